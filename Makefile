@@ -1,0 +1,52 @@
+# Switchyard — build, run and test. `make help` lists the targets.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin/switchyard
+PKGS := ./...
+
+# Debian/Ubuntu packages the build and the tests need.
+APT_PKGS := pkg-config gcc libavcodec-dev libavutil-dev libswscale-dev libswresample-dev \
+            libx264-dev ffmpeg nginx libnginx-mod-rtmp
+
+.PHONY: help deps build run test test-short bench fuzz lint clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+deps: ## install missing system packages (apt); does nothing when all are present
+	@missing=""; for p in $(APT_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+build: deps ## build bin/switchyard
+	$(GO) build -o $(BIN) ./cmd/switchyard
+
+run: build ## build and start with the embedded demo show (or CONFIG=show.yaml)
+	./$(BIN) $(if $(CONFIG),-config $(CONFIG))
+
+test: deps ## run the whole test suite with the race detector
+	$(GO) vet $(PKGS)
+	$(GO) test -race -count=1 -timeout 15m $(PKGS)
+
+bench: deps ## print performance figures beside ffmpeg doing the same work
+	$(GO) run ./cmd/bench
+
+fuzz: deps ## run each fuzz target for a short while
+	@for t in $$($(GO) test -list 'Fuzz.*' $(PKGS) 2>/dev/null | grep ^Fuzz); do :; done
+	@$(GO) list -f '{{.ImportPath}}' $(PKGS) | while read p; do \
+	  for f in $$($(GO) test -list '^Fuzz' $$p 2>/dev/null | grep '^Fuzz'); do \
+	    echo "$$p $$f"; $(GO) test -run=^$$ -fuzz=^$$f$$ -fuzztime=20s $$p || exit 1; \
+	  done; done
+
+lint: ## gofmt, go vet
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt: $$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+clean: ## remove build output
+	rm -rf bin

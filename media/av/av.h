@@ -1,0 +1,44 @@
+// Small C helpers over FFmpeg (libavcodec, libswscale, libswresample, libavutil).
+// Only APIs present from FFmpeg 5.1 through 7.x are used (AVChannelLayout,
+// swr_alloc_set_opts2, send/receive codec API).
+#ifndef SWITCHYARD_AV_H
+#define SWITCHYARD_AV_H
+
+#include <stdlib.h>
+#include <string.h>
+#include <libavcodec/avcodec.h>
+#include <libavutil/channel_layout.h>
+#include <libavutil/imgutils.h>
+#include <libavutil/opt.h>
+#include <libswresample/swresample.h>
+#include <libswscale/swscale.h>
+
+enum { SY_EAGAIN = AVERROR(EAGAIN), SY_EOF = AVERROR_EOF };
+
+typedef struct {
+	AVCodecContext *ctx;
+	AVPacket *pkt;
+	AVFrame *frame;
+} sy_codec;
+
+AVFrame *sy_frame_new(int w, int h, int *err);
+AVFrame *sy_audio_frame_new(int nb_samples, int rate, int *err);
+
+sy_codec *sy_video_dec_open(const char *name, int threads, int *err);
+sy_codec *sy_audio_dec_open(const char *name, const uint8_t *extra, int extra_size, int rate, int channels, int *err);
+int sy_dec_send(sy_codec *c, const uint8_t *data, int size, int64_t pts);
+int sy_dec_receive(sy_codec *c);
+
+sy_codec *sy_h264_enc_open(int w, int h, int fps_num, int fps_den, int bitrate, int gop,
+	const char *preset, const char *tune, int threads, int *err);
+sy_codec *sy_aac_enc_open(int rate, int bitrate, int *err);
+int sy_enc_send(sy_codec *c, AVFrame *f, int64_t pts, int force_key);
+int sy_enc_receive(sy_codec *c);
+void sy_codec_close(sy_codec *c);
+
+int sy_scale(struct SwsContext **cache, const AVFrame *src,
+	uint8_t *d0, uint8_t *d1, uint8_t *d2, int s0, int s1, int s2, int dw, int dh);
+int sy_resample(SwrContext **swr, const AVFrame *in, float *out, int out_cap, int out_rate);
+void sy_fill_fltp(AVFrame *f, const float *interleaved, int n);
+
+#endif

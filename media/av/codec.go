@@ -1,0 +1,167 @@
+package av
+
+/*
+#include "av.h"
+*/
+import "C"
+
+import (
+	"fmt"
+	"unsafe"
+)
+
+// Packet is an encoded packet, valid only during the callback that receives it.
+type Packet struct {
+	Data []byte
+	PTS  int64
+	DTS  int64
+	Key  bool
+}
+
+func packetOf(c *C.sy_codec) Packet {
+	p := c.pkt
+	return Packet{
+		Data: unsafe.Slice((*byte)(unsafe.Pointer(p.data)), int(p.size)),
+		PTS:  int64(p.pts),
+		DTS:  int64(p.dts),
+		Key:  p.flags&C.AV_PKT_FLAG_KEY != 0,
+	}
+}
+
+var startCode = [4]byte{0, 0, 0, 1}
+
+// VideoDecoder decodes H.264 or H.265 access units.
+type VideoDecoder struct {
+	c   *C.sy_codec
+	buf cbuf
+}
+
+// NewVideoDecoder opens a decoder for codec "h264" or "h265". threads is the
+// slice-thread count (0: FFmpeg picks).
+func NewVideoDecoder(codec string, threads int) (*VideoDecoder, error) {
+	name := map[string]string{"h264": "h264", "h265": "hevc"}[codec]
+	if name == "" {
+		return nil, fmt.Errorf("video decoder: unsupported codec %q", codec)
+	}
+	cname := C.CString(name)
+	defer C.free(unsafe.Pointer(cname))
+	var code C.int
+	c := C.sy_video_dec_open(cname, C.int(threads), &code)
+	if c == nil {
+		return nil, avErr("open "+codec+" decoder", code)
+	}
+	return &VideoDecoder{c: c}, nil
+}
+
+// Decode sends one access unit (NAL units without start codes) and calls fn for
+// every picture that comes out. The picture is valid only during fn.
+func (d *VideoDecoder) Decode(nalus [][]byte, pts int64, fn func(Picture, int64)) error {
+	n := 0
+	for _, u := range nalus {
+		n += 4 + len(u)
+	}
+	b := d.buf.ensure(n)
+	o := 0
+	for _, u := range nalus {
+		o += copy(b[o:], startCode[:])
+		o += copy(b[o:], u)
+	}
+	code := C.sy_dec_send(d.c, (*C.uint8_t)(d.buf.p), C.int(n), C.int64_t(pts))
+	if err := avErr("decode", code); err != nil && err != ErrAgain {
+		return err
+	}
+	for {
+		code = C.sy_dec_receive(d.c)
+		if code < 0 {
+			if err := avErr("decode", code); err != ErrAgain {
+				return err
+			}
+			return nil
+		}
+		fn(Picture{f: d.c.frame}, int64(d.c.frame.pts))
+	}
+}
+
+// Close frees the decoder.
+func (d *VideoDecoder) Close() {
+	C.sy_codec_close(d.c)
+	d.c = nil
+	d.buf.free()
+}
+
+// H264Config configures the libx264 encoder.
+type H264Config struct {
+	Width, Height  int
+	FPSNum, FPSDen int
+	BitrateBPS     int
+	// GOP is the keyframe interval in frames (closed GOP, no scene-cut keyframes).
+	GOP int
+	// Preset defaults to "veryfast", Tune to "zerolatency".
+	Preset, Tune string
+	// Threads: 0 lets x264 choose.
+	Threads int
+}
+
+// VideoEncoder encodes I420 frames to H.264 with libx264.
+type VideoEncoder struct {
+	c     *C.sy_codec
+	extra []byte
+}
+
+// NewH264Encoder opens libx264. Its time base is 1/FPS: PTS counts frames.
+func NewH264Encoder(cfg H264Config) (*VideoEncoder, error) {
+	if cfg.Preset == "" {
+		cfg.Preset = "veryfast"
+	}
+	if cfg.Tune == "" {
+		cfg.Tune = "zerolatency"
+	}
+	if cfg.FPSDen == 0 {
+		cfg.FPSDen = 1
+	}
+	preset, tune := C.CString(cfg.Preset), C.CString(cfg.Tune)
+	defer C.free(unsafe.Pointer(preset))
+	defer C.free(unsafe.Pointer(tune))
+	var code C.int
+	c := C.sy_h264_enc_open(C.int(cfg.Width), C.int(cfg.Height), C.int(cfg.FPSNum), C.int(cfg.FPSDen),
+		C.int(cfg.BitrateBPS), C.int(cfg.GOP), preset, tune, C.int(cfg.Threads), &code)
+	if c == nil {
+		return nil, avErr("open libx264", code)
+	}
+	return &VideoEncoder{c: c, extra: C.GoBytes(unsafe.Pointer(c.ctx.extradata), c.ctx.extradata_size)}, nil
+}
+
+// Extradata returns the SPS and PPS in Annex-B form.
+func (e *VideoEncoder) Extradata() []byte { return e.extra }
+
+// Encode encodes f with pts (in frames); forceKey asks for an IDR. fn receives
+// every packet that comes out, valid only during fn.
+func (e *VideoEncoder) Encode(f *Frame, pts int64, forceKey bool, fn func(Packet)) error {
+	key := C.int(0)
+	if forceKey {
+		key = 1
+	}
+	if err := avErr("encode", C.sy_enc_send(e.c, f.f, C.int64_t(pts), key)); err != nil {
+		return err
+	}
+	return drain(e.c, fn)
+}
+
+func drain(c *C.sy_codec, fn func(Packet)) error {
+	for {
+		code := C.sy_enc_receive(c)
+		if code < 0 {
+			if err := avErr("encode", code); err != ErrAgain {
+				return err
+			}
+			return nil
+		}
+		fn(packetOf(c))
+	}
+}
+
+// Close frees the encoder.
+func (e *VideoEncoder) Close() {
+	C.sy_codec_close(e.c)
+	e.c = nil
+}

@@ -1,0 +1,180 @@
+package media
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+)
+
+// ErrReaderClosed is returned by Reader.Next after the reader or its stream closed.
+var ErrReaderClosed = errors.New("reader closed")
+
+// Stream fans units out from one publisher to any number of readers. WriteUnit
+// never blocks: each reader has its own bounded ring, and a reader that falls
+// behind loses units (video: until the next key unit) and counts them.
+type Stream struct {
+	mu      sync.RWMutex
+	readers map[*Reader]struct{}
+	closed  bool
+
+	units atomic.Uint64
+	bytes atomic.Uint64
+}
+
+// NewStream returns an empty stream.
+func NewStream() *Stream {
+	return &Stream{readers: make(map[*Reader]struct{})}
+}
+
+// WriteUnit hands u to every reader. It never blocks on a reader.
+func (s *Stream) WriteUnit(u *Unit) {
+	s.units.Add(1)
+	s.bytes.Add(uint64(u.Size()))
+	s.mu.RLock()
+	for r := range s.readers {
+		r.push(u)
+	}
+	s.mu.RUnlock()
+}
+
+// UnitsWritten returns how many units were written since the stream was made.
+func (s *Stream) UnitsWritten() uint64 { return s.units.Load() }
+
+// BytesWritten returns how many payload bytes were written since the stream was made.
+func (s *Stream) BytesWritten() uint64 { return s.bytes.Load() }
+
+// NewReader adds a reader whose ring holds size units (rounded up to a power of
+// two, at least 2). The reader receives units written from now on; it starts at
+// the first video key unit. Close it when done.
+func (s *Stream) NewReader(size int) *Reader {
+	n := 2
+	for n < size {
+		n <<= 1
+	}
+	r := &Reader{
+		stream:  s,
+		ring:    make([]*Unit, n),
+		mask:    uint64(n - 1),
+		signal:  make(chan struct{}, 1),
+		waitKey: true,
+	}
+	s.mu.Lock()
+	if s.closed {
+		r.closed = true
+	} else {
+		s.readers[r] = struct{}{}
+	}
+	s.mu.Unlock()
+	return r
+}
+
+// Close detaches every reader; their Next returns ErrReaderClosed once drained.
+func (s *Stream) Close() {
+	s.mu.Lock()
+	s.closed = true
+	rs := s.readers
+	s.readers = map[*Reader]struct{}{}
+	s.mu.Unlock()
+	for r := range rs {
+		r.markClosed()
+	}
+}
+
+// Reader is one consumer of a Stream, with its own bounded ring. One goroutine
+// calls Next; the publisher pushes without blocking.
+type Reader struct {
+	stream *Stream
+
+	mu      sync.Mutex
+	ring    []*Unit
+	mask    uint64
+	head    uint64 // next to read
+	tail    uint64 // next to write
+	waitKey bool   // video: drop until the next key unit
+	closed  bool
+	signal  chan struct{}
+
+	dropped atomic.Uint64
+}
+
+func (r *Reader) push(u *Unit) {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return
+	}
+	video := u.Track != nil && u.Track.Kind == KindVideo
+	if video && r.waitKey {
+		if !u.Key {
+			r.mu.Unlock()
+			r.dropped.Add(1)
+			return
+		}
+		r.waitKey = false
+	}
+	if r.tail-r.head == uint64(len(r.ring)) {
+		// Full: this unit is lost. A lost video unit breaks the reference chain,
+		// so video waits for the next key unit.
+		r.dropped.Add(1)
+		if video {
+			r.waitKey = true
+		}
+		r.mu.Unlock()
+		return
+	}
+	r.ring[r.tail&r.mask] = u
+	r.tail++
+	r.mu.Unlock()
+	select {
+	case r.signal <- struct{}{}:
+	default:
+	}
+}
+
+// Next returns the next unit, waiting until one arrives, ctx ends
+// (ctx.Err()) or the reader or its stream is closed (ErrReaderClosed).
+func (r *Reader) Next(ctx context.Context) (*Unit, error) {
+	for {
+		r.mu.Lock()
+		if r.head != r.tail {
+			i := r.head & r.mask
+			u := r.ring[i]
+			r.ring[i] = nil
+			r.head++
+			r.mu.Unlock()
+			return u, nil
+		}
+		closed := r.closed
+		r.mu.Unlock()
+		if closed {
+			return nil, ErrReaderClosed
+		}
+		select {
+		case <-r.signal:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// Dropped returns how many units this reader lost because it was behind.
+func (r *Reader) Dropped() uint64 { return r.dropped.Load() }
+
+// Close detaches the reader from its stream.
+func (r *Reader) Close() {
+	r.stream.mu.Lock()
+	delete(r.stream.readers, r)
+	r.stream.mu.Unlock()
+	r.markClosed()
+}
+
+func (r *Reader) markClosed() {
+	r.mu.Lock()
+	r.closed = true
+	r.mu.Unlock()
+	select {
+	case r.signal <- struct{}{}:
+	default:
+	}
+}

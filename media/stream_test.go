@@ -1,0 +1,143 @@
+package media
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+var testVideo = &Track{Kind: KindVideo, Codec: CodecH264}
+
+func videoUnit(i int, key bool) *Unit {
+	return &Unit{Track: testVideo, PTS: time.Duration(i) * time.Millisecond, Key: key, Data: [][]byte{{byte(i)}}}
+}
+
+func TestReaderStartsAtKey(t *testing.T) {
+	s := NewStream()
+	r := s.NewReader(8)
+	defer r.Close()
+	s.WriteUnit(videoUnit(0, false))
+	s.WriteUnit(videoUnit(1, true))
+	s.WriteUnit(videoUnit(2, false))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	u, err := r.Next(ctx)
+	require.NoError(t, err)
+	require.Equal(t, time.Millisecond, u.PTS)
+	u, err = r.Next(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 2*time.Millisecond, u.PTS)
+	require.EqualValues(t, 1, r.Dropped())
+}
+
+func TestFullRingResyncsAtKey(t *testing.T) {
+	s := NewStream()
+	r := s.NewReader(4)
+	defer r.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	// key + 3 deltas fill the ring; the next two deltas overflow.
+	for i := range 6 {
+		s.WriteUnit(videoUnit(i, i == 0))
+	}
+	require.EqualValues(t, 2, r.Dropped())
+	for i := range 4 {
+		u, err := r.Next(ctx)
+		require.NoError(t, err)
+		require.Equal(t, time.Duration(i)*time.Millisecond, u.PTS)
+	}
+	// room again, but a delta after a loss is useless: wait for the key unit.
+	s.WriteUnit(videoUnit(6, false))
+	s.WriteUnit(videoUnit(7, true))
+	s.WriteUnit(videoUnit(8, false))
+	require.EqualValues(t, 3, r.Dropped())
+	for _, want := range []int{7, 8} {
+		u, err := r.Next(ctx)
+		require.NoError(t, err)
+		require.Equal(t, time.Duration(want)*time.Millisecond, u.PTS)
+	}
+}
+
+func TestAudioDropsDoNotWaitForKey(t *testing.T) {
+	s := NewStream()
+	a := &Track{Kind: KindAudio, Codec: CodecAAC}
+	r := s.NewReader(2)
+	defer r.Close()
+	for i := range 4 {
+		s.WriteUnit(&Unit{Track: a, PTS: time.Duration(i), Key: true})
+	}
+	require.EqualValues(t, 2, r.Dropped())
+	s.Close()
+	ctx := context.Background()
+	for range 2 {
+		_, err := r.Next(ctx)
+		require.NoError(t, err)
+	}
+	_, err := r.Next(ctx)
+	require.ErrorIs(t, err, ErrReaderClosed)
+}
+
+// A reader that never reads must not slow the publisher or the other readers.
+func TestSlowReaderDoesNotBlock(t *testing.T) {
+	s := NewStream()
+	slow := s.NewReader(4)
+	defer slow.Close()
+	const n = 20000
+	var wg sync.WaitGroup
+	fast := make([]*Reader, 3)
+	got := make([]int, 3)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for i := range fast {
+		fast[i] = s.NewReader(n)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				if _, err := fast[i].Next(ctx); err != nil {
+					return
+				}
+				got[i]++
+			}
+		}()
+	}
+	for i := range n {
+		s.WriteUnit(videoUnit(i, i%30 == 0))
+	}
+	s.Close()
+	wg.Wait()
+	require.NoError(t, ctx.Err())
+	for i := range fast {
+		require.Equal(t, n, got[i], "reader %d", i)
+		require.Zero(t, fast[i].Dropped())
+	}
+	require.EqualValues(t, n-4, slow.Dropped())
+}
+
+func TestNextHonoursContext(t *testing.T) {
+	s := NewStream()
+	r := s.NewReader(2)
+	defer r.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	_, err := r.Next(ctx)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+}
+
+func TestH264KeyWithParams(t *testing.T) {
+	sps, pps := []byte{0x67, 1}, []byte{0x68, 2}
+	idr := []byte{0x65, 3}
+	aud := []byte{0x09, 0xf0}
+	out, key := H264KeyWithParams([][]byte{aud, idr}, sps, pps)
+	require.True(t, key)
+	require.Equal(t, [][]byte{sps, pps, idr}, out)
+	out, key = H264KeyWithParams([][]byte{{0x41, 1}}, sps, pps)
+	require.False(t, key)
+	require.Equal(t, [][]byte{{0x41, 1}}, out)
+	in := [][]byte{sps, pps, idr}
+	out, _ = H264KeyWithParams(in, []byte{0x67, 9}, pps)
+	require.Equal(t, in, out)
+}

@@ -1,0 +1,79 @@
+// Package media holds the types that flow between Switchyard's parts: compressed
+// access units, the tracks that describe them, and Stream, the fan-out from one
+// publisher to any number of readers. It imports no other package of Switchyard.
+package media
+
+import "time"
+
+// Kind tells video from audio.
+type Kind int
+
+// Track kinds.
+const (
+	KindVideo Kind = iota
+	KindAudio
+)
+
+func (k Kind) String() string {
+	if k == KindVideo {
+		return "video"
+	}
+	return "audio"
+}
+
+// Codec names used in Track.Codec.
+const (
+	CodecH264 = "h264"
+	CodecH265 = "h265"
+	CodecAAC  = "aac"
+	CodecOpus = "opus"
+)
+
+// Track describes one elementary stream. A Track is immutable once a unit that
+// points at it has been written: a publisher whose parameters change (a camera
+// that restarts at another resolution) describes itself with a new Track, so a
+// reader sees the change as a new pointer on the next unit.
+type Track struct {
+	Kind  Kind
+	Codec string
+
+	// Video.
+	Width, Height int
+	// FPS is the nominal frame rate when the stream announces one, else 0.
+	FPS float64
+	// SPS and PPS (H.264) without start codes.
+	SPS, PPS []byte
+
+	// Audio.
+	SampleRate int
+	Channels   int
+	// Config is the codec's out-of-band configuration
+	// (the MPEG-4 AudioSpecificConfig for AAC).
+	Config []byte
+}
+
+// Unit is one access unit. Once written to a Stream it is never modified and every
+// reader receives the same pointer.
+//
+// For H.264, Data holds the NAL units of one picture without start codes, and a
+// key unit (IDR) always carries its SPS and PPS in front, so any reader can start
+// decoding at any key unit. For AAC, Data holds exactly one raw access unit (no ADTS).
+type Unit struct {
+	Track *Track
+	// PTS is the presentation time on the publisher's own timeline.
+	PTS time.Duration
+	// DTS is the decoding time (equal to PTS when there are no B-frames).
+	DTS time.Duration
+	// Key marks a unit a decoder can start from (an IDR picture; every audio unit).
+	Key  bool
+	Data [][]byte
+}
+
+// Size returns the payload size in bytes.
+func (u *Unit) Size() int {
+	n := 0
+	for _, d := range u.Data {
+		n += len(d)
+	}
+	return n
+}
