@@ -18,8 +18,9 @@ type Stream struct {
 	readers map[*Reader]struct{}
 	closed  bool
 
-	units atomic.Uint64
-	bytes atomic.Uint64
+	units   atomic.Uint64
+	bytes   atomic.Uint64
+	dropped atomic.Uint64
 }
 
 // NewStream returns an empty stream.
@@ -43,6 +44,9 @@ func (s *Stream) UnitsWritten() uint64 { return s.units.Load() }
 
 // BytesWritten returns how many payload bytes were written since the stream was made.
 func (s *Stream) BytesWritten() uint64 { return s.bytes.Load() }
+
+// Dropped returns how many units all of this stream's readers lost, past and present.
+func (s *Stream) Dropped() uint64 { return s.dropped.Load() }
 
 // NewReader adds a reader whose ring holds size units (rounded up to a power of
 // two, at least 2). The reader receives units written from now on; it starts at
@@ -108,7 +112,7 @@ func (r *Reader) push(u *Unit) {
 	if video && r.waitKey {
 		if !u.Key {
 			r.mu.Unlock()
-			r.dropped.Add(1)
+			r.drop()
 			return
 		}
 		r.waitKey = false
@@ -116,7 +120,7 @@ func (r *Reader) push(u *Unit) {
 	if r.tail-r.head == uint64(len(r.ring)) {
 		// Full: this unit is lost. A lost video unit breaks the reference chain,
 		// so video waits for the next key unit.
-		r.dropped.Add(1)
+		r.drop()
 		if video {
 			r.waitKey = true
 		}
@@ -156,6 +160,11 @@ func (r *Reader) Next(ctx context.Context) (*Unit, error) {
 			return nil, ctx.Err()
 		}
 	}
+}
+
+func (r *Reader) drop() {
+	r.dropped.Add(1)
+	r.stream.dropped.Add(1)
 }
 
 // Dropped returns how many units this reader lost because it was behind.

@@ -1,0 +1,201 @@
+// Package gen publishes built-in sources that need no camera: colour bars,
+// a solid colour and a clock, encoded to H.264 at the program's size and rate.
+package gen
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+	"golang.org/x/image/font"
+
+	"switchyard/ingest"
+	"switchyard/media"
+	"switchyard/media/av"
+	"switchyard/media/draw"
+)
+
+// Config configures one generator.
+type Config struct {
+	// Source is the registry name the generator publishes to.
+	Source string
+	// URL is gen://bars, gen://color?c=NAME or gen://clock.
+	URL            string
+	Width, Height  int
+	FPSNum, FPSDen int
+	// BitrateBPS defaults to 1 Mbit/s.
+	BitrateBPS int
+}
+
+// Kind returns the generator kind of a gen:// URL, or an error for anything else.
+func Kind(raw string) (string, url.Values, error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "gen" {
+		return "", nil, fmt.Errorf("%q is not a gen:// URL", raw)
+	}
+	switch u.Host {
+	case "bars", "color", "clock":
+		return u.Host, u.Query(), nil
+	}
+	return "", nil, fmt.Errorf("unknown generator %q (use gen://bars, gen://color?c=NAME or gen://clock)", u.Host)
+}
+
+// Generator renders and publishes one built-in source.
+type Generator struct {
+	cfg  Config
+	reg  *ingest.Registry
+	log  *slog.Logger
+	kind string
+	bg   draw.YUV
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// New validates cfg; Start begins publishing.
+func New(cfg Config, reg *ingest.Registry, log *slog.Logger) (*Generator, error) {
+	kind, q, err := Kind(cfg.URL)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.BitrateBPS == 0 {
+		cfg.BitrateBPS = 1_000_000
+	}
+	g := &Generator{cfg: cfg, reg: reg, kind: kind, log: log.With("component", "ingest.gen", "source", cfg.Source)}
+	switch kind {
+	case "color":
+		c := q.Get("c")
+		if c == "" {
+			c = "black"
+		}
+		if g.bg, err = draw.ParseColor(c); err != nil {
+			return nil, fmt.Errorf("source %s: %w", cfg.Source, err)
+		}
+	case "clock":
+		g.bg = draw.FromRGB(16, 32, 64)
+	}
+	return g, nil
+}
+
+// Start claims the source and begins publishing.
+func (g *Generator) Start() error {
+	pub, err := g.reg.Publish(g.cfg.Source, "", "gen")
+	if err != nil {
+		return err
+	}
+	enc, err := av.NewH264Encoder(av.H264Config{
+		Width: g.cfg.Width, Height: g.cfg.Height, FPSNum: g.cfg.FPSNum, FPSDen: g.cfg.FPSDen,
+		BitrateBPS: g.cfg.BitrateBPS, GOP: 2 * g.cfg.FPSNum / g.cfg.FPSDen, Preset: "ultrafast", Threads: 1,
+	})
+	if err != nil {
+		pub.Close()
+		return err
+	}
+	track, err := TrackFromExtradata(enc.Extradata(), float64(g.cfg.FPSNum)/float64(g.cfg.FPSDen))
+	if err != nil {
+		enc.Close()
+		pub.Close()
+		return err
+	}
+	frame, err := av.NewFrame(g.cfg.Width, g.cfg.Height)
+	if err != nil {
+		enc.Close()
+		pub.Close()
+		return err
+	}
+	g.ctx, g.cancel = context.WithCancel(context.Background())
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		defer pub.Close()
+		defer enc.Close()
+		defer frame.Free()
+		g.run(pub, enc, track, frame)
+	}()
+	return nil
+}
+
+// Close stops publishing and waits. Safe twice.
+func (g *Generator) Close() {
+	if g.cancel != nil {
+		g.cancel()
+	}
+	g.wg.Wait()
+}
+
+// TrackFromExtradata builds an H.264 track from Annex-B SPS+PPS.
+func TrackFromExtradata(extra []byte, fps float64) (*media.Track, error) {
+	var nalus h264.AnnexB
+	if err := nalus.Unmarshal(extra); err != nil {
+		return nil, fmt.Errorf("encoder parameters: %w", err)
+	}
+	t := &media.Track{Kind: media.KindVideo, Codec: media.CodecH264, FPS: fps}
+	for _, n := range nalus {
+		switch h264.NALUType(n[0] & 0x1f) {
+		case h264.NALUTypeSPS:
+			t.SPS = n
+		case h264.NALUTypePPS:
+			t.PPS = n
+		}
+	}
+	var sps h264.SPS
+	if err := sps.Unmarshal(t.SPS); err != nil {
+		return nil, fmt.Errorf("encoder SPS: %w", err)
+	}
+	t.Width, t.Height = sps.Width(), sps.Height()
+	return t, nil
+}
+
+func (g *Generator) run(pub *ingest.Publisher, enc *av.VideoEncoder, track *media.Track, frame *av.Frame) {
+	fpsN, fpsD := int64(g.cfg.FPSNum), int64(g.cfg.FPSDen)
+	var face font.Face
+	if g.kind == "clock" {
+		face, _ = draw.Face(float64(g.cfg.Height) / 5)
+	}
+	switch g.kind {
+	case "bars":
+		draw.Bars(frame)
+	default:
+		frame.Fill(g.bg.Y, g.bg.U, g.bg.V)
+	}
+	lastSec := int64(-1)
+	start := time.Now()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for n := int64(0); ; n++ {
+		select {
+		case <-g.ctx.Done():
+			return
+		case <-timer.C:
+		}
+		now := time.Now()
+		if g.kind == "clock" && face != nil {
+			if sec := now.Unix(); sec != lastSec {
+				lastSec = sec
+				frame.Fill(g.bg.Y, g.bg.U, g.bg.V)
+				draw.TextCentered(frame, face, g.cfg.Height/2+g.cfg.Height/14, now.Format("15:04:05"), draw.FromRGB(240, 240, 240))
+			}
+		}
+		pts := time.Duration(n * fpsD * int64(time.Second) / fpsN)
+		err := enc.Encode(frame, n, false, func(p av.Packet) {
+			var au h264.AnnexB
+			if err := au.Unmarshal(append([]byte(nil), p.Data...)); err != nil {
+				return
+			}
+			nalus, key := media.H264KeyWithParams(au, track.SPS, track.PPS)
+			pub.WriteUnit(&media.Unit{Track: track, PTS: pts, DTS: pts, Key: key, Data: nalus})
+		})
+		if err != nil {
+			g.log.Error("encode failed, generator stops", "err", err)
+			return
+		}
+		// Deadline scheduling: the next frame is due at start + (n+1)/fps, never drifting.
+		next := start.Add(time.Duration((n + 1) * fpsD * int64(time.Second) / fpsN))
+		timer.Reset(time.Until(next))
+	}
+}

@@ -1,0 +1,297 @@
+// Package rtmp accepts RTMP publishers (OBS, hardware encoders, ffmpeg) and
+// publishes their H.264 and AAC into the ingest registry. It is the only user
+// of go-rtmp on the ingest side. Spec: Adobe RTMP Specification 1.0,
+// https://rtmp.veriskope.com/docs/spec/
+package rtmp
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sirupsen/logrus"
+	gortmp "github.com/yutopp/go-rtmp"
+	rtmpmsg "github.com/yutopp/go-rtmp/message"
+
+	"switchyard/ingest"
+	"switchyard/media"
+)
+
+// App is the RTMP application name publishers use: rtmp://HOST:1935/live/NAME.
+const App = "live"
+
+// Server accepts RTMP publishers.
+type Server struct {
+	// Address to listen on, e.g. ":1935".
+	Address string
+	// Registry the publishers publish into.
+	Registry *ingest.Registry
+	// Log is the component logger.
+	Log *slog.Logger
+	// HandshakeTimeout bounds the handshake and connect phase; defaults to 10s.
+	HandshakeTimeout time.Duration
+	// ReadTimeout closes a publisher that sends nothing for this long; defaults to 10s.
+	ReadTimeout time.Duration
+
+	ln    net.Listener
+	srv   *gortmp.Server
+	mu    sync.Mutex
+	conns map[*trackedConn]struct{}
+	wg    sync.WaitGroup
+}
+
+// Start listens and serves in the background.
+func (s *Server) Start() error {
+	if s.HandshakeTimeout == 0 {
+		s.HandshakeTimeout = 10 * time.Second
+	}
+	if s.ReadTimeout == 0 {
+		s.ReadTimeout = 10 * time.Second
+	}
+	s.Log = s.Log.With("component", "ingest.rtmp")
+	ln, err := net.Listen("tcp", s.Address)
+	if err != nil {
+		return fmt.Errorf("rtmp listen %s: %w", s.Address, err)
+	}
+	s.ln = ln
+	s.conns = map[*trackedConn]struct{}{}
+	quiet := logrus.New()
+	quiet.SetOutput(io.Discard)
+	s.srv = gortmp.NewServer(&gortmp.ServerConfig{
+		OnConnect: func(c net.Conn) (io.ReadWriteCloser, *gortmp.ConnConfig) {
+			tc := s.track(c)
+			// Bound the handshake: a peer that connects and says nothing is cut.
+			_ = c.SetDeadline(time.Now().Add(s.HandshakeTimeout))
+			h := &handler{s: s, conn: tc, log: s.Log.With("remote", c.RemoteAddr().String())}
+			return tc, &gortmp.ConnConfig{
+				Handler: h,
+				ControlState: gortmp.StreamControlStateConfig{
+					DefaultBandwidthWindowSize: 6 * 1024 * 1024 / 8,
+				},
+				Logger: quiet,
+			}
+		},
+	})
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		_ = s.srv.Serve(ln)
+	}()
+	s.Log.Info("listening", "addr", ln.Addr().String())
+	return nil
+}
+
+// Addr returns the listening address.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Close stops listening, closes every connection and waits for them.
+func (s *Server) Close() {
+	if s.srv == nil {
+		return
+	}
+	_ = s.srv.Close()
+	s.mu.Lock()
+	for c := range s.conns {
+		_ = c.Conn.Close()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+}
+
+// trackedConn lets the server close and wait for connections go-rtmp serves.
+type trackedConn struct {
+	net.Conn
+	s    *Server
+	once sync.Once
+}
+
+func (s *Server) track(c net.Conn) *trackedConn {
+	tc := &trackedConn{Conn: c, s: s}
+	s.mu.Lock()
+	s.conns[tc] = struct{}{}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	return tc
+}
+
+func (c *trackedConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(func() {
+		c.s.mu.Lock()
+		delete(c.s.conns, c)
+		c.s.mu.Unlock()
+		c.s.wg.Done()
+	})
+	return err
+}
+
+type handler struct {
+	gortmp.DefaultHandler
+	s    *Server
+	conn *trackedConn
+	log  *slog.Logger
+	app  string
+
+	pub   *ingest.Publisher
+	name  string
+	video *media.Track
+	audio *media.Track
+	ts    timestamps
+	bad   int
+}
+
+func (h *handler) OnConnect(_ uint32, cmd *rtmpmsg.NetConnectionConnect) error {
+	h.app = strings.Trim(cmd.Command.App, "/")
+	return nil
+}
+
+// ParseStreamName splits "cam2?key=s3cret" into name and key.
+func ParseStreamName(s string) (name, key string) {
+	name, query, _ := strings.Cut(s, "?")
+	for _, kv := range strings.Split(query, "&") {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == "key" {
+			key = v
+		}
+	}
+	return name, key
+}
+
+func (h *handler) OnPublish(_ *gortmp.StreamContext, _ uint32, cmd *rtmpmsg.NetStreamPublish) error {
+	if h.pub != nil {
+		return errors.New("already publishing")
+	}
+	name, key := ParseStreamName(cmd.PublishingName)
+	// OBS puts the key in the app for some services: accept "live?key=…" too.
+	app, appKey := ParseStreamName(h.app)
+	if key == "" {
+		key = appKey
+	}
+	if app != App {
+		err := fmt.Errorf("publish refused: application %q is not %q (use rtmp://HOST:PORT/%s/NAME)", app, App, App)
+		h.log.Warn("publish refused", "err", err)
+		return err
+	}
+	pub, err := h.s.Registry.Publish(name, key, "rtmp")
+	if err != nil {
+		h.log.Warn("publish refused", "source", name, "err", err)
+		return err
+	}
+	h.pub, h.name = pub, name
+	h.log = h.log.With("source", name)
+	return nil
+}
+
+func (h *handler) OnVideo(timestamp uint32, payload io.Reader) error {
+	if h.pub == nil {
+		return nil
+	}
+	h.keepAlive()
+	b, err := io.ReadAll(payload) // copy: go-rtmp recycles payload buffers
+	if err != nil {
+		return err
+	}
+	tag, err := parseVideoTag(b)
+	if err != nil {
+		return h.badMedia(err)
+	}
+	switch tag.PacketType {
+	case avcSequenceHeader:
+		sps, pps, err := parseAVCConfig(tag.Body)
+		if err != nil {
+			return h.badMedia(err)
+		}
+		t, err := h264Track(sps, pps)
+		if err != nil {
+			return h.badMedia(err)
+		}
+		h.video = t
+	case avcNALU:
+		if h.video == nil {
+			return nil // nothing decodable before the sequence header
+		}
+		nalus, err := splitAVCC(tag.Body)
+		if err != nil {
+			return h.badMedia(err)
+		}
+		nalus, key := media.H264KeyWithParams(nalus, h.video.SPS, h.video.PPS)
+		if len(nalus) == 0 {
+			return nil
+		}
+		dts := h.ts.extend(timestamp)
+		h.pub.WriteUnit(&media.Unit{Track: h.video, DTS: dts, PTS: dts + tag.CompositionTime, Key: key, Data: nalus})
+	}
+	return nil
+}
+
+func (h *handler) OnAudio(timestamp uint32, payload io.Reader) error {
+	if h.pub == nil {
+		return nil
+	}
+	h.keepAlive()
+	b, err := io.ReadAll(payload)
+	if err != nil {
+		return err
+	}
+	tag, err := parseAudioTag(b)
+	if err != nil {
+		return h.badMedia(err)
+	}
+	if tag.SequenceHeader {
+		t, err := aacTrack(tag.Body)
+		if err != nil {
+			return h.badMedia(err)
+		}
+		h.audio = t
+		return nil
+	}
+	if h.audio == nil || len(tag.Body) == 0 {
+		return nil
+	}
+	ts := h.ts.extend(timestamp)
+	h.pub.WriteUnit(&media.Unit{Track: h.audio, PTS: ts, DTS: ts, Key: true, Data: [][]byte{tag.Body}})
+	return nil
+}
+
+// badMedia counts a malformed message; too many in a row end the connection.
+func (h *handler) badMedia(err error) error {
+	h.bad++
+	if h.bad == 1 {
+		h.log.Warn("malformed media message", "err", err)
+	}
+	if h.bad > 100 {
+		return fmt.Errorf("too many malformed media messages: %w", err)
+	}
+	return nil
+}
+
+func (h *handler) keepAlive() {
+	_ = h.conn.SetDeadline(time.Now().Add(h.s.ReadTimeout))
+}
+
+func (h *handler) OnClose() {
+	if h.pub != nil {
+		h.pub.Close()
+		h.log.Info("publisher disconnected")
+	}
+}
+
+// timestamps extends RTMP's 32-bit millisecond timestamps to a duration that
+// keeps growing across the 2^32 ms wrap.
+type timestamps struct {
+	init bool
+	last uint32
+	high int64
+}
+
+func (t *timestamps) extend(ts uint32) time.Duration {
+	if t.init && ts < t.last && t.last-ts > 1<<31 {
+		t.high += 1 << 32
+	}
+	t.init, t.last = true, ts
+	return time.Duration(t.high+int64(ts)) * time.Millisecond
+}

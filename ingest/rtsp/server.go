@@ -1,0 +1,389 @@
+// Package rtsp runs Switchyard's RTSP server (RFC 2326): it accepts publishers
+// (ANNOUNCE/RECORD on /live/NAME) into the ingest registry and hands readers
+// (DESCRIBE/SETUP/PLAY) to a Player, which output/serve provides. Built on
+// gortsplib.
+package rtsp
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bluenviron/gortsplib/v4"
+	"github.com/bluenviron/gortsplib/v4/pkg/base"
+	"github.com/bluenviron/gortsplib/v4/pkg/description"
+	"github.com/bluenviron/gortsplib/v4/pkg/format"
+	"github.com/bluenviron/gortsplib/v4/pkg/format/rtph264"
+	"github.com/bluenviron/gortsplib/v4/pkg/format/rtpmpeg4audio"
+	"github.com/bluenviron/gortsplib/v4/pkg/headers"
+	"github.com/bluenviron/gortsplib/v4/pkg/liberrors"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+	"github.com/pion/rtp"
+
+	"switchyard/ingest"
+	"switchyard/media"
+)
+
+// Player finds the stream a reader asks for (e.g. "program", "live/cam1").
+type Player interface {
+	// ServerStream returns the stream to serve at path, or an error that says
+	// why there is none.
+	ServerStream(path string) (*gortsplib.ServerStream, error)
+}
+
+// ErrNotFound is returned by a Player for a path it does not serve.
+var ErrNotFound = errors.New("no stream at this path")
+
+// Server is the RTSP server.
+type Server struct {
+	// Address to listen on, e.g. ":8554".
+	Address string
+	// Registry the publishers publish into.
+	Registry *ingest.Registry
+	// Player serves readers; may be set after Start.
+	Player Player
+	// Log is the component logger.
+	Log *slog.Logger
+	// ReadTimeout and WriteTimeout default to 10s.
+	ReadTimeout, WriteTimeout time.Duration
+
+	srv *gortsplib.Server
+	ln  net.Listener
+
+	mu     sync.Mutex
+	player Player
+}
+
+// Start listens and serves in the background.
+func (s *Server) Start() error {
+	if s.ReadTimeout == 0 {
+		s.ReadTimeout = 10 * time.Second
+	}
+	if s.WriteTimeout == 0 {
+		s.WriteTimeout = 10 * time.Second
+	}
+	s.Log = s.Log.With("component", "ingest.rtsp")
+	ln, err := net.Listen("tcp", s.Address)
+	if err != nil {
+		return fmt.Errorf("rtsp listen %s: %w", s.Address, err)
+	}
+	s.ln = ln
+	s.srv = &gortsplib.Server{
+		Handler:      &handler{s: s},
+		RTSPAddress:  s.Address,
+		ReadTimeout:  s.ReadTimeout,
+		WriteTimeout: s.WriteTimeout,
+		Listen: func(string, string) (net.Listener, error) {
+			return ln, nil
+		},
+	}
+	if err := s.srv.Start(); err != nil {
+		ln.Close()
+		return fmt.Errorf("rtsp start: %w", err)
+	}
+	s.Log.Info("listening", "addr", ln.Addr().String())
+	return nil
+}
+
+// Addr returns the listening address.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// GortServer returns the underlying gortsplib server, for creating ServerStreams.
+func (s *Server) GortServer() *gortsplib.Server { return s.srv }
+
+// SetPlayer sets who serves readers.
+func (s *Server) SetPlayer(p Player) {
+	s.mu.Lock()
+	s.player = p
+	s.mu.Unlock()
+}
+
+func (s *Server) getPlayer() Player {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.player == nil {
+		return s.Player
+	}
+	return s.player
+}
+
+// Close stops the server and every session.
+func (s *Server) Close() {
+	if s.srv != nil {
+		s.srv.Close()
+	}
+}
+
+// PublishPath returns the source name of a publish path "live/NAME".
+func PublishPath(path string) (string, bool) {
+	path = strings.Trim(path, "/")
+	name, ok := strings.CutPrefix(path, "live/")
+	return name, ok && name != "" && !strings.Contains(name, "/")
+}
+
+type handler struct {
+	s *Server
+}
+
+// publisher is the state of one RECORD session.
+type publisher struct {
+	pub   *ingest.Publisher
+	log   *slog.Logger
+	video *videoIn
+	audio *audioIn
+}
+
+func (h *handler) OnSessionClose(ctx *gortsplib.ServerHandlerOnSessionCloseCtx) {
+	if p, ok := ctx.Session.UserData().(*publisher); ok {
+		p.pub.Close()
+		p.log.Info("publisher disconnected", "err", ctx.Error)
+	}
+}
+
+func (h *handler) OnDescribe(ctx *gortsplib.ServerHandlerOnDescribeCtx) (*base.Response, *gortsplib.ServerStream, error) {
+	return h.play(ctx.Path)
+}
+
+func (h *handler) play(path string) (*base.Response, *gortsplib.ServerStream, error) {
+	p := h.s.getPlayer()
+	if p == nil {
+		return &base.Response{StatusCode: base.StatusNotFound}, nil, ErrNotFound
+	}
+	st, err := p.ServerStream(strings.Trim(path, "/"))
+	if err != nil {
+		return &base.Response{StatusCode: base.StatusNotFound}, nil, err
+	}
+	return &base.Response{StatusCode: base.StatusOK}, st, nil
+}
+
+func (h *handler) OnAnnounce(ctx *gortsplib.ServerHandlerOnAnnounceCtx) (*base.Response, error) {
+	log := h.s.Log.With("remote", ctx.Conn.NetConn().RemoteAddr().String())
+	name, ok := PublishPath(ctx.Path)
+	if !ok {
+		err := fmt.Errorf("publish refused: path %q is not live/NAME", ctx.Path)
+		log.Warn("publish refused", "err", err)
+		return &base.Response{StatusCode: base.StatusBadRequest}, err
+	}
+	src, ok := h.s.Registry.Get(name)
+	if !ok {
+		err := fmt.Errorf("publish to %q: %w", name, ingest.ErrUnknownSource)
+		log.Warn("publish refused", "source", name, "err", err)
+		return &base.Response{StatusCode: base.StatusNotFound}, err
+	}
+	key := ""
+	if want := src.Config().PublishKey; want != "" {
+		// The key is the RTSP password; any user name is accepted.
+		var auth headers.Authorization
+		if err := auth.Unmarshal(ctx.Request.Header["Authorization"]); err == nil &&
+			ctx.Conn.VerifyCredentials(ctx.Request, auth.Username, want) {
+			key = want
+		} else {
+			if ctx.Request.Header["Authorization"] != nil {
+				log.Warn("publish refused", "source", name, "err", ingest.ErrBadKey)
+			}
+			// ErrServerAuth makes gortsplib ask the client for credentials.
+			return &base.Response{StatusCode: base.StatusUnauthorized}, liberrors.ErrServerAuth{}
+		}
+	}
+	in := &publisher{log: log.With("source", name)}
+	var vf *format.H264
+	if vm := ctx.Description.FindFormat(&vf); vm != nil {
+		v, err := newVideoIn(vm, vf)
+		if err != nil {
+			log.Warn("publish refused", "source", name, "err", err)
+			return &base.Response{StatusCode: base.StatusBadRequest}, err
+		}
+		in.video = v
+	}
+	var af *format.MPEG4Audio
+	if am := ctx.Description.FindFormat(&af); am != nil {
+		a, err := newAudioIn(am, af)
+		if err == nil {
+			in.audio = a
+		} else {
+			log.Warn("audio ignored", "source", name, "err", err)
+		}
+	}
+	if in.video == nil {
+		err := fmt.Errorf("publish to %q refused: no H.264 video in the announced session", name)
+		log.Warn("publish refused", "err", err)
+		return &base.Response{StatusCode: base.StatusUnsupportedMediaType}, err
+	}
+	pub, err := h.s.Registry.Publish(name, key, "rtsp")
+	if err != nil {
+		log.Warn("publish refused", "source", name, "err", err)
+		code := base.StatusForbidden
+		if errors.Is(err, ingest.ErrBusy) {
+			code = base.StatusServiceUnavailable
+		}
+		return &base.Response{StatusCode: code}, err
+	}
+	in.pub = pub
+	ctx.Session.SetUserData(in)
+	return &base.Response{StatusCode: base.StatusOK}, nil
+}
+
+func (h *handler) OnSetup(ctx *gortsplib.ServerHandlerOnSetupCtx) (*base.Response, *gortsplib.ServerStream, error) {
+	if ctx.Session.State() == gortsplib.ServerSessionStatePreRecord {
+		return &base.Response{StatusCode: base.StatusOK}, nil, nil
+	}
+	return h.play(ctx.Path)
+}
+
+func (h *handler) OnPlay(*gortsplib.ServerHandlerOnPlayCtx) (*base.Response, error) {
+	return &base.Response{StatusCode: base.StatusOK}, nil
+}
+
+func (h *handler) OnRecord(ctx *gortsplib.ServerHandlerOnRecordCtx) (*base.Response, error) {
+	p, ok := ctx.Session.UserData().(*publisher)
+	if !ok {
+		return &base.Response{StatusCode: base.StatusBadRequest}, errors.New("RECORD without ANNOUNCE")
+	}
+	sess := ctx.Session
+	if v := p.video; v != nil {
+		sess.OnPacketRTP(v.media, v.format, func(pkt *rtp.Packet) {
+			pts, ok := sess.PacketPTS2(v.media, pkt)
+			if !ok {
+				return
+			}
+			if u := v.decode(pkt, pts); u != nil {
+				p.pub.WriteUnit(u)
+			}
+		})
+	}
+	if a := p.audio; a != nil {
+		sess.OnPacketRTP(a.media, a.format, func(pkt *rtp.Packet) {
+			pts, ok := sess.PacketPTS2(a.media, pkt)
+			if !ok {
+				return
+			}
+			for _, u := range a.decode(pkt, pts) {
+				p.pub.WriteUnit(u)
+			}
+		})
+	}
+	return &base.Response{StatusCode: base.StatusOK}, nil
+}
+
+// videoIn turns RTP packets of one H.264 media into units.
+type videoIn struct {
+	media  *description.Media
+	format *format.H264
+	dec    *rtph264.Decoder
+	dts    *h264.DTSExtractor
+	track  *media.Track
+	rate   int64
+}
+
+func newVideoIn(m *description.Media, f *format.H264) (*videoIn, error) {
+	dec, err := f.CreateDecoder()
+	if err != nil {
+		return nil, err
+	}
+	v := &videoIn{media: m, format: f, dec: dec, rate: int64(f.ClockRate())}
+	if sps, pps := f.SafeParams(); sps != nil && pps != nil {
+		t, err := h264TrackOf(sps, pps)
+		if err == nil {
+			v.track = t
+		}
+	}
+	return v, nil
+}
+
+func (v *videoIn) decode(pkt *rtp.Packet, pts int64) *media.Unit {
+	au, err := v.dec.Decode(pkt)
+	if err != nil {
+		return nil // more packets needed, or a loss: the decoder resyncs itself
+	}
+	// Follow parameter sets sent in band (a camera that changes resolution).
+	var sps, pps []byte
+	for _, n := range au {
+		if len(n) == 0 {
+			continue
+		}
+		switch h264.NALUType(n[0] & 0x1f) {
+		case h264.NALUTypeSPS:
+			sps = n
+		case h264.NALUTypePPS:
+			pps = n
+		}
+	}
+	if sps != nil && pps != nil && (v.track == nil || string(sps) != string(v.track.SPS) || string(pps) != string(v.track.PPS)) {
+		if t, err := h264TrackOf(append([]byte(nil), sps...), append([]byte(nil), pps...)); err == nil {
+			v.track = t
+			v.dts = nil
+		}
+	}
+	if v.track == nil {
+		return nil
+	}
+	nalus, key := media.H264KeyWithParams(au, v.track.SPS, v.track.PPS)
+	if v.dts == nil {
+		if !key {
+			return nil
+		}
+		v.dts = h264.NewDTSExtractor()
+	}
+	dts, err := v.dts.Extract(nalus, pts)
+	if err != nil {
+		v.dts = nil
+		return nil
+	}
+	return &media.Unit{Track: v.track, PTS: toDuration(pts, v.rate), DTS: toDuration(dts, v.rate), Key: key, Data: nalus}
+}
+
+func h264TrackOf(sps, pps []byte) (*media.Track, error) {
+	var s h264.SPS
+	if err := s.Unmarshal(sps); err != nil {
+		return nil, err
+	}
+	return &media.Track{Kind: media.KindVideo, Codec: media.CodecH264, Width: s.Width(), Height: s.Height(),
+		FPS: s.FPS(), SPS: sps, PPS: pps}, nil
+}
+
+// audioIn turns RTP packets of one AAC (MPEG-4 generic) media into units.
+type audioIn struct {
+	media  *description.Media
+	format *format.MPEG4Audio
+	dec    *rtpmpeg4audio.Decoder
+	track  *media.Track
+	rate   int64
+}
+
+func newAudioIn(m *description.Media, f *format.MPEG4Audio) (*audioIn, error) {
+	if f.Config == nil {
+		return nil, errors.New("AAC without config")
+	}
+	asc, err := f.Config.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	dec, err := f.CreateDecoder()
+	if err != nil {
+		return nil, err
+	}
+	return &audioIn{media: m, format: f, dec: dec, rate: int64(f.ClockRate()),
+		track: &media.Track{Kind: media.KindAudio, Codec: media.CodecAAC, SampleRate: f.Config.SampleRate,
+			Channels: f.Config.ChannelCount, Config: asc}}, nil
+}
+
+func (a *audioIn) decode(pkt *rtp.Packet, pts int64) []*media.Unit {
+	aus, err := a.dec.Decode(pkt)
+	if err != nil {
+		return nil
+	}
+	out := make([]*media.Unit, 0, len(aus))
+	for i, au := range aus {
+		t := toDuration(pts+int64(i)*1024, a.rate) // 1024 samples per AAC-LC frame
+		out = append(out, &media.Unit{Track: a.track, PTS: t, DTS: t, Key: true, Data: [][]byte{au}})
+	}
+	return out
+}
+
+func toDuration(v, rate int64) time.Duration {
+	return time.Duration(v) * time.Second / time.Duration(rate)
+}

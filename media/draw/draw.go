@@ -1,0 +1,195 @@
+// Package draw paints on I420 frames: solid rectangles, colour bars and
+// anti-aliased text (golang.org/x/image/font/opentype with the embedded Go
+// fonts). Generators and the mixer's slate share it; it sits below both.
+package draw
+
+import (
+	"fmt"
+	"image"
+	"image/color"
+	"strings"
+	"sync"
+
+	"golang.org/x/image/font"
+	"golang.org/x/image/font/gofont/gobold"
+	"golang.org/x/image/font/opentype"
+	"golang.org/x/image/math/fixed"
+
+	"switchyard/media/av"
+)
+
+// YUV is a colour in BT.601 limited range, the convention ffmpeg's lavfi and
+// swscale use by default.
+type YUV struct{ Y, U, V byte }
+
+// FromRGB converts an 8-bit RGB colour to YUV (BT.601, limited range).
+func FromRGB(r, g, b uint8) YUV {
+	R, G, B := float64(r), float64(g), float64(b)
+	y := 16 + (65.481*R+128.553*G+24.966*B)/255
+	u := 128 + (-37.797*R-74.203*G+112.0*B)/255
+	v := 128 + (112.0*R-93.786*G-18.214*B)/255
+	return YUV{clamp(y), clamp(u), clamp(v)}
+}
+
+func clamp(f float64) byte {
+	f += 0.5
+	if f < 0 {
+		return 0
+	}
+	if f > 255 {
+		return 255
+	}
+	return byte(f)
+}
+
+// Named colours accepted by ParseColor, as ffmpeg names them.
+var named = map[string][3]uint8{
+	"black": {0, 0, 0}, "white": {255, 255, 255}, "red": {255, 0, 0}, "green": {0, 128, 0},
+	"lime": {0, 255, 0}, "blue": {0, 0, 255}, "yellow": {255, 255, 0}, "cyan": {0, 255, 255},
+	"magenta": {255, 0, 255}, "gray": {128, 128, 128}, "grey": {128, 128, 128},
+	"orange": {255, 165, 0}, "purple": {128, 0, 128}, "navy": {0, 0, 128},
+}
+
+// ParseColor reads a colour name ("red") or hex RGB ("#ff8800", "ff8800", "0xff8800").
+func ParseColor(s string) (YUV, error) {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if c, ok := named[s]; ok {
+		return FromRGB(c[0], c[1], c[2]), nil
+	}
+	h := strings.TrimPrefix(strings.TrimPrefix(s, "#"), "0x")
+	var r, g, b uint8
+	if len(h) == 6 {
+		if _, err := fmt.Sscanf(h, "%02x%02x%02x", &r, &g, &b); err == nil {
+			return FromRGB(r, g, b), nil
+		}
+	}
+	return YUV{}, fmt.Errorf("unknown colour %q (use a name like red or hex like #ff8800)", s)
+}
+
+// FillRect paints r (clipped to the frame, snapped to even coordinates) one colour.
+func FillRect(f *av.Frame, r av.Rect, c YUV) {
+	r = Clip(r, f.Width, f.Height)
+	for y := r.Y; y < r.Y+r.H; y++ {
+		row := f.Y[y*f.StrideY+r.X : y*f.StrideY+r.X+r.W]
+		for i := range row {
+			row[i] = c.Y
+		}
+	}
+	for y := r.Y / 2; y < (r.Y+r.H)/2; y++ {
+		u := f.U[y*f.StrideC+r.X/2 : y*f.StrideC+(r.X+r.W)/2]
+		v := f.V[y*f.StrideC+r.X/2 : y*f.StrideC+(r.X+r.W)/2]
+		for i := range u {
+			u[i] = c.U
+			v[i] = c.V
+		}
+	}
+}
+
+// Clip limits r to a w×h frame with even coordinates and sizes.
+func Clip(r av.Rect, w, h int) av.Rect {
+	if r.X < 0 {
+		r.W += r.X
+		r.X = 0
+	}
+	if r.Y < 0 {
+		r.H += r.Y
+		r.Y = 0
+	}
+	r.X &^= 1
+	r.Y &^= 1
+	if r.X+r.W > w {
+		r.W = w - r.X
+	}
+	if r.Y+r.H > h {
+		r.H = h - r.Y
+	}
+	r.W &^= 1
+	r.H &^= 1
+	if r.W < 0 {
+		r.W = 0
+	}
+	if r.H < 0 {
+		r.H = 0
+	}
+	return r
+}
+
+// Bars paints 75 % colour bars (white, yellow, cyan, green, magenta, red, blue)
+// over the top two thirds and a black/white/black pluge strip below.
+func Bars(f *av.Frame) {
+	bars := [][3]uint8{{191, 191, 191}, {191, 191, 0}, {0, 191, 191}, {0, 191, 0}, {191, 0, 191}, {191, 0, 0}, {0, 0, 191}}
+	top := f.Height * 2 / 3
+	for i, c := range bars {
+		x0 := f.Width * i / len(bars)
+		x1 := f.Width * (i + 1) / len(bars)
+		FillRect(f, av.Rect{X: x0, Y: 0, W: x1 - x0 + 1, H: top}, FromRGB(c[0], c[1], c[2]))
+	}
+	FillRect(f, av.Rect{X: 0, Y: top, W: f.Width, H: f.Height - top}, FromRGB(16, 16, 16))
+	FillRect(f, av.Rect{X: f.Width / 3, Y: top, W: f.Width / 3, H: f.Height - top}, FromRGB(235, 235, 235))
+}
+
+var (
+	fontOnce sync.Once
+	fontErr  error
+	boldFont *opentype.Font
+)
+
+// Face returns the embedded Go Bold font at size pixels.
+func Face(size float64) (font.Face, error) {
+	fontOnce.Do(func() { boldFont, fontErr = opentype.Parse(gobold.TTF) })
+	if fontErr != nil {
+		return nil, fontErr
+	}
+	return opentype.NewFace(boldFont, &opentype.FaceOptions{Size: size, DPI: 72, Hinting: font.HintingFull})
+}
+
+// TextWidth measures s in pixels.
+func TextWidth(face font.Face, s string) int {
+	return font.MeasureString(face, s).Ceil()
+}
+
+// Text draws s with its baseline at (x, y), blended with anti-aliasing.
+func Text(f *av.Frame, face font.Face, x, y int, s string, c YUV) {
+	m := face.Metrics()
+	w := TextWidth(face, s)
+	h := (m.Ascent + m.Descent).Ceil()
+	mask := image.NewAlpha(image.Rect(0, 0, w, h))
+	d := font.Drawer{Dst: mask, Src: image.NewUniform(color.Alpha{A: 255}), Face: face,
+		Dot: fixed.Point26_6{X: 0, Y: m.Ascent}}
+	d.DrawString(s)
+	BlendMask(f, mask, x, y-m.Ascent.Ceil(), c)
+}
+
+// TextCentered draws s centred horizontally on the frame with its baseline at y.
+func TextCentered(f *av.Frame, face font.Face, y int, s string, c YUV) {
+	Text(f, face, (f.Width-TextWidth(face, s))/2, y, s, c)
+}
+
+// BlendMask paints colour c through an alpha mask placed at (x0, y0).
+func BlendMask(f *av.Frame, mask *image.Alpha, x0, y0 int, c YUV) {
+	b := mask.Bounds()
+	for my := 0; my < b.Dy(); my++ {
+		y := y0 + my
+		if y < 0 || y >= f.Height {
+			continue
+		}
+		for mx := 0; mx < b.Dx(); mx++ {
+			x := x0 + mx
+			if x < 0 || x >= f.Width {
+				continue
+			}
+			a := int(mask.Pix[my*mask.Stride+mx])
+			if a == 0 {
+				continue
+			}
+			p := &f.Y[y*f.StrideY+x]
+			*p = byte((int(*p)*(255-a) + int(c.Y)*a + 127) / 255)
+			if x&1 == 0 && y&1 == 0 {
+				// chroma from the top-left luma sample of each 2×2 block
+				i := (y/2)*f.StrideC + x/2
+				f.U[i] = byte((int(f.U[i])*(255-a) + int(c.U)*a + 127) / 255)
+				f.V[i] = byte((int(f.V[i])*(255-a) + int(c.V)*a + 127) / 255)
+			}
+		}
+	}
+}
