@@ -1,0 +1,161 @@
+// Command switchyard is a headless live production switcher and streaming server.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"switchyard/control"
+	"switchyard/ingest"
+	"switchyard/ingest/gen"
+	"switchyard/ingest/rtmp"
+	"switchyard/ingest/rtsp"
+	"switchyard/media/av"
+	"switchyard/mixer"
+	"switchyard/output/serve"
+)
+
+func main() {
+	configPath := flag.String("config", "", "show file (YAML); the embedded demo show when empty")
+	logLevel := flag.String("log-level", "info", "debug, info, warn or error")
+	flag.Parse()
+
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(*logLevel)); err != nil {
+		fmt.Fprintf(os.Stderr, "switchyard: -log-level %q: use debug, info, warn or error\n", *logLevel)
+		os.Exit(2)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+
+	cfg, err := LoadConfig(*configPath, os.Environ())
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "switchyard: %v\n", err)
+		os.Exit(2)
+	}
+	a, err := start(cfg, log)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "switchyard: %v\n", err)
+		os.Exit(1)
+	}
+	log.Info("switchyard running", "panel", "http://"+a.http.Addr().String(),
+		"rtmp", "rtmp://"+a.rtmp.Addr().String()+"/live/NAME",
+		"program", "rtsp://"+a.rtsp.Addr().String()+"/program", "libavcodec", av.Version())
+
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	s := <-sig
+	log.Info("shutting down", "signal", s.String())
+	go func() {
+		<-sig
+		fmt.Fprintln(os.Stderr, "switchyard: second signal, exiting at once")
+		os.Exit(1)
+	}()
+	a.Close()
+	log.Info("stopped")
+}
+
+// app is the running show: every part, wired together.
+type app struct {
+	log      *slog.Logger
+	registry *ingest.Registry
+	mixer    *mixer.Engine
+	rtsp     *rtsp.Server
+	serve    *serve.RTSP
+	rtmp     *rtmp.Server
+	gens     []*gen.Generator
+	http     *control.Server
+}
+
+// start builds and starts every part; on error it closes what it started.
+func start(cfg *Config, log *slog.Logger) (a *app, err error) {
+	a = &app{log: log, registry: ingest.NewRegistry(log)}
+	defer func() {
+		if err != nil {
+			a.Close()
+			a = nil
+		}
+	}()
+	fpsNum, fpsDen := cfg.Program.FPSRational()
+	a.mixer, err = mixer.New(mixer.Config{
+		Width: cfg.Program.Width, Height: cfg.Program.Height, FPSNum: fpsNum, FPSDen: fpsDen,
+		VideoBitrateBPS: int(cfg.Program.VideoBitrate), AudioBitrateBPS: int(cfg.Program.AudioBitrate),
+		Keyint: timeDuration(cfg.Program.Keyint),
+	}, log)
+	if err != nil {
+		return nil, fmt.Errorf("mixer: %w", err)
+	}
+
+	a.rtsp = &rtsp.Server{Address: cfg.RTSP.Listen, Registry: a.registry, Log: log}
+	if err = a.rtsp.Start(); err != nil {
+		return nil, err
+	}
+	a.serve = serve.NewRTSP(a.rtsp.GortServer(), log)
+	a.rtsp.SetPlayer(a.serve)
+	if err = a.serve.Add("program", a.mixer.Program()); err != nil {
+		return nil, err
+	}
+
+	for _, sc := range cfg.Sources {
+		src, err := a.registry.Add(sc)
+		if err != nil {
+			return nil, err
+		}
+		if err := a.mixer.AddInput(sc.Name, src.Stream()); err != nil {
+			return nil, err
+		}
+		if err := a.serve.Add("live/"+sc.Name, src.Stream()); err != nil {
+			return nil, err
+		}
+		if strings.HasPrefix(sc.URL, "gen://") {
+			g, err := gen.New(gen.Config{Source: sc.Name, URL: sc.URL, Width: cfg.Program.Width,
+				Height: cfg.Program.Height, FPSNum: fpsNum, FPSDen: fpsDen}, a.registry, log)
+			if err != nil {
+				return nil, err
+			}
+			if err := g.Start(); err != nil {
+				return nil, fmt.Errorf("source %s: %w", sc.Name, err)
+			}
+			a.gens = append(a.gens, g)
+		}
+	}
+	a.mixer.Start()
+
+	a.rtmp = &rtmp.Server{Address: cfg.RTMP.Listen, Registry: a.registry, Log: log}
+	if err = a.rtmp.Start(); err != nil {
+		return nil, err
+	}
+	a.http = &control.Server{Address: cfg.HTTP.Listen, Registry: a.registry, Mixer: a.mixer, Log: log}
+	if err = a.http.Start(); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// Close stops everything in order: control, then the inputs, then the mixer,
+// then what serves its output. Each part waits for its goroutines.
+func (a *app) Close() {
+	if a.http != nil {
+		a.http.Close()
+	}
+	if a.rtmp != nil {
+		a.rtmp.Close()
+	}
+	for _, g := range a.gens {
+		g.Close()
+	}
+	if a.mixer != nil {
+		a.mixer.Close()
+	}
+	if a.serve != nil {
+		a.serve.Close()
+	}
+	if a.rtsp != nil {
+		a.rtsp.Close()
+	}
+}
+

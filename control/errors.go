@@ -1,0 +1,84 @@
+package control
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"switchyard/ingest"
+	"switchyard/mixer"
+)
+
+// MaxBodyBytes bounds every request body.
+const MaxBodyBytes = 64 << 10
+
+// APIError is the JSON error body: {"error": "...", "field": "..."}.
+type APIError struct {
+	Status int    `json:"-"`
+	Msg    string `json:"error"`
+	Field  string `json:"field,omitempty"`
+}
+
+func (e *APIError) Error() string { return e.Msg }
+
+func badRequest(field, format string, args ...any) *APIError {
+	return &APIError{Status: http.StatusBadRequest, Msg: fmt.Sprintf(format, args...), Field: field}
+}
+
+func notFound(format string, args ...any) *APIError {
+	return &APIError{Status: http.StatusNotFound, Msg: fmt.Sprintf(format, args...)}
+}
+
+// fail writes err as a JSON error; it is the only place error bodies are written.
+func fail(c *gin.Context, err error) {
+	var ae *APIError
+	var fe *ingest.FieldError
+	switch {
+	case errors.As(err, &ae):
+	case errors.As(err, &fe):
+		ae = &APIError{Status: http.StatusBadRequest, Msg: fe.Msg, Field: fe.Field}
+	case errors.Is(err, mixer.ErrUnknownSource), errors.Is(err, ingest.ErrUnknownSource):
+		ae = &APIError{Status: http.StatusNotFound, Msg: err.Error()}
+	case errors.Is(err, ingest.ErrExists):
+		ae = &APIError{Status: http.StatusConflict, Msg: err.Error()}
+	default:
+		ae = &APIError{Status: http.StatusInternalServerError, Msg: err.Error()}
+	}
+	c.AbortWithStatusJSON(ae.Status, ae)
+}
+
+// bind decodes a JSON body strictly into v: size-limited, unknown fields refused.
+func bind(c *gin.Context, v any) error {
+	body := http.MaxBytesReader(c.Writer, c.Request.Body, MaxBodyBytes)
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var maxErr *http.MaxBytesError
+		var synErr *json.SyntaxError
+		var typErr *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &maxErr):
+			return &APIError{Status: http.StatusRequestEntityTooLarge, Msg: fmt.Sprintf("request body is larger than %d bytes", MaxBodyBytes)}
+		case errors.Is(err, io.EOF):
+			return badRequest("", "request body is empty; send a JSON object")
+		case errors.As(err, &synErr):
+			return badRequest("", "request body is not valid JSON (at byte %d)", synErr.Offset)
+		case errors.As(err, &typErr):
+			return badRequest(typErr.Field, "field %q must be a %s", typErr.Field, typErr.Type)
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+			return badRequest(f, "unknown field %q", f)
+		default:
+			return badRequest("", "request body: %v", err)
+		}
+	}
+	if dec.More() {
+		return badRequest("", "request body must hold one JSON object")
+	}
+	return nil
+}

@@ -1,0 +1,171 @@
+// Package control is Switchyard's control surface: the REST API under
+// /api/v1, /healthz, and (later) events, metrics and the panel. It drives the
+// other parts only through their exported methods.
+package control
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"switchyard/ingest"
+	"switchyard/mixer"
+)
+
+// Server is the HTTP control server.
+type Server struct {
+	// Address to listen on, e.g. "127.0.0.1:8080".
+	Address  string
+	Registry *ingest.Registry
+	Mixer    *mixer.Engine
+	Log      *slog.Logger
+
+	ln   net.Listener
+	http *http.Server
+	done chan struct{}
+}
+
+// Start listens and serves in the background.
+func (s *Server) Start() error {
+	s.Log = s.Log.With("component", "control")
+	ln, err := net.Listen("tcp", s.Address)
+	if err != nil {
+		return fmt.Errorf("http listen %s: %w", s.Address, err)
+	}
+	s.ln = ln
+	s.http = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	s.done = make(chan struct{})
+	go func() {
+		defer close(s.done)
+		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.Log.Error("http server stopped", "err", err)
+		}
+	}()
+	s.Log.Info("listening", "addr", ln.Addr().String())
+	return nil
+}
+
+// Addr returns the listening address.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Close shuts the server down, waiting up to 5s for requests in flight.
+func (s *Server) Close() {
+	if s.http == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = s.http.Shutdown(ctx)
+	<-s.done
+}
+
+// Handler builds the routes.
+func (s *Server) Handler() http.Handler {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.Use(s.logRequests, gin.CustomRecovery(func(c *gin.Context, v any) {
+		s.Log.Error("handler panic", "panic", v, "path", c.Request.URL.Path)
+		fail(c, fmt.Errorf("internal error"))
+	}))
+	r.NoRoute(func(c *gin.Context) { fail(c, notFound("no route %s %s", c.Request.Method, c.Request.URL.Path)) })
+	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"ok": true}) })
+	api := r.Group("/api/v1")
+	api.GET("/state", s.getState)
+	api.GET("/sources", s.listSources)
+	api.GET("/sources/:name", s.getSource)
+	api.POST("/program", s.setBus(s.Mixer.SetProgram))
+	api.POST("/preview", s.setBus(s.Mixer.SetPreview))
+	api.POST("/cut", s.cut)
+	return r
+}
+
+func (s *Server) logRequests(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	lvl := slog.LevelDebug
+	if c.Writer.Status() >= 500 {
+		lvl = slog.LevelError
+	}
+	s.Log.Log(c.Request.Context(), lvl, "request", "method", c.Request.Method, "path", c.FullPath(),
+		"status", c.Writer.Status(), "ms", time.Since(start).Milliseconds())
+}
+
+// State is the whole show for GET /api/v1/state.
+type State struct {
+	Program string          `json:"program"`
+	Preview string          `json:"preview"`
+	Sources []ingest.Status `json:"sources"`
+	Mixer   mixer.Stats     `json:"mixer"`
+	Format  Format          `json:"format"`
+}
+
+// Format is the program format.
+type Format struct {
+	Width  int     `json:"width"`
+	Height int     `json:"height"`
+	FPS    float64 `json:"fps"`
+}
+
+func (s *Server) sources() []ingest.Status {
+	list := s.Registry.List()
+	out := make([]ingest.Status, 0, len(list))
+	for _, src := range list {
+		out = append(out, src.Status())
+	}
+	return out
+}
+
+func (s *Server) getState(c *gin.Context) {
+	bus := s.Mixer.State()
+	cfg := s.Mixer.Config()
+	c.JSON(http.StatusOK, State{Program: bus.Program, Preview: bus.Preview, Sources: s.sources(),
+		Mixer: s.Mixer.Stats(),
+		Format: Format{Width: cfg.Width, Height: cfg.Height, FPS: float64(cfg.FPSNum) / float64(cfg.FPSDen)}})
+}
+
+func (s *Server) listSources(c *gin.Context) {
+	c.JSON(http.StatusOK, s.sources())
+}
+
+func (s *Server) getSource(c *gin.Context) {
+	src, ok := s.Registry.Get(c.Param("name"))
+	if !ok {
+		fail(c, notFound("no source named %q", c.Param("name")))
+		return
+	}
+	c.JSON(http.StatusOK, src.Status())
+}
+
+type busRequest struct {
+	Source *string `json:"source"`
+}
+
+func (s *Server) setBus(set func(string) error) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		var req busRequest
+		if err := bind(c, &req); err != nil {
+			fail(c, err)
+			return
+		}
+		if req.Source == nil || *req.Source == "" {
+			fail(c, badRequest("source", `field "source" is required: a source name or "black"`))
+			return
+		}
+		if err := set(*req.Source); err != nil {
+			fail(c, notFound("no source named %q", *req.Source))
+			return
+		}
+		c.JSON(http.StatusOK, s.Mixer.State())
+	}
+}
+
+func (s *Server) cut(c *gin.Context) {
+	s.Mixer.Cut()
+	c.JSON(http.StatusOK, s.Mixer.State())
+}

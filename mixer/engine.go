@@ -1,0 +1,504 @@
+// Package mixer is Switchyard's vision mixer: it decodes every source
+// continuously, composes one program frame per tick of its own clock, carries
+// the program source's audio on the same clock, encodes both and publishes
+// the program on a media.Stream.
+package mixer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
+
+	"switchyard/media"
+	"switchyard/media/av"
+	"switchyard/media/draw"
+	"switchyard/mixer/compose"
+)
+
+// Black is the name of the always-available black source.
+const Black = "black"
+
+// Errors returned by bus commands.
+var (
+	ErrUnknownSource = errors.New("unknown source")
+)
+
+// Config is the program format.
+type Config struct {
+	Width, Height int
+	// FPSNum/FPSDen is the program frame rate (30/1, 30000/1001, …).
+	FPSNum, FPSDen  int
+	VideoBitrateBPS int
+	AudioBitrateBPS int
+	// Keyint is the GOP length; defaults to 2s.
+	Keyint time.Duration
+	// StaleAfter shows the slate when the program source has had no new
+	// picture for this long; defaults to 500ms.
+	StaleAfter time.Duration
+	// DecodeThreads per source (0: FFmpeg chooses); defaults to 1.
+	DecodeThreads int
+	// EncodeThreads for x264 (0: x264 chooses).
+	EncodeThreads int
+}
+
+// FrameDuration returns the duration of frame n+1 minus frame n on average.
+func (c Config) FrameDuration() time.Duration {
+	return time.Duration(int64(time.Second) * int64(c.FPSDen) / int64(c.FPSNum))
+}
+
+// frameTime returns the exact time of frame n: n × FPSDen / FPSNum seconds.
+func (c Config) frameTime(n int64) time.Duration {
+	return time.Duration(n * int64(c.FPSDen) * int64(time.Second) / int64(c.FPSNum))
+}
+
+// Engine is the mixer.
+type Engine struct {
+	cfg Config
+	log *slog.Logger
+
+	program    *media.Stream
+	videoTrack *media.Track
+	audioTrack *media.Track
+	venc       *av.VideoEncoder
+	aenc       *av.AudioEncoder
+	canvas     *av.Frame
+	black      *av.Frame
+	scaler     av.Scaler
+
+	// audio on the program clock
+	tickAudio  []float32 // one tick of samples
+	aacBuf     []float32 // samples waiting for a full AAC frame
+	aacFill    int
+	samplesOut int64
+
+	mu      sync.Mutex
+	inputs  map[string]*input
+	prog    string
+	prev    string
+	started time.Time
+
+	frames    atomic.Uint64
+	late      atomic.Uint64
+	dropped   atomic.Uint64
+	encodeNs  atomic.Int64
+	lastCutAt atomic.Int64
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// New opens the encoders; the program tracks are known from here on.
+func New(cfg Config, log *slog.Logger) (*Engine, error) {
+	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width%2 != 0 || cfg.Height%2 != 0 {
+		return nil, fmt.Errorf("program size %dx%d must be positive and even", cfg.Width, cfg.Height)
+	}
+	if cfg.FPSNum <= 0 || cfg.FPSDen <= 0 {
+		return nil, fmt.Errorf("program frame rate %d/%d is not valid", cfg.FPSNum, cfg.FPSDen)
+	}
+	if cfg.Keyint == 0 {
+		cfg.Keyint = 2 * time.Second
+	}
+	if cfg.StaleAfter == 0 {
+		cfg.StaleAfter = 500 * time.Millisecond
+	}
+	if cfg.DecodeThreads == 0 {
+		cfg.DecodeThreads = 1
+	}
+	gop := int(math.Round(cfg.Keyint.Seconds() * float64(cfg.FPSNum) / float64(cfg.FPSDen)))
+	e := &Engine{cfg: cfg, log: log.With("component", "mixer"), inputs: map[string]*input{}, prog: Black, prev: Black}
+	var err error
+	e.venc, err = av.NewH264Encoder(av.H264Config{Width: cfg.Width, Height: cfg.Height, FPSNum: cfg.FPSNum,
+		FPSDen: cfg.FPSDen, BitrateBPS: cfg.VideoBitrateBPS, GOP: max(gop, 1), Threads: cfg.EncodeThreads})
+	if err != nil {
+		return nil, err
+	}
+	if e.aenc, err = av.NewAACEncoder(SampleRate, cfg.AudioBitrateBPS); err != nil {
+		e.venc.Close()
+		return nil, err
+	}
+	if err := e.buildTracks(); err != nil {
+		e.closeCodecs()
+		return nil, err
+	}
+	if e.canvas, err = av.NewFrame(cfg.Width, cfg.Height); err != nil {
+		e.closeCodecs()
+		return nil, err
+	}
+	if e.black, err = av.NewFrame(cfg.Width, cfg.Height); err != nil {
+		e.closeCodecs()
+		return nil, err
+	}
+	e.black.Fill(compose.Black.Y, compose.Black.U, compose.Black.V)
+	samplesPerTick := int(math.Ceil(float64(SampleRate) * float64(cfg.FPSDen) / float64(cfg.FPSNum)))
+	e.tickAudio = make([]float32, 2*samplesPerTick)
+	e.aacBuf = make([]float32, 2*e.aenc.FrameSize())
+	e.program = media.NewStream()
+	return e, nil
+}
+
+func (e *Engine) buildTracks() error {
+	var ps h264.AnnexB
+	if err := ps.Unmarshal(e.venc.Extradata()); err != nil {
+		return fmt.Errorf("encoder parameters: %w", err)
+	}
+	vt := &media.Track{Kind: media.KindVideo, Codec: media.CodecH264, Width: e.cfg.Width, Height: e.cfg.Height,
+		FPS: float64(e.cfg.FPSNum) / float64(e.cfg.FPSDen)}
+	for _, n := range ps {
+		switch h264.NALUType(n[0] & 0x1f) {
+		case h264.NALUTypeSPS:
+			vt.SPS = n
+		case h264.NALUTypePPS:
+			vt.PPS = n
+		}
+	}
+	if vt.SPS == nil || vt.PPS == nil {
+		return errors.New("encoder gave no SPS/PPS")
+	}
+	var asc mpeg4audio.AudioSpecificConfig
+	if err := asc.Unmarshal(e.aenc.Extradata()); err != nil {
+		return fmt.Errorf("AAC encoder config: %w", err)
+	}
+	e.videoTrack = vt
+	e.audioTrack = &media.Track{Kind: media.KindAudio, Codec: media.CodecAAC, SampleRate: asc.SampleRate,
+		Channels: asc.ChannelCount, Config: e.aenc.Extradata()}
+	return nil
+}
+
+// Program returns the program stream.
+func (e *Engine) Program() *media.Stream { return e.program }
+
+// ProgramTracks returns the program's video and audio tracks.
+func (e *Engine) ProgramTracks() (video, audio *media.Track) { return e.videoTrack, e.audioTrack }
+
+// Config returns the program format.
+func (e *Engine) Config() Config { return e.cfg }
+
+// Start begins ticking.
+func (e *Engine) Start() {
+	e.ctx, e.cancel = context.WithCancel(context.Background())
+	e.done = make(chan struct{})
+	go e.run()
+}
+
+// Close stops the clock and every input, and closes the program stream. Safe twice.
+func (e *Engine) Close() {
+	if e.cancel == nil {
+		return
+	}
+	e.cancel()
+	<-e.done
+	e.mu.Lock()
+	ins := e.inputs
+	e.inputs = map[string]*input{}
+	e.mu.Unlock()
+	for _, in := range ins {
+		in.stop()
+	}
+	e.program.Close()
+	e.closeCodecs()
+	e.cancel = nil
+}
+
+func (e *Engine) closeCodecs() {
+	if e.venc != nil {
+		e.venc.Close()
+		e.venc = nil
+	}
+	if e.aenc != nil {
+		e.aenc.Close()
+		e.aenc = nil
+	}
+	e.scaler.Close()
+	if e.canvas != nil {
+		e.canvas.Free()
+	}
+	if e.black != nil {
+		e.black.Free()
+	}
+	e.mu.Lock()
+	for _, in := range e.inputs {
+		in.slate.Free()
+	}
+	e.mu.Unlock()
+}
+
+// AddInput starts decoding a source so it can be put on a bus.
+func (e *Engine) AddInput(name string, st *media.Stream) error {
+	slate, err := e.renderSlate(name)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	in := &input{name: name, stream: st, log: e.log.With("source", name), slate: slate,
+		audio: newSampleRing(SampleRate), cancel: cancel, done: make(chan struct{})}
+	e.mu.Lock()
+	if _, ok := e.inputs[name]; ok || name == Black {
+		e.mu.Unlock()
+		cancel()
+		slate.Free()
+		return fmt.Errorf("input %s already exists", name)
+	}
+	e.inputs[name] = in
+	e.mu.Unlock()
+	go in.run(ctx, e.cfg.DecodeThreads)
+	return nil
+}
+
+// RemoveInput stops decoding a source; a bus showing it goes to the slate... of
+// black, since the source no longer exists.
+func (e *Engine) RemoveInput(name string) {
+	e.mu.Lock()
+	in, ok := e.inputs[name]
+	delete(e.inputs, name)
+	if e.prog == name {
+		e.prog = Black
+	}
+	if e.prev == name {
+		e.prev = Black
+	}
+	e.mu.Unlock()
+	if ok {
+		in.stop()
+		in.slate.Free()
+	}
+}
+
+func (in *input) stop() {
+	in.cancel()
+	<-in.done
+}
+
+func (e *Engine) renderSlate(name string) (*av.Frame, error) {
+	f, err := av.NewFrame(e.cfg.Width, e.cfg.Height)
+	if err != nil {
+		return nil, err
+	}
+	bg := draw.FromRGB(24, 24, 28)
+	f.Fill(bg.Y, bg.U, bg.V)
+	big, err := draw.Face(float64(e.cfg.Height) / 9)
+	if err != nil {
+		f.Free()
+		return nil, err
+	}
+	small, _ := draw.Face(float64(e.cfg.Height) / 16)
+	draw.TextCentered(f, big, e.cfg.Height/2, "NO SIGNAL", draw.FromRGB(230, 230, 230))
+	draw.TextCentered(f, small, e.cfg.Height/2+e.cfg.Height/8, name, draw.FromRGB(160, 160, 170))
+	return f, nil
+}
+
+// State is the bus state.
+type State struct {
+	Program string `json:"program"`
+	Preview string `json:"preview"`
+}
+
+// State returns the buses.
+func (e *Engine) State() State {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return State{Program: e.prog, Preview: e.prev}
+}
+
+func (e *Engine) known(name string) bool {
+	_, ok := e.inputs[name]
+	return ok || name == Black
+}
+
+// SetProgram hot-cuts the program to a source; it shows from the next tick.
+func (e *Engine) SetProgram(name string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.known(name) {
+		return fmt.Errorf("%w %q", ErrUnknownSource, name)
+	}
+	e.prog = name
+	e.lastCutAt.Store(time.Now().UnixNano())
+	return nil
+}
+
+// SetPreview selects the next source.
+func (e *Engine) SetPreview(name string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.known(name) {
+		return fmt.Errorf("%w %q", ErrUnknownSource, name)
+	}
+	e.prev = name
+	return nil
+}
+
+// Cut swaps preview and program at the next tick.
+func (e *Engine) Cut() {
+	e.mu.Lock()
+	e.prog, e.prev = e.prev, e.prog
+	e.lastCutAt.Store(time.Now().UnixNano())
+	e.mu.Unlock()
+}
+
+// Stats are the mixer's counters.
+type Stats struct {
+	FramesOut uint64  `json:"frames_out"`
+	Late      uint64  `json:"late"`
+	Dropped   uint64  `json:"dropped"`
+	EncodeMs  float64 `json:"encode_ms"`
+	UptimeS   float64 `json:"uptime_s"`
+}
+
+// Stats returns the counters.
+func (e *Engine) Stats() Stats {
+	e.mu.Lock()
+	started := e.started
+	e.mu.Unlock()
+	s := Stats{FramesOut: e.frames.Load(), Late: e.late.Load(), Dropped: e.dropped.Load(),
+		EncodeMs: float64(e.encodeNs.Load()) / 1e6}
+	if !started.IsZero() {
+		s.UptimeS = time.Since(started).Seconds()
+	}
+	return s
+}
+
+func (e *Engine) run() {
+	defer close(e.done)
+	start := time.Now()
+	e.mu.Lock()
+	e.started = start
+	e.mu.Unlock()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	dur := e.cfg.FrameDuration()
+	for n := int64(0); ; n++ {
+		deadline := start.Add(e.cfg.frameTime(n))
+		if d := time.Until(deadline); d > 0 {
+			timer.Reset(d)
+			select {
+			case <-e.ctx.Done():
+				return
+			case <-timer.C:
+			}
+		} else {
+			select {
+			case <-e.ctx.Done():
+				return
+			default:
+			}
+			if -d > dur {
+				e.late.Add(1)
+			}
+			// Far behind (the machine stalled): skip ahead rather than burst.
+			if -d > time.Second {
+				skip := int64(-d / dur)
+				e.dropped.Add(uint64(skip))
+				n += skip
+				e.log.Warn("program clock fell behind; frames skipped", "frames", skip)
+			}
+		}
+		e.tick(n)
+	}
+}
+
+// tick composes, encodes and publishes program frame n.
+func (e *Engine) tick(n int64) {
+	now := time.Now()
+	e.mu.Lock()
+	var (
+		pic   *av.PictureRef
+		slate *av.Frame
+		in    *input
+	)
+	if e.prog == Black {
+		slate = e.black
+	} else if in = e.inputs[e.prog]; in != nil {
+		if pic = in.take(now, e.cfg.StaleAfter); pic == nil {
+			slate = in.slate
+		}
+	} else {
+		slate = e.black
+	}
+	e.mu.Unlock()
+
+	full := av.Rect{W: e.cfg.Width, H: e.cfg.Height}
+	if pic != nil {
+		p := pic.Picture()
+		r := compose.Fit(p.Width(), p.Height(), full)
+		if err := e.scaler.Scale(p, e.canvas, r); err != nil {
+			e.canvas.CopyFrom(e.black)
+		} else {
+			compose.Letterbox(e.canvas, full, r)
+		}
+		pic.Release()
+	} else {
+		e.canvas.CopyFrom(slate)
+	}
+
+	pts := e.cfg.frameTime(n)
+	t0 := time.Now()
+	err := e.venc.Encode(e.canvas, n, false, func(p av.Packet) {
+		var au h264.AnnexB
+		if err := au.Unmarshal(append([]byte(nil), p.Data...)); err != nil {
+			return
+		}
+		nalus, key := media.H264KeyWithParams(au, e.videoTrack.SPS, e.videoTrack.PPS)
+		ts := e.cfg.frameTime(p.PTS)
+		e.program.WriteUnit(&media.Unit{Track: e.videoTrack, PTS: ts, DTS: ts, Key: key, Data: nalus})
+	})
+	e.encodeNs.Store(int64(time.Since(t0)))
+	if err != nil {
+		e.log.Error("encode failed", "err", err)
+	}
+	e.frames.Add(1)
+
+	e.mixAudio(n, in, pts)
+}
+
+// mixAudio carries this tick's share of the program source's audio (or
+// silence) to the AAC encoder, on the program clock.
+func (e *Engine) mixAudio(n int64, in *input, _ time.Duration) {
+	// samples due by the end of tick n, exactly, for any frame rate
+	due := (n + 1) * SampleRate * int64(e.cfg.FPSDen) / int64(e.cfg.FPSNum)
+	want := int(due - e.samplesOut - int64(e.aacFill/2))
+	if want <= 0 {
+		return
+	}
+	if max := len(e.tickAudio) / 2; want > max {
+		// the clock skipped frames: skip the same time of audio, keeping sync
+		e.samplesOut += int64(want - max)
+		want = max
+	}
+	buf := e.tickAudio[:2*want]
+	if in != nil {
+		// keep about two AAC frames of the source buffered as jitter margin
+		in.audio.read(buf, 2*e.aenc.FrameSize())
+	} else {
+		clear(buf)
+	}
+	for len(buf) > 0 {
+		c := copy(e.aacBuf[e.aacFill:], buf)
+		e.aacFill += c
+		buf = buf[c:]
+		if e.aacFill < len(e.aacBuf) {
+			break
+		}
+		err := e.aenc.Encode(e.aacBuf, e.samplesOut, func(p av.Packet) {
+			if p.PTS < 0 {
+				return // the encoder's priming frame: nothing of ours in it
+			}
+			ts := time.Duration(p.PTS) * time.Second / SampleRate
+			e.program.WriteUnit(&media.Unit{Track: e.audioTrack, PTS: ts, DTS: ts, Key: true,
+				Data: [][]byte{append([]byte(nil), p.Data...)}})
+		})
+		if err != nil {
+			e.log.Error("audio encode failed", "err", err)
+		}
+		e.samplesOut += int64(e.aenc.FrameSize())
+		e.aacFill = 0
+	}
+}

@@ -1,0 +1,155 @@
+package mixer
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"switchyard/media"
+	"switchyard/media/av"
+)
+
+// input decodes one source continuously, so a cut to it never waits for a
+// keyframe. It keeps the latest picture (a reference, not a copy) and a ring
+// of its audio at 48 kHz stereo.
+type input struct {
+	name   string
+	stream *media.Stream
+	log    *slog.Logger
+	slate  *av.Frame // "NO SIGNAL" with the source name, rendered once
+
+	pics  av.PicturePool
+	audio *sampleRing
+
+	mu       sync.Mutex
+	latest   *av.PictureRef
+	latestAt time.Time
+
+	decodeErrors atomic.Uint64
+	frames       atomic.Uint64
+
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// take returns the latest picture with a reference the caller releases, or nil
+// when there is none newer than maxAge.
+func (in *input) take(now time.Time, maxAge time.Duration) *av.PictureRef {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.latest == nil || now.Sub(in.latestAt) > maxAge {
+		return nil
+	}
+	in.latest.Retain()
+	return in.latest
+}
+
+func (in *input) setLatest(r *av.PictureRef) {
+	in.mu.Lock()
+	old := in.latest
+	in.latest = r
+	in.latestAt = time.Now()
+	in.mu.Unlock()
+	if old != nil {
+		old.Release()
+	}
+}
+
+func (in *input) run(ctx context.Context, threads int) {
+	defer close(in.done)
+	reader := in.stream.NewReader(256)
+	defer reader.Close()
+
+	var (
+		vdec   *av.VideoDecoder
+		vtrack *media.Track
+		adec   *av.AudioDecoder
+		atrack *media.Track
+		errLog = time.Now()
+	)
+	defer func() {
+		if vdec != nil {
+			vdec.Close()
+		}
+		if adec != nil {
+			adec.Close()
+		}
+		in.setLatest(nil)
+		in.pics.Close()
+	}()
+	onPicture := func(p av.Picture, _ int64) {
+		r, err := in.pics.Ref(p)
+		if err != nil {
+			in.decodeErrors.Add(1)
+			return
+		}
+		in.frames.Add(1)
+		in.setLatest(r)
+	}
+	onSamples := func(s []float32) { in.audio.write(s) }
+	countErr := func(err error) {
+		in.decodeErrors.Add(1)
+		if time.Since(errLog) > 10*time.Second { // summarise, never per frame
+			errLog = time.Now()
+			in.log.Warn("decode errors", "total", in.decodeErrors.Load(), "err", err)
+		}
+	}
+
+	for {
+		u, err := reader.Next(ctx)
+		if err != nil {
+			if !errors.Is(err, context.Canceled) && !errors.Is(err, media.ErrReaderClosed) {
+				in.log.Error("input stopped", "err", err)
+			}
+			return
+		}
+		switch u.Track.Kind {
+		case media.KindVideo:
+			if u.Track != vtrack {
+				// a new publisher or new parameters: reopen the decoder when they differ
+				if vdec == nil || vtrack == nil || vtrack.Codec != u.Track.Codec ||
+					string(vtrack.SPS) != string(u.Track.SPS) || string(vtrack.PPS) != string(u.Track.PPS) {
+					if vdec != nil {
+						vdec.Close()
+						vdec = nil
+					}
+					if vdec, err = av.NewVideoDecoder(u.Track.Codec, threads); err != nil {
+						countErr(err)
+						vdec = nil
+						vtrack = nil
+						continue
+					}
+				}
+				vtrack = u.Track
+			}
+			if vdec == nil {
+				continue
+			}
+			if err := vdec.Decode(u.Data, int64(u.PTS/time.Microsecond), onPicture); err != nil {
+				countErr(err)
+			}
+		case media.KindAudio:
+			if u.Track != atrack {
+				if adec != nil {
+					adec.Close()
+					adec = nil
+				}
+				atrack = u.Track
+				if adec, err = av.NewAudioDecoder(u.Track.Codec, u.Track.Config, u.Track.SampleRate, u.Track.Channels, SampleRate); err != nil {
+					countErr(err)
+					adec = nil
+					continue
+				}
+			}
+			if adec == nil || len(u.Data) == 0 {
+				continue
+			}
+			if err := adec.Decode(u.Data[0], onSamples); err != nil {
+				countErr(err)
+			}
+		}
+	}
+}

@@ -1,0 +1,258 @@
+// Package serve re-serves streams to local players: the program and every
+// source over RTSP (rtsp://HOST:8554/program, rtsp://HOST:8554/live/NAME).
+package serve
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/bluenviron/gortsplib/v4"
+	"github.com/bluenviron/gortsplib/v4/pkg/description"
+	"github.com/bluenviron/gortsplib/v4/pkg/format"
+	"github.com/bluenviron/gortsplib/v4/pkg/format/rtph264"
+	"github.com/bluenviron/gortsplib/v4/pkg/format/rtpmpeg4audio"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
+
+	"switchyard/media"
+)
+
+// ErrNoStream is returned for a path that is not served or not live yet.
+var ErrNoStream = errors.New("nothing is being served at this path")
+
+// RTSP serves media.Streams as RTSP paths through a gortsplib server that
+// someone else owns (ingest/rtsp, which also takes publishers on the same port).
+type RTSP struct {
+	Log *slog.Logger
+
+	srv    *gortsplib.Server
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu    sync.Mutex
+	paths map[string]*path
+}
+
+// NewRTSP returns a re-server bound to a started gortsplib server.
+func NewRTSP(srv *gortsplib.Server, log *slog.Logger) *RTSP {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &RTSP{Log: log.With("component", "output.serve"), srv: srv, ctx: ctx, cancel: cancel, paths: map[string]*path{}}
+}
+
+// path is one served stream and the goroutine that feeds it.
+type path struct {
+	name   string
+	stream *media.Stream
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	mu sync.Mutex
+	ss *gortsplib.ServerStream
+}
+
+// Add serves st at name (e.g. "program", "live/cam1"). The RTSP session is
+// described from the tracks the stream carries; it is rebuilt at a key unit
+// when they change (a new camera resolution), which makes players reconnect.
+func (r *RTSP) Add(name string, st *media.Stream) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.paths[name]; ok {
+		return fmt.Errorf("path %s is already served", name)
+	}
+	ctx, cancel := context.WithCancel(r.ctx)
+	p := &path{name: name, stream: st, cancel: cancel, done: make(chan struct{})}
+	r.paths[name] = p
+	reader := st.NewReader(512)
+	go func() {
+		defer close(p.done)
+		defer reader.Close()
+		p.run(ctx, r, reader)
+	}()
+	return nil
+}
+
+// Remove stops serving name and disconnects its readers.
+func (r *RTSP) Remove(name string) {
+	r.mu.Lock()
+	p := r.paths[name]
+	delete(r.paths, name)
+	r.mu.Unlock()
+	if p != nil {
+		p.cancel()
+		<-p.done
+	}
+}
+
+// ServerStream implements ingest/rtsp.Player.
+func (r *RTSP) ServerStream(name string) (*gortsplib.ServerStream, error) {
+	r.mu.Lock()
+	p := r.paths[name]
+	r.mu.Unlock()
+	if p == nil {
+		return nil, fmt.Errorf("%s: %w", name, ErrNoStream)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ss == nil {
+		return nil, fmt.Errorf("%s: %w (no video yet)", name, ErrNoStream)
+	}
+	return p.ss, nil
+}
+
+// Close stops every path.
+func (r *RTSP) Close() {
+	r.cancel()
+	r.mu.Lock()
+	ps := r.paths
+	r.paths = map[string]*path{}
+	r.mu.Unlock()
+	for _, p := range ps {
+		<-p.done
+	}
+}
+
+// session is the RTSP description built for one set of tracks.
+type session struct {
+	ss         *gortsplib.ServerStream
+	video      *media.Track
+	audio      *media.Track
+	vmedia     *description.Media
+	amedia     *description.Media
+	venc       *rtph264.Encoder
+	aenc       *rtpmpeg4audio.Encoder
+	vbase      uint32
+	abase      uint32
+	sentVideo  bool
+	firstPTS   time.Duration
+	haveOrigin bool
+}
+
+func (p *path) run(ctx context.Context, r *RTSP, reader *media.Reader) {
+	var (
+		cur       *session
+		lastAudio *media.Track
+	)
+	defer func() {
+		p.setSession(nil)
+		if cur != nil {
+			cur.ss.Close()
+		}
+	}()
+	for {
+		u, err := reader.Next(ctx)
+		if err != nil {
+			return
+		}
+		if u.Track.Kind == media.KindAudio {
+			lastAudio = u.Track
+		}
+		if u.Track.Kind == media.KindVideo && u.Key &&
+			(cur == nil || cur.video != u.Track || (cur.audio != lastAudio && lastAudio != nil)) {
+			if u.Track.Codec != media.CodecH264 {
+				continue
+			}
+			next, err := newSession(r.srv, u.Track, lastAudio)
+			if err != nil {
+				r.Log.Warn("cannot describe stream", "path", p.name, "err", err)
+				continue
+			}
+			old := cur
+			cur = next
+			p.setSession(cur.ss)
+			if old != nil {
+				old.ss.Close()
+			}
+		}
+		if cur != nil {
+			cur.write(u)
+		}
+	}
+}
+
+func (p *path) setSession(ss *gortsplib.ServerStream) {
+	p.mu.Lock()
+	p.ss = ss
+	p.mu.Unlock()
+}
+
+func randU32() uint32 {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return binary.BigEndian.Uint32(b[:])
+}
+
+func newSession(srv *gortsplib.Server, video, audio *media.Track) (*session, error) {
+	s := &session{video: video, audio: audio, vbase: randU32(), abase: randU32()}
+	vf := &format.H264{PayloadTyp: 96, PacketizationMode: 1, SPS: video.SPS, PPS: video.PPS}
+	s.vmedia = &description.Media{Type: description.MediaTypeVideo, Formats: []format.Format{vf}}
+	desc := &description.Session{Medias: []*description.Media{s.vmedia}}
+	var err error
+	if s.venc, err = vf.CreateEncoder(); err != nil {
+		return nil, err
+	}
+	if audio != nil && audio.Codec == media.CodecAAC {
+		var asc mpeg4audio.AudioSpecificConfig
+		if err := asc.Unmarshal(audio.Config); err == nil {
+			af := &format.MPEG4Audio{PayloadTyp: 97, Config: &asc, SizeLength: 13, IndexLength: 3, IndexDeltaLength: 3}
+			if s.aenc, err = af.CreateEncoder(); err != nil {
+				return nil, err
+			}
+			s.amedia = &description.Media{Type: description.MediaTypeAudio, Formats: []format.Format{af}}
+			desc.Medias = append(desc.Medias, s.amedia)
+		} else {
+			s.audio = nil
+		}
+	} else {
+		s.audio = nil
+	}
+	s.ss = &gortsplib.ServerStream{Server: srv, Desc: desc}
+	if err := s.ss.Initialize(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *session) write(u *media.Unit) {
+	// RTP timestamps start near zero at the session's first unit.
+	if !s.haveOrigin {
+		s.haveOrigin = true
+		s.firstPTS = u.PTS
+	}
+	t := u.PTS - s.firstPTS
+	switch {
+	case u.Track == s.video:
+		s.sentVideo = true
+		pkts, err := s.venc.Encode(u.Data)
+		if err != nil {
+			return
+		}
+		ts := s.vbase + uint32(rtpTime(t, 90000))
+		for _, pkt := range pkts {
+			pkt.Timestamp = ts
+			_ = s.ss.WritePacketRTP(s.vmedia, pkt)
+		}
+	case u.Track == s.audio && s.sentVideo:
+		pkts, err := s.aenc.Encode(u.Data)
+		if err != nil {
+			return
+		}
+		ts := s.abase + uint32(rtpTime(t, int64(s.audio.SampleRate)))
+		for _, pkt := range pkts {
+			pkt.Timestamp = ts
+			_ = s.ss.WritePacketRTP(s.amedia, pkt)
+		}
+	}
+}
+
+// rtpTime converts d to a clock of rate Hz, rounding to the nearest tick,
+// without overflowing for events that run for days.
+func rtpTime(d time.Duration, rate int64) int64 {
+	sec, rem := int64(d/time.Second), int64(d%time.Second)
+	return sec*rate + (rem*rate+int64(time.Second)/2)/int64(time.Second)
+}
