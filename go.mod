@@ -47,6 +47,7 @@ require (
 	github.com/yutopp/go-amf0 v0.1.0 // indirect
 	github.com/yutopp/go-rtmp v0.0.7 // indirect
 	go.mongodb.org/mongo-driver/v2 v2.5.0 // indirect
+	go.uber.org/goleak v1.3.0 // indirect
 	golang.org/x/arch v0.22.0 // indirect
 	golang.org/x/crypto v0.48.0 // indirect
 	golang.org/x/image v0.34.0 // indirect

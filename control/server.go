@@ -146,7 +146,7 @@ type busRequest struct {
 	Source *string `json:"source"`
 }
 
-func (s *Server) setBus(set func(string) error) gin.HandlerFunc {
+func (s *Server) setBus(set func(string) (mixer.State, error)) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		var req busRequest
 		if err := bind(c, &req); err != nil {
@@ -157,15 +157,15 @@ func (s *Server) setBus(set func(string) error) gin.HandlerFunc {
 			fail(c, badRequest("source", `field "source" is required: a source name or "black"`))
 			return
 		}
-		if err := set(*req.Source); err != nil {
+		st, err := set(*req.Source)
+		if err != nil {
 			fail(c, notFound("no source named %q", *req.Source))
 			return
 		}
-		c.JSON(http.StatusOK, s.Mixer.State())
+		c.JSON(http.StatusOK, st)
 	}
 }
 
 func (s *Server) cut(c *gin.Context) {
-	s.Mixer.Cut()
-	c.JSON(http.StatusOK, s.Mixer.State())
+	c.JSON(http.StatusOK, s.Mixer.Cut())
 }

@@ -290,6 +290,18 @@ func (p *Publisher) WriteUnit(u *media.Unit) {
 	s.stream.WriteUnit(u)
 }
 
+// SetTracks announces the publisher's tracks on the source's stream (nil
+// tracks are left out).
+func (p *Publisher) SetTracks(tracks ...*media.Track) {
+	var ts []*media.Track
+	for _, t := range tracks {
+		if t != nil {
+			ts = append(ts, t)
+		}
+	}
+	p.src.stream.SetTracks(ts...)
+}
+
 // Close releases the source; it goes offline. Safe to call twice.
 func (p *Publisher) Close() {
 	s := p.src

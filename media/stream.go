@@ -17,6 +17,7 @@ type Stream struct {
 	mu      sync.RWMutex
 	readers map[*Reader]struct{}
 	closed  bool
+	tracks  []*Track
 
 	units   atomic.Uint64
 	bytes   atomic.Uint64
@@ -26,6 +27,22 @@ type Stream struct {
 // NewStream returns an empty stream.
 func NewStream() *Stream {
 	return &Stream{readers: make(map[*Reader]struct{})}
+}
+
+// SetTracks announces the tracks the publisher is about to send (for example
+// from an RTSP ANNOUNCE or RTMP sequence headers), so readers that describe the
+// stream to others (an RTSP server) know them before the first unit of each.
+func (s *Stream) SetTracks(tracks ...*Track) {
+	s.mu.Lock()
+	s.tracks = append([]*Track(nil), tracks...)
+	s.mu.Unlock()
+}
+
+// Tracks returns the tracks last announced with SetTracks.
+func (s *Stream) Tracks() []*Track {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.tracks
 }
 
 // WriteUnit hands u to every reader. It never blocks on a reader.

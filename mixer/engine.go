@@ -59,6 +59,13 @@ func (c Config) frameTime(n int64) time.Duration {
 	return time.Duration(n * int64(c.FPSDen) * int64(time.Second) / int64(c.FPSNum))
 }
 
+// FrameOf returns the index of the program frame whose timestamp is pts: the
+// inverse of frame n's time n × FPSDen / FPSNum seconds.
+func (c Config) FrameOf(pts time.Duration) int64 {
+	d := int64(c.FPSDen) * int64(time.Second)
+	return (int64(pts)*int64(c.FPSNum) + d - 1) / d
+}
+
 // Engine is the mixer.
 type Engine struct {
 	cfg Config
@@ -83,17 +90,18 @@ type Engine struct {
 	inputs  map[string]*input
 	prog    string
 	prev    string
+	current int64 // index of the frame being composed (or last composed)
 	started time.Time
 
 	frames    atomic.Uint64
 	late      atomic.Uint64
 	dropped   atomic.Uint64
 	encodeNs  atomic.Int64
-	lastCutAt atomic.Int64
 
-	ctx    context.Context
-	cancel context.CancelFunc
-	done   chan struct{}
+	ctx       context.Context
+	cancel    context.CancelFunc
+	done      chan struct{}
+	closeOnce sync.Once
 }
 
 // New opens the encoders; the program tracks are known from here on.
@@ -114,34 +122,40 @@ func New(cfg Config, log *slog.Logger) (*Engine, error) {
 		cfg.DecodeThreads = 1
 	}
 	gop := int(math.Round(cfg.Keyint.Seconds() * float64(cfg.FPSNum) / float64(cfg.FPSDen)))
-	e := &Engine{cfg: cfg, log: log.With("component", "mixer"), inputs: map[string]*input{}, prog: Black, prev: Black}
+	e := &Engine{cfg: cfg, log: log.With("component", "mixer"), inputs: map[string]*input{}, prog: Black, prev: Black, current: -1}
 	var err error
-	e.venc, err = av.NewH264Encoder(av.H264Config{Width: cfg.Width, Height: cfg.Height, FPSNum: cfg.FPSNum,
-		FPSDen: cfg.FPSDen, BitrateBPS: cfg.VideoBitrateBPS, GOP: max(gop, 1), Threads: cfg.EncodeThreads})
-	if err != nil {
+	if e.venc, err = av.NewH264Encoder(av.H264Config{Width: cfg.Width, Height: cfg.Height, FPSNum: cfg.FPSNum,
+		FPSDen: cfg.FPSDen, BitrateBPS: cfg.VideoBitrateBPS, GOP: max(gop, 1), Threads: cfg.EncodeThreads}); err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*Engine, error) {
+		e.venc.Close()
+		if e.aenc != nil {
+			e.aenc.Close()
+		}
+		if e.canvas != nil {
+			e.canvas.Free()
+		}
 		return nil, err
 	}
 	if e.aenc, err = av.NewAACEncoder(SampleRate, cfg.AudioBitrateBPS); err != nil {
-		e.venc.Close()
-		return nil, err
+		return fail(err)
 	}
 	if err := e.buildTracks(); err != nil {
-		e.closeCodecs()
-		return nil, err
+		return fail(err)
 	}
 	if e.canvas, err = av.NewFrame(cfg.Width, cfg.Height); err != nil {
-		e.closeCodecs()
-		return nil, err
+		return fail(err)
 	}
 	if e.black, err = av.NewFrame(cfg.Width, cfg.Height); err != nil {
-		e.closeCodecs()
-		return nil, err
+		return fail(err)
 	}
 	e.black.Fill(compose.Black.Y, compose.Black.U, compose.Black.V)
 	samplesPerTick := int(math.Ceil(float64(SampleRate) * float64(cfg.FPSDen) / float64(cfg.FPSNum)))
 	e.tickAudio = make([]float32, 2*samplesPerTick)
 	e.aacBuf = make([]float32, 2*e.aenc.FrameSize())
 	e.program = media.NewStream()
+	e.program.SetTracks(e.videoTrack, e.audioTrack)
 	return e, nil
 }
 
@@ -186,49 +200,35 @@ func (e *Engine) Config() Config { return e.cfg }
 func (e *Engine) Start() {
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	e.done = make(chan struct{})
+	e.mu.Lock()
+	e.started = time.Now()
+	e.mu.Unlock()
 	go e.run()
 }
 
-// Close stops the clock and every input, and closes the program stream. Safe twice.
+// Close stops the clock and every input, and closes the program stream. Safe
+// twice, and after a failed or missing Start.
 func (e *Engine) Close() {
-	if e.cancel == nil {
-		return
-	}
-	e.cancel()
-	<-e.done
-	e.mu.Lock()
-	ins := e.inputs
-	e.inputs = map[string]*input{}
-	e.mu.Unlock()
-	for _, in := range ins {
-		in.stop()
-	}
-	e.program.Close()
-	e.closeCodecs()
-	e.cancel = nil
-}
-
-func (e *Engine) closeCodecs() {
-	if e.venc != nil {
+	e.closeOnce.Do(func() {
+		if e.cancel != nil {
+			e.cancel()
+			<-e.done
+		}
+		e.mu.Lock()
+		ins := e.inputs
+		e.inputs = map[string]*input{}
+		e.mu.Unlock()
+		for _, in := range ins {
+			in.stop()
+			in.slate.Release()
+		}
+		e.program.Close()
 		e.venc.Close()
-		e.venc = nil
-	}
-	if e.aenc != nil {
 		e.aenc.Close()
-		e.aenc = nil
-	}
-	e.scaler.Close()
-	if e.canvas != nil {
+		e.scaler.Close()
 		e.canvas.Free()
-	}
-	if e.black != nil {
 		e.black.Free()
-	}
-	e.mu.Lock()
-	for _, in := range e.inputs {
-		in.slate.Free()
-	}
-	e.mu.Unlock()
+	})
 }
 
 // AddInput starts decoding a source so it can be put on a bus.
@@ -253,8 +253,7 @@ func (e *Engine) AddInput(name string, st *media.Stream) error {
 	return nil
 }
 
-// RemoveInput stops decoding a source; a bus showing it goes to the slate... of
-// black, since the source no longer exists.
+// RemoveInput stops decoding a source; a bus showing it goes to black.
 func (e *Engine) RemoveInput(name string) {
 	e.mu.Lock()
 	in, ok := e.inputs[name]
@@ -268,7 +267,7 @@ func (e *Engine) RemoveInput(name string) {
 	e.mu.Unlock()
 	if ok {
 		in.stop()
-		in.slate.Free()
+		in.slate.Release()
 	}
 }
 
@@ -299,13 +298,24 @@ func (e *Engine) renderSlate(name string) (*av.Frame, error) {
 type State struct {
 	Program string `json:"program"`
 	Preview string `json:"preview"`
+	// Frame is, after a command, the index of the first program frame that
+	// shows its result (program frame n has PTS n × frame duration).
+	Frame int64 `json:"frame"`
 }
 
 // State returns the buses.
 func (e *Engine) State() State {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return State{Program: e.prog, Preview: e.prev}
+	return State{Program: e.prog, Preview: e.prev, Frame: e.current + 1}
+}
+
+// FrameAt returns the index of the program frame due at t on the program clock.
+func (e *Engine) FrameAt(t time.Time) int64 {
+	e.mu.Lock()
+	start := e.started
+	e.mu.Unlock()
+	return int64(t.Sub(start)) * int64(e.cfg.FPSNum) / (int64(e.cfg.FPSDen) * int64(time.Second))
 }
 
 func (e *Engine) known(name string) bool {
@@ -313,35 +323,35 @@ func (e *Engine) known(name string) bool {
 	return ok || name == Black
 }
 
-// SetProgram hot-cuts the program to a source; it shows from the next tick.
-func (e *Engine) SetProgram(name string) error {
+// SetProgram hot-cuts the program to a source; it shows from the next tick,
+// whose index the returned state's Frame gives.
+func (e *Engine) SetProgram(name string) (State, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if !e.known(name) {
-		return fmt.Errorf("%w %q", ErrUnknownSource, name)
+		return State{}, fmt.Errorf("%w %q", ErrUnknownSource, name)
 	}
 	e.prog = name
-	e.lastCutAt.Store(time.Now().UnixNano())
-	return nil
+	return State{Program: e.prog, Preview: e.prev, Frame: e.current + 1}, nil
 }
 
 // SetPreview selects the next source.
-func (e *Engine) SetPreview(name string) error {
+func (e *Engine) SetPreview(name string) (State, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if !e.known(name) {
-		return fmt.Errorf("%w %q", ErrUnknownSource, name)
+		return State{}, fmt.Errorf("%w %q", ErrUnknownSource, name)
 	}
 	e.prev = name
-	return nil
+	return State{Program: e.prog, Preview: e.prev, Frame: e.current + 1}, nil
 }
 
 // Cut swaps preview and program at the next tick.
-func (e *Engine) Cut() {
+func (e *Engine) Cut() State {
 	e.mu.Lock()
+	defer e.mu.Unlock()
 	e.prog, e.prev = e.prev, e.prog
-	e.lastCutAt.Store(time.Now().UnixNano())
-	e.mu.Unlock()
+	return State{Program: e.prog, Preview: e.prev, Frame: e.current + 1}
 }
 
 // Stats are the mixer's counters.
@@ -368,9 +378,8 @@ func (e *Engine) Stats() Stats {
 
 func (e *Engine) run() {
 	defer close(e.done)
-	start := time.Now()
 	e.mu.Lock()
-	e.started = start
+	start := e.started
 	e.mu.Unlock()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -409,6 +418,7 @@ func (e *Engine) run() {
 func (e *Engine) tick(n int64) {
 	now := time.Now()
 	e.mu.Lock()
+	e.current = n
 	var (
 		pic   *av.PictureRef
 		slate *av.Frame
@@ -422,6 +432,9 @@ func (e *Engine) tick(n int64) {
 		}
 	} else {
 		slate = e.black
+	}
+	if slate != nil {
+		slate.Retain() // RemoveInput may drop the input's slate meanwhile
 	}
 	e.mu.Unlock()
 
@@ -437,6 +450,7 @@ func (e *Engine) tick(n int64) {
 		pic.Release()
 	} else {
 		e.canvas.CopyFrom(slate)
+		slate.Release()
 	}
 
 	pts := e.cfg.frameTime(n)

@@ -108,6 +108,7 @@ func (g *Generator) Start() error {
 		pub.Close()
 		return err
 	}
+	pub.SetTracks(track)
 	g.ctx, g.cancel = context.WithCancel(context.Background())
 	g.wg.Add(1)
 	go func() {

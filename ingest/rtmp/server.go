@@ -210,6 +210,7 @@ func (h *handler) OnVideo(timestamp uint32, payload io.Reader) error {
 			return h.badMedia(err)
 		}
 		h.video = t
+		h.pub.SetTracks(h.video, h.audio)
 	case avcNALU:
 		if h.video == nil {
 			return nil // nothing decodable before the sequence header
@@ -247,6 +248,7 @@ func (h *handler) OnAudio(timestamp uint32, payload io.Reader) error {
 			return h.badMedia(err)
 		}
 		h.audio = t
+		h.pub.SetTracks(h.video, h.audio)
 		return nil
 	}
 	if h.audio == nil || len(tag.Body) == 0 {

@@ -223,6 +223,7 @@ func (h *handler) OnAnnounce(ctx *gortsplib.ServerHandlerOnAnnounceCtx) (*base.R
 		return &base.Response{StatusCode: code}, err
 	}
 	in.pub = pub
+	in.announce()
 	ctx.Session.SetUserData(in)
 	return &base.Response{StatusCode: base.StatusOK}, nil
 }
@@ -250,7 +251,11 @@ func (h *handler) OnRecord(ctx *gortsplib.ServerHandlerOnRecordCtx) (*base.Respo
 			if !ok {
 				return
 			}
+			before := v.track
 			if u := v.decode(pkt, pts); u != nil {
+				if u.Track != before {
+					p.announce()
+				}
 				p.pub.WriteUnit(u)
 			}
 		})
@@ -267,6 +272,18 @@ func (h *handler) OnRecord(ctx *gortsplib.ServerHandlerOnRecordCtx) (*base.Respo
 		})
 	}
 	return &base.Response{StatusCode: base.StatusOK}, nil
+}
+
+// announce publishes the current tracks on the source's stream.
+func (p *publisher) announce() {
+	var v, a *media.Track
+	if p.video != nil {
+		v = p.video.track
+	}
+	if p.audio != nil {
+		a = p.audio.track
+	}
+	p.pub.SetTracks(v, a)
 }
 
 // videoIn turns RTP packets of one H.264 media into units.

@@ -121,7 +121,8 @@ func (r *RTSP) Close() {
 type session struct {
 	ss         *gortsplib.ServerStream
 	video      *media.Track
-	audio      *media.Track
+	audio      *media.Track // nil when audioIn cannot be served
+	audioIn    *media.Track
 	vmedia     *description.Media
 	amedia     *description.Media
 	venc       *rtph264.Encoder
@@ -134,10 +135,7 @@ type session struct {
 }
 
 func (p *path) run(ctx context.Context, r *RTSP, reader *media.Reader) {
-	var (
-		cur       *session
-		lastAudio *media.Track
-	)
+	var cur *session
 	defer func() {
 		p.setSession(nil)
 		if cur != nil {
@@ -149,30 +147,37 @@ func (p *path) run(ctx context.Context, r *RTSP, reader *media.Reader) {
 		if err != nil {
 			return
 		}
-		if u.Track.Kind == media.KindAudio {
-			lastAudio = u.Track
-		}
-		if u.Track.Kind == media.KindVideo && u.Key &&
-			(cur == nil || cur.video != u.Track || (cur.audio != lastAudio && lastAudio != nil)) {
-			if u.Track.Codec != media.CodecH264 {
-				continue
-			}
-			next, err := newSession(r.srv, u.Track, lastAudio)
-			if err != nil {
-				r.Log.Warn("cannot describe stream", "path", p.name, "err", err)
-				continue
-			}
-			old := cur
-			cur = next
-			p.setSession(cur.ss)
-			if old != nil {
-				old.ss.Close()
+		// (Re)describe at a key unit when the announced tracks changed.
+		if u.Track.Kind == media.KindVideo && u.Key && u.Track.Codec == media.CodecH264 {
+			video, audio := u.Track, announcedAudio(p.stream)
+			if cur == nil || cur.video != video || cur.audioIn != audio {
+				next, err := newSession(r.srv, video, audio)
+				if err != nil {
+					r.Log.Warn("cannot describe stream", "path", p.name, "err", err)
+					continue
+				}
+				old := cur
+				cur = next
+				p.setSession(cur.ss)
+				if old != nil {
+					old.ss.Close()
+				}
 			}
 		}
 		if cur != nil {
 			cur.write(u)
 		}
 	}
+}
+
+// announcedAudio returns the audio track the stream's publisher announced.
+func announcedAudio(st *media.Stream) *media.Track {
+	for _, t := range st.Tracks() {
+		if t.Kind == media.KindAudio {
+			return t
+		}
+	}
+	return nil
 }
 
 func (p *path) setSession(ss *gortsplib.ServerStream) {
@@ -188,7 +193,7 @@ func randU32() uint32 {
 }
 
 func newSession(srv *gortsplib.Server, video, audio *media.Track) (*session, error) {
-	s := &session{video: video, audio: audio, vbase: randU32(), abase: randU32()}
+	s := &session{video: video, audio: audio, audioIn: audio, vbase: randU32(), abase: randU32()}
 	vf := &format.H264{PayloadTyp: 96, PacketizationMode: 1, SPS: video.SPS, PPS: video.PPS}
 	s.vmedia = &description.Media{Type: description.MediaTypeVideo, Formats: []format.Format{vf}}
 	desc := &description.Session{Medias: []*description.Media{s.vmedia}}

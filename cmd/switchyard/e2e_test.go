@@ -1,0 +1,339 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"switchyard/ingest"
+)
+
+// Two cameras at once, one over RTMP and one over RTSP; the API reports both
+// with their real format, and the program reads back over RTSP as H.264 at the
+// configured size and rate.
+func TestPushRTMPAndRTSP(t *testing.T) {
+	mustHaveTools(t)
+	a, _ := startApp(t, testConfig(t, ingest.SourceConfig{Name: "cam1"}, ingest.SourceConfig{Name: "cam2"}))
+	pushRTMP(t, a, "cam1", "red", "640x360", 25)
+	pushRTSP(t, a, "cam2", "blue", "426x240", 30)
+
+	st1 := waitLive(t, a, "cam1")
+	require.Equal(t, "rtmp", st1.Protocol)
+	require.Equal(t, &ingest.VideoStatus{Codec: "h264", Width: 640, Height: 360, FPS: 25}, st1.Video)
+	require.NotNil(t, st1.Audio)
+	require.Equal(t, "aac", st1.Audio.Codec)
+
+	st2 := waitLive(t, a, "cam2")
+	require.Equal(t, "rtsp", st2.Protocol)
+	require.Equal(t, &ingest.VideoStatus{Codec: "h264", Width: 426, Height: 240, FPS: 30}, st2.Video)
+	require.NotNil(t, st2.Audio)
+	require.Equal(t, 48000, st2.Audio.SampleRate)
+
+	var list []ingest.Status
+	require.Equal(t, http.StatusOK, api(t, "GET", a.apiURL("/sources"), "", &list))
+	require.Len(t, list, 2)
+
+	require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/program"), `{"source":"cam2"}`, nil))
+	out, err := exec.Command("ffprobe", "-v", "error", "-rtsp_transport", "tcp", "-timeout", "10000000",
+		"-show_entries", "stream=codec_type,codec_name,width,height,r_frame_rate,sample_rate",
+		"-of", "compact=p=0:nk=0", a.rtspURL("program")).CombinedOutput()
+	require.NoError(t, err, "ffprobe: %s", out)
+	require.Contains(t, string(out), "codec_name=h264|codec_type=video|width=320|height=240|r_frame_rate=30/1")
+	require.Contains(t, string(out), "codec_name=aac|codec_type=audio|sample_rate=48000")
+
+	// each source is re-served as it came in
+	out, err = exec.Command("ffprobe", "-v", "error", "-rtsp_transport", "tcp", "-timeout", "10000000",
+		"-show_entries", "stream=codec_name,width,height", "-of", "compact=p=0:nk=0", a.rtspURL("live/cam1")).CombinedOutput()
+	require.NoError(t, err, "ffprobe: %s", out)
+	require.Contains(t, string(out), "codec_name=h264|width=640|height=360")
+}
+
+// Cuts checked on pixels: the program is decoded by ffmpeg, and the frame the
+// API names as the cut's first frame is the first one of the new colour.
+func TestCutOnPixels(t *testing.T) {
+	mustHaveTools(t)
+	a, _ := startApp(t, testConfig(t, ingest.SourceConfig{Name: "red"}, ingest.SourceConfig{Name: "blue"}))
+	pushRTMP(t, a, "red", "red", "320x240", 30)
+	pushRTSP(t, a, "blue", "blue", "320x240", 30)
+	waitLive(t, a, "red")
+	waitLive(t, a, "blue")
+
+	// Feed the program's units to ffmpeg in order, remembering each one's frame index.
+	vt, _ := a.mixer.ProgramTracks()
+	reader := a.mixer.Program().NewReader(1024)
+	defer reader.Close()
+	dec := exec.Command("ffmpeg", append([]string{"-hide_banner", "-loglevel", "error", "-f", "h264", "-i", "pipe:0"}, decodeArgs...)...)
+	stdin, err := dec.StdinPipe()
+	require.NoError(t, err)
+	stdout, err := dec.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, dec.Start())
+	colours := make(chan rgb, 4096)
+	go readColours(stdout, colours)
+	ctx, cancel := context.WithCancel(context.Background())
+	fed := make(chan []int64, 1)
+	var nfed atomic.Int64
+	go func() {
+		var idx []int64
+		defer func() { stdin.Close(); fed <- idx }()
+		w := bufio.NewWriter(stdin)
+		for {
+			u, err := reader.Next(ctx)
+			if err != nil {
+				return
+			}
+			if u.Track != vt {
+				continue
+			}
+			for _, n := range u.Data {
+				w.Write([]byte{0, 0, 0, 1})
+				w.Write(n)
+			}
+			if w.Flush() != nil {
+				return
+			}
+			idx = append(idx, a.mixer.Config().FrameOf(u.PTS))
+			nfed.Add(1)
+		}
+	}()
+
+	waitFor(t, 10*time.Second, "the decoder to start at a key frame", func() bool { return nfed.Load() > 0 })
+
+	type cutAt struct {
+		colour string
+		frame  int64
+	}
+	var cuts []cutAt
+	for i, c := range []string{"red", "blue", "red", "blue", "red", "blue"} {
+		var st struct {
+			Program string `json:"program"`
+			Frame   int64  `json:"frame"`
+		}
+		require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/program"), `{"source":"`+c+`"}`, &st))
+		after := a.mixer.FrameAt(time.Now())
+		require.Equal(t, c, st.Program)
+		require.LessOrEqual(t, st.Frame-after, int64(2), "cut %d takes effect more than 2 frames after the command", i)
+		cuts = append(cuts, cutAt{c, st.Frame})
+		waitFor(t, 10*time.Second, "12 frames after the cut", func() bool {
+			return int64(a.mixer.Stats().FramesOut) > st.Frame+12
+		})
+	}
+	cancel()
+	idx := <-fed
+	var got []rgb
+	for c := range colours {
+		got = append(got, c)
+	}
+	require.NoError(t, dec.Wait())
+	require.Equal(t, len(idx), len(got), "ffmpeg must decode every program frame it was given")
+	byFrame := map[int64]rgb{}
+	for i, n := range idx {
+		byFrame[n] = got[i]
+	}
+	for i, c := range cuts {
+		if i == 0 {
+			continue // the first cut's previous frame may be before the reader joined
+		}
+		prev, ok1 := byFrame[c.frame-1]
+		first, ok2 := byFrame[c.frame]
+		require.True(t, ok1 && ok2, "frames %d and %d were decoded", c.frame-1, c.frame)
+		require.True(t, prev.is(cuts[i-1].colour), "frame %d before cut %d should be %s, is %s", c.frame-1, i, cuts[i-1].colour, prev)
+		require.True(t, first.is(c.colour), "frame %d, the cut's first, should be %s, is %s", c.frame, c.colour, first)
+	}
+}
+
+// The program never stops: the program source's publisher is killed and comes
+// back; one RTSP reader sees a steady frame rate with monotonic timestamps,
+// the slate in between, and the camera again without reconnecting.
+func TestProgramSurvivesPublisherLoss(t *testing.T) {
+	mustHaveTools(t)
+	a, logs := startApp(t, testConfig(t, ingest.SourceConfig{Name: "cam1"}))
+	pub := pushRTMP(t, a, "cam1", "red", "320x240", 30)
+	waitLive(t, a, "cam1")
+	require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, nil))
+
+	crc := t.TempDir() + "/program.crc"
+	reader := exec.Command("ffmpeg", append([]string{"-hide_banner", "-loglevel", "error", "-rtsp_transport", "tcp",
+		"-i", a.rtspURL("program"), "-t", "60", "-map", "0:v", "-c:v", "copy", "-f", "framecrc", crc}, decodeArgs...)...)
+	stdout, err := reader.StdoutPipe()
+	require.NoError(t, err)
+	var stderr logBuf
+	reader.Stderr = &stderr
+	require.NoError(t, reader.Start())
+	readerDone := make(chan error, 1)
+	colours := make(chan rgb, 4096)
+	go readColours(stdout, colours)
+	go func() { readerDone <- reader.Wait() }()
+	t.Cleanup(func() { _ = reader.Process.Kill() })
+
+	// phases: red, then slate once the publisher is gone, then red again
+	want := func(name string, n int) {
+		t.Helper()
+		run := 0
+		timeout := time.After(30 * time.Second)
+		for run < n {
+			select {
+			case c, ok := <-colours:
+				require.True(t, ok, "reader ended early: %s", stderr.String())
+				if c.is(name) {
+					run++
+				} else {
+					run = 0
+				}
+			case <-timeout:
+				t.Fatalf("no %d %s frames in a row within 30s", n, name)
+			}
+		}
+	}
+	want("red", 30)
+	pub.kill()
+	want("slate", 30)
+	waitFor(t, 10*time.Second, "cam1 offline", func() bool { return sourceStatus(t, a, "cam1").State == ingest.StateOffline })
+	pushRTMP(t, a, "cam1", "red", "320x240", 30)
+	want("red", 30)
+	require.NoError(t, reader.Process.Signal(os.Interrupt))
+	select {
+	case <-readerDone:
+	case <-time.After(15 * time.Second):
+		t.Fatal("reader did not stop")
+	}
+	for range colours {
+	}
+
+	pts := readFrameCRC(t, crc)
+	require.Greater(t, len(pts), 90)
+	for i := 1; i < len(pts); i++ {
+		d := pts[i] - pts[i-1]
+		// 30 fps in a 90 kHz time base: every frame 3000 ticks after the last
+		require.InDelta(t, 3000, d, 2, "frame %d: timestamp step %d (program must keep its rate)", i, d)
+	}
+	require.Contains(t, logs.String(), "publisher disconnected")
+	require.Zero(t, a.mixer.Stats().Dropped)
+}
+
+// readFrameCRC returns the PTS column of an ffmpeg framecrc file.
+func readFrameCRC(t *testing.T, path string) []int64 {
+	t.Helper()
+	out, err := exec.Command("cat", path).Output()
+	require.NoError(t, err)
+	var pts []int64
+	for _, line := range strings.Split(string(out), "\n") {
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		f := strings.Split(line, ",")
+		require.GreaterOrEqual(t, len(f), 3, line)
+		v, err := strconv.ParseInt(strings.TrimSpace(f[2]), 10, 64)
+		require.NoError(t, err)
+		pts = append(pts, v)
+	}
+	return pts
+}
+
+// Bad input gets a clear error and disturbs nothing: a publish to an unknown
+// name, and bad API requests, while a camera is live on program.
+func TestBadInputDisturbsNothing(t *testing.T) {
+	mustHaveTools(t)
+	a, logs := startApp(t, testConfig(t, ingest.SourceConfig{Name: "cam1"}))
+	pushRTMP(t, a, "cam1", "red", "320x240", 30)
+	waitLive(t, a, "cam1")
+	require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, nil))
+
+	for _, c := range []struct {
+		name   string
+		proto  string
+		expect string
+	}{
+		{"rtmp unknown name", "rtmp", `component=ingest.rtmp`},
+		{"rtsp unknown name", "rtsp", `component=ingest.rtsp`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var p *proc
+			if c.proto == "rtmp" {
+				p = pushRTMP(t, a, "nosuch", "blue", "320x240", 30)
+			} else {
+				p = pushRTSP(t, a, "nosuch", "blue", "320x240", 30)
+			}
+			err := p.wait(t, 20*time.Second)
+			var ee *exec.ExitError
+			require.True(t, errors.As(err, &ee), "the refused publisher must fail, got %v", err)
+			waitFor(t, 5*time.Second, "the refusal in the log", func() bool {
+				for _, l := range strings.Split(logs.String(), "\n") {
+					if strings.Contains(l, `msg="publish refused"`) && strings.Contains(l, c.expect) &&
+						strings.Contains(l, "source=nosuch") && strings.Contains(l, "no source with that name") {
+						return true
+					}
+				}
+				return false
+			})
+		})
+	}
+
+	before := a.mixer.Stats().FramesOut
+	for _, c := range []struct {
+		name, body string
+		status     int
+		field      string
+	}{
+		{"not json", `{"source":`, http.StatusBadRequest, ""},
+		{"wrong type", `{"source":7}`, http.StatusBadRequest, "source"},
+		{"missing source", `{}`, http.StatusBadRequest, "source"},
+		{"unknown field", `{"source":"cam1","when":"now"}`, http.StatusBadRequest, "when"},
+		{"unknown source", `{"source":"nosuch"}`, http.StatusNotFound, ""},
+		{"empty body", ``, http.StatusBadRequest, ""},
+		{"oversized", `{"source":"` + strings.Repeat("x", 70_000) + `"}`, http.StatusRequestEntityTooLarge, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var e struct {
+				Error string `json:"error"`
+				Field string `json:"field"`
+			}
+			require.Equal(t, c.status, api(t, "POST", a.apiURL("/program"), c.body, &e))
+			require.NotEmpty(t, e.Error)
+			require.Equal(t, c.field, e.Field)
+		})
+	}
+	var e struct{ Error string }
+	require.Equal(t, http.StatusNotFound, api(t, "GET", a.apiURL("/sources/nosuch"), "", &e))
+	require.Contains(t, e.Error, "nosuch")
+
+	var st struct{ Program string }
+	require.Equal(t, http.StatusOK, api(t, "GET", a.apiURL("/state"), "", &st))
+	require.Equal(t, "cam1", st.Program)
+	require.Equal(t, ingest.StateLive, sourceStatus(t, a, "cam1").State)
+	waitFor(t, 5*time.Second, "program frames still coming", func() bool {
+		return a.mixer.Stats().FramesOut > before+15
+	})
+}
+
+// Shutdown closes every part and leaves no goroutine behind.
+func TestShutdownLeavesNoGoroutines(t *testing.T) {
+	mustHaveTools(t)
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	cfg := testConfig(t, ingest.SourceConfig{Name: "cam1"}, ingest.SourceConfig{Name: "bars", URL: "gen://bars"},
+		ingest.SourceConfig{Name: "clock", URL: "gen://clock"})
+	a, err := start(cfg, slog.New(slog.NewTextHandler(&logBuf{}, nil)))
+	require.NoError(t, err)
+	p := pushRTMP(t, a, "cam1", "red", "320x240", 30)
+	waitLive(t, a, "cam1")
+	reader := run(t, "ffmpeg", "-hide_banner", "-loglevel", "error", "-rtsp_transport", "tcp", "-i", a.rtspURL("program"),
+		"-t", "30", "-f", "null", "-")
+	// let the reader attach before shutting down under it
+	reg := a.mixer.Program()
+	waitFor(t, 10*time.Second, "program frames flowing", func() bool { return reg.UnitsWritten() > 30 })
+	a.Close()
+	require.Error(t, p.wait(t, 15*time.Second), "the publisher loses its server")
+	_ = reader.wait(t, 15*time.Second)
+}

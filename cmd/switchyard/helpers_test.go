@@ -1,0 +1,246 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"switchyard/ingest"
+)
+
+// testConfig is a small show on loopback ports chosen by the kernel.
+func testConfig(t *testing.T, sources ...ingest.SourceConfig) *Config {
+	t.Helper()
+	cfg := defaults()
+	cfg.HTTP.Listen = "127.0.0.1:0"
+	cfg.RTMP.Listen = "127.0.0.1:0"
+	cfg.RTSP.Listen = "127.0.0.1:0"
+	cfg.Program = ProgramConfig{Width: 320, Height: 240, FPS: 30, VideoBitrate: 600_000, AudioBitrate: 96_000, Keyint: Duration(time.Second)}
+	cfg.DataDir = t.TempDir()
+	cfg.Sources = sources
+	require.NoError(t, cfg.Validate())
+	return &cfg
+}
+
+// logBuf collects log output so tests can look for a line.
+type logBuf struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *logBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+// startApp starts a show in-process and closes it when the test ends.
+func startApp(t *testing.T, cfg *Config) (*app, *logBuf) {
+	t.Helper()
+	logs := &logBuf{}
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	a, err := start(cfg, log)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		a.Close()
+		if t.Failed() {
+			t.Logf("switchyard log:\n%s", logs.String())
+		}
+	})
+	return a, logs
+}
+
+func (a *app) rtmpURL(name string) string {
+	return "rtmp://" + a.rtmp.Addr().String() + "/live/" + name
+}
+
+func (a *app) rtspURL(path string) string {
+	return "rtsp://" + a.rtsp.Addr().String() + "/" + path
+}
+
+func (a *app) apiURL(path string) string {
+	return "http://" + a.http.Addr().String() + "/api/v1" + path
+}
+
+var httpClient = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+
+// api sends a request and decodes the JSON answer into out (when not nil).
+func api(t *testing.T, method, url, body string, out any) int {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := httpClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	if out != nil {
+		require.NoError(t, json.Unmarshal(b, out), "body: %s", b)
+	}
+	return resp.StatusCode
+}
+
+// waitFor polls cond until it holds or the time is up.
+func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", within, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func sourceStatus(t *testing.T, a *app, name string) ingest.Status {
+	t.Helper()
+	var st ingest.Status
+	require.Equal(t, http.StatusOK, api(t, "GET", a.apiURL("/sources/"+name), "", &st))
+	return st
+}
+
+func waitLive(t *testing.T, a *app, name string) ingest.Status {
+	t.Helper()
+	var st ingest.Status
+	waitFor(t, 20*time.Second, name+" live with video", func() bool {
+		st = sourceStatus(t, a, name)
+		return st.State == ingest.StateLive && st.Video != nil
+	})
+	return st
+}
+
+// proc is an ffmpeg or ffprobe process owned by a test.
+type proc struct {
+	cmd    *exec.Cmd
+	stderr *logBuf
+	done   chan struct{}
+	err    error
+}
+
+// run starts a tool; it is killed when the test ends if still running.
+func run(t *testing.T, name string, args ...string) *proc {
+	t.Helper()
+	p := &proc{cmd: exec.Command(name, args...), stderr: &logBuf{}, done: make(chan struct{})}
+	p.cmd.Stderr = p.stderr
+	require.NoError(t, p.cmd.Start())
+	go func() {
+		p.err = p.cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(p.kill)
+	return p
+}
+
+func (p *proc) kill() {
+	select {
+	case <-p.done:
+	default:
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+// wait waits for the process to end on its own.
+func (p *proc) wait(t *testing.T, within time.Duration) error {
+	t.Helper()
+	select {
+	case <-p.done:
+		return p.err
+	case <-time.After(within):
+		t.Fatalf("%s still running after %s; stderr: %s", p.cmd.Path, within, p.stderr.String())
+		return nil
+	}
+}
+
+// lavfiInput is a test source: a solid colour with a sine tone, H.264 + AAC.
+func lavfiInput(color, size string, rate int) []string {
+	return []string{"-hide_banner", "-loglevel", "error", "-re",
+		"-f", "lavfi", "-i", fmt.Sprintf("color=c=%s:s=%s:r=%d", color, size, rate),
+		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+		"-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", fmt.Sprint(rate), "-pix_fmt", "yuv420p",
+		"-c:a", "aac", "-b:a", "64k"}
+}
+
+func pushRTMP(t *testing.T, a *app, name, color, size string, rate int) *proc {
+	t.Helper()
+	args := append(lavfiInput(color, size, rate), "-f", "flv", a.rtmpURL(name))
+	return run(t, "ffmpeg", args...)
+}
+
+func pushRTSP(t *testing.T, a *app, name, color, size string, rate int) *proc {
+	t.Helper()
+	args := append(lavfiInput(color, size, rate), "-f", "rtsp", "-rtsp_transport", "tcp", a.rtspURL("live/"+name))
+	return run(t, "ffmpeg", args...)
+}
+
+// rgb is the average colour of a decoded frame.
+type rgb struct{ R, G, B int }
+
+func (c rgb) String() string { return fmt.Sprintf("(%d,%d,%d)", c.R, c.G, c.B) }
+
+func (c rgb) is(name string) bool {
+	switch name {
+	case "red":
+		return c.R > 150 && c.G < 80 && c.B < 80
+	case "blue":
+		return c.B > 150 && c.R < 80 && c.G < 80
+	case "slate": // the dark "NO SIGNAL" card, mostly (24,24,28)
+		return c.R < 90 && c.G < 90 && c.B < 90 && c.R > 10
+	}
+	return false
+}
+
+const thumb = 8 // frames are decoded as thumb×thumb pixels
+
+// decodeArgs are ffmpeg output options that write every decoded frame as a
+// small RGB picture to stdout.
+var decodeArgs = []string{"-map", "0:v", "-vf", fmt.Sprintf("scale=%d:%d", thumb, thumb), "-fps_mode", "passthrough",
+	"-pix_fmt", "rgb24", "-f", "rawvideo", "pipe:1"}
+
+// readColours reads thumb×thumb RGB frames from r and sends their average colours.
+func readColours(r io.Reader, out chan<- rgb) {
+	defer close(out)
+	br := bufio.NewReader(r)
+	buf := make([]byte, thumb*thumb*3)
+	for {
+		if _, err := io.ReadFull(br, buf); err != nil {
+			return
+		}
+		var c rgb
+		for i := 0; i < len(buf); i += 3 {
+			c.R += int(buf[i])
+			c.G += int(buf[i+1])
+			c.B += int(buf[i+2])
+		}
+		n := thumb * thumb
+		out <- rgb{c.R / n, c.G / n, c.B / n}
+	}
+}
+
+// mustHaveTools skips nothing: the tools are part of the test set-up (make deps).
+func mustHaveTools(t *testing.T) {
+	t.Helper()
+	for _, tool := range []string{"ffmpeg", "ffprobe"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s not found: run `make deps` (it installs ffmpeg)", tool)
+		}
+	}
+}
