@@ -35,10 +35,9 @@ test: deps ## run the whole test suite with the race detector
 	$(GO) test -race -count=1 -timeout 15m $(PKGS)
 
 bench: deps ## print performance figures beside ffmpeg doing the same work
-	$(GO) run ./cmd/bench
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 20m ./cmd/switchyard
 
 fuzz: deps ## run each fuzz target for a short while
-	@for t in $$($(GO) test -list 'Fuzz.*' $(PKGS) 2>/dev/null | grep ^Fuzz); do :; done
 	@$(GO) list -f '{{.ImportPath}}' $(PKGS) | while read p; do \
 	  for f in $$($(GO) test -list '^Fuzz' $$p 2>/dev/null | grep '^Fuzz'); do \
 	    echo "$$p $$f"; $(GO) test -run=^$$ -fuzz=^$$f$$ -fuzztime=20s $$p || exit 1; \
