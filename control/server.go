@@ -125,7 +125,7 @@ func (s *Server) getState(c *gin.Context) {
 	bus := s.Mixer.State()
 	cfg := s.Mixer.Config()
 	c.JSON(http.StatusOK, State{Program: bus.Program, Preview: bus.Preview, Sources: s.sources(),
-		Mixer: s.Mixer.Stats(),
+		Mixer:  s.Mixer.Stats(),
 		Format: Format{Width: cfg.Width, Height: cfg.Height, FPS: float64(cfg.FPSNum) / float64(cfg.FPSDen)}})
 }
 

@@ -93,10 +93,10 @@ type Engine struct {
 	current int64 // index of the frame being composed (or last composed)
 	started time.Time
 
-	frames    atomic.Uint64
-	late      atomic.Uint64
-	dropped   atomic.Uint64
-	encodeNs  atomic.Int64
+	frames   atomic.Uint64
+	late     atomic.Uint64
+	dropped  atomic.Uint64
+	encodeNs atomic.Int64
 
 	ctx       context.Context
 	cancel    context.CancelFunc

@@ -158,4 +158,3 @@ func (a *app) Close() {
 		a.rtsp.Close()
 	}
 }
-
