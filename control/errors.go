@@ -12,6 +12,7 @@ import (
 
 	"switchyard/ingest"
 	"switchyard/mixer"
+	"switchyard/output/push"
 )
 
 // MaxBodyBytes bounds every request body.
@@ -38,13 +39,16 @@ func notFound(format string, args ...any) *APIError {
 func fail(c *gin.Context, err error) {
 	var ae *APIError
 	var fe *ingest.FieldError
+	var pe *push.FieldError
 	switch {
 	case errors.As(err, &ae):
 	case errors.As(err, &fe):
 		ae = &APIError{Status: http.StatusBadRequest, Msg: fe.Msg, Field: fe.Field}
-	case errors.Is(err, mixer.ErrUnknownSource), errors.Is(err, ingest.ErrUnknownSource):
+	case errors.As(err, &pe):
+		ae = &APIError{Status: http.StatusBadRequest, Msg: pe.Msg, Field: pe.Field}
+	case errors.Is(err, mixer.ErrUnknownSource), errors.Is(err, ingest.ErrUnknownSource), errors.Is(err, push.ErrNotFound):
 		ae = &APIError{Status: http.StatusNotFound, Msg: err.Error()}
-	case errors.Is(err, ingest.ErrExists):
+	case errors.Is(err, ingest.ErrExists), errors.Is(err, push.ErrExists):
 		ae = &APIError{Status: http.StatusConflict, Msg: err.Error()}
 	default:
 		ae = &APIError{Status: http.StatusInternalServerError, Msg: err.Error()}

@@ -16,6 +16,7 @@ import (
 
 	"switchyard/ingest"
 	"switchyard/mixer"
+	"switchyard/output/push"
 )
 
 // Server is the HTTP control server.
@@ -24,7 +25,10 @@ type Server struct {
 	Address  string
 	Registry *ingest.Registry
 	Mixer    *mixer.Engine
-	Log      *slog.Logger
+	Outputs  *push.Manager
+	// Store keeps runtime changes in show.json; nil keeps nothing.
+	Store *Store
+	Log   *slog.Logger
 
 	ln   net.Listener
 	http *http.Server
@@ -82,6 +86,7 @@ func (s *Server) Handler() http.Handler {
 	api.POST("/program", s.setBus(s.Mixer.SetProgram))
 	api.POST("/preview", s.setBus(s.Mixer.SetPreview))
 	api.POST("/cut", s.cut)
+	s.outputRoutes(api)
 	return r
 }
 
@@ -101,6 +106,7 @@ type State struct {
 	Program string          `json:"program"`
 	Preview string          `json:"preview"`
 	Sources []ingest.Status `json:"sources"`
+	Outputs []push.Status   `json:"outputs"`
 	Mixer   mixer.Stats     `json:"mixer"`
 	Format  Format          `json:"format"`
 }
@@ -125,7 +131,7 @@ func (s *Server) getState(c *gin.Context) {
 	bus := s.Mixer.State()
 	cfg := s.Mixer.Config()
 	c.JSON(http.StatusOK, State{Program: bus.Program, Preview: bus.Preview, Sources: s.sources(),
-		Mixer:  s.Mixer.Stats(),
+		Outputs: s.Outputs.List(), Mixer: s.Mixer.Stats(),
 		Format: Format{Width: cfg.Width, Height: cfg.Height, FPS: float64(cfg.FPSNum) / float64(cfg.FPSDen)}})
 }
 

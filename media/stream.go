@@ -113,6 +113,7 @@ type Reader struct {
 	head    uint64 // next to read
 	tail    uint64 // next to write
 	waitKey bool   // video: drop until the next key unit
+	started bool   // the first key unit has been taken
 	closed  bool
 	signal  chan struct{}
 
@@ -129,10 +130,13 @@ func (r *Reader) push(u *Unit) {
 	if video && r.waitKey {
 		if !u.Key {
 			r.mu.Unlock()
-			r.drop()
+			if r.started {
+				r.drop() // resyncing after a loss; skipping to the first key is no loss
+			}
 			return
 		}
 		r.waitKey = false
+		r.started = true
 	}
 	if r.tail-r.head == uint64(len(r.ring)) {
 		// Full: this unit is lost. A lost video unit breaks the reference chain,

@@ -15,6 +15,7 @@ import (
 
 	"switchyard/ingest"
 	"switchyard/ingest/gen"
+	"switchyard/output/push"
 )
 
 //go:embed demo.yaml
@@ -28,6 +29,27 @@ type Config struct {
 	Program ProgramConfig         `yaml:"program"`
 	DataDir string                `yaml:"data_dir"`
 	Sources []ingest.SourceConfig `yaml:"sources"`
+	Outputs []OutputConfig        `yaml:"outputs"`
+	TLS     TLSConfig             `yaml:"tls"`
+}
+
+// OutputConfig is a destination; enabled defaults to true.
+type OutputConfig struct {
+	Name    string `yaml:"name"`
+	URL     string `yaml:"url"`
+	Enabled *bool  `yaml:"enabled"`
+}
+
+// Push returns the output's runtime configuration.
+func (o OutputConfig) Push() push.Config {
+	return push.Config{Name: o.Name, URL: o.URL, Enabled: o.Enabled == nil || *o.Enabled}
+}
+
+// TLSConfig configures TLS for rtmps:// destinations.
+type TLSConfig struct {
+	// CAFile is a PEM file of extra CA certificates trusted beside the
+	// system roots (a private relay's CA).
+	CAFile string `yaml:"ca_file"`
 }
 
 // HTTPConfig configures the control server.
@@ -322,6 +344,26 @@ func (c *Config) Validate() error {
 			if _, _, err := gen.Kind(s.URL); err != nil {
 				return &ConfigError{key + ".url", err.Error()}
 			}
+		}
+	}
+	names := map[string]bool{}
+	for i, o := range c.Outputs {
+		key := fmt.Sprintf("outputs[%d]", i)
+		if err := o.Push().Validate(); err != nil {
+			var fe *push.FieldError
+			if errors.As(err, &fe) {
+				return &ConfigError{key + "." + fe.Field, fe.Msg}
+			}
+			return &ConfigError{key, err.Error()}
+		}
+		if names[o.Name] {
+			return &ConfigError{key + ".name", fmt.Sprintf("output %q is listed twice", o.Name)}
+		}
+		names[o.Name] = true
+	}
+	if c.TLS.CAFile != "" {
+		if _, err := os.Stat(c.TLS.CAFile); err != nil {
+			return &ConfigError{"tls.ca_file", err.Error()}
 		}
 	}
 	return nil

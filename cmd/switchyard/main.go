@@ -2,6 +2,8 @@
 package main
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -17,6 +19,7 @@ import (
 	"switchyard/ingest/rtsp"
 	"switchyard/media/av"
 	"switchyard/mixer"
+	"switchyard/output/push"
 	"switchyard/output/serve"
 )
 
@@ -68,6 +71,7 @@ type app struct {
 	serve    *serve.RTSP
 	rtmp     *rtmp.Server
 	gens     []*gen.Generator
+	outputs  *push.Manager
 	http     *control.Server
 }
 
@@ -125,11 +129,35 @@ func start(cfg *Config, log *slog.Logger) (a *app, err error) {
 	}
 	a.mixer.Start()
 
+	tlsConf, err := cfg.TLS.clientConfig()
+	if err != nil {
+		return nil, err
+	}
+	a.outputs = push.NewManager(a.mixer.Program(), push.Options{TLSConfig: tlsConf,
+		VideoBPS: int(cfg.Program.VideoBitrate), AudioBPS: int(cfg.Program.AudioBitrate)}, log)
+	store := control.NewStore(cfg.DataDir, log)
+	show, err := store.Load()
+	if err != nil {
+		return nil, err
+	}
+	outs := show.Outputs
+	if outs == nil { // show.json holds no outputs yet: the config's
+		for _, o := range cfg.Outputs {
+			outs = append(outs, o.Push())
+		}
+	}
+	for _, o := range outs {
+		if _, err := a.outputs.Add(o); err != nil {
+			return nil, fmt.Errorf("output %s (from %s): %w", o.Name, store.Path(), err)
+		}
+	}
+
 	a.rtmp = &rtmp.Server{Address: cfg.RTMP.Listen, Registry: a.registry, Log: log}
 	if err = a.rtmp.Start(); err != nil {
 		return nil, err
 	}
-	a.http = &control.Server{Address: cfg.HTTP.Listen, Registry: a.registry, Mixer: a.mixer, Log: log}
+	a.http = &control.Server{Address: cfg.HTTP.Listen, Registry: a.registry, Mixer: a.mixer, Outputs: a.outputs,
+		Store: store, Log: log}
 	if err = a.http.Start(); err != nil {
 		return nil, err
 	}
@@ -148,6 +176,9 @@ func (a *app) Close() {
 	for _, g := range a.gens {
 		g.Close()
 	}
+	if a.outputs != nil {
+		a.outputs.Close()
+	}
 	if a.mixer != nil {
 		a.mixer.Close()
 	}
@@ -157,4 +188,24 @@ func (a *app) Close() {
 	if a.rtsp != nil {
 		a.rtsp.Close()
 	}
+}
+
+// clientConfig returns the TLS configuration for rtmps:// destinations: the
+// system roots plus ca_file's certificates; nil when nothing is added.
+func (t TLSConfig) clientConfig() (*tls.Config, error) {
+	if t.CAFile == "" {
+		return nil, nil
+	}
+	pem, err := os.ReadFile(t.CAFile)
+	if err != nil {
+		return nil, fmt.Errorf("tls.ca_file: %w", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("tls.ca_file: %s holds no PEM certificate", t.CAFile)
+	}
+	return &tls.Config{RootCAs: pool}, nil
 }

@@ -1,0 +1,97 @@
+package control
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"switchyard/output/push"
+)
+
+// Show is the runtime state changed through the API and kept across restarts
+// in data_dir/show.json. A part that is present (non-nil) there replaces the
+// same part of the config file.
+type Show struct {
+	Outputs []push.Config `json:"outputs"`
+}
+
+// Store reads and writes show.json atomically.
+type Store struct {
+	path string
+	log  *slog.Logger
+	mu   sync.Mutex
+}
+
+// NewStore keeps the show in dir/show.json.
+func NewStore(dir string, log *slog.Logger) *Store {
+	return &Store{path: filepath.Join(dir, "show.json"), log: log.With("component", "control.store")}
+}
+
+// Path of show.json.
+func (s *Store) Path() string { return s.path }
+
+// Load reads show.json. A missing file is an empty show; a corrupt one is
+// moved aside with a warning and the show starts from the config.
+func (s *Store) Load() (Show, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, err := os.ReadFile(s.path)
+	if os.IsNotExist(err) {
+		return Show{}, nil
+	}
+	if err != nil {
+		return Show{}, fmt.Errorf("read %s: %w", s.path, err)
+	}
+	var sh Show
+	if err := json.Unmarshal(b, &sh); err != nil {
+		aside := fmt.Sprintf("%s.corrupt-%s", s.path, time.Now().UTC().Format("20060102T150405Z"))
+		if rerr := os.Rename(s.path, aside); rerr != nil {
+			return Show{}, fmt.Errorf("%s is corrupt (%v) and could not be moved aside: %w", s.path, err, rerr)
+		}
+		s.log.Warn("show.json is corrupt; moved aside, starting from the config", "err", err, "moved_to", aside)
+		return Show{}, nil
+	}
+	return sh, nil
+}
+
+// Save writes show.json atomically: temp file, fsync, rename, fsync dir.
+func (s *Store) Save(sh Show) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, err := json.MarshalIndent(sh, "", "  ")
+	if err != nil {
+		return err
+	}
+	dir := filepath.Dir(s.path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, ".show-*.json")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, s.path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("save %s: %w", s.path, err)
+	}
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return nil
+}

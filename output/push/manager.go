@@ -1,0 +1,180 @@
+package push
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+
+	"switchyard/media"
+)
+
+// Errors the manager returns.
+var (
+	ErrNotFound = errors.New("no output with that name")
+	ErrExists   = errors.New("an output with that name already exists")
+)
+
+// FieldError is a validation error naming the field at fault.
+type FieldError struct {
+	Field string
+	Msg   string
+}
+
+func (e *FieldError) Error() string { return e.Msg }
+
+// BadField names the offending field (for the API's error body).
+func (e *FieldError) BadField() string { return e.Field }
+
+var namePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
+
+// Validate checks a destination before it is used.
+func (c Config) Validate() error {
+	if !namePattern.MatchString(c.Name) {
+		return &FieldError{"name", fmt.Sprintf("output name %q must match %s", c.Name, namePattern)}
+	}
+	if _, err := ParseTarget(c.URL); err != nil {
+		return &FieldError{"url", fmt.Sprintf("output %s: url: %v", c.Name, err)}
+	}
+	return nil
+}
+
+// Manager owns the outputs.
+type Manager struct {
+	opts    Options
+	program *media.Stream
+	log     *slog.Logger
+
+	mu      sync.Mutex
+	outputs map[string]*Output
+	closed  bool
+}
+
+// NewManager returns a manager sending program to its outputs.
+func NewManager(program *media.Stream, opts Options, log *slog.Logger) *Manager {
+	opts.defaults()
+	return &Manager{opts: opts, program: program, log: log.With("component", "output.push"), outputs: map[string]*Output{}}
+}
+
+// Add creates an output and starts it when enabled.
+func (m *Manager) Add(c Config) (Status, error) {
+	c.Name = strings.TrimSpace(c.Name)
+	if err := c.Validate(); err != nil {
+		return Status{}, err
+	}
+	t, _ := ParseTarget(c.URL)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.outputs[c.Name]; ok {
+		return Status{}, fmt.Errorf("output %s: %w", c.Name, ErrExists)
+	}
+	o := newOutput(c, t, &m.opts, m.program, m.log)
+	m.outputs[c.Name] = o
+	if c.Enabled && !m.closed {
+		o.start()
+	}
+	return o.Status(), nil
+}
+
+// Get returns an output's status.
+func (m *Manager) Get(name string) (Status, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	o, ok := m.outputs[name]
+	if !ok {
+		return Status{}, fmt.Errorf("output %q: %w", name, ErrNotFound)
+	}
+	return o.Status(), nil
+}
+
+// List returns every output's status, by name.
+func (m *Manager) List() []Status {
+	m.mu.Lock()
+	out := make([]Status, 0, len(m.outputs))
+	for _, o := range m.outputs {
+		out = append(out, o.Status())
+	}
+	m.mu.Unlock()
+	slices.SortFunc(out, func(a, b Status) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// Configs returns the outputs' configurations (with their real URLs), for persistence.
+func (m *Manager) Configs() []Config {
+	m.mu.Lock()
+	out := make([]Config, 0, len(m.outputs))
+	for _, o := range m.outputs {
+		out = append(out, o.cfg)
+	}
+	m.mu.Unlock()
+	slices.SortFunc(out, func(a, b Config) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// Patch changes an output's URL and/or enabled flag; a running output
+// reconnects with the new URL.
+func (m *Manager) Patch(name string, url *string, enabled *bool) (Status, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	o, ok := m.outputs[name]
+	if !ok {
+		return Status{}, fmt.Errorf("output %q: %w", name, ErrNotFound)
+	}
+	c := o.cfg
+	if url != nil {
+		c.URL = *url
+	}
+	if enabled != nil {
+		c.Enabled = *enabled
+	}
+	if err := c.Validate(); err != nil {
+		return Status{}, err
+	}
+	t, _ := ParseTarget(c.URL)
+	o.stop() // waits for the goroutine; it never takes m.mu
+	n := newOutput(c, t, &m.opts, m.program, m.log)
+	n.reconnects = o.reconnects
+	m.outputs[name] = n
+	if c.Enabled && !m.closed {
+		n.start()
+	}
+	return n.Status(), nil
+}
+
+// Start enables and starts an output.
+func (m *Manager) Start(name string) (Status, error) {
+	on := true
+	return m.Patch(name, nil, &on)
+}
+
+// Stop disables and stops an output.
+func (m *Manager) Stop(name string) (Status, error) {
+	off := false
+	return m.Patch(name, nil, &off)
+}
+
+// Remove stops and deletes an output.
+func (m *Manager) Remove(name string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	o, ok := m.outputs[name]
+	if !ok {
+		return fmt.Errorf("output %q: %w", name, ErrNotFound)
+	}
+	o.stop()
+	delete(m.outputs, name)
+	return nil
+}
+
+// Close stops every output and waits for them.
+func (m *Manager) Close() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.closed = true
+	for _, o := range m.outputs {
+		o.stop()
+	}
+}

@@ -1,0 +1,596 @@
+package push
+
+// A publish-only RTMP client: handshake, chunk stream, NetConnection and
+// NetStream commands. Spec: Adobe RTMP Specification 1.0
+// (https://rtmp.veriskope.com/docs/spec/), sections 5.2 (handshake),
+// 5.3 (chunking; 5.3.1.3 Extended Timestamp) and 7.2 (commands).
+//
+// Why not go-rtmp's client: it gives no access to its net.Conn, so writes
+// cannot carry deadlines (a black-holed destination blocks forever); its
+// connect/createStream wait without a bound; and its chunk writer leaves the
+// extended timestamp out of type-3 continuation chunks, which breaks a
+// reconnect made after 0xFFFFFF ms (4 h 39 min) of program time.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	amf0 "github.com/yutopp/go-amf0"
+)
+
+// RTMP message type ids (spec 5.4, 7.1).
+const (
+	msgSetChunkSize   = 1
+	msgAbort          = 2
+	msgAck            = 3
+	msgUserControl    = 4
+	msgWindowAckSize  = 5
+	msgSetPeerBandwdt = 6
+	msgAudio          = 8
+	msgVideo          = 9
+	msgDataAMF0       = 18
+	msgCommandAMF0    = 20
+)
+
+// Chunk stream ids used for our messages.
+const (
+	csidControl = 2
+	csidCommand = 3
+	csidAudio   = 4
+	csidData    = 5
+	csidVideo   = 6
+)
+
+const (
+	outChunkSize = 4096
+	extTimestamp = 0xFFFFFF
+	maxMessage   = 16 << 20
+)
+
+// Target is a parsed destination URL: rtmp[s]://host[:port]/app[/…]/key.
+type Target struct {
+	Secure bool
+	Host   string // host:port
+	App    string
+	Key    string // stream key, with its query string if any
+	TCURL  string
+}
+
+// ParseTarget splits a destination URL into what the protocol needs.
+func ParseTarget(raw string) (Target, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return Target{}, fmt.Errorf("not a URL: %v", err)
+	}
+	var t Target
+	switch u.Scheme {
+	case "rtmp":
+	case "rtmps":
+		t.Secure = true
+	default:
+		return Target{}, fmt.Errorf("scheme %q is not supported: use rtmp:// or rtmps://", u.Scheme)
+	}
+	if u.Hostname() == "" {
+		return Target{}, errors.New("the URL has no host")
+	}
+	port := u.Port()
+	if port == "" {
+		port = "1935"
+		if t.Secure {
+			port = "443"
+		}
+	}
+	t.Host = net.JoinHostPort(u.Hostname(), port)
+	path := strings.Trim(u.Path, "/")
+	i := strings.LastIndex(path, "/")
+	if i <= 0 || i == len(path)-1 {
+		return Target{}, errors.New("the URL needs an application and a stream key: rtmp://HOST/APP/KEY")
+	}
+	t.App, t.Key = path[:i], path[i+1:]
+	if u.RawQuery != "" {
+		t.Key += "?" + u.RawQuery
+	}
+	t.TCURL = u.Scheme + "://" + t.Host + "/" + t.App
+	return t, nil
+}
+
+// MaskURL hides the stream key (and any query or user info) of a destination URL.
+func MaskURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "****"
+	}
+	path := strings.TrimRight(u.Path, "/")
+	if i := strings.LastIndex(path, "/"); i > 0 {
+		path = path[:i+1] + "****"
+	}
+	return u.Scheme + "://" + u.Host + path
+}
+
+// rtmpConn is one publishing connection.
+type rtmpConn struct {
+	nc           net.Conn
+	br           *bufio.Reader
+	writeTimeout time.Duration
+
+	wmu  sync.Mutex // one message at a time on the wire
+	bw   *bufio.Writer
+	wcs  map[int]*wchunk
+	sent uint64
+
+	inChunk  int
+	rcs      map[int]*rchunk
+	ackWin   uint32
+	received uint64
+	acked    uint64
+
+	streamID uint32
+	txn      float64
+}
+
+type wchunk struct {
+	init     bool
+	ts       uint32
+	msid     uint32
+	length   int
+	typ      byte
+	lastDiff uint32
+}
+
+type rchunk struct {
+	init    bool
+	ts      uint32
+	delta   uint32
+	length  int
+	typ     byte
+	msid    uint32
+	ext     bool
+	buf     []byte
+	pending bool
+}
+
+// Timeouts bounds each phase of a connection.
+type Timeouts struct {
+	// Connect bounds dial, TLS, handshake, connect, createStream and publish together.
+	Connect time.Duration
+	// Write bounds every write once publishing.
+	Write time.Duration
+}
+
+// publishTo dials t and publishes; on return the connection is ready for media.
+func publishTo(ctx context.Context, t Target, tlsConf *tls.Config, to Timeouts) (*rtmpConn, error) {
+	deadline := time.Now().Add(to.Connect)
+	d := net.Dialer{Deadline: deadline}
+	nc, err := d.DialContext(ctx, "tcp", t.Host)
+	if err != nil {
+		return nil, err
+	}
+	// ctx cancellation during the set-up closes the socket and unblocks it
+	stop := context.AfterFunc(ctx, func() { nc.Close() })
+	defer stop()
+	if err := nc.SetDeadline(deadline); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	if t.Secure {
+		conf := &tls.Config{}
+		if tlsConf != nil {
+			conf = tlsConf.Clone()
+		}
+		if conf.ServerName == "" {
+			host, _, _ := net.SplitHostPort(t.Host)
+			conf.ServerName = host // SNI
+		}
+		tc := tls.Client(nc, conf)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			nc.Close()
+			return nil, fmt.Errorf("tls: %w", err)
+		}
+		nc = tc
+	}
+	c := &rtmpConn{nc: nc, br: bufio.NewReaderSize(nc, 64<<10), bw: bufio.NewWriterSize(nc, 64<<10),
+		writeTimeout: to.Write, wcs: map[int]*wchunk{}, rcs: map[int]*rchunk{}, inChunk: 128}
+	if err := c.setup(t); err != nil {
+		nc.Close()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, err
+	}
+	// From here reads wait as long as they need; writes carry their own deadline.
+	_ = nc.SetDeadline(time.Time{})
+	return c, nil
+}
+
+func (c *rtmpConn) close() error { return c.nc.Close() }
+
+// handshake does the plain RTMP handshake (spec 5.2): C0+C1, S0+S1+S2, C2.
+func (c *rtmpConn) handshake() error {
+	c1 := make([]byte, 1+1536)
+	c1[0] = 3
+	if _, err := rand.Read(c1[9:]); err != nil {
+		return err
+	}
+	if _, err := c.nc.Write(c1); err != nil {
+		return fmt.Errorf("handshake: %w", err)
+	}
+	s := make([]byte, 1+1536+1536)
+	if _, err := io.ReadFull(c.br, s); err != nil {
+		return fmt.Errorf("handshake: %w", err)
+	}
+	if s[0] != 3 {
+		return fmt.Errorf("handshake: server speaks RTMP version %d", s[0])
+	}
+	if _, err := c.nc.Write(s[1 : 1+1536]); err != nil { // C2 echoes S1
+		return fmt.Errorf("handshake: %w", err)
+	}
+	return nil
+}
+
+// setup runs the handshake and the connect → createStream → publish exchange.
+func (c *rtmpConn) setup(t Target) error {
+	if err := c.handshake(); err != nil {
+		return err
+	}
+	if err := c.writeMessage(csidControl, msgSetChunkSize, 0, 0, binary.BigEndian.AppendUint32(nil, outChunkSize)); err != nil {
+		return err
+	}
+	if _, err := c.call("connect", map[string]any{
+		"app": t.App, "type": "nonprivate", "flashVer": "FMLE/3.0 (compatible; Switchyard)",
+		"tcUrl": t.TCURL, "swfUrl": t.TCURL,
+	}); err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	// releaseStream and FCPublish as encoders do; some platforms expect them.
+	_ = c.command(0, csidCommand, "releaseStream", c.nextTxn(), nil, t.Key)
+	_ = c.command(0, csidCommand, "FCPublish", c.nextTxn(), nil, t.Key)
+	res, err := c.call("createStream", nil)
+	if err != nil {
+		return fmt.Errorf("createStream: %w", err)
+	}
+	if len(res) < 4 {
+		return errors.New("createStream: no stream id in the answer")
+	}
+	id, ok := res[3].(float64)
+	if !ok {
+		return errors.New("createStream: stream id is not a number")
+	}
+	c.streamID = uint32(id)
+	if err := c.command(c.streamID, csidCommand, "publish", 0, nil, t.Key, "live"); err != nil {
+		return err
+	}
+	for {
+		name, args, err := c.readCommand()
+		if err != nil {
+			return fmt.Errorf("publish: %w", err)
+		}
+		if name != "onStatus" {
+			continue
+		}
+		code, desc := statusOf(args)
+		switch {
+		case code == "NetStream.Publish.Start":
+			return nil
+		case strings.Contains(code, "Error") || strings.Contains(code, "Failed") || strings.Contains(code, "BadName") ||
+			strings.Contains(code, "Rejected"):
+			return fmt.Errorf("publish refused: %s %s", code, desc)
+		}
+	}
+}
+
+func statusOf(args []any) (code, desc string) {
+	for _, a := range args {
+		if m, ok := a.(map[string]any); ok {
+			code, _ = m["code"].(string)
+			desc, _ = m["description"].(string)
+			return
+		}
+	}
+	return
+}
+
+func (c *rtmpConn) nextTxn() float64 {
+	c.txn++
+	return c.txn
+}
+
+// call sends a command on the control stream and waits for its _result.
+func (c *rtmpConn) call(name string, obj any, args ...any) ([]any, error) {
+	txn := c.nextTxn()
+	if err := c.command(0, csidCommand, name, txn, obj, args...); err != nil {
+		return nil, err
+	}
+	for {
+		n, res, err := c.readCommand()
+		if err != nil {
+			return nil, err
+		}
+		if len(res) < 2 {
+			continue
+		}
+		if id, _ := res[1].(float64); id != txn {
+			continue
+		}
+		switch n {
+		case "_result":
+			return res, nil
+		case "_error":
+			code, desc := statusOf(res)
+			return nil, fmt.Errorf("refused: %s %s", code, desc)
+		}
+	}
+}
+
+// command encodes and sends an AMF0 command message.
+func (c *rtmpConn) command(msid uint32, csid int, name string, txn float64, obj any, args ...any) error {
+	var b bytes.Buffer
+	enc := amf0.NewEncoder(&b)
+	for _, v := range append([]any{name, txn, obj}, args...) {
+		if err := enc.Encode(v); err != nil {
+			return err
+		}
+	}
+	return c.writeMessage(csid, msgCommandAMF0, msid, 0, b.Bytes())
+}
+
+// readCommand reads messages, handling protocol control on the way, until a
+// command arrives; it returns its name and all its values.
+func (c *rtmpConn) readCommand() (string, []any, error) {
+	for {
+		typ, _, _, payload, err := c.readMessage()
+		if err != nil {
+			return "", nil, err
+		}
+		if typ != msgCommandAMF0 {
+			continue
+		}
+		vals, err := decodeAMF0(payload)
+		if err != nil || len(vals) == 0 {
+			continue
+		}
+		name, _ := vals[0].(string)
+		return name, vals, nil
+	}
+}
+
+func decodeAMF0(b []byte) ([]any, error) {
+	dec := amf0.NewDecoder(bytes.NewReader(b))
+	var out []any
+	for {
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			if errors.Is(err, io.EOF) {
+				return out, nil
+			}
+			return out, err
+		}
+		out = append(out, v)
+	}
+}
+
+// writeMessage sends one message, chunked (spec 5.3). The first message on a
+// chunk stream (and any whose timestamp goes back) carries a type-0 header
+// with the absolute timestamp; later ones a type-1 header with the delta.
+// When the timestamp field holds 0xFFFFFF, every chunk of the message,
+// type-3 continuations included, carries the 4-byte Extended Timestamp
+// (spec 5.3.1.3).
+func (c *rtmpConn) writeMessage(csid int, typ byte, msid, ts uint32, payload []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.writeTimeout > 0 {
+		if err := c.nc.SetWriteDeadline(time.Now().Add(c.writeTimeout)); err != nil {
+			return err
+		}
+	}
+	st := c.wcs[csid]
+	if st == nil {
+		st = &wchunk{}
+		c.wcs[csid] = st
+	}
+	var hdr [18]byte
+	n := 0
+	basic := func(fmt byte) {
+		hdr[0] = fmt<<6 | byte(csid) // csid 2..63: one byte
+		n = 1
+	}
+	var field uint32 // the value that goes in the (possibly extended) timestamp field
+	if !st.init || ts < st.ts || msid != st.msid {
+		basic(0)
+		field = ts
+		put24(hdr[n:], min(field, extTimestamp))
+		put24(hdr[n+3:], uint32(len(payload)))
+		hdr[n+6] = typ
+		binary.LittleEndian.PutUint32(hdr[n+7:], msid)
+		n += 11
+	} else {
+		basic(1)
+		field = ts - st.ts
+		put24(hdr[n:], min(field, extTimestamp))
+		put24(hdr[n+3:], uint32(len(payload)))
+		hdr[n+6] = typ
+		n += 7
+	}
+	ext := field >= extTimestamp
+	if ext {
+		binary.BigEndian.PutUint32(hdr[n:], field)
+		n += 4
+	}
+	*st = wchunk{init: true, ts: ts, msid: msid, length: len(payload), typ: typ, lastDiff: field}
+	if _, err := c.bw.Write(hdr[:n]); err != nil {
+		return err
+	}
+	for off := 0; off < len(payload); {
+		if off > 0 {
+			h := []byte{3<<6 | byte(csid)}
+			if ext {
+				h = binary.BigEndian.AppendUint32(h, field)
+			}
+			if _, err := c.bw.Write(h); err != nil {
+				return err
+			}
+		}
+		end := min(off+outChunkSize, len(payload))
+		if _, err := c.bw.Write(payload[off:end]); err != nil {
+			return err
+		}
+		off = end
+	}
+	if err := c.bw.Flush(); err != nil {
+		return err
+	}
+	c.sent += uint64(len(payload))
+	return nil
+}
+
+func put24(b []byte, v uint32) {
+	b[0], b[1], b[2] = byte(v>>16), byte(v>>8), byte(v)
+}
+
+func get24(b []byte) uint32 { return uint32(b[0])<<16 | uint32(b[1])<<8 | uint32(b[2]) }
+
+// readMessage reads chunks until one message is complete, and handles the
+// protocol control messages (chunk size, acknowledgement window, ping).
+func (c *rtmpConn) readMessage() (typ byte, msid, ts uint32, payload []byte, err error) {
+	for {
+		typ, msid, ts, payload, err = c.readChunk()
+		if err != nil || payload == nil {
+			if err != nil {
+				return
+			}
+			continue
+		}
+		switch typ {
+		case msgSetChunkSize:
+			if len(payload) >= 4 {
+				size := int(binary.BigEndian.Uint32(payload) & 0x7fffffff)
+				if size < 1 || size > maxMessage {
+					return 0, 0, 0, nil, fmt.Errorf("server set a chunk size of %d", size)
+				}
+				c.inChunk = size
+			}
+			continue
+		case msgWindowAckSize:
+			if len(payload) >= 4 {
+				c.ackWin = binary.BigEndian.Uint32(payload)
+			}
+			continue
+		case msgUserControl:
+			if len(payload) >= 6 && binary.BigEndian.Uint16(payload) == 6 { // PingRequest → PingResponse
+				resp := append([]byte{0, 7}, payload[2:6]...)
+				if err := c.writeMessage(csidControl, msgUserControl, 0, 0, resp); err != nil {
+					return 0, 0, 0, nil, err
+				}
+			}
+			continue
+		}
+		return
+	}
+}
+
+// readChunk reads one chunk; it returns a payload only when a message completed.
+func (c *rtmpConn) readChunk() (typ byte, msid, ts uint32, payload []byte, err error) {
+	b0, err := c.br.ReadByte()
+	if err != nil {
+		return
+	}
+	fmtc := b0 >> 6
+	csid := int(b0 & 0x3f)
+	switch csid {
+	case 0:
+		b, e := c.br.ReadByte()
+		if e != nil {
+			return 0, 0, 0, nil, e
+		}
+		csid = 64 + int(b)
+	case 1:
+		var b [2]byte
+		if _, e := io.ReadFull(c.br, b[:]); e != nil {
+			return 0, 0, 0, nil, e
+		}
+		csid = 64 + int(b[0]) + int(b[1])*256
+	}
+	st := c.rcs[csid]
+	if st == nil {
+		if fmtc != 0 {
+			return 0, 0, 0, nil, fmt.Errorf("chunk stream %d starts without a type-0 header", csid)
+		}
+		st = &rchunk{}
+		c.rcs[csid] = st
+	}
+	var h [11]byte
+	hl := [4]int{11, 7, 3, 0}[fmtc]
+	if _, err = io.ReadFull(c.br, h[:hl]); err != nil {
+		return
+	}
+	var field uint32
+	if fmtc < 3 {
+		field = get24(h[:])
+		st.ext = field == extTimestamp
+	}
+	if fmtc <= 1 {
+		if st.pending {
+			return 0, 0, 0, nil, fmt.Errorf("chunk stream %d: a new message header inside an unfinished message", csid)
+		}
+		st.length = int(get24(h[3:]))
+		st.typ = h[6]
+		if st.length > maxMessage {
+			return 0, 0, 0, nil, fmt.Errorf("message of %d bytes is too large", st.length)
+		}
+	}
+	if fmtc == 0 {
+		st.msid = binary.LittleEndian.Uint32(h[7:])
+	}
+	if st.ext {
+		var e [4]byte
+		if _, err = io.ReadFull(c.br, e[:]); err != nil {
+			return
+		}
+		if fmtc < 3 {
+			field = binary.BigEndian.Uint32(e[:])
+		}
+	}
+	if !st.pending {
+		switch fmtc {
+		case 0:
+			st.ts = field
+			st.delta = 0
+		case 1, 2:
+			st.delta = field
+			st.ts += field
+		case 3:
+			st.ts += st.delta
+		}
+		st.buf = st.buf[:0]
+		st.pending = true
+	}
+	n := min(c.inChunk, st.length-len(st.buf))
+	start := len(st.buf)
+	st.buf = append(st.buf, make([]byte, n)...)
+	if _, err = io.ReadFull(c.br, st.buf[start:]); err != nil {
+		return
+	}
+	c.received += uint64(n)
+	if c.ackWin > 0 && c.received-c.acked >= uint64(c.ackWin)/2 {
+		c.acked = c.received
+		if err = c.writeMessage(csidControl, msgAck, 0, 0, binary.BigEndian.AppendUint32(nil, uint32(c.received))); err != nil {
+			return
+		}
+	}
+	if len(st.buf) < st.length {
+		return st.typ, st.msid, st.ts, nil, nil
+	}
+	st.pending = false
+	return st.typ, st.msid, st.ts, append([]byte(nil), st.buf...), nil
+}
