@@ -1,7 +1,11 @@
 package media
 
 import (
+	"errors"
+	"fmt"
+
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 )
 
 // H264KeyWithParams returns the NAL units of an H.264 access unit with SPS and PPS
@@ -47,4 +51,50 @@ func H264KeyWithParams(nalus [][]byte, sps, pps []byte) ([][]byte, bool) {
 		out = append(out, n)
 	}
 	return out, idr
+}
+
+// NewH264Track describes H.264 video from its SPS and PPS (without start
+// codes); the size and frame rate come from the SPS. fps, when non-zero,
+// overrides the SPS's timing.
+func NewH264Track(sps, pps []byte, fps float64) (*Track, error) {
+	var s h264.SPS
+	if err := s.Unmarshal(sps); err != nil {
+		return nil, fmt.Errorf("H.264 SPS: %w", err)
+	}
+	if len(pps) == 0 {
+		return nil, errors.New("H.264 without PPS")
+	}
+	if fps == 0 {
+		fps = s.FPS()
+	}
+	return &Track{Kind: KindVideo, Codec: CodecH264, Width: s.Width(), Height: s.Height(), FPS: fps, SPS: sps, PPS: pps}, nil
+}
+
+// H264TrackFromAnnexB describes H.264 video from Annex-B parameter sets (an
+// encoder's extradata).
+func H264TrackFromAnnexB(extradata []byte, fps float64) (*Track, error) {
+	var nalus h264.AnnexB
+	if err := nalus.Unmarshal(extradata); err != nil {
+		return nil, fmt.Errorf("H.264 parameter sets: %w", err)
+	}
+	var sps, pps []byte
+	for _, n := range nalus {
+		switch h264.NALUType(n[0] & 0x1f) {
+		case h264.NALUTypeSPS:
+			sps = n
+		case h264.NALUTypePPS:
+			pps = n
+		}
+	}
+	return NewH264Track(sps, pps, fps)
+}
+
+// NewAACTrack describes AAC audio from its AudioSpecificConfig.
+func NewAACTrack(asc []byte) (*Track, error) {
+	var c mpeg4audio.AudioSpecificConfig
+	if err := c.Unmarshal(asc); err != nil {
+		return nil, fmt.Errorf("AAC config: %w", err)
+	}
+	return &Track{Kind: KindAudio, Codec: CodecAAC, SampleRate: c.SampleRate, Channels: c.ChannelCount,
+		Config: append([]byte(nil), asc...)}, nil
 }

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
-	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 
 	"switchyard/media"
 	"switchyard/media/av"
@@ -160,30 +159,15 @@ func New(cfg Config, log *slog.Logger) (*Engine, error) {
 }
 
 func (e *Engine) buildTracks() error {
-	var ps h264.AnnexB
-	if err := ps.Unmarshal(e.venc.Extradata()); err != nil {
+	vt, err := media.H264TrackFromAnnexB(e.venc.Extradata(), float64(e.cfg.FPSNum)/float64(e.cfg.FPSDen))
+	if err != nil {
 		return fmt.Errorf("encoder parameters: %w", err)
 	}
-	vt := &media.Track{Kind: media.KindVideo, Codec: media.CodecH264, Width: e.cfg.Width, Height: e.cfg.Height,
-		FPS: float64(e.cfg.FPSNum) / float64(e.cfg.FPSDen)}
-	for _, n := range ps {
-		switch h264.NALUType(n[0] & 0x1f) {
-		case h264.NALUTypeSPS:
-			vt.SPS = n
-		case h264.NALUTypePPS:
-			vt.PPS = n
-		}
-	}
-	if vt.SPS == nil || vt.PPS == nil {
-		return errors.New("encoder gave no SPS/PPS")
-	}
-	var asc mpeg4audio.AudioSpecificConfig
-	if err := asc.Unmarshal(e.aenc.Extradata()); err != nil {
+	at, err := media.NewAACTrack(e.aenc.Extradata())
+	if err != nil {
 		return fmt.Errorf("AAC encoder config: %w", err)
 	}
-	e.videoTrack = vt
-	e.audioTrack = &media.Track{Kind: media.KindAudio, Codec: media.CodecAAC, SampleRate: asc.SampleRate,
-		Channels: asc.ChannelCount, Config: e.aenc.Extradata()}
+	e.videoTrack, e.audioTrack = vt, at
 	return nil
 }
 

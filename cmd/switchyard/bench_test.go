@@ -14,7 +14,9 @@ import (
 	"time"
 
 	"switchyard/ingest"
+	"switchyard/internal/testpeer"
 	"switchyard/media"
+	"switchyard/output/push"
 )
 
 // The figures `make bench` prints. Each benchmark runs its job once (the
@@ -196,4 +198,55 @@ func BenchmarkMix4x720p(b *testing.B) {
 	fmt.Printf("  switchyard  %.3f CPU s per media s (%.0f s measured, %d late, %d dropped program frames)\n", sy, media, s1.Late-s0.Late, s1.Dropped-s0.Dropped)
 	fmt.Printf("  ffmpeg      %.3f CPU s per media s (one process: decode 4, encode 1)\n", ffCPU)
 	fmt.Printf("  ratio       %.2f (target <= 0.9 for the standard job of issue 4)\n", sy/ffCPU)
+}
+
+// BenchmarkDestinations: extra CPU per RTMP destination sharing the one
+// program encode, with 1, 5 and 10 destinations on a local nginx-rtmp.
+func BenchmarkDestinations(b *testing.B) {
+	in, err := benchInput()
+	if err != nil {
+		b.Fatal(err)
+	}
+	const window = 15 * time.Second
+	a := benchApp(b, 1280, 720, "cam1")
+	pushFile(b, a, "cam1", in)
+	waitAllLive(b, a, "cam1")
+	if _, err := a.mixer.SetProgram("cam1"); err != nil {
+		b.Fatal(err)
+	}
+	ng := testpeer.StartNginx(b)
+	measure := func() float64 {
+		time.Sleep(2 * time.Second)
+		c0 := selfCPU()
+		time.Sleep(window)
+		return (selfCPU() - c0).Seconds() / window.Seconds()
+	}
+	base := measure()
+	fmt.Printf("\nRTMP destinations sharing the program encode (720p30, 4.5 Mbit/s, nginx-rtmp on loopback):\n")
+	fmt.Printf("  0 destinations: %.3f cores\n", base)
+	n := 0
+	for _, want := range []int{1, 5, 10} {
+		for ; n < want; n++ {
+			if _, err := a.outputs.Add(push.Config{Name: fmt.Sprintf("d%d", n), URL: ng.URL(fmt.Sprintf("k%d", n)), Enabled: true}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for live := 0; live < want; {
+			live = 0
+			for _, st := range a.outputs.List() {
+				if st.State == push.StateLive {
+					live++
+				}
+			}
+			if time.Now().After(deadline) {
+				b.Fatalf("only %d of %d destinations live", live, want)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		c := measure()
+		per := (c - base) / float64(want) * 100
+		b.ReportMetric(per, fmt.Sprintf("%%core/dest@%d", want))
+		fmt.Printf("  %2d destinations: %.3f cores, %.2f %% of a core per destination (target <= 1 %%)\n", want, c, per)
+	}
 }

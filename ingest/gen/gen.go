@@ -96,7 +96,7 @@ func (g *Generator) Start() error {
 		pub.Close()
 		return err
 	}
-	track, err := TrackFromExtradata(enc.Extradata(), float64(g.cfg.FPSNum)/float64(g.cfg.FPSDen))
+	track, err := media.H264TrackFromAnnexB(enc.Extradata(), float64(g.cfg.FPSNum)/float64(g.cfg.FPSDen))
 	if err != nil {
 		enc.Close()
 		pub.Close()
@@ -127,29 +127,6 @@ func (g *Generator) Close() {
 		g.cancel()
 	}
 	g.wg.Wait()
-}
-
-// TrackFromExtradata builds an H.264 track from Annex-B SPS+PPS.
-func TrackFromExtradata(extra []byte, fps float64) (*media.Track, error) {
-	var nalus h264.AnnexB
-	if err := nalus.Unmarshal(extra); err != nil {
-		return nil, fmt.Errorf("encoder parameters: %w", err)
-	}
-	t := &media.Track{Kind: media.KindVideo, Codec: media.CodecH264, FPS: fps}
-	for _, n := range nalus {
-		switch h264.NALUType(n[0] & 0x1f) {
-		case h264.NALUTypeSPS:
-			t.SPS = n
-		case h264.NALUTypePPS:
-			t.PPS = n
-		}
-	}
-	var sps h264.SPS
-	if err := sps.Unmarshal(t.SPS); err != nil {
-		return nil, fmt.Errorf("encoder SPS: %w", err)
-	}
-	t.Width, t.Height = sps.Width(), sps.Height()
-	return t, nil
 }
 
 func (g *Generator) run(pub *ingest.Publisher, enc *av.VideoEncoder, track *media.Track, frame *av.Frame) {

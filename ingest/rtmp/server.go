@@ -20,6 +20,7 @@ import (
 
 	"switchyard/ingest"
 	"switchyard/media"
+	"switchyard/media/flv"
 )
 
 // App is the RTMP application name publishers use: rtmp://HOST:1935/live/NAME.
@@ -195,27 +196,27 @@ func (h *handler) OnVideo(timestamp uint32, payload io.Reader) error {
 	if err != nil {
 		return err
 	}
-	tag, err := parseVideoTag(b)
+	tag, err := flv.ParseVideoTag(b)
 	if err != nil {
 		return h.badMedia(err)
 	}
 	switch tag.PacketType {
-	case avcSequenceHeader:
-		sps, pps, err := parseAVCConfig(tag.Body)
+	case flv.AVCSequenceHeader:
+		sps, pps, err := flv.ParseAVCConfig(tag.Body)
 		if err != nil {
 			return h.badMedia(err)
 		}
-		t, err := h264Track(sps, pps)
+		t, err := media.NewH264Track(sps, pps, 0)
 		if err != nil {
 			return h.badMedia(err)
 		}
 		h.video = t
 		h.pub.SetTracks(h.video, h.audio)
-	case avcNALU:
+	case flv.AVCNALU:
 		if h.video == nil {
 			return nil // nothing decodable before the sequence header
 		}
-		nalus, err := splitAVCC(tag.Body)
+		nalus, err := flv.SplitAVCC(tag.Body)
 		if err != nil {
 			return h.badMedia(err)
 		}
@@ -238,12 +239,12 @@ func (h *handler) OnAudio(timestamp uint32, payload io.Reader) error {
 	if err != nil {
 		return err
 	}
-	tag, err := parseAudioTag(b)
+	tag, err := flv.ParseAudioTag(b)
 	if err != nil {
 		return h.badMedia(err)
 	}
 	if tag.SequenceHeader {
-		t, err := aacTrack(tag.Body)
+		t, err := media.NewAACTrack(tag.Body)
 		if err != nil {
 			return h.badMedia(err)
 		}

@@ -303,7 +303,7 @@ func newVideoIn(m *description.Media, f *format.H264) (*videoIn, error) {
 	}
 	v := &videoIn{media: m, format: f, dec: dec, rate: int64(f.ClockRate())}
 	if sps, pps := f.SafeParams(); sps != nil && pps != nil {
-		t, err := h264TrackOf(sps, pps)
+		t, err := media.NewH264Track(sps, pps, 0)
 		if err == nil {
 			v.track = t
 		}
@@ -330,7 +330,7 @@ func (v *videoIn) decode(pkt *rtp.Packet, pts int64) *media.Unit {
 		}
 	}
 	if sps != nil && pps != nil && (v.track == nil || string(sps) != string(v.track.SPS) || string(pps) != string(v.track.PPS)) {
-		if t, err := h264TrackOf(append([]byte(nil), sps...), append([]byte(nil), pps...)); err == nil {
+		if t, err := media.NewH264Track(append([]byte(nil), sps...), append([]byte(nil), pps...), 0); err == nil {
 			v.track = t
 			v.dts = nil
 		}
@@ -353,15 +353,6 @@ func (v *videoIn) decode(pkt *rtp.Packet, pts int64) *media.Unit {
 	return &media.Unit{Track: v.track, PTS: toDuration(pts, v.rate), DTS: toDuration(dts, v.rate), Key: key, Data: nalus}
 }
 
-func h264TrackOf(sps, pps []byte) (*media.Track, error) {
-	var s h264.SPS
-	if err := s.Unmarshal(sps); err != nil {
-		return nil, err
-	}
-	return &media.Track{Kind: media.KindVideo, Codec: media.CodecH264, Width: s.Width(), Height: s.Height(),
-		FPS: s.FPS(), SPS: sps, PPS: pps}, nil
-}
-
 // audioIn turns RTP packets of one AAC (MPEG-4 generic) media into units.
 type audioIn struct {
 	media  *description.Media
@@ -379,13 +370,15 @@ func newAudioIn(m *description.Media, f *format.MPEG4Audio) (*audioIn, error) {
 	if err != nil {
 		return nil, err
 	}
+	track, err := media.NewAACTrack(asc)
+	if err != nil {
+		return nil, err
+	}
 	dec, err := f.CreateDecoder()
 	if err != nil {
 		return nil, err
 	}
-	return &audioIn{media: m, format: f, dec: dec, rate: int64(f.ClockRate()),
-		track: &media.Track{Kind: media.KindAudio, Codec: media.CodecAAC, SampleRate: f.Config.SampleRate,
-			Channels: f.Config.ChannelCount, Config: asc}}, nil
+	return &audioIn{media: m, format: f, dec: dec, rate: int64(f.ClockRate()), track: track}, nil
 }
 
 func (a *audioIn) decode(pkt *rtp.Packet, pts int64) []*media.Unit {

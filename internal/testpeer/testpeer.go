@@ -30,7 +30,7 @@ const NginxModule = "/usr/lib/nginx/modules/ngx_rtmp_module.so"
 
 // Nginx is an nginx-rtmp server on a loopback port.
 type Nginx struct {
-	t    *testing.T
+	t    testing.TB
 	dir  string
 	Port int
 	cmd  *exec.Cmd
@@ -38,7 +38,7 @@ type Nginx struct {
 }
 
 // FreePort returns a loopback TCP port that was free a moment ago.
-func FreePort(t *testing.T) int {
+func FreePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -49,7 +49,7 @@ func FreePort(t *testing.T) int {
 }
 
 // StartNginx starts nginx with an RTMP application "live" on a free port.
-func StartNginx(t *testing.T) *Nginx {
+func StartNginx(t testing.TB) *Nginx {
 	t.Helper()
 	if _, err := os.Stat(NginxModule); err != nil {
 		t.Fatalf("nginx RTMP module missing (%v): run `make deps` (libnginx-mod-rtmp)", err)
@@ -177,7 +177,7 @@ func (g *group) serve(handle func(net.Conn)) {
 }
 
 // BlackHole accepts TCP connections and never reads from them.
-func BlackHole(t *testing.T) string {
+func BlackHole(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -200,7 +200,7 @@ type Proxy struct {
 }
 
 // StartProxy listens on loopback and forwards to backend.
-func StartProxy(t *testing.T, backend string) *Proxy {
+func StartProxy(t testing.TB, backend string) *Proxy {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -280,7 +280,7 @@ type TLSProxy struct {
 }
 
 // StartTLSProxy listens on loopback.
-func StartTLSProxy(t *testing.T, backend string) *TLSProxy {
+func StartTLSProxy(t testing.TB, backend string) *TLSProxy {
 	t.Helper()
 	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "switchyard test CA"},

@@ -43,11 +43,11 @@ func newProgram(t *testing.T) *program {
 	frame, err := av.NewFrame(320, 240)
 	require.NoError(t, err)
 	t.Cleanup(frame.Free)
-	var ps h264.AnnexB
-	require.NoError(t, ps.Unmarshal(venc.Extradata()))
-	p := &program{stream: media.NewStream(), venc: venc, aenc: aenc, frame: frame,
-		video: &media.Track{Kind: media.KindVideo, Codec: media.CodecH264, Width: 320, Height: 240, FPS: 30, SPS: ps[0], PPS: ps[1]},
-		audio: &media.Track{Kind: media.KindAudio, Codec: media.CodecAAC, SampleRate: 48000, Channels: 2, Config: aenc.Extradata()}}
+	video, err := media.H264TrackFromAnnexB(venc.Extradata(), 30)
+	require.NoError(t, err)
+	audio, err := media.NewAACTrack(aenc.Extradata())
+	require.NoError(t, err)
+	p := &program{stream: media.NewStream(), venc: venc, aenc: aenc, frame: frame, video: video, audio: audio}
 	p.stream.SetTracks(p.video, p.audio)
 	return p
 }

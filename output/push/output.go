@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"switchyard/media"
+	"switchyard/media/flv"
 )
 
 // State of an output.
@@ -275,11 +276,11 @@ func (o *Output) session(ctx context.Context) error {
 	// Stopping the output closes the socket at once, even mid-write.
 	defer context.AfterFunc(sctx, func() { conn.close() })()
 
-	meta, err := onMetaData(video, audio, o.opts.VideoBPS, o.opts.AudioBPS)
+	meta, err := setDataFrame(flv.MetaData(video, audio, o.opts.VideoBPS, o.opts.AudioBPS))
 	if err != nil {
 		return err
 	}
-	vsh, err := avcSequenceHeader(video)
+	vsh, err := flv.AVCSequenceHeaderTag(video)
 	if err != nil {
 		return err
 	}
@@ -298,7 +299,7 @@ func (o *Output) session(ctx context.Context) error {
 		return err
 	}
 	if audio != nil {
-		if err := conn.writeMessage(csidAudio, msgAudio, sid, ts0, aacSequenceHeader(audio)); err != nil {
+		if err := conn.writeMessage(csidAudio, msgAudio, sid, ts0, flv.AACSequenceHeaderTag(audio)); err != nil {
 			return err
 		}
 	}
@@ -321,11 +322,11 @@ func (o *Output) session(ctx context.Context) error {
 			var n int
 			switch u.Track {
 			case video:
-				p := avcFrame(u)
+				p := flv.AVCFrameTag(u)
 				n = len(p)
 				err = conn.writeMessage(csidVideo, msgVideo, sid, rtmpTime(u.DTS), p)
 			case audio:
-				p := aacFrame(u)
+				p := flv.AACFrameTag(u)
 				n = len(p)
 				err = conn.writeMessage(csidAudio, msgAudio, sid, rtmpTime(u.DTS), p)
 			}

@@ -594,3 +594,15 @@ func (c *rtmpConn) readChunk() (typ byte, msid, ts uint32, payload []byte, err e
 	st.pending = false
 	return st.typ, st.msid, st.ts, append([]byte(nil), st.buf...), nil
 }
+
+// setDataFrame builds the @setDataFrame data message that publishes metadata.
+func setDataFrame(meta map[string]any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := amf0.NewEncoder(&b)
+	for _, x := range []any{"@setDataFrame", "onMetaData", amf0.ECMAArray(meta)} {
+		if err := enc.Encode(x); err != nil {
+			return nil, err
+		}
+	}
+	return b.Bytes(), nil
+}

@@ -1,0 +1,196 @@
+// Package flv reads and builds the FLV tag bodies that RTMP audio and video
+// messages carry (Adobe Flash Video File Format Specification v10.1, E.4.2.1
+// AUDIODATA and E.4.3.1 VIDEODATA), for H.264 and AAC.
+package flv
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+
+	"switchyard/media"
+)
+
+// Codec ids.
+const (
+	CodecAVC = 7
+	SoundAAC = 10
+)
+
+// AVC packet types.
+const (
+	AVCSequenceHeader = 0
+	AVCNALU           = 1
+	AVCEndOfSequence  = 2
+)
+
+// ErrShort reports a tag body cut short.
+var ErrShort = errors.New("flv: message too short")
+
+// VideoTag is a parsed VIDEODATA body.
+type VideoTag struct {
+	Key        bool
+	Codec      int
+	PacketType int
+	// CompositionTime is PTS − DTS.
+	CompositionTime time.Duration
+	Body            []byte
+}
+
+// ParseVideoTag reads the header of a VIDEODATA body; Body aliases b.
+func ParseVideoTag(b []byte) (VideoTag, error) {
+	if len(b) < 1 {
+		return VideoTag{}, ErrShort
+	}
+	t := VideoTag{Key: b[0]>>4 == 1, Codec: int(b[0] & 0x0f)}
+	if t.Codec != CodecAVC {
+		return t, fmt.Errorf("flv: video codec id %d is not supported (send H.264)", t.Codec)
+	}
+	if len(b) < 5 {
+		return t, ErrShort
+	}
+	t.PacketType = int(b[1])
+	cts := int32(uint32(b[2])<<16|uint32(b[3])<<8|uint32(b[4])) << 8 >> 8 // SI24
+	t.CompositionTime = time.Duration(cts) * time.Millisecond
+	t.Body = b[5:]
+	return t, nil
+}
+
+// ParseAVCConfig reads an AVCDecoderConfigurationRecord (ISO 14496-15
+// 5.2.4.1) and returns its first SPS and PPS (aliasing b).
+func ParseAVCConfig(b []byte) (sps, pps []byte, err error) {
+	if len(b) < 6 || b[0] != 1 {
+		return nil, nil, errors.New("flv: bad AVC decoder configuration record")
+	}
+	p := 6
+	sets := func(n int) ([]byte, error) {
+		var first []byte
+		for i := 0; i < n; i++ {
+			if p+2 > len(b) {
+				return nil, ErrShort
+			}
+			l := int(binary.BigEndian.Uint16(b[p:]))
+			p += 2
+			if p+l > len(b) {
+				return nil, ErrShort
+			}
+			if i == 0 {
+				first = b[p : p+l]
+			}
+			p += l
+		}
+		return first, nil
+	}
+	if sps, err = sets(int(b[5] & 0x1f)); err != nil {
+		return nil, nil, err
+	}
+	if p+1 > len(b) {
+		return nil, nil, ErrShort
+	}
+	n := int(b[p])
+	p++
+	if pps, err = sets(n); err != nil {
+		return nil, nil, err
+	}
+	if len(sps) == 0 || len(pps) == 0 {
+		return nil, nil, errors.New("flv: AVC configuration without SPS or PPS")
+	}
+	return sps, pps, nil
+}
+
+// AudioTag is a parsed AUDIODATA body carrying AAC.
+type AudioTag struct {
+	SequenceHeader bool
+	Body           []byte
+}
+
+// ParseAudioTag reads the header of an AUDIODATA body; Body aliases b.
+func ParseAudioTag(b []byte) (AudioTag, error) {
+	if len(b) < 1 {
+		return AudioTag{}, ErrShort
+	}
+	if f := int(b[0] >> 4); f != SoundAAC {
+		return AudioTag{}, fmt.Errorf("flv: audio format %d is not supported (send AAC)", f)
+	}
+	if len(b) < 2 {
+		return AudioTag{}, ErrShort
+	}
+	return AudioTag{SequenceHeader: b[1] == 0, Body: b[2:]}, nil
+}
+
+// SplitAVCC splits length-prefixed NAL units (4-byte lengths).
+func SplitAVCC(b []byte) ([][]byte, error) {
+	var au h264.AVCC
+	if err := au.Unmarshal(b); err != nil {
+		return nil, err
+	}
+	return au, nil
+}
+
+// AVCSequenceHeaderTag builds the video tag carrying the track's
+// AVCDecoderConfigurationRecord.
+func AVCSequenceHeaderTag(t *media.Track) ([]byte, error) {
+	if len(t.SPS) < 4 || len(t.PPS) == 0 {
+		return nil, errors.New("flv: video track without SPS/PPS")
+	}
+	b := []byte{0x17, AVCSequenceHeader, 0, 0, 0, 1, t.SPS[1], t.SPS[2], t.SPS[3], 0xff, 0xe1}
+	b = binary.BigEndian.AppendUint16(b, uint16(len(t.SPS)))
+	b = append(b, t.SPS...)
+	b = append(b, 1)
+	b = binary.BigEndian.AppendUint16(b, uint16(len(t.PPS)))
+	return append(b, t.PPS...), nil
+}
+
+// AVCFrameTag builds the video tag of an access unit, as AVCC NAL units.
+func AVCFrameTag(u *media.Unit) []byte {
+	n := 5
+	for _, d := range u.Data {
+		n += 4 + len(d)
+	}
+	b := make([]byte, 5, n)
+	b[0] = 0x27
+	if u.Key {
+		b[0] = 0x17
+	}
+	b[1] = AVCNALU
+	cts := int32((u.PTS - u.DTS) / time.Millisecond)
+	b[2], b[3], b[4] = byte(cts>>16), byte(cts>>8), byte(cts)
+	for _, d := range u.Data {
+		b = binary.BigEndian.AppendUint32(b, uint32(len(d)))
+		b = append(b, d...)
+	}
+	return b
+}
+
+// aacHeader: AAC, 44 kHz, 16-bit, stereo — what FLV requires for AAC whatever
+// the real format (the AudioSpecificConfig rules).
+const aacHeader = 0xAF
+
+// AACSequenceHeaderTag builds the audio tag carrying the AudioSpecificConfig.
+func AACSequenceHeaderTag(t *media.Track) []byte {
+	return append([]byte{aacHeader, 0}, t.Config...)
+}
+
+// AACFrameTag builds the audio tag of one raw AAC access unit.
+func AACFrameTag(u *media.Unit) []byte {
+	return append([]byte{aacHeader, 1}, u.Data[0]...)
+}
+
+// MetaData returns the onMetaData properties describing a stream.
+func MetaData(v, a *media.Track, videoBPS, audioBPS int) map[string]any {
+	meta := map[string]any{
+		"width": float64(v.Width), "height": float64(v.Height), "framerate": v.FPS,
+		"videocodecid": float64(CodecAVC), "videodatarate": float64(videoBPS) / 1000, "encoder": "Switchyard",
+	}
+	if a != nil {
+		meta["audiocodecid"] = float64(SoundAAC)
+		meta["audiosamplerate"] = float64(a.SampleRate)
+		meta["audiochannels"] = float64(a.Channels)
+		meta["stereo"] = a.Channels == 2
+		meta["audiodatarate"] = float64(audioBPS) / 1000
+	}
+	return meta
+}
