@@ -53,6 +53,16 @@ func TestPushRTMPAndRTSP(t *testing.T) {
 	require.Contains(t, string(out), "codec_name=h264|codec_type=video|width=320|height=240|r_frame_rate=30/1")
 	require.Contains(t, string(out), "codec_name=aac|codec_type=audio|sample_rate=48000")
 
+	// the program is also served over RTMP play, for local players
+	out, err = exec.Command("ffprobe", "-v", "error", "-rw_timeout", "10000000",
+		"-show_entries", "stream=codec_type,codec_name,width,height,r_frame_rate,sample_rate",
+		"-of", "compact=p=0:nk=0", a.rtmpURL("program")).CombinedOutput()
+	require.NoError(t, err, "ffprobe: %s", out)
+	require.Contains(t, string(out), "codec_name=h264|codec_type=video|width=320|height=240|r_frame_rate=30/1")
+	require.Contains(t, string(out), "codec_name=aac|codec_type=audio|sample_rate=48000")
+	out, err = exec.Command("ffprobe", "-v", "error", "-rw_timeout", "10000000", a.rtmpURL("nosuch")).CombinedOutput()
+	require.Error(t, err, "playing an unknown name fails: %s", out)
+
 	// each source is re-served as it came in
 	out, err = exec.Command("ffprobe", "-v", "error", "-rtsp_transport", "tcp", "-timeout", "10000000",
 		"-show_entries", "stream=codec_name,width,height", "-of", "compact=p=0:nk=0", a.rtspURL("live/cam1")).CombinedOutput()

@@ -152,7 +152,7 @@ func start(cfg *Config, log *slog.Logger) (a *app, err error) {
 		}
 	}
 
-	a.rtmp = &rtmp.Server{Address: cfg.RTMP.Listen, Registry: a.registry, Log: log}
+	a.rtmp = &rtmp.Server{Address: cfg.RTMP.Listen, Registry: a.registry, Player: a.serve, Log: log}
 	if err = a.rtmp.Start(); err != nil {
 		return nil, err
 	}

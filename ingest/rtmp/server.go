@@ -5,6 +5,7 @@
 package rtmp
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -32,12 +33,16 @@ type Server struct {
 	Address string
 	// Registry the publishers publish into.
 	Registry *ingest.Registry
+	// Player serves RTMP play requests; nil refuses them.
+	Player Player
 	// Log is the component logger.
 	Log *slog.Logger
 	// HandshakeTimeout bounds the handshake and connect phase; defaults to 10s.
 	HandshakeTimeout time.Duration
 	// ReadTimeout closes a publisher that sends nothing for this long; defaults to 10s.
 	ReadTimeout time.Duration
+	// WriteTimeout bounds every write to a peer; defaults to 5s.
+	WriteTimeout time.Duration
 
 	ln    net.Listener
 	srv   *gortmp.Server
@@ -53,6 +58,9 @@ func (s *Server) Start() error {
 	}
 	if s.ReadTimeout == 0 {
 		s.ReadTimeout = 10 * time.Second
+	}
+	if s.WriteTimeout == 0 {
+		s.WriteTimeout = 5 * time.Second
 	}
 	s.Log = s.Log.With("component", "ingest.rtmp")
 	ln, err := net.Listen("tcp", s.Address)
@@ -104,11 +112,18 @@ func (s *Server) Close() {
 	s.wg.Wait()
 }
 
-// trackedConn lets the server close and wait for connections go-rtmp serves.
+// trackedConn lets the server close and wait for connections go-rtmp
+// serves, and puts a deadline on every write.
 type trackedConn struct {
 	net.Conn
 	s    *Server
 	once sync.Once
+	rtmp *gortmp.Conn // set once served
+}
+
+func (c *trackedConn) Write(b []byte) (int, error) {
+	_ = c.Conn.SetWriteDeadline(time.Now().Add(c.s.WriteTimeout))
+	return c.Conn.Write(b)
 }
 
 func (s *Server) track(c net.Conn) *trackedConn {
@@ -138,6 +153,9 @@ type handler struct {
 	log  *slog.Logger
 	app  string
 
+	playCancel context.CancelFunc
+	playDone   chan struct{}
+
 	pub   *ingest.Publisher
 	name  string
 	video *media.Track
@@ -145,6 +163,8 @@ type handler struct {
 	ts    timestamps
 	bad   int
 }
+
+func (h *handler) OnServe(c *gortmp.Conn) { h.conn.rtmp = c }
 
 func (h *handler) OnConnect(_ uint32, cmd *rtmpmsg.NetConnectionConnect) error {
 	h.app = strings.Trim(cmd.Command.App, "/")
@@ -277,6 +297,11 @@ func (h *handler) keepAlive() {
 }
 
 func (h *handler) OnClose() {
+	if h.playCancel != nil {
+		h.playCancel()
+		<-h.playDone
+		h.log.Info("player disconnected")
+	}
 	if h.pub != nil {
 		h.pub.Close()
 		h.log.Info("publisher disconnected")

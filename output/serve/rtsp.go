@@ -105,6 +105,22 @@ func (r *RTSP) ServerStream(name string) (*gortsplib.ServerStream, error) {
 	return p.ss, nil
 }
 
+// PlayStream implements ingest/rtmp.Player: "program" is the program, any
+// other name a source ("cam1" → live/cam1).
+func (r *RTSP) PlayStream(name string) (*media.Stream, error) {
+	path := name
+	if name != "program" {
+		path = "live/" + name
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p := r.paths[path]
+	if p == nil {
+		return nil, fmt.Errorf("%s: %w", name, ErrNoStream)
+	}
+	return p.stream, nil
+}
+
 // Close stops every path.
 func (r *RTSP) Close() {
 	r.cancel()

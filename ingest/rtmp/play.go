@@ -1,0 +1,159 @@
+package rtmp
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	amf0 "github.com/yutopp/go-amf0"
+	gortmp "github.com/yutopp/go-rtmp"
+	rtmpmsg "github.com/yutopp/go-rtmp/message"
+
+	"switchyard/media"
+	"switchyard/media/flv"
+)
+
+// Player finds the stream an RTMP player asks for (rtmp://HOST:1935/live/NAME):
+// output/serve provides it, so "program" and every source can be played.
+type Player interface {
+	PlayStream(name string) (*media.Stream, error)
+}
+
+// Chunk stream ids for what we send to players.
+const (
+	playCSIDData  = 5
+	playCSIDAudio = 6
+	playCSIDVideo = 7
+)
+
+func (h *handler) OnPlay(ctx *gortmp.StreamContext, _ uint32, cmd *rtmpmsg.NetStreamPlay) error {
+	if h.pub != nil || h.playCancel != nil {
+		return errors.New("this connection is already busy")
+	}
+	app, _ := ParseStreamName(h.app)
+	name, _ := ParseStreamName(cmd.StreamName)
+	if app != App {
+		err := fmt.Errorf("play refused: application %q is not %q (use rtmp://HOST:PORT/%s/program)", app, App, App)
+		h.log.Warn("play refused", "err", err)
+		return err
+	}
+	p := h.s.Player
+	if p == nil {
+		return errors.New("play refused: nothing is served over RTMP")
+	}
+	st, err := p.PlayStream(strings.Trim(name, "/"))
+	if err != nil {
+		h.log.Warn("play refused", "stream", name, "err", err)
+		return err
+	}
+	// A player sends almost nothing: reads wait; every write has a deadline.
+	_ = h.conn.SetReadDeadline(time.Time{})
+	pctx, cancel := context.WithCancel(context.Background())
+	h.playCancel = cancel
+	h.playDone = make(chan struct{})
+	h.log = h.log.With("play", name)
+	h.log.Info("player connected")
+	go func() {
+		defer close(h.playDone)
+		err := h.play(pctx, st, ctx.StreamID)
+		if pctx.Err() == nil {
+			h.log.Info("player stopped", "err", err)
+			_ = h.conn.Close() // go-rtmp's loop then ends and calls OnClose
+		}
+	}()
+	return nil
+}
+
+// play sends st to a player from its next key frame, with timestamps that
+// start at zero for this player (so go-rtmp never has to write an extended
+// timestamp on a type-3 chunk unless one session runs past 4 h 39 min).
+func (h *handler) play(ctx context.Context, st *media.Stream, streamID uint32) error {
+	reader := st.NewReader(512)
+	defer reader.Close()
+	var (
+		video, audio *media.Track
+		base         time.Duration
+		started      bool
+		dropped      = reader.Dropped()
+	)
+	write := func(csid int, ts uint32, msg rtmpmsg.Message) error {
+		wctx, cancel := context.WithTimeout(ctx, h.s.WriteTimeout)
+		defer cancel()
+		return h.conn.rtmp.Write(wctx, csid, ts, &gortmp.ChunkMessage{StreamID: streamID, Message: msg})
+	}
+	for {
+		u, err := reader.Next(ctx)
+		if err != nil {
+			return err
+		}
+		if reader.Dropped() != dropped {
+			return errors.New("player too slow: its queue overflowed")
+		}
+		if !started {
+			if u.Track.Kind != media.KindVideo || !u.Key {
+				continue
+			}
+			started, base = true, u.DTS
+			var a *media.Track
+			for _, t := range st.Tracks() {
+				if t.Kind == media.KindAudio {
+					a = t
+				}
+			}
+			body, err := amfBody(flv.MetaData(u.Track, a, 0, 0))
+			if err != nil {
+				return err
+			}
+			if err := write(playCSIDData, 0, &rtmpmsg.DataMessage{Name: "onMetaData", Encoding: rtmpmsg.EncodingTypeAMF0, Body: body}); err != nil {
+				return err
+			}
+		}
+		if u.DTS < base {
+			continue
+		}
+		ts := uint32((u.DTS - base) / time.Millisecond)
+		switch u.Track.Kind {
+		case media.KindVideo:
+			if u.Track.Codec != media.CodecH264 {
+				continue
+			}
+			if u.Track != video { // first unit, or new parameters: send the sequence header first
+				video = u.Track
+				sh, err := flv.AVCSequenceHeaderTag(video)
+				if err != nil {
+					return err
+				}
+				if err := write(playCSIDVideo, ts, &rtmpmsg.VideoMessage{Payload: bytes.NewReader(sh)}); err != nil {
+					return err
+				}
+			}
+			err = write(playCSIDVideo, ts, &rtmpmsg.VideoMessage{Payload: bytes.NewReader(flv.AVCFrameTag(u))})
+		case media.KindAudio:
+			if u.Track.Codec != media.CodecAAC {
+				continue
+			}
+			if u.Track != audio {
+				audio = u.Track
+				if err := write(playCSIDAudio, ts, &rtmpmsg.AudioMessage{Payload: bytes.NewReader(flv.AACSequenceHeaderTag(audio))}); err != nil {
+					return err
+				}
+			}
+			err = write(playCSIDAudio, ts, &rtmpmsg.AudioMessage{Payload: bytes.NewReader(flv.AACFrameTag(u))})
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// amfBody encodes the body of an onMetaData data message (after its name).
+func amfBody(meta map[string]any) (*bytes.Buffer, error) {
+	var b bytes.Buffer
+	if err := amf0.NewEncoder(&b).Encode(amf0.ECMAArray(meta)); err != nil {
+		return nil, err
+	}
+	return &b, nil
+}
