@@ -33,9 +33,10 @@ func (s *Server) outputRoutes(api *gin.RouterGroup) {
 }
 
 type outputRequest struct {
-	Name    string  `json:"name"`
-	URL     *string `json:"url"`
-	Enabled *bool   `json:"enabled"`
+	Name         string  `json:"name"`
+	URL          *string `json:"url"`
+	Enabled      *bool   `json:"enabled"`
+	VideoBitrate *int    `json:"video_bitrate"` // bit/s; 0 shares the program encode
 }
 
 func (s *Server) addOutput(c *gin.Context) {
@@ -56,6 +57,9 @@ func (s *Server) addOutput(c *gin.Context) {
 	if req.Enabled != nil {
 		cfg.Enabled = *req.Enabled
 	}
+	if req.VideoBitrate != nil {
+		cfg.VideoBitrate = *req.VideoBitrate
+	}
 	st, err := s.Outputs.Add(cfg)
 	if err != nil {
 		fail(c, err)
@@ -75,7 +79,7 @@ func (s *Server) patchOutput(c *gin.Context) {
 		fail(c, badRequest("name", "an output cannot be renamed; delete it and add it again"))
 		return
 	}
-	st, err := s.Outputs.Patch(c.Param("name"), req.URL, req.Enabled)
+	st, err := s.Outputs.Patch(c.Param("name"), push.Patch{URL: req.URL, Enabled: req.Enabled, VideoBitrate: req.VideoBitrate})
 	if err != nil {
 		fail(c, err)
 		return

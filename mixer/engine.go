@@ -97,6 +97,11 @@ type Engine struct {
 	dropped  atomic.Uint64
 	encodeNs atomic.Int64
 
+	// renditions: copy-on-write, so the tick reads them without a lock
+	rmu        sync.Mutex
+	renditions atomic.Pointer[[]*rendition]
+	tickMu     sync.Mutex // held while a tick encodes
+
 	ctx       context.Context
 	cancel    context.CancelFunc
 	done      chan struct{}
@@ -155,6 +160,7 @@ func New(cfg Config, log *slog.Logger) (*Engine, error) {
 	e.aacBuf = make([]float32, 2*e.aenc.FrameSize())
 	e.program = media.NewStream()
 	e.program.SetTracks(e.videoTrack, e.audioTrack)
+	e.renditions.Store(&[]*rendition{})
 	return e, nil
 }
 
@@ -207,6 +213,10 @@ func (e *Engine) Close() {
 			in.slate.Release()
 		}
 		e.program.Close()
+		for _, r := range *e.renditions.Load() {
+			r.stream.Close()
+			r.enc.Close()
+		}
 		e.venc.Close()
 		e.aenc.Close()
 		e.scaler.Close()
@@ -439,27 +449,39 @@ func (e *Engine) tick(n int64) {
 
 	pts := e.cfg.frameTime(n)
 	t0 := time.Now()
-	err := e.venc.Encode(e.canvas, n, false, func(p av.Packet) {
-		var au h264.AnnexB
-		if err := au.Unmarshal(append([]byte(nil), p.Data...)); err != nil {
-			return
+	e.tickMu.Lock()
+	err := e.encode(e.venc, e.videoTrack, e.program, n)
+	rends := *e.renditions.Load()
+	for _, r := range rends {
+		if rerr := e.encode(r.enc, r.track, r.stream, n); rerr != nil && err == nil {
+			err = rerr
 		}
-		nalus, key := media.H264KeyWithParams(au, e.videoTrack.SPS, e.videoTrack.PPS)
-		ts := e.cfg.frameTime(p.PTS)
-		e.program.WriteUnit(&media.Unit{Track: e.videoTrack, PTS: ts, DTS: ts, Key: key, Data: nalus})
-	})
+	}
 	e.encodeNs.Store(int64(time.Since(t0)))
 	if err != nil {
 		e.log.Error("encode failed", "err", err)
 	}
 	e.frames.Add(1)
+	e.mixAudio(n, in, pts, rends)
+	e.tickMu.Unlock()
+}
 
-	e.mixAudio(n, in, pts)
+// encode encodes the canvas as frame n with enc and publishes it on st.
+func (e *Engine) encode(enc *av.VideoEncoder, t *media.Track, st *media.Stream, n int64) error {
+	return enc.Encode(e.canvas, n, false, func(p av.Packet) {
+		var au h264.AnnexB
+		if err := au.Unmarshal(append([]byte(nil), p.Data...)); err != nil {
+			return
+		}
+		nalus, key := media.H264KeyWithParams(au, t.SPS, t.PPS)
+		ts := e.cfg.frameTime(p.PTS)
+		st.WriteUnit(&media.Unit{Track: t, PTS: ts, DTS: ts, Key: key, Data: nalus})
+	})
 }
 
 // mixAudio carries this tick's share of the program source's audio (or
 // silence) to the AAC encoder, on the program clock.
-func (e *Engine) mixAudio(n int64, in *input, _ time.Duration) {
+func (e *Engine) mixAudio(n int64, in *input, _ time.Duration, rends []*rendition) {
 	// samples due by the end of tick n, exactly, for any frame rate
 	due := (n + 1) * SampleRate * int64(e.cfg.FPSDen) / int64(e.cfg.FPSNum)
 	want := int(due - e.samplesOut - int64(e.aacFill/2))
@@ -490,8 +512,11 @@ func (e *Engine) mixAudio(n int64, in *input, _ time.Duration) {
 				return // the encoder's priming frame: nothing of ours in it
 			}
 			ts := time.Duration(p.PTS) * time.Second / SampleRate
-			e.program.WriteUnit(&media.Unit{Track: e.audioTrack, PTS: ts, DTS: ts, Key: true,
-				Data: [][]byte{append([]byte(nil), p.Data...)}})
+			u := &media.Unit{Track: e.audioTrack, PTS: ts, DTS: ts, Key: true, Data: [][]byte{append([]byte(nil), p.Data...)}}
+			e.program.WriteUnit(u)
+			for _, r := range rends {
+				r.stream.WriteUnit(u)
+			}
 		})
 		if err != nil {
 			e.log.Error("audio encode failed", "err", err)

@@ -208,13 +208,13 @@ func BenchmarkDestinations(b *testing.B) {
 		b.Fatal(err)
 	}
 	const window = 15 * time.Second
+	ng := testpeer.StartNginx(b) // before the app, so it outlives it at clean-up
 	a := benchApp(b, 1280, 720, "cam1")
 	pushFile(b, a, "cam1", in)
 	waitAllLive(b, a, "cam1")
 	if _, err := a.mixer.SetProgram("cam1"); err != nil {
 		b.Fatal(err)
 	}
-	ng := testpeer.StartNginx(b)
 	measure := func() float64 {
 		time.Sleep(2 * time.Second)
 		c0 := selfCPU()
@@ -248,5 +248,8 @@ func BenchmarkDestinations(b *testing.B) {
 		per := (c - base) / float64(want) * 100
 		b.ReportMetric(per, fmt.Sprintf("%%core/dest@%d", want))
 		fmt.Printf("  %2d destinations: %.3f cores, %.2f %% of a core per destination (target <= 1 %%)\n", want, c, per)
+		if want == 10 {
+			b.ReportMetric(per, "%core/dest-slope")
+		}
 	}
 }

@@ -38,11 +38,13 @@ type OutputConfig struct {
 	Name    string `yaml:"name"`
 	URL     string `yaml:"url"`
 	Enabled *bool  `yaml:"enabled"`
+	// VideoBitrate, below the program's, sends this output a second encode.
+	VideoBitrate Bitrate `yaml:"video_bitrate"`
 }
 
 // Push returns the output's runtime configuration.
 func (o OutputConfig) Push() push.Config {
-	return push.Config{Name: o.Name, URL: o.URL, Enabled: o.Enabled == nil || *o.Enabled}
+	return push.Config{Name: o.Name, URL: o.URL, Enabled: o.Enabled == nil || *o.Enabled, VideoBitrate: int(o.VideoBitrate)}
 }
 
 // TLSConfig configures TLS for rtmps:// destinations.
@@ -358,6 +360,9 @@ func (c *Config) Validate() error {
 		}
 		if names[o.Name] {
 			return &ConfigError{key + ".name", fmt.Sprintf("output %q is listed twice", o.Name)}
+		}
+		if o.VideoBitrate != 0 && o.VideoBitrate >= c.Program.VideoBitrate {
+			return &ConfigError{key + ".video_bitrate", "must be below program.video_bitrate (a lower second encode)"}
 		}
 		names[o.Name] = true
 	}

@@ -45,6 +45,12 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"unknown generator", "sources: [{name: a, url: 'gen://noise'}]", "sources[0].url"},
 		{"listen without port", "rtmp: {listen: localhost}", "rtmp.listen"},
 		{"not yaml", "program: [", "config"},
+		{"output bad scheme", "outputs: [{name: yt, url: 'http://x/live/k'}]", "outputs[0].url"},
+		{"output without key", "outputs: [{name: yt, url: 'rtmp://x/live'}]", "outputs[0].url"},
+		{"output twice", "outputs: [{name: yt, url: 'rtmp://x/a/k'}, {name: yt, url: 'rtmp://x/a/k'}]", "outputs[1].name"},
+		{"output bitrate above program", "outputs: [{name: yt, url: 'rtmp://x/a/k', video_bitrate: 9M}]", "outputs[0].video_bitrate"},
+		{"unknown output key", "outputs: [{name: yt, url: 'rtmp://x/a/k', bitrate: 1M}]", "outputs[0].bitrate: unknown key"},
+		{"missing ca file", "tls: {ca_file: /nonexistent.pem}", "tls.ca_file"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			p := filepath.Join(t.TempDir(), "show.yaml")

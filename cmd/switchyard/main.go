@@ -133,7 +133,7 @@ func start(cfg *Config, log *slog.Logger) (a *app, err error) {
 	if err != nil {
 		return nil, err
 	}
-	a.outputs = push.NewManager(a.mixer.Program(), push.Options{TLSConfig: tlsConf,
+	a.outputs = push.NewManager(a.mixer.Program(), push.Options{TLSConfig: tlsConf, Renditions: a.mixer,
 		VideoBPS: int(cfg.Program.VideoBitrate), AudioBPS: int(cfg.Program.AudioBitrate)}, log)
 	store := control.NewStore(cfg.DataDir, log)
 	show, err := store.Load()

@@ -265,3 +265,37 @@ func TestOutputTimestampsMonotonic(t *testing.T) {
 		require.Less(t, dts[i]-dts[i-1], int64(5000), "frame %d: timestamp jumps", i)
 	}
 }
+
+// An output with its own lower video_bitrate gets a second encode of the same
+// program; the other output keeps the full program encode.
+func TestOutputLowerBitrate(t *testing.T) {
+	mustHaveTools(t)
+	ng := testpeer.StartNginx(t)
+	a, _ := startApp(t, outputsConfig(t, "", OutputConfig{Name: "full", URL: ng.URL("full")},
+		OutputConfig{Name: "low", URL: ng.URL("low"), VideoBitrate: 150_000}))
+	// moving pictures, so the encoders reach their bitrates
+	run(t, "ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-i", "testsrc2=s=320x240:r=30",
+		"-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "30", "-b:v", "2M", "-f", "flv", a.rtmpURL("cam1"))
+	waitLive(t, a, "cam1")
+	require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, nil))
+	waitOutput(t, a, "full", push.StateLive, 20*time.Second)
+	waitOutput(t, a, "low", push.StateLive, 20*time.Second)
+	out := probe(t, ng.URL("low"))
+	require.Contains(t, out, "codec_name=h264|width=320|height=240|r_frame_rate=30/1")
+	require.Contains(t, out, "codec_name=aac")
+
+	var full, low push.Status
+	waitFor(t, 20*time.Second, "both outputs measured over a few seconds", func() bool {
+		full, low = outputStatus(t, a, "full"), outputStatus(t, a, "low")
+		return full.UptimeS > 4 && low.UptimeS > 4 && full.BitrateKbps > 0 && low.BitrateKbps > 0
+	})
+	t.Logf("full %.0f kbit/s, low %.0f kbit/s", full.BitrateKbps, low.BitrateKbps)
+	require.Equal(t, 150_000, low.VideoBitrate)
+	require.Less(t, low.BitrateKbps, full.BitrateKbps/2, "the low output carries its own, lower encode")
+	require.Less(t, low.BitrateKbps, 150.0*1.6+96, "within reach of its target (video + audio)")
+
+	var e struct{ Error, Field string }
+	require.Equal(t, http.StatusBadRequest, api(t, "POST", a.apiURL("/outputs"),
+		`{"name":"x","url":"rtmp://h/live/k","video_bitrate":900000}`, &e))
+	require.Equal(t, "video_bitrate", e.Field)
+}

@@ -39,6 +39,9 @@ func (c Config) Validate() error {
 	if _, err := ParseTarget(c.URL); err != nil {
 		return &FieldError{"url", fmt.Sprintf("output %s: url: %v", c.Name, err)}
 	}
+	if c.VideoBitrate < 0 || (c.VideoBitrate > 0 && c.VideoBitrate < 100_000) {
+		return &FieldError{"video_bitrate", fmt.Sprintf("output %s: video_bitrate must be at least 100000 bit/s", c.Name)}
+	}
 	return nil
 }
 
@@ -71,7 +74,11 @@ func (m *Manager) Add(c Config) (Status, error) {
 	if _, ok := m.outputs[c.Name]; ok {
 		return Status{}, fmt.Errorf("output %s: %w", c.Name, ErrExists)
 	}
-	o := newOutput(c, t, &m.opts, m.program, m.log)
+	st, err := m.acquire(c)
+	if err != nil {
+		return Status{}, err
+	}
+	o := newOutput(c, t, &m.opts, st, m.log)
 	m.outputs[c.Name] = o
 	if c.Enabled && !m.closed {
 		o.start()
@@ -114,9 +121,15 @@ func (m *Manager) Configs() []Config {
 	return out
 }
 
-// Patch changes an output's URL and/or enabled flag; a running output
-// reconnects with the new URL.
-func (m *Manager) Patch(name string, url *string, enabled *bool) (Status, error) {
+// Patch is a change to an output; nil fields stay as they are.
+type Patch struct {
+	URL          *string
+	Enabled      *bool
+	VideoBitrate *int
+}
+
+// Patch changes an output; a running output reconnects with the change.
+func (m *Manager) Patch(name string, p Patch) (Status, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	o, ok := m.outputs[name]
@@ -124,18 +137,26 @@ func (m *Manager) Patch(name string, url *string, enabled *bool) (Status, error)
 		return Status{}, fmt.Errorf("output %q: %w", name, ErrNotFound)
 	}
 	c := o.cfg
-	if url != nil {
-		c.URL = *url
+	if p.URL != nil {
+		c.URL = *p.URL
 	}
-	if enabled != nil {
-		c.Enabled = *enabled
+	if p.Enabled != nil {
+		c.Enabled = *p.Enabled
+	}
+	if p.VideoBitrate != nil {
+		c.VideoBitrate = *p.VideoBitrate
 	}
 	if err := c.Validate(); err != nil {
 		return Status{}, err
 	}
 	t, _ := ParseTarget(c.URL)
+	st, err := m.acquire(c)
+	if err != nil {
+		return Status{}, err
+	}
 	o.stop() // waits for the goroutine; it never takes m.mu
-	n := newOutput(c, t, &m.opts, m.program, m.log)
+	m.release(o.cfg)
+	n := newOutput(c, t, &m.opts, st, m.log)
 	n.reconnects = o.reconnects
 	m.outputs[name] = n
 	if c.Enabled && !m.closed {
@@ -147,13 +168,13 @@ func (m *Manager) Patch(name string, url *string, enabled *bool) (Status, error)
 // Start enables and starts an output.
 func (m *Manager) Start(name string) (Status, error) {
 	on := true
-	return m.Patch(name, nil, &on)
+	return m.Patch(name, Patch{Enabled: &on})
 }
 
 // Stop disables and stops an output.
 func (m *Manager) Stop(name string) (Status, error) {
 	off := false
-	return m.Patch(name, nil, &off)
+	return m.Patch(name, Patch{Enabled: &off})
 }
 
 // Remove stops and deletes an output.
@@ -165,8 +186,30 @@ func (m *Manager) Remove(name string) error {
 		return fmt.Errorf("output %q: %w", name, ErrNotFound)
 	}
 	o.stop()
+	m.release(o.cfg)
 	delete(m.outputs, name)
 	return nil
+}
+
+// acquire returns the stream an output sends: the program, or its rendition.
+func (m *Manager) acquire(c Config) (*media.Stream, error) {
+	if c.VideoBitrate == 0 {
+		return m.program, nil
+	}
+	if m.opts.Renditions == nil {
+		return nil, &FieldError{"video_bitrate", "per-output video bitrates are not available"}
+	}
+	st, err := m.opts.Renditions.AcquireRendition(c.VideoBitrate)
+	if err != nil {
+		return nil, &FieldError{"video_bitrate", fmt.Sprintf("output %s: video_bitrate: %v", c.Name, err)}
+	}
+	return st, nil
+}
+
+func (m *Manager) release(c Config) {
+	if c.VideoBitrate > 0 && m.opts.Renditions != nil {
+		m.opts.Renditions.ReleaseRendition(c.VideoBitrate)
+	}
 }
 
 // Close stops every output and waits for them.
@@ -176,5 +219,7 @@ func (m *Manager) Close() {
 	m.closed = true
 	for _, o := range m.outputs {
 		o.stop()
+		m.release(o.cfg)
 	}
+	m.outputs = map[string]*Output{}
 }

@@ -36,6 +36,16 @@ type Config struct {
 	URL  string `json:"url" yaml:"url"`
 	// Enabled outputs connect at start and reconnect forever.
 	Enabled bool `json:"enabled" yaml:"enabled"`
+	// VideoBitrate, when set (bit/s), sends a second encode of the program at
+	// this lower bitrate instead of the shared program encode.
+	VideoBitrate int `json:"video_bitrate,omitempty" yaml:"video_bitrate,omitempty"`
+}
+
+// Renditions gives streams of the program re-encoded at a lower bitrate; the
+// mixer provides it.
+type Renditions interface {
+	AcquireRendition(bps int) (*media.Stream, error)
+	ReleaseRendition(bps int)
 }
 
 // Status is an output's live state for the API, events and metrics. The URL
@@ -44,6 +54,7 @@ type Status struct {
 	Name          string     `json:"name"`
 	URL           string     `json:"url"`
 	Enabled       bool       `json:"enabled"`
+	VideoBitrate  int        `json:"video_bitrate,omitempty"`
 	State         State      `json:"state"`
 	Attempt       int        `json:"attempt,omitempty"`
 	NextTryAt     *time.Time `json:"next_try_at,omitempty"`
@@ -74,6 +85,8 @@ type Options struct {
 	TLSConfig *tls.Config
 	// VideoBPS, AudioBPS describe the program in the metadata.
 	VideoBPS, AudioBPS int
+	// Renditions serves outputs with their own video_bitrate; nil refuses them.
+	Renditions Renditions
 }
 
 func (o *Options) defaults() {
@@ -130,7 +143,7 @@ func newOutput(cfg Config, t Target, opts *Options, program *media.Stream, log *
 func (o *Output) Status() Status {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	s := Status{Name: o.cfg.Name, URL: MaskURL(o.cfg.URL), Enabled: o.cfg.Enabled, State: o.state,
+	s := Status{Name: o.cfg.Name, URL: MaskURL(o.cfg.URL), Enabled: o.cfg.Enabled, VideoBitrate: o.cfg.VideoBitrate, State: o.state,
 		LastError: o.lastErr, Bytes: o.bytes, FramesSent: o.frames, FramesDropped: o.dropped, Reconnects: o.reconnects}
 	if o.state == StateRetrying {
 		s.Attempt = o.attempt
@@ -276,7 +289,11 @@ func (o *Output) session(ctx context.Context) error {
 	// Stopping the output closes the socket at once, even mid-write.
 	defer context.AfterFunc(sctx, func() { conn.close() })()
 
-	meta, err := setDataFrame(flv.MetaData(video, audio, o.opts.VideoBPS, o.opts.AudioBPS))
+	vbps := o.opts.VideoBPS
+	if o.cfg.VideoBitrate > 0 {
+		vbps = o.cfg.VideoBitrate
+	}
+	meta, err := setDataFrame(flv.MetaData(video, audio, vbps, o.opts.AudioBPS))
 	if err != nil {
 		return err
 	}

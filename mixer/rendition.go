@@ -1,0 +1,81 @@
+package mixer
+
+import (
+	"fmt"
+	"math"
+
+	"switchyard/media"
+	"switchyard/media/av"
+)
+
+// rendition is a second encode of the program frames at another bitrate, for
+// destinations with less bandwidth. It carries the program's own audio.
+type rendition struct {
+	bps    int
+	refs   int
+	enc    *av.VideoEncoder
+	track  *media.Track
+	stream *media.Stream
+}
+
+// AcquireRendition returns a stream of the program re-encoded at bps (same
+// size, rate and GOP, same audio), starting one if no one uses that bitrate
+// yet. Each Acquire is paired with a ReleaseRendition.
+func (e *Engine) AcquireRendition(bps int) (*media.Stream, error) {
+	if bps <= 0 || bps >= e.cfg.VideoBitrateBPS {
+		return nil, fmt.Errorf("a rendition needs a bitrate below the program's %d bit/s", e.cfg.VideoBitrateBPS)
+	}
+	e.rmu.Lock()
+	defer e.rmu.Unlock()
+	cur := *e.renditions.Load()
+	for _, r := range cur {
+		if r.bps == bps {
+			r.refs++
+			return r.stream, nil
+		}
+	}
+	gop := int(math.Round(e.cfg.Keyint.Seconds() * float64(e.cfg.FPSNum) / float64(e.cfg.FPSDen)))
+	enc, err := av.NewH264Encoder(av.H264Config{Width: e.cfg.Width, Height: e.cfg.Height, FPSNum: e.cfg.FPSNum,
+		FPSDen: e.cfg.FPSDen, BitrateBPS: bps, GOP: max(gop, 1), Threads: e.cfg.EncodeThreads})
+	if err != nil {
+		return nil, err
+	}
+	vt, err := media.H264TrackFromAnnexB(enc.Extradata(), float64(e.cfg.FPSNum)/float64(e.cfg.FPSDen))
+	if err != nil {
+		enc.Close()
+		return nil, err
+	}
+	r := &rendition{bps: bps, refs: 1, enc: enc, track: vt, stream: media.NewStream()}
+	r.stream.SetTracks(vt, e.audioTrack)
+	next := append(append([]*rendition(nil), cur...), r)
+	e.renditions.Store(&next)
+	return r.stream, nil
+}
+
+// ReleaseRendition drops a user of the bps rendition; the last one stops it.
+func (e *Engine) ReleaseRendition(bps int) {
+	e.rmu.Lock()
+	defer e.rmu.Unlock()
+	cur := *e.renditions.Load()
+	var gone *rendition
+	next := make([]*rendition, 0, len(cur))
+	for _, r := range cur {
+		if r.bps == bps {
+			r.refs--
+			if r.refs == 0 {
+				gone = r
+				continue
+			}
+		}
+		next = append(next, r)
+	}
+	if gone == nil {
+		return
+	}
+	e.renditions.Store(&next)
+	// the tick may still be encoding with it: wait for that tick to end
+	e.tickMu.Lock()
+	e.tickMu.Unlock() //nolint:staticcheck // an empty critical section is the point
+	gone.stream.Close()
+	gone.enc.Close()
+}
