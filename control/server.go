@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"switchyard/ingest"
 	"switchyard/mixer"
@@ -30,9 +31,10 @@ type Server struct {
 	Store *Store
 	Log   *slog.Logger
 
-	ln   net.Listener
-	http *http.Server
-	done chan struct{}
+	ln      net.Listener
+	http    *http.Server
+	done    chan struct{}
+	metrics *metrics
 }
 
 // Start listens and serves in the background.
@@ -72,6 +74,7 @@ func (s *Server) Close() {
 // Handler builds the routes.
 func (s *Server) Handler() http.Handler {
 	gin.SetMode(gin.ReleaseMode)
+	s.metrics = newMetrics(s)
 	r := gin.New()
 	r.Use(s.logRequests, gin.CustomRecovery(func(c *gin.Context, v any) {
 		s.Log.Error("handler panic", "panic", v, "path", c.Request.URL.Path)
@@ -79,6 +82,7 @@ func (s *Server) Handler() http.Handler {
 	}))
 	r.NoRoute(func(c *gin.Context) { fail(c, notFound("no route %s %s", c.Request.Method, c.Request.URL.Path)) })
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"ok": true}) })
+	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})))
 	api := r.Group("/api/v1")
 	api.GET("/state", s.getState)
 	api.GET("/sources", s.listSources)
@@ -93,6 +97,7 @@ func (s *Server) Handler() http.Handler {
 func (s *Server) logRequests(c *gin.Context) {
 	start := time.Now()
 	c.Next()
+	s.metrics.request(c.FullPath(), c.Writer.Status())
 	lvl := slog.LevelDebug
 	if c.Writer.Status() >= 500 {
 		lvl = slog.LevelError

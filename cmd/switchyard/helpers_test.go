@@ -244,3 +244,14 @@ func mustHaveTools(t *testing.T) {
 		}
 	}
 }
+
+func getText(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := httpClient.Get(url)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return string(b)
+}

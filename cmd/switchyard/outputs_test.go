@@ -116,6 +116,13 @@ func TestOutputsThreeDestinations(t *testing.T) {
 	require.Equal(t, http.StatusOK, api(t, "GET", a.apiURL("/state"), "", &state))
 	require.NotContains(t, fmt.Sprint(state), "secret-key")
 	require.NotContains(t, logs.String(), "secret-key")
+	metrics := getText(t, "http://"+a.http.Addr().String()+"/metrics")
+	require.Contains(t, metrics, `switchyard_output_state{output="youtube",state="live"} 1`)
+	require.Contains(t, metrics, `switchyard_output_state{output="facebook",state="retrying"} 0`)
+	require.Contains(t, metrics, `switchyard_source_up{source="cam1"} 1`)
+	require.Contains(t, metrics, `switchyard_mixer_frames_total`)
+	require.Contains(t, metrics, `switchyard_http_requests_total{route="/api/v1/outputs",status="200"}`)
+	require.NotContains(t, metrics, "secret-key")
 
 	// Bad input.
 	for _, c := range []struct {

@@ -1,0 +1,124 @@
+package control
+
+import (
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"switchyard/ingest"
+	"switchyard/output/push"
+)
+
+// metrics holds the Prometheus registry of one control server. Sources, the
+// mixer and outputs are read when /metrics is scraped, never per frame.
+type metrics struct {
+	reg      *prometheus.Registry
+	requests *prometheus.CounterVec
+}
+
+func newMetrics(s *Server) *metrics {
+	m := &metrics{reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "switchyard_http_requests_total",
+			Help: "HTTP requests by route and status."}, []string{"route", "status"})}
+	m.reg.MustRegister(m.requests, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		&stateCollector{s: s})
+	return m
+}
+
+func (m *metrics) request(route string, status int) {
+	if route == "" {
+		route = "unmatched"
+	}
+	m.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
+}
+
+func desc(name, help string, labels ...string) *prometheus.Desc {
+	return prometheus.NewDesc("switchyard_"+name, help, labels, nil)
+}
+
+var (
+	dSourceUp      = desc("source_up", "1 when the source has a live publisher.", "source")
+	dSourceKbps    = desc("source_bitrate_kbps", "Measured bitrate of the source.", "source")
+	dSourceFPS     = desc("source_fps", "Frame rate of the source's video.", "source")
+	dSourceWidth   = desc("source_width_pixels", "Width of the source's video.", "source")
+	dSourceHeight  = desc("source_height_pixels", "Height of the source's video.", "source")
+	dSourceUptime  = desc("source_uptime_seconds", "Time since the source's publisher connected.", "source")
+	dSourceDrops   = desc("source_units_dropped_total", "Units the source's readers lost for being behind.", "source")
+	dSourceRefused = desc("source_publish_refused_total", "Publishers refused (wrong key, already live).", "source")
+	dSourceSess    = desc("source_sessions_total", "Publisher sessions that ended.", "source")
+
+	dMixFrames  = desc("mixer_frames_total", "Program frames produced.")
+	dMixLate    = desc("mixer_late_frames_total", "Program frames composed more than one frame after their deadline.")
+	dMixDropped = desc("mixer_dropped_frames_total", "Program frames skipped because the clock fell more than a second behind.")
+	dMixEncode  = desc("mixer_encode_seconds", "Time the last program frame took to encode (all renditions).")
+
+	dOutState   = desc("output_state", "1 for the output's current state.", "output", "state")
+	dOutBytes   = desc("output_bytes_total", "Bytes sent to the destination.", "output")
+	dOutFrames  = desc("output_frames_sent_total", "Video frames sent to the destination.", "output")
+	dOutDropped = desc("output_frames_dropped_total", "Units lost because the destination was too slow.", "output")
+	dOutReconn  = desc("output_reconnects_total", "Times the output went to retrying.", "output")
+	dOutKbps    = desc("output_bitrate_kbps", "Measured bitrate to the destination.", "output")
+	dOutUptime  = desc("output_uptime_seconds", "Time since the output went live.", "output")
+)
+
+var outputStates = []push.State{push.StateIdle, push.StateConnecting, push.StateLive, push.StateRetrying}
+
+type stateCollector struct{ s *Server }
+
+func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{dSourceUp, dSourceKbps, dSourceFPS, dSourceWidth, dSourceHeight, dSourceUptime,
+		dSourceDrops, dSourceRefused, dSourceSess, dMixFrames, dMixLate, dMixDropped, dMixEncode,
+		dOutState, dOutBytes, dOutFrames, dOutDropped, dOutReconn, dOutKbps, dOutUptime} {
+		ch <- d
+	}
+}
+
+func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
+	gauge := func(d *prometheus.Desc, v float64, l ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, l...)
+	}
+	counter := func(d *prometheus.Desc, v float64, l ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, l...)
+	}
+	for _, st := range c.s.sources() {
+		up := 0.0
+		if st.State == ingest.StateLive {
+			up = 1
+		}
+		gauge(dSourceUp, up, st.Name)
+		gauge(dSourceKbps, st.BitrateKbps, st.Name)
+		gauge(dSourceUptime, st.UptimeS, st.Name)
+		if v := st.Video; v != nil {
+			gauge(dSourceFPS, v.FPS, st.Name)
+			gauge(dSourceWidth, float64(v.Width), st.Name)
+			gauge(dSourceHeight, float64(v.Height), st.Name)
+		}
+		counter(dSourceDrops, float64(st.Drops), st.Name)
+		counter(dSourceRefused, float64(st.Refused), st.Name)
+		counter(dSourceSess, float64(st.Sessions), st.Name)
+	}
+	m := c.s.Mixer.Stats()
+	counter(dMixFrames, float64(m.FramesOut))
+	counter(dMixLate, float64(m.Late))
+	counter(dMixDropped, float64(m.Dropped))
+	gauge(dMixEncode, m.EncodeMs/1000)
+	if c.s.Outputs == nil {
+		return
+	}
+	for _, o := range c.s.Outputs.List() {
+		for _, state := range outputStates {
+			v := 0.0
+			if o.State == state {
+				v = 1
+			}
+			gauge(dOutState, v, o.Name, string(state))
+		}
+		counter(dOutBytes, float64(o.Bytes), o.Name)
+		counter(dOutFrames, float64(o.FramesSent), o.Name)
+		counter(dOutDropped, float64(o.FramesDropped), o.Name)
+		counter(dOutReconn, float64(o.Reconnects), o.Name)
+		gauge(dOutKbps, o.BitrateKbps, o.Name)
+		gauge(dOutUptime, o.UptimeS, o.Name)
+	}
+}
