@@ -35,6 +35,11 @@ type Server struct {
 	http    *http.Server
 	done    chan struct{}
 	metrics *metrics
+	events  *hub
+	watch   *watcher
+	ctx     context.Context
+	cancel  context.CancelFunc
+	watched chan struct{}
 }
 
 // Start listens and serves in the background.
@@ -47,6 +52,8 @@ func (s *Server) Start() error {
 	s.ln = ln
 	s.http = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	s.done = make(chan struct{})
+	s.watched = make(chan struct{})
+	go s.watch.run(s.ctx, s.watched)
 	go func() {
 		defer close(s.done)
 		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -65,16 +72,21 @@ func (s *Server) Close() {
 	if s.http == nil {
 		return
 	}
+	s.cancel() // ends event streams, which Shutdown would otherwise wait for
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = s.http.Shutdown(ctx)
 	<-s.done
+	<-s.watched
 }
 
 // Handler builds the routes.
 func (s *Server) Handler() http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	s.metrics = newMetrics(s)
+	s.events = newHub(4096)
+	s.watch = &watcher{s: s, sources: map[string]sourceEvent{}, outputs: map[string]outputEvent{}}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
 	r := gin.New()
 	r.Use(s.logRequests, gin.CustomRecovery(func(c *gin.Context, v any) {
 		s.Log.Error("handler panic", "panic", v, "path", c.Request.URL.Path)
@@ -85,6 +97,7 @@ func (s *Server) Handler() http.Handler {
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})))
 	api := r.Group("/api/v1")
 	api.GET("/state", s.getState)
+	api.GET("/events", s.getEvents)
 	api.GET("/sources", s.listSources)
 	api.GET("/sources/:name", s.getSource)
 	api.POST("/program", s.setBus(s.Mixer.SetProgram))
@@ -132,13 +145,18 @@ func (s *Server) sources() []ingest.Status {
 	return out
 }
 
-func (s *Server) getState(c *gin.Context) {
+func (s *Server) state() State {
 	bus := s.Mixer.State()
 	cfg := s.Mixer.Config()
-	c.JSON(http.StatusOK, State{Program: bus.Program, Preview: bus.Preview, Sources: s.sources(),
-		Outputs: s.Outputs.List(), Mixer: s.Mixer.Stats(),
-		Format: Format{Width: cfg.Width, Height: cfg.Height, FPS: float64(cfg.FPSNum) / float64(cfg.FPSDen)}})
+	st := State{Program: bus.Program, Preview: bus.Preview, Sources: s.sources(), Mixer: s.Mixer.Stats(),
+		Format: Format{Width: cfg.Width, Height: cfg.Height, FPS: float64(cfg.FPSNum) / float64(cfg.FPSDen)}}
+	if s.Outputs != nil {
+		st.Outputs = s.Outputs.List()
+	}
+	return st
 }
+
+func (s *Server) getState(c *gin.Context) { c.JSON(http.StatusOK, s.state()) }
 
 func (s *Server) listSources(c *gin.Context) {
 	c.JSON(http.StatusOK, s.sources())
@@ -173,10 +191,13 @@ func (s *Server) setBus(set func(string) (mixer.State, error)) gin.HandlerFunc {
 			fail(c, notFound("no source named %q", *req.Source))
 			return
 		}
+		s.watch.busesChanged(st)
 		c.JSON(http.StatusOK, st)
 	}
 }
 
 func (s *Server) cut(c *gin.Context) {
-	c.JSON(http.StatusOK, s.Mixer.Cut())
+	st := s.Mixer.Cut()
+	s.watch.busesChanged(st)
+	c.JSON(http.StatusOK, st)
 }

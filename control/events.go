@@ -1,0 +1,271 @@
+package control
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"reflect"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"switchyard/ingest"
+	"switchyard/mixer"
+	"switchyard/output/push"
+)
+
+// Event is one message of the event stream.
+type Event struct {
+	ID   uint64
+	Type string
+	Data []byte
+}
+
+// hub keeps the recent events (so a client that reconnects with its last
+// event id misses nothing) and fans new ones out to subscribers without
+// blocking. A subscriber that falls behind is disconnected; it reconnects and
+// resumes from its last id.
+type hub struct {
+	mu     sync.Mutex
+	ring   []Event // the most recent events, oldest first
+	size   int
+	lastID uint64
+	subs   map[*subscriber]struct{}
+}
+
+type subscriber struct {
+	ch chan Event
+}
+
+func newHub(size int) *hub {
+	return &hub{size: size, subs: map[*subscriber]struct{}{}}
+}
+
+// publish records an event and hands it to every subscriber.
+func (h *hub) publish(typ string, v any) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.lastID++
+	ev := Event{ID: h.lastID, Type: typ, Data: data}
+	if len(h.ring) == h.size {
+		copy(h.ring, h.ring[1:])
+		h.ring = h.ring[:h.size-1]
+	}
+	h.ring = append(h.ring, ev)
+	for s := range h.subs {
+		select {
+		case s.ch <- ev:
+		default:
+			close(s.ch)
+			delete(h.subs, s)
+		}
+	}
+}
+
+// subscribe registers a subscriber. When resume is set and every event after
+// lastID is still in the ring, they are returned as replay; otherwise full
+// is true and the caller sends a full state first, which stands for the
+// events up to snapshotID.
+func (h *hub) subscribe(lastID uint64, resume bool) (replay []Event, full bool, snapshotID uint64, s *subscriber) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s = &subscriber{ch: make(chan Event, 256)}
+	h.subs[s] = struct{}{}
+	oldest := h.lastID + 1
+	if len(h.ring) > 0 {
+		oldest = h.ring[0].ID
+	}
+	if resume && lastID <= h.lastID && lastID+1 >= oldest {
+		for _, ev := range h.ring {
+			if ev.ID > lastID {
+				replay = append(replay, ev)
+			}
+		}
+		return replay, false, 0, s
+	}
+	return nil, true, h.lastID, s
+}
+
+func (h *hub) unsubscribe(s *subscriber) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.subs[s]; ok {
+		delete(h.subs, s)
+		close(s.ch)
+	}
+}
+
+// watcher notices changes the API did not make itself (a camera going live,
+// an output reconnecting) by comparing snapshots ten times a second, and
+// publishes them. Bus changes made through the API are published at once.
+type watcher struct {
+	s       *Server
+	mu      sync.Mutex
+	buses   mixer.State
+	sources map[string]sourceEvent
+	outputs map[string]outputEvent
+}
+
+// sourceEvent is what a client needs to know of a source's change; bitrate
+// and uptime move all the time and are left to polling the API or metrics.
+type sourceEvent struct {
+	Name     string              `json:"name"`
+	State    ingest.State        `json:"state"`
+	Protocol string              `json:"protocol,omitempty"`
+	Video    *ingest.VideoStatus `json:"video,omitempty"`
+	Audio    *ingest.AudioStatus `json:"audio,omitempty"`
+}
+
+type outputEvent struct {
+	Name        string     `json:"name"`
+	URL         string     `json:"url"`
+	Enabled     bool       `json:"enabled"`
+	State       push.State `json:"state"`
+	Attempt     int        `json:"attempt,omitempty"`
+	NextTryAt   *time.Time `json:"next_try_at,omitempty"`
+	LastError   string     `json:"last_error,omitempty"`
+	LastErrorAt *time.Time `json:"last_error_at,omitempty"`
+	Reconnects  uint64     `json:"reconnects"`
+}
+
+func sourceEventOf(st ingest.Status) sourceEvent {
+	return sourceEvent{Name: st.Name, State: st.State, Protocol: st.Protocol, Video: st.Video, Audio: st.Audio}
+}
+
+func outputEventOf(o push.Status) outputEvent {
+	return outputEvent{Name: o.Name, URL: o.URL, Enabled: o.Enabled, State: o.State, Attempt: o.Attempt,
+		NextTryAt: o.NextTryAt, LastError: o.LastError, LastErrorAt: o.LastErrorAt, Reconnects: o.Reconnects}
+}
+
+// busesChanged publishes the buses if they differ from the last published.
+func (w *watcher) busesChanged(st mixer.State) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if st.Program == w.buses.Program && st.Preview == w.buses.Preview {
+		return
+	}
+	w.buses = st
+	w.s.events.publish("buses", st)
+}
+
+func (w *watcher) scan() {
+	w.busesChanged(w.s.Mixer.State())
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	seen := map[string]bool{}
+	for _, st := range w.s.sources() {
+		ev := sourceEventOf(st)
+		seen[ev.Name] = true
+		if old, ok := w.sources[ev.Name]; !ok || !reflect.DeepEqual(old, ev) {
+			w.sources[ev.Name] = ev
+			w.s.events.publish("source", ev)
+		}
+	}
+	for name := range w.sources {
+		if !seen[name] {
+			delete(w.sources, name)
+			w.s.events.publish("source_removed", map[string]string{"name": name})
+		}
+	}
+	if w.s.Outputs == nil {
+		return
+	}
+	seen = map[string]bool{}
+	for _, o := range w.s.Outputs.List() {
+		ev := outputEventOf(o)
+		seen[ev.Name] = true
+		if old, ok := w.outputs[ev.Name]; !ok || !reflect.DeepEqual(old, ev) {
+			w.outputs[ev.Name] = ev
+			w.s.events.publish("output", ev)
+		}
+	}
+	for name := range w.outputs {
+		if !seen[name] {
+			delete(w.outputs, name)
+			w.s.events.publish("output_removed", map[string]string{"name": name})
+		}
+	}
+}
+
+func (w *watcher) run(ctx context.Context, done chan<- struct{}) {
+	defer close(done)
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		w.scan()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// getEvents streams Server-Sent Events: a full "state" first (or, for a
+// client resuming with Last-Event-ID, the events it missed), then every change.
+func (s *Server) getEvents(c *gin.Context) {
+	idText := c.GetHeader("Last-Event-ID")
+	if idText == "" {
+		idText = c.Query("last_event_id")
+	}
+	lastID, err := strconv.ParseUint(idText, 10, 64)
+	replay, full, snapID, sub := s.events.subscribe(lastID, idText != "" && err == nil)
+	defer s.events.unsubscribe(sub)
+
+	w := c.Writer
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	write := func(ev Event) bool {
+		_, err := fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", ev.ID, ev.Type, ev.Data)
+		return err == nil
+	}
+	fmt.Fprint(w, "retry: 1000\n\n")
+	if full {
+		data, err := json.Marshal(s.state())
+		if err != nil || !write(Event{ID: snapID, Type: "state", Data: data}) {
+			return
+		}
+	}
+	for _, ev := range replay {
+		if !write(ev) {
+			return
+		}
+	}
+	w.Flush()
+	keepAlive := time.NewTicker(15 * time.Second)
+	defer keepAlive.Stop()
+	for {
+		select {
+		case ev, ok := <-sub.ch:
+			if !ok {
+				return // fell behind: the client reconnects with its last id
+			}
+			if full && ev.ID <= snapID {
+				continue
+			}
+			if !write(ev) {
+				return
+			}
+			w.Flush()
+		case <-keepAlive.C:
+			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
+				return
+			}
+			w.Flush()
+		case <-c.Request.Context().Done():
+			return
+		case <-s.ctx.Done():
+			return
+		}
+	}
+}
