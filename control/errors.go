@@ -40,7 +40,10 @@ func fail(c *gin.Context, err error) {
 	var ae *APIError
 	var fe *ingest.FieldError
 	var pe *push.FieldError
+	var me *mixer.FieldError
 	switch {
+	case errors.As(err, &me):
+		ae = &APIError{Status: http.StatusBadRequest, Msg: me.Msg, Field: me.Field}
 	case errors.As(err, &ae):
 	case errors.As(err, &fe):
 		ae = &APIError{Status: http.StatusBadRequest, Msg: fe.Msg, Field: fe.Field}

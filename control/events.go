@@ -148,7 +148,8 @@ func outputEventOf(o push.Status) outputEvent {
 func (w *watcher) busesChanged(st mixer.State) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if st.Program == w.buses.Program && st.Preview == w.buses.Preview {
+	if st.Program == w.buses.Program && st.Preview == w.buses.Preview && st.FTB == w.buses.FTB &&
+		st.Transition == w.buses.Transition {
 		return
 	}
 	w.buses = st

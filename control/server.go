@@ -103,6 +103,10 @@ func (s *Server) Handler() http.Handler {
 	api.POST("/program", s.setBus(s.Mixer.SetProgram))
 	api.POST("/preview", s.setBus(s.Mixer.SetPreview))
 	api.POST("/cut", s.cut)
+	api.POST("/auto", s.auto)
+	api.PUT("/transition", s.putTransition)
+	api.POST("/transition/position", s.transitionPosition)
+	api.POST("/ftb", s.fadeToBlack)
 	s.outputRoutes(api)
 	return r
 }
@@ -194,6 +198,71 @@ func (s *Server) setBus(set func(string) (mixer.State, error)) gin.HandlerFunc {
 		s.watch.busesChanged(st)
 		c.JSON(http.StatusOK, st)
 	}
+}
+
+// bindOptional decodes a body that may be empty.
+func bindOptional(c *gin.Context, v any) error {
+	if c.Request.ContentLength == 0 {
+		return nil
+	}
+	return bind(c, v)
+}
+
+func (s *Server) auto(c *gin.Context) {
+	var t mixer.Transition
+	if err := bindOptional(c, &t); err != nil {
+		fail(c, err)
+		return
+	}
+	st, err := s.Mixer.Auto(t)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	s.watch.busesChanged(st)
+	c.JSON(http.StatusOK, st)
+}
+
+func (s *Server) putTransition(c *gin.Context) {
+	var t mixer.Transition
+	if err := bind(c, &t); err != nil {
+		fail(c, err)
+		return
+	}
+	st, err := s.Mixer.SetTransition(t)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	s.watch.busesChanged(st)
+	c.JSON(http.StatusOK, st)
+}
+
+func (s *Server) transitionPosition(c *gin.Context) {
+	var req struct {
+		Position *float64 `json:"position"`
+	}
+	if err := bind(c, &req); err != nil {
+		fail(c, err)
+		return
+	}
+	if req.Position == nil {
+		fail(c, badRequest("position", `field "position" is required: 0..1`))
+		return
+	}
+	st, err := s.Mixer.SetPosition(*req.Position)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	s.watch.busesChanged(st)
+	c.JSON(http.StatusOK, st)
+}
+
+func (s *Server) fadeToBlack(c *gin.Context) {
+	st := s.Mixer.FTB()
+	s.watch.busesChanged(st)
+	c.JSON(http.StatusOK, st)
 }
 
 func (s *Server) cut(c *gin.Context) {

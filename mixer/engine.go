@@ -85,12 +85,18 @@ type Engine struct {
 	aacFill    int
 	samplesOut int64
 
-	mu      sync.Mutex
-	inputs  map[string]*input
-	prog    string
-	prev    string
-	current int64 // index of the frame being composed (or last composed)
-	started time.Time
+	mu         sync.Mutex
+	inputs     map[string]*input
+	prog       string
+	prev       string
+	current    int64 // index of the frame being composed (or last composed)
+	started    time.Time
+	defTrans   Transition
+	trans      *activeTransition // nil when none is on air
+	ftb        fade
+	canvasB    *av.Frame // the preview source during a transition
+	scalerB    av.Scaler
+	tickAudioB []float32
 
 	frames   atomic.Uint64
 	late     atomic.Uint64
@@ -126,7 +132,8 @@ func New(cfg Config, log *slog.Logger) (*Engine, error) {
 		cfg.DecodeThreads = 1
 	}
 	gop := int(math.Round(cfg.Keyint.Seconds() * float64(cfg.FPSNum) / float64(cfg.FPSDen)))
-	e := &Engine{cfg: cfg, log: log.With("component", "mixer"), inputs: map[string]*input{}, prog: Black, prev: Black, current: -1}
+	e := &Engine{cfg: cfg, log: log.With("component", "mixer"), inputs: map[string]*input{}, prog: Black, prev: Black,
+		current: -1, defTrans: DefaultTransition}
 	var err error
 	if e.venc, err = av.NewH264Encoder(av.H264Config{Width: cfg.Width, Height: cfg.Height, FPSNum: cfg.FPSNum,
 		FPSDen: cfg.FPSDen, BitrateBPS: cfg.VideoBitrateBPS, GOP: max(gop, 1), Threads: cfg.EncodeThreads}); err != nil {
@@ -154,9 +161,14 @@ func New(cfg Config, log *slog.Logger) (*Engine, error) {
 	if e.black, err = av.NewFrame(cfg.Width, cfg.Height); err != nil {
 		return fail(err)
 	}
+	if e.canvasB, err = av.NewFrame(cfg.Width, cfg.Height); err != nil {
+		e.black.Free()
+		return fail(err)
+	}
 	e.black.Fill(compose.Black.Y, compose.Black.U, compose.Black.V)
 	samplesPerTick := int(math.Ceil(float64(SampleRate) * float64(cfg.FPSDen) / float64(cfg.FPSNum)))
 	e.tickAudio = make([]float32, 2*samplesPerTick)
+	e.tickAudioB = make([]float32, 2*samplesPerTick)
 	e.aacBuf = make([]float32, 2*e.aenc.FrameSize())
 	e.program = media.NewStream()
 	e.program.SetTracks(e.videoTrack, e.audioTrack)
@@ -220,7 +232,9 @@ func (e *Engine) Close() {
 		e.venc.Close()
 		e.aenc.Close()
 		e.scaler.Close()
+		e.scalerB.Close()
 		e.canvas.Free()
+		e.canvasB.Free()
 		e.black.Free()
 	})
 }
@@ -295,13 +309,17 @@ type State struct {
 	// Frame is, after a command, the index of the first program frame that
 	// shows its result (program frame n has PTS n × frame duration).
 	Frame int64 `json:"frame"`
+	// Transition is the default transition, or the one on air.
+	Transition TransitionState `json:"transition"`
+	// FTB is true while the program is faded (or fading) to black.
+	FTB bool `json:"ftb"`
 }
 
 // State returns the buses.
 func (e *Engine) State() State {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return State{Program: e.prog, Preview: e.prev, Frame: e.current + 1}
+	return e.stateLocked()
 }
 
 // FrameAt returns the index of the program frame due at t on the program clock.
@@ -325,8 +343,9 @@ func (e *Engine) SetProgram(name string) (State, error) {
 	if !e.known(name) {
 		return State{}, fmt.Errorf("%w %q", ErrUnknownSource, name)
 	}
+	e.finishLocked()
 	e.prog = name
-	return State{Program: e.prog, Preview: e.prev, Frame: e.current + 1}, nil
+	return e.stateLocked(), nil
 }
 
 // SetPreview selects the next source.
@@ -336,16 +355,22 @@ func (e *Engine) SetPreview(name string) (State, error) {
 	if !e.known(name) {
 		return State{}, fmt.Errorf("%w %q", ErrUnknownSource, name)
 	}
+	e.finishLocked()
 	e.prev = name
-	return State{Program: e.prog, Preview: e.prev, Frame: e.current + 1}, nil
+	return e.stateLocked(), nil
 }
 
-// Cut swaps preview and program at the next tick.
+// Cut swaps preview and program at the next tick. During a transition it
+// finishes it at once (its preview goes to program), as a switcher's CUT does.
 func (e *Engine) Cut() State {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.prog, e.prev = e.prev, e.prog
-	return State{Program: e.prog, Preview: e.prev, Frame: e.current + 1}
+	if e.trans != nil {
+		e.finishLocked()
+	} else {
+		e.prog, e.prev = e.prev, e.prog
+	}
+	return e.stateLocked()
 }
 
 // Stats are the mixer's counters.
@@ -414,37 +439,42 @@ func (e *Engine) tick(n int64) {
 	e.mu.Lock()
 	e.current = n
 	var (
-		pic   *av.PictureRef
-		slate *av.Frame
-		in    *input
+		trans  *activeTransition
+		p      float64
+		inB    *input
+		picB   *av.PictureRef
+		slateB *av.Frame
+		ftbLvl = e.ftb.level(n)
+		transT Transition
+		transC draw.YUV
 	)
-	if e.prog == Black {
-		slate = e.black
-	} else if in = e.inputs[e.prog]; in != nil {
-		if pic = in.take(now, e.cfg.StaleAfter); pic == nil {
-			slate = in.slate
+	if e.trans != nil {
+		p = e.trans.position(n)
+		if p >= 1 { // complete: this frame is all preview, and the buses swap
+			e.finishLocked()
+		} else {
+			trans = e.trans
+			transT, transC = trans.t, trans.color
+			picB, slateB, inB = e.sourceLocked(e.prev, now)
 		}
-	} else {
-		slate = e.black
 	}
-	if slate != nil {
-		slate.Retain() // RemoveInput may drop the input's slate meanwhile
-	}
+	picA, slateA, inA := e.sourceLocked(e.prog, now)
 	e.mu.Unlock()
 
-	full := av.Rect{W: e.cfg.Width, H: e.cfg.Height}
-	if pic != nil {
-		p := pic.Picture()
-		r := compose.Fit(p.Width(), p.Height(), full)
-		if err := e.scaler.Scale(p, e.canvas, r); err != nil {
-			e.canvas.CopyFrom(e.black)
-		} else {
-			compose.Letterbox(e.canvas, full, r)
+	e.composeInto(e.canvas, &e.scaler, picA, slateA)
+	if trans != nil {
+		e.composeInto(e.canvasB, &e.scalerB, picB, slateB)
+		switch transT.Type {
+		case TransDip:
+			compose.Dip(e.canvas, e.canvas, e.canvasB, p, transC)
+		case TransWipe:
+			compose.Wipe(e.canvas, e.canvas, e.canvasB, p, transT.Direction, transT.SoftnessPx)
+		default:
+			compose.Mix(e.canvas, e.canvas, e.canvasB, p)
 		}
-		pic.Release()
-	} else {
-		e.canvas.CopyFrom(slate)
-		slate.Release()
+	}
+	if ftbLvl > 0 {
+		compose.Fade(e.canvas, e.canvas, ftbLvl, compose.Black)
 	}
 
 	pts := e.cfg.frameTime(n)
@@ -462,8 +492,50 @@ func (e *Engine) tick(n int64) {
 		e.log.Error("encode failed", "err", err)
 	}
 	e.frames.Add(1)
-	e.mixAudio(n, in, pts, rends)
+	bGain := 0.0
+	if trans != nil {
+		bGain = p
+	}
+	e.mixAudio(n, inA, inB, bGain, 1-ftbLvl, pts, rends)
 	e.tickMu.Unlock()
+}
+
+// sourceLocked returns what a bus shows now: a picture reference, or a slate
+// (retained; the caller releases either), and the input for its audio.
+func (e *Engine) sourceLocked(name string, now time.Time) (*av.PictureRef, *av.Frame, *input) {
+	if name == Black {
+		e.black.Retain()
+		return nil, e.black, nil
+	}
+	in := e.inputs[name]
+	if in == nil {
+		e.black.Retain()
+		return nil, e.black, nil
+	}
+	if pic := in.take(now, e.cfg.StaleAfter); pic != nil {
+		return pic, nil, in
+	}
+	in.slate.Retain() // RemoveInput may drop the input's slate meanwhile
+	return nil, in.slate, in
+}
+
+// composeInto draws a bus's picture (fitted, letterboxed) or slate into dst
+// and releases it.
+func (e *Engine) composeInto(dst *av.Frame, sc *av.Scaler, pic *av.PictureRef, slate *av.Frame) {
+	if pic == nil {
+		dst.CopyFrom(slate)
+		slate.Release()
+		return
+	}
+	full := av.Rect{W: e.cfg.Width, H: e.cfg.Height}
+	pp := pic.Picture()
+	r := compose.Fit(pp.Width(), pp.Height(), full)
+	if err := sc.Scale(pp, dst, r); err != nil {
+		dst.CopyFrom(e.black)
+	} else {
+		compose.Letterbox(dst, full, r)
+	}
+	pic.Release()
 }
 
 // encode encodes the canvas as frame n with enc and publishes it on st.
@@ -480,8 +552,10 @@ func (e *Engine) encode(enc *av.VideoEncoder, t *media.Track, st *media.Stream, 
 }
 
 // mixAudio carries this tick's share of the program source's audio (or
-// silence) to the AAC encoder, on the program clock.
-func (e *Engine) mixAudio(n int64, in *input, _ time.Duration, rends []*rendition) {
+// silence) to the AAC encoder, on the program clock: during a transition it
+// crossfades to the preview source's audio by bGain, and gain fades it all
+// (fade to black).
+func (e *Engine) mixAudio(n int64, inA, inB *input, bGain, gain float64, _ time.Duration, rends []*rendition) {
 	// samples due by the end of tick n, exactly, for any frame rate
 	due := (n + 1) * SampleRate * int64(e.cfg.FPSDen) / int64(e.cfg.FPSNum)
 	want := int(due - e.samplesOut - int64(e.aacFill/2))
@@ -494,11 +568,29 @@ func (e *Engine) mixAudio(n int64, in *input, _ time.Duration, rends []*renditio
 		want = max
 	}
 	buf := e.tickAudio[:2*want]
-	if in != nil {
-		// keep about two AAC frames of the source buffered as jitter margin
-		in.audio.read(buf, 2*e.aenc.FrameSize())
+	keep := 2 * e.aenc.FrameSize() // about two AAC frames of jitter margin
+	if inA != nil {
+		inA.audio.read(buf, keep)
 	} else {
 		clear(buf)
+	}
+	if bGain > 0 {
+		bb := e.tickAudioB[:2*want]
+		if inB != nil && inB != inA {
+			inB.audio.read(bb, keep)
+		} else {
+			copy(bb, buf)
+		}
+		ga, gb := float32(1-bGain), float32(bGain)
+		for i := range buf {
+			buf[i] = buf[i]*ga + bb[i]*gb
+		}
+	}
+	if gain < 1 {
+		g := float32(max(gain, 0))
+		for i := range buf {
+			buf[i] *= g
+		}
 	}
 	for len(buf) > 0 {
 		c := copy(e.aacBuf[e.aacFill:], buf)

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -10,7 +8,6 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -80,46 +77,8 @@ func TestCutOnPixels(t *testing.T) {
 	waitLive(t, a, "red")
 	waitLive(t, a, "blue")
 
-	// Feed the program's units to ffmpeg in order, remembering each one's frame index.
-	vt, _ := a.mixer.ProgramTracks()
-	reader := a.mixer.Program().NewReader(1024)
-	defer reader.Close()
-	dec := exec.Command("ffmpeg", append([]string{"-hide_banner", "-loglevel", "error", "-f", "h264", "-i", "pipe:0"}, decodeArgs...)...)
-	stdin, err := dec.StdinPipe()
-	require.NoError(t, err)
-	stdout, err := dec.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, dec.Start())
-	colours := make(chan rgb, 4096)
-	go readColours(stdout, colours)
-	ctx, cancel := context.WithCancel(context.Background())
-	fed := make(chan []int64, 1)
-	var nfed atomic.Int64
-	go func() {
-		var idx []int64
-		defer func() { stdin.Close(); fed <- idx }()
-		w := bufio.NewWriter(stdin)
-		for {
-			u, err := reader.Next(ctx)
-			if err != nil {
-				return
-			}
-			if u.Track != vt {
-				continue
-			}
-			for _, n := range u.Data {
-				w.Write([]byte{0, 0, 0, 1})
-				w.Write(n)
-			}
-			if w.Flush() != nil {
-				return
-			}
-			idx = append(idx, a.mixer.Config().FrameOf(u.PTS))
-			nfed.Add(1)
-		}
-	}()
-
-	waitFor(t, 10*time.Second, "the decoder to start at a key frame", func() bool { return nfed.Load() > 0 })
+	frames := decodeProgram(t, a)
+	frames.started(t)
 
 	type cutAt struct {
 		colour string
@@ -136,29 +95,13 @@ func TestCutOnPixels(t *testing.T) {
 		require.Equal(t, c, st.Program)
 		require.LessOrEqual(t, st.Frame-after, int64(2), "cut %d takes effect more than 2 frames after the command", i)
 		cuts = append(cuts, cutAt{c, st.Frame})
-		waitFor(t, 10*time.Second, "12 frames after the cut", func() bool {
-			return int64(a.mixer.Stats().FramesOut) > st.Frame+12
-		})
-	}
-	cancel()
-	idx := <-fed
-	var got []rgb
-	for c := range colours {
-		got = append(got, c)
-	}
-	require.NoError(t, dec.Wait())
-	require.Equal(t, len(idx), len(got), "ffmpeg must decode every program frame it was given")
-	byFrame := map[int64]rgb{}
-	for i, n := range idx {
-		byFrame[n] = got[i]
+		frames.frame(t, st.Frame+1)
 	}
 	for i, c := range cuts {
 		if i == 0 {
-			continue // the first cut's previous frame may be before the reader joined
+			continue // the first cut's previous frame may be before the decoder started
 		}
-		prev, ok1 := byFrame[c.frame-1]
-		first, ok2 := byFrame[c.frame]
-		require.True(t, ok1 && ok2, "frames %d and %d were decoded", c.frame-1, c.frame)
+		prev, first := average(frames.frame(t, c.frame-1)), average(frames.frame(t, c.frame))
 		require.True(t, prev.is(cuts[i-1].colour), "frame %d before cut %d should be %s, is %s", c.frame-1, i, cuts[i-1].colour, prev)
 		require.True(t, first.is(c.colour), "frame %d, the cut's first, should be %s, is %s", c.frame, c.colour, first)
 	}

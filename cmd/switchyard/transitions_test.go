@@ -1,0 +1,120 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"switchyard/ingest"
+	"switchyard/mixer"
+)
+
+// Transitions, the T-bar and FTB checked on decoded program pixels.
+func TestTransitionsOnPixels(t *testing.T) {
+	mustHaveTools(t)
+	a, _ := startApp(t, testConfig(t, ingest.SourceConfig{Name: "red", URL: "gen://color?c=red"},
+		ingest.SourceConfig{Name: "blue", URL: "gen://color?c=blue"}))
+	post := func(path, body string) mixer.State {
+		t.Helper()
+		var st mixer.State
+		status := api(t, "POST", a.apiURL(path), body, &st)
+		require.Equal(t, http.StatusOK, status, "%s %s", path, body)
+		return st
+	}
+	post("/program", `{"source":"red"}`)
+	post("/preview", `{"source":"blue"}`)
+	frames := decodeProgram(t, a)
+	frames.started(t)
+	near := func(c rgb, r, g, b int, what string) {
+		t.Helper()
+		require.InDelta(t, r, c.R, 30, "%s: %s", what, c)
+		require.InDelta(t, g, c.G, 30, "%s: %s", what, c)
+		require.InDelta(t, b, c.B, 30, "%s: %s", what, c)
+	}
+	// 1000 ms at 30 fps: 30 frames; frame start+15 is the midpoint
+	const mid, end = 15, 30
+
+	t.Run("mix midpoint is the average", func(t *testing.T) {
+		st := post("/auto", `{"type":"mix","duration_ms":1000}`)
+		require.True(t, st.Transition.Active)
+		near(average(frames.frame(t, st.Frame+mid)), 127, 0, 127, "midpoint")
+		near(average(frames.frame(t, st.Frame+end)), 0, 0, 255, "end")
+		frames.frame(t, st.Frame+end+1)
+		require.Equal(t, "blue", a.mixer.State().Program)
+		require.Equal(t, "red", a.mixer.State().Preview)
+		require.False(t, a.mixer.State().Transition.Active)
+	})
+	t.Run("dip goes through its colour", func(t *testing.T) {
+		st := post("/auto", `{"type":"dip","duration_ms":1000,"color":"white"}`)
+		near(average(frames.frame(t, st.Frame+mid)), 255, 255, 255, "midpoint")
+		near(average(frames.frame(t, st.Frame+end)), 255, 0, 0, "end")
+		frames.frame(t, st.Frame+end+1)
+	})
+	t.Run("wipe left moves left to right", func(t *testing.T) {
+		st := post("/auto", `{"type":"wipe","direction":"left","duration_ms":1000}`) // red → blue
+		f := frames.frame(t, st.Frame+mid)
+		near(pixel(f, 1, 4), 0, 0, 255, "left side shows the new picture")
+		near(pixel(f, 6, 4), 255, 0, 0, "right side still the old")
+		f = frames.frame(t, st.Frame+mid/2)
+		near(pixel(f, 3, 4), 255, 0, 0, "a quarter in, the middle is still old")
+		frames.frame(t, st.Frame+end+1)
+	})
+	t.Run("circle wipe grows from the centre", func(t *testing.T) {
+		st := post("/auto", `{"type":"wipe","direction":"circle","duration_ms":1000}`) // blue → red
+		f := frames.frame(t, st.Frame+mid)
+		near(pixel(f, 4, 4), 255, 0, 0, "centre shows the new picture")
+		near(pixel(f, 0, 0), 0, 0, 255, "corner still the old")
+		frames.frame(t, st.Frame+end+1)
+	})
+	t.Run("T-bar", func(t *testing.T) { // program red, preview blue
+		st := post("/transition/position", `{"position":0.5}`)
+		require.True(t, st.Transition.Manual)
+		near(average(frames.frame(t, st.Frame+2)), 127, 0, 127, "held at the midpoint")
+		st = post("/transition/position", `{"position":1}`)
+		require.Equal(t, "blue", st.Program, "reaching 1 swaps the buses")
+		require.False(t, st.Transition.Active)
+		near(average(frames.frame(t, st.Frame+1)), 0, 0, 255, "after")
+	})
+	t.Run("cut during a transition finishes it", func(t *testing.T) { // blue → red
+		st := post("/auto", `{"type":"mix","duration_ms":3000}`)
+		frames.frame(t, st.Frame+20)
+		st = post("/cut", ``)
+		require.Equal(t, "red", st.Program)
+		require.False(t, st.Transition.Active, "no stuck transition")
+		near(average(frames.frame(t, st.Frame)), 255, 0, 0, "the cut's first frame is whole")
+		near(average(frames.frame(t, st.Frame+5)), 255, 0, 0, "and stays")
+	})
+	t.Run("FTB and back", func(t *testing.T) {
+		st := post("/ftb", ``)
+		require.True(t, st.FTB)
+		near(average(frames.frame(t, st.Frame+mid)), 127, 0, 0, "half faded")
+		near(average(frames.frame(t, st.Frame+end+1)), 0, 0, 0, "black")
+		st = post("/ftb", ``)
+		require.False(t, st.FTB)
+		near(average(frames.frame(t, st.Frame+end+1)), 255, 0, 0, "back")
+	})
+	t.Run("default transition and bad input", func(t *testing.T) {
+		var st mixer.State
+		require.Equal(t, http.StatusOK, api(t, "PUT", a.apiURL("/transition"), `{"type":"wipe","direction":"right","duration_ms":500}`, &st))
+		require.Equal(t, "wipe", st.Transition.Type)
+		require.Equal(t, 500, st.Transition.DurationMS)
+		for _, c := range []struct{ method, path, body, field string }{
+			{"PUT", "/transition", `{"type":"zoom"}`, "type"},
+			{"PUT", "/transition", `{"type":"wipe","direction":"diagonal"}`, "direction"},
+			{"PUT", "/transition", `{"type":"dip","color":"plaid"}`, "color"},
+			{"PUT", "/transition", `{"duration_ms":-5}`, "duration_ms"},
+			{"POST", "/auto", `{"type":"spin"}`, "type"},
+			{"POST", "/transition/position", `{"position":1.5}`, "position"},
+			{"POST", "/transition/position", `{}`, "position"},
+		} {
+			var e struct{ Error, Field string }
+			require.Equal(t, http.StatusBadRequest, api(t, c.method, a.apiURL(c.path), c.body, &e), c.body)
+			require.Equal(t, c.field, e.Field, c.body)
+		}
+		b, _ := json.Marshal(a.mixer.State())
+		require.Contains(t, string(b), `"active":false`, fmt.Sprint("nothing half-done: ", string(b)))
+	})
+}

@@ -1,0 +1,104 @@
+package compose
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"switchyard/media/av"
+	"switchyard/media/draw"
+)
+
+func solid(t *testing.T, c draw.YUV) *av.Frame {
+	f, err := av.NewFrame(64, 32)
+	require.NoError(t, err)
+	t.Cleanup(f.Free)
+	f.Fill(c.Y, c.U, c.V)
+	return f
+}
+
+func yuvAt(f *av.Frame, x, y int) draw.YUV {
+	return draw.YUV{Y: f.Y[y*f.StrideY+x], U: f.U[(y/2)*f.StrideC+x/2], V: f.V[(y/2)*f.StrideC+x/2]}
+}
+
+var (
+	red  = draw.FromRGB(255, 0, 0)
+	blue = draw.FromRGB(0, 0, 255)
+)
+
+func near(t *testing.T, want, got draw.YUV, msg string) {
+	t.Helper()
+	require.InDelta(t, int(want.Y), int(got.Y), 2, msg)
+	require.InDelta(t, int(want.U), int(got.U), 2, msg)
+	require.InDelta(t, int(want.V), int(got.V), 2, msg)
+}
+
+func TestMixMidpointIsTheAverage(t *testing.T) {
+	a, b, dst := solid(t, red), solid(t, blue), solid(t, Black)
+	Mix(dst, a, b, 0.5)
+	avg := draw.YUV{Y: byte((int(red.Y) + int(blue.Y) + 1) / 2), U: byte((int(red.U) + int(blue.U) + 1) / 2), V: byte((int(red.V) + int(blue.V) + 1) / 2)}
+	near(t, avg, yuvAt(dst, 10, 10), "midpoint")
+	Mix(dst, a, b, 0)
+	near(t, red, yuvAt(dst, 10, 10), "start")
+	Mix(dst, a, b, 1)
+	near(t, blue, yuvAt(dst, 10, 10), "end")
+}
+
+func TestDipGoesThroughTheColour(t *testing.T) {
+	a, b, dst := solid(t, red), solid(t, blue), solid(t, Black)
+	white := draw.FromRGB(255, 255, 255)
+	Dip(dst, a, b, 0.5, white)
+	near(t, white, yuvAt(dst, 5, 5), "midpoint is the dip colour")
+	Dip(dst, a, b, 0.25, white)
+	mid := draw.YUV{Y: byte((int(red.Y) + int(white.Y) + 1) / 2), U: byte((int(red.U) + int(white.U) + 1) / 2), V: byte((int(red.V) + int(white.V) + 1) / 2)}
+	near(t, mid, yuvAt(dst, 5, 5), "a quarter in: halfway from a to the colour")
+	Dip(dst, a, b, 1, white)
+	near(t, blue, yuvAt(dst, 5, 5), "end")
+}
+
+func TestWipeEdgeMovesTheRightWay(t *testing.T) {
+	a, b, dst := solid(t, red), solid(t, blue), solid(t, Black)
+	for _, c := range []struct {
+		dir      string
+		bAt, aAt [2]int // a point that shows b, and one that still shows a, at p = 0.5
+	}{
+		{WipeLeft, [2]int{8, 16}, [2]int{56, 16}},
+		{WipeRight, [2]int{56, 16}, [2]int{8, 16}},
+		{WipeDown, [2]int{32, 4}, [2]int{32, 28}},
+		{WipeUp, [2]int{32, 28}, [2]int{32, 4}},
+		{WipeCircle, [2]int{32, 16}, [2]int{0, 0}},
+	} {
+		t.Run(c.dir, func(t *testing.T) {
+			Wipe(dst, a, b, 0.5, c.dir, 4)
+			near(t, blue, yuvAt(dst, c.bAt[0], c.bAt[1]), "the new picture's side")
+			near(t, red, yuvAt(dst, c.aAt[0], c.aAt[1]), "the old picture's side")
+			Wipe(dst, a, b, 0, c.dir, 4)
+			near(t, red, yuvAt(dst, c.bAt[0], c.bAt[1]), "nothing revealed at 0")
+			Wipe(dst, a, b, 1, c.dir, 4)
+			near(t, blue, yuvAt(dst, c.aAt[0], c.aAt[1]), "all revealed at 1")
+		})
+	}
+	// a soft edge: left of it b (blue, low V), right of it a (red, high V),
+	// and the pixels across it step from one to the other
+	Wipe(dst, a, b, 0.5, WipeLeft, 16)
+	prev, steps := -1, 0
+	for x := 16; x < 48; x++ {
+		v := int(yuvAt(dst, x, 0).V)
+		if prev >= 0 {
+			require.GreaterOrEqual(t, v, prev-1, "monotonic across the edge (x=%d)", x)
+			if v > prev {
+				steps++
+			}
+		}
+		prev = v
+	}
+	require.Greater(t, steps, 4, "a soft edge, not a hard one")
+}
+
+func TestFade(t *testing.T) {
+	a, dst := solid(t, red), solid(t, red)
+	Fade(dst, a, 1, Black)
+	near(t, Black, yuvAt(dst, 3, 3), "fully faded")
+	Fade(dst, a, 0, Black)
+	near(t, red, yuvAt(dst, 3, 3), "not faded")
+}
