@@ -13,6 +13,7 @@ import (
 	"switchyard/ingest"
 	"switchyard/mixer"
 	"switchyard/output/push"
+	"switchyard/output/record"
 )
 
 // MaxBodyBytes bounds every request body.
@@ -51,6 +52,14 @@ func fail(c *gin.Context, err error) {
 		ae = &APIError{Status: http.StatusBadRequest, Msg: pe.Msg, Field: pe.Field}
 	case errors.Is(err, mixer.ErrUnknownSource), errors.Is(err, ingest.ErrUnknownSource), errors.Is(err, push.ErrNotFound):
 		ae = &APIError{Status: http.StatusNotFound, Msg: err.Error()}
+	case errors.Is(err, record.ErrBadName):
+		ae = &APIError{Status: http.StatusBadRequest, Msg: err.Error()}
+	case errors.Is(err, record.ErrNotFound):
+		ae = &APIError{Status: http.StatusNotFound, Msg: err.Error()}
+	case errors.Is(err, record.ErrRecording), errors.Is(err, record.ErrNotRecording), errors.Is(err, record.ErrActive):
+		ae = &APIError{Status: http.StatusConflict, Msg: err.Error()}
+	case errors.Is(err, record.ErrDiskFull):
+		ae = &APIError{Status: http.StatusInsufficientStorage, Msg: err.Error()}
 	case errors.Is(err, ingest.ErrExists), errors.Is(err, push.ErrExists):
 		ae = &APIError{Status: http.StatusConflict, Msg: err.Error()}
 	default:

@@ -111,6 +111,14 @@ type watcher struct {
 	buses   mixer.State
 	sources map[string]sourceEvent
 	outputs map[string]outputEvent
+	rec     recordingEvent
+}
+
+// recordingEvent is the recording state for the event stream.
+type recordingEvent struct {
+	Active bool   `json:"active"`
+	ID     string `json:"id,omitempty"`
+	State  string `json:"state,omitempty"`
 }
 
 // sourceEvent is what a client needs to know of a source's change; bitrate
@@ -173,6 +181,25 @@ func (w *watcher) scan() {
 		if !seen[name] {
 			delete(w.sources, name)
 			w.s.events.publish("source_removed", map[string]string{"name": name})
+		}
+	}
+	if w.s.Recorder != nil {
+		var ev recordingEvent
+		if in, ok := w.s.Recorder.Active(); ok {
+			ev = recordingEvent{Active: true, ID: in.ID, State: in.State}
+		} else if w.rec.Active { // it stopped: say how
+			ev = recordingEvent{ID: w.rec.ID, State: "stopped"}
+			if list, err := w.s.Recorder.List(); err == nil {
+				for _, in := range list {
+					if in.ID == w.rec.ID {
+						ev.State = in.State
+					}
+				}
+			}
+		}
+		if ev != w.rec && (ev.Active || w.rec.Active) {
+			w.rec = ev
+			w.s.events.publish("recording", ev)
 		}
 	}
 	if w.s.Outputs == nil {

@@ -18,6 +18,7 @@ import (
 	"switchyard/ingest"
 	"switchyard/mixer"
 	"switchyard/output/push"
+	"switchyard/output/record"
 )
 
 // Server is the HTTP control server.
@@ -27,6 +28,9 @@ type Server struct {
 	Registry *ingest.Registry
 	Mixer    *mixer.Engine
 	Outputs  *push.Manager
+	Recorder *record.Recorder
+	// RecordDefaults fill what a recording start request leaves out.
+	RecordDefaults RecordDefaults
 	// Store keeps runtime changes in show.json; nil keeps nothing.
 	Store *Store
 	Log   *slog.Logger
@@ -108,6 +112,9 @@ func (s *Server) Handler() http.Handler {
 	api.POST("/transition/position", s.transitionPosition)
 	api.POST("/ftb", s.fadeToBlack)
 	s.outputRoutes(api)
+	if s.Recorder != nil {
+		s.recordingRoutes(api)
+	}
 	return r
 }
 

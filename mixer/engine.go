@@ -85,14 +85,19 @@ type Engine struct {
 	aacFill    int
 	samplesOut int64
 
-	mu         sync.Mutex
-	inputs     map[string]*input
-	prog       string
-	prev       string
-	current    int64 // index of the frame being composed (or last composed)
-	started    time.Time
-	defTrans   Transition
-	trans      *activeTransition // nil when none is on air
+	mu       sync.Mutex
+	inputs   map[string]*input
+	prog     string
+	prev     string
+	current  int64 // index of the frame being composed (or last composed)
+	started  time.Time
+	defTrans Transition
+	trans    *activeTransition // nil when none is on air
+	lastProg string            // the program source of the last frame
+	switches []SwitchEvent     // to hand to OnSwitch after the tick's lock
+	// OnSwitch, when set before Start, receives every program switch, from
+	// the tick: it must return at once.
+	OnSwitch   func(SwitchEvent)
 	ftb        fade
 	canvasB    *av.Frame // the preview source during a transition
 	scalerB    av.Scaler
@@ -133,7 +138,7 @@ func New(cfg Config, log *slog.Logger) (*Engine, error) {
 	}
 	gop := int(math.Round(cfg.Keyint.Seconds() * float64(cfg.FPSNum) / float64(cfg.FPSDen)))
 	e := &Engine{cfg: cfg, log: log.With("component", "mixer"), inputs: map[string]*input{}, prog: Black, prev: Black,
-		current: -1, defTrans: DefaultTransition}
+		current: -1, defTrans: DefaultTransition, lastProg: Black}
 	var err error
 	if e.venc, err = av.NewH264Encoder(av.H264Config{Width: cfg.Width, Height: cfg.Height, FPSNum: cfg.FPSNum,
 		FPSDen: cfg.FPSDen, BitrateBPS: cfg.VideoBitrateBPS, GOP: max(gop, 1), Threads: cfg.EncodeThreads}); err != nil {
@@ -322,6 +327,13 @@ func (e *Engine) State() State {
 	return e.stateLocked()
 }
 
+// Started returns the wall clock of program time 0.
+func (e *Engine) Started() time.Time {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.started
+}
+
 // FrameAt returns the index of the program frame due at t on the program clock.
 func (e *Engine) FrameAt(t time.Time) int64 {
 	e.mu.Lock()
@@ -343,7 +355,7 @@ func (e *Engine) SetProgram(name string) (State, error) {
 	if !e.known(name) {
 		return State{}, fmt.Errorf("%w %q", ErrUnknownSource, name)
 	}
-	e.finishLocked()
+	e.finishLocked(e.current + 1)
 	e.prog = name
 	return e.stateLocked(), nil
 }
@@ -355,7 +367,7 @@ func (e *Engine) SetPreview(name string) (State, error) {
 	if !e.known(name) {
 		return State{}, fmt.Errorf("%w %q", ErrUnknownSource, name)
 	}
-	e.finishLocked()
+	e.finishLocked(e.current + 1)
 	e.prev = name
 	return e.stateLocked(), nil
 }
@@ -366,7 +378,7 @@ func (e *Engine) Cut() State {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.trans != nil {
-		e.finishLocked()
+		e.finishLocked(e.current + 1)
 	} else {
 		e.prog, e.prev = e.prev, e.prog
 	}
@@ -451,7 +463,7 @@ func (e *Engine) tick(n int64) {
 	if e.trans != nil {
 		p = e.trans.position(n)
 		if p >= 1 { // complete: this frame is all preview, and the buses swap
-			e.finishLocked()
+			e.finishLocked(n)
 		} else {
 			trans = e.trans
 			transT, transC = trans.t, trans.color
@@ -459,7 +471,20 @@ func (e *Engine) tick(n int64) {
 		}
 	}
 	picA, slateA, inA := e.sourceLocked(e.prog, now)
+	if e.trans == nil && e.prog != e.lastProg {
+		e.switches = append(e.switches, SwitchEvent{PTS: e.cfg.frameTime(n), Kind: "cut", From: e.lastProg, To: e.prog})
+		e.lastProg = e.prog
+	}
+	var switches []SwitchEvent
+	if len(e.switches) > 0 {
+		switches, e.switches = e.switches, nil
+	}
 	e.mu.Unlock()
+	if e.OnSwitch != nil {
+		for _, sw := range switches {
+			e.OnSwitch(sw)
+		}
+	}
 
 	e.composeInto(e.canvas, &e.scaler, picA, slateA)
 	if trans != nil {

@@ -137,12 +137,28 @@ func (e *Engine) framesFor(d time.Duration) int64 {
 	return int64(d.Seconds()*float64(e.cfg.FPSNum)/float64(e.cfg.FPSDen) + 0.5)
 }
 
-// finishLocked completes a running transition at once: preview becomes program.
-func (e *Engine) finishLocked() {
-	if e.trans != nil {
+// finishLocked completes a running transition so that frame `at` is the
+// first to show the preview alone; the buses swap. The switch log gets the
+// transition with the time it really took.
+func (e *Engine) finishLocked(at int64) {
+	if a := e.trans; a != nil {
+		e.switches = append(e.switches, SwitchEvent{PTS: e.cfg.frameTime(a.start), Kind: a.t.Type, From: e.prog, To: e.prev,
+			Duration: e.cfg.frameTime(max(at, a.start)) - e.cfg.frameTime(a.start)})
 		e.prog, e.prev = e.prev, e.prog
 		e.trans = nil
+		e.lastProg = e.prog
 	}
+}
+
+// SwitchEvent is one change of what the program shows, for edit lists.
+type SwitchEvent struct {
+	// PTS of the first program frame of the change.
+	PTS time.Duration
+	// Kind is cut, or the transition type.
+	Kind     string
+	From, To string
+	// Duration of a transition.
+	Duration time.Duration
 }
 
 func (e *Engine) stateLocked() State {
@@ -177,7 +193,7 @@ func (e *Engine) Auto(t Transition) (State, error) {
 	if err := t.Validate(); err != nil {
 		return State{}, err
 	}
-	e.finishLocked()
+	e.finishLocked(e.current + 1)
 	c, _ := draw.ParseColor(t.Color)
 	e.trans = &activeTransition{t: t, color: c, start: e.current + 1,
 		frames: e.framesFor(time.Duration(t.DurationMS) * time.Millisecond)}
@@ -204,7 +220,7 @@ func (e *Engine) SetPosition(p float64) (State, error) {
 	e.trans.pos = p
 	switch {
 	case p >= 1:
-		e.finishLocked()
+		e.finishLocked(e.current + 1)
 	case p <= 0:
 		e.trans = nil
 	}

@@ -30,6 +30,7 @@ type Config struct {
 	DataDir string                `yaml:"data_dir"`
 	Sources []ingest.SourceConfig `yaml:"sources"`
 	Outputs []OutputConfig        `yaml:"outputs"`
+	Record  RecordConfig          `yaml:"record"`
 	TLS     TLSConfig             `yaml:"tls"`
 }
 
@@ -45,6 +46,18 @@ type OutputConfig struct {
 // Push returns the output's runtime configuration.
 func (o OutputConfig) Push() push.Config {
 	return push.Config{Name: o.Name, URL: o.URL, Enabled: o.Enabled == nil || *o.Enabled, VideoBitrate: int(o.VideoBitrate)}
+}
+
+// RecordConfig sets recording defaults.
+type RecordConfig struct {
+	// Program and ISO are what POST /recording/start records when its body
+	// does not say.
+	Program bool `yaml:"program"`
+	ISO     bool `yaml:"iso"`
+	// Fragment is the longest fMP4 fragment: at most this much is lost in a crash.
+	Fragment Duration `yaml:"fragment"`
+	// MinFreeMB: recording refuses to start, and stops cleanly, below this free space.
+	MinFreeMB int `yaml:"min_free_mb"`
 }
 
 // TLSConfig configures TLS for rtmps:// destinations.
@@ -168,6 +181,7 @@ func defaults() Config {
 		RTSP:    ListenConfig{Listen: ":8554"},
 		Program: ProgramConfig{Width: 1280, Height: 720, FPS: 30, VideoBitrate: 4_500_000, AudioBitrate: 160_000, Keyint: Duration(2 * time.Second)},
 		DataDir: "./data",
+		Record:  RecordConfig{Program: true, ISO: true, Fragment: Duration(time.Second), MinFreeMB: 256},
 	}
 }
 
@@ -365,6 +379,12 @@ func (c *Config) Validate() error {
 			return &ConfigError{key + ".video_bitrate", "must be below program.video_bitrate (a lower second encode)"}
 		}
 		names[o.Name] = true
+	}
+	if f := time.Duration(c.Record.Fragment); f < 100*time.Millisecond || f > 10*time.Second {
+		return &ConfigError{"record.fragment", "must be between 100ms and 10s"}
+	}
+	if c.Record.MinFreeMB < 1 {
+		return &ConfigError{"record.min_free_mb", "must be at least 1"}
 	}
 	if c.TLS.CAFile != "" {
 		if _, err := os.Stat(c.TLS.CAFile); err != nil {

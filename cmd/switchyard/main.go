@@ -9,17 +9,21 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"switchyard/control"
 	"switchyard/ingest"
 	"switchyard/ingest/gen"
 	"switchyard/ingest/rtmp"
 	"switchyard/ingest/rtsp"
+	"switchyard/media"
 	"switchyard/media/av"
 	"switchyard/mixer"
 	"switchyard/output/push"
+	"switchyard/output/record"
 	"switchyard/output/serve"
 )
 
@@ -72,6 +76,7 @@ type app struct {
 	rtmp     *rtmp.Server
 	gens     []*gen.Generator
 	outputs  *push.Manager
+	recorder *record.Recorder
 	http     *control.Server
 }
 
@@ -92,6 +97,23 @@ func start(cfg *Config, log *slog.Logger) (a *app, err error) {
 	}, log)
 	if err != nil {
 		return nil, fmt.Errorf("mixer: %w", err)
+	}
+
+	a.recorder = record.New(record.Options{
+		Dir: filepath.Join(cfg.DataDir, "recordings"), Fragment: time.Duration(cfg.Record.Fragment),
+		MinFreeBytes: uint64(cfg.Record.MinFreeMB) << 20, FPSNum: fpsNum, FPSDen: fpsDen,
+		ProgramEpoch: a.mixer.Started, Program: a.mixer.Program(),
+		Sources: func() map[string]*media.Stream {
+			out := map[string]*media.Stream{}
+			for _, s := range a.registry.List() {
+				out[s.Name()] = s.Stream()
+			}
+			return out
+		},
+	}, log)
+	rec := a.recorder
+	a.mixer.OnSwitch = func(ev mixer.SwitchEvent) {
+		rec.Switch(record.Switch{PTS: ev.PTS, Kind: ev.Kind, From: ev.From, To: ev.To, Duration: ev.Duration})
 	}
 
 	a.rtsp = &rtsp.Server{Address: cfg.RTSP.Listen, Registry: a.registry, Log: log}
@@ -157,6 +179,7 @@ func start(cfg *Config, log *slog.Logger) (a *app, err error) {
 		return nil, err
 	}
 	a.http = &control.Server{Address: cfg.HTTP.Listen, Registry: a.registry, Mixer: a.mixer, Outputs: a.outputs,
+		Recorder: a.recorder, RecordDefaults: control.RecordDefaults{Program: cfg.Record.Program, ISO: cfg.Record.ISO},
 		Store: store, Log: log}
 	if err = a.http.Start(); err != nil {
 		return nil, err
@@ -169,6 +192,9 @@ func start(cfg *Config, log *slog.Logger) (a *app, err error) {
 func (a *app) Close() {
 	if a.http != nil {
 		a.http.Close()
+	}
+	if a.recorder != nil {
+		a.recorder.Close() // files end while their sources are still there
 	}
 	if a.rtmp != nil {
 		a.rtmp.Close()

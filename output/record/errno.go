@@ -1,0 +1,5 @@
+package record
+
+import "syscall"
+
+const syscallENOSPC = syscall.ENOSPC

@@ -1,0 +1,284 @@
+package record
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
+	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
+	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4/seekablebuffer"
+
+	"switchyard/media"
+)
+
+// Fragmented MP4 (ISO 14496-12) through mediacommon's fmp4 writer: an init
+// segment, then one moof+mdat per fragment, each written and synced to disk as
+// it closes, so a crash loses at most the fragment being filled. Before each
+// fragment a Producer Reference Time box (prft, 14496-12 8.16.5) ties the
+// fragment's media time to the wall clock.
+
+const (
+	videoTimescale = 90000
+	videoID        = 1
+	audioID        = 2
+)
+
+// errTrackChanged tells the caller to continue in a new part file.
+var errTrackChanged = errors.New("track parameters changed")
+
+// pending is a sample waiting for the next one (which gives its duration).
+type pending struct {
+	dts, pts time.Duration
+	key      bool
+	payload  []byte
+}
+
+// fileWriter writes one fragmented MP4 file with an H.264 track and an
+// optional AAC track. Times are session times (the session's start is 0).
+type fileWriter struct {
+	path     string
+	f        *os.File
+	video    *media.Track
+	audio    *media.Track
+	fragment time.Duration
+	wall0    time.Time // wall clock at session time 0
+
+	seq       uint32
+	vHeld     *pending
+	aHeld     *pending
+	vSamples  []*fmp4.Sample
+	aSamples  []*fmp4.Sample
+	vBase     time.Duration // DTS of the first video sample in the fragment
+	aBase     time.Duration
+	fragStart time.Duration
+	started   bool
+	first     time.Duration // session time of the first sample
+	last      time.Duration // end of the last sample written
+	bytes     uint64
+	media     uint64 // payload bytes
+	buf       seekablebuffer.Buffer
+}
+
+func newFileWriter(path string, video, audio *media.Track, fragment time.Duration, wall0 time.Time) (*fileWriter, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	w := &fileWriter{path: path, f: f, video: video, audio: audio, fragment: fragment, wall0: wall0}
+	init := fmp4.Init{Tracks: []*fmp4.InitTrack{{ID: videoID, TimeScale: videoTimescale,
+		Codec: &fmp4.CodecH264{SPS: video.SPS, PPS: video.PPS}}}}
+	if audio != nil {
+		var asc mpeg4audio.AudioSpecificConfig
+		if err := asc.Unmarshal(audio.Config); err != nil {
+			f.Close()
+			os.Remove(path)
+			return nil, fmt.Errorf("audio config: %w", err)
+		}
+		init.Tracks = append(init.Tracks, &fmp4.InitTrack{ID: audioID, TimeScale: uint32(audio.SampleRate),
+			Codec: &fmp4.CodecMPEG4Audio{Config: asc}})
+	}
+	if err := init.Marshal(&w.buf); err != nil {
+		f.Close()
+		os.Remove(path)
+		return nil, err
+	}
+	if err := w.flushBuf(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return w, nil
+}
+
+// flushBuf writes what was marshalled and syncs it. A write that fails part
+// way (a full disk) is cut off again, so the file ends on a whole fragment.
+func (w *fileWriter) flushBuf() error {
+	b := w.buf.Bytes()
+	w.buf.Reset()
+	n, err := w.f.Write(b)
+	if err != nil {
+		if n > 0 {
+			_ = w.f.Truncate(int64(w.bytes))
+		}
+		return err
+	}
+	w.bytes += uint64(n)
+	return w.f.Sync()
+}
+
+// writeUnit adds a unit at session time (dts, pts).
+func (w *fileWriter) writeUnit(u *media.Unit, dts, pts time.Duration) error {
+	switch u.Track.Kind {
+	case media.KindVideo:
+		if u.Track != w.video {
+			if string(u.Track.SPS) != string(w.video.SPS) || string(u.Track.PPS) != string(w.video.PPS) {
+				return errTrackChanged
+			}
+		}
+		if !w.started {
+			if !u.Key {
+				return nil // a file starts at a key frame
+			}
+			w.started = true
+			w.first = dts
+			w.fragStart = dts
+			w.vBase = dts
+		}
+		// parameter sets are in the init segment: keep what the camera sent
+		p := &pending{dts: dts, pts: pts, key: u.Key, payload: avcc(stripParams(u.Data, w.video))}
+		if h := w.vHeld; h != nil {
+			d := dts - h.dts
+			gap := d > time.Second // a dropout: the file continues after a gap
+			switch {
+			case gap:
+				d = w.frameDuration()
+			case d <= 0:
+				d = time.Millisecond // a repeated timestamp: keep the order
+			}
+			if len(w.vSamples) == 0 {
+				w.vBase = h.dts
+			}
+			w.vSamples = append(w.vSamples, w.sample(h, d, videoTimescale))
+			if gap || dts-w.fragStart >= w.fragment {
+				if err := w.flushFragment(); err != nil {
+					return err
+				}
+				w.fragStart = dts
+			}
+		}
+		w.vHeld = p
+	case media.KindAudio:
+		if w.audio == nil || !w.started || u.Track.SampleRate != w.audio.SampleRate || dts < w.first {
+			return nil
+		}
+		p := &pending{dts: dts, pts: dts, key: true, payload: append([]byte(nil), u.Data[0]...)}
+		if h := w.aHeld; h != nil {
+			d := dts - h.dts
+			gap := d > time.Second
+			if gap || d <= 0 {
+				d = 1024 * time.Second / time.Duration(w.audio.SampleRate)
+			}
+			if len(w.aSamples) == 0 {
+				w.aBase = h.dts
+			}
+			w.aSamples = append(w.aSamples, w.sample(h, d, uint32(w.audio.SampleRate)))
+			if gap { // the next fragment starts at the new time
+				if err := w.flushFragment(); err != nil {
+					return err
+				}
+			}
+		}
+		w.aHeld = p
+	}
+	return nil
+}
+
+func (w *fileWriter) frameDuration() time.Duration {
+	if w.video.FPS > 0 {
+		return time.Duration(float64(time.Second) / w.video.FPS)
+	}
+	return time.Second / 30
+}
+
+func (w *fileWriter) sample(p *pending, d time.Duration, scale uint32) *fmp4.Sample {
+	w.media += uint64(len(p.payload))
+	return &fmp4.Sample{Duration: uint32(ticks(d, scale)), PTSOffset: int32(ticks(p.pts, scale) - ticks(p.dts, scale)),
+		IsNonSyncSample: !p.key, Payload: p.payload}
+}
+
+func ticks(d time.Duration, scale uint32) int64 {
+	sec, rem := int64(d/time.Second), int64(d%time.Second)
+	return sec*int64(scale) + rem*int64(scale)/int64(time.Second)
+}
+
+// flushFragment writes the samples gathered so far as one fragment.
+func (w *fileWriter) flushFragment() error {
+	if len(w.vSamples) == 0 && len(w.aSamples) == 0 {
+		return nil
+	}
+	w.seq++
+	part := fmp4.Part{SequenceNumber: w.seq}
+	if len(w.vSamples) > 0 {
+		part.Tracks = append(part.Tracks, &fmp4.PartTrack{ID: videoID, BaseTime: uint64(ticks(w.vBase, videoTimescale)), Samples: w.vSamples})
+	}
+	if len(w.aSamples) > 0 {
+		part.Tracks = append(part.Tracks, &fmp4.PartTrack{ID: audioID, BaseTime: uint64(ticks(w.aBase, uint32(w.audio.SampleRate))), Samples: w.aSamples})
+	}
+	w.buf.Write(prft(w.wall0.Add(w.vBase), uint64(ticks(w.vBase, videoTimescale))))
+	if err := part.Marshal(&w.buf); err != nil {
+		return err
+	}
+	end := w.vBase
+	for _, s := range w.vSamples {
+		end += time.Duration(s.Duration) * time.Second / videoTimescale
+	}
+	w.last = max(w.last, end)
+	w.vSamples, w.aSamples = nil, nil
+	return w.flushBuf()
+}
+
+// close writes the held samples and the last fragment, and closes the file.
+func (w *fileWriter) close() error {
+	var err error
+	if w.vHeld != nil {
+		w.vSamples = append(w.vSamples, w.sample(w.vHeld, w.frameDuration(), videoTimescale))
+		w.vHeld = nil
+	}
+	if w.aHeld != nil && w.audio != nil {
+		w.aSamples = append(w.aSamples, w.sample(w.aHeld, 1024*time.Second/time.Duration(w.audio.SampleRate), uint32(w.audio.SampleRate)))
+		w.aHeld = nil
+	}
+	if w.started {
+		err = w.flushFragment()
+	}
+	if cerr := w.f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// prft builds a Producer Reference Time box (version 1) for the video track.
+func prft(wall time.Time, mediaTime uint64) []byte {
+	b := make([]byte, 32)
+	binary.BigEndian.PutUint32(b[0:], 32)
+	copy(b[4:], "prft")
+	b[8] = 1 // version 1: 64-bit media time
+	binary.BigEndian.PutUint32(b[12:], videoID)
+	// NTP time: seconds since 1900 and a 32-bit fraction
+	secs := uint64(wall.Unix() + 2208988800)
+	frac := uint64(wall.Nanosecond()) << 32 / 1e9
+	binary.BigEndian.PutUint64(b[16:], secs<<32|frac)
+	binary.BigEndian.PutUint64(b[24:], mediaTime)
+	return b
+}
+
+// stripParams leaves out the SPS and PPS that ingest put in front of a key
+// frame (media.H264KeyWithParams uses the track's own slices, so they are
+// recognised by address): they are in the init segment, and a sample then
+// holds exactly what the camera sent. Parameter sets the camera sent in band
+// are other slices and stay.
+func stripParams(nalus [][]byte, t *media.Track) [][]byte {
+	if len(nalus) < 3 || len(nalus[0]) == 0 || len(nalus[1]) == 0 || len(t.SPS) == 0 || len(t.PPS) == 0 {
+		return nalus
+	}
+	if &nalus[0][0] == &t.SPS[0] && &nalus[1][0] == &t.PPS[0] {
+		return nalus[2:]
+	}
+	return nalus
+}
+
+// avcc joins NAL units with 4-byte lengths.
+func avcc(nalus [][]byte) []byte {
+	n := 0
+	for _, u := range nalus {
+		n += 4 + len(u)
+	}
+	b := make([]byte, 0, n)
+	for _, u := range nalus {
+		b = binary.BigEndian.AppendUint32(b, uint32(len(u)))
+		b = append(b, u...)
+	}
+	return b
+}
