@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -16,7 +18,9 @@ import (
 	"switchyard/ingest"
 	"switchyard/internal/testpeer"
 	"switchyard/media"
+	"switchyard/mixer"
 	"switchyard/output/push"
+	"switchyard/output/record"
 )
 
 // The figures `make bench` prints. Each benchmark runs its job once (the
@@ -29,21 +33,28 @@ func selfCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// benchInput makes a 720p30 H.264+AAC clip with motion, once per run.
-var benchInput = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "switchyard-bench")
-	if err != nil {
-		return "", err
-	}
-	p := filepath.Join(dir, "in720p30.mp4")
-	out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=s=1280x720:r=30",
-		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "20", "-c:v", "libx264", "-preset", "veryfast",
-		"-g", "60", "-b:v", "3M", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k", "-y", p).CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("make bench input: %v: %s", err, out)
-	}
-	return p, nil
-})
+// benchClip makes an H.264+AAC clip with motion, once per run and size.
+func benchClip(size, bitrate string) func() (string, error) {
+	return sync.OnceValues(func() (string, error) {
+		dir, err := os.MkdirTemp("", "switchyard-bench")
+		if err != nil {
+			return "", err
+		}
+		p := filepath.Join(dir, "in"+size+".mp4")
+		out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=s="+size+":r=30",
+			"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "20", "-c:v", "libx264", "-preset", "veryfast",
+			"-g", "60", "-b:v", bitrate, "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "128k", "-y", p).CombinedOutput()
+		if err != nil {
+			return "", fmt.Errorf("make bench input: %v: %s", err, out)
+		}
+		return p, nil
+	})
+}
+
+var (
+	benchInput     = benchClip("1280x720", "3M")  // 720p30
+	benchInput1080 = benchClip("1920x1080", "6M") // 1080p30
+)
 
 func benchApp(b *testing.B, w, h int, names ...string) *app {
 	b.Helper()
@@ -252,4 +263,90 @@ func BenchmarkDestinations(b *testing.B) {
 			b.ReportMetric(per, "%core/dest-slope")
 		}
 	}
+}
+
+// procIO reads this process's I/O counters: bytes passed to write calls
+// (wchar) and bytes sent to the storage layer (write_bytes).
+func procIO() (wchar, storage uint64) {
+	b, _ := os.ReadFile("/proc/self/io")
+	for _, l := range strings.Split(string(b), "\n") {
+		k, v, _ := strings.Cut(l, ": ")
+		n, _ := strconv.ParseUint(v, 10, 64)
+		switch k {
+		case "wchar":
+			wchar = n
+		case "write_bytes":
+			storage = n
+		}
+	}
+	return wchar, storage
+}
+
+// mediaBytes sums the packet sizes of every stream of a file, by ffprobe.
+func mediaBytes(b *testing.B, file string) uint64 {
+	b.Helper()
+	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "packet=size", "-of", "csv=p=0", file).Output()
+	if err != nil {
+		b.Fatalf("ffprobe %s: %v", file, err)
+	}
+	var n uint64
+	for _, l := range strings.Fields(string(out)) {
+		v, _ := strconv.ParseUint(strings.Trim(l, ","), 10, 64)
+		n += v
+	}
+	return n
+}
+
+// BenchmarkRecording: the CPU that recording 4 ISO 1080p30 sources and the
+// program adds to a running show, and how many bytes reach the disk for each
+// byte of media.
+func BenchmarkRecording(b *testing.B) {
+	in, err := benchInput1080()
+	if err != nil {
+		b.Fatal(err)
+	}
+	const window = 15 * time.Second
+	names := []string{"cam1", "cam2", "cam3", "cam4"}
+	a := benchApp(b, 1280, 720, names...)
+	for _, n := range names {
+		pushFile(b, a, n, in)
+	}
+	waitAllLive(b, a, names...)
+	if _, err := a.mixer.SetProgram("cam1"); err != nil {
+		b.Fatal(err)
+	}
+	measure := func() (cores float64, st mixer.Stats) {
+		time.Sleep(2 * time.Second)
+		s0, c0 := a.mixer.Stats(), selfCPU()
+		time.Sleep(window)
+		s1 := a.mixer.Stats()
+		return (selfCPU() - c0).Seconds() / window.Seconds(), mixer.Stats{Late: s1.Late - s0.Late, Dropped: s1.Dropped - s0.Dropped}
+	}
+	base, st0 := measure()
+	w0, d0 := procIO()
+	if _, err := a.recorder.Start(record.StartRequest{Program: true}); err != nil {
+		b.Fatal(err)
+	}
+	rec, st1 := measure()
+	in1, err := a.recorder.Stop()
+	if err != nil {
+		b.Fatal(err)
+	}
+	w1, d1 := procIO()
+	var files, media uint64
+	for _, f := range in1.Files {
+		files += uint64(f.Bytes)
+		if strings.HasSuffix(f.Name, ".mp4") {
+			media += mediaBytes(b, filepath.Join(a.recorder.Dir(), in1.ID, f.Name))
+		}
+	}
+	b.ReportMetric((rec-base)*100, "%core-recording")
+	b.ReportMetric(float64(w1-w0)/float64(media), "written/media")
+	fmt.Printf("\nrecording 4 ISO 1080p30 (6 Mbit/s each, not re-encoded) + the 720p30 program, fragments of 1 s:\n")
+	fmt.Printf("  show without recording: %.3f cores (%d late, %d dropped program frames)\n", base, st0.Late, st0.Dropped)
+	fmt.Printf("  show while recording:   %.3f cores (%d late, %d dropped program frames)\n", rec, st1.Late, st1.Dropped)
+	fmt.Printf("  recording costs %.2f %% of a core (%.1f %% of the show's CPU)\n", (rec-base)*100, (rec-base)/base*100)
+	fmt.Printf("  write amplification over %.0f s: %.1f MB of media -> %.1f MB in files (%.4f), %.1f MB written (%.4f), %.1f MB to storage (%.4f)\n",
+		in1.DurationS, float64(media)/1e6, float64(files)/1e6, float64(files)/float64(media), float64(w1-w0)/1e6,
+		float64(w1-w0)/float64(media), float64(d1-d0)/1e6, float64(d1-d0)/float64(media))
 }

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,6 +17,7 @@ import (
 	"switchyard/ingest"
 	"switchyard/internal/testpeer"
 	"switchyard/output/push"
+	"switchyard/output/record"
 )
 
 func outputStatus(t *testing.T, a *app, name string) push.Status {
@@ -182,6 +185,8 @@ func TestOutputSurvivesDestinationRestart(t *testing.T) {
 	waitLive(t, a, "cam1")
 	waitOutput(t, a, "a", push.StateLive, 20*time.Second)
 	waitOutput(t, a, "b", push.StateLive, 20*time.Second)
+	var rec record.Info
+	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/recording/start"), ``, &rec))
 	m0 := a.mixer.Stats()
 	b0 := outputStatus(t, a, "b")
 
@@ -204,6 +209,18 @@ func TestOutputSurvivesDestinationRestart(t *testing.T) {
 	require.Equal(t, m0.Dropped, m1.Dropped, "no program frame dropped")
 	require.InDelta(t, float64(m1.FramesOut-m0.FramesOut), float64(b1.FramesSent-b0.FramesSent), 45,
 		"the other output sent every program frame")
+
+	// The recording ran through it all: one program file, every frame, no gap.
+	require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/recording/stop"), ``, &rec))
+	require.Equal(t, "stopped", rec.State)
+	pts := packetTimes(t, filepath.Join(a.recorder.Dir(), rec.ID, "program.mp4"), "v")
+	slices.Sort(pts)
+	for i := 1; i < len(pts); i++ {
+		require.Less(t, pts[i]-pts[i-1], 0.05, "program.mp4 has no gap at %.2f s", pts[i-1])
+	}
+	span := pts[len(pts)-1] - pts[0]
+	require.InDelta(t, span*30+1, len(pts), 1, "program.mp4 has every frame in its span")
+	require.Greater(t, span, float64(m1.FramesOut-m0.FramesOut)/30-1.5, "program.mp4 spans the time the destination was away")
 }
 
 // A black-holed destination (accepts TCP, never reads) never slows the others.

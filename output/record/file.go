@@ -141,7 +141,10 @@ func (w *fileWriter) writeUnit(u *media.Unit, dts, pts time.Duration) error {
 				w.vBase = h.dts
 			}
 			w.vSamples = append(w.vSamples, w.sample(h, d, videoTimescale))
-			if gap || dts-w.fragStart >= w.fragment {
+			// Close the fragment when the frame in hand would complete it:
+			// what is not yet on disk then spans less than one fragment,
+			// so a crash loses less than record.fragment of media.
+			if gap || dts+d-w.fragStart >= w.fragment {
 				if err := w.flushFragment(); err != nil {
 					return err
 				}

@@ -79,7 +79,10 @@ type Recorder struct {
 
 	mu      sync.Mutex
 	session *session
+	last    *session // the session stopped last, while and after its files close
 	closed  bool
+
+	stopping sync.WaitGroup // sessions stopping on their own (disk full)
 }
 
 // New returns a recorder.
@@ -164,6 +167,9 @@ func (r *Recorder) Stop() (Info, error) {
 	r.mu.Lock()
 	s := r.session
 	r.session = nil
+	if s != nil {
+		r.last = s
+	}
 	r.mu.Unlock()
 	if s == nil {
 		return Info{}, ErrNotRecording
@@ -176,11 +182,18 @@ func (r *Recorder) Stop() (Info, error) {
 // stopFor ends a session on its own (disk full); the API sees it as stopped.
 func (r *Recorder) stopFor(s *session, reason string) {
 	r.mu.Lock()
-	if r.session == s {
-		r.session = nil
+	if r.session != s {
+		r.mu.Unlock()
+		return // already stopping
 	}
+	r.session, r.last = nil, s
+	s.setState(reason) // the API and events say why at once, while the files close
+	r.stopping.Add(1)
 	r.mu.Unlock()
-	go s.stop(reason) // not from the goroutine that found the problem: stop waits for it
+	go func() { // not from the goroutine that found the problem: stop waits for it
+		defer r.stopping.Done()
+		s.stop(reason)
+	}()
 	r.log.Warn("recording stopped", "session", s.id, "reason", reason)
 }
 
@@ -214,14 +227,20 @@ func (r *Recorder) List() ([]Info, error) {
 	if err != nil {
 		return nil, err
 	}
-	active, _ := r.Active()
+	r.mu.Lock()
+	active, last := r.session, r.last
+	r.mu.Unlock()
 	out := []Info{}
 	for _, e := range ents {
 		if !e.IsDir() || !sessionPattern.MatchString(e.Name()) {
 			continue
 		}
-		if e.Name() == active.ID {
-			out = append(out, active)
+		if s := active; s != nil && e.Name() == s.id {
+			out = append(out, s.info())
+			continue
+		}
+		if s := last; s != nil && e.Name() == s.id {
+			out = append(out, s.info())
 			continue
 		}
 		out = append(out, readInfo(filepath.Join(r.opts.Dir, e.Name()), e.Name()))
@@ -252,7 +271,10 @@ func (r *Recorder) Delete(id string) error {
 	if !sessionPattern.MatchString(id) {
 		return ErrBadName
 	}
-	if a, ok := r.Active(); ok && a.ID == id {
+	r.mu.Lock()
+	busy := (r.session != nil && r.session.id == id) || (r.last != nil && r.last.id == id && r.last.stopping())
+	r.mu.Unlock()
+	if busy {
 		return ErrActive
 	}
 	p := filepath.Join(r.opts.Dir, id)
@@ -268,6 +290,7 @@ func (r *Recorder) Close() {
 	r.closed = true
 	r.mu.Unlock()
 	_, _ = r.Stop()
+	r.stopping.Wait()
 }
 
 // ctxDone is a helper for goroutines owned by a session.

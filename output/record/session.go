@@ -84,6 +84,7 @@ type session struct {
 	state    string
 	stopped  time.Time
 	once     sync.Once
+	closed   chan struct{} // closed when stop has closed every file
 }
 
 // track is one recorded stream: the program or a camera.
@@ -103,7 +104,8 @@ type track struct {
 
 func newSession(r *Recorder, id, dir string, start time.Time, req StartRequest) *session {
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &session{rec: r, id: id, dir: dir, start: start, req: req, ctx: ctx, cancel: cancel, state: "recording"}
+	s := &session{rec: r, id: id, dir: dir, start: start, req: req, ctx: ctx, cancel: cancel, state: "recording",
+		closed: make(chan struct{})}
 	if req.Initial != "" {
 		s.switches = append(s.switches, Switch{PTS: -1, Kind: "cut", To: req.Initial})
 	}
@@ -130,8 +132,14 @@ func (s *session) run() {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		s.watchDisk()
+		s.housekeep()
 	}()
+}
+
+func (s *session) setState(state string) {
+	s.mu.Lock()
+	s.state = state
+	s.mu.Unlock()
 }
 
 // stop ends every file and writes the edit lists. Safe twice.
@@ -145,13 +153,27 @@ func (s *session) stop(reason string) {
 		s.mu.Unlock()
 		s.writeJSON()
 		s.writeEditLists()
+		close(s.closed)
 	})
 }
 
-func (s *session) watchDisk() {
+// stopping reports a session whose files are still being closed.
+func (s *session) stopping() bool {
+	select {
+	case <-s.closed:
+		return false
+	default:
+		return true
+	}
+}
+
+// housekeep checks the free space twice a second, stopping the session
+// cleanly below the threshold, and rewrites session.json and the edit lists
+// every few seconds so that after a crash they describe the files on disk.
+func (s *session) housekeep() {
 	t := time.NewTicker(500 * time.Millisecond)
 	defer t.Stop()
-	for {
+	for n := 1; ; n++ {
 		select {
 		case <-s.ctx.Done():
 			return
@@ -160,6 +182,10 @@ func (s *session) watchDisk() {
 		if free, err := FreeBytes(s.dir); err == nil && free < s.rec.opts.MinFreeBytes {
 			s.rec.stopFor(s, "stopped: disk full")
 			return
+		}
+		if n%4 == 0 {
+			s.writeJSON()
+			s.writeEditLists()
 		}
 	}
 }
