@@ -8,6 +8,7 @@ import (
 
 	"switchyard/ingest"
 	"switchyard/output/push"
+	"switchyard/output/record"
 )
 
 // metrics holds the Prometheus registry of one control server. Sources, the
@@ -60,6 +61,11 @@ var (
 	dOutReconn  = desc("output_reconnects_total", "Times the output went to retrying.", "output")
 	dOutKbps    = desc("output_bitrate_kbps", "Measured bitrate to the destination.", "output")
 	dOutUptime  = desc("output_uptime_seconds", "Time since the output went live.", "output")
+
+	dRecActive = desc("recording_active", "1 while a recording session runs.")
+	dRecDur    = desc("recording_duration_seconds", "Length of the running recording session.")
+	dRecBytes  = desc("recording_bytes", "Bytes in the running recording session's files.")
+	dRecFree   = desc("recording_free_bytes", "Free space where recordings are written.")
 )
 
 var outputStates = []push.State{push.StateIdle, push.StateConnecting, push.StateLive, push.StateRetrying}
@@ -69,7 +75,8 @@ type stateCollector struct{ s *Server }
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{dSourceUp, dSourceKbps, dSourceFPS, dSourceWidth, dSourceHeight, dSourceUptime,
 		dSourceDrops, dSourceRefused, dSourceSess, dMixFrames, dMixLate, dMixDropped, dMixEncode,
-		dOutState, dOutBytes, dOutFrames, dOutDropped, dOutReconn, dOutKbps, dOutUptime} {
+		dOutState, dOutBytes, dOutFrames, dOutDropped, dOutReconn, dOutKbps, dOutUptime,
+		dRecActive, dRecDur, dRecBytes, dRecFree} {
 		ch <- d
 	}
 }
@@ -103,6 +110,23 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(dMixLate, float64(m.Late))
 	counter(dMixDropped, float64(m.Dropped))
 	gauge(dMixEncode, m.EncodeMs/1000)
+	if r := c.s.Recorder; r != nil {
+		in, active := r.Active()
+		var bytes int64
+		for _, f := range in.Files {
+			bytes += f.Bytes
+		}
+		on := 0.0
+		if active {
+			on = 1
+		}
+		gauge(dRecActive, on)
+		gauge(dRecDur, in.DurationS)
+		gauge(dRecBytes, float64(bytes))
+		if free, err := record.FreeBytes(r.Dir()); err == nil {
+			gauge(dRecFree, float64(free))
+		}
+	}
 	if c.s.Outputs == nil {
 		return
 	}

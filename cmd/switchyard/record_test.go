@@ -147,6 +147,9 @@ func TestRecording(t *testing.T) {
 	after(75)
 	api(t, "POST", a.apiURL("/auto"), `{"type":"mix","duration_ms":1000}`, nil) // cam1, dissolve
 	after(90)
+	metrics := getText(t, "http://"+a.http.Addr().String()+"/metrics")
+	require.Contains(t, metrics, "switchyard_recording_active 1")
+	require.Regexp(t, `switchyard_recording_bytes [1-9][0-9]{5,}\n`, metrics, "hundreds of kB recorded")
 	require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/recording/stop"), ``, &in))
 	require.Equal(t, "stopped", in.State)
 	require.Equal(t, http.StatusConflict, api(t, "POST", a.apiURL("/recording/stop"), ``, &e))
