@@ -117,9 +117,12 @@ func (s *Server) Close() {
 type trackedConn struct {
 	net.Conn
 	s    *Server
+	in   *chunkFilter // what go-rtmp reads: the chunk stream with type-3 extended timestamps fixed
 	once sync.Once
 	rtmp *gortmp.Conn // set once served
 }
+
+func (c *trackedConn) Read(b []byte) (int, error) { return c.in.Read(b) }
 
 func (c *trackedConn) Write(b []byte) (int, error) {
 	_ = c.Conn.SetWriteDeadline(time.Now().Add(c.s.WriteTimeout))
@@ -127,7 +130,7 @@ func (c *trackedConn) Write(b []byte) (int, error) {
 }
 
 func (s *Server) track(c net.Conn) *trackedConn {
-	tc := &trackedConn{Conn: c, s: s}
+	tc := &trackedConn{Conn: c, s: s, in: newChunkFilter(c)}
 	s.mu.Lock()
 	s.conns[tc] = struct{}{}
 	s.wg.Add(1)
