@@ -105,7 +105,14 @@ func (s *Server) saveShow() {
 	if s.Store == nil {
 		return
 	}
-	if err := s.Store.Save(Show{Outputs: s.Outputs.Configs()}); err != nil {
+	var sh Show
+	if s.Sources != nil {
+		sh.Sources = storeSources(s.Sources.Configs())
+	}
+	if s.Outputs != nil {
+		sh.Outputs = s.Outputs.Configs()
+	}
+	if err := s.Store.Save(sh); err != nil {
 		s.Log.Error("cannot save the show; changes will not survive a restart", "err", err)
 	}
 }

@@ -26,7 +26,9 @@ type Server struct {
 	// Address to listen on, e.g. "127.0.0.1:8080".
 	Address  string
 	Registry *ingest.Registry
-	Mixer    *mixer.Engine
+	// Sources changes the sources at runtime; nil leaves them as configured.
+	Sources Sources
+	Mixer   *mixer.Engine
 	Outputs  *push.Manager
 	Recorder *record.Recorder
 	// RecordDefaults fill what a recording start request leaves out.
@@ -102,8 +104,7 @@ func (s *Server) Handler() http.Handler {
 	api := r.Group("/api/v1")
 	api.GET("/state", s.getState)
 	api.GET("/events", s.getEvents)
-	api.GET("/sources", s.listSources)
-	api.GET("/sources/:name", s.getSource)
+	s.sourceRoutes(api)
 	api.POST("/program", s.setBus(s.Mixer.SetProgram))
 	api.POST("/preview", s.setBus(s.Mixer.SetPreview))
 	api.POST("/cut", s.cut)

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"switchyard/ingest"
 	"switchyard/output/push"
 )
 
@@ -16,7 +17,37 @@ import (
 // in data_dir/show.json. A part that is present (non-nil) there replaces the
 // same part of the config file.
 type Show struct {
-	Outputs []push.Config `json:"outputs"`
+	Sources []storedSource `json:"sources"`
+	Outputs []push.Config  `json:"outputs"`
+}
+
+// storedSource keeps what the API hides (the publish key).
+type storedSource struct {
+	ingest.SourceConfig
+	PublishKey string `json:"publish_key,omitempty"`
+}
+
+// SourceConfigs returns the stored sources, keys included; nil when
+// show.json holds none (the config's sources apply).
+func (sh Show) SourceConfigs() []ingest.SourceConfig {
+	if sh.Sources == nil {
+		return nil
+	}
+	out := make([]ingest.SourceConfig, 0, len(sh.Sources))
+	for _, s := range sh.Sources {
+		c := s.SourceConfig
+		c.PublishKey = s.PublishKey
+		out = append(out, c)
+	}
+	return out
+}
+
+func storeSources(cfgs []ingest.SourceConfig) []storedSource {
+	out := make([]storedSource, 0, len(cfgs)) // [] not null: no sources is a choice too
+	for _, c := range cfgs {
+		out = append(out, storedSource{SourceConfig: c, PublishKey: c.PublishKey})
+	}
+	return out
 }
 
 // Store reads and writes show.json atomically.

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -35,7 +36,15 @@ type State string
 const (
 	StateOffline State = "offline"
 	StateLive    State = "live"
+	// StateStale: a publisher is connected but no media came for StaleAfter.
+	StateStale State = "stale"
+	// StateConnecting and StateRetrying are a pulled camera's way back.
+	StateConnecting State = "connecting"
+	StateRetrying   State = "retrying"
 )
+
+// StaleAfter is how long a live source may send nothing before it is stale.
+const StaleAfter = 2 * time.Second
 
 // SourceConfig describes one source.
 type SourceConfig struct {
@@ -45,6 +54,23 @@ type SourceConfig struct {
 	// PublishKey, when set, must be given by a publisher (RTMP "name?key=…",
 	// RTSP password).
 	PublishKey string `yaml:"publish_key,omitempty" json:"-"`
+	// Takeover lets a new publisher replace a live one (an encoder that
+	// reconnected before its old connection timed out); otherwise the
+	// newcomer is refused and the live one keeps going.
+	Takeover bool `yaml:"takeover,omitempty" json:"takeover,omitempty"`
+	// Transport of a pulled RTSP camera: tcp (the default) or udp.
+	Transport string `yaml:"transport,omitempty" json:"transport,omitempty"`
+}
+
+// ProtoPull is the protocol name a pulled camera publishes with.
+const ProtoPull = "rtsp-pull"
+
+// ErrPulled refuses a publisher on a source that pulls from its camera.
+var ErrPulled = errors.New("the source pulls from its camera and takes no publisher")
+
+// Pulled reports a source whose URL is a camera to pull from.
+func (c SourceConfig) Pulled() bool {
+	return strings.HasPrefix(c.URL, "rtsp://") || strings.HasPrefix(c.URL, "rtsps://")
 }
 
 // Validate checks the name and the URL scheme.
@@ -52,13 +78,24 @@ func (c SourceConfig) Validate() error {
 	if !NamePattern.MatchString(c.Name) {
 		return &FieldError{Field: "name", Msg: fmt.Sprintf("source name %q must match %s", c.Name, NamePattern)}
 	}
+	switch c.Transport {
+	case "", "tcp", "udp":
+	default:
+		return &FieldError{Field: "transport", Msg: fmt.Sprintf("source %s: transport %q must be tcp or udp", c.Name, c.Transport)}
+	}
 	if c.URL != "" {
 		u, err := url.Parse(c.URL)
 		if err != nil {
 			return &FieldError{Field: "url", Msg: fmt.Sprintf("source %s: bad url: %v", c.Name, err)}
 		}
-		if u.Scheme != "gen" {
-			return &FieldError{Field: "url", Msg: fmt.Sprintf("source %s: url scheme %q is not supported (use gen://, or leave url empty and push to rtmp://HOST:1935/live/%s)", c.Name, u.Scheme, c.Name)}
+		switch u.Scheme {
+		case "gen":
+		case "rtsp", "rtsps":
+			if u.Host == "" {
+				return &FieldError{Field: "url", Msg: fmt.Sprintf("source %s: %s has no host", c.Name, c.URL)}
+			}
+		default:
+			return &FieldError{Field: "url", Msg: fmt.Sprintf("source %s: url scheme %q is not supported (pull with rtsp:// or rtsps://, generate with gen://, or leave url empty and push to rtmp://HOST:1935/live/%s)", c.Name, u.Scheme, c.Name)}
 		}
 	}
 	return nil
@@ -95,9 +132,44 @@ func (r *Registry) Add(cfg SourceConfig) (*Source, error) {
 	if _, ok := r.sources[cfg.Name]; ok {
 		return nil, fmt.Errorf("source %s: %w", cfg.Name, ErrExists)
 	}
-	s := &Source{cfg: cfg, stream: media.NewStream(), state: StateOffline}
+	s := &Source{name: cfg.Name, cfg: cfg, stream: media.NewStream(), state: StateOffline}
 	r.sources[cfg.Name] = s
 	return s, nil
+}
+
+// Remove deletes a source; its publisher, if any, is disconnected.
+func (r *Registry) Remove(name string) error {
+	r.mu.Lock()
+	s, ok := r.sources[name]
+	delete(r.sources, name)
+	r.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("source %q: %w", name, ErrUnknownSource)
+	}
+	s.mu.Lock()
+	p := s.publisher
+	s.mu.Unlock()
+	if p != nil {
+		p.Close()
+		p.kick()
+	}
+	return nil
+}
+
+// Update replaces a source's settings (key, takeover, URL); a live publisher
+// stays connected.
+func (r *Registry) Update(cfg SourceConfig) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	s, ok := r.Get(cfg.Name)
+	if !ok {
+		return fmt.Errorf("source %q: %w", cfg.Name, ErrUnknownSource)
+	}
+	s.mu.Lock()
+	s.cfg = cfg
+	s.mu.Unlock()
+	return nil
 }
 
 // Get returns a source by name.
@@ -118,9 +190,9 @@ func (r *Registry) List() []*Source {
 	r.mu.RUnlock()
 	slices.SortFunc(out, func(a, b *Source) int {
 		switch {
-		case a.cfg.Name < b.cfg.Name:
+		case a.name < b.name:
 			return -1
-		case a.cfg.Name > b.cfg.Name:
+		case a.name > b.name:
 			return 1
 		}
 		return 0
@@ -135,7 +207,14 @@ func (r *Registry) Publish(name, key, proto string) (*Publisher, error) {
 	if !ok {
 		return nil, fmt.Errorf("publish to %q: %w", name, ErrUnknownSource)
 	}
-	if s.cfg.PublishKey != "" && subtle.ConstantTimeCompare([]byte(key), []byte(s.cfg.PublishKey)) != 1 {
+	cfg := s.Config()
+	if cfg.Pulled() != (proto == ProtoPull) {
+		s.mu.Lock()
+		s.refused++
+		s.mu.Unlock()
+		return nil, fmt.Errorf("publish to %q: %w", name, ErrPulled)
+	}
+	if cfg.PublishKey != "" && subtle.ConstantTimeCompare([]byte(key), []byte(cfg.PublishKey)) != 1 {
 		s.mu.Lock()
 		s.refused++
 		s.mu.Unlock()
@@ -143,9 +222,15 @@ func (r *Registry) Publish(name, key, proto string) (*Publisher, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.publisher != nil {
-		s.refused++
-		return nil, fmt.Errorf("publish to %q: %w", name, ErrBusy)
+	if old := s.publisher; old != nil {
+		if !cfg.Takeover {
+			s.refused++
+			return nil, fmt.Errorf("publish to %q: %w", name, ErrBusy)
+		}
+		old.closed = true
+		s.sessions++
+		go old.kick() // not under the source's lock: the old connection's clean-up takes it
+		r.log.Info("publisher taken over", "source", name, "proto", proto)
 	}
 	p := &Publisher{src: s}
 	s.publisher = p
@@ -161,10 +246,11 @@ func (r *Registry) Publish(name, key, proto string) (*Publisher, error) {
 // Source is one named input. Its Stream lives as long as the source, across
 // publishers, so readers never have to re-attach when a camera comes back.
 type Source struct {
-	cfg    SourceConfig
+	name   string // fixed; cfg may change
 	stream *media.Stream
 
 	mu        sync.Mutex
+	cfg       SourceConfig
 	publisher *Publisher
 	state     State
 	proto     string
@@ -177,6 +263,15 @@ type Source struct {
 	kbps      float64
 	refused   uint64
 	sessions  uint64
+	pull      PullStatus
+}
+
+// PullStatus is the way back of a pulled camera that is not live.
+type PullStatus struct {
+	Attempt     int        `json:"attempt,omitempty"`
+	NextTryAt   *time.Time `json:"next_try_at,omitempty"`
+	LastError   string     `json:"last_error,omitempty"`
+	LastErrorAt *time.Time `json:"last_error_at,omitempty"`
 }
 
 // window accumulates a second of statistics.
@@ -187,10 +282,14 @@ type window struct {
 }
 
 // Name of the source.
-func (s *Source) Name() string { return s.cfg.Name }
+func (s *Source) Name() string { return s.name }
 
 // Config returns the source's configuration.
-func (s *Source) Config() SourceConfig { return s.cfg }
+func (s *Source) Config() SourceConfig {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cfg
+}
 
 // Stream is where the source's units are published.
 func (s *Source) Stream() *media.Stream { return s.stream }
@@ -208,6 +307,7 @@ type Status struct {
 	Drops       uint64       `json:"drops"`
 	Refused     uint64       `json:"refused"`
 	Sessions    uint64       `json:"sessions"`
+	PullStatus
 }
 
 // VideoStatus describes the video of a live source.
@@ -230,15 +330,21 @@ func (s *Source) Status() Status {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := Status{
-		Name:     s.cfg.Name,
+		Name:     s.name,
 		State:    s.state,
-		URL:      s.cfg.URL,
+		URL:      redact(s.cfg.URL),
 		Drops:    s.stream.Dropped(),
 		Refused:  s.refused,
 		Sessions: s.sessions,
 	}
+	if s.cfg.Pulled() {
+		st.PullStatus = s.pull
+	}
 	if s.state != StateLive {
 		return st
+	}
+	if !s.lastUnit.IsZero() && time.Since(s.lastUnit) > StaleAfter || s.lastUnit.IsZero() && time.Since(s.since) > StaleAfter {
+		st.State = StateStale
 	}
 	st.Protocol = s.proto
 	st.UptimeS = time.Since(s.since).Seconds()
@@ -256,12 +362,58 @@ func (s *Source) Status() Status {
 	return st
 }
 
+// redact hides a camera URL's password.
+func redact(raw string) string {
+	if u, err := url.Parse(raw); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	return raw
+}
+
 func round2(f float64) float64 { return float64(int(f*100+0.5)) / 100 }
+
+// SetPullState records a pulled camera's state while it is not live:
+// connecting, or retrying after err with the attempt number and next try.
+func (s *Source) SetPullState(state State, attempt int, next time.Time, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.publisher != nil {
+		return // live: the publisher's state stands
+	}
+	s.state = state
+	s.pull.Attempt = attempt
+	s.pull.NextTryAt = nil
+	if !next.IsZero() {
+		s.pull.NextTryAt = &next
+	}
+	if err != nil {
+		now := time.Now()
+		s.pull.LastError, s.pull.LastErrorAt = err.Error(), &now
+	}
+}
 
 // Publisher is the claim of one connection on a source.
 type Publisher struct {
 	src    *Source
 	closed bool
+	onKick func() // disconnects the publisher's connection
+}
+
+// OnKick sets how the registry disconnects this publisher (a takeover, the
+// source removed).
+func (p *Publisher) OnKick(f func()) {
+	p.src.mu.Lock()
+	p.onKick = f
+	p.src.mu.Unlock()
+}
+
+func (p *Publisher) kick() {
+	p.src.mu.Lock()
+	f := p.onKick
+	p.src.mu.Unlock()
+	if f != nil {
+		f()
+	}
 }
 
 // WriteUnit publishes a unit and updates the source's statistics.
@@ -314,6 +466,7 @@ func (p *Publisher) Close() {
 	if s.publisher == p {
 		s.publisher = nil
 		s.state = StateOffline
+		s.pull.Attempt, s.pull.NextTryAt = 0, nil
 		s.video, s.audio = nil, nil
 		s.sessions++
 	}

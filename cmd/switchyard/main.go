@@ -10,7 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -74,10 +74,12 @@ type app struct {
 	rtsp     *rtsp.Server
 	serve    *serve.RTSP
 	rtmp     *rtmp.Server
-	gens     []*gen.Generator
-	outputs  *push.Manager
-	recorder *record.Recorder
-	http     *control.Server
+	sources  *sourceSet
+
+	closeOnce sync.Once
+	outputs   *push.Manager
+	recorder  *record.Recorder
+	http      *control.Server
 }
 
 // start builds and starts every part; on error it closes what it started.
@@ -126,27 +128,20 @@ func start(cfg *Config, log *slog.Logger) (a *app, err error) {
 		return nil, err
 	}
 
-	for _, sc := range cfg.Sources {
-		src, err := a.registry.Add(sc)
-		if err != nil {
-			return nil, err
-		}
-		if err := a.mixer.AddInput(sc.Name, src.Stream()); err != nil {
-			return nil, err
-		}
-		if err := a.serve.Add("live/"+sc.Name, src.Stream()); err != nil {
-			return nil, err
-		}
-		if strings.HasPrefix(sc.URL, "gen://") {
-			g, err := gen.New(gen.Config{Source: sc.Name, URL: sc.URL, Width: cfg.Program.Width,
-				Height: cfg.Program.Height, FPSNum: fpsNum, FPSDen: fpsDen}, a.registry, log)
-			if err != nil {
-				return nil, err
-			}
-			if err := g.Start(); err != nil {
-				return nil, fmt.Errorf("source %s: %w", sc.Name, err)
-			}
-			a.gens = append(a.gens, g)
+	store := control.NewStore(cfg.DataDir, log)
+	show, err := store.Load()
+	if err != nil {
+		return nil, err
+	}
+	a.sources = newSourceSet(a.registry, a.mixer, a.serve,
+		gen.Config{Width: cfg.Program.Width, Height: cfg.Program.Height, FPSNum: fpsNum, FPSDen: fpsDen}, log)
+	srcs, from := show.SourceConfigs(), store.Path()
+	if srcs == nil { // show.json holds no sources yet: the config's
+		srcs, from = cfg.Sources, "the config"
+	}
+	for _, sc := range srcs {
+		if _, err := a.sources.Add(sc); err != nil {
+			return nil, fmt.Errorf("source %s (from %s): %w", sc.Name, from, err)
 		}
 	}
 	a.mixer.Start()
@@ -157,11 +152,6 @@ func start(cfg *Config, log *slog.Logger) (a *app, err error) {
 	}
 	a.outputs = push.NewManager(a.mixer.Program(), push.Options{TLSConfig: tlsConf, Renditions: a.mixer,
 		VideoBPS: int(cfg.Program.VideoBitrate), AudioBPS: int(cfg.Program.AudioBitrate)}, log)
-	store := control.NewStore(cfg.DataDir, log)
-	show, err := store.Load()
-	if err != nil {
-		return nil, err
-	}
 	outs := show.Outputs
 	if outs == nil { // show.json holds no outputs yet: the config's
 		for _, o := range cfg.Outputs {
@@ -178,7 +168,7 @@ func start(cfg *Config, log *slog.Logger) (a *app, err error) {
 	if err = a.rtmp.Start(); err != nil {
 		return nil, err
 	}
-	a.http = &control.Server{Address: cfg.HTTP.Listen, Registry: a.registry, Mixer: a.mixer, Outputs: a.outputs,
+	a.http = &control.Server{Address: cfg.HTTP.Listen, Registry: a.registry, Sources: a.sources, Mixer: a.mixer, Outputs: a.outputs,
 		Recorder: a.recorder, RecordDefaults: control.RecordDefaults{Program: cfg.Record.Program, ISO: cfg.Record.ISO},
 		Store: store, Log: log}
 	if err = a.http.Start(); err != nil {
@@ -189,7 +179,9 @@ func start(cfg *Config, log *slog.Logger) (a *app, err error) {
 
 // Close stops everything in order: control, then the inputs, then the mixer,
 // then what serves its output. Each part waits for its goroutines.
-func (a *app) Close() {
+func (a *app) Close() { a.closeOnce.Do(a.close) }
+
+func (a *app) close() {
 	if a.http != nil {
 		a.http.Close()
 	}
@@ -199,8 +191,8 @@ func (a *app) Close() {
 	if a.rtmp != nil {
 		a.rtmp.Close()
 	}
-	for _, g := range a.gens {
-		g.Close()
+	if a.sources != nil {
+		a.sources.Close()
 	}
 	if a.outputs != nil {
 		a.outputs.Close()

@@ -205,6 +205,7 @@ func (h *handler) OnPublish(_ *gortmp.StreamContext, _ uint32, cmd *rtmpmsg.NetS
 		h.log.Warn("publish refused", "source", name, "err", err)
 		return err
 	}
+	pub.OnKick(func() { _ = h.conn.Close() }) // taken over or removed: the connection ends
 	h.pub, h.name = pub, name
 	h.log = h.log.With("source", name)
 	return nil

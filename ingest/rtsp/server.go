@@ -177,9 +177,14 @@ func (h *handler) OnAnnounce(ctx *gortsplib.ServerHandlerOnAnnounceCtx) (*base.R
 	key := ""
 	if want := src.Config().PublishKey; want != "" {
 		// The key is the RTSP password; any user name is accepted.
+		// VerifyCredentials runs on every try: it also makes the nonce that
+		// the 401's digest challenge carries.
 		var auth headers.Authorization
-		if err := auth.Unmarshal(ctx.Request.Header["Authorization"]); err == nil &&
-			ctx.Conn.VerifyCredentials(ctx.Request, auth.Username, want) {
+		user := "switchyard"
+		if auth.Unmarshal(ctx.Request.Header["Authorization"]) == nil && auth.Username != "" {
+			user = auth.Username
+		}
+		if ctx.Conn.VerifyCredentials(ctx.Request, user, want) {
 			key = want
 		} else {
 			if ctx.Request.Header["Authorization"] != nil {
@@ -189,27 +194,9 @@ func (h *handler) OnAnnounce(ctx *gortsplib.ServerHandlerOnAnnounceCtx) (*base.R
 			return &base.Response{StatusCode: base.StatusUnauthorized}, liberrors.ErrServerAuth{}
 		}
 	}
-	in := &publisher{log: log.With("source", name)}
-	var vf *format.H264
-	if vm := ctx.Description.FindFormat(&vf); vm != nil {
-		v, err := newVideoIn(vm, vf)
-		if err != nil {
-			log.Warn("publish refused", "source", name, "err", err)
-			return &base.Response{StatusCode: base.StatusBadRequest}, err
-		}
-		in.video = v
-	}
-	var af *format.MPEG4Audio
-	if am := ctx.Description.FindFormat(&af); am != nil {
-		a, err := newAudioIn(am, af)
-		if err == nil {
-			in.audio = a
-		} else {
-			log.Warn("audio ignored", "source", name, "err", err)
-		}
-	}
-	if in.video == nil {
-		err := fmt.Errorf("publish to %q refused: no H.264 video in the announced session", name)
+	in, err := newPublisher(ctx.Description, log.With("source", name))
+	if err != nil {
+		err = fmt.Errorf("publish to %q refused: %w", name, err)
 		log.Warn("publish refused", "err", err)
 		return &base.Response{StatusCode: base.StatusUnsupportedMediaType}, err
 	}
@@ -222,6 +209,8 @@ func (h *handler) OnAnnounce(ctx *gortsplib.ServerHandlerOnAnnounceCtx) (*base.R
 		}
 		return &base.Response{StatusCode: code}, err
 	}
+	sess := ctx.Session
+	pub.OnKick(sess.Close) // taken over or removed: the session ends
 	in.pub = pub
 	in.announce()
 	ctx.Session.SetUserData(in)
@@ -244,7 +233,45 @@ func (h *handler) OnRecord(ctx *gortsplib.ServerHandlerOnRecordCtx) (*base.Respo
 	if !ok {
 		return &base.Response{StatusCode: base.StatusBadRequest}, errors.New("RECORD without ANNOUNCE")
 	}
-	sess := ctx.Session
+	p.attach(ctx.Session)
+	return &base.Response{StatusCode: base.StatusOK}, nil
+}
+
+// newPublisher picks the H.264 video and AAC audio of a session description.
+func newPublisher(desc *description.Session, log *slog.Logger) (*publisher, error) {
+	in := &publisher{log: log}
+	var vf *format.H264
+	if vm := desc.FindFormat(&vf); vm != nil {
+		v, err := newVideoIn(vm, vf)
+		if err != nil {
+			return nil, err
+		}
+		in.video = v
+	}
+	var af *format.MPEG4Audio
+	if am := desc.FindFormat(&af); am != nil {
+		a, err := newAudioIn(am, af)
+		if err == nil {
+			in.audio = a
+		} else {
+			log.Warn("audio ignored", "err", err)
+		}
+	}
+	if in.video == nil {
+		return nil, errors.New("no H.264 video in the session (H.265 and other codecs are not taken yet)")
+	}
+	return in, nil
+}
+
+// rtpSource is where RTP packets come from: a publisher's server session or
+// the client pulling a camera.
+type rtpSource interface {
+	OnPacketRTP(medi *description.Media, forma format.Format, cb gortsplib.OnPacketRTPFunc)
+	PacketPTS2(medi *description.Media, pkt *rtp.Packet) (int64, bool)
+}
+
+// attach turns the session's RTP packets into units on the source.
+func (p *publisher) attach(sess rtpSource) {
 	if v := p.video; v != nil {
 		sess.OnPacketRTP(v.media, v.format, func(pkt *rtp.Packet) {
 			pts, ok := sess.PacketPTS2(v.media, pkt)
@@ -271,7 +298,6 @@ func (h *handler) OnRecord(ctx *gortsplib.ServerHandlerOnRecordCtx) (*base.Respo
 			}
 		})
 	}
-	return &base.Response{StatusCode: base.StatusOK}, nil
 }
 
 // announce publishes the current tracks on the source's stream.

@@ -11,10 +11,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"sync"
 	"time"
 
+	"switchyard/internal/backoff"
 	"switchyard/media"
 	"switchyard/media/flv"
 )
@@ -189,17 +189,6 @@ func (o *Output) setState(s State) {
 	o.mu.Unlock()
 }
 
-// backoff returns the delay before attempt n (1, 2, …): min·2^(n−1) capped at
-// max, with ±20 % jitter so many outputs do not retry in step.
-func backoff(n int, minD, maxD time.Duration) time.Duration {
-	d := minD
-	for i := 1; i < n && d < maxD; i++ {
-		d *= 2
-	}
-	d = min(d, maxD)
-	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
-}
-
 func (o *Output) run(ctx context.Context) {
 	defer close(o.done)
 	defer o.setState(StateIdle)
@@ -214,7 +203,7 @@ func (o *Output) run(ctx context.Context) {
 		o.reconnects++
 		o.lastErr = err.Error()
 		o.lastErrAt = time.Now()
-		delay := backoff(o.attempt, o.opts.BackoffMin, o.opts.BackoffMax)
+		delay := backoff.Delay(o.attempt, o.opts.BackoffMin, o.opts.BackoffMax)
 		o.nextTry = time.Now().Add(delay)
 		o.state = StateRetrying
 		attempt := o.attempt

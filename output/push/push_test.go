@@ -43,14 +43,6 @@ func TestMaskURL(t *testing.T) {
 	require.NotContains(t, MaskURL("rtmp://user:pw@h/app/k"), "pw")
 }
 
-func TestBackoff(t *testing.T) {
-	for n, want := range map[int]time.Duration{1: time.Second, 2: 2 * time.Second, 3: 4 * time.Second, 5: 16 * time.Second, 6: 30 * time.Second, 50: 30 * time.Second} {
-		d := backoff(n, time.Second, 30*time.Second)
-		require.GreaterOrEqual(t, d, want*8/10, "attempt %d", n)
-		require.LessOrEqual(t, d, want*12/10, "attempt %d", n)
-	}
-}
-
 type msg struct {
 	typ  byte
 	ts   uint32

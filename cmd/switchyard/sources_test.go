@@ -1,0 +1,185 @@
+package main
+
+import (
+	"net/http"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"switchyard/ingest"
+	"switchyard/internal/testpeer"
+	"switchyard/mixer"
+)
+
+func waitState(t *testing.T, a *app, name string, within time.Duration, states ...ingest.State) ingest.Status {
+	t.Helper()
+	var st ingest.Status
+	waitFor(t, within, name+" "+string(states[0]), func() bool {
+		st = sourceStatus(t, a, name)
+		for _, s := range states {
+			if st.State == s && (s != ingest.StateLive || st.Video != nil) {
+				return true
+			}
+		}
+		return false
+	})
+	return st
+}
+
+// TestPullSourceReconnects pulls a camera (an RTSP server in the test, with
+// credentials) that goes away, comes back, and then keeps its socket open
+// but stops sending.
+func TestPullSourceReconnects(t *testing.T) {
+	mustHaveTools(t)
+	cam := testpeer.StartCamera(t, "admin", "pa55word")
+	feed := func() *proc {
+		return run(t, "ffmpeg", append(lavfiInput("red", "320x240", 30), "-f", "rtsp", "-rtsp_transport", "tcp", cam.PublishURL())...)
+	}
+	ff := feed()
+	waitFor(t, 20*time.Second, "the camera fed", cam.Fed)
+	a, _ := startApp(t, testConfig(t))
+
+	var st ingest.Status
+	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/sources"), `{"name":"ipcam","url":"`+cam.URL()+`"}`, &st))
+	require.NotContains(t, st.URL, "pa55word", "the camera's password is not shown")
+	st = waitState(t, a, "ipcam", 20*time.Second, ingest.StateLive)
+	require.Equal(t, ingest.ProtoPull, st.Protocol)
+	require.Equal(t, 320, st.Video.Width)
+	prog := decodeProgram(t, a)
+	prog.started(t)
+	var bus mixer.State
+	require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/program"), `{"source":"ipcam"}`, &bus))
+	require.True(t, average(prog.frame(t, bus.Frame+1)).is("red"), "the pulled camera is on program")
+
+	// The camera goes away: retrying with the attempt, next try and error.
+	cam.Stop()
+	ff.kill()
+	st = waitState(t, a, "ipcam", 20*time.Second, ingest.StateRetrying)
+	require.GreaterOrEqual(t, st.Attempt, 1)
+	require.NotNil(t, st.NextTryAt)
+	require.NotEmpty(t, st.LastError)
+	n := a.mixer.Stats().FramesOut
+	waitFor(t, 10*time.Second, "the program going on", func() bool { return a.mixer.Stats().FramesOut > n+30 })
+
+	// It comes back: live again within its backoff, without anyone asking.
+	cam.Start()
+	ff = feed()
+	back := time.Now()
+	waitState(t, a, "ipcam", 40*time.Second, ingest.StateLive)
+	t.Logf("camera back → source live in %s", time.Since(back).Round(10*time.Millisecond))
+	require.Equal(t, "ipcam", a.mixer.State().Program)
+
+	// A camera that keeps its socket open and stops sending is caught by the
+	// read timeout, and taken back when it sends again.
+	require.NoError(t, ff.cmd.Process.Signal(syscall.SIGSTOP))
+	st = waitState(t, a, "ipcam", 20*time.Second, ingest.StateRetrying, ingest.StateStale)
+	t.Logf("silent camera: %s (%s)", st.State, st.LastError)
+	st = waitState(t, a, "ipcam", 20*time.Second, ingest.StateRetrying)
+	require.NoError(t, ff.cmd.Process.Signal(syscall.SIGCONT))
+	waitState(t, a, "ipcam", 40*time.Second, ingest.StateLive)
+
+	// Wrong credentials: refused by the camera, said so, retried.
+	bad := strings.Replace(cam.URL(), "pa55word", "wrong", 1)
+	require.Equal(t, http.StatusOK, api(t, "PATCH", a.apiURL("/sources/ipcam"), `{"url":"`+bad+`"}`, &st))
+	st = waitState(t, a, "ipcam", 20*time.Second, ingest.StateRetrying)
+	require.Contains(t, st.LastError, "401")
+}
+
+// TestSourcesAtRuntime adds, changes and removes sources through the API,
+// with keys and takeover, and finds them again after a restart.
+func TestSourcesAtRuntime(t *testing.T) {
+	mustHaveTools(t)
+	cfg := testConfig(t, ingest.SourceConfig{Name: "cam1"})
+	a, _ := startApp(t, cfg)
+
+	var e struct{ Error, Field string }
+	for body, want := range map[string]int{
+		`{"name":"Bad Name"}`:                                     400,
+		`{"name":"x","url":"http://cam/stream"}`:                  400,
+		`{"name":"x","url":"rtsp://"}`:                            400,
+		`{"name":"x","url":"gen://nosuch"}`:                       400,
+		`{"name":"x","transport":"sctp"}`:                         400,
+		`{"name":"x","colour":"red"}`:                             400,
+		`{"name":"cam1"}`:                                         409,
+		`{"name":"black"}`:                                        400,
+		`{"url":"gen://bars"}`:                                    400,
+		`{"name":"x","url":"` + strings.Repeat("a", 70000) + `"}`: 413,
+	} {
+		require.Equal(t, want, api(t, "POST", a.apiURL("/sources"), body, &e), body)
+		require.NotEmpty(t, e.Error, body)
+	}
+	require.Equal(t, http.StatusNotFound, api(t, "DELETE", a.apiURL("/sources/nosuch"), "", &e))
+	require.Equal(t, http.StatusNotFound, api(t, "PATCH", a.apiURL("/sources/nosuch"), `{}`, &e))
+
+	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/sources"), `{"name":"cam9","publish_key":"k9"}`, nil))
+	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/sources"), `{"name":"bars2","url":"gen://bars"}`, nil))
+	waitLive(t, a, "bars2")
+
+	// The key is asked for: a wrong one is refused, counted; the right one goes live.
+	wrong := run(t, "ffmpeg", append(lavfiInput("red", "320x240", 30), "-f", "flv", a.rtmpURL("cam9?key=nope"))...)
+	require.Error(t, wrong.wait(t, 20*time.Second), "ffmpeg is refused")
+	require.Equal(t, uint64(1), sourceStatus(t, a, "cam9").Refused)
+	first := pushRTMP(t, a, "cam9?key=k9", "red", "320x240", 30)
+	waitLive(t, a, "cam9")
+
+	// A second publisher is refused while the first goes on …
+	second := run(t, "ffmpeg", append(lavfiInput("blue", "320x240", 30), "-f", "flv", a.rtmpURL("cam9?key=k9"))...)
+	require.Error(t, second.wait(t, 20*time.Second))
+	require.Equal(t, ingest.StateLive, sourceStatus(t, a, "cam9").State)
+	// … unless the source allows a takeover: then the newcomer replaces it.
+	require.Equal(t, http.StatusOK, api(t, "PATCH", a.apiURL("/sources/cam9"), `{"takeover":true}`, nil))
+	prog := decodeProgram(t, a)
+	prog.started(t)
+	var bus mixer.State
+	api(t, "POST", a.apiURL("/program"), `{"source":"cam9"}`, &bus)
+	require.True(t, average(prog.frame(t, bus.Frame+1)).is("red"))
+	pushRTMP(t, a, "cam9?key=k9", "blue", "320x240", 30)
+	require.Error(t, first.wait(t, 20*time.Second), "the first publisher is disconnected")
+	waitFor(t, 20*time.Second, "the newcomer live", func() bool {
+		st := sourceStatus(t, a, "cam9")
+		return st.Sessions == 1 && st.State == ingest.StateLive
+	})
+	waitFor(t, 20*time.Second, "the newcomer on program", func() bool {
+		api(t, "POST", a.apiURL("/program"), `{"source":"cam9"}`, &bus)
+		return average(prog.frame(t, bus.Frame+1)).is("blue")
+	})
+
+	// Removing the program source takes the program to black; nothing stops.
+	api(t, "POST", a.apiURL("/program"), `{"source":"bars2"}`, nil)
+	require.Equal(t, http.StatusNoContent, api(t, "DELETE", a.apiURL("/sources/bars2"), "", nil))
+	require.Equal(t, mixer.Black, a.mixer.State().Program)
+	n := a.mixer.Stats().FramesOut
+	waitFor(t, 10*time.Second, "the program going on", func() bool { return a.mixer.Stats().FramesOut > n+15 })
+	require.Equal(t, http.StatusNotFound, api(t, "GET", a.apiURL("/sources/bars2"), "", nil))
+	require.Equal(t, http.StatusNoContent, api(t, "DELETE", a.apiURL("/sources/cam1"), "", nil))
+	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/sources"), `{"name":"bars3","url":"gen://color?c=green"}`, nil))
+
+	// After a restart the show is as the API left it, keys included.
+	a.Close()
+	b, _ := startApp(t, cfg)
+	var list []ingest.Status
+	require.Equal(t, http.StatusOK, api(t, "GET", b.apiURL("/sources"), "", &list))
+	var names []string
+	for _, s := range list {
+		names = append(names, s.Name)
+	}
+	require.Equal(t, []string{"bars3", "cam9"}, names)
+	waitLive(t, b, "bars3")
+	wrong = run(t, "ffmpeg", append(lavfiInput("red", "320x240", 30), "-f", "flv", b.rtmpURL("cam9?key=nope"))...)
+	require.Error(t, wrong.wait(t, 20*time.Second), "the key survived the restart")
+	pushRTMP(t, b, "cam9?key=k9", "red", "320x240", 30)
+	waitLive(t, b, "cam9")
+
+	// Over RTSP the key is the password (digest or basic, any user name).
+	require.Equal(t, http.StatusCreated, api(t, "POST", b.apiURL("/sources"), `{"name":"cam8","publish_key":"k8"}`, nil))
+	rtspURL := func(pass string) string {
+		return strings.Replace(b.rtspURL("live/cam8"), "rtsp://", "rtsp://op:"+pass+"@", 1)
+	}
+	wrong = run(t, "ffmpeg", append(lavfiInput("red", "320x240", 30), "-f", "rtsp", "-rtsp_transport", "tcp", rtspURL("nope"))...)
+	require.Error(t, wrong.wait(t, 20*time.Second), "a wrong RTSP password is refused")
+	run(t, "ffmpeg", append(lavfiInput("red", "320x240", 30), "-f", "rtsp", "-rtsp_transport", "tcp", rtspURL("k8"))...)
+	waitLive(t, b, "cam8")
+}

@@ -1,0 +1,110 @@
+package control
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"switchyard/ingest"
+)
+
+// Sources adds, changes and removes sources at runtime.
+type Sources interface {
+	Add(ingest.SourceConfig) (ingest.Status, error)
+	Update(ingest.SourceConfig) (ingest.Status, error)
+	Remove(name string) error
+	// Configs returns every source's settings, keys included, for show.json.
+	Configs() []ingest.SourceConfig
+}
+
+func (s *Server) sourceRoutes(api *gin.RouterGroup) {
+	api.GET("/sources", s.listSources)
+	api.GET("/sources/:name", s.getSource)
+	if s.Sources == nil {
+		return
+	}
+	api.POST("/sources", s.addSource)
+	api.PATCH("/sources/:name", s.patchSource)
+	api.DELETE("/sources/:name", func(c *gin.Context) {
+		if err := s.Sources.Remove(c.Param("name")); err != nil {
+			fail(c, err)
+			return
+		}
+		s.saveShow()
+		s.watch.busesChanged(s.Mixer.State()) // a bus that showed it is black now
+		c.Status(http.StatusNoContent)
+	})
+}
+
+// sourceRequest is the body of POST and PATCH /sources. The publish key can
+// be set but is never shown.
+type sourceRequest struct {
+	Name       string  `json:"name"`
+	URL        *string `json:"url"`
+	PublishKey *string `json:"publish_key"`
+	Takeover   *bool   `json:"takeover"`
+	Transport  *string `json:"transport"`
+}
+
+func (r sourceRequest) apply(cfg *ingest.SourceConfig) {
+	if r.URL != nil {
+		cfg.URL = *r.URL
+	}
+	if r.PublishKey != nil {
+		cfg.PublishKey = *r.PublishKey
+	}
+	if r.Takeover != nil {
+		cfg.Takeover = *r.Takeover
+	}
+	if r.Transport != nil {
+		cfg.Transport = *r.Transport
+	}
+}
+
+func (s *Server) addSource(c *gin.Context) {
+	var req sourceRequest
+	if err := bind(c, &req); err != nil {
+		fail(c, err)
+		return
+	}
+	if req.Name == "" {
+		fail(c, badRequest("name", `field "name" is required`))
+		return
+	}
+	cfg := ingest.SourceConfig{Name: req.Name}
+	req.apply(&cfg)
+	st, err := s.Sources.Add(cfg)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	s.saveShow()
+	c.JSON(http.StatusCreated, st)
+}
+
+func (s *Server) patchSource(c *gin.Context) {
+	var req sourceRequest
+	if err := bind(c, &req); err != nil {
+		fail(c, err)
+		return
+	}
+	name := c.Param("name")
+	if req.Name != "" && req.Name != name {
+		fail(c, badRequest("name", "a source cannot be renamed; delete it and add it again"))
+		return
+	}
+	src, ok := s.Registry.Get(name)
+	if !ok {
+		fail(c, notFound("no source named %q", name))
+		return
+	}
+	cfg := src.Config()
+	req.apply(&cfg)
+	st, err := s.Sources.Update(cfg)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	s.saveShow()
+	c.JSON(http.StatusOK, st)
+}

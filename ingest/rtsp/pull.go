@@ -1,0 +1,172 @@
+package rtsp
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/bluenviron/gortsplib/v4"
+	"github.com/bluenviron/gortsplib/v4/pkg/base"
+
+	"switchyard/ingest"
+	"switchyard/internal/backoff"
+)
+
+// Pull pulls an IP camera's RTSP stream (rtsp:// or rtsps://, credentials
+// in the URL) into a source, for as long as it runs. The source goes
+// connecting → live; when the camera goes away, refuses, or keeps its socket
+// open but stops sending for ReadTimeout, it goes retrying (attempt n, next
+// try at …, last error) and tries again after 1 s, 2 s, 4 s … 30 s with
+// jitter, forever.
+type Pull struct {
+	Registry *ingest.Registry
+	Source   string
+	Log      *slog.Logger
+	// ReadTimeout: a camera that sends nothing this long is reconnected;
+	// the set-up requests are bounded by it too. Defaults to 5 s.
+	ReadTimeout time.Duration
+	// BackoffMin and BackoffMax default to 1 s and 30 s.
+	BackoffMin, BackoffMax time.Duration
+	// TLSConfig for rtsps:// cameras; nil uses the system roots.
+	TLSConfig *tls.Config
+
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// Start pulls in the background until Close.
+func (p *Pull) Start() {
+	if p.ReadTimeout == 0 {
+		p.ReadTimeout = 5 * time.Second
+	}
+	if p.BackoffMin == 0 {
+		p.BackoffMin = time.Second
+	}
+	if p.BackoffMax == 0 {
+		p.BackoffMax = 30 * time.Second
+	}
+	p.Log = p.Log.With("component", "ingest.rtsp.pull", "source", p.Source)
+	ctx, cancel := context.WithCancel(context.Background())
+	p.cancel, p.done = cancel, make(chan struct{})
+	go p.run(ctx)
+}
+
+// Close stops pulling and waits for it.
+func (p *Pull) Close() {
+	if p.cancel == nil {
+		return
+	}
+	p.cancel()
+	<-p.done
+}
+
+// liveLongEnough resets the backoff: a camera that was up this long and then
+// dropped is retried at once, not at the step its earlier failures reached.
+const liveLongEnough = 10 * time.Second
+
+func (p *Pull) run(ctx context.Context) {
+	defer close(p.done)
+	attempt := 0
+	for {
+		src, ok := p.Registry.Get(p.Source)
+		if !ok {
+			return
+		}
+		src.SetPullState(ingest.StateConnecting, attempt, time.Time{}, nil)
+		started := time.Now()
+		live, err := p.session(ctx, src.Config())
+		if ctx.Err() != nil {
+			return
+		}
+		if live && time.Since(started) > liveLongEnough {
+			attempt = 0
+		}
+		attempt++
+		wait := backoff.Delay(attempt, p.BackoffMin, p.BackoffMax)
+		src.SetPullState(ingest.StateRetrying, attempt, time.Now().Add(wait), err)
+		p.Log.Warn("camera unreachable; retrying", "attempt", attempt, "in", wait.Round(time.Millisecond), "err", err)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// session pulls once, until the camera or ctx ends it. live reports whether
+// the source went live.
+func (p *Pull) session(ctx context.Context, cfg ingest.SourceConfig) (live bool, err error) {
+	u, err := base.ParseURL(cfg.URL)
+	if err != nil {
+		return false, fmt.Errorf("bad url: %w", err)
+	}
+	transport := gortsplib.TransportTCP
+	if cfg.Transport == "udp" {
+		transport = gortsplib.TransportUDP
+	}
+	c := &gortsplib.Client{Scheme: u.Scheme, Host: u.Host, ReadTimeout: p.ReadTimeout, WriteTimeout: p.ReadTimeout,
+		Transport: &transport, TLSConfig: p.TLSConfig, UserAgent: "Switchyard"}
+	if err := c.Start2(); err != nil {
+		return false, err
+	}
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() { // Close unblocks whatever the client is waiting for
+		select {
+		case <-ctx.Done():
+			c.Close()
+		case <-stop:
+		}
+	}()
+	defer c.Close()
+
+	desc, _, err := c.Describe(u)
+	if err != nil {
+		return false, fmt.Errorf("describe: %w", err)
+	}
+	in, err := newPublisher(desc, p.Log)
+	if err != nil {
+		return false, err
+	}
+	if _, err := c.Setup(desc.BaseURL, in.video.media, 0, 0); err != nil {
+		return false, fmt.Errorf("setup video: %w", err)
+	}
+	if in.audio != nil {
+		if _, err := c.Setup(desc.BaseURL, in.audio.media, 0, 0); err != nil {
+			p.Log.Warn("audio not received", "err", err)
+			in.audio = nil
+		}
+	}
+	pub, err := p.Registry.Publish(p.Source, cfg.PublishKey, ingest.ProtoPull)
+	if err != nil {
+		return false, err
+	}
+	defer pub.Close()
+	pub.OnKick(c.Close)
+	in.pub = pub
+	in.announce()
+	in.attach(c)
+	if _, err := c.Play(nil); err != nil {
+		return true, fmt.Errorf("play: %w", err)
+	}
+	p.Log.Info("camera live", "url", maskURL(cfg.URL), "transport", transport.String())
+	err = c.Wait()
+	if err == nil {
+		err = errors.New("the camera ended the session")
+	}
+	return true, err
+}
+
+// maskURL leaves a camera's credentials out of logs.
+func maskURL(raw string) string {
+	u, err := base.ParseURL(raw)
+	if err != nil {
+		return "(bad url)"
+	}
+	return u.CloneWithoutCredentials().String()
+}
