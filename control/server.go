@@ -27,8 +27,8 @@ type Server struct {
 	Address  string
 	Registry *ingest.Registry
 	// Sources changes the sources at runtime; nil leaves them as configured.
-	Sources Sources
-	Mixer   *mixer.Engine
+	Sources  Sources
+	Mixer    *mixer.Engine
 	Outputs  *push.Manager
 	Recorder *record.Recorder
 	// RecordDefaults fill what a recording start request leaves out.
