@@ -1,7 +1,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -70,4 +73,65 @@ func TestRTMPTimestampsPastExtendedBoundary(t *testing.T) {
 		got := average(prog.frame(t, st.Frame+1))
 		require.True(t, got.is(c.colour), "the program shows %s: %s", c.source, got)
 	}
+}
+
+// TestConnectionFlood opens 200 RTMP and 200 RTSP connections that never
+// finish their handshake or request: each is closed by the server within
+// its timeout, and a live camera streams on undisturbed.
+func TestConnectionFlood(t *testing.T) {
+	mustHaveTools(t)
+	a, _ := startApp(t, testConfig(t, ingest.SourceConfig{Name: "cam1"}))
+	pushRTMP(t, a, "cam1", "red", "320x240", 30)
+	waitLive(t, a, "cam1")
+	api(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, nil)
+	before := sourceStatus(t, a, "cam1")
+	m0 := a.mixer.Stats()
+
+	const n = 200
+	start := time.Now()
+	type result struct {
+		proto string
+		err   error
+	}
+	closed := make(chan result, 2*n)
+	var conns []net.Conn
+	for i := 0; i < 2*n; i++ {
+		proto, addr, first := "rtmp", a.rtmp.Addr().String(), []byte{3} // C0 and nothing more
+		if i%2 == 1 {
+			proto, addr, first = "rtsp", a.rtsp.Addr().String(), []byte("OPTIONS rtsp://x/ RTSP/1.0\r\nCSeq: 1") // never ends
+		}
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		require.NoError(t, err)
+		conns = append(conns, c)
+		_, err = c.Write(first)
+		require.NoError(t, err)
+		go func() {
+			_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
+			_, err := io.Copy(io.Discard, c) // until the server closes it
+			closed <- result{proto, err}
+		}()
+	}
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for i := 0; i < 2*n; i++ {
+		select {
+		case r := <-closed:
+			var ne net.Error
+			require.False(t, errors.As(r.err, &ne) && ne.Timeout(), "an %s connection was still open after 30 s", r.proto)
+		case <-time.After(40 * time.Second):
+			t.Fatalf("only %d of %d connections closed", i, 2*n)
+		}
+	}
+	t.Logf("%d half-open connections closed by the server within %s", 2*n, time.Since(start).Round(100*time.Millisecond))
+
+	after := sourceStatus(t, a, "cam1")
+	require.Equal(t, ingest.StateLive, after.State)
+	require.Equal(t, before.Sessions, after.Sessions, "the camera was never dropped")
+	require.Equal(t, before.Drops, after.Drops, "no units dropped")
+	require.InDelta(t, 30, after.Video.FPS, 5)
+	m1 := a.mixer.Stats()
+	require.Equal(t, m0.Dropped, m1.Dropped, "no program frames dropped")
 }

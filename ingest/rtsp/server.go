@@ -78,7 +78,7 @@ func (s *Server) Start() error {
 		ReadTimeout:  s.ReadTimeout,
 		WriteTimeout: s.WriteTimeout,
 		Listen: func(string, string) (net.Listener, error) {
-			return ln, nil
+			return &guardedListener{Listener: ln, timeout: s.ReadTimeout}, nil
 		},
 	}
 	if err := s.srv.Start(); err != nil {
@@ -224,8 +224,23 @@ func (h *handler) OnSetup(ctx *gortsplib.ServerHandlerOnSetupCtx) (*base.Respons
 	return h.play(ctx.Path)
 }
 
-func (h *handler) OnPlay(*gortsplib.ServerHandlerOnPlayCtx) (*base.Response, error) {
+func (h *handler) OnPlay(ctx *gortsplib.ServerHandlerOnPlayCtx) (*base.Response, error) {
+	release(ctx.Conn)
 	return &base.Response{StatusCode: base.StatusOK}, nil
+}
+
+// OnRequest: every complete request earns a connection that does not play or
+// record yet another read timeout (see guardedListener).
+func (h *handler) OnRequest(sc *gortsplib.ServerConn, _ *base.Request) {
+	if g, ok := sc.NetConn().(*guardedConn); ok {
+		g.extend(h.s.ReadTimeout)
+	}
+}
+
+func release(sc *gortsplib.ServerConn) {
+	if g, ok := sc.NetConn().(*guardedConn); ok {
+		g.release()
+	}
 }
 
 func (h *handler) OnRecord(ctx *gortsplib.ServerHandlerOnRecordCtx) (*base.Response, error) {
@@ -233,6 +248,7 @@ func (h *handler) OnRecord(ctx *gortsplib.ServerHandlerOnRecordCtx) (*base.Respo
 	if !ok {
 		return &base.Response{StatusCode: base.StatusBadRequest}, errors.New("RECORD without ANNOUNCE")
 	}
+	release(ctx.Conn)
 	p.attach(ctx.Session)
 	return &base.Response{StatusCode: base.StatusOK}, nil
 }

@@ -1,0 +1,67 @@
+package rtsp
+
+import (
+	"net"
+	"sync"
+	"time"
+)
+
+// gortsplib's server reads RTSP requests without a deadline (it clears it
+// before each request), so a connection that sends half a request, or
+// nothing, stays open for ever: a few hundred of them exhaust the server.
+// guardedListener gives each connection a deadline until it starts to play
+// or record: every complete request extends it by the read timeout, and
+// PLAY or RECORD hands the connection over to gortsplib's own session and
+// media timeouts.
+type guardedListener struct {
+	net.Listener
+	timeout time.Duration
+}
+
+func (l *guardedListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	g := &guardedConn{Conn: c}
+	g.extend(l.timeout)
+	return g, nil
+}
+
+type guardedConn struct {
+	net.Conn
+	mu       sync.Mutex
+	guard    time.Time
+	released bool
+}
+
+// SetReadDeadline keeps the guard when gortsplib asks for no deadline.
+func (c *guardedConn) SetReadDeadline(t time.Time) error {
+	c.mu.Lock()
+	if t.IsZero() && !c.released {
+		t = c.guard
+	}
+	c.mu.Unlock()
+	return c.Conn.SetReadDeadline(t)
+}
+
+// extend gives the connection another d to send its next request.
+func (c *guardedConn) extend(d time.Duration) {
+	c.mu.Lock()
+	if c.released {
+		c.mu.Unlock()
+		return
+	}
+	c.guard = time.Now().Add(d)
+	g := c.guard
+	c.mu.Unlock()
+	_ = c.Conn.SetReadDeadline(g)
+}
+
+// release ends the guard: the connection plays or records.
+func (c *guardedConn) release() {
+	c.mu.Lock()
+	c.released = true
+	c.mu.Unlock()
+	_ = c.Conn.SetReadDeadline(time.Time{})
+}
