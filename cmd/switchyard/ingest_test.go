@@ -6,6 +6,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +18,7 @@ import (
 	"switchyard/ingest"
 	"switchyard/media"
 	"switchyard/mixer"
+	"switchyard/output/record"
 )
 
 // TestRTMPTimestampsPastExtendedBoundary pushes with ffmpeg from timestamps
@@ -134,4 +139,60 @@ func TestConnectionFlood(t *testing.T) {
 	require.InDelta(t, 30, after.Video.FPS, 5)
 	m1 := a.mixer.Stats()
 	require.Equal(t, m0.Dropped, m1.Dropped, "no program frames dropped")
+}
+
+// TestResolutionChangeMidStream: a camera that changes resolution without
+// reconnecting (new SPS/PPS in band) is followed: the source reports the new
+// size and the program shows the new picture.
+func TestResolutionChangeMidStream(t *testing.T) {
+	mustHaveTools(t)
+	dir := t.TempDir()
+	var stream []byte
+	for _, part := range []struct{ color, size, secs string }{{"red", "320x240", "8"}, {"blue", "640x360", "30"}} {
+		p := filepath.Join(dir, part.color+".h264")
+		out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "color=c="+part.color+":s="+part.size+":r=30",
+			"-t", part.secs, "-c:v", "libx264", "-preset", "ultrafast", "-g", "30", "-pix_fmt", "yuv420p",
+			"-x264opts", "repeat-headers=1", "-f", "h264", "-y", p).CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		b, err := os.ReadFile(p)
+		require.NoError(t, err)
+		stream = append(stream, b...)
+	}
+	both := filepath.Join(dir, "both.h264")
+	require.NoError(t, os.WriteFile(both, stream, 0o644))
+
+	a, _ := startApp(t, testConfig(t, ingest.SourceConfig{Name: "cam1"}))
+	run(t, "ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-probesize", "32768", "-framerate", "30", "-f", "h264", "-i", both,
+		"-c", "copy", "-f", "rtsp", "-rtsp_transport", "tcp", a.rtspURL("live/cam1"))
+	st := waitLive(t, a, "cam1")
+	require.Equal(t, 320, st.Video.Width)
+	prog := decodeProgram(t, a)
+	prog.started(t)
+	var bus mixer.State
+	api(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, &bus)
+	got := average(prog.frame(t, bus.Frame+1))
+	require.True(t, got.is("red"), "program %s", got)
+	var rec record.Info
+	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/recording/start"), `{"program":false,"iso":["cam1"]}`, &rec))
+
+	waitFor(t, 20*time.Second, "the new size", func() bool {
+		st = sourceStatus(t, a, "cam1")
+		return st.Video != nil && st.Video.Width == 640 && st.Video.Height == 360
+	})
+	require.Zero(t, st.Sessions, "the same publisher, not a reconnect")
+	api(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, &bus)
+	require.True(t, average(prog.frame(t, bus.Frame+1)).is("blue"), "the program follows the camera's new picture")
+
+	// The ISO recording continues in a second part file at the new size.
+	n := a.mixer.Stats().FramesOut
+	waitFor(t, 10*time.Second, "a second at the new size", func() bool { return a.mixer.Stats().FramesOut > n+30 })
+	require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/recording/stop"), ``, &rec))
+	for file, size := range map[string]string{"cam1.mp4": "320x240", "cam1.part2.mp4": "640x360"} {
+		p := filepath.Join(a.recorder.Dir(), rec.ID, file)
+		playsCleanly(t, p)
+		out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v", "-show_entries", "stream=width,height",
+			"-of", "csv=p=0:s=x", p).Output()
+		require.NoError(t, err, file)
+		require.Equal(t, size, strings.TrimSpace(string(out)), file)
+	}
 }

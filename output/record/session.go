@@ -291,7 +291,7 @@ func (t *track) fileName() string {
 	if n <= 1 {
 		return t.name + ".mp4"
 	}
-	return fmt.Sprintf("%s-part%d.mp4", t.name, n)
+	return fmt.Sprintf("%s.part%d.mp4", t.name, n) // "." is not in source names: no clash
 }
 
 func (t *track) write(u *media.Unit, dts, pts time.Duration) error {
