@@ -48,6 +48,7 @@ var (
 	dSourceDrops   = desc("source_units_dropped_total", "Units the source's readers lost for being behind.", "source")
 	dSourceRefused = desc("source_publish_refused_total", "Publishers refused (wrong key, already live).", "source")
 	dSourceSess    = desc("source_sessions_total", "Publisher sessions that ended.", "source")
+	dSourceBad     = desc("source_malformed_total", "Media messages from the source that could not be read.", "source")
 
 	dMixFrames  = desc("mixer_frames_total", "Program frames produced.")
 	dMixLate    = desc("mixer_late_frames_total", "Program frames composed more than one frame after their deadline.")
@@ -74,7 +75,7 @@ type stateCollector struct{ s *Server }
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{dSourceUp, dSourceKbps, dSourceFPS, dSourceWidth, dSourceHeight, dSourceUptime,
-		dSourceDrops, dSourceRefused, dSourceSess, dMixFrames, dMixLate, dMixDropped, dMixEncode,
+		dSourceDrops, dSourceRefused, dSourceSess, dSourceBad, dMixFrames, dMixLate, dMixDropped, dMixEncode,
 		dOutState, dOutBytes, dOutFrames, dOutDropped, dOutReconn, dOutKbps, dOutUptime,
 		dRecActive, dRecDur, dRecBytes, dRecFree} {
 		ch <- d
@@ -104,6 +105,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(dSourceDrops, float64(st.Drops), st.Name)
 		counter(dSourceRefused, float64(st.Refused), st.Name)
 		counter(dSourceSess, float64(st.Sessions), st.Name)
+		counter(dSourceBad, float64(st.Malformed), st.Name)
 	}
 	m := c.s.Mixer.Stats()
 	counter(dMixFrames, float64(m.FramesOut))

@@ -263,6 +263,7 @@ type Source struct {
 	kbps      float64
 	refused   uint64
 	sessions  uint64
+	malformed uint64
 	pull      PullStatus
 }
 
@@ -307,6 +308,8 @@ type Status struct {
 	Drops       uint64       `json:"drops"`
 	Refused     uint64       `json:"refused"`
 	Sessions    uint64       `json:"sessions"`
+	// Malformed counts media messages that could not be read (and were dropped).
+	Malformed uint64 `json:"malformed"`
 	PullStatus
 }
 
@@ -330,12 +333,13 @@ func (s *Source) Status() Status {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := Status{
-		Name:     s.name,
-		State:    s.state,
-		URL:      redact(s.cfg.URL),
-		Drops:    s.stream.Dropped(),
-		Refused:  s.refused,
-		Sessions: s.sessions,
+		Name:      s.name,
+		State:     s.state,
+		URL:       redact(s.cfg.URL),
+		Drops:     s.stream.Dropped(),
+		Refused:   s.refused,
+		Sessions:  s.sessions,
+		Malformed: s.malformed,
 	}
 	if s.cfg.Pulled() {
 		st.PullStatus = s.pull
@@ -440,6 +444,13 @@ func (p *Publisher) WriteUnit(u *media.Unit) {
 	}
 	s.mu.Unlock()
 	s.stream.WriteUnit(u)
+}
+
+// Malformed counts a media message the publisher sent that could not be read.
+func (p *Publisher) Malformed() {
+	p.src.mu.Lock()
+	p.src.malformed++
+	p.src.mu.Unlock()
 }
 
 // SetTracks announces the publisher's tracks on the source's stream (nil

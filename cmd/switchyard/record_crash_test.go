@@ -20,8 +20,8 @@ import (
 	"switchyard/output/record"
 )
 
-// binary is the switchyard executable run by a test as an operator runs it.
-type binary struct {
+// switchyardProc is the switchyard executable run by a test as an operator runs it.
+type switchyardProc struct {
 	cmd        *exec.Cmd
 	logs       *logBuf
 	done       chan error
@@ -32,9 +32,9 @@ type binary struct {
 var runningLine = regexp.MustCompile(`panel=(\S+) rtmp=(\S+)NAME`)
 
 // startBinary runs bin with a config file and waits until it listens.
-func startBinary(t *testing.T, bin, config string) *binary {
+func startBinary(t *testing.T, bin, config string) *switchyardProc {
 	t.Helper()
-	b := &binary{cmd: exec.Command(bin, "-config", config), logs: &logBuf{}, done: make(chan error, 1)}
+	b := &switchyardProc{cmd: exec.Command(bin, "-config", config), logs: &logBuf{}, done: make(chan error, 1)}
 	b.cmd.Stderr = b.logs
 	require.NoError(t, b.cmd.Start())
 	go func() { b.done <- b.cmd.Wait() }()
@@ -57,7 +57,7 @@ func startBinary(t *testing.T, bin, config string) *binary {
 }
 
 // stop signals the process and waits for it to end.
-func (b *binary) stop(t *testing.T, sig syscall.Signal) {
+func (b *switchyardProc) stop(t *testing.T, sig syscall.Signal) {
 	t.Helper()
 	require.NoError(t, b.cmd.Process.Signal(sig))
 	select {

@@ -287,6 +287,9 @@ func (h *handler) OnAudio(timestamp uint32, payload io.Reader) error {
 // badMedia counts a malformed message; too many in a row end the connection.
 func (h *handler) badMedia(err error) error {
 	h.bad++
+	if h.pub != nil {
+		h.pub.Malformed()
+	}
 	if h.bad == 1 {
 		h.log.Warn("malformed media message", "err", err)
 	}

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	gortmp "github.com/yutopp/go-rtmp"
+	rtmpmsg "github.com/yutopp/go-rtmp/message"
+
+	"switchyard/ingest"
+	"switchyard/mixer"
+)
+
+// flvTag is one tag of an FLV file.
+type flvTag struct {
+	typ  byte
+	ts   uint32
+	data []byte
+}
+
+// flvTags encodes a clip with ffmpeg into FLV and splits it into tags.
+func flvTags(t *testing.T, color string) []flvTag {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), color+".flv")
+	out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "color=c="+color+":s=320x240:r=30",
+		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "20", "-c:v", "libx264", "-preset", "ultrafast",
+		"-g", "30", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k", "-y", p).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	b, err := os.ReadFile(p)
+	require.NoError(t, err)
+	var tags []flvTag
+	for off := 9 + 4; off+11 <= len(b); {
+		size := int(b[off+1])<<16 | int(b[off+2])<<8 | int(b[off+3])
+		ts := uint32(b[off+4])<<16 | uint32(b[off+5])<<8 | uint32(b[off+6]) | uint32(b[off+7])<<24
+		if off+11+size > len(b) {
+			break
+		}
+		tags = append(tags, flvTag{b[off], ts, b[off+11 : off+11+size]})
+		off += 11 + size + 4
+	}
+	return tags
+}
+
+// rtmpPublisher publishes with go-rtmp's client, in-process, so a test can
+// send what it likes.
+func rtmpPublisher(t *testing.T, a *app, name string) *gortmp.Stream {
+	t.Helper()
+	cc, err := gortmp.Dial("rtmp", a.rtmp.Addr().String(), &gortmp.ConnConfig{})
+	require.NoError(t, err)
+	t.Cleanup(func() { cc.Close() })
+	require.NoError(t, cc.Connect(&rtmpmsg.NetConnectionConnect{Command: rtmpmsg.NetConnectionConnectCommand{App: "live"}}))
+	st, err := cc.CreateStream(nil, 4096)
+	require.NoError(t, err)
+	require.NoError(t, st.Publish(&rtmpmsg.NetStreamPublish{PublishingName: name, PublishingType: "live"}))
+	return st
+}
+
+func send(st *gortmp.Stream, tag flvTag, ts uint32) error {
+	switch tag.typ {
+	case 18:
+		return nil // metadata
+	case 9:
+		return st.Write(6, ts, &rtmpmsg.VideoMessage{Payload: bytes.NewReader(tag.data)})
+	}
+	return st.Write(5, ts, &rtmpmsg.AudioMessage{Payload: bytes.NewReader(tag.data)})
+}
+
+// TestHostilePublishers: garbage after a valid handshake, broken codec
+// configuration and truncated NAL units, and absurd timestamps. Each bad
+// publisher is dropped or re-synced; the good camera, the program and the
+// server go on.
+func TestHostilePublishers(t *testing.T) {
+	mustHaveTools(t)
+	a, logs := startApp(t, testConfig(t, ingest.SourceConfig{Name: "cam1"}, ingest.SourceConfig{Name: "broken"},
+		ingest.SourceConfig{Name: "jumpy"}))
+	pushRTMP(t, a, "cam1", "red", "320x240", 30)
+	waitLive(t, a, "cam1")
+	var bus mixer.State
+	api(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, &bus)
+	before, m0 := sourceStatus(t, a, "cam1"), a.mixer.Stats()
+	rng := rand.New(rand.NewPCG(1, 2))
+	junk := func(n int) []byte {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(rng.Uint32())
+		}
+		return b
+	}
+
+	// Garbage after a valid handshake: the connection is closed.
+	c, err := net.Dial("tcp", a.rtmp.Addr().String())
+	require.NoError(t, err)
+	defer c.Close()
+	_, err = c.Write(append([]byte{3}, make([]byte, 1536)...)) // C0 C1
+	require.NoError(t, err)
+	_, err = io.ReadFull(c, make([]byte, 1+1536+1536)) // S0 S1 S2
+	require.NoError(t, err)
+	_, err = c.Write(make([]byte, 1536)) // C2
+	require.NoError(t, err)
+	_, _ = c.Write(junk(64 << 10))
+	_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	_, err = io.Copy(io.Discard, c)
+	var ne net.Error
+	require.False(t, errors.As(err, &ne) && ne.Timeout(), "the server closes a connection that sends garbage")
+
+	// Broken codec configuration and truncated NAL units.
+	tags := flvTags(t, "blue")
+	st := rtmpPublisher(t, a, "broken")
+	_ = send(st, flvTag{9, 0, append([]byte{0x17, 0, 0, 0, 0}, junk(7)...)}, 0) // a sequence header that is not one
+	for i := range 60 {
+		nal := binary.BigEndian.AppendUint32([]byte{0x17, 1, 0, 0, 0}, 5000) // says 5000 bytes
+		_ = send(st, flvTag{9, 0, append(nal, junk(100)...)}, uint32(i*33))
+		_ = send(st, flvTag{8, 0, append([]byte{0xaf, 1}, junk(50)...)}, uint32(i*33)) // AAC before any config
+	}
+	for _, tag := range tags[:40] { // then a real sequence header with truncated frames
+		if tag.typ == 9 && len(tag.data) > 40 && tag.data[1] == 1 {
+			tag.data = tag.data[:len(tag.data)/2]
+		}
+		_ = send(st, tag, tag.ts)
+	}
+
+	waitFor(t, 10*time.Second, "the broken publisher's messages counted", func() bool {
+		return sourceStatus(t, a, "broken").Malformed > 0
+	})
+
+	// Absurd timestamps: backwards, then hours ahead, then back again; the
+	// source stays on program through each of them.
+	prog := decodeProgram(t, a)
+	prog.started(t)
+	js := rtmpPublisher(t, a, "jumpy")
+	for i, tag := range tags {
+		ts := tag.ts
+		switch {
+		case i > 100 && i < 200:
+			ts = tag.ts / 3 // backwards
+		case i >= 200 && i < 300:
+			ts += 5 * 3600 * 1000 // five hours ahead
+		case i >= 300:
+			ts += 1000 // and back
+		}
+		require.NoError(t, send(js, tag, ts), "tag %d", i)
+		switch i {
+		case 10:
+			waitLive(t, a, "jumpy")
+		case 90, 190, 290, 390:
+			require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/program"), `{"source":"jumpy"}`, &bus))
+			got := average(prog.frame(t, bus.Frame+2))
+			require.True(t, got.is("blue"), "tag %d: the jumpy source plays on program: %s", i, got)
+		}
+		if tag.typ == 9 {
+			time.Sleep(time.Second / 60) // faster than real time, bounded by the clip
+		}
+	}
+	st2 := sourceStatus(t, a, "jumpy")
+	require.Equal(t, ingest.StateLive, st2.State, "a publisher with jumping timestamps is re-synced, not dropped")
+	require.Zero(t, st2.Sessions)
+	require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, &bus))
+	require.True(t, average(prog.frame(t, bus.Frame+2)).is("red"))
+
+	// The good camera and the program never noticed.
+	after := sourceStatus(t, a, "cam1")
+	require.Equal(t, ingest.StateLive, after.State)
+	require.Equal(t, before.Sessions, after.Sessions)
+	require.Equal(t, before.Drops, after.Drops)
+	require.Equal(t, m0.Dropped, a.mixer.Stats().Dropped, "no program frame dropped")
+	require.NotContains(t, logs.String(), "panic")
+}
