@@ -41,8 +41,8 @@ type Track struct {
 	Width, Height int
 	// FPS is the nominal frame rate when the stream announces one, else 0.
 	FPS float64
-	// SPS and PPS (H.264) without start codes.
-	SPS, PPS []byte
+	// SPS and PPS (H.264, H.265) and VPS (H.265) without start codes.
+	VPS, SPS, PPS []byte
 
 	// Audio.
 	SampleRate int
@@ -55,9 +55,9 @@ type Track struct {
 // Unit is one access unit. Once written to a Stream it is never modified and every
 // reader receives the same pointer.
 //
-// For H.264, Data holds the NAL units of one picture without start codes, and a
-// key unit (IDR) always carries its SPS and PPS in front, so any reader can start
-// decoding at any key unit. For AAC, Data holds exactly one raw access unit (no ADTS).
+// For H.264 and H.265, Data holds the NAL units of one picture without start
+// codes, and a key unit (IDR; for H.265 any IRAP) always carries its parameter
+// sets in front, so any reader can start decoding at any key unit. For AAC, Data holds exactly one raw access unit (no ADTS).
 type Unit struct {
 	Track *Track
 	// PTS is the presentation time on the publisher's own timeline.

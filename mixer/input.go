@@ -111,7 +111,8 @@ func (in *input) run(ctx context.Context, threads int) {
 			if u.Track != vtrack {
 				// a new publisher or new parameters: reopen the decoder when they differ
 				if vdec == nil || vtrack == nil || vtrack.Codec != u.Track.Codec ||
-					string(vtrack.SPS) != string(u.Track.SPS) || string(vtrack.PPS) != string(u.Track.PPS) {
+					string(vtrack.SPS) != string(u.Track.SPS) || string(vtrack.PPS) != string(u.Track.PPS) ||
+					string(vtrack.VPS) != string(u.Track.VPS) {
 					if vdec != nil {
 						vdec.Close()
 						vdec = nil

@@ -196,3 +196,42 @@ func TestResolutionChangeMidStream(t *testing.T) {
 		require.Equal(t, size, strings.TrimSpace(string(out)), file)
 	}
 }
+
+// TestH265RTSPPush: an H.265 camera pushed over RTSP is decoded into the
+// program, re-served as H.265, and recorded as it came in.
+func TestH265RTSPPush(t *testing.T) {
+	mustHaveTools(t)
+	a, _ := startApp(t, testConfig(t, ingest.SourceConfig{Name: "hevc"}))
+	run(t, "ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-i", "color=c=blue:s=320x240:r=30",
+		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-c:v", "libx265", "-preset", "ultrafast",
+		"-x265-params", "log-level=error:keyint=30", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k",
+		"-f", "rtsp", "-rtsp_transport", "tcp", a.rtspURL("live/hevc"))
+	st := waitLive(t, a, "hevc")
+	require.Equal(t, "h265", st.Video.Codec)
+	require.Equal(t, 320, st.Video.Width)
+	var rec record.Info
+	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/recording/start"), `{"program":false,"iso":["hevc"]}`, &rec))
+
+	prog := decodeProgram(t, a)
+	prog.started(t)
+	var bus mixer.State
+	require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/program"), `{"source":"hevc"}`, &bus))
+	got := average(prog.frame(t, bus.Frame+1))
+	require.True(t, got.is("blue"), "the H.265 camera on program: %s", got)
+
+	out, err := exec.Command("ffprobe", "-v", "error", "-rtsp_transport", "tcp", "-select_streams", "v",
+		"-show_entries", "stream=codec_name,width", "-of", "csv=p=0", a.rtspURL("live/hevc")).Output()
+	require.NoError(t, err)
+	require.Equal(t, "hevc,320", strings.TrimSpace(string(out)), "re-served as it came in")
+
+	n := a.mixer.Stats().FramesOut
+	waitFor(t, 10*time.Second, "two seconds recorded", func() bool { return a.mixer.Stats().FramesOut > n+60 })
+	require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/recording/stop"), ``, &rec))
+	file := filepath.Join(a.recorder.Dir(), rec.ID, "hevc.mp4")
+	playsCleanly(t, file)
+	out, err = exec.Command("ffprobe", "-v", "error", "-select_streams", "v", "-show_entries", "stream=codec_name",
+		"-of", "csv=p=0", file).Output()
+	require.NoError(t, err)
+	require.Equal(t, "hevc", strings.TrimSpace(string(out)))
+	require.True(t, frameAt(t, file, 1).is("blue"))
+}

@@ -17,11 +17,11 @@ import (
 	"github.com/bluenviron/gortsplib/v4/pkg/base"
 	"github.com/bluenviron/gortsplib/v4/pkg/description"
 	"github.com/bluenviron/gortsplib/v4/pkg/format"
-	"github.com/bluenviron/gortsplib/v4/pkg/format/rtph264"
 	"github.com/bluenviron/gortsplib/v4/pkg/format/rtpmpeg4audio"
 	"github.com/bluenviron/gortsplib/v4/pkg/headers"
 	"github.com/bluenviron/gortsplib/v4/pkg/liberrors"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h265"
 	"github.com/pion/rtp"
 
 	"switchyard/ingest"
@@ -257,8 +257,15 @@ func (h *handler) OnRecord(ctx *gortsplib.ServerHandlerOnRecordCtx) (*base.Respo
 func newPublisher(desc *description.Session, log *slog.Logger) (*publisher, error) {
 	in := &publisher{log: log}
 	var vf *format.H264
+	var hf *format.H265
 	if vm := desc.FindFormat(&vf); vm != nil {
 		v, err := newVideoIn(vm, vf)
+		if err != nil {
+			return nil, err
+		}
+		in.video = v
+	} else if vm := desc.FindFormat(&hf); vm != nil {
+		v, err := newVideoIn(vm, hf)
 		if err != nil {
 			return nil, err
 		}
@@ -274,7 +281,7 @@ func newPublisher(desc *description.Session, log *slog.Logger) (*publisher, erro
 		}
 	}
 	if in.video == nil {
-		return nil, errors.New("no H.264 video in the session (H.265 and other codecs are not taken yet)")
+		return nil, errors.New("no H.264 or H.265 video in the session")
 	}
 	return in, nil
 }
@@ -328,64 +335,117 @@ func (p *publisher) announce() {
 	p.pub.SetTracks(v, a)
 }
 
-// videoIn turns RTP packets of one H.264 media into units.
+// videoIn turns RTP packets of one H.264 or H.265 media into units,
+// following parameter sets sent in band (a camera that changes resolution).
 type videoIn struct {
 	media  *description.Media
-	format *format.H264
-	dec    *rtph264.Decoder
-	dts    *h264.DTSExtractor
+	format format.Format
+	codec  string
+	depkt  func(*rtp.Packet) ([][]byte, error)
+	dts    dtsExtractor
 	track  *media.Track
 	rate   int64
 }
 
-func newVideoIn(m *description.Media, f *format.H264) (*videoIn, error) {
-	dec, err := f.CreateDecoder()
-	if err != nil {
-		return nil, err
-	}
-	v := &videoIn{media: m, format: f, dec: dec, rate: int64(f.ClockRate())}
-	if sps, pps := f.SafeParams(); sps != nil && pps != nil {
-		t, err := media.NewH264Track(sps, pps, 0)
-		if err == nil {
-			v.track = t
+type dtsExtractor interface {
+	Extract(au [][]byte, pts int64) (int64, error)
+}
+
+func newVideoIn(m *description.Media, f format.Format) (*videoIn, error) {
+	v := &videoIn{media: m, format: f, rate: int64(f.ClockRate())}
+	switch f := f.(type) {
+	case *format.H264:
+		dec, err := f.CreateDecoder()
+		if err != nil {
+			return nil, err
 		}
+		v.codec, v.depkt = media.CodecH264, dec.Decode
+		if sps, pps := f.SafeParams(); sps != nil && pps != nil {
+			v.track, _ = media.NewH264Track(sps, pps, 0)
+		}
+	case *format.H265:
+		dec, err := f.CreateDecoder()
+		if err != nil {
+			return nil, err
+		}
+		v.codec, v.depkt = media.CodecH265, dec.Decode
+		if vps, sps, pps := f.SafeParams(); vps != nil && sps != nil && pps != nil {
+			v.track, _ = media.NewH265Track(vps, sps, pps)
+		}
+	default:
+		return nil, fmt.Errorf("video codec %s is not taken", f.Codec())
 	}
 	return v, nil
 }
 
-func (v *videoIn) decode(pkt *rtp.Packet, pts int64) *media.Unit {
-	au, err := v.dec.Decode(pkt)
-	if err != nil {
-		return nil // more packets needed, or a loss: the decoder resyncs itself
-	}
-	// Follow parameter sets sent in band (a camera that changes resolution).
-	var sps, pps []byte
+// params returns the parameter sets an access unit carries, as a new track
+// when they differ from the current one.
+func (v *videoIn) params(au [][]byte) *media.Track {
+	var vps, sps, pps []byte
 	for _, n := range au {
 		if len(n) == 0 {
 			continue
 		}
-		switch h264.NALUType(n[0] & 0x1f) {
-		case h264.NALUTypeSPS:
+		if v.codec == media.CodecH264 {
+			switch h264.NALUType(n[0] & 0x1f) {
+			case h264.NALUTypeSPS:
+				sps = n
+			case h264.NALUTypePPS:
+				pps = n
+			}
+			continue
+		}
+		switch h265.NALUType((n[0] >> 1) & 0x3f) {
+		case h265.NALUType_VPS_NUT:
+			vps = n
+		case h265.NALUType_SPS_NUT:
 			sps = n
-		case h264.NALUTypePPS:
+		case h265.NALUType_PPS_NUT:
 			pps = n
 		}
 	}
-	if sps != nil && pps != nil && (v.track == nil || string(sps) != string(v.track.SPS) || string(pps) != string(v.track.PPS)) {
-		if t, err := media.NewH264Track(append([]byte(nil), sps...), append([]byte(nil), pps...), 0); err == nil {
-			v.track = t
-			v.dts = nil
-		}
+	if sps == nil || pps == nil || (v.codec == media.CodecH265 && vps == nil) {
+		return nil
+	}
+	if t := v.track; t != nil && string(sps) == string(t.SPS) && string(pps) == string(t.PPS) && string(vps) == string(t.VPS) {
+		return nil
+	}
+	cp := func(b []byte) []byte { return append([]byte(nil), b...) }
+	if v.codec == media.CodecH264 {
+		t, _ := media.NewH264Track(cp(sps), cp(pps), 0)
+		return t
+	}
+	t, _ := media.NewH265Track(cp(vps), cp(sps), cp(pps))
+	return t
+}
+
+func (v *videoIn) decode(pkt *rtp.Packet, pts int64) *media.Unit {
+	au, err := v.depkt(pkt)
+	if err != nil {
+		return nil // more packets needed, or a loss: the decoder resyncs itself
+	}
+	if t := v.params(au); t != nil {
+		v.track, v.dts = t, nil
 	}
 	if v.track == nil {
 		return nil
 	}
-	nalus, key := media.H264KeyWithParams(au, v.track.SPS, v.track.PPS)
+	var nalus [][]byte
+	var key bool
+	if v.codec == media.CodecH264 {
+		nalus, key = media.H264KeyWithParams(au, v.track.SPS, v.track.PPS)
+	} else {
+		nalus, key = media.H265KeyWithParams(au, v.track.VPS, v.track.SPS, v.track.PPS)
+	}
 	if v.dts == nil {
 		if !key {
 			return nil
 		}
-		v.dts = h264.NewDTSExtractor()
+		if v.codec == media.CodecH264 {
+			v.dts = h264.NewDTSExtractor()
+		} else {
+			v.dts = h265.NewDTSExtractor()
+		}
 	}
 	dts, err := v.dts.Extract(nalus, pts)
 	if err != nil {

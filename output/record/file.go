@@ -68,8 +68,11 @@ func newFileWriter(path string, video, audio *media.Track, fragment time.Duratio
 		return nil, err
 	}
 	w := &fileWriter{path: path, f: f, video: video, audio: audio, fragment: fragment, wall0: wall0}
-	init := fmp4.Init{Tracks: []*fmp4.InitTrack{{ID: videoID, TimeScale: videoTimescale,
-		Codec: &fmp4.CodecH264{SPS: video.SPS, PPS: video.PPS}}}}
+	var codec fmp4.Codec = &fmp4.CodecH264{SPS: video.SPS, PPS: video.PPS}
+	if video.Codec == media.CodecH265 {
+		codec = &fmp4.CodecH265{VPS: video.VPS, SPS: video.SPS, PPS: video.PPS}
+	}
+	init := fmp4.Init{Tracks: []*fmp4.InitTrack{{ID: videoID, TimeScale: videoTimescale, Codec: codec}}}
 	if audio != nil {
 		var asc mpeg4audio.AudioSpecificConfig
 		if err := asc.Unmarshal(audio.Config); err != nil {
@@ -113,7 +116,8 @@ func (w *fileWriter) writeUnit(u *media.Unit, dts, pts time.Duration) error {
 	switch u.Track.Kind {
 	case media.KindVideo:
 		if u.Track != w.video {
-			if string(u.Track.SPS) != string(w.video.SPS) || string(u.Track.PPS) != string(w.video.PPS) {
+			if u.Track.Codec != w.video.Codec || string(u.Track.SPS) != string(w.video.SPS) ||
+				string(u.Track.PPS) != string(w.video.PPS) || string(u.Track.VPS) != string(w.video.VPS) {
 				return errTrackChanged
 			}
 		}
@@ -257,19 +261,25 @@ func prft(wall time.Time, mediaTime uint64) []byte {
 	return b
 }
 
-// stripParams leaves out the SPS and PPS that ingest put in front of a key
-// frame (media.H264KeyWithParams uses the track's own slices, so they are
-// recognised by address): they are in the init segment, and a sample then
-// holds exactly what the camera sent. Parameter sets the camera sent in band
-// are other slices and stay.
+// stripParams leaves out the parameter sets that ingest put in front of a
+// key frame (media.H264KeyWithParams and H265KeyWithParams use the track's
+// own slices, so they are recognised by address): they are in the init
+// segment, and a sample then holds exactly what the camera sent. Parameter
+// sets the camera sent in band are other slices and stay.
 func stripParams(nalus [][]byte, t *media.Track) [][]byte {
-	if len(nalus) < 3 || len(nalus[0]) == 0 || len(nalus[1]) == 0 || len(t.SPS) == 0 || len(t.PPS) == 0 {
+	params := [][]byte{t.SPS, t.PPS}
+	if t.Codec == media.CodecH265 {
+		params = [][]byte{t.VPS, t.SPS, t.PPS}
+	}
+	if len(nalus) <= len(params) {
 		return nalus
 	}
-	if &nalus[0][0] == &t.SPS[0] && &nalus[1][0] == &t.PPS[0] {
-		return nalus[2:]
+	for i, p := range params {
+		if len(p) == 0 || len(nalus[i]) == 0 || &nalus[i][0] != &p[0] {
+			return nalus
+		}
 	}
-	return nalus
+	return nalus[len(params):]
 }
 
 // avcc joins NAL units with 4-byte lengths.

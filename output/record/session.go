@@ -299,7 +299,7 @@ func (t *track) write(u *media.Unit, dts, pts time.Duration) error {
 		return nil // before the session started
 	}
 	if t.cur == nil {
-		if u.Track.Kind != media.KindVideo || !u.Key || u.Track.Codec != media.CodecH264 {
+		if u.Track.Kind != media.KindVideo || !u.Key || (u.Track.Codec != media.CodecH264 && u.Track.Codec != media.CodecH265) {
 			return nil
 		}
 		if err := t.openFile(u.Track); err != nil {
@@ -339,7 +339,7 @@ func (t *track) openFile(video *media.Track) error {
 	}
 	t.mu.Lock()
 	t.cur = w
-	p := partJSON{File: name, Video: fmt.Sprintf("h264 %dx%d", video.Width, video.Height)}
+	p := partJSON{File: name, Video: fmt.Sprintf("%s %dx%d", video.Codec, video.Width, video.Height)}
 	if audio != nil {
 		p.Audio = fmt.Sprintf("aac %d Hz %d ch", audio.SampleRate, audio.Channels)
 	}

@@ -15,9 +15,9 @@ import (
 	"github.com/bluenviron/gortsplib/v4"
 	"github.com/bluenviron/gortsplib/v4/pkg/description"
 	"github.com/bluenviron/gortsplib/v4/pkg/format"
-	"github.com/bluenviron/gortsplib/v4/pkg/format/rtph264"
 	"github.com/bluenviron/gortsplib/v4/pkg/format/rtpmpeg4audio"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
+	"github.com/pion/rtp"
 
 	"switchyard/media"
 )
@@ -141,7 +141,9 @@ type session struct {
 	audioIn    *media.Track
 	vmedia     *description.Media
 	amedia     *description.Media
-	venc       *rtph264.Encoder
+	venc       interface {
+		Encode([][]byte) ([]*rtp.Packet, error)
+	}
 	aenc       *rtpmpeg4audio.Encoder
 	vbase      uint32
 	abase      uint32
@@ -164,7 +166,7 @@ func (p *path) run(ctx context.Context, r *RTSP, reader *media.Reader) {
 			return
 		}
 		// (Re)describe at a key unit when the announced tracks changed.
-		if u.Track.Kind == media.KindVideo && u.Key && u.Track.Codec == media.CodecH264 {
+		if u.Track.Kind == media.KindVideo && u.Key && (u.Track.Codec == media.CodecH264 || u.Track.Codec == media.CodecH265) {
 			video, audio := u.Track, announcedAudio(p.stream)
 			if cur == nil || cur.video != video || cur.audioIn != audio {
 				next, err := newSession(r.srv, video, audio)
@@ -210,13 +212,22 @@ func randU32() uint32 {
 
 func newSession(srv *gortsplib.Server, video, audio *media.Track) (*session, error) {
 	s := &session{video: video, audio: audio, audioIn: audio, vbase: randU32(), abase: randU32()}
-	vf := &format.H264{PayloadTyp: 96, PacketizationMode: 1, SPS: video.SPS, PPS: video.PPS}
-	s.vmedia = &description.Media{Type: description.MediaTypeVideo, Formats: []format.Format{vf}}
-	desc := &description.Session{Medias: []*description.Media{s.vmedia}}
+	var vf format.Format
 	var err error
-	if s.venc, err = vf.CreateEncoder(); err != nil {
+	if video.Codec == media.CodecH265 {
+		f := &format.H265{PayloadTyp: 96, VPS: video.VPS, SPS: video.SPS, PPS: video.PPS}
+		s.venc, err = f.CreateEncoder()
+		vf = f
+	} else {
+		f := &format.H264{PayloadTyp: 96, PacketizationMode: 1, SPS: video.SPS, PPS: video.PPS}
+		s.venc, err = f.CreateEncoder()
+		vf = f
+	}
+	if err != nil {
 		return nil, err
 	}
+	s.vmedia = &description.Media{Type: description.MediaTypeVideo, Formats: []format.Format{vf}}
+	desc := &description.Session{Medias: []*description.Media{s.vmedia}}
 	if audio != nil && audio.Codec == media.CodecAAC {
 		var asc mpeg4audio.AudioSpecificConfig
 		if err := asc.Unmarshal(audio.Config); err == nil {
