@@ -135,13 +135,13 @@ func (r *RTSP) Close() {
 
 // session is the RTSP description built for one set of tracks.
 type session struct {
-	ss         *gortsplib.ServerStream
-	video      *media.Track
-	audio      *media.Track // nil when audioIn cannot be served
-	audioIn    *media.Track
-	vmedia     *description.Media
-	amedia     *description.Media
-	venc       interface {
+	ss      *gortsplib.ServerStream
+	video   *media.Track
+	audio   *media.Track // nil when audioIn cannot be served
+	audioIn *media.Track
+	vmedia  *description.Media
+	amedia  *description.Media
+	venc    interface {
 		Encode([][]byte) ([]*rtp.Packet, error)
 	}
 	aenc       *rtpmpeg4audio.Encoder
