@@ -350,3 +350,51 @@ func BenchmarkRecording(b *testing.B) {
 		in1.DurationS, float64(media)/1e6, float64(files)/1e6, float64(files)/float64(media), float64(w1-w0)/1e6,
 		float64(w1-w0)/float64(media), float64(d1-d0)/1e6, float64(d1-d0)/float64(media))
 }
+
+// rssBytes is this process's resident memory.
+func rssBytes() uint64 {
+	b, _ := os.ReadFile("/proc/self/status")
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			kb, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// BenchmarkSources: memory and CPU per live 1080p30 H.264 source (ingest
+// and continuous decode), with 1, 4 and 8 sources pushed at once.
+func BenchmarkSources(b *testing.B) {
+	in, err := benchInput1080()
+	if err != nil {
+		b.Fatal(err)
+	}
+	const window = 10 * time.Second
+	names := []string{"cam1", "cam2", "cam3", "cam4", "cam5", "cam6", "cam7", "cam8"}
+	a := benchApp(b, 1280, 720, names...)
+	measure := func() (cores float64, rss uint64, st mixer.Stats) {
+		time.Sleep(3 * time.Second) // decoders open, pools warm
+		s0, c0 := a.mixer.Stats(), selfCPU()
+		time.Sleep(window)
+		s1 := a.mixer.Stats()
+		return (selfCPU() - c0).Seconds() / window.Seconds(), rssBytes(), mixer.Stats{Late: s1.Late - s0.Late, Dropped: s1.Dropped - s0.Dropped}
+	}
+	baseCPU, baseRSS, _ := measure()
+	fmt.Printf("\nlive 1080p30 H.264 sources (6 Mbit/s, pushed over RTMP, decoded continuously; 720p30 program):\n")
+	fmt.Printf("  0 sources: %.3f cores, RSS %.0f MiB\n", baseCPU, float64(baseRSS)/(1<<20))
+	live := 0
+	for _, n := range []int{1, 4, 8} {
+		for ; live < n; live++ {
+			pushFile(b, a, names[live], in)
+		}
+		waitAllLive(b, a, names[:n]...)
+		cpu, rss, st := measure()
+		perCPU := (cpu - baseCPU) / float64(n) * 100
+		perRSS := float64(int64(rss)-int64(baseRSS)) / float64(n) / (1 << 20)
+		b.ReportMetric(perCPU, fmt.Sprintf("%%core/source@%d", n))
+		b.ReportMetric(perRSS, fmt.Sprintf("MiB/source@%d", n))
+		fmt.Printf("  %d sources: %.3f cores, RSS %.0f MiB: %.1f %% of a core and %.1f MiB per source (%d late, %d dropped program frames)\n",
+			n, cpu, float64(rss)/(1<<20), perCPU, perRSS, st.Late, st.Dropped)
+	}
+}
