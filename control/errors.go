@@ -52,6 +52,8 @@ func fail(c *gin.Context, err error) {
 		ae = &APIError{Status: http.StatusBadRequest, Msg: pe.Msg, Field: pe.Field}
 	case errors.Is(err, mixer.ErrUnknownSource), errors.Is(err, ingest.ErrUnknownSource), errors.Is(err, push.ErrNotFound):
 		ae = &APIError{Status: http.StatusNotFound, Msg: err.Error()}
+	case errors.Is(err, mixer.ErrNoPicture):
+		ae = &APIError{Status: http.StatusServiceUnavailable, Msg: err.Error() + "; try again when it is live"}
 	case errors.Is(err, record.ErrBadName):
 		ae = &APIError{Status: http.StatusBadRequest, Msg: err.Error()}
 	case errors.Is(err, record.ErrNotFound):

@@ -1,7 +1,10 @@
 package control
 
 import (
+	"bytes"
+	"image/jpeg"
 	"net/http"
+	"strconv"
 
 	"github.com/gin-gonic/gin"
 
@@ -20,6 +23,7 @@ type Sources interface {
 func (s *Server) sourceRoutes(api *gin.RouterGroup) {
 	api.GET("/sources", s.listSources)
 	api.GET("/sources/:name", s.getSource)
+	api.GET("/sources/:name/snapshot.jpg", s.snapshot)
 	if s.Sources == nil {
 		return
 	}
@@ -107,4 +111,30 @@ func (s *Server) patchSource(c *gin.Context) {
 	}
 	s.saveShow()
 	c.JSON(http.StatusOK, st)
+}
+
+// snapshot serves the latest picture decoded from a source as a JPEG, at
+// most 1280 pixels wide (?width= asks for less).
+func (s *Server) snapshot(c *gin.Context) {
+	width := 1280
+	if v := c.Query("width"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 16 || n > 1920 {
+			fail(c, badRequest("width", "width must be a number of pixels from 16 to 1920"))
+			return
+		}
+		width = n
+	}
+	img, err := s.Mixer.Snapshot(c.Param("name"), width)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 85}); err != nil {
+		fail(c, err)
+		return
+	}
+	c.Header("Cache-Control", "no-store")
+	c.Data(http.StatusOK, "image/jpeg", buf.Bytes())
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"log/slog"
 	"math"
 	"sync"
@@ -641,4 +642,53 @@ func (e *Engine) mixAudio(n int64, inA, inB *input, bGain, gain float64, _ time.
 		e.samplesOut += int64(e.aenc.FrameSize())
 		e.aacFill = 0
 	}
+}
+
+// ErrNoPicture: the source has not had a picture decoded yet.
+var ErrNoPicture = errors.New("no picture has been decoded from this source yet")
+
+// Snapshot returns the latest picture decoded from a source, scaled down to
+// at most maxWidth wide, as a Go image (for snapshot.jpg). It works off the
+// program's critical path: the picture is shared by reference and scaled
+// here, on the caller's goroutine.
+func (e *Engine) Snapshot(name string, maxWidth int) (*image.YCbCr, error) {
+	e.mu.Lock()
+	in := e.inputs[name]
+	var pic *av.PictureRef
+	if in != nil {
+		pic = in.take(time.Now(), 1<<62)
+	}
+	e.mu.Unlock()
+	if in == nil {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownSource, name)
+	}
+	if pic == nil {
+		return nil, ErrNoPicture
+	}
+	defer pic.Release()
+	pp := pic.Picture()
+	w, h := pp.Width(), pp.Height()
+	if w > maxWidth {
+		w, h = maxWidth, h*maxWidth/w
+	}
+	w, h = w&^1, h&^1
+	f, err := av.NewFrame(w, h)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Free()
+	var sc av.Scaler
+	defer sc.Close()
+	if err := sc.Scale(pp, f, av.Rect{W: w, H: h}); err != nil {
+		return nil, err
+	}
+	img := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
+	for y := range h {
+		copy(img.Y[y*img.YStride:y*img.YStride+w], f.Y[y*f.StrideY:])
+	}
+	for y := range h / 2 {
+		copy(img.Cb[y*img.CStride:y*img.CStride+w/2], f.U[y*f.StrideC:])
+		copy(img.Cr[y*img.CStride:y*img.CStride+w/2], f.V[y*f.StrideC:])
+	}
+	return img, nil
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"image"
+	"image/jpeg"
 	"net/http"
 	"strings"
 	"syscall"
@@ -182,4 +184,33 @@ func TestSourcesAtRuntime(t *testing.T) {
 	require.Error(t, wrong.wait(t, 20*time.Second), "a wrong RTSP password is refused")
 	run(t, "ffmpeg", append(lavfiInput("red", "320x240", 30), "-f", "rtsp", "-rtsp_transport", "tcp", rtspURL("k8"))...)
 	waitLive(t, b, "cam8")
+}
+
+func TestSnapshot(t *testing.T) {
+	mustHaveTools(t)
+	a, _ := startApp(t, testConfig(t, ingest.SourceConfig{Name: "cam1"}, ingest.SourceConfig{Name: "cam2"}))
+	pushRTMP(t, a, "cam1", "red", "640x360", 30)
+	waitLive(t, a, "cam1")
+	var img image.Image
+	waitFor(t, 10*time.Second, "a snapshot", func() bool {
+		resp, err := httpClient.Get(a.apiURL("/sources/cam1/snapshot.jpg?width=320"))
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return false
+		}
+		require.Equal(t, "image/jpeg", resp.Header.Get("Content-Type"))
+		img, err = jpeg.Decode(resp.Body)
+		require.NoError(t, err)
+		return true
+	})
+	require.Equal(t, image.Rect(0, 0, 320, 180), img.Bounds(), "scaled to the asked width, aspect kept")
+	r, g, b, _ := img.At(160, 90).RGBA()
+	require.True(t, rgb{int(r >> 8), int(g >> 8), int(b >> 8)}.is("red"), "the camera's picture")
+
+	var e struct{ Error string }
+	require.Equal(t, http.StatusServiceUnavailable, api(t, "GET", a.apiURL("/sources/cam2/snapshot.jpg"), "", &e), "no picture yet")
+	require.Contains(t, e.Error, "no picture")
+	require.Equal(t, http.StatusNotFound, api(t, "GET", a.apiURL("/sources/nosuch/snapshot.jpg"), "", &e))
+	require.Equal(t, http.StatusBadRequest, api(t, "GET", a.apiURL("/sources/cam1/snapshot.jpg?width=9999"), "", &e))
 }
