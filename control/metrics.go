@@ -49,6 +49,8 @@ var (
 	dSourceRefused = desc("source_publish_refused_total", "Publishers refused (wrong key, already live).", "source")
 	dSourceSess    = desc("source_sessions_total", "Publisher sessions that ended.", "source")
 	dSourceBad     = desc("source_malformed_total", "Media messages from the source that could not be read.", "source")
+	dSourceDecErr  = desc("source_decode_errors_total", "Pictures from the source that failed to decode.", "source")
+	dSourceKeyint  = desc("source_keyframe_interval_seconds", "Time between the source's last two key frames.", "source")
 
 	dMixFrames  = desc("mixer_frames_total", "Program frames produced.")
 	dMixLate    = desc("mixer_late_frames_total", "Program frames composed more than one frame after their deadline.")
@@ -75,7 +77,7 @@ type stateCollector struct{ s *Server }
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{dSourceUp, dSourceKbps, dSourceFPS, dSourceWidth, dSourceHeight, dSourceUptime,
-		dSourceDrops, dSourceRefused, dSourceSess, dSourceBad, dMixFrames, dMixLate, dMixDropped, dMixEncode,
+		dSourceDrops, dSourceRefused, dSourceSess, dSourceBad, dSourceDecErr, dSourceKeyint, dMixFrames, dMixLate, dMixDropped, dMixEncode,
 		dOutState, dOutBytes, dOutFrames, dOutDropped, dOutReconn, dOutKbps, dOutUptime,
 		dRecActive, dRecDur, dRecBytes, dRecFree} {
 		ch <- d
@@ -101,11 +103,13 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 			gauge(dSourceFPS, v.FPS, st.Name)
 			gauge(dSourceWidth, float64(v.Width), st.Name)
 			gauge(dSourceHeight, float64(v.Height), st.Name)
+			gauge(dSourceKeyint, v.KeyframeIntervalS, st.Name)
 		}
 		counter(dSourceDrops, float64(st.Drops), st.Name)
 		counter(dSourceRefused, float64(st.Refused), st.Name)
 		counter(dSourceSess, float64(st.Sessions), st.Name)
 		counter(dSourceBad, float64(st.Malformed), st.Name)
+		counter(dSourceDecErr, float64(st.DecodeErrors), st.Name)
 	}
 	m := c.s.Mixer.Stats()
 	counter(dMixFrames, float64(m.FramesOut))

@@ -152,9 +152,16 @@ func (s *Server) sources() []ingest.Status {
 	list := s.Registry.List()
 	out := make([]ingest.Status, 0, len(list))
 	for _, src := range list {
-		out = append(out, src.Status())
+		out = append(out, s.sourceStatus(src))
 	}
 	return out
+}
+
+// sourceStatus is the registry's view of a source plus the mixer's.
+func (s *Server) sourceStatus(src *ingest.Source) ingest.Status {
+	st := src.Status()
+	st.DecodeErrors = s.Mixer.DecodeErrors(st.Name)
+	return st
 }
 
 func (s *Server) state() State {
@@ -180,7 +187,7 @@ func (s *Server) getSource(c *gin.Context) {
 		fail(c, notFound("no source named %q", c.Param("name")))
 		return
 	}
-	c.JSON(http.StatusOK, src.Status())
+	c.JSON(http.StatusOK, s.sourceStatus(src))
 }
 
 type busRequest struct {

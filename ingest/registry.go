@@ -239,6 +239,7 @@ func (r *Registry) Publish(name, key, proto string) (*Publisher, error) {
 	s.since = time.Now()
 	s.lastUnit = time.Time{}
 	s.win = window{start: time.Now()}
+	s.lastKey, s.keyint = -1, 0
 	r.log.Info("publisher connected", "source", name, "proto", proto)
 	return p, nil
 }
@@ -264,6 +265,8 @@ type Source struct {
 	refused   uint64
 	sessions  uint64
 	malformed uint64
+	lastKey   time.Duration // DTS of the last key frame; -1 before one
+	keyint    time.Duration
 	pull      PullStatus
 }
 
@@ -310,15 +313,21 @@ type Status struct {
 	Sessions    uint64       `json:"sessions"`
 	// Malformed counts media messages that could not be read (and were dropped).
 	Malformed uint64 `json:"malformed"`
+	// DecodeErrors counts pictures the mixer could not decode (filled in by
+	// whoever knows the mixer).
+	DecodeErrors uint64 `json:"decode_errors"`
 	PullStatus
 }
 
 // VideoStatus describes the video of a live source.
 type VideoStatus struct {
-	Codec  string  `json:"codec"`
-	Width  int     `json:"width"`
-	Height int     `json:"height"`
-	FPS    float64 `json:"fps"`
+	Codec   string  `json:"codec"`
+	Profile string  `json:"profile,omitempty"`
+	Width   int     `json:"width"`
+	Height  int     `json:"height"`
+	FPS     float64 `json:"fps"`
+	// KeyframeIntervalS is the time between the last two key frames.
+	KeyframeIntervalS float64 `json:"keyframe_interval_s,omitempty"`
 }
 
 // AudioStatus describes the audio of a live source.
@@ -358,7 +367,8 @@ func (s *Source) Status() Status {
 		if fps == 0 {
 			fps = s.fps
 		}
-		st.Video = &VideoStatus{Codec: v.Codec, Width: v.Width, Height: v.Height, FPS: round2(fps)}
+		st.Video = &VideoStatus{Codec: v.Codec, Profile: v.Profile, Width: v.Width, Height: v.Height, FPS: round2(fps),
+			KeyframeIntervalS: round2(s.keyint.Seconds())}
 	}
 	if a := s.audio; a != nil {
 		st.Audio = &AudioStatus{Codec: a.Codec, SampleRate: a.SampleRate, Channels: a.Channels}
@@ -433,6 +443,12 @@ func (p *Publisher) WriteUnit(u *media.Unit) {
 	if u.Track.Kind == media.KindVideo {
 		s.video = u.Track
 		s.win.frames++
+		if u.Key {
+			if d := u.DTS - s.lastKey; s.lastKey >= 0 && d > 0 && d < time.Minute {
+				s.keyint = d
+			}
+			s.lastKey = u.DTS
+		}
 	} else {
 		s.audio = u.Track
 	}

@@ -67,7 +67,8 @@ func NewH264Track(sps, pps []byte, fps float64) (*Track, error) {
 	if fps == 0 {
 		fps = s.FPS()
 	}
-	return &Track{Kind: KindVideo, Codec: CodecH264, Width: s.Width(), Height: s.Height(), FPS: fps, SPS: sps, PPS: pps}, nil
+	return &Track{Kind: KindVideo, Codec: CodecH264, Profile: h264Profiles[s.ProfileIdc], Width: s.Width(), Height: s.Height(),
+		FPS: fps, SPS: sps, PPS: pps}, nil
 }
 
 // H264TrackFromAnnexB describes H.264 video from Annex-B parameter sets (an
@@ -98,3 +99,7 @@ func NewAACTrack(asc []byte) (*Track, error) {
 	return &Track{Kind: KindAudio, Codec: CodecAAC, SampleRate: c.SampleRate, Channels: c.ChannelCount,
 		Config: append([]byte(nil), asc...)}, nil
 }
+
+// h264Profiles names profile_idc values (H.264 Annex A).
+var h264Profiles = map[uint8]string{66: "Baseline", 77: "Main", 88: "Extended", 100: "High", 110: "High 10",
+	122: "High 4:2:2", 244: "High 4:4:4"}

@@ -56,6 +56,10 @@ func NewH265Track(vps, sps, pps []byte) (*Track, error) {
 	if len(vps) == 0 || len(pps) == 0 {
 		return nil, errors.New("H.265 without VPS or PPS")
 	}
-	return &Track{Kind: KindVideo, Codec: CodecH265, Width: s.Width(), Height: s.Height(), FPS: s.FPS(),
+	return &Track{Kind: KindVideo, Codec: CodecH265, Profile: h265Profiles[s.ProfileTierLevel.GeneralProfileIdc],
+		Width: s.Width(), Height: s.Height(), FPS: s.FPS(),
 		VPS: vps, SPS: sps, PPS: pps}, nil
 }
+
+// h265Profiles names general_profile_idc values (H.265 Annex A).
+var h265Profiles = map[uint8]string{1: "Main", 2: "Main 10", 3: "Main Still Picture", 4: "Range Extensions"}

@@ -38,6 +38,7 @@ type Track struct {
 	Codec string
 
 	// Video.
+	Profile       string // e.g. "High", "Main"; empty when unknown
 	Width, Height int
 	// FPS is the nominal frame rate when the stream announces one, else 0.
 	FPS float64

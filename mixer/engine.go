@@ -692,3 +692,14 @@ func (e *Engine) Snapshot(name string, maxWidth int) (*image.YCbCr, error) {
 	}
 	return img, nil
 }
+
+// DecodeErrors returns how many of a source's pictures failed to decode.
+func (e *Engine) DecodeErrors(name string) uint64 {
+	e.mu.Lock()
+	in := e.inputs[name]
+	e.mu.Unlock()
+	if in == nil {
+		return 0
+	}
+	return in.decodeErrors.Load()
+}

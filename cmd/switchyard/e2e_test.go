@@ -26,15 +26,21 @@ func TestPushRTMPAndRTSP(t *testing.T) {
 	pushRTMP(t, a, "cam1", "red", "640x360", 25)
 	pushRTSP(t, a, "cam2", "blue", "426x240", 30)
 
+	// lavfiInput sends a key frame every second (-g = rate): wait for two
+	waitFor(t, 20*time.Second, "cam1 and cam2 measured", func() bool {
+		v1, v2 := sourceStatus(t, a, "cam1").Video, sourceStatus(t, a, "cam2").Video
+		return v1 != nil && v2 != nil && v1.KeyframeIntervalS > 0 && v2.KeyframeIntervalS > 0
+	})
 	st1 := waitLive(t, a, "cam1")
 	require.Equal(t, "rtmp", st1.Protocol)
-	require.Equal(t, &ingest.VideoStatus{Codec: "h264", Width: 640, Height: 360, FPS: 25}, st1.Video)
+	require.Equal(t, &ingest.VideoStatus{Codec: "h264", Profile: "Baseline", Width: 640, Height: 360, FPS: 25, KeyframeIntervalS: 1}, st1.Video)
 	require.NotNil(t, st1.Audio)
 	require.Equal(t, "aac", st1.Audio.Codec)
 
 	st2 := waitLive(t, a, "cam2")
 	require.Equal(t, "rtsp", st2.Protocol)
-	require.Equal(t, &ingest.VideoStatus{Codec: "h264", Width: 426, Height: 240, FPS: 30}, st2.Video)
+	require.Equal(t, &ingest.VideoStatus{Codec: "h264", Profile: "Baseline", Width: 426, Height: 240, FPS: 30, KeyframeIntervalS: 1}, st2.Video)
+	require.Zero(t, st2.DecodeErrors)
 	require.NotNil(t, st2.Audio)
 	require.Equal(t, 48000, st2.Audio.SampleRate)
 
