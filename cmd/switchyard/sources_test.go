@@ -4,6 +4,10 @@ import (
 	"image"
 	"image/jpeg"
 	"net/http"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -213,4 +217,43 @@ func TestSnapshot(t *testing.T) {
 	require.Contains(t, e.Error, "no picture")
 	require.Equal(t, http.StatusNotFound, api(t, "GET", a.apiURL("/sources/nosuch/snapshot.jpg"), "", &e))
 	require.Equal(t, http.StatusBadRequest, api(t, "GET", a.apiURL("/sources/cam1/snapshot.jpg?width=9999"), "", &e))
+}
+
+// TestImageAndToneGenerators: a still image as a source (a slate or logo,
+// letterboxed) and bars with a −18 dBFS line-up tone.
+func TestImageAndToneGenerators(t *testing.T) {
+	mustHaveTools(t)
+	png := filepath.Join(t.TempDir(), "slate.png")
+	out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "color=c=red:s=400x300",
+		"-frames:v", "1", "-y", png).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	a, _ := startApp(t, testConfig(t))
+	var e struct{ Error string }
+	require.Equal(t, http.StatusBadRequest, api(t, "POST", a.apiURL("/sources"), `{"name":"x","url":"gen://image?path=/nonexistent.png"}`, &e))
+	require.Contains(t, e.Error, "nonexistent.png")
+	require.Equal(t, http.StatusBadRequest, api(t, "POST", a.apiURL("/sources"), `{"name":"x","url":"gen://tone?freq=5"}`, &e))
+	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/sources"), `{"name":"slate","url":"gen://image?path=`+png+`"}`, nil))
+	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/sources"), `{"name":"lineup","url":"gen://tone"}`, nil))
+	waitLive(t, a, "slate")
+	st := waitLive(t, a, "lineup")
+	require.NotNil(t, st.Audio)
+	require.Equal(t, "aac", st.Audio.Codec)
+
+	// 400×300 in a 320×240 program fills it: all red
+	prog := decodeProgram(t, a)
+	prog.started(t)
+	var bus mixer.State
+	api(t, "POST", a.apiURL("/program"), `{"source":"slate"}`, &bus)
+	got := average(prog.frame(t, bus.Frame+1))
+	require.True(t, got.is("red"), "the image on program: %s", got)
+
+	// The tone, read back from the re-served source: a sine at −18 dBFS peak
+	// is −21 dBFS RMS.
+	out, err = exec.Command("ffmpeg", "-hide_banner", "-rtsp_transport", "tcp", "-i", a.rtspURL("live/lineup"), "-t", "2",
+		"-vn", "-af", "volumedetect", "-f", "null", "-").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	m := regexp.MustCompile(`mean_volume: (-?[0-9.]+) dB`).FindSubmatch(out)
+	require.NotNil(t, m, "%s", out)
+	mean, _ := strconv.ParseFloat(string(m[1]), 64)
+	require.InDelta(t, -21, mean, 1.0, "tone level")
 }

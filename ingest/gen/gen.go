@@ -1,12 +1,16 @@
 // Package gen publishes built-in sources that need no camera: colour bars,
-// a solid colour and a clock, encoded to H.264 at the program's size and rate.
+// bars with a line-up tone, a solid colour, a clock and a still image (a slate
+// or logo), encoded to H.264 (and AAC for the tone) at the program's size and
+// rate.
 package gen
 
 import (
 	"context"
 	"fmt"
+	"image"
 	"log/slog"
 	"net/url"
+	"strconv"
 	"sync"
 	"time"
 
@@ -23,7 +27,8 @@ import (
 type Config struct {
 	// Source is the registry name the generator publishes to.
 	Source string
-	// URL is gen://bars, gen://color?c=NAME or gen://clock.
+	// URL is gen://bars, gen://tone?freq=HZ, gen://color?c=NAME, gen://clock
+	// or gen://image?path=FILE (PNG or JPEG).
 	URL            string
 	Width, Height  int
 	FPSNum, FPSDen int
@@ -38,10 +43,10 @@ func Kind(raw string) (string, url.Values, error) {
 		return "", nil, fmt.Errorf("%q is not a gen:// URL", raw)
 	}
 	switch u.Host {
-	case "bars", "color", "clock":
+	case "bars", "tone", "color", "clock", "image":
 		return u.Host, u.Query(), nil
 	}
-	return "", nil, fmt.Errorf("unknown generator %q (use gen://bars, gen://color?c=NAME or gen://clock)", u.Host)
+	return "", nil, fmt.Errorf("unknown generator %q (use gen://bars, gen://tone, gen://color?c=NAME, gen://clock or gen://image?path=FILE)", u.Host)
 }
 
 // Generator renders and publishes one built-in source.
@@ -51,6 +56,8 @@ type Generator struct {
 	log  *slog.Logger
 	kind string
 	bg   draw.YUV
+	img  image.Image // gen://image, decoded once
+	freq float64     // gen://tone
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -78,6 +85,21 @@ func New(cfg Config, reg *ingest.Registry, log *slog.Logger) (*Generator, error)
 		}
 	case "clock":
 		g.bg = draw.FromRGB(16, 32, 64)
+	case "image":
+		path := q.Get("path")
+		if path == "" {
+			return nil, fmt.Errorf("source %s: gen://image needs ?path=FILE (a PNG or JPEG)", cfg.Source)
+		}
+		if g.img, err = loadImage(path); err != nil {
+			return nil, fmt.Errorf("source %s: %w", cfg.Source, err)
+		}
+	case "tone":
+		g.freq = 1000
+		if f := q.Get("freq"); f != "" {
+			if g.freq, err = strconv.ParseFloat(f, 64); err != nil || g.freq < 20 || g.freq > 20000 {
+				return nil, fmt.Errorf("source %s: tone freq %q must be 20 to 20000 Hz", cfg.Source, f)
+			}
+		}
 	}
 	return g, nil
 }
@@ -108,7 +130,18 @@ func (g *Generator) Start() error {
 		pub.Close()
 		return err
 	}
-	pub.SetTracks(track)
+	var tone *toneGen
+	if g.kind == "tone" {
+		if tone, err = newTone(g.freq); err != nil {
+			frame.Free()
+			enc.Close()
+			pub.Close()
+			return err
+		}
+		pub.SetTracks(track, tone.track)
+	} else {
+		pub.SetTracks(track)
+	}
 	g.ctx, g.cancel = context.WithCancel(context.Background())
 	g.wg.Add(1)
 	go func() {
@@ -116,7 +149,10 @@ func (g *Generator) Start() error {
 		defer pub.Close()
 		defer enc.Close()
 		defer frame.Free()
-		g.run(pub, enc, track, frame)
+		if tone != nil {
+			defer tone.enc.Close()
+		}
+		g.run(pub, enc, track, frame, tone)
 	}()
 	return nil
 }
@@ -129,15 +165,17 @@ func (g *Generator) Close() {
 	g.wg.Wait()
 }
 
-func (g *Generator) run(pub *ingest.Publisher, enc *av.VideoEncoder, track *media.Track, frame *av.Frame) {
+func (g *Generator) run(pub *ingest.Publisher, enc *av.VideoEncoder, track *media.Track, frame *av.Frame, tone *toneGen) {
 	fpsN, fpsD := int64(g.cfg.FPSNum), int64(g.cfg.FPSDen)
 	var face font.Face
 	if g.kind == "clock" {
 		face, _ = draw.Face(float64(g.cfg.Height) / 5)
 	}
 	switch g.kind {
-	case "bars":
+	case "bars", "tone":
 		draw.Bars(frame)
+	case "image":
+		drawImage(frame, g.img)
 	default:
 		frame.Fill(g.bg.Y, g.bg.U, g.bg.V)
 	}
@@ -168,6 +206,9 @@ func (g *Generator) run(pub *ingest.Publisher, enc *av.VideoEncoder, track *medi
 			nalus, key := media.H264KeyWithParams(au, track.SPS, track.PPS)
 			pub.WriteUnit(&media.Unit{Track: track, PTS: pts, DTS: pts, Key: key, Data: nalus})
 		})
+		if err == nil && tone != nil {
+			err = tone.until(pts+time.Duration(fpsD*int64(time.Second)/fpsN), pub)
+		}
 		if err != nil {
 			g.log.Error("encode failed, generator stops", "err", err)
 			return
