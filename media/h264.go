@@ -64,6 +64,9 @@ func NewH264Track(sps, pps []byte, fps float64) (*Track, error) {
 	if len(pps) == 0 {
 		return nil, errors.New("H.264 without PPS")
 	}
+	if err := checkSize("H.264", s.Width(), s.Height()); err != nil {
+		return nil, err
+	}
 	if fps == 0 {
 		fps = s.FPS()
 	}
@@ -103,3 +106,11 @@ func NewAACTrack(asc []byte) (*Track, error) {
 // h264Profiles names profile_idc values (H.264 Annex A).
 var h264Profiles = map[uint8]string{66: "Baseline", 77: "Main", 88: "Extended", 100: "High", 110: "High 10",
 	122: "High 4:2:2", 244: "High 4:4:4"}
+
+// checkSize refuses parameter sets that describe no usable picture.
+func checkSize(codec string, w, h int) error {
+	if w <= 0 || h <= 0 || w > 16384 || h > 16384 {
+		return fmt.Errorf("%s SPS describes a %dx%d picture", codec, w, h)
+	}
+	return nil
+}

@@ -56,6 +56,9 @@ func NewH265Track(vps, sps, pps []byte) (*Track, error) {
 	if len(vps) == 0 || len(pps) == 0 {
 		return nil, errors.New("H.265 without VPS or PPS")
 	}
+	if err := checkSize("H.265", s.Width(), s.Height()); err != nil {
+		return nil, err
+	}
 	return &Track{Kind: KindVideo, Codec: CodecH265, Profile: h265Profiles[s.ProfileTierLevel.GeneralProfileIdc],
 		Width: s.Width(), Height: s.Height(), FPS: s.FPS(),
 		VPS: vps, SPS: sps, PPS: pps}, nil

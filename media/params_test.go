@@ -31,3 +31,31 @@ func TestKeyWithParams(t *testing.T) {
 	require.False(t, key)
 	require.Equal(t, [][]byte{trail}, nalus)
 }
+
+// FuzzCodecConfig feeds codec configuration from the network (SDP, FLV
+// sequence headers, encoders) to the track constructors: they refuse or
+// describe a picture with a size and a stream with a rate, never panic.
+func FuzzCodecConfig(f *testing.F) {
+	// x264 320x240 Baseline SPS/PPS and an AAC-LC 48 kHz stereo config
+	sps := []byte{0x67, 0x42, 0xc0, 0x0d, 0xda, 0x05, 0x07, 0xe8, 0x40, 0x00, 0x00, 0x03, 0x00, 0x40, 0x00, 0x00, 0x0f, 0x23, 0xc5, 0x0a, 0xa8}
+	pps := []byte{0x68, 0xce, 0x0f, 0xc8}
+	f.Add(sps, pps, []byte{0x11, 0x90})
+	f.Add(append([]byte{0, 0, 0, 1}, sps...), pps, []byte{0x12, 0x10})
+	f.Add([]byte{0x40, 0x01, 0x0c}, []byte{0x42, 0x01}, []byte{0xff, 0xff, 0xff})
+	f.Add([]byte{}, []byte{}, []byte{})
+	f.Fuzz(func(t *testing.T, a, b, c []byte) {
+		if tr, err := NewH264Track(a, b, 0); err == nil && (tr.Width <= 0 || tr.Height <= 0) {
+			t.Fatalf("H.264 track of %dx%d accepted", tr.Width, tr.Height)
+		}
+		annexB := append(append(append([]byte{0, 0, 0, 1}, a...), 0, 0, 0, 1), b...)
+		if tr, err := H264TrackFromAnnexB(annexB, 30); err == nil && (tr.Width <= 0 || tr.Height <= 0 || len(tr.PPS) == 0) {
+			t.Fatalf("H.264 track of %dx%d accepted from Annex B", tr.Width, tr.Height)
+		}
+		if tr, err := NewH265Track(c, a, b); err == nil && (tr.Width <= 0 || tr.Height <= 0) {
+			t.Fatalf("H.265 track of %dx%d accepted", tr.Width, tr.Height)
+		}
+		if tr, err := NewAACTrack(c); err == nil && (tr.SampleRate <= 0 || tr.Channels <= 0) {
+			t.Fatalf("AAC track at %d Hz with %d channels accepted", tr.SampleRate, tr.Channels)
+		}
+	})
+}
