@@ -27,6 +27,8 @@ const (
 	CodecH265 = "h265"
 	CodecAAC  = "aac"
 	CodecOpus = "opus"
+	CodecPCMA = "pcma" // G.711 A-law
+	CodecPCMU = "pcmu" // G.711 µ-law
 )
 
 // Track describes one elementary stream. A Track is immutable once a unit that

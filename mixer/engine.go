@@ -594,7 +594,12 @@ func (e *Engine) mixAudio(n int64, inA, inB *input, bGain, gain float64, _ time.
 		want = max
 	}
 	buf := e.tickAudio[:2*want]
-	keep := 2 * e.aenc.FrameSize() // about two AAC frames of jitter margin
+	// Jitter margin: a camera's audio arrives in bursts (a packet per video
+	// frame, network clumping); buffered audio beyond this is dropped to
+	// bound latency. Two AAC frames (43 ms) cut a third of a pushed camera's
+	// samples; six (128 ms) keep them whole (TestOpusAndG711OverRTSP reads
+	// the level back). The timestamp-driven jitter buffer of issue 4 replaces this.
+	keep := 6 * e.aenc.FrameSize()
 	if inA != nil {
 		inA.audio.read(buf, keep)
 	} else {

@@ -9,6 +9,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -234,4 +236,36 @@ func TestH265RTSPPush(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "hevc", strings.TrimSpace(string(out)))
 	require.True(t, frameAt(t, file, 1).is("blue"))
+}
+
+// TestOpusAndG711OverRTSP: cameras with AAC, Opus or G.711 audio are heard
+// on the program at their own level: a mono camera on both channels, with no
+// samples lost on the way.
+func TestOpusAndG711OverRTSP(t *testing.T) {
+	mustHaveTools(t)
+	a, _ := startApp(t, testConfig(t, ingest.SourceConfig{Name: "opus"}, ingest.SourceConfig{Name: "ulaw"}, ingest.SourceConfig{Name: "aac"}))
+	for name, codec := range map[string][]string{"opus": {"-c:a", "libopus", "-b:a", "64k"}, "ulaw": {"-c:a", "pcm_mulaw", "-ar", "8000"}, "aac": {"-c:a", "aac"}} {
+		args := []string{"-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-i", "color=c=red:s=320x240:r=30",
+			"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-c:v", "libx264", "-preset", "ultrafast", "-g", "30",
+			"-pix_fmt", "yuv420p"}
+		args = append(append(args, codec...), "-f", "rtsp", "-rtsp_transport", "tcp", a.rtspURL("live/"+name))
+		run(t, "ffmpeg", args...)
+	}
+	for _, name := range []string{"aac", "opus", "ulaw"} {
+		want := map[string]string{"aac": "aac", "opus": "opus", "ulaw": "pcmu"}[name]
+		st := waitLive(t, a, name)
+		waitFor(t, 10*time.Second, name+" audio", func() bool { st = sourceStatus(t, a, name); return st.Audio != nil })
+		require.Equal(t, want, st.Audio.Codec, name)
+
+		// On program, the camera's 440 Hz sine at −18 dBFS peak reads −21 dBFS
+		// RMS; lost samples or a −3 dB centre-channel upmix read lower.
+		require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/program"), `{"source":"`+name+`"}`, nil))
+		out, err := exec.Command("ffmpeg", "-hide_banner", "-rtsp_transport", "tcp", "-i", a.rtspURL("program"), "-ss", "1", "-t", "2",
+			"-vn", "-af", "volumedetect", "-f", "null", "-").CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		m := regexp.MustCompile(`mean_volume: (-?[0-9.]+) dB`).FindSubmatch(out)
+		require.NotNil(t, m, "%s", out)
+		mean, _ := strconv.ParseFloat(string(m[1]), 64)
+		require.InDelta(t, -21, mean, 1.0, "%s audio on program", name)
+	}
 }

@@ -17,7 +17,6 @@ import (
 	"github.com/bluenviron/gortsplib/v4/pkg/base"
 	"github.com/bluenviron/gortsplib/v4/pkg/description"
 	"github.com/bluenviron/gortsplib/v4/pkg/format"
-	"github.com/bluenviron/gortsplib/v4/pkg/format/rtpmpeg4audio"
 	"github.com/bluenviron/gortsplib/v4/pkg/headers"
 	"github.com/bluenviron/gortsplib/v4/pkg/liberrors"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
@@ -271,8 +270,19 @@ func newPublisher(desc *description.Session, log *slog.Logger) (*publisher, erro
 		}
 		in.video = v
 	}
-	var af *format.MPEG4Audio
-	if am := desc.FindFormat(&af); am != nil {
+	var aac *format.MPEG4Audio
+	var opus *format.Opus
+	var g711 *format.G711
+	var am *description.Media
+	var af format.Format
+	if am = desc.FindFormat(&aac); am != nil {
+		af = aac
+	} else if am = desc.FindFormat(&opus); am != nil {
+		af = opus
+	} else if am = desc.FindFormat(&g711); am != nil {
+		af = g711
+	}
+	if am != nil {
 		a, err := newAudioIn(am, af)
 		if err == nil {
 			in.audio = a
@@ -455,42 +465,79 @@ func (v *videoIn) decode(pkt *rtp.Packet, pts int64) *media.Unit {
 	return &media.Unit{Track: v.track, PTS: toDuration(pts, v.rate), DTS: toDuration(dts, v.rate), Key: key, Data: nalus}
 }
 
-// audioIn turns RTP packets of one AAC (MPEG-4 generic) media into units.
+// audioIn turns RTP packets of one AAC, Opus or G.711 media into units.
 type audioIn struct {
 	media  *description.Media
-	format *format.MPEG4Audio
-	dec    *rtpmpeg4audio.Decoder
+	format format.Format
+	depkt  func(*rtp.Packet) ([][]byte, error)
+	step   int64 // RTP ticks between the access units of one packet (AAC)
 	track  *media.Track
 	rate   int64
 }
 
-func newAudioIn(m *description.Media, f *format.MPEG4Audio) (*audioIn, error) {
-	if f.Config == nil {
-		return nil, errors.New("AAC without config")
+func newAudioIn(m *description.Media, f format.Format) (*audioIn, error) {
+	a := &audioIn{media: m, format: f, rate: int64(f.ClockRate())}
+	one := func(dec func(*rtp.Packet) ([]byte, error)) func(*rtp.Packet) ([][]byte, error) {
+		return func(pkt *rtp.Packet) ([][]byte, error) {
+			b, err := dec(pkt)
+			if err != nil {
+				return nil, err
+			}
+			return [][]byte{b}, nil
+		}
 	}
-	asc, err := f.Config.Marshal()
-	if err != nil {
-		return nil, err
+	switch f := f.(type) {
+	case *format.MPEG4Audio:
+		if f.Config == nil {
+			return nil, errors.New("AAC without config")
+		}
+		asc, err := f.Config.Marshal()
+		if err != nil {
+			return nil, err
+		}
+		if a.track, err = media.NewAACTrack(asc); err != nil {
+			return nil, err
+		}
+		dec, err := f.CreateDecoder()
+		if err != nil {
+			return nil, err
+		}
+		a.depkt, a.step = dec.Decode, 1024 // samples per AAC-LC frame
+	case *format.Opus:
+		dec, err := f.CreateDecoder()
+		if err != nil {
+			return nil, err
+		}
+		a.track = &media.Track{Kind: media.KindAudio, Codec: media.CodecOpus, SampleRate: 48000, Channels: max(f.ChannelCount, 1)}
+		a.depkt = one(dec.Decode)
+	case *format.G711:
+		dec, err := f.CreateDecoder()
+		if err != nil {
+			return nil, err
+		}
+		codec := media.CodecPCMA
+		if f.MULaw {
+			codec = media.CodecPCMU
+		}
+		a.track = &media.Track{Kind: media.KindAudio, Codec: codec, SampleRate: f.SampleRate, Channels: max(f.ChannelCount, 1)}
+		a.depkt = one(dec.Decode)
+	default:
+		return nil, fmt.Errorf("audio codec %s is not taken", f.Codec())
 	}
-	track, err := media.NewAACTrack(asc)
-	if err != nil {
-		return nil, err
-	}
-	dec, err := f.CreateDecoder()
-	if err != nil {
-		return nil, err
-	}
-	return &audioIn{media: m, format: f, dec: dec, rate: int64(f.ClockRate()), track: track}, nil
+	return a, nil
 }
 
 func (a *audioIn) decode(pkt *rtp.Packet, pts int64) []*media.Unit {
-	aus, err := a.dec.Decode(pkt)
+	aus, err := a.depkt(pkt)
 	if err != nil {
 		return nil
 	}
 	out := make([]*media.Unit, 0, len(aus))
 	for i, au := range aus {
-		t := toDuration(pts+int64(i)*1024, a.rate) // 1024 samples per AAC-LC frame
+		if len(au) == 0 {
+			continue
+		}
+		t := toDuration(pts+int64(i)*a.step, a.rate)
 		out = append(out, &media.Unit{Track: a.track, PTS: t, DTS: t, Key: true, Data: [][]byte{au}})
 	}
 	return out

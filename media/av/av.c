@@ -162,6 +162,13 @@ int sy_resample(SwrContext **swr, const AVFrame *in, float *out, int out_cap, in
 		int err = swr_alloc_set_opts2(swr, &stereo, AV_SAMPLE_FMT_FLT, out_rate,
 			(AVChannelLayout *)&in->ch_layout, in->format, in->sample_rate, 0, NULL);
 		if (err < 0) return err;
+		// A mono camera goes to both channels at its own level (dual mono),
+		// not 3 dB down as swresample mixes a centre channel.
+		if (in->ch_layout.nb_channels == 1) {
+			const double dual_mono[2] = {1.0, 1.0};
+			err = swr_set_matrix(*swr, dual_mono, 1);
+			if (err < 0) { swr_free(swr); return err; }
+		}
 		err = swr_init(*swr);
 		if (err < 0) { swr_free(swr); return err; }
 	}
