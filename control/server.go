@@ -35,6 +35,8 @@ type Server struct {
 	RecordDefaults RecordDefaults
 	// Store keeps runtime changes in show.json; nil keeps nothing.
 	Store *Store
+	// Token, when set, is required on every /api route (see requireToken).
+	Token string
 	Log   *slog.Logger
 
 	ln      net.Listener
@@ -101,7 +103,7 @@ func (s *Server) Handler() http.Handler {
 	r.NoRoute(func(c *gin.Context) { fail(c, notFound("no route %s %s", c.Request.Method, c.Request.URL.Path)) })
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"ok": true}) })
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})))
-	api := r.Group("/api/v1")
+	api := r.Group("/api/v1", s.requireToken)
 	api.GET("/state", s.getState)
 	api.GET("/events", s.getEvents)
 	s.sourceRoutes(api)

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -170,9 +171,19 @@ func start(cfg *Config, log *slog.Logger) (a *app, err error) {
 	}
 	a.http = &control.Server{Address: cfg.HTTP.Listen, Registry: a.registry, Sources: a.sources, Mixer: a.mixer, Outputs: a.outputs,
 		Recorder: a.recorder, RecordDefaults: control.RecordDefaults{Program: cfg.Record.Program, ISO: cfg.Record.ISO},
-		Store: store, Log: log}
+		Store: store, Token: cfg.HTTP.Token, Log: log}
 	if err = a.http.Start(); err != nil {
 		return nil, err
+	}
+	if cfg.HTTP.Token == "" {
+		addr := a.http.Addr().(*net.TCPAddr)
+		if addr.IP.IsLoopback() {
+			log.Info("no http.token: the control API is open to anyone on this machine; set http.token to serve it on other addresses",
+				"addr", addr.String())
+		} else {
+			log.Warn("no http.token and http.listen is not loopback: anyone who can reach this address controls the show; set http.token",
+				"addr", addr.String())
+		}
 	}
 	return a, nil
 }
