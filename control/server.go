@@ -48,6 +48,7 @@ type Server struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
 	watched chan struct{}
+	routes  []gin.RouteInfo
 }
 
 // Start listens and serves in the background.
@@ -104,6 +105,7 @@ func (s *Server) Handler() http.Handler {
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"ok": true}) })
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})))
 	api := r.Group("/api/v1", s.requireToken)
+	api.GET("/openapi.json", s.openAPI)
 	api.GET("/state", s.getState)
 	api.GET("/events", s.getEvents)
 	s.sourceRoutes(api)
@@ -118,8 +120,12 @@ func (s *Server) Handler() http.Handler {
 	if s.Recorder != nil {
 		s.recordingRoutes(api)
 	}
+	s.routes = r.Routes()
 	return r
 }
+
+// Routes lists the registered routes (for the OpenAPI test).
+func (s *Server) Routes() []gin.RouteInfo { return s.routes }
 
 func (s *Server) logRequests(c *gin.Context) {
 	start := time.Now()

@@ -1,0 +1,238 @@
+package control
+
+import (
+	"encoding/json"
+	"net/http"
+	"reflect"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"switchyard/ingest"
+	"switchyard/mixer"
+	"switchyard/output/push"
+	"switchyard/output/record"
+)
+
+// The OpenAPI 3.1 description of the API, served at /api/v1/openapi.json.
+// Request and response schemas are made from the Go types the handlers
+// really decode and encode, so they cannot drift from the code; a test
+// compares the documented operations with Gin's routes.
+
+// operation documents one route.
+type operation struct {
+	method, path, summary string
+	body                  any // request body type, or nil
+	status                int // success status
+	resp                  any // response body type, nil for none
+	binary                string
+}
+
+type busBody struct {
+	Source string `json:"source"`
+}
+
+type positionBody struct {
+	Position float64 `json:"position"`
+}
+
+type recordingBody struct {
+	Program bool `json:"program"`
+	// ISO is true, false or a list of source names.
+	ISO any `json:"iso"`
+}
+
+type healthBody struct {
+	OK bool `json:"ok"`
+}
+
+var operations = []operation{
+	{method: "GET", path: "/healthz", summary: "Liveness", status: 200, resp: healthBody{}},
+	{method: "GET", path: "/metrics", summary: "Prometheus metrics (text exposition format)", status: 200, binary: "text/plain"},
+	{method: "GET", path: "/api/v1/openapi.json", summary: "This description", status: 200, binary: "application/json"},
+	{method: "GET", path: "/api/v1/state", summary: "The whole show: buses, sources, outputs, mixer counters, format", status: 200, resp: State{}},
+	{method: "GET", path: "/api/v1/events", summary: "Server-Sent Events: state first, then every change; resumes from Last-Event-ID", status: 200, binary: "text/event-stream"},
+	{method: "GET", path: "/api/v1/sources", summary: "Every source with its status", status: 200, resp: []ingest.Status{}},
+	{method: "POST", path: "/api/v1/sources", summary: "Add a source (pushed, pulled rtsp://, or gen://)", body: sourceRequest{}, status: 201, resp: ingest.Status{}},
+	{method: "GET", path: "/api/v1/sources/{name}", summary: "One source's status", status: 200, resp: ingest.Status{}},
+	{method: "PATCH", path: "/api/v1/sources/{name}", summary: "Change a source's URL, key, takeover or transport", body: sourceRequest{}, status: 200, resp: ingest.Status{}},
+	{method: "DELETE", path: "/api/v1/sources/{name}", summary: "Remove a source; a bus showing it goes to black", status: 204},
+	{method: "GET", path: "/api/v1/sources/{name}/snapshot.jpg", summary: "The latest decoded picture (?width= up to 1920)", status: 200, binary: "image/jpeg"},
+	{method: "POST", path: "/api/v1/program", summary: "Hot cut a source (or black) to program on the next frame", body: busBody{}, status: 200, resp: mixer.State{}},
+	{method: "POST", path: "/api/v1/preview", summary: "Select the next source", body: busBody{}, status: 200, resp: mixer.State{}},
+	{method: "POST", path: "/api/v1/cut", summary: "Swap preview and program on the next frame", status: 200, resp: mixer.State{}},
+	{method: "POST", path: "/api/v1/auto", summary: "Transition preview to program (body optional: the default transition)", body: mixer.Transition{}, status: 200, resp: mixer.State{}},
+	{method: "PUT", path: "/api/v1/transition", summary: "Set the default transition", body: mixer.Transition{}, status: 200, resp: mixer.State{}},
+	{method: "POST", path: "/api/v1/transition/position", summary: "T-bar position 0..1; 1 finishes the transition", body: positionBody{}, status: 200, resp: mixer.State{}},
+	{method: "POST", path: "/api/v1/ftb", summary: "Fade program video and audio to black, or back", status: 200, resp: mixer.State{}},
+	{method: "GET", path: "/api/v1/outputs", summary: "Every destination with its state", status: 200, resp: []push.Status{}},
+	{method: "POST", path: "/api/v1/outputs", summary: "Add an RTMP/RTMPS destination", body: outputRequest{}, status: 201, resp: push.Status{}},
+	{method: "GET", path: "/api/v1/outputs/{name}", summary: "One destination's state", status: 200, resp: push.Status{}},
+	{method: "PATCH", path: "/api/v1/outputs/{name}", summary: "Change a destination", body: outputRequest{}, status: 200, resp: push.Status{}},
+	{method: "DELETE", path: "/api/v1/outputs/{name}", summary: "Remove a destination", status: 204},
+	{method: "POST", path: "/api/v1/outputs/{name}/start", summary: "Enable a destination", status: 200, resp: push.Status{}},
+	{method: "POST", path: "/api/v1/outputs/{name}/stop", summary: "Disable a destination", status: 200, resp: push.Status{}},
+	{method: "POST", path: "/api/v1/recording/start", summary: "Start recording the program and/or ISO sources (body optional)", body: recordingBody{}, status: 201, resp: record.Info{}},
+	{method: "POST", path: "/api/v1/recording/stop", summary: "Stop the recording", status: 200, resp: record.Info{}},
+	{method: "GET", path: "/api/v1/recordings", summary: "Recording sessions with their files", status: 200, resp: []record.Info{}},
+	{method: "GET", path: "/api/v1/recordings/{session}/{file}", summary: "Download a file (Range supported)", status: 200, binary: "application/octet-stream"},
+	{method: "DELETE", path: "/api/v1/recordings/{session}", summary: "Delete a stopped session", status: 204},
+}
+
+var (
+	specOnce sync.Once
+	specJSON []byte
+)
+
+func (s *Server) openAPI(c *gin.Context) {
+	specOnce.Do(func() { specJSON, _ = json.MarshalIndent(openAPISpec(), "", "  ") })
+	c.Data(http.StatusOK, "application/json", specJSON)
+}
+
+var pathParam = regexp.MustCompile(`\{([a-z]+)\}`)
+
+func openAPISpec() map[string]any {
+	schemas := map[string]any{"Error": map[string]any{"type": "object", "required": []string{"error"},
+		"properties": map[string]any{"error": map[string]any{"type": "string"}, "field": map[string]any{"type": "string"}}}}
+	paths := map[string]any{}
+	for _, op := range operations {
+		item, _ := paths[op.path].(map[string]any)
+		if item == nil {
+			item = map[string]any{}
+			paths[op.path] = item
+		}
+		o := map[string]any{"summary": op.summary, "operationId": operationID(op)}
+		var params []any
+		for _, m := range pathParam.FindAllStringSubmatch(op.path, -1) {
+			params = append(params, map[string]any{"name": m[1], "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
+		}
+		if params != nil {
+			o["parameters"] = params
+		}
+		if op.body != nil {
+			o["requestBody"] = map[string]any{"content": map[string]any{"application/json": map[string]any{"schema": schemaOf(reflect.TypeOf(op.body), schemas)}}}
+		}
+		ok := map[string]any{"description": http.StatusText(op.status)}
+		switch {
+		case op.binary != "":
+			ok["content"] = map[string]any{op.binary: map[string]any{}}
+		case op.resp != nil:
+			ok["content"] = map[string]any{"application/json": map[string]any{"schema": schemaOf(reflect.TypeOf(op.resp), schemas)}}
+		}
+		errRef := map[string]any{"description": "an error with a sentence saying what to do",
+			"content": map[string]any{"application/json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/Error"}}}}
+		o["responses"] = map[string]any{itoa(op.status): ok, "4XX": errRef, "5XX": errRef}
+		if strings.HasPrefix(op.path, "/api/") {
+			o["security"] = []any{map[string]any{"bearer": []any{}}, map[string]any{}}
+		}
+		item[strings.ToLower(op.method)] = o
+	}
+	return map[string]any{
+		"openapi": "3.1.0",
+		"info": map[string]any{"title": "Switchyard", "version": "1",
+			"description": "Headless live production switcher: sources, buses, transitions, recording and distribution."},
+		"paths": paths,
+		"components": map[string]any{"schemas": schemas,
+			"securitySchemes": map[string]any{"bearer": map[string]any{"type": "http", "scheme": "bearer",
+				"description": "http.token; GET requests may pass it as ?token= or the switchyard_token cookie"}}},
+	}
+}
+
+func operationID(op operation) string {
+	p := pathParam.ReplaceAllString(strings.TrimPrefix(op.path, "/api/v1"), "by-$1")
+	p = strings.NewReplacer("/", "-", ".", "-").Replace(strings.Trim(p, "/"))
+	return strings.ToLower(op.method) + "-" + p
+}
+
+func itoa(n int) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}
+
+var timeType = reflect.TypeOf(time.Time{})
+
+// schemaOf makes a JSON Schema from a Go type as encoding/json sees it;
+// named structs go to components and are referenced.
+func schemaOf(t reflect.Type, schemas map[string]any) map[string]any {
+	switch {
+	case t == timeType:
+		return map[string]any{"type": "string", "format": "date-time"}
+	case t.Kind() == reflect.Pointer:
+		return schemaOf(t.Elem(), schemas)
+	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8:
+		return map[string]any{"type": "string", "contentEncoding": "base64"}
+	case t.Kind() == reflect.Slice || t.Kind() == reflect.Array:
+		return map[string]any{"type": "array", "items": schemaOf(t.Elem(), schemas)}
+	case t.Kind() == reflect.Map:
+		return map[string]any{"type": "object", "additionalProperties": schemaOf(t.Elem(), schemas)}
+	case t.Kind() == reflect.Bool:
+		return map[string]any{"type": "boolean"}
+	case t.Kind() >= reflect.Int && t.Kind() <= reflect.Uint64:
+		if t == reflect.TypeOf(time.Duration(0)) {
+			return map[string]any{"type": "integer", "description": "nanoseconds"}
+		}
+		return map[string]any{"type": "integer"}
+	case t.Kind() == reflect.Float32 || t.Kind() == reflect.Float64:
+		return map[string]any{"type": "number"}
+	case t.Kind() == reflect.String:
+		return map[string]any{"type": "string"}
+	case t.Kind() == reflect.Interface:
+		return map[string]any{}
+	case t.Kind() != reflect.Struct:
+		return map[string]any{}
+	}
+	name := t.Name()
+	if name != "" {
+		// ingest.Status → IngestStatus: unique across packages
+		pkg := t.PkgPath()
+		pkg = pkg[strings.LastIndex(pkg, "/")+1:]
+		name = capitalize(pkg) + capitalize(name)
+		if _, ok := schemas[name]; ok {
+			return map[string]any{"$ref": "#/components/schemas/" + name}
+		}
+		schemas[name] = map[string]any{} // a placeholder stops recursion
+	}
+	props := map[string]any{}
+	addFields(t, props, schemas)
+	obj := map[string]any{"type": "object", "properties": props}
+	if name == "" {
+		return obj
+	}
+	schemas[name] = obj
+	return map[string]any{"$ref": "#/components/schemas/" + name}
+}
+
+func addFields(t reflect.Type, props map[string]any, schemas map[string]any) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" || (!f.IsExported() && !f.Anonymous) {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		if f.Anonymous && name == "" {
+			ft := f.Type
+			if ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct {
+				addFields(ft, props, schemas)
+				continue
+			}
+		}
+		if name == "" {
+			name = f.Name
+		}
+		props[name] = schemaOf(f.Type, schemas)
+	}
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
