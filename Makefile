@@ -6,7 +6,7 @@ PKGS := ./...
 
 # Debian/Ubuntu packages the build and the tests need.
 APT_PKGS := pkg-config gcc libavcodec-dev libavutil-dev libswscale-dev libswresample-dev \
-            libx264-dev ffmpeg nginx libnginx-mod-rtmp
+            libx264-dev ffmpeg nginx libnginx-mod-rtmp chromium
 
 .PHONY: help deps build run test test-short bench fuzz lint clean
 

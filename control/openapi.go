@@ -52,6 +52,8 @@ type healthBody struct {
 var operations = []operation{
 	{method: "GET", path: "/healthz", summary: "Liveness", status: 200, resp: healthBody{}},
 	{method: "GET", path: "/metrics", summary: "Prometheus metrics (text exposition format)", status: 200, binary: "text/plain"},
+	{method: "GET", path: "/", summary: "The control panel", status: 200, binary: "text/html"},
+	{method: "GET", path: "/panel/{file}", summary: "The panel's script and style", status: 200, binary: "text/javascript"},
 	{method: "GET", path: "/api/v1/openapi.json", summary: "This description", status: 200, binary: "application/json"},
 	{method: "GET", path: "/api/v1/state", summary: "The whole show: buses, sources, outputs, mixer counters, format", status: 200, resp: State{}},
 	{method: "GET", path: "/api/v1/events", summary: "Server-Sent Events: state first, then every change; resumes from Last-Event-ID", status: 200, binary: "text/event-stream"},

@@ -104,6 +104,7 @@ func (s *Server) Handler() http.Handler {
 	r.NoRoute(func(c *gin.Context) { fail(c, notFound("no route %s %s", c.Request.Method, c.Request.URL.Path)) })
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"ok": true}) })
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})))
+	s.panelRoutes(r)
 	api := r.Group("/api/v1", s.requireToken)
 	api.GET("/openapi.json", s.openAPI)
 	api.GET("/state", s.getState)
@@ -141,12 +142,15 @@ func (s *Server) logRequests(c *gin.Context) {
 
 // State is the whole show for GET /api/v1/state.
 type State struct {
-	Program string          `json:"program"`
-	Preview string          `json:"preview"`
-	Sources []ingest.Status `json:"sources"`
-	Outputs []push.Status   `json:"outputs"`
-	Mixer   mixer.Stats     `json:"mixer"`
-	Format  Format          `json:"format"`
+	Program    string                `json:"program"`
+	Preview    string                `json:"preview"`
+	Transition mixer.TransitionState `json:"transition"`
+	FTB        bool                  `json:"ftb"`
+	Recording  *record.Info          `json:"recording,omitempty"` // the running session
+	Sources    []ingest.Status       `json:"sources"`
+	Outputs    []push.Status         `json:"outputs"`
+	Mixer      mixer.Stats           `json:"mixer"`
+	Format     Format                `json:"format"`
 }
 
 // Format is the program format.
@@ -175,8 +179,14 @@ func (s *Server) sourceStatus(src *ingest.Source) ingest.Status {
 func (s *Server) state() State {
 	bus := s.Mixer.State()
 	cfg := s.Mixer.Config()
-	st := State{Program: bus.Program, Preview: bus.Preview, Sources: s.sources(), Mixer: s.Mixer.Stats(),
+	st := State{Program: bus.Program, Preview: bus.Preview, Transition: bus.Transition, FTB: bus.FTB,
+		Sources: s.sources(), Mixer: s.Mixer.Stats(),
 		Format: Format{Width: cfg.Width, Height: cfg.Height, FPS: float64(cfg.FPSNum) / float64(cfg.FPSDen)}}
+	if s.Recorder != nil {
+		if in, ok := s.Recorder.Active(); ok {
+			st.Recording = &in
+		}
+	}
 	if s.Outputs != nil {
 		st.Outputs = s.Outputs.List()
 	}

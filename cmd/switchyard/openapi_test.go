@@ -27,7 +27,7 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 	require.Equal(t, http.StatusOK, api(t, "GET", a.apiURL("/openapi.json"), "", &spec))
 	require.Equal(t, "3.1.0", spec.OpenAPI)
 
-	param := regexp.MustCompile(`:([a-z]+)`)
+	param := regexp.MustCompile(`[:*]([a-z]+)`)
 	var registered, documented []string
 	for _, r := range a.http.Routes() {
 		registered = append(registered, r.Method+" "+param.ReplaceAllString(r.Path, "{$1}"))

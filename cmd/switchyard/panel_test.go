@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+
+	"switchyard/ingest"
+)
+
+// chromium finds the browser `make deps` installs.
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Fatal("chromium not found: run `make deps` (it installs the Debian package chromium)")
+	return ""
+}
+
+// artifactDir is where tests leave files for people to look at
+// (SWITCHYARD_ARTIFACTS, else a folder under the system temp dir).
+func artifactDir(t *testing.T) string {
+	dir := os.Getenv("SWITCHYARD_ARTIFACTS")
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "switchyard-artifacts")
+	}
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	return dir
+}
+
+// TestPanelInBrowser drives the panel in headless Chromium as an operator
+// would: keys select and cut, AUTO runs a transition.
+func TestPanelInBrowser(t *testing.T) {
+	cfg := testConfig(t, ingest.SourceConfig{Name: "cam1", URL: "gen://color?c=red"}, ingest.SourceConfig{Name: "cam2", URL: "gen://color?c=blue"})
+	cfg.HTTP.Token = "panel-token"
+	a, _ := startApp(t, cfg)
+	for _, name := range []string{"cam1", "cam2"} { // the API needs the token: ask the registry
+		src, _ := a.registry.Get(name)
+		waitFor(t, 20*time.Second, name+" live", func() bool { return src.Status().State == ingest.StateLive })
+	}
+
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium(t)), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1280, 900),
+		chromedp.Flag("user-data-dir", t.TempDir()))...)
+	defer cancelAlloc()
+	ctx, cancel := chromedp.NewContext(alloc)
+	defer cancel()
+	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
+	defer cancelT()
+
+	// The token is asked for once and kept in the browser: put it where the
+	// panel keeps it, as its prompt would, from a page of the same origin.
+	base := "http://" + a.http.Addr().String()
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Navigate(base+"/healthz"),
+		chromedp.Evaluate(`localStorage.setItem("switchyard_token", "panel-token")`, nil),
+		chromedp.Navigate(base+"/"),
+		chromedp.Poll(`window.switchyard && window.switchyard.ready`, nil, chromedp.WithPollingTimeout(20*time.Second)),
+		chromedp.WaitVisible(`#pgm-row button[data-source="cam2"]`),
+	))
+
+	// 2 selects the second source on preview; Space cuts it to program.
+	key := func(k string, opts ...chromedp.KeyOption) {
+		require.NoError(t, chromedp.Run(ctx, chromedp.KeyEvent(k, opts...)))
+	}
+	key("2")
+	waitFor(t, 5*time.Second, "cam2 on preview", func() bool { return a.mixer.State().Preview == "cam2" })
+	key(" ")
+	waitFor(t, 5*time.Second, "cam2 on program", func() bool { return a.mixer.State().Program == "cam2" })
+	var pgmLit string
+	require.NoError(t, chromedp.Run(ctx, chromedp.Poll(`document.querySelector("#pgm-row button.pgm")?.dataset.source === "cam2"`, nil,
+		chromedp.WithPollingTimeout(5*time.Second)), chromedp.Text(`#pgm-name`, &pgmLit)))
+	require.Equal(t, "cam2", pgmLit, "the panel shows the program it was told about on the event stream")
+
+	// AUTO with the default one-second mix: the program changes at its end.
+	key("1")
+	waitFor(t, 5*time.Second, "cam1 on preview", func() bool { return a.mixer.State().Preview == "cam1" })
+	clicked := time.Now()
+	require.NoError(t, chromedp.Run(ctx, chromedp.Click(`#auto`)))
+	sawActive := false
+	waitFor(t, 10*time.Second, "the transition to end on cam1", func() bool {
+		st := a.mixer.State()
+		sawActive = sawActive || st.Transition.Active
+		return st.Program == "cam1" && !st.Transition.Active
+	})
+	took := time.Since(clicked)
+	require.True(t, sawActive, "AUTO ran a transition, not a cut")
+	require.Greater(t, took, 800*time.Millisecond, "the mix took its second")
+
+	// Key press → program change in the API, Shift+1 / Shift+2 hot cuts.
+	var lat []time.Duration
+	for i := range 20 {
+		want, k := "cam2", "2"
+		if i%2 == 1 {
+			want, k = "cam1", "1"
+		}
+		t0 := time.Now()
+		key(k, chromedp.KeyModifiers(input.ModifierShift))
+		waitFor(t, 5*time.Second, want+" on program", func() bool { return a.mixer.State().Program == want })
+		lat = append(lat, time.Since(t0))
+	}
+	slices.Sort(lat)
+	t.Logf("key press → program change in the API: median %s, worst %s (20 presses)", lat[len(lat)/2].Round(100*time.Microsecond),
+		lat[len(lat)-1].Round(100*time.Microsecond))
+
+	// F fades to black; the panel's FTB lights.
+	key("f")
+	waitFor(t, 5*time.Second, "FTB", func() bool { return a.mixer.State().FTB })
+	require.NoError(t, chromedp.Run(ctx, chromedp.WaitVisible(`#ftb.on`)))
+	key("f")
+
+	var png []byte
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Poll(`["pgm-img", "pvw-img"].every(id => { const i = document.getElementById(id); return i.complete && i.naturalWidth > 0 })`,
+			nil, chromedp.WithPollingTimeout(10*time.Second)), // the confidence pictures are in
+		chromedp.FullScreenshot(&png, 100))) // 100: PNG
+	shot := filepath.Join(artifactDir(t), "panel.png")
+	require.NoError(t, os.WriteFile(shot, png, 0o644))
+	t.Logf("panel screenshot: %s", shot)
+}

@@ -1,0 +1,284 @@
+// Switchyard's panel: state arrives on the event stream (no polling), and
+// every control is a call to the REST API. The token, when the server has
+// one, is asked for once and kept in localStorage; a cookie carries it for
+// the event stream and the snapshot images, which cannot send headers.
+
+const $ = (id) => document.getElementById(id);
+const show = { program: "", preview: "", transition: {}, ftb: false, recording: null, sources: new Map(), outputs: new Map(), files: [] };
+let token = localStorage.getItem("switchyard_token") || "";
+let events = null;
+
+function setCookie() {
+  document.cookie = `switchyard_token=${encodeURIComponent(token)}; path=/api; SameSite=Strict`;
+}
+
+function showError(msg) {
+  $("error").textContent = msg || "";
+}
+
+async function api(method, path, body) {
+  const headers = {};
+  if (token) headers.Authorization = `Bearer ${token}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const res = await fetch(`/api/v1${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  if (res.status === 401) {
+    askToken();
+    throw new Error("token needed");
+  }
+  const text = await res.text();
+  const data = text ? JSON.parse(text) : null;
+  if (!res.ok) {
+    showError((data && data.error) || res.statusText);
+    throw new Error(res.statusText);
+  }
+  showError("");
+  return data;
+}
+
+function askToken() {
+  const t = window.prompt("This Switchyard needs its token (http.token):", "");
+  if (t) {
+    token = t;
+    localStorage.setItem("switchyard_token", t);
+    setCookie();
+    start();
+  }
+}
+
+// --- rendering ---------------------------------------------------------
+
+function sourceNames() {
+  return [...show.sources.keys()].sort();
+}
+
+function busButtons(rowId, bus, onClick) {
+  const row = $(rowId);
+  const names = [...sourceNames(), "black"];
+  row.replaceChildren(...names.map((name, i) => {
+    const b = document.createElement("button");
+    b.dataset.source = name;
+    b.textContent = name;
+    if (i < 9 && name !== "black") {
+      const k = document.createElement("small");
+      k.textContent = bus === "pgm" ? `⇧${i + 1}` : `${i + 1}`;
+      b.append(k);
+    }
+    if (name === show.program && bus === "pgm") b.classList.add("pgm");
+    if (name === show.preview && bus === "pvw") b.classList.add("pvw");
+    b.onclick = () => onClick(name);
+    return b;
+  }));
+}
+
+function renderBuses() {
+  busButtons("pgm-row", "pgm", (name) => api("POST", "/program", { source: name }).catch(() => {}));
+  busButtons("pvw-row", "pvw", (name) => api("POST", "/preview", { source: name }).catch(() => {}));
+  $("pgm-name").textContent = show.program;
+  $("pvw-name").textContent = show.preview;
+  const t = show.transition || {};
+  $("auto").classList.toggle("active", !!t.active);
+  if (!t.active) $("tbar").value = 0;
+  else if (!t.manual) $("tbar").value = Math.round((t.position || 0) * 1000);
+  $("ftb").classList.toggle("on", !!show.ftb);
+}
+
+function badge(state) {
+  const s = document.createElement("span");
+  s.className = `badge ${state}`;
+  s.textContent = state;
+  return s;
+}
+
+function cell(content, cls) {
+  const td = document.createElement("td");
+  if (cls) td.className = cls;
+  td.append(content ?? "");
+  return td;
+}
+
+function renderSources() {
+  const rows = sourceNames().map((name) => {
+    const s = show.sources.get(name);
+    const v = s.video ? `${s.video.codec} ${s.video.width}×${s.video.height} ${s.video.fps}` : "";
+    const tr = document.createElement("tr");
+    tr.append(cell(name), cell(badge(s.state)), cell(s.protocol || ""), cell(v), cell(s.last_error || "", "err"));
+    return tr;
+  });
+  $("sources").tBodies[0].replaceChildren(...rows);
+}
+
+function renderOutputs() {
+  const rows = [...show.outputs.keys()].sort().map((name) => {
+    const o = show.outputs.get(name);
+    const b = document.createElement("button");
+    b.textContent = o.enabled ? "stop" : "start";
+    b.onclick = () => api("POST", `/outputs/${encodeURIComponent(name)}/${o.enabled ? "stop" : "start"}`).catch(() => {});
+    const tr = document.createElement("tr");
+    tr.append(cell(name), cell(badge(o.state)), cell(b), cell(o.last_error || "", "err"));
+    return tr;
+  });
+  $("outputs").tBodies[0].replaceChildren(...rows);
+}
+
+function renderRecording() {
+  const r = show.recording;
+  const on = !!(r && r.state === "recording");
+  $("rec").classList.toggle("on", on);
+  $("rec").textContent = on ? "■ STOP" : "● REC";
+  $("rec-files").replaceChildren(...show.files.map((f) => {
+    const li = document.createElement("li");
+    li.textContent = `${f.name} ${(f.bytes / 1e6).toFixed(1)} MB`;
+    return li;
+  }));
+  tickRecording();
+}
+
+function tickRecording() {
+  const r = show.recording;
+  if (!r || r.state !== "recording") {
+    $("rec-time").textContent = r ? r.state : "";
+    return;
+  }
+  const s = Math.max(0, Math.floor((Date.now() - Date.parse(r.started_at)) / 1000));
+  const hh = String(Math.floor(s / 3600)).padStart(2, "0");
+  const mm = String(Math.floor(s / 60) % 60).padStart(2, "0");
+  const ss = String(s % 60).padStart(2, "0");
+  $("rec-time").textContent = `${hh}:${mm}:${ss}`;
+}
+
+async function refreshRecordings() {
+  const list = await api("GET", "/recordings").catch(() => null);
+  if (!list) return;
+  const cur = list.find((r) => r.state === "recording") || list[0] || null;
+  show.recording = cur;
+  show.files = cur ? cur.files : [];
+  renderRecording();
+}
+
+// Confidence pictures of the two buses: the latest decoded frame, once a second.
+function refreshPictures() {
+  for (const [img, name] of [[$("pgm-img"), show.program], [$("pvw-img"), show.preview]]) {
+    if (!name || name === "black") {
+      img.removeAttribute("src");
+      continue;
+    }
+    img.src = `/api/v1/sources/${encodeURIComponent(name)}/snapshot.jpg?width=640&t=${Date.now()}`;
+  }
+}
+
+// --- events -------------------------------------------------------------
+
+function applyState(st) {
+  show.program = st.program;
+  show.preview = st.preview;
+  show.transition = st.transition;
+  show.ftb = st.ftb;
+  show.sources = new Map((st.sources || []).map((s) => [s.name, s]));
+  show.outputs = new Map((st.outputs || []).map((o) => [o.name, o]));
+  const f = st.format;
+  if (f) $("format").textContent = `${f.width}×${f.height} @ ${Math.round(f.fps * 100) / 100}`;
+  renderBuses();
+  renderSources();
+  renderOutputs();
+  refreshRecordings();
+  refreshPictures();
+}
+
+function connect() {
+  if (events) events.close();
+  events = new EventSource("/api/v1/events");
+  events.onopen = () => {
+    $("link").textContent = "live";
+    $("link").className = "badge on";
+  };
+  events.onerror = () => {
+    $("link").textContent = "disconnected — reconnecting";
+    $("link").className = "badge off";
+  };
+  const on = (type, fn) => events.addEventListener(type, (e) => fn(JSON.parse(e.data)));
+  on("state", (st) => {
+    applyState(st);
+    window.switchyard.ready = true;
+  });
+  on("buses", (b) => {
+    const moved = b.program !== show.program || b.preview !== show.preview;
+    show.program = b.program;
+    show.preview = b.preview;
+    show.transition = b.transition;
+    show.ftb = b.ftb;
+    renderBuses();
+    if (moved) refreshPictures();
+  });
+  on("source", (s) => {
+    const had = show.sources.has(s.name);
+    show.sources.set(s.name, { ...show.sources.get(s.name), ...s });
+    if (!had) renderBuses();
+    renderSources();
+  });
+  on("source_removed", (s) => {
+    show.sources.delete(s.name);
+    renderBuses();
+    renderSources();
+  });
+  on("output", (o) => {
+    show.outputs.set(o.name, { ...show.outputs.get(o.name), ...o });
+    renderOutputs();
+  });
+  on("output_removed", (o) => {
+    show.outputs.delete(o.name);
+    renderOutputs();
+  });
+  on("recording", () => refreshRecordings());
+}
+
+async function start() {
+  try {
+    await api("GET", "/state"); // asks for the token first if there is one
+  } catch {
+    return;
+  }
+  connect();
+}
+
+// --- controls -----------------------------------------------------------
+
+function transitionBody() {
+  const body = { type: $("ttype").value, duration_ms: Number($("tdur").value) || 0 };
+  if (body.type === "wipe") body.direction = $("tdir").value;
+  return body;
+}
+
+function wire() {
+  $("cut").onclick = () => api("POST", "/cut").catch(() => {});
+  $("auto").onclick = () => api("POST", "/auto", transitionBody()).catch(() => {});
+  $("ftb").onclick = () => api("POST", "/ftb").catch(() => {});
+  $("tbar").oninput = (e) => api("POST", "/transition/position", { position: e.target.value / 1000 }).catch(() => {});
+  $("rec").onclick = () => {
+    const on = show.recording && show.recording.state === "recording";
+    api("POST", on ? "/recording/stop" : "/recording/start").then(refreshRecordings).catch(() => {});
+  };
+  document.addEventListener("keydown", (e) => {
+    if (e.target.matches("input, select, textarea") || e.ctrlKey || e.metaKey || e.altKey) return;
+    const digit = /^Digit([1-9])$/.exec(e.code);
+    if (digit) {
+      const name = sourceNames()[Number(digit[1]) - 1];
+      if (name) api("POST", e.shiftKey ? "/program" : "/preview", { source: name }).catch(() => {});
+    } else if (e.code === "Space") {
+      api("POST", "/cut").catch(() => {});
+    } else if (e.code === "Enter") {
+      api("POST", "/auto", transitionBody()).catch(() => {});
+    } else if (e.code === "KeyF") {
+      api("POST", "/ftb").catch(() => {});
+    } else {
+      return;
+    }
+    e.preventDefault();
+  });
+  setInterval(tickRecording, 1000);
+  setInterval(refreshPictures, 1000);
+}
+
+window.switchyard = { ready: false };
+if (token) setCookie();
+wire();
+start();
