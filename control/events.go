@@ -73,6 +73,26 @@ func (h *hub) publish(typ string, v any) {
 // lastID is still in the ring, they are returned as replay; otherwise full
 // is true and the caller sends a full state first, which stands for the
 // events up to snapshotID.
+// broadcast sends an event that is not kept for replay and has no id (meter
+// levels ten times a second): a client that reconnects gets fresh ones.
+func (h *hub) broadcast(typ string, v any) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	ev := Event{Type: typ, Data: data}
+	for s := range h.subs {
+		select {
+		case s.ch <- ev:
+		default:
+			close(s.ch)
+			delete(h.subs, s)
+		}
+	}
+}
+
 func (h *hub) subscribe(lastID uint64, resume bool) (replay []Event, full bool, snapshotID uint64, s *subscriber) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -228,6 +248,7 @@ func (w *watcher) run(ctx context.Context, done chan<- struct{}) {
 	defer t.Stop()
 	for {
 		w.scan()
+		w.s.events.broadcast("levels", w.s.Mixer.TakeLevels())
 		select {
 		case <-ctx.Done():
 			return
@@ -254,7 +275,12 @@ func (s *Server) getEvents(c *gin.Context) {
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	write := func(ev Event) bool {
-		_, err := fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", ev.ID, ev.Type, ev.Data)
+		var err error
+		if ev.ID == 0 { // not kept for replay: no id, so the client's last id stands
+			_, err = fmt.Fprintf(w, "event: %s\ndata: %s\n\n", ev.Type, ev.Data)
+		} else {
+			_, err = fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", ev.ID, ev.Type, ev.Data)
+		}
 		return err == nil
 	}
 	fmt.Fprint(w, "retry: 1000\n\n")
@@ -278,7 +304,7 @@ func (s *Server) getEvents(c *gin.Context) {
 			if !ok {
 				return // fell behind: the client reconnects with its last id
 			}
-			if full && ev.ID <= snapID {
+			if full && ev.ID != 0 && ev.ID <= snapID {
 				continue
 			}
 			if !write(ev) {

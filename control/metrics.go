@@ -65,6 +65,9 @@ var (
 	dOutKbps    = desc("output_bitrate_kbps", "Measured bitrate to the destination.", "output")
 	dOutUptime  = desc("output_uptime_seconds", "Time since the output went live.", "output")
 
+	dAudioPeak = desc("audio_peak_dbfs", "Peak level over the last 100 ms (source, or \"program\").", "source")
+	dAudioRMS  = desc("audio_rms_dbfs", "RMS level over the last 100 ms (source, or \"program\").", "source")
+
 	dRecActive = desc("recording_active", "1 while a recording session runs.")
 	dRecDur    = desc("recording_duration_seconds", "Length of the running recording session.")
 	dRecBytes  = desc("recording_bytes", "Bytes in the running recording session's files.")
@@ -79,7 +82,7 @@ func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{dSourceUp, dSourceKbps, dSourceFPS, dSourceWidth, dSourceHeight, dSourceUptime,
 		dSourceDrops, dSourceRefused, dSourceSess, dSourceBad, dSourceDecErr, dSourceKeyint, dMixFrames, dMixLate, dMixDropped, dMixEncode,
 		dOutState, dOutBytes, dOutFrames, dOutDropped, dOutReconn, dOutKbps, dOutUptime,
-		dRecActive, dRecDur, dRecBytes, dRecFree} {
+		dRecActive, dRecDur, dRecBytes, dRecFree, dAudioPeak, dAudioRMS} {
 		ch <- d
 	}
 }
@@ -116,6 +119,13 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(dMixLate, float64(m.Late))
 	counter(dMixDropped, float64(m.Dropped))
 	gauge(dMixEncode, m.EncodeMs/1000)
+	lv := c.s.Mixer.LastLevels()
+	gauge(dAudioPeak, lv.Program.PeakDB, "program")
+	gauge(dAudioRMS, lv.Program.RMSDB, "program")
+	for name, l := range lv.Sources {
+		gauge(dAudioPeak, l.PeakDB, name)
+		gauge(dAudioRMS, l.RMSDB, name)
+	}
 	if r := c.s.Recorder; r != nil {
 		in, active := r.Active()
 		var bytes int64

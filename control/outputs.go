@@ -112,6 +112,8 @@ func (s *Server) saveShow() {
 	if s.Outputs != nil {
 		sh.Outputs = s.Outputs.Configs()
 	}
+	audio := s.Mixer.Audio()
+	sh.Audio = &audio
 	if err := s.Store.Save(sh); err != nil {
 		s.Log.Error("cannot save the show; changes will not survive a restart", "err", err)
 	}

@@ -117,6 +117,7 @@ func (s *Server) Handler() http.Handler {
 	api.PUT("/transition", s.putTransition)
 	api.POST("/transition/position", s.transitionPosition)
 	api.POST("/ftb", s.fadeToBlack)
+	s.audioRoutes(api)
 	s.outputRoutes(api)
 	if s.Recorder != nil {
 		s.recordingRoutes(api)
@@ -146,6 +147,7 @@ type State struct {
 	Preview    string                `json:"preview"`
 	Transition mixer.TransitionState `json:"transition"`
 	FTB        bool                  `json:"ftb"`
+	Audio      mixer.AudioState      `json:"audio"`
 	Recording  *record.Info          `json:"recording,omitempty"` // the running session
 	Sources    []ingest.Status       `json:"sources"`
 	Outputs    []push.Status         `json:"outputs"`
@@ -179,7 +181,7 @@ func (s *Server) sourceStatus(src *ingest.Source) ingest.Status {
 func (s *Server) state() State {
 	bus := s.Mixer.State()
 	cfg := s.Mixer.Config()
-	st := State{Program: bus.Program, Preview: bus.Preview, Transition: bus.Transition, FTB: bus.FTB,
+	st := State{Program: bus.Program, Preview: bus.Preview, Transition: bus.Transition, FTB: bus.FTB, Audio: s.Mixer.Audio(),
 		Sources: s.sources(), Mixer: s.Mixer.Stats(),
 		Format: Format{Width: cfg.Width, Height: cfg.Height, FPS: float64(cfg.FPSNum) / float64(cfg.FPSDen)}}
 	if s.Recorder != nil {

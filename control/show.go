@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"switchyard/ingest"
+	"switchyard/mixer"
 	"switchyard/output/push"
 )
 
@@ -17,8 +18,9 @@ import (
 // in data_dir/show.json. A part that is present (non-nil) there replaces the
 // same part of the config file.
 type Show struct {
-	Sources []storedSource `json:"sources"`
-	Outputs []push.Config  `json:"outputs"`
+	Sources []storedSource    `json:"sources"`
+	Outputs []push.Config     `json:"outputs"`
+	Audio   *mixer.AudioState `json:"audio,omitempty"`
 }
 
 // storedSource keeps what the API hides (the publish key).

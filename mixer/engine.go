@@ -86,23 +86,29 @@ type Engine struct {
 	aacFill    int
 	samplesOut int64
 
-	mu       sync.Mutex
-	inputs   map[string]*input
-	prog     string
-	prev     string
-	current  int64 // index of the frame being composed (or last composed)
-	started  time.Time
-	defTrans Transition
-	trans    *activeTransition // nil when none is on air
-	lastProg string            // the program source of the last frame
-	switches []SwitchEvent     // to hand to OnSwitch after the tick's lock
+	mu        sync.Mutex
+	inputs    map[string]*input
+	audioIns  []*input // the inputs, copied on change: the tick reads them unlocked
+	master    AudioSettings
+	limit     limiter
+	progMeter meter
+
+	levelsMu   sync.Mutex
+	lastLevels Levels
+	prog       string
+	prev       string
+	current    int64 // index of the frame being composed (or last composed)
+	started    time.Time
+	defTrans   Transition
+	trans      *activeTransition // nil when none is on air
+	lastProg   string            // the program source of the last frame
+	switches   []SwitchEvent     // to hand to OnSwitch after the tick's lock
 	// OnSwitch, when set before Start, receives every program switch, from
 	// the tick: it must return at once.
-	OnSwitch   func(SwitchEvent)
-	ftb        fade
-	canvasB    *av.Frame // the preview source during a transition
-	scalerB    av.Scaler
-	tickAudioB []float32
+	OnSwitch func(SwitchEvent)
+	ftb      fade
+	canvasB  *av.Frame // the preview source during a transition
+	scalerB  av.Scaler
 
 	frames   atomic.Uint64
 	late     atomic.Uint64
@@ -174,7 +180,6 @@ func New(cfg Config, log *slog.Logger) (*Engine, error) {
 	e.black.Fill(compose.Black.Y, compose.Black.U, compose.Black.V)
 	samplesPerTick := int(math.Ceil(float64(SampleRate) * float64(cfg.FPSDen) / float64(cfg.FPSNum)))
 	e.tickAudio = make([]float32, 2*samplesPerTick)
-	e.tickAudioB = make([]float32, 2*samplesPerTick)
 	e.aacBuf = make([]float32, 2*e.aenc.FrameSize())
 	e.program = media.NewStream()
 	e.program.SetTracks(e.videoTrack, e.audioTrack)
@@ -253,7 +258,8 @@ func (e *Engine) AddInput(name string, st *media.Stream) error {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	in := &input{name: name, stream: st, log: e.log.With("source", name), slate: slate,
-		audio: newSampleRing(SampleRate), cancel: cancel, done: make(chan struct{})}
+		audio: newSampleRing(SampleRate), cancel: cancel, done: make(chan struct{}),
+		mix: AudioSettings{Mode: ModeAFV}, tickBuf: make([]float32, len(e.tickAudio))}
 	e.mu.Lock()
 	if _, ok := e.inputs[name]; ok || name == Black {
 		e.mu.Unlock()
@@ -262,6 +268,7 @@ func (e *Engine) AddInput(name string, st *media.Stream) error {
 		return fmt.Errorf("input %s already exists", name)
 	}
 	e.inputs[name] = in
+	e.audioIns = append(e.audioIns[:len(e.audioIns):len(e.audioIns)], in) // a new slice: a tick may hold the old one
 	e.mu.Unlock()
 	go in.run(ctx, e.cfg.DecodeThreads)
 	return nil
@@ -272,6 +279,15 @@ func (e *Engine) RemoveInput(name string) {
 	e.mu.Lock()
 	in, ok := e.inputs[name]
 	delete(e.inputs, name)
+	if ok {
+		ins := make([]*input, 0, len(e.audioIns))
+		for _, x := range e.audioIns {
+			if x != in {
+				ins = append(ins, x)
+			}
+		}
+		e.audioIns = ins
+	}
 	if e.prog == name {
 		e.prog = Black
 	}
@@ -600,29 +616,56 @@ func (e *Engine) mixAudio(n int64, inA, inB *input, bGain, gain float64, _ time.
 	// samples; six (128 ms) keep them whole (TestOpusAndG711OverRTSP reads
 	// the level back). The timestamp-driven jitter buffer of issue 4 replaces this.
 	keep := 6 * e.aenc.FrameSize()
-	if inA != nil {
-		inA.audio.read(buf, keep)
+
+	// Each source's gain into the program this tick, under the lock.
+	e.mu.Lock()
+	ins, master := e.audioIns, e.master
+	for _, in := range ins {
+		w := float32(0)
+		switch in.mix.Mode {
+		case ModeOn:
+			w = 1
+		case ModeAFV:
+			switch {
+			case in == inA && in == inB:
+				w = 1
+			case in == inA:
+				w = float32(1 - bGain)
+			case in == inB:
+				w = float32(bGain)
+			}
+		}
+		if in.mix.Mute {
+			w = 0
+		}
+		in.weight = w * dbToGain(in.mix.GainDB)
+	}
+	e.mu.Unlock()
+
+	clear(buf)
+	for _, in := range ins {
+		src := in.tickBuf[:2*want]
+		in.audio.read(src, keep) // every source, heard or not: its meter moves, its buffer stays short
+		in.meter.add(src)
+		if g := in.weight; g != 0 {
+			for i, v := range src {
+				buf[i] += v * g
+			}
+		}
+	}
+	g := float32(max(gain, 0)) // fade to black
+	if master.Mute {
+		g = 0
 	} else {
-		clear(buf)
+		g *= dbToGain(master.GainDB)
 	}
-	if bGain > 0 {
-		bb := e.tickAudioB[:2*want]
-		if inB != nil && inB != inA {
-			inB.audio.read(bb, keep)
-		} else {
-			copy(bb, buf)
-		}
-		ga, gb := float32(1-bGain), float32(bGain)
-		for i := range buf {
-			buf[i] = buf[i]*ga + bb[i]*gb
-		}
-	}
-	if gain < 1 {
-		g := float32(max(gain, 0))
+	if g != 1 {
 		for i := range buf {
 			buf[i] *= g
 		}
 	}
+	e.limit.process(buf, float64(want)/SampleRate)
+	e.progMeter.add(buf)
 	for len(buf) > 0 {
 		c := copy(e.aacBuf[e.aacFill:], buf)
 		e.aacFill += c

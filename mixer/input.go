@@ -24,6 +24,12 @@ type input struct {
 	pics  av.PicturePool
 	audio *sampleRing
 
+	// audio mixer (settings guarded by the engine's mu; the rest the tick's)
+	mix     AudioSettings
+	tickBuf []float32 // this tick's samples
+	weight  float32   // this tick's gain into the program
+	meter   meter
+
 	mu       sync.Mutex
 	latest   *av.PictureRef
 	latestAt time.Time

@@ -145,6 +145,15 @@ func start(cfg *Config, log *slog.Logger) (a *app, err error) {
 			return nil, fmt.Errorf("source %s (from %s): %w", sc.Name, from, err)
 		}
 	}
+	if au := show.Audio; au != nil { // the audio settings the API left
+		m := au.Master
+		if _, err := a.mixer.SetMaster(mixer.AudioPatch{GainDB: &m.GainDB, Mute: &m.Mute}); err != nil {
+			return nil, fmt.Errorf("audio master (from %s): %w", store.Path(), err)
+		}
+		for name, st := range au.Sources {
+			_, _ = a.mixer.SetAudio(name, mixer.AudioPatch{GainDB: &st.GainDB, Mute: &st.Mute, Mode: &st.Mode}) // a source since removed is skipped
+		}
+	}
 	a.mixer.Start()
 
 	tlsConf, err := cfg.TLS.clientConfig()

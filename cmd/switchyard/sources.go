@@ -40,8 +40,11 @@ func newSourceSet(reg *ingest.Registry, mix *mixer.Engine, srv *serve.RTSP, genC
 func (ss *sourceSet) Add(cfg ingest.SourceConfig) (ingest.Status, error) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	if cfg.Name == mixer.Black {
+	switch cfg.Name {
+	case mixer.Black:
 		return ingest.Status{}, &ingest.FieldError{Field: "name", Msg: `"black" is the mixer's black bus; choose another name`}
+	case "master", "program", "preview":
+		return ingest.Status{}, &ingest.FieldError{Field: "name", Msg: fmt.Sprintf("%q is reserved (the audio master, the program and preview outputs); choose another name", cfg.Name)}
 	}
 	src, err := ss.registry.Add(cfg)
 	if err != nil {

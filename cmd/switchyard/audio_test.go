@@ -1,0 +1,109 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"switchyard/ingest"
+	"switchyard/mixer"
+)
+
+// programLevel reads two seconds of the program back over RTSP and returns
+// the RMS and peak, in dBFS, after an optional filter that picks one tone.
+func programLevel(t *testing.T, a *app, filter string) (mean, peak float64) {
+	t.Helper()
+	af := "volumedetect"
+	if filter != "" {
+		af = filter + "," + af
+	}
+	out, err := exec.Command("ffmpeg", "-hide_banner", "-rtsp_transport", "tcp", "-i", a.rtspURL("program"), "-ss", "1", "-t", "2",
+		"-vn", "-af", af, "-f", "null", "-").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	m := regexp.MustCompile(`mean_volume: (-?[0-9.inf]+) dB[\s\S]*max_volume: (-?[0-9.inf]+) dB`).FindSubmatch(out)
+	require.NotNil(t, m, "%s", out)
+	mean, _ = strconv.ParseFloat(string(m[1]), 64)
+	peak, _ = strconv.ParseFloat(string(m[2]), 64)
+	return mean, peak
+}
+
+// TestAudioMixer: per-source gain, mute and mode (afv, on, off), master
+// gain, the limiter, levels on the event stream, settings kept across a
+// restart. cam1 sends a 440 Hz sine and the line-up source a 1 kHz one, each
+// at −18 dBFS peak (−21 dBFS RMS); band-pass filters tell them apart.
+func TestAudioMixer(t *testing.T) {
+	mustHaveTools(t)
+	cfg := testConfig(t, ingest.SourceConfig{Name: "cam1"}, ingest.SourceConfig{Name: "lineup", URL: "gen://tone"})
+	a, _ := startApp(t, cfg)
+	pushRTMP(t, a, "cam1", "red", "320x240", 30)
+	waitLive(t, a, "cam1")
+	waitLive(t, a, "lineup")
+	const at440 = "bandpass=f=440:width_type=q:w=8,bandpass=f=440:width_type=q:w=8" // twice: −45 dB an octave away
+	const at1k = "bandpass=f=1000:width_type=q:w=8,bandpass=f=1000:width_type=q:w=8"
+	require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, nil))
+
+	var e struct{ Error, Field string }
+	for path, body := range map[string]string{
+		"/audio/cam1":   `{"gain_db":40}`,
+		"/audio/master": `{"mode":"on"}`,
+	} {
+		require.Equal(t, http.StatusBadRequest, api(t, "PATCH", a.apiURL(path), body, &e), path)
+	}
+	require.Equal(t, http.StatusBadRequest, api(t, "PATCH", a.apiURL("/audio/cam1"), `{"mode":"sometimes"}`, &e))
+	require.Equal(t, "mode", e.Field)
+	require.Equal(t, http.StatusNotFound, api(t, "PATCH", a.apiURL("/audio/nosuch"), `{"mute":true}`, &e))
+
+	// AFV: only the program source is heard.
+	mean, _ := programLevel(t, a, at440)
+	require.InDelta(t, -21, mean, 1.5, "cam1 on program")
+	mean, _ = programLevel(t, a, at1k)
+	require.Less(t, mean, -50.0, "the line-up source is not on program")
+
+	// "on" with −6 dB: always mixed, at its gain.
+	var st mixer.AudioSettings
+	require.Equal(t, http.StatusOK, api(t, "PATCH", a.apiURL("/audio/lineup"), `{"mode":"on","gain_db":-6}`, &st))
+	require.Equal(t, mixer.AudioSettings{GainDB: -6, Mode: "on"}, st)
+	mean, _ = programLevel(t, a, at1k)
+	require.InDelta(t, -27, mean, 1.5, "the line-up tone mixed at −6 dB")
+
+	// Mute cam1; master −10 dB.
+	api(t, "PATCH", a.apiURL("/audio/cam1"), `{"mute":true}`, nil)
+	require.Equal(t, http.StatusOK, api(t, "PATCH", a.apiURL("/audio/master"), `{"gain_db":-10}`, nil))
+	mean, _ = programLevel(t, a, at440)
+	require.Less(t, mean, -50.0, "cam1 muted")
+	mean, _ = programLevel(t, a, at1k)
+	require.InDelta(t, -37, mean, 1.5, "master −10 dB")
+
+	// +20 dB on a −18 dBFS tone would reach +2 dBFS: the limiter holds −1.
+	api(t, "PATCH", a.apiURL("/audio/master"), `{"gain_db":0}`, nil)
+	api(t, "PATCH", a.apiURL("/audio/lineup"), `{"gain_db":20}`, nil)
+	_, peak := programLevel(t, a, "")
+	require.LessOrEqual(t, peak, -0.5, "the limiter keeps the program below full scale")
+	require.Greater(t, peak, -3.0, "and does not pump it down")
+
+	// Levels on the event stream, ten a second, for meters.
+	ch, _ := sseClient(t, a.apiURL("/events"), "")
+	next(t, ch, 5*time.Second, "state")
+	var lv mixer.Levels
+	first := time.Now()
+	for range 10 {
+		require.NoError(t, json.Unmarshal([]byte(next(t, ch, 2*time.Second, "levels").data), &lv))
+	}
+	require.Less(t, time.Since(first), 2*time.Second, "ten level events in about a second")
+	require.InDelta(t, -21, lv.Sources["lineup"].RMSDB, 2, "the line-up source's own level")
+	require.Greater(t, lv.Program.PeakDB, -3.0)
+
+	// The settings survive a restart.
+	a.Close()
+	b, _ := startApp(t, cfg)
+	var au mixer.AudioState
+	require.Equal(t, http.StatusOK, api(t, "GET", b.apiURL("/audio"), "", &au))
+	require.Equal(t, mixer.AudioSettings{GainDB: 20, Mode: "on"}, au.Sources["lineup"])
+	require.Equal(t, mixer.AudioSettings{Mute: true, Mode: "afv"}, au.Sources["cam1"])
+}
