@@ -120,6 +120,12 @@ func TestPanelInBrowser(t *testing.T) {
 	require.NoError(t, chromedp.Run(ctx, chromedp.WaitVisible(`#ftb.on`)))
 	key("f")
 
+	// The audio strip's mute button mutes the source; the meters move.
+	require.NoError(t, chromedp.Run(ctx, chromedp.Click(`[data-strip="cam1"] button`)))
+	waitFor(t, 5*time.Second, "cam1 muted", func() bool { return a.mixer.Audio().Sources["cam1"].Mute })
+	require.NoError(t, chromedp.Run(ctx, chromedp.Poll(`document.querySelector('[data-strip="master"] .meter i').style.width !== ""`, nil,
+		chromedp.WithPollingTimeout(5*time.Second))))
+
 	var png []byte
 	require.NoError(t, chromedp.Run(ctx,
 		chromedp.Poll(`["pgm-img", "pvw-img"].every(id => { const i = document.getElementById(id); return i.complete && i.naturalWidth > 0 })`,

@@ -4,7 +4,8 @@
 // the event stream and the snapshot images, which cannot send headers.
 
 const $ = (id) => document.getElementById(id);
-const show = { program: "", preview: "", transition: {}, ftb: false, recording: null, sources: new Map(), outputs: new Map(), files: [] };
+const show = { program: "", preview: "", transition: {}, ftb: false, recording: null, sources: new Map(), outputs: new Map(), files: [],
+  audio: { master: { gain_db: 0, mute: false }, sources: {} } };
 let token = localStorage.getItem("switchyard_token") || "";
 let events = null;
 
@@ -155,6 +156,78 @@ async function refreshRecordings() {
   renderRecording();
 }
 
+// Audio strips: fader (dB), mute, mode, and a meter fed by "levels" events.
+function strip(name, st, master) {
+  const el = document.createElement("div");
+  el.className = master ? "strip master" : "strip";
+  el.dataset.strip = name;
+  const title = document.createElement("b");
+  title.textContent = master ? "MASTER" : name;
+  const meter = document.createElement("div");
+  meter.className = "meter";
+  meter.append(document.createElement("i"), document.createElement("u"));
+  const fader = document.createElement("input");
+  Object.assign(fader, { type: "range", min: -60, max: 20, step: 0.5, value: st.gain_db });
+  fader.setAttribute("aria-label", `${name} gain`);
+  const db = document.createElement("span");
+  db.className = "db";
+  db.textContent = `${st.gain_db} dB`;
+  const path = master ? "/audio/master" : `/audio/${encodeURIComponent(name)}`;
+  fader.oninput = () => {
+    db.textContent = `${fader.value} dB`;
+    api("PATCH", path, { gain_db: Number(fader.value) }).catch(() => {});
+  };
+  const mute = document.createElement("button");
+  mute.textContent = "MUTE";
+  mute.classList.toggle("muted", !!st.mute);
+  mute.onclick = () => {
+    const cur = master ? show.audio.master : show.audio.sources[name];
+    api("PATCH", path, { mute: !(cur && cur.mute) }).catch(() => {});
+  };
+  el.append(title, meter, fader, db, mute);
+  if (!master) {
+    const mode = document.createElement("select");
+    for (const m of ["afv", "on", "off"]) mode.append(new Option(m.toUpperCase(), m, false, m === st.mode));
+    mode.onchange = () => api("PATCH", path, { mode: mode.value }).catch(() => {});
+    el.append(mode);
+  }
+  return el;
+}
+
+function renderAudio() {
+  const a = show.audio;
+  const names = Object.keys(a.sources || {}).sort();
+  const have = [...$("strips").children].map((el) => el.dataset.strip);
+  if (have.join("/") !== [...names, "master"].join("/")) {
+    $("strips").replaceChildren(...names.map((n) => strip(n, a.sources[n], false)), strip("master", a.master, true));
+    return;
+  }
+  // update in place, leaving a fader the operator is dragging alone
+  for (const el of $("strips").children) {
+    const st = el.dataset.strip === "master" ? a.master : a.sources[el.dataset.strip];
+    const fader = el.querySelector("input");
+    if (document.activeElement !== fader) {
+      fader.value = st.gain_db;
+      el.querySelector(".db").textContent = `${st.gain_db} dB`;
+    }
+    el.querySelector("button").classList.toggle("muted", !!st.mute);
+    const mode = el.querySelector("select");
+    if (mode) mode.value = st.mode;
+  }
+}
+
+function renderLevels(lv) {
+  const put = (name, l) => {
+    const el = document.querySelector(`[data-strip="${CSS.escape(name)}"] .meter`);
+    if (!el || !l) return;
+    const pct = (db) => `${Math.max(0, Math.min(100, ((db + 60) / 60) * 100))}%`;
+    el.firstChild.style.width = pct(l.rms_db);
+    el.lastChild.style.left = pct(l.peak_db);
+  };
+  for (const [name, l] of Object.entries(lv.sources || {})) put(name, l);
+  put("master", lv.program);
+}
+
 // Confidence pictures of the two buses: the latest decoded frame, once a second.
 function refreshPictures() {
   for (const [img, name] of [[$("pgm-img"), show.program], [$("pvw-img"), show.preview]]) {
@@ -175,11 +248,13 @@ function applyState(st) {
   show.ftb = st.ftb;
   show.sources = new Map((st.sources || []).map((s) => [s.name, s]));
   show.outputs = new Map((st.outputs || []).map((o) => [o.name, o]));
+  if (st.audio) show.audio = st.audio;
   const f = st.format;
   if (f) $("format").textContent = `${f.width}×${f.height} @ ${Math.round(f.fps * 100) / 100}`;
   renderBuses();
   renderSources();
   renderOutputs();
+  renderAudio();
   refreshRecordings();
   refreshPictures();
 }
@@ -212,13 +287,19 @@ function connect() {
   on("source", (s) => {
     const had = show.sources.has(s.name);
     show.sources.set(s.name, { ...show.sources.get(s.name), ...s });
-    if (!had) renderBuses();
+    if (!had) {
+      show.audio.sources[s.name] ??= { gain_db: 0, mute: false, mode: "afv" };
+      renderBuses();
+      renderAudio();
+    }
     renderSources();
   });
   on("source_removed", (s) => {
     show.sources.delete(s.name);
+    delete show.audio.sources[s.name];
     renderBuses();
     renderSources();
+    renderAudio();
   });
   on("output", (o) => {
     show.outputs.set(o.name, { ...show.outputs.get(o.name), ...o });
@@ -229,6 +310,11 @@ function connect() {
     renderOutputs();
   });
   on("recording", () => refreshRecordings());
+  on("audio", (a) => {
+    show.audio = a;
+    renderAudio();
+  });
+  on("levels", renderLevels);
 }
 
 async function start() {
