@@ -188,21 +188,11 @@ func (w *watcher) scan() {
 	w.busesChanged(w.s.Mixer.State())
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	seen := map[string]bool{}
+	sources := map[string]sourceEvent{}
 	for _, st := range w.s.sources() {
-		ev := sourceEventOf(st)
-		seen[ev.Name] = true
-		if old, ok := w.sources[ev.Name]; !ok || !reflect.DeepEqual(old, ev) {
-			w.sources[ev.Name] = ev
-			w.s.events.publish("source", ev)
-		}
+		sources[st.Name] = sourceEventOf(st)
 	}
-	for name := range w.sources {
-		if !seen[name] {
-			delete(w.sources, name)
-			w.s.events.publish("source_removed", map[string]string{"name": name})
-		}
-	}
+	publishDiff(w.s.events, "source", w.sources, sources)
 	if w.s.Recorder != nil {
 		var ev recordingEvent
 		if in, ok := w.s.Recorder.Active(); ok {
@@ -225,19 +215,26 @@ func (w *watcher) scan() {
 	if w.s.Outputs == nil {
 		return
 	}
-	seen = map[string]bool{}
+	outputs := map[string]outputEvent{}
 	for _, o := range w.s.Outputs.List() {
-		ev := outputEventOf(o)
-		seen[ev.Name] = true
-		if old, ok := w.outputs[ev.Name]; !ok || !reflect.DeepEqual(old, ev) {
-			w.outputs[ev.Name] = ev
-			w.s.events.publish("output", ev)
+		outputs[o.Name] = outputEventOf(o)
+	}
+	publishDiff(w.s.events, "output", w.outputs, outputs)
+}
+
+// publishDiff brings last up to cur, publishing typ for what is new or
+// changed and typ+"_removed" for what is gone.
+func publishDiff[T any](h *hub, typ string, last, cur map[string]T) {
+	for name, ev := range cur {
+		if old, ok := last[name]; !ok || !reflect.DeepEqual(old, ev) {
+			last[name] = ev
+			h.publish(typ, ev)
 		}
 	}
-	for name := range w.outputs {
-		if !seen[name] {
-			delete(w.outputs, name)
-			w.s.events.publish("output_removed", map[string]string{"name": name})
+	for name := range last {
+		if _, ok := cur[name]; !ok {
+			delete(last, name)
+			h.publish(typ+"_removed", map[string]string{"name": name})
 		}
 	}
 }
