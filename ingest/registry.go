@@ -221,16 +221,15 @@ func (r *Registry) Publish(name, key, proto string) (*Publisher, error) {
 		return nil, fmt.Errorf("publish to %q: %w", name, ErrBadKey)
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if old := s.publisher; old != nil {
+	taken := s.publisher
+	if taken != nil {
 		if !cfg.Takeover {
 			s.refused++
+			s.mu.Unlock()
 			return nil, fmt.Errorf("publish to %q: %w", name, ErrBusy)
 		}
-		old.closed = true
+		taken.closed = true
 		s.sessions++
-		go old.kick() // not under the source's lock: the old connection's clean-up takes it
-		r.log.Info("publisher taken over", "source", name, "proto", proto)
 	}
 	p := &Publisher{src: s}
 	s.publisher = p
@@ -240,6 +239,12 @@ func (r *Registry) Publish(name, key, proto string) (*Publisher, error) {
 	s.lastUnit = time.Time{}
 	s.win = window{start: time.Now()}
 	s.lastKey, s.keyint = -1, 0
+	s.mu.Unlock()
+	if taken != nil {
+		taken.kick() // outside the source's lock: the old connection's clean-up takes it
+		r.log.Info("publisher taken over", "source", name, "proto", proto)
+		return p, nil
+	}
 	r.log.Info("publisher connected", "source", name, "proto", proto)
 	return p, nil
 }

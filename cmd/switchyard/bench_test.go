@@ -315,19 +315,12 @@ func BenchmarkRecording(b *testing.B) {
 	if _, err := a.mixer.SetProgram("cam1"); err != nil {
 		b.Fatal(err)
 	}
-	measure := func() (cores float64, st mixer.Stats) {
-		time.Sleep(2 * time.Second)
-		s0, c0 := a.mixer.Stats(), selfCPU()
-		time.Sleep(window)
-		s1 := a.mixer.Stats()
-		return (selfCPU() - c0).Seconds() / window.Seconds(), mixer.Stats{Late: s1.Late - s0.Late, Dropped: s1.Dropped - s0.Dropped}
-	}
-	base, st0 := measure()
+	base, st0 := measureShow(a, 2*time.Second, window)
 	w0, d0 := procIO()
 	if _, err := a.recorder.Start(record.StartRequest{Program: true}); err != nil {
 		b.Fatal(err)
 	}
-	rec, st1 := measure()
+	rec, st1 := measureShow(a, 2*time.Second, window)
 	in1, err := a.recorder.Stop()
 	if err != nil {
 		b.Fatal(err)
@@ -349,6 +342,16 @@ func BenchmarkRecording(b *testing.B) {
 	fmt.Printf("  write amplification over %.0f s: %.1f MB of media -> %.1f MB in files (%.4f), %.1f MB written (%.4f), %.1f MB to storage (%.4f)\n",
 		in1.DurationS, float64(media)/1e6, float64(files)/1e6, float64(files)/float64(media), float64(w1-w0)/1e6,
 		float64(w1-w0)/float64(media), float64(d1-d0)/1e6, float64(d1-d0)/float64(media))
+}
+
+// measureShow lets the show settle, then measures this process's CPU (in
+// cores) and the late and dropped program frames over window.
+func measureShow(a *app, settle, window time.Duration) (cores float64, st mixer.Stats) {
+	time.Sleep(settle)
+	s0, c0 := a.mixer.Stats(), selfCPU()
+	time.Sleep(window)
+	s1 := a.mixer.Stats()
+	return (selfCPU() - c0).Seconds() / window.Seconds(), mixer.Stats{Late: s1.Late - s0.Late, Dropped: s1.Dropped - s0.Dropped}
 }
 
 // rssBytes is this process's resident memory.
@@ -373,14 +376,8 @@ func BenchmarkSources(b *testing.B) {
 	const window = 10 * time.Second
 	names := []string{"cam1", "cam2", "cam3", "cam4", "cam5", "cam6", "cam7", "cam8"}
 	a := benchApp(b, 1280, 720, names...)
-	measure := func() (cores float64, rss uint64, st mixer.Stats) {
-		time.Sleep(3 * time.Second) // decoders open, pools warm
-		s0, c0 := a.mixer.Stats(), selfCPU()
-		time.Sleep(window)
-		s1 := a.mixer.Stats()
-		return (selfCPU() - c0).Seconds() / window.Seconds(), rssBytes(), mixer.Stats{Late: s1.Late - s0.Late, Dropped: s1.Dropped - s0.Dropped}
-	}
-	baseCPU, baseRSS, _ := measure()
+	baseCPU, _ := measureShow(a, 3*time.Second, window) // decoders open, pools warm
+	baseRSS := rssBytes()
 	fmt.Printf("\nlive 1080p30 H.264 sources (6 Mbit/s, pushed over RTMP, decoded continuously; 720p30 program):\n")
 	fmt.Printf("  0 sources: %.3f cores, RSS %.0f MiB\n", baseCPU, float64(baseRSS)/(1<<20))
 	live := 0
@@ -389,7 +386,8 @@ func BenchmarkSources(b *testing.B) {
 			pushFile(b, a, names[live], in)
 		}
 		waitAllLive(b, a, names[:n]...)
-		cpu, rss, st := measure()
+		cpu, st := measureShow(a, 3*time.Second, window)
+		rss := rssBytes()
 		perCPU := (cpu - baseCPU) / float64(n) * 100
 		perRSS := float64(int64(rss)-int64(baseRSS)) / float64(n) / (1 << 20)
 		b.ReportMetric(perCPU, fmt.Sprintf("%%core/source@%d", n))
