@@ -62,15 +62,25 @@ type SourceConfig struct {
 	Transport string `yaml:"transport,omitempty" json:"transport,omitempty"`
 }
 
-// ProtoPull is the protocol name a pulled camera publishes with.
-const ProtoPull = "rtsp-pull"
+// Protocol names pulled cameras publish with.
+const (
+	ProtoRTSPPull = "rtsp-pull"
+	ProtoRTMPPull = "rtmp-pull"
+)
+
+func isPull(proto string) bool { return proto == ProtoRTSPPull || proto == ProtoRTMPPull }
 
 // ErrPulled refuses a publisher on a source that pulls from its camera.
 var ErrPulled = errors.New("the source pulls from its camera and takes no publisher")
 
-// Pulled reports a source whose URL is a camera to pull from.
+// Pulled reports a source whose URL is a camera or feed to pull from.
 func (c SourceConfig) Pulled() bool {
-	return strings.HasPrefix(c.URL, "rtsp://") || strings.HasPrefix(c.URL, "rtsps://")
+	for _, p := range []string{"rtsp://", "rtsps://", "rtmp://", "rtmps://"} {
+		if strings.HasPrefix(c.URL, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // Validate checks the name and the URL scheme.
@@ -90,12 +100,15 @@ func (c SourceConfig) Validate() error {
 		}
 		switch u.Scheme {
 		case "gen":
-		case "rtsp", "rtsps":
+		case "rtsp", "rtsps", "rtmp", "rtmps":
 			if u.Host == "" {
 				return &FieldError{Field: "url", Msg: fmt.Sprintf("source %s: %s has no host", c.Name, c.URL)}
 			}
+			if p := strings.Split(strings.Trim(u.Path, "/"), "/"); strings.HasPrefix(u.Scheme, "rtmp") && (len(p) < 2 || p[0] == "" || p[len(p)-1] == "") {
+				return &FieldError{Field: "url", Msg: fmt.Sprintf("source %s: an RTMP feed is rtmp://HOST/APP/STREAM", c.Name)}
+			}
 		default:
-			return &FieldError{Field: "url", Msg: fmt.Sprintf("source %s: url scheme %q is not supported (pull with rtsp:// or rtsps://, generate with gen://, or leave url empty and push to rtmp://HOST:1935/live/%s)", c.Name, u.Scheme, c.Name)}
+			return &FieldError{Field: "url", Msg: fmt.Sprintf("source %s: url scheme %q is not supported (pull with rtsp://, rtsps://, rtmp:// or rtmps://, generate with gen://, or leave url empty and push to rtmp://HOST:1935/live/%s)", c.Name, u.Scheme, c.Name)}
 		}
 	}
 	return nil
@@ -208,7 +221,7 @@ func (r *Registry) Publish(name, key, proto string) (*Publisher, error) {
 		return nil, fmt.Errorf("publish to %q: %w", name, ErrUnknownSource)
 	}
 	cfg := s.Config()
-	if cfg.Pulled() != (proto == ProtoPull) {
+	if cfg.Pulled() != isPull(proto) {
 		s.mu.Lock()
 		s.refused++
 		s.mu.Unlock()

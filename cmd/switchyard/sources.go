@@ -8,6 +8,7 @@ import (
 
 	"switchyard/ingest"
 	"switchyard/ingest/gen"
+	"switchyard/ingest/rtmp"
 	"switchyard/ingest/rtsp"
 	"switchyard/mixer"
 	"switchyard/output/serve"
@@ -83,6 +84,10 @@ func (ss *sourceSet) startFeeder(cfg ingest.SourceConfig) error {
 			return fmt.Errorf("source %s: %w", cfg.Name, err)
 		}
 		ss.feeders[cfg.Name] = g
+	case strings.HasPrefix(cfg.URL, "rtmp://") || strings.HasPrefix(cfg.URL, "rtmps://"):
+		p := &rtmp.Pull{Registry: ss.registry, Source: cfg.Name, Log: ss.log}
+		p.Start()
+		ss.feeders[cfg.Name] = p
 	case cfg.Pulled():
 		p := &rtsp.Pull{Registry: ss.registry, Source: cfg.Name, Log: ss.log}
 		p.Start()

@@ -52,7 +52,7 @@ func TestPullSourceReconnects(t *testing.T) {
 	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/sources"), `{"name":"ipcam","url":"`+cam.URL()+`"}`, &st))
 	require.NotContains(t, st.URL, "pa55word", "the camera's password is not shown")
 	st = waitState(t, a, "ipcam", 20*time.Second, ingest.StateLive)
-	require.Equal(t, ingest.ProtoPull, st.Protocol)
+	require.Equal(t, ingest.ProtoRTSPPull, st.Protocol)
 	require.Equal(t, 320, st.Video.Width)
 	prog := decodeProgram(t, a)
 	prog.started(t)
@@ -256,4 +256,39 @@ func TestImageAndToneGenerators(t *testing.T) {
 	require.NotNil(t, m, "%s", out)
 	mean, _ := strconv.ParseFloat(string(m[1]), 64)
 	require.InDelta(t, -21, mean, 1.0, "tone level")
+}
+
+// TestRTMPPull plays a feed from another RTMP server (nginx-rtmp standing in
+// for another studio) into a source, and follows it through a restart.
+func TestRTMPPull(t *testing.T) {
+	mustHaveTools(t)
+	ng := testpeer.StartNginx(t)
+	feed := func() *proc {
+		return run(t, "ffmpeg", append(lavfiInput("red", "320x240", 30), "-f", "flv", ng.URL("studio"))...)
+	}
+	ff := feed()
+	a, _ := startApp(t, testConfig(t))
+	var e struct{ Error string }
+	require.Equal(t, http.StatusBadRequest, api(t, "POST", a.apiURL("/sources"), `{"name":"x","url":"rtmp://127.0.0.1/live"}`, &e))
+	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/sources"), `{"name":"studio","url":"`+ng.URL("studio")+`"}`, nil))
+	st := waitState(t, a, "studio", 20*time.Second, ingest.StateLive)
+	require.Equal(t, ingest.ProtoRTMPPull, st.Protocol)
+	require.NotNil(t, st.Audio)
+	prog := decodeProgram(t, a)
+	prog.started(t)
+	var bus mixer.State
+	require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/program"), `{"source":"studio"}`, &bus))
+	require.True(t, average(prog.frame(t, bus.Frame+1)).is("red"), "the pulled feed is on program")
+
+	ng.Stop()
+	ff.kill()
+	st = waitState(t, a, "studio", 20*time.Second, ingest.StateRetrying)
+	require.NotEmpty(t, st.LastError)
+	ng.Start()
+	feed()
+	back := time.Now()
+	waitState(t, a, "studio", 40*time.Second, ingest.StateLive)
+	t.Logf("feed back → source live in %s", time.Since(back).Round(10*time.Millisecond))
+	api(t, "POST", a.apiURL("/program"), `{"source":"studio"}`, &bus)
+	require.True(t, average(prog.frame(t, bus.Frame+1)).is("red"))
 }

@@ -159,12 +159,9 @@ type handler struct {
 	playCancel context.CancelFunc
 	playDone   chan struct{}
 
-	pub   *ingest.Publisher
-	name  string
-	video *media.Track
-	audio *media.Track
-	ts    timestamps
-	bad   int
+	pub  *ingest.Publisher
+	name string
+	tags tags
 }
 
 func (h *handler) OnServe(c *gortmp.Conn) { h.conn.rtmp = c }
@@ -208,6 +205,7 @@ func (h *handler) OnPublish(_ *gortmp.StreamContext, _ uint32, cmd *rtmpmsg.NetS
 	pub.OnKick(func() { _ = h.conn.Close() }) // taken over or removed: the connection ends
 	h.pub, h.name = pub, name
 	h.log = h.log.With("source", name)
+	h.tags = tags{pub: pub, log: h.log}
 	return nil
 }
 
@@ -220,38 +218,7 @@ func (h *handler) OnVideo(timestamp uint32, payload io.Reader) error {
 	if err != nil {
 		return err
 	}
-	tag, err := flv.ParseVideoTag(b)
-	if err != nil {
-		return h.badMedia(err)
-	}
-	switch tag.PacketType {
-	case flv.AVCSequenceHeader:
-		sps, pps, err := flv.ParseAVCConfig(tag.Body)
-		if err != nil {
-			return h.badMedia(err)
-		}
-		t, err := media.NewH264Track(sps, pps, 0)
-		if err != nil {
-			return h.badMedia(err)
-		}
-		h.video = t
-		h.pub.SetTracks(h.video, h.audio)
-	case flv.AVCNALU:
-		if h.video == nil {
-			return nil // nothing decodable before the sequence header
-		}
-		nalus, err := flv.SplitAVCC(tag.Body)
-		if err != nil {
-			return h.badMedia(err)
-		}
-		nalus, key := media.H264KeyWithParams(nalus, h.video.SPS, h.video.PPS)
-		if len(nalus) == 0 {
-			return nil
-		}
-		dts := h.ts.extend(timestamp)
-		h.pub.WriteUnit(&media.Unit{Track: h.video, DTS: dts, PTS: dts + tag.CompositionTime, Key: key, Data: nalus})
-	}
-	return nil
+	return h.tags.video(timestamp, b)
 }
 
 func (h *handler) OnAudio(timestamp uint32, payload io.Reader) error {
@@ -263,37 +230,85 @@ func (h *handler) OnAudio(timestamp uint32, payload io.Reader) error {
 	if err != nil {
 		return err
 	}
+	return h.tags.audio(timestamp, b)
+}
+
+// tags turns FLV video and audio tag bodies (RTMP media messages) into
+// units on a publisher: for publishers of the server and pulled feeds.
+type tags struct {
+	pub    *ingest.Publisher
+	log    *slog.Logger
+	vtrack *media.Track
+	atrack *media.Track
+	ts     timestamps
+	bad    int
+}
+
+func (r *tags) video(timestamp uint32, b []byte) error {
+	tag, err := flv.ParseVideoTag(b)
+	if err != nil {
+		return r.badMedia(err)
+	}
+	switch tag.PacketType {
+	case flv.AVCSequenceHeader:
+		sps, pps, err := flv.ParseAVCConfig(tag.Body)
+		if err != nil {
+			return r.badMedia(err)
+		}
+		t, err := media.NewH264Track(sps, pps, 0)
+		if err != nil {
+			return r.badMedia(err)
+		}
+		r.vtrack = t
+		r.pub.SetTracks(r.vtrack, r.atrack)
+	case flv.AVCNALU:
+		if r.vtrack == nil {
+			return nil // nothing decodable before the sequence header
+		}
+		nalus, err := flv.SplitAVCC(tag.Body)
+		if err != nil {
+			return r.badMedia(err)
+		}
+		nalus, key := media.H264KeyWithParams(nalus, r.vtrack.SPS, r.vtrack.PPS)
+		if len(nalus) == 0 {
+			return nil
+		}
+		dts := r.ts.extend(timestamp)
+		r.pub.WriteUnit(&media.Unit{Track: r.vtrack, DTS: dts, PTS: dts + tag.CompositionTime, Key: key, Data: nalus})
+	}
+	return nil
+}
+
+func (r *tags) audio(timestamp uint32, b []byte) error {
 	tag, err := flv.ParseAudioTag(b)
 	if err != nil {
-		return h.badMedia(err)
+		return r.badMedia(err)
 	}
 	if tag.SequenceHeader {
 		t, err := media.NewAACTrack(tag.Body)
 		if err != nil {
-			return h.badMedia(err)
+			return r.badMedia(err)
 		}
-		h.audio = t
-		h.pub.SetTracks(h.video, h.audio)
+		r.atrack = t
+		r.pub.SetTracks(r.vtrack, r.atrack)
 		return nil
 	}
-	if h.audio == nil || len(tag.Body) == 0 {
+	if r.atrack == nil || len(tag.Body) == 0 {
 		return nil
 	}
-	ts := h.ts.extend(timestamp)
-	h.pub.WriteUnit(&media.Unit{Track: h.audio, PTS: ts, DTS: ts, Key: true, Data: [][]byte{tag.Body}})
+	ts := r.ts.extend(timestamp)
+	r.pub.WriteUnit(&media.Unit{Track: r.atrack, PTS: ts, DTS: ts, Key: true, Data: [][]byte{tag.Body}})
 	return nil
 }
 
-// badMedia counts a malformed message; too many in a row end the connection.
-func (h *handler) badMedia(err error) error {
-	h.bad++
-	if h.pub != nil {
-		h.pub.Malformed()
+// badMedia counts a malformed message; after a hundred the connection ends.
+func (r *tags) badMedia(err error) error {
+	r.bad++
+	r.pub.Malformed()
+	if r.bad == 1 {
+		r.log.Warn("malformed media message", "err", err)
 	}
-	if h.bad == 1 {
-		h.log.Warn("malformed media message", "err", err)
-	}
-	if h.bad > 100 {
+	if r.bad > 100 {
 		return fmt.Errorf("too many malformed media messages: %w", err)
 	}
 	return nil

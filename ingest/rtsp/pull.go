@@ -12,7 +12,6 @@ import (
 	"github.com/bluenviron/gortsplib/v4/pkg/base"
 
 	"switchyard/ingest"
-	"switchyard/internal/backoff"
 )
 
 // Pull pulls an IP camera's RTSP stream (rtsp:// or rtsps://, credentials
@@ -63,39 +62,9 @@ func (p *Pull) Close() {
 	<-p.done
 }
 
-// liveLongEnough resets the backoff: a camera that was up this long and then
-// dropped is retried at once, not at the step its earlier failures reached.
-const liveLongEnough = 10 * time.Second
-
 func (p *Pull) run(ctx context.Context) {
 	defer close(p.done)
-	attempt := 0
-	for {
-		src, ok := p.Registry.Get(p.Source)
-		if !ok {
-			return
-		}
-		src.SetPullState(ingest.StateConnecting, attempt, time.Time{}, nil)
-		started := time.Now()
-		live, err := p.session(ctx, src.Config())
-		if ctx.Err() != nil {
-			return
-		}
-		if live && time.Since(started) > liveLongEnough {
-			attempt = 0
-		}
-		attempt++
-		wait := backoff.Delay(attempt, p.BackoffMin, p.BackoffMax)
-		src.SetPullState(ingest.StateRetrying, attempt, time.Now().Add(wait), err)
-		p.Log.Warn("camera unreachable; retrying", "attempt", attempt, "in", wait.Round(time.Millisecond), "err", err)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
-	}
+	ingest.RunPull(ctx, p.Registry, p.Source, p.BackoffMin, p.BackoffMax, p.Log, p.session)
 }
 
 // session pulls once, until the camera or ctx ends it. live reports whether
@@ -142,7 +111,7 @@ func (p *Pull) session(ctx context.Context, cfg ingest.SourceConfig) (live bool,
 			in.audio = nil
 		}
 	}
-	pub, err := p.Registry.Publish(p.Source, cfg.PublishKey, ingest.ProtoPull)
+	pub, err := p.Registry.Publish(p.Source, cfg.PublishKey, ingest.ProtoRTSPPull)
 	if err != nil {
 		return false, err
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"switchyard/internal/backoff"
+	"switchyard/internal/rtmpc"
 	"switchyard/media"
 	"switchyard/media/flv"
 )
@@ -110,7 +111,7 @@ func (o *Options) defaults() {
 // Output is one destination's state machine.
 type Output struct {
 	cfg     Config
-	target  Target
+	target  rtmpc.Target
 	opts    *Options
 	program *media.Stream
 	log     *slog.Logger
@@ -134,16 +135,16 @@ type Output struct {
 	done   chan struct{}
 }
 
-func newOutput(cfg Config, t Target, opts *Options, program *media.Stream, log *slog.Logger) *Output {
+func newOutput(cfg Config, t rtmpc.Target, opts *Options, program *media.Stream, log *slog.Logger) *Output {
 	return &Output{cfg: cfg, target: t, opts: opts, program: program, state: StateIdle,
-		log: log.With("output", cfg.Name, "url", MaskURL(cfg.URL))}
+		log: log.With("output", cfg.Name, "url", rtmpc.MaskURL(cfg.URL))}
 }
 
 // Status returns a snapshot.
 func (o *Output) Status() Status {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	s := Status{Name: o.cfg.Name, URL: MaskURL(o.cfg.URL), Enabled: o.cfg.Enabled, VideoBitrate: o.cfg.VideoBitrate, State: o.state,
+	s := Status{Name: o.cfg.Name, URL: rtmpc.MaskURL(o.cfg.URL), Enabled: o.cfg.Enabled, VideoBitrate: o.cfg.VideoBitrate, State: o.state,
 		LastError: o.lastErr, Bytes: o.bytes, FramesSent: o.frames, FramesDropped: o.dropped, Reconnects: o.reconnects}
 	if o.state == StateRetrying {
 		s.Attempt = o.attempt
@@ -242,11 +243,11 @@ func (o *Output) session(ctx context.Context) error {
 	reader := o.program.NewReader(o.opts.QueueSize)
 	defer reader.Close()
 
-	conn, err := publishTo(ctx, o.target, o.opts.TLSConfig, Timeouts{Connect: o.opts.ConnectTimeout, Write: o.opts.WriteTimeout})
+	conn, err := rtmpc.Publish(ctx, o.target, o.opts.TLSConfig, rtmpc.Timeouts{Connect: o.opts.ConnectTimeout, Write: o.opts.WriteTimeout})
 	if err != nil {
 		return err
 	}
-	defer conn.close()
+	defer conn.Close()
 
 	// Read what the server sends (acks, pings, status) on its own goroutine;
 	// its error (or the server closing) ends the session.
@@ -257,16 +258,16 @@ func (o *Output) session(ctx context.Context) error {
 	go func() {
 		defer close(readDone)
 		for {
-			typ, _, _, payload, err := conn.readMessage()
+			typ, _, _, payload, err := conn.ReadMessage()
 			if err != nil {
 				readErr <- fmt.Errorf("connection lost: %w", err)
 				cancel()
 				return
 			}
-			if typ == msgCommandAMF0 {
-				if vals, _ := decodeAMF0(payload); len(vals) > 0 {
+			if typ == rtmpc.MsgCommandAMF0 {
+				if vals, _ := rtmpc.DecodeAMF0(payload); len(vals) > 0 {
 					if name, _ := vals[0].(string); name == "onStatus" {
-						if code, desc := statusOf(vals); code != "" && code != "NetStream.Publish.Start" {
+						if code, desc := rtmpc.StatusOf(vals); code != "" && code != "NetStream.Publish.Start" {
 							o.log.Info("destination status", "code", code, "description", desc)
 						}
 					}
@@ -274,15 +275,15 @@ func (o *Output) session(ctx context.Context) error {
 			}
 		}
 	}()
-	defer func() { conn.close(); <-readDone }()
+	defer func() { conn.Close(); <-readDone }()
 	// Stopping the output closes the socket at once, even mid-write.
-	defer context.AfterFunc(sctx, func() { conn.close() })()
+	defer context.AfterFunc(sctx, func() { conn.Close() })()
 
 	vbps := o.opts.VideoBPS
 	if o.cfg.VideoBitrate > 0 {
 		vbps = o.cfg.VideoBitrate
 	}
-	meta, err := setDataFrame(flv.MetaData(video, audio, vbps, o.opts.AudioBPS))
+	meta, err := rtmpc.SetDataFrame(flv.MetaData(video, audio, vbps, o.opts.AudioBPS))
 	if err != nil {
 		return err
 	}
@@ -290,7 +291,7 @@ func (o *Output) session(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	sid := conn.streamID
+	sid := conn.StreamID()
 	// Headers carry the timestamp the stream resumes at, so a reconnect
 	// continues the program clock instead of starting over.
 	first, err := reader.Next(sctx)
@@ -298,14 +299,14 @@ func (o *Output) session(ctx context.Context) error {
 		return o.sessionErr(ctx, readErr, err)
 	}
 	ts0 := rtmpTime(first.DTS)
-	if err := conn.writeMessage(csidData, msgDataAMF0, sid, ts0, meta); err != nil {
+	if err := conn.WriteMessage(rtmpc.CSIDData, rtmpc.MsgDataAMF0, sid, ts0, meta); err != nil {
 		return err
 	}
-	if err := conn.writeMessage(csidVideo, msgVideo, sid, ts0, vsh); err != nil {
+	if err := conn.WriteMessage(rtmpc.CSIDVideo, rtmpc.MsgVideo, sid, ts0, vsh); err != nil {
 		return err
 	}
 	if audio != nil {
-		if err := conn.writeMessage(csidAudio, msgAudio, sid, ts0, flv.AACSequenceHeaderTag(audio)); err != nil {
+		if err := conn.WriteMessage(rtmpc.CSIDAudio, rtmpc.MsgAudio, sid, ts0, flv.AACSequenceHeaderTag(audio)); err != nil {
 			return err
 		}
 	}
@@ -330,11 +331,11 @@ func (o *Output) session(ctx context.Context) error {
 			case video:
 				p := flv.AVCFrameTag(u)
 				n = len(p)
-				err = conn.writeMessage(csidVideo, msgVideo, sid, rtmpTime(u.DTS), p)
+				err = conn.WriteMessage(rtmpc.CSIDVideo, rtmpc.MsgVideo, sid, rtmpTime(u.DTS), p)
 			case audio:
 				p := flv.AACFrameTag(u)
 				n = len(p)
-				err = conn.writeMessage(csidAudio, msgAudio, sid, rtmpTime(u.DTS), p)
+				err = conn.WriteMessage(rtmpc.CSIDAudio, rtmpc.MsgAudio, sid, rtmpTime(u.DTS), p)
 			}
 			if err != nil {
 				return fmt.Errorf("write: %w", err)

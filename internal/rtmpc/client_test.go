@@ -1,4 +1,4 @@
-package push
+package rtmpc
 
 import (
 	"bufio"
@@ -52,20 +52,20 @@ type msg struct {
 // chunkStream writes msgs with our writer and returns the bytes on the wire.
 func chunkStream(t testing.TB, msgs []msg) []byte {
 	var wire bytes.Buffer
-	w := &rtmpConn{bw: bufio.NewWriter(&wire), wcs: map[int]*wchunk{}, nc: nopConn{}}
-	require.NoError(t, w.writeMessage(csidControl, msgSetChunkSize, 0, 0, binary.BigEndian.AppendUint32(nil, outChunkSize)))
+	w := &Conn{bw: bufio.NewWriter(&wire), wcs: map[int]*wchunk{}, nc: nopConn{}}
+	require.NoError(t, w.WriteMessage(csidControl, msgSetChunkSize, 0, 0, binary.BigEndian.AppendUint32(nil, outChunkSize)))
 	for _, m := range msgs {
-		require.NoError(t, w.writeMessage(csidVideo, m.typ, 1, m.ts, m.data))
+		require.NoError(t, w.WriteMessage(CSIDVideo, m.typ, 1, m.ts, m.data))
 	}
 	return wire.Bytes()
 }
 
 func readAll(b []byte) ([]msg, error) {
-	r := &rtmpConn{br: bufio.NewReader(bytes.NewReader(b)), rcs: map[int]*rchunk{}, inChunk: 128, nc: nopConn{},
+	r := &Conn{br: bufio.NewReader(bytes.NewReader(b)), rcs: map[int]*rchunk{}, inChunk: 128, nc: nopConn{},
 		bw: bufio.NewWriter(&bytes.Buffer{}), wcs: map[int]*wchunk{}}
 	var out []msg
 	for {
-		typ, _, ts, p, err := r.readMessage()
+		typ, _, ts, p, err := r.ReadMessage()
 		if err != nil {
 			return out, err
 		}
@@ -78,12 +78,12 @@ func readAll(b []byte) ([]msg, error) {
 func TestChunksAcrossExtendedTimestamp(t *testing.T) {
 	big := bytes.Repeat([]byte{0xAB, 0xCD, 0xEF}, 5000) // 15000 bytes: 4 chunks
 	msgs := []msg{
-		{msgVideo, 0xFFFFFF - 66, big},
-		{msgVideo, 0xFFFFFF - 33, []byte{1, 2, 3}},
-		{msgVideo, 0xFFFFFF, big},
-		{msgVideo, 0xFFFFFF + 33, big},
-		{msgVideo, 0x7FFFFFF0, big}, // a jump: delta past 0xFFFFFF, extended on every chunk
-		{msgVideo, 0x7FFFFFF0 + 33, big},
+		{MsgVideo, 0xFFFFFF - 66, big},
+		{MsgVideo, 0xFFFFFF - 33, []byte{1, 2, 3}},
+		{MsgVideo, 0xFFFFFF, big},
+		{MsgVideo, 0xFFFFFF + 33, big},
+		{MsgVideo, 0x7FFFFFF0, big}, // a jump: delta past 0xFFFFFF, extended on every chunk
+		{MsgVideo, 0x7FFFFFF0 + 33, big},
 	}
 	wire := chunkStream(t, msgs)
 	got, err := readAll(wire)
@@ -96,11 +96,11 @@ func TestChunksAcrossExtendedTimestamp(t *testing.T) {
 
 	// A reconnect after the boundary: the first message is a type-0 header
 	// whose timestamp is extended, and so are its continuations.
-	wire = chunkStream(t, []msg{{msgVideo, 0x1000000 + 5, big}})
-	require.Equal(t, byte(0<<6|csidVideo), wire[16], "type-0 header")
+	wire = chunkStream(t, []msg{{MsgVideo, 0x1000000 + 5, big}})
+	require.Equal(t, byte(0<<6|CSIDVideo), wire[16], "type-0 header")
 	require.Equal(t, []byte{0xff, 0xff, 0xff}, wire[17:20])
 	cont := wire[16+1+11+4+outChunkSize:]
-	require.Equal(t, byte(3<<6|csidVideo), cont[0], "type-3 continuation")
+	require.Equal(t, byte(3<<6|CSIDVideo), cont[0], "type-3 continuation")
 	require.Equal(t, uint32(0x1000000+5), binary.BigEndian.Uint32(cont[1:5]), "continuation repeats the extended timestamp")
 	got, _ = readAll(wire)
 	require.Len(t, got, 1)
@@ -111,8 +111,8 @@ func TestChunksAcrossExtendedTimestamp(t *testing.T) {
 // larger than its limit, and on input that is a valid chunk stream returns
 // exactly the messages that produced it.
 func FuzzReadMessage(f *testing.F) {
-	f.Add(chunkStream(f, []msg{{msgVideo, 10, []byte("hello")}, {msgAudio, 20, bytes.Repeat([]byte{7}, 9000)}}))
-	f.Add(chunkStream(f, []msg{{msgVideo, 0xFFFFFF + 1, bytes.Repeat([]byte{1}, 5000)}}))
+	f.Add(chunkStream(f, []msg{{MsgVideo, 10, []byte("hello")}, {MsgAudio, 20, bytes.Repeat([]byte{7}, 9000)}}))
+	f.Add(chunkStream(f, []msg{{MsgVideo, 0xFFFFFF + 1, bytes.Repeat([]byte{1}, 5000)}}))
 	f.Add([]byte{0x03, 0xff, 0xff, 0xff, 0, 0, 1, 20, 0, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		got, err := readAll(b)

@@ -1,7 +1,6 @@
-package push
-
-// A publish-only RTMP client: handshake, chunk stream, NetConnection and
-// NetStream commands. Spec: Adobe RTMP Specification 1.0
+// Package rtmpc is Switchyard's RTMP client, for publishing (output/push,
+// to platforms) and playing (ingest/rtmp pulls a feed): handshake, chunk
+// stream, NetConnection and NetStream commands. Spec: Adobe RTMP Specification 1.0
 // (https://rtmp.veriskope.com/docs/spec/), sections 5.2 (handshake),
 // 5.3 (chunking; 5.3.1.3 Extended Timestamp) and 7.2 (commands).
 //
@@ -9,7 +8,9 @@ package push
 // cannot carry deadlines (a black-holed destination blocks forever); its
 // connect/createStream wait without a bound; and its chunk writer leaves the
 // extended timestamp out of type-3 continuation chunks, which breaks a
-// reconnect made after 0xFFFFFF ms (4 h 39 min) of program time.
+// reconnect made after 0xFFFFFF ms (4 h 39 min) of program time. And it
+// cannot play.
+package rtmpc
 
 import (
 	"bufio"
@@ -38,19 +39,19 @@ const (
 	msgUserControl    = 4
 	msgWindowAckSize  = 5
 	msgSetPeerBandwdt = 6
-	msgAudio          = 8
-	msgVideo          = 9
-	msgDataAMF0       = 18
-	msgCommandAMF0    = 20
+	MsgAudio          = 8
+	MsgVideo          = 9
+	MsgDataAMF0       = 18
+	MsgCommandAMF0    = 20
 )
 
 // Chunk stream ids used for our messages.
 const (
 	csidControl = 2
 	csidCommand = 3
-	csidAudio   = 4
-	csidData    = 5
-	csidVideo   = 6
+	CSIDAudio   = 4
+	CSIDData    = 5
+	CSIDVideo   = 6
 )
 
 const (
@@ -120,7 +121,7 @@ func MaskURL(raw string) string {
 }
 
 // rtmpConn is one publishing connection.
-type rtmpConn struct {
+type Conn struct {
 	nc           net.Conn
 	br           *bufio.Reader
 	writeTimeout time.Duration
@@ -169,8 +170,25 @@ type Timeouts struct {
 	Write time.Duration
 }
 
-// publishTo dials t and publishes; on return the connection is ready for media.
-func publishTo(ctx context.Context, t Target, tlsConf *tls.Config, to Timeouts) (*rtmpConn, error) {
+// Publish dials t and publishes its key; on return the connection is ready
+// for media.
+func Publish(ctx context.Context, t Target, tlsConf *tls.Config, to Timeouts) (*Conn, error) {
+	return dial(ctx, t, tlsConf, to, false)
+}
+
+// Play dials t and plays its key (the stream name); on return media
+// messages can be read. Reads have no deadline unless the caller sets one.
+func Play(ctx context.Context, t Target, tlsConf *tls.Config, to Timeouts) (*Conn, error) {
+	return dial(ctx, t, tlsConf, to, true)
+}
+
+// StreamID is the message stream id media is sent on.
+func (c *Conn) StreamID() uint32 { return c.streamID }
+
+// SetReadDeadline bounds the next reads (a feed that stops sending).
+func (c *Conn) SetReadDeadline(t time.Time) error { return c.nc.SetReadDeadline(t) }
+
+func dial(ctx context.Context, t Target, tlsConf *tls.Config, to Timeouts, play bool) (*Conn, error) {
 	deadline := time.Now().Add(to.Connect)
 	d := net.Dialer{Deadline: deadline}
 	nc, err := d.DialContext(ctx, "tcp", t.Host)
@@ -200,9 +218,9 @@ func publishTo(ctx context.Context, t Target, tlsConf *tls.Config, to Timeouts) 
 		}
 		nc = tc
 	}
-	c := &rtmpConn{nc: nc, br: bufio.NewReaderSize(nc, 64<<10), bw: bufio.NewWriterSize(nc, 64<<10),
+	c := &Conn{nc: nc, br: bufio.NewReaderSize(nc, 64<<10), bw: bufio.NewWriterSize(nc, 64<<10),
 		writeTimeout: to.Write, wcs: map[int]*wchunk{}, rcs: map[int]*rchunk{}, inChunk: 128}
-	if err := c.setup(t); err != nil {
+	if err := c.setup(t, play); err != nil {
 		nc.Close()
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -214,10 +232,10 @@ func publishTo(ctx context.Context, t Target, tlsConf *tls.Config, to Timeouts) 
 	return c, nil
 }
 
-func (c *rtmpConn) close() error { return c.nc.Close() }
+func (c *Conn) Close() error { return c.nc.Close() }
 
 // handshake does the plain RTMP handshake (spec 5.2): C0+C1, S0+S1+S2, C2.
-func (c *rtmpConn) handshake() error {
+func (c *Conn) handshake() error {
 	c1 := make([]byte, 1+1536)
 	c1[0] = 3
 	if _, err := rand.Read(c1[9:]); err != nil {
@@ -239,12 +257,13 @@ func (c *rtmpConn) handshake() error {
 	return nil
 }
 
-// setup runs the handshake and the connect → createStream → publish exchange.
-func (c *rtmpConn) setup(t Target) error {
+// setup runs the handshake and the connect → createStream → publish (or
+// play) exchange.
+func (c *Conn) setup(t Target, play bool) error {
 	if err := c.handshake(); err != nil {
 		return err
 	}
-	if err := c.writeMessage(csidControl, msgSetChunkSize, 0, 0, binary.BigEndian.AppendUint32(nil, outChunkSize)); err != nil {
+	if err := c.WriteMessage(csidControl, msgSetChunkSize, 0, 0, binary.BigEndian.AppendUint32(nil, outChunkSize)); err != nil {
 		return err
 	}
 	if _, err := c.call("connect", map[string]any{
@@ -253,9 +272,11 @@ func (c *rtmpConn) setup(t Target) error {
 	}); err != nil {
 		return fmt.Errorf("connect: %w", err)
 	}
-	// releaseStream and FCPublish as encoders do; some platforms expect them.
-	_ = c.command(0, csidCommand, "releaseStream", c.nextTxn(), nil, t.Key)
-	_ = c.command(0, csidCommand, "FCPublish", c.nextTxn(), nil, t.Key)
+	if !play {
+		// releaseStream and FCPublish as encoders do; some platforms expect them.
+		_ = c.command(0, csidCommand, "releaseStream", c.nextTxn(), nil, t.Key)
+		_ = c.command(0, csidCommand, "FCPublish", c.nextTxn(), nil, t.Key)
+	}
 	res, err := c.call("createStream", nil)
 	if err != nil {
 		return fmt.Errorf("createStream: %w", err)
@@ -268,6 +289,9 @@ func (c *rtmpConn) setup(t Target) error {
 		return errors.New("createStream: stream id is not a number")
 	}
 	c.streamID = uint32(id)
+	if play {
+		return c.play(t)
+	}
 	if err := c.command(c.streamID, csidCommand, "publish", 0, nil, t.Key, "live"); err != nil {
 		return err
 	}
@@ -279,7 +303,7 @@ func (c *rtmpConn) setup(t Target) error {
 		if name != "onStatus" {
 			continue
 		}
-		code, desc := statusOf(args)
+		code, desc := StatusOf(args)
 		switch {
 		case code == "NetStream.Publish.Start":
 			return nil
@@ -290,7 +314,38 @@ func (c *rtmpConn) setup(t Target) error {
 	}
 }
 
-func statusOf(args []any) (code, desc string) {
+// play asks for the stream (from the live start: -2 live or recorded, -1
+// duration: until it ends) and waits for the server to start it.
+func (c *Conn) play(t Target) error {
+	if err := c.command(c.streamID, csidCommand, "play", 0, nil, t.Key, -2.0, -1.0); err != nil {
+		return err
+	}
+	// SetBufferLength (user control 3) of 1 s, as players send
+	ctl := binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32([]byte{0, 3}, c.streamID), 1000)
+	if err := c.WriteMessage(csidControl, msgUserControl, 0, 0, ctl); err != nil {
+		return err
+	}
+	for {
+		name, args, err := c.readCommand()
+		if err != nil {
+			return fmt.Errorf("play: %w", err)
+		}
+		if name != "onStatus" {
+			continue
+		}
+		code, desc := StatusOf(args)
+		switch {
+		case code == "NetStream.Play.Start":
+			return nil
+		case strings.Contains(code, "Error") || strings.Contains(code, "Failed") || strings.Contains(code, "NotFound") ||
+			strings.Contains(code, "Rejected"):
+			return fmt.Errorf("play refused: %s %s", code, desc)
+		}
+	}
+}
+
+// StatusOf returns the code and description of an onStatus command.
+func StatusOf(args []any) (code, desc string) {
 	for _, a := range args {
 		if m, ok := a.(map[string]any); ok {
 			code, _ = m["code"].(string)
@@ -301,13 +356,13 @@ func statusOf(args []any) (code, desc string) {
 	return
 }
 
-func (c *rtmpConn) nextTxn() float64 {
+func (c *Conn) nextTxn() float64 {
 	c.txn++
 	return c.txn
 }
 
 // call sends a command on the control stream and waits for its _result.
-func (c *rtmpConn) call(name string, obj any, args ...any) ([]any, error) {
+func (c *Conn) call(name string, obj any, args ...any) ([]any, error) {
 	txn := c.nextTxn()
 	if err := c.command(0, csidCommand, name, txn, obj, args...); err != nil {
 		return nil, err
@@ -327,14 +382,14 @@ func (c *rtmpConn) call(name string, obj any, args ...any) ([]any, error) {
 		case "_result":
 			return res, nil
 		case "_error":
-			code, desc := statusOf(res)
+			code, desc := StatusOf(res)
 			return nil, fmt.Errorf("refused: %s %s", code, desc)
 		}
 	}
 }
 
 // command encodes and sends an AMF0 command message.
-func (c *rtmpConn) command(msid uint32, csid int, name string, txn float64, obj any, args ...any) error {
+func (c *Conn) command(msid uint32, csid int, name string, txn float64, obj any, args ...any) error {
 	var b bytes.Buffer
 	enc := amf0.NewEncoder(&b)
 	for _, v := range append([]any{name, txn, obj}, args...) {
@@ -342,21 +397,21 @@ func (c *rtmpConn) command(msid uint32, csid int, name string, txn float64, obj 
 			return err
 		}
 	}
-	return c.writeMessage(csid, msgCommandAMF0, msid, 0, b.Bytes())
+	return c.WriteMessage(csid, MsgCommandAMF0, msid, 0, b.Bytes())
 }
 
 // readCommand reads messages, handling protocol control on the way, until a
 // command arrives; it returns its name and all its values.
-func (c *rtmpConn) readCommand() (string, []any, error) {
+func (c *Conn) readCommand() (string, []any, error) {
 	for {
-		typ, _, _, payload, err := c.readMessage()
+		typ, _, _, payload, err := c.ReadMessage()
 		if err != nil {
 			return "", nil, err
 		}
-		if typ != msgCommandAMF0 {
+		if typ != MsgCommandAMF0 {
 			continue
 		}
-		vals, err := decodeAMF0(payload)
+		vals, err := DecodeAMF0(payload)
 		if err != nil || len(vals) == 0 {
 			continue
 		}
@@ -365,7 +420,7 @@ func (c *rtmpConn) readCommand() (string, []any, error) {
 	}
 }
 
-func decodeAMF0(b []byte) ([]any, error) {
+func DecodeAMF0(b []byte) ([]any, error) {
 	dec := amf0.NewDecoder(bytes.NewReader(b))
 	var out []any
 	for {
@@ -386,7 +441,7 @@ func decodeAMF0(b []byte) ([]any, error) {
 // When the timestamp field holds 0xFFFFFF, every chunk of the message,
 // type-3 continuations included, carries the 4-byte Extended Timestamp
 // (spec 5.3.1.3).
-func (c *rtmpConn) writeMessage(csid int, typ byte, msid, ts uint32, payload []byte) error {
+func (c *Conn) WriteMessage(csid int, typ byte, msid, ts uint32, payload []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	if c.writeTimeout > 0 {
@@ -462,7 +517,7 @@ func get24(b []byte) uint32 { return uint32(b[0])<<16 | uint32(b[1])<<8 | uint32
 
 // readMessage reads chunks until one message is complete, and handles the
 // protocol control messages (chunk size, acknowledgement window, ping).
-func (c *rtmpConn) readMessage() (typ byte, msid, ts uint32, payload []byte, err error) {
+func (c *Conn) ReadMessage() (typ byte, msid, ts uint32, payload []byte, err error) {
 	for {
 		typ, msid, ts, payload, err = c.readChunk()
 		if err != nil || payload == nil {
@@ -489,7 +544,7 @@ func (c *rtmpConn) readMessage() (typ byte, msid, ts uint32, payload []byte, err
 		case msgUserControl:
 			if len(payload) >= 6 && binary.BigEndian.Uint16(payload) == 6 { // PingRequest → PingResponse
 				resp := append([]byte{0, 7}, payload[2:6]...)
-				if err := c.writeMessage(csidControl, msgUserControl, 0, 0, resp); err != nil {
+				if err := c.WriteMessage(csidControl, msgUserControl, 0, 0, resp); err != nil {
 					return 0, 0, 0, nil, err
 				}
 			}
@@ -500,7 +555,7 @@ func (c *rtmpConn) readMessage() (typ byte, msid, ts uint32, payload []byte, err
 }
 
 // readChunk reads one chunk; it returns a payload only when a message completed.
-func (c *rtmpConn) readChunk() (typ byte, msid, ts uint32, payload []byte, err error) {
+func (c *Conn) readChunk() (typ byte, msid, ts uint32, payload []byte, err error) {
 	b0, err := c.br.ReadByte()
 	if err != nil {
 		return
@@ -584,7 +639,7 @@ func (c *rtmpConn) readChunk() (typ byte, msid, ts uint32, payload []byte, err e
 	c.received += uint64(n)
 	if c.ackWin > 0 && c.received-c.acked >= uint64(c.ackWin)/2 {
 		c.acked = c.received
-		if err = c.writeMessage(csidControl, msgAck, 0, 0, binary.BigEndian.AppendUint32(nil, uint32(c.received))); err != nil {
+		if err = c.WriteMessage(csidControl, msgAck, 0, 0, binary.BigEndian.AppendUint32(nil, uint32(c.received))); err != nil {
 			return
 		}
 	}
@@ -596,7 +651,7 @@ func (c *rtmpConn) readChunk() (typ byte, msid, ts uint32, payload []byte, err e
 }
 
 // setDataFrame builds the @setDataFrame data message that publishes metadata.
-func setDataFrame(meta map[string]any) ([]byte, error) {
+func SetDataFrame(meta map[string]any) ([]byte, error) {
 	var b bytes.Buffer
 	enc := amf0.NewEncoder(&b)
 	for _, x := range []any{"@setDataFrame", "onMetaData", amf0.ECMAArray(meta)} {
