@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
+	"regexp"
 	"strconv"
 	"sync"
 	"time"
@@ -149,6 +150,7 @@ type sourceEvent struct {
 	Protocol string              `json:"protocol,omitempty"`
 	Video    *ingest.VideoStatus `json:"video,omitempty"`
 	Audio    *ingest.AudioStatus `json:"audio,omitempty"`
+	Warning  string              `json:"warning,omitempty"`
 }
 
 type outputEvent struct {
@@ -164,8 +166,17 @@ type outputEvent struct {
 }
 
 func sourceEventOf(st ingest.Status) sourceEvent {
-	return sourceEvent{Name: st.Name, State: st.State, Protocol: st.Protocol, Video: st.Video, Audio: st.Audio}
+	if st.Video != nil && st.Video.KeyframeIntervalS != 0 { // measured, it moves: left to polling
+		v := *st.Video
+		v.KeyframeIntervalS = 0
+		st.Video = &v
+	}
+	return sourceEvent{Name: st.Name, State: st.State, Protocol: st.Protocol, Video: st.Video, Audio: st.Audio,
+		Warning: noSeconds.ReplaceAllString(st.Warning, "")}
 }
+
+// noSeconds takes the running count out of a warning, so it is one event.
+var noSeconds = regexp.MustCompile(` for [0-9]+ s`)
 
 func outputEventOf(o push.Status) outputEvent {
 	return outputEvent{Name: o.Name, URL: o.URL, Enabled: o.Enabled, State: o.State, Attempt: o.Attempt,

@@ -46,6 +46,10 @@ const (
 // StaleAfter is how long a live source may send nothing before it is stale.
 const StaleAfter = 2 * time.Second
 
+// NoKeyAfter is how long a live source may send video without a key frame
+// before it is flagged: nothing can start decoding it.
+const NoKeyAfter = 10 * time.Second
+
 // SourceConfig describes one source.
 type SourceConfig struct {
 	Name string `yaml:"name" json:"name"`
@@ -251,7 +255,7 @@ func (r *Registry) Publish(name, key, proto string) (*Publisher, error) {
 	s.since = time.Now()
 	s.lastUnit = time.Time{}
 	s.win = window{start: time.Now()}
-	s.lastKey, s.keyint = -1, 0
+	s.lastKey, s.keyint, s.lastKeyAt = -1, 0, time.Time{}
 	s.mu.Unlock()
 	if taken != nil {
 		taken.kick() // outside the source's lock: the old connection's clean-up takes it
@@ -284,6 +288,7 @@ type Source struct {
 	sessions  uint64
 	malformed uint64
 	lastKey   time.Duration // DTS of the last key frame; -1 before one
+	lastKeyAt time.Time     // when it arrived
 	keyint    time.Duration
 	pull      PullStatus
 }
@@ -334,6 +339,8 @@ type Status struct {
 	// DecodeErrors counts pictures the mixer could not decode (filled in by
 	// whoever knows the mixer).
 	DecodeErrors uint64 `json:"decode_errors"`
+	// Warning says what is wrong with a live source's media, if anything.
+	Warning string `json:"warning,omitempty"`
 	PullStatus
 }
 
@@ -376,6 +383,15 @@ func (s *Source) Status() Status {
 	}
 	if !s.lastUnit.IsZero() && time.Since(s.lastUnit) > StaleAfter || s.lastUnit.IsZero() && time.Since(s.since) > StaleAfter {
 		st.State = StateStale
+	}
+	if s.video != nil {
+		from := s.lastKeyAt
+		if from.IsZero() {
+			from = s.since
+		}
+		if d := time.Since(from); d > NoKeyAfter {
+			st.Warning = fmt.Sprintf("no key frame for %.0f s: nothing can start decoding this source; set the encoder's key-frame interval to 1–2 s", d.Seconds())
+		}
 	}
 	st.Protocol = s.proto
 	st.UptimeS = time.Since(s.since).Seconds()
@@ -465,7 +481,7 @@ func (p *Publisher) WriteUnit(u *media.Unit) {
 			if d := u.DTS - s.lastKey; s.lastKey >= 0 && d > 0 && d < time.Minute {
 				s.keyint = d
 			}
-			s.lastKey = u.DTS
+			s.lastKey, s.lastKeyAt = u.DTS, now
 		}
 	} else {
 		s.audio = u.Track

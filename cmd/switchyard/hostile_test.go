@@ -176,3 +176,73 @@ func TestHostilePublishers(t *testing.T) {
 	require.Equal(t, m0.Dropped, a.mixer.Stats().Dropped, "no program frame dropped")
 	require.NotContains(t, logs.String(), "panic")
 }
+
+// TestNoKeyFrame: a publisher that sends pictures but no key frame is
+// flagged (nothing can start decoding it), shows the slate on program, and
+// recovers with its first key frame; the other camera is undisturbed.
+func TestNoKeyFrame(t *testing.T) {
+	mustHaveTools(t)
+	a, _ := startApp(t, testConfig(t, ingest.SourceConfig{Name: "cam1"}, ingest.SourceConfig{Name: "nokey"}))
+	pushRTMP(t, a, "cam1", "red", "320x240", 30)
+	waitLive(t, a, "cam1")
+	before := sourceStatus(t, a, "cam1")
+	tags := flvTags(t, "blue")
+	var seqHeader, key flvTag
+	var inter []flvTag
+	for _, tag := range tags {
+		switch {
+		case tag.typ != 9:
+		case tag.data[1] == 0:
+			seqHeader = tag
+		case tag.data[0]>>4 == 1:
+			if key.data == nil {
+				key = tag
+			}
+		default:
+			inter = append(inter, tag)
+		}
+	}
+	connected := time.Now()
+	st := rtmpPublisher(t, a, "nokey")
+	require.NoError(t, send(st, seqHeader, 0))
+	prog := decodeProgram(t, a)
+	prog.started(t)
+	var bus mixer.State
+	require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/program"), `{"source":"nokey"}`, &bus))
+
+	// Pictures without a key frame, paced at 30 fps, until it is flagged.
+	start := time.Now()
+	var s ingest.Status
+	for i := 0; ; i++ {
+		require.Less(t, i, len(inter), "flagged within the clip's inter frames")
+		require.NoError(t, send(st, inter[i], uint32(time.Since(start).Milliseconds())))
+		time.Sleep(time.Second / 30)
+		if i%30 == 0 {
+			if s = sourceStatus(t, a, "nokey"); s.Warning != "" {
+				break
+			}
+		}
+	}
+	t.Logf("flagged %s after the publisher connected: %s", time.Since(connected).Round(100*time.Millisecond), s.Warning)
+	require.Contains(t, s.Warning, "no key frame")
+	require.GreaterOrEqual(t, time.Since(connected), ingest.NoKeyAfter, "not before its time")
+	api(t, "POST", a.apiURL("/program"), `{"source":"nokey"}`, &bus)
+	got := average(prog.frame(t, bus.Frame+1))
+	require.True(t, got.is("slate"), "nothing decodable: the program shows the slate, not a broken picture: %s", got)
+
+	// The first key frame: the picture comes, the flag goes.
+	require.NoError(t, send(st, key, uint32(time.Since(start).Milliseconds())))
+	for i := range 30 {
+		require.NoError(t, send(st, inter[i], uint32(time.Since(start).Milliseconds())))
+		time.Sleep(time.Second / 30)
+	}
+	require.Empty(t, sourceStatus(t, a, "nokey").Warning)
+	api(t, "POST", a.apiURL("/program"), `{"source":"nokey"}`, &bus)
+	got = average(prog.frame(t, bus.Frame+1))
+	require.True(t, got.is("blue"), "decoding starts at the key frame: %s", got)
+
+	after := sourceStatus(t, a, "cam1")
+	require.Equal(t, before.Sessions, after.Sessions)
+	require.Equal(t, ingest.StateLive, after.State)
+	require.Empty(t, after.Warning)
+}

@@ -102,7 +102,7 @@ function renderSources() {
     const s = show.sources.get(name);
     const v = s.video ? `${s.video.codec} ${s.video.width}×${s.video.height} ${s.video.fps}` : "";
     const tr = document.createElement("tr");
-    tr.append(cell(name), cell(badge(s.state)), cell(s.protocol || ""), cell(v), cell(s.last_error || "", "err"));
+    tr.append(cell(name), cell(badge(s.state)), cell(s.protocol || ""), cell(v), cell(s.warning || s.last_error || "", "err"));
     return tr;
   });
   $("sources").tBodies[0].replaceChildren(...rows);
