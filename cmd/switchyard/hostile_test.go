@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -245,4 +246,105 @@ func TestNoKeyFrame(t *testing.T) {
 	require.Equal(t, before.Sessions, after.Sessions)
 	require.Equal(t, ingest.StateLive, after.State)
 	require.Empty(t, after.Warning)
+}
+
+// hevcAccessUnits encodes an H.265 clip with ffmpeg and splits its Annex B
+// stream into access units (a new one at each first slice of a picture,
+// parameter sets going with the picture after them).
+func hevcAccessUnits(t *testing.T, color string, frames int) [][][]byte {
+	t.Helper()
+	out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "color=c="+color+":s=320x240:r=30",
+		"-frames:v", strconv.Itoa(frames), "-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error:keyint=30:bframes=0",
+		"-pix_fmt", "yuv420p", "-f", "hevc", "-").Output()
+	require.NoError(t, err)
+	var nalus [][]byte
+	for _, part := range bytes.Split(out, []byte{0, 0, 1}) {
+		part = bytes.TrimRight(part, "\x00")
+		if len(part) > 2 {
+			nalus = append(nalus, part)
+		}
+	}
+	var aus [][][]byte
+	var cur, pending [][]byte
+	for _, n := range nalus {
+		typ := (n[0] >> 1) & 0x3f
+		switch {
+		case typ < 32 && n[2]&0x80 != 0: // first slice of a picture
+			if cur != nil {
+				aus = append(aus, cur)
+			}
+			cur = append(pending, n)
+			pending = nil
+		case typ < 32:
+			cur = append(cur, n)
+		default: // VPS, SPS, PPS, SEI: before the next picture
+			pending = append(pending, n)
+		}
+	}
+	return append(aus, cur)
+}
+
+// hvcC builds a minimal HEVCDecoderConfigurationRecord around the first
+// access unit's parameter sets.
+func hvcC(au [][]byte) []byte {
+	b := make([]byte, 23)
+	b[0] = 1
+	b[21] = 3 // lengthSizeMinusOne
+	var arrays []byte
+	count := 0
+	for _, n := range au {
+		if typ := (n[0] >> 1) & 0x3f; typ >= 32 && typ <= 34 {
+			arrays = append(arrays, 0x80|typ, 0, 1, byte(len(n)>>8), byte(len(n)))
+			arrays = append(arrays, n...)
+			count++
+		}
+	}
+	b[22] = byte(count)
+	return append(b, arrays...)
+}
+
+// TestH265OverEnhancedRTMP: H.265 as OBS sends it over Enhanced RTMP
+// (ExVideoTagHeader, FourCC hvc1) is decoded into the program.
+func TestH265OverEnhancedRTMP(t *testing.T) {
+	mustHaveTools(t)
+	a, _ := startApp(t, testConfig(t, ingest.SourceConfig{Name: "obs"}))
+	aus := hevcAccessUnits(t, "blue", 300)
+	require.Greater(t, len(aus), 200)
+	st := rtmpPublisher(t, a, "obs")
+	require.NoError(t, send(st, flvTag{typ: 9, data: append([]byte{0x80 | 1<<4 | 0, 'h', 'v', 'c', '1'}, hvcC(aus[0])...)}, 0))
+	frame := func(i int) flvTag {
+		key := aus[i][0][0]>>1&0x3f >= 32 // starts with parameter sets: an IRAP
+		ft := byte(2)
+		if key {
+			ft = 1
+		}
+		body := []byte{0x80 | ft<<4 | 3, 'h', 'v', 'c', '1'} // CodedFramesX: no composition time
+		for _, n := range aus[i] {
+			body = binary.BigEndian.AppendUint32(body, uint32(len(n)))
+			body = append(body, n...)
+		}
+		return flvTag{typ: 9, data: body}
+	}
+	var prog *programFrames
+	start := time.Now()
+	for i := range aus {
+		require.NoError(t, send(st, frame(i), uint32(i*1000/30)))
+		if wait := time.Duration(i+1)*time.Second/30 - time.Since(start); wait > 0 {
+			time.Sleep(wait) // real time, as an encoder sends
+		}
+		if i == 45 {
+			s := waitLive(t, a, "obs")
+			require.Equal(t, "h265", s.Video.Codec)
+			require.Equal(t, 320, s.Video.Width)
+			prog = decodeProgram(t, a)
+			prog.started(t)
+		}
+		if i == 150 {
+			var bus mixer.State
+			require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/program"), `{"source":"obs"}`, &bus))
+			got := average(prog.frame(t, bus.Frame+1))
+			require.True(t, got.is("blue"), "the Enhanced RTMP H.265 source on program: %s", got)
+		}
+	}
+	require.Zero(t, sourceStatus(t, a, "obs").Malformed)
 }

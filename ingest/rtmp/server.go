@@ -251,25 +251,41 @@ func (r *tags) video(timestamp uint32, b []byte) error {
 	}
 	switch tag.PacketType {
 	case flv.AVCSequenceHeader:
-		sps, pps, err := flv.ParseAVCConfig(tag.Body)
-		if err != nil {
-			return r.badMedia(err)
-		}
-		t, err := media.NewH264Track(sps, pps, 0)
-		if err != nil {
-			return r.badMedia(err)
+		var t *media.Track
+		if tag.Codec == flv.CodecHEVC {
+			vps, sps, pps, err := flv.ParseHEVCConfig(tag.Body)
+			if err != nil {
+				return r.badMedia(err)
+			}
+			t, err = media.NewH265Track(vps, sps, pps)
+			if err != nil {
+				return r.badMedia(err)
+			}
+		} else {
+			sps, pps, err := flv.ParseAVCConfig(tag.Body)
+			if err != nil {
+				return r.badMedia(err)
+			}
+			if t, err = media.NewH264Track(sps, pps, 0); err != nil {
+				return r.badMedia(err)
+			}
 		}
 		r.vtrack = t
 		r.pub.SetTracks(r.vtrack, r.atrack)
 	case flv.AVCNALU:
-		if r.vtrack == nil {
-			return nil // nothing decodable before the sequence header
+		if r.vtrack == nil || (tag.Codec == flv.CodecHEVC) != (r.vtrack.Codec == media.CodecH265) {
+			return nil // nothing decodable before the (new codec's) sequence header
 		}
 		nalus, err := flv.SplitAVCC(tag.Body)
 		if err != nil {
 			return r.badMedia(err)
 		}
-		nalus, key := media.H264KeyWithParams(nalus, r.vtrack.SPS, r.vtrack.PPS)
+		var key bool
+		if r.vtrack.Codec == media.CodecH265 {
+			nalus, key = media.H265KeyWithParams(nalus, r.vtrack.VPS, r.vtrack.SPS, r.vtrack.PPS)
+		} else {
+			nalus, key = media.H264KeyWithParams(nalus, r.vtrack.SPS, r.vtrack.PPS)
+		}
 		if len(nalus) == 0 {
 			return nil
 		}

@@ -1,6 +1,8 @@
 // Package flv reads and builds the FLV tag bodies that RTMP audio and video
 // messages carry (Adobe Flash Video File Format Specification v10.1, E.4.2.1
-// AUDIODATA and E.4.3.1 VIDEODATA), for H.264 and AAC.
+// AUDIODATA and E.4.3.1 VIDEODATA), for H.264 and AAC, and reads H.265 as
+// Enhanced RTMP carries it (veovera.org, "Enhanced RTMP" v1: the extended
+// video tag header with FourCC "hvc1", as OBS sends it).
 package flv
 
 import (
@@ -14,10 +16,12 @@ import (
 	"switchyard/media"
 )
 
-// Codec ids.
+// Codec ids. CodecHEVC marks an Enhanced RTMP "hvc1" tag (it has no codec
+// id of its own in the legacy header).
 const (
-	CodecAVC = 7
-	SoundAAC = 10
+	CodecAVC  = 7
+	CodecHEVC = 12
+	SoundAAC  = 10
 )
 
 // AVC packet types.
@@ -45,6 +49,9 @@ func ParseVideoTag(b []byte) (VideoTag, error) {
 	if len(b) < 1 {
 		return VideoTag{}, ErrShort
 	}
+	if b[0]&0x80 != 0 {
+		return parseExVideoTag(b)
+	}
 	t := VideoTag{Key: b[0]>>4 == 1, Codec: int(b[0] & 0x0f)}
 	if t.Codec != CodecAVC {
 		return t, fmt.Errorf("flv: video codec id %d is not supported (send H.264)", t.Codec)
@@ -57,6 +64,84 @@ func ParseVideoTag(b []byte) (VideoTag, error) {
 	t.CompositionTime = time.Duration(cts) * time.Millisecond
 	t.Body = b[5:]
 	return t, nil
+}
+
+// Enhanced RTMP packet types (ExVideoTagHeader).
+const (
+	exSequenceStart = 0
+	exCodedFrames   = 1
+	exSequenceEnd   = 2
+	exCodedFramesX  = 3
+)
+
+// parseExVideoTag reads an Enhanced RTMP video tag: IsExHeader, FrameType,
+// PacketType, FourCC, then (for CodedFrames) a composition time. Packet
+// types are mapped onto the AVC ones; types it has no use for (metadata)
+// come back with PacketType −1.
+func parseExVideoTag(b []byte) (VideoTag, error) {
+	if len(b) < 5 {
+		return VideoTag{}, ErrShort
+	}
+	t := VideoTag{Key: (b[0]>>4)&0x07 == 1, PacketType: -1}
+	if fourCC := string(b[1:5]); fourCC != "hvc1" {
+		return t, fmt.Errorf("flv: Enhanced RTMP video %q is not supported (send H.264, or H.265 as hvc1)", fourCC)
+	}
+	t.Codec = CodecHEVC
+	switch b[0] & 0x0f {
+	case exSequenceStart:
+		t.PacketType, t.Body = AVCSequenceHeader, b[5:]
+	case exCodedFrames:
+		if len(b) < 8 {
+			return t, ErrShort
+		}
+		cts := int32(uint32(b[5])<<16|uint32(b[6])<<8|uint32(b[7])) << 8 >> 8
+		t.PacketType, t.CompositionTime, t.Body = AVCNALU, time.Duration(cts)*time.Millisecond, b[8:]
+	case exCodedFramesX:
+		t.PacketType, t.Body = AVCNALU, b[5:]
+	case exSequenceEnd:
+		t.PacketType = AVCEndOfSequence
+	}
+	return t, nil
+}
+
+// ParseHEVCConfig reads an HEVCDecoderConfigurationRecord (ISO 14496-15
+// 8.3.3.1) and returns its first VPS, SPS and PPS (aliasing b).
+func ParseHEVCConfig(b []byte) (vps, sps, pps []byte, err error) {
+	if len(b) < 23 || b[0] != 1 {
+		return nil, nil, nil, errors.New("flv: bad HEVC decoder configuration record")
+	}
+	p, arrays := 23, int(b[22])
+	for range arrays {
+		if p+3 > len(b) {
+			return nil, nil, nil, ErrShort
+		}
+		typ, n := b[p]&0x3f, int(binary.BigEndian.Uint16(b[p+1:]))
+		p += 3
+		for range n {
+			if p+2 > len(b) {
+				return nil, nil, nil, ErrShort
+			}
+			l := int(binary.BigEndian.Uint16(b[p:]))
+			p += 2
+			if p+l > len(b) {
+				return nil, nil, nil, ErrShort
+			}
+			nalu := b[p : p+l]
+			p += l
+			switch {
+			case typ == 32 && vps == nil:
+				vps = nalu
+			case typ == 33 && sps == nil:
+				sps = nalu
+			case typ == 34 && pps == nil:
+				pps = nalu
+			}
+		}
+	}
+	if len(vps) == 0 || len(sps) == 0 || len(pps) == 0 {
+		return nil, nil, nil, errors.New("flv: HEVC configuration without VPS, SPS or PPS")
+	}
+	return vps, sps, pps, nil
 }
 
 // ParseAVCConfig reads an AVCDecoderConfigurationRecord (ISO 14496-15

@@ -107,9 +107,26 @@ func FuzzVideoTag(f *testing.F) {
 	}
 	seq, _ := AVCSequenceHeaderTag(testTrack(f))
 	f.Add(seq)
+	// Enhanced RTMP hvc1: a sequence start with one VPS/SPS/PPS each, coded frames
+	hvcc := append(append([]byte{0x90, 'h', 'v', 'c', '1', 1}, make([]byte, 20)...), 3, 16,
+		0xa0, 0, 1, 0, 2, 0x40, 1, 0xa1, 0, 1, 0, 2, 0x42, 1, 0xa2, 0, 1, 0, 2, 0x44, 1)
+	f.Add(hvcc)
+	f.Add([]byte{0x91, 'h', 'v', 'c', '1', 0, 0, 33, 0, 0, 0, 3, 0x26, 1, 0xaf})
+	f.Add([]byte{0xa3, 'h', 'v', 'c', '1', 0, 0, 0, 3, 2, 1, 0xd0})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		tag, err := ParseVideoTag(b)
 		if err != nil {
+			return
+		}
+		if tag.Codec == CodecHEVC {
+			if tag.PacketType == AVCSequenceHeader {
+				if vps, sps, pps, err := ParseHEVCConfig(tag.Body); err == nil {
+					for _, n := range [][]byte{vps, sps, pps} {
+						require.NotEmpty(t, n)
+						require.True(t, bytes.Contains(tag.Body, n))
+					}
+				}
+			}
 			return
 		}
 		switch tag.PacketType {
