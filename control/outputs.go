@@ -112,8 +112,8 @@ func (s *Server) saveShow() {
 	if s.Outputs != nil {
 		sh.Outputs = s.Outputs.Configs()
 	}
-	audio := s.Mixer.Audio()
-	sh.Audio = &audio
+	audio, tr := s.Mixer.Audio(), s.Mixer.DefaultTransition()
+	sh.Audio, sh.Transition = &audio, &tr
 	if err := s.Store.Save(sh); err != nil {
 		s.Log.Error("cannot save the show; changes will not survive a restart", "err", err)
 	}

@@ -269,6 +269,7 @@ func (s *Server) putTransition(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	s.saveShow()
 	s.watch.busesChanged(st)
 	c.JSON(http.StatusOK, st)
 }

@@ -18,9 +18,10 @@ import (
 // in data_dir/show.json. A part that is present (non-nil) there replaces the
 // same part of the config file.
 type Show struct {
-	Sources []storedSource    `json:"sources"`
-	Outputs []push.Config     `json:"outputs"`
-	Audio   *mixer.AudioState `json:"audio,omitempty"`
+	Sources    []storedSource    `json:"sources"`
+	Outputs    []push.Config     `json:"outputs"`
+	Audio      *mixer.AudioState `json:"audio,omitempty"`
+	Transition *mixer.Transition `json:"transition,omitempty"`
 }
 
 // storedSource keeps what the API hides (the publish key).

@@ -183,6 +183,13 @@ func (e *Engine) SetTransition(t Transition) (State, error) {
 	return e.stateLocked(), nil
 }
 
+// DefaultTransition is what AUTO runs when a call leaves fields out.
+func (e *Engine) DefaultTransition() Transition {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.defTrans
+}
+
 // Auto runs a transition from program to preview, starting on the next frame;
 // fields left empty come from the default transition. A transition already
 // running is finished first.

@@ -99,11 +99,16 @@ func TestAudioMixer(t *testing.T) {
 	require.InDelta(t, -21, lv.Sources["lineup"].RMSDB, 2, "the line-up source's own level")
 	require.Greater(t, lv.Program.PeakDB, -3.0)
 
-	// The settings survive a restart.
+	// The settings survive a restart, with the default transition.
+	require.Equal(t, http.StatusOK, api(t, "PUT", a.apiURL("/transition"), `{"type":"wipe","duration_ms":700,"direction":"circle"}`, nil))
 	a.Close()
 	b, _ := startApp(t, cfg)
 	var au mixer.AudioState
 	require.Equal(t, http.StatusOK, api(t, "GET", b.apiURL("/audio"), "", &au))
 	require.Equal(t, mixer.AudioSettings{GainDB: 20, Mode: "on"}, au.Sources["lineup"])
 	require.Equal(t, mixer.AudioSettings{Mute: true, Mode: "afv"}, au.Sources["cam1"])
+	tr := b.mixer.DefaultTransition()
+	require.Equal(t, "wipe", tr.Type)
+	require.Equal(t, 700, tr.DurationMS)
+	require.Equal(t, "circle", tr.Direction)
 }

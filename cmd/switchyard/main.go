@@ -145,6 +145,11 @@ func start(cfg *Config, log *slog.Logger) (a *app, err error) {
 			return nil, fmt.Errorf("source %s (from %s): %w", sc.Name, from, err)
 		}
 	}
+	if tr := show.Transition; tr != nil {
+		if _, err := a.mixer.SetTransition(*tr); err != nil {
+			return nil, fmt.Errorf("transition (from %s): %w", store.Path(), err)
+		}
+	}
 	if au := show.Audio; au != nil { // the audio settings the API left
 		m := au.Master
 		if _, err := a.mixer.SetMaster(mixer.AudioPatch{GainDB: &m.GainDB, Mute: &m.Mute}); err != nil {
