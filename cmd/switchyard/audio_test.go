@@ -76,7 +76,9 @@ func TestAudioMixer(t *testing.T) {
 	api(t, "PATCH", a.apiURL("/audio/cam1"), `{"mute":true}`, nil)
 	require.Equal(t, http.StatusOK, api(t, "PATCH", a.apiURL("/audio/master"), `{"gain_db":-10}`, nil))
 	mean, _ = programLevel(t, a, at440)
-	require.Less(t, mean, -50.0, "cam1 muted")
+	// what is left at 440 Hz is the 1 kHz tone (−27 dB) leaking through the
+	// filter, about −48 dB: cam1 itself would read −21
+	require.Less(t, mean, -40.0, "cam1 muted")
 	mean, _ = programLevel(t, a, at1k)
 	require.InDelta(t, -37, mean, 1.5, "master −10 dB")
 
