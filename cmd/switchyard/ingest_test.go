@@ -266,6 +266,6 @@ func TestOpusAndG711OverRTSP(t *testing.T) {
 		m := regexp.MustCompile(`mean_volume: (-?[0-9.]+) dB`).FindSubmatch(out)
 		require.NotNil(t, m, "%s", out)
 		mean, _ := strconv.ParseFloat(string(m[1]), 64)
-		require.InDelta(t, -21, mean, 1.0, "%s audio on program", name)
+		require.InDelta(t, -21, mean, 2.0, "%s audio on program", name) // a lost third reads −27, a centre upmix −24
 	}
 }
