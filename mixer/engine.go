@@ -47,6 +47,10 @@ type Config struct {
 	DecodeThreads int
 	// EncodeThreads for x264 (0: x264 chooses).
 	EncodeThreads int
+	// PreviewBitrateBPS, when set, encodes the preview bus too, at this
+	// bitrate, on PreviewStream (a confidence monitor); it costs a second
+	// compose and encode per frame.
+	PreviewBitrateBPS int
 }
 
 // FrameDuration returns the duration of frame n+1 minus frame n on average.
@@ -109,6 +113,13 @@ type Engine struct {
 	ftb      fade
 	canvasB  *av.Frame // the preview source during a transition
 	scalerB  av.Scaler
+
+	// the preview output, when configured
+	preview  *media.Stream
+	pvEnc    *av.VideoEncoder
+	pvTrack  *media.Track
+	pvCanvas *av.Frame
+	pvScaler av.Scaler
 
 	frames   atomic.Uint64
 	late     atomic.Uint64
@@ -184,6 +195,13 @@ func New(cfg Config, log *slog.Logger) (*Engine, error) {
 	e.program = media.NewStream()
 	e.program.SetTracks(e.videoTrack, e.audioTrack)
 	e.renditions.Store(&[]*rendition{})
+	if cfg.PreviewBitrateBPS > 0 {
+		if err := e.openPreview(); err != nil {
+			e.black.Free()
+			e.canvasB.Free()
+			return fail(err)
+		}
+	}
 	return e, nil
 }
 
@@ -247,7 +265,41 @@ func (e *Engine) Close() {
 		e.canvas.Free()
 		e.canvasB.Free()
 		e.black.Free()
+		if e.pvEnc != nil {
+			e.preview.Close()
+			e.pvEnc.Close()
+			e.pvScaler.Close()
+			e.pvCanvas.Free()
+		}
 	})
+}
+
+// PreviewStream carries the encoded preview bus (video only), or is nil
+// when Config.PreviewBitrateBPS is not set.
+func (e *Engine) PreviewStream() *media.Stream { return e.preview }
+
+func (e *Engine) openPreview() error {
+	c := e.cfg
+	gop := int(math.Round(c.Keyint.Seconds() * float64(c.FPSNum) / float64(c.FPSDen)))
+	enc, err := av.NewH264Encoder(av.H264Config{Width: c.Width, Height: c.Height, FPSNum: c.FPSNum, FPSDen: c.FPSDen,
+		BitrateBPS: c.PreviewBitrateBPS, GOP: max(gop, 1), Threads: c.EncodeThreads})
+	if err != nil {
+		return fmt.Errorf("preview encoder: %w", err)
+	}
+	t, err := media.H264TrackFromAnnexB(enc.Extradata(), float64(c.FPSNum)/float64(c.FPSDen))
+	if err != nil {
+		enc.Close()
+		return fmt.Errorf("preview encoder parameters: %w", err)
+	}
+	f, err := av.NewFrame(c.Width, c.Height)
+	if err != nil {
+		enc.Close()
+		return err
+	}
+	e.pvEnc, e.pvTrack, e.pvCanvas = enc, t, f
+	e.preview = media.NewStream()
+	e.preview.SetTracks(t)
+	return nil
 }
 
 // AddInput starts decoding a source so it can be put on a bus.
@@ -476,6 +528,8 @@ func (e *Engine) tick(n int64) {
 		ftbLvl = e.ftb.level(n)
 		transT Transition
 		transC draw.YUV
+		picP   *av.PictureRef // the preview output's picture when no transition runs
+		slateP *av.Frame
 	)
 	if e.trans != nil {
 		p = e.trans.position(n)
@@ -488,6 +542,9 @@ func (e *Engine) tick(n int64) {
 		}
 	}
 	picA, slateA, inA := e.sourceLocked(e.prog, now)
+	if e.pvEnc != nil && trans == nil {
+		picP, slateP, _ = e.sourceLocked(e.prev, now)
+	}
 	if e.trans == nil && e.prog != e.lastProg {
 		e.switches = append(e.switches, SwitchEvent{PTS: e.cfg.frameTime(n), Kind: "cut", From: e.lastProg, To: e.prog})
 		e.lastProg = e.prog
@@ -518,15 +575,25 @@ func (e *Engine) tick(n int64) {
 	if ftbLvl > 0 {
 		compose.Fade(e.canvas, e.canvas, ftbLvl, compose.Black)
 	}
+	pvSrc := e.canvasB // during a transition it holds the preview bus already
+	if e.pvEnc != nil && trans == nil {
+		e.composeInto(e.pvCanvas, &e.pvScaler, picP, slateP)
+		pvSrc = e.pvCanvas
+	}
 
 	pts := e.cfg.frameTime(n)
 	t0 := time.Now()
 	e.tickMu.Lock()
-	err := e.encode(e.venc, e.videoTrack, e.program, n)
+	err := e.encode(e.venc, e.canvas, e.videoTrack, e.program, n)
 	rends := *e.renditions.Load()
 	for _, r := range rends {
-		if rerr := e.encode(r.enc, r.track, r.stream, n); rerr != nil && err == nil {
+		if rerr := e.encode(r.enc, e.canvas, r.track, r.stream, n); rerr != nil && err == nil {
 			err = rerr
+		}
+	}
+	if e.pvEnc != nil {
+		if perr := e.encode(e.pvEnc, pvSrc, e.pvTrack, e.preview, n); perr != nil && err == nil {
+			err = perr
 		}
 	}
 	e.encodeNs.Store(int64(time.Since(t0)))
@@ -581,8 +648,8 @@ func (e *Engine) composeInto(dst *av.Frame, sc *av.Scaler, pic *av.PictureRef, s
 }
 
 // encode encodes the canvas as frame n with enc and publishes it on st.
-func (e *Engine) encode(enc *av.VideoEncoder, t *media.Track, st *media.Stream, n int64) error {
-	return enc.Encode(e.canvas, n, false, func(p av.Packet) {
+func (e *Engine) encode(enc *av.VideoEncoder, f *av.Frame, t *media.Track, st *media.Stream, n int64) error {
+	return enc.Encode(f, n, false, func(p av.Packet) {
 		var au h264.AnnexB
 		if err := au.Unmarshal(append([]byte(nil), p.Data...)); err != nil {
 			return

@@ -86,6 +86,9 @@ type ProgramConfig struct {
 	VideoBitrate Bitrate  `yaml:"video_bitrate"`
 	AudioBitrate Bitrate  `yaml:"audio_bitrate"`
 	Keyint       Duration `yaml:"keyint"`
+	// PreviewBitrate, when set, also encodes the preview bus for
+	// rtsp://HOST:8554/preview (a confidence monitor).
+	PreviewBitrate Bitrate `yaml:"preview_bitrate"`
 }
 
 // FPSRational returns the frame rate as a fraction: 29.97 → 30000/1001.
@@ -330,6 +333,8 @@ func (c *Config) Validate() error {
 		return &ConfigError{"program.audio_bitrate", "must be between 32k and 512k"}
 	case time.Duration(p.Keyint) < 100*time.Millisecond || time.Duration(p.Keyint) > 10*time.Second:
 		return &ConfigError{"program.keyint", "must be between 100ms and 10s"}
+	case p.PreviewBitrate != 0 && p.PreviewBitrate < 100_000:
+		return &ConfigError{"program.preview_bitrate", "must be at least 100k (or 0: no preview output)"}
 	}
 	for k, v := range map[string]string{"http.listen": c.HTTP.Listen, "rtmp.listen": c.RTMP.Listen, "rtsp.listen": c.RTSP.Listen} {
 		if _, port, ok := strings.Cut(v, ":"); !ok || port == "" {

@@ -96,7 +96,7 @@ func start(cfg *Config, log *slog.Logger) (a *app, err error) {
 	a.mixer, err = mixer.New(mixer.Config{
 		Width: cfg.Program.Width, Height: cfg.Program.Height, FPSNum: fpsNum, FPSDen: fpsDen,
 		VideoBitrateBPS: int(cfg.Program.VideoBitrate), AudioBitrateBPS: int(cfg.Program.AudioBitrate),
-		Keyint: timeDuration(cfg.Program.Keyint),
+		Keyint: timeDuration(cfg.Program.Keyint), PreviewBitrateBPS: int(cfg.Program.PreviewBitrate),
 	}, log)
 	if err != nil {
 		return nil, fmt.Errorf("mixer: %w", err)
@@ -127,6 +127,11 @@ func start(cfg *Config, log *slog.Logger) (a *app, err error) {
 	a.rtsp.SetPlayer(a.serve)
 	if err = a.serve.Add("program", a.mixer.Program()); err != nil {
 		return nil, err
+	}
+	if pv := a.mixer.PreviewStream(); pv != nil {
+		if err = a.serve.Add("preview", pv); err != nil {
+			return nil, err
+		}
 	}
 
 	store := control.NewStore(cfg.DataDir, log)

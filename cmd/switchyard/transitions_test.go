@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os/exec"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -117,4 +118,37 @@ func TestTransitionsOnPixels(t *testing.T) {
 		b, _ := json.Marshal(a.mixer.State())
 		require.Contains(t, string(b), `"active":false`, fmt.Sprint("nothing half-done: ", string(b)))
 	})
+}
+
+// firstFrameOf decodes one frame of an RTSP stream as it is now.
+func firstFrameOf(t *testing.T, url string) rgb {
+	t.Helper()
+	out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-rtsp_transport", "tcp", "-i", url,
+		"-frames:v", "1", "-vf", fmt.Sprintf("scale=%d:%d", thumb, thumb), "-pix_fmt", "rgb24", "-f", "rawvideo", "-").Output()
+	require.NoError(t, err, url)
+	require.Len(t, out, thumb*thumb*3)
+	return average(out)
+}
+
+// TestPreviewOutput: with program.preview_bitrate set, the preview bus is
+// served on rtsp://HOST/preview for a confidence monitor, following the
+// preview selection.
+func TestPreviewOutput(t *testing.T) {
+	mustHaveTools(t)
+	cfg := testConfig(t, ingest.SourceConfig{Name: "cam1", URL: "gen://color?c=red"}, ingest.SourceConfig{Name: "cam2", URL: "gen://color?c=blue"})
+	cfg.Program.PreviewBitrate = 300_000
+	a, _ := startApp(t, cfg)
+	waitLive(t, a, "cam1")
+	waitLive(t, a, "cam2")
+	api(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, nil)
+	api(t, "POST", a.apiURL("/preview"), `{"source":"cam2"}`, nil)
+	require.True(t, firstFrameOf(t, a.rtspURL("preview")).is("blue"), "preview shows cam2")
+	require.True(t, firstFrameOf(t, a.rtspURL("program")).is("red"), "program shows cam1")
+	api(t, "POST", a.apiURL("/preview"), `{"source":"cam1"}`, nil)
+	require.True(t, firstFrameOf(t, a.rtspURL("preview")).is("red"), "preview follows the selection")
+
+	// without the setting there is no preview output
+	b, _ := startApp(t, testConfig(t))
+	out, err := exec.Command("ffprobe", "-v", "error", "-rtsp_transport", "tcp", b.rtspURL("preview")).CombinedOutput()
+	require.Error(t, err, "%s", out)
 }
