@@ -11,7 +11,8 @@ import (
 // its gain when it is audible — always for mode "on" (presenter mics),
 // while on program for "afv" (audio follows video, crossfaded with the
 // transition), never for "off". Then the master gain, fade to black and a
-// limiter that keeps the program below −1 dBFS.
+// limiter that keeps the program's samples at or below −2 dBFS, leaving room
+// for the AAC encoder's overshoot.
 
 // Audio modes.
 const (
@@ -191,14 +192,15 @@ func dbfs(v float64) float64 {
 
 func dbToGain(db float64) float32 { return float32(math.Pow(10, db/20)) }
 
-// limiter keeps the program's peaks at or below −1 dBFS: a block that would
-// exceed it is brought down at once, and the gain comes back at about 6 dB a
-// second, ramped across each block so there is no click.
+// limiter keeps the program's peaks at or below −2 dBFS (AAC decodes a tone
+// limited to −1 dBFS with peaks at full scale): a block that would exceed it
+// is brought down at once, and the gain comes back at about 6 dB a second,
+// ramped across each block so there is no click.
 type limiter struct {
 	gain float32 // current gain, ≤ 1
 }
 
-const limitCeiling = 0.891 // −1 dBFS
+const limitCeiling = 0.794 // −2 dBFS
 
 func (l *limiter) process(buf []float32, tickSeconds float64) {
 	if l.gain == 0 {
