@@ -127,6 +127,15 @@ func waitLive(t *testing.T, a *app, name string) ingest.Status {
 	return st
 }
 
+// waitPicture waits until the mixer holds a decoded picture of a source
+// (live only says the publisher is connected and its tracks are known).
+func waitPicture(t *testing.T, a *app, name string) {
+	t.Helper()
+	waitFor(t, 20*time.Second, name+" decoded", func() bool {
+		return api(t, "GET", a.apiURL("/sources/"+name+"/snapshot.jpg"), "", nil) == http.StatusOK
+	})
+}
+
 // proc is an ffmpeg or ffprobe process owned by a test.
 type proc struct {
 	cmd    *exec.Cmd

@@ -138,14 +138,17 @@ func TestPreviewOutput(t *testing.T) {
 	cfg := testConfig(t, ingest.SourceConfig{Name: "cam1", URL: "gen://color?c=red"}, ingest.SourceConfig{Name: "cam2", URL: "gen://color?c=blue"})
 	cfg.Program.PreviewBitrate = 300_000
 	a, _ := startApp(t, cfg)
-	waitLive(t, a, "cam1")
-	waitLive(t, a, "cam2")
+	waitPicture(t, a, "cam1")
+	waitPicture(t, a, "cam2")
 	api(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, nil)
 	api(t, "POST", a.apiURL("/preview"), `{"source":"cam2"}`, nil)
-	require.True(t, firstFrameOf(t, a.rtspURL("preview")).is("blue"), "preview shows cam2")
-	require.True(t, firstFrameOf(t, a.rtspURL("program")).is("red"), "program shows cam1")
+	c := firstFrameOf(t, a.rtspURL("preview"))
+	require.True(t, c.is("blue"), "preview shows cam2: %s", c)
+	c = firstFrameOf(t, a.rtspURL("program"))
+	require.True(t, c.is("red"), "program shows cam1: %s", c)
 	api(t, "POST", a.apiURL("/preview"), `{"source":"cam1"}`, nil)
-	require.True(t, firstFrameOf(t, a.rtspURL("preview")).is("red"), "preview follows the selection")
+	c = firstFrameOf(t, a.rtspURL("preview"))
+	require.True(t, c.is("red"), "preview follows the selection: %s", c)
 
 	// without the setting there is no preview output
 	b, _ := startApp(t, testConfig(t))
