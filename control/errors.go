@@ -1,6 +1,7 @@
 package control
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -50,7 +51,8 @@ func fail(c *gin.Context, err error) {
 		ae = &APIError{Status: http.StatusBadRequest, Msg: fe.Msg, Field: fe.Field}
 	case errors.As(err, &pe):
 		ae = &APIError{Status: http.StatusBadRequest, Msg: pe.Msg, Field: pe.Field}
-	case errors.Is(err, mixer.ErrUnknownSource), errors.Is(err, ingest.ErrUnknownSource), errors.Is(err, push.ErrNotFound):
+	case errors.Is(err, mixer.ErrUnknownSource), errors.Is(err, ingest.ErrUnknownSource), errors.Is(err, push.ErrNotFound),
+		errors.Is(err, mixer.ErrUnknownKeyer):
 		ae = &APIError{Status: http.StatusNotFound, Msg: err.Error()}
 	case errors.Is(err, mixer.ErrNoPicture):
 		ae = &APIError{Status: http.StatusServiceUnavailable, Msg: err.Error() + "; try again when it is live"}
@@ -62,7 +64,8 @@ func fail(c *gin.Context, err error) {
 		ae = &APIError{Status: http.StatusConflict, Msg: err.Error()}
 	case errors.Is(err, record.ErrDiskFull):
 		ae = &APIError{Status: http.StatusInsufficientStorage, Msg: err.Error()}
-	case errors.Is(err, ingest.ErrExists), errors.Is(err, push.ErrExists):
+	case errors.Is(err, ingest.ErrExists), errors.Is(err, push.ErrExists), errors.Is(err, mixer.ErrKeyerExists),
+		errors.Is(err, mixer.ErrTooManyKeyer):
 		ae = &APIError{Status: http.StatusConflict, Msg: err.Error()}
 	default:
 		ae = &APIError{Status: http.StatusInternalServerError, Msg: err.Error()}
@@ -72,16 +75,35 @@ func fail(c *gin.Context, err error) {
 
 // bind decodes a JSON body strictly into v: size-limited, unknown fields refused.
 func bind(c *gin.Context, v any) error {
-	body := http.MaxBytesReader(c.Writer, c.Request.Body, MaxBodyBytes)
-	dec := json.NewDecoder(body)
+	body, err := readBody(c, MaxBodyBytes)
+	if err != nil {
+		return err
+	}
+	return decodeStrict(body, v)
+}
+
+// readBody reads a request body of at most limit bytes.
+func readBody(c *gin.Context, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, limit))
+	var maxErr *http.MaxBytesError
+	switch {
+	case errors.As(err, &maxErr):
+		return nil, &APIError{Status: http.StatusRequestEntityTooLarge, Msg: fmt.Sprintf("request body is larger than %d bytes", limit)}
+	case err != nil:
+		return nil, badRequest("", "reading the request body: %v", err)
+	}
+	return b, nil
+}
+
+// decodeStrict decodes one JSON object from body into v, refusing unknown
+// fields; errors name the field at fault.
+func decodeStrict(body []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		var maxErr *http.MaxBytesError
 		var synErr *json.SyntaxError
 		var typErr *json.UnmarshalTypeError
 		switch {
-		case errors.As(err, &maxErr):
-			return &APIError{Status: http.StatusRequestEntityTooLarge, Msg: fmt.Sprintf("request body is larger than %d bytes", MaxBodyBytes)}
 		case errors.Is(err, io.EOF):
 			return badRequest("", "request body is empty; send a JSON object")
 		case errors.As(err, &synErr):

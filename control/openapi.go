@@ -13,6 +13,7 @@ import (
 
 	"switchyard/ingest"
 	"switchyard/mixer"
+	"switchyard/mixer/keyer"
 	"switchyard/output/push"
 	"switchyard/output/record"
 )
@@ -25,10 +26,11 @@ import (
 // operation documents one route.
 type operation struct {
 	method, path, summary string
-	body                  any // request body type, or nil
-	status                int // success status
-	resp                  any // response body type, nil for none
-	binary                string
+	body                  any      // request body type, or nil
+	status                int      // success status
+	resp                  any      // response body type, nil for none
+	binary                string   // the response's media type when it is not JSON
+	bodyBinary            []string // the request body's media types, when it is not JSON
 }
 
 type busBody struct {
@@ -73,6 +75,14 @@ var operations = []operation{
 	{method: "GET", path: "/api/v1/audio", summary: "Every audio control: master and per-source gain, mute, mode", status: 200, resp: mixer.AudioState{}},
 	{method: "PATCH", path: "/api/v1/audio/master", summary: "Master gain (dB) and mute", body: mixer.AudioPatch{}, status: 200, resp: mixer.AudioSettings{}},
 	{method: "PATCH", path: "/api/v1/audio/{source}", summary: "A source's gain (dB), mute and mode (afv, on, off)", body: mixer.AudioPatch{}, status: 200, resp: mixer.AudioSettings{}},
+	{method: "GET", path: "/api/v1/keyers", summary: "Every keyer in drawing order (z, then id)", status: 200, resp: []mixer.KeyerStatus{}},
+	{method: "POST", path: "/api/v1/keyers", summary: "Add a keyer: image, text, lowerthird, clock or pip, with rect, z, opacity, fade_ms", body: keyer.Spec{}, status: 201, resp: mixer.KeyerStatus{}},
+	{method: "GET", path: "/api/v1/keyers/{id}", summary: "One keyer", status: 200, resp: mixer.KeyerStatus{}},
+	{method: "PATCH", path: "/api/v1/keyers/{id}", summary: "Change a keyer (any field but id and type)", body: keyer.Spec{}, status: 200, resp: mixer.KeyerStatus{}},
+	{method: "DELETE", path: "/api/v1/keyers/{id}", summary: "Remove a keyer at once", status: 204},
+	{method: "POST", path: "/api/v1/keyers/{id}/on", summary: "Fade a keyer on over its fade_ms (restarts a timer clock)", status: 200, resp: mixer.KeyerStatus{}},
+	{method: "POST", path: "/api/v1/keyers/{id}/off", summary: "Fade a keyer off over its fade_ms", status: 200, resp: mixer.KeyerStatus{}},
+	{method: "PUT", path: "/api/v1/keyers/{id}/image", summary: "Upload a PNG or JPEG (the raw body, up to 32 MiB) for an image keyer", bodyBinary: []string{"image/png", "image/jpeg"}, status: 200, resp: mixer.KeyerStatus{}},
 	{method: "GET", path: "/api/v1/outputs", summary: "Every destination with its state", status: 200, resp: []push.Status{}},
 	{method: "POST", path: "/api/v1/outputs", summary: "Add an RTMP/RTMPS destination", body: outputRequest{}, status: 201, resp: push.Status{}},
 	{method: "GET", path: "/api/v1/outputs/{name}", summary: "One destination's state", status: 200, resp: push.Status{}},
@@ -116,6 +126,13 @@ func openAPISpec() map[string]any {
 		}
 		if params != nil {
 			o["parameters"] = params
+		}
+		if op.bodyBinary != nil {
+			content := map[string]any{}
+			for _, t := range op.bodyBinary {
+				content[t] = map[string]any{}
+			}
+			o["requestBody"] = map[string]any{"content": content}
 		}
 		if op.body != nil {
 			o["requestBody"] = map[string]any{"content": map[string]any{"application/json": map[string]any{"schema": schemaOf(reflect.TypeOf(op.body), schemas)}}}

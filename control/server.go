@@ -118,6 +118,7 @@ func (s *Server) Handler() http.Handler {
 	api.POST("/transition/position", s.transitionPosition)
 	api.POST("/ftb", s.fadeToBlack)
 	s.audioRoutes(api)
+	s.keyerRoutes(api)
 	s.outputRoutes(api)
 	if s.Recorder != nil {
 		s.recordingRoutes(api)
@@ -148,6 +149,7 @@ type State struct {
 	Transition mixer.TransitionState `json:"transition"`
 	FTB        bool                  `json:"ftb"`
 	Audio      mixer.AudioState      `json:"audio"`
+	Keyers     []mixer.KeyerStatus   `json:"keyers"`
 	Recording  *record.Info          `json:"recording,omitempty"` // the running session
 	Sources    []ingest.Status       `json:"sources"`
 	Outputs    []push.Status         `json:"outputs"`
@@ -181,7 +183,7 @@ func (s *Server) sourceStatus(src *ingest.Source) ingest.Status {
 func (s *Server) state() State {
 	bus := s.Mixer.State()
 	cfg := s.Mixer.Config()
-	st := State{Program: bus.Program, Preview: bus.Preview, Transition: bus.Transition, FTB: bus.FTB, Audio: s.Mixer.Audio(),
+	st := State{Program: bus.Program, Preview: bus.Preview, Transition: bus.Transition, FTB: bus.FTB, Audio: s.Mixer.Audio(), Keyers: s.Mixer.Keyers(),
 		Sources: s.sources(), Mixer: s.Mixer.Stats(),
 		Format: Format{Width: cfg.Width, Height: cfg.Height, FPS: float64(cfg.FPSNum) / float64(cfg.FPSDen)}}
 	if s.Recorder != nil {

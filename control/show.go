@@ -11,6 +11,7 @@ import (
 
 	"switchyard/ingest"
 	"switchyard/mixer"
+	"switchyard/mixer/keyer"
 	"switchyard/output/push"
 )
 
@@ -22,6 +23,7 @@ type Show struct {
 	Outputs    []push.Config     `json:"outputs"`
 	Audio      *mixer.AudioState `json:"audio,omitempty"`
 	Transition *mixer.Transition `json:"transition,omitempty"`
+	Keyers     []keyer.Spec      `json:"keyers,omitempty"`
 }
 
 // storedSource keeps what the API hides (the publish key).
@@ -92,7 +94,7 @@ func (s *Store) Load() (Show, error) {
 	return sh, nil
 }
 
-// Save writes show.json atomically: temp file, fsync, rename, fsync dir.
+// Save writes show.json atomically.
 func (s *Store) Save(sh Show) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -100,16 +102,22 @@ func (s *Store) Save(sh Show) error {
 	if err != nil {
 		return err
 	}
-	dir := filepath.Dir(s.path)
+	return writeFileAtomic(s.path, b)
+}
+
+// writeFileAtomic replaces path with data: temp file, fsync, rename, fsync
+// dir. A crash leaves the old file or the new one, never half of one.
+func writeFileAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(dir, ".show-*.json")
+	f, err := os.CreateTemp(dir, ".tmp-*")
 	if err != nil {
 		return err
 	}
 	tmp := f.Name()
-	_, err = f.Write(b)
+	_, err = f.Write(data)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -117,11 +125,11 @@ func (s *Store) Save(sh Show) error {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(tmp, s.path)
+		err = os.Rename(tmp, path)
 	}
 	if err != nil {
 		os.Remove(tmp)
-		return fmt.Errorf("save %s: %w", s.path, err)
+		return fmt.Errorf("save %s: %w", path, err)
 	}
 	if d, err := os.Open(dir); err == nil {
 		_ = d.Sync()

@@ -126,6 +126,15 @@ type Engine struct {
 	dropped  atomic.Uint64
 	encodeNs atomic.Int64
 
+	// keyers: the API's under kmu (never taken by the tick); the tick reads
+	// keyerList, sorted by z, without a lock
+	kmu        sync.Mutex
+	keyers     map[string]*keyerState
+	keyerSeq   int
+	keyerList  atomic.Pointer[[]*keyerState]
+	retired    []func() // under mu: run by the next tick (see retire)
+	clocksDone chan struct{}
+
 	// renditions: copy-on-write, so the tick reads them without a lock
 	rmu        sync.Mutex
 	renditions atomic.Pointer[[]*rendition]
@@ -156,7 +165,8 @@ func New(cfg Config, log *slog.Logger) (*Engine, error) {
 	}
 	gop := int(math.Round(cfg.Keyint.Seconds() * float64(cfg.FPSNum) / float64(cfg.FPSDen)))
 	e := &Engine{cfg: cfg, log: log.With("component", "mixer"), inputs: map[string]*input{}, prog: Black, prev: Black,
-		current: -1, defTrans: DefaultTransition, lastProg: Black}
+		current: -1, defTrans: DefaultTransition, lastProg: Black, keyers: map[string]*keyerState{}}
+	e.keyerList.Store(&[]*keyerState{})
 	var err error
 	if e.venc, err = av.NewH264Encoder(av.H264Config{Width: cfg.Width, Height: cfg.Height, FPSNum: cfg.FPSNum,
 		FPSDen: cfg.FPSDen, BitrateBPS: cfg.VideoBitrateBPS, GOP: max(gop, 1), Threads: cfg.EncodeThreads}); err != nil {
@@ -231,10 +241,12 @@ func (e *Engine) Config() Config { return e.cfg }
 func (e *Engine) Start() {
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	e.done = make(chan struct{})
+	e.clocksDone = make(chan struct{})
 	e.mu.Lock()
 	e.started = time.Now()
 	e.mu.Unlock()
 	go e.run()
+	go e.runClocks()
 }
 
 // Close stops the clock and every input, and closes the program stream. Safe
@@ -244,7 +256,16 @@ func (e *Engine) Close() {
 		if e.cancel != nil {
 			e.cancel()
 			<-e.done
+			<-e.clocksDone
 		}
+		e.mu.Lock()
+		retired := e.retired
+		e.retired = nil
+		e.mu.Unlock()
+		for _, free := range retired {
+			free()
+		}
+		e.freeKeyers()
 		e.mu.Lock()
 		ins := e.inputs
 		e.inputs = map[string]*input{}
@@ -519,6 +540,13 @@ func (e *Engine) tick(n int64) {
 	now := time.Now()
 	e.mu.Lock()
 	e.current = n
+	for i, free := range e.retired {
+		free() // the last tick is done with it
+		e.retired[i] = nil
+	}
+	e.retired = e.retired[:0]
+	// after the frees: anything retired from here on is freed by the next tick
+	keyers := *e.keyerList.Load()
 	var (
 		trans  *activeTransition
 		p      float64
@@ -545,6 +573,7 @@ func (e *Engine) tick(n int64) {
 	if e.pvEnc != nil && trans == nil {
 		picP, slateP, _ = e.sourceLocked(e.prev, now)
 	}
+	e.takeKeyerSourcesLocked(keyers, now)
 	if e.trans == nil && e.prog != e.lastProg {
 		e.switches = append(e.switches, SwitchEvent{PTS: e.cfg.frameTime(n), Kind: "cut", From: e.lastProg, To: e.prog})
 		e.lastProg = e.prog
@@ -572,6 +601,7 @@ func (e *Engine) tick(n int64) {
 			compose.Mix(e.canvas, e.canvas, e.canvasB, p)
 		}
 	}
+	e.drawKeyers(keyers)
 	if ftbLvl > 0 {
 		compose.Fade(e.canvas, e.canvas, ftbLvl, compose.Black)
 	}

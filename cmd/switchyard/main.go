@@ -164,6 +164,11 @@ func start(cfg *Config, log *slog.Logger) (a *app, err error) {
 			_, _ = a.mixer.SetAudio(name, mixer.AudioPatch{GainDB: &st.GainDB, Mute: &st.Mute, Mode: &st.Mode}) // a source since removed is skipped
 		}
 	}
+	for _, k := range show.Keyers {
+		if _, err := a.mixer.AddKeyer(k); err != nil { // e.g. its image file was removed: the show goes on without it
+			log.Warn("keyer from show.json not restored", "keyer", k.ID, "from", store.Path(), "err", err)
+		}
+	}
 	a.mixer.Start()
 
 	tlsConf, err := cfg.TLS.clientConfig()

@@ -38,12 +38,20 @@ func NewFrame(w, h int) (*Frame, error) {
 	fr.U = unsafe.Slice((*byte)(unsafe.Pointer(f.data[1])), fr.StrideC*ch)
 	fr.V = unsafe.Slice((*byte)(unsafe.Pointer(f.data[2])), fr.StrideC*ch)
 	fr.refs.Store(1)
+	liveFrames.Add(1)
 	return fr, nil
 }
+
+var liveFrames atomic.Int64
+
+// LiveFrames is how many frames are allocated and not yet freed, pooled
+// ones included: a leak check for tests and metrics.
+func LiveFrames() int64 { return liveFrames.Load() }
 
 // Free releases a frame's C memory. Only for frames made with NewFrame.
 func (f *Frame) Free() {
 	if f.f != nil {
+		liveFrames.Add(-1)
 		C.av_frame_free(&f.f)
 		f.Y, f.U, f.V = nil, nil, nil
 	}

@@ -52,18 +52,27 @@ var named = map[string][3]uint8{
 
 // ParseColor reads a colour name ("red") or hex RGB ("#ff8800", "ff8800", "0xff8800").
 func ParseColor(s string) (YUV, error) {
+	c, err := ParseRGB(s)
+	if err != nil {
+		return YUV{}, err
+	}
+	return FromRGB(c[0], c[1], c[2]), nil
+}
+
+// ParseRGB reads a colour as ParseColor does, as 8-bit RGB.
+func ParseRGB(s string) ([3]uint8, error) {
 	s = strings.ToLower(strings.TrimSpace(s))
 	if c, ok := named[s]; ok {
-		return FromRGB(c[0], c[1], c[2]), nil
+		return c, nil
 	}
 	h := strings.TrimPrefix(strings.TrimPrefix(s, "#"), "0x")
 	var r, g, b uint8
 	if len(h) == 6 {
 		if _, err := fmt.Sscanf(h, "%02x%02x%02x", &r, &g, &b); err == nil {
-			return FromRGB(r, g, b), nil
+			return [3]uint8{r, g, b}, nil
 		}
 	}
-	return YUV{}, fmt.Errorf("unknown colour %q (use a name like red or hex like #ff8800)", s)
+	return [3]uint8{}, fmt.Errorf("unknown colour %q (use a name like red or hex like #ff8800)", s)
 }
 
 // FillRect paints r (clipped to the frame, snapped to even coordinates) one colour.

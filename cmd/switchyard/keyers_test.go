@@ -1,0 +1,198 @@
+package main
+
+import (
+	"bytes"
+	"image"
+	"image/color"
+	"image/png"
+	"net/http"
+	"runtime"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"switchyard/ingest"
+	"switchyard/media/av"
+	"switchyard/mixer"
+)
+
+// solidPNG is a w×h PNG of one colour.
+func solidPNG(t *testing.T, w, h int, c color.Color) []byte {
+	t.Helper()
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			img.Set(x, y, c)
+		}
+	}
+	var b bytes.Buffer
+	require.NoError(t, png.Encode(&b, img))
+	return b.Bytes()
+}
+
+// putImage uploads a picture to an image keyer.
+func putImage(t *testing.T, a *app, id string, data []byte) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest("PUT", a.apiURL("/keyers/"+id+"/image"), bytes.NewReader(data))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "image/png")
+	resp, err := httpClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var b bytes.Buffer
+	_, _ = b.ReadFrom(resp.Body)
+	return resp.StatusCode, b.String()
+}
+
+// Keyers checked on decoded program pixels. The 320×240 program is decoded
+// as 8×8 thumbnails, so one thumbnail pixel is a 40×30 cell of the canvas.
+func TestKeyersOnPixels(t *testing.T) {
+	mustHaveTools(t)
+	a, _ := startApp(t, testConfig(t, ingest.SourceConfig{Name: "red", URL: "gen://color?c=red"},
+		ingest.SourceConfig{Name: "blue", URL: "gen://color?c=blue"}))
+	waitPicture(t, a, "red")
+	waitPicture(t, a, "blue")
+	api(t, "POST", a.apiURL("/program"), `{"source":"red"}`, nil)
+	frames := decodeProgram(t, a)
+	frames.started(t)
+	near := func(c rgb, r, g, b int, what string) {
+		t.Helper()
+		require.InDelta(t, r, c.R, 30, "%s: %s", what, c)
+		require.InDelta(t, g, c.G, 30, "%s: %s", what, c)
+		require.InDelta(t, b, c.B, 30, "%s: %s", what, c)
+	}
+	add := func(body string) mixer.KeyerStatus {
+		t.Helper()
+		var k mixer.KeyerStatus
+		require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/keyers"), body, &k), body)
+		return k
+	}
+	switchKeyer := func(id, onOff string) mixer.KeyerStatus {
+		t.Helper()
+		var k mixer.KeyerStatus
+		require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/keyers/"+id+"/"+onOff), ``, &k))
+		require.Positive(t, k.Frame)
+		return k
+	}
+	// untilFrame returns the first program frame from now on that satisfies ok.
+	untilFrame := func(what string, ok func(f []byte) bool) []byte {
+		t.Helper()
+		n := a.mixer.FrameAt(time.Now())
+		for i := range int64(60) {
+			if f := frames.frame(t, n+i); ok(f) {
+				return f
+			}
+		}
+		t.Fatalf("no program frame in 2 s shows %s", what)
+		return nil
+	}
+
+	t.Run("image fades on and off inside its rect only", func(t *testing.T) {
+		img := add(`{"type":"image","rect":{"x":0,"y":0,"w":160,"h":120},"fade_ms":1000}`)
+		require.Equal(t, "k1", img.ID)
+		code, body := putImage(t, a, img.ID, solidPNG(t, 64, 48, color.NRGBA{G: 255, A: 255}))
+		require.Equal(t, http.StatusOK, code, body)
+		// 1000 ms at 30 fps: level k/30 at the k-th frame of the fade
+		on := switchKeyer(img.ID, "on")
+		f := frames.frame(t, on.Frame+14)
+		near(pixel(f, 1, 1), 127, 127, 0, "inside at half fade")
+		near(pixel(f, 6, 6), 255, 0, 0, "outside")
+		f = frames.frame(t, on.Frame+30)
+		near(pixel(f, 1, 1), 0, 255, 0, "inside, faded on")
+		near(pixel(f, 6, 1), 255, 0, 0, "right of the rect")
+		near(pixel(f, 1, 6), 255, 0, 0, "below the rect")
+		off := switchKeyer(img.ID, "off")
+		near(pixel(frames.frame(t, off.Frame+14), 1, 1), 127, 127, 0, "half faded off")
+		near(pixel(frames.frame(t, off.Frame+30), 1, 1), 255, 0, 0, "gone")
+	})
+	t.Run("pip shows a live source in its box", func(t *testing.T) {
+		pip := add(`{"type":"pip","source":"blue","rect":{"x":160,"y":0,"w":160,"h":120},"border":{"width":4,"color":"white"}}`)
+		on := switchKeyer(pip.ID, "on")
+		f := frames.frame(t, on.Frame)
+		near(pixel(f, 6, 1), 0, 0, 255, "inside the pip")
+		near(pixel(f, 1, 6), 255, 0, 0, "outside the pip")
+		near(pixel(frames.frame(t, on.Frame-1), 6, 1), 255, 0, 0, "the frame before")
+	})
+	t.Run("text box, lower third, opacity and z order", func(t *testing.T) {
+		txt := add(`{"type":"text","text":"Hi","size":20,"background":"yellow","rect":{"x":0,"y":120,"w":160,"h":120},"on":true}`)
+		lt := add(`{"type":"lowerthird","title":"Ada","subtitle":"MC","rect":{"x":160,"y":120,"w":160,"h":120},"on":true}`)
+		require.Equal(t, http.StatusOK, api(t, "PATCH", a.apiURL("/keyers/k1"), `{"fade_ms":0}`, nil))
+		switchKeyer("k1", "on")
+		half := add(`{"type":"text","text":" ","background":"blue","rect":{"x":80,"y":60,"w":80,"h":60},"z":10,"opacity":0.5}`)
+		on := switchKeyer(half.ID, "on")
+		f := frames.frame(t, on.Frame)
+		near(pixel(f, 3, 7), 255, 255, 0, "the text keyer's box")
+		c := pixel(f, 7, 7)
+		require.True(t, c.R < 90 && c.G < 60 && c.B < 70, "the lower third's band: %s", c)
+		near(pixel(f, 2, 2), 0, 127, 127, "half-opaque blue (z 10) over the green image (z 0)")
+		require.Equal(t, http.StatusOK, api(t, "PATCH", a.apiURL("/keyers/"+half.ID), `{"z":-10}`, nil))
+		untilFrame("the image over the blue box", func(f []byte) bool {
+			c := pixel(f, 2, 2)
+			return c.G > 220 && c.B < 30
+		})
+		require.Equal(t, []string{half.ID, "k1", "k2", txt.ID, lt.ID}, keyerIDs(t, a), "drawing order: z, then id")
+	})
+}
+
+func keyerIDs(t *testing.T, a *app) []string {
+	t.Helper()
+	var list []mixer.KeyerStatus
+	require.Equal(t, http.StatusOK, api(t, "GET", a.apiURL("/keyers"), ``, &list))
+	var ids []string
+	for _, k := range list {
+		ids = append(ids, k.ID)
+	}
+	return ids
+}
+
+// TestKeyerChurnLeavesNothingBehind: 1000 keyer changes through the API
+// (adds, edits, fades, removals, PiPs with their scalers and frames) leave
+// no goroutine, no Go heap and no C memory behind.
+func TestKeyerChurnLeavesNothingBehind(t *testing.T) {
+	a, _ := startApp(t, testConfig(t, ingest.SourceConfig{Name: "cam1", URL: "gen://color?c=green"}))
+	waitPicture(t, a, "cam1")
+	// seven changes a round; every round makes PiP frames of two sizes
+	churn := func(rounds int) {
+		for i := range rounds {
+			var pip, other mixer.KeyerStatus
+			require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/keyers"),
+				`{"type":"pip","source":"cam1","rect":{"x":0,"y":0,"w":320,"h":240},"on":true,"border":{"width":2}}`, &pip))
+			body := []string{
+				`{"type":"text","text":"churn ` + strconv.Itoa(i) + `","on":true,"fade_ms":100}`,
+				`{"type":"lowerthird","title":"Title","subtitle":"sub","on":true}`,
+				`{"type":"clock","mode":"countup","on":true}`,
+			}[i%3]
+			require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/keyers"), body, &other))
+			require.Equal(t, http.StatusOK, api(t, "PATCH", a.apiURL("/keyers/"+pip.ID), `{"rect":{"x":0,"y":0,"w":300,"h":220}}`, nil))
+			require.Equal(t, http.StatusOK, api(t, "PATCH", a.apiURL("/keyers/"+other.ID), `{"z":3,"opacity":0.7}`, nil))
+			require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/keyers/"+pip.ID+"/off"), ``, nil))
+			require.Equal(t, http.StatusNoContent, api(t, "DELETE", a.apiURL("/keyers/"+pip.ID), ``, nil))
+			require.Equal(t, http.StatusNoContent, api(t, "DELETE", a.apiURL("/keyers/"+other.ID), ``, nil))
+		}
+	}
+	churn(10) // warm up pools and caches
+	goroutines, heap, rss, frames := runtime.NumGoroutine(), heapInUse(), int64(rssBytes()), av.LiveFrames()
+	churn(143) // 1001 changes
+	// the PiPs' frames are freed by the tick after their removal
+	waitFor(t, 5*time.Second, "PiP frames freed", func() bool { return av.LiveFrames() <= frames })
+	waitFor(t, 10*time.Second, "goroutines back to where they were", func() bool {
+		return runtime.NumGoroutine() <= goroutines+3
+	})
+	dHeap, dRSS := heapInUse()-heap, int64(rssBytes())-rss
+	t.Logf("after 1000 keyer changes: goroutines %d → %d, Go heap %+d KiB, RSS %+d KiB",
+		goroutines, runtime.NumGoroutine(), dHeap>>10, dRSS>>10)
+	require.Less(t, dHeap, int64(16<<20), "Go heap growth")
+	require.Less(t, dRSS, int64(16<<20), "RSS growth")
+	var list []mixer.KeyerStatus
+	require.Equal(t, http.StatusOK, api(t, "GET", a.apiURL("/keyers"), ``, &list))
+	require.Empty(t, list)
+}
+
+func heapInUse() int64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapInuse)
+}

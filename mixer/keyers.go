@@ -1,0 +1,449 @@
+package mixer
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"switchyard/media/av"
+	"switchyard/mixer/compose"
+	"switchyard/mixer/keyer"
+)
+
+// MaxKeyers bounds the layers a show may hold.
+const MaxKeyers = 64
+
+// Errors of the keyer commands.
+var (
+	ErrUnknownKeyer = errors.New("unknown keyer")
+	ErrKeyerExists  = errors.New("keyer id already taken")
+	ErrTooManyKeyer = fmt.Errorf("a show holds at most %d keyers; delete one first", MaxKeyers)
+)
+
+// keyerState is one keyer. Its spec is the API's (guarded by e.kmu); what
+// the tick draws is published through atomics, and the fade level and the
+// PiP scaler belong to the tick.
+type keyerState struct {
+	spec    keyer.Spec
+	started time.Time // when it last went on (timers)
+	text    string    // a clock's text last rendered
+
+	view  atomic.Pointer[keyerView]
+	layer atomic.Pointer[keyer.Layer]
+	on    atomic.Bool
+	level atomic.Uint64 // float64 bits, for the API
+
+	// the tick's own
+	onNow  bool // on, as the tick read it under e.mu
+	lvl    float64
+	pic    *av.PictureRef
+	slate  *av.Frame
+	scaler av.Scaler
+}
+
+// keyerView is the geometry the tick draws with; replaced whole on change.
+type keyerView struct {
+	rect       keyer.Rect
+	opacity    float64
+	fadeFrames float64
+	source     string    // pip: the source shown
+	pipFrame   *av.Frame // pip: its picture, scaled here each frame
+	inner      av.Rect   // pip: where pipFrame goes on the canvas
+}
+
+// KeyerStatus is a keyer as the API shows it.
+type KeyerStatus struct {
+	keyer.Spec
+	// Level is how much of the keyer is on air now, 0..1 (it moves during fades).
+	Level float64 `json:"level"`
+	// StartedAt is when a count-up or count-down clock started (it went on).
+	StartedAt *time.Time `json:"started_at,omitempty"`
+	Warning   string     `json:"warning,omitempty"`
+	// Frame is, after on or off, the index of the first program frame
+	// of the fade (or of the change when fade_ms is 0).
+	Frame int64 `json:"frame,omitempty"`
+}
+
+func (k *keyerState) status() KeyerStatus {
+	st := KeyerStatus{Spec: k.spec.Clone(), Level: math.Float64frombits(k.level.Load())}
+	if k.spec.Type == keyer.TypeClock && k.spec.Mode != keyer.ClockTime && !k.started.IsZero() {
+		t := k.started
+		st.StartedAt = &t
+	}
+	if (k.spec.Type == keyer.TypeText && !k.spec.HasGlyphs(k.spec.Text, false)) ||
+		(k.spec.Type == keyer.TypeLowerThird && !k.spec.HasGlyphs(k.spec.Title+k.spec.Subtitle, false)) {
+		st.Warning = "the font has no glyph for some characters (drawn as boxes); set font to a TTF that has them"
+	}
+	return st
+}
+
+func keyerFieldErr(err error) error {
+	var fe *keyer.FieldError
+	if errors.As(err, &fe) {
+		return &FieldError{Field: fe.Field, Msg: fe.Msg}
+	}
+	return err
+}
+
+// Keyers lists the keyers in drawing order (z, then id).
+func (e *Engine) Keyers() []KeyerStatus {
+	e.kmu.Lock()
+	defer e.kmu.Unlock()
+	out := make([]KeyerStatus, 0, len(e.keyers))
+	for _, k := range e.sortedKeyersLocked() {
+		out = append(out, k.status())
+	}
+	return out
+}
+
+// KeyerSpecs returns the keyers as show.json keeps them.
+func (e *Engine) KeyerSpecs() []keyer.Spec {
+	e.kmu.Lock()
+	defer e.kmu.Unlock()
+	out := make([]keyer.Spec, 0, len(e.keyers))
+	for _, k := range e.sortedKeyersLocked() {
+		out = append(out, k.spec.Clone())
+	}
+	return out
+}
+
+// Keyer returns one keyer.
+func (e *Engine) Keyer(id string) (KeyerStatus, error) {
+	e.kmu.Lock()
+	defer e.kmu.Unlock()
+	k := e.keyers[id]
+	if k == nil {
+		return KeyerStatus{}, fmt.Errorf("%w %q", ErrUnknownKeyer, id)
+	}
+	return k.status(), nil
+}
+
+// AddKeyer validates, renders and adds a keyer; it gets an id (k1, k2, …)
+// unless it brings one. It is on air from the next tick if On.
+func (e *Engine) AddKeyer(s keyer.Spec) (KeyerStatus, error) {
+	e.kmu.Lock()
+	defer e.kmu.Unlock()
+	if len(e.keyers) >= MaxKeyers {
+		return KeyerStatus{}, ErrTooManyKeyer
+	}
+	if s.ID == "" {
+		for {
+			e.keyerSeq++
+			s.ID = "k" + strconv.Itoa(e.keyerSeq)
+			if e.keyers[s.ID] == nil {
+				break
+			}
+		}
+	} else if e.keyers[s.ID] != nil {
+		return KeyerStatus{}, fmt.Errorf("%w: %q", ErrKeyerExists, s.ID)
+	}
+	k := &keyerState{}
+	if s.On {
+		k.started = time.Now()
+	}
+	if err := e.applyKeyerLocked(k, s); err != nil {
+		return KeyerStatus{}, err
+	}
+	e.setOn(k, s.On)
+	e.keyers[s.ID] = k
+	e.publishKeyersLocked()
+	return k.status(), nil
+}
+
+// UpdateKeyer changes a keyer: apply edits a copy of its spec (the id and
+// type stay), which is validated and rendered before it replaces the old
+// one. A keyer sized to its content is sized again when its content changes.
+func (e *Engine) UpdateKeyer(id string, apply func(*keyer.Spec) error) (KeyerStatus, error) {
+	e.kmu.Lock()
+	defer e.kmu.Unlock()
+	k := e.keyers[id]
+	if k == nil {
+		return KeyerStatus{}, fmt.Errorf("%w %q", ErrUnknownKeyer, id)
+	}
+	s := k.spec.Clone()
+	if err := apply(&s); err != nil {
+		return KeyerStatus{}, err
+	}
+	if s.ID != id {
+		return KeyerStatus{}, &FieldError{Field: "id", Msg: "a keyer's id cannot change; delete it and add another"}
+	}
+	if s.Type != k.spec.Type {
+		return KeyerStatus{}, &FieldError{Field: "type", Msg: "a keyer's type cannot change; delete it and add another"}
+	}
+	if k.spec.AutoRect() && *s.Rect == *k.spec.Rect {
+		at := *s.Rect
+		s.Rect = nil // fit the new content, where it was
+		if err := s.Normalize(e.cfg.Width, e.cfg.Height); err != nil {
+			return KeyerStatus{}, keyerFieldErr(err)
+		}
+		s.Rect.X = min(at.X, e.cfg.Width-s.Rect.W)
+		s.Rect.Y = min(at.Y, e.cfg.Height-s.Rect.H)
+	}
+	if s.On && !k.on.Load() {
+		k.started = time.Now()
+	}
+	if err := e.applyKeyerLocked(k, s); err != nil {
+		return KeyerStatus{}, err
+	}
+	e.setOn(k, s.On)
+	e.publishKeyersLocked()
+	return k.status(), nil
+}
+
+// SetKeyerOn fades a keyer on or off over its fade_ms. Going on restarts a
+// count-up or count-down clock.
+func (e *Engine) SetKeyerOn(id string, on bool) (KeyerStatus, error) {
+	e.kmu.Lock()
+	defer e.kmu.Unlock()
+	k := e.keyers[id]
+	if k == nil {
+		return KeyerStatus{}, fmt.Errorf("%w %q", ErrUnknownKeyer, id)
+	}
+	if on && !k.on.Load() {
+		k.started = time.Now()
+		if k.spec.Dynamic() {
+			e.renderClockLocked(k, time.Now())
+		}
+	}
+	k.spec.On = on
+	st := k.status()
+	st.Frame = e.setOn(k, on)
+	return st, nil
+}
+
+// DeleteKeyer removes a keyer at once.
+func (e *Engine) DeleteKeyer(id string) error {
+	e.kmu.Lock()
+	defer e.kmu.Unlock()
+	k := e.keyers[id]
+	if k == nil {
+		return fmt.Errorf("%w %q", ErrUnknownKeyer, id)
+	}
+	delete(e.keyers, id)
+	e.publishKeyersLocked()
+	old := k.view.Load()
+	e.retire(func() {
+		k.scaler.Close()
+		if old.pipFrame != nil {
+			old.pipFrame.Free()
+		}
+	})
+	return nil
+}
+
+// applyKeyerLocked validates s, renders it and makes it k's.
+func (e *Engine) applyKeyerLocked(k *keyerState, s keyer.Spec) error {
+	if err := s.Normalize(e.cfg.Width, e.cfg.Height); err != nil {
+		return keyerFieldErr(err)
+	}
+	if s.Type == keyer.TypePiP {
+		e.mu.Lock()
+		known := e.known(s.Source)
+		e.mu.Unlock()
+		if !known {
+			return &FieldError{Field: "source", Msg: fmt.Sprintf("source %q is not known; add it first or pick another", s.Source)}
+		}
+	}
+	now := time.Now()
+	layer, err := keyer.Render(&s, keyer.Clock{Now: now, Started: k.started})
+	if err != nil {
+		return keyerFieldErr(err)
+	}
+	v := &keyerView{rect: *s.Rect, opacity: *s.Opacity,
+		fadeFrames: float64(s.FadeMS) * float64(e.cfg.FPSNum) / float64(e.cfg.FPSDen) / 1000}
+	old := k.view.Load()
+	if s.Type == keyer.TypePiP {
+		v.source = s.Source
+		bw := 0
+		if s.Border != nil {
+			bw = (s.Border.Width + 1) &^ 1
+		}
+		v.inner = av.Rect{X: s.Rect.X + bw, Y: s.Rect.Y + bw, W: s.Rect.W - 2*bw, H: s.Rect.H - 2*bw}
+		if v.inner.W < 2 || v.inner.H < 2 {
+			return &FieldError{Field: "border.width", Msg: "the border leaves no room for the picture"}
+		}
+		if old != nil && old.pipFrame != nil && old.inner.W == v.inner.W && old.inner.H == v.inner.H {
+			v.pipFrame = old.pipFrame // same size: the tick keeps using it
+		} else if v.pipFrame, err = av.NewFrame(v.inner.W, v.inner.H); err != nil {
+			return err
+		}
+	}
+	if s.Dynamic() {
+		k.text = s.ClockText(keyer.Clock{Now: now, Started: k.started})
+	}
+	k.spec = s
+	k.layer.Store(layer)
+	k.view.Store(v)
+	// retired after the new view is out: a tick that loads a view from now
+	// on cannot see the old frame
+	if old != nil && old.pipFrame != nil && old.pipFrame != v.pipFrame {
+		e.retire(old.pipFrame.Free)
+	}
+	return nil
+}
+
+// setOn switches a keyer under e.mu, so the tick sees it whole, and
+// returns the first program frame that does.
+func (e *Engine) setOn(k *keyerState, on bool) int64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	k.on.Store(on)
+	return e.current + 1
+}
+
+// retire runs free after the tick in progress (if any) is done with what it
+// frees: the next tick runs it first thing. Without a running clock, Close does.
+func (e *Engine) retire(free func()) {
+	e.mu.Lock()
+	e.retired = append(e.retired, free)
+	e.mu.Unlock()
+}
+
+func (e *Engine) sortedKeyersLocked() []*keyerState {
+	list := make([]*keyerState, 0, len(e.keyers))
+	for _, k := range e.keyers {
+		list = append(list, k)
+	}
+	slices.SortFunc(list, func(a, b *keyerState) int {
+		return cmp.Or(cmp.Compare(a.spec.Z, b.spec.Z), cmp.Compare(a.spec.ID, b.spec.ID))
+	})
+	return list
+}
+
+// publishKeyersLocked gives the tick a new drawing order.
+func (e *Engine) publishKeyersLocked() {
+	list := e.sortedKeyersLocked()
+	e.keyerList.Store(&list)
+}
+
+// renderClockLocked re-renders a clock whose text changed.
+func (e *Engine) renderClockLocked(k *keyerState, now time.Time) {
+	c := keyer.Clock{Now: now, Started: k.started}
+	text := k.spec.ClockText(c)
+	if text == k.text {
+		return
+	}
+	l, err := keyer.Render(&k.spec, c)
+	if err != nil {
+		e.log.Warn("clock keyer render failed", "keyer", k.spec.ID, "err", err)
+		return
+	}
+	k.text = text
+	k.layer.Store(l)
+}
+
+// runClocks re-renders clock keyers once a second, just after the second
+// turns, off the tick.
+func (e *Engine) runClocks() {
+	defer close(e.clocksDone)
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-e.ctx.Done():
+			return
+		case <-timer.C:
+		}
+		now := time.Now()
+		e.kmu.Lock()
+		for _, k := range e.keyers {
+			if k.spec.Dynamic() {
+				e.renderClockLocked(k, now)
+			}
+		}
+		e.kmu.Unlock()
+		timer.Reset(time.Second - time.Duration(time.Now().Nanosecond()) + 5*time.Millisecond)
+	}
+}
+
+// takeKeyerSourcesLocked takes the pictures of the PiPs that are (or are
+// fading) on air, under e.mu with the tick's other pictures.
+func (e *Engine) takeKeyerSourcesLocked(list []*keyerState, now time.Time) {
+	for _, k := range list {
+		v := k.view.Load()
+		k.onNow = k.on.Load()
+		if v.source != "" && (k.onNow || k.lvl > 0) {
+			k.pic, k.slate, _ = e.sourceLocked(v.source, now)
+		}
+	}
+}
+
+// drawKeyers moves every keyer's fade one frame and blends the visible ones
+// over the canvas in z order. It releases the pictures the tick took.
+func (e *Engine) drawKeyers(list []*keyerState) {
+	for _, k := range list {
+		v := k.view.Load()
+		target := 0.0
+		if k.onNow {
+			target = 1
+		}
+		if k.lvl != target {
+			step := 1.0
+			if v.fadeFrames > 1 {
+				step = 1 / v.fadeFrames
+			}
+			if k.lvl < target {
+				k.lvl = min(k.lvl+step, target)
+			} else {
+				k.lvl = max(k.lvl-step, target)
+			}
+			k.level.Store(math.Float64bits(k.lvl))
+		}
+		op := int(math.Round(v.opacity * k.lvl * 256))
+		if v.pipFrame != nil && (k.pic != nil || k.slate != nil) {
+			if op > 0 {
+				e.scalePiP(k, v)
+				keyer.BlendFrame(e.canvas, v.pipFrame, v.inner.X, v.inner.Y, op)
+			}
+			if k.pic != nil {
+				k.pic.Release()
+			} else {
+				k.slate.Release()
+			}
+			k.pic, k.slate = nil, nil
+		}
+		if op > 0 {
+			keyer.Blend(e.canvas, k.layer.Load(), v.rect.X, v.rect.Y, op)
+		}
+	}
+}
+
+// scalePiP draws the PiP's source into its frame, fitted and letterboxed.
+func (e *Engine) scalePiP(k *keyerState, v *keyerView) {
+	f := v.pipFrame
+	full := av.Rect{W: f.Width, H: f.Height}
+	src := k.slateOrPicture()
+	r := compose.Fit(src.Width(), src.Height(), full)
+	if err := k.scaler.Scale(src, f, r); err != nil {
+		f.Fill(compose.Black.Y, compose.Black.U, compose.Black.V)
+		return
+	}
+	compose.Letterbox(f, full, r)
+}
+
+func (k *keyerState) slateOrPicture() av.Picture {
+	if k.pic != nil {
+		return k.pic.Picture()
+	}
+	return k.slate.Picture()
+}
+
+// freeKeyers frees every keyer's tick resources (at Close).
+func (e *Engine) freeKeyers() {
+	e.kmu.Lock()
+	defer e.kmu.Unlock()
+	for id, k := range e.keyers {
+		k.scaler.Close()
+		if v := k.view.Load(); v != nil && v.pipFrame != nil {
+			v.pipFrame.Free()
+		}
+		delete(e.keyers, id)
+	}
+	empty := []*keyerState{}
+	e.keyerList.Store(&empty)
+}
