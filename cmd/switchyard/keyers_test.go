@@ -16,6 +16,7 @@ import (
 	"switchyard/ingest"
 	"switchyard/media/av"
 	"switchyard/mixer"
+	"switchyard/output/push"
 )
 
 // solidPNG is a w×h PNG of one colour.
@@ -195,4 +196,45 @@ func heapInUse() int64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return int64(m.HeapInuse)
+}
+
+// TestShowSurvivesRestart: a source, keyers (one with an uploaded image) and
+// an output added through the API are all back after a restart.
+func TestShowSurvivesRestart(t *testing.T) {
+	cfg := testConfig(t, ingest.SourceConfig{Name: "cam1", URL: "gen://color?c=red"})
+	a, _ := startApp(t, cfg)
+	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/sources"), `{"name":"cam2","url":"gen://bars"}`, nil))
+	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/outputs"), `{"name":"backup","url":"rtmp://127.0.0.1:9/live/secret-key","enabled":false}`, nil))
+	var pip, logo, lt mixer.KeyerStatus
+	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/keyers"),
+		`{"type":"pip","source":"cam2","rect":{"x":200,"y":10,"w":100,"h":60},"z":5,"on":true,"border":{"width":2,"color":"#ff8800"}}`, &pip))
+	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/keyers"), `{"type":"image","rect":{"x":10,"y":10,"w":40,"h":40},"on":true}`, &logo))
+	code, body := putImage(t, a, logo.ID, solidPNG(t, 16, 16, color.NRGBA{B: 255, A: 200}))
+	require.Equal(t, http.StatusOK, code, body)
+	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/keyers"), `{"type":"lowerthird","title":"Grace Hopper","subtitle":"Rear Admiral","fade_ms":400}`, &lt))
+	before := keyerIDs(t, a)
+	a.Close()
+
+	b, _ := startApp(t, cfg)
+	sourceStatus(t, b, "cam2")
+	var out push.Status
+	require.Equal(t, http.StatusOK, api(t, "GET", b.apiURL("/outputs/backup"), "", &out))
+	require.False(t, out.Enabled)
+	require.Equal(t, before, keyerIDs(t, b))
+	var k mixer.KeyerStatus
+	require.Equal(t, http.StatusOK, api(t, "GET", b.apiURL("/keyers/"+pip.ID), "", &k))
+	require.Equal(t, pip.Spec, k.Spec)
+	require.Equal(t, http.StatusOK, api(t, "GET", b.apiURL("/keyers/"+logo.ID), "", &k))
+	require.True(t, k.On)
+	logoPath := k.Path
+	require.FileExists(t, logoPath, "the uploaded image is kept in data_dir")
+	require.Equal(t, http.StatusOK, api(t, "GET", b.apiURL("/keyers/"+lt.ID), "", &k))
+	require.Equal(t, "Grace Hopper", k.Title)
+	require.False(t, k.On)
+	var added mixer.KeyerStatus
+	require.Equal(t, http.StatusCreated, api(t, "POST", b.apiURL("/keyers"), `{"type":"text","text":"new"}`, &added))
+	require.NotContains(t, before, added.ID, "new ids do not collide with restored ones")
+	// deleting the image keyer removes its file
+	require.Equal(t, http.StatusNoContent, api(t, "DELETE", b.apiURL("/keyers/"+logo.ID), "", nil))
+	require.NoFileExists(t, logoPath)
 }
