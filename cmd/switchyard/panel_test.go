@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"switchyard/ingest"
+	"switchyard/mixer"
 )
 
 // chromium finds the browser `make deps` installs.
@@ -139,6 +140,34 @@ func TestPanelInBrowser(t *testing.T) {
 	waitFor(t, 5*time.Second, "cam1 muted", func() bool { return a.mixer.Audio().Sources["cam1"].Mute })
 	require.NoError(t, chromedp.Run(ctx, chromedp.Poll(`document.querySelector('[data-strip="master"] .meter i').style.width !== ""`, nil,
 		chromedp.WithPollingTimeout(5*time.Second))))
+
+	// A lower third made, put on air and retitled from the keyers panel.
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.SendKeys(`#lt-title`, "Ada Lovelace"), chromedp.SendKeys(`#lt-sub`, "Analyst"),
+		chromedp.Click(`#lt-new button`, chromedp.NodeVisible)))
+	var lt mixer.KeyerStatus
+	waitFor(t, 5*time.Second, "the lower third added", func() bool {
+		ks := a.mixer.Keyers()
+		if len(ks) == 1 {
+			lt = ks[0]
+		}
+		return len(ks) == 1
+	})
+	require.Equal(t, "lowerthird", lt.Type)
+	require.Equal(t, "Analyst", lt.Subtitle)
+	require.NoError(t, chromedp.Run(ctx, chromedp.Click(`button[data-keyer="`+lt.ID+`"]`, chromedp.NodeVisible)))
+	waitFor(t, 5*time.Second, "the lower third on air", func() bool {
+		k, _ := a.mixer.Keyer(lt.ID)
+		return k.On && k.Level == 1
+	})
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.WaitVisible(`button.pgm[data-keyer="`+lt.ID+`"]`),
+		chromedp.SetValue(`input[aria-label="`+lt.ID+` title"]`, "Grace Hopper"),
+		chromedp.Click(`//input[@aria-label="`+lt.ID+` subtitle"]/following-sibling::button`, chromedp.NodeVisible)))
+	waitFor(t, 5*time.Second, "the lower third retitled", func() bool {
+		k, _ := a.mixer.Keyer(lt.ID)
+		return k.Title == "Grace Hopper" && k.Subtitle == "Analyst"
+	})
 
 	var png []byte
 	require.NoError(t, chromedp.Run(ctx,

@@ -4,7 +4,7 @@
 // the event stream and the snapshot images, which cannot send headers.
 
 const $ = (id) => document.getElementById(id);
-const show = { program: "", preview: "", transition: {}, ftb: false, recording: null, sources: new Map(), outputs: new Map(), files: [],
+const show = { program: "", preview: "", transition: {}, ftb: false, recording: null, sources: new Map(), outputs: new Map(), files: [], keyers: [],
   audio: { master: { gain_db: 0, mute: false }, sources: {} } };
 let token = localStorage.getItem("switchyard_token") || "";
 let events = null;
@@ -119,6 +119,43 @@ function renderOutputs() {
     return tr;
   });
   $("outputs").tBodies[0].replaceChildren(...rows);
+}
+
+// what a keyer shows, in a few words
+function keyerLabel(k) {
+  switch (k.type) {
+    case "lowerthird": return "";
+    case "text": return k.text;
+    case "pip": return k.source;
+    case "clock": return k.mode;
+    case "image": return (k.path || "no image yet").split("/").pop();
+  }
+  return "";
+}
+
+function renderKeyers() {
+  const rows = show.keyers.map((k) => {
+    const tr = document.createElement("tr");
+    const onOff = document.createElement("button");
+    onOff.textContent = k.on ? "ON AIR" : "off";
+    onOff.className = k.on ? "pgm" : "";
+    onOff.dataset.keyer = k.id;
+    onOff.onclick = () => api("POST", `/keyers/${k.id}/${k.on ? "off" : "on"}`).catch(() => {});
+    const what = document.createElement("span");
+    what.textContent = keyerLabel(k);
+    if (k.type === "lowerthird") {
+      const title = Object.assign(document.createElement("input"), { value: k.title || "", ariaLabel: `${k.id} title` });
+      const sub = Object.assign(document.createElement("input"), { value: k.subtitle || "", ariaLabel: `${k.id} subtitle` });
+      const set = Object.assign(document.createElement("button"), { textContent: "set" });
+      set.onclick = () => api("PATCH", `/keyers/${k.id}`, { title: title.value, subtitle: sub.value }).catch(() => {});
+      what.append(title, sub, set);
+    }
+    const del = Object.assign(document.createElement("button"), { textContent: "✕", title: "delete" });
+    del.onclick = () => api("DELETE", `/keyers/${k.id}`).catch(() => {});
+    tr.append(cell(k.id), cell(k.type), cell(onOff), cell(what), cell(del), cell(k.warning || "", "err"));
+    return tr;
+  });
+  $("keyer-list").tBodies[0].replaceChildren(...rows);
 }
 
 function renderRecording() {
@@ -249,11 +286,13 @@ function applyState(st) {
   show.sources = new Map((st.sources || []).map((s) => [s.name, s]));
   show.outputs = new Map((st.outputs || []).map((o) => [o.name, o]));
   if (st.audio) show.audio = st.audio;
+  show.keyers = st.keyers || [];
   const f = st.format;
   if (f) $("format").textContent = `${f.width}×${f.height} @ ${Math.round(f.fps * 100) / 100}`;
   renderBuses();
   renderSources();
   renderOutputs();
+  renderKeyers();
   renderAudio();
   refreshRecordings();
   refreshPictures();
@@ -309,6 +348,10 @@ function connect() {
     show.outputs.delete(o.name);
     renderOutputs();
   });
+  on("keyers", (list) => {
+    show.keyers = list;
+    renderKeyers();
+  });
   on("recording", () => refreshRecordings());
   on("audio", (a) => {
     show.audio = a;
@@ -360,6 +403,11 @@ function wire() {
     }
     e.preventDefault();
   });
+  $("lt-new").onsubmit = (e) => {
+    e.preventDefault();
+    const body = { type: "lowerthird", title: $("lt-title").value, subtitle: $("lt-sub").value, fade_ms: 300 };
+    api("POST", "/keyers", body).then(() => $("lt-new").reset()).catch(() => {});
+  };
   setInterval(tickRecording, 1000);
   setInterval(refreshPictures, 1000);
 }
