@@ -56,6 +56,7 @@ var operations = []operation{
 	{method: "GET", path: "/metrics", summary: "Prometheus metrics (text exposition format)", status: 200, binary: "text/plain"},
 	{method: "GET", path: "/", summary: "The control panel", status: 200, binary: "text/html"},
 	{method: "GET", path: "/panel/{file}", summary: "The panel's script and style", status: 200, binary: "text/javascript"},
+	{method: "GET", path: "/multiview.mjpeg", summary: "The monitor wall as Motion JPEG: preview, program, every source with tally and meters", status: 200, binary: "multipart/x-mixed-replace"},
 	{method: "GET", path: "/api/v1/openapi.json", summary: "This description", status: 200, binary: "application/json"},
 	{method: "GET", path: "/api/v1/state", summary: "The whole show: buses, sources, outputs, mixer counters, format", status: 200, resp: State{}},
 	{method: "GET", path: "/api/v1/events", summary: "Server-Sent Events: state first, then every change; resumes from Last-Event-ID", status: 200, binary: "text/event-stream"},
@@ -147,7 +148,7 @@ func openAPISpec() map[string]any {
 		errRef := map[string]any{"description": "an error with a sentence saying what to do",
 			"content": map[string]any{"application/json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/Error"}}}}
 		o["responses"] = map[string]any{itoa(op.status): ok, "4XX": errRef, "5XX": errRef}
-		if strings.HasPrefix(op.path, "/api/") {
+		if strings.HasPrefix(op.path, "/api/") || op.path == "/multiview.mjpeg" { // the routes requireToken guards
 			o["security"] = []any{map[string]any{"bearer": []any{}}, map[string]any{}}
 		}
 		item[strings.ToLower(op.method)] = o

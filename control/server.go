@@ -105,6 +105,7 @@ func (s *Server) Handler() http.Handler {
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"ok": true}) })
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})))
 	s.panelRoutes(r)
+	r.GET("/multiview.mjpeg", s.requireToken, s.multiview)
 	api := r.Group("/api/v1", s.requireToken)
 	api.GET("/openapi.json", s.openAPI)
 	api.GET("/state", s.getState)

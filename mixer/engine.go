@@ -51,6 +51,8 @@ type Config struct {
 	// bitrate, on PreviewStream (a confidence monitor); it costs a second
 	// compose and encode per frame.
 	PreviewBitrateBPS int
+	// Multiview is the monitor wall's format.
+	Multiview MultiviewConfig
 }
 
 // FrameDuration returns the duration of frame n+1 minus frame n on average.
@@ -135,6 +137,15 @@ type Engine struct {
 	retired    []func() // under mu: run by the next tick (see retire)
 	clocksDone chan struct{}
 
+	// the multiview: the tick hands it a copy of the program canvas every
+	// mvEvery ticks while it runs (mvWant)
+	mv      *Multiview
+	mvWant  atomic.Bool
+	mvEvery int64
+	mvPool  *av.FramePool
+	mvMu    sync.Mutex
+	mvProg  *av.Frame
+
 	// renditions: copy-on-write, so the tick reads them without a lock
 	rmu        sync.Mutex
 	renditions atomic.Pointer[[]*rendition]
@@ -205,6 +216,9 @@ func New(cfg Config, log *slog.Logger) (*Engine, error) {
 	e.program = media.NewStream()
 	e.program.SetTracks(e.videoTrack, e.audioTrack)
 	e.renditions.Store(&[]*rendition{})
+	e.mv = newMultiview(e, cfg.Multiview)
+	e.mvPool = av.NewFramePool(cfg.Width, cfg.Height)
+	e.mvEvery = max(1, int64(math.Round(float64(cfg.FPSNum)/float64(cfg.FPSDen)/float64(e.mv.cfg.FPS))))
 	if cfg.PreviewBitrateBPS > 0 {
 		if err := e.openPreview(); err != nil {
 			e.black.Free()
@@ -253,11 +267,17 @@ func (e *Engine) Start() {
 // twice, and after a failed or missing Start.
 func (e *Engine) Close() {
 	e.closeOnce.Do(func() {
+		e.mv.close()
 		if e.cancel != nil {
 			e.cancel()
 			<-e.done
 			<-e.clocksDone
 		}
+		if e.mvProg != nil {
+			e.mvProg.Release()
+			e.mvProg = nil
+		}
+		e.mvPool.Close()
 		e.mu.Lock()
 		retired := e.retired
 		e.retired = nil
@@ -605,6 +625,9 @@ func (e *Engine) tick(n int64) {
 	if ftbLvl > 0 {
 		compose.Fade(e.canvas, e.canvas, ftbLvl, compose.Black)
 	}
+	if e.mvWant.Load() && n%e.mvEvery == 0 {
+		e.handToMultiview()
+	}
 	pvSrc := e.canvasB // during a transition it holds the preview bus already
 	if e.pvEnc != nil && trans == nil {
 		e.composeInto(e.pvCanvas, &e.pvScaler, picP, slateP)
@@ -637,6 +660,23 @@ func (e *Engine) tick(n int64) {
 	}
 	e.mixAudio(n, inA, inB, bGain, 1-ftbLvl, pts, rends)
 	e.tickMu.Unlock()
+}
+
+// handToMultiview gives the multiview a copy of the composed program
+// canvas (a pooled frame: no allocation once the pool is warm).
+func (e *Engine) handToMultiview() {
+	f, err := e.mvPool.Get()
+	if err != nil {
+		return
+	}
+	f.CopyFrom(e.canvas)
+	e.mvMu.Lock()
+	old := e.mvProg
+	e.mvProg = f
+	e.mvMu.Unlock()
+	if old != nil {
+		old.Release()
+	}
 }
 
 // sourceLocked returns what a bus shows now: a picture reference, or a slate

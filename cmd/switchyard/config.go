@@ -23,15 +23,24 @@ var demoConfig []byte
 
 // Config is the whole show file (DESIGN §4).
 type Config struct {
-	HTTP    HTTPConfig            `yaml:"http"`
-	RTMP    ListenConfig          `yaml:"rtmp"`
-	RTSP    ListenConfig          `yaml:"rtsp"`
-	Program ProgramConfig         `yaml:"program"`
-	DataDir string                `yaml:"data_dir"`
-	Sources []ingest.SourceConfig `yaml:"sources"`
-	Outputs []OutputConfig        `yaml:"outputs"`
-	Record  RecordConfig          `yaml:"record"`
-	TLS     TLSConfig             `yaml:"tls"`
+	HTTP      HTTPConfig            `yaml:"http"`
+	RTMP      ListenConfig          `yaml:"rtmp"`
+	RTSP      ListenConfig          `yaml:"rtsp"`
+	Program   ProgramConfig         `yaml:"program"`
+	DataDir   string                `yaml:"data_dir"`
+	Sources   []ingest.SourceConfig `yaml:"sources"`
+	Outputs   []OutputConfig        `yaml:"outputs"`
+	Record    RecordConfig          `yaml:"record"`
+	TLS       TLSConfig             `yaml:"tls"`
+	Multiview MultiviewConfig       `yaml:"multiview"`
+}
+
+// MultiviewConfig is the monitor wall at /multiview.mjpeg.
+type MultiviewConfig struct {
+	Width   int `yaml:"width"`
+	Height  int `yaml:"height"`
+	FPS     int `yaml:"fps"`
+	Quality int `yaml:"quality"` // JPEG, 1–100
 }
 
 // OutputConfig is a destination; enabled defaults to true.
@@ -179,12 +188,13 @@ func LoadConfig(path string, environ []string) (*Config, error) {
 // defaults returns the configuration every show starts from.
 func defaults() Config {
 	return Config{
-		HTTP:    HTTPConfig{Listen: "127.0.0.1:8080"},
-		RTMP:    ListenConfig{Listen: ":1935"},
-		RTSP:    ListenConfig{Listen: ":8554"},
-		Program: ProgramConfig{Width: 1280, Height: 720, FPS: 30, VideoBitrate: 4_500_000, AudioBitrate: 160_000, Keyint: Duration(2 * time.Second)},
-		DataDir: "./data",
-		Record:  RecordConfig{Program: true, ISO: true, Fragment: Duration(time.Second), MinFreeMB: 256},
+		HTTP:      HTTPConfig{Listen: "127.0.0.1:8080"},
+		RTMP:      ListenConfig{Listen: ":1935"},
+		RTSP:      ListenConfig{Listen: ":8554"},
+		Program:   ProgramConfig{Width: 1280, Height: 720, FPS: 30, VideoBitrate: 4_500_000, AudioBitrate: 160_000, Keyint: Duration(2 * time.Second)},
+		DataDir:   "./data",
+		Record:    RecordConfig{Program: true, ISO: true, Fragment: Duration(time.Second), MinFreeMB: 256},
+		Multiview: MultiviewConfig{Width: 960, Height: 540, FPS: 10, Quality: 75},
 	}
 }
 
@@ -335,6 +345,16 @@ func (c *Config) Validate() error {
 		return &ConfigError{"program.keyint", "must be between 100ms and 10s"}
 	case p.PreviewBitrate != 0 && p.PreviewBitrate < 100_000:
 		return &ConfigError{"program.preview_bitrate", "must be at least 100k (or 0: no preview output)"}
+	}
+	switch mv := c.Multiview; {
+	case mv.Width < 320 || mv.Width > 3840 || mv.Width%2 != 0:
+		return &ConfigError{"multiview.width", fmt.Sprintf("%d must be even, between 320 and 3840", mv.Width)}
+	case mv.Height < 180 || mv.Height > 2160 || mv.Height%2 != 0:
+		return &ConfigError{"multiview.height", fmt.Sprintf("%d must be even, between 180 and 2160", mv.Height)}
+	case mv.FPS < 1 || mv.FPS > 30:
+		return &ConfigError{"multiview.fps", fmt.Sprintf("%d must be between 1 and 30", mv.FPS)}
+	case mv.Quality < 1 || mv.Quality > 100:
+		return &ConfigError{"multiview.quality", fmt.Sprintf("%d must be between 1 and 100", mv.Quality)}
 	}
 	for k, v := range map[string]string{"http.listen": c.HTTP.Listen, "rtmp.listen": c.RTMP.Listen, "rtsp.listen": c.RTSP.Listen} {
 		if _, port, ok := strings.Cut(v, ":"); !ok || port == "" {

@@ -171,8 +171,8 @@ func TestPanelInBrowser(t *testing.T) {
 
 	var png []byte
 	require.NoError(t, chromedp.Run(ctx,
-		chromedp.Poll(`["pgm-img", "pvw-img"].every(id => { const i = document.getElementById(id); return i.complete && i.naturalWidth > 0 })`,
-			nil, chromedp.WithPollingTimeout(10*time.Second)), // the confidence pictures are in
+		chromedp.Poll(`document.getElementById("multiview").naturalWidth === 960`,
+			nil, chromedp.WithPollingTimeout(10*time.Second)), // the multiview streams, with the token's cookie
 		chromedp.FullScreenshot(&png, 100))) // 100: PNG
 	shot := filepath.Join(artifactDir(t), "panel.png")
 	require.NoError(t, os.WriteFile(shot, png, 0o644))

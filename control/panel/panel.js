@@ -10,7 +10,8 @@ let token = localStorage.getItem("switchyard_token") || "";
 let events = null;
 
 function setCookie() {
-  document.cookie = `switchyard_token=${encodeURIComponent(token)}; path=/api; SameSite=Strict`;
+  // for EventSource and the multiview <img>, which cannot send headers
+  document.cookie = `switchyard_token=${encodeURIComponent(token)}; path=/; SameSite=Strict`;
 }
 
 function showError(msg) {
@@ -265,15 +266,10 @@ function renderLevels(lv) {
   put("master", lv.program);
 }
 
-// Confidence pictures of the two buses: the latest decoded frame, once a second.
-function refreshPictures() {
-  for (const [img, name] of [[$("pgm-img"), show.program], [$("pvw-img"), show.preview]]) {
-    if (!name || name === "black") {
-      img.removeAttribute("src");
-      continue;
-    }
-    img.src = `/api/v1/sources/${encodeURIComponent(name)}/snapshot.jpg?width=640&t=${Date.now()}`;
-  }
+// (Re)opens the monitor wall: after the token is known, and whenever the
+// event stream comes back (the server may have restarted).
+function openMultiview() {
+  $("multiview").src = `/multiview.mjpeg?t=${Date.now()}`;
 }
 
 // --- events -------------------------------------------------------------
@@ -295,13 +291,13 @@ function applyState(st) {
   renderKeyers();
   renderAudio();
   refreshRecordings();
-  refreshPictures();
 }
 
 function connect() {
   if (events) events.close();
   events = new EventSource("/api/v1/events");
   events.onopen = () => {
+    openMultiview();
     $("link").textContent = "live";
     $("link").className = "badge on";
   };
@@ -315,13 +311,11 @@ function connect() {
     window.switchyard.ready = true;
   });
   on("buses", (b) => {
-    const moved = b.program !== show.program || b.preview !== show.preview;
     show.program = b.program;
     show.preview = b.preview;
     show.transition = b.transition;
     show.ftb = b.ftb;
     renderBuses();
-    if (moved) refreshPictures();
   });
   on("source", (s) => {
     const had = show.sources.has(s.name);
@@ -409,7 +403,6 @@ function wire() {
     api("POST", "/keyers", body).then(() => $("lt-new").reset()).catch(() => {});
   };
   setInterval(tickRecording, 1000);
-  setInterval(refreshPictures, 1000);
 }
 
 window.switchyard = { ready: false };

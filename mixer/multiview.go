@@ -1,0 +1,348 @@
+package mixer
+
+import (
+	"bytes"
+	"context"
+	"image"
+	"image/jpeg"
+	"math"
+	"slices"
+	"sync"
+	"time"
+
+	"golang.org/x/image/font"
+
+	"switchyard/media/av"
+	"switchyard/media/draw"
+	"switchyard/mixer/compose"
+)
+
+// MultiviewConfig is the monitor wall's format.
+type MultiviewConfig struct {
+	Width, Height int // default 960×540
+	FPS           int // default 10
+	Quality       int // JPEG quality, default 75
+}
+
+// Multiview composes the monitor wall — preview and program large, every
+// source as a tile with its name, tally borders and an audio meter — as
+// JPEG pictures at its own rate, on its own goroutine, only while someone
+// watches. The program picture is the tick's composed canvas (keyers and
+// all), handed over by reference-counted copy every few ticks; the rest are
+// the sources' latest pictures, shared by reference and scaled here.
+type Multiview struct {
+	e   *Engine
+	cfg MultiviewConfig
+
+	mu      sync.Mutex
+	subs    map[chan []byte]struct{}
+	running bool
+	closed  bool
+	ctx     context.Context
+	cancel  context.CancelFunc
+	done    chan struct{}
+}
+
+// Multiview returns the engine's monitor wall.
+func (e *Engine) Multiview() *Multiview { return e.mv }
+
+func newMultiview(e *Engine, cfg MultiviewConfig) *Multiview {
+	if cfg.Width == 0 || cfg.Height == 0 {
+		cfg.Width, cfg.Height = 960, 540
+	}
+	cfg.Width, cfg.Height = cfg.Width&^1, cfg.Height&^1
+	if cfg.FPS == 0 {
+		cfg.FPS = 10
+	}
+	if cfg.Quality == 0 {
+		cfg.Quality = 75
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Multiview{e: e, cfg: cfg, subs: map[chan []byte]struct{}{}, ctx: ctx, cancel: cancel}
+}
+
+// Config returns the wall's format.
+func (m *Multiview) Config() MultiviewConfig { return m.cfg }
+
+// Subscribe returns a channel of JPEG pictures (the latest one; a slow
+// reader skips pictures) and a function to stop. The wall is composed only
+// while it has subscribers.
+func (m *Multiview) Subscribe() (<-chan []byte, func()) {
+	ch := make(chan []byte, 1)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		close(ch)
+		return ch, func() {}
+	}
+	m.subs[ch] = struct{}{}
+	if !m.running {
+		m.running = true
+		m.done = make(chan struct{})
+		m.e.mvWant.Store(true)
+		go m.run(m.done)
+	}
+	return ch, func() {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		delete(m.subs, ch)
+	}
+}
+
+// close stops the wall (at engine Close).
+func (m *Multiview) close() {
+	m.mu.Lock()
+	m.closed = true
+	m.cancel()
+	done := m.done
+	running := m.running
+	m.mu.Unlock()
+	if running {
+		<-done
+	}
+}
+
+// mvPicture is one window of the wall this round.
+type mvPicture struct {
+	name  string
+	pic   *av.PictureRef
+	frame *av.Frame // a slate, or the program canvas
+	rect  av.Rect
+	tally draw.YUV
+	level float64 // dBFS peak for the meter; NaN: no meter
+	label string
+}
+
+func (p *mvPicture) release() {
+	if p.pic != nil {
+		p.pic.Release()
+	}
+	if p.frame != nil {
+		p.frame.Release()
+	}
+	p.pic, p.frame = nil, nil
+}
+
+var (
+	tallyPGM  = draw.FromRGB(230, 30, 30)
+	tallyPVW  = draw.FromRGB(30, 200, 60)
+	tallyNone = draw.FromRGB(60, 60, 66)
+)
+
+func (m *Multiview) run(done chan struct{}) {
+	defer close(done)
+	defer m.e.mvWant.Store(false)
+	w, h := m.cfg.Width, m.cfg.Height
+	canvas, err := av.NewFrame(w, h)
+	if err != nil {
+		m.e.log.Error("multiview: cannot allocate its canvas", "err", err)
+		m.stopRunning()
+		return
+	}
+	defer canvas.Free()
+	out := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
+	var scalers []av.Scaler
+	defer func() {
+		for i := range scalers {
+			scalers[i].Close()
+		}
+	}()
+	face, err := draw.Face(float64(h) / 30)
+	if err != nil {
+		m.e.log.Error("multiview: font", "err", err)
+		m.stopRunning()
+		return
+	}
+	defer face.Close()
+	var buf bytes.Buffer
+	ticker := time.NewTicker(time.Second / time.Duration(m.cfg.FPS))
+	defer ticker.Stop()
+	for {
+		m.mu.Lock()
+		if len(m.subs) == 0 || m.closed {
+			m.running = false // under mu: a Subscribe from now on starts a new run
+			m.mu.Unlock()
+			return
+		}
+		m.mu.Unlock()
+
+		pics := m.gather()
+		if n := len(pics); len(scalers) < n {
+			scalers = append(scalers, make([]av.Scaler, n-len(scalers))...)
+		}
+		m.compose(canvas, pics, scalers, face)
+		for i := range pics {
+			pics[i].release()
+		}
+		toFullRange(out, canvas)
+		buf.Reset()
+		if err := jpeg.Encode(&buf, out, &jpeg.Options{Quality: m.cfg.Quality}); err == nil {
+			m.broadcast(bytes.Clone(buf.Bytes()))
+		}
+		select {
+		case <-m.ctx.Done():
+			m.stopRunning()
+			return
+		case <-ticker.C:
+		}
+	}
+}
+
+func (m *Multiview) stopRunning() {
+	m.mu.Lock()
+	m.running = false
+	m.mu.Unlock()
+}
+
+func (m *Multiview) broadcast(jpg []byte) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for ch := range m.subs {
+		select { // keep only the latest picture for a slow reader
+		case <-ch:
+		default:
+		}
+		ch <- jpg
+	}
+}
+
+// Layout returns where the wall puts preview, program and n source tiles:
+// preview and program side by side on the top half; the tiles in rows of
+// four (up to 8 sources) or six (up to 18) below. Sources beyond the grid
+// are not shown.
+func (c MultiviewConfig) Layout(n int) (pvw, pgm av.Rect, tiles []av.Rect) {
+	w, h := c.Width, c.Height
+	pvw = av.Rect{X: 0, Y: 0, W: w / 2 &^ 1, H: h / 2 &^ 1}
+	pgm = av.Rect{X: w / 2 &^ 1, Y: 0, W: w / 2 &^ 1, H: h / 2 &^ 1}
+	cols, rows := 4, 2
+	if n > 8 {
+		cols, rows = 6, 3
+	}
+	tw, th := (w/cols)&^1, (h/2/rows)&^1
+	for i := range min(n, cols*rows) {
+		tiles = append(tiles, av.Rect{X: (i % cols) * tw, Y: h/2&^1 + (i/cols)*th, W: tw, H: th})
+	}
+	return pvw, pgm, tiles
+}
+
+// gather takes this round's pictures under the engine's lock.
+func (m *Multiview) gather() []mvPicture {
+	e := m.e
+	levels := e.LastLevels()
+	e.mu.Lock()
+	names := make([]string, 0, len(e.inputs))
+	for name := range e.inputs {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	pvwR, pgmR, tiles := m.cfg.Layout(len(names))
+	now := time.Now()
+	pics := make([]mvPicture, 0, 2+len(tiles))
+	pv := mvPicture{name: e.prev, rect: pvwR, tally: tallyPVW, level: math.NaN(), label: "PVW  " + e.prev}
+	pv.pic, pv.frame, _ = e.sourceLocked(e.prev, now)
+	pics = append(pics, pv)
+	pg := mvPicture{name: e.prog, rect: pgmR, tally: tallyPGM, level: levels.Program.PeakDB, label: "PGM  " + e.prog}
+	for i, r := range tiles {
+		p := mvPicture{name: names[i], rect: r, tally: tallyNone, level: math.NaN(), label: names[i]}
+		if l, ok := levels.Sources[names[i]]; ok {
+			p.level = l.PeakDB
+		}
+		switch names[i] {
+		case e.prog:
+			p.tally = tallyPGM
+		case e.prev:
+			p.tally = tallyPVW
+		}
+		p.pic, p.frame, _ = e.sourceLocked(names[i], now)
+		pics = append(pics, p)
+	}
+	e.mu.Unlock()
+	e.mvMu.Lock()
+	if pg.frame = e.mvProg; pg.frame != nil {
+		pg.frame.Retain()
+	} else {
+		e.black.Retain()
+		pg.frame = e.black
+	}
+	e.mvMu.Unlock()
+	return append(pics, pg)
+}
+
+// compose draws the wall.
+func (m *Multiview) compose(dst *av.Frame, pics []mvPicture, scalers []av.Scaler, face font.Face) {
+	bg := draw.FromRGB(12, 12, 14)
+	dst.Fill(bg.Y, bg.U, bg.V)
+	bw := max(2, m.cfg.Width/240) &^ 1 // tally border
+	if bw == 0 {
+		bw = 2
+	}
+	for i := range pics {
+		p := &pics[i]
+		draw.FillRect(dst, p.rect, p.tally)
+		inner := av.Rect{X: p.rect.X + bw, Y: p.rect.Y + bw, W: p.rect.W - 2*bw, H: p.rect.H - 2*bw}
+		draw.FillRect(dst, inner, compose.Black)
+		var src av.Picture
+		if p.pic != nil {
+			src = p.pic.Picture()
+		} else {
+			src = p.frame.Picture()
+		}
+		fit := compose.Fit(src.Width(), src.Height(), inner)
+		if err := scalers[i].Scale(src, dst, fit); err != nil {
+			draw.FillRect(dst, inner, compose.Black)
+		}
+		// the name on a dark strip along the bottom
+		m2 := face.Metrics()
+		sh := (m2.Ascent + m2.Descent).Ceil() + 4
+		strip := av.Rect{X: inner.X, Y: inner.Y + inner.H - sh, W: inner.W, H: sh}
+		draw.FillRect(dst, strip, draw.FromRGB(0, 0, 0))
+		draw.Text(dst, face, strip.X+6, strip.Y+2+m2.Ascent.Ceil(), p.label, draw.FromRGB(240, 240, 240))
+		if !math.IsNaN(p.level) {
+			drawMeter(dst, av.Rect{X: inner.X + inner.W - 3*bw, Y: inner.Y + bw, W: 2 * bw, H: inner.H - sh - 2*bw}, p.level)
+		}
+	}
+}
+
+// drawMeter draws a vertical peak meter: −60 dBFS at the bottom, 0 at the top;
+// green to −18, yellow to −6, red above.
+func drawMeter(dst *av.Frame, r av.Rect, peakDB float64) {
+	draw.FillRect(dst, r, draw.FromRGB(30, 30, 30))
+	frac := min(max((peakDB+60)/60, 0), 1)
+	hgt := int(frac*float64(r.H)) &^ 1
+	for _, seg := range []struct {
+		from, to float64
+		c        draw.YUV
+	}{{0, 42.0 / 60, draw.FromRGB(40, 200, 70)}, {42.0 / 60, 54.0 / 60, draw.FromRGB(230, 200, 40)}, {54.0 / 60, 1, draw.FromRGB(230, 40, 40)}} {
+		lo, hi := int(seg.from*float64(r.H)), min(int(seg.to*float64(r.H)), hgt)
+		if hi > lo {
+			draw.FillRect(dst, av.Rect{X: r.X, Y: r.Y + r.H - hi, W: r.W, H: hi - lo}, seg.c)
+		}
+	}
+}
+
+// Limited range (video levels) to the full range JPEG decoders assume.
+var lumaFull, chromaFull = func() (y, c [256]byte) {
+	for i := range 256 {
+		y[i] = byte(min(max((i-16)*255/219, 0), 255))
+		c[i] = byte(min(max((i-128)*255/224+128, 0), 255))
+	}
+	return y, c
+}()
+
+func toFullRange(dst *image.YCbCr, src *av.Frame) {
+	w, h := src.Width, src.Height
+	for y := range h {
+		d, s := dst.Y[y*dst.YStride:y*dst.YStride+w], src.Y[y*src.StrideY:y*src.StrideY+w]
+		for i, v := range s {
+			d[i] = lumaFull[v]
+		}
+	}
+	for y := range h / 2 {
+		for _, p := range [2]struct{ d, s []byte }{{dst.Cb, src.U}, {dst.Cr, src.V}} {
+			d, s := p.d[y*dst.CStride:y*dst.CStride+w/2], p.s[y*src.StrideC:y*src.StrideC+w/2]
+			for i, v := range s {
+				d[i] = chromaFull[v]
+			}
+		}
+	}
+}
