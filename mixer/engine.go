@@ -124,6 +124,7 @@ type Engine struct {
 	pvScaler av.Scaler
 
 	frames   atomic.Uint64
+	tickN    atomic.Int64 // the tick being composed, for the inputs
 	late     atomic.Uint64
 	dropped  atomic.Uint64
 	encodeNs atomic.Int64
@@ -352,7 +353,8 @@ func (e *Engine) AddInput(name string, st *media.Stream) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	in := &input{name: name, stream: st, log: e.log.With("source", name), slate: slate,
 		audio: newSampleRing(SampleRate), cancel: cancel, done: make(chan struct{}),
-		mix: AudioSettings{Mode: ModeAFV}, tickBuf: make([]float32, len(e.tickAudio))}
+		mix: AudioSettings{Mode: ModeAFV}, tickBuf: make([]float32, len(e.tickAudio)), clock: &e.tickN}
+	in.shownAt.Store(e.tickN.Load()) // in sight until the ticks say otherwise
 	e.mu.Lock()
 	if _, ok := e.inputs[name]; ok || name == Black {
 		e.mu.Unlock()
@@ -593,7 +595,11 @@ func (e *Engine) tick(n int64) {
 	if e.pvEnc != nil && trans == nil {
 		picP, slateP, _ = e.sourceLocked(e.prev, now)
 	}
-	e.takeKeyerSourcesLocked(keyers, now)
+	e.takeKeyerSourcesLocked(keyers, n, now)
+	e.tickN.Store(n)
+	inA.shown(n)
+	inB.shown(n)
+	e.inputs[e.prev].shown(n) // preview: the next cut or transition needs it whole
 	if e.trans == nil && e.prog != e.lastProg {
 		e.switches = append(e.switches, SwitchEvent{PTS: e.cfg.frameTime(n), Kind: "cut", From: e.lastProg, To: e.prog})
 		e.lastProg = e.prog
@@ -876,6 +882,18 @@ func (e *Engine) Snapshot(name string, maxWidth int) (*image.YCbCr, error) {
 		copy(img.Cr[y*img.CStride:y*img.CStride+w/2], f.V[y*f.StrideC:])
 	}
 	return img, nil
+}
+
+// DecodedPictures returns how many pictures of a source were decoded (a
+// source out of sight skips its non-reference pictures).
+func (e *Engine) DecodedPictures(name string) uint64 {
+	e.mu.Lock()
+	in := e.inputs[name]
+	e.mu.Unlock()
+	if in == nil {
+		return 0
+	}
+	return in.frames.Load()
 }
 
 // DecodeErrors returns how many of a source's pictures failed to decode.

@@ -37,6 +37,12 @@ type input struct {
 	decodeErrors atomic.Uint64
 	frames       atomic.Uint64
 
+	// shownAt is the last program tick that used (or had on preview) this
+	// source; clock is the engine's current tick. A source out of sight
+	// for hideAfter ticks skips its non-reference pictures.
+	shownAt atomic.Int64
+	clock   *atomic.Int64
+
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -51,6 +57,24 @@ func (in *input) take(now time.Time, maxAge time.Duration) *av.PictureRef {
 	}
 	in.latest.Retain()
 	return in.latest
+}
+
+// hideAfter is how many ticks a source may be out of sight before it skips
+// non-reference pictures. A cut to it still shows it on the next tick: its
+// latest picture is at most a couple of frames older until the decoder,
+// which never lost a reference, gives it every picture again.
+const hideAfter = 3
+
+// hidden reports whether no bus or keyer has used the source lately.
+func (in *input) hidden() bool {
+	return in.clock != nil && in.clock.Load()-in.shownAt.Load() > hideAfter
+}
+
+// shown marks the source as in sight at tick n (in may be nil).
+func (in *input) shown(n int64) {
+	if in != nil {
+		in.shownAt.Store(n)
+	}
 }
 
 func (in *input) setLatest(r *av.PictureRef) {
@@ -135,6 +159,7 @@ func (in *input) run(ctx context.Context, threads int) {
 			if vdec == nil {
 				continue
 			}
+			vdec.SkipNonReference(in.hidden())
 			if err := vdec.Decode(u.Data, int64(u.PTS/time.Microsecond), onPicture); err != nil {
 				countErr(err)
 			}

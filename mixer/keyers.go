@@ -363,12 +363,14 @@ func (e *Engine) runClocks() {
 
 // takeKeyerSourcesLocked takes the pictures of the PiPs that are (or are
 // fading) on air, under e.mu with the tick's other pictures.
-func (e *Engine) takeKeyerSourcesLocked(list []*keyerState, now time.Time) {
+func (e *Engine) takeKeyerSourcesLocked(list []*keyerState, n int64, now time.Time) {
 	for _, k := range list {
 		v := k.view.Load()
 		k.onNow = k.on.Load()
 		if v.source != "" && (k.onNow || k.lvl > 0) {
-			k.pic, k.slate, _ = e.sourceLocked(v.source, now)
+			var in *input
+			k.pic, k.slate, in = e.sourceLocked(v.source, now)
+			in.shown(n)
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os/exec"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -154,4 +155,30 @@ func TestPreviewOutput(t *testing.T) {
 	b, _ := startApp(t, testConfig(t))
 	out, err := exec.Command("ffprobe", "-v", "error", "-rtsp_transport", "tcp", b.rtspURL("preview")).CombinedOutput()
 	require.Error(t, err, "%s", out)
+}
+
+// TestHiddenSourcesSkipNonReferencePictures: a camera on no bus and in no
+// keyer decodes only the pictures others refer to; on preview it decodes
+// them all again, and a cut to it is still on the next frame.
+func TestHiddenSourcesSkipNonReferencePictures(t *testing.T) {
+	mustHaveTools(t)
+	a, _ := startApp(t, testConfig(t, ingest.SourceConfig{Name: "cam1", URL: "gen://color?c=red"}, ingest.SourceConfig{Name: "cam2"}))
+	// x264's medium preset: three B-frames between references, two of them not referenced
+	run(t, "ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-i", "testsrc2=s=320x240:r=30",
+		"-c:v", "libx264", "-preset", "medium", "-bf", "3", "-g", "60", "-pix_fmt", "yuv420p", "-f", "flv", a.rtmpURL("cam2"))
+	waitPicture(t, a, "cam1")
+	waitPicture(t, a, "cam2")
+	api(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, nil)
+	rate := func() float64 { // pictures decoded per second, over two seconds of the program clock
+		t.Helper()
+		n0, f0 := a.mixer.DecodedPictures("cam2"), a.mixer.Stats().FramesOut
+		waitFor(t, 10*time.Second, "two seconds of program", func() bool { return a.mixer.Stats().FramesOut >= f0+60 })
+		return float64(a.mixer.DecodedPictures("cam2")-n0) / (float64(a.mixer.Stats().FramesOut-f0) / 30)
+	}
+	hidden := rate()
+	api(t, "POST", a.apiURL("/preview"), `{"source":"cam2"}`, nil)
+	shown := rate()
+	t.Logf("cam2 (30 fps, B-frames) decoded at %.1f pictures/s hidden, %.1f on preview", hidden, shown)
+	require.InDelta(t, 30, shown, 4, "on preview every picture is decoded")
+	require.Less(t, hidden, 0.75*shown, "hidden, the non-reference pictures are skipped")
 }

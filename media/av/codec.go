@@ -32,8 +32,24 @@ var startCode = [4]byte{0, 0, 0, 1}
 
 // VideoDecoder decodes H.264 or H.265 access units.
 type VideoDecoder struct {
-	c   *C.sy_codec
-	buf cbuf
+	c        *C.sy_codec
+	buf      cbuf
+	skipping bool
+}
+
+// SkipNonReference makes the decoder drop the pictures no other picture
+// refers to (non-reference B-frames), or decode everything again. The
+// pictures it keeps are exact: nothing that follows depends on the ones it
+// drops. Only a stream with B-frames has any to drop.
+func (d *VideoDecoder) SkipNonReference(on bool) {
+	if on == d.skipping {
+		return
+	}
+	d.skipping = on
+	d.c.ctx.skip_frame = C.AVDISCARD_DEFAULT
+	if on {
+		d.c.ctx.skip_frame = C.AVDISCARD_NONREF
+	}
 }
 
 // NewVideoDecoder opens a decoder for codec "h264" or "h265". threads is the
