@@ -131,7 +131,6 @@ var (
 
 func (m *Multiview) run(done chan struct{}) {
 	defer close(done)
-	defer m.e.mvWant.Store(false)
 	w, h := m.cfg.Width, m.cfg.Height
 	canvas, err := av.NewFrame(w, h)
 	if err != nil {
@@ -160,7 +159,7 @@ func (m *Multiview) run(done chan struct{}) {
 	for {
 		m.mu.Lock()
 		if len(m.subs) == 0 || m.closed {
-			m.running = false // under mu: a Subscribe from now on starts a new run
+			m.stopLocked() // under mu: a Subscribe from now on starts a new run
 			m.mu.Unlock()
 			return
 		}
@@ -190,8 +189,15 @@ func (m *Multiview) run(done chan struct{}) {
 
 func (m *Multiview) stopRunning() {
 	m.mu.Lock()
-	m.running = false
+	m.stopLocked()
 	m.mu.Unlock()
+}
+
+// stopLocked marks the run over; with mu held, so a new run's start (which
+// sets both again) cannot interleave.
+func (m *Multiview) stopLocked() {
+	m.running = false
+	m.e.mvWant.Store(false)
 }
 
 func (m *Multiview) broadcast(jpg []byte) {
