@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -292,7 +293,18 @@ func TestShutdownLeavesNoGoroutines(t *testing.T) {
 	// let the reader attach before shutting down under it
 	reg := a.mixer.Program()
 	waitFor(t, 10*time.Second, "program frames flowing", func() bool { return reg.UnitsWritten() > 30 })
+	// keyers with goroutine-driven parts (a clock, a PiP) and a multiview viewer
+	for _, k := range []string{`{"type":"clock","on":true}`, `{"type":"pip","source":"bars","on":true}`} {
+		_, err := a.mixer.AddKeyer(keyerSpec(k))
+		require.NoError(t, err)
+	}
+	wall, err := http.Get("http://" + a.http.Addr().String() + "/multiview.mjpeg")
+	require.NoError(t, err)
+	_, err = io.ReadFull(wall.Body, make([]byte, 4096))
+	require.NoError(t, err, "the wall streams")
 	a.Close()
+	wall.Body.Close()
+	http.DefaultClient.CloseIdleConnections()
 	require.Error(t, p.wait(t, 15*time.Second), "the publisher loses its server")
 	_ = reader.wait(t, 15*time.Second)
 }
