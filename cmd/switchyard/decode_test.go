@@ -130,3 +130,11 @@ func average(f []byte) rgb {
 	n := len(f) / 3
 	return rgb{c.R / n, c.G / n, c.B / n}
 }
+
+// requireNear checks a decoded colour against r, g, b within 30 per channel.
+func requireNear(t *testing.T, c rgb, r, g, b int, what string) {
+	t.Helper()
+	require.InDelta(t, r, c.R, 30, "%s: %s", what, c)
+	require.InDelta(t, g, c.G, 30, "%s: %s", what, c)
+	require.InDelta(t, b, c.B, 30, "%s: %s", what, c)
+}

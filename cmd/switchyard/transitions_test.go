@@ -30,20 +30,14 @@ func TestTransitionsOnPixels(t *testing.T) {
 	post("/preview", `{"source":"blue"}`)
 	frames := decodeProgram(t, a)
 	frames.started(t)
-	near := func(c rgb, r, g, b int, what string) {
-		t.Helper()
-		require.InDelta(t, r, c.R, 30, "%s: %s", what, c)
-		require.InDelta(t, g, c.G, 30, "%s: %s", what, c)
-		require.InDelta(t, b, c.B, 30, "%s: %s", what, c)
-	}
 	// 1000 ms at 30 fps: 30 frames; frame start+15 is the midpoint
 	const mid, end = 15, 30
 
 	t.Run("mix midpoint is the average", func(t *testing.T) {
 		st := post("/auto", `{"type":"mix","duration_ms":1000}`)
 		require.True(t, st.Transition.Active)
-		near(average(frames.frame(t, st.Frame+mid)), 127, 0, 127, "midpoint")
-		near(average(frames.frame(t, st.Frame+end)), 0, 0, 255, "end")
+		requireNear(t, average(frames.frame(t, st.Frame+mid)), 127, 0, 127, "midpoint")
+		requireNear(t, average(frames.frame(t, st.Frame+end)), 0, 0, 255, "end")
 		frames.frame(t, st.Frame+end+1)
 		require.Equal(t, "blue", a.mixer.State().Program)
 		require.Equal(t, "red", a.mixer.State().Preview)
@@ -51,34 +45,34 @@ func TestTransitionsOnPixels(t *testing.T) {
 	})
 	t.Run("dip goes through its colour", func(t *testing.T) {
 		st := post("/auto", `{"type":"dip","duration_ms":1000,"color":"white"}`)
-		near(average(frames.frame(t, st.Frame+mid)), 255, 255, 255, "midpoint")
-		near(average(frames.frame(t, st.Frame+end)), 255, 0, 0, "end")
+		requireNear(t, average(frames.frame(t, st.Frame+mid)), 255, 255, 255, "midpoint")
+		requireNear(t, average(frames.frame(t, st.Frame+end)), 255, 0, 0, "end")
 		frames.frame(t, st.Frame+end+1)
 	})
 	t.Run("wipe left moves left to right", func(t *testing.T) {
 		st := post("/auto", `{"type":"wipe","direction":"left","duration_ms":1000}`) // red → blue
 		f := frames.frame(t, st.Frame+mid)
-		near(pixel(f, 1, 4), 0, 0, 255, "left side shows the new picture")
-		near(pixel(f, 6, 4), 255, 0, 0, "right side still the old")
+		requireNear(t, pixel(f, 1, 4), 0, 0, 255, "left side shows the new picture")
+		requireNear(t, pixel(f, 6, 4), 255, 0, 0, "right side still the old")
 		f = frames.frame(t, st.Frame+mid/2)
-		near(pixel(f, 3, 4), 255, 0, 0, "a quarter in, the middle is still old")
+		requireNear(t, pixel(f, 3, 4), 255, 0, 0, "a quarter in, the middle is still old")
 		frames.frame(t, st.Frame+end+1)
 	})
 	t.Run("circle wipe grows from the centre", func(t *testing.T) {
 		st := post("/auto", `{"type":"wipe","direction":"circle","duration_ms":1000}`) // blue → red
 		f := frames.frame(t, st.Frame+mid)
-		near(pixel(f, 4, 4), 255, 0, 0, "centre shows the new picture")
-		near(pixel(f, 0, 0), 0, 0, 255, "corner still the old")
+		requireNear(t, pixel(f, 4, 4), 255, 0, 0, "centre shows the new picture")
+		requireNear(t, pixel(f, 0, 0), 0, 0, 255, "corner still the old")
 		frames.frame(t, st.Frame+end+1)
 	})
 	t.Run("T-bar", func(t *testing.T) { // program red, preview blue
 		st := post("/transition/position", `{"position":0.5}`)
 		require.True(t, st.Transition.Manual)
-		near(average(frames.frame(t, st.Frame+2)), 127, 0, 127, "held at the midpoint")
+		requireNear(t, average(frames.frame(t, st.Frame+2)), 127, 0, 127, "held at the midpoint")
 		st = post("/transition/position", `{"position":1}`)
 		require.Equal(t, "blue", st.Program, "reaching 1 swaps the buses")
 		require.False(t, st.Transition.Active)
-		near(average(frames.frame(t, st.Frame+1)), 0, 0, 255, "after")
+		requireNear(t, average(frames.frame(t, st.Frame+1)), 0, 0, 255, "after")
 	})
 	t.Run("cut during a transition finishes it", func(t *testing.T) { // blue → red
 		st := post("/auto", `{"type":"mix","duration_ms":3000}`)
@@ -86,17 +80,17 @@ func TestTransitionsOnPixels(t *testing.T) {
 		st = post("/cut", ``)
 		require.Equal(t, "red", st.Program)
 		require.False(t, st.Transition.Active, "no stuck transition")
-		near(average(frames.frame(t, st.Frame)), 255, 0, 0, "the cut's first frame is whole")
-		near(average(frames.frame(t, st.Frame+5)), 255, 0, 0, "and stays")
+		requireNear(t, average(frames.frame(t, st.Frame)), 255, 0, 0, "the cut's first frame is whole")
+		requireNear(t, average(frames.frame(t, st.Frame+5)), 255, 0, 0, "and stays")
 	})
 	t.Run("FTB and back", func(t *testing.T) {
 		st := post("/ftb", ``)
 		require.True(t, st.FTB)
-		near(average(frames.frame(t, st.Frame+mid)), 127, 0, 0, "half faded")
-		near(average(frames.frame(t, st.Frame+end+1)), 0, 0, 0, "black")
+		requireNear(t, average(frames.frame(t, st.Frame+mid)), 127, 0, 0, "half faded")
+		requireNear(t, average(frames.frame(t, st.Frame+end+1)), 0, 0, 0, "black")
 		st = post("/ftb", ``)
 		require.False(t, st.FTB)
-		near(average(frames.frame(t, st.Frame+end+1)), 255, 0, 0, "back")
+		requireNear(t, average(frames.frame(t, st.Frame+end+1)), 255, 0, 0, "back")
 	})
 	t.Run("default transition and bad input", func(t *testing.T) {
 		var st mixer.State
