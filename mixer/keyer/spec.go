@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
+	"strings"
 	"time"
 
 	"switchyard/media/draw"
@@ -148,12 +150,8 @@ func (s *Spec) Normalize(w, h int) error {
 	if o := *s.BackgroundOpacity; math.IsNaN(o) || o < 0 || o > 1 {
 		return fieldErr("background_opacity", "background_opacity must be between 0 and 1")
 	}
-	switch s.Align {
-	case "":
-		s.Align = "left"
-	case "left", "center", "right":
-	default:
-		return fieldErr("align", "align %q: use left, center or right", s.Align)
+	if err := oneOf("align", &s.Align, "left", "center", "right"); err != nil {
+		return err
 	}
 	if s.Font != "" {
 		if _, err := loadFont(s.Font); err != nil {
@@ -250,19 +248,11 @@ func (s *Spec) normalizeImage(w, h int) error {
 }
 
 func (s *Spec) normalizeClock(w, h int) error {
-	switch s.Mode {
-	case "":
-		s.Mode = ClockTime
-	case ClockTime, ClockCountUp, ClockCountDown:
-	default:
-		return fieldErr("mode", "clock mode %q: use time, countup or countdown", s.Mode)
+	if err := oneOf("mode", &s.Mode, ClockTime, ClockCountUp, ClockCountDown); err != nil {
+		return err
 	}
-	switch s.Format {
-	case "":
-		s.Format = "24h"
-	case "24h", "24h-short", "12h":
-	default:
-		return fieldErr("format", "clock format %q: use 24h, 24h-short or 12h", s.Format)
+	if err := oneOf("format", &s.Format, "24h", "24h-short", "12h"); err != nil {
+		return err
 	}
 	if s.Timezone != "" {
 		if _, err := time.LoadLocation(s.Timezone); err != nil {
@@ -310,6 +300,19 @@ func (s *Spec) sizeToText(w, h int, text string) error {
 }
 
 func (s *Spec) pad() int { return int(math.Ceil(s.Size * 0.3)) }
+
+// oneOf sets an empty *v to the first of allowed (the default) and refuses
+// a value not among them.
+func oneOf(field string, v *string, allowed ...string) error {
+	if *v == "" {
+		*v = allowed[0]
+		return nil
+	}
+	if !slices.Contains(allowed, *v) {
+		return fieldErr(field, "%s %q: use %s", field, *v, strings.Join(allowed, ", "))
+	}
+	return nil
+}
 
 func ptr[T any](v T) *T { return &v }
 
