@@ -175,14 +175,16 @@ func (e *Engine) UpdateKeyer(id string, apply func(*keyer.Spec) error) (KeyerSta
 	if s.Type != k.spec.Type {
 		return KeyerStatus{}, &FieldError{Field: "type", Msg: "a keyer's type cannot change; delete it and add another"}
 	}
-	if k.spec.AutoRect() && *s.Rect == *k.spec.Rect {
+	if k.spec.AutoRect() && s.Rect != nil && *s.Rect == *k.spec.Rect {
 		at := *s.Rect
-		s.Rect = nil // fit the new content, where it was
+		s.Rect = nil // fit the new content
 		if err := s.Normalize(e.cfg.Width, e.cfg.Height); err != nil {
 			return KeyerStatus{}, keyerFieldErr(err)
 		}
-		s.Rect.X = min(at.X, e.cfg.Width-s.Rect.W)
-		s.Rect.Y = min(at.Y, e.cfg.Height-s.Rect.H)
+		if s.Type != keyer.TypeImage { // text stays where it was; a new image is centred
+			s.Rect.X = min(at.X, e.cfg.Width-s.Rect.W)
+			s.Rect.Y = min(at.Y, e.cfg.Height-s.Rect.H)
+		}
 	}
 	if s.On && !k.on.Load() {
 		k.started = time.Now()

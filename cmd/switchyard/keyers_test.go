@@ -16,6 +16,7 @@ import (
 	"switchyard/ingest"
 	"switchyard/media/av"
 	"switchyard/mixer"
+	"switchyard/mixer/keyer"
 	"switchyard/output/push"
 )
 
@@ -199,13 +200,28 @@ func TestShowSurvivesRestart(t *testing.T) {
 	a, _ := startApp(t, cfg)
 	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/sources"), `{"name":"cam2","url":"gen://bars"}`, nil))
 	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/outputs"), `{"name":"backup","url":"rtmp://127.0.0.1:9/live/secret-key","enabled":false}`, nil))
-	var pip, logo, lt mixer.KeyerStatus
+	var pip, logo, lt, k0 mixer.KeyerStatus
 	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/keyers"),
 		`{"type":"pip","source":"cam2","rect":{"x":200,"y":10,"w":100,"h":60},"z":5,"on":true,"border":{"width":2,"color":"#ff8800"}}`, &pip))
 	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/keyers"), `{"type":"image","rect":{"x":10,"y":10,"w":40,"h":40},"on":true}`, &logo))
 	code, body := putImage(t, a, logo.ID, solidPNG(t, 16, 16, color.NRGBA{B: 255, A: 200}))
 	require.Equal(t, http.StatusOK, code, body)
 	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/keyers"), `{"type":"lowerthird","title":"Grace Hopper","subtitle":"Rear Admiral","fade_ms":400}`, &lt))
+	// an image keyer made without a rect takes the uploaded picture's size, centred
+	var bare mixer.KeyerStatus
+	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/keyers"), `{"type":"image"}`, &bare))
+	code, body = putImage(t, a, bare.ID, solidPNG(t, 16, 16, color.NRGBA{R: 255, A: 255}))
+	require.Equal(t, http.StatusOK, code, body)
+	require.Equal(t, http.StatusOK, api(t, "GET", a.apiURL("/keyers/"+bare.ID), "", &bare))
+	require.Equal(t, keyer.Rect{X: 152, Y: 112, W: 16, H: 16}, *bare.Rect)
+	// a null rect is a default one, not a crash; a text keyer's box follows its text
+	var txt mixer.KeyerStatus
+	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/keyers"), `{"type":"text","text":"ab"}`, &txt))
+	require.Equal(t, http.StatusOK, api(t, "PATCH", a.apiURL("/keyers/"+txt.ID), `{"text":"a much longer line"}`, &k0))
+	require.Greater(t, k0.Rect.W, txt.Rect.W)
+	require.Equal(t, txt.Rect.X, k0.Rect.X, "where it was")
+	require.Equal(t, http.StatusOK, api(t, "PATCH", a.apiURL("/keyers/"+bare.ID), `{"rect":null}`, &k0))
+	require.NotNil(t, k0.Rect)
 	before := keyerIDs(t, a)
 	a.Close()
 

@@ -3,6 +3,9 @@ package keyer
 import (
 	"image"
 	"image/color"
+	"image/png"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -133,4 +136,20 @@ func TestNormalizeRefusesBadSpecs(t *testing.T) {
 		require.ErrorAs(t, err, &fe, "%+v", c.s)
 		require.Equal(t, c.field, fe.Field, "%+v: %v", c.s, err)
 	}
+}
+
+func TestImageWithoutRectTakesItsOwnSize(t *testing.T) {
+	dir := t.TempDir()
+	img := image.NewNRGBA(image.Rect(0, 0, 200, 100))
+	path := filepath.Join(dir, "logo.png")
+	f, err := os.Create(path)
+	require.NoError(t, err)
+	require.NoError(t, png.Encode(f, img))
+	f.Close()
+	s := Spec{Type: TypeImage, Path: path}
+	require.NoError(t, s.Normalize(1280, 720))
+	require.Equal(t, Rect{X: 540, Y: 310, W: 200, H: 100}, *s.Rect, "centred at its own size")
+	s = Spec{Type: TypeImage, Path: path}
+	require.NoError(t, s.Normalize(160, 90))
+	require.Equal(t, Rect{X: 0, Y: 4, W: 160, H: 80}, *s.Rect, "fitted into a smaller program, on even lines")
 }

@@ -125,9 +125,9 @@ func (s *Spec) Normalize(w, h int) error {
 		return fieldErr("z", "z must be between -1000 and 1000")
 	}
 	if s.Size == 0 {
-		s.Size = float64(h) / 18
+		s.Size = max(float64(h)/18, 6)
 		if s.Type == TypeClock {
-			s.Size = float64(h) / 14
+			s.Size = max(float64(h)/14, 6)
 		}
 	}
 	if math.IsNaN(s.Size) || s.Size < 6 || s.Size > float64(h) {
@@ -225,10 +225,12 @@ func (s *Spec) checkRect(w, h int) error {
 }
 
 func (s *Spec) normalizeImage(w, h int) error {
-	if s.Rect != nil || s.Path == "" {
-		if s.Rect == nil {
-			s.Rect = &Rect{W: w, H: h}
-		}
+	if s.Rect != nil {
+		return nil
+	}
+	if s.Path == "" { // nothing to show yet: an upload will size it
+		s.Rect = &Rect{W: w, H: h}
+		s.auto = true
 		return nil
 	}
 	iw, ih, err := imageSize(s.Path)
