@@ -278,10 +278,7 @@ func (m *Multiview) gather() []mvPicture {
 func (m *Multiview) compose(dst *av.Frame, pics []mvPicture, scalers []av.Scaler, face font.Face) {
 	bg := draw.FromRGB(12, 12, 14)
 	dst.Fill(bg.Y, bg.U, bg.V)
-	bw := max(2, m.cfg.Width/240) &^ 1 // tally border
-	if bw == 0 {
-		bw = 2
-	}
+	bw := max(2, m.cfg.Width/240) &^ 1 // tally border, even
 	for i := range pics {
 		p := &pics[i]
 		draw.FillRect(dst, p.rect, p.tally)
