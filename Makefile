@@ -8,7 +8,7 @@ PKGS := ./...
 APT_PKGS := pkg-config gcc libavcodec-dev libavutil-dev libswscale-dev libswresample-dev \
             libx264-dev ffmpeg nginx libnginx-mod-rtmp chromium
 
-.PHONY: help deps build run test test-short bench fuzz lint clean
+.PHONY: help deps build run test test-short bench soak fuzz lint clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -36,6 +36,9 @@ test: deps ## run the whole test suite with the race detector
 
 bench: deps ## print performance figures beside ffmpeg doing the same work
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 20m ./cmd/switchyard
+
+soak: deps ## long runs: A/V sync over 10 minutes of media (SOAK=10m)
+	SWITCHYARD_SOAK=$${SOAK:-10m} $(GO) test -run '^TestAVSync$$' -count=1 -v -timeout 30m ./cmd/switchyard
 
 fuzz: deps ## run each fuzz target for a short while
 	@$(GO) list -f '{{.ImportPath}}' $(PKGS) | while read p; do \

@@ -1,33 +1,61 @@
 package mixer
 
-import "sync"
+import (
+	"sync"
+	"time"
+)
 
 // SampleRate of the program audio: 48 kHz stereo.
 const SampleRate = 48000
 
-// sampleRing is a bounded FIFO of interleaved stereo float32 samples. A writer
-// that finds it full overwrites the oldest samples: audio of a source nobody
-// listens to simply ages out.
+// sampleRing is a bounded FIFO of interleaved stereo float32 samples that
+// knows the source time of its first sample. A writer that finds it full
+// overwrites the oldest samples: audio of a source nobody reads ages out.
 type sampleRing struct {
-	mu   sync.Mutex
-	buf  []float32
-	head int // read position (in floats)
-	n    int // floats stored
+	mu      sync.Mutex
+	buf     []float32
+	head    int           // read position (in floats)
+	n       int           // floats stored
+	headPTS time.Duration // source time of buf[head]
 }
 
 func newSampleRing(frames int) *sampleRing {
 	return &sampleRing{buf: make([]float32, 2*frames)}
 }
 
-func (r *sampleRing) write(s []float32) {
+func samplesDur(floats int) time.Duration {
+	return time.Duration(floats/2) * time.Second / SampleRate
+}
+
+func durFloats(d time.Duration) int {
+	return 2 * int(d*SampleRate/time.Second)
+}
+
+// write appends samples whose first is at source time pts. A small hole in
+// the timestamps (a lost packet) is filled with silence; a jump backwards or
+// a large hole (a new timeline) starts the ring again.
+func (r *sampleRing) write(s []float32, pts time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	tail := r.headPTS + samplesDur(r.n)
+	switch gap := pts - tail; {
+	case r.n == 0 || gap < -audioTol || gap > audioGapMax:
+		r.head, r.n, r.headPTS = 0, 0, pts
+	case gap > audioTol:
+		r.put(make([]float32, min(durFloats(gap), len(r.buf))))
+	}
+	r.put(s)
+}
+
+func (r *sampleRing) put(s []float32) {
 	if len(s) > len(r.buf) {
+		r.headPTS += samplesDur(len(s) - len(r.buf))
 		s = s[len(s)-len(r.buf):]
 	}
 	if over := r.n + len(s) - len(r.buf); over > 0 {
 		r.head = (r.head + over) % len(r.buf)
 		r.n -= over
+		r.headPTS += samplesDur(over)
 	}
 	tail := (r.head + r.n) % len(r.buf)
 	c := copy(r.buf[tail:], s)
@@ -35,29 +63,33 @@ func (r *sampleRing) write(s []float32) {
 	r.n += len(s)
 }
 
-// read fills dst (interleaved) from the ring, keeping at most keepFrames
-// buffered beyond what it reads, and returns how many floats it wrote; the rest
-// of dst is silence.
-func (r *sampleRing) read(dst []float32, keepFrames int) int {
+// readAt fills dst (interleaved) with the samples from source time at on:
+// silence for any part of it before the ring's first sample, samples older
+// than at skipped, silence where the ring runs out. Within audioTol of at it
+// reads on without a cut, so clock rounding never clicks. It returns the
+// floats of real samples written.
+func (r *sampleRing) readAt(dst []float32, at time.Duration) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	// bound latency: drop what is buffered beyond this read plus keepFrames
-	if excess := r.n - len(dst) - 2*keepFrames; excess > 0 {
-		excess &^= 1
-		r.head = (r.head + excess) % len(r.buf)
-		r.n -= excess
+	out := dst
+	switch ahead := r.headPTS - at; {
+	case r.n == 0:
+	case ahead > audioTol: // not due yet: silence until it is
+		k := min(durFloats(ahead), len(out))
+		clear(out[:k])
+		out = out[k:]
+	case ahead < -audioTol: // late: skip what is past
+		k := min(durFloats(-ahead), r.n)
+		r.head = (r.head + k) % len(r.buf)
+		r.n -= k
+		r.headPTS += samplesDur(k)
 	}
-	n := min(len(dst), r.n)
-	c := copy(dst[:n], r.buf[r.head:min(r.head+n, len(r.buf))])
-	copy(dst[c:n], r.buf)
+	n := min(len(out), r.n)
+	c := copy(out[:n], r.buf[r.head:min(r.head+n, len(r.buf))])
+	copy(out[c:n], r.buf)
 	r.head = (r.head + n) % len(r.buf)
 	r.n -= n
-	clear(dst[n:])
+	r.headPTS += samplesDur(n)
+	clear(out[n:])
 	return n
-}
-
-func (r *sampleRing) reset() {
-	r.mu.Lock()
-	r.head, r.n = 0, 0
-	r.mu.Unlock()
 }

@@ -53,6 +53,9 @@ type Config struct {
 	PreviewBitrateBPS int
 	// Multiview is the monitor wall's format.
 	Multiview MultiviewConfig
+	// JitterBuffer is how long a source's pictures and sound wait after
+	// the earliest they could be shown (timing.go); defaults to 2 frames.
+	JitterBuffer time.Duration
 }
 
 // FrameDuration returns the duration of frame n+1 minus frame n on average.
@@ -125,6 +128,7 @@ type Engine struct {
 
 	frames   atomic.Uint64
 	tickN    atomic.Int64 // the tick being composed, for the inputs
+	startNs  atomic.Int64 // the program clock's epoch (unix ns), for the inputs
 	late     atomic.Uint64
 	dropped  atomic.Uint64
 	encodeNs atomic.Int64
@@ -175,10 +179,14 @@ func New(cfg Config, log *slog.Logger) (*Engine, error) {
 	if cfg.DecodeThreads == 0 {
 		cfg.DecodeThreads = 1
 	}
+	if cfg.JitterBuffer == 0 {
+		cfg.JitterBuffer = 2 * cfg.FrameDuration()
+	}
 	gop := int(math.Round(cfg.Keyint.Seconds() * float64(cfg.FPSNum) / float64(cfg.FPSDen)))
 	e := &Engine{cfg: cfg, log: log.With("component", "mixer"), inputs: map[string]*input{}, prog: Black, prev: Black,
 		current: -1, defTrans: DefaultTransition, lastProg: Black, keyers: map[string]*keyerState{}}
 	e.keyerList.Store(&[]*keyerState{})
+	e.startNs.Store(time.Now().UnixNano()) // until Start: sources may come first
 	var err error
 	if e.venc, err = av.NewH264Encoder(av.H264Config{Width: cfg.Width, Height: cfg.Height, FPSNum: cfg.FPSNum,
 		FPSDen: cfg.FPSDen, BitrateBPS: cfg.VideoBitrateBPS, GOP: max(gop, 1), Threads: cfg.EncodeThreads}); err != nil {
@@ -259,6 +267,7 @@ func (e *Engine) Start() {
 	e.clocksDone = make(chan struct{})
 	e.mu.Lock()
 	e.started = time.Now()
+	e.startNs.Store(e.started.UnixNano())
 	e.mu.Unlock()
 	go e.run()
 	go e.runClocks()
@@ -353,7 +362,8 @@ func (e *Engine) AddInput(name string, st *media.Stream) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	in := &input{name: name, stream: st, log: e.log.With("source", name), slate: slate,
 		audio: newSampleRing(SampleRate), cancel: cancel, done: make(chan struct{}),
-		mix: AudioSettings{Mode: ModeAFV}, tickBuf: make([]float32, len(e.tickAudio)), clock: &e.tickN}
+		mix: AudioSettings{Mode: ModeAFV}, tickBuf: make([]float32, len(e.tickAudio)), clock: &e.tickN,
+		progNow: e.progNow, delay: e.cfg.JitterBuffer}
 	in.shownAt.Store(e.tickN.Load()) // in sight until the ticks say otherwise
 	e.mu.Lock()
 	if _, ok := e.inputs[name]; ok || name == Black {
@@ -444,6 +454,11 @@ func (e *Engine) Started() time.Time {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.started
+}
+
+// progNow is the program clock now (the time since its epoch).
+func (e *Engine) progNow() time.Duration {
+	return time.Duration(time.Now().UnixNano() - e.startNs.Load())
 }
 
 // FrameAt returns the index of the program frame due at t on the program clock.
@@ -560,6 +575,8 @@ func (e *Engine) run() {
 // tick composes, encodes and publishes program frame n.
 func (e *Engine) tick(n int64) {
 	now := time.Now()
+	// the pictures shown are those due by the middle of this frame
+	at := e.cfg.frameTime(n) + e.cfg.FrameDuration()/2
 	e.mu.Lock()
 	e.current = n
 	for i, free := range e.retired {
@@ -588,18 +605,18 @@ func (e *Engine) tick(n int64) {
 		} else {
 			trans = e.trans
 			transT, transC = trans.t, trans.color
-			picB, slateB, inB = e.sourceLocked(e.prev, now)
+			picB, slateB, inB = e.sourceLocked(e.prev, at, now)
 		}
 	}
-	picA, slateA, inA := e.sourceLocked(e.prog, now)
+	picA, slateA, inA := e.sourceLocked(e.prog, at, now)
 	if e.pvEnc != nil && trans == nil {
-		picP, slateP, _ = e.sourceLocked(e.prev, now)
+		picP, slateP, _ = e.sourceLocked(e.prev, at, now)
 	}
-	e.takeKeyerSourcesLocked(keyers, n, now)
+	e.takeKeyerSourcesLocked(keyers, n, at, now)
 	e.tickN.Store(n)
-	inA.shown(n)
-	inB.shown(n)
-	e.inputs[e.prev].shown(n) // preview: the next cut or transition needs it whole
+	inA.markShown(n)
+	inB.markShown(n)
+	e.inputs[e.prev].markShown(n) // preview: the next cut or transition needs it whole
 	if e.trans == nil && e.prog != e.lastProg {
 		e.switches = append(e.switches, SwitchEvent{PTS: e.cfg.frameTime(n), Kind: "cut", From: e.lastProg, To: e.prog})
 		e.lastProg = e.prog
@@ -687,7 +704,7 @@ func (e *Engine) handToMultiview() {
 
 // sourceLocked returns what a bus shows now: a picture reference, or a slate
 // (retained; the caller releases either), and the input for its audio.
-func (e *Engine) sourceLocked(name string, now time.Time) (*av.PictureRef, *av.Frame, *input) {
+func (e *Engine) sourceLocked(name string, at time.Duration, now time.Time) (*av.PictureRef, *av.Frame, *input) {
 	if name == Black {
 		e.black.Retain()
 		return nil, e.black, nil
@@ -697,7 +714,7 @@ func (e *Engine) sourceLocked(name string, now time.Time) (*av.PictureRef, *av.F
 		e.black.Retain()
 		return nil, e.black, nil
 	}
-	if pic := in.take(now, e.cfg.StaleAfter); pic != nil {
+	if pic := in.take(now, at, e.cfg.StaleAfter); pic != nil {
 		return pic, nil, in
 	}
 	in.slate.Retain() // RemoveInput may drop the input's slate meanwhile
@@ -753,12 +770,8 @@ func (e *Engine) mixAudio(n int64, inA, inB *input, bGain, gain float64, _ time.
 		want = max
 	}
 	buf := e.tickAudio[:2*want]
-	// Jitter margin: a camera's audio arrives in bursts (a packet per video
-	// frame, network clumping); buffered audio beyond this is dropped to
-	// bound latency. Two AAC frames (43 ms) cut a third of a pushed camera's
-	// samples; six (128 ms) keep them whole (TestOpusAndG711OverRTSP reads
-	// the level back). The timestamp-driven jitter buffer of issue 4 replaces this.
-	keep := 6 * e.aenc.FrameSize()
+	// the program time of this tick's first sample
+	t0 := time.Duration(e.samplesOut+int64(e.aacFill/2)) * time.Second / SampleRate
 
 	// Each source's gain into the program this tick, under the lock.
 	e.mu.Lock()
@@ -788,7 +801,9 @@ func (e *Engine) mixAudio(n int64, inA, inB *input, bGain, gain float64, _ time.
 	clear(buf)
 	for _, in := range ins {
 		src := in.tickBuf[:2*want]
-		in.audio.read(src, keep) // every source, heard or not: its meter moves, its buffer stays short
+		// every source, heard or not, at the source time mapped to t0: its
+		// meter moves, its ring stays short
+		in.audio.readAt(src, t0-in.cmap.offset()-in.delay)
 		in.meter.add(src)
 		if g := in.weight; g != 0 {
 			for i, v := range src {
@@ -847,7 +862,7 @@ func (e *Engine) Snapshot(name string, maxWidth int) (*image.YCbCr, error) {
 	in := e.inputs[name]
 	var pic *av.PictureRef
 	if in != nil {
-		pic = in.take(time.Now(), 1<<62)
+		pic = in.take(time.Now(), e.progNow(), 1<<62)
 	}
 	e.mu.Unlock()
 	if in == nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,8 +14,8 @@ import (
 )
 
 // input decodes one source continuously, so a cut to it never waits for a
-// keyframe. It keeps the latest picture (a reference, not a copy) and a ring
-// of its audio at 48 kHz stereo.
+// keyframe. Its pictures (references, not copies) wait in a small queue for
+// their program time, its audio in a ring at 48 kHz stereo (timing.go).
 type input struct {
 	name   string
 	stream *media.Stream
@@ -30,9 +31,15 @@ type input struct {
 	weight  float32   // this tick's gain into the program
 	meter   meter
 
-	mu       sync.Mutex
-	latest   *av.PictureRef
-	latestAt time.Time
+	// timing: the mapping of its timestamps to the program clock
+	cmap    clockMap
+	progNow func() time.Duration // the program clock now
+	delay   time.Duration        // the jitter buffer
+
+	mu        sync.Mutex
+	queue     []duePic       // decoded, waiting for their time, by due time
+	shown     *av.PictureRef // the picture on show
+	decodedAt time.Time      // the last picture decoded (stale detection)
 
 	decodeErrors atomic.Uint64
 	frames       atomic.Uint64
@@ -47,18 +54,6 @@ type input struct {
 	done   chan struct{}
 }
 
-// take returns the latest picture with a reference the caller releases, or nil
-// when there is none newer than maxAge.
-func (in *input) take(now time.Time, maxAge time.Duration) *av.PictureRef {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	if in.latest == nil || now.Sub(in.latestAt) > maxAge {
-		return nil
-	}
-	in.latest.Retain()
-	return in.latest
-}
-
 // hideAfter is how many ticks a source may be out of sight before it skips
 // non-reference pictures. A cut to it still shows it on the next tick: its
 // latest picture is at most a couple of frames older until the decoder,
@@ -70,21 +65,10 @@ func (in *input) hidden() bool {
 	return in.clock != nil && in.clock.Load()-in.shownAt.Load() > hideAfter
 }
 
-// shown marks the source as in sight at tick n (in may be nil).
-func (in *input) shown(n int64) {
+// markShown marks the source as in sight at tick n (in may be nil).
+func (in *input) markShown(n int64) {
 	if in != nil {
 		in.shownAt.Store(n)
-	}
-}
-
-func (in *input) setLatest(r *av.PictureRef) {
-	in.mu.Lock()
-	old := in.latest
-	in.latest = r
-	in.latestAt = time.Now()
-	in.mu.Unlock()
-	if old != nil {
-		old.Release()
 	}
 }
 
@@ -107,19 +91,27 @@ func (in *input) run(ctx context.Context, threads int) {
 		if adec != nil {
 			adec.Close()
 		}
-		in.setLatest(nil)
+		in.clearPictures()
 		in.pics.Close()
 	}()
-	onPicture := func(p av.Picture, _ int64) {
+	onPicture := func(p av.Picture, ptsUs int64) {
 		r, err := in.pics.Ref(p)
 		if err != nil {
 			in.decodeErrors.Add(1)
 			return
 		}
 		in.frames.Add(1)
-		in.setLatest(r)
+		due := in.progNow() + in.delay // no timestamp: as it comes
+		if ptsUs != math.MinInt64 {
+			due = time.Duration(ptsUs)*time.Microsecond + in.cmap.offset() + in.delay
+		}
+		in.queuePicture(r, due)
 	}
-	onSamples := func(s []float32) { in.audio.write(s) }
+	var apts time.Duration // the source time of the next decoded sample
+	onSamples := func(s []float32) {
+		in.audio.write(s, apts)
+		apts += time.Duration(len(s)/2) * time.Second / SampleRate
+	}
 	countErr := func(err error) {
 		in.decodeErrors.Add(1)
 		if time.Since(errLog) > 10*time.Second { // summarise, never per frame
@@ -136,6 +128,11 @@ func (in *input) run(ctx context.Context, threads int) {
 			}
 			return
 		}
+		track := 0
+		if u.Track.Kind == media.KindAudio {
+			track = 1
+		}
+		in.cmap.observe(track, in.progNow(), u.PTS)
 		switch u.Track.Kind {
 		case media.KindVideo:
 			if u.Track != vtrack {
@@ -179,6 +176,7 @@ func (in *input) run(ctx context.Context, threads int) {
 			if adec == nil || len(u.Data) == 0 {
 				continue
 			}
+			apts = u.PTS
 			if err := adec.Decode(u.Data[0], onSamples); err != nil {
 				countErr(err)
 			}

@@ -365,14 +365,14 @@ func (e *Engine) runClocks() {
 
 // takeKeyerSourcesLocked takes the pictures of the PiPs that are (or are
 // fading) on air, under e.mu with the tick's other pictures.
-func (e *Engine) takeKeyerSourcesLocked(list []*keyerState, n int64, now time.Time) {
+func (e *Engine) takeKeyerSourcesLocked(list []*keyerState, n int64, at time.Duration, now time.Time) {
 	for _, k := range list {
 		v := k.view.Load()
 		k.onNow = k.on.Load()
 		if v.source != "" && (k.onNow || k.lvl > 0) {
 			var in *input
-			k.pic, k.slate, in = e.sourceLocked(v.source, now)
-			in.shown(n)
+			k.pic, k.slate, in = e.sourceLocked(v.source, at, now)
+			in.markShown(n)
 		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	mrand "math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -196,7 +197,16 @@ type Proxy struct {
 	backend string
 	mu2     sync.Mutex
 	stalled bool
+	jitter  time.Duration
 	cond    *sync.Cond
+}
+
+// Jitter delays what clients send by a random 0..max each read, keeping its
+// order: a network whose delay wanders.
+func (p *Proxy) Jitter(max time.Duration) {
+	p.mu2.Lock()
+	p.jitter = max
+	p.mu2.Unlock()
 }
 
 // StartProxy listens on loopback and forwards to backend.
@@ -247,25 +257,59 @@ func (p *Proxy) pipe(c net.Conn) {
 		_, _ = io.Copy(c, b)
 		c.Close()
 	}()
+	// Chunks read from the client go out through a queue, each no sooner
+	// than its read time plus the path's delay, in order.
+	type chunk struct {
+		data []byte
+		at   time.Time
+	}
+	queue := make(chan chunk, 4096)
+	sent := make(chan struct{})
+	go func() {
+		defer close(sent)
+		var last time.Time
+		for ch := range queue {
+			last = later(last, ch.at)
+			time.Sleep(time.Until(last)) // the simulated path's delay, not synchronisation
+			if _, err := b.Write(ch.data); err != nil {
+				b.Close() // the reader below sees it
+				for range queue {
+				}
+				return
+			}
+		}
+	}()
 	buf := make([]byte, 32<<10)
 	for {
 		p.mu2.Lock()
 		for p.stalled {
 			p.cond.Wait()
 		}
+		jitter := p.jitter
 		p.mu2.Unlock()
 		n, err := c.Read(buf)
 		if n > 0 {
-			if _, werr := b.Write(buf[:n]); werr != nil {
-				break
+			at := time.Now()
+			if jitter > 0 {
+				at = at.Add(time.Duration(mrand.Int64N(int64(jitter))))
 			}
+			queue <- chunk{data: append([]byte(nil), buf[:n]...), at: at}
 		}
 		if err != nil {
 			break
 		}
 	}
+	close(queue)
+	<-sent
 	b.Close()
 	<-done
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // TLSProxy terminates TLS with a certificate for "localhost" and 127.0.0.1

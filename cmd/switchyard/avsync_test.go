@@ -1,0 +1,199 @@
+package main
+
+import (
+	"context"
+	"math"
+	"os"
+	"sort"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"switchyard/ingest"
+	"switchyard/internal/testpeer"
+	"switchyard/media"
+	"switchyard/media/av"
+)
+
+// TestAVSync pushes a camera whose picture flashes white and whose sound
+// beeps at the same instants (once a second), and finds both in the program
+// output: each beep must start within one frame of its flash. It runs 12 s
+// in `make test`; `make soak` runs it for SWITCHYARD_SOAK (10m) and checks
+// the offset never drifts.
+func TestAVSync(t *testing.T) {
+	mustHaveTools(t)
+	length := 12 * time.Second
+	if d, err := time.ParseDuration(os.Getenv("SWITCHYARD_SOAK")); err == nil && d > length {
+		length = d
+	}
+	a, _ := startApp(t, testConfig(t, ingest.SourceConfig{Name: "cam1"}))
+	secs := int(length/time.Second) + 4
+	// flash: one white frame at each whole second; beep: 1 kHz from each whole second for 100 ms
+	p := run(t, "ffmpeg", "-hide_banner", "-loglevel", "error", "-re",
+		"-f", "lavfi", "-i", "color=c=black:s=320x240:r=30,drawbox=c=white:t=fill:enable='lt(mod(t\\,1)\\,0.02)'",
+		"-f", "lavfi", "-i", "aevalsrc='if(lt(mod(t\\,1)\\,0.1)\\,0.5*sin(2*PI*1000*t)\\,0)':s=48000",
+		"-t", strconv.Itoa(secs), "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "30", "-pix_fmt", "yuv420p",
+		"-c:a", "aac", "-b:a", "96k", "-f", "flv", a.rtmpURL("cam1"))
+	waitLive(t, a, "cam1")
+	api(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, nil)
+
+	frames := decodeProgram(t, a)
+	beeps := beepOnsets(t, a, length+2*time.Second)
+	start := frames.started(t)
+	var flashes []time.Duration
+	cfg := a.mixer.Config()
+	for n, prevLit := start, false; n < start+int64(length/cfg.FrameDuration()); n++ {
+		lit := average(frames.frame(t, n)).R > 128
+		if lit && !prevLit {
+			flashes = append(flashes, time.Duration(n)*cfg.FrameDuration())
+		}
+		prevLit = lit
+	}
+	onsets := <-beeps
+	require.GreaterOrEqual(t, len(flashes), int(length/time.Second)-3, "flashes seen")
+	var offs []time.Duration
+	for _, f := range flashes[1:] { // the first may be cut by the cut
+		i := sort.Search(len(onsets), func(i int) bool { return onsets[i] > f-500*time.Millisecond })
+		require.Less(t, i, len(onsets), "a beep near the flash at %s", f)
+		offs = append(offs, onsets[i]-f)
+	}
+	lo, hi := slicesMinMax(offs)
+	t.Logf("A/V offset (beep − flash) over %d pairs in %s: %s … %s", len(offs), length, lo.Round(100*time.Microsecond), hi.Round(100*time.Microsecond))
+	frame := cfg.FrameDuration()
+	for i, o := range offs {
+		require.LessOrEqual(t, absDuration(o), frame, "pair %d: beep %s from its flash (more than a frame)", i, o)
+	}
+	require.LessOrEqual(t, hi-lo, frame, "no drift over the run")
+	require.NoError(t, p.wait(t, 20*time.Second), "the camera ran to its end")
+}
+
+// beepOnsets decodes the program's audio for d and sends the program times
+// at which a beep starts (the level crosses −20 dBFS after 300 ms of quiet).
+func beepOnsets(t *testing.T, a *app, d time.Duration) <-chan []time.Duration {
+	t.Helper()
+	_, at := a.mixer.ProgramTracks()
+	dec, err := av.NewAudioDecoder(at.Codec, at.Config, at.SampleRate, at.Channels, 48000)
+	require.NoError(t, err)
+	reader := a.mixer.Program().NewReader(4096)
+	ctx, cancel := context.WithTimeout(context.Background(), d+10*time.Second)
+	out := make(chan []time.Duration, 1)
+	go func() {
+		defer close(out)
+		defer cancel()
+		defer reader.Close()
+		defer dec.Close()
+		var onsets []time.Duration
+		var first time.Duration = -1
+		quiet := 0 // samples below the threshold in a row
+		for {
+			u, err := reader.Next(ctx)
+			if err != nil {
+				out <- onsets
+				return
+			}
+			if u.Track.Kind != media.KindAudio {
+				continue
+			}
+			if first < 0 {
+				first = u.PTS
+			}
+			pts := u.PTS
+			_ = dec.Decode(u.Data[0], func(s []float32) {
+				for i := 0; i < len(s); i += 2 {
+					if math.Abs(float64(s[i])) > 0.1 {
+						if quiet > 48000*3/10 {
+							onsets = append(onsets, pts+time.Duration(i/2)*time.Second/48000)
+						}
+						quiet = 0
+					} else {
+						quiet++
+					}
+				}
+				pts += time.Duration(len(s)/2) * time.Second / 48000
+			})
+			if u.PTS-first > d {
+				out <- onsets
+				return
+			}
+		}
+	}()
+	return out
+}
+
+func slicesMinMax(v []time.Duration) (lo, hi time.Duration) {
+	lo, hi = v[0], v[0]
+	for _, x := range v {
+		lo, hi = min(lo, x), max(hi, x)
+	}
+	return lo, hi
+}
+
+func absDuration(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
+}
+
+// TestFrameRateConversionByTimestamp: a 25 fps and a 60 fps camera in the
+// 30 fps program, over a network path whose delay wanders by up to 40 ms.
+// Each camera frame carries its number in its brightness; the program must
+// step through them by timestamp — the 25 fps one advancing five frames in
+// every six with its repeats evenly spread, the 60 fps one exactly two
+// frames a tick — not by when they happened to arrive.
+func TestFrameRateConversionByTimestamp(t *testing.T) {
+	mustHaveTools(t)
+	for _, c := range []struct {
+		fps  int
+		step []int // the allowed steps of the camera's frame number per program frame
+	}{{25, []int{0, 1}}, {60, []int{2}}} {
+		t.Run(strconv.Itoa(c.fps)+"fps", func(t *testing.T) {
+			a, _ := startApp(t, testConfig(t, ingest.SourceConfig{Name: "cam1"}))
+			path := testpeer.StartProxy(t, a.rtmp.Addr().String())
+			path.Jitter(40 * time.Millisecond)
+			run(t, "ffmpeg", "-hide_banner", "-loglevel", "error", "-re",
+				"-f", "lavfi", "-i", "color=c=black:s=320x240:r="+strconv.Itoa(c.fps)+",format=yuv420p,geq=lum='40+mod(N\\,8)*25':cb=128:cr=128",
+				"-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-qp", "10", "-g", strconv.Itoa(c.fps), "-f", "flv", "rtmp://"+path.Addr()+"/live/cam1")
+			waitLive(t, a, "cam1")
+			api(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, nil)
+			frames := decodeProgram(t, a)
+			start := frames.started(t) + 30 // past the cut
+			var seq []int
+			for n := start; n < start+90; n++ {
+				y := average(frames.frame(t, n)).R // grey: R = G = B
+				// lum 40 + k×25 in limited range → full-range RGB
+				seq = append(seq, int(math.Round((float64(y)*219/255+16-40)/25))&7)
+			}
+			bad, repeats, lastRepeat, closest := 0, 0, -100, 100
+			for i := 1; i < len(seq); i++ {
+				step := (seq[i] - seq[i-1] + 8) % 8
+				if !containsInt(c.step, step) {
+					bad++
+				}
+				if step == 0 {
+					repeats++
+					closest = min(closest, i-lastRepeat)
+					lastRepeat = i
+				}
+			}
+			t.Logf("%d fps camera: frame numbers %v; %d steps outside %v, %d repeats, closest repeats %d frames apart",
+				c.fps, seq[:24], bad, c.step, repeats, closest)
+			require.LessOrEqual(t, bad, 2, "steps by timestamp")
+			if c.fps == 25 {
+				require.InDelta(t, 15, repeats, 2, "one repeat in six frames")
+				require.GreaterOrEqual(t, closest, 5, "repeats evenly spread")
+			}
+		})
+	}
+}
+
+func containsInt(v []int, x int) bool {
+	for _, y := range v {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,173 @@
+package mixer
+
+import (
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"switchyard/media/av"
+)
+
+// Frame timing. Each source's timestamps are mapped to the program clock:
+//
+//	program time = pts + offset + jitter delay
+//
+// For each track the smallest (arrival − pts) seen lately is its path with
+// the least delay; offset is the largest of those, so the track that comes
+// later (audio waits for whole codec frames, muxers interleave) is still in
+// time. It is held steady and moved only when that value moves by more than
+// reanchorTol (a camera's clock drifting against ours, a route changing),
+// or at once when the timestamps jump (a new publisher).
+// Video and audio of a source share the mapping, so they leave the mixer
+// together whatever their arrival: pictures wait in a small queue until
+// their program time, audio is read from its ring at the source time that
+// matches the program's. A 25 or 60 fps camera in a 30 fps program repeats
+// or drops pictures by timestamp, and a jittery network feed plays evenly.
+const (
+	mapWindow   = 2 * time.Second        // how long a smallest delay is remembered
+	reanchorTol = 15 * time.Millisecond  // offset drift tolerated before it moves
+	jumpTol     = 1 * time.Second        // a jump this large re-anchors at once
+	picQueueCap = 8                      // pictures waiting for their time
+	audioTol    = 5 * time.Millisecond   // audio ahead/behind tolerated before it is padded/skipped
+	audioGapMax = 500 * time.Millisecond // a larger hole in audio timestamps resets the ring
+)
+
+// clockMap is one source's mapping to the program clock.
+type clockMap struct {
+	mu       sync.Mutex
+	anchored bool
+	tracks   [2]trackDelay // video, audio
+	off      atomic.Int64  // time.Duration; read by the tick
+}
+
+// trackDelay keeps a track's smallest arrival − pts over the current and
+// the previous window.
+type trackDelay struct {
+	seen            bool
+	winStart        time.Duration
+	winMin, prevMin time.Duration
+}
+
+func (d *trackDelay) note(arrival, raw time.Duration) {
+	switch {
+	case !d.seen:
+		*d = trackDelay{seen: true, winStart: arrival, winMin: raw, prevMin: raw}
+	case arrival-d.winStart > mapWindow:
+		d.prevMin, d.winMin, d.winStart = d.winMin, raw, arrival
+	default:
+		d.winMin = min(d.winMin, raw)
+	}
+}
+
+// observe notes a unit of track (0 video, 1 audio) with timestamp pts
+// arriving at program time arrival. A jump of the timestamps re-anchors at
+// once (what is queued is flushed when the new pictures come in before it).
+func (m *clockMap) observe(track int, arrival, pts time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	raw := arrival - pts
+	cur := time.Duration(m.off.Load())
+	if !m.anchored || absDur(raw-cur) > jumpTol {
+		m.anchored = true
+		m.tracks = [2]trackDelay{}
+		m.tracks[track].note(arrival, raw)
+		m.off.Store(int64(raw))
+		return
+	}
+	m.tracks[track].note(arrival, raw)
+	est := time.Duration(math.MinInt64)
+	for _, d := range m.tracks {
+		if d.seen {
+			est = max(est, min(d.prevMin, d.winMin))
+		}
+	}
+	if absDur(est-cur) > reanchorTol {
+		m.off.Store(int64(est))
+	}
+}
+
+// offset is the current mapping (program time − pts, before the jitter delay).
+func (m *clockMap) offset() time.Duration { return time.Duration(m.off.Load()) }
+
+func absDur(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
+}
+
+// duePic is a decoded picture waiting for its program time.
+type duePic struct {
+	ref *av.PictureRef
+	due time.Duration
+}
+
+// queuePicture adds a decoded picture due at program time due. A picture
+// due before the last queued one (a new timeline) flushes the queue; a full
+// queue drops its oldest.
+func (in *input) queuePicture(r *av.PictureRef, due time.Duration) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if n := len(in.queue); n > 0 && due < in.queue[n-1].due {
+		in.flushLocked()
+	}
+	if len(in.queue) == picQueueCap {
+		in.queue[0].ref.Release()
+		copy(in.queue, in.queue[1:])
+		in.queue = in.queue[:picQueueCap-1]
+	}
+	in.queue = append(in.queue, duePic{ref: r, due: due})
+	in.decodedAt = time.Now()
+}
+
+func (in *input) flushLocked() {
+	for i := range in.queue {
+		in.queue[i].ref.Release()
+		in.queue[i] = duePic{}
+	}
+	in.queue = in.queue[:0]
+}
+
+// take returns, with a reference the caller releases, the picture to show
+// at program time at: the newest one due by then (older ones are passed
+// over), else the one already on show. nil when nothing was decoded within
+// maxAge. Pictures only move forward, whoever asks.
+func (in *input) take(now time.Time, at, maxAge time.Duration) *av.PictureRef {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	i := -1
+	for j := range in.queue {
+		if in.queue[j].due <= at {
+			i = j
+		}
+	}
+	if i >= 0 {
+		if in.shown != nil {
+			in.shown.Release()
+		}
+		for j := range i {
+			in.queue[j].ref.Release()
+		}
+		in.shown = in.queue[i].ref
+		n := copy(in.queue, in.queue[i+1:])
+		clear(in.queue[n:])
+		in.queue = in.queue[:n]
+	}
+	if in.shown == nil || now.Sub(in.decodedAt) > maxAge {
+		return nil
+	}
+	in.shown.Retain()
+	return in.shown
+}
+
+// clearPictures drops every picture (the input is stopping).
+func (in *input) clearPictures() {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.flushLocked()
+	if in.shown != nil {
+		in.shown.Release()
+		in.shown = nil
+	}
+}

@@ -1,0 +1,70 @@
+package mixer
+
+import (
+	"testing"
+	"time"
+)
+
+const ms = time.Millisecond
+
+func TestClockMapTakesTheLaterTrackAndHoldsSteady(t *testing.T) {
+	var m clockMap
+	// video arrives 10 ms after its timestamp, audio 50 ms (whole codec frames)
+	for i := range 100 {
+		pts := time.Duration(i) * 20 * ms
+		m.observe(0, pts+10*ms+time.Duration(i%3)*ms, pts)
+		m.observe(1, pts+50*ms+time.Duration(i%5)*ms, pts)
+	}
+	if got := m.offset(); got != 50*ms {
+		t.Fatalf("offset %s, want the later track's least delay, 50ms", got)
+	}
+	// a slow drift below the tolerance does not move it; beyond it, it does
+	for i := 100; i < 400; i++ {
+		pts := time.Duration(i) * 20 * ms
+		drift := time.Duration(i-100) * ms / 5 // 60 ms over the run
+		m.observe(0, pts+10*ms+drift, pts)
+		m.observe(1, pts+50*ms+drift, pts)
+		if off := m.offset(); off != 50*ms && (off < 50*ms+reanchorTol || off > 50*ms+drift) {
+			t.Fatalf("at %d: offset %s with drift %s", i, off, drift)
+		}
+	}
+	if m.offset() == 50*ms {
+		t.Fatal("a 60 ms drift never moved the offset")
+	}
+	// a new publisher starting its timestamps at 0 re-anchors at once
+	m.observe(0, 10*time.Second, 0)
+	if got := m.offset(); got != 10*time.Second {
+		t.Fatalf("after a jump: offset %s, want 10s", got)
+	}
+}
+
+func TestSampleRingReadsBySourceTime(t *testing.T) {
+	r := newSampleRing(SampleRate)
+	ones := make([]float32, 2*480) // 10 ms
+	for i := range ones {
+		ones[i] = 1
+	}
+	r.write(ones, 100*ms)
+	dst := make([]float32, 2*960) // 20 ms from 90 ms: 10 ms of silence, then the samples
+	if n := r.readAt(dst, 90*ms); n != len(ones) {
+		t.Fatalf("read %d floats, want %d", n, len(ones))
+	}
+	if dst[0] != 0 || dst[2*480-1] != 0 || dst[2*480] != 1 || dst[len(dst)-1] != 1 {
+		t.Fatal("not placed at its time")
+	}
+	// late: what is before the asked time is skipped
+	r.write(ones, 110*ms)
+	r.write(ones, 120*ms)
+	small := make([]float32, 2*480)
+	r.readAt(small, 120*ms)
+	if r.n != 0 {
+		t.Fatalf("%d floats left; the 110 ms block should have been skipped", r.n)
+	}
+	// a small hole in the timestamps is silence, kept in place
+	r.write(ones, 200*ms)
+	r.write(ones, 220*ms) // 10 ms missing
+	r.readAt(dst, 200*ms)
+	if dst[0] != 1 || dst[2*480] != 0 || dst[2*960-1] != 0 {
+		t.Fatal("the hole was not kept as silence")
+	}
+}
