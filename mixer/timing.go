@@ -104,8 +104,9 @@ type duePic struct {
 }
 
 // queuePicture adds a decoded picture due at program time due. A picture
-// due before the last queued one (a new timeline) flushes the queue; a full
-// queue drops its oldest.
+// due before the last queued one (a new timeline) flushes the queue. A full
+// queue pushes its oldest out to be the picture on show: a source nobody
+// takes from (out of sight) keeps a recent picture there for a cut to it.
 func (in *input) queuePicture(r *av.PictureRef, due time.Duration) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
@@ -113,7 +114,10 @@ func (in *input) queuePicture(r *av.PictureRef, due time.Duration) {
 		in.flushLocked()
 	}
 	if len(in.queue) == picQueueCap {
-		in.queue[0].ref.Release()
+		if in.shown != nil {
+			in.shown.Release()
+		}
+		in.shown = in.queue[0].ref
 		copy(in.queue, in.queue[1:])
 		in.queue = in.queue[:picQueueCap-1]
 	}
@@ -131,8 +135,11 @@ func (in *input) flushLocked() {
 
 // take returns, with a reference the caller releases, the picture to show
 // at program time at: the newest one due by then (older ones are passed
-// over), else the one already on show. nil when nothing was decoded within
-// maxAge. Pictures only move forward, whoever asks.
+// over), else the one already on show, else the oldest waiting (a cut to a
+// source that has nothing due yet — it is catching up after a stall — shows
+// a picture of it on the next frame, a little early, rather than its
+// slate). nil when nothing was decoded within maxAge. Pictures only move
+// forward, whoever asks.
 func (in *input) take(now time.Time, at, maxAge time.Duration) *av.PictureRef {
 	in.mu.Lock()
 	defer in.mu.Unlock()
@@ -141,6 +148,9 @@ func (in *input) take(now time.Time, at, maxAge time.Duration) *av.PictureRef {
 		if in.queue[j].due <= at {
 			i = j
 		}
+	}
+	if i < 0 && in.shown == nil && len(in.queue) > 0 {
+		i = 0
 	}
 	if i >= 0 {
 		if in.shown != nil {

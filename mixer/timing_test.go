@@ -3,6 +3,8 @@ package mixer
 import (
 	"testing"
 	"time"
+
+	"switchyard/media/av"
 )
 
 const ms = time.Millisecond
@@ -66,5 +68,53 @@ func TestSampleRingReadsBySourceTime(t *testing.T) {
 	r.readAt(dst, 200*ms)
 	if dst[0] != 1 || dst[2*480] != 0 || dst[2*960-1] != 0 {
 		t.Fatal("the hole was not kept as silence")
+	}
+}
+
+// TestPictureQueueShowsACaughtUpSourceAtOnce: a source out of sight whose
+// pictures are all due later (it is catching up after a stall) still shows
+// a picture of its own on the first take, and pictures pushed out of a full
+// queue keep what is on show recent.
+func TestPictureQueueShowsACaughtUpSourceAtOnce(t *testing.T) {
+	f, err := av.NewFrame(16, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Free()
+	in := &input{name: "cam"}
+	defer in.pics.Close()
+	defer in.clearPictures()
+	queue := func(due time.Duration) *av.PictureRef {
+		r, err := in.pics.Ref(f.Picture())
+		if err != nil {
+			t.Fatal(err)
+		}
+		in.queuePicture(r, due)
+		return r
+	}
+	now := time.Now()
+	first := queue(100 * ms)
+	queue(133 * ms)
+	got := in.take(now, 50*ms, time.Second) // nothing due by 50 ms
+	if got != first {
+		t.Fatal("a source never shown gave no picture when nothing was due yet")
+	}
+	got.Release()
+	// once one is on show, pictures not yet due wait for their time
+	if got := in.take(now, 60*ms, time.Second); got != first {
+		t.Fatal("a picture not yet due was shown early")
+	} else {
+		got.Release()
+	}
+	// a full queue (nobody taking) pushes its oldest out to be on show
+	var refs []*av.PictureRef
+	for i := range picQueueCap + 2 {
+		refs = append(refs, queue(time.Duration(200+i*33)*ms))
+	}
+	in.mu.Lock()
+	shown := in.shown
+	in.mu.Unlock()
+	if shown != refs[1] {
+		t.Fatal("the picture on show is not the newest pushed out of the full queue")
 	}
 }

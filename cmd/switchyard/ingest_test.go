@@ -182,8 +182,21 @@ func TestResolutionChangeMidStream(t *testing.T) {
 		return st.Video != nil && st.Video.Width == 640 && st.Video.Height == 360
 	})
 	require.Zero(t, st.Sessions, "the same publisher, not a reconnect")
-	api(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, &bus)
-	require.True(t, average(prog.frame(t, bus.Frame+1)).is("blue"), "the program follows the camera's new picture")
+	// Ingest has seen the new size; the picture reaches the program after
+	// decoding and the jitter buffer (2 frames), and nothing but the old or
+	// the new picture is shown meanwhile.
+	n0 := a.mixer.State().Frame
+	blueAt := int64(-1)
+	for k := n0; k <= n0+15 && blueAt < 0; k++ {
+		c := average(prog.frame(t, k))
+		if c.is("blue") {
+			blueAt = k
+		} else {
+			require.True(t, c.is("red"), "program frame %d, between the two sizes: %s", k, c)
+		}
+	}
+	require.GreaterOrEqual(t, blueAt, int64(0), "the program follows the camera's new picture within 15 frames")
+	t.Logf("the new picture on program %d frames after ingest saw the new size", blueAt-n0)
 
 	// The ISO recording continues in a second part file at the new size.
 	n := a.mixer.Stats().FramesOut
