@@ -98,6 +98,10 @@ type ProgramConfig struct {
 	// PreviewBitrate, when set, also encodes the preview bus for
 	// rtsp://HOST:8554/preview (a confidence monitor).
 	PreviewBitrate Bitrate `yaml:"preview_bitrate"`
+	// JitterBuffer is how long each source's pictures and sound wait past
+	// the earliest they could be shown, so a jittery feed plays evenly
+	// (unset: 2 frames).
+	JitterBuffer Duration `yaml:"jitter_buffer"`
 }
 
 // FPSRational returns the frame rate as a fraction: 29.97 → 30000/1001.
@@ -345,6 +349,8 @@ func (c *Config) Validate() error {
 		return &ConfigError{"program.keyint", "must be between 100ms and 10s"}
 	case p.PreviewBitrate != 0 && p.PreviewBitrate < 100_000:
 		return &ConfigError{"program.preview_bitrate", "must be at least 100k (or 0: no preview output)"}
+	case p.JitterBuffer < 0 || time.Duration(p.JitterBuffer) > time.Second:
+		return &ConfigError{"program.jitter_buffer", "must be between 0 (2 frames) and 1s"}
 	}
 	switch mv := c.Multiview; {
 	case mv.Width < 320 || mv.Width > 3840 || mv.Width%2 != 0:

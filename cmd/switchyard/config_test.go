@@ -38,6 +38,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"bad fps", "program: {fps: 0}", "program.fps"},
 		{"bad bitrate", "program: {video_bitrate: fast}", "bitrate"},
 		{"bad keyint", "program: {keyint: forever}", "duration"},
+		{"jitter buffer too long", "program: {jitter_buffer: 5s}", "program.jitter_buffer"},
 		{"bad source name", "sources: [{name: Cam 1}]", "sources[0].name"},
 		{"duplicate source", "sources: [{name: a}, {name: a}]", "sources[1].name"},
 		{"reserved name", "sources: [{name: black}]", "sources[0].name"},

@@ -97,6 +97,7 @@ func start(cfg *Config, log *slog.Logger) (a *app, err error) {
 		Width: cfg.Program.Width, Height: cfg.Program.Height, FPSNum: fpsNum, FPSDen: fpsDen,
 		VideoBitrateBPS: int(cfg.Program.VideoBitrate), AudioBitrateBPS: int(cfg.Program.AudioBitrate),
 		Keyint: timeDuration(cfg.Program.Keyint), PreviewBitrateBPS: int(cfg.Program.PreviewBitrate),
+		JitterBuffer: timeDuration(cfg.Program.JitterBuffer),
 		Multiview: mixer.MultiviewConfig{Width: cfg.Multiview.Width, Height: cfg.Multiview.Height, FPS: cfg.Multiview.FPS,
 			Quality: cfg.Multiview.Quality},
 	}, log)
