@@ -74,6 +74,7 @@ func (in *input) markShown(n int64) {
 
 func (in *input) run(ctx context.Context, threads int) {
 	defer close(in.done)
+	lowerDecodePriority()
 	reader := in.stream.NewReader(256)
 	defer reader.Close()
 

@@ -19,6 +19,7 @@ import (
 	"switchyard/internal/testpeer"
 	"switchyard/media"
 	"switchyard/mixer"
+	"switchyard/mixer/keyer"
 	"switchyard/output/push"
 	"switchyard/output/record"
 )
@@ -58,6 +59,12 @@ var (
 
 func benchApp(b *testing.B, w, h int, names ...string) *app {
 	b.Helper()
+	cfg := benchConfig(b, w, h, names...)
+	return benchStart(b, &cfg)
+}
+
+// benchConfig is a show on loopback with a push slot per name.
+func benchConfig(b *testing.B, w, h int, names ...string) Config {
 	cfg := defaults()
 	cfg.HTTP.Listen, cfg.RTMP.Listen, cfg.RTSP.Listen = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
 	cfg.Program.Width, cfg.Program.Height = w, h
@@ -65,7 +72,12 @@ func benchApp(b *testing.B, w, h int, names ...string) *app {
 	for _, n := range names {
 		cfg.Sources = append(cfg.Sources, ingest.SourceConfig{Name: n})
 	}
-	a, err := start(&cfg, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	return cfg
+}
+
+func benchStart(b *testing.B, cfg *Config) *app {
+	b.Helper()
+	a, err := start(cfg, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -406,4 +418,82 @@ func BenchmarkSources(b *testing.B) {
 		fmt.Printf("  %d sources: %.3f cores, RSS %.0f MiB: %.1f %% of a core and %.1f MiB per source (%d late, %d dropped program frames)\n",
 			n, cpu, float64(rss)/(1<<20), perCPU, perRSS, st.Late, st.Dropped)
 	}
+}
+
+// BenchmarkScale1080p: the most 1080p30 sources mixed into a 1080p30
+// program (x264 veryfast zerolatency, 6 Mbit/s) in real time with no late or
+// dropped program frame over SCALE_WINDOW (2m by default): 8 sources first,
+// then 2 more at a time while the last step held, up to SCALE_MAX (12). The
+// show runs as an operator would: every 5 s the program cuts to the next
+// source, the one after it goes to preview, a PiP shows a third, and a lower
+// third stays on air.
+func BenchmarkScale1080p(b *testing.B) {
+	in, err := benchInput1080()
+	if err != nil {
+		b.Fatal(err)
+	}
+	window, maxN := 2*time.Minute, 12
+	if v := os.Getenv("SCALE_WINDOW"); v != "" {
+		if window, err = time.ParseDuration(v); err != nil {
+			b.Fatalf("SCALE_WINDOW: %v", err)
+		}
+	}
+	if v := os.Getenv("SCALE_MAX"); v != "" {
+		if maxN, err = strconv.Atoi(v); err != nil || maxN < 8 {
+			b.Fatalf("SCALE_MAX: want a number from 8 up, got %q", v)
+		}
+	}
+	names := make([]string, maxN)
+	for i := range names {
+		names[i] = fmt.Sprintf("cam%d", i+1)
+	}
+	cfg := benchConfig(b, 1920, 1080, names...)
+	cfg.Program.VideoBitrate = 6_000_000
+	a := benchStart(b, &cfg)
+	pip, err := a.mixer.AddKeyer(keyerSpec(`{"type":"pip","source":"cam3","rect":{"x":1260,"y":40,"w":600,"h":338},"z":10,"on":true,"border":{"width":3}}`))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := a.mixer.AddKeyer(keyerSpec(`{"type":"lowerthird","title":"Ada Lovelace","subtitle":"Analyst","on":true}`)); err != nil {
+		b.Fatal(err)
+	}
+	fmt.Printf("\nscale: 1080p30 H.264 sources (6 Mbit/s, pushed over RTMP) into a 1080p30 program, cut every 5 s, PiP and lower third on, %s per step:\n", window)
+	best, live := 0, 0
+	for n := 8; n <= maxN; n += 2 {
+		for ; live < n; live++ {
+			pushFile(b, a, names[live], in)
+		}
+		waitAllLive(b, a, names[:n]...)
+		time.Sleep(3 * time.Second) // settle: decoders open, pools warm
+		s0, c0 := a.mixer.Stats(), selfCPU()
+		end := time.Now().Add(window)
+		var maxEncode float64
+		for k := 0; time.Now().Before(end); k++ {
+			if _, err := a.mixer.SetProgram(names[k%n]); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := a.mixer.SetPreview(names[(k+1)%n]); err != nil {
+				b.Fatal(err)
+			}
+			src := names[(k+2)%n]
+			if _, err := a.mixer.UpdateKeyer(pip.ID, func(s *keyer.Spec) error { s.Source = src; return nil }); err != nil {
+				b.Fatal(err)
+			}
+			for step := time.Now().Add(5 * time.Second); time.Now().Before(step) && time.Now().Before(end); {
+				time.Sleep(100 * time.Millisecond)
+				maxEncode = max(maxEncode, a.mixer.Stats().EncodeMs)
+			}
+		}
+		s1, c1 := a.mixer.Stats(), selfCPU()
+		media := float64(s1.FramesOut-s0.FramesOut) / 30
+		late, dropped := s1.Late-s0.Late, s1.Dropped-s0.Dropped
+		fmt.Printf("  %2d sources: %.2f cores, %d late, %d dropped program frames in %.0f s (encode up to %.1f ms a frame)\n",
+			n, (c1-c0).Seconds()/media, late, dropped, media, maxEncode)
+		if late+dropped > 0 {
+			break
+		}
+		best = n
+	}
+	b.ReportMetric(float64(best), "sources")
+	fmt.Printf("  largest in real time with no late or dropped frame: %d (target >= 8; the most tried: %d)\n", best, maxN)
 }
