@@ -189,15 +189,22 @@ func (w *fileWriter) frameDuration() time.Duration {
 	return time.Second / 30
 }
 
+// sample is p lasting d. Its duration and composition offset are taken
+// between absolute tick counts, so the file's timestamps stay on the exact
+// session times however many samples a fragment holds (converting each
+// duration on its own would lose a fraction of a tick per sample: 2999
+// ticks for a 30 fps frame, 1023 for an AAC frame).
 func (w *fileWriter) sample(p *pending, d time.Duration, scale uint32) *fmp4.Sample {
 	w.media += uint64(len(p.payload))
-	return &fmp4.Sample{Duration: uint32(ticks(d, scale)), PTSOffset: int32(ticks(p.pts, scale) - ticks(p.dts, scale)),
+	start := ticks(p.dts, scale)
+	return &fmp4.Sample{Duration: uint32(max(ticks(p.dts+d, scale)-start, 1)), PTSOffset: int32(ticks(p.pts, scale) - start),
 		IsNonSyncSample: !p.key, Payload: p.payload}
 }
 
+// ticks converts d to units of 1/scale s, to the nearest.
 func ticks(d time.Duration, scale uint32) int64 {
 	sec, rem := int64(d/time.Second), int64(d%time.Second)
-	return sec*int64(scale) + rem*int64(scale)/int64(time.Second)
+	return sec*int64(scale) + (rem*int64(scale)+int64(time.Second)/2)/int64(time.Second)
 }
 
 // flushFragment writes the samples gathered so far as one fragment.

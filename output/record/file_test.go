@@ -1,0 +1,129 @@
+package record
+
+import (
+	"bytes"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
+
+	"switchyard/media"
+)
+
+// encode runs ffmpeg and returns what it wrote to stdout.
+func encode(t *testing.T, args ...string) []byte {
+	t.Helper()
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		t.Skip("ffmpeg not installed (make deps)")
+	}
+	out, err := exec.Command("ffmpeg", append([]string{"-hide_banner", "-loglevel", "error"}, args...)...).Output()
+	if err != nil {
+		t.Fatalf("ffmpeg %v: %v", args, err)
+	}
+	return out
+}
+
+// TestFileTimestampsStayExact: 3 s of 30 fps video and AAC audio written at
+// session times with an offset that is no whole number of ticks come out
+// of the file on those times — no sample's duration loses a fraction of a
+// tick that would add up across a fragment (2999 ticks a frame instead of
+// 3000 drifted 20 ticks a second and made neighbouring frames collide for
+// tools that round to the frame rate).
+func TestFileTimestampsStayExact(t *testing.T) {
+	h264Stream := encode(t, "-f", "lavfi", "-i", "testsrc2=s=320x240:r=30", "-frames:v", "90", "-c:v", "libx264",
+		"-preset", "ultrafast", "-bf", "0", "-g", "30", "-pix_fmt", "yuv420p", "-f", "h264", "-")
+	adts := encode(t, "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "3", "-c:a", "aac", "-f", "adts", "-")
+
+	var annexb h264.AnnexB
+	if err := annexb.Unmarshal(h264Stream); err != nil {
+		t.Fatal(err)
+	}
+	var aus [][][]byte
+	var sps, pps []byte
+	for _, n := range annexb {
+		switch h264.NALUType(n[0] & 0x1f) {
+		case h264.NALUTypeSPS:
+			sps = n
+		case h264.NALUTypePPS:
+			pps = n
+		case h264.NALUTypeIDR, h264.NALUTypeNonIDR:
+			aus = append(aus, [][]byte{n}) // one slice per picture (x264's default)
+		}
+	}
+	video, err := media.NewH264Track(sps, pps, 30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pkts mpeg4audio.ADTSPackets
+	if err := pkts.Unmarshal(adts); err != nil {
+		t.Fatal(err)
+	}
+	asc, err := (&mpeg4audio.AudioSpecificConfig{Type: pkts[0].Type, SampleRate: pkts[0].SampleRate, ChannelCount: pkts[0].ChannelCount}).Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	audio, err := media.NewAACTrack(asc)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	path := filepath.Join(t.TempDir(), "cam1.mp4")
+	w, err := newFileWriter(path, video, audio, time.Second, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const anchor = 1234567 * time.Nanosecond // session time of the camera's 0
+	vt := func(k int) time.Duration { return anchor + time.Duration(k*3000)*time.Second/90000 }
+	at := func(j int) time.Duration { return anchor + time.Duration(j*1024)*time.Second/48000 }
+	for k, j := 0, 0; k < len(aus); k++ {
+		u := &media.Unit{Track: video, Key: k%30 == 0, Data: aus[k]}
+		if err := w.writeUnit(u, vt(k), vt(k)); err != nil {
+			t.Fatal(err)
+		}
+		for ; j < len(pkts) && at(j) < vt(k+1); j++ {
+			if err := w.writeUnit(&media.Unit{Track: audio, Key: true, Data: [][]byte{pkts[j].AU}}, at(j), at(j)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := w.close(); err != nil {
+		t.Fatal(err)
+	}
+
+	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "packet=stream_index,pts,dts",
+		"-of", "csv=p=0", path).Output()
+	if err != nil {
+		t.Fatalf("ffprobe: %v", err)
+	}
+	var vts, ats []int64
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Split(line, ",")
+		pts, _ := strconv.ParseInt(f[1], 10, 64)
+		if f[0] == "0" {
+			vts = append(vts, pts)
+		} else {
+			ats = append(ats, pts)
+		}
+	}
+	if len(vts) != len(aus) || len(ats) < 100 {
+		t.Fatalf("%d video and %d audio packets read back, want %d and ≥ 100", len(vts), len(ats), len(aus))
+	}
+	for k, v := range vts {
+		if want := ticks(vt(k), videoTimescale); v < want-1 || v > want+1 {
+			t.Fatalf("video frame %d at %d ticks, want %d (±1): the file drifts from the session's times", k, v, want)
+		}
+	}
+	for j, a := range ats {
+		if want := ticks(at(j), 48000); a < want-1 || a > want+1 {
+			t.Fatalf("audio frame %d at %d, want %d (±1)", j, a, want)
+		}
+	}
+	if msg, err := exec.Command("ffmpeg", "-v", "error", "-i", path, "-f", "null", "-").CombinedOutput(); err != nil || len(bytes.TrimSpace(msg)) > 0 {
+		t.Fatalf("the file does not decode cleanly: %v %s", err, msg)
+	}
+}
