@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/opus"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4/seekablebuffer"
 
@@ -74,14 +75,13 @@ func newFileWriter(path string, video, audio *media.Track, fragment time.Duratio
 	}
 	init := fmp4.Init{Tracks: []*fmp4.InitTrack{{ID: videoID, TimeScale: videoTimescale, Codec: codec}}}
 	if audio != nil {
-		var asc mpeg4audio.AudioSpecificConfig
-		if err := asc.Unmarshal(audio.Config); err != nil {
+		codec, err := audioCodec(audio)
+		if err != nil {
 			f.Close()
 			os.Remove(path)
-			return nil, fmt.Errorf("audio config: %w", err)
+			return nil, err
 		}
-		init.Tracks = append(init.Tracks, &fmp4.InitTrack{ID: audioID, TimeScale: uint32(audio.SampleRate),
-			Codec: &fmp4.CodecMPEG4Audio{Config: asc}})
+		init.Tracks = append(init.Tracks, &fmp4.InitTrack{ID: audioID, TimeScale: uint32(audio.SampleRate), Codec: codec})
 	}
 	if err := init.Marshal(&w.buf); err != nil {
 		f.Close()
@@ -93,6 +93,37 @@ func newFileWriter(path string, video, audio *media.Track, fragment time.Duratio
 		return nil, err
 	}
 	return w, nil
+}
+
+// recordsAudio reports whether a camera's audio track goes into its ISO
+// file as it came in: AAC and Opus do. G.711 has no sample entry that
+// ffmpeg and editors read in MP4; such a camera's file has its picture only
+// (its sound is in the program).
+func recordsAudio(t *media.Track) bool {
+	return t.Kind == media.KindAudio && (t.Codec == media.CodecAAC || t.Codec == media.CodecOpus)
+}
+
+func audioCodec(t *media.Track) (fmp4.Codec, error) {
+	if t.Codec == media.CodecOpus {
+		return &fmp4.CodecOpus{ChannelCount: t.Channels}, nil
+	}
+	var asc mpeg4audio.AudioSpecificConfig
+	if err := asc.Unmarshal(t.Config); err != nil {
+		return nil, fmt.Errorf("audio config: %w", err)
+	}
+	return &fmp4.CodecMPEG4Audio{Config: asc}, nil
+}
+
+// audioFrame is how long a packet of the file's audio lasts when its
+// timestamps cannot tell (the last one, or one after a gap).
+func (w *fileWriter) audioFrame(payload []byte) time.Duration {
+	if w.audio.Codec == media.CodecOpus {
+		if d := opus.PacketDuration(payload); d > 0 {
+			return d
+		}
+		return 20 * time.Millisecond
+	}
+	return 1024 * time.Second / time.Duration(w.audio.SampleRate)
 }
 
 // flushBuf writes what was marshalled and syncs it. A write that fails part
@@ -157,7 +188,7 @@ func (w *fileWriter) writeUnit(u *media.Unit, dts, pts time.Duration) error {
 		}
 		w.vHeld = p
 	case media.KindAudio:
-		if w.audio == nil || !w.started || u.Track.SampleRate != w.audio.SampleRate || dts < w.first {
+		if w.audio == nil || !w.started || u.Track.Codec != w.audio.Codec || u.Track.SampleRate != w.audio.SampleRate || dts < w.first {
 			return nil
 		}
 		p := &pending{dts: dts, pts: dts, key: true, payload: append([]byte(nil), u.Data[0]...)}
@@ -165,7 +196,7 @@ func (w *fileWriter) writeUnit(u *media.Unit, dts, pts time.Duration) error {
 			d := dts - h.dts
 			gap := d > time.Second
 			if gap || d <= 0 {
-				d = 1024 * time.Second / time.Duration(w.audio.SampleRate)
+				d = w.audioFrame(h.payload)
 			}
 			if len(w.aSamples) == 0 {
 				w.aBase = h.dts
@@ -241,7 +272,7 @@ func (w *fileWriter) close() error {
 		w.vHeld = nil
 	}
 	if w.aHeld != nil && w.audio != nil {
-		w.aSamples = append(w.aSamples, w.sample(w.aHeld, 1024*time.Second/time.Duration(w.audio.SampleRate), uint32(w.audio.SampleRate)))
+		w.aSamples = append(w.aSamples, w.sample(w.aHeld, w.audioFrame(w.aHeld.payload), uint32(w.audio.SampleRate)))
 		w.aHeld = nil
 	}
 	if w.started {

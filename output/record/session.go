@@ -328,7 +328,7 @@ func (t *track) write(u *media.Unit, dts, pts time.Duration) error {
 func (t *track) openFile(video *media.Track) error {
 	var audio *media.Track
 	for _, tr := range t.stream.Tracks() {
-		if tr.Kind == media.KindAudio && tr.Codec == media.CodecAAC {
+		if recordsAudio(tr) {
 			audio = tr
 		}
 	}
@@ -341,7 +341,7 @@ func (t *track) openFile(video *media.Track) error {
 	t.cur = w
 	p := partJSON{File: name, Video: fmt.Sprintf("%s %dx%d", video.Codec, video.Width, video.Height)}
 	if audio != nil {
-		p.Audio = fmt.Sprintf("aac %d Hz %d ch", audio.SampleRate, audio.Channels)
+		p.Audio = fmt.Sprintf("%s %d Hz %d ch", audio.Codec, audio.SampleRate, audio.Channels)
 	}
 	t.parts = append(t.parts, p)
 	t.mu.Unlock()
