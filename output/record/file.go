@@ -7,6 +7,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/g711"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/opus"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/fmp4"
@@ -96,16 +97,26 @@ func newFileWriter(path string, video, audio *media.Track, fragment time.Duratio
 }
 
 // recordsAudio reports whether a camera's audio track goes into its ISO
-// file as it came in: AAC and Opus do. G.711 has no sample entry that
-// ffmpeg and editors read in MP4; such a camera's file has its picture only
-// (its sound is in the program).
+// file: AAC and Opus as they came in; G.711 expanded, sample for sample,
+// to the 16-bit PCM its codes stand for (MP4 has no G.711 entry that
+// players and editors read; the expansion is lossless).
 func recordsAudio(t *media.Track) bool {
-	return t.Kind == media.KindAudio && (t.Codec == media.CodecAAC || t.Codec == media.CodecOpus)
+	if t.Kind != media.KindAudio {
+		return false
+	}
+	switch t.Codec {
+	case media.CodecAAC, media.CodecOpus, media.CodecPCMU, media.CodecPCMA:
+		return true
+	}
+	return false
 }
 
 func audioCodec(t *media.Track) (fmp4.Codec, error) {
-	if t.Codec == media.CodecOpus {
+	switch t.Codec {
+	case media.CodecOpus:
 		return &fmp4.CodecOpus{ChannelCount: t.Channels}, nil
+	case media.CodecPCMU, media.CodecPCMA:
+		return &fmp4.CodecLPCM{BitDepth: 16, SampleRate: t.SampleRate, ChannelCount: t.Channels}, nil
 	}
 	var asc mpeg4audio.AudioSpecificConfig
 	if err := asc.Unmarshal(t.Config); err != nil {
@@ -117,13 +128,31 @@ func audioCodec(t *media.Track) (fmp4.Codec, error) {
 // audioFrame is how long a packet of the file's audio lasts when its
 // timestamps cannot tell (the last one, or one after a gap).
 func (w *fileWriter) audioFrame(payload []byte) time.Duration {
-	if w.audio.Codec == media.CodecOpus {
+	switch w.audio.Codec {
+	case media.CodecOpus:
 		if d := opus.PacketDuration(payload); d > 0 {
 			return d
 		}
 		return 20 * time.Millisecond
+	case media.CodecPCMU, media.CodecPCMA: // payload: 16-bit samples
+		return time.Duration(len(payload)/2/max(w.audio.Channels, 1)) * time.Second / time.Duration(w.audio.SampleRate)
 	}
 	return 1024 * time.Second / time.Duration(w.audio.SampleRate)
+}
+
+// audioPayload is what the file stores of an audio packet.
+func (w *fileWriter) audioPayload(b []byte) []byte {
+	switch w.audio.Codec {
+	case media.CodecPCMU:
+		var pcm g711.Mulaw
+		pcm.Unmarshal(b)
+		return pcm
+	case media.CodecPCMA:
+		var pcm g711.Alaw
+		pcm.Unmarshal(b)
+		return pcm
+	}
+	return append([]byte(nil), b...)
 }
 
 // flushBuf writes what was marshalled and syncs it. A write that fails part
@@ -191,7 +220,7 @@ func (w *fileWriter) writeUnit(u *media.Unit, dts, pts time.Duration) error {
 		if w.audio == nil || !w.started || u.Track.Codec != w.audio.Codec || u.Track.SampleRate != w.audio.SampleRate || dts < w.first {
 			return nil
 		}
-		p := &pending{dts: dts, pts: dts, key: true, payload: append([]byte(nil), u.Data[0]...)}
+		p := &pending{dts: dts, pts: dts, key: true, payload: w.audioPayload(u.Data[0])}
 		if h := w.aHeld; h != nil {
 			d := dts - h.dts
 			gap := d > time.Second

@@ -342,6 +342,9 @@ func (t *track) openFile(video *media.Track) error {
 	p := partJSON{File: name, Video: fmt.Sprintf("%s %dx%d", video.Codec, video.Width, video.Height)}
 	if audio != nil {
 		p.Audio = fmt.Sprintf("%s %d Hz %d ch", audio.Codec, audio.SampleRate, audio.Channels)
+		if audio.Codec == media.CodecPCMU || audio.Codec == media.CodecPCMA {
+			p.Audio += " (as 16-bit PCM)"
+		}
 	}
 	t.parts = append(t.parts, p)
 	t.mu.Unlock()
