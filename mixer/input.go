@@ -95,6 +95,7 @@ func (in *input) run(ctx context.Context, threads int) {
 		in.clearPictures()
 		in.pics.Close()
 	}()
+	var grid cadence
 	onPicture := func(p av.Picture, ptsUs int64) {
 		r, err := in.pics.Ref(p)
 		if err != nil {
@@ -104,7 +105,8 @@ func (in *input) run(ctx context.Context, threads int) {
 		in.frames.Add(1)
 		due := in.progNow() + in.delay // no timestamp: as it comes
 		if ptsUs != math.MinInt64 {
-			due = time.Duration(ptsUs)*time.Microsecond + in.cmap.offset() + in.delay
+			pts := grid.snap(time.Duration(ptsUs)*time.Microsecond, vtrack.FPS)
+			due = pts + in.cmap.offset() + in.delay
 		}
 		in.queuePicture(r, due)
 	}

@@ -25,12 +25,13 @@ import (
 // matches the program's. A 25 or 60 fps camera in a 30 fps program repeats
 // or drops pictures by timestamp, and a jittery network feed plays evenly.
 const (
-	mapWindow   = 2 * time.Second        // how long a smallest delay is remembered
-	reanchorTol = 15 * time.Millisecond  // offset drift tolerated before it moves
-	jumpTol     = 1 * time.Second        // a jump this large re-anchors at once
-	picQueueCap = 8                      // pictures waiting for their time
-	audioTol    = 5 * time.Millisecond   // audio ahead/behind tolerated before it is padded/skipped
-	audioGapMax = 500 * time.Millisecond // a larger hole in audio timestamps resets the ring
+	mapWindow   = 2 * time.Second         // how long a smallest delay is remembered
+	reanchorTol = 15 * time.Millisecond   // offset drift tolerated before it moves
+	jumpTol     = 1 * time.Second         // a jump this large re-anchors at once
+	picQueueCap = 8                       // pictures waiting for their time
+	audioTol    = 5 * time.Millisecond    // audio ahead/behind tolerated before it is padded/skipped
+	audioGapMax = 500 * time.Millisecond  // a larger hole in audio timestamps resets the ring
+	snapTol     = 1500 * time.Microsecond // timestamp rounding taken out (whole ms, and then some)
 )
 
 // clockMap is one source's mapping to the program clock.
@@ -85,6 +86,37 @@ func (m *clockMap) observe(track int, arrival, pts time.Duration) {
 	if absDur(est-cur) > reanchorTol {
 		m.off.Store(int64(est))
 	}
+}
+
+// cadence takes the rounding jitter out of a camera's picture timestamps.
+// RTMP carries whole milliseconds, so a 60 fps camera's frames come 16 and
+// 17 ms apart; when its frames fall near the middle of a program frame,
+// where the tick decides between two of them, that jitter would make the
+// program step 1, 3, 2 frames instead of 2, 2, 2. Timestamps within
+// snapTol of the grid of the track's declared rate are snapped onto it; one
+// off the grid (variable rate, a new timeline, a rate other than declared)
+// is left as it is and starts a new grid there.
+type cadence struct {
+	origin time.Duration
+	fps    float64 // of the grid; 0: none yet
+}
+
+func (c *cadence) snap(pts time.Duration, fps float64) time.Duration {
+	if fps <= 0 {
+		c.fps = 0
+		return pts
+	}
+	if c.fps != fps {
+		c.origin, c.fps = pts, fps
+		return pts
+	}
+	k := math.Round(float64(pts-c.origin) * fps / float64(time.Second))
+	on := c.origin + time.Duration(k*float64(time.Second)/fps)
+	if absDur(pts-on) > snapTol {
+		c.origin = pts
+		return pts
+	}
+	return on
 }
 
 // offset is the current mapping (program time − pts, before the jitter delay).

@@ -118,3 +118,30 @@ func TestPictureQueueShowsACaughtUpSourceAtOnce(t *testing.T) {
 		t.Fatal("the picture on show is not the newest pushed out of the full queue")
 	}
 }
+
+// TestCadenceTakesOutTimestampRounding: a 60 fps camera's whole-millisecond
+// timestamps land on its exact grid; a stream whose timestamps are not on
+// the declared rate's grid is left as it is.
+func TestCadenceTakesOutTimestampRounding(t *testing.T) {
+	var c cadence
+	const origin = 5 * time.Second
+	for k := range 600 {
+		exact := origin + time.Duration(k)*time.Second/60
+		rounded := exact.Round(time.Millisecond) // as RTMP carries it
+		if got := c.snap(rounded, 60); absDur(got-exact) > time.Microsecond {
+			t.Fatalf("frame %d: %s snapped to %s, want %s", k, rounded, got, exact)
+		}
+	}
+	// declared 25 fps, sent at 30: nothing moves
+	var d cadence
+	for k := range 300 {
+		pts := time.Duration(k) * time.Second / 30
+		if got := d.snap(pts, 25); got != pts {
+			t.Fatalf("frame %d of a mis-declared stream moved from %s to %s", k, pts, got)
+		}
+	}
+	// no declared rate: as they come
+	if got := d.snap(123*ms, 0); got != 123*ms {
+		t.Fatalf("without a rate: %s", got)
+	}
+}
