@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -82,17 +83,50 @@ func bind(c *gin.Context, v any) error {
 	return decodeStrict(body, v)
 }
 
+// oversizeDrain is how much of an oversized body is read past the limit, and
+// oversizeDrainTime how long that may take, so the client has sent its whole
+// request when the 413 answers it.
+const (
+	oversizeDrain     = 1 << 20
+	oversizeDrainTime = 2 * time.Second
+)
+
 // readBody reads a request body of at most limit bytes.
+//
+// A body over the limit is answered 413 and the connection closed. Closing
+// it while the client is still sending makes the kernel reset the connection,
+// and a client that is still writing then sees "connection reset" instead of
+// the 413 (the net/http server does not drain a body whose client said
+// Connection: close). So the rest of a moderately oversized body is read and
+// thrown away first (bounded in bytes and time), and the limit is reported to
+// the net/http server itself (gin's writer hides it from MaxBytesReader) so it
+// half-closes and lingers before closing a connection with a larger body.
 func readBody(c *gin.Context, limit int64) ([]byte, error) {
-	b, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, limit))
+	b, err := io.ReadAll(http.MaxBytesReader(rawWriter(c.Writer), c.Request.Body, limit))
 	var maxErr *http.MaxBytesError
 	switch {
 	case errors.As(err, &maxErr):
+		rc := http.NewResponseController(c.Writer)
+		_ = rc.SetReadDeadline(time.Now().Add(oversizeDrainTime))
+		_, _ = io.CopyN(io.Discard, c.Request.Body, oversizeDrain)
+		_ = rc.SetReadDeadline(time.Time{})
 		return nil, &APIError{Status: http.StatusRequestEntityTooLarge, Msg: fmt.Sprintf("request body is larger than %d bytes", limit)}
 	case err != nil:
 		return nil, badRequest("", "reading the request body: %v", err)
 	}
 	return b, nil
+}
+
+// rawWriter unwraps gin's (and any other) response writer down to the one the
+// net/http server made.
+func rawWriter(w http.ResponseWriter) http.ResponseWriter {
+	for {
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return w
+		}
+		w = u.Unwrap()
+	}
 }
 
 // decodeStrict decodes one JSON object from body into v, refusing unknown
