@@ -108,7 +108,7 @@ func (in *input) run(ctx context.Context, threads int) {
 			pts := grid.snap(time.Duration(ptsUs)*time.Microsecond, vtrack.FPS)
 			due = pts + in.cmap.offset() + in.delay
 		}
-		in.queuePicture(r, due)
+		in.queuePicture(r, due, queueCap(in.delay, vtrack.FPS))
 	}
 	var apts time.Duration // the source time of the next decoded sample
 	onSamples := func(s []float32) {

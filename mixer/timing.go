@@ -28,7 +28,8 @@ const (
 	mapWindow   = 2 * time.Second         // how long a smallest delay is remembered
 	reanchorTol = 15 * time.Millisecond   // offset drift tolerated before it moves
 	jumpTol     = 1 * time.Second         // a jump this large re-anchors at once
-	picQueueCap = 8                       // pictures waiting for their time
+	picQueueMin = 8                       // pictures waiting for their time, at least
+	picQueueMax = 72                      // … and at most (a 1 s jitter buffer at 60 fps)
 	audioTol    = 5 * time.Millisecond    // audio ahead/behind tolerated before it is padded/skipped
 	audioGapMax = 500 * time.Millisecond  // a larger hole in audio timestamps resets the ring
 	snapTol     = 1500 * time.Microsecond // timestamp rounding taken out (whole ms, and then some)
@@ -135,23 +136,38 @@ type duePic struct {
 	due time.Duration
 }
 
-// queuePicture adds a decoded picture due at program time due. A picture
-// due before the last queued one (a new timeline) flushes the queue. A full
-// queue pushes its oldest out to be the picture on show: a source nobody
-// takes from (out of sight) keeps a recent picture there for a cut to it.
-func (in *input) queuePicture(r *av.PictureRef, due time.Duration) {
+// queueCap is how many decoded pictures of a camera at fps may wait: the
+// jitter buffer's worth and four more (decoding runs ahead of the tick by a
+// frame or two, a burst after a stall). A smaller queue would push pictures
+// out to be shown before their time, by count instead of by timestamp. Each
+// is a decoded picture (3 MB at 1080p), hence the bounds.
+func queueCap(delay time.Duration, fps float64) int {
+	if fps <= 0 {
+		return picQueueMin
+	}
+	n := int(math.Ceil(delay.Seconds()*fps)) + 4
+	return min(max(n, picQueueMin), picQueueMax)
+}
+
+// queuePicture adds a decoded picture due at program time due to a queue of
+// at most capacity. A picture due before the last queued one (a new
+// timeline) flushes the queue. A full queue pushes its oldest out to be the
+// picture on show: a source nobody takes from (out of sight) keeps a recent
+// picture there for a cut to it.
+func (in *input) queuePicture(r *av.PictureRef, due time.Duration, capacity int) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	if n := len(in.queue); n > 0 && due < in.queue[n-1].due {
 		in.flushLocked()
 	}
-	if len(in.queue) == picQueueCap {
+	for len(in.queue) >= max(capacity, 1) {
 		if in.shown != nil {
 			in.shown.Release()
 		}
 		in.shown = in.queue[0].ref
-		copy(in.queue, in.queue[1:])
-		in.queue = in.queue[:picQueueCap-1]
+		n := copy(in.queue, in.queue[1:])
+		in.queue[n] = duePic{}
+		in.queue = in.queue[:n]
 	}
 	in.queue = append(in.queue, duePic{ref: r, due: due})
 	in.decodedAt = time.Now()

@@ -89,7 +89,7 @@ func TestPictureQueueShowsACaughtUpSourceAtOnce(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		in.queuePicture(r, due)
+		in.queuePicture(r, due, picQueueMin)
 		return r
 	}
 	now := time.Now()
@@ -108,7 +108,7 @@ func TestPictureQueueShowsACaughtUpSourceAtOnce(t *testing.T) {
 	}
 	// a full queue (nobody taking) pushes its oldest out to be on show
 	var refs []*av.PictureRef
-	for i := range picQueueCap + 2 {
+	for i := range picQueueMin + 2 {
 		refs = append(refs, queue(time.Duration(200+i*33)*ms))
 	}
 	in.mu.Lock()
@@ -143,5 +143,52 @@ func TestCadenceTakesOutTimestampRounding(t *testing.T) {
 	// no declared rate: as they come
 	if got := d.snap(123*ms, 0); got != 123*ms {
 		t.Fatalf("without a rate: %s", got)
+	}
+}
+
+// TestPictureQueueHoldsTheJitterBuffer: a 60 fps camera with a 150 ms
+// jitter buffer has nine or ten pictures waiting at any time. Every program
+// frame must show the newest picture due by then — never one pushed out of a
+// queue too small for the buffer to be shown ahead of its time.
+func TestPictureQueueHoldsTheJitterBuffer(t *testing.T) {
+	f, err := av.NewFrame(16, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Free()
+	in := &input{name: "cam"}
+	defer in.pics.Close()
+	defer in.clearPictures()
+	const (
+		fps   = 60.0
+		delay = 150 * ms
+	)
+	frame := time.Second / fps
+	tick := time.Second / 30
+	due := map[*av.PictureRef]time.Duration{}
+	now := time.Now()
+	next := 0 // the next camera frame to arrive
+	for k := range 60 {
+		at := time.Duration(k) * tick
+		for ; time.Duration(next)*frame <= at; next++ { // frames arrive on time
+			r, err := in.pics.Ref(f.Picture())
+			if err != nil {
+				t.Fatal(err)
+			}
+			due[r] = time.Duration(next)*frame + delay
+			in.queuePicture(r, due[r], queueCap(delay, fps))
+		}
+		got := in.take(now, at, time.Second)
+		if got == nil {
+			t.Fatalf("tick %d: no picture", k)
+		}
+		d := due[got]
+		got.Release()
+		if at < delay {
+			continue // the first frames: shown early rather than the slate
+		}
+		if d > at || at-d >= frame {
+			t.Fatalf("tick %d at %v showed the picture due at %v (the newest due is within %v before)", k, at, d, frame)
+		}
 	}
 }
