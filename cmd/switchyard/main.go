@@ -20,6 +20,7 @@ import (
 	"switchyard/ingest/gen"
 	"switchyard/ingest/rtmp"
 	"switchyard/ingest/rtsp"
+	"switchyard/internal/sysmon"
 	"switchyard/media"
 	"switchyard/media/av"
 	"switchyard/mixer"
@@ -81,11 +82,14 @@ type app struct {
 	outputs   *push.Manager
 	recorder  *record.Recorder
 	http      *control.Server
+	hold      *sysmon.Hold
 }
 
 // start builds and starts every part; on error it closes what it started.
 func start(cfg *Config, log *slog.Logger) (a *app, err error) {
-	a = &app{log: log, registry: ingest.NewRegistry(log)}
+	// Keeps the Go runtime's monitor thread out of its 20 µs polling, which
+	// this bursty, cgo-heavy work otherwise keeps it in (internal/sysmon).
+	a = &app{log: log, registry: ingest.NewRegistry(log), hold: sysmon.Start()}
 	defer func() {
 		if err != nil {
 			a.Close()
@@ -244,6 +248,7 @@ func (a *app) close() {
 	if a.rtsp != nil {
 		a.rtsp.Close()
 	}
+	a.hold.Close()
 }
 
 // clientConfig returns the TLS configuration for rtmps:// destinations: the

@@ -1,0 +1,9 @@
+//go:build !linux
+
+package sysmon
+
+import "time"
+
+const supported = false
+
+func sleepInSyscall(time.Duration) {}

@@ -1,0 +1,105 @@
+// Package sysmon keeps the Go runtime's system monitor out of its fastest
+// polling, which otherwise costs a media server a few per cent of a core.
+//
+// The runtime's monitor thread (sysmon) sleeps 20 µs at a time after it has
+// retaken a P from a long system or cgo call, or after a system call woke it
+// from its deep sleep, and only doubles the sleep after 50 quiet rounds. The
+// deep sleep starts whenever every P is idle. Switchyard works in bursts —
+// a program frame, a camera's packet, a decode — and is idle in between, so
+// sysmon goes to sleep and is woken again dozens of times a second and
+// spends its life in 20–640 µs sleeps: about 3 000 wake-ups a second, 4 % of
+// a core on a 2-core VM, and the largest part of the kernel time Switchyard
+// spent beyond ffmpeg doing the same job (see golang/go#18236, "runtime:
+// sysmon tick is hardcoded").
+//
+// Hold keeps one goroutine in a short sleeping system call, over and over,
+// on a P of its own (Start raises GOMAXPROCS by one for it): that P is in a
+// system call, never idle, so the runtime is never all idle and sysmon never
+// deep-sleeps; between sleeps the goroutine yields, so its P's scheduling
+// tick moves and sysmon never retakes it. With the other Ps as many as
+// before, a cgo call is not retaken either while a P is idle. sysmon then
+// backs off to its 10 ms sleeps as in any quiet Go program. The cost is one
+// wake-up every Period.
+//
+// Without the extra P the hold would take a P from the work, and with every
+// other P in a cgo call sysmon would retake them at once: more wake-ups, not
+// fewer (measured). GOMAXPROCS set by Start is no longer adjusted by the
+// runtime to a changed CPU limit until Close restores it.
+package sysmon
+
+import (
+	"context"
+	"runtime"
+	"sync"
+	"time"
+)
+
+// Period is the length of each sleep: short enough for sysmon never to
+// count the P as stuck (it looks every 10 ms at most), long enough to cost
+// little.
+const Period = 4 * time.Millisecond
+
+// Hold is one user's hold; the process has one hold running while any user
+// has one (a second server in the same process shares it).
+type Hold struct{ once sync.Once }
+
+var (
+	mu     sync.Mutex
+	users  int
+	cancel context.CancelFunc
+	done   chan struct{}
+	procs  int // GOMAXPROCS before the hold raised it; 0: not raised
+)
+
+// Start starts the hold (or joins the running one) and raises GOMAXPROCS by
+// one for it. With GOMAXPROCS 1 (set so by the operator) it holds nothing
+// and changes nothing; Close is safe either way.
+func Start() *Hold {
+	mu.Lock()
+	defer mu.Unlock()
+	users++
+	if users > 1 {
+		return &Hold{}
+	}
+	n := runtime.GOMAXPROCS(0)
+	if n < 2 || !supported {
+		return &Hold{}
+	}
+	procs = n
+	runtime.GOMAXPROCS(n + 1)
+	var ctx context.Context
+	ctx, cancel = context.WithCancel(context.Background())
+	done = make(chan struct{})
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			sleepInSyscall(Period)
+			runtime.Gosched()
+		}
+	}()
+	return &Hold{}
+}
+
+// Close leaves the hold; the last user's Close ends it (waiting one Period
+// at most) and gives GOMAXPROCS back, unless someone changed it meanwhile.
+// Safe on nil and twice.
+func (h *Hold) Close() {
+	if h == nil {
+		return
+	}
+	h.once.Do(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		users--
+		if users > 0 || cancel == nil {
+			return
+		}
+		cancel()
+		<-done
+		cancel, done = nil, nil
+		if runtime.GOMAXPROCS(0) == procs+1 {
+			runtime.GOMAXPROCS(procs)
+		}
+		procs = 0
+	})
+}
