@@ -87,9 +87,13 @@ type app struct {
 
 // start builds and starts every part; on error it closes what it started.
 func start(cfg *Config, log *slog.Logger) (a *app, err error) {
+	a = &app{log: log, registry: ingest.NewRegistry(log)}
 	// Keeps the Go runtime's monitor thread out of its 20 µs polling, which
-	// this bursty, cgo-heavy work otherwise keeps it in (internal/sysmon).
-	a = &app{log: log, registry: ingest.NewRegistry(log), hold: sysmon.Start()}
+	// this bursty, cgo-heavy work otherwise keeps it in (internal/sysmon);
+	// SWITCHYARD_SYSMON_HOLD=0 turns it off.
+	if os.Getenv("SWITCHYARD_SYSMON_HOLD") != "0" {
+		a.hold = sysmon.Start()
+	}
 	defer func() {
 		if err != nil {
 			a.Close()

@@ -13,18 +13,22 @@
 // sysmon tick is hardcoded").
 //
 // Hold keeps one goroutine in a short sleeping system call, over and over,
-// on a P of its own (Start raises GOMAXPROCS by one for it): that P is in a
-// system call, never idle, so the runtime is never all idle and sysmon never
+// on a P of its own (Start raises GOMAXPROCS by two: one for it, one spare
+// for the program tick when every other P is in a long cgo call): that P
+// is in a system call, never idle, so the runtime is never all idle and sysmon never
 // deep-sleeps; between sleeps the goroutine yields, so its P's scheduling
-// tick moves and sysmon never retakes it. With the other Ps as many as
-// before, a cgo call is not retaken either while a P is idle. sysmon then
+// tick moves and sysmon never retakes it. With a P idle, a cgo call is not
+// retaken either. sysmon then
 // backs off to its 10 ms sleeps as in any quiet Go program. The cost is one
 // wake-up every Period.
 //
 // Without the extra P the hold would take a P from the work, and with every
 // other P in a cgo call sysmon would retake them at once: more wake-ups, not
-// fewer (measured). GOMAXPROCS set by Start is no longer adjusted by the
-// runtime to a changed CPU limit until Close restores it.
+// fewer (measured). With only one extra, 10 1080p sources on 2 cores had 3
+// late program frames in 40 s (none with two or without the hold): sysmon
+// no longer retakes a P within microseconds, so the tick waited for one.
+// GOMAXPROCS set by Start is no longer adjusted by the runtime to a changed
+// CPU limit until Close restores it.
 package sysmon
 
 import (
@@ -51,8 +55,11 @@ var (
 	procs  int // GOMAXPROCS before the hold raised it; 0: not raised
 )
 
+// extraProcs is how far Start raises GOMAXPROCS (see the package comment).
+const extraProcs = 2
+
 // Start starts the hold (or joins the running one) and raises GOMAXPROCS by
-// one for it. With GOMAXPROCS 1 (set so by the operator) it holds nothing
+// extraProcs. With GOMAXPROCS 1 (set so by the operator) it holds nothing
 // and changes nothing; Close is safe either way.
 func Start() *Hold {
 	mu.Lock()
@@ -66,7 +73,7 @@ func Start() *Hold {
 		return &Hold{}
 	}
 	procs = n
-	runtime.GOMAXPROCS(n + 1)
+	runtime.GOMAXPROCS(n + extraProcs)
 	var ctx context.Context
 	ctx, cancel = context.WithCancel(context.Background())
 	done = make(chan struct{})
@@ -97,7 +104,7 @@ func (h *Hold) Close() {
 		cancel()
 		<-done
 		cancel, done = nil, nil
-		if runtime.GOMAXPROCS(0) == procs+1 {
+		if runtime.GOMAXPROCS(0) == procs+extraProcs {
 			runtime.GOMAXPROCS(procs)
 		}
 		procs = 0
