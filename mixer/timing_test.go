@@ -76,25 +76,11 @@ func TestSampleRingReadsBySourceTime(t *testing.T) {
 // a picture of its own on the first take, and pictures pushed out of a full
 // queue keep what is on show recent.
 func TestPictureQueueShowsACaughtUpSourceAtOnce(t *testing.T) {
-	f, err := av.NewFrame(16, 16)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Free()
-	in := &input{name: "cam"}
-	defer in.pics.Close()
-	defer in.clearPictures()
-	queue := func(due time.Duration) *av.PictureRef {
-		r, err := in.pics.Ref(f.Picture())
-		if err != nil {
-			t.Fatal(err)
-		}
-		in.queuePicture(r, due, picQueueMin)
-		return r
-	}
+	in, queue := queueInput(t)
+	put := func(due time.Duration) *av.PictureRef { return queue(due, picQueueMin) }
 	now := time.Now()
-	first := queue(100 * ms)
-	queue(133 * ms)
+	first := put(100 * ms)
+	put(133 * ms)
 	got := in.take(now, 50*ms, time.Second) // nothing due by 50 ms
 	if got != first {
 		t.Fatal("a source never shown gave no picture when nothing was due yet")
@@ -109,7 +95,7 @@ func TestPictureQueueShowsACaughtUpSourceAtOnce(t *testing.T) {
 	// a full queue (nobody taking) pushes its oldest out to be on show
 	var refs []*av.PictureRef
 	for i := range picQueueMin + 2 {
-		refs = append(refs, queue(time.Duration(200+i*33)*ms))
+		refs = append(refs, put(time.Duration(200+i*33)*ms))
 	}
 	in.mu.Lock()
 	shown := in.shown
@@ -151,14 +137,7 @@ func TestCadenceTakesOutTimestampRounding(t *testing.T) {
 // frame must show the newest picture due by then — never one pushed out of a
 // queue too small for the buffer to be shown ahead of its time.
 func TestPictureQueueHoldsTheJitterBuffer(t *testing.T) {
-	f, err := av.NewFrame(16, 16)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Free()
-	in := &input{name: "cam"}
-	defer in.pics.Close()
-	defer in.clearPictures()
+	in, queue := queueInput(t)
 	const (
 		fps   = 60.0
 		delay = 150 * ms
@@ -171,12 +150,8 @@ func TestPictureQueueHoldsTheJitterBuffer(t *testing.T) {
 	for k := range 60 {
 		at := time.Duration(k) * tick
 		for ; time.Duration(next)*frame <= at; next++ { // frames arrive on time
-			r, err := in.pics.Ref(f.Picture())
-			if err != nil {
-				t.Fatal(err)
-			}
-			due[r] = time.Duration(next)*frame + delay
-			in.queuePicture(r, due[r], queueCap(delay, fps))
+			d := time.Duration(next)*frame + delay
+			due[queue(d, queueCap(delay, fps))] = d
 		}
 		got := in.take(now, at, time.Second)
 		if got == nil {
@@ -190,5 +165,29 @@ func TestPictureQueueHoldsTheJitterBuffer(t *testing.T) {
 		if d > at || at-d >= frame {
 			t.Fatalf("tick %d at %v showed the picture due at %v (the newest due is within %v before)", k, at, d, frame)
 		}
+	}
+}
+
+// queueInput is an input with nothing but its picture queue, and a function
+// that queues a picture due at due in a queue of capacity, returning it.
+func queueInput(t *testing.T) (*input, func(due time.Duration, capacity int) *av.PictureRef) {
+	t.Helper()
+	f, err := av.NewFrame(16, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := &input{name: "cam"}
+	t.Cleanup(func() {
+		in.clearPictures()
+		in.pics.Close()
+		f.Free()
+	})
+	return in, func(due time.Duration, capacity int) *av.PictureRef {
+		r, err := in.pics.Ref(f.Picture())
+		if err != nil {
+			t.Fatal(err)
+		}
+		in.queuePicture(r, due, capacity)
+		return r
 	}
 }
