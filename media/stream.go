@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // ErrReaderClosed is returned by Reader.Next after the reader or its stream closed.
@@ -117,7 +118,29 @@ type Reader struct {
 	closed  bool
 	signal  chan struct{}
 
+	// WakeWithVideo: audio waits for the next video unit when one is due
+	// within batchMax of the last (lastVideo, frameGap).
+	batchMax  time.Duration
+	lastVideo time.Time
+	frameGap  time.Duration
+
 	dropped atomic.Uint64
+}
+
+// WakeWithVideo lets audio units wait in the ring for the next video unit
+// instead of waking the reading goroutine one by one, when the stream's
+// video is due at most maxWait after the last video unit (its track's frame
+// interval; within 1 ms, so 29.97 fps counts as 30). An audio unit arriving
+// later than a frame interval after the last video unit (video stalled or
+// ended) wakes the reader at once, with what waited. A stream without video
+// or of unknown frame rate wakes for every unit. The reader then wakes about
+// once a frame rather than some 80 times a second for a camera with sound,
+// which matters when waking it is dear (a goroutine locked to its thread);
+// its audio is handled up to maxWait later. Call before the first unit.
+func (r *Reader) WakeWithVideo(maxWait time.Duration) {
+	r.mu.Lock()
+	r.batchMax = maxWait + time.Millisecond
+	r.mu.Unlock()
 }
 
 func (r *Reader) push(u *Unit) {
@@ -150,11 +173,29 @@ func (r *Reader) push(u *Unit) {
 	}
 	r.ring[r.tail&r.mask] = u
 	r.tail++
+	wake := r.batchMax == 0 || r.wakeFor(u, video)
 	r.mu.Unlock()
+	if !wake {
+		return
+	}
 	select {
 	case r.signal <- struct{}{}:
 	default:
 	}
+}
+
+// wakeFor reports whether unit u, just queued, should wake a WakeWithVideo
+// reader. Called with r.mu held.
+func (r *Reader) wakeFor(u *Unit, video bool) bool {
+	now := time.Now()
+	if video {
+		r.lastVideo, r.frameGap = now, 0
+		if u.Track.FPS > 0 {
+			r.frameGap = time.Duration(float64(time.Second) / u.Track.FPS)
+		}
+		return true
+	}
+	return r.frameGap == 0 || r.frameGap > r.batchMax || now.Sub(r.lastVideo) >= r.frameGap
 }
 
 // Next returns the next unit, waiting until one arrives, ctx ends

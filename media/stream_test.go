@@ -141,3 +141,80 @@ func TestH264KeyWithParams(t *testing.T) {
 	out, _ = H264KeyWithParams(in, []byte{0x67, 9}, pps)
 	require.Equal(t, in, out)
 }
+
+// woken reports whether the reader has been signalled since the last call
+// (and takes the signal).
+func woken(r *Reader) bool {
+	select {
+	case <-r.signal:
+		return true
+	default:
+		return false
+	}
+}
+
+// TestWakeWithVideo: sound waits in the ring for the next picture when one
+// is due within the reader's limit, and comes out first, in order; it wakes
+// the reader at once when the pictures stall, come too seldom, or the
+// stream has none.
+func TestWakeWithVideo(t *testing.T) {
+	// frame intervals long enough that a busy machine never stretches the
+	// few microseconds between two writes across one
+	v1 := &Track{Kind: KindVideo, Codec: CodecH264, FPS: 1}       // a picture a second
+	vSlow := &Track{Kind: KindVideo, Codec: CodecH264, FPS: 0.25} // every 4 s
+	fast := &Track{Kind: KindVideo, Codec: CodecH264, FPS: 2000}  // a picture every 0.5 ms
+	aud := &Track{Kind: KindAudio, Codec: CodecAAC}
+	unit := func(tr *Track, ms int) *Unit {
+		return &Unit{Track: tr, PTS: time.Duration(ms) * time.Millisecond, Key: true, Data: [][]byte{{byte(ms)}}}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+
+	s := NewStream()
+	r := s.NewReader(16)
+	defer r.Close()
+	r.WakeWithVideo(2 * time.Second)
+	s.WriteUnit(unit(v1, 0))
+	require.True(t, woken(r), "a picture wakes the reader")
+	s.WriteUnit(unit(aud, 1))
+	s.WriteUnit(unit(aud, 22))
+	require.False(t, woken(r), "sound with the next picture due within the 2 s limit waits for it")
+	s.WriteUnit(unit(v1, 33))
+	require.True(t, woken(r))
+	for _, want := range []int{0, 1, 22, 33} {
+		u, err := r.Next(ctx)
+		require.NoError(t, err)
+		require.Equal(t, time.Duration(want)*time.Millisecond, u.PTS, "units come out in the order written")
+	}
+
+	// pictures stall: the next sound after a frame interval wakes the reader
+	s.WriteUnit(unit(fast, 40))
+	require.True(t, woken(r))
+	for start := time.Now(); time.Since(start) < time.Millisecond; {
+		time.Sleep(100 * time.Microsecond) // wall time must pass: the subject of the check
+	}
+	s.WriteUnit(unit(aud, 41))
+	require.True(t, woken(r), "sound after a stalled picture wakes the reader")
+
+	// pictures too far apart for the limit: every sound wakes
+	s.WriteUnit(unit(vSlow, 100))
+	require.True(t, woken(r))
+	s.WriteUnit(unit(aud, 101))
+	require.True(t, woken(r), "pictures 4 s apart are beyond the 2 s limit")
+
+	// no pictures at all
+	s2 := NewStream()
+	r2 := s2.NewReader(16)
+	defer r2.Close()
+	r2.WakeWithVideo(2 * time.Second)
+	s2.WriteUnit(unit(aud, 0))
+	require.True(t, woken(r2), "a stream without pictures wakes for its sound")
+
+	// a reader without WakeWithVideo wakes for every unit
+	r3 := s.NewReader(16)
+	defer r3.Close()
+	s.WriteUnit(unit(v1, 200))
+	require.True(t, woken(r3))
+	s.WriteUnit(unit(aud, 201))
+	require.True(t, woken(r3))
+}

@@ -76,6 +76,13 @@ func (in *input) run(ctx context.Context, threads int) {
 	defer close(in.done)
 	lowerDecodePriority()
 	reader := in.stream.NewReader(256)
+	// This goroutine is locked to its thread, and waking a locked goroutine
+	// costs the scheduler a hand-off each time: wake it once a picture, its
+	// sound decoded with the picture that follows. Half the jitter buffer is
+	// the most the sound may wait for it (a 30 fps camera in the default
+	// buffer of two program frames), which leaves the sound half the buffer
+	// for the network.
+	reader.WakeWithVideo(in.delay / 2)
 	defer reader.Close()
 
 	var (
