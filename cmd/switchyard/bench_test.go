@@ -455,9 +455,10 @@ func BenchmarkSources(b *testing.B) {
 
 // BenchmarkScale1080p: the most 1080p30 sources mixed into a 1080p30
 // program (x264 veryfast zerolatency, 6 Mbit/s) in real time with no late or
-// dropped program frame over SCALE_WINDOW (2m by default): 8 sources first,
-// then 2 more at a time while the last step held, up to SCALE_MAX (12), or
-// 2 fewer at a time until one holds when 8 did not (a slower machine). The
+// dropped program frame over SCALE_WINDOW (2m by default): SCALE_FROM (8)
+// sources first, then 2 more at a time while the last step held, up to
+// SCALE_MAX (12), or 2 fewer at a time until one holds when the first did not
+// (a slower machine). The
 // show runs as an operator would: every 5 s the program cuts to the next
 // source, the one after it goes to preview, a PiP shows a third, and a lower
 // third stays on air.
@@ -477,6 +478,12 @@ func BenchmarkScale1080p(b *testing.B) {
 			b.Fatalf("SCALE_MAX: want a number from 8 up, got %q", v)
 		}
 	}
+	from := 8
+	if v := os.Getenv("SCALE_FROM"); v != "" {
+		if from, err = strconv.Atoi(v); err != nil || from < 2 || from > maxN {
+			b.Fatalf("SCALE_FROM: want a number from 2 to SCALE_MAX, got %q", v)
+		}
+	}
 	names := make([]string, maxN)
 	for i := range names {
 		names[i] = fmt.Sprintf("cam%d", i+1)
@@ -494,7 +501,7 @@ func BenchmarkScale1080p(b *testing.B) {
 	fmt.Printf("\nscale: 1080p30 H.264 sources (6 Mbit/s, pushed over RTMP) into a 1080p30 program, cut every 5 s, PiP and lower third on, %s per step:\n", window)
 	best, step := 0, 2
 	var pushers []*exec.Cmd
-	for n := 8; n >= 2 && n <= maxN; n += step {
+	for n := from; n >= 2 && n <= maxN; n += step {
 		for len(pushers) < n {
 			pushers = append(pushers, pushFile(b, a, names[len(pushers)], in))
 		}
@@ -533,7 +540,7 @@ func BenchmarkScale1080p(b *testing.B) {
 		}
 		held := late+dropped == 0
 		switch {
-		case !held && step > 0 && best == 0: // 8 did not hold: find what does
+		case !held && step > 0 && best == 0: // the first step did not hold: find what does
 			step = -2
 		case !held && step > 0, held && step < 0:
 			n = -1 // done: a step up failed, or a step down held

@@ -10,6 +10,7 @@ package av
 
 /*
 #cgo pkg-config: libavcodec libavutil libswscale libswresample
+#cgo CFLAGS: -O3
 #include "av.h"
 */
 import "C"

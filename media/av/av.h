@@ -40,5 +40,7 @@ int sy_scale(struct SwsContext **cache, const AVFrame *src,
 	uint8_t *d0, uint8_t *d1, uint8_t *d2, int s0, int s1, int s2, int dw, int dh);
 int sy_resample(SwrContext **swr, const AVFrame *in, float *out, int out_cap, int out_rate);
 void sy_fill_fltp(AVFrame *f, const float *interleaved, int n);
+void sy_blend_plane(uint8_t *d, int dstride, const uint8_t *fg, const uint8_t *a, int sstride,
+	int w, int h, int op);
 
 #endif

@@ -1,14 +1,7 @@
 package keyer
 
-/*
-#cgo CFLAGS: -O3
-#include "blend.h"
-*/
-import "C"
-
 import (
 	"image"
-	"unsafe"
 
 	"switchyard/media/av"
 )
@@ -90,32 +83,15 @@ func Blend(dst *av.Frame, l *Layer, x0, y0, op int) {
 	}
 	ys, us := dst.StrideY, dst.StrideC
 	cw := l.W / 2
-	blendPlane(dst.Y[(y0+ya)*ys+x0+xa:], ys, l.Y[ya*l.W+xa:], l.A[ya*l.W+xa:], l.W, xb-xa, yb-ya, op)
+	av.BlendPlane(dst.Y[(y0+ya)*ys+x0+xa:], ys, l.Y[ya*l.W+xa:], l.A[ya*l.W+xa:], l.W, xb-xa, yb-ya, op)
 	ca, cb := ya/2, yb/2
 	if ca >= cb {
 		return
 	}
 	d := (y0/2+ca)*us + x0/2 + xa/2
 	s := ca*cw + xa/2
-	blendPlane(dst.U[d:], us, l.U[s:], l.AC[s:], cw, xb/2-xa/2, cb-ca, op)
-	blendPlane(dst.V[d:], us, l.V[s:], l.AC[s:], cw, xb/2-xa/2, cb-ca, op)
-}
-
-// blendPlane blends h rows of w samples of fg (alpha a, both with stride
-// sstride) over d (stride dstride), in C, which the compiler vectorises:
-// per row d = fg·o + d·(1 − α·o) with o = op/256, in integers scaled by
-// 255·256 (the same results as the arithmetic written out in Go, to the
-// last bit; TestBlendMatchesTheFormula checks every case).
-func blendPlane(d []byte, dstride int, fg, a []byte, sstride, w, h, op int) {
-	if w <= 0 || h <= 0 {
-		return
-	}
-	// the last row's end must lie inside every slice: C does not check
-	_ = d[(h-1)*dstride+w-1]
-	_ = fg[(h-1)*sstride+w-1]
-	_ = a[(h-1)*sstride+w-1]
-	C.sy_blend_plane((*C.uint8_t)(unsafe.Pointer(&d[0])), C.int(dstride), (*C.uint8_t)(unsafe.Pointer(&fg[0])),
-		(*C.uint8_t)(unsafe.Pointer(&a[0])), C.int(sstride), C.int(w), C.int(h), C.int(op))
+	av.BlendPlane(dst.U[d:], us, l.U[s:], l.AC[s:], cw, xb/2-xa/2, cb-ca, op)
+	av.BlendPlane(dst.V[d:], us, l.V[s:], l.AC[s:], cw, xb/2-xa/2, cb-ca, op)
 }
 
 // BlendFrame composites the opaque frame src (its whole picture) over dst at

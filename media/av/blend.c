@@ -1,4 +1,4 @@
-#include "blend.h"
+#include "av.h"
 
 // One plane of a premultiplied layer over a picture: d = fg·o + d·(1 − α·o)
 // with o = op/256, rounded to nearest. At full opacity the arithmetic fits
