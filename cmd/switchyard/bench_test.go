@@ -474,11 +474,11 @@ func BenchmarkScale1080p(b *testing.B) {
 		}
 	}
 	if v := os.Getenv("SCALE_MAX"); v != "" {
-		if maxN, err = strconv.Atoi(v); err != nil || maxN < 8 {
-			b.Fatalf("SCALE_MAX: want a number from 8 up, got %q", v)
+		if maxN, err = strconv.Atoi(v); err != nil || maxN < 2 {
+			b.Fatalf("SCALE_MAX: want a number from 2 up, got %q", v)
 		}
 	}
-	from := 8
+	from := min(8, maxN)
 	if v := os.Getenv("SCALE_FROM"); v != "" {
 		if from, err = strconv.Atoi(v); err != nil || from < 2 || from > maxN {
 			b.Fatalf("SCALE_FROM: want a number from 2 to SCALE_MAX, got %q", v)
