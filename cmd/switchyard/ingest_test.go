@@ -303,3 +303,44 @@ func TestOpusAndG711OverRTSP(t *testing.T) {
 		require.InDelta(t, -21, mean, 1.0, "%s: the camera's own sound in its ISO file", name)
 	}
 }
+
+// TestRTSPPacketizesOnlyForReaders: a re-served source is turned into RTP
+// packets only while an RTSP reader plays it — a show re-serves every source
+// and the program, mostly to nobody — and a reader that comes still gets
+// the whole stream.
+func TestRTSPPacketizesOnlyForReaders(t *testing.T) {
+	mustHaveTools(t)
+	a, _ := startApp(t, testConfig(t, ingest.SourceConfig{Name: "cam1"}))
+	pushRTMP(t, a, "cam1", "red", "320x240", 30)
+	waitLive(t, a, "cam1")
+	src, _ := a.registry.Get("cam1")
+	sent := func() uint64 {
+		_, n := a.serve.Readers("live/cam1")
+		return n
+	}
+	readers := func() int {
+		n, _ := a.serve.Readers("live/cam1")
+		return n
+	}
+	// units flowing: 60 of them (about a second of picture and sound)
+	waitUnits := func() {
+		n0 := src.Stream().UnitsWritten()
+		waitFor(t, 20*time.Second, "60 more units from cam1", func() bool { return src.Stream().UnitsWritten() >= n0+60 })
+	}
+	waitUnits()
+	require.Zero(t, sent(), "nobody plays live/cam1: nothing packetized")
+
+	out, err := exec.Command("ffprobe", "-v", "error", "-rtsp_transport", "tcp", "-timeout", "10000000",
+		"-show_entries", "stream=codec_name,width,height", "-of", "compact=p=0:nk=0", a.rtspURL("live/cam1")).CombinedOutput()
+	require.NoError(t, err, "ffprobe: %s", out)
+	require.Contains(t, string(out), "codec_name=h264|width=320|height=240")
+	require.Positive(t, sent(), "a reader played live/cam1")
+	ss, err := a.serve.ServerStream("live/cam1")
+	require.NoError(t, err)
+	require.Positive(t, ss.Stats().RTPPacketsSent, "RTP packets went out to the reader")
+
+	waitFor(t, 10*time.Second, "the reader gone", func() bool { return readers() == 0 })
+	before := sent()
+	waitUnits()
+	require.Equal(t, before, sent(), "the reader left: nothing more packetized")
+}

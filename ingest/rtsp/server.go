@@ -32,6 +32,9 @@ type Player interface {
 	// ServerStream returns the stream to serve at path, or an error that says
 	// why there is none.
 	ServerStream(path string) (*gortsplib.ServerStream, error)
+	// Watch tells the player a reader plays path until stop is called (the
+	// player need not packetize a path nobody plays).
+	Watch(path string) (stop func())
 }
 
 // ErrNotFound is returned by a Player for a path it does not serve.
@@ -136,10 +139,17 @@ type publisher struct {
 	audio *audioIn
 }
 
+// watcher is the state of one PLAY session: it stops watching its path
+// when the session closes.
+type watcher struct{ stop func() }
+
 func (h *handler) OnSessionClose(ctx *gortsplib.ServerHandlerOnSessionCloseCtx) {
-	if p, ok := ctx.Session.UserData().(*publisher); ok {
-		p.pub.Close()
-		p.log.Info("publisher disconnected", "err", ctx.Error)
+	switch d := ctx.Session.UserData().(type) {
+	case *publisher:
+		d.pub.Close()
+		d.log.Info("publisher disconnected", "err", ctx.Error)
+	case *watcher:
+		d.stop()
 	}
 }
 
@@ -225,6 +235,12 @@ func (h *handler) OnSetup(ctx *gortsplib.ServerHandlerOnSetupCtx) (*base.Respons
 
 func (h *handler) OnPlay(ctx *gortsplib.ServerHandlerOnPlayCtx) (*base.Response, error) {
 	release(ctx.Conn)
+	// a PLAY after a PAUSE is the same reader
+	if _, ok := ctx.Session.UserData().(*watcher); !ok {
+		if p := h.s.getPlayer(); p != nil {
+			ctx.Session.SetUserData(&watcher{stop: p.Watch(strings.Trim(ctx.Path, "/"))})
+		}
+	}
 	return &base.Response{StatusCode: base.StatusOK}, nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bluenviron/gortsplib/v4"
@@ -54,6 +55,12 @@ type path struct {
 
 	mu sync.Mutex
 	ss *gortsplib.ServerStream
+
+	// watchers counts the RTSP readers playing the path: with none, its
+	// units are not packetized into RTP at all (a show re-serves every
+	// source and the program, mostly to nobody).
+	watchers atomic.Int32
+	served   atomic.Uint64 // units packetized for readers
 }
 
 // Add serves st at name (e.g. "program", "live/cam1"). The RTSP session is
@@ -103,6 +110,32 @@ func (r *RTSP) ServerStream(name string) (*gortsplib.ServerStream, error) {
 		return nil, fmt.Errorf("%s: %w (no video yet)", name, ErrNoStream)
 	}
 	return p.ss, nil
+}
+
+// Watch implements ingest/rtsp.Player: a reader plays name until stop. A
+// path not served has nothing to packetize, and stop is then a no-op.
+func (r *RTSP) Watch(name string) (stop func()) {
+	r.mu.Lock()
+	p := r.paths[name]
+	r.mu.Unlock()
+	if p == nil {
+		return func() {}
+	}
+	p.watchers.Add(1)
+	var once sync.Once
+	return func() { once.Do(func() { p.watchers.Add(-1) }) }
+}
+
+// Readers returns how many RTSP readers play name now, and how many of its
+// units were packetized for readers so far.
+func (r *RTSP) Readers(name string) (readers int, unitsServed uint64) {
+	r.mu.Lock()
+	p := r.paths[name]
+	r.mu.Unlock()
+	if p == nil {
+		return 0, 0
+	}
+	return int(p.watchers.Load()), p.served.Load()
 }
 
 // PlayStream implements ingest/rtmp.Player: "program" is the program, any
@@ -182,8 +215,9 @@ func (p *path) run(ctx context.Context, r *RTSP, reader *media.Reader) {
 				}
 			}
 		}
-		if cur != nil {
+		if cur != nil && p.watchers.Load() > 0 {
 			cur.write(u)
+			p.served.Add(1)
 		}
 	}
 }
