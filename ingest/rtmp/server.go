@@ -5,6 +5,7 @@
 package rtmp
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -162,6 +163,20 @@ type handler struct {
 	pub  *ingest.Publisher
 	name string
 	tags tags
+
+	scratch bytes.Buffer // reused by readPayload
+}
+
+// readPayload copies a media message out of go-rtmp (which recycles its
+// buffers) into a slice of exactly its size: read into a reused buffer first,
+// since go-rtmp's reader does not tell the length and io.ReadAll would grow
+// a slice by doubling, several times the payload in garbage per message.
+func (h *handler) readPayload(payload io.Reader) ([]byte, error) {
+	h.scratch.Reset()
+	if _, err := h.scratch.ReadFrom(payload); err != nil {
+		return nil, err
+	}
+	return bytes.Clone(h.scratch.Bytes()), nil
 }
 
 func (h *handler) OnServe(c *gortmp.Conn) { h.conn.rtmp = c }
@@ -214,7 +229,7 @@ func (h *handler) OnVideo(timestamp uint32, payload io.Reader) error {
 		return nil
 	}
 	h.keepAlive()
-	b, err := io.ReadAll(payload) // copy: go-rtmp recycles payload buffers
+	b, err := h.readPayload(payload)
 	if err != nil {
 		return err
 	}
@@ -226,7 +241,7 @@ func (h *handler) OnAudio(timestamp uint32, payload io.Reader) error {
 		return nil
 	}
 	h.keepAlive()
-	b, err := io.ReadAll(payload)
+	b, err := h.readPayload(payload)
 	if err != nil {
 		return err
 	}
