@@ -53,12 +53,15 @@ type path struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 
-	mu sync.Mutex
+	reader *media.Reader
+
+	mu sync.Mutex // ss; watchers' changes with the reader's wake policy
 	ss *gortsplib.ServerStream
 
 	// watchers counts the RTSP readers playing the path: with none, its
 	// units are not packetized into RTP at all (a show re-serves every
-	// source and the program, mostly to nobody).
+	// source and the program, mostly to nobody), and its goroutine wakes
+	// only at key units, to keep the description current.
 	watchers atomic.Int32
 	served   atomic.Uint64 // units packetized for readers
 }
@@ -73,9 +76,10 @@ func (r *RTSP) Add(name string, st *media.Stream) error {
 		return fmt.Errorf("path %s is already served", name)
 	}
 	ctx, cancel := context.WithCancel(r.ctx)
-	p := &path{name: name, stream: st, cancel: cancel, done: make(chan struct{})}
-	r.paths[name] = p
 	reader := st.NewReader(512)
+	reader.WakeOnKey(true) // until someone watches: see Watch
+	p := &path{name: name, stream: st, cancel: cancel, done: make(chan struct{}), reader: reader}
+	r.paths[name] = p
 	go func() {
 		defer close(p.done)
 		defer reader.Close()
@@ -121,9 +125,21 @@ func (r *RTSP) Watch(name string) (stop func()) {
 	if p == nil {
 		return func() {}
 	}
-	p.watchers.Add(1)
+	p.mu.Lock()
+	if p.watchers.Add(1) == 1 {
+		p.reader.WakeOnKey(false)
+	}
+	p.mu.Unlock()
 	var once sync.Once
-	return func() { once.Do(func() { p.watchers.Add(-1) }) }
+	return func() {
+		once.Do(func() {
+			p.mu.Lock()
+			if p.watchers.Add(-1) == 0 {
+				p.reader.WakeOnKey(true)
+			}
+			p.mu.Unlock()
+		})
+	}
 }
 
 // Readers returns how many RTSP readers play name now, and how many of its
