@@ -118,8 +118,6 @@ type Reader struct {
 	closed  bool
 	signal  chan struct{}
 
-	// WakeOnKey: only video key units (or a half-full ring) wake the reader.
-	keyOnly bool
 	// WakeWithVideo: audio waits for the next video unit when one is due
 	// within batchMax of the last (lastVideo, frameGap).
 	batchMax  time.Duration
@@ -175,7 +173,7 @@ func (r *Reader) push(u *Unit) {
 	}
 	r.ring[r.tail&r.mask] = u
 	r.tail++
-	wake := !r.keyOnly && r.batchMax == 0 || r.wakeFor(u, video)
+	wake := r.batchMax == 0 || r.wakeFor(u, video)
 	r.mu.Unlock()
 	if !wake {
 		return
@@ -186,31 +184,9 @@ func (r *Reader) push(u *Unit) {
 	}
 }
 
-// WakeOnKey, while on, wakes the reading goroutine only for a video key
-// unit, when the ring is half full, or on close: for a reader that mostly
-// has nothing to do with its units but must keep up with the stream (a
-// re-served path nobody plays). Turning it off wakes the reader at once.
-func (r *Reader) WakeOnKey(on bool) {
-	r.mu.Lock()
-	r.keyOnly = on
-	r.mu.Unlock()
-	if !on {
-		select {
-		case r.signal <- struct{}{}:
-		default:
-		}
-	}
-}
-
-// wakeFor reports whether unit u, just queued, should wake a reader with a
-// wake policy (WakeOnKey, WakeWithVideo). Called with r.mu held.
+// wakeFor reports whether unit u, just queued, should wake a WakeWithVideo
+// reader. Called with r.mu held.
 func (r *Reader) wakeFor(u *Unit, video bool) bool {
-	if r.keyOnly {
-		return video && u.Key || r.tail-r.head >= uint64(len(r.ring))/2
-	}
-	if r.batchMax == 0 {
-		return true
-	}
 	now := time.Now()
 	if video {
 		r.lastVideo, r.frameGap = now, 0

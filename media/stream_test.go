@@ -218,34 +218,3 @@ func TestWakeWithVideo(t *testing.T) {
 	s.WriteUnit(unit(aud, 201))
 	require.True(t, woken(r3))
 }
-
-// TestWakeOnKey: a reader that only keeps up wakes for key pictures or a
-// half-full ring, not for every unit, and at once when it is turned off.
-func TestWakeOnKey(t *testing.T) {
-	aud := &Track{Kind: KindAudio, Codec: CodecAAC}
-	s := NewStream()
-	r := s.NewReader(16)
-	defer r.Close()
-	r.WakeOnKey(true)
-	s.WriteUnit(videoUnit(0, true))
-	require.True(t, woken(r), "a key picture wakes the reader")
-	s.WriteUnit(videoUnit(1, false))
-	s.WriteUnit(&Unit{Track: aud, PTS: time.Millisecond, Data: [][]byte{{1}}})
-	require.False(t, woken(r), "other units wait")
-	for i := 2; i < 8; i++ { // 8 queued: half the ring
-		s.WriteUnit(videoUnit(i, false))
-	}
-	require.True(t, woken(r), "a half-full ring wakes the reader")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	for range 8 {
-		_, err := r.Next(ctx)
-		require.NoError(t, err)
-	}
-	s.WriteUnit(videoUnit(8, false))
-	require.False(t, woken(r))
-	r.WakeOnKey(false)
-	require.True(t, woken(r), "turned off: the reader wakes at once for what waited")
-	s.WriteUnit(videoUnit(9, false))
-	require.True(t, woken(r), "and for every unit after")
-}

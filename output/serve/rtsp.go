@@ -53,15 +53,12 @@ type path struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 
-	reader *media.Reader
-
-	mu sync.Mutex // ss; watchers' changes with the reader's wake policy
+	mu sync.Mutex
 	ss *gortsplib.ServerStream
 
 	// watchers counts the RTSP readers playing the path: with none, its
 	// units are not packetized into RTP at all (a show re-serves every
-	// source and the program, mostly to nobody), and its goroutine wakes
-	// only at key units, to keep the description current.
+	// source and the program, mostly to nobody).
 	watchers atomic.Int32
 	served   atomic.Uint64 // units packetized for readers
 }
@@ -76,10 +73,9 @@ func (r *RTSP) Add(name string, st *media.Stream) error {
 		return fmt.Errorf("path %s is already served", name)
 	}
 	ctx, cancel := context.WithCancel(r.ctx)
-	reader := st.NewReader(512)
-	reader.WakeOnKey(true) // until someone watches: see Watch
-	p := &path{name: name, stream: st, cancel: cancel, done: make(chan struct{}), reader: reader}
+	p := &path{name: name, stream: st, cancel: cancel, done: make(chan struct{})}
 	r.paths[name] = p
+	reader := st.NewReader(512)
 	go func() {
 		defer close(p.done)
 		defer reader.Close()
@@ -125,21 +121,9 @@ func (r *RTSP) Watch(name string) (stop func()) {
 	if p == nil {
 		return func() {}
 	}
-	p.mu.Lock()
-	if p.watchers.Add(1) == 1 {
-		p.reader.WakeOnKey(false)
-	}
-	p.mu.Unlock()
+	p.watchers.Add(1)
 	var once sync.Once
-	return func() {
-		once.Do(func() {
-			p.mu.Lock()
-			if p.watchers.Add(-1) == 0 {
-				p.reader.WakeOnKey(true)
-			}
-			p.mu.Unlock()
-		})
-	}
+	return func() { once.Do(func() { p.watchers.Add(-1) }) }
 }
 
 // Readers returns how many RTSP readers play name now, and how many of its
