@@ -235,10 +235,11 @@ func (h *handler) OnSetup(ctx *gortsplib.ServerHandlerOnSetupCtx) (*base.Respons
 
 func (h *handler) OnPlay(ctx *gortsplib.ServerHandlerOnPlayCtx) (*base.Response, error) {
 	release(ctx.Conn)
-	// a PLAY after a PAUSE is the same reader
+	// a PLAY after a PAUSE is the same reader; the path is the one SETUP
+	// found a stream at, whatever URL form the PLAY used
 	if _, ok := ctx.Session.UserData().(*watcher); !ok {
 		if p := h.s.getPlayer(); p != nil {
-			ctx.Session.SetUserData(&watcher{stop: p.Watch(strings.Trim(ctx.Path, "/"))})
+			ctx.Session.SetUserData(&watcher{stop: p.Watch(strings.Trim(ctx.Session.SetuppedPath(), "/"))})
 		}
 	}
 	return &base.Response{StatusCode: base.StatusOK}, nil
