@@ -170,10 +170,14 @@ func TestWakeWithVideo(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 
-	s := NewStream()
-	r := s.NewReader(16)
-	defer r.Close()
-	r.WakeWithVideo(2 * time.Second)
+	batching := func() (*Stream, *Reader) {
+		s := NewStream()
+		r := s.NewReader(16)
+		t.Cleanup(r.Close)
+		r.WakeWithVideo(2 * time.Second)
+		return s, r
+	}
+	s, r := batching()
 	s.WriteUnit(unit(v1, 0))
 	require.True(t, woken(r), "a picture wakes the reader")
 	s.WriteUnit(unit(aud, 1))
@@ -203,10 +207,7 @@ func TestWakeWithVideo(t *testing.T) {
 	require.True(t, woken(r), "pictures 4 s apart are beyond the 2 s limit")
 
 	// no pictures at all
-	s2 := NewStream()
-	r2 := s2.NewReader(16)
-	defer r2.Close()
-	r2.WakeWithVideo(2 * time.Second)
+	s2, r2 := batching()
 	s2.WriteUnit(unit(aud, 0))
 	require.True(t, woken(r2), "a stream without pictures wakes for its sound")
 

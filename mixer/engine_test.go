@@ -5,9 +5,9 @@ import (
 	"io"
 	"log/slog"
 	"runtime"
+	"testing"
 
 	"switchyard/media/av"
-	"testing"
 )
 
 // x264Threads encodes one program frame with the engine's encoder and

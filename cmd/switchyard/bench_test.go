@@ -535,10 +535,10 @@ func BenchmarkScale1080p(b *testing.B) {
 		late, dropped := s1.Late-s0.Late, s1.Dropped-s0.Dropped
 		fmt.Printf("  %2d sources: %.2f cores, %d late, %d dropped program frames in %.0f s (encode up to %.1f ms a frame)\n",
 			n, (c1-c0).Seconds()/media, late, dropped, media, maxEncode)
-		if late+dropped == 0 {
+		held := late+dropped == 0
+		if held {
 			best = n
 		}
-		held := late+dropped == 0
 		switch {
 		case !held && step > 0 && best == 0: // the first step did not hold: find what does
 			step = -2

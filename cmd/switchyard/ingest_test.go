@@ -330,10 +330,11 @@ func TestRTSPPacketizesOnlyForReaders(t *testing.T) {
 	waitUnits()
 	require.Zero(t, sent(), "nobody plays live/cam1: nothing packetized")
 
-	out, err := exec.Command("ffprobe", "-v", "error", "-rtsp_transport", "tcp", "-timeout", "10000000",
-		"-show_entries", "stream=codec_name,width,height", "-of", "compact=p=0:nk=0", a.rtspURL("live/cam1")).CombinedOutput()
-	require.NoError(t, err, "ffprobe: %s", out)
-	require.Contains(t, string(out), "codec_name=h264|width=320|height=240")
+	// a reader decodes 30 pictures of it
+	out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-rtsp_transport", "tcp", "-timeout", "10000000",
+		"-i", a.rtspURL("live/cam1"), "-frames:v", "30", "-f", "framecrc", "-").CombinedOutput()
+	require.NoError(t, err, "ffmpeg: %s", out)
+	require.Equal(t, 30, strings.Count(string(out), "\n0,"), "30 pictures decoded from live/cam1:\n%s", out)
 	require.Positive(t, sent(), "a reader played live/cam1")
 	ss, err := a.serve.ServerStream("live/cam1")
 	require.NoError(t, err)
