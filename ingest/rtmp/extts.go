@@ -68,8 +68,12 @@ const (
 
 var errChunkStreams = errors.New("rtmp: too many chunk streams")
 
+// readBuffer holds what one wake-up of the reader finds on the socket (the
+// low-water mark lets a few segments gather; see lowwater.go).
+const readBuffer = 64 << 10
+
 func newChunkFilter(r io.Reader) *chunkFilter {
-	return &chunkFilter{r: bufio.NewReaderSize(r, 4096), handshake: handshakeBytes, chunkSize: defaultChunkSize,
+	return &chunkFilter{r: bufio.NewReaderSize(r, readBuffer), handshake: handshakeBytes, chunkSize: defaultChunkSize,
 		streams: map[uint32]*chunkState{}}
 }
 
@@ -99,6 +103,16 @@ func (f *chunkFilter) Read(p []byte) (int, error) {
 		f.control(p[:n])
 	}
 	return n, err
+}
+
+// pending is how many bytes of the message in progress have still to come
+// off the socket, at least: its payload not yet handed out, less what the
+// buffer holds already. 0 in the handshake and between messages.
+func (f *chunkFilter) pending() int {
+	if f.handshake > 0 || f.cur == nil || f.cur.left == 0 {
+		return 0
+	}
+	return int(f.cur.left) - f.r.Buffered()
 }
 
 // control notes the payload of Set Chunk Size and Abort as it passes.

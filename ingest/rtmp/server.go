@@ -131,7 +131,9 @@ func (c *trackedConn) Write(b []byte) (int, error) {
 }
 
 func (s *Server) track(c net.Conn) *trackedConn {
-	tc := &trackedConn{Conn: c, s: s, in: newChunkFilter(c)}
+	var in *chunkFilter
+	in = newChunkFilter(withLowWater(c, func() int { return in.pending() }))
+	tc := &trackedConn{Conn: c, s: s, in: in}
 	s.mu.Lock()
 	s.conns[tc] = struct{}{}
 	s.wg.Add(1)
