@@ -18,10 +18,14 @@ import (
 // least: its payload not yet read, less what is buffered; chunk headers
 // come on top), so the poller is woken once that many have arrived, not per
 // segment. A read returns whatever is there, as before; only the wake-up
-// waits. Between messages, in the handshake and during a request-response
-// exchange the mark is 1 byte: the next message's size is unknown, and the
-// peer may be waiting for us. It never delays anything: go-rtmp passes a
-// message on only when it is complete.
+// waits. Between messages and in the handshake the mark is 1 byte: the
+// next message's size is unknown, and the peer may be waiting for a reply.
+// go-rtmp passes a message on only when it is complete, so this delays
+// nothing a sender sends whole; two cases wait longer: a message of another
+// chunk stream interleaved into a large one waits for the large one's
+// bytes (FFmpeg, librtmp and OBS write each message's chunks together), and
+// a message abandoned by an Abort holds the mark until more bytes, the
+// peer's close or the read timeout.
 type lowWater struct {
 	conn io.Reader
 	raw  syscall.RawConn
