@@ -17,6 +17,7 @@ import (
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 
+	"switchyard/internal/sysmon"
 	"switchyard/media"
 	"switchyard/media/av"
 	"switchyard/media/draw"
@@ -703,6 +704,7 @@ func (e *Engine) tick(n int64) {
 	if trans != nil {
 		bGain = p
 	}
+	sysmon.Yield() // the encodes took the tick past sysmon's 10 ms
 	e.mixAudio(n, inA, inB, bGain, 1-ftbLvl, pts, rends)
 	e.tickMu.Unlock()
 }
@@ -763,7 +765,12 @@ func (e *Engine) composeInto(dst *av.Frame, sc *av.Scaler, pic *av.PictureRef, s
 }
 
 // encode encodes the canvas as frame n with enc and publishes it on st.
+//
+// Each encode starts with a yield: a tick has composed (and may have
+// encoded another rendition) without blocking, and sysmon would otherwise
+// retake its P in the encode (internal/sysmon.Yield).
 func (e *Engine) encode(enc *av.VideoEncoder, f *av.Frame, t *media.Track, st *media.Stream, n int64) error {
+	sysmon.Yield()
 	return enc.Encode(f, n, false, func(p av.Packet) {
 		var au h264.AnnexB
 		if err := au.Unmarshal(append([]byte(nil), p.Data...)); err != nil {

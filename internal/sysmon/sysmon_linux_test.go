@@ -157,3 +157,40 @@ func TestHoldsShareOneHold(t *testing.T) {
 		t.Fatalf("GOMAXPROCS %d after the last Close, want %d", got, procs)
 	}
 }
+
+// TestYieldKeepsThePInLongCalls runs what a program tick does under a hold:
+// every 20 ms, 16 ms of work in back-to-back system calls (4 ms each, like
+// a compose and an encode in cgo) without blocking in between. Without Yield
+// sysmon retakes the P in nearly every tick's later calls and polls at
+// 20 µs after each; with Yield before each call it retakes none, and the
+// process switches a fraction as often (measured: 8 100–8 600 and 910 in a
+// second; 3 400 and 980 with both cores kept busy by other processes).
+func TestYieldKeepsThePInLongCalls(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("needs GOMAXPROCS >= 2")
+	}
+	h := Start()
+	defer h.Close()
+	run := func(yield bool) uint64 {
+		before := switches(t)
+		work := syscall.NsecToTimespec(int64(4 * time.Millisecond))
+		next := time.Now()
+		for range 50 { // a second of ticks
+			next = next.Add(20 * time.Millisecond)
+			for range 4 {
+				if yield {
+					Yield()
+				}
+				syscall.Nanosleep(&work, nil)
+			}
+			time.Sleep(time.Until(next))
+		}
+		return switches(t) - before
+	}
+	without := run(false)
+	with := run(true)
+	t.Logf("context switches in a second of 16 ms ticks: %d without Yield, %d with", without, with)
+	if with*2 > without {
+		t.Fatalf("Yield should at least halve the context switches: %d without, %d with", without, with)
+	}
+}
