@@ -15,9 +15,9 @@ import (
 // a decoder as they wake: 10 × 1080p30 sources into a 1080p program on a
 // 2-core VM had 0, 1 and 0 late frames in three 45 s runs, 1080p encodes up
 // to 28–44 ms; at nice 5 (weight 335) 0–18 late in five runs, encodes up to
-// 34–50 ms. Lower still buys little and costs the decoders their share
-// against any other busy process on the machine; SCHED_IDLE decoders would
-// starve behind one (and an unprivileged thread cannot leave that class).
+// 34–50 ms. SCHED_IDLE decoders did better still (0 late at 10, encodes up
+// to 23 ms), but they would starve behind any other busy process on the
+// machine, and an unprivileged thread cannot leave that class again.
 const decodeNice = 10
 
 // lowerDecodePriority locks the calling goroutine to its OS thread for the

@@ -123,7 +123,9 @@ func (h *Hold) Close() {
 // microsecond when nothing else is waiting), so a long call that starts
 // after it is retaken only if it runs 10 ms itself. Measured on the standard
 // job of make bench: Ps retaken 146 → 29 in 10 s, the process's context
-// switches −29 %.
+// switches −29 %. What it costs is a wait while goroutines already queued on
+// the P run first: with 10 × 1080p sources, 96 % of the tick's yields took
+// under 0.1 ms and 0.15 % took 5 ms or more.
 //
 // Not for a goroutine locked to its thread: there it hands the thread off
 // and back (two context switches).
