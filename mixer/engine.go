@@ -96,6 +96,7 @@ type Engine struct {
 	aacBuf     []float32 // samples waiting for a full AAC frame
 	aacFill    int
 	samplesOut int64
+	soundPrev  soundMix // the last tick's, mixed by this one
 
 	mu        sync.Mutex
 	inputs    map[string]*input
@@ -680,7 +681,6 @@ func (e *Engine) tick(n int64) {
 		pvSrc = e.pvCanvas
 	}
 
-	pts := e.cfg.frameTime(n)
 	t0 := time.Now()
 	e.tickMu.Lock()
 	err := e.encode(e.venc, e.canvas, e.videoTrack, e.program, n)
@@ -704,8 +704,10 @@ func (e *Engine) tick(n int64) {
 	if trans != nil {
 		bGain = p
 	}
+	sound := e.soundPrev // the last frame's sound is mixed now (mixAudio)
+	e.soundPrev = soundMix{inA: inA, inB: inB, bGain: bGain, gain: 1 - ftbLvl}
 	sysmon.Yield() // the encodes took the tick past sysmon's 10 ms
-	e.mixAudio(n, inA, inB, bGain, 1-ftbLvl, pts, rends)
+	e.mixAudio(n, sound, rends)
 	e.tickMu.Unlock()
 }
 
@@ -782,13 +784,28 @@ func (e *Engine) encode(enc *av.VideoEncoder, f *av.Frame, t *media.Track, st *m
 	})
 }
 
-// mixAudio carries this tick's share of the program source's audio (or
-// silence) to the AAC encoder, on the program clock: during a transition it
-// crossfades to the preview source's audio by bGain, and gain fades it all
-// (fade to black).
-func (e *Engine) mixAudio(n int64, inA, inB *input, bGain, gain float64, _ time.Duration, rends []*rendition) {
-	// samples due by the end of tick n, exactly, for any frame rate
-	due := (n + 1) * SampleRate * int64(e.cfg.FPSDen) / int64(e.cfg.FPSNum)
+// soundMix is what a tick decided for the program's sound during its frame:
+// the sources on the buses, the transition's share of B and the fade.
+type soundMix struct {
+	inA, inB    *input
+	bGain, gain float64
+}
+
+// mixAudio carries the program source's audio (or silence) for the frame
+// before tick n to the AAC encoder, on the program clock, with what that
+// frame's tick decided (m): during a transition it crossfades to the
+// preview source's audio by bGain, and gain fades it all (fade to black).
+//
+// The sound of a frame is mixed a frame after its picture (same
+// timestamps), so a source's sound has the whole jitter buffer to arrive:
+// its samples are due on the program clock when the frame ends, and a tick
+// mixing its own frame would need them a frame early. A camera's sound
+// comes later than its pictures now and then — behind a keyframe, in a
+// muxer's interleaving — and sound that misses its tick is a gap of silence.
+func (e *Engine) mixAudio(n int64, m soundMix, rends []*rendition) {
+	inA, inB, bGain, gain := m.inA, m.inB, m.bGain, m.gain
+	// samples due by the start of tick n, exactly, for any frame rate
+	due := n * SampleRate * int64(e.cfg.FPSDen) / int64(e.cfg.FPSNum)
 	want := int(due - e.samplesOut - int64(e.aacFill/2))
 	if want <= 0 {
 		return
