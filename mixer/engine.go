@@ -800,8 +800,9 @@ type soundMix struct {
 // timestamps), so a source's sound has the whole jitter buffer to arrive:
 // its samples are due on the program clock when the frame ends, and a tick
 // mixing its own frame would need them a frame early. A camera's sound
-// comes later than its pictures now and then — behind a keyframe, in a
-// muxer's interleaving — and sound that misses its tick is a gap of silence.
+// comes later than its pictures now and then (measured: behind each
+// keyframe), and sound that misses its tick is a gap of silence.
+// TestAVSync fails on such gaps.
 func (e *Engine) mixAudio(n int64, m soundMix, rends []*rendition) {
 	inA, inB, bGain, gain := m.inA, m.inB, m.bGain, m.gain
 	// samples due by the start of tick n, exactly, for any frame rate

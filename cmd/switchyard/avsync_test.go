@@ -51,13 +51,17 @@ func TestAVSync(t *testing.T) {
 		}
 		prevLit = lit
 	}
-	onsets := <-beeps
+	found := <-beeps
 	require.GreaterOrEqual(t, len(flashes), int(length/time.Second)-3, "flashes seen")
 	var offs []time.Duration
 	for _, f := range flashes[1:] { // the first may be cut by the cut
-		i := sort.Search(len(onsets), func(i int) bool { return onsets[i] > f-500*time.Millisecond })
-		require.Less(t, i, len(onsets), "a beep near the flash at %s", f)
-		offs = append(offs, onsets[i]-f)
+		i := sort.Search(len(found), func(i int) bool { return found[i].onset > f-500*time.Millisecond })
+		require.Less(t, i, len(found), "a beep near the flash at %s", f)
+		b := found[i]
+		offs = append(offs, b.onset-f)
+		// the program's sound has no gaps: each 100 ms beep is whole
+		require.Zero(t, b.holes, "the beep at %s has %d gaps of silence", b.onset, b.holes)
+		require.GreaterOrEqual(t, b.end-b.onset, 95*time.Millisecond, "the beep at %s is cut short (its start lost)", b.onset)
 	}
 	lo, hi := slicesMinMax(offs)
 	t.Logf("A/V offset (beep − flash) over %d pairs in %s: %s … %s", len(offs), length, lo.Round(100*time.Microsecond), hi.Round(100*time.Microsecond))
@@ -69,22 +73,29 @@ func TestAVSync(t *testing.T) {
 	require.NoError(t, p.wait(t, 20*time.Second), "the camera ran to its end")
 }
 
-// beepOnsets decodes the program's audio for d and sends the program times
-// at which a beep starts (the level crosses −20 dBFS after 300 ms of quiet).
-func beepOnsets(t *testing.T, a *app, d time.Duration) <-chan []time.Duration {
+// beep is a beep found in the program's sound: where it starts and its last
+// loud sample, and how many gaps of 2 ms or more of quiet it has inside.
+type beep struct {
+	onset, end time.Duration
+	holes      int
+}
+
+// beepOnsets decodes the program's audio for d and sends the beeps in it (a
+// beep starts where the level crosses −20 dBFS after 300 ms of quiet).
+func beepOnsets(t *testing.T, a *app, d time.Duration) <-chan []beep {
 	t.Helper()
 	_, at := a.mixer.ProgramTracks()
 	dec, err := av.NewAudioDecoder(at.Codec, at.Config, at.SampleRate, at.Channels, 48000)
 	require.NoError(t, err)
 	reader := a.mixer.Program().NewReader(4096)
 	ctx, cancel := context.WithTimeout(context.Background(), d+10*time.Second)
-	out := make(chan []time.Duration, 1)
+	out := make(chan []beep, 1)
 	go func() {
 		defer close(out)
 		defer cancel()
 		defer reader.Close()
 		defer dec.Close()
-		var onsets []time.Duration
+		var onsets []beep
 		var first time.Duration = -1
 		quiet := 0 // samples below the threshold in a row
 		for {
@@ -103,8 +114,15 @@ func beepOnsets(t *testing.T, a *app, d time.Duration) <-chan []time.Duration {
 			_ = dec.Decode(u.Data[0], func(s []float32) {
 				for i := 0; i < len(s); i += 2 {
 					if math.Abs(float64(s[i])) > 0.1 {
-						if quiet > 48000*3/10 {
-							onsets = append(onsets, pts+time.Duration(i/2)*time.Second/48000)
+						at := pts + time.Duration(i/2)*time.Second/48000
+						switch {
+						case quiet > 48000*3/10:
+							onsets = append(onsets, beep{onset: at})
+						case quiet >= 48000/500 && len(onsets) > 0: // 2 ms of quiet inside a beep
+							onsets[len(onsets)-1].holes++
+						}
+						if len(onsets) > 0 {
+							onsets[len(onsets)-1].end = at
 						}
 						quiet = 0
 					} else {
