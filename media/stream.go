@@ -119,10 +119,14 @@ type Reader struct {
 	signal  chan struct{}
 
 	// WakeWithVideo: audio waits for the next video unit when one is due
-	// within batchMax of the last (lastVideo, frameGap).
-	batchMax  time.Duration
-	lastVideo time.Time
-	frameGap  time.Duration
+	// within batchMax of the last (lastVideo, frameGap), and never longer
+	// than batchMax: batchTimer wakes the reader then (batchArmed while it
+	// runs for a unit that waits).
+	batchMax   time.Duration
+	lastVideo  time.Time
+	frameGap   time.Duration
+	batchTimer *time.Timer
+	batchArmed bool
 
 	dropped atomic.Uint64
 }
@@ -132,15 +136,37 @@ type Reader struct {
 // video is due at most maxWait after the last video unit (its track's frame
 // interval; within 1 ms, so 29.97 fps counts as 30). An audio unit arriving
 // later than a frame interval after the last video unit (video stalled or
-// ended) wakes the reader at once, with what waited. A stream without video
-// or of unknown frame rate wakes for every unit. The reader then wakes about
-// once a frame rather than some 80 times a second for a camera with sound,
-// which matters when waking it is dear (a goroutine locked to its thread);
-// its audio is handled up to maxWait later. Call before the first unit.
+// ended) wakes the reader at once, with what waited, and no audio unit
+// waits longer than maxWait: a picture that comes late (a camera's
+// keyframe) does not hold its sound back beyond that. A stream without
+// video or of unknown frame rate wakes for every unit. The reader then
+// wakes about once a frame rather than some 80 times a second for a camera
+// with sound, which matters when waking it is dear (a goroutine locked to
+// its thread); its audio is handled up to maxWait later. Call before the
+// first unit.
 func (r *Reader) WakeWithVideo(maxWait time.Duration) {
 	r.mu.Lock()
 	r.batchMax = maxWait + time.Millisecond
+	if r.batchTimer == nil {
+		r.batchTimer = time.AfterFunc(time.Hour, r.batchExpired)
+		r.batchTimer.Stop()
+	}
 	r.mu.Unlock()
+}
+
+// batchExpired wakes the reader for audio that has waited batchMax.
+func (r *Reader) batchExpired() {
+	r.mu.Lock()
+	r.batchArmed = false
+	r.mu.Unlock()
+	r.wake()
+}
+
+func (r *Reader) wake() {
+	select {
+	case r.signal <- struct{}{}:
+	default:
+	}
 }
 
 func (r *Reader) push(u *Unit) {
@@ -174,13 +200,18 @@ func (r *Reader) push(u *Unit) {
 	r.ring[r.tail&r.mask] = u
 	r.tail++
 	wake := r.batchMax == 0 || r.wakeFor(u, video)
-	r.mu.Unlock()
-	if !wake {
-		return
+	switch {
+	case r.batchTimer == nil:
+	case wake && r.batchArmed:
+		r.batchTimer.Stop() // what waited goes now
+		r.batchArmed = false
+	case !wake && !r.batchArmed:
+		r.batchTimer.Reset(r.batchMax) // the first unit to wait sets the limit
+		r.batchArmed = true
 	}
-	select {
-	case r.signal <- struct{}{}:
-	default:
+	r.mu.Unlock()
+	if wake {
+		r.wake()
 	}
 }
 
@@ -243,9 +274,10 @@ func (r *Reader) Close() {
 func (r *Reader) markClosed() {
 	r.mu.Lock()
 	r.closed = true
-	r.mu.Unlock()
-	select {
-	case r.signal <- struct{}{}:
-	default:
+	if r.batchTimer != nil {
+		r.batchTimer.Stop()
+		r.batchArmed = false
 	}
+	r.mu.Unlock()
+	r.wake()
 }

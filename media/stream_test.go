@@ -218,4 +218,28 @@ func TestWakeWithVideo(t *testing.T) {
 	require.True(t, woken(r3))
 	s.WriteUnit(unit(aud, 201))
 	require.True(t, woken(r3))
+
+	// the next picture is late and nothing else comes: the sound waits for
+	// it no longer than the limit
+	v2 := &Track{Kind: KindVideo, Codec: CodecH264, FPS: 2} // a picture every 500 ms
+	s4 := NewStream()
+	r4 := s4.NewReader(16)
+	defer r4.Close()
+	r4.WakeWithVideo(600 * time.Millisecond)
+	s4.WriteUnit(unit(v2, 0))
+	require.True(t, woken(r4))
+	s4.WriteUnit(unit(aud, 1))
+	start := time.Now()
+	require.False(t, woken(r4), "the sound waits for the next picture")
+	select {
+	case <-r4.signal:
+		require.GreaterOrEqual(t, time.Since(start), 500*time.Millisecond, "it waited for the picture first")
+	case <-ctx.Done():
+		t.Fatal("the sound waited for a picture that did not come beyond the limit")
+	}
+	for _, want := range []int{0, 1} {
+		u, err := r4.Next(ctx)
+		require.NoError(t, err)
+		require.Equal(t, time.Duration(want)*time.Millisecond, u.PTS)
+	}
 }
