@@ -35,7 +35,7 @@ test: deps ## run the whole test suite with the race detector
 	$(GO) test -race -count=1 -timeout 15m $(PKGS)
 
 bench: deps ## print performance figures beside ffmpeg doing the same work
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 20m ./cmd/switchyard
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 40m ./cmd/switchyard
 
 soak: deps ## long runs: A/V sync over 10 minutes of media (SOAK=10m)
 	SWITCHYARD_SOAK=$${SOAK:-10m} $(GO) test -run '^TestAVSync$$' -count=1 -v -timeout 30m ./cmd/switchyard
