@@ -50,6 +50,7 @@ var (
 	dSourceSess    = desc("source_sessions_total", "Publisher sessions that ended.", "source")
 	dSourceBad     = desc("source_malformed_total", "Media messages from the source that could not be read.", "source")
 	dSourceDecErr  = desc("source_decode_errors_total", "Pictures from the source that failed to decode.", "source")
+	dSourceLate    = desc("source_audio_late_seconds_total", "The source's sound that came too late for the program (silence took its place).", "source")
 	dSourceKeyint  = desc("source_keyframe_interval_seconds", "Time between the source's last two key frames.", "source")
 
 	dMixFrames  = desc("mixer_frames_total", "Program frames produced.")
@@ -113,6 +114,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(dSourceSess, float64(st.Sessions), st.Name)
 		counter(dSourceBad, float64(st.Malformed), st.Name)
 		counter(dSourceDecErr, float64(st.DecodeErrors), st.Name)
+		counter(dSourceLate, st.AudioLateS, st.Name)
 	}
 	m := c.s.Mixer.Stats()
 	counter(dMixFrames, float64(m.FramesOut))

@@ -178,6 +178,7 @@ func (s *Server) sources() []ingest.Status {
 func (s *Server) sourceStatus(src *ingest.Source) ingest.Status {
 	st := src.Status()
 	st.DecodeErrors = s.Mixer.DecodeErrors(st.Name)
+	st.AudioLateS = s.Mixer.SoundLate(st.Name).Seconds()
 	return st
 }
 

@@ -339,6 +339,10 @@ type Status struct {
 	// DecodeErrors counts pictures the mixer could not decode (filled in by
 	// whoever knows the mixer).
 	DecodeErrors uint64 `json:"decode_errors"`
+	// AudioLateS is how many seconds of the source's sound came too late for
+	// the program, silence in their place (filled in likewise): when it
+	// grows, the jitter buffer is too short for the source's network.
+	AudioLateS float64 `json:"audio_late_s"`
 	// Warning says what is wrong with a live source's media, if anything.
 	Warning string `json:"warning,omitempty"`
 	PullStatus

@@ -17,6 +17,8 @@ type sampleRing struct {
 	head    int           // read position (in floats)
 	n       int           // floats stored
 	headPTS time.Duration // source time of buf[head]
+	lastEnd time.Duration // source time just after the latest sample written
+	written bool          // samples have been written
 }
 
 func newSampleRing(frames int) *sampleRing {
@@ -45,6 +47,7 @@ func (r *sampleRing) write(s []float32, pts time.Duration) {
 		r.put(make([]float32, min(durFloats(gap), len(r.buf))))
 	}
 	r.put(s)
+	r.lastEnd, r.written = pts+samplesDur(len(s)), true
 }
 
 func (r *sampleRing) put(s []float32) {
@@ -67,8 +70,10 @@ func (r *sampleRing) put(s []float32) {
 // silence for any part of it before the ring's first sample, samples older
 // than at skipped, silence where the ring runs out. Within audioTol of at it
 // reads on without a cut, so clock rounding never clicks. It returns the
-// floats of real samples written.
-func (r *sampleRing) readAt(dst []float32, at time.Duration) int {
+// floats of real samples written, and of them late: the silence where the
+// ring ran out while the source was sounding (samples written up to less
+// than audioGapMax before the end of dst), its sound not there in time.
+func (r *sampleRing) readAt(dst []float32, at time.Duration) (n, late int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	out := dst
@@ -84,12 +89,15 @@ func (r *sampleRing) readAt(dst []float32, at time.Duration) int {
 		r.n -= k
 		r.headPTS += samplesDur(k)
 	}
-	n := min(len(out), r.n)
+	n = min(len(out), r.n)
 	c := copy(out[:n], r.buf[r.head:min(r.head+n, len(r.buf))])
 	copy(out[c:n], r.buf)
 	r.head = (r.head + n) % len(r.buf)
 	r.n -= n
 	r.headPTS += samplesDur(n)
 	clear(out[n:])
-	return n
+	if r.written && n < len(out) && at+samplesDur(len(dst))-r.lastEnd < audioGapMax {
+		late = len(out) - n
+	}
+	return n, late
 }

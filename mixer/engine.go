@@ -850,7 +850,9 @@ func (e *Engine) mixAudio(n int64, m soundMix, rends []*rendition) {
 		src := in.tickBuf[:2*want]
 		// every source, heard or not, at the source time mapped to t0: its
 		// meter moves, its ring stays short
-		in.audio.readAt(src, t0-in.cmap.offset()-in.delay)
+		if _, late := in.audio.readAt(src, t0-in.cmap.offset()-in.delay); late > 0 {
+			in.soundLate.Add(uint64(late / 2))
+		}
 		in.meter.add(src)
 		if g := in.weight; g != 0 {
 			for i, v := range src {
@@ -956,6 +958,18 @@ func (e *Engine) DecodedPictures(name string) uint64 {
 		return 0
 	}
 	return in.frames.Load()
+}
+
+// SoundLate returns how much of a source's sound came too late for the
+// program (the jitter buffer was not enough): silence took its place.
+func (e *Engine) SoundLate(name string) time.Duration {
+	e.mu.Lock()
+	in := e.inputs[name]
+	e.mu.Unlock()
+	if in == nil {
+		return 0
+	}
+	return time.Duration(in.soundLate.Load()) * time.Second / SampleRate
 }
 
 // DecodeErrors returns how many of a source's pictures failed to decode.

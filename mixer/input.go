@@ -43,6 +43,7 @@ type input struct {
 
 	decodeErrors atomic.Uint64
 	frames       atomic.Uint64
+	soundLate    atomic.Uint64 // samples of its sound that missed the program
 
 	// shownAt is the last program tick that used (or had on preview) this
 	// source; clock is the engine's current tick. A source out of sight
@@ -86,11 +87,13 @@ func (in *input) run(ctx context.Context, threads int) {
 	defer reader.Close()
 
 	var (
-		vdec   *av.VideoDecoder
-		vtrack *media.Track
-		adec   *av.AudioDecoder
-		atrack *media.Track
-		errLog = time.Now()
+		vdec       *av.VideoDecoder
+		vtrack     *media.Track
+		adec       *av.AudioDecoder
+		atrack     *media.Track
+		errLog     = time.Now()
+		lateLog    time.Time
+		lateLogged uint64
 	)
 	defer func() {
 		if vdec != nil {
@@ -189,6 +192,13 @@ func (in *input) run(ctx context.Context, threads int) {
 			apts = u.PTS
 			if err := adec.Decode(u.Data[0], onSamples); err != nil {
 				countErr(err)
+			}
+			// the tick counts sound that came too late; say so, never per frame
+			if late := in.soundLate.Load(); late != lateLogged && time.Since(lateLog) > 10*time.Second {
+				lateLog = time.Now()
+				in.log.Warn("sound arriving after the jitter buffer, silence in its place: raise program.jitter_buffer if this repeats",
+					"late_ms", (late-lateLogged)*1000/SampleRate, "total_ms", late*1000/SampleRate)
+				lateLogged = late
 			}
 		}
 	}

@@ -48,7 +48,7 @@ func TestSampleRingReadsBySourceTime(t *testing.T) {
 	}
 	r.write(ones, 100*ms)
 	dst := make([]float32, 2*960) // 20 ms from 90 ms: 10 ms of silence, then the samples
-	if n := r.readAt(dst, 90*ms); n != len(ones) {
+	if n, _ := r.readAt(dst, 90*ms); n != len(ones) {
 		t.Fatalf("read %d floats, want %d", n, len(ones))
 	}
 	if dst[0] != 0 || dst[2*480-1] != 0 || dst[2*480] != 1 || dst[len(dst)-1] != 1 {
@@ -189,5 +189,29 @@ func queueInput(t *testing.T) (*input, func(due time.Duration, capacity int) *av
 		}
 		in.queuePicture(r, due, capacity)
 		return r
+	}
+}
+
+// TestSampleRingCountsLateSound: silence read where a sounding source's
+// samples have not come is counted as late; silence before its first sample,
+// before samples not yet due, or long after its sound stopped is not.
+func TestSampleRingCountsLateSound(t *testing.T) {
+	r := newSampleRing(SampleRate)
+	tenMs := make([]float32, 2*480)
+	dst := make([]float32, 2*960) // 20 ms
+	if _, late := r.readAt(dst, 0); late != 0 {
+		t.Fatalf("a source with no sound yet: %d late floats", late)
+	}
+	r.write(tenMs, 100*ms)
+	if _, late := r.readAt(dst, 80*ms); late != 0 {
+		t.Fatalf("reading before the first sample: %d late floats", late)
+	}
+	r.write(tenMs, 110*ms)
+	n, late := r.readAt(dst, 110*ms)
+	if n != len(tenMs) || late != len(dst)-len(tenMs) {
+		t.Fatalf("read %d floats, %d late; want %d and %d (the 10 ms after 120 ms had not come)", n, late, len(tenMs), len(dst)-len(tenMs))
+	}
+	if _, late := r.readAt(dst, 120*ms+audioGapMax); late != 0 {
+		t.Fatalf("%s after the sound stopped: %d late floats, want none", audioGapMax, late)
 	}
 }

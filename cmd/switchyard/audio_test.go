@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"regexp"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -117,4 +118,38 @@ func TestAudioMixer(t *testing.T) {
 	require.Equal(t, "wipe", tr.Type)
 	require.Equal(t, 700, tr.DurationMS)
 	require.Equal(t, "circle", tr.Direction)
+}
+
+// TestLateSoundIsCounted: a camera's publisher stops for 600 ms (SIGSTOP,
+// as a stalled network would hold it) and then sends what it held back. Its
+// sound came after the jitter buffer and silence took its place; the
+// source's status and the metrics say how much, so an operator knows to
+// raise program.jitter_buffer.
+func TestLateSoundIsCounted(t *testing.T) {
+	mustHaveTools(t)
+	a, _ := startApp(t, testConfig(t, ingest.SourceConfig{Name: "cam1"}))
+	p := pushRTMP(t, a, "cam1", "red", "320x240", 30)
+	waitLive(t, a, "cam1")
+	waitPicture(t, a, "cam1")
+	late := func() float64 {
+		var st ingest.Status
+		require.Equal(t, http.StatusOK, api(t, "GET", a.apiURL("/sources/cam1"), "", &st))
+		return st.AudioLateS
+	}
+	before := late()
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGSTOP))
+	for start := time.Now(); time.Since(start) < 600*time.Millisecond; {
+		time.Sleep(10 * time.Millisecond) // the stall itself is the subject: wall time must pass
+	}
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGCONT))
+	waitFor(t, 10*time.Second, "the stalled sound counted as late", func() bool { return late()-before >= 0.2 })
+	after := late()
+	t.Logf("late sound: %.3f s before the stall, %.3f s after", before, after)
+	require.Less(t, after-before, 1.5, "no more late than the stall and the ring's limit")
+	metrics := getText(t, "http://"+a.http.Addr().String()+"/metrics")
+	m := regexp.MustCompile(`switchyard_source_audio_late_seconds_total\{source="cam1"\} ([0-9.e+-]+)`).FindStringSubmatch(metrics)
+	require.NotNil(t, m, "the metric for cam1")
+	v, err := strconv.ParseFloat(m[1], 64)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, v, after, "the metric counts what the status does")
 }
