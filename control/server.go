@@ -177,8 +177,8 @@ func (s *Server) sources() []ingest.Status {
 // sourceStatus is the registry's view of a source plus the mixer's.
 func (s *Server) sourceStatus(src *ingest.Source) ingest.Status {
 	st := src.Status()
-	st.DecodeErrors = s.Mixer.DecodeErrors(st.Name)
-	st.AudioLateS = s.Mixer.SoundLate(st.Name).Seconds()
+	ms := s.Mixer.SourceStats(st.Name)
+	st.DecodeErrors, st.AudioLateS = ms.DecodeErrors, ms.SoundLate.Seconds()
 	return st
 }
 

@@ -948,37 +948,25 @@ func (e *Engine) Snapshot(name string, maxWidth int) (*image.YCbCr, error) {
 	return img, nil
 }
 
-// DecodedPictures returns how many pictures of a source were decoded (a
-// source out of sight skips its non-reference pictures).
-func (e *Engine) DecodedPictures(name string) uint64 {
-	e.mu.Lock()
-	in := e.inputs[name]
-	e.mu.Unlock()
-	if in == nil {
-		return 0
-	}
-	return in.frames.Load()
+// SourceStats are what the mixer counts of one source.
+type SourceStats struct {
+	// Pictures decoded (a source out of sight skips its non-reference ones).
+	Pictures uint64
+	// DecodeErrors: pictures that failed to decode.
+	DecodeErrors uint64
+	// SoundLate: how much of its sound came too late for the program (the
+	// jitter buffer was not enough); silence took its place.
+	SoundLate time.Duration
 }
 
-// SoundLate returns how much of a source's sound came too late for the
-// program (the jitter buffer was not enough): silence took its place.
-func (e *Engine) SoundLate(name string) time.Duration {
+// SourceStats returns a source's counters (zero for an unknown source).
+func (e *Engine) SourceStats(name string) SourceStats {
 	e.mu.Lock()
 	in := e.inputs[name]
 	e.mu.Unlock()
 	if in == nil {
-		return 0
+		return SourceStats{}
 	}
-	return time.Duration(in.soundLate.Load()) * time.Second / SampleRate
-}
-
-// DecodeErrors returns how many of a source's pictures failed to decode.
-func (e *Engine) DecodeErrors(name string) uint64 {
-	e.mu.Lock()
-	in := e.inputs[name]
-	e.mu.Unlock()
-	if in == nil {
-		return 0
-	}
-	return in.decodeErrors.Load()
+	return SourceStats{Pictures: in.frames.Load(), DecodeErrors: in.decodeErrors.Load(),
+		SoundLate: time.Duration(in.soundLate.Load()) * time.Second / SampleRate}
 }

@@ -34,8 +34,10 @@ func TestAVSync(t *testing.T) {
 	// from each whole second for 100 ms. Encoded first and then pushed in real
 	// time as it is, as a camera's encoder sends it: an ffmpeg encoding while
 	// it pushes, starved of CPU by the rest of `make test`, sends its sound
-	// late behind each keyframe it takes long to encode (measured: up to
-	// 74 ms), which is the publisher's jitter, not the mixer's.
+	// late behind each keyframe it takes long to encode (measured: sound
+	// reaching the mixer up to 11 ms past the jitter buffer, 4–13 ms of
+	// silence in the program each time), the publisher's jitter, not the
+	// mixer's.
 	secs := int(length/time.Second) + 4
 	clip := filepath.Join(t.TempDir(), "flash-beep.flv")
 	out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error",

@@ -165,9 +165,9 @@ func TestHiddenSourcesSkipNonReferencePictures(t *testing.T) {
 	api(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, nil)
 	rate := func() float64 { // pictures decoded per second, over two seconds of the program clock
 		t.Helper()
-		n0, f0 := a.mixer.DecodedPictures("cam2"), a.mixer.Stats().FramesOut
+		n0, f0 := a.mixer.SourceStats("cam2").Pictures, a.mixer.Stats().FramesOut
 		waitFor(t, 10*time.Second, "two seconds of program", func() bool { return a.mixer.Stats().FramesOut >= f0+60 })
-		return float64(a.mixer.DecodedPictures("cam2")-n0) / (float64(a.mixer.Stats().FramesOut-f0) / 30)
+		return float64(a.mixer.SourceStats("cam2").Pictures-n0) / (float64(a.mixer.Stats().FramesOut-f0) / 30)
 	}
 	hidden := rate()
 	api(t, "POST", a.apiURL("/preview"), `{"source":"cam2"}`, nil)
