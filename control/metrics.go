@@ -51,6 +51,7 @@ var (
 	dSourceBad     = desc("source_malformed_total", "Media messages from the source that could not be read.", "source")
 	dSourceDecErr  = desc("source_decode_errors_total", "Pictures from the source that failed to decode.", "source")
 	dSourceLate    = desc("source_audio_late_seconds_total", "The source's sound that came too late for the program (silence took its place).", "source")
+	dSourcePicLate = desc("source_pictures_late_total", "The source's pictures decoded after the program tick that was to show them (the picture before was repeated).", "source")
 	dSourceKeyint  = desc("source_keyframe_interval_seconds", "Time between the source's last two key frames.", "source")
 
 	dMixFrames  = desc("mixer_frames_total", "Program frames produced.")
@@ -115,6 +116,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(dSourceBad, float64(st.Malformed), st.Name)
 		counter(dSourceDecErr, float64(st.DecodeErrors), st.Name)
 		counter(dSourceLate, st.AudioLateS, st.Name)
+		counter(dSourcePicLate, float64(st.PicturesLate), st.Name)
 	}
 	m := c.s.Mixer.Stats()
 	counter(dMixFrames, float64(m.FramesOut))

@@ -178,7 +178,7 @@ func (s *Server) sources() []ingest.Status {
 func (s *Server) sourceStatus(src *ingest.Source) ingest.Status {
 	st := src.Status()
 	ms := s.Mixer.SourceStats(st.Name)
-	st.DecodeErrors, st.AudioLateS = ms.DecodeErrors, ms.SoundLate.Seconds()
+	st.DecodeErrors, st.AudioLateS, st.PicturesLate = ms.DecodeErrors, ms.SoundLate.Seconds(), ms.PicturesLate
 	return st
 }
 

@@ -343,6 +343,10 @@ type Status struct {
 	// the program, silence in their place (filled in likewise): when it
 	// grows, the jitter buffer is too short for the source's network.
 	AudioLateS float64 `json:"audio_late_s"`
+	// PicturesLate counts the source's pictures decoded after the program
+	// tick that was to show them (the picture before was repeated): when it
+	// grows, the jitter buffer is too short or the machine too busy.
+	PicturesLate uint64 `json:"pictures_late"`
 	// Warning says what is wrong with a live source's media, if anything.
 	Warning string `json:"warning,omitempty"`
 	PullStatus

@@ -387,7 +387,7 @@ func (e *Engine) AddInput(name string, st *media.Stream) error {
 	in := &input{name: name, stream: st, log: e.log.With("source", name), slate: slate,
 		audio: newSampleRing(SampleRate), cancel: cancel, done: make(chan struct{}),
 		mix: AudioSettings{Mode: ModeAFV}, tickBuf: make([]float32, len(e.tickAudio)), clock: &e.tickN,
-		progNow: e.progNow, delay: e.cfg.JitterBuffer}
+		progNow: e.progNow, delay: e.cfg.JitterBuffer, tickAt: math.MinInt64}
 	in.shownAt.Store(e.tickN.Load()) // in sight until the ticks say otherwise
 	e.mu.Lock()
 	if _, ok := e.inputs[name]; ok || name == Black {
@@ -629,12 +629,12 @@ func (e *Engine) tick(n int64) {
 		} else {
 			trans = e.trans
 			transT, transC = trans.t, trans.color
-			picB, slateB, inB = e.sourceLocked(e.prev, at, now)
+			picB, slateB, inB = e.sourceLocked(e.prev, at, now, true)
 		}
 	}
-	picA, slateA, inA := e.sourceLocked(e.prog, at, now)
+	picA, slateA, inA := e.sourceLocked(e.prog, at, now, true)
 	if e.pvEnc != nil && trans == nil {
-		picP, slateP, _ = e.sourceLocked(e.prev, at, now)
+		picP, slateP, _ = e.sourceLocked(e.prev, at, now, true)
 	}
 	e.takeKeyerSourcesLocked(keyers, n, at, now)
 	e.tickN.Store(n)
@@ -730,7 +730,8 @@ func (e *Engine) handToMultiview() {
 
 // sourceLocked returns what a bus shows now: a picture reference, or a slate
 // (retained; the caller releases either), and the input for its audio.
-func (e *Engine) sourceLocked(name string, at time.Duration, now time.Time) (*av.PictureRef, *av.Frame, *input) {
+// tick: the program's tick is asking (input.take).
+func (e *Engine) sourceLocked(name string, at time.Duration, now time.Time, tick bool) (*av.PictureRef, *av.Frame, *input) {
 	if name == Black {
 		e.black.Retain()
 		return nil, e.black, nil
@@ -740,7 +741,7 @@ func (e *Engine) sourceLocked(name string, at time.Duration, now time.Time) (*av
 		e.black.Retain()
 		return nil, e.black, nil
 	}
-	if pic := in.take(now, at, e.cfg.StaleAfter); pic != nil {
+	if pic := in.take(now, at, e.cfg.StaleAfter, tick); pic != nil {
 		return pic, nil, in
 	}
 	in.slate.Retain() // RemoveInput may drop the input's slate meanwhile
@@ -911,7 +912,7 @@ func (e *Engine) Snapshot(name string, maxWidth int) (*image.YCbCr, error) {
 	in := e.inputs[name]
 	var pic *av.PictureRef
 	if in != nil {
-		pic = in.take(time.Now(), e.progNow(), 1<<62)
+		pic = in.take(time.Now(), e.progNow(), 1<<62, false)
 	}
 	e.mu.Unlock()
 	if in == nil {
@@ -954,6 +955,10 @@ type SourceStats struct {
 	Pictures uint64
 	// DecodeErrors: pictures that failed to decode.
 	DecodeErrors uint64
+	// PicturesLate: pictures decoded after the tick that was to show them
+	// (the jitter buffer was not enough, or the decoder fell behind); the
+	// tick repeated the picture before in their place.
+	PicturesLate uint64
 	// SoundLate: how much of its sound came too late for the program (the
 	// jitter buffer was not enough); silence took its place.
 	SoundLate time.Duration
@@ -967,6 +972,6 @@ func (e *Engine) SourceStats(name string) SourceStats {
 	if in == nil {
 		return SourceStats{}
 	}
-	return SourceStats{Pictures: in.frames.Load(), DecodeErrors: in.decodeErrors.Load(),
+	return SourceStats{Pictures: in.frames.Load(), DecodeErrors: in.decodeErrors.Load(), PicturesLate: in.picsLate.Load(),
 		SoundLate: time.Duration(in.soundLate.Load()) * time.Second / SampleRate}
 }

@@ -41,8 +41,13 @@ type input struct {
 	shown     *av.PictureRef // the picture on show
 	decodedAt time.Time      // the last picture decoded (stale detection)
 
+	// tickAt is the latest program time a tick took a picture for (under
+	// mu): a picture due by then and decoded after it missed its tick.
+	tickAt time.Duration
+
 	decodeErrors atomic.Uint64
 	frames       atomic.Uint64
+	picsLate     atomic.Uint64 // pictures decoded after the tick that was to show them
 	soundLate    atomic.Uint64 // samples of its sound that missed the program
 
 	// shownAt is the last program tick that used (or had on preview) this
@@ -87,13 +92,12 @@ func (in *input) run(ctx context.Context, threads int) {
 	defer reader.Close()
 
 	var (
-		vdec       *av.VideoDecoder
-		vtrack     *media.Track
-		adec       *av.AudioDecoder
-		atrack     *media.Track
-		errLog     = time.Now()
-		lateLog    time.Time
-		lateLogged uint64
+		vdec   *av.VideoDecoder
+		vtrack *media.Track
+		adec   *av.AudioDecoder
+		atrack *media.Track
+		errLog = time.Now()
+		late   lateWarning
 	)
 	defer func() {
 		if vdec != nil {
@@ -173,6 +177,7 @@ func (in *input) run(ctx context.Context, threads int) {
 			if err := vdec.Decode(u.Data, int64(u.PTS/time.Microsecond), onPicture); err != nil {
 				countErr(err)
 			}
+			late.check(in)
 		case media.KindAudio:
 			if u.Track != atrack {
 				if adec != nil {
@@ -193,13 +198,29 @@ func (in *input) run(ctx context.Context, threads int) {
 			if err := adec.Decode(u.Data[0], onSamples); err != nil {
 				countErr(err)
 			}
-			// the tick counts sound that came too late; say so, never per frame
-			if late := in.soundLate.Load(); late != lateLogged && time.Since(lateLog) > 10*time.Second {
-				lateLog = time.Now()
-				in.log.Warn("sound arriving after the jitter buffer, silence in its place: raise program.jitter_buffer if this repeats",
-					"late_ms", (late-lateLogged)*1000/SampleRate, "total_ms", late*1000/SampleRate)
-				lateLogged = late
-			}
+			late.check(in)
 		}
 	}
+}
+
+// lateWarning says in the source's log, at most every 10 s and never per
+// frame, what of it came too late for the program since it last said so:
+// sound the tick counted (silence in its place) and pictures decoded after
+// their tick (the picture before repeated).
+type lateWarning struct {
+	at          time.Time
+	sound, pics uint64 // the totals last reported
+}
+
+func (w *lateWarning) check(in *input) {
+	sound, pics := in.soundLate.Load(), in.picsLate.Load()
+	if sound == w.sound && pics == w.pics || time.Since(w.at) < 10*time.Second {
+		return
+	}
+	w.at = time.Now()
+	in.log.Warn("media arriving after the jitter buffer (sound: silence in its place; pictures: the one before repeated): "+
+		"raise program.jitter_buffer if this repeats, or lighten the machine if it is busy",
+		"sound_late_ms", (sound-w.sound)*1000/SampleRate, "pictures_late", pics-w.pics,
+		"sound_total_ms", sound*1000/SampleRate, "pictures_total", pics)
+	w.sound, w.pics = sound, pics
 }

@@ -371,7 +371,7 @@ func (e *Engine) takeKeyerSourcesLocked(list []*keyerState, n int64, at time.Dur
 		k.onNow = k.on.Load()
 		if v.source != "" && (k.onNow || k.lvl > 0) {
 			var in *input
-			k.pic, k.slate, in = e.sourceLocked(v.source, at, now)
+			k.pic, k.slate, in = e.sourceLocked(v.source, at, now, true)
 			in.markShown(n)
 		}
 	}

@@ -245,7 +245,7 @@ func (m *Multiview) gather() []mvPicture {
 	now, at := time.Now(), e.progNow()
 	pics := make([]mvPicture, 0, 2+len(tiles))
 	pv := mvPicture{name: e.prev, rect: pvwR, tally: tallyPVW, level: math.NaN(), label: "PVW  " + e.prev}
-	pv.pic, pv.frame, _ = e.sourceLocked(e.prev, at, now)
+	pv.pic, pv.frame, _ = e.sourceLocked(e.prev, at, now, false)
 	pics = append(pics, pv)
 	pg := mvPicture{name: e.prog, rect: pgmR, tally: tallyPGM, level: levels.Program.PeakDB, label: "PGM  " + e.prog}
 	for i, r := range tiles {
@@ -259,7 +259,7 @@ func (m *Multiview) gather() []mvPicture {
 		case e.prev:
 			p.tally = tallyPVW
 		}
-		p.pic, p.frame, _ = e.sourceLocked(names[i], at, now)
+		p.pic, p.frame, _ = e.sourceLocked(names[i], at, now, false)
 		pics = append(pics, p)
 	}
 	e.mu.Unlock()

@@ -153,10 +153,15 @@ func queueCap(delay time.Duration, fps float64) int {
 // at most capacity. A picture due before the last queued one (a new
 // timeline) flushes the queue. A full queue pushes its oldest out to be the
 // picture on show: a source nobody takes from (out of sight) keeps a recent
-// picture there for a cut to it.
+// picture there for a cut to it. A picture due by the last tick that took
+// from the source came too late for it (the tick repeated the picture
+// before) and is counted.
 func (in *input) queuePicture(r *av.PictureRef, due time.Duration, capacity int) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
+	if due <= in.tickAt {
+		in.picsLate.Add(1)
+	}
 	if n := len(in.queue); n > 0 && due < in.queue[n-1].due {
 		in.flushLocked()
 	}
@@ -187,10 +192,14 @@ func (in *input) flushLocked() {
 // source that has nothing due yet — it is catching up after a stall — shows
 // a picture of it on the next frame, a little early, rather than its
 // slate). nil when nothing was decoded within maxAge. Pictures only move
-// forward, whoever asks.
-func (in *input) take(now time.Time, at, maxAge time.Duration) *av.PictureRef {
+// forward, whoever asks; a tick (tick true) also marks the time it took
+// for, so that a picture due by then, decoded after, is counted late.
+func (in *input) take(now time.Time, at, maxAge time.Duration, tick bool) *av.PictureRef {
 	in.mu.Lock()
 	defer in.mu.Unlock()
+	if tick {
+		in.tickAt = max(in.tickAt, at)
+	}
 	i := -1
 	for j := range in.queue {
 		if in.queue[j].due <= at {

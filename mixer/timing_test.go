@@ -1,6 +1,7 @@
 package mixer
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -81,13 +82,13 @@ func TestPictureQueueShowsACaughtUpSourceAtOnce(t *testing.T) {
 	now := time.Now()
 	first := put(100 * ms)
 	put(133 * ms)
-	got := in.take(now, 50*ms, time.Second) // nothing due by 50 ms
+	got := in.take(now, 50*ms, time.Second, true) // nothing due by 50 ms
 	if got != first {
 		t.Fatal("a source never shown gave no picture when nothing was due yet")
 	}
 	got.Release()
 	// once one is on show, pictures not yet due wait for their time
-	if got := in.take(now, 60*ms, time.Second); got != first {
+	if got := in.take(now, 60*ms, time.Second, true); got != first {
 		t.Fatal("a picture not yet due was shown early")
 	} else {
 		got.Release()
@@ -153,7 +154,7 @@ func TestPictureQueueHoldsTheJitterBuffer(t *testing.T) {
 			d := time.Duration(next)*frame + delay
 			due[queue(d, queueCap(delay, fps))] = d
 		}
-		got := in.take(now, at, time.Second)
+		got := in.take(now, at, time.Second, true)
 		if got == nil {
 			t.Fatalf("tick %d: no picture", k)
 		}
@@ -166,6 +167,38 @@ func TestPictureQueueHoldsTheJitterBuffer(t *testing.T) {
 			t.Fatalf("tick %d at %v showed the picture due at %v (the newest due is within %v before)", k, at, d, frame)
 		}
 	}
+	if n := in.picsLate.Load(); n != 0 {
+		t.Fatalf("%d pictures counted late; every one came before its tick", n)
+	}
+}
+
+// TestPictureQueueCountsLatePictures: a picture decoded after a tick took
+// the source for its time (the tick repeated the one before) is counted
+// late; one that comes in time, or after only a monitor (multiview,
+// snapshot) looked, is not.
+func TestPictureQueueCountsLatePictures(t *testing.T) {
+	in, queue := queueInput(t)
+	now := time.Now()
+	take := func(at time.Duration, tick bool) {
+		if p := in.take(now, at, time.Second, tick); p != nil {
+			p.Release()
+		}
+	}
+	queue(100*ms, picQueueMin)
+	take(100*ms, true)
+	queue(133*ms, picQueueMin) // due after the last tick: in time
+	take(140*ms, false)        // the multiview looked at 140 ms
+	queue(140*ms, picQueueMin) // … nobody on air missed it
+	if n := in.picsLate.Load(); n != 0 {
+		t.Fatalf("%d pictures counted late, want none", n)
+	}
+	take(180*ms, true)         // the tick at 180 ms repeats what it has
+	queue(166*ms, picQueueMin) // due by then, decoded after it
+	queue(180*ms, picQueueMin)
+	queue(200*ms, picQueueMin) // in time for the next tick
+	if n := in.picsLate.Load(); n != 2 {
+		t.Fatalf("%d pictures counted late, want 2", n)
+	}
 }
 
 // queueInput is an input with nothing but its picture queue, and a function
@@ -176,7 +209,7 @@ func queueInput(t *testing.T) (*input, func(due time.Duration, capacity int) *av
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := &input{name: "cam"}
+	in := &input{name: "cam", tickAt: math.MinInt64}
 	t.Cleanup(func() {
 		in.clearPictures()
 		in.pics.Close()

@@ -120,34 +120,44 @@ func TestAudioMixer(t *testing.T) {
 	require.Equal(t, "circle", tr.Direction)
 }
 
-// TestLateSoundIsCounted: a camera's publisher stops for 600 ms (SIGSTOP,
-// as a stalled network would hold it) and then sends what it held back. Its
-// sound came after the jitter buffer and silence took its place; the
-// source's status and the metrics say how much, so an operator knows to
-// raise program.jitter_buffer.
-func TestLateSoundIsCounted(t *testing.T) {
+// TestLateMediaIsCounted: a camera on program has its publisher stop for
+// 600 ms (SIGSTOP, as a stalled network would hold it), and then send what it
+// held back. Its sound came after the jitter buffer and silence took its
+// place; its pictures came after the ticks that were to show them, which
+// repeated the picture before. The source's status and the metrics say how
+// much, so an operator knows to raise program.jitter_buffer.
+func TestLateMediaIsCounted(t *testing.T) {
 	mustHaveTools(t)
 	a, _ := startApp(t, testConfig(t, ingest.SourceConfig{Name: "cam1"}))
 	p := pushRTMP(t, a, "cam1", "red", "320x240", 30)
 	waitLive(t, a, "cam1")
 	waitPicture(t, a, "cam1")
-	late := func() float64 {
+	_, err := a.mixer.SetProgram("cam1")
+	require.NoError(t, err)
+	status := func() ingest.Status {
 		var st ingest.Status
 		require.Equal(t, http.StatusOK, api(t, "GET", a.apiURL("/sources/cam1"), "", &st))
-		return st.AudioLateS
+		return st
 	}
-	before := late()
+	before := status()
 	require.NoError(t, p.cmd.Process.Signal(syscall.SIGSTOP))
 	time.Sleep(600 * time.Millisecond) // the stall itself is the subject: wall time must pass
 	require.NoError(t, p.cmd.Process.Signal(syscall.SIGCONT))
-	waitFor(t, 10*time.Second, "the stalled sound counted as late", func() bool { return late()-before >= 0.2 })
-	after := late()
-	t.Logf("late sound: %.3f s before the stall, %.3f s after", before, after)
-	require.Less(t, after-before, 1.5, "no more late than the stall and the ring's limit")
+	waitFor(t, 10*time.Second, "the stalled sound and pictures counted as late", func() bool {
+		st := status()
+		return st.AudioLateS-before.AudioLateS >= 0.2 && st.PicturesLate-before.PicturesLate >= 6
+	})
+	after := status()
+	t.Logf("late sound: %.3f s before the stall, %.3f s after; late pictures: %d before, %d after",
+		before.AudioLateS, after.AudioLateS, before.PicturesLate, after.PicturesLate)
+	require.Less(t, after.AudioLateS-before.AudioLateS, 1.5, "no more late sound than the stall and the ring's limit")
+	require.LessOrEqual(t, after.PicturesLate-before.PicturesLate, uint64(30), "no more late pictures than the stall held back (18 at 30 fps)")
 	metrics := getText(t, "http://"+a.http.Addr().String()+"/metrics")
-	m := regexp.MustCompile(`switchyard_source_audio_late_seconds_total\{source="cam1"\} ([0-9.e+-]+)`).FindStringSubmatch(metrics)
-	require.NotNil(t, m, "the metric for cam1")
-	v, err := strconv.ParseFloat(m[1], 64)
-	require.NoError(t, err)
-	require.GreaterOrEqual(t, v, after, "the metric counts what the status does")
+	for name, least := range map[string]float64{"audio_late_seconds_total": after.AudioLateS, "pictures_late_total": float64(after.PicturesLate)} {
+		m := regexp.MustCompile(`switchyard_source_` + name + `\{source="cam1"\} ([0-9.e+-]+)`).FindStringSubmatch(metrics)
+		require.NotNil(t, m, "the metric %s for cam1", name)
+		v, err := strconv.ParseFloat(m[1], 64)
+		require.NoError(t, err)
+		require.GreaterOrEqual(t, v, least, "the metric %s counts what the status does", name)
+	}
 }

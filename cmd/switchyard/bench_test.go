@@ -661,7 +661,7 @@ func BenchmarkScale1080p(b *testing.B) {
 		}
 		waitAllLive(b, a, names[:n]...)
 		time.Sleep(3 * time.Second) // settle: decoders open, pools warm
-		s0, c0 := a.mixer.Stats(), selfCPU()
+		s0, c0, l0 := a.mixer.Stats(), selfCPU(), sourcesLate(a, names[:n])
 		end := time.Now().Add(window)
 		var maxEncode float64
 		for k := 0; time.Now().Before(end); k++ {
@@ -680,12 +680,14 @@ func BenchmarkScale1080p(b *testing.B) {
 				maxEncode = max(maxEncode, a.mixer.Stats().EncodeMs)
 			}
 		}
-		s1, c1 := a.mixer.Stats(), selfCPU()
+		s1, c1, l1 := a.mixer.Stats(), selfCPU(), sourcesLate(a, names[:n])
 		media := float64(s1.FramesOut-s0.FramesOut) / 30
 		late, dropped := s1.Late-s0.Late, s1.Dropped-s0.Dropped
-		fmt.Printf("  %2d sources: %.2f cores, %d late, %d dropped program frames in %.0f s (encode up to %.1f ms a frame)\n",
-			n, (c1-c0).Seconds()/media, late, dropped, media, maxEncode)
-		held := late+dropped == 0
+		pics, sound := l1.PicturesLate-l0.PicturesLate, l1.SoundLate-l0.SoundLate
+		fmt.Printf("  %2d sources: %.2f cores, %d late, %d dropped program frames in %.0f s (encode up to %.1f ms a frame); "+
+			"sources: %d pictures late for their tick, %d ms of sound late\n",
+			n, (c1-c0).Seconds()/media, late, dropped, media, maxEncode, pics, sound.Milliseconds())
+		held := late+dropped+pics == 0
 		if held {
 			best = n
 		}
@@ -698,6 +700,16 @@ func BenchmarkScale1080p(b *testing.B) {
 	}
 	b.ReportMetric(float64(best), "sources")
 	fmt.Printf("  largest in real time with no late or dropped frame: %d (target >= 8; the most tried: %d)\n", best, maxN)
+}
+
+// sourcesLate sums what of the sources came too late for the program.
+func sourcesLate(a *app, names []string) (sum mixer.SourceStats) {
+	for _, n := range names {
+		st := a.mixer.SourceStats(n)
+		sum.PicturesLate += st.PicturesLate
+		sum.SoundLate += st.SoundLate
+	}
+	return sum
 }
 
 // BenchmarkPreviewOutput: what the preview output (program.preview_bitrate,
