@@ -50,7 +50,7 @@ var (
 	dSourceSess    = desc("source_sessions_total", "Publisher sessions that ended.", "source")
 	dSourceBad     = desc("source_malformed_total", "Media messages from the source that could not be read.", "source")
 	dSourceDecErr  = desc("source_decode_errors_total", "Pictures from the source that failed to decode.", "source")
-	dSourceLate    = desc("source_audio_late_seconds_total", "The source's sound that came too late for the program (silence took its place).", "source")
+	dSourceLate    = desc("source_audio_late_seconds_total", "The source's sound that came too late while the program mixed it (silence took its place).", "source")
 	dSourcePicLate = desc("source_pictures_late_total", "The source's pictures decoded after the program tick that was to show them (the picture before was repeated).", "source")
 	dSourceKeyint  = desc("source_keyframe_interval_seconds", "Time between the source's last two key frames.", "source")
 

@@ -339,9 +339,10 @@ type Status struct {
 	// DecodeErrors counts pictures the mixer could not decode (filled in by
 	// whoever knows the mixer).
 	DecodeErrors uint64 `json:"decode_errors"`
-	// AudioLateS is how many seconds of the source's sound came too late for
-	// the program, silence in their place (filled in likewise): when it
-	// grows, the jitter buffer is too short for the source's network.
+	// AudioLateS is how many seconds of the source's sound came too late
+	// while the program was mixing it, silence in their place (filled in
+	// likewise): when it grows, the jitter buffer is too short for the
+	// source's network, or the machine too busy.
 	AudioLateS float64 `json:"audio_late_s"`
 	// PicturesLate counts the source's pictures decoded after the program
 	// tick that was to show them (the picture before was repeated): when it

@@ -388,7 +388,8 @@ func (e *Engine) AddInput(name string, st *media.Stream) error {
 		audio: newSampleRing(SampleRate), cancel: cancel, done: make(chan struct{}),
 		mix: AudioSettings{Mode: ModeAFV}, tickBuf: make([]float32, len(e.tickAudio)), clock: &e.tickN,
 		progNow: e.progNow, delay: e.cfg.JitterBuffer, tickAt: math.MinInt64}
-	in.shownAt.Store(e.tickN.Load()) // in sight until the ticks say otherwise
+	in.shownAt.Store(e.tickN.Load()) // in sight and heard until the ticks say otherwise
+	in.heardAt.Store(e.tickN.Load())
 	e.mu.Lock()
 	if _, ok := e.inputs[name]; ok || name == Black {
 		e.mu.Unlock()
@@ -851,11 +852,13 @@ func (e *Engine) mixAudio(n int64, m soundMix, rends []*rendition) {
 		src := in.tickBuf[:2*want]
 		// every source, heard or not, at the source time mapped to t0: its
 		// meter moves, its ring stays short
-		if _, late := in.audio.readAt(src, t0-in.cmap.offset()-in.delay); late > 0 {
-			in.soundLate.Add(uint64(late / 2))
-		}
+		_, late := in.audio.readAt(src, t0-in.cmap.offset()-in.delay)
 		in.meter.add(src)
 		if g := in.weight; g != 0 {
+			in.heardAt.Store(n)
+			if late > 0 { // the program's sound lost it
+				in.soundLate.Add(uint64(late / 2))
+			}
 			for i, v := range src {
 				buf[i] += v * g
 			}
@@ -959,8 +962,8 @@ type SourceStats struct {
 	// (the jitter buffer was not enough, or the decoder fell behind); the
 	// tick repeated the picture before in their place.
 	PicturesLate uint64
-	// SoundLate: how much of its sound came too late for the program (the
-	// jitter buffer was not enough); silence took its place.
+	// SoundLate: how much of its sound came too late while the program was
+	// mixing it (the jitter buffer was not enough); silence took its place.
 	SoundLate time.Duration
 }
 

@@ -51,10 +51,14 @@ type input struct {
 	soundLate    atomic.Uint64 // samples of its sound that missed the program
 
 	// shownAt is the last program tick that used (or had on preview) this
-	// source; clock is the engine's current tick. A source out of sight
-	// for hideAfter ticks skips its non-reference pictures.
+	// source, heardAt the last that mixed its sound into the program; clock
+	// is the engine's current tick. A source out of sight for hideAfter
+	// ticks skips its non-reference pictures; one also unheard (quiet)
+	// decodes at a lower priority (lowered, while it does).
 	shownAt atomic.Int64
+	heardAt atomic.Int64
 	clock   *atomic.Int64
+	lowered atomic.Bool
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -71,6 +75,12 @@ func (in *input) hidden() bool {
 	return in.clock != nil && in.clock.Load()-in.shownAt.Load() > hideAfter
 }
 
+// quiet reports whether the program neither shows nor hears the source
+// lately: its decoding may wait for everything else (lowerThreadPriority).
+func (in *input) quiet() bool {
+	return in.hidden() && in.clock.Load()-in.heardAt.Load() > hideAfter
+}
+
 // markShown marks the source as in sight at tick n (in may be nil).
 func (in *input) markShown(n int64) {
 	if in != nil {
@@ -78,129 +88,176 @@ func (in *input) markShown(n int64) {
 	}
 }
 
+// run decodes the source until ctx ends. Its priority follows the program:
+// a source the program shows or hears decodes at the process's priority,
+// beside the tick (its pictures have a jitter buffer to meet, and a late
+// one is a repeated frame on air); a quiet one decodes on a thread of its
+// own at a lower priority, after everything else. A thread's priority can
+// only be lowered without privileges, so when a quiet source comes back
+// into use its decoding moves to a fresh goroutine at the process's
+// priority, and the lowered thread ends with the goroutine that had it.
 func (in *input) run(ctx context.Context, threads int) {
-	defer close(in.done)
-	lowerDecodePriority()
-	reader := in.stream.NewReader(256)
-	// This goroutine is locked to its thread, and waking a locked goroutine
-	// costs the scheduler a hand-off each time: wake it once a picture, its
-	// sound decoded with the picture that follows. Half the jitter buffer is
-	// the most the sound may wait for it (a 30 fps camera in the default
-	// buffer of two program frames), which leaves the sound half the buffer
-	// for the network.
-	reader.WakeWithVideo(in.delay / 2)
-	defer reader.Close()
+	d := &decoding{in: in, threads: threads, reader: in.stream.NewReader(256), errLog: time.Now()}
+	d.pictureFn, d.samplesFn = d.onPicture, d.onSamples // once: a method value passed on allocates
+	// Wake the decoder once a picture, its sound decoded with the picture
+	// that follows (fewer wake-ups, and a locked goroutine's wake-up costs
+	// the scheduler a hand-off). Half the jitter buffer is the most the
+	// sound may wait for it (a 30 fps camera in the default buffer of two
+	// program frames), which leaves the sound half the buffer for the
+	// network.
+	d.reader.WakeWithVideo(in.delay / 2)
+	d.run(ctx)
+}
 
-	var (
-		vdec   *av.VideoDecoder
-		vtrack *media.Track
-		adec   *av.AudioDecoder
-		atrack *media.Track
-		errLog = time.Now()
-		late   lateWarning
-	)
-	defer func() {
-		if vdec != nil {
-			vdec.Close()
-		}
-		if adec != nil {
-			adec.Close()
-		}
-		in.clearPictures()
-		in.pics.Close()
-	}()
-	var grid cadence
-	onPicture := func(p av.Picture, ptsUs int64) {
-		r, err := in.pics.Ref(p)
-		if err != nil {
-			in.decodeErrors.Add(1)
-			return
-		}
-		in.frames.Add(1)
-		due := in.progNow() + in.delay // no timestamp: as it comes
-		if ptsUs != math.MinInt64 {
-			pts := grid.snap(time.Duration(ptsUs)*time.Microsecond, vtrack.FPS)
-			due = pts + in.cmap.offset() + in.delay
-		}
-		in.queuePicture(r, due, queueCap(in.delay, vtrack.FPS))
-	}
-	var apts time.Duration // the source time of the next decoded sample
-	onSamples := func(s []float32) {
-		in.audio.write(s, apts)
-		apts += time.Duration(len(s)/2) * time.Second / SampleRate
-	}
-	countErr := func(err error) {
-		in.decodeErrors.Add(1)
-		if time.Since(errLog) > 10*time.Second { // summarise, never per frame
-			errLog = time.Now()
-			in.log.Warn("decode errors", "total", in.decodeErrors.Load(), "err", err)
-		}
-	}
+// decoding is a source's decoders and what goes with them, used by one
+// goroutine at a time (run hands it on).
+type decoding struct {
+	in      *input
+	threads int
+	reader  *media.Reader
 
+	vdec   *av.VideoDecoder
+	vtrack *media.Track
+	adec   *av.AudioDecoder
+	atrack *media.Track
+	grid   cadence
+	apts   time.Duration // the source time of the next decoded sample
+	errLog time.Time
+	late   lateWarning
+
+	pictureFn func(av.Picture, int64)
+	samplesFn func([]float32)
+}
+
+// run decodes until ctx ends, then closes everything and the input's done.
+// A quiet source's decoding lowers its thread's priority; when the source
+// is in use again, run goes on in a fresh goroutine and this one ends, its
+// thread with it.
+func (d *decoding) run(ctx context.Context) {
+	lowered := false
 	for {
-		u, err := reader.Next(ctx)
+		u, err := d.reader.Next(ctx)
 		if err != nil {
 			if !errors.Is(err, context.Canceled) && !errors.Is(err, media.ErrReaderClosed) {
-				in.log.Error("input stopped", "err", err)
+				d.in.log.Error("input stopped", "err", err)
 			}
+			d.close()
 			return
 		}
-		track := 0
-		if u.Track.Kind == media.KindAudio {
-			track = 1
+		quiet := d.in.quiet()
+		if quiet && !lowered {
+			lowered = lowerThreadPriority()
+			d.in.lowered.Store(lowered)
 		}
-		in.cmap.observe(track, in.progNow(), u.PTS)
-		switch u.Track.Kind {
-		case media.KindVideo:
-			if u.Track != vtrack {
-				// a new publisher or new parameters: reopen the decoder when they differ
-				if vdec == nil || vtrack == nil || vtrack.Codec != u.Track.Codec ||
-					string(vtrack.SPS) != string(u.Track.SPS) || string(vtrack.PPS) != string(u.Track.PPS) ||
-					string(vtrack.VPS) != string(u.Track.VPS) {
-					if vdec != nil {
-						vdec.Close()
-						vdec = nil
-					}
-					if vdec, err = av.NewVideoDecoder(u.Track.Codec, threads); err != nil {
-						countErr(err)
-						vdec = nil
-						vtrack = nil
-						continue
-					}
-				}
-				vtrack = u.Track
-			}
-			if vdec == nil {
-				continue
-			}
-			vdec.SkipNonReference(in.hidden())
-			if err := vdec.Decode(u.Data, int64(u.PTS/time.Microsecond), onPicture); err != nil {
-				countErr(err)
-			}
-			late.check(in)
-		case media.KindAudio:
-			if u.Track != atrack {
-				if adec != nil {
-					adec.Close()
-					adec = nil
-				}
-				atrack = u.Track
-				if adec, err = av.NewAudioDecoder(u.Track.Codec, u.Track.Config, u.Track.SampleRate, u.Track.Channels, SampleRate); err != nil {
-					countErr(err)
-					adec = nil
-					continue
-				}
-			}
-			if adec == nil || len(u.Data) == 0 {
-				continue
-			}
-			apts = u.PTS
-			if err := adec.Decode(u.Data[0], onSamples); err != nil {
-				countErr(err)
-			}
-			late.check(in)
+		d.decode(u)
+		if !quiet && lowered {
+			d.in.lowered.Store(false)
+			go d.run(ctx)
+			return
 		}
 	}
+}
+
+func (d *decoding) close() {
+	if d.vdec != nil {
+		d.vdec.Close()
+	}
+	if d.adec != nil {
+		d.adec.Close()
+	}
+	d.reader.Close()
+	d.in.clearPictures()
+	d.in.pics.Close()
+	close(d.in.done)
+}
+
+func (d *decoding) countErr(err error) {
+	in := d.in
+	in.decodeErrors.Add(1)
+	if time.Since(d.errLog) > 10*time.Second { // summarise, never per frame
+		d.errLog = time.Now()
+		in.log.Warn("decode errors", "total", in.decodeErrors.Load(), "err", err)
+	}
+}
+
+// decode decodes one unit into the picture queue or the sample ring.
+func (d *decoding) decode(u *media.Unit) {
+	in := d.in
+	track := 0
+	if u.Track.Kind == media.KindAudio {
+		track = 1
+	}
+	in.cmap.observe(track, in.progNow(), u.PTS)
+	var err error
+	switch u.Track.Kind {
+	case media.KindVideo:
+		if u.Track != d.vtrack {
+			// a new publisher or new parameters: reopen the decoder when they differ
+			if v := d.vtrack; d.vdec == nil || v == nil || v.Codec != u.Track.Codec ||
+				string(v.SPS) != string(u.Track.SPS) || string(v.PPS) != string(u.Track.PPS) ||
+				string(v.VPS) != string(u.Track.VPS) {
+				if d.vdec != nil {
+					d.vdec.Close()
+					d.vdec = nil
+				}
+				if d.vdec, err = av.NewVideoDecoder(u.Track.Codec, d.threads); err != nil {
+					d.countErr(err)
+					d.vdec, d.vtrack = nil, nil
+					return
+				}
+			}
+			d.vtrack = u.Track
+		}
+		if d.vdec == nil {
+			return
+		}
+		d.vdec.SkipNonReference(in.hidden())
+		if err := d.vdec.Decode(u.Data, int64(u.PTS/time.Microsecond), d.pictureFn); err != nil {
+			d.countErr(err)
+		}
+	case media.KindAudio:
+		if u.Track != d.atrack {
+			if d.adec != nil {
+				d.adec.Close()
+				d.adec = nil
+			}
+			d.atrack = u.Track
+			if d.adec, err = av.NewAudioDecoder(u.Track.Codec, u.Track.Config, u.Track.SampleRate, u.Track.Channels, SampleRate); err != nil {
+				d.countErr(err)
+				d.adec = nil
+				return
+			}
+		}
+		if d.adec == nil || len(u.Data) == 0 {
+			return
+		}
+		d.apts = u.PTS
+		if err := d.adec.Decode(u.Data[0], d.samplesFn); err != nil {
+			d.countErr(err)
+		}
+	}
+	d.late.check(in)
+}
+
+func (d *decoding) onPicture(p av.Picture, ptsUs int64) {
+	in := d.in
+	r, err := in.pics.Ref(p)
+	if err != nil {
+		in.decodeErrors.Add(1)
+		return
+	}
+	in.frames.Add(1)
+	due := in.progNow() + in.delay // no timestamp: as it comes
+	if ptsUs != math.MinInt64 {
+		pts := d.grid.snap(time.Duration(ptsUs)*time.Microsecond, d.vtrack.FPS)
+		due = pts + in.cmap.offset() + in.delay
+	}
+	in.queuePicture(r, due, queueCap(in.delay, d.vtrack.FPS))
+}
+
+func (d *decoding) onSamples(s []float32) {
+	d.in.audio.write(s, d.apts)
+	d.apts += time.Duration(len(s)/2) * time.Second / SampleRate
 }
 
 // lateWarning says in the source's log, at most every 10 s and never per

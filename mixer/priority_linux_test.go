@@ -1,13 +1,19 @@
 package mixer
 
 import (
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"switchyard/media"
 )
 
 // threadNice reads a thread's nice value from /proc (field 19 of stat);
@@ -45,7 +51,7 @@ func TestDecodeThreadsYieldToTheProgram(t *testing.T) {
 	for range 2 {
 		got := make(chan result, 1)
 		go func() {
-			lowerDecodePriority()
+			lowerThreadPriority()
 			n, ok := threadNice("/proc/thread-self/stat")
 			got <- result{syscall.Gettid(), n, ok}
 		}()
@@ -74,6 +80,115 @@ func TestDecodeThreadsYieldToTheProgram(t *testing.T) {
 		}
 		if n, alive := threadNice(p); alive && n != 0 {
 			t.Errorf("%s: nice %d after the decoder stopped", p, n)
+		}
+	}
+}
+
+// TestQuietSourcesDecodeAtLowerPriority: a source the program neither shows
+// nor hears decodes on a lowered thread; one it shows, or hears (audio mode
+// on), at the process's priority. Brought back into use, a lowered source's
+// decoding moves at once to a goroutine at the process's priority and goes
+// on decoding; nothing is left behind when the engine closes.
+func TestQuietSourcesDecodeAtLowerPriority(t *testing.T) {
+	const fps, gop = 30, 10
+	before := runtime.NumGoroutine()
+	e, err := New(Config{Width: 320, Height: 180, FPSNum: fps, FPSDen: 1, VideoBitrateBPS: 500_000, AudioBitrateBPS: 128_000},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	track, aus := testGOP(t, fps, gop)
+	names := []string{"cam1", "cam2", "cam3"}
+	streams := map[string]*media.Stream{}
+	for _, n := range names {
+		streams[n] = media.NewStream()
+		streams[n].SetTracks(track)
+		if err := e.AddInput(n, streams[n]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, set := range []func(string) (State, error){e.SetProgram, e.SetPreview} {
+		if _, err := set("cam1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	on := ModeOn
+	if _, err := e.SetAudio("cam3", AudioPatch{Mode: &on}); err != nil { // a presenter's mic
+		t.Fatal(err)
+	}
+	// each input's reader is made by its own goroutine: offer the first
+	// keyframe until every input has decoded it
+	for _, name := range names {
+		for deadline := time.Now().Add(10 * time.Second); e.inputs[name].frames.Load() == 0; time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s decoded no picture in 10 s", name)
+			}
+			streams[name].WriteUnit(&aus[0])
+		}
+	}
+	n := int64(gop) // on from the next keyframe
+	// step gives every source a picture, waits for it decoded, then ticks
+	step := func() {
+		want := map[string]uint64{}
+		for _, name := range names {
+			want[name] = e.inputs[name].frames.Load() + 1
+			u := aus[n%gop]
+			u.PTS = time.Duration(n) * time.Second / fps
+			u.DTS = u.PTS
+			streams[name].WriteUnit(&u)
+		}
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+			done := true
+			for _, name := range names {
+				done = done && e.inputs[name].frames.Load() >= want[name]
+			}
+			if done {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("frame %d: not decoded in 10 s", n)
+			}
+		}
+		e.tick(n)
+		n++
+	}
+	lowered := func() (got []string) {
+		for _, name := range names {
+			if e.inputs[name].lowered.Load() {
+				got = append(got, name)
+			}
+		}
+		return got
+	}
+	expect := func(what string, want ...string) {
+		t.Helper()
+		for range 2*hideAfter + 2 {
+			step()
+		}
+		if got := lowered(); !slices.Equal(got, want) {
+			t.Fatalf("%s: lowered %v, want %v", what, got, want)
+		}
+	}
+	expect("cam1 on both buses, cam3 heard", "cam2")
+	for _, set := range []func(string) (State, error){e.SetProgram, e.SetPreview} {
+		if _, err := set("cam2"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	frames := e.inputs["cam2"].frames.Load()
+	expect("cam2 on both buses", "cam1")
+	if got := e.inputs["cam2"].frames.Load(); got < frames+2*hideAfter+2 {
+		t.Fatalf("cam2 decoded %d pictures after it went on air, want every one", got-frames)
+	}
+	off := ModeOff
+	if _, err := e.SetAudio("cam3", AudioPatch{Mode: &off}); err != nil {
+		t.Fatal(err)
+	}
+	expect("cam3 no longer heard", "cam1", "cam3")
+	e.Close()
+	for deadline := time.Now().Add(5 * time.Second); runtime.NumGoroutine() > before; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines after the engine closed, %d before", runtime.NumGoroutine(), before)
 		}
 	}
 }

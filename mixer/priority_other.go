@@ -2,6 +2,6 @@
 
 package mixer
 
-// lowerDecodePriority: per-thread priority is a Linux feature; elsewhere
-// decoding runs at the process's priority.
-func lowerDecodePriority() {}
+// lowerThreadPriority: per-thread priority is a Linux feature; elsewhere
+// decoding runs at the process's priority (false: nothing lowered).
+func lowerThreadPriority() bool { return false }

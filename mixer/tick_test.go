@@ -37,40 +37,7 @@ func TestTickAllocatesOnlyItsPackets(t *testing.T) {
 	}
 	defer e.Close()
 
-	// one closed GOP of a 320×180 camera, played over and over
-	enc, err := av.NewH264Encoder(av.H264Config{Width: 320, Height: 180, FPSNum: fps, FPSDen: 1,
-		BitrateBPS: 500_000, GOP: gop, Preset: "ultrafast", Threads: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer enc.Close()
-	track, err := media.H264TrackFromAnnexB(enc.Extradata(), fps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := av.NewFrame(320, 180)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Free()
-	var aus []media.Unit
-	for i := range gop {
-		f.Fill(byte(40+15*i), 128, byte(100+10*i))
-		err := enc.Encode(f, int64(i), i == 0, func(p av.Packet) {
-			var au h264.AnnexB
-			if err := au.Unmarshal(append([]byte(nil), p.Data...)); err != nil {
-				t.Fatal(err)
-			}
-			nalus, key := media.H264KeyWithParams(au, track.SPS, track.PPS)
-			aus = append(aus, media.Unit{Track: track, Key: key, Data: nalus})
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	if len(aus) != gop || !aus[0].Key {
-		t.Fatalf("encoded %d access units (first key: %v), want %d from a keyframe", len(aus), len(aus) > 0 && aus[0].Key, gop)
-	}
+	track, aus := testGOP(t, fps, gop) // played over and over
 
 	names := []string{"cam1", "cam2", "cam3"}
 	streams := make([]*media.Stream, len(names))
@@ -175,4 +142,44 @@ func TestTickAllocatesOnlyItsPackets(t *testing.T) {
 	if allocs > 3*packets+16 {
 		t.Fatalf("%d allocations in %d frames for %d packets published: more than the packets' own", allocs, ticks, packets)
 	}
+}
+
+// testGOP encodes one closed GOP of a 320×180 camera at fps: its track and
+// access units (no timestamps), every picture a different colour.
+func testGOP(t *testing.T, fps, gop int) (*media.Track, []media.Unit) {
+	t.Helper()
+	enc, err := av.NewH264Encoder(av.H264Config{Width: 320, Height: 180, FPSNum: fps, FPSDen: 1,
+		BitrateBPS: 500_000, GOP: gop, Preset: "ultrafast", Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enc.Close()
+	track, err := media.H264TrackFromAnnexB(enc.Extradata(), float64(fps))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := av.NewFrame(320, 180)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Free()
+	var aus []media.Unit
+	for i := range gop {
+		f.Fill(byte(40+15*i), 128, byte(100+10*i))
+		err := enc.Encode(f, int64(i), i == 0, func(p av.Packet) {
+			var au h264.AnnexB
+			if err := au.Unmarshal(append([]byte(nil), p.Data...)); err != nil {
+				t.Fatal(err)
+			}
+			nalus, key := media.H264KeyWithParams(au, track.SPS, track.PPS)
+			aus = append(aus, media.Unit{Track: track, Key: key, Data: nalus})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(aus) != gop || !aus[0].Key {
+		t.Fatalf("encoded %d access units (first key: %v), want %d from a keyframe", len(aus), len(aus) > 0 && aus[0].Key, gop)
+	}
+	return track, aus
 }

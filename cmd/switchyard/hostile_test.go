@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -23,13 +22,6 @@ import (
 	"switchyard/mixer"
 )
 
-// flvTag is one tag of an FLV file.
-type flvTag struct {
-	typ  byte
-	ts   uint32
-	data []byte
-}
-
 // flvTags encodes a clip with ffmpeg into FLV and splits it into tags.
 func flvTags(t *testing.T, color string) []flvTag {
 	t.Helper()
@@ -38,18 +30,8 @@ func flvTags(t *testing.T, color string) []flvTag {
 		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "20", "-c:v", "libx264", "-preset", "ultrafast",
 		"-g", "30", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k", "-y", p).CombinedOutput()
 	require.NoError(t, err, "%s", out)
-	b, err := os.ReadFile(p)
+	tags, err := readFLV(p)
 	require.NoError(t, err)
-	var tags []flvTag
-	for off := 9 + 4; off+11 <= len(b); {
-		size := int(b[off+1])<<16 | int(b[off+2])<<8 | int(b[off+3])
-		ts := uint32(b[off+4])<<16 | uint32(b[off+5])<<8 | uint32(b[off+6]) | uint32(b[off+7])<<24
-		if off+11+size > len(b) {
-			break
-		}
-		tags = append(tags, flvTag{b[off], ts, b[off+11 : off+11+size]})
-		off += 11 + size + 4
-	}
 	return tags
 }
 

@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	amf0 "github.com/yutopp/go-amf0"
+
+	"switchyard/internal/rtmpc"
+)
+
+// The benchmarks' cameras. A camera on the network costs the switcher only
+// what it receives, and its encoder sends RTMP in 4 096-byte chunks (OBS,
+// librtmp, hardware encoders). ffmpeg's RTMP publisher sends 128-byte
+// chunks, a system call and a poll each: 8 × 6 Mbit/s of them cost this
+// 2-core machine 0.23 cores (measured: 33 851 sendto in 5 s from one), a
+// load that belongs to the cameras' machines and would squeeze the
+// switcher under test. So the scale benchmark's cameras are this test
+// binary run again as a pusher (flvPusher): it sends a pre-encoded FLV clip
+// in a loop, paced by its timestamps as a live encoder sends, with
+// Switchyard's own RTMP client.
+
+// benchPushEnv, set to "file|url", makes the test binary a camera (TestMain).
+const benchPushEnv = "SWITCHYARD_BENCH_PUSH"
+
+// flvTag is one tag of an FLV file: a message for RTMP as it stands.
+type flvTag struct {
+	typ  byte
+	ts   uint32 // ms (decode time)
+	data []byte
+}
+
+// readFLV reads an FLV file's tags.
+func readFLV(path string) ([]flvTag, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(b) < 13 || string(b[:3]) != "FLV" {
+		return nil, fmt.Errorf("%s: not an FLV file", path)
+	}
+	var tags []flvTag
+	for off := int(binary.BigEndian.Uint32(b[5:9])) + 4; off+11 <= len(b); {
+		size := int(b[off+1])<<16 | int(b[off+2])<<8 | int(b[off+3])
+		if off+11+size > len(b) {
+			return nil, fmt.Errorf("%s: tag at %d runs past the end", path, off)
+		}
+		ts := uint32(b[off+4])<<16 | uint32(b[off+5])<<8 | uint32(b[off+6]) | uint32(b[off+7])<<24
+		tags = append(tags, flvTag{typ: b[off] & 0x1f, ts: ts, data: b[off+11 : off+11+size]})
+		off += 11 + size + 4
+	}
+	if len(tags) == 0 {
+		return nil, fmt.Errorf("%s: no tags", path)
+	}
+	return tags, nil
+}
+
+// sequenceHeader reports whether an audio or video tag holds codec
+// parameters (sent once; a loop does not repeat them).
+func (t flvTag) sequenceHeader() bool {
+	return len(t.data) >= 2 && (t.typ == rtmpc.MsgVideo || t.typ == rtmpc.MsgAudio) && t.data[1] == 0
+}
+
+// flvPusher publishes file to url for ever, looping with timestamps that
+// go on, each tag sent when its time comes. It ends when the connection
+// does (the switcher closed it, or the bench killed the process).
+func flvPusher(file, url string) error {
+	tags, err := readFLV(file)
+	if err != nil {
+		return err
+	}
+	var last, step uint32 // the last video tag's time and the interval before it
+	for _, t := range tags {
+		if t.typ == rtmpc.MsgVideo && !t.sequenceHeader() {
+			step, last = t.ts-last, t.ts
+		}
+	}
+	loop := time.Duration(last+step) * time.Millisecond
+	target, err := rtmpc.ParseTarget(url)
+	if err != nil {
+		return err
+	}
+	conn, err := rtmpc.Publish(context.Background(), target, nil, rtmpc.Timeouts{Connect: 10 * time.Second, Write: 10 * time.Second})
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	sid := conn.StreamID()
+	start := time.Now()
+	for pass := 0; ; pass++ {
+		base := time.Duration(pass) * loop
+		for _, t := range tags {
+			var csid int
+			switch {
+			case pass > 0 && t.sequenceHeader():
+				continue
+			case t.typ == rtmpc.MsgVideo:
+				csid = rtmpc.CSIDVideo
+			case t.typ == rtmpc.MsgAudio:
+				csid = rtmpc.CSIDAudio
+			case t.typ == rtmpc.MsgDataAMF0 && pass == 0:
+				if err := sendMetadata(conn, sid, t.data); err != nil {
+					return err
+				}
+				continue
+			default:
+				continue
+			}
+			at := base + time.Duration(t.ts)*time.Millisecond
+			if d := time.Until(start.Add(at)); d > 0 {
+				time.Sleep(d) // a live encoder's pace: this process has nothing else to do
+			}
+			if err := conn.WriteMessage(csid, t.typ, sid, uint32(at/time.Millisecond), t.data); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// sendMetadata publishes an FLV file's onMetaData as @setDataFrame.
+func sendMetadata(conn *rtmpc.Conn, sid uint32, script []byte) error {
+	vals, err := rtmpc.DecodeAMF0(script)
+	if err != nil || len(vals) < 2 || vals[0] != "onMetaData" {
+		return nil // no metadata: a camera may send none
+	}
+	var meta map[string]any
+	switch m := vals[1].(type) {
+	case amf0.ECMAArray:
+		meta = m
+	case map[string]any:
+		meta = m
+	default:
+		return nil
+	}
+	msg, err := rtmpc.SetDataFrame(meta)
+	if err != nil {
+		return err
+	}
+	return conn.WriteMessage(rtmpc.CSIDData, rtmpc.MsgDataAMF0, sid, 0, msg)
+}
+
+// runBenchPusher runs the pusher when the environment asks for it (the
+// test binary re-run by pushFLV) and reports whether it did. The pusher
+// ends with the bench: its standard input is a pipe from the bench, which
+// reads end-of-file when the bench is gone, however it went.
+func runBenchPusher() bool {
+	v, ok := os.LookupEnv(benchPushEnv)
+	if !ok {
+		return false
+	}
+	go func() {
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		os.Exit(0)
+	}()
+	file, url, _ := strings.Cut(v, "|")
+	if err := flvPusher(file, url); err != nil {
+		fmt.Fprintln(os.Stderr, "bench pusher:", err)
+	}
+	return true
+}
+
+// benchFLV turns a bench clip into FLV once (the streams copied as they are).
+func benchFLV(b *testing.B, mp4 string) string {
+	b.Helper()
+	out := strings.TrimSuffix(mp4, filepath.Ext(mp4)) + ".flv"
+	if _, err := os.Stat(out); err == nil {
+		return out
+	}
+	tmp := out + ".part.flv"
+	if o, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-i", mp4, "-c", "copy", "-f", "flv", "-y", tmp).CombinedOutput(); err != nil {
+		b.Fatalf("make FLV of %s: %v: %s", mp4, err, o)
+	}
+	if err := os.Rename(tmp, out); err != nil {
+		b.Fatal(err)
+	}
+	return out
+}
+
+// pushFLV starts a camera publishing flv to the named source: this test
+// binary as a pusher, in its own process (its CPU is not the switcher's).
+// (Not Pdeathsig: it fires when the thread that started the child ends,
+// and the mixer's decoding threads come and go.)
+func pushFLV(b *testing.B, a *app, name, flv string) *exec.Cmd {
+	b.Helper()
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), benchPushEnv+"="+flv+"|"+a.rtmpURL(name))
+	cmd.Stderr = os.Stderr
+	if _, err := cmd.StdinPipe(); err != nil { // held open until the bench ends
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { stopPush(cmd) })
+	return cmd
+}
