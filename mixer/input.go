@@ -130,9 +130,10 @@ type decoding struct {
 }
 
 // run decodes until ctx ends, then closes everything and the input's done.
-// A quiet source's decoding lowers its thread's priority; when the source
-// is in use again, run goes on in a fresh goroutine and this one ends, its
-// thread with it.
+// A quiet source's decoding lowers its thread's priority. When the source
+// is in use again the thread's priority is restored if the process may, or
+// else run goes on in a fresh goroutine and this one ends, its thread with
+// it.
 func (d *decoding) run(ctx context.Context) {
 	lowered := false
 	for {
@@ -140,6 +141,9 @@ func (d *decoding) run(ctx context.Context) {
 		if err != nil {
 			if !errors.Is(err, context.Canceled) && !errors.Is(err, media.ErrReaderClosed) {
 				d.in.log.Error("input stopped", "err", err)
+			}
+			if lowered {
+				restoreThreadPriority() // keep the thread if it can be
 			}
 			d.close()
 			return
@@ -152,8 +156,10 @@ func (d *decoding) run(ctx context.Context) {
 		d.decode(u)
 		if !quiet && lowered {
 			d.in.lowered.Store(false)
-			go d.run(ctx)
-			return
+			if lowered = !restoreThreadPriority(); lowered {
+				go d.run(ctx)
+				return
+			}
 		}
 	}
 }

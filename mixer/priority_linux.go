@@ -34,3 +34,22 @@ func lowerThreadPriority() bool {
 	_ = syscall.Setpriority(syscall.PRIO_PROCESS, syscall.Gettid(), decodeNice)
 	return true
 }
+
+// restoreThreadPriority puts the calling goroutine's lowered thread back at
+// the process's priority and unlocks it, when the process may raise a
+// thread's priority (root, CAP_SYS_NICE, RLIMIT_NICE); it reports whether it
+// did. Otherwise the thread stays lowered and locked, to end with its
+// goroutine: a thread that ends is a hazard of its own (a child process
+// started from it with a parent-death signal gets that signal), so it is
+// kept when it can be.
+func restoreThreadPriority() bool {
+	if raiseDenied || syscall.Setpriority(syscall.PRIO_PROCESS, syscall.Gettid(), 0) != nil {
+		return false
+	}
+	runtime.UnlockOSThread()
+	return true
+}
+
+// raiseDenied makes restoreThreadPriority fail, as it does without
+// privileges (a test's switch).
+var raiseDenied bool

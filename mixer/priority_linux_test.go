@@ -87,9 +87,20 @@ func TestDecodeThreadsYieldToTheProgram(t *testing.T) {
 // TestQuietSourcesDecodeAtLowerPriority: a source the program neither shows
 // nor hears decodes on a lowered thread; one it shows, or hears (audio mode
 // on), at the process's priority. Brought back into use, a lowered source's
-// decoding moves at once to a goroutine at the process's priority and goes
-// on decoding; nothing is left behind when the engine closes.
+// decoding goes back to the process's priority at once — its thread raised
+// again where the process may, else moved to a fresh goroutine — and goes on
+// decoding; nothing is left behind when the engine closes.
 func TestQuietSourcesDecodeAtLowerPriority(t *testing.T) {
+	for _, denied := range []bool{false, true} {
+		t.Run(map[bool]string{false: "raise allowed", true: "raise denied"}[denied], func(t *testing.T) {
+			raiseDenied = denied
+			defer func() { raiseDenied = false }()
+			quietSourcesDecodeAtLowerPriority(t)
+		})
+	}
+}
+
+func quietSourcesDecodeAtLowerPriority(t *testing.T) {
 	const fps, gop = 30, 10
 	before := runtime.NumGoroutine()
 	e, err := New(Config{Width: 320, Height: 180, FPSNum: fps, FPSDen: 1, VideoBitrateBPS: 500_000, AudioBitrateBPS: 128_000},
