@@ -92,10 +92,7 @@ func (in *input) markShown(n int64) {
 // a source the program shows or hears decodes at the process's priority,
 // beside the tick (its pictures have a jitter buffer to meet, and a late
 // one is a repeated frame on air); a quiet one decodes on a thread of its
-// own at a lower priority, after everything else. A thread's priority can
-// only be lowered without privileges, so when a quiet source comes back
-// into use its decoding moves to a fresh goroutine at the process's
-// priority, and the lowered thread ends with the goroutine that had it.
+// own at a lower priority, after everything else (decoding.run).
 func (in *input) run(ctx context.Context, threads int) {
 	d := &decoding{in: in, threads: threads, reader: in.stream.NewReader(256), errLog: time.Now()}
 	d.pictureFn, d.samplesFn = d.onPicture, d.onSamples // once: a method value passed on allocates

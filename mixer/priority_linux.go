@@ -3,12 +3,15 @@
 package mixer
 
 import (
+	"os"
 	"runtime"
+	"sync"
 	"syscall"
 )
 
-// decodeNice is the nice value of the threads that decode quiet sources
-// (input.quiet: neither shown nor heard by the program lately). They only
+// decodeNice is added to the process's nice value for the threads that
+// decode quiet sources (input.quiet: neither shown nor heard by the program
+// lately). They only
 // keep a source's references for a cut to it, so they come after the
 // program tick, its encoder, and the decoders of the sources in use, which
 // run at the process's own priority. At 10 (a weight of 110 against 1 024)
@@ -31,9 +34,19 @@ const decodeNice = 10
 // process's priority.
 func lowerThreadPriority() bool {
 	runtime.LockOSThread()
-	_ = syscall.Setpriority(syscall.PRIO_PROCESS, syscall.Gettid(), decodeNice)
+	_ = syscall.Setpriority(syscall.PRIO_PROCESS, syscall.Gettid(), min(processNice()+decodeNice, 19))
 	return true
 }
+
+// processNice is the nice value the process was started with (its main
+// thread's; the raw system call returns 20 − nice).
+var processNice = sync.OnceValue(func() int {
+	p, err := syscall.Getpriority(syscall.PRIO_PROCESS, os.Getpid())
+	if err != nil {
+		return 0
+	}
+	return 20 - p
+})
 
 // restoreThreadPriority puts the calling goroutine's lowered thread back at
 // the process's priority and unlocks it, when the process may raise a
@@ -43,7 +56,7 @@ func lowerThreadPriority() bool {
 // started from it with a parent-death signal gets that signal), so it is
 // kept when it can be.
 func restoreThreadPriority() bool {
-	if raiseDenied || syscall.Setpriority(syscall.PRIO_PROCESS, syscall.Gettid(), 0) != nil {
+	if raiseDenied || syscall.Setpriority(syscall.PRIO_PROCESS, syscall.Gettid(), processNice()) != nil {
 		return false
 	}
 	runtime.UnlockOSThread()
