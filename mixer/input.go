@@ -154,12 +154,17 @@ func (d *decoding) run(ctx context.Context) {
 		if !quiet && lowered {
 			d.in.lowered.Store(false)
 			if lowered = !restoreThreadPriority(); lowered {
+				handOvers.Add(1)
 				go d.run(ctx)
 				return
 			}
 		}
 	}
 }
+
+// handOvers counts the decodings moved to a fresh goroutine because a
+// lowered thread could not be raised again (each such thread ended).
+var handOvers atomic.Uint64
 
 func (d *decoding) close() {
 	if d.vdec != nil {

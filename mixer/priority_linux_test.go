@@ -95,7 +95,15 @@ func TestQuietSourcesDecodeAtLowerPriority(t *testing.T) {
 		t.Run(map[bool]string{false: "raise allowed", true: "raise denied"}[denied], func(t *testing.T) {
 			raiseDenied = denied
 			defer func() { raiseDenied = false }()
+			h0 := handOvers.Load()
 			quietSourcesDecodeAtLowerPriority(t)
+			// one source (cam2) came back into use
+			switch h := handOvers.Load() - h0; {
+			case denied && h != 1:
+				t.Fatalf("%d hand-overs with the raise denied, want 1 (cam2 back in use)", h)
+			case !denied && h != 0 && os.Geteuid() == 0:
+				t.Fatalf("%d hand-overs as root: a lowered thread should have been raised and kept", h)
+			}
 		})
 	}
 }
