@@ -46,6 +46,11 @@ func main() {
 		fmt.Fprintf(os.Stderr, "switchyard: %v\n", err)
 		os.Exit(2)
 	}
+	// Signals are caught before anything starts and before the log says it
+	// runs: a SIGINT during start-up (or just after the line, before a
+	// late Notify) would otherwise kill the process unclosed.
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	a, err := start(cfg, log)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "switchyard: %v\n", err)
@@ -55,8 +60,6 @@ func main() {
 		"rtmp", "rtmp://"+a.rtmp.Addr().String()+"/live/NAME",
 		"program", "rtsp://"+a.rtsp.Addr().String()+"/program", "libavcodec", av.Version())
 
-	sig := make(chan os.Signal, 2)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	s := <-sig
 	log.Info("shutting down", "signal", s.String())
 	go func() {
