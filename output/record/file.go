@@ -201,10 +201,7 @@ func (w *fileWriter) writeUnit(u *media.Unit, dts, pts time.Duration) error {
 			case d <= 0:
 				d = time.Millisecond // a repeated timestamp: keep the order
 			}
-			if len(w.vSamples) == 0 {
-				w.vBase = h.dts
-			}
-			w.vSamples = append(w.vSamples, w.sample(h, d, videoTimescale))
+			w.addVideo(h, d)
 			// Close the fragment when the frame in hand would complete it:
 			// what is not yet on disk then spans less than one fragment,
 			// so a crash loses less than record.fragment of media.
@@ -227,10 +224,7 @@ func (w *fileWriter) writeUnit(u *media.Unit, dts, pts time.Duration) error {
 			if gap || d <= 0 {
 				d = w.audioFrame(h.payload)
 			}
-			if len(w.aSamples) == 0 {
-				w.aBase = h.dts
-			}
-			w.aSamples = append(w.aSamples, w.sample(h, d, uint32(w.audio.SampleRate)))
+			w.addAudio(h, d)
 			if gap { // the next fragment starts at the new time
 				if err := w.flushFragment(); err != nil {
 					return err
@@ -247,6 +241,25 @@ func (w *fileWriter) frameDuration() time.Duration {
 		return time.Duration(float64(time.Second) / w.video.FPS)
 	}
 	return time.Second / 30
+}
+
+// addVideo adds p, lasting d, to the fragment being gathered; the first
+// sample of a fragment sets its base time. (close once added the held
+// sample without it: a last frame that began a new fragment took the
+// previous fragment's time, a second early.)
+func (w *fileWriter) addVideo(p *pending, d time.Duration) {
+	if len(w.vSamples) == 0 {
+		w.vBase = p.dts
+	}
+	w.vSamples = append(w.vSamples, w.sample(p, d, videoTimescale))
+}
+
+// addAudio is addVideo for the audio track.
+func (w *fileWriter) addAudio(p *pending, d time.Duration) {
+	if len(w.aSamples) == 0 {
+		w.aBase = p.dts
+	}
+	w.aSamples = append(w.aSamples, w.sample(p, d, uint32(w.audio.SampleRate)))
 }
 
 // sample is p lasting d. Its duration and composition offset are taken
@@ -297,11 +310,11 @@ func (w *fileWriter) flushFragment() error {
 func (w *fileWriter) close() error {
 	var err error
 	if w.vHeld != nil {
-		w.vSamples = append(w.vSamples, w.sample(w.vHeld, w.frameDuration(), videoTimescale))
+		w.addVideo(w.vHeld, w.frameDuration())
 		w.vHeld = nil
 	}
 	if w.aHeld != nil && w.audio != nil {
-		w.aSamples = append(w.aSamples, w.sample(w.aHeld, w.audioFrame(w.aHeld.payload), uint32(w.audio.SampleRate)))
+		w.addAudio(w.aHeld, w.audioFrame(w.aHeld.payload))
 		w.aHeld = nil
 	}
 	if w.started {

@@ -33,11 +33,14 @@ func encode(t *testing.T, args ...string) []byte {
 // of the file on those times — no sample's duration loses a fraction of a
 // tick that would add up across a fragment (2999 ticks a frame instead of
 // 3000 drifted 20 ticks a second and made neighbouring frames collide for
-// tools that round to the frame rate).
+// tools that round to the frame rate). It ends both ways a recording can:
+// on a frame inside a fragment, and on a frame that begins a fragment alone
+// (one second of fragment holds frames 60–89, so frame 90 is written by
+// close; it once took the previous fragment's base time, a second early).
 func TestFileTimestampsStayExact(t *testing.T) {
-	h264Stream := encode(t, "-f", "lavfi", "-i", "testsrc2=s=320x240:r=30", "-frames:v", "90", "-c:v", "libx264",
+	h264Stream := encode(t, "-f", "lavfi", "-i", "testsrc2=s=320x240:r=30", "-frames:v", "91", "-c:v", "libx264",
 		"-preset", "ultrafast", "-bf", "0", "-g", "30", "-pix_fmt", "yuv420p", "-f", "h264", "-")
-	adts := encode(t, "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "3", "-c:a", "aac", "-f", "adts", "-")
+	adts := encode(t, "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "3.1", "-c:a", "aac", "-f", "adts", "-")
 
 	var annexb h264.AnnexB
 	if err := annexb.Unmarshal(h264Stream); err != nil {
@@ -72,6 +75,14 @@ func TestFileTimestampsStayExact(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	for _, frames := range []int{90, 91} {
+		t.Run(strconv.Itoa(frames)+" frames", func(t *testing.T) {
+			checkFileTimestamps(t, video, audio, aus[:frames], pkts)
+		})
+	}
+}
+
+func checkFileTimestamps(t *testing.T, video, audio *media.Track, aus [][][]byte, pkts mpeg4audio.ADTSPackets) {
 	path := filepath.Join(t.TempDir(), "cam1.mp4")
 	w, err := newFileWriter(path, video, audio, time.Second, time.Now())
 	if err != nil {
