@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/require"
 	amf0 "github.com/yutopp/go-amf0"
 
 	"switchyard/internal/rtmpc"
@@ -69,21 +70,73 @@ func (t flvTag) sequenceHeader() bool {
 	return len(t.data) >= 2 && (t.typ == rtmpc.MsgVideo || t.typ == rtmpc.MsgAudio) && t.data[1] == 0
 }
 
+// frame reports whether a tag holds a coded picture or audio frame (not
+// codec parameters, not an end-of-sequence marker).
+func (t flvTag) frame() bool {
+	switch t.typ {
+	case rtmpc.MsgVideo:
+		return len(t.data) >= 2 && t.data[1] == 1
+	case rtmpc.MsgAudio:
+		return len(t.data) >= 2 && t.data[1] == 1
+	}
+	return false
+}
+
+// loopPlan is how a clip repeats as one live stream: each pass starts one
+// video frame interval after the last frame of the one before, so the
+// picture cadence never breaks; an audio frame that would overlap the next
+// pass's first is left out (a few ms of silence at the seam instead of
+// sound going back in time).
+type loopPlan struct {
+	loop     time.Duration // one pass
+	audioEnd uint32        // audio frames starting after this are left out
+}
+
+func planLoop(tags []flvTag) (loopPlan, error) {
+	var vLast, vStep, aFirst, aStep uint32
+	vFrames, aFrames := 0, 0
+	for _, t := range tags {
+		if !t.frame() {
+			continue
+		}
+		switch t.typ {
+		case rtmpc.MsgVideo:
+			if vFrames > 0 {
+				vStep = t.ts - vLast
+			}
+			vLast = t.ts
+			vFrames++
+		case rtmpc.MsgAudio:
+			switch aFrames {
+			case 0:
+				aFirst = t.ts
+			case 1:
+				aStep = t.ts - aFirst
+			}
+			aFrames++
+		}
+	}
+	if vFrames < 2 || vStep == 0 {
+		return loopPlan{}, fmt.Errorf("the clip needs at least two video frames a frame apart")
+	}
+	loop := vLast + vStep
+	return loopPlan{loop: time.Duration(loop) * time.Millisecond, audioEnd: loop + aFirst - aStep}, nil
+}
+
 // flvPusher publishes file to url for ever, looping with timestamps that
-// go on, each tag sent when its time comes. It ends when the connection
-// does (the switcher closed it, or the bench killed the process).
+// go on (planLoop), each tag sent when its time comes. A file's
+// end-of-sequence marker is not sent: a camera sends it only when it stops.
+// It ends when the connection does (the switcher closed it, or the bench
+// killed the process).
 func flvPusher(file, url string) error {
 	tags, err := readFLV(file)
 	if err != nil {
 		return err
 	}
-	var last, step uint32 // the last video tag's time and the interval before it
-	for _, t := range tags {
-		if t.typ == rtmpc.MsgVideo && !t.sequenceHeader() {
-			step, last = t.ts-last, t.ts
-		}
+	plan, err := planLoop(tags)
+	if err != nil {
+		return fmt.Errorf("%s: %w", file, err)
 	}
-	loop := time.Duration(last+step) * time.Millisecond
 	target, err := rtmpc.ParseTarget(url)
 	if err != nil {
 		return err
@@ -96,11 +149,15 @@ func flvPusher(file, url string) error {
 	sid := conn.StreamID()
 	start := time.Now()
 	for pass := 0; ; pass++ {
-		base := time.Duration(pass) * loop
+		base := time.Duration(pass) * plan.loop
 		for _, t := range tags {
 			var csid int
 			switch {
 			case pass > 0 && t.sequenceHeader():
+				continue
+			case (t.typ == rtmpc.MsgVideo || t.typ == rtmpc.MsgAudio) && !t.frame() && !t.sequenceHeader():
+				continue // end of sequence
+			case t.typ == rtmpc.MsgAudio && t.ts > plan.audioEnd:
 				continue
 			case t.typ == rtmpc.MsgVideo:
 				csid = rtmpc.CSIDVideo
@@ -201,4 +258,48 @@ func pushFLV(b *testing.B, a *app, name, flv string) *exec.Cmd {
 	}
 	b.Cleanup(func() { stopPush(cmd) })
 	return cmd
+}
+
+// TestBenchPusherLoopsSeamlessly: the bench cameras' loop of an FLV made as
+// the bench makes its clip (libx264 with B-frames, AAC, ffmpeg's FLV muxer,
+// which ends with an end-of-sequence tag on the last frame's time) keeps the
+// picture cadence across the seam and never sends sound back in time. It
+// once repeated the last frame's time for the next pass's first (its loop
+// was measured to the end-of-sequence tag), and every in-use source had a
+// picture late at each seam.
+func TestBenchPusherLoopsSeamlessly(t *testing.T) {
+	mustHaveTools(t)
+	flv := filepath.Join(t.TempDir(), "clip.flv")
+	out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=s=320x240:r=30",
+		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "2", "-c:v", "libx264", "-preset", "veryfast",
+		"-g", "60", "-pix_fmt", "yuv420p", "-c:a", "aac", "-f", "flv", "-y", flv).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	tags, err := readFLV(flv)
+	require.NoError(t, err)
+	plan, err := planLoop(tags)
+	require.NoError(t, err)
+	require.Equal(t, 2*time.Second, plan.loop.Round(10*time.Millisecond), "a pass is the clip's 60 frames")
+
+	// two passes as the pusher sends them
+	var video, audio []uint32
+	for pass := range 2 {
+		base := uint32(time.Duration(pass) * plan.loop / time.Millisecond)
+		for _, tg := range tags {
+			switch {
+			case !tg.frame(), tg.typ == rtmpc.MsgAudio && tg.ts > plan.audioEnd:
+			case tg.typ == rtmpc.MsgVideo:
+				video = append(video, base+tg.ts)
+			case tg.typ == rtmpc.MsgAudio:
+				audio = append(audio, base+tg.ts)
+			}
+		}
+	}
+	require.Len(t, video, 120)
+	for i := 1; i < len(video); i++ {
+		require.InDelta(t, 1000.0/30, float64(video[i]-video[i-1]), 1, "video frame %d at %d ms follows %d ms", i, video[i], video[i-1])
+	}
+	for i := 1; i < len(audio); i++ {
+		d := audio[i] - audio[i-1]
+		require.True(t, d >= 21 && d <= 44, "audio frame %d at %d ms follows %d ms: no overlap, at most a frame missing", i, audio[i], audio[i-1])
+	}
 }
