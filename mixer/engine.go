@@ -206,14 +206,12 @@ func New(cfg Config, log *slog.Logger) (*Engine, error) {
 	if cfg.EncodeThreads == 0 {
 		cfg.EncodeThreads = encodeThreads(cfg.Width, cfg.Height)
 	}
-	gop := int(math.Round(cfg.Keyint.Seconds() * float64(cfg.FPSNum) / float64(cfg.FPSDen)))
 	e := &Engine{cfg: cfg, log: log.With("component", "mixer"), inputs: map[string]*input{}, prog: Black, prev: Black,
 		current: -1, defTrans: DefaultTransition, lastProg: Black, keyers: map[string]*keyerState{}}
 	e.keyerList.Store(&[]*keyerState{})
 	e.startNs.Store(time.Now().UnixNano()) // until Start: sources may come first
 	var err error
-	if e.venc, err = av.NewH264Encoder(av.H264Config{Width: cfg.Width, Height: cfg.Height, FPSNum: cfg.FPSNum,
-		FPSDen: cfg.FPSDen, BitrateBPS: cfg.VideoBitrateBPS, GOP: max(gop, 1), Threads: cfg.EncodeThreads}); err != nil {
+	if e.venc, err = e.newVideoEncoder(cfg.VideoBitrateBPS); err != nil {
 		return nil, err
 	}
 	fail := func(err error) (*Engine, error) {
@@ -349,15 +347,26 @@ func (e *Engine) Close() {
 	})
 }
 
+// newVideoEncoder opens an H.264 encoder of the program's format at bps,
+// on a raised thread (onProgramThread) so that its slice threads run at the
+// program's priority.
+func (e *Engine) newVideoEncoder(bps int) (enc *av.VideoEncoder, err error) {
+	c := e.cfg
+	gop := int(math.Round(c.Keyint.Seconds() * float64(c.FPSNum) / float64(c.FPSDen)))
+	onProgramThread(func() {
+		enc, err = av.NewH264Encoder(av.H264Config{Width: c.Width, Height: c.Height, FPSNum: c.FPSNum, FPSDen: c.FPSDen,
+			BitrateBPS: bps, GOP: max(gop, 1), Threads: c.EncodeThreads})
+	})
+	return enc, err
+}
+
 // PreviewStream carries the encoded preview bus (video only), or is nil
 // when Config.PreviewBitrateBPS is not set.
 func (e *Engine) PreviewStream() *media.Stream { return e.preview }
 
 func (e *Engine) openPreview() error {
 	c := e.cfg
-	gop := int(math.Round(c.Keyint.Seconds() * float64(c.FPSNum) / float64(c.FPSDen)))
-	enc, err := av.NewH264Encoder(av.H264Config{Width: c.Width, Height: c.Height, FPSNum: c.FPSNum, FPSDen: c.FPSDen,
-		BitrateBPS: c.PreviewBitrateBPS, GOP: max(gop, 1), Threads: c.EncodeThreads})
+	enc, err := e.newVideoEncoder(c.PreviewBitrateBPS)
 	if err != nil {
 		return fmt.Errorf("preview encoder: %w", err)
 	}
@@ -561,6 +570,9 @@ func (e *Engine) Stats() Stats {
 
 func (e *Engine) run() {
 	defer close(e.done)
+	if raiseProgramThread() { // where the process may
+		defer dropProgramThread()
+	}
 	e.mu.Lock()
 	start := e.started
 	e.mu.Unlock()

@@ -211,3 +211,62 @@ func quietSourcesDecodeAtLowerPriority(t *testing.T) {
 		}
 	}
 }
+
+// TestProgramThreadsRunRaised: the tick's thread and the program encoder's
+// threads run programNice above the process where the process may raise
+// them (as root), at its priority where it may not, and no thread stays
+// raised once the engine is closed.
+func TestProgramThreadsRunRaised(t *testing.T) {
+	raised := func() int {
+		n := 0
+		tasks, _ := filepath.Glob("/proc/self/task/*/stat")
+		for _, p := range tasks {
+			if nice, alive := threadNice(p); alive && nice == max(processNice()-programNice, -20) {
+				n++
+			}
+		}
+		return n
+	}
+	for _, denied := range []bool{false, true} {
+		t.Run(map[bool]string{false: "raise allowed", true: "raise denied"}[denied], func(t *testing.T) {
+			if !denied && os.Geteuid() != 0 {
+				t.Skip("raising a thread's priority needs root or CAP_SYS_NICE")
+			}
+			raiseDenied = denied
+			defer func() { raiseDenied = false }()
+			if n := raised(); n != 0 {
+				t.Fatalf("%d threads raised before the engine opened", n)
+			}
+			e, err := New(Config{Width: 1280, Height: 720, FPSNum: 30, FPSDen: 1, VideoBitrateBPS: 2_000_000,
+				AudioBitrateBPS: 128_000, EncodeThreads: 2}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			encoder := raised()
+			e.Start()
+			for deadline := time.Now().Add(10 * time.Second); e.Stats().FramesOut < 3; {
+				if time.Now().After(deadline) {
+					e.Close()
+					t.Fatal("no program frame in 10 s")
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			running := raised()
+			e.Close()
+			switch {
+			case denied && encoder+running != 0:
+				t.Fatalf("%d threads raised with the encoder open and %d running, with the raise denied", encoder, running)
+			case !denied && encoder < 1:
+				t.Fatalf("the encoder's slice threads are not raised (%d raised threads)", encoder)
+			case !denied && running != encoder+1:
+				t.Fatalf("%d raised threads with the tick running, want the encoder's %d and the tick's", running, encoder)
+			}
+			for deadline := time.Now().Add(5 * time.Second); raised() != 0; {
+				if time.Now().After(deadline) {
+					t.Fatalf("%d threads still raised after Close", raised())
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		})
+	}
+}

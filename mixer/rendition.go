@@ -2,7 +2,6 @@ package mixer
 
 import (
 	"fmt"
-	"math"
 
 	"switchyard/media"
 	"switchyard/media/av"
@@ -34,9 +33,7 @@ func (e *Engine) AcquireRendition(bps int) (*media.Stream, error) {
 			return r.stream, nil
 		}
 	}
-	gop := int(math.Round(e.cfg.Keyint.Seconds() * float64(e.cfg.FPSNum) / float64(e.cfg.FPSDen)))
-	enc, err := av.NewH264Encoder(av.H264Config{Width: e.cfg.Width, Height: e.cfg.Height, FPSNum: e.cfg.FPSNum,
-		FPSDen: e.cfg.FPSDen, BitrateBPS: bps, GOP: max(gop, 1), Threads: e.cfg.EncodeThreads})
+	enc, err := e.newVideoEncoder(bps)
 	if err != nil {
 		return nil, err
 	}
