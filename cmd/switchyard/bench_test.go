@@ -642,7 +642,7 @@ func BenchmarkScale1080p(b *testing.B) {
 			b.Fatalf("SCALE_FROM: want a number from 2 to SCALE_MAX, got %q", v)
 		}
 	}
-	names := make([]string, maxN)
+	names := make([]string, max(maxN, 3)) // cam3 is the PiP's source from the start
 	for i := range names {
 		names[i] = fmt.Sprintf("cam%d", i+1)
 	}

@@ -92,6 +92,22 @@ type loopPlan struct {
 	audioEnd uint32        // audio frames starting after this are left out
 }
 
+// at reports when tag t of pass goes out on the stream's timeline, and
+// whether it goes at all: codec parameters and metadata in the first pass
+// only, audio and video frames in every pass (an audio frame past audioEnd
+// in none), nothing else (an end-of-sequence marker).
+func (p loopPlan) at(t flvTag, pass int) (time.Duration, bool) {
+	switch {
+	case t.sequenceHeader(), t.typ == rtmpc.MsgDataAMF0:
+		if pass > 0 {
+			return 0, false
+		}
+	case !t.frame(), t.typ == rtmpc.MsgAudio && t.ts > p.audioEnd:
+		return 0, false
+	}
+	return time.Duration(pass)*p.loop + time.Duration(t.ts)*time.Millisecond, true
+}
+
 func planLoop(tags []flvTag) (loopPlan, error) {
 	var vLast, vStep, aFirst, aStep uint32
 	vFrames, aFrames := 0, 0
@@ -149,29 +165,21 @@ func flvPusher(file, url string) error {
 	sid := conn.StreamID()
 	start := time.Now()
 	for pass := 0; ; pass++ {
-		base := time.Duration(pass) * plan.loop
 		for _, t := range tags {
-			var csid int
-			switch {
-			case pass > 0 && t.sequenceHeader():
+			at, ok := plan.at(t, pass)
+			if !ok {
 				continue
-			case (t.typ == rtmpc.MsgVideo || t.typ == rtmpc.MsgAudio) && !t.frame() && !t.sequenceHeader():
-				continue // end of sequence
-			case t.typ == rtmpc.MsgAudio && t.ts > plan.audioEnd:
-				continue
-			case t.typ == rtmpc.MsgVideo:
-				csid = rtmpc.CSIDVideo
-			case t.typ == rtmpc.MsgAudio:
-				csid = rtmpc.CSIDAudio
-			case t.typ == rtmpc.MsgDataAMF0 && pass == 0:
+			}
+			csid := rtmpc.CSIDAudio
+			switch t.typ {
+			case rtmpc.MsgDataAMF0:
 				if err := sendMetadata(conn, sid, t.data); err != nil {
 					return err
 				}
 				continue
-			default:
-				continue
+			case rtmpc.MsgVideo:
+				csid = rtmpc.CSIDVideo
 			}
-			at := base + time.Duration(t.ts)*time.Millisecond
 			if d := time.Until(start.Add(at)); d > 0 {
 				time.Sleep(d) // a live encoder's pace: this process has nothing else to do
 			}
@@ -283,14 +291,16 @@ func TestBenchPusherLoopsSeamlessly(t *testing.T) {
 	// two passes as the pusher sends them
 	var video, audio []uint32
 	for pass := range 2 {
-		base := uint32(time.Duration(pass) * plan.loop / time.Millisecond)
 		for _, tg := range tags {
+			at, ok := plan.at(tg, pass)
 			switch {
-			case !tg.frame(), tg.typ == rtmpc.MsgAudio && tg.ts > plan.audioEnd:
+			case !ok:
+			case tg.sequenceHeader():
+				require.Zero(t, pass, "codec parameters sent again")
 			case tg.typ == rtmpc.MsgVideo:
-				video = append(video, base+tg.ts)
+				video = append(video, uint32(at/time.Millisecond))
 			case tg.typ == rtmpc.MsgAudio:
-				audio = append(audio, base+tg.ts)
+				audio = append(audio, uint32(at/time.Millisecond))
 			}
 		}
 	}
