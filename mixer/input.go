@@ -103,7 +103,7 @@ func (in *input) run(ctx context.Context, threads int) {
 	// program frames), which leaves the sound half the buffer for the
 	// network.
 	d.reader.WakeWithVideo(in.delay / 2)
-	d.run(ctx)
+	d.run(ctx, nil)
 }
 
 // decoding is a source's decoders and what goes with them, used by one
@@ -126,39 +126,45 @@ type decoding struct {
 	samplesFn func([]float32)
 }
 
-// run decodes until ctx ends, then closes everything and the input's done.
-// A quiet source's decoding lowers its thread's priority. When the source
-// is in use again the thread's priority is restored if the process may, or
-// else run goes on in a fresh goroutine and this one ends, its thread with
-// it.
-func (d *decoding) run(ctx context.Context) {
+// run decodes, starting with u if it is not nil, until ctx ends, then
+// closes everything and the input's done. A quiet source's decoding lowers
+// its thread's priority. When the source is in use again the thread's
+// priority is restored before the next unit is decoded, if the process may;
+// else that unit and the rest are decoded in a fresh goroutine and this one
+// ends, its thread with it.
+func (d *decoding) run(ctx context.Context, u *media.Unit) {
 	lowered := false
 	for {
-		u, err := d.reader.Next(ctx)
-		if err != nil {
-			if !errors.Is(err, context.Canceled) && !errors.Is(err, media.ErrReaderClosed) {
-				d.in.log.Error("input stopped", "err", err)
-			}
-			if lowered {
-				restoreThreadPriority() // keep the thread if it can be
-			}
-			d.close()
-			return
-		}
-		quiet := d.in.quiet()
-		if quiet && !lowered {
-			lowered = lowerThreadPriority()
-			d.in.lowered.Store(lowered)
-		}
-		d.decode(u)
-		if !quiet && lowered {
-			d.in.lowered.Store(false)
-			if lowered = !restoreThreadPriority(); lowered {
-				handOvers.Add(1)
-				go d.run(ctx)
+		if u == nil {
+			var err error
+			if u, err = d.reader.Next(ctx); err != nil {
+				if !errors.Is(err, context.Canceled) && !errors.Is(err, media.ErrReaderClosed) {
+					d.in.log.Error("input stopped", "err", err)
+				}
+				if lowered {
+					restoreThreadPriority() // keep the thread if it can be
+				}
+				d.close()
 				return
 			}
 		}
+		switch quiet := d.in.quiet(); {
+		case quiet && !lowered:
+			lowered = lowerThreadPriority()
+			d.in.lowered.Store(lowered)
+		case !quiet && lowered:
+			// before decoding: a source just put on preview or in a PiP
+			// must not spend its first pictures on the lowered thread
+			d.in.lowered.Store(false)
+			if !restoreThreadPriority() {
+				handOvers.Add(1)
+				go d.run(ctx, u)
+				return
+			}
+			lowered = false
+		}
+		d.decode(u)
+		u = nil
 	}
 }
 
