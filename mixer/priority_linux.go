@@ -73,7 +73,7 @@ func restoreThreadPriority() bool {
 // Measured (scale benchmark, 60 s steps of 1080p30 sources into a 1080p30
 // program on a 2-core VM, two interleaved pairs of runs): with the program's
 // threads at the process's priority, 8 sources had 16 and 11 late program
-// frames and 10 sources 48 and 2 (encodes up to 41–57 ms); raised, 8
+// frames and 10 sources 48 and 2 (encodes up to 37–57 ms); raised, 8
 // sources 0 and 2, 10 sources 2 and 0 (encodes up to 34–44 ms). Raised 10
 // levels, the tick took too much from the decoders in use: 10 sources had
 // 63 pictures late for their tick in a minute where 5 levels had none.
