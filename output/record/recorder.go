@@ -162,12 +162,15 @@ func (r *Recorder) Start(req StartRequest) (Info, error) {
 	return s.info(), nil
 }
 
-// Stop ends the running session: files are completed and closed.
+// Stop ends the running session: every file ends at the moment of the call
+// (what was sent before it still goes in, for up to endGrace), then the
+// files are completed and closed.
 func (r *Recorder) Stop() (Info, error) {
 	r.mu.Lock()
 	s := r.session
 	r.session = nil
 	if s != nil {
+		s.markEnd()
 		r.last = s
 	}
 	r.mu.Unlock()

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"switchyard/media"
@@ -76,10 +77,16 @@ type session struct {
 
 	ctx    context.Context
 	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	wg     sync.WaitGroup // the tracks and housekeeping
+	tracks sync.WaitGroup // the tracks
+
+	// endAt is the session time every file ends at, set by an operator's
+	// stop (0 while recording): the tracks write what comes before it,
+	// also what is still on its way, and end there (track.run).
+	endAt atomic.Int64
 
 	mu       sync.Mutex
-	tracks   []*track
+	files    []*track
 	switches []Switch
 	state    string
 	stopped  time.Time
@@ -113,19 +120,21 @@ func newSession(r *Recorder, id, dir string, start time.Time, req StartRequest) 
 }
 
 func (s *session) addISO(name string, st *media.Stream) {
-	s.tracks = append(s.tracks, &track{s: s, name: name, stream: st, reader: st.NewReader(2048)})
+	s.files = append(s.files, &track{s: s, name: name, stream: st, reader: st.NewReader(2048)})
 }
 
 func (s *session) addProgram(st *media.Stream) {
-	s.tracks = append(s.tracks, &track{s: s, name: "program", program: true, stream: st, reader: st.NewReader(2048)})
+	s.files = append(s.files, &track{s: s, name: "program", program: true, stream: st, reader: st.NewReader(2048)})
 }
 
 func (s *session) run() {
 	s.writeJSON()
-	for _, t := range s.tracks {
+	for _, t := range s.files {
 		s.wg.Add(1)
+		s.tracks.Add(1)
 		go func() {
 			defer s.wg.Done()
+			defer s.tracks.Done()
 			t.run()
 		}()
 	}
@@ -142,14 +151,45 @@ func (s *session) setState(state string) {
 	s.mu.Unlock()
 }
 
-// stop ends every file and writes the edit lists. Safe twice.
+// endGrace bounds how long an operator's stop waits for what was sent
+// before it (a camera's frames in flight, the program's last ticks) before
+// the files close; a camera that has gone silent is not waited for longer.
+const endGrace = 500 * time.Millisecond
+
+// markEnd makes now the instant every file ends at (an operator's stop;
+// Recorder.Stop marks it before anyone can see the session stopped).
+func (s *session) markEnd() {
+	s.endAt.CompareAndSwap(0, int64(max(time.Since(s.start), 1)))
+}
+
+// stop ends every file and writes the edit lists. Safe twice. After
+// markEnd (an operator's stop) every file ends at the same instant on the
+// session's timebase: each gets what was sent before it, even if that
+// arrives after it (within endGrace), and nothing from after it, so the
+// program and the cameras end together in an editor. A stop on its own
+// (disk full, a write error) closes the files at once.
 func (s *session) stop(reason string) {
 	s.once.Do(func() {
+		stopped := time.Now()
+		if end := s.endAt.Load(); end > 0 {
+			stopped = s.start.Add(time.Duration(end))
+			ended := make(chan struct{})
+			go func() { // ends when the tracks do: at the latest at the cancel below
+				s.tracks.Wait()
+				close(ended)
+			}()
+			grace := time.NewTimer(endGrace)
+			select {
+			case <-ended:
+			case <-grace.C:
+			}
+			grace.Stop()
+		}
 		s.cancel()
 		s.wg.Wait()
 		s.mu.Lock()
 		s.state = reason
-		s.stopped = time.Now().UTC()
+		s.stopped = stopped.UTC()
 		s.mu.Unlock()
 		s.writeJSON()
 		s.writeEditLists()
@@ -224,6 +264,7 @@ func (t *track) run() {
 		held    []arrived
 		minLat  time.Duration
 		haveLat bool
+		past    [2]bool // a video, an audio unit from after the end came (an operator's stop)
 	)
 	for {
 		u, err := t.reader.Next(t.s.ctx)
@@ -231,6 +272,7 @@ func (t *track) run() {
 			return
 		}
 		at := time.Since(t.s.start)
+		end := time.Duration(t.s.endAt.Load())
 		var batch []arrived
 		switch {
 		case t.program || t.anchored:
@@ -240,7 +282,8 @@ func (t *track) run() {
 			if u.Track.Kind == media.KindVideo && (!haveLat || at-u.DTS < minLat) {
 				minLat, haveLat = at-u.DTS, true
 			}
-			if !haveLat || at-held[0].at < anchorWindow {
+			// a stop before the anchor window is over anchors on what came
+			if !haveLat || (at-held[0].at < anchorWindow && end == 0) {
 				continue
 			}
 			t.anchor, t.anchored = minLat, true
@@ -248,6 +291,10 @@ func (t *track) run() {
 		}
 		for _, a := range batch {
 			dts, pts := t.sessionTimes(a.u, a.at)
+			if end > 0 && dts > end {
+				past[kindIndex(a.u.Track)] = true
+				continue
+			}
 			if err := t.write(a.u, dts, pts); err != nil {
 				t.s.rec.log.Error("recording write failed; stopping the recording", "file", t.fileName(), "err", err)
 				reason := "stopped: write error"
@@ -258,7 +305,28 @@ func (t *track) run() {
 				return
 			}
 		}
+		if end > 0 && t.pastEnd(past) {
+			return
+		}
 	}
+}
+
+func kindIndex(tr *media.Track) int {
+	if tr.Kind == media.KindAudio {
+		return 1
+	}
+	return 0
+}
+
+// pastEnd reports whether every track of the stream has sent a unit from
+// after the session's end: nothing before it can come any more.
+func (t *track) pastEnd(past [2]bool) bool {
+	for _, tr := range t.stream.Tracks() {
+		if k := tr.Kind; (k == media.KindVideo || k == media.KindAudio) && !past[kindIndex(tr)] {
+			return false
+		}
+	}
+	return true
 }
 
 // sessionTimes maps a unit's timestamps onto the session's timebase. The
@@ -376,7 +444,7 @@ func (s *session) snapshot() sessionJSON {
 		st := s.stopped
 		j.StoppedAt = &st
 	}
-	for _, t := range s.tracks {
+	for _, t := range s.files {
 		t.mu.Lock()
 		j.Tracks = append(j.Tracks, trackJSON{Source: t.name, Files: append([]partJSON{}, t.parts...)})
 		t.mu.Unlock()
