@@ -21,6 +21,13 @@ type sampleRing struct {
 	written bool          // samples have been written
 }
 
+// ringFrames is how many sample frames a source's ring holds for a jitter
+// buffer of delay: the buffer and a second more (the mix runs a program
+// frame behind its picture, codec frames come whole, a publisher bursts).
+func ringFrames(delay time.Duration) int {
+	return SampleRate + int(delay*SampleRate/time.Second)
+}
+
 func newSampleRing(frames int) *sampleRing {
 	return &sampleRing{buf: make([]float32, 2*frames)}
 }

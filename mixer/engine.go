@@ -394,7 +394,7 @@ func (e *Engine) AddInput(name string, st *media.Stream) error {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	in := &input{name: name, stream: st, log: e.log.With("source", name), slate: slate,
-		audio: newSampleRing(SampleRate), cancel: cancel, done: make(chan struct{}),
+		audio: newSampleRing(ringFrames(e.cfg.JitterBuffer)), cancel: cancel, done: make(chan struct{}),
 		mix: AudioSettings{Mode: ModeAFV}, tickBuf: make([]float32, len(e.tickAudio)), clock: &e.tickN,
 		progNow: e.progNow, delay: e.cfg.JitterBuffer, tickAt: math.MinInt64}
 	in.shownAt.Store(e.tickN.Load()) // in sight and heard until the ticks say otherwise

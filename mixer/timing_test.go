@@ -248,3 +248,36 @@ func TestSampleRingCountsLateSound(t *testing.T) {
 		t.Fatalf("%s after the sound stopped: %d late floats, want none", audioGapMax, late)
 	}
 }
+
+// TestSampleRingHoldsTheLongestJitterBuffer: a source's sound waits in its
+// ring for the whole jitter buffer and the frame the mix comes after its
+// picture (mixAudio), on top of a codec frame that arrives at once. At the
+// longest buffer allowed (1 s) that is more than a second of sound; a ring of
+// one second dropped its oldest samples before they were read, a gap of
+// silence every few codec frames.
+func TestSampleRingHoldsTheLongestJitterBuffer(t *testing.T) {
+	const delay = time.Second
+	frame := time.Second / 30
+	r := newSampleRing(ringFrames(delay))
+	aac := make([]float32, 2*1024) // a codec frame of sound, arriving whole at its end
+	for i := range aac {
+		aac[i] = 0.5
+	}
+	dst := make([]float32, 2*1600) // a 30 fps program frame's sound
+	written := time.Duration(0)    // source time written up to
+	for tick := 1; tick <= 150; tick++ {
+		now := time.Duration(tick) * frame // arrival: the source time that has been sent
+		for written+samplesDur(len(aac)) <= now {
+			r.write(aac, written)
+			written += samplesDur(len(aac))
+		}
+		at := now - delay - frame // the mix of the frame before, a jitter buffer late
+		if at < 0 {
+			continue
+		}
+		n, late := r.readAt(dst, at)
+		if n != len(dst) || late != 0 {
+			t.Fatalf("tick %d: %d of %d floats of sound read (%d late): samples lost before their time", tick, n, len(dst), late)
+		}
+	}
+}
