@@ -63,7 +63,7 @@ var operations = []operation{
 	{method: "GET", path: "/api/v1/sources", summary: "Every source with its status", status: 200, resp: []ingest.Status{}},
 	{method: "POST", path: "/api/v1/sources", summary: "Add a source (pushed, pulled rtsp://, or gen://)", body: sourceRequest{}, status: 201, resp: ingest.Status{}},
 	{method: "GET", path: "/api/v1/sources/{name}", summary: "One source's status", status: 200, resp: ingest.Status{}},
-	{method: "PATCH", path: "/api/v1/sources/{name}", summary: "Change a source's URL, key, takeover or transport", body: sourceRequest{}, status: 200, resp: ingest.Status{}},
+	{method: "PATCH", path: "/api/v1/sources/{name}", summary: "Change a source's URL, key, takeover, transport or jitter buffer", body: sourceRequest{}, status: 200, resp: ingest.Status{}},
 	{method: "DELETE", path: "/api/v1/sources/{name}", summary: "Remove a source; a bus showing it goes to black", status: 204},
 	{method: "GET", path: "/api/v1/sources/{name}/snapshot.jpg", summary: "The latest decoded picture (?width= up to 1920)", status: 200, binary: "image/jpeg"},
 	{method: "POST", path: "/api/v1/program", summary: "Hot cut a source (or black) to program on the next frame", body: busBody{}, status: 200, resp: mixer.State{}},

@@ -179,6 +179,7 @@ func (s *Server) sourceStatus(src *ingest.Source) ingest.Status {
 	st := src.Status()
 	ms := s.Mixer.SourceStats(st.Name)
 	st.DecodeErrors, st.AudioLateS, st.PicturesLate = ms.DecodeErrors, ms.SoundLate.Seconds(), ms.PicturesLate
+	st.JitterBufferMS = int(ms.JitterBuffer / time.Millisecond)
 	return st
 }
 

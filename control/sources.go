@@ -48,6 +48,8 @@ type sourceRequest struct {
 	PublishKey *string `json:"publish_key"`
 	Takeover   *bool   `json:"takeover"`
 	Transport  *string `json:"transport"`
+	// JitterBufferMS: the source's own jitter buffer (0: the program's)
+	JitterBufferMS *int `json:"jitter_buffer_ms"`
 }
 
 func (r sourceRequest) apply(cfg *ingest.SourceConfig) {
@@ -62,6 +64,9 @@ func (r sourceRequest) apply(cfg *ingest.SourceConfig) {
 	}
 	if r.Transport != nil {
 		cfg.Transport = *r.Transport
+	}
+	if r.JitterBufferMS != nil {
+		cfg.JitterBufferMS = *r.JitterBufferMS
 	}
 }
 
@@ -104,13 +109,12 @@ func (s *Server) patchSource(c *gin.Context) {
 	}
 	cfg := src.Config()
 	req.apply(&cfg)
-	st, err := s.Sources.Update(cfg)
-	if err != nil {
+	if _, err := s.Sources.Update(cfg); err != nil {
 		fail(c, err)
 		return
 	}
 	s.saveShow()
-	c.JSON(http.StatusOK, st)
+	c.JSON(http.StatusOK, s.sourceStatus(src)) // with the mixer's view: the buffer in use
 }
 
 // snapshot serves the latest picture decoded from a source as a JPEG, at

@@ -64,7 +64,14 @@ type SourceConfig struct {
 	Takeover bool `yaml:"takeover,omitempty" json:"takeover,omitempty"`
 	// Transport of a pulled RTSP camera: tcp (the default) or udp.
 	Transport string `yaml:"transport,omitempty" json:"transport,omitempty"`
+	// JitterBufferMS is the source's own jitter buffer in milliseconds (a
+	// feed over the internet needs more than the cameras in the room); 0
+	// takes the program's (program.jitter_buffer).
+	JitterBufferMS int `yaml:"jitter_buffer_ms,omitempty" json:"jitter_buffer_ms,omitempty"`
 }
+
+// MaxJitterBufferMS is the longest jitter buffer a source may have.
+const MaxJitterBufferMS = 1000
 
 // Protocol names pulled cameras publish with.
 const (
@@ -96,6 +103,10 @@ func (c SourceConfig) Validate() error {
 	case "", "tcp", "udp":
 	default:
 		return &FieldError{Field: "transport", Msg: fmt.Sprintf("source %s: transport %q must be tcp or udp", c.Name, c.Transport)}
+	}
+	if c.JitterBufferMS < 0 || c.JitterBufferMS > MaxJitterBufferMS {
+		return &FieldError{Field: "jitter_buffer_ms", Msg: fmt.Sprintf("source %s: jitter_buffer_ms %d must be between 0 (the program's) and %d",
+			c.Name, c.JitterBufferMS, MaxJitterBufferMS)}
 	}
 	if c.URL != "" {
 		u, err := url.Parse(c.URL)
@@ -348,6 +359,10 @@ type Status struct {
 	// tick that was to show them (the picture before was repeated): when it
 	// grows, the jitter buffer is too short or the machine too busy.
 	PicturesLate uint64 `json:"pictures_late"`
+	// JitterBufferMS is how long its pictures and sound wait for their time
+	// in the mixer: its own jitter buffer or the program's (filled in by the
+	// control server).
+	JitterBufferMS int `json:"jitter_buffer_ms"`
 	// Warning says what is wrong with a live source's media, if anything.
 	Warning string `json:"warning,omitempty"`
 	PullStatus

@@ -386,23 +386,33 @@ func (e *Engine) openPreview() error {
 	return nil
 }
 
-// AddInput starts decoding a source so it can be put on a bus.
-func (e *Engine) AddInput(name string, st *media.Stream) error {
+// MaxJitterBuffer is the longest jitter buffer, the program's or a source's.
+const MaxJitterBuffer = time.Second
+
+// AddInput starts decoding a source so it can be put on a bus. jitterBuffer
+// is its own jitter buffer (a feed over the internet needs more than the
+// cameras in the room); 0 takes the program's.
+func (e *Engine) AddInput(name string, st *media.Stream, jitterBuffer time.Duration) error {
+	if jitterBuffer < 0 || jitterBuffer > MaxJitterBuffer {
+		return fmt.Errorf("source %s: jitter buffer %v must be between 0 (the program's) and %v", name, jitterBuffer, MaxJitterBuffer)
+	}
 	slate, err := e.renderSlate(name)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	in := &input{name: name, stream: st, log: e.log.With("source", name), slate: slate,
-		audio: newSampleRing(ringFrames(e.cfg.JitterBuffer)), cancel: cancel, done: make(chan struct{}),
+		audio: newSampleRing(ringFrames(MaxJitterBuffer)), cancel: cancel, done: make(chan struct{}),
 		mix: AudioSettings{Mode: ModeAFV}, tickBuf: make([]float32, len(e.tickAudio)), clock: &e.tickN,
-		progNow: e.progNow, delay: e.cfg.JitterBuffer, tickAt: math.MinInt64}
+		progNow: e.progNow, reader: st.NewReader(256), tickAt: math.MinInt64}
+	in.delay.Store(int64(e.jitterOr(jitterBuffer)))
 	in.shownAt.Store(e.tickN.Load()) // in sight and heard until the ticks say otherwise
 	in.heardAt.Store(e.tickN.Load())
 	e.mu.Lock()
 	if _, ok := e.inputs[name]; ok || name == Black {
 		e.mu.Unlock()
 		cancel()
+		in.reader.Close()
 		slate.Free()
 		return fmt.Errorf("input %s already exists", name)
 	}
@@ -410,6 +420,31 @@ func (e *Engine) AddInput(name string, st *media.Stream) error {
 	e.audioIns = append(e.audioIns[:len(e.audioIns):len(e.audioIns)], in) // a new slice: a tick may hold the old one
 	e.mu.Unlock()
 	go in.run(ctx, e.cfg.DecodeThreads)
+	return nil
+}
+
+func (e *Engine) jitterOr(d time.Duration) time.Duration {
+	if d == 0 {
+		return e.cfg.JitterBuffer
+	}
+	return d
+}
+
+// SetJitterBuffer changes a source's jitter buffer (0: the program's). On
+// air, a longer one holds the picture on show and leaves a gap in the
+// source's sound for the difference, once; a shorter one skips as much.
+func (e *Engine) SetJitterBuffer(name string, d time.Duration) error {
+	if d < 0 || d > MaxJitterBuffer {
+		return fmt.Errorf("source %s: jitter buffer %v must be between 0 (the program's) and %v", name, d, MaxJitterBuffer)
+	}
+	e.mu.Lock()
+	in := e.inputs[name]
+	e.mu.Unlock()
+	if in == nil {
+		return fmt.Errorf("no input %s", name)
+	}
+	in.delay.Store(int64(e.jitterOr(d)))
+	in.setWake()
 	return nil
 }
 
@@ -864,7 +899,7 @@ func (e *Engine) mixAudio(n int64, m soundMix, rends []*rendition) {
 		src := in.tickBuf[:2*want]
 		// every source, heard or not, at the source time mapped to t0: its
 		// meter moves, its ring stays short
-		_, late := in.audio.readAt(src, t0-in.cmap.offset()-in.delay)
+		_, late := in.audio.readAt(src, t0-in.cmap.offset()-in.jitter())
 		in.meter.add(src)
 		if g := in.weight; g != 0 {
 			in.heardAt.Store(n)
@@ -977,6 +1012,9 @@ type SourceStats struct {
 	// SoundLate: how much of its sound came too late while the program was
 	// mixing it (the jitter buffer was not enough); silence took its place.
 	SoundLate time.Duration
+	// JitterBuffer: how long its pictures and sound wait (its own or the
+	// program's).
+	JitterBuffer time.Duration
 }
 
 // SourceStats returns a source's counters (zero for an unknown source).
@@ -988,5 +1026,5 @@ func (e *Engine) SourceStats(name string) SourceStats {
 		return SourceStats{}
 	}
 	return SourceStats{Pictures: in.frames.Load(), DecodeErrors: in.decodeErrors.Load(), PicturesLate: in.picsLate.Load(),
-		SoundLate: time.Duration(in.soundLate.Load()) * time.Second / SampleRate}
+		SoundLate: time.Duration(in.soundLate.Load()) * time.Second / SampleRate, JitterBuffer: in.jitter()}
 }

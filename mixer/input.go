@@ -34,7 +34,8 @@ type input struct {
 	// timing: the mapping of its timestamps to the program clock
 	cmap    clockMap
 	progNow func() time.Duration // the program clock now
-	delay   time.Duration        // the jitter buffer
+	delay   atomic.Int64         // the jitter buffer (time.Duration; SetJitterBuffer changes it)
+	reader  *media.Reader        // what the decoding reads
 
 	mu        sync.Mutex
 	queue     []duePic       // decoded, waiting for their time, by due time
@@ -94,7 +95,7 @@ func (in *input) markShown(n int64) {
 // one is a repeated frame on air); a quiet one decodes on a thread of its
 // own at a lower priority, after everything else (decoding.run).
 func (in *input) run(ctx context.Context, threads int) {
-	d := &decoding{in: in, threads: threads, reader: in.stream.NewReader(256), errLog: time.Now()}
+	d := &decoding{in: in, threads: threads, reader: in.reader, errLog: time.Now()}
 	d.pictureFn, d.samplesFn = d.onPicture, d.onSamples // once: a method value passed on allocates
 	// Wake the decoder once a picture, its sound decoded with the picture
 	// that follows (fewer wake-ups, and a locked goroutine's wake-up costs
@@ -102,9 +103,16 @@ func (in *input) run(ctx context.Context, threads int) {
 	// sound may wait for it (a 30 fps camera in the default buffer of two
 	// program frames), which leaves the sound half the buffer for the
 	// network.
-	d.reader.WakeWithVideo(in.delay / 2)
+	in.setWake()
 	d.run(ctx, nil)
 }
+
+// jitter is the source's jitter buffer.
+func (in *input) jitter() time.Duration { return time.Duration(in.delay.Load()) }
+
+// setWake sets how long the source's sound may wait for the picture after
+// it: half its jitter buffer (see run).
+func (in *input) setWake() { in.reader.WakeWithVideo(in.jitter() / 2) }
 
 // decoding is a source's decoders and what goes with them, used by one
 // goroutine at a time (run hands it on).
@@ -261,12 +269,13 @@ func (d *decoding) onPicture(p av.Picture, ptsUs int64) {
 		return
 	}
 	in.frames.Add(1)
-	due := in.progNow() + in.delay // no timestamp: as it comes
+	delay := in.jitter()
+	due := in.progNow() + delay // no timestamp: as it comes
 	if ptsUs != math.MinInt64 {
 		pts := d.grid.snap(time.Duration(ptsUs)*time.Microsecond, d.vtrack.FPS)
-		due = pts + in.cmap.offset() + in.delay
+		due = pts + in.cmap.offset() + delay
 	}
-	in.queuePicture(r, due, queueCap(in.delay, d.vtrack.FPS))
+	in.queuePicture(r, due, queueCap(delay, d.vtrack.FPS))
 }
 
 func (d *decoding) onSamples(s []float32) {
@@ -290,8 +299,8 @@ func (w *lateWarning) check(in *input) {
 	}
 	w.at = time.Now()
 	in.log.Warn("media arriving after the jitter buffer (sound: silence in its place; pictures: the one before repeated): "+
-		"raise program.jitter_buffer if this repeats, or lighten the machine if it is busy",
-		"sound_late_ms", (sound-w.sound)*1000/SampleRate, "pictures_late", pics-w.pics,
+		"raise the source's jitter_buffer_ms (or program.jitter_buffer for every source) if this repeats, or lighten the machine if it is busy",
+		"jitter_buffer_ms", in.jitter().Milliseconds(), "sound_late_ms", (sound-w.sound)*1000/SampleRate, "pictures_late", pics-w.pics,
 		"sound_total_ms", sound*1000/SampleRate, "pictures_total", pics)
 	w.sound, w.pics = sound, pics
 }

@@ -122,7 +122,7 @@ func quietSourcesDecodeAtLowerPriority(t *testing.T) {
 	for _, n := range names {
 		streams[n] = media.NewStream()
 		streams[n].SetTracks(track)
-		if err := e.AddInput(n, streams[n]); err != nil {
+		if err := e.AddInput(n, streams[n], 0); err != nil {
 			t.Fatal(err)
 		}
 	}

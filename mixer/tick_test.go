@@ -44,7 +44,7 @@ func TestTickAllocatesOnlyItsPackets(t *testing.T) {
 	for i, n := range names {
 		streams[i] = media.NewStream()
 		streams[i].SetTracks(track)
-		if err := e.AddInput(n, streams[i]); err != nil {
+		if err := e.AddInput(n, streams[i], 0); err != nil {
 			t.Fatal(err)
 		}
 	}

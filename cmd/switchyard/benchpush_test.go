@@ -139,12 +139,16 @@ func planLoop(tags []flvTag) (loopPlan, error) {
 	return loopPlan{loop: time.Duration(loop) * time.Millisecond, audioEnd: loop + aFirst - aStep}, nil
 }
 
-// flvPusher publishes file to url for ever, looping with timestamps that
-// go on (planLoop), each tag sent when its time comes. A file's
-// end-of-sequence marker is not sent: a camera sends it only when it stops.
-// It ends when the connection does (the switcher closed it, or the bench
-// killed the process).
-func flvPusher(file, url string) error {
+// stalls makes a pusher's network stall: every `every` of media it holds
+// everything back for `length`, then sends what was held at once.
+type stalls struct{ every, length time.Duration }
+
+// flvPusher publishes file to url until ctx ends, looping with timestamps
+// that go on (planLoop), each tag sent when its time comes (with st, later
+// now and then). A file's end-of-sequence marker is not sent: a camera
+// sends it only when it stops. It also ends when the connection does (the
+// switcher closed it, or the bench killed the process).
+func flvPusher(ctx context.Context, file, url string, st stalls) error {
 	tags, err := readFLV(file)
 	if err != nil {
 		return err
@@ -157,18 +161,26 @@ func flvPusher(file, url string) error {
 	if err != nil {
 		return err
 	}
-	conn, err := rtmpc.Publish(context.Background(), target, nil, rtmpc.Timeouts{Connect: 10 * time.Second, Write: 10 * time.Second})
+	conn, err := rtmpc.Publish(ctx, target, nil, rtmpc.Timeouts{Connect: 10 * time.Second, Write: 10 * time.Second})
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
 	sid := conn.StreamID()
 	start := time.Now()
+	nextStall := st.every
 	for pass := 0; ; pass++ {
 		for _, t := range tags {
+			if ctx.Err() != nil {
+				return nil
+			}
 			at, ok := plan.at(t, pass)
 			if !ok {
 				continue
+			}
+			send := at
+			if st.every > 0 && at >= nextStall {
+				send, nextStall = at+st.length, nextStall+st.every
 			}
 			csid := rtmpc.CSIDAudio
 			switch t.typ {
@@ -180,7 +192,7 @@ func flvPusher(file, url string) error {
 			case rtmpc.MsgVideo:
 				csid = rtmpc.CSIDVideo
 			}
-			if d := time.Until(start.Add(at)); d > 0 {
+			if d := time.Until(start.Add(send)); d > 0 {
 				time.Sleep(d) // a live encoder's pace: this process has nothing else to do
 			}
 			if err := conn.WriteMessage(csid, t.typ, sid, uint32(at/time.Millisecond), t.data); err != nil {
@@ -226,7 +238,7 @@ func runBenchPusher() bool {
 		os.Exit(0)
 	}()
 	file, url, _ := strings.Cut(v, "|")
-	if err := flvPusher(file, url); err != nil {
+	if err := flvPusher(context.Background(), file, url, stalls{}); err != nil {
 		fmt.Fprintln(os.Stderr, "bench pusher:", err)
 	}
 	return true

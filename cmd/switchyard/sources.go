@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"time"
 
 	"switchyard/ingest"
 	"switchyard/ingest/gen"
@@ -52,7 +53,7 @@ func (ss *sourceSet) Add(cfg ingest.SourceConfig) (ingest.Status, error) {
 		return ingest.Status{}, err
 	}
 	undo := func() { _ = ss.registry.Remove(cfg.Name) }
-	if err := ss.mixer.AddInput(cfg.Name, src.Stream()); err != nil {
+	if err := ss.mixer.AddInput(cfg.Name, src.Stream(), time.Duration(cfg.JitterBufferMS)*time.Millisecond); err != nil {
 		undo()
 		return ingest.Status{}, err
 	}
@@ -103,8 +104,9 @@ func (ss *sourceSet) stopFeeder(name string) {
 	}
 }
 
-// Update changes a source's key, takeover, transport or URL. A new URL
-// restarts what feeds the source; a pushed source's publisher stays on.
+// Update changes a source's key, takeover, transport, URL or jitter buffer.
+// A new URL restarts what feeds the source; a pushed source's publisher
+// stays on. A new jitter buffer applies at once (mixer.SetJitterBuffer).
 func (ss *sourceSet) Update(cfg ingest.SourceConfig) (ingest.Status, error) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
@@ -115,6 +117,12 @@ func (ss *sourceSet) Update(cfg ingest.SourceConfig) (ingest.Status, error) {
 	old := src.Config()
 	if err := cfg.Validate(); err != nil {
 		return ingest.Status{}, err
+	}
+	if cfg.JitterBufferMS != old.JitterBufferMS {
+		// validated: the mixer takes it
+		if err := ss.mixer.SetJitterBuffer(cfg.Name, time.Duration(cfg.JitterBufferMS)*time.Millisecond); err != nil {
+			return ingest.Status{}, err
+		}
 	}
 	if cfg.URL != old.URL || cfg.Transport != old.Transport {
 		ss.stopFeeder(cfg.Name)
