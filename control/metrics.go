@@ -53,6 +53,7 @@ var (
 	dSourceLate    = desc("source_audio_late_seconds_total", "The source's sound that came too late while the program mixed it (silence took its place).", "source")
 	dSourcePicLate = desc("source_pictures_late_total", "The source's pictures decoded after the program tick that was to show them (the picture before was repeated).", "source")
 	dSourceKeyint  = desc("source_keyframe_interval_seconds", "Time between the source's last two key frames.", "source")
+	dSourceJitter  = desc("source_jitter_buffer_seconds", "How long the source's pictures and sound wait for their time in the mixer (its own jitter buffer or the program's).", "source")
 
 	dMixFrames  = desc("mixer_frames_total", "Program frames produced.")
 	dMixLate    = desc("mixer_late_frames_total", "Program frames composed more than one frame after their deadline.")
@@ -82,7 +83,7 @@ type stateCollector struct{ s *Server }
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{dSourceUp, dSourceKbps, dSourceFPS, dSourceWidth, dSourceHeight, dSourceUptime,
-		dSourceDrops, dSourceRefused, dSourceSess, dSourceBad, dSourceDecErr, dSourceKeyint, dMixFrames, dMixLate, dMixDropped, dMixEncode,
+		dSourceDrops, dSourceRefused, dSourceSess, dSourceBad, dSourceDecErr, dSourceKeyint, dSourceLate, dSourcePicLate, dSourceJitter, dMixFrames, dMixLate, dMixDropped, dMixEncode,
 		dOutState, dOutBytes, dOutFrames, dOutDropped, dOutReconn, dOutKbps, dOutUptime,
 		dRecActive, dRecDur, dRecBytes, dRecFree, dAudioPeak, dAudioRMS} {
 		ch <- d
@@ -117,6 +118,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(dSourceDecErr, float64(st.DecodeErrors), st.Name)
 		counter(dSourceLate, st.AudioLateS, st.Name)
 		counter(dSourcePicLate, float64(st.PicturesLate), st.Name)
+		gauge(dSourceJitter, float64(st.JitterBufferMS)/1000, st.Name)
 	}
 	m := c.s.Mixer.Stats()
 	counter(dMixFrames, float64(m.FramesOut))

@@ -55,6 +55,9 @@ func TestSourceJitterBuffer(t *testing.T) {
 	}
 	require.Equal(t, 66, status("cam1").JitterBufferMS, "cam1: the program's buffer (2 frames)")
 	require.Equal(t, 400, status("cam2").JitterBufferMS, "cam2: its own buffer")
+	metrics := getText(t, "http://"+a.http.Addr().String()+"/metrics")
+	require.Contains(t, metrics, `switchyard_source_jitter_buffer_seconds{source="cam2"} 0.4`+"\n")
+	require.Contains(t, metrics, `switchyard_source_jitter_buffer_seconds{source="cam1"} 0.066`+"\n")
 
 	// a second on air to settle, then 3 s: six stalls
 	frames := func(n uint64) {
