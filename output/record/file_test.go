@@ -38,30 +38,9 @@ func encode(t *testing.T, args ...string) []byte {
 // (one second of fragment holds frames 60–89, so frame 90 is written by
 // close; it once took the previous fragment's base time, a second early).
 func TestFileTimestampsStayExact(t *testing.T) {
-	h264Stream := encode(t, "-f", "lavfi", "-i", "testsrc2=s=320x240:r=30", "-frames:v", "91", "-c:v", "libx264",
-		"-preset", "ultrafast", "-bf", "0", "-g", "30", "-pix_fmt", "yuv420p", "-f", "h264", "-")
+	video, aus := h264Pictures(t, 91)
 	adts := encode(t, "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "3.1", "-c:a", "aac", "-f", "adts", "-")
 
-	var annexb h264.AnnexB
-	if err := annexb.Unmarshal(h264Stream); err != nil {
-		t.Fatal(err)
-	}
-	var aus [][][]byte
-	var sps, pps []byte
-	for _, n := range annexb {
-		switch h264.NALUType(n[0] & 0x1f) {
-		case h264.NALUTypeSPS:
-			sps = n
-		case h264.NALUTypePPS:
-			pps = n
-		case h264.NALUTypeIDR, h264.NALUTypeNonIDR:
-			aus = append(aus, [][]byte{n}) // one slice per picture (x264's default)
-		}
-	}
-	video, err := media.NewH264Track(sps, pps, 30)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var pkts mpeg4audio.ADTSPackets
 	if err := pkts.Unmarshal(adts); err != nil {
 		t.Fatal(err)
@@ -80,6 +59,35 @@ func TestFileTimestampsStayExact(t *testing.T) {
 			checkFileTimestamps(t, video, audio, aus[:frames], pkts)
 		})
 	}
+}
+
+// h264Pictures encodes n pictures of 320×240 at 30 fps (a key frame each
+// second, no B-frames) and returns their track and access units.
+func h264Pictures(t *testing.T, n int) (*media.Track, [][][]byte) {
+	t.Helper()
+	es := encode(t, "-f", "lavfi", "-i", "testsrc2=s=320x240:r=30", "-frames:v", strconv.Itoa(n), "-c:v", "libx264",
+		"-preset", "ultrafast", "-bf", "0", "-g", "30", "-pix_fmt", "yuv420p", "-f", "h264", "-")
+	var annexb h264.AnnexB
+	if err := annexb.Unmarshal(es); err != nil {
+		t.Fatal(err)
+	}
+	var aus [][][]byte
+	var sps, pps []byte
+	for _, nalu := range annexb {
+		switch h264.NALUType(nalu[0] & 0x1f) {
+		case h264.NALUTypeSPS:
+			sps = nalu
+		case h264.NALUTypePPS:
+			pps = nalu
+		case h264.NALUTypeIDR, h264.NALUTypeNonIDR:
+			aus = append(aus, [][]byte{nalu}) // one slice per picture (x264's default)
+		}
+	}
+	video, err := media.NewH264Track(sps, pps, 30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return video, aus
 }
 
 func checkFileTimestamps(t *testing.T, video, audio *media.Track, aus [][][]byte, pkts mpeg4audio.ADTSPackets) {

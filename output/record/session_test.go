@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
-
 	"switchyard/media"
 )
 
@@ -25,28 +23,7 @@ import (
 // The files once ended with the last unit that had reached the recorder,
 // so a camera's file ended up to two frames before the program's.
 func TestStopEndsFilesAtTheStop(t *testing.T) {
-	es := encode(t, "-f", "lavfi", "-i", "testsrc2=s=320x240:r=30", "-frames:v", "120", "-c:v", "libx264",
-		"-preset", "ultrafast", "-bf", "0", "-g", "30", "-pix_fmt", "yuv420p", "-f", "h264", "-")
-	var annexb h264.AnnexB
-	if err := annexb.Unmarshal(es); err != nil {
-		t.Fatal(err)
-	}
-	var aus [][][]byte
-	var sps, pps []byte
-	for _, n := range annexb {
-		switch h264.NALUType(n[0] & 0x1f) {
-		case h264.NALUTypeSPS:
-			sps = n
-		case h264.NALUTypePPS:
-			pps = n
-		case h264.NALUTypeIDR, h264.NALUTypeNonIDR:
-			aus = append(aus, [][]byte{n})
-		}
-	}
-	video, err := media.NewH264Track(sps, pps, 30)
-	if err != nil {
-		t.Fatal(err)
-	}
+	video, aus := h264Pictures(t, 120)
 	program, silent := media.NewStream(), media.NewStream()
 	program.SetTracks(video)
 	silent.SetTracks(video)
