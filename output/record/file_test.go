@@ -67,25 +67,19 @@ func h264Pictures(t *testing.T, n int) (*media.Track, [][][]byte) {
 	t.Helper()
 	es := encode(t, "-f", "lavfi", "-i", "testsrc2=s=320x240:r=30", "-frames:v", strconv.Itoa(n), "-c:v", "libx264",
 		"-preset", "ultrafast", "-bf", "0", "-g", "30", "-pix_fmt", "yuv420p", "-f", "h264", "-")
+	video, err := media.H264TrackFromAnnexB(es, 30) // its parameter sets
+	if err != nil {
+		t.Fatal(err)
+	}
 	var annexb h264.AnnexB
 	if err := annexb.Unmarshal(es); err != nil {
 		t.Fatal(err)
 	}
 	var aus [][][]byte
-	var sps, pps []byte
 	for _, nalu := range annexb {
-		switch h264.NALUType(nalu[0] & 0x1f) {
-		case h264.NALUTypeSPS:
-			sps = nalu
-		case h264.NALUTypePPS:
-			pps = nalu
-		case h264.NALUTypeIDR, h264.NALUTypeNonIDR:
+		if typ := h264.NALUType(nalu[0] & 0x1f); typ == h264.NALUTypeIDR || typ == h264.NALUTypeNonIDR {
 			aus = append(aus, [][]byte{nalu}) // one slice per picture (x264's default)
 		}
-	}
-	video, err := media.NewH264Track(sps, pps, 30)
-	if err != nil {
-		t.Fatal(err)
 	}
 	return video, aus
 }
