@@ -393,8 +393,8 @@ const MaxJitterBuffer = time.Second
 // is its own jitter buffer (a feed over the internet needs more than the
 // cameras in the room); 0 takes the program's.
 func (e *Engine) AddInput(name string, st *media.Stream, jitterBuffer time.Duration) error {
-	if jitterBuffer < 0 || jitterBuffer > MaxJitterBuffer {
-		return fmt.Errorf("source %s: jitter buffer %v must be between 0 (the program's) and %v", name, jitterBuffer, MaxJitterBuffer)
+	if err := checkJitterBuffer(name, jitterBuffer); err != nil {
+		return err
 	}
 	slate, err := e.renderSlate(name)
 	if err != nil {
@@ -423,6 +423,13 @@ func (e *Engine) AddInput(name string, st *media.Stream, jitterBuffer time.Durat
 	return nil
 }
 
+func checkJitterBuffer(name string, d time.Duration) error {
+	if d < 0 || d > MaxJitterBuffer {
+		return fmt.Errorf("source %s: jitter buffer %v must be between 0 (the program's) and %v", name, d, MaxJitterBuffer)
+	}
+	return nil
+}
+
 func (e *Engine) jitterOr(d time.Duration) time.Duration {
 	if d == 0 {
 		return e.cfg.JitterBuffer
@@ -434,8 +441,8 @@ func (e *Engine) jitterOr(d time.Duration) time.Duration {
 // air, a longer one holds the picture on show and leaves a gap in the
 // source's sound for the difference, once; a shorter one skips as much.
 func (e *Engine) SetJitterBuffer(name string, d time.Duration) error {
-	if d < 0 || d > MaxJitterBuffer {
-		return fmt.Errorf("source %s: jitter buffer %v must be between 0 (the program's) and %v", name, d, MaxJitterBuffer)
+	if err := checkJitterBuffer(name, d); err != nil {
+		return err
 	}
 	e.mu.Lock()
 	in := e.inputs[name]

@@ -75,10 +75,10 @@ type session struct {
 	start time.Time // session time 0
 	req   StartRequest
 
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup // the tracks and housekeeping
-	tracks sync.WaitGroup // the tracks
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup // the tracks and housekeeping
+	writers sync.WaitGroup // the tracks alone
 
 	// endAt is the session time every file ends at, set by an operator's
 	// stop (0 while recording): the tracks write what comes before it,
@@ -86,7 +86,7 @@ type session struct {
 	endAt atomic.Int64
 
 	mu       sync.Mutex
-	files    []*track
+	tracks   []*track
 	switches []Switch
 	state    string
 	stopped  time.Time
@@ -120,21 +120,21 @@ func newSession(r *Recorder, id, dir string, start time.Time, req StartRequest) 
 }
 
 func (s *session) addISO(name string, st *media.Stream) {
-	s.files = append(s.files, &track{s: s, name: name, stream: st, reader: st.NewReader(2048)})
+	s.tracks = append(s.tracks, &track{s: s, name: name, stream: st, reader: st.NewReader(2048)})
 }
 
 func (s *session) addProgram(st *media.Stream) {
-	s.files = append(s.files, &track{s: s, name: "program", program: true, stream: st, reader: st.NewReader(2048)})
+	s.tracks = append(s.tracks, &track{s: s, name: "program", program: true, stream: st, reader: st.NewReader(2048)})
 }
 
 func (s *session) run() {
 	s.writeJSON()
-	for _, t := range s.files {
+	for _, t := range s.tracks {
 		s.wg.Add(1)
-		s.tracks.Add(1)
+		s.writers.Add(1)
 		go func() {
 			defer s.wg.Done()
-			defer s.tracks.Done()
+			defer s.writers.Done()
 			t.run()
 		}()
 	}
@@ -175,7 +175,7 @@ func (s *session) stop(reason string) {
 			stopped = s.start.Add(time.Duration(end))
 			ended := make(chan struct{})
 			go func() { // ends when the tracks do: at the latest at the cancel below
-				s.tracks.Wait()
+				s.writers.Wait()
 				close(ended)
 			}()
 			grace := time.NewTimer(endGrace)
@@ -444,7 +444,7 @@ func (s *session) snapshot() sessionJSON {
 		st := s.stopped
 		j.StoppedAt = &st
 	}
-	for _, t := range s.files {
+	for _, t := range s.tracks {
 		t.mu.Lock()
 		j.Tracks = append(j.Tracks, trackJSON{Source: t.name, Files: append([]partJSON{}, t.parts...)})
 		t.mu.Unlock()
