@@ -151,6 +151,8 @@ type sourceEvent struct {
 	Video    *ingest.VideoStatus `json:"video,omitempty"`
 	Audio    *ingest.AudioStatus `json:"audio,omitempty"`
 	Warning  string              `json:"warning,omitempty"`
+	// JitterBufferMS: the buffer in use (its own or the program's)
+	JitterBufferMS int `json:"jitter_buffer_ms"`
 }
 
 type outputEvent struct {
@@ -172,7 +174,7 @@ func sourceEventOf(st ingest.Status) sourceEvent {
 		st.Video = &v
 	}
 	return sourceEvent{Name: st.Name, State: st.State, Protocol: st.Protocol, Video: st.Video, Audio: st.Audio,
-		Warning: noSeconds.ReplaceAllString(st.Warning, "")}
+		Warning: noSeconds.ReplaceAllString(st.Warning, ""), JitterBufferMS: st.JitterBufferMS}
 }
 
 // noSeconds takes the running count out of a warning, so it is one event.

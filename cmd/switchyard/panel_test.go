@@ -81,6 +81,17 @@ func TestPanelInBrowser(t *testing.T) {
 		chromedp.WaitVisible(`#pgm-row button[data-source="cam2"]`),
 	))
 
+	// Each source's jitter buffer in use, and a change to it, on the event stream.
+	require.NoError(t, chromedp.Run(ctx, chromedp.Poll(`document.querySelector('#sources tr[data-source="cam1"] .buf')?.textContent === "buffer 66 ms"`, nil,
+		chromedp.WithPollingTimeout(10*time.Second))), "cam1 shows the program's buffer")
+	src2, _ := a.registry.Get("cam2")
+	cfg2 := src2.Config()
+	cfg2.JitterBufferMS = 250
+	_, err := a.sources.Update(cfg2) // as PATCH /api/v1/sources/cam2 does
+	require.NoError(t, err)
+	require.NoError(t, chromedp.Run(ctx, chromedp.Poll(`document.querySelector('#sources tr[data-source="cam2"] .buf')?.textContent === "buffer 250 ms"`, nil,
+		chromedp.WithPollingTimeout(10*time.Second))), "cam2's own buffer, changed while the panel is open")
+
 	// 2 selects the second source on preview; Space cuts it to program.
 	key := func(k string, opts ...chromedp.KeyOption) {
 		require.NoError(t, chromedp.Run(ctx, chromedp.KeyEvent(k, opts...)))

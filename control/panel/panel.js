@@ -103,7 +103,9 @@ function renderSources() {
     const s = show.sources.get(name);
     const v = s.video ? `${s.video.codec} ${s.video.width}×${s.video.height} ${s.video.fps}` : "";
     const tr = document.createElement("tr");
-    tr.append(cell(name), cell(badge(s.state)), cell(s.protocol || ""), cell(v), cell(s.warning || s.last_error || "", "err"));
+    const buf = s.jitter_buffer_ms ? `buffer ${s.jitter_buffer_ms} ms` : "";
+    tr.dataset.source = name;
+    tr.append(cell(name), cell(badge(s.state)), cell(s.protocol || ""), cell(v), cell(buf, "buf"), cell(s.warning || s.last_error || "", "err"));
     return tr;
   });
   $("sources").tBodies[0].replaceChildren(...rows);
