@@ -95,7 +95,7 @@ func (in *input) markShown(n int64) {
 // one is a repeated frame on air); a quiet one decodes on a thread of its
 // own at a lower priority, after everything else (decoding.run).
 func (in *input) run(ctx context.Context, threads int) {
-	d := &decoding{in: in, threads: threads, reader: in.reader, errLog: time.Now()}
+	d := &decoding{in: in, threads: threads, errLog: time.Now()}
 	d.pictureFn, d.samplesFn = d.onPicture, d.onSamples // once: a method value passed on allocates
 	// Wake the decoder once a picture, its sound decoded with the picture
 	// that follows (fewer wake-ups, and a locked goroutine's wake-up costs
@@ -119,7 +119,6 @@ func (in *input) setWake() { in.reader.WakeWithVideo(in.jitter() / 2) }
 type decoding struct {
 	in      *input
 	threads int
-	reader  *media.Reader
 
 	vdec   *av.VideoDecoder
 	vtrack *media.Track
@@ -145,7 +144,7 @@ func (d *decoding) run(ctx context.Context, u *media.Unit) {
 	for {
 		if u == nil {
 			var err error
-			if u, err = d.reader.Next(ctx); err != nil {
+			if u, err = d.in.reader.Next(ctx); err != nil {
 				if !errors.Is(err, context.Canceled) && !errors.Is(err, media.ErrReaderClosed) {
 					d.in.log.Error("input stopped", "err", err)
 				}
@@ -187,7 +186,7 @@ func (d *decoding) close() {
 	if d.adec != nil {
 		d.adec.Close()
 	}
-	d.reader.Close()
+	d.in.reader.Close()
 	d.in.clearPictures()
 	d.in.pics.Close()
 	close(d.in.done)

@@ -92,7 +92,10 @@ func TestStopEndsFilesAtTheStop(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("Stop did not return: the silent camera held it up")
 	}
-	if end := in.StoppedAt.Sub(in.StartedAt); in.StoppedAt == nil || end < called || end > seen {
+	if in.StoppedAt == nil {
+		t.Fatal("no stopped_at")
+	}
+	if end := in.StoppedAt.Sub(in.StartedAt); end < called || end > seen {
 		t.Errorf("stopped %v after the start, want the moment of the call (%v..%v)", end, called, seen)
 	}
 	if _, err := os.Stat(filepath.Join(dir, in.ID, "cam1.mp4")); err == nil {
