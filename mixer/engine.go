@@ -87,7 +87,6 @@ type Engine struct {
 	audioTrack *media.Track
 	venc       *av.VideoEncoder
 	aenc       *av.AudioEncoder
-	canvas     *av.Frame
 	black      *av.Frame
 	scaler     av.Scaler
 
@@ -126,8 +125,14 @@ type Engine struct {
 	preview  *media.Stream
 	pvEnc    *av.VideoEncoder
 	pvTrack  *media.Track
-	pvCanvas *av.Frame
 	pvScaler av.Scaler
+
+	// the program frames: the clock composes into a free one and queues it
+	// for encodeLoop, which hands it back (run)
+	outFrames [outDepth]*programFrame
+	free      chan *programFrame
+	queued    chan *programFrame
+	encDone   chan struct{}
 
 	frames   atomic.Uint64
 	tickN    atomic.Int64 // the tick being composed, for the inputs
@@ -157,7 +162,7 @@ type Engine struct {
 	// renditions: copy-on-write, so the tick reads them without a lock
 	rmu        sync.Mutex
 	renditions atomic.Pointer[[]*rendition]
-	tickMu     sync.Mutex // held while a tick encodes
+	tickMu     sync.Mutex // held while a program frame is encoded
 
 	ctx       context.Context
 	cancel    context.CancelFunc
@@ -219,9 +224,7 @@ func New(cfg Config, log *slog.Logger) (*Engine, error) {
 		if e.aenc != nil {
 			e.aenc.Close()
 		}
-		if e.canvas != nil {
-			e.canvas.Free()
-		}
+		e.freeProgramFrames()
 		return nil, err
 	}
 	if e.aenc, err = av.NewAACEncoder(SampleRate, cfg.AudioBitrateBPS); err != nil {
@@ -230,7 +233,7 @@ func New(cfg Config, log *slog.Logger) (*Engine, error) {
 	if err := e.buildTracks(); err != nil {
 		return fail(err)
 	}
-	if e.canvas, err = av.NewFrame(cfg.Width, cfg.Height); err != nil {
+	if err := e.newProgramFrames(); err != nil {
 		return fail(err)
 	}
 	if e.black, err = av.NewFrame(cfg.Width, cfg.Height); err != nil {
@@ -291,7 +294,9 @@ func (e *Engine) Start() {
 	e.started = time.Now()
 	e.startNs.Store(e.started.UnixNano())
 	e.mu.Unlock()
+	e.encDone = make(chan struct{})
 	go e.run()
+	go e.encodeLoop()
 	go e.runClocks()
 }
 
@@ -303,6 +308,7 @@ func (e *Engine) Close() {
 		if e.cancel != nil {
 			e.cancel()
 			<-e.done
+			<-e.encDone
 			<-e.clocksDone
 		}
 		if e.mvProg != nil {
@@ -335,14 +341,13 @@ func (e *Engine) Close() {
 		e.aenc.Close()
 		e.scaler.Close()
 		e.scalerB.Close()
-		e.canvas.Free()
+		e.freeProgramFrames()
 		e.canvasB.Free()
 		e.black.Free()
 		if e.pvEnc != nil {
 			e.preview.Close()
 			e.pvEnc.Close()
 			e.pvScaler.Close()
-			e.pvCanvas.Free()
 		}
 	})
 }
@@ -375,12 +380,13 @@ func (e *Engine) openPreview() error {
 		enc.Close()
 		return fmt.Errorf("preview encoder parameters: %w", err)
 	}
-	f, err := av.NewFrame(c.Width, c.Height)
-	if err != nil {
-		enc.Close()
-		return err
+	for _, f := range e.outFrames {
+		if f.pv, err = av.NewFrame(c.Width, c.Height); err != nil {
+			enc.Close()
+			return err
+		}
 	}
-	e.pvEnc, e.pvTrack, e.pvCanvas = enc, t, f
+	e.pvEnc, e.pvTrack = enc, t
 	e.preview = media.NewStream()
 	e.preview.SetTracks(t)
 	return nil
@@ -610,6 +616,52 @@ func (e *Engine) Stats() Stats {
 	return s
 }
 
+// outDepth is how many program frames are on their way at once: one being
+// composed, one queued, one being encoded.
+const outDepth = 3
+
+// programFrame is one composed program frame on its way to the encoders.
+type programFrame struct {
+	n      int64
+	canvas *av.Frame // the program picture
+	pv     *av.Frame // the preview output's picture, when there is one
+	sound  soundMix  // the frame before's sound, mixed after this picture (mixAudio)
+	late   bool      // its compose started more than a frame late
+}
+
+func (e *Engine) newProgramFrames() error {
+	e.free = make(chan *programFrame, outDepth)
+	e.queued = make(chan *programFrame, outDepth)
+	for i := range e.outFrames {
+		c, err := av.NewFrame(e.cfg.Width, e.cfg.Height)
+		if err != nil {
+			return err
+		}
+		e.outFrames[i] = &programFrame{canvas: c}
+		e.free <- e.outFrames[i]
+	}
+	return nil
+}
+
+// freeProgramFrames frees the program frames (at Close, or a failed New).
+func (e *Engine) freeProgramFrames() {
+	for _, f := range e.outFrames {
+		if f == nil {
+			continue
+		}
+		f.canvas.Free()
+		if f.pv != nil {
+			f.pv.Free()
+		}
+	}
+}
+
+// run is the program clock: at each frame's time it composes the frame and
+// queues it for encodeLoop. Composing and encoding overlap — frame n+1 is
+// composed while frame n is encoded — so the clock keeps time through an
+// encode longer than a frame (a keyframe, a moment of a busy host): what
+// matters is that the encodes keep up on average, and that each frame
+// leaves in time.
 func (e *Engine) run() {
 	defer close(e.done)
 	if raiseProgramThread() { // where the process may
@@ -630,29 +682,67 @@ func (e *Engine) run() {
 				return
 			case <-timer.C:
 			}
-		} else {
-			select {
-			case <-e.ctx.Done():
-				return
-			default:
-			}
-			if -d > dur {
-				e.late.Add(1)
-			}
+		} else if -d > time.Second {
 			// Far behind (the machine stalled): skip ahead rather than burst.
-			if -d > time.Second {
-				skip := int64(-d / dur)
-				e.dropped.Add(uint64(skip))
-				n += skip
-				e.log.Warn("program clock fell behind; frames skipped", "frames", skip)
-			}
+			skip := int64(-d / dur)
+			e.dropped.Add(uint64(skip))
+			n += skip
+			deadline = start.Add(e.cfg.frameTime(n))
+			e.log.Warn("program clock fell behind; frames skipped", "frames", skip)
 		}
-		e.tick(n)
+		var f *programFrame
+		select {
+		case <-e.ctx.Done():
+			return
+		case f = <-e.free: // waits only while every frame is queued (the encodes fell behind)
+		}
+		f.late = time.Since(deadline) > dur
+		e.compose(n, f)
+		e.queued <- f // never waits: there are as many places as frames
 	}
 }
 
-// tick composes, encodes and publishes program frame n.
+// encodeLoop encodes and publishes the frames the clock composed, in order,
+// and counts each one late that leaves more than two frame times after its
+// time on the program clock (one frame to compose and encode it, one of
+// slack: the same as a frame composed and encoded in turn whose tick may
+// start up to a frame late), or whose compose started late.
+func (e *Engine) encodeLoop() {
+	defer close(e.encDone)
+	if raiseProgramThread() {
+		defer dropProgramThread()
+	}
+	e.mu.Lock()
+	start := e.started
+	e.mu.Unlock()
+	budget := 2 * e.cfg.FrameDuration()
+	for {
+		select {
+		case <-e.ctx.Done():
+			return
+		case f := <-e.queued:
+			e.output(f)
+			if f.late || time.Since(start.Add(e.cfg.frameTime(f.n))) > budget {
+				e.late.Add(1)
+			}
+			e.free <- f
+		}
+	}
+}
+
+// tick composes, encodes and publishes program frame n in turn (the clock
+// overlaps the two; a test steps them).
 func (e *Engine) tick(n int64) {
+	f := <-e.free
+	e.compose(n, f)
+	e.output(f)
+	e.free <- f
+}
+
+// compose draws program frame n into f: the buses, the transition, the
+// keyers, the fade; the preview output's picture; and what the frame's
+// sound will be.
+func (e *Engine) compose(n int64, f *programFrame) {
 	now := time.Now()
 	// the pictures shown are those due by the middle of this frame
 	at := e.cfg.frameTime(n) + e.cfg.FrameDuration()/2
@@ -711,42 +801,59 @@ func (e *Engine) tick(n int64) {
 		}
 	}
 
-	e.composeInto(e.canvas, &e.scaler, picA, slateA)
+	canvas := f.canvas
+	e.composeInto(canvas, &e.scaler, picA, slateA)
 	if trans != nil {
 		e.composeInto(e.canvasB, &e.scalerB, picB, slateB)
 		switch transT.Type {
 		case TransDip:
-			compose.Dip(e.canvas, e.canvas, e.canvasB, p, transC)
+			compose.Dip(canvas, canvas, e.canvasB, p, transC)
 		case TransWipe:
-			compose.Wipe(e.canvas, e.canvas, e.canvasB, p, transT.Direction, transT.SoftnessPx)
+			compose.Wipe(canvas, canvas, e.canvasB, p, transT.Direction, transT.SoftnessPx)
 		default:
-			compose.Mix(e.canvas, e.canvas, e.canvasB, p)
+			compose.Mix(canvas, canvas, e.canvasB, p)
 		}
 	}
-	e.drawKeyers(keyers)
+	e.drawKeyers(canvas, keyers)
 	if ftbLvl > 0 {
-		compose.Fade(e.canvas, e.canvas, ftbLvl, compose.Black)
+		compose.Fade(canvas, canvas, ftbLvl, compose.Black)
 	}
 	if e.mvWant.Load() && n%e.mvEvery == 0 {
-		e.handToMultiview()
+		e.handToMultiview(canvas)
 	}
-	pvSrc := e.canvasB // during a transition it holds the preview bus already
-	if e.pvEnc != nil && trans == nil {
-		e.composeInto(e.pvCanvas, &e.pvScaler, picP, slateP)
-		pvSrc = e.pvCanvas
+	if e.pvEnc != nil {
+		if trans == nil {
+			e.composeInto(f.pv, &e.pvScaler, picP, slateP)
+		} else {
+			f.pv.CopyFrom(e.canvasB) // it holds the preview bus already
+		}
 	}
 
+	bGain := 0.0
+	if trans != nil {
+		bGain = p
+	}
+	f.n = n
+	f.sound = e.soundPrev // the last frame's sound is mixed after this picture (mixAudio)
+	e.soundPrev = soundMix{inA: inA, inB: inB, bGain: bGain, gain: 1 - ftbLvl}
+}
+
+// output encodes program frame f with the program's encoder, every
+// rendition's and the preview's, publishes it, and mixes the sound of the
+// frame before it.
+func (e *Engine) output(f *programFrame) {
+	n := f.n
 	t0 := time.Now()
 	e.tickMu.Lock()
-	err := e.encode(e.venc, e.canvas, e.videoTrack, e.program, n)
+	err := e.encode(e.venc, f.canvas, e.videoTrack, e.program, n)
 	rends := *e.renditions.Load()
 	for _, r := range rends {
-		if rerr := e.encode(r.enc, e.canvas, r.track, r.stream, n); rerr != nil && err == nil {
+		if rerr := e.encode(r.enc, f.canvas, r.track, r.stream, n); rerr != nil && err == nil {
 			err = rerr
 		}
 	}
 	if e.pvEnc != nil {
-		if perr := e.encode(e.pvEnc, pvSrc, e.pvTrack, e.preview, n); perr != nil && err == nil {
+		if perr := e.encode(e.pvEnc, f.pv, e.pvTrack, e.preview, n); perr != nil && err == nil {
 			err = perr
 		}
 	}
@@ -755,25 +862,19 @@ func (e *Engine) tick(n int64) {
 		e.log.Error("encode failed", "err", err)
 	}
 	e.frames.Add(1)
-	bGain := 0.0
-	if trans != nil {
-		bGain = p
-	}
-	sound := e.soundPrev // the last frame's sound is mixed now (mixAudio)
-	e.soundPrev = soundMix{inA: inA, inB: inB, bGain: bGain, gain: 1 - ftbLvl}
-	sysmon.Yield() // the encodes took the tick past sysmon's 10 ms
-	e.mixAudio(n, sound, rends)
+	sysmon.Yield() // the encodes took the loop past sysmon's 10 ms
+	e.mixAudio(n, f.sound, rends)
 	e.tickMu.Unlock()
 }
 
 // handToMultiview gives the multiview a copy of the composed program
 // canvas (a pooled frame: no allocation once the pool is warm).
-func (e *Engine) handToMultiview() {
+func (e *Engine) handToMultiview(canvas *av.Frame) {
 	f, err := e.mvPool.Get()
 	if err != nil {
 		return
 	}
-	f.CopyFrom(e.canvas)
+	f.CopyFrom(canvas)
 	e.mvMu.Lock()
 	old := e.mvProg
 	e.mvProg = f

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"runtime"
 	"testing"
+	"time"
 
 	"switchyard/media/av"
 )
@@ -50,5 +51,54 @@ func TestEncodeThreadsBySize(t *testing.T) {
 	c1080.EncodeThreads = 3
 	if got := x264Threads(t, c1080); got != "threads=3" {
 		t.Errorf("1080p program with EncodeThreads 3: x264 runs %s", got)
+	}
+}
+
+// TestClockKeepsTimeThroughASlowEncode: the clock composes the next frames
+// while an encode is held up (a keyframe, a busy moment of the host), so a
+// slow encode does not hold the pictures after it; held longer than the
+// frames in flight cover, the frames leave late and are counted late.
+func TestClockKeepsTimeThroughASlowEncode(t *testing.T) {
+	e, err := New(Config{Width: 320, Height: 180, FPSNum: 30, FPSDen: 1, VideoBitrateBPS: 500_000, AudioBitrateBPS: 128_000},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	current := func() int64 {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		return e.current
+	}
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); !ok(); time.Sleep(2 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not in 10 s (composed up to frame %d, %+v)", what, current(), e.Stats())
+			}
+		}
+	}
+	e.Start()
+	waitFor("3 program frames out", func() bool { return e.Stats().FramesOut >= 3 })
+
+	e.tickMu.Lock() // the encode of the next frame waits here
+	locked := true
+	defer func() { // before Close, which waits for the encode
+		if locked {
+			e.tickMu.Unlock()
+		}
+	}()
+	held := current()
+	waitFor("the clock composing two frames past an encode held up", func() bool { return current() >= held+2 })
+	// hold the encode until the frames in flight are past their time
+	time.Sleep(time.Until(e.Started().Add(e.cfg.frameTime(held+2) + 4*e.cfg.FrameDuration())))
+	late := e.Stats().Late
+	e.tickMu.Unlock()
+	locked = false
+	waitFor("the frames held counted late", func() bool { return e.Stats().Late > late })
+	out := e.Stats().FramesOut
+	waitFor("program frames again", func() bool { return e.Stats().FramesOut >= out+3 })
+	if st := e.Stats(); st.Dropped != 0 {
+		t.Fatalf("%d frames dropped for an encode held %d frames", st.Dropped, current()-held)
 	}
 }

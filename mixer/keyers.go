@@ -378,8 +378,8 @@ func (e *Engine) takeKeyerSourcesLocked(list []*keyerState, n int64, at time.Dur
 }
 
 // drawKeyers moves every keyer's fade one frame and blends the visible ones
-// over the canvas in z order. It releases the pictures the tick took.
-func (e *Engine) drawKeyers(list []*keyerState) {
+// over dst in z order. It releases the pictures the tick took.
+func (e *Engine) drawKeyers(dst *av.Frame, list []*keyerState) {
 	for _, k := range list {
 		v := k.view.Load()
 		target := 0.0
@@ -402,7 +402,7 @@ func (e *Engine) drawKeyers(list []*keyerState) {
 		if v.pipFrame != nil && (k.pic != nil || k.slate != nil) {
 			if op > 0 {
 				e.scalePiP(k, v)
-				keyer.BlendFrame(e.canvas, v.pipFrame, v.inner.X, v.inner.Y, op)
+				keyer.BlendFrame(dst, v.pipFrame, v.inner.X, v.inner.Y, op)
 			}
 			if k.pic != nil {
 				k.pic.Release()
@@ -412,7 +412,7 @@ func (e *Engine) drawKeyers(list []*keyerState) {
 			k.pic, k.slate = nil, nil
 		}
 		if op > 0 {
-			keyer.Blend(e.canvas, k.layer.Load(), v.rect.X, v.rect.Y, op)
+			keyer.Blend(dst, k.layer.Load(), v.rect.X, v.rect.Y, op)
 		}
 	}
 }

@@ -212,8 +212,8 @@ func quietSourcesDecodeAtLowerPriority(t *testing.T) {
 	}
 }
 
-// TestProgramThreadsRunRaised: the tick's thread and the program encoder's
-// threads run programNice above the process where the process may raise
+// TestProgramThreadsRunRaised: the clock's thread, the encode loop's and
+// the program encoder's threads run programNice above the process where the process may raise
 // them (as root), at its priority where it may not, and no thread stays
 // raised once the engine is closed.
 func TestProgramThreadsRunRaised(t *testing.T) {
@@ -258,8 +258,8 @@ func TestProgramThreadsRunRaised(t *testing.T) {
 				t.Fatalf("%d threads raised with the encoder open and %d running, with the raise denied", encoder, running)
 			case !denied && encoder < 1:
 				t.Fatalf("the encoder's slice threads are not raised (%d raised threads)", encoder)
-			case !denied && running != encoder+1:
-				t.Fatalf("%d raised threads with the tick running, want the encoder's %d and the tick's", running, encoder)
+			case !denied && running != encoder+2:
+				t.Fatalf("%d raised threads with the program running, want the encoder's %d, the clock's and the encode loop's", running, encoder)
 			}
 			for deadline := time.Now().Add(5 * time.Second); raised() != 0; {
 				if time.Now().After(deadline) {
