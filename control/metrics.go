@@ -56,7 +56,7 @@ var (
 	dSourceJitter  = desc("source_jitter_buffer_seconds", "How long the source's pictures and sound wait for their time in the mixer (its own jitter buffer or the program's).", "source")
 
 	dMixFrames  = desc("mixer_frames_total", "Program frames produced.")
-	dMixLate    = desc("mixer_late_frames_total", "Program frames composed more than one frame after their deadline.")
+	dMixLate    = desc("mixer_late_frames_total", "Program frames that left the encoder more than two frame times after their time on the program clock, or were composed more than a frame late.")
 	dMixDropped = desc("mixer_dropped_frames_total", "Program frames skipped because the clock fell more than a second behind.")
 	dMixEncode  = desc("mixer_encode_seconds", "Time the last program frame took to encode (all renditions).")
 

@@ -597,7 +597,7 @@ func (e *Engine) Cut() State {
 // Stats are the mixer's counters.
 type Stats struct {
 	FramesOut uint64  `json:"frames_out"`
-	Late      uint64  `json:"late"`
+	Late      uint64  `json:"late"` // left the encoder over two frame times after their time, or composed late
 	Dropped   uint64  `json:"dropped"`
 	EncodeMs  float64 `json:"encode_ms"`
 	UptimeS   float64 `json:"uptime_s"`
