@@ -13,6 +13,7 @@ import (
 
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/stretchr/testify/require"
 
 	"switchyard/ingest"
@@ -82,15 +83,40 @@ func TestPanelInBrowser(t *testing.T) {
 	))
 
 	// Each source's jitter buffer in use, and a change to it, on the event stream.
-	require.NoError(t, chromedp.Run(ctx, chromedp.Poll(`document.querySelector('#sources tr[data-source="cam1"] .buf')?.textContent === "buffer 66 ms"`, nil,
+	bufField := func(name string) string { return `#sources tr[data-source="` + name + `"] .buf input` }
+	require.NoError(t, chromedp.Run(ctx, chromedp.Poll(`document.querySelector('`+bufField("cam1")+`')?.value === "66"`, nil,
 		chromedp.WithPollingTimeout(10*time.Second))), "cam1 shows the program's buffer")
 	src2, _ := a.registry.Get("cam2")
 	cfg2 := src2.Config()
 	cfg2.JitterBufferMS = 250
 	_, err := a.sources.Update(cfg2) // as PATCH /api/v1/sources/cam2 does
 	require.NoError(t, err)
-	require.NoError(t, chromedp.Run(ctx, chromedp.Poll(`document.querySelector('#sources tr[data-source="cam2"] .buf')?.textContent === "buffer 250 ms"`, nil,
+	require.NoError(t, chromedp.Run(ctx, chromedp.Poll(`document.querySelector('`+bufField("cam2")+`')?.value === "250"`, nil,
 		chromedp.WithPollingTimeout(10*time.Second))), "cam2's own buffer, changed while the panel is open")
+
+	// The operator sets cam1's buffer in the panel: typed, then Enter.
+	setBuffer := func(name, ms string) {
+		require.NoError(t, chromedp.Run(ctx,
+			chromedp.Focus(bufField(name), chromedp.NodeVisible),
+			chromedp.Evaluate(`document.querySelector('`+bufField(name)+`').value = ""`, nil),
+			chromedp.SendKeys(bufField(name), ms+kb.Enter),
+		))
+	}
+	setBuffer("cam1", "300")
+	waitFor(t, 10*time.Second, "cam1's buffer set from the panel", func() bool {
+		return a.mixer.SourceStats("cam1").JitterBuffer == 300*time.Millisecond
+	})
+	// A buffer past the longest is refused: the API's reason shows, nothing changes.
+	setBuffer("cam1", "5000")
+	var refusal string
+	require.NoError(t, chromedp.Run(ctx, chromedp.Poll(`document.getElementById("error").textContent`, &refusal,
+		chromedp.WithPollingTimeout(10*time.Second))), "the refusal shown")
+	require.Contains(t, refusal, "jitter_buffer_ms")
+	require.Equal(t, 300*time.Millisecond, a.mixer.SourceStats("cam1").JitterBuffer, "a refused buffer changes nothing")
+	// Leaving the field draws the table again with the buffer in use.
+	require.NoError(t, chromedp.Run(ctx, chromedp.Blur(bufField("cam1")),
+		chromedp.Poll(`document.querySelector('`+bufField("cam1")+`')?.value === "300"`, nil, chromedp.WithPollingTimeout(10*time.Second))),
+		"cam1's field back to the buffer in use")
 
 	// 2 selects the second source on preview; Space cuts it to program.
 	key := func(k string, opts ...chromedp.KeyOption) {

@@ -98,14 +98,35 @@ function cell(content, cls) {
   return td;
 }
 
+// a source's jitter buffer in use, to change in place: Enter or leaving the
+// field sends it (0: the program's); the API's error shows if it refuses
+function bufferField(name, s) {
+  const input = Object.assign(document.createElement("input"), {
+    type: "number", min: 0, max: 1000, step: 1, value: s.jitter_buffer_ms ?? "",
+    ariaLabel: `${name} jitter buffer (ms)`, title: "jitter buffer in ms (0: the program's)",
+  });
+  input.onchange = () => api("PATCH", `/sources/${encodeURIComponent(name)}`, { jitter_buffer_ms: Number(input.value) })
+    .catch(() => {});
+  input.onblur = () => { if (sourcesStale) renderSources(); };
+  const label = document.createElement("label");
+  label.append("buffer ", input, " ms");
+  return label;
+}
+
+// set while an operator types in a source's field: the table is drawn
+// again when they leave it, not under their hands
+let sourcesStale = false;
+
 function renderSources() {
+  sourcesStale = document.activeElement?.closest?.("#sources") != null;
+  if (sourcesStale) return;
   const rows = sourceNames().map((name) => {
     const s = show.sources.get(name);
     const v = s.video ? `${s.video.codec} ${s.video.width}×${s.video.height} ${s.video.fps}` : "";
     const tr = document.createElement("tr");
-    const buf = s.jitter_buffer_ms ? `buffer ${s.jitter_buffer_ms} ms` : "";
     tr.dataset.source = name;
-    tr.append(cell(name), cell(badge(s.state)), cell(s.protocol || ""), cell(v), cell(buf, "buf"), cell(s.warning || s.last_error || "", "err"));
+    tr.append(cell(name), cell(badge(s.state)), cell(s.protocol || ""), cell(v), cell(bufferField(name, s), "buf"),
+      cell(s.warning || s.last_error || "", "err"));
     return tr;
   });
   $("sources").tBodies[0].replaceChildren(...rows);
