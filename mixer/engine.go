@@ -925,9 +925,9 @@ func (e *Engine) composeInto(dst *av.Frame, sc *av.Scaler, pic *av.PictureRef, s
 
 // encode encodes the canvas as frame n with enc and publishes it on st.
 //
-// Each encode starts with a yield: a tick has composed (and may have
-// encoded another rendition) without blocking, and sysmon would otherwise
-// retake its P in the encode (internal/sysmon.Yield).
+// Each encode starts with a yield: the encode loop may have encoded another
+// rendition without blocking, and sysmon would otherwise retake its P in the
+// encode (internal/sysmon.Yield).
 func (e *Engine) encode(enc *av.VideoEncoder, f *av.Frame, t *media.Track, st *media.Stream, n int64) error {
 	sysmon.Yield()
 	return enc.Encode(f, n, false, func(p av.Packet) {

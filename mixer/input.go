@@ -25,10 +25,11 @@ type input struct {
 	pics  av.PicturePool
 	audio *sampleRing
 
-	// audio mixer (settings guarded by the engine's mu; the rest the tick's)
+	// audio mixer (settings guarded by the engine's mu; the rest the encode
+	// loop's, which mixes each frame's sound: mixAudio)
 	mix     AudioSettings
-	tickBuf []float32 // this tick's samples
-	weight  float32   // this tick's gain into the program
+	tickBuf []float32 // this frame's samples
+	weight  float32   // this frame's gain into the program
 	meter   meter
 
 	// timing: the mapping of its timestamps to the program clock

@@ -12,7 +12,7 @@ import (
 // decodeNice is added to the process's nice value for the threads that
 // decode quiet sources (input.quiet: neither shown nor heard by the program
 // lately). They only keep a source's references for a cut to it, so they
-// come after the program tick, its encoder (programNice above the process
+// come after the program's clock, its encoding (programNice above the process
 // where it may) and the decoders of the sources in use (at the process's
 // priority). At 10 (a weight of 110 against 1 024) x264's slice threads
 // take a core from a quiet decoder as they wake.
@@ -64,7 +64,7 @@ func restoreThreadPriority() bool {
 }
 
 // programNice is taken from the process's nice value for the program's
-// threads: the tick's and its encoders' (x264 starts its slice threads as an
+// threads: the clock's, the encode loop's and its encoders' (x264 starts its slice threads as an
 // encoder opens, and a Linux thread starts at its creator's nice value). They
 // must finish a frame within its interval whatever else wants the cores; the
 // decoders of the sources in use, with a jitter buffer between them and the

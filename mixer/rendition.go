@@ -70,7 +70,7 @@ func (e *Engine) ReleaseRendition(bps int) {
 		return
 	}
 	e.renditions.Store(&next)
-	// the tick may still be encoding with it: wait for that tick to end
+	// the encode loop may still be encoding with it: wait for that frame's end
 	e.tickMu.Lock()
 	e.tickMu.Unlock() //nolint:staticcheck // an empty critical section is the point
 	gone.stream.Close()

@@ -114,7 +114,8 @@ func (h *Hold) Close() {
 }
 
 // Yield is for a goroutine that runs for a while without blocking and spends
-// it in cgo calls — the program tick composes a frame, then encodes it.
+// it in cgo calls — the mixer's encode loop encodes a frame with each
+// encoder, then mixes its sound.
 // sysmon retakes the P of a goroutine it has seen on one scheduling tick for
 // 10 ms as soon as it finds it in a system or cgo call, however short the
 // call, and then polls every 20 µs for a while: about 60 wake-ups of its
