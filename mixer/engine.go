@@ -118,7 +118,7 @@ type Engine struct {
 	// the tick: it must return at once.
 	OnSwitch func(SwitchEvent)
 	ftb      fade
-	canvasB  *av.Frame // the preview source during a transition
+	canvasB  *av.Frame // the preview source during a transition (it trades places with the preview output's picture)
 	scalerB  av.Scaler
 
 	// the preview output, when configured
@@ -824,8 +824,8 @@ func (e *Engine) compose(n int64, f *programFrame) {
 	if e.pvEnc != nil {
 		if trans == nil {
 			e.composeInto(f.pv, &e.pvScaler, picP, slateP)
-		} else {
-			f.pv.CopyFrom(e.canvasB) // it holds the preview bus already
+		} else { // canvasB holds the preview bus already: it goes out in f
+			f.pv, e.canvasB = e.canvasB, f.pv
 		}
 	}
 

@@ -127,7 +127,7 @@ func firstFrameOf(t *testing.T, url string) rgb {
 
 // TestPreviewOutput: with program.preview_bitrate set, the preview bus is
 // served on rtsp://HOST/preview for a confidence monitor, following the
-// preview selection.
+// preview selection, and during a transition the source coming in.
 func TestPreviewOutput(t *testing.T) {
 	mustHaveTools(t)
 	cfg := testConfig(t, ingest.SourceConfig{Name: "cam1", URL: "gen://color?c=red"}, ingest.SourceConfig{Name: "cam2", URL: "gen://color?c=blue"})
@@ -144,6 +144,12 @@ func TestPreviewOutput(t *testing.T) {
 	api(t, "POST", a.apiURL("/preview"), `{"source":"cam1"}`, nil)
 	c = firstFrameOf(t, a.rtspURL("preview"))
 	require.True(t, c.is("red"), "preview follows the selection: %s", c)
+	// during a transition the preview output shows the incoming source
+	api(t, "POST", a.apiURL("/preview"), `{"source":"cam2"}`, nil)
+	api(t, "POST", a.apiURL("/auto"), `{"type":"mix","duration_ms":30000}`, nil)
+	c = firstFrameOf(t, a.rtspURL("preview"))
+	require.True(t, a.mixer.State().Transition.Active, "the transition still running")
+	require.True(t, c.is("blue"), "preview shows the transition's incoming cam2: %s", c)
 
 	// without the setting there is no preview output
 	b, _ := startApp(t, testConfig(t))
