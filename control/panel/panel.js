@@ -107,7 +107,8 @@ function bufferField(name, s) {
   });
   input.onchange = () => api("PATCH", `/sources/${encodeURIComponent(name)}`, { jitter_buffer_ms: Number(input.value) })
     .catch(() => {});
-  input.onblur = () => { if (sourcesStale) renderSources(); };
+  // after the focus has moved: to another source's field, the table still waits
+  input.onblur = () => setTimeout(() => { if (sourcesStale) renderSources(); });
   const label = document.createElement("label");
   label.append("buffer ", input, " ms");
   return label;
