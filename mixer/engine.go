@@ -290,13 +290,14 @@ func (e *Engine) Start() {
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	e.done = make(chan struct{})
 	e.clocksDone = make(chan struct{})
-	e.mu.Lock()
-	e.started = time.Now()
-	e.startNs.Store(e.started.UnixNano())
-	e.mu.Unlock()
 	e.encDone = make(chan struct{})
-	go e.run()
-	go e.encodeLoop()
+	start := time.Now()
+	e.mu.Lock()
+	e.started = start
+	e.startNs.Store(start.UnixNano())
+	e.mu.Unlock()
+	go e.run(start)
+	go e.encodeLoop(start)
 	go e.runClocks()
 }
 
@@ -662,14 +663,11 @@ func (e *Engine) freeProgramFrames() {
 // encode longer than a frame (a keyframe, a moment of a busy host): what
 // matters is that the encodes keep up on average, and that each frame
 // leaves in time.
-func (e *Engine) run() {
+func (e *Engine) run(start time.Time) {
 	defer close(e.done)
 	if raiseProgramThread() { // where the process may
 		defer dropProgramThread()
 	}
-	e.mu.Lock()
-	start := e.started
-	e.mu.Unlock()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	dur := e.cfg.FrameDuration()
@@ -707,14 +705,11 @@ func (e *Engine) run() {
 // time on the program clock (one frame to compose and encode it, one of
 // slack: the same as a frame composed and encoded in turn whose tick may
 // start up to a frame late), or whose compose started late.
-func (e *Engine) encodeLoop() {
+func (e *Engine) encodeLoop(start time.Time) {
 	defer close(e.encDone)
 	if raiseProgramThread() {
 		defer dropProgramThread()
 	}
-	e.mu.Lock()
-	start := e.started
-	e.mu.Unlock()
 	budget := 2 * e.cfg.FrameDuration()
 	for {
 		select {
