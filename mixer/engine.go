@@ -665,8 +665,13 @@ func (e *Engine) freeProgramFrames() {
 // leaves in time.
 func (e *Engine) run(start time.Time) {
 	defer close(e.done)
-	if raiseProgramThread() { // where the process may
+	switch prio := raiseProgramThread(); prio { // where the process may
+	case atProcessPriority:
+		e.log.Warn("the program's threads run at the process's priority (raising them needs root or CAP_SYS_NICE): " +
+			"on a busy machine program frames may be late")
+	default:
 		defer dropProgramThread()
+		e.log.Info("program threads raised", "priority", prio.String())
 	}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -707,7 +712,7 @@ func (e *Engine) run(start time.Time) {
 // start up to a frame late), or whose compose started late.
 func (e *Engine) encodeLoop(start time.Time) {
 	defer close(e.encDone)
-	if raiseProgramThread() {
+	if raiseProgramThread() != atProcessPriority {
 		defer dropProgramThread()
 	}
 	budget := 2 * e.cfg.FrameDuration()

@@ -212,29 +212,68 @@ func quietSourcesDecodeAtLowerPriority(t *testing.T) {
 	}
 }
 
-// TestProgramThreadsRunRaised: the clock's thread, the encode loop's and
-// the program encoder's threads run programNice above the process where the process may raise
-// them (as root), at its priority where it may not, and no thread stays
-// raised once the engine is closed.
-func TestProgramThreadsRunRaised(t *testing.T) {
-	raised := func() int {
-		n := 0
-		tasks, _ := filepath.Glob("/proc/self/task/*/stat")
-		for _, p := range tasks {
-			if nice, alive := threadNice(p); alive && nice == max(processNice()-programNice, -20) {
-				n++
-			}
-		}
-		return n
+// threadSched reads a thread's scheduling policy and real-time priority
+// from /proc (fields 41 and 40 of stat).
+func threadSched(statPath string) (policy, rtprio int, alive bool) {
+	b, err := os.ReadFile(statPath)
+	if err != nil {
+		return 0, 0, false
 	}
-	for _, denied := range []bool{false, true} {
-		t.Run(map[bool]string{false: "raise allowed", true: "raise denied"}[denied], func(t *testing.T) {
-			if !denied && os.Geteuid() != 0 {
+	s := string(b)
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(fields) < 39 {
+		return -1, -1, true
+	}
+	rtprio, err1 := strconv.Atoi(fields[37])
+	policy, err2 := strconv.Atoi(fields[38])
+	if err1 != nil || err2 != nil {
+		return -1, -1, true
+	}
+	return policy, rtprio, true
+}
+
+// TestProgramThreadsRunRaised: the clock's thread, the encode loop's and
+// the program encoder's threads run in real time (SCHED_RR at
+// programRTPriority) where the process may (as root); programNice above the
+// process where only nice may be raised; at its priority where nothing may
+// be; and no thread stays raised once the engine is closed.
+func TestProgramThreadsRunRaised(t *testing.T) {
+	for _, want := range []programPriority{realTime, raisedNice, atProcessPriority} {
+		t.Run(want.String(), func(t *testing.T) {
+			if want != atProcessPriority && os.Geteuid() != 0 {
 				t.Skip("raising a thread's priority needs root or CAP_SYS_NICE")
 			}
-			raiseDenied = denied
-			defer func() { raiseDenied = false }()
-			if n := raised(); n != 0 {
+			raiseDenied, realTimeDenied = want == atProcessPriority, want == raisedNice
+			defer func() { raiseDenied, realTimeDenied = false, false }()
+			// raised counts the threads at either raised priority; wrong, those
+			// raised otherwise than want
+			raised := func() (n, wrong int) {
+				tasks, _ := filepath.Glob("/proc/self/task/*/stat")
+				for _, p := range tasks {
+					policy, prio, alive := threadSched(p)
+					nice, _ := threadNice(p)
+					var got programPriority
+					switch {
+					case !alive:
+						continue
+					case policy == schedRR && prio == programRTPriority:
+						got = realTime
+					case policy == schedOther && nice == max(processNice()-programNice, -20):
+						got = raisedNice
+					case policy == schedOther && nice >= processNice():
+						continue
+					default:
+						t.Errorf("%s: policy %d, real-time priority %d, nice %d: neither the program's nor the process's", p, policy, prio, nice)
+						continue
+					}
+					n++
+					if got != want {
+						wrong++
+					}
+				}
+				return n, wrong
+			}
+			if n, _ := raised(); n != 0 {
 				t.Fatalf("%d threads raised before the engine opened", n)
 			}
 			e, err := New(Config{Width: 1280, Height: 720, FPSNum: 30, FPSDen: 1, VideoBitrateBPS: 2_000_000,
@@ -242,7 +281,7 @@ func TestProgramThreadsRunRaised(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			encoder := raised()
+			encoder, wrong1 := raised()
 			e.Start()
 			for deadline := time.Now().Add(10 * time.Second); e.Stats().FramesOut < 3; {
 				if time.Now().After(deadline) {
@@ -251,19 +290,25 @@ func TestProgramThreadsRunRaised(t *testing.T) {
 				}
 				time.Sleep(10 * time.Millisecond)
 			}
-			running := raised()
+			running, wrong2 := raised()
 			e.Close()
 			switch {
-			case denied && encoder+running != 0:
+			case wrong1+wrong2 != 0:
+				t.Fatalf("%d threads raised otherwise than %s", wrong1+wrong2, want)
+			case want == atProcessPriority && encoder+running != 0:
 				t.Fatalf("%d threads raised with the encoder open and %d running, with the raise denied", encoder, running)
-			case !denied && encoder < 1:
+			case want != atProcessPriority && encoder < 1:
 				t.Fatalf("the encoder's slice threads are not raised (%d raised threads)", encoder)
-			case !denied && running != encoder+2:
+			case want != atProcessPriority && running != encoder+2:
 				t.Fatalf("%d raised threads with the program running, want the encoder's %d, the clock's and the encode loop's", running, encoder)
 			}
-			for deadline := time.Now().Add(5 * time.Second); raised() != 0; {
+			for deadline := time.Now().Add(5 * time.Second); ; {
+				n, _ := raised()
+				if n == 0 {
+					break
+				}
 				if time.Now().After(deadline) {
-					t.Fatalf("%d threads still raised after Close", raised())
+					t.Fatalf("%d threads still raised after Close", n)
 				}
 				time.Sleep(10 * time.Millisecond)
 			}

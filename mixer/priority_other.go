@@ -9,8 +9,15 @@ func lowerThreadPriority() bool { return false }
 // restoreThreadPriority: nothing was lowered.
 func restoreThreadPriority() bool { return false }
 
+// programPriority is what the program's threads got: the process's, here.
+type programPriority int
+
+const atProcessPriority programPriority = 0
+
+func (programPriority) String() string { return "process" }
+
 // raiseProgramThread: the program's threads run at the process's priority.
-func raiseProgramThread() bool { return false }
+func raiseProgramThread() programPriority { return atProcessPriority }
 
 // dropProgramThread: nothing was raised.
 func dropProgramThread() {}
