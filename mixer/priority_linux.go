@@ -93,9 +93,11 @@ const programNice = 5
 //
 // Measured (scale benchmark on the 2-core VM, 60 s steps, interleaved pairs,
 // 5 nice levels up against real time): encodes up to 26–43 ms against
-// 13–18 ms in each of 10 pairs, at 8, 10 and 12 sources and beside a
-// CPU hog; no more pictures late for their tick (12 sources, the machine
-// full: 29 and 37 against 40 and 18). The kernel keeps 5 % of each second for
+// 13–18 ms in each of 14 pairs, at 8 sources beside a CPU or memory hog, 10
+// and 12 sources; no late program frame in real time (one in a nice run);
+// fewer pictures late for their tick when the machine is over-full (8
+// sources beside a memory hog of 0.8 of a core: 5 and 6 against 34 and
+// 22). The kernel keeps 5 % of each second for
 // ordinary threads (sched_rt_runtime_us), so even a program that cannot
 // keep up does not lock the machine up.
 const programRTPriority = 10
