@@ -1,10 +1,7 @@
 package mixer
 
 import (
-	"bytes"
 	"context"
-	"image"
-	"image/jpeg"
 	"math"
 	"slices"
 	"sync"
@@ -139,7 +136,20 @@ func (m *Multiview) run(done chan struct{}) {
 		return
 	}
 	defer canvas.Free()
-	out := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
+	out, err := av.NewFrame(w, h) // the canvas in full range, for JPEG
+	if err != nil {
+		m.e.log.Error("multiview: cannot allocate its canvas", "err", err)
+		m.stopRunning()
+		return
+	}
+	defer out.Free()
+	enc, err := av.NewJPEGEncoder(w, h, m.cfg.Quality)
+	if err != nil {
+		m.e.log.Error("multiview: cannot open its JPEG encoder", "err", err)
+		m.stopRunning()
+		return
+	}
+	defer enc.Close()
 	var scalers []av.Scaler
 	defer func() {
 		for i := range scalers {
@@ -153,7 +163,7 @@ func (m *Multiview) run(done chan struct{}) {
 		return
 	}
 	defer face.Close()
-	var buf bytes.Buffer
+	size := w * h / 4 // a JPEG's first guess; then the last one's size
 	ticker := time.NewTicker(time.Second / time.Duration(m.cfg.FPS))
 	defer ticker.Stop()
 	for {
@@ -174,9 +184,12 @@ func (m *Multiview) run(done chan struct{}) {
 			pics[i].release()
 		}
 		toFullRange(out, canvas)
-		buf.Reset()
-		if err := jpeg.Encode(&buf, out, &jpeg.Options{Quality: m.cfg.Quality}); err == nil {
-			m.broadcast(bytes.Clone(buf.Bytes()))
+		// a fresh slice each picture: the subscribers keep theirs
+		if jpg, err := enc.Append(make([]byte, 0, size+size/8), out); err == nil {
+			size = len(jpg)
+			m.broadcast(jpg)
+		} else {
+			m.e.log.Error("multiview: JPEG encode failed", "err", err)
 		}
 		select {
 		case <-m.ctx.Done():
@@ -332,17 +345,18 @@ var lumaFull, chromaFull = func() (y, c [256]byte) {
 	return y, c
 }()
 
-func toFullRange(dst *image.YCbCr, src *av.Frame) {
+func toFullRange(dst, src *av.Frame) {
 	w, h := src.Width, src.Height
 	for y := range h {
-		d, s := dst.Y[y*dst.YStride:y*dst.YStride+w], src.Y[y*src.StrideY:y*src.StrideY+w]
+		d, s := dst.Y[y*dst.StrideY:y*dst.StrideY+w], src.Y[y*src.StrideY:y*src.StrideY+w]
 		for i, v := range s {
 			d[i] = lumaFull[v]
 		}
 	}
-	for y := range h / 2 {
-		for _, p := range [2]struct{ d, s []byte }{{dst.Cb, src.U}, {dst.Cr, src.V}} {
-			d, s := p.d[y*dst.CStride:y*dst.CStride+w/2], p.s[y*src.StrideC:y*src.StrideC+w/2]
+	cw := (w + 1) / 2
+	for y := range (h + 1) / 2 {
+		for _, p := range [2]struct{ d, s []byte }{{dst.U, src.U}, {dst.V, src.V}} {
+			d, s := p.d[y*dst.StrideC:y*dst.StrideC+cw], p.s[y*src.StrideC:y*src.StrideC+cw]
 			for i, v := range s {
 				d[i] = chromaFull[v]
 			}

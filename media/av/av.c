@@ -130,6 +130,36 @@ sy_codec *sy_aac_enc_open(int rate, int bitrate, int *err) {
 	return sy_codec_new(ctx, err);
 }
 
+// A still-picture (MJPEG) encoder of full-range I420 at a fixed quantiser
+// (qscale 1 best .. 31): one JPEG a picture.
+sy_codec *sy_jpeg_enc_open(int w, int h, int qscale, int *err) {
+	const AVCodec *codec = avcodec_find_encoder_by_name("mjpeg");
+	if (!codec) { *err = AVERROR_ENCODER_NOT_FOUND; return NULL; }
+	AVCodecContext *ctx = avcodec_alloc_context3(codec);
+	if (!ctx) { *err = AVERROR(ENOMEM); return NULL; }
+	ctx->width = w;
+	ctx->height = h;
+	ctx->pix_fmt = AV_PIX_FMT_YUV420P;
+	ctx->color_range = AVCOL_RANGE_JPEG; // full range, as JPEG decoders assume
+	ctx->time_base = (AVRational){1, 25};
+	ctx->thread_count = 1;
+	ctx->flags |= AV_CODEC_FLAG_QSCALE;
+	ctx->global_quality = qscale * FF_QP2LAMBDA;
+	ctx->qmin = 1;
+	*err = avcodec_open2(ctx, codec, NULL);
+	if (*err < 0) { avcodec_free_context(&ctx); return NULL; }
+	return sy_codec_new(ctx, err);
+}
+
+// sy_jpeg_send sends a picture at the encoder's quantiser (a fixed-qscale
+// encoder takes it from each frame).
+int sy_jpeg_send(sy_codec *c, AVFrame *f) {
+	f->quality = c->ctx->global_quality;
+	f->pict_type = AV_PICTURE_TYPE_NONE;
+	f->pts = AV_NOPTS_VALUE;
+	return avcodec_send_frame(c->ctx, f);
+}
+
 int sy_enc_send(sy_codec *c, AVFrame *f, int64_t pts, int force_key) {
 	if (f) {
 		f->pts = pts;

@@ -32,6 +32,8 @@ int sy_dec_receive(sy_codec *c);
 sy_codec *sy_h264_enc_open(int w, int h, int fps_num, int fps_den, int bitrate, int gop,
 	const char *preset, const char *tune, int threads, int *err);
 sy_codec *sy_aac_enc_open(int rate, int bitrate, int *err);
+sy_codec *sy_jpeg_enc_open(int w, int h, int qscale, int *err);
+int sy_jpeg_send(sy_codec *c, AVFrame *f);
 int sy_enc_send(sy_codec *c, AVFrame *f, int64_t pts, int force_key);
 int sy_enc_receive(sy_codec *c);
 void sy_codec_close(sy_codec *c);
