@@ -67,4 +67,3 @@ func (e *JPEGEncoder) Close() {
 		e.c = nil
 	}
 }
-
