@@ -3,7 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
+	"mime"
+	"mime/multipart"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -624,8 +629,9 @@ func BenchmarkSources(b *testing.B) {
 // SCALE_MAX (12), or 2 fewer at a time until one holds when the first did not
 // (a slower machine). The show runs as an operator would: every 5 s the
 // program cuts to the next source, the one after it goes to preview, a PiP
-// shows a third, and a lower third stays on air. The cameras are pushFLV's
-// pushers, in processes of their own.
+// shows a third, a lower third stays on air, and the multiview is watched
+// (an operator's monitor wall, read as a browser reads it). The cameras are
+// pushFLV's pushers, in processes of their own.
 func BenchmarkScale1080p(b *testing.B) {
 	in, err := benchInput1080()
 	if err != nil {
@@ -663,7 +669,10 @@ func BenchmarkScale1080p(b *testing.B) {
 	if _, err := a.mixer.AddKeyer(keyerSpec(`{"type":"lowerthird","title":"Ada Lovelace","subtitle":"Analyst","on":true}`)); err != nil {
 		b.Fatal(err)
 	}
-	fmt.Printf("\nscale: 1080p30 H.264 sources (6 Mbit/s, pushed over RTMP in 4096-byte chunks) into a 1080p30 program, cut every 5 s, PiP and lower third on, %s per step:\n", window)
+	var wall atomic.Int64 // multiview pictures received
+	stopWall := watchMultiview(b, "http://"+a.http.Addr().String()+"/multiview.mjpeg", &wall)
+	defer stopWall()
+	fmt.Printf("\nscale: 1080p30 H.264 sources (6 Mbit/s, pushed over RTMP in 4096-byte chunks) into a 1080p30 program, cut every 5 s, PiP and lower third on, multiview watched, %s per step:\n", window)
 	best, step := 0, 2
 	bestProgram := 0 // counting program frames only, as issue 4 words the target
 	var pushers []*exec.Cmd
@@ -677,7 +686,7 @@ func BenchmarkScale1080p(b *testing.B) {
 		}
 		waitAllLive(b, a, names[:n]...)
 		time.Sleep(3 * time.Second) // settle: decoders open, pools warm
-		s0, c0, l0 := a.mixer.Stats(), selfCPU(), sourcesLate(a, names[:n])
+		s0, c0, l0, w0 := a.mixer.Stats(), selfCPU(), sourcesLate(a, names[:n]), wall.Load()
 		end := time.Now().Add(window)
 		var maxEncode float64
 		for k := 0; time.Now().Before(end); k++ {
@@ -696,13 +705,13 @@ func BenchmarkScale1080p(b *testing.B) {
 				maxEncode = max(maxEncode, a.mixer.Stats().EncodeMs)
 			}
 		}
-		s1, c1, l1 := a.mixer.Stats(), selfCPU(), sourcesLate(a, names[:n])
+		s1, c1, l1, w1 := a.mixer.Stats(), selfCPU(), sourcesLate(a, names[:n]), wall.Load()
 		media := float64(s1.FramesOut-s0.FramesOut) / 30
 		late, dropped := s1.Late-s0.Late, s1.Dropped-s0.Dropped
 		pics, sound := l1.PicturesLate-l0.PicturesLate, l1.SoundLate-l0.SoundLate
 		fmt.Printf("  %2d sources: %.2f cores, %d late, %d dropped program frames in %.0f s (encode up to %.1f ms a frame); "+
-			"sources: %d pictures late for their tick, %d ms of sound late\n",
-			n, (c1-c0).Seconds()/media, late, dropped, media, maxEncode, pics, sound.Milliseconds())
+			"sources: %d pictures late for their tick, %d ms of sound late; multiview %.1f pictures/s\n",
+			n, (c1-c0).Seconds()/media, late, dropped, media, maxEncode, pics, sound.Milliseconds(), float64(w1-w0)/media)
 		held := late+dropped+pics == 0 && sound == 0
 		if held {
 			best = n
@@ -721,6 +730,43 @@ func BenchmarkScale1080p(b *testing.B) {
 	b.ReportMetric(float64(bestProgram), "sources-program-only")
 	fmt.Printf("  largest in real time with no late or dropped program frame and nothing of the sources late: %d (target >= 8; the most tried: %d)\n", best, maxN)
 	fmt.Printf("  counting program frames only (issue 4's words): %d, the largest step tried that had none late or dropped\n", bestProgram)
+}
+
+// watchMultiview reads the multiview stream at url as a browser does,
+// counting its pictures in n, until the returned stop (which waits for the
+// reader to end).
+func watchMultiview(b *testing.B, url string, n *atomic.Int64) (stop func()) {
+	b.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, params, err := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	if err != nil || resp.StatusCode != http.StatusOK {
+		b.Fatalf("multiview: %s, %q", resp.Status, resp.Header.Get("Content-Type"))
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer resp.Body.Close()
+		parts := multipart.NewReader(resp.Body, params["boundary"])
+		for {
+			p, err := parts.NextPart()
+			if err != nil {
+				return // the stop, or the server closing
+			}
+			if _, err := io.Copy(io.Discard, p); err != nil {
+				return
+			}
+			n.Add(1)
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 // sourcesLate sums what of the sources came too late for the program.
