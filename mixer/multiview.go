@@ -164,6 +164,7 @@ func (m *Multiview) run(done chan struct{}) {
 	}
 	defer face.Close()
 	size := w * h / 4 // a JPEG's first guess; then the last one's size
+	encFailed := false
 	ticker := time.NewTicker(time.Second / time.Duration(m.cfg.FPS))
 	defer ticker.Stop()
 	for {
@@ -188,8 +189,9 @@ func (m *Multiview) run(done chan struct{}) {
 		if jpg, err := enc.Append(make([]byte, 0, size+size/8), out); err == nil {
 			size = len(jpg)
 			m.broadcast(jpg)
-		} else {
-			m.e.log.Error("multiview: JPEG encode failed", "err", err)
+		} else if !encFailed { // once a run, never per picture
+			encFailed = true
+			m.e.log.Error("multiview: JPEG encode failed (the wall shows its last good picture)", "err", err)
 		}
 		select {
 		case <-m.ctx.Done():
