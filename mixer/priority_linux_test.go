@@ -16,24 +16,35 @@ import (
 	"switchyard/media"
 )
 
-// threadNice reads a thread's nice value from /proc (field 19 of stat);
-// alive is false when the thread is gone. A stat it cannot parse reads as
-// nice -100, which no check accepts.
-func threadNice(statPath string) (nice int, alive bool) {
+// threadStat reads a thread's stat from /proc: its fields after the
+// command, fields[0] being field 3 (state); alive is false when the thread
+// is gone. A stat it cannot parse reads as no fields.
+func threadStat(statPath string) (fields []string, alive bool) {
 	b, err := os.ReadFile(statPath)
 	if err != nil {
-		return 0, false
+		return nil, false
 	}
 	s := string(b)
-	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(fields) < 17 {
-		return -100, true
+	return strings.Fields(s[strings.LastIndexByte(s, ')')+1:]), true
+}
+
+// statInt is field n of a thread's stat, or -100 (which no check accepts)
+// when it cannot be read.
+func statInt(fields []string, n int) int {
+	if len(fields) <= n-3 {
+		return -100
 	}
-	n, err := strconv.Atoi(fields[16]) // state is field 3; nice is field 19
+	v, err := strconv.Atoi(fields[n-3])
 	if err != nil {
-		return -100, true
+		return -100
 	}
-	return n, true
+	return v
+}
+
+// threadNice reads a thread's nice value (field 19 of stat).
+func threadNice(statPath string) (nice int, alive bool) {
+	fields, alive := threadStat(statPath)
+	return statInt(fields, 19), alive
 }
 
 // TestDecodeThreadsYieldToTheProgram: a decoding goroutine runs on a thread
@@ -213,23 +224,10 @@ func quietSourcesDecodeAtLowerPriority(t *testing.T) {
 }
 
 // threadSched reads a thread's scheduling policy and real-time priority
-// from /proc (fields 41 and 40 of stat).
+// (fields 41 and 40 of stat).
 func threadSched(statPath string) (policy, rtprio int, alive bool) {
-	b, err := os.ReadFile(statPath)
-	if err != nil {
-		return 0, 0, false
-	}
-	s := string(b)
-	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(fields) < 39 {
-		return -1, -1, true
-	}
-	rtprio, err1 := strconv.Atoi(fields[37])
-	policy, err2 := strconv.Atoi(fields[38])
-	if err1 != nil || err2 != nil {
-		return -1, -1, true
-	}
-	return policy, rtprio, true
+	fields, alive := threadStat(statPath)
+	return statInt(fields, 41), statInt(fields, 40), alive
 }
 
 // TestProgramThreadsRunRaised: the clock's thread, the encode loop's and

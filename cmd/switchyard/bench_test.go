@@ -744,10 +744,13 @@ func watchMultiview(b *testing.B, url string, n *atomic.Int64) (stop func()) {
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
+		cancel()
 		b.Fatal(err)
 	}
 	_, params, err := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	if err != nil || resp.StatusCode != http.StatusOK {
+		cancel()
+		resp.Body.Close()
 		b.Fatalf("multiview: %s, %q", resp.Status, resp.Header.Get("Content-Type"))
 	}
 	done := make(chan struct{})

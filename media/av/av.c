@@ -86,15 +86,24 @@ int sy_dec_receive(sy_codec *c) {
 	return avcodec_receive_frame(c->ctx, c->frame);
 }
 
-sy_codec *sy_h264_enc_open(int w, int h, int fps_num, int fps_den, int bitrate, int gop,
-	const char *preset, const char *tune, int threads, int *err) {
-	const AVCodec *codec = avcodec_find_encoder_by_name("libx264");
-	if (!codec) { *err = AVERROR_ENCODER_NOT_FOUND; return NULL; }
-	AVCodecContext *ctx = avcodec_alloc_context3(codec);
+// sy_video_enc_ctx allocates a context for the named video encoder with an
+// I420 picture of w×h.
+static AVCodecContext *sy_video_enc_ctx(const char *name, int w, int h, const AVCodec **codec, int *err) {
+	*codec = avcodec_find_encoder_by_name(name);
+	if (!*codec) { *err = AVERROR_ENCODER_NOT_FOUND; return NULL; }
+	AVCodecContext *ctx = avcodec_alloc_context3(*codec);
 	if (!ctx) { *err = AVERROR(ENOMEM); return NULL; }
 	ctx->width = w;
 	ctx->height = h;
 	ctx->pix_fmt = AV_PIX_FMT_YUV420P;
+	return ctx;
+}
+
+sy_codec *sy_h264_enc_open(int w, int h, int fps_num, int fps_den, int bitrate, int gop,
+	const char *preset, const char *tune, int threads, int *err) {
+	const AVCodec *codec;
+	AVCodecContext *ctx = sy_video_enc_ctx("libx264", w, h, &codec, err);
+	if (!ctx) return NULL;
 	ctx->time_base = (AVRational){fps_den, fps_num};
 	ctx->framerate = (AVRational){fps_num, fps_den};
 	ctx->bit_rate = bitrate;
@@ -133,13 +142,9 @@ sy_codec *sy_aac_enc_open(int rate, int bitrate, int *err) {
 // A still-picture (MJPEG) encoder of full-range I420 at a fixed quantiser
 // (qscale 1 best .. 31): one JPEG a picture.
 sy_codec *sy_jpeg_enc_open(int w, int h, int qscale, int *err) {
-	const AVCodec *codec = avcodec_find_encoder_by_name("mjpeg");
-	if (!codec) { *err = AVERROR_ENCODER_NOT_FOUND; return NULL; }
-	AVCodecContext *ctx = avcodec_alloc_context3(codec);
-	if (!ctx) { *err = AVERROR(ENOMEM); return NULL; }
-	ctx->width = w;
-	ctx->height = h;
-	ctx->pix_fmt = AV_PIX_FMT_YUV420P;
+	const AVCodec *codec;
+	AVCodecContext *ctx = sy_video_enc_ctx("mjpeg", w, h, &codec, err);
+	if (!ctx) return NULL;
 	ctx->color_range = AVCOL_RANGE_JPEG; // full range, as JPEG decoders assume
 	ctx->time_base = (AVRational){1, 25};
 	ctx->thread_count = 1;
