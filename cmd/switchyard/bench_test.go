@@ -740,6 +740,7 @@ func watchMultiview(b *testing.B, url string, n *atomic.Int64) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
+		cancel()
 		b.Fatal(err)
 	}
 	resp, err := http.DefaultClient.Do(req)
