@@ -85,21 +85,20 @@ const programNice = 5
 // programRTPriority is the real-time priority (SCHED_RR, 1–99) the
 // program's threads take where the process may (root, CAP_SYS_NICE,
 // RLIMIT_RTPRIO): low, under the kernel's own real-time threads, above
-// every ordinary thread. Weighted fair shares (nice) still left an x264
-// slice thread waiting behind the decoders for a core: 1080p encodes took
-// up to 26–43 ms of a 33 ms frame. Run in real time they start as soon as a
-// frame is queued and take what they need, about a quarter of the machine;
-// the decoders, whose jitter buffer absorbs the wait, share the rest.
+// every ordinary thread. A weighted fair share (nice) still left x264's
+// slice threads waiting behind the decoders for a core; in real time they
+// start as soon as a frame is queued and take what they need, about a
+// quarter of the machine, and the decoders, whose jitter buffer absorbs the
+// wait, share the rest. The kernel keeps 5 % of each second for ordinary
+// threads (sched_rt_runtime_us), so even a program that cannot keep up does
+// not lock the machine up.
 //
 // Measured (scale benchmark on the 2-core VM, 60 s steps, interleaved pairs,
-// 5 nice levels up against real time): encodes up to 26–43 ms against
-// 13–18 ms in each of 14 pairs, at 8 sources beside a CPU or memory hog, 10
-// and 12 sources; no late program frame in real time (one in a nice run);
-// fewer pictures late for their tick when the machine is over-full (8
-// sources beside a memory hog of 0.8 of a core: 5 and 6 against 34 and
-// 22). The kernel keeps 5 % of each second for
-// ordinary threads (sched_rt_runtime_us), so even a program that cannot
-// keep up does not lock the machine up.
+// 5 nice levels up against real time): 1080p encodes of up to 26–43 ms
+// against 13–18 ms in each of 14 pairs, at 8 sources beside a CPU or memory
+// hog, 10 and 12 sources; no late program frame in real time (one in a nice
+// run); fewer pictures late for their tick when the machine is over-full (8
+// sources beside a memory hog of 0.8 of a core: 5 and 6 against 34 and 22).
 const programRTPriority = 10
 
 // programPriority is what the program's threads got (raiseProgramThread).
