@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"switchyard/ingest"
+	"switchyard/internal/assets"
 	"switchyard/mixer"
 	"switchyard/output/push"
 	"switchyard/output/record"
@@ -35,6 +36,8 @@ type Server struct {
 	RecordDefaults RecordDefaults
 	// Store keeps runtime changes in show.json; nil keeps nothing.
 	Store *Store
+	// Assets is the folder keyer images are uploaded to.
+	Assets *assets.Dir
 	// Token, when set, is required on every /api route (see requireToken).
 	Token string
 	Log   *slog.Logger

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
@@ -33,6 +34,10 @@ type Config struct {
 	Record    RecordConfig          `yaml:"record"`
 	TLS       TLSConfig             `yaml:"tls"`
 	Multiview MultiviewConfig       `yaml:"multiview"`
+
+	// AssetsDir holds the files keyers and gen://image may name (images,
+	// fonts); default data_dir/assets. Nothing outside it is read.
+	AssetsDir string `yaml:"assets_dir"`
 }
 
 // MultiviewConfig is the monitor wall at /multiview.mjpeg.
@@ -426,3 +431,11 @@ func (c *Config) Validate() error {
 }
 
 func timeDuration(d Duration) time.Duration { return time.Duration(d) }
+
+// assetsPath is the assets folder: assets_dir, or data_dir/assets.
+func (c *Config) assetsPath() string {
+	if c.AssetsDir != "" {
+		return c.AssetsDir
+	}
+	return filepath.Join(c.DataDir, "assets")
+}

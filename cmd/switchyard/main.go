@@ -4,6 +4,7 @@ package main
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -20,6 +21,7 @@ import (
 	"switchyard/ingest/gen"
 	"switchyard/ingest/rtmp"
 	"switchyard/ingest/rtsp"
+	"switchyard/internal/assets"
 	"switchyard/internal/sysmon"
 	"switchyard/media"
 	"switchyard/media/av"
@@ -86,6 +88,7 @@ type app struct {
 	recorder  *record.Recorder
 	http      *control.Server
 	hold      *sysmon.Hold
+	assets    *assets.Dir
 }
 
 // start builds and starts every part; on error it closes what it started.
@@ -103,9 +106,13 @@ func start(cfg *Config, log *slog.Logger) (a *app, err error) {
 			a = nil
 		}
 	}()
+	if a.assets, err = assets.Open(cfg.assetsPath()); err != nil {
+		return nil, err
+	}
 	fpsNum, fpsDen := cfg.Program.FPSRational()
 	a.mixer, err = mixer.New(mixer.Config{
-		Width: cfg.Program.Width, Height: cfg.Program.Height, FPSNum: fpsNum, FPSDen: fpsDen,
+		Assets: a.assets,
+		Width:  cfg.Program.Width, Height: cfg.Program.Height, FPSNum: fpsNum, FPSDen: fpsDen,
 		VideoBitrateBPS: int(cfg.Program.VideoBitrate), AudioBitrateBPS: int(cfg.Program.AudioBitrate),
 		Keyint: timeDuration(cfg.Program.Keyint), PreviewBitrateBPS: int(cfg.Program.PreviewBitrate),
 		JitterBuffer: timeDuration(cfg.Program.JitterBuffer),
@@ -154,7 +161,7 @@ func start(cfg *Config, log *slog.Logger) (a *app, err error) {
 		return nil, err
 	}
 	a.sources = newSourceSet(a.registry, a.mixer, a.serve,
-		gen.Config{Width: cfg.Program.Width, Height: cfg.Program.Height, FPSNum: fpsNum, FPSDen: fpsDen}, log)
+		gen.Config{Width: cfg.Program.Width, Height: cfg.Program.Height, FPSNum: fpsNum, FPSDen: fpsDen, Assets: a.assets}, log)
 	srcs, from := show.SourceConfigs(), store.Path()
 	if srcs == nil { // show.json holds no sources yet: the config's
 		srcs, from = cfg.Sources, "the config"
@@ -178,9 +185,12 @@ func start(cfg *Config, log *slog.Logger) (a *app, err error) {
 			_, _ = a.mixer.SetAudio(name, mixer.AudioPatch{GainDB: &st.GainDB, Mute: &st.Mute, Mode: &st.Mode}) // a source since removed is skipped
 		}
 	}
+	show.MigrateKeyerFiles(cfg.DataDir, a.assets, log)
 	for _, k := range show.Keyers {
 		if _, err := a.mixer.AddKeyer(k); err != nil { // e.g. its image file was removed: the show goes on without it
-			log.Warn("keyer from show.json not restored", "keyer", k.ID, "from", store.Path(), "err", err)
+			spec, _ := json.Marshal(k)
+			log.Warn("keyer from show.json not restored; the next change of the show drops it from show.json: fix its file and add it again",
+				"keyer", k.ID, "from", store.Path(), "err", err, "keyer_spec", string(spec))
 		}
 	}
 	a.mixer.Start()
@@ -209,7 +219,7 @@ func start(cfg *Config, log *slog.Logger) (a *app, err error) {
 	}
 	a.http = &control.Server{Address: cfg.HTTP.Listen, Registry: a.registry, Sources: a.sources, Mixer: a.mixer, Outputs: a.outputs,
 		Recorder: a.recorder, RecordDefaults: control.RecordDefaults{Program: cfg.Record.Program, ISO: cfg.Record.ISO},
-		Store: store, Token: cfg.HTTP.Token, Log: log}
+		Store: store, Assets: a.assets, Token: cfg.HTTP.Token, Log: log}
 	if err = a.http.Start(); err != nil {
 		return nil, err
 	}
@@ -256,6 +266,7 @@ func (a *app) close() {
 		a.rtsp.Close()
 	}
 	a.hold.Close()
+	_ = a.assets.Close()
 }
 
 // clientConfig returns the TLS configuration for rtmps:// destinations: the

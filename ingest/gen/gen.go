@@ -18,6 +18,7 @@ import (
 	"golang.org/x/image/font"
 
 	"switchyard/ingest"
+	"switchyard/internal/assets"
 	"switchyard/media"
 	"switchyard/media/av"
 	"switchyard/media/draw"
@@ -28,8 +29,10 @@ type Config struct {
 	// Source is the registry name the generator publishes to.
 	Source string
 	// URL is gen://bars, gen://tone?freq=HZ, gen://color?c=NAME, gen://clock
-	// or gen://image?path=FILE (PNG or JPEG).
-	URL            string
+	// or gen://image?path=FILE (a PNG or JPEG in Assets).
+	URL string
+	// Assets is the folder gen://image reads from.
+	Assets         *assets.Dir
 	Width, Height  int
 	FPSNum, FPSDen int
 	// BitrateBPS defaults to 1 Mbit/s.
@@ -90,8 +93,8 @@ func New(cfg Config, reg *ingest.Registry, log *slog.Logger) (*Generator, error)
 		if path == "" {
 			return nil, fmt.Errorf("source %s: gen://image needs ?path=FILE (a PNG or JPEG)", cfg.Source)
 		}
-		if g.img, err = loadImage(path); err != nil {
-			return nil, fmt.Errorf("source %s: %w", cfg.Source, err)
+		if g.img, err = cfg.Assets.Image(path); err != nil {
+			return nil, fmt.Errorf("source %s: gen://image: %w", cfg.Source, err)
 		}
 	case "tone":
 		g.freq = 1000
