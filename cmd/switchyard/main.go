@@ -219,17 +219,18 @@ func start(cfg *Config, log *slog.Logger) (a *app, err error) {
 	}
 	a.http = &control.Server{Address: cfg.HTTP.Listen, Registry: a.registry, Sources: a.sources, Mixer: a.mixer, Outputs: a.outputs,
 		Recorder: a.recorder, RecordDefaults: control.RecordDefaults{Program: cfg.Record.Program, ISO: cfg.Record.ISO},
-		Store: store, Assets: a.assets, Token: cfg.HTTP.Token, Log: log}
+		Store: store, Assets: a.assets, Token: cfg.HTTP.Token, Tokens: cfg.HTTP.controlTokens(), Hosts: cfg.HTTP.Hosts,
+		AllowedOrigins: cfg.HTTP.AllowedOrigins, Log: log}
 	if err = a.http.Start(); err != nil {
 		return nil, err
 	}
-	if cfg.HTTP.Token == "" {
+	if cfg.HTTP.Token == "" && len(cfg.HTTP.Tokens) == 0 {
 		addr := a.http.Addr().(*net.TCPAddr)
 		if addr.IP.IsLoopback() {
 			log.Info("no http.token: the control API is open to anyone on this machine; set http.token to serve it on other addresses",
 				"addr", addr.String())
-		} else {
-			log.Warn("no http.token and http.listen is not loopback: anyone who can reach this address controls the show; set http.token",
+		} else { // Validate let it through: http.insecure
+			log.Warn("http.insecure: the control API is open to anyone who can reach this address; set http.token",
 				"addr", addr.String())
 		}
 	}

@@ -39,6 +39,12 @@ type Config struct {
 	BitrateBPS int
 }
 
+// MaxGenerators bounds the generators a show runs: each is an H.264 encoder.
+const MaxGenerators = 16
+
+// ErrTooMany refuses a generator past MaxGenerators.
+var ErrTooMany = fmt.Errorf("a show runs at most %d generators (gen:// sources); remove one first", MaxGenerators)
+
 // Kind returns the generator kind of a gen:// URL, or an error for anything else.
 func Kind(raw string) (string, url.Values, error) {
 	u, err := url.Parse(raw)
