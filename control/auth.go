@@ -203,8 +203,12 @@ func (s *Server) authorize(c *gin.Context) {
 	}
 	c.Set(whoKey, cred.name)
 	if !cred.role.allows(need) {
+		or := " (or admin)"
+		if need == RoleAdmin {
+			or = ""
+		}
 		fail(c, &APIError{Status: http.StatusForbidden, Msg: fmt.Sprintf(
-			"%s %s needs the %s role (or admin); token %q has the %s role", c.Request.Method, c.FullPath(), need, cred.name, cred.role)})
+			"%s %s needs the %s role%s; token %q has the %s role", c.Request.Method, c.FullPath(), need, or, cred.name, cred.role)})
 		return
 	}
 	c.Next()

@@ -289,7 +289,7 @@ func (s *Server) getEvents(c *gin.Context) {
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no")
 	c.Writer.WriteHeader(http.StatusOK)
-	sw := newStreamWriter(c.Writer)
+	sw := newStreamWriter(c.Writer, s.WriteTimeout)
 	format := func(ev Event) []byte {
 		if ev.ID == 0 { // not kept for replay: no id, so the client's last id stands
 			return fmt.Appendf(nil, "event: %s\ndata: %s\n\n", ev.Type, ev.Data)

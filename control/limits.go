@@ -58,21 +58,22 @@ func refuseBusy(c *gin.Context, limit, msg string) {
 // on every write: a client that stops reading is dropped once what it does
 // not read fills the connection's buffers and WriteTimeout passes.
 type streamWriter struct {
-	w  gin.ResponseWriter
-	rc *http.ResponseController
+	w       gin.ResponseWriter
+	rc      *http.ResponseController
+	timeout time.Duration
 }
 
 // newStreamWriter also lifts the request's read deadline (ReadTimeout),
 // which would otherwise end the stream: its request is read.
-func newStreamWriter(w gin.ResponseWriter) *streamWriter {
+func newStreamWriter(w gin.ResponseWriter, timeout time.Duration) *streamWriter {
 	rc := http.NewResponseController(w)
 	_ = rc.SetReadDeadline(time.Time{})
-	return &streamWriter{w: w, rc: rc}
+	return &streamWriter{w: w, rc: rc, timeout: timeout}
 }
 
 // write writes and flushes p within WriteTimeout.
 func (sw *streamWriter) write(p ...[]byte) error {
-	if err := sw.rc.SetWriteDeadline(time.Now().Add(WriteTimeout)); err != nil {
+	if err := sw.rc.SetWriteDeadline(time.Now().Add(sw.timeout)); err != nil {
 		return fmt.Errorf("no write deadline: %w", err)
 	}
 	for _, b := range p {

@@ -50,7 +50,10 @@ type Server struct {
 	// AllowedOrigins may change the show from their pages besides the
 	// panel's own origin, e.g. "http://companion.local:8000" (http.allowed_origins).
 	AllowedOrigins []string
-	Log            *slog.Logger
+	// ReadTimeout, IdleTimeout and WriteTimeout default to the constants
+	// of the same names.
+	ReadTimeout, IdleTimeout, WriteTimeout time.Duration
+	Log                                    *slog.Logger
 
 	ln      net.Listener
 	http    *http.Server
@@ -92,8 +95,8 @@ func (s *Server) Start() error {
 		return fmt.Errorf("http listen %s: %w", s.Address, err)
 	}
 	s.ln = ln
-	s.http = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: ReadHeaderTimeout, ReadTimeout: ReadTimeout,
-		IdleTimeout: IdleTimeout, MaxHeaderBytes: MaxHeaderBytes}
+	s.http = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: min(ReadHeaderTimeout, s.ReadTimeout), ReadTimeout: s.ReadTimeout,
+		IdleTimeout: s.IdleTimeout, MaxHeaderBytes: MaxHeaderBytes}
 	s.done = make(chan struct{})
 	s.watched = make(chan struct{})
 	go s.watch.run(s.ctx, s.watched)
@@ -130,6 +133,14 @@ func (s *Server) Handler() http.Handler {
 	s.events = newHub(4096)
 	s.watch = &watcher{s: s, sources: map[string]sourceEvent{}, outputs: map[string]outputEvent{}}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	for _, d := range []struct {
+		v   *time.Duration
+		def time.Duration
+	}{{&s.ReadTimeout, ReadTimeout}, {&s.IdleTimeout, IdleTimeout}, {&s.WriteTimeout, WriteTimeout}} {
+		if *d.v <= 0 {
+			*d.v = d.def
+		}
+	}
 	tokens := s.Tokens
 	if s.Token != "" {
 		tokens = append([]Token{{Name: "admin", Secret: s.Token, Role: RoleAdmin}}, tokens...)
