@@ -283,7 +283,8 @@ func (s *Server) login(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	http.SetCookie(c.Writer, &http.Cookie{Name: SessionCookie, Value: id, Path: "/", MaxAge: int(sessionTTL / time.Second),
+	// no Max-Age: the browser forgets it when it closes (the server after sessionTTL)
+	http.SetCookie(c.Writer, &http.Cookie{Name: SessionCookie, Value: id, Path: "/",
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: c.Request.TLS != nil})
 	c.JSON(http.StatusOK, Who{Name: cred.name, Role: cred.role})
 }

@@ -1,13 +1,10 @@
 package main
 
 import (
-	"context"
-	"log"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -54,22 +51,7 @@ func TestPanelInBrowser(t *testing.T) {
 		waitFor(t, 20*time.Second, name+" live", func() bool { return src.Status().State == ingest.StateLive })
 	}
 
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium(t)), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1280, 900),
-		chromedp.Flag("user-data-dir", t.TempDir()))...)
-	defer cancelAlloc()
-	// Debian's Chromium sends event fields newer than chromedp's protocol
-	// tables know ("unknown IPAddressSpace value: Loopback"); chromedp drops
-	// those events, which the panel test does not use. Its other errors are
-	// still printed.
-	ctx, cancel := chromedp.NewContext(alloc, chromedp.WithErrorf(func(format string, args ...any) {
-		if !strings.HasPrefix(format, "could not unmarshal event") {
-			log.Printf(format, args...)
-		}
-	}))
-	defer cancel()
-	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
-	defer cancelT()
+	ctx := newBrowser(t) // the profile: see newBrowser
 
 	// The panel asks for the token once and logs in with it: the server
 	// keeps the session in an HttpOnly cookie, which no script can read.

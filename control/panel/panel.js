@@ -27,6 +27,7 @@ function allow(el, need) {
 
 function applyRole() {
   for (const el of document.querySelectorAll("[data-needs]")) allow(el, el.dataset.needs);
+  $("strips").replaceChildren(); // drawn again for this role when the state comes
   $("who").textContent = who.open ? "open (no token)" : `${who.name} · ${who.role}`;
   $("logout").hidden = !!who.open;
 }
@@ -76,6 +77,7 @@ async function login(e) {
 
 async function logout() {
   await api("DELETE", "/session").catch(() => {});
+  window.switchyard.ready = false; // until the next login's state
   who = { name: "", role: "viewer" };
   $("multiview").removeAttribute("src");
   askLogin();
