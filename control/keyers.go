@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -104,6 +105,8 @@ func (s *Server) putKeyerImage(c *gin.Context) {
 		fail(c, &APIError{Status: http.StatusServiceUnavailable, Msg: "no assets folder to keep uploaded images in"})
 		return
 	}
+	// up to 32 MiB: more time than ReadTimeout gives a request
+	_ = http.NewResponseController(c.Writer).SetReadDeadline(time.Now().Add(UploadTimeout))
 	data, err := readBody(c, keyer.MaxImageBytes)
 	if err != nil {
 		fail(c, err)
@@ -137,6 +140,9 @@ func (s *Server) putKeyerImage(c *gin.Context) {
 	s.keyersChanged()
 	c.JSON(http.StatusOK, st)
 }
+
+// UploadTimeout is how long an image upload may take to arrive.
+const UploadTimeout = 2 * time.Minute
 
 // keyerUploads is the folder of the assets folder uploaded keyer images
 // are kept in.

@@ -312,3 +312,51 @@ func requireFieldError(t *testing.T, err error) {
 		t.Fatalf("not a field error: %v", err)
 	}
 }
+
+// FuzzSpecFields is FuzzSpec with the numbers fuzzed directly (a JSON body
+// spends most mutations on its syntax): any rect, size, opacity, border
+// and text on any canvas is refused with a field error or renders inside
+// the canvas.
+func FuzzSpecFields(f *testing.F) {
+	f.Add(uint8(0), 9223370937343148032, 0, 1099511627776, 2, 0.0, 1.0, 0, "", uint16(1280), uint16(720))
+	f.Add(uint8(1), 10, 10, 300, 60, 48.0, 0.5, 4, "Café\nZürich", uint16(1280), uint16(720))
+	f.Add(uint8(2), 0, 0, 0, 0, 0.0, 1.0, 0, "Ada Lovelace", uint16(640), uint16(360))
+	f.Add(uint8(3), -2, -2, 4, 4, 6.0, 0.0, 100, "", uint16(16), uint16(16))
+	f.Add(uint8(4), 834, 20, 426, 240, 0.0, 1.0, 8, "", uint16(1280), uint16(720))
+	f.Add(uint8(1), math.MaxInt-1, math.MaxInt-1, math.MaxInt&^1, math.MaxInt&^1, math.Inf(1), math.NaN(), math.MinInt, strings.Repeat("W", 5000), uint16(1280), uint16(720))
+	types := []string{TypeImage, TypeText, TypeLowerThird, TypeClock, TypePiP}
+	d := testAssets(f)
+	f.Fuzz(func(t *testing.T, typ uint8, x, y, w, h int, size, opacity float64, border int, text string, cw16, ch16 uint16) {
+		cw, ch := 16+int(cw16)%1265&^1, 16+int(ch16)%705&^1
+		s := Spec{Type: types[int(typ)%len(types)], Size: size, Opacity: &opacity, Text: text, Title: text, Subtitle: text,
+			Source: "cam1", Mode: ClockCountDown, DurationS: 90}
+		if w != 0 || h != 0 {
+			s.Rect = &Rect{X: x, Y: y, W: w, H: h}
+		}
+		if border != 0 {
+			s.Border = &Border{Width: border}
+		}
+		if typ&0x80 != 0 {
+			s.Path, s.Font = "logo.png", "go.ttf"
+		}
+		if err := s.Load(d); err != nil {
+			requireFieldError(t, err)
+			return
+		}
+		if err := s.Normalize(cw, ch); err != nil {
+			requireFieldError(t, err)
+			return
+		}
+		r := *s.Rect
+		if r.X < 0 || r.Y < 0 || r.W < 2 || r.H < 2 || r.X+r.W > cw || r.Y+r.H > ch {
+			t.Fatalf("accepted rect %+v is outside the %dx%d canvas", r, cw, ch)
+		}
+		l, err := Render(&s, Clock{Now: time.Unix(1e9, 0), Started: time.Unix(1e9-5, 0)})
+		if err != nil {
+			t.Fatalf("a normalized spec fails to render: %v", err)
+		}
+		if l != nil && (l.W != r.W || l.H != r.H) {
+			t.Fatalf("layer %dx%d for rect %+v", l.W, l.H, r)
+		}
+	})
+}
