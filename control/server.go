@@ -136,7 +136,7 @@ func (s *Server) logRequests(c *gin.Context) {
 	c.Next()
 	s.metrics.request(c.FullPath(), c.Writer.Status())
 	lvl := slog.LevelDebug
-	if c.Writer.Status() >= 500 {
+	if c.Writer.Status() == http.StatusInternalServerError { // a 503 (no picture yet, busy) is routine
 		lvl = slog.LevelError
 	}
 	s.Log.Log(c.Request.Context(), lvl, "request", "method", c.Request.Method, "path", c.FullPath(),

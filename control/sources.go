@@ -88,6 +88,9 @@ func (s *Server) addSource(c *gin.Context) {
 		return
 	}
 	s.saveShow()
+	if src, ok := s.Registry.Get(cfg.Name); ok {
+		st = s.sourceStatus(src) // with the mixer's view: the jitter buffer in use
+	}
 	c.JSON(http.StatusCreated, st)
 }
 

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"switchyard/internal/redact"
 	"switchyard/media"
 )
 
@@ -38,9 +39,12 @@ const (
 	StateLive    State = "live"
 	// StateStale: a publisher is connected but no media came for StaleAfter.
 	StateStale State = "stale"
-	// StateConnecting and StateRetrying are a pulled camera's way back.
+	// StateConnecting: a pulled camera is being reached, or a publisher is
+	// connected and its first media has not come yet. A source is live
+	// only once media arrived.
 	StateConnecting State = "connecting"
-	StateRetrying   State = "retrying"
+	// StateRetrying is a pulled camera's way back after a failure.
+	StateRetrying State = "retrying"
 )
 
 // StaleAfter is how long a live source may send nothing before it is stale.
@@ -111,13 +115,13 @@ func (c SourceConfig) Validate() error {
 	if c.URL != "" {
 		u, err := url.Parse(c.URL)
 		if err != nil {
-			return &FieldError{Field: "url", Msg: fmt.Sprintf("source %s: bad url: %v", c.Name, err)}
+			return &FieldError{Field: "url", Msg: fmt.Sprintf("source %s: %s is not a URL", c.Name, redact.URL(c.URL))}
 		}
 		switch u.Scheme {
 		case "gen":
 		case "rtsp", "rtsps", "rtmp", "rtmps":
 			if u.Host == "" {
-				return &FieldError{Field: "url", Msg: fmt.Sprintf("source %s: %s has no host", c.Name, c.URL)}
+				return &FieldError{Field: "url", Msg: fmt.Sprintf("source %s: %s has no host", c.Name, redact.URL(c.URL))}
 			}
 			if p := strings.Split(strings.Trim(u.Path, "/"), "/"); strings.HasPrefix(u.Scheme, "rtmp") && (len(p) < 2 || p[0] == "" || p[len(p)-1] == "") {
 				return &FieldError{Field: "url", Msg: fmt.Sprintf("source %s: an RTMP feed is rtmp://HOST/APP/STREAM", c.Name)}
@@ -261,7 +265,7 @@ func (r *Registry) Publish(name, key, proto string) (*Publisher, error) {
 	}
 	p := &Publisher{src: s}
 	s.publisher = p
-	s.state = StateLive
+	s.state = StateConnecting // live once media arrives (WriteUnit)
 	s.proto = proto
 	s.since = time.Now()
 	s.lastUnit = time.Time{}
@@ -393,7 +397,7 @@ func (s *Source) Status() Status {
 	st := Status{
 		Name:      s.name,
 		State:     s.state,
-		URL:       redact(s.cfg.URL),
+		URL:       redact.URL(s.cfg.URL),
 		Drops:     s.stream.Dropped(),
 		Refused:   s.refused,
 		Sessions:  s.sessions,
@@ -401,6 +405,9 @@ func (s *Source) Status() Status {
 	}
 	if s.cfg.Pulled() {
 		st.PullStatus = s.pull
+	}
+	if s.publisher != nil {
+		st.Protocol = s.proto
 	}
 	if s.state != StateLive {
 		return st
@@ -434,14 +441,6 @@ func (s *Source) Status() Status {
 	return st
 }
 
-// redact hides a camera URL's password.
-func redact(raw string) string {
-	if u, err := url.Parse(raw); err == nil && u.User != nil {
-		return u.Redacted()
-	}
-	return raw
-}
-
 func round2(f float64) float64 { return float64(int(f*100+0.5)) / 100 }
 
 // SetPullState records a pulled camera's state while it is not live:
@@ -460,7 +459,7 @@ func (s *Source) SetPullState(state State, attempt int, next time.Time, err erro
 	}
 	if err != nil {
 		now := time.Now()
-		s.pull.LastError, s.pull.LastErrorAt = err.Error(), &now
+		s.pull.LastError, s.pull.LastErrorAt = redact.Text(err.Error()), &now
 	}
 }
 
@@ -498,6 +497,9 @@ func (p *Publisher) WriteUnit(u *media.Unit) {
 		return
 	}
 	s.lastUnit = now
+	if s.state == StateConnecting {
+		s.state = StateLive
+	}
 	if u.Track.Kind == media.KindVideo {
 		s.video = u.Track
 		s.win.frames++

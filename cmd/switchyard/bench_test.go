@@ -793,7 +793,7 @@ func BenchmarkPreviewOutput(b *testing.B) {
 	}
 	const window = 15 * time.Second
 	names := []string{"cam1", "cam2", "cam3", "cam4"}
-	show := func(previewBPS Bitrate) (float64, mixer.Stats) {
+	show := func(previewBPS media.Bitrate) (float64, mixer.Stats) {
 		cfg := benchConfig(b, 1280, 720, names...)
 		cfg.Program.PreviewBitrate = previewBPS
 		a := benchStart(b, &cfg)

@@ -2,19 +2,19 @@ package main
 
 import (
 	_ "embed"
+	"encoding"
 	"errors"
 	"fmt"
 	"math"
 	"os"
 	"reflect"
-	"strconv"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
 	"switchyard/ingest"
-	"switchyard/ingest/gen"
+	"switchyard/media"
 	"switchyard/output/push"
 )
 
@@ -33,6 +33,18 @@ type Config struct {
 	Record    RecordConfig          `yaml:"record"`
 	TLS       TLSConfig             `yaml:"tls"`
 	Multiview MultiviewConfig       `yaml:"multiview"`
+	Buses     BusesConfig           `yaml:"buses"`
+	// SysmonHold keeps the Go runtime's monitor thread out of its 20 µs
+	// polling, which this bursty, cgo-heavy work otherwise keeps it in
+	// (internal/sysmon); false turns it off (SWITCHYARD_SYSMON_HOLD=0).
+	SysmonHold bool `yaml:"sysmon_hold"`
+}
+
+// BusesConfig is what the program and preview buses show when the show
+// starts: a source's name, or "black" (the default).
+type BusesConfig struct {
+	Program string `yaml:"program"`
+	Preview string `yaml:"preview"`
 }
 
 // MultiviewConfig is the monitor wall at /multiview.mjpeg.
@@ -49,12 +61,12 @@ type OutputConfig struct {
 	URL     string `yaml:"url"`
 	Enabled *bool  `yaml:"enabled"`
 	// VideoBitrate, below the program's, sends this output a second encode.
-	VideoBitrate Bitrate `yaml:"video_bitrate"`
+	VideoBitrate media.Bitrate `yaml:"video_bitrate"`
 }
 
 // Push returns the output's runtime configuration.
 func (o OutputConfig) Push() push.Config {
-	return push.Config{Name: o.Name, URL: o.URL, Enabled: o.Enabled == nil || *o.Enabled, VideoBitrate: int(o.VideoBitrate)}
+	return push.Config{Name: o.Name, URL: o.URL, Enabled: o.Enabled == nil || *o.Enabled, VideoBitrate: o.VideoBitrate}
 }
 
 // RecordConfig sets recording defaults.
@@ -89,15 +101,15 @@ type ListenConfig struct {
 
 // ProgramConfig is the program format.
 type ProgramConfig struct {
-	Width        int      `yaml:"width"`
-	Height       int      `yaml:"height"`
-	FPS          float64  `yaml:"fps"`
-	VideoBitrate Bitrate  `yaml:"video_bitrate"`
-	AudioBitrate Bitrate  `yaml:"audio_bitrate"`
-	Keyint       Duration `yaml:"keyint"`
+	Width        int           `yaml:"width"`
+	Height       int           `yaml:"height"`
+	FPS          float64       `yaml:"fps"`
+	VideoBitrate media.Bitrate `yaml:"video_bitrate"`
+	AudioBitrate media.Bitrate `yaml:"audio_bitrate"`
+	Keyint       Duration      `yaml:"keyint"`
 	// PreviewBitrate, when set, also encodes the preview bus for
 	// rtsp://HOST:8554/preview (a confidence monitor).
-	PreviewBitrate Bitrate `yaml:"preview_bitrate"`
+	PreviewBitrate media.Bitrate `yaml:"preview_bitrate"`
 	// JitterBuffer is how long each source's pictures and sound wait past
 	// the earliest they could be shown, so a jittery feed plays evenly
 	// (unset: 2 frames).
@@ -112,36 +124,6 @@ func (p ProgramConfig) FPSRational() (num, den int) {
 		}
 	}
 	return int(math.Round(p.FPS)), 1
-}
-
-// Bitrate in bits per second, written as 4500k, 4.5M or 4500000.
-type Bitrate int
-
-// UnmarshalYAML parses k/M suffixes.
-func (b *Bitrate) UnmarshalYAML(n *yaml.Node) error {
-	v, err := ParseBitrate(n.Value)
-	if err != nil {
-		return err
-	}
-	*b = Bitrate(v)
-	return nil
-}
-
-// ParseBitrate reads "4500k", "4.5M" or "4500000".
-func ParseBitrate(s string) (int, error) {
-	s = strings.TrimSpace(s)
-	mul := 1.0
-	switch {
-	case strings.HasSuffix(s, "k"), strings.HasSuffix(s, "K"):
-		mul, s = 1e3, s[:len(s)-1]
-	case strings.HasSuffix(s, "M"), strings.HasSuffix(s, "m"):
-		mul, s = 1e6, s[:len(s)-1]
-	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f <= 0 {
-		return 0, fmt.Errorf("bitrate %q: use a number with k or M, like 4500k", s)
-	}
-	return int(f * mul), nil
 }
 
 // Duration is a time.Duration written as "2s", "500ms".
@@ -192,13 +174,14 @@ func LoadConfig(path string, environ []string) (*Config, error) {
 // defaults returns the configuration every show starts from.
 func defaults() Config {
 	return Config{
-		HTTP:      HTTPConfig{Listen: "127.0.0.1:8080"},
-		RTMP:      ListenConfig{Listen: ":1935"},
-		RTSP:      ListenConfig{Listen: ":8554"},
-		Program:   ProgramConfig{Width: 1280, Height: 720, FPS: 30, VideoBitrate: 4_500_000, AudioBitrate: 160_000, Keyint: Duration(2 * time.Second)},
-		DataDir:   "./data",
-		Record:    RecordConfig{Program: true, ISO: true, Fragment: Duration(time.Second), MinFreeMB: 256},
-		Multiview: MultiviewConfig{Width: 960, Height: 540, FPS: 10, Quality: 75},
+		HTTP:       HTTPConfig{Listen: "127.0.0.1:8080"},
+		RTMP:       ListenConfig{Listen: ":1935"},
+		RTSP:       ListenConfig{Listen: ":8554"},
+		Program:    ProgramConfig{Width: 1280, Height: 720, FPS: 30, VideoBitrate: 4_500_000, AudioBitrate: 160_000, Keyint: Duration(2 * time.Second)},
+		DataDir:    "./data",
+		Record:     RecordConfig{Program: true, ISO: true, Fragment: Duration(time.Second), MinFreeMB: 256},
+		Multiview:  MultiviewConfig{Width: 960, Height: 540, FPS: 10, Quality: 75},
+		SysmonHold: true,
 	}
 }
 
@@ -216,24 +199,32 @@ func ParseConfig(data []byte) (*Config, error) {
 	if err := checkKeys(root.Content[0], reflect.TypeOf(cfg), ""); err != nil {
 		return nil, err
 	}
-	if err := root.Content[0].Decode(&cfg); err != nil {
-		var te *yaml.TypeError
-		if errors.As(err, &te) && len(te.Errors) > 0 {
-			return nil, fmt.Errorf("config: %s", te.Errors[0])
-		}
+	if err := root.Content[0].Decode(&cfg); err != nil { // checkKeys found every error it can name
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	return &cfg, nil
 }
 
-// checkKeys walks a YAML mapping against the struct type it decodes into and
-// reports the first key the struct does not have, with its full path.
+// checkKeys walks a YAML node against the type it decodes into and reports
+// the first key the type does not have, or the first value it cannot take,
+// with the key's full path.
 func checkKeys(n *yaml.Node, t reflect.Type, path string) error {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	custom := reflect.PointerTo(t).Implements(reflect.TypeFor[yaml.Unmarshaler]()) ||
+		reflect.PointerTo(t).Implements(reflect.TypeFor[encoding.TextUnmarshaler]())
 	switch {
-	case n.Kind == yaml.MappingNode && t.Kind() == reflect.Struct:
+	case n.Kind == yaml.ScalarNode && n.Tag == "!!null":
+		return nil // an empty value leaves the default
+	case custom:
+	case t.Kind() == reflect.Struct:
+		if n.Kind != yaml.MappingNode {
+			return &ConfigError{Key: orRoot(path), Msg: fmt.Sprintf("must be a mapping of keys (line %d)", n.Line)}
+		}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k := n.Content[i].Value
 			f, ok := fieldByTag(t, k)
@@ -245,14 +236,53 @@ func checkKeys(n *yaml.Node, t reflect.Type, path string) error {
 				return err
 			}
 		}
-	case n.Kind == yaml.SequenceNode && t.Kind() == reflect.Slice:
+		return nil
+	case t.Kind() == reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			return &ConfigError{Key: orRoot(path), Msg: fmt.Sprintf("must be a list (line %d)", n.Line)}
+		}
 		for i, c := range n.Content {
 			if err := checkKeys(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); err != nil {
 				return err
 			}
 		}
+		return nil
+	}
+	// a value: decoding it alone tells whether the key's type takes it
+	if err := n.Decode(reflect.New(t).Interface()); err != nil {
+		var te *yaml.TypeError
+		msg := err.Error()
+		if errors.As(err, &te) {
+			msg = fmt.Sprintf("%q is not %s (line %d)", n.Value, describeKind(t), n.Line)
+		}
+		return &ConfigError{Key: orRoot(path), Msg: msg}
 	}
 	return nil
+}
+
+// describeKind says in words what a key of type t takes.
+func describeKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.String:
+		return "a string"
+	case reflect.Map:
+		return "a mapping"
+	}
+	return "a " + t.String()
+}
+
+func orRoot(path string) string {
+	if path == "" {
+		return "config"
+	}
+	return path
 }
 
 func fieldByTag(t reflect.Type, key string) (reflect.StructField, bool) {
@@ -287,17 +317,39 @@ func (c *Config) applyEnv(environ []string) error {
 		if !ok {
 			return &ConfigError{Key: k, Msg: "unknown environment variable (keys: " + strings.Join(sortedKeys(fields), ", ") + ")"}
 		}
+		if f.Kind() == reflect.Bool { // 1/0, true/false, yes/no, on/off
+			b, ok := parseBool(v)
+			if !ok {
+				return &ConfigError{Key: k, Msg: fmt.Sprintf("%q is not true or false (1/0, yes/no, on/off)", v)}
+			}
+			f.SetBool(b)
+			continue
+		}
 		var node yaml.Node
 		if err := yaml.Unmarshal([]byte(v), &node); err != nil || len(node.Content) == 0 {
 			node = yaml.Node{Kind: yaml.ScalarNode, Value: v}
 		} else {
 			node = *node.Content[0]
 		}
+		if err := checkKeys(&node, f.Type(), k); err != nil {
+			return err
+		}
 		if err := node.Decode(f.Addr().Interface()); err != nil {
 			return &ConfigError{Key: k, Msg: err.Error()}
 		}
 	}
 	return nil
+}
+
+// parseBool reads the ways a switch is written in an environment variable.
+func parseBool(v string) (bool, bool) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "1", "true", "yes", "on", "y", "t":
+		return true, true
+	case "0", "false", "no", "off", "n", "f":
+		return false, true
+	}
+	return false, false
 }
 
 func collectScalars(v reflect.Value, prefix string, out map[string]reflect.Value) {
@@ -373,7 +425,7 @@ func (c *Config) Validate() error {
 	seen := map[string]bool{}
 	for i, s := range c.Sources {
 		key := fmt.Sprintf("sources[%d]", i)
-		if err := s.Validate(); err != nil {
+		if err := checkSource(s); err != nil { // the same check as the API's
 			var fe *ingest.FieldError
 			if errors.As(err, &fe) {
 				return &ConfigError{key + "." + fe.Field, fe.Msg}
@@ -383,14 +435,11 @@ func (c *Config) Validate() error {
 		if seen[s.Name] {
 			return &ConfigError{key + ".name", fmt.Sprintf("source %q is listed twice", s.Name)}
 		}
-		if s.Name == "black" || s.Name == "program" || s.Name == "preview" {
-			return &ConfigError{key + ".name", fmt.Sprintf("%q is reserved", s.Name)}
-		}
 		seen[s.Name] = true
-		if s.URL != "" {
-			if _, _, err := gen.Kind(s.URL); err != nil {
-				return &ConfigError{key + ".url", err.Error()}
-			}
+	}
+	for key, name := range map[string]string{"buses.program": c.Buses.Program, "buses.preview": c.Buses.Preview} {
+		if name != "" && name != "black" && !seen[name] {
+			return &ConfigError{key, fmt.Sprintf("%q is not one of the show's sources (or black)", name)}
 		}
 	}
 	names := map[string]bool{}

@@ -96,7 +96,7 @@ func TestBinary(t *testing.T) {
 		cmd := exec.Command(bin, "-config", p)
 		out, err := cmd.CombinedOutput()
 		require.Error(t, err)
-		require.Equal(t, 2, cmd.ProcessState.ExitCode())
+		require.Equal(t, 1, cmd.ProcessState.ExitCode())
 		require.Equal(t, "switchyard: program.colour: unknown key (line 3)\n", string(out))
 	})
 

@@ -105,6 +105,9 @@ func (s *Server) Close() {
 		return
 	}
 	_ = s.srv.Close()
+	// go-rtmp closes the listener only once its Serve has taken it: a Close
+	// right after Start would leave Serve accepting for ever.
+	_ = s.ln.Close()
 	s.mu.Lock()
 	for c := range s.conns {
 		_ = c.Conn.Close()

@@ -12,6 +12,7 @@ import (
 	"github.com/bluenviron/gortsplib/v4/pkg/base"
 
 	"switchyard/ingest"
+	"switchyard/internal/redact"
 )
 
 // Pull pulls an IP camera's RTSP stream (rtsp:// or rtsps://, credentials
@@ -69,10 +70,10 @@ func (p *Pull) run(ctx context.Context) {
 
 // session pulls once, until the camera or ctx ends it. live reports whether
 // the source went live.
-func (p *Pull) session(ctx context.Context, cfg ingest.SourceConfig) (live bool, err error) {
+func (p *Pull) session(ctx context.Context, cfg ingest.SourceConfig) error {
 	u, err := base.ParseURL(cfg.URL)
 	if err != nil {
-		return false, fmt.Errorf("bad url: %w", err)
+		return fmt.Errorf("bad url: %w", err)
 	}
 	transport := gortsplib.TransportTCP
 	if cfg.Transport == "udp" {
@@ -81,7 +82,7 @@ func (p *Pull) session(ctx context.Context, cfg ingest.SourceConfig) (live bool,
 	c := &gortsplib.Client{Scheme: u.Scheme, Host: u.Host, ReadTimeout: p.ReadTimeout, WriteTimeout: p.ReadTimeout,
 		Transport: &transport, TLSConfig: p.TLSConfig, UserAgent: "Switchyard"}
 	if err := c.Start2(); err != nil {
-		return false, err
+		return err
 	}
 	stop := make(chan struct{})
 	defer close(stop)
@@ -96,14 +97,14 @@ func (p *Pull) session(ctx context.Context, cfg ingest.SourceConfig) (live bool,
 
 	desc, _, err := c.Describe(u)
 	if err != nil {
-		return false, fmt.Errorf("describe: %w", err)
+		return fmt.Errorf("describe: %w", err)
 	}
 	in, err := newPublisher(desc, p.Log)
 	if err != nil {
-		return false, err
+		return err
 	}
 	if _, err := c.Setup(desc.BaseURL, in.video.media, 0, 0); err != nil {
-		return false, fmt.Errorf("setup video: %w", err)
+		return fmt.Errorf("setup video: %w", err)
 	}
 	if in.audio != nil {
 		if _, err := c.Setup(desc.BaseURL, in.audio.media, 0, 0); err != nil {
@@ -113,7 +114,7 @@ func (p *Pull) session(ctx context.Context, cfg ingest.SourceConfig) (live bool,
 	}
 	pub, err := p.Registry.Publish(p.Source, cfg.PublishKey, ingest.ProtoRTSPPull)
 	if err != nil {
-		return false, err
+		return err
 	}
 	defer pub.Close()
 	pub.OnKick(c.Close)
@@ -121,21 +122,12 @@ func (p *Pull) session(ctx context.Context, cfg ingest.SourceConfig) (live bool,
 	in.announce()
 	in.attach(c)
 	if _, err := c.Play(nil); err != nil {
-		return true, fmt.Errorf("play: %w", err)
+		return fmt.Errorf("play: %w", err)
 	}
-	p.Log.Info("camera live", "url", maskURL(cfg.URL), "transport", transport.String())
+	p.Log.Info("camera connected", "url", redact.URL(cfg.URL), "transport", transport.String())
 	err = c.Wait()
 	if err == nil {
 		err = errors.New("the camera ended the session")
 	}
-	return true, err
-}
-
-// maskURL leaves a camera's credentials out of logs.
-func maskURL(raw string) string {
-	u, err := base.ParseURL(raw)
-	if err != nil {
-		return "(bad url)"
-	}
-	return u.CloneWithoutCredentials().String()
+	return err
 }
