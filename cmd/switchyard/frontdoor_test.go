@@ -288,3 +288,69 @@ func TestAddSourceAnswersWithItsStatus(t *testing.T) {
 	require.Equal(t, 66, st.JitterBufferMS, "the program's 2 frames at 30 fps")
 	require.Equal(t, ingest.StateOffline, st.State, "a pushed source with no publisher yet")
 }
+
+// The show file and the API both change sources and outputs; across a
+// restart, per name, the later edit wins: what the API changed stays, and an
+// edit of the show file made since applies — never ignored in silence.
+func TestShowFileEditsApplyOverShowJSON(t *testing.T) {
+	dataDir := t.TempDir()
+	show := func(extra string) *Config {
+		cfg, err := LoadConfig(writeShow(t, fmt.Sprintf(`http: { listen: "127.0.0.1:0" }
+rtmp: { listen: "127.0.0.1:0" }
+rtsp: { listen: "127.0.0.1:0" }
+program: { width: 320, height: 240, fps: 30, video_bitrate: 600k, audio_bitrate: 96k, keyint: 1s }
+data_dir: %q
+%s`, dataDir, extra)), nil)
+		require.NoError(t, err)
+		return cfg
+	}
+	outputs := func(a *app) map[string]bool {
+		var list []struct {
+			Name    string
+			Enabled bool
+		}
+		require.Equal(t, http.StatusOK, api(t, "GET", a.apiURL("/outputs"), "", &list))
+		m := map[string]bool{}
+		for _, o := range list {
+			m[o.Name] = o.Enabled
+		}
+		return m
+	}
+	sources := func(a *app) []string {
+		var list []ingest.Status
+		require.Equal(t, http.StatusOK, api(t, "GET", a.apiURL("/sources"), "", &list))
+		var names []string
+		for _, s := range list {
+			names = append(names, s.Name)
+		}
+		return names
+	}
+
+	a, _ := startApp(t, show(`sources: [{ name: cam1 }, { name: cam2 }]
+outputs: [{ name: yt, url: "rtmp://127.0.0.1:9/live/k1", enabled: false }]
+`))
+	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/outputs"), `{"name":"api1","url":"rtmp://127.0.0.1:9/live/k2","enabled":false}`, nil))
+	require.Equal(t, http.StatusNoContent, api(t, "DELETE", a.apiURL("/sources/cam2"), "", nil))
+	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/sources"), `{"name":"cam9"}`, nil))
+	a.Close()
+
+	// the file unchanged: the API's changes stand
+	b, _ := startApp(t, show(`sources: [{ name: cam1 }, { name: cam2 }]
+outputs: [{ name: yt, url: "rtmp://127.0.0.1:9/live/k1", enabled: false }]
+`))
+	require.Equal(t, map[string]bool{"yt": false, "api1": false}, outputs(b))
+	require.ElementsMatch(t, []string{"cam1", "cam9"}, sources(b), "cam2 stays removed")
+	b.Close()
+
+	// the file edited since: an output added, one changed, a source added and one removed
+	c, logs := startApp(t, show(`sources: [{ name: cam2 }, { name: cam3 }]
+outputs: [{ name: yt, url: "rtmp://127.0.0.1:9/live/k1", enabled: true }, { name: fb, url: "rtmp://127.0.0.1:9/live/k3", enabled: false }]
+`))
+	require.Equal(t, map[string]bool{"yt": true, "api1": false, "fb": false}, outputs(c))
+	require.ElementsMatch(t, []string{"cam9", "cam3"}, sources(c),
+		"cam1 was removed from the file; cam2, removed through the API and not changed in the file, stays removed; cam3 was added")
+	for _, change := range []string{"output fb added in the show file", "output yt changed in the show file",
+		"source cam1 removed from the show file", "source cam3 added in the show file"} {
+		require.Contains(t, logs.String(), change)
+	}
+}
