@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -92,10 +93,44 @@ func api(t *testing.T, method, url, body string, out any) int {
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
-	if out != nil {
+	if raw, ok := out.(*json.RawMessage); ok {
+		*raw = b
+	} else if out != nil {
 		require.NoError(t, json.Unmarshal(b, out), "body: %s", b)
 	}
 	return resp.StatusCode
+}
+
+// soakEnv is how long `make soak` runs its long tests: a Go duration
+// (SOAK=10m make soak).
+const soakEnv = "SOAK"
+
+// soakLength is how long a test that can soak runs: short in `make test`,
+// SOAK when it is set and longer. A SOAK that is not a duration fails the
+// test: a soak that silently runs the short version proves nothing.
+func soakLength(t *testing.T, short time.Duration) time.Duration {
+	t.Helper()
+	v := os.Getenv(soakEnv)
+	if v == "" {
+		return short
+	}
+	d, err := time.ParseDuration(v)
+	require.NoError(t, err, "%s=%q is not a duration: write it like 10m or 1h30m", soakEnv, v)
+	require.Positive(t, d, "%s=%q", soakEnv, v)
+	return max(d, short)
+}
+
+// mustAPI sends a request that must succeed (2xx) and decodes the answer
+// into out (when not nil): a refused request stops the test here, with the
+// answer, rather than later where its effect is missing.
+func mustAPI(t *testing.T, method, url, body string, out any) {
+	t.Helper()
+	var raw json.RawMessage
+	code := api(t, method, url, body, &raw)
+	require.True(t, code >= 200 && code < 300, "%s %s %s: status %d: %s", method, url, body, code, raw)
+	if out != nil {
+		require.NoError(t, json.Unmarshal(raw, out), "body: %s", raw)
+	}
 }
 
 // waitFor polls cond until it holds or the time is up.

@@ -121,7 +121,7 @@ func FuzzReadMessage(f *testing.F) {
 			for i := range got {
 				require.Equal(t, got[i].typ, again[i].typ)
 				require.Equal(t, got[i].ts, again[i].ts)
-				require.Equal(t, len(got[i].data), len(again[i].data))
+				require.Equal(t, got[i].data, again[i].data, "message %d's bytes", i)
 			}
 		}
 	})
