@@ -841,7 +841,7 @@ func (e *Engine) compose(n int64, f *programFrame) {
 		case TransDip:
 			compose.Dip(canvas, canvas, e.canvasB, p, transC)
 		case TransWipe:
-			compose.Wipe(canvas, canvas, e.canvasB, p, transT.Direction, transT.SoftnessPx)
+			compose.Wipe(canvas, canvas, e.canvasB, p, transT.Direction, transT.softness())
 		default:
 			compose.Mix(canvas, canvas, e.canvasB, p)
 		}
