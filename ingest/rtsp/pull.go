@@ -8,8 +8,8 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/bluenviron/gortsplib/v4"
-	"github.com/bluenviron/gortsplib/v4/pkg/base"
+	"github.com/bluenviron/gortsplib/v5"
+	"github.com/bluenviron/gortsplib/v5/pkg/base"
 
 	"switchyard/ingest"
 )
@@ -74,13 +74,13 @@ func (p *Pull) session(ctx context.Context, cfg ingest.SourceConfig) (live bool,
 	if err != nil {
 		return false, fmt.Errorf("bad url: %w", err)
 	}
-	transport := gortsplib.TransportTCP
+	transport := gortsplib.ProtocolTCP
 	if cfg.Transport == "udp" {
-		transport = gortsplib.TransportUDP
+		transport = gortsplib.ProtocolUDP
 	}
 	c := &gortsplib.Client{Scheme: u.Scheme, Host: u.Host, ReadTimeout: p.ReadTimeout, WriteTimeout: p.ReadTimeout,
-		Transport: &transport, TLSConfig: p.TLSConfig, UserAgent: "Switchyard"}
-	if err := c.Start2(); err != nil {
+		Protocol: &transport, TLSConfig: p.TLSConfig, UserAgent: "Switchyard"}
+	if err := c.Start(); err != nil {
 		return false, err
 	}
 	stop := make(chan struct{})

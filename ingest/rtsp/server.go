@@ -13,12 +13,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/bluenviron/gortsplib/v4"
-	"github.com/bluenviron/gortsplib/v4/pkg/base"
-	"github.com/bluenviron/gortsplib/v4/pkg/description"
-	"github.com/bluenviron/gortsplib/v4/pkg/format"
-	"github.com/bluenviron/gortsplib/v4/pkg/headers"
-	"github.com/bluenviron/gortsplib/v4/pkg/liberrors"
+	"github.com/bluenviron/gortsplib/v5"
+	"github.com/bluenviron/gortsplib/v5/pkg/base"
+	"github.com/bluenviron/gortsplib/v5/pkg/description"
+	"github.com/bluenviron/gortsplib/v5/pkg/format"
+	"github.com/bluenviron/gortsplib/v5/pkg/headers"
+	"github.com/bluenviron/gortsplib/v5/pkg/liberrors"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h265"
 	"github.com/pion/rtp"
@@ -239,7 +239,7 @@ func (h *handler) OnPlay(ctx *gortsplib.ServerHandlerOnPlayCtx) (*base.Response,
 	// found a stream at, whatever URL form the PLAY used
 	if _, ok := ctx.Session.UserData().(*watcher); !ok {
 		if p := h.s.getPlayer(); p != nil {
-			ctx.Session.SetUserData(&watcher{stop: p.Watch(strings.Trim(ctx.Session.SetuppedPath(), "/"))})
+			ctx.Session.SetUserData(&watcher{stop: p.Watch(strings.Trim(ctx.Session.Path(), "/"))})
 		}
 	}
 	return &base.Response{StatusCode: base.StatusOK}, nil
@@ -317,14 +317,14 @@ func newPublisher(desc *description.Session, log *slog.Logger) (*publisher, erro
 // the client pulling a camera.
 type rtpSource interface {
 	OnPacketRTP(medi *description.Media, forma format.Format, cb gortsplib.OnPacketRTPFunc)
-	PacketPTS2(medi *description.Media, pkt *rtp.Packet) (int64, bool)
+	PacketPTS(medi *description.Media, pkt *rtp.Packet) (int64, bool)
 }
 
 // attach turns the session's RTP packets into units on the source.
 func (p *publisher) attach(sess rtpSource) {
 	if v := p.video; v != nil {
 		sess.OnPacketRTP(v.media, v.format, func(pkt *rtp.Packet) {
-			pts, ok := sess.PacketPTS2(v.media, pkt)
+			pts, ok := sess.PacketPTS(v.media, pkt)
 			if !ok {
 				return
 			}
@@ -339,7 +339,7 @@ func (p *publisher) attach(sess rtpSource) {
 	}
 	if a := p.audio; a != nil {
 		sess.OnPacketRTP(a.media, a.format, func(pkt *rtp.Packet) {
-			pts, ok := sess.PacketPTS2(a.media, pkt)
+			pts, ok := sess.PacketPTS(a.media, pkt)
 			if !ok {
 				return
 			}

@@ -13,10 +13,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/bluenviron/gortsplib/v4"
-	"github.com/bluenviron/gortsplib/v4/pkg/description"
-	"github.com/bluenviron/gortsplib/v4/pkg/format"
-	"github.com/bluenviron/gortsplib/v4/pkg/format/rtpmpeg4audio"
+	"github.com/bluenviron/gortsplib/v5"
+	"github.com/bluenviron/gortsplib/v5/pkg/description"
+	"github.com/bluenviron/gortsplib/v5/pkg/format"
+	"github.com/bluenviron/gortsplib/v5/pkg/format/rtpmpeg4audio"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 	"github.com/pion/rtp"
 
@@ -183,6 +183,12 @@ type session struct {
 	sentVideo  bool
 	firstPTS   time.Duration
 	haveOrigin bool
+	// ntpOrigin is the wall-clock time of the session's first unit: every
+	// packet's NTP time is ntpOrigin + its PTS offset, so the RTCP sender
+	// reports map RTP time to NTP time the same way for video and audio
+	// (players sync the tracks with them, and ffmpeg re-times a stream
+	// by them as soon as the first report arrives).
+	ntpOrigin time.Time
 }
 
 func (p *path) run(ctx context.Context, r *RTSP, reader *media.Reader) {
@@ -289,8 +295,10 @@ func (s *session) write(u *media.Unit) {
 	if !s.haveOrigin {
 		s.haveOrigin = true
 		s.firstPTS = u.PTS
+		s.ntpOrigin = time.Now()
 	}
 	t := u.PTS - s.firstPTS
+	ntp := s.ntpOrigin.Add(t)
 	switch {
 	case u.Track == s.video:
 		s.sentVideo = true
@@ -301,7 +309,7 @@ func (s *session) write(u *media.Unit) {
 		ts := s.vbase + uint32(rtpTime(t, 90000))
 		for _, pkt := range pkts {
 			pkt.Timestamp = ts
-			_ = s.ss.WritePacketRTP(s.vmedia, pkt)
+			_ = s.ss.WritePacketRTPWithNTP(s.vmedia, pkt, ntp)
 		}
 	case u.Track == s.audio && s.sentVideo:
 		pkts, err := s.aenc.Encode(u.Data)
@@ -311,7 +319,7 @@ func (s *session) write(u *media.Unit) {
 		ts := s.abase + uint32(rtpTime(t, int64(s.audio.SampleRate)))
 		for _, pkt := range pkts {
 			pkt.Timestamp = ts
-			_ = s.ss.WritePacketRTP(s.amedia, pkt)
+			_ = s.ss.WritePacketRTPWithNTP(s.amedia, pkt, ntp)
 		}
 	}
 }
