@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net"
 	"os"
 	"reflect"
 	"strconv"
@@ -25,7 +26,7 @@ var demoConfig []byte
 type Config struct {
 	HTTP      HTTPConfig            `yaml:"http"`
 	RTMP      ListenConfig          `yaml:"rtmp"`
-	RTSP      ListenConfig          `yaml:"rtsp"`
+	RTSP      RTSPConfig            `yaml:"rtsp"`
 	Program   ProgramConfig         `yaml:"program"`
 	DataDir   string                `yaml:"data_dir"`
 	Sources   []ingest.SourceConfig `yaml:"sources"`
@@ -85,6 +86,15 @@ type HTTPConfig struct {
 // ListenConfig is a protocol server's listen address.
 type ListenConfig struct {
 	Listen string `yaml:"listen"`
+}
+
+// RTSPConfig is the RTSP server: TCP on listen, and UDP (RTP and RTCP on
+// two consecutive ports, RTP even) for publishers and readers that ask for
+// it; both UDP keys empty turn UDP off.
+type RTSPConfig struct {
+	Listen  string `yaml:"listen"`
+	UDPRTP  string `yaml:"udp_rtp"`
+	UDPRTCP string `yaml:"udp_rtcp"`
 }
 
 // ProgramConfig is the program format.
@@ -194,7 +204,7 @@ func defaults() Config {
 	return Config{
 		HTTP:      HTTPConfig{Listen: "127.0.0.1:8080"},
 		RTMP:      ListenConfig{Listen: ":1935"},
-		RTSP:      ListenConfig{Listen: ":8554"},
+		RTSP:      RTSPConfig{Listen: ":8554", UDPRTP: ":8000", UDPRTCP: ":8001"},
 		Program:   ProgramConfig{Width: 1280, Height: 720, FPS: 30, VideoBitrate: 4_500_000, AudioBitrate: 160_000, Keyint: Duration(2 * time.Second)},
 		DataDir:   "./data",
 		Record:    RecordConfig{Program: true, ISO: true, Fragment: Duration(time.Second), MinFreeMB: 256},
@@ -289,7 +299,8 @@ func (c *Config) applyEnv(environ []string) error {
 		}
 		var node yaml.Node
 		if err := yaml.Unmarshal([]byte(v), &node); err != nil || len(node.Content) == 0 {
-			node = yaml.Node{Kind: yaml.ScalarNode, Value: v}
+			// an empty value is the empty string (rtsp.udp_rtp= turns UDP off), not null
+			node = yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v}
 		} else {
 			node = *node.Content[0]
 		}
@@ -367,6 +378,9 @@ func (c *Config) Validate() error {
 			return &ConfigError{k, fmt.Sprintf("%q must be HOST:PORT or :PORT", v)}
 		}
 	}
+	if err := c.RTSP.validate(); err != nil {
+		return err
+	}
 	if c.DataDir == "" {
 		return &ConfigError{"data_dir", "must not be empty"}
 	}
@@ -426,3 +440,39 @@ func (c *Config) Validate() error {
 }
 
 func timeDuration(d Duration) time.Duration { return time.Duration(d) }
+
+// validate checks the UDP ports: both or neither, RTP even and RTCP the
+// next port (gortsplib's server requires both, as RFC 3550 §11 advises).
+func (r RTSPConfig) validate() error {
+	switch {
+	case r.UDPRTP == "" && r.UDPRTCP == "":
+		return nil // UDP off
+	case r.UDPRTCP == "":
+		return &ConfigError{"rtsp.udp_rtcp", fmt.Sprintf("must be set with rtsp.udp_rtp %q (the next port), or both left empty to turn UDP off", r.UDPRTP)}
+	case r.UDPRTP == "":
+		return &ConfigError{"rtsp.udp_rtp", fmt.Sprintf("must be set with rtsp.udp_rtcp %q (the port before), or both left empty to turn UDP off", r.UDPRTCP)}
+	}
+	port := func(key, v string) (string, int, error) {
+		host, p, err := net.SplitHostPort(v)
+		n, perr := strconv.Atoi(p)
+		if err != nil || perr != nil || n < 1 || n > 65535 {
+			return "", 0, &ConfigError{key, fmt.Sprintf("%q must be HOST:PORT or :PORT with a port from 1 to 65535", v)}
+		}
+		return host, n, nil
+	}
+	rtpHost, rtp, err := port("rtsp.udp_rtp", r.UDPRTP)
+	if err != nil {
+		return err
+	}
+	rtcpHost, rtcp, err := port("rtsp.udp_rtcp", r.UDPRTCP)
+	if err != nil {
+		return err
+	}
+	if rtp%2 != 0 || rtp == 65534 {
+		return &ConfigError{"rtsp.udp_rtp", fmt.Sprintf("port %d must be even and below 65534 (RTP takes an even port, RTCP the next)", rtp)}
+	}
+	if rtcp != rtp+1 || rtcpHost != rtpHost {
+		return &ConfigError{"rtsp.udp_rtcp", fmt.Sprintf("%q must be the same host as rtsp.udp_rtp %q, port %d (the RTP port + 1)", r.UDPRTCP, r.UDPRTP, rtp+1)}
+	}
+	return nil
+}

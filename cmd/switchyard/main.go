@@ -133,7 +133,8 @@ func start(cfg *Config, log *slog.Logger) (a *app, err error) {
 		rec.Switch(record.Switch{PTS: ev.PTS, Kind: ev.Kind, From: ev.From, To: ev.To, Duration: ev.Duration})
 	}
 
-	a.rtsp = &rtsp.Server{Address: cfg.RTSP.Listen, Registry: a.registry, Log: log}
+	a.rtsp = &rtsp.Server{Address: cfg.RTSP.Listen, UDPRTPAddress: cfg.RTSP.UDPRTP, UDPRTCPAddress: cfg.RTSP.UDPRTCP,
+		Registry: a.registry, Log: log}
 	if err = a.rtsp.Start(); err != nil {
 		return nil, err
 	}

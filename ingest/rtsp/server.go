@@ -44,6 +44,10 @@ var ErrNotFound = errors.New("no stream at this path")
 type Server struct {
 	// Address to listen on, e.g. ":8554".
 	Address string
+	// UDPRTPAddress and UDPRTCPAddress, both set (e.g. ":8000" and ":8001",
+	// an even port and the next), take RTP and RTCP over UDP from
+	// publishers and send it to readers; both empty: TCP only.
+	UDPRTPAddress, UDPRTCPAddress string
 	// Registry the publishers publish into.
 	Registry *ingest.Registry
 	// Player serves readers; may be set after Start.
@@ -75,19 +79,28 @@ func (s *Server) Start() error {
 	}
 	s.ln = ln
 	s.srv = &gortsplib.Server{
-		Handler:      &handler{s: s},
-		RTSPAddress:  s.Address,
-		ReadTimeout:  s.ReadTimeout,
-		WriteTimeout: s.WriteTimeout,
+		Handler:        &handler{s: s},
+		RTSPAddress:    s.Address,
+		UDPRTPAddress:  s.UDPRTPAddress,
+		UDPRTCPAddress: s.UDPRTCPAddress,
+		ReadTimeout:    s.ReadTimeout,
+		WriteTimeout:   s.WriteTimeout,
 		Listen: func(string, string) (net.Listener, error) {
 			return &guardedListener{Listener: ln, timeout: s.ReadTimeout}, nil
 		},
 	}
 	if err := s.srv.Start(); err != nil {
 		ln.Close()
+		if s.UDPRTPAddress != "" {
+			return fmt.Errorf("rtsp start (udp %s and %s): %w", s.UDPRTPAddress, s.UDPRTCPAddress, err)
+		}
 		return fmt.Errorf("rtsp start: %w", err)
 	}
-	s.Log.Info("listening", "addr", ln.Addr().String())
+	if s.UDPRTPAddress != "" {
+		s.Log.Info("listening", "addr", ln.Addr().String(), "udp_rtp", s.UDPRTPAddress, "udp_rtcp", s.UDPRTCPAddress)
+	} else {
+		s.Log.Info("listening", "addr", ln.Addr().String(), "udp", "off")
+	}
 	return nil
 }
 
@@ -266,6 +279,7 @@ func (h *handler) OnRecord(ctx *gortsplib.ServerHandlerOnRecordCtx) (*base.Respo
 	}
 	release(ctx.Conn)
 	p.attach(ctx.Session)
+	p.log.Info("recording", "transport", ctx.Session.Transport().Protocol.String())
 	return &base.Response{StatusCode: base.StatusOK}, nil
 }
 

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"fmt"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"switchyard/ingest"
+	"switchyard/media"
+)
+
+// gstElements are the GStreamer elements the tests use, and the Debian
+// package each comes in.
+var gstElements = map[string]string{
+	"rtspclientsink": "gstreamer1.0-rtsp",
+	"rtspsrc":        "gstreamer1.0-plugins-good",
+	"rtmp2sink":      "gstreamer1.0-plugins-bad",
+	"rtmp2src":       "gstreamer1.0-plugins-bad",
+	"x264enc":        "gstreamer1.0-plugins-ugly",
+	"avenc_aac":      "gstreamer1.0-libav",
+	"avdec_h264":     "gstreamer1.0-libav",
+	"opusenc":        "gstreamer1.0-plugins-base",
+	"flvmux":         "gstreamer1.0-plugins-good",
+}
+
+// mustHaveGStreamer fails (never skips) when GStreamer or one of the
+// elements the tests use is missing: it is part of the test set-up.
+func mustHaveGStreamer(t *testing.T) {
+	t.Helper()
+	mustHaveTools(t)
+	for _, tool := range []string{"gst-launch-1.0", "gst-inspect-1.0"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s not found: run `make deps` (it installs gstreamer1.0-tools and the plugins)", tool)
+		}
+	}
+	for el, pkg := range gstElements {
+		if err := exec.Command("gst-inspect-1.0", "--exists", el).Run(); err != nil {
+			t.Fatalf("GStreamer element %s not found: run `make deps` (it installs %s)", el, pkg)
+		}
+	}
+}
+
+// gst runs a gst-launch-1.0 pipeline (with -e: an EOS on interrupt).
+func gst(t *testing.T, pipeline string) *proc {
+	t.Helper()
+	return run(t, "gst-launch-1.0", append([]string{"-e"}, strings.Fields(pipeline)...)...)
+}
+
+// gstCamera is a pipeline that sends secs seconds of 320×240 H.264 at
+// 30 fps and a tone in the given audio encoder to sink (a named element,
+// "s"), then ends.
+func gstCamera(sink, audioEnc string, secs int) string {
+	return fmt.Sprintf("%s videotestsrc is-live=true num-buffers=%d pattern=red ! video/x-raw,width=320,height=240,framerate=30/1 "+
+		"! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=30 ! video/x-h264,profile=constrained-baseline ! s. "+
+		"audiotestsrc is-live=true samplesperbuffer=960 num-buffers=%d ! audio/x-raw,rate=48000,channels=2 ! audioconvert ! %s ! s.",
+		sink, secs*30, secs*50, audioEnc)
+}
+
+// TestGStreamerRTSPPublish: GStreamer's rtspclientsink publishes H.264 with
+// Opus, with its default protocols (UDP tried first) and with UDP only; the
+// source goes live with both tracks, its picture decodes, and the pipeline
+// ends cleanly.
+func TestGStreamerRTSPPublish(t *testing.T) {
+	mustHaveGStreamer(t)
+	for _, c := range []struct {
+		name, protocols, audioEnc, codec string
+	}{
+		{"opus default protocols", "", "opusenc", media.CodecOpus},
+		{"opus udp", "udp", "opusenc", media.CodecOpus},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			a, logs := startAppUDP(t, testConfig(t, ingest.SourceConfig{Name: "cam1"}))
+			sink := "rtspclientsink name=s location=" + a.rtspURL("live/cam1")
+			if c.protocols != "" {
+				sink += " protocols=" + c.protocols
+			}
+			p := gst(t, gstCamera(sink, c.audioEnc, 4))
+			var st ingest.Status
+			waitFor(t, 20*time.Second, "cam1 live with video and sound", func() bool {
+				st = sourceStatus(t, a, "cam1")
+				return st.State == ingest.StateLive && st.Video != nil && st.Audio != nil
+			})
+			require.Equal(t, c.codec, st.Audio.Codec)
+			waitPicture(t, a, "cam1")
+			require.NoError(t, p.wait(t, 30*time.Second), "gst-launch-1.0: %s", p.stderr.String())
+			require.Contains(t, logs.String(), "transport=UDP", "UDP was taken")
+		})
+	}
+}
+
+// TestGStreamerRTSPRead: GStreamer's rtspsrc decodes the program over UDP
+// and over TCP.
+func TestGStreamerRTSPRead(t *testing.T) {
+	mustHaveGStreamer(t)
+	a, _ := startAppUDP(t, testConfig(t, ingest.SourceConfig{Name: "bars", URL: "gen://bars"}))
+	api(t, "POST", a.apiURL("/program"), `{"source":"bars"}`, nil)
+	for _, proto := range []string{"udp", "tcp"} {
+		t.Run(proto, func(t *testing.T) {
+			p := gst(t, "rtspsrc location="+a.rtspURL("program")+" protocols="+proto+
+				" ! rtph264depay ! h264parse ! avdec_h264 ! identity eos-after=30 ! fakesink")
+			require.NoError(t, p.wait(t, 30*time.Second), "gst-launch-1.0: %s", p.stderr.String())
+		})
+	}
+}

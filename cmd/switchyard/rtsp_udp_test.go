@@ -1,0 +1,99 @@
+package main
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"switchyard/ingest"
+)
+
+// TestRTSPUDPConfig: UDP is on by default on 8000/8001 (as MediaMTX), is
+// turned off by leaving both keys empty, from the file or the environment,
+// and a pair the server cannot use is refused naming the key.
+func TestRTSPUDPConfig(t *testing.T) {
+	cfg, err := LoadConfig("", nil)
+	require.NoError(t, err)
+	require.Equal(t, RTSPConfig{Listen: ":8554", UDPRTP: ":8000", UDPRTCP: ":8001"}, cfg.RTSP)
+
+	cfg, err = LoadConfig("", []string{"SWITCHYARD_RTSP_UDP_RTP=", "SWITCHYARD_RTSP_UDP_RTCP="})
+	require.NoError(t, err)
+	require.Empty(t, cfg.RTSP.UDPRTP+cfg.RTSP.UDPRTCP, "the environment turns UDP off")
+	cfg, err = LoadConfig("", []string{"SWITCHYARD_RTSP_UDP_RTP=127.0.0.1:9000", "SWITCHYARD_RTSP_UDP_RTCP=127.0.0.1:9001"})
+	require.NoError(t, err)
+	require.Equal(t, "127.0.0.1:9000", cfg.RTSP.UDPRTP)
+	_, err = LoadConfig("", []string{"SWITCHYARD_RTSP_UDP_RTCP="})
+	require.ErrorContains(t, err, "rtsp.udp_rtcp: must be set with rtsp.udp_rtp")
+
+	for _, c := range []struct{ name, yaml, want string }{
+		{"off in the file", `rtsp: {listen: ":8554", udp_rtp: "", udp_rtcp: ""}`, ""},
+		{"on in the file", `rtsp: {udp_rtp: "0.0.0.0:6970", udp_rtcp: "0.0.0.0:6971"}`, ""},
+		{"rtp without rtcp", `rtsp: {udp_rtp: ":8000", udp_rtcp: ""}`, "rtsp.udp_rtcp: must be set"},
+		{"rtcp without rtp", `rtsp: {udp_rtp: "", udp_rtcp: ":8001"}`, "rtsp.udp_rtp: must be set"},
+		{"odd rtp port", `rtsp: {udp_rtp: ":8001", udp_rtcp: ":8002"}`, "rtsp.udp_rtp: port 8001 must be even"},
+		{"rtcp not next", `rtsp: {udp_rtp: ":8000", udp_rtcp: ":8003"}`, "rtsp.udp_rtcp"},
+		{"rtcp on another host", `rtsp: {udp_rtp: "127.0.0.1:8000", udp_rtcp: "127.0.0.2:8001"}`, "rtsp.udp_rtcp"},
+		{"no port", `rtsp: {udp_rtp: "8000", udp_rtcp: "8001"}`, "rtsp.udp_rtp"},
+		{"port zero", `rtsp: {udp_rtp: ":0", udp_rtcp: ":1"}`, "rtsp.udp_rtp"},
+		{"unknown key", `rtsp: {udp: ":8000"}`, "rtsp.udp: unknown key"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "show.yaml")
+			require.NoError(t, os.WriteFile(p, []byte(c.yaml), 0o644))
+			_, err := LoadConfig(p, nil)
+			if c.want == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorContains(t, err, c.want)
+		})
+	}
+}
+
+// pushRTSPUDP publishes like pushRTSP, its RTP and RTCP over UDP.
+func pushRTSPUDP(t *testing.T, a *app, name string) *proc {
+	t.Helper()
+	args := append(lavfiInput("red", "320x240", 30), "-f", "rtsp", "-rtsp_transport", "udp", a.rtspURL("live/"+name))
+	return run(t, "ffmpeg", args...)
+}
+
+// readRTSP decodes n video frames of an RTSP URL with ffmpeg over the given
+// transport and reports how it ended.
+func readRTSP(t *testing.T, url, transport string, n int) error {
+	t.Helper()
+	p := run(t, "ffmpeg", "-hide_banner", "-loglevel", "error", "-rtsp_transport", transport, "-i", url,
+		"-map", "0:v", "-frames:v", strconv.Itoa(n), "-f", "null", "-")
+	err := p.wait(t, 30*time.Second)
+	if err != nil {
+		t.Logf("ffmpeg reading %s over %s: %v: %s", url, transport, err, p.stderr.String())
+	}
+	return err
+}
+
+// TestRTSPOverUDP: ffmpeg publishes over UDP, ffmpeg reads a source and the
+// program over UDP, and a second Switchyard pulls the source with
+// transport: udp.
+func TestRTSPOverUDP(t *testing.T) {
+	mustHaveTools(t)
+	a, _ := startAppUDP(t, testConfig(t, ingest.SourceConfig{Name: "cam1"}))
+	pushRTSPUDP(t, a, "cam1")
+	st := waitLive(t, a, "cam1")
+	require.Equal(t, "rtsp", st.Protocol)
+	waitPicture(t, a, "cam1")
+	api(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, nil)
+
+	require.NoError(t, readRTSP(t, a.rtspURL("live/cam1"), "udp", 30), "a source read over UDP")
+	require.NoError(t, readRTSP(t, a.rtspURL("program"), "udp", 30), "the program read over UDP")
+
+	b, logs := startApp(t, testConfig(t))
+	require.Equal(t, http.StatusCreated, api(t, "POST", b.apiURL("/sources"),
+		`{"name":"relay","url":"`+a.rtspURL("live/cam1")+`","transport":"udp"}`, nil))
+	waitLive(t, b, "relay")
+	waitPicture(t, b, "relay")
+	require.Contains(t, logs.String(), "transport=UDP", "the pull runs over UDP")
+}
