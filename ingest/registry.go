@@ -267,6 +267,7 @@ func (r *Registry) Publish(name, key, proto string) (*Publisher, error) {
 	s.lastUnit = time.Time{}
 	s.win = window{start: time.Now()}
 	s.lastKey, s.keyint, s.lastKeyAt = -1, 0, time.Time{}
+	s.tracksWarning = ""
 	s.mu.Unlock()
 	if taken != nil {
 		taken.kick() // outside the source's lock: the old connection's clean-up takes it
@@ -302,6 +303,9 @@ type Source struct {
 	lastKeyAt time.Time     // when it arrived
 	keyint    time.Duration
 	pull      PullStatus
+	// tracksWarning names what the live publisher sends that the source
+	// cannot take (Publisher.SetWarning).
+	tracksWarning string
 }
 
 // PullStatus is the way back of a pulled camera that is not live.
@@ -417,6 +421,9 @@ func (s *Source) Status() Status {
 			st.Warning = fmt.Sprintf("no key frame for %.0f s: nothing can start decoding this source; set the encoder's key-frame interval to 1–2 s", d.Seconds())
 		}
 	}
+	if s.tracksWarning != "" {
+		st.Warning = strings.TrimPrefix(st.Warning+"; "+s.tracksWarning, "; ")
+	}
 	st.Protocol = s.proto
 	st.UptimeS = time.Since(s.since).Seconds()
 	st.BitrateKbps = s.kbps
@@ -520,6 +527,18 @@ func (p *Publisher) WriteUnit(u *media.Unit) {
 	s.stream.WriteUnit(u)
 }
 
+// SetWarning says what of the publisher's media the source cannot take (a
+// track it ignores, and why): the source's status shows it while this
+// publisher is on. The publisher's protocol logs it.
+func (p *Publisher) SetWarning(msg string) {
+	s := p.src
+	s.mu.Lock()
+	if s.publisher == p {
+		s.tracksWarning = msg
+	}
+	s.mu.Unlock()
+}
+
 // Malformed counts a media message the publisher sent that could not be read.
 func (p *Publisher) Malformed() {
 	p.src.mu.Lock()
@@ -553,6 +572,7 @@ func (p *Publisher) Close() {
 		s.state = StateOffline
 		s.pull.Attempt, s.pull.NextTryAt = 0, nil
 		s.video, s.audio = nil, nil
+		s.tracksWarning = ""
 		s.sessions++
 	}
 }

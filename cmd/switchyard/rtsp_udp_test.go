@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -96,4 +97,20 @@ func TestRTSPOverUDP(t *testing.T) {
 	waitLive(t, b, "relay")
 	waitPicture(t, b, "relay")
 	require.Contains(t, logs.String(), "transport=UDP", "the pull runs over UDP")
+}
+
+// TestRTSPTracksNotTakenAreNamed: a publisher whose sound Switchyard cannot
+// take (MPEG-1 Layer II here) goes live with its picture, and the sound is
+// named in the source's warning and in one log line, not dropped silently.
+func TestRTSPTracksNotTakenAreNamed(t *testing.T) {
+	mustHaveTools(t)
+	a, logs := startApp(t, testConfig(t, ingest.SourceConfig{Name: "cam1"}))
+	run(t, "ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-i", "color=c=red:s=320x240:r=30",
+		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-c:v", "libx264", "-preset", "ultrafast", "-g", "30",
+		"-pix_fmt", "yuv420p", "-c:a", "mp2", "-f", "rtsp", "-rtsp_transport", "tcp", a.rtspURL("live/cam1"))
+	st := waitLive(t, a, "cam1")
+	require.Nil(t, st.Audio)
+	require.Contains(t, st.Warning, "track 2 (audio MPEG1Audio) not taken")
+	require.Equal(t, 1, strings.Count(logs.String(), "tracks not taken"), "one log line")
+	require.Contains(t, logs.String(), "track 2 (audio MPEG1Audio) not taken")
 }

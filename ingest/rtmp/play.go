@@ -75,6 +75,8 @@ func (h *handler) play(ctx context.Context, st *media.Stream, streamID uint32) e
 	defer reader.Close()
 	var (
 		video, audio *media.Track
+		audioHeader  byte
+		audioOK      bool
 		base         time.Duration
 		started      bool
 		dropped      = reader.Dropped()
@@ -95,6 +97,12 @@ func (h *handler) play(ctx context.Context, st *media.Stream, streamID uint32) e
 		if !started {
 			if u.Track.Kind != media.KindVideo || !u.Key {
 				continue
+			}
+			if u.Track.Codec != media.CodecH264 {
+				err := fmt.Errorf("video %s cannot be carried over RTMP (classic FLV carries H.264): read this stream over RTSP", u.Track.Codec)
+				h.log.Warn("play refused", "err", err)
+				_ = h.status(write, "error", "NetStream.Play.Failed", err.Error())
+				return err
 			}
 			started, base = true, u.DTS
 			var a *media.Track
@@ -132,21 +140,45 @@ func (h *handler) play(ctx context.Context, st *media.Stream, streamID uint32) e
 			}
 			err = write(playCSIDVideo, ts, &rtmpmsg.VideoMessage{Payload: bytes.NewReader(flv.AVCFrameTag(u))})
 		case media.KindAudio:
-			if u.Track.Codec != media.CodecAAC {
-				continue
-			}
-			if u.Track != audio {
+			if u.Track != audio { // first unit, or a new track: can FLV carry it?
 				audio = u.Track
-				if err := write(playCSIDAudio, ts, &rtmpmsg.AudioMessage{Payload: bytes.NewReader(flv.AACSequenceHeaderTag(audio))}); err != nil {
-					return err
+				var herr error
+				audioHeader, herr = flv.AudioHeader(audio)
+				audioOK = herr == nil
+				if !audioOK {
+					// said once a track, to the log and to the player; the picture goes on
+					desc := herr.Error() + "; the picture plays without sound: read this stream over RTSP for its sound"
+					h.log.Warn("sound not carried to the player", "codec", audio.Codec, "err", herr)
+					if err := h.status(write, "warning", "NetStream.Play.UnsupportedCodec", desc); err != nil {
+						return err
+					}
+				} else if audio.Codec == media.CodecAAC {
+					if err := write(playCSIDAudio, ts, &rtmpmsg.AudioMessage{Payload: bytes.NewReader(flv.AACSequenceHeaderTag(audio))}); err != nil {
+						return err
+					}
 				}
 			}
-			err = write(playCSIDAudio, ts, &rtmpmsg.AudioMessage{Payload: bytes.NewReader(flv.AACFrameTag(u))})
+			if !audioOK || len(u.Data) == 0 {
+				continue
+			}
+			err = write(playCSIDAudio, ts, &rtmpmsg.AudioMessage{Payload: bytes.NewReader(flv.AudioFrameTag(audioHeader, u))})
 		}
 		if err != nil {
 			return err
 		}
 	}
+}
+
+// status sends the player an onStatus message (level "status", "warning"
+// or "error"), as NetStream.Play.Start is sent.
+func (h *handler) status(write func(int, uint32, rtmpmsg.Message) error, level, code, desc string) error {
+	var b bytes.Buffer
+	if err := rtmpmsg.EncodeBodyAnyValues(rtmpmsg.NewAMFEncoder(&b, rtmpmsg.EncodingTypeAMF0), &rtmpmsg.NetStreamOnStatus{
+		InfoObject: rtmpmsg.NetStreamOnStatusInfoObject{Level: rtmpmsg.NetStreamOnStatusLevel(level),
+			Code: rtmpmsg.NetStreamOnStatusCode(code), Description: desc}}); err != nil {
+		return err
+	}
+	return write(playCSIDData, 0, &rtmpmsg.CommandMessage{CommandName: "onStatus", Encoding: rtmpmsg.EncodingTypeAMF0, Body: &b})
 }
 
 // amfBody encodes the body of an onMetaData data message (after its name).

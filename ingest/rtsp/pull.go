@@ -107,7 +107,7 @@ func (p *Pull) session(ctx context.Context, cfg ingest.SourceConfig) (live bool,
 	}
 	if in.audio != nil {
 		if _, err := c.Setup(desc.BaseURL, in.audio.media, 0, 0); err != nil {
-			p.Log.Warn("audio not received", "err", err)
+			in.ignored = append(in.ignored, fmt.Sprintf("the audio track could not be set up: %v", err))
 			in.audio = nil
 		}
 	}
@@ -117,8 +117,7 @@ func (p *Pull) session(ctx context.Context, cfg ingest.SourceConfig) (live bool,
 	}
 	defer pub.Close()
 	pub.OnKick(c.Close)
-	in.pub = pub
-	in.announce()
+	in.claim(pub)
 	in.attach(c)
 	if _, err := c.Play(nil); err != nil {
 		return true, fmt.Errorf("play: %w", err)
