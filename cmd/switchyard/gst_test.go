@@ -94,6 +94,10 @@ func TestGStreamerRTSPPublish(t *testing.T) {
 				return a.mixer.TakeLevels().Sources["cam1"].RMSDB > -40 // the test tone; silence reads −100
 			})
 			require.Contains(t, logs.String(), "transport=UDP", "UDP was taken")
+			if c.codec == media.CodecAAC {
+				// LATM in, re-served as MPEG4-GENERIC AAC (output/serve says why)
+				require.Equal(t, "h264 aac", probeCodecs(t, a.rtspURL("live/cam1")))
+			}
 			// Not asserted: that gst-launch-1.0 exits by itself at the end.
 			// rtspclientsink 1.22 sometimes never sees its sources' EOS once
 			// it records over UDP (seen here in 2 runs of 6; gortsplib itself

@@ -22,6 +22,10 @@ const (
 	CodecAVC  = 7
 	CodecHEVC = 12
 	SoundAAC  = 10
+	// SoundALaw and SoundMuLaw are G.711 (E.4.2.1: 7 and 8), which FLV
+	// carries at 8 kHz only.
+	SoundALaw  = 7
+	SoundMuLaw = 8
 )
 
 // AVC packet types.
@@ -264,18 +268,59 @@ func AACFrameTag(u *media.Unit) []byte {
 	return append([]byte{aacHeader, 1}, u.Data[0]...)
 }
 
+// AudioHeader returns the first byte of the AUDIODATA tags that carry a
+// track (SoundFormat, SoundRate, SoundSize, SoundType), or an error that
+// says why FLV cannot carry it: AAC, and G.711 at 8 kHz (the one rate FLV
+// defines for it, as ffmpeg writes and reads it: the rate field 0, 16-bit)
+// are carried; Opus is not, in classic FLV.
+func AudioHeader(t *media.Track) (byte, error) {
+	switch t.Codec {
+	case media.CodecAAC:
+		return aacHeader, nil
+	case media.CodecPCMA, media.CodecPCMU:
+		if t.SampleRate != 8000 || t.Channels > 2 {
+			return 0, fmt.Errorf("flv: G.711 at %d Hz, %d channels: FLV carries G.711 at 8000 Hz, mono or stereo only", t.SampleRate, t.Channels)
+		}
+		b := byte(SoundALaw<<4 | 0x02)
+		if t.Codec == media.CodecPCMU {
+			b = SoundMuLaw<<4 | 0x02
+		}
+		if t.Channels == 2 {
+			b |= 1
+		}
+		return b, nil
+	}
+	return 0, fmt.Errorf("flv: audio codec %s cannot be carried in FLV (classic RTMP carries AAC and G.711 at 8 kHz)", t.Codec)
+}
+
+// AudioFrameTag builds the audio tag of one unit: AAC (a raw access unit
+// after the AAC packet type) or G.711 (the samples).
+func AudioFrameTag(header byte, u *media.Unit) []byte {
+	if header == aacHeader {
+		return AACFrameTag(u)
+	}
+	return append([]byte{header}, u.Data[0]...)
+}
+
 // MetaData returns the onMetaData properties describing a stream.
 func MetaData(v, a *media.Track, videoBPS, audioBPS int) map[string]any {
 	meta := map[string]any{
 		"width": float64(v.Width), "height": float64(v.Height), "framerate": v.FPS,
 		"videocodecid": float64(CodecAVC), "videodatarate": float64(videoBPS) / 1000, "encoder": "Switchyard",
 	}
-	if a != nil {
-		meta["audiocodecid"] = float64(SoundAAC)
+	if h, err := AudioHeader(orEmpty(a)); a != nil && err == nil {
+		meta["audiocodecid"] = float64(h >> 4)
 		meta["audiosamplerate"] = float64(a.SampleRate)
 		meta["audiochannels"] = float64(a.Channels)
 		meta["stereo"] = a.Channels == 2
 		meta["audiodatarate"] = float64(audioBPS) / 1000
 	}
 	return meta
+}
+
+func orEmpty(t *media.Track) *media.Track {
+	if t == nil {
+		return &media.Track{}
+	}
+	return t
 }
