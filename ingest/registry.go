@@ -527,6 +527,14 @@ func (p *Publisher) WriteUnit(u *media.Unit) {
 	s.stream.WriteUnit(u)
 }
 
+// Refuse counts a publisher turned away before it could ask to publish
+// (an RTSP publisher whose key was wrong or missing in its handshake).
+func (s *Source) Refuse() {
+	s.mu.Lock()
+	s.refused++
+	s.mu.Unlock()
+}
+
 // SetWarning says what of the publisher's media the source cannot take (a
 // track it ignores, and why): the source's status shows it while this
 // publisher is on. The publisher's protocol logs it.

@@ -9,6 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bluenviron/gortsplib/v5"
+	"github.com/bluenviron/gortsplib/v5/pkg/base"
+	"github.com/bluenviron/gortsplib/v5/pkg/description"
+	"github.com/bluenviron/gortsplib/v5/pkg/format"
 	"github.com/stretchr/testify/require"
 
 	"switchyard/ingest"
@@ -113,4 +117,42 @@ func TestRTSPTracksNotTakenAreNamed(t *testing.T) {
 	require.Contains(t, st.Warning, "track 2 (audio MPEG1Audio) not taken")
 	require.Equal(t, 1, strings.Count(logs.String(), "tracks not taken"), "one log line")
 	require.Contains(t, logs.String(), "track 2 (audio MPEG1Audio) not taken")
+}
+
+// TestRTSPRefusalsCounted: an RTSP publisher with a wrong key, or with none,
+// is counted in the source's refused, as over RTMP; the 401 challenge that
+// starts every digest handshake is not (the right key counts nothing). An
+// ANNOUNCE that never records claims nothing and logs no "publisher
+// connected".
+func TestRTSPRefusalsCounted(t *testing.T) {
+	mustHaveTools(t)
+	a, logs := startApp(t, testConfig(t, ingest.SourceConfig{Name: "cam1"}, ingest.SourceConfig{Name: "cam2", PublishKey: "s3cret"}))
+	publish := func(userinfo string) *proc {
+		u := strings.Replace(a.rtspURL("live/cam2"), "rtsp://", "rtsp://"+userinfo, 1)
+		args := append(lavfiInput("red", "320x240", 30), "-t", "20", "-f", "rtsp", "-rtsp_transport", "tcp", u)
+		return run(t, "ffmpeg", args...)
+	}
+	refused := func() uint64 { return sourceStatus(t, a, "cam2").Refused }
+
+	require.Error(t, publish("cam:wrong@").wait(t, 20*time.Second), "a wrong key is refused")
+	waitFor(t, 5*time.Second, "the wrong key counted", func() bool { return refused() == 1 })
+	require.Error(t, publish("").wait(t, 20*time.Second), "no key is refused")
+	waitFor(t, 5*time.Second, "the missing key counted", func() bool { return refused() == 2 })
+	require.Contains(t, logs.String(), "no publish key given")
+
+	publish("cam:s3cret@")
+	waitLive(t, a, "cam2")
+	require.Equal(t, uint64(2), refused(), "the digest handshake of the right key is no refusal")
+
+	// ANNOUNCE, then leave: nothing claimed, nothing logged as connected.
+	c := &gortsplib.Client{Scheme: "rtsp", Host: a.rtsp.Addr().String()}
+	require.NoError(t, c.Start())
+	u, err := base.ParseURL(a.rtspURL("live/cam1"))
+	require.NoError(t, err)
+	h264 := &format.H264{PayloadTyp: 96, PacketizationMode: 1}
+	_, err = c.Announce(u, &description.Session{Medias: []*description.Media{{Type: description.MediaTypeVideo, Formats: []format.Format{h264}}}})
+	require.NoError(t, err)
+	require.Equal(t, ingest.StateOffline, sourceStatus(t, a, "cam1").State, "an ANNOUNCE claims nothing")
+	c.Close()
+	require.NotContains(t, logs.String(), `msg="publisher connected" component=ingest source=cam1`)
 }

@@ -5,6 +5,7 @@
 package rtsp
 
 import (
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -145,11 +146,80 @@ type watcher struct{ stop func() }
 func (h *handler) OnSessionClose(ctx *gortsplib.ServerHandlerOnSessionCloseCtx) {
 	switch d := ctx.Session.UserData().(type) {
 	case *publisher:
-		d.pub.Close()
-		d.log.Info("publisher disconnected", "err", ctx.Error)
+		if d.pub != nil { // it recorded
+			d.pub.Close()
+			d.log.Info("publisher disconnected", "err", ctx.Error)
+		}
 	case *watcher:
 		d.stop()
 	}
+}
+
+// connState is what the server keeps of one RTSP connection: the source
+// whose publish key it was asked for (a 401 challenge) and has not given.
+type connState struct {
+	mu         sync.Mutex
+	challenged *ingest.Source
+}
+
+func stateOf(sc *gortsplib.ServerConn) *connState {
+	cs, _ := sc.UserData().(*connState)
+	return cs
+}
+
+func (h *handler) OnConnOpen(ctx *gortsplib.ServerHandlerOnConnOpenCtx) {
+	ctx.Conn.SetUserData(&connState{})
+}
+
+// OnConnClose counts a publisher that was asked for its key and left
+// without giving it (no key at all): the first 401 is the normal start of
+// the digest handshake, not a refusal, but leaving after it is.
+func (h *handler) OnConnClose(ctx *gortsplib.ServerHandlerOnConnCloseCtx) {
+	cs := stateOf(ctx.Conn)
+	if cs == nil {
+		return
+	}
+	cs.mu.Lock()
+	src := cs.challenged
+	cs.challenged = nil
+	cs.mu.Unlock()
+	if src != nil {
+		src.Refuse()
+		h.s.Log.Warn("publish refused", "remote", ctx.Conn.NetConn().RemoteAddr().String(), "source", src.Name(),
+			"err", fmt.Errorf("no publish key given: %w", ingest.ErrBadKey))
+	}
+}
+
+func (cs *connState) challenge(src *ingest.Source) {
+	if cs == nil {
+		return
+	}
+	cs.mu.Lock()
+	cs.challenged = src
+	cs.mu.Unlock()
+}
+
+// checkKey tells whether a request carries want as its password (any user
+// name, basic or digest), and whether it carries credentials at all. A
+// basic password is compared in constant time; a digest response is a
+// hash of the key salted with the connection's nonce, which gortsplib
+// checks (and VerifyCredentials also makes the nonce that a 401's
+// challenge carries).
+func checkKey(sc *gortsplib.ServerConn, req *base.Request, want string) (ok, given bool) {
+	hdr := req.Header["Authorization"]
+	var auth headers.Authorization
+	if hdr == nil || auth.Unmarshal(hdr) != nil {
+		sc.VerifyCredentials(req, "switchyard", want) // only for the nonce
+		return false, hdr != nil
+	}
+	if auth.Method == headers.AuthMethodBasic {
+		return subtle.ConstantTimeCompare([]byte(auth.BasicPass), []byte(want)) == 1, true
+	}
+	user := auth.Username
+	if user == "" {
+		user = "switchyard"
+	}
+	return sc.VerifyCredentials(req, user, want), true
 }
 
 func (h *handler) OnDescribe(ctx *gortsplib.ServerHandlerOnDescribeCtx) (*base.Response, *gortsplib.ServerStream, error) {
@@ -185,20 +255,18 @@ func (h *handler) OnAnnounce(ctx *gortsplib.ServerHandlerOnAnnounceCtx) (*base.R
 	key := ""
 	if want := src.Config().PublishKey; want != "" {
 		// The key is the RTSP password; any user name is accepted.
-		// VerifyCredentials runs on every try: it also makes the nonce that
-		// the 401's digest challenge carries.
-		var auth headers.Authorization
-		user := "switchyard"
-		if auth.Unmarshal(ctx.Request.Header["Authorization"]) == nil && auth.Username != "" {
-			user = auth.Username
-		}
-		if ctx.Conn.VerifyCredentials(ctx.Request, user, want) {
+		ok, given := checkKey(ctx.Conn, ctx.Request, want)
+		switch {
+		case ok:
+			stateOf(ctx.Conn).challenge(nil)
 			key = want
-		} else {
-			if ctx.Request.Header["Authorization"] != nil {
-				log.Warn("publish refused", "source", name, "err", ingest.ErrBadKey)
-			}
-			// ErrServerAuth makes gortsplib ask the client for credentials.
+		case given: // a wrong key: counted; gortsplib closes the connection
+			stateOf(ctx.Conn).challenge(nil)
+			src.Refuse()
+			log.Warn("publish refused", "source", name, "err", ingest.ErrBadKey)
+			return &base.Response{StatusCode: base.StatusUnauthorized}, liberrors.ErrServerAuth{}
+		default: // no key yet: the challenge, counted only if the client leaves without one
+			stateOf(ctx.Conn).challenge(src)
 			return &base.Response{StatusCode: base.StatusUnauthorized}, liberrors.ErrServerAuth{}
 		}
 	}
@@ -208,18 +276,9 @@ func (h *handler) OnAnnounce(ctx *gortsplib.ServerHandlerOnAnnounceCtx) (*base.R
 		log.Warn("publish refused", "err", err)
 		return &base.Response{StatusCode: base.StatusUnsupportedMediaType}, err
 	}
-	pub, err := h.s.Registry.Publish(name, key, "rtsp")
-	if err != nil {
-		log.Warn("publish refused", "source", name, "err", err)
-		code := base.StatusForbidden
-		if errors.Is(err, ingest.ErrBusy) {
-			code = base.StatusServiceUnavailable
-		}
-		return &base.Response{StatusCode: code}, err
-	}
-	sess := ctx.Session
-	pub.OnKick(sess.Close) // taken over or removed: the session ends
-	in.claim(pub)
+	// The source is claimed at RECORD: an ANNOUNCE that never records takes
+	// nothing (and is no "publisher connected").
+	in.name, in.key = name, key
 	ctx.Session.SetUserData(in)
 	return &base.Response{StatusCode: base.StatusOK}, nil
 }
@@ -262,7 +321,21 @@ func (h *handler) OnRecord(ctx *gortsplib.ServerHandlerOnRecordCtx) (*base.Respo
 	if !ok {
 		return &base.Response{StatusCode: base.StatusBadRequest}, errors.New("RECORD without ANNOUNCE")
 	}
+	if p.pub != nil {
+		return &base.Response{StatusCode: base.StatusBadRequest}, errors.New("RECORD twice")
+	}
+	pub, err := h.s.Registry.Publish(p.name, p.key, "rtsp")
+	if err != nil {
+		p.log.Warn("publish refused", "err", err)
+		code := base.StatusForbidden
+		if errors.Is(err, ingest.ErrBusy) {
+			code = base.StatusServiceUnavailable
+		}
+		return &base.Response{StatusCode: code}, err
+	}
+	pub.OnKick(ctx.Session.Close) // taken over or removed: the session ends
 	release(ctx.Conn)
+	p.claim(pub)
 	p.attach(ctx.Session)
 	p.log.Info("recording", "transport", ctx.Session.Transport().Protocol.String())
 	return &base.Response{StatusCode: base.StatusOK}, nil

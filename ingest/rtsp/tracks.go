@@ -22,7 +22,9 @@ import (
 
 // publisher is the state of one RECORD session (or of a pulled camera).
 type publisher struct {
-	pub     *ingest.Publisher
+	name    string            // the source
+	key     string            // the publish key it gave
+	pub     *ingest.Publisher // set once it records
 	log     *slog.Logger
 	video   *videoIn
 	audio   *audioIn
