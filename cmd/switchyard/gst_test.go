@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"switchyard/ingest"
+	"switchyard/internal/testpeer"
 	"switchyard/media"
 )
 
@@ -121,4 +122,36 @@ func TestGStreamerRTSPRead(t *testing.T) {
 			require.NoError(t, p.wait(t, 30*time.Second), "gst-launch-1.0: %s", p.stderr.String())
 		})
 	}
+}
+
+// gstRTMPPublish is a pipeline that publishes secs seconds of H.264 and AAC
+// to an RTMP URL with rtmp2sink, then ends (EOS: FCUnpublish, deleteStream).
+func gstRTMPPublish(url string, secs int) string {
+	return fmt.Sprintf("videotestsrc is-live=true num-buffers=%d ! video/x-raw,width=320,height=240,framerate=30/1 "+
+		"! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=30 ! h264parse ! flvmux name=m streamable=true "+
+		"! rtmp2sink location=%s audiotestsrc is-live=true samplesperbuffer=960 num-buffers=%d ! audioconvert ! avenc_aac ! aacparse ! m.",
+		secs*30, url, secs*50)
+}
+
+// TestGStreamerRTMP: GStreamer's rtmp2sink publishes and, ending cleanly,
+// exits 0 against Switchyard as against nginx-rtmp (it used to get
+// "connection closed remotely" and exit 1: go-rtmp could not read its
+// deleteStream); the source goes offline at its FCUnpublish. rtmp2src
+// decodes the program.
+func TestGStreamerRTMP(t *testing.T) {
+	mustHaveGStreamer(t)
+	nginx := testpeer.StartNginx(t)
+	p := gst(t, gstRTMPPublish(nginx.URL("cam1"), 5))
+	require.NoError(t, p.wait(t, 30*time.Second), "against nginx-rtmp: %s", p.stderr.String())
+
+	a, logs := startApp(t, testConfig(t, ingest.SourceConfig{Name: "cam1"}, ingest.SourceConfig{Name: "bars", URL: "gen://bars"}))
+	p = gst(t, gstRTMPPublish(a.rtmpURL("cam1"), 5))
+	waitLive(t, a, "cam1")
+	require.NoError(t, p.wait(t, 30*time.Second), "against Switchyard: %s", p.stderr.String())
+	require.Equal(t, ingest.StateOffline, sourceStatus(t, a, "cam1").State)
+	require.Contains(t, logs.String(), `msg="publisher ended" component=ingest.rtmp`)
+
+	api(t, "POST", a.apiURL("/program"), `{"source":"bars"}`, nil)
+	p = gst(t, "rtmp2src location="+a.rtmpURL("program")+" ! flvdemux name=d d.video ! h264parse ! avdec_h264 ! identity eos-after=30 ! fakesink")
+	require.NoError(t, p.wait(t, 30*time.Second), "rtmp2src on the program: %s", p.stderr.String())
 }

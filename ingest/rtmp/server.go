@@ -162,9 +162,10 @@ type handler struct {
 	playCancel context.CancelFunc
 	playDone   chan struct{}
 
-	pub  *ingest.Publisher
-	name string
-	tags tags
+	pub   *ingest.Publisher
+	name  string
+	ended bool // FCUnpublish or deleteStream came
+	tags  tags
 
 	scratch bytes.Buffer // reused by readPayload
 }
@@ -351,13 +352,38 @@ func (h *handler) keepAlive() {
 	_ = h.conn.SetDeadline(time.Now().Add(h.s.ReadTimeout))
 }
 
+// OnFCUnpublish and OnDeleteStream end a publish cleanly (OBS and
+// GStreamer send both before they close; ffmpeg sends deleteStream): the
+// source goes offline at once, and the publisher closes its connection.
+func (h *handler) OnFCUnpublish(_ uint32, cmd *rtmpmsg.NetStreamFCUnpublish) error {
+	if name, _ := ParseStreamName(cmd.StreamName); name == h.name {
+		h.endPublish("FCUnpublish")
+	}
+	return nil
+}
+
+// OnDeleteStream: see OnFCUnpublish.
+func (h *handler) OnDeleteStream(_ uint32, _ *rtmpmsg.NetStreamDeleteStream) error {
+	h.endPublish("deleteStream")
+	return nil
+}
+
+func (h *handler) endPublish(how string) {
+	if h.pub == nil || h.ended {
+		return
+	}
+	h.ended = true
+	h.pub.Close()
+	h.log.Info("publisher ended", "by", how)
+}
+
 func (h *handler) OnClose() {
 	if h.playCancel != nil {
 		h.playCancel()
 		<-h.playDone
 		h.log.Info("player disconnected")
 	}
-	if h.pub != nil {
+	if h.pub != nil && !h.ended {
 		h.pub.Close()
 		h.log.Info("publisher disconnected")
 	}
