@@ -26,10 +26,11 @@ type Show struct {
 	Keyers     []keyer.Spec      `json:"keyers,omitempty"`
 }
 
-// storedSource keeps what the API hides (the publish key).
+// storedSource keeps what the API hides (the publish and read keys).
 type storedSource struct {
 	ingest.SourceConfig
 	PublishKey string `json:"publish_key,omitempty"`
+	ReadKey    string `json:"read_key,omitempty"`
 }
 
 // SourceConfigs returns the stored sources, keys included; nil when
@@ -41,7 +42,7 @@ func (sh Show) SourceConfigs() []ingest.SourceConfig {
 	out := make([]ingest.SourceConfig, 0, len(sh.Sources))
 	for _, s := range sh.Sources {
 		c := s.SourceConfig
-		c.PublishKey = s.PublishKey
+		c.PublishKey, c.ReadKey = s.PublishKey, s.ReadKey
 		out = append(out, c)
 	}
 	return out
@@ -50,7 +51,7 @@ func (sh Show) SourceConfigs() []ingest.SourceConfig {
 func storeSources(cfgs []ingest.SourceConfig) []storedSource {
 	out := make([]storedSource, 0, len(cfgs)) // [] not null: no sources is a choice too
 	for _, c := range cfgs {
-		out = append(out, storedSource{SourceConfig: c, PublishKey: c.PublishKey})
+		out = append(out, storedSource{SourceConfig: c, PublishKey: c.PublishKey, ReadKey: c.ReadKey})
 	}
 	return out
 }

@@ -58,6 +58,10 @@ type SourceConfig struct {
 	// PublishKey, when set, must be given by a publisher (RTMP "name?key=…",
 	// RTSP password).
 	PublishKey string `yaml:"publish_key,omitempty" json:"-"`
+	// ReadKey, when set, must be given by whoever watches the source's
+	// re-served stream (RTSP password, RTMP "name?key=…"); unset, the
+	// show's read_key applies.
+	ReadKey string `yaml:"read_key,omitempty" json:"-"`
 	// Takeover lets a new publisher replace a live one (an encoder that
 	// reconnected before its old connection timed out); otherwise the
 	// newcomer is refused and the live one keeps going.
@@ -226,6 +230,19 @@ func (r *Registry) List() []*Source {
 		return 0
 	})
 	return out
+}
+
+// ReadKey returns the key a reader of stream ("program", "preview" or a
+// source's name) must give: the source's own read_key, or fallback (the
+// show's read_key, for the program, the preview and every source without
+// its own). Empty: reading is open.
+func (r *Registry) ReadKey(stream, fallback string) string {
+	if s, ok := r.Get(stream); ok {
+		if k := s.Config().ReadKey; k != "" {
+			return k
+		}
+	}
+	return fallback
 }
 
 // Publish claims a source for a publisher. proto names the protocol for logs

@@ -34,6 +34,10 @@ type Config struct {
 	Record    RecordConfig          `yaml:"record"`
 	TLS       TLSConfig             `yaml:"tls"`
 	Multiview MultiviewConfig       `yaml:"multiview"`
+	// ReadKey guards watching: the program, the preview and every source
+	// without its own read_key, over RTSP (the password, any user) and RTMP
+	// play ("program?key=…"). Empty: open to anyone who reaches the ports.
+	ReadKey string `yaml:"read_key"`
 }
 
 // MultiviewConfig is the monitor wall at /multiview.mjpeg.

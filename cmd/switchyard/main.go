@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -134,7 +135,7 @@ func start(cfg *Config, log *slog.Logger) (a *app, err error) {
 	}
 
 	a.rtsp = &rtsp.Server{Address: cfg.RTSP.Listen, UDPRTPAddress: cfg.RTSP.UDPRTP, UDPRTCPAddress: cfg.RTSP.UDPRTCP,
-		Registry: a.registry, Log: log}
+		Registry: a.registry, ReadKey: cfg.ReadKey, Log: log}
 	if err = a.rtsp.Start(); err != nil {
 		return nil, err
 	}
@@ -204,10 +205,11 @@ func start(cfg *Config, log *slog.Logger) (a *app, err error) {
 		}
 	}
 
-	a.rtmp = &rtmp.Server{Address: cfg.RTMP.Listen, Registry: a.registry, Player: a.serve, Log: log}
+	a.rtmp = &rtmp.Server{Address: cfg.RTMP.Listen, Registry: a.registry, Player: a.serve, ReadKey: cfg.ReadKey, Log: log}
 	if err = a.rtmp.Start(); err != nil {
 		return nil, err
 	}
+	warnOpenReading(cfg, log, a.rtsp.Addr(), a.rtmp.Addr())
 	a.http = &control.Server{Address: cfg.HTTP.Listen, Registry: a.registry, Sources: a.sources, Mixer: a.mixer, Outputs: a.outputs,
 		Recorder: a.recorder, RecordDefaults: control.RecordDefaults{Program: cfg.Record.Program, ISO: cfg.Record.ISO},
 		Store: store, Token: cfg.HTTP.Token, Log: log}
@@ -225,6 +227,25 @@ func start(cfg *Config, log *slog.Logger) (a *app, err error) {
 		}
 	}
 	return a, nil
+}
+
+// warnOpenReading says once, at start, that anyone who reaches a media
+// port on another address than loopback can watch the program: no
+// read_key is set.
+func warnOpenReading(cfg *Config, log *slog.Logger, addrs ...net.Addr) {
+	if cfg.ReadKey != "" {
+		return
+	}
+	var open []string
+	for _, a := range addrs {
+		if ta, ok := a.(*net.TCPAddr); ok && !ta.IP.IsLoopback() {
+			open = append(open, ta.String())
+		}
+	}
+	if len(open) > 0 {
+		log.Warn("no read_key: anyone who can reach these media ports can watch the program and every source without its own read_key; set read_key",
+			"addrs", strings.Join(open, " "))
+	}
 }
 
 // Close stops everything in order: control, then the inputs, then the mixer,

@@ -3,6 +3,7 @@ package rtmp
 import (
 	"bytes"
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"strings"
@@ -22,6 +23,9 @@ type Player interface {
 	PlayStream(name string) (*media.Stream, error)
 }
 
+// ErrBadReadKey refuses a player whose key is not the read key.
+var ErrBadReadKey = errors.New("wrong or missing read key")
+
 // Chunk stream ids for what we send to players.
 const (
 	playCSIDData  = 5
@@ -33,10 +37,19 @@ func (h *handler) OnPlay(ctx *gortmp.StreamContext, _ uint32, cmd *rtmpmsg.NetSt
 	if h.pub != nil || h.playCancel != nil {
 		return errors.New("this connection is already busy")
 	}
-	app, _ := ParseStreamName(h.app)
-	name, _ := ParseStreamName(cmd.StreamName)
+	app, appKey := ParseStreamName(h.app)
+	name, key := ParseStreamName(cmd.StreamName)
+	if key == "" {
+		key = appKey
+	}
 	if app != App {
 		err := fmt.Errorf("play refused: application %q is not %q (use rtmp://HOST:PORT/%s/program)", app, App, App)
+		h.log.Warn("play refused", "err", err)
+		return err
+	}
+	name = strings.Trim(name, "/")
+	if want := h.s.Registry.ReadKey(name, h.s.ReadKey); want != "" && subtle.ConstantTimeCompare([]byte(key), []byte(want)) != 1 {
+		err := fmt.Errorf("play %q refused: %w (give it as %s?key=…)", name, ErrBadReadKey, name)
 		h.log.Warn("play refused", "err", err)
 		return err
 	}
@@ -44,7 +57,7 @@ func (h *handler) OnPlay(ctx *gortmp.StreamContext, _ uint32, cmd *rtmpmsg.NetSt
 	if p == nil {
 		return errors.New("play refused: nothing is served over RTMP")
 	}
-	st, err := p.PlayStream(strings.Trim(name, "/"))
+	st, err := p.PlayStream(name)
 	if err != nil {
 		h.log.Warn("play refused", "stream", name, "err", err)
 		return err

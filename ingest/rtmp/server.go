@@ -36,6 +36,10 @@ type Server struct {
 	Registry *ingest.Registry
 	// Player serves RTMP play requests; nil refuses them.
 	Player Player
+	// ReadKey, when set, is the key players give ("program?key=…") for
+	// the program, the preview and every source without its own read_key
+	// (ingest.Registry.ReadKey).
+	ReadKey string
 	// Log is the component logger.
 	Log *slog.Logger
 	// HandshakeTimeout bounds the handshake and connect phase; defaults to 10s.

@@ -45,6 +45,10 @@ type Server struct {
 	UDPRTPAddress, UDPRTCPAddress string
 	// Registry the publishers publish into.
 	Registry *ingest.Registry
+	// ReadKey, when set, is the password readers give (any user, basic or
+	// digest) for the program, the preview and every source without its
+	// own read_key (ingest.Registry.ReadKey).
+	ReadKey string
 	// Player serves readers; may be set after Start.
 	Player Player
 	// Log is the component logger.
@@ -223,8 +227,35 @@ func checkKey(sc *gortsplib.ServerConn, req *base.Request, want string) (ok, giv
 }
 
 func (h *handler) OnDescribe(ctx *gortsplib.ServerHandlerOnDescribeCtx) (*base.Response, *gortsplib.ServerStream, error) {
+	if res, err := h.readable(ctx.Conn, ctx.Request, ctx.Path); err != nil {
+		return res, nil, err
+	}
 	return h.play(ctx.Path)
 }
+
+// readable checks a reader's key for path (DESCRIBE and SETUP, as a client
+// may SETUP without DESCRIBE): without one, a 401 with the challenge; with
+// a wrong one, a 401 and a log line (the key itself is never logged), and
+// gortsplib closes the connection.
+func (h *handler) readable(sc *gortsplib.ServerConn, req *base.Request, path string) (*base.Response, error) {
+	path = strings.Trim(path, "/")
+	stream := strings.TrimPrefix(path, "live/")
+	want := h.s.Registry.ReadKey(stream, h.s.ReadKey)
+	if want == "" {
+		return nil, nil
+	}
+	ok, given := checkKey(sc, req, want)
+	if ok {
+		return nil, nil
+	}
+	if given {
+		h.s.Log.Warn("read refused", "remote", sc.NetConn().RemoteAddr().String(), "path", path, "err", ErrBadReadKey)
+	}
+	return &base.Response{StatusCode: base.StatusUnauthorized}, liberrors.ErrServerAuth{}
+}
+
+// ErrBadReadKey refuses a reader whose password is not the read key.
+var ErrBadReadKey = errors.New("wrong read key")
 
 func (h *handler) play(path string) (*base.Response, *gortsplib.ServerStream, error) {
 	p := h.s.getPlayer()
@@ -286,6 +317,9 @@ func (h *handler) OnAnnounce(ctx *gortsplib.ServerHandlerOnAnnounceCtx) (*base.R
 func (h *handler) OnSetup(ctx *gortsplib.ServerHandlerOnSetupCtx) (*base.Response, *gortsplib.ServerStream, error) {
 	if ctx.Session.State() == gortsplib.ServerSessionStatePreRecord {
 		return &base.Response{StatusCode: base.StatusOK}, nil, nil
+	}
+	if res, err := h.readable(ctx.Conn, ctx.Request, ctx.Path); err != nil {
+		return res, nil, err
 	}
 	return h.play(ctx.Path)
 }
