@@ -87,9 +87,12 @@ type HTTPConfig struct {
 	Token  string `yaml:"token"`
 }
 
-// ListenConfig is a protocol server's listen address.
+// ListenConfig is a protocol server's listen address and its cap on open
+// connections.
 type ListenConfig struct {
 	Listen string `yaml:"listen"`
+	// MaxConnections: connections over it are refused (default 256).
+	MaxConnections int `yaml:"max_connections"`
 }
 
 // RTSPConfig is the RTSP server: TCP on listen, and UDP (RTP and RTCP on
@@ -99,6 +102,8 @@ type RTSPConfig struct {
 	Listen  string `yaml:"listen"`
 	UDPRTP  string `yaml:"udp_rtp"`
 	UDPRTCP string `yaml:"udp_rtcp"`
+	// MaxConnections: connections over it are refused (default 256).
+	MaxConnections int `yaml:"max_connections"`
 }
 
 // ProgramConfig is the program format.
@@ -203,12 +208,20 @@ func LoadConfig(path string, environ []string) (*Config, error) {
 	return cfg, nil
 }
 
+// defaultMaxConnections caps the connections each media server (RTSP,
+// RTMP) holds open. A show has tens of cameras and a handful of players,
+// far below it; two servers at 256 hold at most 512 descriptors, under
+// half of the 1024 a process gets by default on Linux, so a flood on the
+// media ports cannot take the descriptors that the API, the recordings
+// and the outputs need.
+const defaultMaxConnections = 256
+
 // defaults returns the configuration every show starts from.
 func defaults() Config {
 	return Config{
 		HTTP:      HTTPConfig{Listen: "127.0.0.1:8080"},
-		RTMP:      ListenConfig{Listen: ":1935"},
-		RTSP:      RTSPConfig{Listen: ":8554", UDPRTP: ":8000", UDPRTCP: ":8001"},
+		RTMP:      ListenConfig{Listen: ":1935", MaxConnections: defaultMaxConnections},
+		RTSP:      RTSPConfig{Listen: ":8554", UDPRTP: ":8000", UDPRTCP: ":8001", MaxConnections: defaultMaxConnections},
 		Program:   ProgramConfig{Width: 1280, Height: 720, FPS: 30, VideoBitrate: 4_500_000, AudioBitrate: 160_000, Keyint: Duration(2 * time.Second)},
 		DataDir:   "./data",
 		Record:    RecordConfig{Program: true, ISO: true, Fragment: Duration(time.Second), MinFreeMB: 256},
@@ -384,6 +397,11 @@ func (c *Config) Validate() error {
 	}
 	if err := c.RTSP.validate(); err != nil {
 		return err
+	}
+	for k, v := range map[string]int{"rtsp.max_connections": c.RTSP.MaxConnections, "rtmp.max_connections": c.RTMP.MaxConnections} {
+		if v < 1 || v > 65535 {
+			return &ConfigError{k, fmt.Sprintf("%d must be between 1 and 65535 (the default is %d)", v, defaultMaxConnections)}
+		}
 	}
 	if c.DataDir == "" {
 		return &ConfigError{"data_dir", "must not be empty"}

@@ -135,7 +135,7 @@ func start(cfg *Config, log *slog.Logger) (a *app, err error) {
 	}
 
 	a.rtsp = &rtsp.Server{Address: cfg.RTSP.Listen, UDPRTPAddress: cfg.RTSP.UDPRTP, UDPRTCPAddress: cfg.RTSP.UDPRTCP,
-		Registry: a.registry, ReadKey: cfg.ReadKey, Log: log}
+		MaxConnections: cfg.RTSP.MaxConnections, Registry: a.registry, ReadKey: cfg.ReadKey, Log: log}
 	if err = a.rtsp.Start(); err != nil {
 		return nil, err
 	}
@@ -205,14 +205,16 @@ func start(cfg *Config, log *slog.Logger) (a *app, err error) {
 		}
 	}
 
-	a.rtmp = &rtmp.Server{Address: cfg.RTMP.Listen, Registry: a.registry, Player: a.serve, ReadKey: cfg.ReadKey, Log: log}
+	a.rtmp = &rtmp.Server{Address: cfg.RTMP.Listen, MaxConnections: cfg.RTMP.MaxConnections, Registry: a.registry, Player: a.serve,
+		ReadKey: cfg.ReadKey, Log: log}
 	if err = a.rtmp.Start(); err != nil {
 		return nil, err
 	}
 	warnOpenReading(cfg, log, a.rtsp.Addr(), a.rtmp.Addr())
 	a.http = &control.Server{Address: cfg.HTTP.Listen, Registry: a.registry, Sources: a.sources, Mixer: a.mixer, Outputs: a.outputs,
 		Recorder: a.recorder, RecordDefaults: control.RecordDefaults{Program: cfg.Record.Program, ISO: cfg.Record.ISO},
-		Store: store, Token: cfg.HTTP.Token, Log: log}
+		Store: store, Token: cfg.HTTP.Token, Log: log,
+		MediaRefused: func() map[string]uint64 { return map[string]uint64{"rtsp": a.rtsp.Refused(), "rtmp": a.rtmp.Refused()} }}
 	if err = a.http.Start(); err != nil {
 		return nil, err
 	}

@@ -21,6 +21,7 @@ import (
 	rtmpmsg "github.com/yutopp/go-rtmp/message"
 
 	"switchyard/ingest"
+	"switchyard/internal/connlimit"
 	"switchyard/media"
 	"switchyard/media/flv"
 )
@@ -48,8 +49,12 @@ type Server struct {
 	ReadTimeout time.Duration
 	// WriteTimeout bounds every write to a peer; defaults to 5s.
 	WriteTimeout time.Duration
+	// MaxConnections caps the RTMP connections open at once; those over it
+	// are closed as they come, counted (Refused) and logged once a second
+	// at most. Defaults to 256.
+	MaxConnections int
 
-	ln    net.Listener
+	ln    *connlimit.Listener
 	srv   *gortmp.Server
 	mu    sync.Mutex
 	conns map[*trackedConn]struct{}
@@ -68,10 +73,14 @@ func (s *Server) Start() error {
 		s.WriteTimeout = 5 * time.Second
 	}
 	s.Log = s.Log.With("component", "ingest.rtmp")
-	ln, err := net.Listen("tcp", s.Address)
+	if s.MaxConnections == 0 {
+		s.MaxConnections = 256
+	}
+	tcp, err := net.Listen("tcp", s.Address)
 	if err != nil {
 		return fmt.Errorf("rtmp listen %s: %w", s.Address, err)
 	}
+	ln := &connlimit.Listener{Listener: tcp, Max: s.MaxConnections, Log: s.Log, Protocol: "rtmp"}
 	s.ln = ln
 	s.conns = map[*trackedConn]struct{}{}
 	quiet := logrus.New()
@@ -102,6 +111,9 @@ func (s *Server) Start() error {
 
 // Addr returns the listening address.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Refused returns how many connections were refused over MaxConnections.
+func (s *Server) Refused() uint64 { return s.ln.Refused() }
 
 // Close stops listening, closes every connection and waits for them.
 func (s *Server) Close() {

@@ -20,6 +20,7 @@ import (
 	"github.com/bluenviron/gortsplib/v5/pkg/liberrors"
 
 	"switchyard/ingest"
+	"switchyard/internal/connlimit"
 )
 
 // Player finds the stream a reader asks for (e.g. "program", "live/cam1").
@@ -55,9 +56,13 @@ type Server struct {
 	Log *slog.Logger
 	// ReadTimeout and WriteTimeout default to 10s.
 	ReadTimeout, WriteTimeout time.Duration
+	// MaxConnections caps the RTSP connections open at once; those over it
+	// are closed as they come, counted (Refused) and logged once a second
+	// at most. Defaults to 256.
+	MaxConnections int
 
 	srv *gortsplib.Server
-	ln  net.Listener
+	ln  *connlimit.Listener
 
 	mu     sync.Mutex
 	player Player
@@ -72,10 +77,14 @@ func (s *Server) Start() error {
 		s.WriteTimeout = 10 * time.Second
 	}
 	s.Log = s.Log.With("component", "ingest.rtsp")
-	ln, err := net.Listen("tcp", s.Address)
+	if s.MaxConnections == 0 {
+		s.MaxConnections = 256
+	}
+	tcp, err := net.Listen("tcp", s.Address)
 	if err != nil {
 		return fmt.Errorf("rtsp listen %s: %w", s.Address, err)
 	}
+	ln := &connlimit.Listener{Listener: tcp, Max: s.MaxConnections, Log: s.Log, Protocol: "rtsp"}
 	s.ln = ln
 	s.srv = &gortsplib.Server{
 		Handler:        &handler{s: s},
@@ -105,6 +114,9 @@ func (s *Server) Start() error {
 
 // Addr returns the listening address.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Refused returns how many connections were refused over MaxConnections.
+func (s *Server) Refused() uint64 { return s.ln.Refused() }
 
 // GortServer returns the underlying gortsplib server, for creating ServerStreams.
 func (s *Server) GortServer() *gortsplib.Server { return s.srv }
