@@ -156,3 +156,31 @@ func TestRTSPRefusalsCounted(t *testing.T) {
 	c.Close()
 	require.NotContains(t, logs.String(), `msg="publisher connected" component=ingest source=cam1`)
 }
+
+// TestRTMPTracksNotTakenAreNamed: an RTMP publisher whose sound Switchyard
+// cannot take (MP3) goes live with its picture; the sound is named in the
+// source's warning and one log line, its messages are not malformed, and
+// the publisher stays connected (it used to be cut after a hundred).
+func TestRTMPTracksNotTakenAreNamed(t *testing.T) {
+	mustHaveTools(t)
+	a, logs := startApp(t, testConfig(t, ingest.SourceConfig{Name: "cam1"}))
+	run(t, "ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-i", "color=c=red:s=320x240:r=30",
+		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100", "-c:v", "libx264", "-preset", "ultrafast", "-g", "30",
+		"-pix_fmt", "yuv420p", "-c:a", "libmp3lame", "-f", "flv", a.rtmpURL("cam1"))
+	st := waitLive(t, a, "cam1")
+	waitFor(t, 10*time.Second, "the sound named", func() bool {
+		st = sourceStatus(t, a, "cam1")
+		return strings.Contains(st.Warning, "audio codec MP3 (id 2) is not taken")
+	})
+	src, _ := a.registry.Get("cam1")
+	u0 := src.Stream().UnitsWritten()
+	waitFor(t, 20*time.Second, "150 more video units (over a hundred MP3 messages past)", func() bool {
+		return src.Stream().UnitsWritten() > u0+150
+	})
+	st = sourceStatus(t, a, "cam1")
+	require.Equal(t, ingest.StateLive, st.State)
+	require.Zero(t, st.Malformed)
+	require.Zero(t, st.Sessions, "never disconnected")
+	require.Nil(t, st.Audio)
+	require.Equal(t, 1, strings.Count(logs.String(), "tracks not taken"))
+}

@@ -270,16 +270,44 @@ func (h *handler) OnAudio(timestamp uint32, payload io.Reader) error {
 // tags turns FLV video and audio tag bodies (RTMP media messages) into
 // units on a publisher: for publishers of the server and pulled feeds.
 type tags struct {
-	pub    *ingest.Publisher
-	log    *slog.Logger
-	vtrack *media.Track
-	atrack *media.Track
-	ts     timestamps
-	bad    int
+	pub      *ingest.Publisher
+	log      *slog.Logger
+	vtrack   *media.Track
+	atrack   *media.Track
+	ts       timestamps
+	bad      int
+	notTaken map[string]string // kind → why, named once on the source
+}
+
+// unsupported names a track of a codec Switchyard does not take, once
+// (on the source's warning and in one log line); its messages are then
+// skipped, neither counted as malformed nor a reason to end the connection.
+func (r *tags) unsupported(e *flv.UnsupportedError) {
+	if _, ok := r.notTaken[e.Kind]; ok {
+		return
+	}
+	if r.notTaken == nil {
+		r.notTaken = map[string]string{}
+	}
+	r.notTaken[e.Kind] = e.Error()
+	var all []string
+	for _, k := range []string{"video", "audio"} {
+		if w, ok := r.notTaken[k]; ok {
+			all = append(all, strings.TrimPrefix(w, "flv: "))
+		}
+	}
+	w := strings.Join(all, "; ")
+	r.pub.SetWarning(w)
+	r.log.Warn("tracks not taken", "tracks", w)
 }
 
 func (r *tags) video(timestamp uint32, b []byte) error {
 	tag, err := flv.ParseVideoTag(b)
+	var ue *flv.UnsupportedError
+	if errors.As(err, &ue) {
+		r.unsupported(ue)
+		return nil
+	}
 	if err != nil {
 		return r.badMedia(err)
 	}
@@ -331,6 +359,11 @@ func (r *tags) video(timestamp uint32, b []byte) error {
 
 func (r *tags) audio(timestamp uint32, b []byte) error {
 	tag, err := flv.ParseAudioTag(b)
+	var ue *flv.UnsupportedError
+	if errors.As(err, &ue) {
+		r.unsupported(ue)
+		return nil
+	}
 	if err != nil {
 		return r.badMedia(err)
 	}

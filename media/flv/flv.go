@@ -38,6 +38,30 @@ const (
 // ErrShort reports a tag body cut short.
 var ErrShort = errors.New("flv: message too short")
 
+// UnsupportedError is a well-formed tag of a codec Switchyard does not
+// take: not a malformed message, a track to name to the operator.
+type UnsupportedError struct {
+	Kind  string // "audio" or "video"
+	Codec string
+	Want  string // what is taken
+}
+
+func (e *UnsupportedError) Error() string {
+	return fmt.Sprintf("flv: %s codec %s is not taken (send %s)", e.Kind, e.Codec, e.Want)
+}
+
+var audioNames = map[int]string{0: "PCM", 1: "ADPCM", 2: "MP3", 3: "PCM (little-endian)", 4: "Nellymoser 16 kHz",
+	5: "Nellymoser 8 kHz", 6: "Nellymoser", 7: "G.711 A-law", 8: "G.711 µ-law", 11: "Speex", 14: "MP3 8 kHz"}
+
+var videoNames = map[int]string{1: "JPEG", 2: "Sorenson H.263", 3: "Screen video", 4: "On2 VP6", 5: "On2 VP6 with alpha", 6: "Screen video 2"}
+
+func codecName(names map[int]string, id int) string {
+	if n, ok := names[id]; ok {
+		return fmt.Sprintf("%s (id %d)", n, id)
+	}
+	return fmt.Sprintf("id %d", id)
+}
+
 // VideoTag is a parsed VIDEODATA body.
 type VideoTag struct {
 	Key        bool
@@ -58,7 +82,7 @@ func ParseVideoTag(b []byte) (VideoTag, error) {
 	}
 	t := VideoTag{Key: b[0]>>4 == 1, Codec: int(b[0] & 0x0f)}
 	if t.Codec != CodecAVC {
-		return t, fmt.Errorf("flv: video codec id %d is not supported (send H.264)", t.Codec)
+		return t, &UnsupportedError{Kind: "video", Codec: codecName(videoNames, t.Codec), Want: "H.264, or H.265 as Enhanced RTMP hvc1"}
 	}
 	if len(b) < 5 {
 		return t, ErrShort
@@ -88,7 +112,7 @@ func parseExVideoTag(b []byte) (VideoTag, error) {
 	}
 	t := VideoTag{Key: (b[0]>>4)&0x07 == 1, PacketType: -1}
 	if fourCC := string(b[1:5]); fourCC != "hvc1" {
-		return t, fmt.Errorf("flv: Enhanced RTMP video %q is not supported (send H.264, or H.265 as hvc1)", fourCC)
+		return t, &UnsupportedError{Kind: "video", Codec: fmt.Sprintf("Enhanced RTMP %q", fourCC), Want: "H.264, or H.265 as hvc1"}
 	}
 	t.Codec = CodecHEVC
 	switch b[0] & 0x0f {
@@ -202,7 +226,7 @@ func ParseAudioTag(b []byte) (AudioTag, error) {
 		return AudioTag{}, ErrShort
 	}
 	if f := int(b[0] >> 4); f != SoundAAC {
-		return AudioTag{}, fmt.Errorf("flv: audio format %d is not supported (send AAC)", f)
+		return AudioTag{}, &UnsupportedError{Kind: "audio", Codec: codecName(audioNames, f), Want: "AAC"}
 	}
 	if len(b) < 2 {
 		return AudioTag{}, ErrShort
