@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"log/slog"
 	"net"
 	"net/http"
@@ -95,6 +96,15 @@ func TestReadKeys(t *testing.T) {
 	require.Contains(t, string(buf[:n]), "RTSP/1.0 401")
 	require.Contains(t, string(buf[:n]), "WWW-Authenticate: Digest")
 
+	// basic credentials too, any user
+	basic := "DESCRIBE " + a.rtspURL("program") + " RTSP/1.0\r\nCSeq: 2\r\nAuthorization: Basic " +
+		base64.StdEncoding.EncodeToString([]byte("anyone:show-key")) + "\r\n\r\n"
+	_, err = conn.Write([]byte(basic))
+	require.NoError(t, err)
+	n, err = conn.Read(buf)
+	require.NoError(t, err)
+	require.Contains(t, string(buf[:n]), "RTSP/1.0 200", "basic credentials with the read key")
+
 	require.Contains(t, logs.String(), "read refused")
 	require.Contains(t, logs.String(), "play refused")
 	for _, k := range []string{"show-key", "cam2-key", "guess-123"} {
@@ -115,10 +125,14 @@ func TestReadKeys(t *testing.T) {
 	out, err := probeKey(t, withKey(a.rtspURL("live/cam1"), "cam1-key"))
 	require.NoError(t, err, out)
 
-	// and from the environment
+	// and from the environment and the file
 	env, err := LoadConfig("", []string{"SWITCHYARD_READ_KEY=from-env"})
 	require.NoError(t, err)
 	require.Equal(t, "from-env", env.ReadKey)
+	file, err := ParseConfig([]byte("read_key: show\nsources:\n  - { name: cam1, read_key: own }\n"))
+	require.NoError(t, err)
+	require.Equal(t, "show", file.ReadKey)
+	require.Equal(t, "own", file.Sources[0].ReadKey)
 }
 
 // TestOpenReadingWarns: with no read_key, one warning at start when a
