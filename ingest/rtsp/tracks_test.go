@@ -138,3 +138,27 @@ func TestLATMFromGStreamer(t *testing.T) {
 		require.Error(t, err, "%x", bad)
 	}
 }
+
+// FuzzLATMPayloads: splitting any AudioMuxElement never panics, and what it
+// returns are pieces of the element, in order, that fit in it with their
+// length bytes.
+func FuzzLATMPayloads(f *testing.F) {
+	f.Add(append([]byte{0xff, 0x21}, make([]byte, 288)...), 1) // GStreamer's, one access unit
+	f.Add([]byte{0x02, 0xaa, 0xbb, 0x01, 0xcc}, 2)
+	f.Add([]byte{0xff}, 1)
+	f.Add([]byte{0x05, 1, 2}, 1)
+	f.Add([]byte{}, 1)
+	f.Fuzz(func(t *testing.T, b []byte, subframes int) {
+		subframes = 1 + (subframes&63+64)%64 // numSubFrames is 6 bits
+		aus, err := latmPayloads(b, subframes)
+		if err != nil {
+			return
+		}
+		require.Len(t, aus, subframes)
+		n := 0
+		for _, au := range aus {
+			n += len(au) + len(au)/255 + 1
+		}
+		require.LessOrEqual(t, n, len(b), "payloads and their lengths fit in the element")
+	})
+}
