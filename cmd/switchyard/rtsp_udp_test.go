@@ -24,7 +24,7 @@ import (
 func TestRTSPUDPConfig(t *testing.T) {
 	cfg, err := LoadConfig("", nil)
 	require.NoError(t, err)
-	require.Equal(t, RTSPConfig{Listen: ":8554", UDPRTP: ":8000", UDPRTCP: ":8001"}, cfg.RTSP)
+	require.Equal(t, RTSPConfig{Listen: ":8554", UDPRTP: ":8000", UDPRTCP: ":8001", MaxConnections: 256}, cfg.RTSP)
 
 	cfg, err = LoadConfig("", []string{"SWITCHYARD_RTSP_UDP_RTP=", "SWITCHYARD_RTSP_UDP_RTCP="})
 	require.NoError(t, err)
