@@ -73,6 +73,8 @@ var (
 	dAudioPeak = desc("audio_peak_dbfs", "Peak level over the last 100 ms (source, or \"program\").", "source")
 	dAudioRMS  = desc("audio_rms_dbfs", "RMS level over the last 100 ms (source, or \"program\").", "source")
 
+	dMediaRefused = desc("media_connections_refused_total", "Media connections refused over the protocol's max_connections.", "protocol")
+
 	dRecActive = desc("recording_active", "1 while a recording session runs.")
 	dRecDur    = desc("recording_duration_seconds", "Length of the running recording session.")
 	dRecBytes  = desc("recording_bytes", "Bytes in the running recording session's files.")
@@ -87,7 +89,7 @@ func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{dSourceUp, dSourceKbps, dSourceFPS, dSourceWidth, dSourceHeight, dSourceUptime,
 		dSourceDrops, dSourceRefused, dSourceSess, dSourceBad, dSourceDecErr, dSourceKeyint, dSourceLate, dSourcePicLate, dSourceJitter, dMixFrames, dMixLate, dMixDropped, dMixEncode, dMixLateBy, dMixLeftMax,
 		dOutState, dOutBytes, dOutFrames, dOutDropped, dOutReconn, dOutKbps, dOutUptime,
-		dRecActive, dRecDur, dRecBytes, dRecFree, dAudioPeak, dAudioRMS} {
+		dRecActive, dRecDur, dRecBytes, dRecFree, dAudioPeak, dAudioRMS, dMediaRefused} {
 		ch <- d
 	}
 }
@@ -121,6 +123,11 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(dSourceLate, st.AudioLateS, st.Name)
 		counter(dSourcePicLate, float64(st.PicturesLate), st.Name)
 		gauge(dSourceJitter, float64(st.JitterBufferMS)/1000, st.Name)
+	}
+	if f := c.s.MediaRefused; f != nil {
+		for proto, n := range f() {
+			counter(dMediaRefused, float64(n), proto)
+		}
 	}
 	m := c.s.Mixer.Stats()
 	counter(dMixFrames, float64(m.FramesOut))

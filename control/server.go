@@ -38,6 +38,9 @@ type Server struct {
 	// Token, when set, is required on every /api route (see requireToken).
 	Token string
 	Log   *slog.Logger
+	// MediaRefused reports the media connections refused over each
+	// protocol's cap, by protocol (for /metrics); nil reports none.
+	MediaRefused func() map[string]uint64
 
 	ln      net.Listener
 	http    *http.Server

@@ -111,10 +111,11 @@ func merge[T any](kind string, stored, base, file []T, name func(T) string) ([]T
 	return out, changes
 }
 
-// storedSource keeps what the API hides (the publish key).
+// storedSource keeps what the API hides (the publish and read keys).
 type storedSource struct {
 	ingest.SourceConfig
 	PublishKey string `json:"publish_key,omitempty"`
+	ReadKey    string `json:"read_key,omitempty"`
 }
 
 // SourceConfigs returns the stored sources, keys included; nil when
@@ -126,7 +127,7 @@ func (sh Show) SourceConfigs() []ingest.SourceConfig {
 	out := make([]ingest.SourceConfig, 0, len(sh.Sources))
 	for _, s := range sh.Sources {
 		c := s.SourceConfig
-		c.PublishKey = s.PublishKey
+		c.PublishKey, c.ReadKey = s.PublishKey, s.ReadKey
 		out = append(out, c)
 	}
 	return out
@@ -135,7 +136,7 @@ func (sh Show) SourceConfigs() []ingest.SourceConfig {
 func storeSources(cfgs []ingest.SourceConfig) []storedSource {
 	out := make([]storedSource, 0, len(cfgs)) // [] not null: no sources is a choice too
 	for _, c := range cfgs {
-		out = append(out, storedSource{SourceConfig: c, PublishKey: c.PublishKey})
+		out = append(out, storedSource{SourceConfig: c, PublishKey: c.PublishKey, ReadKey: c.ReadKey})
 	}
 	return out
 }

@@ -62,6 +62,10 @@ type SourceConfig struct {
 	// PublishKey, when set, must be given by a publisher (RTMP "name?key=…",
 	// RTSP password).
 	PublishKey string `yaml:"publish_key,omitempty" json:"-"`
+	// ReadKey, when set, must be given by whoever watches the source's
+	// re-served stream (RTSP password, RTMP "name?key=…"); unset, the
+	// show's read_key applies.
+	ReadKey string `yaml:"read_key,omitempty" json:"-"`
 	// Takeover lets a new publisher replace a live one (an encoder that
 	// reconnected before its old connection timed out); otherwise the
 	// newcomer is refused and the live one keeps going.
@@ -232,6 +236,19 @@ func (r *Registry) List() []*Source {
 	return out
 }
 
+// ReadKey returns the key a reader of stream ("program", "preview" or a
+// source's name) must give: the source's own read_key, or fallback (the
+// show's read_key, for the program, the preview and every source without
+// its own). Empty: reading is open.
+func (r *Registry) ReadKey(stream, fallback string) string {
+	if s, ok := r.Get(stream); ok {
+		if k := s.Config().ReadKey; k != "" {
+			return k
+		}
+	}
+	return fallback
+}
+
 // Publish claims a source for a publisher. proto names the protocol for logs
 // and status ("rtmp", "rtsp", "gen"). The returned Publisher must be closed.
 func (r *Registry) Publish(name, key, proto string) (*Publisher, error) {
@@ -271,6 +288,7 @@ func (r *Registry) Publish(name, key, proto string) (*Publisher, error) {
 	s.lastUnit = time.Time{}
 	s.win = window{start: time.Now()}
 	s.lastKey, s.keyint, s.lastKeyAt = -1, 0, time.Time{}
+	s.tracksWarning = ""
 	s.mu.Unlock()
 	if taken != nil {
 		taken.kick() // outside the source's lock: the old connection's clean-up takes it
@@ -306,6 +324,9 @@ type Source struct {
 	lastKeyAt time.Time     // when it arrived
 	keyint    time.Duration
 	pull      PullStatus
+	// tracksWarning names what the live publisher sends that the source
+	// cannot take (Publisher.SetWarning).
+	tracksWarning string
 }
 
 // PullStatus is the way back of a pulled camera that is not live.
@@ -424,6 +445,9 @@ func (s *Source) Status() Status {
 			st.Warning = fmt.Sprintf("no key frame for %.0f s: nothing can start decoding this source; set the encoder's key-frame interval to 1–2 s", d.Seconds())
 		}
 	}
+	if s.tracksWarning != "" {
+		st.Warning = strings.TrimPrefix(st.Warning+"; "+s.tracksWarning, "; ")
+	}
 	st.Protocol = s.proto
 	st.UptimeS = time.Since(s.since).Seconds()
 	st.BitrateKbps = s.kbps
@@ -522,6 +546,26 @@ func (p *Publisher) WriteUnit(u *media.Unit) {
 	s.stream.WriteUnit(u)
 }
 
+// Refuse counts a publisher turned away before it could ask to publish
+// (an RTSP publisher whose key was wrong or missing in its handshake).
+func (s *Source) Refuse() {
+	s.mu.Lock()
+	s.refused++
+	s.mu.Unlock()
+}
+
+// SetWarning says what of the publisher's media the source cannot take (a
+// track it ignores, and why): the source's status shows it while this
+// publisher is on. The publisher's protocol logs it.
+func (p *Publisher) SetWarning(msg string) {
+	s := p.src
+	s.mu.Lock()
+	if s.publisher == p {
+		s.tracksWarning = msg
+	}
+	s.mu.Unlock()
+}
+
 // Malformed counts a media message the publisher sent that could not be read.
 func (p *Publisher) Malformed() {
 	p.src.mu.Lock()
@@ -555,6 +599,7 @@ func (p *Publisher) Close() {
 		s.state = StateOffline
 		s.pull.Attempt, s.pull.NextTryAt = 0, nil
 		s.video, s.audio = nil, nil
+		s.tracksWarning = ""
 		s.sessions++
 	}
 }

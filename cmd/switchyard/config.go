@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net"
 	"os"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,7 +27,7 @@ var demoConfig []byte
 type Config struct {
 	HTTP      HTTPConfig            `yaml:"http"`
 	RTMP      ListenConfig          `yaml:"rtmp"`
-	RTSP      ListenConfig          `yaml:"rtsp"`
+	RTSP      RTSPConfig            `yaml:"rtsp"`
 	Program   ProgramConfig         `yaml:"program"`
 	DataDir   string                `yaml:"data_dir"`
 	Sources   []ingest.SourceConfig `yaml:"sources"`
@@ -34,6 +36,10 @@ type Config struct {
 	TLS       TLSConfig             `yaml:"tls"`
 	Multiview MultiviewConfig       `yaml:"multiview"`
 	Buses     BusesConfig           `yaml:"buses"`
+	// ReadKey guards watching: the program, the preview and every source
+	// without its own read_key, over RTSP (the password, any user) and RTMP
+	// play ("program?key=…"). Empty: open to anyone who reaches the ports.
+	ReadKey string `yaml:"read_key"`
 	// SysmonHold keeps the Go runtime's monitor thread out of its 20 µs
 	// polling, which this bursty, cgo-heavy work otherwise keeps it in
 	// (internal/sysmon); false turns it off (SWITCHYARD_SYSMON_HOLD=0).
@@ -94,9 +100,23 @@ type HTTPConfig struct {
 	Token  string `yaml:"token"`
 }
 
-// ListenConfig is a protocol server's listen address.
+// ListenConfig is a protocol server's listen address and its cap on open
+// connections.
 type ListenConfig struct {
 	Listen string `yaml:"listen"`
+	// MaxConnections: connections over it are refused (default 256).
+	MaxConnections int `yaml:"max_connections"`
+}
+
+// RTSPConfig is the RTSP server: TCP on listen, and UDP (RTP and RTCP on
+// two consecutive ports, RTP even) for publishers and readers that ask for
+// it; both UDP keys empty turn UDP off.
+type RTSPConfig struct {
+	Listen  string `yaml:"listen"`
+	UDPRTP  string `yaml:"udp_rtp"`
+	UDPRTCP string `yaml:"udp_rtcp"`
+	// MaxConnections: connections over it are refused (default 256).
+	MaxConnections int `yaml:"max_connections"`
 }
 
 // ProgramConfig is the program format.
@@ -171,16 +191,24 @@ func LoadConfig(path string, environ []string) (*Config, error) {
 	return cfg, nil
 }
 
+// defaultMaxConnections caps the connections each media server (RTSP,
+// RTMP) holds open. A show has tens of cameras and a handful of players,
+// far below it; two servers at 256 hold at most 512 descriptors, under
+// half of the 1024 a process gets by default on Linux, so a flood on the
+// media ports cannot take the descriptors that the API, the recordings
+// and the outputs need.
+const defaultMaxConnections = 256
+
 // defaults returns the configuration every show starts from.
 func defaults() Config {
 	return Config{
-		HTTP:       HTTPConfig{Listen: "127.0.0.1:8080"},
-		RTMP:       ListenConfig{Listen: ":1935"},
-		RTSP:       ListenConfig{Listen: ":8554"},
-		Program:    ProgramConfig{Width: 1280, Height: 720, FPS: 30, VideoBitrate: 4_500_000, AudioBitrate: 160_000, Keyint: Duration(2 * time.Second)},
-		DataDir:    "./data",
-		Record:     RecordConfig{Program: true, ISO: true, Fragment: Duration(time.Second), MinFreeMB: 256},
-		Multiview:  MultiviewConfig{Width: 960, Height: 540, FPS: 10, Quality: 75},
+		HTTP:      HTTPConfig{Listen: "127.0.0.1:8080"},
+		RTMP:      ListenConfig{Listen: ":1935", MaxConnections: defaultMaxConnections},
+		RTSP:      RTSPConfig{Listen: ":8554", UDPRTP: ":8000", UDPRTCP: ":8001", MaxConnections: defaultMaxConnections},
+		Program:   ProgramConfig{Width: 1280, Height: 720, FPS: 30, VideoBitrate: 4_500_000, AudioBitrate: 160_000, Keyint: Duration(2 * time.Second)},
+		DataDir:   "./data",
+		Record:    RecordConfig{Program: true, ISO: true, Fragment: Duration(time.Second), MinFreeMB: 256},
+		Multiview: MultiviewConfig{Width: 960, Height: 540, FPS: 10, Quality: 75},
 		SysmonHold: true,
 	}
 }
@@ -327,7 +355,8 @@ func (c *Config) applyEnv(environ []string) error {
 		}
 		var node yaml.Node
 		if err := yaml.Unmarshal([]byte(v), &node); err != nil || len(node.Content) == 0 {
-			node = yaml.Node{Kind: yaml.ScalarNode, Value: v}
+			// an empty value is the empty string (rtsp.udp_rtp= turns UDP off), not null
+			node = yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v}
 		} else {
 			node = *node.Content[0]
 		}
@@ -419,6 +448,14 @@ func (c *Config) Validate() error {
 			return &ConfigError{k, fmt.Sprintf("%q must be HOST:PORT or :PORT", v)}
 		}
 	}
+	if err := c.RTSP.validate(); err != nil {
+		return err
+	}
+	for k, v := range map[string]int{"rtsp.max_connections": c.RTSP.MaxConnections, "rtmp.max_connections": c.RTMP.MaxConnections} {
+		if v < 1 || v > 65535 {
+			return &ConfigError{k, fmt.Sprintf("%d must be between 1 and 65535 (the default is %d)", v, defaultMaxConnections)}
+		}
+	}
 	if c.DataDir == "" {
 		return &ConfigError{"data_dir", "must not be empty"}
 	}
@@ -475,3 +512,39 @@ func (c *Config) Validate() error {
 }
 
 func timeDuration(d Duration) time.Duration { return time.Duration(d) }
+
+// validate checks the UDP ports: both or neither, RTP even and RTCP the
+// next port (gortsplib's server requires both, as RFC 3550 §11 advises).
+func (r RTSPConfig) validate() error {
+	switch {
+	case r.UDPRTP == "" && r.UDPRTCP == "":
+		return nil // UDP off
+	case r.UDPRTCP == "":
+		return &ConfigError{"rtsp.udp_rtcp", fmt.Sprintf("must be set with rtsp.udp_rtp %q (the next port), or both left empty to turn UDP off", r.UDPRTP)}
+	case r.UDPRTP == "":
+		return &ConfigError{"rtsp.udp_rtp", fmt.Sprintf("must be set with rtsp.udp_rtcp %q (the port before), or both left empty to turn UDP off", r.UDPRTCP)}
+	}
+	port := func(key, v string) (string, int, error) {
+		host, p, err := net.SplitHostPort(v)
+		n, perr := strconv.Atoi(p)
+		if err != nil || perr != nil || n < 1 || n > 65535 {
+			return "", 0, &ConfigError{key, fmt.Sprintf("%q must be HOST:PORT or :PORT with a port from 1 to 65535", v)}
+		}
+		return host, n, nil
+	}
+	rtpHost, rtp, err := port("rtsp.udp_rtp", r.UDPRTP)
+	if err != nil {
+		return err
+	}
+	rtcpHost, rtcp, err := port("rtsp.udp_rtcp", r.UDPRTCP)
+	if err != nil {
+		return err
+	}
+	if rtp%2 != 0 || rtp == 65534 {
+		return &ConfigError{"rtsp.udp_rtp", fmt.Sprintf("port %d must be even and below 65534 (RTP takes an even port, RTCP the next)", rtp)}
+	}
+	if rtcp != rtp+1 || rtcpHost != rtpHost {
+		return &ConfigError{"rtsp.udp_rtcp", fmt.Sprintf("%q must be the same host as rtsp.udp_rtp %q, port %d (the RTP port + 1)", r.UDPRTCP, r.UDPRTP, rtp+1)}
+	}
+	return nil
+}

@@ -186,8 +186,18 @@ func TestProgramSurvivesPublisherLoss(t *testing.T) {
 
 	pts := readFrameCRC(t, crc)
 	require.Greater(t, len(pts), 90)
+	// ffmpeg re-times an RTSP stream once, when the first RTCP sender report
+	// arrives (gortsplib sends one right after a reader's first packet): from
+	// each track's own first packet to the reports' common clock of video
+	// and sound, which moves the picture by the sound's head start. That one
+	// step, among the first, may differ; every other step is exact.
+	rebased := false
 	for i := 1; i < len(pts); i++ {
 		d := pts[i] - pts[i-1]
+		if i <= 3 && !rebased && d != 3000 && d > 0 && d < 3000+45000 { // at most half a second
+			rebased = true
+			continue
+		}
 		// 30 fps in a 90 kHz time base: every frame 3000 ticks after the last
 		require.InDelta(t, 3000, d, 2, "frame %d: timestamp step %d (program must keep its rate)", i, d)
 	}

@@ -232,6 +232,15 @@ func TestStartupErrorsOnTheCommandLine(t *testing.T) {
 	require.NoError(t, err)
 	defer ln.Close()
 	taken := ln.Addr().String()
+	udpTaken, err := net.ListenPacket("udp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer udpTaken.Close()
+	udpPort := udpTaken.LocalAddr().(*net.UDPAddr).Port
+	udpRTP, udpRTCP := fmt.Sprintf("127.0.0.1:%d", udpPort&^1), fmt.Sprintf("127.0.0.1:%d", udpPort|1)
+	udpKey := "rtsp.udp_rtp " + udpRTP
+	if udpPort%2 == 1 {
+		udpKey = "rtsp.udp_rtcp " + udpRTCP
+	}
 	badShow := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(badShow, "show.json"), []byte(`{"sources":[{"name":"Bad Name"}],"outputs":[]}`), 0o600))
 	for _, c := range []struct {
@@ -242,14 +251,16 @@ func TestStartupErrorsOnTheCommandLine(t *testing.T) {
 		{"http port taken", []string{"SWITCHYARD_HTTP_LISTEN=" + taken}, "switchyard: http.listen " + taken + ": the address is in use"},
 		{"rtmp port taken", []string{"SWITCHYARD_RTMP_LISTEN=" + taken}, "switchyard: rtmp.listen " + taken + ": the address is in use"},
 		{"rtsp port taken", []string{"SWITCHYARD_RTSP_LISTEN=" + taken}, "switchyard: rtsp.listen " + taken + ": the address is in use"},
+		{"rtsp udp port taken", []string{"SWITCHYARD_RTSP_UDP_RTP=" + udpRTP, "SWITCHYARD_RTSP_UDP_RTCP=" + udpRTCP},
+			"switchyard: " + udpKey + ": the address is in use"},
 		{"bad show.json", []string{"SWITCHYARD_DATA_DIR=" + badShow}, "switchyard: " + filepath.Join(badShow, "show.json") + ": sources[0].name: "},
 		{"bad environment", []string{"SWITCHYARD_PROGRAM_WIDTH=wide"}, "switchyard: SWITCHYARD_PROGRAM_WIDTH: "},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cmd := exec.Command(bin)
 			cmd.Env = append(append(os.Environ(), "SWITCHYARD_HTTP_LISTEN=127.0.0.1:0", "SWITCHYARD_RTMP_LISTEN=127.0.0.1:0",
-				"SWITCHYARD_RTSP_LISTEN=127.0.0.1:0", "SWITCHYARD_PROGRAM_WIDTH=320", "SWITCHYARD_PROGRAM_HEIGHT=180",
-				"SWITCHYARD_DATA_DIR="+t.TempDir()), c.env...)
+				"SWITCHYARD_RTSP_LISTEN=127.0.0.1:0", "SWITCHYARD_RTSP_UDP_RTP=", "SWITCHYARD_RTSP_UDP_RTCP=",
+				"SWITCHYARD_PROGRAM_WIDTH=320", "SWITCHYARD_PROGRAM_HEIGHT=180", "SWITCHYARD_DATA_DIR="+t.TempDir()), c.env...)
 			var stderr logBuf
 			cmd.Stderr = &stderr
 			require.NoError(t, cmd.Start())

@@ -4,14 +4,17 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -27,6 +30,7 @@ func testConfig(t *testing.T, sources ...ingest.SourceConfig) *Config {
 	cfg.HTTP.Listen = "127.0.0.1:0"
 	cfg.RTMP.Listen = "127.0.0.1:0"
 	cfg.RTSP.Listen = "127.0.0.1:0"
+	cfg.RTSP.UDPRTP, cfg.RTSP.UDPRTCP = "", "" // UDP off: startAppUDP turns it on on free ports
 	cfg.Program = ProgramConfig{Width: 320, Height: 240, FPS: 30, VideoBitrate: 600_000, AudioBitrate: 96_000, Keyint: Duration(time.Second)}
 	cfg.DataDir = t.TempDir()
 	cfg.Sources = sources
@@ -66,6 +70,63 @@ func startApp(t *testing.T, cfg *Config) (*app, *logBuf) {
 		}
 	})
 	return a, logs
+}
+
+// freeUDPPair returns loopback addresses of an even UDP port and the next
+// one, both free a moment ago (RTSP's RTP and RTCP ports).
+func freeUDPPair(t *testing.T) (rtp, rtcp string) {
+	t.Helper()
+	for range 100 {
+		c, err := net.ListenPacket("udp", "127.0.0.1:0")
+		require.NoError(t, err)
+		p := c.LocalAddr().(*net.UDPAddr).Port
+		c.Close()
+		p &^= 1
+		if p < 1024 || p > 65532 {
+			continue
+		}
+		a, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err != nil {
+			continue
+		}
+		b, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", p+1))
+		a.Close()
+		if err != nil {
+			continue
+		}
+		b.Close()
+		return fmt.Sprintf("127.0.0.1:%d", p), fmt.Sprintf("127.0.0.1:%d", p+1)
+	}
+	t.Fatal("no free pair of UDP ports on loopback")
+	return "", ""
+}
+
+// startAppUDP starts a show with RTSP over UDP on a free pair of ports
+// (picked again if another process took them in the meantime).
+func startAppUDP(t *testing.T, cfg *Config) (*app, *logBuf) {
+	t.Helper()
+	logs := &logBuf{}
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	var err error
+	for range 5 {
+		cfg.RTSP.UDPRTP, cfg.RTSP.UDPRTCP = freeUDPPair(t)
+		require.NoError(t, cfg.Validate())
+		var a *app
+		if a, err = start(cfg, log); err == nil {
+			t.Cleanup(func() {
+				a.Close()
+				if t.Failed() {
+					t.Logf("switchyard log:\n%s", logs.String())
+				}
+			})
+			return a, logs
+		}
+		if !errors.Is(err, syscall.EADDRINUSE) {
+			break
+		}
+	}
+	require.NoError(t, err)
+	return nil, nil
 }
 
 func (a *app) rtmpURL(name string) string {

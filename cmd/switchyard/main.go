@@ -92,6 +92,25 @@ func listenError(key, addr string, err error) error {
 	return fmt.Errorf("%s %s: %w", key, addr, err)
 }
 
+// rtspListenError names the RTSP key whose address could not be listened
+// on: the TCP listener's, or one of the UDP ports'.
+func rtspListenError(c RTSPConfig, err error) error {
+	key, addr := "rtsp.listen", c.Listen
+	var op *net.OpError
+	if errors.As(err, &op) && strings.HasPrefix(op.Net, "udp") {
+		key, addr = "rtsp.udp_rtp", c.UDPRTP
+		if op.Addr != nil && addrPort(op.Addr.String()) == addrPort(c.UDPRTCP) {
+			key, addr = "rtsp.udp_rtcp", c.UDPRTCP
+		}
+	}
+	return listenError(key, addr, err)
+}
+
+func addrPort(a string) string {
+	_, p, _ := net.SplitHostPort(a)
+	return p
+}
+
 // envName is the environment variable that sets a config key.
 func envName(key string) string {
 	return "SWITCHYARD_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
@@ -161,9 +180,10 @@ func (a *app) start(cfg *Config) error {
 		rec.Switch(record.Switch{PTS: ev.PTS, Kind: ev.Kind, From: ev.From, To: ev.To, Duration: ev.Duration})
 	}
 
-	a.rtsp = &rtsp.Server{Address: cfg.RTSP.Listen, Registry: a.registry, Log: log}
+	a.rtsp = &rtsp.Server{Address: cfg.RTSP.Listen, UDPRTPAddress: cfg.RTSP.UDPRTP, UDPRTCPAddress: cfg.RTSP.UDPRTCP,
+		MaxConnections: cfg.RTSP.MaxConnections, Registry: a.registry, ReadKey: cfg.ReadKey, Log: log}
 	if err := a.rtsp.Start(); err != nil {
-		return listenError("rtsp.listen", cfg.RTSP.Listen, err)
+		return rtspListenError(cfg.RTSP, err)
 	}
 	a.serve = serve.NewRTSP(a.rtsp.GortServer(), log)
 	a.rtsp.SetPlayer(a.serve)
@@ -236,13 +256,16 @@ func (a *app) start(cfg *Config) error {
 		}
 	}
 
-	a.rtmp = &rtmp.Server{Address: cfg.RTMP.Listen, Registry: a.registry, Player: a.serve, Log: log}
+	a.rtmp = &rtmp.Server{Address: cfg.RTMP.Listen, MaxConnections: cfg.RTMP.MaxConnections, Registry: a.registry, Player: a.serve,
+		ReadKey: cfg.ReadKey, Log: log}
 	if err := a.rtmp.Start(); err != nil {
 		return listenError("rtmp.listen", cfg.RTMP.Listen, err)
 	}
+	warnOpenReading(cfg, log, a.rtsp.Addr(), a.rtmp.Addr())
 	a.http = &control.Server{Address: cfg.HTTP.Listen, Registry: a.registry, Sources: a.sources, Mixer: a.mixer, Outputs: a.outputs,
 		Recorder: a.recorder, RecordDefaults: control.RecordDefaults{Program: cfg.Record.Program, ISO: cfg.Record.ISO},
-		Store: store, Token: cfg.HTTP.Token, Log: log}
+		Store: store, Token: cfg.HTTP.Token, Log: log,
+		MediaRefused: func() map[string]uint64 { return map[string]uint64{"rtsp": a.rtsp.Refused(), "rtmp": a.rtmp.Refused()} }}
 	if err := a.http.Start(); err != nil {
 		a.http = nil // nothing to close
 		return listenError("http.listen", cfg.HTTP.Listen, err)
@@ -289,6 +312,25 @@ func (a *app) setBuses(b BusesConfig) {
 		if _, err := bus.set(bus.name); err != nil {
 			a.log.Warn("the bus starts black: its source is not in the show", "key", bus.key, "source", bus.name)
 		}
+	}
+}
+
+// warnOpenReading says once, at start, that anyone who reaches a media
+// port on another address than loopback can watch the program: no
+// read_key is set.
+func warnOpenReading(cfg *Config, log *slog.Logger, addrs ...net.Addr) {
+	if cfg.ReadKey != "" {
+		return
+	}
+	var open []string
+	for _, a := range addrs {
+		if ta, ok := a.(*net.TCPAddr); ok && !ta.IP.IsLoopback() {
+			open = append(open, ta.String())
+		}
+	}
+	if len(open) > 0 {
+		log.Warn("no read_key: anyone who can reach these media ports can watch the program and every source without its own read_key; set read_key",
+			"addrs", strings.Join(open, " "))
 	}
 }
 

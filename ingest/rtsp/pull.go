@@ -8,8 +8,8 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/bluenviron/gortsplib/v4"
-	"github.com/bluenviron/gortsplib/v4/pkg/base"
+	"github.com/bluenviron/gortsplib/v5"
+	"github.com/bluenviron/gortsplib/v5/pkg/base"
 
 	"switchyard/ingest"
 	"switchyard/internal/redact"
@@ -68,20 +68,19 @@ func (p *Pull) run(ctx context.Context) {
 	ingest.RunPull(ctx, p.Registry, p.Source, p.BackoffMin, p.BackoffMax, p.Log, p.session)
 }
 
-// session pulls once, until the camera or ctx ends it. live reports whether
-// the source went live.
+// session pulls once, until the camera or ctx ends it.
 func (p *Pull) session(ctx context.Context, cfg ingest.SourceConfig) error {
 	u, err := base.ParseURL(cfg.URL)
 	if err != nil {
 		return fmt.Errorf("bad url: %w", err)
 	}
-	transport := gortsplib.TransportTCP
+	transport := gortsplib.ProtocolTCP
 	if cfg.Transport == "udp" {
-		transport = gortsplib.TransportUDP
+		transport = gortsplib.ProtocolUDP
 	}
 	c := &gortsplib.Client{Scheme: u.Scheme, Host: u.Host, ReadTimeout: p.ReadTimeout, WriteTimeout: p.ReadTimeout,
-		Transport: &transport, TLSConfig: p.TLSConfig, UserAgent: "Switchyard"}
-	if err := c.Start2(); err != nil {
+		Protocol: &transport, TLSConfig: p.TLSConfig, UserAgent: "Switchyard"}
+	if err := c.Start(); err != nil {
 		return err
 	}
 	stop := make(chan struct{})
@@ -108,7 +107,7 @@ func (p *Pull) session(ctx context.Context, cfg ingest.SourceConfig) error {
 	}
 	if in.audio != nil {
 		if _, err := c.Setup(desc.BaseURL, in.audio.media, 0, 0); err != nil {
-			p.Log.Warn("audio not received", "err", err)
+			in.ignored = append(in.ignored, fmt.Sprintf("the audio track could not be set up: %v", err))
 			in.audio = nil
 		}
 	}
@@ -118,8 +117,7 @@ func (p *Pull) session(ctx context.Context, cfg ingest.SourceConfig) error {
 	}
 	defer pub.Close()
 	pub.OnKick(c.Close)
-	in.pub = pub
-	in.announce()
+	in.claim(pub)
 	in.attach(c)
 	if _, err := c.Play(nil); err != nil {
 		return fmt.Errorf("play: %w", err)
