@@ -202,13 +202,13 @@ const defaultMaxConnections = 256
 // defaults returns the configuration every show starts from.
 func defaults() Config {
 	return Config{
-		HTTP:      HTTPConfig{Listen: "127.0.0.1:8080"},
-		RTMP:      ListenConfig{Listen: ":1935", MaxConnections: defaultMaxConnections},
-		RTSP:      RTSPConfig{Listen: ":8554", UDPRTP: ":8000", UDPRTCP: ":8001", MaxConnections: defaultMaxConnections},
-		Program:   ProgramConfig{Width: 1280, Height: 720, FPS: 30, VideoBitrate: 4_500_000, AudioBitrate: 160_000, Keyint: Duration(2 * time.Second)},
-		DataDir:   "./data",
-		Record:    RecordConfig{Program: true, ISO: true, Fragment: Duration(time.Second), MinFreeMB: 256},
-		Multiview: MultiviewConfig{Width: 960, Height: 540, FPS: 10, Quality: 75},
+		HTTP:       HTTPConfig{Listen: "127.0.0.1:8080"},
+		RTMP:       ListenConfig{Listen: ":1935", MaxConnections: defaultMaxConnections},
+		RTSP:       RTSPConfig{Listen: ":8554", UDPRTP: ":8000", UDPRTCP: ":8001", MaxConnections: defaultMaxConnections},
+		Program:    ProgramConfig{Width: 1280, Height: 720, FPS: 30, VideoBitrate: 4_500_000, AudioBitrate: 160_000, Keyint: Duration(2 * time.Second)},
+		DataDir:    "./data",
+		Record:     RecordConfig{Program: true, ISO: true, Fragment: Duration(time.Second), MinFreeMB: 256},
+		Multiview:  MultiviewConfig{Width: 960, Height: 540, FPS: 10, Quality: 75},
 		SysmonHold: true,
 	}
 }
