@@ -6,7 +6,13 @@ PKGS := ./...
 
 # Debian/Ubuntu packages the build and the tests need.
 APT_PKGS := pkg-config gcc libavcodec-dev libavutil-dev libswscale-dev libswresample-dev \
-            libx264-dev ffmpeg nginx libnginx-mod-rtmp chromium
+            libx264-dev ffmpeg nginx libnginx-mod-rtmp chromium \
+            gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
+            gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-rtsp
+
+# The end-to-end tests `make test-short` runs: the front door (config, docs,
+# start-up), a push of each protocol, a cut on pixels.
+SMOKE := ^(TestDemoConfigIsValid|TestConfigErrorsNameTheKey|TestEnvironmentOverrides|TestConfigRefusalsNameTheKeyAndHideSecrets|TestFileAndAPITakeTheSameSources|TestFailedStartClosesWhatStarted|TestDocsYAMLLoads|TestDocsCurlLinesMatchTheAPI|TestConfigDocNamesEveryKey|TestOpenAPIDescribesEveryRoute|TestPushRTMPAndRTSP|TestCutOnPixels)$$
 
 .PHONY: help deps build run test test-short bench soak fuzz lint clean
 
@@ -34,11 +40,15 @@ test: deps ## run the whole test suite with the race detector
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 -timeout 15m $(PKGS)
 
+test-short: deps ## the fast subset: every package's own tests and a few end-to-end smoke tests (no race detector)
+	$(GO) test -count=1 -timeout 5m $$($(GO) list $(PKGS) | grep -v '/cmd/switchyard$$')
+	$(GO) test -count=1 -timeout 5m -run '$(SMOKE)' ./cmd/switchyard
+
 bench: deps ## print performance figures beside ffmpeg doing the same work
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 40m ./cmd/switchyard
 
-soak: deps ## long runs: A/V sync over 10 minutes of media (SOAK=10m)
-	SWITCHYARD_SOAK=$${SOAK:-10m} $(GO) test -run '^TestAVSync$$' -count=1 -v -timeout 30m ./cmd/switchyard
+soak: deps ## long runs: A/V sync over 10 minutes of media (SOAK=10m; SOAK=1h make soak for longer)
+	SOAK=$${SOAK:-10m} $(GO) test -run '^TestAVSync$$' -count=1 -v -timeout 3h ./cmd/switchyard
 
 fuzz: deps ## run each fuzz target for a short while
 	@$(GO) list -f '{{.ImportPath}}' $(PKGS) | while read p; do \

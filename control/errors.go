@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 
 	"switchyard/ingest"
 	"switchyard/ingest/gen"
+	"switchyard/media"
 	"switchyard/mixer"
 	"switchyard/output/push"
 	"switchyard/output/record"
@@ -145,6 +147,30 @@ func rawWriter(w http.ResponseWriter) http.ResponseWriter {
 	}
 }
 
+// describeType says in words what a JSON field of type t takes.
+func describeType(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case t == reflect.TypeFor[media.Bitrate]():
+		return `a bitrate: bits per second (2500000) or with k or M ("2500k")`
+	case t.Kind() == reflect.String:
+		return "a string"
+	case t.Kind() == reflect.Bool:
+		return "true or false"
+	case t.Kind() >= reflect.Int && t.Kind() <= reflect.Uint64:
+		return "a whole number"
+	case t.Kind() == reflect.Float32 || t.Kind() == reflect.Float64:
+		return "a number"
+	case t.Kind() == reflect.Slice || t.Kind() == reflect.Array:
+		return "a list"
+	case t.Kind() == reflect.Struct || t.Kind() == reflect.Map:
+		return "an object"
+	}
+	return "a " + t.String()
+}
+
 // decodeStrict decodes one JSON object from body into v, refusing unknown
 // fields; errors name the field at fault.
 func decodeStrict(body []byte, v any) error {
@@ -159,7 +185,7 @@ func decodeStrict(body []byte, v any) error {
 		case errors.As(err, &synErr):
 			return badRequest("", "request body is not valid JSON (at byte %d)", synErr.Offset)
 		case errors.As(err, &typErr):
-			return badRequest(typErr.Field, "field %q must be a %s", typErr.Field, typErr.Type)
+			return badRequest(typErr.Field, "field %q must be %s", typErr.Field, describeType(typErr.Type))
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 			return badRequest(f, "unknown field %q", f)

@@ -69,6 +69,8 @@ var (
 	dMixFrames  = desc("mixer_frames_total", "Program frames produced.")
 	dMixLate    = desc("mixer_late_frames_total", "Program frames that left the encoder more than two frame times after their time on the program clock, or were composed more than a frame late.")
 	dMixDropped = desc("mixer_dropped_frames_total", "Program frames skipped because the clock fell more than a second behind.")
+	dMixLateBy  = desc("mixer_late_frames_by_cause_total", "Late program frames by cause: clock (the clock woke over a frame late), backlog (it waited for the encodes), encode (it left the encoder late).", "cause")
+	dMixLeftMax = desc("mixer_frame_left_max_seconds", "The latest any program frame left the encoder, after its time on the program clock.")
 	dMixEncode  = desc("mixer_encode_seconds", "Time the last program frame took to encode (all renditions).")
 
 	dOutState   = desc("output_state", "1 for the output's current state.", "output", "state")
@@ -82,8 +84,9 @@ var (
 	dAudioPeak = desc("audio_peak_dbfs", "Peak level over the last 100 ms (source, or \"program\").", "source")
 	dAudioRMS  = desc("audio_rms_dbfs", "RMS level over the last 100 ms (source, or \"program\").", "source")
 
-	dLimitMax   = desc("limit_max", "The most of a capped resource the server holds (sources, generators, keyers, event_clients, multiview_viewers).", "limit")
-	dLimitInUse = desc("limit_in_use", "How much of a capped resource is in use.", "limit")
+	dMediaRefused = desc("media_connections_refused_total", "Media connections refused over the protocol's max_connections.", "protocol")
+	dLimitMax     = desc("limit_max", "The most of a capped resource the server holds (sources, generators, keyers, event_clients, multiview_viewers).", "limit")
+	dLimitInUse   = desc("limit_in_use", "How much of a capped resource is in use.", "limit")
 
 	dRecActive = desc("recording_active", "1 while a recording session runs.")
 	dRecDur    = desc("recording_duration_seconds", "Length of the running recording session.")
@@ -97,9 +100,9 @@ type stateCollector struct{ s *Server }
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{dSourceUp, dSourceKbps, dSourceFPS, dSourceWidth, dSourceHeight, dSourceUptime,
-		dSourceDrops, dSourceRefused, dSourceSess, dSourceBad, dSourceDecErr, dSourceKeyint, dSourceLate, dSourcePicLate, dSourceJitter, dMixFrames, dMixLate, dMixDropped, dMixEncode,
+		dSourceDrops, dSourceRefused, dSourceSess, dSourceBad, dSourceDecErr, dSourceKeyint, dSourceLate, dSourcePicLate, dSourceJitter, dMixFrames, dMixLate, dMixDropped, dMixEncode, dMixLateBy, dMixLeftMax,
 		dOutState, dOutBytes, dOutFrames, dOutDropped, dOutReconn, dOutKbps, dOutUptime,
-		dRecActive, dRecDur, dRecBytes, dRecFree, dAudioPeak, dAudioRMS, dLimitMax, dLimitInUse} {
+		dRecActive, dRecDur, dRecBytes, dRecFree, dAudioPeak, dAudioRMS, dMediaRefused, dLimitMax, dLimitInUse} {
 		ch <- d
 	}
 }
@@ -154,10 +157,19 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(dSourcePicLate, float64(st.PicturesLate), st.Name)
 		gauge(dSourceJitter, float64(st.JitterBufferMS)/1000, st.Name)
 	}
+	if f := c.s.MediaRefused; f != nil {
+		for proto, n := range f() {
+			counter(dMediaRefused, float64(n), proto)
+		}
+	}
 	m := c.s.Mixer.Stats()
 	counter(dMixFrames, float64(m.FramesOut))
 	counter(dMixLate, float64(m.Late))
 	counter(dMixDropped, float64(m.Dropped))
+	for cause, n := range m.LateBy {
+		counter(dMixLateBy, float64(n), cause)
+	}
+	gauge(dMixLeftMax, m.LeftMaxMs/1000)
 	gauge(dMixEncode, m.EncodeMs/1000)
 	lv := c.s.Mixer.LastLevels()
 	gauge(dAudioPeak, lv.Program.PeakDB, "program")

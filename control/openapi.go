@@ -12,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"switchyard/ingest"
+	"switchyard/media"
 	"switchyard/mixer"
 	"switchyard/mixer/keyer"
 	"switchyard/output/push"
@@ -210,7 +211,10 @@ func itoa(n int) string {
 	return string(b)
 }
 
-var timeType = reflect.TypeOf(time.Time{})
+var (
+	timeType    = reflect.TypeOf(time.Time{})
+	bitrateType = reflect.TypeFor[media.Bitrate]()
+)
 
 // schemaOf makes a JSON Schema from a Go type as encoding/json sees it;
 // named structs go to components and are referenced.
@@ -218,6 +222,10 @@ func schemaOf(t reflect.Type, schemas map[string]any) map[string]any {
 	switch {
 	case t == timeType:
 		return map[string]any{"type": "string", "format": "date-time"}
+	case t == bitrateType:
+		return map[string]any{"description": `bits per second: a number (2500000) or a string with k or M ("2500k", "2.5M")`,
+			"oneOf": []any{map[string]any{"type": "integer", "minimum": 0},
+				map[string]any{"type": "string", "pattern": `^[0-9]+(\.[0-9]+)?[kKmM]?$`}}}
 	case t.Kind() == reflect.Pointer:
 		return schemaOf(t.Elem(), schemas)
 	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8:
@@ -255,7 +263,8 @@ func schemaOf(t reflect.Type, schemas map[string]any) map[string]any {
 	}
 	props := map[string]any{}
 	addFields(t, props, schemas)
-	obj := map[string]any{"type": "object", "properties": props}
+	// the server decodes bodies strictly: a field it does not know is refused
+	obj := map[string]any{"type": "object", "properties": props, "additionalProperties": false}
 	if name == "" {
 		return obj
 	}

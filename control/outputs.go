@@ -5,6 +5,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"switchyard/media"
 	"switchyard/output/push"
 )
 
@@ -33,10 +34,10 @@ func (s *Server) outputRoutes(api *gin.RouterGroup) {
 }
 
 type outputRequest struct {
-	Name         string  `json:"name"`
-	URL          *string `json:"url"`
-	Enabled      *bool   `json:"enabled"`
-	VideoBitrate *int    `json:"video_bitrate"` // bit/s; 0 shares the program encode
+	Name         string         `json:"name"`
+	URL          *string        `json:"url"`
+	Enabled      *bool          `json:"enabled"`
+	VideoBitrate *media.Bitrate `json:"video_bitrate"` // bit/s ("2500k" or 2500000); 0 shares the program encode
 }
 
 func (s *Server) addOutput(c *gin.Context) {

@@ -54,6 +54,9 @@ type Server struct {
 	// of the same names.
 	ReadTimeout, IdleTimeout, WriteTimeout time.Duration
 	Log                                    *slog.Logger
+	// MediaRefused reports the media connections refused over each
+	// protocol's cap, by protocol (for /metrics); nil reports none.
+	MediaRefused func() map[string]uint64
 
 	ln      net.Listener
 	http    *http.Server
@@ -200,7 +203,7 @@ func (s *Server) logRequests(c *gin.Context) {
 		s.metrics.refused(lim.(string))
 	}
 	lvl := slog.LevelDebug
-	if c.Writer.Status() >= 500 {
+	if c.Writer.Status() == http.StatusInternalServerError { // a 503 (no picture yet, busy) is routine
 		lvl = slog.LevelError
 	}
 	s.Log.Log(c.Request.Context(), lvl, "request", "method", c.Request.Method, "path", route,

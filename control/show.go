@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sync"
 	"time"
 
@@ -25,12 +26,97 @@ type Show struct {
 	Audio      *mixer.AudioState `json:"audio,omitempty"`
 	Transition *mixer.Transition `json:"transition,omitempty"`
 	Keyers     []keyer.Spec      `json:"keyers,omitempty"`
+	// File is the show file's sources and outputs as they were when this
+	// show.json was written: the base the API's changes were made over, so
+	// a later edit of the show file can be told apart from them (Resolve).
+	File *FileParts `json:"file,omitempty"`
 }
 
-// storedSource keeps what the API hides (the publish key).
+// FileParts are the parts of the show file the API can change too.
+type FileParts struct {
+	Sources []storedSource `json:"sources"`
+	Outputs []push.Config  `json:"outputs"`
+}
+
+// Resolve returns the sources and outputs the show starts with: the show
+// file's, with the changes made through the API since (kept here) on top.
+// Per name, the later edit wins: a source or output that the show file
+// added, changed or removed since show.json was written is taken from the
+// file; everything else is as the API left it. changes says, for the log,
+// what the file changed. A show.json written before it kept its base is
+// taken as it is (the file is assumed unchanged).
+func (sh Show) Resolve(fileSources []ingest.SourceConfig, fileOutputs []push.Config) (sources []ingest.SourceConfig, outputs []push.Config, changes []string) {
+	var baseSources []ingest.SourceConfig
+	var baseOutputs []push.Config
+	if sh.File != nil {
+		baseSources, baseOutputs = Show{Sources: sh.File.Sources}.SourceConfigs(), sh.File.Outputs
+		if baseSources == nil {
+			baseSources = []ingest.SourceConfig{}
+		}
+		if baseOutputs == nil {
+			baseOutputs = []push.Config{}
+		}
+	}
+	sources, changes = merge("source", sh.SourceConfigs(), baseSources, fileSources, func(c ingest.SourceConfig) string { return c.Name })
+	outputs, oc := merge("output", sh.Outputs, baseOutputs, fileOutputs, func(c push.Config) string { return c.Name })
+	return sources, outputs, append(changes, oc...)
+}
+
+// merge applies to stored (the API's list) what changed from base to file.
+// A nil stored list means the API never changed this part: the file's list
+// stands. A nil base means it is unknown: the file is taken as unchanged.
+func merge[T any](kind string, stored, base, file []T, name func(T) string) ([]T, []string) {
+	if stored == nil {
+		return file, nil
+	}
+	if base == nil {
+		return stored, nil
+	}
+	index := func(list []T) map[string]T {
+		m := make(map[string]T, len(list))
+		for _, v := range list {
+			m[name(v)] = v
+		}
+		return m
+	}
+	inBase, inFile := index(base), index(file)
+	var changes []string
+	out := make([]T, 0, len(stored)+len(file))
+	kept := map[string]bool{}
+	for _, v := range stored {
+		n := name(v)
+		b, wasInBase := inBase[n]
+		f, isInFile := inFile[n]
+		switch {
+		case wasInBase && !isInFile:
+			changes = append(changes, fmt.Sprintf("%s %s removed from the show file", kind, n))
+			continue
+		case wasInBase && isInFile && !reflect.DeepEqual(b, f):
+			changes = append(changes, fmt.Sprintf("%s %s changed in the show file", kind, n))
+			v = f
+		case !wasInBase && isInFile && !reflect.DeepEqual(v, f):
+			changes = append(changes, fmt.Sprintf("%s %s added in the show file and through the API: the show file's settings win", kind, n))
+			v = f
+		}
+		out = append(out, v)
+		kept[n] = true
+	}
+	for _, f := range file {
+		n := name(f)
+		if _, wasInBase := inBase[n]; wasInBase || kept[n] {
+			continue // unchanged in the file, and removed through the API: stays removed
+		}
+		changes = append(changes, fmt.Sprintf("%s %s added in the show file", kind, n))
+		out = append(out, f)
+	}
+	return out, changes
+}
+
+// storedSource keeps what the API hides (the publish and read keys).
 type storedSource struct {
 	ingest.SourceConfig
 	PublishKey string `json:"publish_key,omitempty"`
+	ReadKey    string `json:"read_key,omitempty"`
 }
 
 // SourceConfigs returns the stored sources, keys included; nil when
@@ -42,7 +128,7 @@ func (sh Show) SourceConfigs() []ingest.SourceConfig {
 	out := make([]ingest.SourceConfig, 0, len(sh.Sources))
 	for _, s := range sh.Sources {
 		c := s.SourceConfig
-		c.PublishKey = s.PublishKey
+		c.PublishKey, c.ReadKey = s.PublishKey, s.ReadKey
 		out = append(out, c)
 	}
 	return out
@@ -51,7 +137,7 @@ func (sh Show) SourceConfigs() []ingest.SourceConfig {
 func storeSources(cfgs []ingest.SourceConfig) []storedSource {
 	out := make([]storedSource, 0, len(cfgs)) // [] not null: no sources is a choice too
 	for _, c := range cfgs {
-		out = append(out, storedSource{SourceConfig: c, PublishKey: c.PublishKey})
+		out = append(out, storedSource{SourceConfig: c, PublishKey: c.PublishKey, ReadKey: c.ReadKey})
 	}
 	return out
 }
@@ -61,6 +147,18 @@ type Store struct {
 	path string
 	log  *slog.Logger
 	mu   sync.Mutex
+	file *FileParts
+}
+
+// SetFile records the show file's sources and outputs as loaded at start:
+// every save keeps them as the base of the API's changes (Show.Resolve).
+func (s *Store) SetFile(sources []ingest.SourceConfig, outputs []push.Config) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if outputs == nil {
+		outputs = []push.Config{}
+	}
+	s.file = &FileParts{Sources: storeSources(sources), Outputs: outputs}
 }
 
 // NewStore keeps the show in dir/show.json.
@@ -99,6 +197,7 @@ func (s *Store) Load() (Show, error) {
 func (s *Store) Save(sh Show) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	sh.File = s.file
 	b, err := json.MarshalIndent(sh, "", "  ")
 	if err != nil {
 		return err

@@ -40,12 +40,13 @@ func (s *Server) sourceRoutes(api *gin.RouterGroup) {
 	})
 }
 
-// sourceRequest is the body of POST and PATCH /sources. The publish key can
-// be set but is never shown.
+// sourceRequest is the body of POST and PATCH /sources. The publish and
+// read keys can be set but are never shown.
 type sourceRequest struct {
 	Name       string  `json:"name"`
 	URL        *string `json:"url"`
 	PublishKey *string `json:"publish_key"`
+	ReadKey    *string `json:"read_key"`
 	Takeover   *bool   `json:"takeover"`
 	Transport  *string `json:"transport"`
 	// JitterBufferMS: the source's own jitter buffer (0: the program's)
@@ -58,6 +59,9 @@ func (r sourceRequest) apply(cfg *ingest.SourceConfig) {
 	}
 	if r.PublishKey != nil {
 		cfg.PublishKey = *r.PublishKey
+	}
+	if r.ReadKey != nil {
+		cfg.ReadKey = *r.ReadKey
 	}
 	if r.Takeover != nil {
 		cfg.Takeover = *r.Takeover
@@ -88,6 +92,9 @@ func (s *Server) addSource(c *gin.Context) {
 		return
 	}
 	s.saveShow()
+	if src, ok := s.Registry.Get(cfg.Name); ok {
+		st = s.sourceStatus(src) // with the mixer's view: the jitter buffer in use
+	}
 	c.JSON(http.StatusCreated, st)
 }
 

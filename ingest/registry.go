@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"switchyard/internal/redact"
 	"switchyard/media"
 )
 
@@ -38,9 +39,12 @@ const (
 	StateLive    State = "live"
 	// StateStale: a publisher is connected but no media came for StaleAfter.
 	StateStale State = "stale"
-	// StateConnecting and StateRetrying are a pulled camera's way back.
+	// StateConnecting: a pulled camera is being reached, or a publisher is
+	// connected and its first media has not come yet. A source is live
+	// only once media arrived.
 	StateConnecting State = "connecting"
-	StateRetrying   State = "retrying"
+	// StateRetrying is a pulled camera's way back after a failure.
+	StateRetrying State = "retrying"
 )
 
 // StaleAfter is how long a live source may send nothing before it is stale.
@@ -58,6 +62,10 @@ type SourceConfig struct {
 	// PublishKey, when set, must be given by a publisher (RTMP "name?key=…",
 	// RTSP password).
 	PublishKey string `yaml:"publish_key,omitempty" json:"-"`
+	// ReadKey, when set, must be given by whoever watches the source's
+	// re-served stream (RTSP password, RTMP "name?key=…"); unset, the
+	// show's read_key applies.
+	ReadKey string `yaml:"read_key,omitempty" json:"-"`
 	// Takeover lets a new publisher replace a live one (an encoder that
 	// reconnected before its old connection timed out); otherwise the
 	// newcomer is refused and the live one keeps going.
@@ -111,13 +119,13 @@ func (c SourceConfig) Validate() error {
 	if c.URL != "" {
 		u, err := url.Parse(c.URL)
 		if err != nil {
-			return &FieldError{Field: "url", Msg: fmt.Sprintf("source %s: bad url: %v", c.Name, err)}
+			return &FieldError{Field: "url", Msg: fmt.Sprintf("source %s: %s is not a URL", c.Name, redact.URL(c.URL))}
 		}
 		switch u.Scheme {
 		case "gen":
 		case "rtsp", "rtsps", "rtmp", "rtmps":
 			if u.Host == "" {
-				return &FieldError{Field: "url", Msg: fmt.Sprintf("source %s: %s has no host", c.Name, c.URL)}
+				return &FieldError{Field: "url", Msg: fmt.Sprintf("source %s: %s has no host", c.Name, redact.URL(c.URL))}
 			}
 			if p := strings.Split(strings.Trim(u.Path, "/"), "/"); strings.HasPrefix(u.Scheme, "rtmp") && (len(p) < 2 || p[0] == "" || p[len(p)-1] == "") {
 				return &FieldError{Field: "url", Msg: fmt.Sprintf("source %s: an RTMP feed is rtmp://HOST/APP/STREAM", c.Name)}
@@ -237,6 +245,19 @@ func (r *Registry) List() []*Source {
 	return out
 }
 
+// ReadKey returns the key a reader of stream ("program", "preview" or a
+// source's name) must give: the source's own read_key, or fallback (the
+// show's read_key, for the program, the preview and every source without
+// its own). Empty: reading is open.
+func (r *Registry) ReadKey(stream, fallback string) string {
+	if s, ok := r.Get(stream); ok {
+		if k := s.Config().ReadKey; k != "" {
+			return k
+		}
+	}
+	return fallback
+}
+
 // Publish claims a source for a publisher. proto names the protocol for logs
 // and status ("rtmp", "rtsp", "gen"). The returned Publisher must be closed.
 func (r *Registry) Publish(name, key, proto string) (*Publisher, error) {
@@ -270,12 +291,13 @@ func (r *Registry) Publish(name, key, proto string) (*Publisher, error) {
 	}
 	p := &Publisher{src: s}
 	s.publisher = p
-	s.state = StateLive
+	s.state = StateConnecting // live once media arrives (WriteUnit)
 	s.proto = proto
 	s.since = time.Now()
 	s.lastUnit = time.Time{}
 	s.win = window{start: time.Now()}
 	s.lastKey, s.keyint, s.lastKeyAt = -1, 0, time.Time{}
+	s.tracksWarning = ""
 	s.mu.Unlock()
 	if taken != nil {
 		taken.kick() // outside the source's lock: the old connection's clean-up takes it
@@ -311,6 +333,9 @@ type Source struct {
 	lastKeyAt time.Time     // when it arrived
 	keyint    time.Duration
 	pull      PullStatus
+	// tracksWarning names what the live publisher sends that the source
+	// cannot take (Publisher.SetWarning).
+	tracksWarning string
 }
 
 // PullStatus is the way back of a pulled camera that is not live.
@@ -402,7 +427,7 @@ func (s *Source) Status() Status {
 	st := Status{
 		Name:      s.name,
 		State:     s.state,
-		URL:       redact(s.cfg.URL),
+		URL:       redact.URL(s.cfg.URL),
 		Drops:     s.stream.Dropped(),
 		Refused:   s.refused,
 		Sessions:  s.sessions,
@@ -410,6 +435,9 @@ func (s *Source) Status() Status {
 	}
 	if s.cfg.Pulled() {
 		st.PullStatus = s.pull
+	}
+	if s.publisher != nil {
+		st.Protocol = s.proto
 	}
 	if s.state != StateLive {
 		return st
@@ -426,6 +454,9 @@ func (s *Source) Status() Status {
 			st.Warning = fmt.Sprintf("no key frame for %.0f s: nothing can start decoding this source; set the encoder's key-frame interval to 1–2 s", d.Seconds())
 		}
 	}
+	if s.tracksWarning != "" {
+		st.Warning = strings.TrimPrefix(st.Warning+"; "+s.tracksWarning, "; ")
+	}
 	st.Protocol = s.proto
 	st.UptimeS = time.Since(s.since).Seconds()
 	st.BitrateKbps = s.kbps
@@ -441,14 +472,6 @@ func (s *Source) Status() Status {
 		st.Audio = &AudioStatus{Codec: a.Codec, SampleRate: a.SampleRate, Channels: a.Channels}
 	}
 	return st
-}
-
-// redact hides a camera URL's password.
-func redact(raw string) string {
-	if u, err := url.Parse(raw); err == nil && u.User != nil {
-		return u.Redacted()
-	}
-	return raw
 }
 
 func round2(f float64) float64 { return float64(int(f*100+0.5)) / 100 }
@@ -469,7 +492,7 @@ func (s *Source) SetPullState(state State, attempt int, next time.Time, err erro
 	}
 	if err != nil {
 		now := time.Now()
-		s.pull.LastError, s.pull.LastErrorAt = err.Error(), &now
+		s.pull.LastError, s.pull.LastErrorAt = redact.Text(err.Error()), &now
 	}
 }
 
@@ -507,6 +530,9 @@ func (p *Publisher) WriteUnit(u *media.Unit) {
 		return
 	}
 	s.lastUnit = now
+	if s.state == StateConnecting {
+		s.state = StateLive
+	}
 	if u.Track.Kind == media.KindVideo {
 		s.video = u.Track
 		s.win.frames++
@@ -527,6 +553,26 @@ func (p *Publisher) WriteUnit(u *media.Unit) {
 	}
 	s.mu.Unlock()
 	s.stream.WriteUnit(u)
+}
+
+// Refuse counts a publisher turned away before it could ask to publish
+// (an RTSP publisher whose key was wrong or missing in its handshake).
+func (s *Source) Refuse() {
+	s.mu.Lock()
+	s.refused++
+	s.mu.Unlock()
+}
+
+// SetWarning says what of the publisher's media the source cannot take (a
+// track it ignores, and why): the source's status shows it while this
+// publisher is on. The publisher's protocol logs it.
+func (p *Publisher) SetWarning(msg string) {
+	s := p.src
+	s.mu.Lock()
+	if s.publisher == p {
+		s.tracksWarning = msg
+	}
+	s.mu.Unlock()
 }
 
 // Malformed counts a media message the publisher sent that could not be read.
@@ -562,6 +608,7 @@ func (p *Publisher) Close() {
 		s.state = StateOffline
 		s.pull.Attempt, s.pull.NextTryAt = 0, nil
 		s.video, s.audio = nil, nil
+		s.tracksWarning = ""
 		s.sessions++
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"image"
 	"log/slog"
 	"math"
+	"runtime/metrics"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -137,6 +138,9 @@ type Engine struct {
 	free      chan *programFrame
 	queued    chan *programFrame
 	encDone   chan struct{}
+	gopFrames int64     // the program's key-frame interval in frames
+	lateness  *lateness // why frames are late; its sampler logs them
+	lateDone  chan struct{}
 
 	frames   atomic.Uint64
 	tickN    atomic.Int64 // the tick being composed, for the inputs
@@ -220,6 +224,8 @@ func New(cfg Config, log *slog.Logger) (*Engine, error) {
 	}
 	e := &Engine{cfg: cfg, log: log.With("component", "mixer"), inputs: map[string]*input{}, prog: Black, prev: Black,
 		current: -1, defTrans: DefaultTransition, lastProg: Black, keyers: map[string]*keyerState{}}
+	e.gopFrames = max(1, int64(math.Round(cfg.Keyint.Seconds()*float64(cfg.FPSNum)/float64(cfg.FPSDen))))
+	e.lateness = newLateness(e.log)
 	e.keyerList.Store(&[]*keyerState{})
 	e.startNs.Store(time.Now().UnixNano()) // until Start: sources may come first
 	var err error
@@ -303,9 +309,11 @@ func (e *Engine) Start() {
 	e.started = start
 	e.startNs.Store(start.UnixNano())
 	e.mu.Unlock()
+	e.lateDone = make(chan struct{})
 	go e.run(start)
-	go e.encodeLoop(start)
+	go e.encodeLoop()
 	go e.runClocks()
+	go e.lateness.run(e.ctx, e.lateDone)
 }
 
 // Close stops the clock and every input, and closes the program stream. Safe
@@ -318,6 +326,7 @@ func (e *Engine) Close() {
 			<-e.done
 			<-e.encDone
 			<-e.clocksDone
+			<-e.lateDone
 		}
 		if e.mvProg != nil {
 			e.mvProg.Release()
@@ -365,10 +374,9 @@ func (e *Engine) Close() {
 // program's priority.
 func (e *Engine) newVideoEncoder(bps int) (enc *av.VideoEncoder, err error) {
 	c := e.cfg
-	gop := int(math.Round(c.Keyint.Seconds() * float64(c.FPSNum) / float64(c.FPSDen)))
 	onProgramThread(func() {
 		enc, err = av.NewH264Encoder(av.H264Config{Width: c.Width, Height: c.Height, FPSNum: c.FPSNum, FPSDen: c.FPSDen,
-			BitrateBPS: bps, GOP: max(gop, 1), Threads: c.EncodeThreads})
+			BitrateBPS: bps, GOP: int(e.gopFrames), Threads: c.EncodeThreads})
 	})
 	return enc, err
 }
@@ -604,11 +612,20 @@ func (e *Engine) Cut() State {
 
 // Stats are the mixer's counters.
 type Stats struct {
-	FramesOut uint64  `json:"frames_out"`
-	Late      uint64  `json:"late"` // left the encoder over two frame times after their time, or composed late
-	Dropped   uint64  `json:"dropped"`
-	EncodeMs  float64 `json:"encode_ms"`
-	UptimeS   float64 `json:"uptime_s"`
+	FramesOut uint64 `json:"frames_out"`
+	Late      uint64 `json:"late"` // left the encoder over two frame times after their time, or composed late
+	// LateBy splits Late by cause: the clock woke late, it waited for the
+	// encodes, or the encode took too long (LateClock, LateBacklog, LateEncode).
+	LateBy map[string]uint64 `json:"late_by"`
+	// LeftMaxMs is the latest any program frame left the encoder, after its
+	// time on the program clock.
+	LeftMaxMs float64 `json:"left_max_ms"`
+	// LastLate describes the last late frame: its way and the host's
+	// figures of the moment (nil when none was late).
+	LastLate *LateFrame `json:"last_late,omitempty"`
+	Dropped  uint64     `json:"dropped"`
+	EncodeMs float64    `json:"encode_ms"`
+	UptimeS  float64    `json:"uptime_s"`
 }
 
 // Stats returns the counters.
@@ -616,8 +633,14 @@ func (e *Engine) Stats() Stats {
 	e.mu.Lock()
 	started := e.started
 	e.mu.Unlock()
+	clock, backlog, encode := e.lateness.counts()
 	s := Stats{FramesOut: e.frames.Load(), Late: e.late.Load(), Dropped: e.dropped.Load(),
-		EncodeMs: float64(e.encodeNs.Load()) / 1e6}
+		EncodeMs:  float64(e.encodeNs.Load()) / 1e6,
+		LateBy:    map[string]uint64{LateClock: clock, LateBacklog: backlog, LateEncode: encode},
+		LeftMaxMs: millis(time.Duration(e.lateness.worstNs.Load()))}
+	if last := e.lateness.lastLate(); last.Cause != "" {
+		s.LastLate = &last
+	}
 	if !started.IsZero() {
 		s.UptimeS = time.Since(started).Seconds()
 	}
@@ -631,10 +654,10 @@ const outDepth = 3
 // programFrame is one composed program frame on its way to the encoders.
 type programFrame struct {
 	n      int64
-	canvas *av.Frame // the program picture
-	pv     *av.Frame // the preview output's picture, when there is one
-	sound  soundMix  // the frame before's sound, mixed after this picture (mixAudio)
-	late   bool      // its compose started more than a frame late
+	canvas *av.Frame   // the program picture
+	pv     *av.Frame   // the preview output's picture, when there is one
+	sound  soundMix    // the frame before's sound, mixed after this picture (mixAudio)
+	timing frameTiming // its way, to tell why it was late
 }
 
 func (e *Engine) newProgramFrames() error {
@@ -683,6 +706,7 @@ func (e *Engine) run(start time.Time) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	dur := e.cfg.FrameDuration()
+	gcSample := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}} // the clock's own
 	for n := int64(0); ; n++ {
 		deadline := start.Add(e.cfg.frameTime(n))
 		if d := time.Until(deadline); d > 0 {
@@ -700,14 +724,20 @@ func (e *Engine) run(start time.Time) {
 			deadline = start.Add(e.cfg.frameTime(n))
 			e.log.Warn("program clock fell behind; frames skipped", "frames", skip)
 		}
+		woke := time.Now()
 		var f *programFrame
 		select {
 		case <-e.ctx.Done():
 			return
 		case f = <-e.free: // waits only while every frame is queued (the encodes fell behind)
 		}
-		f.late = time.Since(deadline) > dur
+		began := time.Now()
+		f.timing = frameTiming{due: deadline, woke: max(woke.Sub(deadline), 0), waited: began.Sub(woke),
+			gcCycles: e.lateness.gcCycles(gcSample), key: n%e.gopFrames == 0,
+			multiview: e.mvWant.Load() && n%e.mvEvery == 0}
 		e.compose(n, f)
+		f.timing.queued = time.Now()
+		f.timing.composed = f.timing.queued.Sub(began)
 		e.queued <- f // never waits: there are as many places as frames
 	}
 }
@@ -716,20 +746,22 @@ func (e *Engine) run(start time.Time) {
 // and counts each one late that leaves more than two frame times after its
 // time on the program clock (one frame to compose and encode it, one of
 // slack: the same as a frame composed and encoded in turn whose tick may
-// start up to a frame late), or whose compose started late.
-func (e *Engine) encodeLoop(start time.Time) {
+// start up to a frame late), or whose compose started late — by cause
+// (lateness.note).
+func (e *Engine) encodeLoop() {
 	defer close(e.encDone)
 	if raiseProgramThread() != atProcessPriority {
 		defer dropProgramThread()
 	}
-	budget := 2 * e.cfg.FrameDuration()
+	dur := e.cfg.FrameDuration()
 	for {
 		select {
 		case <-e.ctx.Done():
 			return
 		case f := <-e.queued:
+			began := time.Now()
 			e.output(f)
-			if f.late || time.Since(start.Add(e.cfg.frameTime(f.n))) > budget {
+			if e.lateness.note(f.n, &f.timing, began, time.Now(), dur, e.lateness.gcCycles(e.lateness.gcSample)) {
 				e.late.Add(1)
 			}
 			e.free <- f
@@ -816,7 +848,7 @@ func (e *Engine) compose(n int64, f *programFrame) {
 		case TransDip:
 			compose.Dip(canvas, canvas, e.canvasB, p, transC)
 		case TransWipe:
-			compose.Wipe(canvas, canvas, e.canvasB, p, transT.Direction, transT.SoftnessPx)
+			compose.Wipe(canvas, canvas, e.canvasB, p, transT.Direction, transT.softness())
 		default:
 			compose.Mix(canvas, canvas, e.canvasB, p)
 		}

@@ -98,6 +98,18 @@ func TestClockKeepsTimeThroughASlowEncode(t *testing.T) {
 	waitFor("the frames held counted late", func() bool { return e.Stats().Late > late })
 	out := e.Stats().FramesOut
 	waitFor("program frames again", func() bool { return e.Stats().FramesOut >= out+3 })
+	// the frames composed in time and held in the encoder are late for the
+	// encode; those composed after the free frames ran out, for the backlog
+	st := e.Stats()
+	if st.LateBy[LateEncode] == 0 || st.LateBy[LateBacklog] == 0 {
+		t.Fatalf("late by cause %v: the held encode makes frames late for the encode and then for the backlog", st.LateBy)
+	}
+	if st.LeftMaxMs < float64(4*e.cfg.FrameDuration()/time.Millisecond) {
+		t.Fatalf("the latest frame left %.1f ms after its time; held over 4 frames", st.LeftMaxMs)
+	}
+	if st.LastLate == nil || st.LastLate.Cause == "" {
+		waitFor("the last late frame described", func() bool { return e.Stats().LastLate != nil })
+	}
 	if st := e.Stats(); st.Dropped != 0 {
 		t.Fatalf("%d frames dropped for an encode held %d frames", st.Dropped, current()-held)
 	}

@@ -25,12 +25,21 @@ type Transition struct {
 	Color string `json:"color,omitempty"`
 	// Direction of a wipe: left, right, up, down or circle.
 	Direction string `json:"direction,omitempty"`
-	// SoftnessPx is the width of a wipe's soft edge.
-	SoftnessPx int `json:"softness_px,omitempty"`
+	// SoftnessPx is the width of a wipe's soft edge in pixels; 0 is a hard
+	// edge, unset the default's.
+	SoftnessPx *int `json:"softness_px,omitempty"`
+}
+
+// softness is the wipe's soft edge in pixels (the default's when unset).
+func (t Transition) softness() int {
+	if t.SoftnessPx == nil {
+		return *DefaultTransition.SoftnessPx
+	}
+	return *t.SoftnessPx
 }
 
 // DefaultTransition is a one-second mix.
-var DefaultTransition = Transition{Type: TransMix, DurationMS: 1000, Color: "black", Direction: compose.WipeLeft, SoftnessPx: 24}
+var DefaultTransition = Transition{Type: TransMix, DurationMS: 1000, Color: "black", Direction: compose.WipeLeft, SoftnessPx: new(24)}
 
 // FieldError is a validation error naming the field at fault.
 type FieldError struct {
@@ -54,7 +63,7 @@ func (t Transition) withDefaults(d Transition) Transition {
 	if t.Direction == "" {
 		t.Direction = d.Direction
 	}
-	if t.SoftnessPx == 0 {
+	if t.SoftnessPx == nil {
 		t.SoftnessPx = d.SoftnessPx
 	}
 	return t
@@ -76,7 +85,7 @@ func (t Transition) Validate() error {
 	if !slices.Contains(compose.WipeDirections, t.Direction) {
 		return &FieldError{"direction", fmt.Sprintf("wipe direction %q: use left, right, up, down or circle", t.Direction)}
 	}
-	if t.SoftnessPx < 0 || t.SoftnessPx > 1000 {
+	if t.SoftnessPx != nil && (*t.SoftnessPx < 0 || *t.SoftnessPx > 1000) {
 		return &FieldError{"softness_px", "softness_px must be between 0 and 1000"}
 	}
 	return nil

@@ -74,7 +74,7 @@ func TestAudioMixer(t *testing.T) {
 	require.InDelta(t, -27, mean, 1.5, "the line-up tone mixed at −6 dB")
 
 	// Mute cam1; master −10 dB.
-	api(t, "PATCH", a.apiURL("/audio/cam1"), `{"mute":true}`, nil)
+	mustAPI(t, "PATCH", a.apiURL("/audio/cam1"), `{"mute":true}`, nil)
 	require.Equal(t, http.StatusOK, api(t, "PATCH", a.apiURL("/audio/master"), `{"gain_db":-10}`, nil))
 	mean, _ = programLevel(t, a, at440)
 	// what is left at 440 Hz is the 1 kHz tone (−27 dB) leaking through the
@@ -86,8 +86,8 @@ func TestAudioMixer(t *testing.T) {
 	// +20 dB on a −18 dBFS tone would reach +2 dBFS: the limiter holds the
 	// mix at −2 dBFS (checked on the program meter below, before the AAC
 	// encode, whose ringing can add a dB or two), and does not pump it down.
-	api(t, "PATCH", a.apiURL("/audio/master"), `{"gain_db":0}`, nil)
-	api(t, "PATCH", a.apiURL("/audio/lineup"), `{"gain_db":20}`, nil)
+	mustAPI(t, "PATCH", a.apiURL("/audio/master"), `{"gain_db":0}`, nil)
+	mustAPI(t, "PATCH", a.apiURL("/audio/lineup"), `{"gain_db":20}`, nil)
 	_, peak := programLevel(t, a, "")
 	require.Greater(t, peak, -5.0, "the limited program is not pumped down")
 

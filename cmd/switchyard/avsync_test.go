@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"math"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
@@ -22,14 +21,11 @@ import (
 // TestAVSync pushes a camera whose picture flashes white and whose sound
 // beeps at the same instants (once a second), and finds both in the program
 // output: each beep must start within one frame of its flash. It runs 12 s
-// in `make test`; `make soak` runs it for SWITCHYARD_SOAK (10m) and checks
+// in `make test`; `make soak` runs it for SOAK (10m) and checks
 // the offset never drifts.
 func TestAVSync(t *testing.T) {
 	mustHaveTools(t)
-	length := 12 * time.Second
-	if d, err := time.ParseDuration(os.Getenv("SWITCHYARD_SOAK")); err == nil && d > length {
-		length = d
-	}
+	length := soakLength(t, 12*time.Second)
 	// The camera: flash, one white frame at each whole second; beep, 1 kHz
 	// from each whole second for 100 ms. Encoded first and then pushed in real
 	// time as it is, as a camera's encoder sends it: an ffmpeg encoding while
@@ -49,7 +45,7 @@ func TestAVSync(t *testing.T) {
 	a, _ := startApp(t, testConfig(t, ingest.SourceConfig{Name: "cam1"}))
 	p := run(t, "ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-i", clip, "-c", "copy", "-f", "flv", a.rtmpURL("cam1"))
 	waitLive(t, a, "cam1")
-	api(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, nil)
+	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, nil)
 
 	frames := decodeProgram(t, a)
 	beeps := beepOnsets(t, a, length+2*time.Second)
@@ -194,7 +190,7 @@ func TestFrameRateConversionByTimestamp(t *testing.T) {
 				"-f", "lavfi", "-i", "color=c=black:s=320x240:r="+strconv.Itoa(c.fps)+",format=yuv420p,geq=lum='40+mod(N\\,8)*25':cb=128:cr=128",
 				"-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-qp", "10", "-g", strconv.Itoa(c.fps), "-f", "flv", "rtmp://"+path.Addr()+"/live/cam1")
 			waitLive(t, a, "cam1")
-			api(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, nil)
+			mustAPI(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, nil)
 			frames := decodeProgram(t, a)
 			start := frames.started(t) + 30 // past the cut
 			var seq []int
@@ -206,7 +202,7 @@ func TestFrameRateConversionByTimestamp(t *testing.T) {
 			// A step out of cadence, or at 25 fps a repeat less than five
 			// frames after the one before, is irregular; irregular steps
 			// within six frames of each other are one disturbance.
-			bad, repeats, lastRepeat, lastBad, disturbances := 0, 0, -100, -100, 0
+			bad, repeats, regularRepeats, lastRepeat, lastBad, disturbances := 0, 0, 0, -100, -100, 0
 			for i := 1; i < len(seq); i++ {
 				step := (seq[i] - seq[i-1] + 8) % 8
 				irregular := !containsInt(c.step, step)
@@ -214,6 +210,9 @@ func TestFrameRateConversionByTimestamp(t *testing.T) {
 					repeats++
 					irregular = irregular || (c.fps == 25 && i-lastRepeat < 5)
 					lastRepeat = i
+					if !irregular {
+						regularRepeats++
+					}
 				}
 				if irregular {
 					bad++
@@ -235,7 +234,9 @@ func TestFrameRateConversionByTimestamp(t *testing.T) {
 			require.LessOrEqual(t, disturbances, 1, "pictures stepped by timestamp")
 			require.LessOrEqual(t, bad, 8, "pictures stepped by timestamp")
 			if c.fps == 25 {
-				require.InDelta(t, 15, repeats, float64(2+bad), "one repeat in six frames")
+				// 90 program frames of a 25 fps camera: 75 pictures, 15 shown twice,
+				// one in six frames; a disturbance may hide one of them
+				require.InDelta(t, 15, regularRepeats, 2, "one repeat in six frames (%d repeats in all)", repeats)
 			}
 		})
 	}

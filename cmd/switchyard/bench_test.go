@@ -103,6 +103,7 @@ func benchApp(b *testing.B, w, h int, names ...string) *app {
 func benchConfig(b *testing.B, w, h int, names ...string) Config {
 	cfg := defaults()
 	cfg.HTTP.Listen, cfg.RTMP.Listen, cfg.RTSP.Listen = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+	cfg.RTSP.UDPRTP, cfg.RTSP.UDPRTCP = "", ""
 	cfg.Program.Width, cfg.Program.Height = w, h
 	cfg.DataDir = b.TempDir()
 	for _, n := range names {
@@ -793,7 +794,7 @@ func BenchmarkPreviewOutput(b *testing.B) {
 	}
 	const window = 15 * time.Second
 	names := []string{"cam1", "cam2", "cam3", "cam4"}
-	show := func(previewBPS Bitrate) (float64, mixer.Stats) {
+	show := func(previewBPS media.Bitrate) (float64, mixer.Stats) {
 		cfg := benchConfig(b, 1280, 720, names...)
 		cfg.Program.PreviewBitrate = previewBPS
 		a := benchStart(b, &cfg)

@@ -2,9 +2,11 @@ package main
 
 import (
 	_ "embed"
+	"encoding"
 	"errors"
 	"fmt"
 	"math"
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -15,7 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"switchyard/ingest"
-	"switchyard/ingest/gen"
+	"switchyard/media"
 	"switchyard/output/push"
 )
 
@@ -26,7 +28,7 @@ var demoConfig []byte
 type Config struct {
 	HTTP      HTTPConfig            `yaml:"http"`
 	RTMP      ListenConfig          `yaml:"rtmp"`
-	RTSP      ListenConfig          `yaml:"rtsp"`
+	RTSP      RTSPConfig            `yaml:"rtsp"`
 	Program   ProgramConfig         `yaml:"program"`
 	DataDir   string                `yaml:"data_dir"`
 	Sources   []ingest.SourceConfig `yaml:"sources"`
@@ -34,10 +36,26 @@ type Config struct {
 	Record    RecordConfig          `yaml:"record"`
 	TLS       TLSConfig             `yaml:"tls"`
 	Multiview MultiviewConfig       `yaml:"multiview"`
+	Buses     BusesConfig           `yaml:"buses"`
+	// ReadKey guards watching: the program, the preview and every source
+	// without its own read_key, over RTSP (the password, any user) and RTMP
+	// play ("program?key=…"). Empty: open to anyone who reaches the ports.
+	ReadKey string `yaml:"read_key"`
+	// SysmonHold keeps the Go runtime's monitor thread out of its 20 µs
+	// polling, which this bursty, cgo-heavy work otherwise keeps it in
+	// (internal/sysmon); false turns it off (SWITCHYARD_SYSMON_HOLD=0).
+	SysmonHold bool `yaml:"sysmon_hold"`
 
 	// AssetsDir holds the files keyers and gen://image may name (images,
 	// fonts); default data_dir/assets. Nothing outside it is read.
 	AssetsDir string `yaml:"assets_dir"`
+}
+
+// BusesConfig is what the program and preview buses show when the show
+// starts: a source's name, or "black" (the default).
+type BusesConfig struct {
+	Program string `yaml:"program"`
+	Preview string `yaml:"preview"`
 }
 
 // MultiviewConfig is the monitor wall at /multiview.mjpeg.
@@ -54,12 +72,12 @@ type OutputConfig struct {
 	URL     string `yaml:"url"`
 	Enabled *bool  `yaml:"enabled"`
 	// VideoBitrate, below the program's, sends this output a second encode.
-	VideoBitrate Bitrate `yaml:"video_bitrate"`
+	VideoBitrate media.Bitrate `yaml:"video_bitrate"`
 }
 
 // Push returns the output's runtime configuration.
 func (o OutputConfig) Push() push.Config {
-	return push.Config{Name: o.Name, URL: o.URL, Enabled: o.Enabled == nil || *o.Enabled, VideoBitrate: int(o.VideoBitrate)}
+	return push.Config{Name: o.Name, URL: o.URL, Enabled: o.Enabled == nil || *o.Enabled, VideoBitrate: o.VideoBitrate}
 }
 
 // RecordConfig sets recording defaults.
@@ -99,22 +117,36 @@ type HTTPConfig struct {
 	Insecure bool `yaml:"insecure"`
 }
 
-// ListenConfig is a protocol server's listen address.
+// ListenConfig is a protocol server's listen address and its cap on open
+// connections.
 type ListenConfig struct {
 	Listen string `yaml:"listen"`
+	// MaxConnections: connections over it are refused (default 256).
+	MaxConnections int `yaml:"max_connections"`
+}
+
+// RTSPConfig is the RTSP server: TCP on listen, and UDP (RTP and RTCP on
+// two consecutive ports, RTP even) for publishers and readers that ask for
+// it; both UDP keys empty turn UDP off.
+type RTSPConfig struct {
+	Listen  string `yaml:"listen"`
+	UDPRTP  string `yaml:"udp_rtp"`
+	UDPRTCP string `yaml:"udp_rtcp"`
+	// MaxConnections: connections over it are refused (default 256).
+	MaxConnections int `yaml:"max_connections"`
 }
 
 // ProgramConfig is the program format.
 type ProgramConfig struct {
-	Width        int      `yaml:"width"`
-	Height       int      `yaml:"height"`
-	FPS          float64  `yaml:"fps"`
-	VideoBitrate Bitrate  `yaml:"video_bitrate"`
-	AudioBitrate Bitrate  `yaml:"audio_bitrate"`
-	Keyint       Duration `yaml:"keyint"`
+	Width        int           `yaml:"width"`
+	Height       int           `yaml:"height"`
+	FPS          float64       `yaml:"fps"`
+	VideoBitrate media.Bitrate `yaml:"video_bitrate"`
+	AudioBitrate media.Bitrate `yaml:"audio_bitrate"`
+	Keyint       Duration      `yaml:"keyint"`
 	// PreviewBitrate, when set, also encodes the preview bus for
 	// rtsp://HOST:8554/preview (a confidence monitor).
-	PreviewBitrate Bitrate `yaml:"preview_bitrate"`
+	PreviewBitrate media.Bitrate `yaml:"preview_bitrate"`
 	// JitterBuffer is how long each source's pictures and sound wait past
 	// the earliest they could be shown, so a jittery feed plays evenly
 	// (unset: 2 frames).
@@ -129,43 +161,6 @@ func (p ProgramConfig) FPSRational() (num, den int) {
 		}
 	}
 	return int(math.Round(p.FPS)), 1
-}
-
-// Bitrate in bits per second, written as 4500k, 4.5M or 4500000.
-type Bitrate int
-
-// MaxBitrate is the highest bitrate a show file may give (bit/s).
-const MaxBitrate = 200_000_000
-
-// MaxMinFreeMB bounds record.min_free_mb (16 TiB), so it cannot wrap
-// around when turned into bytes.
-const MaxMinFreeMB = 16 << 20
-
-// UnmarshalYAML parses k/M suffixes.
-func (b *Bitrate) UnmarshalYAML(n *yaml.Node) error {
-	v, err := ParseBitrate(n.Value)
-	if err != nil {
-		return err
-	}
-	*b = Bitrate(v)
-	return nil
-}
-
-// ParseBitrate reads "4500k", "4.5M" or "4500000".
-func ParseBitrate(s string) (int, error) {
-	s = strings.TrimSpace(s)
-	mul := 1.0
-	switch {
-	case strings.HasSuffix(s, "k"), strings.HasSuffix(s, "K"):
-		mul, s = 1e3, s[:len(s)-1]
-	case strings.HasSuffix(s, "M"), strings.HasSuffix(s, "m"):
-		mul, s = 1e6, s[:len(s)-1]
-	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsNaN(f) || f <= 0 || f*mul > MaxBitrate {
-		return 0, fmt.Errorf("bitrate %q: use a number with k or M, like 4500k, up to %dM", s, MaxBitrate/1_000_000)
-	}
-	return int(f * mul), nil
 }
 
 // Duration is a time.Duration written as "2s", "500ms".
@@ -213,16 +208,25 @@ func LoadConfig(path string, environ []string) (*Config, error) {
 	return cfg, nil
 }
 
+// defaultMaxConnections caps the connections each media server (RTSP,
+// RTMP) holds open. A show has tens of cameras and a handful of players,
+// far below it; two servers at 256 hold at most 512 descriptors, under
+// half of the 1024 a process gets by default on Linux, so a flood on the
+// media ports cannot take the descriptors that the API, the recordings
+// and the outputs need.
+const defaultMaxConnections = 256
+
 // defaults returns the configuration every show starts from.
 func defaults() Config {
 	return Config{
-		HTTP:      HTTPConfig{Listen: "127.0.0.1:8080"},
-		RTMP:      ListenConfig{Listen: ":1935"},
-		RTSP:      ListenConfig{Listen: ":8554"},
-		Program:   ProgramConfig{Width: 1280, Height: 720, FPS: 30, VideoBitrate: 4_500_000, AudioBitrate: 160_000, Keyint: Duration(2 * time.Second)},
-		DataDir:   "./data",
-		Record:    RecordConfig{Program: true, ISO: true, Fragment: Duration(time.Second), MinFreeMB: 256},
-		Multiview: MultiviewConfig{Width: 960, Height: 540, FPS: 10, Quality: 75},
+		HTTP:       HTTPConfig{Listen: "127.0.0.1:8080"},
+		RTMP:       ListenConfig{Listen: ":1935", MaxConnections: defaultMaxConnections},
+		RTSP:       RTSPConfig{Listen: ":8554", UDPRTP: ":8000", UDPRTCP: ":8001", MaxConnections: defaultMaxConnections},
+		Program:    ProgramConfig{Width: 1280, Height: 720, FPS: 30, VideoBitrate: 4_500_000, AudioBitrate: 160_000, Keyint: Duration(2 * time.Second)},
+		DataDir:    "./data",
+		Record:     RecordConfig{Program: true, ISO: true, Fragment: Duration(time.Second), MinFreeMB: 256},
+		Multiview:  MultiviewConfig{Width: 960, Height: 540, FPS: 10, Quality: 75},
+		SysmonHold: true,
 	}
 }
 
@@ -240,24 +244,32 @@ func ParseConfig(data []byte) (*Config, error) {
 	if err := checkKeys(root.Content[0], reflect.TypeOf(cfg), ""); err != nil {
 		return nil, err
 	}
-	if err := root.Content[0].Decode(&cfg); err != nil {
-		var te *yaml.TypeError
-		if errors.As(err, &te) && len(te.Errors) > 0 {
-			return nil, fmt.Errorf("config: %s", te.Errors[0])
-		}
+	if err := root.Content[0].Decode(&cfg); err != nil { // checkKeys found every error it can name
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	return &cfg, nil
 }
 
-// checkKeys walks a YAML mapping against the struct type it decodes into and
-// reports the first key the struct does not have, with its full path.
+// checkKeys walks a YAML node against the type it decodes into and reports
+// the first key the type does not have, or the first value it cannot take,
+// with the key's full path.
 func checkKeys(n *yaml.Node, t reflect.Type, path string) error {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	custom := reflect.PointerTo(t).Implements(reflect.TypeFor[yaml.Unmarshaler]()) ||
+		reflect.PointerTo(t).Implements(reflect.TypeFor[encoding.TextUnmarshaler]())
 	switch {
-	case n.Kind == yaml.MappingNode && t.Kind() == reflect.Struct:
+	case n.Kind == yaml.ScalarNode && n.Tag == "!!null":
+		return nil // an empty value leaves the default
+	case custom:
+	case t.Kind() == reflect.Struct:
+		if n.Kind != yaml.MappingNode {
+			return &ConfigError{Key: orRoot(path), Msg: fmt.Sprintf("must be a mapping of keys (line %d)", n.Line)}
+		}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k := n.Content[i].Value
 			f, ok := fieldByTag(t, k)
@@ -269,14 +281,53 @@ func checkKeys(n *yaml.Node, t reflect.Type, path string) error {
 				return err
 			}
 		}
-	case n.Kind == yaml.SequenceNode && t.Kind() == reflect.Slice:
+		return nil
+	case t.Kind() == reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			return &ConfigError{Key: orRoot(path), Msg: fmt.Sprintf("must be a list (line %d)", n.Line)}
+		}
 		for i, c := range n.Content {
 			if err := checkKeys(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); err != nil {
 				return err
 			}
 		}
+		return nil
+	}
+	// a value: decoding it alone tells whether the key's type takes it
+	if err := n.Decode(reflect.New(t).Interface()); err != nil {
+		var te *yaml.TypeError
+		msg := err.Error()
+		if errors.As(err, &te) {
+			msg = fmt.Sprintf("%q is not %s (line %d)", n.Value, describeKind(t), n.Line)
+		}
+		return &ConfigError{Key: orRoot(path), Msg: msg}
 	}
 	return nil
+}
+
+// describeKind says in words what a key of type t takes.
+func describeKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.String:
+		return "a string"
+	case reflect.Map:
+		return "a mapping"
+	}
+	return "a " + t.String()
+}
+
+func orRoot(path string) string {
+	if path == "" {
+		return "config"
+	}
+	return path
 }
 
 func fieldByTag(t reflect.Type, key string) (reflect.StructField, bool) {
@@ -320,9 +371,18 @@ func (c *Config) applyEnv(environ []string) error {
 			}
 			return &ConfigError{Key: k, Msg: msg}
 		}
+		if f.Kind() == reflect.Bool { // 1/0, true/false, yes/no, on/off
+			b, ok := parseBool(v)
+			if !ok {
+				return &ConfigError{Key: k, Msg: fmt.Sprintf("%q is not true or false (1/0, yes/no, on/off)", v)}
+			}
+			f.SetBool(b)
+			continue
+		}
 		var node yaml.Node
 		if err := yaml.Unmarshal([]byte(v), &node); err != nil || len(node.Content) == 0 {
-			node = yaml.Node{Kind: yaml.ScalarNode, Value: v}
+			// an empty value is the empty string (rtsp.udp_rtp= turns UDP off), not null
+			node = yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v}
 		} else {
 			node = *node.Content[0]
 		}
@@ -331,15 +391,29 @@ func (c *Config) applyEnv(environ []string) error {
 			node = yaml.Node{Kind: yaml.SequenceNode}
 			for _, w := range strings.Split(words.Value, ",") {
 				if w = strings.TrimSpace(w); w != "" {
-					node.Content = append(node.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: w})
+					node.Content = append(node.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: w})
 				}
 			}
+		}
+		if err := checkKeys(&node, f.Type(), k); err != nil {
+			return err
 		}
 		if err := node.Decode(f.Addr().Interface()); err != nil {
 			return &ConfigError{Key: k, Msg: err.Error()}
 		}
 	}
 	return nil
+}
+
+// parseBool reads the ways a switch is written in an environment variable.
+func parseBool(v string) (bool, bool) {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "1", "true", "yes", "on", "y", "t":
+		return true, true
+	case "0", "false", "no", "off", "n", "f":
+		return false, true
+	}
+	return false, false
 }
 
 func collectScalars(v reflect.Value, prefix string, out map[string]reflect.Value) {
@@ -411,6 +485,14 @@ func (c *Config) Validate() error {
 			return &ConfigError{k, fmt.Sprintf("%q must be HOST:PORT or :PORT", v)}
 		}
 	}
+	if err := c.RTSP.validate(); err != nil {
+		return err
+	}
+	for k, v := range map[string]int{"rtsp.max_connections": c.RTSP.MaxConnections, "rtmp.max_connections": c.RTMP.MaxConnections} {
+		if v < 1 || v > 65535 {
+			return &ConfigError{k, fmt.Sprintf("%d must be between 1 and 65535 (the default is %d)", v, defaultMaxConnections)}
+		}
+	}
 	if c.DataDir == "" {
 		return &ConfigError{"data_dir", "must not be empty"}
 	}
@@ -423,7 +505,7 @@ func (c *Config) Validate() error {
 	seen := map[string]bool{}
 	for i, s := range c.Sources {
 		key := fmt.Sprintf("sources[%d]", i)
-		if err := s.Validate(); err != nil {
+		if err := checkSource(s); err != nil { // the same check as the API's
 			var fe *ingest.FieldError
 			if errors.As(err, &fe) {
 				return &ConfigError{key + "." + fe.Field, fe.Msg}
@@ -433,14 +515,11 @@ func (c *Config) Validate() error {
 		if seen[s.Name] {
 			return &ConfigError{key + ".name", fmt.Sprintf("source %q is listed twice", s.Name)}
 		}
-		if s.Name == "black" || s.Name == "program" || s.Name == "preview" {
-			return &ConfigError{key + ".name", fmt.Sprintf("%q is reserved", s.Name)}
-		}
 		seen[s.Name] = true
-		if s.URL != "" {
-			if _, _, err := gen.Kind(s.URL); err != nil {
-				return &ConfigError{key + ".url", err.Error()}
-			}
+	}
+	for key, name := range map[string]string{"buses.program": c.Buses.Program, "buses.preview": c.Buses.Preview} {
+		if name != "" && name != "black" && !seen[name] {
+			return &ConfigError{key, fmt.Sprintf("%q is not one of the show's sources (or black)", name)}
 		}
 	}
 	names := map[string]bool{}
@@ -477,10 +556,53 @@ func (c *Config) Validate() error {
 
 func timeDuration(d Duration) time.Duration { return time.Duration(d) }
 
+// MaxBitrate is the highest program or preview bitrate a show file may give.
+const MaxBitrate = 200_000_000
+
+// MaxMinFreeMB bounds record.min_free_mb (16 TiB), so it cannot wrap
+// around when turned into bytes.
+const MaxMinFreeMB = 16 << 20
+
 // assetsPath is the assets folder: assets_dir, or data_dir/assets.
 func (c *Config) assetsPath() string {
 	if c.AssetsDir != "" {
 		return c.AssetsDir
 	}
 	return filepath.Join(c.DataDir, "assets")
+}
+
+// validate checks the UDP ports: both or neither, RTP even and RTCP the
+// next port (gortsplib's server requires both, as RFC 3550 §11 advises).
+func (r RTSPConfig) validate() error {
+	switch {
+	case r.UDPRTP == "" && r.UDPRTCP == "":
+		return nil // UDP off
+	case r.UDPRTCP == "":
+		return &ConfigError{"rtsp.udp_rtcp", fmt.Sprintf("must be set with rtsp.udp_rtp %q (the next port), or both left empty to turn UDP off", r.UDPRTP)}
+	case r.UDPRTP == "":
+		return &ConfigError{"rtsp.udp_rtp", fmt.Sprintf("must be set with rtsp.udp_rtcp %q (the port before), or both left empty to turn UDP off", r.UDPRTCP)}
+	}
+	port := func(key, v string) (string, int, error) {
+		host, p, err := net.SplitHostPort(v)
+		n, perr := strconv.Atoi(p)
+		if err != nil || perr != nil || n < 1 || n > 65535 {
+			return "", 0, &ConfigError{key, fmt.Sprintf("%q must be HOST:PORT or :PORT with a port from 1 to 65535", v)}
+		}
+		return host, n, nil
+	}
+	rtpHost, rtp, err := port("rtsp.udp_rtp", r.UDPRTP)
+	if err != nil {
+		return err
+	}
+	rtcpHost, rtcp, err := port("rtsp.udp_rtcp", r.UDPRTCP)
+	if err != nil {
+		return err
+	}
+	if rtp%2 != 0 || rtp == 65534 {
+		return &ConfigError{"rtsp.udp_rtp", fmt.Sprintf("port %d must be even and below 65534 (RTP takes an even port, RTCP the next)", rtp)}
+	}
+	if rtcp != rtp+1 || rtcpHost != rtpHost {
+		return &ConfigError{"rtsp.udp_rtcp", fmt.Sprintf("%q must be the same host as rtsp.udp_rtp %q, port %d (the RTP port + 1)", r.UDPRTCP, r.UDPRTP, rtp+1)}
+	}
+	return nil
 }

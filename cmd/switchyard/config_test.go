@@ -96,14 +96,14 @@ func TestBinary(t *testing.T) {
 		cmd := exec.Command(bin, "-config", p)
 		out, err := cmd.CombinedOutput()
 		require.Error(t, err)
-		require.Equal(t, 2, cmd.ProcessState.ExitCode())
+		require.Equal(t, 1, cmd.ProcessState.ExitCode())
 		require.Equal(t, "switchyard: program.colour: unknown key (line 3)\n", string(out))
 	})
 
 	t.Run("SIGINT stops it cleanly", func(t *testing.T) {
 		cmd := exec.Command(bin)
 		cmd.Env = append(os.Environ(), "SWITCHYARD_HTTP_LISTEN=127.0.0.1:0", "SWITCHYARD_RTMP_LISTEN=127.0.0.1:0",
-			"SWITCHYARD_RTSP_LISTEN=127.0.0.1:0", "SWITCHYARD_PROGRAM_WIDTH=320", "SWITCHYARD_PROGRAM_HEIGHT=180")
+			"SWITCHYARD_RTSP_LISTEN=127.0.0.1:0", "SWITCHYARD_RTSP_UDP_RTP=", "SWITCHYARD_RTSP_UDP_RTCP=", "SWITCHYARD_PROGRAM_WIDTH=320", "SWITCHYARD_PROGRAM_HEIGHT=180")
 		logs := &logBuf{}
 		cmd.Stderr = logs
 		require.NoError(t, cmd.Start())

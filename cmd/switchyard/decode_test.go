@@ -3,8 +3,10 @@ package main
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"os/exec"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -26,9 +28,22 @@ type programFrames struct {
 
 func decodeProgram(t *testing.T, a *app) *programFrames {
 	t.Helper()
+	return decodeProgramAt(t, a, thumb, thumb)
+}
+
+// decodeProgramAt decodes the program as decodeProgram does, each frame as
+// w×h RGB pixels (the program's size for checks exact to the pixel); it
+// keeps the last 256 frames.
+func decodeProgramAt(t *testing.T, a *app, w, h int) *programFrames {
+	t.Helper()
 	vt, _ := a.mixer.ProgramTracks()
 	reader := a.mixer.Program().NewReader(1024)
-	cmd := exec.Command("ffmpeg", append([]string{"-hide_banner", "-loglevel", "error", "-f", "h264", "-i", "pipe:0"}, decodeArgs...)...)
+	args := []string{"-map", "0:v", "-vf", fmt.Sprintf("scale=%d:%d", w, h), "-fps_mode", "passthrough",
+		"-pix_fmt", "rgb24", "-f", "rawvideo", "pipe:1"}
+	if w == a.mixer.Config().Width && h == a.mixer.Config().Height {
+		args = slices.Delete(args, 2, 4) // no scaling: the pixels as they are
+	}
+	cmd := exec.Command("ffmpeg", append([]string{"-hide_banner", "-loglevel", "error", "-f", "h264", "-i", "pipe:0"}, args...)...)
 	stdin, err := cmd.StdinPipe()
 	require.NoError(t, err)
 	stdout, err := cmd.StdoutPipe()
@@ -64,12 +79,15 @@ func decodeProgram(t *testing.T, a *app) *programFrames {
 		defer close(p.done)
 		br := bufio.NewReader(stdout)
 		for {
-			buf := make([]byte, thumb*thumb*3)
+			buf := make([]byte, w*h*3)
 			if _, err := io.ReadFull(br, buf); err != nil {
 				return
 			}
 			p.mu.Lock()
 			p.frames[p.idx[p.n]] = buf
+			if w*h > 64*64 && p.n >= 256 { // full-size frames: the last 256
+				delete(p.frames, p.idx[p.n-256])
+			}
 			p.n++
 			p.mu.Unlock()
 		}

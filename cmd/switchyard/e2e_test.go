@@ -16,6 +16,7 @@ import (
 	"go.uber.org/goleak"
 
 	"switchyard/ingest"
+	"switchyard/mixer"
 )
 
 // Two cameras at once, one over RTMP and one over RTSP; the API reports both
@@ -92,15 +93,9 @@ func TestCutOnPixels(t *testing.T) {
 		frame  int64
 	}
 	var cuts []cutAt
-	for i, c := range []string{"red", "blue", "red", "blue", "red", "blue"} {
-		var st struct {
-			Program string `json:"program"`
-			Frame   int64  `json:"frame"`
-		}
-		require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/program"), `{"source":"`+c+`"}`, &st))
-		after := a.mixer.FrameAt(time.Now())
+	for _, c := range []string{"red", "blue", "red", "blue", "red", "blue"} {
+		st := cutOnNextFrame(t, a, "/program", `{"source":"`+c+`"}`)
 		require.Equal(t, c, st.Program)
-		require.LessOrEqual(t, st.Frame-after, int64(2), "cut %d takes effect more than 2 frames after the command", i)
 		cuts = append(cuts, cutAt{c, st.Frame})
 		frames.frame(t, st.Frame+1)
 	}
@@ -112,6 +107,23 @@ func TestCutOnPixels(t *testing.T) {
 		require.True(t, prev.is(cuts[i-1].colour), "frame %d before cut %d should be %s, is %s", c.frame-1, i, cuts[i-1].colour, prev)
 		require.True(t, first.is(c.colour), "frame %d, the cut's first, should be %s, is %s", c.frame, c.colour, first)
 	}
+}
+
+// cutOnNextFrame sends a bus command a few milliseconds into a program
+// frame's interval and checks that it lands on the next frame: the frame
+// after the one whose interval the command was sent in. An API that made the
+// command wait a frame fails here.
+func cutOnNextFrame(t *testing.T, a *app, path, body string) mixer.State {
+	t.Helper()
+	frame := a.mixer.Config().FrameDuration()
+	into := time.Since(a.mixer.Started()) % frame
+	time.Sleep(frame - into + 3*time.Millisecond) // to the start of the next interval: pacing, not synchronisation
+	t0 := time.Now()
+	var st mixer.State
+	mustAPI(t, "POST", a.apiURL(path), body, &st)
+	sent := a.mixer.FrameAt(t0)
+	require.LessOrEqual(t, st.Frame, sent+1, "%s %s sent in frame %d's interval lands on frame %d, not the next", path, body, sent, st.Frame)
+	return st
 }
 
 // The program never stops: the program source's publisher is killed and comes
@@ -174,8 +186,18 @@ func TestProgramSurvivesPublisherLoss(t *testing.T) {
 
 	pts := readFrameCRC(t, crc)
 	require.Greater(t, len(pts), 90)
+	// ffmpeg re-times an RTSP stream once, when the first RTCP sender report
+	// arrives (gortsplib sends one right after a reader's first packet): from
+	// each track's own first packet to the reports' common clock of video
+	// and sound, which moves the picture by the sound's head start. That one
+	// step, among the first, may differ; every other step is exact.
+	rebased := false
 	for i := 1; i < len(pts); i++ {
 		d := pts[i] - pts[i-1]
+		if i <= 3 && !rebased && d != 3000 && d > 0 && d < 3000+45000 { // at most half a second
+			rebased = true
+			continue
+		}
 		// 30 fps in a 90 kHz time base: every frame 3000 ticks after the last
 		require.InDelta(t, 3000, d, 2, "frame %d: timestamp step %d (program must keep its rate)", i, d)
 	}

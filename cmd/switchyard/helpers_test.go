@@ -4,13 +4,17 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -26,6 +30,7 @@ func testConfig(t *testing.T, sources ...ingest.SourceConfig) *Config {
 	cfg.HTTP.Listen = "127.0.0.1:0"
 	cfg.RTMP.Listen = "127.0.0.1:0"
 	cfg.RTSP.Listen = "127.0.0.1:0"
+	cfg.RTSP.UDPRTP, cfg.RTSP.UDPRTCP = "", "" // UDP off: startAppUDP turns it on on free ports
 	cfg.Program = ProgramConfig{Width: 320, Height: 240, FPS: 30, VideoBitrate: 600_000, AudioBitrate: 96_000, Keyint: Duration(time.Second)}
 	cfg.DataDir = t.TempDir()
 	cfg.Sources = sources
@@ -67,6 +72,63 @@ func startApp(t *testing.T, cfg *Config) (*app, *logBuf) {
 	return a, logs
 }
 
+// freeUDPPair returns loopback addresses of an even UDP port and the next
+// one, both free a moment ago (RTSP's RTP and RTCP ports).
+func freeUDPPair(t *testing.T) (rtp, rtcp string) {
+	t.Helper()
+	for range 100 {
+		c, err := net.ListenPacket("udp", "127.0.0.1:0")
+		require.NoError(t, err)
+		p := c.LocalAddr().(*net.UDPAddr).Port
+		c.Close()
+		p &^= 1
+		if p < 1024 || p > 65532 {
+			continue
+		}
+		a, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err != nil {
+			continue
+		}
+		b, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", p+1))
+		a.Close()
+		if err != nil {
+			continue
+		}
+		b.Close()
+		return fmt.Sprintf("127.0.0.1:%d", p), fmt.Sprintf("127.0.0.1:%d", p+1)
+	}
+	t.Fatal("no free pair of UDP ports on loopback")
+	return "", ""
+}
+
+// startAppUDP starts a show with RTSP over UDP on a free pair of ports
+// (picked again if another process took them in the meantime).
+func startAppUDP(t *testing.T, cfg *Config) (*app, *logBuf) {
+	t.Helper()
+	logs := &logBuf{}
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	var err error
+	for range 5 {
+		cfg.RTSP.UDPRTP, cfg.RTSP.UDPRTCP = freeUDPPair(t)
+		require.NoError(t, cfg.Validate())
+		var a *app
+		if a, err = start(cfg, log); err == nil {
+			t.Cleanup(func() {
+				a.Close()
+				if t.Failed() {
+					t.Logf("switchyard log:\n%s", logs.String())
+				}
+			})
+			return a, logs
+		}
+		if !errors.Is(err, syscall.EADDRINUSE) {
+			break
+		}
+	}
+	require.NoError(t, err)
+	return nil, nil
+}
+
 func (a *app) rtmpURL(name string) string {
 	return "rtmp://" + a.rtmp.Addr().String() + "/live/" + name
 }
@@ -92,10 +154,44 @@ func api(t *testing.T, method, url, body string, out any) int {
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
-	if out != nil {
+	if raw, ok := out.(*json.RawMessage); ok {
+		*raw = b
+	} else if out != nil {
 		require.NoError(t, json.Unmarshal(b, out), "body: %s", b)
 	}
 	return resp.StatusCode
+}
+
+// soakEnv is how long `make soak` runs its long tests: a Go duration
+// (SOAK=10m make soak).
+const soakEnv = "SOAK"
+
+// soakLength is how long a test that can soak runs: short in `make test`,
+// SOAK when it is set and longer. A SOAK that is not a duration fails the
+// test: a soak that silently runs the short version proves nothing.
+func soakLength(t *testing.T, short time.Duration) time.Duration {
+	t.Helper()
+	v := os.Getenv(soakEnv)
+	if v == "" {
+		return short
+	}
+	d, err := time.ParseDuration(v)
+	require.NoError(t, err, "%s=%q is not a duration: write it like 10m or 1h30m", soakEnv, v)
+	require.Positive(t, d, "%s=%q", soakEnv, v)
+	return max(d, short)
+}
+
+// mustAPI sends a request that must succeed (2xx) and decodes the answer
+// into out (when not nil): a refused request stops the test here, with the
+// answer, rather than later where its effect is missing.
+func mustAPI(t *testing.T, method, url, body string, out any) {
+	t.Helper()
+	var raw json.RawMessage
+	code := api(t, method, url, body, &raw)
+	require.True(t, code >= 200 && code < 300, "%s %s %s: status %d: %s", method, url, body, code, raw)
+	if out != nil {
+		require.NoError(t, json.Unmarshal(raw, out), "body: %s", raw)
+	}
 }
 
 // waitFor polls cond until it holds or the time is up.

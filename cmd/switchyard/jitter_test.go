@@ -45,7 +45,7 @@ func TestSourceJitterBuffer(t *testing.T) {
 	})
 	waitLive(t, a, "cam1")
 	waitLive(t, a, "cam2")
-	api(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, nil)
+	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, nil)
 	require.Equal(t, 201, api(t, "POST", a.apiURL("/keyers"), `{"type":"pip","source":"cam2","rect":{"x":0,"y":0,"w":160,"h":120},"on":true}`, nil))
 
 	status := func(name string) ingest.Status {

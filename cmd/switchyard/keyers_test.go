@@ -57,7 +57,7 @@ func TestKeyersOnPixels(t *testing.T) {
 		ingest.SourceConfig{Name: "blue", URL: "gen://color?c=blue"}))
 	waitPicture(t, a, "red")
 	waitPicture(t, a, "blue")
-	api(t, "POST", a.apiURL("/program"), `{"source":"red"}`, nil)
+	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"red"}`, nil)
 	frames := decodeProgram(t, a)
 	frames.started(t)
 	add := func(body string) mixer.KeyerStatus {

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -45,8 +47,8 @@ func main() {
 
 	cfg, err := LoadConfig(*configPath, os.Environ())
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "switchyard: %v\n", err)
-		os.Exit(2)
+		fmt.Fprintln(os.Stderr, oneLine("switchyard: "+err.Error()))
+		os.Exit(1)
 	}
 	// Signals are caught before anything starts and before the log says it
 	// runs: a SIGINT during start-up (or just after the line, before a
@@ -55,7 +57,7 @@ func main() {
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	a, err := start(cfg, log)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "switchyard: %v\n", err)
+		fmt.Fprintln(os.Stderr, oneLine("switchyard: "+err.Error()))
 		os.Exit(1)
 	}
 	log.Info("switchyard running", "panel", "http://"+a.http.Addr().String(),
@@ -71,6 +73,49 @@ func main() {
 	}()
 	a.Close()
 	log.Info("stopped")
+}
+
+// oneLine keeps a start-up error on one line of stderr.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// listenError says which setting's address could not be listened on, and
+// what to do about it.
+func listenError(key, addr string, err error) error {
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		return fmt.Errorf("%s %s: the address is in use (another Switchyard or another program listens there); choose another with %s or %s",
+			key, addr, key, envName(key))
+	case errors.Is(err, syscall.EACCES):
+		return fmt.Errorf("%s %s: permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE); choose a port above 1023 with %s",
+			key, addr, key)
+	case errors.Is(err, syscall.EADDRNOTAVAIL):
+		return fmt.Errorf("%s %s: this machine has no such address; use one of its own, or :PORT for all", key, addr)
+	}
+	return fmt.Errorf("%s %s: %w", key, addr, err)
+}
+
+// rtspListenError names the RTSP key whose address could not be listened
+// on: the TCP listener's, or one of the UDP ports'.
+func rtspListenError(c RTSPConfig, err error) error {
+	key, addr := "rtsp.listen", c.Listen
+	var op *net.OpError
+	if errors.As(err, &op) && strings.HasPrefix(op.Net, "udp") {
+		key, addr = "rtsp.udp_rtp", c.UDPRTP
+		if op.Addr != nil && addrPort(op.Addr.String()) == addrPort(c.UDPRTCP) {
+			key, addr = "rtsp.udp_rtcp", c.UDPRTCP
+		}
+	}
+	return listenError(key, addr, err)
+}
+
+func addrPort(a string) string {
+	_, p, _ := net.SplitHostPort(a)
+	return p
+}
+
+// envName is the environment variable that sets a config key.
+func envName(key string) string {
+	return "SWITCHYARD_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
 }
 
 // app is the running show: every part, wired together.
@@ -91,36 +136,37 @@ type app struct {
 	assets    *assets.Dir
 }
 
-// start builds and starts every part; on error it closes what it started.
-func start(cfg *Config, log *slog.Logger) (a *app, err error) {
-	a = &app{log: log, registry: ingest.NewRegistry(log)}
-	// Keeps the Go runtime's monitor thread out of its 20 µs polling, which
-	// this bursty, cgo-heavy work otherwise keeps it in (internal/sysmon);
-	// SWITCHYARD_SYSMON_HOLD=0 turns it off.
-	if os.Getenv("SWITCHYARD_SYSMON_HOLD") != "0" {
-		a.hold = sysmon.Start()
-	}
-	defer func() {
-		if err != nil {
-			a.Close()
-			a = nil
-		}
-	}()
-	if a.assets, err = assets.Open(cfg.assetsPath()); err != nil {
+// start builds and starts every part; on error it closes what it started
+// and returns an error that names what failed.
+func start(cfg *Config, log *slog.Logger) (*app, error) {
+	a := &app{log: log, registry: ingest.NewRegistry(log)}
+	if err := a.start(cfg); err != nil {
+		a.Close()
 		return nil, err
 	}
+	return a, nil
+}
+
+func (a *app) start(cfg *Config) error {
+	log := a.log
+	if cfg.SysmonHold {
+		a.hold = sysmon.Start()
+	}
 	fpsNum, fpsDen := cfg.Program.FPSRational()
+	var err error
+	if a.assets, err = assets.Open(cfg.assetsPath()); err != nil {
+		return err
+	}
 	a.mixer, err = mixer.New(mixer.Config{
-		Assets: a.assets,
-		Width:  cfg.Program.Width, Height: cfg.Program.Height, FPSNum: fpsNum, FPSDen: fpsDen,
+		Width: cfg.Program.Width, Height: cfg.Program.Height, FPSNum: fpsNum, FPSDen: fpsDen,
 		VideoBitrateBPS: int(cfg.Program.VideoBitrate), AudioBitrateBPS: int(cfg.Program.AudioBitrate),
 		Keyint: timeDuration(cfg.Program.Keyint), PreviewBitrateBPS: int(cfg.Program.PreviewBitrate),
-		JitterBuffer: timeDuration(cfg.Program.JitterBuffer),
+		JitterBuffer: timeDuration(cfg.Program.JitterBuffer), Assets: a.assets,
 		Multiview: mixer.MultiviewConfig{Width: cfg.Multiview.Width, Height: cfg.Multiview.Height, FPS: cfg.Multiview.FPS,
 			Quality: cfg.Multiview.Quality},
 	}, log)
 	if err != nil {
-		return nil, fmt.Errorf("mixer: %w", err)
+		return fmt.Errorf("mixer: %w", err)
 	}
 
 	a.recorder = record.New(record.Options{
@@ -140,46 +186,57 @@ func start(cfg *Config, log *slog.Logger) (a *app, err error) {
 		rec.Switch(record.Switch{PTS: ev.PTS, Kind: ev.Kind, From: ev.From, To: ev.To, Duration: ev.Duration})
 	}
 
-	a.rtsp = &rtsp.Server{Address: cfg.RTSP.Listen, Registry: a.registry, Log: log}
-	if err = a.rtsp.Start(); err != nil {
-		return nil, err
+	a.rtsp = &rtsp.Server{Address: cfg.RTSP.Listen, UDPRTPAddress: cfg.RTSP.UDPRTP, UDPRTCPAddress: cfg.RTSP.UDPRTCP,
+		MaxConnections: cfg.RTSP.MaxConnections, Registry: a.registry, ReadKey: cfg.ReadKey, Log: log}
+	if err := a.rtsp.Start(); err != nil {
+		return rtspListenError(cfg.RTSP, err)
 	}
 	a.serve = serve.NewRTSP(a.rtsp.GortServer(), log)
 	a.rtsp.SetPlayer(a.serve)
-	if err = a.serve.Add("program", a.mixer.Program()); err != nil {
-		return nil, err
+	if err := a.serve.Add("program", a.mixer.Program()); err != nil {
+		return err
 	}
 	if pv := a.mixer.PreviewStream(); pv != nil {
-		if err = a.serve.Add("preview", pv); err != nil {
-			return nil, err
+		if err := a.serve.Add("preview", pv); err != nil {
+			return err
 		}
 	}
 
+	// The show file's sources and outputs, with the API's changes kept in
+	// show.json on top (control.Show.Resolve).
 	store := control.NewStore(cfg.DataDir, log)
 	show, err := store.Load()
 	if err != nil {
-		return nil, err
+		return err
+	}
+	fileOutputs := make([]push.Config, 0, len(cfg.Outputs))
+	for _, o := range cfg.Outputs {
+		fileOutputs = append(fileOutputs, o.Push())
+	}
+	srcs, outs, changes := show.Resolve(cfg.Sources, fileOutputs)
+	store.SetFile(cfg.Sources, fileOutputs)
+	if show.Sources != nil || show.Outputs != nil {
+		log.Info("sources and outputs: the show file's, with the changes made through the API on top", "from", store.Path())
+	}
+	for _, c := range changes {
+		log.Info("show file changed since show.json was saved: the show file's edit applies", "change", c)
 	}
 	a.sources = newSourceSet(a.registry, a.mixer, a.serve,
 		gen.Config{Width: cfg.Program.Width, Height: cfg.Program.Height, FPSNum: fpsNum, FPSDen: fpsDen, Assets: a.assets}, log)
-	srcs, from := show.SourceConfigs(), store.Path()
-	if srcs == nil { // show.json holds no sources yet: the config's
-		srcs, from = cfg.Sources, "the config"
-	}
-	for _, sc := range srcs {
+	for i, sc := range srcs {
 		if _, err := a.sources.Add(sc); err != nil {
-			return nil, fmt.Errorf("source %s (from %s): %w", sc.Name, from, err)
+			return fmt.Errorf("%s: %w", sourceKey(store.Path(), show.Sources != nil, i, err), err)
 		}
 	}
 	if tr := show.Transition; tr != nil {
 		if _, err := a.mixer.SetTransition(*tr); err != nil {
-			return nil, fmt.Errorf("transition (from %s): %w", store.Path(), err)
+			return fmt.Errorf("%s: transition: %w", store.Path(), err)
 		}
 	}
 	if au := show.Audio; au != nil { // the audio settings the API left
 		m := au.Master
 		if _, err := a.mixer.SetMaster(mixer.AudioPatch{GainDB: &m.GainDB, Mute: &m.Mute}); err != nil {
-			return nil, fmt.Errorf("audio master (from %s): %w", store.Path(), err)
+			return fmt.Errorf("%s: audio.master: %w", store.Path(), err)
 		}
 		for name, st := range au.Sources {
 			_, _ = a.mixer.SetAudio(name, mixer.AudioPatch{GainDB: &st.GainDB, Mute: &st.Mute, Mode: &st.Mode}) // a source since removed is skipped
@@ -193,36 +250,35 @@ func start(cfg *Config, log *slog.Logger) (a *app, err error) {
 				"keyer", k.ID, "from", store.Path(), "err", err, "keyer_spec", string(spec))
 		}
 	}
+	a.setBuses(cfg.Buses)
 	a.mixer.Start()
 
 	tlsConf, err := cfg.TLS.clientConfig()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	a.outputs = push.NewManager(a.mixer.Program(), push.Options{TLSConfig: tlsConf, Renditions: a.mixer,
 		VideoBPS: int(cfg.Program.VideoBitrate), AudioBPS: int(cfg.Program.AudioBitrate)}, log)
-	outs := show.Outputs
-	if outs == nil { // show.json holds no outputs yet: the config's
-		for _, o := range cfg.Outputs {
-			outs = append(outs, o.Push())
-		}
-	}
 	for _, o := range outs {
 		if _, err := a.outputs.Add(o); err != nil {
-			return nil, fmt.Errorf("output %s (from %s): %w", o.Name, store.Path(), err)
+			return fmt.Errorf("output %s (from %s): %w", o.Name, store.Path(), err)
 		}
 	}
 
-	a.rtmp = &rtmp.Server{Address: cfg.RTMP.Listen, Registry: a.registry, Player: a.serve, Log: log}
-	if err = a.rtmp.Start(); err != nil {
-		return nil, err
+	a.rtmp = &rtmp.Server{Address: cfg.RTMP.Listen, MaxConnections: cfg.RTMP.MaxConnections, Registry: a.registry, Player: a.serve,
+		ReadKey: cfg.ReadKey, Log: log}
+	if err := a.rtmp.Start(); err != nil {
+		return listenError("rtmp.listen", cfg.RTMP.Listen, err)
 	}
+	warnOpenReading(cfg, log, a.rtsp.Addr(), a.rtmp.Addr())
 	a.http = &control.Server{Address: cfg.HTTP.Listen, Registry: a.registry, Sources: a.sources, Mixer: a.mixer, Outputs: a.outputs,
 		Recorder: a.recorder, RecordDefaults: control.RecordDefaults{Program: cfg.Record.Program, ISO: cfg.Record.ISO},
 		Store: store, Assets: a.assets, Token: cfg.HTTP.Token, Tokens: cfg.HTTP.controlTokens(), Hosts: cfg.HTTP.Hosts,
-		AllowedOrigins: cfg.HTTP.AllowedOrigins, Log: log}
-	if err = a.http.Start(); err != nil {
-		return nil, err
+		AllowedOrigins: cfg.HTTP.AllowedOrigins, Log: log,
+		MediaRefused: func() map[string]uint64 { return map[string]uint64{"rtsp": a.rtsp.Refused(), "rtmp": a.rtmp.Refused()} }}
+	if err := a.http.Start(); err != nil {
+		a.http = nil // nothing to close
+		return listenError("http.listen", cfg.HTTP.Listen, err)
 	}
 	if cfg.HTTP.Token == "" && len(cfg.HTTP.Tokens) == 0 {
 		addr := a.http.Addr().(*net.TCPAddr)
@@ -234,7 +290,58 @@ func start(cfg *Config, log *slog.Logger) (a *app, err error) {
 				"addr", addr.String())
 		}
 	}
-	return a, nil
+	return nil
+}
+
+// sourceKey names where a source that could not be added came from: the
+// show file's key, or show.json's.
+func sourceKey(showJSON string, fromShowJSON bool, i int, err error) string {
+	key := fmt.Sprintf("sources[%d]", i)
+	var fe *ingest.FieldError
+	if errors.As(err, &fe) {
+		key += "." + fe.Field
+	}
+	if fromShowJSON {
+		return showJSON + ": " + key
+	}
+	return "config: " + key
+}
+
+// setBuses puts the configured sources on program and preview as the show
+// starts (the demo show opens on bars, with the clock on preview). A source
+// that is no longer in the show (removed through the API) leaves its bus
+// black, with a warning.
+func (a *app) setBuses(b BusesConfig) {
+	for _, bus := range []struct {
+		key, name string
+		set       func(string) (mixer.State, error)
+	}{{"buses.program", b.Program, a.mixer.SetProgram}, {"buses.preview", b.Preview, a.mixer.SetPreview}} {
+		if bus.name == "" {
+			continue
+		}
+		if _, err := bus.set(bus.name); err != nil {
+			a.log.Warn("the bus starts black: its source is not in the show", "key", bus.key, "source", bus.name)
+		}
+	}
+}
+
+// warnOpenReading says once, at start, that anyone who reaches a media
+// port on another address than loopback can watch the program: no
+// read_key is set.
+func warnOpenReading(cfg *Config, log *slog.Logger, addrs ...net.Addr) {
+	if cfg.ReadKey != "" {
+		return
+	}
+	var open []string
+	for _, a := range addrs {
+		if ta, ok := a.(*net.TCPAddr); ok && !ta.IP.IsLoopback() {
+			open = append(open, ta.String())
+		}
+	}
+	if len(open) > 0 {
+		log.Warn("no read_key: anyone who can reach these media ports can watch the program and every source without its own read_key; set read_key",
+			"addrs", strings.Join(open, " "))
+	}
 }
 
 // Close stops everything in order: control, then the inputs, then the mixer,

@@ -38,15 +38,33 @@ func newSourceSet(reg *ingest.Registry, mix *mixer.Engine, srv *serve.RTSP, genC
 	return &sourceSet{registry: reg, mixer: mix, serve: srv, genCfg: genCfg, log: log, feeders: map[string]feeder{}}
 }
 
+// checkSource is the one check of a source's settings, whichever door they
+// come through: the show file, show.json or the API. It reads no file and
+// starts nothing.
+func checkSource(cfg ingest.SourceConfig) error {
+	switch cfg.Name {
+	case mixer.Black:
+		return &ingest.FieldError{Field: "name", Msg: `"black" is the mixer's black bus; choose another name`}
+	case "master", "program", "preview":
+		return &ingest.FieldError{Field: "name", Msg: fmt.Sprintf("%q is reserved (the audio master, the program and preview outputs); choose another name", cfg.Name)}
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if strings.HasPrefix(cfg.URL, "gen://") {
+		if err := gen.Check(cfg.URL); err != nil {
+			return &ingest.FieldError{Field: "url", Msg: fmt.Sprintf("source %s: %v", cfg.Name, err)}
+		}
+	}
+	return nil
+}
+
 // Add creates a source and starts what feeds it.
 func (ss *sourceSet) Add(cfg ingest.SourceConfig) (ingest.Status, error) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	switch cfg.Name {
-	case mixer.Black:
-		return ingest.Status{}, &ingest.FieldError{Field: "name", Msg: `"black" is the mixer's black bus; choose another name`}
-	case "master", "program", "preview":
-		return ingest.Status{}, &ingest.FieldError{Field: "name", Msg: fmt.Sprintf("%q is reserved (the audio master, the program and preview outputs); choose another name", cfg.Name)}
+	if err := checkSource(cfg); err != nil {
+		return ingest.Status{}, err
 	}
 	src, err := ss.registry.Add(cfg)
 	if err != nil {
@@ -129,7 +147,7 @@ func (ss *sourceSet) Update(cfg ingest.SourceConfig) (ingest.Status, error) {
 		return ingest.Status{}, fmt.Errorf("source %q: %w", cfg.Name, ingest.ErrUnknownSource)
 	}
 	old := src.Config()
-	if err := cfg.Validate(); err != nil {
+	if err := checkSource(cfg); err != nil {
 		return ingest.Status{}, err
 	}
 	if cfg.JitterBufferMS != old.JitterBufferMS {

@@ -101,7 +101,6 @@ func TestSourcesAtRuntime(t *testing.T) {
 	cfg := testConfig(t, ingest.SourceConfig{Name: "cam1"})
 	a, _ := startApp(t, cfg)
 
-	var e struct{ Error, Field string }
 	for body, want := range map[string]int{
 		`{"name":"Bad Name"}`:                                     400,
 		`{"name":"x","url":"http://cam/stream"}`:                  400,
@@ -114,9 +113,11 @@ func TestSourcesAtRuntime(t *testing.T) {
 		`{"url":"gen://bars"}`:                                    400,
 		`{"name":"x","url":"` + strings.Repeat("a", 70000) + `"}`: 413,
 	} {
+		var e struct{ Error, Field string } // a fresh one each time: an empty message is not hidden by the last
 		require.Equal(t, want, api(t, "POST", a.apiURL("/sources"), body, &e), body)
 		require.NotEmpty(t, e.Error, body)
 	}
+	var e struct{ Error, Field string }
 	require.Equal(t, http.StatusNotFound, api(t, "DELETE", a.apiURL("/sources/nosuch"), "", &e))
 	require.Equal(t, http.StatusNotFound, api(t, "PATCH", a.apiURL("/sources/nosuch"), `{}`, &e))
 
@@ -140,7 +141,7 @@ func TestSourcesAtRuntime(t *testing.T) {
 	prog := decodeProgram(t, a)
 	prog.started(t)
 	var bus mixer.State
-	api(t, "POST", a.apiURL("/program"), `{"source":"cam9"}`, &bus)
+	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"cam9"}`, &bus)
 	require.True(t, average(prog.frame(t, bus.Frame+1)).is("red"))
 	pushRTMP(t, a, "cam9?key=k9", "blue", "320x240", 30)
 	require.Error(t, first.wait(t, 20*time.Second), "the first publisher is disconnected")
@@ -149,12 +150,12 @@ func TestSourcesAtRuntime(t *testing.T) {
 		return st.Sessions == 1 && st.State == ingest.StateLive
 	})
 	waitFor(t, 20*time.Second, "the newcomer on program", func() bool {
-		api(t, "POST", a.apiURL("/program"), `{"source":"cam9"}`, &bus)
+		mustAPI(t, "POST", a.apiURL("/program"), `{"source":"cam9"}`, &bus)
 		return average(prog.frame(t, bus.Frame+1)).is("blue")
 	})
 
 	// Removing the program source takes the program to black; nothing stops.
-	api(t, "POST", a.apiURL("/program"), `{"source":"bars2"}`, nil)
+	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"bars2"}`, nil)
 	require.Equal(t, http.StatusNoContent, api(t, "DELETE", a.apiURL("/sources/bars2"), "", nil))
 	require.Equal(t, mixer.Black, a.mixer.State().Program)
 	n := a.mixer.Stats().FramesOut
@@ -244,7 +245,7 @@ func TestImageAndToneGenerators(t *testing.T) {
 	prog := decodeProgram(t, a)
 	prog.started(t)
 	var bus mixer.State
-	api(t, "POST", a.apiURL("/program"), `{"source":"slate"}`, &bus)
+	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"slate"}`, &bus)
 	got := average(prog.frame(t, bus.Frame+1))
 	require.True(t, got.is("red"), "the image on program: %s", got)
 
@@ -290,6 +291,6 @@ func TestRTMPPull(t *testing.T) {
 	back := time.Now()
 	waitState(t, a, "studio", 40*time.Second, ingest.StateLive)
 	t.Logf("feed back → source live in %s", time.Since(back).Round(10*time.Millisecond))
-	api(t, "POST", a.apiURL("/program"), `{"source":"studio"}`, &bus)
+	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"studio"}`, &bus)
 	require.True(t, average(prog.frame(t, bus.Frame+1)).is("red"))
 }

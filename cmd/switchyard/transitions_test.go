@@ -135,18 +135,18 @@ func TestPreviewOutput(t *testing.T) {
 	a, _ := startApp(t, cfg)
 	waitPicture(t, a, "cam1")
 	waitPicture(t, a, "cam2")
-	api(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, nil)
-	api(t, "POST", a.apiURL("/preview"), `{"source":"cam2"}`, nil)
+	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, nil)
+	mustAPI(t, "POST", a.apiURL("/preview"), `{"source":"cam2"}`, nil)
 	c := firstFrameOf(t, a.rtspURL("preview"))
 	require.True(t, c.is("blue"), "preview shows cam2: %s", c)
 	c = firstFrameOf(t, a.rtspURL("program"))
 	require.True(t, c.is("red"), "program shows cam1: %s", c)
-	api(t, "POST", a.apiURL("/preview"), `{"source":"cam1"}`, nil)
+	mustAPI(t, "POST", a.apiURL("/preview"), `{"source":"cam1"}`, nil)
 	c = firstFrameOf(t, a.rtspURL("preview"))
 	require.True(t, c.is("red"), "preview follows the selection: %s", c)
 	// during a transition the preview output shows the incoming source
-	api(t, "POST", a.apiURL("/preview"), `{"source":"cam2"}`, nil)
-	api(t, "POST", a.apiURL("/auto"), `{"type":"mix","duration_ms":30000}`, nil)
+	mustAPI(t, "POST", a.apiURL("/preview"), `{"source":"cam2"}`, nil)
+	mustAPI(t, "POST", a.apiURL("/auto"), `{"type":"mix","duration_ms":30000}`, nil)
 	c = firstFrameOf(t, a.rtspURL("preview"))
 	require.True(t, a.mixer.State().Transition.Active, "the transition still running")
 	require.True(t, c.is("blue"), "preview shows the transition's incoming cam2: %s", c)
@@ -168,7 +168,7 @@ func TestHiddenSourcesSkipNonReferencePictures(t *testing.T) {
 		"-c:v", "libx264", "-preset", "medium", "-bf", "3", "-g", "60", "-pix_fmt", "yuv420p", "-f", "flv", a.rtmpURL("cam2"))
 	waitPicture(t, a, "cam1")
 	waitPicture(t, a, "cam2")
-	api(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, nil)
+	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, nil)
 	rate := func() float64 { // pictures decoded per second, over two seconds of the program clock
 		t.Helper()
 		n0, f0 := a.mixer.SourceStats("cam2").Pictures, a.mixer.Stats().FramesOut
@@ -176,9 +176,18 @@ func TestHiddenSourcesSkipNonReferencePictures(t *testing.T) {
 		return float64(a.mixer.SourceStats("cam2").Pictures-n0) / (float64(a.mixer.Stats().FramesOut-f0) / 30)
 	}
 	hidden := rate()
-	api(t, "POST", a.apiURL("/preview"), `{"source":"cam2"}`, nil)
+	mustAPI(t, "POST", a.apiURL("/preview"), `{"source":"cam2"}`, nil)
 	shown := rate()
 	t.Logf("cam2 (30 fps, B-frames) decoded at %.1f pictures/s hidden, %.1f on preview", hidden, shown)
 	require.InDelta(t, 30, shown, 4, "on preview every picture is decoded")
 	require.Less(t, hidden, 0.75*shown, "hidden, the non-reference pictures are skipped")
+
+	// Hidden again, then cut to: on the next frame, and the frame shows it.
+	mustAPI(t, "POST", a.apiURL("/preview"), `{"source":"cam1"}`, nil)
+	rate() // two seconds hidden
+	prog := decodeProgram(t, a)
+	prog.started(t)
+	st := cutOnNextFrame(t, a, "/program", `{"source":"cam2"}`)
+	require.False(t, average(prog.frame(t, st.Frame)).is("red"), "the cut's first frame shows cam2 (testsrc2), not cam1's red")
+	require.True(t, average(prog.frame(t, st.Frame-1)).is("red"), "the frame before still shows cam1")
 }

@@ -5,7 +5,9 @@
 package gen
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"image"
 	"log/slog"
@@ -49,13 +51,41 @@ var ErrTooMany = fmt.Errorf("a show runs at most %d generators (gen:// sources);
 func Kind(raw string) (string, url.Values, error) {
 	u, err := url.Parse(raw)
 	if err != nil || u.Scheme != "gen" {
-		return "", nil, fmt.Errorf("%q is not a gen:// URL", raw)
+		return "", nil, errors.New("not a gen:// URL")
 	}
 	switch u.Host {
 	case "bars", "tone", "color", "clock", "image":
 		return u.Host, u.Query(), nil
 	}
 	return "", nil, fmt.Errorf("unknown generator %q (use gen://bars, gen://tone, gen://color?c=NAME, gen://clock or gen://image?path=FILE)", u.Host)
+}
+
+// Check validates a gen:// URL and its parameters without reading any file:
+// what the show file, show.json and the API check before a generator starts.
+func Check(raw string) error {
+	kind, q, err := Kind(raw)
+	if err != nil {
+		return err
+	}
+	switch kind {
+	case "color":
+		if c := q.Get("c"); c != "" {
+			if _, err := draw.ParseColor(c); err != nil {
+				return err
+			}
+		}
+	case "image":
+		if q.Get("path") == "" {
+			return errors.New("gen://image needs ?path=FILE (a PNG or JPEG)")
+		}
+	case "tone":
+		if f := q.Get("freq"); f != "" {
+			if v, err := strconv.ParseFloat(f, 64); err != nil || !(v >= 20 && v <= 20000) {
+				return fmt.Errorf("tone freq %q must be 20 to 20000 Hz", f)
+			}
+		}
+	}
+	return nil
 }
 
 // Generator renders and publishes one built-in source.
@@ -75,39 +105,28 @@ type Generator struct {
 
 // New validates cfg; Start begins publishing.
 func New(cfg Config, reg *ingest.Registry, log *slog.Logger) (*Generator, error) {
-	kind, q, err := Kind(cfg.URL)
-	if err != nil {
-		return nil, err
+	if err := Check(cfg.URL); err != nil {
+		return nil, fmt.Errorf("source %s: %w", cfg.Source, err)
 	}
+	kind, q, _ := Kind(cfg.URL)
 	if cfg.BitrateBPS == 0 {
 		cfg.BitrateBPS = 1_000_000
 	}
 	g := &Generator{cfg: cfg, reg: reg, kind: kind, log: log.With("component", "ingest.gen", "source", cfg.Source)}
-	switch kind {
+	switch kind { // the parameters were checked by Check
 	case "color":
-		c := q.Get("c")
-		if c == "" {
-			c = "black"
-		}
-		if g.bg, err = draw.ParseColor(c); err != nil {
-			return nil, fmt.Errorf("source %s: %w", cfg.Source, err)
-		}
+		g.bg, _ = draw.ParseColor(cmp.Or(q.Get("c"), "black"))
 	case "clock":
 		g.bg = draw.FromRGB(16, 32, 64)
 	case "image":
-		path := q.Get("path")
-		if path == "" {
-			return nil, fmt.Errorf("source %s: gen://image needs ?path=FILE (a PNG or JPEG)", cfg.Source)
-		}
-		if g.img, err = cfg.Assets.Image(path); err != nil {
+		var err error
+		if g.img, err = cfg.Assets.Image(q.Get("path")); err != nil {
 			return nil, fmt.Errorf("source %s: gen://image: %w", cfg.Source, err)
 		}
 	case "tone":
 		g.freq = 1000
 		if f := q.Get("freq"); f != "" {
-			if g.freq, err = strconv.ParseFloat(f, 64); err != nil || g.freq < 20 || g.freq > 20000 {
-				return nil, fmt.Errorf("source %s: tone freq %q must be 20 to 20000 Hz", cfg.Source, f)
-			}
+			g.freq, _ = strconv.ParseFloat(f, 64)
 		}
 	}
 	return g, nil

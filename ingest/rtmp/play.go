@@ -3,6 +3,7 @@ package rtmp
 import (
 	"bytes"
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"strings"
@@ -22,6 +23,9 @@ type Player interface {
 	PlayStream(name string) (*media.Stream, error)
 }
 
+// ErrBadReadKey refuses a player whose key is not the read key.
+var ErrBadReadKey = errors.New("wrong or missing read key")
+
 // Chunk stream ids for what we send to players.
 const (
 	playCSIDData  = 5
@@ -33,10 +37,19 @@ func (h *handler) OnPlay(ctx *gortmp.StreamContext, _ uint32, cmd *rtmpmsg.NetSt
 	if h.pub != nil || h.playCancel != nil {
 		return errors.New("this connection is already busy")
 	}
-	app, _ := ParseStreamName(h.app)
-	name, _ := ParseStreamName(cmd.StreamName)
+	app, appKey := ParseStreamName(h.app)
+	name, key := ParseStreamName(cmd.StreamName)
+	if key == "" {
+		key = appKey
+	}
 	if app != App {
 		err := fmt.Errorf("play refused: application %q is not %q (use rtmp://HOST:PORT/%s/program)", app, App, App)
+		h.log.Warn("play refused", "err", err)
+		return err
+	}
+	name = strings.Trim(name, "/")
+	if want := h.s.Registry.ReadKey(name, h.s.ReadKey); want != "" && subtle.ConstantTimeCompare([]byte(key), []byte(want)) != 1 {
+		err := fmt.Errorf("play %q refused: %w (give it as %s?key=…)", name, ErrBadReadKey, name)
 		h.log.Warn("play refused", "err", err)
 		return err
 	}
@@ -44,7 +57,7 @@ func (h *handler) OnPlay(ctx *gortmp.StreamContext, _ uint32, cmd *rtmpmsg.NetSt
 	if p == nil {
 		return errors.New("play refused: nothing is served over RTMP")
 	}
-	st, err := p.PlayStream(strings.Trim(name, "/"))
+	st, err := p.PlayStream(name)
 	if err != nil {
 		h.log.Warn("play refused", "stream", name, "err", err)
 		return err
@@ -75,6 +88,8 @@ func (h *handler) play(ctx context.Context, st *media.Stream, streamID uint32) e
 	defer reader.Close()
 	var (
 		video, audio *media.Track
+		audioHeader  byte
+		audioOK      bool
 		base         time.Duration
 		started      bool
 		dropped      = reader.Dropped()
@@ -95,6 +110,12 @@ func (h *handler) play(ctx context.Context, st *media.Stream, streamID uint32) e
 		if !started {
 			if u.Track.Kind != media.KindVideo || !u.Key {
 				continue
+			}
+			if u.Track.Codec != media.CodecH264 {
+				err := fmt.Errorf("video %s cannot be carried over RTMP (classic FLV carries H.264): read this stream over RTSP", u.Track.Codec)
+				h.log.Warn("play refused", "err", err)
+				_ = h.status(write, "error", "NetStream.Play.Failed", err.Error())
+				return err
 			}
 			started, base = true, u.DTS
 			var a *media.Track
@@ -132,21 +153,45 @@ func (h *handler) play(ctx context.Context, st *media.Stream, streamID uint32) e
 			}
 			err = write(playCSIDVideo, ts, &rtmpmsg.VideoMessage{Payload: bytes.NewReader(flv.AVCFrameTag(u))})
 		case media.KindAudio:
-			if u.Track.Codec != media.CodecAAC {
-				continue
-			}
-			if u.Track != audio {
+			if u.Track != audio { // first unit, or a new track: can FLV carry it?
 				audio = u.Track
-				if err := write(playCSIDAudio, ts, &rtmpmsg.AudioMessage{Payload: bytes.NewReader(flv.AACSequenceHeaderTag(audio))}); err != nil {
-					return err
+				var herr error
+				audioHeader, herr = flv.AudioHeader(audio)
+				audioOK = herr == nil
+				if !audioOK {
+					// said once a track, to the log and to the player; the picture goes on
+					desc := herr.Error() + "; the picture plays without sound: read this stream over RTSP for its sound"
+					h.log.Warn("sound not carried to the player", "codec", audio.Codec, "err", herr)
+					if err := h.status(write, "warning", "NetStream.Play.UnsupportedCodec", desc); err != nil {
+						return err
+					}
+				} else if audio.Codec == media.CodecAAC {
+					if err := write(playCSIDAudio, ts, &rtmpmsg.AudioMessage{Payload: bytes.NewReader(flv.AACSequenceHeaderTag(audio))}); err != nil {
+						return err
+					}
 				}
 			}
-			err = write(playCSIDAudio, ts, &rtmpmsg.AudioMessage{Payload: bytes.NewReader(flv.AACFrameTag(u))})
+			if !audioOK || len(u.Data) == 0 {
+				continue
+			}
+			err = write(playCSIDAudio, ts, &rtmpmsg.AudioMessage{Payload: bytes.NewReader(flv.AudioFrameTag(audioHeader, u))})
 		}
 		if err != nil {
 			return err
 		}
 	}
+}
+
+// status sends the player an onStatus message (level "status", "warning"
+// or "error"), as NetStream.Play.Start is sent.
+func (h *handler) status(write func(int, uint32, rtmpmsg.Message) error, level, code, desc string) error {
+	var b bytes.Buffer
+	if err := rtmpmsg.EncodeBodyAnyValues(rtmpmsg.NewAMFEncoder(&b, rtmpmsg.EncodingTypeAMF0), &rtmpmsg.NetStreamOnStatus{
+		InfoObject: rtmpmsg.NetStreamOnStatusInfoObject{Level: rtmpmsg.NetStreamOnStatusLevel(level),
+			Code: rtmpmsg.NetStreamOnStatusCode(code), Description: desc}}); err != nil {
+		return err
+	}
+	return write(playCSIDData, 0, &rtmpmsg.CommandMessage{CommandName: "onStatus", Encoding: rtmpmsg.EncodingTypeAMF0, Body: &b})
 }
 
 // amfBody encodes the body of an onMetaData data message (after its name).

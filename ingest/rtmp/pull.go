@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"switchyard/ingest"
+	"switchyard/internal/redact"
 	"switchyard/internal/rtmpc"
 )
 
@@ -59,32 +60,32 @@ func (p *Pull) Close() {
 	<-p.done
 }
 
-func (p *Pull) session(ctx context.Context, cfg ingest.SourceConfig) (live bool, err error) {
+func (p *Pull) session(ctx context.Context, cfg ingest.SourceConfig) error {
 	t, err := rtmpc.ParseTarget(cfg.URL)
 	if err != nil {
-		return false, err
+		return err
 	}
 	conn, err := rtmpc.Play(ctx, t, p.TLSConfig, rtmpc.Timeouts{Connect: 10 * time.Second, Write: 5 * time.Second})
 	if err != nil {
-		return false, err
+		return err
 	}
 	defer conn.Close()
 	defer context.AfterFunc(ctx, func() { conn.Close() })() // stopping unblocks the read
 	pub, err := p.Registry.Publish(p.Source, cfg.PublishKey, ingest.ProtoRTMPPull)
 	if err != nil {
-		return false, err
+		return err
 	}
 	defer pub.Close()
 	pub.OnKick(func() { conn.Close() })
-	p.Log.Info("feed live", "url", rtmpc.MaskURL(cfg.URL))
+	p.Log.Info("feed connected", "url", redact.URL(cfg.URL))
 	tg := tags{pub: pub, log: p.Log}
 	for {
 		if err := conn.SetReadDeadline(time.Now().Add(p.ReadTimeout)); err != nil {
-			return true, err
+			return err
 		}
 		typ, _, ts, payload, err := conn.ReadMessage()
 		if err != nil {
-			return true, fmt.Errorf("feed lost: %w", err)
+			return fmt.Errorf("feed lost: %w", err)
 		}
 		switch typ {
 		case rtmpc.MsgVideo:
@@ -93,7 +94,7 @@ func (p *Pull) session(ctx context.Context, cfg ingest.SourceConfig) (live bool,
 			err = tg.audio(ts, payload)
 		}
 		if err != nil {
-			return true, err
+			return err
 		}
 	}
 }

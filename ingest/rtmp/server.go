@@ -21,6 +21,7 @@ import (
 	rtmpmsg "github.com/yutopp/go-rtmp/message"
 
 	"switchyard/ingest"
+	"switchyard/internal/connlimit"
 	"switchyard/media"
 	"switchyard/media/flv"
 )
@@ -36,6 +37,10 @@ type Server struct {
 	Registry *ingest.Registry
 	// Player serves RTMP play requests; nil refuses them.
 	Player Player
+	// ReadKey, when set, is the key players give ("program?key=…") for
+	// the program, the preview and every source without its own read_key
+	// (ingest.Registry.ReadKey).
+	ReadKey string
 	// Log is the component logger.
 	Log *slog.Logger
 	// HandshakeTimeout bounds the handshake and connect phase; defaults to 10s.
@@ -44,8 +49,12 @@ type Server struct {
 	ReadTimeout time.Duration
 	// WriteTimeout bounds every write to a peer; defaults to 5s.
 	WriteTimeout time.Duration
+	// MaxConnections caps the RTMP connections open at once; those over it
+	// are closed as they come, counted (Refused) and logged once a second
+	// at most. Defaults to 256.
+	MaxConnections int
 
-	ln    net.Listener
+	ln    *connlimit.Listener
 	srv   *gortmp.Server
 	mu    sync.Mutex
 	conns map[*trackedConn]struct{}
@@ -64,10 +73,14 @@ func (s *Server) Start() error {
 		s.WriteTimeout = 5 * time.Second
 	}
 	s.Log = s.Log.With("component", "ingest.rtmp")
-	ln, err := net.Listen("tcp", s.Address)
+	if s.MaxConnections == 0 {
+		s.MaxConnections = 256
+	}
+	tcp, err := net.Listen("tcp", s.Address)
 	if err != nil {
 		return fmt.Errorf("rtmp listen %s: %w", s.Address, err)
 	}
+	ln := &connlimit.Listener{Listener: tcp, Max: s.MaxConnections, Log: s.Log, Protocol: "rtmp"}
 	s.ln = ln
 	s.conns = map[*trackedConn]struct{}{}
 	quiet := logrus.New()
@@ -99,12 +112,18 @@ func (s *Server) Start() error {
 // Addr returns the listening address.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
+// Refused returns how many connections were refused over MaxConnections.
+func (s *Server) Refused() uint64 { return s.ln.Refused() }
+
 // Close stops listening, closes every connection and waits for them.
 func (s *Server) Close() {
 	if s.srv == nil {
 		return
 	}
 	_ = s.srv.Close()
+	// go-rtmp closes the listener only once its Serve has taken it: a Close
+	// right after Start would leave Serve accepting for ever.
+	_ = s.ln.Close()
 	s.mu.Lock()
 	for c := range s.conns {
 		_ = c.Conn.Close()
@@ -162,9 +181,10 @@ type handler struct {
 	playCancel context.CancelFunc
 	playDone   chan struct{}
 
-	pub  *ingest.Publisher
-	name string
-	tags tags
+	pub   *ingest.Publisher
+	name  string
+	ended bool // FCUnpublish or deleteStream came
+	tags  tags
 
 	scratch bytes.Buffer // reused by readPayload
 }
@@ -253,16 +273,44 @@ func (h *handler) OnAudio(timestamp uint32, payload io.Reader) error {
 // tags turns FLV video and audio tag bodies (RTMP media messages) into
 // units on a publisher: for publishers of the server and pulled feeds.
 type tags struct {
-	pub    *ingest.Publisher
-	log    *slog.Logger
-	vtrack *media.Track
-	atrack *media.Track
-	ts     timestamps
-	bad    int
+	pub      *ingest.Publisher
+	log      *slog.Logger
+	vtrack   *media.Track
+	atrack   *media.Track
+	ts       timestamps
+	bad      int
+	notTaken map[string]string // kind → why, named once on the source
+}
+
+// unsupported names a track of a codec Switchyard does not take, once
+// (on the source's warning and in one log line); its messages are then
+// skipped, neither counted as malformed nor a reason to end the connection.
+func (r *tags) unsupported(e *flv.UnsupportedError) {
+	if _, ok := r.notTaken[e.Kind]; ok {
+		return
+	}
+	if r.notTaken == nil {
+		r.notTaken = map[string]string{}
+	}
+	r.notTaken[e.Kind] = e.Error()
+	var all []string
+	for _, k := range []string{"video", "audio"} {
+		if w, ok := r.notTaken[k]; ok {
+			all = append(all, strings.TrimPrefix(w, "flv: "))
+		}
+	}
+	w := strings.Join(all, "; ")
+	r.pub.SetWarning(w)
+	r.log.Warn("tracks not taken", "tracks", w)
 }
 
 func (r *tags) video(timestamp uint32, b []byte) error {
 	tag, err := flv.ParseVideoTag(b)
+	var ue *flv.UnsupportedError
+	if errors.As(err, &ue) {
+		r.unsupported(ue)
+		return nil
+	}
 	if err != nil {
 		return r.badMedia(err)
 	}
@@ -314,6 +362,11 @@ func (r *tags) video(timestamp uint32, b []byte) error {
 
 func (r *tags) audio(timestamp uint32, b []byte) error {
 	tag, err := flv.ParseAudioTag(b)
+	var ue *flv.UnsupportedError
+	if errors.As(err, &ue) {
+		r.unsupported(ue)
+		return nil
+	}
 	if err != nil {
 		return r.badMedia(err)
 	}
@@ -351,13 +404,38 @@ func (h *handler) keepAlive() {
 	_ = h.conn.SetDeadline(time.Now().Add(h.s.ReadTimeout))
 }
 
+// OnFCUnpublish and OnDeleteStream end a publish cleanly (OBS and
+// GStreamer send both before they close; ffmpeg sends deleteStream): the
+// source goes offline at once, and the publisher closes its connection.
+func (h *handler) OnFCUnpublish(_ uint32, cmd *rtmpmsg.NetStreamFCUnpublish) error {
+	if name, _ := ParseStreamName(cmd.StreamName); name == h.name {
+		h.endPublish("FCUnpublish")
+	}
+	return nil
+}
+
+// OnDeleteStream: see OnFCUnpublish.
+func (h *handler) OnDeleteStream(_ uint32, _ *rtmpmsg.NetStreamDeleteStream) error {
+	h.endPublish("deleteStream")
+	return nil
+}
+
+func (h *handler) endPublish(how string) {
+	if h.pub == nil || h.ended {
+		return
+	}
+	h.ended = true
+	h.pub.Close()
+	h.log.Info("publisher ended", "by", how)
+}
+
 func (h *handler) OnClose() {
 	if h.playCancel != nil {
 		h.playCancel()
 		<-h.playDone
 		h.log.Info("player disconnected")
 	}
-	if h.pub != nil {
+	if h.pub != nil && !h.ended {
 		h.pub.Close()
 		h.log.Info("publisher disconnected")
 	}

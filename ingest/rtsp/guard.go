@@ -6,13 +6,13 @@ import (
 	"time"
 )
 
-// gortsplib's server reads RTSP requests without a deadline (it clears it
-// before each request), so a connection that sends half a request, or
-// nothing, stays open for ever: a few hundred of them exhaust the server.
-// guardedListener gives each connection a deadline until it starts to play
-// or record: every complete request extends it by the read timeout, and
-// PLAY or RECORD hands the connection over to gortsplib's own session and
-// media timeouts.
+// gortsplib's server gives a connection that has not started to play or
+// record its IdleTimeout (60 s) to send each request, so a few hundred that
+// send half a request, or nothing, hold the server's connections for a
+// minute. guardedListener gives each connection a shorter deadline until it
+// starts to play or record: every complete request extends it by the read
+// timeout, and PLAY or RECORD hands the connection over to gortsplib's own
+// session and media timeouts.
 type guardedListener struct {
 	net.Listener
 	timeout time.Duration
@@ -35,10 +35,11 @@ type guardedConn struct {
 	released bool
 }
 
-// SetReadDeadline keeps the guard when gortsplib asks for no deadline.
+// SetReadDeadline keeps the guard when gortsplib asks for a later deadline,
+// or none.
 func (c *guardedConn) SetReadDeadline(t time.Time) error {
 	c.mu.Lock()
-	if t.IsZero() && !c.released {
+	if !c.released && (t.IsZero() || t.After(c.guard)) {
 		t = c.guard
 	}
 	c.mu.Unlock()

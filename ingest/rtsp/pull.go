@@ -8,10 +8,11 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/bluenviron/gortsplib/v4"
-	"github.com/bluenviron/gortsplib/v4/pkg/base"
+	"github.com/bluenviron/gortsplib/v5"
+	"github.com/bluenviron/gortsplib/v5/pkg/base"
 
 	"switchyard/ingest"
+	"switchyard/internal/redact"
 )
 
 // Pull pulls an IP camera's RTSP stream (rtsp:// or rtsps://, credentials
@@ -67,21 +68,20 @@ func (p *Pull) run(ctx context.Context) {
 	ingest.RunPull(ctx, p.Registry, p.Source, p.BackoffMin, p.BackoffMax, p.Log, p.session)
 }
 
-// session pulls once, until the camera or ctx ends it. live reports whether
-// the source went live.
-func (p *Pull) session(ctx context.Context, cfg ingest.SourceConfig) (live bool, err error) {
+// session pulls once, until the camera or ctx ends it.
+func (p *Pull) session(ctx context.Context, cfg ingest.SourceConfig) error {
 	u, err := base.ParseURL(cfg.URL)
 	if err != nil {
-		return false, fmt.Errorf("bad url: %w", err)
+		return fmt.Errorf("bad url: %w", err)
 	}
-	transport := gortsplib.TransportTCP
+	transport := gortsplib.ProtocolTCP
 	if cfg.Transport == "udp" {
-		transport = gortsplib.TransportUDP
+		transport = gortsplib.ProtocolUDP
 	}
 	c := &gortsplib.Client{Scheme: u.Scheme, Host: u.Host, ReadTimeout: p.ReadTimeout, WriteTimeout: p.ReadTimeout,
-		Transport: &transport, TLSConfig: p.TLSConfig, UserAgent: "Switchyard"}
-	if err := c.Start2(); err != nil {
-		return false, err
+		Protocol: &transport, TLSConfig: p.TLSConfig, UserAgent: "Switchyard"}
+	if err := c.Start(); err != nil {
+		return err
 	}
 	stop := make(chan struct{})
 	defer close(stop)
@@ -96,46 +96,36 @@ func (p *Pull) session(ctx context.Context, cfg ingest.SourceConfig) (live bool,
 
 	desc, _, err := c.Describe(u)
 	if err != nil {
-		return false, fmt.Errorf("describe: %w", err)
+		return fmt.Errorf("describe: %w", err)
 	}
 	in, err := newPublisher(desc, p.Log)
 	if err != nil {
-		return false, err
+		return err
 	}
 	if _, err := c.Setup(desc.BaseURL, in.video.media, 0, 0); err != nil {
-		return false, fmt.Errorf("setup video: %w", err)
+		return fmt.Errorf("setup video: %w", err)
 	}
 	if in.audio != nil {
 		if _, err := c.Setup(desc.BaseURL, in.audio.media, 0, 0); err != nil {
-			p.Log.Warn("audio not received", "err", err)
+			in.ignored = append(in.ignored, fmt.Sprintf("the audio track could not be set up: %v", err))
 			in.audio = nil
 		}
 	}
 	pub, err := p.Registry.Publish(p.Source, cfg.PublishKey, ingest.ProtoRTSPPull)
 	if err != nil {
-		return false, err
+		return err
 	}
 	defer pub.Close()
 	pub.OnKick(c.Close)
-	in.pub = pub
-	in.announce()
+	in.claim(pub)
 	in.attach(c)
 	if _, err := c.Play(nil); err != nil {
-		return true, fmt.Errorf("play: %w", err)
+		return fmt.Errorf("play: %w", err)
 	}
-	p.Log.Info("camera live", "url", maskURL(cfg.URL), "transport", transport.String())
+	p.Log.Info("camera connected", "url", redact.URL(cfg.URL), "transport", transport.String())
 	err = c.Wait()
 	if err == nil {
 		err = errors.New("the camera ended the session")
 	}
-	return true, err
-}
-
-// maskURL leaves a camera's credentials out of logs.
-func maskURL(raw string) string {
-	u, err := base.ParseURL(raw)
-	if err != nil {
-		return "(bad url)"
-	}
-	return u.CloneWithoutCredentials().String()
+	return err
 }

@@ -107,19 +107,6 @@ func ParseTarget(raw string) (Target, error) {
 	return t, nil
 }
 
-// MaskURL hides the stream key (and any query or user info) of a destination URL.
-func MaskURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return "****"
-	}
-	path := strings.TrimRight(u.Path, "/")
-	if i := strings.LastIndex(path, "/"); i > 0 {
-		path = path[:i+1] + "****"
-	}
-	return u.Scheme + "://" + u.Host + path
-}
-
 // rtmpConn is one publishing connection.
 type Conn struct {
 	nc           net.Conn

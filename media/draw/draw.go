@@ -94,33 +94,41 @@ func FillRect(f *av.Frame, r av.Rect, c YUV) {
 	}
 }
 
-// Clip limits r to a w×h frame with even coordinates and sizes.
+// Clip limits r to a w×h frame with even coordinates and sizes: the part of
+// r inside the frame, its corners snapped down to even pixels (4:2:0 chroma
+// covers 2×2 luma pixels). What is left of a rectangle wholly outside the
+// frame is the empty rectangle at (0, 0). Sizes near the integer limits do
+// not overflow.
 func Clip(r av.Rect, w, h int) av.Rect {
-	if r.X < 0 {
-		r.W += r.X
-		r.X = 0
+	x0, x1 := clipSpan(r.X, r.W, w)
+	y0, y1 := clipSpan(r.Y, r.H, h)
+	if x1 <= x0 || y1 <= y0 {
+		return av.Rect{}
 	}
-	if r.Y < 0 {
-		r.H += r.Y
-		r.Y = 0
+	return av.Rect{X: x0, Y: y0, W: x1 - x0, H: y1 - y0}
+}
+
+// clipSpan returns the part [lo, hi) of [at, at+size) inside [0, limit),
+// its start snapped down to an even pixel (the span moves left by one when
+// at is odd) and its length rounded down to an even number, computed
+// without overflowing.
+func clipSpan(at, size, limit int) (lo, hi int) {
+	if size <= 0 || limit <= 0 || at >= limit {
+		return 0, 0
 	}
-	r.X &^= 1
-	r.Y &^= 1
-	if r.X+r.W > w {
-		r.W = w - r.X
+	lo = at
+	if at < 0 {
+		if size <= -at { // ends before the frame
+			return 0, 0
+		}
+		size, lo = size+at, 0
 	}
-	if r.Y+r.H > h {
-		r.H = h - r.Y
+	lo &^= 1
+	size = min(size, limit-lo) &^ 1
+	if size <= 0 {
+		return 0, 0
 	}
-	r.W &^= 1
-	r.H &^= 1
-	if r.W < 0 {
-		r.W = 0
-	}
-	if r.H < 0 {
-		r.H = 0
-	}
-	return r
+	return lo, lo + size
 }
 
 // Bars paints 75 % colour bars (white, yellow, cyan, green, magenta, red, blue)

@@ -22,6 +22,10 @@ const (
 	CodecAVC  = 7
 	CodecHEVC = 12
 	SoundAAC  = 10
+	// SoundALaw and SoundMuLaw are G.711 (E.4.2.1: 7 and 8), which FLV
+	// carries at 8 kHz only.
+	SoundALaw  = 7
+	SoundMuLaw = 8
 )
 
 // AVC packet types.
@@ -33,6 +37,30 @@ const (
 
 // ErrShort reports a tag body cut short.
 var ErrShort = errors.New("flv: message too short")
+
+// UnsupportedError is a well-formed tag of a codec Switchyard does not
+// take: not a malformed message, a track to name to the operator.
+type UnsupportedError struct {
+	Kind  string // "audio" or "video"
+	Codec string
+	Want  string // what is taken
+}
+
+func (e *UnsupportedError) Error() string {
+	return fmt.Sprintf("flv: %s codec %s is not taken (send %s)", e.Kind, e.Codec, e.Want)
+}
+
+var audioNames = map[int]string{0: "PCM", 1: "ADPCM", 2: "MP3", 3: "PCM (little-endian)", 4: "Nellymoser 16 kHz",
+	5: "Nellymoser 8 kHz", 6: "Nellymoser", 7: "G.711 A-law", 8: "G.711 µ-law", 11: "Speex", 14: "MP3 8 kHz"}
+
+var videoNames = map[int]string{1: "JPEG", 2: "Sorenson H.263", 3: "Screen video", 4: "On2 VP6", 5: "On2 VP6 with alpha", 6: "Screen video 2"}
+
+func codecName(names map[int]string, id int) string {
+	if n, ok := names[id]; ok {
+		return fmt.Sprintf("%s (id %d)", n, id)
+	}
+	return fmt.Sprintf("id %d", id)
+}
 
 // VideoTag is a parsed VIDEODATA body.
 type VideoTag struct {
@@ -54,7 +82,7 @@ func ParseVideoTag(b []byte) (VideoTag, error) {
 	}
 	t := VideoTag{Key: b[0]>>4 == 1, Codec: int(b[0] & 0x0f)}
 	if t.Codec != CodecAVC {
-		return t, fmt.Errorf("flv: video codec id %d is not supported (send H.264)", t.Codec)
+		return t, &UnsupportedError{Kind: "video", Codec: codecName(videoNames, t.Codec), Want: "H.264, or H.265 as Enhanced RTMP hvc1"}
 	}
 	if len(b) < 5 {
 		return t, ErrShort
@@ -84,7 +112,7 @@ func parseExVideoTag(b []byte) (VideoTag, error) {
 	}
 	t := VideoTag{Key: (b[0]>>4)&0x07 == 1, PacketType: -1}
 	if fourCC := string(b[1:5]); fourCC != "hvc1" {
-		return t, fmt.Errorf("flv: Enhanced RTMP video %q is not supported (send H.264, or H.265 as hvc1)", fourCC)
+		return t, &UnsupportedError{Kind: "video", Codec: fmt.Sprintf("Enhanced RTMP %q", fourCC), Want: "H.264, or H.265 as hvc1"}
 	}
 	t.Codec = CodecHEVC
 	switch b[0] & 0x0f {
@@ -198,7 +226,7 @@ func ParseAudioTag(b []byte) (AudioTag, error) {
 		return AudioTag{}, ErrShort
 	}
 	if f := int(b[0] >> 4); f != SoundAAC {
-		return AudioTag{}, fmt.Errorf("flv: audio format %d is not supported (send AAC)", f)
+		return AudioTag{}, &UnsupportedError{Kind: "audio", Codec: codecName(audioNames, f), Want: "AAC"}
 	}
 	if len(b) < 2 {
 		return AudioTag{}, ErrShort
@@ -264,18 +292,59 @@ func AACFrameTag(u *media.Unit) []byte {
 	return append([]byte{aacHeader, 1}, u.Data[0]...)
 }
 
+// AudioHeader returns the first byte of the AUDIODATA tags that carry a
+// track (SoundFormat, SoundRate, SoundSize, SoundType), or an error that
+// says why FLV cannot carry it: AAC, and G.711 at 8 kHz (the one rate FLV
+// defines for it, as ffmpeg writes and reads it: the rate field 0, 16-bit)
+// are carried; Opus is not, in classic FLV.
+func AudioHeader(t *media.Track) (byte, error) {
+	switch t.Codec {
+	case media.CodecAAC:
+		return aacHeader, nil
+	case media.CodecPCMA, media.CodecPCMU:
+		if t.SampleRate != 8000 || t.Channels > 2 {
+			return 0, fmt.Errorf("flv: G.711 at %d Hz, %d channels: FLV carries G.711 at 8000 Hz, mono or stereo only", t.SampleRate, t.Channels)
+		}
+		b := byte(SoundALaw<<4 | 0x02)
+		if t.Codec == media.CodecPCMU {
+			b = SoundMuLaw<<4 | 0x02
+		}
+		if t.Channels == 2 {
+			b |= 1
+		}
+		return b, nil
+	}
+	return 0, fmt.Errorf("flv: audio codec %s cannot be carried in FLV (classic RTMP carries AAC and G.711 at 8 kHz)", t.Codec)
+}
+
+// AudioFrameTag builds the audio tag of one unit: AAC (a raw access unit
+// after the AAC packet type) or G.711 (the samples).
+func AudioFrameTag(header byte, u *media.Unit) []byte {
+	if header == aacHeader {
+		return AACFrameTag(u)
+	}
+	return append([]byte{header}, u.Data[0]...)
+}
+
 // MetaData returns the onMetaData properties describing a stream.
 func MetaData(v, a *media.Track, videoBPS, audioBPS int) map[string]any {
 	meta := map[string]any{
 		"width": float64(v.Width), "height": float64(v.Height), "framerate": v.FPS,
 		"videocodecid": float64(CodecAVC), "videodatarate": float64(videoBPS) / 1000, "encoder": "Switchyard",
 	}
-	if a != nil {
-		meta["audiocodecid"] = float64(SoundAAC)
+	if h, err := AudioHeader(orEmpty(a)); a != nil && err == nil {
+		meta["audiocodecid"] = float64(h >> 4)
 		meta["audiosamplerate"] = float64(a.SampleRate)
 		meta["audiochannels"] = float64(a.Channels)
 		meta["stereo"] = a.Channels == 2
 		meta["audiodatarate"] = float64(audioBPS) / 1000
 	}
 	return meta
+}
+
+func orEmpty(t *media.Track) *media.Track {
+	if t == nil {
+		return &media.Track{}
+	}
+	return t
 }

@@ -72,22 +72,27 @@ var WipeDirections = []string{WipeLeft, WipeRight, WipeUp, WipeDown, WipeCircle}
 func Wipe(dst, a, b *av.Frame, p float64, dir string, soft int) {
 	p = math.Min(math.Max(p, 0), 1)
 	W, H := float64(dst.Width), float64(dst.Height)
-	s := float64(max(soft, 1))
-	// the soft edge travels from just outside one side to just outside the other
+	// The edge travels from just outside one side to just outside the
+	// other, over the frame and its soft width: a hard wipe (soft 0) at p
+	// has its edge at p × the frame, exactly between two pixels when that
+	// is whole. Pixel i covers [i, i+1); the ramp across the edge is soft
+	// pixels wide, and at least one (a hard edge anti-aliased by area).
+	w := float64(max(soft, 0))
+	s := max(w, 1)
 	var edge, r, cx, cy float64
 	switch dir {
 	case WipeRight:
-		edge = W - p*(W+s) + s/2
+		edge = W - p*(W+w) + w/2
 	case WipeUp:
-		edge = H - p*(H+s) + s/2
+		edge = H - p*(H+w) + w/2
 	case WipeDown:
-		edge = p*(H+s) - s/2
+		edge = p*(H+w) - w/2
 	case WipeCircle:
 		cx, cy = W/2, H/2
-		r = p*(math.Hypot(cx, cy)+s) - s/2
+		r = p*(math.Hypot(cx, cy)+w) - w/2
 	default:
 		dir = WipeLeft
-		edge = p*(W+s) - s/2
+		edge = p*(W+w) - w/2
 	}
 	// alpha of b (0..256) at (x, y): a ramp across the soft edge
 	alpha := func(x, y float64) int {
@@ -122,13 +127,13 @@ func Wipe(dst, a, b *av.Frame, p float64, dir string, soft int) {
 // asks alpha once per row when the edge is vertical or horizontal and per
 // pixel only near it.
 func blendRows(dst, a, b []byte, stride, w, h, step int, alpha func(x, y float64) int) {
-	half := float64(step) / 2
+	half := float64(step) / 2 // a plane pixel's centre, in luma pixels
 	for y := 0; y < h; y++ {
-		fy := float64(y*step) + half - 0.5
+		fy := float64(y*step) + half
 		o := y * stride
 		rd, ra, rb := dst[o:o+w], a[o:o+w], b[o:o+w]
 		for x := range rd {
-			wgt := alpha(float64(x*step)+half-0.5, fy)
+			wgt := alpha(float64(x*step)+half, fy)
 			switch wgt {
 			case 0:
 				rd[x] = ra[x]

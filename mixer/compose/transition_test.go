@@ -102,3 +102,36 @@ func TestFade(t *testing.T) {
 	Fade(dst, a, 0, Black)
 	near(t, red, yuvAt(dst, 3, 3), "not faded")
 }
+
+// A hard wipe (softness 0) at p has its edge exactly at p × the frame,
+// between two pixels, in luma and chroma alike, every direction.
+func TestHardWipeEdgeIsExact(t *testing.T) {
+	a, b, dst := solid(t, red), solid(t, blue), solid(t, Black) // 64×32
+	for _, c := range []struct {
+		dir     string
+		p       float64
+		isB     func(x, y int) bool
+		explain string
+	}{
+		{WipeLeft, 0.5, func(x, _ int) bool { return x < 32 }, "left half"},
+		{WipeLeft, 0.25, func(x, _ int) bool { return x < 16 }, "left quarter"},
+		{WipeRight, 0.25, func(x, _ int) bool { return x >= 48 }, "right quarter"},
+		{WipeDown, 0.5, func(_, y int) bool { return y < 16 }, "top half"},
+		{WipeUp, 0.75, func(_, y int) bool { return y >= 8 }, "bottom three quarters"},
+		{WipeLeft, 0, func(int, int) bool { return false }, "nothing at 0"},
+		{WipeLeft, 1, func(int, int) bool { return true }, "everything at 1"},
+	} {
+		Wipe(dst, a, b, c.p, c.dir, 0)
+		for y := 0; y < 32; y++ {
+			for x := 0; x < 64; x++ {
+				want := red
+				if c.isB(x, y) {
+					want = blue
+				}
+				got := yuvAt(dst, x, y)
+				require.Equal(t, want.Y, got.Y, "%s %s: luma at %d,%d", c.dir, c.explain, x, y)
+				require.Equal(t, [2]byte{want.U, want.V}, [2]byte{got.U, got.V}, "%s %s: chroma at %d,%d", c.dir, c.explain, x, y)
+			}
+		}
+	}
+}

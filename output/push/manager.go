@@ -9,9 +9,9 @@ import (
 	"strings"
 	"sync"
 
-	"switchyard/media"
-
+	"switchyard/internal/redact"
 	"switchyard/internal/rtmpc"
+	"switchyard/media"
 )
 
 // Errors the manager returns.
@@ -39,7 +39,7 @@ func (c Config) Validate() error {
 		return &FieldError{"name", fmt.Sprintf("output name %q must match %s", c.Name, namePattern)}
 	}
 	if _, err := rtmpc.ParseTarget(c.URL); err != nil {
-		return &FieldError{"url", fmt.Sprintf("output %s: url: %v", c.Name, err)}
+		return &FieldError{"url", fmt.Sprintf("output %s: url: %s", c.Name, redact.Text(err.Error()))}
 	}
 	if c.VideoBitrate < 0 || (c.VideoBitrate > 0 && c.VideoBitrate < 100_000) {
 		return &FieldError{"video_bitrate", fmt.Sprintf("output %s: video_bitrate must be at least 100000 bit/s", c.Name)}
@@ -127,7 +127,7 @@ func (m *Manager) Configs() []Config {
 type Patch struct {
 	URL          *string
 	Enabled      *bool
-	VideoBitrate *int
+	VideoBitrate *media.Bitrate
 }
 
 // Patch changes an output; a running output reconnects with the change.
@@ -201,7 +201,7 @@ func (m *Manager) acquire(c Config) (*media.Stream, error) {
 	if m.opts.Renditions == nil {
 		return nil, &FieldError{"video_bitrate", "per-output video bitrates are not available"}
 	}
-	st, err := m.opts.Renditions.AcquireRendition(c.VideoBitrate)
+	st, err := m.opts.Renditions.AcquireRendition(int(c.VideoBitrate))
 	if err != nil {
 		return nil, &FieldError{"video_bitrate", fmt.Sprintf("output %s: video_bitrate: %v", c.Name, err)}
 	}
@@ -210,7 +210,7 @@ func (m *Manager) acquire(c Config) (*media.Stream, error) {
 
 func (m *Manager) release(c Config) {
 	if c.VideoBitrate > 0 && m.opts.Renditions != nil {
-		m.opts.Renditions.ReleaseRendition(c.VideoBitrate)
+		m.opts.Renditions.ReleaseRendition(int(c.VideoBitrate))
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"switchyard/internal/backoff"
+	"switchyard/internal/redact"
 	"switchyard/internal/rtmpc"
 	"switchyard/media"
 	"switchyard/media/flv"
@@ -39,7 +40,7 @@ type Config struct {
 	Enabled bool `json:"enabled" yaml:"enabled"`
 	// VideoBitrate, when set (bit/s), sends a second encode of the program at
 	// this lower bitrate instead of the shared program encode.
-	VideoBitrate int `json:"video_bitrate,omitempty" yaml:"video_bitrate,omitempty"`
+	VideoBitrate media.Bitrate `json:"video_bitrate,omitempty" yaml:"video_bitrate,omitempty"`
 }
 
 // Renditions gives streams of the program re-encoded at a lower bitrate; the
@@ -52,21 +53,21 @@ type Renditions interface {
 // Status is an output's live state for the API, events and metrics. The URL
 // has its stream key masked.
 type Status struct {
-	Name          string     `json:"name"`
-	URL           string     `json:"url"`
-	Enabled       bool       `json:"enabled"`
-	VideoBitrate  int        `json:"video_bitrate,omitempty"`
-	State         State      `json:"state"`
-	Attempt       int        `json:"attempt,omitempty"`
-	NextTryAt     *time.Time `json:"next_try_at,omitempty"`
-	LastError     string     `json:"last_error,omitempty"`
-	LastErrorAt   *time.Time `json:"last_error_at,omitempty"`
-	UptimeS       float64    `json:"uptime_s"`
-	BitrateKbps   float64    `json:"bitrate_kbps"`
-	Bytes         uint64     `json:"bytes"`
-	FramesSent    uint64     `json:"frames_sent"`
-	FramesDropped uint64     `json:"frames_dropped"`
-	Reconnects    uint64     `json:"reconnects"`
+	Name          string        `json:"name"`
+	URL           string        `json:"url"`
+	Enabled       bool          `json:"enabled"`
+	VideoBitrate  media.Bitrate `json:"video_bitrate,omitempty"`
+	State         State         `json:"state"`
+	Attempt       int           `json:"attempt,omitempty"`
+	NextTryAt     *time.Time    `json:"next_try_at,omitempty"`
+	LastError     string        `json:"last_error,omitempty"`
+	LastErrorAt   *time.Time    `json:"last_error_at,omitempty"`
+	UptimeS       float64       `json:"uptime_s"`
+	BitrateKbps   float64       `json:"bitrate_kbps"`
+	Bytes         uint64        `json:"bytes"`
+	FramesSent    uint64        `json:"frames_sent"`
+	FramesDropped uint64        `json:"frames_dropped"`
+	Reconnects    uint64        `json:"reconnects"`
 }
 
 // Options shared by every output of a manager.
@@ -137,14 +138,14 @@ type Output struct {
 
 func newOutput(cfg Config, t rtmpc.Target, opts *Options, program *media.Stream, log *slog.Logger) *Output {
 	return &Output{cfg: cfg, target: t, opts: opts, program: program, state: StateIdle,
-		log: log.With("output", cfg.Name, "url", rtmpc.MaskURL(cfg.URL))}
+		log: log.With("output", cfg.Name, "url", redact.URL(cfg.URL))}
 }
 
 // Status returns a snapshot.
 func (o *Output) Status() Status {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	s := Status{Name: o.cfg.Name, URL: rtmpc.MaskURL(o.cfg.URL), Enabled: o.cfg.Enabled, VideoBitrate: o.cfg.VideoBitrate, State: o.state,
+	s := Status{Name: o.cfg.Name, URL: redact.URL(o.cfg.URL), Enabled: o.cfg.Enabled, VideoBitrate: o.cfg.VideoBitrate, State: o.state,
 		LastError: o.lastErr, Bytes: o.bytes, FramesSent: o.frames, FramesDropped: o.dropped, Reconnects: o.reconnects}
 	if o.state == StateRetrying {
 		s.Attempt = o.attempt
@@ -202,7 +203,7 @@ func (o *Output) run(ctx context.Context) {
 		o.mu.Lock()
 		o.attempt++
 		o.reconnects++
-		o.lastErr = err.Error()
+		o.lastErr = redact.Text(err.Error())
 		o.lastErrAt = time.Now()
 		delay := backoff.Delay(o.attempt, o.opts.BackoffMin, o.opts.BackoffMax)
 		o.nextTry = time.Now().Add(delay)
@@ -210,7 +211,7 @@ func (o *Output) run(ctx context.Context) {
 		attempt := o.attempt
 		o.mu.Unlock()
 		if attempt == 1 || attempt%10 == 0 { // log the first failure, then a summary now and then
-			o.log.Warn("output failed; retrying", "attempt", attempt, "in", delay.Round(time.Millisecond), "err", err)
+			o.log.Warn("output failed; retrying", "attempt", attempt, "in", delay.Round(time.Millisecond), "err", redact.Error(err))
 		}
 		t := time.NewTimer(delay)
 		select {
@@ -281,7 +282,7 @@ func (o *Output) session(ctx context.Context) error {
 
 	vbps := o.opts.VideoBPS
 	if o.cfg.VideoBitrate > 0 {
-		vbps = o.cfg.VideoBitrate
+		vbps = int(o.cfg.VideoBitrate)
 	}
 	meta, err := rtmpc.SetDataFrame(flv.MetaData(video, audio, vbps, o.opts.AudioBPS))
 	if err != nil {

@@ -1,5 +1,6 @@
 // Package serve re-serves streams to local players: the program and every
-// source over RTSP (rtsp://HOST:8554/program, rtsp://HOST:8554/live/NAME).
+// source over RTSP (rtsp://HOST:8554/program, rtsp://HOST:8554/live/NAME),
+// each with the codecs it came in (H.264 or H.265; AAC, Opus or G.711).
 package serve
 
 import (
@@ -13,10 +14,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/bluenviron/gortsplib/v4"
-	"github.com/bluenviron/gortsplib/v4/pkg/description"
-	"github.com/bluenviron/gortsplib/v4/pkg/format"
-	"github.com/bluenviron/gortsplib/v4/pkg/format/rtpmpeg4audio"
+	"github.com/bluenviron/gortsplib/v5"
+	"github.com/bluenviron/gortsplib/v5/pkg/description"
+	"github.com/bluenviron/gortsplib/v5/pkg/format"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 	"github.com/pion/rtp"
 
@@ -177,12 +177,18 @@ type session struct {
 	venc    interface {
 		Encode([][]byte) ([]*rtp.Packet, error)
 	}
-	aenc       *rtpmpeg4audio.Encoder
+	aenc       audioEncoder
 	vbase      uint32
 	abase      uint32
 	sentVideo  bool
 	firstPTS   time.Duration
 	haveOrigin bool
+	// ntpOrigin is the wall-clock time of the session's first unit: every
+	// packet's NTP time is ntpOrigin + its PTS offset, so the RTCP sender
+	// reports map RTP time to NTP time the same way for video and audio
+	// (players sync the tracks with them, and ffmpeg re-times a stream
+	// by them as soon as the first report arrives).
+	ntpOrigin time.Time
 }
 
 func (p *path) run(ctx context.Context, r *RTSP, reader *media.Reader) {
@@ -262,20 +268,16 @@ func newSession(srv *gortsplib.Server, video, audio *media.Track) (*session, err
 	}
 	s.vmedia = &description.Media{Type: description.MediaTypeVideo, Formats: []format.Format{vf}}
 	desc := &description.Session{Medias: []*description.Media{s.vmedia}}
-	if audio != nil && audio.Codec == media.CodecAAC {
-		var asc mpeg4audio.AudioSpecificConfig
-		if err := asc.Unmarshal(audio.Config); err == nil {
-			af := &format.MPEG4Audio{PayloadTyp: 97, Config: &asc, SizeLength: 13, IndexLength: 3, IndexDeltaLength: 3}
-			if s.aenc, err = af.CreateEncoder(); err != nil {
-				return nil, err
-			}
-			s.amedia = &description.Media{Type: description.MediaTypeAudio, Formats: []format.Format{af}}
-			desc.Medias = append(desc.Medias, s.amedia)
-		} else {
-			s.audio = nil
-		}
-	} else {
+	af, aenc, err := audioFormat(audio)
+	if err != nil {
+		return nil, err
+	}
+	if af == nil {
 		s.audio = nil
+	} else {
+		s.aenc = aenc
+		s.amedia = &description.Media{Type: description.MediaTypeAudio, Formats: []format.Format{af}}
+		desc.Medias = append(desc.Medias, s.amedia)
 	}
 	s.ss = &gortsplib.ServerStream{Server: srv, Desc: desc}
 	if err := s.ss.Initialize(); err != nil {
@@ -284,13 +286,66 @@ func newSession(srv *gortsplib.Server, video, audio *media.Track) (*session, err
 	return s, nil
 }
 
+// audioEncoder packetizes one audio unit.
+type audioEncoder func(u *media.Unit) ([]*rtp.Packet, error)
+
+// audioFormat describes an audio track as it came in, for every codec
+// Switchyard ingests: AAC (as MPEG4-GENERIC, RFC 3640, whether it came so or
+// as MP4A-LATM: a unit holds a raw access unit, and every player that takes
+// LATM takes MPEG4-GENERIC), Opus (RFC 7587) and G.711 (RFC 3551, the
+// static payload types at 8 kHz mono). A nil format: nothing to serve.
+func audioFormat(t *media.Track) (format.Format, audioEncoder, error) {
+	if t == nil {
+		return nil, nil, nil
+	}
+	switch t.Codec {
+	case media.CodecAAC:
+		var asc mpeg4audio.AudioSpecificConfig
+		if err := asc.Unmarshal(t.Config); err != nil {
+			return nil, nil, nil // not describable: served without sound
+		}
+		f := &format.MPEG4Audio{PayloadTyp: 97, Config: &asc, SizeLength: 13, IndexLength: 3, IndexDeltaLength: 3}
+		enc, err := f.CreateEncoder()
+		if err != nil {
+			return nil, nil, err
+		}
+		return f, func(u *media.Unit) ([]*rtp.Packet, error) { return enc.Encode(u.Data) }, nil
+	case media.CodecOpus:
+		f := &format.Opus{PayloadTyp: 97, ChannelCount: max(t.Channels, 1)}
+		enc, err := f.CreateEncoder()
+		if err != nil {
+			return nil, nil, err
+		}
+		return f, func(u *media.Unit) ([]*rtp.Packet, error) {
+			pkt, err := enc.Encode(u.Data[0])
+			return []*rtp.Packet{pkt}, err
+		}, nil
+	case media.CodecPCMA, media.CodecPCMU:
+		f := &format.G711{PayloadTyp: 97, MULaw: t.Codec == media.CodecPCMU, SampleRate: t.SampleRate, ChannelCount: max(t.Channels, 1)}
+		if f.SampleRate == 8000 && f.ChannelCount == 1 {
+			f.PayloadTyp = 8 // PCMA
+			if f.MULaw {
+				f.PayloadTyp = 0 // PCMU
+			}
+		}
+		enc, err := f.CreateEncoder()
+		if err != nil {
+			return nil, nil, err
+		}
+		return f, func(u *media.Unit) ([]*rtp.Packet, error) { return enc.Encode(u.Data[0]) }, nil
+	}
+	return nil, nil, nil
+}
+
 func (s *session) write(u *media.Unit) {
 	// RTP timestamps start near zero at the session's first unit.
 	if !s.haveOrigin {
 		s.haveOrigin = true
 		s.firstPTS = u.PTS
+		s.ntpOrigin = time.Now()
 	}
 	t := u.PTS - s.firstPTS
+	ntp := s.ntpOrigin.Add(t)
 	switch {
 	case u.Track == s.video:
 		s.sentVideo = true
@@ -301,17 +356,24 @@ func (s *session) write(u *media.Unit) {
 		ts := s.vbase + uint32(rtpTime(t, 90000))
 		for _, pkt := range pkts {
 			pkt.Timestamp = ts
-			_ = s.ss.WritePacketRTP(s.vmedia, pkt)
+			_ = s.ss.WritePacketRTPWithNTP(s.vmedia, pkt, ntp)
 		}
 	case u.Track == s.audio && s.sentVideo:
-		pkts, err := s.aenc.Encode(u.Data)
+		if len(u.Data) == 0 {
+			return
+		}
+		pkts, err := s.aenc(u)
 		if err != nil {
 			return
 		}
 		ts := s.abase + uint32(rtpTime(t, int64(s.audio.SampleRate)))
+		g711 := s.audio.Codec == media.CodecPCMA || s.audio.Codec == media.CodecPCMU
 		for _, pkt := range pkts {
 			pkt.Timestamp = ts
-			_ = s.ss.WritePacketRTP(s.amedia, pkt)
+			_ = s.ss.WritePacketRTPWithNTP(s.amedia, pkt, ntp)
+			if g711 { // a long unit in several packets: each starts at its first sample
+				ts += uint32(len(pkt.Payload) / max(s.audio.Channels, 1))
+			}
 		}
 	}
 }

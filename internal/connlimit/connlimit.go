@@ -1,0 +1,85 @@
+// Package connlimit caps how many connections a listener holds open at
+// once: the media servers' defence against a flood that would take every
+// file descriptor the process has (HTTP, recordings and the show's own
+// cameras included). A connection over the cap is closed as soon as it is
+// accepted, counted, and logged once a second at most.
+package connlimit
+
+import (
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Listener accepts at most Max connections open at once.
+type Listener struct {
+	net.Listener
+	// Max is the cap (at least 1).
+	Max int
+	// Log gets the refusal line; Protocol names the server in it.
+	Log      *slog.Logger
+	Protocol string
+
+	open    atomic.Int64
+	refused atomic.Uint64
+
+	mu      sync.Mutex
+	lastLog time.Time
+	since   uint64 // refused since the last line
+}
+
+// Accept returns the next connection under the cap; those over it are
+// closed and counted here.
+func (l *Listener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if l.open.Add(1) <= int64(l.Max) {
+			return &conn{Conn: c, l: l}, nil
+		}
+		l.open.Add(-1)
+		_ = c.Close()
+		l.refuse()
+	}
+}
+
+// Refused returns how many connections were refused so far.
+func (l *Listener) Refused() uint64 { return l.refused.Load() }
+
+// Open returns how many accepted connections are open now.
+func (l *Listener) Open() int { return int(l.open.Load()) }
+
+func (l *Listener) refuse() {
+	total := l.refused.Add(1)
+	l.mu.Lock()
+	l.since++
+	now := time.Now()
+	if now.Sub(l.lastLog) < time.Second {
+		l.mu.Unlock()
+		return
+	}
+	n := l.since
+	l.lastLog, l.since = now, 0
+	l.mu.Unlock()
+	if l.Log != nil {
+		l.Log.Warn("connections refused: the cap of open connections is reached; raise "+l.Protocol+".max_connections if this is not a flood",
+			"max_connections", l.Max, "refused", n, "refused_total", total)
+	}
+}
+
+// conn gives its place back when closed (once, however often Close is called).
+type conn struct {
+	net.Conn
+	l    *Listener
+	once sync.Once
+}
+
+func (c *conn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(func() { c.l.open.Add(-1) })
+	return err
+}

@@ -1,0 +1,315 @@
+package mixer
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"log/slog"
+	"math"
+	"os"
+	"runtime/metrics"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// Why a program frame is late. A frame is late when its compose started
+// more than a frame after its time, or when it left the encoder more than
+// two frame times after its time; the cause says which part of the way took
+// the time:
+const (
+	// LateClock: the clock woke more than a frame after the frame's time —
+	// the thread was not run (the machine's scheduler, a stop of the Go
+	// runtime, the host taking the CPU).
+	LateClock = "clock"
+	// LateBacklog: the clock woke in time but waited for a free program
+	// frame: the encodes were three frames behind.
+	LateBacklog = "backlog"
+	// LateEncode: composed in time, it left the encoder late: its encode
+	// (or the one before it, which it waited behind) took too long.
+	LateEncode = "encode"
+)
+
+// frameTiming is what the clock and the encode loop note of one program
+// frame on its way, to tell why it was late. Plain values: noting them
+// allocates nothing.
+type frameTiming struct {
+	due       time.Time     // the frame's time on the program clock
+	woke      time.Duration // after due, the clock woke for it
+	waited    time.Duration // for a free program frame
+	composed  time.Duration // the compose
+	queued    time.Time     // handed to the encode loop
+	gcCycles  uint64        // the runtime's GC cycles when its compose began
+	key       bool          // a key frame (every keyint, or asked for)
+	multiview bool          // its canvas was copied for the multiview
+}
+
+// LateFrame describes one late program frame: how late, where the time
+// went, and what the process and the host were doing around it.
+type LateFrame struct {
+	Frame int64  `json:"frame"`
+	Cause string `json:"cause"`
+	// WokeMs, WaitedMs, ComposeMs, QueuedMs and EncodeMs are the frame's
+	// way: the clock's wake-up after the frame's time, its wait for a free
+	// program frame, its compose, its wait for the encoder, its encodes.
+	WokeMs    float64 `json:"woke_ms"`
+	WaitedMs  float64 `json:"waited_ms"`
+	ComposeMs float64 `json:"compose_ms"`
+	QueuedMs  float64 `json:"queued_ms"`
+	EncodeMs  float64 `json:"encode_ms"`
+	// LeftMs is when it left the encoder, after the frame's time.
+	LeftMs    float64 `json:"left_ms"`
+	Key       bool    `json:"key"`
+	Multiview bool    `json:"multiview"`
+	// GCDuring: Go garbage collections that ran while it was on its way.
+	GCDuring uint64 `json:"gc_during"`
+	Host     HostWindow
+}
+
+// HostWindow is what the process and the host did in the last two seconds
+// (sampled once a second), to set beside a late frame.
+type HostWindow struct {
+	// StealMs: time the hypervisor gave this VM's CPUs to others.
+	StealMs float64 `json:"steal_ms"`
+	// SchedMaxMs and SchedP99Ms: how long Go goroutines waited to run once
+	// runnable (the runtime's scheduling latency).
+	SchedMaxMs float64 `json:"sched_max_ms"`
+	SchedP99Ms float64 `json:"sched_p99_ms"`
+	// GCPauseMaxMs: the longest stop-the-world pause of the Go runtime.
+	GCPauseMaxMs float64 `json:"gc_pause_max_ms"`
+	GCCycles     uint64  `json:"gc_cycles"`
+	// MajorFaults and MinorFaults: the process's page faults.
+	MajorFaults uint64 `json:"major_faults"`
+	MinorFaults uint64 `json:"minor_faults"`
+	// InvoluntarySwitches: the process's threads taken off a CPU.
+	InvoluntarySwitches uint64 `json:"involuntary_switches"`
+}
+
+// lateness counts late frames by cause and has each one described in the
+// log (at most once a second; a summary of what was not), with the host's
+// figures of the moment. Its sampler goroutine is owned by the Engine.
+type lateness struct {
+	log      *slog.Logger
+	byCause  [3]atomic.Uint64 // clock, backlog, encode
+	worstNs  atomic.Int64     // the latest any frame left, after its time
+	reports  chan LateFrame   // to the sampler, which logs them; never blocks the encoder
+	gcSample []metrics.Sample // read by the encode loop only
+
+	mu     sync.Mutex
+	window [2]HostWindow // the last second, the second before
+	last   LateFrame
+	lastAt time.Time
+}
+
+var causes = [3]string{LateClock, LateBacklog, LateEncode}
+
+func newLateness(log *slog.Logger) *lateness {
+	return &lateness{log: log, reports: make(chan LateFrame, 16),
+		gcSample: []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}}
+}
+
+// gcCycles returns the runtime's GC count (encode loop and clock only: the
+// sample is theirs).
+func (l *lateness) gcCycles(s []metrics.Sample) uint64 {
+	metrics.Read(s)
+	if s[0].Value.Kind() == metrics.KindUint64 {
+		return s[0].Value.Uint64()
+	}
+	return 0
+}
+
+// note classifies frame n, which left the encoder at left, and counts it if
+// it was late: its compose started over a frame late (clock or backlog), or
+// it left over two frame times after its time (encode). Called by the
+// encode loop; it does not block.
+func (l *lateness) note(n int64, t *frameTiming, encodeStart, left time.Time, dur time.Duration, gcNow uint64) bool {
+	after := left.Sub(t.due)
+	if int64(after) > l.worstNs.Load() {
+		l.worstNs.Store(int64(after))
+	}
+	cause := -1
+	switch {
+	case t.woke > dur:
+		cause = 0
+	case t.woke+t.waited > dur:
+		cause = 1
+	case after > 2*dur:
+		cause = 2
+	}
+	if cause < 0 {
+		return false
+	}
+	l.byCause[cause].Add(1)
+	r := LateFrame{Frame: n, Cause: causes[cause], WokeMs: millis(t.woke), WaitedMs: millis(t.waited), ComposeMs: millis(t.composed),
+		QueuedMs: millis(encodeStart.Sub(t.queued)), EncodeMs: millis(left.Sub(encodeStart)), LeftMs: millis(after),
+		Key: t.key, Multiview: t.multiview, GCDuring: gcNow - t.gcCycles}
+	select {
+	case l.reports <- r:
+	default: // the sampler is behind: the count stands, the detail is lost
+	}
+	return true
+}
+
+func millis(d time.Duration) float64 { return math.Round(float64(d)/1e4) / 100 }
+
+// counts returns the late frames by cause.
+func (l *lateness) counts() (clock, backlog, encode uint64) {
+	return l.byCause[0].Load(), l.byCause[1].Load(), l.byCause[2].Load()
+}
+
+// Last returns the last late frame described (zero when none).
+func (l *lateness) lastLate() LateFrame {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.last
+}
+
+// run samples the host once a second and logs the late frames reported,
+// until ctx ends.
+func (l *lateness) run(ctx context.Context, done chan<- struct{}) {
+	defer close(done)
+	s := newHostSampler()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	suppressed := 0
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			w := s.sample()
+			l.mu.Lock()
+			l.window[1], l.window[0] = l.window[0], w
+			l.mu.Unlock()
+			if suppressed > 0 {
+				l.log.Warn("late program frames not described one by one", "frames", suppressed)
+				suppressed = 0
+			}
+		case r := <-l.reports:
+			l.mu.Lock()
+			r.Host = l.window[0].plus(l.window[1])
+			l.last = r
+			describe := time.Since(l.lastAt) >= time.Second
+			if describe {
+				l.lastAt = time.Now()
+			}
+			l.mu.Unlock()
+			if !describe {
+				suppressed++
+				continue
+			}
+			h := r.Host
+			l.log.Warn("program frame late", "frame", r.Frame, "cause", r.Cause, "left_ms", r.LeftMs,
+				"woke_ms", r.WokeMs, "waited_ms", r.WaitedMs, "compose_ms", r.ComposeMs, "queued_ms", r.QueuedMs,
+				"encode_ms", r.EncodeMs, "key", r.Key, "multiview", r.Multiview, "gc_during", r.GCDuring,
+				"host_steal_ms", h.StealMs, "sched_max_ms", h.SchedMaxMs, "sched_p99_ms", h.SchedP99Ms,
+				"gc_pause_max_ms", h.GCPauseMaxMs, "gc_cycles", h.GCCycles, "major_faults", h.MajorFaults,
+				"minor_faults", h.MinorFaults, "involuntary_switches", h.InvoluntarySwitches)
+		}
+	}
+}
+
+// plus adds two windows' figures (maxima for the latencies).
+func (w HostWindow) plus(o HostWindow) HostWindow {
+	return HostWindow{StealMs: w.StealMs + o.StealMs, SchedMaxMs: max(w.SchedMaxMs, o.SchedMaxMs),
+		SchedP99Ms: max(w.SchedP99Ms, o.SchedP99Ms), GCPauseMaxMs: max(w.GCPauseMaxMs, o.GCPauseMaxMs),
+		GCCycles: w.GCCycles + o.GCCycles, MajorFaults: w.MajorFaults + o.MajorFaults,
+		MinorFaults: w.MinorFaults + o.MinorFaults, InvoluntarySwitches: w.InvoluntarySwitches + o.InvoluntarySwitches}
+}
+
+// hostSampler reads what the process and the host did since its last read.
+type hostSampler struct {
+	samples              []metrics.Sample
+	sched, pauses        []uint64 // the histograms' counts at the last read
+	gc                   uint64
+	steal                uint64 // /proc/stat ticks
+	majflt, minflt, nivc int64
+	tick                 float64 // seconds per /proc/stat tick
+}
+
+func newHostSampler() *hostSampler {
+	s := &hostSampler{tick: 0.01, samples: []metrics.Sample{
+		{Name: "/sched/latencies:seconds"}, {Name: "/sched/pauses/total/gc:seconds"}, {Name: "/gc/cycles/total:gc-cycles"}}}
+	s.sample() // the first read is the baseline
+	return s
+}
+
+func (s *hostSampler) sample() HostWindow {
+	var w HostWindow
+	metrics.Read(s.samples)
+	if s.samples[0].Value.Kind() == metrics.KindFloat64Histogram {
+		h := s.samples[0].Value.Float64Histogram()
+		w.SchedMaxMs, w.SchedP99Ms = histDelta(h, &s.sched)
+	}
+	if s.samples[1].Value.Kind() == metrics.KindFloat64Histogram {
+		w.GCPauseMaxMs, _ = histDelta(s.samples[1].Value.Float64Histogram(), &s.pauses)
+	}
+	if s.samples[2].Value.Kind() == metrics.KindUint64 {
+		gc := s.samples[2].Value.Uint64()
+		w.GCCycles, s.gc = gc-s.gc, gc
+	}
+	if steal, ok := readSteal(); ok {
+		w.StealMs = float64(steal-s.steal) * s.tick * 1000
+		s.steal = steal
+	}
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		w.MajorFaults, w.MinorFaults = uint64(ru.Majflt-s.majflt), uint64(ru.Minflt-s.minflt)
+		w.InvoluntarySwitches = uint64(ru.Nivcsw - s.nivc)
+		s.majflt, s.minflt, s.nivc = ru.Majflt, ru.Minflt, ru.Nivcsw
+	}
+	return w
+}
+
+// histDelta returns the largest value and the 99th percentile (upper bucket
+// bounds, in ms) of what a runtime histogram counted since prev, and keeps
+// its counts in prev.
+func histDelta(h *metrics.Float64Histogram, prev *[]uint64) (maxMs, p99Ms float64) {
+	if len(*prev) != len(h.Counts) {
+		*prev = make([]uint64, len(h.Counts))
+		copy(*prev, h.Counts)
+		return 0, 0
+	}
+	var total uint64
+	for i, c := range h.Counts {
+		total += c - (*prev)[i]
+	}
+	var seen uint64
+	for i, c := range h.Counts {
+		d := c - (*prev)[i]
+		if d == 0 {
+			continue
+		}
+		upper := h.Buckets[i+1]
+		if math.IsInf(upper, 1) {
+			upper = h.Buckets[i]
+		}
+		seen += d
+		if p99Ms == 0 && float64(seen) >= 0.99*float64(total) {
+			p99Ms = upper * 1000
+		}
+		maxMs = upper * 1000
+	}
+	copy(*prev, h.Counts)
+	return maxMs, p99Ms
+}
+
+// readSteal reads the host's steal time (all CPUs, in clock ticks) from
+// /proc/stat; false where there is none.
+func readSteal() (uint64, bool) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, false
+	}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		f := bytes.Fields(sc.Bytes())
+		if len(f) > 8 && string(f[0]) == "cpu" {
+			v, err := strconv.ParseUint(string(f[8]), 10, 64)
+			return v, err == nil
+		}
+	}
+	return 0, false
+}
