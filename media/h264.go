@@ -77,20 +77,50 @@ func NewH264Track(sps, pps []byte, fps float64) (*Track, error) {
 // H264TrackFromAnnexB describes H.264 video from Annex-B parameter sets (an
 // encoder's extradata).
 func H264TrackFromAnnexB(extradata []byte, fps float64) (*Track, error) {
-	var nalus h264.AnnexB
-	if err := nalus.Unmarshal(extradata); err != nil {
-		return nil, fmt.Errorf("H.264 parameter sets: %w", err)
-	}
 	var sps, pps []byte
-	for _, n := range nalus {
+	for _, n := range AnnexBNALUs(extradata) {
 		switch h264.NALUType(n[0] & 0x1f) {
 		case h264.NALUTypeSPS:
 			sps = n
 		case h264.NALUTypePPS:
 			pps = n
 		}
+		if sps != nil && pps != nil {
+			break // the first pair: what follows may be a whole stream of pictures
+		}
+	}
+	if sps == nil || pps == nil {
+		return nil, fmt.Errorf("H.264 parameter sets: no SPS and PPS in %d bytes", len(extradata))
 	}
 	return NewH264Track(sps, pps, fps)
+}
+
+// AnnexBNALUs splits an Annex B byte stream at its start codes (00 00 01,
+// 00 00 00 01), however many NAL units it holds, and drops empty ones.
+func AnnexBNALUs(b []byte) [][]byte {
+	var out [][]byte
+	start := -1
+	for i := 0; i+2 < len(b); {
+		if b[i] == 0 && b[i+1] == 0 && b[i+2] == 1 {
+			if start >= 0 {
+				end := i
+				for end > start && b[end-1] == 0 { // a 4-byte start code's leading zero
+					end--
+				}
+				if end > start {
+					out = append(out, b[start:end])
+				}
+			}
+			i += 3
+			start = i
+			continue
+		}
+		i++
+	}
+	if start >= 0 && start < len(b) {
+		out = append(out, b[start:])
+	}
+	return out
 }
 
 // NewAACTrack describes AAC audio from its AudioSpecificConfig.

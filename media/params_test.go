@@ -59,3 +59,24 @@ func FuzzCodecConfig(f *testing.F) {
 		}
 	})
 }
+
+// AnnexBNALUs splits a stream of any length at both forms of start code;
+// H264TrackFromAnnexB takes a whole stream, not only extradata.
+func TestAnnexBNALUs(t *testing.T) {
+	var stream []byte
+	for i := 0; i < 120; i++ {
+		if i%2 == 0 {
+			stream = append(stream, 0, 0, 0, 1)
+		} else {
+			stream = append(stream, 0, 0, 1)
+		}
+		stream = append(stream, byte(0x41), byte(i), 0, 7) // a trailing zero inside stays
+	}
+	nalus := AnnexBNALUs(stream)
+	require.Len(t, nalus, 120)
+	for i, n := range nalus {
+		require.Equal(t, []byte{0x41, byte(i), 0, 7}, n, "NAL unit %d", i)
+	}
+	require.Empty(t, AnnexBNALUs(nil))
+	require.Empty(t, AnnexBNALUs([]byte{0, 0, 1}))
+}

@@ -724,7 +724,7 @@ func (e *Engine) run(start time.Time) {
 			deadline = start.Add(e.cfg.frameTime(n))
 			e.log.Warn("program clock fell behind; frames skipped", "frames", skip)
 		}
-		woke := time.Now()
+		woke, inC := time.Now(), av.InC()
 		var f *programFrame
 		select {
 		case <-e.ctx.Done():
@@ -732,7 +732,7 @@ func (e *Engine) run(start time.Time) {
 		case f = <-e.free: // waits only while every frame is queued (the encodes fell behind)
 		}
 		began := time.Now()
-		f.timing = frameTiming{due: deadline, woke: max(woke.Sub(deadline), 0), waited: began.Sub(woke),
+		f.timing = frameTiming{due: deadline, woke: max(woke.Sub(deadline), 0), waited: began.Sub(woke), inC: inC,
 			gcCycles: e.lateness.gcCycles(gcSample), key: n%e.gopFrames == 0,
 			multiview: e.mvWant.Load() && n%e.mvEvery == 0}
 		e.compose(n, f)

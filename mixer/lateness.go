@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"os"
+	"runtime"
 	"runtime/metrics"
 	"strconv"
 	"sync"
@@ -42,6 +43,7 @@ type frameTiming struct {
 	composed  time.Duration // the compose
 	queued    time.Time     // handed to the encode loop
 	gcCycles  uint64        // the runtime's GC cycles when its compose began
+	inC       int           // goroutines inside FFmpeg's calls when the clock woke (av.InC)
 	key       bool          // a key frame (every keyint, or asked for)
 	multiview bool          // its canvas was copied for the multiview
 }
@@ -65,6 +67,10 @@ type LateFrame struct {
 	Multiview bool    `json:"multiview"`
 	// GCDuring: Go garbage collections that ran while it was on its way.
 	GCDuring uint64 `json:"gc_during"`
+	// InC: goroutines inside FFmpeg's decode, encode and scale calls when the
+	// clock woke for it, of GOMAXPROCS Ps (each such call holds a P).
+	InC        int `json:"in_c"`
+	GOMAXPROCS int `json:"gomaxprocs"`
 	Host     HostWindow
 }
 
@@ -144,7 +150,7 @@ func (l *lateness) note(n int64, t *frameTiming, encodeStart, left time.Time, du
 	l.byCause[cause].Add(1)
 	r := LateFrame{Frame: n, Cause: causes[cause], WokeMs: millis(t.woke), WaitedMs: millis(t.waited), ComposeMs: millis(t.composed),
 		QueuedMs: millis(encodeStart.Sub(t.queued)), EncodeMs: millis(left.Sub(encodeStart)), LeftMs: millis(after),
-		Key: t.key, Multiview: t.multiview, GCDuring: gcNow - t.gcCycles}
+		Key: t.key, Multiview: t.multiview, GCDuring: gcNow - t.gcCycles, InC: t.inC, GOMAXPROCS: runtime.GOMAXPROCS(0)}
 	select {
 	case l.reports <- r:
 	default: // the sampler is behind: the count stands, the detail is lost
@@ -204,6 +210,7 @@ func (l *lateness) run(ctx context.Context, done chan<- struct{}) {
 			l.log.Warn("program frame late", "frame", r.Frame, "cause", r.Cause, "left_ms", r.LeftMs,
 				"woke_ms", r.WokeMs, "waited_ms", r.WaitedMs, "compose_ms", r.ComposeMs, "queued_ms", r.QueuedMs,
 				"encode_ms", r.EncodeMs, "key", r.Key, "multiview", r.Multiview, "gc_during", r.GCDuring,
+				"in_c", r.InC, "gomaxprocs", r.GOMAXPROCS,
 				"host_steal_ms", h.StealMs, "sched_max_ms", h.SchedMaxMs, "sched_p99_ms", h.SchedP99Ms,
 				"gc_pause_max_ms", h.GCPauseMaxMs, "gc_cycles", h.GCCycles, "major_faults", h.MajorFaults,
 				"minor_faults", h.MinorFaults, "involuntary_switches", h.InvoluntarySwitches)

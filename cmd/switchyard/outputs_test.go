@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"switchyard/ingest"
+	"switchyard/media"
 	"switchyard/internal/testpeer"
 	"switchyard/output/push"
 	"switchyard/output/record"
@@ -323,7 +324,7 @@ func TestOutputLowerBitrate(t *testing.T) {
 		return full.UptimeS > 4 && low.UptimeS > 4 && full.BitrateKbps > 0 && low.BitrateKbps > 0
 	})
 	t.Logf("full %.0f kbit/s, low %.0f kbit/s", full.BitrateKbps, low.BitrateKbps)
-	require.Equal(t, 150_000, low.VideoBitrate)
+	require.Equal(t, media.Bitrate(150_000), low.VideoBitrate)
 	require.Less(t, low.BitrateKbps, full.BitrateKbps/2, "the low output carries its own, lower encode")
 	require.Less(t, low.BitrateKbps, 150.0*1.6+96, "within reach of its target (video + audio)")
 

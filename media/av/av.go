@@ -18,6 +18,7 @@ import "C"
 import (
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -45,6 +46,16 @@ func avErr(op string, code C.int) error {
 	}
 	return &Error{Op: op, Code: int(code)}
 }
+
+// inC counts the goroutines inside FFmpeg's decode, encode and scale calls.
+var inC atomic.Int32
+
+// InC returns how many goroutines are inside FFmpeg's video decode, encode
+// or scale calls at this moment. Each holds one of the Go runtime's Ps
+// until its call returns or the runtime's monitor takes the P back: when
+// they hold every P, nothing else runs Go code for a while — timers
+// included.
+func InC() int { return int(inC.Load()) }
 
 // Version returns the libavcodec version string, for logs.
 func Version() string {

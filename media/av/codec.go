@@ -82,12 +82,16 @@ func (d *VideoDecoder) Decode(nalus [][]byte, pts int64, fn func(Picture, int64)
 		o += copy(b[o:], startCode[:])
 		o += copy(b[o:], u)
 	}
+	inC.Add(1)
 	code := C.sy_dec_send(d.c, (*C.uint8_t)(d.buf.p), C.int(n), C.int64_t(pts))
+	inC.Add(-1)
 	if err := avErr("decode", code); err != nil && err != ErrAgain {
 		return err
 	}
 	for {
+		inC.Add(1)
 		code = C.sy_dec_receive(d.c)
+		inC.Add(-1)
 		if code < 0 {
 			if err := avErr("decode", code); err != ErrAgain {
 				return err
@@ -157,7 +161,10 @@ func (e *VideoEncoder) Encode(f *Frame, pts int64, forceKey bool, fn func(Packet
 	if forceKey {
 		key = 1
 	}
-	if err := avErr("encode", C.sy_enc_send(e.c, f.f, C.int64_t(pts), key)); err != nil {
+	inC.Add(1)
+	code := C.sy_enc_send(e.c, f.f, C.int64_t(pts), key)
+	inC.Add(-1)
+	if err := avErr("encode", code); err != nil {
 		return err
 	}
 	return drain(e.c, fn)
@@ -165,7 +172,9 @@ func (e *VideoEncoder) Encode(f *Frame, pts int64, forceKey bool, fn func(Packet
 
 func drain(c *C.sy_codec, fn func(Packet)) error {
 	for {
+		inC.Add(1)
 		code := C.sy_enc_receive(c)
+		inC.Add(-1)
 		if code < 0 {
 			if err := avErr("encode", code); err != ErrAgain {
 				return err

@@ -45,6 +45,8 @@ func (s *Scaler) Scale(src Picture, dst *Frame, r Rect) error {
 	y := unsafe.Pointer(&dst.Y[r.Y*dst.StrideY+r.X])
 	u := unsafe.Pointer(&dst.U[(r.Y/2)*dst.StrideC+r.X/2])
 	v := unsafe.Pointer(&dst.V[(r.Y/2)*dst.StrideC+r.X/2])
+	inC.Add(1)
+	defer inC.Add(-1)
 	code := C.sy_scale(&s.ctx, src.f, (*C.uint8_t)(y), (*C.uint8_t)(u), (*C.uint8_t)(v),
 		C.int(dst.StrideY), C.int(dst.StrideC), C.int(dst.StrideC), C.int(r.W), C.int(r.H))
 	return avErr("scale", code)

@@ -71,12 +71,8 @@ func h264Pictures(t *testing.T, n int) (*media.Track, [][][]byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var annexb h264.AnnexB
-	if err := annexb.Unmarshal(es); err != nil {
-		t.Fatal(err)
-	}
 	var aus [][][]byte
-	for _, nalu := range annexb {
+	for _, nalu := range media.AnnexBNALUs(es) { // a whole stream: more NAL units than one access unit may hold
 		if typ := h264.NALUType(nalu[0] & 0x1f); typ == h264.NALUTypeIDR || typ == h264.NALUTypeNonIDR {
 			aus = append(aus, [][]byte{nalu}) // one slice per picture (x264's default)
 		}
