@@ -10,7 +10,7 @@ require (
 	github.com/gin-gonic/gin v1.12.0
 	github.com/pion/rtp v1.10.5
 	github.com/prometheus/client_golang v1.23.2
-	github.com/sirupsen/logrus v1.7.0
+	github.com/sirupsen/logrus v1.9.3 // go-rtmp logs with it; past GO-2025-4188 (GHSA-4f99-4q7p-p3gh: Entry.Writer DoS, fixed in 1.8.3 and 1.9.3)
 	github.com/stretchr/testify v1.12.0
 	github.com/yutopp/go-amf0 v0.1.0
 	github.com/yutopp/go-rtmp v0.0.7

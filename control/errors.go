@@ -14,6 +14,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"switchyard/ingest"
+	"switchyard/ingest/gen"
 	"switchyard/media"
 	"switchyard/mixer"
 	"switchyard/output/push"
@@ -67,13 +68,28 @@ func fail(c *gin.Context, err error) {
 		ae = &APIError{Status: http.StatusConflict, Msg: err.Error()}
 	case errors.Is(err, record.ErrDiskFull):
 		ae = &APIError{Status: http.StatusInsufficientStorage, Msg: err.Error()}
-	case errors.Is(err, ingest.ErrExists), errors.Is(err, push.ErrExists), errors.Is(err, mixer.ErrKeyerExists),
-		errors.Is(err, mixer.ErrTooManyKeyer):
+	case showLimit(err) != "": // the show is full: 409, counted
+		c.Set(limitKey, showLimit(err))
+		ae = &APIError{Status: http.StatusConflict, Msg: err.Error()}
+	case errors.Is(err, ingest.ErrExists), errors.Is(err, push.ErrExists), errors.Is(err, mixer.ErrKeyerExists):
 		ae = &APIError{Status: http.StatusConflict, Msg: err.Error()}
 	default:
 		ae = &APIError{Status: http.StatusInternalServerError, Msg: err.Error()}
 	}
 	c.AbortWithStatusJSON(ae.Status, ae)
+}
+
+// showLimit names the cap on the show's contents err is, if any.
+func showLimit(err error) string {
+	switch {
+	case errors.Is(err, ingest.ErrTooManySources):
+		return "sources"
+	case errors.Is(err, gen.ErrTooMany):
+		return "generators"
+	case errors.Is(err, mixer.ErrTooManyKeyer):
+		return "keyers"
+	}
+	return ""
 }
 
 // bind decodes a JSON body strictly into v: size-limited, unknown fields refused.

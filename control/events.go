@@ -270,6 +270,12 @@ func (w *watcher) run(ctx context.Context, done chan<- struct{}) {
 // getEvents streams Server-Sent Events: a full "state" first (or, for a
 // client resuming with Last-Event-ID, the events it missed), then every change.
 func (s *Server) getEvents(c *gin.Context) {
+	if !s.limits.events.acquire() {
+		refuseBusy(c, "event_clients", fmt.Sprintf("%d event-stream clients are connected, the most this server serves; close one (a panel tab) or retry later",
+			MaxEventClients))
+		return
+	}
+	defer s.limits.events.release()
 	idText := c.GetHeader("Last-Event-ID")
 	if idText == "" {
 		idText = c.Query("last_event_id")
@@ -278,34 +284,32 @@ func (s *Server) getEvents(c *gin.Context) {
 	replay, full, snapID, sub := s.events.subscribe(lastID, idText != "" && err == nil)
 	defer s.events.unsubscribe(sub)
 
-	w := c.Writer
-	h := w.Header()
+	h := c.Writer.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	write := func(ev Event) bool {
-		var err error
+	c.Writer.WriteHeader(http.StatusOK)
+	sw := newStreamWriter(c.Writer, s.WriteTimeout)
+	format := func(ev Event) []byte {
 		if ev.ID == 0 { // not kept for replay: no id, so the client's last id stands
-			_, err = fmt.Fprintf(w, "event: %s\ndata: %s\n\n", ev.Type, ev.Data)
-		} else {
-			_, err = fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", ev.ID, ev.Type, ev.Data)
+			return fmt.Appendf(nil, "event: %s\ndata: %s\n\n", ev.Type, ev.Data)
 		}
-		return err == nil
+		return fmt.Appendf(nil, "id: %d\nevent: %s\ndata: %s\n\n", ev.ID, ev.Type, ev.Data)
 	}
-	fmt.Fprint(w, "retry: 1000\n\n")
+	first := [][]byte{[]byte("retry: 1000\n\n")}
 	if full {
 		data, err := json.Marshal(s.state())
-		if err != nil || !write(Event{ID: snapID, Type: "state", Data: data}) {
+		if err != nil {
 			return
 		}
+		first = append(first, format(Event{ID: snapID, Type: "state", Data: data}))
 	}
 	for _, ev := range replay {
-		if !write(ev) {
-			return
-		}
+		first = append(first, format(ev))
 	}
-	w.Flush()
+	if sw.write(first...) != nil {
+		return
+	}
 	keepAlive := time.NewTicker(15 * time.Second)
 	defer keepAlive.Stop()
 	for {
@@ -317,15 +321,13 @@ func (s *Server) getEvents(c *gin.Context) {
 			if full && ev.ID != 0 && ev.ID <= snapID {
 				continue
 			}
-			if !write(ev) {
+			if sw.write(format(ev)) != nil {
 				return
 			}
-			w.Flush()
 		case <-keepAlive.C:
-			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
+			if sw.write([]byte(": keep-alive\n\n")) != nil {
 				return
 			}
-			w.Flush()
 		case <-c.Request.Context().Done():
 			return
 		case <-s.ctx.Done():

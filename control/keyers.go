@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -87,7 +88,7 @@ func (s *Server) keyerOn(on bool) gin.HandlerFunc {
 }
 
 // putKeyerImage takes a PNG or JPEG as the request body for an image
-// keyer, keeps it in data_dir/keyers/{id}.png|jpg and shows it.
+// keyer, keeps it in the assets folder as keyers/{id}.png|jpg and shows it.
 func (s *Server) putKeyerImage(c *gin.Context) {
 	id := c.Param("id")
 	k, err := s.Mixer.Keyer(id)
@@ -101,9 +102,11 @@ func (s *Server) putKeyerImage(c *gin.Context) {
 	}
 	dir := s.keyerDir()
 	if dir == "" {
-		fail(c, &APIError{Status: http.StatusServiceUnavailable, Msg: "no data_dir to keep uploaded images in; give the keyer a path instead"})
+		fail(c, &APIError{Status: http.StatusServiceUnavailable, Msg: "no assets folder to keep uploaded images in"})
 		return
 	}
+	// up to 32 MiB: more time than ReadTimeout gives a request
+	_ = http.NewResponseController(c.Writer).SetReadDeadline(time.Now().Add(UploadTimeout))
 	data, err := readBody(c, keyer.MaxImageBytes)
 	if err != nil {
 		fail(c, err)
@@ -121,7 +124,8 @@ func (s *Server) putKeyerImage(c *gin.Context) {
 		return
 	}
 	st, err := s.Mixer.UpdateKeyer(id, func(spec *keyer.Spec) error {
-		spec.Path = path
+		spec.Path = keyerUploads + "/" + id + ext // relative to the assets folder
+		spec.DropImage()                          // the same name may hold a new picture
 		return nil
 	})
 	if err != nil {
@@ -137,12 +141,19 @@ func (s *Server) putKeyerImage(c *gin.Context) {
 	c.JSON(http.StatusOK, st)
 }
 
-// keyerDir is where uploaded keyer images are kept ("" without a store).
+// UploadTimeout is how long an image upload may take to arrive.
+const UploadTimeout = 2 * time.Minute
+
+// keyerUploads is the folder of the assets folder uploaded keyer images
+// are kept in.
+const keyerUploads = "keyers"
+
+// keyerDir is where uploaded keyer images are kept ("" without an assets folder).
 func (s *Server) keyerDir() string {
-	if s.Store == nil {
+	if s.Assets == nil {
 		return ""
 	}
-	return filepath.Join(filepath.Dir(s.Store.Path()), "keyers")
+	return filepath.Join(s.Assets.Path(), keyerUploads)
 }
 
 // keyersChanged tells the event stream and keeps the keyers in show.json.

@@ -2,11 +2,14 @@ package control
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"switchyard/ingest"
+	"switchyard/ingest/gen"
+	"switchyard/mixer"
 	"switchyard/output/push"
 	"switchyard/output/record"
 )
@@ -16,16 +19,24 @@ import (
 type metrics struct {
 	reg      *prometheus.Registry
 	requests *prometheus.CounterVec
+	refusals *prometheus.CounterVec
 }
 
 func newMetrics(s *Server) *metrics {
 	m := &metrics{reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "switchyard_http_requests_total",
-			Help: "HTTP requests by route and status."}, []string{"route", "status"})}
-	m.reg.MustRegister(m.requests, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+			Help: "HTTP requests by route and status."}, []string{"route", "status"}),
+		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "switchyard_limit_refused_total",
+			Help: "Requests refused for being past a cap (sources, generators, keyers, event_clients, multiview_viewers)."}, []string{"limit"})}
+	for _, l := range []string{"sources", "generators", "keyers", "event_clients", "multiview_viewers"} {
+		m.refusals.WithLabelValues(l) // shown from the start, at 0
+	}
+	m.reg.MustRegister(m.requests, m.refusals, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&stateCollector{s: s})
 	return m
 }
+
+func (m *metrics) refused(limit string) { m.refusals.WithLabelValues(limit).Inc() }
 
 func (m *metrics) request(route string, status int) {
 	if route == "" {
@@ -74,6 +85,8 @@ var (
 	dAudioRMS  = desc("audio_rms_dbfs", "RMS level over the last 100 ms (source, or \"program\").", "source")
 
 	dMediaRefused = desc("media_connections_refused_total", "Media connections refused over the protocol's max_connections.", "protocol")
+	dLimitMax     = desc("limit_max", "The most of a capped resource the server holds (sources, generators, keyers, event_clients, multiview_viewers).", "limit")
+	dLimitInUse   = desc("limit_in_use", "How much of a capped resource is in use.", "limit")
 
 	dRecActive = desc("recording_active", "1 while a recording session runs.")
 	dRecDur    = desc("recording_duration_seconds", "Length of the running recording session.")
@@ -89,7 +102,7 @@ func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{dSourceUp, dSourceKbps, dSourceFPS, dSourceWidth, dSourceHeight, dSourceUptime,
 		dSourceDrops, dSourceRefused, dSourceSess, dSourceBad, dSourceDecErr, dSourceKeyint, dSourceLate, dSourcePicLate, dSourceJitter, dMixFrames, dMixLate, dMixDropped, dMixEncode, dMixLateBy, dMixLeftMax,
 		dOutState, dOutBytes, dOutFrames, dOutDropped, dOutReconn, dOutKbps, dOutUptime,
-		dRecActive, dRecDur, dRecBytes, dRecFree, dAudioPeak, dAudioRMS, dMediaRefused} {
+		dRecActive, dRecDur, dRecBytes, dRecFree, dAudioPeak, dAudioRMS, dMediaRefused, dLimitMax, dLimitInUse} {
 		ch <- d
 	}
 }
@@ -100,6 +113,26 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	counter := func(d *prometheus.Desc, v float64, l ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, l...)
+	}
+	srcs := c.s.Registry.List()
+	gens := 0
+	for _, src := range srcs {
+		if strings.HasPrefix(src.Config().URL, "gen://") {
+			gens++
+		}
+	}
+	for _, l := range []struct {
+		name       string
+		max, inUse int64
+	}{
+		{"sources", ingest.MaxSources, int64(len(srcs))},
+		{"generators", gen.MaxGenerators, int64(gens)},
+		{"keyers", mixer.MaxKeyers, int64(len(c.s.Mixer.KeyerSpecs()))},
+		{"event_clients", MaxEventClients, c.s.limits.events.inUse()},
+		{"multiview_viewers", MaxMultiviewViewers, c.s.limits.multiview.inUse()},
+	} {
+		gauge(dLimitMax, float64(l.max), l.name)
+		gauge(dLimitInUse, float64(l.inUse), l.name)
 	}
 	for _, st := range c.s.sources() {
 		up := 0.0

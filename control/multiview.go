@@ -10,18 +10,25 @@ import (
 // multiview streams the monitor wall as Motion JPEG
 // (multipart/x-mixed-replace): a browser's <img>, VLC and ffmpeg play it.
 func (s *Server) multiview(c *gin.Context) {
+	if !s.limits.multiview.acquire() {
+		refuseBusy(c, "multiview_viewers", fmt.Sprintf("%d multiview viewers are watching, the most this server serves; close one or retry later",
+			MaxMultiviewViewers))
+		return
+	}
+	defer s.limits.multiview.release()
 	pics, stop := s.Mixer.Multiview().Subscribe()
 	defer stop()
 	const boundary = "switchyardframe"
-	w := c.Writer
-	w.Header().Set("Content-Type", "multipart/x-mixed-replace; boundary="+boundary)
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
+	c.Writer.Header().Set("Content-Type", "multipart/x-mixed-replace; boundary="+boundary)
+	c.Writer.Header().Set("Cache-Control", "no-store")
+	c.Writer.WriteHeader(http.StatusOK)
+	sw := newStreamWriter(c.Writer, s.WriteTimeout)
 	// Each part is followed at once by the next boundary, so a browser
 	// shows a picture as soon as it has it rather than when the next comes.
-	if _, err := fmt.Fprintf(w, "--%s\r\n", boundary); err != nil {
+	if sw.write([]byte("--"+boundary+"\r\n")) != nil {
 		return
 	}
+	next := []byte("\r\n--" + boundary + "\r\n")
 	for {
 		select {
 		case <-c.Request.Context().Done():
@@ -32,16 +39,10 @@ func (s *Server) multiview(c *gin.Context) {
 			if !ok {
 				return
 			}
-			if _, err := fmt.Fprintf(w, "Content-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n", len(jpg)); err != nil {
+			head := fmt.Appendf(nil, "Content-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n", len(jpg))
+			if sw.write(head, jpg, next) != nil { // jpg is shared with other viewers: not appended to
 				return
 			}
-			if _, err := w.Write(jpg); err != nil { // shared with other viewers: not appended to
-				return
-			}
-			if _, err := fmt.Fprintf(w, "\r\n--%s\r\n", boundary); err != nil {
-				return
-			}
-			w.Flush()
 		}
 	}
 }

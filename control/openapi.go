@@ -32,6 +32,7 @@ type operation struct {
 	resp                  any      // response body type, nil for none
 	binary                string   // the response's media type when it is not JSON
 	bodyBinary            []string // the request body's media types, when it is not JSON
+	role                  Role     // what a token needs to use it (x-switchyard-role)
 }
 
 type busBody struct {
@@ -53,56 +54,80 @@ type healthBody struct {
 }
 
 var operations = []operation{
-	{method: "GET", path: "/healthz", summary: "Liveness", status: 200, resp: healthBody{}},
-	{method: "GET", path: "/metrics", summary: "Prometheus metrics (text exposition format)", status: 200, binary: "text/plain"},
-	{method: "GET", path: "/", summary: "The control panel", status: 200, binary: "text/html"},
-	{method: "GET", path: "/panel/{file}", summary: "The panel's script and style", status: 200, binary: "text/javascript"},
-	{method: "GET", path: "/multiview.mjpeg", summary: "The monitor wall as Motion JPEG: preview, program, every source with tally and meters", status: 200, binary: "multipart/x-mixed-replace"},
-	{method: "GET", path: "/api/v1/openapi.json", summary: "This description", status: 200, binary: "application/json"},
-	{method: "GET", path: "/api/v1/state", summary: "The whole show: buses, sources, outputs, mixer counters, format", status: 200, resp: State{}},
-	{method: "GET", path: "/api/v1/events", summary: "Server-Sent Events: state first, then every change; resumes from Last-Event-ID", status: 200, binary: "text/event-stream"},
-	{method: "GET", path: "/api/v1/sources", summary: "Every source with its status", status: 200, resp: []ingest.Status{}},
-	{method: "POST", path: "/api/v1/sources", summary: "Add a source (pushed, pulled rtsp://, or gen://)", body: sourceRequest{}, status: 201, resp: ingest.Status{}},
-	{method: "GET", path: "/api/v1/sources/{name}", summary: "One source's status", status: 200, resp: ingest.Status{}},
-	{method: "PATCH", path: "/api/v1/sources/{name}", summary: "Change a source's URL, key, takeover, transport or jitter buffer", body: sourceRequest{}, status: 200, resp: ingest.Status{}},
-	{method: "DELETE", path: "/api/v1/sources/{name}", summary: "Remove a source; a bus showing it goes to black", status: 204},
-	{method: "GET", path: "/api/v1/sources/{name}/snapshot.jpg", summary: "The latest decoded picture (?width= up to 1920)", status: 200, binary: "image/jpeg"},
-	{method: "POST", path: "/api/v1/program", summary: "Hot cut a source (or black) to program on the next frame", body: busBody{}, status: 200, resp: mixer.State{}},
-	{method: "POST", path: "/api/v1/preview", summary: "Select the next source", body: busBody{}, status: 200, resp: mixer.State{}},
-	{method: "POST", path: "/api/v1/cut", summary: "Swap preview and program on the next frame", status: 200, resp: mixer.State{}},
-	{method: "POST", path: "/api/v1/auto", summary: "Transition preview to program (body optional: the default transition)", body: mixer.Transition{}, status: 200, resp: mixer.State{}},
-	{method: "PUT", path: "/api/v1/transition", summary: "Set the default transition", body: mixer.Transition{}, status: 200, resp: mixer.State{}},
-	{method: "POST", path: "/api/v1/transition/position", summary: "T-bar position 0..1; 1 finishes the transition", body: positionBody{}, status: 200, resp: mixer.State{}},
-	{method: "POST", path: "/api/v1/ftb", summary: "Fade program video and audio to black, or back", status: 200, resp: mixer.State{}},
-	{method: "GET", path: "/api/v1/audio", summary: "Every audio control: master and per-source gain, mute, mode", status: 200, resp: mixer.AudioState{}},
-	{method: "PATCH", path: "/api/v1/audio/master", summary: "Master gain (dB) and mute", body: mixer.AudioPatch{}, status: 200, resp: mixer.AudioSettings{}},
-	{method: "PATCH", path: "/api/v1/audio/{source}", summary: "A source's gain (dB), mute and mode (afv, on, off)", body: mixer.AudioPatch{}, status: 200, resp: mixer.AudioSettings{}},
-	{method: "GET", path: "/api/v1/keyers", summary: "Every keyer in drawing order (z, then id)", status: 200, resp: []mixer.KeyerStatus{}},
-	{method: "POST", path: "/api/v1/keyers", summary: "Add a keyer: image, text, lowerthird, clock or pip, with rect, z, opacity, fade_ms", body: keyer.Spec{}, status: 201, resp: mixer.KeyerStatus{}},
-	{method: "GET", path: "/api/v1/keyers/{id}", summary: "One keyer", status: 200, resp: mixer.KeyerStatus{}},
-	{method: "PATCH", path: "/api/v1/keyers/{id}", summary: "Change a keyer (any field but id and type)", body: keyer.Spec{}, status: 200, resp: mixer.KeyerStatus{}},
-	{method: "DELETE", path: "/api/v1/keyers/{id}", summary: "Remove a keyer at once", status: 204},
-	{method: "POST", path: "/api/v1/keyers/{id}/on", summary: "Fade a keyer on over its fade_ms (restarts a timer clock)", status: 200, resp: mixer.KeyerStatus{}},
-	{method: "POST", path: "/api/v1/keyers/{id}/off", summary: "Fade a keyer off over its fade_ms", status: 200, resp: mixer.KeyerStatus{}},
-	{method: "PUT", path: "/api/v1/keyers/{id}/image", summary: "Upload a PNG or JPEG (the raw body, up to 32 MiB) for an image keyer", bodyBinary: []string{"image/png", "image/jpeg"}, status: 200, resp: mixer.KeyerStatus{}},
-	{method: "GET", path: "/api/v1/outputs", summary: "Every destination with its state", status: 200, resp: []push.Status{}},
-	{method: "POST", path: "/api/v1/outputs", summary: "Add an RTMP/RTMPS destination", body: outputRequest{}, status: 201, resp: push.Status{}},
-	{method: "GET", path: "/api/v1/outputs/{name}", summary: "One destination's state", status: 200, resp: push.Status{}},
-	{method: "PATCH", path: "/api/v1/outputs/{name}", summary: "Change a destination", body: outputRequest{}, status: 200, resp: push.Status{}},
-	{method: "DELETE", path: "/api/v1/outputs/{name}", summary: "Remove a destination", status: 204},
-	{method: "POST", path: "/api/v1/outputs/{name}/start", summary: "Enable a destination", status: 200, resp: push.Status{}},
-	{method: "POST", path: "/api/v1/outputs/{name}/stop", summary: "Disable a destination", status: 200, resp: push.Status{}},
-	{method: "POST", path: "/api/v1/recording/start", summary: "Start recording the program and/or ISO sources (body optional)", body: recordingBody{}, status: 201, resp: record.Info{}},
-	{method: "POST", path: "/api/v1/recording/stop", summary: "Stop the recording", status: 200, resp: record.Info{}},
-	{method: "GET", path: "/api/v1/recordings", summary: "Recording sessions with their files", status: 200, resp: []record.Info{}},
-	{method: "GET", path: "/api/v1/recordings/{session}/{file}", summary: "Download a file (Range supported)", status: 200, binary: "application/octet-stream"},
-	{method: "DELETE", path: "/api/v1/recordings/{session}", summary: "Delete a stopped session", status: 204},
+	{method: "GET", path: "/healthz", summary: "Liveness", status: 200, resp: healthBody{}, role: RolePublic},
+	{method: "GET", path: "/metrics", summary: "Prometheus metrics (text exposition format)", status: 200, binary: "text/plain", role: RolePublic},
+	{method: "GET", path: "/", summary: "The control panel", status: 200, binary: "text/html", role: RolePublic},
+	{method: "GET", path: "/panel/{file}", summary: "The panel's script and style", status: 200, binary: "text/javascript", role: RolePublic},
+	{method: "GET", path: "/multiview.mjpeg", summary: "The monitor wall as Motion JPEG: preview, program, every source with tally and meters", status: 200, binary: "multipart/x-mixed-replace", role: RoleViewer},
+	{method: "POST", path: "/api/v1/session", summary: "Log in: a token in, an HttpOnly session cookie out (the panel's login)", body: sessionBody{}, status: 200, resp: Who{}, role: RolePublic},
+	{method: "GET", path: "/api/v1/session", summary: "Who the caller is: the token's name and role", status: 200, resp: Who{}, role: RoleViewer},
+	{method: "DELETE", path: "/api/v1/session", summary: "Log out: the session ends and its cookie is cleared", status: 204, role: RolePublic},
+	{method: "GET", path: "/api/v1/openapi.json", summary: "This description", status: 200, binary: "application/json", role: RoleViewer},
+	{method: "GET", path: "/api/v1/state", summary: "The whole show: buses, sources, outputs, mixer counters, format", status: 200, resp: State{}, role: RoleViewer},
+	{method: "GET", path: "/api/v1/events", summary: "Server-Sent Events: state first, then every change; resumes from Last-Event-ID", status: 200, binary: "text/event-stream", role: RoleViewer},
+	{method: "GET", path: "/api/v1/sources", summary: "Every source with its status", status: 200, resp: []ingest.Status{}, role: RoleViewer},
+	{method: "POST", path: "/api/v1/sources", summary: "Add a source (pushed, pulled rtsp://, or gen://)", body: sourceRequest{}, status: 201, resp: ingest.Status{}, role: RoleAdmin},
+	{method: "GET", path: "/api/v1/sources/{name}", summary: "One source's status", status: 200, resp: ingest.Status{}, role: RoleViewer},
+	{method: "PATCH", path: "/api/v1/sources/{name}", summary: "Change a source's URL, key, takeover, transport or jitter buffer", body: sourceRequest{}, status: 200, resp: ingest.Status{}, role: RoleAdmin},
+	{method: "DELETE", path: "/api/v1/sources/{name}", summary: "Remove a source; a bus showing it goes to black", status: 204, role: RoleAdmin},
+	{method: "GET", path: "/api/v1/sources/{name}/snapshot.jpg", summary: "The latest decoded picture (?width= up to 1920)", status: 200, binary: "image/jpeg", role: RoleViewer},
+	{method: "POST", path: "/api/v1/program", summary: "Hot cut a source (or black) to program on the next frame", body: busBody{}, status: 200, resp: mixer.State{}, role: RoleDirector},
+	{method: "POST", path: "/api/v1/preview", summary: "Select the next source", body: busBody{}, status: 200, resp: mixer.State{}, role: RoleDirector},
+	{method: "POST", path: "/api/v1/cut", summary: "Swap preview and program on the next frame", status: 200, resp: mixer.State{}, role: RoleDirector},
+	{method: "POST", path: "/api/v1/auto", summary: "Transition preview to program (body optional: the default transition)", body: mixer.Transition{}, status: 200, resp: mixer.State{}, role: RoleDirector},
+	{method: "PUT", path: "/api/v1/transition", summary: "Set the default transition", body: mixer.Transition{}, status: 200, resp: mixer.State{}, role: RoleDirector},
+	{method: "POST", path: "/api/v1/transition/position", summary: "T-bar position 0..1; 1 finishes the transition", body: positionBody{}, status: 200, resp: mixer.State{}, role: RoleDirector},
+	{method: "POST", path: "/api/v1/ftb", summary: "Fade program video and audio to black, or back", status: 200, resp: mixer.State{}, role: RoleDirector},
+	{method: "GET", path: "/api/v1/audio", summary: "Every audio control: master and per-source gain, mute, mode", status: 200, resp: mixer.AudioState{}, role: RoleViewer},
+	{method: "PATCH", path: "/api/v1/audio/master", summary: "Master gain (dB) and mute", body: mixer.AudioPatch{}, status: 200, resp: mixer.AudioSettings{}, role: RoleAudio},
+	{method: "PATCH", path: "/api/v1/audio/{source}", summary: "A source's gain (dB), mute and mode (afv, on, off)", body: mixer.AudioPatch{}, status: 200, resp: mixer.AudioSettings{}, role: RoleAudio},
+	{method: "GET", path: "/api/v1/keyers", summary: "Every keyer in drawing order (z, then id)", status: 200, resp: []mixer.KeyerStatus{}, role: RoleViewer},
+	{method: "POST", path: "/api/v1/keyers", summary: "Add a keyer: image, text, lowerthird, clock or pip, with rect, z, opacity, fade_ms", body: keyer.Spec{}, status: 201, resp: mixer.KeyerStatus{}, role: RoleDirector},
+	{method: "GET", path: "/api/v1/keyers/{id}", summary: "One keyer", status: 200, resp: mixer.KeyerStatus{}, role: RoleViewer},
+	{method: "PATCH", path: "/api/v1/keyers/{id}", summary: "Change a keyer (any field but id and type)", body: keyer.Spec{}, status: 200, resp: mixer.KeyerStatus{}, role: RoleDirector},
+	{method: "DELETE", path: "/api/v1/keyers/{id}", summary: "Remove a keyer at once", status: 204, role: RoleDirector},
+	{method: "POST", path: "/api/v1/keyers/{id}/on", summary: "Fade a keyer on over its fade_ms (restarts a timer clock)", status: 200, resp: mixer.KeyerStatus{}, role: RoleDirector},
+	{method: "POST", path: "/api/v1/keyers/{id}/off", summary: "Fade a keyer off over its fade_ms", status: 200, resp: mixer.KeyerStatus{}, role: RoleDirector},
+	{method: "PUT", path: "/api/v1/keyers/{id}/image", summary: "Upload a PNG or JPEG (the raw body, up to 32 MiB) for an image keyer", bodyBinary: []string{"image/png", "image/jpeg"}, status: 200, resp: mixer.KeyerStatus{}, role: RoleDirector},
+	{method: "GET", path: "/api/v1/outputs", summary: "Every destination with its state", status: 200, resp: []push.Status{}, role: RoleViewer},
+	{method: "POST", path: "/api/v1/outputs", summary: "Add an RTMP/RTMPS destination", body: outputRequest{}, status: 201, resp: push.Status{}, role: RoleAdmin},
+	{method: "GET", path: "/api/v1/outputs/{name}", summary: "One destination's state", status: 200, resp: push.Status{}, role: RoleViewer},
+	{method: "PATCH", path: "/api/v1/outputs/{name}", summary: "Change a destination", body: outputRequest{}, status: 200, resp: push.Status{}, role: RoleAdmin},
+	{method: "DELETE", path: "/api/v1/outputs/{name}", summary: "Remove a destination", status: 204, role: RoleAdmin},
+	{method: "POST", path: "/api/v1/outputs/{name}/start", summary: "Enable a destination", status: 200, resp: push.Status{}, role: RoleAdmin},
+	{method: "POST", path: "/api/v1/outputs/{name}/stop", summary: "Disable a destination", status: 200, resp: push.Status{}, role: RoleAdmin},
+	{method: "POST", path: "/api/v1/recording/start", summary: "Start recording the program and/or ISO sources (body optional)", body: recordingBody{}, status: 201, resp: record.Info{}, role: RoleDirector},
+	{method: "POST", path: "/api/v1/recording/stop", summary: "Stop the recording", status: 200, resp: record.Info{}, role: RoleDirector},
+	{method: "GET", path: "/api/v1/recordings", summary: "Recording sessions with their files", status: 200, resp: []record.Info{}, role: RoleViewer},
+	{method: "GET", path: "/api/v1/recordings/{session}/{file}", summary: "Download a file (Range supported)", status: 200, binary: "application/octet-stream", role: RoleViewer},
+	{method: "DELETE", path: "/api/v1/recordings/{session}", summary: "Delete a stopped session", status: 204, role: RoleAdmin},
 }
 
 var (
 	specOnce sync.Once
 	specJSON []byte
 )
+
+// routeRoles is the role each route needs, and bodyTypes the request body
+// types a route takes when not JSON, by "METHOD /path/{param}": one table,
+// the operations, feeds the checks and the description.
+var routeRoles, bodyTypes = func() (map[string]Role, map[string][]string) {
+	roles, types := map[string]Role{}, map[string][]string{}
+	for _, op := range operations {
+		roles[op.method+" "+op.path] = op.role
+		if op.bodyBinary != nil {
+			types[op.method+" "+op.path] = op.bodyBinary
+		}
+	}
+	return roles, types
+}()
+
+var ginParam = regexp.MustCompile(`[:*]([a-z]+)`)
+
+// routeKey is a request's route as the operations name it: "GET /api/v1/sources/{name}".
+func routeKey(c *gin.Context) string {
+	return c.Request.Method + " " + ginParam.ReplaceAllString(c.FullPath(), "{$1}")
+}
 
 func (s *Server) openAPI(c *gin.Context) {
 	specOnce.Do(func() { specJSON, _ = json.MarshalIndent(openAPISpec(), "", "  ") })
@@ -149,8 +174,13 @@ func openAPISpec() map[string]any {
 		errRef := map[string]any{"description": "an error with a sentence saying what to do",
 			"content": map[string]any{"application/json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/Error"}}}}
 		o["responses"] = map[string]any{itoa(op.status): ok, "4XX": errRef, "5XX": errRef}
-		if strings.HasPrefix(op.path, "/api/") || op.path == "/multiview.mjpeg" { // the routes requireToken guards
-			o["security"] = []any{map[string]any{"bearer": []any{}}, map[string]any{}}
+		o["x-switchyard-role"] = op.role
+		if op.role != RolePublic { // with no token set, the API is open: {} says so
+			sec := []any{map[string]any{"bearer": []any{}}, map[string]any{"session": []any{}}}
+			if queryTokenRoutes[op.method+" "+op.path] {
+				sec = append(sec, map[string]any{"query": []any{}})
+			}
+			o["security"] = append(sec, map[string]any{})
 		}
 		item[strings.ToLower(op.method)] = o
 	}
@@ -160,8 +190,13 @@ func openAPISpec() map[string]any {
 			"description": "Headless live production switcher: sources, buses, transitions, recording and distribution."},
 		"paths": paths,
 		"components": map[string]any{"schemas": schemas,
-			"securitySchemes": map[string]any{"bearer": map[string]any{"type": "http", "scheme": "bearer",
-				"description": "http.token; GET requests may pass it as ?token= or the switchyard_token cookie"}}},
+			"securitySchemes": map[string]any{
+				"bearer": map[string]any{"type": "http", "scheme": "bearer",
+					"description": "a token of http.tokens (or http.token, an admin one); each route states the role it needs as x-switchyard-role"},
+				"session": map[string]any{"type": "apiKey", "in": "cookie", "name": SessionCookie,
+					"description": "the panel's session, set by POST /api/v1/session"},
+				"query": map[string]any{"type": "apiKey", "in": "query", "name": "token",
+					"description": "only on /multiview.mjpeg and snapshots, which an <img> loads"}}},
 	}
 }
 

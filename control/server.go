@@ -10,12 +10,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"switchyard/ingest"
+	"switchyard/internal/assets"
 	"switchyard/mixer"
 	"switchyard/output/push"
 	"switchyard/output/record"
@@ -35,9 +37,23 @@ type Server struct {
 	RecordDefaults RecordDefaults
 	// Store keeps runtime changes in show.json; nil keeps nothing.
 	Store *Store
-	// Token, when set, is required on every /api route (see requireToken).
+	// Assets is the folder keyer images are uploaded to.
+	Assets *assets.Dir
+	// Token, when set, is an admin token named "admin" (http.token).
 	Token string
-	Log   *slog.Logger
+	// Tokens are the API's credentials, each with a role (http.tokens);
+	// with none (and no Token), the API is open to whoever reaches it.
+	Tokens []Token
+	// Hosts are Host names a loopback listener answers to besides
+	// 127.0.0.1, localhost and [::1] (http.hosts).
+	Hosts []string
+	// AllowedOrigins may change the show from their pages besides the
+	// panel's own origin, e.g. "http://companion.local:8000" (http.allowed_origins).
+	AllowedOrigins []string
+	// ReadTimeout, IdleTimeout and WriteTimeout default to the constants
+	// of the same names.
+	ReadTimeout, IdleTimeout, WriteTimeout time.Duration
+	Log                                    *slog.Logger
 	// MediaRefused reports the media connections refused over each
 	// protocol's cap, by protocol (for /metrics); nil reports none.
 	MediaRefused func() map[string]uint64
@@ -52,7 +68,27 @@ type Server struct {
 	cancel  context.CancelFunc
 	watched chan struct{}
 	routes  []gin.RouteInfo
+	auth    *auth
+	// loopback is set when the listener is on a loopback address: only
+	// loopback names (and Hosts) are served then; listenIP is its address.
+	loopback bool
+	listenIP string
+	limits   *limits
 }
+
+// HTTP server limits: a client gets this long to send its request
+// headers, its whole request, and between requests on a kept-alive
+// connection; request headers are at most MaxHeaderBytes.
+const (
+	ReadHeaderTimeout = 10 * time.Second
+	ReadTimeout       = 30 * time.Second
+	IdleTimeout       = 60 * time.Second
+	MaxHeaderBytes    = 64 << 10
+	// WriteTimeout bounds each write of an event or a multiview picture: a
+	// client that stops reading is dropped when its write cannot go out
+	// within it.
+	WriteTimeout = 10 * time.Second
+)
 
 // Start listens and serves in the background.
 func (s *Server) Start() error {
@@ -62,7 +98,8 @@ func (s *Server) Start() error {
 		return fmt.Errorf("http listen %s: %w", s.Address, err)
 	}
 	s.ln = ln
-	s.http = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	s.http = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: min(ReadHeaderTimeout, s.ReadTimeout), ReadTimeout: s.ReadTimeout,
+		IdleTimeout: s.IdleTimeout, MaxHeaderBytes: MaxHeaderBytes}
 	s.done = make(chan struct{})
 	s.watched = make(chan struct{})
 	go s.watch.run(s.ctx, s.watched)
@@ -99,17 +136,37 @@ func (s *Server) Handler() http.Handler {
 	s.events = newHub(4096)
 	s.watch = &watcher{s: s, sources: map[string]sourceEvent{}, outputs: map[string]outputEvent{}}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	for _, d := range []struct {
+		v   *time.Duration
+		def time.Duration
+	}{{&s.ReadTimeout, ReadTimeout}, {&s.IdleTimeout, IdleTimeout}, {&s.WriteTimeout, WriteTimeout}} {
+		if *d.v <= 0 {
+			*d.v = d.def
+		}
+	}
+	tokens := s.Tokens
+	if s.Token != "" {
+		tokens = append([]Token{{Name: "admin", Secret: s.Token, Role: RoleAdmin}}, tokens...)
+	}
+	s.auth = newAuth(tokens)
+	s.limits = newLimits()
+	if s.ln != nil {
+		if a, ok := s.ln.Addr().(*net.TCPAddr); ok && a.IP.IsLoopback() {
+			s.loopback, s.listenIP = true, a.IP.String()
+		}
+	}
 	r := gin.New()
 	r.Use(s.logRequests, gin.CustomRecovery(func(c *gin.Context, v any) {
-		s.Log.Error("handler panic", "panic", v, "path", c.Request.URL.Path)
+		s.Log.Error("handler panic", "panic", v, "method", c.Request.Method, "path", c.Request.URL.Path, "stack", string(debug.Stack()))
 		fail(c, fmt.Errorf("internal error"))
-	}))
+	}), s.guard, s.authorize, s.requireBodyType)
 	r.NoRoute(func(c *gin.Context) { fail(c, notFound("no route %s %s", c.Request.Method, c.Request.URL.Path)) })
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"ok": true}) })
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})))
 	s.panelRoutes(r)
-	r.GET("/multiview.mjpeg", s.requireToken, s.multiview)
-	api := r.Group("/api/v1", s.requireToken)
+	r.GET("/multiview.mjpeg", s.multiview)
+	api := r.Group("/api/v1")
+	s.sessionRoutes(api)
 	api.GET("/openapi.json", s.openAPI)
 	api.GET("/state", s.getState)
 	api.GET("/events", s.getEvents)
@@ -134,16 +191,34 @@ func (s *Server) Handler() http.Handler {
 // Routes lists the registered routes (for the OpenAPI test).
 func (s *Server) Routes() []gin.RouteInfo { return s.routes }
 
+// logRequests counts every request, logs it at debug (errors at error), and
+// writes an audit line for every change asked of the API, made or
+// refused: who (the token's name), method, route, status.
 func (s *Server) logRequests(c *gin.Context) {
 	start := time.Now()
 	c.Next()
-	s.metrics.request(c.FullPath(), c.Writer.Status())
+	route := c.FullPath()
+	s.metrics.request(route, c.Writer.Status())
+	if lim, ok := c.Get(limitKey); ok {
+		s.metrics.refused(lim.(string))
+	}
 	lvl := slog.LevelDebug
 	if c.Writer.Status() == http.StatusInternalServerError { // a 503 (no picture yet, busy) is routine
 		lvl = slog.LevelError
 	}
-	s.Log.Log(c.Request.Context(), lvl, "request", "method", c.Request.Method, "path", c.FullPath(),
+	s.Log.Log(c.Request.Context(), lvl, "request", "method", c.Request.Method, "path", route,
 		"status", c.Writer.Status(), "ms", time.Since(start).Milliseconds())
+	if changes(c.Request.Method) {
+		who := "anonymous"
+		if v, ok := c.Get(whoKey); ok {
+			who = v.(string)
+		}
+		if route == "" {
+			route = "unmatched"
+		}
+		s.Log.Info("audit", "who", who, "method", c.Request.Method, "route", route, "status", c.Writer.Status(),
+			"remote", c.Request.RemoteAddr)
+	}
 }
 
 // State is the whole show for GET /api/v1/state.

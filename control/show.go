@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"switchyard/ingest"
+	"switchyard/internal/assets"
 	"switchyard/mixer"
 	"switchyard/mixer/keyer"
 	"switchyard/output/push"
@@ -208,7 +209,7 @@ func (s *Store) Save(sh Show) error {
 // dir. A crash leaves the old file or the new one, never half of one.
 func writeFileAtomic(path string, data []byte) error {
 	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return err
 	}
 	f, err := os.CreateTemp(dir, ".tmp-*")
@@ -216,7 +217,10 @@ func writeFileAtomic(path string, data []byte) error {
 		return err
 	}
 	tmp := f.Name()
-	_, err = f.Write(data)
+	err = f.Chmod(0o640) // the show's user and group read it; others not (keys, tokens of outputs)
+	if err == nil {
+		_, err = f.Write(data)
+	}
 	if err == nil {
 		err = f.Sync()
 	}
@@ -235,4 +239,38 @@ func writeFileAtomic(path string, data []byte) error {
 		d.Close()
 	}
 	return nil
+}
+
+// MigrateKeyerFiles moves the images uploaded before the assets folder
+// existed (data_dir/keyers/ID.png) into it (keyers/ID.png) and points their
+// keyers there. Keyers naming other files outside the folder are left as
+// they are: they are refused when restored, with a warning that says what
+// to do.
+func (sh *Show) MigrateKeyerFiles(dataDir string, a *assets.Dir, log *slog.Logger) {
+	old, err := filepath.Abs(filepath.Join(dataDir, keyerUploads))
+	if err != nil || a == nil {
+		return
+	}
+	for i := range sh.Keyers {
+		k := &sh.Keyers[i]
+		if k.Type != keyer.TypeImage || k.Path == "" {
+			continue
+		}
+		p, err := filepath.Abs(k.Path) // before, paths were opened from the working directory
+		if err != nil || filepath.Dir(p) != old {
+			continue
+		}
+		name := keyerUploads + "/" + filepath.Base(p)
+		dst := filepath.Join(a.Path(), filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o750); err != nil {
+			log.Warn("cannot move an uploaded keyer image into the assets folder", "keyer", k.ID, "err", err)
+			continue
+		}
+		if err := os.Rename(p, dst); err != nil && !os.IsNotExist(err) {
+			log.Warn("cannot move an uploaded keyer image into the assets folder", "keyer", k.ID, "err", err)
+			continue
+		}
+		log.Info("uploaded keyer image moved into the assets folder", "keyer", k.ID, "from", k.Path, "to", dst)
+		k.Path = name
+	}
 }

@@ -158,6 +158,12 @@ func NewRegistry(log *slog.Logger) *Registry {
 	return &Registry{log: log.With("component", "ingest"), sources: map[string]*Source{}}
 }
 
+// MaxSources bounds the sources of a show: each is decoded all the time.
+const MaxSources = 64
+
+// ErrTooManySources refuses a source past MaxSources.
+var ErrTooManySources = fmt.Errorf("a show has at most %d sources; remove one first", MaxSources)
+
 // Add registers a source.
 func (r *Registry) Add(cfg SourceConfig) (*Source, error) {
 	if err := cfg.Validate(); err != nil {
@@ -167,6 +173,9 @@ func (r *Registry) Add(cfg SourceConfig) (*Source, error) {
 	defer r.mu.Unlock()
 	if _, ok := r.sources[cfg.Name]; ok {
 		return nil, fmt.Errorf("source %s: %w", cfg.Name, ErrExists)
+	}
+	if len(r.sources) >= MaxSources {
+		return nil, fmt.Errorf("source %s: %w", cfg.Name, ErrTooManySources)
 	}
 	s := &Source{name: cfg.Name, cfg: cfg, stream: media.NewStream(), state: StateOffline}
 	r.sources[cfg.Name] = s

@@ -18,6 +18,7 @@ import (
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 
+	"switchyard/internal/assets"
 	"switchyard/internal/sysmon"
 	"switchyard/media"
 	"switchyard/media/av"
@@ -59,6 +60,9 @@ type Config struct {
 	// JitterBuffer is how long a source's pictures and sound wait after
 	// the earliest they could be shown (timing.go); defaults to 2 frames.
 	JitterBuffer time.Duration
+	// Assets is the folder keyer images and fonts are read from; nil: only
+	// the built-in fonts, and no image files.
+	Assets *assets.Dir
 }
 
 // FrameDuration returns the duration of frame n+1 minus frame n on average.
@@ -146,7 +150,10 @@ type Engine struct {
 	encodeNs atomic.Int64
 
 	// keyers: the API's under kmu (never taken by the tick); the tick reads
-	// keyerList, sorted by z, without a lock
+	// keyerList, sorted by z, without a lock. kedit is held through a whole
+	// change (files read, rendered, committed), so kmu — which the API's
+	// readers need — is held only to copy a spec and to commit.
+	kedit      sync.Mutex
 	kmu        sync.Mutex
 	keyers     map[string]*keyerState
 	keyerSeq   int

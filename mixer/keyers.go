@@ -124,11 +124,15 @@ func (e *Engine) Keyer(id string) (KeyerStatus, error) {
 }
 
 // AddKeyer validates, renders and adds a keyer; it gets an id (k1, k2, …)
-// unless it brings one. It is on air from the next tick if On.
+// unless it brings one. It is on air from the next tick if On. Its files
+// are read and it is rendered without holding the lock the API's readers
+// take.
 func (e *Engine) AddKeyer(s keyer.Spec) (KeyerStatus, error) {
+	e.kedit.Lock()
+	defer e.kedit.Unlock()
 	e.kmu.Lock()
-	defer e.kmu.Unlock()
 	if len(e.keyers) >= MaxKeyers {
+		e.kmu.Unlock()
 		return KeyerStatus{}, ErrTooManyKeyer
 	}
 	if s.ID == "" {
@@ -140,15 +144,23 @@ func (e *Engine) AddKeyer(s keyer.Spec) (KeyerStatus, error) {
 			}
 		}
 	} else if e.keyers[s.ID] != nil {
+		e.kmu.Unlock()
 		return KeyerStatus{}, fmt.Errorf("%w: %q", ErrKeyerExists, s.ID)
 	}
+	e.kmu.Unlock()
 	k := &keyerState{}
+	var started time.Time
 	if s.On {
-		k.started = time.Now()
+		started = time.Now()
 	}
-	if err := e.applyKeyerLocked(k, s); err != nil {
+	p, err := e.prepareKeyer(k, s, started)
+	if err != nil {
 		return KeyerStatus{}, err
 	}
+	e.kmu.Lock()
+	defer e.kmu.Unlock()
+	k.started = started
+	e.commitKeyerLocked(k, p)
 	e.setOn(k, s.On)
 	e.keyers[s.ID] = k
 	e.publishKeyersLocked()
@@ -159,23 +171,30 @@ func (e *Engine) AddKeyer(s keyer.Spec) (KeyerStatus, error) {
 // type stay), which is validated and rendered before it replaces the old
 // one. A keyer sized to its content is sized again when its content changes.
 func (e *Engine) UpdateKeyer(id string, apply func(*keyer.Spec) error) (KeyerStatus, error) {
+	e.kedit.Lock()
+	defer e.kedit.Unlock()
 	e.kmu.Lock()
-	defer e.kmu.Unlock()
 	k := e.keyers[id]
 	if k == nil {
+		e.kmu.Unlock()
 		return KeyerStatus{}, fmt.Errorf("%w %q", ErrUnknownKeyer, id)
 	}
-	s := k.spec.Clone()
+	cur, wasOn, started := k.spec.Clone(), k.on.Load(), k.started
+	e.kmu.Unlock() // kedit keeps every other change out until this one is committed
+	s := cur.Clone()
 	if err := apply(&s); err != nil {
 		return KeyerStatus{}, err
 	}
 	if s.ID != id {
 		return KeyerStatus{}, &FieldError{Field: "id", Msg: "a keyer's id cannot change; delete it and add another"}
 	}
-	if s.Type != k.spec.Type {
+	if s.Type != cur.Type {
 		return KeyerStatus{}, &FieldError{Field: "type", Msg: "a keyer's type cannot change; delete it and add another"}
 	}
-	if k.spec.AutoRect() && s.Rect != nil && *s.Rect == *k.spec.Rect {
+	if err := s.Load(e.cfg.Assets); err != nil {
+		return KeyerStatus{}, keyerFieldErr(err)
+	}
+	if cur.AutoRect() && s.Rect != nil && *s.Rect == *cur.Rect {
 		at := *s.Rect
 		s.Rect = nil // fit the new content
 		if err := s.Normalize(e.cfg.Width, e.cfg.Height); err != nil {
@@ -186,12 +205,17 @@ func (e *Engine) UpdateKeyer(id string, apply func(*keyer.Spec) error) (KeyerSta
 			s.Rect.Y = min(at.Y, e.cfg.Height-s.Rect.H)
 		}
 	}
-	if s.On && !k.on.Load() {
-		k.started = time.Now()
+	if s.On && !wasOn {
+		started = time.Now()
 	}
-	if err := e.applyKeyerLocked(k, s); err != nil {
+	p, err := e.prepareKeyer(k, s, started)
+	if err != nil {
 		return KeyerStatus{}, err
 	}
+	e.kmu.Lock()
+	defer e.kmu.Unlock()
+	k.started = started
+	e.commitKeyerLocked(k, p)
 	e.setOn(k, s.On)
 	e.publishKeyersLocked()
 	return k.status(), nil
@@ -200,6 +224,8 @@ func (e *Engine) UpdateKeyer(id string, apply func(*keyer.Spec) error) (KeyerSta
 // SetKeyerOn fades a keyer on or off over its fade_ms. Going on restarts a
 // count-up or count-down clock.
 func (e *Engine) SetKeyerOn(id string, on bool) (KeyerStatus, error) {
+	e.kedit.Lock()
+	defer e.kedit.Unlock()
 	e.kmu.Lock()
 	defer e.kmu.Unlock()
 	k := e.keyers[id]
@@ -220,6 +246,8 @@ func (e *Engine) SetKeyerOn(id string, on bool) (KeyerStatus, error) {
 
 // DeleteKeyer removes a keyer at once.
 func (e *Engine) DeleteKeyer(id string) error {
+	e.kedit.Lock()
+	defer e.kedit.Unlock()
 	e.kmu.Lock()
 	defer e.kmu.Unlock()
 	k := e.keyers[id]
@@ -238,28 +266,41 @@ func (e *Engine) DeleteKeyer(id string) error {
 	return nil
 }
 
-// applyKeyerLocked validates s, renders it and makes it k's.
-func (e *Engine) applyKeyerLocked(k *keyerState, s keyer.Spec) error {
+// preparedKeyer is a keyer validated and rendered, ready to commit.
+type preparedKeyer struct {
+	spec  keyer.Spec
+	layer *keyer.Layer
+	view  *keyerView
+	text  string // a clock's text as rendered
+}
+
+// prepareKeyer reads s's files, validates and renders it for k, under
+// kedit only: nothing here blocks the API's readers or the tick.
+func (e *Engine) prepareKeyer(k *keyerState, s keyer.Spec, started time.Time) (*preparedKeyer, error) {
+	if err := s.Load(e.cfg.Assets); err != nil {
+		return nil, keyerFieldErr(err)
+	}
 	if err := s.Normalize(e.cfg.Width, e.cfg.Height); err != nil {
-		return keyerFieldErr(err)
+		return nil, keyerFieldErr(err)
 	}
 	if s.Type == keyer.TypePiP {
 		e.mu.Lock()
 		known := e.known(s.Source)
 		e.mu.Unlock()
 		if !known {
-			return &FieldError{Field: "source", Msg: fmt.Sprintf("source %q is not known; add it first or pick another", s.Source)}
+			return nil, &FieldError{Field: "source", Msg: fmt.Sprintf("source %q is not known; add it first or pick another", s.Source)}
 		}
 	}
 	now := time.Now()
-	layer, err := keyer.Render(&s, keyer.Clock{Now: now, Started: k.started})
+	layer, err := keyer.Render(&s, keyer.Clock{Now: now, Started: started})
+	s.DropImage() // rendered: its pixels are in the layer
 	if err != nil {
-		return keyerFieldErr(err)
+		return nil, keyerFieldErr(err)
 	}
-	v := &keyerView{rect: *s.Rect, opacity: *s.Opacity,
-		fadeFrames: float64(s.FadeMS) * float64(e.cfg.FPSNum) / float64(e.cfg.FPSDen) / 1000}
-	old := k.view.Load()
+	p := &preparedKeyer{spec: s, layer: layer, view: &keyerView{rect: *s.Rect, opacity: *s.Opacity,
+		fadeFrames: float64(s.FadeMS) * float64(e.cfg.FPSNum) / float64(e.cfg.FPSDen) / 1000}}
 	if s.Type == keyer.TypePiP {
+		v := p.view
 		v.source = s.Source
 		bw := 0
 		if s.Border != nil {
@@ -267,26 +308,35 @@ func (e *Engine) applyKeyerLocked(k *keyerState, s keyer.Spec) error {
 		}
 		v.inner = av.Rect{X: s.Rect.X + bw, Y: s.Rect.Y + bw, W: s.Rect.W - 2*bw, H: s.Rect.H - 2*bw}
 		if v.inner.W < 2 || v.inner.H < 2 {
-			return &FieldError{Field: "border.width", Msg: "the border leaves no room for the picture"}
+			return nil, &FieldError{Field: "border.width", Msg: "the border leaves no room for the picture"}
 		}
-		if old != nil && old.pipFrame != nil && old.inner.W == v.inner.W && old.inner.H == v.inner.H {
+		// k's view changes only under kedit, which the caller holds
+		if old := k.view.Load(); old != nil && old.pipFrame != nil && old.inner.W == v.inner.W && old.inner.H == v.inner.H {
 			v.pipFrame = old.pipFrame // same size: the tick keeps using it
 		} else if v.pipFrame, err = av.NewFrame(v.inner.W, v.inner.H); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if s.Dynamic() {
-		k.text = s.ClockText(keyer.Clock{Now: now, Started: k.started})
+		p.text = s.ClockText(keyer.Clock{Now: now, Started: started})
 	}
-	k.spec = s
-	k.layer.Store(layer)
-	k.view.Store(v)
+	return p, nil
+}
+
+// commitKeyerLocked makes a prepared keyer k's (under kmu).
+func (e *Engine) commitKeyerLocked(k *keyerState, p *preparedKeyer) {
+	old := k.view.Load()
+	if p.spec.Dynamic() {
+		k.text = p.text
+	}
+	k.spec = p.spec
+	k.layer.Store(p.layer)
+	k.view.Store(p.view)
 	// retired after the new view is out: a tick that loads a view from now
 	// on cannot see the old frame
-	if old != nil && old.pipFrame != nil && old.pipFrame != v.pipFrame {
+	if old != nil && old.pipFrame != nil && old.pipFrame != p.view.pipFrame {
 		e.retire(old.pipFrame.Free)
 	}
-	return nil
 }
 
 // setOn switches a keyer under e.mu, so the tick sees it whole, and

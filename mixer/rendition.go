@@ -17,6 +17,10 @@ type rendition struct {
 	stream *media.Stream
 }
 
+// MaxRenditions bounds the second encodes: each costs a whole x264 encode
+// of the program, so outputs asking for other bitrates share these.
+const MaxRenditions = 4
+
 // AcquireRendition returns a stream of the program re-encoded at bps (same
 // size, rate and GOP, same audio), starting one if no one uses that bitrate
 // yet. Each Acquire is paired with a ReleaseRendition.
@@ -32,6 +36,13 @@ func (e *Engine) AcquireRendition(bps int) (*media.Stream, error) {
 			r.refs++
 			return r.stream, nil
 		}
+	}
+	if len(cur) >= MaxRenditions {
+		have := make([]int, 0, len(cur))
+		for _, r := range cur {
+			have = append(have, r.bps)
+		}
+		return nil, fmt.Errorf("at most %d bitrates below the program's are encoded at once; use one of %v", MaxRenditions, have)
 	}
 	enc, err := e.newVideoEncoder(bps)
 	if err != nil {

@@ -220,7 +220,7 @@ func (e *Engine) Auto(t Transition) (State, error) {
 // preview. Reaching 1 completes it (the buses swap); going back to 0 before
 // that abandons it. It takes over a running automatic transition.
 func (e *Engine) SetPosition(p float64) (State, error) {
-	if p < 0 || p > 1 {
+	if !(p >= 0 && p <= 1) { // NaN too
 		return State{}, &FieldError{"position", "position must be between 0 and 1"}
 	}
 	e.mu.Lock()

@@ -8,6 +8,7 @@ import (
 	"math"
 	"net"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
@@ -44,6 +45,10 @@ type Config struct {
 	// polling, which this bursty, cgo-heavy work otherwise keeps it in
 	// (internal/sysmon); false turns it off (SWITCHYARD_SYSMON_HOLD=0).
 	SysmonHold bool `yaml:"sysmon_hold"`
+
+	// AssetsDir holds the files keyers and gen://image may name (images,
+	// fonts); default data_dir/assets. Nothing outside it is read.
+	AssetsDir string `yaml:"assets_dir"`
 }
 
 // BusesConfig is what the program and preview buses show when the show
@@ -94,10 +99,22 @@ type TLSConfig struct {
 	CAFile string `yaml:"ca_file"`
 }
 
-// HTTPConfig configures the control server.
+// HTTPConfig configures the control server (config_http.go validates it).
 type HTTPConfig struct {
 	Listen string `yaml:"listen"`
-	Token  string `yaml:"token"`
+	// Token is one admin token: a shorthand for an entry of Tokens named admin.
+	Token string `yaml:"token"`
+	// Tokens are the API's credentials, each with a role: admin, director,
+	// audio or viewer. A list of entries: the config file only.
+	Tokens []TokenConfig `yaml:"tokens"`
+	// Hosts are the Host names a loopback listener answers to besides
+	// 127.0.0.1, localhost and [::1] (a name in /etc/hosts, a proxy's).
+	Hosts []string `yaml:"hosts"`
+	// AllowedOrigins may change the show from their pages besides the
+	// panel's own origin, e.g. "http://companion.local:8000".
+	AllowedOrigins []string `yaml:"allowed_origins"`
+	// Insecure serves the API on a non-loopback address with no token.
+	Insecure bool `yaml:"insecure"`
 }
 
 // ListenConfig is a protocol server's listen address and its cap on open
@@ -333,6 +350,8 @@ func joinKey(path, k string) string {
 
 // applyEnv sets scalar keys from SWITCHYARD_* variables: SWITCHYARD_HTTP_LISTEN
 // sets http.listen, SWITCHYARD_PROGRAM_VIDEO_BITRATE sets program.video_bitrate.
+// A list of words takes "a,b" or "[a, b]"; a list of entries (sources,
+// http.tokens) is set in the config file only.
 func (c *Config) applyEnv(environ []string) error {
 	fields := map[string]reflect.Value{}
 	collectScalars(reflect.ValueOf(c).Elem(), "SWITCHYARD", fields)
@@ -344,6 +363,13 @@ func (c *Config) applyEnv(environ []string) error {
 		f, ok := fields[k]
 		if !ok {
 			return &ConfigError{Key: k, Msg: "unknown environment variable (keys: " + strings.Join(sortedKeys(fields), ", ") + ")"}
+		}
+		if f.Kind() == reflect.Slice && f.Type().Elem().Kind() != reflect.String {
+			msg := "a list of entries: set it in the config file (the environment sets single values and lists of words)"
+			if k == "SWITCHYARD_HTTP_TOKENS" {
+				msg += "; SWITCHYARD_HTTP_TOKEN sets one admin token"
+			}
+			return &ConfigError{Key: k, Msg: msg}
 		}
 		if f.Kind() == reflect.Bool { // 1/0, true/false, yes/no, on/off
 			b, ok := parseBool(v)
@@ -359,6 +385,15 @@ func (c *Config) applyEnv(environ []string) error {
 			node = yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v}
 		} else {
 			node = *node.Content[0]
+		}
+		if f.Kind() == reflect.Slice && node.Kind == yaml.ScalarNode { // "a, b": a list of words
+			words := node
+			node = yaml.Node{Kind: yaml.SequenceNode}
+			for _, w := range strings.Split(words.Value, ",") {
+				if w = strings.TrimSpace(w); w != "" {
+					node.Content = append(node.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: w})
+				}
+			}
 		}
 		if err := checkKeys(&node, f.Type(), k); err != nil {
 			return err
@@ -390,8 +425,8 @@ func collectScalars(v reflect.Value, prefix string, out map[string]reflect.Value
 		switch fv.Kind() {
 		case reflect.Struct:
 			collectScalars(fv, key, out)
-		case reflect.Slice, reflect.Map:
-		default:
+		case reflect.Map:
+		default: // scalars and lists (applyEnv takes lists of words only)
 			out[key] = fv
 		}
 	}
@@ -399,8 +434,10 @@ func collectScalars(v reflect.Value, prefix string, out map[string]reflect.Value
 
 func sortedKeys(m map[string]reflect.Value) []string {
 	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
+	for k, v := range m {
+		if v.Kind() != reflect.Slice || v.Type().Elem().Kind() == reflect.String {
+			out = append(out, k)
+		}
 	}
 	for i := range out {
 		for j := i + 1; j < len(out); j++ {
@@ -422,14 +459,14 @@ func (c *Config) Validate() error {
 		return &ConfigError{"program.height", fmt.Sprintf("%d must be even, between 16 and 4320", p.Height)}
 	case p.FPS < 1 || p.FPS > 120:
 		return &ConfigError{"program.fps", fmt.Sprintf("%g must be between 1 and 120", p.FPS)}
-	case p.VideoBitrate < 100_000:
-		return &ConfigError{"program.video_bitrate", "must be at least 100k"}
+	case p.VideoBitrate < 100_000 || p.VideoBitrate > MaxBitrate:
+		return &ConfigError{"program.video_bitrate", "must be from 100k to 200M"}
 	case p.AudioBitrate < 32_000 || p.AudioBitrate > 512_000:
 		return &ConfigError{"program.audio_bitrate", "must be between 32k and 512k"}
 	case time.Duration(p.Keyint) < 100*time.Millisecond || time.Duration(p.Keyint) > 10*time.Second:
 		return &ConfigError{"program.keyint", "must be between 100ms and 10s"}
-	case p.PreviewBitrate != 0 && p.PreviewBitrate < 100_000:
-		return &ConfigError{"program.preview_bitrate", "must be at least 100k (or 0: no preview output)"}
+	case p.PreviewBitrate != 0 && (p.PreviewBitrate < 100_000 || p.PreviewBitrate > MaxBitrate):
+		return &ConfigError{"program.preview_bitrate", "must be from 100k to 200M (or 0: no preview output)"}
 	case p.JitterBuffer < 0 || time.Duration(p.JitterBuffer) > time.Second:
 		return &ConfigError{"program.jitter_buffer", "must be between 0 (2 frames) and 1s"}
 	}
@@ -458,6 +495,12 @@ func (c *Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		return &ConfigError{"data_dir", "must not be empty"}
+	}
+	if err := c.validateHTTP(); err != nil {
+		return err
+	}
+	if err := c.validateCaps(); err != nil {
+		return err
 	}
 	seen := map[string]bool{}
 	for i, s := range c.Sources {
@@ -500,8 +543,8 @@ func (c *Config) Validate() error {
 	if f := time.Duration(c.Record.Fragment); f < 100*time.Millisecond || f > 10*time.Second {
 		return &ConfigError{"record.fragment", "must be between 100ms and 10s"}
 	}
-	if c.Record.MinFreeMB < 1 {
-		return &ConfigError{"record.min_free_mb", "must be at least 1"}
+	if c.Record.MinFreeMB < 1 || c.Record.MinFreeMB > MaxMinFreeMB {
+		return &ConfigError{"record.min_free_mb", fmt.Sprintf("must be from 1 to %d", MaxMinFreeMB)}
 	}
 	if c.TLS.CAFile != "" {
 		if _, err := os.Stat(c.TLS.CAFile); err != nil {
@@ -512,6 +555,21 @@ func (c *Config) Validate() error {
 }
 
 func timeDuration(d Duration) time.Duration { return time.Duration(d) }
+
+// MaxBitrate is the highest program or preview bitrate a show file may give.
+const MaxBitrate = 200_000_000
+
+// MaxMinFreeMB bounds record.min_free_mb (16 TiB), so it cannot wrap
+// around when turned into bytes.
+const MaxMinFreeMB = 16 << 20
+
+// assetsPath is the assets folder: assets_dir, or data_dir/assets.
+func (c *Config) assetsPath() string {
+	if c.AssetsDir != "" {
+		return c.AssetsDir
+	}
+	return filepath.Join(c.DataDir, "assets")
+}
 
 // validate checks the UDP ports: both or neither, RTP even and RTCP the
 // next port (gortsplib's server requires both, as RFC 3550 §11 advises).

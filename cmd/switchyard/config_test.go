@@ -64,7 +64,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 }
 
 func TestEnvironmentOverrides(t *testing.T) {
-	cfg, err := LoadConfig("", []string{"SWITCHYARD_HTTP_LISTEN=0.0.0.0:9000", "SWITCHYARD_PROGRAM_VIDEO_BITRATE=2.5M",
+	cfg, err := LoadConfig("", []string{"SWITCHYARD_HTTP_LISTEN=0.0.0.0:9000", "SWITCHYARD_HTTP_INSECURE=true", "SWITCHYARD_PROGRAM_VIDEO_BITRATE=2.5M",
 		"SWITCHYARD_PROGRAM_FPS=29.97", "PATH=/bin"})
 	require.NoError(t, err)
 	require.Equal(t, "0.0.0.0:9000", cfg.HTTP.Listen)

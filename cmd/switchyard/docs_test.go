@@ -102,6 +102,7 @@ type curlCall struct {
 	body        string // JSON, or "" for none
 	binary      string // the content type of a --data-binary body
 	jsonType    bool   // the line sends Content-Type: application/json
+	posts       bool   // --json: a POST even with no body
 }
 
 // shellWords splits a command line as a POSIX shell does for the quoting
@@ -184,8 +185,8 @@ func parseCurl(t *testing.T, where string, words []string) curlCall {
 			c.method = w[2:]
 		case w == "-d" || w == "--data" || w == "--data-raw":
 			c.body = next()
-		case w == "--json":
-			c.body, c.jsonType = next(), true
+		case w == "--json": // POST unless -X says otherwise, even with an empty body
+			c.body, c.jsonType, c.posts = next(), true, true
 		case w == "--data-binary":
 			c.binary = next()
 		case w == "-H" || w == "--header":
@@ -210,7 +211,7 @@ func parseCurl(t *testing.T, where string, words []string) curlCall {
 	require.NotEmpty(t, c.url, "%s: no URL", where)
 	if c.method == "" {
 		c.method = "GET"
-		if c.body != "" || c.binary != "" {
+		if c.body != "" || c.binary != "" || c.posts {
 			c.method = "POST"
 		}
 	}
@@ -247,6 +248,10 @@ func TestDocsCurlLinesMatchTheAPI(t *testing.T) {
 		require.True(t, ok, "%s: %s %s: the route has no such method", c.where, c.method, u.Path)
 		reqBody, _ := op["requestBody"].(map[string]any)
 		content, _ := reqBody["content"].(map[string]any)
+		if c.method != "GET" {
+			require.True(t, c.jsonType || c.binary != "", "%s: %s %s: a change is sent as JSON (curl --json '', even with no body): "+
+				"the server answers 415 to anything else, which is what keeps pages of other sites from sending it", c.where, c.method, u.Path)
+		}
 		switch {
 		case c.binary != "":
 			require.Contains(t, content, c.binary, "%s: %s %s takes no %s body", c.where, c.method, u.Path, c.binary)

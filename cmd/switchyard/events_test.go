@@ -27,11 +27,20 @@ type sseEvent struct {
 // sseClient reads an event stream into a channel until its context ends.
 func sseClient(t *testing.T, url, lastID string) (<-chan sseEvent, context.CancelFunc) {
 	t.Helper()
+	return sseClientWith(t, url, lastID)
+}
+
+// sseClientWith is sseClient with changes to its request (a credential).
+func sseClientWith(t *testing.T, url, lastID string, set ...func(*http.Request)) (<-chan sseEvent, context.CancelFunc) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
 	require.NoError(t, err)
 	if lastID != "" {
 		req.Header.Set("Last-Event-ID", lastID)
+	}
+	for _, f := range set {
+		f(req)
 	}
 	resp, err := (&http.Client{}).Do(req)
 	require.NoError(t, err)

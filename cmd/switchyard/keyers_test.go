@@ -6,6 +6,7 @@ import (
 	"image/color"
 	"image/png"
 	"net/http"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"testing"
@@ -236,8 +237,9 @@ func TestShowSurvivesRestart(t *testing.T) {
 	require.Equal(t, pip.Spec, k.Spec)
 	require.Equal(t, http.StatusOK, api(t, "GET", b.apiURL("/keyers/"+logo.ID), "", &k))
 	require.True(t, k.On)
-	logoPath := k.Path
-	require.FileExists(t, logoPath, "the uploaded image is kept in data_dir")
+	require.Equal(t, "keyers/"+logo.ID+".png", k.Path, "named relative to the assets folder")
+	logoPath := filepath.Join(cfg.DataDir, "assets", k.Path)
+	require.FileExists(t, logoPath, "the uploaded image is kept in data_dir/assets")
 	require.Equal(t, http.StatusOK, api(t, "GET", b.apiURL("/keyers/"+lt.ID), "", &k))
 	require.Equal(t, "Grace Hopper", k.Title)
 	require.False(t, k.On)

@@ -4,6 +4,7 @@ package main
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -22,6 +23,7 @@ import (
 	"switchyard/ingest/gen"
 	"switchyard/ingest/rtmp"
 	"switchyard/ingest/rtsp"
+	"switchyard/internal/assets"
 	"switchyard/internal/sysmon"
 	"switchyard/media"
 	"switchyard/media/av"
@@ -131,6 +133,7 @@ type app struct {
 	recorder  *record.Recorder
 	http      *control.Server
 	hold      *sysmon.Hold
+	assets    *assets.Dir
 }
 
 // start builds and starts every part; on error it closes what it started
@@ -151,11 +154,14 @@ func (a *app) start(cfg *Config) error {
 	}
 	fpsNum, fpsDen := cfg.Program.FPSRational()
 	var err error
+	if a.assets, err = assets.Open(cfg.assetsPath()); err != nil {
+		return err
+	}
 	a.mixer, err = mixer.New(mixer.Config{
 		Width: cfg.Program.Width, Height: cfg.Program.Height, FPSNum: fpsNum, FPSDen: fpsDen,
 		VideoBitrateBPS: int(cfg.Program.VideoBitrate), AudioBitrateBPS: int(cfg.Program.AudioBitrate),
 		Keyint: timeDuration(cfg.Program.Keyint), PreviewBitrateBPS: int(cfg.Program.PreviewBitrate),
-		JitterBuffer: timeDuration(cfg.Program.JitterBuffer),
+		JitterBuffer: timeDuration(cfg.Program.JitterBuffer), Assets: a.assets,
 		Multiview: mixer.MultiviewConfig{Width: cfg.Multiview.Width, Height: cfg.Multiview.Height, FPS: cfg.Multiview.FPS,
 			Quality: cfg.Multiview.Quality},
 	}, log)
@@ -216,7 +222,7 @@ func (a *app) start(cfg *Config) error {
 		log.Info("show file changed since show.json was saved: the show file's edit applies", "change", c)
 	}
 	a.sources = newSourceSet(a.registry, a.mixer, a.serve,
-		gen.Config{Width: cfg.Program.Width, Height: cfg.Program.Height, FPSNum: fpsNum, FPSDen: fpsDen}, log)
+		gen.Config{Width: cfg.Program.Width, Height: cfg.Program.Height, FPSNum: fpsNum, FPSDen: fpsDen, Assets: a.assets}, log)
 	for i, sc := range srcs {
 		if _, err := a.sources.Add(sc); err != nil {
 			return fmt.Errorf("%s: %w", sourceKey(store.Path(), show.Sources != nil, i, err), err)
@@ -236,9 +242,12 @@ func (a *app) start(cfg *Config) error {
 			_, _ = a.mixer.SetAudio(name, mixer.AudioPatch{GainDB: &st.GainDB, Mute: &st.Mute, Mode: &st.Mode}) // a source since removed is skipped
 		}
 	}
+	show.MigrateKeyerFiles(cfg.DataDir, a.assets, log)
 	for _, k := range show.Keyers {
 		if _, err := a.mixer.AddKeyer(k); err != nil { // e.g. its image file was removed: the show goes on without it
-			log.Warn("keyer from show.json not restored", "keyer", k.ID, "from", store.Path(), "err", err)
+			spec, _ := json.Marshal(k)
+			log.Warn("keyer from show.json not restored; the next change of the show drops it from show.json: fix its file and add it again",
+				"keyer", k.ID, "from", store.Path(), "err", err, "keyer_spec", string(spec))
 		}
 	}
 	a.setBuses(cfg.Buses)
@@ -264,19 +273,20 @@ func (a *app) start(cfg *Config) error {
 	warnOpenReading(cfg, log, a.rtsp.Addr(), a.rtmp.Addr())
 	a.http = &control.Server{Address: cfg.HTTP.Listen, Registry: a.registry, Sources: a.sources, Mixer: a.mixer, Outputs: a.outputs,
 		Recorder: a.recorder, RecordDefaults: control.RecordDefaults{Program: cfg.Record.Program, ISO: cfg.Record.ISO},
-		Store: store, Token: cfg.HTTP.Token, Log: log,
+		Store: store, Assets: a.assets, Token: cfg.HTTP.Token, Tokens: cfg.HTTP.controlTokens(), Hosts: cfg.HTTP.Hosts,
+		AllowedOrigins: cfg.HTTP.AllowedOrigins, Log: log,
 		MediaRefused: func() map[string]uint64 { return map[string]uint64{"rtsp": a.rtsp.Refused(), "rtmp": a.rtmp.Refused()} }}
 	if err := a.http.Start(); err != nil {
 		a.http = nil // nothing to close
 		return listenError("http.listen", cfg.HTTP.Listen, err)
 	}
-	if cfg.HTTP.Token == "" {
+	if cfg.HTTP.Token == "" && len(cfg.HTTP.Tokens) == 0 {
 		addr := a.http.Addr().(*net.TCPAddr)
 		if addr.IP.IsLoopback() {
 			log.Info("no http.token: the control API is open to anyone on this machine; set http.token to serve it on other addresses",
 				"addr", addr.String())
-		} else {
-			log.Warn("no http.token and http.listen is not loopback: anyone who can reach this address controls the show; set http.token",
+		} else { // Validate let it through: http.insecure
+			log.Warn("http.insecure: the control API is open to anyone who can reach this address; set http.token",
 				"addr", addr.String())
 		}
 	}
@@ -364,6 +374,7 @@ func (a *app) close() {
 		a.rtsp.Close()
 	}
 	a.hold.Close()
+	_ = a.assets.Close()
 }
 
 // clientConfig returns the TLS configuration for rtmps:// destinations: the

@@ -36,6 +36,8 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 		for method, op := range ops {
 			documented = append(documented, strings.ToUpper(method)+" "+path)
 			require.NotEmpty(t, op["summary"], "%s %s", method, path)
+			require.Contains(t, []any{"public", "viewer", "audio", "director", "admin"}, op["x-switchyard-role"],
+				"%s %s states the role it needs", method, path)
 			require.NotEmpty(t, op["responses"], "%s %s", method, path)
 		}
 	}

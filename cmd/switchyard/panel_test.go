@@ -1,13 +1,10 @@
 package main
 
 import (
-	"context"
-	"log"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -54,33 +51,23 @@ func TestPanelInBrowser(t *testing.T) {
 		waitFor(t, 20*time.Second, name+" live", func() bool { return src.Status().State == ingest.StateLive })
 	}
 
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium(t)), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1280, 900),
-		chromedp.Flag("user-data-dir", t.TempDir()))...)
-	defer cancelAlloc()
-	// Debian's Chromium sends event fields newer than chromedp's protocol
-	// tables know ("unknown IPAddressSpace value: Loopback"); chromedp drops
-	// those events, which the panel test does not use. Its other errors are
-	// still printed.
-	ctx, cancel := chromedp.NewContext(alloc, chromedp.WithErrorf(func(format string, args ...any) {
-		if !strings.HasPrefix(format, "could not unmarshal event") {
-			log.Printf(format, args...)
-		}
-	}))
-	defer cancel()
-	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
-	defer cancelT()
+	ctx := newBrowser(t) // the profile: see newBrowser
 
-	// The token is asked for once and kept in the browser: put it where the
-	// panel keeps it, as its prompt would, from a page of the same origin.
+	// The panel asks for the token once and logs in with it: the server
+	// keeps the session in an HttpOnly cookie, which no script can read.
 	base := "http://" + a.http.Addr().String()
+	var cookies, stored string
 	require.NoError(t, chromedp.Run(ctx,
-		chromedp.Navigate(base+"/healthz"),
-		chromedp.Evaluate(`localStorage.setItem("switchyard_token", "panel-token")`, nil),
 		chromedp.Navigate(base+"/"),
+		chromedp.WaitVisible(`#login-token`),
+		chromedp.SendKeys(`#login-token`, "panel-token"+kb.Enter),
 		chromedp.Poll(`window.switchyard && window.switchyard.ready`, nil, chromedp.WithPollingTimeout(20*time.Second)),
 		chromedp.WaitVisible(`#pgm-row button[data-source="cam2"]`),
+		chromedp.Evaluate(`document.cookie`, &cookies),
+		chromedp.Evaluate(`JSON.stringify(localStorage)`, &stored),
 	))
+	require.NotContains(t, cookies, "switchyard_session", "the session cookie is HttpOnly")
+	require.NotContains(t, cookies+stored, "panel-token", "the token is kept nowhere a script reads it")
 
 	// Each source's jitter buffer in use, and a change to it, on the event stream.
 	bufField := func(name string) string { return `#sources tr[data-source="` + name + `"] .buf input` }

@@ -93,6 +93,9 @@ func (ss *sourceSet) Add(cfg ingest.SourceConfig) (ingest.Status, error) {
 func (ss *sourceSet) startFeeder(cfg ingest.SourceConfig) error {
 	switch {
 	case strings.HasPrefix(cfg.URL, "gen://"):
+		if ss.generators() >= gen.MaxGenerators {
+			return fmt.Errorf("source %s: %w", cfg.Name, gen.ErrTooMany)
+		}
 		gc := ss.genCfg
 		gc.Source, gc.URL = cfg.Name, cfg.URL
 		g, err := gen.New(gc, ss.registry, ss.log)
@@ -113,6 +116,17 @@ func (ss *sourceSet) startFeeder(cfg ingest.SourceConfig) error {
 		ss.feeders[cfg.Name] = p
 	}
 	return nil
+}
+
+// generators counts the running generators.
+func (ss *sourceSet) generators() int {
+	n := 0
+	for _, f := range ss.feeders {
+		if _, ok := f.(*gen.Generator); ok {
+			n++
+		}
+	}
+	return n
 }
 
 func (ss *sourceSet) stopFeeder(name string) {

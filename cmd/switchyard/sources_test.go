@@ -224,16 +224,17 @@ func TestSnapshot(t *testing.T) {
 // letterboxed) and bars with a −18 dBFS line-up tone.
 func TestImageAndToneGenerators(t *testing.T) {
 	mustHaveTools(t)
-	png := filepath.Join(t.TempDir(), "slate.png")
+	cfg := testConfig(t)
+	a, _ := startApp(t, cfg)
+	png := filepath.Join(cfg.DataDir, "assets", "slate.png") // the assets folder, made at start
 	out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "color=c=red:s=400x300",
 		"-frames:v", "1", "-y", png).CombinedOutput()
 	require.NoError(t, err, "%s", out)
-	a, _ := startApp(t, testConfig(t))
 	var e struct{ Error string }
-	require.Equal(t, http.StatusBadRequest, api(t, "POST", a.apiURL("/sources"), `{"name":"x","url":"gen://image?path=/nonexistent.png"}`, &e))
+	require.Equal(t, http.StatusBadRequest, api(t, "POST", a.apiURL("/sources"), `{"name":"x","url":"gen://image?path=nonexistent.png"}`, &e))
 	require.Contains(t, e.Error, "nonexistent.png")
 	require.Equal(t, http.StatusBadRequest, api(t, "POST", a.apiURL("/sources"), `{"name":"x","url":"gen://tone?freq=5"}`, &e))
-	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/sources"), `{"name":"slate","url":"gen://image?path=`+png+`"}`, nil))
+	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/sources"), `{"name":"slate","url":"gen://image?path=slate.png"}`, nil))
 	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/sources"), `{"name":"lineup","url":"gen://tone"}`, nil))
 	waitLive(t, a, "slate")
 	st := waitLive(t, a, "lineup")

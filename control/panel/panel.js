@@ -1,17 +1,35 @@
 // Switchyard's panel: state arrives on the event stream (no polling), and
-// every control is a call to the REST API. The token, when the server has
-// one, is asked for once and kept in localStorage; a cookie carries it for
-// the event stream and the snapshot images, which cannot send headers.
+// every control is a call to the REST API. When the server has tokens, the
+// panel logs in once (POST /api/v1/session) and the server keeps it in an
+// HttpOnly cookie: no script can read it, and the event stream and the
+// multiview <img>, which cannot send headers, carry it too. Every change is
+// sent as JSON: the server refuses other body types, which is what keeps
+// pages of other sites from driving the show.
 
 const $ = (id) => document.getElementById(id);
 const show = { program: "", preview: "", transition: {}, ftb: false, recording: null, sources: new Map(), outputs: new Map(), files: [], keyers: [],
   audio: { master: { gain_db: 0, mute: false }, sources: {} } };
-let token = localStorage.getItem("switchyard_token") || "";
 let events = null;
+// who is logged in: { name, role, open }; the controls follow the role
+let who = { name: "", role: "viewer" };
 
-function setCookie() {
-  // for EventSource and the multiview <img>, which cannot send headers
-  document.cookie = `switchyard_token=${encodeURIComponent(token)}; path=/; SameSite=Strict`;
+// can reports whether the role may use controls that need `need`: admin
+// everything, director and audio their own, every role what a viewer may.
+function can(need) {
+  return who.role === "admin" || need === "viewer" || who.role === need;
+}
+
+// allow hides a control the role may not use.
+function allow(el, need) {
+  el.hidden = !can(need);
+  return el;
+}
+
+function applyRole() {
+  for (const el of document.querySelectorAll("[data-needs]")) allow(el, el.dataset.needs);
+  $("strips").replaceChildren(); // drawn again for this role when the state comes
+  $("who").textContent = who.open ? "open (no token)" : `${who.name} · ${who.role}`;
+  $("logout").hidden = !!who.open;
 }
 
 function showError(msg) {
@@ -20,12 +38,11 @@ function showError(msg) {
 
 async function api(method, path, body) {
   const headers = {};
-  if (token) headers.Authorization = `Bearer ${token}`;
-  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (method !== "GET") headers["Content-Type"] = "application/json"; // every change, body or not
   const res = await fetch(`/api/v1${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  if (res.status === 401) {
-    askToken();
-    throw new Error("token needed");
+  if (res.status === 401 && !(method === "POST" && path === "/session")) {
+    askLogin();
+    throw new Error("login needed");
   }
   const text = await res.text();
   const data = text ? JSON.parse(text) : null;
@@ -37,14 +54,33 @@ async function api(method, path, body) {
   return data;
 }
 
-function askToken() {
-  const t = window.prompt("This Switchyard needs its token (http.token):", "");
-  if (t) {
-    token = t;
-    localStorage.setItem("switchyard_token", t);
-    setCookie();
-    start();
+// askLogin shows the login form: the token goes to POST /api/v1/session,
+// which answers with the session cookie.
+function askLogin() {
+  if (events) events.close();
+  events = null;
+  $("login").hidden = false;
+  $("login-token").focus();
+}
+
+async function login(e) {
+  e.preventDefault();
+  try {
+    await api("POST", "/session", { token: $("login-token").value });
+  } catch {
+    return; // the error shows
   }
+  $("login").reset();
+  $("login").hidden = true;
+  start();
+}
+
+async function logout() {
+  await api("DELETE", "/session").catch(() => {});
+  window.switchyard.ready = false; // until the next login's state
+  who = { name: "", role: "viewer" };
+  $("multiview").removeAttribute("src");
+  askLogin();
 }
 
 // --- rendering ---------------------------------------------------------
@@ -109,6 +145,7 @@ function bufferField(name, s) {
     .catch(() => {});
   // after the focus has moved: to another source's field, the table still waits
   input.onblur = () => setTimeout(() => { if (sourcesStale) renderSources(); });
+  input.disabled = !can("admin");
   const label = document.createElement("label");
   label.append("buffer ", input, " ms");
   return label;
@@ -139,6 +176,7 @@ function renderOutputs() {
     const b = document.createElement("button");
     b.textContent = o.enabled ? "stop" : "start";
     b.onclick = () => api("POST", `/outputs/${encodeURIComponent(name)}/${o.enabled ? "stop" : "start"}`).catch(() => {});
+    allow(b, "admin");
     const tr = document.createElement("tr");
     tr.append(cell(name), cell(badge(o.state)), cell(b), cell(o.last_error || "", "err"));
     return tr;
@@ -177,6 +215,9 @@ function renderKeyers() {
     }
     const del = Object.assign(document.createElement("button"), { textContent: "✕", title: "delete" });
     del.onclick = () => api("DELETE", `/keyers/${k.id}`).catch(() => {});
+    onOff.disabled = !can("director");
+    allow(del, "director");
+    for (const el of what.querySelectorAll("input, button")) allow(el, "director");
     tr.append(cell(k.id), cell(k.type), cell(onOff), cell(what), cell(del), cell(k.warning || "", "err"));
     return tr;
   });
@@ -253,6 +294,7 @@ function strip(name, st, master) {
     mode.onchange = () => api("PATCH", path, { mode: mode.value }).catch(() => {});
     el.append(mode);
   }
+  for (const c of el.querySelectorAll("input, button, select")) allow(c, "audio");
   return el;
 }
 
@@ -380,10 +422,11 @@ function connect() {
 
 async function start() {
   try {
-    await api("GET", "/state"); // asks for the token first if there is one
+    who = await api("GET", "/session"); // asks to log in first if the server has tokens
   } catch {
     return;
   }
+  applyRole();
   connect();
 }
 
@@ -396,6 +439,8 @@ function transitionBody() {
 }
 
 function wire() {
+  $("login").onsubmit = login;
+  $("logout").onclick = logout;
   $("cut").onclick = () => api("POST", "/cut").catch(() => {});
   $("auto").onclick = () => api("POST", "/auto", transitionBody()).catch(() => {});
   $("ftb").onclick = () => api("POST", "/ftb").catch(() => {});
@@ -405,7 +450,7 @@ function wire() {
     api("POST", on ? "/recording/stop" : "/recording/start").then(refreshRecordings).catch(() => {});
   };
   document.addEventListener("keydown", (e) => {
-    if (e.target.matches("input, select, textarea") || e.ctrlKey || e.metaKey || e.altKey) return;
+    if (e.target.matches("input, select, textarea") || e.ctrlKey || e.metaKey || e.altKey || !can("director")) return;
     const digit = /^Digit([1-9])$/.exec(e.code);
     if (digit) {
       const name = sourceNames()[Number(digit[1]) - 1];
@@ -430,6 +475,5 @@ function wire() {
 }
 
 window.switchyard = { ready: false };
-if (token) setCookie();
 wire();
 start();

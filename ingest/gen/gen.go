@@ -20,6 +20,7 @@ import (
 	"golang.org/x/image/font"
 
 	"switchyard/ingest"
+	"switchyard/internal/assets"
 	"switchyard/media"
 	"switchyard/media/av"
 	"switchyard/media/draw"
@@ -30,13 +31,21 @@ type Config struct {
 	// Source is the registry name the generator publishes to.
 	Source string
 	// URL is gen://bars, gen://tone?freq=HZ, gen://color?c=NAME, gen://clock
-	// or gen://image?path=FILE (PNG or JPEG).
-	URL            string
+	// or gen://image?path=FILE (a PNG or JPEG in Assets).
+	URL string
+	// Assets is the folder gen://image reads from.
+	Assets         *assets.Dir
 	Width, Height  int
 	FPSNum, FPSDen int
 	// BitrateBPS defaults to 1 Mbit/s.
 	BitrateBPS int
 }
+
+// MaxGenerators bounds the generators a show runs: each is an H.264 encoder.
+const MaxGenerators = 16
+
+// ErrTooMany refuses a generator past MaxGenerators.
+var ErrTooMany = fmt.Errorf("a show runs at most %d generators (gen:// sources); remove one first", MaxGenerators)
 
 // Kind returns the generator kind of a gen:// URL, or an error for anything else.
 func Kind(raw string) (string, url.Values, error) {
@@ -111,8 +120,8 @@ func New(cfg Config, reg *ingest.Registry, log *slog.Logger) (*Generator, error)
 		g.bg = draw.FromRGB(16, 32, 64)
 	case "image":
 		var err error
-		if g.img, err = loadImage(q.Get("path")); err != nil {
-			return nil, fmt.Errorf("source %s: %w", cfg.Source, err)
+		if g.img, err = cfg.Assets.Image(q.Get("path")); err != nil {
+			return nil, fmt.Errorf("source %s: gen://image: %w", cfg.Source, err)
 		}
 	case "tone":
 		g.freq = 1000

@@ -1,12 +1,8 @@
 package gen
 
 import (
-	"fmt"
 	"image"
-	_ "image/jpeg" // decoders for gen://image
-	_ "image/png"
 	"math"
-	"os"
 	"time"
 
 	xdraw "golang.org/x/image/draw"
@@ -16,25 +12,6 @@ import (
 	"switchyard/media/av"
 	"switchyard/media/draw"
 )
-
-// maxImageBytes bounds what gen://image reads.
-const maxImageBytes = 32 << 20
-
-func loadImage(path string) (image.Image, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("gen://image: %w", err)
-	}
-	defer f.Close()
-	if st, err := f.Stat(); err == nil && st.Size() > maxImageBytes {
-		return nil, fmt.Errorf("gen://image: %s is larger than %d MiB", path, maxImageBytes>>20)
-	}
-	img, _, err := image.Decode(f)
-	if err != nil {
-		return nil, fmt.Errorf("gen://image: %s is not a PNG or JPEG: %w", path, err)
-	}
-	return img, nil
-}
 
 // drawImage fits img into the frame (letterboxed on black, aspect kept),
 // composited over black where it is transparent.

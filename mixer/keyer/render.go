@@ -1,15 +1,11 @@
 package keyer
 
 import (
-	"bytes"
 	"fmt"
 	"image"
 	"image/color"
 	stddraw "image/draw"
-	_ "image/jpeg" // decoders for image keyers
-	_ "image/png"
 	"math"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -23,69 +19,132 @@ import (
 	"golang.org/x/image/font/sfnt"
 	"golang.org/x/image/math/fixed"
 
+	"switchyard/internal/assets"
 	"switchyard/media/draw"
 )
 
-// Limits on what an image keyer reads.
+// Limits on what a keyer reads.
 const (
-	MaxImageBytes  = 32 << 20
-	MaxImagePixels = 4096 * 4096
+	MaxImageBytes  = assets.MaxImageBytes
+	MaxImagePixels = assets.MaxImagePixels
+	MaxFontBytes   = 32 << 20
 )
 
 var (
-	fontMu sync.Mutex
-	fonts  = map[string]*opentype.Font{}
+	builtinMu sync.Mutex
+	builtins  = map[string]*opentype.Font{}
 )
 
 // Built-in fonts, by the names Font may also take.
 var builtin = map[string][]byte{"go": goregular.TTF, "go-bold": gobold.TTF, "go-mono-bold": gomonobold.TTF}
 
-// loadFont parses a font file (or a built-in name) once and keeps it.
-func loadFont(path string) (*opentype.Font, error) {
-	fontMu.Lock()
-	defer fontMu.Unlock()
-	if f := fonts[path]; f != nil {
+// builtinFont parses a built-in font once and keeps it.
+func builtinFont(name string) (*opentype.Font, error) {
+	builtinMu.Lock()
+	defer builtinMu.Unlock()
+	if f := builtins[name]; f != nil {
 		return f, nil
 	}
-	data, ok := builtin[path]
-	if !ok {
-		var err error
-		if data, err = os.ReadFile(path); err != nil {
-			return nil, fmt.Errorf("cannot read %s: %w", path, err)
-		}
+	f, err := parseFont(name, builtin[name])
+	if err != nil {
+		return nil, err
 	}
+	builtins[name] = f
+	return f, nil
+}
+
+func parseFont(name string, data []byte) (*opentype.Font, error) {
 	f, err := opentype.Parse(data)
 	if err != nil {
 		if c, cerr := opentype.ParseCollection(data); cerr == nil && c.NumFonts() > 0 {
 			f, err = c.Font(0) // a .ttc: its first face
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s is not a TrueType/OpenType font: %w", path, err)
+			return nil, fmt.Errorf("%s is not a TrueType/OpenType font: %w", name, err)
 		}
 	}
-	fonts[path] = f
 	return f, nil
+}
+
+// Load reads the files the spec names — its font and, for an image keyer,
+// its image — from the assets folder, and keeps them in the spec for
+// Normalize and Render, which do no I/O. Names are kept as the folder
+// knows them (relative to it). What is already loaded for the same name
+// is not read again; call it without holding any lock the program or the
+// API's readers need: it reads files.
+func (s *Spec) Load(d *assets.Dir) error {
+	if s.Font != "" && builtin[s.Font] == nil {
+		name, err := d.Name(s.Font)
+		if err != nil {
+			return &FieldError{Field: "font", Msg: "font: " + err.Error(), Err: err}
+		}
+		s.Font = name
+		if s.font == nil || s.fontName != name {
+			data, err := d.ReadFile(name, MaxFontBytes)
+			if err != nil {
+				return &FieldError{Field: "font", Msg: "font: " + err.Error(), Err: err}
+			}
+			f, err := parseFont(name, data)
+			if err != nil {
+				return fieldErr("font", "font: %v", err)
+			}
+			s.font, s.fontName = f, name
+		}
+	}
+	if s.Type == TypeImage && s.Path != "" {
+		name, err := d.Name(s.Path)
+		if err != nil {
+			return &FieldError{Field: "path", Msg: "path: " + err.Error(), Err: err}
+		}
+		s.Path = name
+		if s.img == nil || s.imgName != name {
+			img, err := d.Image(name)
+			if err != nil {
+				return &FieldError{Field: "path", Msg: "path: " + err.Error(), Err: err}
+			}
+			s.img, s.imgName = img, name
+		}
+	}
+	return nil
+}
+
+// DropImage forgets the decoded image once it is rendered (it can be large);
+// the next Load reads the file again.
+func (s *Spec) DropImage() { s.img, s.imgName = nil, "" }
+
+// fontFile returns the spec's own font: a built-in by name, or the file
+// Load read.
+func (s *Spec) fontFile() (*opentype.Font, error) {
+	if builtin[s.Font] != nil {
+		return builtinFont(s.Font)
+	}
+	if s.font == nil || s.fontName != s.Font {
+		return nil, fmt.Errorf("%q is not loaded (Load reads it from the assets folder)", s.Font)
+	}
+	return s.font, nil
 }
 
 // face returns the keyer's font at size pixels: the configured one, else a
 // built-in Go font (bold for titles, mono bold for clocks so digits do not dance).
 func (s *Spec) face(size float64, bold bool) (font.Face, error) {
-	name := s.Font
-	if name == "" {
-		switch {
-		case s.Type == TypeClock:
-			name = "go-mono-bold"
-		case bold:
-			name = "go-bold"
-		default:
-			name = "go"
-		}
-	}
-	f, err := loadFont(name)
+	f, err := s.fontFor(bold)
 	if err != nil {
 		return nil, err
 	}
 	return opentype.NewFace(f, &opentype.FaceOptions{Size: size, DPI: 72, Hinting: font.HintingNone})
+}
+
+func (s *Spec) fontFor(bold bool) (*opentype.Font, error) {
+	if s.Font != "" {
+		return s.fontFile()
+	}
+	switch {
+	case s.Type == TypeClock:
+		return builtinFont("go-mono-bold")
+	case bold:
+		return builtinFont("go-bold")
+	}
+	return builtinFont("go")
 }
 
 // measure returns the size of text's lines set in face.
@@ -98,39 +157,11 @@ func measure(face font.Face, text string) (w, h int) {
 	return w, len(lines) * m.Height.Ceil()
 }
 
-func imageSize(path string) (w, h int, err error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, 0, fmt.Errorf("cannot open image: %w", err)
-	}
-	defer f.Close()
-	cfg, format, err := image.DecodeConfig(f)
-	if err != nil {
-		return 0, 0, fmt.Errorf("%s is not a PNG or JPEG image: %w", path, err)
-	}
-	if format != "png" && format != "jpeg" {
-		return 0, 0, fmt.Errorf("%s is %s; use PNG or JPEG", path, format)
-	}
-	if cfg.Width*cfg.Height > MaxImagePixels || cfg.Width <= 0 || cfg.Height <= 0 {
-		return 0, 0, fmt.Errorf("%s is %dx%d; images up to 4096x4096 are accepted", path, cfg.Width, cfg.Height)
-	}
-	return cfg.Width, cfg.Height, nil
-}
-
 // CheckImage reports whether data is a PNG or JPEG the image keyer accepts,
 // and its format ("png" or "jpeg").
 func CheckImage(data []byte) (string, error) {
-	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
-	if err != nil {
-		return "", fmt.Errorf("not a PNG or JPEG image: %w", err)
-	}
-	if format != "png" && format != "jpeg" {
-		return "", fmt.Errorf("the image is %s; use PNG or JPEG", format)
-	}
-	if cfg.Width*cfg.Height > MaxImagePixels || cfg.Width <= 0 || cfg.Height <= 0 {
-		return "", fmt.Errorf("the image is %dx%d; images up to 4096x4096 are accepted", cfg.Width, cfg.Height)
-	}
-	return format, nil
+	format, _, _, err := assets.CheckImage(data)
+	return format, err
 }
 
 // Clock is what a clock keyer needs besides its spec.
@@ -183,9 +214,10 @@ func Render(s *Spec, c Clock) (*Layer, error) {
 	switch s.Type {
 	case TypeImage:
 		if s.Path != "" {
-			if err := drawImage(img, s.Path); err != nil {
-				return nil, err
+			if s.img == nil || s.imgName != s.Path {
+				return nil, fieldErr("path", "image %q is not loaded (Load reads it from the assets folder)", s.Path)
 			}
+			drawImage(img, s.img)
 		}
 	case TypeText:
 		if err := s.drawText(img, s.Text); err != nil {
@@ -221,19 +253,7 @@ func rgba(name string, a float64) color.NRGBA {
 	return color.NRGBA{R: c[0], G: c[1], B: c[2], A: uint8(math.Round(a * 255))}
 }
 
-func drawImage(dst *image.RGBA, path string) error {
-	if _, _, err := imageSize(path); err != nil {
-		return err
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("cannot open image: %w", err)
-	}
-	defer f.Close()
-	src, _, err := image.Decode(f)
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
+func drawImage(dst *image.RGBA, src image.Image) {
 	// fitted, centred, aspect kept; the rest stays transparent
 	b, d := src.Bounds(), dst.Bounds()
 	w, h := d.Dx(), b.Dy()*d.Dx()/b.Dx()
@@ -246,7 +266,6 @@ func drawImage(dst *image.RGBA, path string) error {
 	} else {
 		xdraw.CatmullRom.Scale(dst, at, src, b, xdraw.Over, nil)
 	}
-	return nil
 }
 
 // drawText sets text (lines split at \n) on the keyer's box, aligned and
@@ -273,18 +292,47 @@ func (s *Spec) drawText(dst *image.RGBA, text string) error {
 }
 
 // setLine draws one line with its baseline at y, aligned in dst with pad
-// pixels from the side it is aligned to.
+// pixels from the side it is aligned to. Only the glyphs that can touch dst
+// are rasterised: a long line at a large size costs what shows, not what
+// is written.
 func setLine(dst *image.RGBA, face font.Face, line, align string, pad, y int, c color.Color) {
+	b := dst.Bounds()
+	m := face.Metrics()
+	if y+m.Descent.Ceil() < 0 || y-m.Ascent.Ceil() > b.Dy() {
+		return // the line is above or below the box
+	}
 	w := font.MeasureString(face, line).Ceil()
 	x := pad
 	switch align {
 	case "center":
-		x = (dst.Bounds().Dx() - w) / 2
+		x = (b.Dx() - w) / 2
 	case "right":
-		x = dst.Bounds().Dx() - pad - w
+		x = b.Dx() - pad - w
 	}
-	d := font.Drawer{Dst: dst, Src: image.NewUniform(c), Face: face, Dot: fixed.P(x, y)}
-	d.DrawString(line)
+	src := image.NewUniform(c)
+	dot := fixed.P(x, y)
+	slack := m.Height // glyphs may reach a little past their advance
+	prev := rune(-1)
+	for _, r := range line { // as font.Drawer.DrawString, skipping what cannot show
+		if prev >= 0 {
+			dot.X += face.Kern(prev, r)
+		}
+		if dot.X-slack > fixed.I(b.Dx()) {
+			return // the rest is right of the box
+		}
+		if adv, ok := face.GlyphAdvance(r); ok && dot.X+adv+slack < 0 { // left of the box: moved over
+			dot.X += adv
+			prev = r
+			continue
+		}
+		dr, mask, mp, adv, ok := face.Glyph(dot, r)
+		if !ok {
+			continue
+		}
+		stddraw.DrawMask(dst, dr, src, image.Point{}, mask, mp, stddraw.Over)
+		dot.X += adv
+		prev = r
+	}
 }
 
 // drawLowerThird is the default template: a dark translucent band with an
@@ -328,14 +376,7 @@ func (s *Spec) drawLowerThird(dst *image.RGBA) error {
 // HasGlyphs reports whether the keyer's font has every rune of text (a
 // missing one is drawn as an empty box).
 func (s *Spec) HasGlyphs(text string, bold bool) bool {
-	name := s.Font
-	if name == "" {
-		name = "go"
-		if bold {
-			name = "go-bold"
-		}
-	}
-	f, err := loadFont(name)
+	f, err := s.fontFor(bold)
 	if err != nil {
 		return false
 	}

@@ -6,11 +6,14 @@ package keyer
 
 import (
 	"fmt"
+	"image"
 	"math"
 	"regexp"
 	"slices"
 	"strings"
 	"time"
+
+	"golang.org/x/image/font/opentype"
 
 	"switchyard/media/draw"
 )
@@ -56,12 +59,16 @@ type Spec struct {
 	Opacity *float64 `json:"opacity,omitempty"`
 	FadeMS  int      `json:"fade_ms"`
 
-	// image: a PNG or JPEG file (uploaded ones are kept in data_dir/keyers)
+	// image: a PNG or JPEG in the assets folder (data_dir/assets or
+	// assets_dir), named relative to it; uploads are kept there as
+	// keyers/ID.png
 	Path string `json:"path,omitempty"`
 
 	// text, and the look of clocks
-	Text              string   `json:"text,omitempty"`
-	Font              string   `json:"font,omitempty"` // a TTF/OTF file; default the Go fonts
+	Text string `json:"text,omitempty"`
+	// Font is a TTF/OTF/TTC file in the assets folder, or a built-in Go
+	// font: go, go-bold, go-mono-bold; default the Go fonts
+	Font              string   `json:"font,omitempty"`
 	Size              float64  `json:"size,omitempty"` // pixels
 	Color             string   `json:"color,omitempty"`
 	Background        string   `json:"background,omitempty"` // a box behind the text; empty: none
@@ -86,15 +93,31 @@ type Spec struct {
 	// auto: Normalize chose the rectangle to fit the content, so a change
 	// of content may choose it again (not kept in show.json).
 	auto bool
+	// what Load read: the font for Font (kept: clocks render every
+	// second) and the image for Path (dropped once rendered)
+	font     *opentype.Font
+	fontName string
+	img      image.Image
+	imgName  string
 }
+
+// Limits on a keyer's words: rendering costs grow with them.
+const (
+	MaxTextBytes  = 4096 // text
+	MaxTitleBytes = 256  // title, subtitle
+)
 
 // FieldError is a validation error naming the field at fault.
 type FieldError struct {
 	Field string
 	Msg   string
+	Err   error // the cause, when there is one
 }
 
 func (e *FieldError) Error() string { return e.Msg }
+
+// Unwrap returns the cause.
+func (e *FieldError) Unwrap() error { return e.Err }
 
 func fieldErr(field, format string, args ...any) error {
 	return &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
@@ -154,9 +177,19 @@ func (s *Spec) Normalize(w, h int) error {
 		return err
 	}
 	if s.Font != "" {
-		if _, err := loadFont(s.Font); err != nil {
+		if _, err := s.fontFile(); err != nil {
 			return fieldErr("font", "font: %v", err)
 		}
+	}
+	if len(s.Text) > MaxTextBytes {
+		return fieldErr("text", "text is %d bytes; at most %d", len(s.Text), MaxTextBytes)
+	}
+	if len(s.Title) > MaxTitleBytes || len(s.Subtitle) > MaxTitleBytes {
+		field := "title"
+		if len(s.Subtitle) > MaxTitleBytes {
+			field = "subtitle"
+		}
+		return fieldErr(field, "%s is longer than %d bytes", field, MaxTitleBytes)
 	}
 	var err error
 	switch s.Type {
@@ -218,7 +251,9 @@ func (s *Spec) checkRect(w, h int) error {
 	if r.W < 2 || r.H < 2 {
 		return fieldErr("rect", "rect must be at least 2×2 pixels")
 	}
-	if r.X < 0 || r.Y < 0 || r.X+r.W > w || r.Y+r.H > h {
+	// Compared without adding: x+w can overflow to a small number and let
+	// an 8 TiB rectangle through to the allocation.
+	if r.X < 0 || r.Y < 0 || r.W > w || r.H > h || r.X > w-r.W || r.Y > h-r.H {
 		return fieldErr("rect", "rect %d,%d %dx%d is outside the %dx%d program", r.X, r.Y, r.W, r.H, w, h)
 	}
 	return nil
@@ -233,10 +268,11 @@ func (s *Spec) normalizeImage(w, h int) error {
 		s.auto = true
 		return nil
 	}
-	iw, ih, err := imageSize(s.Path)
-	if err != nil {
-		return fieldErr("path", "%v", err)
+	if s.img == nil || s.imgName != s.Path {
+		return fieldErr("path", "image %q is not loaded (Load reads it from the assets folder)", s.Path)
 	}
+	b := s.img.Bounds()
+	iw, ih := b.Dx(), b.Dy()
 	if iw > w || ih > h { // fit inside the program
 		fw, fh := w, ih*w/iw
 		if fh > h {

@@ -65,7 +65,7 @@ type fileWriter struct {
 }
 
 func newFileWriter(path string, video, audio *media.Track, fragment time.Duration, wall0 time.Time) (*fileWriter, error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o640)
 	if err != nil {
 		return nil, err
 	}

@@ -120,7 +120,7 @@ func (r *Recorder) Start(req StartRequest) (Info, error) {
 	if r.session != nil {
 		return Info{}, ErrRecording
 	}
-	if err := os.MkdirAll(r.opts.Dir, 0o755); err != nil {
+	if err := os.MkdirAll(r.opts.Dir, 0o750); err != nil {
 		return Info{}, fmt.Errorf("recordings folder: %w", err)
 	}
 	if free, err := FreeBytes(r.opts.Dir); err != nil {
@@ -146,7 +146,7 @@ func (r *Recorder) Start(req StartRequest) (Info, error) {
 	start := time.Now().UTC()
 	id := start.Format("20060102T150405.000Z")
 	dir := filepath.Join(r.opts.Dir, id)
-	if err := os.Mkdir(dir, 0o755); err != nil {
+	if err := os.Mkdir(dir, 0o750); err != nil {
 		return Info{}, err
 	}
 	s := newSession(r, id, dir, start, req)
