@@ -71,7 +71,7 @@ type LateFrame struct {
 	// clock woke for it, of GOMAXPROCS Ps (each such call holds a P).
 	InC        int `json:"in_c"`
 	GOMAXPROCS int `json:"gomaxprocs"`
-	Host     HostWindow
+	Host       HostWindow
 }
 
 // HostWindow is what the process and the host did in the last two seconds

@@ -15,8 +15,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"switchyard/ingest"
-	"switchyard/media"
 	"switchyard/internal/testpeer"
+	"switchyard/media"
 	"switchyard/output/push"
 	"switchyard/output/record"
 )
