@@ -69,9 +69,9 @@ type LateFrame struct {
 	GCDuring uint64 `json:"gc_during"`
 	// InC: goroutines inside FFmpeg's decode, encode and scale calls when the
 	// clock woke for it, of GOMAXPROCS Ps (each such call holds a P).
-	InC        int `json:"in_c"`
-	GOMAXPROCS int `json:"gomaxprocs"`
-	Host       HostWindow
+	InC        int        `json:"in_c"`
+	GOMAXPROCS int        `json:"gomaxprocs"`
+	Host       HostWindow `json:"host"`
 }
 
 // HostWindow is what the process and the host did in the last two seconds
