@@ -169,6 +169,10 @@ type Engine struct {
 	mvPool  *av.FramePool
 	mvMu    sync.Mutex
 	mvProg  *av.Frame
+	// mvFresh has a token when the clock hands the multiview a program
+	// picture: a wall that starts waits for one, never showing a stale or
+	// black program window first
+	mvFresh chan struct{}
 
 	// renditions: copy-on-write, so the tick reads them without a lock
 	rmu        sync.Mutex
@@ -265,6 +269,7 @@ func New(cfg Config, log *slog.Logger) (*Engine, error) {
 	e.renditions.Store(&[]*rendition{})
 	e.mv = newMultiview(e, cfg.Multiview)
 	e.mvPool = av.NewFramePool(cfg.Width, cfg.Height)
+	e.mvFresh = make(chan struct{}, 1)
 	e.mvEvery = max(1, int64(math.Round(float64(cfg.FPSNum)/float64(cfg.FPSDen)/float64(e.mv.cfg.FPS))))
 	if cfg.PreviewBitrateBPS > 0 {
 		if err := e.openPreview(); err != nil {
@@ -920,6 +925,10 @@ func (e *Engine) handToMultiview(canvas *av.Frame) {
 	e.mvMu.Unlock()
 	if old != nil {
 		old.Release()
+	}
+	select {
+	case e.mvFresh <- struct{}{}:
+	default:
 	}
 }
 

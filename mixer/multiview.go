@@ -58,6 +58,13 @@ func newMultiview(e *Engine, cfg MultiviewConfig) *Multiview {
 	return &Multiview{e: e, cfg: cfg, subs: map[chan []byte]struct{}{}, ctx: ctx, cancel: cancel}
 }
 
+// Running reports whether the wall is being composed (it has viewers).
+func (m *Multiview) Running() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.running
+}
+
 // Config returns the wall's format.
 func (m *Multiview) Config() MultiviewConfig { return m.cfg }
 
@@ -167,6 +174,21 @@ func (m *Multiview) run(done chan struct{}) {
 	encFailed := false
 	ticker := time.NewTicker(time.Second / time.Duration(m.cfg.FPS))
 	defer ticker.Stop()
+	// The first picture waits for the program clock to hand over a program
+	// picture of this run (it hands them only while the wall runs), so the
+	// program window never opens black or on a picture from an earlier
+	// run; a clock that hands none within a second does not hold it back.
+	select {
+	case <-m.e.mvFresh: // from an earlier run
+	default:
+	}
+	select {
+	case <-m.ctx.Done():
+		m.stopRunning()
+		return
+	case <-m.e.mvFresh:
+	case <-time.After(time.Second):
+	}
 	for {
 		m.mu.Lock()
 		if len(m.subs) == 0 || m.closed {

@@ -65,16 +65,9 @@ func TestMultiview(t *testing.T) {
 		return img
 	}
 
-	// The first pictures may predate the program's first hand-over; wait
-	// (bounded) for one whose program window shows the keyer.
-	var img image.Image
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		img = next()
-		if is(img.At(600, 120), 255, 255, 255) || time.Now().After(deadline) {
-			break
-		}
-	}
+	// The very first picture shows the program: the wall waits for the
+	// clock's first hand-over rather than opening on a black window.
+	img := next()
 	require.Equal(t, image.Rect(0, 0, 960, 540), img.Bounds())
 	if f, err := os.Create(filepath.Join(artifactDir(t), "multiview.jpg")); err == nil {
 		_ = jpeg.Encode(f, img, nil)
@@ -107,6 +100,23 @@ func TestMultiview(t *testing.T) {
 		check(x, y, c.r, c.g, c.b, "tile "+c.name)
 		check(tiles[i].X+1, tiles[i].Y+tiles[i].H/2, c.tally[0], c.tally[1], c.tally[2], c.name+" tile border "+c.what)
 	}
+
+	// A viewer who comes back later sees the program of now, not the last
+	// picture of the run before: cut to blue, leave, come back.
+	resp.Body.Close()
+	waitFor(t, 5*time.Second, "the wall stopped with no viewer", func() bool {
+		return !a.mixer.Multiview().Running()
+	})
+	_, err = a.mixer.SetProgram("blue")
+	require.NoError(t, err)
+	resp, err = http.Get(url + "?token=wall")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	_, params, err = mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	require.NoError(t, err)
+	parts = multipart.NewReader(resp.Body, params["boundary"])
+	img = next()
+	check(800, 120, 0, 0, 255, "the first picture of a new viewer shows the program of now (blue)")
 
 	// It keeps coming at its own rate.
 	start, n := time.Now(), 0
