@@ -706,12 +706,15 @@ func (e *Engine) run(start time.Time) {
 			"on a busy machine program frames may be late")
 	default:
 		defer dropProgramThread()
+		e.lateness.clockTid.Store(threadID()) // locked to this goroutine
+		defer e.lateness.clockTid.Store(0)
 		e.log.Info("program threads raised", "priority", prio.String())
 	}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	dur := e.cfg.FrameDuration()
 	gcSample := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}} // the clock's own
+	var lastQueued time.Time
 	for n := int64(0); ; n++ {
 		deadline := start.Add(e.cfg.frameTime(n))
 		if d := time.Until(deadline); d > 0 {
@@ -730,6 +733,7 @@ func (e *Engine) run(start time.Time) {
 			e.log.Warn("program clock fell behind; frames skipped", "frames", skip)
 		}
 		woke, inC := time.Now(), av.InC()
+		busy := max(lastQueued.Sub(deadline), 0) // still composing the frame before after this one's time
 		var f *programFrame
 		select {
 		case <-e.ctx.Done():
@@ -737,12 +741,13 @@ func (e *Engine) run(start time.Time) {
 		case f = <-e.free: // waits only while every frame is queued (the encodes fell behind)
 		}
 		began := time.Now()
-		f.timing = frameTiming{due: deadline, woke: max(woke.Sub(deadline), 0), waited: began.Sub(woke), inC: inC,
+		f.timing = frameTiming{due: deadline, woke: max(woke.Sub(deadline), 0), busy: busy, waited: began.Sub(woke), inC: inC,
 			gcCycles: e.lateness.gcCycles(gcSample), key: n%e.gopFrames == 0,
 			multiview: e.mvWant.Load() && n%e.mvEvery == 0}
 		e.compose(n, f)
 		f.timing.queued = time.Now()
 		f.timing.composed = f.timing.queued.Sub(began)
+		lastQueued = f.timing.queued
 		e.queued <- f // never waits: there are as many places as frames
 	}
 }
@@ -757,6 +762,8 @@ func (e *Engine) encodeLoop() {
 	defer close(e.encDone)
 	if raiseProgramThread() != atProcessPriority {
 		defer dropProgramThread()
+		e.lateness.encodeTid.Store(threadID()) // locked to this goroutine
+		defer e.lateness.encodeTid.Store(0)
 	}
 	dur := e.cfg.FrameDuration()
 	for {

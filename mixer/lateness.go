@@ -39,6 +39,7 @@ const (
 type frameTiming struct {
 	due       time.Time     // the frame's time on the program clock
 	woke      time.Duration // after due, the clock woke for it
+	busy      time.Duration // of woke, the clock was busy with the frame before
 	waited    time.Duration // for a free program frame
 	composed  time.Duration // the compose
 	queued    time.Time     // handed to the encode loop
@@ -56,7 +57,10 @@ type LateFrame struct {
 	// WokeMs, WaitedMs, ComposeMs, QueuedMs and EncodeMs are the frame's
 	// way: the clock's wake-up after the frame's time, its wait for a free
 	// program frame, its compose, its wait for the encoder, its encodes.
+	// BusyMs is how much of WokeMs the clock was still busy with the frame
+	// before (its compose ran past this frame's time): the rest it slept.
 	WokeMs    float64 `json:"woke_ms"`
+	BusyMs    float64 `json:"busy_ms"`
 	WaitedMs  float64 `json:"waited_ms"`
 	ComposeMs float64 `json:"compose_ms"`
 	QueuedMs  float64 `json:"queued_ms"`
@@ -86,6 +90,12 @@ type HostWindow struct {
 	// GCPauseMaxMs: the longest stop-the-world pause of the Go runtime.
 	GCPauseMaxMs float64 `json:"gc_pause_max_ms"`
 	GCCycles     uint64  `json:"gc_cycles"`
+	// ClockRunDelayMs and EncodeRunDelayMs: how long the kernel kept the
+	// clock's and the encode loop's threads waiting for a CPU while they
+	// were ready to run (their schedstat run delay; 0 when the threads
+	// are not locked to the goroutines, at the process's priority).
+	ClockRunDelayMs  float64 `json:"clock_run_delay_ms"`
+	EncodeRunDelayMs float64 `json:"encode_run_delay_ms"`
 	// MajorFaults and MinorFaults: the process's page faults.
 	MajorFaults uint64 `json:"major_faults"`
 	MinorFaults uint64 `json:"minor_faults"`
@@ -102,6 +112,8 @@ type lateness struct {
 	worstNs  atomic.Int64     // the latest any frame left, after its time
 	reports  chan LateFrame   // to the sampler, which logs them; never blocks the encoder
 	gcSample []metrics.Sample // read by the encode loop only
+	// the clock's and the encode loop's thread ids, when locked (0: not)
+	clockTid, encodeTid atomic.Int32
 
 	mu     sync.Mutex
 	window [2]HostWindow // the last second, the second before
@@ -148,7 +160,7 @@ func (l *lateness) note(n int64, t *frameTiming, encodeStart, left time.Time, du
 		return false
 	}
 	l.byCause[cause].Add(1)
-	r := LateFrame{Frame: n, Cause: causes[cause], WokeMs: millis(t.woke), WaitedMs: millis(t.waited), ComposeMs: millis(t.composed),
+	r := LateFrame{Frame: n, Cause: causes[cause], WokeMs: millis(t.woke), BusyMs: millis(t.busy), WaitedMs: millis(t.waited), ComposeMs: millis(t.composed),
 		QueuedMs: millis(encodeStart.Sub(t.queued)), EncodeMs: millis(left.Sub(encodeStart)), LeftMs: millis(after),
 		Key: t.key, Multiview: t.multiview, GCDuring: gcNow - t.gcCycles, InC: t.inC, GOMAXPROCS: runtime.GOMAXPROCS(0)}
 	select {
@@ -176,7 +188,7 @@ func (l *lateness) lastLate() LateFrame {
 // until ctx ends.
 func (l *lateness) run(ctx context.Context, done chan<- struct{}) {
 	defer close(done)
-	s := newHostSampler()
+	s := newHostSampler(&l.clockTid, &l.encodeTid)
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	suppressed := 0
@@ -208,11 +220,12 @@ func (l *lateness) run(ctx context.Context, done chan<- struct{}) {
 			}
 			h := r.Host
 			l.log.Warn("program frame late", "frame", r.Frame, "cause", r.Cause, "left_ms", r.LeftMs,
-				"woke_ms", r.WokeMs, "waited_ms", r.WaitedMs, "compose_ms", r.ComposeMs, "queued_ms", r.QueuedMs,
+				"woke_ms", r.WokeMs, "busy_ms", r.BusyMs, "waited_ms", r.WaitedMs, "compose_ms", r.ComposeMs, "queued_ms", r.QueuedMs,
 				"encode_ms", r.EncodeMs, "key", r.Key, "multiview", r.Multiview, "gc_during", r.GCDuring,
 				"in_c", r.InC, "gomaxprocs", r.GOMAXPROCS,
 				"host_steal_ms", h.StealMs, "sched_max_ms", h.SchedMaxMs, "sched_p99_ms", h.SchedP99Ms,
-				"gc_pause_max_ms", h.GCPauseMaxMs, "gc_cycles", h.GCCycles, "major_faults", h.MajorFaults,
+				"gc_pause_max_ms", h.GCPauseMaxMs, "gc_cycles", h.GCCycles, "clock_run_delay_ms", h.ClockRunDelayMs,
+				"encode_run_delay_ms", h.EncodeRunDelayMs, "major_faults", h.MajorFaults,
 				"minor_faults", h.MinorFaults, "involuntary_switches", h.InvoluntarySwitches)
 		}
 	}
@@ -222,12 +235,15 @@ func (l *lateness) run(ctx context.Context, done chan<- struct{}) {
 func (w HostWindow) plus(o HostWindow) HostWindow {
 	return HostWindow{StealMs: w.StealMs + o.StealMs, SchedMaxMs: max(w.SchedMaxMs, o.SchedMaxMs),
 		SchedP99Ms: max(w.SchedP99Ms, o.SchedP99Ms), GCPauseMaxMs: max(w.GCPauseMaxMs, o.GCPauseMaxMs),
+		ClockRunDelayMs: w.ClockRunDelayMs + o.ClockRunDelayMs, EncodeRunDelayMs: w.EncodeRunDelayMs + o.EncodeRunDelayMs,
 		GCCycles: w.GCCycles + o.GCCycles, MajorFaults: w.MajorFaults + o.MajorFaults,
 		MinorFaults: w.MinorFaults + o.MinorFaults, InvoluntarySwitches: w.InvoluntarySwitches + o.InvoluntarySwitches}
 }
 
 // hostSampler reads what the process and the host did since its last read.
 type hostSampler struct {
+	clockTid, encodeTid  *atomic.Int32
+	clockRun, encodeRun  uint64 // schedstat run delays at the last read (ns)
 	samples              []metrics.Sample
 	sched, pauses        []uint64 // the histograms' counts at the last read
 	gc                   uint64
@@ -236,8 +252,8 @@ type hostSampler struct {
 	tick                 float64 // seconds per /proc/stat tick
 }
 
-func newHostSampler() *hostSampler {
-	s := &hostSampler{tick: 0.01, samples: []metrics.Sample{
+func newHostSampler(clockTid, encodeTid *atomic.Int32) *hostSampler {
+	s := &hostSampler{clockTid: clockTid, encodeTid: encodeTid, tick: 0.01, samples: []metrics.Sample{
 		{Name: "/sched/latencies:seconds"}, {Name: "/sched/pauses/total/gc:seconds"}, {Name: "/gc/cycles/total:gc-cycles"}}}
 	s.sample() // the first read is the baseline
 	return s
@@ -261,6 +277,8 @@ func (s *hostSampler) sample() HostWindow {
 		w.StealMs = float64(steal-s.steal) * s.tick * 1000
 		s.steal = steal
 	}
+	w.ClockRunDelayMs = runDelayMs(s.clockTid, &s.clockRun)
+	w.EncodeRunDelayMs = runDelayMs(s.encodeTid, &s.encodeRun)
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
 		w.MajorFaults, w.MinorFaults = uint64(ru.Majflt-s.majflt), uint64(ru.Minflt-s.minflt)
@@ -301,6 +319,33 @@ func histDelta(h *metrics.Float64Histogram, prev *[]uint64) (maxMs, p99Ms float6
 	}
 	copy(*prev, h.Counts)
 	return maxMs, p99Ms
+}
+
+// runDelayMs returns how long thread tid waited for a CPU since the last
+// read (its /proc schedstat run delay), and keeps the total in last.
+func runDelayMs(tid *atomic.Int32, last *uint64) float64 {
+	id := tid.Load()
+	if id == 0 {
+		return 0
+	}
+	b, err := os.ReadFile("/proc/self/task/" + strconv.Itoa(int(id)) + "/schedstat")
+	if err != nil {
+		return 0
+	}
+	f := bytes.Fields(b)
+	if len(f) < 2 {
+		return 0
+	}
+	v, err := strconv.ParseUint(string(f[1]), 10, 64)
+	if err != nil {
+		return 0
+	}
+	d := v - *last
+	if *last == 0 { // the first read is the baseline
+		d = 0
+	}
+	*last = v
+	return float64(d) / 1e6
 }
 
 // readSteal reads the host's steal time (all CPUs, in clock ticks) from

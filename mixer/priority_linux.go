@@ -177,3 +177,6 @@ func onProgramThread(f func()) {
 // they do without privileges; realTimeDenied makes raiseProgramThread fall
 // back to nice, as it does without the right to real time (tests' switches).
 var raiseDenied, realTimeDenied bool
+
+// threadID is the calling thread's id (for its /proc schedstat).
+func threadID() int32 { return int32(syscall.Gettid()) }

@@ -24,3 +24,6 @@ func dropProgramThread() {}
 
 // onProgramThread runs f.
 func onProgramThread(f func()) { f() }
+
+// threadID is 0 where threads have no /proc schedstat.
+func threadID() int32 { return 0 }

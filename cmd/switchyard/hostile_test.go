@@ -70,7 +70,7 @@ func TestHostilePublishers(t *testing.T) {
 	pushRTMP(t, a, "cam1", "red", "320x240", 30)
 	waitLive(t, a, "cam1")
 	var bus mixer.State
-	api(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, &bus)
+	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, &bus)
 	before, m0 := sourceStatus(t, a, "cam1"), a.mixer.Stats()
 	rng := rand.New(rand.NewPCG(1, 2))
 	junk := func(n int) []byte {
@@ -209,7 +209,7 @@ func TestNoKeyFrame(t *testing.T) {
 	t.Logf("flagged %s after the publisher connected: %s", time.Since(connected).Round(100*time.Millisecond), s.Warning)
 	require.Contains(t, s.Warning, "no key frame")
 	require.GreaterOrEqual(t, time.Since(connected), ingest.NoKeyAfter, "not before its time")
-	api(t, "POST", a.apiURL("/program"), `{"source":"nokey"}`, &bus)
+	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"nokey"}`, &bus)
 	got := average(prog.frame(t, bus.Frame+1))
 	require.True(t, got.is("slate"), "nothing decodable: the program shows the slate, not a broken picture: %s", got)
 
@@ -217,10 +217,10 @@ func TestNoKeyFrame(t *testing.T) {
 	require.NoError(t, send(st, key, uint32(time.Since(start).Milliseconds())))
 	for i := range 30 {
 		require.NoError(t, send(st, inter[i], uint32(time.Since(start).Milliseconds())))
-		time.Sleep(time.Second / 30)
+		time.Sleep(time.Second / 30) // a camera's pace
 	}
-	require.Empty(t, sourceStatus(t, a, "nokey").Warning)
-	api(t, "POST", a.apiURL("/program"), `{"source":"nokey"}`, &bus)
+	waitFor(t, 5*time.Second, "the flag gone once the key frame arrived", func() bool { return sourceStatus(t, a, "nokey").Warning == "" })
+	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"nokey"}`, &bus)
 	got = average(prog.frame(t, bus.Frame+1))
 	require.True(t, got.is("blue"), "decoding starts at the key frame: %s", got)
 

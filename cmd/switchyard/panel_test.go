@@ -43,7 +43,8 @@ func artifactDir(t *testing.T) string {
 // TestPanelInBrowser drives the panel in headless Chromium as an operator
 // would: keys select and cut, AUTO runs a transition.
 func TestPanelInBrowser(t *testing.T) {
-	cfg := testConfig(t, ingest.SourceConfig{Name: "cam1", URL: "gen://color?c=red"}, ingest.SourceConfig{Name: "cam2", URL: "gen://color?c=blue"})
+	cfg := testConfig(t, ingest.SourceConfig{Name: "cam1", URL: "gen://color?c=red"}, ingest.SourceConfig{Name: "cam2", URL: "gen://color?c=blue"},
+		ingest.SourceConfig{Name: "tone", URL: "gen://tone"}) // a source with sound, for the meters
 	cfg.HTTP.Token = "panel-token"
 	a, _ := startApp(t, cfg)
 	for _, name := range []string{"cam1", "cam2"} { // the API needs the token: ask the registry
@@ -163,17 +164,25 @@ func TestPanelInBrowser(t *testing.T) {
 	t.Logf("key press → program change in the API: median %s, worst %s (20 presses)", lat[len(lat)/2].Round(100*time.Microsecond),
 		lat[len(lat)-1].Round(100*time.Microsecond))
 
-	// F fades to black; the panel's FTB lights.
+	// F fades to black; the panel's FTB lights; F again fades back.
 	key("f")
 	waitFor(t, 5*time.Second, "FTB", func() bool { return a.mixer.State().FTB })
 	require.NoError(t, chromedp.Run(ctx, chromedp.WaitVisible(`#ftb.on`)))
 	key("f")
+	waitFor(t, 5*time.Second, "FTB back up", func() bool { return !a.mixer.State().FTB })
+	require.NoError(t, chromedp.Run(ctx, chromedp.Poll(`!document.getElementById("ftb").classList.contains("on")`, nil,
+		chromedp.WithPollingTimeout(5*time.Second))), "the FTB button goes dark again")
 
 	// The audio strip's mute button mutes the source; the meters move.
 	require.NoError(t, chromedp.Run(ctx, chromedp.Click(`[data-strip="cam1"] button`)))
 	waitFor(t, 5*time.Second, "cam1 muted", func() bool { return a.mixer.Audio().Sources["cam1"].Mute })
-	require.NoError(t, chromedp.Run(ctx, chromedp.Poll(`document.querySelector('[data-strip="master"] .meter i').style.width !== ""`, nil,
-		chromedp.WithPollingTimeout(5*time.Second))))
+	// the tone's meter shows its level (−18 dBFS: about two thirds of the
+	// meter's 60 dB), and moves off zero, from the levels events
+	require.NoError(t, chromedp.Run(ctx, chromedp.Poll(`parseFloat(document.querySelector('[data-strip="tone"] .meter i').style.width) > 50`, nil,
+		chromedp.WithPollingTimeout(5*time.Second))), "the tone's meter moves")
+	var silent string
+	require.NoError(t, chromedp.Run(ctx, chromedp.Evaluate(`document.querySelector('[data-strip="cam1"] .meter i').style.width`, &silent)))
+	require.Contains(t, []string{"", "0%"}, silent, "a source without sound shows none")
 
 	// A lower third made, put on air and retitled from the keyers panel.
 	require.NoError(t, chromedp.Run(ctx,
