@@ -2,6 +2,7 @@ package record
 
 import (
 	"context"
+	"math"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -401,7 +402,7 @@ func (t *track) openFile(video *media.Track) error {
 		}
 	}
 	name := t.fileName()
-	w, err := newFileWriter(filepath.Join(t.s.dir, name), video, audio, t.s.rec.opts.Fragment, t.s.start)
+	w, err := newFileWriter(filepath.Join(t.s.dir, name), fileConfig{Video: video, Audio: audio, Fragment: t.s.rec.opts.Fragment, Wall0: t.s.start, Start: math.MinInt64})
 	if err != nil {
 		return err
 	}
