@@ -113,6 +113,7 @@ type Engine struct {
 	defTrans   Transition
 	trans      *activeTransition // nil when none is on air
 	lastProg   string            // the program source of the last frame
+	keyAt      int64             // the frame KeyFrameNext made a key frame (-1: none)
 	switches   []SwitchEvent     // to hand to OnSwitch after the tick's lock
 	// OnSwitch, when set before Start, receives every program switch, from
 	// the tick: it must return at once.
@@ -212,7 +213,7 @@ func New(cfg Config, log *slog.Logger) (*Engine, error) {
 		cfg.EncodeThreads = encodeThreads(cfg.Width, cfg.Height)
 	}
 	e := &Engine{cfg: cfg, log: log.With("component", "mixer"), inputs: map[string]*input{}, prog: Black, prev: Black,
-		current: -1, defTrans: DefaultTransition, lastProg: Black, keyers: map[string]*keyerState{}}
+		current: -1, keyAt: -1, defTrans: DefaultTransition, lastProg: Black, keyers: map[string]*keyerState{}}
 	e.keyerList.Store(&[]*keyerState{})
 	e.startNs.Store(time.Now().UnixNano()) // until Start: sources may come first
 	var err error
@@ -413,6 +414,7 @@ func (e *Engine) AddInput(name string, st *media.Stream, jitterBuffer time.Durat
 		mix: AudioSettings{Mode: ModeAFV}, tickBuf: make([]float32, len(e.tickAudio)), clock: &e.tickN,
 		progNow: e.progNow, reader: st.NewReader(256), tickAt: math.MinInt64}
 	in.delay.Store(int64(e.jitterOr(jitterBuffer)))
+	in.shownPTS.Store(int64(noPTS))
 	in.shownAt.Store(e.tickN.Load()) // in sight and heard until the ticks say otherwise
 	in.heardAt.Store(e.tickN.Load())
 	e.mu.Lock()
@@ -628,6 +630,7 @@ type programFrame struct {
 	pv     *av.Frame // the preview output's picture, when there is one
 	sound  soundMix  // the frame before's sound, mixed after this picture (mixAudio)
 	late   bool      // its compose started more than a frame late
+	key    bool      // to be a key frame (KeyFrameNext)
 }
 
 func (e *Engine) newProgramFrames() error {
@@ -786,9 +789,28 @@ func (e *Engine) compose(n int64, f *programFrame) {
 	inA.markShown(n)
 	inB.markShown(n)
 	e.inputs[e.prev].markShown(n) // preview: the next cut or transition needs it whole
+	if trans != nil && !trans.noted { // where both sources stood at its first frame
+		trans.noted = true
+		if inA != nil {
+			trans.at[0], trans.atSource[0] = shownTime(inA, picA != nil, e.cfg.frameTime(n)), true
+		}
+		if inB != nil {
+			trans.at[1], trans.atSource[1] = shownTime(inB, picB != nil, e.cfg.frameTime(n)), true
+		}
+	}
 	if e.trans == nil && e.prog != e.lastProg {
-		e.switches = append(e.switches, SwitchEvent{PTS: e.cfg.frameTime(n), Kind: "cut", From: e.lastProg, To: e.prog})
+		ev := SwitchEvent{PTS: e.cfg.frameTime(n), Kind: "cut", From: e.lastProg, To: e.prog}
+		if inA != nil {
+			ev.Sources = []SourceTime{shownTime(inA, picA != nil, ev.PTS)}
+		}
+		e.switches = append(e.switches, ev)
 		e.lastProg = e.prog
+	}
+	f.key = false
+	if e.keyAt >= 0 && n >= e.keyAt {
+		f.key = true
+		e.keyAt = -1
+		e.switches = append(e.switches, e.keyEventLocked(n, inA, inB, picA != nil, picB != nil))
 	}
 	var switches []SwitchEvent
 	if len(e.switches) > 0 {
@@ -845,15 +867,15 @@ func (e *Engine) output(f *programFrame) {
 	n := f.n
 	t0 := time.Now()
 	e.tickMu.Lock()
-	err := e.encode(e.venc, f.canvas, e.videoTrack, e.program, n)
+	err := e.encode(e.venc, f.canvas, e.videoTrack, e.program, n, f.key)
 	rends := *e.renditions.Load()
 	for _, r := range rends {
-		if rerr := e.encode(r.enc, f.canvas, r.track, r.stream, n); rerr != nil && err == nil {
+		if rerr := e.encode(r.enc, f.canvas, r.track, r.stream, n, false); rerr != nil && err == nil {
 			err = rerr
 		}
 	}
 	if e.pvEnc != nil {
-		if perr := e.encode(e.pvEnc, f.pv, e.pvTrack, e.preview, n); perr != nil && err == nil {
+		if perr := e.encode(e.pvEnc, f.pv, e.pvTrack, e.preview, n, false); perr != nil && err == nil {
 			err = perr
 		}
 	}
@@ -923,14 +945,15 @@ func (e *Engine) composeInto(dst *av.Frame, sc *av.Scaler, pic *av.PictureRef, s
 	pic.Release()
 }
 
-// encode encodes the canvas as frame n with enc and publishes it on st.
+// encode encodes the canvas as frame n with enc (a key frame when key) and
+// publishes it on st.
 //
 // Each encode starts with a yield: the encode loop may have encoded another
 // rendition without blocking, and sysmon would otherwise retake its P in the
 // encode (internal/sysmon.Yield).
-func (e *Engine) encode(enc *av.VideoEncoder, f *av.Frame, t *media.Track, st *media.Stream, n int64) error {
+func (e *Engine) encode(enc *av.VideoEncoder, f *av.Frame, t *media.Track, st *media.Stream, n int64, key bool) error {
 	sysmon.Yield()
-	return enc.Encode(f, n, false, func(p av.Packet) {
+	return enc.Encode(f, n, key, func(p av.Packet) {
 		var au h264.AnnexB
 		if err := au.Unmarshal(append([]byte(nil), p.Data...)); err != nil {
 			return

@@ -41,6 +41,9 @@ type input struct {
 	mu        sync.Mutex
 	queue     []duePic       // decoded, waiting for their time, by due time
 	shown     *av.PictureRef // the picture on show
+	// shownPTS is the source timestamp of the picture on show (noPTS:
+	// none); written under mu, read by the tick after it took one.
+	shownPTS atomic.Int64
 	decodedAt time.Time      // the last picture decoded (stale detection)
 
 	// tickAt is the latest program time a tick took a picture for (under
@@ -270,12 +273,12 @@ func (d *decoding) onPicture(p av.Picture, ptsUs int64) {
 	}
 	in.frames.Add(1)
 	delay := in.jitter()
-	due := in.progNow() + delay // no timestamp: as it comes
+	due, pts := in.progNow()+delay, noPTS // no timestamp: as it comes
 	if ptsUs != math.MinInt64 {
-		pts := d.grid.snap(time.Duration(ptsUs)*time.Microsecond, d.vtrack.FPS)
+		pts = d.grid.snap(time.Duration(ptsUs)*time.Microsecond, d.vtrack.FPS)
 		due = pts + in.cmap.offset() + delay
 	}
-	in.queuePicture(r, due, queueCap(delay, d.vtrack.FPS))
+	in.queuePicture(r, due, pts, queueCap(delay, d.vtrack.FPS))
 }
 
 func (d *decoding) onSamples(s []float32) {
