@@ -788,7 +788,7 @@ func (e *Engine) compose(n int64, f *programFrame) {
 	e.tickN.Store(n)
 	inA.markShown(n)
 	inB.markShown(n)
-	e.inputs[e.prev].markShown(n) // preview: the next cut or transition needs it whole
+	e.inputs[e.prev].markShown(n)     // preview: the next cut or transition needs it whole
 	if trans != nil && !trans.noted { // where both sources stood at its first frame
 		trans.noted = true
 		if inA != nil {
