@@ -788,8 +788,9 @@ func (e *Engine) compose(n int64, f *programFrame) {
 	e.tickN.Store(n)
 	inA.markShown(n)
 	inB.markShown(n)
-	e.inputs[e.prev].markShown(n)     // preview: the next cut or transition needs it whole
-	if trans != nil && !trans.noted { // where both sources stood at its first frame
+	e.inputs[e.prev].markShown(n) // preview: the next cut or transition needs it whole
+	if trans != nil && !trans.noted {
+		// where both sources stood at its first frame
 		trans.noted = true
 		if inA != nil {
 			trans.at[0], trans.atSource[0] = shownTime(inA, picA != nil, e.cfg.frameTime(n)), true

@@ -38,12 +38,10 @@ type input struct {
 	delay   atomic.Int64         // the jitter buffer (time.Duration; SetJitterBuffer changes it)
 	reader  *media.Reader        // what the decoding reads
 
-	mu    sync.Mutex
-	queue []duePic       // decoded, waiting for their time, by due time
-	shown *av.PictureRef // the picture on show
-	// shownPTS is the source timestamp of the picture on show (noPTS:
-	// none); written under mu, read by the tick after it took one.
-	shownPTS  atomic.Int64
+	mu        sync.Mutex
+	queue     []duePic       // decoded, waiting for their time, by due time
+	shown     *av.PictureRef // the picture on show
+	shownPTS  atomic.Int64   // its source timestamp (noPTS: none); written under mu
 	decodedAt time.Time // the last picture decoded (stale detection)
 
 	// tickAt is the latest program time a tick took a picture for (under
