@@ -42,7 +42,7 @@ type input struct {
 	queue     []duePic       // decoded, waiting for their time, by due time
 	shown     *av.PictureRef // the picture on show
 	shownPTS  atomic.Int64   // its source timestamp (noPTS: none); written under mu
-	decodedAt time.Time // the last picture decoded (stale detection)
+	decodedAt time.Time      // the last picture decoded (stale detection)
 
 	// tickAt is the latest program time a tick took a picture for (under
 	// mu): a picture due by then and decoded after it missed its tick.
