@@ -16,6 +16,7 @@ import (
 	"switchyard/ingest"
 	"switchyard/ingest/gen"
 	"switchyard/output/push"
+	"switchyard/output/record"
 )
 
 //go:embed demo.yaml
@@ -67,6 +68,9 @@ type RecordConfig struct {
 	Fragment Duration `yaml:"fragment"`
 	// MinFreeMB: recording refuses to start, and stops cleanly, below this free space.
 	MinFreeMB int `yaml:"min_free_mb"`
+	// Timecode is every file's start timecode: time-of-day (the session's
+	// start by the clock), zero, or a fixed "HH:MM:SS:FF".
+	Timecode string `yaml:"timecode"`
 }
 
 // TLSConfig configures TLS for rtmps:// destinations.
@@ -197,7 +201,7 @@ func defaults() Config {
 		RTSP:      ListenConfig{Listen: ":8554"},
 		Program:   ProgramConfig{Width: 1280, Height: 720, FPS: 30, VideoBitrate: 4_500_000, AudioBitrate: 160_000, Keyint: Duration(2 * time.Second)},
 		DataDir:   "./data",
-		Record:    RecordConfig{Program: true, ISO: true, Fragment: Duration(time.Second), MinFreeMB: 256},
+		Record:    RecordConfig{Program: true, ISO: true, Fragment: Duration(time.Second), MinFreeMB: 256, Timecode: record.TimecodeTimeOfDay},
 		Multiview: MultiviewConfig{Width: 960, Height: 540, FPS: 10, Quality: 75},
 	}
 }
@@ -416,6 +420,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Record.MinFreeMB < 1 {
 		return &ConfigError{"record.min_free_mb", "must be at least 1"}
+	}
+	if err := record.ParseTimecode(c.Record.Timecode); err != nil {
+		return &ConfigError{"record.timecode", err.Error()}
 	}
 	if c.TLS.CAFile != "" {
 		if _, err := os.Stat(c.TLS.CAFile); err != nil {
