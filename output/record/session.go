@@ -120,13 +120,13 @@ type sourceJSON struct {
 }
 
 type session struct {
-	rec      *Recorder
-	id       string
-	dir      string
-	start    time.Time // session time 0: the wall clock of the program frame it starts on
-	onFrame  bool      // start is a program frame's (Options.KeyFrame)
-	clock    clock
-	req      StartRequest
+	rec     *Recorder
+	id      string
+	dir     string
+	start   time.Time // session time 0: the wall clock of the program frame it starts on
+	onFrame bool      // start is a program frame's (Options.KeyFrame)
+	clock   clock
+	req     StartRequest
 
 	ctx     context.Context
 	cancel  context.CancelFunc
