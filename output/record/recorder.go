@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"switchyard/media"
@@ -123,6 +124,14 @@ type Marker struct {
 	Frame    int64   `json:"frame"`
 	Timecode string  `json:"timecode"`
 }
+
+// MarkerError says which field of a marker is not valid; it is ErrBadMarker.
+type MarkerError struct{ Field, Msg string }
+
+func (e *MarkerError) Error() string { return e.Msg }
+
+// Is makes a MarkerError match ErrBadMarker.
+func (e *MarkerError) Is(target error) bool { return target == ErrBadMarker }
 
 // MarkerColors are the colours a marker may have (the Avid locator
 // colours, which Premiere and Resolve read from an EDL).
@@ -282,14 +291,14 @@ func (r *Recorder) Switch(sw Switch) {
 // color is one of MarkerColors ("" is red).
 func (r *Recorder) AddMarker(name, color string) (Marker, error) {
 	name = strings.TrimSpace(name)
-	if name == "" || utf8.RuneCountInString(name) > 64 || strings.ContainsAny(name, "\r\n\x00") || !utf8.ValidString(name) {
-		return Marker{}, fmt.Errorf("%w: name must be 1 to 64 characters on one line", ErrBadMarker)
+	if name == "" || utf8.RuneCountInString(name) > 64 || !utf8.ValidString(name) || strings.IndexFunc(name, unicode.IsControl) >= 0 {
+		return Marker{}, &MarkerError{Field: "name", Msg: "name must be 1 to 64 characters on one line"}
 	}
 	if color == "" {
 		color = "red"
 	}
 	if !slices.Contains(MarkerColors, color) {
-		return Marker{}, fmt.Errorf("%w: color %q: use one of %s", ErrBadMarker, color, strings.Join(MarkerColors, ", "))
+		return Marker{}, &MarkerError{Field: "color", Msg: fmt.Sprintf("color %q: use one of %s", color, strings.Join(MarkerColors, ", "))}
 	}
 	s := r.current.Load()
 	if s == nil {
