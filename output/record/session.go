@@ -176,8 +176,8 @@ func (s *session) begin(start time.Time, onFrame bool) {
 func (s *session) startPTS() time.Duration { return s.start.Sub(s.rec.opts.ProgramEpoch()) }
 
 func (s *session) addISO(name string, st *media.Stream) {
-	r, _ := st.NewReaderFromPreroll(2048)
-	s.tracks = append(s.tracks, &track{s: s, name: name, stream: st, reader: r, state: "waiting"})
+	r, n := st.NewReaderFromPreroll(2048)
+	s.tracks = append(s.tracks, &track{s: s, name: name, stream: st, reader: r, state: "waiting", prerollLeft: n})
 }
 
 func (s *session) addProgram(st *media.Stream) {

@@ -20,13 +20,14 @@ type track struct {
 	reader  *media.Reader
 
 	// the track's goroutine's
-	cur       *fileWriter
-	anchor    time.Duration // for cameras: session time = camera time + anchor
-	anchored  bool
-	maxPTS    time.Duration // the latest frame written, in presentation order
-	chapters  int64         // the chapter list's generation the file has
-	wrote     bool          // the current file has its first frame
-	failedFor string        // the reason given for units that cannot be recorded
+	prerollLeft int // units of the pre-roll still to come: they arrived before the reader, when is not known
+	cur         *fileWriter
+	anchor      time.Duration // for cameras: session time = camera time + anchor
+	anchored    bool
+	maxPTS      time.Duration // the latest frame written, in presentation order
+	chapters    int64         // the chapter list's generation the file has
+	wrote       bool          // the current file has its first frame
+	failedFor   string        // the reason given for units that cannot be recorded
 
 	mu    sync.Mutex // guards what the session's snapshot reads
 	parts []partJSON
@@ -41,8 +42,9 @@ type track struct {
 const anchorWindow = time.Second
 
 type arrived struct {
-	u  *media.Unit
-	at time.Duration // session time of arrival
+	u    *media.Unit
+	at   time.Duration // session time of arrival (of the reader's start for the pre-roll)
+	live bool          // not of the pre-roll: at is when it came
 }
 
 // check says at once when the source's announced tracks cannot be recorded.
@@ -108,7 +110,7 @@ func (t *track) run() {
 	for {
 		u, err := t.reader.Next(t.s.ctx)
 		if err != nil {
-			if end := time.Duration(t.s.endAt.Load()); end > 0 { // what was due before the end goes in
+			if end := t.end(); end > 0 { // what was due before the end goes in
 				_ = t.flush(&due, end, math.MaxInt64, &done)
 			}
 			return
@@ -116,21 +118,25 @@ func (t *track) run() {
 		// now before end: a stop marked after this reads as no stop, and
 		// its end is then after now
 		at := time.Since(t.s.start)
-		end := time.Duration(t.s.endAt.Load())
+		end := t.end()
+		live := t.prerollLeft == 0
+		if !live {
+			t.prerollLeft--
+		}
 		var batch []arrived
 		switch {
 		case t.program || t.anchored:
-			batch = []arrived{{u, at}}
+			batch = []arrived{{u, at, live}}
 		default:
 			// bounded by time: anchored at the latest after anchorWindow
-			held = append(held, arrived{u, at})
+			held = append(held, arrived{u, at, live})
 			if !t.anchorOn(held, end) {
 				continue
 			}
 			batch, held = t.preroll(held), nil
 		}
 		for _, a := range batch {
-			dts, pts := t.sessionTimes(a.u, a.at)
+			dts, pts := t.sessionTimes(a)
 			due = append(due, timed{a.u, dts, pts})
 		}
 		now := at
@@ -150,6 +156,21 @@ func (t *track) run() {
 			return
 		}
 	}
+}
+
+// end is the session time the track's file ends at after an operator's
+// stop (0 before): the program's frames up to the stop; a camera's up to
+// the one the program's last frame aired (up to half a frame after it: a
+// camera is timed as the program airs it, each picture in the program
+// frame whose middle it is due by).
+func (t *track) end() time.Duration {
+	end := time.Duration(t.s.endAt.Load())
+	if end == 0 || t.program {
+		return end
+	}
+	c := t.s.clock
+	last := int64(end) * int64(c.num) / (int64(c.den) * int64(time.Second)) // the program's last frame
+	return max(t.s.frameTime(last)+t.s.frameTime(1)/2, 1)
 }
 
 // timed is a unit on the session's timebase.
@@ -180,7 +201,16 @@ func (t *track) flush(due *[]timed, end, now time.Duration, done *[2]bool) error
 // mapping of its timestamps (it is then timed as the program airs it), or
 // else, once anchorWindow has passed, by the least-delayed unit's arrival.
 func (t *track) anchorOn(held []arrived, end time.Duration) bool {
-	last := held[len(held)-1]
+	var live []arrived // the pre-roll says nothing of when units come
+	for _, h := range held {
+		if h.live {
+			live = append(live, h)
+		}
+	}
+	if len(live) == 0 {
+		return end > 0 && t.anchorByArrival(held, held[len(held)-1].at)
+	}
+	last := live[len(live)-1]
 	if f := t.s.rec.opts.SourceOffset; f != nil {
 		if off, ok := f(t.name); ok {
 			a := off - t.s.startPTS()
@@ -190,22 +220,27 @@ func (t *track) anchorOn(held []arrived, end time.Duration) bool {
 			}
 		}
 	}
-	if last.at-held[0].at < anchorWindow && end == 0 {
+	if last.at-live[0].at < anchorWindow && end == 0 {
 		return false // a stop before the window is over anchors on what came
 	}
+	return t.anchorByArrival(live, last.at)
+}
+
+// anchorByArrival anchors on the least-delayed unit of the stream's lead
+// kind (video, else sound).
+func (t *track) anchorByArrival(units []arrived, at time.Duration) bool {
 	video := t.hasVideo()
 	var best time.Duration
 	found := false
-	for _, h := range held {
+	for _, h := range units {
 		if (h.u.Track.Kind == media.KindVideo) == video && (!found || h.at-h.u.DTS < best) {
 			best, found = h.at-h.u.DTS, true
 		}
 	}
-	if !found {
-		return false
+	if found {
+		t.setAnchor(best, at)
 	}
-	t.setAnchor(best, last.at)
-	return true
+	return found
 }
 
 func (t *track) setAnchor(a, at time.Duration) {
@@ -294,12 +329,13 @@ func (t *track) pastEnd(done [2]bool) bool {
 // plus its anchor; when its timeline jumps away from the arrival times (a
 // new publisher, timestamps starting over) it is anchored anew, which
 // leaves a gap in its file.
-func (t *track) sessionTimes(u *media.Unit, at time.Duration) (dts, pts time.Duration) {
+func (t *track) sessionTimes(a arrived) (dts, pts time.Duration) {
+	u, at := a.u, a.at
 	if t.program {
 		return t.s.programTime(u.DTS), t.s.programTime(u.PTS)
 	}
 	lead := u.Track.Kind == media.KindVideo || !t.hasVideo()
-	if lead && absDur(u.DTS+t.anchor-at) > time.Second {
+	if a.live && lead && absDur(u.DTS+t.anchor-at) > time.Second {
 		a := at - u.DTS
 		if f := t.s.rec.opts.SourceOffset; f != nil {
 			if off, ok := f(t.name); ok && absDur(u.DTS+off-t.s.startPTS()-at) < time.Second {
