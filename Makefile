@@ -6,7 +6,8 @@ PKGS := ./...
 
 # Debian/Ubuntu packages the build and the tests need.
 APT_PKGS := pkg-config gcc libavcodec-dev libavutil-dev libswscale-dev libswresample-dev \
-            libx264-dev ffmpeg nginx libnginx-mod-rtmp chromium
+            libx264-dev ffmpeg nginx libnginx-mod-rtmp chromium \
+            mediainfo melt gstreamer1.0-tools gstreamer1.0-plugins-good gstreamer1.0-libav
 
 .PHONY: help deps build run test test-short bench soak fuzz lint clean
 
@@ -37,8 +38,8 @@ test: deps ## run the whole test suite with the race detector
 bench: deps ## print performance figures beside ffmpeg doing the same work
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 40m ./cmd/switchyard
 
-soak: deps ## long runs: A/V sync over 10 minutes of media (SOAK=10m)
-	SWITCHYARD_SOAK=$${SOAK:-10m} $(GO) test -run '^TestAVSync$$' -count=1 -v -timeout 30m ./cmd/switchyard
+soak: deps ## long runs (SOAK=10m each): A/V sync; a recording switched all the while, rebuilt from its EDL frame by frame
+	SWITCHYARD_SOAK=$${SOAK:-10m} $(GO) test -run '^(TestAVSync|TestConform)$$' -count=1 -v -timeout 60m ./cmd/switchyard
 
 fuzz: deps ## run each fuzz target for a short while
 	@$(GO) list -f '{{.ImportPath}}' $(PKGS) | while read p; do \

@@ -140,3 +140,42 @@ func TestEDLColumnsReelsSoundMarkers(t *testing.T) {
 	require.Contains(t, comments, "* FROM CLIP NAME: presentercam.mp4")
 	require.Contains(t, comments, "* TO CLIP NAME: presenterwide.mp4")
 }
+
+// TestTimelineLateFileAndLastFrame: a camera whose file starts after its
+// cut to program (it connected late) is black only until its file starts,
+// then the camera (the whole stretch was black: the look-up took at most
+// 0.5 s before a file's start); the last event ends with the program's
+// last frame (it ran one past: 1/fps added to an end that is already the
+// end of the last frame); a source's file frames follow the picture the
+// mixer said it aired.
+func TestTimelineLateFileAndLastFrame(t *testing.T) {
+	rec := &Recorder{opts: Options{FPSNum: 30, FPSDen: 1, ProgramEpoch: func() time.Time { return time.Unix(1000, 0) }}}
+	s := &session{rec: rec, id: "T", req: StartRequest{Program: true}}
+	s.begin(time.Unix(1000, 0).Add(10*time.Second), true) // session 0 is program PTS 10 s
+	frame := time.Second / 30
+	s.tracks = []*track{
+		{name: "cam1", parts: []partJSON{{File: "cam1.mp4", StartS: 21.0 / 30, EndS: 400.0 / 30, StartFrame: 21, Video: "h264",
+			Anchors: []anchorJSON{{SinceS: 0.7, OffsetNS: int64(-5 * time.Second)}}}}},
+		{name: "cam2", parts: []partJSON{{File: "cam2.mp4", StartS: -0.5, EndS: 464.0 / 30, StartFrame: -15, Video: "h264",
+			Anchors: []anchorJSON{{SinceS: -0.5, OffsetNS: int64(-90 * time.Second)}}}}},
+		{name: "program", program: true, parts: []partJSON{{File: "program.mp4", StartS: 0, EndS: 464.0 / 30, Video: "h264"}}},
+	}
+	s.switches = []Switch{
+		{PTS: initialPTS, Kind: "cut", To: "cam1"},
+		{PTS: 10 * time.Second, Kind: SwitchKey, To: "cam1"},
+		// cam2 aired from frame 100, its picture of camera time 93.3 s:
+		// session 3.3 s, frame 99 of the session, 114 of its file
+		{PTS: 10*time.Second + 100*frame, Kind: "cut", From: "cam1", To: "cam2",
+			Sources: []SourceTime{{Name: "cam2", PTS: 90*time.Second + 99*frame, Shown: true}}},
+	}
+	tl := s.timeline()
+	require.Equal(t, int64(464), tl.end, "the program's last frame is 463")
+	require.Len(t, tl.events, 3)
+	require.Equal(t, event{rec0: 0, rec1: 21, clip: clipRef{source: "cam1"}, kind: "cut"}, tl.events[0], "black until cam1's file starts")
+	require.Equal(t, "cam1", tl.events[1].clip.source)
+	require.Equal(t, [2]int64{21, 100}, [2]int64{tl.events[1].rec0, tl.events[1].rec1})
+	require.Equal(t, int64(0), tl.events[1].clip.src, "cam1's file from its first frame")
+	require.Equal(t, "cam2", tl.events[2].clip.source)
+	require.Equal(t, [2]int64{100, 464}, [2]int64{tl.events[2].rec0, tl.events[2].rec1}, "to the program's end, not a frame past")
+	require.Equal(t, int64(99+15), tl.events[2].clip.src, "the frame of its file the mixer aired, one before the aired mapping")
+}
