@@ -114,6 +114,7 @@ type Engine struct {
 	trans      *activeTransition // nil when none is on air
 	lastProg   string            // the program source of the last frame
 	keyAt      int64             // the frame KeyFrameNext made a key frame (-1: none)
+	airing     airing            // the program source's pictures, frame to frame (marks.go)
 	switches   []SwitchEvent     // to hand to OnSwitch after the tick's lock
 	// OnSwitch, when set before Start, receives every program switch, from
 	// the tick: it must return at once.
@@ -806,6 +807,11 @@ func (e *Engine) compose(n int64, f *programFrame) {
 		}
 		e.switches = append(e.switches, ev)
 		e.lastProg = e.prog
+	}
+	if trans == nil {
+		e.airing.next(e, n, inA, picA != nil)
+	} else {
+		e.airing = airing{} // the transition's event says what it aired
 	}
 	f.key = false
 	if e.keyAt >= 0 && n >= e.keyAt {

@@ -42,6 +42,7 @@ type input struct {
 	queue     []duePic       // decoded, waiting for their time, by due time
 	shown     *av.PictureRef // the picture on show
 	shownPTS  atomic.Int64   // its source timestamp (noPTS: none); written under mu
+	fpsMilli  atomic.Int64   // its pictures' declared frame rate × 1000 (0: not known)
 	decodedAt time.Time      // the last picture decoded (stale detection)
 
 	// tickAt is the latest program time a tick took a picture for (under
@@ -230,6 +231,7 @@ func (d *decoding) decode(u *media.Unit) {
 				}
 			}
 			d.vtrack = u.Track
+			in.fpsMilli.Store(int64(u.Track.FPS * 1000))
 		}
 		if d.vdec == nil {
 			return

@@ -1,6 +1,7 @@
 package mixer
 
 import (
+	"math"
 	"time"
 )
 
@@ -18,6 +19,12 @@ const (
 	// KindAudio marks a change of a source's audio mode or mute; it takes
 	// effect on the event's frame.
 	KindAudio = "audio"
+	// KindJump marks a program frame whose picture of the program source
+	// is not the one after the last frame's: the source's mapping to the
+	// program clock moved (its pictures came later or earlier than they
+	// had), or a picture came too late and the last one was shown again.
+	// An edit list takes the source anew from there.
+	KindJump = "jump"
 )
 
 // SourceTime is where a source stood at an event's frame.
@@ -120,4 +127,49 @@ func (e *Engine) SourceOffset(name string) (time.Duration, bool) {
 		return 0, false
 	}
 	return in.cmap.offset() + in.jitter(), true
+}
+
+// airing follows the program source's pictures from frame to frame (under
+// the engine's mu, by the tick): a camera of the program's frame rate airs
+// one picture a frame, each its frame duration after the last; any other
+// step is a jump in what aired, which the switch log says (KindJump). It
+// allocates only then.
+type airing struct {
+	in  *input
+	pts time.Duration
+}
+
+// jumpTol is how far a picture's step may be from a frame and still be
+// the next picture (RTMP rounds timestamps to the millisecond).
+const stepTol = 2 * time.Millisecond
+
+func (a *airing) next(e *Engine, n int64, in *input, shown bool) {
+	pts := noPTS
+	if shown && in != nil {
+		pts = time.Duration(in.shownPTS.Load())
+	}
+	prev, prevIn := a.pts, a.in
+	a.in, a.pts = in, pts
+	if in == nil || in != prevIn || e.lastProg != in.name {
+		return // a cut: the switch log has it
+	}
+	jump := func(st SourceTime) {
+		e.switches = append(e.switches, SwitchEvent{PTS: e.cfg.frameTime(n), Kind: KindJump, From: in.name, To: in.name,
+			Sources: []SourceTime{st}})
+	}
+	frame := e.cfg.FrameDuration()
+	switch {
+	case pts == noPTS && prev == noPTS: // still its slate
+	case pts == noPTS: // its slate from here (no picture of it lately)
+		jump(SourceTime{Name: in.name, PTS: soundPTS(in, e.cfg.frameTime(n))})
+	case prev == noPTS: // its pictures again
+		jump(SourceTime{Name: in.name, PTS: pts, Shown: true})
+	default:
+		if fps := float64(in.fpsMilli.Load()) / 1000; fps <= 0 || math.Abs(fps*float64(frame)/float64(time.Second)-1) > 0.001 {
+			return // another rate than the program's: its cadence repeats or skips by design
+		}
+		if step := pts - prev; step < frame-stepTol || step > frame+stepTol {
+			jump(SourceTime{Name: in.name, PTS: pts, Shown: true})
+		}
+	}
 }

@@ -2,6 +2,7 @@ package mixer
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"math"
@@ -205,5 +206,68 @@ func TestSwitchEventsSayWhatAired(t *testing.T) {
 	ev = last(KindAudio)
 	if ev.PTS != e.cfg.frameTime(muteFrame) || ev.To != "cam2" || len(ev.Sources) != 1 || ev.Sources[0].Audio != "" {
 		t.Fatalf("audio event %+v", ev)
+	}
+}
+
+// TestJumpsInWhatAired: the program source airing one picture a frame says
+// nothing; a picture shown again (it came too late: a freeze) or pictures
+// passed over (its mapping to the program clock moved) are jumps, each
+// with the picture it aired, so an edit list can take the source anew
+// there; so are its slate (no picture of it lately) and its return. A
+// cut, a source of another rate are not jumps.
+func TestJumpsInWhatAired(t *testing.T) {
+	e := &Engine{cfg: Config{FPSNum: 30, FPSDen: 1}}
+	frame := time.Second / 30
+	cam := &input{name: "cam1"}
+	cam.fpsMilli.Store(30000)
+	odd := &input{name: "cam25"}
+	odd.fpsMilli.Store(25000)
+	var a airing
+	air := func(n int64, in *input, pts time.Duration, shown bool) {
+		e.lastProg = in.name
+		in.shownPTS.Store(int64(pts))
+		a.next(e, n, in, shown)
+	}
+	jumps := func() []time.Duration {
+		var out []time.Duration
+		for _, ev := range e.switches {
+			if ev.Kind != KindJump || ev.To != "cam1" || len(ev.Sources) != 1 || ev.Sources[0].Name != "cam1" {
+				t.Fatalf("not a jump of cam1: %+v", ev)
+			}
+			if !ev.Sources[0].Shown {
+				out = append(out, -1) // its slate
+				continue
+			}
+			out = append(out, ev.Sources[0].PTS)
+		}
+		e.switches = nil
+		return out
+	}
+	base := 7 * time.Second
+	for n := int64(0); n < 10; n++ {
+		air(n, cam, base+time.Duration(n)*frame+time.Duration(n%3)*time.Millisecond/2, true) // RTMP's rounding
+	}
+	if j := jumps(); j != nil {
+		t.Fatalf("jumps in a picture a frame: %v", j)
+	}
+	air(10, cam, base+9*frame, true)  // shown again: late
+	air(11, cam, base+11*frame, true) // then the one after the late one
+	air(12, cam, base+12*frame, true)
+	air(13, cam, base+14*frame, true) // the mapping moved: one passed over
+	air(14, cam, base+15*frame, true)
+	if j, want := jumps(), []time.Duration{base + 9*frame, base + 11*frame, base + 14*frame}; fmt.Sprint(j) != fmt.Sprint(want) {
+		t.Fatalf("jumps %v, want %v", j, want)
+	}
+	air(15, cam, noPTS, false) // its slate: no picture lately
+	air(16, cam, noPTS, false)
+	air(17, cam, base+20*frame, true) // back
+	if j, want := jumps(), []time.Duration{-1, base + 20*frame}; fmt.Sprint(j) != fmt.Sprint(want) {
+		t.Fatalf("jumps around a slate %v, want %v", j, want)
+	}
+	air(18, odd, base, true) // a cut to another source, of another rate
+	air(19, odd, base+frame, true)
+	air(20, odd, base+frame, true)
+	if j := jumps(); j != nil {
+		t.Fatalf("jumps across a cut, at another rate: %v", j)
 	}
 }

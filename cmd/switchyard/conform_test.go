@@ -135,6 +135,13 @@ func conform(t *testing.T, rate, timecode string, fps float64, soak time.Duratio
 		require.Equal(t, timecode, in.Timecode, "record.timecode")
 	}
 	require.Equal(t, "CAM1", events[0].reel, "the camera on program at REC is the first event")
+	jumps := 0
+	for i := 1; i < len(events); i++ {
+		if events[i].reel == events[i-1].reel && events[i].trans == "C" {
+			jumps++
+		}
+	}
+	t.Logf("%d events take a camera anew where the program jumped in its pictures", jumps)
 	require.Equal(t, session, events[0].rec0, "from the session's first frame")
 
 	// Rebuild the show from the EDL and the camera files, frame by frame.
@@ -162,7 +169,7 @@ func conform(t *testing.T, rate, timecode string, fps float64, soak time.Duratio
 		}
 		return frames[k], true
 	}
-	differ, blends := 0, 0
+	differ, blendDiffer, blends := 0, 0, 0
 	var report []string
 	covered := int64(0)
 	for i, ev := range events {
@@ -190,9 +197,16 @@ func conform(t *testing.T, rate, timecode string, fps float64, soak time.Duratio
 				out, ok2 := at(from.clip, from.src0+r-ev.rec0)
 				w := int((float64(r-ev.rec0)/float64(ev.dur))*256 + 0.5)
 				match = ok && ok2 && near(got, blendOf(out, want, w), 24)
+			} else {
+				gn, gid, gok := got.read()
+				wn, wid, wok := want.read()
+				match = match && gok && wok && gn == wn && gid == wid
 			}
 			if !match {
 				differ++
+				if ev.trans == "D" && r-ev.rec0 < int64(ev.dur) {
+					blendDiffer++
+				}
 				if len(report) < 10 {
 					gn, gid, _ := got.read()
 					wn, wid, _ := want.read()
@@ -213,22 +227,30 @@ func conform(t *testing.T, rate, timecode string, fps float64, soak time.Duratio
 			t.Logf("program.mp4's first frame: camera 1's frame %d, the one aired at REC", n)
 		}
 	}
-	t.Logf("%s: %d program frames rebuilt from cuts.edl and the camera files (%d of them blends of a dissolve): %d differ; "+
-		"the mixer counted %d pictures late (each repeats the one before on program, a frame no edit list has)",
-		rate, len(prog), blends, differ, late)
+	t.Logf("%s: %d program frames rebuilt from cuts.edl and the camera files (%d of them blends of a dissolve): %d differ (%d in a dissolve); "+
+		"the mixer counted %d pictures late", rate, len(prog), blends, differ, blendDiffer, late)
 	require.Equal(t, int64(len(prog)), covered, "the events cover every program frame and no more")
-	// A picture that reached the mixer after its jitter buffer aired as a
-	// repeat of the one before: the program has it, an edit list cannot.
-	// Every other frame must be the EDL's.
-	require.LessOrEqual(t, uint64(differ), late, "frames differing between program.mp4 and the show rebuilt from cuts.edl:\n%s", strings.Join(report, "\n"))
+	// Every frame is the EDL's, also where a camera's picture came late
+	// (the program showed the one before again: a jump the EDL follows),
+	// but within a dissolve, where the mixer does not follow its sources
+	// frame by frame: there a late picture may differ.
+	require.Equal(t, blendDiffer, differ, "frames differing between program.mp4 and the show rebuilt from cuts.edl:\n%s", strings.Join(report, "\n"))
+	require.LessOrEqual(t, uint64(blendDiffer), late, "frames of a dissolve differing:\n%s", strings.Join(report, "\n"))
 
-	// One clock: a camera's frame has the program's timecode for the same
-	// instant (its file is timed as the program airs it), so the EDL's
-	// source timecodes are its record timecodes, within the frame the
-	// picture fell in.
+	// One clock: a camera's file is timed as the program aired it at REC,
+	// so the same instant has the same timecode in every file: the first
+	// event's source timecode is its record timecode (within the frame the
+	// picture fell in). Later the mixer may map a camera anew (its
+	// pictures come later on a loaded machine): the EDL follows the
+	// pictures aired, its source and record timecodes then part.
+	require.InDelta(t, events[0].rec0, events[0].src0, 1, "event 001: source timecode %d, record %d", events[0].src0, events[0].rec0)
+	same := 0
 	for _, ev := range events {
-		require.InDelta(t, ev.rec0, ev.src0, 1, "event %s: source timecode %d, record %d", ev.num, ev.src0, ev.rec0)
+		if d := ev.src0 - ev.rec0; d >= -1 && d <= 1 {
+			same++
+		}
 	}
+	t.Logf("%d of %d events have their source timecode at their record timecode", same, len(events))
 	require.Equal(t, "CFR", mediainfoVideo(t, filepath.Join(dir, "cam1.mp4"), "FrameRate_Mode"), "the RTMP camera's file is on its frame grid")
 
 	// cuts.xml: the program cut on V1 pointing where the EDL does.
@@ -240,7 +262,13 @@ func conform(t *testing.T, rate, timecode string, fps float64, soak time.Duratio
 	if soak == 0 {
 		require.Equal(t, []string{"cam1", "cam2", "cam1 (mix)", "cam3", "Goal"}, titles, "program.mp4's chapters: the cuts and the marker")
 	}
-	for i, ev := range events[:4] {
+	var switched []cmxEvent // the events that change the source (not the jumps of one)
+	for i, ev := range events {
+		if i == 0 || ev.reel != events[i-1].reel || ev.trans == "D" {
+			switched = append(switched, ev)
+		}
+	}
+	for i, ev := range switched[:4] {
 		require.InDelta(t, float64(ev.rec0-session)/fps, starts[i], 0.6/fps, "chapter %d starts with event %s", i, ev.num)
 	}
 	var sj struct {

@@ -179,3 +179,43 @@ func TestTimelineLateFileAndLastFrame(t *testing.T) {
 	require.Equal(t, [2]int64{100, 464}, [2]int64{tl.events[2].rec0, tl.events[2].rec1}, "to the program's end, not a frame past")
 	require.Equal(t, int64(99+15), tl.events[2].clip.src, "the frame of its file the mixer aired, one before the aired mapping")
 }
+
+// TestTimelineFollowsJumps: when the program source airs another picture
+// than the one after the last (the mixer's mapping of it moved, or a late
+// picture was shown again), the edit list takes it anew from that frame;
+// its slate is black.
+func TestTimelineFollowsJumps(t *testing.T) {
+	rec := &Recorder{opts: Options{FPSNum: 30, FPSDen: 1, ProgramEpoch: func() time.Time { return time.Unix(1000, 0) }}}
+	s := &session{rec: rec, id: "T", req: StartRequest{Program: true}}
+	s.begin(time.Unix(1000, 0), true)
+	frame := time.Second / 30
+	cam := func(k int) time.Duration { return 50*time.Second + time.Duration(k)*frame } // camera frame k
+	s.tracks = []*track{
+		{name: "cam1", parts: []partJSON{{File: "cam1.mp4", StartS: -1, EndS: 10, StartFrame: -30, Video: "h264",
+			Anchors: []anchorJSON{{SinceS: -1, OffsetNS: int64(-50 * time.Second)}}}}}, // camera frame k at session frame k
+		{name: "program", program: true, parts: []partJSON{{File: "program.mp4", StartS: 0, EndS: 4, Video: "h264"}}},
+	}
+	jump := func(n int64, k int, shown bool) Switch {
+		return Switch{PTS: time.Duration(n) * frame, Kind: SwitchJump, From: "cam1", To: "cam1",
+			Sources: []SourceTime{{Name: "cam1", PTS: cam(k), Shown: shown}}}
+	}
+	s.switches = []Switch{
+		{PTS: 0, Kind: SwitchKey, To: "cam1", Sources: []SourceTime{{Name: "cam1", PTS: cam(-2), Shown: true}}}, // 2 frames behind
+		jump(40, 37, true),  // frame 39 aired camera 37; 40 again 37: late
+		jump(41, 39, true),  // and then on as before
+		jump(60, 59, true),  // the mapping moved: one frame later
+		jump(90, 0, false),  // its slate
+		jump(100, 97, true), // back
+	}
+	tl := s.timeline()
+	type ev struct{ rec0, rec1, src int64 }
+	var got []ev
+	for _, e := range tl.events {
+		src := int64(-1)
+		if e.clip.part != nil {
+			src = e.clip.src - 30 // camera frame
+		}
+		got = append(got, ev{e.rec0, e.rec1, src})
+	}
+	require.Equal(t, []ev{{0, 40, -2}, {40, 41, 37}, {41, 60, 39}, {60, 90, 59}, {90, 100, -1}, {100, 120, 97}}, got)
+}

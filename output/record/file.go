@@ -302,15 +302,15 @@ func (w *fileWriter) writeUnit(u *media.Unit, dts, pts time.Duration) error {
 				return errTrackChanged
 			}
 		}
+		if !w.started && !u.Key {
+			return nil // a file starts at a key frame
+		}
+		dts, pts = w.grid.snap(dts, w.video.FPS), w.grid.snap(pts, w.video.FPS)
 		if !w.started {
-			if !u.Key {
-				return nil // a file starts at a key frame
-			}
 			if err := w.begin(dts, pts); err != nil {
 				return err
 			}
 		}
-		dts, pts = w.grid.snap(dts, w.video.FPS), w.grid.snap(pts, w.video.FPS)
 		// parameter sets are in the init segment: keep what the camera sent
 		p := &pending{dts: dts, pts: pts, key: u.Key, payload: avcc(stripParams(u.Data, w.video))}
 		if h := w.vHeld; h != nil {

@@ -83,7 +83,7 @@ type Switch struct {
 	PTS time.Duration
 	// Kind: cut, mix, dip or wipe; SwitchKey marks the frame KeyFrame made
 	// a key frame (a session's first), SwitchAudio a change of how a
-	// source is heard.
+	// source is heard, SwitchJump a jump in what the program source aired.
 	Kind string
 	From string
 	To   string
@@ -99,6 +99,11 @@ type Switch struct {
 const (
 	SwitchKey   = "key"
 	SwitchAudio = "audio"
+	// SwitchJump: the program source aired another picture than the one
+	// after the last (its mapping to the program clock moved, a picture
+	// came late and the last was shown again), or its slate (no picture
+	// of it lately; Sources says Shown false): the edit lists take it anew.
+	SwitchJump = "jump"
 )
 
 // SourceTime is where a source stood at a switch event's frame.

@@ -317,7 +317,7 @@ func (s *session) addSwitch(sw Switch) {
 	s.mu.Lock()
 	if sw.Kind == "cut" {
 		for i := len(s.switches) - 1; i >= 0; i-- {
-			if k := s.switches[i].Kind; k == SwitchKey || k == SwitchAudio {
+			if k := s.switches[i].Kind; k == SwitchKey || k == SwitchAudio || k == SwitchJump {
 				continue
 			}
 			if s.switches[i].To == sw.To && s.switches[i].Kind == "cut" {
@@ -328,7 +328,7 @@ func (s *session) addSwitch(sw Switch) {
 		}
 	}
 	s.switches = append(s.switches, sw)
-	if sw.Kind != SwitchAudio {
+	if sw.Kind != SwitchAudio && sw.Kind != SwitchJump {
 		s.chapterGen.Add(1)
 	}
 	s.mu.Unlock()
@@ -370,14 +370,14 @@ func (s *session) chapters() []chapter {
 		at := s.programTime(sw.PTS)
 		if sw.PTS == initialPTS || at <= 0 {
 			switch sw.Kind {
-			case SwitchAudio:
+			case SwitchAudio, SwitchJump:
 			default:
 				prog = sw.To
 			}
 			continue
 		}
 		switch sw.Kind {
-		case SwitchKey, SwitchAudio:
+		case SwitchKey, SwitchAudio, SwitchJump:
 			continue
 		case "cut":
 			out = append(out, chapter{at: at, title: sw.To})

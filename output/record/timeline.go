@@ -68,6 +68,7 @@ type segment struct {
 	// where the source and the outgoing source stood: a timestamp aired at
 	// a frame
 	at, fromAt *shownAt
+	slate      bool // the source's slate aired (no picture of it)
 }
 
 type shownAt struct {
@@ -158,6 +159,15 @@ func (s *session) segments(switches []Switch, recStart int64) []segment {
 				g.fromAt = at
 			}
 		}
+		if sw.Kind == SwitchJump {
+			// the same source anew (or its slate) from this frame
+			last := len(segs) - 1
+			if last < 0 || segs[last].source != sw.To {
+				continue
+			}
+			g.kind, g.from, g.fromAt, g.dur = "cut", "", nil, 0
+			g.slate = g.at == nil
+		}
 		if sw.Kind == SwitchKey {
 			// the frame a recording starts on: what was on program then,
 			// with the picture aired
@@ -240,6 +250,9 @@ func (tl timeline) fileFrame(p *partJSON, s time.Duration) int64 {
 // place cuts segment g into events by its source's files: where no file
 // holds the frames it aired, black.
 func (tl timeline) place(s *session, g, prev *segment) []event {
+	if g.slate {
+		return []event{{rec0: g.n0, rec1: g.n1, clip: clipRef{source: g.source}, kind: "cut"}}
+	}
 	var out []event
 	s0, _ := tl.sessionAt(g.source, g.at, g.n0)
 	// the files' coverage, in program frames of this segment

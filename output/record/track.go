@@ -170,7 +170,17 @@ func (t *track) end() time.Duration {
 	}
 	c := t.s.clock
 	last := int64(end) * int64(c.num) / (int64(c.den) * int64(time.Second)) // the program's last frame
-	return max(t.s.frameTime(last)+t.s.frameTime(1)/2, 1)
+	end = t.s.frameTime(last) + t.s.frameTime(1)/2
+	// the mixer's mapping of the camera may have moved since the file was
+	// timed: its picture aired then is where that mapping puts it
+	if f := t.s.rec.opts.SourceOffset; f != nil && t.anchored {
+		if off, ok := f(t.name); ok {
+			if d := t.anchor - (off - t.s.startPTS()); absDur(d) < time.Second {
+				end += d
+			}
+		}
+	}
+	return max(end, 1)
 }
 
 // timed is a unit on the session's timebase.
