@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -112,12 +111,6 @@ func conform(t *testing.T, rate, timecode string, fps float64, soak time.Duratio
 	late := latePictures(a) - lateBefore
 	require.Empty(t, in.Errors)
 	dir := filepath.Join(a.recorder.Dir(), in.ID)
-	t.Cleanup(func() { // DEBUG
-		if t.Failed() {
-			os.RemoveAll("/tmp/exp/dbg")
-			exec.Command("cp", "-r", dir, "/tmp/exp/dbg").Run()
-		}
-	})
 
 	// The edit list, read by its columns.
 	edlText, err := os.ReadFile(filepath.Join(dir, "cuts.edl"))

@@ -232,9 +232,9 @@ func (r *Recorder) Start(req StartRequest) (Info, error) {
 	}
 	r.current.Store(s) // switch events from here on are the session's
 	if r.opts.KeyFrame != nil {
-		s.begin(r.opts.ProgramEpoch().Add(r.opts.KeyFrame()), true)
+		s.begin(r.opts.ProgramEpoch().Add(r.opts.KeyFrame()))
 	} else {
-		s.begin(time.Now(), false)
+		s.begin(time.Now())
 	}
 	s.run()
 	r.session = s

@@ -165,10 +165,9 @@ func newSession(r *Recorder, id, dir string, req StartRequest) *session {
 	return s
 }
 
-// begin fixes the session's time 0: a program frame's (onFrame), or just
-// the moment of the start.
-func (s *session) begin(start time.Time, onFrame bool) {
-	s.start, s.onFrame = start.UTC(), onFrame
+// begin fixes the session's time 0.
+func (s *session) begin(start time.Time) {
+	s.start = start.UTC()
 	s.clock = newClock(s.rec.opts.Timecode, s.rec.opts.FPSNum, s.rec.opts.FPSDen, s.start.Local())
 }
 
