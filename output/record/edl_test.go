@@ -151,7 +151,7 @@ func TestEDLColumnsReelsSoundMarkers(t *testing.T) {
 func TestTimelineLateFileAndLastFrame(t *testing.T) {
 	rec := &Recorder{opts: Options{FPSNum: 30, FPSDen: 1, ProgramEpoch: func() time.Time { return time.Unix(1000, 0) }}}
 	s := &session{rec: rec, id: "T", req: StartRequest{Program: true}}
-	s.begin(time.Unix(1000, 0).Add(10*time.Second)) // session 0 is program PTS 10 s
+	s.begin(time.Unix(1000, 0).Add(10 * time.Second)) // session 0 is program PTS 10 s
 	frame := time.Second / 30
 	s.tracks = []*track{
 		{name: "cam1", parts: []partJSON{{File: "cam1.mp4", StartS: 21.0 / 30, EndS: 400.0 / 30, StartFrame: 21, Video: "h264",
