@@ -237,9 +237,14 @@ func (tl timeline) frameTime(n int64) time.Duration {
 	return time.Duration(n * int64(tl.clock.den) * int64(time.Second) / int64(tl.clock.num))
 }
 
-// fileFrames is how many frames a file holds.
+// fileFrames is how many frames a file holds: of pictures, whole frames;
+// of sound only, every frame it sounds in (an editor pads the rest).
 func (tl timeline) fileFrames(p *partJSON) int64 {
-	return int64(math.Round((p.EndS - p.StartS) * tl.fps()))
+	x := (p.EndS - p.StartS) * tl.fps()
+	if p.Video == "" {
+		return int64(math.Ceil(x - 1e-6))
+	}
+	return int64(math.Round(x))
 }
 
 // fileFrame is the frame of file p at session time s.
