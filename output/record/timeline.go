@@ -126,6 +126,17 @@ func (s *session) timeline() timeline {
 		tl.events = append(tl.events, tl.place(s, g, prev)...)
 		prev = g
 	}
+	if j.StoppedAt == nil {
+		// while recording, a camera's file is a jitter buffer behind the
+		// program's: the program's last frames are not yet in it, not black
+		for n := len(tl.events); n > 0; n-- {
+			ev := tl.events[n-1]
+			if ev.clip.part != nil || len(tl.files[ev.clip.source]) == 0 || ev.rec1-ev.rec0 > int64(tl.fps()) {
+				break
+			}
+			tl.events, tl.end = tl.events[:n-1], ev.rec0
+		}
+	}
 	tl.audio = tl.sound(s, switches)
 	return tl
 }
