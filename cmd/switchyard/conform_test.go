@@ -264,6 +264,12 @@ func conform(t *testing.T, rate, timecode string, fps float64, soak time.Duratio
 	for i, ev := range switched[:4] {
 		require.InDelta(t, float64(ev.rec0-session)/fps, starts[i], 0.6/fps, "chapter %d starts with event %s", i, ev.num)
 	}
+	for i, title := range titles {
+		if title == "Goal" {
+			require.InDelta(t, float64(mark.Frame)/fps, starts[i], 0.6/fps, "the marker's chapter is at its frame")
+		}
+	}
+	require.Equal(t, session+mark.Frame, tcFrames(t, mark.Timecode, nominal), "the marker's timecode is its frame's")
 	var sj struct {
 		Markers []record.Marker `json:"markers"`
 	}
