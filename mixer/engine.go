@@ -810,8 +810,11 @@ func (e *Engine) compose(n int64, f *programFrame) {
 	}
 	if trans == nil {
 		e.airing.next(e, n, inA, picA != nil)
-	} else {
-		e.airing = airing{} // the transition's event says what it aired
+	} else { // the transition's event says what it aired; what follows goes on from its incoming source
+		e.airing.follow(inB, picB != nil)
+		if inB != nil && picB != nil {
+			trans.lastB, trans.lastBFrame, trans.haveB = time.Duration(inB.shownPTS.Load()), n, true
+		}
 	}
 	f.key = false
 	if e.keyAt >= 0 && n >= e.keyAt {

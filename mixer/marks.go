@@ -143,6 +143,15 @@ type airing struct {
 // the next picture (RTMP rounds timestamps to the millisecond).
 const stepTol = 2 * time.Millisecond
 
+// follow notes what a source aired without a word: the incoming source of
+// a transition, which the program source is when it ends.
+func (a *airing) follow(in *input, shown bool) {
+	a.in, a.pts = in, noPTS
+	if shown && in != nil {
+		a.pts = time.Duration(in.shownPTS.Load())
+	}
+}
+
 func (a *airing) next(e *Engine, n int64, in *input, shown bool) {
 	pts := noPTS
 	if shown && in != nil {

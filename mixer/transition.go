@@ -94,6 +94,12 @@ type activeTransition struct {
 	noted    bool
 	at       [2]SourceTime
 	atSource [2]bool
+	// To's picture on its latest frame: To's timestamp at the first frame
+	// is told on the line of it (a source just put on preview may pass over
+	// pictures in the first frames, and its latest weighs most)
+	lastB      time.Duration
+	lastBFrame int64
+	haveB      bool
 }
 
 // position of the transition at frame n.
@@ -148,6 +154,9 @@ func (e *Engine) finishLocked(at int64) {
 	if a := e.trans; a != nil {
 		ev := SwitchEvent{PTS: e.cfg.frameTime(a.start), Kind: a.t.Type, From: e.prog, To: e.prev,
 			Duration: e.cfg.frameTime(max(at, a.start)) - e.cfg.frameTime(a.start)}
+		if a.haveB && a.atSource[1] && a.at[1].Shown {
+			a.at[1].PTS = a.lastB - e.cfg.frameTime(a.lastBFrame-a.start)
+		}
 		for i := range a.at {
 			if a.atSource[i] {
 				ev.Sources = append(ev.Sources, a.at[i])

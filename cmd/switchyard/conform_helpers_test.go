@@ -87,11 +87,39 @@ func blendOf(a, b bars, w int) bars {
 	return out
 }
 
-// near reports whether two pictures' cells are within tol levels.
-func near(a, b bars, tol int) bool {
-	for i := range a {
-		if d := int(a[i]) - int(b[i]); d > tol || d < -tol {
-			return false
+// blendErr is how far a picture's cells are from a blend, in all.
+func blendErr(got, a, b bars, w int) int {
+	e := 0
+	for i, v := range blendOf(a, b, w) {
+		d := int(got[i]) - int(v)
+		e += max(d, -d)
+	}
+	return e
+}
+
+// bestBlend reports whether got is the blend at w/256 of the outgoing
+// picture out(0) and the incoming in(0) rather than of any of their
+// neighbours (out(±1, ±2), in(±1, ±2)): the program encoder blurs a
+// dissolve's cells by more than a tolerance would allow, but a
+// neighbouring picture (its counter's bits differ) is always further. A
+// neighbour exactly as near is a tie (a side weighted too little to tell).
+func bestBlend(got bars, w int, out, in func(d int64) (bars, bool)) bool {
+	a0, ok1 := out(0)
+	b0, ok2 := in(0)
+	if !ok1 || !ok2 {
+		return false
+	}
+	e0 := blendErr(got, a0, b0, w)
+	if e0 > 20*len(got) {
+		return false // nothing like the blend
+	}
+	for da := int64(-2); da <= 2; da++ {
+		for db := int64(-2); db <= 2; db++ {
+			a, ok1 := out(da)
+			b, ok2 := in(db)
+			if (da != 0 || db != 0) && ok1 && ok2 && blendErr(got, a, b, w) < e0 {
+				return false
+			}
 		}
 	}
 	return true
