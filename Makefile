@@ -8,7 +8,7 @@ PKGS := ./...
 APT_PKGS := pkg-config gcc libavcodec-dev libavutil-dev libswscale-dev libswresample-dev \
             libx264-dev ffmpeg nginx libnginx-mod-rtmp chromium \
             gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
-            gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-rtsp
+            gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-rtsp mediainfo melt
 
 # The end-to-end tests `make test-short` runs: the front door (config, docs,
 # start-up), a push of each protocol, a cut on pixels.
@@ -47,8 +47,8 @@ test-short: deps ## the fast subset: every package's own tests and a few end-to-
 bench: deps ## print performance figures beside ffmpeg doing the same work
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 40m ./cmd/switchyard
 
-soak: deps ## long runs: A/V sync over 10 minutes of media (SOAK=10m; SOAK=1h make soak for longer)
-	SOAK=$${SOAK:-10m} $(GO) test -run '^TestAVSync$$' -count=1 -v -timeout 3h ./cmd/switchyard
+soak: deps ## long runs (SOAK=10m each; SOAK=1h make soak): A/V sync; a recording switched all the while, rebuilt from its EDL frame by frame
+	SOAK=$${SOAK:-10m} $(GO) test -run '^(TestAVSync|TestConform)$$' -count=1 -v -timeout 3h ./cmd/switchyard
 
 fuzz: deps ## run each fuzz target for a short while
 	@$(GO) list -f '{{.ImportPath}}' $(PKGS) | while read p; do \

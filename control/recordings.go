@@ -29,6 +29,7 @@ func (s *Server) recordingRoutes(api *gin.RouterGroup) {
 		}
 		c.JSON(http.StatusOK, in)
 	})
+	api.POST("/recording/markers", s.addMarker)
 	api.GET("/recordings", func(c *gin.Context) {
 		list, err := s.Recorder.List()
 		if err != nil {
@@ -112,4 +113,31 @@ func (s *Server) downloadRecording(c *gin.Context) {
 	}
 	c.Header("Content-Disposition", fmt.Sprintf("attachment; filename=%q", filepath.Base(p)))
 	http.ServeContent(c.Writer, c.Request, filepath.Base(p), st.ModTime(), f) // Range requests included
+}
+
+// markerRequest is POST /recording/markers.
+type markerRequest struct {
+	Name  string `json:"name"`
+	Color string `json:"color,omitempty"` // red (the default), green, blue, cyan, magenta, yellow, black, white
+}
+
+// addMarker sets a marker at the current program frame of the running
+// recording: in its edit lists, session.json and program.mp4's chapters.
+func (s *Server) addMarker(c *gin.Context) {
+	var req markerRequest
+	if err := bind(c, &req); err != nil {
+		fail(c, err)
+		return
+	}
+	m, err := s.Recorder.AddMarker(req.Name, req.Color)
+	var me *record.MarkerError
+	if errors.As(err, &me) {
+		fail(c, badRequest(me.Field, "%s", me.Msg))
+		return
+	}
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, m)
 }

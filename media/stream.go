@@ -19,6 +19,7 @@ type Stream struct {
 	readers map[*Reader]struct{}
 	closed  bool
 	tracks  []*Track
+	pre     preroll // the latest units, for readers that start before now (preroll.go)
 
 	units   atomic.Uint64
 	bytes   atomic.Uint64
@@ -46,15 +47,31 @@ func (s *Stream) Tracks() []*Track {
 	return s.tracks
 }
 
-// WriteUnit hands u to every reader. It never blocks on a reader.
+// WriteUnit hands u to every reader and keeps it for the pre-roll. It
+// never blocks on a reader. The stream's lock is taken for writing, so a
+// reader opened with its pre-roll (NewReaderFromPreroll) gets every unit
+// exactly once; it is held for the pushes, which only queue, and for
+// keeping the unit (preroll.go), which appends a pointer.
 func (s *Stream) WriteUnit(u *Unit) {
 	s.units.Add(1)
 	s.bytes.Add(uint64(u.Size()))
-	s.mu.RLock()
+	now := time.Now()
+	s.mu.Lock()
+	if !s.closed {
+		s.pre.add(u, now)
+	}
 	for r := range s.readers {
 		r.push(u)
 	}
-	s.mu.RUnlock()
+	s.mu.Unlock()
+}
+
+// PrerollSize returns how many units, and payload bytes, the stream keeps
+// for its pre-roll now.
+func (s *Stream) PrerollSize() (units, bytes int) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.pre.units), s.pre.bytes
 }
 
 // UnitsWritten returns how many units were written since the stream was made.
@@ -70,17 +87,7 @@ func (s *Stream) Dropped() uint64 { return s.dropped.Load() }
 // two, at least 2). The reader receives units written from now on; it starts at
 // the first video key unit. Close it when done.
 func (s *Stream) NewReader(size int) *Reader {
-	n := 2
-	for n < size {
-		n <<= 1
-	}
-	r := &Reader{
-		stream:  s,
-		ring:    make([]*Unit, n),
-		mask:    uint64(n - 1),
-		signal:  make(chan struct{}, 1),
-		waitKey: true,
-	}
+	r := newReader(s, size)
 	s.mu.Lock()
 	if s.closed {
 		r.closed = true
@@ -91,10 +98,48 @@ func (s *Stream) NewReader(size int) *Reader {
 	return r
 }
 
+// NewReaderFromPreroll is NewReader, but the reader begins with the units
+// the stream has kept (preroll.go): for a stream with video from a key unit
+// at least PrerollMin before the newest unit, else the last PrerollMin of
+// units; nothing when they are stale (the publisher is gone). Then it goes
+// on with every unit written after them, none missed or repeated. The ring
+// holds size units besides the pre-roll. It returns how many pre-roll
+// units it begins with.
+func (s *Stream) NewReaderFromPreroll(size int) (*Reader, int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pre := s.pre.snapshot(time.Now())
+	r := newReader(s, size+len(pre))
+	if s.closed {
+		r.closed = true
+		return r, 0
+	}
+	for _, u := range pre {
+		r.push(u)
+	}
+	s.readers[r] = struct{}{}
+	return r, len(pre)
+}
+
+func newReader(s *Stream, size int) *Reader {
+	n := 2
+	for n < size {
+		n <<= 1
+	}
+	return &Reader{
+		stream:  s,
+		ring:    make([]*Unit, n),
+		mask:    uint64(n - 1),
+		signal:  make(chan struct{}, 1),
+		waitKey: true,
+	}
+}
+
 // Close detaches every reader; their Next returns ErrReaderClosed once drained.
 func (s *Stream) Close() {
 	s.mu.Lock()
 	s.closed = true
+	s.pre.reset()
 	rs := s.readers
 	s.readers = map[*Reader]struct{}{}
 	s.mu.Unlock()

@@ -83,7 +83,11 @@ func (e *Engine) SetAudio(name string, p AudioPatch) (AudioSettings, error) {
 	if err := p.apply(&s, false); err != nil {
 		return AudioSettings{}, err
 	}
+	was := heardAs(in)
 	in.mix = s
+	if heardAs(in) != was {
+		e.audioEventLocked(in)
+	}
 	return s, nil
 }
 

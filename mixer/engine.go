@@ -118,6 +118,8 @@ type Engine struct {
 	defTrans   Transition
 	trans      *activeTransition // nil when none is on air
 	lastProg   string            // the program source of the last frame
+	keyAt      int64             // the frame KeyFrameNext made a key frame (-1: none)
+	airing     airing            // the program source's pictures, frame to frame (marks.go)
 	switches   []SwitchEvent     // to hand to OnSwitch after the tick's lock
 	// OnSwitch, when set before Start, receives every program switch, from
 	// the tick: it must return at once.
@@ -227,7 +229,7 @@ func New(cfg Config, log *slog.Logger) (*Engine, error) {
 		cfg.EncodeThreads = encodeThreads(cfg.Width, cfg.Height)
 	}
 	e := &Engine{cfg: cfg, log: log.With("component", "mixer"), inputs: map[string]*input{}, prog: Black, prev: Black,
-		current: -1, defTrans: DefaultTransition, lastProg: Black, keyers: map[string]*keyerState{}}
+		current: -1, keyAt: -1, defTrans: DefaultTransition, lastProg: Black, keyers: map[string]*keyerState{}}
 	e.gopFrames = max(1, int64(math.Round(cfg.Keyint.Seconds()*float64(cfg.FPSNum)/float64(cfg.FPSDen))))
 	e.lateness = newLateness(e.log)
 	e.keyerList.Store(&[]*keyerState{})
@@ -433,6 +435,7 @@ func (e *Engine) AddInput(name string, st *media.Stream, jitterBuffer time.Durat
 		mix: AudioSettings{Mode: ModeAFV}, tickBuf: make([]float32, len(e.tickAudio)), clock: &e.tickN,
 		progNow: e.progNow, reader: st.NewReader(256), tickAt: math.MinInt64}
 	in.delay.Store(int64(e.jitterOr(jitterBuffer)))
+	in.shownPTS.Store(int64(noPTS))
 	in.shownAt.Store(e.tickN.Load()) // in sight and heard until the ticks say otherwise
 	in.heardAt.Store(e.tickN.Load())
 	e.mu.Lock()
@@ -663,6 +666,7 @@ type programFrame struct {
 	pv     *av.Frame   // the preview output's picture, when there is one
 	sound  soundMix    // the frame before's sound, mixed after this picture (mixAudio)
 	timing frameTiming // its way, to tell why it was late
+	key    bool        // to be a key frame (KeyFrameNext)
 }
 
 func (e *Engine) newProgramFrames() error {
@@ -745,6 +749,7 @@ func (e *Engine) run(start time.Time) {
 			gcCycles: e.lateness.gcCycles(gcSample), key: n%e.gopFrames == 0,
 			multiview: e.mvWant.Load() && n%e.mvEvery == 0}
 		e.compose(n, f)
+		f.timing.key = f.timing.key || f.key // a key frame asked for (KeyFrameNext)
 		f.timing.queued = time.Now()
 		f.timing.composed = f.timing.queued.Sub(began)
 		lastQueued = f.timing.queued
@@ -837,9 +842,37 @@ func (e *Engine) compose(n int64, f *programFrame) {
 	inA.markShown(n)
 	inB.markShown(n)
 	e.inputs[e.prev].markShown(n) // preview: the next cut or transition needs it whole
+	if trans != nil && !trans.noted {
+		// where both sources stood at its first frame
+		trans.noted = true
+		if inA != nil {
+			trans.at[0], trans.atSource[0] = shownTime(inA, picA != nil, e.cfg.frameTime(n)), true
+		}
+		if inB != nil {
+			trans.at[1], trans.atSource[1] = shownTime(inB, picB != nil, e.cfg.frameTime(n)), true
+		}
+	}
 	if e.trans == nil && e.prog != e.lastProg {
-		e.switches = append(e.switches, SwitchEvent{PTS: e.cfg.frameTime(n), Kind: "cut", From: e.lastProg, To: e.prog})
+		ev := SwitchEvent{PTS: e.cfg.frameTime(n), Kind: "cut", From: e.lastProg, To: e.prog}
+		if inA != nil {
+			ev.Sources = []SourceTime{shownTime(inA, picA != nil, ev.PTS)}
+		}
+		e.switches = append(e.switches, ev)
 		e.lastProg = e.prog
+	}
+	if trans == nil {
+		e.airing.next(e, n, inA, picA != nil)
+	} else { // the transition's event says what it aired; what follows goes on from its incoming source
+		e.airing.follow(inB, picB != nil)
+		if inB != nil && picB != nil {
+			trans.lastB, trans.lastBFrame, trans.haveB = time.Duration(inB.shownPTS.Load()), n, true
+		}
+	}
+	f.key = false
+	if e.keyAt >= 0 && n >= e.keyAt {
+		f.key = true
+		e.keyAt = -1
+		e.switches = append(e.switches, e.keyEventLocked(n, inA, inB, picA != nil, picB != nil))
 	}
 	var switches []SwitchEvent
 	if len(e.switches) > 0 {
@@ -896,15 +929,15 @@ func (e *Engine) output(f *programFrame) {
 	n := f.n
 	t0 := time.Now()
 	e.tickMu.Lock()
-	err := e.encode(e.venc, f.canvas, e.videoTrack, e.program, n)
+	err := e.encode(e.venc, f.canvas, e.videoTrack, e.program, n, f.key)
 	rends := *e.renditions.Load()
 	for _, r := range rends {
-		if rerr := e.encode(r.enc, f.canvas, r.track, r.stream, n); rerr != nil && err == nil {
+		if rerr := e.encode(r.enc, f.canvas, r.track, r.stream, n, false); rerr != nil && err == nil {
 			err = rerr
 		}
 	}
 	if e.pvEnc != nil {
-		if perr := e.encode(e.pvEnc, f.pv, e.pvTrack, e.preview, n); perr != nil && err == nil {
+		if perr := e.encode(e.pvEnc, f.pv, e.pvTrack, e.preview, n, false); perr != nil && err == nil {
 			err = perr
 		}
 	}
@@ -978,14 +1011,15 @@ func (e *Engine) composeInto(dst *av.Frame, sc *av.Scaler, pic *av.PictureRef, s
 	pic.Release()
 }
 
-// encode encodes the canvas as frame n with enc and publishes it on st.
+// encode encodes the canvas as frame n with enc (a key frame when key) and
+// publishes it on st.
 //
 // Each encode starts with a yield: the encode loop may have encoded another
 // rendition without blocking, and sysmon would otherwise retake its P in the
 // encode (internal/sysmon.Yield).
-func (e *Engine) encode(enc *av.VideoEncoder, f *av.Frame, t *media.Track, st *media.Stream, n int64) error {
+func (e *Engine) encode(enc *av.VideoEncoder, f *av.Frame, t *media.Track, st *media.Stream, n int64, key bool) error {
 	sysmon.Yield()
-	return enc.Encode(f, n, false, func(p av.Packet) {
+	return enc.Encode(f, n, key, func(p av.Packet) {
 		var au h264.AnnexB
 		if err := au.Unmarshal(append([]byte(nil), p.Data...)); err != nil {
 			return

@@ -41,6 +41,8 @@ type input struct {
 	mu        sync.Mutex
 	queue     []duePic       // decoded, waiting for their time, by due time
 	shown     *av.PictureRef // the picture on show
+	shownPTS  atomic.Int64   // its source timestamp (noPTS: none); written under mu
+	fpsMilli  atomic.Int64   // its pictures' declared frame rate × 1000 (0: not known)
 	decodedAt time.Time      // the last picture decoded (stale detection)
 
 	// tickAt is the latest program time a tick took a picture for (under
@@ -229,6 +231,7 @@ func (d *decoding) decode(u *media.Unit) {
 				}
 			}
 			d.vtrack = u.Track
+			in.fpsMilli.Store(int64(u.Track.FPS * 1000))
 		}
 		if d.vdec == nil {
 			return
@@ -270,12 +273,12 @@ func (d *decoding) onPicture(p av.Picture, ptsUs int64) {
 	}
 	in.frames.Add(1)
 	delay := in.jitter()
-	due := in.progNow() + delay // no timestamp: as it comes
+	due, pts := in.progNow()+delay, noPTS // no timestamp: as it comes
 	if ptsUs != math.MinInt64 {
-		pts := d.grid.snap(time.Duration(ptsUs)*time.Microsecond, d.vtrack.FPS)
+		pts = d.grid.snap(time.Duration(ptsUs)*time.Microsecond, d.vtrack.FPS)
 		due = pts + in.cmap.offset() + delay
 	}
-	in.queuePicture(r, due, queueCap(delay, d.vtrack.FPS))
+	in.queuePicture(r, due, pts, queueCap(delay, d.vtrack.FPS))
 }
 
 func (d *decoding) onSamples(s []float32) {

@@ -134,7 +134,11 @@ func absDur(d time.Duration) time.Duration {
 type duePic struct {
 	ref *av.PictureRef
 	due time.Duration
+	pts time.Duration // its source timestamp (noPTS: none)
 }
+
+// noPTS marks a picture without a timestamp.
+const noPTS = time.Duration(math.MinInt64)
 
 // queueCap is how many decoded pictures of a camera at fps may wait: the
 // jitter buffer's worth and four more (decoding runs ahead of the tick by a
@@ -156,7 +160,7 @@ func queueCap(delay time.Duration, fps float64) int {
 // picture there for a cut to it. A picture due by the last tick that took
 // from the source came too late for it (the tick repeated the picture
 // before) and is counted.
-func (in *input) queuePicture(r *av.PictureRef, due time.Duration, capacity int) {
+func (in *input) queuePicture(r *av.PictureRef, due, pts time.Duration, capacity int) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	if due <= in.tickAt {
@@ -170,11 +174,12 @@ func (in *input) queuePicture(r *av.PictureRef, due time.Duration, capacity int)
 			in.shown.Release()
 		}
 		in.shown = in.queue[0].ref
+		in.shownPTS.Store(int64(in.queue[0].pts))
 		n := copy(in.queue, in.queue[1:])
 		in.queue[n] = duePic{}
 		in.queue = in.queue[:n]
 	}
-	in.queue = append(in.queue, duePic{ref: r, due: due})
+	in.queue = append(in.queue, duePic{ref: r, due: due, pts: pts})
 	in.decodedAt = time.Now()
 }
 
@@ -217,6 +222,7 @@ func (in *input) take(now time.Time, at, maxAge time.Duration, tick bool) *av.Pi
 			in.queue[j].ref.Release()
 		}
 		in.shown = in.queue[i].ref
+		in.shownPTS.Store(int64(in.queue[i].pts))
 		n := copy(in.queue, in.queue[i+1:])
 		clear(in.queue[n:])
 		in.queue = in.queue[:n]
@@ -237,4 +243,5 @@ func (in *input) clearPictures() {
 		in.shown.Release()
 		in.shown = nil
 	}
+	in.shownPTS.Store(int64(noPTS))
 }

@@ -220,7 +220,7 @@ func queueInput(t *testing.T) (*input, func(due time.Duration, capacity int) *av
 		if err != nil {
 			t.Fatal(err)
 		}
-		in.queuePicture(r, due, capacity)
+		in.queuePicture(r, due, noPTS, capacity)
 		return r
 	}
 }

@@ -99,6 +99,16 @@ type activeTransition struct {
 	frames int64
 	manual bool    // driven by the T-bar
 	pos    float64 // manual position
+	// where From and To stood at its first frame (set by that frame's tick)
+	noted    bool
+	at       [2]SourceTime
+	atSource [2]bool
+	// To's picture on its latest frame: To's timestamp at the first frame
+	// is told on the line of it (a source just put on preview may pass over
+	// pictures in the first frames, and its latest weighs most)
+	lastB      time.Duration
+	lastBFrame int64
+	haveB      bool
 }
 
 // position of the transition at frame n.
@@ -151,8 +161,17 @@ func (e *Engine) framesFor(d time.Duration) int64 {
 // transition with the time it really took.
 func (e *Engine) finishLocked(at int64) {
 	if a := e.trans; a != nil {
-		e.switches = append(e.switches, SwitchEvent{PTS: e.cfg.frameTime(a.start), Kind: a.t.Type, From: e.prog, To: e.prev,
-			Duration: e.cfg.frameTime(max(at, a.start)) - e.cfg.frameTime(a.start)})
+		ev := SwitchEvent{PTS: e.cfg.frameTime(a.start), Kind: a.t.Type, From: e.prog, To: e.prev,
+			Duration: e.cfg.frameTime(max(at, a.start)) - e.cfg.frameTime(a.start)}
+		if a.haveB && a.atSource[1] && a.at[1].Shown {
+			a.at[1].PTS = a.lastB - e.cfg.frameTime(a.lastBFrame-a.start)
+		}
+		for i := range a.at {
+			if a.atSource[i] {
+				ev.Sources = append(ev.Sources, a.at[i])
+			}
+		}
+		e.switches = append(e.switches, ev)
 		e.prog, e.prev = e.prev, e.prog
 		e.trans = nil
 		e.lastProg = e.prog
@@ -163,11 +182,15 @@ func (e *Engine) finishLocked(at int64) {
 type SwitchEvent struct {
 	// PTS of the first program frame of the change.
 	PTS time.Duration
-	// Kind is cut, or the transition type.
+	// Kind is cut, the transition type, KindKey or KindAudio (marks.go).
 	Kind     string
 	From, To string
 	// Duration of a transition.
 	Duration time.Duration
+	// Sources says where the sources stood at the first frame: for a cut
+	// To's picture; for a transition From's and To's; for KindKey and
+	// KindAudio see marks.go.
+	Sources []SourceTime
 }
 
 func (e *Engine) stateLocked() State {

@@ -19,6 +19,7 @@ import (
 	"switchyard/ingest"
 	"switchyard/media"
 	"switchyard/output/push"
+	"switchyard/output/record"
 )
 
 //go:embed demo.yaml
@@ -90,6 +91,9 @@ type RecordConfig struct {
 	Fragment Duration `yaml:"fragment"`
 	// MinFreeMB: recording refuses to start, and stops cleanly, below this free space.
 	MinFreeMB int `yaml:"min_free_mb"`
+	// Timecode is every file's start timecode: time-of-day (the session's
+	// start by the clock), zero, or a fixed "HH:MM:SS:FF".
+	Timecode string `yaml:"timecode"`
 }
 
 // TLSConfig configures TLS for rtmps:// destinations.
@@ -224,7 +228,7 @@ func defaults() Config {
 		RTSP:       RTSPConfig{Listen: ":8554", UDPRTP: ":8000", UDPRTCP: ":8001", MaxConnections: defaultMaxConnections},
 		Program:    ProgramConfig{Width: 1280, Height: 720, FPS: 30, VideoBitrate: 4_500_000, AudioBitrate: 160_000, Keyint: Duration(2 * time.Second)},
 		DataDir:    "./data",
-		Record:     RecordConfig{Program: true, ISO: true, Fragment: Duration(time.Second), MinFreeMB: 256},
+		Record:     RecordConfig{Program: true, ISO: true, Fragment: Duration(time.Second), MinFreeMB: 256, Timecode: record.TimecodeTimeOfDay},
 		Multiview:  MultiviewConfig{Width: 960, Height: 540, FPS: 10, Quality: 75},
 		SysmonHold: true,
 	}
@@ -545,6 +549,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Record.MinFreeMB < 1 || c.Record.MinFreeMB > MaxMinFreeMB {
 		return &ConfigError{"record.min_free_mb", fmt.Sprintf("must be from 1 to %d", MaxMinFreeMB)}
+	}
+	if err := record.ParseTimecode(c.Record.Timecode); err != nil {
+		return &ConfigError{"record.timecode", err.Error()}
 	}
 	if c.TLS.CAFile != "" {
 		if _, err := os.Stat(c.TLS.CAFile); err != nil {

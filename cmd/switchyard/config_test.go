@@ -52,6 +52,8 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"output bitrate above program", "outputs: [{name: yt, url: 'rtmp://x/a/k', video_bitrate: 9M}]", "outputs[0].video_bitrate"},
 		{"unknown output key", "outputs: [{name: yt, url: 'rtmp://x/a/k', bitrate: 1M}]", "outputs[0].bitrate: unknown key"},
 		{"missing ca file", "tls: {ca_file: /nonexistent.pem}", "tls.ca_file"},
+		{"bad timecode", "record: {timecode: noon}", "record.timecode"},
+		{"timecode past 24h", "record: {timecode: '25:00:00:00'}", "record.timecode"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			p := filepath.Join(t.TempDir(), "show.yaml")

@@ -171,13 +171,8 @@ const soakEnv = "SOAK"
 // test: a soak that silently runs the short version proves nothing.
 func soakLength(t *testing.T, short time.Duration) time.Duration {
 	t.Helper()
-	v := os.Getenv(soakEnv)
-	if v == "" {
-		return short
-	}
-	d, err := time.ParseDuration(v)
-	require.NoError(t, err, "%s=%q is not a duration: write it like 10m or 1h30m", soakEnv, v)
-	require.Positive(t, d, "%s=%q", soakEnv, v)
+	d, err := parseSoak(os.Getenv(soakEnv))
+	require.NoError(t, err)
 	return max(d, short)
 }
 

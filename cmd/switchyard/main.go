@@ -173,6 +173,7 @@ func (a *app) start(cfg *Config) error {
 		Dir: filepath.Join(cfg.DataDir, "recordings"), Fragment: time.Duration(cfg.Record.Fragment),
 		MinFreeBytes: uint64(cfg.Record.MinFreeMB) << 20, FPSNum: fpsNum, FPSDen: fpsDen,
 		ProgramEpoch: a.mixer.Started, Program: a.mixer.Program(),
+		KeyFrame: a.mixer.KeyFrameNext, SourceOffset: a.mixer.SourceOffset, Timecode: cfg.Record.Timecode,
 		Sources: func() map[string]*media.Stream {
 			out := map[string]*media.Stream{}
 			for _, s := range a.registry.List() {
@@ -183,7 +184,11 @@ func (a *app) start(cfg *Config) error {
 	}, log)
 	rec := a.recorder
 	a.mixer.OnSwitch = func(ev mixer.SwitchEvent) {
-		rec.Switch(record.Switch{PTS: ev.PTS, Kind: ev.Kind, From: ev.From, To: ev.To, Duration: ev.Duration})
+		sw := record.Switch{PTS: ev.PTS, Kind: ev.Kind, From: ev.From, To: ev.To, Duration: ev.Duration}
+		for _, st := range ev.Sources {
+			sw.Sources = append(sw.Sources, record.SourceTime{Name: st.Name, PTS: st.PTS, Shown: st.Shown, Audio: st.Audio})
+		}
+		rec.Switch(sw)
 	}
 
 	a.rtsp = &rtsp.Server{Address: cfg.RTSP.Listen, UDPRTPAddress: cfg.RTSP.UDPRTP, UDPRTCPAddress: cfg.RTSP.UDPRTCP,

@@ -212,6 +212,20 @@ func TestPanelInBrowser(t *testing.T) {
 		return k.Title == "Grace Hopper" && k.Subtitle == "Analyst"
 	})
 
+	// REC, then a marker from the MARK button and one from the M key.
+	require.NoError(t, chromedp.Run(ctx, chromedp.Click(`#rec`, chromedp.NodeVisible)))
+	waitFor(t, 10*time.Second, "recording", func() bool { _, on := a.recorder.Active(); return on })
+	require.NoError(t, chromedp.Run(ctx, chromedp.WaitEnabled(`#mark`), chromedp.Click(`#mark`, chromedp.NodeVisible)))
+	waitFor(t, 5*time.Second, "the first marker", func() bool { in, _ := a.recorder.Active(); return len(in.Markers) == 1 })
+	require.NoError(t, chromedp.Run(ctx, chromedp.Poll(`document.getElementById("mark").dataset.count === "1"`, nil, chromedp.WithPollingTimeout(5*time.Second))))
+	key("m")
+	waitFor(t, 5*time.Second, "the second marker", func() bool { in, _ := a.recorder.Active(); return len(in.Markers) == 2 })
+	in, _ := a.recorder.Active()
+	require.Equal(t, []string{"Marker 1", "Marker 2"}, []string{in.Markers[0].Name, in.Markers[1].Name})
+	require.LessOrEqual(t, in.Markers[0].Frame, in.Markers[1].Frame)
+	_, err = a.recorder.Stop()
+	require.NoError(t, err)
+
 	var png []byte
 	require.NoError(t, chromedp.Run(ctx,
 		chromedp.Poll(`document.getElementById("multiview").naturalWidth === 960`,

@@ -124,6 +124,12 @@ sources:
 		StartedAt time.Time `json:"started_at"`
 		State     string
 		Events    []struct{ Kind, To string }
+		Tracks    []struct {
+			Files []struct {
+				File   string  `json:"file"`
+				StartS float64 `json:"start_s"`
+			} `json:"files"`
+		} `json:"tracks"`
 	}
 	session := filepath.Join(dir, "data", "recordings", in.ID)
 	b, err := os.ReadFile(filepath.Join(session, "session.json"))
@@ -131,26 +137,35 @@ sources:
 	require.NoError(t, json.Unmarshal(b, &sj))
 	require.Equal(t, "recording", sj.State, "nobody had the chance to say otherwise")
 	killedS := killedAt.Sub(sj.StartedAt).Seconds()
+	startS := map[string]float64{} // each file's start on the session's timebase (a camera's before it: its pre-roll)
+	for _, tr := range sj.Tracks {
+		for _, f := range tr.Files {
+			startS[f.File] = f.StartS
+		}
+	}
 
 	// Every file plays as it is on disk, to within a second of the kill.
 	for _, name := range []string{"program.mp4", "cam1.mp4", "cam2.mp4"} {
 		file := filepath.Join(session, name)
 		playsCleanly(t, file)
 		p := probeFile(t, file)
-		require.Len(t, p.Streams, 2, "%s has video and audio", name)
+		require.Len(t, p.Streams, 3, "%s has video, audio and timecode", name)
+		require.Contains(t, startS, name)
 		for _, st := range []string{"v", "a"} {
 			pts := packetTimes(t, file, st)
-			end := pts[len(pts)-1]
+			end := startS[name] + pts[len(pts)-1]
 			t.Logf("%s %s: ends %.3f s into the session, killed at %.3f s: %.3f s lost", name, st, end, killedS, killedS-end)
 			require.Less(t, killedS-end, 1.0, "%s %s plays to within 1 s of the kill", name, st)
 		}
 	}
 	edl, err := os.ReadFile(filepath.Join(session, "cuts.edl"))
 	require.NoError(t, err)
-	events, _ := parseEDL(t, string(edl), 30)
+	_, all, _ := readEDL(t, string(edl), 30)
+	events := videoEvents(all)
 	require.Len(t, events, 2, "%s", edl)
-	require.Equal(t, "cam2", events[1].reel)
-	require.Greater(t, events[1].rec1, killedS-3, "the edit list is rewritten as the show goes, not only at the end:\n%s", edl)
+	require.Equal(t, "CAM2", events[1].reel)
+	progTC := tcFrames(t, fileTimecode(t, filepath.Join(session, "program.mp4")), 30)
+	require.Greater(t, float64(events[1].rec1-progTC)/30, killedS-3, "the edit list is rewritten as the show goes, not only at the end:\n%s", edl)
 
 	// Started again, the session is listed as interrupted with its files.
 	sw = startBinary(t, bin, config)
@@ -197,11 +212,21 @@ func TestRecordingDropoutLeavesGap(t *testing.T) {
 		names = append(names, f.Name)
 	}
 	slices.Sort(names)
-	require.Equal(t, []string{"cam1.mp4", "cuts.edl", "cuts.otio", "session.json"}, names, "one file for the camera, across its dropout")
+	require.Equal(t, []string{"cam1.mp4", "cuts.edl", "cuts.otio", "cuts.xml", "session.json"}, names, "one file for the camera, across its dropout")
 	file := filepath.Join(a.recorder.Dir(), in.ID, "cam1.mp4")
 	playsCleanly(t, file)
+	var startS float64 // on the session's timebase: before 0 by its pre-roll
+	for _, f := range in.Files {
+		if f.Name == "cam1.mp4" {
+			startS = f.StartS
+		}
+	}
+	require.Less(t, startS, 0.1, "the file starts with the session (or before, its pre-roll)")
 	for _, st := range []string{"v", "a"} {
 		pts := packetTimes(t, file, st)
+		for i := range pts {
+			pts[i] += startS
+		}
 		gap, at := 0.0, 0.0
 		for i := 1; i < len(pts); i++ {
 			if d := pts[i] - pts[i-1]; d > gap {
@@ -210,13 +235,13 @@ func TestRecordingDropoutLeavesGap(t *testing.T) {
 		}
 		t.Logf("cam1 %s: %d packets from %.2f to %.2f s, gap of %.2f s after %.2f s (camera away %.2f s)",
 			st, len(pts), pts[0], pts[len(pts)-1], gap, at, away)
-		require.Less(t, pts[0], 1.5, "%s: the file starts with the session", st)
+		require.Less(t, pts[0], 0.1, "%s: the file starts with the session", st)
 		require.Greater(t, gap, 2.5, "%s: the dropout is a gap in the same file", st)
 		require.Less(t, gap, away+1.5, "%s: the gap is as long as the camera was away", st)
 		require.InDelta(t, in.DurationS, pts[len(pts)-1], 1.0, "%s: the file covers the whole session", st)
 	}
-	require.True(t, frameAt(t, file, 1).is("red"))
-	require.True(t, frameAt(t, file, in.DurationS-1).is("red"))
+	require.True(t, frameAt(t, file, 1-startS).is("red"))
+	require.True(t, frameAt(t, file, in.DurationS-1-startS).is("red"))
 }
 
 // TestRecordingStopsWhenDiskFull records onto a 4 MiB tmpfs and fills it.

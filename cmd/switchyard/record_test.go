@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -44,8 +43,10 @@ func packetHashes(t *testing.T, file, stream string) []string {
 		if l == "" || l[0] == '#' {
 			continue
 		}
+		// stream, dts, pts, duration, size, hash, then side data (S=n,
+		// size, hash: the first AAC packet's skip samples)
 		f := strings.Split(l, ",")
-		h = append(h, strings.TrimSpace(f[len(f)-1]))
+		h = append(h, strings.TrimSpace(f[5]))
 	}
 	return h
 }
@@ -77,49 +78,6 @@ func frameAt(t *testing.T, file string, sec float64) rgb {
 	require.NoError(t, err, "%s at %.3f", file, sec)
 	require.Len(t, out, thumb*thumb*3, "%s at %.3f", file, sec)
 	return average(out)
-}
-
-// edlEvent is one parsed CMX3600 event line.
-type edlEvent struct {
-	num, reel, trans       string
-	dur                    int
-	src0, src1, rec0, rec1 float64
-}
-
-var edlLine = regexp.MustCompile(`^(\d{3})\s+(\S+)\s+V\s+(C|D)\s+(\d{3})?\s*(\d\d:\d\d:\d\d[:;]\d\d) (\d\d:\d\d:\d\d[:;]\d\d) (\d\d:\d\d:\d\d[:;]\d\d) (\d\d:\d\d:\d\d[:;]\d\d)$`)
-
-// parseEDL follows CMX3600: a title, FCM, then event lines with reel, channel,
-// transition (C, or D with a duration in frames), and source and record
-// in/out timecodes; comment lines start with *.
-func parseEDL(t *testing.T, text string, fps int) (events []edlEvent, clips map[string]string) {
-	t.Helper()
-	tc := func(s string) float64 {
-		p := strings.FieldsFunc(s, func(r rune) bool { return r == ':' || r == ';' })
-		h, _ := strconv.Atoi(p[0])
-		m, _ := strconv.Atoi(p[1])
-		sec, _ := strconv.Atoi(p[2])
-		fr, _ := strconv.Atoi(p[3])
-		return float64(h*3600+m*60+sec) + float64(fr)/float64(fps)
-	}
-	lines := strings.Split(text, "\n")
-	require.True(t, strings.HasPrefix(lines[0], "TITLE: "))
-	require.Equal(t, "FCM: NON-DROP FRAME", lines[1])
-	clips = map[string]string{}
-	for _, l := range lines[2:] {
-		switch {
-		case l == "":
-		case strings.HasPrefix(l, "* FROM CLIP NAME: "), strings.HasPrefix(l, "* TO CLIP NAME: "):
-			name := l[strings.Index(l, ": ")+2:]
-			clips[strings.TrimSuffix(name, ".mp4")] = name
-		case strings.HasPrefix(l, "*"):
-		default:
-			m := edlLine.FindStringSubmatch(l)
-			require.NotNil(t, m, "not a CMX3600 event line: %q", l)
-			d, _ := strconv.Atoi(m[4])
-			events = append(events, edlEvent{m[1], m[2], m[3], d, tc(m[5]), tc(m[6]), tc(m[7]), tc(m[8])})
-		}
-	}
-	return events, clips
 }
 
 func TestRecording(t *testing.T) {
@@ -162,7 +120,7 @@ func TestRecording(t *testing.T) {
 	for _, f := range list[0].Files {
 		names[f.Name] = f
 	}
-	for _, n := range []string{"program.mp4", "cam1.mp4", "cam2.mp4", "cuts.edl", "cuts.otio", "session.json"} {
+	for _, n := range []string{"program.mp4", "cam1.mp4", "cam2.mp4", "cuts.edl", "cuts.otio", "cuts.xml", "session.json"} {
 		require.Contains(t, names, n)
 		require.Greater(t, names[n].Bytes, int64(0), n)
 	}
@@ -178,9 +136,9 @@ func TestRecording(t *testing.T) {
 				require.Greater(t, f64(s.Duration), 7.0, n)
 			}
 		}
-		require.Equal(t, "video audio ", kinds, n)
+		require.Equal(t, "video audio data ", kinds, n, "and a timecode track")
 		pts := packetTimes(t, filepath.Join(dir, n), "v")
-		ends[n] = pts[len(pts)-1]
+		ends[n] = names[n].StartS + pts[len(pts)-1] // on the session's timebase
 	}
 	t.Logf("ends on the session timebase: %v", ends)
 	for _, n := range []string{"cam1.mp4", "cam2.mp4"} {
@@ -206,33 +164,38 @@ func TestRecording(t *testing.T) {
 		}
 	}
 
-	// The EDL parses back and reproduces the switching, picture for picture.
+	// The EDL parses back and reproduces the switching, picture for picture:
+	// its record timecodes are program.mp4's, its source timecodes the
+	// camera files'.
 	edl, err := os.ReadFile(filepath.Join(dir, "cuts.edl"))
 	require.NoError(t, err)
-	events, clips := parseEDL(t, string(edl), 30)
 	t.Logf("cuts.edl:\n%s", edl)
+	_, all, _ := readEDL(t, string(edl), 30)
+	events := videoEvents(all)
+	progTC := tcFrames(t, fileTimecode(t, filepath.Join(dir, "program.mp4")), 30)
+	require.Equal(t, progTC, events[0].rec0, "the first event starts with program.mp4")
 	var seq []string
-	for _, ev := range events {
-		if ev.src0 != ev.src1 { // the zero-length outgoing line of a dissolve is not a segment
-			seq = append(seq, ev.reel+" "+ev.trans)
+	for i, ev := range events {
+		if i > 0 && ev.reel == events[i-1].reel && ev.trans == "C" {
+			continue // the camera taken anew where the program jumped in its pictures
 		}
+		seq = append(seq, ev.reel+" "+ev.trans)
 	}
-	require.Equal(t, []string{"cam1 C", "cam2 C", "cam1 D"}, seq)
+	require.Equal(t, []string{"CAM1 C", "CAM2 C", "CAM1 D"}, seq)
 	for _, ev := range events {
-		if ev.src0 == ev.src1 {
-			continue
-		}
-		require.InDelta(t, ev.rec1-ev.rec0, ev.src1-ev.src0, 0.001, "event %s: source and record durations", ev.num)
+		require.Equal(t, ev.rec1-ev.rec0, ev.src1-ev.src0, "event %s: source and record durations", ev.num)
 		if ev.trans == "D" {
 			require.Equal(t, 30, ev.dur, "a 1 s dissolve at 30 fps")
 		}
 		// a moment inside the segment, after any dissolve
-		off := math.Min(float64(ev.dur)/30+0.2, (ev.rec1-ev.rec0)/2)
-		iso := frameAt(t, filepath.Join(dir, clips[ev.reel]), ev.src0+off)
-		prog := frameAt(t, filepath.Join(dir, "program.mp4"), ev.rec0+off)
-		want := map[string]string{"cam1": "red", "cam2": "blue"}[ev.reel]
-		require.True(t, iso.is(want), "event %s: %s at %.2f is %s", ev.num, clips[ev.reel], ev.src0+off, iso)
-		require.True(t, prog.is(want), "event %s: program at %.2f is %s", ev.num, ev.rec0+off, prog)
+		off := math.Min(float64(ev.dur)/30+0.2, float64(ev.rec1-ev.rec0)/60)
+		iso := filepath.Join(dir, ev.clip)
+		isoAt := float64(ev.src0-tcFrames(t, fileTimecode(t, iso), 30))/30 + off
+		progAt := float64(ev.rec0-progTC)/30 + off
+		want := map[string]string{"CAM1": "red", "CAM2": "blue"}[ev.reel]
+		isoPic, progPic := frameAt(t, iso, isoAt), frameAt(t, filepath.Join(dir, "program.mp4"), progAt)
+		require.True(t, isoPic.is(want), "event %s: %s at %.2f is %s", ev.num, ev.clip, isoAt, isoPic)
+		require.True(t, progPic.is(want), "event %s: program at %.2f is %s", ev.num, progAt, progPic)
 	}
 
 	// The OTIO timeline follows the schema: Timeline/Stack/Track of Clips
@@ -248,9 +211,13 @@ func TestRecording(t *testing.T) {
 	require.Equal(t, "Track.1", track["OTIO_SCHEMA"])
 	require.Equal(t, "Video", track["kind"])
 	kinds := []string{}
+	last := ""
 	for _, c := range track["children"].([]any) {
 		item := c.(map[string]any)
-		kinds = append(kinds, item["OTIO_SCHEMA"].(string))
+		if name, _ := item["name"].(string); item["OTIO_SCHEMA"] != "Clip.1" || name != last {
+			kinds = append(kinds, item["OTIO_SCHEMA"].(string)) // a camera taken anew where the program jumped is one clip more
+		}
+		last, _ = item["name"].(string)
 		switch item["OTIO_SCHEMA"] {
 		case "Clip.1":
 			ref := item["media_reference"].(map[string]any)
@@ -276,7 +243,13 @@ func TestRecording(t *testing.T) {
 	b, _ = os.ReadFile(filepath.Join(dir, "session.json"))
 	require.NoError(t, json.Unmarshal(b, &sj))
 	require.Equal(t, in.StartedAt.Unix(), sj.StartedAt.Unix())
-	require.Len(t, sj.Events, 3)
+	var switches []string
+	for _, ev := range sj.Events {
+		if ev.Kind != "key" && ev.Kind != "audio" && ev.Kind != "jump" { // the recording's first frame; sound; a jump in what aired
+			switches = append(switches, ev.Kind+" "+ev.To)
+		}
+	}
+	require.Equal(t, []string{"cut cam1", "cut cam2", "mix cam1"}, switches)
 
 	// Downloads support Range.
 	req, _ := http.NewRequest("GET", a.apiURL("/recordings/"+in.ID+"/program.mp4"), nil)

@@ -229,6 +229,8 @@ function renderRecording() {
   const on = !!(r && r.state === "recording");
   $("rec").classList.toggle("on", on);
   $("rec").textContent = on ? "■ STOP" : "● REC";
+  $("mark").disabled = !on;
+  $("mark").dataset.count = on ? (r.markers || []).length : 0;
   $("rec-files").replaceChildren(...show.files.map((f) => {
     const li = document.createElement("li");
     li.textContent = `${f.name} ${(f.bytes / 1e6).toFixed(1)} MB`;
@@ -248,6 +250,15 @@ function tickRecording() {
   const mm = String(Math.floor(s / 60) % 60).padStart(2, "0");
   const ss = String(s % 60).padStart(2, "0");
   $("rec-time").textContent = `${hh}:${mm}:${ss}`;
+}
+
+// addMarker marks the program's current frame in the running recording
+// (the edit lists, session.json, program.mp4's chapters).
+function addMarker() {
+  const r = show.recording;
+  if (!r || r.state !== "recording") return;
+  const n = (r.markers || []).length + 1;
+  api("POST", "/recording/markers", { name: `Marker ${n}` }).then(refreshRecordings).catch(() => {});
 }
 
 async function refreshRecordings() {
@@ -449,6 +460,7 @@ function wire() {
     const on = show.recording && show.recording.state === "recording";
     api("POST", on ? "/recording/stop" : "/recording/start").then(refreshRecordings).catch(() => {});
   };
+  $("mark").onclick = addMarker;
   document.addEventListener("keydown", (e) => {
     if (e.target.matches("input, select, textarea") || e.ctrlKey || e.metaKey || e.altKey || !can("director")) return;
     const digit = /^Digit([1-9])$/.exec(e.code);
@@ -461,6 +473,8 @@ function wire() {
       api("POST", "/auto", transitionBody()).catch(() => {});
     } else if (e.code === "KeyF") {
       api("POST", "/ftb").catch(() => {});
+    } else if (e.code === "KeyM") {
+      addMarker();
     } else {
       return;
     }

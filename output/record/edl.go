@@ -1,229 +1,149 @@
 package record
 
 import (
-	"encoding/json"
 	"fmt"
-	"math"
 	"path/filepath"
+	"sort"
 	"strings"
 )
 
-// Edit lists rebuilt from the switcher's events: CMX3600
-// (https://xmil.biz/EDL-X/CMX3600.pdf) and OpenTimelineIO JSON
-// (https://opentimelineio.readthedocs.io/en/latest/tutorials/otio-file-format-specification.html).
+// CMX3600 edit decision list (https://xmil.biz/EDL-X/CMX3600.pdf), laid out
+// in its fixed columns as CMX, Avid and Premiere write it:
+//
+//	001  AX       V     C        00:00:00:00 00:00:10:00 01:00:00:00 01:00:10:00
+//	002  AX       V     D    030 00:00:00:00 ...
+//
+// event number (3), reel (8), channels (5), transition (4), its duration
+// (3), then source in/out and record in/out from column 30 on every line.
+// Reel names are cut to 8 characters (kept unique); the file of each event
+// is named in a comment; sound heard with its picture is an AA event
+// beside it, a source heard always an A3 (A4) event; markers are Avid
+// locator comments (* LOC).
 
-// segment is a stretch of the program showing one source.
-type segment struct {
-	source   string
-	start    float64 // session seconds
-	end      float64
-	kind     string  // how it came in: cut or a transition type
-	from     string  // the source before, for a transition
-	duration float64 // of the transition
+// reels gives every source a reel name of at most 8 characters, unique.
+func (tl timeline) reels() map[string]string {
+	var names []string
+	for name := range tl.files {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	out := map[string]string{}
+	used := map[string]bool{"BL": true, "AX": true}
+	for _, name := range names {
+		r := strings.ToUpper(name)
+		if len(r) > 8 {
+			r = r[:8]
+		}
+		for i := 1; used[r]; i++ {
+			suffix := fmt.Sprint(i)
+			base := strings.ToUpper(name)
+			if len(base) > 8-len(suffix) {
+				base = base[:8-len(suffix)]
+			}
+			r = base + suffix
+		}
+		used[r] = true
+		out[name] = r
+	}
+	return out
 }
 
-// timeline is what both edit lists are made from.
-type timeline struct {
-	title    string
-	fpsNum   int
-	fpsDen   int
-	recStart float64 // session time of the program file's start
-	segments []segment
-	// files maps a source to its recorded parts.
-	files map[string][]partJSON
+// edlLine is one event line.
+func (tl timeline) edlLine(b *strings.Builder, n int, reel, channel, trans string, dur int64, src0, src1, rec0, rec1 int64) {
+	d := "   "
+	if trans == "D" {
+		d = fmt.Sprintf("%03d", min(dur, 999))
+	}
+	fmt.Fprintf(b, "%03d  %-8s %-5s %-4s %s %s %s %s %s\n", (n-1)%999+1, reel, channel, trans, d,
+		tl.clock.format(tl.clock.start+src0), tl.clock.format(tl.clock.start+src1),
+		tl.clock.format(tl.clock.start+rec0), tl.clock.format(tl.clock.start+rec1))
 }
 
-func (s *session) timeline() timeline {
-	j := s.snapshot()
-	tl := timeline{title: "Switchyard " + j.ID, fpsNum: s.rec.opts.FPSNum, fpsDen: s.rec.opts.FPSDen, files: map[string][]partJSON{}}
-	end := 0.0
-	for _, t := range j.Tracks {
-		tl.files[t.Source] = t.Files
-		for _, p := range t.Files {
-			end = math.Max(end, p.EndS)
-		}
+// srcTC is the timecode frame (less the session's start) of a clip's file
+// frame.
+func srcTC(c clipRef, fileFrame int64) int64 {
+	if c.part == nil {
+		return 0
 	}
-	if prog := tl.files["program"]; len(prog) > 0 {
-		tl.recStart = prog[0].StartS
-		end = prog[len(prog)-1].EndS + 1/tl.fps()
-	}
-	for i, ev := range j.Events {
-		seg := segment{source: ev.To, start: ev.TimeS, kind: ev.Kind, from: ev.From, duration: ev.DurationS}
-		seg.end = end
-		if i+1 < len(j.Events) {
-			seg.end = j.Events[i+1].TimeS
-		}
-		seg.start = math.Max(seg.start, tl.recStart)
-		if seg.end <= seg.start {
-			continue
-		}
-		tl.segments = append(tl.segments, seg)
-	}
-	return tl
-}
-
-func (tl timeline) fps() float64 { return float64(tl.fpsNum) / float64(tl.fpsDen) }
-
-func (tl timeline) frames(sec float64) int64 { return int64(math.Round(sec * tl.fps())) }
-
-// dropFrame is true for 29.97 and 59.94.
-func (tl timeline) dropFrame() bool { return tl.fpsDen == 1001 }
-
-// timecode formats a frame count: hh:mm:ss:ff, or hh:mm:ss;ff drop-frame.
-func (tl timeline) timecode(frames int64) string {
-	if frames < 0 {
-		frames = 0
-	}
-	nominal := int64(math.Round(tl.fps()))
-	if !tl.dropFrame() {
-		ff := frames % nominal
-		s := frames / nominal
-		return fmt.Sprintf("%02d:%02d:%02d:%02d", s/3600, s/60%60, s%60, ff)
-	}
-	// SMPTE 12M drop-frame: skip frame numbers 0 and 1 (0–3 at 59.94) at
-	// each minute, except every tenth minute.
-	drop := nominal / 15
-	per10 := nominal*600 - drop*9
-	perMin := nominal*60 - drop
-	d, m := frames/per10, frames%per10
-	if m > drop {
-		frames += drop*9*d + drop*((m-drop)/perMin)
-	} else {
-		frames += drop * 9 * d
-	}
-	ff := frames % nominal
-	s := frames / nominal
-	return fmt.Sprintf("%02d:%02d:%02d;%02d", s/3600, s/60%60, s%60, ff)
-}
-
-// sourceAt finds the file of source and the time within it at session time t.
-func (tl timeline) sourceAt(source string, t float64) (file string, offset float64, ok bool) {
-	for _, p := range tl.files[source] {
-		if t >= p.StartS-0.5 && t <= p.EndS+1 {
-			return p.File, math.Max(t-p.StartS, 0), true
-		}
-	}
-	return "", 0, false
+	return c.part.StartFrame + fileFrame
 }
 
 // EDL renders the CMX3600 edit decision list.
 func (tl timeline) EDL() string {
 	var b strings.Builder
 	fcm := "NON-DROP FRAME"
-	if tl.dropFrame() {
+	if tl.clock.drop() {
 		fcm = "DROP FRAME"
 	}
 	fmt.Fprintf(&b, "TITLE: %s\nFCM: %s\n\n", tl.title, fcm)
-	n := 0
-	line := func(reel, trans string, src0, src1, rec0, rec1 int64) {
-		fmt.Fprintf(&b, "%03d  %-8s V     %-4s %s %s %s %s\n", n, reel, trans,
-			tl.timecode(src0), tl.timecode(src1), tl.timecode(rec0), tl.timecode(rec1))
-	}
-	for _, seg := range tl.segments {
-		n++
-		rec0, rec1 := tl.frames(seg.start-tl.recStart), tl.frames(seg.end-tl.recStart)
-		reel, clip := "BL", ""
-		var src0 int64
-		if file, off, ok := tl.sourceAt(seg.source, seg.start); ok {
-			reel, clip, src0 = seg.source, file, tl.frames(off)
+	reels := tl.reels()
+	reel := func(c clipRef) string {
+		if c.part == nil {
+			return "BL"
 		}
-		src1 := src0 + rec1 - rec0
-		if seg.kind != "cut" && seg.duration > 0 {
-			// a dissolve: the outgoing source for zero frames, then the incoming one
-			fromReel, fromClip := "BL", ""
-			var f0 int64
-			if file, off, ok := tl.sourceAt(seg.from, seg.start); ok {
-				fromReel, fromClip, f0 = seg.from, file, tl.frames(off)
+		return reels[c.source]
+	}
+	type item struct {
+		ev      event
+		channel string
+	}
+	var items []item
+	for _, ev := range tl.events {
+		items = append(items, item{ev, "V"})
+	}
+	always := map[string]int{} // a source heard always: its channel, from A3
+	for _, a := range tl.audio {
+		ch := "AA"
+		if a.always {
+			if _, ok := always[a.clip.source]; !ok {
+				always[a.clip.source] = 3 + len(always)
 			}
-			line(fromReel, "C", f0, f0, rec0, rec0)
-			line(reel, fmt.Sprintf("D    %03d", tl.frames(seg.duration)), src0, src1, rec0, rec1)
-			if fromClip != "" {
-				fmt.Fprintf(&b, "* FROM CLIP NAME: %s\n", fromClip)
+			if always[a.clip.source] > 4 {
+				continue // CMX3600 has four sound channels: A1 and A2 (AA), A3, A4
 			}
-			if clip != "" {
-				fmt.Fprintf(&b, "* TO CLIP NAME: %s\n", clip)
+			ch = fmt.Sprintf("A%d", always[a.clip.source])
+		}
+		items = append(items, item{a.event, ch})
+	}
+	sort.SliceStable(items, func(i, j int) bool { return items[i].ev.rec0 < items[j].ev.rec0 })
+	markers := append([]Marker(nil), tl.markers...)
+	n := 0
+	for _, it := range items {
+		ev, ch := it.ev, it.channel
+		n++
+		src0 := srcTC(ev.clip, ev.clip.src)
+		src1 := src0 + ev.rec1 - ev.rec0
+		if ev.kind != "cut" && ev.dur > 0 {
+			// a dissolve: the outgoing source for no frames, then the incoming one
+			f0 := srcTC(ev.from, ev.from.src)
+			tl.edlLine(&b, n, reel(ev.from), ch, "C", 0, f0, f0, ev.rec0, ev.rec0)
+			tl.edlLine(&b, n, reel(ev.clip), ch, "D", ev.dur, src0, src1, ev.rec0, ev.rec1)
+			if ev.from.part != nil {
+				fmt.Fprintf(&b, "* FROM CLIP NAME: %s\n", filepath.ToSlash(ev.from.part.File))
+			}
+			if ev.clip.part != nil {
+				fmt.Fprintf(&b, "* TO CLIP NAME: %s\n", filepath.ToSlash(ev.clip.part.File))
+			}
+			if ev.kind != "mix" {
+				fmt.Fprintf(&b, "* SWITCHYARD TRANSITION: %s\n", ev.kind)
 			}
 		} else {
-			line(reel, "C", src0, src1, rec0, rec1)
-			if clip != "" {
-				fmt.Fprintf(&b, "* FROM CLIP NAME: %s\n", clip)
+			tl.edlLine(&b, n, reel(ev.clip), ch, "C", 0, src0, src1, ev.rec0, ev.rec1)
+			if ev.clip.part != nil {
+				fmt.Fprintf(&b, "* FROM CLIP NAME: %s\n", filepath.ToSlash(ev.clip.part.File))
 			}
 		}
-		if seg.kind != "cut" && seg.kind != "mix" {
-			fmt.Fprintf(&b, "* SWITCHYARD TRANSITION: %s\n", seg.kind)
+		if ch == "V" {
+			for len(markers) > 0 && markers[0].Frame < ev.rec1 {
+				m := markers[0]
+				markers = markers[1:]
+				fmt.Fprintf(&b, "* LOC: %s %-7s %s\n", tl.clock.format(tl.clock.start+m.Frame), strings.ToUpper(m.Color), m.Name)
+			}
 		}
 		b.WriteString("\n")
 	}
+	for _, m := range markers { // after the last event
+		fmt.Fprintf(&b, "* LOC: %s %-7s %s\n", tl.clock.format(tl.clock.start+m.Frame), strings.ToUpper(m.Color), m.Name)
+	}
 	return b.String()
-}
-
-// OTIO renders the OpenTimelineIO timeline: one video track of clips
-// referencing the ISO files by relative path, gaps where the program showed
-// no recorded source, and transitions between clips.
-func (tl timeline) OTIO() ([]byte, error) {
-	rate := tl.fps()
-	rt := func(frames int64) map[string]any {
-		return map[string]any{"OTIO_SCHEMA": "RationalTime.1", "value": float64(frames), "rate": rate}
-	}
-	tr := func(start, dur int64) map[string]any {
-		return map[string]any{"OTIO_SCHEMA": "TimeRange.1", "start_time": rt(start), "duration": rt(dur)}
-	}
-	// OTIO centres a transition on the cut between two items: move each
-	// transition's cut point to its middle.
-	segs := append([]segment(nil), tl.segments...)
-	for i := 1; i < len(segs); i++ {
-		if segs[i].kind != "cut" && segs[i].duration > 0 {
-			half := segs[i].duration / 2
-			segs[i-1].end += half
-			segs[i].start += half
-		}
-	}
-	var children []any
-	for i, seg := range segs {
-		start := tl.frames(seg.start - tl.recStart)
-		end := tl.frames(seg.end - tl.recStart)
-		if seg.kind != "cut" && seg.duration > 0 && i > 0 {
-			d := tl.frames(seg.duration)
-			children = append(children, map[string]any{"OTIO_SCHEMA": "Transition.1", "name": seg.kind,
-				"transition_type": "SMPTE_Dissolve", "in_offset": rt(d / 2), "out_offset": rt(d - d/2), "metadata": map[string]any{}})
-		}
-		dur := end - start
-		if dur <= 0 {
-			continue
-		}
-		file, off, ok := tl.sourceAt(seg.source, seg.start)
-		if !ok {
-			children = append(children, map[string]any{"OTIO_SCHEMA": "Gap.1", "name": seg.source,
-				"source_range": tr(0, dur), "effects": []any{}, "markers": []any{}, "metadata": map[string]any{}})
-			continue
-		}
-		children = append(children, map[string]any{"OTIO_SCHEMA": "Clip.1", "name": seg.source,
-			"source_range": tr(tl.frames(off), dur),
-			"media_reference": map[string]any{"OTIO_SCHEMA": "ExternalReference.1", "target_url": filepath.ToSlash(file),
-				"available_range": nil, "metadata": map[string]any{}},
-			"effects": []any{}, "markers": []any{}, "metadata": map[string]any{}})
-	}
-	if children == nil {
-		children = []any{}
-	}
-	doc := map[string]any{"OTIO_SCHEMA": "Timeline.1", "name": tl.title, "global_start_time": nil, "metadata": map[string]any{},
-		"tracks": map[string]any{"OTIO_SCHEMA": "Stack.1", "name": "tracks", "effects": []any{}, "markers": []any{}, "metadata": map[string]any{},
-			"source_range": nil,
-			"children": []any{map[string]any{"OTIO_SCHEMA": "Track.1", "name": "Program", "kind": "Video", "source_range": nil,
-				"effects": []any{}, "markers": []any{}, "metadata": map[string]any{}, "children": children}}}}
-	return json.MarshalIndent(doc, "", "  ")
-}
-
-func (s *session) writeEditLists() {
-	tl := s.timeline()
-	if err := writeAtomic(filepath.Join(s.dir, "cuts.edl"), []byte(tl.EDL())); err != nil {
-		s.rec.log.Error("writing cuts.edl", "session", s.id, "err", err)
-	}
-	b, err := tl.OTIO()
-	if err == nil {
-		err = writeAtomic(filepath.Join(s.dir, "cuts.otio"), b)
-	}
-	if err != nil {
-		s.rec.log.Error("writing cuts.otio", "session", s.id, "err", err)
-	}
 }

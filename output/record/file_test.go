@@ -82,7 +82,7 @@ func h264Pictures(t *testing.T, n int) (*media.Track, [][][]byte) {
 
 func checkFileTimestamps(t *testing.T, video, audio *media.Track, aus [][][]byte, pkts mpeg4audio.ADTSPackets) {
 	path := filepath.Join(t.TempDir(), "cam1.mp4")
-	w, err := newFileWriter(path, video, audio, time.Second, time.Now())
+	w, err := newFileWriter(path, fileConfig{Video: video, Audio: audio, Fragment: time.Second, Wall0: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,22 +113,23 @@ func checkFileTimestamps(t *testing.T, video, audio *media.Track, aus [][][]byte
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		f := strings.Split(line, ",")
 		pts, _ := strconv.ParseInt(f[1], 10, 64)
-		if f[0] == "0" {
+		switch f[0] {
+		case "0":
 			vts = append(vts, pts)
-		} else {
+		case "1":
 			ats = append(ats, pts)
-		}
+		} // 2: the timecode
 	}
 	if len(vts) != len(aus) || len(ats) < 100 {
 		t.Fatalf("%d video and %d audio packets read back, want %d and ≥ 100", len(vts), len(ats), len(aus))
 	}
 	for k, v := range vts {
-		if want := ticks(vt(k), videoTimescale); v < want-1 || v > want+1 {
+		if want := ticks(vt(k)-anchor, videoTimescale); v < want-1 || v > want+1 {
 			t.Fatalf("video frame %d at %d ticks, want %d (±1): the file drifts from the session's times", k, v, want)
 		}
 	}
 	for j, a := range ats {
-		if want := ticks(at(j), 48000); a < want-1 || a > want+1 {
+		if want := ticks(at(j)-anchor, 48000); a < want-1 || a > want+1 {
 			t.Fatalf("audio frame %d at %d, want %d (±1)", j, a, want)
 		}
 	}

@@ -1,7 +1,7 @@
 // Package record records the program and every camera (ISO) for
 // post-production: fragmented MP4 files that survive a crash, on one
-// timebase, with the switcher's cuts as a CMX3600 EDL and an OpenTimelineIO
-// timeline (DESIGN §7).
+// timebase and one timecode, with the switcher's cuts as a CMX3600 EDL, an
+// OpenTimelineIO timeline and a Final Cut Pro 7 XML project (DESIGN §7).
 package record
 
 import (
@@ -16,8 +16,11 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"switchyard/media"
 )
@@ -30,6 +33,7 @@ var (
 	ErrBadName      = errors.New("not a valid recording or file name")
 	ErrDiskFull     = errors.New("not enough free disk space")
 	ErrActive       = errors.New("the recording is still running; stop it first")
+	ErrBadMarker    = errors.New("not a valid marker")
 )
 
 // Options configure the recorder.
@@ -49,6 +53,19 @@ type Options struct {
 	Sources func() map[string]*media.Stream
 	// Program is the program stream.
 	Program *media.Stream
+	// KeyFrame, when set, makes the next program frame a key frame and
+	// returns its program PTS: the session starts on that frame, the first
+	// of program.mp4. Without it a session starts when Start is called.
+	KeyFrame func() time.Duration
+	// SourceOffset, when set, maps a source's timestamps to the program
+	// clock (program time = PTS + offset): each camera file is then timed
+	// as the program airs it, so its timecode is the program's for the
+	// same picture. Without it a camera is timed by the arrival of its
+	// units.
+	SourceOffset func(name string) (time.Duration, bool)
+	// Timecode is the session's start timecode: TimecodeTimeOfDay (the
+	// default), TimecodeZero or "HH:MM:SS:FF" (ParseTimecode).
+	Timecode string
 }
 
 // StartRequest chooses what to record.
@@ -64,13 +81,66 @@ type StartRequest struct {
 type Switch struct {
 	// PTS is the program time of the event's first frame.
 	PTS time.Duration
-	// Kind: cut, mix, dip or wipe.
+	// Kind: cut, mix, dip or wipe; SwitchKey marks the frame KeyFrame made
+	// a key frame (a session's first), SwitchAudio a change of how a
+	// source is heard, SwitchJump a jump in what the program source aired.
 	Kind string
 	From string
 	To   string
 	// Duration of a transition.
 	Duration time.Duration
+	// Sources says where sources stood at the event's first frame: the
+	// timestamps of the pictures aired (so the edit lists point at those
+	// very frames) and how each is heard.
+	Sources []SourceTime
 }
+
+// Kinds of Switch besides cut and the transitions.
+const (
+	SwitchKey   = "key"
+	SwitchAudio = "audio"
+	// SwitchJump: the program source aired another picture than the one
+	// after the last (its mapping to the program clock moved, a picture
+	// came late and the last was shown again), or its slate (no picture
+	// of it lately; Sources says Shown false): the edit lists take it anew.
+	SwitchJump = "jump"
+)
+
+// SourceTime is where a source stood at a switch event's frame.
+type SourceTime struct {
+	Name string
+	// PTS is the source timestamp of the picture aired (Shown), else of
+	// the sound read then.
+	PTS   time.Duration
+	Shown bool
+	// Audio: how the program hears the source from then on: "afv" (with
+	// its picture), "on" (always) or "" (not at all). In key and audio
+	// events.
+	Audio string
+}
+
+// Marker is a mark an operator set on the program.
+type Marker struct {
+	Name  string `json:"name"`
+	Color string `json:"color"`
+	// TimeS is its session time; Frame its program frame since the
+	// session's start; Timecode that frame's.
+	TimeS    float64 `json:"time_s"`
+	Frame    int64   `json:"frame"`
+	Timecode string  `json:"timecode"`
+}
+
+// MarkerError says which field of a marker is not valid; it is ErrBadMarker.
+type MarkerError struct{ Field, Msg string }
+
+func (e *MarkerError) Error() string { return e.Msg }
+
+// Is makes a MarkerError match ErrBadMarker.
+func (e *MarkerError) Is(target error) bool { return target == ErrBadMarker }
+
+// MarkerColors are the colours a marker may have (the Avid locator
+// colours, which Premiere and Resolve read from an EDL).
+var MarkerColors = []string{"red", "green", "blue", "cyan", "magenta", "yellow", "black", "white"}
 
 // Recorder runs at most one session at a time.
 type Recorder struct {
@@ -81,6 +151,9 @@ type Recorder struct {
 	session *session
 	last    *session // the session stopped last, while and after its files close
 	closed  bool
+	// current is the running session for Switch, which the program's tick
+	// calls: an atomic load, never a lock Start holds over disk work.
+	current atomic.Pointer[session]
 
 	stopping sync.WaitGroup // sessions stopping on their own (disk full)
 }
@@ -143,22 +216,29 @@ func (r *Recorder) Start(req StartRequest) (Info, error) {
 		}
 	}
 	sort.Strings(iso)
-	start := time.Now().UTC()
-	id := start.Format("20060102T150405.000Z")
+	id := time.Now().UTC().Format("20060102T150405.000Z")
 	dir := filepath.Join(r.opts.Dir, id)
 	if err := os.Mkdir(dir, 0o750); err != nil {
 		return Info{}, err
 	}
-	s := newSession(r, id, dir, start, req)
+	s := newSession(r, id, dir, req)
+	// the readers first: the cameras' from their pre-roll, the program's
+	// before the key frame asked for below
 	for _, name := range iso {
 		s.addISO(name, avail[name])
 	}
 	if req.Program {
 		s.addProgram(r.opts.Program)
 	}
+	r.current.Store(s) // switch events from here on are the session's
+	if r.opts.KeyFrame != nil {
+		s.begin(r.opts.ProgramEpoch().Add(r.opts.KeyFrame()))
+	} else {
+		s.begin(time.Now())
+	}
 	s.run()
 	r.session = s
-	r.log.Info("recording started", "session", id, "program", req.Program, "iso", iso)
+	r.log.Info("recording started", "session", id, "program", req.Program, "iso", iso, "timecode", s.clock.format(s.clock.start))
 	return s.info(), nil
 }
 
@@ -169,6 +249,7 @@ func (r *Recorder) Stop() (Info, error) {
 	r.mu.Lock()
 	s := r.session
 	r.session = nil
+	r.current.CompareAndSwap(s, nil)
 	if s != nil {
 		s.markEnd()
 		r.last = s
@@ -190,6 +271,7 @@ func (r *Recorder) stopFor(s *session, reason string) {
 		return // already stopping
 	}
 	r.session, r.last = nil, s
+	r.current.CompareAndSwap(s, nil)
 	s.setState(reason) // the API and events say why at once, while the files close
 	r.stopping.Add(1)
 	r.mu.Unlock()
@@ -200,14 +282,34 @@ func (r *Recorder) stopFor(s *session, reason string) {
 	r.log.Warn("recording stopped", "session", s.id, "reason", reason)
 }
 
-// Switch records a switcher event of the running session.
+// Switch records a switcher event of the running session. It returns at
+// once (the program's tick calls it): the edit lists are written by the
+// session's own goroutine.
 func (r *Recorder) Switch(sw Switch) {
-	r.mu.Lock()
-	s := r.session
-	r.mu.Unlock()
-	if s != nil {
+	if s := r.current.Load(); s != nil {
 		s.addSwitch(sw)
 	}
+}
+
+// AddMarker sets a marker at the current program frame of the running
+// session: in the edit lists, session.json and program.mp4's chapters.
+// color is one of MarkerColors ("" is red).
+func (r *Recorder) AddMarker(name, color string) (Marker, error) {
+	name = strings.TrimSpace(name)
+	if name == "" || utf8.RuneCountInString(name) > 64 || !utf8.ValidString(name) || strings.IndexFunc(name, unicode.IsControl) >= 0 {
+		return Marker{}, &MarkerError{Field: "name", Msg: "name must be 1 to 64 characters on one line"}
+	}
+	if color == "" {
+		color = "red"
+	}
+	if !slices.Contains(MarkerColors, color) {
+		return Marker{}, &MarkerError{Field: "color", Msg: fmt.Sprintf("color %q: use one of %s", color, strings.Join(MarkerColors, ", "))}
+	}
+	s := r.current.Load()
+	if s == nil {
+		return Marker{}, ErrNotRecording
+	}
+	return s.addMarker(name, color), nil
 }
 
 // Active returns the running session's info.

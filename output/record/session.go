@@ -3,10 +3,11 @@ package record
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,7 +22,22 @@ type Info struct {
 	StartedAt time.Time  `json:"started_at"`
 	StoppedAt *time.Time `json:"stopped_at,omitempty"`
 	DurationS float64    `json:"duration_s"`
-	Files     []FileInfo `json:"files"`
+	// Timecode is the session's start timecode.
+	Timecode string     `json:"timecode,omitempty"`
+	Files    []FileInfo `json:"files"`
+	// Sources says how each recorded source is doing: recording, waiting
+	// (nothing to record yet: the camera is not there), or failed with
+	// the reason; Errors repeats the failures as sentences.
+	Sources []SourceInfo `json:"sources"`
+	Errors  []string     `json:"errors,omitempty"`
+	Markers []Marker     `json:"markers,omitempty"`
+}
+
+// SourceInfo is how the recording of one source is doing.
+type SourceInfo struct {
+	Name  string `json:"name"`
+	State string `json:"state"` // waiting, recording, failed, stopped
+	Error string `json:"error,omitempty"`
 }
 
 // FileInfo describes one file of a session.
@@ -30,9 +46,12 @@ type FileInfo struct {
 	Bytes int64  `json:"bytes"`
 	// Source is "program" or the camera's name (media files only).
 	Source string `json:"source,omitempty"`
-	// StartS and DurationS are on the session's timebase (media files only).
+	// StartS and DurationS are on the session's timebase (media files
+	// only): a camera's file starts before the session (its pre-roll).
 	StartS    float64 `json:"start_s,omitempty"`
 	DurationS float64 `json:"duration_s,omitempty"`
+	// Timecode is the file's start timecode.
+	Timecode string `json:"timecode,omitempty"`
 }
 
 // sessionJSON is session.json.
@@ -42,92 +61,132 @@ type sessionJSON struct {
 	StartedAt time.Time   `json:"started_at"`
 	StoppedAt *time.Time  `json:"stopped_at,omitempty"`
 	FPS       string      `json:"fps"`
+	Timecode  string      `json:"timecode"`
 	Program   bool        `json:"program"`
 	Tracks    []trackJSON `json:"tracks"`
 	Events    []eventJSON `json:"events"`
+	Markers   []Marker    `json:"markers"`
 }
 
 type trackJSON struct {
 	Source string     `json:"source"`
+	State  string     `json:"state"`
+	Error  string     `json:"error,omitempty"`
 	Files  []partJSON `json:"files"`
 }
 
+// partJSON is one file of a track.
 type partJSON struct {
-	File   string  `json:"file"`
+	File string `json:"file"`
+	// StartS and EndS: session times of its first frame (or sound) and of
+	// the end of its last.
 	StartS float64 `json:"start_s"`
 	EndS   float64 `json:"end_s"`
-	Video  string  `json:"video"`
-	Audio  string  `json:"audio,omitempty"`
+	// StartFrame is the session frame its first frame is timed at (its
+	// timecode less the session's); Timecode that timecode.
+	StartFrame int64  `json:"start_frame"`
+	Timecode   string `json:"timecode"`
+	Video      string `json:"video,omitempty"`
+	Audio      string `json:"audio,omitempty"`
+	Channels   int    `json:"channels,omitempty"`
+	Width      int    `json:"width,omitempty"`
+	Height     int    `json:"height,omitempty"`
+	// Anchors map the camera's timestamps to session time (session time
+	// = PTS + offset), each from a session time on (a camera that starts
+	// a new timeline is mapped anew).
+	Anchors []anchorJSON `json:"anchors,omitempty"`
+}
+
+type anchorJSON struct {
+	SinceS   float64 `json:"since_s"`
+	OffsetNS int64   `json:"offset_ns"`
 }
 
 type eventJSON struct {
-	TimeS     float64 `json:"time_s"`
-	Kind      string  `json:"kind"`
-	From      string  `json:"from,omitempty"`
-	To        string  `json:"to"`
-	DurationS float64 `json:"duration_s,omitempty"`
+	TimeS     float64      `json:"time_s"`
+	Frame     int64        `json:"frame"`
+	Kind      string       `json:"kind"`
+	From      string       `json:"from,omitempty"`
+	To        string       `json:"to"`
+	DurationS float64      `json:"duration_s,omitempty"`
+	Sources   []sourceJSON `json:"sources,omitempty"`
+}
+
+type sourceJSON struct {
+	Name  string `json:"name"`
+	PTSNS int64  `json:"pts_ns"`
+	Shown bool   `json:"shown,omitempty"`
+	Audio string `json:"audio,omitempty"`
 }
 
 type session struct {
-	rec   *Recorder
-	id    string
-	dir   string
-	start time.Time // session time 0
-	req   StartRequest
+	rec     *Recorder
+	id      string
+	dir     string
+	start   time.Time // session time 0: the wall clock of the program frame it starts on
+	onFrame bool      // start is a program frame's (Options.KeyFrame)
+	clock   clock
+	req     StartRequest
 
 	ctx     context.Context
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup // the tracks and housekeeping
 	writers sync.WaitGroup // the tracks alone
+	kick    chan struct{}  // wakes housekeeping to write the edit lists
 
 	// endAt is the session time every file ends at, set by an operator's
 	// stop (0 while recording): the tracks write what comes before it,
 	// also what is still on its way, and end there (track.run).
 	endAt atomic.Int64
+	// chapterGen counts changes of the chapter list (program.mp4)
+	chapterGen atomic.Int64
 
 	mu       sync.Mutex
 	tracks   []*track
 	switches []Switch
+	markers  []Marker
 	state    string
 	stopped  time.Time
 	once     sync.Once
 	closed   chan struct{} // closed when stop has closed every file
 }
 
-// track is one recorded stream: the program or a camera.
-type track struct {
-	s       *session
-	name    string
-	program bool
-	stream  *media.Stream
-	reader  *media.Reader
+// initialPTS marks the switch that says what was on program before the
+// session (the API's view at REC; the mixer's key event says it exactly).
+const initialPTS = time.Duration(math.MinInt64)
 
-	mu       sync.Mutex
-	parts    []partJSON
-	cur      *fileWriter
-	anchor   time.Duration // for cameras: session time = DTS + anchor
-	anchored bool
-}
-
-func newSession(r *Recorder, id, dir string, start time.Time, req StartRequest) *session {
+func newSession(r *Recorder, id, dir string, req StartRequest) *session {
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &session{rec: r, id: id, dir: dir, start: start, req: req, ctx: ctx, cancel: cancel, state: "recording",
-		closed: make(chan struct{})}
+	s := &session{rec: r, id: id, dir: dir, req: req, ctx: ctx, cancel: cancel, state: "recording",
+		closed: make(chan struct{}), kick: make(chan struct{}, 1)}
 	if req.Initial != "" {
-		s.switches = append(s.switches, Switch{PTS: -1, Kind: "cut", To: req.Initial})
+		s.switches = append(s.switches, Switch{PTS: initialPTS, Kind: "cut", To: req.Initial})
 	}
 	return s
 }
 
+// begin fixes the session's time 0.
+func (s *session) begin(start time.Time) {
+	s.start = start.UTC()
+	s.clock = newClock(s.rec.opts.Timecode, s.rec.opts.FPSNum, s.rec.opts.FPSDen, s.start.Local())
+}
+
+// startPTS is the program PTS of session time 0.
+func (s *session) startPTS() time.Duration { return s.start.Sub(s.rec.opts.ProgramEpoch()) }
+
 func (s *session) addISO(name string, st *media.Stream) {
-	s.tracks = append(s.tracks, &track{s: s, name: name, stream: st, reader: st.NewReader(2048)})
+	r, n := st.NewReaderFromPreroll(2048)
+	s.tracks = append(s.tracks, &track{s: s, name: name, stream: st, reader: r, state: "waiting", prerollLeft: n})
 }
 
 func (s *session) addProgram(st *media.Stream) {
-	s.tracks = append(s.tracks, &track{s: s, name: "program", program: true, stream: st, reader: st.NewReader(2048)})
+	s.tracks = append(s.tracks, &track{s: s, name: "program", program: true, stream: st, reader: st.NewReader(2048), state: "waiting"})
 }
 
 func (s *session) run() {
+	for _, t := range s.tracks {
+		t.check()
+	}
 	s.writeJSON()
 	for _, t := range s.tracks {
 		s.wg.Add(1)
@@ -165,9 +224,10 @@ func (s *session) markEnd() {
 // stop ends every file and writes the edit lists. Safe twice. After
 // markEnd (an operator's stop) every file ends at the same instant on the
 // session's timebase: each gets what was sent before it, even if that
-// arrives after it (within endGrace), and nothing from after it, so the
-// program and the cameras end together in an editor. A stop on its own
-// (disk full, a write error) closes the files at once.
+// arrives after it (within endGrace), and nothing from after it (but the
+// frames a B-frame camera's last frames need), so the program and the
+// cameras end together in an editor. A stop on its own (disk full, a write
+// error) closes the files at once.
 func (s *session) stop(reason string) {
 	s.once.Do(func() {
 		stopped := time.Now()
@@ -190,6 +250,13 @@ func (s *session) stop(reason string) {
 		s.mu.Lock()
 		s.state = reason
 		s.stopped = stopped.UTC()
+		for _, t := range s.tracks {
+			t.mu.Lock()
+			if t.state == "recording" || t.state == "waiting" {
+				t.state = "stopped"
+			}
+			t.mu.Unlock()
+		}
 		s.mu.Unlock()
 		s.writeJSON()
 		s.writeEditLists()
@@ -209,7 +276,8 @@ func (s *session) stopping() bool {
 
 // housekeep checks the free space twice a second, stopping the session
 // cleanly below the threshold, and rewrites session.json and the edit lists
-// every few seconds so that after a crash they describe the files on disk.
+// every few seconds and after each switch and marker, so that after a crash
+// they describe the files on disk.
 func (s *session) housekeep() {
 	t := time.NewTicker(500 * time.Millisecond)
 	defer t.Stop()
@@ -217,6 +285,10 @@ func (s *session) housekeep() {
 		select {
 		case <-s.ctx.Done():
 			return
+		case <-s.kick:
+			s.writeJSON()
+			s.writeEditLists()
+			continue
 		case <-t.C:
 		}
 		if free, err := FreeBytes(s.dir); err == nil && free < s.rec.opts.MinFreeBytes {
@@ -230,16 +302,55 @@ func (s *session) housekeep() {
 	}
 }
 
+// wake asks housekeeping to write the edit lists; it never waits.
+func (s *session) wake() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// addSwitch keeps a switch event (from the program's tick: it never waits
+// on the disk).
 func (s *session) addSwitch(sw Switch) {
 	s.mu.Lock()
-	if n := len(s.switches); sw.Kind == "cut" && n > 0 && s.switches[n-1].To == sw.To {
-		s.mu.Unlock()
-		return // already on program: nothing changed
+	if sw.Kind == "cut" {
+		for i := len(s.switches) - 1; i >= 0; i-- {
+			if k := s.switches[i].Kind; k == SwitchKey || k == SwitchAudio || k == SwitchJump {
+				continue
+			}
+			if s.switches[i].To == sw.To && s.switches[i].Kind == "cut" {
+				s.mu.Unlock()
+				return // already on program: nothing changed
+			}
+			break
+		}
 	}
 	s.switches = append(s.switches, sw)
+	if sw.Kind != SwitchAudio && sw.Kind != SwitchJump {
+		s.chapterGen.Add(1)
+	}
 	s.mu.Unlock()
-	s.writeJSON()
-	s.writeEditLists()
+	s.wake()
+}
+
+// addMarker sets a marker at the current program frame.
+func (s *session) addMarker(name, color string) Marker {
+	at := time.Since(s.start)
+	frame := int64(float64(at) * s.clock.fps() / float64(time.Second)) // the frame on air now
+	m := Marker{Name: name, Color: color, Frame: frame, TimeS: s.frameTime(frame).Seconds(),
+		Timecode: s.clock.format(s.clock.start + frame)}
+	s.mu.Lock()
+	s.markers = append(s.markers, m)
+	s.mu.Unlock()
+	s.chapterGen.Add(1)
+	s.wake()
+	return m
+}
+
+// frameTime is the session time of session frame n.
+func (s *session) frameTime(n int64) time.Duration {
+	return time.Duration(n * int64(s.clock.den) * int64(time.Second) / int64(s.clock.num))
 }
 
 // programTime maps a program PTS to session time.
@@ -247,212 +358,70 @@ func (s *session) programTime(pts time.Duration) time.Duration {
 	return s.rec.opts.ProgramEpoch().Add(pts).Sub(s.start)
 }
 
-// anchorWindow is how long a camera's units are held at the start of its
-// recording to find its clock: the least-delayed video frame in it sets the
-// anchor, so a publisher's bursts do not shift the file.
-const anchorWindow = time.Second
-
-type arrived struct {
-	u  *media.Unit
-	at time.Duration // session time of arrival
-}
-
-func (t *track) run() {
-	defer t.reader.Close()
-	defer t.closeFile()
-	var (
-		held    []arrived
-		minLat  time.Duration
-		haveLat bool
-		past    [2]bool // a video, an audio unit from after the end came (an operator's stop)
-	)
-	for {
-		u, err := t.reader.Next(t.s.ctx)
-		if err != nil {
-			return
+// chapters lists program.mp4's chapters: the source on program from the
+// start, every cut and transition, every marker.
+func (s *session) chapters() []chapter {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []chapter
+	prog := ""
+	for _, sw := range s.switches {
+		at := s.programTime(sw.PTS)
+		if sw.PTS == initialPTS || at <= 0 {
+			switch sw.Kind {
+			case SwitchAudio, SwitchJump:
+			default:
+				prog = sw.To
+			}
+			continue
 		}
-		at := time.Since(t.s.start)
-		end := time.Duration(t.s.endAt.Load())
-		var batch []arrived
-		switch {
-		case t.program || t.anchored:
-			batch = []arrived{{u, at}}
+		switch sw.Kind {
+		case SwitchKey, SwitchAudio, SwitchJump:
+			continue
+		case "cut":
+			out = append(out, chapter{at: at, title: sw.To})
 		default:
-			held = append(held, arrived{u, at})
-			if u.Track.Kind == media.KindVideo && (!haveLat || at-u.DTS < minLat) {
-				minLat, haveLat = at-u.DTS, true
-			}
-			// a stop before the anchor window is over anchors on what came
-			if !haveLat || (at-held[0].at < anchorWindow && end == 0) {
-				continue
-			}
-			t.anchor, t.anchored = minLat, true
-			batch, held = held, nil
-		}
-		for _, a := range batch {
-			dts, pts := t.sessionTimes(a.u, a.at)
-			if end > 0 && dts > end {
-				past[kindIndex(a.u.Track)] = true
-				continue
-			}
-			if err := t.write(a.u, dts, pts); err != nil {
-				t.s.rec.log.Error("recording write failed; stopping the recording", "file", t.fileName(), "err", err)
-				reason := "stopped: write error"
-				if errors.Is(err, syscallENOSPC) {
-					reason = "stopped: disk full"
-				}
-				t.s.rec.stopFor(t.s, reason)
-				return
-			}
-		}
-		if end > 0 && t.pastEnd(past) {
-			return
+			out = append(out, chapter{at: at, title: sw.To + " (" + sw.Kind + ")"})
 		}
 	}
-}
-
-func kindIndex(tr *media.Track) int {
-	if tr.Kind == media.KindAudio {
-		return 1
+	if prog != "" {
+		out = append([]chapter{{at: 0, title: prog}}, out...)
 	}
-	return 0
-}
-
-// pastEnd reports whether every track of the stream has sent a unit from
-// after the session's end: nothing before it can come any more.
-func (t *track) pastEnd(past [2]bool) bool {
-	for _, tr := range t.stream.Tracks() {
-		if k := tr.Kind; (k == media.KindVideo || k == media.KindAudio) && !past[kindIndex(tr)] {
-			return false
-		}
+	for _, m := range s.markers {
+		out = append(out, chapter{at: s.frameTime(m.Frame), title: m.Name})
 	}
-	return true
-}
-
-// sessionTimes maps a unit's timestamps onto the session's timebase. The
-// program runs on the mixer's clock. A camera runs on its own timestamps
-// plus its anchor; when its video timeline jumps away from the arrival times
-// (a new publisher, timestamps starting over) it is re-anchored, which leaves
-// a gap in its file.
-func (t *track) sessionTimes(u *media.Unit, at time.Duration) (dts, pts time.Duration) {
-	if t.program {
-		return t.s.programTime(u.DTS), t.s.programTime(u.PTS)
-	}
-	if u.Track.Kind == media.KindVideo && absDur(u.DTS+t.anchor-at) > time.Second {
-		t.anchor = at - u.DTS
-	}
-	return u.DTS + t.anchor, u.PTS + t.anchor
-}
-
-func absDur(d time.Duration) time.Duration {
-	if d < 0 {
-		return -d
-	}
-	return d
-}
-
-func (t *track) fileName() string {
-	n := len(t.parts)
-	if t.cur == nil {
-		n++
-	}
-	if n <= 1 {
-		return t.name + ".mp4"
-	}
-	return fmt.Sprintf("%s.part%d.mp4", t.name, n) // "." is not in source names: no clash
-}
-
-func (t *track) write(u *media.Unit, dts, pts time.Duration) error {
-	if dts < 0 {
-		return nil // before the session started
-	}
-	if t.cur == nil {
-		if u.Track.Kind != media.KindVideo || !u.Key || (u.Track.Codec != media.CodecH264 && u.Track.Codec != media.CodecH265) {
-			return nil
-		}
-		if err := t.openFile(u.Track); err != nil {
-			return err
-		}
-	}
-	err := t.cur.writeUnit(u, dts, pts)
-	if errors.Is(err, errTrackChanged) {
-		// new parameters (a camera restarted at another resolution): a new part file
-		t.closeFile()
-		if err := t.openFile(u.Track); err != nil {
-			return err
-		}
-		err = t.cur.writeUnit(u, dts, pts)
-	}
-	if err == nil && t.cur.started {
-		t.mu.Lock()
-		p := &t.parts[len(t.parts)-1]
-		p.StartS = t.cur.first.Seconds()
-		p.EndS = max(p.EndS, dts.Seconds())
-		t.mu.Unlock()
-	}
-	return err
-}
-
-func (t *track) openFile(video *media.Track) error {
-	var audio *media.Track
-	for _, tr := range t.stream.Tracks() {
-		if recordsAudio(tr) {
-			audio = tr
-		}
-	}
-	name := t.fileName()
-	w, err := newFileWriter(filepath.Join(t.s.dir, name), video, audio, t.s.rec.opts.Fragment, t.s.start)
-	if err != nil {
-		return err
-	}
-	t.mu.Lock()
-	t.cur = w
-	p := partJSON{File: name, Video: fmt.Sprintf("%s %dx%d", video.Codec, video.Width, video.Height)}
-	if audio != nil {
-		p.Audio = fmt.Sprintf("%s %d Hz %d ch", audio.Codec, audio.SampleRate, audio.Channels)
-		if audio.Codec == media.CodecPCMU || audio.Codec == media.CodecPCMA {
-			p.Audio += " (as 16-bit PCM)"
-		}
-	}
-	t.parts = append(t.parts, p)
-	t.mu.Unlock()
-	t.s.writeJSON()
-	return nil
-}
-
-func (t *track) closeFile() {
-	if t.cur == nil {
-		return
-	}
-	if err := t.cur.close(); err != nil {
-		t.s.rec.log.Error("closing recording file", "file", t.cur.path, "err", err)
-	}
-	t.mu.Lock()
-	if n := len(t.parts); n > 0 && t.cur.started {
-		t.parts[n-1].EndS = max(t.parts[n-1].EndS, t.cur.last.Seconds())
-	}
-	t.cur = nil
-	t.mu.Unlock()
+	sort.SliceStable(out, func(i, j int) bool { return out[i].at < out[j].at })
+	return out
 }
 
 func (s *session) snapshot() sessionJSON {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	j := sessionJSON{ID: s.id, State: s.state, StartedAt: s.start, Program: s.req.Program,
-		FPS: fmt.Sprintf("%d/%d", s.rec.opts.FPSNum, s.rec.opts.FPSDen), Events: []eventJSON{}, Tracks: []trackJSON{}}
+	j := sessionJSON{ID: s.id, State: s.state, StartedAt: s.start, Program: s.req.Program, Timecode: s.clock.format(s.clock.start),
+		FPS: fmt.Sprintf("%d/%d", s.rec.opts.FPSNum, s.rec.opts.FPSDen), Events: []eventJSON{}, Tracks: []trackJSON{},
+		Markers: append([]Marker{}, s.markers...)}
 	if !s.stopped.IsZero() {
 		st := s.stopped
 		j.StoppedAt = &st
 	}
 	for _, t := range s.tracks {
 		t.mu.Lock()
-		j.Tracks = append(j.Tracks, trackJSON{Source: t.name, Files: append([]partJSON{}, t.parts...)})
+		tj := trackJSON{Source: t.name, State: t.state, Error: t.err, Files: []partJSON{}}
+		for _, p := range t.parts {
+			p.Anchors = append([]anchorJSON(nil), p.Anchors...)
+			tj.Files = append(tj.Files, p)
+		}
 		t.mu.Unlock()
+		j.Tracks = append(j.Tracks, tj)
 	}
 	for _, sw := range s.switches {
 		ev := eventJSON{Kind: sw.Kind, From: sw.From, To: sw.To, DurationS: sw.Duration.Seconds()}
-		if sw.PTS >= 0 {
-			ev.TimeS = s.programTime(sw.PTS).Seconds()
+		if sw.PTS != initialPTS {
+			at := s.programTime(sw.PTS)
+			ev.TimeS, ev.Frame = at.Seconds(), s.clock.frameOf(at)
+		}
+		for _, st := range sw.Sources {
+			ev.Sources = append(ev.Sources, sourceJSON{Name: st.Name, PTSNS: int64(st.PTS), Shown: st.Shown, Audio: st.Audio})
 		}
 		j.Events = append(j.Events, ev)
 	}
@@ -497,7 +466,8 @@ func (s *session) info() Info {
 }
 
 func infoOf(j sessionJSON, dir string) Info {
-	in := Info{ID: j.ID, State: j.State, StartedAt: j.StartedAt, StoppedAt: j.StoppedAt, Files: []FileInfo{}}
+	in := Info{ID: j.ID, State: j.State, StartedAt: j.StartedAt, StoppedAt: j.StoppedAt, Timecode: j.Timecode,
+		Files: []FileInfo{}, Sources: []SourceInfo{}, Markers: j.Markers}
 	end := time.Now()
 	if j.StoppedAt != nil {
 		end = *j.StoppedAt
@@ -506,7 +476,11 @@ func infoOf(j sessionJSON, dir string) Info {
 	media := map[string]FileInfo{}
 	for _, t := range j.Tracks {
 		for _, p := range t.Files {
-			media[p.File] = FileInfo{Source: t.Source, StartS: p.StartS, DurationS: max(p.EndS-p.StartS, 0)}
+			media[p.File] = FileInfo{Source: t.Source, StartS: p.StartS, DurationS: max(p.EndS-p.StartS, 0), Timecode: p.Timecode}
+		}
+		in.Sources = append(in.Sources, SourceInfo{Name: t.Source, State: t.State, Error: t.Error})
+		if t.Error != "" {
+			in.Errors = append(in.Errors, t.Source+": "+t.Error)
 		}
 	}
 	ents, _ := os.ReadDir(dir)
