@@ -125,7 +125,6 @@ func newFileWriter(path string, cfg fileConfig) (*fileWriter, error) {
 
 // begin writes the init segment, once the first sample's times are known.
 func (w *fileWriter) begin(dts, pts time.Duration) error {
-	w.started = true
 	w.base = dts
 	w.first = pts // every frame written is shown: players ignore an edit list's start in a fragmented file
 	if w.video == nil {
@@ -165,6 +164,7 @@ func (w *fileWriter) begin(dts, pts time.Duration) error {
 	if err := w.flushBuf(); err != nil {
 		return err
 	}
+	w.started = true // an init segment is there to fill in at close
 	// the edit lists' media times: where the presentation starts
 	if w.video != nil {
 		if err := w.writeAt(patch.tracks[videoID].elst+8, u64(uint64(ticks(w.first-w.base, videoTimescale)))); err != nil {
@@ -513,6 +513,9 @@ func (w *fileWriter) writeDurations() error {
 	trs = append(trs, tr{timecodeID, movie, movie, uint32(w.tc.num), false}) // its timescale: frames of num/den s
 	for _, t := range trs {
 		p := w.patch.tracks[t.id]
+		if p == nil {
+			return fmt.Errorf("track %d is not in the file's init segment", t.id)
+		}
 		if err := set(p.tkhdDuration, uint64(ticks(t.pres, movieTimescale))); err != nil {
 			return err
 		}

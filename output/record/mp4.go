@@ -127,8 +127,8 @@ func hvc1Entry(vps, sps, pps []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(e) < 8 || string(e[4:8]) != "hev1" {
-		return nil, errors.New("no hev1 sample entry")
+	if len(e) < 8 || (string(e[4:8]) != "hev1" && string(e[4:8]) != "hvc1") { // mediacommon 2.9 writes hvc1 itself
+		return nil, errors.New("no H.265 sample entry")
 	}
 	copy(e[4:8], "hvc1")
 	i := bytes.Index(e, []byte("hvcC"))

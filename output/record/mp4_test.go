@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/stretchr/testify/require"
 
 	"switchyard/media"
@@ -70,8 +69,7 @@ func h265Units(t *testing.T, n, fps int) (*media.Track, []*media.Unit) {
 	t.Helper()
 	es := encode(t, "-f", "lavfi", "-i", fmt.Sprintf("testsrc2=s=320x240:r=%d", fps), "-frames:v", strconv.Itoa(n), "-c:v", "libx265",
 		"-preset", "ultrafast", "-x265-params", fmt.Sprintf("log-level=error:keyint=%d:bframes=0", fps), "-f", "hevc", "-")
-	var annexb h264.AnnexB // the same start codes
-	require.NoError(t, annexb.Unmarshal(es))
+	annexb := media.AnnexBNALUs(es) // a whole stream: more NAL units than one access unit may hold
 	var vps, sps, pps []byte
 	var units []*media.Unit
 	var au [][]byte
@@ -390,4 +388,19 @@ func playsCleanly(t *testing.T, path string) {
 	out, err := exec.Command("ffmpeg", "-v", "error", "-i", path, "-f", "null", "-").CombinedOutput()
 	require.NoError(t, err)
 	require.Empty(t, strings.TrimSpace(string(out)), "%s decodes cleanly", path)
+}
+
+// A file whose track cannot be described (parameter sets no MP4 entry can
+// be made of) refuses its first unit with an error, and closes without a
+// fault: before, the close filled in durations of an init segment that was
+// never written, and the nil patch took the whole process down.
+func TestFileThatCannotBeginClosesCleanly(t *testing.T) {
+	bad := &media.Track{Kind: media.KindVideo, Codec: media.CodecH265, Width: 320, Height: 240, FPS: 25,
+		VPS: []byte{0x40}, SPS: []byte{0x42}, PPS: []byte{0x44}} // too short to parse
+	w, err := newFileWriter(filepath.Join(t.TempDir(), "cam.mp4"), fileConfig{Video: bad, Fragment: time.Second,
+		Wall0: time.Now(), Timecode: func(time.Duration) timecode { return timecode{num: 25, den: 1} }})
+	require.NoError(t, err)
+	u := &media.Unit{Track: bad, Key: true, Data: [][]byte{{0x26, 0x01, 0xaf}}}
+	require.Error(t, w.writeUnit(u, 0, 0), "the track cannot be described")
+	require.NotPanics(t, func() { _ = w.close() })
 }

@@ -194,6 +194,7 @@ func (s *session) run() {
 		go func() {
 			defer s.wg.Done()
 			defer s.writers.Done()
+			defer t.recoverPanic()
 			t.run()
 		}()
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -86,6 +87,23 @@ func (t *track) hasVideo() bool {
 		}
 	}
 	return false
+}
+
+// recoverPanic keeps a fault in one file's writing from taking the process
+// (the show, the other files) down with it: the file is closed as far as it
+// can be, the source is failed with the reason and the stack is logged.
+func (t *track) recoverPanic() {
+	v := recover()
+	if v == nil {
+		return
+	}
+	t.s.rec.log.Error("recording of a source failed: a fault in its writer; the show and the other files go on",
+		"file", t.fileName(), "panic", v, "stack", string(debug.Stack()))
+	t.fail(fmt.Sprintf("internal error while writing %s: %v", t.fileName(), v))
+	func() {
+		defer func() { _ = recover() }() // closing may meet the same fault
+		t.closeFile()
+	}()
 }
 
 func (t *track) fail(reason string) {
