@@ -11,6 +11,7 @@ import (
 	"image"
 	"log/slog"
 	"math"
+	"runtime"
 	"runtime/metrics"
 	"sync"
 	"sync/atomic"
@@ -140,8 +141,9 @@ type Engine struct {
 	free      chan *programFrame
 	queued    chan *programFrame
 	encDone   chan struct{}
-	gopFrames int64     // the program's key-frame interval in frames
-	lateness  *lateness // why frames are late; its sampler logs them
+	gopFrames int64       // the program's key-frame interval in frames
+	lateness  *lateness   // why frames are late; its sampler logs them
+	gate      *decodeGate // the sources' decodes, one a core (decodeGate)
 	lateDone  chan struct{}
 
 	frames   atomic.Uint64
@@ -232,6 +234,7 @@ func New(cfg Config, log *slog.Logger) (*Engine, error) {
 		current: -1, keyAt: -1, defTrans: DefaultTransition, lastProg: Black, keyers: map[string]*keyerState{}}
 	e.gopFrames = max(1, int64(math.Round(cfg.Keyint.Seconds()*float64(cfg.FPSNum)/float64(cfg.FPSDen))))
 	e.lateness = newLateness(e.log)
+	e.gate = newDecodeGate(runtime.NumCPU())
 	e.keyerList.Store(&[]*keyerState{})
 	e.startNs.Store(time.Now().UnixNano()) // until Start: sources may come first
 	var err error
@@ -430,7 +433,7 @@ func (e *Engine) AddInput(name string, st *media.Stream, jitterBuffer time.Durat
 		return err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	in := &input{name: name, stream: st, log: e.log.With("source", name), slate: slate,
+	in := &input{name: name, stream: st, log: e.log.With("source", name), slate: slate, gate: e.gate, gateCh: make(chan struct{}, 1),
 		audio: newSampleRing(ringFrames(MaxJitterBuffer)), cancel: cancel, done: make(chan struct{}),
 		mix: AudioSettings{Mode: ModeAFV}, tickBuf: make([]float32, len(e.tickAudio)), clock: &e.tickN,
 		progNow: e.progNow, reader: st.NewReader(256), tickAt: math.MinInt64}
@@ -628,6 +631,11 @@ type Stats struct {
 	// LeftMaxMs is the latest any program frame left the encoder, after its
 	// time on the program clock.
 	LeftMaxMs float64 `json:"left_max_ms"`
+	// YieldMaxMs is the longest a frame's encode loop waited on the Go
+	// scheduler when it yielded; WokeMaxMs the latest the clock woke after
+	// a frame's time.
+	YieldMaxMs float64 `json:"yield_max_ms"`
+	WokeMaxMs  float64 `json:"woke_max_ms"`
 	// LastLate describes the last late frame: its way and the host's
 	// figures of the moment (nil when none was late).
 	LastLate *LateFrame `json:"last_late,omitempty"`
@@ -645,7 +653,8 @@ func (e *Engine) Stats() Stats {
 	s := Stats{FramesOut: e.frames.Load(), Late: e.late.Load(), Dropped: e.dropped.Load(),
 		EncodeMs:  float64(e.encodeNs.Load()) / 1e6,
 		LateBy:    map[string]uint64{LateClock: clock, LateBacklog: backlog, LateEncode: encode},
-		LeftMaxMs: millis(time.Duration(e.lateness.worstNs.Load()))}
+		LeftMaxMs: millis(time.Duration(e.lateness.worstNs.Load())), YieldMaxMs: millis(time.Duration(e.lateness.yieldMaxNs.Load())),
+		WokeMaxMs: millis(time.Duration(e.lateness.wokeMaxNs.Load()))}
 	if last := e.lateness.lastLate(); last.Cause != "" {
 		s.LastLate = &last
 	}
@@ -704,7 +713,7 @@ func (e *Engine) freeProgramFrames() {
 // leaves in time.
 func (e *Engine) run(start time.Time) {
 	defer close(e.done)
-	switch prio := raiseProgramThread(); prio { // where the process may
+	switch prio := raiseClockThread(); prio { // where the process may
 	case atProcessPriority:
 		e.log.Warn("the program's threads run at the process's priority (raising them needs root or CAP_SYS_NICE): " +
 			"on a busy machine program frames may be late")
@@ -765,7 +774,7 @@ func (e *Engine) run(start time.Time) {
 // (lateness.note).
 func (e *Engine) encodeLoop() {
 	defer close(e.encDone)
-	if raiseProgramThread() != atProcessPriority {
+	if raiseClockThread() != atProcessPriority {
 		defer dropProgramThread()
 		e.lateness.encodeTid.Store(threadID()) // locked to this goroutine
 		defer e.lateness.encodeTid.Store(0)
@@ -926,18 +935,20 @@ func (e *Engine) compose(n int64, f *programFrame) {
 // rendition's and the preview's, publishes it, and mixes the sound of the
 // frame before it.
 func (e *Engine) output(f *programFrame) {
-	n := f.n
+	n, tm := f.n, &f.timing
 	t0 := time.Now()
 	e.tickMu.Lock()
-	err := e.encode(e.venc, f.canvas, e.videoTrack, e.program, n, f.key)
+	tm.locked = time.Since(t0)
+	tm.yielded, tm.video = 0, 0
+	err := e.encode(e.venc, f.canvas, e.videoTrack, e.program, n, f.key, tm)
 	rends := *e.renditions.Load()
 	for _, r := range rends {
-		if rerr := e.encode(r.enc, f.canvas, r.track, r.stream, n, false); rerr != nil && err == nil {
+		if rerr := e.encode(r.enc, f.canvas, r.track, r.stream, n, false, tm); rerr != nil && err == nil {
 			err = rerr
 		}
 	}
 	if e.pvEnc != nil {
-		if perr := e.encode(e.pvEnc, f.pv, e.pvTrack, e.preview, n, false); perr != nil && err == nil {
+		if perr := e.encode(e.pvEnc, f.pv, e.pvTrack, e.preview, n, false, tm); perr != nil && err == nil {
 			err = perr
 		}
 	}
@@ -946,8 +957,12 @@ func (e *Engine) output(f *programFrame) {
 		e.log.Error("encode failed", "err", err)
 	}
 	e.frames.Add(1)
+	y := time.Now()
 	sysmon.Yield() // the encodes took the loop past sysmon's 10 ms
+	a := time.Now()
+	tm.yielded += a.Sub(y)
 	e.mixAudio(n, f.sound, rends)
+	tm.audio = time.Since(a)
 	e.tickMu.Unlock()
 }
 
@@ -1017,8 +1032,12 @@ func (e *Engine) composeInto(dst *av.Frame, sc *av.Scaler, pic *av.PictureRef, s
 // Each encode starts with a yield: the encode loop may have encoded another
 // rendition without blocking, and sysmon would otherwise retake its P in the
 // encode (internal/sysmon.Yield).
-func (e *Engine) encode(enc *av.VideoEncoder, f *av.Frame, t *media.Track, st *media.Stream, n int64, key bool) error {
+func (e *Engine) encode(enc *av.VideoEncoder, f *av.Frame, t *media.Track, st *media.Stream, n int64, key bool, tm *frameTiming) error {
+	y := time.Now()
 	sysmon.Yield()
+	v := time.Now()
+	tm.yielded += v.Sub(y)
+	defer func() { tm.video += time.Since(v) }()
 	return enc.Encode(f, n, key, func(p av.Packet) {
 		var au h264.AnnexB
 		if err := au.Unmarshal(append([]byte(nil), p.Data...)); err != nil {

@@ -22,6 +22,9 @@ type input struct {
 	log    *slog.Logger
 	slate  *av.Frame // "NO SIGNAL" with the source name, rendered once
 
+	gate   *decodeGate   // a slot for each picture decoded (the engine's)
+	gateCh chan struct{} // where the gate hands this input a slot
+
 	pics  av.PicturePool
 	audio *sampleRing
 
@@ -143,6 +146,8 @@ type decoding struct {
 // else that unit and the rest are decoded in a fresh goroutine and this one
 // ends, its thread with it.
 func (d *decoding) run(ctx context.Context, u *media.Unit) {
+	lockDecodeThread() // a thread of its own, below the Go runtime's (decodeInUseNice)
+	defer releaseDecodeThread()
 	lowered := false
 	for {
 		if u == nil {
@@ -150,9 +155,6 @@ func (d *decoding) run(ctx context.Context, u *media.Unit) {
 			if u, err = d.in.reader.Next(ctx); err != nil {
 				if !errors.Is(err, context.Canceled) && !errors.Is(err, media.ErrReaderClosed) {
 					d.in.log.Error("input stopped", "err", err)
-				}
-				if lowered {
-					restoreThreadPriority() // keep the thread if it can be
 				}
 				d.close()
 				return
@@ -168,12 +170,12 @@ func (d *decoding) run(ctx context.Context, u *media.Unit) {
 			d.in.lowered.Store(false)
 			if !restoreThreadPriority() {
 				handOvers.Add(1)
-				go d.run(ctx, u)
+				go d.run(ctx, u) // a fresh thread, at the in-use priority
 				return
 			}
 			lowered = false
 		}
-		d.decode(u)
+		d.decode(ctx, u)
 		u = nil
 	}
 }
@@ -205,7 +207,7 @@ func (d *decoding) countErr(err error) {
 }
 
 // decode decodes one unit into the picture queue or the sample ring.
-func (d *decoding) decode(u *media.Unit) {
+func (d *decoding) decode(ctx context.Context, u *media.Unit) {
 	in := d.in
 	track := 0
 	if u.Track.Kind == media.KindAudio {
@@ -237,7 +239,12 @@ func (d *decoding) decode(u *media.Unit) {
 			return
 		}
 		d.vdec.SkipNonReference(in.hidden())
-		if err := d.vdec.Decode(u.Data, int64(u.PTS/time.Microsecond), d.pictureFn); err != nil {
+		if !in.gate.enter(ctx, in.gateCh, !in.quiet()) {
+			return // stopping
+		}
+		err := d.vdec.Decode(u.Data, int64(u.PTS/time.Microsecond), d.pictureFn)
+		in.gate.leave()
+		if err != nil {
 			d.countErr(err)
 		}
 	case media.KindAudio:

@@ -37,16 +37,19 @@ const (
 // frame on its way, to tell why it was late. Plain values: noting them
 // allocates nothing.
 type frameTiming struct {
-	due       time.Time     // the frame's time on the program clock
-	woke      time.Duration // after due, the clock woke for it
-	busy      time.Duration // of woke, the clock was busy with the frame before
-	waited    time.Duration // for a free program frame
-	composed  time.Duration // the compose
-	queued    time.Time     // handed to the encode loop
-	gcCycles  uint64        // the runtime's GC cycles when its compose began
-	inC       int           // goroutines inside FFmpeg's calls when the clock woke (av.InC)
-	key       bool          // a key frame (every keyint, or asked for)
-	multiview bool          // its canvas was copied for the multiview
+	due      time.Time     // the frame's time on the program clock
+	woke     time.Duration // after due, the clock woke for it
+	busy     time.Duration // of woke, the clock was busy with the frame before
+	waited   time.Duration // for a free program frame
+	composed time.Duration // the compose
+	queued   time.Time     // handed to the encode loop
+	gcCycles uint64        // the runtime's GC cycles when its compose began
+	inC      int           // goroutines inside FFmpeg's calls when the clock woke (av.InC)
+	// the encode loop's part: waiting for its lock, yielding to the Go
+	// scheduler, the video encodes with their publishing, the sound's mix
+	locked, yielded, video, audio time.Duration
+	key                           bool // a key frame (every keyint, or asked for)
+	multiview                     bool // its canvas was copied for the multiview
 }
 
 // LateFrame describes one late program frame: how late, where the time
@@ -65,6 +68,14 @@ type LateFrame struct {
 	ComposeMs float64 `json:"compose_ms"`
 	QueuedMs  float64 `json:"queued_ms"`
 	EncodeMs  float64 `json:"encode_ms"`
+	// LockMs, YieldMs, VideoMs and AudioMs split EncodeMs: the wait for
+	// the encode lock, the yields to the Go scheduler (each a trip through
+	// its run queue), the video encodes with their publishing, the mix and
+	// encode of the sound.
+	LockMs  float64 `json:"lock_ms"`
+	YieldMs float64 `json:"yield_ms"`
+	VideoMs float64 `json:"video_ms"`
+	AudioMs float64 `json:"audio_ms"`
 	// LeftMs is when it left the encoder, after the frame's time.
 	LeftMs    float64 `json:"left_ms"`
 	Key       bool    `json:"key"`
@@ -107,11 +118,14 @@ type HostWindow struct {
 // log (at most once a second; a summary of what was not), with the host's
 // figures of the moment. Its sampler goroutine is owned by the Engine.
 type lateness struct {
-	log      *slog.Logger
-	byCause  [3]atomic.Uint64 // clock, backlog, encode
-	worstNs  atomic.Int64     // the latest any frame left, after its time
-	reports  chan LateFrame   // to the sampler, which logs them; never blocks the encoder
-	gcSample []metrics.Sample // read by the encode loop only
+	log     *slog.Logger
+	byCause [3]atomic.Uint64 // clock, backlog, encode
+	worstNs atomic.Int64     // the latest any frame left, after its time
+	// the longest a frame's encode loop spent yielding to the Go scheduler,
+	// and the longest its clock woke after its time (both since start)
+	yieldMaxNs, wokeMaxNs atomic.Int64
+	reports               chan LateFrame   // to the sampler, which logs them; never blocks the encoder
+	gcSample              []metrics.Sample // read by the encode loop only
 	// the clock's and the encode loop's thread ids, when locked (0: not)
 	clockTid, encodeTid atomic.Int32
 
@@ -144,9 +158,9 @@ func (l *lateness) gcCycles(s []metrics.Sample) uint64 {
 // encode loop; it does not block.
 func (l *lateness) note(n int64, t *frameTiming, encodeStart, left time.Time, dur time.Duration, gcNow uint64) bool {
 	after := left.Sub(t.due)
-	if int64(after) > l.worstNs.Load() {
-		l.worstNs.Store(int64(after))
-	}
+	storeMax(&l.worstNs, int64(after))
+	storeMax(&l.yieldMaxNs, int64(t.yielded))
+	storeMax(&l.wokeMaxNs, int64(t.woke))
 	cause := -1
 	switch {
 	case t.woke > dur:
@@ -162,12 +176,20 @@ func (l *lateness) note(n int64, t *frameTiming, encodeStart, left time.Time, du
 	l.byCause[cause].Add(1)
 	r := LateFrame{Frame: n, Cause: causes[cause], WokeMs: millis(t.woke), BusyMs: millis(t.busy), WaitedMs: millis(t.waited), ComposeMs: millis(t.composed),
 		QueuedMs: millis(encodeStart.Sub(t.queued)), EncodeMs: millis(left.Sub(encodeStart)), LeftMs: millis(after),
+		LockMs: millis(t.locked), YieldMs: millis(t.yielded), VideoMs: millis(t.video), AudioMs: millis(t.audio),
 		Key: t.key, Multiview: t.multiview, GCDuring: gcNow - t.gcCycles, InC: t.inC, GOMAXPROCS: runtime.GOMAXPROCS(0)}
 	select {
 	case l.reports <- r:
 	default: // the sampler is behind: the count stands, the detail is lost
 	}
 	return true
+}
+
+// storeMax raises a to v (one writer: the encode loop).
+func storeMax(a *atomic.Int64, v int64) {
+	if v > a.Load() {
+		a.Store(v)
+	}
 }
 
 func millis(d time.Duration) float64 { return math.Round(float64(d)/1e4) / 100 }
@@ -221,7 +243,7 @@ func (l *lateness) run(ctx context.Context, done chan<- struct{}) {
 			h := r.Host
 			l.log.Warn("program frame late", "frame", r.Frame, "cause", r.Cause, "left_ms", r.LeftMs,
 				"woke_ms", r.WokeMs, "busy_ms", r.BusyMs, "waited_ms", r.WaitedMs, "compose_ms", r.ComposeMs, "queued_ms", r.QueuedMs,
-				"encode_ms", r.EncodeMs, "key", r.Key, "multiview", r.Multiview, "gc_during", r.GCDuring,
+				"encode_ms", r.EncodeMs, "lock_ms", r.LockMs, "yield_ms", r.YieldMs, "video_ms", r.VideoMs, "audio_ms", r.AudioMs, "key", r.Key, "multiview", r.Multiview, "gc_during", r.GCDuring,
 				"in_c", r.InC, "gomaxprocs", r.GOMAXPROCS,
 				"host_steal_ms", h.StealMs, "sched_max_ms", h.SchedMaxMs, "sched_p99_ms", h.SchedP99Ms,
 				"gc_pause_max_ms", h.GCPauseMaxMs, "gc_cycles", h.GCCycles, "clock_run_delay_ms", h.ClockRunDelayMs,

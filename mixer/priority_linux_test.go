@@ -48,50 +48,70 @@ func threadNice(statPath string) (nice int, alive bool) {
 }
 
 // TestDecodeThreadsYieldToTheProgram: a decoding goroutine runs on a thread
-// of its own at a lower priority, and that thread goes away with it, so no
-// other goroutine ever runs at the lowered priority.
+// of its own below the process's priority (decodeInUseNice; decodeNice when
+// its source is quiet), and when it ends its thread goes back to the
+// process's priority before any other goroutine may run on it — or, where
+// the priority cannot be raised again, goes away with it. No other
+// goroutine ever runs at a decoder's priority.
 func TestDecodeThreadsYieldToTheProgram(t *testing.T) {
-	type result struct {
-		tid, nice int
-		ok        bool
-	}
-	// A goroutine that exits locked to the main thread wedges it rather than
-	// ending it (the runtime cannot end the main thread); it then runs
-	// nothing else, and the next try lands on another thread.
-	var r result
-	for range 2 {
-		got := make(chan result, 1)
-		go func() {
-			lowerThreadPriority()
-			n, ok := threadNice("/proc/thread-self/stat")
-			got <- result{syscall.Gettid(), n, ok}
-		}()
-		if r = <-got; r.tid != os.Getpid() {
-			break
-		}
-	}
-	if want := min(processNice()+decodeNice, 19); !r.ok || r.nice != want {
-		t.Fatalf("decode thread nice %d (read %v), want %d (the process's %d and %d)", r.nice, r.ok, want, processNice(), decodeNice)
-	}
-	task := filepath.Join("/proc/self/task", strconv.Itoa(r.tid), "stat")
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if _, alive := threadNice(task); !alive {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the lowered thread outlived its goroutine: it could run other goroutines at low priority")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	tasks, _ := filepath.Glob("/proc/self/task/*/stat")
-	for _, p := range tasks {
-		if p == filepath.Join("/proc/self/task", strconv.Itoa(os.Getpid()), "stat") {
-			continue // possibly wedged by the first try
-		}
-		if n, alive := threadNice(p); alive && n != processNice() {
-			t.Errorf("%s: nice %d after the decoder stopped, the process's is %d", p, n, processNice())
-		}
+	for _, denied := range []bool{false, true} {
+		t.Run(map[bool]string{false: "raise allowed", true: "raise denied"}[denied], func(t *testing.T) {
+			if !denied && os.Geteuid() != 0 {
+				t.Skip("raising a thread's priority again needs root or CAP_SYS_NICE")
+			}
+			raiseDenied.Store(denied)
+			defer raiseDenied.Store(false)
+			type result struct {
+				tid, inUse, quiet int
+			}
+			// A goroutine that exits locked to the main thread wedges it rather
+			// than ending it; the next try lands on another thread.
+			var r result
+			for range 2 {
+				got := make(chan result, 1)
+				go func() {
+					lockDecodeThread()
+					defer releaseDecodeThread()
+					a, _ := threadNice("/proc/thread-self/stat")
+					lowerThreadPriority()
+					b, _ := threadNice("/proc/thread-self/stat")
+					got <- result{syscall.Gettid(), a, b}
+				}()
+				if r = <-got; r.tid != os.Getpid() {
+					break
+				}
+			}
+			if want := min(processNice()+decodeInUseNice, 19); r.inUse != want {
+				t.Fatalf("a decoder in use at nice %d, want %d", r.inUse, want)
+			}
+			if want := min(processNice()+decodeNice, 19); r.quiet != want {
+				t.Fatalf("a quiet decoder at nice %d, want %d", r.quiet, want)
+			}
+			task := filepath.Join("/proc/self/task", strconv.Itoa(r.tid), "stat")
+			deadline := time.Now().Add(5 * time.Second)
+			for {
+				n, alive := threadNice(task)
+				if !alive || n == processNice() {
+					if alive && denied {
+						t.Fatal("a thread that could not be raised again stayed on")
+					}
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("the decoding thread outlived its goroutine at nice %d: it could run other goroutines at low priority", n)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			tasks, _ := filepath.Glob("/proc/self/task/*/stat")
+			for _, p := range tasks {
+				if p == filepath.Join("/proc/self/task", strconv.Itoa(os.Getpid()), "stat") {
+					continue // possibly wedged by the first try
+				}
+				if n, alive := threadNice(p); alive && n != processNice() {
+					t.Errorf("%s: nice %d after the decoder stopped, the process's is %d", p, n, processNice())
+				}
+			}
+		})
 	}
 }
 
@@ -104,8 +124,8 @@ func TestDecodeThreadsYieldToTheProgram(t *testing.T) {
 func TestQuietSourcesDecodeAtLowerPriority(t *testing.T) {
 	for _, denied := range []bool{false, true} {
 		t.Run(map[bool]string{false: "raise allowed", true: "raise denied"}[denied], func(t *testing.T) {
-			raiseDenied = denied
-			defer func() { raiseDenied = false }()
+			raiseDenied.Store(denied)
+			defer raiseDenied.Store(false)
 			h0 := handOvers.Load()
 			quietSourcesDecodeAtLowerPriority(t)
 			// one source (cam2) came back into use
@@ -241,8 +261,9 @@ func TestProgramThreadsRunRaised(t *testing.T) {
 			if want != atProcessPriority && os.Geteuid() != 0 {
 				t.Skip("raising a thread's priority needs root or CAP_SYS_NICE")
 			}
-			raiseDenied, realTimeDenied = want == atProcessPriority, want == raisedNice
-			defer func() { raiseDenied, realTimeDenied = false, false }()
+			raiseDenied.Store(want == atProcessPriority)
+			realTimeDenied.Store(want == raisedNice)
+			defer func() { raiseDenied.Store(false); realTimeDenied.Store(false) }()
 			// raised counts the threads at either raised priority; wrong, those
 			// raised otherwise than want
 			raised := func() (n, wrong int) {
@@ -254,7 +275,7 @@ func TestProgramThreadsRunRaised(t *testing.T) {
 					switch {
 					case !alive:
 						continue
-					case policy == schedRR && prio == programRTPriority:
+					case policy == schedRR && (prio == programRTPriority || prio == clockRTPriority):
 						got = realTime
 					case policy == schedOther && nice == max(processNice()-programNice, -20):
 						got = raisedNice

@@ -6,6 +6,12 @@ package mixer
 // decoding runs at the process's priority (false: nothing lowered).
 func lowerThreadPriority() bool { return false }
 
+// lockDecodeThread: decoding runs at the process's priority here.
+func lockDecodeThread() {}
+
+// releaseDecodeThread: nothing was locked.
+func releaseDecodeThread() {}
+
 // restoreThreadPriority: nothing was lowered.
 func restoreThreadPriority() bool { return false }
 
@@ -18,6 +24,9 @@ func (programPriority) String() string { return "process" }
 
 // raiseProgramThread: the program's threads run at the process's priority.
 func raiseProgramThread() programPriority { return atProcessPriority }
+
+// raiseClockThread: the clock runs at the process's priority.
+func raiseClockThread() programPriority { return atProcessPriority }
 
 // dropProgramThread: nothing was raised.
 func dropProgramThread() {}

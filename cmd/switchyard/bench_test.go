@@ -687,7 +687,7 @@ func BenchmarkScale1080p(b *testing.B) {
 		}
 		waitAllLive(b, a, names[:n]...)
 		time.Sleep(3 * time.Second) // settle: decoders open, pools warm
-		s0, c0, l0, w0 := a.mixer.Stats(), selfCPU(), sourcesLate(a, names[:n]), wall.Load()
+		s0, c0, l0, w0, steal0 := a.mixer.Stats(), selfCPU(), sourcesLate(a, names[:n]), wall.Load(), stealMs()
 		end := time.Now().Add(window)
 		var maxEncode float64
 		for k := 0; time.Now().Before(end); k++ {
@@ -710,9 +710,12 @@ func BenchmarkScale1080p(b *testing.B) {
 		media := float64(s1.FramesOut-s0.FramesOut) / 30
 		late, dropped := s1.Late-s0.Late, s1.Dropped-s0.Dropped
 		pics, sound := l1.PicturesLate-l0.PicturesLate, l1.SoundLate-l0.SoundLate
-		fmt.Printf("  %2d sources: %.2f cores, %d late, %d dropped program frames in %.0f s (encode up to %.1f ms a frame); "+
-			"sources: %d pictures late for their tick, %d ms of sound late; multiview %.1f pictures/s\n",
-			n, (c1-c0).Seconds()/media, late, dropped, media, maxEncode, pics, sound.Milliseconds(), float64(w1-w0)/media)
+		fmt.Printf("  %2d sources: %.2f cores, %d late (clock %d, backlog %d, encode %d), %d dropped program frames in %.0f s (encode up to %.1f ms a frame); "+
+			"sources: %d pictures late for their tick, %d ms of sound late; multiview %.1f pictures/s; host steal %.0f ms; "+
+			"since start: a frame left at most %.1f ms after its time, the clock woke at most %.1f ms late, the encode loop yielded at most %.1f ms\n",
+			n, (c1-c0).Seconds()/media, late, s1.LateBy[mixer.LateClock]-s0.LateBy[mixer.LateClock],
+			s1.LateBy[mixer.LateBacklog]-s0.LateBy[mixer.LateBacklog], s1.LateBy[mixer.LateEncode]-s0.LateBy[mixer.LateEncode],
+			dropped, media, maxEncode, pics, sound.Milliseconds(), float64(w1-w0)/media, stealMs()-steal0, s1.LeftMaxMs, s1.WokeMaxMs, s1.YieldMaxMs)
 		held := late+dropped+pics == 0 && sound == 0
 		if held {
 			best = n
@@ -772,6 +775,21 @@ func watchMultiview(b *testing.B, url string, n *atomic.Int64) (stop func()) {
 		}
 	}()
 	return func() { cancel(); <-done }
+}
+
+// stealMs is the host's steal time so far, all CPUs (/proc/stat), in ms.
+func stealMs() float64 {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(f[8], 64)
+	return v * 10 // USER_HZ: 100 ticks a second
 }
 
 // sourcesLate sums what of the sources came too late for the program.
