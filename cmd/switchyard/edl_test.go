@@ -101,6 +101,24 @@ func videoEvents(events []cmxEvent) []cmxEvent {
 	return out
 }
 
+// takes folds cut events that go on with the reel before them (a picture
+// of the source that came late and aired twice starts a new event at the
+// same source frame: the list stays frame-exact) into one take per reel
+// change. Record times stay contiguous: a fold never hides a gap.
+func takes(t *testing.T, events []cmxEvent) []cmxEvent {
+	t.Helper()
+	var out []cmxEvent
+	for _, ev := range events {
+		if n := len(out); n > 0 && out[n-1].reel == ev.reel && ev.trans == "C" {
+			require.Equal(t, out[n-1].rec1, ev.rec0, "event %s follows event %s on the record side", ev.num, out[n-1].num)
+			out[n-1].rec1, out[n-1].src1 = ev.rec1, ev.src1
+			continue
+		}
+		out = append(out, ev)
+	}
+	return out
+}
+
 // fileTimecode is the start timecode ffprobe reads in a file (its video's,
 // or its timecode track's).
 func fileTimecode(t *testing.T, file string) string {
