@@ -193,6 +193,13 @@ func (g *Generator) Close() {
 	g.wg.Wait()
 }
 
+// drawClock paints gen://clock's picture: the time of day to the second,
+// centred on its background.
+func drawClock(f *av.Frame, face font.Face, bg draw.YUV, now time.Time) {
+	f.Fill(bg.Y, bg.U, bg.V)
+	draw.TextCentered(f, face, f.Height/2+f.Height/14, now.Format("15:04:05"), draw.FromRGB(240, 240, 240))
+}
+
 func (g *Generator) run(pub *ingest.Publisher, enc *av.VideoEncoder, track *media.Track, frame *av.Frame, tone *toneGen) {
 	fpsN, fpsD := int64(g.cfg.FPSNum), int64(g.cfg.FPSDen)
 	var face font.Face
@@ -221,8 +228,7 @@ func (g *Generator) run(pub *ingest.Publisher, enc *av.VideoEncoder, track *medi
 		if g.kind == "clock" && face != nil {
 			if sec := now.Unix(); sec != lastSec {
 				lastSec = sec
-				frame.Fill(g.bg.Y, g.bg.U, g.bg.V)
-				draw.TextCentered(frame, face, g.cfg.Height/2+g.cfg.Height/14, now.Format("15:04:05"), draw.FromRGB(240, 240, 240))
+				drawClock(frame, face, g.bg, now)
 			}
 		}
 		pts := time.Duration(n * fpsD * int64(time.Second) / fpsN)
