@@ -30,19 +30,26 @@ type Event struct {
 // blocking. A subscriber that falls behind is disconnected; it reconnects and
 // resumes from its last id.
 type hub struct {
-	mu     sync.Mutex
-	ring   []Event // the most recent events, oldest first
-	size   int
-	lastID uint64
-	subs   map[*subscriber]struct{}
+	mu       sync.Mutex
+	ring     []Event // the most recent events, oldest first
+	size     int     // at most this many events kept
+	maxBytes int     // and at most this many bytes of them
+	bytes    int
+	lastID   uint64
+	subs     map[*subscriber]struct{}
 }
+
+// historyBytes bounds the events kept for clients that reconnect: a busy
+// show's history stays a fixed cost (a client that was away longer gets the
+// full state, as it does past size events).
+const historyBytes = 256 << 10
 
 type subscriber struct {
 	ch chan Event
 }
 
-func newHub(size int) *hub {
-	return &hub{size: size, subs: map[*subscriber]struct{}{}}
+func newHub(size, maxBytes int) *hub {
+	return &hub{size: size, maxBytes: maxBytes, subs: map[*subscriber]struct{}{}}
 }
 
 // publish records an event and hands it to every subscriber.
@@ -55,11 +62,15 @@ func (h *hub) publish(typ string, v any) {
 	defer h.mu.Unlock()
 	h.lastID++
 	ev := Event{ID: h.lastID, Type: typ, Data: data}
-	if len(h.ring) == h.size {
-		copy(h.ring, h.ring[1:])
-		h.ring = h.ring[:h.size-1]
-	}
 	h.ring = append(h.ring, ev)
+	h.bytes += len(data)
+	for len(h.ring) > h.size || (h.bytes > h.maxBytes && len(h.ring) > 1) {
+		// forget the oldest (its data goes with it; append moves the
+		// rest to a new array when this one is used up)
+		h.bytes -= len(h.ring[0].Data)
+		h.ring[0] = Event{}
+		h.ring = h.ring[1:]
+	}
 	for s := range h.subs {
 		select {
 		case s.ch <- ev:

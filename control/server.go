@@ -133,7 +133,7 @@ func (s *Server) Close() {
 func (s *Server) Handler() http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	s.metrics = newMetrics(s)
-	s.events = newHub(4096)
+	s.events = newHub(4096, historyBytes)
 	s.watch = &watcher{s: s, sources: map[string]sourceEvent{}, outputs: map[string]outputEvent{}}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	for _, d := range []struct {
