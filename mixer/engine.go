@@ -310,6 +310,9 @@ func (e *Engine) Config() Config { return e.cfg }
 
 // Start begins ticking.
 func (e *Engine) Start() {
+	if raiseRuntimeThreads() {
+		e.log.Info("the runtime's threads raised above ordinary processes", "nice_below_process", runtimeNice)
+	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	e.done = make(chan struct{})
 	e.clocksDone = make(chan struct{})

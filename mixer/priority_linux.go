@@ -5,6 +5,7 @@ package mixer
 import (
 	"os"
 	"runtime"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -73,6 +74,70 @@ var processNice = sync.OnceValue(func() int {
 	return 20 - p
 })
 
+// runtimeNice is taken from the process's nice value for its ordinary
+// threads — the Go runtime's, which run every goroutine but the program's
+// and the decoders', fire the timers and hand a woken goroutine a P —
+// where the process may raise them (root, CAP_SYS_NICE, RLIMIT_NICE).
+// The program's clock and encode loop run in real time on their own
+// threads, but a timer of theirs fires, and a goroutine they wake runs, only
+// when an ordinary thread gets a core. At the machine's ordinary priority
+// those threads waited among every other busy process: beside three
+// ffmpeg encoders on the 2-core VM (make test under the race detector) the
+// clock woke 57–104 ms late for a frame while its own thread never waited
+// for a CPU (schedstat) and no goroutine waited over 2 ms once runnable —
+// the timer waited, on a P whose thread was off the CPU. The decoders keep
+// their place under the process (decodeInUseNice, decodeNice).
+const runtimeNice = 5
+
+// runtimeRaised: raiseRuntimeThreads raised the ordinary threads.
+var runtimeRaised atomic.Bool
+
+// raiseRuntimeThreads raises every thread of the process at the process's
+// nice value by runtimeNice, once, where the process may; the threads the
+// runtime starts later start from one of them (a Linux thread starts at
+// its creator's nice value; a locked thread has the runtime's template
+// thread start them). It reports whether the threads are raised.
+var raiseRuntimeThreads = sync.OnceValue(func() bool {
+	base := processNice()
+	if raiseDenied.Load() || base-runtimeNice < -20 {
+		return false
+	}
+	// twice: a thread started from one not yet raised is raised the second time
+	for range 2 {
+		tasks, err := os.ReadDir("/proc/self/task")
+		if err != nil {
+			return false
+		}
+		for _, task := range tasks {
+			tid, err := strconv.Atoi(task.Name())
+			if err != nil {
+				continue
+			}
+			if p, err := syscall.Getpriority(syscall.PRIO_PROCESS, tid); err != nil || 20-p != base {
+				continue // a decoder's, the program's, or gone
+			}
+			if err := syscall.Setpriority(syscall.PRIO_PROCESS, tid, base-runtimeNice); err != nil {
+				if err == syscall.EPERM || err == syscall.EACCES {
+					return false
+				}
+				continue // it ended meanwhile
+			}
+			runtimeRaised.Store(true)
+		}
+	}
+	return runtimeRaised.Load()
+})
+
+// ordinaryNice is the nice value of the process's ordinary threads: the
+// process's, less runtimeNice once raiseRuntimeThreads raised them. A thread
+// leaving a decoder's or the program's priority goes back to it.
+func ordinaryNice() int {
+	if runtimeRaised.Load() {
+		return processNice() - runtimeNice
+	}
+	return processNice()
+}
+
 // restoreThreadPriority raises the calling goroutine's lowered decoding
 // thread back to the priority of a source in use, when the process may raise
 // a thread's priority (root, CAP_SYS_NICE, RLIMIT_NICE); it reports whether
@@ -89,7 +154,7 @@ func restoreThreadPriority() bool {
 // started from it with a parent-death signal gets that signal — so it is
 // kept when it can be). No other goroutine ever runs at a decoder's priority.
 func releaseDecodeThread() {
-	if raiseDenied.Load() || syscall.Setpriority(syscall.PRIO_PROCESS, syscall.Gettid(), processNice()) != nil {
+	if raiseDenied.Load() || syscall.Setpriority(syscall.PRIO_PROCESS, syscall.Gettid(), ordinaryNice()) != nil {
 		return
 	}
 	runtime.UnlockOSThread()
@@ -180,7 +245,7 @@ func raiseThread(rtPrio int) programPriority {
 	case raiseDenied.Load():
 	case !realTimeDenied.Load() && setScheduler(syscall.Gettid(), schedRR, rtPrio) == nil:
 		return realTime
-	case syscall.Setpriority(syscall.PRIO_PROCESS, syscall.Gettid(), max(processNice()-programNice, -20)) == nil:
+	case syscall.Setpriority(syscall.PRIO_PROCESS, syscall.Gettid(), max(ordinaryNice()-programNice, -20)) == nil:
 		return raisedNice
 	}
 	runtime.UnlockOSThread()
@@ -207,7 +272,7 @@ func setScheduler(tid, policy, prio int) error {
 // process's priority and policy (always allowed) and unlocks its goroutine.
 func dropProgramThread() {
 	_ = setScheduler(syscall.Gettid(), schedOther, 0)
-	_ = syscall.Setpriority(syscall.PRIO_PROCESS, syscall.Gettid(), processNice())
+	_ = syscall.Setpriority(syscall.PRIO_PROCESS, syscall.Gettid(), ordinaryNice())
 	runtime.UnlockOSThread()
 }
 

@@ -9,9 +9,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 
 	"switchyard/media"
 )
@@ -91,7 +94,7 @@ func TestDecodeThreadsYieldToTheProgram(t *testing.T) {
 			deadline := time.Now().Add(5 * time.Second)
 			for {
 				n, alive := threadNice(task)
-				if !alive || n == processNice() {
+				if !alive || n == ordinaryNice() {
 					if alive && denied {
 						t.Fatal("a thread that could not be raised again stayed on")
 					}
@@ -107,8 +110,8 @@ func TestDecodeThreadsYieldToTheProgram(t *testing.T) {
 				if p == filepath.Join("/proc/self/task", strconv.Itoa(os.Getpid()), "stat") {
 					continue // possibly wedged by the first try
 				}
-				if n, alive := threadNice(p); alive && n != processNice() {
-					t.Errorf("%s: nice %d after the decoder stopped, the process's is %d", p, n, processNice())
+				if n, alive := threadNice(p); alive && n != ordinaryNice() {
+					t.Errorf("%s: nice %d after the decoder stopped, the ordinary threads' is %d", p, n, ordinaryNice())
 				}
 			}
 		})
@@ -277,9 +280,9 @@ func TestProgramThreadsRunRaised(t *testing.T) {
 						continue
 					case policy == schedRR && (prio == programRTPriority || prio == clockRTPriority):
 						got = realTime
-					case policy == schedOther && nice == max(processNice()-programNice, -20):
+					case policy == schedOther && nice == max(ordinaryNice()-programNice, -20):
 						got = raisedNice
-					case policy == schedOther && nice >= processNice():
+					case policy == schedOther && nice >= ordinaryNice():
 						continue
 					default:
 						t.Errorf("%s: policy %d, real-time priority %d, nice %d: neither the program's nor the process's", p, policy, prio, nice)
@@ -333,4 +336,71 @@ func TestProgramThreadsRunRaised(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRuntimeThreadsRaised: where the process may (as root), the Go
+// runtime's ordinary threads run runtimeNice above the process — those
+// there at the raise and those the runtime starts later — so the timers and
+// the wake-ups of the program's real-time goroutines never wait among the
+// machine's other busy processes. Where it may not, nothing changes.
+func TestRuntimeThreadsRaised(t *testing.T) {
+	if os.Geteuid() != 0 {
+		require.False(t, raiseRuntimeThreads(), "raising needs root or CAP_SYS_NICE")
+		require.Equal(t, processNice(), ordinaryNice())
+		return
+	}
+	require.True(t, raiseRuntimeThreads())
+	require.Equal(t, processNice()-runtimeNice, ordinaryNice())
+	before := map[string]bool{}
+	tasks, _ := filepath.Glob("/proc/self/task/*/stat")
+	for _, p := range tasks {
+		before[p] = true
+	}
+	// Make the runtime start threads: goroutines blocked in system calls
+	// each hold one.
+	var wg sync.WaitGroup
+	release := make(chan struct{})
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var fds [2]int
+			if err := syscall.Pipe(fds[:]); err != nil {
+				return
+			}
+			defer syscall.Close(fds[0])
+			defer syscall.Close(fds[1])
+			go func() { <-release; _, _ = syscall.Write(fds[1], []byte{1}) }()
+			_, _ = syscall.Read(fds[0], make([]byte, 1)) // blocks its thread
+		}()
+	}
+	var fresh []string
+	deadline := time.Now().Add(10 * time.Second)
+	for len(fresh) < 4 && time.Now().Before(deadline) {
+		fresh = fresh[:0]
+		tasks, _ = filepath.Glob("/proc/self/task/*/stat")
+		for _, p := range tasks {
+			if !before[p] {
+				fresh = append(fresh, p)
+			}
+		}
+		time.Sleep(10 * time.Millisecond) // polling /proc; bounded by the deadline
+	}
+	require.GreaterOrEqual(t, len(fresh), 4, "the runtime started threads for the blocked goroutines")
+	for _, p := range fresh {
+		policy, _, alive := threadSched(p)
+		nice, _ := threadNice(p)
+		if alive && policy == schedOther && nice < processNice()+decodeInUseNice {
+			require.Equal(t, ordinaryNice(), nice, "%s: a thread the runtime started after the raise", p)
+		}
+	}
+	for _, p := range tasks {
+		policy, _, alive := threadSched(p)
+		nice, _ := threadNice(p)
+		if alive && policy == schedOther {
+			require.NotEqual(t, processNice(), nice, "%s: no ordinary thread is left at the process's nice value", p)
+		}
+	}
+	close(release)
+	wg.Wait()
 }

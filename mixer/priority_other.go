@@ -22,6 +22,12 @@ const atProcessPriority programPriority = 0
 
 func (programPriority) String() string { return "process" }
 
+// runtimeNice: no thread is raised here.
+const runtimeNice = 0
+
+// raiseRuntimeThreads: the runtime's threads run at the process's priority.
+func raiseRuntimeThreads() bool { return false }
+
 // raiseProgramThread: the program's threads run at the process's priority.
 func raiseProgramThread() programPriority { return atProcessPriority }
 
