@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"syscall"
@@ -21,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"switchyard/ingest"
+	"switchyard/mixer"
 )
 
 // testConfig is a small show on loopback ports chosen by the kernel.
@@ -50,6 +52,13 @@ func (l *logBuf) Write(p []byte) (int, error) {
 	return l.buf.Write(p)
 }
 
+// Cap is the bytes the buffer holds on the heap.
+func (l *logBuf) Cap() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Cap()
+}
+
 func (l *logBuf) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -63,13 +72,43 @@ func startApp(t *testing.T, cfg *Config) (*app, *logBuf) {
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	a, err := start(cfg, log)
 	require.NoError(t, err)
-	t.Cleanup(func() {
-		a.Close()
-		if t.Failed() {
-			t.Logf("switchyard log:\n%s", logs.String())
-		}
-	})
+	t.Cleanup(func() { closeApp(t, a, logs) })
 	return a, logs
+}
+
+// onTime: since m0 (the mixer's stats at the start of a quiet window) no
+// program frame was dropped and none left late; a late one is told with its
+// cause and what the host did then. It returns the stats now.
+func onTime(t *testing.T, a *app, m0 mixer.Stats) mixer.Stats {
+	t.Helper()
+	m1 := a.mixer.Stats()
+	require.Equal(t, m0.Dropped, m1.Dropped, "no program frame dropped")
+	if m1.Late != m0.Late {
+		last, _ := json.Marshal(m1.LastLate)
+		t.Fatalf("%d program frames late (by cause %v, left up to %.1f ms late); the last: %s", m1.Late-m0.Late, m1.LateBy, m1.LeftMaxMs, last)
+	}
+	return m1
+}
+
+// closeApp closes a show at the end of a test, within a bound: a Close that
+// hangs fails the test with every goroutine's stack instead of holding the
+// binary until the suite's timeout.
+func closeApp(t *testing.T, a *app, logs *logBuf) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a.Close()
+	}()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		var stacks strings.Builder
+		_ = pprof.Lookup("goroutine").WriteTo(&stacks, 2)
+		t.Errorf("the show did not close within 30 s; goroutines:\n%s", stacks.String())
+	}
+	if t.Failed() {
+		t.Logf("switchyard log:\n%s", logs.String())
+	}
 }
 
 // freeUDPPair returns loopback addresses of an even UDP port and the next
@@ -113,12 +152,7 @@ func startAppUDP(t *testing.T, cfg *Config) (*app, *logBuf) {
 		require.NoError(t, cfg.Validate())
 		var a *app
 		if a, err = start(cfg, log); err == nil {
-			t.Cleanup(func() {
-				a.Close()
-				if t.Failed() {
-					t.Logf("switchyard log:\n%s", logs.String())
-				}
-			})
+			t.Cleanup(func() { closeApp(t, a, logs) })
 			return a, logs
 		}
 		if !errors.Is(err, syscall.EADDRINUSE) {

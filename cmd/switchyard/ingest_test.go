@@ -140,8 +140,7 @@ func TestConnectionFlood(t *testing.T) {
 	require.Equal(t, before.Sessions, after.Sessions, "the camera was never dropped")
 	require.Equal(t, before.Drops, after.Drops, "no units dropped")
 	require.InDelta(t, 30, after.Video.FPS, 5)
-	m1 := a.mixer.Stats()
-	require.Equal(t, m0.Dropped, m1.Dropped, "no program frames dropped")
+	onTime(t, a, m0)
 }
 
 // TestResolutionChangeMidStream: a camera that changes resolution without
