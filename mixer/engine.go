@@ -23,6 +23,7 @@ import (
 	"switchyard/internal/sysmon"
 	"switchyard/media"
 	"switchyard/media/av"
+	"switchyard/media/color"
 	"switchyard/media/draw"
 	"switchyard/mixer/compose"
 )
@@ -265,7 +266,7 @@ func New(cfg Config, log *slog.Logger) (*Engine, error) {
 		e.black.Free()
 		return fail(err)
 	}
-	e.black.Fill(compose.Black.Y, compose.Black.U, compose.Black.V)
+	e.black.Fill(color.Black.Y, color.Black.U, color.Black.V)
 	samplesPerTick := int(math.Ceil(float64(SampleRate) * float64(cfg.FPSDen) / float64(cfg.FPSNum)))
 	e.tickAudio = make([]float32, 2*samplesPerTick)
 	e.aacBuf = make([]float32, 2*e.aenc.FrameSize())
@@ -525,7 +526,7 @@ func (e *Engine) renderSlate(name string) (*av.Frame, error) {
 	if err != nil {
 		return nil, err
 	}
-	bg := draw.FromRGB(24, 24, 28)
+	bg := color.FromRGB(24, 24, 28)
 	f.Fill(bg.Y, bg.U, bg.V)
 	big, err := draw.Face(float64(e.cfg.Height) / 9)
 	if err != nil {
@@ -533,8 +534,8 @@ func (e *Engine) renderSlate(name string) (*av.Frame, error) {
 		return nil, err
 	}
 	small, _ := draw.Face(float64(e.cfg.Height) / 16)
-	draw.TextCentered(f, big, e.cfg.Height/2, "NO SIGNAL", draw.FromRGB(230, 230, 230))
-	draw.TextCentered(f, small, e.cfg.Height/2+e.cfg.Height/8, name, draw.FromRGB(160, 160, 170))
+	draw.TextCentered(f, big, e.cfg.Height/2, "NO SIGNAL", color.FromRGB(230, 230, 230))
+	draw.TextCentered(f, small, e.cfg.Height/2+e.cfg.Height/8, name, color.FromRGB(160, 160, 170))
 	return f, nil
 }
 
@@ -828,7 +829,7 @@ func (e *Engine) compose(n int64, f *programFrame) {
 		slateB *av.Frame
 		ftbLvl = e.ftb.level(n)
 		transT Transition
-		transC draw.YUV
+		transC color.YUV
 		picP   *av.PictureRef // the preview output's picture when no transition runs
 		slateP *av.Frame
 	)
@@ -909,7 +910,7 @@ func (e *Engine) compose(n int64, f *programFrame) {
 	}
 	e.drawKeyers(canvas, keyers)
 	if ftbLvl > 0 {
-		compose.Fade(canvas, canvas, ftbLvl, compose.Black)
+		compose.Fade(canvas, canvas, ftbLvl, color.Black)
 	}
 	if e.mvWant.Load() && n%e.mvEvery == 0 {
 		e.handToMultiview(canvas)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"switchyard/media/av"
+	"switchyard/media/color"
 	"switchyard/mixer/compose"
 	"switchyard/mixer/keyer"
 )
@@ -474,7 +475,7 @@ func (e *Engine) scalePiP(k *keyerState, v *keyerView) {
 	src := k.slateOrPicture()
 	r := compose.Fit(src.Width(), src.Height(), full)
 	if err := k.scaler.Scale(src, f, r); err != nil {
-		f.Fill(compose.Black.Y, compose.Black.U, compose.Black.V)
+		f.Fill(color.Black.Y, color.Black.U, color.Black.V)
 		return
 	}
 	compose.Letterbox(f, full, r)

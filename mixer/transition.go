@@ -6,7 +6,7 @@ import (
 	"slices"
 	"time"
 
-	"switchyard/media/draw"
+	"switchyard/media/color"
 	"switchyard/mixer/compose"
 )
 
@@ -79,7 +79,7 @@ func (t Transition) Validate() error {
 	if t.DurationMS < 0 || t.DurationMS > 60_000 {
 		return &FieldError{"duration_ms", "duration_ms must be between 0 and 60000"}
 	}
-	if _, err := draw.ParseColor(t.Color); err != nil {
+	if _, err := color.ParseColor(t.Color); err != nil {
 		return &FieldError{"color", err.Error()}
 	}
 	if !slices.Contains(compose.WipeDirections, t.Direction) {
@@ -94,7 +94,7 @@ func (t Transition) Validate() error {
 // activeTransition is a transition on air: program → preview.
 type activeTransition struct {
 	t      Transition
-	color  draw.YUV
+	color  color.YUV
 	start  int64 // first frame (position 0)
 	frames int64
 	manual bool    // driven by the T-bar
@@ -233,7 +233,7 @@ func (e *Engine) Auto(t Transition) (State, error) {
 		return State{}, err
 	}
 	e.finishLocked(e.current + 1)
-	c, _ := draw.ParseColor(t.Color)
+	c, _ := color.ParseColor(t.Color)
 	e.trans = &activeTransition{t: t, color: c, start: e.current + 1,
 		frames: e.framesFor(time.Duration(t.DurationMS) * time.Millisecond)}
 	return e.stateLocked(), nil
@@ -252,7 +252,7 @@ func (e *Engine) SetPosition(p float64) (State, error) {
 		if p == 0 {
 			return e.stateLocked(), nil
 		}
-		c, _ := draw.ParseColor(e.defTrans.Color)
+		c, _ := color.ParseColor(e.defTrans.Color)
 		e.trans = &activeTransition{t: e.defTrans, color: c, start: e.current + 1}
 	}
 	e.trans.manual = true

@@ -4,7 +4,7 @@ import (
 	"math"
 
 	"switchyard/media/av"
-	"switchyard/media/draw"
+	"switchyard/media/color"
 )
 
 // Blends take weights in 1/256ths so the per-pixel work is integer only.
@@ -31,7 +31,7 @@ func mixPlane(dst, a, b []byte, w int) {
 }
 
 // Fade writes a faded towards colour c by p (0: a, 1: c) to dst.
-func Fade(dst, a *av.Frame, p float64, c draw.YUV) {
+func Fade(dst, a *av.Frame, p float64, c color.YUV) {
 	w := weight(p)
 	fadePlane(dst.Y, a.Y, c.Y, w)
 	fadePlane(dst.U, a.U, c.U, w)
@@ -47,7 +47,7 @@ func fadePlane(dst, a []byte, c byte, w int) {
 }
 
 // Dip goes from a to colour c over the first half and from c to b over the second.
-func Dip(dst, a, b *av.Frame, p float64, c draw.YUV) {
+func Dip(dst, a, b *av.Frame, p float64, c color.YUV) {
 	if p < 0.5 {
 		Fade(dst, a, p*2, c)
 	} else {

@@ -22,7 +22,7 @@ import (
 
 	"switchyard/internal/assets"
 	"switchyard/media/av"
-	"switchyard/media/draw"
+	ycolor "switchyard/media/color"
 )
 
 func TestLayerColoursMatchTheMixer(t *testing.T) {
@@ -32,7 +32,7 @@ func TestLayerColoursMatchTheMixer(t *testing.T) {
 			img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = c[0], c[1], c[2], 255
 		}
 		l := FromRGBA(img)
-		want := draw.FromRGB(c[0], c[1], c[2])
+		want := ycolor.FromRGB(c[0], c[1], c[2])
 		require.InDelta(t, want.Y, l.Y[0], 1, "%v", c)
 		require.InDelta(t, want.U, l.U[0], 1, "%v", c)
 		require.InDelta(t, want.V, l.V[0], 1, "%v", c)
@@ -44,7 +44,7 @@ func TestBlendOpacityAndAlpha(t *testing.T) {
 	f, err := av.NewFrame(16, 16)
 	require.NoError(t, err)
 	defer f.Free()
-	bg := draw.FromRGB(0, 0, 255)
+	bg := ycolor.FromRGB(0, 0, 255)
 	f.Fill(bg.Y, bg.U, bg.V)
 	img := image.NewRGBA(image.Rect(0, 0, 8, 8))
 	// left half opaque red, right half red at 50 % (premultiplied)
@@ -58,7 +58,7 @@ func TestBlendOpacityAndAlpha(t *testing.T) {
 		}
 	}
 	l := FromRGBA(img)
-	red := draw.FromRGB(255, 0, 0)
+	red := ycolor.FromRGB(255, 0, 0)
 	Blend(f, l, 4, 4, 256)
 	require.Equal(t, bg.Y, f.Y[0], "outside the rect untouched")
 	require.Equal(t, bg.Y, f.Y[15*f.StrideY+15], "outside the rect untouched")
@@ -90,7 +90,7 @@ func TestTextIsAntiAliasedAndSpeaksUTF8(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, s.Rect.W&^1, l.W)
 	var mid, full int
-	white := draw.FromRGB(255, 255, 255)
+	white := ycolor.FromRGB(255, 255, 255)
 	for _, y := range l.Y {
 		switch {
 		case y >= white.Y-1:

@@ -20,7 +20,7 @@ import (
 	"golang.org/x/image/math/fixed"
 
 	"switchyard/internal/assets"
-	"switchyard/media/draw"
+	ycolor "switchyard/media/color"
 )
 
 // Limits on what a keyer reads.
@@ -249,7 +249,7 @@ func Render(s *Spec, c Clock) (*Layer, error) {
 
 // rgba is a colour the keyer accepted (Normalize checked it) with alpha a.
 func rgba(name string, a float64) color.NRGBA {
-	c, _ := draw.ParseRGB(name)
+	c, _ := ycolor.ParseRGB(name)
 	return color.NRGBA{R: c[0], G: c[1], B: c[2], A: uint8(math.Round(a * 255))}
 }
 
