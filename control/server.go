@@ -19,6 +19,7 @@ import (
 	"switchyard/ingest"
 	"switchyard/internal/assets"
 	"switchyard/mixer"
+	"switchyard/mixer/keyer"
 	"switchyard/output/push"
 	"switchyard/output/record"
 )
@@ -228,7 +229,7 @@ type State struct {
 	Transition mixer.TransitionState `json:"transition"`
 	FTB        bool                  `json:"ftb"`
 	Audio      mixer.AudioState      `json:"audio"`
-	Keyers     []mixer.KeyerStatus   `json:"keyers"`
+	Keyers     []keyer.Status        `json:"keyers"`
 	Recording  *record.Info          `json:"recording,omitempty"` // the running session
 	Sources    []ingest.Status       `json:"sources"`
 	Outputs    []push.Status         `json:"outputs"`

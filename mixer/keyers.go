@@ -12,6 +12,7 @@ import (
 
 	"switchyard/media/av"
 	"switchyard/media/color"
+	"switchyard/media/draw"
 	"switchyard/mixer/compose"
 	"switchyard/mixer/keyer"
 )
@@ -35,7 +36,7 @@ type keyerState struct {
 	text    string    // a clock's text last rendered
 
 	view  atomic.Pointer[keyerView]
-	layer atomic.Pointer[keyer.Layer]
+	layer atomic.Pointer[color.Layer]
 	on    atomic.Bool
 	level atomic.Uint64 // float64 bits, for the API
 
@@ -57,21 +58,8 @@ type keyerView struct {
 	inner      av.Rect   // pip: where pipFrame goes on the canvas
 }
 
-// KeyerStatus is a keyer as the API shows it.
-type KeyerStatus struct {
-	keyer.Spec
-	// Level is how much of the keyer is on air now, 0..1 (it moves during fades).
-	Level float64 `json:"level"`
-	// StartedAt is when a count-up or count-down clock started (it went on).
-	StartedAt *time.Time `json:"started_at,omitempty"`
-	Warning   string     `json:"warning,omitempty"`
-	// Frame is, after on or off, the index of the first program frame
-	// of the fade (or of the change when fade_ms is 0).
-	Frame int64 `json:"frame,omitempty"`
-}
-
-func (k *keyerState) status() KeyerStatus {
-	st := KeyerStatus{Spec: k.spec.Clone(), Level: math.Float64frombits(k.level.Load())}
+func (k *keyerState) status() keyer.Status {
+	st := keyer.Status{Spec: k.spec.Clone(), Level: math.Float64frombits(k.level.Load())}
 	if k.spec.Type == keyer.TypeClock && k.spec.Mode != keyer.ClockTime && !k.started.IsZero() {
 		t := k.started
 		st.StartedAt = &t
@@ -92,10 +80,10 @@ func keyerFieldErr(err error) error {
 }
 
 // Keyers lists the keyers in drawing order (z, then id).
-func (e *Engine) Keyers() []KeyerStatus {
+func (e *Engine) Keyers() []keyer.Status {
 	e.kmu.Lock()
 	defer e.kmu.Unlock()
-	out := make([]KeyerStatus, 0, len(e.keyers))
+	out := make([]keyer.Status, 0, len(e.keyers))
 	for _, k := range e.sortedKeyersLocked() {
 		out = append(out, k.status())
 	}
@@ -114,12 +102,12 @@ func (e *Engine) KeyerSpecs() []keyer.Spec {
 }
 
 // Keyer returns one keyer.
-func (e *Engine) Keyer(id string) (KeyerStatus, error) {
+func (e *Engine) Keyer(id string) (keyer.Status, error) {
 	e.kmu.Lock()
 	defer e.kmu.Unlock()
 	k := e.keyers[id]
 	if k == nil {
-		return KeyerStatus{}, fmt.Errorf("%w %q", ErrUnknownKeyer, id)
+		return keyer.Status{}, fmt.Errorf("%w %q", ErrUnknownKeyer, id)
 	}
 	return k.status(), nil
 }
@@ -128,13 +116,13 @@ func (e *Engine) Keyer(id string) (KeyerStatus, error) {
 // unless it brings one. It is on air from the next tick if On. Its files
 // are read and it is rendered without holding the lock the API's readers
 // take.
-func (e *Engine) AddKeyer(s keyer.Spec) (KeyerStatus, error) {
+func (e *Engine) AddKeyer(s keyer.Spec) (keyer.Status, error) {
 	e.kedit.Lock()
 	defer e.kedit.Unlock()
 	e.kmu.Lock()
 	if len(e.keyers) >= MaxKeyers {
 		e.kmu.Unlock()
-		return KeyerStatus{}, ErrTooManyKeyer
+		return keyer.Status{}, ErrTooManyKeyer
 	}
 	if s.ID == "" {
 		for {
@@ -146,7 +134,7 @@ func (e *Engine) AddKeyer(s keyer.Spec) (KeyerStatus, error) {
 		}
 	} else if e.keyers[s.ID] != nil {
 		e.kmu.Unlock()
-		return KeyerStatus{}, fmt.Errorf("%w: %q", ErrKeyerExists, s.ID)
+		return keyer.Status{}, fmt.Errorf("%w: %q", ErrKeyerExists, s.ID)
 	}
 	e.kmu.Unlock()
 	k := &keyerState{}
@@ -156,7 +144,7 @@ func (e *Engine) AddKeyer(s keyer.Spec) (KeyerStatus, error) {
 	}
 	p, err := e.prepareKeyer(k, s, started)
 	if err != nil {
-		return KeyerStatus{}, err
+		return keyer.Status{}, err
 	}
 	e.kmu.Lock()
 	defer e.kmu.Unlock()
@@ -171,35 +159,35 @@ func (e *Engine) AddKeyer(s keyer.Spec) (KeyerStatus, error) {
 // UpdateKeyer changes a keyer: apply edits a copy of its spec (the id and
 // type stay), which is validated and rendered before it replaces the old
 // one. A keyer sized to its content is sized again when its content changes.
-func (e *Engine) UpdateKeyer(id string, apply func(*keyer.Spec) error) (KeyerStatus, error) {
+func (e *Engine) UpdateKeyer(id string, apply func(*keyer.Spec) error) (keyer.Status, error) {
 	e.kedit.Lock()
 	defer e.kedit.Unlock()
 	e.kmu.Lock()
 	k := e.keyers[id]
 	if k == nil {
 		e.kmu.Unlock()
-		return KeyerStatus{}, fmt.Errorf("%w %q", ErrUnknownKeyer, id)
+		return keyer.Status{}, fmt.Errorf("%w %q", ErrUnknownKeyer, id)
 	}
 	cur, wasOn, started := k.spec.Clone(), k.on.Load(), k.started
 	e.kmu.Unlock() // kedit keeps every other change out until this one is committed
 	s := cur.Clone()
 	if err := apply(&s); err != nil {
-		return KeyerStatus{}, err
+		return keyer.Status{}, err
 	}
 	if s.ID != id {
-		return KeyerStatus{}, &FieldError{Field: "id", Msg: "a keyer's id cannot change; delete it and add another"}
+		return keyer.Status{}, &FieldError{Field: "id", Msg: "a keyer's id cannot change; delete it and add another"}
 	}
 	if s.Type != cur.Type {
-		return KeyerStatus{}, &FieldError{Field: "type", Msg: "a keyer's type cannot change; delete it and add another"}
+		return keyer.Status{}, &FieldError{Field: "type", Msg: "a keyer's type cannot change; delete it and add another"}
 	}
 	if err := s.Load(e.cfg.Assets); err != nil {
-		return KeyerStatus{}, keyerFieldErr(err)
+		return keyer.Status{}, keyerFieldErr(err)
 	}
 	if cur.AutoRect() && s.Rect != nil && *s.Rect == *cur.Rect {
 		at := *s.Rect
 		s.Rect = nil // fit the new content
 		if err := s.Normalize(e.cfg.Width, e.cfg.Height); err != nil {
-			return KeyerStatus{}, keyerFieldErr(err)
+			return keyer.Status{}, keyerFieldErr(err)
 		}
 		if s.Type != keyer.TypeImage { // text stays where it was; a new image is centred
 			s.Rect.X = min(at.X, e.cfg.Width-s.Rect.W)
@@ -211,7 +199,7 @@ func (e *Engine) UpdateKeyer(id string, apply func(*keyer.Spec) error) (KeyerSta
 	}
 	p, err := e.prepareKeyer(k, s, started)
 	if err != nil {
-		return KeyerStatus{}, err
+		return keyer.Status{}, err
 	}
 	e.kmu.Lock()
 	defer e.kmu.Unlock()
@@ -224,14 +212,14 @@ func (e *Engine) UpdateKeyer(id string, apply func(*keyer.Spec) error) (KeyerSta
 
 // SetKeyerOn fades a keyer on or off over its fade_ms. Going on restarts a
 // count-up or count-down clock.
-func (e *Engine) SetKeyerOn(id string, on bool) (KeyerStatus, error) {
+func (e *Engine) SetKeyerOn(id string, on bool) (keyer.Status, error) {
 	e.kedit.Lock()
 	defer e.kedit.Unlock()
 	e.kmu.Lock()
 	defer e.kmu.Unlock()
 	k := e.keyers[id]
 	if k == nil {
-		return KeyerStatus{}, fmt.Errorf("%w %q", ErrUnknownKeyer, id)
+		return keyer.Status{}, fmt.Errorf("%w %q", ErrUnknownKeyer, id)
 	}
 	if on && !k.on.Load() {
 		k.started = time.Now()
@@ -270,7 +258,7 @@ func (e *Engine) DeleteKeyer(id string) error {
 // preparedKeyer is a keyer validated and rendered, ready to commit.
 type preparedKeyer struct {
 	spec  keyer.Spec
-	layer *keyer.Layer
+	layer *color.Layer
 	view  *keyerView
 	text  string // a clock's text as rendered
 }
@@ -453,7 +441,7 @@ func (e *Engine) drawKeyers(dst *av.Frame, list []*keyerState) {
 		if v.pipFrame != nil && (k.pic != nil || k.slate != nil) {
 			if op > 0 {
 				e.scalePiP(k, v)
-				keyer.BlendFrame(dst, v.pipFrame, v.inner.X, v.inner.Y, op)
+				draw.BlendFrame(dst, v.pipFrame, v.inner.X, v.inner.Y, op)
 			}
 			if k.pic != nil {
 				k.pic.Release()
@@ -463,7 +451,7 @@ func (e *Engine) drawKeyers(dst *av.Frame, list []*keyerState) {
 			k.pic, k.slate = nil, nil
 		}
 		if op > 0 {
-			keyer.Blend(dst, k.layer.Load(), v.rect.X, v.rect.Y, op)
+			draw.Blend(dst, k.layer.Load(), v.rect.X, v.rect.Y, op)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"switchyard/ingest"
 	"switchyard/mixer"
+	"switchyard/mixer/keyer"
 )
 
 // fullFrame is one program frame decoded at the program's size.
@@ -63,7 +64,7 @@ func TestEdgesExactToThePixel(t *testing.T) {
 
 	// A PiP of cam2 in a box at even coordinates that are not a multiple of
 	// 16, of the source's own shape (4:3: no letterbox inside it).
-	var k mixer.KeyerStatus
+	var k keyer.Status
 	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/keyers"),
 		`{"type":"pip","source":"cam2","rect":{"x":98,"y":58,"w":128,"h":96},"on":true,"fade_ms":0}`, &k))
 	waitFor(t, 5*time.Second, "the PiP on air", func() bool { return a.mixer.Stats().FramesOut > 0 })

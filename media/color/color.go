@@ -1,7 +1,8 @@
 // Package color holds the mixer's colours: YUV in BT.601 limited range,
-// conversion from RGB, and the colour names and hex forms the show file and
-// the API accept. It is pure Go, so specs validate without FFmpeg; media/draw
-// paints with these colours on av frames.
+// conversion from RGB, the colour names and hex forms the show file and the
+// API accept, and premultiplied YUVA layers (what keyers render). It is pure
+// Go, so specs validate and keyers render without FFmpeg; media/draw paints
+// these colours and blends these layers on av frames.
 package color
 
 import (

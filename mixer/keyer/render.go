@@ -208,7 +208,7 @@ func (s *Spec) ClockText(c Clock) string {
 // Render draws a keyer into a layer the size of its rectangle. A PiP's layer
 // is its border (nil without one); its picture is scaled per frame. An image
 // keyer without an image yet renders transparent.
-func Render(s *Spec, c Clock) (*Layer, error) {
+func Render(s *Spec, c Clock) (*ycolor.Layer, error) {
 	r := s.Rect
 	img := image.NewRGBA(image.Rect(0, 0, r.W, r.H))
 	switch s.Type {
@@ -244,7 +244,7 @@ func Render(s *Spec, c Clock) (*Layer, error) {
 	default:
 		return nil, fieldErr("type", "keyer type %q cannot be rendered", s.Type)
 	}
-	return FromRGBA(img), nil
+	return ycolor.FromRGBA(img), nil
 }
 
 // rgba is a colour the keyer accepted (Normalize checked it) with alpha a.
