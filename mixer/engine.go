@@ -25,7 +25,6 @@ import (
 	"switchyard/media/av"
 	"switchyard/media/color"
 	"switchyard/media/draw"
-	"switchyard/mixer/compose"
 )
 
 // Black is the name of the always-available black source.
@@ -901,16 +900,16 @@ func (e *Engine) compose(n int64, f *programFrame) {
 		e.composeInto(e.canvasB, &e.scalerB, picB, slateB)
 		switch transT.Type {
 		case TransDip:
-			compose.Dip(canvas, canvas, e.canvasB, p, transC)
+			draw.Dip(canvas, canvas, e.canvasB, p, transC)
 		case TransWipe:
-			compose.Wipe(canvas, canvas, e.canvasB, p, transT.Direction, transT.softness())
+			draw.Wipe(canvas, canvas, e.canvasB, p, transT.Direction, transT.softness())
 		default:
-			compose.Mix(canvas, canvas, e.canvasB, p)
+			draw.Mix(canvas, canvas, e.canvasB, p)
 		}
 	}
 	e.drawKeyers(canvas, keyers)
 	if ftbLvl > 0 {
-		compose.Fade(canvas, canvas, ftbLvl, color.Black)
+		draw.Fade(canvas, canvas, ftbLvl, color.Black)
 	}
 	if e.mvWant.Load() && n%e.mvEvery == 0 {
 		e.handToMultiview(canvas)
@@ -1018,11 +1017,11 @@ func (e *Engine) composeInto(dst *av.Frame, sc *av.Scaler, pic *av.PictureRef, s
 	}
 	full := av.Rect{W: e.cfg.Width, H: e.cfg.Height}
 	pp := pic.Picture()
-	r := compose.Fit(pp.Width(), pp.Height(), full)
+	r := draw.Fit(pp.Width(), pp.Height(), full)
 	if err := sc.Scale(pp, dst, r); err != nil {
 		dst.CopyFrom(e.black)
 	} else {
-		compose.Letterbox(dst, full, r)
+		draw.Letterbox(dst, full, r)
 	}
 	pic.Release()
 }

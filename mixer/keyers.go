@@ -13,7 +13,6 @@ import (
 	"switchyard/media/av"
 	"switchyard/media/color"
 	"switchyard/media/draw"
-	"switchyard/mixer/compose"
 	"switchyard/mixer/keyer"
 )
 
@@ -461,12 +460,12 @@ func (e *Engine) scalePiP(k *keyerState, v *keyerView) {
 	f := v.pipFrame
 	full := av.Rect{W: f.Width, H: f.Height}
 	src := k.slateOrPicture()
-	r := compose.Fit(src.Width(), src.Height(), full)
+	r := draw.Fit(src.Width(), src.Height(), full)
 	if err := k.scaler.Scale(src, f, r); err != nil {
 		f.Fill(color.Black.Y, color.Black.U, color.Black.V)
 		return
 	}
-	compose.Letterbox(f, full, r)
+	draw.Letterbox(f, full, r)
 }
 
 func (k *keyerState) slateOrPicture() av.Picture {

@@ -12,7 +12,6 @@ import (
 	"switchyard/media/av"
 	"switchyard/media/color"
 	"switchyard/media/draw"
-	"switchyard/mixer/compose"
 )
 
 // MultiviewConfig is the monitor wall's format.
@@ -328,7 +327,7 @@ func (m *Multiview) compose(dst *av.Frame, pics []mvPicture, scalers []av.Scaler
 		} else {
 			src = p.frame.Picture()
 		}
-		fit := compose.Fit(src.Width(), src.Height(), inner)
+		fit := draw.Fit(src.Width(), src.Height(), inner)
 		if err := scalers[i].Scale(src, dst, fit); err != nil {
 			draw.FillRect(dst, inner, color.Black)
 		}

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"switchyard/media/color"
-	"switchyard/mixer/compose"
+	"switchyard/media/draw"
 )
 
 // Transition types.
@@ -39,7 +39,7 @@ func (t Transition) softness() int {
 }
 
 // DefaultTransition is a one-second mix.
-var DefaultTransition = Transition{Type: TransMix, DurationMS: 1000, Color: "black", Direction: compose.WipeLeft, SoftnessPx: new(24)}
+var DefaultTransition = Transition{Type: TransMix, DurationMS: 1000, Color: "black", Direction: draw.WipeLeft, SoftnessPx: new(24)}
 
 // FieldError is a validation error naming the field at fault.
 type FieldError struct {
@@ -82,7 +82,7 @@ func (t Transition) Validate() error {
 	if _, err := color.ParseColor(t.Color); err != nil {
 		return &FieldError{"color", err.Error()}
 	}
-	if !slices.Contains(compose.WipeDirections, t.Direction) {
+	if !slices.Contains(draw.WipeDirections, t.Direction) {
 		return &FieldError{"direction", fmt.Sprintf("wipe direction %q: use left, right, up, down or circle", t.Direction)}
 	}
 	if t.SoftnessPx != nil && (*t.SoftnessPx < 0 || *t.SoftnessPx > 1000) {

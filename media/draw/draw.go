@@ -1,6 +1,10 @@
-// Package draw paints on I420 frames: solid rectangles, colour bars and
-// anti-aliased text (golang.org/x/image/font/opentype with the embedded Go
-// fonts). Generators and the mixer's slate share it; it sits below both.
+// Package draw is the one home of pixel operations on I420 av frames: solid
+// rectangles, colour bars and anti-aliased text (golang.org/x/image/font/opentype
+// with the embedded Go fonts), fitting a picture into a box with its aspect
+// kept and letterboxing it, the transitions (mix, dip, fade, wipe) and the
+// blending of keyers' premultiplied YUVA layers (media/color.Layer) onto a
+// frame. media/av keeps codecs, scaling and the SIMD blend kernel this package
+// calls. Generators and the mixer share it; it sits below both.
 package draw
 
 import (

@@ -1,11 +1,8 @@
-// Package compose does the pixel work of the mixer on I420 frames: fitting a
-// picture into a rectangle with its aspect ratio kept, and painting borders.
-package compose
+package draw
 
 import (
 	"switchyard/media/av"
 	"switchyard/media/color"
-	"switchyard/media/draw"
 )
 
 // Fit returns the largest rectangle with the aspect ratio of a srcW×srcH
@@ -29,15 +26,15 @@ func Letterbox(f *av.Frame, box, inner av.Rect) {
 		return
 	}
 	if inner.Y > box.Y {
-		draw.FillRect(f, av.Rect{X: box.X, Y: box.Y, W: box.W, H: inner.Y - box.Y}, color.Black)
+		FillRect(f, av.Rect{X: box.X, Y: box.Y, W: box.W, H: inner.Y - box.Y}, color.Black)
 	}
 	if b := inner.Y + inner.H; b < box.Y+box.H {
-		draw.FillRect(f, av.Rect{X: box.X, Y: b, W: box.W, H: box.Y + box.H - b}, color.Black)
+		FillRect(f, av.Rect{X: box.X, Y: b, W: box.W, H: box.Y + box.H - b}, color.Black)
 	}
 	if inner.X > box.X {
-		draw.FillRect(f, av.Rect{X: box.X, Y: inner.Y, W: inner.X - box.X, H: inner.H}, color.Black)
+		FillRect(f, av.Rect{X: box.X, Y: inner.Y, W: inner.X - box.X, H: inner.H}, color.Black)
 	}
 	if r := inner.X + inner.W; r < box.X+box.W {
-		draw.FillRect(f, av.Rect{X: r, Y: inner.Y, W: box.X + box.W - r, H: inner.H}, color.Black)
+		FillRect(f, av.Rect{X: r, Y: inner.Y, W: box.X + box.W - r, H: inner.H}, color.Black)
 	}
 }
