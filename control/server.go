@@ -19,6 +19,7 @@ import (
 	"switchyard/ingest"
 	"switchyard/internal/assets"
 	"switchyard/mixer"
+	"switchyard/mixer/clock"
 	"switchyard/mixer/keyer"
 	"switchyard/output/push"
 	"switchyard/output/record"
@@ -233,7 +234,7 @@ type State struct {
 	Recording  *record.Info          `json:"recording,omitempty"` // the running session
 	Sources    []ingest.Status       `json:"sources"`
 	Outputs    []push.Status         `json:"outputs"`
-	Mixer      mixer.Stats           `json:"mixer"`
+	Mixer      clock.Stats           `json:"mixer"`
 	Format     Format                `json:"format"`
 }
 

@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"math"
 	"runtime"
-	"runtime/metrics"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,6 +24,7 @@ import (
 	"switchyard/media/av"
 	"switchyard/media/color"
 	"switchyard/media/draw"
+	"switchyard/mixer/clock"
 )
 
 // Black is the name of the always-available black source.
@@ -66,22 +66,18 @@ type Config struct {
 	Assets *assets.Dir
 }
 
+// Rate is the program's frame rate.
+func (c Config) Rate() clock.Rate { return clock.Rate{Num: c.FPSNum, Den: c.FPSDen} }
+
 // FrameDuration returns the duration of frame n+1 minus frame n on average.
-func (c Config) FrameDuration() time.Duration {
-	return time.Duration(int64(time.Second) * int64(c.FPSDen) / int64(c.FPSNum))
-}
+func (c Config) FrameDuration() time.Duration { return c.Rate().FrameDuration() }
 
 // frameTime returns the exact time of frame n: n × FPSDen / FPSNum seconds.
-func (c Config) frameTime(n int64) time.Duration {
-	return time.Duration(n * int64(c.FPSDen) * int64(time.Second) / int64(c.FPSNum))
-}
+func (c Config) frameTime(n int64) time.Duration { return c.Rate().FrameTime(n) }
 
 // FrameOf returns the index of the program frame whose timestamp is pts: the
 // inverse of frame n's time n × FPSDen / FPSNum seconds.
-func (c Config) FrameOf(pts time.Duration) int64 {
-	d := int64(c.FPSDen) * int64(time.Second)
-	return (int64(pts)*int64(c.FPSNum) + d - 1) / d
-}
+func (c Config) FrameOf(pts time.Duration) int64 { return c.Rate().FrameOf(pts) }
 
 // Engine is the mixer.
 type Engine struct {
@@ -141,9 +137,9 @@ type Engine struct {
 	free      chan *programFrame
 	queued    chan *programFrame
 	encDone   chan struct{}
-	gopFrames int64       // the program's key-frame interval in frames
-	lateness  *lateness   // why frames are late; its sampler logs them
-	gate      *decodeGate // the sources' decodes, one a core (decodeGate)
+	gopFrames int64           // the program's key-frame interval in frames
+	lateness  *clock.Lateness // why frames are late; its sampler logs them
+	gate      *decodeGate     // the sources' decodes, one a core (decodeGate)
 	lateDone  chan struct{}
 
 	frames   atomic.Uint64
@@ -233,7 +229,7 @@ func New(cfg Config, log *slog.Logger) (*Engine, error) {
 	e := &Engine{cfg: cfg, log: log.With("component", "mixer"), inputs: map[string]*input{}, prog: Black, prev: Black,
 		current: -1, keyAt: -1, defTrans: DefaultTransition, lastProg: Black, keyers: map[string]*keyerState{}}
 	e.gopFrames = max(1, int64(math.Round(cfg.Keyint.Seconds()*float64(cfg.FPSNum)/float64(cfg.FPSDen))))
-	e.lateness = newLateness(e.log)
+	e.lateness = clock.NewLateness(e.log)
 	e.gate = newDecodeGate(runtime.NumCPU())
 	e.keyerList.Store(&[]*keyerState{})
 	e.startNs.Store(time.Now().UnixNano()) // until Start: sources may come first
@@ -323,7 +319,7 @@ func (e *Engine) Start() {
 	go e.run(start)
 	go e.encodeLoop()
 	go e.runClocks()
-	go e.lateness.run(e.ctx, e.lateDone)
+	go e.lateness.Run(e.ctx, e.lateDone)
 }
 
 // Close stops the clock and every input, and closes the program stream. Safe
@@ -621,43 +617,14 @@ func (e *Engine) Cut() State {
 	return e.stateLocked()
 }
 
-// Stats are the mixer's counters.
-type Stats struct {
-	FramesOut uint64 `json:"frames_out"`
-	Late      uint64 `json:"late"` // left the encoder over two frame times after their time, or composed late
-	// LateBy splits Late by cause: the clock woke late, it waited for the
-	// encodes, or the encode took too long (LateClock, LateBacklog, LateEncode).
-	LateBy map[string]uint64 `json:"late_by"`
-	// LeftMaxMs is the latest any program frame left the encoder, after its
-	// time on the program clock.
-	LeftMaxMs float64 `json:"left_max_ms"`
-	// YieldMaxMs is the longest a frame's encode loop waited on the Go
-	// scheduler when it yielded; WokeMaxMs the latest the clock woke after
-	// a frame's time.
-	YieldMaxMs float64 `json:"yield_max_ms"`
-	WokeMaxMs  float64 `json:"woke_max_ms"`
-	// LastLate describes the last late frame: its way and the host's
-	// figures of the moment (nil when none was late).
-	LastLate *LateFrame `json:"last_late,omitempty"`
-	Dropped  uint64     `json:"dropped"`
-	EncodeMs float64    `json:"encode_ms"`
-	UptimeS  float64    `json:"uptime_s"`
-}
-
 // Stats returns the counters.
-func (e *Engine) Stats() Stats {
+func (e *Engine) Stats() clock.Stats {
 	e.mu.Lock()
 	started := e.started
 	e.mu.Unlock()
-	clock, backlog, encode := e.lateness.counts()
-	s := Stats{FramesOut: e.frames.Load(), Late: e.late.Load(), Dropped: e.dropped.Load(),
-		EncodeMs:  float64(e.encodeNs.Load()) / 1e6,
-		LateBy:    map[string]uint64{LateClock: clock, LateBacklog: backlog, LateEncode: encode},
-		LeftMaxMs: millis(time.Duration(e.lateness.worstNs.Load())), YieldMaxMs: millis(time.Duration(e.lateness.yieldMaxNs.Load())),
-		WokeMaxMs: millis(time.Duration(e.lateness.wokeMaxNs.Load()))}
-	if last := e.lateness.lastLate(); last.Cause != "" {
-		s.LastLate = &last
-	}
+	s := clock.Stats{FramesOut: e.frames.Load(), Late: e.late.Load(), Dropped: e.dropped.Load(),
+		EncodeMs: float64(e.encodeNs.Load()) / 1e6}
+	e.lateness.FillStats(&s)
 	if !started.IsZero() {
 		s.UptimeS = time.Since(started).Seconds()
 	}
@@ -671,11 +638,11 @@ const outDepth = 3
 // programFrame is one composed program frame on its way to the encoders.
 type programFrame struct {
 	n      int64
-	canvas *av.Frame   // the program picture
-	pv     *av.Frame   // the preview output's picture, when there is one
-	sound  soundMix    // the frame before's sound, mixed after this picture (mixAudio)
-	timing frameTiming // its way, to tell why it was late
-	key    bool        // to be a key frame (KeyFrameNext)
+	canvas *av.Frame         // the program picture
+	pv     *av.Frame         // the preview output's picture, when there is one
+	sound  soundMix          // the frame before's sound, mixed after this picture (mixAudio)
+	timing clock.FrameTiming // its way, to tell why it was late
+	key    bool              // to be a key frame (KeyFrameNext)
 }
 
 func (e *Engine) newProgramFrames() error {
@@ -719,14 +686,14 @@ func (e *Engine) run(start time.Time) {
 			"on a busy machine program frames may be late")
 	default:
 		defer dropProgramThread()
-		e.lateness.clockTid.Store(threadID()) // locked to this goroutine
-		defer e.lateness.clockTid.Store(0)
+		e.lateness.ClockTid.Store(threadID()) // locked to this goroutine
+		defer e.lateness.ClockTid.Store(0)
 		e.log.Info("program threads raised", "priority", prio.String())
 	}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	dur := e.cfg.FrameDuration()
-	gcSample := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}} // the clock's own
+	gcSample := clock.GCSample() // the clock's own
 	var lastQueued time.Time
 	for n := int64(0); ; n++ {
 		deadline := start.Add(e.cfg.frameTime(n))
@@ -754,14 +721,14 @@ func (e *Engine) run(start time.Time) {
 		case f = <-e.free: // waits only while every frame is queued (the encodes fell behind)
 		}
 		began := time.Now()
-		f.timing = frameTiming{due: deadline, woke: max(woke.Sub(deadline), 0), busy: busy, waited: began.Sub(woke), inC: inC,
-			gcCycles: e.lateness.gcCycles(gcSample), key: n%e.gopFrames == 0,
-			multiview: e.mvWant.Load() && n%e.mvEvery == 0}
+		f.timing = clock.FrameTiming{Due: deadline, Woke: max(woke.Sub(deadline), 0), Busy: busy, Waited: began.Sub(woke), InC: inC,
+			GCCycles: clock.GCCycles(gcSample), Key: n%e.gopFrames == 0,
+			Multiview: e.mvWant.Load() && n%e.mvEvery == 0}
 		e.compose(n, f)
-		f.timing.key = f.timing.key || f.key // a key frame asked for (KeyFrameNext)
-		f.timing.queued = time.Now()
-		f.timing.composed = f.timing.queued.Sub(began)
-		lastQueued = f.timing.queued
+		f.timing.Key = f.timing.Key || f.key // a key frame asked for (KeyFrameNext)
+		f.timing.Queued = time.Now()
+		f.timing.Composed = f.timing.Queued.Sub(began)
+		lastQueued = f.timing.Queued
 		e.queued <- f // never waits: there are as many places as frames
 	}
 }
@@ -771,13 +738,13 @@ func (e *Engine) run(start time.Time) {
 // time on the program clock (one frame to compose and encode it, one of
 // slack: the same as a frame composed and encoded in turn whose tick may
 // start up to a frame late), or whose compose started late — by cause
-// (lateness.note).
+// (clock.Lateness.Note).
 func (e *Engine) encodeLoop() {
 	defer close(e.encDone)
 	if raiseClockThread() != atProcessPriority {
 		defer dropProgramThread()
-		e.lateness.encodeTid.Store(threadID()) // locked to this goroutine
-		defer e.lateness.encodeTid.Store(0)
+		e.lateness.EncodeTid.Store(threadID()) // locked to this goroutine
+		defer e.lateness.EncodeTid.Store(0)
 	}
 	dur := e.cfg.FrameDuration()
 	for {
@@ -787,7 +754,7 @@ func (e *Engine) encodeLoop() {
 		case f := <-e.queued:
 			began := time.Now()
 			e.output(f)
-			if e.lateness.note(f.n, &f.timing, began, time.Now(), dur, e.lateness.gcCycles(e.lateness.gcSample)) {
+			if e.lateness.Note(f.n, &f.timing, began, time.Now(), dur, e.lateness.EncoderGC()) {
 				e.late.Add(1)
 			}
 			e.free <- f
@@ -938,8 +905,8 @@ func (e *Engine) output(f *programFrame) {
 	n, tm := f.n, &f.timing
 	t0 := time.Now()
 	e.tickMu.Lock()
-	tm.locked = time.Since(t0)
-	tm.yielded, tm.video = 0, 0
+	tm.Locked = time.Since(t0)
+	tm.Yielded, tm.Video = 0, 0
 	err := e.encode(e.venc, f.canvas, e.videoTrack, e.program, n, f.key, tm)
 	rends := *e.renditions.Load()
 	for _, r := range rends {
@@ -960,9 +927,9 @@ func (e *Engine) output(f *programFrame) {
 	y := time.Now()
 	sysmon.Yield() // the encodes took the loop past sysmon's 10 ms
 	a := time.Now()
-	tm.yielded += a.Sub(y)
+	tm.Yielded += a.Sub(y)
 	e.mixAudio(n, f.sound, rends)
-	tm.audio = time.Since(a)
+	tm.Audio = time.Since(a)
 	e.tickMu.Unlock()
 }
 
@@ -1032,12 +999,12 @@ func (e *Engine) composeInto(dst *av.Frame, sc *av.Scaler, pic *av.PictureRef, s
 // Each encode starts with a yield: the encode loop may have encoded another
 // rendition without blocking, and sysmon would otherwise retake its P in the
 // encode (internal/sysmon.Yield).
-func (e *Engine) encode(enc *av.VideoEncoder, f *av.Frame, t *media.Track, st *media.Stream, n int64, key bool, tm *frameTiming) error {
+func (e *Engine) encode(enc *av.VideoEncoder, f *av.Frame, t *media.Track, st *media.Stream, n int64, key bool, tm *clock.FrameTiming) error {
 	y := time.Now()
 	sysmon.Yield()
 	v := time.Now()
-	tm.yielded += v.Sub(y)
-	defer func() { tm.video += time.Since(v) }()
+	tm.Yielded += v.Sub(y)
+	defer func() { tm.Video += time.Since(v) }()
 	return enc.Encode(f, n, key, func(p av.Packet) {
 		var au h264.AnnexB
 		if err := au.Unmarshal(append([]byte(nil), p.Data...)); err != nil {
