@@ -14,6 +14,7 @@ import (
 	"switchyard/ingest"
 	"switchyard/media"
 	"switchyard/mixer"
+	"switchyard/mixer/audio"
 	"switchyard/mixer/keyer"
 	"switchyard/output/push"
 	"switchyard/output/record"
@@ -78,9 +79,9 @@ var operations = []operation{
 	{method: "PUT", path: "/api/v1/transition", summary: "Set the default transition", body: mixer.Transition{}, status: 200, resp: mixer.State{}, role: RoleDirector},
 	{method: "POST", path: "/api/v1/transition/position", summary: "T-bar position 0..1; 1 finishes the transition", body: positionBody{}, status: 200, resp: mixer.State{}, role: RoleDirector},
 	{method: "POST", path: "/api/v1/ftb", summary: "Fade program video and audio to black, or back", status: 200, resp: mixer.State{}, role: RoleDirector},
-	{method: "GET", path: "/api/v1/audio", summary: "Every audio control: master and per-source gain, mute, mode", status: 200, resp: mixer.AudioState{}, role: RoleViewer},
-	{method: "PATCH", path: "/api/v1/audio/master", summary: "Master gain (dB) and mute", body: mixer.AudioPatch{}, status: 200, resp: mixer.AudioSettings{}, role: RoleAudio},
-	{method: "PATCH", path: "/api/v1/audio/{source}", summary: "A source's gain (dB), mute and mode (afv, on, off)", body: mixer.AudioPatch{}, status: 200, resp: mixer.AudioSettings{}, role: RoleAudio},
+	{method: "GET", path: "/api/v1/audio", summary: "Every audio control: master and per-source gain, mute, mode", status: 200, resp: audio.State{}, role: RoleViewer},
+	{method: "PATCH", path: "/api/v1/audio/master", summary: "Master gain (dB) and mute", body: audio.Patch{}, status: 200, resp: audio.Settings{}, role: RoleAudio},
+	{method: "PATCH", path: "/api/v1/audio/{source}", summary: "A source's gain (dB), mute and mode (afv, on, off)", body: audio.Patch{}, status: 200, resp: audio.Settings{}, role: RoleAudio},
 	{method: "GET", path: "/api/v1/keyers", summary: "Every keyer in drawing order (z, then id)", status: 200, resp: []keyer.Status{}, role: RoleViewer},
 	{method: "POST", path: "/api/v1/keyers", summary: "Add a keyer: image, text, lowerthird, clock or pip, with rect, z, opacity, fade_ms", body: keyer.Spec{}, status: 201, resp: keyer.Status{}, role: RoleDirector},
 	{method: "GET", path: "/api/v1/keyers/{id}", summary: "One keyer", status: 200, resp: keyer.Status{}, role: RoleViewer},

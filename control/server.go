@@ -19,6 +19,7 @@ import (
 	"switchyard/ingest"
 	"switchyard/internal/assets"
 	"switchyard/mixer"
+	"switchyard/mixer/audio"
 	"switchyard/mixer/clock"
 	"switchyard/mixer/keyer"
 	"switchyard/output/push"
@@ -229,7 +230,7 @@ type State struct {
 	Preview    string                `json:"preview"`
 	Transition mixer.TransitionState `json:"transition"`
 	FTB        bool                  `json:"ftb"`
-	Audio      mixer.AudioState      `json:"audio"`
+	Audio      audio.State           `json:"audio"`
 	Keyers     []keyer.Status        `json:"keyers"`
 	Recording  *record.Info          `json:"recording,omitempty"` // the running session
 	Sources    []ingest.Status       `json:"sources"`

@@ -13,6 +13,7 @@ import (
 	"switchyard/ingest"
 	"switchyard/internal/assets"
 	"switchyard/mixer"
+	"switchyard/mixer/audio"
 	"switchyard/mixer/keyer"
 	"switchyard/output/push"
 )
@@ -23,7 +24,7 @@ import (
 type Show struct {
 	Sources    []storedSource    `json:"sources"`
 	Outputs    []push.Config     `json:"outputs"`
-	Audio      *mixer.AudioState `json:"audio,omitempty"`
+	Audio      *audio.State      `json:"audio,omitempty"`
 	Transition *mixer.Transition `json:"transition,omitempty"`
 	Keyers     []keyer.Spec      `json:"keyers,omitempty"`
 	// File is the show file's sources and outputs as they were when this

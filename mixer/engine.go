@@ -24,6 +24,7 @@ import (
 	"switchyard/media/av"
 	"switchyard/media/color"
 	"switchyard/media/draw"
+	"switchyard/mixer/audio"
 	"switchyard/mixer/clock"
 )
 
@@ -102,12 +103,12 @@ type Engine struct {
 	mu        sync.Mutex
 	inputs    map[string]*input
 	audioIns  []*input // the inputs, copied on change: the tick reads them unlocked
-	master    AudioSettings
-	limit     limiter
-	progMeter meter
+	master    audio.Settings
+	limit     audio.Limiter
+	progMeter audio.Meter
 
 	levelsMu   sync.Mutex
-	lastLevels Levels
+	lastLevels audio.Levels
 	prog       string
 	prev       string
 	current    int64 // index of the frame being composed (or last composed)
@@ -245,7 +246,7 @@ func New(cfg Config, log *slog.Logger) (*Engine, error) {
 		e.freeProgramFrames()
 		return nil, err
 	}
-	if e.aenc, err = av.NewAACEncoder(SampleRate, cfg.AudioBitrateBPS); err != nil {
+	if e.aenc, err = av.NewAACEncoder(audio.SampleRate, cfg.AudioBitrateBPS); err != nil {
 		return fail(err)
 	}
 	if err := e.buildTracks(); err != nil {
@@ -262,7 +263,7 @@ func New(cfg Config, log *slog.Logger) (*Engine, error) {
 		return fail(err)
 	}
 	e.black.Fill(color.Black.Y, color.Black.U, color.Black.V)
-	samplesPerTick := int(math.Ceil(float64(SampleRate) * float64(cfg.FPSDen) / float64(cfg.FPSNum)))
+	samplesPerTick := int(math.Ceil(float64(audio.SampleRate) * float64(cfg.FPSDen) / float64(cfg.FPSNum)))
 	e.tickAudio = make([]float32, 2*samplesPerTick)
 	e.aacBuf = make([]float32, 2*e.aenc.FrameSize())
 	e.program = media.NewStream()
@@ -430,8 +431,8 @@ func (e *Engine) AddInput(name string, st *media.Stream, jitterBuffer time.Durat
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	in := &input{name: name, stream: st, log: e.log.With("source", name), slate: slate, gate: e.gate, gateCh: make(chan struct{}, 1),
-		audio: newSampleRing(ringFrames(MaxJitterBuffer)), cancel: cancel, done: make(chan struct{}),
-		mix: AudioSettings{Mode: ModeAFV}, tickBuf: make([]float32, len(e.tickAudio)), clock: &e.tickN,
+		audio: audio.NewRing(audio.RingFrames(MaxJitterBuffer)), cancel: cancel, done: make(chan struct{}),
+		mix: audio.Settings{Mode: audio.ModeAFV}, tickBuf: make([]float32, len(e.tickAudio)), clock: &e.tickN,
 		progNow: e.progNow, reader: st.NewReader(256), tickAt: math.MinInt64}
 	in.delay.Store(int64(e.jitterOr(jitterBuffer)))
 	in.shownPTS.Store(int64(noPTS))
@@ -1016,123 +1017,6 @@ func (e *Engine) encode(enc *av.VideoEncoder, f *av.Frame, t *media.Track, st *m
 	})
 }
 
-// soundMix is what a tick decided for the program's sound during its frame:
-// the sources on the buses, the transition's share of B and the fade.
-type soundMix struct {
-	inA, inB    *input
-	bGain, gain float64
-}
-
-// mixAudio carries the program source's audio (or silence) for the frame
-// before tick n to the AAC encoder, on the program clock, with what that
-// frame's tick decided (m): during a transition it crossfades to the
-// preview source's audio by bGain, and gain fades it all (fade to black).
-//
-// The sound of a frame is mixed a frame after its picture (same
-// timestamps), so a source's sound has the whole jitter buffer to arrive:
-// its samples are due on the program clock when the frame ends, and a tick
-// mixing its own frame would need them a frame early. A camera's sound
-// comes later than its pictures now and then (measured: behind each
-// keyframe), and sound that misses its tick is a gap of silence.
-// TestAVSync fails on such gaps.
-func (e *Engine) mixAudio(n int64, m soundMix, rends []*rendition) {
-	inA, inB, bGain, gain := m.inA, m.inB, m.bGain, m.gain
-	// samples due by the start of tick n, exactly, for any frame rate
-	due := n * SampleRate * int64(e.cfg.FPSDen) / int64(e.cfg.FPSNum)
-	want := int(due - e.samplesOut - int64(e.aacFill/2))
-	if want <= 0 {
-		return
-	}
-	if max := len(e.tickAudio) / 2; want > max {
-		// the clock skipped frames: skip the same time of audio, keeping sync
-		e.samplesOut += int64(want - max)
-		want = max
-	}
-	buf := e.tickAudio[:2*want]
-	// the program time of this tick's first sample
-	t0 := time.Duration(e.samplesOut+int64(e.aacFill/2)) * time.Second / SampleRate
-
-	// Each source's gain into the program this tick, under the lock.
-	e.mu.Lock()
-	ins, master := e.audioIns, e.master
-	for _, in := range ins {
-		w := float32(0)
-		switch in.mix.Mode {
-		case ModeOn:
-			w = 1
-		case ModeAFV:
-			switch {
-			case in == inA && in == inB:
-				w = 1
-			case in == inA:
-				w = float32(1 - bGain)
-			case in == inB:
-				w = float32(bGain)
-			}
-		}
-		if in.mix.Mute {
-			w = 0
-		}
-		in.weight = w * dbToGain(in.mix.GainDB)
-	}
-	e.mu.Unlock()
-
-	clear(buf)
-	for _, in := range ins {
-		src := in.tickBuf[:2*want]
-		// every source, heard or not, at the source time mapped to t0: its
-		// meter moves, its ring stays short
-		_, late := in.audio.readAt(src, t0-in.cmap.offset()-in.jitter())
-		in.meter.add(src)
-		if g := in.weight; g != 0 {
-			in.heardAt.Store(n)
-			if late > 0 { // the program's sound lost it
-				in.soundLate.Add(uint64(late / 2))
-			}
-			for i, v := range src {
-				buf[i] += v * g
-			}
-		}
-	}
-	g := float32(max(gain, 0)) // fade to black
-	if master.Mute {
-		g = 0
-	} else {
-		g *= dbToGain(master.GainDB)
-	}
-	if g != 1 {
-		for i := range buf {
-			buf[i] *= g
-		}
-	}
-	e.limit.process(buf, float64(want)/SampleRate)
-	e.progMeter.add(buf)
-	for len(buf) > 0 {
-		c := copy(e.aacBuf[e.aacFill:], buf)
-		e.aacFill += c
-		buf = buf[c:]
-		if e.aacFill < len(e.aacBuf) {
-			break
-		}
-		err := e.aenc.Encode(e.aacBuf, e.samplesOut, func(p av.Packet) {
-			if p.PTS < 0 {
-				return // the encoder's priming frame: nothing of ours in it
-			}
-			ts := time.Duration(p.PTS) * time.Second / SampleRate
-			u := &media.Unit{Track: e.audioTrack, PTS: ts, DTS: ts, Key: true, Data: [][]byte{append([]byte(nil), p.Data...)}}
-			e.program.WriteUnit(u)
-			for _, r := range rends {
-				r.stream.WriteUnit(u)
-			}
-		})
-		if err != nil {
-			e.log.Error("audio encode failed", "err", err)
-		}
-		e.samplesOut += int64(e.aenc.FrameSize())
-		e.aacFill = 0
-	}
-}
-
 // ErrNoPicture: the source has not had a picture decoded yet.
 var ErrNoPicture = errors.New("no picture has been decoded from this source yet")
 
@@ -1209,5 +1093,5 @@ func (e *Engine) SourceStats(name string) SourceStats {
 		return SourceStats{}
 	}
 	return SourceStats{Pictures: in.frames.Load(), DecodeErrors: in.decodeErrors.Load(), PicturesLate: in.picsLate.Load(),
-		SoundLate: time.Duration(in.soundLate.Load()) * time.Second / SampleRate, JitterBuffer: in.jitter()}
+		SoundLate: time.Duration(in.soundLate.Load()) * time.Second / audio.SampleRate, JitterBuffer: in.jitter()}
 }

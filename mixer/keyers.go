@@ -13,6 +13,7 @@ import (
 	"switchyard/media/av"
 	"switchyard/media/color"
 	"switchyard/media/draw"
+	"switchyard/mixer/audio"
 	"switchyard/mixer/keyer"
 )
 
@@ -70,10 +71,16 @@ func (k *keyerState) status() keyer.Status {
 	return st
 }
 
-func keyerFieldErr(err error) error {
-	var fe *keyer.FieldError
-	if errors.As(err, &fe) {
-		return &FieldError{Field: fe.Field, Msg: fe.Msg}
+// fieldErr gives a keyer's or an audio setting's refusal as the mixer's
+// FieldError, the one the API maps.
+func fieldErr(err error) error {
+	var ke *keyer.FieldError
+	if errors.As(err, &ke) {
+		return &FieldError{Field: ke.Field, Msg: ke.Msg}
+	}
+	var ae *audio.FieldError
+	if errors.As(err, &ae) {
+		return &FieldError{Field: ae.Field, Msg: ae.Msg}
 	}
 	return err
 }
@@ -180,13 +187,13 @@ func (e *Engine) UpdateKeyer(id string, apply func(*keyer.Spec) error) (keyer.St
 		return keyer.Status{}, &FieldError{Field: "type", Msg: "a keyer's type cannot change; delete it and add another"}
 	}
 	if err := s.Load(e.cfg.Assets); err != nil {
-		return keyer.Status{}, keyerFieldErr(err)
+		return keyer.Status{}, fieldErr(err)
 	}
 	if cur.AutoRect() && s.Rect != nil && *s.Rect == *cur.Rect {
 		at := *s.Rect
 		s.Rect = nil // fit the new content
 		if err := s.Normalize(e.cfg.Width, e.cfg.Height); err != nil {
-			return keyer.Status{}, keyerFieldErr(err)
+			return keyer.Status{}, fieldErr(err)
 		}
 		if s.Type != keyer.TypeImage { // text stays where it was; a new image is centred
 			s.Rect.X = min(at.X, e.cfg.Width-s.Rect.W)
@@ -266,10 +273,10 @@ type preparedKeyer struct {
 // kedit only: nothing here blocks the API's readers or the tick.
 func (e *Engine) prepareKeyer(k *keyerState, s keyer.Spec, started time.Time) (*preparedKeyer, error) {
 	if err := s.Load(e.cfg.Assets); err != nil {
-		return nil, keyerFieldErr(err)
+		return nil, fieldErr(err)
 	}
 	if err := s.Normalize(e.cfg.Width, e.cfg.Height); err != nil {
-		return nil, keyerFieldErr(err)
+		return nil, fieldErr(err)
 	}
 	if s.Type == keyer.TypePiP {
 		e.mu.Lock()
@@ -283,7 +290,7 @@ func (e *Engine) prepareKeyer(k *keyerState, s keyer.Spec, started time.Time) (*
 	layer, err := keyer.Render(&s, keyer.Clock{Now: now, Started: started})
 	s.DropImage() // rendered: its pixels are in the layer
 	if err != nil {
-		return nil, keyerFieldErr(err)
+		return nil, fieldErr(err)
 	}
 	p := &preparedKeyer{spec: s, layer: layer, view: &keyerView{rect: *s.Rect, opacity: *s.Opacity,
 		fadeFrames: float64(s.FadeMS) * float64(e.cfg.FPSNum) / float64(e.cfg.FPSDen) / 1000}}

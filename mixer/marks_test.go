@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"switchyard/media"
+	"switchyard/mixer/audio"
 )
 
 // TestSwitchEventsSayWhatAired: a key frame asked for (a recording's REC)
@@ -140,7 +141,7 @@ func TestSwitchEventsSayWhatAired(t *testing.T) {
 	if k := index(0, ev.Sources[0].PTS); k%gop != aired(keyFrame) {
 		t.Fatalf("the key event says cam1 picture %d, the frame shows picture %d (mod %d)", k, aired(keyFrame), gop)
 	}
-	if ev.Sources[0].Audio != ModeAFV || ev.Sources[1].Name != "cam2" || ev.Sources[1].Audio != ModeAFV {
+	if ev.Sources[0].Audio != audio.ModeAFV || ev.Sources[1].Name != "cam2" || ev.Sources[1].Audio != audio.ModeAFV {
 		t.Fatalf("key event sources %+v", ev.Sources)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -198,7 +199,7 @@ func TestSwitchEventsSayWhatAired(t *testing.T) {
 
 	// a change of how a source is heard
 	mute := true
-	if _, err := e.SetAudio("cam2", AudioPatch{Mute: &mute}); err != nil {
+	if _, err := e.SetAudio("cam2", audio.Patch{Mute: &mute}); err != nil {
 		t.Fatal(err)
 	}
 	muteFrame := n

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"switchyard/media"
+	"switchyard/mixer/audio"
 )
 
 // threadStat reads a thread's stat from /proc: its fields after the
@@ -162,8 +163,8 @@ func quietSourcesDecodeAtLowerPriority(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	on := ModeOn
-	if _, err := e.SetAudio("cam3", AudioPatch{Mode: &on}); err != nil { // a presenter's mic
+	on := audio.ModeOn
+	if _, err := e.SetAudio("cam3", audio.Patch{Mode: &on}); err != nil { // a presenter's mic
 		t.Fatal(err)
 	}
 	// each input's reader is made by its own goroutine: offer the first
@@ -230,8 +231,8 @@ func quietSourcesDecodeAtLowerPriority(t *testing.T) {
 	if got := e.inputs["cam2"].frames.Load(); got < frames+2*hideAfter+2 {
 		t.Fatalf("cam2 decoded %d pictures after it went on air, want every one", got-frames)
 	}
-	off := ModeOff
-	if _, err := e.SetAudio("cam3", AudioPatch{Mode: &off}); err != nil {
+	off := audio.ModeOff
+	if _, err := e.SetAudio("cam3", audio.Patch{Mode: &off}); err != nil {
 		t.Fatal(err)
 	}
 	expect("cam3 no longer heard", "cam1", "cam3")

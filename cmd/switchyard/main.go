@@ -28,6 +28,7 @@ import (
 	"switchyard/media"
 	"switchyard/media/av"
 	"switchyard/mixer"
+	"switchyard/mixer/audio"
 	"switchyard/output/push"
 	"switchyard/output/record"
 	"switchyard/output/serve"
@@ -240,11 +241,11 @@ func (a *app) start(cfg *Config) error {
 	}
 	if au := show.Audio; au != nil { // the audio settings the API left
 		m := au.Master
-		if _, err := a.mixer.SetMaster(mixer.AudioPatch{GainDB: &m.GainDB, Mute: &m.Mute}); err != nil {
+		if _, err := a.mixer.SetMaster(audio.Patch{GainDB: &m.GainDB, Mute: &m.Mute}); err != nil {
 			return fmt.Errorf("%s: audio.master: %w", store.Path(), err)
 		}
 		for name, st := range au.Sources {
-			_, _ = a.mixer.SetAudio(name, mixer.AudioPatch{GainDB: &st.GainDB, Mute: &st.Mute, Mode: &st.Mode}) // a source since removed is skipped
+			_, _ = a.mixer.SetAudio(name, audio.Patch{GainDB: &st.GainDB, Mute: &st.Mute, Mode: &st.Mode}) // a source since removed is skipped
 		}
 	}
 	show.MigrateKeyerFiles(cfg.DataDir, a.assets, log)
