@@ -13,8 +13,8 @@ import (
 
 	"switchyard/ingest"
 	"switchyard/media"
-	"switchyard/mixer"
 	"switchyard/mixer/audio"
+	"switchyard/mixer/bus"
 	"switchyard/mixer/keyer"
 	"switchyard/output/push"
 	"switchyard/output/record"
@@ -72,13 +72,13 @@ var operations = []operation{
 	{method: "PATCH", path: "/api/v1/sources/{name}", summary: "Change a source's URL, key, takeover, transport or jitter buffer", body: sourceRequest{}, status: 200, resp: ingest.Status{}, role: RoleAdmin},
 	{method: "DELETE", path: "/api/v1/sources/{name}", summary: "Remove a source; a bus showing it goes to black", status: 204, role: RoleAdmin},
 	{method: "GET", path: "/api/v1/sources/{name}/snapshot.jpg", summary: "The latest decoded picture (?width= up to 1920)", status: 200, binary: "image/jpeg", role: RoleViewer},
-	{method: "POST", path: "/api/v1/program", summary: "Hot cut a source (or black) to program on the next frame", body: busBody{}, status: 200, resp: mixer.State{}, role: RoleDirector},
-	{method: "POST", path: "/api/v1/preview", summary: "Select the next source", body: busBody{}, status: 200, resp: mixer.State{}, role: RoleDirector},
-	{method: "POST", path: "/api/v1/cut", summary: "Swap preview and program on the next frame", status: 200, resp: mixer.State{}, role: RoleDirector},
-	{method: "POST", path: "/api/v1/auto", summary: "Transition preview to program (body optional: the default transition)", body: mixer.Transition{}, status: 200, resp: mixer.State{}, role: RoleDirector},
-	{method: "PUT", path: "/api/v1/transition", summary: "Set the default transition", body: mixer.Transition{}, status: 200, resp: mixer.State{}, role: RoleDirector},
-	{method: "POST", path: "/api/v1/transition/position", summary: "T-bar position 0..1; 1 finishes the transition", body: positionBody{}, status: 200, resp: mixer.State{}, role: RoleDirector},
-	{method: "POST", path: "/api/v1/ftb", summary: "Fade program video and audio to black, or back", status: 200, resp: mixer.State{}, role: RoleDirector},
+	{method: "POST", path: "/api/v1/program", summary: "Hot cut a source (or black) to program on the next frame", body: busBody{}, status: 200, resp: bus.State{}, role: RoleDirector},
+	{method: "POST", path: "/api/v1/preview", summary: "Select the next source", body: busBody{}, status: 200, resp: bus.State{}, role: RoleDirector},
+	{method: "POST", path: "/api/v1/cut", summary: "Swap preview and program on the next frame", status: 200, resp: bus.State{}, role: RoleDirector},
+	{method: "POST", path: "/api/v1/auto", summary: "Transition preview to program (body optional: the default transition)", body: bus.Transition{}, status: 200, resp: bus.State{}, role: RoleDirector},
+	{method: "PUT", path: "/api/v1/transition", summary: "Set the default transition", body: bus.Transition{}, status: 200, resp: bus.State{}, role: RoleDirector},
+	{method: "POST", path: "/api/v1/transition/position", summary: "T-bar position 0..1; 1 finishes the transition", body: positionBody{}, status: 200, resp: bus.State{}, role: RoleDirector},
+	{method: "POST", path: "/api/v1/ftb", summary: "Fade program video and audio to black, or back", status: 200, resp: bus.State{}, role: RoleDirector},
 	{method: "GET", path: "/api/v1/audio", summary: "Every audio control: master and per-source gain, mute, mode", status: 200, resp: audio.State{}, role: RoleViewer},
 	{method: "PATCH", path: "/api/v1/audio/master", summary: "Master gain (dB) and mute", body: audio.Patch{}, status: 200, resp: audio.Settings{}, role: RoleAudio},
 	{method: "PATCH", path: "/api/v1/audio/{source}", summary: "A source's gain (dB), mute and mode (afv, on, off)", body: audio.Patch{}, status: 200, resp: audio.Settings{}, role: RoleAudio},

@@ -25,11 +25,12 @@ import (
 	"switchyard/media/color"
 	"switchyard/media/draw"
 	"switchyard/mixer/audio"
+	"switchyard/mixer/bus"
 	"switchyard/mixer/clock"
 )
 
 // Black is the name of the always-available black source.
-const Black = "black"
+const Black = bus.Black
 
 // Errors returned by bus commands.
 var (
@@ -109,20 +110,17 @@ type Engine struct {
 
 	levelsMu   sync.Mutex
 	lastLevels audio.Levels
-	prog       string
-	prev       string
-	current    int64 // index of the frame being composed (or last composed)
+	bus        *bus.Buses // program, preview, the transition and FTB (under mu)
+	tmarks     transMarks // where the transition on air's sources stood at its first frame
+	current    int64      // index of the frame being composed (or last composed)
 	started    time.Time
-	defTrans   Transition
-	trans      *activeTransition // nil when none is on air
-	lastProg   string            // the program source of the last frame
-	keyAt      int64             // the frame KeyFrameNext made a key frame (-1: none)
-	airing     airing            // the program source's pictures, frame to frame (marks.go)
-	switches   []SwitchEvent     // to hand to OnSwitch after the tick's lock
+	lastProg   string        // the program source of the last frame
+	keyAt      int64         // the frame KeyFrameNext made a key frame (-1: none)
+	airing     airing        // the program source's pictures, frame to frame (marks.go)
+	switches   []SwitchEvent // to hand to OnSwitch after the tick's lock
 	// OnSwitch, when set before Start, receives every program switch, from
 	// the tick: it must return at once.
 	OnSwitch func(SwitchEvent)
-	ftb      fade
 	canvasB  *av.Frame // the preview source during a transition (it trades places with the preview output's picture)
 	scalerB  av.Scaler
 
@@ -227,8 +225,9 @@ func New(cfg Config, log *slog.Logger) (*Engine, error) {
 	if cfg.EncodeThreads == 0 {
 		cfg.EncodeThreads = encodeThreads(cfg.Width, cfg.Height)
 	}
-	e := &Engine{cfg: cfg, log: log.With("component", "mixer"), inputs: map[string]*input{}, prog: Black, prev: Black,
-		current: -1, keyAt: -1, defTrans: DefaultTransition, lastProg: Black, keyers: map[string]*keyerState{}}
+	e := &Engine{cfg: cfg, log: log.With("component", "mixer"), inputs: map[string]*input{},
+		bus: bus.New(cfg.Rate()), current: -1, keyAt: -1, lastProg: Black, keyers: map[string]*keyerState{}}
+	e.bus.OnFinish = e.finished // a completed transition is a switch event
 	e.gopFrames = max(1, int64(math.Round(cfg.Keyint.Seconds()*float64(cfg.FPSNum)/float64(cfg.FPSDen))))
 	e.lateness = clock.NewLateness(e.log)
 	e.gate = newDecodeGate(runtime.NumCPU())
@@ -499,12 +498,7 @@ func (e *Engine) RemoveInput(name string) {
 		}
 		e.audioIns = ins
 	}
-	if e.prog == name {
-		e.prog = Black
-	}
-	if e.prev == name {
-		e.prev = Black
-	}
+	e.bus.Remove(name)
 	e.mu.Unlock()
 	if ok {
 		in.stop()
@@ -535,26 +529,6 @@ func (e *Engine) renderSlate(name string) (*av.Frame, error) {
 	return f, nil
 }
 
-// State is the bus state.
-type State struct {
-	Program string `json:"program"`
-	Preview string `json:"preview"`
-	// Frame is, after a command, the index of the first program frame that
-	// shows its result (program frame n has PTS n × frame duration).
-	Frame int64 `json:"frame"`
-	// Transition is the default transition, or the one on air.
-	Transition TransitionState `json:"transition"`
-	// FTB is true while the program is faded (or fading) to black.
-	FTB bool `json:"ftb"`
-}
-
-// State returns the buses.
-func (e *Engine) State() State {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.stateLocked()
-}
-
 // Started returns the wall clock of program time 0.
 func (e *Engine) Started() time.Time {
 	e.mu.Lock()
@@ -573,49 +547,6 @@ func (e *Engine) FrameAt(t time.Time) int64 {
 	start := e.started
 	e.mu.Unlock()
 	return int64(t.Sub(start)) * int64(e.cfg.FPSNum) / (int64(e.cfg.FPSDen) * int64(time.Second))
-}
-
-func (e *Engine) known(name string) bool {
-	_, ok := e.inputs[name]
-	return ok || name == Black
-}
-
-// SetProgram hot-cuts the program to a source; it shows from the next tick,
-// whose index the returned state's Frame gives.
-func (e *Engine) SetProgram(name string) (State, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if !e.known(name) {
-		return State{}, fmt.Errorf("%w %q", ErrUnknownSource, name)
-	}
-	e.finishLocked(e.current + 1)
-	e.prog = name
-	return e.stateLocked(), nil
-}
-
-// SetPreview selects the next source.
-func (e *Engine) SetPreview(name string) (State, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if !e.known(name) {
-		return State{}, fmt.Errorf("%w %q", ErrUnknownSource, name)
-	}
-	e.finishLocked(e.current + 1)
-	e.prev = name
-	return e.stateLocked(), nil
-}
-
-// Cut swaps preview and program at the next tick. During a transition it
-// finishes it at once (its preview goes to program), as a switcher's CUT does.
-func (e *Engine) Cut() State {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.trans != nil {
-		e.finishLocked(e.current + 1)
-	} else {
-		e.prog, e.prev = e.prev, e.prog
-	}
-	return e.stateLocked()
 }
 
 // Stats returns the counters.
@@ -789,60 +720,54 @@ func (e *Engine) compose(n int64, f *programFrame) {
 	// after the frees: anything retired from here on is freed by the next tick
 	keyers := *e.keyerList.Load()
 	var (
-		trans  *activeTransition
-		p      float64
 		inB    *input
 		picB   *av.PictureRef
 		slateB *av.Frame
-		ftbLvl = e.ftb.level(n)
-		transT Transition
-		transC color.YUV
 		picP   *av.PictureRef // the preview output's picture when no transition runs
 		slateP *av.Frame
 	)
-	if e.trans != nil {
-		p = e.trans.position(n)
-		if p >= 1 { // complete: this frame is all preview, and the buses swap
-			e.finishLocked(n)
-		} else {
-			trans = e.trans
-			transT, transC = trans.t, trans.color
-			picB, slateB, inB = e.sourceLocked(e.prev, at, now, true)
-		}
+	// what frame n shows; a transition complete at n is all preview, and the buses swap
+	shot := e.bus.At(n)
+	trans, p, ftbLvl := shot.Transition, shot.Position, shot.FTB
+	var transT bus.Transition
+	var transC color.YUV
+	if trans != nil {
+		transT, transC = trans.Transition, trans.Color
+		picB, slateB, inB = e.sourceLocked(shot.Preview, at, now, true)
 	}
-	picA, slateA, inA := e.sourceLocked(e.prog, at, now, true)
+	picA, slateA, inA := e.sourceLocked(shot.Program, at, now, true)
 	if e.pvEnc != nil && trans == nil {
-		picP, slateP, _ = e.sourceLocked(e.prev, at, now, true)
+		picP, slateP, _ = e.sourceLocked(shot.Preview, at, now, true)
 	}
 	e.takeKeyerSourcesLocked(keyers, n, at, now)
 	e.tickN.Store(n)
 	inA.markShown(n)
 	inB.markShown(n)
-	e.inputs[e.prev].markShown(n) // preview: the next cut or transition needs it whole
-	if trans != nil && !trans.noted {
+	e.inputs[shot.Preview].markShown(n) // preview: the next cut or transition needs it whole
+	if trans != nil && e.tmarks.seq != trans.Seq {
 		// where both sources stood at its first frame
-		trans.noted = true
+		e.tmarks = transMarks{seq: trans.Seq}
 		if inA != nil {
-			trans.at[0], trans.atSource[0] = shownTime(inA, picA != nil, e.cfg.frameTime(n)), true
+			e.tmarks.at[0], e.tmarks.atSource[0] = shownTime(inA, picA != nil, e.cfg.frameTime(n)), true
 		}
 		if inB != nil {
-			trans.at[1], trans.atSource[1] = shownTime(inB, picB != nil, e.cfg.frameTime(n)), true
+			e.tmarks.at[1], e.tmarks.atSource[1] = shownTime(inB, picB != nil, e.cfg.frameTime(n)), true
 		}
 	}
-	if e.trans == nil && e.prog != e.lastProg {
-		ev := SwitchEvent{PTS: e.cfg.frameTime(n), Kind: "cut", From: e.lastProg, To: e.prog}
+	if trans == nil && shot.Program != e.lastProg {
+		ev := SwitchEvent{PTS: e.cfg.frameTime(n), Kind: "cut", From: e.lastProg, To: shot.Program}
 		if inA != nil {
 			ev.Sources = []SourceTime{shownTime(inA, picA != nil, ev.PTS)}
 		}
 		e.switches = append(e.switches, ev)
-		e.lastProg = e.prog
+		e.lastProg = shot.Program
 	}
 	if trans == nil {
 		e.airing.next(e, n, inA, picA != nil)
 	} else { // the transition's event says what it aired; what follows goes on from its incoming source
 		e.airing.follow(inB, picB != nil)
 		if inB != nil && picB != nil {
-			trans.lastB, trans.lastBFrame, trans.haveB = time.Duration(inB.shownPTS.Load()), n, true
+			e.tmarks.lastB, e.tmarks.lastBFrame, e.tmarks.haveB = time.Duration(inB.shownPTS.Load()), n, true
 		}
 	}
 	f.key = false
@@ -867,10 +792,10 @@ func (e *Engine) compose(n int64, f *programFrame) {
 	if trans != nil {
 		e.composeInto(e.canvasB, &e.scalerB, picB, slateB)
 		switch transT.Type {
-		case TransDip:
+		case bus.TransDip:
 			draw.Dip(canvas, canvas, e.canvasB, p, transC)
-		case TransWipe:
-			draw.Wipe(canvas, canvas, e.canvasB, p, transT.Direction, transT.softness())
+		case bus.TransWipe:
+			draw.Wipe(canvas, canvas, e.canvasB, p, transT.Direction, transT.Softness())
 		default:
 			draw.Mix(canvas, canvas, e.canvasB, p)
 		}

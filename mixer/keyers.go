@@ -14,6 +14,7 @@ import (
 	"switchyard/media/color"
 	"switchyard/media/draw"
 	"switchyard/mixer/audio"
+	"switchyard/mixer/bus"
 	"switchyard/mixer/keyer"
 )
 
@@ -72,15 +73,15 @@ func (k *keyerState) status() keyer.Status {
 }
 
 // fieldErr gives a keyer's or an audio setting's refusal as the mixer's
-// FieldError, the one the API maps.
+// FieldError (bus.FieldError), the one the API maps.
 func fieldErr(err error) error {
 	var ke *keyer.FieldError
 	if errors.As(err, &ke) {
-		return &FieldError{Field: ke.Field, Msg: ke.Msg}
+		return &bus.FieldError{Field: ke.Field, Msg: ke.Msg}
 	}
 	var ae *audio.FieldError
 	if errors.As(err, &ae) {
-		return &FieldError{Field: ae.Field, Msg: ae.Msg}
+		return &bus.FieldError{Field: ae.Field, Msg: ae.Msg}
 	}
 	return err
 }
@@ -181,10 +182,10 @@ func (e *Engine) UpdateKeyer(id string, apply func(*keyer.Spec) error) (keyer.St
 		return keyer.Status{}, err
 	}
 	if s.ID != id {
-		return keyer.Status{}, &FieldError{Field: "id", Msg: "a keyer's id cannot change; delete it and add another"}
+		return keyer.Status{}, &bus.FieldError{Field: "id", Msg: "a keyer's id cannot change; delete it and add another"}
 	}
 	if s.Type != cur.Type {
-		return keyer.Status{}, &FieldError{Field: "type", Msg: "a keyer's type cannot change; delete it and add another"}
+		return keyer.Status{}, &bus.FieldError{Field: "type", Msg: "a keyer's type cannot change; delete it and add another"}
 	}
 	if err := s.Load(e.cfg.Assets); err != nil {
 		return keyer.Status{}, fieldErr(err)
@@ -283,7 +284,7 @@ func (e *Engine) prepareKeyer(k *keyerState, s keyer.Spec, started time.Time) (*
 		known := e.known(s.Source)
 		e.mu.Unlock()
 		if !known {
-			return nil, &FieldError{Field: "source", Msg: fmt.Sprintf("source %q is not known; add it first or pick another", s.Source)}
+			return nil, &bus.FieldError{Field: "source", Msg: fmt.Sprintf("source %q is not known; add it first or pick another", s.Source)}
 		}
 	}
 	now := time.Now()
@@ -303,7 +304,7 @@ func (e *Engine) prepareKeyer(k *keyerState, s keyer.Spec, started time.Time) (*
 		}
 		v.inner = av.Rect{X: s.Rect.X + bw, Y: s.Rect.Y + bw, W: s.Rect.W - 2*bw, H: s.Rect.H - 2*bw}
 		if v.inner.W < 2 || v.inner.H < 2 {
-			return nil, &FieldError{Field: "border.width", Msg: "the border leaves no room for the picture"}
+			return nil, &bus.FieldError{Field: "border.width", Msg: "the border leaves no room for the picture"}
 		}
 		// k's view changes only under kedit, which the caller holds
 		if old := k.view.Load(); old != nil && old.pipFrame != nil && old.inner.W == v.inner.W && old.inner.H == v.inner.H {

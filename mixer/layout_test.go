@@ -16,7 +16,7 @@ func TestPartsAreCgoFree(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Skip("the go command is not on PATH")
 	}
-	parts := []string{"switchyard/media/color", "switchyard/mixer/keyer", "switchyard/mixer/clock", "switchyard/mixer/audio"}
+	parts := []string{"switchyard/media/color", "switchyard/mixer/keyer", "switchyard/mixer/clock", "switchyard/mixer/audio", "switchyard/mixer/bus"}
 	out, err := exec.Command("go", append([]string{"list", "-deps", "-f", "{{if .CgoFiles}}{{.ImportPath}}{{end}}"}, parts...)...).CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	require.Empty(t, strings.TrimSpace(string(out)), "cgo packages under %v", parts)

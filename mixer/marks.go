@@ -81,9 +81,9 @@ func shownTime(in *input, shown bool, at time.Duration) SourceTime {
 // then every other source.
 func (e *Engine) keyEventLocked(n int64, inA, inB *input, shownA, shownB bool) SwitchEvent {
 	at := e.cfg.frameTime(n)
-	ev := SwitchEvent{PTS: at, Kind: KindKey, To: e.prog}
-	if e.trans != nil {
-		ev.From, ev.To = e.prog, e.prev
+	ev := SwitchEvent{PTS: at, Kind: KindKey, To: e.bus.Program()}
+	if e.bus.Active() != nil {
+		ev.From, ev.To = e.bus.Program(), e.bus.Preview()
 	}
 	seen := map[*input]bool{}
 	add := func(in *input, shown bool) {

@@ -13,6 +13,7 @@ import (
 
 	"switchyard/media"
 	"switchyard/mixer/audio"
+	"switchyard/mixer/bus"
 )
 
 // TestSwitchEventsSayWhatAired: a key frame asked for (a recording's REC)
@@ -176,7 +177,7 @@ func TestSwitchEventsSayWhatAired(t *testing.T) {
 	}
 
 	// a mix: its first frame is all cam2; both sources' pictures
-	if _, err := e.Auto(Transition{Type: TransMix, DurationMS: 200}); err != nil {
+	if _, err := e.Auto(bus.Transition{Type: bus.TransMix, DurationMS: 200}); err != nil {
 		t.Fatal(err)
 	}
 	mixFrame := n
@@ -185,7 +186,7 @@ func TestSwitchEventsSayWhatAired(t *testing.T) {
 	for range 8 {
 		frame()
 	}
-	ev = last(TransMix)
+	ev = last(bus.TransMix)
 	if ev.PTS != e.cfg.frameTime(mixFrame) || ev.From != "cam2" || ev.To != "cam1" || len(ev.Sources) != 2 {
 		t.Fatalf("mix event %+v", ev)
 	}

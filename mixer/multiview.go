@@ -281,19 +281,20 @@ func (m *Multiview) gather() []mvPicture {
 	pvwR, pgmR, tiles := m.cfg.Layout(len(names))
 	now, at := time.Now(), e.progNow()
 	pics := make([]mvPicture, 0, 2+len(tiles))
-	pv := mvPicture{name: e.prev, rect: pvwR, tally: tallyPVW, level: math.NaN(), label: "PVW  " + e.prev}
-	pv.pic, pv.frame, _ = e.sourceLocked(e.prev, at, now, false)
+	prog, prev := e.bus.Program(), e.bus.Preview()
+	pv := mvPicture{name: prev, rect: pvwR, tally: tallyPVW, level: math.NaN(), label: "PVW  " + prev}
+	pv.pic, pv.frame, _ = e.sourceLocked(prev, at, now, false)
 	pics = append(pics, pv)
-	pg := mvPicture{name: e.prog, rect: pgmR, tally: tallyPGM, level: levels.Program.PeakDB, label: "PGM  " + e.prog}
+	pg := mvPicture{name: prog, rect: pgmR, tally: tallyPGM, level: levels.Program.PeakDB, label: "PGM  " + prog}
 	for i, r := range tiles {
 		p := mvPicture{name: names[i], rect: r, tally: tallyNone, level: math.NaN(), label: names[i]}
 		if l, ok := levels.Sources[names[i]]; ok {
 			p.level = l.PeakDB
 		}
 		switch names[i] {
-		case e.prog:
+		case prog:
 			p.tally = tallyPGM
-		case e.prev:
+		case prev:
 			p.tally = tallyPVW
 		}
 		p.pic, p.frame, _ = e.sourceLocked(names[i], at, now, false)

@@ -15,6 +15,7 @@ import (
 
 	"switchyard/media"
 	"switchyard/mixer/audio"
+	"switchyard/mixer/bus"
 )
 
 // threadStat reads a thread's stat from /proc: its fields after the
@@ -158,7 +159,7 @@ func quietSourcesDecodeAtLowerPriority(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, set := range []func(string) (State, error){e.SetProgram, e.SetPreview} {
+	for _, set := range []func(string) (bus.State, error){e.SetProgram, e.SetPreview} {
 		if _, err := set("cam1"); err != nil {
 			t.Fatal(err)
 		}
@@ -221,7 +222,7 @@ func quietSourcesDecodeAtLowerPriority(t *testing.T) {
 		}
 	}
 	expect("cam1 on both buses, cam3 heard", "cam2")
-	for _, set := range []func(string) (State, error){e.SetProgram, e.SetPreview} {
+	for _, set := range []func(string) (bus.State, error){e.SetProgram, e.SetPreview} {
 		if _, err := set("cam2"); err != nil {
 			t.Fatal(err)
 		}

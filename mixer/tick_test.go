@@ -12,6 +12,7 @@ import (
 
 	"switchyard/media"
 	"switchyard/media/av"
+	"switchyard/mixer/bus"
 	"switchyard/mixer/keyer"
 )
 
@@ -114,7 +115,7 @@ func TestTickAllocatesOnlyItsPackets(t *testing.T) {
 	for n < warm {
 		frame()
 	}
-	if _, err := e.Auto(Transition{Type: TransMix, DurationMS: 10_000}); err != nil {
+	if _, err := e.Auto(bus.Transition{Type: bus.TransMix, DurationMS: 10_000}); err != nil {
 		t.Fatal(err)
 	}
 	for range gop { // the transition's canvas and scaler are made on its first frames

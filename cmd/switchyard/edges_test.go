@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"switchyard/ingest"
-	"switchyard/mixer"
+	"switchyard/mixer/bus"
 	"switchyard/mixer/keyer"
 )
 
@@ -80,7 +80,7 @@ func TestEdgesExactToThePixel(t *testing.T) {
 	// exactly 160 pixels.
 	mustAPI(t, "POST", a.apiURL("/preview"), `{"source":"cam2"}`, nil)
 	mustAPI(t, "PUT", a.apiURL("/transition"), `{"type":"wipe","direction":"left","duration_ms":60000,"softness_px":0}`, nil)
-	var st mixer.State
+	var st bus.State
 	mustAPI(t, "POST", a.apiURL("/transition/position"), `{"position":0.5}`, &st)
 	f = frame(st.Frame + 2)
 	for _, y := range []int{0, 1, 120, 239} {

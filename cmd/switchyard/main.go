@@ -29,6 +29,7 @@ import (
 	"switchyard/media/av"
 	"switchyard/mixer"
 	"switchyard/mixer/audio"
+	"switchyard/mixer/bus"
 	"switchyard/output/push"
 	"switchyard/output/record"
 	"switchyard/output/serve"
@@ -318,15 +319,15 @@ func sourceKey(showJSON string, fromShowJSON bool, i int, err error) string {
 // that is no longer in the show (removed through the API) leaves its bus
 // black, with a warning.
 func (a *app) setBuses(b BusesConfig) {
-	for _, bus := range []struct {
+	for _, side := range []struct {
 		key, name string
-		set       func(string) (mixer.State, error)
+		set       func(string) (bus.State, error)
 	}{{"buses.program", b.Program, a.mixer.SetProgram}, {"buses.preview", b.Preview, a.mixer.SetPreview}} {
-		if bus.name == "" {
+		if side.name == "" {
 			continue
 		}
-		if _, err := bus.set(bus.name); err != nil {
-			a.log.Warn("the bus starts black: its source is not in the show", "key", bus.key, "source", bus.name)
+		if _, err := side.set(side.name); err != nil {
+			a.log.Warn("the bus starts black: its source is not in the show", "key", side.key, "source", side.name)
 		}
 	}
 }

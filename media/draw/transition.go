@@ -55,19 +55,17 @@ func Dip(dst, a, b *av.Frame, p float64, c color.YUV) {
 	}
 }
 
-// Wipe directions.
+// Wipe directions, as a transition names them (mixer/bus validates them).
 const (
-	WipeLeft   = "left"   // the new picture enters from the left edge
-	WipeRight  = "right"  // from the right edge
-	WipeUp     = "up"     // from the bottom edge, moving up
-	WipeDown   = "down"   // from the top edge, moving down
-	WipeCircle = "circle" // a circle growing from the centre
+	wipeLeft   = "left"   // the new picture enters from the left edge
+	wipeRight  = "right"  // from the right edge
+	wipeUp     = "up"     // from the bottom edge, moving up
+	wipeDown   = "down"   // from the top edge, moving down
+	wipeCircle = "circle" // a circle growing from the centre
 )
 
-// WipeDirections lists the accepted directions.
-var WipeDirections = []string{WipeLeft, WipeRight, WipeUp, WipeDown, WipeCircle}
-
-// Wipe reveals b over a at position p with a soft edge of soft pixels.
+// Wipe reveals b over a at position p with a soft edge of soft pixels, in
+// direction dir: left, right, up, down or circle (anything else: left).
 // Luma is blended per pixel; chroma per 2×2 block, at the block's centre.
 func Wipe(dst, a, b *av.Frame, p float64, dir string, soft int) {
 	p = math.Min(math.Max(p, 0), 1)
@@ -81,30 +79,30 @@ func Wipe(dst, a, b *av.Frame, p float64, dir string, soft int) {
 	s := max(w, 1)
 	var edge, r, cx, cy float64
 	switch dir {
-	case WipeRight:
+	case wipeRight:
 		edge = W - p*(W+w) + w/2
-	case WipeUp:
+	case wipeUp:
 		edge = H - p*(H+w) + w/2
-	case WipeDown:
+	case wipeDown:
 		edge = p*(H+w) - w/2
-	case WipeCircle:
+	case wipeCircle:
 		cx, cy = W/2, H/2
 		r = p*(math.Hypot(cx, cy)+w) - w/2
 	default:
-		dir = WipeLeft
+		dir = wipeLeft
 		edge = p*(W+w) - w/2
 	}
 	// alpha of b (0..256) at (x, y): a ramp across the soft edge
 	alpha := func(x, y float64) int {
 		var d float64 // distance into b's side
 		switch dir {
-		case WipeLeft:
+		case wipeLeft:
 			d = edge - x
-		case WipeRight:
+		case wipeRight:
 			d = x - edge
-		case WipeUp:
+		case wipeUp:
 			d = y - edge
-		case WipeDown:
+		case wipeDown:
 			d = edge - y
 		default:
 			d = r - math.Hypot(x-cx, y-cy)

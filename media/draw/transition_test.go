@@ -62,11 +62,11 @@ func TestWipeEdgeMovesTheRightWay(t *testing.T) {
 		dir      string
 		bAt, aAt [2]int // a point that shows b, and one that still shows a, at p = 0.5
 	}{
-		{WipeLeft, [2]int{8, 16}, [2]int{56, 16}},
-		{WipeRight, [2]int{56, 16}, [2]int{8, 16}},
-		{WipeDown, [2]int{32, 4}, [2]int{32, 28}},
-		{WipeUp, [2]int{32, 28}, [2]int{32, 4}},
-		{WipeCircle, [2]int{32, 16}, [2]int{0, 0}},
+		{wipeLeft, [2]int{8, 16}, [2]int{56, 16}},
+		{wipeRight, [2]int{56, 16}, [2]int{8, 16}},
+		{wipeDown, [2]int{32, 4}, [2]int{32, 28}},
+		{wipeUp, [2]int{32, 28}, [2]int{32, 4}},
+		{wipeCircle, [2]int{32, 16}, [2]int{0, 0}},
 	} {
 		t.Run(c.dir, func(t *testing.T) {
 			Wipe(dst, a, b, 0.5, c.dir, 4)
@@ -80,7 +80,7 @@ func TestWipeEdgeMovesTheRightWay(t *testing.T) {
 	}
 	// a soft edge: left of it b (blue, low V), right of it a (red, high V),
 	// and the pixels across it step from one to the other
-	Wipe(dst, a, b, 0.5, WipeLeft, 16)
+	Wipe(dst, a, b, 0.5, wipeLeft, 16)
 	prev, steps := -1, 0
 	for x := 16; x < 48; x++ {
 		v := int(yuvAt(dst, x, 0).V)
@@ -113,13 +113,13 @@ func TestHardWipeEdgeIsExact(t *testing.T) {
 		isB     func(x, y int) bool
 		explain string
 	}{
-		{WipeLeft, 0.5, func(x, _ int) bool { return x < 32 }, "left half"},
-		{WipeLeft, 0.25, func(x, _ int) bool { return x < 16 }, "left quarter"},
-		{WipeRight, 0.25, func(x, _ int) bool { return x >= 48 }, "right quarter"},
-		{WipeDown, 0.5, func(_, y int) bool { return y < 16 }, "top half"},
-		{WipeUp, 0.75, func(_, y int) bool { return y >= 8 }, "bottom three quarters"},
-		{WipeLeft, 0, func(int, int) bool { return false }, "nothing at 0"},
-		{WipeLeft, 1, func(int, int) bool { return true }, "everything at 1"},
+		{wipeLeft, 0.5, func(x, _ int) bool { return x < 32 }, "left half"},
+		{wipeLeft, 0.25, func(x, _ int) bool { return x < 16 }, "left quarter"},
+		{wipeRight, 0.25, func(x, _ int) bool { return x >= 48 }, "right quarter"},
+		{wipeDown, 0.5, func(_, y int) bool { return y < 16 }, "top half"},
+		{wipeUp, 0.75, func(_, y int) bool { return y >= 8 }, "bottom three quarters"},
+		{wipeLeft, 0, func(int, int) bool { return false }, "nothing at 0"},
+		{wipeLeft, 1, func(int, int) bool { return true }, "everything at 1"},
 	} {
 		Wipe(dst, a, b, c.p, c.dir, 0)
 		for y := 0; y < 32; y++ {

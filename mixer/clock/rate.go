@@ -22,3 +22,8 @@ func (r Rate) FrameOf(pts time.Duration) int64 {
 	d := int64(r.Den) * int64(time.Second)
 	return (int64(pts)*int64(r.Num) + d - 1) / d
 }
+
+// FramesIn returns how many frames last d, rounded to the nearest.
+func (r Rate) FramesIn(d time.Duration) int64 {
+	return int64(d.Seconds()*float64(r.Num)/float64(r.Den) + 0.5)
+}
