@@ -86,10 +86,7 @@ type Engine struct {
 	cfg Config
 	log *slog.Logger
 
-	program    *media.Stream
-	videoTrack *media.Track
-	audioTrack *media.Track
-	venc       *av.VideoEncoder
+	audioTrack *media.Track // the program's sound, carried by the program and its renditions
 	aenc       *av.AudioEncoder
 	black      *av.Frame
 	scaler     av.Scaler
@@ -124,11 +121,15 @@ type Engine struct {
 	canvasB  *av.Frame // the preview source during a transition (it trades places with the preview output's picture)
 	scalerB  av.Scaler
 
-	// the preview output, when configured
-	preview  *media.Stream
-	pvEnc    *av.VideoEncoder
-	pvTrack  *media.Track
-	pvScaler av.Scaler
+	// the encodes of every program frame (target.go): the program (out),
+	// its renditions, the preview bus (pvOut, when configured) — copy-on-write
+	// under rmu, so the encode loop reads the list without a lock
+	out      *target
+	pvOut    *target
+	targets  atomic.Pointer[[]*target]
+	rmu      sync.Mutex
+	tickMu   sync.Mutex // held while a program frame is encoded
+	pvScaler av.Scaler  // the preview bus's picture
 
 	// the program frames: the clock composes into a free one and queues it
 	// for encodeLoop, which hands it back (run)
@@ -172,11 +173,6 @@ type Engine struct {
 	// picture: a wall that starts waits for one, never showing a stale or
 	// black program window first
 	mvFresh chan struct{}
-
-	// renditions: copy-on-write, so the tick reads them without a lock
-	rmu        sync.Mutex
-	renditions atomic.Pointer[[]*rendition]
-	tickMu     sync.Mutex // held while a program frame is encoded
 
 	ctx       context.Context
 	cancel    context.CancelFunc
@@ -234,11 +230,13 @@ func New(cfg Config, log *slog.Logger) (*Engine, error) {
 	e.keyerList.Store(&[]*keyerState{})
 	e.startNs.Store(time.Now().UnixNano()) // until Start: sources may come first
 	var err error
-	if e.venc, err = e.newVideoEncoder(cfg.VideoBitrateBPS); err != nil {
+	if e.out, err = e.newTarget(cfg.VideoBitrateBPS, feedProgram); err != nil {
 		return nil, err
 	}
+	e.out.main = true
+	e.targets.Store(&[]*target{e.out})
 	fail := func(err error) (*Engine, error) {
-		e.venc.Close()
+		e.out.close()
 		if e.aenc != nil {
 			e.aenc.Close()
 		}
@@ -248,8 +246,8 @@ func New(cfg Config, log *slog.Logger) (*Engine, error) {
 	if e.aenc, err = av.NewAACEncoder(audio.SampleRate, cfg.AudioBitrateBPS); err != nil {
 		return fail(err)
 	}
-	if err := e.buildTracks(); err != nil {
-		return fail(err)
+	if e.audioTrack, err = media.NewAACTrack(e.aenc.Extradata()); err != nil {
+		return fail(fmt.Errorf("AAC encoder config: %w", err))
 	}
 	if err := e.newProgramFrames(); err != nil {
 		return fail(err)
@@ -265,9 +263,7 @@ func New(cfg Config, log *slog.Logger) (*Engine, error) {
 	samplesPerTick := int(math.Ceil(float64(audio.SampleRate) * float64(cfg.FPSDen) / float64(cfg.FPSNum)))
 	e.tickAudio = make([]float32, 2*samplesPerTick)
 	e.aacBuf = make([]float32, 2*e.aenc.FrameSize())
-	e.program = media.NewStream()
-	e.program.SetTracks(e.videoTrack, e.audioTrack)
-	e.renditions.Store(&[]*rendition{})
+	e.out.stream.SetTracks(e.out.track, e.audioTrack)
 	e.mv = newMultiview(e, cfg.Multiview)
 	e.mvPool = av.NewFramePool(cfg.Width, cfg.Height)
 	e.mvFresh = make(chan struct{}, 1)
@@ -282,24 +278,11 @@ func New(cfg Config, log *slog.Logger) (*Engine, error) {
 	return e, nil
 }
 
-func (e *Engine) buildTracks() error {
-	vt, err := media.H264TrackFromAnnexB(e.venc.Extradata(), float64(e.cfg.FPSNum)/float64(e.cfg.FPSDen))
-	if err != nil {
-		return fmt.Errorf("encoder parameters: %w", err)
-	}
-	at, err := media.NewAACTrack(e.aenc.Extradata())
-	if err != nil {
-		return fmt.Errorf("AAC encoder config: %w", err)
-	}
-	e.videoTrack, e.audioTrack = vt, at
-	return nil
-}
-
 // Program returns the program stream.
-func (e *Engine) Program() *media.Stream { return e.program }
+func (e *Engine) Program() *media.Stream { return e.out.stream }
 
 // ProgramTracks returns the program's video and audio tracks.
-func (e *Engine) ProgramTracks() (video, audio *media.Track) { return e.videoTrack, e.audioTrack }
+func (e *Engine) ProgramTracks() (video, audio *media.Track) { return e.out.track, e.audioTrack }
 
 // Config returns the program format.
 func (e *Engine) Config() Config { return e.cfg }
@@ -355,63 +338,17 @@ func (e *Engine) Close() {
 			in.stop()
 			in.slate.Release()
 		}
-		e.program.Close()
-		for _, r := range *e.renditions.Load() {
-			r.stream.Close()
-			r.enc.Close()
+		for _, t := range *e.targets.Load() {
+			t.close()
 		}
-		e.venc.Close()
 		e.aenc.Close()
 		e.scaler.Close()
 		e.scalerB.Close()
 		e.freeProgramFrames()
 		e.canvasB.Free()
 		e.black.Free()
-		if e.pvEnc != nil {
-			e.preview.Close()
-			e.pvEnc.Close()
-			e.pvScaler.Close()
-		}
+		e.pvScaler.Close()
 	})
-}
-
-// newVideoEncoder opens an H.264 encoder of the program's format at bps,
-// on a raised thread (onProgramThread) so that its slice threads run at the
-// program's priority.
-func (e *Engine) newVideoEncoder(bps int) (enc *av.VideoEncoder, err error) {
-	c := e.cfg
-	onProgramThread(func() {
-		enc, err = av.NewH264Encoder(av.H264Config{Width: c.Width, Height: c.Height, FPSNum: c.FPSNum, FPSDen: c.FPSDen,
-			BitrateBPS: bps, GOP: int(e.gopFrames), Threads: c.EncodeThreads})
-	})
-	return enc, err
-}
-
-// PreviewStream carries the encoded preview bus (video only), or is nil
-// when Config.PreviewBitrateBPS is not set.
-func (e *Engine) PreviewStream() *media.Stream { return e.preview }
-
-func (e *Engine) openPreview() error {
-	c := e.cfg
-	enc, err := e.newVideoEncoder(c.PreviewBitrateBPS)
-	if err != nil {
-		return fmt.Errorf("preview encoder: %w", err)
-	}
-	t, err := media.H264TrackFromAnnexB(enc.Extradata(), float64(c.FPSNum)/float64(c.FPSDen))
-	if err != nil {
-		enc.Close()
-		return fmt.Errorf("preview encoder parameters: %w", err)
-	}
-	for _, f := range e.outFrames {
-		if f.pv, err = av.NewFrame(c.Width, c.Height); err != nil {
-			enc.Close()
-			return err
-		}
-	}
-	e.pvEnc, e.pvTrack = enc, t
-	e.preview = media.NewStream()
-	e.preview.SetTracks(t)
-	return nil
 }
 
 // MaxJitterBuffer is the longest jitter buffer, the program's or a source's.
@@ -736,7 +673,7 @@ func (e *Engine) compose(n int64, f *programFrame) {
 		picB, slateB, inB = e.sourceLocked(shot.Preview, at, now, true)
 	}
 	picA, slateA, inA := e.sourceLocked(shot.Program, at, now, true)
-	if e.pvEnc != nil && trans == nil {
+	if e.pvOut != nil && trans == nil {
 		picP, slateP, _ = e.sourceLocked(shot.Preview, at, now, true)
 	}
 	e.takeKeyerSourcesLocked(keyers, n, at, now)
@@ -807,7 +744,7 @@ func (e *Engine) compose(n int64, f *programFrame) {
 	if e.mvWant.Load() && n%e.mvEvery == 0 {
 		e.handToMultiview(canvas)
 	}
-	if e.pvEnc != nil {
+	if e.pvOut != nil {
 		if trans == nil {
 			e.composeInto(f.pv, &e.pvScaler, picP, slateP)
 		} else { // canvasB holds the preview bus already: it goes out in f
@@ -833,16 +770,15 @@ func (e *Engine) output(f *programFrame) {
 	e.tickMu.Lock()
 	tm.Locked = time.Since(t0)
 	tm.Yielded, tm.Video = 0, 0
-	err := e.encode(e.venc, f.canvas, e.videoTrack, e.program, n, f.key, tm)
-	rends := *e.renditions.Load()
-	for _, r := range rends {
-		if rerr := e.encode(r.enc, f.canvas, r.track, r.stream, n, false, tm); rerr != nil && err == nil {
-			err = rerr
+	var err error
+	targets := *e.targets.Load()
+	for _, t := range targets {
+		pic := f.canvas
+		if t.feed == feedPreview {
+			pic = f.pv
 		}
-	}
-	if e.pvEnc != nil {
-		if perr := e.encode(e.pvEnc, f.pv, e.pvTrack, e.preview, n, false, tm); perr != nil && err == nil {
-			err = perr
+		if terr := e.encode(t, pic, n, f.key && t.main, tm); terr != nil && err == nil {
+			err = terr
 		}
 	}
 	e.encodeNs.Store(int64(time.Since(t0)))
@@ -854,7 +790,7 @@ func (e *Engine) output(f *programFrame) {
 	sysmon.Yield() // the encodes took the loop past sysmon's 10 ms
 	a := time.Now()
 	tm.Yielded += a.Sub(y)
-	e.mixAudio(n, f.sound, rends)
+	e.mixAudio(n, f.sound, targets)
 	tm.Audio = time.Since(a)
 	e.tickMu.Unlock()
 }
@@ -925,13 +861,14 @@ func (e *Engine) composeInto(dst *av.Frame, sc *av.Scaler, pic *av.PictureRef, s
 // Each encode starts with a yield: the encode loop may have encoded another
 // rendition without blocking, and sysmon would otherwise retake its P in the
 // encode (internal/sysmon.Yield).
-func (e *Engine) encode(enc *av.VideoEncoder, f *av.Frame, t *media.Track, st *media.Stream, n int64, key bool, tm *clock.FrameTiming) error {
+func (e *Engine) encode(tg *target, f *av.Frame, n int64, key bool, tm *clock.FrameTiming) error {
 	y := time.Now()
 	sysmon.Yield()
 	v := time.Now()
 	tm.Yielded += v.Sub(y)
 	defer func() { tm.Video += time.Since(v) }()
-	return enc.Encode(f, n, key, func(p av.Packet) {
+	t, st := tg.track, tg.stream
+	return tg.enc.Encode(f, n, key, func(p av.Packet) {
 		var au h264.AnnexB
 		if err := au.Unmarshal(append([]byte(nil), p.Data...)); err != nil {
 			return

@@ -23,7 +23,7 @@ func x264Threads(t *testing.T, cfg Config) string {
 	}
 	defer e.Close()
 	var out []byte
-	if err := e.venc.Encode(e.black, 0, true, func(p av.Packet) { out = append(out, p.Data...) }); err != nil {
+	if err := e.out.enc.Encode(e.black, 0, true, func(p av.Packet) { out = append(out, p.Data...) }); err != nil {
 		t.Fatal(err)
 	}
 	i := bytes.Index(out, []byte(" threads="))

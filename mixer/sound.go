@@ -98,7 +98,7 @@ type soundMix struct {
 // comes later than its pictures now and then (measured: behind each
 // keyframe), and sound that misses its tick is a gap of silence.
 // TestAVSync fails on such gaps.
-func (e *Engine) mixAudio(n int64, m soundMix, rends []*rendition) {
+func (e *Engine) mixAudio(n int64, m soundMix, targets []*target) {
 	inA, inB, bGain, gain := m.inA, m.inB, m.bGain, m.gain
 	// samples due by the start of tick n, exactly, for any frame rate
 	due := n * audio.SampleRate * int64(e.cfg.FPSDen) / int64(e.cfg.FPSNum)
@@ -154,9 +154,10 @@ func (e *Engine) mixAudio(n int64, m soundMix, rends []*rendition) {
 			}
 			ts := time.Duration(p.PTS) * time.Second / audio.SampleRate
 			u := &media.Unit{Track: e.audioTrack, PTS: ts, DTS: ts, Key: true, Data: [][]byte{append([]byte(nil), p.Data...)}}
-			e.program.WriteUnit(u)
-			for _, r := range rends {
-				r.stream.WriteUnit(u)
+			for _, t := range targets { // the program first, then its renditions
+				if t.sound {
+					t.stream.WriteUnit(u)
+				}
 			}
 		})
 		if err != nil {

@@ -127,12 +127,12 @@ func TestTickAllocatesOnlyItsPackets(t *testing.T) {
 
 	var m0, m1 runtime.MemStats
 	runtime.ReadMemStats(&m0)
-	p0 := e.program.UnitsWritten()
+	p0 := e.Program().UnitsWritten()
 	for range ticks {
 		frame()
 	}
 	runtime.ReadMemStats(&m1)
-	packets := e.program.UnitsWritten() - p0
+	packets := e.Program().UnitsWritten() - p0
 	allocs := m1.Mallocs - m0.Mallocs
 	t.Logf("%d frames: %d allocations for %d packets published", ticks, allocs, packets)
 	if packets < ticks {
