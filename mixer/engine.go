@@ -2,13 +2,21 @@
 // continuously, composes one program frame per tick of its own clock, carries
 // the program source's audio on the same clock, encodes both and publishes
 // the program on a media.Stream.
+//
+// The Engine (engine.go) is the program clock and the encode loop. Around
+// it: the inputs (inputs.go, input.go, timing.go; decoding at lowered
+// priority behind the decode gate, gate.go and priority_*.go), the encode
+// targets (target.go: program, renditions, preview), the sound
+// (sound.go, with package audio), the keyers (keyers.go, with package
+// keyer), the multiview (multiview.go), the switch events for the edit
+// lists (marks.go, transition.go), and the buses (package bus), timing and
+// lateness (package clock) as plain Go.
 package mixer
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"image"
 	"log/slog"
 	"math"
 	"runtime"
@@ -16,9 +24,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
-
-	"switchyard/internal/assets"
 	"switchyard/internal/sysmon"
 	"switchyard/media"
 	"switchyard/media/av"
@@ -36,50 +41,6 @@ const Black = bus.Black
 var (
 	ErrUnknownSource = errors.New("unknown source")
 )
-
-// Config is the program format.
-type Config struct {
-	Width, Height int
-	// FPSNum/FPSDen is the program frame rate (30/1, 30000/1001, …).
-	FPSNum, FPSDen  int
-	VideoBitrateBPS int
-	AudioBitrateBPS int
-	// Keyint is the GOP length; defaults to 2s.
-	Keyint time.Duration
-	// StaleAfter shows the slate when the program source has had no new
-	// picture for this long; defaults to 500ms.
-	StaleAfter time.Duration
-	// DecodeThreads per source (0: FFmpeg chooses); defaults to 1.
-	DecodeThreads int
-	// EncodeThreads for x264; 0 picks by size (encodeThreads): one thread
-	// up to 720p, x264's choice above.
-	EncodeThreads int
-	// PreviewBitrateBPS, when set, encodes the preview bus too, at this
-	// bitrate, on PreviewStream (a confidence monitor); it costs a second
-	// compose and encode per frame.
-	PreviewBitrateBPS int
-	// Multiview is the monitor wall's format.
-	Multiview MultiviewConfig
-	// JitterBuffer is how long a source's pictures and sound wait after
-	// the earliest they could be shown (timing.go); defaults to 2 frames.
-	JitterBuffer time.Duration
-	// Assets is the folder keyer images and fonts are read from; nil: only
-	// the built-in fonts, and no image files.
-	Assets *assets.Dir
-}
-
-// Rate is the program's frame rate.
-func (c Config) Rate() clock.Rate { return clock.Rate{Num: c.FPSNum, Den: c.FPSDen} }
-
-// FrameDuration returns the duration of frame n+1 minus frame n on average.
-func (c Config) FrameDuration() time.Duration { return c.Rate().FrameDuration() }
-
-// frameTime returns the exact time of frame n: n × FPSDen / FPSNum seconds.
-func (c Config) frameTime(n int64) time.Duration { return c.Rate().FrameTime(n) }
-
-// FrameOf returns the index of the program frame whose timestamp is pts: the
-// inverse of frame n's time n × FPSDen / FPSNum seconds.
-func (c Config) FrameOf(pts time.Duration) int64 { return c.Rate().FrameOf(pts) }
 
 // Engine is the mixer.
 type Engine struct {
@@ -178,24 +139,6 @@ type Engine struct {
 	cancel    context.CancelFunc
 	done      chan struct{}
 	closeOnce sync.Once
-}
-
-// singleThreadPixels is the largest program x264 encodes on one thread by
-// default: 1280×720.
-const singleThreadPixels = 1280 * 720
-
-// encodeThreads is the default x264 thread count for a w×h program. Up to
-// 720p one thread: a veryfast frame takes a few milliseconds, well inside a
-// frame, and with zerolatency x264's threads are slices of the frame that
-// each wake per frame and cost bits at their borders — measured paced at
-// 720p30, one thread spends 14 % less CPU on x264 than its choice of two
-// sliced threads. Above it x264 chooses (0), so a 1080p frame is not
-// encoded on one core.
-func encodeThreads(w, h int) int {
-	if w*h <= singleThreadPixels {
-		return 1
-	}
-	return 0
 }
 
 // New opens the encoders; the program tracks are known from here on.
@@ -349,121 +292,6 @@ func (e *Engine) Close() {
 		e.black.Free()
 		e.pvScaler.Close()
 	})
-}
-
-// MaxJitterBuffer is the longest jitter buffer, the program's or a source's.
-const MaxJitterBuffer = time.Second
-
-// AddInput starts decoding a source so it can be put on a bus. jitterBuffer
-// is its own jitter buffer (a feed over the internet needs more than the
-// cameras in the room); 0 takes the program's.
-func (e *Engine) AddInput(name string, st *media.Stream, jitterBuffer time.Duration) error {
-	if err := checkJitterBuffer(name, jitterBuffer); err != nil {
-		return err
-	}
-	slate, err := e.renderSlate(name)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	in := &input{name: name, stream: st, log: e.log.With("source", name), slate: slate, gate: e.gate, gateCh: make(chan struct{}, 1),
-		audio: audio.NewRing(audio.RingFrames(MaxJitterBuffer)), cancel: cancel, done: make(chan struct{}),
-		mix: audio.Settings{Mode: audio.ModeAFV}, tickBuf: make([]float32, len(e.tickAudio)), clock: &e.tickN,
-		progNow: e.progNow, reader: st.NewReader(256), tickAt: math.MinInt64}
-	in.delay.Store(int64(e.jitterOr(jitterBuffer)))
-	in.shownPTS.Store(int64(noPTS))
-	in.shownAt.Store(e.tickN.Load()) // in sight and heard until the ticks say otherwise
-	in.heardAt.Store(e.tickN.Load())
-	e.mu.Lock()
-	if _, ok := e.inputs[name]; ok || name == Black {
-		e.mu.Unlock()
-		cancel()
-		in.reader.Close()
-		slate.Free()
-		return fmt.Errorf("input %s already exists", name)
-	}
-	e.inputs[name] = in
-	e.audioIns = append(e.audioIns[:len(e.audioIns):len(e.audioIns)], in) // a new slice: a tick may hold the old one
-	e.mu.Unlock()
-	go in.run(ctx, e.cfg.DecodeThreads)
-	return nil
-}
-
-func checkJitterBuffer(name string, d time.Duration) error {
-	if d < 0 || d > MaxJitterBuffer {
-		return fmt.Errorf("source %s: jitter buffer %v must be between 0 (the program's) and %v", name, d, MaxJitterBuffer)
-	}
-	return nil
-}
-
-func (e *Engine) jitterOr(d time.Duration) time.Duration {
-	if d == 0 {
-		return e.cfg.JitterBuffer
-	}
-	return d
-}
-
-// SetJitterBuffer changes a source's jitter buffer (0: the program's). On
-// air, a longer one holds the picture on show and leaves a gap in the
-// source's sound for the difference, once; a shorter one skips as much.
-func (e *Engine) SetJitterBuffer(name string, d time.Duration) error {
-	if err := checkJitterBuffer(name, d); err != nil {
-		return err
-	}
-	e.mu.Lock()
-	in := e.inputs[name]
-	e.mu.Unlock()
-	if in == nil {
-		return fmt.Errorf("no input %s", name)
-	}
-	in.delay.Store(int64(e.jitterOr(d)))
-	in.setWake()
-	return nil
-}
-
-// RemoveInput stops decoding a source; a bus showing it goes to black.
-func (e *Engine) RemoveInput(name string) {
-	e.mu.Lock()
-	in, ok := e.inputs[name]
-	delete(e.inputs, name)
-	if ok {
-		ins := make([]*input, 0, len(e.audioIns))
-		for _, x := range e.audioIns {
-			if x != in {
-				ins = append(ins, x)
-			}
-		}
-		e.audioIns = ins
-	}
-	e.bus.Remove(name)
-	e.mu.Unlock()
-	if ok {
-		in.stop()
-		in.slate.Release()
-	}
-}
-
-func (in *input) stop() {
-	in.cancel()
-	<-in.done
-}
-
-func (e *Engine) renderSlate(name string) (*av.Frame, error) {
-	f, err := av.NewFrame(e.cfg.Width, e.cfg.Height)
-	if err != nil {
-		return nil, err
-	}
-	bg := color.FromRGB(24, 24, 28)
-	f.Fill(bg.Y, bg.U, bg.V)
-	big, err := draw.Face(float64(e.cfg.Height) / 9)
-	if err != nil {
-		f.Free()
-		return nil, err
-	}
-	small, _ := draw.Face(float64(e.cfg.Height) / 16)
-	draw.TextCentered(f, big, e.cfg.Height/2, "NO SIGNAL", color.FromRGB(230, 230, 230))
-	draw.TextCentered(f, small, e.cfg.Height/2+e.cfg.Height/8, name, color.FromRGB(160, 160, 170))
-	return f, nil
 }
 
 // Started returns the wall clock of program time 0.
@@ -795,47 +623,6 @@ func (e *Engine) output(f *programFrame) {
 	e.tickMu.Unlock()
 }
 
-// handToMultiview gives the multiview a copy of the composed program
-// canvas (a pooled frame: no allocation once the pool is warm).
-func (e *Engine) handToMultiview(canvas *av.Frame) {
-	f, err := e.mvPool.Get()
-	if err != nil {
-		return
-	}
-	f.CopyFrom(canvas)
-	e.mvMu.Lock()
-	old := e.mvProg
-	e.mvProg = f
-	e.mvMu.Unlock()
-	if old != nil {
-		old.Release()
-	}
-	select {
-	case e.mvFresh <- struct{}{}:
-	default:
-	}
-}
-
-// sourceLocked returns what a bus shows now: a picture reference, or a slate
-// (retained; the caller releases either), and the input for its audio.
-// tick: the program's tick is asking (input.take).
-func (e *Engine) sourceLocked(name string, at time.Duration, now time.Time, tick bool) (*av.PictureRef, *av.Frame, *input) {
-	if name == Black {
-		e.black.Retain()
-		return nil, e.black, nil
-	}
-	in := e.inputs[name]
-	if in == nil {
-		e.black.Retain()
-		return nil, e.black, nil
-	}
-	if pic := in.take(now, at, e.cfg.StaleAfter, tick); pic != nil {
-		return pic, nil, in
-	}
-	in.slate.Retain() // RemoveInput may drop the input's slate meanwhile
-	return nil, in.slate, in
-}
-
 // composeInto draws a bus's picture (fitted, letterboxed) or slate into dst
 // and releases it.
 func (e *Engine) composeInto(dst *av.Frame, sc *av.Scaler, pic *av.PictureRef, slate *av.Frame) {
@@ -853,107 +640,4 @@ func (e *Engine) composeInto(dst *av.Frame, sc *av.Scaler, pic *av.PictureRef, s
 		draw.Letterbox(dst, full, r)
 	}
 	pic.Release()
-}
-
-// encode encodes the canvas as frame n with enc (a key frame when key) and
-// publishes it on st.
-//
-// Each encode starts with a yield: the encode loop may have encoded another
-// rendition without blocking, and sysmon would otherwise retake its P in the
-// encode (internal/sysmon.Yield).
-func (e *Engine) encode(tg *target, f *av.Frame, n int64, key bool, tm *clock.FrameTiming) error {
-	y := time.Now()
-	sysmon.Yield()
-	v := time.Now()
-	tm.Yielded += v.Sub(y)
-	defer func() { tm.Video += time.Since(v) }()
-	t, st := tg.track, tg.stream
-	return tg.enc.Encode(f, n, key, func(p av.Packet) {
-		var au h264.AnnexB
-		if err := au.Unmarshal(append([]byte(nil), p.Data...)); err != nil {
-			return
-		}
-		nalus, key := media.H264KeyWithParams(au, t.SPS, t.PPS)
-		ts := e.cfg.frameTime(p.PTS)
-		st.WriteUnit(&media.Unit{Track: t, PTS: ts, DTS: ts, Key: key, Data: nalus})
-	})
-}
-
-// ErrNoPicture: the source has not had a picture decoded yet.
-var ErrNoPicture = errors.New("no picture has been decoded from this source yet")
-
-// Snapshot returns the latest picture decoded from a source, scaled down to
-// at most maxWidth wide, as a Go image (for snapshot.jpg). It works off the
-// program's critical path: the picture is shared by reference and scaled
-// here, on the caller's goroutine.
-func (e *Engine) Snapshot(name string, maxWidth int) (*image.YCbCr, error) {
-	e.mu.Lock()
-	in := e.inputs[name]
-	var pic *av.PictureRef
-	if in != nil {
-		pic = in.take(time.Now(), e.progNow(), 1<<62, false)
-	}
-	e.mu.Unlock()
-	if in == nil {
-		return nil, fmt.Errorf("%w: %q", ErrUnknownSource, name)
-	}
-	if pic == nil {
-		return nil, ErrNoPicture
-	}
-	defer pic.Release()
-	pp := pic.Picture()
-	w, h := pp.Width(), pp.Height()
-	if w > maxWidth {
-		w, h = maxWidth, h*maxWidth/w
-	}
-	w, h = w&^1, h&^1
-	f, err := av.NewFrame(w, h)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Free()
-	var sc av.Scaler
-	defer sc.Close()
-	if err := sc.Scale(pp, f, av.Rect{W: w, H: h}); err != nil {
-		return nil, err
-	}
-	img := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
-	for y := range h {
-		copy(img.Y[y*img.YStride:y*img.YStride+w], f.Y[y*f.StrideY:])
-	}
-	for y := range h / 2 {
-		copy(img.Cb[y*img.CStride:y*img.CStride+w/2], f.U[y*f.StrideC:])
-		copy(img.Cr[y*img.CStride:y*img.CStride+w/2], f.V[y*f.StrideC:])
-	}
-	return img, nil
-}
-
-// SourceStats are what the mixer counts of one source.
-type SourceStats struct {
-	// Pictures decoded (a source out of sight skips its non-reference ones).
-	Pictures uint64
-	// DecodeErrors: pictures that failed to decode.
-	DecodeErrors uint64
-	// PicturesLate: pictures decoded after the tick that was to show them
-	// (the jitter buffer was not enough, or the decoder fell behind); the
-	// tick repeated the picture before in their place.
-	PicturesLate uint64
-	// SoundLate: how much of its sound came too late while the program was
-	// mixing it (the jitter buffer was not enough); silence took its place.
-	SoundLate time.Duration
-	// JitterBuffer: how long its pictures and sound wait (its own or the
-	// program's).
-	JitterBuffer time.Duration
-}
-
-// SourceStats returns a source's counters (zero for an unknown source).
-func (e *Engine) SourceStats(name string) SourceStats {
-	e.mu.Lock()
-	in := e.inputs[name]
-	e.mu.Unlock()
-	if in == nil {
-		return SourceStats{}
-	}
-	return SourceStats{Pictures: in.frames.Load(), DecodeErrors: in.decodeErrors.Load(), PicturesLate: in.picsLate.Load(),
-		SoundLate: time.Duration(in.soundLate.Load()) * time.Second / audio.SampleRate, JitterBuffer: in.jitter()}
 }

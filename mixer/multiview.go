@@ -388,3 +388,24 @@ func toFullRange(dst, src *av.Frame) {
 		}
 	}
 }
+
+// handToMultiview gives the multiview a copy of the composed program
+// canvas (a pooled frame: no allocation once the pool is warm).
+func (e *Engine) handToMultiview(canvas *av.Frame) {
+	f, err := e.mvPool.Get()
+	if err != nil {
+		return
+	}
+	f.CopyFrom(canvas)
+	e.mvMu.Lock()
+	old := e.mvProg
+	e.mvProg = f
+	e.mvMu.Unlock()
+	if old != nil {
+		old.Release()
+	}
+	select {
+	case e.mvFresh <- struct{}{}:
+	default:
+	}
+}

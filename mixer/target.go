@@ -2,9 +2,14 @@ package mixer
 
 import (
 	"fmt"
+	"time"
 
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+
+	"switchyard/internal/sysmon"
 	"switchyard/media"
 	"switchyard/media/av"
+	"switchyard/mixer/clock"
 )
 
 // What a target encodes of each program frame.
@@ -171,4 +176,28 @@ func (e *Engine) ReleaseRendition(bps int) {
 	e.tickMu.Lock()
 	e.tickMu.Unlock() //nolint:staticcheck // an empty critical section is the point
 	gone.close()
+}
+
+// encode encodes the canvas as frame n with enc (a key frame when key) and
+// publishes it on st.
+//
+// Each encode starts with a yield: the encode loop may have encoded another
+// rendition without blocking, and sysmon would otherwise retake its P in the
+// encode (internal/sysmon.Yield).
+func (e *Engine) encode(tg *target, f *av.Frame, n int64, key bool, tm *clock.FrameTiming) error {
+	y := time.Now()
+	sysmon.Yield()
+	v := time.Now()
+	tm.Yielded += v.Sub(y)
+	defer func() { tm.Video += time.Since(v) }()
+	t, st := tg.track, tg.stream
+	return tg.enc.Encode(f, n, key, func(p av.Packet) {
+		var au h264.AnnexB
+		if err := au.Unmarshal(append([]byte(nil), p.Data...)); err != nil {
+			return
+		}
+		nalus, key := media.H264KeyWithParams(au, t.SPS, t.PPS)
+		ts := e.cfg.frameTime(p.PTS)
+		st.WriteUnit(&media.Unit{Track: t, PTS: ts, DTS: ts, Key: key, Data: nalus})
+	})
 }
