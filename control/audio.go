@@ -5,13 +5,13 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"switchyard/mixer"
+	"switchyard/mixer/audio"
 )
 
 func (s *Server) audioRoutes(api *gin.RouterGroup) {
 	api.GET("/audio", func(c *gin.Context) { c.JSON(http.StatusOK, s.Mixer.Audio()) })
 	api.PATCH("/audio/master", func(c *gin.Context) {
-		var p mixer.AudioPatch
+		var p audio.Patch
 		if err := bind(c, &p); err != nil {
 			fail(c, err)
 			return
@@ -25,7 +25,7 @@ func (s *Server) audioRoutes(api *gin.RouterGroup) {
 		c.JSON(http.StatusOK, st)
 	})
 	api.PATCH("/audio/:source", func(c *gin.Context) {
-		var p mixer.AudioPatch
+		var p audio.Patch
 		if err := bind(c, &p); err != nil {
 			fail(c, err)
 			return

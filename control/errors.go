@@ -17,6 +17,7 @@ import (
 	"switchyard/ingest/gen"
 	"switchyard/media"
 	"switchyard/mixer"
+	"switchyard/mixer/bus"
 	"switchyard/output/push"
 	"switchyard/output/record"
 )
@@ -46,7 +47,7 @@ func fail(c *gin.Context, err error) {
 	var ae *APIError
 	var fe *ingest.FieldError
 	var pe *push.FieldError
-	var me *mixer.FieldError
+	var me *bus.FieldError
 	switch {
 	case errors.As(err, &me):
 		ae = &APIError{Status: http.StatusBadRequest, Msg: me.Msg, Field: me.Field}

@@ -14,7 +14,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"switchyard/ingest"
-	"switchyard/mixer"
+	"switchyard/mixer/bus"
 	"switchyard/output/push"
 )
 
@@ -140,7 +140,7 @@ func (h *hub) unsubscribe(s *subscriber) {
 type watcher struct {
 	s       *Server
 	mu      sync.Mutex
-	buses   mixer.State
+	buses   bus.State
 	sources map[string]sourceEvent
 	outputs map[string]outputEvent
 	rec     recordingEvent
@@ -197,7 +197,7 @@ func outputEventOf(o push.Status) outputEvent {
 }
 
 // busesChanged publishes the buses if they differ from the last published.
-func (w *watcher) busesChanged(st mixer.State) {
+func (w *watcher) busesChanged(st bus.State) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if st.Program == w.buses.Program && st.Preview == w.buses.Preview && st.FTB == w.buses.FTB &&

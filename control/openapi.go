@@ -13,7 +13,8 @@ import (
 
 	"switchyard/ingest"
 	"switchyard/media"
-	"switchyard/mixer"
+	"switchyard/mixer/audio"
+	"switchyard/mixer/bus"
 	"switchyard/mixer/keyer"
 	"switchyard/output/push"
 	"switchyard/output/record"
@@ -71,24 +72,24 @@ var operations = []operation{
 	{method: "PATCH", path: "/api/v1/sources/{name}", summary: "Change a source's URL, key, takeover, transport or jitter buffer", body: sourceRequest{}, status: 200, resp: ingest.Status{}, role: RoleAdmin},
 	{method: "DELETE", path: "/api/v1/sources/{name}", summary: "Remove a source; a bus showing it goes to black", status: 204, role: RoleAdmin},
 	{method: "GET", path: "/api/v1/sources/{name}/snapshot.jpg", summary: "The latest decoded picture (?width= up to 1920)", status: 200, binary: "image/jpeg", role: RoleViewer},
-	{method: "POST", path: "/api/v1/program", summary: "Hot cut a source (or black) to program on the next frame", body: busBody{}, status: 200, resp: mixer.State{}, role: RoleDirector},
-	{method: "POST", path: "/api/v1/preview", summary: "Select the next source", body: busBody{}, status: 200, resp: mixer.State{}, role: RoleDirector},
-	{method: "POST", path: "/api/v1/cut", summary: "Swap preview and program on the next frame", status: 200, resp: mixer.State{}, role: RoleDirector},
-	{method: "POST", path: "/api/v1/auto", summary: "Transition preview to program (body optional: the default transition)", body: mixer.Transition{}, status: 200, resp: mixer.State{}, role: RoleDirector},
-	{method: "PUT", path: "/api/v1/transition", summary: "Set the default transition", body: mixer.Transition{}, status: 200, resp: mixer.State{}, role: RoleDirector},
-	{method: "POST", path: "/api/v1/transition/position", summary: "T-bar position 0..1; 1 finishes the transition", body: positionBody{}, status: 200, resp: mixer.State{}, role: RoleDirector},
-	{method: "POST", path: "/api/v1/ftb", summary: "Fade program video and audio to black, or back", status: 200, resp: mixer.State{}, role: RoleDirector},
-	{method: "GET", path: "/api/v1/audio", summary: "Every audio control: master and per-source gain, mute, mode", status: 200, resp: mixer.AudioState{}, role: RoleViewer},
-	{method: "PATCH", path: "/api/v1/audio/master", summary: "Master gain (dB) and mute", body: mixer.AudioPatch{}, status: 200, resp: mixer.AudioSettings{}, role: RoleAudio},
-	{method: "PATCH", path: "/api/v1/audio/{source}", summary: "A source's gain (dB), mute and mode (afv, on, off)", body: mixer.AudioPatch{}, status: 200, resp: mixer.AudioSettings{}, role: RoleAudio},
-	{method: "GET", path: "/api/v1/keyers", summary: "Every keyer in drawing order (z, then id)", status: 200, resp: []mixer.KeyerStatus{}, role: RoleViewer},
-	{method: "POST", path: "/api/v1/keyers", summary: "Add a keyer: image, text, lowerthird, clock or pip, with rect, z, opacity, fade_ms", body: keyer.Spec{}, status: 201, resp: mixer.KeyerStatus{}, role: RoleDirector},
-	{method: "GET", path: "/api/v1/keyers/{id}", summary: "One keyer", status: 200, resp: mixer.KeyerStatus{}, role: RoleViewer},
-	{method: "PATCH", path: "/api/v1/keyers/{id}", summary: "Change a keyer (any field but id and type)", body: keyer.Spec{}, status: 200, resp: mixer.KeyerStatus{}, role: RoleDirector},
+	{method: "POST", path: "/api/v1/program", summary: "Hot cut a source (or black) to program on the next frame", body: busBody{}, status: 200, resp: bus.State{}, role: RoleDirector},
+	{method: "POST", path: "/api/v1/preview", summary: "Select the next source", body: busBody{}, status: 200, resp: bus.State{}, role: RoleDirector},
+	{method: "POST", path: "/api/v1/cut", summary: "Swap preview and program on the next frame", status: 200, resp: bus.State{}, role: RoleDirector},
+	{method: "POST", path: "/api/v1/auto", summary: "Transition preview to program (body optional: the default transition)", body: bus.Transition{}, status: 200, resp: bus.State{}, role: RoleDirector},
+	{method: "PUT", path: "/api/v1/transition", summary: "Set the default transition", body: bus.Transition{}, status: 200, resp: bus.State{}, role: RoleDirector},
+	{method: "POST", path: "/api/v1/transition/position", summary: "T-bar position 0..1; 1 finishes the transition", body: positionBody{}, status: 200, resp: bus.State{}, role: RoleDirector},
+	{method: "POST", path: "/api/v1/ftb", summary: "Fade program video and audio to black, or back", status: 200, resp: bus.State{}, role: RoleDirector},
+	{method: "GET", path: "/api/v1/audio", summary: "Every audio control: master and per-source gain, mute, mode", status: 200, resp: audio.State{}, role: RoleViewer},
+	{method: "PATCH", path: "/api/v1/audio/master", summary: "Master gain (dB) and mute", body: audio.Patch{}, status: 200, resp: audio.Settings{}, role: RoleAudio},
+	{method: "PATCH", path: "/api/v1/audio/{source}", summary: "A source's gain (dB), mute and mode (afv, on, off)", body: audio.Patch{}, status: 200, resp: audio.Settings{}, role: RoleAudio},
+	{method: "GET", path: "/api/v1/keyers", summary: "Every keyer in drawing order (z, then id)", status: 200, resp: []keyer.Status{}, role: RoleViewer},
+	{method: "POST", path: "/api/v1/keyers", summary: "Add a keyer: image, text, lowerthird, clock or pip, with rect, z, opacity, fade_ms", body: keyer.Spec{}, status: 201, resp: keyer.Status{}, role: RoleDirector},
+	{method: "GET", path: "/api/v1/keyers/{id}", summary: "One keyer", status: 200, resp: keyer.Status{}, role: RoleViewer},
+	{method: "PATCH", path: "/api/v1/keyers/{id}", summary: "Change a keyer (any field but id and type)", body: keyer.Spec{}, status: 200, resp: keyer.Status{}, role: RoleDirector},
 	{method: "DELETE", path: "/api/v1/keyers/{id}", summary: "Remove a keyer at once", status: 204, role: RoleDirector},
-	{method: "POST", path: "/api/v1/keyers/{id}/on", summary: "Fade a keyer on over its fade_ms (restarts a timer clock)", status: 200, resp: mixer.KeyerStatus{}, role: RoleDirector},
-	{method: "POST", path: "/api/v1/keyers/{id}/off", summary: "Fade a keyer off over its fade_ms", status: 200, resp: mixer.KeyerStatus{}, role: RoleDirector},
-	{method: "PUT", path: "/api/v1/keyers/{id}/image", summary: "Upload a PNG or JPEG (the raw body, up to 32 MiB) for an image keyer", bodyBinary: []string{"image/png", "image/jpeg"}, status: 200, resp: mixer.KeyerStatus{}, role: RoleDirector},
+	{method: "POST", path: "/api/v1/keyers/{id}/on", summary: "Fade a keyer on over its fade_ms (restarts a timer clock)", status: 200, resp: keyer.Status{}, role: RoleDirector},
+	{method: "POST", path: "/api/v1/keyers/{id}/off", summary: "Fade a keyer off over its fade_ms", status: 200, resp: keyer.Status{}, role: RoleDirector},
+	{method: "PUT", path: "/api/v1/keyers/{id}/image", summary: "Upload a PNG or JPEG (the raw body, up to 32 MiB) for an image keyer", bodyBinary: []string{"image/png", "image/jpeg"}, status: 200, resp: keyer.Status{}, role: RoleDirector},
 	{method: "GET", path: "/api/v1/outputs", summary: "Every destination with its state", status: 200, resp: []push.Status{}, role: RoleViewer},
 	{method: "POST", path: "/api/v1/outputs", summary: "Add an RTMP/RTMPS destination", body: outputRequest{}, status: 201, resp: push.Status{}, role: RoleAdmin},
 	{method: "GET", path: "/api/v1/outputs/{name}", summary: "One destination's state", status: 200, resp: push.Status{}, role: RoleViewer},

@@ -19,6 +19,10 @@ import (
 	"switchyard/ingest"
 	"switchyard/internal/assets"
 	"switchyard/mixer"
+	"switchyard/mixer/audio"
+	"switchyard/mixer/bus"
+	"switchyard/mixer/clock"
+	"switchyard/mixer/keyer"
 	"switchyard/output/push"
 	"switchyard/output/record"
 )
@@ -223,17 +227,17 @@ func (s *Server) logRequests(c *gin.Context) {
 
 // State is the whole show for GET /api/v1/state.
 type State struct {
-	Program    string                `json:"program"`
-	Preview    string                `json:"preview"`
-	Transition mixer.TransitionState `json:"transition"`
-	FTB        bool                  `json:"ftb"`
-	Audio      mixer.AudioState      `json:"audio"`
-	Keyers     []mixer.KeyerStatus   `json:"keyers"`
-	Recording  *record.Info          `json:"recording,omitempty"` // the running session
-	Sources    []ingest.Status       `json:"sources"`
-	Outputs    []push.Status         `json:"outputs"`
-	Mixer      mixer.Stats           `json:"mixer"`
-	Format     Format                `json:"format"`
+	Program    string              `json:"program"`
+	Preview    string              `json:"preview"`
+	Transition bus.TransitionState `json:"transition"`
+	FTB        bool                `json:"ftb"`
+	Audio      audio.State         `json:"audio"`
+	Keyers     []keyer.Status      `json:"keyers"`
+	Recording  *record.Info        `json:"recording,omitempty"` // the running session
+	Sources    []ingest.Status     `json:"sources"`
+	Outputs    []push.Status       `json:"outputs"`
+	Mixer      clock.Stats         `json:"mixer"`
+	Format     Format              `json:"format"`
 }
 
 // Format is the program format.
@@ -262,9 +266,9 @@ func (s *Server) sourceStatus(src *ingest.Source) ingest.Status {
 }
 
 func (s *Server) state() State {
-	bus := s.Mixer.State()
+	buses := s.Mixer.State()
 	cfg := s.Mixer.Config()
-	st := State{Program: bus.Program, Preview: bus.Preview, Transition: bus.Transition, FTB: bus.FTB, Audio: s.Mixer.Audio(), Keyers: s.Mixer.Keyers(),
+	st := State{Program: buses.Program, Preview: buses.Preview, Transition: buses.Transition, FTB: buses.FTB, Audio: s.Mixer.Audio(), Keyers: s.Mixer.Keyers(),
 		Sources: s.sources(), Mixer: s.Mixer.Stats(),
 		Format: Format{Width: cfg.Width, Height: cfg.Height, FPS: float64(cfg.FPSNum) / float64(cfg.FPSDen)}}
 	if s.Recorder != nil {
@@ -297,7 +301,7 @@ type busRequest struct {
 	Source *string `json:"source"`
 }
 
-func (s *Server) setBus(set func(string) (mixer.State, error)) gin.HandlerFunc {
+func (s *Server) setBus(set func(string) (bus.State, error)) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		var req busRequest
 		if err := bind(c, &req); err != nil {
@@ -327,7 +331,7 @@ func bindOptional(c *gin.Context, v any) error {
 }
 
 func (s *Server) auto(c *gin.Context) {
-	var t mixer.Transition
+	var t bus.Transition
 	if err := bindOptional(c, &t); err != nil {
 		fail(c, err)
 		return
@@ -342,7 +346,7 @@ func (s *Server) auto(c *gin.Context) {
 }
 
 func (s *Server) putTransition(c *gin.Context) {
-	var t mixer.Transition
+	var t bus.Transition
 	if err := bind(c, &t); err != nil {
 		fail(c, err)
 		return

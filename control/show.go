@@ -12,7 +12,8 @@ import (
 
 	"switchyard/ingest"
 	"switchyard/internal/assets"
-	"switchyard/mixer"
+	"switchyard/mixer/audio"
+	"switchyard/mixer/bus"
 	"switchyard/mixer/keyer"
 	"switchyard/output/push"
 )
@@ -21,11 +22,11 @@ import (
 // in data_dir/show.json. A part that is present (non-nil) there replaces the
 // same part of the config file.
 type Show struct {
-	Sources    []storedSource    `json:"sources"`
-	Outputs    []push.Config     `json:"outputs"`
-	Audio      *mixer.AudioState `json:"audio,omitempty"`
-	Transition *mixer.Transition `json:"transition,omitempty"`
-	Keyers     []keyer.Spec      `json:"keyers,omitempty"`
+	Sources    []storedSource  `json:"sources"`
+	Outputs    []push.Config   `json:"outputs"`
+	Audio      *audio.State    `json:"audio,omitempty"`
+	Transition *bus.Transition `json:"transition,omitempty"`
+	Keyers     []keyer.Spec    `json:"keyers,omitempty"`
 	// File is the show file's sources and outputs as they were when this
 	// show.json was written: the base the API's changes were made over, so
 	// a later edit of the show file can be told apart from them (Resolve).

@@ -2,96 +2,52 @@
 // continuously, composes one program frame per tick of its own clock, carries
 // the program source's audio on the same clock, encodes both and publishes
 // the program on a media.Stream.
+//
+// The Engine (engine.go) is the program clock and the encode loop. Around
+// it: the inputs (inputs.go, input.go, timing.go; decoding at lowered
+// priority behind the decode gate, gate.go and priority_*.go), the encode
+// targets (target.go: program, renditions, preview), the sound
+// (sound.go, with package audio), the keyers (keyers.go, with package
+// keyer), the multiview (multiview.go), the switch events for the edit
+// lists (marks.go, transition.go), and the buses (package bus), timing and
+// lateness (package clock) as plain Go.
 package mixer
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"image"
 	"log/slog"
 	"math"
 	"runtime"
-	"runtime/metrics"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
-
-	"switchyard/internal/assets"
 	"switchyard/internal/sysmon"
 	"switchyard/media"
 	"switchyard/media/av"
+	"switchyard/media/color"
 	"switchyard/media/draw"
-	"switchyard/mixer/compose"
+	"switchyard/mixer/audio"
+	"switchyard/mixer/bus"
+	"switchyard/mixer/clock"
 )
 
 // Black is the name of the always-available black source.
-const Black = "black"
+const Black = bus.Black
 
 // Errors returned by bus commands.
 var (
 	ErrUnknownSource = errors.New("unknown source")
 )
 
-// Config is the program format.
-type Config struct {
-	Width, Height int
-	// FPSNum/FPSDen is the program frame rate (30/1, 30000/1001, …).
-	FPSNum, FPSDen  int
-	VideoBitrateBPS int
-	AudioBitrateBPS int
-	// Keyint is the GOP length; defaults to 2s.
-	Keyint time.Duration
-	// StaleAfter shows the slate when the program source has had no new
-	// picture for this long; defaults to 500ms.
-	StaleAfter time.Duration
-	// DecodeThreads per source (0: FFmpeg chooses); defaults to 1.
-	DecodeThreads int
-	// EncodeThreads for x264; 0 picks by size (encodeThreads): one thread
-	// up to 720p, x264's choice above.
-	EncodeThreads int
-	// PreviewBitrateBPS, when set, encodes the preview bus too, at this
-	// bitrate, on PreviewStream (a confidence monitor); it costs a second
-	// compose and encode per frame.
-	PreviewBitrateBPS int
-	// Multiview is the monitor wall's format.
-	Multiview MultiviewConfig
-	// JitterBuffer is how long a source's pictures and sound wait after
-	// the earliest they could be shown (timing.go); defaults to 2 frames.
-	JitterBuffer time.Duration
-	// Assets is the folder keyer images and fonts are read from; nil: only
-	// the built-in fonts, and no image files.
-	Assets *assets.Dir
-}
-
-// FrameDuration returns the duration of frame n+1 minus frame n on average.
-func (c Config) FrameDuration() time.Duration {
-	return time.Duration(int64(time.Second) * int64(c.FPSDen) / int64(c.FPSNum))
-}
-
-// frameTime returns the exact time of frame n: n × FPSDen / FPSNum seconds.
-func (c Config) frameTime(n int64) time.Duration {
-	return time.Duration(n * int64(c.FPSDen) * int64(time.Second) / int64(c.FPSNum))
-}
-
-// FrameOf returns the index of the program frame whose timestamp is pts: the
-// inverse of frame n's time n × FPSDen / FPSNum seconds.
-func (c Config) FrameOf(pts time.Duration) int64 {
-	d := int64(c.FPSDen) * int64(time.Second)
-	return (int64(pts)*int64(c.FPSNum) + d - 1) / d
-}
-
 // Engine is the mixer.
 type Engine struct {
 	cfg Config
 	log *slog.Logger
 
-	program    *media.Stream
-	videoTrack *media.Track
-	audioTrack *media.Track
-	venc       *av.VideoEncoder
+	audioTrack *media.Track // the program's sound, carried by the program and its renditions
 	aenc       *av.AudioEncoder
 	black      *av.Frame
 	scaler     av.Scaler
@@ -106,34 +62,35 @@ type Engine struct {
 	mu        sync.Mutex
 	inputs    map[string]*input
 	audioIns  []*input // the inputs, copied on change: the tick reads them unlocked
-	master    AudioSettings
-	limit     limiter
-	progMeter meter
+	master    audio.Settings
+	limit     audio.Limiter
+	progMeter audio.Meter
 
 	levelsMu   sync.Mutex
-	lastLevels Levels
-	prog       string
-	prev       string
-	current    int64 // index of the frame being composed (or last composed)
+	lastLevels audio.Levels
+	bus        *bus.Buses // program, preview, the transition and FTB (under mu)
+	tmarks     transMarks // where the transition on air's sources stood at its first frame
+	current    int64      // index of the frame being composed (or last composed)
 	started    time.Time
-	defTrans   Transition
-	trans      *activeTransition // nil when none is on air
-	lastProg   string            // the program source of the last frame
-	keyAt      int64             // the frame KeyFrameNext made a key frame (-1: none)
-	airing     airing            // the program source's pictures, frame to frame (marks.go)
-	switches   []SwitchEvent     // to hand to OnSwitch after the tick's lock
+	lastProg   string        // the program source of the last frame
+	keyAt      int64         // the frame KeyFrameNext made a key frame (-1: none)
+	airing     airing        // the program source's pictures, frame to frame (marks.go)
+	switches   []SwitchEvent // to hand to OnSwitch after the tick's lock
 	// OnSwitch, when set before Start, receives every program switch, from
 	// the tick: it must return at once.
 	OnSwitch func(SwitchEvent)
-	ftb      fade
 	canvasB  *av.Frame // the preview source during a transition (it trades places with the preview output's picture)
 	scalerB  av.Scaler
 
-	// the preview output, when configured
-	preview  *media.Stream
-	pvEnc    *av.VideoEncoder
-	pvTrack  *media.Track
-	pvScaler av.Scaler
+	// the encodes of every program frame (target.go): the program (out),
+	// its renditions, the preview bus (pvOut, when configured) — copy-on-write
+	// under rmu, so the encode loop reads the list without a lock
+	out      *target
+	pvOut    *target
+	targets  atomic.Pointer[[]*target]
+	rmu      sync.Mutex
+	tickMu   sync.Mutex // held while a program frame is encoded
+	pvScaler av.Scaler  // the preview bus's picture
 
 	// the program frames: the clock composes into a free one and queues it
 	// for encodeLoop, which hands it back (run)
@@ -141,9 +98,9 @@ type Engine struct {
 	free      chan *programFrame
 	queued    chan *programFrame
 	encDone   chan struct{}
-	gopFrames int64       // the program's key-frame interval in frames
-	lateness  *lateness   // why frames are late; its sampler logs them
-	gate      *decodeGate // the sources' decodes, one a core (decodeGate)
+	gopFrames int64           // the program's key-frame interval in frames
+	lateness  *clock.Lateness // why frames are late; its sampler logs them
+	gate      *decodeGate     // the sources' decodes, one a core (decodeGate)
 	lateDone  chan struct{}
 
 	frames   atomic.Uint64
@@ -178,33 +135,10 @@ type Engine struct {
 	// black program window first
 	mvFresh chan struct{}
 
-	// renditions: copy-on-write, so the tick reads them without a lock
-	rmu        sync.Mutex
-	renditions atomic.Pointer[[]*rendition]
-	tickMu     sync.Mutex // held while a program frame is encoded
-
 	ctx       context.Context
 	cancel    context.CancelFunc
 	done      chan struct{}
 	closeOnce sync.Once
-}
-
-// singleThreadPixels is the largest program x264 encodes on one thread by
-// default: 1280×720.
-const singleThreadPixels = 1280 * 720
-
-// encodeThreads is the default x264 thread count for a w×h program. Up to
-// 720p one thread: a veryfast frame takes a few milliseconds, well inside a
-// frame, and with zerolatency x264's threads are slices of the frame that
-// each wake per frame and cost bits at their borders — measured paced at
-// 720p30, one thread spends 14 % less CPU on x264 than its choice of two
-// sliced threads. Above it x264 chooses (0), so a 1080p frame is not
-// encoded on one core.
-func encodeThreads(w, h int) int {
-	if w*h <= singleThreadPixels {
-		return 1
-	}
-	return 0
 }
 
 // New opens the encoders; the program tracks are known from here on.
@@ -230,30 +164,33 @@ func New(cfg Config, log *slog.Logger) (*Engine, error) {
 	if cfg.EncodeThreads == 0 {
 		cfg.EncodeThreads = encodeThreads(cfg.Width, cfg.Height)
 	}
-	e := &Engine{cfg: cfg, log: log.With("component", "mixer"), inputs: map[string]*input{}, prog: Black, prev: Black,
-		current: -1, keyAt: -1, defTrans: DefaultTransition, lastProg: Black, keyers: map[string]*keyerState{}}
+	e := &Engine{cfg: cfg, log: log.With("component", "mixer"), inputs: map[string]*input{},
+		bus: bus.New(cfg.Rate()), current: -1, keyAt: -1, lastProg: Black, keyers: map[string]*keyerState{}}
+	e.bus.OnFinish = e.finished // a completed transition is a switch event
 	e.gopFrames = max(1, int64(math.Round(cfg.Keyint.Seconds()*float64(cfg.FPSNum)/float64(cfg.FPSDen))))
-	e.lateness = newLateness(e.log)
+	e.lateness = clock.NewLateness(e.log)
 	e.gate = newDecodeGate(runtime.NumCPU())
 	e.keyerList.Store(&[]*keyerState{})
 	e.startNs.Store(time.Now().UnixNano()) // until Start: sources may come first
 	var err error
-	if e.venc, err = e.newVideoEncoder(cfg.VideoBitrateBPS); err != nil {
+	if e.out, err = e.newTarget(cfg.VideoBitrateBPS, feedProgram); err != nil {
 		return nil, err
 	}
+	e.out.main = true
+	e.targets.Store(&[]*target{e.out})
 	fail := func(err error) (*Engine, error) {
-		e.venc.Close()
+		e.out.close()
 		if e.aenc != nil {
 			e.aenc.Close()
 		}
 		e.freeProgramFrames()
 		return nil, err
 	}
-	if e.aenc, err = av.NewAACEncoder(SampleRate, cfg.AudioBitrateBPS); err != nil {
+	if e.aenc, err = av.NewAACEncoder(audio.SampleRate, cfg.AudioBitrateBPS); err != nil {
 		return fail(err)
 	}
-	if err := e.buildTracks(); err != nil {
-		return fail(err)
+	if e.audioTrack, err = media.NewAACTrack(e.aenc.Extradata()); err != nil {
+		return fail(fmt.Errorf("AAC encoder config: %w", err))
 	}
 	if err := e.newProgramFrames(); err != nil {
 		return fail(err)
@@ -265,13 +202,11 @@ func New(cfg Config, log *slog.Logger) (*Engine, error) {
 		e.black.Free()
 		return fail(err)
 	}
-	e.black.Fill(compose.Black.Y, compose.Black.U, compose.Black.V)
-	samplesPerTick := int(math.Ceil(float64(SampleRate) * float64(cfg.FPSDen) / float64(cfg.FPSNum)))
+	e.black.Fill(color.Black.Y, color.Black.U, color.Black.V)
+	samplesPerTick := int(math.Ceil(float64(audio.SampleRate) * float64(cfg.FPSDen) / float64(cfg.FPSNum)))
 	e.tickAudio = make([]float32, 2*samplesPerTick)
 	e.aacBuf = make([]float32, 2*e.aenc.FrameSize())
-	e.program = media.NewStream()
-	e.program.SetTracks(e.videoTrack, e.audioTrack)
-	e.renditions.Store(&[]*rendition{})
+	e.out.stream.SetTracks(e.out.track, e.audioTrack)
 	e.mv = newMultiview(e, cfg.Multiview)
 	e.mvPool = av.NewFramePool(cfg.Width, cfg.Height)
 	e.mvFresh = make(chan struct{}, 1)
@@ -286,24 +221,11 @@ func New(cfg Config, log *slog.Logger) (*Engine, error) {
 	return e, nil
 }
 
-func (e *Engine) buildTracks() error {
-	vt, err := media.H264TrackFromAnnexB(e.venc.Extradata(), float64(e.cfg.FPSNum)/float64(e.cfg.FPSDen))
-	if err != nil {
-		return fmt.Errorf("encoder parameters: %w", err)
-	}
-	at, err := media.NewAACTrack(e.aenc.Extradata())
-	if err != nil {
-		return fmt.Errorf("AAC encoder config: %w", err)
-	}
-	e.videoTrack, e.audioTrack = vt, at
-	return nil
-}
-
 // Program returns the program stream.
-func (e *Engine) Program() *media.Stream { return e.program }
+func (e *Engine) Program() *media.Stream { return e.out.stream }
 
 // ProgramTracks returns the program's video and audio tracks.
-func (e *Engine) ProgramTracks() (video, audio *media.Track) { return e.videoTrack, e.audioTrack }
+func (e *Engine) ProgramTracks() (video, audio *media.Track) { return e.out.track, e.audioTrack }
 
 // Config returns the program format.
 func (e *Engine) Config() Config { return e.cfg }
@@ -326,7 +248,7 @@ func (e *Engine) Start() {
 	go e.run(start)
 	go e.encodeLoop()
 	go e.runClocks()
-	go e.lateness.run(e.ctx, e.lateDone)
+	go e.lateness.Run(e.ctx, e.lateDone)
 }
 
 // Close stops the clock and every input, and closes the program stream. Safe
@@ -362,203 +284,17 @@ func (e *Engine) Close() {
 			in.stop()
 			in.slate.Release()
 		}
-		e.program.Close()
-		for _, r := range *e.renditions.Load() {
-			r.stream.Close()
-			r.enc.Close()
+		for _, t := range *e.targets.Load() {
+			t.close()
 		}
-		e.venc.Close()
 		e.aenc.Close()
 		e.scaler.Close()
 		e.scalerB.Close()
 		e.freeProgramFrames()
 		e.canvasB.Free()
 		e.black.Free()
-		if e.pvEnc != nil {
-			e.preview.Close()
-			e.pvEnc.Close()
-			e.pvScaler.Close()
-		}
+		e.pvScaler.Close()
 	})
-}
-
-// newVideoEncoder opens an H.264 encoder of the program's format at bps,
-// on a raised thread (onProgramThread) so that its slice threads run at the
-// program's priority.
-func (e *Engine) newVideoEncoder(bps int) (enc *av.VideoEncoder, err error) {
-	c := e.cfg
-	onProgramThread(func() {
-		enc, err = av.NewH264Encoder(av.H264Config{Width: c.Width, Height: c.Height, FPSNum: c.FPSNum, FPSDen: c.FPSDen,
-			BitrateBPS: bps, GOP: int(e.gopFrames), Threads: c.EncodeThreads})
-	})
-	return enc, err
-}
-
-// PreviewStream carries the encoded preview bus (video only), or is nil
-// when Config.PreviewBitrateBPS is not set.
-func (e *Engine) PreviewStream() *media.Stream { return e.preview }
-
-func (e *Engine) openPreview() error {
-	c := e.cfg
-	enc, err := e.newVideoEncoder(c.PreviewBitrateBPS)
-	if err != nil {
-		return fmt.Errorf("preview encoder: %w", err)
-	}
-	t, err := media.H264TrackFromAnnexB(enc.Extradata(), float64(c.FPSNum)/float64(c.FPSDen))
-	if err != nil {
-		enc.Close()
-		return fmt.Errorf("preview encoder parameters: %w", err)
-	}
-	for _, f := range e.outFrames {
-		if f.pv, err = av.NewFrame(c.Width, c.Height); err != nil {
-			enc.Close()
-			return err
-		}
-	}
-	e.pvEnc, e.pvTrack = enc, t
-	e.preview = media.NewStream()
-	e.preview.SetTracks(t)
-	return nil
-}
-
-// MaxJitterBuffer is the longest jitter buffer, the program's or a source's.
-const MaxJitterBuffer = time.Second
-
-// AddInput starts decoding a source so it can be put on a bus. jitterBuffer
-// is its own jitter buffer (a feed over the internet needs more than the
-// cameras in the room); 0 takes the program's.
-func (e *Engine) AddInput(name string, st *media.Stream, jitterBuffer time.Duration) error {
-	if err := checkJitterBuffer(name, jitterBuffer); err != nil {
-		return err
-	}
-	slate, err := e.renderSlate(name)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	in := &input{name: name, stream: st, log: e.log.With("source", name), slate: slate, gate: e.gate, gateCh: make(chan struct{}, 1),
-		audio: newSampleRing(ringFrames(MaxJitterBuffer)), cancel: cancel, done: make(chan struct{}),
-		mix: AudioSettings{Mode: ModeAFV}, tickBuf: make([]float32, len(e.tickAudio)), clock: &e.tickN,
-		progNow: e.progNow, reader: st.NewReader(256), tickAt: math.MinInt64}
-	in.delay.Store(int64(e.jitterOr(jitterBuffer)))
-	in.shownPTS.Store(int64(noPTS))
-	in.shownAt.Store(e.tickN.Load()) // in sight and heard until the ticks say otherwise
-	in.heardAt.Store(e.tickN.Load())
-	e.mu.Lock()
-	if _, ok := e.inputs[name]; ok || name == Black {
-		e.mu.Unlock()
-		cancel()
-		in.reader.Close()
-		slate.Free()
-		return fmt.Errorf("input %s already exists", name)
-	}
-	e.inputs[name] = in
-	e.audioIns = append(e.audioIns[:len(e.audioIns):len(e.audioIns)], in) // a new slice: a tick may hold the old one
-	e.mu.Unlock()
-	go in.run(ctx, e.cfg.DecodeThreads)
-	return nil
-}
-
-func checkJitterBuffer(name string, d time.Duration) error {
-	if d < 0 || d > MaxJitterBuffer {
-		return fmt.Errorf("source %s: jitter buffer %v must be between 0 (the program's) and %v", name, d, MaxJitterBuffer)
-	}
-	return nil
-}
-
-func (e *Engine) jitterOr(d time.Duration) time.Duration {
-	if d == 0 {
-		return e.cfg.JitterBuffer
-	}
-	return d
-}
-
-// SetJitterBuffer changes a source's jitter buffer (0: the program's). On
-// air, a longer one holds the picture on show and leaves a gap in the
-// source's sound for the difference, once; a shorter one skips as much.
-func (e *Engine) SetJitterBuffer(name string, d time.Duration) error {
-	if err := checkJitterBuffer(name, d); err != nil {
-		return err
-	}
-	e.mu.Lock()
-	in := e.inputs[name]
-	e.mu.Unlock()
-	if in == nil {
-		return fmt.Errorf("no input %s", name)
-	}
-	in.delay.Store(int64(e.jitterOr(d)))
-	in.setWake()
-	return nil
-}
-
-// RemoveInput stops decoding a source; a bus showing it goes to black.
-func (e *Engine) RemoveInput(name string) {
-	e.mu.Lock()
-	in, ok := e.inputs[name]
-	delete(e.inputs, name)
-	if ok {
-		ins := make([]*input, 0, len(e.audioIns))
-		for _, x := range e.audioIns {
-			if x != in {
-				ins = append(ins, x)
-			}
-		}
-		e.audioIns = ins
-	}
-	if e.prog == name {
-		e.prog = Black
-	}
-	if e.prev == name {
-		e.prev = Black
-	}
-	e.mu.Unlock()
-	if ok {
-		in.stop()
-		in.slate.Release()
-	}
-}
-
-func (in *input) stop() {
-	in.cancel()
-	<-in.done
-}
-
-func (e *Engine) renderSlate(name string) (*av.Frame, error) {
-	f, err := av.NewFrame(e.cfg.Width, e.cfg.Height)
-	if err != nil {
-		return nil, err
-	}
-	bg := draw.FromRGB(24, 24, 28)
-	f.Fill(bg.Y, bg.U, bg.V)
-	big, err := draw.Face(float64(e.cfg.Height) / 9)
-	if err != nil {
-		f.Free()
-		return nil, err
-	}
-	small, _ := draw.Face(float64(e.cfg.Height) / 16)
-	draw.TextCentered(f, big, e.cfg.Height/2, "NO SIGNAL", draw.FromRGB(230, 230, 230))
-	draw.TextCentered(f, small, e.cfg.Height/2+e.cfg.Height/8, name, draw.FromRGB(160, 160, 170))
-	return f, nil
-}
-
-// State is the bus state.
-type State struct {
-	Program string `json:"program"`
-	Preview string `json:"preview"`
-	// Frame is, after a command, the index of the first program frame that
-	// shows its result (program frame n has PTS n × frame duration).
-	Frame int64 `json:"frame"`
-	// Transition is the default transition, or the one on air.
-	Transition TransitionState `json:"transition"`
-	// FTB is true while the program is faded (or fading) to black.
-	FTB bool `json:"ftb"`
-}
-
-// State returns the buses.
-func (e *Engine) State() State {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.stateLocked()
 }
 
 // Started returns the wall clock of program time 0.
@@ -581,86 +317,14 @@ func (e *Engine) FrameAt(t time.Time) int64 {
 	return int64(t.Sub(start)) * int64(e.cfg.FPSNum) / (int64(e.cfg.FPSDen) * int64(time.Second))
 }
 
-func (e *Engine) known(name string) bool {
-	_, ok := e.inputs[name]
-	return ok || name == Black
-}
-
-// SetProgram hot-cuts the program to a source; it shows from the next tick,
-// whose index the returned state's Frame gives.
-func (e *Engine) SetProgram(name string) (State, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if !e.known(name) {
-		return State{}, fmt.Errorf("%w %q", ErrUnknownSource, name)
-	}
-	e.finishLocked(e.current + 1)
-	e.prog = name
-	return e.stateLocked(), nil
-}
-
-// SetPreview selects the next source.
-func (e *Engine) SetPreview(name string) (State, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if !e.known(name) {
-		return State{}, fmt.Errorf("%w %q", ErrUnknownSource, name)
-	}
-	e.finishLocked(e.current + 1)
-	e.prev = name
-	return e.stateLocked(), nil
-}
-
-// Cut swaps preview and program at the next tick. During a transition it
-// finishes it at once (its preview goes to program), as a switcher's CUT does.
-func (e *Engine) Cut() State {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.trans != nil {
-		e.finishLocked(e.current + 1)
-	} else {
-		e.prog, e.prev = e.prev, e.prog
-	}
-	return e.stateLocked()
-}
-
-// Stats are the mixer's counters.
-type Stats struct {
-	FramesOut uint64 `json:"frames_out"`
-	Late      uint64 `json:"late"` // left the encoder over two frame times after their time, or composed late
-	// LateBy splits Late by cause: the clock woke late, it waited for the
-	// encodes, or the encode took too long (LateClock, LateBacklog, LateEncode).
-	LateBy map[string]uint64 `json:"late_by"`
-	// LeftMaxMs is the latest any program frame left the encoder, after its
-	// time on the program clock.
-	LeftMaxMs float64 `json:"left_max_ms"`
-	// YieldMaxMs is the longest a frame's encode loop waited on the Go
-	// scheduler when it yielded; WokeMaxMs the latest the clock woke after
-	// a frame's time.
-	YieldMaxMs float64 `json:"yield_max_ms"`
-	WokeMaxMs  float64 `json:"woke_max_ms"`
-	// LastLate describes the last late frame: its way and the host's
-	// figures of the moment (nil when none was late).
-	LastLate *LateFrame `json:"last_late,omitempty"`
-	Dropped  uint64     `json:"dropped"`
-	EncodeMs float64    `json:"encode_ms"`
-	UptimeS  float64    `json:"uptime_s"`
-}
-
 // Stats returns the counters.
-func (e *Engine) Stats() Stats {
+func (e *Engine) Stats() clock.Stats {
 	e.mu.Lock()
 	started := e.started
 	e.mu.Unlock()
-	clock, backlog, encode := e.lateness.counts()
-	s := Stats{FramesOut: e.frames.Load(), Late: e.late.Load(), Dropped: e.dropped.Load(),
-		EncodeMs:  float64(e.encodeNs.Load()) / 1e6,
-		LateBy:    map[string]uint64{LateClock: clock, LateBacklog: backlog, LateEncode: encode},
-		LeftMaxMs: millis(time.Duration(e.lateness.worstNs.Load())), YieldMaxMs: millis(time.Duration(e.lateness.yieldMaxNs.Load())),
-		WokeMaxMs: millis(time.Duration(e.lateness.wokeMaxNs.Load()))}
-	if last := e.lateness.lastLate(); last.Cause != "" {
-		s.LastLate = &last
-	}
+	s := clock.Stats{FramesOut: e.frames.Load(), Late: e.late.Load(), Dropped: e.dropped.Load(),
+		EncodeMs: float64(e.encodeNs.Load()) / 1e6}
+	e.lateness.FillStats(&s)
 	if !started.IsZero() {
 		s.UptimeS = time.Since(started).Seconds()
 	}
@@ -674,11 +338,11 @@ const outDepth = 3
 // programFrame is one composed program frame on its way to the encoders.
 type programFrame struct {
 	n      int64
-	canvas *av.Frame   // the program picture
-	pv     *av.Frame   // the preview output's picture, when there is one
-	sound  soundMix    // the frame before's sound, mixed after this picture (mixAudio)
-	timing frameTiming // its way, to tell why it was late
-	key    bool        // to be a key frame (KeyFrameNext)
+	canvas *av.Frame         // the program picture
+	pv     *av.Frame         // the preview output's picture, when there is one
+	sound  soundMix          // the frame before's sound, mixed after this picture (mixAudio)
+	timing clock.FrameTiming // its way, to tell why it was late
+	key    bool              // to be a key frame (KeyFrameNext)
 }
 
 func (e *Engine) newProgramFrames() error {
@@ -722,14 +386,14 @@ func (e *Engine) run(start time.Time) {
 			"on a busy machine program frames may be late")
 	default:
 		defer dropProgramThread()
-		e.lateness.clockTid.Store(threadID()) // locked to this goroutine
-		defer e.lateness.clockTid.Store(0)
+		e.lateness.ClockTid.Store(threadID()) // locked to this goroutine
+		defer e.lateness.ClockTid.Store(0)
 		e.log.Info("program threads raised", "priority", prio.String())
 	}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	dur := e.cfg.FrameDuration()
-	gcSample := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}} // the clock's own
+	gcSample := clock.GCSample() // the clock's own
 	var lastQueued time.Time
 	for n := int64(0); ; n++ {
 		deadline := start.Add(e.cfg.frameTime(n))
@@ -757,14 +421,14 @@ func (e *Engine) run(start time.Time) {
 		case f = <-e.free: // waits only while every frame is queued (the encodes fell behind)
 		}
 		began := time.Now()
-		f.timing = frameTiming{due: deadline, woke: max(woke.Sub(deadline), 0), busy: busy, waited: began.Sub(woke), inC: inC,
-			gcCycles: e.lateness.gcCycles(gcSample), key: n%e.gopFrames == 0,
-			multiview: e.mvWant.Load() && n%e.mvEvery == 0}
+		f.timing = clock.FrameTiming{Due: deadline, Woke: max(woke.Sub(deadline), 0), Busy: busy, Waited: began.Sub(woke), InC: inC,
+			GCCycles: clock.GCCycles(gcSample), Key: n%e.gopFrames == 0,
+			Multiview: e.mvWant.Load() && n%e.mvEvery == 0}
 		e.compose(n, f)
-		f.timing.key = f.timing.key || f.key // a key frame asked for (KeyFrameNext)
-		f.timing.queued = time.Now()
-		f.timing.composed = f.timing.queued.Sub(began)
-		lastQueued = f.timing.queued
+		f.timing.Key = f.timing.Key || f.key // a key frame asked for (KeyFrameNext)
+		f.timing.Queued = time.Now()
+		f.timing.Composed = f.timing.Queued.Sub(began)
+		lastQueued = f.timing.Queued
 		e.queued <- f // never waits: there are as many places as frames
 	}
 }
@@ -774,13 +438,13 @@ func (e *Engine) run(start time.Time) {
 // time on the program clock (one frame to compose and encode it, one of
 // slack: the same as a frame composed and encoded in turn whose tick may
 // start up to a frame late), or whose compose started late — by cause
-// (lateness.note).
+// (clock.Lateness.Note).
 func (e *Engine) encodeLoop() {
 	defer close(e.encDone)
 	if raiseClockThread() != atProcessPriority {
 		defer dropProgramThread()
-		e.lateness.encodeTid.Store(threadID()) // locked to this goroutine
-		defer e.lateness.encodeTid.Store(0)
+		e.lateness.EncodeTid.Store(threadID()) // locked to this goroutine
+		defer e.lateness.EncodeTid.Store(0)
 	}
 	dur := e.cfg.FrameDuration()
 	for {
@@ -790,7 +454,7 @@ func (e *Engine) encodeLoop() {
 		case f := <-e.queued:
 			began := time.Now()
 			e.output(f)
-			if e.lateness.note(f.n, &f.timing, began, time.Now(), dur, e.lateness.gcCycles(e.lateness.gcSample)) {
+			if e.lateness.Note(f.n, &f.timing, began, time.Now(), dur, e.lateness.EncoderGC()) {
 				e.late.Add(1)
 			}
 			e.free <- f
@@ -824,60 +488,54 @@ func (e *Engine) compose(n int64, f *programFrame) {
 	// after the frees: anything retired from here on is freed by the next tick
 	keyers := *e.keyerList.Load()
 	var (
-		trans  *activeTransition
-		p      float64
 		inB    *input
 		picB   *av.PictureRef
 		slateB *av.Frame
-		ftbLvl = e.ftb.level(n)
-		transT Transition
-		transC draw.YUV
 		picP   *av.PictureRef // the preview output's picture when no transition runs
 		slateP *av.Frame
 	)
-	if e.trans != nil {
-		p = e.trans.position(n)
-		if p >= 1 { // complete: this frame is all preview, and the buses swap
-			e.finishLocked(n)
-		} else {
-			trans = e.trans
-			transT, transC = trans.t, trans.color
-			picB, slateB, inB = e.sourceLocked(e.prev, at, now, true)
-		}
+	// what frame n shows; a transition complete at n is all preview, and the buses swap
+	shot := e.bus.At(n)
+	trans, p, ftbLvl := shot.Transition, shot.Position, shot.FTB
+	var transT bus.Transition
+	var transC color.YUV
+	if trans != nil {
+		transT, transC = trans.Transition, trans.Color
+		picB, slateB, inB = e.sourceLocked(shot.Preview, at, now, true)
 	}
-	picA, slateA, inA := e.sourceLocked(e.prog, at, now, true)
-	if e.pvEnc != nil && trans == nil {
-		picP, slateP, _ = e.sourceLocked(e.prev, at, now, true)
+	picA, slateA, inA := e.sourceLocked(shot.Program, at, now, true)
+	if e.pvOut != nil && trans == nil {
+		picP, slateP, _ = e.sourceLocked(shot.Preview, at, now, true)
 	}
 	e.takeKeyerSourcesLocked(keyers, n, at, now)
 	e.tickN.Store(n)
 	inA.markShown(n)
 	inB.markShown(n)
-	e.inputs[e.prev].markShown(n) // preview: the next cut or transition needs it whole
-	if trans != nil && !trans.noted {
+	e.inputs[shot.Preview].markShown(n) // preview: the next cut or transition needs it whole
+	if trans != nil && e.tmarks.seq != trans.Seq {
 		// where both sources stood at its first frame
-		trans.noted = true
+		e.tmarks = transMarks{seq: trans.Seq}
 		if inA != nil {
-			trans.at[0], trans.atSource[0] = shownTime(inA, picA != nil, e.cfg.frameTime(n)), true
+			e.tmarks.at[0], e.tmarks.atSource[0] = shownTime(inA, picA != nil, e.cfg.frameTime(n)), true
 		}
 		if inB != nil {
-			trans.at[1], trans.atSource[1] = shownTime(inB, picB != nil, e.cfg.frameTime(n)), true
+			e.tmarks.at[1], e.tmarks.atSource[1] = shownTime(inB, picB != nil, e.cfg.frameTime(n)), true
 		}
 	}
-	if e.trans == nil && e.prog != e.lastProg {
-		ev := SwitchEvent{PTS: e.cfg.frameTime(n), Kind: "cut", From: e.lastProg, To: e.prog}
+	if trans == nil && shot.Program != e.lastProg {
+		ev := SwitchEvent{PTS: e.cfg.frameTime(n), Kind: "cut", From: e.lastProg, To: shot.Program}
 		if inA != nil {
 			ev.Sources = []SourceTime{shownTime(inA, picA != nil, ev.PTS)}
 		}
 		e.switches = append(e.switches, ev)
-		e.lastProg = e.prog
+		e.lastProg = shot.Program
 	}
 	if trans == nil {
 		e.airing.next(e, n, inA, picA != nil)
 	} else { // the transition's event says what it aired; what follows goes on from its incoming source
 		e.airing.follow(inB, picB != nil)
 		if inB != nil && picB != nil {
-			trans.lastB, trans.lastBFrame, trans.haveB = time.Duration(inB.shownPTS.Load()), n, true
+			e.tmarks.lastB, e.tmarks.lastBFrame, e.tmarks.haveB = time.Duration(inB.shownPTS.Load()), n, true
 		}
 	}
 	f.key = false
@@ -902,22 +560,22 @@ func (e *Engine) compose(n int64, f *programFrame) {
 	if trans != nil {
 		e.composeInto(e.canvasB, &e.scalerB, picB, slateB)
 		switch transT.Type {
-		case TransDip:
-			compose.Dip(canvas, canvas, e.canvasB, p, transC)
-		case TransWipe:
-			compose.Wipe(canvas, canvas, e.canvasB, p, transT.Direction, transT.softness())
+		case bus.TransDip:
+			draw.Dip(canvas, canvas, e.canvasB, p, transC)
+		case bus.TransWipe:
+			draw.Wipe(canvas, canvas, e.canvasB, p, transT.Direction, transT.Softness())
 		default:
-			compose.Mix(canvas, canvas, e.canvasB, p)
+			draw.Mix(canvas, canvas, e.canvasB, p)
 		}
 	}
 	e.drawKeyers(canvas, keyers)
 	if ftbLvl > 0 {
-		compose.Fade(canvas, canvas, ftbLvl, compose.Black)
+		draw.Fade(canvas, canvas, ftbLvl, color.Black)
 	}
 	if e.mvWant.Load() && n%e.mvEvery == 0 {
 		e.handToMultiview(canvas)
 	}
-	if e.pvEnc != nil {
+	if e.pvOut != nil {
 		if trans == nil {
 			e.composeInto(f.pv, &e.pvScaler, picP, slateP)
 		} else { // canvasB holds the preview bus already: it goes out in f
@@ -941,18 +599,17 @@ func (e *Engine) output(f *programFrame) {
 	n, tm := f.n, &f.timing
 	t0 := time.Now()
 	e.tickMu.Lock()
-	tm.locked = time.Since(t0)
-	tm.yielded, tm.video = 0, 0
-	err := e.encode(e.venc, f.canvas, e.videoTrack, e.program, n, f.key, tm)
-	rends := *e.renditions.Load()
-	for _, r := range rends {
-		if rerr := e.encode(r.enc, f.canvas, r.track, r.stream, n, false, tm); rerr != nil && err == nil {
-			err = rerr
+	tm.Locked = time.Since(t0)
+	tm.Yielded, tm.Video = 0, 0
+	var err error
+	targets := *e.targets.Load()
+	for _, t := range targets {
+		pic := f.canvas
+		if t.feed == feedPreview {
+			pic = f.pv
 		}
-	}
-	if e.pvEnc != nil {
-		if perr := e.encode(e.pvEnc, f.pv, e.pvTrack, e.preview, n, false, tm); perr != nil && err == nil {
-			err = perr
+		if terr := e.encode(t, pic, n, f.key && t.main, tm); terr != nil && err == nil {
+			err = terr
 		}
 	}
 	e.encodeNs.Store(int64(time.Since(t0)))
@@ -963,51 +620,10 @@ func (e *Engine) output(f *programFrame) {
 	y := time.Now()
 	sysmon.Yield() // the encodes took the loop past sysmon's 10 ms
 	a := time.Now()
-	tm.yielded += a.Sub(y)
-	e.mixAudio(n, f.sound, rends)
-	tm.audio = time.Since(a)
+	tm.Yielded += a.Sub(y)
+	e.mixAudio(n, f.sound, targets)
+	tm.Audio = time.Since(a)
 	e.tickMu.Unlock()
-}
-
-// handToMultiview gives the multiview a copy of the composed program
-// canvas (a pooled frame: no allocation once the pool is warm).
-func (e *Engine) handToMultiview(canvas *av.Frame) {
-	f, err := e.mvPool.Get()
-	if err != nil {
-		return
-	}
-	f.CopyFrom(canvas)
-	e.mvMu.Lock()
-	old := e.mvProg
-	e.mvProg = f
-	e.mvMu.Unlock()
-	if old != nil {
-		old.Release()
-	}
-	select {
-	case e.mvFresh <- struct{}{}:
-	default:
-	}
-}
-
-// sourceLocked returns what a bus shows now: a picture reference, or a slate
-// (retained; the caller releases either), and the input for its audio.
-// tick: the program's tick is asking (input.take).
-func (e *Engine) sourceLocked(name string, at time.Duration, now time.Time, tick bool) (*av.PictureRef, *av.Frame, *input) {
-	if name == Black {
-		e.black.Retain()
-		return nil, e.black, nil
-	}
-	in := e.inputs[name]
-	if in == nil {
-		e.black.Retain()
-		return nil, e.black, nil
-	}
-	if pic := in.take(now, at, e.cfg.StaleAfter, tick); pic != nil {
-		return pic, nil, in
-	}
-	in.slate.Retain() // RemoveInput may drop the input's slate meanwhile
-	return nil, in.slate, in
 }
 
 // composeInto draws a bus's picture (fitted, letterboxed) or slate into dst
@@ -1020,230 +636,11 @@ func (e *Engine) composeInto(dst *av.Frame, sc *av.Scaler, pic *av.PictureRef, s
 	}
 	full := av.Rect{W: e.cfg.Width, H: e.cfg.Height}
 	pp := pic.Picture()
-	r := compose.Fit(pp.Width(), pp.Height(), full)
+	r := draw.Fit(pp.Width(), pp.Height(), full)
 	if err := sc.Scale(pp, dst, r); err != nil {
 		dst.CopyFrom(e.black)
 	} else {
-		compose.Letterbox(dst, full, r)
+		draw.Letterbox(dst, full, r)
 	}
 	pic.Release()
-}
-
-// encode encodes the canvas as frame n with enc (a key frame when key) and
-// publishes it on st.
-//
-// Each encode starts with a yield: the encode loop may have encoded another
-// rendition without blocking, and sysmon would otherwise retake its P in the
-// encode (internal/sysmon.Yield).
-func (e *Engine) encode(enc *av.VideoEncoder, f *av.Frame, t *media.Track, st *media.Stream, n int64, key bool, tm *frameTiming) error {
-	y := time.Now()
-	sysmon.Yield()
-	v := time.Now()
-	tm.yielded += v.Sub(y)
-	defer func() { tm.video += time.Since(v) }()
-	return enc.Encode(f, n, key, func(p av.Packet) {
-		var au h264.AnnexB
-		if err := au.Unmarshal(append([]byte(nil), p.Data...)); err != nil {
-			return
-		}
-		nalus, key := media.H264KeyWithParams(au, t.SPS, t.PPS)
-		ts := e.cfg.frameTime(p.PTS)
-		st.WriteUnit(&media.Unit{Track: t, PTS: ts, DTS: ts, Key: key, Data: nalus})
-	})
-}
-
-// soundMix is what a tick decided for the program's sound during its frame:
-// the sources on the buses, the transition's share of B and the fade.
-type soundMix struct {
-	inA, inB    *input
-	bGain, gain float64
-}
-
-// mixAudio carries the program source's audio (or silence) for the frame
-// before tick n to the AAC encoder, on the program clock, with what that
-// frame's tick decided (m): during a transition it crossfades to the
-// preview source's audio by bGain, and gain fades it all (fade to black).
-//
-// The sound of a frame is mixed a frame after its picture (same
-// timestamps), so a source's sound has the whole jitter buffer to arrive:
-// its samples are due on the program clock when the frame ends, and a tick
-// mixing its own frame would need them a frame early. A camera's sound
-// comes later than its pictures now and then (measured: behind each
-// keyframe), and sound that misses its tick is a gap of silence.
-// TestAVSync fails on such gaps.
-func (e *Engine) mixAudio(n int64, m soundMix, rends []*rendition) {
-	inA, inB, bGain, gain := m.inA, m.inB, m.bGain, m.gain
-	// samples due by the start of tick n, exactly, for any frame rate
-	due := n * SampleRate * int64(e.cfg.FPSDen) / int64(e.cfg.FPSNum)
-	want := int(due - e.samplesOut - int64(e.aacFill/2))
-	if want <= 0 {
-		return
-	}
-	if max := len(e.tickAudio) / 2; want > max {
-		// the clock skipped frames: skip the same time of audio, keeping sync
-		e.samplesOut += int64(want - max)
-		want = max
-	}
-	buf := e.tickAudio[:2*want]
-	// the program time of this tick's first sample
-	t0 := time.Duration(e.samplesOut+int64(e.aacFill/2)) * time.Second / SampleRate
-
-	// Each source's gain into the program this tick, under the lock.
-	e.mu.Lock()
-	ins, master := e.audioIns, e.master
-	for _, in := range ins {
-		w := float32(0)
-		switch in.mix.Mode {
-		case ModeOn:
-			w = 1
-		case ModeAFV:
-			switch {
-			case in == inA && in == inB:
-				w = 1
-			case in == inA:
-				w = float32(1 - bGain)
-			case in == inB:
-				w = float32(bGain)
-			}
-		}
-		if in.mix.Mute {
-			w = 0
-		}
-		in.weight = w * dbToGain(in.mix.GainDB)
-	}
-	e.mu.Unlock()
-
-	clear(buf)
-	for _, in := range ins {
-		src := in.tickBuf[:2*want]
-		// every source, heard or not, at the source time mapped to t0: its
-		// meter moves, its ring stays short
-		_, late := in.audio.readAt(src, t0-in.cmap.offset()-in.jitter())
-		in.meter.add(src)
-		if g := in.weight; g != 0 {
-			in.heardAt.Store(n)
-			if late > 0 { // the program's sound lost it
-				in.soundLate.Add(uint64(late / 2))
-			}
-			for i, v := range src {
-				buf[i] += v * g
-			}
-		}
-	}
-	g := float32(max(gain, 0)) // fade to black
-	if master.Mute {
-		g = 0
-	} else {
-		g *= dbToGain(master.GainDB)
-	}
-	if g != 1 {
-		for i := range buf {
-			buf[i] *= g
-		}
-	}
-	e.limit.process(buf, float64(want)/SampleRate)
-	e.progMeter.add(buf)
-	for len(buf) > 0 {
-		c := copy(e.aacBuf[e.aacFill:], buf)
-		e.aacFill += c
-		buf = buf[c:]
-		if e.aacFill < len(e.aacBuf) {
-			break
-		}
-		err := e.aenc.Encode(e.aacBuf, e.samplesOut, func(p av.Packet) {
-			if p.PTS < 0 {
-				return // the encoder's priming frame: nothing of ours in it
-			}
-			ts := time.Duration(p.PTS) * time.Second / SampleRate
-			u := &media.Unit{Track: e.audioTrack, PTS: ts, DTS: ts, Key: true, Data: [][]byte{append([]byte(nil), p.Data...)}}
-			e.program.WriteUnit(u)
-			for _, r := range rends {
-				r.stream.WriteUnit(u)
-			}
-		})
-		if err != nil {
-			e.log.Error("audio encode failed", "err", err)
-		}
-		e.samplesOut += int64(e.aenc.FrameSize())
-		e.aacFill = 0
-	}
-}
-
-// ErrNoPicture: the source has not had a picture decoded yet.
-var ErrNoPicture = errors.New("no picture has been decoded from this source yet")
-
-// Snapshot returns the latest picture decoded from a source, scaled down to
-// at most maxWidth wide, as a Go image (for snapshot.jpg). It works off the
-// program's critical path: the picture is shared by reference and scaled
-// here, on the caller's goroutine.
-func (e *Engine) Snapshot(name string, maxWidth int) (*image.YCbCr, error) {
-	e.mu.Lock()
-	in := e.inputs[name]
-	var pic *av.PictureRef
-	if in != nil {
-		pic = in.take(time.Now(), e.progNow(), 1<<62, false)
-	}
-	e.mu.Unlock()
-	if in == nil {
-		return nil, fmt.Errorf("%w: %q", ErrUnknownSource, name)
-	}
-	if pic == nil {
-		return nil, ErrNoPicture
-	}
-	defer pic.Release()
-	pp := pic.Picture()
-	w, h := pp.Width(), pp.Height()
-	if w > maxWidth {
-		w, h = maxWidth, h*maxWidth/w
-	}
-	w, h = w&^1, h&^1
-	f, err := av.NewFrame(w, h)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Free()
-	var sc av.Scaler
-	defer sc.Close()
-	if err := sc.Scale(pp, f, av.Rect{W: w, H: h}); err != nil {
-		return nil, err
-	}
-	img := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
-	for y := range h {
-		copy(img.Y[y*img.YStride:y*img.YStride+w], f.Y[y*f.StrideY:])
-	}
-	for y := range h / 2 {
-		copy(img.Cb[y*img.CStride:y*img.CStride+w/2], f.U[y*f.StrideC:])
-		copy(img.Cr[y*img.CStride:y*img.CStride+w/2], f.V[y*f.StrideC:])
-	}
-	return img, nil
-}
-
-// SourceStats are what the mixer counts of one source.
-type SourceStats struct {
-	// Pictures decoded (a source out of sight skips its non-reference ones).
-	Pictures uint64
-	// DecodeErrors: pictures that failed to decode.
-	DecodeErrors uint64
-	// PicturesLate: pictures decoded after the tick that was to show them
-	// (the jitter buffer was not enough, or the decoder fell behind); the
-	// tick repeated the picture before in their place.
-	PicturesLate uint64
-	// SoundLate: how much of its sound came too late while the program was
-	// mixing it (the jitter buffer was not enough); silence took its place.
-	SoundLate time.Duration
-	// JitterBuffer: how long its pictures and sound wait (its own or the
-	// program's).
-	JitterBuffer time.Duration
-}
-
-// SourceStats returns a source's counters (zero for an unknown source).
-func (e *Engine) SourceStats(name string) SourceStats {
-	e.mu.Lock()
-	in := e.inputs[name]
-	e.mu.Unlock()
-	if in == nil {
-		return SourceStats{}
-	}
-	return SourceStats{Pictures: in.frames.Load(), DecodeErrors: in.decodeErrors.Load(), PicturesLate: in.picsLate.Load(),
-		SoundLate: time.Duration(in.soundLate.Load()) * time.Second / SampleRate, JitterBuffer: in.jitter()}
 }

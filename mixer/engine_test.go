@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"switchyard/media/av"
+	"switchyard/mixer/clock"
 )
 
 // x264Threads encodes one program frame with the engine's encoder and
@@ -22,7 +23,7 @@ func x264Threads(t *testing.T, cfg Config) string {
 	}
 	defer e.Close()
 	var out []byte
-	if err := e.venc.Encode(e.black, 0, true, func(p av.Packet) { out = append(out, p.Data...) }); err != nil {
+	if err := e.out.enc.Encode(e.black, 0, true, func(p av.Packet) { out = append(out, p.Data...) }); err != nil {
 		t.Fatal(err)
 	}
 	i := bytes.Index(out, []byte(" threads="))
@@ -101,7 +102,7 @@ func TestClockKeepsTimeThroughASlowEncode(t *testing.T) {
 	// the frames composed in time and held in the encoder are late for the
 	// encode; those composed after the free frames ran out, for the backlog
 	st := e.Stats()
-	if st.LateBy[LateEncode] == 0 || st.LateBy[LateBacklog] == 0 {
+	if st.LateBy[clock.LateEncode] == 0 || st.LateBy[clock.LateBacklog] == 0 {
 		t.Fatalf("late by cause %v: the held encode makes frames late for the encode and then for the backlog", st.LateBy)
 	}
 	if st.LeftMaxMs < float64(4*e.cfg.FrameDuration()/time.Millisecond) {

@@ -11,6 +11,7 @@ import (
 
 	"switchyard/media"
 	"switchyard/media/av"
+	"switchyard/mixer/audio"
 )
 
 // input decodes one source continuously, so a cut to it never waits for a
@@ -26,14 +27,14 @@ type input struct {
 	gateCh chan struct{} // where the gate hands this input a slot
 
 	pics  av.PicturePool
-	audio *sampleRing
+	audio *audio.Ring
 
 	// audio mixer (settings guarded by the engine's mu; the rest the encode
 	// loop's, which mixes each frame's sound: mixAudio)
-	mix     AudioSettings
+	mix     audio.Settings
 	tickBuf []float32 // this frame's samples
 	weight  float32   // this frame's gain into the program
-	meter   meter
+	meter   audio.Meter
 
 	// timing: the mapping of its timestamps to the program clock
 	cmap    clockMap
@@ -254,7 +255,7 @@ func (d *decoding) decode(ctx context.Context, u *media.Unit) {
 				d.adec = nil
 			}
 			d.atrack = u.Track
-			if d.adec, err = av.NewAudioDecoder(u.Track.Codec, u.Track.Config, u.Track.SampleRate, u.Track.Channels, SampleRate); err != nil {
+			if d.adec, err = av.NewAudioDecoder(u.Track.Codec, u.Track.Config, u.Track.SampleRate, u.Track.Channels, audio.SampleRate); err != nil {
 				d.countErr(err)
 				d.adec = nil
 				return
@@ -289,8 +290,8 @@ func (d *decoding) onPicture(p av.Picture, ptsUs int64) {
 }
 
 func (d *decoding) onSamples(s []float32) {
-	d.in.audio.write(s, d.apts)
-	d.apts += time.Duration(len(s)/2) * time.Second / SampleRate
+	d.in.audio.Write(s, d.apts)
+	d.apts += time.Duration(len(s)/2) * time.Second / audio.SampleRate
 }
 
 // lateWarning says in the source's log, at most every 10 s and never per
@@ -310,7 +311,7 @@ func (w *lateWarning) check(in *input) {
 	w.at = time.Now()
 	in.log.Warn("media arriving after the jitter buffer (sound: silence in its place; pictures: the one before repeated): "+
 		"raise the source's jitter_buffer_ms (or program.jitter_buffer for every source) if this repeats, or lighten the machine if it is busy",
-		"jitter_buffer_ms", in.jitter().Milliseconds(), "sound_late_ms", (sound-w.sound)*1000/SampleRate, "pictures_late", pics-w.pics,
-		"sound_total_ms", sound*1000/SampleRate, "pictures_total", pics)
+		"jitter_buffer_ms", in.jitter().Milliseconds(), "sound_late_ms", (sound-w.sound)*1000/audio.SampleRate, "pictures_late", pics-w.pics,
+		"sound_total_ms", sound*1000/audio.SampleRate, "pictures_total", pics)
 	w.sound, w.pics = sound, pics
 }

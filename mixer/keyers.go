@@ -11,7 +11,10 @@ import (
 	"time"
 
 	"switchyard/media/av"
-	"switchyard/mixer/compose"
+	"switchyard/media/color"
+	"switchyard/media/draw"
+	"switchyard/mixer/audio"
+	"switchyard/mixer/bus"
 	"switchyard/mixer/keyer"
 )
 
@@ -34,7 +37,7 @@ type keyerState struct {
 	text    string    // a clock's text last rendered
 
 	view  atomic.Pointer[keyerView]
-	layer atomic.Pointer[keyer.Layer]
+	layer atomic.Pointer[color.Layer]
 	on    atomic.Bool
 	level atomic.Uint64 // float64 bits, for the API
 
@@ -56,21 +59,8 @@ type keyerView struct {
 	inner      av.Rect   // pip: where pipFrame goes on the canvas
 }
 
-// KeyerStatus is a keyer as the API shows it.
-type KeyerStatus struct {
-	keyer.Spec
-	// Level is how much of the keyer is on air now, 0..1 (it moves during fades).
-	Level float64 `json:"level"`
-	// StartedAt is when a count-up or count-down clock started (it went on).
-	StartedAt *time.Time `json:"started_at,omitempty"`
-	Warning   string     `json:"warning,omitempty"`
-	// Frame is, after on or off, the index of the first program frame
-	// of the fade (or of the change when fade_ms is 0).
-	Frame int64 `json:"frame,omitempty"`
-}
-
-func (k *keyerState) status() KeyerStatus {
-	st := KeyerStatus{Spec: k.spec.Clone(), Level: math.Float64frombits(k.level.Load())}
+func (k *keyerState) status() keyer.Status {
+	st := keyer.Status{Spec: k.spec.Clone(), Level: math.Float64frombits(k.level.Load())}
 	if k.spec.Type == keyer.TypeClock && k.spec.Mode != keyer.ClockTime && !k.started.IsZero() {
 		t := k.started
 		st.StartedAt = &t
@@ -82,19 +72,25 @@ func (k *keyerState) status() KeyerStatus {
 	return st
 }
 
-func keyerFieldErr(err error) error {
-	var fe *keyer.FieldError
-	if errors.As(err, &fe) {
-		return &FieldError{Field: fe.Field, Msg: fe.Msg}
+// fieldErr gives a keyer's or an audio setting's refusal as the mixer's
+// FieldError (bus.FieldError), the one the API maps.
+func fieldErr(err error) error {
+	var ke *keyer.FieldError
+	if errors.As(err, &ke) {
+		return &bus.FieldError{Field: ke.Field, Msg: ke.Msg}
+	}
+	var ae *audio.FieldError
+	if errors.As(err, &ae) {
+		return &bus.FieldError{Field: ae.Field, Msg: ae.Msg}
 	}
 	return err
 }
 
 // Keyers lists the keyers in drawing order (z, then id).
-func (e *Engine) Keyers() []KeyerStatus {
+func (e *Engine) Keyers() []keyer.Status {
 	e.kmu.Lock()
 	defer e.kmu.Unlock()
-	out := make([]KeyerStatus, 0, len(e.keyers))
+	out := make([]keyer.Status, 0, len(e.keyers))
 	for _, k := range e.sortedKeyersLocked() {
 		out = append(out, k.status())
 	}
@@ -113,12 +109,12 @@ func (e *Engine) KeyerSpecs() []keyer.Spec {
 }
 
 // Keyer returns one keyer.
-func (e *Engine) Keyer(id string) (KeyerStatus, error) {
+func (e *Engine) Keyer(id string) (keyer.Status, error) {
 	e.kmu.Lock()
 	defer e.kmu.Unlock()
 	k := e.keyers[id]
 	if k == nil {
-		return KeyerStatus{}, fmt.Errorf("%w %q", ErrUnknownKeyer, id)
+		return keyer.Status{}, fmt.Errorf("%w %q", ErrUnknownKeyer, id)
 	}
 	return k.status(), nil
 }
@@ -127,13 +123,13 @@ func (e *Engine) Keyer(id string) (KeyerStatus, error) {
 // unless it brings one. It is on air from the next tick if On. Its files
 // are read and it is rendered without holding the lock the API's readers
 // take.
-func (e *Engine) AddKeyer(s keyer.Spec) (KeyerStatus, error) {
+func (e *Engine) AddKeyer(s keyer.Spec) (keyer.Status, error) {
 	e.kedit.Lock()
 	defer e.kedit.Unlock()
 	e.kmu.Lock()
 	if len(e.keyers) >= MaxKeyers {
 		e.kmu.Unlock()
-		return KeyerStatus{}, ErrTooManyKeyer
+		return keyer.Status{}, ErrTooManyKeyer
 	}
 	if s.ID == "" {
 		for {
@@ -145,7 +141,7 @@ func (e *Engine) AddKeyer(s keyer.Spec) (KeyerStatus, error) {
 		}
 	} else if e.keyers[s.ID] != nil {
 		e.kmu.Unlock()
-		return KeyerStatus{}, fmt.Errorf("%w: %q", ErrKeyerExists, s.ID)
+		return keyer.Status{}, fmt.Errorf("%w: %q", ErrKeyerExists, s.ID)
 	}
 	e.kmu.Unlock()
 	k := &keyerState{}
@@ -155,7 +151,7 @@ func (e *Engine) AddKeyer(s keyer.Spec) (KeyerStatus, error) {
 	}
 	p, err := e.prepareKeyer(k, s, started)
 	if err != nil {
-		return KeyerStatus{}, err
+		return keyer.Status{}, err
 	}
 	e.kmu.Lock()
 	defer e.kmu.Unlock()
@@ -170,35 +166,35 @@ func (e *Engine) AddKeyer(s keyer.Spec) (KeyerStatus, error) {
 // UpdateKeyer changes a keyer: apply edits a copy of its spec (the id and
 // type stay), which is validated and rendered before it replaces the old
 // one. A keyer sized to its content is sized again when its content changes.
-func (e *Engine) UpdateKeyer(id string, apply func(*keyer.Spec) error) (KeyerStatus, error) {
+func (e *Engine) UpdateKeyer(id string, apply func(*keyer.Spec) error) (keyer.Status, error) {
 	e.kedit.Lock()
 	defer e.kedit.Unlock()
 	e.kmu.Lock()
 	k := e.keyers[id]
 	if k == nil {
 		e.kmu.Unlock()
-		return KeyerStatus{}, fmt.Errorf("%w %q", ErrUnknownKeyer, id)
+		return keyer.Status{}, fmt.Errorf("%w %q", ErrUnknownKeyer, id)
 	}
 	cur, wasOn, started := k.spec.Clone(), k.on.Load(), k.started
 	e.kmu.Unlock() // kedit keeps every other change out until this one is committed
 	s := cur.Clone()
 	if err := apply(&s); err != nil {
-		return KeyerStatus{}, err
+		return keyer.Status{}, err
 	}
 	if s.ID != id {
-		return KeyerStatus{}, &FieldError{Field: "id", Msg: "a keyer's id cannot change; delete it and add another"}
+		return keyer.Status{}, &bus.FieldError{Field: "id", Msg: "a keyer's id cannot change; delete it and add another"}
 	}
 	if s.Type != cur.Type {
-		return KeyerStatus{}, &FieldError{Field: "type", Msg: "a keyer's type cannot change; delete it and add another"}
+		return keyer.Status{}, &bus.FieldError{Field: "type", Msg: "a keyer's type cannot change; delete it and add another"}
 	}
 	if err := s.Load(e.cfg.Assets); err != nil {
-		return KeyerStatus{}, keyerFieldErr(err)
+		return keyer.Status{}, fieldErr(err)
 	}
 	if cur.AutoRect() && s.Rect != nil && *s.Rect == *cur.Rect {
 		at := *s.Rect
 		s.Rect = nil // fit the new content
 		if err := s.Normalize(e.cfg.Width, e.cfg.Height); err != nil {
-			return KeyerStatus{}, keyerFieldErr(err)
+			return keyer.Status{}, fieldErr(err)
 		}
 		if s.Type != keyer.TypeImage { // text stays where it was; a new image is centred
 			s.Rect.X = min(at.X, e.cfg.Width-s.Rect.W)
@@ -210,7 +206,7 @@ func (e *Engine) UpdateKeyer(id string, apply func(*keyer.Spec) error) (KeyerSta
 	}
 	p, err := e.prepareKeyer(k, s, started)
 	if err != nil {
-		return KeyerStatus{}, err
+		return keyer.Status{}, err
 	}
 	e.kmu.Lock()
 	defer e.kmu.Unlock()
@@ -223,14 +219,14 @@ func (e *Engine) UpdateKeyer(id string, apply func(*keyer.Spec) error) (KeyerSta
 
 // SetKeyerOn fades a keyer on or off over its fade_ms. Going on restarts a
 // count-up or count-down clock.
-func (e *Engine) SetKeyerOn(id string, on bool) (KeyerStatus, error) {
+func (e *Engine) SetKeyerOn(id string, on bool) (keyer.Status, error) {
 	e.kedit.Lock()
 	defer e.kedit.Unlock()
 	e.kmu.Lock()
 	defer e.kmu.Unlock()
 	k := e.keyers[id]
 	if k == nil {
-		return KeyerStatus{}, fmt.Errorf("%w %q", ErrUnknownKeyer, id)
+		return keyer.Status{}, fmt.Errorf("%w %q", ErrUnknownKeyer, id)
 	}
 	if on && !k.on.Load() {
 		k.started = time.Now()
@@ -269,7 +265,7 @@ func (e *Engine) DeleteKeyer(id string) error {
 // preparedKeyer is a keyer validated and rendered, ready to commit.
 type preparedKeyer struct {
 	spec  keyer.Spec
-	layer *keyer.Layer
+	layer *color.Layer
 	view  *keyerView
 	text  string // a clock's text as rendered
 }
@@ -278,24 +274,24 @@ type preparedKeyer struct {
 // kedit only: nothing here blocks the API's readers or the tick.
 func (e *Engine) prepareKeyer(k *keyerState, s keyer.Spec, started time.Time) (*preparedKeyer, error) {
 	if err := s.Load(e.cfg.Assets); err != nil {
-		return nil, keyerFieldErr(err)
+		return nil, fieldErr(err)
 	}
 	if err := s.Normalize(e.cfg.Width, e.cfg.Height); err != nil {
-		return nil, keyerFieldErr(err)
+		return nil, fieldErr(err)
 	}
 	if s.Type == keyer.TypePiP {
 		e.mu.Lock()
 		known := e.known(s.Source)
 		e.mu.Unlock()
 		if !known {
-			return nil, &FieldError{Field: "source", Msg: fmt.Sprintf("source %q is not known; add it first or pick another", s.Source)}
+			return nil, &bus.FieldError{Field: "source", Msg: fmt.Sprintf("source %q is not known; add it first or pick another", s.Source)}
 		}
 	}
 	now := time.Now()
 	layer, err := keyer.Render(&s, keyer.Clock{Now: now, Started: started})
 	s.DropImage() // rendered: its pixels are in the layer
 	if err != nil {
-		return nil, keyerFieldErr(err)
+		return nil, fieldErr(err)
 	}
 	p := &preparedKeyer{spec: s, layer: layer, view: &keyerView{rect: *s.Rect, opacity: *s.Opacity,
 		fadeFrames: float64(s.FadeMS) * float64(e.cfg.FPSNum) / float64(e.cfg.FPSDen) / 1000}}
@@ -308,7 +304,7 @@ func (e *Engine) prepareKeyer(k *keyerState, s keyer.Spec, started time.Time) (*
 		}
 		v.inner = av.Rect{X: s.Rect.X + bw, Y: s.Rect.Y + bw, W: s.Rect.W - 2*bw, H: s.Rect.H - 2*bw}
 		if v.inner.W < 2 || v.inner.H < 2 {
-			return nil, &FieldError{Field: "border.width", Msg: "the border leaves no room for the picture"}
+			return nil, &bus.FieldError{Field: "border.width", Msg: "the border leaves no room for the picture"}
 		}
 		// k's view changes only under kedit, which the caller holds
 		if old := k.view.Load(); old != nil && old.pipFrame != nil && old.inner.W == v.inner.W && old.inner.H == v.inner.H {
@@ -452,7 +448,7 @@ func (e *Engine) drawKeyers(dst *av.Frame, list []*keyerState) {
 		if v.pipFrame != nil && (k.pic != nil || k.slate != nil) {
 			if op > 0 {
 				e.scalePiP(k, v)
-				keyer.BlendFrame(dst, v.pipFrame, v.inner.X, v.inner.Y, op)
+				draw.BlendFrame(dst, v.pipFrame, v.inner.X, v.inner.Y, op)
 			}
 			if k.pic != nil {
 				k.pic.Release()
@@ -462,7 +458,7 @@ func (e *Engine) drawKeyers(dst *av.Frame, list []*keyerState) {
 			k.pic, k.slate = nil, nil
 		}
 		if op > 0 {
-			keyer.Blend(dst, k.layer.Load(), v.rect.X, v.rect.Y, op)
+			draw.Blend(dst, k.layer.Load(), v.rect.X, v.rect.Y, op)
 		}
 	}
 }
@@ -472,12 +468,12 @@ func (e *Engine) scalePiP(k *keyerState, v *keyerView) {
 	f := v.pipFrame
 	full := av.Rect{W: f.Width, H: f.Height}
 	src := k.slateOrPicture()
-	r := compose.Fit(src.Width(), src.Height(), full)
+	r := draw.Fit(src.Width(), src.Height(), full)
 	if err := k.scaler.Scale(src, f, r); err != nil {
-		f.Fill(compose.Black.Y, compose.Black.U, compose.Black.V)
+		f.Fill(color.Black.Y, color.Black.U, color.Black.V)
 		return
 	}
-	compose.Letterbox(f, full, r)
+	draw.Letterbox(f, full, r)
 }
 
 func (k *keyerState) slateOrPicture() av.Picture {

@@ -1,6 +1,8 @@
 package mixer
 
 import (
+	"switchyard/mixer/audio"
+
 	"math"
 	"time"
 )
@@ -34,8 +36,8 @@ type SourceTime struct {
 	// (Shown), else of the sound the program read of it then.
 	PTS   time.Duration
 	Shown bool
-	// Audio is how the program hears it from then on: ModeAFV (with its
-	// picture), ModeOn (always), or "" (muted or off). Set in key and
+	// Audio is how the program hears it from then on: audio.ModeAFV (with its
+	// picture), audio.ModeOn (always), or "" (muted or off). Set in key and
 	// audio events.
 	Audio string
 }
@@ -54,7 +56,7 @@ func (e *Engine) KeyFrameNext() time.Duration {
 
 // heardAs is how the program hears a source (under mu).
 func heardAs(in *input) string {
-	if in.mix.Mute || in.mix.Mode == ModeOff {
+	if in.mix.Mute || in.mix.Mode == audio.ModeOff {
 		return ""
 	}
 	return in.mix.Mode
@@ -79,9 +81,9 @@ func shownTime(in *input, shown bool, at time.Duration) SourceTime {
 // then every other source.
 func (e *Engine) keyEventLocked(n int64, inA, inB *input, shownA, shownB bool) SwitchEvent {
 	at := e.cfg.frameTime(n)
-	ev := SwitchEvent{PTS: at, Kind: KindKey, To: e.prog}
-	if e.trans != nil {
-		ev.From, ev.To = e.prog, e.prev
+	ev := SwitchEvent{PTS: at, Kind: KindKey, To: e.bus.Program()}
+	if e.bus.Active() != nil {
+		ev.From, ev.To = e.bus.Program(), e.bus.Preview()
 	}
 	seen := map[*input]bool{}
 	add := func(in *input, shown bool) {

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"switchyard/media"
+	"switchyard/mixer/audio"
+	"switchyard/mixer/bus"
 )
 
 // TestSwitchEventsSayWhatAired: a key frame asked for (a recording's REC)
@@ -140,7 +142,7 @@ func TestSwitchEventsSayWhatAired(t *testing.T) {
 	if k := index(0, ev.Sources[0].PTS); k%gop != aired(keyFrame) {
 		t.Fatalf("the key event says cam1 picture %d, the frame shows picture %d (mod %d)", k, aired(keyFrame), gop)
 	}
-	if ev.Sources[0].Audio != ModeAFV || ev.Sources[1].Name != "cam2" || ev.Sources[1].Audio != ModeAFV {
+	if ev.Sources[0].Audio != audio.ModeAFV || ev.Sources[1].Name != "cam2" || ev.Sources[1].Audio != audio.ModeAFV {
 		t.Fatalf("key event sources %+v", ev.Sources)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -175,7 +177,7 @@ func TestSwitchEventsSayWhatAired(t *testing.T) {
 	}
 
 	// a mix: its first frame is all cam2; both sources' pictures
-	if _, err := e.Auto(Transition{Type: TransMix, DurationMS: 200}); err != nil {
+	if _, err := e.Auto(bus.Transition{Type: bus.TransMix, DurationMS: 200}); err != nil {
 		t.Fatal(err)
 	}
 	mixFrame := n
@@ -184,7 +186,7 @@ func TestSwitchEventsSayWhatAired(t *testing.T) {
 	for range 8 {
 		frame()
 	}
-	ev = last(TransMix)
+	ev = last(bus.TransMix)
 	if ev.PTS != e.cfg.frameTime(mixFrame) || ev.From != "cam2" || ev.To != "cam1" || len(ev.Sources) != 2 {
 		t.Fatalf("mix event %+v", ev)
 	}
@@ -198,7 +200,7 @@ func TestSwitchEventsSayWhatAired(t *testing.T) {
 
 	// a change of how a source is heard
 	mute := true
-	if _, err := e.SetAudio("cam2", AudioPatch{Mute: &mute}); err != nil {
+	if _, err := e.SetAudio("cam2", audio.Patch{Mute: &mute}); err != nil {
 		t.Fatal(err)
 	}
 	muteFrame := n

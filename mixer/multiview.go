@@ -10,8 +10,8 @@ import (
 	"golang.org/x/image/font"
 
 	"switchyard/media/av"
+	"switchyard/media/color"
 	"switchyard/media/draw"
-	"switchyard/mixer/compose"
 )
 
 // MultiviewConfig is the monitor wall's format.
@@ -112,7 +112,7 @@ type mvPicture struct {
 	pic   *av.PictureRef
 	frame *av.Frame // a slate, or the program canvas
 	rect  av.Rect
-	tally draw.YUV
+	tally color.YUV
 	level float64 // dBFS peak for the meter; NaN: no meter
 	label string
 }
@@ -128,9 +128,9 @@ func (p *mvPicture) release() {
 }
 
 var (
-	tallyPGM  = draw.FromRGB(230, 30, 30)
-	tallyPVW  = draw.FromRGB(30, 200, 60)
-	tallyNone = draw.FromRGB(60, 60, 66)
+	tallyPGM  = color.FromRGB(230, 30, 30)
+	tallyPVW  = color.FromRGB(30, 200, 60)
+	tallyNone = color.FromRGB(60, 60, 66)
 )
 
 func (m *Multiview) run(done chan struct{}) {
@@ -281,19 +281,20 @@ func (m *Multiview) gather() []mvPicture {
 	pvwR, pgmR, tiles := m.cfg.Layout(len(names))
 	now, at := time.Now(), e.progNow()
 	pics := make([]mvPicture, 0, 2+len(tiles))
-	pv := mvPicture{name: e.prev, rect: pvwR, tally: tallyPVW, level: math.NaN(), label: "PVW  " + e.prev}
-	pv.pic, pv.frame, _ = e.sourceLocked(e.prev, at, now, false)
+	prog, prev := e.bus.Program(), e.bus.Preview()
+	pv := mvPicture{name: prev, rect: pvwR, tally: tallyPVW, level: math.NaN(), label: "PVW  " + prev}
+	pv.pic, pv.frame, _ = e.sourceLocked(prev, at, now, false)
 	pics = append(pics, pv)
-	pg := mvPicture{name: e.prog, rect: pgmR, tally: tallyPGM, level: levels.Program.PeakDB, label: "PGM  " + e.prog}
+	pg := mvPicture{name: prog, rect: pgmR, tally: tallyPGM, level: levels.Program.PeakDB, label: "PGM  " + prog}
 	for i, r := range tiles {
 		p := mvPicture{name: names[i], rect: r, tally: tallyNone, level: math.NaN(), label: names[i]}
 		if l, ok := levels.Sources[names[i]]; ok {
 			p.level = l.PeakDB
 		}
 		switch names[i] {
-		case e.prog:
+		case prog:
 			p.tally = tallyPGM
-		case e.prev:
+		case prev:
 			p.tally = tallyPVW
 		}
 		p.pic, p.frame, _ = e.sourceLocked(names[i], at, now, false)
@@ -313,30 +314,30 @@ func (m *Multiview) gather() []mvPicture {
 
 // compose draws the wall.
 func (m *Multiview) compose(dst *av.Frame, pics []mvPicture, scalers []av.Scaler, face font.Face) {
-	bg := draw.FromRGB(12, 12, 14)
+	bg := color.FromRGB(12, 12, 14)
 	dst.Fill(bg.Y, bg.U, bg.V)
 	bw := max(2, m.cfg.Width/240) &^ 1 // tally border, even
 	for i := range pics {
 		p := &pics[i]
 		draw.FillRect(dst, p.rect, p.tally)
 		inner := av.Rect{X: p.rect.X + bw, Y: p.rect.Y + bw, W: p.rect.W - 2*bw, H: p.rect.H - 2*bw}
-		draw.FillRect(dst, inner, compose.Black)
+		draw.FillRect(dst, inner, color.Black)
 		var src av.Picture
 		if p.pic != nil {
 			src = p.pic.Picture()
 		} else {
 			src = p.frame.Picture()
 		}
-		fit := compose.Fit(src.Width(), src.Height(), inner)
+		fit := draw.Fit(src.Width(), src.Height(), inner)
 		if err := scalers[i].Scale(src, dst, fit); err != nil {
-			draw.FillRect(dst, inner, compose.Black)
+			draw.FillRect(dst, inner, color.Black)
 		}
 		// the name on a dark strip along the bottom
 		m2 := face.Metrics()
 		sh := (m2.Ascent + m2.Descent).Ceil() + 4
 		strip := av.Rect{X: inner.X, Y: inner.Y + inner.H - sh, W: inner.W, H: sh}
-		draw.FillRect(dst, strip, draw.FromRGB(0, 0, 0))
-		draw.Text(dst, face, strip.X+6, strip.Y+2+m2.Ascent.Ceil(), p.label, draw.FromRGB(240, 240, 240))
+		draw.FillRect(dst, strip, color.FromRGB(0, 0, 0))
+		draw.Text(dst, face, strip.X+6, strip.Y+2+m2.Ascent.Ceil(), p.label, color.FromRGB(240, 240, 240))
 		if !math.IsNaN(p.level) {
 			drawMeter(dst, av.Rect{X: inner.X + inner.W - 3*bw, Y: inner.Y + bw, W: 2 * bw, H: inner.H - sh - 2*bw}, p.level)
 		}
@@ -346,13 +347,13 @@ func (m *Multiview) compose(dst *av.Frame, pics []mvPicture, scalers []av.Scaler
 // drawMeter draws a vertical peak meter: −60 dBFS at the bottom, 0 at the top;
 // green to −18, yellow to −6, red above.
 func drawMeter(dst *av.Frame, r av.Rect, peakDB float64) {
-	draw.FillRect(dst, r, draw.FromRGB(30, 30, 30))
+	draw.FillRect(dst, r, color.FromRGB(30, 30, 30))
 	frac := min(max((peakDB+60)/60, 0), 1)
 	hgt := int(frac*float64(r.H)) &^ 1
 	for _, seg := range []struct {
 		from, to float64
-		c        draw.YUV
-	}{{0, 42.0 / 60, draw.FromRGB(40, 200, 70)}, {42.0 / 60, 54.0 / 60, draw.FromRGB(230, 200, 40)}, {54.0 / 60, 1, draw.FromRGB(230, 40, 40)}} {
+		c        color.YUV
+	}{{0, 42.0 / 60, color.FromRGB(40, 200, 70)}, {42.0 / 60, 54.0 / 60, color.FromRGB(230, 200, 40)}, {54.0 / 60, 1, color.FromRGB(230, 40, 40)}} {
 		lo, hi := int(seg.from*float64(r.H)), min(int(seg.to*float64(r.H)), hgt)
 		if hi > lo {
 			draw.FillRect(dst, av.Rect{X: r.X, Y: r.Y + r.H - hi, W: r.W, H: hi - lo}, seg.c)
@@ -385,5 +386,26 @@ func toFullRange(dst, src *av.Frame) {
 				d[i] = chromaFull[v]
 			}
 		}
+	}
+}
+
+// handToMultiview gives the multiview a copy of the composed program
+// canvas (a pooled frame: no allocation once the pool is warm).
+func (e *Engine) handToMultiview(canvas *av.Frame) {
+	f, err := e.mvPool.Get()
+	if err != nil {
+		return
+	}
+	f.CopyFrom(canvas)
+	e.mvMu.Lock()
+	old := e.mvProg
+	e.mvProg = f
+	e.mvMu.Unlock()
+	if old != nil {
+		old.Release()
+	}
+	select {
+	case e.mvFresh <- struct{}{}:
+	default:
 	}
 }

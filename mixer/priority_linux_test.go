@@ -17,6 +17,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"switchyard/media"
+	"switchyard/mixer/audio"
+	"switchyard/mixer/bus"
 )
 
 // threadStat reads a thread's stat from /proc: its fields after the
@@ -160,13 +162,13 @@ func quietSourcesDecodeAtLowerPriority(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, set := range []func(string) (State, error){e.SetProgram, e.SetPreview} {
+	for _, set := range []func(string) (bus.State, error){e.SetProgram, e.SetPreview} {
 		if _, err := set("cam1"); err != nil {
 			t.Fatal(err)
 		}
 	}
-	on := ModeOn
-	if _, err := e.SetAudio("cam3", AudioPatch{Mode: &on}); err != nil { // a presenter's mic
+	on := audio.ModeOn
+	if _, err := e.SetAudio("cam3", audio.Patch{Mode: &on}); err != nil { // a presenter's mic
 		t.Fatal(err)
 	}
 	// each input's reader is made by its own goroutine: offer the first
@@ -223,7 +225,7 @@ func quietSourcesDecodeAtLowerPriority(t *testing.T) {
 		}
 	}
 	expect("cam1 on both buses, cam3 heard", "cam2")
-	for _, set := range []func(string) (State, error){e.SetProgram, e.SetPreview} {
+	for _, set := range []func(string) (bus.State, error){e.SetProgram, e.SetPreview} {
 		if _, err := set("cam2"); err != nil {
 			t.Fatal(err)
 		}
@@ -233,8 +235,8 @@ func quietSourcesDecodeAtLowerPriority(t *testing.T) {
 	if got := e.inputs["cam2"].frames.Load(); got < frames+2*hideAfter+2 {
 		t.Fatalf("cam2 decoded %d pictures after it went on air, want every one", got-frames)
 	}
-	off := ModeOff
-	if _, err := e.SetAudio("cam3", AudioPatch{Mode: &off}); err != nil {
+	off := audio.ModeOff
+	if _, err := e.SetAudio("cam3", audio.Patch{Mode: &off}); err != nil {
 		t.Fatal(err)
 	}
 	expect("cam3 no longer heard", "cam1", "cam3")

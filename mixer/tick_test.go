@@ -12,6 +12,7 @@ import (
 
 	"switchyard/media"
 	"switchyard/media/av"
+	"switchyard/mixer/bus"
 	"switchyard/mixer/keyer"
 )
 
@@ -114,7 +115,7 @@ func TestTickAllocatesOnlyItsPackets(t *testing.T) {
 	for n < warm {
 		frame()
 	}
-	if _, err := e.Auto(Transition{Type: TransMix, DurationMS: 10_000}); err != nil {
+	if _, err := e.Auto(bus.Transition{Type: bus.TransMix, DurationMS: 10_000}); err != nil {
 		t.Fatal(err)
 	}
 	for range gop { // the transition's canvas and scaler are made on its first frames
@@ -126,12 +127,12 @@ func TestTickAllocatesOnlyItsPackets(t *testing.T) {
 
 	var m0, m1 runtime.MemStats
 	runtime.ReadMemStats(&m0)
-	p0 := e.program.UnitsWritten()
+	p0 := e.Program().UnitsWritten()
 	for range ticks {
 		frame()
 	}
 	runtime.ReadMemStats(&m1)
-	packets := e.program.UnitsWritten() - p0
+	packets := e.Program().UnitsWritten() - p0
 	allocs := m1.Mallocs - m0.Mallocs
 	t.Logf("%d frames: %d allocations for %d packets published", ticks, allocs, packets)
 	if packets < ticks {

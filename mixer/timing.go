@@ -30,8 +30,6 @@ const (
 	jumpTol     = 1 * time.Second         // a jump this large re-anchors at once
 	picQueueMin = 8                       // pictures waiting for their time, at least
 	picQueueMax = 72                      // … and at most (a 1 s jitter buffer at 60 fps)
-	audioTol    = 5 * time.Millisecond    // audio ahead/behind tolerated before it is padded/skipped
-	audioGapMax = 500 * time.Millisecond  // a larger hole in audio timestamps resets the ring
 	snapTol     = 1500 * time.Microsecond // timestamp rounding taken out (whole ms, and then some)
 )
 

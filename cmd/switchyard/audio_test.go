@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"switchyard/ingest"
-	"switchyard/mixer"
+	"switchyard/mixer/audio"
 )
 
 // programLevel reads two seconds of the program back over RTSP and returns
@@ -67,9 +67,9 @@ func TestAudioMixer(t *testing.T) {
 	require.Less(t, mean, -50.0, "the line-up source is not on program")
 
 	// "on" with −6 dB: always mixed, at its gain.
-	var st mixer.AudioSettings
+	var st audio.Settings
 	require.Equal(t, http.StatusOK, api(t, "PATCH", a.apiURL("/audio/lineup"), `{"mode":"on","gain_db":-6}`, &st))
-	require.Equal(t, mixer.AudioSettings{GainDB: -6, Mode: "on"}, st)
+	require.Equal(t, audio.Settings{GainDB: -6, Mode: "on"}, st)
 	mean, _ = programLevel(t, a, at1k)
 	require.InDelta(t, -27, mean, 1.5, "the line-up tone mixed at −6 dB")
 
@@ -94,7 +94,7 @@ func TestAudioMixer(t *testing.T) {
 	// Levels on the event stream, ten a second, for meters.
 	ch, _ := sseClient(t, a.apiURL("/events"), "")
 	next(t, ch, 5*time.Second, "state")
-	var lv mixer.Levels
+	var lv audio.Levels
 	first := time.Now()
 	for range 10 {
 		require.NoError(t, json.Unmarshal([]byte(next(t, ch, 2*time.Second, "levels").data), &lv))
@@ -110,10 +110,10 @@ func TestAudioMixer(t *testing.T) {
 	require.Equal(t, http.StatusOK, api(t, "PUT", a.apiURL("/transition"), `{"type":"wipe","duration_ms":700,"direction":"circle"}`, nil))
 	a.Close()
 	b, _ := startApp(t, cfg)
-	var au mixer.AudioState
+	var au audio.State
 	require.Equal(t, http.StatusOK, api(t, "GET", b.apiURL("/audio"), "", &au))
-	require.Equal(t, mixer.AudioSettings{GainDB: 20, Mode: "on"}, au.Sources["lineup"])
-	require.Equal(t, mixer.AudioSettings{Mute: true, Mode: "afv"}, au.Sources["cam1"])
+	require.Equal(t, audio.Settings{GainDB: 20, Mode: "on"}, au.Sources["lineup"])
+	require.Equal(t, audio.Settings{Mute: true, Mode: "afv"}, au.Sources["cam1"])
 	tr := b.mixer.DefaultTransition()
 	require.Equal(t, "wipe", tr.Type)
 	require.Equal(t, 700, tr.DurationMS)

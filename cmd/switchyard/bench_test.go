@@ -26,6 +26,7 @@ import (
 	"switchyard/media"
 	"switchyard/media/av"
 	"switchyard/mixer"
+	"switchyard/mixer/clock"
 	"switchyard/mixer/keyer"
 	"switchyard/output/push"
 	"switchyard/output/record"
@@ -569,12 +570,12 @@ func BenchmarkRecording(b *testing.B) {
 
 // measureShow lets the show settle, then measures this process's CPU (in
 // cores) and the late and dropped program frames over window.
-func measureShow(a *app, settle, window time.Duration) (cores float64, st mixer.Stats) {
+func measureShow(a *app, settle, window time.Duration) (cores float64, st clock.Stats) {
 	time.Sleep(settle)
 	s0, c0 := a.mixer.Stats(), selfCPU()
 	time.Sleep(window)
 	s1 := a.mixer.Stats()
-	return (selfCPU() - c0).Seconds() / window.Seconds(), mixer.Stats{Late: s1.Late - s0.Late, Dropped: s1.Dropped - s0.Dropped}
+	return (selfCPU() - c0).Seconds() / window.Seconds(), clock.Stats{Late: s1.Late - s0.Late, Dropped: s1.Dropped - s0.Dropped}
 }
 
 // rssBytes is this process's resident memory.
@@ -713,8 +714,8 @@ func BenchmarkScale1080p(b *testing.B) {
 		fmt.Printf("  %2d sources: %.2f cores, %d late (clock %d, backlog %d, encode %d), %d dropped program frames in %.0f s (encode up to %.1f ms a frame); "+
 			"sources: %d pictures late for their tick, %d ms of sound late; multiview %.1f pictures/s; host steal %.0f ms; "+
 			"since start: a frame left at most %.1f ms after its time, the clock woke at most %.1f ms late, the encode loop yielded at most %.1f ms\n",
-			n, (c1-c0).Seconds()/media, late, s1.LateBy[mixer.LateClock]-s0.LateBy[mixer.LateClock],
-			s1.LateBy[mixer.LateBacklog]-s0.LateBy[mixer.LateBacklog], s1.LateBy[mixer.LateEncode]-s0.LateBy[mixer.LateEncode],
+			n, (c1-c0).Seconds()/media, late, s1.LateBy[clock.LateClock]-s0.LateBy[clock.LateClock],
+			s1.LateBy[clock.LateBacklog]-s0.LateBy[clock.LateBacklog], s1.LateBy[clock.LateEncode]-s0.LateBy[clock.LateEncode],
 			dropped, media, maxEncode, pics, sound.Milliseconds(), float64(w1-w0)/media, stealMs()-steal0, s1.LeftMaxMs, s1.WokeMaxMs, s1.YieldMaxMs)
 		held := late+dropped+pics == 0 && sound == 0
 		if held {
@@ -812,7 +813,7 @@ func BenchmarkPreviewOutput(b *testing.B) {
 	}
 	const window = 15 * time.Second
 	names := []string{"cam1", "cam2", "cam3", "cam4"}
-	show := func(previewBPS media.Bitrate) (float64, mixer.Stats) {
+	show := func(previewBPS media.Bitrate) (float64, clock.Stats) {
 		cfg := benchConfig(b, 1280, 720, names...)
 		cfg.Program.PreviewBitrate = previewBPS
 		a := benchStart(b, &cfg)

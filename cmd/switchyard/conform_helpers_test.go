@@ -77,7 +77,7 @@ func (b bars) read() (n, id int, ok bool) {
 }
 
 // blendOf is what the mixer's dissolve makes of a and b at position w/256
-// (compose.Mix).
+// (draw.Mix).
 func blendOf(a, b bars, w int) bars {
 	var out bars
 	for i := range out {

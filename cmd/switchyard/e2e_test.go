@@ -16,7 +16,8 @@ import (
 	"go.uber.org/goleak"
 
 	"switchyard/ingest"
-	"switchyard/mixer"
+	"switchyard/mixer/bus"
+	"switchyard/mixer/clock"
 )
 
 // Two cameras at once, one over RTMP and one over RTSP; the API reports both
@@ -113,13 +114,13 @@ func TestCutOnPixels(t *testing.T) {
 // frame's interval and checks that it lands on the next frame: the frame
 // after the one whose interval the command was sent in. An API that made the
 // command wait a frame fails here.
-func cutOnNextFrame(t *testing.T, a *app, path, body string) mixer.State {
+func cutOnNextFrame(t *testing.T, a *app, path, body string) bus.State {
 	t.Helper()
 	frame := a.mixer.Config().FrameDuration()
 	into := time.Since(a.mixer.Started()) % frame
 	time.Sleep(frame - into + 3*time.Millisecond) // to the start of the next interval: pacing, not synchronisation
 	t0 := time.Now()
-	var st mixer.State
+	var st bus.State
 	mustAPI(t, "POST", a.apiURL(path), body, &st)
 	sent := a.mixer.FrameAt(t0)
 	require.LessOrEqual(t, st.Frame, sent+1, "%s %s sent in frame %d's interval lands on frame %d, not the next", path, body, sent, st.Frame)
@@ -202,7 +203,7 @@ func TestProgramSurvivesPublisherLoss(t *testing.T) {
 		require.InDelta(t, 3000, d, 2, "frame %d: timestamp step %d (program must keep its rate)", i, d)
 	}
 	require.Contains(t, logs.String(), "publisher disconnected")
-	onTime(t, a, mixer.Stats{})
+	onTime(t, a, clock.Stats{})
 }
 
 // readFrameCRC returns the PTS column of an ffmpeg framecrc file.

@@ -8,7 +8,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"switchyard/ingest"
-	"switchyard/mixer"
+	"switchyard/mixer/bus"
+	"switchyard/mixer/keyer"
 )
 
 // fullFrame is one program frame decoded at the program's size.
@@ -63,7 +64,7 @@ func TestEdgesExactToThePixel(t *testing.T) {
 
 	// A PiP of cam2 in a box at even coordinates that are not a multiple of
 	// 16, of the source's own shape (4:3: no letterbox inside it).
-	var k mixer.KeyerStatus
+	var k keyer.Status
 	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/keyers"),
 		`{"type":"pip","source":"cam2","rect":{"x":98,"y":58,"w":128,"h":96},"on":true,"fade_ms":0}`, &k))
 	waitFor(t, 5*time.Second, "the PiP on air", func() bool { return a.mixer.Stats().FramesOut > 0 })
@@ -79,7 +80,7 @@ func TestEdgesExactToThePixel(t *testing.T) {
 	// exactly 160 pixels.
 	mustAPI(t, "POST", a.apiURL("/preview"), `{"source":"cam2"}`, nil)
 	mustAPI(t, "PUT", a.apiURL("/transition"), `{"type":"wipe","direction":"left","duration_ms":60000,"softness_px":0}`, nil)
-	var st mixer.State
+	var st bus.State
 	mustAPI(t, "POST", a.apiURL("/transition/position"), `{"position":0.5}`, &st)
 	f = frame(st.Frame + 2)
 	for _, y := range []int{0, 1, 120, 239} {

@@ -22,7 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"switchyard/ingest"
-	"switchyard/mixer"
+	"switchyard/mixer/clock"
 )
 
 // testConfig is a small show on loopback ports chosen by the kernel.
@@ -79,7 +79,7 @@ func startApp(t *testing.T, cfg *Config) (*app, *logBuf) {
 // onTime: since m0 (the mixer's stats at the start of a quiet window) no
 // program frame was dropped and none left late; a late one is told with its
 // cause and what the host did then. It returns the stats now.
-func onTime(t *testing.T, a *app, m0 mixer.Stats) mixer.Stats {
+func onTime(t *testing.T, a *app, m0 clock.Stats) clock.Stats {
 	t.Helper()
 	m1 := a.mixer.Stats()
 	require.Equal(t, m0.Dropped, m1.Dropped, "no program frame dropped")

@@ -19,7 +19,7 @@ import (
 	rtmpmsg "github.com/yutopp/go-rtmp/message"
 
 	"switchyard/ingest"
-	"switchyard/mixer"
+	"switchyard/mixer/bus"
 )
 
 // flvTags encodes a clip with ffmpeg into FLV and splits it into tags.
@@ -69,8 +69,8 @@ func TestHostilePublishers(t *testing.T) {
 		ingest.SourceConfig{Name: "jumpy"}))
 	pushRTMP(t, a, "cam1", "red", "320x240", 30)
 	waitLive(t, a, "cam1")
-	var bus mixer.State
-	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, &bus)
+	var buses bus.State
+	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, &buses)
 	before, m0 := sourceStatus(t, a, "cam1"), a.mixer.Stats()
 	rng := rand.New(rand.NewPCG(1, 2))
 	junk := func(n int) []byte {
@@ -137,8 +137,8 @@ func TestHostilePublishers(t *testing.T) {
 		case 10:
 			waitLive(t, a, "jumpy")
 		case 90, 190, 290, 390:
-			require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/program"), `{"source":"jumpy"}`, &bus))
-			got := average(prog.frame(t, bus.Frame+2))
+			require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/program"), `{"source":"jumpy"}`, &buses))
+			got := average(prog.frame(t, buses.Frame+2))
 			require.True(t, got.is("blue"), "tag %d: the jumpy source plays on program: %s", i, got)
 		}
 		if tag.typ == 9 {
@@ -148,8 +148,8 @@ func TestHostilePublishers(t *testing.T) {
 	st2 := sourceStatus(t, a, "jumpy")
 	require.Equal(t, ingest.StateLive, st2.State, "a publisher with jumping timestamps is re-synced, not dropped")
 	require.Zero(t, st2.Sessions)
-	require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, &bus))
-	require.True(t, average(prog.frame(t, bus.Frame+2)).is("red"))
+	require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, &buses))
+	require.True(t, average(prog.frame(t, buses.Frame+2)).is("red"))
 
 	// The good camera and the program never noticed.
 	after := sourceStatus(t, a, "cam1")
@@ -190,8 +190,8 @@ func TestNoKeyFrame(t *testing.T) {
 	require.NoError(t, send(st, seqHeader, 0))
 	prog := decodeProgram(t, a)
 	prog.started(t)
-	var bus mixer.State
-	require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/program"), `{"source":"nokey"}`, &bus))
+	var buses bus.State
+	require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/program"), `{"source":"nokey"}`, &buses))
 
 	// Pictures without a key frame, paced at 30 fps, until it is flagged.
 	start := time.Now()
@@ -209,8 +209,8 @@ func TestNoKeyFrame(t *testing.T) {
 	t.Logf("flagged %s after the publisher connected: %s", time.Since(connected).Round(100*time.Millisecond), s.Warning)
 	require.Contains(t, s.Warning, "no key frame")
 	require.GreaterOrEqual(t, time.Since(connected), ingest.NoKeyAfter, "not before its time")
-	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"nokey"}`, &bus)
-	got := average(prog.frame(t, bus.Frame+1))
+	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"nokey"}`, &buses)
+	got := average(prog.frame(t, buses.Frame+1))
 	require.True(t, got.is("slate"), "nothing decodable: the program shows the slate, not a broken picture: %s", got)
 
 	// The first key frame: the picture comes, the flag goes.
@@ -220,8 +220,8 @@ func TestNoKeyFrame(t *testing.T) {
 		time.Sleep(time.Second / 30) // a camera's pace
 	}
 	waitFor(t, 5*time.Second, "the flag gone once the key frame arrived", func() bool { return sourceStatus(t, a, "nokey").Warning == "" })
-	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"nokey"}`, &bus)
-	got = average(prog.frame(t, bus.Frame+1))
+	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"nokey"}`, &buses)
+	got = average(prog.frame(t, buses.Frame+1))
 	require.True(t, got.is("blue"), "decoding starts at the key frame: %s", got)
 
 	after := sourceStatus(t, a, "cam1")
@@ -322,9 +322,9 @@ func TestH265OverEnhancedRTMP(t *testing.T) {
 			prog.started(t)
 		}
 		if i == 150 {
-			var bus mixer.State
-			require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/program"), `{"source":"obs"}`, &bus))
-			got := average(prog.frame(t, bus.Frame+1))
+			var buses bus.State
+			require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/program"), `{"source":"obs"}`, &buses))
+			got := average(prog.frame(t, buses.Frame+1))
 			require.True(t, got.is("blue"), "the Enhanced RTMP H.265 source on program: %s", got)
 		}
 	}

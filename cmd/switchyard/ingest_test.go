@@ -20,7 +20,7 @@ import (
 
 	"switchyard/ingest"
 	"switchyard/media"
-	"switchyard/mixer"
+	"switchyard/mixer/bus"
 	"switchyard/output/record"
 )
 
@@ -76,7 +76,7 @@ func TestRTMPTimestampsPastExtendedBoundary(t *testing.T) {
 	prog := decodeProgram(t, a)
 	prog.started(t)
 	for _, c := range []struct{ source, colour string }{{"late", "red"}, {"crossing", "blue"}} {
-		var st mixer.State
+		var st bus.State
 		require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/program"), `{"source":"`+c.source+`"}`, &st))
 		got := average(prog.frame(t, st.Frame+1))
 		require.True(t, got.is(c.colour), "the program shows %s: %s", c.source, got)
@@ -170,9 +170,9 @@ func TestResolutionChangeMidStream(t *testing.T) {
 	require.Equal(t, 320, st.Video.Width)
 	prog := decodeProgram(t, a)
 	prog.started(t)
-	var bus mixer.State
-	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, &bus)
-	got := average(prog.frame(t, bus.Frame+1))
+	var buses bus.State
+	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, &buses)
+	got := average(prog.frame(t, buses.Frame+1))
 	require.True(t, got.is("red"), "program %s", got)
 	var rec record.Info
 	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/recording/start"), `{"program":false,"iso":["cam1"]}`, &rec))
@@ -229,9 +229,9 @@ func TestH265RTSPPush(t *testing.T) {
 
 	prog := decodeProgram(t, a)
 	prog.started(t)
-	var bus mixer.State
-	require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/program"), `{"source":"hevc"}`, &bus))
-	got := average(prog.frame(t, bus.Frame+1))
+	var buses bus.State
+	require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/program"), `{"source":"hevc"}`, &buses))
+	got := average(prog.frame(t, buses.Frame+1))
 	require.True(t, got.is("blue"), "the H.265 camera on program: %s", got)
 
 	out, err := exec.Command("ffprobe", "-v", "error", "-rtsp_transport", "tcp", "-select_streams", "v",

@@ -16,7 +16,6 @@ import (
 
 	"switchyard/ingest"
 	"switchyard/media/av"
-	"switchyard/mixer"
 	"switchyard/mixer/keyer"
 	"switchyard/output/push"
 )
@@ -60,15 +59,15 @@ func TestKeyersOnPixels(t *testing.T) {
 	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"red"}`, nil)
 	frames := decodeProgram(t, a)
 	frames.started(t)
-	add := func(body string) mixer.KeyerStatus {
+	add := func(body string) keyer.Status {
 		t.Helper()
-		var k mixer.KeyerStatus
+		var k keyer.Status
 		require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/keyers"), body, &k), body)
 		return k
 	}
-	switchKeyer := func(id, onOff string) mixer.KeyerStatus {
+	switchKeyer := func(id, onOff string) keyer.Status {
 		t.Helper()
-		var k mixer.KeyerStatus
+		var k keyer.Status
 		require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/keyers/"+id+"/"+onOff), ``, &k))
 		require.Positive(t, k.Frame)
 		return k
@@ -135,7 +134,7 @@ func TestKeyersOnPixels(t *testing.T) {
 
 func keyerIDs(t *testing.T, a *app) []string {
 	t.Helper()
-	var list []mixer.KeyerStatus
+	var list []keyer.Status
 	require.Equal(t, http.StatusOK, api(t, "GET", a.apiURL("/keyers"), ``, &list))
 	var ids []string
 	for _, k := range list {
@@ -153,7 +152,7 @@ func TestKeyerChurnLeavesNothingBehind(t *testing.T) {
 	// seven changes a round; every round makes PiP frames of two sizes
 	churn := func(rounds int) {
 		for i := range rounds {
-			var pip, other mixer.KeyerStatus
+			var pip, other keyer.Status
 			require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/keyers"),
 				`{"type":"pip","source":"cam1","rect":{"x":0,"y":0,"w":320,"h":240},"on":true,"border":{"width":2}}`, &pip))
 			body := []string{
@@ -185,7 +184,7 @@ func TestKeyerChurnLeavesNothingBehind(t *testing.T) {
 		goroutines, runtime.NumGoroutine(), dHeap>>10, dC>>10, dRSS>>10)
 	require.Less(t, dHeap, int64(512<<10), "Go heap growth")
 	require.Less(t, dC, int64(1<<20), "C heap growth (FFmpeg's own buffers move it by a few hundred KiB)")
-	var list []mixer.KeyerStatus
+	var list []keyer.Status
 	require.Equal(t, http.StatusOK, api(t, "GET", a.apiURL("/keyers"), ``, &list))
 	require.Empty(t, list)
 }
@@ -204,7 +203,7 @@ func TestShowSurvivesRestart(t *testing.T) {
 	a, _ := startApp(t, cfg)
 	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/sources"), `{"name":"cam2","url":"gen://bars"}`, nil))
 	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/outputs"), `{"name":"backup","url":"rtmp://127.0.0.1:9/live/secret-key","enabled":false}`, nil))
-	var pip, logo, lt, k0 mixer.KeyerStatus
+	var pip, logo, lt, k0 keyer.Status
 	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/keyers"),
 		`{"type":"pip","source":"cam2","rect":{"x":200,"y":10,"w":100,"h":60},"z":5,"on":true,"border":{"width":2,"color":"#ff8800"}}`, &pip))
 	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/keyers"), `{"type":"image","rect":{"x":10,"y":10,"w":40,"h":40},"on":true}`, &logo))
@@ -212,14 +211,14 @@ func TestShowSurvivesRestart(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, body)
 	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/keyers"), `{"type":"lowerthird","title":"Grace Hopper","subtitle":"Rear Admiral","fade_ms":400}`, &lt))
 	// an image keyer made without a rect takes the uploaded picture's size, centred
-	var bare mixer.KeyerStatus
+	var bare keyer.Status
 	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/keyers"), `{"type":"image"}`, &bare))
 	code, body = putImage(t, a, bare.ID, solidPNG(t, 16, 16, color.NRGBA{R: 255, A: 255}))
 	require.Equal(t, http.StatusOK, code, body)
 	require.Equal(t, http.StatusOK, api(t, "GET", a.apiURL("/keyers/"+bare.ID), "", &bare))
 	require.Equal(t, keyer.Rect{X: 152, Y: 112, W: 16, H: 16}, *bare.Rect)
 	// a null rect is a default one, not a crash; a text keyer's box follows its text
-	var txt mixer.KeyerStatus
+	var txt keyer.Status
 	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/keyers"), `{"type":"text","text":"ab"}`, &txt))
 	require.Equal(t, http.StatusOK, api(t, "PATCH", a.apiURL("/keyers/"+txt.ID), `{"text":"a much longer line"}`, &k0))
 	require.Greater(t, k0.Rect.W, txt.Rect.W)
@@ -235,7 +234,7 @@ func TestShowSurvivesRestart(t *testing.T) {
 	require.Equal(t, http.StatusOK, api(t, "GET", b.apiURL("/outputs/backup"), "", &out))
 	require.False(t, out.Enabled)
 	require.Equal(t, before, keyerIDs(t, b))
-	var k mixer.KeyerStatus
+	var k keyer.Status
 	require.Equal(t, http.StatusOK, api(t, "GET", b.apiURL("/keyers/"+pip.ID), "", &k))
 	require.Equal(t, pip.Spec, k.Spec)
 	require.Equal(t, http.StatusOK, api(t, "GET", b.apiURL("/keyers/"+logo.ID), "", &k))
@@ -246,7 +245,7 @@ func TestShowSurvivesRestart(t *testing.T) {
 	require.Equal(t, http.StatusOK, api(t, "GET", b.apiURL("/keyers/"+lt.ID), "", &k))
 	require.Equal(t, "Grace Hopper", k.Title)
 	require.False(t, k.On)
-	var added mixer.KeyerStatus
+	var added keyer.Status
 	require.Equal(t, http.StatusCreated, api(t, "POST", b.apiURL("/keyers"), `{"type":"text","text":"new"}`, &added))
 	require.NotContains(t, before, added.ID, "new ids do not collide with restored ones")
 	// deleting the image keyer removes its file

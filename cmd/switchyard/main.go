@@ -28,6 +28,8 @@ import (
 	"switchyard/media"
 	"switchyard/media/av"
 	"switchyard/mixer"
+	"switchyard/mixer/audio"
+	"switchyard/mixer/bus"
 	"switchyard/output/push"
 	"switchyard/output/record"
 	"switchyard/output/serve"
@@ -240,11 +242,11 @@ func (a *app) start(cfg *Config) error {
 	}
 	if au := show.Audio; au != nil { // the audio settings the API left
 		m := au.Master
-		if _, err := a.mixer.SetMaster(mixer.AudioPatch{GainDB: &m.GainDB, Mute: &m.Mute}); err != nil {
+		if _, err := a.mixer.SetMaster(audio.Patch{GainDB: &m.GainDB, Mute: &m.Mute}); err != nil {
 			return fmt.Errorf("%s: audio.master: %w", store.Path(), err)
 		}
 		for name, st := range au.Sources {
-			_, _ = a.mixer.SetAudio(name, mixer.AudioPatch{GainDB: &st.GainDB, Mute: &st.Mute, Mode: &st.Mode}) // a source since removed is skipped
+			_, _ = a.mixer.SetAudio(name, audio.Patch{GainDB: &st.GainDB, Mute: &st.Mute, Mode: &st.Mode}) // a source since removed is skipped
 		}
 	}
 	show.MigrateKeyerFiles(cfg.DataDir, a.assets, log)
@@ -317,15 +319,15 @@ func sourceKey(showJSON string, fromShowJSON bool, i int, err error) string {
 // that is no longer in the show (removed through the API) leaves its bus
 // black, with a warning.
 func (a *app) setBuses(b BusesConfig) {
-	for _, bus := range []struct {
+	for _, side := range []struct {
 		key, name string
-		set       func(string) (mixer.State, error)
+		set       func(string) (bus.State, error)
 	}{{"buses.program", b.Program, a.mixer.SetProgram}, {"buses.preview", b.Preview, a.mixer.SetPreview}} {
-		if bus.name == "" {
+		if side.name == "" {
 			continue
 		}
-		if _, err := bus.set(bus.name); err != nil {
-			a.log.Warn("the bus starts black: its source is not in the show", "key", bus.key, "source", bus.name)
+		if _, err := side.set(side.name); err != nil {
+			a.log.Warn("the bus starts black: its source is not in the show", "key", side.key, "source", side.name)
 		}
 	}
 }

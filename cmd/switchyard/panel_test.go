@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"switchyard/ingest"
-	"switchyard/mixer"
+	"switchyard/mixer/keyer"
 )
 
 // chromium finds the browser `make deps` installs.
@@ -188,7 +188,7 @@ func TestPanelInBrowser(t *testing.T) {
 	require.NoError(t, chromedp.Run(ctx,
 		chromedp.SendKeys(`#lt-title`, "Ada Lovelace"), chromedp.SendKeys(`#lt-sub`, "Analyst"),
 		chromedp.Click(`#lt-new button`, chromedp.NodeVisible)))
-	var lt mixer.KeyerStatus
+	var lt keyer.Status
 	waitFor(t, 5*time.Second, "the lower third added", func() bool {
 		ks := a.mixer.Keyers()
 		if len(ks) == 1 {

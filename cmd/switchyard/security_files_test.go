@@ -18,7 +18,6 @@ import (
 
 	"switchyard/control"
 	"switchyard/ingest"
-	"switchyard/mixer"
 	"switchyard/mixer/keyer"
 )
 
@@ -93,7 +92,7 @@ func TestFilesStayInTheAssetsFolder(t *testing.T) {
 	t.Logf("slowest GET /state during the refusals: %s", slowest)
 
 	// What is in the folder is used, by its name or its full path.
-	var k mixer.KeyerStatus
+	var k keyer.Status
 	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/keyers"), `{"type":"image","path":"logo.png"}`, &k))
 	require.Equal(t, keyer.Rect{X: 144, Y: 112, W: 32, H: 16}, *k.Rect, "its own size, centred")
 	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/keyers"), `{"type":"text","text":"hi","font":"`+filepath.Join(dir, "go.ttf")+`"}`, &k))
@@ -122,7 +121,7 @@ func TestOldKeyerFilesOnRestart(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(cfg.DataDir, "show.json"), b, 0o644))
 
 	a, logs := startApp(t, cfg)
-	var k mixer.KeyerStatus
+	var k keyer.Status
 	require.Equal(t, http.StatusOK, api(t, "GET", a.apiURL("/keyers/k1"), "", &k))
 	require.Equal(t, "keyers/k1.png", k.Path)
 	require.FileExists(t, filepath.Join(cfg.DataDir, "assets", "keyers", "k1.png"))

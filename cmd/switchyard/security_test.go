@@ -17,7 +17,7 @@ import (
 
 	"switchyard/control"
 	"switchyard/ingest"
-	"switchyard/mixer"
+	"switchyard/mixer/keyer"
 )
 
 // call sends a request to the show; set changes it (headers, Host). It
@@ -60,7 +60,7 @@ func TestOverflowingRectRefused(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, api(t, "POST", a.apiURL("/keyers"), `{"type":"image","rect":`+huge+`}`, &e))
 	require.Equal(t, "rect", e.Field)
 	require.Contains(t, e.Msg, "outside the 320x240 program")
-	var k mixer.KeyerStatus
+	var k keyer.Status
 	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/keyers"), `{"type":"image","rect":{"x":0,"y":0,"w":64,"h":64}}`, &k))
 	require.Equal(t, http.StatusBadRequest, api(t, "PATCH", a.apiURL("/keyers/"+k.ID), `{"rect":`+huge+`}`, &e))
 	require.Equal(t, "rect", e.Field)

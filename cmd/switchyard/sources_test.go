@@ -18,6 +18,7 @@ import (
 	"switchyard/ingest"
 	"switchyard/internal/testpeer"
 	"switchyard/mixer"
+	"switchyard/mixer/bus"
 )
 
 func waitState(t *testing.T, a *app, name string, within time.Duration, states ...ingest.State) ingest.Status {
@@ -56,9 +57,9 @@ func TestPullSourceReconnects(t *testing.T) {
 	require.Equal(t, 320, st.Video.Width)
 	prog := decodeProgram(t, a)
 	prog.started(t)
-	var bus mixer.State
-	require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/program"), `{"source":"ipcam"}`, &bus))
-	require.True(t, average(prog.frame(t, bus.Frame+1)).is("red"), "the pulled camera is on program")
+	var buses bus.State
+	require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/program"), `{"source":"ipcam"}`, &buses))
+	require.True(t, average(prog.frame(t, buses.Frame+1)).is("red"), "the pulled camera is on program")
 
 	// The camera goes away: retrying with the attempt, next try and error.
 	cam.Stop()
@@ -140,9 +141,9 @@ func TestSourcesAtRuntime(t *testing.T) {
 	require.Equal(t, http.StatusOK, api(t, "PATCH", a.apiURL("/sources/cam9"), `{"takeover":true}`, nil))
 	prog := decodeProgram(t, a)
 	prog.started(t)
-	var bus mixer.State
-	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"cam9"}`, &bus)
-	require.True(t, average(prog.frame(t, bus.Frame+1)).is("red"))
+	var buses bus.State
+	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"cam9"}`, &buses)
+	require.True(t, average(prog.frame(t, buses.Frame+1)).is("red"))
 	pushRTMP(t, a, "cam9?key=k9", "blue", "320x240", 30)
 	require.Error(t, first.wait(t, 20*time.Second), "the first publisher is disconnected")
 	waitFor(t, 20*time.Second, "the newcomer live", func() bool {
@@ -150,8 +151,8 @@ func TestSourcesAtRuntime(t *testing.T) {
 		return st.Sessions == 1 && st.State == ingest.StateLive
 	})
 	waitFor(t, 20*time.Second, "the newcomer on program", func() bool {
-		mustAPI(t, "POST", a.apiURL("/program"), `{"source":"cam9"}`, &bus)
-		return average(prog.frame(t, bus.Frame+1)).is("blue")
+		mustAPI(t, "POST", a.apiURL("/program"), `{"source":"cam9"}`, &buses)
+		return average(prog.frame(t, buses.Frame+1)).is("blue")
 	})
 
 	// Removing the program source takes the program to black; nothing stops.
@@ -244,9 +245,9 @@ func TestImageAndToneGenerators(t *testing.T) {
 	// 400×300 in a 320×240 program fills it: all red
 	prog := decodeProgram(t, a)
 	prog.started(t)
-	var bus mixer.State
-	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"slate"}`, &bus)
-	got := average(prog.frame(t, bus.Frame+1))
+	var buses bus.State
+	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"slate"}`, &buses)
+	got := average(prog.frame(t, buses.Frame+1))
 	require.True(t, got.is("red"), "the image on program: %s", got)
 
 	// The tone, read back from the re-served source: a sine at −18 dBFS peak
@@ -278,9 +279,9 @@ func TestRTMPPull(t *testing.T) {
 	require.NotNil(t, st.Audio)
 	prog := decodeProgram(t, a)
 	prog.started(t)
-	var bus mixer.State
-	require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/program"), `{"source":"studio"}`, &bus))
-	require.True(t, average(prog.frame(t, bus.Frame+1)).is("red"), "the pulled feed is on program")
+	var buses bus.State
+	require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/program"), `{"source":"studio"}`, &buses))
+	require.True(t, average(prog.frame(t, buses.Frame+1)).is("red"), "the pulled feed is on program")
 
 	ng.Stop()
 	ff.kill()
@@ -291,6 +292,6 @@ func TestRTMPPull(t *testing.T) {
 	back := time.Now()
 	waitState(t, a, "studio", 40*time.Second, ingest.StateLive)
 	t.Logf("feed back → source live in %s", time.Since(back).Round(10*time.Millisecond))
-	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"studio"}`, &bus)
-	require.True(t, average(prog.frame(t, bus.Frame+1)).is("red"))
+	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"studio"}`, &buses)
+	require.True(t, average(prog.frame(t, buses.Frame+1)).is("red"))
 }

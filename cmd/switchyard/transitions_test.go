@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"switchyard/ingest"
-	"switchyard/mixer"
+	"switchyard/mixer/bus"
 )
 
 // Transitions, the T-bar and FTB checked on decoded program pixels.
@@ -19,9 +19,9 @@ func TestTransitionsOnPixels(t *testing.T) {
 	mustHaveTools(t)
 	a, _ := startApp(t, testConfig(t, ingest.SourceConfig{Name: "red", URL: "gen://color?c=red"},
 		ingest.SourceConfig{Name: "blue", URL: "gen://color?c=blue"}))
-	post := func(path, body string) mixer.State {
+	post := func(path, body string) bus.State {
 		t.Helper()
-		var st mixer.State
+		var st bus.State
 		status := api(t, "POST", a.apiURL(path), body, &st)
 		require.Equal(t, http.StatusOK, status, "%s %s", path, body)
 		return st
@@ -93,7 +93,7 @@ func TestTransitionsOnPixels(t *testing.T) {
 		requireNear(t, average(frames.frame(t, st.Frame+end+1)), 255, 0, 0, "back")
 	})
 	t.Run("default transition and bad input", func(t *testing.T) {
-		var st mixer.State
+		var st bus.State
 		require.Equal(t, http.StatusOK, api(t, "PUT", a.apiURL("/transition"), `{"type":"wipe","direction":"right","duration_ms":500}`, &st))
 		require.Equal(t, "wipe", st.Transition.Type)
 		require.Equal(t, 500, st.Transition.DurationMS)

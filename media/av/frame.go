@@ -6,7 +6,6 @@ package av
 import "C"
 
 import (
-	"sync"
 	"sync/atomic"
 	"unsafe"
 )
@@ -64,7 +63,7 @@ func (f *Frame) Retain() { f.refs.Add(1) }
 func (f *Frame) Release() {
 	if f.refs.Add(-1) == 0 {
 		if f.pool != nil {
-			f.pool.put(f)
+			f.pool.idle.put(f)
 		} else {
 			f.Free()
 		}
@@ -99,9 +98,7 @@ func (f *Frame) CopyFrom(src *Frame) {
 type FramePool struct {
 	Width, Height int
 
-	mu     sync.Mutex
-	free   []*Frame
-	closed bool
+	idle freeList[*Frame]
 }
 
 // NewFramePool returns a pool of w×h frames.
@@ -112,15 +109,10 @@ func NewFramePool(w, h int) *FramePool {
 // Get returns a frame holding one reference. Its pixels are whatever its last
 // user left.
 func (p *FramePool) Get() (*Frame, error) {
-	p.mu.Lock()
-	if n := len(p.free); n > 0 {
-		f := p.free[n-1]
-		p.free = p.free[:n-1]
-		p.mu.Unlock()
+	if f, ok := p.idle.get(); ok {
 		f.refs.Store(1)
 		return f, nil
 	}
-	p.mu.Unlock()
 	f, err := NewFrame(p.Width, p.Height)
 	if err != nil {
 		return nil, err
@@ -129,25 +121,8 @@ func (p *FramePool) Get() (*Frame, error) {
 	return f, nil
 }
 
-func (p *FramePool) put(f *Frame) {
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		f.Free()
-		return
-	}
-	p.free = append(p.free, f)
-	p.mu.Unlock()
-}
+// destroy frees a pooled frame's C memory (the pool is closed).
+func (f *Frame) destroy() { f.Free() }
 
 // Close frees the idle frames; frames still in use are freed on their last Release.
-func (p *FramePool) Close() {
-	p.mu.Lock()
-	p.closed = true
-	free := p.free
-	p.free = nil
-	p.mu.Unlock()
-	for _, f := range free {
-		f.Free()
-	}
-}
+func (p *FramePool) Close() { p.idle.close() }

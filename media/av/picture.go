@@ -7,7 +7,6 @@ import "C"
 
 import (
 	"errors"
-	"sync"
 	"sync/atomic"
 )
 
@@ -30,28 +29,20 @@ func (r *PictureRef) Retain() { r.refs.Add(1) }
 func (r *PictureRef) Release() {
 	if r.refs.Add(-1) == 0 {
 		C.av_frame_unref(r.f)
-		r.pool.put(r)
+		r.pool.idle.put(r)
 	}
 }
 
 // PicturePool recycles PictureRef holders, so holding the latest picture of a
-// source allocates nothing per frame.
+// source allocates nothing per frame. Its zero value is ready.
 type PicturePool struct {
-	mu     sync.Mutex
-	free   []*PictureRef
-	closed bool
+	idle freeList[*PictureRef]
 }
 
 // Ref returns a holder with one reference to p's picture.
 func (pp *PicturePool) Ref(p Picture) (*PictureRef, error) {
-	pp.mu.Lock()
-	var r *PictureRef
-	if n := len(pp.free); n > 0 {
-		r = pp.free[n-1]
-		pp.free = pp.free[:n-1]
-	}
-	pp.mu.Unlock()
-	if r == nil {
+	r, ok := pp.idle.get()
+	if !ok {
 		f := C.av_frame_alloc()
 		if f == nil {
 			return nil, errors.New("allocate picture holder: out of memory")
@@ -59,32 +50,15 @@ func (pp *PicturePool) Ref(p Picture) (*PictureRef, error) {
 		r = &PictureRef{f: f, pool: pp}
 	}
 	if err := avErr("reference picture", C.av_frame_ref(r.f, p.f)); err != nil {
-		pp.put(r)
+		pp.idle.put(r)
 		return nil, err
 	}
 	r.refs.Store(1)
 	return r, nil
 }
 
-func (pp *PicturePool) put(r *PictureRef) {
-	pp.mu.Lock()
-	if pp.closed {
-		pp.mu.Unlock()
-		C.av_frame_free(&r.f)
-		return
-	}
-	pp.free = append(pp.free, r)
-	pp.mu.Unlock()
-}
+// destroy frees the holder (its picture is already unreferenced).
+func (r *PictureRef) destroy() { C.av_frame_free(&r.f) }
 
 // Close frees idle holders; holders in use are freed on their last Release.
-func (pp *PicturePool) Close() {
-	pp.mu.Lock()
-	pp.closed = true
-	free := pp.free
-	pp.free = nil
-	pp.mu.Unlock()
-	for _, r := range free {
-		C.av_frame_free(&r.f)
-	}
-}
+func (pp *PicturePool) Close() { pp.idle.close() }

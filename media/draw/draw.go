@@ -1,13 +1,15 @@
-// Package draw paints on I420 frames: solid rectangles, colour bars and
-// anti-aliased text (golang.org/x/image/font/opentype with the embedded Go
-// fonts). Generators and the mixer's slate share it; it sits below both.
+// Package draw is the one home of pixel operations on I420 av frames: solid
+// rectangles, colour bars and anti-aliased text (golang.org/x/image/font/opentype
+// with the embedded Go fonts), fitting a picture into a box with its aspect
+// kept and letterboxing it, the transitions (mix, dip, fade, wipe) and the
+// blending of keyers' premultiplied YUVA layers (media/color.Layer) onto a
+// frame. media/av keeps codecs, scaling and the SIMD blend kernel this package
+// calls. Generators and the mixer share it; it sits below both.
 package draw
 
 import (
-	"fmt"
 	"image"
-	"image/color"
-	"strings"
+	stdcolor "image/color"
 	"sync"
 
 	"golang.org/x/image/font"
@@ -16,64 +18,19 @@ import (
 	"golang.org/x/image/math/fixed"
 
 	"switchyard/media/av"
+	"switchyard/media/color"
 )
 
-// YUV is a colour in BT.601 limited range, the convention ffmpeg's lavfi and
-// swscale use by default.
-type YUV struct{ Y, U, V byte }
+// YUV is a colour in BT.601 limited range (media/color's type).
+type YUV = color.YUV
 
-// FromRGB converts an 8-bit RGB colour to YUV (BT.601, limited range).
-func FromRGB(r, g, b uint8) YUV {
-	R, G, B := float64(r), float64(g), float64(b)
-	y := 16 + (65.481*R+128.553*G+24.966*B)/255
-	u := 128 + (-37.797*R-74.203*G+112.0*B)/255
-	v := 128 + (112.0*R-93.786*G-18.214*B)/255
-	return YUV{clamp(y), clamp(u), clamp(v)}
-}
-
-func clamp(f float64) byte {
-	f += 0.5
-	if f < 0 {
-		return 0
-	}
-	if f > 255 {
-		return 255
-	}
-	return byte(f)
-}
-
-// Named colours accepted by ParseColor, as ffmpeg names them.
-var named = map[string][3]uint8{
-	"black": {0, 0, 0}, "white": {255, 255, 255}, "red": {255, 0, 0}, "green": {0, 128, 0},
-	"lime": {0, 255, 0}, "blue": {0, 0, 255}, "yellow": {255, 255, 0}, "cyan": {0, 255, 255},
-	"magenta": {255, 0, 255}, "gray": {128, 128, 128}, "grey": {128, 128, 128},
-	"orange": {255, 165, 0}, "purple": {128, 0, 128}, "navy": {0, 0, 128},
-}
-
-// ParseColor reads a colour name ("red") or hex RGB ("#ff8800", "ff8800", "0xff8800").
-func ParseColor(s string) (YUV, error) {
-	c, err := ParseRGB(s)
-	if err != nil {
-		return YUV{}, err
-	}
-	return FromRGB(c[0], c[1], c[2]), nil
-}
-
-// ParseRGB reads a colour as ParseColor does, as 8-bit RGB.
-func ParseRGB(s string) ([3]uint8, error) {
-	s = strings.ToLower(strings.TrimSpace(s))
-	if c, ok := named[s]; ok {
-		return c, nil
-	}
-	h := strings.TrimPrefix(strings.TrimPrefix(s, "#"), "0x")
-	var r, g, b uint8
-	if len(h) == 6 {
-		if _, err := fmt.Sscanf(h, "%02x%02x%02x", &r, &g, &b); err == nil {
-			return [3]uint8{r, g, b}, nil
-		}
-	}
-	return [3]uint8{}, fmt.Errorf("unknown colour %q (use a name like red or hex like #ff8800)", s)
-}
+// FromRGB, ParseColor and ParseRGB are media/color's, for the generators in
+// ingest/gen that still name them here.
+var (
+	FromRGB    = color.FromRGB
+	ParseColor = color.ParseColor
+	ParseRGB   = color.ParseRGB
+)
 
 // FillRect paints r (clipped to the frame, snapped to even coordinates) one colour.
 func FillRect(f *av.Frame, r av.Rect, c YUV) {
@@ -171,7 +128,7 @@ func Text(f *av.Frame, face font.Face, x, y int, s string, c YUV) {
 	w := TextWidth(face, s)
 	h := (m.Ascent + m.Descent).Ceil()
 	mask := image.NewAlpha(image.Rect(0, 0, w, h))
-	d := font.Drawer{Dst: mask, Src: image.NewUniform(color.Alpha{A: 255}), Face: face,
+	d := font.Drawer{Dst: mask, Src: image.NewUniform(stdcolor.Alpha{A: 255}), Face: face,
 		Dot: fixed.Point26_6{X: 0, Y: m.Ascent}}
 	d.DrawString(s)
 	BlendMask(f, mask, x, y-m.Ascent.Ceil(), c)

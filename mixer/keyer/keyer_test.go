@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"image"
-	"image/color"
 	"image/png"
 	"math"
 	"os"
@@ -21,64 +20,8 @@ import (
 	"golang.org/x/image/math/fixed"
 
 	"switchyard/internal/assets"
-	"switchyard/media/av"
-	"switchyard/media/draw"
+	ycolor "switchyard/media/color"
 )
-
-func TestLayerColoursMatchTheMixer(t *testing.T) {
-	for _, c := range [][3]uint8{{255, 0, 0}, {0, 255, 0}, {0, 0, 255}, {255, 255, 255}, {0, 0, 0}, {30, 140, 200}} {
-		img := image.NewRGBA(image.Rect(0, 0, 4, 4))
-		for i := 0; i < len(img.Pix); i += 4 {
-			img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = c[0], c[1], c[2], 255
-		}
-		l := FromRGBA(img)
-		want := draw.FromRGB(c[0], c[1], c[2])
-		require.InDelta(t, want.Y, l.Y[0], 1, "%v", c)
-		require.InDelta(t, want.U, l.U[0], 1, "%v", c)
-		require.InDelta(t, want.V, l.V[0], 1, "%v", c)
-		require.EqualValues(t, 255, l.AC[0])
-	}
-}
-
-func TestBlendOpacityAndAlpha(t *testing.T) {
-	f, err := av.NewFrame(16, 16)
-	require.NoError(t, err)
-	defer f.Free()
-	bg := draw.FromRGB(0, 0, 255)
-	f.Fill(bg.Y, bg.U, bg.V)
-	img := image.NewRGBA(image.Rect(0, 0, 8, 8))
-	// left half opaque red, right half red at 50 % (premultiplied)
-	for y := range 8 {
-		for x := range 8 {
-			c := color.RGBA{R: 255, A: 255}
-			if x >= 4 {
-				c = color.RGBA{R: 128, A: 128}
-			}
-			img.SetRGBA(x, y, c)
-		}
-	}
-	l := FromRGBA(img)
-	red := draw.FromRGB(255, 0, 0)
-	Blend(f, l, 4, 4, 256)
-	require.Equal(t, bg.Y, f.Y[0], "outside the rect untouched")
-	require.Equal(t, bg.Y, f.Y[15*f.StrideY+15], "outside the rect untouched")
-	require.InDelta(t, red.Y, f.Y[5*f.StrideY+5], 1, "opaque part")
-	require.InDelta(t, (int(red.Y)+int(bg.Y))/2, f.Y[5*f.StrideY+10], 2, "half-alpha part")
-	require.InDelta(t, red.V, f.V[3*f.StrideC+3], 1, "opaque chroma")
-
-	f.Fill(bg.Y, bg.U, bg.V)
-	Blend(f, l, 4, 4, 128)
-	require.InDelta(t, (int(red.Y)+int(bg.Y))/2, f.Y[5*f.StrideY+5], 2, "opacity 0.5")
-	require.InDelta(t, (int(red.U)+int(bg.U))/2, f.U[3*f.StrideC+3], 2, "opacity 0.5 chroma")
-
-	// clipped at the frame's edges, no panic, nothing outside written
-	f.Fill(bg.Y, bg.U, bg.V)
-	Blend(f, l, 12, -4, 256)
-	require.InDelta(t, red.Y, f.Y[0*f.StrideY+13], 1)
-	require.Equal(t, bg.Y, f.Y[5*f.StrideY+13])
-	Blend(f, l, 100, 100, 256)
-	Blend(f, l, -100, 0, 256)
-}
 
 func TestTextIsAntiAliasedAndSpeaksUTF8(t *testing.T) {
 	s := Spec{Type: TypeText, Text: "Café Zürich — ñ", Size: 40, Background: "black"}
@@ -90,7 +33,7 @@ func TestTextIsAntiAliasedAndSpeaksUTF8(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, s.Rect.W&^1, l.W)
 	var mid, full int
-	white := draw.FromRGB(255, 255, 255)
+	white := ycolor.FromRGB(255, 255, 255)
 	for _, y := range l.Y {
 		switch {
 		case y >= white.Y-1:

@@ -20,7 +20,7 @@ import (
 	"golang.org/x/image/math/fixed"
 
 	"switchyard/internal/assets"
-	"switchyard/media/draw"
+	ycolor "switchyard/media/color"
 )
 
 // Limits on what a keyer reads.
@@ -208,7 +208,7 @@ func (s *Spec) ClockText(c Clock) string {
 // Render draws a keyer into a layer the size of its rectangle. A PiP's layer
 // is its border (nil without one); its picture is scaled per frame. An image
 // keyer without an image yet renders transparent.
-func Render(s *Spec, c Clock) (*Layer, error) {
+func Render(s *Spec, c Clock) (*ycolor.Layer, error) {
 	r := s.Rect
 	img := image.NewRGBA(image.Rect(0, 0, r.W, r.H))
 	switch s.Type {
@@ -244,12 +244,12 @@ func Render(s *Spec, c Clock) (*Layer, error) {
 	default:
 		return nil, fieldErr("type", "keyer type %q cannot be rendered", s.Type)
 	}
-	return FromRGBA(img), nil
+	return ycolor.FromRGBA(img), nil
 }
 
 // rgba is a colour the keyer accepted (Normalize checked it) with alpha a.
 func rgba(name string, a float64) color.NRGBA {
-	c, _ := draw.ParseRGB(name)
+	c, _ := ycolor.ParseRGB(name)
 	return color.NRGBA{R: c[0], G: c[1], B: c[2], A: uint8(math.Round(a * 255))}
 }
 

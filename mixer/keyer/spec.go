@@ -15,7 +15,7 @@ import (
 
 	"golang.org/x/image/font/opentype"
 
-	"switchyard/media/draw"
+	"switchyard/media/color"
 )
 
 // Types of keyer.
@@ -159,11 +159,11 @@ func (s *Spec) Normalize(w, h int) error {
 	if s.Color == "" {
 		s.Color = "white"
 	}
-	if _, err := draw.ParseColor(s.Color); err != nil {
+	if _, err := color.ParseColor(s.Color); err != nil {
 		return fieldErr("color", "color: %v", err)
 	}
 	if s.Background != "" {
-		if _, err := draw.ParseColor(s.Background); err != nil {
+		if _, err := color.ParseColor(s.Background); err != nil {
 			return fieldErr("background", "background: %v", err)
 		}
 	}
@@ -207,7 +207,7 @@ func (s *Spec) Normalize(w, h int) error {
 		if s.Accent == "" {
 			s.Accent = "#e0a526"
 		}
-		if _, err := draw.ParseColor(s.Accent); err != nil {
+		if _, err := color.ParseColor(s.Accent); err != nil {
 			return fieldErr("accent", "accent: %v", err)
 		}
 		if s.Rect == nil {
@@ -227,7 +227,7 @@ func (s *Spec) Normalize(w, h int) error {
 			if s.Border.Color == "" {
 				s.Border.Color = "white"
 			}
-			if _, err := draw.ParseColor(s.Border.Color); err != nil {
+			if _, err := color.ParseColor(s.Border.Color); err != nil {
 				return fieldErr("border.color", "border.color: %v", err)
 			}
 			if s.Border.Width < 0 || s.Border.Width > 100 {

@@ -1,10 +1,10 @@
-package compose
+package draw
 
 import (
 	"math"
 
 	"switchyard/media/av"
-	"switchyard/media/draw"
+	"switchyard/media/color"
 )
 
 // Blends take weights in 1/256ths so the per-pixel work is integer only.
@@ -31,7 +31,7 @@ func mixPlane(dst, a, b []byte, w int) {
 }
 
 // Fade writes a faded towards colour c by p (0: a, 1: c) to dst.
-func Fade(dst, a *av.Frame, p float64, c draw.YUV) {
+func Fade(dst, a *av.Frame, p float64, c color.YUV) {
 	w := weight(p)
 	fadePlane(dst.Y, a.Y, c.Y, w)
 	fadePlane(dst.U, a.U, c.U, w)
@@ -47,7 +47,7 @@ func fadePlane(dst, a []byte, c byte, w int) {
 }
 
 // Dip goes from a to colour c over the first half and from c to b over the second.
-func Dip(dst, a, b *av.Frame, p float64, c draw.YUV) {
+func Dip(dst, a, b *av.Frame, p float64, c color.YUV) {
 	if p < 0.5 {
 		Fade(dst, a, p*2, c)
 	} else {
@@ -55,19 +55,17 @@ func Dip(dst, a, b *av.Frame, p float64, c draw.YUV) {
 	}
 }
 
-// Wipe directions.
+// Wipe directions, as a transition names them (mixer/bus validates them).
 const (
-	WipeLeft   = "left"   // the new picture enters from the left edge
-	WipeRight  = "right"  // from the right edge
-	WipeUp     = "up"     // from the bottom edge, moving up
-	WipeDown   = "down"   // from the top edge, moving down
-	WipeCircle = "circle" // a circle growing from the centre
+	wipeLeft   = "left"   // the new picture enters from the left edge
+	wipeRight  = "right"  // from the right edge
+	wipeUp     = "up"     // from the bottom edge, moving up
+	wipeDown   = "down"   // from the top edge, moving down
+	wipeCircle = "circle" // a circle growing from the centre
 )
 
-// WipeDirections lists the accepted directions.
-var WipeDirections = []string{WipeLeft, WipeRight, WipeUp, WipeDown, WipeCircle}
-
-// Wipe reveals b over a at position p with a soft edge of soft pixels.
+// Wipe reveals b over a at position p with a soft edge of soft pixels, in
+// direction dir: left, right, up, down or circle (anything else: left).
 // Luma is blended per pixel; chroma per 2×2 block, at the block's centre.
 func Wipe(dst, a, b *av.Frame, p float64, dir string, soft int) {
 	p = math.Min(math.Max(p, 0), 1)
@@ -81,30 +79,30 @@ func Wipe(dst, a, b *av.Frame, p float64, dir string, soft int) {
 	s := max(w, 1)
 	var edge, r, cx, cy float64
 	switch dir {
-	case WipeRight:
+	case wipeRight:
 		edge = W - p*(W+w) + w/2
-	case WipeUp:
+	case wipeUp:
 		edge = H - p*(H+w) + w/2
-	case WipeDown:
+	case wipeDown:
 		edge = p*(H+w) - w/2
-	case WipeCircle:
+	case wipeCircle:
 		cx, cy = W/2, H/2
 		r = p*(math.Hypot(cx, cy)+w) - w/2
 	default:
-		dir = WipeLeft
+		dir = wipeLeft
 		edge = p*(W+w) - w/2
 	}
 	// alpha of b (0..256) at (x, y): a ramp across the soft edge
 	alpha := func(x, y float64) int {
 		var d float64 // distance into b's side
 		switch dir {
-		case WipeLeft:
+		case wipeLeft:
 			d = edge - x
-		case WipeRight:
+		case wipeRight:
 			d = x - edge
-		case WipeUp:
+		case wipeUp:
 			d = y - edge
-		case WipeDown:
+		case wipeDown:
 			d = edge - y
 		default:
 			d = r - math.Hypot(x-cx, y-cy)

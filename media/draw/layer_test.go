@@ -1,10 +1,15 @@
-package keyer
+package draw
 
 import (
+	"image"
+	stdcolor "image/color"
 	"math/rand/v2"
 	"testing"
 
+	"github.com/stretchr/testify/require"
+
 	"switchyard/media/av"
+	"switchyard/media/color"
 )
 
 // blendFormula is the blend written out per sample: d = fg·o + d·(1 − α·o)
@@ -30,7 +35,7 @@ func TestBlendMatchesTheFormula(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, op := range []int{256, 255, 200, 128, 1} {
 		// a 256×256 layer holds every (fg, α) pair at full opacity: row fg, column α
-		l := NewLayer(256, 256)
+		l := color.NewLayer(256, 256)
 		for y := range 256 {
 			for x := range 256 {
 				l.Y[y*256+x], l.A[y*256+x] = byte(y), byte(x)
@@ -74,7 +79,7 @@ func TestBlendMatchesTheFormula(t *testing.T) {
 // TestBlendClipsAtTheEdges: a layer hanging over any edge blends only its
 // visible part, as the formula does there.
 func TestBlendClipsAtTheEdges(t *testing.T) {
-	l := NewLayer(64, 64)
+	l := color.NewLayer(64, 64)
 	for i := range l.Y {
 		l.Y[i], l.A[i] = 100, 200
 	}
@@ -101,4 +106,44 @@ func TestBlendClipsAtTheEdges(t *testing.T) {
 		}
 		dst.Free()
 	}
+}
+
+func TestBlendOpacityAndAlpha(t *testing.T) {
+	f, err := av.NewFrame(16, 16)
+	require.NoError(t, err)
+	defer f.Free()
+	bg := color.FromRGB(0, 0, 255)
+	f.Fill(bg.Y, bg.U, bg.V)
+	img := image.NewRGBA(image.Rect(0, 0, 8, 8))
+	// left half opaque red, right half red at 50 % (premultiplied)
+	for y := range 8 {
+		for x := range 8 {
+			c := stdcolor.RGBA{R: 255, A: 255}
+			if x >= 4 {
+				c = stdcolor.RGBA{R: 128, A: 128}
+			}
+			img.SetRGBA(x, y, c)
+		}
+	}
+	l := color.FromRGBA(img)
+	red := color.FromRGB(255, 0, 0)
+	Blend(f, l, 4, 4, 256)
+	require.Equal(t, bg.Y, f.Y[0], "outside the rect untouched")
+	require.Equal(t, bg.Y, f.Y[15*f.StrideY+15], "outside the rect untouched")
+	require.InDelta(t, red.Y, f.Y[5*f.StrideY+5], 1, "opaque part")
+	require.InDelta(t, (int(red.Y)+int(bg.Y))/2, f.Y[5*f.StrideY+10], 2, "half-alpha part")
+	require.InDelta(t, red.V, f.V[3*f.StrideC+3], 1, "opaque chroma")
+
+	f.Fill(bg.Y, bg.U, bg.V)
+	Blend(f, l, 4, 4, 128)
+	require.InDelta(t, (int(red.Y)+int(bg.Y))/2, f.Y[5*f.StrideY+5], 2, "opacity 0.5")
+	require.InDelta(t, (int(red.U)+int(bg.U))/2, f.U[3*f.StrideC+3], 2, "opacity 0.5 chroma")
+
+	// clipped at the frame's edges, no panic, nothing outside written
+	f.Fill(bg.Y, bg.U, bg.V)
+	Blend(f, l, 12, -4, 256)
+	require.InDelta(t, red.Y, f.Y[0*f.StrideY+13], 1)
+	require.Equal(t, bg.Y, f.Y[5*f.StrideY+13])
+	Blend(f, l, 100, 100, 256)
+	Blend(f, l, -100, 0, 256)
 }

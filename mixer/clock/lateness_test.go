@@ -1,9 +1,8 @@
-package mixer
+package clock
 
 import (
 	"io"
 	"log/slog"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -25,13 +24,13 @@ func TestLatenessCauses(t *testing.T) {
 		{"the encode left late", 1 * time.Millisecond, 0, 5 * time.Millisecond, 2*dur + time.Millisecond, LateEncode},
 		{"late both ways: the clock first", dur + time.Millisecond, 0, dur + 5*time.Millisecond, 3 * dur, LateClock},
 	} {
-		l := newLateness(slog.New(slog.NewTextHandler(io.Discard, nil)))
-		tm := frameTiming{due: due, woke: c.woke, waited: c.waited, queued: due.Add(c.encodeAt - time.Millisecond)}
-		late := l.note(7, &tm, due.Add(c.encodeAt), due.Add(c.left), dur, 0)
+		l := NewLateness(slog.New(slog.NewTextHandler(io.Discard, nil)))
+		tm := FrameTiming{Due: due, Woke: c.woke, Waited: c.waited, Queued: due.Add(c.encodeAt - time.Millisecond)}
+		late := l.Note(7, &tm, due.Add(c.encodeAt), due.Add(c.left), dur, 0)
 		if late != (c.want != "") {
 			t.Fatalf("%s: late %v", c.name, late)
 		}
-		clock, backlog, encode := l.counts()
+		clock, backlog, encode := l.Counts()
 		got := map[string]uint64{LateClock: clock, LateBacklog: backlog, LateEncode: encode}
 		for cause, n := range got {
 			if want := uint64(0); cause == c.want {
@@ -52,38 +51,15 @@ func TestLatenessCauses(t *testing.T) {
 	}
 }
 
-// The host sampler reads this machine's figures without failing.
-func TestHostSampler(t *testing.T) {
-	var tid atomic.Int32
-	tid.Store(threadID())
-	s := newHostSampler(&tid, new(atomic.Int32))
-	buf := make([][]byte, 0, 64)
-	for i := 0; i < 64; i++ {
-		buf = append(buf, make([]byte, 1<<20)) // a fault or two, and work for the GC
-	}
-	_ = buf
-	time.Sleep(20 * time.Millisecond) // some time for the scheduler to record
-	w := s.sample()
-	if w.MinorFaults == 0 {
-		t.Fatalf("no page faults counted after touching 64 MiB: %+v", w)
-	}
-	if w2 := s.sample(); w2.ClockRunDelayMs < 0 {
-		t.Fatalf("run delay %+v", w2)
-	}
-	if _, ok := readSteal(); !ok {
-		t.Fatal("/proc/stat has no steal column")
-	}
-}
-
 // Noting a frame's way allocates nothing: the clock and the encode loop do
 // it for every frame.
 func TestLatenessNotesWithoutAllocating(t *testing.T) {
-	l := newLateness(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	l := NewLateness(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	due := time.Now()
-	tm := frameTiming{due: due}
+	tm := FrameTiming{Due: due}
 	if n := testing.AllocsPerRun(100, func() {
-		tm.gcCycles = l.gcCycles(l.gcSample)
-		l.note(1, &tm, due.Add(time.Millisecond), due.Add(2*time.Millisecond), 33*time.Millisecond, l.gcCycles(l.gcSample))
+		tm.GCCycles = l.EncoderGC()
+		l.Note(1, &tm, due.Add(time.Millisecond), due.Add(2*time.Millisecond), 33*time.Millisecond, l.EncoderGC())
 	}); n != 0 {
 		t.Fatalf("%.1f allocations a frame", n)
 	}

@@ -1,4 +1,4 @@
-package compose
+package draw
 
 import (
 	"testing"
@@ -6,10 +6,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"switchyard/media/av"
-	"switchyard/media/draw"
+	"switchyard/media/color"
 )
 
-func solid(t *testing.T, c draw.YUV) *av.Frame {
+func solid(t *testing.T, c color.YUV) *av.Frame {
 	f, err := av.NewFrame(64, 32)
 	require.NoError(t, err)
 	t.Cleanup(f.Free)
@@ -17,16 +17,16 @@ func solid(t *testing.T, c draw.YUV) *av.Frame {
 	return f
 }
 
-func yuvAt(f *av.Frame, x, y int) draw.YUV {
-	return draw.YUV{Y: f.Y[y*f.StrideY+x], U: f.U[(y/2)*f.StrideC+x/2], V: f.V[(y/2)*f.StrideC+x/2]}
+func yuvAt(f *av.Frame, x, y int) color.YUV {
+	return color.YUV{Y: f.Y[y*f.StrideY+x], U: f.U[(y/2)*f.StrideC+x/2], V: f.V[(y/2)*f.StrideC+x/2]}
 }
 
 var (
-	red  = draw.FromRGB(255, 0, 0)
-	blue = draw.FromRGB(0, 0, 255)
+	red  = color.FromRGB(255, 0, 0)
+	blue = color.FromRGB(0, 0, 255)
 )
 
-func near(t *testing.T, want, got draw.YUV, msg string) {
+func near(t *testing.T, want, got color.YUV, msg string) {
 	t.Helper()
 	require.InDelta(t, int(want.Y), int(got.Y), 2, msg)
 	require.InDelta(t, int(want.U), int(got.U), 2, msg)
@@ -34,9 +34,9 @@ func near(t *testing.T, want, got draw.YUV, msg string) {
 }
 
 func TestMixMidpointIsTheAverage(t *testing.T) {
-	a, b, dst := solid(t, red), solid(t, blue), solid(t, Black)
+	a, b, dst := solid(t, red), solid(t, blue), solid(t, color.Black)
 	Mix(dst, a, b, 0.5)
-	avg := draw.YUV{Y: byte((int(red.Y) + int(blue.Y) + 1) / 2), U: byte((int(red.U) + int(blue.U) + 1) / 2), V: byte((int(red.V) + int(blue.V) + 1) / 2)}
+	avg := color.YUV{Y: byte((int(red.Y) + int(blue.Y) + 1) / 2), U: byte((int(red.U) + int(blue.U) + 1) / 2), V: byte((int(red.V) + int(blue.V) + 1) / 2)}
 	near(t, avg, yuvAt(dst, 10, 10), "midpoint")
 	Mix(dst, a, b, 0)
 	near(t, red, yuvAt(dst, 10, 10), "start")
@@ -45,28 +45,28 @@ func TestMixMidpointIsTheAverage(t *testing.T) {
 }
 
 func TestDipGoesThroughTheColour(t *testing.T) {
-	a, b, dst := solid(t, red), solid(t, blue), solid(t, Black)
-	white := draw.FromRGB(255, 255, 255)
+	a, b, dst := solid(t, red), solid(t, blue), solid(t, color.Black)
+	white := color.FromRGB(255, 255, 255)
 	Dip(dst, a, b, 0.5, white)
 	near(t, white, yuvAt(dst, 5, 5), "midpoint is the dip colour")
 	Dip(dst, a, b, 0.25, white)
-	mid := draw.YUV{Y: byte((int(red.Y) + int(white.Y) + 1) / 2), U: byte((int(red.U) + int(white.U) + 1) / 2), V: byte((int(red.V) + int(white.V) + 1) / 2)}
+	mid := color.YUV{Y: byte((int(red.Y) + int(white.Y) + 1) / 2), U: byte((int(red.U) + int(white.U) + 1) / 2), V: byte((int(red.V) + int(white.V) + 1) / 2)}
 	near(t, mid, yuvAt(dst, 5, 5), "a quarter in: halfway from a to the colour")
 	Dip(dst, a, b, 1, white)
 	near(t, blue, yuvAt(dst, 5, 5), "end")
 }
 
 func TestWipeEdgeMovesTheRightWay(t *testing.T) {
-	a, b, dst := solid(t, red), solid(t, blue), solid(t, Black)
+	a, b, dst := solid(t, red), solid(t, blue), solid(t, color.Black)
 	for _, c := range []struct {
 		dir      string
 		bAt, aAt [2]int // a point that shows b, and one that still shows a, at p = 0.5
 	}{
-		{WipeLeft, [2]int{8, 16}, [2]int{56, 16}},
-		{WipeRight, [2]int{56, 16}, [2]int{8, 16}},
-		{WipeDown, [2]int{32, 4}, [2]int{32, 28}},
-		{WipeUp, [2]int{32, 28}, [2]int{32, 4}},
-		{WipeCircle, [2]int{32, 16}, [2]int{0, 0}},
+		{wipeLeft, [2]int{8, 16}, [2]int{56, 16}},
+		{wipeRight, [2]int{56, 16}, [2]int{8, 16}},
+		{wipeDown, [2]int{32, 4}, [2]int{32, 28}},
+		{wipeUp, [2]int{32, 28}, [2]int{32, 4}},
+		{wipeCircle, [2]int{32, 16}, [2]int{0, 0}},
 	} {
 		t.Run(c.dir, func(t *testing.T) {
 			Wipe(dst, a, b, 0.5, c.dir, 4)
@@ -80,7 +80,7 @@ func TestWipeEdgeMovesTheRightWay(t *testing.T) {
 	}
 	// a soft edge: left of it b (blue, low V), right of it a (red, high V),
 	// and the pixels across it step from one to the other
-	Wipe(dst, a, b, 0.5, WipeLeft, 16)
+	Wipe(dst, a, b, 0.5, wipeLeft, 16)
 	prev, steps := -1, 0
 	for x := 16; x < 48; x++ {
 		v := int(yuvAt(dst, x, 0).V)
@@ -97,29 +97,29 @@ func TestWipeEdgeMovesTheRightWay(t *testing.T) {
 
 func TestFade(t *testing.T) {
 	a, dst := solid(t, red), solid(t, red)
-	Fade(dst, a, 1, Black)
-	near(t, Black, yuvAt(dst, 3, 3), "fully faded")
-	Fade(dst, a, 0, Black)
+	Fade(dst, a, 1, color.Black)
+	near(t, color.Black, yuvAt(dst, 3, 3), "fully faded")
+	Fade(dst, a, 0, color.Black)
 	near(t, red, yuvAt(dst, 3, 3), "not faded")
 }
 
 // A hard wipe (softness 0) at p has its edge exactly at p × the frame,
 // between two pixels, in luma and chroma alike, every direction.
 func TestHardWipeEdgeIsExact(t *testing.T) {
-	a, b, dst := solid(t, red), solid(t, blue), solid(t, Black) // 64×32
+	a, b, dst := solid(t, red), solid(t, blue), solid(t, color.Black) // 64×32
 	for _, c := range []struct {
 		dir     string
 		p       float64
 		isB     func(x, y int) bool
 		explain string
 	}{
-		{WipeLeft, 0.5, func(x, _ int) bool { return x < 32 }, "left half"},
-		{WipeLeft, 0.25, func(x, _ int) bool { return x < 16 }, "left quarter"},
-		{WipeRight, 0.25, func(x, _ int) bool { return x >= 48 }, "right quarter"},
-		{WipeDown, 0.5, func(_, y int) bool { return y < 16 }, "top half"},
-		{WipeUp, 0.75, func(_, y int) bool { return y >= 8 }, "bottom three quarters"},
-		{WipeLeft, 0, func(int, int) bool { return false }, "nothing at 0"},
-		{WipeLeft, 1, func(int, int) bool { return true }, "everything at 1"},
+		{wipeLeft, 0.5, func(x, _ int) bool { return x < 32 }, "left half"},
+		{wipeLeft, 0.25, func(x, _ int) bool { return x < 16 }, "left quarter"},
+		{wipeRight, 0.25, func(x, _ int) bool { return x >= 48 }, "right quarter"},
+		{wipeDown, 0.5, func(_, y int) bool { return y < 16 }, "top half"},
+		{wipeUp, 0.75, func(_, y int) bool { return y >= 8 }, "bottom three quarters"},
+		{wipeLeft, 0, func(int, int) bool { return false }, "nothing at 0"},
+		{wipeLeft, 1, func(int, int) bool { return true }, "everything at 1"},
 	} {
 		Wipe(dst, a, b, c.p, c.dir, 0)
 		for y := 0; y < 32; y++ {

@@ -1,4 +1,8 @@
-package mixer
+// Package clock holds the program's timing: frame times and durations at a
+// frame rate (Rate), why a program frame was late (Lateness, with its host
+// sampler) and the engine's counters (Stats). It is pure Go, so the API
+// names these types without linking FFmpeg.
+package clock
 
 import (
 	"bufio"
@@ -33,23 +37,23 @@ const (
 	LateEncode = "encode"
 )
 
-// frameTiming is what the clock and the encode loop note of one program
+// FrameTiming is what the clock and the encode loop note of one program
 // frame on its way, to tell why it was late. Plain values: noting them
 // allocates nothing.
-type frameTiming struct {
-	due      time.Time     // the frame's time on the program clock
-	woke     time.Duration // after due, the clock woke for it
-	busy     time.Duration // of woke, the clock was busy with the frame before
-	waited   time.Duration // for a free program frame
-	composed time.Duration // the compose
-	queued   time.Time     // handed to the encode loop
-	gcCycles uint64        // the runtime's GC cycles when its compose began
-	inC      int           // goroutines inside FFmpeg's calls when the clock woke (av.InC)
+type FrameTiming struct {
+	Due      time.Time     // the frame's time on the program clock
+	Woke     time.Duration // after Due, the clock woke for it
+	Busy     time.Duration // of Woke, the clock was busy with the frame before
+	Waited   time.Duration // for a free program frame
+	Composed time.Duration // the compose
+	Queued   time.Time     // handed to the encode loop
+	GCCycles uint64        // the runtime's GC cycles when its compose began
+	InC      int           // goroutines inside FFmpeg's calls when the clock woke (av.InC)
 	// the encode loop's part: waiting for its lock, yielding to the Go
 	// scheduler, the video encodes with their publishing, the sound's mix
-	locked, yielded, video, audio time.Duration
-	key                           bool // a key frame (every keyint, or asked for)
-	multiview                     bool // its canvas was copied for the multiview
+	Locked, Yielded, Video, Audio time.Duration
+	Key                           bool // a key frame (every keyint, or asked for)
+	Multiview                     bool // its canvas was copied for the multiview
 }
 
 // LateFrame describes one late program frame: how late, where the time
@@ -114,10 +118,10 @@ type HostWindow struct {
 	InvoluntarySwitches uint64 `json:"involuntary_switches"`
 }
 
-// lateness counts late frames by cause and has each one described in the
+// Lateness counts late frames by cause and has each one described in the
 // log (at most once a second; a summary of what was not), with the host's
-// figures of the moment. Its sampler goroutine is owned by the Engine.
-type lateness struct {
+// figures of the moment. Its sampler goroutine (Run) is owned by the engine.
+type Lateness struct {
 	log     *slog.Logger
 	byCause [3]atomic.Uint64 // clock, backlog, encode
 	worstNs atomic.Int64     // the latest any frame left, after its time
@@ -126,8 +130,10 @@ type lateness struct {
 	yieldMaxNs, wokeMaxNs atomic.Int64
 	reports               chan LateFrame   // to the sampler, which logs them; never blocks the encoder
 	gcSample              []metrics.Sample // read by the encode loop only
-	// the clock's and the encode loop's thread ids, when locked (0: not)
-	clockTid, encodeTid atomic.Int32
+	// ClockTid and EncodeTid are the clock's and the encode loop's thread
+	// ids, when locked to their goroutines (0: not); the sampler reads
+	// their run delays.
+	ClockTid, EncodeTid atomic.Int32
 
 	mu     sync.Mutex
 	window [2]HostWindow // the last second, the second before
@@ -137,14 +143,24 @@ type lateness struct {
 
 var causes = [3]string{LateClock, LateBacklog, LateEncode}
 
-func newLateness(log *slog.Logger) *lateness {
-	return &lateness{log: log, reports: make(chan LateFrame, 16),
+// NewLateness returns a Lateness that logs to log.
+func NewLateness(log *slog.Logger) *Lateness {
+	return &Lateness{log: log, reports: make(chan LateFrame, 16),
 		gcSample: []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}}
 }
 
-// gcCycles returns the runtime's GC count (encode loop and clock only: the
-// sample is theirs).
-func (l *lateness) gcCycles(s []metrics.Sample) uint64 {
+// GCSample returns a sample for GCCycles; each goroutine reads its own.
+func GCSample() []metrics.Sample {
+	return []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
+}
+
+// EncoderGC returns the runtime's GC count read with the encode loop's own
+// sample (the encode loop only).
+func (l *Lateness) EncoderGC() uint64 { return GCCycles(l.gcSample) }
+
+// GCCycles returns the runtime's GC count, read with s (from GCSample, one
+// goroutine's own). It does not allocate.
+func GCCycles(s []metrics.Sample) uint64 {
 	metrics.Read(s)
 	if s[0].Value.Kind() == metrics.KindUint64 {
 		return s[0].Value.Uint64()
@@ -152,20 +168,20 @@ func (l *lateness) gcCycles(s []metrics.Sample) uint64 {
 	return 0
 }
 
-// note classifies frame n, which left the encoder at left, and counts it if
+// Note classifies frame n, which left the encoder at left, and counts it if
 // it was late: its compose started over a frame late (clock or backlog), or
 // it left over two frame times after its time (encode). Called by the
 // encode loop; it does not block.
-func (l *lateness) note(n int64, t *frameTiming, encodeStart, left time.Time, dur time.Duration, gcNow uint64) bool {
-	after := left.Sub(t.due)
+func (l *Lateness) Note(n int64, t *FrameTiming, encodeStart, left time.Time, dur time.Duration, gcNow uint64) bool {
+	after := left.Sub(t.Due)
 	storeMax(&l.worstNs, int64(after))
-	storeMax(&l.yieldMaxNs, int64(t.yielded))
-	storeMax(&l.wokeMaxNs, int64(t.woke))
+	storeMax(&l.yieldMaxNs, int64(t.Yielded))
+	storeMax(&l.wokeMaxNs, int64(t.Woke))
 	cause := -1
 	switch {
-	case t.woke > dur:
+	case t.Woke > dur:
 		cause = 0
-	case t.woke+t.waited > dur:
+	case t.Woke+t.Waited > dur:
 		cause = 1
 	case after > 2*dur:
 		cause = 2
@@ -174,10 +190,10 @@ func (l *lateness) note(n int64, t *frameTiming, encodeStart, left time.Time, du
 		return false
 	}
 	l.byCause[cause].Add(1)
-	r := LateFrame{Frame: n, Cause: causes[cause], WokeMs: millis(t.woke), BusyMs: millis(t.busy), WaitedMs: millis(t.waited), ComposeMs: millis(t.composed),
-		QueuedMs: millis(encodeStart.Sub(t.queued)), EncodeMs: millis(left.Sub(encodeStart)), LeftMs: millis(after),
-		LockMs: millis(t.locked), YieldMs: millis(t.yielded), VideoMs: millis(t.video), AudioMs: millis(t.audio),
-		Key: t.key, Multiview: t.multiview, GCDuring: gcNow - t.gcCycles, InC: t.inC, GOMAXPROCS: runtime.GOMAXPROCS(0)}
+	r := LateFrame{Frame: n, Cause: causes[cause], WokeMs: millis(t.Woke), BusyMs: millis(t.Busy), WaitedMs: millis(t.Waited), ComposeMs: millis(t.Composed),
+		QueuedMs: millis(encodeStart.Sub(t.Queued)), EncodeMs: millis(left.Sub(encodeStart)), LeftMs: millis(after),
+		LockMs: millis(t.Locked), YieldMs: millis(t.Yielded), VideoMs: millis(t.Video), AudioMs: millis(t.Audio),
+		Key: t.Key, Multiview: t.Multiview, GCDuring: gcNow - t.GCCycles, InC: t.InC, GOMAXPROCS: runtime.GOMAXPROCS(0)}
 	select {
 	case l.reports <- r:
 	default: // the sampler is behind: the count stands, the detail is lost
@@ -194,23 +210,23 @@ func storeMax(a *atomic.Int64, v int64) {
 
 func millis(d time.Duration) float64 { return math.Round(float64(d)/1e4) / 100 }
 
-// counts returns the late frames by cause.
-func (l *lateness) counts() (clock, backlog, encode uint64) {
+// Counts returns the late frames by cause.
+func (l *Lateness) Counts() (clock, backlog, encode uint64) {
 	return l.byCause[0].Load(), l.byCause[1].Load(), l.byCause[2].Load()
 }
 
-// Last returns the last late frame described (zero when none).
-func (l *lateness) lastLate() LateFrame {
+// LastLate returns the last late frame described (zero when none).
+func (l *Lateness) LastLate() LateFrame {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.last
 }
 
-// run samples the host once a second and logs the late frames reported,
-// until ctx ends.
-func (l *lateness) run(ctx context.Context, done chan<- struct{}) {
+// Run samples the host once a second and logs the late frames reported,
+// until ctx ends; then it closes done.
+func (l *Lateness) Run(ctx context.Context, done chan<- struct{}) {
 	defer close(done)
-	s := newHostSampler(&l.clockTid, &l.encodeTid)
+	s := newHostSampler(&l.ClockTid, &l.EncodeTid)
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	suppressed := 0

@@ -1,4 +1,4 @@
-package mixer
+package audio
 
 import (
 	"sync"
@@ -8,10 +8,16 @@ import (
 // SampleRate of the program audio: 48 kHz stereo.
 const SampleRate = 48000
 
-// sampleRing is a bounded FIFO of interleaved stereo float32 samples that
+// A ring's tolerances on its source's timestamps.
+const (
+	tol    = 5 * time.Millisecond   // audio ahead/behind tolerated before it is padded/skipped
+	gapMax = 500 * time.Millisecond // a larger hole in audio timestamps resets the ring
+)
+
+// Ring is a bounded FIFO of interleaved stereo float32 samples that
 // knows the source time of its first sample. A writer that finds it full
 // overwrites the oldest samples: audio of a source nobody reads ages out.
-type sampleRing struct {
+type Ring struct {
 	mu      sync.Mutex
 	buf     []float32
 	head    int           // read position (in floats)
@@ -21,18 +27,20 @@ type sampleRing struct {
 	written bool          // samples have been written
 }
 
-// ringFrames is how many sample frames a source's ring holds for a jitter
+// RingFrames is how many sample frames a source's ring holds for a jitter
 // buffer of delay: the buffer and a second more (the mix runs a program
 // frame behind its picture, codec frames come whole, a publisher bursts).
-func ringFrames(delay time.Duration) int {
+func RingFrames(delay time.Duration) int {
 	return SampleRate + int(delay*SampleRate/time.Second)
 }
 
-func newSampleRing(frames int) *sampleRing {
-	return &sampleRing{buf: make([]float32, 2*frames)}
+// NewRing returns a ring of frames stereo sample frames.
+func NewRing(frames int) *Ring {
+	return &Ring{buf: make([]float32, 2*frames)}
 }
 
-func samplesDur(floats int) time.Duration {
+// SamplesDur is the duration of floats interleaved stereo samples.
+func SamplesDur(floats int) time.Duration {
 	return time.Duration(floats/2) * time.Second / SampleRate
 }
 
@@ -40,32 +48,32 @@ func durFloats(d time.Duration) int {
 	return 2 * int(d*SampleRate/time.Second)
 }
 
-// write appends samples whose first is at source time pts. A small hole in
+// Write appends samples whose first is at source time pts. A small hole in
 // the timestamps (a lost packet) is filled with silence; a jump backwards or
 // a large hole (a new timeline) starts the ring again.
-func (r *sampleRing) write(s []float32, pts time.Duration) {
+func (r *Ring) Write(s []float32, pts time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	tail := r.headPTS + samplesDur(r.n)
+	tail := r.headPTS + SamplesDur(r.n)
 	switch gap := pts - tail; {
-	case r.n == 0 || gap < -audioTol || gap > audioGapMax:
+	case r.n == 0 || gap < -tol || gap > gapMax:
 		r.head, r.n, r.headPTS = 0, 0, pts
-	case gap > audioTol:
+	case gap > tol:
 		r.put(make([]float32, min(durFloats(gap), len(r.buf))))
 	}
 	r.put(s)
-	r.lastEnd, r.written = pts+samplesDur(len(s)), true
+	r.lastEnd, r.written = pts+SamplesDur(len(s)), true
 }
 
-func (r *sampleRing) put(s []float32) {
+func (r *Ring) put(s []float32) {
 	if len(s) > len(r.buf) {
-		r.headPTS += samplesDur(len(s) - len(r.buf))
+		r.headPTS += SamplesDur(len(s) - len(r.buf))
 		s = s[len(s)-len(r.buf):]
 	}
 	if over := r.n + len(s) - len(r.buf); over > 0 {
 		r.head = (r.head + over) % len(r.buf)
 		r.n -= over
-		r.headPTS += samplesDur(over)
+		r.headPTS += SamplesDur(over)
 	}
 	tail := (r.head + r.n) % len(r.buf)
 	c := copy(r.buf[tail:], s)
@@ -73,37 +81,37 @@ func (r *sampleRing) put(s []float32) {
 	r.n += len(s)
 }
 
-// readAt fills dst (interleaved) with the samples from source time at on:
+// ReadAt fills dst (interleaved) with the samples from source time at on:
 // silence for any part of it before the ring's first sample, samples older
-// than at skipped, silence where the ring runs out. Within audioTol of at it
+// than at skipped, silence where the ring runs out. Within tol of at it
 // reads on without a cut, so clock rounding never clicks. It returns the
 // floats of real samples written, and of them late: the silence where the
 // ring ran out while the source was sounding (samples written up to less
-// than audioGapMax before the end of dst), its sound not there in time.
-func (r *sampleRing) readAt(dst []float32, at time.Duration) (n, late int) {
+// than gapMax before the end of dst), its sound not there in time.
+func (r *Ring) ReadAt(dst []float32, at time.Duration) (n, late int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	out := dst
 	switch ahead := r.headPTS - at; {
 	case r.n == 0:
-	case ahead > audioTol: // not due yet: silence until it is
+	case ahead > tol: // not due yet: silence until it is
 		k := min(durFloats(ahead), len(out))
 		clear(out[:k])
 		out = out[k:]
-	case ahead < -audioTol: // late: skip what is past
+	case ahead < -tol: // late: skip what is past
 		k := min(durFloats(-ahead), r.n)
 		r.head = (r.head + k) % len(r.buf)
 		r.n -= k
-		r.headPTS += samplesDur(k)
+		r.headPTS += SamplesDur(k)
 	}
 	n = min(len(out), r.n)
 	c := copy(out[:n], r.buf[r.head:min(r.head+n, len(r.buf))])
 	copy(out[c:n], r.buf)
 	r.head = (r.head + n) % len(r.buf)
 	r.n -= n
-	r.headPTS += samplesDur(n)
+	r.headPTS += SamplesDur(n)
 	clear(out[n:])
-	if r.written && n < len(out) && at+samplesDur(len(dst))-r.lastEnd < audioGapMax {
+	if r.written && n < len(out) && at+SamplesDur(len(dst))-r.lastEnd < gapMax {
 		late = len(out) - n
 	}
 	return n, late

@@ -1,10 +1,8 @@
-// Package compose does the pixel work of the mixer on I420 frames: fitting a
-// picture into a rectangle with its aspect ratio kept, and painting borders.
-package compose
+package draw
 
 import (
 	"switchyard/media/av"
-	"switchyard/media/draw"
+	"switchyard/media/color"
 )
 
 // Fit returns the largest rectangle with the aspect ratio of a srcW×srcH
@@ -22,24 +20,21 @@ func Fit(srcW, srcH int, box av.Rect) av.Rect {
 	return av.Rect{X: (box.X + (box.W-w)/2) &^ 1, Y: (box.Y + (box.H-h)/2) &^ 1, W: w, H: h}
 }
 
-// Black is video black.
-var Black = draw.YUV{Y: 16, U: 128, V: 128}
-
 // Letterbox paints the parts of box outside inner black.
 func Letterbox(f *av.Frame, box, inner av.Rect) {
 	if inner == box {
 		return
 	}
 	if inner.Y > box.Y {
-		draw.FillRect(f, av.Rect{X: box.X, Y: box.Y, W: box.W, H: inner.Y - box.Y}, Black)
+		FillRect(f, av.Rect{X: box.X, Y: box.Y, W: box.W, H: inner.Y - box.Y}, color.Black)
 	}
 	if b := inner.Y + inner.H; b < box.Y+box.H {
-		draw.FillRect(f, av.Rect{X: box.X, Y: b, W: box.W, H: box.Y + box.H - b}, Black)
+		FillRect(f, av.Rect{X: box.X, Y: b, W: box.W, H: box.Y + box.H - b}, color.Black)
 	}
 	if inner.X > box.X {
-		draw.FillRect(f, av.Rect{X: box.X, Y: inner.Y, W: inner.X - box.X, H: inner.H}, Black)
+		FillRect(f, av.Rect{X: box.X, Y: inner.Y, W: inner.X - box.X, H: inner.H}, color.Black)
 	}
 	if r := inner.X + inner.W; r < box.X+box.W {
-		draw.FillRect(f, av.Rect{X: r, Y: inner.Y, W: box.X + box.W - r, H: inner.H}, Black)
+		FillRect(f, av.Rect{X: r, Y: inner.Y, W: box.X + box.W - r, H: inner.H}, color.Black)
 	}
 }

@@ -1,0 +1,112 @@
+package bus
+
+import (
+	"fmt"
+	"slices"
+
+	"switchyard/media/color"
+)
+
+// Transition types.
+const (
+	TransMix  = "mix"
+	TransDip  = "dip"
+	TransWipe = "wipe"
+)
+
+// Wipe directions: where the new picture enters from.
+const (
+	WipeLeft   = "left"   // the new picture enters from the left edge
+	WipeRight  = "right"  // from the right edge
+	WipeUp     = "up"     // from the bottom edge, moving up
+	WipeDown   = "down"   // from the top edge, moving down
+	WipeCircle = "circle" // a circle growing from the centre
+)
+
+// WipeDirections lists the accepted directions (media/draw.Wipe draws them).
+var WipeDirections = []string{WipeLeft, WipeRight, WipeUp, WipeDown, WipeCircle}
+
+// Transition describes a transition from preview to program.
+type Transition struct {
+	Type       string `json:"type"`
+	DurationMS int    `json:"duration_ms"`
+	// Color of a dip (a name or #rrggbb); black by default.
+	Color string `json:"color,omitempty"`
+	// Direction of a wipe: left, right, up, down or circle.
+	Direction string `json:"direction,omitempty"`
+	// SoftnessPx is the width of a wipe's soft edge in pixels; 0 is a hard
+	// edge, unset the default's.
+	SoftnessPx *int `json:"softness_px,omitempty"`
+}
+
+// Softness is the wipe's soft edge in pixels (the default's when unset).
+func (t Transition) Softness() int {
+	if t.SoftnessPx == nil {
+		return *DefaultTransition.SoftnessPx
+	}
+	return *t.SoftnessPx
+}
+
+// DefaultTransition is a one-second mix.
+var DefaultTransition = Transition{Type: TransMix, DurationMS: 1000, Color: "black", Direction: WipeLeft, SoftnessPx: new(24)}
+
+// FieldError is a validation error naming the field at fault.
+type FieldError struct {
+	Field string
+	Msg   string
+}
+
+func (e *FieldError) Error() string { return e.Msg }
+
+// withDefaults fills empty fields from d.
+func (t Transition) withDefaults(d Transition) Transition {
+	if t.Type == "" {
+		t.Type = d.Type
+	}
+	if t.DurationMS == 0 {
+		t.DurationMS = d.DurationMS
+	}
+	if t.Color == "" {
+		t.Color = d.Color
+	}
+	if t.Direction == "" {
+		t.Direction = d.Direction
+	}
+	if t.SoftnessPx == nil {
+		t.SoftnessPx = d.SoftnessPx
+	}
+	return t
+}
+
+// Validate checks a transition.
+func (t Transition) Validate() error {
+	switch t.Type {
+	case TransMix, TransDip, TransWipe:
+	default:
+		return &FieldError{"type", fmt.Sprintf("transition type %q: use mix, dip or wipe", t.Type)}
+	}
+	if t.DurationMS < 0 || t.DurationMS > 60_000 {
+		return &FieldError{"duration_ms", "duration_ms must be between 0 and 60000"}
+	}
+	if _, err := color.ParseColor(t.Color); err != nil {
+		return &FieldError{"color", err.Error()}
+	}
+	if !slices.Contains(WipeDirections, t.Direction) {
+		return &FieldError{"direction", fmt.Sprintf("wipe direction %q: use left, right, up, down or circle", t.Direction)}
+	}
+	if t.SoftnessPx != nil && (*t.SoftnessPx < 0 || *t.SoftnessPx > 1000) {
+		return &FieldError{"softness_px", "softness_px must be between 0 and 1000"}
+	}
+	return nil
+}
+
+// TransitionState is the transition part of the buses' state.
+type TransitionState struct {
+	Transition
+	// Active is true while a transition is on air.
+	Active bool `json:"active"`
+	// Position is where it is (0..1).
+	Position float64 `json:"position"`
+	// Manual is true when the T-bar drives it.
+	Manual bool `json:"manual"`
+}

@@ -1,0 +1,38 @@
+package clock
+
+import "time"
+
+// Stats are the mixer's counters: frames out, late (by cause) and dropped, the encode time.
+type Stats struct {
+	FramesOut uint64 `json:"frames_out"`
+	Late      uint64 `json:"late"` // left the encoder over two frame times after their time, or composed late
+	// LateBy splits Late by cause: the clock woke late, it waited for the
+	// encodes, or the encode took too long (LateClock, LateBacklog, LateEncode).
+	LateBy map[string]uint64 `json:"late_by"`
+	// LeftMaxMs is the latest any program frame left the encoder, after its
+	// time on the program clock.
+	LeftMaxMs float64 `json:"left_max_ms"`
+	// YieldMaxMs is the longest a frame's encode loop waited on the Go
+	// scheduler when it yielded; WokeMaxMs the latest the clock woke after
+	// a frame's time.
+	YieldMaxMs float64 `json:"yield_max_ms"`
+	WokeMaxMs  float64 `json:"woke_max_ms"`
+	// LastLate describes the last late frame: its way and the host's
+	// figures of the moment (nil when none was late).
+	LastLate *LateFrame `json:"last_late,omitempty"`
+	Dropped  uint64     `json:"dropped"`
+	EncodeMs float64    `json:"encode_ms"`
+	UptimeS  float64    `json:"uptime_s"`
+}
+
+// FillStats sets the late frames' part of s: LateBy, the maxima and LastLate.
+func (l *Lateness) FillStats(s *Stats) {
+	clock, backlog, encode := l.Counts()
+	s.LateBy = map[string]uint64{LateClock: clock, LateBacklog: backlog, LateEncode: encode}
+	s.LeftMaxMs = millis(time.Duration(l.worstNs.Load()))
+	s.YieldMaxMs = millis(time.Duration(l.yieldMaxNs.Load()))
+	s.WokeMaxMs = millis(time.Duration(l.wokeMaxNs.Load()))
+	if last := l.LastLate(); last.Cause != "" {
+		s.LastLate = &last
+	}
+}

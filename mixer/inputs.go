@@ -1,0 +1,234 @@
+package mixer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"math"
+	"time"
+
+	"switchyard/media"
+	"switchyard/media/av"
+	"switchyard/media/color"
+	"switchyard/media/draw"
+	"switchyard/mixer/audio"
+)
+
+// The sources as the engine holds them: adding and removing inputs, their
+// jitter buffers and slates, the picture each shows at an instant, their
+// snapshots and counters. (input.go is one input: its decoding and timing.)
+
+// MaxJitterBuffer is the longest jitter buffer, the program's or a source's.
+const MaxJitterBuffer = time.Second
+
+// AddInput starts decoding a source so it can be put on a bus. jitterBuffer
+// is its own jitter buffer (a feed over the internet needs more than the
+// cameras in the room); 0 takes the program's.
+func (e *Engine) AddInput(name string, st *media.Stream, jitterBuffer time.Duration) error {
+	if err := checkJitterBuffer(name, jitterBuffer); err != nil {
+		return err
+	}
+	slate, err := e.renderSlate(name)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	in := &input{name: name, stream: st, log: e.log.With("source", name), slate: slate, gate: e.gate, gateCh: make(chan struct{}, 1),
+		audio: audio.NewRing(audio.RingFrames(MaxJitterBuffer)), cancel: cancel, done: make(chan struct{}),
+		mix: audio.Settings{Mode: audio.ModeAFV}, tickBuf: make([]float32, len(e.tickAudio)), clock: &e.tickN,
+		progNow: e.progNow, reader: st.NewReader(256), tickAt: math.MinInt64}
+	in.delay.Store(int64(e.jitterOr(jitterBuffer)))
+	in.shownPTS.Store(int64(noPTS))
+	in.shownAt.Store(e.tickN.Load()) // in sight and heard until the ticks say otherwise
+	in.heardAt.Store(e.tickN.Load())
+	e.mu.Lock()
+	if _, ok := e.inputs[name]; ok || name == Black {
+		e.mu.Unlock()
+		cancel()
+		in.reader.Close()
+		slate.Free()
+		return fmt.Errorf("input %s already exists", name)
+	}
+	e.inputs[name] = in
+	e.audioIns = append(e.audioIns[:len(e.audioIns):len(e.audioIns)], in) // a new slice: a tick may hold the old one
+	e.mu.Unlock()
+	go in.run(ctx, e.cfg.DecodeThreads)
+	return nil
+}
+
+func checkJitterBuffer(name string, d time.Duration) error {
+	if d < 0 || d > MaxJitterBuffer {
+		return fmt.Errorf("source %s: jitter buffer %v must be between 0 (the program's) and %v", name, d, MaxJitterBuffer)
+	}
+	return nil
+}
+
+func (e *Engine) jitterOr(d time.Duration) time.Duration {
+	if d == 0 {
+		return e.cfg.JitterBuffer
+	}
+	return d
+}
+
+// SetJitterBuffer changes a source's jitter buffer (0: the program's). On
+// air, a longer one holds the picture on show and leaves a gap in the
+// source's sound for the difference, once; a shorter one skips as much.
+func (e *Engine) SetJitterBuffer(name string, d time.Duration) error {
+	if err := checkJitterBuffer(name, d); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	in := e.inputs[name]
+	e.mu.Unlock()
+	if in == nil {
+		return fmt.Errorf("no input %s", name)
+	}
+	in.delay.Store(int64(e.jitterOr(d)))
+	in.setWake()
+	return nil
+}
+
+// RemoveInput stops decoding a source; a bus showing it goes to black.
+func (e *Engine) RemoveInput(name string) {
+	e.mu.Lock()
+	in, ok := e.inputs[name]
+	delete(e.inputs, name)
+	if ok {
+		ins := make([]*input, 0, len(e.audioIns))
+		for _, x := range e.audioIns {
+			if x != in {
+				ins = append(ins, x)
+			}
+		}
+		e.audioIns = ins
+	}
+	e.bus.Remove(name)
+	e.mu.Unlock()
+	if ok {
+		in.stop()
+		in.slate.Release()
+	}
+}
+
+func (in *input) stop() {
+	in.cancel()
+	<-in.done
+}
+
+func (e *Engine) renderSlate(name string) (*av.Frame, error) {
+	f, err := av.NewFrame(e.cfg.Width, e.cfg.Height)
+	if err != nil {
+		return nil, err
+	}
+	bg := color.FromRGB(24, 24, 28)
+	f.Fill(bg.Y, bg.U, bg.V)
+	big, err := draw.Face(float64(e.cfg.Height) / 9)
+	if err != nil {
+		f.Free()
+		return nil, err
+	}
+	small, _ := draw.Face(float64(e.cfg.Height) / 16)
+	draw.TextCentered(f, big, e.cfg.Height/2, "NO SIGNAL", color.FromRGB(230, 230, 230))
+	draw.TextCentered(f, small, e.cfg.Height/2+e.cfg.Height/8, name, color.FromRGB(160, 160, 170))
+	return f, nil
+}
+
+// sourceLocked returns what a bus shows now: a picture reference, or a slate
+// (retained; the caller releases either), and the input for its audio.
+// tick: the program's tick is asking (input.take).
+func (e *Engine) sourceLocked(name string, at time.Duration, now time.Time, tick bool) (*av.PictureRef, *av.Frame, *input) {
+	if name == Black {
+		e.black.Retain()
+		return nil, e.black, nil
+	}
+	in := e.inputs[name]
+	if in == nil {
+		e.black.Retain()
+		return nil, e.black, nil
+	}
+	if pic := in.take(now, at, e.cfg.StaleAfter, tick); pic != nil {
+		return pic, nil, in
+	}
+	in.slate.Retain() // RemoveInput may drop the input's slate meanwhile
+	return nil, in.slate, in
+}
+
+// ErrNoPicture: the source has not had a picture decoded yet.
+var ErrNoPicture = errors.New("no picture has been decoded from this source yet")
+
+// Snapshot returns the latest picture decoded from a source, scaled down to
+// at most maxWidth wide, as a Go image (for snapshot.jpg). It works off the
+// program's critical path: the picture is shared by reference and scaled
+// here, on the caller's goroutine.
+func (e *Engine) Snapshot(name string, maxWidth int) (*image.YCbCr, error) {
+	e.mu.Lock()
+	in := e.inputs[name]
+	var pic *av.PictureRef
+	if in != nil {
+		pic = in.take(time.Now(), e.progNow(), 1<<62, false)
+	}
+	e.mu.Unlock()
+	if in == nil {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownSource, name)
+	}
+	if pic == nil {
+		return nil, ErrNoPicture
+	}
+	defer pic.Release()
+	pp := pic.Picture()
+	w, h := pp.Width(), pp.Height()
+	if w > maxWidth {
+		w, h = maxWidth, h*maxWidth/w
+	}
+	w, h = w&^1, h&^1
+	f, err := av.NewFrame(w, h)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Free()
+	var sc av.Scaler
+	defer sc.Close()
+	if err := sc.Scale(pp, f, av.Rect{W: w, H: h}); err != nil {
+		return nil, err
+	}
+	img := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
+	for y := range h {
+		copy(img.Y[y*img.YStride:y*img.YStride+w], f.Y[y*f.StrideY:])
+	}
+	for y := range h / 2 {
+		copy(img.Cb[y*img.CStride:y*img.CStride+w/2], f.U[y*f.StrideC:])
+		copy(img.Cr[y*img.CStride:y*img.CStride+w/2], f.V[y*f.StrideC:])
+	}
+	return img, nil
+}
+
+// SourceStats are what the mixer counts of one source.
+type SourceStats struct {
+	// Pictures decoded (a source out of sight skips its non-reference ones).
+	Pictures uint64
+	// DecodeErrors: pictures that failed to decode.
+	DecodeErrors uint64
+	// PicturesLate: pictures decoded after the tick that was to show them
+	// (the jitter buffer was not enough, or the decoder fell behind); the
+	// tick repeated the picture before in their place.
+	PicturesLate uint64
+	// SoundLate: how much of its sound came too late while the program was
+	// mixing it (the jitter buffer was not enough); silence took its place.
+	SoundLate time.Duration
+	// JitterBuffer: how long its pictures and sound wait (its own or the
+	// program's).
+	JitterBuffer time.Duration
+}
+
+// SourceStats returns a source's counters (zero for an unknown source).
+func (e *Engine) SourceStats(name string) SourceStats {
+	e.mu.Lock()
+	in := e.inputs[name]
+	e.mu.Unlock()
+	if in == nil {
+		return SourceStats{}
+	}
+	return SourceStats{Pictures: in.frames.Load(), DecodeErrors: in.decodeErrors.Load(), PicturesLate: in.picsLate.Load(),
+		SoundLate: time.Duration(in.soundLate.Load()) * time.Second / audio.SampleRate, JitterBuffer: in.jitter()}
+}

@@ -1,0 +1,50 @@
+package mixer
+
+import (
+	"io"
+	"log/slog"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// The program, its renditions and the preview are one list of targets,
+// encoded in that order: renditions join before the preview, are shared by
+// bitrate, and leave when their last user does. Every program frame goes out
+// on each, the preview's from the preview bus.
+func TestTargetsAreOneList(t *testing.T) {
+	e, err := New(Config{Width: 320, Height: 180, FPSNum: 30, FPSDen: 1, VideoBitrateBPS: 500_000, AudioBitrateBPS: 128_000,
+		PreviewBitrateBPS: 200_000}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	require.NoError(t, err)
+	defer e.Close()
+	bitrates := func() (out []int) {
+		for _, t := range *e.targets.Load() {
+			out = append(out, t.bps)
+		}
+		return out
+	}
+	require.Equal(t, []int{500_000, 200_000}, bitrates(), "the program, then the preview")
+	r1, err := e.AcquireRendition(300_000)
+	require.NoError(t, err)
+	r2, err := e.AcquireRendition(100_000)
+	require.NoError(t, err)
+	again, err := e.AcquireRendition(300_000)
+	require.NoError(t, err)
+	require.Same(t, r1, again, "one encode a bitrate")
+	require.Equal(t, []int{500_000, 300_000, 100_000, 200_000}, bitrates())
+	v, a := e.ProgramTracks()
+	require.Equal(t, a, r1.Tracks()[1], "a rendition carries the program's sound")
+	require.NotSame(t, v, r1.Tracks()[0], "its own video track")
+	require.Len(t, e.PreviewStream().Tracks(), 1, "the preview is video only")
+
+	e.tick(0)
+	for _, st := range []interface{ UnitsWritten() uint64 }{e.Program(), r1, r2, e.PreviewStream()} {
+		require.NotZero(t, st.UnitsWritten(), "every target encodes the frame")
+	}
+	e.ReleaseRendition(300_000)
+	require.Equal(t, []int{500_000, 300_000, 100_000, 200_000}, bitrates(), "a user is left")
+	e.ReleaseRendition(300_000)
+	require.Equal(t, []int{500_000, 100_000, 200_000}, bitrates())
+	e.ReleaseRendition(100_000)
+	require.Equal(t, []int{500_000, 200_000}, bitrates())
+}
