@@ -197,9 +197,16 @@ func outputEventOf(o push.Status) outputEvent {
 }
 
 // busesChanged publishes the buses if they differ from the last published.
-func (w *watcher) busesChanged(st bus.State) {
+//
+// It publishes the buses as they are now, read under the watcher's lock:
+// a state read before the lock could be older than one another caller
+// published meanwhile (a scan's read, then a cut's event, then the scan's
+// stale state after it would leave every client showing the bus before
+// the cut).
+func (w *watcher) busesChanged() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	st := w.s.Mixer.State()
 	if st.Program == w.buses.Program && st.Preview == w.buses.Preview && st.FTB == w.buses.FTB &&
 		st.Transition == w.buses.Transition {
 		return
@@ -209,7 +216,7 @@ func (w *watcher) busesChanged(st bus.State) {
 }
 
 func (w *watcher) scan() {
-	w.busesChanged(w.s.Mixer.State())
+	w.busesChanged()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	sources := map[string]sourceEvent{}

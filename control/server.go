@@ -317,7 +317,7 @@ func (s *Server) setBus(set func(string) (bus.State, error)) gin.HandlerFunc {
 			fail(c, notFound("no source named %q", *req.Source))
 			return
 		}
-		s.watch.busesChanged(st)
+		s.watch.busesChanged()
 		c.JSON(http.StatusOK, st)
 	}
 }
@@ -341,7 +341,7 @@ func (s *Server) auto(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	s.watch.busesChanged(st)
+	s.watch.busesChanged()
 	c.JSON(http.StatusOK, st)
 }
 
@@ -357,7 +357,7 @@ func (s *Server) putTransition(c *gin.Context) {
 		return
 	}
 	s.saveShow()
-	s.watch.busesChanged(st)
+	s.watch.busesChanged()
 	c.JSON(http.StatusOK, st)
 }
 
@@ -378,18 +378,18 @@ func (s *Server) transitionPosition(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	s.watch.busesChanged(st)
+	s.watch.busesChanged()
 	c.JSON(http.StatusOK, st)
 }
 
 func (s *Server) fadeToBlack(c *gin.Context) {
 	st := s.Mixer.FTB()
-	s.watch.busesChanged(st)
+	s.watch.busesChanged()
 	c.JSON(http.StatusOK, st)
 }
 
 func (s *Server) cut(c *gin.Context) {
 	st := s.Mixer.Cut()
-	s.watch.busesChanged(st)
+	s.watch.busesChanged()
 	c.JSON(http.StatusOK, st)
 }

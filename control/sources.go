@@ -35,7 +35,7 @@ func (s *Server) sourceRoutes(api *gin.RouterGroup) {
 			return
 		}
 		s.saveShow()
-		s.watch.busesChanged(s.Mixer.State()) // a bus that showed it is black now
+		s.watch.busesChanged() // a bus that showed it is black now
 		c.Status(http.StatusNoContent)
 	})
 }

@@ -25,7 +25,7 @@ import (
 //go:embed demo.yaml
 var demoConfig []byte
 
-// Config is the whole show file (DESIGN §4).
+// Config is the whole show file.
 type Config struct {
 	HTTP      HTTPConfig            `yaml:"http"`
 	RTMP      ListenConfig          `yaml:"rtmp"`

@@ -1,7 +1,7 @@
 // Package record records the program and every camera (ISO) for
 // post-production: fragmented MP4 files that survive a crash, on one
 // timebase and one timecode, with the switcher's cuts as a CMX3600 EDL, an
-// OpenTimelineIO timeline and a Final Cut Pro 7 XML project (DESIGN §7).
+// OpenTimelineIO timeline and a Final Cut Pro 7 XML project.
 package record
 
 import (
