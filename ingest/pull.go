@@ -17,14 +17,59 @@ type PullSession func(ctx context.Context, cfg SourceConfig) error
 // dropped is retried at once, not at the step its earlier failures reached.
 const liveLongEnough = 10 * time.Second
 
-// RunPull is the state machine of a pulled camera, for any protocol: the
+// Pull is a pulled source, for any protocol: the protocol gives it a
+// Session (an RTSP camera, an RTMP feed) and Pull runs it again and again,
+// with the source's states and the backoff between tries, from Start until
+// Close.
+type Pull struct {
+	Registry *Registry
+	Source   string
+	// Log is the component logger (the protocol's, with the source).
+	Log *slog.Logger
+	// Session pulls once; required.
+	Session PullSession
+	// BackoffMin and BackoffMax default to 1 s and 30 s.
+	BackoffMin, BackoffMax time.Duration
+
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// Start pulls in the background until Close.
+func (p *Pull) Start() {
+	if p.BackoffMin == 0 {
+		p.BackoffMin = time.Second
+	}
+	if p.BackoffMax == 0 {
+		p.BackoffMax = 30 * time.Second
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p.cancel, p.done = cancel, make(chan struct{})
+	go p.run(ctx)
+}
+
+// Close stops pulling and waits for it; safe twice, and before Start.
+func (p *Pull) Close() {
+	if p.cancel == nil {
+		return
+	}
+	p.cancel()
+	<-p.done
+}
+
+func (p *Pull) run(ctx context.Context) {
+	defer close(p.done)
+	runPull(ctx, p.Registry, p.Source, p.BackoffMin, p.BackoffMax, p.Log, p.Session)
+}
+
+// runPull is the state machine of a pulled camera, for any protocol: the
 // source is connecting, then live once media arrives, for as long as a
 // session lasts; when it ends the source is retrying (attempt n, next try at
 // …, last error) and the next session starts after minD, 2·minD … maxD with
 // jitter, forever, until ctx ends or the source is removed. A session that
 // connected but brought no media counts as a failure like any other: a
 // relay that accepts a play with no publisher behind it is not a live feed.
-func RunPull(ctx context.Context, reg *Registry, name string, minD, maxD time.Duration, log *slog.Logger, session PullSession) {
+func runPull(ctx context.Context, reg *Registry, name string, minD, maxD time.Duration, log *slog.Logger, session PullSession) {
 	attempt := 0
 	for {
 		src, ok := reg.Get(name)

@@ -107,11 +107,11 @@ func (ss *sourceSet) startFeeder(cfg ingest.SourceConfig) error {
 		}
 		ss.feeders[cfg.Name] = g
 	case strings.HasPrefix(cfg.URL, "rtmp://") || strings.HasPrefix(cfg.URL, "rtmps://"):
-		p := &rtmp.Pull{Registry: ss.registry, Source: cfg.Name, Log: ss.log}
+		p := rtmp.NewPull(ss.registry, cfg.Name, ss.log)
 		p.Start()
 		ss.feeders[cfg.Name] = p
 	case cfg.Pulled():
-		p := &rtsp.Pull{Registry: ss.registry, Source: cfg.Name, Log: ss.log}
+		p := rtsp.NewPull(ss.registry, cfg.Name, ss.log)
 		p.Start()
 		ss.feeders[cfg.Name] = p
 	}

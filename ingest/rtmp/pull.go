@@ -12,55 +12,28 @@ import (
 	"switchyard/internal/rtmpc"
 )
 
-// Pull plays an RTMP feed (rtmp:// or rtmps://, e.g. another studio's
-// program: rtmp://HOST/APP/STREAM) into a source, reconnecting for ever with
-// the same states and backoff as a pulled RTSP camera. A feed that keeps its
-// connection but sends nothing for ReadTimeout is reconnected.
-type Pull struct {
-	Registry *ingest.Registry
-	Source   string
-	Log      *slog.Logger
-	// ReadTimeout defaults to 5 s; the set-up is bounded by 10 s.
+// NewPull returns the pull of an RTMP feed (rtmp:// or rtmps://, e.g.
+// another studio's program: rtmp://HOST/APP/STREAM) into source, not
+// started: it reconnects for ever with the same states and backoff as a
+// pulled RTSP camera. A feed that keeps its connection but sends nothing for
+// 5 s is reconnected; the set-up is bounded by 10 s; rtmps:// uses the
+// system roots.
+func NewPull(reg *ingest.Registry, source string, log *slog.Logger) *ingest.Pull {
+	log = log.With("component", "ingest.rtmp.pull", "source", source)
+	f := &feed{Registry: reg, Source: source, Log: log, ReadTimeout: 5 * time.Second}
+	return &ingest.Pull{Registry: reg, Source: source, Log: log, Session: f.session}
+}
+
+// feed is the session of a pulled RTMP feed.
+type feed struct {
+	Registry    *ingest.Registry
+	Source      string
+	Log         *slog.Logger
 	ReadTimeout time.Duration
-	// BackoffMin and BackoffMax default to 1 s and 30 s.
-	BackoffMin, BackoffMax time.Duration
-	// TLSConfig for rtmps:// feeds; nil uses the system roots.
-	TLSConfig *tls.Config
-
-	cancel context.CancelFunc
-	done   chan struct{}
+	TLSConfig   *tls.Config // nil: the system roots
 }
 
-// Start pulls in the background until Close.
-func (p *Pull) Start() {
-	if p.ReadTimeout == 0 {
-		p.ReadTimeout = 5 * time.Second
-	}
-	if p.BackoffMin == 0 {
-		p.BackoffMin = time.Second
-	}
-	if p.BackoffMax == 0 {
-		p.BackoffMax = 30 * time.Second
-	}
-	p.Log = p.Log.With("component", "ingest.rtmp.pull", "source", p.Source)
-	ctx, cancel := context.WithCancel(context.Background())
-	p.cancel, p.done = cancel, make(chan struct{})
-	go func() {
-		defer close(p.done)
-		ingest.RunPull(ctx, p.Registry, p.Source, p.BackoffMin, p.BackoffMax, p.Log, p.session)
-	}()
-}
-
-// Close stops pulling and waits for it.
-func (p *Pull) Close() {
-	if p.cancel == nil {
-		return
-	}
-	p.cancel()
-	<-p.done
-}
-
-func (p *Pull) session(ctx context.Context, cfg ingest.SourceConfig) error {
+func (p *feed) session(ctx context.Context, cfg ingest.SourceConfig) error {
 	t, err := rtmpc.ParseTarget(cfg.URL)
 	if err != nil {
 		return err

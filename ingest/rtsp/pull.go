@@ -15,61 +15,31 @@ import (
 	"switchyard/internal/redact"
 )
 
-// Pull pulls an IP camera's RTSP stream (rtsp:// or rtsps://, credentials
-// in the URL) into a source, for as long as it runs. The source goes
-// connecting → live; when the camera goes away, refuses, or keeps its socket
-// open but stops sending for ReadTimeout, it goes retrying (attempt n, next
+// NewPull returns the pull of an IP camera's RTSP stream (rtsp:// or
+// rtsps://, credentials in the URL) into source, not started. The source
+// goes connecting → live; when the camera goes away, refuses, or keeps its
+// socket open but stops sending for 5 s, it goes retrying (attempt n, next
 // try at …, last error) and tries again after 1 s, 2 s, 4 s … 30 s with
-// jitter, forever.
-type Pull struct {
+// jitter, forever (ingest.Pull).
+func NewPull(reg *ingest.Registry, source string, log *slog.Logger) *ingest.Pull {
+	log = log.With("component", "ingest.rtsp.pull", "source", source)
+	c := &camera{Registry: reg, Source: source, Log: log, ReadTimeout: 5 * time.Second}
+	return &ingest.Pull{Registry: reg, Source: source, Log: log, Session: c.session}
+}
+
+// camera is the session of a pulled RTSP camera.
+type camera struct {
 	Registry *ingest.Registry
 	Source   string
 	Log      *slog.Logger
 	// ReadTimeout: a camera that sends nothing this long is reconnected;
-	// the set-up requests are bounded by it too. Defaults to 5 s.
+	// the set-up requests are bounded by it too.
 	ReadTimeout time.Duration
-	// BackoffMin and BackoffMax default to 1 s and 30 s.
-	BackoffMin, BackoffMax time.Duration
-	// TLSConfig for rtsps:// cameras; nil uses the system roots.
-	TLSConfig *tls.Config
-
-	cancel context.CancelFunc
-	done   chan struct{}
-}
-
-// Start pulls in the background until Close.
-func (p *Pull) Start() {
-	if p.ReadTimeout == 0 {
-		p.ReadTimeout = 5 * time.Second
-	}
-	if p.BackoffMin == 0 {
-		p.BackoffMin = time.Second
-	}
-	if p.BackoffMax == 0 {
-		p.BackoffMax = 30 * time.Second
-	}
-	p.Log = p.Log.With("component", "ingest.rtsp.pull", "source", p.Source)
-	ctx, cancel := context.WithCancel(context.Background())
-	p.cancel, p.done = cancel, make(chan struct{})
-	go p.run(ctx)
-}
-
-// Close stops pulling and waits for it.
-func (p *Pull) Close() {
-	if p.cancel == nil {
-		return
-	}
-	p.cancel()
-	<-p.done
-}
-
-func (p *Pull) run(ctx context.Context) {
-	defer close(p.done)
-	ingest.RunPull(ctx, p.Registry, p.Source, p.BackoffMin, p.BackoffMax, p.Log, p.session)
+	TLSConfig   *tls.Config // nil: the system roots
 }
 
 // session pulls once, until the camera or ctx ends it.
-func (p *Pull) session(ctx context.Context, cfg ingest.SourceConfig) error {
+func (p *camera) session(ctx context.Context, cfg ingest.SourceConfig) error {
 	u, err := base.ParseURL(cfg.URL)
 	if err != nil {
 		return fmt.Errorf("bad url: %w", err)
