@@ -13,8 +13,8 @@ import (
 	gortmp "github.com/yutopp/go-rtmp"
 	rtmpmsg "github.com/yutopp/go-rtmp/message"
 
+	"switchyard/internal/protocols/rtmp"
 	"switchyard/media"
-	"switchyard/media/flv"
 )
 
 // Player finds the stream an RTMP player asks for (rtmp://HOST:1935/live/NAME):
@@ -124,7 +124,7 @@ func (h *handler) play(ctx context.Context, st *media.Stream, streamID uint32) e
 					a = t
 				}
 			}
-			body, err := amfBody(flv.MetaData(u.Track, a, 0, 0))
+			body, err := amfBody(rtmp.MetaData(u.Track, a, 0, 0))
 			if err != nil {
 				return err
 			}
@@ -143,7 +143,7 @@ func (h *handler) play(ctx context.Context, st *media.Stream, streamID uint32) e
 			}
 			if u.Track != video { // first unit, or new parameters: send the sequence header first
 				video = u.Track
-				sh, err := flv.AVCSequenceHeaderTag(video)
+				sh, err := rtmp.AVCSequenceHeaderTag(video)
 				if err != nil {
 					return err
 				}
@@ -151,12 +151,12 @@ func (h *handler) play(ctx context.Context, st *media.Stream, streamID uint32) e
 					return err
 				}
 			}
-			err = write(playCSIDVideo, ts, &rtmpmsg.VideoMessage{Payload: bytes.NewReader(flv.AVCFrameTag(u))})
+			err = write(playCSIDVideo, ts, &rtmpmsg.VideoMessage{Payload: bytes.NewReader(rtmp.AVCFrameTag(u))})
 		case media.KindAudio:
 			if u.Track != audio { // first unit, or a new track: can FLV carry it?
 				audio = u.Track
 				var herr error
-				audioHeader, herr = flv.AudioHeader(audio)
+				audioHeader, herr = rtmp.AudioHeader(audio)
 				audioOK = herr == nil
 				if !audioOK {
 					// said once a track, to the log and to the player; the picture goes on
@@ -166,7 +166,7 @@ func (h *handler) play(ctx context.Context, st *media.Stream, streamID uint32) e
 						return err
 					}
 				} else if audio.Codec == media.CodecAAC {
-					if err := write(playCSIDAudio, ts, &rtmpmsg.AudioMessage{Payload: bytes.NewReader(flv.AACSequenceHeaderTag(audio))}); err != nil {
+					if err := write(playCSIDAudio, ts, &rtmpmsg.AudioMessage{Payload: bytes.NewReader(rtmp.AACSequenceHeaderTag(audio))}); err != nil {
 						return err
 					}
 				}
@@ -174,7 +174,7 @@ func (h *handler) play(ctx context.Context, st *media.Stream, streamID uint32) e
 			if !audioOK || len(u.Data) == 0 {
 				continue
 			}
-			err = write(playCSIDAudio, ts, &rtmpmsg.AudioMessage{Payload: bytes.NewReader(flv.AudioFrameTag(audioHeader, u))})
+			err = write(playCSIDAudio, ts, &rtmpmsg.AudioMessage{Payload: bytes.NewReader(rtmp.AudioFrameTag(audioHeader, u))})
 		}
 		if err != nil {
 			return err

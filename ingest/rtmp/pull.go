@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"switchyard/ingest"
+	"switchyard/internal/protocols/rtmp"
 	"switchyard/internal/redact"
-	"switchyard/internal/rtmpc"
 )
 
 // NewPull returns the pull of an RTMP feed (rtmp:// or rtmps://, e.g.
@@ -34,11 +34,11 @@ type feed struct {
 }
 
 func (p *feed) session(ctx context.Context, cfg ingest.SourceConfig) error {
-	t, err := rtmpc.ParseTarget(cfg.URL)
+	t, err := rtmp.ParseTarget(cfg.URL)
 	if err != nil {
 		return err
 	}
-	conn, err := rtmpc.Play(ctx, t, p.TLSConfig, rtmpc.Timeouts{Connect: 10 * time.Second, Write: 5 * time.Second})
+	conn, err := rtmp.Play(ctx, t, p.TLSConfig, rtmp.Timeouts{Connect: 10 * time.Second, Write: 5 * time.Second})
 	if err != nil {
 		return err
 	}
@@ -51,7 +51,7 @@ func (p *feed) session(ctx context.Context, cfg ingest.SourceConfig) error {
 	defer pub.Close()
 	pub.OnKick(func() { conn.Close() })
 	p.Log.Info("feed connected", "url", redact.URL(cfg.URL))
-	tg := tags{pub: pub, log: p.Log}
+	tg := rtmp.NewReceiver(pub, p.Log)
 	for {
 		if err := conn.SetReadDeadline(time.Now().Add(p.ReadTimeout)); err != nil {
 			return err
@@ -61,10 +61,10 @@ func (p *feed) session(ctx context.Context, cfg ingest.SourceConfig) error {
 			return fmt.Errorf("feed lost: %w", err)
 		}
 		switch typ {
-		case rtmpc.MsgVideo:
-			err = tg.video(ts, payload)
-		case rtmpc.MsgAudio:
-			err = tg.audio(ts, payload)
+		case rtmp.MsgVideo:
+			err = tg.Video(ts, payload)
+		case rtmp.MsgAudio:
+			err = tg.Audio(ts, payload)
 		}
 		if err != nil {
 			return err

@@ -1,5 +1,5 @@
-// Package rtmpc is Switchyard's RTMP client, for publishing (output/push,
-// to platforms) and playing (ingest/rtmp pulls a feed): handshake, chunk
+// The client, for publishing (output/push, to platforms) and playing (a
+// pulled RTMP feed): handshake, chunk
 // stream, NetConnection and NetStream commands. Spec: Adobe RTMP Specification 1.0
 // (https://rtmp.veriskope.com/docs/spec/), sections 5.2 (handshake),
 // 5.3 (chunking; 5.3.1.3 Extended Timestamp) and 7.2 (commands).
@@ -10,7 +10,8 @@
 // extended timestamp out of type-3 continuation chunks, which breaks a
 // reconnect made after 0xFFFFFF ms (4 h 39 min) of program time. And it
 // cannot play.
-package rtmpc
+
+package rtmp
 
 import (
 	"bufio"

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"net"
 )
 
 // Extended timestamps on type-3 chunks.
@@ -61,9 +62,6 @@ const (
 	handshakeBytes   = 1 + 1536 + 1536 // C0, C1, C2
 	defaultChunkSize = 128
 	maxChunkStreams  = 256
-	// RTMP protocol control message types handled here.
-	msgSetChunkSize = 1
-	msgAbort        = 2
 )
 
 var errChunkStreams = errors.New("rtmp: too many chunk streams")
@@ -207,4 +205,14 @@ func (f *chunkFilter) nextHeader() error {
 	f.cur = st
 	f.payload = min(st.left, f.chunkSize)
 	return nil
+}
+
+// NewChunkReader returns what go-rtmp's server reads from a publisher's or
+// player's connection c: the chunk stream with the extended timestamps of
+// type-3 chunks repaired (see chunkFilter), read with the socket's
+// low-water mark following the message in progress (see lowWater).
+func NewChunkReader(c net.Conn) io.Reader {
+	var in *chunkFilter
+	in = newChunkFilter(withLowWater(c, func() int { return in.pending() }))
+	return in
 }
