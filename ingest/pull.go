@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"switchyard/internal/backoff"
+	"switchyard/internal/protocols/rtmp"
+	"switchyard/internal/protocols/rtsp"
 	"switchyard/internal/redact"
 )
 
@@ -18,9 +21,9 @@ type PullSession func(ctx context.Context, cfg SourceConfig) error
 const liveLongEnough = 10 * time.Second
 
 // Pull is a pulled source, for any protocol: the protocol gives it a
-// Session (an RTSP camera, an RTMP feed) and Pull runs it again and again,
-// with the source's states and the backoff between tries, from Start until
-// Close.
+// Session (an RTSP camera, an RTMP feed: NewPull picks it by the URL) and
+// Pull runs it again and again, with the source's states and the backoff
+// between tries, from Start until Close.
 type Pull struct {
 	Registry *Registry
 	Source   string
@@ -33,6 +36,52 @@ type Pull struct {
 
 	cancel context.CancelFunc
 	done   chan struct{}
+}
+
+// Timeouts of a pull's sessions: a camera or feed that sends nothing for
+// pullReadTimeout is reconnected; an RTMP feed's set-up is bounded by
+// pullConnectTimeout (an RTSP camera's requests by pullReadTimeout).
+const (
+	pullReadTimeout    = 5 * time.Second
+	pullConnectTimeout = 10 * time.Second
+	pullWriteTimeout   = 5 * time.Second
+)
+
+// NewPull returns the pull of a source whose URL is an RTSP camera
+// (rtsp://, rtsps://, credentials in the URL, cfg.Transport tcp or udp) or
+// an RTMP feed (rtmp://, rtmps://, e.g. another studio's program), not
+// started. rtsps:// and rtmps:// use the system roots.
+func NewPull(reg *Registry, cfg SourceConfig, log *slog.Logger) *Pull {
+	p := &Pull{Registry: reg, Source: cfg.Name}
+	if strings.HasPrefix(cfg.URL, "rtmp://") || strings.HasPrefix(cfg.URL, "rtmps://") {
+		p.Log, p.Session = log.With("component", "ingest.rtmp.pull", "source", cfg.Name), p.rtmpSession
+	} else {
+		p.Log, p.Session = log.With("component", "ingest.rtsp.pull", "source", cfg.Name), p.rtspSession
+	}
+	return p
+}
+
+func (p *Pull) rtspSession(ctx context.Context, cfg SourceConfig) error {
+	return rtsp.Pull(ctx, rtsp.PullConfig{URL: cfg.URL, Transport: cfg.Transport, ReadTimeout: pullReadTimeout, Log: p.Log},
+		func() (rtsp.Publisher, error) {
+			pub, err := p.Registry.Publish(p.Source, cfg.PublishKey, ProtoRTSPPull)
+			if err != nil {
+				return nil, err
+			}
+			return pub, nil
+		})
+}
+
+func (p *Pull) rtmpSession(ctx context.Context, cfg SourceConfig) error {
+	return rtmp.Pull(ctx, rtmp.PullConfig{URL: cfg.URL, ReadTimeout: pullReadTimeout, ConnectTimeout: pullConnectTimeout,
+		WriteTimeout: pullWriteTimeout, Log: p.Log},
+		func() (rtmp.Publisher, error) {
+			pub, err := p.Registry.Publish(p.Source, cfg.PublishKey, ProtoRTMPPull)
+			if err != nil {
+				return nil, err
+			}
+			return pub, nil
+		})
 }
 
 // Start pulls in the background until Close.

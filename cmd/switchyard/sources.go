@@ -9,8 +9,6 @@ import (
 
 	"switchyard/ingest"
 	"switchyard/ingest/gen"
-	"switchyard/ingest/rtmp"
-	"switchyard/ingest/rtsp"
 	"switchyard/mixer"
 	"switchyard/output/serve"
 )
@@ -106,12 +104,8 @@ func (ss *sourceSet) startFeeder(cfg ingest.SourceConfig) error {
 			return fmt.Errorf("source %s: %w", cfg.Name, err)
 		}
 		ss.feeders[cfg.Name] = g
-	case strings.HasPrefix(cfg.URL, "rtmp://") || strings.HasPrefix(cfg.URL, "rtmps://"):
-		p := rtmp.NewPull(ss.registry, cfg.Name, ss.log)
-		p.Start()
-		ss.feeders[cfg.Name] = p
 	case cfg.Pulled():
-		p := rtsp.NewPull(ss.registry, cfg.Name, ss.log)
+		p := ingest.NewPull(ss.registry, cfg, ss.log)
 		p.Start()
 		ss.feeders[cfg.Name] = p
 	}

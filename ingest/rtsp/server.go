@@ -21,6 +21,7 @@ import (
 
 	"switchyard/ingest"
 	"switchyard/internal/connlimit"
+	"switchyard/internal/protocols/rtsp"
 )
 
 // Player finds the stream a reader asks for (e.g. "program", "live/cam1").
@@ -154,6 +155,16 @@ func PublishPath(path string) (string, bool) {
 
 type handler struct {
 	s *Server
+}
+
+// publisher is the state of one RECORD session: the source it announced
+// to and the key it gave, and its units' receiver.
+type publisher struct {
+	name string
+	key  string
+	pub  *ingest.Publisher // set once it records
+	log  *slog.Logger
+	rx   *rtsp.Receiver
 }
 
 // watcher is the state of one PLAY session: it stops watching its path
@@ -314,7 +325,7 @@ func (h *handler) OnAnnounce(ctx *gortsplib.ServerHandlerOnAnnounceCtx) (*base.R
 			return &base.Response{StatusCode: base.StatusUnauthorized}, liberrors.ErrServerAuth{}
 		}
 	}
-	in, err := newPublisher(ctx.Description, log.With("source", name))
+	rx, err := rtsp.NewReceiver(ctx.Description, log.With("source", name))
 	if err != nil {
 		err = fmt.Errorf("publish to %q refused: %w", name, err)
 		log.Warn("publish refused", "err", err)
@@ -322,8 +333,7 @@ func (h *handler) OnAnnounce(ctx *gortsplib.ServerHandlerOnAnnounceCtx) (*base.R
 	}
 	// The source is claimed at RECORD: an ANNOUNCE that never records takes
 	// nothing (and is no "publisher connected").
-	in.name, in.key = name, key
-	ctx.Session.SetUserData(in)
+	ctx.Session.SetUserData(&publisher{name: name, key: key, log: log.With("source", name), rx: rx})
 	return &base.Response{StatusCode: base.StatusOK}, nil
 }
 
@@ -382,8 +392,9 @@ func (h *handler) OnRecord(ctx *gortsplib.ServerHandlerOnRecordCtx) (*base.Respo
 	}
 	pub.OnKick(ctx.Session.Close) // taken over or removed: the session ends
 	release(ctx.Conn)
-	p.claim(pub)
-	p.attach(ctx.Session)
+	p.pub = pub
+	p.rx.Claim(pub)
+	p.rx.Attach(ctx.Session)
 	p.log.Info("recording", "transport", ctx.Session.Transport().Protocol.String())
 	return &base.Response{StatusCode: base.StatusOK}, nil
 }
