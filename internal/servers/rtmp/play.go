@@ -15,13 +15,8 @@ import (
 
 	"switchyard/internal/protocols/rtmp"
 	"switchyard/media"
+	"switchyard/output/serve"
 )
-
-// Player finds the stream an RTMP player asks for (rtmp://HOST:1935/live/NAME):
-// output/serve provides it, so "program" and every source can be played.
-type Player interface {
-	PlayStream(name string) (*media.Stream, error)
-}
 
 // ErrBadReadKey refuses a player whose key is not the read key.
 var ErrBadReadKey = errors.New("wrong or missing read key")
@@ -53,11 +48,10 @@ func (h *handler) OnPlay(ctx *gortmp.StreamContext, _ uint32, cmd *rtmpmsg.NetSt
 		h.log.Warn("play refused", "err", err)
 		return err
 	}
-	p := h.s.Player
-	if p == nil {
+	if h.s.Paths == nil {
 		return errors.New("play refused: nothing is served over RTMP")
 	}
-	st, err := p.PlayStream(name)
+	st, err := h.s.playStream(name)
 	if err != nil {
 		h.log.Warn("play refused", "stream", name, "err", err)
 		return err
@@ -78,6 +72,20 @@ func (h *handler) OnPlay(ctx *gortmp.StreamContext, _ uint32, cmd *rtmpmsg.NetSt
 		}
 	}()
 	return nil
+}
+
+// playStream finds the stream a player asks for in the path table:
+// "program" is the program, any other name a source ("cam1" → live/cam1).
+func (s *Server) playStream(name string) (*media.Stream, error) {
+	path := name
+	if name != "program" {
+		path = "live/" + name
+	}
+	p, err := s.Paths.Get(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, serve.ErrNoStream)
+	}
+	return p.Stream(), nil
 }
 
 // play sends st to a player from its next key frame, with timestamps that

@@ -1,6 +1,8 @@
-// Package rtmp accepts RTMP publishers (OBS, hardware encoders, ffmpeg) and
-// publishes their H.264 and AAC into the ingest registry. It is the only user
-// of go-rtmp on the ingest side. Spec: Adobe RTMP Specification 1.0,
+// Package rtmp runs Switchyard's RTMP server: it accepts publishers (OBS,
+// hardware encoders, ffmpeg) and publishes their H.264, H.265 and AAC into
+// the ingest registry, and plays the program and every source of the path
+// table (output/serve) to players. go-rtmp is its connection layer, reading
+// through internal/protocols/rtmp's chunk reader. Spec: Adobe RTMP Specification 1.0,
 // https://rtmp.veriskope.com/docs/spec/
 package rtmp
 
@@ -23,6 +25,7 @@ import (
 	"switchyard/ingest"
 	"switchyard/internal/connlimit"
 	"switchyard/internal/protocols/rtmp"
+	"switchyard/output/serve"
 )
 
 // App is the RTMP application name publishers use: rtmp://HOST:1935/live/NAME.
@@ -34,8 +37,8 @@ type Server struct {
 	Address string
 	// Registry the publishers publish into.
 	Registry *ingest.Registry
-	// Player serves RTMP play requests; nil refuses them.
-	Player Player
+	// Paths are what players play; nil refuses them.
+	Paths *serve.Table
 	// ReadKey, when set, is the key players give ("program?key=…") for
 	// the program, the preview and every source without its own read_key
 	// (ingest.Registry.ReadKey).
