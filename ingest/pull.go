@@ -11,6 +11,7 @@ import (
 	"switchyard/internal/protocols/rtmp"
 	"switchyard/internal/protocols/rtsp"
 	"switchyard/internal/redact"
+	"switchyard/media"
 )
 
 // PullSession pulls a camera once, until it or ctx ends the session.
@@ -63,25 +64,23 @@ func NewPull(reg *Registry, cfg SourceConfig, log *slog.Logger) *Pull {
 
 func (p *Pull) rtspSession(ctx context.Context, cfg SourceConfig) error {
 	return rtsp.Pull(ctx, rtsp.PullConfig{URL: cfg.URL, Transport: cfg.Transport, ReadTimeout: pullReadTimeout, Log: p.Log},
-		func() (rtsp.Publisher, error) {
-			pub, err := p.Registry.Publish(p.Source, cfg.PublishKey, ProtoRTSPPull)
-			if err != nil {
-				return nil, err
-			}
-			return pub, nil
-		})
+		p.publish(cfg, ProtoRTSPPull))
 }
 
 func (p *Pull) rtmpSession(ctx context.Context, cfg SourceConfig) error {
 	return rtmp.Pull(ctx, rtmp.PullConfig{URL: cfg.URL, ReadTimeout: pullReadTimeout, ConnectTimeout: pullConnectTimeout,
-		WriteTimeout: pullWriteTimeout, Log: p.Log},
-		func() (rtmp.Publisher, error) {
-			pub, err := p.Registry.Publish(p.Source, cfg.PublishKey, ProtoRTMPPull)
-			if err != nil {
-				return nil, err
-			}
-			return pub, nil
-		})
+		WriteTimeout: pullWriteTimeout, Log: p.Log}, p.publish(cfg, ProtoRTMPPull))
+}
+
+// publish claims the source for a session once its camera or feed is set up.
+func (p *Pull) publish(cfg SourceConfig, proto string) func() (media.Publisher, error) {
+	return func() (media.Publisher, error) {
+		pub, err := p.Registry.Publish(p.Source, cfg.PublishKey, proto)
+		if err != nil {
+			return nil, err // not a typed nil in the interface
+		}
+		return pub, nil
+	}
 }
 
 // Start pulls in the background until Close.

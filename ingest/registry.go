@@ -1,6 +1,7 @@
 // Package ingest keeps the registry of named sources: their streams, who
 // publishes to them, their state and statistics. The protocol servers
-// (ingest/rtmp, ingest/rtsp) and the generators (ingest/gen) publish through it.
+// (internal/servers/rtmp, internal/servers/rtsp), the pulls (Pull) and the
+// generators (ingest/gen) publish through it.
 package ingest
 
 import (

@@ -11,6 +11,6 @@
 //     feed sends into units (unit.go); the tag builders make the tags a
 //     player or a destination is sent from units (flv.go).
 //
-// It knows nothing of the registry, the mixer or the outputs: units go to a
-// Sink the caller gives.
+// It knows nothing of the registry, the mixer or the outputs: units go to
+// the media.Publisher the caller gives.
 package rtmp

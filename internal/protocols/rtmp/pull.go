@@ -8,16 +8,8 @@ import (
 	"time"
 
 	"switchyard/internal/redact"
+	"switchyard/media"
 )
-
-// Publisher is what a pull publishes into (an ingest.Publisher).
-type Publisher interface {
-	Sink
-	// OnKick is called when the publisher is taken over or removed.
-	OnKick(f func())
-	// Close ends the publish.
-	Close()
-}
 
 // PullConfig is one pull of a feed.
 type PullConfig struct {
@@ -36,7 +28,7 @@ type PullConfig struct {
 
 // Pull plays a feed once, until it or ctx ends the session: once the play
 // is set up, publish takes its units. The error says why it ended.
-func Pull(ctx context.Context, c PullConfig, publish func() (Publisher, error)) error {
+func Pull(ctx context.Context, c PullConfig, publish func() (media.Publisher, error)) error {
 	t, err := ParseTarget(c.URL)
 	if err != nil {
 		return err

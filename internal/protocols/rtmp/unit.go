@@ -10,23 +10,11 @@ import (
 	"switchyard/media"
 )
 
-// Sink takes the units a Receiver makes (an ingest.Publisher).
-type Sink interface {
-	// SetTracks announces the tracks the units come on.
-	SetTracks(tracks ...*media.Track)
-	// WriteUnit publishes a unit; it never blocks.
-	WriteUnit(u *media.Unit)
-	// SetWarning names what the sender sends that is not taken.
-	SetWarning(msg string)
-	// Malformed counts a message that could not be read.
-	Malformed()
-}
-
 // Receiver turns FLV video and audio tag bodies (RTMP media messages) into
-// units on a Sink: for publishers of the server and pulled feeds. One
+// units on a media.Publisher: for publishers of the server and pulled feeds. One
 // Receiver serves one connection's messages, in order.
 type Receiver struct {
-	sink     Sink
+	sink     media.Publisher
 	log      *slog.Logger
 	vtrack   *media.Track
 	atrack   *media.Track
@@ -36,7 +24,7 @@ type Receiver struct {
 }
 
 // NewReceiver returns a Receiver that writes to sink and logs to log.
-func NewReceiver(sink Sink, log *slog.Logger) *Receiver {
+func NewReceiver(sink media.Publisher, log *slog.Logger) *Receiver {
 	return &Receiver{sink: sink, log: log}
 }
 

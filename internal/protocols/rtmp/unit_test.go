@@ -11,7 +11,7 @@ import (
 	"switchyard/media"
 )
 
-// sink is a Sink that keeps what it is given.
+// sink is a media.Publisher that keeps what it is given.
 type sink struct {
 	tracks    []*media.Track
 	units     []*media.Unit
@@ -23,6 +23,8 @@ func (s *sink) SetTracks(tracks ...*media.Track) { s.tracks = tracks }
 func (s *sink) WriteUnit(u *media.Unit)          { s.units = append(s.units, u) }
 func (s *sink) SetWarning(msg string)            { s.warning = msg }
 func (s *sink) Malformed()                       { s.malformed++ }
+func (s *sink) OnKick(func())                    {}
+func (s *sink) Close()                           {}
 
 // TestUnitsRoundTripThroughTags: units made into tags by the builders a
 // player and a destination are sent with come back out of a Receiver as

@@ -9,6 +9,6 @@
 //     RTP and NTP times that keep video and audio in sync (sender.go);
 //   - Pull plays a camera once, through gortsplib's client (pull.go).
 //
-// It knows nothing of the registry or the outputs: units go to a Sink, and
+// It knows nothing of the registry or the outputs: units go to a media.Publisher, and
 // packets to the caller's gortsplib stream.
 package rtsp

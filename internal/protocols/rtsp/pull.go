@@ -12,16 +12,8 @@ import (
 	"github.com/bluenviron/gortsplib/v5/pkg/base"
 
 	"switchyard/internal/redact"
+	"switchyard/media"
 )
-
-// Publisher is what a pull publishes into (an ingest.Publisher).
-type Publisher interface {
-	Sink
-	// OnKick is called when the publisher is taken over or removed.
-	OnKick(f func())
-	// Close ends the publish.
-	Close()
-}
 
 // PullConfig is one pull of a camera.
 type PullConfig struct {
@@ -42,7 +34,7 @@ type PullConfig struct {
 // SETUP of the tracks a Receiver takes, then publish (called once the
 // camera is set up) takes the units from PLAY on. The error says why the
 // session ended.
-func Pull(ctx context.Context, c PullConfig, publish func() (Publisher, error)) error {
+func Pull(ctx context.Context, c PullConfig, publish func() (media.Publisher, error)) error {
 	u, err := base.ParseURL(c.URL)
 	if err != nil {
 		return fmt.Errorf("bad url: %w", err)

@@ -19,21 +19,11 @@ import (
 	"switchyard/media"
 )
 
-// Sink takes the units a Receiver makes (an ingest.Publisher).
-type Sink interface {
-	// SetTracks announces the tracks the units come on.
-	SetTracks(tracks ...*media.Track)
-	// WriteUnit publishes a unit; it never blocks.
-	WriteUnit(u *media.Unit)
-	// SetWarning names what the sender sends that is not taken.
-	SetWarning(msg string)
-}
-
 // Receiver turns the RTP packets of one RECORD session (or of a pulled
 // camera) into units: it takes one video and one audio track of the
 // session description and names the others.
 type Receiver struct {
-	sink    Sink // set by Claim
+	sink    media.Publisher // set by Claim
 	log     *slog.Logger
 	video   *videoIn
 	audio   *audioIn
@@ -113,7 +103,7 @@ func (p *Receiver) DropAudio(why string) {
 
 // Claim makes sink the taker of the session's units: it announces the
 // tracks and names the ones not taken, on the sink and in one log line.
-func (p *Receiver) Claim(sink Sink) {
+func (p *Receiver) Claim(sink media.Publisher) {
 	p.sink = sink
 	if w := p.warning(); w != "" {
 		sink.SetWarning(w)

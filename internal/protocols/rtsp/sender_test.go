@@ -57,6 +57,9 @@ type units struct {
 func (u *units) SetTracks(t ...*media.Track) { u.tracks = t }
 func (u *units) WriteUnit(x *media.Unit)     { u.units = append(u.units, x) }
 func (u *units) SetWarning(w string)         { u.warning = w }
+func (u *units) Malformed()                  {}
+func (u *units) OnKick(func())               {}
+func (u *units) Close()                      {}
 
 // TestSenderToReceiver: what a Sender packetizes (a re-served path) a
 // Receiver (a publisher's or a pulled camera's session) turns back into the
