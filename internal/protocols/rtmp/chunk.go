@@ -12,7 +12,61 @@ import (
 // 0xFFFFFF, type-3 continuations included (5.3.1.3), and its reader expects
 // it there. What go-rtmp's server reads goes through chunkFilter instead,
 // which also takes senders that leave the field out (it recognises the field
-// by its value).
+// by its value). Both read a chunk's headers with readChunkHeader.
+
+// chunkHeader is what a chunk's basic header and message header say (spec
+// 5.3.1.1 and 5.3.1.2), before any Extended Timestamp.
+type chunkHeader struct {
+	format byte   // 0: full, 1: no stream id, 2: timestamp (delta) only, 3: none
+	csid   uint32 // chunk stream id
+	field  uint32 // timestamp (format 0) or delta (1, 2); extTimestamp: an Extended Timestamp follows
+	length uint32 // message length (formats 0 and 1)
+	typ    byte   // message type id (formats 0 and 1)
+	msid   uint32 // message stream id (format 0)
+}
+
+// headerReader gives the next n bytes of a chunk stream's header.
+type headerReader interface {
+	readHeader(n int) ([]byte, error)
+}
+
+// readChunkHeader reads a chunk's basic and message headers from r; the
+// Extended Timestamp, if any, is the caller's to read.
+func readChunkHeader(r headerReader) (chunkHeader, error) {
+	var h chunkHeader
+	b, err := r.readHeader(1)
+	if err != nil {
+		return h, err
+	}
+	h.format, h.csid = b[0]>>6, uint32(b[0]&0x3f)
+	switch h.csid {
+	case 0:
+		if b, err = r.readHeader(1); err != nil {
+			return h, err
+		}
+		h.csid = 64 + uint32(b[0])
+	case 1:
+		if b, err = r.readHeader(2); err != nil {
+			return h, err
+		}
+		h.csid = 64 + uint32(b[0]) + uint32(b[1])<<8
+	}
+	if h.format == 3 {
+		return h, nil
+	}
+	mh, err := r.readHeader([3]int{11, 7, 3}[h.format])
+	if err != nil {
+		return h, err
+	}
+	h.field = get24(mh)
+	if h.format < 2 {
+		h.length, h.typ = get24(mh[3:]), mh[6]
+	}
+	if h.format == 0 {
+		h.msid = binary.LittleEndian.Uint32(mh[7:])
+	}
+	return h, nil
+}
 
 type wchunk struct {
 	init     bool
@@ -154,28 +208,20 @@ func (c *Conn) ReadMessage() (typ byte, msid, ts uint32, payload []byte, err err
 	}
 }
 
+// readHeader reads the next n header bytes (n ≤ 11).
+func (c *Conn) readHeader(n int) ([]byte, error) {
+	b := c.hbuf[:n]
+	_, err := io.ReadFull(c.br, b)
+	return b, err
+}
+
 // readChunk reads one chunk; it returns a payload only when a message completed.
 func (c *Conn) readChunk() (typ byte, msid, ts uint32, payload []byte, err error) {
-	b0, err := c.br.ReadByte()
+	h, err := readChunkHeader(c)
 	if err != nil {
 		return
 	}
-	fmtc := b0 >> 6
-	csid := int(b0 & 0x3f)
-	switch csid {
-	case 0:
-		b, e := c.br.ReadByte()
-		if e != nil {
-			return 0, 0, 0, nil, e
-		}
-		csid = 64 + int(b)
-	case 1:
-		var b [2]byte
-		if _, e := io.ReadFull(c.br, b[:]); e != nil {
-			return 0, 0, 0, nil, e
-		}
-		csid = 64 + int(b[0]) + int(b[1])*256
-	}
+	fmtc, csid := h.format, int(h.csid)
 	st := c.rcs[csid]
 	if st == nil {
 		if fmtc != 0 {
@@ -184,28 +230,23 @@ func (c *Conn) readChunk() (typ byte, msid, ts uint32, payload []byte, err error
 		st = &rchunk{}
 		c.rcs[csid] = st
 	}
-	var h [11]byte
-	hl := [4]int{11, 7, 3, 0}[fmtc]
-	if _, err = io.ReadFull(c.br, h[:hl]); err != nil {
-		return
-	}
 	var field uint32
 	if fmtc < 3 {
-		field = get24(h[:])
+		field = h.field
 		st.ext = field == extTimestamp
 	}
 	if fmtc <= 1 {
 		if st.pending {
 			return 0, 0, 0, nil, fmt.Errorf("chunk stream %d: a new message header inside an unfinished message", csid)
 		}
-		st.length = int(get24(h[3:]))
-		st.typ = h[6]
+		st.length = int(h.length)
+		st.typ = h.typ
 		if st.length > maxMessage {
 			return 0, 0, 0, nil, fmt.Errorf("message of %d bytes is too large", st.length)
 		}
 	}
 	if fmtc == 0 {
-		st.msid = binary.LittleEndian.Uint32(h[7:])
+		st.msid = h.msid
 	}
 	if st.ext {
 		var e [4]byte

@@ -121,6 +121,7 @@ type Conn struct {
 
 	inChunk  int
 	rcs      map[int]*rchunk
+	hbuf     [11]byte // the chunk header being read
 	ackWin   uint32
 	received uint64
 	acked    uint64
