@@ -55,13 +55,8 @@ func (r *Receiver) unsupported(e *UnsupportedError) {
 // ends the connection (too many malformed messages).
 func (r *Receiver) Video(timestamp uint32, b []byte) error {
 	tag, err := ParseVideoTag(b)
-	var ue *UnsupportedError
-	if errors.As(err, &ue) {
-		r.unsupported(ue)
-		return nil
-	}
 	if err != nil {
-		return r.badMedia(err)
+		return r.unreadable(err)
 	}
 	switch tag.PacketType {
 	case AVCSequenceHeader:
@@ -112,13 +107,8 @@ func (r *Receiver) Video(timestamp uint32, b []byte) error {
 // Audio takes an audio message's body (an FLV AUDIODATA tag); see Video.
 func (r *Receiver) Audio(timestamp uint32, b []byte) error {
 	tag, err := ParseAudioTag(b)
-	var ue *UnsupportedError
-	if errors.As(err, &ue) {
-		r.unsupported(ue)
-		return nil
-	}
 	if err != nil {
-		return r.badMedia(err)
+		return r.unreadable(err)
 	}
 	if tag.SequenceHeader {
 		t, err := media.NewAACTrack(tag.Body)
@@ -135,6 +125,17 @@ func (r *Receiver) Audio(timestamp uint32, b []byte) error {
 	ts := r.ts.extend(timestamp)
 	r.sink.WriteUnit(&media.Unit{Track: r.atrack, PTS: ts, DTS: ts, Key: true, Data: [][]byte{tag.Body}})
 	return nil
+}
+
+// unreadable sorts a tag that did not parse: a codec not taken is named
+// and skipped, anything else is malformed.
+func (r *Receiver) unreadable(err error) error {
+	var ue *UnsupportedError
+	if errors.As(err, &ue) {
+		r.unsupported(ue)
+		return nil
+	}
+	return r.badMedia(err)
 }
 
 // badMedia counts a malformed message; after a hundred the connection ends.

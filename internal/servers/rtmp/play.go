@@ -32,14 +32,8 @@ func (h *handler) OnPlay(ctx *gortmp.StreamContext, _ uint32, cmd *rtmpmsg.NetSt
 	if h.pub != nil || h.playCancel != nil {
 		return errors.New("this connection is already busy")
 	}
-	app, appKey := ParseStreamName(h.app)
-	name, key := ParseStreamName(cmd.StreamName)
-	if key == "" {
-		key = appKey
-	}
-	if app != App {
-		err := fmt.Errorf("play refused: application %q is not %q (use rtmp://HOST:PORT/%s/program)", app, App, App)
-		h.log.Warn("play refused", "err", err)
+	name, key, err := h.stream("play", cmd.StreamName, "program")
+	if err != nil {
 		return err
 	}
 	name = strings.Trim(name, "/")

@@ -223,15 +223,8 @@ func (h *handler) OnPublish(_ *gortmp.StreamContext, _ uint32, cmd *rtmpmsg.NetS
 	if h.pub != nil {
 		return errors.New("already publishing")
 	}
-	name, key := ParseStreamName(cmd.PublishingName)
-	// OBS puts the key in the app for some services: accept "live?key=…" too.
-	app, appKey := ParseStreamName(h.app)
-	if key == "" {
-		key = appKey
-	}
-	if app != App {
-		err := fmt.Errorf("publish refused: application %q is not %q (use rtmp://HOST:PORT/%s/NAME)", app, App, App)
-		h.log.Warn("publish refused", "err", err)
+	name, key, err := h.stream("publish", cmd.PublishingName, "NAME")
+	if err != nil {
 		return err
 	}
 	pub, err := h.s.Registry.Publish(name, key, "rtmp")
@@ -246,19 +239,35 @@ func (h *handler) OnPublish(_ *gortmp.StreamContext, _ uint32, cmd *rtmpmsg.NetS
 	return nil
 }
 
+// stream splits what a publish or a play asks for into the stream's name
+// and the key given with it ("cam2?key=…"; OBS puts the key in the app for
+// some services: "live?key=…" is taken too), refusing an application that
+// is not App; example names the stream in the refusal's advice.
+func (h *handler) stream(verb, requested, example string) (name, key string, err error) {
+	name, key = ParseStreamName(requested)
+	app, appKey := ParseStreamName(h.app)
+	if key == "" {
+		key = appKey
+	}
+	if app != App {
+		err := fmt.Errorf("%s refused: application %q is not %q (use rtmp://HOST:PORT/%s/%s)", verb, app, App, App, example)
+		h.log.Warn(verb+" refused", "err", err)
+		return "", "", err
+	}
+	return name, key, nil
+}
+
 func (h *handler) OnVideo(timestamp uint32, payload io.Reader) error {
-	if h.pub == nil {
-		return nil
-	}
-	h.keepAlive()
-	b, err := h.readPayload(payload)
-	if err != nil {
-		return err
-	}
-	return h.tags.Video(timestamp, b)
+	return h.onMedia(timestamp, payload, (*rtmp.Receiver).Video)
 }
 
 func (h *handler) OnAudio(timestamp uint32, payload io.Reader) error {
+	return h.onMedia(timestamp, payload, (*rtmp.Receiver).Audio)
+}
+
+// onMedia hands a publisher's media message to its receiver; before a
+// publish, media is ignored.
+func (h *handler) onMedia(timestamp uint32, payload io.Reader, take func(*rtmp.Receiver, uint32, []byte) error) error {
 	if h.pub == nil {
 		return nil
 	}
@@ -267,7 +276,7 @@ func (h *handler) OnAudio(timestamp uint32, payload io.Reader) error {
 	if err != nil {
 		return err
 	}
-	return h.tags.Audio(timestamp, b)
+	return take(h.tags, timestamp, b)
 }
 
 func (h *handler) keepAlive() {
