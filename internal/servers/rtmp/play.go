@@ -89,12 +89,11 @@ func (h *handler) play(ctx context.Context, st *media.Stream, streamID uint32) e
 	reader := st.NewReader(512)
 	defer reader.Close()
 	var (
-		video, audio *media.Track
-		audioHeader  byte
-		audioOK      bool
-		base         time.Duration
-		started      bool
-		dropped      = reader.Dropped()
+		tags    rtmp.Tags
+		out     []rtmp.Tag
+		base    time.Duration
+		started bool
+		dropped = reader.Dropped()
 	)
 	write := func(csid int, ts uint32, msg rtmpmsg.Message) error {
 		wctx, cancel := context.WithTimeout(ctx, h.s.WriteTimeout)
@@ -138,48 +137,31 @@ func (h *handler) play(ctx context.Context, st *media.Stream, streamID uint32) e
 			continue
 		}
 		ts := uint32((u.DTS - base) / time.Millisecond)
-		switch u.Track.Kind {
-		case media.KindVideo:
-			if u.Track.Codec != media.CodecH264 {
-				continue
+		out, err = tags.Append(out[:0], u)
+		var nc *rtmp.AudioNotCarriedError
+		if errors.As(err, &nc) {
+			// said once a track, to the log and to the player; the picture goes on
+			desc := nc.Error() + "; the picture plays without sound: read this stream over RTSP for its sound"
+			h.log.Warn("sound not carried to the player", "codec", nc.Track.Codec, "err", nc.Err)
+			if err := h.status(write, "warning", "NetStream.Play.UnsupportedCodec", desc); err != nil {
+				return err
 			}
-			if u.Track != video { // first unit, or new parameters: send the sequence header first
-				video = u.Track
-				sh, err := rtmp.AVCSequenceHeaderTag(video)
-				if err != nil {
-					return err
-				}
-				if err := write(playCSIDVideo, ts, &rtmpmsg.VideoMessage{Payload: bytes.NewReader(sh)}); err != nil {
-					return err
-				}
-			}
-			err = write(playCSIDVideo, ts, &rtmpmsg.VideoMessage{Payload: bytes.NewReader(rtmp.AVCFrameTag(u))})
-		case media.KindAudio:
-			if u.Track != audio { // first unit, or a new track: can FLV carry it?
-				audio = u.Track
-				var herr error
-				audioHeader, herr = rtmp.AudioHeader(audio)
-				audioOK = herr == nil
-				if !audioOK {
-					// said once a track, to the log and to the player; the picture goes on
-					desc := herr.Error() + "; the picture plays without sound: read this stream over RTSP for its sound"
-					h.log.Warn("sound not carried to the player", "codec", audio.Codec, "err", herr)
-					if err := h.status(write, "warning", "NetStream.Play.UnsupportedCodec", desc); err != nil {
-						return err
-					}
-				} else if audio.Codec == media.CodecAAC {
-					if err := write(playCSIDAudio, ts, &rtmpmsg.AudioMessage{Payload: bytes.NewReader(rtmp.AACSequenceHeaderTag(audio))}); err != nil {
-						return err
-					}
-				}
-			}
-			if !audioOK || len(u.Data) == 0 {
-				continue
-			}
-			err = write(playCSIDAudio, ts, &rtmpmsg.AudioMessage{Payload: bytes.NewReader(rtmp.AudioFrameTag(audioHeader, u))})
+			continue
 		}
 		if err != nil {
 			return err
+		}
+		for _, tg := range out {
+			var msg rtmpmsg.Message
+			csid := playCSIDVideo
+			if tg.Type == rtmp.MsgAudio {
+				msg, csid = &rtmpmsg.AudioMessage{Payload: bytes.NewReader(tg.Body)}, playCSIDAudio
+			} else {
+				msg = &rtmpmsg.VideoMessage{Payload: bytes.NewReader(tg.Body)}
+			}
+			if err := write(csid, ts, msg); err != nil {
+				return err
+			}
 		}
 	}
 }
