@@ -75,15 +75,11 @@ func (s *Server) Start() error {
 		s.WriteTimeout = 5 * time.Second
 	}
 	s.Log = s.Log.With("component", "ingest.rtmp")
-	if s.MaxConnections == 0 {
-		s.MaxConnections = 256
-	}
-	tcp, err := net.Listen("tcp", s.Address)
+	ln, err := connlimit.Listen("rtmp", s.Address, s.MaxConnections, s.Log)
 	if err != nil {
-		return fmt.Errorf("rtmp listen %s: %w", s.Address, err)
+		return err
 	}
-	ln := &connlimit.Listener{Listener: tcp, Max: s.MaxConnections, Log: s.Log, Protocol: "rtmp"}
-	s.ln = ln
+	s.MaxConnections, s.ln = ln.Max, ln
 	s.conns = map[*trackedConn]struct{}{}
 	quiet := logrus.New()
 	quiet.SetOutput(io.Discard)

@@ -67,15 +67,11 @@ func (s *Server) Start() error {
 	}
 	root := s.Log
 	s.Log = root.With("component", "ingest.rtsp")
-	if s.MaxConnections == 0 {
-		s.MaxConnections = 256
-	}
-	tcp, err := net.Listen("tcp", s.Address)
+	ln, err := connlimit.Listen("rtsp", s.Address, s.MaxConnections, s.Log)
 	if err != nil {
-		return fmt.Errorf("rtsp listen %s: %w", s.Address, err)
+		return err
 	}
-	ln := &connlimit.Listener{Listener: tcp, Max: s.MaxConnections, Log: s.Log, Protocol: "rtsp"}
-	s.ln = ln
+	s.MaxConnections, s.ln = ln.Max, ln
 	s.srv = &gortsplib.Server{
 		Handler:        &handler{s: s},
 		RTSPAddress:    s.Address,

@@ -99,7 +99,6 @@ func TestPublishThenRead(t *testing.T) {
 	require.Equal(t, 1, readers)
 	require.Positive(t, served)
 
-
 	s.Close()
 	closed = true
 	rd.Close()
