@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 	amf0 "github.com/yutopp/go-amf0"
 
-	"switchyard/internal/rtmpc"
+	"switchyard/internal/protocols/rtmp"
 )
 
 // The benchmarks' cameras. A camera on the network costs the switcher only
@@ -67,16 +67,16 @@ func readFLV(path string) ([]flvTag, error) {
 // sequenceHeader reports whether an audio or video tag holds codec
 // parameters (sent once; a loop does not repeat them).
 func (t flvTag) sequenceHeader() bool {
-	return len(t.data) >= 2 && (t.typ == rtmpc.MsgVideo || t.typ == rtmpc.MsgAudio) && t.data[1] == 0
+	return len(t.data) >= 2 && (t.typ == rtmp.MsgVideo || t.typ == rtmp.MsgAudio) && t.data[1] == 0
 }
 
 // frame reports whether a tag holds a coded picture or audio frame (not
 // codec parameters, not an end-of-sequence marker).
 func (t flvTag) frame() bool {
 	switch t.typ {
-	case rtmpc.MsgVideo:
+	case rtmp.MsgVideo:
 		return len(t.data) >= 2 && t.data[1] == 1
-	case rtmpc.MsgAudio:
+	case rtmp.MsgAudio:
 		return len(t.data) >= 2 && t.data[1] == 1
 	}
 	return false
@@ -98,11 +98,11 @@ type loopPlan struct {
 // in none), nothing else (an end-of-sequence marker).
 func (p loopPlan) at(t flvTag, pass int) (time.Duration, bool) {
 	switch {
-	case t.sequenceHeader(), t.typ == rtmpc.MsgDataAMF0:
+	case t.sequenceHeader(), t.typ == rtmp.MsgDataAMF0:
 		if pass > 0 {
 			return 0, false
 		}
-	case !t.frame(), t.typ == rtmpc.MsgAudio && t.ts > p.audioEnd:
+	case !t.frame(), t.typ == rtmp.MsgAudio && t.ts > p.audioEnd:
 		return 0, false
 	}
 	return time.Duration(pass)*p.loop + time.Duration(t.ts)*time.Millisecond, true
@@ -116,13 +116,13 @@ func planLoop(tags []flvTag) (loopPlan, error) {
 			continue
 		}
 		switch t.typ {
-		case rtmpc.MsgVideo:
+		case rtmp.MsgVideo:
 			if vFrames > 0 {
 				vStep = t.ts - vLast
 			}
 			vLast = t.ts
 			vFrames++
-		case rtmpc.MsgAudio:
+		case rtmp.MsgAudio:
 			switch aFrames {
 			case 0:
 				aFirst = t.ts
@@ -157,11 +157,11 @@ func flvPusher(ctx context.Context, file, url string, st stalls) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", file, err)
 	}
-	target, err := rtmpc.ParseTarget(url)
+	target, err := rtmp.ParseTarget(url)
 	if err != nil {
 		return err
 	}
-	conn, err := rtmpc.Publish(ctx, target, nil, rtmpc.Timeouts{Connect: 10 * time.Second, Write: 10 * time.Second})
+	conn, err := rtmp.Publish(ctx, target, nil, rtmp.Timeouts{Connect: 10 * time.Second, Write: 10 * time.Second})
 	if err != nil {
 		return err
 	}
@@ -182,15 +182,15 @@ func flvPusher(ctx context.Context, file, url string, st stalls) error {
 			if st.every > 0 && at >= nextStall {
 				send, nextStall = at+st.length, nextStall+st.every
 			}
-			csid := rtmpc.CSIDAudio
+			csid := rtmp.CSIDAudio
 			switch t.typ {
-			case rtmpc.MsgDataAMF0:
+			case rtmp.MsgDataAMF0:
 				if err := sendMetadata(conn, sid, t.data); err != nil {
 					return err
 				}
 				continue
-			case rtmpc.MsgVideo:
-				csid = rtmpc.CSIDVideo
+			case rtmp.MsgVideo:
+				csid = rtmp.CSIDVideo
 			}
 			if d := time.Until(start.Add(send)); d > 0 {
 				time.Sleep(d) // a live encoder's pace: this process has nothing else to do
@@ -203,8 +203,8 @@ func flvPusher(ctx context.Context, file, url string, st stalls) error {
 }
 
 // sendMetadata publishes an FLV file's onMetaData as @setDataFrame.
-func sendMetadata(conn *rtmpc.Conn, sid uint32, script []byte) error {
-	vals, err := rtmpc.DecodeAMF0(script)
+func sendMetadata(conn *rtmp.Conn, sid uint32, script []byte) error {
+	vals, err := rtmp.DecodeAMF0(script)
 	if err != nil || len(vals) < 2 || vals[0] != "onMetaData" {
 		return nil // no metadata: a camera may send none
 	}
@@ -217,11 +217,11 @@ func sendMetadata(conn *rtmpc.Conn, sid uint32, script []byte) error {
 	default:
 		return nil
 	}
-	msg, err := rtmpc.SetDataFrame(meta)
+	msg, err := rtmp.SetDataFrame(meta)
 	if err != nil {
 		return err
 	}
-	return conn.WriteMessage(rtmpc.CSIDData, rtmpc.MsgDataAMF0, sid, 0, msg)
+	return conn.WriteMessage(rtmp.CSIDData, rtmp.MsgDataAMF0, sid, 0, msg)
 }
 
 // runBenchPusher runs the pusher when the environment asks for it (the
@@ -309,9 +309,9 @@ func TestBenchPusherLoopsSeamlessly(t *testing.T) {
 			case !ok:
 			case tg.sequenceHeader():
 				require.Zero(t, pass, "codec parameters sent again")
-			case tg.typ == rtmpc.MsgVideo:
+			case tg.typ == rtmp.MsgVideo:
 				video = append(video, uint32(at/time.Millisecond))
-			case tg.typ == rtmpc.MsgAudio:
+			case tg.typ == rtmp.MsgAudio:
 				audio = append(audio, uint32(at/time.Millisecond))
 			}
 		}

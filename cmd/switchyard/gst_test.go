@@ -96,7 +96,7 @@ func TestGStreamerRTSPPublish(t *testing.T) {
 			})
 			require.Contains(t, logs.String(), "transport=UDP", "UDP was taken")
 			if c.codec == media.CodecAAC {
-				// LATM in, re-served as MPEG4-GENERIC AAC (output/serve says why)
+				// LATM in, re-served as MPEG4-GENERIC AAC (internal/protocols/rtsp/sender.go says why)
 				require.Equal(t, "h264 aac", probeCodecs(t, a.rtspURL("live/cam1")))
 			}
 			// Not asserted: that gst-launch-1.0 exits by itself at the end.

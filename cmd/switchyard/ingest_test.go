@@ -321,11 +321,11 @@ func TestRTSPPacketizesOnlyForReaders(t *testing.T) {
 	waitLive(t, a, "cam1")
 	src, _ := a.registry.Get("cam1")
 	sent := func() uint64 {
-		_, n := a.serve.Readers("live/cam1")
+		_, n := a.rtsp.Readers("live/cam1")
 		return n
 	}
 	readers := func() int {
-		n, _ := a.serve.Readers("live/cam1")
+		n, _ := a.rtsp.Readers("live/cam1")
 		return n
 	}
 	// units flowing: 60 of them (about a second of picture and sound)
@@ -342,7 +342,7 @@ func TestRTSPPacketizesOnlyForReaders(t *testing.T) {
 	require.NoError(t, err, "ffmpeg: %s", out)
 	require.Equal(t, 30, strings.Count(string(out), "\n0,"), "30 pictures decoded from live/cam1:\n%s", out)
 	require.Positive(t, sent(), "a reader played live/cam1")
-	ss, err := a.serve.ServerStream("live/cam1")
+	ss, err := a.rtsp.ServerStream("live/cam1")
 	require.NoError(t, err)
 	require.Positive(t, ss.Stats().RTPPacketsSent, "RTP packets went out to the reader")
 

@@ -21,9 +21,9 @@ import (
 	"switchyard/control"
 	"switchyard/ingest"
 	"switchyard/ingest/gen"
-	"switchyard/ingest/rtmp"
-	"switchyard/ingest/rtsp"
 	"switchyard/internal/assets"
+	"switchyard/internal/servers/rtmp"
+	"switchyard/internal/servers/rtsp"
 	"switchyard/internal/sysmon"
 	"switchyard/media"
 	"switchyard/media/av"
@@ -126,7 +126,7 @@ type app struct {
 	registry *ingest.Registry
 	mixer    *mixer.Engine
 	rtsp     *rtsp.Server
-	serve    *serve.RTSP
+	paths    *serve.Table
 	rtmp     *rtmp.Server
 	sources  *sourceSet
 
@@ -193,20 +193,19 @@ func (a *app) start(cfg *Config) error {
 		rec.Switch(sw)
 	}
 
-	a.rtsp = &rtsp.Server{Address: cfg.RTSP.Listen, UDPRTPAddress: cfg.RTSP.UDPRTP, UDPRTCPAddress: cfg.RTSP.UDPRTCP,
-		MaxConnections: cfg.RTSP.MaxConnections, Registry: a.registry, ReadKey: cfg.ReadKey, Log: log}
-	if err := a.rtsp.Start(); err != nil {
-		return rtspListenError(cfg.RTSP, err)
-	}
-	a.serve = serve.NewRTSP(a.rtsp.GortServer(), log)
-	a.rtsp.SetPlayer(a.serve)
-	if err := a.serve.Add("program", a.mixer.Program()); err != nil {
+	a.paths = serve.NewTable()
+	if err := a.paths.Add("program", a.mixer.Program()); err != nil {
 		return err
 	}
 	if pv := a.mixer.PreviewStream(); pv != nil {
-		if err := a.serve.Add("preview", pv); err != nil {
+		if err := a.paths.Add("preview", pv); err != nil {
 			return err
 		}
+	}
+	a.rtsp = &rtsp.Server{Address: cfg.RTSP.Listen, UDPRTPAddress: cfg.RTSP.UDPRTP, UDPRTCPAddress: cfg.RTSP.UDPRTCP,
+		MaxConnections: cfg.RTSP.MaxConnections, Registry: a.registry, Paths: a.paths, ReadKey: cfg.ReadKey, Log: log}
+	if err := a.rtsp.Start(); err != nil {
+		return rtspListenError(cfg.RTSP, err)
 	}
 
 	// The show file's sources and outputs, with the API's changes kept in
@@ -228,7 +227,7 @@ func (a *app) start(cfg *Config) error {
 	for _, c := range changes {
 		log.Info("show file changed since show.json was saved: the show file's edit applies", "change", c)
 	}
-	a.sources = newSourceSet(a.registry, a.mixer, a.serve,
+	a.sources = newSourceSet(a.registry, a.mixer, a.paths,
 		gen.Config{Width: cfg.Program.Width, Height: cfg.Program.Height, FPSNum: fpsNum, FPSDen: fpsDen, Assets: a.assets}, log)
 	for i, sc := range srcs {
 		if _, err := a.sources.Add(sc); err != nil {
@@ -272,7 +271,7 @@ func (a *app) start(cfg *Config) error {
 		}
 	}
 
-	a.rtmp = &rtmp.Server{Address: cfg.RTMP.Listen, MaxConnections: cfg.RTMP.MaxConnections, Registry: a.registry, Player: a.serve,
+	a.rtmp = &rtmp.Server{Address: cfg.RTMP.Listen, MaxConnections: cfg.RTMP.MaxConnections, Registry: a.registry, Paths: a.paths,
 		ReadKey: cfg.ReadKey, Log: log}
 	if err := a.rtmp.Start(); err != nil {
 		return listenError("rtmp.listen", cfg.RTMP.Listen, err)
@@ -374,11 +373,8 @@ func (a *app) close() {
 	if a.mixer != nil {
 		a.mixer.Close()
 	}
-	if a.serve != nil {
-		a.serve.Close()
-	}
 	if a.rtsp != nil {
-		a.rtsp.Close()
+		a.rtsp.Close() // the re-served paths' readers, then the server
 	}
 	a.hold.Close()
 	_ = a.assets.Close()

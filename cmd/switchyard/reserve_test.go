@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"switchyard/ingest"
-	"switchyard/internal/rtmpc"
+	"switchyard/internal/protocols/rtmp"
 )
 
 // probeCodecs lists the codecs ffprobe finds in a stream, in stream order.
@@ -77,11 +77,11 @@ func TestReserveEveryCodec(t *testing.T) {
 	require.Contains(t, logs.String(), "codec=opus")
 
 	// The player is told too, in an onStatus warning.
-	target, err := rtmpc.ParseTarget(a.rtmpURL("opus"))
+	target, err := rtmp.ParseTarget(a.rtmpURL("opus"))
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	c, err := rtmpc.Play(ctx, target, nil, rtmpc.Timeouts{Connect: 10 * time.Second, Write: 5 * time.Second})
+	c, err := rtmp.Play(ctx, target, nil, rtmp.Timeouts{Connect: 10 * time.Second, Write: 5 * time.Second})
 	require.NoError(t, err)
 	defer c.Close()
 	require.NoError(t, c.SetReadDeadline(time.Now().Add(20*time.Second)))
@@ -91,9 +91,9 @@ func TestReserveEveryCodec(t *testing.T) {
 		if typ != 20 {
 			continue
 		}
-		args, err := rtmpc.DecodeAMF0(payload)
+		args, err := rtmp.DecodeAMF0(payload)
 		require.NoError(t, err)
-		if code, desc := rtmpc.StatusOf(args); code == "NetStream.Play.UnsupportedCodec" {
+		if code, desc := rtmp.StatusOf(args); code == "NetStream.Play.UnsupportedCodec" {
 			require.Contains(t, desc, "opus cannot be carried")
 			break
 		}

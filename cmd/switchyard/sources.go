@@ -9,8 +9,6 @@ import (
 
 	"switchyard/ingest"
 	"switchyard/ingest/gen"
-	"switchyard/ingest/rtmp"
-	"switchyard/ingest/rtsp"
 	"switchyard/mixer"
 	"switchyard/output/serve"
 )
@@ -22,7 +20,7 @@ import (
 type sourceSet struct {
 	registry *ingest.Registry
 	mixer    *mixer.Engine
-	serve    *serve.RTSP
+	paths    *serve.Table
 	genCfg   gen.Config // program size and rate for generators
 	log      *slog.Logger
 
@@ -34,8 +32,8 @@ type sourceSet struct {
 // feeder is what publishes into a source by itself.
 type feeder interface{ Close() }
 
-func newSourceSet(reg *ingest.Registry, mix *mixer.Engine, srv *serve.RTSP, genCfg gen.Config, log *slog.Logger) *sourceSet {
-	return &sourceSet{registry: reg, mixer: mix, serve: srv, genCfg: genCfg, log: log, feeders: map[string]feeder{}}
+func newSourceSet(reg *ingest.Registry, mix *mixer.Engine, paths *serve.Table, genCfg gen.Config, log *slog.Logger) *sourceSet {
+	return &sourceSet{registry: reg, mixer: mix, paths: paths, genCfg: genCfg, log: log, feeders: map[string]feeder{}}
 }
 
 // checkSource is the one check of a source's settings, whichever door they
@@ -75,13 +73,13 @@ func (ss *sourceSet) Add(cfg ingest.SourceConfig) (ingest.Status, error) {
 		undo()
 		return ingest.Status{}, err
 	}
-	if err := ss.serve.Add("live/"+cfg.Name, src.Stream()); err != nil {
+	if err := ss.paths.Add("live/"+cfg.Name, src.Stream()); err != nil {
 		ss.mixer.RemoveInput(cfg.Name)
 		undo()
 		return ingest.Status{}, err
 	}
 	if err := ss.startFeeder(cfg); err != nil {
-		ss.serve.Remove("live/" + cfg.Name)
+		ss.paths.Remove("live/" + cfg.Name)
 		ss.mixer.RemoveInput(cfg.Name)
 		undo()
 		return ingest.Status{}, err
@@ -106,12 +104,8 @@ func (ss *sourceSet) startFeeder(cfg ingest.SourceConfig) error {
 			return fmt.Errorf("source %s: %w", cfg.Name, err)
 		}
 		ss.feeders[cfg.Name] = g
-	case strings.HasPrefix(cfg.URL, "rtmp://") || strings.HasPrefix(cfg.URL, "rtmps://"):
-		p := &rtmp.Pull{Registry: ss.registry, Source: cfg.Name, Log: ss.log}
-		p.Start()
-		ss.feeders[cfg.Name] = p
 	case cfg.Pulled():
-		p := &rtsp.Pull{Registry: ss.registry, Source: cfg.Name, Log: ss.log}
+		p := ingest.NewPull(ss.registry, cfg, ss.log)
 		p.Start()
 		ss.feeders[cfg.Name] = p
 	}
@@ -184,7 +178,7 @@ func (ss *sourceSet) Remove(name string) error {
 	}
 	ss.stopFeeder(name)
 	ss.mixer.RemoveInput(name)
-	ss.serve.Remove("live/" + name)
+	ss.paths.Remove("live/" + name)
 	err := ss.registry.Remove(name)
 	for i, n := range ss.order {
 		if n == name {

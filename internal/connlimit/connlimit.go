@@ -6,12 +6,30 @@
 package connlimit
 
 import (
+	"fmt"
 	"log/slog"
 	"net"
 	"sync"
 	"sync/atomic"
 	"time"
 )
+
+// DefaultMax is the cap of a server whose setting is 0.
+const DefaultMax = 256
+
+// Listen listens on the TCP address addr with at most max connections open
+// at once (0: DefaultMax); protocol names the server in the error and in the
+// refusal line.
+func Listen(protocol, addr string, max int, log *slog.Logger) (*Listener, error) {
+	if max == 0 {
+		max = DefaultMax
+	}
+	tcp, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("%s listen %s: %w", protocol, addr, err)
+	}
+	return &Listener{Listener: tcp, Max: max, Log: log, Protocol: protocol}, nil
+}
 
 // Listener accepts at most Max connections open at once.
 type Listener struct {

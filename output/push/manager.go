@@ -9,8 +9,8 @@ import (
 	"strings"
 	"sync"
 
+	"switchyard/internal/protocols/rtmp"
 	"switchyard/internal/redact"
-	"switchyard/internal/rtmpc"
 	"switchyard/media"
 )
 
@@ -38,7 +38,7 @@ func (c Config) Validate() error {
 	if !namePattern.MatchString(c.Name) {
 		return &FieldError{"name", fmt.Sprintf("output name %q must match %s", c.Name, namePattern)}
 	}
-	if _, err := rtmpc.ParseTarget(c.URL); err != nil {
+	if _, err := rtmp.ParseTarget(c.URL); err != nil {
 		return &FieldError{"url", fmt.Sprintf("output %s: url: %s", c.Name, redact.Text(err.Error()))}
 	}
 	if c.VideoBitrate < 0 || (c.VideoBitrate > 0 && c.VideoBitrate < 100_000) {
@@ -70,7 +70,7 @@ func (m *Manager) Add(c Config) (Status, error) {
 	if err := c.Validate(); err != nil {
 		return Status{}, err
 	}
-	t, _ := rtmpc.ParseTarget(c.URL)
+	t, _ := rtmp.ParseTarget(c.URL)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.outputs[c.Name]; ok {
@@ -151,7 +151,7 @@ func (m *Manager) Patch(name string, p Patch) (Status, error) {
 	if err := c.Validate(); err != nil {
 		return Status{}, err
 	}
-	t, _ := rtmpc.ParseTarget(c.URL)
+	t, _ := rtmp.ParseTarget(c.URL)
 	st, err := m.acquire(c)
 	if err != nil {
 		return Status{}, err

@@ -15,10 +15,9 @@ import (
 	"time"
 
 	"switchyard/internal/backoff"
+	"switchyard/internal/protocols/rtmp"
 	"switchyard/internal/redact"
-	"switchyard/internal/rtmpc"
 	"switchyard/media"
-	"switchyard/media/flv"
 )
 
 // State of an output.
@@ -112,7 +111,7 @@ func (o *Options) defaults() {
 // Output is one destination's state machine.
 type Output struct {
 	cfg     Config
-	target  rtmpc.Target
+	target  rtmp.Target
 	opts    *Options
 	program *media.Stream
 	log     *slog.Logger
@@ -136,7 +135,7 @@ type Output struct {
 	done   chan struct{}
 }
 
-func newOutput(cfg Config, t rtmpc.Target, opts *Options, program *media.Stream, log *slog.Logger) *Output {
+func newOutput(cfg Config, t rtmp.Target, opts *Options, program *media.Stream, log *slog.Logger) *Output {
 	return &Output{cfg: cfg, target: t, opts: opts, program: program, state: StateIdle,
 		log: log.With("output", cfg.Name, "url", redact.URL(cfg.URL))}
 }
@@ -244,7 +243,7 @@ func (o *Output) session(ctx context.Context) error {
 	reader := o.program.NewReader(o.opts.QueueSize)
 	defer reader.Close()
 
-	conn, err := rtmpc.Publish(ctx, o.target, o.opts.TLSConfig, rtmpc.Timeouts{Connect: o.opts.ConnectTimeout, Write: o.opts.WriteTimeout})
+	conn, err := rtmp.Publish(ctx, o.target, o.opts.TLSConfig, rtmp.Timeouts{Connect: o.opts.ConnectTimeout, Write: o.opts.WriteTimeout})
 	if err != nil {
 		return err
 	}
@@ -265,10 +264,10 @@ func (o *Output) session(ctx context.Context) error {
 				cancel()
 				return
 			}
-			if typ == rtmpc.MsgCommandAMF0 {
-				if vals, _ := rtmpc.DecodeAMF0(payload); len(vals) > 0 {
+			if typ == rtmp.MsgCommandAMF0 {
+				if vals, _ := rtmp.DecodeAMF0(payload); len(vals) > 0 {
 					if name, _ := vals[0].(string); name == "onStatus" {
-						if code, desc := rtmpc.StatusOf(vals); code != "" && code != "NetStream.Publish.Start" {
+						if code, desc := rtmp.StatusOf(vals); code != "" && code != "NetStream.Publish.Start" {
 							o.log.Info("destination status", "code", code, "description", desc)
 						}
 					}
@@ -284,11 +283,11 @@ func (o *Output) session(ctx context.Context) error {
 	if o.cfg.VideoBitrate > 0 {
 		vbps = int(o.cfg.VideoBitrate)
 	}
-	meta, err := rtmpc.SetDataFrame(flv.MetaData(video, audio, vbps, o.opts.AudioBPS))
+	meta, err := rtmp.SetDataFrame(rtmp.MetaData(video, audio, vbps, o.opts.AudioBPS))
 	if err != nil {
 		return err
 	}
-	vsh, err := flv.AVCSequenceHeaderTag(video)
+	vsh, err := rtmp.AVCSequenceHeaderTag(video)
 	if err != nil {
 		return err
 	}
@@ -300,14 +299,14 @@ func (o *Output) session(ctx context.Context) error {
 		return o.sessionErr(ctx, readErr, err)
 	}
 	ts0 := rtmpTime(first.DTS)
-	if err := conn.WriteMessage(rtmpc.CSIDData, rtmpc.MsgDataAMF0, sid, ts0, meta); err != nil {
+	if err := conn.WriteMessage(rtmp.CSIDData, rtmp.MsgDataAMF0, sid, ts0, meta); err != nil {
 		return err
 	}
-	if err := conn.WriteMessage(rtmpc.CSIDVideo, rtmpc.MsgVideo, sid, ts0, vsh); err != nil {
+	if err := conn.WriteMessage(rtmp.CSIDVideo, rtmp.MsgVideo, sid, ts0, vsh); err != nil {
 		return err
 	}
 	if audio != nil {
-		if err := conn.WriteMessage(rtmpc.CSIDAudio, rtmpc.MsgAudio, sid, ts0, flv.AACSequenceHeaderTag(audio)); err != nil {
+		if err := conn.WriteMessage(rtmp.CSIDAudio, rtmp.MsgAudio, sid, ts0, rtmp.AACSequenceHeaderTag(audio)); err != nil {
 			return err
 		}
 	}
@@ -330,13 +329,13 @@ func (o *Output) session(ctx context.Context) error {
 			var n int
 			switch u.Track {
 			case video:
-				p := flv.AVCFrameTag(u)
+				p := rtmp.AVCFrameTag(u)
 				n = len(p)
-				err = conn.WriteMessage(rtmpc.CSIDVideo, rtmpc.MsgVideo, sid, rtmpTime(u.DTS), p)
+				err = conn.WriteMessage(rtmp.CSIDVideo, rtmp.MsgVideo, sid, rtmpTime(u.DTS), p)
 			case audio:
-				p := flv.AACFrameTag(u)
+				p := rtmp.AACFrameTag(u)
 				n = len(p)
-				err = conn.WriteMessage(rtmpc.CSIDAudio, rtmpc.MsgAudio, sid, rtmpTime(u.DTS), p)
+				err = conn.WriteMessage(rtmp.CSIDAudio, rtmp.MsgAudio, sid, rtmpTime(u.DTS), p)
 			}
 			if err != nil {
 				return fmt.Errorf("write: %w", err)

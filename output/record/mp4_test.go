@@ -13,8 +13,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"switchyard/internal/protocols/rtmp"
 	"switchyard/media"
-	"switchyard/media/flv"
 )
 
 // flvUnits encodes with ffmpeg to FLV (args: inputs and codecs: H.264 and
@@ -33,23 +33,23 @@ func flvUnits(t *testing.T, args ...string) (video, audio *media.Track, units []
 		b = b[11+size+4:]
 		switch typ {
 		case 9:
-			tag, err := flv.ParseVideoTag(body)
+			tag, err := rtmp.ParseVideoTag(body)
 			require.NoError(t, err)
-			if tag.PacketType == flv.AVCSequenceHeader {
-				sps, pps, err := flv.ParseAVCConfig(tag.Body)
+			if tag.PacketType == rtmp.AVCSequenceHeader {
+				sps, pps, err := rtmp.ParseAVCConfig(tag.Body)
 				require.NoError(t, err)
 				video, err = media.NewH264Track(sps, pps, 0)
 				require.NoError(t, err)
 				continue
 			}
-			if tag.PacketType != flv.AVCNALU {
+			if tag.PacketType != rtmp.AVCNALU {
 				continue
 			}
-			nalus, err := flv.SplitAVCC(tag.Body)
+			nalus, err := rtmp.SplitAVCC(tag.Body)
 			require.NoError(t, err)
 			units = append(units, &media.Unit{Track: video, DTS: ts, PTS: ts + tag.CompositionTime, Key: tag.Key, Data: nalus})
 		case 8:
-			tag, err := flv.ParseAudioTag(body)
+			tag, err := rtmp.ParseAudioTag(body)
 			require.NoError(t, err)
 			if tag.SequenceHeader {
 				audio, err = media.NewAACTrack(tag.Body)

@@ -1,9 +1,10 @@
-// Package flv reads and builds the FLV tag bodies that RTMP audio and video
+// FLV: this file reads and builds the FLV tag bodies that RTMP audio and video
 // messages carry (Adobe Flash Video File Format Specification v10.1, E.4.2.1
 // AUDIODATA and E.4.3.1 VIDEODATA), for H.264 and AAC, and reads H.265 as
 // Enhanced RTMP carries it (veovera.org, "Enhanced RTMP" v1: the extended
 // video tag header with FourCC "hvc1", as OBS sends it).
-package flv
+
+package rtmp
 
 import (
 	"encoding/binary"

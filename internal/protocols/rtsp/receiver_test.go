@@ -35,7 +35,7 @@ func TestTracksNotTakenAreNamed(t *testing.T) {
 		{Type: description.MediaTypeAudio, Formats: []format.Format{&format.G711{PayloadTyp: 0, MULaw: true, SampleRate: 8000, ChannelCount: 1}}},
 		{Type: description.MediaTypeApplication, Formats: []format.Format{&format.KLV{PayloadTyp: 98}}},
 	}}
-	in, err := newPublisher(desc, quiet)
+	in, err := NewReceiver(desc, quiet)
 	require.NoError(t, err)
 	require.Equal(t, media.CodecH264, in.video.codec)
 	require.Equal(t, media.CodecOpus, in.audio.track.Codec, "the first audio track Switchyard can take")
@@ -46,7 +46,7 @@ func TestTracksNotTakenAreNamed(t *testing.T) {
 	require.Contains(t, in.ignored[3], "track 6 (application")
 	require.Contains(t, in.warning(), Taken)
 
-	_, err = newPublisher(&description.Session{Medias: []*description.Media{
+	_, err = NewReceiver(&description.Session{Medias: []*description.Media{
 		{Type: description.MediaTypeVideo, Formats: []format.Format{&format.MJPEG{}}}}}, quiet)
 	require.ErrorContains(t, err, "no H.264 or H.265 video in the session (track 1 (video JPEG/90000) not taken")
 }

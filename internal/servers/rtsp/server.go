@@ -1,7 +1,8 @@
 // Package rtsp runs Switchyard's RTSP server (RFC 2326): it accepts publishers
-// (ANNOUNCE/RECORD on /live/NAME) into the ingest registry and hands readers
-// (DESCRIBE/SETUP/PLAY) to a Player, which output/serve provides. Built on
-// gortsplib.
+// (ANNOUNCE/RECORD on /live/NAME) into the ingest registry and serves readers
+// (DESCRIBE/SETUP/PLAY) the paths of the path table (output/serve): the
+// program, the preview and every source. Built on gortsplib, whose streams
+// it owns.
 package rtsp
 
 import (
@@ -21,20 +22,9 @@ import (
 
 	"switchyard/ingest"
 	"switchyard/internal/connlimit"
+	"switchyard/internal/protocols/rtsp"
+	"switchyard/output/serve"
 )
-
-// Player finds the stream a reader asks for (e.g. "program", "live/cam1").
-type Player interface {
-	// ServerStream returns the stream to serve at path, or an error that says
-	// why there is none.
-	ServerStream(path string) (*gortsplib.ServerStream, error)
-	// Watch tells the player a reader plays path until stop is called (the
-	// player need not packetize a path nobody plays).
-	Watch(path string) (stop func())
-}
-
-// ErrNotFound is returned by a Player for a path it does not serve.
-var ErrNotFound = errors.New("no stream at this path")
 
 // Server is the RTSP server.
 type Server struct {
@@ -50,8 +40,8 @@ type Server struct {
 	// digest) for the program, the preview and every source without its
 	// own read_key (ingest.Registry.ReadKey).
 	ReadKey string
-	// Player serves readers; may be set after Start.
-	Player Player
+	// Paths are what readers play; nil serves none.
+	Paths *serve.Table
 	// Log is the component logger.
 	Log *slog.Logger
 	// ReadTimeout and WriteTimeout default to 10s.
@@ -61,11 +51,10 @@ type Server struct {
 	// at most. Defaults to 256.
 	MaxConnections int
 
-	srv *gortsplib.Server
-	ln  *connlimit.Listener
-
-	mu     sync.Mutex
-	player Player
+	srv      *gortsplib.Server
+	ln       *connlimit.Listener
+	feeds    *feeds
+	unlisten func()
 }
 
 // Start listens and serves in the background.
@@ -76,16 +65,13 @@ func (s *Server) Start() error {
 	if s.WriteTimeout == 0 {
 		s.WriteTimeout = 10 * time.Second
 	}
-	s.Log = s.Log.With("component", "ingest.rtsp")
-	if s.MaxConnections == 0 {
-		s.MaxConnections = 256
-	}
-	tcp, err := net.Listen("tcp", s.Address)
+	root := s.Log
+	s.Log = root.With("component", "ingest.rtsp")
+	ln, err := connlimit.Listen("rtsp", s.Address, s.MaxConnections, s.Log)
 	if err != nil {
-		return fmt.Errorf("rtsp listen %s: %w", s.Address, err)
+		return err
 	}
-	ln := &connlimit.Listener{Listener: tcp, Max: s.MaxConnections, Log: s.Log, Protocol: "rtsp"}
-	s.ln = ln
+	s.MaxConnections, s.ln = ln.Max, ln
 	s.srv = &gortsplib.Server{
 		Handler:        &handler{s: s},
 		RTSPAddress:    s.Address,
@@ -105,6 +91,11 @@ func (s *Server) Start() error {
 		}
 		return fmt.Errorf("rtsp start: %w", err)
 	}
+	if s.Paths == nil {
+		s.Paths = serve.NewTable()
+	}
+	s.feeds = newFeeds(s.srv, root.With("component", "output.serve"))
+	s.unlisten = s.Paths.Listen(s.feeds)
 	if s.UDPRTPAddress != "" {
 		s.Log.Info("listening", "addr", ln.Addr().String(), "udp_rtp", s.UDPRTPAddress, "udp_rtcp", s.UDPRTCPAddress)
 	} else {
@@ -119,27 +110,35 @@ func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 // Refused returns how many connections were refused over MaxConnections.
 func (s *Server) Refused() uint64 { return s.ln.Refused() }
 
-// GortServer returns the underlying gortsplib server, for creating ServerStreams.
-func (s *Server) GortServer() *gortsplib.Server { return s.srv }
-
-// SetPlayer sets who serves readers.
-func (s *Server) SetPlayer(p Player) {
-	s.mu.Lock()
-	s.player = p
-	s.mu.Unlock()
-}
-
-func (s *Server) getPlayer() Player {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.player == nil {
-		return s.Player
+// ServerStream returns the gortsplib stream served at path, once it has
+// video.
+func (s *Server) ServerStream(path string) (*gortsplib.ServerStream, error) {
+	p, err := s.Paths.Get(path)
+	if err != nil {
+		return nil, err
 	}
-	return s.player
+	return s.feeds.serverStream(p)
 }
 
-// Close stops the server and every session.
+// Readers returns how many readers play path now, and how many of its units
+// were packetized for RTSP readers so far.
+func (s *Server) Readers(path string) (readers int, unitsServed uint64) {
+	p, err := s.Paths.Get(path)
+	if err != nil {
+		return 0, 0
+	}
+	if fd := s.feeds.get(p); fd != nil {
+		unitsServed = fd.served.Load()
+	}
+	return p.Watchers(), unitsServed
+}
+
+// Close stops serving the paths (their readers are disconnected), then the
+// server and every session.
 func (s *Server) Close() {
+	if s.unlisten != nil {
+		s.unlisten()
+	}
 	if s.srv != nil {
 		s.srv.Close()
 	}
@@ -154,6 +153,16 @@ func PublishPath(path string) (string, bool) {
 
 type handler struct {
 	s *Server
+}
+
+// publisher is the state of one RECORD session: the source it announced
+// to and the key it gave, and its units' receiver.
+type publisher struct {
+	name string
+	key  string
+	pub  *ingest.Publisher // set once it records
+	log  *slog.Logger
+	rx   *rtsp.Receiver
 }
 
 // watcher is the state of one PLAY session: it stops watching its path
@@ -271,11 +280,7 @@ func (h *handler) readable(sc *gortsplib.ServerConn, req *base.Request, path str
 var ErrBadReadKey = errors.New("wrong read key")
 
 func (h *handler) play(path string) (*base.Response, *gortsplib.ServerStream, error) {
-	p := h.s.getPlayer()
-	if p == nil {
-		return &base.Response{StatusCode: base.StatusNotFound}, nil, ErrNotFound
-	}
-	st, err := p.ServerStream(strings.Trim(path, "/"))
+	st, err := h.s.ServerStream(strings.Trim(path, "/"))
 	if err != nil {
 		return &base.Response{StatusCode: base.StatusNotFound}, nil, err
 	}
@@ -314,7 +319,7 @@ func (h *handler) OnAnnounce(ctx *gortsplib.ServerHandlerOnAnnounceCtx) (*base.R
 			return &base.Response{StatusCode: base.StatusUnauthorized}, liberrors.ErrServerAuth{}
 		}
 	}
-	in, err := newPublisher(ctx.Description, log.With("source", name))
+	rx, err := rtsp.NewReceiver(ctx.Description, log.With("source", name))
 	if err != nil {
 		err = fmt.Errorf("publish to %q refused: %w", name, err)
 		log.Warn("publish refused", "err", err)
@@ -322,8 +327,7 @@ func (h *handler) OnAnnounce(ctx *gortsplib.ServerHandlerOnAnnounceCtx) (*base.R
 	}
 	// The source is claimed at RECORD: an ANNOUNCE that never records takes
 	// nothing (and is no "publisher connected").
-	in.name, in.key = name, key
-	ctx.Session.SetUserData(in)
+	ctx.Session.SetUserData(&publisher{name: name, key: key, log: log.With("source", name), rx: rx})
 	return &base.Response{StatusCode: base.StatusOK}, nil
 }
 
@@ -342,9 +346,11 @@ func (h *handler) OnPlay(ctx *gortsplib.ServerHandlerOnPlayCtx) (*base.Response,
 	// a PLAY after a PAUSE is the same reader; the path is the one SETUP
 	// found a stream at, whatever URL form the PLAY used
 	if _, ok := ctx.Session.UserData().(*watcher); !ok {
-		if p := h.s.getPlayer(); p != nil {
-			ctx.Session.SetUserData(&watcher{stop: p.Watch(strings.Trim(ctx.Session.Path(), "/"))})
+		stop := func() {} // a path no longer served has nothing to packetize
+		if p, err := h.s.Paths.Get(strings.Trim(ctx.Session.Path(), "/")); err == nil {
+			stop = p.Watch()
 		}
+		ctx.Session.SetUserData(&watcher{stop: stop})
 	}
 	return &base.Response{StatusCode: base.StatusOK}, nil
 }
@@ -382,8 +388,9 @@ func (h *handler) OnRecord(ctx *gortsplib.ServerHandlerOnRecordCtx) (*base.Respo
 	}
 	pub.OnKick(ctx.Session.Close) // taken over or removed: the session ends
 	release(ctx.Conn)
-	p.claim(pub)
-	p.attach(ctx.Session)
+	p.pub = pub
+	p.rx.Claim(pub)
+	p.rx.Attach(ctx.Session)
 	p.log.Info("recording", "transport", ctx.Session.Transport().Protocol.String())
 	return &base.Response{StatusCode: base.StatusOK}, nil
 }

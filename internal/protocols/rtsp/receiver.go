@@ -16,15 +16,14 @@ import (
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 	"github.com/pion/rtp"
 
-	"switchyard/ingest"
 	"switchyard/media"
 )
 
-// publisher is the state of one RECORD session (or of a pulled camera).
-type publisher struct {
-	name    string            // the source
-	key     string            // the publish key it gave
-	pub     *ingest.Publisher // set once it records
+// Receiver turns the RTP packets of one RECORD session (or of a pulled
+// camera) into units: it takes one video and one audio track of the
+// session description and names the others.
+type Receiver struct {
+	sink    media.Publisher // set by Claim
 	log     *slog.Logger
 	video   *videoIn
 	audio   *audioIn
@@ -34,11 +33,12 @@ type publisher struct {
 // Taken is what a publisher may send: one video and one audio track.
 const Taken = "Switchyard takes one H.264 or H.265 video track and one AAC (MPEG4-GENERIC or MP4A-LATM), Opus or G.711 audio track"
 
-// newPublisher picks the first video and the first audio track Switchyard
+// NewReceiver picks the first video and the first audio track Switchyard
 // can take from a session description; every other track is named in
-// in.ignored (the source shows it as a warning), never dropped silently.
-func newPublisher(desc *description.Session, log *slog.Logger) (*publisher, error) {
-	in := &publisher{log: log}
+// ignored (the source shows it as a warning), never dropped silently.
+// A session without video is refused, with every track named.
+func NewReceiver(desc *description.Session, log *slog.Logger) (*Receiver, error) {
+	in := &Receiver{log: log}
 	for i, m := range desc.Medias {
 		why := ""
 		switch {
@@ -83,19 +83,37 @@ func newPublisher(desc *description.Session, log *slog.Logger) (*publisher, erro
 	return in, nil
 }
 
-// claim makes pub the publisher of the session's units: it announces the
-// tracks and names the ones not taken, on the source and in one log line.
-func (p *publisher) claim(pub *ingest.Publisher) {
-	p.pub = pub
+// Medias returns the medias to set up: the video's, and the audio's (nil
+// when there is no audio track to take).
+func (p *Receiver) Medias() (video, audio *description.Media) {
+	if p.audio != nil {
+		audio = p.audio.media
+	}
+	return p.video.media, audio
+}
+
+// DropAudio leaves the audio track out (it could not be set up), saying why.
+func (p *Receiver) DropAudio(why string) {
+	if p.audio == nil {
+		return
+	}
+	p.ignored = append(p.ignored, why)
+	p.audio = nil
+}
+
+// Claim makes sink the taker of the session's units: it announces the
+// tracks and names the ones not taken, on the sink and in one log line.
+func (p *Receiver) Claim(sink media.Publisher) {
+	p.sink = sink
 	if w := p.warning(); w != "" {
-		pub.SetWarning(w)
+		sink.SetWarning(w)
 		p.log.Warn("tracks not taken", "tracks", w)
 	}
 	p.announce()
 }
 
 // warning is what the source shows about the tracks it did not take.
-func (p *publisher) warning() string {
+func (p *Receiver) warning() string {
 	if len(p.ignored) == 0 {
 		return ""
 	}
@@ -119,15 +137,16 @@ func formatNames(fs []format.Format) string {
 	return strings.Join(names, ", ")
 }
 
-// rtpSource is where RTP packets come from: a publisher's server session or
+// RTPSource is where RTP packets come from: a publisher's server session or
 // the client pulling a camera.
-type rtpSource interface {
+type RTPSource interface {
 	OnPacketRTP(medi *description.Media, forma format.Format, cb gortsplib.OnPacketRTPFunc)
 	PacketPTS(medi *description.Media, pkt *rtp.Packet) (int64, bool)
 }
 
-// attach turns the session's RTP packets into units on the source.
-func (p *publisher) attach(sess rtpSource) {
+// Attach turns the session's RTP packets into units on the sink (Claim
+// first).
+func (p *Receiver) Attach(sess RTPSource) {
 	if v := p.video; v != nil {
 		sess.OnPacketRTP(v.media, v.format, func(pkt *rtp.Packet) {
 			pts, ok := sess.PacketPTS(v.media, pkt)
@@ -139,7 +158,7 @@ func (p *publisher) attach(sess rtpSource) {
 				if u.Track != before {
 					p.announce()
 				}
-				p.pub.WriteUnit(u)
+				p.sink.WriteUnit(u)
 			}
 		})
 	}
@@ -155,14 +174,14 @@ func (p *publisher) attach(sess rtpSource) {
 				p.announce() // an in-band LATM configuration, first or changed
 			}
 			for _, u := range units {
-				p.pub.WriteUnit(u)
+				p.sink.WriteUnit(u)
 			}
 		})
 	}
 }
 
-// announce publishes the current tracks on the source's stream.
-func (p *publisher) announce() {
+// announce publishes the current tracks on the sink.
+func (p *Receiver) announce() {
 	var v, a *media.Track
 	if p.video != nil {
 		v = p.video.track
@@ -170,7 +189,7 @@ func (p *publisher) announce() {
 	if p.audio != nil {
 		a = p.audio.track
 	}
-	p.pub.SetTracks(v, a)
+	p.sink.SetTracks(v, a)
 }
 
 // videoIn turns RTP packets of one H.264 or H.265 media into units,

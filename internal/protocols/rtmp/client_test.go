@@ -1,4 +1,4 @@
-package rtmpc
+package rtmp
 
 import (
 	"bufio"

@@ -2,7 +2,6 @@ package rtmp
 
 import (
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -18,11 +17,4 @@ func TestParseStreamName(t *testing.T) {
 		require.Equal(t, c.name, n, c.in)
 		require.Equal(t, c.key, k, c.in)
 	}
-}
-
-func TestTimestampsExtendPastWrap(t *testing.T) {
-	var ts timestamps
-	require.Equal(t, time.Duration(0xFFFFFFF0)*time.Millisecond, ts.extend(0xFFFFFFF0))
-	require.Equal(t, time.Duration(1<<32+5)*time.Millisecond, ts.extend(5))
-	require.Equal(t, time.Duration(1<<32+3)*time.Millisecond, ts.extend(3), "small steps back are not a wrap")
 }

@@ -1,4 +1,4 @@
-package flv
+package rtmp
 
 import (
 	"bytes"

@@ -1,6 +1,8 @@
-// Package rtmp accepts RTMP publishers (OBS, hardware encoders, ffmpeg) and
-// publishes their H.264 and AAC into the ingest registry. It is the only user
-// of go-rtmp on the ingest side. Spec: Adobe RTMP Specification 1.0,
+// Package rtmp runs Switchyard's RTMP server: it accepts publishers (OBS,
+// hardware encoders, ffmpeg) and publishes their H.264, H.265 and AAC into
+// the ingest registry, and plays the program and every source of the path
+// table (output/serve) to players. go-rtmp is its connection layer, reading
+// through internal/protocols/rtmp's chunk reader. Spec: Adobe RTMP Specification 1.0,
 // https://rtmp.veriskope.com/docs/spec/
 package rtmp
 
@@ -22,8 +24,8 @@ import (
 
 	"switchyard/ingest"
 	"switchyard/internal/connlimit"
-	"switchyard/media"
-	"switchyard/media/flv"
+	"switchyard/internal/protocols/rtmp"
+	"switchyard/output/serve"
 )
 
 // App is the RTMP application name publishers use: rtmp://HOST:1935/live/NAME.
@@ -35,8 +37,8 @@ type Server struct {
 	Address string
 	// Registry the publishers publish into.
 	Registry *ingest.Registry
-	// Player serves RTMP play requests; nil refuses them.
-	Player Player
+	// Paths are what players play; nil refuses them.
+	Paths *serve.Table
 	// ReadKey, when set, is the key players give ("program?key=…") for
 	// the program, the preview and every source without its own read_key
 	// (ingest.Registry.ReadKey).
@@ -73,15 +75,11 @@ func (s *Server) Start() error {
 		s.WriteTimeout = 5 * time.Second
 	}
 	s.Log = s.Log.With("component", "ingest.rtmp")
-	if s.MaxConnections == 0 {
-		s.MaxConnections = 256
-	}
-	tcp, err := net.Listen("tcp", s.Address)
+	ln, err := connlimit.Listen("rtmp", s.Address, s.MaxConnections, s.Log)
 	if err != nil {
-		return fmt.Errorf("rtmp listen %s: %w", s.Address, err)
+		return err
 	}
-	ln := &connlimit.Listener{Listener: tcp, Max: s.MaxConnections, Log: s.Log, Protocol: "rtmp"}
-	s.ln = ln
+	s.MaxConnections, s.ln = ln.Max, ln
 	s.conns = map[*trackedConn]struct{}{}
 	quiet := logrus.New()
 	quiet.SetOutput(io.Discard)
@@ -137,7 +135,7 @@ func (s *Server) Close() {
 type trackedConn struct {
 	net.Conn
 	s    *Server
-	in   *chunkFilter // what go-rtmp reads: the chunk stream with type-3 extended timestamps fixed
+	in   io.Reader // what go-rtmp reads: the chunk stream with type-3 extended timestamps fixed
 	once sync.Once
 	rtmp *gortmp.Conn // set once served
 }
@@ -150,9 +148,7 @@ func (c *trackedConn) Write(b []byte) (int, error) {
 }
 
 func (s *Server) track(c net.Conn) *trackedConn {
-	var in *chunkFilter
-	in = newChunkFilter(withLowWater(c, func() int { return in.pending() }))
-	tc := &trackedConn{Conn: c, s: s, in: in}
+	tc := &trackedConn{Conn: c, s: s, in: rtmp.NewChunkReader(c)}
 	s.mu.Lock()
 	s.conns[tc] = struct{}{}
 	s.wg.Add(1)
@@ -184,7 +180,7 @@ type handler struct {
 	pub   *ingest.Publisher
 	name  string
 	ended bool // FCUnpublish or deleteStream came
-	tags  tags
+	tags  *rtmp.Receiver
 
 	scratch bytes.Buffer // reused by readPayload
 }
@@ -223,15 +219,8 @@ func (h *handler) OnPublish(_ *gortmp.StreamContext, _ uint32, cmd *rtmpmsg.NetS
 	if h.pub != nil {
 		return errors.New("already publishing")
 	}
-	name, key := ParseStreamName(cmd.PublishingName)
-	// OBS puts the key in the app for some services: accept "live?key=…" too.
-	app, appKey := ParseStreamName(h.app)
-	if key == "" {
-		key = appKey
-	}
-	if app != App {
-		err := fmt.Errorf("publish refused: application %q is not %q (use rtmp://HOST:PORT/%s/NAME)", app, App, App)
-		h.log.Warn("publish refused", "err", err)
+	name, key, err := h.stream("publish", cmd.PublishingName, "NAME")
+	if err != nil {
 		return err
 	}
 	pub, err := h.s.Registry.Publish(name, key, "rtmp")
@@ -242,23 +231,39 @@ func (h *handler) OnPublish(_ *gortmp.StreamContext, _ uint32, cmd *rtmpmsg.NetS
 	pub.OnKick(func() { _ = h.conn.Close() }) // taken over or removed: the connection ends
 	h.pub, h.name = pub, name
 	h.log = h.log.With("source", name)
-	h.tags = tags{pub: pub, log: h.log}
+	h.tags = rtmp.NewReceiver(pub, h.log)
 	return nil
+}
+
+// stream splits what a publish or a play asks for into the stream's name
+// and the key given with it ("cam2?key=…"; OBS puts the key in the app for
+// some services: "live?key=…" is taken too), refusing an application that
+// is not App; example names the stream in the refusal's advice.
+func (h *handler) stream(verb, requested, example string) (name, key string, err error) {
+	name, key = ParseStreamName(requested)
+	app, appKey := ParseStreamName(h.app)
+	if key == "" {
+		key = appKey
+	}
+	if app != App {
+		err := fmt.Errorf("%s refused: application %q is not %q (use rtmp://HOST:PORT/%s/%s)", verb, app, App, App, example)
+		h.log.Warn(verb+" refused", "err", err)
+		return "", "", err
+	}
+	return name, key, nil
 }
 
 func (h *handler) OnVideo(timestamp uint32, payload io.Reader) error {
-	if h.pub == nil {
-		return nil
-	}
-	h.keepAlive()
-	b, err := h.readPayload(payload)
-	if err != nil {
-		return err
-	}
-	return h.tags.video(timestamp, b)
+	return h.onMedia(timestamp, payload, (*rtmp.Receiver).Video)
 }
 
 func (h *handler) OnAudio(timestamp uint32, payload io.Reader) error {
+	return h.onMedia(timestamp, payload, (*rtmp.Receiver).Audio)
+}
+
+// onMedia hands a publisher's media message to its receiver; before a
+// publish, media is ignored.
+func (h *handler) onMedia(timestamp uint32, payload io.Reader, take func(*rtmp.Receiver, uint32, []byte) error) error {
 	if h.pub == nil {
 		return nil
 	}
@@ -267,137 +272,7 @@ func (h *handler) OnAudio(timestamp uint32, payload io.Reader) error {
 	if err != nil {
 		return err
 	}
-	return h.tags.audio(timestamp, b)
-}
-
-// tags turns FLV video and audio tag bodies (RTMP media messages) into
-// units on a publisher: for publishers of the server and pulled feeds.
-type tags struct {
-	pub      *ingest.Publisher
-	log      *slog.Logger
-	vtrack   *media.Track
-	atrack   *media.Track
-	ts       timestamps
-	bad      int
-	notTaken map[string]string // kind → why, named once on the source
-}
-
-// unsupported names a track of a codec Switchyard does not take, once
-// (on the source's warning and in one log line); its messages are then
-// skipped, neither counted as malformed nor a reason to end the connection.
-func (r *tags) unsupported(e *flv.UnsupportedError) {
-	if _, ok := r.notTaken[e.Kind]; ok {
-		return
-	}
-	if r.notTaken == nil {
-		r.notTaken = map[string]string{}
-	}
-	r.notTaken[e.Kind] = e.Error()
-	var all []string
-	for _, k := range []string{"video", "audio"} {
-		if w, ok := r.notTaken[k]; ok {
-			all = append(all, strings.TrimPrefix(w, "flv: "))
-		}
-	}
-	w := strings.Join(all, "; ")
-	r.pub.SetWarning(w)
-	r.log.Warn("tracks not taken", "tracks", w)
-}
-
-func (r *tags) video(timestamp uint32, b []byte) error {
-	tag, err := flv.ParseVideoTag(b)
-	var ue *flv.UnsupportedError
-	if errors.As(err, &ue) {
-		r.unsupported(ue)
-		return nil
-	}
-	if err != nil {
-		return r.badMedia(err)
-	}
-	switch tag.PacketType {
-	case flv.AVCSequenceHeader:
-		var t *media.Track
-		if tag.Codec == flv.CodecHEVC {
-			vps, sps, pps, err := flv.ParseHEVCConfig(tag.Body)
-			if err != nil {
-				return r.badMedia(err)
-			}
-			t, err = media.NewH265Track(vps, sps, pps)
-			if err != nil {
-				return r.badMedia(err)
-			}
-		} else {
-			sps, pps, err := flv.ParseAVCConfig(tag.Body)
-			if err != nil {
-				return r.badMedia(err)
-			}
-			if t, err = media.NewH264Track(sps, pps, 0); err != nil {
-				return r.badMedia(err)
-			}
-		}
-		r.vtrack = t
-		r.pub.SetTracks(r.vtrack, r.atrack)
-	case flv.AVCNALU:
-		if r.vtrack == nil || (tag.Codec == flv.CodecHEVC) != (r.vtrack.Codec == media.CodecH265) {
-			return nil // nothing decodable before the (new codec's) sequence header
-		}
-		nalus, err := flv.SplitAVCC(tag.Body)
-		if err != nil {
-			return r.badMedia(err)
-		}
-		var key bool
-		if r.vtrack.Codec == media.CodecH265 {
-			nalus, key = media.H265KeyWithParams(nalus, r.vtrack.VPS, r.vtrack.SPS, r.vtrack.PPS)
-		} else {
-			nalus, key = media.H264KeyWithParams(nalus, r.vtrack.SPS, r.vtrack.PPS)
-		}
-		if len(nalus) == 0 {
-			return nil
-		}
-		dts := r.ts.extend(timestamp)
-		r.pub.WriteUnit(&media.Unit{Track: r.vtrack, DTS: dts, PTS: dts + tag.CompositionTime, Key: key, Data: nalus})
-	}
-	return nil
-}
-
-func (r *tags) audio(timestamp uint32, b []byte) error {
-	tag, err := flv.ParseAudioTag(b)
-	var ue *flv.UnsupportedError
-	if errors.As(err, &ue) {
-		r.unsupported(ue)
-		return nil
-	}
-	if err != nil {
-		return r.badMedia(err)
-	}
-	if tag.SequenceHeader {
-		t, err := media.NewAACTrack(tag.Body)
-		if err != nil {
-			return r.badMedia(err)
-		}
-		r.atrack = t
-		r.pub.SetTracks(r.vtrack, r.atrack)
-		return nil
-	}
-	if r.atrack == nil || len(tag.Body) == 0 {
-		return nil
-	}
-	ts := r.ts.extend(timestamp)
-	r.pub.WriteUnit(&media.Unit{Track: r.atrack, PTS: ts, DTS: ts, Key: true, Data: [][]byte{tag.Body}})
-	return nil
-}
-
-// badMedia counts a malformed message; after a hundred the connection ends.
-func (r *tags) badMedia(err error) error {
-	r.bad++
-	r.pub.Malformed()
-	if r.bad == 1 {
-		r.log.Warn("malformed media message", "err", err)
-	}
-	if r.bad > 100 {
-		return fmt.Errorf("too many malformed media messages: %w", err)
-	}
-	return nil
+	return take(h.tags, timestamp, b)
 }
 
 func (h *handler) keepAlive() {
@@ -439,20 +314,4 @@ func (h *handler) OnClose() {
 		h.pub.Close()
 		h.log.Info("publisher disconnected")
 	}
-}
-
-// timestamps extends RTMP's 32-bit millisecond timestamps to a duration that
-// keeps growing across the 2^32 ms wrap.
-type timestamps struct {
-	init bool
-	last uint32
-	high int64
-}
-
-func (t *timestamps) extend(ts uint32) time.Duration {
-	if t.init && ts < t.last && t.last-ts > 1<<31 {
-		t.high += 1 << 32
-	}
-	t.init, t.last = true, ts
-	return time.Duration(t.high+int64(ts)) * time.Millisecond
 }

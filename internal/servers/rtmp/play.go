@@ -13,15 +13,10 @@ import (
 	gortmp "github.com/yutopp/go-rtmp"
 	rtmpmsg "github.com/yutopp/go-rtmp/message"
 
+	"switchyard/internal/protocols/rtmp"
 	"switchyard/media"
-	"switchyard/media/flv"
+	"switchyard/output/serve"
 )
-
-// Player finds the stream an RTMP player asks for (rtmp://HOST:1935/live/NAME):
-// output/serve provides it, so "program" and every source can be played.
-type Player interface {
-	PlayStream(name string) (*media.Stream, error)
-}
 
 // ErrBadReadKey refuses a player whose key is not the read key.
 var ErrBadReadKey = errors.New("wrong or missing read key")
@@ -37,14 +32,8 @@ func (h *handler) OnPlay(ctx *gortmp.StreamContext, _ uint32, cmd *rtmpmsg.NetSt
 	if h.pub != nil || h.playCancel != nil {
 		return errors.New("this connection is already busy")
 	}
-	app, appKey := ParseStreamName(h.app)
-	name, key := ParseStreamName(cmd.StreamName)
-	if key == "" {
-		key = appKey
-	}
-	if app != App {
-		err := fmt.Errorf("play refused: application %q is not %q (use rtmp://HOST:PORT/%s/program)", app, App, App)
-		h.log.Warn("play refused", "err", err)
+	name, key, err := h.stream("play", cmd.StreamName, "program")
+	if err != nil {
 		return err
 	}
 	name = strings.Trim(name, "/")
@@ -53,11 +42,10 @@ func (h *handler) OnPlay(ctx *gortmp.StreamContext, _ uint32, cmd *rtmpmsg.NetSt
 		h.log.Warn("play refused", "err", err)
 		return err
 	}
-	p := h.s.Player
-	if p == nil {
+	if h.s.Paths == nil {
 		return errors.New("play refused: nothing is served over RTMP")
 	}
-	st, err := p.PlayStream(name)
+	st, err := h.s.playStream(name)
 	if err != nil {
 		h.log.Warn("play refused", "stream", name, "err", err)
 		return err
@@ -80,6 +68,20 @@ func (h *handler) OnPlay(ctx *gortmp.StreamContext, _ uint32, cmd *rtmpmsg.NetSt
 	return nil
 }
 
+// playStream finds the stream a player asks for in the path table:
+// "program" is the program, any other name a source ("cam1" → live/cam1).
+func (s *Server) playStream(name string) (*media.Stream, error) {
+	path := name
+	if name != "program" {
+		path = "live/" + name
+	}
+	p, err := s.Paths.Get(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, serve.ErrNoStream)
+	}
+	return p.Stream(), nil
+}
+
 // play sends st to a player from its next key frame, with timestamps that
 // start at zero for this player (so go-rtmp never has to write an extended
 // timestamp on a type-3 chunk unless one session runs past 4 h 39 min).
@@ -87,12 +89,11 @@ func (h *handler) play(ctx context.Context, st *media.Stream, streamID uint32) e
 	reader := st.NewReader(512)
 	defer reader.Close()
 	var (
-		video, audio *media.Track
-		audioHeader  byte
-		audioOK      bool
-		base         time.Duration
-		started      bool
-		dropped      = reader.Dropped()
+		tags    rtmp.Tags
+		out     []rtmp.Tag
+		base    time.Duration
+		started bool
+		dropped = reader.Dropped()
 	)
 	write := func(csid int, ts uint32, msg rtmpmsg.Message) error {
 		wctx, cancel := context.WithTimeout(ctx, h.s.WriteTimeout)
@@ -124,7 +125,7 @@ func (h *handler) play(ctx context.Context, st *media.Stream, streamID uint32) e
 					a = t
 				}
 			}
-			body, err := amfBody(flv.MetaData(u.Track, a, 0, 0))
+			body, err := amfBody(rtmp.MetaData(u.Track, a, 0, 0))
 			if err != nil {
 				return err
 			}
@@ -136,48 +137,31 @@ func (h *handler) play(ctx context.Context, st *media.Stream, streamID uint32) e
 			continue
 		}
 		ts := uint32((u.DTS - base) / time.Millisecond)
-		switch u.Track.Kind {
-		case media.KindVideo:
-			if u.Track.Codec != media.CodecH264 {
-				continue
+		out, err = tags.Append(out[:0], u)
+		var nc *rtmp.AudioNotCarriedError
+		if errors.As(err, &nc) {
+			// said once a track, to the log and to the player; the picture goes on
+			desc := nc.Error() + "; the picture plays without sound: read this stream over RTSP for its sound"
+			h.log.Warn("sound not carried to the player", "codec", nc.Track.Codec, "err", nc.Err)
+			if err := h.status(write, "warning", "NetStream.Play.UnsupportedCodec", desc); err != nil {
+				return err
 			}
-			if u.Track != video { // first unit, or new parameters: send the sequence header first
-				video = u.Track
-				sh, err := flv.AVCSequenceHeaderTag(video)
-				if err != nil {
-					return err
-				}
-				if err := write(playCSIDVideo, ts, &rtmpmsg.VideoMessage{Payload: bytes.NewReader(sh)}); err != nil {
-					return err
-				}
-			}
-			err = write(playCSIDVideo, ts, &rtmpmsg.VideoMessage{Payload: bytes.NewReader(flv.AVCFrameTag(u))})
-		case media.KindAudio:
-			if u.Track != audio { // first unit, or a new track: can FLV carry it?
-				audio = u.Track
-				var herr error
-				audioHeader, herr = flv.AudioHeader(audio)
-				audioOK = herr == nil
-				if !audioOK {
-					// said once a track, to the log and to the player; the picture goes on
-					desc := herr.Error() + "; the picture plays without sound: read this stream over RTSP for its sound"
-					h.log.Warn("sound not carried to the player", "codec", audio.Codec, "err", herr)
-					if err := h.status(write, "warning", "NetStream.Play.UnsupportedCodec", desc); err != nil {
-						return err
-					}
-				} else if audio.Codec == media.CodecAAC {
-					if err := write(playCSIDAudio, ts, &rtmpmsg.AudioMessage{Payload: bytes.NewReader(flv.AACSequenceHeaderTag(audio))}); err != nil {
-						return err
-					}
-				}
-			}
-			if !audioOK || len(u.Data) == 0 {
-				continue
-			}
-			err = write(playCSIDAudio, ts, &rtmpmsg.AudioMessage{Payload: bytes.NewReader(flv.AudioFrameTag(audioHeader, u))})
+			continue
 		}
 		if err != nil {
 			return err
+		}
+		for _, tg := range out {
+			var msg rtmpmsg.Message
+			csid := playCSIDVideo
+			if tg.Type == rtmp.MsgAudio {
+				msg, csid = &rtmpmsg.AudioMessage{Payload: bytes.NewReader(tg.Body)}, playCSIDAudio
+			} else {
+				msg = &rtmpmsg.VideoMessage{Payload: bytes.NewReader(tg.Body)}
+			}
+			if err := write(csid, ts, msg); err != nil {
+				return err
+			}
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"net"
 )
 
 // Extended timestamps on type-3 chunks.
@@ -61,9 +62,6 @@ const (
 	handshakeBytes   = 1 + 1536 + 1536 // C0, C1, C2
 	defaultChunkSize = 128
 	maxChunkStreams  = 256
-	// RTMP protocol control message types handled here.
-	msgSetChunkSize = 1
-	msgAbort        = 2
 )
 
 var errChunkStreams = errors.New("rtmp: too many chunk streams")
@@ -135,8 +133,8 @@ func (f *chunkFilter) control(b []byte) {
 	}
 }
 
-// read appends n header bytes.
-func (f *chunkFilter) read(n int) ([]byte, error) {
+// readHeader appends n header bytes to hdr.
+func (f *chunkFilter) readHeader(n int) ([]byte, error) {
 	b := f.hdr[f.hdrLen : f.hdrLen+n]
 	if _, err := io.ReadFull(f.r, b); err != nil {
 		if err == io.EOF && f.hdrLen > 0 {
@@ -151,44 +149,26 @@ func (f *chunkFilter) read(n int) ([]byte, error) {
 // nextHeader reads a chunk header into hdr and sets up its payload.
 func (f *chunkFilter) nextHeader() error {
 	f.hdrLen, f.hdrOff = 0, 0
-	b, err := f.read(1)
+	h, err := readChunkHeader(f)
 	if err != nil {
 		return err
 	}
-	format, csid := b[0]>>6, uint32(b[0]&0x3f)
-	switch csid {
-	case 0:
-		if b, err = f.read(1); err != nil {
-			return err
-		}
-		csid = 64 + uint32(b[0])
-	case 1:
-		if b, err = f.read(2); err != nil {
-			return err
-		}
-		csid = 64 + uint32(b[0]) + uint32(b[1])<<8
-	}
-	st, ok := f.streams[csid]
+	st, ok := f.streams[h.csid]
 	if !ok {
 		if len(f.streams) >= maxChunkStreams {
 			return errChunkStreams
 		}
 		st = &chunkState{}
-		f.streams[csid] = st
+		f.streams[h.csid] = st
 	}
-	if format < 3 {
-		mh, err := f.read([]int{11, 7, 3}[format])
-		if err != nil {
-			return err
-		}
-		if format < 2 {
-			st.msgLen = uint32(mh[3])<<16 | uint32(mh[4])<<8 | uint32(mh[5])
-			st.msgType = mh[6]
+	if h.format < 3 {
+		if h.format < 2 {
+			st.msgLen, st.msgType = h.length, h.typ
 			st.left = 0 // a new message
 		}
-		st.ext = mh[0] == 0xff && mh[1] == 0xff && mh[2] == 0xff
+		st.ext = h.field == extTimestamp
 		if st.ext {
-			x, err := f.read(4)
+			x, err := f.readHeader(4)
 			if err != nil {
 				return err
 			}
@@ -207,4 +187,14 @@ func (f *chunkFilter) nextHeader() error {
 	f.cur = st
 	f.payload = min(st.left, f.chunkSize)
 	return nil
+}
+
+// NewChunkReader returns what go-rtmp's server reads from a publisher's or
+// player's connection c: the chunk stream with the extended timestamps of
+// type-3 chunks repaired (see chunkFilter), read with the socket's
+// low-water mark following the message in progress (see lowWater).
+func NewChunkReader(c net.Conn) io.Reader {
+	var in *chunkFilter
+	in = newChunkFilter(withLowWater(c, func() int { return in.pending() }))
+	return in
 }

@@ -1,5 +1,5 @@
-// Package rtmpc is Switchyard's RTMP client, for publishing (output/push,
-// to platforms) and playing (ingest/rtmp pulls a feed): handshake, chunk
+// The client, for publishing (output/push, to platforms) and playing (a
+// pulled RTMP feed): handshake, chunk
 // stream, NetConnection and NetStream commands. Spec: Adobe RTMP Specification 1.0
 // (https://rtmp.veriskope.com/docs/spec/), sections 5.2 (handshake),
 // 5.3 (chunking; 5.3.1.3 Extended Timestamp) and 7.2 (commands).
@@ -10,7 +10,8 @@
 // extended timestamp out of type-3 continuation chunks, which breaks a
 // reconnect made after 0xFFFFFF ms (4 h 39 min) of program time. And it
 // cannot play.
-package rtmpc
+
+package rtmp
 
 import (
 	"bufio"
@@ -107,7 +108,7 @@ func ParseTarget(raw string) (Target, error) {
 	return t, nil
 }
 
-// rtmpConn is one publishing connection.
+// Conn is one client connection, publishing or playing.
 type Conn struct {
 	nc           net.Conn
 	br           *bufio.Reader
@@ -120,33 +121,13 @@ type Conn struct {
 
 	inChunk  int
 	rcs      map[int]*rchunk
+	hbuf     [11]byte // the chunk header being read
 	ackWin   uint32
 	received uint64
 	acked    uint64
 
 	streamID uint32
 	txn      float64
-}
-
-type wchunk struct {
-	init     bool
-	ts       uint32
-	msid     uint32
-	length   int
-	typ      byte
-	lastDiff uint32
-}
-
-type rchunk struct {
-	init    bool
-	ts      uint32
-	delta   uint32
-	length  int
-	typ     byte
-	msid    uint32
-	ext     bool
-	buf     []byte
-	pending bool
 }
 
 // Timeouts bounds each phase of a connection.
@@ -331,18 +312,6 @@ func (c *Conn) play(t Target) error {
 	}
 }
 
-// StatusOf returns the code and description of an onStatus command.
-func StatusOf(args []any) (code, desc string) {
-	for _, a := range args {
-		if m, ok := a.(map[string]any); ok {
-			code, _ = m["code"].(string)
-			desc, _ = m["description"].(string)
-			return
-		}
-	}
-	return
-}
-
 func (c *Conn) nextTxn() float64 {
 	c.txn++
 	return c.txn
@@ -405,246 +374,4 @@ func (c *Conn) readCommand() (string, []any, error) {
 		name, _ := vals[0].(string)
 		return name, vals, nil
 	}
-}
-
-func DecodeAMF0(b []byte) ([]any, error) {
-	dec := amf0.NewDecoder(bytes.NewReader(b))
-	var out []any
-	for {
-		var v any
-		if err := dec.Decode(&v); err != nil {
-			if errors.Is(err, io.EOF) {
-				return out, nil
-			}
-			return out, err
-		}
-		out = append(out, v)
-	}
-}
-
-// writeMessage sends one message, chunked (spec 5.3). The first message on a
-// chunk stream (and any whose timestamp goes back) carries a type-0 header
-// with the absolute timestamp; later ones a type-1 header with the delta.
-// When the timestamp field holds 0xFFFFFF, every chunk of the message,
-// type-3 continuations included, carries the 4-byte Extended Timestamp
-// (spec 5.3.1.3).
-func (c *Conn) WriteMessage(csid int, typ byte, msid, ts uint32, payload []byte) error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	if c.writeTimeout > 0 {
-		if err := c.nc.SetWriteDeadline(time.Now().Add(c.writeTimeout)); err != nil {
-			return err
-		}
-	}
-	st := c.wcs[csid]
-	if st == nil {
-		st = &wchunk{}
-		c.wcs[csid] = st
-	}
-	var hdr [18]byte
-	n := 0
-	basic := func(fmt byte) {
-		hdr[0] = fmt<<6 | byte(csid) // csid 2..63: one byte
-		n = 1
-	}
-	var field uint32 // the value that goes in the (possibly extended) timestamp field
-	if !st.init || ts < st.ts || msid != st.msid {
-		basic(0)
-		field = ts
-		put24(hdr[n:], min(field, extTimestamp))
-		put24(hdr[n+3:], uint32(len(payload)))
-		hdr[n+6] = typ
-		binary.LittleEndian.PutUint32(hdr[n+7:], msid)
-		n += 11
-	} else {
-		basic(1)
-		field = ts - st.ts
-		put24(hdr[n:], min(field, extTimestamp))
-		put24(hdr[n+3:], uint32(len(payload)))
-		hdr[n+6] = typ
-		n += 7
-	}
-	ext := field >= extTimestamp
-	if ext {
-		binary.BigEndian.PutUint32(hdr[n:], field)
-		n += 4
-	}
-	*st = wchunk{init: true, ts: ts, msid: msid, length: len(payload), typ: typ, lastDiff: field}
-	if _, err := c.bw.Write(hdr[:n]); err != nil {
-		return err
-	}
-	for off := 0; off < len(payload); {
-		if off > 0 {
-			h := []byte{3<<6 | byte(csid)}
-			if ext {
-				h = binary.BigEndian.AppendUint32(h, field)
-			}
-			if _, err := c.bw.Write(h); err != nil {
-				return err
-			}
-		}
-		end := min(off+outChunkSize, len(payload))
-		if _, err := c.bw.Write(payload[off:end]); err != nil {
-			return err
-		}
-		off = end
-	}
-	if err := c.bw.Flush(); err != nil {
-		return err
-	}
-	c.sent += uint64(len(payload))
-	return nil
-}
-
-func put24(b []byte, v uint32) {
-	b[0], b[1], b[2] = byte(v>>16), byte(v>>8), byte(v)
-}
-
-func get24(b []byte) uint32 { return uint32(b[0])<<16 | uint32(b[1])<<8 | uint32(b[2]) }
-
-// readMessage reads chunks until one message is complete, and handles the
-// protocol control messages (chunk size, acknowledgement window, ping).
-func (c *Conn) ReadMessage() (typ byte, msid, ts uint32, payload []byte, err error) {
-	for {
-		typ, msid, ts, payload, err = c.readChunk()
-		if err != nil || payload == nil {
-			if err != nil {
-				return
-			}
-			continue
-		}
-		switch typ {
-		case msgSetChunkSize:
-			if len(payload) >= 4 {
-				size := int(binary.BigEndian.Uint32(payload) & 0x7fffffff)
-				if size < 1 || size > maxMessage {
-					return 0, 0, 0, nil, fmt.Errorf("server set a chunk size of %d", size)
-				}
-				c.inChunk = size
-			}
-			continue
-		case msgWindowAckSize:
-			if len(payload) >= 4 {
-				c.ackWin = binary.BigEndian.Uint32(payload)
-			}
-			continue
-		case msgUserControl:
-			if len(payload) >= 6 && binary.BigEndian.Uint16(payload) == 6 { // PingRequest → PingResponse
-				resp := append([]byte{0, 7}, payload[2:6]...)
-				if err := c.WriteMessage(csidControl, msgUserControl, 0, 0, resp); err != nil {
-					return 0, 0, 0, nil, err
-				}
-			}
-			continue
-		}
-		return
-	}
-}
-
-// readChunk reads one chunk; it returns a payload only when a message completed.
-func (c *Conn) readChunk() (typ byte, msid, ts uint32, payload []byte, err error) {
-	b0, err := c.br.ReadByte()
-	if err != nil {
-		return
-	}
-	fmtc := b0 >> 6
-	csid := int(b0 & 0x3f)
-	switch csid {
-	case 0:
-		b, e := c.br.ReadByte()
-		if e != nil {
-			return 0, 0, 0, nil, e
-		}
-		csid = 64 + int(b)
-	case 1:
-		var b [2]byte
-		if _, e := io.ReadFull(c.br, b[:]); e != nil {
-			return 0, 0, 0, nil, e
-		}
-		csid = 64 + int(b[0]) + int(b[1])*256
-	}
-	st := c.rcs[csid]
-	if st == nil {
-		if fmtc != 0 {
-			return 0, 0, 0, nil, fmt.Errorf("chunk stream %d starts without a type-0 header", csid)
-		}
-		st = &rchunk{}
-		c.rcs[csid] = st
-	}
-	var h [11]byte
-	hl := [4]int{11, 7, 3, 0}[fmtc]
-	if _, err = io.ReadFull(c.br, h[:hl]); err != nil {
-		return
-	}
-	var field uint32
-	if fmtc < 3 {
-		field = get24(h[:])
-		st.ext = field == extTimestamp
-	}
-	if fmtc <= 1 {
-		if st.pending {
-			return 0, 0, 0, nil, fmt.Errorf("chunk stream %d: a new message header inside an unfinished message", csid)
-		}
-		st.length = int(get24(h[3:]))
-		st.typ = h[6]
-		if st.length > maxMessage {
-			return 0, 0, 0, nil, fmt.Errorf("message of %d bytes is too large", st.length)
-		}
-	}
-	if fmtc == 0 {
-		st.msid = binary.LittleEndian.Uint32(h[7:])
-	}
-	if st.ext {
-		var e [4]byte
-		if _, err = io.ReadFull(c.br, e[:]); err != nil {
-			return
-		}
-		if fmtc < 3 {
-			field = binary.BigEndian.Uint32(e[:])
-		}
-	}
-	if !st.pending {
-		switch fmtc {
-		case 0:
-			st.ts = field
-			st.delta = 0
-		case 1, 2:
-			st.delta = field
-			st.ts += field
-		case 3:
-			st.ts += st.delta
-		}
-		st.buf = st.buf[:0]
-		st.pending = true
-	}
-	n := min(c.inChunk, st.length-len(st.buf))
-	start := len(st.buf)
-	st.buf = append(st.buf, make([]byte, n)...)
-	if _, err = io.ReadFull(c.br, st.buf[start:]); err != nil {
-		return
-	}
-	c.received += uint64(n)
-	if c.ackWin > 0 && c.received-c.acked >= uint64(c.ackWin)/2 {
-		c.acked = c.received
-		if err = c.WriteMessage(csidControl, msgAck, 0, 0, binary.BigEndian.AppendUint32(nil, uint32(c.received))); err != nil {
-			return
-		}
-	}
-	if len(st.buf) < st.length {
-		return st.typ, st.msid, st.ts, nil, nil
-	}
-	st.pending = false
-	return st.typ, st.msid, st.ts, append([]byte(nil), st.buf...), nil
-}
-
-// setDataFrame builds the @setDataFrame data message that publishes metadata.
-func SetDataFrame(meta map[string]any) ([]byte, error) {
-	var b bytes.Buffer
-	enc := amf0.NewEncoder(&b)
-	for _, x := range []any{"@setDataFrame", "onMetaData", amf0.ECMAArray(meta)} {
-		if err := enc.Encode(x); err != nil {
-			return nil, err
-		}
-	}
-	return b.Bytes(), nil
 }

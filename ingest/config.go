@@ -1,0 +1,105 @@
+package ingest
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+
+	"switchyard/internal/redact"
+)
+
+// NamePattern is what a source name must match.
+var NamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
+
+// SourceConfig describes one source.
+type SourceConfig struct {
+	Name string `yaml:"name" json:"name"`
+	// URL is empty for a pushed source, or gen://… for a built-in generator.
+	URL string `yaml:"url,omitempty" json:"url,omitempty"`
+	// PublishKey, when set, must be given by a publisher (RTMP "name?key=…",
+	// RTSP password).
+	PublishKey string `yaml:"publish_key,omitempty" json:"-"`
+	// ReadKey, when set, must be given by whoever watches the source's
+	// re-served stream (RTSP password, RTMP "name?key=…"); unset, the
+	// show's read_key applies.
+	ReadKey string `yaml:"read_key,omitempty" json:"-"`
+	// Takeover lets a new publisher replace a live one (an encoder that
+	// reconnected before its old connection timed out); otherwise the
+	// newcomer is refused and the live one keeps going.
+	Takeover bool `yaml:"takeover,omitempty" json:"takeover,omitempty"`
+	// Transport of a pulled RTSP camera: tcp (the default) or udp.
+	Transport string `yaml:"transport,omitempty" json:"transport,omitempty"`
+	// JitterBufferMS is the source's own jitter buffer in milliseconds (a
+	// feed over the internet needs more than the cameras in the room); 0
+	// takes the program's (program.jitter_buffer).
+	JitterBufferMS int `yaml:"jitter_buffer_ms,omitempty" json:"jitter_buffer_ms,omitempty"`
+}
+
+// MaxJitterBufferMS is the longest jitter buffer a source may have.
+const MaxJitterBufferMS = 1000
+
+// Protocol names pulled cameras publish with.
+const (
+	ProtoRTSPPull = "rtsp-pull"
+	ProtoRTMPPull = "rtmp-pull"
+)
+
+func isPull(proto string) bool { return proto == ProtoRTSPPull || proto == ProtoRTMPPull }
+
+// ErrPulled refuses a publisher on a source that pulls from its camera.
+var ErrPulled = errors.New("the source pulls from its camera and takes no publisher")
+
+// Pulled reports a source whose URL is a camera or feed to pull from.
+func (c SourceConfig) Pulled() bool {
+	for _, p := range []string{"rtsp://", "rtsps://", "rtmp://", "rtmps://"} {
+		if strings.HasPrefix(c.URL, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// Validate checks the name and the URL scheme.
+func (c SourceConfig) Validate() error {
+	if !NamePattern.MatchString(c.Name) {
+		return &FieldError{Field: "name", Msg: fmt.Sprintf("source name %q must match %s", c.Name, NamePattern)}
+	}
+	switch c.Transport {
+	case "", "tcp", "udp":
+	default:
+		return &FieldError{Field: "transport", Msg: fmt.Sprintf("source %s: transport %q must be tcp or udp", c.Name, c.Transport)}
+	}
+	if c.JitterBufferMS < 0 || c.JitterBufferMS > MaxJitterBufferMS {
+		return &FieldError{Field: "jitter_buffer_ms", Msg: fmt.Sprintf("source %s: jitter_buffer_ms %d must be between 0 (the program's) and %d",
+			c.Name, c.JitterBufferMS, MaxJitterBufferMS)}
+	}
+	if c.URL != "" {
+		u, err := url.Parse(c.URL)
+		if err != nil {
+			return &FieldError{Field: "url", Msg: fmt.Sprintf("source %s: %s is not a URL", c.Name, redact.URL(c.URL))}
+		}
+		switch u.Scheme {
+		case "gen":
+		case "rtsp", "rtsps", "rtmp", "rtmps":
+			if u.Host == "" {
+				return &FieldError{Field: "url", Msg: fmt.Sprintf("source %s: %s has no host", c.Name, redact.URL(c.URL))}
+			}
+			if p := strings.Split(strings.Trim(u.Path, "/"), "/"); strings.HasPrefix(u.Scheme, "rtmp") && (len(p) < 2 || p[0] == "" || p[len(p)-1] == "") {
+				return &FieldError{Field: "url", Msg: fmt.Sprintf("source %s: an RTMP feed is rtmp://HOST/APP/STREAM", c.Name)}
+			}
+		default:
+			return &FieldError{Field: "url", Msg: fmt.Sprintf("source %s: url scheme %q is not supported (pull with rtsp://, rtsps://, rtmp:// or rtmps://, generate with gen://, or leave url empty and push to rtmp://HOST:1935/live/%s)", c.Name, u.Scheme, c.Name)}
+		}
+	}
+	return nil
+}
+
+// FieldError is a validation error that names the offending field.
+type FieldError struct {
+	Field string
+	Msg   string
+}
+
+func (e *FieldError) Error() string { return e.Msg }
