@@ -62,7 +62,7 @@ func (h *handler) OnPlay(ctx *gortmp.StreamContext, _ uint32, cmd *rtmpmsg.NetSt
 		err := h.play(pctx, st, ctx.StreamID)
 		if pctx.Err() == nil {
 			h.log.Info("player stopped", "err", err)
-			_ = h.conn.Close() // go-rtmp's loop then ends and calls OnClose
+			h.conn.endGracefully(5 * time.Second) // go-rtmp's loop then ends and calls OnClose
 		}
 	}()
 	return nil
@@ -115,7 +115,9 @@ func (h *handler) play(ctx context.Context, st *media.Stream, streamID uint32) e
 			if u.Track.Codec != media.CodecH264 {
 				err := fmt.Errorf("video %s cannot be carried over RTMP (classic FLV carries H.264): read this stream over RTSP", u.Track.Codec)
 				h.log.Warn("play refused", "err", err)
-				_ = h.status(write, "error", "NetStream.Play.Failed", err.Error())
+				if h.status(write, "error", "NetStream.Play.Failed", err.Error()) == nil {
+					h.sent(ctx, playCSIDData) // the player reads why before the end
+				}
 				return err
 			}
 			started, base = true, u.DTS
@@ -176,6 +178,16 @@ func (h *handler) status(write func(int, uint32, rtmpmsg.Message) error, level, 
 		return err
 	}
 	return write(playCSIDData, 0, &rtmpmsg.CommandMessage{CommandName: "onStatus", Encoding: rtmpmsg.EncodingTypeAMF0, Body: &b})
+}
+
+// sent waits, within the write timeout, until the last message written on
+// chunk stream csid has gone to the socket (go-rtmp writes from a
+// goroutine of its own). Only before the connection ends: the chunk stream
+// takes no further message after it.
+func (h *handler) sent(ctx context.Context, csid int) {
+	wctx, cancel := context.WithTimeout(ctx, h.s.WriteTimeout)
+	defer cancel()
+	_, _ = h.conn.rtmp.GetChunkStreamer().NewChunkWriter(wctx, csid)
 }
 
 // amfBody encodes the body of an onMetaData data message (after its name).

@@ -156,6 +156,19 @@ func (s *Server) track(c net.Conn) *trackedConn {
 	return tc
 }
 
+// endGracefully ends the connection after what was written: it stops
+// writing (the peer reads the last status message, then the end) and lets
+// go-rtmp's loop read on until the peer closes, within linger, then close.
+// Closed at once with the peer's bytes unread, the kernel would reset the
+// connection and a player could lose the message that says why.
+func (c *trackedConn) endGracefully(linger time.Duration) {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
+		_ = c.Conn.SetReadDeadline(time.Now().Add(linger))
+		return
+	}
+	_ = c.Close()
+}
+
 func (c *trackedConn) Close() error {
 	err := c.Conn.Close()
 	c.once.Do(func() {
