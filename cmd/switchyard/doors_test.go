@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"os/exec"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,4 +78,35 @@ func runFor(t *testing.T, d time.Duration, name string, args ...string) (string,
 	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
 	require.NoError(t, ctx.Err(), "%s ended within %s: %s", name, d, out)
 	return string(out), err
+}
+
+// TestReserveFollowsANewResolution: a camera that comes back at another
+// size is described anew to RTSP readers (its re-serve is rebuilt at its
+// first key frame), with its new size, sound and all.
+func TestReserveFollowsANewResolution(t *testing.T) {
+	mustHaveTools(t)
+	a, _ := startApp(t, testConfig(t, ingest.SourceConfig{Name: "cam1"}))
+	probe := func() string {
+		out, err := runFor(t, 30*time.Second, "ffprobe", "-v", "error", "-rtsp_transport", "tcp", "-timeout", "10000000",
+			"-show_entries", "stream=codec_type,codec_name,width,height", "-of", "compact=p=0:nk=0", a.rtspURL("live/cam1"))
+		require.NoError(t, err, "ffprobe: %s", out)
+		return out
+	}
+	for _, size := range []string{"320x240", "640x360"} {
+		cam := pushRTMP(t, a, "cam1", "blue", size, 30)
+		waitFor(t, 20*time.Second, "cam1 live at "+size, func() bool {
+			var st ingest.Status
+			return api(t, "GET", a.apiURL("/sources/cam1"), "", &st) == http.StatusOK && st.State == ingest.StateLive &&
+				st.Video != nil && fmt.Sprintf("%dx%d", st.Video.Width, st.Video.Height) == size
+		})
+		w, h, _ := strings.Cut(size, "x")
+		out := probe()
+		require.Contains(t, out, "codec_name=h264|codec_type=video|width="+w+"|height="+h, "the re-serve describes the camera as it is now")
+		require.Contains(t, out, "codec_name=aac|codec_type=audio")
+		cam.kill()
+		waitFor(t, 10*time.Second, "cam1 gone", func() bool {
+			var st ingest.Status
+			return api(t, "GET", a.apiURL("/sources/cam1"), "", &st) == http.StatusOK && st.State != ingest.StateLive
+		})
+	}
 }

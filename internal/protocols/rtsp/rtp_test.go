@@ -2,6 +2,7 @@ package rtsp
 
 import (
 	"testing"
+	"time"
 
 	"github.com/bluenviron/gortsplib/v5/pkg/description"
 	"github.com/bluenviron/gortsplib/v5/pkg/format"
@@ -11,7 +12,8 @@ import (
 
 // FuzzRTPAssembly feeds any RTP payloads to the H.264 access-unit assembly:
 // it never panics, and every unit it makes is decodable on its own terms —
-// a key unit carries SPS and PPS, timestamps are in decode order.
+// a key unit carries SPS and PPS, a unit decodes no later than it shows,
+// and the units come in decode order, one after the other.
 func FuzzRTPAssembly(f *testing.F) {
 	sps := []byte{0x67, 0x42, 0xc0, 0x0d, 0xda, 0x05, 0x07, 0xe8, 0x40, 0x00, 0x00, 0x03, 0x00, 0x40, 0x00, 0x00, 0x0f, 0x23, 0xc5, 0x0a, 0xa8}
 	pps := []byte{0x68, 0xce, 0x0f, 0xc8}
@@ -27,6 +29,8 @@ func FuzzRTPAssembly(f *testing.F) {
 			t.Fatal(err)
 		}
 		seq := uint16(0)
+		var lastDTS time.Duration
+		units := 0
 		for len(data) > 0 {
 			n := int(data[0] & 0x7f)
 			marker := data[0]&0x80 == 0
@@ -46,6 +50,11 @@ func FuzzRTPAssembly(f *testing.F) {
 			if u.DTS > u.PTS {
 				t.Fatalf("DTS %v after PTS %v", u.DTS, u.PTS)
 			}
+			if units > 0 && u.DTS < lastDTS {
+				t.Fatalf("unit %d decodes at %v, before the unit before it (%v): out of decode order", units, u.DTS, lastDTS)
+			}
+			lastDTS = u.DTS
+			units++
 			if u.Key {
 				var hasSPS, hasPPS bool
 				for _, nalu := range u.Data {

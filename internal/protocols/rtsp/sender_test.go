@@ -119,3 +119,32 @@ func TestSenderToReceiver(t *testing.T) {
 		})
 	}
 }
+
+// TestRTPTimeOverDays: a duration becomes RTP clock ticks rounded to the
+// nearest, exactly, however long the show has run: no overflow after days
+// of uptime at 90 kHz or 48 kHz (d × rate in nanoseconds would overflow an
+// int64 after 28 hours at 90 kHz).
+func TestRTPTimeOverDays(t *testing.T) {
+	for _, c := range []struct {
+		d    time.Duration
+		rate int64
+		want int64
+	}{
+		{0, 90000, 0},
+		{time.Second / 30, 90000, 3000},
+		{time.Second * 1001 / 30000, 90000, 3003},
+		{time.Second / 48000, 48000, 1},
+		{time.Second/48000/2 - 1, 48000, 0}, // under half a tick: down
+		{time.Second/48000/2 + 1, 48000, 1}, // over half a tick: up
+		{29 * time.Hour, 90000, 29 * 3600 * 90000},
+		{30 * 24 * time.Hour, 90000, 30 * 24 * 3600 * 90000},
+		{30*24*time.Hour + time.Second/30, 90000, 30*24*3600*90000 + 3000},
+		{100 * 24 * time.Hour, 48000, 100 * 24 * 3600 * 48000},
+	} {
+		require.Equal(t, c.want, rtpTime(c.d, c.rate), "%s at %d Hz", c.d, c.rate)
+	}
+	// the 32-bit RTP timestamp wraps, as RTP wants, without a jump
+	base := uint32(0xfffffff0)
+	a, b := base+uint32(rtpTime(13*time.Hour, 90000)), base+uint32(rtpTime(13*time.Hour+time.Second/30, 90000))
+	require.Equal(t, uint32(3000), b-a)
+}
