@@ -17,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"switchyard/ingest"
+	"switchyard/internal/servers/srt"
 	"switchyard/media"
 	"switchyard/output/push"
 	"switchyard/output/record"
@@ -30,6 +31,7 @@ type Config struct {
 	HTTP      HTTPConfig            `yaml:"http"`
 	RTMP      ListenConfig          `yaml:"rtmp"`
 	RTSP      RTSPConfig            `yaml:"rtsp"`
+	SRT       SRTConfig             `yaml:"srt"`
 	Program   ProgramConfig         `yaml:"program"`
 	DataDir   string                `yaml:"data_dir"`
 	Sources   []ingest.SourceConfig `yaml:"sources"`
@@ -140,6 +142,40 @@ type RTSPConfig struct {
 	MaxConnections int `yaml:"max_connections"`
 }
 
+// SRTConfig is the SRT listener (UDP): publishers and readers of MPEG-TS,
+// named by their stream id (publish:NAME, read:program, …).
+type SRTConfig struct {
+	// Listen is the UDP address, e.g. ":8890" (MediaMTX's port); a host
+	// must be an IP address. Empty turns SRT off.
+	Listen string `yaml:"listen"`
+	// Latency is the SRT latency the listener offers (the larger of both
+	// sides' is used): what the link has to resend lost packets.
+	Latency Duration `yaml:"latency"`
+	// Passphrase, when set (10 to 79 characters), encrypts every
+	// connection (AES); callers without it are refused.
+	Passphrase string `yaml:"passphrase"`
+	// MaxConnections: connections over it are refused (default 256).
+	MaxConnections int `yaml:"max_connections"`
+}
+
+// validate checks the SRT keys, naming the one at fault.
+func (c SRTConfig) validate() error {
+	if c.Listen != "" {
+		host, port, err := net.SplitHostPort(c.Listen)
+		n, perr := strconv.Atoi(port)
+		if err != nil || perr != nil || n < 0 || n > 65535 || (host != "" && net.ParseIP(host) == nil) {
+			return &ConfigError{"srt.listen", fmt.Sprintf("%q must be IP:PORT or :PORT (a UDP port; the host an IP address), or empty to turn SRT off", c.Listen)}
+		}
+	}
+	if l := time.Duration(c.Latency); l < 20*time.Millisecond || l > 10*time.Second {
+		return &ConfigError{"srt.latency", "must be from 20ms to 10s (SRT's default is 120ms; about 4 × the round trip on a lossy link)"}
+	}
+	if n := len(c.Passphrase); n != 0 && (n < srt.MinPassphrase || n > srt.MaxPassphrase) {
+		return &ConfigError{"srt.passphrase", fmt.Sprintf("is %d characters: SRT takes %d to %d (or empty: no encryption)", n, srt.MinPassphrase, srt.MaxPassphrase)}
+	}
+	return nil
+}
+
 // ProgramConfig is the program format.
 type ProgramConfig struct {
 	Width        int           `yaml:"width"`
@@ -226,6 +262,7 @@ func defaults() Config {
 		HTTP:       HTTPConfig{Listen: "127.0.0.1:8080"},
 		RTMP:       ListenConfig{Listen: ":1935", MaxConnections: defaultMaxConnections},
 		RTSP:       RTSPConfig{Listen: ":8554", UDPRTP: ":8000", UDPRTCP: ":8001", MaxConnections: defaultMaxConnections},
+		SRT:        SRTConfig{Listen: ":8890", Latency: Duration(120 * time.Millisecond), MaxConnections: defaultMaxConnections},
 		Program:    ProgramConfig{Width: 1280, Height: 720, FPS: 30, VideoBitrate: 4_500_000, AudioBitrate: 160_000, Keyint: Duration(2 * time.Second)},
 		DataDir:    "./data",
 		Record:     RecordConfig{Program: true, ISO: true, Fragment: Duration(time.Second), MinFreeMB: 256, Timecode: record.TimecodeTimeOfDay},
@@ -492,7 +529,11 @@ func (c *Config) Validate() error {
 	if err := c.RTSP.validate(); err != nil {
 		return err
 	}
-	for k, v := range map[string]int{"rtsp.max_connections": c.RTSP.MaxConnections, "rtmp.max_connections": c.RTMP.MaxConnections} {
+	if err := c.SRT.validate(); err != nil {
+		return err
+	}
+	for k, v := range map[string]int{"rtsp.max_connections": c.RTSP.MaxConnections, "rtmp.max_connections": c.RTMP.MaxConnections,
+		"srt.max_connections": c.SRT.MaxConnections} {
 		if v < 1 || v > 65535 {
 			return &ConfigError{k, fmt.Sprintf("%d must be between 1 and 65535 (the default is %d)", v, defaultMaxConnections)}
 		}

@@ -40,6 +40,7 @@ func loopbackShow(t *testing.T) string {
 	return fmt.Sprintf(`http: { listen: "127.0.0.1:0" }
 rtmp: { listen: "127.0.0.1:0" }
 rtsp: { listen: "127.0.0.1:0" }
+srt: { listen: "127.0.0.1:0" }
 program: { width: 320, height: 240, fps: 30, video_bitrate: 600k, audio_bitrate: 96k, keyint: 1s }
 data_dir: %q
 `, t.TempDir())
@@ -258,7 +259,7 @@ func TestStartupErrorsOnTheCommandLine(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cmd := exec.Command(bin)
-			cmd.Env = append(append(os.Environ(), "SWITCHYARD_HTTP_LISTEN=127.0.0.1:0", "SWITCHYARD_RTMP_LISTEN=127.0.0.1:0",
+			cmd.Env = append(append(os.Environ(), "SWITCHYARD_HTTP_LISTEN=127.0.0.1:0", "SWITCHYARD_RTMP_LISTEN=127.0.0.1:0", "SWITCHYARD_SRT_LISTEN=127.0.0.1:0",
 				"SWITCHYARD_RTSP_LISTEN=127.0.0.1:0", "SWITCHYARD_RTSP_UDP_RTP=", "SWITCHYARD_RTSP_UDP_RTCP=",
 				"SWITCHYARD_PROGRAM_WIDTH=320", "SWITCHYARD_PROGRAM_HEIGHT=180", "SWITCHYARD_DATA_DIR="+t.TempDir()), c.env...)
 			var stderr logBuf
@@ -309,6 +310,7 @@ func TestShowFileEditsApplyOverShowJSON(t *testing.T) {
 		cfg, err := LoadConfig(writeShow(t, fmt.Sprintf(`http: { listen: "127.0.0.1:0" }
 rtmp: { listen: "127.0.0.1:0" }
 rtsp: { listen: "127.0.0.1:0" }
+srt: { listen: "127.0.0.1:0" }
 program: { width: 320, height: 240, fps: 30, video_bitrate: 600k, audio_bitrate: 96k, keyint: 1s }
 data_dir: %q
 %s`, dataDir, extra)), nil)

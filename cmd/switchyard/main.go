@@ -24,6 +24,7 @@ import (
 	"switchyard/internal/assets"
 	"switchyard/internal/servers/rtmp"
 	"switchyard/internal/servers/rtsp"
+	"switchyard/internal/servers/srt"
 	"switchyard/internal/sysmon"
 	"switchyard/media"
 	"switchyard/media/av"
@@ -128,6 +129,7 @@ type app struct {
 	rtsp     *rtsp.Server
 	paths    *serve.Table
 	rtmp     *rtmp.Server
+	srt      *srt.Server // nil when srt.listen is empty
 	sources  *sourceSet
 
 	closeOnce sync.Once
@@ -276,12 +278,15 @@ func (a *app) start(cfg *Config) error {
 	if err := a.rtmp.Start(); err != nil {
 		return listenError("rtmp.listen", cfg.RTMP.Listen, err)
 	}
-	warnOpenReading(cfg, log, a.rtsp.Addr(), a.rtmp.Addr())
+	if err := a.startSRT(cfg.SRT, cfg.ReadKey); err != nil {
+		return err
+	}
+	warnOpenReading(cfg, log, a.rtsp.Addr(), a.rtmp.Addr(), a.srtAddr())
 	a.http = &control.Server{Address: cfg.HTTP.Listen, Registry: a.registry, Sources: a.sources, Mixer: a.mixer, Outputs: a.outputs,
 		Recorder: a.recorder, RecordDefaults: control.RecordDefaults{Program: cfg.Record.Program, ISO: cfg.Record.ISO},
 		Store: store, Assets: a.assets, Token: cfg.HTTP.Token, Tokens: cfg.HTTP.controlTokens(), Hosts: cfg.HTTP.Hosts,
 		AllowedOrigins: cfg.HTTP.AllowedOrigins, Log: log,
-		MediaRefused: func() map[string]uint64 { return map[string]uint64{"rtsp": a.rtsp.Refused(), "rtmp": a.rtmp.Refused()} }}
+		MediaRefused: a.mediaRefused}
 	if err := a.http.Start(); err != nil {
 		a.http = nil // nothing to close
 		return listenError("http.listen", cfg.HTTP.Listen, err)
@@ -340,8 +345,15 @@ func warnOpenReading(cfg *Config, log *slog.Logger, addrs ...net.Addr) {
 	}
 	var open []string
 	for _, a := range addrs {
-		if ta, ok := a.(*net.TCPAddr); ok && !ta.IP.IsLoopback() {
-			open = append(open, ta.String())
+		var ip net.IP
+		switch ta := a.(type) {
+		case *net.TCPAddr:
+			ip = ta.IP
+		case *net.UDPAddr: // SRT
+			ip = ta.IP
+		}
+		if ip != nil && !ip.IsLoopback() {
+			open = append(open, a.String())
 		}
 	}
 	if len(open) > 0 {
@@ -363,6 +375,9 @@ func (a *app) close() {
 	}
 	if a.rtmp != nil {
 		a.rtmp.Close()
+	}
+	if a.srt != nil {
+		a.srt.Close()
 	}
 	if a.sources != nil {
 		a.sources.Close()

@@ -87,6 +87,7 @@ func TestRecordingSurvivesSIGKILL(t *testing.T) {
 http:    { listen: "127.0.0.1:0" }
 rtmp:    { listen: "127.0.0.1:0" }
 rtsp:    { listen: "127.0.0.1:0", udp_rtp: "", udp_rtcp: "" }
+srt:     { listen: "127.0.0.1:0" }
 program: { width: 320, height: 240, fps: 30, video_bitrate: 600k, audio_bitrate: 96k, keyint: 1s }
 data_dir: %s
 record:  { program: true, iso: true, fragment: 500ms, min_free_mb: 1 }
