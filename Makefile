@@ -8,7 +8,7 @@ PKGS := ./...
 APT_PKGS := pkg-config gcc libavcodec-dev libavutil-dev libswscale-dev libswresample-dev \
             libx264-dev ffmpeg nginx libnginx-mod-rtmp chromium \
             gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
-            gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-rtsp mediainfo melt
+            gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-rtsp mediainfo melt srt-tools
 
 # The end-to-end tests `make test-short` runs: the front door (config, docs,
 # start-up), a push of each protocol, a cut on pixels.
