@@ -98,3 +98,100 @@ func TestSRTPublishCutAndReadBack(t *testing.T) {
 	require.Contains(t, logs.String(), "publishing")
 	require.Zero(t, sourceStatus(t, a, "cam1").Malformed)
 }
+
+// publishFails runs an ffmpeg publisher the listener must refuse: it ends
+// on its own, failing.
+func publishFails(t *testing.T, a *app, streamID string, opts ...string) {
+	t.Helper()
+	p := pushSRT(t, a, streamID, "blue", opts...)
+	require.Error(t, p.wait(t, 30*time.Second), "%s must be refused", streamID)
+}
+
+// readFails: an ffprobe reader the listener must refuse.
+func readFails(t *testing.T, a *app, streamID string) {
+	t.Helper()
+	out, err := exec.Command("ffprobe", "-v", "error", a.srtURL(streamID)).CombinedOutput()
+	require.Error(t, err, "%s must be refused: %s", streamID, out)
+}
+
+// TestSRTRefusals: a publisher with a wrong key or none is refused and
+// counted on its source; an unknown name, a second publisher of a live
+// source, a reader without the read key or of an unknown name and a stream
+// id in no known form are refused with a log line that never shows a key;
+// the camera on program plays on through all of it.
+func TestSRTRefusals(t *testing.T) {
+	mustHaveTools(t)
+	cfg := testConfig(t, ingest.SourceConfig{Name: "cam1", PublishKey: "cam1-key"}, ingest.SourceConfig{Name: "cam2", PublishKey: "cam2-key"})
+	cfg.ReadKey = "show-key"
+	a, logs := startApp(t, cfg)
+	pushSRT(t, a, "publish:cam1:cam1-key", "red")
+	waitPicture(t, a, "cam1")
+	require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, nil))
+
+	publishFails(t, a, "publish:cam2:guess-key-1")
+	publishFails(t, a, "#!::r=cam2,m=publish,s=guess-key-2")
+	publishFails(t, a, "publish:cam2")
+	waitFor(t, 10*time.Second, "cam2's three refusals counted", func() bool { return sourceStatus(t, a, "cam2").Refused == 3 })
+	require.Equal(t, ingest.StateOffline, sourceStatus(t, a, "cam2").State)
+
+	publishFails(t, a, "publish:cam1:cam1-key") // cam1 has a live publisher, and no takeover
+	waitFor(t, 10*time.Second, "the busy refusal counted", func() bool { return sourceStatus(t, a, "cam1").Refused == 1 })
+
+	publishFails(t, a, "publish:nosuch")
+	publishFails(t, a, "bogus-stream-id")
+	publishFails(t, a, "publish:")
+	readFails(t, a, "read:program")
+	readFails(t, a, "read:program:guess-key-3")
+	readFails(t, a, "read:nosuch:show-key")
+
+	l := logs.String()
+	require.Contains(t, l, `msg="publish refused" component=ingest.srt`)
+	require.Contains(t, l, "source=nosuch")
+	require.Contains(t, l, "no source with that name is configured")
+	require.Contains(t, l, "wrong or missing publish key")
+	require.Contains(t, l, "the source already has a live publisher")
+	require.Contains(t, l, `stream_id=bogus-stream-id err="stream id not understood`)
+	require.Contains(t, l, `msg="read refused"`)
+	require.Contains(t, l, "wrong or missing read key")
+	for _, secret := range []string{"guess-key-1", "guess-key-2", "guess-key-3", "show-key", "cam1-key"} {
+		require.NotContains(t, l, secret, "no key in the log")
+	}
+
+	// the show ran on: cam1 is live, on program, read back with the key
+	require.Equal(t, ingest.StateLive, sourceStatus(t, a, "cam1").State)
+	waitColour(t, readSRTColours(t, a.srtURL("read:program:show-key")), "red", 20*time.Second)
+}
+
+// TestSRTPassphrase: with srt.passphrase set, a publisher that gives it
+// goes live (the link encrypted); one without it, or with another, is
+// refused and counted on its source. A passphrase SRT cannot take is
+// refused at start, naming the key and not showing it.
+func TestSRTPassphrase(t *testing.T) {
+	mustHaveTools(t)
+	_, err := LoadConfig("", []string{"SWITCHYARD_SRT_PASSPHRASE=short-pw"})
+	require.ErrorContains(t, err, "srt.passphrase: is 8 characters: SRT takes 10 to 79")
+	require.NotContains(t, err.Error(), "short-pw")
+	_, err = LoadConfig("", []string{"SWITCHYARD_SRT_PASSPHRASE=" + strings.Repeat("x", 80)})
+	require.ErrorContains(t, err, "srt.passphrase")
+
+	cfg := testConfig(t, ingest.SourceConfig{Name: "cam1"}, ingest.SourceConfig{Name: "cam2"})
+	cfg.SRT.Passphrase = "correct-horse-9"
+	a, logs := startApp(t, cfg)
+	pushSRT(t, a, "publish:cam1", "red", "passphrase=correct-horse-9")
+	waitPicture(t, a, "cam1")
+	require.Equal(t, "srt", sourceStatus(t, a, "cam1").Protocol)
+
+	publishFails(t, a, "publish:cam2")
+	publishFails(t, a, "publish:cam2", "passphrase=wrong-horse-99")
+	waitFor(t, 10*time.Second, "cam2's refusals counted", func() bool { return sourceStatus(t, a, "cam2").Refused == 2 })
+	l := logs.String()
+	require.Contains(t, l, "no passphrase: this listener takes encrypted callers only")
+	require.Contains(t, l, "wrong passphrase")
+	require.NotContains(t, l, "correct-horse-9")
+	require.NotContains(t, l, "wrong-horse-99")
+
+	// a reader gives it too
+	require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, nil))
+	waitColour(t, readSRTColours(t, a.srtURL("read:program", "passphrase=correct-horse-9")), "red", 20*time.Second)
+	readFails(t, a, "read:program")
+}
