@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"net"
 	"net/http"
 	"os/exec"
 	"strings"
@@ -194,4 +196,41 @@ func TestSRTPassphrase(t *testing.T) {
 	require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, nil))
 	waitColour(t, readSRTColours(t, a.srtURL("read:program", "passphrase=correct-horse-9")), "red", 20*time.Second)
 	readFails(t, a, "read:program")
+}
+
+// freeUDPPort returns a loopback UDP port free a moment ago.
+func freeUDPPort(t *testing.T) int {
+	t.Helper()
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).Port
+}
+
+// TestSRTThroughSRTLiveTransmit: Haivision's srt-live-transmit (libsrt)
+// relays in both directions: ffmpeg publishes to the relay, which calls
+// the listener with publish:cam1; and the relay calls the listener with
+// read:program and hands it on to ffmpeg, which decodes the camera.
+func TestSRTThroughSRTLiveTransmit(t *testing.T) {
+	mustHaveTools(t)
+	if _, err := exec.LookPath("srt-live-transmit"); err != nil {
+		t.Fatal("srt-live-transmit not found: run `make deps` (it installs srt-tools)")
+	}
+	a, _ := startApp(t, testConfig(t, ingest.SourceConfig{Name: "cam1"}))
+	srtAddr := a.srt.Addr().String()
+
+	in := freeUDPPort(t)
+	run(t, "srt-live-transmit", "-q", fmt.Sprintf("srt://127.0.0.1:%d?mode=listener&latency=120", in),
+		"srt://"+srtAddr+"?streamid=publish:cam1&latency=120")
+	args := append(lavfiInput("red", "320x240", 30), "-f", "mpegts", fmt.Sprintf("srt://127.0.0.1:%d?latency=120000", in))
+	run(t, "ffmpeg", args...)
+	st := waitLive(t, a, "cam1")
+	require.Equal(t, "srt", st.Protocol)
+	waitPicture(t, a, "cam1")
+	require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, nil))
+
+	out := freeUDPPort(t)
+	run(t, "srt-live-transmit", "-q", "srt://"+srtAddr+"?streamid=read:program&latency=120",
+		fmt.Sprintf("srt://127.0.0.1:%d?mode=listener&latency=120", out))
+	waitColour(t, readSRTColours(t, fmt.Sprintf("srt://127.0.0.1:%d?latency=120000", out)), "red", 30*time.Second)
 }
