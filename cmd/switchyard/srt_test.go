@@ -2,13 +2,17 @@ package main
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	gosrt "github.com/datarhei/gosrt"
 	"github.com/stretchr/testify/require"
 
 	"switchyard/ingest"
@@ -233,4 +237,94 @@ func TestSRTThroughSRTLiveTransmit(t *testing.T) {
 	run(t, "srt-live-transmit", "-q", "srt://"+srtAddr+"?streamid=read:program&latency=120",
 		fmt.Sprintf("srt://127.0.0.1:%d?mode=listener&latency=120", out))
 	waitColour(t, readSRTColours(t, fmt.Sprintf("srt://127.0.0.1:%d?latency=120000", out)), "red", 30*time.Second)
+}
+
+// srtCaller connects to the listener as gosrt's caller with a stream id.
+func srtCaller(t *testing.T, a *app, streamID string) gosrt.Conn {
+	t.Helper()
+	cfg := gosrt.DefaultConfig()
+	cfg.StreamId = streamID
+	c, err := gosrt.Dial("srt", a.srt.Addr().String(), cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// tsFile makes a few seconds of MPEG-TS (H.264 + AAC) with ffmpeg and
+// returns it in SRT payloads of seven TS packets.
+func tsFile(t *testing.T, color string) [][]byte {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "cam.ts")
+	args := append(lavfiInput(color, "160x120", 30)[4:], "-t", "3", "-y", file) // without -re
+	args = append([]string{"-hide_banner", "-loglevel", "error"}, args...)
+	out, err := exec.Command("ffmpeg", args...).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	b, err := os.ReadFile(file)
+	require.NoError(t, err)
+	require.Zero(t, len(b)%188)
+	var chunks [][]byte
+	for len(b) > 0 {
+		n := min(len(b), 7*188)
+		chunks = append(chunks, b[:n])
+		b = b[n:]
+	}
+	return chunks
+}
+
+// TestSRTHostileMPEGTS: a publisher that sends garbage amid its MPEG-TS
+// (random packets, packets with a sync byte and random contents) has it
+// counted and summarised in the log, and stays live; a payload that is
+// not whole TS packets ends its connection with a log line that says so;
+// the camera on program plays on.
+func TestSRTHostileMPEGTS(t *testing.T) {
+	mustHaveTools(t)
+	a, logs := startApp(t, testConfig(t, ingest.SourceConfig{Name: "cam1"}, ingest.SourceConfig{Name: "cam2"}))
+	pushSRT(t, a, "publish:cam1", "red")
+	waitPicture(t, a, "cam1")
+	require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, nil))
+
+	chunks := tsFile(t, "blue")
+	c := srtCaller(t, a, "publish:cam2")
+	pace := time.NewTicker(2 * time.Millisecond) // about the rate of the file's 3 s
+	defer pace.Stop()
+	send := func(b []byte) {
+		<-pace.C
+		_, err := c.Write(b)
+		require.NoError(t, err)
+	}
+	third := len(chunks) / 3
+	for _, ch := range chunks[:third] {
+		send(ch)
+	}
+	waitFor(t, 20*time.Second, "cam2 live", func() bool { return sourceStatus(t, a, "cam2").Video != nil })
+
+	rng := rand.New(rand.NewPCG(1, 2))
+	garbage := func(sync bool) []byte {
+		b := make([]byte, 7*188)
+		for i := range b {
+			b[i] = byte(rng.Uint32())
+		}
+		if sync {
+			for i := 0; i < len(b); i += 188 {
+				b[i] = 0x47
+			}
+		}
+		return b
+	}
+	for i, ch := range chunks[third:] {
+		send(ch)
+		if i%5 == 0 {
+			send(garbage(i%10 == 0))
+		}
+	}
+	waitFor(t, 20*time.Second, "cam2's malformed input counted", func() bool { return sourceStatus(t, a, "cam2").Malformed > 0 })
+	require.Contains(t, logs.String(), `msg="malformed MPEG-TS dropped"`)
+	require.NotEqual(t, ingest.StateOffline, sourceStatus(t, a, "cam2").State, "garbage amid the stream does not end it")
+
+	send(make([]byte, 100)) // not whole TS packets
+	waitFor(t, 20*time.Second, "cam2 offline", func() bool { return sourceStatus(t, a, "cam2").State == ingest.StateOffline })
+	require.Contains(t, logs.String(), "not multiple of 188")
+
+	require.Equal(t, ingest.StateLive, sourceStatus(t, a, "cam1").State)
+	waitColour(t, readSRTColours(t, a.srtURL("read:program")), "red", 20*time.Second)
 }

@@ -11,6 +11,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"sync"
@@ -283,7 +284,11 @@ func (s *Server) publish(req gosrt.ConnRequest, id StreamID, log *slog.Logger) {
 	}
 	log.Info("publishing", "codecs", rx.Codecs())
 	err = rx.Run(pub)
-	log.Info("publisher disconnected", "err", err, "malformed", rx.Malformed())
+	if errors.Is(err, io.EOF) || s.ctx.Err() != nil {
+		log.Info("publisher disconnected", "malformed", rx.Malformed())
+		return
+	}
+	log.Warn("publisher cut", "err", err, "malformed", rx.Malformed())
 }
 
 // readPath is the path a reader's name reads: program and preview are the
