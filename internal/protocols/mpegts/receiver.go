@@ -21,13 +21,14 @@ import (
 const Taken = "Switchyard takes one H.264 or H.265 video track and one AAC or Opus audio track"
 
 // MaxProbe bounds how much of a transport stream NewReceiver reads looking
-// for its program map (mediacommon keeps what it read to replay it): a
-// stream without one within it is refused, not buffered for ever.
-const MaxProbe = 4 << 20
+// for its program map (mediacommon keeps what it read to replay it, up to
+// 1 MB): a stream without one within it is refused, not buffered for ever.
+// Encoders send the map every 100 ms or so.
+const MaxProbe = 512 << 10
 
 // ErrNoProgram refuses a stream whose program map did not come within
 // MaxProbe bytes.
-var ErrNoProgram = fmt.Errorf("no MPEG-TS program map (PAT/PMT) in the first %d MB: is this MPEG-TS?", MaxProbe>>20)
+var ErrNoProgram = fmt.Errorf("no MPEG-TS program map (PAT/PMT) in the first %d KB: is this MPEG-TS?", MaxProbe>>10)
 
 // Receiver reads one publisher's transport stream into units: the first
 // H.264 or H.265 track and the first AAC or Opus track; every other track is

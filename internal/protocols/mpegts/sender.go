@@ -46,6 +46,10 @@ type Sender struct {
 func (s *Sender) Run(ctx context.Context, st *media.Stream) error {
 	reader := st.NewReader(512)
 	defer reader.Close()
+	return s.run(ctx, st, reader)
+}
+
+func (s *Sender) run(ctx context.Context, st *media.Stream, reader *media.Reader) error {
 	dropped := reader.Dropped()
 	bw := &chunker{w: s.W}
 	var (

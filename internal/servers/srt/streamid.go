@@ -99,7 +99,7 @@ func (id StreamID) check() error {
 		return fmt.Errorf("%w (no name)", ErrBadStreamID)
 	}
 	for _, c := range id.Name {
-		if c < 0x21 || c > 0x7e || c == '/' {
+		if c < 0x21 || c > 0x7e || c == '/' || c == ':' {
 			return fmt.Errorf("%w (the name has a character a source name cannot have)", ErrBadStreamID)
 		}
 	}
