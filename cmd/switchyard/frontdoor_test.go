@@ -200,24 +200,31 @@ func TestSysmonHoldFromTheEnvironment(t *testing.T) {
 // A failed start closes what it had started (no goroutine, no listener
 // left) and says what failed.
 func TestFailedStartClosesWhatStarted(t *testing.T) {
-	for _, taken := range []string{"rtmp", "http"} {
+	for _, taken := range []string{"rtmp", "http", "srt"} {
 		t.Run(taken+" port taken", func(t *testing.T) {
 			defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			require.NoError(t, err)
 			defer ln.Close()
+			addr := ln.Addr().String()
 			cfg := testConfig(t, ingest.SourceConfig{Name: "bars", URL: "gen://bars"})
 			rtspAddr := fmt.Sprintf("127.0.0.1:%d", testpeer.FreePort(t))
 			cfg.RTSP.Listen = rtspAddr
 			switch taken {
 			case "rtmp":
-				cfg.RTMP.Listen = ln.Addr().String()
+				cfg.RTMP.Listen = addr
 			case "http":
-				cfg.HTTP.Listen = ln.Addr().String()
+				cfg.HTTP.Listen = addr
+			case "srt": // UDP
+				pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+				require.NoError(t, err)
+				defer pc.Close()
+				addr = pc.LocalAddr().String()
+				cfg.SRT.Listen = addr
 			}
 			a, err := start(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 			require.Nil(t, a)
-			require.ErrorContains(t, err, taken+".listen "+ln.Addr().String()+": the address is in use")
+			require.ErrorContains(t, err, taken+".listen "+addr+": the address is in use")
 			again, err := net.Listen("tcp", rtspAddr)
 			require.NoError(t, err, "the RTSP listener started before the failure is closed")
 			again.Close()

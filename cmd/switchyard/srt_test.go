@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -327,4 +328,49 @@ func TestSRTHostileMPEGTS(t *testing.T) {
 
 	require.Equal(t, ingest.StateLive, sourceStatus(t, a, "cam1").State)
 	waitColour(t, readSRTColours(t, a.srtURL("read:program")), "red", 20*time.Second)
+}
+
+// TestSRTConnectionCapAndSwitches: srt.max_connections caps the SRT
+// connections open at once — one more is refused, counted in /metrics and
+// logged, and the camera publishing streams on; the SRT keys come from the
+// environment, and an empty srt.listen turns SRT off.
+func TestSRTConnectionCapAndSwitches(t *testing.T) {
+	mustHaveTools(t)
+	cfg, err := LoadConfig("", []string{"SWITCHYARD_SRT_MAX_CONNECTIONS=7", "SWITCHYARD_SRT_LATENCY=300ms",
+		"SWITCHYARD_SRT_LISTEN=127.0.0.1:9999", "SWITCHYARD_SRT_PASSPHRASE=0123456789"})
+	require.NoError(t, err)
+	require.Equal(t, SRTConfig{Listen: "127.0.0.1:9999", Latency: Duration(300 * time.Millisecond), Passphrase: "0123456789", MaxConnections: 7}, cfg.SRT)
+	cfg, err = LoadConfig("", nil)
+	require.NoError(t, err)
+	require.Equal(t, SRTConfig{Listen: ":8890", Latency: Duration(120 * time.Millisecond), MaxConnections: 256}, cfg.SRT, "the defaults")
+
+	off := testConfig(t)
+	off.SRT.Listen = ""
+	b, logs := startApp(t, off)
+	require.Nil(t, b.srt)
+	require.Contains(t, logs.String(), "srt off")
+
+	cfg = testConfig(t, ingest.SourceConfig{Name: "cam1"})
+	cfg.SRT.MaxConnections = 2
+	a, logs := startApp(t, cfg)
+	pushSRT(t, a, "publish:cam1", "red") // one of the two
+	waitLive(t, a, "cam1")
+	before := sourceStatus(t, a, "cam1")
+	refused := func() string {
+		m := regexp.MustCompile(`switchyard_media_connections_refused_total\{protocol="srt"\} (\d+)`).
+			FindStringSubmatch(getText(t, "http://"+a.http.Addr().String()+"/metrics"))
+		require.NotNil(t, m, "no refused counter for srt")
+		return m[1]
+	}
+	require.Equal(t, "0", refused())
+	srtCaller(t, a, "read:cam1") // the second
+	c := gosrt.DefaultConfig()
+	c.StreamId = "read:program"
+	_, err = gosrt.Dial("srt", a.srt.Addr().String(), c)
+	require.Error(t, err, "the third is refused")
+	require.Equal(t, "1", refused())
+	require.Contains(t, logs.String(), "raise srt.max_connections")
+	after := sourceStatus(t, a, "cam1")
+	require.Equal(t, ingest.StateLive, after.State)
+	require.Equal(t, before.Sessions, after.Sessions, "the camera was never dropped")
 }
