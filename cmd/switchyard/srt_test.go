@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"switchyard/ingest"
+	"switchyard/media"
+	"switchyard/output/record"
 )
 
 // srtURL is the listener's URL for a stream id, with ffmpeg's options
@@ -373,4 +376,78 @@ func TestSRTConnectionCapAndSwitches(t *testing.T) {
 	after := sourceStatus(t, a, "cam1")
 	require.Equal(t, ingest.StateLive, after.State)
 	require.Equal(t, before.Sessions, after.Sessions, "the camera was never dropped")
+}
+
+// framePackets lists a file's stream's packets (v or a) as size and MD5, by ffmpeg.
+func framePackets(t *testing.T, file, stream string) (sizes []int, hashes []string) {
+	t.Helper()
+	out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-i", file, "-map", "0:"+stream,
+		"-c", "copy", "-f", "framemd5", "-").Output()
+	require.NoError(t, err)
+	for _, l := range strings.Split(string(out), "\n") {
+		if l == "" || l[0] == '#' {
+			continue
+		}
+		f := strings.Split(l, ",") // stream, dts, pts, duration, size, hash, …
+		n, err := strconv.Atoi(strings.TrimSpace(f[4]))
+		require.NoError(t, err)
+		sizes, hashes = append(sizes, n), append(hashes, strings.TrimSpace(f[5]))
+	}
+	return sizes, hashes
+}
+
+// TestSRTCameraRecordedAsISO: a camera published over SRT (an H.264+AAC
+// clip sent as it is, -c copy) is recorded in its ISO file without
+// re-encoding: every packet of sound and every picture bit-identical to
+// the clip's and in order — key pictures with the parameter sets ffmpeg
+// put in band in front of them in the MPEG-TS it sent (SPS and PPS, 4-byte
+// lengths), as the camera sent them.
+func TestSRTCameraRecordedAsISO(t *testing.T) {
+	mustHaveTools(t)
+	clip := makeClip(t, "red", 20)
+	a, _ := startApp(t, testConfig(t, ingest.SourceConfig{Name: "cam1"}))
+	run(t, "ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-i", clip, "-c", "copy", "-f", "mpegts", a.srtURL("publish:cam1"))
+	st := waitLive(t, a, "cam1")
+	require.Equal(t, "srt", st.Protocol)
+	var in record.Info
+	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/recording/start"), ``, &in))
+	n := a.mixer.Stats().FramesOut
+	waitFor(t, 20*time.Second, "program frames", func() bool { return a.mixer.Stats().FramesOut >= n+120 })
+	require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/recording/stop"), ``, &in))
+	iso := filepath.Join(a.recorder.Dir(), in.ID, "cam1.mp4")
+
+	sps, pps := a.registryTrackParams(t, "cam1")
+	for _, stream := range []string{"v", "a"} {
+		sentSize, sent := framePackets(t, clip, stream)
+		gotSize, got := framePackets(t, iso, stream)
+		require.Greater(t, len(got), 60, "%s packets", stream)
+		first := slices_index(sent, got[1]) - 1 // the first may be a key picture, with its parameter sets
+		require.GreaterOrEqual(t, first, 0, "%s: the recorded packets are ones the camera sent", stream)
+		keys := 0
+		for i := range got {
+			if got[i] == sent[first+i] {
+				continue
+			}
+			require.Equal(t, "v", stream, "sound packet %d bit-identical", i)
+			require.Equal(t, sentSize[first+i]+4+sps+4+pps, gotSize[i], "picture %d: the clip's with its parameter sets in front", i)
+			keys++
+		}
+		if stream == "v" {
+			require.Positive(t, keys, "key pictures recorded")
+		}
+	}
+}
+
+// registryTrackParams returns the sizes of a live source's SPS and PPS.
+func (a *app) registryTrackParams(t *testing.T, name string) (sps, pps int) {
+	t.Helper()
+	s, ok := a.registry.Get(name)
+	require.True(t, ok)
+	for _, tr := range s.Stream().Tracks() {
+		if tr.Kind == media.KindVideo {
+			return len(tr.SPS), len(tr.PPS)
+		}
+	}
+	t.Fatalf("%s has no video track", name)
+	return 0, 0
 }
