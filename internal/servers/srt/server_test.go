@@ -1,0 +1,136 @@
+package srt
+
+import (
+	"bytes"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	gosrt "github.com/datarhei/gosrt"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"switchyard/ingest"
+	"switchyard/media"
+	"switchyard/output/serve"
+)
+
+// logBuf collects log output.
+type logBuf struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *logBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+func startServer(t *testing.T, s *Server, sources ...ingest.SourceConfig) (*Server, *ingest.Registry, *logBuf) {
+	t.Helper()
+	logs := &logBuf{}
+	log := slog.New(slog.NewTextHandler(logs, nil))
+	reg := ingest.NewRegistry(log)
+	for _, c := range sources {
+		_, err := reg.Add(c)
+		require.NoError(t, err)
+	}
+	s.Address, s.Registry, s.Log = "127.0.0.1:0", reg, log
+	if s.Paths == nil {
+		s.Paths = serve.NewTable()
+	}
+	require.NoError(t, s.Start())
+	t.Cleanup(s.Close)
+	return s, reg, logs
+}
+
+func dial(t *testing.T, s *Server, streamID string) (gosrt.Conn, error) {
+	cfg := gosrt.DefaultConfig()
+	cfg.StreamId = streamID
+	c, err := gosrt.Dial("srt", s.Addr().String(), cfg)
+	if err == nil {
+		t.Cleanup(func() { _ = c.Close() })
+	}
+	return c, err
+}
+
+func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", within, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestSilentPublisherCut: a publisher that connects and sends nothing
+// (SRT's keep-alives hold its connection) is cut after ReadTimeout and its
+// source goes offline; one that never sends a program map likewise.
+func TestSilentPublisherCut(t *testing.T) {
+	s, reg, logs := startServer(t, &Server{ReadTimeout: 500 * time.Millisecond}, ingest.SourceConfig{Name: "cam1"})
+	_, err := dial(t, s, "publish:cam1")
+	require.NoError(t, err)
+	src, _ := reg.Get("cam1")
+	waitFor(t, 5*time.Second, "cam1 claimed", func() bool { return src.Status().State == ingest.StateConnecting })
+	waitFor(t, 10*time.Second, "the silent publisher cut", func() bool { return src.Status().State == ingest.StateOffline })
+	require.Contains(t, logs.String(), `msg="publisher cut: no data"`)
+}
+
+// TestCloseLeavesNothing: Close ends publishers and readers and leaves no
+// goroutine behind; a second Close is harmless.
+func TestCloseLeavesNothing(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	logs := &logBuf{}
+	log := slog.New(slog.NewTextHandler(logs, nil))
+	reg := ingest.NewRegistry(log)
+	_, err := reg.Add(ingest.SourceConfig{Name: "cam1"})
+	require.NoError(t, err)
+	paths := serve.NewTable()
+	prog := media.NewStream()
+	require.NoError(t, paths.Add("program", prog))
+	s := &Server{Address: "127.0.0.1:0", Registry: reg, Paths: paths, Log: log}
+	require.NoError(t, s.Start())
+
+	cfg := gosrt.DefaultConfig()
+	cfg.StreamId = "publish:cam1"
+	pub, err := gosrt.Dial("srt", s.Addr().String(), cfg)
+	require.NoError(t, err)
+	cfg.StreamId = "read:program"
+	rd, err := gosrt.Dial("srt", s.Addr().String(), cfg)
+	require.NoError(t, err)
+	p, _ := paths.Get("program")
+	waitFor(t, 5*time.Second, "the reader watching", func() bool { return p.Watchers() == 1 })
+
+	s.Close()
+	s.Close()
+	require.Zero(t, p.Watchers())
+	src, _ := reg.Get("cam1")
+	require.Equal(t, ingest.StateOffline, src.Status().State)
+	_ = pub.Close()
+	_ = rd.Close()
+	prog.Close()
+}
+
+// TestPassphraseLength: the listener refuses to start with a passphrase
+// SRT cannot take, and says why without showing it.
+func TestPassphraseLength(t *testing.T) {
+	for _, p := range []string{"short", strings.Repeat("p", 80)} {
+		s := &Server{Address: "127.0.0.1:0", Passphrase: p, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		err := s.Start()
+		require.ErrorContains(t, err, "SRT takes 10 to 79")
+		require.NotContains(t, err.Error(), p)
+		s.Close()
+	}
+}
