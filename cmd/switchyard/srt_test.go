@@ -451,3 +451,24 @@ func (a *app) registryTrackParams(t *testing.T, name string) (sps, pps int) {
 	t.Fatalf("%s has no video track", name)
 	return 0, 0
 }
+
+// TestSRTTakeover: a source with takeover: true takes a new SRT publisher
+// (an encoder that reconnected): the old connection is ended, the program
+// shows the new camera, and the change counts as a session.
+func TestSRTTakeover(t *testing.T) {
+	mustHaveTools(t)
+	a, logs := startApp(t, testConfig(t, ingest.SourceConfig{Name: "cam1", Takeover: true}))
+	old := pushSRT(t, a, "publish:cam1", "red")
+	waitPicture(t, a, "cam1")
+	require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, nil))
+	colours := readSRTColours(t, a.srtURL("read:program"))
+	waitColour(t, colours, "red", 20*time.Second)
+	sessions := sourceStatus(t, a, "cam1").Sessions
+
+	pushSRT(t, a, "publish:cam1", "blue")
+	waitColour(t, colours, "blue", 20*time.Second)
+	require.Error(t, old.wait(t, 20*time.Second), "the old publisher's connection was ended")
+	require.Contains(t, logs.String(), "publisher taken over")
+	require.Equal(t, ingest.StateLive, sourceStatus(t, a, "cam1").State)
+	require.Greater(t, sourceStatus(t, a, "cam1").Sessions, sessions)
+}
