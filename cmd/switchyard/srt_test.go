@@ -472,3 +472,32 @@ func TestSRTTakeover(t *testing.T) {
 	require.Equal(t, ingest.StateLive, sourceStatus(t, a, "cam1").State)
 	require.Greater(t, sourceStatus(t, a, "cam1").Sessions, sessions)
 }
+
+// TestSRTH265AndOpus: an H.265 camera with Opus sound published over SRT
+// goes live with both, is decoded onto the program, and is read back over
+// SRT as it came in (H.265 and Opus in MPEG-TS), decoded by ffmpeg.
+func TestSRTH265AndOpus(t *testing.T) {
+	mustHaveTools(t)
+	a, _ := startApp(t, testConfig(t, ingest.SourceConfig{Name: "hevc"}))
+	run(t, "ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-i", "color=c=blue:s=320x240:r=30",
+		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-c:v", "libx265", "-preset", "ultrafast",
+		"-x265-params", "log-level=error:keyint=30", "-pix_fmt", "yuv420p", "-c:a", "libopus", "-b:a", "64k",
+		"-f", "mpegts", a.srtURL("publish:hevc"))
+	st := waitLive(t, a, "hevc")
+	require.Equal(t, "h265", st.Video.Codec)
+	require.Equal(t, 320, st.Video.Width)
+	waitFor(t, 10*time.Second, "hevc's sound", func() bool { return sourceStatus(t, a, "hevc").Audio != nil })
+	au := sourceStatus(t, a, "hevc").Audio
+	require.Equal(t, "opus", au.Codec)
+	require.Equal(t, 48000, au.SampleRate)
+	waitPicture(t, a, "hevc")
+	require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/program"), `{"source":"hevc"}`, nil))
+	waitColour(t, readSRTColours(t, a.srtURL("read:program")), "blue", 20*time.Second)
+
+	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "stream=codec_name,width,sample_rate",
+		"-of", "compact=p=0:nk=0", a.srtURL("read:hevc")).CombinedOutput()
+	require.NoError(t, err, "ffprobe: %s", out)
+	require.Contains(t, string(out), "codec_name=hevc|width=320")
+	require.Contains(t, string(out), "codec_name=opus|sample_rate=48000")
+	waitColour(t, readSRTColours(t, a.srtURL("read:hevc")), "blue", 20*time.Second)
+}
