@@ -36,7 +36,8 @@ type Sender struct {
 	// most (a unit's last write may be shorter).
 	W io.Writer
 	// OnSoundNotCarried, when set, is told once that the stream's sound
-	// cannot be carried; the picture goes on without it.
+	// is not sent (a codec MPEG-TS does not carry here, or sound that began
+	// after the reader); the picture goes on without it.
 	OnSoundNotCarried func(error)
 }
 
@@ -123,10 +124,14 @@ func (s *Sender) run(ctx context.Context, st *media.Stream, reader *media.Reader
 				err = w.WriteH265(vt, pts, dts, u.Data)
 			}
 		case at == nil || u.Track.Codec != acodec || u.PTS < base:
-			if at == nil && !said && u.Track.Codec != "" {
+			if at == nil && !said {
 				said = true
+				err := errors.New("the sound began after this reader started: read again to hear it")
+				if _, terr := audioTrack(u.Track); terr != nil {
+					err = terr
+				}
 				if s.OnSoundNotCarried != nil {
-					s.OnSoundNotCarried(&SoundNotCarriedError{Codec: u.Track.Codec})
+					s.OnSoundNotCarried(err)
 				}
 			}
 			continue
