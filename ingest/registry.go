@@ -1,6 +1,6 @@
 // Package ingest keeps the registry of named sources: their streams, who
 // publishes to them, their state and statistics. The protocol servers
-// (internal/servers/rtmp, internal/servers/rtsp), the pulls (Pull) and the
+// (internal/servers/rtmp, rtsp, srt), the pulls (Pull) and the
 // generators (ingest/gen) publish through it.
 package ingest
 
@@ -164,7 +164,7 @@ func (r *Registry) ReadKey(stream, fallback string) string {
 }
 
 // Publish claims a source for a publisher. proto names the protocol for logs
-// and status ("rtmp", "rtsp", "gen"). The returned Publisher must be closed.
+// and status ("rtmp", "rtsp", "srt", "gen"). The returned Publisher must be closed.
 func (r *Registry) Publish(name, key, proto string) (*Publisher, error) {
 	s, ok := r.Get(name)
 	if !ok {
