@@ -21,6 +21,7 @@ import (
 	"switchyard/ingest"
 	"switchyard/ingest/gen"
 	"switchyard/internal/assets"
+	"switchyard/internal/fault"
 	"switchyard/mixer"
 	"switchyard/output/push"
 )
@@ -39,7 +40,7 @@ func (ts *testSources) Add(cfg ingest.SourceConfig) (ingest.Status, error) {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	if cfg.Name == mixer.Black || cfg.Name == "master" {
-		return ingest.Status{}, &ingest.FieldError{Field: "name", Msg: "reserved"}
+		return ingest.Status{}, &fault.Invalid{Field: "name", Msg: "reserved"}
 	}
 	src, err := ts.reg.Add(cfg)
 	if err != nil {
@@ -49,7 +50,7 @@ func (ts *testSources) Add(cfg ingest.SourceConfig) (ingest.Status, error) {
 		if _, err := gen.New(gen.Config{Source: cfg.Name, URL: cfg.URL, Width: 320, Height: 240, FPSNum: 30, FPSDen: 1,
 			Assets: ts.assets}, ts.reg, slog.New(slog.DiscardHandler)); err != nil {
 			_ = ts.reg.Remove(cfg.Name)
-			return ingest.Status{}, &ingest.FieldError{Field: "url", Msg: err.Error()}
+			return ingest.Status{}, &fault.Invalid{Field: "url", Msg: err.Error()}
 		}
 	}
 	if err := ts.mix.AddInput(cfg.Name, src.Stream(), time.Duration(cfg.JitterBufferMS)*time.Millisecond); err != nil {

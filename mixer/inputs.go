@@ -2,12 +2,12 @@ package mixer
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"image"
 	"math"
 	"time"
 
+	"switchyard/internal/fault"
 	"switchyard/media"
 	"switchyard/media/av"
 	"switchyard/media/color"
@@ -155,7 +155,7 @@ func (e *Engine) sourceLocked(name string, at time.Duration, now time.Time, tick
 }
 
 // ErrNoPicture: the source has not had a picture decoded yet.
-var ErrNoPicture = errors.New("no picture has been decoded from this source yet")
+var ErrNoPicture error = fault.New(fault.Unavailable, "no picture has been decoded from this source yet; try again when it is live")
 
 // Snapshot returns the latest picture decoded from a source, scaled down to
 // at most maxWidth wide, as a Go image (for snapshot.jpg). It works off the

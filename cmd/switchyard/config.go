@@ -17,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"switchyard/ingest"
+	"switchyard/internal/fault"
 	"switchyard/media"
 	"switchyard/output/push"
 	"switchyard/output/record"
@@ -510,7 +511,7 @@ func (c *Config) Validate() error {
 	for i, s := range c.Sources {
 		key := fmt.Sprintf("sources[%d]", i)
 		if err := checkSource(s); err != nil { // the same check as the API's
-			var fe *ingest.FieldError
+			var fe *fault.Invalid
 			if errors.As(err, &fe) {
 				return &ConfigError{key + "." + fe.Field, fe.Msg}
 			}
@@ -530,7 +531,7 @@ func (c *Config) Validate() error {
 	for i, o := range c.Outputs {
 		key := fmt.Sprintf("outputs[%d]", i)
 		if err := o.Push().Validate(); err != nil {
-			var fe *push.FieldError
+			var fe *fault.Invalid
 			if errors.As(err, &fe) {
 				return &ConfigError{key + "." + fe.Field, fe.Msg}
 			}

@@ -22,6 +22,7 @@ import (
 	"switchyard/ingest"
 	"switchyard/ingest/gen"
 	"switchyard/internal/assets"
+	"switchyard/internal/fault"
 	"switchyard/internal/servers/rtmp"
 	"switchyard/internal/servers/rtsp"
 	"switchyard/internal/sysmon"
@@ -303,7 +304,7 @@ func (a *app) start(cfg *Config) error {
 // show file's key, or show.json's.
 func sourceKey(showJSON string, fromShowJSON bool, i int, err error) string {
 	key := fmt.Sprintf("sources[%d]", i)
-	var fe *ingest.FieldError
+	var fe *fault.Invalid
 	if errors.As(err, &fe) {
 		key += "." + fe.Field
 	}

@@ -9,6 +9,7 @@ import (
 
 	"switchyard/ingest"
 	"switchyard/ingest/gen"
+	"switchyard/internal/fault"
 	"switchyard/mixer"
 	"switchyard/output/serve"
 )
@@ -42,16 +43,16 @@ func newSourceSet(reg *ingest.Registry, mix *mixer.Engine, paths *serve.Table, g
 func checkSource(cfg ingest.SourceConfig) error {
 	switch cfg.Name {
 	case mixer.Black:
-		return &ingest.FieldError{Field: "name", Msg: `"black" is the mixer's black bus; choose another name`}
+		return &fault.Invalid{Field: "name", Msg: `"black" is the mixer's black bus; choose another name`}
 	case "master", "program", "preview":
-		return &ingest.FieldError{Field: "name", Msg: fmt.Sprintf("%q is reserved (the audio master, the program and preview outputs); choose another name", cfg.Name)}
+		return &fault.Invalid{Field: "name", Msg: fmt.Sprintf("%q is reserved (the audio master, the program and preview outputs); choose another name", cfg.Name)}
 	}
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
 	if strings.HasPrefix(cfg.URL, "gen://") {
 		if err := gen.Check(cfg.URL); err != nil {
-			return &ingest.FieldError{Field: "url", Msg: fmt.Sprintf("source %s: %v", cfg.Name, err)}
+			return &fault.Invalid{Field: "url", Msg: fmt.Sprintf("source %s: %v", cfg.Name, err)}
 		}
 	}
 	return nil
@@ -98,7 +99,7 @@ func (ss *sourceSet) startFeeder(cfg ingest.SourceConfig) error {
 		gc.Source, gc.URL = cfg.Name, cfg.URL
 		g, err := gen.New(gc, ss.registry, ss.log)
 		if err != nil {
-			return &ingest.FieldError{Field: "url", Msg: fmt.Sprintf("source %s: %v", cfg.Name, err)}
+			return &fault.Invalid{Field: "url", Msg: fmt.Sprintf("source %s: %v", cfg.Name, err)}
 		}
 		if err := g.Start(); err != nil {
 			return fmt.Errorf("source %s: %w", cfg.Name, err)
