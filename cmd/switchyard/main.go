@@ -280,7 +280,8 @@ func (a *app) start(cfg *Config) error {
 	warnOpenReading(cfg, log, a.rtsp.Addr(), a.rtmp.Addr())
 	a.http = &control.Server{Address: cfg.HTTP.Listen, Registry: a.registry, Sources: a.sources, Mixer: a.mixer, Outputs: a.outputs,
 		Recorder: a.recorder, RecordDefaults: control.RecordDefaults{Program: cfg.Record.Program, ISO: cfg.Record.ISO},
-		Store: store, Assets: a.assets, Token: cfg.HTTP.Token, Tokens: cfg.HTTP.controlTokens(), Hosts: cfg.HTTP.Hosts,
+		Format: control.Format{Width: cfg.Program.Width, Height: cfg.Program.Height, FPS: float64(fpsNum) / float64(fpsDen)},
+		Store:  store, Assets: a.assets, Token: cfg.HTTP.Token, Tokens: cfg.HTTP.controlTokens(), Hosts: cfg.HTTP.Hosts,
 		AllowedOrigins: cfg.HTTP.AllowedOrigins, Log: log,
 		MediaRefused: func() map[string]uint64 { return map[string]uint64{"rtsp": a.rtsp.Refused(), "rtmp": a.rtmp.Refused()} }}
 	if err := a.http.Start(); err != nil {
