@@ -18,6 +18,7 @@ import (
 
 	"switchyard/ingest"
 	"switchyard/internal/assets"
+	"switchyard/internal/show"
 	"switchyard/mixer/audio"
 	"switchyard/mixer/bus"
 	"switchyard/mixer/clock"
@@ -42,7 +43,7 @@ type Server struct {
 	// RecordDefaults fill what a recording start request leaves out.
 	RecordDefaults RecordDefaults
 	// Store keeps runtime changes in show.json; nil keeps nothing.
-	Store *Store
+	Store *show.Store
 	// Assets is the folder keyer images are uploaded to.
 	Assets *assets.Dir
 	// Token, when set, is an admin token named "admin" (http.token).

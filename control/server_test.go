@@ -19,6 +19,7 @@ import (
 
 	"switchyard/ingest"
 	"switchyard/internal/assets"
+	"switchyard/internal/show"
 )
 
 // testOwners are the fakes a test server drives.
@@ -56,7 +57,7 @@ func unstartedServer(t testing.TB, logs io.Writer) (*Server, *testOwners) {
 	o := &testOwners{mix: newFakeMixer(320, 240, a), outputs: &fakeOutputs{}, recorder: &fakeRecorder{dir: filepath.Join(dir, "recordings")}}
 	o.sources = &fakeSources{reg: reg, mix: o.mix}
 	return &Server{Address: "127.0.0.1:0", Registry: reg, Sources: o.sources, Mixer: o.mix, Outputs: o.outputs, Recorder: o.recorder,
-		RecordDefaults: RecordDefaults{Program: true, ISO: true}, Format: Format{Width: 320, Height: 240, FPS: 30}, Store: NewStore(dir, log), Assets: a, Log: log}, o
+		RecordDefaults: RecordDefaults{Program: true, ISO: true}, Format: Format{Width: 320, Height: 240, FPS: 30}, Store: show.NewStore(dir, log), Assets: a, Log: log}, o
 }
 
 // TestSlowClientsLetGo: a request trickled in is cut at ReadTimeout; an

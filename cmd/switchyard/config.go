@@ -17,7 +17,9 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"switchyard/ingest"
+	"switchyard/ingest/gen"
 	"switchyard/internal/fault"
+	"switchyard/internal/show"
 	"switchyard/media"
 	"switchyard/output/push"
 	"switchyard/output/record"
@@ -614,3 +616,7 @@ func (r RTSPConfig) validate() error {
 	}
 	return nil
 }
+
+// checkSource is the one check of a source's settings (show.CheckSource),
+// with the generators' check of gen:// URLs.
+func checkSource(cfg ingest.SourceConfig) error { return show.CheckSource(cfg, gen.Check) }

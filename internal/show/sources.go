@@ -1,4 +1,4 @@
-package main
+package show
 
 import (
 	"fmt"
@@ -8,41 +8,73 @@ import (
 	"time"
 
 	"switchyard/ingest"
-	"switchyard/ingest/gen"
 	"switchyard/internal/fault"
-	"switchyard/mixer"
-	"switchyard/output/serve"
+	"switchyard/media"
+	"switchyard/mixer/bus"
 )
 
-// sourceSet adds and removes sources at runtime: each source is a registry
-// entry, a mixer input, a re-served path, and — for gen:// and rtsp:// URLs —
-// the generator or puller that feeds it. It is the wiring behind
-// /api/v1/sources; the parts themselves know nothing of each other.
-type sourceSet struct {
+// Sources adds, changes and removes the show's sources at runtime: each
+// source is a registry entry, a mixer input, a re-served path (live/NAME),
+// and — for gen://, rtsp:// and rtmp:// URLs — the generator or puller that
+// feeds it. Each change is one transaction across them, undone in full when
+// a part refuses. It is the wiring behind /api/v1/sources and the show
+// file's sources; the parts themselves know nothing of each other.
+type Sources struct {
 	registry *ingest.Registry
-	mixer    *mixer.Engine
-	paths    *serve.Table
-	genCfg   gen.Config // program size and rate for generators
+	inputs   Inputs
+	paths    Paths
+	gens     Generators
 	log      *slog.Logger
 
 	mu      sync.Mutex
 	order   []string // as added, for show.json
-	feeders map[string]feeder
+	feeders map[string]Feeder
+	genOf   map[string]bool // the feeders that are generators
 }
 
-// feeder is what publishes into a source by itself.
-type feeder interface{ Close() }
-
-func newSourceSet(reg *ingest.Registry, mix *mixer.Engine, paths *serve.Table, genCfg gen.Config, log *slog.Logger) *sourceSet {
-	return &sourceSet{registry: reg, mixer: mix, paths: paths, genCfg: genCfg, log: log, feeders: map[string]feeder{}}
+// Inputs are the mixer's inputs (*mixer.Engine).
+type Inputs interface {
+	AddInput(name string, st *media.Stream, jitterBuffer time.Duration) error
+	RemoveInput(name string)
+	SetJitterBuffer(name string, d time.Duration) error
 }
 
-// checkSource is the one check of a source's settings, whichever door they
+// Paths are the re-served paths (*serve.Table).
+type Paths interface {
+	Add(name string, st *media.Stream) error
+	Remove(name string)
+}
+
+// Feeder is what publishes into a source by itself: a generator or a pull.
+type Feeder interface{ Close() }
+
+// Generator is a gen:// source's generator, made but not started.
+type Generator interface {
+	Start() error
+	Close()
+}
+
+// Generators check and make the generators of gen:// sources. They live in
+// ingest/gen, which links the codecs: main hands them in.
+type Generators struct {
+	// Check validates a gen:// URL; it reads no file and starts nothing.
+	Check func(url string) error
+	// New makes the generator that publishes url's pictures into source.
+	New func(source, url string) (Generator, error)
+}
+
+// NewSources returns an empty source set over its parts.
+func NewSources(reg *ingest.Registry, inputs Inputs, paths Paths, gens Generators, log *slog.Logger) *Sources {
+	return &Sources{registry: reg, inputs: inputs, paths: paths, gens: gens, log: log, feeders: map[string]Feeder{},
+		genOf: map[string]bool{}}
+}
+
+// CheckSource is the one check of a source's settings, whichever door they
 // come through: the show file, show.json or the API. It reads no file and
-// starts nothing.
-func checkSource(cfg ingest.SourceConfig) error {
+// starts nothing; checkGen validates gen:// URLs (Generators.Check).
+func CheckSource(cfg ingest.SourceConfig, checkGen func(url string) error) error {
 	switch cfg.Name {
-	case mixer.Black:
+	case bus.Black:
 		return &fault.Invalid{Field: "name", Msg: `"black" is the mixer's black bus; choose another name`}
 	case "master", "program", "preview":
 		return &fault.Invalid{Field: "name", Msg: fmt.Sprintf("%q is reserved (the audio master, the program and preview outputs); choose another name", cfg.Name)}
@@ -51,7 +83,7 @@ func checkSource(cfg ingest.SourceConfig) error {
 		return err
 	}
 	if strings.HasPrefix(cfg.URL, "gen://") {
-		if err := gen.Check(cfg.URL); err != nil {
+		if err := checkGen(cfg.URL); err != nil {
 			return &fault.Invalid{Field: "url", Msg: fmt.Sprintf("source %s: %v", cfg.Name, err)}
 		}
 	}
@@ -59,10 +91,10 @@ func checkSource(cfg ingest.SourceConfig) error {
 }
 
 // Add creates a source and starts what feeds it.
-func (ss *sourceSet) Add(cfg ingest.SourceConfig) (ingest.Status, error) {
+func (ss *Sources) Add(cfg ingest.SourceConfig) (ingest.Status, error) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	if err := checkSource(cfg); err != nil {
+	if err := CheckSource(cfg, ss.gens.Check); err != nil {
 		return ingest.Status{}, err
 	}
 	src, err := ss.registry.Add(cfg)
@@ -70,18 +102,18 @@ func (ss *sourceSet) Add(cfg ingest.SourceConfig) (ingest.Status, error) {
 		return ingest.Status{}, err
 	}
 	undo := func() { _ = ss.registry.Remove(cfg.Name) }
-	if err := ss.mixer.AddInput(cfg.Name, src.Stream(), time.Duration(cfg.JitterBufferMS)*time.Millisecond); err != nil {
+	if err := ss.inputs.AddInput(cfg.Name, src.Stream(), time.Duration(cfg.JitterBufferMS)*time.Millisecond); err != nil {
 		undo()
 		return ingest.Status{}, err
 	}
 	if err := ss.paths.Add("live/"+cfg.Name, src.Stream()); err != nil {
-		ss.mixer.RemoveInput(cfg.Name)
+		ss.inputs.RemoveInput(cfg.Name)
 		undo()
 		return ingest.Status{}, err
 	}
 	if err := ss.startFeeder(cfg); err != nil {
 		ss.paths.Remove("live/" + cfg.Name)
-		ss.mixer.RemoveInput(cfg.Name)
+		ss.inputs.RemoveInput(cfg.Name)
 		undo()
 		return ingest.Status{}, err
 	}
@@ -89,15 +121,13 @@ func (ss *sourceSet) Add(cfg ingest.SourceConfig) (ingest.Status, error) {
 	return src.Status(), nil
 }
 
-func (ss *sourceSet) startFeeder(cfg ingest.SourceConfig) error {
+func (ss *Sources) startFeeder(cfg ingest.SourceConfig) error {
 	switch {
 	case strings.HasPrefix(cfg.URL, "gen://"):
-		if ss.generators() >= gen.MaxGenerators {
-			return fmt.Errorf("source %s: %w", cfg.Name, gen.ErrTooMany)
+		if len(ss.genOf) >= ingest.MaxGenerators {
+			return fmt.Errorf("source %s: %w", cfg.Name, ingest.ErrTooManyGenerators)
 		}
-		gc := ss.genCfg
-		gc.Source, gc.URL = cfg.Name, cfg.URL
-		g, err := gen.New(gc, ss.registry, ss.log)
+		g, err := ss.gens.New(cfg.Name, cfg.URL)
 		if err != nil {
 			return &fault.Invalid{Field: "url", Msg: fmt.Sprintf("source %s: %v", cfg.Name, err)}
 		}
@@ -105,6 +135,7 @@ func (ss *sourceSet) startFeeder(cfg ingest.SourceConfig) error {
 			return fmt.Errorf("source %s: %w", cfg.Name, err)
 		}
 		ss.feeders[cfg.Name] = g
+		ss.genOf[cfg.Name] = true
 	case cfg.Pulled():
 		p := ingest.NewPull(ss.registry, cfg, ss.log)
 		p.Start()
@@ -113,28 +144,18 @@ func (ss *sourceSet) startFeeder(cfg ingest.SourceConfig) error {
 	return nil
 }
 
-// generators counts the running generators.
-func (ss *sourceSet) generators() int {
-	n := 0
-	for _, f := range ss.feeders {
-		if _, ok := f.(*gen.Generator); ok {
-			n++
-		}
-	}
-	return n
-}
-
-func (ss *sourceSet) stopFeeder(name string) {
+func (ss *Sources) stopFeeder(name string) {
 	if f, ok := ss.feeders[name]; ok {
 		f.Close()
 		delete(ss.feeders, name)
+		delete(ss.genOf, name)
 	}
 }
 
 // Update changes a source's key, takeover, transport, URL or jitter buffer.
 // A new URL restarts what feeds the source; a pushed source's publisher
-// stays on. A new jitter buffer applies at once (mixer.SetJitterBuffer).
-func (ss *sourceSet) Update(cfg ingest.SourceConfig) (ingest.Status, error) {
+// stays on. A new jitter buffer applies at once (the mixer's SetJitterBuffer).
+func (ss *Sources) Update(cfg ingest.SourceConfig) (ingest.Status, error) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	src, ok := ss.registry.Get(cfg.Name)
@@ -142,12 +163,12 @@ func (ss *sourceSet) Update(cfg ingest.SourceConfig) (ingest.Status, error) {
 		return ingest.Status{}, fmt.Errorf("source %q: %w", cfg.Name, ingest.ErrUnknownSource)
 	}
 	old := src.Config()
-	if err := checkSource(cfg); err != nil {
+	if err := CheckSource(cfg, ss.gens.Check); err != nil {
 		return ingest.Status{}, err
 	}
 	if cfg.JitterBufferMS != old.JitterBufferMS {
 		// validated: the mixer takes it
-		if err := ss.mixer.SetJitterBuffer(cfg.Name, time.Duration(cfg.JitterBufferMS)*time.Millisecond); err != nil {
+		if err := ss.inputs.SetJitterBuffer(cfg.Name, time.Duration(cfg.JitterBufferMS)*time.Millisecond); err != nil {
 			return ingest.Status{}, err
 		}
 	}
@@ -171,14 +192,14 @@ func (ss *sourceSet) Update(cfg ingest.SourceConfig) (ingest.Status, error) {
 
 // Remove stops a source: its feeder, its publisher, its mixer input (a bus
 // showing it goes to black) and its re-served path.
-func (ss *sourceSet) Remove(name string) error {
+func (ss *Sources) Remove(name string) error {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	if _, ok := ss.registry.Get(name); !ok {
 		return fmt.Errorf("source %q: %w", name, ingest.ErrUnknownSource)
 	}
 	ss.stopFeeder(name)
-	ss.mixer.RemoveInput(name)
+	ss.inputs.RemoveInput(name)
 	ss.paths.Remove("live/" + name)
 	err := ss.registry.Remove(name)
 	for i, n := range ss.order {
@@ -192,7 +213,7 @@ func (ss *sourceSet) Remove(name string) error {
 
 // Configs returns every source's settings in the order they were added,
 // publish keys included (for show.json).
-func (ss *sourceSet) Configs() []ingest.SourceConfig {
+func (ss *Sources) Configs() []ingest.SourceConfig {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	out := make([]ingest.SourceConfig, 0, len(ss.order))
@@ -205,7 +226,7 @@ func (ss *sourceSet) Configs() []ingest.SourceConfig {
 }
 
 // Close stops every feeder.
-func (ss *sourceSet) Close() {
+func (ss *Sources) Close() {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	for name := range ss.feeders {
