@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"switchyard/internal/atomicfile"
 	"switchyard/internal/show"
 	"switchyard/mixer/keyer"
 )
@@ -120,7 +121,7 @@ func (s *Server) putKeyerImage(c *gin.Context) {
 	}
 	ext := map[string]string{"png": ".png", "jpeg": ".jpg"}[format]
 	path := filepath.Join(dir, id+ext)
-	if err := show.WriteFileAtomic(path, data); err != nil {
+	if err := atomicfile.Write(path, data); err != nil {
 		fail(c, fmt.Errorf("cannot keep the image: %w", err))
 		return
 	}

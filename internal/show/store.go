@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"switchyard/ingest"
+	"switchyard/internal/atomicfile"
 	"switchyard/output/push"
 )
 
@@ -73,41 +74,5 @@ func (s *Store) Save(sh Show) error {
 	if err != nil {
 		return err
 	}
-	return WriteFileAtomic(s.path, b)
-}
-
-// WriteFileAtomic replaces path with data: temp file, fsync, rename, fsync
-// dir. A crash leaves the old file or the new one, never half of one.
-func WriteFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, ".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	err = f.Chmod(0o640) // the show's user and group read it; others not (keys, tokens of outputs)
-	if err == nil {
-		_, err = f.Write(data)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("save %s: %w", path, err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
-	return nil
+	return atomicfile.Write(s.path, b)
 }
