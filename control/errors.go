@@ -13,13 +13,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"switchyard/ingest"
-	"switchyard/ingest/gen"
+	"switchyard/internal/fault"
 	"switchyard/media"
-	"switchyard/mixer"
-	"switchyard/mixer/bus"
-	"switchyard/output/push"
-	"switchyard/output/record"
 )
 
 // MaxBodyBytes bounds every request body.
@@ -42,55 +37,36 @@ func notFound(format string, args ...any) *APIError {
 	return &APIError{Status: http.StatusNotFound, Msg: fmt.Sprintf(format, args...)}
 }
 
-// fail writes err as a JSON error; it is the only place error bodies are written.
+// fail writes err as a JSON error; it is the only place error bodies are
+// written, and the one place the error vocabulary (internal/fault) becomes
+// HTTP: a refused value 400 naming its field, not found 404, a conflict 409
+// (a cap on the show's contents counted as a refusal), forbidden 403,
+// unavailable 503, no space 507; anything else 500.
 func fail(c *gin.Context, err error) {
 	var ae *APIError
-	var fe *ingest.FieldError
-	var pe *push.FieldError
-	var me *bus.FieldError
+	var inv *fault.Invalid
+	var many *fault.TooMany
 	switch {
-	case errors.As(err, &me):
-		ae = &APIError{Status: http.StatusBadRequest, Msg: me.Msg, Field: me.Field}
 	case errors.As(err, &ae):
-	case errors.As(err, &fe):
-		ae = &APIError{Status: http.StatusBadRequest, Msg: fe.Msg, Field: fe.Field}
-	case errors.As(err, &pe):
-		ae = &APIError{Status: http.StatusBadRequest, Msg: pe.Msg, Field: pe.Field}
-	case errors.Is(err, mixer.ErrUnknownSource), errors.Is(err, ingest.ErrUnknownSource), errors.Is(err, push.ErrNotFound),
-		errors.Is(err, mixer.ErrUnknownKeyer):
+	case errors.As(err, &inv):
+		ae = &APIError{Status: http.StatusBadRequest, Msg: inv.Msg, Field: inv.Field}
+	case errors.Is(err, fault.NotFound):
 		ae = &APIError{Status: http.StatusNotFound, Msg: err.Error()}
-	case errors.Is(err, mixer.ErrNoPicture):
-		ae = &APIError{Status: http.StatusServiceUnavailable, Msg: err.Error() + "; try again when it is live"}
-	case errors.Is(err, record.ErrBadName):
-		ae = &APIError{Status: http.StatusBadRequest, Msg: err.Error()}
-	case errors.Is(err, record.ErrNotFound):
-		ae = &APIError{Status: http.StatusNotFound, Msg: err.Error()}
-	case errors.Is(err, record.ErrRecording), errors.Is(err, record.ErrNotRecording), errors.Is(err, record.ErrActive):
+	case errors.As(err, &many): // the show is full: 409, counted
+		c.Set(limitKey, many.Limit)
 		ae = &APIError{Status: http.StatusConflict, Msg: err.Error()}
-	case errors.Is(err, record.ErrDiskFull):
+	case errors.Is(err, fault.Conflict):
+		ae = &APIError{Status: http.StatusConflict, Msg: err.Error()}
+	case errors.Is(err, fault.Forbidden):
+		ae = &APIError{Status: http.StatusForbidden, Msg: err.Error()}
+	case errors.Is(err, fault.Unavailable):
+		ae = &APIError{Status: http.StatusServiceUnavailable, Msg: err.Error()}
+	case errors.Is(err, fault.NoSpace):
 		ae = &APIError{Status: http.StatusInsufficientStorage, Msg: err.Error()}
-	case showLimit(err) != "": // the show is full: 409, counted
-		c.Set(limitKey, showLimit(err))
-		ae = &APIError{Status: http.StatusConflict, Msg: err.Error()}
-	case errors.Is(err, ingest.ErrExists), errors.Is(err, push.ErrExists), errors.Is(err, mixer.ErrKeyerExists):
-		ae = &APIError{Status: http.StatusConflict, Msg: err.Error()}
 	default:
 		ae = &APIError{Status: http.StatusInternalServerError, Msg: err.Error()}
 	}
 	c.AbortWithStatusJSON(ae.Status, ae)
-}
-
-// showLimit names the cap on the show's contents err is, if any.
-func showLimit(err error) string {
-	switch {
-	case errors.Is(err, ingest.ErrTooManySources):
-		return "sources"
-	case errors.Is(err, gen.ErrTooMany):
-		return "generators"
-	case errors.Is(err, mixer.ErrTooManyKeyer):
-		return "keyers"
-	}
-	return ""
 }
 
 // bind decodes a JSON body strictly into v: size-limited, unknown fields refused.

@@ -36,7 +36,8 @@ var fuzzRoutes = func() []operation {
 var fuzzParams = strings.NewReplacer("{name}", "cam1", "{id}", "base", "{source}", "cam1", "{session}", "nosuch", "{file}", "x")
 
 // FuzzAPI sends any body to every route that decodes one, through the
-// whole stack (guard, roles, decoder, the apply step on a real mixer):
+// whole stack (guard, roles, decoder, the apply step on the fake owners,
+// which validate and render with the real cgo-free parts):
 // whatever the body, the answer is never a 500 and an error is a JSON
 // sentence; the show is put back as it was after each input.
 func FuzzAPI(f *testing.F) {
@@ -54,7 +55,7 @@ func FuzzAPI(f *testing.F) {
 			f.Add(uint8(i), []byte(seed))
 		}
 	}
-	s := unstartedServer(f, io.Discard)
+	s, _ := unstartedServer(f, io.Discard)
 	h := s.Handler()
 	dir := s.Assets.Path()
 	if err := os.WriteFile(filepath.Join(dir, "go.ttf"), goregular.TTF, 0o640); err != nil {

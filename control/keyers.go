@@ -9,6 +9,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"switchyard/internal/atomicfile"
+	"switchyard/internal/show"
 	"switchyard/mixer/keyer"
 )
 
@@ -119,13 +121,13 @@ func (s *Server) putKeyerImage(c *gin.Context) {
 	}
 	ext := map[string]string{"png": ".png", "jpeg": ".jpg"}[format]
 	path := filepath.Join(dir, id+ext)
-	if err := writeFileAtomic(path, data); err != nil {
+	if err := atomicfile.Write(path, data); err != nil {
 		fail(c, fmt.Errorf("cannot keep the image: %w", err))
 		return
 	}
 	st, err := s.Mixer.UpdateKeyer(id, func(spec *keyer.Spec) error {
-		spec.Path = keyerUploads + "/" + id + ext // relative to the assets folder
-		spec.DropImage()                          // the same name may hold a new picture
+		spec.Path = show.KeyerUploads + "/" + id + ext // relative to the assets folder
+		spec.DropImage()                               // the same name may hold a new picture
 		return nil
 	})
 	if err != nil {
@@ -144,16 +146,12 @@ func (s *Server) putKeyerImage(c *gin.Context) {
 // UploadTimeout is how long an image upload may take to arrive.
 const UploadTimeout = 2 * time.Minute
 
-// keyerUploads is the folder of the assets folder uploaded keyer images
-// are kept in.
-const keyerUploads = "keyers"
-
 // keyerDir is where uploaded keyer images are kept ("" without an assets folder).
 func (s *Server) keyerDir() string {
 	if s.Assets == nil {
 		return ""
 	}
-	return filepath.Join(s.Assets.Path(), keyerUploads)
+	return filepath.Join(s.Assets.Path(), show.KeyerUploads)
 }
 
 // keyersChanged tells the event stream and keeps the keyers in show.json.

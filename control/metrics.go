@@ -8,8 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"switchyard/ingest"
-	"switchyard/ingest/gen"
-	"switchyard/mixer"
+	"switchyard/mixer/keyer"
 	"switchyard/output/push"
 	"switchyard/output/record"
 )
@@ -126,8 +125,8 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		max, inUse int64
 	}{
 		{"sources", ingest.MaxSources, int64(len(srcs))},
-		{"generators", gen.MaxGenerators, int64(gens)},
-		{"keyers", mixer.MaxKeyers, int64(len(c.s.Mixer.KeyerSpecs()))},
+		{"generators", ingest.MaxGenerators, int64(gens)},
+		{"keyers", keyer.MaxKeyers, int64(len(c.s.Mixer.KeyerSpecs()))},
 		{"event_clients", MaxEventClients, c.s.limits.events.inUse()},
 		{"multiview_viewers", MaxMultiviewViewers, c.s.limits.multiview.inUse()},
 	} {

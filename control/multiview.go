@@ -16,7 +16,7 @@ func (s *Server) multiview(c *gin.Context) {
 		return
 	}
 	defer s.limits.multiview.release()
-	pics, stop := s.Mixer.Multiview().Subscribe()
+	pics, stop := s.Mixer.SubscribeMultiview()
 	defer stop()
 	const boundary = "switchyardframe"
 	c.Writer.Header().Set("Content-Type", "multipart/x-mixed-replace; boundary="+boundary)

@@ -5,6 +5,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"switchyard/internal/show"
 	"switchyard/media"
 	"switchyard/output/push"
 )
@@ -106,9 +107,9 @@ func (s *Server) saveShow() {
 	if s.Store == nil {
 		return
 	}
-	var sh Show
+	var sh show.Show
 	if s.Sources != nil {
-		sh.Sources = storeSources(s.Sources.Configs())
+		sh.Sources = show.StoredSources(s.Sources.Configs())
 	}
 	if s.Outputs != nil {
 		sh.Outputs = s.Outputs.Configs()

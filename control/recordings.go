@@ -130,12 +130,7 @@ func (s *Server) addMarker(c *gin.Context) {
 		return
 	}
 	m, err := s.Recorder.AddMarker(req.Name, req.Color)
-	var me *record.MarkerError
-	if errors.As(err, &me) {
-		fail(c, badRequest(me.Field, "%s", me.Msg))
-		return
-	}
-	if err != nil {
+	if err != nil { // a refused name or colour names its field
 		fail(c, err)
 		return
 	}

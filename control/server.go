@@ -18,7 +18,7 @@ import (
 
 	"switchyard/ingest"
 	"switchyard/internal/assets"
-	"switchyard/mixer"
+	"switchyard/internal/show"
 	"switchyard/mixer/audio"
 	"switchyard/mixer/bus"
 	"switchyard/mixer/clock"
@@ -31,16 +31,19 @@ import (
 type Server struct {
 	// Address to listen on, e.g. "127.0.0.1:8080".
 	Address  string
-	Registry *ingest.Registry
+	Registry Registry
 	// Sources changes the sources at runtime; nil leaves them as configured.
-	Sources  Sources
-	Mixer    *mixer.Engine
-	Outputs  *push.Manager
-	Recorder *record.Recorder
+	Sources Sources
+	Mixer   Mixer
+	// Outputs and Recorder may be nil: no outputs routes, no recording routes.
+	Outputs  Outputs
+	Recorder Recorder
+	// Format is the program's size and rate (for the state).
+	Format Format
 	// RecordDefaults fill what a recording start request leaves out.
 	RecordDefaults RecordDefaults
 	// Store keeps runtime changes in show.json; nil keeps nothing.
-	Store *Store
+	Store *show.Store
 	// Assets is the folder keyer images are uploaded to.
 	Assets *assets.Dir
 	// Token, when set, is an admin token named "admin" (http.token).
@@ -267,10 +270,8 @@ func (s *Server) sourceStatus(src *ingest.Source) ingest.Status {
 
 func (s *Server) state() State {
 	buses := s.Mixer.State()
-	cfg := s.Mixer.Config()
 	st := State{Program: buses.Program, Preview: buses.Preview, Transition: buses.Transition, FTB: buses.FTB, Audio: s.Mixer.Audio(), Keyers: s.Mixer.Keyers(),
-		Sources: s.sources(), Mixer: s.Mixer.Stats(),
-		Format: Format{Width: cfg.Width, Height: cfg.Height, FPS: float64(cfg.FPSNum) / float64(cfg.FPSDen)}}
+		Sources: s.sources(), Mixer: s.Mixer.Stats(), Format: s.Format}
 	if s.Recorder != nil {
 		if in, ok := s.Recorder.Active(); ok {
 			st.Recording = &in

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -19,86 +18,24 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"switchyard/ingest"
-	"switchyard/ingest/gen"
 	"switchyard/internal/assets"
-	"switchyard/mixer"
-	"switchyard/output/push"
+	"switchyard/internal/show"
 )
 
-// testSources is the runtime source set for control's own tests: the real
-// registry and mixer inputs, with gen:// URLs validated (gen.New) but no
-// generator or puller started — these tests drive the API, not media.
-type testSources struct {
-	mu     sync.Mutex
-	reg    *ingest.Registry
-	mix    *mixer.Engine
-	assets *assets.Dir
+// testOwners are the fakes a test server drives.
+type testOwners struct {
+	mix      *fakeMixer
+	sources  *fakeSources
+	outputs  *fakeOutputs
+	recorder *fakeRecorder
 }
 
-func (ts *testSources) Add(cfg ingest.SourceConfig) (ingest.Status, error) {
-	ts.mu.Lock()
-	defer ts.mu.Unlock()
-	if cfg.Name == mixer.Black || cfg.Name == "master" {
-		return ingest.Status{}, &ingest.FieldError{Field: "name", Msg: "reserved"}
-	}
-	src, err := ts.reg.Add(cfg)
-	if err != nil {
-		return ingest.Status{}, err
-	}
-	if strings.HasPrefix(cfg.URL, "gen://") {
-		if _, err := gen.New(gen.Config{Source: cfg.Name, URL: cfg.URL, Width: 320, Height: 240, FPSNum: 30, FPSDen: 1,
-			Assets: ts.assets}, ts.reg, slog.New(slog.DiscardHandler)); err != nil {
-			_ = ts.reg.Remove(cfg.Name)
-			return ingest.Status{}, &ingest.FieldError{Field: "url", Msg: err.Error()}
-		}
-	}
-	if err := ts.mix.AddInput(cfg.Name, src.Stream(), time.Duration(cfg.JitterBufferMS)*time.Millisecond); err != nil {
-		_ = ts.reg.Remove(cfg.Name)
-		return ingest.Status{}, err
-	}
-	return src.Status(), nil
-}
-
-func (ts *testSources) Update(cfg ingest.SourceConfig) (ingest.Status, error) {
-	ts.mu.Lock()
-	defer ts.mu.Unlock()
-	src, ok := ts.reg.Get(cfg.Name)
-	if !ok {
-		return ingest.Status{}, ingest.ErrUnknownSource
-	}
-	if err := cfg.Validate(); err != nil {
-		return ingest.Status{}, err
-	}
-	if err := ts.mix.SetJitterBuffer(cfg.Name, time.Duration(cfg.JitterBufferMS)*time.Millisecond); err != nil {
-		return ingest.Status{}, err
-	}
-	return src.Status(), ts.reg.Update(cfg)
-}
-
-func (ts *testSources) Remove(name string) error {
-	ts.mu.Lock()
-	defer ts.mu.Unlock()
-	if _, ok := ts.reg.Get(name); !ok {
-		return ingest.ErrUnknownSource
-	}
-	ts.mix.RemoveInput(name)
-	return ts.reg.Remove(name)
-}
-
-func (ts *testSources) Configs() []ingest.SourceConfig {
-	var out []ingest.SourceConfig
-	for _, s := range ts.reg.List() {
-		out = append(out, s.Config())
-	}
-	return out
-}
-
-// newTestServer is a control server over a real (unstarted) 320×240 mixer,
-// registry and output manager, with an assets folder; change adjusts it
-// before it starts.
+// newTestServer is a control server over fakes of a 320×240 mixer, the
+// runtime sources (on a real registry), the outputs and the recorder, with
+// an assets folder; change adjusts it before it starts.
 func newTestServer(t testing.TB, logs io.Writer, change func(*Server)) *Server {
 	t.Helper()
-	s := unstartedServer(t, logs)
+	s, _ := unstartedServer(t, logs)
 	if change != nil {
 		change(s)
 	}
@@ -107,26 +44,20 @@ func newTestServer(t testing.TB, logs io.Writer, change func(*Server)) *Server {
 	return s
 }
 
-// unstartedServer is newTestServer's server before Start: its Handler
-// serves without a listener.
-func unstartedServer(t testing.TB, logs io.Writer) *Server {
+// unstartedServer is newTestServer's server before Start (its Handler
+// serves without a listener), with its fakes.
+func unstartedServer(t testing.TB, logs io.Writer) (*Server, *testOwners) {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	dir := t.TempDir()
 	a, err := assets.Open(filepath.Join(dir, "assets"))
 	require.NoError(t, err)
-	e, err := mixer.New(mixer.Config{Width: 320, Height: 240, FPSNum: 30, FPSDen: 1, VideoBitrateBPS: 500_000,
-		AudioBitrateBPS: 128_000, Assets: a}, log)
-	require.NoError(t, err)
+	t.Cleanup(func() { a.Close() })
 	reg := ingest.NewRegistry(log)
-	outs := push.NewManager(e.Program(), push.Options{Renditions: e, VideoBPS: 500_000, AudioBPS: 128_000}, log)
-	t.Cleanup(func() {
-		outs.Close()
-		e.Close()
-		a.Close()
-	})
-	return &Server{Address: "127.0.0.1:0", Registry: reg, Sources: &testSources{reg: reg, mix: e, assets: a}, Mixer: e,
-		Outputs: outs, Store: NewStore(dir, log), Assets: a, Log: log}
+	o := &testOwners{mix: newFakeMixer(320, 240, a), outputs: &fakeOutputs{}, recorder: &fakeRecorder{dir: filepath.Join(dir, "recordings")}}
+	o.sources = &fakeSources{reg: reg, mix: o.mix}
+	return &Server{Address: "127.0.0.1:0", Registry: reg, Sources: o.sources, Mixer: o.mix, Outputs: o.outputs, Recorder: o.recorder,
+		RecordDefaults: RecordDefaults{Program: true, ISO: true}, Format: Format{Width: 320, Height: 240, FPS: 30}, Store: show.NewStore(dir, log), Assets: a, Log: log}, o
 }
 
 // TestSlowClientsLetGo: a request trickled in is cut at ReadTimeout; an
@@ -177,7 +108,7 @@ func TestSlowClientsLetGo(t *testing.T) {
 // says where, with the goroutine's stack.
 func TestPanicLoggedWithStack(t *testing.T) {
 	var logs syncBuffer
-	s := unstartedServer(t, &logs)
+	s, _ := unstartedServer(t, &logs)
 	s.Log = s.Log.With("component", "control")
 	h := s.Handler().(*gin.Engine)
 	routeRoles["GET /boom"] = RolePublic

@@ -1,12 +1,12 @@
 package ingest
 
 import (
-	"errors"
 	"fmt"
 	"net/url"
 	"regexp"
 	"strings"
 
+	"switchyard/internal/fault"
 	"switchyard/internal/redact"
 )
 
@@ -49,7 +49,7 @@ const (
 func isPull(proto string) bool { return proto == ProtoRTSPPull || proto == ProtoRTMPPull }
 
 // ErrPulled refuses a publisher on a source that pulls from its camera.
-var ErrPulled = errors.New("the source pulls from its camera and takes no publisher")
+var ErrPulled error = fault.New(fault.Conflict, "the source pulls from its camera and takes no publisher")
 
 // Pulled reports a source whose URL is a camera or feed to pull from.
 func (c SourceConfig) Pulled() bool {
@@ -64,42 +64,34 @@ func (c SourceConfig) Pulled() bool {
 // Validate checks the name and the URL scheme.
 func (c SourceConfig) Validate() error {
 	if !NamePattern.MatchString(c.Name) {
-		return &FieldError{Field: "name", Msg: fmt.Sprintf("source name %q must match %s", c.Name, NamePattern)}
+		return &fault.Invalid{Field: "name", Msg: fmt.Sprintf("source name %q must match %s", c.Name, NamePattern)}
 	}
 	switch c.Transport {
 	case "", "tcp", "udp":
 	default:
-		return &FieldError{Field: "transport", Msg: fmt.Sprintf("source %s: transport %q must be tcp or udp", c.Name, c.Transport)}
+		return &fault.Invalid{Field: "transport", Msg: fmt.Sprintf("source %s: transport %q must be tcp or udp", c.Name, c.Transport)}
 	}
 	if c.JitterBufferMS < 0 || c.JitterBufferMS > MaxJitterBufferMS {
-		return &FieldError{Field: "jitter_buffer_ms", Msg: fmt.Sprintf("source %s: jitter_buffer_ms %d must be between 0 (the program's) and %d",
+		return &fault.Invalid{Field: "jitter_buffer_ms", Msg: fmt.Sprintf("source %s: jitter_buffer_ms %d must be between 0 (the program's) and %d",
 			c.Name, c.JitterBufferMS, MaxJitterBufferMS)}
 	}
 	if c.URL != "" {
 		u, err := url.Parse(c.URL)
 		if err != nil {
-			return &FieldError{Field: "url", Msg: fmt.Sprintf("source %s: %s is not a URL", c.Name, redact.URL(c.URL))}
+			return &fault.Invalid{Field: "url", Msg: fmt.Sprintf("source %s: %s is not a URL", c.Name, redact.URL(c.URL))}
 		}
 		switch u.Scheme {
 		case "gen":
 		case "rtsp", "rtsps", "rtmp", "rtmps":
 			if u.Host == "" {
-				return &FieldError{Field: "url", Msg: fmt.Sprintf("source %s: %s has no host", c.Name, redact.URL(c.URL))}
+				return &fault.Invalid{Field: "url", Msg: fmt.Sprintf("source %s: %s has no host", c.Name, redact.URL(c.URL))}
 			}
 			if p := strings.Split(strings.Trim(u.Path, "/"), "/"); strings.HasPrefix(u.Scheme, "rtmp") && (len(p) < 2 || p[0] == "" || p[len(p)-1] == "") {
-				return &FieldError{Field: "url", Msg: fmt.Sprintf("source %s: an RTMP feed is rtmp://HOST/APP/STREAM", c.Name)}
+				return &fault.Invalid{Field: "url", Msg: fmt.Sprintf("source %s: an RTMP feed is rtmp://HOST/APP/STREAM", c.Name)}
 			}
 		default:
-			return &FieldError{Field: "url", Msg: fmt.Sprintf("source %s: url scheme %q is not supported (pull with rtsp://, rtsps://, rtmp:// or rtmps://, generate with gen://, or leave url empty and push to rtmp://HOST:1935/live/%s)", c.Name, u.Scheme, c.Name)}
+			return &fault.Invalid{Field: "url", Msg: fmt.Sprintf("source %s: url scheme %q is not supported (pull with rtsp://, rtsps://, rtmp:// or rtmps://, generate with gen://, or leave url empty and push to rtmp://HOST:1935/live/%s)", c.Name, u.Scheme, c.Name)}
 		}
 	}
 	return nil
 }
-
-// FieldError is a validation error that names the offending field.
-type FieldError struct {
-	Field string
-	Msg   string
-}
-
-func (e *FieldError) Error() string { return e.Msg }

@@ -6,7 +6,6 @@ package ingest
 
 import (
 	"crypto/subtle"
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -14,16 +13,18 @@ import (
 	"sync"
 	"time"
 
+	"switchyard/internal/fault"
 	"switchyard/internal/redact"
 	"switchyard/media"
 )
 
-// Errors a publisher is refused with.
+// Errors a publisher is refused with (and a source change, for the first
+// and the last), of their kinds in the one error vocabulary (fault).
 var (
-	ErrUnknownSource = errors.New("no source with that name is configured")
-	ErrBadKey        = errors.New("wrong or missing publish key")
-	ErrBusy          = errors.New("the source already has a live publisher")
-	ErrExists        = errors.New("a source with that name already exists")
+	ErrUnknownSource error = fault.New(fault.NotFound, "no source with that name is configured")
+	ErrBadKey        error = fault.New(fault.Forbidden, "wrong or missing publish key")
+	ErrBusy          error = fault.New(fault.Conflict, "the source already has a live publisher")
+	ErrExists        error = fault.New(fault.Conflict, "a source with that name already exists")
 )
 
 // State of a source.
@@ -67,7 +68,16 @@ func NewRegistry(log *slog.Logger) *Registry {
 const MaxSources = 64
 
 // ErrTooManySources refuses a source past MaxSources.
-var ErrTooManySources = fmt.Errorf("a show has at most %d sources; remove one first", MaxSources)
+var ErrTooManySources error = &fault.TooMany{Limit: "sources", Msg: fmt.Sprintf("a show has at most %d sources; remove one first", MaxSources)}
+
+// MaxGenerators bounds the generators (gen:// sources) a show runs: each is
+// an H.264 encoder. It is here, with the registry's other cap, so the API
+// reports it without linking the generators' codecs; gen enforces it.
+const MaxGenerators = 16
+
+// ErrTooManyGenerators refuses a generator past MaxGenerators.
+var ErrTooManyGenerators error = &fault.TooMany{Limit: "generators",
+	Msg: fmt.Sprintf("a show runs at most %d generators (gen:// sources); remove one first", MaxGenerators)}
 
 // Add registers a source.
 func (r *Registry) Add(cfg SourceConfig) (*Source, error) {

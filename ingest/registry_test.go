@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"switchyard/internal/fault"
 	"switchyard/media"
 )
 
@@ -19,7 +20,7 @@ func TestPublishClaims(t *testing.T) {
 	_, err = r.Add(SourceConfig{Name: "cam1"})
 	require.ErrorIs(t, err, ErrExists)
 	_, err = r.Add(SourceConfig{Name: "Bad Name"})
-	var fe *FieldError
+	var fe *fault.Invalid
 	require.ErrorAs(t, err, &fe)
 	require.Equal(t, "name", fe.Field)
 

@@ -15,7 +15,6 @@ package mixer
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -24,6 +23,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"switchyard/internal/fault"
 	"switchyard/internal/sysmon"
 	"switchyard/media"
 	"switchyard/media/av"
@@ -39,7 +39,7 @@ const Black = bus.Black
 
 // Errors returned by bus commands.
 var (
-	ErrUnknownSource = errors.New("unknown source")
+	ErrUnknownSource error = fault.New(fault.NotFound, "unknown source")
 )
 
 // Engine is the mixer.

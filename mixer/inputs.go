@@ -2,17 +2,18 @@ package mixer
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"image"
 	"math"
 	"time"
 
+	"switchyard/internal/fault"
 	"switchyard/media"
 	"switchyard/media/av"
 	"switchyard/media/color"
 	"switchyard/media/draw"
 	"switchyard/mixer/audio"
+	"switchyard/mixer/clock"
 )
 
 // The sources as the engine holds them: adding and removing inputs, their
@@ -155,7 +156,7 @@ func (e *Engine) sourceLocked(name string, at time.Duration, now time.Time, tick
 }
 
 // ErrNoPicture: the source has not had a picture decoded yet.
-var ErrNoPicture = errors.New("no picture has been decoded from this source yet")
+var ErrNoPicture error = fault.New(fault.Unavailable, "no picture has been decoded from this source yet; try again when it is live")
 
 // Snapshot returns the latest picture decoded from a source, scaled down to
 // at most maxWidth wide, as a Go image (for snapshot.jpg). It works off the
@@ -203,23 +204,9 @@ func (e *Engine) Snapshot(name string, maxWidth int) (*image.YCbCr, error) {
 	return img, nil
 }
 
-// SourceStats are what the mixer counts of one source.
-type SourceStats struct {
-	// Pictures decoded (a source out of sight skips its non-reference ones).
-	Pictures uint64
-	// DecodeErrors: pictures that failed to decode.
-	DecodeErrors uint64
-	// PicturesLate: pictures decoded after the tick that was to show them
-	// (the jitter buffer was not enough, or the decoder fell behind); the
-	// tick repeated the picture before in their place.
-	PicturesLate uint64
-	// SoundLate: how much of its sound came too late while the program was
-	// mixing it (the jitter buffer was not enough); silence took its place.
-	SoundLate time.Duration
-	// JitterBuffer: how long its pictures and sound wait (its own or the
-	// program's).
-	JitterBuffer time.Duration
-}
+// SourceStats are what the mixer counts of one source (clock.SourceStats:
+// a cgo-free type, for the API).
+type SourceStats = clock.SourceStats
 
 // SourceStats returns a source's counters (zero for an unknown source).
 func (e *Engine) SourceStats(name string) SourceStats {

@@ -2,7 +2,6 @@ package mixer
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -10,22 +9,21 @@ import (
 	"sync/atomic"
 	"time"
 
+	"switchyard/internal/fault"
 	"switchyard/media/av"
 	"switchyard/media/color"
 	"switchyard/media/draw"
-	"switchyard/mixer/audio"
-	"switchyard/mixer/bus"
 	"switchyard/mixer/keyer"
 )
 
 // MaxKeyers bounds the layers a show may hold.
-const MaxKeyers = 64
+const MaxKeyers = keyer.MaxKeyers
 
 // Errors of the keyer commands.
 var (
-	ErrUnknownKeyer = errors.New("unknown keyer")
-	ErrKeyerExists  = errors.New("keyer id already taken")
-	ErrTooManyKeyer = fmt.Errorf("a show holds at most %d keyers; delete one first", MaxKeyers)
+	ErrUnknownKeyer error = fault.New(fault.NotFound, "unknown keyer")
+	ErrKeyerExists  error = fault.New(fault.Conflict, "keyer id already taken")
+	ErrTooManyKeyer error = &fault.TooMany{Limit: "keyers", Msg: fmt.Sprintf("a show holds at most %d keyers; delete one first", MaxKeyers)}
 )
 
 // keyerState is one keyer. Its spec is the API's (guarded by e.kmu); what
@@ -70,20 +68,6 @@ func (k *keyerState) status() keyer.Status {
 		st.Warning = "the font has no glyph for some characters (drawn as boxes); set font to a TTF that has them"
 	}
 	return st
-}
-
-// fieldErr gives a keyer's or an audio setting's refusal as the mixer's
-// FieldError (bus.FieldError), the one the API maps.
-func fieldErr(err error) error {
-	var ke *keyer.FieldError
-	if errors.As(err, &ke) {
-		return &bus.FieldError{Field: ke.Field, Msg: ke.Msg}
-	}
-	var ae *audio.FieldError
-	if errors.As(err, &ae) {
-		return &bus.FieldError{Field: ae.Field, Msg: ae.Msg}
-	}
-	return err
 }
 
 // Keyers lists the keyers in drawing order (z, then id).
@@ -182,19 +166,19 @@ func (e *Engine) UpdateKeyer(id string, apply func(*keyer.Spec) error) (keyer.St
 		return keyer.Status{}, err
 	}
 	if s.ID != id {
-		return keyer.Status{}, &bus.FieldError{Field: "id", Msg: "a keyer's id cannot change; delete it and add another"}
+		return keyer.Status{}, &fault.Invalid{Field: "id", Msg: "a keyer's id cannot change; delete it and add another"}
 	}
 	if s.Type != cur.Type {
-		return keyer.Status{}, &bus.FieldError{Field: "type", Msg: "a keyer's type cannot change; delete it and add another"}
+		return keyer.Status{}, &fault.Invalid{Field: "type", Msg: "a keyer's type cannot change; delete it and add another"}
 	}
 	if err := s.Load(e.cfg.Assets); err != nil {
-		return keyer.Status{}, fieldErr(err)
+		return keyer.Status{}, err
 	}
 	if cur.AutoRect() && s.Rect != nil && *s.Rect == *cur.Rect {
 		at := *s.Rect
 		s.Rect = nil // fit the new content
 		if err := s.Normalize(e.cfg.Width, e.cfg.Height); err != nil {
-			return keyer.Status{}, fieldErr(err)
+			return keyer.Status{}, err
 		}
 		if s.Type != keyer.TypeImage { // text stays where it was; a new image is centred
 			s.Rect.X = min(at.X, e.cfg.Width-s.Rect.W)
@@ -274,24 +258,24 @@ type preparedKeyer struct {
 // kedit only: nothing here blocks the API's readers or the tick.
 func (e *Engine) prepareKeyer(k *keyerState, s keyer.Spec, started time.Time) (*preparedKeyer, error) {
 	if err := s.Load(e.cfg.Assets); err != nil {
-		return nil, fieldErr(err)
+		return nil, err
 	}
 	if err := s.Normalize(e.cfg.Width, e.cfg.Height); err != nil {
-		return nil, fieldErr(err)
+		return nil, err
 	}
 	if s.Type == keyer.TypePiP {
 		e.mu.Lock()
 		known := e.known(s.Source)
 		e.mu.Unlock()
 		if !known {
-			return nil, &bus.FieldError{Field: "source", Msg: fmt.Sprintf("source %q is not known; add it first or pick another", s.Source)}
+			return nil, &fault.Invalid{Field: "source", Msg: fmt.Sprintf("source %q is not known; add it first or pick another", s.Source)}
 		}
 	}
 	now := time.Now()
 	layer, err := keyer.Render(&s, keyer.Clock{Now: now, Started: started})
 	s.DropImage() // rendered: its pixels are in the layer
 	if err != nil {
-		return nil, fieldErr(err)
+		return nil, err
 	}
 	p := &preparedKeyer{spec: s, layer: layer, view: &keyerView{rect: *s.Rect, opacity: *s.Opacity,
 		fadeFrames: float64(s.FadeMS) * float64(e.cfg.FPSNum) / float64(e.cfg.FPSDen) / 1000}}
@@ -304,7 +288,7 @@ func (e *Engine) prepareKeyer(k *keyerState, s keyer.Spec, started time.Time) (*
 		}
 		v.inner = av.Rect{X: s.Rect.X + bw, Y: s.Rect.Y + bw, W: s.Rect.W - 2*bw, H: s.Rect.H - 2*bw}
 		if v.inner.W < 2 || v.inner.H < 2 {
-			return nil, &bus.FieldError{Field: "border.width", Msg: "the border leaves no room for the picture"}
+			return nil, &fault.Invalid{Field: "border.width", Msg: "the border leaves no room for the picture"}
 		}
 		// k's view changes only under kedit, which the caller holds
 		if old := k.view.Load(); old != nil && old.pipFrame != nil && old.inner.W == v.inner.W && old.inner.H == v.inner.H {

@@ -43,6 +43,10 @@ type Multiview struct {
 // Multiview returns the engine's monitor wall.
 func (e *Engine) Multiview() *Multiview { return e.mv }
 
+// SubscribeMultiview subscribes to the monitor wall's pictures
+// (Multiview.Subscribe).
+func (e *Engine) SubscribeMultiview() (<-chan []byte, func()) { return e.mv.Subscribe() }
+
 func newMultiview(e *Engine, cfg MultiviewConfig) *Multiview {
 	if cfg.Width == 0 || cfg.Height == 0 {
 		cfg.Width, cfg.Height = 960, 540

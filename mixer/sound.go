@@ -23,7 +23,7 @@ func (e *Engine) SetAudio(name string, p audio.Patch) (audio.Settings, error) {
 	}
 	s := in.mix
 	if err := p.Apply(&s, false); err != nil {
-		return audio.Settings{}, fieldErr(err)
+		return audio.Settings{}, err
 	}
 	was := heardAs(in)
 	in.mix = s
@@ -39,7 +39,7 @@ func (e *Engine) SetMaster(p audio.Patch) (audio.Settings, error) {
 	defer e.mu.Unlock()
 	s := e.master
 	if err := p.Apply(&s, true); err != nil {
-		return audio.Settings{}, fieldErr(err)
+		return audio.Settings{}, err
 	}
 	e.master = s
 	return s, nil

@@ -2,7 +2,6 @@ package main
 
 import (
 	_ "embed"
-	"encoding"
 	"errors"
 	"fmt"
 	"math"
@@ -17,7 +16,9 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"switchyard/ingest"
-	"switchyard/internal/servers/srt"
+	"switchyard/ingest/gen"
+	"switchyard/internal/fault"
+	"switchyard/internal/show"
 	"switchyard/media"
 	"switchyard/output/push"
 	"switchyard/output/record"
@@ -142,40 +143,6 @@ type RTSPConfig struct {
 	MaxConnections int `yaml:"max_connections"`
 }
 
-// SRTConfig is the SRT listener (UDP): publishers and readers of MPEG-TS,
-// named by their stream id (publish:NAME, read:program, …).
-type SRTConfig struct {
-	// Listen is the UDP address, e.g. ":8890" (MediaMTX's port); a host
-	// must be an IP address. Empty turns SRT off.
-	Listen string `yaml:"listen"`
-	// Latency is the SRT latency the listener offers (the larger of both
-	// sides' is used): what the link has to resend lost packets.
-	Latency Duration `yaml:"latency"`
-	// Passphrase, when set (10 to 79 characters), encrypts every
-	// connection (AES); callers without it are refused.
-	Passphrase string `yaml:"passphrase"`
-	// MaxConnections: connections over it are refused (default 256).
-	MaxConnections int `yaml:"max_connections"`
-}
-
-// validate checks the SRT keys, naming the one at fault.
-func (c SRTConfig) validate() error {
-	if c.Listen != "" {
-		host, port, err := net.SplitHostPort(c.Listen)
-		n, perr := strconv.Atoi(port)
-		if err != nil || perr != nil || n < 0 || n > 65535 || (host != "" && net.ParseIP(host) == nil) {
-			return &ConfigError{"srt.listen", fmt.Sprintf("%q must be IP:PORT or :PORT (a UDP port; the host an IP address), or empty to turn SRT off", c.Listen)}
-		}
-	}
-	if l := time.Duration(c.Latency); l < 20*time.Millisecond || l > 10*time.Second {
-		return &ConfigError{"srt.latency", "must be from 20ms to 10s (SRT's default is 120ms; about 4 × the round trip on a lossy link)"}
-	}
-	if n := len(c.Passphrase); n != 0 && (n < srt.MinPassphrase || n > srt.MaxPassphrase) {
-		return &ConfigError{"srt.passphrase", fmt.Sprintf("is %d characters: SRT takes %d to %d (or empty: no encryption)", n, srt.MinPassphrase, srt.MaxPassphrase)}
-	}
-	return nil
-}
-
 // ProgramConfig is the program format.
 type ProgramConfig struct {
 	Width        int           `yaml:"width"`
@@ -291,205 +258,6 @@ func ParseConfig(data []byte) (*Config, error) {
 	return &cfg, nil
 }
 
-// checkKeys walks a YAML node against the type it decodes into and reports
-// the first key the type does not have, or the first value it cannot take,
-// with the key's full path.
-func checkKeys(n *yaml.Node, t reflect.Type, path string) error {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if n.Kind == yaml.AliasNode && n.Alias != nil {
-		n = n.Alias
-	}
-	custom := reflect.PointerTo(t).Implements(reflect.TypeFor[yaml.Unmarshaler]()) ||
-		reflect.PointerTo(t).Implements(reflect.TypeFor[encoding.TextUnmarshaler]())
-	switch {
-	case n.Kind == yaml.ScalarNode && n.Tag == "!!null":
-		return nil // an empty value leaves the default
-	case custom:
-	case t.Kind() == reflect.Struct:
-		if n.Kind != yaml.MappingNode {
-			return &ConfigError{Key: orRoot(path), Msg: fmt.Sprintf("must be a mapping of keys (line %d)", n.Line)}
-		}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k := n.Content[i].Value
-			f, ok := fieldByTag(t, k)
-			key := joinKey(path, k)
-			if !ok {
-				return &ConfigError{Key: key, Msg: fmt.Sprintf("unknown key (line %d)", n.Content[i].Line)}
-			}
-			if err := checkKeys(n.Content[i+1], f.Type, key); err != nil {
-				return err
-			}
-		}
-		return nil
-	case t.Kind() == reflect.Slice:
-		if n.Kind != yaml.SequenceNode {
-			return &ConfigError{Key: orRoot(path), Msg: fmt.Sprintf("must be a list (line %d)", n.Line)}
-		}
-		for i, c := range n.Content {
-			if err := checkKeys(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	// a value: decoding it alone tells whether the key's type takes it
-	if err := n.Decode(reflect.New(t).Interface()); err != nil {
-		var te *yaml.TypeError
-		msg := err.Error()
-		if errors.As(err, &te) {
-			msg = fmt.Sprintf("%q is not %s (line %d)", n.Value, describeKind(t), n.Line)
-		}
-		return &ConfigError{Key: orRoot(path), Msg: msg}
-	}
-	return nil
-}
-
-// describeKind says in words what a key of type t takes.
-func describeKind(t reflect.Type) string {
-	switch t.Kind() {
-	case reflect.Bool:
-		return "true or false"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return "a whole number"
-	case reflect.Float32, reflect.Float64:
-		return "a number"
-	case reflect.String:
-		return "a string"
-	case reflect.Map:
-		return "a mapping"
-	}
-	return "a " + t.String()
-}
-
-func orRoot(path string) string {
-	if path == "" {
-		return "config"
-	}
-	return path
-}
-
-func fieldByTag(t reflect.Type, key string) (reflect.StructField, bool) {
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-		if name == key {
-			return f, true
-		}
-	}
-	return reflect.StructField{}, false
-}
-
-func joinKey(path, k string) string {
-	if path == "" {
-		return k
-	}
-	return path + "." + k
-}
-
-// applyEnv sets scalar keys from SWITCHYARD_* variables: SWITCHYARD_HTTP_LISTEN
-// sets http.listen, SWITCHYARD_PROGRAM_VIDEO_BITRATE sets program.video_bitrate.
-// A list of words takes "a,b" or "[a, b]"; a list of entries (sources,
-// http.tokens) is set in the config file only.
-func (c *Config) applyEnv(environ []string) error {
-	fields := map[string]reflect.Value{}
-	collectScalars(reflect.ValueOf(c).Elem(), "SWITCHYARD", fields)
-	for _, kv := range environ {
-		k, v, _ := strings.Cut(kv, "=")
-		if !strings.HasPrefix(k, "SWITCHYARD_") {
-			continue
-		}
-		f, ok := fields[k]
-		if !ok {
-			return &ConfigError{Key: k, Msg: "unknown environment variable (keys: " + strings.Join(sortedKeys(fields), ", ") + ")"}
-		}
-		if f.Kind() == reflect.Slice && f.Type().Elem().Kind() != reflect.String {
-			msg := "a list of entries: set it in the config file (the environment sets single values and lists of words)"
-			if k == "SWITCHYARD_HTTP_TOKENS" {
-				msg += "; SWITCHYARD_HTTP_TOKEN sets one admin token"
-			}
-			return &ConfigError{Key: k, Msg: msg}
-		}
-		if f.Kind() == reflect.Bool { // 1/0, true/false, yes/no, on/off
-			b, ok := parseBool(v)
-			if !ok {
-				return &ConfigError{Key: k, Msg: fmt.Sprintf("%q is not true or false (1/0, yes/no, on/off)", v)}
-			}
-			f.SetBool(b)
-			continue
-		}
-		var node yaml.Node
-		if err := yaml.Unmarshal([]byte(v), &node); err != nil || len(node.Content) == 0 {
-			// an empty value is the empty string (rtsp.udp_rtp= turns UDP off), not null
-			node = yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v}
-		} else {
-			node = *node.Content[0]
-		}
-		if f.Kind() == reflect.Slice && node.Kind == yaml.ScalarNode { // "a, b": a list of words
-			words := node
-			node = yaml.Node{Kind: yaml.SequenceNode}
-			for _, w := range strings.Split(words.Value, ",") {
-				if w = strings.TrimSpace(w); w != "" {
-					node.Content = append(node.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: w})
-				}
-			}
-		}
-		if err := checkKeys(&node, f.Type(), k); err != nil {
-			return err
-		}
-		if err := node.Decode(f.Addr().Interface()); err != nil {
-			return &ConfigError{Key: k, Msg: err.Error()}
-		}
-	}
-	return nil
-}
-
-// parseBool reads the ways a switch is written in an environment variable.
-func parseBool(v string) (bool, bool) {
-	switch strings.ToLower(strings.TrimSpace(v)) {
-	case "1", "true", "yes", "on", "y", "t":
-		return true, true
-	case "0", "false", "no", "off", "n", "f":
-		return false, true
-	}
-	return false, false
-}
-
-func collectScalars(v reflect.Value, prefix string, out map[string]reflect.Value) {
-	t := v.Type()
-	for i := 0; i < t.NumField(); i++ {
-		name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
-		key := prefix + "_" + strings.ToUpper(name)
-		fv := v.Field(i)
-		switch fv.Kind() {
-		case reflect.Struct:
-			collectScalars(fv, key, out)
-		case reflect.Map:
-		default: // scalars and lists (applyEnv takes lists of words only)
-			out[key] = fv
-		}
-	}
-}
-
-func sortedKeys(m map[string]reflect.Value) []string {
-	out := make([]string, 0, len(m))
-	for k, v := range m {
-		if v.Kind() != reflect.Slice || v.Type().Elem().Kind() == reflect.String {
-			out = append(out, k)
-		}
-	}
-	for i := range out {
-		for j := i + 1; j < len(out); j++ {
-			if out[j] < out[i] {
-				out[i], out[j] = out[j], out[i]
-			}
-		}
-	}
-	return out
-}
-
 // Validate checks values and names the key at fault.
 func (c *Config) Validate() error {
 	p := c.Program
@@ -551,7 +319,7 @@ func (c *Config) Validate() error {
 	for i, s := range c.Sources {
 		key := fmt.Sprintf("sources[%d]", i)
 		if err := checkSource(s); err != nil { // the same check as the API's
-			var fe *ingest.FieldError
+			var fe *fault.Invalid
 			if errors.As(err, &fe) {
 				return &ConfigError{key + "." + fe.Field, fe.Msg}
 			}
@@ -571,7 +339,7 @@ func (c *Config) Validate() error {
 	for i, o := range c.Outputs {
 		key := fmt.Sprintf("outputs[%d]", i)
 		if err := o.Push().Validate(); err != nil {
-			var fe *push.FieldError
+			var fe *fault.Invalid
 			if errors.As(err, &fe) {
 				return &ConfigError{key + "." + fe.Field, fe.Msg}
 			}
@@ -654,3 +422,7 @@ func (r RTSPConfig) validate() error {
 	}
 	return nil
 }
+
+// checkSource is the one check of a source's settings (show.CheckSource),
+// with the generators' check of gen:// URLs.
+func checkSource(cfg ingest.SourceConfig) error { return show.CheckSource(cfg, gen.Check) }

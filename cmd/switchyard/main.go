@@ -22,9 +22,11 @@ import (
 	"switchyard/ingest"
 	"switchyard/ingest/gen"
 	"switchyard/internal/assets"
+	"switchyard/internal/fault"
 	"switchyard/internal/servers/rtmp"
 	"switchyard/internal/servers/rtsp"
 	"switchyard/internal/servers/srt"
+	"switchyard/internal/show"
 	"switchyard/internal/sysmon"
 	"switchyard/media"
 	"switchyard/media/av"
@@ -130,7 +132,7 @@ type app struct {
 	paths    *serve.Table
 	rtmp     *rtmp.Server
 	srt      *srt.Server // nil when srt.listen is empty
-	sources  *sourceSet
+	sources  *show.Sources
 
 	closeOnce sync.Once
 	outputs   *push.Manager
@@ -211,9 +213,9 @@ func (a *app) start(cfg *Config) error {
 	}
 
 	// The show file's sources and outputs, with the API's changes kept in
-	// show.json on top (control.Show.Resolve).
-	store := control.NewStore(cfg.DataDir, log)
-	show, err := store.Load()
+	// show.json on top (show.Show.Resolve).
+	store := show.NewStore(cfg.DataDir, log)
+	saved, err := store.Load()
 	if err != nil {
 		return err
 	}
@@ -221,27 +223,36 @@ func (a *app) start(cfg *Config) error {
 	for _, o := range cfg.Outputs {
 		fileOutputs = append(fileOutputs, o.Push())
 	}
-	srcs, outs, changes := show.Resolve(cfg.Sources, fileOutputs)
+	srcs, outs, changes := saved.Resolve(cfg.Sources, fileOutputs)
 	store.SetFile(cfg.Sources, fileOutputs)
-	if show.Sources != nil || show.Outputs != nil {
+	if saved.Sources != nil || saved.Outputs != nil {
 		log.Info("sources and outputs: the show file's, with the changes made through the API on top", "from", store.Path())
 	}
 	for _, c := range changes {
 		log.Info("show file changed since show.json was saved: the show file's edit applies", "change", c)
 	}
-	a.sources = newSourceSet(a.registry, a.mixer, a.paths,
-		gen.Config{Width: cfg.Program.Width, Height: cfg.Program.Height, FPSNum: fpsNum, FPSDen: fpsDen, Assets: a.assets}, log)
+	genCfg := gen.Config{Width: cfg.Program.Width, Height: cfg.Program.Height, FPSNum: fpsNum, FPSDen: fpsDen, Assets: a.assets}
+	a.sources = show.NewSources(a.registry, a.mixer, a.paths, show.Generators{Check: gen.Check,
+		New: func(source, url string) (show.Generator, error) {
+			gc := genCfg
+			gc.Source, gc.URL = source, url
+			g, err := gen.New(gc, a.registry, log)
+			if err != nil {
+				return nil, err
+			}
+			return g, nil
+		}}, log)
 	for i, sc := range srcs {
 		if _, err := a.sources.Add(sc); err != nil {
-			return fmt.Errorf("%s: %w", sourceKey(store.Path(), show.Sources != nil, i, err), err)
+			return fmt.Errorf("%s: %w", sourceKey(store.Path(), saved.Sources != nil, i, err), err)
 		}
 	}
-	if tr := show.Transition; tr != nil {
+	if tr := saved.Transition; tr != nil {
 		if _, err := a.mixer.SetTransition(*tr); err != nil {
 			return fmt.Errorf("%s: transition: %w", store.Path(), err)
 		}
 	}
-	if au := show.Audio; au != nil { // the audio settings the API left
+	if au := saved.Audio; au != nil { // the audio settings the API left
 		m := au.Master
 		if _, err := a.mixer.SetMaster(audio.Patch{GainDB: &m.GainDB, Mute: &m.Mute}); err != nil {
 			return fmt.Errorf("%s: audio.master: %w", store.Path(), err)
@@ -250,8 +261,8 @@ func (a *app) start(cfg *Config) error {
 			_, _ = a.mixer.SetAudio(name, audio.Patch{GainDB: &st.GainDB, Mute: &st.Mute, Mode: &st.Mode}) // a source since removed is skipped
 		}
 	}
-	show.MigrateKeyerFiles(cfg.DataDir, a.assets, log)
-	for _, k := range show.Keyers {
+	saved.MigrateKeyerFiles(cfg.DataDir, a.assets, log)
+	for _, k := range saved.Keyers {
 		if _, err := a.mixer.AddKeyer(k); err != nil { // e.g. its image file was removed: the show goes on without it
 			spec, _ := json.Marshal(k)
 			log.Warn("keyer from show.json not restored; the next change of the show drops it from show.json: fix its file and add it again",
@@ -284,7 +295,8 @@ func (a *app) start(cfg *Config) error {
 	warnOpenReading(cfg, log, a.rtsp.Addr(), a.rtmp.Addr(), a.srtAddr())
 	a.http = &control.Server{Address: cfg.HTTP.Listen, Registry: a.registry, Sources: a.sources, Mixer: a.mixer, Outputs: a.outputs,
 		Recorder: a.recorder, RecordDefaults: control.RecordDefaults{Program: cfg.Record.Program, ISO: cfg.Record.ISO},
-		Store: store, Assets: a.assets, Token: cfg.HTTP.Token, Tokens: cfg.HTTP.controlTokens(), Hosts: cfg.HTTP.Hosts,
+		Format: control.Format{Width: cfg.Program.Width, Height: cfg.Program.Height, FPS: float64(fpsNum) / float64(fpsDen)},
+		Store:  store, Assets: a.assets, Token: cfg.HTTP.Token, Tokens: cfg.HTTP.controlTokens(), Hosts: cfg.HTTP.Hosts,
 		AllowedOrigins: cfg.HTTP.AllowedOrigins, Log: log,
 		MediaRefused: a.mediaRefused}
 	if err := a.http.Start(); err != nil {
@@ -308,7 +320,7 @@ func (a *app) start(cfg *Config) error {
 // show file's key, or show.json's.
 func sourceKey(showJSON string, fromShowJSON bool, i int, err error) string {
 	key := fmt.Sprintf("sources[%d]", i)
-	var fe *ingest.FieldError
+	var fe *fault.Invalid
 	if errors.As(err, &fe) {
 		key += "." + fe.Field
 	}

@@ -42,10 +42,10 @@ type Config struct {
 }
 
 // MaxGenerators bounds the generators a show runs: each is an H.264 encoder.
-const MaxGenerators = 16
+const MaxGenerators = ingest.MaxGenerators
 
 // ErrTooMany refuses a generator past MaxGenerators.
-var ErrTooMany = fmt.Errorf("a show runs at most %d generators (gen:// sources); remove one first", MaxGenerators)
+var ErrTooMany = ingest.ErrTooManyGenerators
 
 // Kind returns the generator kind of a gen:// URL, or an error for anything else.
 func Kind(raw string) (string, url.Values, error) {

@@ -15,6 +15,8 @@ import (
 	"fmt"
 	"math"
 	"sync"
+
+	"switchyard/internal/fault"
 )
 
 // Audio modes.
@@ -50,32 +52,24 @@ const (
 	MaxGainDB = 20.0
 )
 
-// FieldError is a refused setting, naming the field at fault.
-type FieldError struct {
-	Field string
-	Msg   string
-}
-
-func (e *FieldError) Error() string { return e.Msg }
-
 // Apply changes s (a source's, or the master's when master) by p, or
 // leaves it alone and says which field is wrong.
 func (p Patch) Apply(s *Settings, master bool) error {
 	if p.GainDB != nil {
 		if g := *p.GainDB; math.IsNaN(g) || g < MinGainDB || g > MaxGainDB {
-			return &FieldError{Field: "gain_db", Msg: fmt.Sprintf("gain_db must be from %g to %g dB", MinGainDB, MaxGainDB)}
+			return &fault.Invalid{Field: "gain_db", Msg: fmt.Sprintf("gain_db must be from %g to %g dB", MinGainDB, MaxGainDB)}
 		}
 		s.GainDB = *p.GainDB
 	}
 	if p.Mode != nil {
 		if master {
-			return &FieldError{Field: "mode", Msg: "the master has no mode; modes are per source (afv, on, off)"}
+			return &fault.Invalid{Field: "mode", Msg: "the master has no mode; modes are per source (afv, on, off)"}
 		}
 		switch *p.Mode {
 		case ModeAFV, ModeOn, ModeOff:
 			s.Mode = *p.Mode
 		default:
-			return &FieldError{Field: "mode", Msg: `mode must be "afv" (follows the picture), "on" (always mixed) or "off"`}
+			return &fault.Invalid{Field: "mode", Msg: `mode must be "afv" (follows the picture), "on" (always mixed) or "off"`}
 		}
 	}
 	if p.Mute != nil {

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"switchyard/internal/fault"
 )
 
 // A source's weight follows its mode, the picture (crossfaded by the
@@ -53,7 +55,7 @@ func TestPatchApply(t *testing.T) {
 	s := Settings{Mode: ModeAFV}
 	require.NoError(t, Patch{GainDB: &g}.Apply(&s, false))
 	require.Equal(t, Settings{GainDB: -6, Mode: ModeAFV}, s)
-	var fe *FieldError
+	var fe *fault.Invalid
 	require.True(t, errors.As(Patch{GainDB: &bad}.Apply(&s, false), &fe))
 	require.Equal(t, "gain_db", fe.Field)
 	require.True(t, errors.As(Patch{Mode: &mode}.Apply(&s, false), &fe))

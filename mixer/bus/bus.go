@@ -9,6 +9,7 @@ package bus
 import (
 	"time"
 
+	"switchyard/internal/fault"
 	"switchyard/media/color"
 	"switchyard/mixer/clock"
 )
@@ -209,7 +210,7 @@ func (b *Buses) Auto(t Transition, at int64) error {
 // that abandons it. It takes over a running automatic transition.
 func (b *Buses) SetPosition(p float64, at int64) error {
 	if !(p >= 0 && p <= 1) { // NaN too
-		return &FieldError{"position", "position must be between 0 and 1"}
+		return &fault.Invalid{Field: "position", Msg: "position must be between 0 and 1"}
 	}
 	if b.trans == nil {
 		if p == 0 {

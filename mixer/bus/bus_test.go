@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"switchyard/internal/fault"
 	"switchyard/mixer/clock"
 )
 
@@ -122,14 +123,14 @@ func TestRemoveAndRefusals(t *testing.T) {
 		"type": {Type: "spin"}, "duration_ms": {DurationMS: 70_000}, "color": {Color: "mauvish"},
 		"direction": {Direction: "sideways"}, "softness_px": {SoftnessPx: new(-1)},
 	} {
-		var fe *FieldError
+		var fe *fault.Invalid
 		require.True(t, errors.As(b.Auto(tr, 2), &fe), field)
 		require.Equal(t, field, fe.Field)
 		require.True(t, errors.As(b.SetTransition(tr), &fe), field)
 	}
 	require.Nil(t, b.Active())
 	require.Equal(t, DefaultTransition, b.Default())
-	var fe *FieldError
+	var fe *fault.Invalid
 	require.True(t, errors.As(b.SetPosition(1.5, 2), &fe))
 	require.Equal(t, "position", fe.Field)
 }

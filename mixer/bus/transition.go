@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	"switchyard/internal/fault"
 	"switchyard/media/color"
 )
 
@@ -50,14 +51,6 @@ func (t Transition) Softness() int {
 // DefaultTransition is a one-second mix.
 var DefaultTransition = Transition{Type: TransMix, DurationMS: 1000, Color: "black", Direction: WipeLeft, SoftnessPx: new(24)}
 
-// FieldError is a validation error naming the field at fault.
-type FieldError struct {
-	Field string
-	Msg   string
-}
-
-func (e *FieldError) Error() string { return e.Msg }
-
 // withDefaults fills empty fields from d.
 func (t Transition) withDefaults(d Transition) Transition {
 	if t.Type == "" {
@@ -83,19 +76,19 @@ func (t Transition) Validate() error {
 	switch t.Type {
 	case TransMix, TransDip, TransWipe:
 	default:
-		return &FieldError{"type", fmt.Sprintf("transition type %q: use mix, dip or wipe", t.Type)}
+		return &fault.Invalid{Field: "type", Msg: fmt.Sprintf("transition type %q: use mix, dip or wipe", t.Type)}
 	}
 	if t.DurationMS < 0 || t.DurationMS > 60_000 {
-		return &FieldError{"duration_ms", "duration_ms must be between 0 and 60000"}
+		return &fault.Invalid{Field: "duration_ms", Msg: "duration_ms must be between 0 and 60000"}
 	}
 	if _, err := color.ParseColor(t.Color); err != nil {
-		return &FieldError{"color", err.Error()}
+		return &fault.Invalid{Field: "color", Msg: err.Error()}
 	}
 	if !slices.Contains(WipeDirections, t.Direction) {
-		return &FieldError{"direction", fmt.Sprintf("wipe direction %q: use left, right, up, down or circle", t.Direction)}
+		return &fault.Invalid{Field: "direction", Msg: fmt.Sprintf("wipe direction %q: use left, right, up, down or circle", t.Direction)}
 	}
 	if t.SoftnessPx != nil && (*t.SoftnessPx < 0 || *t.SoftnessPx > 1000) {
-		return &FieldError{"softness_px", "softness_px must be between 0 and 1000"}
+		return &fault.Invalid{Field: "softness_px", Msg: "softness_px must be between 0 and 1000"}
 	}
 	return nil
 }

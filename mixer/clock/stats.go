@@ -36,3 +36,21 @@ func (l *Lateness) FillStats(s *Stats) {
 		s.LastLate = &last
 	}
 }
+
+// SourceStats are what the mixer counts of one source.
+type SourceStats struct {
+	// Pictures decoded (a source out of sight skips its non-reference ones).
+	Pictures uint64
+	// DecodeErrors: pictures that failed to decode.
+	DecodeErrors uint64
+	// PicturesLate: pictures decoded after the tick that was to show them
+	// (the jitter buffer was not enough, or the decoder fell behind); the
+	// tick repeated the picture before in their place.
+	PicturesLate uint64
+	// SoundLate: how much of its sound came too late while the program was
+	// mixing it (the jitter buffer was not enough); silence took its place.
+	SoundLate time.Duration
+	// JitterBuffer: how long its pictures and sound wait (its own or the
+	// program's).
+	JitterBuffer time.Duration
+}

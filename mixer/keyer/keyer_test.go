@@ -20,6 +20,7 @@ import (
 	"golang.org/x/image/math/fixed"
 
 	"switchyard/internal/assets"
+	"switchyard/internal/fault"
 	ycolor "switchyard/media/color"
 )
 
@@ -92,7 +93,7 @@ func TestNormalizeRefusesBadSpecs(t *testing.T) {
 		{Spec{ID: "Bad Id", Type: TypeText, Text: "x"}, "id"},
 	} {
 		err := c.s.Normalize(1280, 720)
-		var fe *FieldError
+		var fe *fault.Invalid
 		require.ErrorAs(t, err, &fe, "%+v", c.s)
 		require.Equal(t, c.field, fe.Field, "%+v: %v", c.s, err)
 	}
@@ -152,7 +153,7 @@ func TestLoadReadsOnlyTheAssetsFolder(t *testing.T) {
 		{Type: TypeImage, Path: "nosuch.png"},
 	} {
 		err := c.Load(d)
-		var fe *FieldError
+		var fe *fault.Invalid
 		require.ErrorAs(t, err, &fe, "%+v", c)
 		require.ErrorIs(t, err, assets.ErrRefused, "%+v", c)
 		require.NotContains(t, err.Error(), "root:", "nothing of the file shows")
@@ -250,7 +251,7 @@ func FuzzSpec(f *testing.F) {
 
 func requireFieldError(t *testing.T, err error) {
 	t.Helper()
-	var fe *FieldError
+	var fe *fault.Invalid
 	if !errors.As(err, &fe) || fe.Field == "" || fe.Msg == "" {
 		t.Fatalf("not a field error: %v", err)
 	}

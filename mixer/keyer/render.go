@@ -20,6 +20,7 @@ import (
 	"golang.org/x/image/math/fixed"
 
 	"switchyard/internal/assets"
+	"switchyard/internal/fault"
 	ycolor "switchyard/media/color"
 )
 
@@ -76,13 +77,13 @@ func (s *Spec) Load(d *assets.Dir) error {
 	if s.Font != "" && builtin[s.Font] == nil {
 		name, err := d.Name(s.Font)
 		if err != nil {
-			return &FieldError{Field: "font", Msg: "font: " + err.Error(), Err: err}
+			return &fault.Invalid{Field: "font", Msg: "font: " + err.Error(), Err: err}
 		}
 		s.Font = name
 		if s.font == nil || s.fontName != name {
 			data, err := d.ReadFile(name, MaxFontBytes)
 			if err != nil {
-				return &FieldError{Field: "font", Msg: "font: " + err.Error(), Err: err}
+				return &fault.Invalid{Field: "font", Msg: "font: " + err.Error(), Err: err}
 			}
 			f, err := parseFont(name, data)
 			if err != nil {
@@ -94,13 +95,13 @@ func (s *Spec) Load(d *assets.Dir) error {
 	if s.Type == TypeImage && s.Path != "" {
 		name, err := d.Name(s.Path)
 		if err != nil {
-			return &FieldError{Field: "path", Msg: "path: " + err.Error(), Err: err}
+			return &fault.Invalid{Field: "path", Msg: "path: " + err.Error(), Err: err}
 		}
 		s.Path = name
 		if s.img == nil || s.imgName != name {
 			img, err := d.Image(name)
 			if err != nil {
-				return &FieldError{Field: "path", Msg: "path: " + err.Error(), Err: err}
+				return &fault.Invalid{Field: "path", Msg: "path: " + err.Error(), Err: err}
 			}
 			s.img, s.imgName = img, name
 		}

@@ -5,7 +5,6 @@
 package keyer
 
 import (
-	"fmt"
 	"image"
 	"math"
 	"regexp"
@@ -15,6 +14,7 @@ import (
 
 	"golang.org/x/image/font/opentype"
 
+	"switchyard/internal/fault"
 	"switchyard/media/color"
 )
 
@@ -101,27 +101,17 @@ type Spec struct {
 	imgName  string
 }
 
+// MaxKeyers bounds the layers a show may hold (the mixer enforces it; the
+// API reports it).
+const MaxKeyers = 64
+
 // Limits on a keyer's words: rendering costs grow with them.
 const (
 	MaxTextBytes  = 4096 // text
 	MaxTitleBytes = 256  // title, subtitle
 )
 
-// FieldError is a validation error naming the field at fault.
-type FieldError struct {
-	Field string
-	Msg   string
-	Err   error // the cause, when there is one
-}
-
-func (e *FieldError) Error() string { return e.Msg }
-
-// Unwrap returns the cause.
-func (e *FieldError) Unwrap() error { return e.Err }
-
-func fieldErr(field, format string, args ...any) error {
-	return &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
-}
+func fieldErr(field, format string, args ...any) error { return fault.Invalidf(field, format, args...) }
 
 var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
 

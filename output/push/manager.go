@@ -1,7 +1,6 @@
 package push
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"regexp"
@@ -9,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"switchyard/internal/fault"
 	"switchyard/internal/protocols/rtmp"
 	"switchyard/internal/redact"
 	"switchyard/media"
@@ -16,33 +16,22 @@ import (
 
 // Errors the manager returns.
 var (
-	ErrNotFound = errors.New("no output with that name")
-	ErrExists   = errors.New("an output with that name already exists")
+	ErrNotFound error = fault.New(fault.NotFound, "no output with that name")
+	ErrExists   error = fault.New(fault.Conflict, "an output with that name already exists")
 )
-
-// FieldError is a validation error naming the field at fault.
-type FieldError struct {
-	Field string
-	Msg   string
-}
-
-func (e *FieldError) Error() string { return e.Msg }
-
-// BadField names the offending field (for the API's error body).
-func (e *FieldError) BadField() string { return e.Field }
 
 var namePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
 
 // Validate checks a destination before it is used.
 func (c Config) Validate() error {
 	if !namePattern.MatchString(c.Name) {
-		return &FieldError{"name", fmt.Sprintf("output name %q must match %s", c.Name, namePattern)}
+		return &fault.Invalid{Field: "name", Msg: fmt.Sprintf("output name %q must match %s", c.Name, namePattern)}
 	}
 	if _, err := rtmp.ParseTarget(c.URL); err != nil {
-		return &FieldError{"url", fmt.Sprintf("output %s: url: %s", c.Name, redact.Text(err.Error()))}
+		return &fault.Invalid{Field: "url", Msg: fmt.Sprintf("output %s: url: %s", c.Name, redact.Text(err.Error()))}
 	}
 	if c.VideoBitrate < 0 || (c.VideoBitrate > 0 && c.VideoBitrate < 100_000) {
-		return &FieldError{"video_bitrate", fmt.Sprintf("output %s: video_bitrate must be at least 100000 bit/s", c.Name)}
+		return &fault.Invalid{Field: "video_bitrate", Msg: fmt.Sprintf("output %s: video_bitrate must be at least 100000 bit/s", c.Name)}
 	}
 	return nil
 }
@@ -199,11 +188,11 @@ func (m *Manager) acquire(c Config) (*media.Stream, error) {
 		return m.program, nil
 	}
 	if m.opts.Renditions == nil {
-		return nil, &FieldError{"video_bitrate", "per-output video bitrates are not available"}
+		return nil, &fault.Invalid{Field: "video_bitrate", Msg: "per-output video bitrates are not available"}
 	}
 	st, err := m.opts.Renditions.AcquireRendition(int(c.VideoBitrate))
 	if err != nil {
-		return nil, &FieldError{"video_bitrate", fmt.Sprintf("output %s: video_bitrate: %v", c.Name, err)}
+		return nil, &fault.Invalid{Field: "video_bitrate", Msg: fmt.Sprintf("output %s: video_bitrate: %v", c.Name, err)}
 	}
 	return st, nil
 }

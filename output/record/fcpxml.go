@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"switchyard/internal/atomicfile"
 )
 
 // Final Cut Pro 7 XML (xmeml version 5), the interchange Premiere Pro and
@@ -295,7 +297,7 @@ func (s *session) writeEditLists() {
 	tl := s.timeline()
 	write := func(name string, b []byte, err error) {
 		if err == nil {
-			err = writeAtomic(filepath.Join(s.dir, name), b)
+			err = atomicfile.Write(filepath.Join(s.dir, name), b)
 		}
 		if err != nil {
 			s.rec.log.Error("writing "+name, "session", s.id, "err", err)

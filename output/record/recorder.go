@@ -22,18 +22,21 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"switchyard/internal/fault"
 	"switchyard/media"
 )
 
 // Errors callers branch on.
 var (
-	ErrRecording    = errors.New("a recording is already running")
-	ErrNotRecording = errors.New("no recording is running")
-	ErrNotFound     = errors.New("no such recording or file")
-	ErrBadName      = errors.New("not a valid recording or file name")
-	ErrDiskFull     = errors.New("not enough free disk space")
-	ErrActive       = errors.New("the recording is still running; stop it first")
-	ErrBadMarker    = errors.New("not a valid marker")
+	ErrRecording    error = fault.New(fault.Conflict, "a recording is already running")
+	ErrNotRecording error = fault.New(fault.Conflict, "no recording is running")
+	ErrNotFound     error = fault.New(fault.NotFound, "no such recording or file")
+	ErrBadName      error = &fault.Invalid{Msg: "not a valid recording or file name"}
+	ErrDiskFull     error = fault.New(fault.NoSpace, "not enough free disk space")
+	ErrActive       error = fault.New(fault.Conflict, "the recording is still running; stop it first")
+	// ErrBadMarker is the cause of a marker's refusal (a *fault.Invalid
+	// naming the field).
+	ErrBadMarker = errors.New("not a valid marker")
 )
 
 // Options configure the recorder.
@@ -129,14 +132,6 @@ type Marker struct {
 	Frame    int64   `json:"frame"`
 	Timecode string  `json:"timecode"`
 }
-
-// MarkerError says which field of a marker is not valid; it is ErrBadMarker.
-type MarkerError struct{ Field, Msg string }
-
-func (e *MarkerError) Error() string { return e.Msg }
-
-// Is makes a MarkerError match ErrBadMarker.
-func (e *MarkerError) Is(target error) bool { return target == ErrBadMarker }
 
 // MarkerColors are the colours a marker may have (the Avid locator
 // colours, which Premiere and Resolve read from an EDL).
@@ -297,13 +292,13 @@ func (r *Recorder) Switch(sw Switch) {
 func (r *Recorder) AddMarker(name, color string) (Marker, error) {
 	name = strings.TrimSpace(name)
 	if name == "" || utf8.RuneCountInString(name) > 64 || !utf8.ValidString(name) || strings.IndexFunc(name, unicode.IsControl) >= 0 {
-		return Marker{}, &MarkerError{Field: "name", Msg: "name must be 1 to 64 characters on one line"}
+		return Marker{}, &fault.Invalid{Field: "name", Msg: "name must be 1 to 64 characters on one line", Err: ErrBadMarker}
 	}
 	if color == "" {
 		color = "red"
 	}
 	if !slices.Contains(MarkerColors, color) {
-		return Marker{}, &MarkerError{Field: "color", Msg: fmt.Sprintf("color %q: use one of %s", color, strings.Join(MarkerColors, ", "))}
+		return Marker{}, &fault.Invalid{Field: "color", Msg: fmt.Sprintf("color %q: use one of %s", color, strings.Join(MarkerColors, ", ")), Err: ErrBadMarker}
 	}
 	s := r.current.Load()
 	if s == nil {

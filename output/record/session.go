@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"switchyard/internal/atomicfile"
 	"switchyard/media"
 )
 
@@ -433,33 +434,11 @@ func (s *session) snapshot() sessionJSON {
 func (s *session) writeJSON() {
 	b, err := json.MarshalIndent(s.snapshot(), "", "  ")
 	if err == nil {
-		err = writeAtomic(filepath.Join(s.dir, "session.json"), b)
+		err = atomicfile.Write(filepath.Join(s.dir, "session.json"), b)
 	}
 	if err != nil {
 		s.rec.log.Error("writing session.json", "session", s.id, "err", err)
 	}
-}
-
-func writeAtomic(path string, b []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o640)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-	}
-	return err
 }
 
 func (s *session) info() Info {

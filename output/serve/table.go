@@ -5,16 +5,16 @@
 package serve
 
 import (
-	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
 
+	"switchyard/internal/fault"
 	"switchyard/media"
 )
 
 // ErrNoStream is returned for a path that is not served or not live yet.
-var ErrNoStream = errors.New("nothing is being served at this path")
+var ErrNoStream error = fault.New(fault.NotFound, "nothing is being served at this path")
 
 // Path is one served stream.
 type Path struct {

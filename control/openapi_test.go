@@ -1,22 +1,23 @@
-package main
+package control
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
-
-	"switchyard/ingest"
 )
 
 // TestOpenAPIDescribesEveryRoute walks Gin's registered routes: each is in
 // /api/v1/openapi.json, and everything documented is registered.
 func TestOpenAPIDescribesEveryRoute(t *testing.T) {
-	a, _ := startApp(t, testConfig(t, ingest.SourceConfig{Name: "cam1"}))
+	s, _ := unstartedServer(t, io.Discard)
+	h := s.Handler()
 	var spec struct {
 		OpenAPI string                               `json:"openapi"`
 		Paths   map[string]map[string]map[string]any `json:"paths"`
@@ -24,12 +25,15 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 			Schemas map[string]any `json:"schemas"`
 		} `json:"components"`
 	}
-	require.Equal(t, http.StatusOK, api(t, "GET", a.apiURL("/openapi.json"), "", &spec))
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/api/v1/openapi.json", nil))
+	require.Equal(t, http.StatusOK, w.Code)
+	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &spec))
 	require.Equal(t, "3.1.0", spec.OpenAPI)
 
 	param := regexp.MustCompile(`[:*]([a-z]+)`)
 	var registered, documented []string
-	for _, r := range a.http.Routes() {
+	for _, r := range s.Routes() {
 		registered = append(registered, r.Method+" "+param.ReplaceAllString(r.Path, "{$1}"))
 	}
 	for path, ops := range spec.Paths {

@@ -1,14 +1,17 @@
-package control
+// Package show owns the show's sources and its show.json: a source's
+// lifecycle in one transaction across the registry, the mixer's inputs, the
+// re-served paths and what feeds it (Sources, with its undo and the one check
+// of a source's settings, CheckSource), and the runtime changes kept across
+// restarts (Show, Store, Resolve). The API and the show file both go through
+// it; main only wires.
+package show
 
 import (
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
-	"sync"
-	"time"
 
 	"switchyard/ingest"
 	"switchyard/internal/assets"
@@ -22,7 +25,7 @@ import (
 // in data_dir/show.json. A part that is present (non-nil) there replaces the
 // same part of the config file.
 type Show struct {
-	Sources    []storedSource  `json:"sources"`
+	Sources    []StoredSource  `json:"sources"`
 	Outputs    []push.Config   `json:"outputs"`
 	Audio      *audio.State    `json:"audio,omitempty"`
 	Transition *bus.Transition `json:"transition,omitempty"`
@@ -35,7 +38,7 @@ type Show struct {
 
 // FileParts are the parts of the show file the API can change too.
 type FileParts struct {
-	Sources []storedSource `json:"sources"`
+	Sources []StoredSource `json:"sources"`
 	Outputs []push.Config  `json:"outputs"`
 }
 
@@ -113,8 +116,8 @@ func merge[T any](kind string, stored, base, file []T, name func(T) string) ([]T
 	return out, changes
 }
 
-// storedSource keeps what the API hides (the publish and read keys).
-type storedSource struct {
+// StoredSource keeps what the API hides (the publish and read keys).
+type StoredSource struct {
 	ingest.SourceConfig
 	PublishKey string `json:"publish_key,omitempty"`
 	ReadKey    string `json:"read_key,omitempty"`
@@ -135,111 +138,13 @@ func (sh Show) SourceConfigs() []ingest.SourceConfig {
 	return out
 }
 
-func storeSources(cfgs []ingest.SourceConfig) []storedSource {
-	out := make([]storedSource, 0, len(cfgs)) // [] not null: no sources is a choice too
+// StoredSources are cfgs as show.json keeps them, keys included.
+func StoredSources(cfgs []ingest.SourceConfig) []StoredSource {
+	out := make([]StoredSource, 0, len(cfgs)) // [] not null: no sources is a choice too
 	for _, c := range cfgs {
-		out = append(out, storedSource{SourceConfig: c, PublishKey: c.PublishKey, ReadKey: c.ReadKey})
+		out = append(out, StoredSource{SourceConfig: c, PublishKey: c.PublishKey, ReadKey: c.ReadKey})
 	}
 	return out
-}
-
-// Store reads and writes show.json atomically.
-type Store struct {
-	path string
-	log  *slog.Logger
-	mu   sync.Mutex
-	file *FileParts
-}
-
-// SetFile records the show file's sources and outputs as loaded at start:
-// every save keeps them as the base of the API's changes (Show.Resolve).
-func (s *Store) SetFile(sources []ingest.SourceConfig, outputs []push.Config) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if outputs == nil {
-		outputs = []push.Config{}
-	}
-	s.file = &FileParts{Sources: storeSources(sources), Outputs: outputs}
-}
-
-// NewStore keeps the show in dir/show.json.
-func NewStore(dir string, log *slog.Logger) *Store {
-	return &Store{path: filepath.Join(dir, "show.json"), log: log.With("component", "control.store")}
-}
-
-// Path of show.json.
-func (s *Store) Path() string { return s.path }
-
-// Load reads show.json. A missing file is an empty show; a corrupt one is
-// moved aside with a warning and the show starts from the config.
-func (s *Store) Load() (Show, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	b, err := os.ReadFile(s.path)
-	if os.IsNotExist(err) {
-		return Show{}, nil
-	}
-	if err != nil {
-		return Show{}, fmt.Errorf("read %s: %w", s.path, err)
-	}
-	var sh Show
-	if err := json.Unmarshal(b, &sh); err != nil {
-		aside := fmt.Sprintf("%s.corrupt-%s", s.path, time.Now().UTC().Format("20060102T150405Z"))
-		if rerr := os.Rename(s.path, aside); rerr != nil {
-			return Show{}, fmt.Errorf("%s is corrupt (%v) and could not be moved aside: %w", s.path, err, rerr)
-		}
-		s.log.Warn("show.json is corrupt; moved aside, starting from the config", "err", err, "moved_to", aside)
-		return Show{}, nil
-	}
-	return sh, nil
-}
-
-// Save writes show.json atomically.
-func (s *Store) Save(sh Show) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sh.File = s.file
-	b, err := json.MarshalIndent(sh, "", "  ")
-	if err != nil {
-		return err
-	}
-	return writeFileAtomic(s.path, b)
-}
-
-// writeFileAtomic replaces path with data: temp file, fsync, rename, fsync
-// dir. A crash leaves the old file or the new one, never half of one.
-func writeFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, ".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	err = f.Chmod(0o640) // the show's user and group read it; others not (keys, tokens of outputs)
-	if err == nil {
-		_, err = f.Write(data)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("save %s: %w", path, err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
-	return nil
 }
 
 // MigrateKeyerFiles moves the images uploaded before the assets folder
@@ -248,7 +153,7 @@ func writeFileAtomic(path string, data []byte) error {
 // they are: they are refused when restored, with a warning that says what
 // to do.
 func (sh *Show) MigrateKeyerFiles(dataDir string, a *assets.Dir, log *slog.Logger) {
-	old, err := filepath.Abs(filepath.Join(dataDir, keyerUploads))
+	old, err := filepath.Abs(filepath.Join(dataDir, KeyerUploads))
 	if err != nil || a == nil {
 		return
 	}
@@ -261,7 +166,7 @@ func (sh *Show) MigrateKeyerFiles(dataDir string, a *assets.Dir, log *slog.Logge
 		if err != nil || filepath.Dir(p) != old {
 			continue
 		}
-		name := keyerUploads + "/" + filepath.Base(p)
+		name := KeyerUploads + "/" + filepath.Base(p)
 		dst := filepath.Join(a.Path(), filepath.FromSlash(name))
 		if err := os.MkdirAll(filepath.Dir(dst), 0o750); err != nil {
 			log.Warn("cannot move an uploaded keyer image into the assets folder", "keyer", k.ID, "err", err)
@@ -275,3 +180,7 @@ func (sh *Show) MigrateKeyerFiles(dataDir string, a *assets.Dir, log *slog.Logge
 		k.Path = name
 	}
 }
+
+// KeyerUploads is the folder of the assets folder uploaded keyer images are
+// kept in.
+const KeyerUploads = "keyers"

@@ -1,0 +1,248 @@
+package show
+
+import (
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"switchyard/ingest"
+	"switchyard/internal/fault"
+	"switchyard/media"
+	"switchyard/output/push"
+)
+
+// fakeInputs are the mixer's inputs; refuse makes AddInput fail.
+type fakeInputs struct {
+	inputs map[string]time.Duration
+	refuse error
+}
+
+func (f *fakeInputs) AddInput(name string, _ *media.Stream, d time.Duration) error {
+	if f.refuse != nil {
+		return f.refuse
+	}
+	f.inputs[name] = d
+	return nil
+}
+func (f *fakeInputs) RemoveInput(name string) { delete(f.inputs, name) }
+func (f *fakeInputs) SetJitterBuffer(name string, d time.Duration) error {
+	f.inputs[name] = d
+	return nil
+}
+
+// fakePaths are the re-served paths; refuse makes Add fail.
+type fakePaths struct {
+	paths  map[string]bool
+	refuse error
+}
+
+func (f *fakePaths) Add(name string, _ *media.Stream) error {
+	if f.refuse != nil {
+		return f.refuse
+	}
+	f.paths[name] = true
+	return nil
+}
+func (f *fakePaths) Remove(name string) { delete(f.paths, name) }
+
+// fakeGen is a generator; startErr makes Start fail.
+type fakeGen struct {
+	started, closed bool
+	startErr        error
+}
+
+func (g *fakeGen) Start() error { g.started = true; return g.startErr }
+func (g *fakeGen) Close()       { g.closed = true }
+
+type setup struct {
+	reg    *ingest.Registry
+	inputs *fakeInputs
+	paths  *fakePaths
+	gens   map[string]*fakeGen
+	ss     *Sources
+}
+
+func newSetup() *setup {
+	log := slog.New(slog.DiscardHandler)
+	s := &setup{reg: ingest.NewRegistry(log), inputs: &fakeInputs{inputs: map[string]time.Duration{}},
+		paths: &fakePaths{paths: map[string]bool{}}, gens: map[string]*fakeGen{}}
+	s.ss = NewSources(s.reg, s.inputs, s.paths, Generators{
+		Check: func(url string) error {
+			if strings.Contains(url, "nosuch") {
+				return errors.New("no such generator")
+			}
+			return nil
+		},
+		New: func(source, url string) (Generator, error) {
+			g := &fakeGen{}
+			if strings.Contains(url, "fails") {
+				g.startErr = errors.New("cannot start")
+			}
+			s.gens[source] = g
+			return g, nil
+		}}, log)
+	return s
+}
+
+// TestSourceLifecycle: a source is added to the registry, the mixer's
+// inputs and the served paths together, with its generator started; a
+// change of URL restarts what feeds it; removal takes it from all of them.
+func TestSourceLifecycle(t *testing.T) {
+	s := newSetup()
+	st, err := s.ss.Add(ingest.SourceConfig{Name: "bars", URL: "gen://bars", JitterBufferMS: 100})
+	require.NoError(t, err)
+	require.Equal(t, "bars", st.Name)
+	require.Equal(t, 100*time.Millisecond, s.inputs.inputs["bars"])
+	require.True(t, s.paths.paths["live/bars"])
+	require.True(t, s.gens["bars"].started)
+	_, err = s.ss.Add(ingest.SourceConfig{Name: "cam1"})
+	require.NoError(t, err)
+	require.Equal(t, []string{"bars", "cam1"}, names(s.ss.Configs()))
+
+	first := s.gens["bars"]
+	_, err = s.ss.Update(ingest.SourceConfig{Name: "bars", URL: "gen://color?c=red", JitterBufferMS: 200})
+	require.NoError(t, err)
+	require.True(t, first.closed, "the old generator stopped")
+	require.True(t, s.gens["bars"].started, "the new one started")
+	require.Equal(t, 200*time.Millisecond, s.inputs.inputs["bars"])
+
+	require.NoError(t, s.ss.Remove("bars"))
+	require.True(t, s.gens["bars"].closed)
+	require.NotContains(t, s.inputs.inputs, "bars")
+	require.NotContains(t, s.paths.paths, "live/bars")
+	_, ok := s.reg.Get("bars")
+	require.False(t, ok)
+	require.Equal(t, []string{"cam1"}, names(s.ss.Configs()))
+	require.ErrorIs(t, s.ss.Remove("bars"), ingest.ErrUnknownSource)
+	_, err = s.ss.Update(ingest.SourceConfig{Name: "bars"})
+	require.ErrorIs(t, err, fault.NotFound)
+	s.ss.Close()
+}
+
+// TestSourceAddUndone: when a part refuses a new source, what was done is
+// undone: no registry entry, no input, no path is left behind.
+func TestSourceAddUndone(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		cfg     ingest.SourceConfig
+		breakIt func(*setup)
+	}{
+		{"mixer refuses", ingest.SourceConfig{Name: "cam1"}, func(s *setup) { s.inputs.refuse = errors.New("mixer full") }},
+		{"path refuses", ingest.SourceConfig{Name: "cam1"}, func(s *setup) { s.paths.refuse = errors.New("path taken") }},
+		{"generator fails", ingest.SourceConfig{Name: "cam1", URL: "gen://fails"}, func(*setup) {}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newSetup()
+			tc.breakIt(s)
+			_, err := s.ss.Add(tc.cfg)
+			require.Error(t, err)
+			_, ok := s.reg.Get("cam1")
+			require.False(t, ok, "the registry entry is undone")
+			require.Empty(t, s.inputs.inputs)
+			require.Empty(t, s.paths.paths)
+			require.Empty(t, s.ss.Configs())
+		})
+	}
+}
+
+// TestSourceRefusals: reserved names, a bad URL and the generators' cap are
+// refused naming the field (or the cap), with nothing added.
+func TestSourceRefusals(t *testing.T) {
+	s := newSetup()
+	for _, tc := range []struct {
+		cfg   ingest.SourceConfig
+		field string
+		msg   string
+	}{
+		{ingest.SourceConfig{Name: "black"}, "name", `"black" is the mixer's black bus; choose another name`},
+		{ingest.SourceConfig{Name: "master"}, "name", `"master" is reserved (the audio master, the program and preview outputs); choose another name`},
+		{ingest.SourceConfig{Name: "program"}, "name", `"program" is reserved`},
+		{ingest.SourceConfig{Name: "cam1", URL: "gen://nosuch"}, "url", "source cam1: no such generator"},
+		{ingest.SourceConfig{Name: "cam1", URL: "ftp://x"}, "url", `url scheme "ftp" is not supported`},
+	} {
+		_, err := s.ss.Add(tc.cfg)
+		var inv *fault.Invalid
+		require.ErrorAs(t, err, &inv, "%+v", tc.cfg)
+		require.Equal(t, tc.field, inv.Field)
+		require.Contains(t, inv.Msg, tc.msg)
+		require.Equal(t, err, CheckSource(tc.cfg, s.ss.gens.Check), "the show file's check is the API's")
+	}
+	for i := range ingest.MaxGenerators {
+		_, err := s.ss.Add(ingest.SourceConfig{Name: "gen" + string(rune('a'+i)), URL: "gen://bars"})
+		require.NoError(t, err)
+	}
+	_, err := s.ss.Add(ingest.SourceConfig{Name: "one-more", URL: "gen://bars"})
+	var many *fault.TooMany
+	require.ErrorAs(t, err, &many)
+	require.Equal(t, "generators", many.Limit)
+	_, ok := s.reg.Get("one-more")
+	require.False(t, ok)
+}
+
+func names(cfgs []ingest.SourceConfig) []string {
+	out := []string{}
+	for _, c := range cfgs {
+		out = append(out, c.Name)
+	}
+	return out
+}
+
+// TestResolve: per name, the later edit wins between the show file and the
+// API's changes kept in show.json.
+func TestResolve(t *testing.T) {
+	src := func(name, url string) ingest.SourceConfig { return ingest.SourceConfig{Name: name, URL: url} }
+	out := func(name, url string) push.Config { return push.Config{Name: name, URL: url, Enabled: true} }
+	file := []ingest.SourceConfig{src("cam1", ""), src("cam2", "")}
+	sh := Show{Sources: StoredSources([]ingest.SourceConfig{src("cam1", ""), src("cam2", ""), src("api", "gen://bars")}),
+		Outputs: []push.Config{out("yt", "rtmp://a/live/k")},
+		File:    &FileParts{Sources: StoredSources(file), Outputs: []push.Config{out("yt", "rtmp://a/live/k")}}}
+	// since: cam1 removed from the file, cam2 changed, cam3 added; yt changed, fb added
+	newFile := []ingest.SourceConfig{src("cam2", "gen://bars"), src("cam3", "")}
+	sources, outputs, changes := sh.Resolve(newFile, []push.Config{out("yt", "rtmp://b/live/k"), out("fb", "rtmp://c/live/k")})
+	require.Equal(t, []string{"cam2", "api", "cam3"}, names(sources))
+	require.Equal(t, "gen://bars", sources[0].URL)
+	require.Len(t, outputs, 2)
+	require.Equal(t, "rtmp://b/live/k", outputs[0].URL)
+	require.ElementsMatch(t, []string{"source cam1 removed from the show file", "source cam2 changed in the show file",
+		"source cam3 added in the show file", "output yt changed in the show file", "output fb added in the show file"}, changes)
+
+	// a show.json the API never changed: the file stands
+	sources, outputs, changes = Show{}.Resolve(newFile, nil)
+	require.Equal(t, newFile, sources)
+	require.Nil(t, outputs)
+	require.Empty(t, changes)
+}
+
+// TestStore: show.json keeps the keys, round trips, is private, and a
+// corrupt one is moved aside (the show starts from the config).
+func TestStore(t *testing.T) {
+	dir := t.TempDir()
+	st := NewStore(dir, slog.New(slog.DiscardHandler))
+	sh, err := st.Load()
+	require.NoError(t, err)
+	require.Nil(t, sh.Sources, "no show.json: an empty show")
+	st.SetFile([]ingest.SourceConfig{{Name: "cam1"}}, nil)
+	require.NoError(t, st.Save(Show{Sources: StoredSources([]ingest.SourceConfig{{Name: "cam1", PublishKey: "sekrit", ReadKey: "rk"}})}))
+	fi, err := os.Stat(st.Path())
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o640), fi.Mode().Perm())
+	sh, err = st.Load()
+	require.NoError(t, err)
+	require.Equal(t, "sekrit", sh.SourceConfigs()[0].PublishKey)
+	require.Equal(t, "rk", sh.SourceConfigs()[0].ReadKey)
+	require.NotNil(t, sh.File)
+	require.Equal(t, []push.Config{}, sh.File.Outputs)
+
+	require.NoError(t, os.WriteFile(st.Path(), []byte("{not json"), 0o640))
+	sh, err = st.Load()
+	require.NoError(t, err)
+	require.Nil(t, sh.Sources)
+	aside, _ := filepath.Glob(st.Path() + ".corrupt-*")
+	require.Len(t, aside, 1)
+}

@@ -1,0 +1,235 @@
+package show
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"switchyard/ingest"
+	"switchyard/internal/fault"
+	"switchyard/media"
+	"switchyard/mixer/bus"
+)
+
+// Sources adds, changes and removes the show's sources at runtime: each
+// source is a registry entry, a mixer input, a re-served path (live/NAME),
+// and — for gen://, rtsp:// and rtmp:// URLs — the generator or puller that
+// feeds it. Each change is one transaction across them, undone in full when
+// a part refuses. It is the wiring behind /api/v1/sources and the show
+// file's sources; the parts themselves know nothing of each other.
+type Sources struct {
+	registry *ingest.Registry
+	inputs   Inputs
+	paths    Paths
+	gens     Generators
+	log      *slog.Logger
+
+	mu      sync.Mutex
+	order   []string // as added, for show.json
+	feeders map[string]Feeder
+	genOf   map[string]bool // the feeders that are generators
+}
+
+// Inputs are the mixer's inputs (*mixer.Engine).
+type Inputs interface {
+	AddInput(name string, st *media.Stream, jitterBuffer time.Duration) error
+	RemoveInput(name string)
+	SetJitterBuffer(name string, d time.Duration) error
+}
+
+// Paths are the re-served paths (*serve.Table).
+type Paths interface {
+	Add(name string, st *media.Stream) error
+	Remove(name string)
+}
+
+// Feeder is what publishes into a source by itself: a generator or a pull.
+type Feeder interface{ Close() }
+
+// Generator is a gen:// source's generator, made but not started.
+type Generator interface {
+	Start() error
+	Close()
+}
+
+// Generators check and make the generators of gen:// sources. They live in
+// ingest/gen, which links the codecs: main hands them in.
+type Generators struct {
+	// Check validates a gen:// URL; it reads no file and starts nothing.
+	Check func(url string) error
+	// New makes the generator that publishes url's pictures into source.
+	New func(source, url string) (Generator, error)
+}
+
+// NewSources returns an empty source set over its parts.
+func NewSources(reg *ingest.Registry, inputs Inputs, paths Paths, gens Generators, log *slog.Logger) *Sources {
+	return &Sources{registry: reg, inputs: inputs, paths: paths, gens: gens, log: log, feeders: map[string]Feeder{},
+		genOf: map[string]bool{}}
+}
+
+// CheckSource is the one check of a source's settings, whichever door they
+// come through: the show file, show.json or the API. It reads no file and
+// starts nothing; checkGen validates gen:// URLs (Generators.Check).
+func CheckSource(cfg ingest.SourceConfig, checkGen func(url string) error) error {
+	switch cfg.Name {
+	case bus.Black:
+		return &fault.Invalid{Field: "name", Msg: `"black" is the mixer's black bus; choose another name`}
+	case "master", "program", "preview":
+		return &fault.Invalid{Field: "name", Msg: fmt.Sprintf("%q is reserved (the audio master, the program and preview outputs); choose another name", cfg.Name)}
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if strings.HasPrefix(cfg.URL, "gen://") {
+		if err := checkGen(cfg.URL); err != nil {
+			return &fault.Invalid{Field: "url", Msg: fmt.Sprintf("source %s: %v", cfg.Name, err)}
+		}
+	}
+	return nil
+}
+
+// Add creates a source and starts what feeds it.
+func (ss *Sources) Add(cfg ingest.SourceConfig) (ingest.Status, error) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if err := CheckSource(cfg, ss.gens.Check); err != nil {
+		return ingest.Status{}, err
+	}
+	src, err := ss.registry.Add(cfg)
+	if err != nil {
+		return ingest.Status{}, err
+	}
+	undo := func() { _ = ss.registry.Remove(cfg.Name) }
+	if err := ss.inputs.AddInput(cfg.Name, src.Stream(), time.Duration(cfg.JitterBufferMS)*time.Millisecond); err != nil {
+		undo()
+		return ingest.Status{}, err
+	}
+	if err := ss.paths.Add("live/"+cfg.Name, src.Stream()); err != nil {
+		ss.inputs.RemoveInput(cfg.Name)
+		undo()
+		return ingest.Status{}, err
+	}
+	if err := ss.startFeeder(cfg); err != nil {
+		ss.paths.Remove("live/" + cfg.Name)
+		ss.inputs.RemoveInput(cfg.Name)
+		undo()
+		return ingest.Status{}, err
+	}
+	ss.order = append(ss.order, cfg.Name)
+	return src.Status(), nil
+}
+
+func (ss *Sources) startFeeder(cfg ingest.SourceConfig) error {
+	switch {
+	case strings.HasPrefix(cfg.URL, "gen://"):
+		if len(ss.genOf) >= ingest.MaxGenerators {
+			return fmt.Errorf("source %s: %w", cfg.Name, ingest.ErrTooManyGenerators)
+		}
+		g, err := ss.gens.New(cfg.Name, cfg.URL)
+		if err != nil {
+			return &fault.Invalid{Field: "url", Msg: fmt.Sprintf("source %s: %v", cfg.Name, err)}
+		}
+		if err := g.Start(); err != nil {
+			return fmt.Errorf("source %s: %w", cfg.Name, err)
+		}
+		ss.feeders[cfg.Name] = g
+		ss.genOf[cfg.Name] = true
+	case cfg.Pulled():
+		p := ingest.NewPull(ss.registry, cfg, ss.log)
+		p.Start()
+		ss.feeders[cfg.Name] = p
+	}
+	return nil
+}
+
+func (ss *Sources) stopFeeder(name string) {
+	if f, ok := ss.feeders[name]; ok {
+		f.Close()
+		delete(ss.feeders, name)
+		delete(ss.genOf, name)
+	}
+}
+
+// Update changes a source's key, takeover, transport, URL or jitter buffer.
+// A new URL restarts what feeds the source; a pushed source's publisher
+// stays on. A new jitter buffer applies at once (the mixer's SetJitterBuffer).
+func (ss *Sources) Update(cfg ingest.SourceConfig) (ingest.Status, error) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	src, ok := ss.registry.Get(cfg.Name)
+	if !ok {
+		return ingest.Status{}, fmt.Errorf("source %q: %w", cfg.Name, ingest.ErrUnknownSource)
+	}
+	old := src.Config()
+	if err := CheckSource(cfg, ss.gens.Check); err != nil {
+		return ingest.Status{}, err
+	}
+	if cfg.JitterBufferMS != old.JitterBufferMS {
+		// validated: the mixer takes it
+		if err := ss.inputs.SetJitterBuffer(cfg.Name, time.Duration(cfg.JitterBufferMS)*time.Millisecond); err != nil {
+			return ingest.Status{}, err
+		}
+	}
+	if cfg.URL != old.URL || cfg.Transport != old.Transport {
+		ss.stopFeeder(cfg.Name)
+		if err := ss.registry.Update(cfg); err != nil {
+			return ingest.Status{}, err
+		}
+		if err := ss.startFeeder(cfg); err != nil {
+			_ = ss.registry.Update(old)
+			_ = ss.startFeeder(old)
+			return ingest.Status{}, err
+		}
+		return src.Status(), nil
+	}
+	if err := ss.registry.Update(cfg); err != nil {
+		return ingest.Status{}, err
+	}
+	return src.Status(), nil
+}
+
+// Remove stops a source: its feeder, its publisher, its mixer input (a bus
+// showing it goes to black) and its re-served path.
+func (ss *Sources) Remove(name string) error {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if _, ok := ss.registry.Get(name); !ok {
+		return fmt.Errorf("source %q: %w", name, ingest.ErrUnknownSource)
+	}
+	ss.stopFeeder(name)
+	ss.inputs.RemoveInput(name)
+	ss.paths.Remove("live/" + name)
+	err := ss.registry.Remove(name)
+	for i, n := range ss.order {
+		if n == name {
+			ss.order = append(ss.order[:i], ss.order[i+1:]...)
+			break
+		}
+	}
+	return err
+}
+
+// Configs returns every source's settings in the order they were added,
+// publish keys included (for show.json).
+func (ss *Sources) Configs() []ingest.SourceConfig {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	out := make([]ingest.SourceConfig, 0, len(ss.order))
+	for _, n := range ss.order {
+		if s, ok := ss.registry.Get(n); ok {
+			out = append(out, s.Config())
+		}
+	}
+	return out
+}
+
+// Close stops every feeder.
+func (ss *Sources) Close() {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	for name := range ss.feeders {
+		ss.stopFeeder(name)
+	}
+}
