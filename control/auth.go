@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -82,7 +83,8 @@ type credential struct {
 // auth holds the tokens (by SHA-256, so each compare is of equal length) and
 // the panel's sessions.
 type auth struct {
-	tokens []credential
+	tokens   []credential
+	throttle *throttle // wrong tokens by address
 
 	mu       sync.Mutex
 	sessions map[string]session
@@ -94,7 +96,7 @@ type session struct {
 }
 
 func newAuth(tokens []Token) *auth {
-	a := &auth{sessions: map[string]session{}}
+	a := &auth{sessions: map[string]session{}, throttle: newThrottle()}
 	for _, t := range tokens {
 		a.tokens = append(a.tokens, credential{name: t.Name, role: t.Role, sum: sha256.Sum256([]byte(t.Secret))})
 	}
@@ -195,8 +197,16 @@ func (s *Server) authorize(c *gin.Context) {
 		c.Next()
 		return
 	}
+	addr := host(c.Request.RemoteAddr)
+	if wait, no := s.auth.throttle.blocked(addr); no && presentsCredential(c) {
+		refuseGuessing(c, wait)
+		return
+	}
 	cred, ok, msg := s.credential(c, key)
 	if !ok {
+		if presentsCredential(c) {
+			s.auth.throttle.failed(addr)
+		}
 		c.Header("WWW-Authenticate", `Bearer realm="switchyard"`)
 		fail(c, &APIError{Status: http.StatusUnauthorized, Msg: msg})
 		return
@@ -241,6 +251,29 @@ func (s *Server) credential(c *gin.Context, key string) (credential, bool, strin
 	return credential{}, false, "missing token: " + how
 }
 
+// presentsCredential reports whether a request tries a credential: a
+// bearer token, ?token= or a session cookie.
+func presentsCredential(c *gin.Context) bool {
+	if c.GetHeader("Authorization") != "" {
+		return true
+	}
+	if _, ok := c.GetQuery("token"); ok {
+		return true
+	}
+	id, err := c.Cookie(SessionCookie)
+	return err == nil && id != ""
+}
+
+// refuseGuessing answers a credential tried from an address that has tried
+// too many wrong ones lately (throttle): 429, and when to come back.
+func refuseGuessing(c *gin.Context, wait time.Duration) {
+	secs := int((wait + time.Second - 1) / time.Second)
+	c.Set(limitKey, "token_attempts")
+	c.Header("Retry-After", strconv.Itoa(secs))
+	fail(c, &APIError{Status: http.StatusTooManyRequests, Msg: fmt.Sprintf(
+		"%d wrong tokens from this address within %s: token attempts are refused for %d s", maxTokenFailures, tokenWindow, secs)})
+}
+
 // sessionBody is POST /api/v1/session's body.
 type sessionBody struct {
 	Token string `json:"token"`
@@ -272,8 +305,14 @@ func (s *Server) login(c *gin.Context) {
 		c.JSON(http.StatusOK, Who{Name: "open", Role: RoleAdmin, Open: true})
 		return
 	}
+	addr := host(c.Request.RemoteAddr)
+	if wait, no := s.auth.throttle.blocked(addr); no {
+		refuseGuessing(c, wait)
+		return
+	}
 	cred, ok := s.auth.match(req.Token)
 	if !ok || req.Token == "" {
+		s.auth.throttle.failed(addr)
 		fail(c, &APIError{Status: http.StatusUnauthorized, Msg: "wrong token", Field: "token"})
 		return
 	}
