@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"reflect"
 	"regexp"
 	"strconv"
 	"sync"
@@ -134,9 +133,14 @@ func (h *hub) unsubscribe(s *subscriber) {
 	}
 }
 
-// watcher notices changes the API did not make itself (a camera going live,
-// an output reconnecting) by comparing snapshots ten times a second, and
-// publishes them. Bus changes made through the API are published at once.
+// watcher publishes the changes the API did not make itself (a camera
+// going live, an output reconnecting, a recording stopping on its own): the
+// registry, the outputs and the recorder tell it which of theirs changed
+// (their OnChange), and it publishes that one's event at once, unless it
+// says what the last one said. Bus changes made through the API are
+// published by the API's call; the buses' own moves (an automatic
+// transition's progress and end) are read with the levels, ten times a
+// second.
 type watcher struct {
 	s       *Server
 	mu      sync.Mutex
@@ -178,6 +182,27 @@ type outputEvent struct {
 	Reconnects  uint64     `json:"reconnects"`
 }
 
+// same says whether two events of a source say the same.
+func (e sourceEvent) same(o sourceEvent) bool {
+	return e.Name == o.Name && e.State == o.State && e.Protocol == o.Protocol && e.Warning == o.Warning &&
+		e.JitterBufferMS == o.JitterBufferMS && samePtr(e.Video, o.Video) && samePtr(e.Audio, o.Audio)
+}
+
+// same says whether two events of an output say the same.
+func (e outputEvent) same(o outputEvent) bool {
+	return e.Name == o.Name && e.URL == o.URL && e.Enabled == o.Enabled && e.State == o.State &&
+		e.Attempt == o.Attempt && e.LastError == o.LastError && e.Reconnects == o.Reconnects &&
+		sameTime(e.NextTryAt, o.NextTryAt) && sameTime(e.LastErrorAt, o.LastErrorAt)
+}
+
+func samePtr[T comparable](a, b *T) bool {
+	return a == nil && b == nil || a != nil && b != nil && *a == *b
+}
+
+func sameTime(a, b *time.Time) bool {
+	return a == nil && b == nil || a != nil && b != nil && a.Equal(*b)
+}
+
 func sourceEventOf(st ingest.Status) sourceEvent {
 	if st.Video != nil && st.Video.KeyframeIntervalS != 0 { // measured, it moves: left to polling
 		v := *st.Video
@@ -215,58 +240,92 @@ func (w *watcher) busesChanged() {
 	w.s.events.publish("buses", st)
 }
 
-func (w *watcher) scan() {
+// listen subscribes to the owners' changes and publishes what they are
+// now, as the events of a change would.
+func (w *watcher) listen() {
+	w.s.Registry.OnChange(w.sourceChanged)
+	if w.s.Outputs != nil {
+		w.s.Outputs.OnChange(w.outputChanged)
+	}
+	if w.s.Recorder != nil {
+		w.s.Recorder.OnChange(w.recordingChanged)
+	}
 	w.busesChanged()
+	for _, src := range w.s.Registry.List() {
+		w.sourceChanged(src.Name())
+	}
+	if w.s.Outputs != nil {
+		for _, o := range w.s.Outputs.List() {
+			w.outputChanged(o.Name)
+		}
+	}
+	w.recordingChanged()
+}
+
+// sourceChanged publishes a source's event, or "source_removed".
+func (w *watcher) sourceChanged(name string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	sources := map[string]sourceEvent{}
-	for _, st := range w.s.sources() {
-		sources[st.Name] = sourceEventOf(st)
+	src, ok := w.s.Registry.Get(name)
+	if !ok {
+		if _, known := w.sources[name]; known {
+			delete(w.sources, name)
+			w.s.events.publish("source_removed", map[string]string{"name": name})
+		}
+		return
 	}
-	publishDiff(w.s.events, "source", w.sources, sources)
-	if w.s.Recorder != nil {
-		var ev recordingEvent
-		if in, ok := w.s.Recorder.Active(); ok {
-			ev = recordingEvent{Active: true, ID: in.ID, State: in.State}
-		} else if w.rec.Active { // it stopped: say how
-			ev = recordingEvent{ID: w.rec.ID, State: "stopped"}
-			if list, err := w.s.Recorder.List(); err == nil {
-				for _, in := range list {
-					if in.ID == w.rec.ID {
-						ev.State = in.State
-					}
+	ev := sourceEventOf(w.s.sourceStatus(src))
+	if last, known := w.sources[name]; known && last.same(ev) {
+		return
+	}
+	w.sources[name] = ev
+	w.s.events.publish("source", ev)
+}
+
+// outputChanged publishes an output's event, or "output_removed".
+func (w *watcher) outputChanged(name string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	o, err := w.s.Outputs.Get(name)
+	if err != nil {
+		if _, known := w.outputs[name]; known {
+			delete(w.outputs, name)
+			w.s.events.publish("output_removed", map[string]string{"name": name})
+		}
+		return
+	}
+	ev := outputEventOf(o)
+	if last, known := w.outputs[name]; known && last.same(ev) {
+		return
+	}
+	w.outputs[name] = ev
+	w.s.events.publish("output", ev)
+}
+
+// recordingChanged publishes the recording's state: the session running,
+// or how the last one stopped.
+func (w *watcher) recordingChanged() {
+	if w.s.Recorder == nil {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var ev recordingEvent
+	if in, ok := w.s.Recorder.Active(); ok {
+		ev = recordingEvent{Active: true, ID: in.ID, State: in.State}
+	} else if w.rec.Active { // it stopped: say how
+		ev = recordingEvent{ID: w.rec.ID, State: "stopped"}
+		if list, err := w.s.Recorder.List(); err == nil {
+			for _, in := range list {
+				if in.ID == w.rec.ID {
+					ev.State = in.State
 				}
 			}
 		}
-		if ev != w.rec && (ev.Active || w.rec.Active) {
-			w.rec = ev
-			w.s.events.publish("recording", ev)
-		}
 	}
-	if w.s.Outputs == nil {
-		return
-	}
-	outputs := map[string]outputEvent{}
-	for _, o := range w.s.Outputs.List() {
-		outputs[o.Name] = outputEventOf(o)
-	}
-	publishDiff(w.s.events, "output", w.outputs, outputs)
-}
-
-// publishDiff brings last up to cur, publishing typ for what is new or
-// changed and typ+"_removed" for what is gone.
-func publishDiff[T any](h *hub, typ string, last, cur map[string]T) {
-	for name, ev := range cur {
-		if old, ok := last[name]; !ok || !reflect.DeepEqual(old, ev) {
-			last[name] = ev
-			h.publish(typ, ev)
-		}
-	}
-	for name := range last {
-		if _, ok := cur[name]; !ok {
-			delete(last, name)
-			h.publish(typ+"_removed", map[string]string{"name": name})
-		}
+	if ev != w.rec && (ev.Active || w.rec.Active) {
+		w.rec = ev
+		w.s.events.publish("recording", ev)
 	}
 }
 
@@ -275,7 +334,7 @@ func (w *watcher) run(ctx context.Context, done chan<- struct{}) {
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
 	for {
-		w.scan()
+		w.busesChanged()
 		w.s.events.broadcast("levels", w.s.Mixer.TakeLevels())
 		select {
 		case <-ctx.Done():

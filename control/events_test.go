@@ -1,10 +1,19 @@
 package control
 
 import (
+	"bufio"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"switchyard/ingest"
+	"switchyard/media"
+	"switchyard/output/push"
+	"switchyard/output/record"
 )
 
 // TestEventHistoryBounded: the events kept for clients that reconnect stay
@@ -51,4 +60,105 @@ func TestEventHistoryBounded(t *testing.T) {
 	lone := newHub(100, 10) // an event larger than the bound is still kept, alone
 	lone.publish("big", big)
 	require.Len(t, lone.ring, 1)
+}
+
+// TestEventsFromTheOwners: what the owners change on their own reaches the
+// event stream as they tell it (the registry's sources, the outputs, the
+// recorder; the fakes tell as the real owners do), in the order it
+// happened, and a change that says nothing new makes no event.
+func TestEventsFromTheOwners(t *testing.T) {
+	s := newTestServer(t, io.Discard, nil)
+	reg := s.Registry.(*ingest.Registry)
+	base := "http://" + s.Addr().String()
+	resp, err := http.Get(base + "/api/v1/events")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	type event struct{ typ, data string }
+	events := make(chan event, 256)
+	go func() {
+		defer close(events)
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(nil, 1<<20)
+		var typ string
+		for sc.Scan() {
+			l := sc.Text()
+			if v, ok := strings.CutPrefix(l, "event: "); ok {
+				typ = v
+			} else if v, ok := strings.CutPrefix(l, "data: "); ok && typ != "levels" && typ != "buses" {
+				events <- event{typ, v}
+			}
+		}
+	}()
+	next := func(typ string, want ...string) {
+		t.Helper()
+		select {
+		case ev, ok := <-events:
+			require.True(t, ok, "the stream ended before %s", typ)
+			require.Equal(t, typ, ev.typ, "the next event (%s)", ev.data)
+			for _, w := range want {
+				require.Contains(t, ev.data, w)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no %s event", typ)
+		}
+	}
+	call := func(method, path, body string, status int) {
+		t.Helper()
+		req, err := http.NewRequest(method, base+path, strings.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/json")
+		r, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		r.Body.Close()
+		require.Equal(t, status, r.StatusCode, "%s %s", method, path)
+	}
+	next("state")
+
+	call("POST", "/api/v1/sources", `{"name":"cam1"}`, 201)
+	next("source", `"name":"cam1"`, `"state":"offline"`)
+	p, err := reg.Publish("cam1", "", "rtmp")
+	require.NoError(t, err)
+	next("source", `"state":"connecting"`, `"protocol":"rtmp"`)
+	vt := &media.Track{Kind: media.KindVideo, Codec: media.CodecH264, Width: 640, Height: 360, FPS: 25}
+	p.WriteUnit(&media.Unit{Track: vt, Key: true, Data: [][]byte{{0x65}}})
+	next("source", `"state":"live"`, `"width":640`)
+	p.WriteUnit(&media.Unit{Track: vt, Data: [][]byte{{0x41}}}) // nothing new
+	p.SetWarning("an Opus track is ignored")
+	next("source", `"warning":"an Opus track is ignored"`)
+	p.Close()
+	next("source", `"state":"offline"`)
+
+	call("POST", "/api/v1/outputs", `{"name":"yt","url":"rtmp://127.0.0.1:1/live/key","enabled":true}`, 201)
+	next("output", `"name":"yt"`, `"state":"connecting"`)
+	call("POST", "/api/v1/outputs/yt/stop", "", 200)
+	next("output", `"state":"idle"`, `"enabled":false`)
+	call("DELETE", "/api/v1/outputs/yt", "", 204)
+	next("output_removed", `{"name":"yt"}`)
+
+	call("POST", "/api/v1/recording/start", `{}`, 201)
+	next("recording", `"active":true`, `"id":"s1"`, `"state":"recording"`)
+	call("POST", "/api/v1/recording/stop", "", 200)
+	next("recording", `"active":false`, `"id":"s1"`, `"state":"complete"`)
+
+	// each change as the owner tells it, not as a scan finds the show: an
+	// output added and removed at once, a recording started and stopped
+	_, err = s.Outputs.Add(push.Config{Name: "tw", URL: "rtmp://127.0.0.1:1/app/key"})
+	require.NoError(t, err)
+	require.NoError(t, s.Outputs.Remove("tw"))
+	_, err = s.Recorder.Start(record.StartRequest{Program: true})
+	require.NoError(t, err)
+	_, err = s.Recorder.Stop()
+	require.NoError(t, err)
+	next("output", `"name":"tw"`, `"state":"idle"`)
+	next("output_removed", `{"name":"tw"}`)
+	next("recording", `"active":true`, `"id":"s2"`)
+	next("recording", `"active":false`, `"id":"s2"`, `"state":"complete"`)
+
+	call("DELETE", "/api/v1/sources/cam1", "", 204)
+	next("source_removed", `{"name":"cam1"}`)
+	select {
+	case ev := <-events:
+		t.Fatalf("an event no change made: %+v", ev)
+	case <-time.After(300 * time.Millisecond):
+	}
 }

@@ -452,8 +452,26 @@ func (fs *fakeSources) Configs() []ingest.SourceConfig {
 // fakeOutputs keeps destinations without connecting anywhere: validated as
 // push validates them, enabled ones shown connecting.
 type fakeOutputs struct {
-	mu   sync.Mutex
-	list []push.Config
+	mu       sync.Mutex
+	list     []push.Config
+	onChange func(name string)
+}
+
+func (o *fakeOutputs) OnChange(f func(name string)) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.onChange = f
+}
+
+// changed tells the listener, outside the lock (the methods defer it
+// before they lock, so it runs after their unlock).
+func (o *fakeOutputs) changed(name string) {
+	o.mu.Lock()
+	f := o.onChange
+	o.mu.Unlock()
+	if f != nil {
+		f(name)
+	}
 }
 
 func (o *fakeOutputs) status(c push.Config) push.Status {
@@ -489,6 +507,7 @@ func (o *fakeOutputs) Get(name string) (push.Status, error) {
 }
 
 func (o *fakeOutputs) Add(c push.Config) (push.Status, error) {
+	defer o.changed(c.Name)
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if err := c.Validate(); err != nil {
@@ -502,6 +521,7 @@ func (o *fakeOutputs) Add(c push.Config) (push.Status, error) {
 }
 
 func (o *fakeOutputs) Patch(name string, p push.Patch) (push.Status, error) {
+	defer o.changed(name)
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	i := o.find(name)
@@ -533,6 +553,7 @@ func (o *fakeOutputs) Start(name string) (push.Status, error) { return o.enable(
 func (o *fakeOutputs) Stop(name string) (push.Status, error)  { return o.enable(name, false) }
 
 func (o *fakeOutputs) Remove(name string) error {
+	defer o.changed(name)
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	i := o.find(name)
@@ -558,10 +579,28 @@ type fakeRecorder struct {
 	sessions []record.Info
 	seq      int
 	// started is the last start request.
-	started record.StartRequest
+	started  record.StartRequest
+	onChange func()
+}
+
+func (r *fakeRecorder) OnChange(f func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.onChange = f
+}
+
+// changed tells the listener, outside the lock (as fakeOutputs.changed).
+func (r *fakeRecorder) changed() {
+	r.mu.Lock()
+	f := r.onChange
+	r.mu.Unlock()
+	if f != nil {
+		f()
+	}
 }
 
 func (r *fakeRecorder) Start(req record.StartRequest) (record.Info, error) {
+	defer r.changed()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.active != nil {
@@ -575,6 +614,7 @@ func (r *fakeRecorder) Start(req record.StartRequest) (record.Info, error) {
 }
 
 func (r *fakeRecorder) Stop() (record.Info, error) {
+	defer r.changed()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.active == nil {

@@ -21,6 +21,9 @@ import (
 type Registry interface {
 	List() []*ingest.Source
 	Get(name string) (*ingest.Source, bool)
+	// OnChange sets, once, who is told (by name, outside the registry's
+	// locks) of a source's change, the clock's included (the event stream).
+	OnChange(f func(name string))
 }
 
 // Mixer is the mixer as the API sees it: buses, sound, keyers, and what it
@@ -89,6 +92,9 @@ type Outputs interface {
 	Remove(name string) error
 	// Configs returns every output's settings, for show.json.
 	Configs() []push.Config
+	// OnChange sets, once, who is told (by name, outside the outputs'
+	// locks) of an output's change (the event stream).
+	OnChange(f func(name string))
 }
 
 // Recorder records the program and the sources (ISO).
@@ -102,4 +108,7 @@ type Recorder interface {
 	Delete(session string) error
 	// Dir is where recordings are written (for the free space metric).
 	Dir() string
+	// OnChange sets, once, who is told (outside the recorder's locks) of
+	// a session started or stopped (the event stream).
+	OnChange(f func())
 }

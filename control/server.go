@@ -109,6 +109,7 @@ func (s *Server) Start() error {
 		IdleTimeout: s.IdleTimeout, MaxHeaderBytes: MaxHeaderBytes}
 	s.done = make(chan struct{})
 	s.watched = make(chan struct{})
+	s.watch.listen()
 	go s.watch.run(s.ctx, s.watched)
 	go func() {
 		defer close(s.done)

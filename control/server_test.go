@@ -54,6 +54,7 @@ func unstartedServer(t testing.TB, logs io.Writer) (*Server, *testOwners) {
 	require.NoError(t, err)
 	t.Cleanup(func() { a.Close() })
 	reg := ingest.NewRegistry(log)
+	t.Cleanup(reg.Close) // after the server's Close
 	o := &testOwners{mix: newFakeMixer(320, 240, a), outputs: &fakeOutputs{}, recorder: &fakeRecorder{dir: filepath.Join(dir, "recordings")}}
 	o.sources = &fakeSources{reg: reg, mix: o.mix}
 	return &Server{Address: "127.0.0.1:0", Registry: reg, Sources: o.sources, Mixer: o.mix, Outputs: o.outputs, Recorder: o.recorder,

@@ -92,6 +92,7 @@ func (s *Server) addSource(c *gin.Context) {
 		return
 	}
 	s.saveShow()
+	s.watch.sourceChanged(cfg.Name) // with the mixer's view, which the registry's own news may precede
 	if src, ok := s.Registry.Get(cfg.Name); ok {
 		st = s.sourceStatus(src) // with the mixer's view: the jitter buffer in use
 	}
@@ -121,6 +122,7 @@ func (s *Server) patchSource(c *gin.Context) {
 		return
 	}
 	s.saveShow()
+	s.watch.sourceChanged(name)                // the buffer in use is the mixer's: the registry's news may precede it
 	c.JSON(http.StatusOK, s.sourceStatus(src)) // with the mixer's view: the buffer in use
 }
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"switchyard/internal/fault"
+	"switchyard/internal/notify"
 	"switchyard/internal/redact"
 	"switchyard/media"
 )
@@ -57,6 +58,13 @@ type Registry struct {
 
 	mu      sync.RWMutex
 	sources map[string]*Source
+
+	// changes carries the sources' changes to the listener (OnChange);
+	// the clock's goroutine (watchClock) notices what the clock changes.
+	changes notify.Notifier
+	quit    chan struct{}
+	done    chan struct{}
+	close   sync.Once
 }
 
 // NewRegistry returns an empty registry.
@@ -92,8 +100,9 @@ func (r *Registry) Add(cfg SourceConfig) (*Source, error) {
 	if len(r.sources) >= MaxSources {
 		return nil, fmt.Errorf("source %s: %w", cfg.Name, ErrTooManySources)
 	}
-	s := &Source{name: cfg.Name, cfg: cfg, stream: media.NewStream(), state: StateOffline}
+	s := &Source{name: cfg.Name, reg: r, cfg: cfg, stream: media.NewStream(), state: StateOffline}
 	r.sources[cfg.Name] = s
+	r.changes.Changed(cfg.Name)
 	return s, nil
 }
 
@@ -106,6 +115,7 @@ func (r *Registry) Remove(name string) error {
 	if !ok {
 		return fmt.Errorf("source %q: %w", name, ErrUnknownSource)
 	}
+	r.changes.Changed(name)
 	s.mu.Lock()
 	p := s.publisher
 	s.mu.Unlock()
@@ -128,6 +138,7 @@ func (r *Registry) Update(cfg SourceConfig) error {
 	}
 	s.mu.Lock()
 	s.cfg = cfg
+	s.changedLocked()
 	s.mu.Unlock()
 	return nil
 }
@@ -213,6 +224,7 @@ func (r *Registry) Publish(name, key, proto string) (*Publisher, error) {
 	s.win = window{start: time.Now()}
 	s.lastKey, s.keyint, s.lastKeyAt = -1, 0, time.Time{}
 	s.tracksWarning = ""
+	s.changedLocked()
 	s.mu.Unlock()
 	if taken != nil {
 		taken.kick() // outside the source's lock: the old connection's clean-up takes it
@@ -227,6 +239,7 @@ func (r *Registry) Publish(name, key, proto string) (*Publisher, error) {
 // publishers, so readers never have to re-attach when a camera comes back.
 type Source struct {
 	name   string // fixed; cfg may change
+	reg    *Registry
 	stream *media.Stream
 
 	mu        sync.Mutex
@@ -251,6 +264,8 @@ type Source struct {
 	// tracksWarning names what the live publisher sends that the source
 	// cannot take (Publisher.SetWarning).
 	tracksWarning string
+	// noted is the derived state the listener was last told of.
+	noted derived
 }
 
 // PullStatus is the way back of a pulled camera that is not live.
@@ -357,17 +372,12 @@ func (s *Source) Status() Status {
 	if s.state != StateLive {
 		return st
 	}
-	if !s.lastUnit.IsZero() && time.Since(s.lastUnit) > StaleAfter || s.lastUnit.IsZero() && time.Since(s.since) > StaleAfter {
+	d := s.deriveLocked(time.Now())
+	if d.stale {
 		st.State = StateStale
 	}
-	if s.video != nil {
-		from := s.lastKeyAt
-		if from.IsZero() {
-			from = s.since
-		}
-		if d := time.Since(from); d > NoKeyAfter {
-			st.Warning = fmt.Sprintf("no key frame for %.0f s: nothing can start decoding this source; set the encoder's key-frame interval to 1–2 s", d.Seconds())
-		}
+	if d.noKey > 0 {
+		st.Warning = fmt.Sprintf("no key frame for %.0f s: nothing can start decoding this source; set the encoder's key-frame interval to 1–2 s", d.noKey.Seconds())
 	}
 	if s.tracksWarning != "" {
 		st.Warning = strings.TrimPrefix(st.Warning+"; "+s.tracksWarning, "; ")
@@ -376,11 +386,7 @@ func (s *Source) Status() Status {
 	st.UptimeS = time.Since(s.since).Seconds()
 	st.BitrateKbps = s.kbps
 	if v := s.video; v != nil {
-		fps := v.FPS
-		if fps == 0 {
-			fps = s.fps
-		}
-		st.Video = &VideoStatus{Codec: v.Codec, Profile: v.Profile, Width: v.Width, Height: v.Height, FPS: round2(fps),
+		st.Video = &VideoStatus{Codec: v.Codec, Profile: v.Profile, Width: v.Width, Height: v.Height, FPS: d.fps,
 			KeyframeIntervalS: round2(s.keyint.Seconds())}
 	}
 	if a := s.audio; a != nil {
@@ -409,6 +415,7 @@ func (s *Source) SetPullState(state State, attempt int, next time.Time, err erro
 		now := time.Now()
 		s.pull.LastError, s.pull.LastErrorAt = redact.Text(err.Error()), &now
 	}
+	s.changedLocked()
 }
 
 // Publisher is the claim of one connection on a source.
@@ -445,10 +452,13 @@ func (p *Publisher) WriteUnit(u *media.Unit) {
 		return
 	}
 	s.lastUnit = now
+	changed := false
 	if s.state == StateConnecting {
 		s.state = StateLive
+		changed = true
 	}
 	if u.Track.Kind == media.KindVideo {
+		changed = changed || s.video != u.Track
 		s.video = u.Track
 		s.win.frames++
 		if u.Key {
@@ -458,6 +468,7 @@ func (p *Publisher) WriteUnit(u *media.Unit) {
 			s.lastKey, s.lastKeyAt = u.DTS, now
 		}
 	} else {
+		changed = changed || s.audio != u.Track
 		s.audio = u.Track
 	}
 	s.win.bytes += u.Size()
@@ -465,6 +476,11 @@ func (p *Publisher) WriteUnit(u *media.Unit) {
 		s.fps = float64(s.win.frames) / d.Seconds()
 		s.kbps = round2(float64(s.win.bytes) * 8 / 1000 / d.Seconds())
 		s.win = window{start: now}
+	}
+	if changed {
+		s.changedLocked()
+	} else {
+		s.noteLocked(now) // back from stale, the key frame come, the rate measured
 	}
 	s.mu.Unlock()
 	s.stream.WriteUnit(u)
@@ -484,8 +500,9 @@ func (s *Source) Refuse() {
 func (p *Publisher) SetWarning(msg string) {
 	s := p.src
 	s.mu.Lock()
-	if s.publisher == p {
+	if s.publisher == p && s.tracksWarning != msg {
 		s.tracksWarning = msg
+		s.changedLocked()
 	}
 	s.mu.Unlock()
 }
@@ -525,5 +542,6 @@ func (p *Publisher) Close() {
 		s.video, s.audio = nil, nil
 		s.tracksWarning = ""
 		s.sessions++
+		s.changedLocked()
 	}
 }

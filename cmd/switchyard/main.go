@@ -394,6 +394,7 @@ func (a *app) close() {
 	if a.sources != nil {
 		a.sources.Close()
 	}
+	a.registry.Close() // its clock's goroutine and the news to control
 	if a.outputs != nil {
 		a.outputs.Close()
 	}

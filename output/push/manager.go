@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"switchyard/internal/fault"
+	"switchyard/internal/notify"
 	"switchyard/internal/protocols/rtmp"
 	"switchyard/internal/redact"
 	"switchyard/media"
@@ -45,7 +46,17 @@ type Manager struct {
 	mu      sync.Mutex
 	outputs map[string]*Output
 	closed  bool
+
+	changes notify.Notifier
 }
+
+// OnChange sets the listener of the outputs' changes, once: an output
+// added, changed or removed, each state it goes through (connecting, live,
+// retrying with its error and next try, idle). It gets the output's name
+// and reads its status with Get (a removed output is no longer there). It
+// is called on a goroutine of the manager's, outside the manager's and
+// the outputs' locks, one call at a time; Close stops it.
+func (m *Manager) OnChange(f func(name string)) { m.changes.Listen(f) }
 
 // NewManager returns a manager sending program to its outputs.
 func NewManager(program *media.Stream, opts Options, log *slog.Logger) *Manager {
@@ -69,8 +80,9 @@ func (m *Manager) Add(c Config) (Status, error) {
 	if err != nil {
 		return Status{}, err
 	}
-	o := newOutput(c, t, &m.opts, st, m.log)
+	o := newOutput(c, t, &m.opts, st, m.log, &m.changes)
 	m.outputs[c.Name] = o
+	m.changes.Changed(c.Name)
 	if c.Enabled && !m.closed {
 		o.start()
 	}
@@ -147,9 +159,10 @@ func (m *Manager) Patch(name string, p Patch) (Status, error) {
 	}
 	o.stop() // waits for the goroutine; it never takes m.mu
 	m.release(o.cfg)
-	n := newOutput(c, t, &m.opts, st, m.log)
+	n := newOutput(c, t, &m.opts, st, m.log, &m.changes)
 	n.reconnects = o.reconnects
 	m.outputs[name] = n
+	m.changes.Changed(name)
 	if c.Enabled && !m.closed {
 		n.start()
 	}
@@ -179,6 +192,7 @@ func (m *Manager) Remove(name string) error {
 	o.stop()
 	m.release(o.cfg)
 	delete(m.outputs, name)
+	m.changes.Changed(name)
 	return nil
 }
 
@@ -203,14 +217,15 @@ func (m *Manager) release(c Config) {
 	}
 }
 
-// Close stops every output and waits for them.
+// Close stops every output and the listener's calls, and waits for them.
 func (m *Manager) Close() {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	m.closed = true
 	for _, o := range m.outputs {
 		o.stop()
 		m.release(o.cfg)
 	}
 	m.outputs = map[string]*Output{}
+	m.mu.Unlock()
+	m.changes.Close() // outside the lock: a listener's call may be waiting for it
 }

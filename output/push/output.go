@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"switchyard/internal/backoff"
+	"switchyard/internal/notify"
 	"switchyard/internal/protocols/rtmp"
 	"switchyard/internal/redact"
 	"switchyard/media"
@@ -133,10 +134,13 @@ type Output struct {
 
 	cancel context.CancelFunc
 	done   chan struct{}
+	// changes is the manager's: each state the output goes through is
+	// marked there for its listener
+	changes *notify.Notifier
 }
 
-func newOutput(cfg Config, t rtmp.Target, opts *Options, program *media.Stream, log *slog.Logger) *Output {
-	return &Output{cfg: cfg, target: t, opts: opts, program: program, state: StateIdle,
+func newOutput(cfg Config, t rtmp.Target, opts *Options, program *media.Stream, log *slog.Logger, changes *notify.Notifier) *Output {
+	return &Output{cfg: cfg, target: t, opts: opts, program: program, state: StateIdle, changes: changes,
 		log: log.With("output", cfg.Name, "url", redact.URL(cfg.URL))}
 }
 
@@ -187,6 +191,7 @@ func (o *Output) setState(s State) {
 		o.since = time.Now()
 		o.attempt = 0
 	}
+	o.changes.Changed(o.cfg.Name)
 	o.mu.Unlock()
 }
 
@@ -208,6 +213,7 @@ func (o *Output) run(ctx context.Context) {
 		o.nextTry = time.Now().Add(delay)
 		o.state = StateRetrying
 		attempt := o.attempt
+		o.changes.Changed(o.cfg.Name)
 		o.mu.Unlock()
 		if attempt == 1 || attempt%10 == 0 { // log the first failure, then a summary now and then
 			o.log.Warn("output failed; retrying", "attempt", attempt, "in", delay.Round(time.Millisecond), "err", redact.Error(err))

@@ -23,6 +23,7 @@ import (
 	"unicode/utf8"
 
 	"switchyard/internal/fault"
+	"switchyard/internal/notify"
 	"switchyard/media"
 )
 
@@ -151,7 +152,16 @@ type Recorder struct {
 	current atomic.Pointer[session]
 
 	stopping sync.WaitGroup // sessions stopping on their own (disk full)
+
+	changes notify.Notifier
 }
+
+// OnChange sets the listener of the recording's changes, once: a session
+// started, stopped by Stop (once its files are complete) or on its own
+// (disk full, at once, while its files close). It reads Active and List
+// for the state. It is called on a goroutine of the recorder's, outside
+// the recorder's locks, one call at a time; Close stops it.
+func (r *Recorder) OnChange(f func()) { r.changes.Listen(func(string) { f() }) }
 
 // New returns a recorder.
 func New(opts Options, log *slog.Logger) *Recorder {
@@ -233,6 +243,7 @@ func (r *Recorder) Start(req StartRequest) (Info, error) {
 	}
 	s.run()
 	r.session = s
+	r.changes.Changed("")
 	r.log.Info("recording started", "session", id, "program", req.Program, "iso", iso, "timecode", s.clock.format(s.clock.start))
 	return s.info(), nil
 }
@@ -254,6 +265,7 @@ func (r *Recorder) Stop() (Info, error) {
 		return Info{}, ErrNotRecording
 	}
 	s.stop("stopped")
+	r.changes.Changed("")
 	r.log.Info("recording stopped", "session", s.id)
 	return s.info(), nil
 }
@@ -268,6 +280,7 @@ func (r *Recorder) stopFor(s *session, reason string) {
 	r.session, r.last = nil, s
 	r.current.CompareAndSwap(s, nil)
 	s.setState(reason) // the API and events say why at once, while the files close
+	r.changes.Changed("")
 	r.stopping.Add(1)
 	r.mu.Unlock()
 	go func() { // not from the goroutine that found the problem: stop waits for it
@@ -391,6 +404,7 @@ func (r *Recorder) Close() {
 	r.mu.Unlock()
 	_, _ = r.Stop()
 	r.stopping.Wait()
+	r.changes.Close()
 }
 
 // ctxDone is a helper for goroutines owned by a session.
