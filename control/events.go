@@ -139,8 +139,7 @@ func (h *hub) unsubscribe(s *subscriber) {
 // (their OnChange), and it publishes that one's event at once, unless it
 // says what the last one said. Bus changes made through the API are
 // published by the API's call; the buses' own moves (an automatic
-// transition's progress and end) are read with the levels, ten times a
-// second.
+// transition's progress and end) when the mixer signals them (BusesMoved).
 type watcher struct {
 	s       *Server
 	mu      sync.Mutex
@@ -333,13 +332,15 @@ func (w *watcher) run(ctx context.Context, done chan<- struct{}) {
 	defer close(done)
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
+	moved := w.s.Mixer.BusesMoved()
 	for {
-		w.busesChanged()
-		w.s.events.broadcast("levels", w.s.Mixer.TakeLevels())
 		select {
 		case <-ctx.Done():
 			return
+		case <-moved: // the mixer's own moves; commands publish theirs
+			w.busesChanged()
 		case <-t.C:
+			w.s.events.broadcast("levels", w.s.Mixer.TakeLevels())
 		}
 	}
 }

@@ -155,6 +155,10 @@ func (m *fakeMixer) SetPosition(p float64) (bus.State, error) {
 	return m.stateLocked(), nil
 }
 
+// BusesMoved: the fake's buses move only on commands (its frame count
+// advances with them), so they never move on their own.
+func (m *fakeMixer) BusesMoved() <-chan struct{} { return nil }
+
 func (m *fakeMixer) FTB() bus.State {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -46,6 +46,9 @@ type Buses interface {
 	DefaultTransition() bus.Transition
 	SetPosition(p float64) (bus.State, error)
 	FTB() bus.State
+	// BusesMoved is signalled when the buses move on their own (an
+	// automatic transition's progress and end).
+	BusesMoved() <-chan struct{}
 }
 
 // Sound is the audio mixer's settings and meters.

@@ -41,6 +41,9 @@ func (e *Engine) compose(n int64, f *programFrame) {
 	trans, p, ftbLvl := shot.Transition, shot.Position, shot.FTB
 	var transT bus.Transition
 	var transC color.YUV
+	if trans != nil && !trans.Manual && n%3 == 0 {
+		e.busesMoved() // an automatic transition's position, ten times a second at 30 fps
+	}
 	if trans != nil {
 		transT, transC = trans.Transition, trans.Color
 		picB, slateB, inB = e.sourceLocked(shot.Preview, at, now, true)

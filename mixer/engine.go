@@ -69,13 +69,17 @@ type Engine struct {
 	levelsMu   sync.Mutex
 	lastLevels audio.Levels
 	bus        *bus.Buses // program, preview, the transition and FTB (under mu)
-	tmarks     transMarks // where the transition on air's sources stood at its first frame
-	current    int64      // index of the frame being composed (or last composed)
-	started    time.Time
-	lastProg   string        // the program source of the last frame
-	keyAt      int64         // the frame KeyFrameNext made a key frame (-1: none)
-	airing     airing        // the program source's pictures, frame to frame (marks.go)
-	switches   []SwitchEvent // to hand to OnSwitch after the tick's lock
+	// busMoved is signalled, never waited on, when the buses move on their
+	// own: an automatic transition's progress (every third frame) and a
+	// transition's end. Commands move them too; their callers know.
+	busMoved chan struct{}
+	tmarks   transMarks // where the transition on air's sources stood at its first frame
+	current  int64      // index of the frame being composed (or last composed)
+	started  time.Time
+	lastProg string        // the program source of the last frame
+	keyAt    int64         // the frame KeyFrameNext made a key frame (-1: none)
+	airing   airing        // the program source's pictures, frame to frame (marks.go)
+	switches []SwitchEvent // to hand to OnSwitch after the tick's lock
 	// OnSwitch, when set before Start, receives every program switch, from
 	// the tick: it must return at once.
 	OnSwitch func(SwitchEvent)
@@ -167,6 +171,7 @@ func New(cfg Config, log *slog.Logger) (*Engine, error) {
 	e := &Engine{cfg: cfg, log: log.With("component", "mixer"), inputs: map[string]*input{},
 		bus: bus.New(cfg.Rate()), current: -1, keyAt: -1, lastProg: Black, keyers: map[string]*keyerState{}}
 	e.bus.OnFinish = e.finished // a completed transition is a switch event
+	e.busMoved = make(chan struct{}, 1)
 	e.gopFrames = max(1, int64(math.Round(cfg.Keyint.Seconds()*float64(cfg.FPSNum)/float64(cfg.FPSDen))))
 	e.lateness = clock.NewLateness(e.log)
 	e.gate = newDecodeGate(runtime.NumCPU())

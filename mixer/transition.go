@@ -28,6 +28,7 @@ type transMarks struct {
 // finished logs a completed transition with the time it really took (the
 // buses' OnFinish, under mu).
 func (e *Engine) finished(d bus.Done) {
+	e.busesMoved()
 	ev := SwitchEvent{PTS: e.cfg.frameTime(d.Start), Kind: d.Transition.Type, From: d.From, To: d.To,
 		Duration: e.cfg.frameTime(max(d.At, d.Start)) - e.cfg.frameTime(d.Start)}
 	if m := &e.tmarks; m.seq == d.Seq {
@@ -145,6 +146,21 @@ func (e *Engine) SetPosition(p float64) (bus.State, error) {
 		return bus.State{}, err
 	}
 	return e.stateLocked(), nil
+}
+
+// BusesMoved is signalled when the buses move on their own — an automatic
+// transition's progress, about ten times a second, and a transition's end
+// (program and preview swap) — for a listener to read State then. A
+// signal not yet taken stands for every move since: it never holds up the
+// program. What a command changes, its caller has in hand.
+func (e *Engine) BusesMoved() <-chan struct{} { return e.busMoved }
+
+// busesMoved signals BusesMoved (on the clock's thread: never blocks).
+func (e *Engine) busesMoved() {
+	select {
+	case e.busMoved <- struct{}{}:
+	default:
+	}
 }
 
 // FTB fades program video and audio to black, or back up when already black,

@@ -15,6 +15,7 @@ import (
 
 	"switchyard/ingest"
 	"switchyard/internal/testpeer"
+	"switchyard/mixer/bus"
 )
 
 type sseEvent struct {
@@ -167,4 +168,35 @@ func TestEvents(t *testing.T) {
 		ch3, _ := sseClient(t, url, id)
 		require.Equal(t, "state", next(t, ch3, 5*time.Second, "state", "buses", "source", "output").typ, id)
 	}
+}
+
+// TestAutoTransitionEvents: an automatic transition's progress reaches the
+// event stream as the mixer moves it (about ten times a second, its
+// position rising), and its end — program and preview swapped — at once,
+// with nobody polling.
+func TestAutoTransitionEvents(t *testing.T) {
+	cfg := testConfig(t, ingest.SourceConfig{Name: "bars", URL: "gen://bars"}, ingest.SourceConfig{Name: "color", URL: "gen://color?c=red"})
+	a, _ := startApp(t, cfg)
+	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"bars"}`, nil)
+	mustAPI(t, "POST", a.apiURL("/preview"), `{"source":"color"}`, nil)
+	ch, stop := sseClient(t, a.apiURL("/events"), "")
+	defer stop()
+	require.Equal(t, "state", next(t, ch, 5*time.Second, "state").typ)
+	mustAPI(t, "POST", a.apiURL("/auto"), `{"type":"mix","duration_ms":1000}`, nil)
+	var positions []float64
+	for {
+		ev := next(t, ch, 3*time.Second, "buses")
+		var st bus.State
+		require.NoError(t, json.Unmarshal([]byte(ev.data), &st))
+		if !st.Transition.Active {
+			require.Equal(t, "color", st.Program, "the end: preview taken to program")
+			require.Equal(t, "bars", st.Preview)
+			break
+		}
+		positions = append(positions, st.Transition.Position)
+	}
+	t.Logf("positions told: %v", positions)
+	require.GreaterOrEqual(t, len(positions), 5, "a 1 s transition's progress told several times")
+	require.True(t, slices.IsSorted(positions), "its position only rises")
+	require.Less(t, positions[len(positions)-1]-positions[0], 1.0)
 }
