@@ -13,7 +13,7 @@ import (
 // random strings; this keeps a script from trying them at the API's speed,
 // and a panel's mistyped token costs its user a minute at most.
 const (
-	maxTokenFailures = 10
+	maxTokenFailures = 20
 	tokenWindow      = time.Minute
 	// maxThrottled bounds the addresses remembered; past it the oldest
 	// window is forgotten (a flood from many addresses stays bounded in
