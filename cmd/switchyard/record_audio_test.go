@@ -91,7 +91,20 @@ func TestRecordingMicrophone(t *testing.T) {
 
 	edl, err := os.ReadFile(filepath.Join(dir, "cuts.edl"))
 	require.NoError(t, err)
-	_, events, _ := readEDL(t, string(edl), 30)
+	_, all, _ := readEDL(t, string(edl), 30)
+	// a camera picture that came late aired twice: the list goes on with
+	// the same reel in a new event (frame-exact); each line, one take
+	var events []cmxEvent
+	last := map[string]int{} // reel+channel → its take in events
+	for _, ev := range all {
+		k := ev.reel + " " + ev.channel
+		if i, ok := last[k]; ok && ev.trans == "C" && events[i].rec1 == ev.rec0 {
+			events[i].rec1, events[i].src1 = ev.rec1, ev.src1
+			continue
+		}
+		last[k] = len(events)
+		events = append(events, ev)
+	}
 	var channels []string
 	for _, ev := range events {
 		channels = append(channels, ev.reel+" "+ev.channel)
