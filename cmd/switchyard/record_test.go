@@ -95,6 +95,19 @@ func TestRecording(t *testing.T) {
 		waitFor(t, 20*time.Second, "program frames", func() bool { return a.mixer.Stats().FramesOut >= n+frames })
 	}
 
+	// the mixer's mapping of each camera at REC and at the stop: a file is
+	// timed by the mapping when it starts, and its end follows the mapping
+	// at the stop (track.end), so a move between the two moves its end
+	offsets := func() map[string]time.Duration {
+		m := map[string]time.Duration{}
+		for _, n := range []string{"cam1", "cam2"} {
+			off, ok := a.mixer.SourceOffset(n)
+			require.True(t, ok, "%s is timed", n)
+			m[n] = off
+		}
+		return m
+	}
+	atREC := offsets()
 	var in record.Info
 	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/recording/start"), ``, &in))
 	require.Equal(t, "recording", in.State)
@@ -108,6 +121,7 @@ func TestRecording(t *testing.T) {
 	metrics := getText(t, "http://"+a.http.Addr().String()+"/metrics")
 	require.Contains(t, metrics, "switchyard_recording_active 1")
 	require.Regexp(t, `switchyard_recording_bytes [1-9][0-9]{5,}\n`, metrics, "hundreds of kB recorded")
+	atStop := offsets()
 	require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/recording/stop"), ``, &in))
 	require.Equal(t, "stopped", in.State)
 	require.Equal(t, http.StatusConflict, api(t, "POST", a.apiURL("/recording/stop"), ``, &e))
@@ -149,8 +163,14 @@ func TestRecording(t *testing.T) {
 		// ended with the last unit that had reached the recorder: the frame
 		// in flight at the stop was missing, and under a loaded make test
 		// the RTMP camera's file ended 54 ms before the program's. A
-		// timebase error is an offset of the whole file.
-		require.InDelta(t, ends["program.mp4"], ends[n], 1.0/30+0.002, "%s ends within a frame of the program", n)
+		// timebase error is an offset of the whole file. Where the mixer
+		// moved its mapping of the camera during the session (its path's
+		// least delay moved by more than 15 ms: a busy machine at the
+		// camera's start), the picture it aired last sits that much off in
+		// the file timed at REC: the end follows the airing, by the move.
+		moved := (atStop[strings.TrimSuffix(n, ".mp4")] - atREC[strings.TrimSuffix(n, ".mp4")]).Abs().Seconds()
+		t.Logf("%s: the mixer's mapping moved %.1f ms between REC and the stop", n, moved*1000)
+		require.InDelta(t, ends["program.mp4"], ends[n], 1.0/30+0.002+moved, "%s ends within a frame of the program", n)
 	}
 
 	// ISO files carry exactly what the cameras sent.
