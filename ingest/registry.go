@@ -15,6 +15,7 @@ import (
 
 	"switchyard/internal/fault"
 	"switchyard/internal/notify"
+	"switchyard/internal/protocols/srt"
 	"switchyard/internal/redact"
 	"switchyard/media"
 )
@@ -224,6 +225,7 @@ func (r *Registry) Publish(name, key, proto string) (*Publisher, error) {
 	s.win = window{start: time.Now()}
 	s.lastKey, s.keyint, s.lastKeyAt = -1, 0, time.Time{}
 	s.tracksWarning = ""
+	s.link = nil
 	s.changedLocked()
 	s.mu.Unlock()
 	if taken != nil {
@@ -264,6 +266,8 @@ type Source struct {
 	// tracksWarning names what the live publisher sends that the source
 	// cannot take (Publisher.SetWarning).
 	tracksWarning string
+	// link reads the live publisher's SRT link (Publisher.SetLink).
+	link func() srt.Stats
 	// noted is the derived state the listener was last told of.
 	noted derived
 }
@@ -329,6 +333,9 @@ type Status struct {
 	JitterBufferMS int `json:"jitter_buffer_ms"`
 	// Warning says what is wrong with a live source's media, if anything.
 	Warning string `json:"warning,omitempty"`
+	// SRT is the link of a source that comes in over SRT (published to the
+	// listener or pulled), while it is on.
+	SRT *srt.Stats `json:"srt,omitempty"`
 	PullStatus
 }
 
@@ -353,7 +360,16 @@ type AudioStatus struct {
 // Status returns the source's current state and statistics.
 func (s *Source) Status() Status {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	st, link := s.statusLocked(), s.link
+	s.mu.Unlock()
+	if link != nil { // outside the lock: it takes the connection's
+		l := link()
+		st.SRT = &l
+	}
+	return st
+}
+
+func (s *Source) statusLocked() Status {
 	st := Status{
 		Name:      s.name,
 		State:     s.state,
@@ -507,6 +523,18 @@ func (p *Publisher) SetWarning(msg string) {
 	s.mu.Unlock()
 }
 
+// SetLink gives the source the publisher's SRT link: its status shows it
+// (Status.SRT) while this publisher is on. f is called outside the
+// source's lock, from the API and /metrics.
+func (p *Publisher) SetLink(f func() srt.Stats) {
+	s := p.src
+	s.mu.Lock()
+	if s.publisher == p {
+		s.link = f
+	}
+	s.mu.Unlock()
+}
+
 // Malformed counts a media message the publisher sent that could not be read.
 func (p *Publisher) Malformed() {
 	p.src.mu.Lock()
@@ -541,6 +569,7 @@ func (p *Publisher) Close() {
 		s.pull.Attempt, s.pull.NextTryAt = 0, nil
 		s.video, s.audio = nil, nil
 		s.tracksWarning = ""
+		s.link = nil
 		s.sessions++
 		s.changedLocked()
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"switchyard/internal/fault"
+	"switchyard/internal/protocols/srt"
 	"switchyard/media"
 )
 
@@ -59,4 +60,27 @@ func TestPublishClaims(t *testing.T) {
 	require.NoError(t, err)
 	p3.Close()
 	require.Equal(t, uint64(2), func() uint64 { s, _ := r.Get("cam2"); return s.Status().Refused }())
+}
+
+// An SRT publisher's link shows in its source's status while it is on,
+// and goes with it: the next publisher's status has none of it.
+func TestPublisherLink(t *testing.T) {
+	r := NewRegistry(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	_, err := r.Add(SourceConfig{Name: "cam1", Takeover: true})
+	require.NoError(t, err)
+	s, _ := r.Get("cam1")
+	p, err := r.Publish("cam1", "", "srt")
+	require.NoError(t, err)
+	require.Nil(t, s.Status().SRT)
+	p.SetLink(func() srt.Stats { return srt.Stats{RTTMs: 40, LatencyMs: 200, PacketsLost: 3} })
+	st := s.Status()
+	require.NotNil(t, st.SRT)
+	require.Equal(t, srt.Stats{RTTMs: 40, LatencyMs: 200, PacketsLost: 3}, *st.SRT)
+
+	p2, err := r.Publish("cam1", "", "rtmp") // takes over
+	require.NoError(t, err)
+	p.SetLink(func() srt.Stats { return srt.Stats{RTTMs: 1} }) // the old one's: ignored
+	require.Nil(t, s.Status().SRT, "the RTMP publisher that took over has no SRT link")
+	p2.Close()
+	require.Nil(t, s.Status().SRT)
 }
