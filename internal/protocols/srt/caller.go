@@ -1,0 +1,196 @@
+package srt
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	gosrt "github.com/datarhei/gosrt"
+)
+
+// Passphrase lengths SRT takes (libsrt's SRTO_PASSPHRASE: 10 to 79
+// characters).
+const (
+	MinPassphrase = 10
+	MaxPassphrase = 79
+)
+
+// MaxLatency is the longest latency= a URL may ask for. It is in
+// milliseconds, as libsrt and srt-live-transmit take it; ffmpeg's own srt://
+// option is in microseconds, and a URL copied from an ffmpeg command line
+// (latency=200000) would otherwise ask for minutes.
+const MaxLatency = 10 * time.Second
+
+// Target is a remote SRT listener to call: a remote venue's encoder a
+// source pulls, or a platform or relay an output sends to.
+type Target struct {
+	// Addr is host:port (UDP).
+	Addr string
+	// StreamID is sent in the handshake (the remote's stream and key, in
+	// whatever form it takes: "publish:NAME:KEY", "#!::r=NAME,m=publish").
+	StreamID string
+	// Passphrase encrypts the link (AES); empty leaves it in clear.
+	Passphrase string
+	// PBKeyLen is the AES key length in bytes (16, 24 or 32); 0 is 16.
+	PBKeyLen int
+	// Latency is the SRT latency both ways; 0 is gosrt's default (120 ms).
+	Latency time.Duration
+}
+
+// takes are the query parameters an srt:// URL may have.
+const takes = "streamid, passphrase, pbkeylen, latency (ms) and mode=caller"
+
+// ParseURL reads srt://HOST:PORT?streamid=…&passphrase=…&pbkeylen=…&latency=…&mode=caller.
+// Errors never quote the passphrase, the stream id or anything that could
+// be a piece of them (a passphrase with an unescaped & in it).
+func ParseURL(raw string) (Target, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return Target{}, errors.New("not a URL: srt://HOST:PORT?streamid=…&passphrase=…")
+	}
+	if u.Scheme != "srt" {
+		return Target{}, fmt.Errorf("scheme %q is not srt", u.Scheme)
+	}
+	if u.User != nil {
+		return Target{}, errors.New("SRT has no user name or password in the address: give the passphrase as ?passphrase=")
+	}
+	if u.Fragment != "" || strings.Contains(raw, "#") {
+		return Target{}, errors.New("the URL has a # in it: write it %23 inside a stream id or passphrase")
+	}
+	host, port, err := net.SplitHostPort(u.Host)
+	if err != nil || host == "" || port == "" {
+		return Target{}, errors.New("an SRT address is srt://HOST:PORT (the port is required)")
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+		return Target{}, fmt.Errorf("port %q is not a UDP port", port)
+	}
+	if p := strings.Trim(u.Path, "/"); p != "" {
+		return Target{}, errors.New("an SRT address has no path: give the stream as ?streamid=")
+	}
+	t := Target{Addr: u.Host}
+	for _, part := range strings.Split(u.RawQuery, "&") {
+		if part == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(part, "=")
+		if !ok {
+			return Target{}, fmt.Errorf("a query parameter without a value (write & as %%26 inside a passphrase or stream id); srt:// takes %s", takes)
+		}
+		val, err := url.QueryUnescape(v)
+		if err != nil {
+			return Target{}, errors.New("a query value is not URL-escaped correctly")
+		}
+		switch k {
+		case "streamid":
+			t.StreamID = val
+		case "passphrase":
+			if n := len(val); n < MinPassphrase || n > MaxPassphrase {
+				return Target{}, fmt.Errorf("passphrase: %d characters; SRT takes %d to %d", n, MinPassphrase, MaxPassphrase)
+			}
+			t.Passphrase = val
+		case "pbkeylen":
+			n, err := strconv.Atoi(val)
+			if err != nil || (n != 16 && n != 24 && n != 32) {
+				return Target{}, fmt.Errorf("pbkeylen %q must be 16, 24 or 32 (bytes of AES key)", val)
+			}
+			t.PBKeyLen = n
+		case "latency":
+			n, err := strconv.Atoi(val)
+			if err != nil || n < 0 {
+				return Target{}, fmt.Errorf("latency %q must be a number of milliseconds", val)
+			}
+			if d := time.Duration(n) * time.Millisecond; d > MaxLatency {
+				return Target{}, fmt.Errorf("latency %d is in milliseconds here, at most %d (ffmpeg's srt:// latency is in microseconds: divide it by 1000)", n, MaxLatency.Milliseconds())
+			} else {
+				t.Latency = d
+			}
+		case "mode":
+			switch val {
+			case "caller", "client":
+			case "listener", "server", "rendezvous":
+				return Target{}, fmt.Errorf("mode=%s is not taken: Switchyard calls the remote (mode=caller, the default). A remote that calls in sends to Switchyard's SRT listener (srt.listen, streamid publish:NAME) or reads from it (streamid read:program)", val)
+			default:
+				return Target{}, fmt.Errorf("mode %q: only caller is taken", val)
+			}
+		default:
+			return Target{}, fmt.Errorf("a query parameter srt:// does not take; it takes %s", takes)
+		}
+	}
+	return t, nil
+}
+
+// Dial calls t, the handshake bounded by timeout (gosrt's Dial cannot be
+// cancelled, so the timeout is also how long a stop may wait for it). The
+// error says why the remote refused the call, in words, never quoting the
+// passphrase or the stream id.
+func Dial(t Target, timeout time.Duration) (gosrt.Conn, error) {
+	cfg := gosrt.DefaultConfig()
+	cfg.StreamId = t.StreamID
+	cfg.Passphrase = t.Passphrase
+	if t.PBKeyLen != 0 {
+		cfg.PBKeylen = t.PBKeyLen
+	}
+	if t.Latency > 0 {
+		cfg.Latency = t.Latency
+	}
+	if timeout > 0 {
+		cfg.ConnectionTimeout = timeout
+	}
+	c, err := gosrt.Dial("srt", t.Addr, cfg)
+	if err != nil {
+		return nil, dialError(t, cfg.ConnectionTimeout, err)
+	}
+	return c, nil
+}
+
+// rejected is how gosrt's caller words a refusal: the code in base 32.
+var rejected = regexp.MustCompile(`connection rejected: REJECT \(([0-9a-v]+)\)`)
+
+// dialError explains a failed call.
+func dialError(t Target, timeout time.Duration, err error) error {
+	msg := err.Error()
+	if m := rejected.FindStringSubmatch(msg); m != nil {
+		code, _ := strconv.ParseUint(m[1], 32, 32)
+		return &RejectedError{Addr: t.Addr, Code: gosrt.RejectionReason(code)}
+	}
+	if strings.Contains(msg, "connection timeout") {
+		return fmt.Errorf("srt call %s: no answer within %s: is an SRT listener on that UDP port (and the firewall open)?", t.Addr, timeout)
+	}
+	return fmt.Errorf("srt call %s: %w", t.Addr, err)
+}
+
+// RejectedError is a call the remote refused in the handshake.
+type RejectedError struct {
+	Addr string
+	Code gosrt.RejectionReason
+}
+
+func (e *RejectedError) Error() string {
+	why := ""
+	switch e.Code {
+	case gosrt.REJ_BADSECRET:
+		why = "wrong passphrase: the remote's passphrase is another (check passphrase= in the url)"
+	case gosrt.REJ_UNSECURE:
+		why = "encryption mismatch: the remote wants a passphrase and none was given, or it has none and one was given"
+	case gosrt.REJX_UNAUTHORIZED:
+		why = "the remote refused the stream id's key (check streamid= in the url)"
+	case gosrt.REJX_NOTFOUND:
+		why = "the remote has no such stream (check streamid= in the url)"
+	case gosrt.REJX_FORBIDDEN, gosrt.REJX_BAD_REQUEST:
+		why = "the remote refused the stream id (check streamid= in the url)"
+	case gosrt.REJX_CONFLICT:
+		why = "the remote's stream is already taken by another caller"
+	case gosrt.REJX_OVERLOAD, gosrt.REJ_BACKLOG, gosrt.REJ_RESOURCE:
+		why = "the remote is overloaded"
+	case gosrt.REJ_VERSION:
+		why = "the remote's SRT version is too old"
+	default:
+		why = "the remote refused the call"
+	}
+	return fmt.Sprintf("srt call %s: %s (SRT rejection %d)", e.Addr, why, uint32(e.Code))
+}
