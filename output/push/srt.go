@@ -70,11 +70,11 @@ type srtWriter struct {
 func (w *srtWriter) Write(p []byte) (int, error) {
 	n, err := w.c.Write(p)
 	if err != nil {
-		if errors.Is(err, io.EOF) {
-			// gosrt's write fails with io.EOF once the connection is closed
-			// (the peer shut it, or went silent past the idle timeout) or
-			// its send queue is full
-			w.err = errors.New("write: the SRT connection ended (the destination closed it or stopped answering) or its send queue is full")
+		if errors.Is(err, io.EOF) || errors.Is(err, gosrt.ErrClientClosed) {
+			// gosrt's write fails so once the connection is closed (the
+			// peer shut it, or went silent past the idle timeout) or its
+			// send queue is full
+			w.err = errors.New("write: the SRT connection ended: the destination closed it or stopped answering (or the send queue was full)")
 		} else {
 			w.err = fmt.Errorf("write: %w", err)
 		}

@@ -1,0 +1,199 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"switchyard/ingest"
+	"switchyard/output/push"
+)
+
+// remoteSRT is a remote venue's encoder: ffmpeg sending a lavfi camera as
+// MPEG-TS from an SRT listener on a loopback port, for a pull to call.
+// ffmpeg's latency is in microseconds.
+func remoteSRT(t *testing.T, port int, color string, opts ...string) *proc {
+	t.Helper()
+	q := append([]string{"mode=listener", "latency=120000"}, opts...)
+	args := append(lavfiInput(color, "320x240", 30), "-f", "mpegts", fmt.Sprintf("srt://127.0.0.1:%d?%s", port, strings.Join(q, "&")))
+	return run(t, "ffmpeg", args...)
+}
+
+// TestSRTPull: a source added through the API pulls a remote ffmpeg that
+// listens (with a passphrase): it goes live with the SRT link in its
+// status, is cut to, and the program shows its pictures. The remote
+// restarting (another camera behind it) is retried and comes back live.
+// The passphrase never shows in the API, the events' state or the log.
+func TestSRTPull(t *testing.T) {
+	mustHaveTools(t)
+	a, logs := startApp(t, testConfig(t))
+	port := freeUDPPort(t)
+	remote := remoteSRT(t, port, "red", "passphrase=pull-secret-123")
+	waitUDPBound(t, port)
+	u := fmt.Sprintf("srt://127.0.0.1:%d?streamid=publish:venue:venue-key-1&passphrase=pull-secret-123&latency=200", port)
+	var added ingest.Status
+	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/sources"), `{"name":"venue","url":"`+u+`"}`, &added))
+	require.Equal(t, fmt.Sprintf("srt://127.0.0.1:%d?streamid=****&passphrase=****&latency=200", port), added.URL)
+
+	st := waitLive(t, a, "venue")
+	require.Equal(t, ingest.ProtoSRTPull, st.Protocol)
+	require.Equal(t, "h264", st.Video.Codec)
+	require.Equal(t, 320, st.Video.Width)
+	waitFor(t, 10*time.Second, "venue's sound", func() bool { return sourceStatus(t, a, "venue").Audio != nil })
+	require.Equal(t, "aac", sourceStatus(t, a, "venue").Audio.Codec)
+	require.NotNil(t, st.SRT, "the SRT link is in the status")
+	waitFor(t, 10*time.Second, "packets counted on the link", func() bool {
+		l := sourceStatus(t, a, "venue").SRT
+		return l != nil && l.PacketsReceived > 50 && l.RecvMbps > 0
+	})
+	require.EqualValues(t, 200, sourceStatus(t, a, "venue").SRT.LatencyMs, "the latency asked for (ms) was negotiated")
+	waitPicture(t, a, "venue")
+	require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/program"), `{"source":"venue"}`, nil))
+	colours := readSRTColours(t, a.srtURL("read:program"))
+	waitColour(t, colours, "red", 20*time.Second)
+
+	// the remote goes away: retried, with the reason; then another camera
+	// is behind it, and the pull finds it
+	sessions := sourceStatus(t, a, "venue").Sessions
+	remote.kill()
+	waitFor(t, 20*time.Second, "venue retrying", func() bool {
+		s := sourceStatus(t, a, "venue")
+		return s.State == ingest.StateRetrying && s.LastError != ""
+	})
+	require.Contains(t, sourceStatus(t, a, "venue").LastError, "feed lost")
+	remoteSRT(t, port, "blue", "passphrase=pull-secret-123")
+	waitColour(t, colours, "blue", 60*time.Second) // within the backoff (1 s, 2 s, …) and the handshake
+	st = sourceStatus(t, a, "venue")
+	require.Equal(t, ingest.StateLive, st.State)
+	require.Greater(t, st.Sessions, sessions)
+	require.NotNil(t, st.SRT)
+
+	for _, body := range []string{apiText(t, a, "/sources"), apiText(t, a, "/state"), logs.String()} {
+		require.NotContains(t, body, "pull-secret-123")
+		require.NotContains(t, body, "venue-key-1")
+	}
+	require.Contains(t, logs.String(), `msg="feed connected" component=ingest.srt.pull source=venue`)
+}
+
+// apiText is an API answer as text (200 only).
+func apiText(t *testing.T, a *app, path string) string {
+	t.Helper()
+	var raw json.RawMessage
+	require.Equal(t, http.StatusOK, api(t, "GET", a.apiURL(path), "", &raw))
+	return string(raw)
+}
+
+// srtDestination is a platform's SRT ingest: ffmpeg listening on a
+// loopback port, copying what an output sends (timestamps as they came,
+// -copyts) into a file until it has frames pictures, then ending.
+func srtDestination(t *testing.T, port, frames int, file string, opts ...string) *proc {
+	t.Helper()
+	q := append([]string{"mode=listener", "latency=120000"}, opts...)
+	return run(t, "ffmpeg", "-hide_banner", "-loglevel", "error", "-i", fmt.Sprintf("srt://127.0.0.1:%d?%s", port, strings.Join(q, "&")),
+		"-map", "0", "-c", "copy", "-copyts", "-frames:v", strconv.Itoa(frames), "-f", "mpegts", "-y", file)
+}
+
+// fileColours decodes a file's pictures and returns their average colours.
+func fileColours(t *testing.T, file string) []rgb {
+	t.Helper()
+	cmd := exec.Command("ffmpeg", append([]string{"-hide_banner", "-loglevel", "error", "-i", file}, decodeArgs...)...)
+	out, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	colours := make(chan rgb, 1<<16)
+	readColours(out, colours)
+	require.NoError(t, cmd.Wait())
+	var v []rgb
+	for c := range colours {
+		v = append(v, c)
+	}
+	return v
+}
+
+// TestSRTOutput: an output calls an SRT destination (ffmpeg listening,
+// with a passphrase), which receives the program as H.264 and AAC that
+// decode, the camera's colour in the pictures; the output's status shows
+// the SRT link while it is connected. The destination ending is retried;
+// when it is back, the timestamps it gets continue the program's clock
+// instead of starting over. The passphrase and the stream id show nowhere.
+func TestSRTOutput(t *testing.T) {
+	mustHaveTools(t)
+	port := freeUDPPort(t)
+	dir := t.TempDir()
+	first, second := filepath.Join(dir, "first.ts"), filepath.Join(dir, "second.ts")
+	dest := srtDestination(t, port, 120, first, "passphrase=out-secret-123")
+	waitUDPBound(t, port)
+	u := fmt.Sprintf("srt://127.0.0.1:%d?streamid=live/out-key-1&passphrase=out-secret-123&latency=120", port)
+	a, logs := startApp(t, outputsConfig(t, "", OutputConfig{Name: "relay", URL: u}))
+	pushRTMP(t, a, "cam1", "red", "320x240", 30)
+	waitPicture(t, a, "cam1")
+	require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, nil))
+
+	st := waitOutput(t, a, "relay", push.StateLive, 30*time.Second)
+	require.Equal(t, fmt.Sprintf("srt://127.0.0.1:%d?streamid=****&passphrase=****&latency=120", port), st.URL)
+	waitFor(t, 10*time.Second, "the SRT link in the output's status", func() bool {
+		l := outputStatus(t, a, "relay").SRT
+		return l != nil && l.PacketsSent > 50
+	})
+	require.NoError(t, dest.wait(t, 60*time.Second), "the destination got its pictures")
+	st = waitOutput(t, a, "relay", push.StateRetrying, 20*time.Second)
+	require.NotEmpty(t, st.LastError)
+	require.Nil(t, st.SRT, "no link while retrying")
+
+	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "stream=codec_name,width,height,sample_rate",
+		"-of", "compact=p=0:nk=0", first).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	require.Contains(t, string(out), "codec_name=h264|width=320|height=240")
+	require.Contains(t, string(out), "codec_name=aac|sample_rate=48000")
+	out, err = exec.Command("ffprobe", "-v", "error", "-select_streams", "a", "-count_frames", "-show_entries", "stream=nb_read_frames",
+		"-of", "csv=p=0", first).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	n, err := strconv.Atoi(strings.Trim(strings.Fields(string(out))[0], ","))
+	require.NoError(t, err, "%s", out)
+	require.Greater(t, n, 100, "sound frames decoded (4 s of AAC is 187)")
+	cs := fileColours(t, first)
+	require.GreaterOrEqual(t, len(cs), 100)
+	require.True(t, cs[len(cs)-1].is("red"), "the camera on program: %s", cs[len(cs)-1])
+
+	// the destination is back: the output reconnects and its clock goes on
+	dest = srtDestination(t, port, 60, second, "passphrase=out-secret-123")
+	require.NoError(t, dest.wait(t, 60*time.Second), "the destination got its pictures again")
+	p1, p2 := packetTimes(t, first, "v"), packetTimes(t, second, "v")
+	last, next := p1[len(p1)-1], p2[0]
+	t.Logf("first session %.2f–%.2f s, second from %.2f s", p1[0], last, next)
+	require.Greater(t, next, last, "the second session's timestamps continue the first's")
+	require.Less(t, next-last, 60.0, "by about the time the destination was away")
+	require.True(t, fileColours(t, second)[0].is("red"))
+
+	for _, body := range []string{apiText(t, a, "/outputs"), apiText(t, a, "/state"), logs.String()} {
+		require.NotContains(t, body, "out-secret-123")
+		require.NotContains(t, body, "out-key-1")
+	}
+}
+
+// waitUDPBound waits until a process listens on a loopback UDP port
+// (/proc/net/udp): gosrt's caller sends its first handshake packet once,
+// and one sent before ffmpeg listens costs the whole handshake timeout.
+func waitUDPBound(t *testing.T, port int) {
+	t.Helper()
+	local := fmt.Sprintf(":%04X ", port)
+	waitFor(t, 20*time.Second, fmt.Sprintf("UDP port %d bound", port), func() bool {
+		b, err := os.ReadFile("/proc/net/udp")
+		require.NoError(t, err)
+		for _, l := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(l); len(f) > 2 && strings.HasSuffix(f[1]+" ", local) {
+				return true
+			}
+		}
+		return false
+	})
+}
