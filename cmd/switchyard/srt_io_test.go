@@ -197,3 +197,26 @@ func waitUDPBound(t *testing.T, port int) {
 		return false
 	})
 }
+
+// TestSRTOutputThroughSRTLiveTransmit: Haivision's srt-live-transmit
+// (libsrt) is the destination an output calls, relaying to ffmpeg, which
+// decodes the camera on program.
+func TestSRTOutputThroughSRTLiveTransmit(t *testing.T) {
+	mustHaveTools(t)
+	if _, err := exec.LookPath("srt-live-transmit"); err != nil {
+		t.Fatal("srt-live-transmit not found: run `make deps` (it installs srt-tools)")
+	}
+	in, out := freeUDPPort(t), freeUDPPort(t)
+	run(t, "srt-live-transmit", "-q", fmt.Sprintf("srt://127.0.0.1:%d?mode=listener&latency=120&passphrase=relay-secret-1", in),
+		fmt.Sprintf("srt://127.0.0.1:%d?mode=listener&latency=120", out))
+	waitUDPBound(t, in)
+	a, _ := startApp(t, outputsConfig(t, "", OutputConfig{Name: "relay",
+		URL: fmt.Sprintf("srt://127.0.0.1:%d?passphrase=relay-secret-1&latency=120", in)}))
+	pushRTMP(t, a, "cam1", "blue", "320x240", 30)
+	waitPicture(t, a, "cam1")
+	require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, nil))
+	waitOutput(t, a, "relay", push.StateLive, 30*time.Second)
+	waitColour(t, readSRTColours(t, fmt.Sprintf("srt://127.0.0.1:%d?latency=120000", out)), "blue", 30*time.Second)
+	require.Equal(t, push.StateLive, outputStatus(t, a, "relay").State)
+	require.Zero(t, outputStatus(t, a, "relay").Reconnects)
+}

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	gosrt "github.com/datarhei/gosrt"
@@ -34,18 +35,17 @@ type Target struct {
 	// StreamID is sent in the handshake (the remote's stream and key, in
 	// whatever form it takes: "publish:NAME:KEY", "#!::r=NAME,m=publish").
 	StreamID string
-	// Passphrase encrypts the link (AES); empty leaves it in clear.
+	// Passphrase encrypts the link (AES, with the key length the remote
+	// listener announces); empty leaves it in clear.
 	Passphrase string
-	// PBKeyLen is the AES key length in bytes (16, 24 or 32); 0 is 16.
-	PBKeyLen int
 	// Latency is the SRT latency both ways; 0 is gosrt's default (120 ms).
 	Latency time.Duration
 }
 
 // takes are the query parameters an srt:// URL may have.
-const takes = "streamid, passphrase, pbkeylen, latency (ms) and mode=caller"
+const takes = "streamid, passphrase, latency (ms) and mode=caller"
 
-// ParseURL reads srt://HOST:PORT?streamid=…&passphrase=…&pbkeylen=…&latency=…&mode=caller.
+// ParseURL reads srt://HOST:PORT?streamid=…&passphrase=…&latency=…&mode=caller.
 // Errors never quote the passphrase, the stream id or anything that could
 // be a piece of them (a passphrase with an unescaped & in it).
 func ParseURL(raw string) (Target, error) {
@@ -94,11 +94,10 @@ func ParseURL(raw string) (Target, error) {
 			}
 			t.Passphrase = val
 		case "pbkeylen":
-			n, err := strconv.Atoi(val)
-			if err != nil || (n != 16 && n != 24 && n != 32) {
-				return Target{}, fmt.Errorf("pbkeylen %q must be 16, 24 or 32 (bytes of AES key)", val)
-			}
-			t.PBKeyLen = n
+			// gosrt takes the key length the listener announces in the
+			// handshake, and one set here that differs from a libsrt
+			// listener's default breaks the handshake (gosrt v0.11.0)
+			return Target{}, errors.New("pbkeylen is not taken: the key length is the remote listener's, announced in the handshake; leave it out")
 		case "latency":
 			n, err := strconv.Atoi(val)
 			if err != nil || n < 0 {
@@ -132,9 +131,8 @@ func Dial(t Target, timeout time.Duration) (gosrt.Conn, error) {
 	cfg := gosrt.DefaultConfig()
 	cfg.StreamId = t.StreamID
 	cfg.Passphrase = t.Passphrase
-	if t.PBKeyLen != 0 {
-		cfg.PBKeylen = t.PBKeyLen
-	}
+	hs := &handshakeLog{}
+	cfg.Logger = hs
 	if t.Latency > 0 {
 		cfg.Latency = t.Latency
 	}
@@ -143,7 +141,7 @@ func Dial(t Target, timeout time.Duration) (gosrt.Conn, error) {
 	}
 	c, err := gosrt.Dial("srt", t.Addr, cfg)
 	if err != nil {
-		return nil, dialError(t, cfg.ConnectionTimeout, err)
+		return nil, dialError(t, cfg.ConnectionTimeout, err, hs.last())
 	}
 	return c, nil
 }
@@ -151,12 +149,16 @@ func Dial(t Target, timeout time.Duration) (gosrt.Conn, error) {
 // rejected is how gosrt's caller words a refusal: the code in base 32.
 var rejected = regexp.MustCompile(`connection rejected: REJECT \(([0-9a-v]+)\)`)
 
-// dialError explains a failed call.
-func dialError(t Target, timeout time.Duration, err error) error {
+// dialError explains a failed call; unread is gosrt's complaint about the
+// last handshake packet it could not read, if any.
+func dialError(t Target, timeout time.Duration, err error, unread string) error {
 	msg := err.Error()
 	if m := rejected.FindStringSubmatch(msg); m != nil {
 		code, _ := strconv.ParseUint(m[1], 32, 32)
 		return &RejectedError{Addr: t.Addr, Code: gosrt.RejectionReason(code)}
+	}
+	if strings.Contains(msg, "connection timeout") && unread != "" {
+		return fmt.Errorf("srt call %s: the remote answered, but its handshake could not be read (%s)", t.Addr, unread)
 	}
 	if strings.Contains(msg, "connection timeout") {
 		return fmt.Errorf("srt call %s: no answer within %s: is an SRT listener on that UDP port (and the firewall open)?", t.Addr, timeout)
@@ -193,4 +195,35 @@ func (e *RejectedError) Error() string {
 		why = "the remote refused the call"
 	}
 	return fmt.Sprintf("srt call %s: %s (SRT rejection %d)", e.Addr, why, uint32(e.Code))
+}
+
+// handshakeLog is the caller's gosrt logger: it keeps the last handshake
+// packet gosrt could not read, which gosrt only logs before it times out.
+type handshakeLog struct {
+	mu  sync.Mutex
+	msg string
+}
+
+const topicUnread = "handshake:recv:error"
+
+func (l *handshakeLog) HasTopic(topic string) bool { return topic == topicUnread }
+
+func (l *handshakeLog) Print(topic string, _ uint32, _ int, message func() string) {
+	if topic != topicUnread {
+		return
+	}
+	m := message()
+	l.mu.Lock()
+	l.msg = m
+	l.mu.Unlock()
+}
+
+func (l *handshakeLog) Listen() <-chan gosrt.Log { return nil }
+
+func (l *handshakeLog) Close() {}
+
+func (l *handshakeLog) last() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.msg
 }
