@@ -145,7 +145,7 @@ func runPull(ctx context.Context, reg *Registry, name string, minD, maxD time.Du
 			return
 		}
 		src.SetPullState(StateConnecting, attempt, time.Time{}, nil)
-		started, units := time.Now(), src.Stream().UnitsWritten()
+		started, units, sessions := time.Now(), src.Stream().UnitsWritten(), src.Status().Sessions
 		err := session(ctx, src.Config())
 		if ctx.Err() != nil {
 			return
@@ -154,7 +154,7 @@ func runPull(ctx context.Context, reg *Registry, name string, minD, maxD time.Du
 		if live && time.Since(started) > liveLongEnough {
 			attempt = 0
 		}
-		if !live && err != nil {
+		if !live && err != nil && src.Status().Sessions > sessions { // it published, then ended: not a refused call
 			err = fmt.Errorf("connected, but no media came: %w", err)
 		}
 		attempt++

@@ -220,3 +220,65 @@ func TestSRTOutputThroughSRTLiveTransmit(t *testing.T) {
 	require.Equal(t, push.StateLive, outputStatus(t, a, "relay").State)
 	require.Zero(t, outputStatus(t, a, "relay").Reconnects)
 }
+
+// TestSRTWrongPassphrase: a pull and an output added through the API with
+// a passphrase their remote does not have fail with a clear reason in
+// their last_error, retrying, and never show the passphrase or the stream
+// id's key: not in GET /sources, GET /outputs, /state or the log. Given
+// the right one (PATCH), both go live. Restarted, the show restores them
+// from show.json (where the real URLs are kept) and shows them masked.
+func TestSRTWrongPassphrase(t *testing.T) {
+	mustHaveTools(t)
+	in, out := freeUDPPort(t), freeUDPPort(t)
+	remoteSRT(t, in, "red", "passphrase=right-secret-1")
+	srtDestination(t, out, 100000, filepath.Join(t.TempDir(), "dest.ts"), "passphrase=right-secret-1")
+	waitUDPBound(t, in)
+	waitUDPBound(t, out)
+	cfg := testConfig(t)
+	a, logs := startApp(t, cfg)
+	srcURL := func(pass string) string {
+		return fmt.Sprintf("srt://127.0.0.1:%d?streamid=publish:venue:vk-secret-9&passphrase=%s", in, pass)
+	}
+	outURL := func(pass string) string {
+		return fmt.Sprintf("srt://127.0.0.1:%d?streamid=%%23!::r=live/ok-secret-8,m=publish&passphrase=%s", out, pass)
+	}
+	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/sources"), `{"name":"venue","url":"`+srcURL("wrong-secret-2")+`"}`, nil))
+	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/outputs"), `{"name":"relay","url":"`+outURL("wrong-secret-2")+`"}`, nil))
+
+	waitFor(t, 30*time.Second, "the source's passphrase refused", func() bool {
+		return strings.Contains(sourceStatus(t, a, "venue").LastError, "wrong passphrase")
+	})
+	waitFor(t, 30*time.Second, "the output's passphrase refused", func() bool {
+		return strings.Contains(outputStatus(t, a, "relay").LastError, "wrong passphrase")
+	})
+	src, dst := sourceStatus(t, a, "venue"), outputStatus(t, a, "relay")
+	t.Logf("source: %s\noutput: %s", src.LastError, dst.LastError)
+	require.Equal(t, ingest.StateRetrying, src.State)
+	require.Contains(t, src.LastError, "check passphrase= in the url")
+	require.True(t, strings.HasPrefix(src.LastError, "srt call "), "refused, not connected: %s", src.LastError)
+	require.Equal(t, push.StateRetrying, dst.State)
+	secrets := []string{"wrong-secret-2", "right-secret-1", "vk-secret-9", "ok-secret-8"}
+	noSecrets := func(a *app, logs *logBuf) {
+		t.Helper()
+		for _, body := range []string{apiText(t, a, "/sources"), apiText(t, a, "/outputs"), apiText(t, a, "/state"), logs.String()} {
+			for _, s := range secrets {
+				require.NotContains(t, body, s)
+			}
+		}
+	}
+	noSecrets(a, logs)
+
+	require.Equal(t, http.StatusOK, api(t, "PATCH", a.apiURL("/sources/venue"), `{"url":"`+srcURL("right-secret-1")+`"}`, nil))
+	require.Equal(t, http.StatusOK, api(t, "PATCH", a.apiURL("/outputs/relay"), `{"url":"`+outURL("right-secret-1")+`"}`, nil))
+	waitLive(t, a, "venue")
+	waitOutput(t, a, "relay", push.StateLive, 30*time.Second)
+	noSecrets(a, logs)
+
+	// restarted from show.json: the same sources and outputs, masked in the API
+	a.Close()
+	b, logsB := startApp(t, cfg)
+	st := sourceStatus(t, b, "venue")
+	require.Equal(t, fmt.Sprintf("srt://127.0.0.1:%d?streamid=****&passphrase=****", in), st.URL)
+	require.Equal(t, fmt.Sprintf("srt://127.0.0.1:%d?streamid=****&passphrase=****", out), outputStatus(t, b, "relay").URL)
+	noSecrets(b, logsB)
+}
