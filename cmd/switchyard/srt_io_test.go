@@ -282,3 +282,64 @@ func TestSRTWrongPassphrase(t *testing.T) {
 	require.Equal(t, fmt.Sprintf("srt://127.0.0.1:%d?streamid=****&passphrase=****", out), outputStatus(t, b, "relay").URL)
 	noSecrets(b, logsB)
 }
+
+// TestSRTURLsChecked: srt:// URLs a pull or an output cannot use are
+// refused with a sentence that says what to change, naming the key and
+// never quoting the passphrase or the stream id — from the show file and
+// from the API — and the API's description has the SRT link on the source
+// and output status.
+func TestSRTURLsChecked(t *testing.T) {
+	for _, c := range []struct{ yaml, want string }{
+		{"sources:\n  - { name: venue, url: \"srt://127.0.0.1:9000?streamid=publish:x:key-secret-3&passphrase=pass-secret-4&mode=listener\" }\n",
+			"sources[0].url: source venue: url: mode=listener is not taken: Switchyard calls the remote"},
+		{"sources:\n  - { name: venue, url: \"srt://127.0.0.1?passphrase=pass-secret-4\" }\n", "an SRT address needs a host and a UDP port: HOST:PORT after srt://"},
+		{"outputs:\n  - { name: relay, url: \"srt://relay.example:9000?streamid=key-secret-3&latency=200000\" }\n",
+			"outputs[0].url: output relay: url: latency 200000 is in milliseconds here"},
+		{"outputs:\n  - { name: relay, url: \"srt://relay.example:9000?streamid=key-secret-3&passphrase=pass-secret-4&pbkeylen=32\" }\n",
+			"pbkeylen is not taken"},
+	} {
+		p := filepath.Join(t.TempDir(), "show.yaml")
+		require.NoError(t, os.WriteFile(p, []byte(c.yaml), 0o600))
+		_, err := LoadConfig(p, nil)
+		require.ErrorContains(t, err, c.want)
+		require.NotContains(t, err.Error(), "secret", "no secret in %q", err)
+	}
+	_, err := LoadConfig("", []string{"SWITCHYARD_SRT_LISTEN=" + ":8890"})
+	require.NoError(t, err)
+
+	a, logs := startApp(t, testConfig(t))
+	for _, c := range []struct{ path, body, want string }{
+		{"/sources", `{"name":"venue","url":"srt://127.0.0.1:9000?passphrase=pass-secret-4&latency=120000"}`, "ffmpeg's srt:// latency is in microseconds"},
+		{"/sources", `{"name":"venue","url":"srt://127.0.0.1:9000?passphrase=short"}`, "passphrase: 5 characters; SRT takes 10 to 79"},
+		{"/outputs", `{"name":"relay","url":"srt://127.0.0.1:9000?streamid=key-secret-3&mode=listener"}`, "mode=listener is not taken"},
+		{"/outputs", `{"name":"relay","url":"srt://127.0.0.1:9000/live/key-secret-3"}`, "an SRT address has no path"},
+	} {
+		var e struct{ Error, Field string }
+		require.Equal(t, http.StatusBadRequest, api(t, "POST", a.apiURL(c.path), c.body, &e), c.body)
+		require.Equal(t, "url", e.Field)
+		require.Contains(t, e.Error, c.want)
+		require.NotContains(t, e.Error, "secret")
+	}
+	require.NotContains(t, logs.String(), "secret")
+
+	var spec struct {
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]map[string]any `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(apiText(t, a, "/openapi.json")), &spec))
+	s := spec.Components.Schemas
+	for _, status := range []string{"IngestStatus", "PushStatus"} {
+		require.Contains(t, s, status)
+		link, ok := s[status].Properties["srt"]
+		require.True(t, ok, "%s has srt", status)
+		ref, _ := link["$ref"].(string)
+		name := strings.TrimPrefix(ref, "#/components/schemas/")
+		require.Contains(t, s, name, "%s.srt is %v", status, link)
+		for _, f := range []string{"rtt_ms", "latency_ms", "send_mbps", "recv_mbps", "packets_lost", "packets_retransmitted", "packets_dropped"} {
+			require.Contains(t, s[name].Properties, f)
+		}
+	}
+}

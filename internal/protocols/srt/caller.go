@@ -51,7 +51,7 @@ const takes = "streamid, passphrase, latency (ms) and mode=caller"
 func ParseURL(raw string) (Target, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return Target{}, errors.New("not a URL: srt://HOST:PORT?streamid=…&passphrase=…")
+		return Target{}, errors.New("not a URL: an SRT address is HOST:PORT after srt://, then ?streamid=…&passphrase=…")
 	}
 	if u.Scheme != "srt" {
 		return Target{}, fmt.Errorf("scheme %q is not srt", u.Scheme)
@@ -64,7 +64,7 @@ func ParseURL(raw string) (Target, error) {
 	}
 	host, port, err := net.SplitHostPort(u.Host)
 	if err != nil || host == "" || port == "" {
-		return Target{}, errors.New("an SRT address is srt://HOST:PORT (the port is required)")
+		return Target{}, errors.New("an SRT address needs a host and a UDP port: HOST:PORT after srt://")
 	}
 	if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
 		return Target{}, fmt.Errorf("port %q is not a UDP port", port)

@@ -24,7 +24,7 @@ var urlCases = []struct {
 	{raw: "srt://[::1]:9000?mode=caller&latency=0", want: Target{Addr: "[::1]:9000"}},
 	{raw: "srt://h:9000?streamid=%23!::r=live/SECRETX,m=publish", want: Target{Addr: "h:9000", StreamID: "#!::r=live/SECRETX,m=publish"}},
 	{raw: "srt://h:9000?passphrase=SECRET%26PASS1", want: Target{Addr: "h:9000", Passphrase: "SECRET&PASS1"}},
-	{raw: "srt://h?streamid=SECRETA", err: "srt://HOST:PORT (the port is required)"},
+	{raw: "srt://h?streamid=SECRETA", err: "an SRT address needs a host and a UDP port"},
 	{raw: "srt://h:0", err: `port "0" is not a UDP port`},
 	{raw: "srt://user:SECRETB@h:9000", err: "give the passphrase as ?passphrase="},
 	{raw: "srt://h:9000/live/SECRETC", err: "an SRT address has no path"},
