@@ -78,8 +78,7 @@ func (p *Pull) rtmpSession(ctx context.Context, cfg SourceConfig) error {
 }
 
 // srtSession calls the remote with the handshake bounded by
-// pullReadTimeout (gosrt's call cannot be cancelled: this is also how long
-// removing the source may wait for it); the source's status shows the link.
+// pullReadTimeout; the source's status shows the link.
 func (p *Pull) srtSession(ctx context.Context, cfg SourceConfig) error {
 	return srt.Pull(ctx, srt.PullConfig{URL: cfg.URL, ConnectTimeout: pullReadTimeout, ReadTimeout: pullReadTimeout, Log: p.Log},
 		func(link func() srt.Stats) (media.Publisher, error) {

@@ -17,23 +17,21 @@ import (
 // stream as MPEG-TS, seven TS packets to an SRT packet.
 type srtLink struct{ target srt.Target }
 
-// send calls the destination (the handshake bounded by ConnectTimeout) and
+// send calls the destination (the handshake bounded by ConnectTimeout; a
+// stop does not wait for it) and
 // streams until an error. Timestamps are the program's own plus
 // mpegts.ClockRoom (KeepClock), so a reconnect continues the destination's
 // clock where it left it. gosrt's writes never block (a full send queue is
 // an error), so no write deadline is needed; a destination that went away
 // is noticed by SRT's peer idle timeout (5 s), which ends the connection.
 func (l srtLink) send(ctx context.Context, o *Output, reader *media.Reader, video, audio *media.Track) error {
-	conn, err := srt.Dial(l.target, o.opts.ConnectTimeout)
+	conn, err := srt.DialContext(ctx, l.target, o.opts.ConnectTimeout)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
 	// Stopping the output closes the connection at once, even mid-write.
 	defer context.AfterFunc(ctx, func() { conn.Close() })()
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
 	o.setStats(func() srt.Stats { return srt.StatsOf(conn) })
 	defer o.setStats(nil)
 	o.setState(StateLive)

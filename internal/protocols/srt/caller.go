@@ -1,6 +1,7 @@
 package srt
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -144,6 +145,51 @@ func Dial(t Target, timeout time.Duration) (gosrt.Conn, error) {
 		return nil, dialError(t, cfg.ConnectionTimeout, err, hs.last())
 	}
 	return c, nil
+}
+
+// DialContext is Dial that returns as soon as ctx ends: gosrt's call
+// cannot be cancelled, so it goes on in the background for at most timeout
+// and the connection, if it is made, is closed there. A stop (a source or
+// output removed or changed, the show closing) never waits for a handshake
+// with a remote that does not answer.
+func DialContext(ctx context.Context, t Target, timeout time.Duration) (gosrt.Conn, error) {
+	type result struct {
+		c   gosrt.Conn
+		err error
+	}
+	var (
+		mu        sync.Mutex
+		abandoned bool
+	)
+	ch := make(chan result, 1)
+	go func() {
+		c, err := Dial(t, timeout)
+		mu.Lock()
+		defer mu.Unlock()
+		if abandoned {
+			if c != nil {
+				c.Close()
+			}
+			return
+		}
+		ch <- result{c, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.c, r.err
+	case <-ctx.Done():
+		mu.Lock()
+		abandoned = true
+		mu.Unlock()
+		select {
+		case r := <-ch: // it came in the meantime
+			if r.c != nil {
+				r.c.Close()
+			}
+		default:
+		}
+		return nil, ctx.Err()
+	}
 }
 
 // rejected is how gosrt's caller words a refusal: the code in base 32.

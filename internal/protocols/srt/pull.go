@@ -36,7 +36,7 @@ func Pull(ctx context.Context, c PullConfig, publish func(link func() Stats) (me
 	if err != nil {
 		return err
 	}
-	conn, err := Dial(t, c.ConnectTimeout)
+	conn, err := DialContext(ctx, t, c.ConnectTimeout)
 	if err != nil {
 		return err
 	}
