@@ -77,10 +77,12 @@ type Status struct {
 
 // Options shared by every output of a manager.
 type Options struct {
-	// ConnectTimeout bounds dial + TLS + handshake + connect + createStream +
-	// publish; defaults to 10s.
+	// ConnectTimeout bounds an RTMP output's dial + TLS + handshake +
+	// connect + createStream + publish, and an SRT output's handshake;
+	// defaults to 10s.
 	ConnectTimeout time.Duration
-	// WriteTimeout bounds every write; defaults to 5s.
+	// WriteTimeout bounds every RTMP write (SRT writes never block);
+	// defaults to 5s.
 	WriteTimeout time.Duration
 	// QueueSize is the per-output queue in units (power of two); defaults to
 	// 512 (about 5 s of 30 fps video with its audio). Overflow means the
