@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -342,4 +343,42 @@ func TestSRTURLsChecked(t *testing.T) {
 			require.Contains(t, s[name].Properties, f)
 		}
 	}
+}
+
+// TestSRTOutputStalledDestination: a destination that stops answering
+// (its process frozen) drops its output to retrying with the reason, by
+// SRT's idle timeout; the other output, to a live destination, never
+// reconnects nor drops a frame, and the program is never late.
+func TestSRTOutputStalledDestination(t *testing.T) {
+	mustHaveTools(t)
+	p1, p2 := freeUDPPort(t), freeUDPPort(t)
+	dir := t.TempDir()
+	stalled := srtDestination(t, p1, 100000, filepath.Join(dir, "stalled.ts"))
+	srtDestination(t, p2, 100000, filepath.Join(dir, "good.ts"))
+	waitUDPBound(t, p1)
+	waitUDPBound(t, p2)
+	a, _ := startApp(t, outputsConfig(t, "",
+		OutputConfig{Name: "stalled", URL: fmt.Sprintf("srt://127.0.0.1:%d", p1)},
+		OutputConfig{Name: "good", URL: fmt.Sprintf("srt://127.0.0.1:%d", p2)}))
+	pushRTMP(t, a, "cam1", "red", "320x240", 30)
+	waitPicture(t, a, "cam1")
+	require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, nil))
+	waitOutput(t, a, "stalled", push.StateLive, 30*time.Second)
+	waitOutput(t, a, "good", push.StateLive, 30*time.Second)
+	m0, g0 := a.mixer.Stats(), outputStatus(t, a, "good")
+
+	require.NoError(t, stalled.cmd.Process.Signal(syscall.SIGSTOP))
+	defer func() { _ = stalled.cmd.Process.Signal(syscall.SIGCONT) }()
+	st := waitOutput(t, a, "stalled", push.StateRetrying, 30*time.Second)
+	t.Logf("stalled: %s", st.LastError)
+	require.Contains(t, st.LastError, "the SRT connection ended")
+
+	f := outputStatus(t, a, "good").FramesSent
+	waitFor(t, 20*time.Second, "the good output sending on", func() bool { return outputStatus(t, a, "good").FramesSent > f+60 })
+	g1 := outputStatus(t, a, "good")
+	require.Equal(t, push.StateLive, g1.State)
+	require.Equal(t, g0.Reconnects, g1.Reconnects, "the good output never reconnected")
+	require.Zero(t, g1.FramesDropped)
+	m1 := onTime(t, a, m0)
+	require.InDelta(t, float64(m1.FramesOut-m0.FramesOut), float64(g1.FramesSent-g0.FramesSent), 45, "the good output sent every program frame")
 }
