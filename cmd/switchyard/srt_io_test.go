@@ -382,3 +382,27 @@ func TestSRTOutputStalledDestination(t *testing.T) {
 	m1 := onTime(t, a, m0)
 	require.InDelta(t, float64(m1.FramesOut-m0.FramesOut), float64(g1.FramesSent-g0.FramesSent), 45, "the good output sent every program frame")
 }
+
+// TestSRTPullThroughSRTLiveTransmit: a pull calls Haivision's
+// srt-live-transmit (libsrt), which relays a camera ffmpeg sends it; the
+// source goes live and the program shows it.
+func TestSRTPullThroughSRTLiveTransmit(t *testing.T) {
+	mustHaveTools(t)
+	if _, err := exec.LookPath("srt-live-transmit"); err != nil {
+		t.Fatal("srt-live-transmit not found: run `make deps` (it installs srt-tools)")
+	}
+	in, out := freeUDPPort(t), freeUDPPort(t)
+	run(t, "srt-live-transmit", "-q", fmt.Sprintf("srt://127.0.0.1:%d?mode=listener&latency=120", in),
+		fmt.Sprintf("srt://127.0.0.1:%d?mode=listener&latency=120&passphrase=relay-secret-2", out))
+	waitUDPBound(t, in)
+	args := append(lavfiInput("blue", "320x240", 30), "-f", "mpegts", fmt.Sprintf("srt://127.0.0.1:%d?latency=120000", in))
+	run(t, "ffmpeg", args...)
+	waitUDPBound(t, out)
+	a, _ := startApp(t, testConfig(t, ingest.SourceConfig{Name: "venue",
+		URL: fmt.Sprintf("srt://127.0.0.1:%d?passphrase=relay-secret-2&latency=120", out)}))
+	st := waitLive(t, a, "venue")
+	require.Equal(t, ingest.ProtoSRTPull, st.Protocol)
+	waitPicture(t, a, "venue")
+	require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/program"), `{"source":"venue"}`, nil))
+	waitColour(t, readSRTColours(t, a.srtURL("read:program")), "blue", 20*time.Second)
+}
