@@ -110,6 +110,7 @@ type Engine struct {
 	frames   atomic.Uint64
 	tickN    atomic.Int64 // the tick being composed, for the inputs
 	startNs  atomic.Int64 // the program clock's epoch (unix ns), for the inputs
+	ways     clock.Ways   // the way of the program source's pictures (Pieces)
 	late     atomic.Uint64
 	dropped  atomic.Uint64
 	encodeNs atomic.Int64
@@ -459,6 +460,10 @@ func (e *Engine) encodeLoop() {
 		case f := <-e.queued:
 			began := time.Now()
 			e.output(f)
+			if f.timing.Src.Fresh {
+				start := e.startNs.Load()
+				e.ways.Note(f.timing.Src, f.timing.Frame, time.Duration(f.timing.Queued.UnixNano()-start), time.Duration(time.Now().UnixNano()-start))
+			}
 			if e.lateness.Note(f.n, &f.timing, began, time.Now(), dur, e.lateness.EncoderGC()) {
 				e.late.Add(1)
 			}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"switchyard/media/av"
+	"switchyard/mixer/clock"
 )
 
 // Frame timing. Each source's timestamps are mapped to the program clock:
@@ -133,6 +134,7 @@ type duePic struct {
 	ref *av.PictureRef
 	due time.Duration
 	pts time.Duration // its source timestamp (noPTS: none)
+	way clock.PictureWay
 }
 
 // noPTS marks a picture without a timestamp.
@@ -158,7 +160,7 @@ func queueCap(delay time.Duration, fps float64) int {
 // picture there for a cut to it. A picture due by the last tick that took
 // from the source came too late for it (the tick repeated the picture
 // before) and is counted.
-func (in *input) queuePicture(r *av.PictureRef, due, pts time.Duration, capacity int) {
+func (in *input) queuePicture(r *av.PictureRef, due, pts time.Duration, capacity int, way clock.PictureWay) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	if due <= in.tickAt {
@@ -177,7 +179,8 @@ func (in *input) queuePicture(r *av.PictureRef, due, pts time.Duration, capacity
 		in.queue[n] = duePic{}
 		in.queue = in.queue[:n]
 	}
-	in.queue = append(in.queue, duePic{ref: r, due: due, pts: pts})
+	way.Due = due
+	in.queue = append(in.queue, duePic{ref: r, due: due, pts: pts, way: way})
 	in.decodedAt = time.Now()
 }
 
@@ -202,6 +205,7 @@ func (in *input) take(now time.Time, at, maxAge time.Duration, tick bool) *av.Pi
 	defer in.mu.Unlock()
 	if tick {
 		in.tickAt = max(in.tickAt, at)
+		in.took.Fresh = false
 	}
 	i := -1
 	for j := range in.queue {
@@ -221,6 +225,10 @@ func (in *input) take(now time.Time, at, maxAge time.Duration, tick bool) *av.Pi
 		}
 		in.shown = in.queue[i].ref
 		in.shownPTS.Store(int64(in.queue[i].pts))
+		if tick {
+			in.took = in.queue[i].way
+			in.took.Fresh = true
+		}
 		n := copy(in.queue, in.queue[i+1:])
 		clear(in.queue[n:])
 		in.queue = in.queue[:n]
@@ -230,6 +238,14 @@ func (in *input) take(now time.Time, at, maxAge time.Duration, tick bool) *av.Pi
 	}
 	in.shown.Retain()
 	return in.shown
+}
+
+// tookFresh returns the way of the picture the last tick took, when it
+// took a new one.
+func (in *input) tookFresh() (clock.PictureWay, bool) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.took, in.took.Fresh
 }
 
 // clearPictures drops every picture (the input is stopping).

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"switchyard/media/av"
+	"switchyard/mixer/clock"
 )
 
 const ms = time.Millisecond
@@ -189,7 +190,7 @@ func queueInput(t *testing.T) (*input, func(due time.Duration, capacity int) *av
 		if err != nil {
 			t.Fatal(err)
 		}
-		in.queuePicture(r, due, noPTS, capacity)
+		in.queuePicture(r, due, noPTS, capacity, clock.PictureWay{})
 		return r
 	}
 }
