@@ -266,6 +266,7 @@ func (s *Server) sourceStatus(src *ingest.Source) ingest.Status {
 	ms := s.Mixer.SourceStats(st.Name)
 	st.DecodeErrors, st.AudioLateS, st.PicturesLate = ms.DecodeErrors, ms.SoundLate.Seconds(), ms.PicturesLate
 	st.JitterBufferMS = int(ms.JitterBuffer / time.Millisecond)
+	st.TransitJitterMS = float64(ms.Transit.Microseconds()) / 1000
 	return st
 }
 

@@ -331,6 +331,10 @@ type Status struct {
 	// in the mixer: its own jitter buffer or the program's (filled in by the
 	// control server).
 	JitterBufferMS int `json:"jitter_buffer_ms"`
+	// TransitJitterMS is the most its media arrived after its least delay
+	// over the last two to four seconds (filled in likewise): its
+	// network's jitter, what jitter_buffer_ms has to cover.
+	TransitJitterMS float64 `json:"transit_jitter_ms"`
 	// Warning says what is wrong with a live source's media, if anything.
 	Warning string `json:"warning,omitempty"`
 	// SRT is the link of a source that comes in over SRT (published to the

@@ -40,6 +40,37 @@ type clockMap struct {
 	anchored bool
 	tracks   [2]trackDelay // video, audio
 	off      atomic.Int64  // time.Duration; read by the tick
+	late     lateWindow    // units' arrival after the mapping's least delay
+}
+
+// lateWindow keeps the most any unit arrived after the mapping's least
+// delay (arrival − pts − offset), over the current and the previous
+// window: the network's (and the publisher's) jitter, what a jitter buffer
+// must cover.
+type lateWindow struct {
+	winStart        time.Duration
+	winMax, prevMax time.Duration
+	seen            bool
+}
+
+func (w *lateWindow) note(arrival, late time.Duration) {
+	late = max(late, 0)
+	switch {
+	case !w.seen:
+		*w = lateWindow{seen: true, winStart: arrival, winMax: late}
+	case arrival-w.winStart > mapWindow:
+		w.prevMax, w.winMax, w.winStart = w.winMax, late, arrival
+	default:
+		w.winMax = max(w.winMax, late)
+	}
+}
+
+// transit returns the most a unit arrived after the least delay in the
+// last two to four seconds (0 before any).
+func (m *clockMap) transit() time.Duration {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return max(m.late.winMax, m.late.prevMax)
 }
 
 // trackDelay keeps a track's smallest arrival − pts over the current and
@@ -74,6 +105,8 @@ func (m *clockMap) observe(track int, arrival, pts time.Duration) {
 		m.tracks = [2]trackDelay{}
 		m.tracks[track].note(arrival, raw)
 		m.off.Store(int64(raw))
+		m.late = lateWindow{}
+		m.late.note(arrival, 0)
 		return
 	}
 	m.tracks[track].note(arrival, raw)
@@ -86,6 +119,7 @@ func (m *clockMap) observe(track int, arrival, pts time.Duration) {
 	if absDur(est-cur) > reanchorTol {
 		m.off.Store(int64(est))
 	}
+	m.late.note(arrival, raw-time.Duration(m.off.Load()))
 }
 
 // cadence takes the rounding jitter out of a camera's picture timestamps.

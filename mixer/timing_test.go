@@ -42,6 +42,34 @@ func TestClockMapTakesTheLaterTrackAndHoldsSteady(t *testing.T) {
 	}
 }
 
+// TestClockMapMeasuresTransitJitter: the most a unit arrived after the
+// mapping's least delay, over the last two to four seconds — what a jitter
+// buffer has to cover — follows the network: it rises at once with a late
+// unit and forgets it once two windows have passed.
+func TestClockMapMeasuresTransitJitter(t *testing.T) {
+	var m clockMap
+	if m.transit() != 0 {
+		t.Fatal("transit before any unit")
+	}
+	at := func(i int) time.Duration { return time.Duration(i) * 33 * ms }
+	for i := range 100 { // a clean LAN: 2 ms of jitter
+		m.observe(0, at(i)+5*ms+time.Duration(i%3)*ms, at(i))
+	}
+	if got := m.transit(); got != 2*ms {
+		t.Fatalf("clean path: transit %s, want 2ms", got)
+	}
+	m.observe(0, at(100)+5*ms+40*ms, at(100)) // one unit 40 ms late
+	if got := m.transit(); got != 40*ms {
+		t.Fatalf("after a late unit: transit %s, want 40ms", got)
+	}
+	for i := 101; i < 101+int(2*mapWindow/(33*ms))+2; i++ {
+		m.observe(0, at(i)+5*ms, at(i))
+	}
+	if got := m.transit(); got != 0 {
+		t.Fatalf("two windows after the late unit: transit %s, want 0", got)
+	}
+}
+
 // TestPictureQueueShowsACaughtUpSourceAtOnce: a source out of sight whose
 // pictures are all due later (it is catching up after a stall) still shows
 // a picture of its own on the first take, and pictures pushed out of a full

@@ -27,7 +27,10 @@ import (
 // Camera is a pre-encoded flashing picture sequence.
 type Camera struct {
 	Track *media.Track
-	FPS   int
+	// FPSNum/FPSDen is the camera's frame rate: 30000/1001 for an NTSC
+	// camera, whose frames drift against a 30 fps program's ticks, so a
+	// measurement meets every phase between them.
+	FPSNum, FPSDen int
 	// Every is the number of frames from one flash to the next.
 	Every int
 	units []*media.Unit // one loop: Every·k frames, the flash first
@@ -36,19 +39,21 @@ type Camera struct {
 	sends []time.Time // each flash's send instant
 }
 
-// NewCamera encodes one loop of w×h pictures at fps: a flash (white) frame,
-// then every−1 dark ones, loops times over; gop frames from key to key.
-func NewCamera(w, h, fps, every, gop int) (*Camera, error) {
-	if every < 2 || fps <= 0 || gop <= 0 {
-		return nil, errors.New("flashprobe: need fps > 0, gop > 0 and at least 2 frames between flashes")
+// NewCamera encodes one loop of w×h pictures at fpsNum/fpsDen frames a
+// second: a flash (white) frame, then every−1 dark ones, over and over;
+// gop frames from key to key.
+func NewCamera(w, h, fpsNum, fpsDen, every, gop int) (*Camera, error) {
+	if every < 2 || fpsNum <= 0 || fpsDen <= 0 || gop <= 0 {
+		return nil, errors.New("flashprobe: need a frame rate, gop > 0 and at least 2 frames between flashes")
 	}
-	enc, err := av.NewH264Encoder(av.H264Config{Width: w, Height: h, FPSNum: fps, FPSDen: 1,
+	fps := float64(fpsNum) / float64(fpsDen)
+	enc, err := av.NewH264Encoder(av.H264Config{Width: w, Height: h, FPSNum: fpsNum, FPSDen: fpsDen,
 		BitrateBPS: 2_000_000, GOP: gop, Preset: "ultrafast", Threads: 1})
 	if err != nil {
 		return nil, err
 	}
 	defer enc.Close()
-	track, err := media.H264TrackFromAnnexB(enc.Extradata(), float64(fps))
+	track, err := media.H264TrackFromAnnexB(enc.Extradata(), fps)
 	if err != nil {
 		return nil, err
 	}
@@ -57,15 +62,15 @@ func NewCamera(w, h, fps, every, gop int) (*Camera, error) {
 		return nil, err
 	}
 	defer frame.Free()
-	c := &Camera{Track: track, FPS: fps, Every: every}
-	n := every * gop // a whole number of flash periods and of GOPs
+	c := &Camera{Track: track, FPSNum: fpsNum, FPSDen: fpsDen, Every: every}
+	n := every * gop / gcd(every, gop) // a whole number of flash periods and of GOPs
 	for i := 0; i < n; i++ {
 		if i%every == 0 {
 			frame.Fill(235, 128, 128)
 		} else {
 			frame.Fill(16, 128, 128)
 		}
-		pts := time.Duration(i) * time.Second / time.Duration(fps)
+		pts := c.frameTime(i)
 		var perr error
 		err := enc.Encode(frame, int64(i), false, func(p av.Packet) {
 			var au h264.AnnexB
@@ -88,12 +93,27 @@ func NewCamera(w, h, fps, every, gop int) (*Camera, error) {
 	return c, nil
 }
 
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
+}
+
+// frameTime is frame i's time from the first.
+func (c *Camera) frameTime(i int) time.Duration {
+	return time.Duration(int64(i) * int64(c.FPSDen) * int64(time.Second) / int64(c.FPSNum))
+}
+
+// Period is the time from one flash to the next.
+func (c *Camera) Period() time.Duration { return c.frameTime(c.Every) }
+
 // Run writes the pictures into w on the camera's clock, from the first
 // flash on, until ctx ends; each flash's send instant is noted as it is
-// handed to w (the delay includes w's own write). Timestamps keep rising across loops.
+// handed to w (the delay includes w's own write). Timestamps keep rising
+// across loops.
 func (c *Camera) Run(ctx context.Context, w func(*media.Unit)) {
 	start := time.Now()
-	loop := time.Duration(len(c.units)) * time.Second / time.Duration(c.FPS)
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for i := 0; ; i++ {
@@ -103,10 +123,9 @@ func (c *Camera) Run(ctx context.Context, w func(*media.Unit)) {
 		case <-t.C:
 		}
 		k := i % len(c.units)
-		base := c.units[k]
-		off := time.Duration(i/len(c.units)) * loop
-		u := *base
-		u.PTS, u.DTS = base.PTS+off, base.DTS+off
+		u := *c.units[k]
+		u.PTS = c.frameTime(i) // no B-frames: decoded in order
+		u.DTS = u.PTS
 		if k%c.Every == 0 {
 			now := time.Now()
 			c.mu.Lock()
@@ -114,7 +133,7 @@ func (c *Camera) Run(ctx context.Context, w func(*media.Unit)) {
 			c.mu.Unlock()
 		}
 		w(&u)
-		t.Reset(time.Until(start.Add(time.Duration(i+1) * time.Second / time.Duration(c.FPS))))
+		t.Reset(time.Until(start.Add(c.frameTime(i + 1))))
 	}
 }
 

@@ -13,7 +13,7 @@ import (
 // The camera's flashes, written straight into a viewer, are each found
 // once, in order, a decode's time after they were sent.
 func TestCameraToViewer(t *testing.T) {
-	cam, err := NewCamera(160, 96, 30, 6, 12)
+	cam, err := NewCamera(160, 96, 30, 1, 6, 12)
 	require.NoError(t, err)
 	v := NewViewer()
 	defer v.Stop()
@@ -31,7 +31,7 @@ func TestCameraToViewer(t *testing.T) {
 	<-done
 	sends, seen := cam.Sends(), v.Flashes()
 	require.GreaterOrEqual(t, len(seen), 8, "flashes found")
-	ds := Delays(sends, seen, time.Duration(cam.Every)*time.Second/30)
+	ds := Delays(sends, seen, cam.Period())
 	require.Len(t, ds, len(seen), "each flash found is paired with its send")
 	for _, d := range ds {
 		require.Greater(t, d, time.Duration(0))
