@@ -19,6 +19,9 @@ const (
 	retryMin    = 500 * time.Millisecond
 	retryMax    = 10 * time.Second
 	dialTimeout = 3 * time.Second
+	// sendBuffer is a TCP connection's send buffer: a tally state is a
+	// few kilobytes at most.
+	sendBuffer = 64 << 10
 )
 
 // destination is one receiver: its goroutine sends the latest lamps it was
@@ -193,6 +196,9 @@ func (d *destination) runTCP(ctx context.Context) {
 		dialer := net.Dialer{Timeout: dialTimeout}
 		conn, err := dialer.DialContext(ctx, "tcp", d.cfg.Address)
 		if err == nil {
+			if tc, ok := conn.(*net.TCPConn); ok {
+				_ = tc.SetWriteBuffer(sendBuffer) // a receiver that stops reading holds this much, then meets the deadline
+			}
 			attempt = 0
 			d.setState("connected")
 			d.log.Info("tally receiver connected")
