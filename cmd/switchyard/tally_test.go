@@ -4,13 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
 	"switchyard/ingest"
@@ -240,5 +244,139 @@ func TestTallyHostileReceiver(t *testing.T) {
 	case <-accepted:
 	case <-time.After(30 * time.Second):
 		t.Fatal("the stuck receiver was not dialled again")
+	}
+}
+
+// TestTallyPageInBrowser: the web tally page in headless Chromium, on a
+// show with a token (given in the address's fragment, which the page
+// trades for the session cookie): dark while its camera is off, green
+// when it goes to preview, red when it is cut to program, with the label
+// large; the loss of the network is shown, and the page catches up by
+// itself when it is back. An
+// unknown source gets the 404 page.
+func TestTallyPageInBrowser(t *testing.T) {
+	cfg := testConfig(t, ingest.SourceConfig{Name: "cam1", URL: "gen://color?c=red", Label: "Camera One"},
+		ingest.SourceConfig{Name: "cam2", URL: "gen://color?c=blue"})
+	cfg.HTTP.Token = "tally-token"
+	a, _ := startApp(t, cfg)
+	base := "http://" + a.http.Addr().String()
+	call := func(method, path, body string) {
+		t.Helper()
+		req, err := http.NewRequest(method, base+"/api/v1"+path, strings.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer tally-token")
+		resp, err := httpClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, 200, resp.StatusCode, "%s %s", method, path)
+	}
+	px := newCutProxy(t, a.http.Addr().String()) // the browser's network, which the test can cut
+	page := "http://" + px.addr
+	ctx := newBrowser(t)
+	var url, label, bg string
+	waitTally := func(want string) {
+		t.Helper()
+		require.NoError(t, chromedp.Run(ctx,
+			chromedp.Poll(`window.tally && window.tally.ready && window.tally.tally === "`+want+`"`, nil, chromedp.WithPollingTimeout(20*time.Second)),
+			chromedp.Evaluate(`getComputedStyle(document.body).backgroundColor`, &bg),
+			chromedp.Text(`#label`, &label, chromedp.ByID)), "the page shows %s", want)
+	}
+	require.NoError(t, chromedp.Run(ctx, chromedp.Navigate(page+"/tally/cam1#token=tally-token")))
+	waitTally("off")
+	require.Equal(t, "Camera One", label)
+	require.Equal(t, "rgb(17, 17, 17)", bg, "dark")
+	require.NoError(t, chromedp.Run(ctx, chromedp.Evaluate(`location.href`, &url)))
+	require.NotContains(t, url, "tally-token", "the token is dropped from the address")
+
+	call("POST", "/preview", `{"source":"cam1"}`)
+	waitTally("preview")
+	require.Equal(t, "rgb(0, 176, 48)", bg, "green")
+	call("POST", "/program", `{"source":"cam1"}`)
+	waitTally("program")
+	require.Equal(t, "rgb(224, 0, 0)", bg, "red")
+	call("POST", "/program", `{"source":"cam2"}`)
+	waitTally("preview")
+
+	// the network goes away and comes back: the page shows the loss, and
+	// catches up with what changed meanwhile by itself
+	px.setDown(true)
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Poll(`document.getElementById("link").className === "down"`, nil, chromedp.WithPollingTimeout(20*time.Second))))
+	call("POST", "/program", `{"source":"cam1"}`)
+	px.setDown(false)
+	waitTally("program")
+
+	// an unknown source: the 404 page says so (the browser has the
+	// session: the server knows who asks)
+	var text string
+	require.NoError(t, chromedp.Run(ctx, chromedp.Navigate(page+"/tally/nosuch"),
+		chromedp.Poll(`document.body && document.body.className === "unknown"`, nil, chromedp.WithPollingTimeout(20*time.Second)),
+		chromedp.Text(`#label`, &text, chromedp.ByID)))
+	require.Contains(t, text, "No source named “nosuch”")
+}
+
+// cutProxy forwards TCP connections to an address; setDown(true) cuts
+// every connection and refuses new ones until setDown(false).
+type cutProxy struct {
+	addr  string
+	mu    sync.Mutex
+	down  bool
+	conns map[net.Conn]bool
+}
+
+func newCutProxy(t *testing.T, to string) *cutProxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	p := &cutProxy{addr: ln.Addr().String(), conns: map[net.Conn]bool{}}
+	var wg sync.WaitGroup
+	t.Cleanup(func() {
+		_ = ln.Close()
+		p.setDown(true)
+		wg.Wait()
+	})
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", to)
+			p.mu.Lock()
+			if err != nil || p.down {
+				p.mu.Unlock()
+				_ = c.Close()
+				if up != nil {
+					_ = up.Close()
+				}
+				continue
+			}
+			p.conns[c], p.conns[up] = true, true
+			p.mu.Unlock()
+			wg.Add(2)
+			pipe := func(dst, src net.Conn) {
+				defer wg.Done()
+				_, _ = io.Copy(dst, src)
+				_ = dst.Close()
+				_ = src.Close()
+			}
+			go pipe(up, c)
+			go pipe(c, up)
+		}
+	}()
+	return p
+}
+
+func (p *cutProxy) setDown(down bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down = down
+	if down {
+		for c := range p.conns {
+			_ = c.Close()
+		}
+		clear(p.conns)
 	}
 }
