@@ -1,15 +1,22 @@
 package main
 
 import (
+	"time"
+
 	"switchyard/mixer/keyer"
 	"switchyard/output/tally"
 )
+
+// tallyRepeat is how often the whole tally is sent again (a test turns it
+// off, to see each change sent because it happened).
+var tallyRepeat = time.Second
 
 // startTally starts the tally (output/tally): the mixer tells it when the
 // buses or the keyers change; it reads them, and the sources' labels and
 // indexes, then and once a second.
 func (a *app) startTally(cfg *Config) error {
-	t, err := tally.New(tally.Options{Destinations: cfg.Tally, Keyers: cfg.TallyKeyers, Air: a.tallyAir, Sources: a.tallySources, Log: a.log})
+	t, err := tally.New(tally.Options{Destinations: cfg.Tally, Keyers: cfg.TallyKeyers, Air: a.tallyAir, Sources: a.tallySources,
+		Repeat: tallyRepeat, Log: a.log})
 	if err != nil {
 		return err
 	}

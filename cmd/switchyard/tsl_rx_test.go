@@ -310,7 +310,16 @@ func (rx *tslRx) waitColors(t *testing.T, want map[int]string, within time.Durat
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
-		p := rx.next(t, time.Until(deadline))
+		var p tslPacket
+		select {
+		case p = <-rx.packets:
+			require.NoError(t, p.err, "%s receiver %s", rx.proto, rx.addr)
+			for _, d := range p.displays {
+				rx.last[d.Index] = d
+			}
+		case <-time.After(time.Until(deadline)):
+			t.Fatalf("%s receiver %s: after %s the colours are %v, want %v", rx.proto, rx.addr, within, rx.last, want)
+		}
 		ok := true
 		for idx, c := range want {
 			if rx.last[idx].Color != c {
