@@ -77,6 +77,9 @@ func TestTallyRoutes(t *testing.T) {
 	require.Equal(t, 7, src.TallyIndex)
 	require.Equal(t, 400, call("PATCH", "/api/v1/sources/cam2", `{"tally_index":70000}`, nil), "an index past TSL 5.0's")
 	require.Equal(t, 400, call("PATCH", "/api/v1/sources/cam2", `{"label":"two\nlines"}`, nil))
+	require.Equal(t, 400, call("PATCH", "/api/v1/sources/cam2", `{"label":"`+strings.Repeat("é", 257)+`"}`, nil), "a label past 256 characters")
+	require.Equal(t, 200, call("PATCH", "/api/v1/sources/cam2", `{"label":"`+strings.Repeat("é", 200)+`"}`, nil), "200 characters")
+	require.Equal(t, 200, call("PATCH", "/api/v1/sources/cam2", `{"label":""}`, nil), "back to the name")
 
 	resp, err := http.Get(base + "/api/v1/events")
 	require.NoError(t, err)

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -382,4 +384,33 @@ func (p *cutProxy) setDown(down bool) {
 		}
 		clear(p.conns)
 	}
+}
+
+// TestTallyConfig: the show file's tally settings are checked with the key
+// at fault named; tally_keyers defaults to true and takes the environment.
+func TestTallyConfig(t *testing.T) {
+	for _, c := range []struct{ yaml, key string }{
+		{"tally: [{ protocol: tsl31, address: \"10.0.0.20:4001\", transport: tcp }]", "tally[0].transport"},
+		{"tally: [{ protocol: tsl5, address: \"10.0.0.20:8900\" }, { protocol: tsl4, address: \"x:1\" }]", "tally[1].protocol"},
+		{"tally: [{ protocol: tsl5, address: \"10.0.0.20\" }]", "tally[0].address"},
+		{"tally: [{ protocol: tsl5, address: \"10.0.0.20:8900\", brightness: 9 }]", "tally[0].brightness"},
+		{"tally: [{ protocol: tsl5, address: \"10.0.0.20:8900\", colour: red }]", "tally[0].colour"},
+		{"sources: [{ name: cam1, tally_index: 65535 }]", "sources[0].tally_index"},
+		{"sources: [{ name: cam1, label: \"a\\tb\" }]", "sources[0].label"},
+	} {
+		cfg, err := ParseConfig([]byte(c.yaml))
+		if err == nil {
+			err = cfg.Validate()
+		}
+		require.Error(t, err, c.yaml)
+		require.Contains(t, err.Error(), c.key, c.yaml)
+	}
+	p := filepath.Join(t.TempDir(), "show.yaml")
+	require.NoError(t, os.WriteFile(p, []byte("tally: [{ protocol: tsl5, address: \"10.0.0.20:8900\", transport: tcp }]\n"), 0o600))
+	cfg, err := LoadConfig(p, nil)
+	require.NoError(t, err)
+	require.True(t, cfg.TallyKeyers)
+	cfg, err = LoadConfig(p, []string{"SWITCHYARD_TALLY_KEYERS=0"})
+	require.NoError(t, err)
+	require.False(t, cfg.TallyKeyers)
 }
