@@ -32,7 +32,7 @@ func (s *Server) tallyRoutes(r *gin.Engine, api *gin.RouterGroup) {
 		// Who may see the show learns at once that a source is unknown;
 		// anyone else gets the page, which logs in first and then asks
 		// the API (so the names are no more public than the API makes them).
-		if _, ok := s.Registry.Get(name); !ok && (s.auth.open() || s.hasCredential(c)) {
+		if _, ok := s.Registry.Get(name); !ok && s.knowsCaller(c) {
 			c.Data(http.StatusNotFound, "text/html; charset=utf-8", fmt.Appendf(nil, unknownTallyPage, html.EscapeString(name)))
 			return
 		}
@@ -42,9 +42,24 @@ func (s *Server) tallyRoutes(r *gin.Engine, api *gin.RouterGroup) {
 	s.Tally.OnChange(func(l []tally.Lamp) { s.events.publish("tally", l) })
 }
 
-// hasCredential reports whether a request carries a valid token or session.
-func (s *Server) hasCredential(c *gin.Context) bool {
+// knowsCaller reports whether the server is open or the request carries
+// a valid token or session. A wrong one counts against its address as on
+// the API (throttle): the answer must not be a way around it to try tokens.
+func (s *Server) knowsCaller(c *gin.Context) bool {
+	if s.auth.open() {
+		return true
+	}
+	if !presentsCredential(c) {
+		return false
+	}
+	addr := host(c.Request.RemoteAddr)
+	if _, no := s.auth.throttle.blocked(addr); no {
+		return false
+	}
 	_, ok, _ := s.credential(c, routeKey(c))
+	if !ok {
+		s.auth.throttle.failed(addr)
+	}
 	return ok
 }
 

@@ -174,4 +174,12 @@ func TestTallyPageWithToken(t *testing.T) {
 	require.Equal(t, 404, get("/tally/nosuch", "tally-secret"))
 	require.Equal(t, 401, get("/api/v1/tally", ""))
 	require.Equal(t, 200, get("/api/v1/tally", "tally-secret"))
+
+	// a wrong token tried on the page counts as on the API: the page is no
+	// way around the throttle to guess tokens
+	for range maxTokenFailures {
+		require.Equal(t, 200, get("/tally/nosuch", "guess"))
+	}
+	require.Equal(t, 200, get("/tally/nosuch", "tally-secret"), "throttled: the page, which says nothing")
+	require.Equal(t, 429, get("/api/v1/tally", "tally-secret"))
 }
