@@ -12,8 +12,8 @@ import (
 var tallyRepeat = time.Second
 
 // startTally starts the tally (output/tally): the mixer tells it when the
-// buses or the keyers change; it reads them, and the sources' labels and
-// indexes, then and once a second.
+// buses or the keyers change, the source set when a source is added,
+// changed or removed; it reads them then and once a second.
 func (a *app) startTally(cfg *Config) error {
 	t, err := tally.New(tally.Options{Destinations: cfg.Tally, Keyers: cfg.TallyKeyers, Air: a.tallyAir, Sources: a.tallySources,
 		Repeat: tallyRepeat, Log: a.log})
@@ -22,6 +22,7 @@ func (a *app) startTally(cfg *Config) error {
 	}
 	a.tally = t
 	a.mixer.OnChange(func(string) { t.Changed() })
+	a.sources.OnChange(t.Changed)
 	t.Start()
 	return nil
 }

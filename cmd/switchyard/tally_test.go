@@ -169,6 +169,12 @@ func TestTallyLatency(t *testing.T) {
 		require.False(t, p.at.Before(t0), "cut %d: its packet came before it", i)
 		lat = append(lat, p.at.Sub(t0))
 	}
+
+	// a label changed through the API goes out at once too
+	mustAPI(t, "PATCH", a.apiURL("/sources/cam2"), `{"label":"CAM 2 Jib"}`, nil)
+	for rx.last[2].Text != "CAM 2 Jib" {
+		rx.next(t, 10*time.Second)
+	}
 	slices.Sort(lat)
 	t.Logf("tally latency, cut (before the POST) to the TSL 5.0 packet received, over %d cuts: median %s, worst %s",
 		len(lat), lat[len(lat)/2], lat[len(lat)-1])
