@@ -159,8 +159,9 @@ func New(o Options) (*Sender, error) {
 	return s, nil
 }
 
-// OnChange sets, before Start, who is told of the lamps when they change
-// (the event stream); it is called from the Sender's goroutine.
+// OnChange sets who is told of the lamps when they change (the event
+// stream), from then on; it is called from the Sender's goroutine and
+// must not wait.
 func (s *Sender) OnChange(f func([]Lamp)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
