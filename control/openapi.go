@@ -18,6 +18,7 @@ import (
 	"switchyard/mixer/keyer"
 	"switchyard/output/push"
 	"switchyard/output/record"
+	"switchyard/output/tally"
 )
 
 // The OpenAPI 3.1 description of the API, served at /api/v1/openapi.json.
@@ -103,6 +104,8 @@ var operations = []operation{
 	{method: "GET", path: "/api/v1/recordings", summary: "Recording sessions with their files", status: 200, resp: []record.Info{}, role: RoleViewer},
 	{method: "GET", path: "/api/v1/recordings/{session}/{file}", summary: "Download a file (Range supported)", status: 200, binary: "application/octet-stream", role: RoleViewer},
 	{method: "DELETE", path: "/api/v1/recordings/{session}", summary: "Delete a stopped session", status: 204, role: RoleAdmin},
+	{method: "GET", path: "/api/v1/tally", summary: "The tally: each source's lamp (program red, preview green) and the TSL UMD destinations with their state", status: 200, resp: tally.Status{}, role: RoleViewer},
+	{method: "GET", path: "/tally/{source}", summary: "The web tally page: full screen red, green or dark for a phone on a camera (404 page for an unknown source)", status: 200, binary: "text/html", role: RolePublic},
 }
 
 var (

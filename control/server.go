@@ -38,6 +38,9 @@ type Server struct {
 	// Outputs and Recorder may be nil: no outputs routes, no recording routes.
 	Outputs  Outputs
 	Recorder Recorder
+	// Tally, when set, serves GET /api/v1/tally, the web tally page
+	// /tally/{source} and the event stream's "tally".
+	Tally Tally
 	// Format is the program's size and rate (for the state).
 	Format Format
 	// RecordDefaults fill what a recording start request leaves out.
@@ -189,6 +192,7 @@ func (s *Server) Handler() http.Handler {
 	s.audioRoutes(api)
 	s.keyerRoutes(api)
 	s.outputRoutes(api)
+	s.tallyRoutes(r, api)
 	if s.Recorder != nil {
 		s.recordingRoutes(api)
 	}

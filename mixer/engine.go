@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"switchyard/internal/fault"
+	"switchyard/internal/notify"
 	"switchyard/internal/sysmon"
 	"switchyard/media"
 	"switchyard/media/av"
@@ -73,8 +74,9 @@ type Engine struct {
 	// own: an automatic transition's progress (every third frame) and a
 	// transition's end. Commands move them too; their callers know.
 	busMoved chan struct{}
-	tmarks   transMarks // where the transition on air's sources stood at its first frame
-	current  int64      // index of the frame being composed (or last composed)
+	changes  notify.Notifier // the buses' and the keyers' changes, to OnChange's listener
+	tmarks   transMarks      // where the transition on air's sources stood at its first frame
+	current  int64           // index of the frame being composed (or last composed)
 	started  time.Time
 	lastProg string        // the program source of the last frame
 	keyAt    int64         // the frame KeyFrameNext made a key frame (-1: none)
@@ -261,6 +263,7 @@ func (e *Engine) Start() {
 // twice, and after a failed or missing Start.
 func (e *Engine) Close() {
 	e.closeOnce.Do(func() {
+		e.changes.Close()
 		e.mv.close()
 		if e.cancel != nil {
 			e.cancel()

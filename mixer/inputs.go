@@ -106,6 +106,7 @@ func (e *Engine) RemoveInput(name string) {
 	}
 	e.bus.Remove(name)
 	e.mu.Unlock()
+	e.changes.Changed(ChangedBuses)
 	if ok {
 		in.stop()
 		in.slate.Release()
