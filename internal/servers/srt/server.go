@@ -14,9 +14,9 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"sync"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
