@@ -232,6 +232,9 @@ type connInfo struct {
 	id     StreamID
 	path   string
 	since  time.Time
+	// link reads the connection's link: a publisher's through its
+	// Reader (which counts what the receiver gave up); nil: StatsOf.
+	link atomic.Pointer[func() link.Stats]
 }
 
 // Connections lists the listener's open connections, publishers and
@@ -249,8 +252,14 @@ func (s *Server) Connections() []link.Connection {
 	s.mu.Unlock()
 	out := make([]link.Connection, 0, len(list))
 	for _, o := range list { // outside the lock: each takes its connection's
+		var l link.Stats
+		if f := o.in.link.Load(); f != nil {
+			l = (*f)()
+		} else {
+			l = link.StatsOf(o.c)
+		}
 		out = append(out, link.Connection{Remote: o.in.remote, StreamID: o.in.id.Redacted(), Direction: string(o.in.id.Mode),
-			Path: o.in.path, Since: o.in.since, SRT: link.StatsOf(o.c)})
+			Path: o.in.path, Since: o.in.since, SRT: l})
 	}
 	slices.SortFunc(out, func(a, b link.Connection) int {
 		if c := a.Since.Compare(b.Since); c != 0 {
@@ -262,20 +271,21 @@ func (s *Server) Connections() []link.Connection {
 }
 
 // accepted accepts a request for path and tracks its connection until done.
-func (s *Server) accepted(req gosrt.ConnRequest, id StreamID, path string) (gosrt.Conn, func(), error) {
+func (s *Server) accepted(req gosrt.ConnRequest, id StreamID, path string) (gosrt.Conn, *connInfo, func(), error) {
 	c, err := req.Accept()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	s.mu.Lock()
 	if s.ctx.Err() != nil { // closing: Close may have passed the map already
 		s.mu.Unlock()
 		_ = c.Close()
-		return nil, nil, errors.New("the server is closing")
+		return nil, nil, nil, errors.New("the server is closing")
 	}
-	s.conns[c] = &connInfo{remote: req.RemoteAddr().String(), id: id, path: path, since: time.Now()}
+	in := &connInfo{remote: req.RemoteAddr().String(), id: id, path: path, since: time.Now()}
+	s.conns[c] = in
 	s.mu.Unlock()
-	return c, func() {
+	return c, in, func() {
 		_ = c.Close()
 		s.mu.Lock()
 		delete(s.conns, c)
@@ -305,15 +315,18 @@ func (s *Server) publish(req gosrt.ConnRequest, id StreamID, log *slog.Logger) {
 	}
 	defer pub.Close()
 	log = log.With("source", id.Name)
-	c, done, err := s.accepted(req, id, "live/"+id.Name)
+	c, info, done, err := s.accepted(req, id, "live/"+id.Name)
 	if err != nil {
 		log.Warn("publish failed", "err", err)
 		return
 	}
 	defer done()
 	pub.OnKick(func() { _ = c.Close() }) // taken over or removed: the connection ends
-	pub.SetLink(func() link.Stats { return link.StatsOf(c) })
-	in := &idleReader{c: c}
+	r := &link.Reader{Conn: c}
+	stats := r.Stats
+	info.link.Store(&stats)
+	pub.SetLink(stats)
+	in := &idleReader{r: r}
 	stop := s.watch(c, in, log)
 	defer stop()
 	rx, err := mpegts.NewReceiver(in, log)
@@ -356,7 +369,7 @@ func (s *Server) read(req gosrt.ConnRequest, id StreamID, log *slog.Logger) {
 		req.Reject(gosrt.REJX_NOTFOUND)
 		return
 	}
-	c, done, err := s.accepted(req, id, p.Name())
+	c, _, done, err := s.accepted(req, id, p.Name())
 	if err != nil {
 		log.Warn("read failed", "err", err)
 		return
@@ -393,12 +406,12 @@ func (s *Server) read(req gosrt.ConnRequest, id StreamID, log *slog.Logger) {
 
 // idleReader reads a connection and notes when it last gave bytes.
 type idleReader struct {
-	c    gosrt.Conn
+	r    io.Reader
 	last atomic.Int64 // unix nanoseconds
 }
 
 func (r *idleReader) Read(b []byte) (int, error) {
-	n, err := r.c.Read(b)
+	n, err := r.r.Read(b)
 	if n > 0 {
 		r.last.Store(time.Now().UnixNano())
 	}
