@@ -333,7 +333,7 @@ func (w *watcher) run(ctx context.Context, done chan<- struct{}) {
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
 	moved := w.s.Mixer.BusesMoved()
-	ticks := 0
+	ticks, linked := 0, false
 	for {
 		select {
 		case <-ctx.Done():
@@ -342,8 +342,11 @@ func (w *watcher) run(ctx context.Context, done chan<- struct{}) {
 			w.busesChanged()
 		case <-t.C:
 			w.s.events.broadcast("levels", w.s.Mixer.TakeLevels())
-			if ticks++; ticks%10 == 0 { // once a second
-				w.s.events.broadcast("links", w.s.links())
+			if ticks++; ticks%10 == 0 { // once a second, and once more when the last has gone
+				if l := w.s.links(); len(l.Sources) > 0 || linked {
+					w.s.events.broadcast("links", l)
+					linked = len(l.Sources) > 0
+				}
 			}
 		}
 	}

@@ -26,8 +26,9 @@ func (s *Server) getSRTConnections(c *gin.Context) {
 }
 
 // linksEvent is the "links" event: the SRT link of every source that has
-// one, once a second (numbers that move all the time, so not kept for
-// replay). A source missing from it has no SRT link now.
+// one, once a second while any has (numbers that move all the time, so
+// not kept for replay), and once empty when the last has gone. A source
+// missing from it has no SRT link now.
 type linksEvent struct {
 	Sources map[string]srt.Stats `json:"sources"`
 }

@@ -81,26 +81,39 @@ func TestSRTLinks(t *testing.T) {
 	resp, err := http.Get(base + "/api/v1/events")
 	require.NoError(t, err)
 	defer resp.Body.Close()
-	found := make(chan string, 1)
+	links := make(chan string, 16)
 	go func() {
+		defer close(links)
 		sc := bufio.NewScanner(resp.Body)
 		sc.Buffer(nil, 1<<20)
-		links := false
+		after := false
 		for sc.Scan() {
-			if links && strings.HasPrefix(sc.Text(), "data: ") {
-				found <- sc.Text()
-				return
+			if after && strings.HasPrefix(sc.Text(), "data: ") {
+				links <- strings.TrimPrefix(sc.Text(), "data: ")
 			}
-			links = sc.Text() == "event: links"
+			after = sc.Text() == "event: links"
 		}
-		close(found)
 	}()
+	next := func() string {
+		t.Helper()
+		select {
+		case l, ok := <-links:
+			require.True(t, ok, "the event stream ended")
+			return l
+		case <-time.After(10 * time.Second):
+			t.Fatal("no links event within 10 s (one is sent every second)")
+			return ""
+		}
+	}
+	require.JSONEq(t, `{"sources":{"cam1":{"rtt_ms":41.5,"latency_ms":200,"send_mbps":0,"recv_mbps":1.25,"packets_sent":0,
+		"packets_received":1000,"packets_lost":50,"packets_retransmitted":48,"packets_dropped":2}}}`, next())
+	pub.Close() // the last link gone: one empty event says so, then none
+	for i := 0; next() != `{"sources":{}}`; i++ {
+		require.Less(t, i, 2, "no empty links event after the last link went")
+	}
 	select {
-	case l, ok := <-found:
-		require.True(t, ok, "the event stream ended without a links event")
-		require.JSONEq(t, `{"sources":{"cam1":{"rtt_ms":41.5,"latency_ms":200,"send_mbps":0,"recv_mbps":1.25,"packets_sent":0,
-			"packets_received":1000,"packets_lost":50,"packets_retransmitted":48,"packets_dropped":2}}}`, strings.TrimPrefix(l, "data: "))
-	case <-time.After(10 * time.Second):
-		t.Fatal("no links event within 10 s (one is sent every second)")
+	case l := <-links:
+		t.Fatalf("a links event with no link to tell: %s", l)
+	case <-time.After(2500 * time.Millisecond):
 	}
 }
