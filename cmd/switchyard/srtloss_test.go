@@ -103,7 +103,7 @@ type lossRun struct {
 // scheduled for a large part of the latency, or fell behind as a whole.
 func (r lossRun) starved() string {
 	switch {
-	case r.stall > 100*time.Millisecond:
+	case r.stall > 150*time.Millisecond:
 		return fmt.Sprintf("the process went %s without running (the SRT latency is 200 ms)", r.stall.Round(time.Millisecond))
 	case r.dropped5+r.dropped30 > 0:
 		return fmt.Sprintf("the program clock fell over a second behind (%d frames dropped)", r.dropped5+r.dropped30)
@@ -170,7 +170,7 @@ func runSRTLoss(t *testing.T, clip string, sent []string) lossRun {
 	}
 
 	var in record.Info
-	mustAPI(t, "POST", a.apiURL("/recording/start"), ``, &in)
+	mustAPI(t, "POST", a.apiURL("/recording/start"), `{"program":false,"iso":true}`, &in) // the cameras' files only
 	stalls := watchStalls()
 	frames := func(n uint64) { // the program's clock moves n frames on
 		t.Helper()
@@ -229,9 +229,9 @@ func runSRTLoss(t *testing.T, clip string, sent []string) lossRun {
 // showing it, keeps its clock: no frame dropped.
 //
 // A run during which the machine starved the process (a 10 ms ticker
-// over 100 ms late, the program clock over a second behind, or a reader
-// of a source behind) says nothing of the link: it is run once more, and
-// the test fails if the second is starved too.
+// over 150 ms late, the program clock over a second behind, or a reader
+// of a source behind) says nothing of the link: it is run again, up to
+// three runs, and the test fails if all three are starved.
 func TestSRTLoss(t *testing.T) {
 	mustHaveTools(t)
 	clip := movingClip(t, 40)
@@ -248,7 +248,7 @@ func TestSRTLoss(t *testing.T) {
 		if why == "" {
 			break
 		}
-		require.Less(t, attempt, 2, "the machine was too busy in both runs to measure the link: %s", why)
+		require.Less(t, attempt, 3, "the machine was too busy in three runs to measure the link: %s", why)
 		t.Logf("run %d says nothing of the link: %s; running again", attempt, why)
 	}
 	for _, name := range []string{"cam0", "cam5"} {
