@@ -105,6 +105,8 @@ func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 		dRecActive, dRecDur, dRecBytes, dRecFree, dAudioPeak, dAudioRMS, dMediaRefused, dLimitMax, dLimitInUse} {
 		ch <- d
 	}
+	sourceSRT.describe(ch)
+	outputSRT.describe(ch)
 }
 
 func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
@@ -157,6 +159,9 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(dSourcePicLate, float64(st.PicturesLate), st.Name)
 		gauge(dSourceJitter, float64(st.JitterBufferMS)/1000, st.Name)
 		gauge(dSourceTransit, st.TransitJitterMS/1000, st.Name)
+		if st.SRT != nil {
+			sourceSRT.collect(ch, st.Name, *st.SRT)
+		}
 	}
 	if f := c.s.MediaRefused; f != nil {
 		for proto, n := range f() {

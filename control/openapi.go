@@ -12,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"switchyard/ingest"
+	"switchyard/internal/protocols/srt"
 	"switchyard/media"
 	"switchyard/mixer/audio"
 	"switchyard/mixer/bus"
@@ -98,6 +99,7 @@ var operations = []operation{
 	{method: "DELETE", path: "/api/v1/outputs/{name}", summary: "Remove a destination", status: 204, role: RoleAdmin},
 	{method: "POST", path: "/api/v1/outputs/{name}/start", summary: "Enable a destination", status: 200, resp: push.Status{}, role: RoleAdmin},
 	{method: "POST", path: "/api/v1/outputs/{name}/stop", summary: "Disable a destination", status: 200, resp: push.Status{}, role: RoleAdmin},
+	{method: "GET", path: "/api/v1/srt/connections", summary: "The SRT listener's publishers and readers: remote address, stream id (key masked), direction, path, since, and the link (RTT, rates, packets lost, retransmitted, dropped); 404 when SRT is off", status: 200, resp: []srt.Connection{}, role: RoleViewer},
 	{method: "POST", path: "/api/v1/recording/start", summary: "Start recording the program and/or ISO sources (body optional)", body: recordingBody{}, status: 201, resp: record.Info{}, role: RoleDirector},
 	{method: "POST", path: "/api/v1/recording/stop", summary: "Stop the recording", status: 200, resp: record.Info{}, role: RoleDirector},
 	{method: "POST", path: "/api/v1/recording/markers", summary: "A marker at the current program frame (EDL, OTIO, FCP XML, session.json, program.mp4 chapters)", body: markerRequest{}, status: 201, resp: record.Marker{}, role: RoleDirector},

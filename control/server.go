@@ -67,6 +67,8 @@ type Server struct {
 	// MediaRefused reports the media connections refused over each
 	// protocol's cap, by protocol (for /metrics); nil reports none.
 	MediaRefused func() map[string]uint64
+	// SRT is the SRT listener, for its connections; nil when SRT is off.
+	SRT SRTListener
 
 	ln      net.Listener
 	http    *http.Server
@@ -193,6 +195,7 @@ func (s *Server) Handler() http.Handler {
 	s.keyerRoutes(api)
 	s.outputRoutes(api)
 	s.tallyRoutes(r, api)
+	api.GET("/srt/connections", s.getSRTConnections)
 	if s.Recorder != nil {
 		s.recordingRoutes(api)
 	}
