@@ -17,6 +17,7 @@ require (
 	github.com/yutopp/go-rtmp v0.0.7
 	go.uber.org/goleak v1.3.0
 	golang.org/x/image v0.34.0
+	golang.org/x/text v0.41.0 // the tally's transliteration to ASCII (NFD)
 	gopkg.in/yaml.v3 v3.0.1
 )
 
@@ -76,6 +77,5 @@ require (
 	golang.org/x/crypto v0.55.0 // indirect
 	golang.org/x/net v0.58.0 // indirect
 	golang.org/x/sys v0.47.0 // indirect
-	golang.org/x/text v0.41.0 // indirect
 	google.golang.org/protobuf v1.36.10 // indirect
 )

@@ -333,6 +333,7 @@ func (w *watcher) run(ctx context.Context, done chan<- struct{}) {
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
 	moved := w.s.Mixer.BusesMoved()
+	ticks, linked := 0, false
 	for {
 		select {
 		case <-ctx.Done():
@@ -341,6 +342,12 @@ func (w *watcher) run(ctx context.Context, done chan<- struct{}) {
 			w.busesChanged()
 		case <-t.C:
 			w.s.events.broadcast("levels", w.s.Mixer.TakeLevels())
+			if ticks++; ticks%10 == 0 { // once a second, and once more when the last has gone
+				if l := w.s.links(); len(l.Sources) > 0 || linked {
+					w.s.events.broadcast("links", l)
+					linked = len(l.Sources) > 0
+				}
+			}
 		}
 	}
 }

@@ -84,7 +84,7 @@ func TestEventsFromTheOwners(t *testing.T) {
 			l := sc.Text()
 			if v, ok := strings.CutPrefix(l, "event: "); ok {
 				typ = v
-			} else if v, ok := strings.CutPrefix(l, "data: "); ok && typ != "levels" && typ != "buses" {
+			} else if v, ok := strings.CutPrefix(l, "data: "); ok && typ != "levels" && typ != "buses" && typ != "tally" {
 				events <- event{typ, v}
 			}
 		}

@@ -63,6 +63,7 @@ var (
 	dSourceLate    = desc("source_audio_late_seconds_total", "The source's sound that came too late while the program mixed it (silence took its place).", "source")
 	dSourcePicLate = desc("source_pictures_late_total", "The source's pictures decoded after the program tick that was to show them (the picture before was repeated).", "source")
 	dSourceKeyint  = desc("source_keyframe_interval_seconds", "Time between the source's last two key frames.", "source")
+	dSourceTransit = desc("source_transit_jitter_seconds", "The most the source's media arrived after its least delay over the last two to four seconds: its network's jitter, what its jitter buffer has to cover.", "source")
 	dSourceJitter  = desc("source_jitter_buffer_seconds", "How long the source's pictures and sound wait for their time in the mixer (its own jitter buffer or the program's).", "source")
 
 	dMixFrames  = desc("mixer_frames_total", "Program frames produced.")
@@ -99,11 +100,13 @@ type stateCollector struct{ s *Server }
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{dSourceUp, dSourceKbps, dSourceFPS, dSourceWidth, dSourceHeight, dSourceUptime,
-		dSourceDrops, dSourceRefused, dSourceSess, dSourceBad, dSourceDecErr, dSourceKeyint, dSourceLate, dSourcePicLate, dSourceJitter, dMixFrames, dMixLate, dMixDropped, dMixEncode, dMixLateBy, dMixLeftMax,
+		dSourceDrops, dSourceRefused, dSourceSess, dSourceBad, dSourceDecErr, dSourceKeyint, dSourceLate, dSourcePicLate, dSourceJitter, dSourceTransit, dMixFrames, dMixLate, dMixDropped, dMixEncode, dMixLateBy, dMixLeftMax,
 		dOutState, dOutBytes, dOutFrames, dOutDropped, dOutReconn, dOutKbps, dOutUptime,
 		dRecActive, dRecDur, dRecBytes, dRecFree, dAudioPeak, dAudioRMS, dMediaRefused, dLimitMax, dLimitInUse} {
 		ch <- d
 	}
+	sourceSRT.describe(ch)
+	outputSRT.describe(ch)
 }
 
 func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
@@ -155,6 +158,10 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(dSourceLate, st.AudioLateS, st.Name)
 		counter(dSourcePicLate, float64(st.PicturesLate), st.Name)
 		gauge(dSourceJitter, float64(st.JitterBufferMS)/1000, st.Name)
+		gauge(dSourceTransit, st.TransitJitterMS/1000, st.Name)
+		if st.SRT != nil {
+			sourceSRT.collect(ch, st.Name, *st.SRT)
+		}
 	}
 	if f := c.s.MediaRefused; f != nil {
 		for proto, n := range f() {

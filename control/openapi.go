@@ -12,12 +12,14 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"switchyard/ingest"
+	"switchyard/internal/protocols/srt"
 	"switchyard/media"
 	"switchyard/mixer/audio"
 	"switchyard/mixer/bus"
 	"switchyard/mixer/keyer"
 	"switchyard/output/push"
 	"switchyard/output/record"
+	"switchyard/output/tally"
 )
 
 // The OpenAPI 3.1 description of the API, served at /api/v1/openapi.json.
@@ -97,12 +99,15 @@ var operations = []operation{
 	{method: "DELETE", path: "/api/v1/outputs/{name}", summary: "Remove a destination", status: 204, role: RoleAdmin},
 	{method: "POST", path: "/api/v1/outputs/{name}/start", summary: "Enable a destination", status: 200, resp: push.Status{}, role: RoleAdmin},
 	{method: "POST", path: "/api/v1/outputs/{name}/stop", summary: "Disable a destination", status: 200, resp: push.Status{}, role: RoleAdmin},
+	{method: "GET", path: "/api/v1/srt/connections", summary: "The SRT listener's publishers and readers: remote address, stream id (key masked), direction, path, since, and the link (RTT, rates, packets lost, retransmitted, dropped); 404 when SRT is off", status: 200, resp: []srt.Connection{}, role: RoleViewer},
 	{method: "POST", path: "/api/v1/recording/start", summary: "Start recording the program and/or ISO sources (body optional)", body: recordingBody{}, status: 201, resp: record.Info{}, role: RoleDirector},
 	{method: "POST", path: "/api/v1/recording/stop", summary: "Stop the recording", status: 200, resp: record.Info{}, role: RoleDirector},
 	{method: "POST", path: "/api/v1/recording/markers", summary: "A marker at the current program frame (EDL, OTIO, FCP XML, session.json, program.mp4 chapters)", body: markerRequest{}, status: 201, resp: record.Marker{}, role: RoleDirector},
 	{method: "GET", path: "/api/v1/recordings", summary: "Recording sessions with their files", status: 200, resp: []record.Info{}, role: RoleViewer},
 	{method: "GET", path: "/api/v1/recordings/{session}/{file}", summary: "Download a file (Range supported)", status: 200, binary: "application/octet-stream", role: RoleViewer},
 	{method: "DELETE", path: "/api/v1/recordings/{session}", summary: "Delete a stopped session", status: 204, role: RoleAdmin},
+	{method: "GET", path: "/api/v1/tally", summary: "The tally: each source's lamp (program red, preview green) and the TSL UMD destinations with their state", status: 200, resp: tally.Status{}, role: RoleViewer},
+	{method: "GET", path: "/tally/{source}", summary: "The web tally page: full screen red, green or dark for a phone on a camera (404 page for an unknown source)", status: 200, binary: "text/html", role: RolePublic},
 }
 
 var (

@@ -38,6 +38,9 @@ type Server struct {
 	// Outputs and Recorder may be nil: no outputs routes, no recording routes.
 	Outputs  Outputs
 	Recorder Recorder
+	// Tally, when set, serves GET /api/v1/tally, the web tally page
+	// /tally/{source} and the event stream's "tally".
+	Tally Tally
 	// Format is the program's size and rate (for the state).
 	Format Format
 	// RecordDefaults fill what a recording start request leaves out.
@@ -64,6 +67,8 @@ type Server struct {
 	// MediaRefused reports the media connections refused over each
 	// protocol's cap, by protocol (for /metrics); nil reports none.
 	MediaRefused func() map[string]uint64
+	// SRT is the SRT listener, for its connections; nil when SRT is off.
+	SRT SRTListener
 
 	ln      net.Listener
 	http    *http.Server
@@ -189,6 +194,8 @@ func (s *Server) Handler() http.Handler {
 	s.audioRoutes(api)
 	s.keyerRoutes(api)
 	s.outputRoutes(api)
+	s.tallyRoutes(r, api)
+	api.GET("/srt/connections", s.getSRTConnections)
 	if s.Recorder != nil {
 		s.recordingRoutes(api)
 	}
@@ -266,6 +273,7 @@ func (s *Server) sourceStatus(src *ingest.Source) ingest.Status {
 	ms := s.Mixer.SourceStats(st.Name)
 	st.DecodeErrors, st.AudioLateS, st.PicturesLate = ms.DecodeErrors, ms.SoundLate.Seconds(), ms.PicturesLate
 	st.JitterBufferMS = int(ms.JitterBuffer / time.Millisecond)
+	st.TransitJitterMS = float64(ms.Transit.Microseconds()) / 1000
 	return st
 }
 

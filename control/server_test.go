@@ -20,6 +20,7 @@ import (
 	"switchyard/ingest"
 	"switchyard/internal/assets"
 	"switchyard/internal/show"
+	"switchyard/output/tally"
 )
 
 // testOwners are the fakes a test server drives.
@@ -28,6 +29,7 @@ type testOwners struct {
 	sources  *fakeSources
 	outputs  *fakeOutputs
 	recorder *fakeRecorder
+	tally    *tally.Sender
 }
 
 // newTestServer is a control server over fakes of a 320×240 mixer, the
@@ -57,7 +59,8 @@ func unstartedServer(t testing.TB, logs io.Writer) (*Server, *testOwners) {
 	t.Cleanup(reg.Close) // after the server's Close
 	o := &testOwners{mix: newFakeMixer(320, 240, a), outputs: &fakeOutputs{}, recorder: &fakeRecorder{dir: filepath.Join(dir, "recordings")}}
 	o.sources = &fakeSources{reg: reg, mix: o.mix}
-	return &Server{Address: "127.0.0.1:0", Registry: reg, Sources: o.sources, Mixer: o.mix, Outputs: o.outputs, Recorder: o.recorder,
+	o.tally = newTestTally(t, reg, o.mix)
+	return &Server{Address: "127.0.0.1:0", Registry: reg, Sources: o.sources, Mixer: o.mix, Outputs: o.outputs, Recorder: o.recorder, Tally: o.tally,
 		RecordDefaults: RecordDefaults{Program: true, ISO: true}, Format: Format{Width: 320, Height: 240, FPS: 30}, Store: show.NewStore(dir, log), Assets: a, Log: log}, o
 }
 

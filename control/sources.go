@@ -51,6 +51,10 @@ type sourceRequest struct {
 	Transport  *string `json:"transport"`
 	// JitterBufferMS: the source's own jitter buffer (0: the program's)
 	JitterBufferMS *int `json:"jitter_buffer_ms"`
+	// Label is the display text on tally displays (empty: the name);
+	// TallyIndex the display index (0: the source's position).
+	Label      *string `json:"label"`
+	TallyIndex *int    `json:"tally_index"`
 }
 
 func (r sourceRequest) apply(cfg *ingest.SourceConfig) {
@@ -71,6 +75,12 @@ func (r sourceRequest) apply(cfg *ingest.SourceConfig) {
 	}
 	if r.JitterBufferMS != nil {
 		cfg.JitterBufferMS = *r.JitterBufferMS
+	}
+	if r.Label != nil {
+		cfg.Label = *r.Label
+	}
+	if r.TallyIndex != nil {
+		cfg.TallyIndex = *r.TallyIndex
 	}
 }
 

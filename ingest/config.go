@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"switchyard/internal/fault"
 	"switchyard/internal/protocols/srt"
@@ -36,7 +38,21 @@ type SourceConfig struct {
 	// feed over the internet needs more than the cameras in the room); 0
 	// takes the program's (program.jitter_buffer).
 	JitterBufferMS int `yaml:"jitter_buffer_ms,omitempty" json:"jitter_buffer_ms,omitempty"`
+	// Label is the source's display text on tally displays and the web
+	// tally page; empty: its name.
+	Label string `yaml:"label,omitempty" json:"label,omitempty"`
+	// TallyIndex is the source's display index (address) on tally
+	// receivers, 1–65534; 0: its position in the show, from 1.
+	TallyIndex int `yaml:"tally_index,omitempty" json:"tally_index,omitempty"`
 }
+
+// MaxLabel is the longest label, in characters; tally protocols cut it
+// further to what their displays hold (TSL 3.1: 16).
+const MaxLabel = 256
+
+// MaxTallyIndex is the highest tally index (TSL 5.0's; 0xFFFF addresses
+// every display).
+const MaxTallyIndex = 0xFFFE
 
 // MaxJitterBufferMS is the longest jitter buffer a source may have.
 const MaxJitterBufferMS = 1000
@@ -79,6 +95,9 @@ func (c SourceConfig) Validate() error {
 		return &fault.Invalid{Field: "jitter_buffer_ms", Msg: fmt.Sprintf("source %s: jitter_buffer_ms %d must be between 0 (the program's) and %d",
 			c.Name, c.JitterBufferMS, MaxJitterBufferMS)}
 	}
+	if err := c.validateTally(); err != nil {
+		return err
+	}
 	if c.URL != "" {
 		u, err := url.Parse(c.URL)
 		if err != nil {
@@ -102,4 +121,30 @@ func (c SourceConfig) Validate() error {
 		}
 	}
 	return nil
+}
+
+// validateTally checks the label and the tally index.
+func (c SourceConfig) validateTally() error {
+	if c.TallyIndex < 0 || c.TallyIndex > MaxTallyIndex {
+		return &fault.Invalid{Field: "tally_index", Msg: fmt.Sprintf("source %s: tally_index %d must be 1–%d (0: its position in the show)",
+			c.Name, c.TallyIndex, MaxTallyIndex)}
+	}
+	if !utf8.ValidString(c.Label) {
+		return &fault.Invalid{Field: "label", Msg: fmt.Sprintf("source %s: label is not UTF-8 text", c.Name)}
+	}
+	if n := utf8.RuneCountInString(c.Label); n > MaxLabel {
+		return &fault.Invalid{Field: "label", Msg: fmt.Sprintf("source %s: label has %d characters, more than %d", c.Name, n, MaxLabel)}
+	}
+	if strings.IndexFunc(c.Label, unicode.IsControl) >= 0 {
+		return &fault.Invalid{Field: "label", Msg: fmt.Sprintf("source %s: label holds a control character (a line break, a tab); use plain text", c.Name)}
+	}
+	return nil
+}
+
+// DisplayLabel is the source's display text: its label, or its name.
+func (c SourceConfig) DisplayLabel() string {
+	if c.Label != "" {
+		return c.Label
+	}
+	return c.Name
 }

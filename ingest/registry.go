@@ -331,8 +331,16 @@ type Status struct {
 	// in the mixer: its own jitter buffer or the program's (filled in by the
 	// control server).
 	JitterBufferMS int `json:"jitter_buffer_ms"`
+	// TransitJitterMS is the most its media arrived after its least delay
+	// over the last two to four seconds (filled in likewise): its
+	// network's jitter, what jitter_buffer_ms has to cover.
+	TransitJitterMS float64 `json:"transit_jitter_ms"`
 	// Warning says what is wrong with a live source's media, if anything.
 	Warning string `json:"warning,omitempty"`
+	// Label and TallyIndex are the source's tally settings as configured
+	// (GET /api/v1/tally shows the index in use when it is 0).
+	Label      string `json:"label,omitempty"`
+	TallyIndex int    `json:"tally_index,omitempty"`
 	// SRT is the link of a source that comes in over SRT (published to the
 	// listener or pulled), while it is on.
 	SRT *srt.Stats `json:"srt,omitempty"`
@@ -371,13 +379,15 @@ func (s *Source) Status() Status {
 
 func (s *Source) statusLocked() Status {
 	st := Status{
-		Name:      s.name,
-		State:     s.state,
-		URL:       redact.URL(s.cfg.URL),
-		Drops:     s.stream.Dropped(),
-		Refused:   s.refused,
-		Sessions:  s.sessions,
-		Malformed: s.malformed,
+		Name:       s.name,
+		State:      s.state,
+		URL:        redact.URL(s.cfg.URL),
+		Label:      s.cfg.Label,
+		TallyIndex: s.cfg.TallyIndex,
+		Drops:      s.stream.Dropped(),
+		Refused:    s.refused,
+		Sessions:   s.sessions,
+		Malformed:  s.malformed,
 	}
 	if s.cfg.Pulled() {
 		st.PullStatus = s.pull

@@ -80,3 +80,33 @@ func TestAnnexBNALUs(t *testing.T) {
 	require.Empty(t, AnnexBNALUs(nil))
 	require.Empty(t, AnnexBNALUs([]byte{0, 0, 1}))
 }
+
+// In-band parameter sets make a track when they come first or change, and
+// none when they repeat, are incomplete or cannot be read; the track keeps
+// its own copies of the bytes.
+func TestTrackFromParams(t *testing.T) {
+	sps := []byte{0x67, 0x42, 0xc0, 0x0d, 0xda, 0x05, 0x07, 0xe8, 0x40, 0x00, 0x00, 0x03, 0x00, 0x40, 0x00, 0x00, 0x0f, 0x23, 0xc5, 0x0a, 0xa8}
+	pps := []byte{0x68, 0xce, 0x0f, 0xc8}
+	idr := []byte{0x65, 0x88}
+	buf := append(append([]byte(nil), sps...), pps...) // a demuxer's buffer
+	au := [][]byte{buf[:len(sps)], buf[len(sps):], idr}
+	tr := TrackFromParams(CodecH264, nil, au)
+	require.NotNil(t, tr)
+	require.Equal(t, 320, tr.Width)
+	require.Equal(t, 240, tr.Height)
+	clear(buf)
+	require.Equal(t, sps, tr.SPS, "a copy, not the demuxer's bytes")
+	require.Equal(t, pps, tr.PPS)
+
+	require.Nil(t, TrackFromParams(CodecH264, tr, [][]byte{sps, pps, idr}), "the same set again: no new track")
+	require.Nil(t, TrackFromParams(CodecH264, nil, [][]byte{sps, idr}), "no PPS")
+	require.Nil(t, TrackFromParams(CodecH264, nil, [][]byte{{0x67, 0xff}, pps, idr}), "an SPS that cannot be read")
+	pps2 := []byte{0x68, 0xce, 0x0f, 0xc9}
+	tr2 := TrackFromParams(CodecH264, tr, [][]byte{sps, pps2, idr})
+	require.NotNil(t, tr2, "a changed PPS is a new track")
+	require.Equal(t, pps2, tr2.PPS)
+
+	hn := func(typ byte, b byte) []byte { return []byte{typ << 1, 1, b} }
+	require.Nil(t, TrackFromParams(CodecH265, nil, [][]byte{hn(33, 2), hn(34, 3), hn(19, 4)}), "H.265 needs its VPS")
+	require.Nil(t, TrackFromParams(CodecH265, nil, [][]byte{hn(32, 1), hn(33, 2), hn(34, 3)}), "parameter sets that cannot be read")
+}

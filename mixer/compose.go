@@ -49,6 +49,10 @@ func (e *Engine) compose(n int64, f *programFrame) {
 		picB, slateB, inB = e.sourceLocked(shot.Preview, at, now, true)
 	}
 	picA, slateA, inA := e.sourceLocked(shot.Program, at, now, true)
+	if picA != nil {
+		f.timing.Src, _ = inA.tookFresh()
+		f.timing.Frame = e.cfg.frameTime(n)
+	}
 	if e.pvOut != nil && trans == nil {
 		picP, slateP, _ = e.sourceLocked(shot.Preview, at, now, true)
 	}

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"switchyard/internal/fault"
+	"switchyard/internal/notify"
 	"switchyard/internal/sysmon"
 	"switchyard/media"
 	"switchyard/media/av"
@@ -73,8 +74,9 @@ type Engine struct {
 	// own: an automatic transition's progress (every third frame) and a
 	// transition's end. Commands move them too; their callers know.
 	busMoved chan struct{}
-	tmarks   transMarks // where the transition on air's sources stood at its first frame
-	current  int64      // index of the frame being composed (or last composed)
+	changes  notify.Notifier // the buses' and the keyers' changes, to OnChange's listener
+	tmarks   transMarks      // where the transition on air's sources stood at its first frame
+	current  int64           // index of the frame being composed (or last composed)
 	started  time.Time
 	lastProg string        // the program source of the last frame
 	keyAt    int64         // the frame KeyFrameNext made a key frame (-1: none)
@@ -110,6 +112,7 @@ type Engine struct {
 	frames   atomic.Uint64
 	tickN    atomic.Int64 // the tick being composed, for the inputs
 	startNs  atomic.Int64 // the program clock's epoch (unix ns), for the inputs
+	ways     clock.Ways   // the way of the program source's pictures (Pieces)
 	late     atomic.Uint64
 	dropped  atomic.Uint64
 	encodeNs atomic.Int64
@@ -260,6 +263,7 @@ func (e *Engine) Start() {
 // twice, and after a failed or missing Start.
 func (e *Engine) Close() {
 	e.closeOnce.Do(func() {
+		e.changes.Close()
 		e.mv.close()
 		if e.cancel != nil {
 			e.cancel()
@@ -459,6 +463,10 @@ func (e *Engine) encodeLoop() {
 		case f := <-e.queued:
 			began := time.Now()
 			e.output(f)
+			if f.timing.Src.Fresh {
+				start := e.startNs.Load()
+				e.ways.Note(f.timing.Src, f.timing.Frame, time.Duration(f.timing.Queued.UnixNano()-start), time.Duration(time.Now().UnixNano()-start))
+			}
 			if e.lateness.Note(f.n, &f.timing, began, time.Now(), dur, e.lateness.EncoderGC()) {
 				e.late.Add(1)
 			}

@@ -12,6 +12,7 @@ import (
 	"switchyard/media"
 	"switchyard/media/av"
 	"switchyard/mixer/audio"
+	"switchyard/mixer/clock"
 )
 
 // input decodes one source continuously, so a cut to it never waits for a
@@ -52,6 +53,9 @@ type input struct {
 	// tickAt is the latest program time a tick took a picture for (under
 	// mu): a picture due by then and decoded after it missed its tick.
 	tickAt time.Duration
+	// took is the way of the picture the last tick took (under mu); Fresh
+	// when it was new then.
+	took clock.PictureWay
 
 	decodeErrors atomic.Uint64
 	frames       atomic.Uint64
@@ -132,6 +136,7 @@ type decoding struct {
 	adec   *av.AudioDecoder
 	atrack *media.Track
 	grid   cadence
+	taken  time.Duration // when the unit being decoded was taken from the stream (program clock)
 	apts   time.Duration // the source time of the next decoded sample
 	errLog time.Time
 	late   lateWarning
@@ -214,7 +219,8 @@ func (d *decoding) decode(ctx context.Context, u *media.Unit) {
 	if u.Track.Kind == media.KindAudio {
 		track = 1
 	}
-	in.cmap.observe(track, in.progNow(), u.PTS)
+	d.taken = in.progNow()
+	in.cmap.observe(track, d.taken, u.PTS)
 	var err error
 	switch u.Track.Kind {
 	case media.KindVideo:
@@ -286,7 +292,7 @@ func (d *decoding) onPicture(p av.Picture, ptsUs int64) {
 		pts = d.grid.snap(time.Duration(ptsUs)*time.Microsecond, d.vtrack.FPS)
 		due = pts + in.cmap.offset() + delay
 	}
-	in.queuePicture(r, due, pts, queueCap(delay, d.vtrack.FPS))
+	in.queuePicture(r, due, pts, queueCap(delay, d.vtrack.FPS), clock.PictureWay{Taken: d.taken, Decoded: in.progNow()})
 }
 
 func (d *decoding) onSamples(s []float32) {

@@ -106,6 +106,7 @@ func (e *Engine) RemoveInput(name string) {
 	}
 	e.bus.Remove(name)
 	e.mu.Unlock()
+	e.changes.Changed(ChangedBuses)
 	if ok {
 		in.stop()
 		in.slate.Release()
@@ -217,5 +218,5 @@ func (e *Engine) SourceStats(name string) SourceStats {
 		return SourceStats{}
 	}
 	return SourceStats{Pictures: in.frames.Load(), DecodeErrors: in.decodeErrors.Load(), PicturesLate: in.picsLate.Load(),
-		SoundLate: time.Duration(in.soundLate.Load()) * time.Second / audio.SampleRate, JitterBuffer: in.jitter()}
+		SoundLate: time.Duration(in.soundLate.Load()) * time.Second / audio.SampleRate, JitterBuffer: in.jitter(), Transit: in.cmap.transit()}
 }

@@ -108,6 +108,7 @@ func (e *Engine) Keyer(id string) (keyer.Status, error) {
 // are read and it is rendered without holding the lock the API's readers
 // take.
 func (e *Engine) AddKeyer(s keyer.Spec) (keyer.Status, error) {
+	defer e.changes.Changed(ChangedKeyers)
 	e.kedit.Lock()
 	defer e.kedit.Unlock()
 	e.kmu.Lock()
@@ -151,6 +152,7 @@ func (e *Engine) AddKeyer(s keyer.Spec) (keyer.Status, error) {
 // type stay), which is validated and rendered before it replaces the old
 // one. A keyer sized to its content is sized again when its content changes.
 func (e *Engine) UpdateKeyer(id string, apply func(*keyer.Spec) error) (keyer.Status, error) {
+	defer e.changes.Changed(ChangedKeyers)
 	e.kedit.Lock()
 	defer e.kedit.Unlock()
 	e.kmu.Lock()
@@ -204,6 +206,7 @@ func (e *Engine) UpdateKeyer(id string, apply func(*keyer.Spec) error) (keyer.St
 // SetKeyerOn fades a keyer on or off over its fade_ms. Going on restarts a
 // count-up or count-down clock.
 func (e *Engine) SetKeyerOn(id string, on bool) (keyer.Status, error) {
+	defer e.changes.Changed(ChangedKeyers)
 	e.kedit.Lock()
 	defer e.kedit.Unlock()
 	e.kmu.Lock()
@@ -226,6 +229,7 @@ func (e *Engine) SetKeyerOn(id string, on bool) (keyer.Status, error) {
 
 // DeleteKeyer removes a keyer at once.
 func (e *Engine) DeleteKeyer(id string) error {
+	defer e.changes.Changed(ChangedKeyers)
 	e.kedit.Lock()
 	defer e.kedit.Unlock()
 	e.kmu.Lock()

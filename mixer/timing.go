@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"switchyard/media/av"
+	"switchyard/mixer/clock"
 )
 
 // Frame timing. Each source's timestamps are mapped to the program clock:
@@ -39,6 +40,37 @@ type clockMap struct {
 	anchored bool
 	tracks   [2]trackDelay // video, audio
 	off      atomic.Int64  // time.Duration; read by the tick
+	late     lateWindow    // units' arrival after the mapping's least delay
+}
+
+// lateWindow keeps the most any unit arrived after the mapping's least
+// delay (arrival − pts − offset), over the current and the previous
+// window: the network's (and the publisher's) jitter, what a jitter buffer
+// must cover.
+type lateWindow struct {
+	winStart        time.Duration
+	winMax, prevMax time.Duration
+	seen            bool
+}
+
+func (w *lateWindow) note(arrival, late time.Duration) {
+	late = max(late, 0)
+	switch {
+	case !w.seen:
+		*w = lateWindow{seen: true, winStart: arrival, winMax: late}
+	case arrival-w.winStart > mapWindow:
+		w.prevMax, w.winMax, w.winStart = w.winMax, late, arrival
+	default:
+		w.winMax = max(w.winMax, late)
+	}
+}
+
+// transit returns the most a unit arrived after the least delay in the
+// last two to four seconds (0 before any).
+func (m *clockMap) transit() time.Duration {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return max(m.late.winMax, m.late.prevMax)
 }
 
 // trackDelay keeps a track's smallest arrival − pts over the current and
@@ -73,6 +105,8 @@ func (m *clockMap) observe(track int, arrival, pts time.Duration) {
 		m.tracks = [2]trackDelay{}
 		m.tracks[track].note(arrival, raw)
 		m.off.Store(int64(raw))
+		m.late = lateWindow{}
+		m.late.note(arrival, 0)
 		return
 	}
 	m.tracks[track].note(arrival, raw)
@@ -85,6 +119,7 @@ func (m *clockMap) observe(track int, arrival, pts time.Duration) {
 	if absDur(est-cur) > reanchorTol {
 		m.off.Store(int64(est))
 	}
+	m.late.note(arrival, raw-time.Duration(m.off.Load()))
 }
 
 // cadence takes the rounding jitter out of a camera's picture timestamps.
@@ -133,6 +168,7 @@ type duePic struct {
 	ref *av.PictureRef
 	due time.Duration
 	pts time.Duration // its source timestamp (noPTS: none)
+	way clock.PictureWay
 }
 
 // noPTS marks a picture without a timestamp.
@@ -158,7 +194,7 @@ func queueCap(delay time.Duration, fps float64) int {
 // picture there for a cut to it. A picture due by the last tick that took
 // from the source came too late for it (the tick repeated the picture
 // before) and is counted.
-func (in *input) queuePicture(r *av.PictureRef, due, pts time.Duration, capacity int) {
+func (in *input) queuePicture(r *av.PictureRef, due, pts time.Duration, capacity int, way clock.PictureWay) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	if due <= in.tickAt {
@@ -177,7 +213,8 @@ func (in *input) queuePicture(r *av.PictureRef, due, pts time.Duration, capacity
 		in.queue[n] = duePic{}
 		in.queue = in.queue[:n]
 	}
-	in.queue = append(in.queue, duePic{ref: r, due: due, pts: pts})
+	way.Due = due
+	in.queue = append(in.queue, duePic{ref: r, due: due, pts: pts, way: way})
 	in.decodedAt = time.Now()
 }
 
@@ -202,6 +239,7 @@ func (in *input) take(now time.Time, at, maxAge time.Duration, tick bool) *av.Pi
 	defer in.mu.Unlock()
 	if tick {
 		in.tickAt = max(in.tickAt, at)
+		in.took.Fresh = false
 	}
 	i := -1
 	for j := range in.queue {
@@ -221,6 +259,10 @@ func (in *input) take(now time.Time, at, maxAge time.Duration, tick bool) *av.Pi
 		}
 		in.shown = in.queue[i].ref
 		in.shownPTS.Store(int64(in.queue[i].pts))
+		if tick {
+			in.took = in.queue[i].way
+			in.took.Fresh = true
+		}
 		n := copy(in.queue, in.queue[i+1:])
 		clear(in.queue[n:])
 		in.queue = in.queue[:n]
@@ -230,6 +272,14 @@ func (in *input) take(now time.Time, at, maxAge time.Duration, tick bool) *av.Pi
 	}
 	in.shown.Retain()
 	return in.shown
+}
+
+// tookFresh returns the way of the picture the last tick took, when it
+// took a new one.
+func (in *input) tookFresh() (clock.PictureWay, bool) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.took, in.took.Fresh
 }
 
 // clearPictures drops every picture (the input is stopping).

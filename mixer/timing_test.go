@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"switchyard/media/av"
+	"switchyard/mixer/clock"
 )
 
 const ms = time.Millisecond
@@ -38,6 +39,34 @@ func TestClockMapTakesTheLaterTrackAndHoldsSteady(t *testing.T) {
 	m.observe(0, 10*time.Second, 0)
 	if got := m.offset(); got != 10*time.Second {
 		t.Fatalf("after a jump: offset %s, want 10s", got)
+	}
+}
+
+// TestClockMapMeasuresTransitJitter: the most a unit arrived after the
+// mapping's least delay, over the last two to four seconds — what a jitter
+// buffer has to cover — follows the network: it rises at once with a late
+// unit and forgets it once two windows have passed.
+func TestClockMapMeasuresTransitJitter(t *testing.T) {
+	var m clockMap
+	if m.transit() != 0 {
+		t.Fatal("transit before any unit")
+	}
+	at := func(i int) time.Duration { return time.Duration(i) * 33 * ms }
+	for i := range 100 { // a clean LAN: 2 ms of jitter
+		m.observe(0, at(i)+5*ms+time.Duration(i%3)*ms, at(i))
+	}
+	if got := m.transit(); got != 2*ms {
+		t.Fatalf("clean path: transit %s, want 2ms", got)
+	}
+	m.observe(0, at(100)+5*ms+40*ms, at(100)) // one unit 40 ms late
+	if got := m.transit(); got != 40*ms {
+		t.Fatalf("after a late unit: transit %s, want 40ms", got)
+	}
+	for i := 101; i < 101+int(2*mapWindow/(33*ms))+2; i++ {
+		m.observe(0, at(i)+5*ms, at(i))
+	}
+	if got := m.transit(); got != 0 {
+		t.Fatalf("two windows after the late unit: transit %s, want 0", got)
 	}
 }
 
@@ -189,7 +218,7 @@ func queueInput(t *testing.T) (*input, func(due time.Duration, capacity int) *av
 		if err != nil {
 			t.Fatal(err)
 		}
-		in.queuePicture(r, due, noPTS, capacity)
+		in.queuePicture(r, due, noPTS, capacity, clock.PictureWay{})
 		return r
 	}
 }

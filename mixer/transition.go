@@ -78,6 +78,7 @@ func (e *Engine) known(name string) bool {
 // SetProgram hot-cuts the program to a source; it shows from the next tick,
 // whose index the returned state's Frame gives.
 func (e *Engine) SetProgram(name string) (bus.State, error) {
+	defer e.changes.Changed(ChangedBuses)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if !e.known(name) {
@@ -89,6 +90,7 @@ func (e *Engine) SetProgram(name string) (bus.State, error) {
 
 // SetPreview selects the next source.
 func (e *Engine) SetPreview(name string) (bus.State, error) {
+	defer e.changes.Changed(ChangedBuses)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if !e.known(name) {
@@ -101,6 +103,7 @@ func (e *Engine) SetPreview(name string) (bus.State, error) {
 // Cut swaps preview and program at the next tick. During a transition it
 // finishes it at once (its preview goes to program), as a switcher's CUT does.
 func (e *Engine) Cut() bus.State {
+	defer e.changes.Changed(ChangedBuses)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.bus.Cut(e.current + 1)
@@ -109,6 +112,7 @@ func (e *Engine) Cut() bus.State {
 
 // SetTransition sets the default transition used by Auto and the T-bar.
 func (e *Engine) SetTransition(t bus.Transition) (bus.State, error) {
+	defer e.changes.Changed(ChangedBuses)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if err := e.bus.SetTransition(t); err != nil {
@@ -128,6 +132,7 @@ func (e *Engine) DefaultTransition() bus.Transition {
 // fields left empty come from the default transition. A transition already
 // running is finished first.
 func (e *Engine) Auto(t bus.Transition) (bus.State, error) {
+	defer e.changes.Changed(ChangedBuses)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if err := e.bus.Auto(t, e.current+1); err != nil {
@@ -140,6 +145,7 @@ func (e *Engine) Auto(t bus.Transition) (bus.State, error) {
 // preview. Reaching 1 completes it (the buses swap); going back to 0 before
 // that abandons it. It takes over a running automatic transition.
 func (e *Engine) SetPosition(p float64) (bus.State, error) {
+	defer e.changes.Changed(ChangedBuses)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if err := e.bus.SetPosition(p, e.current+1); err != nil {
@@ -155,8 +161,22 @@ func (e *Engine) SetPosition(p float64) (bus.State, error) {
 // program. What a command changes, its caller has in hand.
 func (e *Engine) BusesMoved() <-chan struct{} { return e.busMoved }
 
+// What OnChange's listener is told changed.
+const (
+	ChangedBuses  = "buses"
+	ChangedKeyers = "keyers"
+)
+
+// OnChange sets, once, who is told — outside the mixer's locks, from a
+// goroutine of its own — that the buses (ChangedBuses: a command, an
+// automatic transition's progress and end, a source removed from a bus) or
+// the keyers (ChangedKeyers) changed, to read them then: the tally. A
+// change marked again before it is told is told once.
+func (e *Engine) OnChange(f func(what string)) { e.changes.Listen(f) }
+
 // busesMoved signals BusesMoved (on the clock's thread: never blocks).
 func (e *Engine) busesMoved() {
+	e.changes.Changed(ChangedBuses)
 	select {
 	case e.busMoved <- struct{}{}:
 	default:
@@ -166,6 +186,7 @@ func (e *Engine) busesMoved() {
 // FTB fades program video and audio to black, or back up when already black,
 // over the default transition's duration.
 func (e *Engine) FTB() bus.State {
+	defer e.changes.Changed(ChangedBuses)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.bus.FTB(e.current + 1)

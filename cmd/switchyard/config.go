@@ -22,6 +22,7 @@ import (
 	"switchyard/media"
 	"switchyard/output/push"
 	"switchyard/output/record"
+	"switchyard/output/tally"
 )
 
 //go:embed demo.yaml
@@ -41,6 +42,11 @@ type Config struct {
 	TLS       TLSConfig             `yaml:"tls"`
 	Multiview MultiviewConfig       `yaml:"multiview"`
 	Buses     BusesConfig           `yaml:"buses"`
+	// Tally are the TSL UMD receivers the tally is sent to (output/tally).
+	Tally []tally.Config `yaml:"tally"`
+	// TallyKeyers lights a source red while a PiP keyer showing it is on
+	// air (default true).
+	TallyKeyers bool `yaml:"tally_keyers"`
 	// ReadKey guards watching: the program, the preview and every source
 	// without its own read_key, over RTSP (the password, any user) and RTMP
 	// play ("program?key=…"). Empty: open to anyone who reaches the ports.
@@ -234,7 +240,7 @@ func defaults() Config {
 		DataDir:    "./data",
 		Record:     RecordConfig{Program: true, ISO: true, Fragment: Duration(time.Second), MinFreeMB: 256, Timecode: record.TimecodeTimeOfDay},
 		Multiview:  MultiviewConfig{Width: 960, Height: 540, FPS: 10, Quality: 75},
-		SysmonHold: true,
+		SysmonHold: true, TallyKeyers: true,
 	}
 }
 
@@ -352,6 +358,16 @@ func (c *Config) Validate() error {
 			return &ConfigError{key + ".video_bitrate", "must be below program.video_bitrate (a lower second encode)"}
 		}
 		names[o.Name] = true
+	}
+	for i, tc := range c.Tally {
+		if err := tc.Validate(); err != nil {
+			key := fmt.Sprintf("tally[%d]", i)
+			var fe *fault.Invalid
+			if errors.As(err, &fe) {
+				return &ConfigError{key + "." + fe.Field, fe.Msg}
+			}
+			return &ConfigError{key, err.Error()}
+		}
 	}
 	if f := time.Duration(c.Record.Fragment); f < 100*time.Millisecond || f > 10*time.Second {
 		return &ConfigError{"record.fragment", "must be between 100ms and 10s"}

@@ -114,7 +114,7 @@ func closeApp(t *testing.T, a *app, logs *logBuf) {
 
 // freeUDPPair returns loopback addresses of an even UDP port and the next
 // one, both free a moment ago (RTSP's RTP and RTCP ports).
-func freeUDPPair(t *testing.T) (rtp, rtcp string) {
+func freeUDPPair(t testing.TB) (rtp, rtcp string) {
 	t.Helper()
 	for range 100 {
 		c, err := net.ListenPacket("udp", "127.0.0.1:0")

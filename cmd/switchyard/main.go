@@ -36,6 +36,7 @@ import (
 	"switchyard/output/push"
 	"switchyard/output/record"
 	"switchyard/output/serve"
+	"switchyard/output/tally"
 )
 
 func main() {
@@ -140,6 +141,7 @@ type app struct {
 	http      *control.Server
 	hold      *sysmon.Hold
 	assets    *assets.Dir
+	tally     *tally.Sender
 }
 
 // start builds and starts every part; on error it closes what it started
@@ -270,6 +272,9 @@ func (a *app) start(cfg *Config) error {
 		}
 	}
 	a.setBuses(cfg.Buses)
+	if err := a.startTally(cfg); err != nil {
+		return err
+	}
 	a.mixer.Start()
 
 	tlsConf, err := cfg.TLS.clientConfig()
@@ -294,11 +299,11 @@ func (a *app) start(cfg *Config) error {
 	}
 	warnOpenReading(cfg, log, a.rtsp.Addr(), a.rtmp.Addr(), a.srtAddr())
 	a.http = &control.Server{Address: cfg.HTTP.Listen, Registry: a.registry, Sources: a.sources, Mixer: a.mixer, Outputs: a.outputs,
-		Recorder: a.recorder, RecordDefaults: control.RecordDefaults{Program: cfg.Record.Program, ISO: cfg.Record.ISO},
+		Recorder: a.recorder, Tally: a.tally, RecordDefaults: control.RecordDefaults{Program: cfg.Record.Program, ISO: cfg.Record.ISO},
 		Format: control.Format{Width: cfg.Program.Width, Height: cfg.Program.Height, FPS: float64(fpsNum) / float64(fpsDen)},
 		Store:  store, Assets: a.assets, Token: cfg.HTTP.Token, Tokens: cfg.HTTP.controlTokens(), Hosts: cfg.HTTP.Hosts,
 		AllowedOrigins: cfg.HTTP.AllowedOrigins, Log: log,
-		MediaRefused: a.mediaRefused}
+		MediaRefused: a.mediaRefused, SRT: a.srtListener()}
 	if err := a.http.Start(); err != nil {
 		a.http = nil // nothing to close
 		return listenError("http.listen", cfg.HTTP.Listen, err)
@@ -397,6 +402,9 @@ func (a *app) close() {
 	a.registry.Close() // its clock's goroutine and the news to control
 	if a.outputs != nil {
 		a.outputs.Close()
+	}
+	if a.tally != nil {
+		a.tally.Close()
 	}
 	if a.mixer != nil {
 		a.mixer.Close()

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"switchyard/control"
 	"switchyard/internal/servers/srt"
 )
 
@@ -64,6 +65,15 @@ func (a *app) srtAddr() net.Addr {
 		return nil
 	}
 	return a.srt.Addr()
+}
+
+// srtListener is the SRT listener for the API, nil (not a nil pointer in
+// an interface) when SRT is off.
+func (a *app) srtListener() control.SRTListener {
+	if a.srt == nil {
+		return nil
+	}
+	return a.srt
 }
 
 // mediaRefused counts, per media server, the connections refused over its cap.

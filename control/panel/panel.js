@@ -151,6 +151,23 @@ function bufferField(name, s) {
   return label;
 }
 
+// an SRT link in a few words ("SRT 41 ms · 0.2 % lost · 3 dropped"), the
+// rest in its title; lost is the share of the data packets sent or
+// received (retransmissions included), dropped those given up as too late
+function srtLink(l) {
+  const span = document.createElement("span");
+  if (!l) return span;
+  const packets = Math.max(l.packets_received, l.packets_sent);
+  const lost = packets ? (100 * l.packets_lost) / packets : 0;
+  span.className = l.packets_dropped > 0 ? "srt dropping" : "srt";
+  const rtt = l.rtt_ms < 10 ? l.rtt_ms.toFixed(1) : Math.round(l.rtt_ms);
+  span.textContent = `SRT ${rtt} ms · ${lost.toFixed(1)} % lost · ${l.packets_dropped} dropped`;
+  span.title = `round trip ${l.rtt_ms.toFixed(1)} ms, latency ${l.latency_ms} ms, ` +
+    `in ${l.recv_mbps.toFixed(2)} Mb/s, out ${l.send_mbps.toFixed(2)} Mb/s; packets: ${l.packets_received} received, ` +
+    `${l.packets_sent} sent, ${l.packets_lost} lost, ${l.packets_retransmitted} retransmitted, ${l.packets_dropped} dropped (too late)`;
+  return span;
+}
+
 // set while an operator types in a source's field: the table is drawn
 // again when they leave it, not under their hands
 let sourcesStale = false;
@@ -163,8 +180,8 @@ function renderSources() {
     const v = s.video ? `${s.video.codec} ${s.video.width}×${s.video.height} ${s.video.fps}` : "";
     const tr = document.createElement("tr");
     tr.dataset.source = name;
-    tr.append(cell(name), cell(badge(s.state)), cell(s.protocol || ""), cell(v), cell(bufferField(name, s), "buf"),
-      cell(s.warning || s.last_error || "", "err"));
+    tr.append(cell(name), cell(badge(s.state)), cell(s.protocol || ""), cell(v), cell(srtLink(s.srt), "link"),
+      cell(bufferField(name, s), "buf"), cell(s.warning || s.last_error || "", "err"));
     return tr;
   });
   $("sources").tBodies[0].replaceChildren(...rows);
@@ -178,7 +195,8 @@ function renderOutputs() {
     b.onclick = () => api("POST", `/outputs/${encodeURIComponent(name)}/${o.enabled ? "stop" : "start"}`).catch(() => {});
     allow(b, "admin");
     const tr = document.createElement("tr");
-    tr.append(cell(name), cell(badge(o.state)), cell(b), cell(o.last_error || "", "err"));
+    tr.dataset.output = name;
+    tr.append(cell(name), cell(badge(o.state)), cell(b), cell(srtLink(o.srt), "link"), cell(o.last_error || "", "err"));
     return tr;
   });
   $("outputs").tBodies[0].replaceChildren(...rows);
@@ -410,6 +428,21 @@ function connect() {
     renderBuses();
     renderSources();
     renderAudio();
+  });
+  // every SRT link once a second: one missing has ended
+  // (a table without any is left alone: it is not drawn again under the
+  // operator's hands for nothing)
+  const relink = (items, links) => {
+    let any = false;
+    for (const [name, it] of items) {
+      any ||= !!(it.srt || links[name]);
+      it.srt = links[name];
+    }
+    return any;
+  };
+  on("links", (l) => {
+    if (relink(show.sources, l.sources || {})) renderSources();
+    if (l.outputs && relink(show.outputs, l.outputs)) renderOutputs();
   });
   on("output", (o) => {
     show.outputs.set(o.name, { ...show.outputs.get(o.name), ...o });

@@ -27,6 +27,7 @@ type Sources struct {
 	log      *slog.Logger
 
 	mu      sync.Mutex
+	changed func()   // OnChange's
 	order   []string // as added, for show.json
 	feeders map[string]Feeder
 	genOf   map[string]bool // the feeders that are generators
@@ -118,6 +119,7 @@ func (ss *Sources) Add(cfg ingest.SourceConfig) (ingest.Status, error) {
 		return ingest.Status{}, err
 	}
 	ss.order = append(ss.order, cfg.Name)
+	ss.tell()
 	return src.Status(), nil
 }
 
@@ -182,11 +184,13 @@ func (ss *Sources) Update(cfg ingest.SourceConfig) (ingest.Status, error) {
 			_ = ss.startFeeder(old)
 			return ingest.Status{}, err
 		}
+		ss.tell()
 		return src.Status(), nil
 	}
 	if err := ss.registry.Update(cfg); err != nil {
 		return ingest.Status{}, err
 	}
+	ss.tell()
 	return src.Status(), nil
 }
 
@@ -208,6 +212,7 @@ func (ss *Sources) Remove(name string) error {
 			break
 		}
 	}
+	ss.tell()
 	return err
 }
 
@@ -223,6 +228,21 @@ func (ss *Sources) Configs() []ingest.SourceConfig {
 		}
 	}
 	return out
+}
+
+// OnChange sets, before the first change, who is told that a source was
+// added, changed or removed (the tally: labels, indexes, positions). It is
+// called under the set's lock and must return at once.
+func (ss *Sources) OnChange(f func()) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	ss.changed = f
+}
+
+func (ss *Sources) tell() {
+	if ss.changed != nil {
+		ss.changed()
+	}
 }
 
 // Close stops every feeder.

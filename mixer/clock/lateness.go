@@ -53,7 +53,11 @@ type FrameTiming struct {
 	// scheduler, the video encodes with their publishing, the sound's mix
 	Locked, Yielded, Video, Audio time.Duration
 	Key                           bool // a key frame (every keyint, or asked for)
-	Multiview                     bool // its canvas was copied for the multiview
+	// Src is the way of the program source's picture, when the frame
+	// shows it new (Fresh); Frame the frame's program time.
+	Src       PictureWay
+	Frame     time.Duration
+	Multiview bool // its canvas was copied for the multiview
 }
 
 // LateFrame describes one late program frame: how late, where the time

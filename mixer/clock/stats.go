@@ -53,4 +53,8 @@ type SourceStats struct {
 	// JitterBuffer: how long its pictures and sound wait (its own or the
 	// program's).
 	JitterBuffer time.Duration
+	// Transit is the most its media arrived after its least delay over the
+	// last two to four seconds: its network's jitter (and its publisher's),
+	// what the jitter buffer has to cover.
+	Transit time.Duration
 }

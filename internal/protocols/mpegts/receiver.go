@@ -9,8 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
-	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h265"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/opus"
 	mcts "github.com/bluenviron/mediacommon/v2/pkg/formats/mpegts"
 
@@ -227,7 +225,7 @@ func (rx *Receiver) takeVideo(t *mcts.Track) {
 // demuxer's, parameter sets taken when they change, key units carrying
 // them; nothing before the first parameter sets and key unit.
 func (v *videoIn) unit(pts, dts time.Duration, au [][]byte) *media.Unit {
-	if t := params(v.codec, v.track, au); t != nil {
+	if t := media.TrackFromParams(v.codec, v.track, au); t != nil {
 		v.track, v.key = t, false
 	}
 	if v.track == nil {
@@ -259,52 +257,6 @@ func copyNALUs(au [][]byte) [][]byte {
 		out[i] = buf[len(buf)-len(b) : len(buf) : len(buf)]
 	}
 	return out
-}
-
-// params returns the parameter sets an access unit carries, as a new track
-// when they differ from cur's (a camera that changed resolution).
-func params(codec string, cur *media.Track, au [][]byte) *media.Track {
-	var vps, sps, pps []byte
-	for _, n := range au {
-		if len(n) == 0 {
-			continue
-		}
-		if codec == media.CodecH264 {
-			switch h264.NALUType(n[0] & 0x1f) {
-			case h264.NALUTypeSPS:
-				sps = n
-			case h264.NALUTypePPS:
-				pps = n
-			}
-			continue
-		}
-		switch h265.NALUType((n[0] >> 1) & 0x3f) {
-		case h265.NALUType_VPS_NUT:
-			vps = n
-		case h265.NALUType_SPS_NUT:
-			sps = n
-		case h265.NALUType_PPS_NUT:
-			pps = n
-		}
-	}
-	if sps == nil || pps == nil || (codec == media.CodecH265 && vps == nil) {
-		return nil
-	}
-	if cur != nil && string(sps) == string(cur.SPS) && string(pps) == string(cur.PPS) && string(vps) == string(cur.VPS) {
-		return nil
-	}
-	cp := func(b []byte) []byte { return append([]byte(nil), b...) }
-	var t *media.Track
-	var err error
-	if codec == media.CodecH264 {
-		t, err = media.NewH264Track(cp(sps), cp(pps), 0)
-	} else {
-		t, err = media.NewH265Track(cp(vps), cp(sps), cp(pps))
-	}
-	if err != nil {
-		return nil // unreadable parameter sets: wait for good ones
-	}
-	return t
 }
 
 // audioIn is the audio track taken.

@@ -235,53 +235,12 @@ func newVideoIn(m *description.Media, f format.Format) (*videoIn, error) {
 	return v, nil
 }
 
-// params returns the parameter sets an access unit carries, as a new track
-// when they differ from the current one.
-func (v *videoIn) params(au [][]byte) *media.Track {
-	var vps, sps, pps []byte
-	for _, n := range au {
-		if len(n) == 0 {
-			continue
-		}
-		if v.codec == media.CodecH264 {
-			switch h264.NALUType(n[0] & 0x1f) {
-			case h264.NALUTypeSPS:
-				sps = n
-			case h264.NALUTypePPS:
-				pps = n
-			}
-			continue
-		}
-		switch h265.NALUType((n[0] >> 1) & 0x3f) {
-		case h265.NALUType_VPS_NUT:
-			vps = n
-		case h265.NALUType_SPS_NUT:
-			sps = n
-		case h265.NALUType_PPS_NUT:
-			pps = n
-		}
-	}
-	if sps == nil || pps == nil || (v.codec == media.CodecH265 && vps == nil) {
-		return nil
-	}
-	if t := v.track; t != nil && string(sps) == string(t.SPS) && string(pps) == string(t.PPS) && string(vps) == string(t.VPS) {
-		return nil
-	}
-	cp := func(b []byte) []byte { return append([]byte(nil), b...) }
-	if v.codec == media.CodecH264 {
-		t, _ := media.NewH264Track(cp(sps), cp(pps), 0)
-		return t
-	}
-	t, _ := media.NewH265Track(cp(vps), cp(sps), cp(pps))
-	return t
-}
-
 func (v *videoIn) decode(pkt *rtp.Packet, pts int64) *media.Unit {
 	au, err := v.depkt(pkt)
 	if err != nil {
 		return nil // more packets needed, or a loss: the decoder resyncs itself
 	}
-	if t := v.params(au); t != nil {
+	if t := media.TrackFromParams(v.codec, v.track, au); t != nil {
 		v.track, v.dts = t, nil
 	}
 	if v.track == nil {

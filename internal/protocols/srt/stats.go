@@ -35,13 +35,20 @@ type Stats struct {
 	// (in).
 	PacketsRetransmitted uint64 `json:"packets_retransmitted"`
 	// PacketsDropped: data packets given up as too late for the latency
-	// (the picture or sound they carried is lost).
+	// (the picture or sound they carried is lost): on the way in, the
+	// gaps in what the receiver delivered (counted by a Reader); on the
+	// way out, what the sender dropped unacknowledged.
 	PacketsDropped uint64 `json:"packets_dropped"`
 }
 
 // StatsOf reads a connection's statistics. It reads only accumulated and
 // instantaneous values: gosrt's interval values are measured from one call
 // to the next, and several readers (the API, /metrics) would share them.
+//
+// Its PacketsDropped is the sender's only: gosrt's receiver counts as
+// dropped (PktRecvDrop) the duplicates and the packets that came after
+// their time, not the ones it gave up on — it skips those silently. A
+// connection that receives reads through a Reader, whose Stats count them.
 func StatsOf(c gosrt.Conn) Stats {
 	var s gosrt.Statistics
 	c.Stats(&s)
@@ -55,7 +62,7 @@ func StatsOf(c gosrt.Conn) Stats {
 		PacketsReceived:      a.PktRecv,
 		PacketsLost:          a.PktRecvLoss + a.PktSendLoss,
 		PacketsRetransmitted: a.PktRetrans + a.PktRecvRetrans,
-		PacketsDropped:       a.PktRecvDrop + a.PktSendDrop,
+		PacketsDropped:       a.PktSendDrop,
 	}
 	if a.PktRecv == 0 && i.MsSendTsbPdDelay > 0 {
 		st.LatencyMs = i.MsSendTsbPdDelay

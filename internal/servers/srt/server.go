@@ -14,6 +14,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,6 +24,7 @@ import (
 
 	"switchyard/ingest"
 	"switchyard/internal/protocols/mpegts"
+	link "switchyard/internal/protocols/srt"
 	"switchyard/output/serve"
 )
 
@@ -72,7 +75,7 @@ type Server struct {
 	wg     sync.WaitGroup
 
 	mu    sync.Mutex
-	conns map[gosrt.Conn]struct{}
+	conns map[gosrt.Conn]*connInfo
 
 	open    atomic.Int64
 	refused atomic.Uint64
@@ -103,7 +106,7 @@ func (s *Server) Start() error {
 		return fmt.Errorf("srt listen %s: %w", s.Address, err)
 	}
 	s.ln = ln
-	s.conns = map[gosrt.Conn]struct{}{}
+	s.conns = map[gosrt.Conn]*connInfo{}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.wg.Add(1)
 	go s.accept()
@@ -223,21 +226,66 @@ func (s *Server) secret(req gosrt.ConnRequest) (gosrt.RejectionReason, error) {
 	return 0, nil
 }
 
-// accepted accepts a request and tracks its connection until done.
-func (s *Server) accepted(req gosrt.ConnRequest) (gosrt.Conn, func(), error) {
+// connInfo is what the listener knows of a connection it accepted.
+type connInfo struct {
+	remote string
+	id     StreamID
+	path   string
+	since  time.Time
+	// link reads the connection's link: a publisher's through its
+	// Reader (which counts what the receiver gave up); nil: StatsOf.
+	link atomic.Pointer[func() link.Stats]
+}
+
+// Connections lists the listener's open connections, publishers and
+// readers, oldest first, each with its link now.
+func (s *Server) Connections() []link.Connection {
+	type open struct {
+		c  gosrt.Conn
+		in *connInfo
+	}
+	s.mu.Lock()
+	list := make([]open, 0, len(s.conns))
+	for c, in := range s.conns {
+		list = append(list, open{c, in})
+	}
+	s.mu.Unlock()
+	out := make([]link.Connection, 0, len(list))
+	for _, o := range list { // outside the lock: each takes its connection's
+		var l link.Stats
+		if f := o.in.link.Load(); f != nil {
+			l = (*f)()
+		} else {
+			l = link.StatsOf(o.c)
+		}
+		out = append(out, link.Connection{Remote: o.in.remote, StreamID: o.in.id.Redacted(), Direction: string(o.in.id.Mode),
+			Path: o.in.path, Since: o.in.since, SRT: l})
+	}
+	slices.SortFunc(out, func(a, b link.Connection) int {
+		if c := a.Since.Compare(b.Since); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Remote, b.Remote)
+	})
+	return out
+}
+
+// accepted accepts a request for path and tracks its connection until done.
+func (s *Server) accepted(req gosrt.ConnRequest, id StreamID, path string) (gosrt.Conn, *connInfo, func(), error) {
 	c, err := req.Accept()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	s.mu.Lock()
 	if s.ctx.Err() != nil { // closing: Close may have passed the map already
 		s.mu.Unlock()
 		_ = c.Close()
-		return nil, nil, errors.New("the server is closing")
+		return nil, nil, nil, errors.New("the server is closing")
 	}
-	s.conns[c] = struct{}{}
+	in := &connInfo{remote: req.RemoteAddr().String(), id: id, path: path, since: time.Now()}
+	s.conns[c] = in
 	s.mu.Unlock()
-	return c, func() {
+	return c, in, func() {
 		_ = c.Close()
 		s.mu.Lock()
 		delete(s.conns, c)
@@ -267,14 +315,18 @@ func (s *Server) publish(req gosrt.ConnRequest, id StreamID, log *slog.Logger) {
 	}
 	defer pub.Close()
 	log = log.With("source", id.Name)
-	c, done, err := s.accepted(req)
+	c, info, done, err := s.accepted(req, id, "live/"+id.Name)
 	if err != nil {
 		log.Warn("publish failed", "err", err)
 		return
 	}
 	defer done()
 	pub.OnKick(func() { _ = c.Close() }) // taken over or removed: the connection ends
-	in := &idleReader{c: c}
+	r := &link.Reader{Conn: c}
+	stats := r.Stats
+	info.link.Store(&stats)
+	pub.SetLink(stats)
+	in := &idleReader{r: r}
 	stop := s.watch(c, in, log)
 	defer stop()
 	rx, err := mpegts.NewReceiver(in, log)
@@ -317,7 +369,7 @@ func (s *Server) read(req gosrt.ConnRequest, id StreamID, log *slog.Logger) {
 		req.Reject(gosrt.REJX_NOTFOUND)
 		return
 	}
-	c, done, err := s.accepted(req)
+	c, _, done, err := s.accepted(req, id, p.Name())
 	if err != nil {
 		log.Warn("read failed", "err", err)
 		return
@@ -329,7 +381,24 @@ func (s *Server) read(req gosrt.ConnRequest, id StreamID, log *slog.Logger) {
 	snd := &mpegts.Sender{W: c, OnSoundNotCarried: func(err error) {
 		log.Warn("sound not carried to the reader; the picture goes on", "err", err)
 	}}
-	err = snd.Run(s.ctx, p.Stream())
+	// A reader sends nothing: a read ends when it hangs up (or is cut),
+	// which ends the sender too, even while the path has nothing to send.
+	ctx, hungUp := context.WithCancel(s.ctx)
+	defer hungUp()
+	gone := make(chan struct{})
+	go func() {
+		defer close(gone)
+		defer hungUp()
+		b := make([]byte, 1500)
+		for {
+			if _, err := c.Read(b); err != nil {
+				return
+			}
+		}
+	}()
+	err = snd.Run(ctx, p.Stream())
+	_ = c.Close() // ends the read above, if the sender ended first
+	<-gone
 	if s.ctx.Err() == nil {
 		log.Info("reader stopped", "err", err)
 	}
@@ -337,12 +406,12 @@ func (s *Server) read(req gosrt.ConnRequest, id StreamID, log *slog.Logger) {
 
 // idleReader reads a connection and notes when it last gave bytes.
 type idleReader struct {
-	c    gosrt.Conn
+	r    io.Reader
 	last atomic.Int64 // unix nanoseconds
 }
 
 func (r *idleReader) Read(b []byte) (int, error) {
-	n, err := r.c.Read(b)
+	n, err := r.r.Read(b)
 	if n > 0 {
 		r.last.Store(time.Now().UnixNano())
 	}

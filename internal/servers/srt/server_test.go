@@ -134,3 +134,53 @@ func TestPassphraseLength(t *testing.T) {
 		s.Close()
 	}
 }
+
+// TestConnectionsAndLinks: the listener lists its publishers and readers
+// (stream id with the key masked, direction, path, its link), a
+// publisher's link shows in its source's status, and both go when the
+// connections end.
+func TestConnectionsAndLinks(t *testing.T) {
+	paths := serve.NewTable()
+	prog := media.NewStream()
+	defer prog.Close()
+	require.NoError(t, paths.Add("program", prog))
+	s, reg, _ := startServer(t, &Server{Paths: paths, Latency: 250 * time.Millisecond},
+		ingest.SourceConfig{Name: "cam1", PublishKey: "cam1-secret"})
+	src, _ := reg.Get("cam1")
+	require.Nil(t, src.Status().SRT)
+	require.Empty(t, s.Connections())
+
+	pub, err := dial(t, s, "#!::r=cam1,m=publish,s=cam1-secret")
+	require.NoError(t, err)
+	rd, err := dial(t, s, "read:program")
+	require.NoError(t, err)
+	waitFor(t, 5*time.Second, "two connections listed", func() bool { return len(s.Connections()) == 2 })
+	waitFor(t, 5*time.Second, "cam1's link in its status", func() bool { return src.Status().SRT != nil })
+	require.Equal(t, uint64(250), src.Status().SRT.LatencyMs, "the negotiated latency: the larger of both sides'")
+
+	byDir := map[string]int{}
+	for _, c := range s.Connections() {
+		byDir[c.Direction]++
+		require.NotContains(t, c.StreamID, "cam1-secret")
+		require.NotEmpty(t, c.Remote)
+		require.False(t, c.Since.IsZero())
+		require.Equal(t, uint64(250), c.SRT.LatencyMs)
+		switch c.Direction {
+		case "publish":
+			require.Equal(t, "publish:cam1:****", c.StreamID)
+			require.Equal(t, "live/cam1", c.Path)
+			require.Equal(t, pub.LocalAddr().String(), c.Remote)
+		case "read":
+			require.Equal(t, "read:program", c.StreamID)
+			require.Equal(t, "program", c.Path)
+			require.Equal(t, rd.LocalAddr().String(), c.Remote)
+		}
+	}
+	require.Equal(t, map[string]int{"publish": 1, "read": 1}, byDir)
+
+	_ = pub.Close()
+	_ = rd.Close()
+	waitFor(t, 10*time.Second, "the connections gone", func() bool { return len(s.Connections()) == 0 })
+	waitFor(t, 5*time.Second, "cam1 offline", func() bool { return src.Status().State == ingest.StateOffline })
+	require.Nil(t, src.Status().SRT, "no link once the publisher is gone")
+}

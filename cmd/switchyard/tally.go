@@ -1,0 +1,56 @@
+package main
+
+import (
+	"time"
+
+	"switchyard/mixer/keyer"
+	"switchyard/output/tally"
+)
+
+// tallyRepeat is how often the whole tally is sent again (a test turns it
+// off, to see each change sent because it happened).
+var tallyRepeat = time.Second
+
+// startTally starts the tally (output/tally): the mixer tells it when the
+// buses or the keyers change, the source set when a source is added,
+// changed or removed; it reads them then and once a second.
+func (a *app) startTally(cfg *Config) error {
+	t, err := tally.New(tally.Options{Destinations: cfg.Tally, Keyers: cfg.TallyKeyers, Air: a.tallyAir, Sources: a.tallySources,
+		Repeat: tallyRepeat, Log: a.log})
+	if err != nil {
+		return err
+	}
+	a.tally = t
+	a.mixer.OnChange(func(string) { t.Changed() })
+	a.sources.OnChange(t.Changed)
+	t.Start()
+	return nil
+}
+
+// tallyAir is what is on air: the buses, and the PiP keyers that are on.
+func (a *app) tallyAir() tally.Air {
+	st := a.mixer.State()
+	air := tally.Air{Program: st.Program, Preview: st.Preview, Transition: st.Transition.Active}
+	for _, k := range a.mixer.Keyers() {
+		if k.Type == keyer.TypePiP && k.On && k.Source != "" {
+			air.Keyed = append(air.Keyed, k.Source)
+		}
+	}
+	return air
+}
+
+// tallySources are the show's sources in their order, each with its
+// display text (label, or name) and index (tally_index, or its position
+// from 1).
+func (a *app) tallySources() []tally.Source {
+	cfgs := a.sources.Configs()
+	out := make([]tally.Source, 0, len(cfgs))
+	for i, c := range cfgs {
+		idx := c.TallyIndex
+		if idx == 0 {
+			idx = i + 1
+		}
+		out = append(out, tally.Source{Name: c.Name, Label: c.DisplayLabel(), Index: idx})
+	}
+	return out
+}

@@ -1,0 +1,76 @@
+package testpeer
+
+import (
+	"encoding/binary"
+	"net"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestLossyUDP: through the relay to an echo server and back, a datagram
+// passes both ways with the loss share of each (so about (1-p)² come
+// back), at least twice the one-way delay late, in the order sent.
+func TestLossyUDP(t *testing.T) {
+	echo, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	require.NoError(t, err)
+	defer echo.Close()
+	go func() {
+		b := make([]byte, 2048)
+		for {
+			n, from, err := echo.ReadFromUDP(b)
+			if err != nil {
+				return
+			}
+			_, _ = echo.WriteToUDP(b[:n], from)
+		}
+	}()
+	relay := StartLossyUDP(t, echo.LocalAddr().String(), Impairment{Loss: 0.2, Delay: 10 * time.Millisecond, Jitter: 2 * time.Millisecond, Seed: 7})
+	c, err := net.Dial("udp", relay.Addr())
+	require.NoError(t, err)
+	defer c.Close()
+
+	const n = 1000
+	var sent [n]atomic.Int64 // unix nanoseconds: read by the reader
+	type arrival struct {
+		i     int
+		after time.Duration
+	}
+	back := make(chan arrival, n)
+	go func() { // reads while the datagrams go out: a socket's buffer is small
+		defer close(back)
+		b := make([]byte, 2048)
+		for {
+			if c.SetReadDeadline(time.Now().Add(2*time.Second)) != nil {
+				return
+			}
+			if _, err := c.Read(b); err != nil {
+				return
+			}
+			i := int(binary.BigEndian.Uint32(b))
+			back <- arrival{i, time.Since(time.Unix(0, sent[i].Load()))}
+		}
+	}()
+	for i := range n {
+		b := make([]byte, 100)
+		binary.BigEndian.PutUint32(b, uint32(i))
+		sent[i].Store(time.Now().UnixNano())
+		_, err := c.Write(b)
+		require.NoError(t, err)
+		time.Sleep(200 * time.Microsecond)
+	}
+	got, last := 0, -1
+	for a := range back {
+		require.Greater(t, a.i, last, "in order")
+		require.GreaterOrEqual(t, a.after, 16*time.Millisecond, "delayed both ways (10 ms ± 2 ms each)")
+		last = a.i
+		got++
+	}
+	share := float64(got) / n
+	t.Logf("%d of %d came back (%.1f %%; (1-0.2)² = 64 %%)", got, n, 100*share)
+	require.InDelta(t, 0.64, share, 0.06)
+	_, dropped := relay.Counts()
+	require.Equal(t, uint64(n-got), dropped, "every datagram that did not come back was dropped, and counted")
+}
