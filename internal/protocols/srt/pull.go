@@ -42,7 +42,8 @@ func Pull(ctx context.Context, c PullConfig, publish func(link func() Stats) (me
 	}
 	defer conn.Close()
 	defer context.AfterFunc(ctx, func() { conn.Close() })() // stopping unblocks the read
-	in := &idleReader{r: conn}
+	rd := &Reader{Conn: conn} // counts what the receiver gave up as too late
+	in := &idleReader{r: rd}
 	idle := watchIdle(conn, in, c.ReadTimeout)
 	defer idle.stop()
 	lost := func(err error) error {
@@ -61,7 +62,7 @@ func Pull(ctx context.Context, c PullConfig, publish func(link func() Stats) (me
 		}
 		return err
 	}
-	pub, err := publish(func() Stats { return StatsOf(conn) })
+	pub, err := publish(rd.Stats)
 	if err != nil {
 		return err
 	}
