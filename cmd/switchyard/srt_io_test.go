@@ -72,7 +72,9 @@ func TestSRTPull(t *testing.T) {
 	})
 	require.Contains(t, sourceStatus(t, a, "venue").LastError, "feed lost")
 	remoteSRT(t, port, "blue", "passphrase=pull-secret-123")
+	back := time.Now()
 	waitColour(t, colours, "blue", 60*time.Second) // within the backoff (1 s, 2 s, …) and the handshake
+	t.Logf("remote back → its pictures on program in %s", time.Since(back).Round(10*time.Millisecond))
 	st = sourceStatus(t, a, "venue")
 	require.Equal(t, ingest.StateLive, st.State)
 	require.Greater(t, st.Sessions, sessions)
@@ -369,8 +371,9 @@ func TestSRTOutputStalledDestination(t *testing.T) {
 
 	require.NoError(t, stalled.cmd.Process.Signal(syscall.SIGSTOP))
 	defer func() { _ = stalled.cmd.Process.Signal(syscall.SIGCONT) }()
+	frozen := time.Now()
 	st := waitOutput(t, a, "stalled", push.StateRetrying, 30*time.Second)
-	t.Logf("stalled: %s", st.LastError)
+	t.Logf("destination frozen → output retrying in %s: %s", time.Since(frozen).Round(10*time.Millisecond), st.LastError)
 	require.Contains(t, st.LastError, "the SRT connection ended")
 
 	f := outputStatus(t, a, "good").FramesSent
