@@ -42,7 +42,8 @@ func Pull(ctx context.Context, c PullConfig, publish func(link func() Stats) (me
 	}
 	defer conn.Close()
 	defer context.AfterFunc(ctx, func() { conn.Close() })() // stopping unblocks the read
-	rd := &Reader{Conn: conn}                               // counts what the receiver gave up as too late
+	// Reader counts what the receiver gave up as too late (packets_dropped)
+	rd := &Reader{Conn: conn}
 	in := &idleReader{r: rd}
 	idle := watchIdle(conn, in, c.ReadTimeout)
 	defer idle.stop()
