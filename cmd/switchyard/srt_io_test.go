@@ -202,8 +202,9 @@ func waitUDPBound(t *testing.T, port int) {
 }
 
 // TestSRTOutputThroughSRTLiveTransmit: Haivision's srt-live-transmit
-// (libsrt) is the destination an output calls, relaying to ffmpeg, which
-// decodes the camera on program.
+// (libsrt) is the destination an output with its own lower video_bitrate
+// (a rendition of the program) calls, relaying to ffmpeg, which decodes the
+// camera on program.
 func TestSRTOutputThroughSRTLiveTransmit(t *testing.T) {
 	mustHaveTools(t)
 	if _, err := exec.LookPath("srt-live-transmit"); err != nil {
@@ -213,7 +214,7 @@ func TestSRTOutputThroughSRTLiveTransmit(t *testing.T) {
 	run(t, "srt-live-transmit", "-q", fmt.Sprintf("srt://127.0.0.1:%d?mode=listener&latency=120&passphrase=relay-secret-1", in),
 		fmt.Sprintf("srt://127.0.0.1:%d?mode=listener&latency=120", out))
 	waitUDPBound(t, in)
-	a, _ := startApp(t, outputsConfig(t, "", OutputConfig{Name: "relay",
+	a, _ := startApp(t, outputsConfig(t, "", OutputConfig{Name: "relay", VideoBitrate: 300_000,
 		URL: fmt.Sprintf("srt://127.0.0.1:%d?passphrase=relay-secret-1&latency=120", in)}))
 	pushRTMP(t, a, "cam1", "blue", "320x240", 30)
 	waitPicture(t, a, "cam1")
