@@ -12,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"switchyard/ingest"
+	"switchyard/internal/macro"
 	"switchyard/media"
 	"switchyard/mixer/audio"
 	"switchyard/mixer/bus"
@@ -103,6 +104,10 @@ var operations = []operation{
 	{method: "GET", path: "/api/v1/recordings", summary: "Recording sessions with their files", status: 200, resp: []record.Info{}, role: RoleViewer},
 	{method: "GET", path: "/api/v1/recordings/{session}/{file}", summary: "Download a file (Range supported)", status: 200, binary: "application/octet-stream", role: RoleViewer},
 	{method: "DELETE", path: "/api/v1/recordings/{session}", summary: "Delete a stopped session", status: 204, role: RoleAdmin},
+	{method: "GET", path: "/api/v1/macros", summary: "Every macro with its steps, and whether it is running", status: 200, resp: []MacroStatus{}, role: RoleViewer},
+	{method: "POST", path: "/api/v1/macros", summary: "Create a macro (201) or replace the one of its name (200): API steps under /api/v1 with waits, checked against these routes", body: macro.Macro{}, status: 201, resp: MacroStatus{}, role: RoleDirector},
+	{method: "DELETE", path: "/api/v1/macros/{name}", summary: "Remove a macro (a run under way goes on)", status: 204, role: RoleDirector},
+	{method: "POST", path: "/api/v1/macros/{name}/run", summary: "Start a run (202); its progress and end are \"macro\" events. Each step needs the caller's role; one run of a macro at a time (409)", status: 202, resp: MacroRun{}, role: RoleDirector},
 }
 
 var (
@@ -216,6 +221,7 @@ func itoa(n int) string {
 var (
 	timeType    = reflect.TypeOf(time.Time{})
 	bitrateType = reflect.TypeFor[media.Bitrate]()
+	rawJSONType = reflect.TypeFor[json.RawMessage]()
 )
 
 // schemaOf makes a JSON Schema from a Go type as encoding/json sees it;
@@ -228,6 +234,8 @@ func schemaOf(t reflect.Type, schemas map[string]any) map[string]any {
 		return map[string]any{"description": `bits per second: a number (2500000) or a string with k or M ("2500k", "2.5M")`,
 			"oneOf": []any{map[string]any{"type": "integer", "minimum": 0},
 				map[string]any{"type": "string", "pattern": `^[0-9]+(\.[0-9]+)?[kKmM]?$`}}}
+	case t == rawJSONType:
+		return map[string]any{"description": "any JSON value"}
 	case t.Kind() == reflect.Pointer:
 		return schemaOf(t.Elem(), schemas)
 	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8:

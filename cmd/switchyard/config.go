@@ -41,6 +41,8 @@ type Config struct {
 	TLS       TLSConfig             `yaml:"tls"`
 	Multiview MultiviewConfig       `yaml:"multiview"`
 	Buses     BusesConfig           `yaml:"buses"`
+	// Macros are named lists of API calls (config_macros.go).
+	Macros []MacroConfig `yaml:"macros"`
 	// ReadKey guards watching: the program, the preview and every source
 	// without its own read_key, over RTSP (the password, any user) and RTMP
 	// play ("program?key=…"). Empty: open to anyone who reaches the ports.
@@ -352,6 +354,9 @@ func (c *Config) Validate() error {
 			return &ConfigError{key + ".video_bitrate", "must be below program.video_bitrate (a lower second encode)"}
 		}
 		names[o.Name] = true
+	}
+	if err := c.validateMacros(); err != nil {
+		return err
 	}
 	if f := time.Duration(c.Record.Fragment); f < 100*time.Millisecond || f > 10*time.Second {
 		return &ConfigError{"record.fragment", "must be between 100ms and 10s"}
