@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
 	"switchyard/control"
@@ -337,4 +338,34 @@ macros:
 	var st control.State
 	mustAPI(t, "GET", a.apiURL("/state"), "", &st)
 	require.Equal(t, "bars", st.Program)
+}
+
+// TestMacroButtonsInPanel: the panel shows a button a macro; pressing one
+// runs it, and the panel follows the run to its end.
+func TestMacroButtonsInPanel(t *testing.T) {
+	a, _ := startApp(t, testConfig(t, macroSources...))
+	mustAPI(t, "POST", a.apiURL("/macros"), `{"name":"to-red","steps":[{"method":"POST","path":"/api/v1/preview","body":{"source":"clock"}},
+		{"method":"POST","path":"/api/v1/program","body":{"source":"red"},"wait_ms":300}]}`, nil)
+	ctx := newBrowser(t)
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Navigate("http://"+a.http.Addr().String()+"/"),
+		chromedp.Poll(`window.switchyard && window.switchyard.ready`, nil, chromedp.WithPollingTimeout(20*time.Second)),
+		chromedp.Click(`#macro-row button[data-macro="to-red"]`, chromedp.NodeVisible),
+		chromedp.Poll(`document.getElementById("macro-status").dataset.state === "done"`, nil, chromedp.WithPollingTimeout(10*time.Second)),
+	))
+	var st control.State
+	mustAPI(t, "GET", a.apiURL("/state"), "", &st)
+	require.Equal(t, "red", st.Program)
+	require.Equal(t, "clock", st.Preview)
+
+	// a macro saved while the panel is open gets its button; a failed run says why
+	mustAPI(t, "POST", a.apiURL("/macros"), `{"name":"oops","steps":[{"method":"POST","path":"/api/v1/program","body":{"source":"gone"}}]}`, nil)
+	var status string
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Click(`#macro-row button[data-macro="oops"]`, chromedp.NodeVisible),
+		chromedp.Poll(`document.getElementById("macro-status").dataset.state === "failed"`, nil, chromedp.WithPollingTimeout(10*time.Second)),
+		chromedp.Text(`#macro-status`, &status),
+	))
+	require.Contains(t, status, "failed at step 1 of 1")
+	require.Contains(t, status, `no source named "gone"`)
 }
