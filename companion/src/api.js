@@ -13,6 +13,13 @@ class ApiError extends Error {
 	}
 }
 
+/** describe says what went wrong, with the cause Node's fetch keeps apart ("fetch failed": ECONNREFUSED). */
+function describe(err) {
+	const c = err && err.cause
+	if (!c) return err.message
+	return `${err.message}: ${c.code || ''}${c.code && c.message ? ' ' : ''}${c.message && c.message !== c.code ? c.message : ''}`.trim()
+}
+
 /** Api calls Switchyard's REST API under /api/v1. */
 class Api {
 	/**
@@ -39,12 +46,17 @@ class Api {
 	 */
 	async request(method, path, body) {
 		const change = method !== 'GET'
-		const res = await fetch(`${this.base}/api/v1${path}`, {
-			method,
-			headers: this.headers(change), // a change is JSON, even with no body
-			body: body === undefined ? undefined : JSON.stringify(body),
-			signal: AbortSignal.timeout(this.timeoutMs),
-		})
+		let res
+		try {
+			res = await fetch(`${this.base}/api/v1${path}`, {
+				method,
+				headers: this.headers(change), // a change is JSON, even with no body
+				body: body === undefined ? undefined : JSON.stringify(body),
+				signal: AbortSignal.timeout(this.timeoutMs),
+			})
+		} catch (err) {
+			throw new Error(`${method} ${path}: ${describe(err)}`, { cause: err })
+		}
 		const text = await res.text()
 		let data = null
 		try {
@@ -92,7 +104,7 @@ class EventStream {
 			} catch (err) {
 				if (this.closed) break
 				if (err instanceof ApiError && (err.status === 401 || err.status === 403)) status = 'auth'
-				message = err.message
+				message = describe(err)
 			}
 			if (this.closed) break
 			this.onStatus(status, message)
@@ -168,4 +180,4 @@ class EventStream {
 	}
 }
 
-module.exports = { Api, ApiError, EventStream }
+module.exports = { Api, ApiError, EventStream, describe }

@@ -365,3 +365,6 @@ test('reconnects by itself, and catches up on what it missed', async () => {
 		await new Promise((r) => proxy.close(r))
 	}
 })
+
+// main.js as Companion runs it, over IPC, after the tests above (one show: one at a time)
+require('./companion-ipc.js')
