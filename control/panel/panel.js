@@ -226,6 +226,7 @@ function renderKeyers() {
 
 // renderMacros draws a button a macro; a running one is lit until its end.
 function renderMacros() {
+  $("macros").hidden = show.macros.length === 0; // a show without macros keeps its panel as it was
   const row = $("macro-row");
   row.replaceChildren(...show.macros.map((m) => {
     const b = document.createElement("button");
