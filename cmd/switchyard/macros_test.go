@@ -369,3 +369,20 @@ func TestMacroButtonsInPanel(t *testing.T) {
 	require.Contains(t, status, "failed at step 1 of 1")
 	require.Contains(t, status, `no source named "gone"`)
 }
+
+// TestMacroBadInShowJSONLeftOut: a macro in show.json that no longer passes
+// the check (its route has gone) is left out with a warning; the show starts
+// with the others.
+func TestMacroBadInShowJSONLeftOut(t *testing.T) {
+	cfg := testConfig(t, macroSources...)
+	require.NoError(t, os.WriteFile(filepath.Join(cfg.DataDir, "show.json"), []byte(`{"macros":[
+		{"name":"old","steps":[{"method":"POST","path":"/api/v1/gone"}]},
+		{"name":"fine","steps":[{"method":"POST","path":"/api/v1/cut"}]}]}`), 0o600))
+	a, logs := startApp(t, cfg)
+	var listed []control.MacroStatus
+	mustAPI(t, "GET", a.apiURL("/macros"), "", &listed)
+	require.Len(t, listed, 1)
+	require.Equal(t, "fine", listed[0].Name)
+	require.Contains(t, logs.String(), "macro not loaded")
+	require.Contains(t, logs.String(), "no route /api/v1/gone")
+}

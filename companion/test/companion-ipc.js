@@ -87,8 +87,9 @@ test('main.js registers, connects, runs an action and updates a feedback over Co
 			h.calls.findLast((c) => c.name === 'setActionDefinitions' && c.payload.actions.some((a) => a.id === 'program' && a.options[0].choices.some((ch) => ch.id === 'cam3'))),
 		)
 		for (const id of ['cut', 'auto', 'keyer', 'macro']) assert.ok(defs.payload.actions.some((a) => a.id === id), id)
-		assert.ok(h.calls.some((c) => c.name === 'setFeedbackDefinitions' && c.payload.feedbacks.some((f) => f.id === 'program_tally')))
-		assert.ok(h.calls.some((c) => c.name === 'setPresetDefinitions' && c.payload.presets.some((p) => p.id === 'preview_cam3')))
+		// the definitions come as separate messages, in order, after the actions'
+		await until('the feedback definitions', () => h.calls.some((c) => c.name === 'setFeedbackDefinitions' && c.payload.feedbacks.some((f) => f.id === 'program_tally')))
+		await until('the presets with the sources', () => h.calls.some((c) => c.name === 'setPresetDefinitions' && c.payload.presets.some((p) => p.id === 'preview_cam3')))
 
 		const fields = await h.send('getConfigFields', {})
 		assert.deepEqual(fields.fields.filter((f) => f.id !== 'info').map((f) => f.id), ['host', 'port', 'https', 'token'])
