@@ -67,6 +67,7 @@ func TestMacroRunsStepsInOrder(t *testing.T) {
 	// the buses' events, in order: bars on program, clock on preview, red on program
 	var seen []string
 	var barsAt, redAt time.Time
+	var barsFrame, redFrame int64
 	var progress []control.MacroRun
 	var end control.MacroRun
 	deadline := time.Now().Add(15 * time.Second)
@@ -81,10 +82,10 @@ func TestMacroRunsStepsInOrder(t *testing.T) {
 				seen = append(seen, step)
 			}
 			if st.Program == "bars" && barsAt.IsZero() {
-				barsAt = ev.at
+				barsAt, barsFrame = ev.at, st.Frame
 			}
 			if st.Program == "red" && redAt.IsZero() {
-				redAt = ev.at
+				redAt, redFrame = ev.at, st.Frame
 			}
 		case "macro":
 			var r control.MacroRun
@@ -106,14 +107,17 @@ func TestMacroRunsStepsInOrder(t *testing.T) {
 		require.Equal(t, run.Run, p.Run)
 	}
 	// The third step waits 700 ms after the second, which follows the
-	// first at once. Both effects come over the same stream, so the gap
-	// between their arrivals is the gap between the steps, give or take the
-	// stream's delivery (20 ms here); and the third cannot have come
-	// sooner than 700 ms after the run was asked for.
-	gap := redAt.Sub(barsAt)
-	t.Logf("first step's effect to third's: %s (wait_ms %d)", gap, waitMS)
+	// first at once. Each bus event names the program frame its change
+	// takes effect on, by the mixer's own clock (30 fps here): the frames
+	// between the first step's effect and the third's are the wait, to
+	// within a frame, whatever the event stream's delivery did. And the
+	// third cannot have arrived sooner than 700 ms after the run was asked.
+	frame := time.Second / 30
+	gap := time.Duration(redFrame-barsFrame) * frame
+	t.Logf("first step's effect to third's: %d frames = %s by the program clock, %s by arrival (wait_ms %d)",
+		redFrame-barsFrame, gap, redAt.Sub(barsAt), waitMS)
 	require.GreaterOrEqual(t, redAt.Sub(started), waitMS*time.Millisecond)
-	require.GreaterOrEqual(t, gap, waitMS*time.Millisecond-20*time.Millisecond, "the wait is kept")
+	require.GreaterOrEqual(t, gap, waitMS*time.Millisecond-frame, "the wait is kept")
 	require.Less(t, gap, waitMS*time.Millisecond+5*time.Second, "and not much more")
 
 	// one run of a macro at a time
