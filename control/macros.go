@@ -129,7 +129,7 @@ func (m *macroSet) statuses() []MacroStatus {
 	return out
 }
 
-// Macros returns the show's macros, for show.json ([] when none: a choice too).
+// macrosList returns the show's macros, for show.json ([] when none: a choice too).
 func (s *Server) macrosList() []macro.Macro {
 	s.macros.mu.Lock()
 	defer s.macros.mu.Unlock()
