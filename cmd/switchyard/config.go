@@ -47,6 +47,8 @@ type Config struct {
 	// TallyKeyers lights a source red while a PiP keyer showing it is on
 	// air (default true).
 	TallyKeyers bool `yaml:"tally_keyers"`
+	// Macros are named lists of API calls (config_macros.go).
+	Macros []MacroConfig `yaml:"macros"`
 	// ReadKey guards watching: the program, the preview and every source
 	// without its own read_key, over RTSP (the password, any user) and RTMP
 	// play ("program?key=…"). Empty: open to anyone who reaches the ports.
@@ -368,6 +370,9 @@ func (c *Config) Validate() error {
 			}
 			return &ConfigError{key, err.Error()}
 		}
+	}
+	if err := c.validateMacros(); err != nil {
+		return err
 	}
 	if f := time.Duration(c.Record.Fragment); f < 100*time.Millisecond || f > 10*time.Second {
 		return &ConfigError{"record.fragment", "must be between 100ms and 10s"}

@@ -271,6 +271,11 @@ func (a *app) start(cfg *Config) error {
 				"keyer", k.ID, "from", store.Path(), "err", err, "keyer_spec", string(spec))
 		}
 	}
+	macros, mchanges := saved.ResolveMacros(cfg.macros())
+	store.SetFileMacros(cfg.macros())
+	for _, c := range mchanges {
+		log.Info("show file changed since show.json was saved: the show file's edit applies", "change", c)
+	}
 	a.setBuses(cfg.Buses)
 	if err := a.startTally(cfg); err != nil {
 		return err
@@ -303,7 +308,7 @@ func (a *app) start(cfg *Config) error {
 		Format: control.Format{Width: cfg.Program.Width, Height: cfg.Program.Height, FPS: float64(fpsNum) / float64(fpsDen)},
 		Store:  store, Assets: a.assets, Token: cfg.HTTP.Token, Tokens: cfg.HTTP.controlTokens(), Hosts: cfg.HTTP.Hosts,
 		AllowedOrigins: cfg.HTTP.AllowedOrigins, Log: log,
-		MediaRefused: a.mediaRefused, SRT: a.srtListener()}
+		MediaRefused: a.mediaRefused, SRT: a.srtListener(), Macros: macros}
 	if err := a.http.Start(); err != nil {
 		a.http = nil // nothing to close
 		return listenError("http.listen", cfg.HTTP.Listen, err)
