@@ -442,6 +442,82 @@ func ffmpegStandardJob(b *testing.B, in string, realtime bool) float64 {
 	return (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds() / 20 // the clip is 20 s
 }
 
+// BenchmarkStandardJobWindows is the standard job measured a second way
+// (issue 30, item 4): one show runs throughout — 4 × 720p30 pushed by
+// ffmpeg -c copy over RTMP, a PiP of cam2 at 426×240 and a lower third on
+// air, no multiview watched — and Switchyard's CPU is read over three 20-s
+// windows, each followed by ffmpeg doing the job on the same four files
+// flat out (-t 20) while the show runs on: overlaying the scaled PiP and a
+// box, mixing two of the sound tracks and encoding with the program's x264
+// settings. Two ffmpeg commands: the one an operator writes, which decodes
+// only the inputs its filters use (two of the four pictures), and the same
+// with the other two inputs decoded too, as the mixer decodes every
+// source. The medians of the ratios are the figures.
+func BenchmarkStandardJobWindows(b *testing.B) {
+	in, err := benchInput()
+	if err != nil {
+		b.Fatal(err)
+	}
+	const rounds, window = 3, 20 * time.Second
+	names := []string{"cam1", "cam2", "cam3", "cam4"}
+	a := benchApp(b, 1280, 720, names...)
+	for _, n := range names {
+		defer stopPush(pushFile(b, a, n, in))
+	}
+	waitAllLive(b, a, names...)
+	if _, err := a.mixer.SetProgram("cam1"); err != nil {
+		b.Fatal(err)
+	}
+	for _, k := range []string{
+		`{"type":"pip","source":"cam2","rect":{"x":834,"y":20,"w":426,"h":240},"z":10,"on":true,"border":{"width":2}}`,
+		`{"type":"lowerthird","title":"Ada Lovelace","subtitle":"Analyst","on":true}`,
+	} {
+		if _, err := a.mixer.AddKeyer(keyerSpec(k)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	time.Sleep(2 * time.Second) // settle: decoders open, encoder warmed
+	ffmpeg := func(all bool) float64 {
+		args := []string{"-hide_banner", "-loglevel", "error"}
+		for range 4 {
+			args = append(args, "-i", in)
+		}
+		args = append(args, "-t", "20", "-filter_complex",
+			"[1:v]scale=426:240[p];[0:v][p]overlay=834:20,drawbox=x=76:y=518:w=640:h=116:color=black@0.85:t=fill[v];[0:a][1:a]amix=inputs=2[a]",
+			"-map", "[v]", "-map", "[a]", "-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency",
+			"-b:v", "4500k", "-maxrate", "4500k", "-bufsize", "4500k", "-g", "60", "-c:a", "aac", "-b:a", "160k", "-f", "null", "-")
+		if all {
+			for i := 2; i < 4; i++ {
+				args = append(args, "-map", fmt.Sprintf("%d:v", i), "-map", fmt.Sprintf("%d:a", i), "-t", "20",
+					"-c:v", "wrapped_avframe", "-c:a", "pcm_s16le", "-f", "null", "-")
+			}
+		}
+		cmd := exec.Command("ffmpeg", args...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("ffmpeg: %v: %s", err, out)
+		}
+		return (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds() / 20
+	}
+	fmt.Printf("\nthe standard job by windows of one running show (%d rounds of %s, each followed by ffmpeg flat out on the files):\n", rounds, window)
+	var two, four []float64
+	for r := 1; r <= rounds; r++ {
+		s0, c0 := a.mixer.Stats(), selfCPU()
+		time.Sleep(window)
+		s1, c1 := a.mixer.Stats(), selfCPU()
+		sy := (c1 - c0).Seconds() / (float64(s1.FramesOut-s0.FramesOut) / 30)
+		f2, f4 := ffmpeg(false), ffmpeg(true)
+		fmt.Printf("  round %d: switchyard %.3f CPU s per media s (%d late); ffmpeg decoding the 2 pictures its filters use %.3f (ratio %.2f), decoding all 4 %.3f (ratio %.2f)\n",
+			r, sy, s1.Late-s0.Late, f2, sy/f2, f4, sy/f4)
+		two, four = append(two, sy/f2), append(four, sy/f4)
+	}
+	slices.Sort(two)
+	slices.Sort(four)
+	b.ReportMetric(two[rounds/2], "ratio-ffmpeg-2-decodes")
+	b.ReportMetric(four[rounds/2], "ratio-ffmpeg-4-decodes")
+	fmt.Printf("  ratio against ffmpeg decoding 2 pictures %.2f (median of %.2f..%.2f); decoding all 4, as the mixer does, %.2f (%.2f..%.2f) — target <= 0.9\n",
+		two[rounds/2], two[0], two[rounds-1], four[rounds/2], four[0], four[rounds-1])
+}
+
 // BenchmarkDestinations: extra CPU per RTMP destination sharing the one
 // program encode, with 1, 5 and 10 destinations on a local nginx-rtmp.
 func BenchmarkDestinations(b *testing.B) {
