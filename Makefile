@@ -9,6 +9,10 @@ APT_PKGS := pkg-config gcc libavcodec-dev libavutil-dev libswscale-dev libswresa
             libx264-dev ffmpeg nginx libnginx-mod-rtmp chromium \
             gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
             gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-rtsp mediainfo melt srt-tools
+# The Companion module's tests (companion/) need node and npm: installed from
+# these packages only when the commands are missing (a NodeSource nodejs
+# carries its own npm and conflicts with Debian's).
+NODE_PKGS := nodejs npm
 
 # The end-to-end tests `make test-short` runs: the front door (config, docs,
 # start-up), a push of each protocol, a cut on pixels.
@@ -23,11 +27,16 @@ deps: ## install missing system packages (apt); does nothing when all are presen
 	@missing=""; for p in $(APT_PKGS); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
+	command -v node >/dev/null && command -v npm >/dev/null || missing="$$missing $(NODE_PKGS)"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; \
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@# the Companion module's packages, as its lockfile pins them (again only when the lockfile changed)
+	@if [ ! companion/node_modules/.package-lock.json -nt companion/package-lock.json ]; then \
+	  cd companion && npm ci --no-audit --no-fund; \
 	fi
 
 build: deps ## build bin/switchyard

@@ -71,7 +71,8 @@ const (
 
 // ctx keys gin carries for a request.
 const (
-	whoKey = "switchyard.who" // the token's name, for the audit log
+	whoKey  = "switchyard.who"  // the token's name, for the audit log
+	credKey = "switchyard.cred" // the credential (a macro's run keeps it for its steps)
 )
 
 type credential struct {
@@ -194,7 +195,13 @@ func (s *Server) authorize(c *gin.Context) {
 		return
 	case s.auth.open():
 		c.Set(whoKey, "open")
+		c.Set(credKey, credential{name: "open", role: RoleAdmin})
 		c.Next()
+		return
+	}
+	if sc, ok := fromStep(c); ok { // a macro's step: its runner's credential, nothing else
+		c.Set(whoKey, sc.cred.name+" (macro "+sc.macro+")")
+		s.admit(c, sc.cred, need)
 		return
 	}
 	addr := host(c.Request.RemoteAddr)
@@ -212,6 +219,13 @@ func (s *Server) authorize(c *gin.Context) {
 		return
 	}
 	c.Set(whoKey, cred.name)
+	s.admit(c, cred, need)
+}
+
+// admit lets a request with credential cred through when its role allows
+// need, and refuses it with 403 naming the role needed otherwise.
+func (s *Server) admit(c *gin.Context, cred credential, need Role) {
+	c.Set(credKey, cred)
 	if !cred.role.allows(need) {
 		or := " (or admin)"
 		if need == RoleAdmin {

@@ -12,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"switchyard/ingest"
+	"switchyard/internal/macro"
 	"switchyard/internal/protocols/srt"
 	"switchyard/media"
 	"switchyard/mixer/audio"
@@ -108,6 +109,10 @@ var operations = []operation{
 	{method: "DELETE", path: "/api/v1/recordings/{session}", summary: "Delete a stopped session", status: 204, role: RoleAdmin},
 	{method: "GET", path: "/api/v1/tally", summary: "The tally: each source's lamp (program red, preview green) and the TSL UMD destinations with their state", status: 200, resp: tally.Status{}, role: RoleViewer},
 	{method: "GET", path: "/tally/{source}", summary: "The web tally page: full screen red, green or dark for a phone on a camera (404 page for an unknown source)", status: 200, binary: "text/html", role: RolePublic},
+	{method: "GET", path: "/api/v1/macros", summary: "Every macro with its steps, and whether it is running", status: 200, resp: []MacroStatus{}, role: RoleViewer},
+	{method: "POST", path: "/api/v1/macros", summary: "Create a macro (201) or replace the one of its name (200): API steps under /api/v1 with waits, checked against these routes", body: macro.Macro{}, status: 201, resp: MacroStatus{}, role: RoleDirector},
+	{method: "DELETE", path: "/api/v1/macros/{name}", summary: "Remove a macro (a run under way goes on)", status: 204, role: RoleDirector},
+	{method: "POST", path: "/api/v1/macros/{name}/run", summary: "Start a run (202); its progress and end are \"macro\" events. Each step needs the caller's role; one run of a macro at a time (409)", status: 202, resp: MacroRun{}, role: RoleDirector},
 }
 
 var (
@@ -221,6 +226,7 @@ func itoa(n int) string {
 var (
 	timeType    = reflect.TypeOf(time.Time{})
 	bitrateType = reflect.TypeFor[media.Bitrate]()
+	rawJSONType = reflect.TypeFor[json.RawMessage]()
 )
 
 // schemaOf makes a JSON Schema from a Go type as encoding/json sees it;
@@ -233,6 +239,8 @@ func schemaOf(t reflect.Type, schemas map[string]any) map[string]any {
 		return map[string]any{"description": `bits per second: a number (2500000) or a string with k or M ("2500k", "2.5M")`,
 			"oneOf": []any{map[string]any{"type": "integer", "minimum": 0},
 				map[string]any{"type": "string", "pattern": `^[0-9]+(\.[0-9]+)?[kKmM]?$`}}}
+	case t == rawJSONType:
+		return map[string]any{"description": "any JSON value"}
 	case t.Kind() == reflect.Pointer:
 		return schemaOf(t.Elem(), schemas)
 	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8:

@@ -117,6 +117,7 @@ func (s *Server) saveShow() {
 	audio, tr := s.Mixer.Audio(), s.Mixer.DefaultTransition()
 	sh.Audio, sh.Transition = &audio, &tr
 	sh.Keyers = s.Mixer.KeyerSpecs()
+	sh.Macros = s.macrosList()
 	if err := s.Store.Save(sh); err != nil {
 		s.Log.Error("cannot save the show; changes will not survive a restart", "err", err)
 	}

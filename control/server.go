@@ -18,6 +18,7 @@ import (
 
 	"switchyard/ingest"
 	"switchyard/internal/assets"
+	"switchyard/internal/macro"
 	"switchyard/internal/show"
 	"switchyard/mixer/audio"
 	"switchyard/mixer/bus"
@@ -69,6 +70,9 @@ type Server struct {
 	MediaRefused func() map[string]uint64
 	// SRT is the SRT listener, for its connections; nil when SRT is off.
 	SRT SRTListener
+	// Macros are the macros the show starts with (the show file's, with
+	// show.json's on top); the API changes them from there.
+	Macros []macro.Macro
 
 	ln      net.Listener
 	http    *http.Server
@@ -86,6 +90,8 @@ type Server struct {
 	loopback bool
 	listenIP string
 	limits   *limits
+	macros   *macroSet
+	engine   *gin.Engine // what a macro's steps are served by
 }
 
 // HTTP server limits: a client gets this long to send its request
@@ -140,6 +146,7 @@ func (s *Server) Close() {
 	_ = s.http.Shutdown(ctx)
 	<-s.done
 	<-s.watched
+	s.macros.wg.Wait() // runs end at their next step or wait
 }
 
 // Handler builds the routes.
@@ -163,6 +170,7 @@ func (s *Server) Handler() http.Handler {
 	}
 	s.auth = newAuth(tokens)
 	s.limits = newLimits()
+	s.loadMacros()
 	if s.ln != nil {
 		if a, ok := s.ln.Addr().(*net.TCPAddr); ok && a.IP.IsLoopback() {
 			s.loopback, s.listenIP = true, a.IP.String()
@@ -199,7 +207,9 @@ func (s *Server) Handler() http.Handler {
 	if s.Recorder != nil {
 		s.recordingRoutes(api)
 	}
+	s.macroRoutes(api)
 	s.routes = r.Routes()
+	s.engine = r
 	return r
 }
 
@@ -249,6 +259,7 @@ type State struct {
 	Outputs    []push.Status       `json:"outputs"`
 	Mixer      clock.Stats         `json:"mixer"`
 	Format     Format              `json:"format"`
+	Macros     []MacroStatus       `json:"macros"`
 }
 
 // Format is the program format.
@@ -280,7 +291,8 @@ func (s *Server) sourceStatus(src *ingest.Source) ingest.Status {
 func (s *Server) state() State {
 	buses := s.Mixer.State()
 	st := State{Program: buses.Program, Preview: buses.Preview, Transition: buses.Transition, FTB: buses.FTB, Audio: s.Mixer.Audio(), Keyers: s.Mixer.Keyers(),
-		Sources: s.sources(), Mixer: s.Mixer.Stats(), Format: s.Format}
+		Sources: s.sources(), Mixer: s.Mixer.Stats(), Format: s.Format,
+		Macros: s.macros.statuses()}
 	if s.Recorder != nil {
 		if in, ok := s.Recorder.Active(); ok {
 			st.Recording = &in

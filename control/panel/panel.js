@@ -7,7 +7,7 @@
 // pages of other sites from driving the show.
 
 const $ = (id) => document.getElementById(id);
-const show = { program: "", preview: "", transition: {}, ftb: false, recording: null, sources: new Map(), outputs: new Map(), files: [], keyers: [],
+const show = { program: "", preview: "", transition: {}, ftb: false, recording: null, sources: new Map(), outputs: new Map(), files: [], keyers: [], macros: [],
   audio: { master: { gain_db: 0, mute: false }, sources: {} } };
 let events = null;
 // who is logged in: { name, role, open }; the controls follow the role
@@ -242,6 +242,35 @@ function renderKeyers() {
   $("keyer-list").tBodies[0].replaceChildren(...rows);
 }
 
+// renderMacros draws a button a macro; a running one is lit until its end.
+function renderMacros() {
+  $("macros").hidden = show.macros.length === 0; // a show without macros keeps its panel as it was
+  const row = $("macro-row");
+  row.replaceChildren(...show.macros.map((m) => {
+    const b = document.createElement("button");
+    b.textContent = m.name;
+    b.dataset.macro = m.name;
+    b.title = m.steps.map((s) => `${s.method} ${s.path}`).join("\n");
+    if (m.running) b.classList.add("active");
+    b.disabled = !can("director");
+    b.onclick = () => api("POST", `/macros/${m.name}/run`).catch(() => {});
+    return b;
+  }));
+}
+
+// macroRun shows a run's progress and end (a "macro" event).
+function macroRun(r) {
+  const m = show.macros.find((x) => x.name === r.name);
+  if (m) m.running = r.state === "running";
+  renderMacros();
+  const el = $("macro-status");
+  el.className = r.state === "failed" ? "err" : "";
+  el.dataset.state = r.state;
+  if (r.state === "running") el.textContent = `${r.name}: step ${r.step} of ${r.steps} (${r.method} ${r.path})`;
+  else if (r.state === "done") el.textContent = `${r.name}: done`;
+  else el.textContent = `${r.name}: failed at step ${r.step} of ${r.steps} (${r.method || ""} ${r.path || ""}): ${r.error}`;
+}
+
 function renderRecording() {
   const r = show.recording;
   const on = !!(r && r.state === "recording");
@@ -378,12 +407,14 @@ function applyState(st) {
   show.outputs = new Map((st.outputs || []).map((o) => [o.name, o]));
   if (st.audio) show.audio = st.audio;
   show.keyers = st.keyers || [];
+  show.macros = st.macros || [];
   const f = st.format;
   if (f) $("format").textContent = `${f.width}×${f.height} @ ${Math.round(f.fps * 100) / 100}`;
   renderBuses();
   renderSources();
   renderOutputs();
   renderKeyers();
+  renderMacros();
   renderAudio();
   refreshRecordings();
 }
@@ -456,6 +487,11 @@ function connect() {
     show.keyers = list;
     renderKeyers();
   });
+  on("macros", (list) => {
+    show.macros = list;
+    renderMacros();
+  });
+  on("macro", macroRun);
   on("recording", () => refreshRecordings());
   on("audio", (a) => {
     show.audio = a;

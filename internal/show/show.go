@@ -15,6 +15,7 @@ import (
 
 	"switchyard/ingest"
 	"switchyard/internal/assets"
+	"switchyard/internal/macro"
 	"switchyard/mixer/audio"
 	"switchyard/mixer/bus"
 	"switchyard/mixer/keyer"
@@ -30,6 +31,9 @@ type Show struct {
 	Audio      *audio.State    `json:"audio,omitempty"`
 	Transition *bus.Transition `json:"transition,omitempty"`
 	Keyers     []keyer.Spec    `json:"keyers,omitempty"`
+	// Macros are the show's macros; nil (from before macros) leaves the
+	// show file's.
+	Macros []macro.Macro `json:"macros"`
 	// File is the show file's sources and outputs as they were when this
 	// show.json was written: the base the API's changes were made over, so
 	// a later edit of the show file can be told apart from them (Resolve).
@@ -40,6 +44,7 @@ type Show struct {
 type FileParts struct {
 	Sources []StoredSource `json:"sources"`
 	Outputs []push.Config  `json:"outputs"`
+	Macros  []macro.Macro  `json:"macros"`
 }
 
 // Resolve returns the sources and outputs the show starts with: the show
@@ -64,6 +69,17 @@ func (sh Show) Resolve(fileSources []ingest.SourceConfig, fileOutputs []push.Con
 	sources, changes = merge("source", sh.SourceConfigs(), baseSources, fileSources, func(c ingest.SourceConfig) string { return c.Name })
 	outputs, oc := merge("output", sh.Outputs, baseOutputs, fileOutputs, func(c push.Config) string { return c.Name })
 	return sources, outputs, append(changes, oc...)
+}
+
+// ResolveMacros returns the macros the show starts with: the show file's,
+// with the changes made through the API since on top, per name, as Resolve
+// does for sources and outputs.
+func (sh Show) ResolveMacros(file []macro.Macro) ([]macro.Macro, []string) {
+	var base []macro.Macro
+	if sh.File != nil && sh.File.Macros != nil {
+		base = sh.File.Macros
+	}
+	return merge("macro", sh.Macros, base, file, func(m macro.Macro) string { return m.Name })
 }
 
 // merge applies to stored (the API's list) what changed from base to file.

@@ -13,6 +13,7 @@ import (
 
 	"switchyard/ingest"
 	"switchyard/internal/fault"
+	"switchyard/internal/macro"
 	"switchyard/media"
 	"switchyard/output/push"
 )
@@ -245,4 +246,21 @@ func TestStore(t *testing.T) {
 	require.Nil(t, sh.Sources)
 	aside, _ := filepath.Glob(st.Path() + ".corrupt-*")
 	require.Len(t, aside, 1)
+}
+
+// TestResolveMacros: the show file's macros, with the API's changes on top,
+// per name; an edit of the show file since wins.
+func TestResolveMacros(t *testing.T) {
+	step := func(p string) []macro.Step { return []macro.Step{{Method: "POST", Path: p}} }
+	file := []macro.Macro{{Name: "a", Steps: step("/api/v1/cut")}, {Name: "b", Steps: step("/api/v1/cut")}}
+	// show.json from before macros: the file's
+	got, _ := Show{}.ResolveMacros(file)
+	require.Equal(t, file, got)
+	// the API removed b and added c; the file changed a since
+	saved := Show{Macros: []macro.Macro{{Name: "a", Steps: step("/api/v1/cut")}, {Name: "c", Steps: step("/api/v1/ftb")}},
+		File: &FileParts{Macros: file}}
+	edited := []macro.Macro{{Name: "a", Steps: step("/api/v1/ftb")}, {Name: "b", Steps: step("/api/v1/cut")}}
+	got, changes := saved.ResolveMacros(edited)
+	require.Equal(t, []macro.Macro{{Name: "a", Steps: step("/api/v1/ftb")}, {Name: "c", Steps: step("/api/v1/ftb")}}, got)
+	require.Equal(t, []string{"macro a changed in the show file"}, changes)
 }

@@ -11,6 +11,7 @@ import (
 
 	"switchyard/ingest"
 	"switchyard/internal/atomicfile"
+	"switchyard/internal/macro"
 	"switchyard/output/push"
 )
 
@@ -30,7 +31,22 @@ func (s *Store) SetFile(sources []ingest.SourceConfig, outputs []push.Config) {
 	if outputs == nil {
 		outputs = []push.Config{}
 	}
-	s.file = &FileParts{Sources: StoredSources(sources), Outputs: outputs}
+	var macros []macro.Macro
+	if s.file != nil {
+		macros = s.file.Macros
+	}
+	s.file = &FileParts{Sources: StoredSources(sources), Outputs: outputs, Macros: macros}
+}
+
+// SetFileMacros records the show file's macros as loaded at start, the
+// base of the API's changes to them (Show.ResolveMacros).
+func (s *Store) SetFileMacros(m []macro.Macro) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.file == nil {
+		s.file = &FileParts{}
+	}
+	s.file.Macros = append([]macro.Macro{}, m...)
 }
 
 // NewStore keeps the show in dir/show.json.
