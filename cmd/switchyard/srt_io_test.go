@@ -147,6 +147,13 @@ func TestSRTOutput(t *testing.T) {
 		l := outputStatus(t, a, "relay").SRT
 		return l != nil && l.PacketsSent > 50
 	})
+	// the link in /metrics and on the event stream too, as a source's
+	require.Regexp(t, `switchyard_output_srt_packets_sent_total\{output="relay"\} [1-9]`,
+		getText(t, "http://"+a.http.Addr().String()+"/metrics"))
+	events, stop := sseClient(t, "http://"+a.http.Addr().String()+"/api/v1/events", "")
+	ev := next(t, events, 5*time.Second, "links")
+	require.Contains(t, ev.data, `"outputs":{"relay":{"rtt_ms"`)
+	stop()
 	require.NoError(t, dest.wait(t, 60*time.Second), "the destination got its pictures")
 	st = waitOutput(t, a, "relay", push.StateRetrying, 20*time.Second)
 	require.NotEmpty(t, st.LastError)
