@@ -193,7 +193,7 @@ func TestSRTOutput(t *testing.T) {
 // waitUDPBound waits until a process listens on a loopback UDP port
 // (/proc/net/udp): gosrt's caller sends its first handshake packet once,
 // and one sent before ffmpeg listens costs the whole handshake timeout.
-func waitUDPBound(t *testing.T, port int) {
+func waitUDPBound(t testing.TB, port int) {
 	t.Helper()
 	local := fmt.Sprintf(":%04X ", port)
 	waitFor(t, 20*time.Second, fmt.Sprintf("UDP port %d bound", port), func() bool {
