@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"switchyard/ingest"
 	"switchyard/internal/testpeer"
 	"switchyard/output/push"
 )
@@ -53,9 +54,9 @@ func BenchmarkSRTCost(b *testing.B) {
 		for _, p := range pushers {
 			stopPush(p)
 		}
-		waitFor(b, 20*time.Second, "the cameras gone", func() bool {
+		waitFor(b, 30*time.Second, "the cameras gone (an SRT publisher that went silent is cut after its read timeout)", func() bool {
 			for _, name := range names {
-				if s, _ := a.registry.Get(name); s.Status().State == "live" {
+				if s, _ := a.registry.Get(name); s.Status().State != ingest.StateOffline {
 					return false
 				}
 			}
