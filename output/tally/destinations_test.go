@@ -99,7 +99,7 @@ func drainCh(ch chan []byte) {
 // most MaxDestinations, and Close leaves no goroutine behind.
 func TestSenderDestinationsWhileRunning(t *testing.T) {
 	before := goleak.IgnoreCurrent()
-	t.Cleanup(func() { goleak.VerifyNone(t, before) }) // the last clean-up: after the receivers' 
+	t.Cleanup(func() { goleak.VerifyNone(t, before) }) // the last clean-up: after the receivers'
 	a, rxA := udpRx(t)
 	b, rxB := udpRx(t)
 	hang := hangingTCP(t)

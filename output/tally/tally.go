@@ -97,7 +97,7 @@ type Options struct {
 	WriteTimeout time.Duration
 	// DialTimeout bounds each dial of a TCP receiver (default 3s).
 	DialTimeout time.Duration
-	Log          *slog.Logger
+	Log         *slog.Logger
 }
 
 // Status is the tally as GET /api/v1/tally shows it.
