@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -185,4 +186,35 @@ func TestTallyDestinationDoorsAgree(t *testing.T) {
 	b, _ := json.Marshal(st.Destinations)
 	require.Len(t, st.Destinations, 1, "nothing refused was added: %s", b)
 	require.Equal(t, "127.0.0.1:9", st.Destinations[0].Address, "nor changed")
+}
+
+// TestTallyIndexShared: two sources on one display index (by tally_index
+// or by position) do not stop the show from starting, nor a change through
+// the API; each such pair is named in GET /api/v1/tally's warnings and in
+// the log, and the warning goes when the indexes are set apart.
+func TestTallyIndexShared(t *testing.T) {
+	cfg := testConfig(t,
+		ingest.SourceConfig{Name: "cam1", URL: "gen://color?c=red"},
+		ingest.SourceConfig{Name: "cam2", URL: "gen://color?c=blue", TallyIndex: 1},
+		ingest.SourceConfig{Name: "cam3", URL: "gen://color?c=green"})
+	a, logs := startApp(t, cfg)
+	const shared = "display 1 is shared by cam1 (its position, no tally_index) and cam2 (tally_index 1): a receiver shows only one of them; give each a tally_index of its own"
+	var st tally.Status
+	mustAPI(t, "GET", a.apiURL("/tally"), "", &st)
+	require.Equal(t, []string{shared}, st.Warnings)
+	waitFor(t, 10*time.Second, "the warning in the log", func() bool { return strings.Contains(logs.String(), "cam2 (tally_index 1)") })
+	require.Contains(t, logs.String(), "two sources share a display index")
+
+	mustAPI(t, "PATCH", a.apiURL("/sources/cam2"), `{"tally_index":5}`, nil)
+	mustAPI(t, "GET", a.apiURL("/tally"), "", &st)
+	require.Empty(t, st.Warnings)
+	require.NotNil(t, st.Warnings, "[] not null")
+
+	mustAPI(t, "POST", a.apiURL("/sources"), `{"name":"cam4","url":"gen://color?c=white","tally_index":3}`, nil)
+	mustAPI(t, "GET", a.apiURL("/tally"), "", &st)
+	require.Equal(t, []string{"display 3 is shared by cam3 (its position, no tally_index) and cam4 (tally_index 3): a receiver shows only one of them; give each a tally_index of its own"}, st.Warnings)
+	// positions move when a source goes: cam3 is second now
+	require.Equal(t, http.StatusNoContent, api(t, "DELETE", a.apiURL("/sources/cam1"), "", nil))
+	mustAPI(t, "GET", a.apiURL("/tally"), "", &st)
+	require.Empty(t, st.Warnings)
 }
