@@ -21,6 +21,11 @@ import (
 func (rx *tslRx) quiet(t *testing.T, d time.Duration, what string) {
 	t.Helper()
 	select {
+	case p := <-rx.packets: // one already here
+		t.Fatalf("%s: receiver %s still gets packets: %+v", what, rx.addr, p.displays)
+	default:
+	}
+	select {
 	case p := <-rx.packets:
 		t.Fatalf("%s: receiver %s still gets packets: %+v", what, rx.addr, p.displays)
 	case <-time.After(d):
