@@ -136,8 +136,8 @@ func TestSenderDestinationsWhileRunning(t *testing.T) {
 	// a dial that never ends
 	_, err = s.Add(Config{Name: "hang", Protocol: TSL5, Address: hang, Transport: TCP})
 	require.NoError(t, err)
-	require.Eventually(t, func() bool { d := s.Status().Destinations[1]; return d.State == "connecting" }, 10*time.Second, 10*time.Millisecond)
-	require.Never(t, func() bool { d := s.Status().Destinations[1]; return d.State != "connecting" || d.LastError != "" },
+	// (testify may still run a check after Never returns: look the destination up by name)
+	require.Never(t, func() bool { d, ok := destStatus(s, "hang"); return ok && (d.State != "connecting" || d.LastError != "") },
 		300*time.Millisecond, 20*time.Millisecond, "the dial hangs")
 	within(t, 10*time.Second, "Remove during a dial", func() { require.NoError(t, s.Remove("hang")) })
 
@@ -191,14 +191,16 @@ func TestSenderDestinationsWhileRunning(t *testing.T) {
 		waitPacket(t, rxA, "the UDP destination goes on")
 	}
 	// the writes are blocked: the UDP destination goes on, this one sends nothing more
-	require.Equal(t, "connected", s.Status().Destinations[1].State)
-	sent := s.Status().Destinations[1].Sent
+	d, _ := destStatus(s, "stuck")
+	require.Equal(t, "connected", d.State)
+	sent := d.Sent
 	for range 5 {
 		drainCh(rxA)
 		s.Changed()
 		waitPacket(t, rxA, "the UDP destination goes on")
 	}
-	require.Equal(t, sent, s.Status().Destinations[1].Sent, "the stuck receiver's writes are blocked")
+	d, _ = destStatus(s, "stuck")
+	require.Equal(t, sent, d.Sent, "the stuck receiver's writes are blocked")
 	within(t, 10*time.Second, "Remove during a blocked write", func() { require.NoError(t, s.Remove("stuck")) })
 
 	// a change moves the destination
@@ -235,16 +237,28 @@ func TestSenderDestinationsWhileRunning(t *testing.T) {
 	within(t, 10*time.Second, "Close", s.Close)
 }
 
+// destStatus returns the status of the destination named name.
+func destStatus(s *Sender, name string) (DestinationStatus, bool) {
+	for _, d := range s.Status().Destinations {
+		if d.Name == name {
+			return d, true
+		}
+	}
+	return DestinationStatus{}, false
+}
+
 // within runs f and fails unless it returns within d.
 func within(t *testing.T, d time.Duration, what string, f func()) {
 	t.Helper()
 	done := make(chan struct{})
+	t0 := time.Now()
 	go func() {
 		defer close(done)
 		f()
 	}()
 	select {
 	case <-done:
+		t.Logf("%s returned in %v", what, time.Since(t0).Round(10*time.Microsecond))
 	case <-time.After(d):
 		t.Fatalf("%s did not return within %v", what, d)
 	}
