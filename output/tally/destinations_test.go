@@ -137,7 +137,10 @@ func TestSenderDestinationsWhileRunning(t *testing.T) {
 	_, err = s.Add(Config{Name: "hang", Protocol: TSL5, Address: hang, Transport: TCP})
 	require.NoError(t, err)
 	// (testify may still run a check after Never returns: look the destination up by name)
-	require.Never(t, func() bool { d, ok := destStatus(s, "hang"); return ok && (d.State != "connecting" || d.LastError != "") },
+	require.Never(t, func() bool {
+		d, ok := destStatus(s, "hang")
+		return ok && (d.State != "connecting" || d.LastError != "")
+	},
 		300*time.Millisecond, 20*time.Millisecond, "the dial hangs")
 	within(t, 10*time.Second, "Remove during a dial", func() { require.NoError(t, s.Remove("hang")) })
 
