@@ -118,6 +118,9 @@ func (s *Server) saveShow() {
 	sh.Audio, sh.Transition = &audio, &tr
 	sh.Keyers = s.Mixer.KeyerSpecs()
 	sh.Macros = s.macrosList()
+	if s.Tally != nil {
+		sh.Tally = s.Tally.Configs()
+	}
 	if err := s.Store.Save(sh); err != nil {
 		s.Log.Error("cannot save the show; changes will not survive a restart", "err", err)
 	}

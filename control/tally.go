@@ -10,22 +10,75 @@ import (
 	"switchyard/output/tally"
 )
 
-// Tally is the tally sender (*tally.Sender): the lamps, the destinations'
-// state, and its news of a change.
+// Tally is the tally sender (*tally.Sender): the lamps, the destinations
+// with their state, changes to them, and its news of a change.
 type Tally interface {
 	Status() tally.Status
 	// OnChange sets who is told of the lamps when they change (the
 	// event stream's "tally").
 	OnChange(f func([]tally.Lamp))
+	// Add, Patch and Remove change the destinations while the tally runs;
+	// Configs returns them for show.json.
+	Add(tally.Config) (tally.DestinationStatus, error)
+	Patch(name string, p tally.Patch) (tally.DestinationStatus, error)
+	Remove(name string) error
+	Configs() []tally.Config
 }
 
-// tallyRoutes serves GET /api/v1/tally and the web tally page
-// /tally/{source}; without a Tally, neither.
+// tallyPatchRequest is the body of PATCH /tally/destinations/{name}: the
+// name may be given, but not changed.
+type tallyPatchRequest struct {
+	Name string `json:"name"`
+	tally.Patch
+}
+
+// tallyRoutes serves GET /api/v1/tally, the destinations' changes and the
+// web tally page /tally/{source}; without a Tally, none.
 func (s *Server) tallyRoutes(r *gin.Engine, api *gin.RouterGroup) {
 	if s.Tally == nil {
 		return
 	}
 	api.GET("/tally", func(c *gin.Context) { c.JSON(http.StatusOK, s.Tally.Status()) })
+	api.POST("/tally/destinations", func(c *gin.Context) {
+		var req tally.Config
+		if err := bind(c, &req); err != nil {
+			fail(c, err)
+			return
+		}
+		st, err := s.Tally.Add(req)
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		s.saveShow()
+		c.JSON(http.StatusCreated, st)
+	})
+	api.PATCH("/tally/destinations/:name", func(c *gin.Context) {
+		var req tallyPatchRequest
+		if err := bind(c, &req); err != nil {
+			fail(c, err)
+			return
+		}
+		if req.Name != "" && req.Name != c.Param("name") {
+			fail(c, badRequest("name", "a tally destination cannot be renamed; delete it and add it again"))
+			return
+		}
+		st, err := s.Tally.Patch(c.Param("name"), req.Patch)
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		s.saveShow()
+		c.JSON(http.StatusOK, st)
+	})
+	api.DELETE("/tally/destinations/:name", func(c *gin.Context) {
+		if err := s.Tally.Remove(c.Param("name")); err != nil {
+			fail(c, err)
+			return
+		}
+		s.saveShow()
+		c.Status(http.StatusNoContent)
+	})
 	page := loadPanel()["tally.html"]
 	r.GET("/tally/:source", func(c *gin.Context) {
 		name := c.Param("source")

@@ -43,7 +43,8 @@ type Config struct {
 	TLS       TLSConfig             `yaml:"tls"`
 	Multiview MultiviewConfig       `yaml:"multiview"`
 	Buses     BusesConfig           `yaml:"buses"`
-	// Tally are the TSL UMD receivers the tally is sent to (output/tally).
+	// Tally are the TSL UMD receivers the tally is sent to (output/tally);
+	// tallyConfigs names those without a name.
 	Tally []tally.Config `yaml:"tally"`
 	// TallyKeyers lights a source red while a PiP keyer showing it is on
 	// air (default true).
@@ -379,15 +380,8 @@ func (c *Config) Validate() error {
 		}
 		names[o.Name] = true
 	}
-	for i, tc := range c.Tally {
-		if err := tc.Validate(); err != nil {
-			key := fmt.Sprintf("tally[%d]", i)
-			var fe *fault.Invalid
-			if errors.As(err, &fe) {
-				return &ConfigError{key + "." + fe.Field, fe.Msg}
-			}
-			return &ConfigError{key, err.Error()}
-		}
+	if err := c.validateTally(); err != nil {
+		return err
 	}
 	if err := c.validateMacros(); err != nil {
 		return err

@@ -282,7 +282,7 @@ func (a *app) start(cfg *Config) error {
 		log.Info("show file changed since show.json was saved: the show file's edit applies", "change", c)
 	}
 	a.setBuses(cfg.Buses)
-	if err := a.startTally(cfg); err != nil {
+	if err := a.startTally(cfg, saved, store); err != nil {
 		return err
 	}
 	a.mixer.Start()

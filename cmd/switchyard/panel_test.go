@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 	"github.com/stretchr/testify/require"
@@ -69,6 +71,17 @@ func TestPanelInBrowser(t *testing.T) {
 	))
 	require.NotContains(t, cookies, "switchyard_session", "the session cookie is HttpOnly")
 	require.NotContains(t, cookies+stored, "panel-token", "the token is kept nowhere a script reads it")
+
+	// Each source links to its web tally page, which the logged-in panel may open.
+	var tallyHref string
+	var tallyStatus int
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Poll(`document.querySelector('#sources tr[data-source="cam2"] a.tally')?.getAttribute("href")`, &tallyHref,
+			chromedp.WithPollingTimeout(10*time.Second)),
+		chromedp.Evaluate(`fetch(document.querySelector('#sources tr[data-source="cam2"] a.tally').href).then((r) => r.status)`, &tallyStatus,
+			func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) })))
+	require.Equal(t, "/tally/cam2", tallyHref)
+	require.Equal(t, http.StatusOK, tallyStatus)
 
 	// Each source's jitter buffer in use, and a change to it, on the event stream.
 	bufField := func(name string) string { return `#sources tr[data-source="` + name + `"] .buf input` }

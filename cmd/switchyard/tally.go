@@ -1,8 +1,10 @@
 package main
 
 import (
+	"fmt"
 	"time"
 
+	"switchyard/internal/show"
 	"switchyard/mixer/keyer"
 	"switchyard/output/tally"
 )
@@ -11,13 +13,24 @@ import (
 // off, to see each change sent because it happened).
 var tallyRepeat = time.Second
 
-// startTally starts the tally (output/tally): the mixer tells it when the
-// buses or the keyers change, the source set when a source is added,
-// changed or removed; it reads them then and once a second.
-func (a *app) startTally(cfg *Config) error {
-	t, err := tally.New(tally.Options{Destinations: cfg.Tally, Keyers: cfg.TallyKeyers, Air: a.tallyAir, Sources: a.tallySources,
+// startTally starts the tally (output/tally) with the show file's
+// destinations and the API's changes kept in show.json on top: the mixer
+// tells it when the buses or the keyers change, the source set when a
+// source is added, changed or removed; it reads them then and once a
+// second.
+func (a *app) startTally(cfg *Config, saved show.Show, store *show.Store) error {
+	file := cfg.tallyConfigs()
+	dests, changes := saved.ResolveTally(file)
+	store.SetFileTally(file)
+	for _, c := range changes {
+		a.log.Info("show file changed since show.json was saved: the show file's edit applies", "change", c)
+	}
+	t, err := tally.New(tally.Options{Destinations: dests, Keyers: cfg.TallyKeyers, Air: a.tallyAir, Sources: a.tallySources,
 		Repeat: tallyRepeat, Log: a.log})
 	if err != nil {
+		if saved.Tally != nil {
+			return fmt.Errorf("%s (tally, as kept by the API): %w", store.Path(), err)
+		}
 		return err
 	}
 	a.tally = t
@@ -50,7 +63,7 @@ func (a *app) tallySources() []tally.Source {
 		if idx == 0 {
 			idx = i + 1
 		}
-		out = append(out, tally.Source{Name: c.Name, Label: c.DisplayLabel(), Index: idx})
+		out = append(out, tally.Source{Name: c.Name, Label: c.DisplayLabel(), Index: idx, ByPosition: c.TallyIndex == 0})
 	}
 	return out
 }

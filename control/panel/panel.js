@@ -168,6 +168,19 @@ function srtLink(l) {
   return span;
 }
 
+// a source's name with a link to its web tally page (/tally/NAME), for
+// the phone or tablet on that camera
+function sourceName(name) {
+  const span = document.createElement("span");
+  const a = Object.assign(document.createElement("a"), {
+    href: `/tally/${encodeURIComponent(name)}`, target: "_blank", rel: "noopener",
+    className: "tally", textContent: "◉", title: `${name}'s tally page: open it on a phone or tablet on the camera`,
+  });
+  a.setAttribute("aria-label", `${name} tally page`);
+  span.append(name, " ", a);
+  return span;
+}
+
 // set while an operator types in a source's field: the table is drawn
 // again when they leave it, not under their hands
 let sourcesStale = false;
@@ -180,7 +193,7 @@ function renderSources() {
     const v = s.video ? `${s.video.codec} ${s.video.width}×${s.video.height} ${s.video.fps}` : "";
     const tr = document.createElement("tr");
     tr.dataset.source = name;
-    tr.append(cell(name), cell(badge(s.state)), cell(s.protocol || ""), cell(v), cell(srtLink(s.srt), "link"),
+    tr.append(cell(sourceName(name)), cell(badge(s.state)), cell(s.protocol || ""), cell(v), cell(srtLink(s.srt), "link"),
       cell(bufferField(name, s), "buf"), cell(s.warning || s.last_error || "", "err"));
     return tr;
   });

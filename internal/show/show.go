@@ -20,6 +20,7 @@ import (
 	"switchyard/mixer/bus"
 	"switchyard/mixer/keyer"
 	"switchyard/output/push"
+	"switchyard/output/tally"
 )
 
 // Show is the runtime state changed through the API and kept across restarts
@@ -34,6 +35,9 @@ type Show struct {
 	// Macros are the show's macros; nil (from before macros) leaves the
 	// show file's.
 	Macros []macro.Macro `json:"macros"`
+	// Tally are the tally destinations; nil (from before they could be
+	// changed through the API) leaves the show file's.
+	Tally []tally.Config `json:"tally"`
 	// File is the show file's sources and outputs as they were when this
 	// show.json was written: the base the API's changes were made over, so
 	// a later edit of the show file can be told apart from them (Resolve).
@@ -45,6 +49,7 @@ type FileParts struct {
 	Sources []StoredSource `json:"sources"`
 	Outputs []push.Config  `json:"outputs"`
 	Macros  []macro.Macro  `json:"macros"`
+	Tally   []tally.Config `json:"tally"`
 }
 
 // Resolve returns the sources and outputs the show starts with: the show
@@ -80,6 +85,17 @@ func (sh Show) ResolveMacros(file []macro.Macro) ([]macro.Macro, []string) {
 		base = sh.File.Macros
 	}
 	return merge("macro", sh.Macros, base, file, func(m macro.Macro) string { return m.Name })
+}
+
+// ResolveTally returns the tally destinations the show starts with: the
+// show file's, with the changes made through the API since on top, per
+// name, as Resolve does for sources and outputs.
+func (sh Show) ResolveTally(file []tally.Config) ([]tally.Config, []string) {
+	var base []tally.Config
+	if sh.File != nil && sh.File.Tally != nil {
+		base = sh.File.Tally
+	}
+	return merge("tally destination", sh.Tally, base, file, func(c tally.Config) string { return c.Name })
 }
 
 // merge applies to stored (the API's list) what changed from base to file.
@@ -123,10 +139,17 @@ func merge[T any](kind string, stored, base, file []T, name func(T) string) ([]T
 	}
 	for _, f := range file {
 		n := name(f)
-		if _, wasInBase := inBase[n]; wasInBase || kept[n] {
-			continue // unchanged in the file, and removed through the API: stays removed
+		if kept[n] {
+			continue
 		}
-		changes = append(changes, fmt.Sprintf("%s %s added in the show file", kind, n))
+		if b, wasInBase := inBase[n]; wasInBase {
+			if reflect.DeepEqual(b, f) {
+				continue // unchanged in the file, and removed through the API: stays removed
+			}
+			changes = append(changes, fmt.Sprintf("%s %s removed through the API, then changed in the show file: the show file's edit brings it back", kind, n))
+		} else {
+			changes = append(changes, fmt.Sprintf("%s %s added in the show file", kind, n))
+		}
 		out = append(out, f)
 	}
 	return out, changes

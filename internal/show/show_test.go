@@ -16,6 +16,7 @@ import (
 	"switchyard/internal/macro"
 	"switchyard/media"
 	"switchyard/output/push"
+	"switchyard/output/tally"
 )
 
 // fakeInputs are the mixer's inputs; refuse makes AddInput fail.
@@ -263,4 +264,35 @@ func TestResolveMacros(t *testing.T) {
 	got, changes := saved.ResolveMacros(edited)
 	require.Equal(t, []macro.Macro{{Name: "a", Steps: step("/api/v1/ftb")}, {Name: "c", Steps: step("/api/v1/ftb")}}, got)
 	require.Equal(t, []string{"macro a changed in the show file"}, changes)
+}
+
+// TestResolveTally: the show file's tally destinations, with the API's
+// changes on top, per name, through show.json written and read again; a
+// destination removed through the API stays removed while the file does
+// not change it, and an edit of the file since wins.
+func TestResolveTally(t *testing.T) {
+	d := func(name, addr string) tally.Config {
+		return tally.Config{Name: name, Protocol: tally.TSL5, Address: addr}.WithDefaults()
+	}
+	file := []tally.Config{d("tally1", "10.0.0.1:8900"), d("tally2", "10.0.0.2:8900")}
+	got, _ := Show{}.ResolveTally(file)
+	require.Equal(t, file, got, "show.json from before: the file's")
+
+	st := NewStore(t.TempDir(), slog.New(slog.DiscardHandler))
+	st.SetFile(nil, nil)
+	st.SetFileTally(file)
+	// through the API: tally1 moved, tally2 removed, desk added
+	require.NoError(t, st.Save(Show{Tally: []tally.Config{d("tally1", "10.0.0.9:8900"), d("desk", "10.0.0.3:9000")}}))
+	saved, err := st.Load()
+	require.NoError(t, err)
+	got, changes := saved.ResolveTally(file)
+	require.Equal(t, []tally.Config{d("tally1", "10.0.0.9:8900"), d("desk", "10.0.0.3:9000")}, got)
+	require.Empty(t, changes)
+	// the file changes tally2 and adds tally3: the file's edits apply
+	edited := []tally.Config{file[0], d("tally2", "10.0.0.22:8900"), d("tally3", "10.0.0.4:8900")}
+	got, changes = saved.ResolveTally(edited)
+	require.Equal(t, []tally.Config{d("tally1", "10.0.0.9:8900"), d("desk", "10.0.0.3:9000"), d("tally2", "10.0.0.22:8900"),
+		d("tally3", "10.0.0.4:8900")}, got)
+	require.Equal(t, []string{"tally destination tally2 removed through the API, then changed in the show file: the show file's edit brings it back",
+		"tally destination tally3 added in the show file"}, changes)
 }

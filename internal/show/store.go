@@ -13,6 +13,7 @@ import (
 	"switchyard/internal/atomicfile"
 	"switchyard/internal/macro"
 	"switchyard/output/push"
+	"switchyard/output/tally"
 )
 
 // Store reads and writes show.json atomically.
@@ -32,10 +33,23 @@ func (s *Store) SetFile(sources []ingest.SourceConfig, outputs []push.Config) {
 		outputs = []push.Config{}
 	}
 	var macros []macro.Macro
+	var dests []tally.Config
 	if s.file != nil {
-		macros = s.file.Macros
+		macros, dests = s.file.Macros, s.file.Tally
 	}
-	s.file = &FileParts{Sources: StoredSources(sources), Outputs: outputs, Macros: macros}
+	s.file = &FileParts{Sources: StoredSources(sources), Outputs: outputs, Macros: macros, Tally: dests}
+}
+
+// SetFileTally records the show file's tally destinations as loaded at
+// start (names and defaults filled in), the base of the API's changes to
+// them (Show.ResolveTally).
+func (s *Store) SetFileTally(d []tally.Config) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.file == nil {
+		s.file = &FileParts{}
+	}
+	s.file.Tally = append([]tally.Config{}, d...)
 }
 
 // SetFileMacros records the show file's macros as loaded at start, the

@@ -3,6 +3,7 @@ package tally
 import (
 	"fmt"
 	"net"
+	"regexp"
 	"strconv"
 
 	"switchyard/internal/fault"
@@ -16,8 +17,18 @@ const (
 	TCP   = "tcp"
 )
 
-// Config is one tally destination (a show file's tally: entry).
+// MaxDestinations is the most tally destinations a show has.
+const MaxDestinations = 64
+
+// namePattern is the names of everything in a show.
+var namePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
+
+// Config is one tally destination (a show file's tally: entry, or the body
+// of POST /api/v1/tally/destinations).
 type Config struct {
+	// Name names the destination in the API and show.json. The show file
+	// may leave it out: its entries are then tally1, tally2… by position.
+	Name string `yaml:"name" json:"name"`
 	// Protocol: tsl31 (TSL UMD 3.1, UDP) or tsl5 (TSL UMD 5.0, UDP or TCP).
 	Protocol string `yaml:"protocol" json:"protocol"`
 	// Address is the receiver's HOST:PORT.
@@ -33,8 +44,9 @@ type Config struct {
 	Wrap bool `yaml:"wrap" json:"wrap"`
 }
 
-// withDefaults fills what the config leaves out.
-func (c Config) withDefaults() Config {
+// WithDefaults returns the config with what it leaves out filled in, as the
+// destination runs it (and as show.json keeps it).
+func (c Config) WithDefaults() Config {
 	if c.Transport == "" {
 		c.Transport = UDP
 	}
@@ -47,7 +59,14 @@ func (c Config) withDefaults() Config {
 
 // Validate checks a destination; the error names the field at fault.
 func (c Config) Validate() error {
-	c = c.withDefaults()
+	c = c.WithDefaults()
+	if !namePattern.MatchString(c.Name) {
+		msg := fmt.Sprintf("tally destination name %q must match %s", c.Name, namePattern)
+		if c.Name == "" {
+			msg = "a tally destination needs a name (lower-case letters, digits, - and _), e.g. \"desk\""
+		}
+		return &fault.Invalid{Field: "name", Msg: msg}
+	}
 	switch c.Protocol {
 	case TSL31:
 		if c.Transport != UDP {
@@ -74,4 +93,39 @@ func (c Config) Validate() error {
 		return &fault.Invalid{Field: "brightness", Msg: fmt.Sprintf("tally %s: brightness %d must be 0–3 (3: full)", c.Address, b)}
 	}
 	return nil
+}
+
+// Patch is a change to a destination (PATCH /api/v1/tally/destinations/{name}):
+// nil fields stay as they are.
+type Patch struct {
+	Protocol   *string `json:"protocol"`
+	Address    *string `json:"address"`
+	Transport  *string `json:"transport"`
+	Screen     *int    `json:"screen"`
+	Brightness *int    `json:"brightness"`
+	Wrap       *bool   `json:"wrap"`
+}
+
+// apply returns c with the patch's fields.
+func (p Patch) apply(c Config) Config {
+	if p.Protocol != nil {
+		c.Protocol = *p.Protocol
+	}
+	if p.Address != nil {
+		c.Address = *p.Address
+	}
+	if p.Transport != nil {
+		c.Transport = *p.Transport
+	}
+	if p.Screen != nil {
+		c.Screen = *p.Screen
+	}
+	if p.Brightness != nil {
+		b := *p.Brightness
+		c.Brightness = &b
+	}
+	if p.Wrap != nil {
+		c.Wrap = *p.Wrap
+	}
+	return c
 }

@@ -29,8 +29,13 @@ const (
 type destination struct {
 	cfg          Config
 	writeTimeout time.Duration
+	dialTimeout  time.Duration
 	log          *slog.Logger
 	wake         chan struct{}
+	// cancel stops the goroutine, which closes done when it returns; both
+	// nil until it starts.
+	cancel context.CancelFunc
+	done   chan struct{}
 
 	mu     sync.Mutex
 	latest []Lamp
@@ -38,7 +43,7 @@ type destination struct {
 }
 
 func newDestination(cfg Config, o Options, log *slog.Logger) *destination {
-	d := &destination{cfg: cfg, writeTimeout: o.WriteTimeout, log: log, wake: make(chan struct{}, 1)}
+	d := &destination{cfg: cfg, writeTimeout: o.WriteTimeout, dialTimeout: o.DialTimeout, log: log, wake: make(chan struct{}, 1)}
 	d.st = DestinationStatus{Config: cfg, State: "connecting"}
 	if cfg.Transport == UDP {
 		d.st.State = "sending"
@@ -193,7 +198,7 @@ func (d *destination) runTCP(ctx context.Context) {
 	attempt := 0
 	for ctx.Err() == nil {
 		d.setState("connecting")
-		dialer := net.Dialer{Timeout: dialTimeout}
+		dialer := net.Dialer{Timeout: d.dialTimeout}
 		conn, err := dialer.DialContext(ctx, "tcp", d.cfg.Address)
 		if err == nil {
 			if tc, ok := conn.(*net.TCPConn); ok {
@@ -233,7 +238,12 @@ func (d *destination) serve(ctx context.Context, conn net.Conn) error {
 		defer close(closed)
 		_, _ = io.Copy(io.Discard, conn)
 	}()
+	// A stop (the destination removed or changed, the Sender closed)
+	// closes the connection: a write blocked on a receiver that stopped
+	// reading returns at once, not at the write deadline.
+	unhook := context.AfterFunc(ctx, func() { _ = conn.Close() })
 	defer func() {
+		unhook()
 		_ = conn.Close()
 		<-closed
 	}()

@@ -19,8 +19,11 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
+
+	"switchyard/internal/fault"
 )
 
 // Air is what is on air, as the mixer says.
@@ -38,6 +41,9 @@ type Source struct {
 	Name  string
 	Label string // the display text
 	Index int
+	// ByPosition is true when Index is the source's position (it has no
+	// tally_index of its own).
+	ByPosition bool
 }
 
 // Lamp is a source's tally, as the API and the event stream show it.
@@ -89,7 +95,9 @@ type Options struct {
 	// WriteTimeout bounds each write to a TCP receiver (default 2s): one
 	// that stops reading is dropped and dialled again.
 	WriteTimeout time.Duration
-	Log          *slog.Logger
+	// DialTimeout bounds each dial of a TCP receiver (default 3s).
+	DialTimeout time.Duration
+	Log         *slog.Logger
 }
 
 // Status is the tally as GET /api/v1/tally shows it.
@@ -97,6 +105,9 @@ type Status struct {
 	Keyers       bool                `json:"keyers"`
 	Sources      []Lamp              `json:"sources"`
 	Destinations []DestinationStatus `json:"destinations"`
+	// Warnings name the sources that share a display index: a receiver
+	// shows only one of them.
+	Warnings []string `json:"warnings"`
 }
 
 // DestinationStatus is a destination's settings and state.
@@ -117,20 +128,27 @@ type DestinationStatus struct {
 	Skipped []string `json:"skipped,omitempty"`
 }
 
-// Sender sends the tally to every destination.
+// Sender sends the tally to every destination. Destinations are added,
+// changed and removed while it runs (Add, Patch, Remove), each change
+// starting or stopping that destination's goroutine only.
 type Sender struct {
-	opts  Options
-	dests []*destination
+	opts Options
 
 	wake   chan struct{}
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	// opMu orders the changes to the destinations (Add, Patch, Remove,
+	// Start, Close); mu guards the state below and is never held while a
+	// goroutine is waited for.
+	opMu     sync.Mutex
 	mu       sync.Mutex
+	dests    []*destination // in the order they were added
 	lamps    []Lamp
 	onChange func([]Lamp)
 	started  bool
+	closed   bool
 }
 
 // New checks the options and returns a Sender, not yet sending.
@@ -144,17 +162,26 @@ func New(o Options) (*Sender, error) {
 	if o.WriteTimeout <= 0 {
 		o.WriteTimeout = 2 * time.Second
 	}
+	if o.DialTimeout <= 0 {
+		o.DialTimeout = dialTimeout
+	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
 	o.Log = o.Log.With("component", "tally")
 	s := &Sender{opts: o, wake: make(chan struct{}, 1)}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	if len(o.Destinations) > MaxDestinations {
+		return nil, tooMany(len(o.Destinations))
+	}
 	for i, c := range o.Destinations {
 		if err := c.Validate(); err != nil {
 			return nil, fmt.Errorf("tally[%d]: %w", i, err)
 		}
-		s.dests = append(s.dests, newDestination(c.withDefaults(), o, o.Log.With("tally", c.Protocol+"/"+c.Transport+"://"+c.Address)))
+		if s.find(c.Name) >= 0 {
+			return nil, fmt.Errorf("tally[%d]: %w", i, &fault.Invalid{Field: "name", Msg: fmt.Sprintf("tally destination %q is listed twice", c.Name)})
+		}
+		s.dests = append(s.dests, s.newDestination(c))
 	}
 	return s, nil
 }
@@ -170,18 +197,16 @@ func (s *Sender) OnChange(f func([]Lamp)) {
 
 // Start sends the state at once and then on every change and every Repeat.
 func (s *Sender) Start() {
+	s.opMu.Lock()
+	defer s.opMu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.started {
+	if s.started || s.closed {
 		return
 	}
 	s.started = true
 	for _, d := range s.dests {
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			d.run(s.ctx)
-		}()
+		s.startDestination(d)
 	}
 	s.wg.Add(1)
 	go func() {
@@ -203,6 +228,11 @@ func (s *Sender) Changed() {
 
 // Close stops sending and waits for every goroutine. Safe twice.
 func (s *Sender) Close() {
+	s.opMu.Lock()
+	defer s.opMu.Unlock()
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
 	s.cancel()
 	s.wg.Wait()
 }
@@ -214,13 +244,16 @@ func (s *Sender) Lamps() []Lamp {
 	return slices.Clone(s.lamps)
 }
 
-// Status returns the lamps and every destination's state.
+// Status returns the lamps, every destination's state, and the warnings
+// about the sources' display indexes.
 func (s *Sender) Status() Status {
-	st := Status{Keyers: s.opts.Keyers, Sources: s.Lamps(), Destinations: make([]DestinationStatus, 0, len(s.dests))}
+	st := Status{Keyers: s.opts.Keyers, Sources: s.Lamps(), Warnings: Collisions(s.opts.Sources())}
 	if st.Sources == nil {
 		st.Sources = []Lamp{}
 	}
-	for _, d := range s.dests {
+	dests := s.destinations()
+	st.Destinations = make([]DestinationStatus, 0, len(dests))
+	for _, d := range dests {
 		st.Destinations = append(st.Destinations, d.status())
 	}
 	return st
@@ -230,6 +263,7 @@ func (s *Sender) run() {
 	t := time.NewTicker(s.opts.Repeat)
 	defer t.Stop()
 	var last []Lamp
+	var warned map[string]bool
 	first := true
 	for {
 		repeat := false
@@ -240,24 +274,73 @@ func (s *Sender) run() {
 		case <-t.C:
 			repeat = true
 		}
-		lamps := Lamps(s.opts.Air(), s.opts.Sources(), s.opts.Keyers)
+		sources := s.opts.Sources()
+		warned = s.warn(sources, warned)
+		lamps := Lamps(s.opts.Air(), sources, s.opts.Keyers)
 		changed := first || !slices.Equal(lamps, last)
 		first = false
 		if !changed && !repeat {
 			continue
 		}
-		for _, d := range s.dests {
+		// The lamps and the destinations are taken together: a destination
+		// added after this is offered these lamps by Add.
+		s.mu.Lock()
+		s.lamps = lamps
+		dests := slices.Clone(s.dests)
+		f := s.onChange
+		s.mu.Unlock()
+		for _, d := range dests {
 			d.offer(lamps)
 		}
 		if changed {
 			last = lamps
-			s.mu.Lock()
-			s.lamps = lamps
-			f := s.onChange
-			s.mu.Unlock()
 			if f != nil {
 				f(slices.Clone(lamps))
 			}
 		}
 	}
+}
+
+// warn logs each warning about the sources' indexes once, when it first
+// holds; warned are those logged already (and still holding).
+func (s *Sender) warn(sources []Source, warned map[string]bool) map[string]bool {
+	now := map[string]bool{}
+	for _, w := range Collisions(sources) {
+		now[w] = true
+		if !warned[w] {
+			s.opts.Log.Warn("tally: two sources share a display index", "warning", w)
+		}
+	}
+	return now
+}
+
+// Collisions returns a warning for each display index two or more sources
+// share (by tally_index or by position): a receiver shows one of them only.
+func Collisions(sources []Source) []string {
+	by := map[int][]Source{}
+	var order []int
+	for _, src := range sources {
+		if by[src.Index] == nil {
+			order = append(order, src.Index)
+		}
+		by[src.Index] = append(by[src.Index], src)
+	}
+	out := []string{}
+	for _, idx := range order {
+		list := by[idx]
+		if len(list) < 2 {
+			continue
+		}
+		names := make([]string, 0, len(list))
+		for _, src := range list {
+			how := fmt.Sprintf("tally_index %d", idx)
+			if src.ByPosition {
+				how = "its position, no tally_index"
+			}
+			names = append(names, fmt.Sprintf("%s (%s)", src.Name, how))
+		}
+		out = append(out, fmt.Sprintf("display %d is shared by %s: a receiver shows only one of them; give each a tally_index of its own",
+			idx, strings.Join(names, " and ")))
+	}
+	return out
 }

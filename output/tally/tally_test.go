@@ -58,8 +58,8 @@ func TestSenderNeverWaits(t *testing.T) {
 		srcs = append(srcs, Source{Name: "s" + string(rune('A'+i%26)) + string(rune('a'+i/26)), Index: i + 1, Label: string(big)})
 	}
 	srcs[0].Name = "s0"
-	s, err := New(Options{Destinations: []Config{{Protocol: TSL5, Address: stuck.Addr().String(), Transport: TCP},
-		{Protocol: TSL5, Address: udp.LocalAddr().String()}},
+	s, err := New(Options{Destinations: []Config{{Name: "stuck", Protocol: TSL5, Address: stuck.Addr().String(), Transport: TCP},
+		{Name: "udp", Protocol: TSL5, Address: udp.LocalAddr().String()}},
 		Air:          func() Air { amu.Lock(); defer amu.Unlock(); return air },
 		Sources:      func() []Source { return srcs },
 		WriteTimeout: 300 * time.Millisecond})
@@ -122,19 +122,21 @@ func TestConfigValidate(t *testing.T) {
 		cfg   Config
 		field string
 	}{
-		{Config{Protocol: "tsl4", Address: "a:1"}, "protocol"},
-		{Config{Protocol: TSL31, Address: "a:1", Transport: TCP}, "transport"},
-		{Config{Protocol: TSL31, Address: "a:1", Wrap: true}, "wrap"},
-		{Config{Protocol: TSL5, Address: "a"}, "address"},
-		{Config{Protocol: TSL5, Address: "a:0"}, "address"},
-		{Config{Protocol: TSL5, Address: "a:1", Transport: "sctp"}, "transport"},
-		{Config{Protocol: TSL5, Address: "a:1", Screen: 70000}, "screen"},
-		{Config{Protocol: TSL5, Address: "a:1", Brightness: func() *int { b := 4; return &b }()}, "brightness"},
+		{Config{Name: "t", Protocol: "tsl4", Address: "a:1"}, "protocol"},
+		{Config{Protocol: TSL5, Address: "a:1"}, "name"},
+		{Config{Name: "Desk 1", Protocol: TSL5, Address: "a:1"}, "name"},
+		{Config{Name: "t", Protocol: TSL31, Address: "a:1", Transport: TCP}, "transport"},
+		{Config{Name: "t", Protocol: TSL31, Address: "a:1", Wrap: true}, "wrap"},
+		{Config{Name: "t", Protocol: TSL5, Address: "a"}, "address"},
+		{Config{Name: "t", Protocol: TSL5, Address: "a:0"}, "address"},
+		{Config{Name: "t", Protocol: TSL5, Address: "a:1", Transport: "sctp"}, "transport"},
+		{Config{Name: "t", Protocol: TSL5, Address: "a:1", Screen: 70000}, "screen"},
+		{Config{Name: "t", Protocol: TSL5, Address: "a:1", Brightness: func() *int { b := 4; return &b }()}, "brightness"},
 	} {
 		var fe *fault.Invalid
 		require.ErrorAs(t, c.cfg.Validate(), &fe, "%+v", c.cfg)
 		require.Equal(t, c.field, fe.Field, fe.Msg)
 	}
-	require.NoError(t, Config{Protocol: TSL5, Address: "10.0.0.20:8900", Transport: TCP}.Validate())
-	require.NoError(t, Config{Protocol: TSL31, Address: "host:4001"}.Validate())
+	require.NoError(t, Config{Name: "desk", Protocol: TSL5, Address: "10.0.0.20:8900", Transport: TCP}.Validate())
+	require.NoError(t, Config{Name: "t2", Protocol: TSL31, Address: "host:4001"}.Validate())
 }

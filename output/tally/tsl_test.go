@@ -176,11 +176,11 @@ func unwrapOne(t *testing.T, w []byte) []byte {
 // source past them is not sent there, and is named in the status.
 func TestIndexesOutOfReach(t *testing.T) {
 	lamps := []Lamp{{Name: "a", Index: 5, code: Red}, {Name: "b", Index: 127}, {Name: "c", Index: 65534}}
-	d31 := newDestination(Config{Protocol: TSL31, Address: "x:1"}.withDefaults(), Options{}, nil)
+	d31 := newDestination(Config{Protocol: TSL31, Address: "x:1"}.WithDefaults(), Options{}, nil)
 	pkts, skipped := d31.packets(lamps)
 	require.Equal(t, [][]byte{Packet31(Display{Index: 5, Color: Red}, 3)}, pkts)
 	require.Equal(t, []string{"b", "c"}, skipped)
-	d5 := newDestination(Config{Protocol: TSL5, Address: "x:1", Transport: TCP}.withDefaults(), Options{}, nil)
+	d5 := newDestination(Config{Protocol: TSL5, Address: "x:1", Transport: TCP}.WithDefaults(), Options{}, nil)
 	pkts, skipped = d5.packets(lamps)
 	require.Empty(t, skipped)
 	require.Len(t, pkts, 1)
