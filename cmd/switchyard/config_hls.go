@@ -1,0 +1,101 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"switchyard/internal/fault"
+	"switchyard/media"
+	"switchyard/mixer"
+	"switchyard/output/hls"
+	"switchyard/output/push"
+)
+
+// HLSConfig is the LL-HLS origin at /hls/ on the HTTP listener
+// (output/hls, docs/hls.md).
+type HLSConfig struct {
+	// Enabled serves /hls/ and /watch (default true); the read_key guards them.
+	Enabled bool `yaml:"enabled"`
+	// SegmentDuration is a segment's least length (default 1s); segments
+	// are cut at the program's key frames (program.keyint).
+	SegmentDuration Duration `yaml:"segment_duration"`
+	// PartDuration is an LL-HLS part's least length (default 200ms).
+	PartDuration Duration `yaml:"part_duration"`
+	// SegmentCount is how many segments a playlist lists (default 7).
+	SegmentCount int `yaml:"segment_count"`
+	// Renditions are variants of the program's multivariant playlist
+	// besides the program itself and the outputs' video_bitrate encodes.
+	Renditions []HLSRendition `yaml:"renditions"`
+	// Sources serves every source at /hls/live/NAME/index.m3u8 too.
+	Sources bool `yaml:"sources"`
+}
+
+// HLSRendition is one more variant of the program: a second encode at a
+// lower bitrate, at the program's size.
+type HLSRendition struct {
+	// Height must be the program's (or left out): renditions of another
+	// size are not made yet.
+	Height       int           `yaml:"height"`
+	VideoBitrate media.Bitrate `yaml:"video_bitrate"`
+}
+
+func (h HLSConfig) origin() hls.Config {
+	return hls.Config{SegmentDuration: time.Duration(h.SegmentDuration), PartDuration: time.Duration(h.PartDuration),
+		SegmentCount: h.SegmentCount, Sources: h.Sources}
+}
+
+// validate checks the hls: keys against the program (c is the whole show).
+func (c *Config) validateHLS() error {
+	h := c.HLS
+	oc := h.origin()
+	oc.Defaults()
+	if err := oc.Validate(); err != nil {
+		var fe *fault.Invalid
+		if errors.As(err, &fe) {
+			return &ConfigError{"hls." + fe.Field, fe.Msg}
+		}
+		return &ConfigError{"hls", err.Error()}
+	}
+	for i, r := range h.Renditions {
+		key := fmt.Sprintf("hls.renditions[%d]", i)
+		if r.Height != 0 && r.Height != c.Program.Height {
+			return &ConfigError{key + ".height", fmt.Sprintf("%d: renditions are encoded at the program's size (program.height %d) for now; leave height out",
+				r.Height, c.Program.Height)}
+		}
+		if r.VideoBitrate < 100_000 || r.VideoBitrate >= c.Program.VideoBitrate {
+			return &ConfigError{key + ".video_bitrate", fmt.Sprintf("%s must be from 100k to below program.video_bitrate (%s)",
+				r.VideoBitrate, c.Program.VideoBitrate)}
+		}
+	}
+	var outs []push.Config
+	for _, o := range c.Outputs {
+		outs = append(outs, o.Push())
+	}
+	if l := hlsLadder(h, outs, int(c.Program.VideoBitrate)); len(l) > mixer.MaxRenditions {
+		return &ConfigError{"hls.renditions", fmt.Sprintf("the program's ladder would need %d second encodes (%v bit/s, with the outputs' video_bitrate); at most %d are made",
+			len(l), l, mixer.MaxRenditions)}
+	}
+	return nil
+}
+
+// hlsLadder is the program's renditions over HLS: every output's
+// video_bitrate and hls.renditions, highest first, each once.
+func hlsLadder(h HLSConfig, outs []push.Config, programBPS int) []int {
+	var l []int
+	add := func(bps int) {
+		if bps > 0 && bps < programBPS && !slices.Contains(l, bps) {
+			l = append(l, bps)
+		}
+	}
+	for _, o := range outs {
+		add(int(o.VideoBitrate))
+	}
+	for _, r := range h.Renditions {
+		add(int(r.VideoBitrate))
+	}
+	slices.Sort(l)
+	slices.Reverse(l)
+	return l
+}
