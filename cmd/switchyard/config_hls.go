@@ -30,6 +30,8 @@ type HLSConfig struct {
 	Renditions []HLSRendition `yaml:"renditions"`
 	// Sources serves every source at /hls/live/NAME/index.m3u8 too.
 	Sources bool `yaml:"sources"`
+
+	idleTimeout time.Duration // tests: the muxers' idle stop (default 1 minute)
 }
 
 // HLSRendition is one more variant of the program: a second encode at a
@@ -43,7 +45,7 @@ type HLSRendition struct {
 
 func (h HLSConfig) origin() hls.Config {
 	return hls.Config{SegmentDuration: time.Duration(h.SegmentDuration), PartDuration: time.Duration(h.PartDuration),
-		SegmentCount: h.SegmentCount, Sources: h.Sources}
+		SegmentCount: h.SegmentCount, Sources: h.Sources, IdleTimeout: h.idleTimeout}
 }
 
 // validate checks the hls: keys against the program (c is the whole show).

@@ -35,7 +35,8 @@ type variant struct {
 	tracks  map[*media.Track]*gohlslib.Track
 	segDur  time.Duration
 
-	lastUsed atomic.Int64 // unix nanoseconds of the last request
+	lastUsed atomic.Int64 // unix nanoseconds of the last request's end
+	inflight atomic.Int32 // requests being answered
 	ready    chan struct{}
 	done     chan struct{}
 	err      error // why it ended (after done)
@@ -138,7 +139,7 @@ func (v *variant) run(ctx context.Context, c Config, log *slog.Logger) {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				if time.Since(time.Unix(0, v.lastUsed.Load())) > c.IdleTimeout {
+				if v.inflight.Load() == 0 && time.Since(time.Unix(0, v.lastUsed.Load())) > c.IdleTimeout {
 					idle.Store(true)
 					cancel()
 					return
@@ -223,7 +224,11 @@ func join(d [][]byte) []byte {
 // serve hands r to the muxer once its first segment is out, or answers
 // 503 when it is not out within c.ReadyTimeout.
 func (v *variant) serve(w http.ResponseWriter, r *http.Request, c Config) bool {
-	v.touch()
+	v.inflight.Add(1)
+	defer func() {
+		v.touch()
+		v.inflight.Add(-1)
+	}()
 	t := time.NewTimer(c.ReadyTimeout)
 	defer t.Stop()
 	select {
