@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -12,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"switchyard/ingest"
+	"switchyard/output/push"
 )
 
 // hlsGet fetches url and returns the answer with its body read.
@@ -185,4 +188,53 @@ func TestHLSOrigin(t *testing.T) {
 	// and start again on the next request
 	res, _ = hlsGet(t, "GET", base+"/hls/program/video1_stream.m3u8?key=r3ad")
 	require.Equal(t, http.StatusOK, res.StatusCode)
+}
+
+// TestHLSConfig: the hls: keys' defaults, the environment, and each bad
+// value refused with an error naming its key.
+func TestHLSConfig(t *testing.T) {
+	cfg, err := LoadConfig("", nil)
+	require.NoError(t, err)
+	require.True(t, cfg.HLS.Enabled, "the origin is on by default")
+	oc := cfg.HLS.origin()
+	oc.Defaults()
+	require.Equal(t, time.Second, oc.SegmentDuration)
+	require.Equal(t, 200*time.Millisecond, oc.PartDuration)
+	require.Equal(t, 7, oc.SegmentCount)
+	require.Equal(t, time.Minute, oc.IdleTimeout)
+
+	cfg, err = LoadConfig("", []string{"SWITCHYARD_HLS_ENABLED=false", "SWITCHYARD_HLS_SEGMENT_DURATION=2s"})
+	require.NoError(t, err)
+	require.False(t, cfg.HLS.Enabled)
+	require.Equal(t, 2*time.Second, time.Duration(cfg.HLS.SegmentDuration))
+
+	cfg, err = ParseConfig([]byte("program: {video_bitrate: 4M}\noutputs: [{name: yt, url: 'rtmp://x/a/k', video_bitrate: 2M}]\n" +
+		"hls: {renditions: [{video_bitrate: 1M}, {video_bitrate: 2M, height: 720}]}"))
+	require.NoError(t, err)
+	var outs []push.Config
+	for _, o := range cfg.Outputs {
+		outs = append(outs, o.Push())
+	}
+	require.Equal(t, []int{2_000_000, 1_000_000}, hlsLadder(cfg.HLS, outs, int(cfg.Program.VideoBitrate)),
+		"the outputs' encodes and hls.renditions, highest first, each once")
+
+	for _, c := range []struct{ name, yaml, want string }{
+		{"unknown key", "hls: {segments: 3}", "hls.segments: unknown key"},
+		{"segment too short", "hls: {segment_duration: 10ms}", "hls.segment_duration"},
+		{"part longer than half a segment", "hls: {segment_duration: 1s, part_duration: 600ms}", "hls.part_duration"},
+		{"too few segments for LL-HLS", "hls: {segment_count: 3}", "hls.segment_count"},
+		{"rendition above the program", "hls: {renditions: [{video_bitrate: 9M}]}", "hls.renditions[0].video_bitrate"},
+		{"rendition without a bitrate", "hls: {renditions: [{height: 720}]}", "hls.renditions[0].video_bitrate"},
+		{"rendition of another size", "hls: {renditions: [{height: 360, video_bitrate: 1M}]}", "hls.renditions[0].height"},
+		{"unknown rendition key", "hls: {renditions: [{bitrate: 1M}]}", "hls.renditions[0].bitrate: unknown key"},
+		{"too many encodes", "hls: {renditions: [{video_bitrate: 1M}, {video_bitrate: 2M}, {video_bitrate: 3M}, {video_bitrate: 500k}, {video_bitrate: 700k}]}", "hls.renditions"},
+		{"bad duration", "hls: {part_duration: soon}", "duration"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "show.yaml")
+			require.NoError(t, os.WriteFile(p, []byte(c.yaml), 0o644))
+			_, err := LoadConfig(p, nil)
+			require.ErrorContains(t, err, c.want)
+		})
+	}
 }
