@@ -30,9 +30,11 @@ type HLSConfig struct {
 	Renditions []HLSRendition `yaml:"renditions"`
 	// Sources serves every source at /hls/live/NAME/index.m3u8 too.
 	Sources bool `yaml:"sources"`
-
-	idleTimeout time.Duration // tests: the muxers' idle stop (default 1 minute)
 }
+
+// hlsIdleTimeout, when set, replaces the muxers' idle stop of a minute
+// (tests; no test runs in parallel in this package).
+var hlsIdleTimeout time.Duration
 
 // HLSRendition is one more variant of the program: a second encode at a
 // lower bitrate, at the program's size.
@@ -45,7 +47,7 @@ type HLSRendition struct {
 
 func (h HLSConfig) origin() hls.Config {
 	return hls.Config{SegmentDuration: time.Duration(h.SegmentDuration), PartDuration: time.Duration(h.PartDuration),
-		SegmentCount: h.SegmentCount, Sources: h.Sources, IdleTimeout: h.idleTimeout}
+		SegmentCount: h.SegmentCount, Sources: h.Sources, IdleTimeout: hlsIdleTimeout}
 }
 
 // validate checks the hls: keys against the program (c is the whole show).

@@ -70,7 +70,8 @@ func TestHLSOrigin(t *testing.T) {
 	cfg.HLS.Sources = true
 	cfg.HLS.Renditions = []HLSRendition{{VideoBitrate: 300_000}}
 	cfg.Outputs = []OutputConfig{{Name: "low", URL: "rtmp://127.0.0.1:1/live/k", VideoBitrate: 400_000, Enabled: new(bool)}}
-	cfg.HLS.idleTimeout = 3 * time.Second
+	hlsIdleTimeout = 3 * time.Second
+	t.Cleanup(func() { hlsIdleTimeout = 0 })
 	require.NoError(t, cfg.Validate())
 	a, _ := startApp(t, cfg)
 	waitLive(t, a, "cam1")
