@@ -134,6 +134,13 @@ func runHLSLoad(tb testing.TB, viewBase, metricsURL, key string, n int, d time.D
 	for i := range clients {
 		c := &testpeer.HLSClient{URL: media[i%len(media)], LowLatency: (i/len(media))%2 == 0, HTTP: hc}
 		if c.LowLatency {
+			// nginx's proxy_cache_lock lets the requests that wait for
+			// another's answer look for it every 500 ms (a fixed timer in
+			// ngx_http_file_cache.c): behind it, a part comes up to half a
+			// second after it is out, so an LL-HLS player holds back a
+			// second, as hls.js settles after its first stall
+			// (liveSyncOnStallIncrease). Plain players hold three segments.
+			c.HoldBack = time.Second
 			out.ll++
 		} else {
 			out.plain++

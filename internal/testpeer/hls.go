@@ -77,6 +77,10 @@ type HLSClient struct {
 	URL        string
 	LowLatency bool
 	HTTP       *http.Client
+	// HoldBack is how far behind the newest media playback starts: by
+	// default three segments (RFC 8216bis 6.3.3), or with LowLatency
+	// three parts (PART-HOLD-BACK is at least two).
+	HoldBack time.Duration
 
 	// After Run: what was fetched and how it went.
 	Fetched   map[string]bool // parts' or segments' paths
@@ -124,11 +128,14 @@ func (c *HLSClient) run(ctx context.Context, base *url.URL) error {
 		}
 	}
 	items := c.items(pl)
-	hold := 3 // segments behind the live edge (RFC 8216bis 6.3.3), or parts (PART-HOLD-BACK is 3 part targets)
 	if len(items) == 0 {
 		return fmt.Errorf("%s lists nothing", base)
 	}
-	start := max(0, len(items)-hold)
+	start, held := len(items)-1, items[len(items)-1].dur
+	for start > 0 && (c.HoldBack > 0 && held < c.HoldBack || c.HoldBack == 0 && len(items)-start < 3) {
+		start--
+		held += items[start].dur
+	}
 	last := items[start]
 	if err := c.fetch(ctx, base, last); err != nil {
 		return err

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -113,6 +114,7 @@ type Origin struct {
 	variants map[string]*variant
 	closed   bool
 	stats    stats
+	warned   sync.Map // renditions left out of the ladder, logged once
 }
 
 // Start fills defaults and checks the configuration.
@@ -218,26 +220,27 @@ func (o *Origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		o.fail(w, http.StatusMethodNotAllowed, "the HLS origin answers GET, HEAD and OPTIONS")
 		return
 	}
+	// every request that reaches the origin is counted, by what it asks for
+	rw := &writer{ResponseWriter: w, kind: kindOf(path.Base(r.URL.Path)), stats: &o.stats, blockMaxAge: o.blockMaxAge(),
+		blocking: r.URL.Query().Get("_HLS_msn") != ""}
+	defer rw.done()
 	stream, dir, file, ok := o.route(strings.TrimPrefix(r.URL.Path, "/hls/"))
 	if !ok {
-		o.fail(w, http.StatusNotFound, "no such HLS path; try /hls/program/index.m3u8")
+		o.fail(rw, http.StatusNotFound, "no such HLS path; try /hls/program/index.m3u8")
 		return
 	}
 	if want := o.readKey(stream); want != "" {
 		got := r.URL.Query().Get("key")
 		switch {
 		case got == "":
-			o.fail(w, http.StatusUnauthorized, "this stream needs the read key: add ?key=READ_KEY to the playlist's URL")
+			o.fail(rw, http.StatusUnauthorized, "this stream needs the read key: add ?key=READ_KEY to the playlist's URL")
 			return
 		case subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1:
-			o.fail(w, http.StatusForbidden, "wrong read key")
+			o.fail(rw, http.StatusForbidden, "wrong read key")
 			return
 		}
 	}
 	r = withQuery(r)
-	k := kindOf(file)
-	rw := &writer{ResponseWriter: w, kind: k, stats: &o.stats, blockMaxAge: o.blockMaxAge(), blocking: r.URL.Query().Get("_HLS_msn") != ""}
-	defer rw.done()
 	if stream == "program" && dir == "" && file == "index.m3u8" && len(o.Config.Ladder) > 0 {
 		o.serveLadder(rw, r)
 		return

@@ -150,7 +150,9 @@ func (o *Origin) serveLadder(w *writer, r *http.Request) {
 				o.failErr(w, err)
 				return
 			}
-			o.Log.Warn("rendition left out of the hls ladder", "rendition", dir, "err", err)
+			if _, told := o.warned.LoadOrStore(dir, true); !told { // once, not once a playlist load
+				o.Log.Warn("rendition left out of the hls ladder", "rendition", dir, "err", err)
+			}
 			continue
 		}
 		rec := httptest.NewRecorder()
