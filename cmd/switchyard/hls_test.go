@@ -155,6 +155,19 @@ func TestHLSOrigin(t *testing.T) {
 	require.Regexp(t, `^public, max-age=\d+$`, res.Header.Get("Cache-Control"))
 	require.NotEqual(t, "public, max-age=1", res.Header.Get("Cache-Control"), "a blocking answer is the same for every viewer: kept longer")
 
+	// Hostile or broken directives: 400 (RFC 8216bis 6.2.5.2), never kept,
+	// and the show goes on; a path trick is no path.
+	for _, q := range []string{"_HLS_msn=99999999&_HLS_part=0", "_HLS_msn=-1", "_HLS_msn=x", "_HLS_part=2", "_HLS_msn=1&_HLS_part=99999999999999999999"} {
+		res, _ := hlsGet(t, "GET", base+"/hls/program/video1_stream.m3u8?key=r3ad&"+q)
+		require.Equal(t, http.StatusBadRequest, res.StatusCode, q)
+		require.Equal(t, "no-store", res.Header.Get("Cache-Control"), q)
+	}
+	for _, p := range []string{"/hls/live/..%2f..%2fprogram/index.m3u8?key=r3ad", "/hls/live/cam1/..%2f..%2fprogram%2findex.m3u8?key=r3ad",
+		"/hls/program/video1_stream.m3u8%00.mp4?key=r3ad", "/hls/live/nosuch/index.m3u8?key=r3ad"} {
+		res, _ := hlsGet(t, "GET", base+p)
+		require.Equal(t, http.StatusNotFound, res.StatusCode, p)
+	}
+
 	// A part that left the playlist (or never was) is 404, never kept.
 	res, _ = hlsGet(t, "GET", base+"/hls/program/000000000000_video1_part1.mp4?key=r3ad")
 	require.Equal(t, http.StatusNotFound, res.StatusCode)
