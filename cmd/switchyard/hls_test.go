@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"switchyard/ingest"
 	"switchyard/output/push"
@@ -25,7 +26,7 @@ func hlsGet(t *testing.T, method, url string, hdr ...string) (*http.Response, st
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
-	c := &http.Client{Timeout: 30 * time.Second}
+	c := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	res, err := c.Do(req)
 	require.NoError(t, err)
 	defer res.Body.Close()
@@ -64,6 +65,8 @@ func playlistURIs(pl string) []string {
 // are what a CDN and a player on another origin need, and the API keeps
 // its own protection.
 func TestHLSOrigin(t *testing.T) {
+	leaks := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, leaks) }) // after the show closed: every muxer gone
 	cfg := testConfig(t, ingest.SourceConfig{Name: "cam1", URL: "gen://bars"})
 	cfg.Buses.Program = "cam1"
 	cfg.ReadKey = "r3ad"
