@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"switchyard/internal/fault"
@@ -37,10 +38,10 @@ type HLSConfig struct {
 var hlsIdleTimeout time.Duration
 
 // HLSRendition is one more variant of the program: a second encode at a
-// lower bitrate, at the program's size.
+// lower bitrate, scaled to Height at the program's aspect.
 type HLSRendition struct {
-	// Height must be the program's (or left out): renditions of another
-	// size are not made yet.
+	// Height is the rendition's (even, up to the program's); left out, the
+	// program's.
 	Height       int           `yaml:"height"`
 	VideoBitrate media.Bitrate `yaml:"video_bitrate"`
 }
@@ -64,8 +65,8 @@ func (c *Config) validateHLS() error {
 	}
 	for i, r := range h.Renditions {
 		key := fmt.Sprintf("hls.renditions[%d]", i)
-		if r.Height != 0 && r.Height != c.Program.Height {
-			return &ConfigError{key + ".height", fmt.Sprintf("%d: renditions are encoded at the program's size (program.height %d) for now; leave height out",
+		if r.Height != 0 && (r.Height < 16 || r.Height > c.Program.Height || r.Height%2 != 0) {
+			return &ConfigError{key + ".height", fmt.Sprintf("%d must be even, from 16 to program.height (%d); left out, the program's",
 				r.Height, c.Program.Height)}
 		}
 		if r.VideoBitrate < 100_000 || r.VideoBitrate >= c.Program.VideoBitrate {
@@ -77,29 +78,48 @@ func (c *Config) validateHLS() error {
 	for _, o := range c.Outputs {
 		outs = append(outs, o.Push())
 	}
-	if l := hlsLadder(h, outs, int(c.Program.VideoBitrate)); len(l) > mixer.MaxRenditions {
-		return &ConfigError{"hls.renditions", fmt.Sprintf("the program's ladder would need %d second encodes (%v bit/s, with the outputs' video_bitrate); at most %d are made",
-			len(l), l, mixer.MaxRenditions)}
+	if l := hlsLadder(h, outs, c.Program.Height, int(c.Program.VideoBitrate)); len(l) > mixer.MaxRenditions {
+		var names []string
+		for _, r := range l {
+			names = append(names, r.Dir())
+		}
+		return &ConfigError{"hls.renditions", fmt.Sprintf("the program's ladder would need %d second encodes (%s, with the outputs' video_bitrate); at most %d are made",
+			len(l), strings.Join(names, ", "), mixer.MaxRenditions)}
 	}
 	return nil
 }
 
 // hlsLadder is the program's renditions over HLS: every output's
-// video_bitrate and hls.renditions, highest first, each once.
-func hlsLadder(h HLSConfig, outs []push.Config, programBPS int) []int {
-	var l []int
-	add := func(bps int) {
-		if bps > 0 && bps < programBPS && !slices.Contains(l, bps) {
-			l = append(l, bps)
+// video_bitrate encode and hls.renditions, the tallest and highest first,
+// each once (a rendition of the program's height is of its size: 0).
+func hlsLadder(h HLSConfig, outs []push.Config, programHeight, programBPS int) []hls.Rung {
+	var l []hls.Rung
+	add := func(height, bps int) {
+		if height == programHeight {
+			height = 0
+		}
+		r := hls.Rung{Height: height, BPS: bps}
+		if bps > 0 && bps < programBPS && !slices.Contains(l, r) {
+			l = append(l, r)
 		}
 	}
 	for _, o := range outs {
-		add(int(o.VideoBitrate))
+		add(0, int(o.VideoBitrate))
 	}
 	for _, r := range h.Renditions {
-		add(int(r.VideoBitrate))
+		add(r.Height, int(r.VideoBitrate))
 	}
-	slices.Sort(l)
-	slices.Reverse(l)
+	tall := func(r hls.Rung) int {
+		if r.Height == 0 {
+			return programHeight
+		}
+		return r.Height
+	}
+	slices.SortFunc(l, func(a, b hls.Rung) int {
+		if d := tall(b) - tall(a); d != 0 {
+			return d
+		}
+		return b.BPS - a.BPS
+	})
 	return l
 }

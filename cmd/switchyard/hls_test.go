@@ -15,6 +15,7 @@ import (
 	"go.uber.org/goleak"
 
 	"switchyard/ingest"
+	"switchyard/output/hls"
 	"switchyard/output/push"
 )
 
@@ -71,7 +72,7 @@ func TestHLSOrigin(t *testing.T) {
 	cfg.Buses.Program = "cam1"
 	cfg.ReadKey = "r3ad"
 	cfg.HLS.Sources = true
-	cfg.HLS.Renditions = []HLSRendition{{VideoBitrate: 300_000}}
+	cfg.HLS.Renditions = []HLSRendition{{Height: 120, VideoBitrate: 300_000}}
 	cfg.Outputs = []OutputConfig{{Name: "low", URL: "rtmp://127.0.0.1:1/live/k", VideoBitrate: 400_000, Enabled: new(bool)}}
 	hlsIdleTimeout = 3 * time.Second
 	t.Cleanup(func() { hlsIdleTimeout = 0 })
@@ -101,7 +102,9 @@ func TestHLSOrigin(t *testing.T) {
 	require.Equal(t, "*", res.Header.Get("Access-Control-Allow-Origin"))
 	require.Equal(t, 3, strings.Count(mv, "#EXT-X-STREAM-INF"), mv)
 	require.Contains(t, mv, "400k/video1_stream.m3u8?key=r3ad")
-	require.Contains(t, mv, "300k/video1_stream.m3u8?key=r3ad")
+	require.Contains(t, mv, "120p300k/video1_stream.m3u8?key=r3ad")
+	require.Contains(t, mv, "RESOLUTION=160x120", "the scaled rendition, at the program's aspect")
+	require.Contains(t, mv, "RESOLUTION=320x240")
 	require.NotContains(t, mv, "junk", "only the key is carried into the playlists")
 	require.Equal(t, 3, a.hls.Muxers())
 
@@ -121,7 +124,7 @@ func TestHLSOrigin(t *testing.T) {
 		return pl
 	}
 	pl := media("")
-	media("300k/")
+	media("120p300k/")
 	uris := playlistURIs(pl)
 	var part, seg, init string
 	for _, u := range uris {
@@ -232,8 +235,11 @@ func TestHLSConfig(t *testing.T) {
 	for _, o := range cfg.Outputs {
 		outs = append(outs, o.Push())
 	}
-	require.Equal(t, []int{2_000_000, 1_000_000}, hlsLadder(cfg.HLS, outs, int(cfg.Program.VideoBitrate)),
+	require.Equal(t, []hls.Rung{{BPS: 2_000_000}, {BPS: 1_000_000}}, hlsLadder(cfg.HLS, outs, 720, int(cfg.Program.VideoBitrate)),
 		"the outputs' encodes and hls.renditions, highest first, each once")
+	cfg.HLS.Renditions = append(cfg.HLS.Renditions, HLSRendition{Height: 360, VideoBitrate: 800_000}, HLSRendition{Height: 360, VideoBitrate: 600_000})
+	require.Equal(t, []hls.Rung{{BPS: 2_000_000}, {BPS: 1_000_000}, {Height: 360, BPS: 800_000}, {Height: 360, BPS: 600_000}},
+		hlsLadder(cfg.HLS, outs, 720, int(cfg.Program.VideoBitrate)), "the tallest first")
 
 	for _, c := range []struct{ name, yaml, want string }{
 		{"unknown key", "hls: {segments: 3}", "hls.segments: unknown key"},
@@ -242,7 +248,8 @@ func TestHLSConfig(t *testing.T) {
 		{"too few segments for LL-HLS", "hls: {segment_count: 3}", "hls.segment_count"},
 		{"rendition above the program", "hls: {renditions: [{video_bitrate: 9M}]}", "hls.renditions[0].video_bitrate"},
 		{"rendition without a bitrate", "hls: {renditions: [{height: 720}]}", "hls.renditions[0].video_bitrate"},
-		{"rendition of another size", "hls: {renditions: [{height: 360, video_bitrate: 1M}]}", "hls.renditions[0].height"},
+		{"rendition of an odd height", "hls: {renditions: [{height: 361, video_bitrate: 1M}]}", "hls.renditions[0].height"},
+		{"rendition taller than the program", "hls: {renditions: [{height: 1080, video_bitrate: 1M}]}", "hls.renditions[0].height"},
 		{"unknown rendition key", "hls: {renditions: [{bitrate: 1M}]}", "hls.renditions[0].bitrate: unknown key"},
 		{"too many encodes", "hls: {renditions: [{video_bitrate: 1M}, {video_bitrate: 2M}, {video_bitrate: 3M}, {video_bitrate: 500k}, {video_bitrate: 700k}]}", "hls.renditions"},
 		{"bad duration", "hls: {part_duration: soon}", "duration"},

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -39,9 +40,9 @@ type Config struct {
 	SegmentCount int
 	// Sources serves every source at /hls/live/NAME/index.m3u8 too.
 	Sources bool
-	// Ladder are the bitrates (bit/s, below the program's) of the
-	// program's renditions, each a variant of /hls/program/index.m3u8.
-	Ladder []int
+	// Ladder are the program's renditions, each a variant of
+	// /hls/program/index.m3u8.
+	Ladder []Rung
 	// IdleTimeout stops a muxer nobody asked anything of for this long
 	// (default 1 minute).
 	IdleTimeout time.Duration
@@ -82,6 +83,21 @@ func (c *Config) Validate() error {
 	return nil
 }
 
+// Rung is one rendition of the program: an encode at BPS (bit/s, below
+// the program's), Height pixels high (0: the program's size). Its files
+// are in the folder Dir names: "1500k", or "360p800k".
+type Rung struct {
+	Height, BPS int
+}
+
+// Dir is the rung's folder under /hls/program/.
+func (r Rung) Dir() string {
+	if r.Height > 0 {
+		return strconv.Itoa(r.Height) + "p" + strconv.Itoa(r.BPS/1000) + "k"
+	}
+	return strconv.Itoa(r.BPS/1000) + "k"
+}
+
 // Streams finds what a name serves: "program", "preview" or "live/NAME"
 // (output/serve's path table). release is called when the origin stops
 // reading it.
@@ -89,11 +105,12 @@ type Streams interface {
 	Stream(name string) (st *media.Stream, release func(), err error)
 }
 
-// Renditions gives the program re-encoded at a lower bitrate (the mixer;
-// the same encodes the outputs with a video_bitrate share).
+// Renditions gives the program re-encoded at a lower bitrate, and at a
+// smaller height when asked (the mixer; the same encodes the outputs with
+// a video_bitrate share). Height 0 is the program's.
 type Renditions interface {
-	AcquireRendition(bps int) (*media.Stream, error)
-	ReleaseRendition(bps int)
+	AcquireScaledRendition(height, bps int) (*media.Stream, error)
+	ReleaseScaledRendition(height, bps int)
 }
 
 // Origin serves /hls/. Set the exported fields, then Start; Close stops
@@ -155,8 +172,9 @@ func (o *Origin) Muxers() int {
 // errNotServed is a request for something the origin does not serve.
 var errNotServed = errors.New("not served")
 
-// variant returns the running muxer of key, starting it when needed.
-func (o *Origin) variant(key string, bps int) (*variant, error) {
+// variant returns the running muxer of key (a rendition's when rung is
+// set), starting it when needed.
+func (o *Origin) variant(key string, rung *Rung) (*variant, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.closed {
@@ -172,14 +190,15 @@ func (o *Origin) variant(key string, bps int) (*variant, error) {
 	var st *media.Stream
 	var release func()
 	var err error
-	if bps > 0 {
+	if rung != nil {
 		if o.Renditions == nil {
 			return nil, errNotServed
 		}
-		if st, err = o.Renditions.AcquireRendition(bps); err != nil {
+		r := *rung
+		if st, err = o.Renditions.AcquireScaledRendition(r.Height, r.BPS); err != nil {
 			return nil, err
 		}
-		release = func() { o.Renditions.ReleaseRendition(bps) }
+		release = func() { o.Renditions.ReleaseScaledRendition(r.Height, r.BPS) }
 	} else if st, release, err = o.Streams.Stream(key); err != nil {
 		return nil, err
 	}
@@ -188,7 +207,6 @@ func (o *Origin) variant(key string, bps int) (*variant, error) {
 		release()
 		return nil, err
 	}
-	v.bps = bps
 	o.variants[key] = v
 	o.wg.Add(1)
 	go func() {
@@ -245,19 +263,21 @@ func (o *Origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		o.serveLadder(rw, r)
 		return
 	}
-	key, bps := stream, 0
+	key := stream
 	if stream != "program" && stream != "preview" {
 		key = "live/" + stream
 	}
+	var rung *Rung
 	if dir != "" {
-		bps = ladderBPS(dir)
-		if !slices.Contains(o.Config.Ladder, bps) {
+		i := slices.IndexFunc(o.Config.Ladder, func(r Rung) bool { return r.Dir() == dir })
+		if i < 0 {
 			o.fail(rw, http.StatusNotFound, fmt.Sprintf("no rendition %q of the program", dir))
 			return
 		}
+		rung = &o.Config.Ladder[i]
 		key += "/" + dir
 	}
-	v, err := o.variant(key, bps)
+	v, err := o.variant(key, rung)
 	if err != nil {
 		o.failErr(rw, err)
 		return
@@ -287,7 +307,7 @@ func (o *Origin) route(p string) (stream, dir, file string, ok bool) {
 	case len(parts) == 2 && (parts[0] == "program" || parts[0] == "preview"):
 		return parts[0], "", parts[1], validFile(parts[1])
 	case len(parts) == 3 && parts[0] == "program":
-		return "program", parts[1], parts[2], validFile(parts[2]) && ladderBPS(parts[1]) > 0
+		return "program", parts[1], parts[2], validFile(parts[2]) && rungDir.MatchString(parts[1])
 	case len(parts) == 3 && parts[0] == "live" && o.Config.Sources:
 		return parts[1], "", parts[2], parts[1] != "" && validFile(parts[2])
 	}
@@ -298,14 +318,8 @@ func validFile(f string) bool {
 	return f != "" && (strings.HasSuffix(f, ".m3u8") || strings.HasSuffix(f, ".mp4"))
 }
 
-// ladderBPS reads a rendition's folder, "2500k"; 0 when it is not one.
-func ladderBPS(dir string) int {
-	n, err := strconv.Atoi(strings.TrimSuffix(dir, "k"))
-	if err != nil || !strings.HasSuffix(dir, "k") || n <= 0 || strconv.Itoa(n)+"k" != dir {
-		return 0
-	}
-	return n * 1000
-}
+// rungDir is the shape of a rendition's folder (Rung.Dir).
+var rungDir = regexp.MustCompile(`^([1-9][0-9]{0,4}p)?[1-9][0-9]{0,6}k$`)
 
 func (o *Origin) readKey(stream string) string {
 	if o.ReadKey == nil {

@@ -24,7 +24,10 @@ func TestRoute(t *testing.T) {
 		{"preview/index.m3u8", "preview", "", "index.m3u8", true},
 		{"live/cam1/index.m3u8", "cam1", "", "index.m3u8", true},
 		{"live//index.m3u8", "", "", "", false},
+		{"program/360p800k/video1_stream.m3u8", "program", "360p800k", "video1_stream.m3u8", true},
 		{"program/2500/video1_stream.m3u8", "", "", "", false},
+		{"program/p800k/video1_stream.m3u8", "", "", "", false},
+		{"program/0360p800k/video1_stream.m3u8", "", "", "", false},
 		{"program/02500k/video1_stream.m3u8", "", "", "", false},
 		{"program/-5k/video1_stream.m3u8", "", "", "", false},
 		{"program/index.html", "", "", "", false},
@@ -42,6 +45,14 @@ func TestRoute(t *testing.T) {
 	o.Config.Sources = false
 	_, _, _, ok := o.route("live/cam1/index.m3u8")
 	require.False(t, ok, "sources are served only with Config.Sources")
+}
+
+func TestRungDir(t *testing.T) {
+	require.Equal(t, "1500k", Rung{BPS: 1_500_000}.Dir())
+	require.Equal(t, "360p800k", Rung{Height: 360, BPS: 800_000}.Dir())
+	for _, r := range []Rung{{BPS: 1_500_000}, {Height: 360, BPS: 800_000}, {Height: 1080, BPS: 100_000}} {
+		require.True(t, rungDir.MatchString(r.Dir()), r.Dir())
+	}
 }
 
 func TestKindOf(t *testing.T) {

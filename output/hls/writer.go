@@ -134,17 +134,17 @@ func (w *writer) done() {
 func (o *Origin) serveLadder(w *writer, r *http.Request) {
 	out := &playlist.Multivariant{Version: 10, IndependentSegments: true}
 	dirs := []string{""}
-	for _, bps := range o.Config.Ladder {
-		dirs = append(dirs, strconv.Itoa(bps/1000)+"k")
+	for _, r := range o.Config.Ladder {
+		dirs = append(dirs, r.Dir())
 	}
 	sub := r.Clone(r.Context())
 	sub.URL.Path = "/hls/program/index.m3u8"
 	for i, dir := range dirs {
-		key, bps := "program", 0
+		key, rung := "program", (*Rung)(nil)
 		if dir != "" {
-			key, bps = "program/"+dir, o.Config.Ladder[i-1]
+			key, rung = "program/"+dir, &o.Config.Ladder[i-1]
 		}
-		v, err := o.variant(key, bps)
+		v, err := o.variant(key, rung)
 		if err != nil {
 			if dir == "" {
 				o.failErr(w, err)
