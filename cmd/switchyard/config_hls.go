@@ -78,7 +78,8 @@ func (c *Config) validateHLS() error {
 	for _, o := range c.Outputs {
 		outs = append(outs, o.Push())
 	}
-	if l := hlsLadder(h, outs, c.Program.Height, int(c.Program.VideoBitrate)); len(l) > mixer.MaxRenditions {
+	// (outputs alone past the cap are the outputs' matter: the ladder leaves out what it cannot have)
+	if l := hlsLadder(h, outs, c.Program.Height, int(c.Program.VideoBitrate)); len(h.Renditions) > 0 && len(l) > mixer.MaxRenditions {
 		var names []string
 		for _, r := range l {
 			names = append(names, r.Dir())

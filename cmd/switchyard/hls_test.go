@@ -241,6 +241,15 @@ func TestHLSConfig(t *testing.T) {
 	require.Equal(t, []hls.Rung{{BPS: 2_000_000}, {BPS: 1_000_000}, {Height: 360, BPS: 800_000}, {Height: 360, BPS: 600_000}},
 		hlsLadder(cfg.HLS, outs, 720, int(cfg.Program.VideoBitrate)), "the tallest first")
 
+	five := "outputs: ["
+	for i := 1; i <= 5; i++ {
+		five += fmt.Sprintf("{name: o%d, url: 'rtmp://x/a/k', video_bitrate: %dk},", i, i*100)
+	}
+	p := filepath.Join(t.TempDir(), "five.yaml")
+	require.NoError(t, os.WriteFile(p, []byte(five+"]"), 0o644))
+	_, err = LoadConfig(p, nil)
+	require.NoError(t, err, "outputs past the cap of encodes are not the ladder's to refuse")
+
 	for _, c := range []struct{ name, yaml, want string }{
 		{"unknown key", "hls: {segments: 3}", "hls.segments: unknown key"},
 		{"segment too short", "hls: {segment_duration: 10ms}", "hls.segment_duration"},
