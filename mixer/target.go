@@ -82,7 +82,7 @@ func (e *Engine) newVideoEncoder(bps, w, h int) (enc *av.VideoEncoder, err error
 	c := e.cfg
 	onProgramThread(func() {
 		enc, err = av.NewH264Encoder(av.H264Config{Width: w, Height: h, FPSNum: c.FPSNum, FPSDen: c.FPSDen,
-			BitrateBPS: bps, GOP: int(e.gopFrames), Threads: c.EncodeThreads})
+			BitrateBPS: bps, GOP: int(e.gopFrames), Threads: c.EncodeThreads, Encoder: c.Encoder, Device: c.EncodeDevice})
 	})
 	return enc, err
 }
