@@ -35,6 +35,7 @@ type variant struct {
 	tracks  map[*media.Track]*gohlslib.Track
 	segDur  time.Duration
 
+	refused  int          // units the muxer could not take (feed's goroutine)
 	lastUsed atomic.Int64 // unix nanoseconds of the last request's end
 	inflight atomic.Int32 // requests being answered
 	ready    chan struct{}
@@ -153,7 +154,7 @@ func (v *variant) run(ctx context.Context, c Config, log *slog.Logger) {
 	}
 	cancel()
 	wg.Wait()
-	log.Debug("hls muxer stopped", "stream", v.key, "reason", v.err)
+	log.Debug("hls muxer stopped", "stream", v.key, "reason", v.err, "units_refused", v.refused)
 }
 
 func (v *variant) feed(ctx context.Context) error {
@@ -186,7 +187,8 @@ func (v *variant) feed(ctx context.Context) error {
 			err = v.mux.WriteOpus(ht, now, ticks(u.PTS, 48000), u.Data)
 		}
 		if err != nil {
-			continue // counted by nobody yet: the muxer drops what it cannot cut
+			v.refused++ // a unit it cannot cut (a picture before the first key frame): summed up at the end
+			continue
 		}
 		if !started {
 			started, first = true, u.DTS
