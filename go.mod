@@ -3,6 +3,7 @@ module switchyard
 go 1.26.8
 
 require (
+	github.com/bluenviron/gohlslib/v2 v2.4.3 // the LL-HLS origin (output/hls)
 	github.com/bluenviron/gortsplib/v5 v5.6.4
 	github.com/bluenviron/mediacommon/v2 v2.9.3
 	github.com/chromedp/cdproto v0.0.0-20250403032234-65de8f5d025b

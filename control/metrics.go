@@ -32,6 +32,9 @@ func newMetrics(s *Server) *metrics {
 	}
 	m.reg.MustRegister(m.requests, m.refusals, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&stateCollector{s: s})
+	if s.HLS != nil {
+		m.reg.MustRegister(hlsCollector{s.HLS})
+	}
 	return m
 }
 

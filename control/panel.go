@@ -44,7 +44,8 @@ func loadPanel() map[string]asset {
 
 // panelRoutes serves the panel at / and its files under /panel/, revalidated
 // by ETag so a new binary's panel is picked up at once.
-func (s *Server) panelRoutes(r *gin.Engine) {
+// It returns the files, for the other pages made of them (/watch).
+func (s *Server) panelRoutes(r *gin.Engine) map[string]asset {
 	files := loadPanel()
 	serve := func(c *gin.Context, name string) {
 		a, ok := files[name]
@@ -62,4 +63,5 @@ func (s *Server) panelRoutes(r *gin.Engine) {
 	}
 	r.GET("/", func(c *gin.Context) { serve(c, "index.html") })
 	r.GET("/panel/*file", func(c *gin.Context) { serve(c, path.Base(c.Param("file"))) })
+	return files
 }

@@ -73,6 +73,8 @@ type Server struct {
 	// Macros are the macros the show starts with (the show file's, with
 	// show.json's on top); the API changes them from there.
 	Macros []macro.Macro
+	// HLS is the LL-HLS origin at /hls/ and its /watch page; nil serves neither.
+	HLS HLS
 
 	ln      net.Listener
 	http    *http.Server
@@ -184,7 +186,7 @@ func (s *Server) Handler() http.Handler {
 	r.NoRoute(func(c *gin.Context) { fail(c, notFound("no route %s %s", c.Request.Method, c.Request.URL.Path)) })
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"ok": true}) })
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})))
-	s.panelRoutes(r)
+	s.hlsRoutes(r, s.panelRoutes(r))
 	r.GET("/multiview.mjpeg", s.multiview)
 	api := r.Group("/api/v1")
 	s.sessionRoutes(api)

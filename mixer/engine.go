@@ -500,6 +500,15 @@ func (e *Engine) output(f *programFrame) {
 		if t.feed == feedPreview {
 			pic = f.pv
 		}
+		if t.scaler != nil { // a rendition of another size
+			if serr := t.scaler.Scale(pic.Picture(), t.scaled, av.Rect{W: t.scaled.Width, H: t.scaled.Height}); serr != nil {
+				if err == nil {
+					err = serr
+				}
+				continue
+			}
+			pic = t.scaled
+		}
 		if terr := e.encode(t, pic, n, f.key && t.main, tm); terr != nil && err == nil {
 			err = terr
 		}

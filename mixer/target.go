@@ -2,6 +2,7 @@ package mixer
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
@@ -34,6 +35,11 @@ type target struct {
 	// (KeyFrameNext). The program and its renditions carry the program's sound.
 	main, sound bool
 	refs        int // a rendition's users (under rmu)
+	// height is a scaled rendition's (0: the program's size); the encode
+	// loop scales each program frame into scaled first.
+	height int
+	scaler *av.Scaler
+	scaled *av.Frame
 }
 
 // rendition is a second encode of the program at a lower bitrate.
@@ -42,7 +48,12 @@ func (t *target) rendition() bool { return t.feed == feedProgram && !t.main }
 // newTarget opens an encoder at bps and its stream; the caller sets the
 // stream's tracks.
 func (e *Engine) newTarget(bps int, f feed) (*target, error) {
-	enc, err := e.newVideoEncoder(bps)
+	return e.newSizedTarget(bps, e.cfg.Width, e.cfg.Height, f)
+}
+
+// newSizedTarget is newTarget for a w×h encode.
+func (e *Engine) newSizedTarget(bps, w, h int, f feed) (*target, error) {
+	enc, err := e.newVideoEncoder(bps, w, h)
 	if err != nil {
 		return nil, err
 	}
@@ -58,15 +69,19 @@ func (e *Engine) newTarget(bps int, f feed) (*target, error) {
 func (t *target) close() {
 	t.stream.Close()
 	t.enc.Close()
+	if t.scaler != nil {
+		t.scaler.Close()
+		t.scaled.Free()
+	}
 }
 
 // newVideoEncoder opens an H.264 encoder of the program's format at bps,
 // on a raised thread (onProgramThread) so that its slice threads run at the
 // program's priority.
-func (e *Engine) newVideoEncoder(bps int) (enc *av.VideoEncoder, err error) {
+func (e *Engine) newVideoEncoder(bps, w, h int) (enc *av.VideoEncoder, err error) {
 	c := e.cfg
 	onProgramThread(func() {
-		enc, err = av.NewH264Encoder(av.H264Config{Width: c.Width, Height: c.Height, FPSNum: c.FPSNum, FPSDen: c.FPSDen,
+		enc, err = av.NewH264Encoder(av.H264Config{Width: w, Height: h, FPSNum: c.FPSNum, FPSDen: c.FPSDen,
 			BitrateBPS: bps, GOP: int(e.gopFrames), Threads: c.EncodeThreads, Encoder: c.Encoder, Device: c.EncodeDevice})
 	})
 	return enc, err
@@ -109,29 +124,60 @@ const MaxRenditions = 4
 // size, rate and GOP, same audio), starting one if no one uses that bitrate
 // yet. Each Acquire is paired with a ReleaseRendition.
 func (e *Engine) AcquireRendition(bps int) (*media.Stream, error) {
+	return e.AcquireScaledRendition(0, bps)
+}
+
+// ScaledWidth is the width of a rendition height pixels high: the
+// program's aspect, rounded to an even number.
+func (e *Engine) ScaledWidth(height int) int {
+	return int(math.Round(float64(e.cfg.Width)*float64(height)/float64(e.cfg.Height)/2)) * 2
+}
+
+// AcquireScaledRendition is AcquireRendition for an encode height pixels
+// high (the program's aspect; 0 or the program's height: its size): each
+// program frame is scaled for it first. Renditions are shared by height
+// and bitrate; each Acquire is paired with a ReleaseScaledRendition.
+func (e *Engine) AcquireScaledRendition(height, bps int) (*media.Stream, error) {
 	if bps <= 0 || bps >= e.cfg.VideoBitrateBPS {
 		return nil, fmt.Errorf("a rendition needs a bitrate below the program's %d bit/s", e.cfg.VideoBitrateBPS)
+	}
+	if height == e.cfg.Height {
+		height = 0
+	}
+	if height != 0 && (height < 16 || height > e.cfg.Height || height%2 != 0) {
+		return nil, fmt.Errorf("a rendition's height %d must be even, from 16 to the program's %d", height, e.cfg.Height)
 	}
 	e.rmu.Lock()
 	defer e.rmu.Unlock()
 	cur := *e.targets.Load()
-	var have []int
+	var have []string
 	for _, r := range cur {
 		if !r.rendition() {
 			continue
 		}
-		if r.bps == bps {
+		if r.bps == bps && r.height == height {
 			r.refs++
 			return r.stream, nil
 		}
-		have = append(have, r.bps)
+		have = append(have, r.name())
 	}
 	if len(have) >= MaxRenditions {
-		return nil, fmt.Errorf("at most %d bitrates below the program's are encoded at once; use one of %v", MaxRenditions, have)
+		return nil, fmt.Errorf("at most %d encodes besides the program's are made at once; use one of %v", MaxRenditions, have)
 	}
-	r, err := e.newTarget(bps, feedProgram)
+	w, h := e.cfg.Width, e.cfg.Height
+	if height != 0 {
+		w, h = e.ScaledWidth(height), height
+	}
+	r, err := e.newSizedTarget(bps, w, h, feedProgram)
 	if err != nil {
 		return nil, err
+	}
+	if height != 0 {
+		if r.scaled, err = av.NewFrame(w, h); err != nil {
+			r.enc.Close()
+			return nil, err
+		}
+		r.height, r.scaler = height, &av.Scaler{}
 	}
 	r.refs = 1
 	r.stream.SetTracks(r.track, e.audioTrack)
@@ -151,15 +197,30 @@ func (e *Engine) AcquireRendition(bps int) (*media.Stream, error) {
 	return r.stream, nil
 }
 
+// name is a rendition's, for errors: "2500000" or "360p:800000".
+func (t *target) name() string {
+	if t.height != 0 {
+		return fmt.Sprintf("%dp:%d", t.height, t.bps)
+	}
+	return fmt.Sprint(t.bps)
+}
+
 // ReleaseRendition drops a user of the bps rendition; the last one stops it.
-func (e *Engine) ReleaseRendition(bps int) {
+func (e *Engine) ReleaseRendition(bps int) { e.ReleaseScaledRendition(0, bps) }
+
+// ReleaseScaledRendition drops a user of the height×bps rendition; the
+// last one stops it.
+func (e *Engine) ReleaseScaledRendition(height, bps int) {
+	if height == e.cfg.Height {
+		height = 0
+	}
 	e.rmu.Lock()
 	defer e.rmu.Unlock()
 	cur := *e.targets.Load()
 	var gone *target
 	next := make([]*target, 0, len(cur))
 	for _, r := range cur {
-		if r.rendition() && r.bps == bps {
+		if r.rendition() && r.bps == bps && r.height == height {
 			r.refs--
 			if r.refs == 0 {
 				gone = r

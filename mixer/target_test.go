@@ -48,3 +48,40 @@ func TestTargetsAreOneList(t *testing.T) {
 	e.ReleaseRendition(100_000)
 	require.Equal(t, []int{500_000, 200_000}, bitrates())
 }
+
+// A rendition of another height is the program scaled, at the program's
+// aspect: its own encode, shared by height and bitrate; the program's
+// height is the program's size.
+func TestScaledRendition(t *testing.T) {
+	e, err := New(Config{Width: 320, Height: 180, FPSNum: 30, FPSDen: 1, VideoBitrateBPS: 500_000, AudioBitrateBPS: 128_000},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	require.NoError(t, err)
+	defer e.Close()
+	small, err := e.AcquireScaledRendition(90, 100_000)
+	require.NoError(t, err)
+	require.Equal(t, 160, small.Tracks()[0].Width)
+	require.Equal(t, 90, small.Tracks()[0].Height)
+	again, err := e.AcquireScaledRendition(90, 100_000)
+	require.NoError(t, err)
+	require.Same(t, small, again, "one encode a height and bitrate")
+	full, err := e.AcquireScaledRendition(180, 100_000)
+	require.NoError(t, err)
+	require.NotSame(t, small, full)
+	plain, err := e.AcquireRendition(100_000)
+	require.NoError(t, err)
+	require.Same(t, full, plain, "the program's height is the program's size")
+	require.Equal(t, 320, full.Tracks()[0].Width)
+	for _, bad := range []int{91, 8, 360} {
+		_, err := e.AcquireScaledRendition(bad, 100_000)
+		require.ErrorContains(t, err, "height", "height %d", bad)
+	}
+
+	e.tick(0)
+	require.NotZero(t, small.UnitsWritten(), "the scaled rendition encodes the frame")
+	require.NotZero(t, full.UnitsWritten())
+	e.ReleaseScaledRendition(90, 100_000)
+	e.ReleaseScaledRendition(90, 100_000)
+	e.ReleaseRendition(100_000)
+	e.ReleaseScaledRendition(180, 100_000)
+	require.Len(t, *e.targets.Load(), 1, "only the program is left")
+}

@@ -41,6 +41,9 @@ func TestMain(m *testing.M) {
 	if runBenchPusher() { // this process is a bench camera, not the tests
 		os.Exit(0)
 	}
+	if runBenchApp() { // this process is the HLS benchmark's show (hls_bench_test.go)
+		os.Exit(0)
+	}
 	code := m.Run()
 	removeBenchClips()
 	os.Exit(code)

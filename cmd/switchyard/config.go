@@ -51,6 +51,8 @@ type Config struct {
 	TallyKeyers bool `yaml:"tally_keyers"`
 	// Macros are named lists of API calls (config_macros.go).
 	Macros []MacroConfig `yaml:"macros"`
+	// HLS is the LL-HLS origin at /hls/ (config_hls.go).
+	HLS HLSConfig `yaml:"hls"`
 	// ReadKey guards watching: the program, the preview and every source
 	// without its own read_key, over RTSP (the password, any user) and RTMP
 	// play ("program?key=…"). Empty: open to anyone who reaches the ports.
@@ -254,6 +256,7 @@ func defaults() Config {
 		Program:    ProgramConfig{Width: 1280, Height: 720, FPS: 30, VideoBitrate: 4_500_000, AudioBitrate: 160_000, Keyint: Duration(2 * time.Second)},
 		DataDir:    "./data",
 		Record:     RecordConfig{Program: true, ISO: true, Fragment: Duration(time.Second), MinFreeMB: 256, Timecode: record.TimecodeTimeOfDay},
+		HLS:        HLSConfig{Enabled: true},
 		Multiview:  MultiviewConfig{Width: 960, Height: 540, FPS: 10, Quality: 75},
 		SysmonHold: true, TallyKeyers: true,
 	}
@@ -335,6 +338,9 @@ func (c *Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		return &ConfigError{"data_dir", "must not be empty"}
+	}
+	if err := c.validateHLS(); err != nil {
+		return err
 	}
 	if err := c.validateHTTP(); err != nil {
 		return err

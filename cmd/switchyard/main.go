@@ -33,6 +33,7 @@ import (
 	"switchyard/mixer"
 	"switchyard/mixer/audio"
 	"switchyard/mixer/bus"
+	"switchyard/output/hls"
 	"switchyard/output/push"
 	"switchyard/output/record"
 	"switchyard/output/serve"
@@ -142,7 +143,8 @@ type app struct {
 	hold      *sysmon.Hold
 	assets    *assets.Dir
 	tally     *tally.Sender
-	hw        *hwDevices // the GPUs the program encodes and the sources decode on
+	hls       *hls.Origin // nil when hls.enabled is false
+	hw        *hwDevices  // the GPUs the program encodes and the sources decode on
 }
 
 // start builds and starts every part; on error it closes what it started
@@ -308,12 +310,16 @@ func (a *app) start(cfg *Config) error {
 		return err
 	}
 	warnOpenReading(cfg, log, a.rtsp.Addr(), a.rtmp.Addr(), a.srtAddr())
+	hlsOrigin, err := a.startHLS(cfg, outs)
+	if err != nil {
+		return err
+	}
 	a.http = &control.Server{Address: cfg.HTTP.Listen, Registry: a.registry, Sources: a.sources, Mixer: a.mixer, Outputs: a.outputs,
 		Recorder: a.recorder, Tally: a.tally, RecordDefaults: control.RecordDefaults{Program: cfg.Record.Program, ISO: cfg.Record.ISO},
 		Format: control.Format{Width: cfg.Program.Width, Height: cfg.Program.Height, FPS: float64(fpsNum) / float64(fpsDen)},
 		Store:  store, Assets: a.assets, Token: cfg.HTTP.Token, Tokens: cfg.HTTP.controlTokens(), Hosts: cfg.HTTP.Hosts,
 		AllowedOrigins: cfg.HTTP.AllowedOrigins, Log: log,
-		MediaRefused: a.mediaRefused, SRT: a.srtListener(), Macros: macros}
+		MediaRefused: a.mediaRefused, SRT: a.srtListener(), Macros: macros, HLS: hlsOrigin}
 	if err := a.http.Start(); err != nil {
 		a.http = nil // nothing to close
 		return listenError("http.listen", cfg.HTTP.Listen, err)
@@ -394,6 +400,9 @@ func warnOpenReading(cfg *Config, log *slog.Logger, addrs ...net.Addr) {
 func (a *app) Close() { a.closeOnce.Do(a.close) }
 
 func (a *app) close() {
+	if a.hls != nil {
+		a.hls.Close() // answers the playlist requests that wait, so http's shutdown need not
+	}
 	if a.http != nil {
 		a.http.Close()
 	}
