@@ -282,8 +282,16 @@ func (o *Output) session(ctx context.Context) error {
 		}
 	}()
 	defer func() { conn.Close(); <-readDone }()
-	// Stopping the output closes the socket at once, even mid-write.
-	defer context.AfterFunc(sctx, func() { conn.Close() })()
+	// A lost connection (the reader's cancel) closes the socket at once,
+	// even mid-write. Stopping the output (ctx) gives the write under way
+	// EndGrace to finish, and the stream then ends cleanly (endStream).
+	defer context.AfterFunc(sctx, func() {
+		if ctx.Err() != nil {
+			_ = conn.SetWriteDeadline(time.Now().Add(EndGrace))
+			return
+		}
+		conn.Close()
+	})()
 
 	vbps := o.opts.VideoBPS
 	if o.cfg.VideoBitrate > 0 {
@@ -302,6 +310,9 @@ func (o *Output) session(ctx context.Context) error {
 	// continues the program clock instead of starting over.
 	first, err := reader.Next(sctx)
 	if err != nil {
+		if ctx.Err() != nil {
+			return o.endStream(conn, ctx.Err())
+		}
 		return o.sessionErr(ctx, readErr, err)
 	}
 	ts0 := rtmpTime(first.DTS)
@@ -321,6 +332,9 @@ func (o *Output) session(ctx context.Context) error {
 	dropped0 := reader.Dropped()
 	started := false
 	for u := first; ; {
+		if ctx.Err() != nil { // stopped: units still queued are not sent
+			return o.endStream(conn, ctx.Err())
+		}
 		if reader.Dropped() != dropped0 {
 			o.mu.Lock()
 			o.dropped += reader.Dropped() - dropped0
@@ -349,9 +363,29 @@ func (o *Output) session(ctx context.Context) error {
 			o.count(n, u.Track == video)
 		}
 		if u, err = reader.Next(sctx); err != nil {
+			if ctx.Err() != nil {
+				return o.endStream(conn, ctx.Err())
+			}
 			return o.sessionErr(ctx, readErr, err)
 		}
 	}
+}
+
+// EndGrace bounds a stopping output's last write and its FCUnpublish and
+// deleteStream: a healthy connection sends them in microseconds, a stuck
+// one is cut after it.
+const EndGrace = time.Second
+
+// endStream ends a stopped output's stream the way an encoder does
+// (rtmp.Conn.Unpublish), so the platform closes the broadcast at once; it
+// returns why the session ended.
+func (o *Output) endStream(conn *rtmp.Conn, why error) error {
+	if err := conn.Unpublish(o.target.Key, EndGrace); err != nil {
+		o.log.Warn("output stopped; its stream could not be ended cleanly (the connection is cut)", "err", redact.Error(err))
+		return why
+	}
+	o.log.Info("output stopped; stream ended (FCUnpublish, deleteStream)")
+	return why
 }
 
 // sessionErr prefers the reader's error (the real cause) over a cancellation.
