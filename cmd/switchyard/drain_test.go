@@ -244,3 +244,33 @@ func lateRTSPPublisher(t *testing.T, url string) *gortsplib.Client {
 	}
 	return c
 }
+
+// TestSecondSignalExitsAtOnce: a second SIGTERM during the drain exits at
+// once with status 1, saying so.
+func TestSecondSignalExitsAtOnce(t *testing.T) {
+	bin := buildBinary(t)
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(), "SWITCHYARD_HTTP_LISTEN=127.0.0.1:0", "SWITCHYARD_RTMP_LISTEN=127.0.0.1:0", "SWITCHYARD_SRT_LISTEN=127.0.0.1:0",
+		"SWITCHYARD_RTSP_LISTEN=127.0.0.1:0", "SWITCHYARD_RTSP_UDP_RTP=", "SWITCHYARD_RTSP_UDP_RTCP=", "SWITCHYARD_PROGRAM_WIDTH=320",
+		"SWITCHYARD_PROGRAM_HEIGHT=180", "SWITCHYARD_DATA_DIR="+t.TempDir())
+	logs := &logBuf{}
+	cmd.Stderr = logs
+	require.NoError(t, cmd.Start())
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-exited
+	})
+	waitFor(t, 20*time.Second, "switchyard running", func() bool { return strings.Contains(logs.String(), "switchyard running") })
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	select {
+	case <-exited:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("still running 20 s after two signals; log:\n%s", logs.String())
+	}
+	require.Equal(t, 1, cmd.ProcessState.ExitCode(), "log:\n%s", logs.String())
+	require.Contains(t, logs.String(), "switchyard: second signal, exiting at once")
+	require.NotContains(t, logs.String(), "msg=stopped")
+}
