@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -263,7 +265,19 @@ func TestSecondSignalExitsAtOnce(t *testing.T) {
 		<-exited
 	})
 	waitFor(t, 20*time.Second, "switchyard running", func() bool { return strings.Contains(logs.String(), "switchyard running") })
+	// A request still sending its body holds the control server's close
+	// (it waits up to 5 s for requests in flight), so the drain lasts
+	// long enough for a second signal: two sent at once would be one
+	// (a pending signal is not queued twice).
+	m := regexp.MustCompile(`panel=http://(\S+)`).FindStringSubmatch(logs.String())
+	require.NotNil(t, m)
+	slow, err := net.Dial("tcp", m[1])
+	require.NoError(t, err)
+	defer slow.Close()
+	_, err = fmt.Fprintf(slow, "POST /api/v1/program HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
+	require.NoError(t, err)
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	waitFor(t, 10*time.Second, "the drain", func() bool { return strings.Contains(logs.String(), "shutting down: draining") })
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 	select {
 	case <-exited:
