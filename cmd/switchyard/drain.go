@@ -39,8 +39,10 @@ func (a *app) drain() {
 	if a.recorder != nil {
 		a.recorder.Close() // files end while their sources are still there; edit lists written
 	}
+	recorded := time.Now()
 	if a.outputs != nil {
 		a.outputs.Close() // each stream ended cleanly on its connection
 	}
-	a.log.Info("drained: recording closed, outputs ended", "ms", time.Since(start).Milliseconds())
+	a.log.Info("drained: recording closed, outputs ended", "ms", time.Since(start).Milliseconds(),
+		"recording_ms", recorded.Sub(start).Milliseconds(), "outputs_ms", time.Since(recorded).Milliseconds())
 }

@@ -158,6 +158,9 @@ func TestDrainOnSIGTERM(t *testing.T) {
 		lines++
 	}
 	require.Greater(t, lines, 5)
+	if m := regexp.MustCompile(`"msg":"drained[^"]*".*"ms":(\d+),"recording_ms":(\d+),"outputs_ms":(\d+)`).FindStringSubmatch(logs.String()); m != nil {
+		t.Logf("recording closed and outputs ended %s ms after the drain began (recording %s ms, outputs %s ms)", m[1], m[2], m[3])
+	}
 	require.Contains(t, logs.String(), `"msg":"publish refused"`)
 	require.Contains(t, logs.String(), `"msg":"stopped"`)
 
