@@ -40,8 +40,10 @@ type input struct {
 	// timing: the mapping of its timestamps to the program clock
 	cmap    clockMap
 	progNow func() time.Duration // the program clock now
-	delay   atomic.Int64         // the jitter buffer (time.Duration; SetJitterBuffer changes it)
-	reader  *media.Reader        // what the decoding reads
+	// decodeDevice decodes its pictures on a GPU (Config.DecodeDevice)
+	decodeDevice *av.HWDevice
+	delay        atomic.Int64  // the jitter buffer (time.Duration; SetJitterBuffer changes it)
+	reader       *media.Reader // what the decoding reads
 
 	mu        sync.Mutex
 	queue     []duePic       // decoded, waiting for their time, by due time
@@ -186,6 +188,20 @@ func (d *decoding) run(ctx context.Context, u *media.Unit) {
 	}
 }
 
+// openDecoder opens a decoder for codec: on the program's decode device
+// when it has one, else — or when the device cannot take the codec — on
+// the CPU (said once in the source's log).
+func (d *decoding) openDecoder(codec string) (*av.VideoDecoder, error) {
+	if dev := d.in.decodeDevice; dev != nil {
+		dec, err := av.NewVideoDecoderOn(codec, d.threads, dev)
+		if err == nil {
+			return dec, nil
+		}
+		d.in.log.Warn("cannot decode on the GPU; decoding on the CPU", "device", dev.Kind, "codec", codec, "err", err)
+	}
+	return av.NewVideoDecoder(codec, d.threads)
+}
+
 // handOvers counts the decodings moved to a fresh goroutine because a
 // lowered thread could not be raised again (each such thread ended).
 var handOvers atomic.Uint64
@@ -233,7 +249,7 @@ func (d *decoding) decode(ctx context.Context, u *media.Unit) {
 					d.vdec.Close()
 					d.vdec = nil
 				}
-				if d.vdec, err = av.NewVideoDecoder(u.Track.Codec, d.threads); err != nil {
+				if d.vdec, err = d.openDecoder(u.Track.Codec); err != nil {
 					d.countErr(err)
 					d.vdec, d.vtrack = nil, nil
 					return

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -171,6 +172,17 @@ type ProgramConfig struct {
 	// the earliest they could be shown, so a jittery feed plays evenly
 	// (unset: 2 frames).
 	JitterBuffer Duration `yaml:"jitter_buffer"`
+	// Encoder is the program's H.264 encoder: x264 (the CPU; default), or
+	// a GPU's through FFmpeg: nvenc (NVIDIA), vaapi (Intel/AMD), qsv
+	// (Intel Quick Sync). A GPU named and not there stops the start.
+	Encoder string `yaml:"encoder"`
+	// Decode is where the sources are decoded: cpu (default), auto (a GPU
+	// when one is there, else the CPU, said once in the log), cuda, vaapi
+	// or qsv.
+	Decode string `yaml:"decode"`
+	// HWDevice is the GPU for vaapi and qsv (a render node; default
+	// /dev/dri/renderD128) or cuda (its index; default 0).
+	HWDevice string `yaml:"hw_device"`
 }
 
 // FPSRational returns the frame rate as a fraction: 29.97 → 30000/1001.
@@ -295,6 +307,12 @@ func (c *Config) Validate() error {
 		return &ConfigError{"program.preview_bitrate", "must be from 100k to 200M (or 0: no preview output)"}
 	case p.JitterBuffer < 0 || time.Duration(p.JitterBuffer) > time.Second:
 		return &ConfigError{"program.jitter_buffer", "must be between 0 (2 frames) and 1s"}
+	case !slices.Contains([]string{"", "x264", "nvenc", "vaapi", "qsv"}, p.Encoder):
+		return &ConfigError{"program.encoder", fmt.Sprintf("%q must be x264 (the CPU), nvenc, vaapi or qsv", p.Encoder)}
+	case !slices.Contains([]string{"", "cpu", "auto", "cuda", "vaapi", "qsv"}, p.Decode):
+		return &ConfigError{"program.decode", fmt.Sprintf("%q must be cpu, auto, cuda, vaapi or qsv", p.Decode)}
+	case strings.ContainsRune(p.HWDevice, 0) || len(p.HWDevice) > 256:
+		return &ConfigError{"program.hw_device", "must be a device path (e.g. /dev/dri/renderD128) or a GPU index"}
 	}
 	switch mv := c.Multiview; {
 	case mv.Width < 320 || mv.Width > 3840 || mv.Width%2 != 0:

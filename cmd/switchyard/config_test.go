@@ -58,6 +58,8 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"missing ca file", "tls: {ca_file: /nonexistent.pem}", "tls.ca_file"},
 		{"bad timecode", "record: {timecode: noon}", "record.timecode"},
 		{"timecode past 24h", "record: {timecode: '25:00:00:00'}", "record.timecode"},
+		{"unknown encoder", "program: {encoder: av1}", "program.encoder"},
+		{"unknown decode", "program: {decode: gpu}", "program.decode"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			p := filepath.Join(t.TempDir(), "show.yaml")
