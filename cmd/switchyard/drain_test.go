@@ -21,6 +21,7 @@ import (
 	"github.com/bluenviron/gortsplib/v5/pkg/base"
 	"github.com/bluenviron/gortsplib/v5/pkg/description"
 	"github.com/bluenviron/gortsplib/v5/pkg/format"
+	gosrt "github.com/datarhei/gosrt"
 	"github.com/stretchr/testify/require"
 
 	"switchyard/control"
@@ -32,7 +33,7 @@ import (
 
 // drainShow is the show file of the drain test: a camera slot to publish
 // to, a second one a publisher tries after the drain began, an output to
-// nginx-rtmp, JSON logs with the show's name.
+// nginx-rtmp and one to an SRT listener, JSON logs with the show's name.
 const drainShow = `http:    { listen: "127.0.0.1:%d" }
 rtmp:    { listen: "127.0.0.1:%d" }
 rtsp:    { listen: "127.0.0.1:%d", udp_rtp: "", udp_rtcp: "" }
@@ -44,6 +45,7 @@ sources:
   - { name: cam2 }
 outputs:
   - { name: platform, url: "%s" }
+  - { name: relay, url: "srt://%s" }
 record:  { program: true, iso: true }
 log:     { format: json, level: info }
 show:    { name: drain-test }
@@ -51,21 +53,23 @@ shutdown_timeout: 20s
 `
 
 // TestDrainOnSIGTERM runs the binary as an orchestrator does and stops it
-// with SIGTERM during a recording and a live output: /readyz turns 503
+// with SIGTERM during a recording and two live outputs: /readyz turns 503
 // within 100 ms, a new publisher and an API change are refused with
 // "draining", the process exits 0, the recording's files play to their end
-// and its edit lists parse, and nginx-rtmp saw the output's stream end
-// cleanly (deleteStream before the connection closed).
+// and its edit lists parse, nginx-rtmp saw the RTMP output's stream end
+// cleanly (deleteStream before the connection closed) and the SRT
+// destination its caller's SHUTDOWN.
 func TestDrainOnSIGTERM(t *testing.T) {
 	mustHaveTools(t)
 	bin := buildBinary(t)
 	nginx := testpeer.StartNginx(t)
+	relay := startSRTRelay(t)
 
 	httpPort, rtmpPort, rtspPort := testpeer.FreePort(t), testpeer.FreePort(t), testpeer.FreePort(t)
 	dataDir := t.TempDir()
 	showFile := filepath.Join(t.TempDir(), "show.yaml")
 	require.NoError(t, os.WriteFile(showFile, fmt.Appendf(nil, drainShow, httpPort, rtmpPort, rtspPort, freeUDPPort(t),
-		dataDir, nginx.URL("drain")), 0o644))
+		dataDir, nginx.URL("drain"), relay.addr), 0o644))
 	web := fmt.Sprintf("http://127.0.0.1:%d", httpPort)
 
 	cmd := exec.Command(bin, "-config", showFile)
@@ -100,6 +104,10 @@ func TestDrainOnSIGTERM(t *testing.T) {
 	waitFor(t, 20*time.Second, "the output live on nginx-rtmp", func() bool {
 		var st push.Status
 		return api(t, "GET", web+"/api/v1/outputs/platform", "", &st) == http.StatusOK && st.State == push.StateLive
+	})
+	waitFor(t, 20*time.Second, "the SRT output live", func() bool {
+		var st push.Status
+		return api(t, "GET", web+"/api/v1/outputs/relay", "", &st) == http.StatusOK && st.State == push.StateLive
 	})
 	var rec record.Info
 	mustAPI(t, "POST", web+"/api/v1/recording/start", `{"program":true,"iso":true}`, &rec)
@@ -203,6 +211,57 @@ func TestDrainOnSIGTERM(t *testing.T) {
 	waitFor(t, 5*time.Second, "nginx-rtmp to log the publish's end", func() bool { _, ended := nginx.PublishEnd("drain"); return ended })
 	clean, _ := nginx.PublishEnd("drain")
 	require.True(t, clean, "deleteStream before the connection closed")
+
+	// The SRT destination heard the caller's SHUTDOWN: its connection ended
+	// when the process stopped, long before its 10 s idle timeout would.
+	select {
+	case ended := <-relay.ended:
+		t.Logf("SRT destination: connection ended %v after SIGTERM", ended.Sub(signalled).Round(time.Millisecond))
+		require.Less(t, ended.Sub(signalled), 5*time.Second, "the SRT output closed its connection (SHUTDOWN), not an idle timeout")
+	case <-time.After(15 * time.Second):
+		t.Fatal("the SRT destination's connection never ended")
+	}
+}
+
+// srtRelay is an SRT listener standing in for a destination: it takes one
+// caller and reads until the connection ends, and says when.
+type srtRelay struct {
+	addr  string
+	ended chan time.Time
+}
+
+func startSRTRelay(t *testing.T) *srtRelay {
+	t.Helper()
+	cfg := gosrt.DefaultConfig()
+	cfg.PeerIdleTimeout = 10 * time.Second // a caller that vanishes is noticed only after this
+	ln, err := gosrt.Listen("srt", "127.0.0.1:0", cfg)
+	require.NoError(t, err)
+	r := &srtRelay{addr: ln.Addr().String(), ended: make(chan time.Time, 1)}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		req, err := ln.Accept2()
+		if err != nil {
+			return
+		}
+		c, err := req.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		buf := make([]byte, 1500)
+		for {
+			if _, err := c.Read(buf); err != nil {
+				r.ended <- time.Now()
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		<-done
+	})
+	return r
 }
 
 // readyz asks /readyz once: its status and body (0 when nothing answers).
