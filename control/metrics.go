@@ -52,6 +52,15 @@ func desc(name, help string, labels ...string) *prometheus.Desc {
 }
 
 var (
+	// dShowInfo names the show, always 1. An info series rather than a
+	// constant label on every series, as Prometheus advises for a label
+	// every series of a target would share ("Writing exporters": target
+	// labels, not static scraped labels; node_uname_info, kube_pod_info):
+	// every series keeps its name stable when the show is renamed, and a
+	// query joins the name in where it wants it:
+	//   switchyard_mixer_late_frames_total * on(instance) group_left(show) switchyard_show_info
+	dShowInfo = desc("show_info", "The show this server runs (show.name, default the host name); always 1.", "show")
+
 	dSourceUp      = desc("source_up", "1 when the source has a live publisher.", "source")
 	dSourceKbps    = desc("source_bitrate_kbps", "Measured bitrate of the source.", "source")
 	dSourceFPS     = desc("source_fps", "Frame rate of the source's video.", "source")
@@ -102,7 +111,7 @@ var outputStates = []push.State{push.StateIdle, push.StateConnecting, push.State
 type stateCollector struct{ s *Server }
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{dSourceUp, dSourceKbps, dSourceFPS, dSourceWidth, dSourceHeight, dSourceUptime,
+	for _, d := range []*prometheus.Desc{dShowInfo, dSourceUp, dSourceKbps, dSourceFPS, dSourceWidth, dSourceHeight, dSourceUptime,
 		dSourceDrops, dSourceRefused, dSourceSess, dSourceBad, dSourceDecErr, dSourceKeyint, dSourceLate, dSourcePicLate, dSourceJitter, dSourceTransit, dMixFrames, dMixLate, dMixDropped, dMixEncode, dMixLateBy, dMixLeftMax,
 		dOutState, dOutBytes, dOutFrames, dOutDropped, dOutReconn, dOutKbps, dOutUptime,
 		dRecActive, dRecDur, dRecBytes, dRecFree, dAudioPeak, dAudioRMS, dMediaRefused, dLimitMax, dLimitInUse} {
@@ -119,6 +128,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	counter := func(d *prometheus.Desc, v float64, l ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, l...)
 	}
+	gauge(dShowInfo, 1, c.s.ShowName)
 	srcs := c.s.Registry.List()
 	gens := 0
 	for _, src := range srcs {

@@ -58,7 +58,8 @@ type healthBody struct {
 }
 
 var operations = []operation{
-	{method: "GET", path: "/healthz", summary: "Liveness", status: 200, resp: healthBody{}, role: RolePublic},
+	{method: "GET", path: "/healthz", summary: "Liveness: the process answers", status: 200, resp: healthBody{}, role: RolePublic},
+	{method: "GET", path: "/readyz", summary: "Readiness: listeners bound, the program clock running, not draining; 503 with the reason otherwise", status: 200, resp: Readiness{}, role: RolePublic},
 	{method: "GET", path: "/metrics", summary: "Prometheus metrics (text exposition format)", status: 200, binary: "text/plain", role: RolePublic},
 	{method: "GET", path: "/", summary: "The control panel", status: 200, binary: "text/html", role: RolePublic},
 	{method: "GET", path: "/panel/{file}", summary: "The panel's script and style", status: 200, binary: "text/javascript", role: RolePublic},

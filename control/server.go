@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -75,6 +76,9 @@ type Server struct {
 	Macros []macro.Macro
 	// HLS is the LL-HLS origin at /hls/ and its /watch page; nil serves neither.
 	HLS HLS
+	// ShowName is the show's name (show.name): /metrics carries it in
+	// switchyard_show_info{show="…"}.
+	ShowName string
 
 	ln      net.Listener
 	http    *http.Server
@@ -87,6 +91,8 @@ type Server struct {
 	watched chan struct{}
 	routes  []gin.RouteInfo
 	auth    *auth
+	// draining is set by Drain: readiness off, changes refused.
+	draining atomic.Bool
 	// loopback is set when the listener is on a loopback address: only
 	// loopback names (and Hosts) are served then; listenIP is its address.
 	loopback bool
@@ -182,9 +188,10 @@ func (s *Server) Handler() http.Handler {
 	r.Use(s.logRequests, gin.CustomRecovery(func(c *gin.Context, v any) {
 		s.Log.Error("handler panic", "panic", v, "method", c.Request.Method, "path", c.Request.URL.Path, "stack", string(debug.Stack()))
 		fail(c, fmt.Errorf("internal error"))
-	}), s.guard, s.authorize, s.requireBodyType)
+	}), s.guard, s.refuseWhileDraining, s.authorize, s.requireBodyType)
 	r.NoRoute(func(c *gin.Context) { fail(c, notFound("no route %s %s", c.Request.Method, c.Request.URL.Path)) })
-	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"ok": true}) })
+	r.GET("/healthz", s.healthz)
+	r.GET("/readyz", s.readyz)
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})))
 	s.hlsRoutes(r, s.panelRoutes(r))
 	r.GET("/multiview.mjpeg", s.multiview)
@@ -233,8 +240,10 @@ func (s *Server) logRequests(c *gin.Context) {
 	if c.Writer.Status() == http.StatusInternalServerError { // a 503 (no picture yet, busy) is routine
 		lvl = slog.LevelError
 	}
-	s.Log.Log(c.Request.Context(), lvl, "request", "method", c.Request.Method, "path", route,
-		"status", c.Writer.Status(), "ms", time.Since(start).Milliseconds())
+	if !probeRoutes[route] {
+		s.Log.Log(c.Request.Context(), lvl, "request", "method", c.Request.Method, "path", route,
+			"status", c.Writer.Status(), "ms", time.Since(start).Milliseconds())
+	}
 	if changes(c.Request.Method) {
 		who := "anonymous"
 		if v, ok := c.Get(whoKey); ok {

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"switchyard/internal/fault"
@@ -27,6 +28,9 @@ var (
 	ErrBadKey        error = fault.New(fault.Forbidden, "wrong or missing publish key")
 	ErrBusy          error = fault.New(fault.Conflict, "the source already has a live publisher")
 	ErrExists        error = fault.New(fault.Conflict, "a source with that name already exists")
+	// ErrDraining refuses every new publisher once the show drains for
+	// its shutdown (Registry.Drain): publish to the show that replaces it.
+	ErrDraining error = fault.New(fault.Unavailable, "draining: the show is shutting down")
 )
 
 // State of a source.
@@ -63,9 +67,11 @@ type Registry struct {
 	// changes carries the sources' changes to the listener (OnChange);
 	// the clock's goroutine (watchClock) notices what the clock changes.
 	changes notify.Notifier
-	quit    chan struct{}
-	done    chan struct{}
-	close   sync.Once
+	// draining refuses new publishers (Drain).
+	draining atomic.Bool
+	quit     chan struct{}
+	done     chan struct{}
+	close    sync.Once
 }
 
 // NewRegistry returns an empty registry.
@@ -185,9 +191,17 @@ func (r *Registry) ReadKey(stream, fallback string) string {
 	return fallback
 }
 
+// Drain refuses every new publisher from now on, with ErrDraining (the
+// show is shutting down); publishers already live go on until they are
+// closed. It cannot be undone.
+func (r *Registry) Drain() { r.draining.Store(true) }
+
 // Publish claims a source for a publisher. proto names the protocol for logs
 // and status ("rtmp", "rtsp", "srt", "gen"). The returned Publisher must be closed.
 func (r *Registry) Publish(name, key, proto string) (*Publisher, error) {
+	if r.draining.Load() {
+		return nil, fmt.Errorf("publish to %q: %w", name, ErrDraining)
+	}
 	s, ok := r.Get(name)
 	if !ok {
 		return nil, fmt.Errorf("publish to %q: %w", name, ErrUnknownSource)

@@ -110,6 +110,7 @@ type Engine struct {
 	lateDone  chan struct{}
 
 	frames   atomic.Uint64
+	lastOut  atomic.Int64 // when the last program frame left the encoders (unix ns; 0 before the first)
 	tickN    atomic.Int64 // the tick being composed, for the inputs
 	startNs  atomic.Int64 // the program clock's epoch (unix ns), for the inputs
 	ways     clock.Ways   // the way of the program source's pictures (Pieces)
@@ -337,6 +338,9 @@ func (e *Engine) Stats() clock.Stats {
 	if !started.IsZero() {
 		s.UptimeS = time.Since(started).Seconds()
 	}
+	if ns := e.lastOut.Load(); ns != 0 {
+		s.LastFrameAt = time.Unix(0, ns)
+	}
 	return s
 }
 
@@ -518,6 +522,7 @@ func (e *Engine) output(f *programFrame) {
 		e.log.Error("encode failed", "err", err)
 	}
 	e.frames.Add(1)
+	e.lastOut.Store(time.Now().UnixNano())
 	y := time.Now()
 	sysmon.Yield() // the encodes took the loop past sysmon's 10 ms
 	a := time.Now()

@@ -65,6 +65,11 @@ type Config struct {
 	// AssetsDir holds the files keyers and gen://image may name (images,
 	// fonts); default data_dir/assets. Nothing outside it is read.
 	AssetsDir string `yaml:"assets_dir"`
+
+	// Log, Show and ShutdownTimeout are for a fleet (config_fleet.go).
+	Log             LogConfig  `yaml:"log"`
+	Show            ShowConfig `yaml:"show"`
+	ShutdownTimeout Duration   `yaml:"shutdown_timeout"`
 }
 
 // BusesConfig is what the program and preview buses show when the show
@@ -259,6 +264,7 @@ func defaults() Config {
 		HLS:        HLSConfig{Enabled: true},
 		Multiview:  MultiviewConfig{Width: 960, Height: 540, FPS: 10, Quality: 75},
 		SysmonHold: true, TallyKeyers: true,
+		Log: LogConfig{Format: "text", Level: "info"}, ShutdownTimeout: Duration(defaultShutdownTimeout),
 	}
 }
 
@@ -284,6 +290,9 @@ func ParseConfig(data []byte) (*Config, error) {
 
 // Validate checks values and names the key at fault.
 func (c *Config) Validate() error {
+	if err := c.validateFleet(); err != nil {
+		return err
+	}
 	p := c.Program
 	switch {
 	case p.Width < 16 || p.Width > 7680 || p.Width%2 != 0:

@@ -42,20 +42,18 @@ import (
 
 func main() {
 	configPath := flag.String("config", "", "show file (YAML); the embedded demo show when empty")
-	logLevel := flag.String("log-level", "info", "debug, info, warn or error")
+	logLevel := flag.String("log-level", "", "debug, info, warn or error (default: the show file's log.level, info)")
 	flag.Parse()
-
-	var lvl slog.Level
-	if err := lvl.UnmarshalText([]byte(*logLevel)); err != nil {
-		fmt.Fprintf(os.Stderr, "switchyard: -log-level %q: use debug, info, warn or error\n", *logLevel)
-		os.Exit(2)
-	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
 
 	cfg, err := LoadConfig(*configPath, os.Environ())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, oneLine("switchyard: "+err.Error()))
 		os.Exit(1)
+	}
+	log, err := newLogger(os.Stderr, cfg.Log, *logLevel, cfg.showName())
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "switchyard: -log-level: %v\n", err)
+		os.Exit(2)
 	}
 	// Signals are caught before anything starts and before the log says it
 	// runs: a SIGINT during start-up (or just after the line, before a
@@ -72,13 +70,18 @@ func main() {
 		"program", "rtsp://"+a.rtsp.Addr().String()+"/program", "libavcodec", av.Version())
 
 	s := <-sig
-	log.Info("shutting down", "signal", s.String())
+	timeout := timeDuration(cfg.ShutdownTimeout)
+	log.Info("shutting down: draining", "signal", s.String(), "shutdown_timeout", timeout.String())
 	go func() {
 		<-sig
 		fmt.Fprintln(os.Stderr, "switchyard: second signal, exiting at once")
 		os.Exit(1)
 	}()
-	a.Close()
+	if !a.shutdown(timeout) {
+		log.Error("shutdown took longer than shutdown_timeout; exiting with parts unclosed (raise shutdown_timeout if the disk is slow)",
+			"shutdown_timeout", timeout.String())
+		os.Exit(1)
+	}
 	log.Info("stopped")
 }
 
@@ -319,7 +322,7 @@ func (a *app) start(cfg *Config) error {
 		Format: control.Format{Width: cfg.Program.Width, Height: cfg.Program.Height, FPS: float64(fpsNum) / float64(fpsDen)},
 		Store:  store, Assets: a.assets, Token: cfg.HTTP.Token, Tokens: cfg.HTTP.controlTokens(), Hosts: cfg.HTTP.Hosts,
 		AllowedOrigins: cfg.HTTP.AllowedOrigins, Log: log,
-		MediaRefused: a.mediaRefused, SRT: a.srtListener(), Macros: macros, HLS: hlsOrigin}
+		MediaRefused: a.mediaRefused, SRT: a.srtListener(), Macros: macros, HLS: hlsOrigin, ShowName: cfg.showName()}
 	if err := a.http.Start(); err != nil {
 		a.http = nil // nothing to close
 		return listenError("http.listen", cfg.HTTP.Listen, err)

@@ -21,6 +21,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -61,7 +63,7 @@ daemon off;
 master_process off;
 worker_processes 1;
 pid %s/nginx.pid;
-error_log %s/error.log warn;
+error_log %s/error.log info;
 events { worker_connections 256; }
 rtmp { server { listen 127.0.0.1:%d; chunk_size 4096; application live { live on; record off; } } }
 `, NginxModule, n.dir, n.dir, n.Port)
@@ -115,6 +117,38 @@ func (n *Nginx) Stop() {
 
 // Addr is host:port.
 func (n *Nginx) Addr() string { return fmt.Sprintf("127.0.0.1:%d", n.Port) }
+
+// PublishEnd tells how the last publish of stream key name ended, from
+// nginx-rtmp's log (at info level it logs each command by connection):
+// clean when the publisher sent deleteStream before its connection closed
+// (an encoder stopping: FCUnpublish, deleteStream), not clean when the
+// connection closed first (nginx then deletes the stream itself, after its
+// "disconnect"); ended is false while the publish goes on, or when there
+// was none.
+func (n *Nginx) PublishEnd(name string) (clean, ended bool) {
+	b, _ := os.ReadFile(filepath.Join(n.dir, "error.log"))
+	conn := ""
+	var events []string // the connection's commands after its publish, in order
+	for _, m := range nginxEvent.FindAllStringSubmatch(string(b), -1) {
+		id, what := m[1], m[2]
+		switch {
+		case strings.HasPrefix(what, "publish: name='"+name+"'"):
+			conn, events = id, nil
+		case id == conn && (strings.HasPrefix(what, "deleteStream") || strings.HasPrefix(what, "disconnect")):
+			events = append(events, strings.TrimRight(strings.Fields(what)[0], ","))
+		}
+	}
+	for i, e := range events {
+		if e == "disconnect" {
+			return i > 0 && events[i-1] == "deleteStream", true
+		}
+	}
+	return false, false
+}
+
+// nginxEvent is an info line of nginx's log: the connection ("*12") and
+// what it did.
+var nginxEvent = regexp.MustCompile(`(?m)\[info\] \d+#\d+: (\*\d+) (.*)$`)
 
 // URL is the RTMP URL of a stream key in the "live" application.
 func (n *Nginx) URL(key string) string { return fmt.Sprintf("rtmp://%s/live/%s", n.Addr(), key) }

@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -147,4 +149,34 @@ func TestProxyCutAndStall(t *testing.T) {
 		nerr = e
 	}
 	require.False(t, nerr != nil && nerr.Timeout(), "closed, not timed out")
+}
+
+// PublishEnd tells an encoder's clean end (deleteStream, then the
+// connection closes) from a lost connection (nginx deletes the stream
+// after the disconnect), on nginx-rtmp's own log of both (FFmpeg ending
+// normally, and killed).
+func TestNginxPublishEnd(t *testing.T) {
+	const log = `2026/12/06 09:58:19 [info] 29092#29092: *1 client connected '127.0.0.1'
+2026/12/06 09:58:19 [info] 29092#29092: *1 publish: name='clean' args='' type=live silent=0, client: 127.0.0.1, server: 127.0.0.1:19350
+2026/12/06 09:58:21 [info] 29092#29092: *1 deleteStream, client: 127.0.0.1, server: 127.0.0.1:19350
+2026/12/06 09:58:21 [info] 29092#29092: *1 disconnect, client: 127.0.0.1, server: 127.0.0.1:19350
+2026/12/06 09:58:21 [info] 29092#29092: *1 deleteStream, client: 127.0.0.1, server: 127.0.0.1:19350
+2026/12/06 09:58:21 [info] 29092#29092: *2 publish: name='killed' args='' type=live silent=0, client: 127.0.0.1, server: 127.0.0.1:19350
+2026/12/06 09:58:21 [info] 29092#29092: *3 publish: name='live' args='' type=live silent=0, client: 127.0.0.1, server: 127.0.0.1:19350
+2026/12/06 09:58:23 [info] 29092#29092: *2 disconnect, client: 127.0.0.1, server: 127.0.0.1:19350
+2026/12/06 09:58:23 [info] 29092#29092: *2 deleteStream, client: 127.0.0.1, server: 127.0.0.1:19350
+`
+	n := &Nginx{dir: t.TempDir()}
+	if err := os.WriteFile(filepath.Join(n.dir, "error.log"), []byte(log), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name         string
+		clean, ended bool
+	}{{"clean", true, true}, {"killed", false, true}, {"live", false, false}, {"none", false, false}} {
+		clean, ended := n.PublishEnd(c.name)
+		if clean != c.clean || ended != c.ended {
+			t.Errorf("%s: clean %v ended %v, want %v %v", c.name, clean, ended, c.clean, c.ended)
+		}
+	}
 }

@@ -21,8 +21,11 @@ type Stats struct {
 	// figures of the moment (nil when none was late).
 	LastLate *LateFrame `json:"last_late,omitempty"`
 	Dropped  uint64     `json:"dropped"`
-	EncodeMs float64    `json:"encode_ms"`
-	UptimeS  float64    `json:"uptime_s"`
+	// LastFrameAt is when the last program frame left the encoders (zero
+	// before the first): /readyz's proof that the program clock runs.
+	LastFrameAt time.Time `json:"last_frame_at,omitzero"`
+	EncodeMs    float64   `json:"encode_ms"`
+	UptimeS     float64   `json:"uptime_s"`
 }
 
 // FillStats sets the late frames' part of s: LateBy, the maxima and LastLate.

@@ -221,6 +221,9 @@ func (m *Manager) Close() {
 	m.mu.Lock()
 	m.closed = true
 	for _, o := range m.outputs {
+		o.halt()
+	}
+	for _, o := range m.outputs {
 		o.stop()
 		m.release(o.cfg)
 	}

@@ -224,6 +224,14 @@ func (o *Output) start() {
 	go o.run(ctx)
 }
 
+// halt cancels the goroutine without waiting: stopping many outputs, their
+// streams end side by side (Manager.Close), each within its EndGrace.
+func (o *Output) halt() {
+	if o.cancel != nil {
+		o.cancel()
+	}
+}
+
 // stop cancels the goroutine and waits for it.
 func (o *Output) stop() {
 	if o.cancel == nil {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"switchyard/internal/protocols/rtmp"
+	"switchyard/internal/redact"
 	"switchyard/media"
 )
 
@@ -49,8 +50,16 @@ func (l rtmpLink) send(ctx context.Context, o *Output, reader *media.Reader, vid
 		}
 	}()
 	defer func() { conn.Close(); <-readDone }()
-	// Stopping the output closes the socket at once, even mid-write.
-	defer context.AfterFunc(sctx, func() { conn.Close() })()
+	// A lost connection (the reader's cancel) closes the socket at once,
+	// even mid-write. Stopping the output (ctx) gives the write under way
+	// EndGrace to finish, and the stream then ends cleanly (endStream).
+	defer context.AfterFunc(sctx, func() {
+		if ctx.Err() != nil {
+			_ = conn.SetWriteDeadline(time.Now().Add(EndGrace))
+			return
+		}
+		conn.Close()
+	})()
 
 	vbps := o.opts.VideoBPS
 	if o.cfg.VideoBitrate > 0 {
@@ -69,6 +78,9 @@ func (l rtmpLink) send(ctx context.Context, o *Output, reader *media.Reader, vid
 	// continues the program clock instead of starting over.
 	first, err := reader.Next(sctx)
 	if err != nil {
+		if ctx.Err() != nil {
+			return l.endStream(o, conn, ctx.Err())
+		}
 		return sessionErr(ctx, readErr, err)
 	}
 	ts0 := rtmpTime(first.DTS)
@@ -88,6 +100,9 @@ func (l rtmpLink) send(ctx context.Context, o *Output, reader *media.Reader, vid
 	dropped0 := reader.Dropped()
 	started := false
 	for u := first; ; {
+		if ctx.Err() != nil { // stopped: units still queued are not sent
+			return l.endStream(o, conn, ctx.Err())
+		}
 		if o.overflowed(reader, dropped0) {
 			return errQueueOverflow
 		}
@@ -113,9 +128,29 @@ func (l rtmpLink) send(ctx context.Context, o *Output, reader *media.Reader, vid
 			o.count(n, u.Track == video)
 		}
 		if u, err = reader.Next(sctx); err != nil {
+			if ctx.Err() != nil {
+				return l.endStream(o, conn, ctx.Err())
+			}
 			return sessionErr(ctx, readErr, err)
 		}
 	}
+}
+
+// EndGrace bounds a stopping output's last write and its FCUnpublish and
+// deleteStream: a healthy connection sends them in microseconds, a stuck
+// one is cut after it.
+const EndGrace = time.Second
+
+// endStream ends a stopped output's stream the way an encoder does
+// (rtmp.Conn.Unpublish), so the platform closes the broadcast at once; it
+// returns why the session ended.
+func (l rtmpLink) endStream(o *Output, conn *rtmp.Conn, why error) error {
+	if err := conn.Unpublish(l.target.Key, EndGrace); err != nil {
+		o.log.Warn("output stopped; its stream could not be ended cleanly (the connection is cut)", "err", redact.Error(err))
+		return why
+	}
+	o.log.Info("output stopped; stream ended (FCUnpublish, deleteStream)")
+	return why
 }
 
 // sessionErr prefers the reader's error (the real cause) over a cancellation.

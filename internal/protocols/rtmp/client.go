@@ -202,6 +202,30 @@ func dial(ctx context.Context, t Target, tlsConf *tls.Config, to Timeouts, play 
 
 func (c *Conn) Close() error { return c.nc.Close() }
 
+// SetWriteDeadline bounds the write under way (and any before the next
+// WriteMessage, which sets its own): how a stop gives a write a moment to
+// finish instead of cutting it.
+func (c *Conn) SetWriteDeadline(t time.Time) error { return c.nc.SetWriteDeadline(t) }
+
+// Unpublish ends a publish as encoders do (FFmpeg's rtmpproto, OBS):
+// FCUnpublish with the stream key, then deleteStream, both on the control
+// stream, each write bounded by within. The server then ends the stream
+// at once — a platform closes the broadcast rather than waiting for the
+// encoder to come back — where a dropped connection is a failure it may
+// wait out. No answer is awaited; the caller closes the connection next.
+func (c *Conn) Unpublish(key string, within time.Duration) error {
+	c.wmu.Lock()
+	c.writeTimeout = within
+	c.wmu.Unlock()
+	if err := c.command(0, csidCommand, "FCUnpublish", c.nextTxn(), nil, key); err != nil {
+		return fmt.Errorf("FCUnpublish: %w", err)
+	}
+	if err := c.command(0, csidCommand, "deleteStream", c.nextTxn(), nil, float64(c.streamID)); err != nil {
+		return fmt.Errorf("deleteStream: %w", err)
+	}
+	return nil
+}
+
 // handshake does the plain RTMP handshake (spec 5.2): C0+C1, S0+S1+S2, C2.
 func (c *Conn) handshake() error {
 	c1 := make([]byte, 1+1536)

@@ -381,7 +381,7 @@ func (h *handler) OnRecord(ctx *gortsplib.ServerHandlerOnRecordCtx) (*base.Respo
 	if err != nil {
 		p.log.Warn("publish refused", "err", err)
 		code := base.StatusForbidden
-		if errors.Is(err, ingest.ErrBusy) {
+		if errors.Is(err, ingest.ErrBusy) || errors.Is(err, ingest.ErrDraining) {
 			code = base.StatusServiceUnavailable
 		}
 		return &base.Response{StatusCode: code}, err

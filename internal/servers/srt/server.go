@@ -302,6 +302,8 @@ func rejection(err error) gosrt.RejectionReason {
 		return gosrt.REJX_UNAUTHORIZED
 	case errors.Is(err, ingest.ErrBusy):
 		return gosrt.REJX_CONFLICT
+	case errors.Is(err, ingest.ErrDraining): // 1503: the service is going down
+		return gosrt.REJX_DOWN
 	}
 	return gosrt.REJX_FORBIDDEN
 }

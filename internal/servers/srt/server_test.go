@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -183,4 +184,22 @@ func TestConnectionsAndLinks(t *testing.T) {
 	waitFor(t, 10*time.Second, "the connections gone", func() bool { return len(s.Connections()) == 0 })
 	waitFor(t, 5*time.Second, "cam1 offline", func() bool { return src.Status().State == ingest.StateOffline })
 	require.Nil(t, src.Status().SRT, "no link once the publisher is gone")
+}
+
+// TestDrainRefusesPublishers: once the registry drains, a new SRT
+// publisher is rejected as a service going down (1503, REJX_DOWN), with
+// the reason in the log; before, the same publisher is taken.
+func TestDrainRefusesPublishers(t *testing.T) {
+	s, reg, logs := startServer(t, &Server{}, ingest.SourceConfig{Name: "cam1"}, ingest.SourceConfig{Name: "cam2"})
+	c, err := dial(t, s, "publish:cam1")
+	require.NoError(t, err)
+	reg.Drain()
+	_, err = dial(t, s, "publish:cam2")
+	require.Error(t, err)
+	// gosrt names the reason's code in base 32: 1503 is "1ev"
+	require.Contains(t, err.Error(), "("+strconv.FormatInt(int64(gosrt.REJX_DOWN), 32)+")")
+	require.Contains(t, logs.String(), "draining: the show is shutting down")
+	src, _ := reg.Get("cam1")
+	require.Equal(t, ingest.StateConnecting, src.Status().State, "the publisher already on goes on")
+	_ = c.Close()
 }
