@@ -60,8 +60,8 @@ func (l *Listener) Accept() (net.Conn, error) {
 			return &conn{Conn: c, l: l}, nil
 		}
 		l.open.Add(-1)
+		l.refuse() // counted before the peer can see the close
 		_ = c.Close()
-		l.refuse()
 	}
 }
 
