@@ -13,6 +13,8 @@ import (
 //
 //	need = ready − (pts + offset)   (ready: picture decoded, sound unit taken)
 //
+// (and for a picture half a frame more: the tick that shows it runs up to
+// half a frame before it is due, compose.go)
 // is noted (transit jitter plus decode time in one figure), and the buffer
 // follows the peak of the needs over the last needWindow plus a margin: a
 // late picture is a repeated picture on air, so the percentile is the

@@ -297,9 +297,12 @@ func (d *decoding) onPicture(p av.Picture, ptsUs int64) {
 	now := in.progNow()
 	if ptsUs != math.MinInt64 {
 		// decoded now: what its picture needs of the buffer (a step, if
-		// one is due, applies to this picture)
+		// one is due, applies to this picture), and half a frame: a tick
+		// shows the pictures due by its frame's middle and runs at its
+		// frame's start (compose), so a picture is due at that tick up to
+		// half a frame before its time
 		pts := d.grid.snap(time.Duration(ptsUs)*time.Microsecond, d.vtrack.FPS)
-		in.noteNeed(now, now-pts-in.cmap.offset(), in.frame)
+		in.noteNeed(now, now-pts-in.cmap.offset()+in.frame/2, in.frame)
 		delay := in.jitter()
 		in.queuePicture(r, pts+in.cmap.offset()+delay, pts, queueCap(delay, d.vtrack.FPS), clock.PictureWay{Taken: d.taken, Decoded: now})
 		return

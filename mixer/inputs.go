@@ -277,5 +277,5 @@ func (e *Engine) SourceStats(name string) SourceStats {
 	auto, need, steps := in.bufferState()
 	return SourceStats{Pictures: in.frames.Load(), DecodeErrors: in.decodeErrors.Load(), PicturesLate: in.picsLate.Load(),
 		SoundLate: time.Duration(in.soundLate.Load()) * time.Second / audio.SampleRate, JitterBuffer: in.jitter(), Transit: in.cmap.transit(),
-		JitterAuto: auto, JitterNeed: need, JitterSteps: steps, AiredJumps: in.jumps.Load()}
+		JitterAuto: auto, JitterNeed: need, JitterSteps: steps, AiredJumps: in.jumps.Load(), MapMoves: in.cmap.moves.Load()}
 }

@@ -67,4 +67,8 @@ type SourceStats struct {
 	// AiredJumps counts the program frames whose picture of it was not the
 	// one after the last frame's (a picture repeated or skipped on air).
 	AiredJumps uint64
+	// MapMoves counts the moves of its mapping to the program clock with
+	// its least delay (beyond a tolerance: a route or a clock drifting);
+	// each moves its pictures on air, a repeat or a skip.
+	MapMoves uint64
 }
