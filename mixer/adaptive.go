@@ -27,7 +27,7 @@ import (
 // one, by less than a source frame, skips at most one; timing.go's queue
 // keeps its order), and the sound by d when the pictures decoded before it
 // have aired (soundJitter): one gap or one skip of at most d, in step with
-// the pictures. A microphone that follows a camera uses the camera's
+// the pictures, where the sound is quiet (stepSound). A microphone that follows a camera uses the camera's
 // buffer, and its needs count in it.
 const (
 	// AutoJitter, as a source's or the program's jitter buffer, makes it
@@ -143,19 +143,56 @@ func (in *input) jitterBuffer() *input {
 	return in
 }
 
-// soundJitter is the buffer in's sound is read with at program time t: a
-// step applies to the sound once the pictures decoded before it (due up to
-// the old buffer after the step) have aired, so that sound and pictures
-// move together.
-func (in *input) soundJitter(t time.Duration) time.Duration {
+// soundTarget is the buffer in's sound is to be read with at program time
+// t, and since when: a step applies to the sound once the pictures decoded
+// before it (due up to the old buffer after the step) have aired, so that
+// sound and pictures move together.
+func (in *input) soundTarget(t time.Duration) (d, since time.Duration) {
 	b := in.jitterBuffer()
 	b.buf.mu.Lock()
 	defer b.buf.mu.Unlock()
-	cur := time.Duration(b.delay.Load())
-	if t < b.buf.changedAt+b.buf.prev {
-		return b.buf.prev
+	at := b.buf.changedAt + b.buf.prev
+	if t < at {
+		return b.buf.prev, b.buf.changedAt
 	}
-	return cur
+	return time.Duration(b.delay.Load()), at
+}
+
+// The sound takes a step where it is quiet: the samples it skips (or
+// where it leaves a gap) and quietPad either side peak below quietPeak
+// (−40 dBFS), or after soundWaitMax regardless (music that never
+// pauses). Until then sound and pictures differ by the step, at most a
+// frame.
+const (
+	quietPeak    = 0.01
+	quietPad     = 5 * time.Millisecond
+	soundWaitMax = time.Second
+)
+
+// soundJitter is the buffer in's sound is read with now (the encode loop's
+// stepSound moves it).
+func (in *input) soundJitter() time.Duration { return time.Duration(in.soundJ.Load()) }
+
+// stepSound returns the buffer to read in's sound with for the program
+// time t0 (the encode loop's, each frame): the one it has, or the step's
+// new one when the sound is quiet there or has waited long enough. It does
+// not allocate.
+func (in *input) stepSound(t0 time.Duration) time.Duration {
+	cur := time.Duration(in.soundJ.Load())
+	want, since := in.soundTarget(t0)
+	if want == cur {
+		return cur
+	}
+	if cur != 0 && t0-since < soundWaitMax {
+		// longer: a gap at the read position; shorter: the samples
+		// from it on, as far as the step, skipped
+		pos := t0 - in.cmap.offset() - cur
+		if in.audio.Peak(pos-quietPad, absDur(want-cur)+2*quietPad) >= quietPeak {
+			return cur
+		}
+	}
+	in.soundJ.Store(int64(want))
+	return want
 }
 
 // setBuffer sets in's own buffer to d at program time now (the pictures at

@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"switchyard/mixer/audio"
 )
 
 // TestAdaptiveBufferFollowsTheNeed: the estimator's buffer covers the peak
@@ -115,28 +117,77 @@ func TestAdaptiveBufferFollowsTheNeed(t *testing.T) {
 
 // TestAdaptiveBufferStepsTheSoundWithThePictures: a step applies to the
 // pictures decoded after it at once, and to the sound when the pictures
-// decoded before it (due up to the old buffer later) have aired.
+// decoded before it (due up to the old buffer later) have aired — and
+// where the sound is quiet, so that its gap or skip loses nothing heard,
+// or after soundWaitMax regardless.
 func TestAdaptiveBufferStepsTheSoundWithThePictures(t *testing.T) {
-	in := &input{}
+	in := &input{audio: audio.NewRing(audio.RingFrames(MaxJitterBuffer))}
 	in.delay.Store(int64(40 * time.Millisecond))
-	in.setBuffer(10*time.Second, 60*time.Millisecond)
+	in.soundJ.Store(int64(40 * time.Millisecond))
+	const at = 10 * time.Second
+	in.setBuffer(at, 60*time.Millisecond)
 	if got := in.jitter(); got != 60*time.Millisecond {
 		t.Fatalf("pictures: %v, want the new 60ms", got)
 	}
 	for _, c := range []struct{ at, want time.Duration }{
-		{10 * time.Second, 40 * time.Millisecond},
-		{10*time.Second + 39*time.Millisecond, 40 * time.Millisecond},
-		{10*time.Second + 40*time.Millisecond, 60 * time.Millisecond},
+		{at, 40 * time.Millisecond},
+		{at + 39*time.Millisecond, 40 * time.Millisecond},
+		{at + 40*time.Millisecond, 60 * time.Millisecond},
 	} {
-		if got := in.soundJitter(c.at); got != c.want {
+		if got, _ := in.soundTarget(c.at); got != c.want {
 			t.Fatalf("sound at %v: %v, want %v", c.at, got, c.want)
 		}
 	}
+	// the sound (offset 0) is loud around where it is read at
+	// at+40ms−40ms = at: the step waits for a quiet place
+	loud := make([]float32, 2*audio.SampleRate/10) // 100 ms
+	for i := range loud {
+		loud[i] = 0.5
+	}
+	in.audio.Write(loud, at-50*time.Millisecond)
+	in.audio.Write(make([]float32, 2*audio.SampleRate/10), at+50*time.Millisecond) // then 100 ms of quiet
+	if got := in.stepSound(at + 40*time.Millisecond); got != 40*time.Millisecond {
+		t.Fatalf("loud: the sound stepped to %v", got)
+	}
+	if in.soundJitter() != 40*time.Millisecond {
+		t.Fatal("loud: the sound's buffer moved")
+	}
+	// read on as the tick does, a frame at a time: once the read position
+	// is in the quiet, it steps
+	buf := make([]float32, 2*1600)
+	stepped := time.Duration(0)
+	for t0 := at + 40*time.Millisecond; t0 < at+200*time.Millisecond; t0 += 33 * time.Millisecond {
+		j := in.stepSound(t0)
+		if j == 60*time.Millisecond && stepped == 0 {
+			stepped = t0
+		}
+		in.audio.ReadAt(buf, t0-j)
+	}
+	if stepped == 0 || stepped-60*time.Millisecond < at+50*time.Millisecond-quietPad {
+		t.Fatalf("stepped at %v: want where the sound read is quiet (from %v)", stepped, at+50*time.Millisecond)
+	}
+	// loud all along: it steps after soundWaitMax anyway
+	in2 := &input{audio: audio.NewRing(audio.RingFrames(MaxJitterBuffer))}
+	in2.delay.Store(int64(40 * time.Millisecond))
+	in2.soundJ.Store(int64(40 * time.Millisecond))
+	in2.setBuffer(at, 30*time.Millisecond)
+	long := make([]float32, 2*audio.SampleRate*2)
+	for i := range long {
+		long[i] = 0.5
+	}
+	in2.audio.Write(long, at-time.Second)
+	if got := in2.stepSound(at + 500*time.Millisecond); got != 40*time.Millisecond {
+		t.Fatalf("music: stepped at once to %v", got)
+	}
+	if got := in2.stepSound(at + 40*time.Millisecond + soundWaitMax); got != 30*time.Millisecond {
+		t.Fatalf("music: %v after soundWaitMax, want the step taken", got)
+	}
+
 	// a follower takes its lead's buffer, pictures and sound
 	mic := &input{}
 	mic.delay.Store(int64(200 * time.Millisecond))
 	mic.lead.Store(in)
-	if mic.jitter() != 60*time.Millisecond || mic.soundJitter(10*time.Second) != 40*time.Millisecond {
-		t.Fatalf("follower: %v / %v, want its lead's", mic.jitter(), mic.soundJitter(10*time.Second))
+	if got, _ := mic.soundTarget(at); mic.jitter() != 60*time.Millisecond || got != 40*time.Millisecond {
+		t.Fatalf("follower: %v / %v, want its lead's", mic.jitter(), got)
 	}
 }

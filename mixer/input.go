@@ -42,6 +42,7 @@ type input struct {
 	progNow func() time.Duration  // the program clock now
 	delay   atomic.Int64          // the jitter buffer (time.Duration; SetJitterBuffer or, adaptive, noteNeed changes it)
 	buf     buffer                // … its sound's lag and its estimator (adaptive.go)
+	soundJ  atomic.Int64          // the buffer its sound is read with (time.Duration; stepSound)
 	lead    atomic.Pointer[input] // the source whose buffer it uses (follows), or nil
 	frame   time.Duration         // the program's frame duration
 	follows string                // the name of the source it follows (under the engine's mu)

@@ -42,6 +42,7 @@ func (e *Engine) AddInput(name string, st *media.Stream, jitterBuffer time.Durat
 		progNow: e.progNow, reader: st.NewReader(256), tickAt: math.MinInt64, frame: e.cfg.FrameDuration()}
 	d, auto := e.jitterOr(jitterBuffer)
 	in.delay.Store(int64(d))
+	in.soundJ.Store(int64(d))
 	in.buf.auto = auto
 	in.shownPTS.Store(int64(noPTS))
 	in.shownAt.Store(e.tickN.Load()) // in sight and heard until the ticks say otherwise

@@ -65,7 +65,7 @@ func heardAs(in *input) string {
 
 // soundPTS is the source time of in's sound mixed at program time at.
 func soundPTS(in *input, at time.Duration) time.Duration {
-	return at - in.cmap.offset() - in.soundJitter(at)
+	return at - in.cmap.offset() - in.soundJitter()
 }
 
 // shownTime is where a bus source stood at the frame at program time at:
