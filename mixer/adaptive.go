@@ -26,9 +26,9 @@ import (
 // after it by d (a longer buffer repeats at most one picture, a shorter
 // one, by less than a source frame, skips at most one; timing.go's queue
 // keeps its order), and the sound by d when the pictures decoded before it
-// have aired (soundJitter): one gap or one skip of at most d, in step with
-// the pictures, where the sound is quiet (stepSound). A microphone that follows a camera uses the camera's
-// buffer, and its needs count in it.
+// have aired, where the sound is quiet (stepSound): one gap or one skip of
+// at most d, in step with the pictures. A microphone that follows a camera
+// uses the camera's buffer, and its needs count in it.
 const (
 	// AutoJitter, as a source's or the program's jitter buffer, makes it
 	// adaptive.
@@ -183,7 +183,14 @@ func (in *input) stepSound(t0 time.Duration) time.Duration {
 	if want == cur {
 		return cur
 	}
-	if cur != 0 && t0-since < soundWaitMax {
+	if cur == 0 { // its first
+		in.soundJ.Store(int64(want))
+		return want
+	}
+	if f := in.frame; f > 0 { // steps that piled up while it waited: a frame at a time
+		want = min(max(want, cur-f), cur+f)
+	}
+	if t0-since < soundWaitMax {
 		// longer: a gap at the read position; shorter: the samples
 		// from it on, as far as the step, skipped
 		pos := t0 - in.cmap.offset() - cur

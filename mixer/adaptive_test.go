@@ -183,6 +183,19 @@ func TestAdaptiveBufferStepsTheSoundWithThePictures(t *testing.T) {
 		t.Fatalf("music: %v after soundWaitMax, want the step taken", got)
 	}
 
+	// steps that piled up while the sound waited: it follows a frame at a
+	// time (the ring holds nothing there: quiet)
+	in3 := &input{audio: audio.NewRing(audio.RingFrames(MaxJitterBuffer)), frame: 33 * time.Millisecond}
+	in3.delay.Store(int64(40 * time.Millisecond))
+	in3.soundJ.Store(int64(40 * time.Millisecond))
+	in3.setBuffer(at, 140*time.Millisecond)
+	if got := in3.stepSound(at + time.Second); got != 73*time.Millisecond {
+		t.Fatalf("piled-up steps: the sound moved to %v, want one frame (73ms)", got)
+	}
+	if got := in3.stepSound(at + time.Second + 33*time.Millisecond); got != 106*time.Millisecond {
+		t.Fatalf("piled-up steps: then %v, want another frame (106ms)", got)
+	}
+
 	// a follower takes its lead's buffer, pictures and sound
 	mic := &input{}
 	mic.delay.Store(int64(200 * time.Millisecond))
