@@ -3,6 +3,7 @@ package ingest
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -66,19 +67,20 @@ func (j JitterMS) MarshalYAML() (any, error) {
 	return int(j), nil
 }
 
-// UnmarshalJSON takes a number of milliseconds or "auto".
+// UnmarshalJSON takes a number of milliseconds or "auto"; anything else
+// is a *json.UnmarshalTypeError (encoding/json adds the field's name).
 func (j *JitterMS) UnmarshalJSON(b []byte) error {
 	var s string
 	if err := json.Unmarshal(b, &s); err == nil {
 		if !strings.EqualFold(strings.TrimSpace(s), "auto") {
-			return fmt.Errorf("jitter_buffer_ms %q: use milliseconds from 0 (the program's) to %d, or \"auto\"", s, MaxJitterBufferMS)
+			return &json.UnmarshalTypeError{Value: "string " + strconv.Quote(s), Type: reflect.TypeFor[JitterMS]()}
 		}
 		*j = JitterAuto
 		return nil
 	}
 	var n int
 	if err := json.Unmarshal(b, &n); err != nil {
-		return fmt.Errorf("jitter_buffer_ms: use milliseconds from 0 (the program's) to %d, or \"auto\"", MaxJitterBufferMS)
+		return &json.UnmarshalTypeError{Value: string(b), Type: reflect.TypeFor[JitterMS]()}
 	}
 	*j = JitterMS(n)
 	return nil

@@ -113,7 +113,7 @@ sources: [{name: cam, jitter_buffer_ms: auto}, {name: mic, follows: cam}, {name:
 		require.JSONEq(t, c.in, string(out))
 	}
 	var j ingest.JitterMS
-	require.ErrorContains(t, json.Unmarshal([]byte(`"soon"`), &j), "auto")
+	require.Error(t, json.Unmarshal([]byte(`"soon"`), &j))
 }
 
 func TestEnvironmentOverrides(t *testing.T) {
