@@ -204,3 +204,27 @@ func TestAdaptiveBufferStepsTheSoundWithThePictures(t *testing.T) {
 		t.Fatalf("follower: %v / %v, want its lead's", mic.jitter(), got)
 	}
 }
+
+// TestAdaptiveBufferDoesNotAllocate: what the decoders (noteNeed) and the
+// tick (stepSound) do for the adaptive buffer allocates nothing.
+func TestAdaptiveBufferDoesNotAllocate(t *testing.T) {
+	in := &input{audio: audio.NewRing(audio.RingFrames(MaxJitterBuffer)), frame: 33 * time.Millisecond}
+	in.audio.Write(make([]float32, 2*4800), 0)
+	in.delay.Store(int64(autoStart))
+	in.soundJ.Store(int64(autoStart))
+	in.buf.auto = true
+	now := time.Duration(0)
+	if n := testing.AllocsPerRun(1000, func() {
+		now += 12 * time.Millisecond
+		in.buf.mu.Lock()
+		in.buf.est.peak.note(now, time.Duration(now%(40*time.Millisecond)))
+		next, changed := in.buf.est.step(now, in.jitter(), in.frame)
+		if changed {
+			in.setBufferLocked(now, next)
+		}
+		in.buf.mu.Unlock()
+		in.stepSound(now)
+	}); n != 0 {
+		t.Fatalf("%v allocations a call", n)
+	}
+}
