@@ -126,3 +126,28 @@ func TestAdaptiveJitterBuffer(t *testing.T) {
 	t.Logf("whole run: %d steps, %d mapping moves, %d aired jumps, %d late pictures, %v late sound", all.JitterSteps, all.MapMoves, all.AiredJumps, all.PicturesLate, all.SoundLate)
 	require.LessOrEqual(t, all.AiredJumps, all.JitterSteps+all.MapMoves+all.PicturesLate, "aired jumps beyond the steps and late pictures:\n%s", strings.Join(report, "\n"))
 }
+
+// TestAdaptiveSettingsSurviveRestart: jitter_buffer_ms auto, a fixed value
+// and follows set through the API are in show.json and back after a
+// restart; a fixed value set over the program's auto wins.
+func TestAdaptiveSettingsSurviveRestart(t *testing.T) {
+	cfg := testConfig(t, ingest.SourceConfig{Name: "cam1", URL: "gen://bars"})
+	cfg.Program.JitterBuffer = JitterBuffer(100 * time.Millisecond) // the program's: fixed
+	a, _ := startApp(t, cfg)
+	mustAPI(t, "PATCH", a.apiURL("/sources/cam1"), `{"jitter_buffer_ms":"auto"}`, nil)
+	mustAPI(t, "POST", a.apiURL("/sources"), `{"name":"mic1","follows":"cam1"}`, nil)
+	mustAPI(t, "POST", a.apiURL("/sources"), `{"name":"far","jitter_buffer_ms":250}`, nil)
+	require.True(t, sourceStatus(t, a, "cam1").JitterBufferAuto, "auto over the program's fixed 100 ms")
+	a.Close()
+
+	b, _ := startApp(t, cfg)
+	cam, mic, far := sourceStatus(t, b, "cam1"), sourceStatus(t, b, "mic1"), sourceStatus(t, b, "far")
+	require.True(t, cam.JitterBufferAuto)
+	require.True(t, mic.JitterBufferAuto, "mic1 follows cam1's adaptive buffer")
+	require.Equal(t, cam.JitterBufferMS, mic.JitterBufferMS)
+	require.False(t, far.JitterBufferAuto)
+	require.Equal(t, 250, far.JitterBufferMS)
+	var e struct{ Error, Field string }
+	require.Equal(t, 400, api(t, "PATCH", b.apiURL("/sources/far"), `{"follows":"mic1"}`, &e), "mic1 follows another")
+	require.Equal(t, "follows", e.Field)
+}
