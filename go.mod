@@ -79,3 +79,5 @@ require (
 	golang.org/x/sys v0.47.0 // indirect
 	google.golang.org/protobuf v1.36.10 // indirect
 )
+
+replace github.com/datarhei/gosrt => ./third_party/gosrt

@@ -343,9 +343,9 @@ func (w *watcher) run(ctx context.Context, done chan<- struct{}) {
 		case <-t.C:
 			w.s.events.broadcast("levels", w.s.Mixer.TakeLevels())
 			if ticks++; ticks%10 == 0 { // once a second, and once more when the last has gone
-				if l := w.s.links(); len(l.Sources) > 0 || linked {
+				if l := w.s.links(); l.any() || linked {
 					w.s.events.broadcast("links", l)
-					linked = len(l.Sources) > 0
+					linked = l.any()
 				}
 			}
 		}

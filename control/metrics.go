@@ -220,5 +220,8 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(dOutReconn, float64(o.Reconnects), o.Name)
 		gauge(dOutKbps, o.BitrateKbps, o.Name)
 		gauge(dOutUptime, o.UptimeS, o.Name)
+		if o.SRT != nil {
+			outputSRT.collect(ch, o.Name, *o.SRT)
+		}
 	}
 }

@@ -52,7 +52,7 @@ func (s *Server) addOutput(c *gin.Context) {
 		return
 	}
 	if req.URL == nil || *req.URL == "" {
-		fail(c, badRequest("url", `field "url" is required: rtmp://HOST/APP/KEY or rtmps://HOST/APP/KEY`))
+		fail(c, badRequest("url", `field "url" is required: rtmp://HOST/APP/KEY, rtmps://HOST/APP/KEY or srt://HOST:PORT?streamid=…&passphrase=…`))
 		return
 	}
 	cfg := push.Config{Name: req.Name, URL: *req.URL, Enabled: true}

@@ -25,20 +25,31 @@ func (s *Server) getSRTConnections(c *gin.Context) {
 	c.JSON(http.StatusOK, s.SRT.Connections())
 }
 
-// linksEvent is the "links" event: the SRT link of every source that has
-// one, once a second while any has (numbers that move all the time, so
-// not kept for replay), and once empty when the last has gone. A source
-// missing from it has no SRT link now.
+// linksEvent is the "links" event: the SRT link of every source and
+// output that has one, once a second while any has (numbers that move all
+// the time, so not kept for replay), and once empty when the last has
+// gone. A source or output missing from it has no SRT link now.
 type linksEvent struct {
 	Sources map[string]srt.Stats `json:"sources"`
+	Outputs map[string]srt.Stats `json:"outputs"`
 }
+
+// any reports whether the event has a link.
+func (l linksEvent) any() bool { return len(l.Sources)+len(l.Outputs) > 0 }
 
 // links reads every SRT link for the "links" event.
 func (s *Server) links() linksEvent {
-	ev := linksEvent{Sources: map[string]srt.Stats{}}
+	ev := linksEvent{Sources: map[string]srt.Stats{}, Outputs: map[string]srt.Stats{}}
 	for _, src := range s.Registry.List() {
 		if st := src.Status(); st.SRT != nil {
 			ev.Sources[st.Name] = *st.SRT
+		}
+	}
+	if s.Outputs != nil {
+		for _, o := range s.Outputs.List() {
+			if o.SRT != nil {
+				ev.Outputs[o.Name] = *o.SRT
+			}
 		}
 	}
 	return ev

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"switchyard/internal/fault"
+	"switchyard/internal/protocols/srt"
 	"switchyard/internal/redact"
 )
 
@@ -66,16 +67,19 @@ const MaxJitterBufferMS = 1000
 const (
 	ProtoRTSPPull = "rtsp-pull"
 	ProtoRTMPPull = "rtmp-pull"
+	ProtoSRTPull  = "srt-pull"
 )
 
-func isPull(proto string) bool { return proto == ProtoRTSPPull || proto == ProtoRTMPPull }
+func isPull(proto string) bool {
+	return proto == ProtoRTSPPull || proto == ProtoRTMPPull || proto == ProtoSRTPull
+}
 
 // ErrPulled refuses a publisher on a source that pulls from its camera.
 var ErrPulled error = fault.New(fault.Conflict, "the source pulls from its camera and takes no publisher")
 
 // Pulled reports a source whose URL is a camera or feed to pull from.
 func (c SourceConfig) Pulled() bool {
-	for _, p := range []string{"rtsp://", "rtsps://", "rtmp://", "rtmps://"} {
+	for _, p := range []string{"rtsp://", "rtsps://", "rtmp://", "rtmps://", "srt://"} {
 		if strings.HasPrefix(c.URL, p) {
 			return true
 		}
@@ -117,8 +121,12 @@ func (c SourceConfig) Validate() error {
 			if p := strings.Split(strings.Trim(u.Path, "/"), "/"); strings.HasPrefix(u.Scheme, "rtmp") && (len(p) < 2 || p[0] == "" || p[len(p)-1] == "") {
 				return &fault.Invalid{Field: "url", Msg: fmt.Sprintf("source %s: an RTMP feed is rtmp://HOST/APP/STREAM", c.Name)}
 			}
+		case "srt":
+			if _, err := srt.ParseURL(c.URL); err != nil {
+				return &fault.Invalid{Field: "url", Msg: fmt.Sprintf("source %s: url: %s", c.Name, redact.Text(err.Error()))}
+			}
 		default:
-			return &fault.Invalid{Field: "url", Msg: fmt.Sprintf("source %s: url scheme %q is not supported (pull with rtsp://, rtsps://, rtmp:// or rtmps://, generate with gen://, or leave url empty and push to rtmp://HOST:1935/live/%s)", c.Name, u.Scheme, c.Name)}
+			return &fault.Invalid{Field: "url", Msg: fmt.Sprintf("source %s: url scheme %q is not supported (pull with rtsp://, rtsps://, rtmp://, rtmps:// or srt://, generate with gen://, or leave url empty and push to rtmp://HOST:1935/live/%s)", c.Name, u.Scheme, c.Name)}
 		}
 	}
 	return nil

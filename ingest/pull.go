@@ -10,6 +10,7 @@ import (
 	"switchyard/internal/backoff"
 	"switchyard/internal/protocols/rtmp"
 	"switchyard/internal/protocols/rtsp"
+	"switchyard/internal/protocols/srt"
 	"switchyard/internal/redact"
 	"switchyard/media"
 )
@@ -49,14 +50,18 @@ const (
 )
 
 // NewPull returns the pull of a source whose URL is an RTSP camera
-// (rtsp://, rtsps://, credentials in the URL, cfg.Transport tcp or udp) or
-// an RTMP feed (rtmp://, rtmps://, e.g. another studio's program), not
-// started. rtsps:// and rtmps:// use the system roots.
+// (rtsp://, rtsps://, credentials in the URL, cfg.Transport tcp or udp), an
+// RTMP feed (rtmp://, rtmps://, e.g. another studio's program) or a remote
+// SRT listener carrying MPEG-TS (srt://, called as a caller), not started.
+// rtsps:// and rtmps:// use the system roots.
 func NewPull(reg *Registry, cfg SourceConfig, log *slog.Logger) *Pull {
 	p := &Pull{Registry: reg, Source: cfg.Name}
-	if strings.HasPrefix(cfg.URL, "rtmp://") || strings.HasPrefix(cfg.URL, "rtmps://") {
+	switch {
+	case strings.HasPrefix(cfg.URL, "rtmp://") || strings.HasPrefix(cfg.URL, "rtmps://"):
 		p.Log, p.Session = log.With("component", "ingest.rtmp.pull", "source", cfg.Name), p.rtmpSession
-	} else {
+	case strings.HasPrefix(cfg.URL, "srt://"):
+		p.Log, p.Session = log.With("component", "ingest.srt.pull", "source", cfg.Name), p.srtSession
+	default:
 		p.Log, p.Session = log.With("component", "ingest.rtsp.pull", "source", cfg.Name), p.rtspSession
 	}
 	return p
@@ -70,6 +75,20 @@ func (p *Pull) rtspSession(ctx context.Context, cfg SourceConfig) error {
 func (p *Pull) rtmpSession(ctx context.Context, cfg SourceConfig) error {
 	return rtmp.Pull(ctx, rtmp.PullConfig{URL: cfg.URL, ReadTimeout: pullReadTimeout, ConnectTimeout: pullConnectTimeout,
 		WriteTimeout: pullWriteTimeout, Log: p.Log}, p.publish(cfg, ProtoRTMPPull))
+}
+
+// srtSession calls the remote with the handshake bounded by
+// pullReadTimeout; the source's status shows the link.
+func (p *Pull) srtSession(ctx context.Context, cfg SourceConfig) error {
+	return srt.Pull(ctx, srt.PullConfig{URL: cfg.URL, ConnectTimeout: pullReadTimeout, ReadTimeout: pullReadTimeout, Log: p.Log},
+		func(link func() srt.Stats) (media.Publisher, error) {
+			pub, err := p.Registry.Publish(p.Source, cfg.PublishKey, ProtoSRTPull)
+			if err != nil {
+				return nil, err
+			}
+			pub.SetLink(link)
+			return pub, nil
+		})
 }
 
 // publish claims the source for a session once its camera or feed is set up.
@@ -125,7 +144,7 @@ func runPull(ctx context.Context, reg *Registry, name string, minD, maxD time.Du
 			return
 		}
 		src.SetPullState(StateConnecting, attempt, time.Time{}, nil)
-		started, units := time.Now(), src.Stream().UnitsWritten()
+		started, units, sessions := time.Now(), src.Stream().UnitsWritten(), src.Status().Sessions
 		err := session(ctx, src.Config())
 		if ctx.Err() != nil {
 			return
@@ -134,7 +153,7 @@ func runPull(ctx context.Context, reg *Registry, name string, minD, maxD time.Du
 		if live && time.Since(started) > liveLongEnough {
 			attempt = 0
 		}
-		if !live && err != nil {
+		if !live && err != nil && src.Status().Sessions > sessions { // it published, then ended: not a refused call
 			err = fmt.Errorf("connected, but no media came: %w", err)
 		}
 		attempt++

@@ -56,3 +56,52 @@ func TestPullRunsItsSessionUntilClose(t *testing.T) {
 	}
 	p.Close()
 }
+
+// TestPullSaysWhetherItConnected: a session refused before it could
+// publish (a wrong passphrase, a refused connection) is retried with its
+// own error; one that published and then ended with no media is told as
+// such.
+func TestPullSaysWhetherItConnected(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	reg := NewRegistry(log)
+	for _, c := range []struct {
+		name      string
+		publishes bool
+		want      string
+	}{
+		{"refused", false, "wrong passphrase"},
+		{"published", true, "connected, but no media came: feed lost"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := reg.Add(SourceConfig{Name: c.name, URL: "srt://127.0.0.1:1"})
+			require.NoError(t, err)
+			src, _ := reg.Get(c.name)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				runPull(ctx, reg, c.name, time.Hour, time.Hour, log, func(ctx context.Context, cfg SourceConfig) error {
+					if !c.publishes {
+						return errors.New("wrong passphrase")
+					}
+					pub, err := reg.Publish(c.name, "", ProtoSRTPull)
+					require.NoError(t, err)
+					pub.Close()
+					return errors.New("feed lost")
+				})
+			}()
+			deadline := time.After(10 * time.Second)
+			for src.Status().State != StateRetrying {
+				select {
+				case <-deadline:
+					t.Fatal("the pull did not retry")
+				case <-time.After(5 * time.Millisecond):
+				}
+			}
+			require.Equal(t, c.want, src.Status().LastError)
+			cancel()
+			<-done
+		})
+	}
+}

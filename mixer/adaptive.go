@@ -175,8 +175,8 @@ func (in *input) soundJitter() time.Duration { return time.Duration(in.soundJ.Lo
 
 // stepSound returns the buffer to read in's sound with for the program
 // time t0 (the encode loop's, each frame): the one it has, or the step's
-// new one when the sound is quiet there or has waited long enough. It does
-// not allocate.
+// new one when the sound is quiet there, has waited long enough, or — a
+// longer one — ran short on the last read. It does not allocate.
 func (in *input) stepSound(t0 time.Duration) time.Duration {
 	cur := time.Duration(in.soundJ.Load())
 	want, since := in.soundTarget(t0)
@@ -190,7 +190,9 @@ func (in *input) stepSound(t0 time.Duration) time.Duration {
 	if f := in.frame; f > 0 { // steps that piled up while it waited: a frame at a time
 		want = min(max(want, cur-f), cur+f)
 	}
-	if t0-since < soundWaitMax {
+	// a longer buffer while the sound runs short (it came late): the gap
+	// is there already, take the step at once
+	if t0-since < soundWaitMax && !(want > cur && in.soundShort) {
 		// longer: a gap at the read position; shorter: the samples
 		// from it on, as far as the step, skipped
 		pos := t0 - in.cmap.offset() - cur

@@ -179,6 +179,15 @@ func TestAdaptiveBufferStepsTheSoundWithThePictures(t *testing.T) {
 	if got := in2.stepSound(at + 500*time.Millisecond); got != 40*time.Millisecond {
 		t.Fatalf("music: stepped at once to %v", got)
 	}
+	// a longer buffer while the sound runs short: at once, loud or not
+	in4 := &input{audio: in2.audio}
+	in4.delay.Store(int64(40 * time.Millisecond))
+	in4.soundJ.Store(int64(40 * time.Millisecond))
+	in4.setBuffer(at, 70*time.Millisecond)
+	in4.soundShort = true
+	if got := in4.stepSound(at + 500*time.Millisecond); got != 70*time.Millisecond {
+		t.Fatalf("sound running short: %v, want the longer buffer at once", got)
+	}
 	if got := in2.stepSound(at + 40*time.Millisecond + soundWaitMax); got != 30*time.Millisecond {
 		t.Fatalf("music: %v after soundWaitMax, want the step taken", got)
 	}

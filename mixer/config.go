@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"switchyard/internal/assets"
+	"switchyard/media/av"
 	"switchyard/mixer/clock"
 )
 
@@ -37,6 +38,14 @@ type Config struct {
 	// Assets is the folder keyer images and fonts are read from; nil: only
 	// the built-in fonts, and no image files.
 	Assets *assets.Dir
+	// Encoder is the program's (and renditions') H.264 encoder: x264 (the
+	// default) or a hardware one (av.EncoderNVENC, …) on EncodeDevice.
+	Encoder      string
+	EncodeDevice *av.HWDevice
+	// DecodeDevice, when set, decodes the sources on a GPU (each picture
+	// downloaded once for the compose); a source the device cannot decode
+	// is decoded on the CPU.
+	DecodeDevice *av.HWDevice
 }
 
 // Rate is the program's frame rate.

@@ -39,14 +39,18 @@ type input struct {
 
 	// timing: the mapping of its timestamps to the program clock
 	cmap    clockMap
-	progNow func() time.Duration  // the program clock now
-	delay   atomic.Int64          // the jitter buffer (time.Duration; SetJitterBuffer or, adaptive, noteNeed changes it)
-	buf     buffer                // … its sound's lag and its estimator (adaptive.go)
-	soundJ  atomic.Int64          // the buffer its sound is read with (time.Duration; stepSound)
-	lead    atomic.Pointer[input] // the source whose buffer it uses (follows), or nil
-	frame   time.Duration         // the program's frame duration
-	follows string                // the name of the source it follows (under the engine's mu)
-	reader  *media.Reader         // what the decoding reads
+	progNow func() time.Duration // the program clock now
+	delay   atomic.Int64         // the jitter buffer (time.Duration; SetJitterBuffer or, adaptive, noteNeed changes it)
+	buf     buffer               // … its sound's lag and its estimator (adaptive.go)
+	soundJ  atomic.Int64         // the buffer its sound is read with (time.Duration; stepSound)
+	// soundShort: its last read ran out of sound (the encode loop's)
+	soundShort bool
+	lead       atomic.Pointer[input] // the source whose buffer it uses (follows), or nil
+	frame      time.Duration         // the program's frame duration
+	follows    string                // the name of the source it follows (under the engine's mu)
+	reader     *media.Reader         // what the decoding reads
+	// decodeDevice decodes its pictures on a GPU (Config.DecodeDevice)
+	decodeDevice *av.HWDevice
 
 	mu        sync.Mutex
 	queue     []duePic       // decoded, waiting for their time, by due time
@@ -193,6 +197,20 @@ func (d *decoding) run(ctx context.Context, u *media.Unit) {
 	}
 }
 
+// openDecoder opens a decoder for codec: on the program's decode device
+// when it has one, else — or when the device cannot take the codec — on
+// the CPU (said once in the source's log).
+func (d *decoding) openDecoder(codec string) (*av.VideoDecoder, error) {
+	if dev := d.in.decodeDevice; dev != nil {
+		dec, err := av.NewVideoDecoderOn(codec, d.threads, dev)
+		if err == nil {
+			return dec, nil
+		}
+		d.in.log.Warn("cannot decode on the GPU; decoding on the CPU", "device", dev.Kind, "codec", codec, "err", err)
+	}
+	return av.NewVideoDecoder(codec, d.threads)
+}
+
 // handOvers counts the decodings moved to a fresh goroutine because a
 // lowered thread could not be raised again (each such thread ended).
 var handOvers atomic.Uint64
@@ -240,7 +258,7 @@ func (d *decoding) decode(ctx context.Context, u *media.Unit) {
 					d.vdec.Close()
 					d.vdec = nil
 				}
-				if d.vdec, err = av.NewVideoDecoder(u.Track.Codec, d.threads); err != nil {
+				if d.vdec, err = d.openDecoder(u.Track.Codec); err != nil {
 					d.countErr(err)
 					d.vdec, d.vtrack = nil, nil
 					return

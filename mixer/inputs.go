@@ -39,7 +39,7 @@ func (e *Engine) AddInput(name string, st *media.Stream, jitterBuffer time.Durat
 	in := &input{name: name, stream: st, log: e.log.With("source", name), slate: slate, gate: e.gate, gateCh: make(chan struct{}, 1),
 		audio: audio.NewRing(audio.RingFrames(MaxJitterBuffer)), cancel: cancel, done: make(chan struct{}),
 		mix: audio.Settings{Mode: audio.ModeAFV}, tickBuf: make([]float32, len(e.tickAudio)), clock: &e.tickN,
-		progNow: e.progNow, reader: st.NewReader(256), tickAt: math.MinInt64, frame: e.cfg.FrameDuration()}
+		progNow: e.progNow, reader: st.NewReader(256), tickAt: math.MinInt64, frame: e.cfg.FrameDuration(), decodeDevice: e.cfg.DecodeDevice}
 	d, auto := e.jitterOr(jitterBuffer)
 	in.delay.Store(int64(d))
 	in.soundJ.Store(int64(d))

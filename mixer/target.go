@@ -67,7 +67,7 @@ func (e *Engine) newVideoEncoder(bps int) (enc *av.VideoEncoder, err error) {
 	c := e.cfg
 	onProgramThread(func() {
 		enc, err = av.NewH264Encoder(av.H264Config{Width: c.Width, Height: c.Height, FPSNum: c.FPSNum, FPSDen: c.FPSDen,
-			BitrateBPS: bps, GOP: int(e.gopFrames), Threads: c.EncodeThreads})
+			BitrateBPS: bps, GOP: int(e.gopFrames), Threads: c.EncodeThreads, Encoder: c.Encoder, Device: c.EncodeDevice})
 	})
 	return enc, err
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -164,10 +165,22 @@ type ProgramConfig struct {
 	// rtsp://HOST:8554/preview (a confidence monitor).
 	PreviewBitrate media.Bitrate `yaml:"preview_bitrate"`
 	// JitterBuffer is how long each source's pictures and sound wait past
-	// the earliest they could be shown, so a jittery feed plays evenly
-	// (unset: 2 frames), or auto: each source's adaptive buffer, following
-	// its measured lateness (a source's own jitter_buffer_ms still wins).
+	// the earliest they could be shown, so a jittery feed plays evenly: a
+	// duration for every source, or auto (unset): each source's adaptive
+	// buffer, following its measured lateness (a source's own
+	// jitter_buffer_ms still wins).
 	JitterBuffer JitterBuffer `yaml:"jitter_buffer"`
+	// Encoder is the program's H.264 encoder: x264 (the CPU; default), or
+	// a GPU's through FFmpeg: nvenc (NVIDIA), vaapi (Intel/AMD), qsv
+	// (Intel Quick Sync). A GPU named and not there stops the start.
+	Encoder string `yaml:"encoder"`
+	// Decode is where the sources are decoded: cpu (default), auto (a GPU
+	// when one is there, else the CPU, said once in the log), cuda, vaapi
+	// or qsv.
+	Decode string `yaml:"decode"`
+	// HWDevice is the GPU for vaapi and qsv (a render node; default
+	// /dev/dri/renderD128) or cuda (its index; default 0).
+	HWDevice string `yaml:"hw_device"`
 }
 
 // JitterBuffer is program.jitter_buffer: a duration, or auto (-1).
@@ -304,7 +317,13 @@ func (c *Config) Validate() error {
 	case p.PreviewBitrate != 0 && (p.PreviewBitrate < 100_000 || p.PreviewBitrate > MaxBitrate):
 		return &ConfigError{"program.preview_bitrate", "must be from 100k to 200M (or 0: no preview output)"}
 	case time.Duration(p.JitterBuffer) != mixer.AutoJitter && (p.JitterBuffer < 0 || time.Duration(p.JitterBuffer) > time.Second):
-		return &ConfigError{"program.jitter_buffer", "must be between 0 (2 frames) and 1s, or auto"}
+		return &ConfigError{"program.jitter_buffer", "must be auto (0: the same) or a duration up to 1s"}
+	case !slices.Contains([]string{"", "x264", "nvenc", "vaapi", "qsv"}, p.Encoder):
+		return &ConfigError{"program.encoder", fmt.Sprintf("%q must be x264 (the CPU), nvenc, vaapi or qsv", p.Encoder)}
+	case !slices.Contains([]string{"", "cpu", "auto", "cuda", "vaapi", "qsv"}, p.Decode):
+		return &ConfigError{"program.decode", fmt.Sprintf("%q must be cpu, auto, cuda, vaapi or qsv", p.Decode)}
+	case strings.ContainsRune(p.HWDevice, 0) || len(p.HWDevice) > 256:
+		return &ConfigError{"program.hw_device", "must be a device path (e.g. /dev/dri/renderD128) or a GPU index"}
 	}
 	switch mv := c.Multiview; {
 	case mv.Width < 320 || mv.Width > 3840 || mv.Width%2 != 0:

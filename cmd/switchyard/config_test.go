@@ -69,6 +69,8 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"follows a source listed after", "sources: [{name: mic, follows: cam}, {name: cam}]", "sources[0].follows"},
 		{"follows itself", "sources: [{name: mic, follows: mic}]", "sources[0].follows"},
 		{"follows a follower", "sources: [{name: cam}, {name: mic, follows: cam}, {name: mic2, follows: mic}]", "sources[2].follows"},
+		{"unknown encoder", "program: {encoder: av1}", "program.encoder"},
+		{"unknown decode", "program: {decode: gpu}", "program.decode"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			p := filepath.Join(t.TempDir(), "show.yaml")

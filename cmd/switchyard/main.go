@@ -142,6 +142,7 @@ type app struct {
 	hold      *sysmon.Hold
 	assets    *assets.Dir
 	tally     *tally.Sender
+	hw        *hwDevices // the GPUs the program encodes and the sources decode on
 }
 
 // start builds and starts every part; on error it closes what it started
@@ -165,11 +166,15 @@ func (a *app) start(cfg *Config) error {
 	if a.assets, err = assets.Open(cfg.assetsPath()); err != nil {
 		return err
 	}
+	if a.hw, err = openHW(cfg.Program, log); err != nil {
+		return err
+	}
 	a.mixer, err = mixer.New(mixer.Config{
 		Width: cfg.Program.Width, Height: cfg.Program.Height, FPSNum: fpsNum, FPSDen: fpsDen,
 		VideoBitrateBPS: int(cfg.Program.VideoBitrate), AudioBitrateBPS: int(cfg.Program.AudioBitrate),
 		Keyint: timeDuration(cfg.Program.Keyint), PreviewBitrateBPS: int(cfg.Program.PreviewBitrate),
 		JitterBuffer: timeDuration(cfg.Program.JitterBuffer), Assets: a.assets,
+		Encoder: cfg.Program.Encoder, EncodeDevice: a.hw.encode, DecodeDevice: a.hw.decode,
 		Multiview: mixer.MultiviewConfig{Width: cfg.Multiview.Width, Height: cfg.Multiview.Height, FPS: cfg.Multiview.FPS,
 			Quality: cfg.Multiview.Quality},
 	}, log)
@@ -414,6 +419,7 @@ func (a *app) close() {
 	if a.mixer != nil {
 		a.mixer.Close()
 	}
+	a.hw.Close() // after the mixer's codecs
 	if a.rtsp != nil {
 		a.rtsp.Close() // the re-served paths' readers, then the server
 	}

@@ -207,7 +207,7 @@ func TestSRTPassphrase(t *testing.T) {
 }
 
 // freeUDPPort returns a loopback UDP port free a moment ago.
-func freeUDPPort(t *testing.T) int {
+func freeUDPPort(t testing.TB) int {
 	t.Helper()
 	c, err := net.ListenPacket("udp", "127.0.0.1:0")
 	require.NoError(t, err)

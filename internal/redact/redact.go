@@ -69,16 +69,26 @@ func URL(raw string) string {
 }
 
 // query masks the values of secret parameters in a raw query, keeping the
-// others and the order.
+// others and the order. A part without "=" right after a secret is masked
+// too: it is the rest of a secret with an unescaped & in it
+// (passphrase=abc&def).
 func query(raw string) string {
 	parts := strings.Split(raw, "&")
+	inSecret := false
 	for i, p := range parts {
 		k, _, hasValue := strings.Cut(p, "=")
+		if !hasValue {
+			if inSecret && p != "" {
+				parts[i] = Mask
+			}
+			continue
+		}
 		name, err := url.QueryUnescape(k)
 		if err != nil {
 			name = k
 		}
-		if hasValue && SecretParam(name) {
+		inSecret = SecretParam(name)
+		if inSecret {
 			parts[i] = k + "=" + Mask
 		}
 	}

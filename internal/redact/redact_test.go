@@ -19,6 +19,7 @@ func TestURL(t *testing.T) {
 		{"rtmp://host/app/stream?key=s3cret&x=1", "rtmp://host/app/****?key=****&x=1"},
 		{"srt://relay.example:9000?streamid=publish:cam1:K&passphrase=longsecret1&latency=200", "srt://relay.example:9000?streamid=****&passphrase=****&latency=200"},
 		{"http://x/api?TOKEN=abc&Sig=def", "http://x/api?TOKEN=****&Sig=****"},
+		{"srt://h:9000?passphrase=abcdefghij&klm&latency=20&x", "srt://h:9000?passphrase=****&****&latency=20&x"}, // an unescaped & in a secret
 		{"gen://image?path=logo.png", "gen://image?path=logo.png"},
 		{"file:intro.mp4", "file:intro.mp4"},
 		{"not a url", "****"},

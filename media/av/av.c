@@ -23,12 +23,13 @@ AVFrame *sy_audio_frame_new(int nb_samples, int rate, int *err) {
 	return f;
 }
 
-static sy_codec *sy_codec_new(AVCodecContext *ctx, int *err) {
+sy_codec *sy_codec_new(AVCodecContext *ctx, int *err) {
 	sy_codec *c = av_mallocz(sizeof(*c));
 	if (!c) { *err = AVERROR(ENOMEM); return NULL; }
 	c->ctx = ctx;
 	c->pkt = av_packet_alloc();
 	c->frame = av_frame_alloc();
+	c->hwfmt = AV_PIX_FMT_NONE;
 	if (!c->pkt || !c->frame) { *err = AVERROR(ENOMEM); sy_codec_close(c); return NULL; }
 	return c;
 }
@@ -38,6 +39,8 @@ void sy_codec_close(sy_codec *c) {
 	avcodec_free_context(&c->ctx);
 	av_packet_free(&c->pkt);
 	av_frame_free(&c->frame);
+	av_frame_free(&c->sw);
+	sws_freeContext(c->sws);
 	av_free(c);
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <libavcodec/avcodec.h>
 #include <libavutil/channel_layout.h>
+#include <libavutil/hwcontext.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/opt.h>
 #include <libswresample/swresample.h>
@@ -19,11 +20,17 @@ typedef struct {
 	AVCodecContext *ctx;
 	AVPacket *pkt;
 	AVFrame *frame;
+	// hardware codecs (hw.c): a picture moved between memories, and the
+	// I420 → NV12 conversion an NV12-only encoder needs
+	AVFrame *sw;
+	struct SwsContext *sws;
+	enum AVPixelFormat hwfmt; // a decoder's device format; AV_PIX_FMT_NONE: none
 } sy_codec;
 
 AVFrame *sy_frame_new(int w, int h, int *err);
 AVFrame *sy_audio_frame_new(int nb_samples, int rate, int *err);
 
+sy_codec *sy_codec_new(AVCodecContext *ctx, int *err);
 sy_codec *sy_video_dec_open(const char *name, int threads, int *err);
 sy_codec *sy_audio_dec_open(const char *name, const uint8_t *extra, int extra_size, int rate, int channels, int *err);
 int sy_dec_send(sy_codec *c, const uint8_t *data, int size, int64_t pts);
@@ -37,6 +44,15 @@ int sy_jpeg_send(sy_codec *c, AVFrame *f);
 int sy_enc_send(sy_codec *c, AVFrame *f, int64_t pts, int force_key);
 int sy_enc_receive(sy_codec *c);
 void sy_codec_close(sy_codec *c);
+
+int sy_hw_device_open(const char *type, const char *device, AVBufferRef **out);
+void sy_hw_device_free(AVBufferRef **ref);
+int sy_hw_device_type(AVBufferRef *ref);
+sy_codec *sy_video_dec_open_hw(const char *name, int threads, AVBufferRef *dev, int *err);
+int sy_dec_receive_hw(sy_codec *c);
+sy_codec *sy_h264_enc_open_hw(const char *name, int w, int h, int fps_num, int fps_den, int bitrate, int gop,
+	AVBufferRef *dev, int *err);
+int sy_enc_send_hw(sy_codec *c, AVFrame *f, int64_t pts, int force_key);
 
 int sy_scale(struct SwsContext **cache, const AVFrame *src,
 	uint8_t *d0, uint8_t *d1, uint8_t *d2, int s0, int s1, int s2, int dw, int dh);

@@ -35,6 +35,7 @@ type VideoDecoder struct {
 	c        *C.sy_codec
 	buf      cbuf
 	skipping bool
+	hw       bool // decoding on a device (NewVideoDecoderOn)
 }
 
 // SkipNonReference makes the decoder drop the pictures no other picture
@@ -90,7 +91,11 @@ func (d *VideoDecoder) Decode(nalus [][]byte, pts int64, fn func(Picture, int64)
 	}
 	for {
 		inC.Add(1)
-		code = C.sy_dec_receive(d.c)
+		if d.hw {
+			code = C.sy_dec_receive_hw(d.c)
+		} else {
+			code = C.sy_dec_receive(d.c)
+		}
 		inC.Add(-1)
 		if code < 0 {
 			if err := avErr("decode", code); err != ErrAgain {
@@ -120,16 +125,31 @@ type H264Config struct {
 	Preset, Tune string
 	// Threads: 0 lets x264 choose.
 	Threads int
+	// Encoder is x264 (the default: libx264), nvenc, vaapi or qsv
+	// (FFmpeg's hardware encoders, hw.go); Device the device for the last
+	// three (EncoderDevice; vaapi needs one, nvenc and qsv open their own
+	// when nil).
+	Encoder string
+	Device  *HWDevice
 }
 
-// VideoEncoder encodes I420 frames to H.264 with libx264.
+// VideoEncoder encodes I420 frames to H.264 with libx264 or a hardware
+// encoder.
 type VideoEncoder struct {
 	c     *C.sy_codec
 	extra []byte
+	hw    bool
 }
 
-// NewH264Encoder opens libx264. Its time base is 1/FPS: PTS counts frames.
+// NewH264Encoder opens libx264, or the hardware encoder cfg.Encoder names.
+// Its time base is 1/FPS: PTS counts frames.
 func NewH264Encoder(cfg H264Config) (*VideoEncoder, error) {
+	if cfg.FPSDen == 0 {
+		cfg.FPSDen = 1
+	}
+	if cfg.Encoder != "" && cfg.Encoder != EncoderX264 {
+		return newHWEncoder(cfg)
+	}
 	if cfg.Preset == "" {
 		cfg.Preset = "veryfast"
 	}
@@ -162,7 +182,12 @@ func (e *VideoEncoder) Encode(f *Frame, pts int64, forceKey bool, fn func(Packet
 		key = 1
 	}
 	inC.Add(1)
-	code := C.sy_enc_send(e.c, f.f, C.int64_t(pts), key)
+	var code C.int
+	if e.hw {
+		code = C.sy_enc_send_hw(e.c, f.f, C.int64_t(pts), key)
+	} else {
+		code = C.sy_enc_send(e.c, f.f, C.int64_t(pts), key)
+	}
 	inC.Add(-1)
 	if err := avErr("encode", code); err != nil {
 		return err

@@ -10,7 +10,6 @@ import (
 
 	"switchyard/internal/fault"
 	"switchyard/internal/notify"
-	"switchyard/internal/protocols/rtmp"
 	"switchyard/internal/redact"
 	"switchyard/media"
 )
@@ -28,7 +27,7 @@ func (c Config) Validate() error {
 	if !namePattern.MatchString(c.Name) {
 		return &fault.Invalid{Field: "name", Msg: fmt.Sprintf("output name %q must match %s", c.Name, namePattern)}
 	}
-	if _, err := rtmp.ParseTarget(c.URL); err != nil {
+	if _, err := newLink(c.URL); err != nil {
 		return &fault.Invalid{Field: "url", Msg: fmt.Sprintf("output %s: url: %s", c.Name, redact.Text(err.Error()))}
 	}
 	if c.VideoBitrate < 0 || (c.VideoBitrate > 0 && c.VideoBitrate < 100_000) {
@@ -70,7 +69,7 @@ func (m *Manager) Add(c Config) (Status, error) {
 	if err := c.Validate(); err != nil {
 		return Status{}, err
 	}
-	t, _ := rtmp.ParseTarget(c.URL)
+	l, _ := newLink(c.URL)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.outputs[c.Name]; ok {
@@ -80,7 +79,7 @@ func (m *Manager) Add(c Config) (Status, error) {
 	if err != nil {
 		return Status{}, err
 	}
-	o := newOutput(c, t, &m.opts, st, m.log, &m.changes)
+	o := newOutput(c, l, &m.opts, st, m.log, &m.changes)
 	m.outputs[c.Name] = o
 	m.changes.Changed(c.Name)
 	if c.Enabled && !m.closed {
@@ -152,14 +151,14 @@ func (m *Manager) Patch(name string, p Patch) (Status, error) {
 	if err := c.Validate(); err != nil {
 		return Status{}, err
 	}
-	t, _ := rtmp.ParseTarget(c.URL)
+	l, _ := newLink(c.URL)
 	st, err := m.acquire(c)
 	if err != nil {
 		return Status{}, err
 	}
 	o.stop() // waits for the goroutine; it never takes m.mu
 	m.release(o.cfg)
-	n := newOutput(c, t, &m.opts, st, m.log, &m.changes)
+	n := newOutput(c, l, &m.opts, st, m.log, &m.changes)
 	n.reconnects = o.reconnects
 	m.outputs[name] = n
 	m.changes.Changed(name)

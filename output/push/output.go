@@ -1,4 +1,5 @@
-// Package push sends the program to streaming platforms over RTMP and RTMPS.
+// Package push sends the program to streaming platforms and relays over
+// RTMP, RTMPS and SRT (MPEG-TS, as a caller).
 // Each destination is its own state machine with its own goroutine and its
 // own bounded queue (a reader on the program stream); it reconnects on its own
 // with exponential backoff and never makes the program, the recordings or
@@ -11,12 +12,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
 	"switchyard/internal/backoff"
 	"switchyard/internal/notify"
 	"switchyard/internal/protocols/rtmp"
+	"switchyard/internal/protocols/srt"
 	"switchyard/internal/redact"
 	"switchyard/media"
 )
@@ -68,14 +71,18 @@ type Status struct {
 	FramesSent    uint64        `json:"frames_sent"`
 	FramesDropped uint64        `json:"frames_dropped"`
 	Reconnects    uint64        `json:"reconnects"`
+	// SRT is the link of an srt:// output while it is connected.
+	SRT *srt.Stats `json:"srt,omitempty"`
 }
 
 // Options shared by every output of a manager.
 type Options struct {
-	// ConnectTimeout bounds dial + TLS + handshake + connect + createStream +
-	// publish; defaults to 10s.
+	// ConnectTimeout bounds an RTMP output's dial + TLS + handshake +
+	// connect + createStream + publish, and an SRT output's handshake;
+	// defaults to 10s.
 	ConnectTimeout time.Duration
-	// WriteTimeout bounds every write; defaults to 5s.
+	// WriteTimeout bounds every RTMP write (SRT writes never block);
+	// defaults to 5s.
 	WriteTimeout time.Duration
 	// QueueSize is the per-output queue in units (power of two); defaults to
 	// 512 (about 5 s of 30 fps video with its audio). Overflow means the
@@ -109,10 +116,12 @@ func (o *Options) defaults() {
 	}
 }
 
-// Output is one destination's state machine.
+// Output is one destination's state machine, for any protocol: the state,
+// the queue, the counters and the backoff are the Output's; its link
+// (rtmp.go, srt.go) connects and sends.
 type Output struct {
 	cfg     Config
-	target  rtmp.Target
+	link    link
 	opts    *Options
 	program *media.Stream
 	log     *slog.Logger
@@ -131,6 +140,8 @@ type Output struct {
 	rateBytes   uint64
 	rateAt      time.Time
 	bitrateKbps float64
+	// stats reads the live connection's SRT link (nil otherwise).
+	stats func() srt.Stats
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -139,15 +150,54 @@ type Output struct {
 	changes *notify.Notifier
 }
 
-func newOutput(cfg Config, t rtmp.Target, opts *Options, program *media.Stream, log *slog.Logger, changes *notify.Notifier) *Output {
-	return &Output{cfg: cfg, target: t, opts: opts, program: program, state: StateIdle, changes: changes,
+// link is how an output connects and sends, one per protocol. An interface
+// rather than a switch in the session: each protocol keeps its connection,
+// headers and framing in its own file, and the state machine stays one.
+type link interface {
+	// send connects, says when it is live (o.setState(StateLive)) and
+	// sends the reader's units (the output's queue, from a key frame) until
+	// an error or ctx ends; it counts what it sends (o.count) and what the
+	// queue dropped (o.overflowed).
+	send(ctx context.Context, o *Output, reader *media.Reader, video, audio *media.Track) error
+}
+
+// newLink returns the link of a destination URL: rtmp://, rtmps:// or srt://.
+func newLink(url string) (link, error) {
+	if strings.HasPrefix(url, "srt:") {
+		t, err := srt.ParseURL(url)
+		if err != nil {
+			return nil, err
+		}
+		return srtLink{target: t}, nil
+	}
+	t, err := rtmp.ParseTarget(url)
+	if err != nil {
+		if !strings.HasPrefix(url, "rtmp") {
+			return nil, fmt.Errorf("%w (or srt://HOST:PORT?streamid=…)", err)
+		}
+		return nil, err
+	}
+	return rtmpLink{target: t}, nil
+}
+
+func newOutput(cfg Config, l link, opts *Options, program *media.Stream, log *slog.Logger, changes *notify.Notifier) *Output {
+	return &Output{cfg: cfg, link: l, opts: opts, program: program, state: StateIdle, changes: changes,
 		log: log.With("output", cfg.Name, "url", redact.URL(cfg.URL))}
 }
 
 // Status returns a snapshot.
 func (o *Output) Status() Status {
 	o.mu.Lock()
-	defer o.mu.Unlock()
+	s, stats := o.statusLocked(), o.stats
+	o.mu.Unlock()
+	if stats != nil { // outside the lock: it takes the connection's
+		l := stats()
+		s.SRT = &l
+	}
+	return s
+}
+
+func (o *Output) statusLocked() Status {
 	s := Status{Name: o.cfg.Name, URL: redact.URL(o.cfg.URL), Enabled: o.cfg.Enabled, VideoBitrate: o.cfg.VideoBitrate, State: o.state,
 		LastError: o.lastErr, Bytes: o.bytes, FramesSent: o.frames, FramesDropped: o.dropped, Reconnects: o.reconnects}
 	if o.state == StateRetrying {
@@ -195,6 +245,13 @@ func (o *Output) setState(s State) {
 	o.mu.Unlock()
 }
 
+// setStats gives the status the live connection's SRT link (nil: none).
+func (o *Output) setStats(f func() srt.Stats) {
+	o.mu.Lock()
+	o.stats = f
+	o.mu.Unlock()
+}
+
 func (o *Output) run(ctx context.Context) {
 	defer close(o.done)
 	defer o.setState(StateIdle)
@@ -231,7 +288,9 @@ func (o *Output) run(ctx context.Context) {
 // errQueueOverflow ends a session whose destination cannot keep up.
 var errQueueOverflow = errors.New("destination too slow: the output queue overflowed")
 
-// session connects, publishes and streams until an error.
+// session connects and streams until an error: the queue (a reader on the
+// stream, from its next key frame) is the Output's, the connection the
+// link's.
 func (o *Output) session(ctx context.Context) error {
 	var video, audio *media.Track
 	for _, t := range o.program.Tracks() {
@@ -245,126 +304,22 @@ func (o *Output) session(ctx context.Context) error {
 	if video == nil {
 		return errors.New("the program has no video track")
 	}
-	// The queue: a reader on the program, starting at the next key frame.
 	reader := o.program.NewReader(o.opts.QueueSize)
 	defer reader.Close()
-
-	conn, err := rtmp.Publish(ctx, o.target, o.opts.TLSConfig, rtmp.Timeouts{Connect: o.opts.ConnectTimeout, Write: o.opts.WriteTimeout})
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-
-	// Read what the server sends (acks, pings, status) on its own goroutine;
-	// its error (or the server closing) ends the session.
-	sctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	readErr := make(chan error, 1)
-	readDone := make(chan struct{})
-	go func() {
-		defer close(readDone)
-		for {
-			typ, _, _, payload, err := conn.ReadMessage()
-			if err != nil {
-				readErr <- fmt.Errorf("connection lost: %w", err)
-				cancel()
-				return
-			}
-			if typ == rtmp.MsgCommandAMF0 {
-				if vals, _ := rtmp.DecodeAMF0(payload); len(vals) > 0 {
-					if name, _ := vals[0].(string); name == "onStatus" {
-						if code, desc := rtmp.StatusOf(vals); code != "" && code != "NetStream.Publish.Start" {
-							o.log.Info("destination status", "code", code, "description", desc)
-						}
-					}
-				}
-			}
-		}
-	}()
-	defer func() { conn.Close(); <-readDone }()
-	// Stopping the output closes the socket at once, even mid-write.
-	defer context.AfterFunc(sctx, func() { conn.Close() })()
-
-	vbps := o.opts.VideoBPS
-	if o.cfg.VideoBitrate > 0 {
-		vbps = int(o.cfg.VideoBitrate)
-	}
-	meta, err := rtmp.SetDataFrame(rtmp.MetaData(video, audio, vbps, o.opts.AudioBPS))
-	if err != nil {
-		return err
-	}
-	vsh, err := rtmp.AVCSequenceHeaderTag(video)
-	if err != nil {
-		return err
-	}
-	sid := conn.StreamID()
-	// Headers carry the timestamp the stream resumes at, so a reconnect
-	// continues the program clock instead of starting over.
-	first, err := reader.Next(sctx)
-	if err != nil {
-		return o.sessionErr(ctx, readErr, err)
-	}
-	ts0 := rtmpTime(first.DTS)
-	if err := conn.WriteMessage(rtmp.CSIDData, rtmp.MsgDataAMF0, sid, ts0, meta); err != nil {
-		return err
-	}
-	if err := conn.WriteMessage(rtmp.CSIDVideo, rtmp.MsgVideo, sid, ts0, vsh); err != nil {
-		return err
-	}
-	if audio != nil {
-		if err := conn.WriteMessage(rtmp.CSIDAudio, rtmp.MsgAudio, sid, ts0, rtmp.AACSequenceHeaderTag(audio)); err != nil {
-			return err
-		}
-	}
-	o.setState(StateLive)
-	o.log.Info("output live")
-	dropped0 := reader.Dropped()
-	started := false
-	for u := first; ; {
-		if reader.Dropped() != dropped0 {
-			o.mu.Lock()
-			o.dropped += reader.Dropped() - dropped0
-			o.mu.Unlock()
-			return errQueueOverflow
-		}
-		if u.Track == video {
-			started = started || u.Key
-		}
-		if started {
-			var err error
-			var n int
-			switch u.Track {
-			case video:
-				p := rtmp.AVCFrameTag(u)
-				n = len(p)
-				err = conn.WriteMessage(rtmp.CSIDVideo, rtmp.MsgVideo, sid, rtmpTime(u.DTS), p)
-			case audio:
-				p := rtmp.AACFrameTag(u)
-				n = len(p)
-				err = conn.WriteMessage(rtmp.CSIDAudio, rtmp.MsgAudio, sid, rtmpTime(u.DTS), p)
-			}
-			if err != nil {
-				return fmt.Errorf("write: %w", err)
-			}
-			o.count(n, u.Track == video)
-		}
-		if u, err = reader.Next(sctx); err != nil {
-			return o.sessionErr(ctx, readErr, err)
-		}
-	}
+	return o.link.send(ctx, o, reader, video, audio)
 }
 
-// sessionErr prefers the reader's error (the real cause) over a cancellation.
-func (o *Output) sessionErr(ctx context.Context, readErr chan error, err error) error {
-	if ctx.Err() != nil {
-		return ctx.Err()
+// overflowed counts what the queue dropped since dropped0 and says whether
+// it did: the destination cannot keep up.
+func (o *Output) overflowed(reader *media.Reader, dropped0 uint64) bool {
+	d := reader.Dropped()
+	if d == dropped0 {
+		return false
 	}
-	select {
-	case rerr := <-readErr:
-		return rerr
-	default:
-		return err
-	}
+	o.mu.Lock()
+	o.dropped += d - dropped0
+	o.mu.Unlock()
+	return true
 }
 
 func (o *Output) count(n int, frame bool) {
@@ -382,7 +337,3 @@ func (o *Output) count(n int, frame bool) {
 		o.rateAt, o.rateBytes = now, o.bytes
 	}
 }
-
-// rtmpTime is the 32-bit millisecond RTMP timestamp of a program time; it
-// wraps after 49.7 days as RTMP timestamps do.
-func rtmpTime(d time.Duration) uint32 { return uint32(d / time.Millisecond) }

@@ -95,7 +95,7 @@ func send(t *testing.T, tracks []*media.Track, units []*media.Unit) [][]byte {
 	}
 	r.Close() // Next gives what the ring holds, then ErrReaderClosed
 	c := &collect{t: t}
-	err := (&Sender{W: c}).run(context.Background(), st, r)
+	err := (&Sender{W: c}).RunReader(context.Background(), st, r)
 	require.ErrorIs(t, err, media.ErrReaderClosed)
 	return c.writes
 }
@@ -296,7 +296,7 @@ func TestSenderSaysWhatItCannotCarry(t *testing.T) {
 	r.Close()
 	var said []error
 	c := &collect{t: t}
-	err = (&Sender{W: c, OnSoundNotCarried: func(err error) { said = append(said, err) }}).run(context.Background(), st, r)
+	err = (&Sender{W: c, OnSoundNotCarried: func(err error) { said = append(said, err) }}).RunReader(context.Background(), st, r)
 	require.True(t, errors.Is(err, media.ErrReaderClosed))
 	require.Len(t, said, 1)
 	require.ErrorContains(t, said[0], "pcma cannot be carried in MPEG-TS")
@@ -318,7 +318,7 @@ func FuzzReceiver(f *testing.F) {
 		}
 		r.Close()
 		var buf bytes.Buffer
-		_ = (&Sender{W: &buf}).run(context.Background(), st, r)
+		_ = (&Sender{W: &buf}).RunReader(context.Background(), st, r)
 		f.Add(buf.Bytes())
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))

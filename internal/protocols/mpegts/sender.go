@@ -39,7 +39,18 @@ type Sender struct {
 	// is not sent (a codec MPEG-TS does not carry here, or sound that began
 	// after the reader); the picture goes on without it.
 	OnSoundNotCarried func(error)
+	// KeepClock sends the stream's own timestamps (plus ClockRoom) instead
+	// of starting near zero for each run: an output that reconnects
+	// continues its receiver's clock where it left it, as the program's
+	// clock does (frame index × frame duration, never jumping).
+	KeepClock bool
+	// Sent, when set, is told of each unit once it is written.
+	Sent func(*media.Unit)
 }
+
+// ClockRoom is added to a stream's timestamps with KeepClock: room below
+// the first picture for the sound stamped slightly before it.
+const ClockRoom = time.Second
 
 // Run sends st from its next key frame until ctx ends, a write fails or the
 // reader falls behind (ErrTooSlow). Timestamps start near zero for this
@@ -47,10 +58,12 @@ type Sender struct {
 func (s *Sender) Run(ctx context.Context, st *media.Stream) error {
 	reader := st.NewReader(512)
 	defer reader.Close()
-	return s.run(ctx, st, reader)
+	return s.RunReader(ctx, st, reader)
 }
 
-func (s *Sender) run(ctx context.Context, st *media.Stream, reader *media.Reader) error {
+// RunReader is Run with the caller's reader on st (its queue, of the size
+// the caller chose, perhaps made before a connection was set up).
+func (s *Sender) RunReader(ctx context.Context, st *media.Stream, reader *media.Reader) error {
 	dropped := reader.Dropped()
 	bw := &chunker{w: s.W}
 	var (
@@ -107,6 +120,9 @@ func (s *Sender) run(ctx context.Context, st *media.Stream, reader *media.Reader
 			// A little room below the first picture: the sound that goes
 			// with it may be stamped slightly earlier.
 			base = u.DTS - 200*time.Millisecond
+			if s.KeepClock {
+				base = -ClockRoom
+			}
 		}
 		pts := int64((u.PTS - base) * 90000 / time.Second)
 		switch {
@@ -145,6 +161,9 @@ func (s *Sender) run(ctx context.Context, st *media.Stream, reader *media.Reader
 		}
 		if err := bw.Flush(); err != nil {
 			return err
+		}
+		if s.Sent != nil {
+			s.Sent(u)
 		}
 	}
 }

@@ -1,6 +1,11 @@
 // Package srt holds what Switchyard's SRT connections share, whichever
 // side called: the listener's publishers and readers (internal/servers/srt),
 // the pulls (ingest) and the outputs (output/push). gosrt is the SRT stack.
+//
+//   - Stats: a connection's link, for the status and /metrics (stats.go);
+//   - ParseURL and Dial: srt:// URLs and calling a remote listener, with
+//     refusals in words (caller.go);
+//   - Pull: a pull of a remote listener's MPEG-TS (pull.go).
 package srt
 
 import (

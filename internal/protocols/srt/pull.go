@@ -1,0 +1,126 @@
+package srt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"switchyard/internal/protocols/mpegts"
+	"switchyard/internal/redact"
+	"switchyard/media"
+)
+
+// PullConfig is one pull of a remote SRT listener (a remote venue's
+// encoder, a relay) carrying MPEG-TS.
+type PullConfig struct {
+	// URL is srt://HOST:PORT?streamid=…&passphrase=…&latency=… (ParseURL).
+	URL string
+	// ConnectTimeout bounds the handshake; ReadTimeout drops a remote that
+	// keeps the link up but sends nothing this long (SRT keep-alives would
+	// hold it open for ever).
+	ConnectTimeout, ReadTimeout time.Duration
+	// Log is the pull's logger.
+	Log *slog.Logger
+}
+
+// Pull calls the remote once and publishes its transport stream until the
+// link, the remote or ctx ends the session; the error says why. publish
+// claims the source once the stream's program map is read; it is given the
+// link's statistics for the source's status.
+func Pull(ctx context.Context, c PullConfig, publish func(link func() Stats) (media.Publisher, error)) error {
+	t, err := ParseURL(c.URL)
+	if err != nil {
+		return err
+	}
+	conn, err := DialContext(ctx, t, c.ConnectTimeout)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	defer context.AfterFunc(ctx, func() { conn.Close() })() // stopping unblocks the read
+	// Reader counts what the receiver gave up as too late (packets_dropped)
+	rd := &Reader{Conn: conn}
+	in := &idleReader{r: rd}
+	idle := watchIdle(conn, in, c.ReadTimeout)
+	defer idle.stop()
+	lost := func(err error) error {
+		if idle.fired.Load() {
+			return fmt.Errorf("feed lost: nothing came for %s", c.ReadTimeout)
+		}
+		if errors.Is(err, io.EOF) {
+			return errors.New("feed lost: the remote closed the link")
+		}
+		return fmt.Errorf("feed lost: %w", err)
+	}
+	rx, err := mpegts.NewReceiver(in, c.Log)
+	if err != nil {
+		if ctx.Err() == nil && (idle.fired.Load() || errors.Is(err, io.EOF)) {
+			return lost(err)
+		}
+		return err
+	}
+	pub, err := publish(rd.Stats)
+	if err != nil {
+		return err
+	}
+	defer pub.Close()
+	pub.OnKick(func() { conn.Close() })
+	c.Log.Info("feed connected", "url", redact.URL(c.URL), "codecs", rx.Codecs(), "malformed", rx.Malformed())
+	return lost(rx.Run(pub))
+}
+
+// idleReader reads a connection and notes when it last gave bytes.
+type idleReader struct {
+	r    io.Reader
+	last atomic.Int64 // unix nanoseconds
+}
+
+func (r *idleReader) Read(b []byte) (int, error) {
+	n, err := r.r.Read(b)
+	if n > 0 {
+		r.last.Store(time.Now().UnixNano())
+	}
+	return n, err
+}
+
+// idleWatch closes a connection that gave nothing for a while.
+type idleWatch struct {
+	fired  atomic.Bool
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// watchIdle closes c when in has given nothing for timeout (gosrt has no
+// read deadline); stop ends the watch and waits for it.
+func watchIdle(c io.Closer, in *idleReader, timeout time.Duration) *idleWatch {
+	in.last.Store(time.Now().UnixNano())
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &idleWatch{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		t := time.NewTicker(max(timeout/4, 10*time.Millisecond))
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if time.Since(time.Unix(0, in.last.Load())) > timeout {
+					w.fired.Store(true)
+					_ = c.Close()
+					return
+				}
+			}
+		}
+	}()
+	return w
+}
+
+func (w *idleWatch) stop() {
+	w.cancel()
+	<-w.done
+}
