@@ -79,7 +79,7 @@ func (j *JitterMS) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	var n int
-	if err := json.Unmarshal(b, &n); err != nil {
+	if err := json.Unmarshal(b, &n); err != nil || n < 0 { // -1 is auto's own mark, not a way to say it
 		return &json.UnmarshalTypeError{Value: string(b), Type: reflect.TypeFor[JitterMS]()}
 	}
 	*j = JitterMS(n)

@@ -116,6 +116,9 @@ sources: [{name: cam, jitter_buffer_ms: auto}, {name: mic, follows: cam}, {name:
 	}
 	var j ingest.JitterMS
 	require.Error(t, json.Unmarshal([]byte(`"soon"`), &j))
+	require.Error(t, json.Unmarshal([]byte(`-1`), &j), "auto's internal mark is not a value")
+	_, err = LoadConfig(writeShow(t, "sources: [{name: a, jitter_buffer_ms: -1}]"), nil)
+	require.ErrorContains(t, err, "jitter_buffer_ms")
 }
 
 func TestEnvironmentOverrides(t *testing.T) {
