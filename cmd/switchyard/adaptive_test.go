@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -155,4 +157,72 @@ func TestAdaptiveSettingsSurviveRestart(t *testing.T) {
 	var e struct{ Error, Field string }
 	require.Equal(t, 400, api(t, "PATCH", b.apiURL("/sources/far"), `{"follows":"mic1"}`, &e), "mic1 follows another")
 	require.Equal(t, "follows", e.Field)
+}
+
+// TestMicrophoneFollowsItsCamera: one encoder sends a camera (a white flash
+// each second) straight to cam1 and its sound (a beep at each flash) to mic1
+// through a path whose delay wanders by up to 60 ms. The program shows cam1
+// and hears only mic1. With follows: cam1 the microphone uses the camera's
+// (adaptive) buffer, which grows to cover the microphone's path: each beep
+// starts within a frame of its flash. (On its own adaptive buffer the
+// microphone's sound would come its path's jitter later than the pictures.)
+func TestMicrophoneFollowsItsCamera(t *testing.T) {
+	mustHaveTools(t)
+	length := 10 * time.Second
+	clip := filepath.Join(t.TempDir(), "flash-beep.flv")
+	out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error",
+		"-f", "lavfi", "-i", "color=c=black:s=320x240:r=30,drawbox=c=white:t=fill:enable='lt(mod(t\\,1)\\,0.02)'",
+		"-f", "lavfi", "-i", "aevalsrc='if(lt(mod(t\\,1)\\,0.1)\\,0.5*sin(2*PI*1000*t)\\,0)':s=48000",
+		"-t", strconv.Itoa(int(length/time.Second)+14), "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "30", "-pix_fmt", "yuv420p",
+		"-c:a", "aac", "-b:a", "96k", "-y", clip).CombinedOutput()
+	require.NoError(t, err, "make the clip: %s", out)
+	a, _ := startApp(t, testConfig(t, ingest.SourceConfig{Name: "cam1", JitterBufferMS: ingest.JitterAuto},
+		ingest.SourceConfig{Name: "mic1", JitterBufferMS: ingest.JitterAuto, Follows: "cam1"}))
+	path := testpeer.StartProxy(t, a.rtmp.Addr().String())
+	path.Jitter(60 * time.Millisecond)
+	// one encoder, two streams with the same timestamps: the pictures (and
+	// the sound, unheard) straight, the sound alone over the jittery path
+	p := run(t, "ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-i", clip,
+		"-map", "0:v", "-map", "0:a", "-c", "copy", "-f", "flv", a.rtmpURL("cam1"),
+		"-map", "0:a", "-c", "copy", "-f", "flv", "rtmp://"+path.Addr()+"/live/mic1")
+	waitLive(t, a, "cam1")
+	waitFor(t, 20*time.Second, "mic1 live", func() bool { return sourceStatus(t, a, "mic1").State == ingest.StateLive })
+	mustAPI(t, "PATCH", a.apiURL("/audio/cam1"), `{"mode":"off"}`, nil)
+	mustAPI(t, "PATCH", a.apiURL("/audio/mic1"), `{"mode":"on"}`, nil)
+	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, nil)
+	// the buffer takes in the microphone's path (it grows at once, and a
+	// step of the sound waits for a quiet moment)
+	cfg := a.mixer.Config()
+	from := a.mixer.Stats().FramesOut
+	waitFor(t, 30*time.Second, "4 s on air", func() bool { return a.mixer.Stats().FramesOut >= from+120 })
+
+	frames := decodeProgram(t, a)
+	beeps := beepOnsets(t, a, length+2*time.Second)
+	start := frames.started(t)
+	var flashes []time.Duration
+	for n, prevLit := start, false; n < start+int64(length/cfg.FrameDuration()); n++ {
+		lit := average(frames.frame(t, n)).R > 128
+		if lit && !prevLit {
+			flashes = append(flashes, time.Duration(n)*cfg.FrameDuration())
+		}
+		prevLit = lit
+	}
+	found := <-beeps
+	cam, mic := sourceStatus(t, a, "cam1"), sourceStatus(t, a, "mic1")
+	t.Logf("cam1's buffer %d ms (need %.1f ms), mic1's %d ms; mic1's transit jitter %.1f ms",
+		cam.JitterBufferMS, cam.JitterNeedMS, mic.JitterBufferMS, mic.TransitJitterMS)
+	require.GreaterOrEqual(t, len(flashes), int(length/time.Second)-3, "flashes seen")
+	var offs []time.Duration
+	for _, f := range flashes[1:] {
+		i := sort.Search(len(found), func(i int) bool { return found[i].onset > f-500*time.Millisecond })
+		require.Less(t, i, len(found), "a beep near the flash at %s", f)
+		offs = append(offs, found[i].onset-f)
+	}
+	lo, hi := slicesMinMax(offs)
+	t.Logf("A/V offset (mic1's beep − cam1's flash) over %d pairs: %s … %s", len(offs), lo.Round(100*time.Microsecond), hi.Round(100*time.Microsecond))
+	for i, o := range offs {
+		require.LessOrEqual(t, absDuration(o), cfg.FrameDuration()+5*time.Millisecond, "pair %d: beep %s from its flash", i, o)
+	}
+	require.Equal(t, cam.JitterBufferMS, mic.JitterBufferMS, "mic1 on cam1's buffer")
+	require.NoError(t, p.wait(t, 30*time.Second), "the encoder ran to its end")
 }
