@@ -162,7 +162,7 @@ func TestAdaptiveSettingsSurviveRestart(t *testing.T) {
 // TestMicrophoneFollowsItsCamera: one encoder sends a camera (a white flash
 // each second) straight to cam1 and its sound (a beep at each flash) to mic1
 // through a path whose delay wanders by up to 60 ms. The program shows cam1
-// and hears only mic1. With follows: cam1 the microphone uses the camera's
+// and hears mic1. With follows: cam1 the microphone uses the camera's
 // (adaptive) buffer, which grows to cover the microphone's path: each beep
 // starts within a frame of its flash. (On its own adaptive buffer the
 // microphone's sound would come its path's jitter later than the pictures.)
@@ -180,14 +180,16 @@ func TestMicrophoneFollowsItsCamera(t *testing.T) {
 		ingest.SourceConfig{Name: "mic1", JitterBufferMS: ingest.JitterAuto, Follows: "cam1"}))
 	path := testpeer.StartProxy(t, a.rtmp.Addr().String())
 	path.Jitter(60 * time.Millisecond)
-	// one encoder, two streams with the same timestamps: the pictures (and
-	// the sound, unheard) straight, the sound alone over the jittery path
+	// one encoder, two streams with the same timestamps: the pictures
+	// straight, the sound over the jittery path (each stream its own track:
+	// a stream's mapping is its later track's least delay, timing.go, and
+	// a camera's own sound would hold its pictures' mapping back by the
+	// muxer's interleaving, which is not the buffer's to fix)
 	p := run(t, "ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-i", clip,
-		"-map", "0:v", "-map", "0:a", "-c", "copy", "-f", "flv", a.rtmpURL("cam1"),
+		"-map", "0:v", "-c", "copy", "-f", "flv", a.rtmpURL("cam1"),
 		"-map", "0:a", "-c", "copy", "-f", "flv", "rtmp://"+path.Addr()+"/live/mic1")
 	waitLive(t, a, "cam1")
 	waitFor(t, 20*time.Second, "mic1 live", func() bool { return sourceStatus(t, a, "mic1").State == ingest.StateLive })
-	mustAPI(t, "PATCH", a.apiURL("/audio/cam1"), `{"mode":"off"}`, nil)
 	mustAPI(t, "PATCH", a.apiURL("/audio/mic1"), `{"mode":"on"}`, nil)
 	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, nil)
 	// the buffer takes in the microphone's path (it grows at once, and a
