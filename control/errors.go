@@ -13,6 +13,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"switchyard/ingest"
 	"switchyard/internal/fault"
 	"switchyard/media"
 )
@@ -132,6 +133,8 @@ func describeType(t reflect.Type) string {
 	switch {
 	case t == reflect.TypeFor[media.Bitrate]():
 		return `a bitrate: bits per second (2500000) or with k or M ("2500k")`
+	case t == reflect.TypeFor[ingest.JitterMS]():
+		return `milliseconds (0: the program's) or "auto"`
 	case t.Kind() == reflect.String:
 		return "a string"
 	case t.Kind() == reflect.Bool:

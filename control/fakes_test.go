@@ -414,7 +414,7 @@ func (fs *fakeSources) Add(cfg ingest.SourceConfig) (ingest.Status, error) {
 	if err != nil {
 		return ingest.Status{}, err
 	}
-	fs.mix.addInput(cfg.Name, time.Duration(cfg.JitterBufferMS)*time.Millisecond)
+	fs.mix.addInput(cfg.Name, cfg.JitterBufferMS.Duration())
 	return src.Status(), nil
 }
 
@@ -428,7 +428,7 @@ func (fs *fakeSources) Update(cfg ingest.SourceConfig) (ingest.Status, error) {
 	if err := fs.check(cfg); err != nil {
 		return ingest.Status{}, err
 	}
-	fs.mix.setJitter(cfg.Name, time.Duration(cfg.JitterBufferMS)*time.Millisecond)
+	fs.mix.setJitter(cfg.Name, cfg.JitterBufferMS.Duration())
 	if err := fs.reg.Update(cfg); err != nil {
 		return ingest.Status{}, err
 	}

@@ -77,6 +77,7 @@ var (
 	dSourceKeyint  = desc("source_keyframe_interval_seconds", "Time between the source's last two key frames.", "source")
 	dSourceTransit = desc("source_transit_jitter_seconds", "The most the source's media arrived after its least delay over the last two to four seconds: its network's jitter, what its jitter buffer has to cover.", "source")
 	dSourceJitter  = desc("source_jitter_buffer_seconds", "How long the source's pictures and sound wait for their time in the mixer (its own jitter buffer or the program's).", "source")
+	dSourceNeed    = desc("source_jitter_need_seconds", "What the source's adaptive jitter buffer covers: the most its media needed over the last 6-8 s, transit jitter plus decode time (0 with a fixed buffer).", "source")
 
 	dMixFrames  = desc("mixer_frames_total", "Program frames produced.")
 	dMixLate    = desc("mixer_late_frames_total", "Program frames that left the encoder more than two frame times after their time on the program clock, or were composed more than a frame late.")
@@ -112,7 +113,7 @@ type stateCollector struct{ s *Server }
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{dShowInfo, dSourceUp, dSourceKbps, dSourceFPS, dSourceWidth, dSourceHeight, dSourceUptime,
-		dSourceDrops, dSourceRefused, dSourceSess, dSourceBad, dSourceDecErr, dSourceKeyint, dSourceLate, dSourcePicLate, dSourceJitter, dSourceTransit, dMixFrames, dMixLate, dMixDropped, dMixEncode, dMixLateBy, dMixLeftMax,
+		dSourceDrops, dSourceRefused, dSourceSess, dSourceBad, dSourceDecErr, dSourceKeyint, dSourceLate, dSourcePicLate, dSourceJitter, dSourceNeed, dSourceTransit, dMixFrames, dMixLate, dMixDropped, dMixEncode, dMixLateBy, dMixLeftMax,
 		dOutState, dOutBytes, dOutFrames, dOutDropped, dOutReconn, dOutKbps, dOutUptime,
 		dRecActive, dRecDur, dRecBytes, dRecFree, dAudioPeak, dAudioRMS, dMediaRefused, dLimitMax, dLimitInUse} {
 		ch <- d
@@ -172,6 +173,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(dSourcePicLate, float64(st.PicturesLate), st.Name)
 		gauge(dSourceJitter, float64(st.JitterBufferMS)/1000, st.Name)
 		gauge(dSourceTransit, st.TransitJitterMS/1000, st.Name)
+		gauge(dSourceNeed, st.JitterNeedMS/1000, st.Name)
 		if st.SRT != nil {
 			sourceSRT.collect(ch, st.Name, *st.SRT)
 		}

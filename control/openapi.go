@@ -234,6 +234,7 @@ func itoa(n int) string {
 var (
 	timeType    = reflect.TypeOf(time.Time{})
 	bitrateType = reflect.TypeFor[media.Bitrate]()
+	jitterType  = reflect.TypeFor[ingest.JitterMS]()
 	rawJSONType = reflect.TypeFor[json.RawMessage]()
 )
 
@@ -247,6 +248,10 @@ func schemaOf(t reflect.Type, schemas map[string]any) map[string]any {
 		return map[string]any{"description": `bits per second: a number (2500000) or a string with k or M ("2500k", "2.5M")`,
 			"oneOf": []any{map[string]any{"type": "integer", "minimum": 0},
 				map[string]any{"type": "string", "pattern": `^[0-9]+(\.[0-9]+)?[kKmM]?$`}}}
+	case t == jitterType:
+		return map[string]any{"description": `milliseconds (0: the program's), or "auto": an adaptive buffer following the source's measured lateness`,
+			"oneOf": []any{map[string]any{"type": "integer", "minimum": 0, "maximum": ingest.MaxJitterBufferMS},
+				map[string]any{"type": "string", "enum": []any{"auto"}}}}
 	case t == rawJSONType:
 		return map[string]any{"description": "any JSON value"}
 	case t.Kind() == reflect.Pointer:

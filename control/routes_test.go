@@ -76,7 +76,7 @@ func TestRoutes(t *testing.T) {
 			{"POST", "/api/v1/sources", `{"name":"black"}`, 400, []string{`"field":"name"`, `black bus`}, ""},
 			{"POST", "/api/v1/sources", `{"name":"cam2","transport":"sctp"}`, 400, []string{`"field":"transport"`}, ""},
 			{"POST", "/api/v1/sources", `{"url":"gen://bars"}`, 400, []string{`"error":"field \"name\" is required"`, `"field":"name"`}, ""},
-			{"POST", "/api/v1/sources", `{"name":"cam2","jitter_buffer_ms":"x"}`, 400, []string{`"field":"jitter_buffer_ms"`, `a whole number`}, ""},
+			{"POST", "/api/v1/sources", `{"name":"cam2","jitter_buffer_ms":"x"}`, 400, []string{`"field":"jitter_buffer_ms"`, `milliseconds (0: the program's) or \"auto\"`}, ""},
 			{"POST", "/api/v1/sources", `{"name":"cam2","colour":1}`, 400, []string{`unknown field \"colour\"`}, ""},
 			{"GET", "/api/v1/sources", "", 200, []string{`"name":"cam1"`}, ""},
 			{"GET", "/api/v1/sources/cam1", "", 200, []string{`"name":"cam1"`, `"state":"offline"`}, ""},

@@ -49,8 +49,10 @@ type sourceRequest struct {
 	ReadKey    *string `json:"read_key"`
 	Takeover   *bool   `json:"takeover"`
 	Transport  *string `json:"transport"`
-	// JitterBufferMS: the source's own jitter buffer (0: the program's)
-	JitterBufferMS *int `json:"jitter_buffer_ms"`
+	// JitterBufferMS: the source's own jitter buffer (0: the program's;
+	// "auto": adaptive); Follows: the source whose buffer it uses ("": its own)
+	JitterBufferMS *ingest.JitterMS `json:"jitter_buffer_ms"`
+	Follows        *string          `json:"follows"`
 	// Label is the display text on tally displays (empty: the name);
 	// TallyIndex the display index (0: the source's position).
 	Label      *string `json:"label"`
@@ -75,6 +77,9 @@ func (r sourceRequest) apply(cfg *ingest.SourceConfig) {
 	}
 	if r.JitterBufferMS != nil {
 		cfg.JitterBufferMS = *r.JitterBufferMS
+	}
+	if r.Follows != nil {
+		cfg.Follows = *r.Follows
 	}
 	if r.Label != nil {
 		cfg.Label = *r.Label

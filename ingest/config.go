@@ -35,9 +35,15 @@ type SourceConfig struct {
 	// Transport of a pulled RTSP camera: tcp (the default) or udp.
 	Transport string `yaml:"transport,omitempty" json:"transport,omitempty"`
 	// JitterBufferMS is the source's own jitter buffer in milliseconds (a
-	// feed over the internet needs more than the cameras in the room); 0
-	// takes the program's (program.jitter_buffer).
-	JitterBufferMS int `yaml:"jitter_buffer_ms,omitempty" json:"jitter_buffer_ms,omitempty"`
+	// feed over the internet needs more than the cameras in the room), or
+	// auto (JitterAuto): adaptive, following the source's measured
+	// lateness; 0 takes the program's (program.jitter_buffer).
+	JitterBufferMS JitterMS `yaml:"jitter_buffer_ms,omitempty" json:"jitter_buffer_ms,omitempty"`
+	// Follows names a source whose jitter buffer this one uses (a
+	// microphone under its camera: their sound and pictures stay in sync
+	// whatever their networks). The followed source must be in the show
+	// before it and follow none itself.
+	Follows string `yaml:"follows,omitempty" json:"follows,omitempty"`
 	// Label is the source's display text on tally displays and the web
 	// tally page; empty: its name.
 	Label string `yaml:"label,omitempty" json:"label,omitempty"`
@@ -91,9 +97,12 @@ func (c SourceConfig) Validate() error {
 	default:
 		return &fault.Invalid{Field: "transport", Msg: fmt.Sprintf("source %s: transport %q must be tcp or udp", c.Name, c.Transport)}
 	}
-	if c.JitterBufferMS < 0 || c.JitterBufferMS > MaxJitterBufferMS {
-		return &fault.Invalid{Field: "jitter_buffer_ms", Msg: fmt.Sprintf("source %s: jitter_buffer_ms %d must be between 0 (the program's) and %d",
+	if c.JitterBufferMS != JitterAuto && (c.JitterBufferMS < 0 || c.JitterBufferMS > MaxJitterBufferMS) {
+		return &fault.Invalid{Field: "jitter_buffer_ms", Msg: fmt.Sprintf("source %s: jitter_buffer_ms %d must be between 0 (the program's) and %d, or auto",
 			c.Name, c.JitterBufferMS, MaxJitterBufferMS)}
+	}
+	if c.Follows != "" && (c.Follows == c.Name || !NamePattern.MatchString(c.Follows)) {
+		return &fault.Invalid{Field: "follows", Msg: fmt.Sprintf("source %s: follows %q must name another source of the show", c.Name, c.Follows)}
 	}
 	if err := c.validateTally(); err != nil {
 		return err

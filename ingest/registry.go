@@ -345,6 +345,12 @@ type Status struct {
 	// in the mixer: its own jitter buffer or the program's (filled in by the
 	// control server).
 	JitterBufferMS int `json:"jitter_buffer_ms"`
+	// JitterBufferAuto: the buffer in use is adaptive (jitter_buffer_ms:
+	// auto, its own, the program's or the one it follows); JitterNeedMS is
+	// then what it covers: the most its media needed over the last 6–8 s,
+	// transit jitter plus decode time (filled in likewise).
+	JitterBufferAuto bool    `json:"jitter_buffer_auto"`
+	JitterNeedMS     float64 `json:"jitter_need_ms"`
 	// TransitJitterMS is the most its media arrived after its least delay
 	// over the last two to four seconds (filled in likewise): its
 	// network's jitter, what jitter_buffer_ms has to cover.

@@ -32,7 +32,8 @@ type Config struct {
 	// Multiview is the monitor wall's format.
 	Multiview MultiviewConfig
 	// JitterBuffer is how long a source's pictures and sound wait after
-	// the earliest they could be shown (timing.go); defaults to 2 frames.
+	// the earliest they could be shown (timing.go); AutoJitter (the
+	// default) gives each source an adaptive one (adaptive.go).
 	JitterBuffer time.Duration
 	// Assets is the folder keyer images and fonts are read from; nil: only
 	// the built-in fonts, and no image files.

@@ -167,7 +167,7 @@ func New(cfg Config, log *slog.Logger) (*Engine, error) {
 		cfg.DecodeThreads = 1
 	}
 	if cfg.JitterBuffer == 0 {
-		cfg.JitterBuffer = 2 * cfg.FrameDuration()
+		cfg.JitterBuffer = AutoJitter // each source's own adaptive buffer (adaptive.go)
 	}
 	if cfg.EncodeThreads == 0 {
 		cfg.EncodeThreads = encodeThreads(cfg.Width, cfg.Height)

@@ -40,10 +40,17 @@ type input struct {
 	// timing: the mapping of its timestamps to the program clock
 	cmap    clockMap
 	progNow func() time.Duration // the program clock now
+	delay   atomic.Int64         // the jitter buffer (time.Duration; SetJitterBuffer or, adaptive, noteNeed changes it)
+	buf     buffer               // … its sound's lag and its estimator (adaptive.go)
+	soundJ  atomic.Int64         // the buffer its sound is read with (time.Duration; stepSound)
+	// soundShort: its last read ran out of sound (the encode loop's)
+	soundShort bool
+	lead       atomic.Pointer[input] // the source whose buffer it uses (follows), or nil
+	frame      time.Duration         // the program's frame duration
+	follows    string                // the name of the source it follows (under the engine's mu)
+	reader     *media.Reader         // what the decoding reads
 	// decodeDevice decodes its pictures on a GPU (Config.DecodeDevice)
 	decodeDevice *av.HWDevice
-	delay        atomic.Int64  // the jitter buffer (time.Duration; SetJitterBuffer changes it)
-	reader       *media.Reader // what the decoding reads
 
 	mu        sync.Mutex
 	queue     []duePic       // decoded, waiting for their time, by due time
@@ -63,6 +70,7 @@ type input struct {
 	frames       atomic.Uint64
 	picsLate     atomic.Uint64 // pictures decoded after the tick that was to show them
 	soundLate    atomic.Uint64 // samples of its sound that missed the program
+	jumps        atomic.Uint64 // program frames whose picture of it was not the one after the last (airing)
 
 	// shownAt is the last program tick that used (or had on preview) this
 	// source, heardAt the last that mixed its sound into the program; clock
@@ -120,8 +128,9 @@ func (in *input) run(ctx context.Context, threads int) {
 	d.run(ctx, nil)
 }
 
-// jitter is the source's jitter buffer.
-func (in *input) jitter() time.Duration { return time.Duration(in.delay.Load()) }
+// jitter is the source's jitter buffer for its pictures (its own, or that
+// of the source it follows); soundJitter is its sound's.
+func (in *input) jitter() time.Duration { return time.Duration(in.jitterBuffer().delay.Load()) }
 
 // setWake sets how long the source's sound may wait for the picture after
 // it: half its jitter buffer (see run).
@@ -290,6 +299,8 @@ func (d *decoding) decode(ctx context.Context, u *media.Unit) {
 		if err := d.adec.Decode(u.Data[0], d.samplesFn); err != nil {
 			d.countErr(err)
 		}
+		// in the ring from now: what the sound needs of the buffer
+		in.noteNeed(d.taken, d.taken-u.PTS-in.cmap.offset(), in.frame)
 	}
 	d.late.check(in)
 }
@@ -302,13 +313,21 @@ func (d *decoding) onPicture(p av.Picture, ptsUs int64) {
 		return
 	}
 	in.frames.Add(1)
-	delay := in.jitter()
-	due, pts := in.progNow()+delay, noPTS // no timestamp: as it comes
+	now := in.progNow()
 	if ptsUs != math.MinInt64 {
-		pts = d.grid.snap(time.Duration(ptsUs)*time.Microsecond, d.vtrack.FPS)
-		due = pts + in.cmap.offset() + delay
+		// decoded now: what its picture needs of the buffer (a step, if
+		// one is due, applies to this picture), and half a frame: a tick
+		// shows the pictures due by its frame's middle and runs at its
+		// frame's start (compose), so a picture is due at that tick up to
+		// half a frame before its time
+		pts := d.grid.snap(time.Duration(ptsUs)*time.Microsecond, d.vtrack.FPS)
+		in.noteNeed(now, now-pts-in.cmap.offset()+in.frame/2, in.frame)
+		delay := in.jitter()
+		in.queuePicture(r, pts+in.cmap.offset()+delay, pts, queueCap(delay, d.vtrack.FPS), clock.PictureWay{Taken: d.taken, Decoded: now})
+		return
 	}
-	in.queuePicture(r, due, pts, queueCap(delay, d.vtrack.FPS), clock.PictureWay{Taken: d.taken, Decoded: in.progNow()})
+	delay := in.jitter()
+	in.queuePicture(r, now+delay, noPTS, queueCap(delay, d.vtrack.FPS), clock.PictureWay{Taken: d.taken, Decoded: now}) // no timestamp: as it comes
 }
 
 func (d *decoding) onSamples(s []float32) {

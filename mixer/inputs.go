@@ -25,7 +25,8 @@ const MaxJitterBuffer = time.Second
 
 // AddInput starts decoding a source so it can be put on a bus. jitterBuffer
 // is its own jitter buffer (a feed over the internet needs more than the
-// cameras in the room); 0 takes the program's.
+// cameras in the room): AutoJitter for an adaptive one, 0 takes the
+// program's.
 func (e *Engine) AddInput(name string, st *media.Stream, jitterBuffer time.Duration) error {
 	if err := checkJitterBuffer(name, jitterBuffer); err != nil {
 		return err
@@ -38,8 +39,11 @@ func (e *Engine) AddInput(name string, st *media.Stream, jitterBuffer time.Durat
 	in := &input{name: name, stream: st, log: e.log.With("source", name), slate: slate, gate: e.gate, gateCh: make(chan struct{}, 1),
 		audio: audio.NewRing(audio.RingFrames(MaxJitterBuffer)), cancel: cancel, done: make(chan struct{}),
 		mix: audio.Settings{Mode: audio.ModeAFV}, tickBuf: make([]float32, len(e.tickAudio)), clock: &e.tickN,
-		progNow: e.progNow, reader: st.NewReader(256), tickAt: math.MinInt64, decodeDevice: e.cfg.DecodeDevice}
-	in.delay.Store(int64(e.jitterOr(jitterBuffer)))
+		progNow: e.progNow, reader: st.NewReader(256), tickAt: math.MinInt64, frame: e.cfg.FrameDuration(), decodeDevice: e.cfg.DecodeDevice}
+	d, auto := e.jitterOr(jitterBuffer)
+	in.delay.Store(int64(d))
+	in.soundJ.Store(int64(d))
+	in.buf.auto = auto
 	in.shownPTS.Store(int64(noPTS))
 	in.shownAt.Store(e.tickN.Load()) // in sight and heard until the ticks say otherwise
 	in.heardAt.Store(e.tickN.Load())
@@ -52,6 +56,11 @@ func (e *Engine) AddInput(name string, st *media.Stream, jitterBuffer time.Durat
 		return fmt.Errorf("input %s already exists", name)
 	}
 	e.inputs[name] = in
+	for _, x := range e.inputs { // those that follow it, added before
+		if x.follows == name {
+			x.lead.Store(in)
+		}
+	}
 	e.audioIns = append(e.audioIns[:len(e.audioIns):len(e.audioIns)], in) // a new slice: a tick may hold the old one
 	e.mu.Unlock()
 	go in.run(ctx, e.cfg.DecodeThreads)
@@ -59,22 +68,29 @@ func (e *Engine) AddInput(name string, st *media.Stream, jitterBuffer time.Durat
 }
 
 func checkJitterBuffer(name string, d time.Duration) error {
-	if d < 0 || d > MaxJitterBuffer {
-		return fmt.Errorf("source %s: jitter buffer %v must be between 0 (the program's) and %v", name, d, MaxJitterBuffer)
+	if d != AutoJitter && (d < 0 || d > MaxJitterBuffer) {
+		return fmt.Errorf("source %s: jitter buffer %v must be between 0 (the program's) and %v, or adaptive", name, d, MaxJitterBuffer)
 	}
 	return nil
 }
 
-func (e *Engine) jitterOr(d time.Duration) time.Duration {
+// jitterOr is the buffer a source starts on for a setting of d (0: the
+// program's), and whether it is adaptive.
+func (e *Engine) jitterOr(d time.Duration) (time.Duration, bool) {
 	if d == 0 {
-		return e.cfg.JitterBuffer
+		d = e.cfg.JitterBuffer
 	}
-	return d
+	if d == AutoJitter {
+		return autoStart, true
+	}
+	return d, false
 }
 
-// SetJitterBuffer changes a source's jitter buffer (0: the program's). On
-// air, a longer one holds the picture on show and leaves a gap in the
-// source's sound for the difference, once; a shorter one skips as much.
+// SetJitterBuffer changes a source's jitter buffer (0: the program's;
+// AutoJitter: adaptive, from the buffer it has). On air, a longer one holds
+// the picture on show and leaves a gap in the source's sound for the
+// difference, once, when the pictures before have aired; a shorter one
+// skips as much.
 func (e *Engine) SetJitterBuffer(name string, d time.Duration) error {
 	if err := checkJitterBuffer(name, d); err != nil {
 		return err
@@ -85,7 +101,44 @@ func (e *Engine) SetJitterBuffer(name string, d time.Duration) error {
 	if in == nil {
 		return fmt.Errorf("no input %s", name)
 	}
-	in.delay.Store(int64(e.jitterOr(d)))
+	v, auto := e.jitterOr(d)
+	in.buf.mu.Lock()
+	if in.buf.auto = auto; !auto {
+		in.setBufferLocked(e.progNow(), v)
+	}
+	in.buf.mu.Unlock()
+	in.setWake()
+	return nil
+}
+
+// Follow makes source name use the jitter buffer of source lead (its
+// sound and pictures wait as lead's do, so a microphone stays in sync with
+// its camera whatever their buffers; its needs count in lead's adaptive
+// buffer); "" gives it its own again. lead need not be an input yet: name
+// follows it from when it is added. A source that others follow cannot
+// follow, nor follow itself.
+func (e *Engine) Follow(name, lead string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	in := e.inputs[name]
+	if in == nil {
+		return fmt.Errorf("%w %q", ErrUnknownSource, name)
+	}
+	if lead != "" {
+		if lead == name {
+			return fmt.Errorf("source %s cannot follow itself", name)
+		}
+		for _, x := range e.inputs {
+			if x.follows == name {
+				return fmt.Errorf("source %s is followed by %s and cannot follow another", name, x.name)
+			}
+		}
+		if l := e.inputs[lead]; l != nil && l.follows != "" {
+			return fmt.Errorf("source %s follows %s and cannot be followed", lead, l.follows)
+		}
+	}
+	in.follows = lead
+	in.lead.Store(e.inputs[lead]) // nil when "" or not added yet
 	in.setWake()
 	return nil
 }
@@ -103,6 +156,11 @@ func (e *Engine) RemoveInput(name string) {
 			}
 		}
 		e.audioIns = ins
+	}
+	for _, x := range e.inputs { // those that follow it go on with their own buffers
+		if x.follows == name {
+			x.lead.Store(nil)
+		}
 	}
 	e.bus.Remove(name)
 	e.mu.Unlock()
@@ -217,6 +275,8 @@ func (e *Engine) SourceStats(name string) SourceStats {
 	if in == nil {
 		return SourceStats{}
 	}
+	auto, need, steps := in.bufferState()
 	return SourceStats{Pictures: in.frames.Load(), DecodeErrors: in.decodeErrors.Load(), PicturesLate: in.picsLate.Load(),
-		SoundLate: time.Duration(in.soundLate.Load()) * time.Second / audio.SampleRate, JitterBuffer: in.jitter(), Transit: in.cmap.transit()}
+		SoundLate: time.Duration(in.soundLate.Load()) * time.Second / audio.SampleRate, JitterBuffer: in.jitter(), Transit: in.cmap.transit(),
+		JitterAuto: auto, JitterNeed: need, JitterSteps: steps, AiredJumps: in.jumps.Load(), MapMoves: in.cmap.moves.Load()}
 }

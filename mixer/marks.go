@@ -65,7 +65,7 @@ func heardAs(in *input) string {
 
 // soundPTS is the source time of in's sound mixed at program time at.
 func soundPTS(in *input, at time.Duration) time.Duration {
-	return at - in.cmap.offset() - in.jitter()
+	return at - in.cmap.offset() - in.soundJitter()
 }
 
 // shownTime is where a bus source stood at the frame at program time at:
@@ -166,6 +166,7 @@ func (a *airing) next(e *Engine, n int64, in *input, shown bool) {
 		return // a cut: the switch log has it
 	}
 	jump := func(st SourceTime) {
+		in.jumps.Add(1)
 		e.switches = append(e.switches, SwitchEvent{PTS: e.cfg.frameTime(n), Kind: KindJump, From: in.name, To: in.name,
 			Sources: []SourceTime{st}})
 	}

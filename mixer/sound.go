@@ -128,7 +128,8 @@ func (e *Engine) mixAudio(n int64, m soundMix, targets []*target) {
 		src := in.tickBuf[:2*want]
 		// every source, heard or not, at the source time mapped to t0: its
 		// meter moves, its ring stays short
-		_, late := in.audio.ReadAt(src, t0-in.cmap.offset()-in.jitter())
+		_, late := in.audio.ReadAt(src, t0-in.cmap.offset()-in.stepSound(t0))
+		in.soundShort = late > 0
 		in.meter.Add(src)
 		if g := in.weight; g != 0 {
 			in.heardAt.Store(n)

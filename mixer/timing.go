@@ -40,6 +40,7 @@ type clockMap struct {
 	anchored bool
 	tracks   [2]trackDelay // video, audio
 	off      atomic.Int64  // time.Duration; read by the tick
+	moves    atomic.Uint64 // times off moved with the least delay (not at a jump)
 	late     lateWindow    // units' arrival after the mapping's least delay
 }
 
@@ -118,6 +119,7 @@ func (m *clockMap) observe(track int, arrival, pts time.Duration) {
 	}
 	if absDur(est-cur) > reanchorTol {
 		m.off.Store(int64(est))
+		m.moves.Add(1)
 	}
 	m.late.note(arrival, raw-time.Duration(m.off.Load()))
 }

@@ -182,7 +182,7 @@ func TestFrameRateConversionByTimestamp(t *testing.T) {
 			// stalled longer than that. 150 ms leaves it room; what is tested
 			// is unchanged.
 			cfg := testConfig(t, ingest.SourceConfig{Name: "cam1"})
-			cfg.Program.JitterBuffer = Duration(150 * time.Millisecond)
+			cfg.Program.JitterBuffer = JitterBuffer(150 * time.Millisecond)
 			a, _ := startApp(t, cfg)
 			path := testpeer.StartProxy(t, a.rtmp.Addr().String())
 			path.Jitter(40 * time.Millisecond)

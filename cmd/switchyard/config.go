@@ -21,6 +21,7 @@ import (
 	"switchyard/internal/fault"
 	"switchyard/internal/show"
 	"switchyard/media"
+	"switchyard/mixer"
 	"switchyard/output/push"
 	"switchyard/output/record"
 	"switchyard/output/tally"
@@ -172,9 +173,11 @@ type ProgramConfig struct {
 	// rtsp://HOST:8554/preview (a confidence monitor).
 	PreviewBitrate media.Bitrate `yaml:"preview_bitrate"`
 	// JitterBuffer is how long each source's pictures and sound wait past
-	// the earliest they could be shown, so a jittery feed plays evenly
-	// (unset: 2 frames).
-	JitterBuffer Duration `yaml:"jitter_buffer"`
+	// the earliest they could be shown, so a jittery feed plays evenly: a
+	// duration for every source, or auto (unset): each source's adaptive
+	// buffer, following its measured lateness (a source's own
+	// jitter_buffer_ms still wins).
+	JitterBuffer JitterBuffer `yaml:"jitter_buffer"`
 	// Encoder is the program's H.264 encoder: x264 (the CPU; default), or
 	// a GPU's through FFmpeg: nvenc (NVIDIA), vaapi (Intel/AMD), qsv
 	// (Intel Quick Sync). A GPU named and not there stops the start.
@@ -186,6 +189,23 @@ type ProgramConfig struct {
 	// HWDevice is the GPU for vaapi and qsv (a render node; default
 	// /dev/dri/renderD128) or cuda (its index; default 0).
 	HWDevice string `yaml:"hw_device"`
+}
+
+// JitterBuffer is program.jitter_buffer: a duration, or auto (-1).
+type JitterBuffer time.Duration
+
+// UnmarshalYAML parses Go duration syntax or auto.
+func (j *JitterBuffer) UnmarshalYAML(n *yaml.Node) error {
+	if strings.EqualFold(strings.TrimSpace(n.Value), "auto") {
+		*j = JitterBuffer(mixer.AutoJitter)
+		return nil
+	}
+	var d Duration
+	if err := d.UnmarshalYAML(n); err != nil {
+		return fmt.Errorf("%w, or auto", err)
+	}
+	*j = JitterBuffer(d)
+	return nil
 }
 
 // FPSRational returns the frame rate as a fraction: 29.97 → 30000/1001.
@@ -309,8 +329,8 @@ func (c *Config) Validate() error {
 		return &ConfigError{"program.keyint", "must be between 100ms and 10s"}
 	case p.PreviewBitrate != 0 && (p.PreviewBitrate < 100_000 || p.PreviewBitrate > MaxBitrate):
 		return &ConfigError{"program.preview_bitrate", "must be from 100k to 200M (or 0: no preview output)"}
-	case p.JitterBuffer < 0 || time.Duration(p.JitterBuffer) > time.Second:
-		return &ConfigError{"program.jitter_buffer", "must be between 0 (2 frames) and 1s"}
+	case time.Duration(p.JitterBuffer) != mixer.AutoJitter && (p.JitterBuffer < 0 || time.Duration(p.JitterBuffer) > time.Second):
+		return &ConfigError{"program.jitter_buffer", "must be auto (0: the same) or a duration up to 1s"}
 	case !slices.Contains([]string{"", "x264", "nvenc", "vaapi", "qsv"}, p.Encoder):
 		return &ConfigError{"program.encoder", fmt.Sprintf("%q must be x264 (the CPU), nvenc, vaapi or qsv", p.Encoder)}
 	case !slices.Contains([]string{"", "cpu", "auto", "cuda", "vaapi", "qsv"}, p.Decode):
@@ -371,6 +391,9 @@ func (c *Config) Validate() error {
 			return &ConfigError{key + ".name", fmt.Sprintf("source %q is listed twice", s.Name)}
 		}
 		seen[s.Name] = true
+		if err := checkFollows(c.Sources[:i], s); err != "" {
+			return &ConfigError{key + ".follows", err}
+		}
 	}
 	for key, name := range map[string]string{"buses.program": c.Buses.Program, "buses.preview": c.Buses.Preview} {
 		if name != "" && name != "black" && !seen[name] {
@@ -418,7 +441,24 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-func timeDuration(d Duration) time.Duration { return time.Duration(d) }
+func timeDuration[D Duration | JitterBuffer](d D) time.Duration { return time.Duration(d) }
+
+// checkFollows checks a source's follows against the sources listed before
+// it (show.Sources checks it again as they are added).
+func checkFollows(before []ingest.SourceConfig, s ingest.SourceConfig) string {
+	if s.Follows == "" {
+		return ""
+	}
+	for _, b := range before {
+		if b.Name == s.Follows {
+			if b.Follows != "" {
+				return fmt.Sprintf("source %s: follows %s, which follows %s itself; follow %s", s.Name, b.Name, b.Follows, b.Follows)
+			}
+			return ""
+		}
+	}
+	return fmt.Sprintf("source %s: follows %q, which is not listed before it in sources", s.Name, s.Follows)
+}
 
 // MaxBitrate is the highest program or preview bitrate a show file may give.
 const MaxBitrate = 200_000_000

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +11,9 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"switchyard/ingest"
+	"switchyard/mixer"
 )
 
 func TestDemoConfigIsValid(t *testing.T) {
@@ -58,6 +62,13 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"missing ca file", "tls: {ca_file: /nonexistent.pem}", "tls.ca_file"},
 		{"bad timecode", "record: {timecode: noon}", "record.timecode"},
 		{"timecode past 24h", "record: {timecode: '25:00:00:00'}", "record.timecode"},
+		{"jitter buffer neither duration nor auto", "program: {jitter_buffer: soon}", "or auto"},
+		{"source jitter buffer neither ms nor auto", "sources: [{name: a, jitter_buffer_ms: lots}]", "jitter_buffer_ms"},
+		{"source jitter buffer too long", "sources: [{name: a, jitter_buffer_ms: 5000}]", "sources[0].jitter_buffer_ms"},
+		{"follows an unknown source", "sources: [{name: mic, follows: cam}]", "sources[0].follows"},
+		{"follows a source listed after", "sources: [{name: mic, follows: cam}, {name: cam}]", "sources[0].follows"},
+		{"follows itself", "sources: [{name: mic, follows: mic}]", "sources[0].follows"},
+		{"follows a follower", "sources: [{name: cam}, {name: mic, follows: cam}, {name: mic2, follows: mic}]", "sources[2].follows"},
 		{"unknown encoder", "program: {encoder: av1}", "program.encoder"},
 		{"unknown decode", "program: {decode: gpu}", "program.decode"},
 	} {
@@ -69,6 +80,45 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 			require.Contains(t, err.Error(), c.want)
 		})
 	}
+}
+
+// TestJitterBufferAuto: auto, per source and for the program, from the
+// show file and the environment; a microphone follows its camera.
+func TestJitterBufferAuto(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "show.yaml")
+	require.NoError(t, os.WriteFile(p, []byte(`program: {jitter_buffer: auto}
+sources: [{name: cam, jitter_buffer_ms: auto}, {name: mic, follows: cam}, {name: far, jitter_buffer_ms: 300}]
+`), 0o644))
+	cfg, err := LoadConfig(p, nil)
+	require.NoError(t, err)
+	require.Equal(t, mixer.AutoJitter, timeDuration(cfg.Program.JitterBuffer))
+	require.Equal(t, ingest.JitterAuto, cfg.Sources[0].JitterBufferMS)
+	require.Equal(t, "cam", cfg.Sources[1].Follows)
+	require.Equal(t, 300*time.Millisecond, cfg.Sources[2].JitterBufferMS.Duration())
+	cfg, err = LoadConfig(p, []string{"SWITCHYARD_PROGRAM_JITTER_BUFFER=100ms"})
+	require.NoError(t, err)
+	require.Equal(t, 100*time.Millisecond, timeDuration(cfg.Program.JitterBuffer))
+	cfg, err = LoadConfig("", []string{"SWITCHYARD_PROGRAM_JITTER_BUFFER=auto"})
+	require.NoError(t, err)
+	require.Equal(t, mixer.AutoJitter, timeDuration(cfg.Program.JitterBuffer))
+
+	// show.json and the API carry it as JSON: "auto" or milliseconds
+	for _, c := range []struct {
+		in   string
+		want ingest.JitterMS
+	}{{`"auto"`, ingest.JitterAuto}, {`120`, 120}, {`0`, 0}} {
+		var j ingest.JitterMS
+		require.NoError(t, json.Unmarshal([]byte(c.in), &j))
+		require.Equal(t, c.want, j)
+		out, err := json.Marshal(j)
+		require.NoError(t, err)
+		require.JSONEq(t, c.in, string(out))
+	}
+	var j ingest.JitterMS
+	require.Error(t, json.Unmarshal([]byte(`"soon"`), &j))
+	require.Error(t, json.Unmarshal([]byte(`-1`), &j), "auto's internal mark is not a value")
+	_, err = LoadConfig(writeShow(t, "sources: [{name: a, jitter_buffer_ms: -1}]"), nil)
+	require.ErrorContains(t, err, "jitter_buffer_ms")
 }
 
 func TestEnvironmentOverrides(t *testing.T) {

@@ -63,7 +63,7 @@ func conform(t *testing.T, rate, timecode string, fps float64, soak time.Duratio
 	cfg.Program.FPS = fps
 	// the jitter buffer of a show over a busy network (the 9
 	// frames late): also room for three encoders on a loaded test machine
-	cfg.Program.JitterBuffer = Duration(300 * time.Millisecond)
+	cfg.Program.JitterBuffer = JitterBuffer(300 * time.Millisecond)
 	cfg.Record.Timecode = timecode
 	require.NoError(t, cfg.Validate())
 	a, _ := startApp(t, cfg)

@@ -17,7 +17,9 @@ import (
 // repeats pictures on air with the program's jitter buffer (2 frames) and
 // plays evenly with a buffer of its own (jitter_buffer_ms); the buffer in
 // use shows in the source's status, and a change through the API applies at
-// once. Both cameras are on air: cam1 on program, cam2 in a PiP.
+// once. Both cameras are on air: cam1 on program, cam2 in a PiP. (With an
+// adaptive buffer — the default — cam1's would grow over its stalls:
+// TestAdaptiveJitterBuffer.)
 func TestSourceJitterBuffer(t *testing.T) {
 	mustHaveTools(t)
 	flv := filepath.Join(t.TempDir(), "cam.flv")
@@ -25,7 +27,9 @@ func TestSourceJitterBuffer(t *testing.T) {
 		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "20", "-c:v", "libx264", "-preset", "ultrafast",
 		"-tune", "zerolatency", "-g", "30", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k", "-f", "flv", "-y", flv).CombinedOutput()
 	require.NoError(t, err, "make the camera's clip: %s", out)
-	a, _ := startApp(t, testConfig(t, ingest.SourceConfig{Name: "cam1"}, ingest.SourceConfig{Name: "cam2", JitterBufferMS: 400}))
+	cfg := testConfig(t, ingest.SourceConfig{Name: "cam1"}, ingest.SourceConfig{Name: "cam2", JitterBufferMS: 400})
+	cfg.Program.JitterBuffer = JitterBuffer(66667 * time.Microsecond) // fixed: the buffer that was the default
+	a, _ := startApp(t, cfg)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	stall := stalls{every: 500 * time.Millisecond, length: 120 * time.Millisecond}

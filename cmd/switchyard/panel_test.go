@@ -48,6 +48,9 @@ func TestPanelInBrowser(t *testing.T) {
 	cfg := testConfig(t, ingest.SourceConfig{Name: "cam1", URL: "gen://color?c=red"}, ingest.SourceConfig{Name: "cam2", URL: "gen://color?c=blue"},
 		ingest.SourceConfig{Name: "tone", URL: "gen://tone"}) // a source with sound, for the meters
 	cfg.HTTP.Token = "panel-token"
+	// fixed, so that the buffer shown holds still (an adaptive one moves
+	// with its source's needs: TestAdaptiveJitterBuffer)
+	cfg.Program.JitterBuffer = JitterBuffer(66667 * time.Microsecond)
 	a, _ := startApp(t, cfg)
 	for _, name := range []string{"cam1", "cam2"} { // the API needs the token: ask the registry
 		src, _ := a.registry.Get(name)

@@ -21,8 +21,9 @@ import (
 
 // fakeInputs are the mixer's inputs; refuse makes AddInput fail.
 type fakeInputs struct {
-	inputs map[string]time.Duration
-	refuse error
+	inputs  map[string]time.Duration
+	follows map[string]string
+	refuse  error
 }
 
 func (f *fakeInputs) AddInput(name string, _ *media.Stream, d time.Duration) error {
@@ -35,6 +36,13 @@ func (f *fakeInputs) AddInput(name string, _ *media.Stream, d time.Duration) err
 func (f *fakeInputs) RemoveInput(name string) { delete(f.inputs, name) }
 func (f *fakeInputs) SetJitterBuffer(name string, d time.Duration) error {
 	f.inputs[name] = d
+	return nil
+}
+func (f *fakeInputs) Follow(name, lead string) error {
+	if f.follows == nil {
+		f.follows = map[string]string{}
+	}
+	f.follows[name] = lead
 	return nil
 }
 
@@ -295,4 +303,41 @@ func TestResolveTally(t *testing.T) {
 		d("tally3", "10.0.0.4:8900")}, got)
 	require.Equal(t, []string{"tally destination tally2 removed through the API, then changed in the show file: the show file's edit brings it back",
 		"tally destination tally3 added in the show file"}, changes)
+}
+
+// TestSourceFollowsAndAutoBuffer: jitter_buffer_ms auto reaches the mixer
+// as its adaptive setting; a microphone follows its camera's buffer when
+// the camera is in the show and follows none; a followed source cannot
+// follow, nor be removed while followed.
+func TestSourceFollowsAndAutoBuffer(t *testing.T) {
+	s := newSetup()
+	_, err := s.ss.Add(ingest.SourceConfig{Name: "cam1", JitterBufferMS: ingest.JitterAuto})
+	require.NoError(t, err)
+	require.Equal(t, time.Duration(-1), s.inputs.inputs["cam1"], "auto: the mixer's AutoJitter")
+
+	_, err = s.ss.Add(ingest.SourceConfig{Name: "mic0", Follows: "cam9"})
+	var inv *fault.Invalid
+	require.ErrorAs(t, err, &inv)
+	require.Equal(t, "follows", inv.Field)
+	require.NotContains(t, s.inputs.inputs, "mic0", "refused: nothing added")
+
+	_, err = s.ss.Add(ingest.SourceConfig{Name: "mic1", Follows: "cam1"})
+	require.NoError(t, err)
+	require.Equal(t, "cam1", s.inputs.follows["mic1"])
+
+	_, err = s.ss.Add(ingest.SourceConfig{Name: "mic2", Follows: "mic1"})
+	require.ErrorAs(t, err, &inv)
+	require.Contains(t, inv.Msg, "follows cam1 itself")
+	_, err = s.ss.Update(ingest.SourceConfig{Name: "cam1", Follows: "mic1"})
+	require.ErrorAs(t, err, &inv)
+	require.Equal(t, "follows", inv.Field)
+
+	err = s.ss.Remove("cam1")
+	require.ErrorIs(t, err, fault.Conflict)
+	require.Contains(t, s.inputs.inputs, "cam1", "a followed source stays")
+
+	_, err = s.ss.Update(ingest.SourceConfig{Name: "mic1"})
+	require.NoError(t, err)
+	require.Equal(t, "", s.inputs.follows["mic1"], "its own buffer again")
+	require.NoError(t, s.ss.Remove("cam1"))
 }

@@ -38,6 +38,8 @@ type Inputs interface {
 	AddInput(name string, st *media.Stream, jitterBuffer time.Duration) error
 	RemoveInput(name string)
 	SetJitterBuffer(name string, d time.Duration) error
+	// Follow makes a source use another's jitter buffer ("": its own).
+	Follow(name, lead string) error
 }
 
 // Paths are the re-served paths (*serve.Table).
@@ -98,14 +100,24 @@ func (ss *Sources) Add(cfg ingest.SourceConfig) (ingest.Status, error) {
 	if err := CheckSource(cfg, ss.gens.Check); err != nil {
 		return ingest.Status{}, err
 	}
+	if err := ss.checkFollows(cfg); err != nil {
+		return ingest.Status{}, err
+	}
 	src, err := ss.registry.Add(cfg)
 	if err != nil {
 		return ingest.Status{}, err
 	}
 	undo := func() { _ = ss.registry.Remove(cfg.Name) }
-	if err := ss.inputs.AddInput(cfg.Name, src.Stream(), time.Duration(cfg.JitterBufferMS)*time.Millisecond); err != nil {
+	if err := ss.inputs.AddInput(cfg.Name, src.Stream(), cfg.JitterBufferMS.Duration()); err != nil {
 		undo()
 		return ingest.Status{}, err
+	}
+	if cfg.Follows != "" {
+		if err := ss.inputs.Follow(cfg.Name, cfg.Follows); err != nil { // checked: it takes it
+			ss.inputs.RemoveInput(cfg.Name)
+			undo()
+			return ingest.Status{}, err
+		}
 	}
 	if err := ss.paths.Add("live/"+cfg.Name, src.Stream()); err != nil {
 		ss.inputs.RemoveInput(cfg.Name)
@@ -121,6 +133,28 @@ func (ss *Sources) Add(cfg ingest.SourceConfig) (ingest.Status, error) {
 	ss.order = append(ss.order, cfg.Name)
 	ss.tell()
 	return src.Status(), nil
+}
+
+// checkFollows checks cfg's follows against the show (under ss.mu): the
+// followed source is in it and follows none, and no source follows cfg's
+// when it follows one itself.
+func (ss *Sources) checkFollows(cfg ingest.SourceConfig) error {
+	if cfg.Follows == "" {
+		return nil
+	}
+	lead, ok := ss.registry.Get(cfg.Follows)
+	if !ok {
+		return &fault.Invalid{Field: "follows", Msg: fmt.Sprintf("source %s: follows %q, which is not a source of the show (add it first)", cfg.Name, cfg.Follows)}
+	}
+	if l := lead.Config().Follows; l != "" {
+		return &fault.Invalid{Field: "follows", Msg: fmt.Sprintf("source %s: follows %s, which follows %s itself; follow %s", cfg.Name, cfg.Follows, l, l)}
+	}
+	for _, n := range ss.order {
+		if s, ok := ss.registry.Get(n); ok && s.Config().Follows == cfg.Name {
+			return &fault.Invalid{Field: "follows", Msg: fmt.Sprintf("source %s: %s follows it, so it cannot follow another", cfg.Name, n)}
+		}
+	}
+	return nil
 }
 
 func (ss *Sources) startFeeder(cfg ingest.SourceConfig) error {
@@ -168,9 +202,17 @@ func (ss *Sources) Update(cfg ingest.SourceConfig) (ingest.Status, error) {
 	if err := CheckSource(cfg, ss.gens.Check); err != nil {
 		return ingest.Status{}, err
 	}
+	if err := ss.checkFollows(cfg); err != nil {
+		return ingest.Status{}, err
+	}
 	if cfg.JitterBufferMS != old.JitterBufferMS {
 		// validated: the mixer takes it
-		if err := ss.inputs.SetJitterBuffer(cfg.Name, time.Duration(cfg.JitterBufferMS)*time.Millisecond); err != nil {
+		if err := ss.inputs.SetJitterBuffer(cfg.Name, cfg.JitterBufferMS.Duration()); err != nil {
+			return ingest.Status{}, err
+		}
+	}
+	if cfg.Follows != old.Follows {
+		if err := ss.inputs.Follow(cfg.Name, cfg.Follows); err != nil {
 			return ingest.Status{}, err
 		}
 	}
@@ -201,6 +243,11 @@ func (ss *Sources) Remove(name string) error {
 	defer ss.mu.Unlock()
 	if _, ok := ss.registry.Get(name); !ok {
 		return fmt.Errorf("source %q: %w", name, ingest.ErrUnknownSource)
+	}
+	for _, n := range ss.order {
+		if s, ok := ss.registry.Get(n); ok && s.Config().Follows == name {
+			return fault.New(fault.Conflict, fmt.Sprintf("source %s follows %s's jitter buffer: change its follows first (PATCH /api/v1/sources/%s {\"follows\":\"\"})", n, name, n))
+		}
 	}
 	ss.stopFeeder(name)
 	ss.inputs.RemoveInput(name)

@@ -81,6 +81,24 @@ func (r *Ring) put(s []float32) {
 	r.n += len(s)
 }
 
+// Peak returns the largest magnitude of the samples held from source time
+// at for d (0 where it holds none), without taking them.
+func (r *Ring) Peak(at, d time.Duration) float32 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	from := 0
+	if at > r.headPTS {
+		from = durFloats(at - r.headPTS)
+	}
+	to := min(durFloats(at+d-r.headPTS), r.n)
+	var p float32
+	for i := from; i < to; i++ {
+		v := r.buf[(r.head+i)%len(r.buf)]
+		p = max(p, v, -v)
+	}
+	return p
+}
+
 // ReadAt fills dst (interleaved) with the samples from source time at on:
 // silence for any part of it before the ring's first sample, samples older
 // than at skipped, silence where the ring runs out. Within tol of at it

@@ -60,4 +60,18 @@ type SourceStats struct {
 	// last two to four seconds: its network's jitter (and its publisher's),
 	// what the jitter buffer has to cover.
 	Transit time.Duration
+	// JitterAuto: the buffer is adaptive (its own, or the one it follows).
+	JitterAuto bool
+	// JitterNeed is the most its media needed of an adaptive buffer over
+	// the last 6–8 s: transit jitter plus decode time (0 when fixed).
+	JitterNeed time.Duration
+	// JitterSteps counts the adaptive buffer's steps.
+	JitterSteps uint64
+	// AiredJumps counts the program frames whose picture of it was not the
+	// one after the last frame's (a picture repeated or skipped on air).
+	AiredJumps uint64
+	// MapMoves counts the moves of its mapping to the program clock with
+	// its least delay (beyond a tolerance: a route or a clock drifting);
+	// each moves its pictures on air, a repeat or a skip.
+	MapMoves uint64
 }

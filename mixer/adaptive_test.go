@@ -1,0 +1,239 @@
+package mixer
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"switchyard/mixer/audio"
+)
+
+// TestAdaptiveBufferFollowsTheNeed: the estimator's buffer covers the peak
+// need (transit jitter plus decode) with a small margin; it grows at once,
+// in steps of at most a frame, growEvery apart, and shrinks slowly — not
+// before shrinkHold after a growth, by at most a quarter of a frame a
+// second — down to what the need asks and never below the floor.
+func TestAdaptiveBufferFollowsTheNeed(t *testing.T) {
+	const frame = 33333 * time.Microsecond
+	rng := rand.New(rand.NewPCG(1, 2))
+	var e estimator
+	cur := autoStart
+	now := time.Duration(0)
+	var lastStep, lastGrow time.Duration
+	stepped, grown := false, false
+	steps := 0
+	// run feeds needs of base plus up to jitter, 80 a second (pictures and
+	// sound), for d, checking each step; it returns the buffer's range
+	// over the last second.
+	run := func(d, base, jitter time.Duration) (lo, hi time.Duration) {
+		t.Helper()
+		lo, hi = time.Hour, 0
+		end := now + d
+		for ; now < end; now += 12500 * time.Microsecond {
+			need := base
+			if jitter > 0 {
+				need += time.Duration(rng.Int64N(int64(jitter)))
+			}
+			e.peak.note(now, need)
+			next, changed := e.step(now, cur, frame)
+			if changed != (next != cur) {
+				t.Fatalf("at %v: changed %v but %v → %v", now, changed, cur, next)
+			}
+			if changed {
+				steps++
+				switch {
+				case next > cur:
+					if next-cur > frame {
+						t.Fatalf("at %v: grew %v → %v, more than a frame", now, cur, next)
+					}
+					if stepped && now-lastStep < growEvery {
+						t.Fatalf("at %v: grew %v after the last step", now, now-lastStep)
+					}
+					lastGrow, grown = now, true
+				default:
+					if cur-next > frame/4 {
+						t.Fatalf("at %v: shrank %v → %v, more than a quarter frame", now, cur, next)
+					}
+					if stepped && now-lastStep < shrinkEvery || grown && now-lastGrow < shrinkHold {
+						t.Fatalf("at %v: shrank %v after the last step, %v after the last growth", now, now-lastStep, now-lastGrow)
+					}
+				}
+				lastStep, stepped = now, true
+				cur = next
+			}
+			if end-now <= time.Second {
+				lo, hi = min(lo, cur), max(hi, cur)
+			}
+			if cur < autoFloor || cur > MaxJitterBuffer {
+				t.Fatalf("at %v: buffer %v out of bounds", now, cur)
+			}
+		}
+		return lo, hi
+	}
+
+	// a clean LAN: 3 ms of decode, 2 of jitter: down from the start to about
+	// 10 ms, in quarter-frame steps a second apart
+	lo, hi := run(20*time.Second, 3*time.Millisecond, 2*time.Millisecond)
+	if hi > 12*time.Millisecond || lo < 5*time.Millisecond {
+		t.Fatalf("clean: buffer %v–%v, want about 9 ms (need ≤ 5 ms, margin 4 ms)", lo, hi)
+	}
+	// a guest over the internet: 40 ms of jitter — at once, then steady
+	before := steps
+	lo, hi = run(10*time.Second, 5*time.Millisecond, 40*time.Millisecond)
+	if lo < 45*time.Millisecond || hi > 60*time.Millisecond || lo != hi {
+		t.Fatalf("40 ms jitter: buffer %v–%v, want steady over 45 ms (the peak) and under 60", lo, hi)
+	}
+	if steps-before > 4 {
+		t.Fatalf("40 ms jitter: %d steps, want a few to reach it (and no churn)", steps-before)
+	}
+	// 120 ms: at once, in frame steps a quarter second apart
+	start := now
+	for cur < 125*time.Millisecond && now-start < 2*time.Second {
+		run(50*time.Millisecond, 5*time.Millisecond, 120*time.Millisecond)
+	}
+	if cur < 125*time.Millisecond {
+		t.Fatalf("120 ms jitter: buffer %v after %v, want over 125 ms within a second or so", cur, now-start)
+	}
+	lo, hi = run(5*time.Second, 5*time.Millisecond, 120*time.Millisecond)
+	if lo < 125*time.Millisecond || hi > 160*time.Millisecond {
+		t.Fatalf("120 ms jitter: buffer %v–%v", lo, hi)
+	}
+	// clean again: it holds shrinkHold and the need window, then comes down
+	// slowly, a quarter frame a second
+	lo, _ = run(needWindow, 3*time.Millisecond, 2*time.Millisecond)
+	if lo < 125*time.Millisecond {
+		t.Fatalf("clean again: shrank to %v within the need window", lo)
+	}
+	_, hi = run(30*time.Second, 3*time.Millisecond, 2*time.Millisecond)
+	if hi > 12*time.Millisecond {
+		t.Fatalf("clean again: still %v after 30 s", hi)
+	}
+	// one late picture (a stall of 90 ms) grows it at once
+	e.peak.note(now, 90*time.Millisecond)
+	if next, changed := e.step(now, cur, frame); !changed || next <= cur || next-cur > frame {
+		t.Fatalf("a late picture: %v → %v (changed %v), want a growth of up to a frame at once", cur, next, changed)
+	}
+}
+
+// TestAdaptiveBufferStepsTheSoundWithThePictures: a step applies to the
+// pictures decoded after it at once, and to the sound when the pictures
+// decoded before it (due up to the old buffer later) have aired — and
+// where the sound is quiet, so that its gap or skip loses nothing heard,
+// or after soundWaitMax regardless.
+func TestAdaptiveBufferStepsTheSoundWithThePictures(t *testing.T) {
+	in := &input{audio: audio.NewRing(audio.RingFrames(MaxJitterBuffer))}
+	in.delay.Store(int64(40 * time.Millisecond))
+	in.soundJ.Store(int64(40 * time.Millisecond))
+	const at = 10 * time.Second
+	in.setBuffer(at, 60*time.Millisecond)
+	if got := in.jitter(); got != 60*time.Millisecond {
+		t.Fatalf("pictures: %v, want the new 60ms", got)
+	}
+	for _, c := range []struct{ at, want time.Duration }{
+		{at, 40 * time.Millisecond},
+		{at + 39*time.Millisecond, 40 * time.Millisecond},
+		{at + 40*time.Millisecond, 60 * time.Millisecond},
+	} {
+		if got, _ := in.soundTarget(c.at); got != c.want {
+			t.Fatalf("sound at %v: %v, want %v", c.at, got, c.want)
+		}
+	}
+	// the sound (offset 0) is loud around where it is read at
+	// at+40ms−40ms = at: the step waits for a quiet place
+	loud := make([]float32, 2*audio.SampleRate/10) // 100 ms
+	for i := range loud {
+		loud[i] = 0.5
+	}
+	in.audio.Write(loud, at-50*time.Millisecond)
+	in.audio.Write(make([]float32, 2*audio.SampleRate/10), at+50*time.Millisecond) // then 100 ms of quiet
+	if got := in.stepSound(at + 40*time.Millisecond); got != 40*time.Millisecond {
+		t.Fatalf("loud: the sound stepped to %v", got)
+	}
+	if in.soundJitter() != 40*time.Millisecond {
+		t.Fatal("loud: the sound's buffer moved")
+	}
+	// read on as the tick does, a frame at a time: once the read position
+	// is in the quiet, it steps
+	buf := make([]float32, 2*1600)
+	stepped := time.Duration(0)
+	for t0 := at + 40*time.Millisecond; t0 < at+200*time.Millisecond; t0 += 33 * time.Millisecond {
+		j := in.stepSound(t0)
+		if j == 60*time.Millisecond && stepped == 0 {
+			stepped = t0
+		}
+		in.audio.ReadAt(buf, t0-j)
+	}
+	if stepped == 0 || stepped-60*time.Millisecond < at+50*time.Millisecond-quietPad {
+		t.Fatalf("stepped at %v: want where the sound read is quiet (from %v)", stepped, at+50*time.Millisecond)
+	}
+	// loud all along: it steps after soundWaitMax anyway
+	in2 := &input{audio: audio.NewRing(audio.RingFrames(MaxJitterBuffer))}
+	in2.delay.Store(int64(40 * time.Millisecond))
+	in2.soundJ.Store(int64(40 * time.Millisecond))
+	in2.setBuffer(at, 30*time.Millisecond)
+	long := make([]float32, 2*audio.SampleRate*2)
+	for i := range long {
+		long[i] = 0.5
+	}
+	in2.audio.Write(long, at-time.Second)
+	if got := in2.stepSound(at + 500*time.Millisecond); got != 40*time.Millisecond {
+		t.Fatalf("music: stepped at once to %v", got)
+	}
+	// a longer buffer while the sound runs short: at once, loud or not
+	in4 := &input{audio: in2.audio}
+	in4.delay.Store(int64(40 * time.Millisecond))
+	in4.soundJ.Store(int64(40 * time.Millisecond))
+	in4.setBuffer(at, 70*time.Millisecond)
+	in4.soundShort = true
+	if got := in4.stepSound(at + 500*time.Millisecond); got != 70*time.Millisecond {
+		t.Fatalf("sound running short: %v, want the longer buffer at once", got)
+	}
+	if got := in2.stepSound(at + 40*time.Millisecond + soundWaitMax); got != 30*time.Millisecond {
+		t.Fatalf("music: %v after soundWaitMax, want the step taken", got)
+	}
+
+	// steps that piled up while the sound waited: it follows a frame at a
+	// time (the ring holds nothing there: quiet)
+	in3 := &input{audio: audio.NewRing(audio.RingFrames(MaxJitterBuffer)), frame: 33 * time.Millisecond}
+	in3.delay.Store(int64(40 * time.Millisecond))
+	in3.soundJ.Store(int64(40 * time.Millisecond))
+	in3.setBuffer(at, 140*time.Millisecond)
+	if got := in3.stepSound(at + time.Second); got != 73*time.Millisecond {
+		t.Fatalf("piled-up steps: the sound moved to %v, want one frame (73ms)", got)
+	}
+	if got := in3.stepSound(at + time.Second + 33*time.Millisecond); got != 106*time.Millisecond {
+		t.Fatalf("piled-up steps: then %v, want another frame (106ms)", got)
+	}
+
+	// a follower takes its lead's buffer, pictures and sound
+	mic := &input{}
+	mic.delay.Store(int64(200 * time.Millisecond))
+	mic.lead.Store(in)
+	if got, _ := mic.soundTarget(at); mic.jitter() != 60*time.Millisecond || got != 40*time.Millisecond {
+		t.Fatalf("follower: %v / %v, want its lead's", mic.jitter(), got)
+	}
+}
+
+// TestAdaptiveBufferDoesNotAllocate: what the decoders (noteNeed) and the
+// tick (stepSound) do for the adaptive buffer allocates nothing.
+func TestAdaptiveBufferDoesNotAllocate(t *testing.T) {
+	in := &input{audio: audio.NewRing(audio.RingFrames(MaxJitterBuffer)), frame: 33 * time.Millisecond}
+	in.audio.Write(make([]float32, 2*4800), 0)
+	in.delay.Store(int64(autoStart))
+	in.soundJ.Store(int64(autoStart))
+	in.buf.auto = true
+	now := time.Duration(0)
+	if n := testing.AllocsPerRun(1000, func() {
+		now += 12 * time.Millisecond
+		in.buf.mu.Lock()
+		in.buf.est.peak.note(now, time.Duration(now%(40*time.Millisecond)))
+		next, changed := in.buf.est.step(now, in.jitter(), in.frame)
+		if changed {
+			in.setBufferLocked(now, next)
+		}
+		in.buf.mu.Unlock()
+		in.stepSound(now)
+	}); n != 0 {
+		t.Fatalf("%v allocations a call", n)
+	}
+}
