@@ -167,7 +167,11 @@ func New(cfg Config, log *slog.Logger) (*Engine, error) {
 		cfg.DecodeThreads = 1
 	}
 	if cfg.JitterBuffer == 0 {
-		cfg.JitterBuffer = AutoJitter // each source's own adaptive buffer (adaptive.go)
+		// 2 frames for every source; AutoJitter (program.jitter_buffer:
+		// auto) gives each its adaptive buffer (adaptive.go). Not the
+		// default yet: each step of an adaptive buffer on air is a repeated
+		// or skipped picture, and a jump in the recording's edit list.
+		cfg.JitterBuffer = 2 * cfg.FrameDuration()
 	}
 	if cfg.EncodeThreads == 0 {
 		cfg.EncodeThreads = encodeThreads(cfg.Width, cfg.Height)
