@@ -1,0 +1,70 @@
+package control
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"switchyard/ingest/replay"
+)
+
+// Replay is the instant replay machine (ingest/replay.Replayer).
+type Replay interface {
+	SetMark(source string, out bool) (replay.Mark, error)
+	Play(req replay.Request) (replay.Info, error)
+	Playing() (replay.Info, bool)
+	List() []replay.Info
+}
+
+type markRequest struct {
+	// Source to mark; empty: the source on program now.
+	Source string `json:"source,omitempty"`
+}
+
+func (s *Server) replayRoutes(api *gin.RouterGroup) {
+	mark := func(out bool) gin.HandlerFunc {
+		return func(c *gin.Context) {
+			var req markRequest
+			if err := bindOptional(c, &req); err != nil {
+				fail(c, err)
+				return
+			}
+			if s.Replay == nil {
+				fail(c, replay.ErrDisabled)
+				return
+			}
+			m, err := s.Replay.SetMark(req.Source, out)
+			if err != nil {
+				fail(c, err)
+				return
+			}
+			c.JSON(http.StatusOK, m)
+		}
+	}
+	api.POST("/replay/mark-in", mark(false))
+	api.POST("/replay/mark-out", mark(true))
+	api.POST("/replay", func(c *gin.Context) {
+		var req replay.Request
+		if err := bind(c, &req); err != nil {
+			fail(c, err)
+			return
+		}
+		if s.Replay == nil {
+			fail(c, replay.ErrDisabled)
+			return
+		}
+		info, err := s.Replay.Play(req)
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		c.JSON(http.StatusCreated, info)
+	})
+	api.GET("/replays", func(c *gin.Context) {
+		if s.Replay == nil {
+			fail(c, replay.ErrDisabled)
+			return
+		}
+		c.JSON(http.StatusOK, s.Replay.List())
+	})
+}
