@@ -1,0 +1,72 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"switchyard/ingest"
+	"switchyard/ingest/replay"
+	"switchyard/output/record"
+)
+
+// ReplayConfig is the instant replay (docs/replay.md): a buffer of every
+// source's recent past, played on a source named "replay".
+type ReplayConfig struct {
+	// Enabled adds the source "replay" and keeps the buffers (default false).
+	Enabled bool `yaml:"enabled"`
+	// Buffer is how much of each source's past is kept (default 60s).
+	Buffer Duration `yaml:"buffer"`
+	// MaxBytes bounds each source's buffer in bytes (default 256 MiB).
+	MaxBytes int64 `yaml:"max_bytes"`
+}
+
+// Longest replay.buffer and largest replay.max_bytes taken: the buffers
+// are in memory.
+const (
+	maxReplayBuffer = 10 * time.Minute
+	maxReplayBytes  = 4 << 30
+)
+
+func (c *Config) validateReplay() error {
+	r := c.Replay
+	if r.Buffer < 0 || time.Duration(r.Buffer) > maxReplayBuffer {
+		return &ConfigError{"replay.buffer", fmt.Sprintf("%s must be between 1s and %s (0: the default, %s)", time.Duration(r.Buffer), maxReplayBuffer, replay.DefaultBuffer)}
+	}
+	if r.MaxBytes < 0 || r.MaxBytes > maxReplayBytes {
+		return &ConfigError{"replay.max_bytes", fmt.Sprintf("%d must be between 1 and %d (0: the default, %d)", r.MaxBytes, int64(maxReplayBytes), replay.DefaultMaxBytes)}
+	}
+	if r.Enabled {
+		for i, s := range c.Sources {
+			if s.Name == replay.Source {
+				return &ConfigError{fmt.Sprintf("sources[%d].name", i), `"replay" is the instant replay's source (replay.enabled); choose another name`}
+			}
+		}
+	}
+	return nil
+}
+
+// startReplay adds the source "replay", with a random publish key only the
+// replayer knows (no camera can push to it), and starts the buffers.
+func (a *app) startReplay(cfg *Config) error {
+	if !cfg.Replay.Enabled {
+		return nil
+	}
+	key := make([]byte, 16)
+	if _, err := rand.Read(key); err != nil {
+		return fmt.Errorf("replay: %w", err)
+	}
+	cfg0 := ingest.SourceConfig{Name: replay.Source, PublishKey: hex.EncodeToString(key), Label: "Replay"}
+	if _, err := a.sources.Add(cfg0); err != nil {
+		return fmt.Errorf("replay: the source %q: %w", replay.Source, err)
+	}
+	a.replay = replay.New(replay.Config{
+		Buffer: time.Duration(cfg.Replay.Buffer), MaxBytes: cfg.Replay.MaxBytes,
+		ClipDir: filepath.Join(cfg.DataDir, "clips"), Save: record.WriteClip, Key: cfg0.PublishKey,
+		ProgramSource: func() string { return a.mixer.State().Program },
+	}, a.registry, a.log)
+	a.replay.Start()
+	return nil
+}
