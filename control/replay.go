@@ -2,6 +2,7 @@ package control
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -57,6 +58,18 @@ func (s *Server) replayRoutes(api *gin.RouterGroup) {
 		if err != nil {
 			fail(c, err)
 			return
+		}
+		if req.Take { // cut while the marked frame stands, so the program starts on it
+			select {
+			case <-time.After(time.Until(info.OnAirAt)):
+			case <-c.Request.Context().Done():
+				return
+			}
+			if _, err := s.Mixer.SetProgram(replay.Source); err != nil {
+				fail(c, err)
+				return
+			}
+			s.watch.busesChanged()
 		}
 		c.JSON(http.StatusCreated, info)
 	})

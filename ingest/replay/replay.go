@@ -27,8 +27,8 @@ var Speeds = []float64{0.25, 0.5, 0.75, 1}
 const (
 	DefaultBuffer   = 60 * time.Second
 	DefaultMaxBytes = 256 << 20
-	DefaultLead     = 400 * time.Millisecond
-	DefaultHold     = 1 * time.Second
+	DefaultLead     = 150 * time.Millisecond
+	DefaultHold     = 400 * time.Millisecond
 )
 
 // Config of the replay machine.
@@ -42,13 +42,14 @@ type Config struct {
 	MaxBytes int64
 	// ClipDir is where replays are saved (data_dir/clips); empty: not saved.
 	ClipDir string
-	// Lead is how long before the marked frame is due on the replay
-	// source its GOP is published: time for the mixer to decode from the
-	// key frame to the mark. Defaults to 400ms.
+	// Lead is when, after a replay starts, its marked frame is surely on
+	// the replay source (its GOP decoded, past the mixer's jitter buffer):
+	// the time a take (Request.Take) cuts to it. Defaults to 150ms.
 	Lead time.Duration
-	// Hold is how long the marked frame stands before the replay rolls
-	// (cut to the replay in that time and the program shows it from the
-	// marked frame). Defaults to 1s.
+	// Hold is how long the marked frame stands before the replay rolls:
+	// a cut to the replay in that time shows it from the marked frame.
+	// Defaults to 400ms; it must stay under the mixer's stale_after
+	// (500ms), past which a source with no new picture shows the slate.
 	Hold time.Duration
 	// Save writes units (from a key unit, camera timestamps) to a file
 	// at path without re-encoding; nil: replays are not saved.
@@ -68,6 +69,9 @@ type Request struct {
 	FromS  *float64 `json:"from_s,omitempty"`
 	ToS    *float64 `json:"to_s,omitempty"`
 	Speed  float64  `json:"speed,omitempty"` // 0.25, 0.5, 0.75 or 1; 0 is 1
+	// Take cuts the program to the replay source once the marked frame
+	// is on it (OnAirAt); done by the API, not by the Replayer.
+	Take bool `json:"take,omitempty"`
 }
 
 // Info describes a replay, playing or saved.
@@ -152,9 +156,10 @@ func New(cfg Config, reg *ingest.Registry, log *slog.Logger) *Replayer {
 	if cfg.Lead <= 0 {
 		cfg.Lead = DefaultLead
 	}
-	if cfg.Hold < 0 {
-		cfg.Hold = 0
+	if cfg.Hold <= 0 {
+		cfg.Hold = DefaultHold
 	}
+	cfg.Lead = min(cfg.Lead, cfg.Hold/2)
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Replayer{cfg: cfg, reg: reg, log: log.With("component", "replay"), bufs: map[string]*feed{},
 		epoch: time.Now(), ctx: ctx, cancel: cancel}
@@ -436,7 +441,7 @@ func (r *Replayer) start(name string, units []*media.Unit, mark int, to time.Dur
 		ID: fmt.Sprintf("r%d", r.seq), Source: name, Speed: speed,
 		KeyPTSS: units[0].PTS.Seconds(), MarkPTSS: markPTS.Seconds(), EndPTSS: end.Seconds(),
 		DurationS: float64(end-markPTS) / speed / float64(time.Second), StartedAt: now,
-		OnAirAt: now.Add(r.cfg.Lead), RollsAt: now.Add(r.cfg.Lead + r.cfg.Hold), Frames: frames, Playing: true,
+		OnAirAt: now.Add(r.cfg.Lead), RollsAt: now.Add(r.cfg.Hold), Frames: frames, Playing: true,
 	}
 	ctx, cancel := context.WithCancel(r.ctx)
 	p := &play{info: info, cancel: cancel, done: make(chan struct{})}
@@ -492,12 +497,12 @@ func (r *Replayer) claim() (*ingest.Publisher, error) {
 }
 
 // run publishes the replay: the units from the key frame to the mark at
-// once, all stamped with the marked frame's time, due Lead from now (the
-// mixer decodes them and shows the last, the mark); the mark stands for
-// Hold, then the rest follows, paced, with timestamps stretched by
-// 1/speed. Sound only at 100 %.
+// once, all stamped with the marked frame's time (the mixer decodes them
+// and, as they are all due together, shows the last: the mark); the mark
+// stands for Hold, then the rest follows, paced, with timestamps
+// stretched by 1/speed. Sound only at 100 %.
 func (r *Replayer) run(ctx context.Context, pub *ingest.Publisher, units []*media.Unit, mark int, speed float64, t0 time.Time, base time.Duration) {
-	lead, hold := r.cfg.Lead, r.cfg.Hold
+	hold := r.cfg.Hold
 	markPTS, markDTS := units[mark].PTS, units[mark].DTS
 	tracks := map[*media.Track]*media.Track{}
 	retrack := func(t *media.Track) *media.Track {
@@ -512,7 +517,8 @@ func (r *Replayer) run(ctx context.Context, pub *ingest.Publisher, units []*medi
 		tracks[t] = &n
 		return &n
 	}
-	shownAt := base + lead // the mark's timestamp on the replay source
+	shownAt := base // the mark's timestamp on the replay source
+	var prevAt time.Duration
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for i, u := range units {
@@ -523,7 +529,7 @@ func (r *Replayer) run(ctx context.Context, pub *ingest.Publisher, units []*medi
 		pts := shownAt
 		var at time.Duration // after t0
 		if i > mark && (u.PTS > markPTS || !video) {
-			d := time.Duration(float64(u.PTS-markPTS) / speed)
+			d := time.Duration(float64(onGrid(u.PTS-markPTS, u.Track)) / speed)
 			pts = shownAt + hold + d
 			at = hold + time.Duration(float64(u.DTS-markDTS)/speed)
 		}
@@ -534,7 +540,14 @@ func (r *Replayer) run(ctx context.Context, pub *ingest.Publisher, units []*medi
 		if i <= mark {
 			dts = pts
 		}
-		if wait := time.Until(t0.Add(at)); wait > 0 {
+		// Each unit goes out when the picture before it is due: the mixer's
+		// decoder gives a picture out when the next unit comes in, so the
+		// mark comes out with the burst and each picture in time.
+		sendAt := prevAt
+		if video {
+			prevAt = max(prevAt, at)
+		}
+		if wait := time.Until(t0.Add(sendAt)); wait > 0 {
 			timer.Reset(wait)
 			select {
 			case <-ctx.Done():
@@ -546,7 +559,26 @@ func (r *Replayer) run(ctx context.Context, pub *ingest.Publisher, units []*medi
 		}
 		pub.WriteUnit(&media.Unit{Track: retrack(u.Track), PTS: pts, DTS: dts, Key: u.Key, Data: u.Data})
 	}
-	// the last frame stays on until the mixer's picture times out
+	// The last frame stays on: the publisher stays until the next replay
+	// (or the end of the show), so the source does not go offline under it.
+	<-ctx.Done()
+}
+
+// onGrid puts d, a video timestamp's distance from the mark, on the
+// frame grid of the track's rate when it is within 2 ms of it: RTMP
+// carries whole milliseconds, and stretched by 1/speed that rounding
+// would move a picture across a program frame's boundary now and then,
+// so the program would step 1, 3, 2 frames instead of 2, 2, 2.
+func onGrid(d time.Duration, t *media.Track) time.Duration {
+	if t.Kind != media.KindVideo || t.FPS <= 0 {
+		return d
+	}
+	n := math.Round(d.Seconds() * t.FPS)
+	g := time.Duration(n / t.FPS * float64(time.Second))
+	if (d-g).Abs() <= 2*time.Millisecond {
+		return g
+	}
+	return d
 }
 
 // Playing returns the replay playing now, if any.

@@ -1,0 +1,166 @@
+package main
+
+import (
+	"bytes"
+	"crypto/md5"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"switchyard/ingest"
+	"switchyard/ingest/replay"
+	"switchyard/media"
+)
+
+// readProgramBars decodes the program's RTSP stream as it plays and sends
+// each program frame's bar code (conform_helpers_test.go) on the channel.
+func readProgramBars(t *testing.T, a *app) <-chan bars {
+	t.Helper()
+	cmd := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-rtsp_transport", "tcp", "-i", a.rtspURL("program"),
+		"-map", "0:v", "-vf", fmt.Sprintf("scale=%d:%d:flags=area", barW, barH), "-fps_mode", "passthrough",
+		"-pix_fmt", "yuv420p", "-f", "rawvideo", "pipe:1")
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	done := make(chan struct{})
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-done
+	})
+	out := make(chan bars, 4096)
+	go func() {
+		defer close(done)
+		defer close(out)
+		const size = barW*barH + 2*(barW/2)*(barH/2)
+		buf := make([]byte, size)
+		for {
+			if _, err := io.ReadFull(stdout, buf); err != nil {
+				_ = cmd.Wait()
+				return
+			}
+			var b bars
+			copy(b[:], buf)
+			out <- b
+		}
+	}()
+	return out
+}
+
+// A replay of cam1's recent past at 50 %, cut to program while its marked
+// frame stands: the program shows the camera's counter from the marked
+// frame, then stepping by one every two program frames to the range's end.
+// The replay is saved as a clip whose video samples are the camera's own
+// bytes, and ffmpeg plays it.
+func TestReplayOnProgram(t *testing.T) {
+	mustHaveTools(t)
+	cfg := testConfig(t, ingest.SourceConfig{Name: "cam1"})
+	cfg.Replay.Enabled = true
+	cfg.Replay.Buffer = Duration(20 * time.Second)
+	a, _ := startApp(t, cfg)
+	run(t, "ffmpeg", append(barCamera(1, "30", 30, false), "-f", "flv", a.rtmpURL("cam1"))...)
+	waitPicture(t, a, "cam1")
+	waitFor(t, 30*time.Second, "7 s of cam1 in the replay buffer", func() bool {
+		_, _, span := a.replay.Buffer("cam1").Size()
+		return span >= 7*time.Second
+	})
+	program := readProgramBars(t, a)
+	select { // the reader is under way (it starts at a program key frame)
+	case _, ok := <-program:
+		require.True(t, ok, "the program reader ended")
+	case <-time.After(20 * time.Second):
+		t.Fatal("no program frame read within 20 s")
+	}
+
+	var info replay.Info
+	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/replay"), `{"source":"cam1","from_s":-5,"to_s":-3,"speed":0.5,"take":true}`, &info))
+	markN := int(info.MarkPTSS*30 + 0.5)
+	endN := int(info.EndPTSS*30 + 0.5)
+	require.InDelta(t, 60, endN-markN, 1, "2 s of a 30 fps camera")
+	var st struct{ Program string }
+	require.Equal(t, http.StatusOK, api(t, "GET", a.apiURL("/state"), "", &st))
+	require.Equal(t, "replay", st.Program, "take: the replay is on program")
+
+	// the replay's frames on program, as runs of one counter value
+	type runOf struct{ n, frames int }
+	var runs []runOf
+	timeout := time.After(30 * time.Second)
+	// The decoder gives a picture out when the next unit comes in, so the
+	// range's last frame is not shown: the replay ends on the one before.
+	for len(runs) == 0 || runs[len(runs)-1].n < endN-1 || runs[len(runs)-1].frames < 2 {
+		select {
+		case b, ok := <-program:
+			require.True(t, ok, "the program reader ended")
+			n, id, clear := b.read()
+			if !clear || id != 1 {
+				require.Empty(t, runs, "a frame not of cam1 (%v) amid the replay", b)
+				continue
+			}
+			if len(runs) > 0 && runs[len(runs)-1].n == n {
+				runs[len(runs)-1].frames++
+			} else {
+				runs = append(runs, runOf{n, 1})
+			}
+		case <-timeout:
+			t.Fatalf("the replay did not reach frame %d on program within 30 s; runs %v", endN-1, runs)
+		}
+	}
+	require.Equal(t, markN, runs[0].n, "the program shows the replay from the marked frame; runs %v", runs)
+	irregular := 0
+	for i := 1; i < len(runs); i++ {
+		require.Equal(t, runs[i-1].n+1, runs[i].n, "the counter steps by one; runs %v", runs)
+		if i < len(runs)-1 && runs[i].frames != 2 {
+			irregular++
+		}
+	}
+	require.LessOrEqual(t, irregular, 1, "each frame of the camera twice on program at 50 %%; runs %v", runs)
+
+	// the saved clip: the camera's own bytes, and it plays
+	var list []replay.Info
+	require.Equal(t, http.StatusOK, api(t, "GET", a.apiURL("/replays"), "", &list))
+	require.Len(t, list, 1)
+	require.Empty(t, list[0].SaveError)
+	require.True(t, strings.HasPrefix(list[0].File, "replay-") && strings.HasSuffix(list[0].File, "-cam1.mp4"), list[0].File)
+	file := filepath.Join(cfg.DataDir, "clips", list[0].File)
+	out, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v", "-show_packets", "-show_data_hash", "MD5",
+		"-show_entries", "packet=data_hash", "-of", "csv=p=0", file).Output()
+	require.NoError(t, err, file)
+	got := strings.Fields(string(bytes.ReplaceAll(out, []byte("MD5:"), nil)))
+	units, _ := a.replay.Buffer("cam1").Snapshot()
+	var want []string
+	for _, u := range units {
+		if u.Track.Kind == media.KindVideo && u.PTS >= time.Duration(info.KeyPTSS*1e9)-time.Millisecond &&
+			u.PTS <= time.Duration(info.EndPTSS*1e9)+time.Millisecond {
+			want = append(want, sampleMD5(u))
+		}
+	}
+	require.NotEmpty(t, want)
+	require.Equal(t, want, got, "the clip's video samples are the camera's units, byte for byte")
+	decoded, err := exec.Command("ffmpeg", "-v", "error", "-i", file, "-map", "0:v", "-f", "framecrc", "-").Output()
+	require.NoError(t, err, "ffmpeg decodes the clip")
+	require.Equal(t, len(want), bytes.Count(decoded, []byte("\n0,")), "every frame decodes")
+}
+
+// sampleMD5 is the MD5 of a unit as an MP4 sample: its NAL units with
+// 4-byte lengths, the parameter sets the ingest put in front left out.
+func sampleMD5(u *media.Unit) string {
+	nalus := u.Data
+	if len(nalus) > 2 && bytes.Equal(nalus[0], u.Track.SPS) && bytes.Equal(nalus[1], u.Track.PPS) {
+		nalus = nalus[2:]
+	}
+	var b []byte
+	for _, n := range nalus {
+		b = binary.BigEndian.AppendUint32(b, uint32(len(n)))
+		b = append(b, n...)
+	}
+	s := md5.Sum(b)
+	return hex.EncodeToString(s[:])
+}
