@@ -575,7 +575,7 @@ func onGrid(d time.Duration, t *media.Track) time.Duration {
 	}
 	n := math.Round(d.Seconds() * t.FPS)
 	g := time.Duration(n / t.FPS * float64(time.Second))
-	if (d-g).Abs() <= 2*time.Millisecond {
+	if (d - g).Abs() <= 2*time.Millisecond {
 		return g
 	}
 	return d
