@@ -164,3 +164,86 @@ func sampleMD5(u *media.Unit) string {
 	s := md5.Sum(b)
 	return hex.EncodeToString(s[:])
 }
+
+// Bad replay requests through the API each get a clear error, and the
+// program stays on what it showed; the replay keys come from the show
+// file and the environment.
+func TestReplayAPIBadInput(t *testing.T) {
+	cfg := testConfig(t, ingest.SourceConfig{Name: "cam1", URL: "gen://bars"}, ingest.SourceConfig{Name: "cam2"})
+	cfg.Replay.Enabled = true
+	cfg.Replay.Buffer = Duration(3 * time.Second)
+	a, _ := startApp(t, cfg)
+	waitPicture(t, a, "cam1")
+	waitFor(t, 30*time.Second, "2 s of cam1 in the replay buffer", func() bool {
+		_, _, span := a.replay.Buffer("cam1").Size()
+		return span >= 2*time.Second
+	})
+	require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, nil))
+	for _, c := range []struct {
+		body   string
+		status int
+		field  string
+		says   string
+	}{
+		{`{"source":"cam1","from_s":-30,"speed":0.5}`, http.StatusBadRequest, "from_s", "older than the buffer"},
+		{`{"source":"cam1","from_s":-1,"speed":0.3}`, http.StatusBadRequest, "speed", "0.25, 0.5, 0.75, 1"},
+		{`{"source":"cam1","from_s":2}`, http.StatusBadRequest, "from_s", "seconds before now"},
+		{`{"source":"cam1","from_s":-1,"to_s":-2}`, http.StatusBadRequest, "to_s", "after from_s"},
+		{`{"source":"cam9","from_s":-1}`, http.StatusNotFound, "", "no source"},
+		{`{"source":"cam2","from_s":-1}`, http.StatusConflict, "", "offline"},
+		{`{"source":"replay","from_s":-1}`, http.StatusBadRequest, "source", "cannot be replayed"},
+		{`{"speed":1}`, http.StatusBadRequest, "from_s", "mark-in"},
+		{`{"source":"cam1","from_s":-1,"sped":1}`, http.StatusBadRequest, "sped", "sped"},
+	} {
+		t.Run(c.body, func(t *testing.T) {
+			var e struct{ Error, Field string }
+			require.Equal(t, c.status, api(t, "POST", a.apiURL("/replay"), c.body, &e))
+			require.Contains(t, e.Error, c.says)
+			require.Equal(t, c.field, e.Field)
+			var st struct{ Program string }
+			require.Equal(t, http.StatusOK, api(t, "GET", a.apiURL("/state"), "", &st))
+			require.Equal(t, "cam1", st.Program, "the program is not disturbed")
+		})
+	}
+	var list []replay.Info
+	require.Equal(t, http.StatusOK, api(t, "GET", a.apiURL("/replays"), "", &list))
+	require.Empty(t, list, "nothing played")
+
+	// a replay while one plays replaces it; marks; the program stays
+	var first, second replay.Info
+	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/replay"), `{"source":"cam1","from_s":-1,"speed":0.25}`, &first))
+	var m replay.Mark
+	require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/replay/mark-in"), "", &m), "mark-in on the program's source")
+	require.Equal(t, "cam1", m.Source)
+	require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/replay/mark-out"), `{"source":"cam1"}`, &m))
+	var e struct{ Error string }
+	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/replay"), `{"speed":1}`, &e), "from the marks: %s", e.Error)
+	require.Equal(t, http.StatusOK, api(t, "GET", a.apiURL("/replays"), "", &list))
+	second = list[0]
+	require.NotEqual(t, first.ID, second.ID)
+	require.Equal(t, http.StatusOK, api(t, "GET", a.apiURL("/replays"), "", &list))
+	require.Len(t, list, 2)
+	require.Equal(t, second.ID, list[0].ID, "newest first")
+	var st struct{ Program string }
+	require.Equal(t, http.StatusOK, api(t, "GET", a.apiURL("/state"), "", &st))
+	require.Equal(t, "cam1", st.Program)
+}
+
+func TestReplayConfig(t *testing.T) {
+	cfg, err := ParseConfig([]byte("replay: { enabled: true, buffer: 30s, max_bytes: 1000000 }\n"))
+	require.NoError(t, err)
+	require.NoError(t, cfg.applyEnv([]string{"SWITCHYARD_REPLAY_BUFFER=20s"}))
+	require.NoError(t, cfg.Validate())
+	require.Equal(t, Duration(20*time.Second), cfg.Replay.Buffer)
+	require.Equal(t, int64(1000000), cfg.Replay.MaxBytes)
+	require.True(t, cfg.Replay.Enabled)
+
+	cfg, err = ParseConfig([]byte("replay: { enabled: true }\nsources: [ { name: replay } ]\n"))
+	require.NoError(t, err)
+	require.ErrorContains(t, cfg.Validate(), "sources[0].name")
+	cfg, err = ParseConfig([]byte("replay: { buffer: 11m }\n"))
+	require.NoError(t, err)
+	require.ErrorContains(t, cfg.Validate(), "replay.buffer")
+	_, err = ParseConfig([]byte("replay: { slow: blend }\n"))
+	require.ErrorContains(t, err, "replay.slow")
+}
