@@ -125,8 +125,11 @@ func TestReplayOnProgram(t *testing.T) {
 
 	// the saved clip: the camera's own bytes, and it plays
 	var list []replay.Info
-	require.Equal(t, http.StatusOK, api(t, "GET", a.apiURL("/replays"), "", &list))
-	require.Len(t, list, 1)
+	waitFor(t, 20*time.Second, "the replay saved", func() bool {
+		require.Equal(t, http.StatusOK, api(t, "GET", a.apiURL("/replays"), "", &list))
+		require.Len(t, list, 1)
+		return !list[0].Saving
+	})
 	require.Empty(t, list[0].SaveError)
 	require.True(t, strings.HasPrefix(list[0].File, "replay-") && strings.HasSuffix(list[0].File, "-cam1.mp4"), list[0].File)
 	file := filepath.Join(cfg.DataDir, "clips", list[0].File)

@@ -95,8 +95,9 @@ type Info struct {
 	Frames  int       `json:"frames"`
 	Playing bool      `json:"playing"`
 	// File is the saved clip's name in data_dir/clips (empty: not saved,
-	// SaveError says why).
+	// SaveError says why); while Saving, it is being written.
 	File      string `json:"file,omitempty"`
+	Saving    bool   `json:"saving,omitempty"`
 	SaveError string `json:"save_error,omitempty"`
 }
 
@@ -436,6 +437,11 @@ func (r *Replayer) start(name string, units []*media.Unit, mark int, to time.Dur
 		}
 	}
 	r.mu.Lock()
+	if r.ctx.Err() != nil {
+		r.mu.Unlock()
+		pub.Close()
+		return Info{}, fault.New(fault.Unavailable, "the show is closing")
+	}
 	r.seq++
 	info := Info{
 		ID: fmt.Sprintf("r%d", r.seq), Source: name, Speed: speed,
@@ -465,12 +471,13 @@ func (r *Replayer) start(name string, units []*media.Unit, mark int, to time.Dur
 		}
 		r.mu.Unlock()
 	}()
-	saved := r.save(&info, units)
 	r.mu.Lock()
+	saved := r.save(info, units)
 	p.info.File, p.info.SaveError = saved.File, saved.SaveError
 	r.saved = append(r.saved, saved)
+	info = p.info
 	r.mu.Unlock()
-	return p.info, nil
+	return info, nil
 }
 
 // claim takes the replay source as its publisher (the one playing is
@@ -601,24 +608,38 @@ func (r *Replayer) List() []Info {
 }
 
 // save writes the replay's units at 100 % (as the camera sent them) to
-// ClipDir/replay-<time>-<source>.mp4.
-func (r *Replayer) save(info *Info, units []*media.Unit) Info {
-	out := *info
+// ClipDir/replay-<time>-<source>.mp4, in the background: the replay's
+// entry in the list says Saving until the file is whole, then has File,
+// or SaveError. It returns the entry's first state.
+func (r *Replayer) save(info Info, units []*media.Unit) Info {
+	out := info
 	out.Playing = false
 	if r.cfg.Save == nil || r.cfg.ClipDir == "" {
 		out.SaveError = "replays are not saved (no clip directory)"
 		return out
 	}
-	if err := os.MkdirAll(r.cfg.ClipDir, 0o750); err != nil {
-		out.SaveError = err.Error()
-		return out
-	}
-	name := fmt.Sprintf("replay-%s-%s.mp4", info.StartedAt.UTC().Format("20060102T150405.000Z"), info.Source)
-	if err := r.cfg.Save(filepath.Join(r.cfg.ClipDir, name), units); err != nil {
-		r.log.Warn("replay not saved", "file", name, "err", err)
-		out.SaveError = err.Error()
-		return out
-	}
-	out.File = name
+	out.File = fmt.Sprintf("replay-%s-%s.mp4", info.StartedAt.UTC().Format("20060102T150405.000Z"), info.Source)
+	out.Saving = true
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		err := os.MkdirAll(r.cfg.ClipDir, 0o750)
+		if err == nil {
+			err = r.cfg.Save(filepath.Join(r.cfg.ClipDir, out.File), units)
+		}
+		if err != nil {
+			r.log.Warn("replay not saved", "file", out.File, "err", err)
+		}
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		for i := range r.saved {
+			if e := &r.saved[i]; e.ID == out.ID {
+				e.Saving = false
+				if err != nil {
+					e.File, e.SaveError = "", err.Error()
+				}
+			}
+		}
+	}()
 	return out
 }
