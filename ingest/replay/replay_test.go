@@ -187,3 +187,39 @@ func TestReplayBadInput(t *testing.T) {
 	_, err = r.SetMark("cam2", true)
 	require.Error(t, err, "mark-out on another source than the mark-in")
 }
+
+// At 100 % the replay has the camera's sound too, in time with its
+// pictures; no camera can publish on the replay source (its key).
+func TestReplaySoundAtFullSpeed(t *testing.T) {
+	reg, r := newShow(t, Config{Hold: 100 * time.Millisecond})
+	v := &media.Track{Kind: media.KindVideo, Codec: media.CodecH264, FPS: fps}
+	a := &media.Track{Kind: media.KindAudio, Codec: media.CodecAAC, SampleRate: 48000, Channels: 2}
+	pub, err := reg.Publish("cam1", "", "rtmp")
+	require.NoError(t, err)
+	defer pub.Close()
+	_, err = reg.Publish(Source, "", "rtmp")
+	require.ErrorIs(t, err, ingest.ErrBadKey, "a camera pushing to the replay source")
+	src, _ := reg.Get(Source)
+	rd := src.Stream().NewReader(4096)
+	defer rd.Close()
+	camera(t, pub, v, a, 0, 90, 30)
+	waitFrames(t, r, "cam1", 89)
+	_, err = r.Play(Request{Source: "cam1", FromS: f(-1), Speed: 1})
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var video, audio int
+	var lastVideo time.Duration
+	for video < 58 { // 30–59 (the key frame to the mark), then 60–87
+		u, err := rd.Next(ctx)
+		require.NoError(t, err)
+		if u.Track.Kind == media.KindAudio {
+			audio++
+			require.GreaterOrEqual(t, u.PTS, lastVideo-frame, "sound in time with the pictures")
+			continue
+		}
+		video++
+		lastVideo = u.PTS
+	}
+	require.GreaterOrEqual(t, audio, 25, "the camera's sound is in the replay at 100 %%")
+}
