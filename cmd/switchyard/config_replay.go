@@ -7,8 +7,11 @@ import (
 	"path/filepath"
 	"time"
 
+	"switchyard/control"
 	"switchyard/ingest"
 	"switchyard/ingest/replay"
+	"switchyard/internal/fault"
+	"switchyard/internal/show"
 	"switchyard/output/record"
 )
 
@@ -69,4 +72,45 @@ func (a *app) startReplay(cfg *Config) error {
 	}, a.registry, a.log)
 	a.replay.Start()
 	return nil
+}
+
+// replaySources are the show's sources as the API sees them with replay
+// on: the source "replay" is the replayer's, so it is neither changed nor
+// removed through the API, and not kept in show.json (its key is made
+// afresh at each start).
+type replaySources struct{ *show.Sources }
+
+var errReplaySource = &fault.Invalid{Field: "name", Msg: `"replay" is the instant replay's source (replay.enabled): it cannot be changed or removed`}
+
+func (s replaySources) Update(c ingest.SourceConfig) (ingest.Status, error) {
+	if c.Name == replay.Source {
+		return ingest.Status{}, errReplaySource
+	}
+	return s.Sources.Update(c)
+}
+
+func (s replaySources) Remove(name string) error {
+	if name == replay.Source {
+		return errReplaySource
+	}
+	return s.Sources.Remove(name)
+}
+
+func (s replaySources) Configs() []ingest.SourceConfig {
+	all := s.Sources.Configs()
+	out := all[:0:0]
+	for _, c := range all {
+		if c.Name != replay.Source {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// apiSources is what the API changes the sources through.
+func (a *app) apiSources() control.Sources {
+	if a.replay != nil {
+		return replaySources{a.sources}
+	}
+	return a.sources
 }

@@ -329,7 +329,7 @@ func (a *app) start(cfg *Config) error {
 	if a.replay != nil {
 		replays = a.replay
 	}
-	a.http = &control.Server{Replay: replays, Address: cfg.HTTP.Listen, Registry: a.registry, Sources: a.sources, Mixer: a.mixer, Outputs: a.outputs,
+	a.http = &control.Server{Replay: replays, Address: cfg.HTTP.Listen, Registry: a.registry, Sources: a.apiSources(), Mixer: a.mixer, Outputs: a.outputs,
 		Recorder: a.recorder, Tally: a.tally, RecordDefaults: control.RecordDefaults{Program: cfg.Record.Program, ISO: cfg.Record.ISO},
 		Format: control.Format{Width: cfg.Program.Width, Height: cfg.Program.Height, FPS: float64(fpsNum) / float64(fpsDen)},
 		Store:  store, Assets: a.assets, Token: cfg.HTTP.Token, Tokens: cfg.HTTP.controlTokens(), Hosts: cfg.HTTP.Hosts,

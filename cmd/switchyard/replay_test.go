@@ -5,9 +5,11 @@ import (
 	"crypto/md5"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -212,6 +214,22 @@ func TestReplayAPIBadInput(t *testing.T) {
 	require.Equal(t, http.StatusOK, api(t, "GET", a.apiURL("/replays"), "", &list))
 	require.Empty(t, list, "nothing played")
 
+	// the replay source is the replayer's: not changed, removed or saved through the API
+	var e struct{ Error, Field string }
+	require.Equal(t, http.StatusBadRequest, api(t, "DELETE", a.apiURL("/sources/replay"), "", &e))
+	require.Contains(t, e.Error, "instant replay")
+	require.Equal(t, http.StatusBadRequest, api(t, "PATCH", a.apiURL("/sources/replay"), `{"publish_key":"mine"}`, &e))
+	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/sources"), `{"name":"cam3"}`, nil))
+	saved, err := os.ReadFile(filepath.Join(cfg.DataDir, "show.json"))
+	require.NoError(t, err)
+	var kept struct{ Sources []struct{ Name string } }
+	require.NoError(t, json.Unmarshal(saved, &kept))
+	var names []string
+	for _, s := range kept.Sources {
+		names = append(names, s.Name)
+	}
+	require.Equal(t, []string{"cam1", "cam2", "cam3"}, names, "show.json does not keep the replay source")
+
 	// a replay while one plays replaces it; marks; the program stays
 	var first, second replay.Info
 	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/replay"), `{"source":"cam1","from_s":-1,"speed":0.25}`, &first))
@@ -219,7 +237,6 @@ func TestReplayAPIBadInput(t *testing.T) {
 	require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/replay/mark-in"), "", &m), "mark-in on the program's source")
 	require.Equal(t, "cam1", m.Source)
 	require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/replay/mark-out"), `{"source":"cam1"}`, &m))
-	var e struct{ Error string }
 	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/replay"), `{"speed":1}`, &e), "from the marks: %s", e.Error)
 	require.Equal(t, http.StatusOK, api(t, "GET", a.apiURL("/replays"), "", &list))
 	second = list[0]
