@@ -371,23 +371,33 @@ func (r *Replayer) Play(req Request) (Info, error) {
 		}
 	}
 	sel, mark, err := pick(units, from, to)
-	if err != nil {
-		kept := time.Duration(0)
-		if n := len(units); n > 0 {
-			kept = newest - units[0].PTS
-		}
-		return Info{}, fault.Invalidf("from_s", "%s: the buffer of %s holds the last %.1f s (replay.buffer %s); %v",
-			"range older than the buffer", name, kept.Seconds(), r.cfg.Buffer, err)
+	switch {
+	case errors.Is(err, errNoVideo):
+		return Info{}, fault.Invalidf("source", "%s has no pictures to replay (sound only)", name)
+	case errors.Is(err, errBeforeBuffer):
+		kept := newest - units[0].PTS
+		return Info{}, fault.Invalidf("from_s", "range older than the buffer: the buffer of %s holds the last %.1f s (replay.buffer %s) from its oldest key frame; replay something more recent",
+			name, kept.Seconds(), r.cfg.Buffer)
+	case err != nil:
+		return Info{}, fault.Invalidf("to_s", "the range holds no frame of %s: widen it", name)
 	}
 	return r.start(name, sel, mark, to, speed)
 }
+
+// Why pick found no range.
+var (
+	errNoVideo      = errors.New("no video")
+	errBeforeBuffer = errors.New("before the oldest key frame kept")
+	errEmptyRange   = errors.New("no frame in the range")
+)
 
 // pick returns the units from the key unit at or before from to to, and
 // the index (into them) of the first video unit shown at or after from.
 func pick(units []*media.Unit, from, to time.Duration) ([]*media.Unit, int, error) {
 	from, to = from-time.Millisecond, to+time.Millisecond // timestamps in whole ms (RTMP) round
-	key := -1
+	key, video := -1, false
 	for i, u := range units {
+		video = video || u.Track.Kind == media.KindVideo
 		if u.Track.Kind != media.KindVideo {
 			continue
 		}
@@ -395,8 +405,11 @@ func pick(units []*media.Unit, from, to time.Duration) ([]*media.Unit, int, erro
 			key = i
 		}
 	}
+	if !video {
+		return nil, 0, errNoVideo
+	}
 	if key < 0 {
-		return nil, 0, errors.New("its start is before the oldest key frame kept: replay something more recent")
+		return nil, 0, errBeforeBuffer
 	}
 	var sel []*media.Unit
 	mark := -1
@@ -414,7 +427,7 @@ func pick(units []*media.Unit, from, to time.Duration) ([]*media.Unit, int, erro
 		sel = append(sel, u)
 	}
 	if mark < 0 {
-		return nil, 0, errors.New("no frame in the range")
+		return nil, 0, errEmptyRange
 	}
 	return sel, mark, nil
 }
