@@ -27,7 +27,7 @@ var Speeds = []float64{0.25, 0.5, 0.75, 1}
 const (
 	DefaultBuffer   = 60 * time.Second
 	DefaultMaxBytes = 256 << 20
-	DefaultLead     = 150 * time.Millisecond
+	DefaultLead     = 250 * time.Millisecond
 	DefaultHold     = 400 * time.Millisecond
 )
 
@@ -44,7 +44,8 @@ type Config struct {
 	ClipDir string
 	// Lead is when, after a replay starts, its marked frame is surely on
 	// the replay source (its GOP decoded, past the mixer's jitter buffer):
-	// the time a take (Request.Take) cuts to it. Defaults to 150ms.
+	// the time a take (Request.Take) cuts to it. Defaults to 250ms (at most
+	// two thirds of Hold).
 	Lead time.Duration
 	// Hold is how long the marked frame stands before the replay rolls:
 	// a cut to the replay in that time shows it from the marked frame.
@@ -160,7 +161,7 @@ func New(cfg Config, reg *ingest.Registry, log *slog.Logger) *Replayer {
 	if cfg.Hold <= 0 {
 		cfg.Hold = DefaultHold
 	}
-	cfg.Lead = min(cfg.Lead, cfg.Hold/2)
+	cfg.Lead = min(cfg.Lead, cfg.Hold*2/3)
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Replayer{cfg: cfg, reg: reg, log: log.With("component", "replay"), bufs: map[string]*feed{},
 		epoch: time.Now(), ctx: ctx, cancel: cancel}
