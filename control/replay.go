@@ -39,6 +39,11 @@ func (s *Server) replayRoutes(api *gin.RouterGroup) {
 				fail(c, err)
 				return
 			}
+			kind := "in"
+			if out {
+				kind = "out"
+			}
+			s.events.publish("replay_mark", map[string]any{"mark": kind, "source": m.Source, "pts_s": m.PTSS, "at": m.At})
 			c.JSON(http.StatusOK, m)
 		}
 	}
@@ -71,6 +76,7 @@ func (s *Server) replayRoutes(api *gin.RouterGroup) {
 			}
 			s.watch.busesChanged()
 		}
+		s.events.publish("replay", info)
 		c.JSON(http.StatusCreated, info)
 	})
 	api.GET("/replays", func(c *gin.Context) {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -58,7 +60,12 @@ func TestReplayPanelInBrowser(t *testing.T) {
 	require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, nil))
 	require.NoError(t, chromedp.Run(ctx,
 		chromedp.Poll(`document.getElementById("pgm-name").textContent === "cam1"`, nil, chromedp.WithPollingTimeout(10*time.Second)),
-		chromedp.Click(`#replay-out`),
+		chromedp.ActionFunc(func(context.Context) error { // another operator marks out: the event stream tells the panel
+			if code := api(t, "POST", a.apiURL("/replay/mark-out"), "", nil); code != http.StatusOK {
+				return fmt.Errorf("mark-out: %d", code)
+			}
+			return nil
+		}),
 		chromedp.Poll(`document.getElementById("replay-marks").textContent.includes("out cam1")`, nil, chromedp.WithPollingTimeout(10*time.Second)),
 		chromedp.KeyEvent("i"), // a new mark-in clears the mark-out
 		chromedp.Poll(`document.getElementById("replay-marks").textContent.includes("out –")`, nil, chromedp.WithPollingTimeout(10*time.Second)),

@@ -542,6 +542,13 @@ function connect() {
   });
   on("macro", macroRun);
   on("recording", () => refreshRecordings());
+  on("replay", () => refreshReplays());
+  on("replay_mark", (m) => {
+    const mark = { source: m.source, pts_s: m.pts_s };
+    if (m.mark === "out") replayMarks.out = mark;
+    else Object.assign(replayMarks, { in: mark, out: null });
+    renderReplayMarks();
+  });
   on("audio", (a) => {
     show.audio = a;
     renderAudio();
