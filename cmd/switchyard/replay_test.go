@@ -95,9 +95,7 @@ func TestReplayOnProgram(t *testing.T) {
 	type runOf struct{ n, frames int }
 	var runs []runOf
 	timeout := time.After(30 * time.Second)
-	// The decoder gives a picture out when the next unit comes in, so the
-	// range's last frame is not shown: the replay ends on the one before.
-	for len(runs) == 0 || runs[len(runs)-1].n < endN-1 || runs[len(runs)-1].frames < 2 {
+	for len(runs) == 0 || runs[len(runs)-1].n < endN || runs[len(runs)-1].frames < 2 {
 		select {
 		case b, ok := <-program:
 			require.True(t, ok, "the program reader ended")
@@ -112,10 +110,11 @@ func TestReplayOnProgram(t *testing.T) {
 				runs = append(runs, runOf{n, 1})
 			}
 		case <-timeout:
-			t.Fatalf("the replay did not reach frame %d on program within 30 s; runs %v", endN-1, runs)
+			t.Fatalf("the replay did not reach frame %d on program within 30 s; runs %v", endN, runs)
 		}
 	}
 	require.Equal(t, markN, runs[0].n, "the program shows the replay from the marked frame; runs %v", runs)
+	require.Equal(t, endN, runs[len(runs)-1].n, "… to the range's last frame; runs %v", runs)
 	irregular := 0
 	for i := 1; i < len(runs); i++ {
 		require.Equal(t, runs[i-1].n+1, runs[i].n, "the counter steps by one; runs %v", runs)

@@ -15,8 +15,9 @@ import (
 	"switchyard/media"
 )
 
-// start claims the replay source and plays units on it from the mark.
-func (r *Replayer) start(name string, units []*media.Unit, mark int, speed float64) (Info, error) {
+// start claims the replay source and plays units on it from the mark,
+// then next (nil: none), which pushes the last picture out of the decoder.
+func (r *Replayer) start(name string, units []*media.Unit, mark int, next *media.Unit, speed float64) (Info, error) {
 	pub, err := r.claim()
 	if err != nil {
 		return Info{}, err
@@ -61,7 +62,11 @@ func (r *Replayer) start(name string, units []*media.Unit, mark int, speed float
 		defer r.wg.Done()
 		defer close(p.done)
 		defer pub.Close()
-		r.run(ctx, pub, units, mark, speed, now, base)
+		played := units
+		if next != nil {
+			played = append(slices.Clip(units), next)
+		}
+		r.run(ctx, pub, played, mark, speed, now, base)
 		r.mu.Lock()
 		if r.playing == p {
 			r.playing.info.Playing = false

@@ -369,7 +369,7 @@ func (r *Replayer) Play(req Request) (Info, error) {
 			to = secs(out.PTSS)
 		}
 	}
-	sel, mark, err := pick(units, from, to)
+	sel, mark, next, err := pick(units, from, to)
 	switch {
 	case errors.Is(err, errNoVideo):
 		return Info{}, fault.Invalidf("source", "%s has no pictures to replay (sound only)", name)
@@ -380,7 +380,7 @@ func (r *Replayer) Play(req Request) (Info, error) {
 	case err != nil:
 		return Info{}, fault.Invalidf("to_s", "the range holds no frame of %s: widen it", name)
 	}
-	return r.start(name, sel, mark, speed)
+	return r.start(name, sel, mark, next, speed)
 }
 
 // Why pick found no range.
@@ -390,9 +390,13 @@ var (
 	errEmptyRange   = errors.New("no frame in the range")
 )
 
-// pick returns the units from the key unit at or before from to to, and
-// the index (into them) of the first video unit shown at or after from.
-func pick(units []*media.Unit, from, to time.Duration) ([]*media.Unit, int, error) {
+// pick returns the units from the key unit at or before from to to, the
+// index (into them) of the first video unit shown at or after from, and
+// the video unit after to, if the buffer has it: sent after the range,
+// it makes the mixer's decoder give out the range's last picture (a
+// decoder gives a picture out when the next unit comes in); it is not
+// shown, nor saved.
+func pick(units []*media.Unit, from, to time.Duration) (sel []*media.Unit, mark int, next *media.Unit, err error) {
 	from, to = from-time.Millisecond, to+time.Millisecond // timestamps in whole ms (RTMP) round
 	key, video := -1, false
 	for i, u := range units {
@@ -405,16 +409,16 @@ func pick(units []*media.Unit, from, to time.Duration) ([]*media.Unit, int, erro
 		}
 	}
 	if !video {
-		return nil, 0, errNoVideo
+		return nil, 0, nil, errNoVideo
 	}
 	if key < 0 {
-		return nil, 0, errBeforeBuffer
+		return nil, 0, nil, errBeforeBuffer
 	}
-	var sel []*media.Unit
-	mark := -1
+	mark = -1
 	for _, u := range units[key:] {
 		video := u.Track.Kind == media.KindVideo
 		if video && u.DTS > to {
+			next = u
 			break
 		}
 		if !video && (u.PTS < from || u.PTS > to) {
@@ -426,7 +430,7 @@ func pick(units []*media.Unit, from, to time.Duration) ([]*media.Unit, int, erro
 		sel = append(sel, u)
 	}
 	if mark < 0 {
-		return nil, 0, errEmptyRange
+		return nil, 0, nil, errEmptyRange
 	}
-	return sel, mark, nil
+	return sel, mark, next, nil
 }
