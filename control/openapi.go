@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"regexp"
 	"strings"
+	"switchyard/ingest/replay"
 	"sync"
 	"time"
 
@@ -109,6 +110,10 @@ var operations = []operation{
 	{method: "POST", path: "/api/v1/recording/start", summary: "Start recording the program and/or ISO sources (body optional)", body: recordingBody{}, status: 201, resp: record.Info{}, role: RoleDirector},
 	{method: "POST", path: "/api/v1/recording/stop", summary: "Stop the recording", status: 200, resp: record.Info{}, role: RoleDirector},
 	{method: "POST", path: "/api/v1/recording/markers", summary: "A marker at the current program frame (EDL, OTIO, FCP XML, session.json, program.mp4 chapters)", body: markerRequest{}, status: 201, resp: record.Marker{}, role: RoleDirector},
+	{method: "POST", path: "/api/v1/replay/mark-in", summary: "Mark in on a source (body optional: {source}; none: the program's source now) at its newest frame; clears the mark-out", body: markRequest{}, status: 200, resp: replay.Mark{}, role: RoleDirector},
+	{method: "POST", path: "/api/v1/replay/mark-out", summary: "Mark out on the mark-in's source at its newest frame", body: markRequest{}, status: 200, resp: replay.Mark{}, role: RoleDirector},
+	{method: "POST", path: "/api/v1/replay", summary: "Play a replay on the replay source: from_s/to_s seconds before now (or the marks), speed 0.25, 0.5, 0.75 or 1 (muted below 1); replaces one playing; saved as clips/replay-<time>-<source>.mp4. 400: a range older than the buffer, a speed not in the set; 404: unknown source; 409: offline source; 503: replay off", body: replay.Request{}, status: 201, resp: replay.Info{}, role: RoleDirector},
+	{method: "GET", path: "/api/v1/replays", summary: "The replays of this run, newest first, with their saved files", status: 200, resp: []replay.Info{}, role: RoleViewer},
 	{method: "GET", path: "/api/v1/recordings", summary: "Recording sessions with their files", status: 200, resp: []record.Info{}, role: RoleViewer},
 	{method: "GET", path: "/api/v1/recordings/{session}/{file}", summary: "Download a file (Range supported)", status: 200, binary: "application/octet-stream", role: RoleViewer},
 	{method: "DELETE", path: "/api/v1/recordings/{session}", summary: "Delete a stopped session", status: 204, role: RoleAdmin},

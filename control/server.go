@@ -74,6 +74,9 @@ type Server struct {
 	// Macros are the macros the show starts with (the show file's, with
 	// show.json's on top); the API changes them from there.
 	Macros []macro.Macro
+	// Replay is the instant replay (POST /replay, mark-in/out, GET
+	// /replays); nil: those routes answer that replay is off.
+	Replay Replay
 	// HLS is the LL-HLS origin at /hls/ and its /watch page; nil serves neither.
 	HLS HLS
 	// ShowName is the show's name (show.name): /metrics carries it in
@@ -217,6 +220,7 @@ func (s *Server) Handler() http.Handler {
 		s.recordingRoutes(api)
 	}
 	s.macroRoutes(api)
+	s.replayRoutes(api)
 	s.routes = r.Routes()
 	s.engine = r
 	return r

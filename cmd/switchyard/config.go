@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"switchyard/ingest/replay"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -54,6 +55,8 @@ type Config struct {
 	Macros []MacroConfig `yaml:"macros"`
 	// HLS is the LL-HLS origin at /hls/ (config_hls.go).
 	HLS HLSConfig `yaml:"hls"`
+	// Replay is the instant replay (config_replay.go).
+	Replay ReplayConfig `yaml:"replay"`
 	// ReadKey guards watching: the program, the preview and every source
 	// without its own read_key, over RTSP (the password, any user) and RTMP
 	// play ("program?key=…"). Empty: open to anyone who reaches the ports.
@@ -282,6 +285,7 @@ func defaults() Config {
 		DataDir:    "./data",
 		Record:     RecordConfig{Program: true, ISO: true, Fragment: Duration(time.Second), MinFreeMB: 256, Timecode: record.TimecodeTimeOfDay},
 		HLS:        HLSConfig{Enabled: true},
+		Replay:     ReplayConfig{Buffer: Duration(replay.DefaultBuffer), MaxBytes: replay.DefaultMaxBytes},
 		Multiview:  MultiviewConfig{Width: 960, Height: 540, FPS: 10, Quality: 75},
 		SysmonHold: true, TallyKeyers: true,
 		Log: LogConfig{Format: "text", Level: "info"}, ShutdownTimeout: Duration(defaultShutdownTimeout),
@@ -369,6 +373,9 @@ func (c *Config) Validate() error {
 		return &ConfigError{"data_dir", "must not be empty"}
 	}
 	if err := c.validateHLS(); err != nil {
+		return err
+	}
+	if err := c.validateReplay(); err != nil {
 		return err
 	}
 	if err := c.validateHTTP(); err != nil {

@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"switchyard/ingest/replay"
 	"sync"
 	"syscall"
 	"time"
@@ -146,8 +147,9 @@ type app struct {
 	hold      *sysmon.Hold
 	assets    *assets.Dir
 	tally     *tally.Sender
-	hls       *hls.Origin // nil when hls.enabled is false
-	hw        *hwDevices  // the GPUs the program encodes and the sources decode on
+	hls       *hls.Origin      // nil when hls.enabled is false
+	hw        *hwDevices       // the GPUs the program encodes and the sources decode on
+	replay    *replay.Replayer // nil when replay.enabled is false
 }
 
 // start builds and starts every part; on error it closes what it started
@@ -255,9 +257,15 @@ func (a *app) start(cfg *Config) error {
 			return g, nil
 		}}, log)
 	for i, sc := range srcs {
+		if cfg.Replay.Enabled && sc.Name == replay.Source {
+			continue // show.json kept the replay source: it is made below
+		}
 		if _, err := a.sources.Add(sc); err != nil {
 			return fmt.Errorf("%s: %w", sourceKey(store.Path(), saved.Sources != nil, i, err), err)
 		}
+	}
+	if err := a.startReplay(cfg); err != nil {
+		return err
 	}
 	if tr := saved.Transition; tr != nil {
 		if _, err := a.mixer.SetTransition(*tr); err != nil {
@@ -317,7 +325,11 @@ func (a *app) start(cfg *Config) error {
 	if err != nil {
 		return err
 	}
-	a.http = &control.Server{Address: cfg.HTTP.Listen, Registry: a.registry, Sources: a.sources, Mixer: a.mixer, Outputs: a.outputs,
+	var replays control.Replay
+	if a.replay != nil {
+		replays = a.replay
+	}
+	a.http = &control.Server{Replay: replays, Address: cfg.HTTP.Listen, Registry: a.registry, Sources: a.apiSources(), Mixer: a.mixer, Outputs: a.outputs,
 		Recorder: a.recorder, Tally: a.tally, RecordDefaults: control.RecordDefaults{Program: cfg.Record.Program, ISO: cfg.Record.ISO},
 		Format: control.Format{Width: cfg.Program.Width, Height: cfg.Program.Height, FPS: float64(fpsNum) / float64(fpsDen)},
 		Store:  store, Assets: a.assets, Token: cfg.HTTP.Token, Tokens: cfg.HTTP.controlTokens(), Hosts: cfg.HTTP.Hosts,
@@ -417,6 +429,9 @@ func (a *app) close() {
 	}
 	if a.srt != nil {
 		a.srt.Close()
+	}
+	if a.replay != nil {
+		a.replay.Close() // before its source and the cameras go
 	}
 	if a.sources != nil {
 		a.sources.Close()

@@ -321,6 +321,42 @@ function addMarker() {
   api("POST", "/recording/markers", { name: `Marker ${n}` }).then(refreshRecordings).catch(() => {});
 }
 
+// Instant replay (docs/replay.md): marks on the program's source, a speed,
+// a take to program, and this run's replays. The section shows only when
+// the show has replay enabled (GET /replays answers).
+const replayMarks = { in: null, out: null };
+
+function renderReplayMarks() {
+  const f = (m) => (m ? `${m.source} ${m.pts_s.toFixed(2)} s` : "–");
+  $("replay-marks").textContent = `in ${f(replayMarks.in)} · out ${f(replayMarks.out)}`;
+}
+
+function replayMark(out) {
+  api("POST", out ? "/replay/mark-out" : "/replay/mark-in").then((m) => {
+    if (out) replayMarks.out = m;
+    else Object.assign(replayMarks, { in: m, out: null });
+    renderReplayMarks();
+  }).catch(() => {});
+}
+
+function replayPlay() {
+  const body = { speed: Number($("replay-speed").value), take: $("replay-take").checked };
+  api("POST", "/replay", body).then(refreshReplays).catch(() => {});
+}
+
+async function refreshReplays() {
+  const res = await fetch("/api/v1/replays");
+  if (!res.ok) return; // replay off (503), or not allowed
+  $("replay").hidden = false;
+  const list = await res.json();
+  $("replay-list").replaceChildren(...list.map((r) => {
+    const li = document.createElement("li");
+    const speed = `${Math.round(r.speed * 100)} %`;
+    li.textContent = `${r.source} ${speed} ${r.duration_s.toFixed(1)} s · ${r.file || r.save_error || ""}`;
+    return li;
+  }));
+}
+
 async function refreshRecordings() {
   const list = await api("GET", "/recordings").catch(() => null);
   if (!list) return;
@@ -506,6 +542,13 @@ function connect() {
   });
   on("macro", macroRun);
   on("recording", () => refreshRecordings());
+  on("replay", () => refreshReplays());
+  on("replay_mark", (m) => {
+    const mark = { source: m.source, pts_s: m.pts_s };
+    if (m.mark === "out") replayMarks.out = mark;
+    else Object.assign(replayMarks, { in: mark, out: null });
+    renderReplayMarks();
+  });
   on("audio", (a) => {
     show.audio = a;
     renderAudio();
@@ -521,6 +564,7 @@ async function start() {
   }
   applyRole();
   connect();
+  refreshReplays();
 }
 
 // --- controls -----------------------------------------------------------
@@ -543,6 +587,9 @@ function wire() {
     api("POST", on ? "/recording/stop" : "/recording/start").then(refreshRecordings).catch(() => {});
   };
   $("mark").onclick = addMarker;
+  $("replay-in").onclick = () => replayMark(false);
+  $("replay-out").onclick = () => replayMark(true);
+  $("replay-play").onclick = replayPlay;
   document.addEventListener("keydown", (e) => {
     if (e.target.matches("input, select, textarea") || e.ctrlKey || e.metaKey || e.altKey || !can("director")) return;
     const digit = /^Digit([1-9])$/.exec(e.code);
@@ -557,6 +604,12 @@ function wire() {
       api("POST", "/ftb").catch(() => {});
     } else if (e.code === "KeyM") {
       addMarker();
+    } else if (e.code === "KeyI" && !$("replay").hidden) {
+      replayMark(false);
+    } else if (e.code === "KeyO" && !$("replay").hidden) {
+      replayMark(true);
+    } else if (e.code === "KeyP" && !$("replay").hidden) {
+      replayPlay();
     } else {
       return;
     }
