@@ -1,0 +1,201 @@
+package webrtc
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+	"github.com/pion/webrtc/v4/pkg/media"
+	"github.com/pion/webrtc/v4/pkg/media/h264reader"
+	"github.com/pion/webrtc/v4/pkg/media/oggreader"
+	"github.com/stretchr/testify/require"
+)
+
+// testMedia makes, with ffmpeg, 4 s of H.264 (constrained baseline, a key
+// frame a second, 25 fps) as Annex B and of Opus (a 1 kHz tone) in Ogg.
+func testMedia(t *testing.T) (h264, opus string) {
+	t.Helper()
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		t.Skip("ffmpeg not installed (make deps)")
+	}
+	dir := t.TempDir()
+	h264, opus = filepath.Join(dir, "v.h264"), filepath.Join(dir, "a.ogg")
+	out, err := exec.Command("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-t", "4",
+		"-c:v", "libx264", "-profile:v", "baseline", "-pix_fmt", "yuv420p", "-g", "25", "-bsf:v", "h264_mp4toannexb", "-f", "h264", h264).CombinedOutput()
+	require.NoError(t, err, string(out))
+	out, err = exec.Command("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=48000", "-t", "4",
+		"-ac", "2", "-c:a", "libopus", "-frame_duration", "20", "-page_duration", "20000", opus).CombinedOutput()
+	require.NoError(t, err, string(out))
+	return h264, opus
+}
+
+// client is a WHIP publisher made with pion: an H.264 and an Opus track
+// sent in real time from testMedia's files, over and over.
+type client struct {
+	pc     *webrtc.PeerConnection
+	video  *webrtc.TrackLocalStaticSample
+	audio  *webrtc.TrackLocalStaticSample
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// newClient makes a publisher whose offer has the given video codec
+// (webrtc.MimeTypeH264 or MimeTypeVP8, only that) and Opus.
+func newClient(t *testing.T, videoMime string) *client {
+	t.Helper()
+	var se webrtc.SettingEngine
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	me := &webrtc.MediaEngine{}
+	fmtp := ""
+	if videoMime == webrtc.MimeTypeH264 {
+		fmtp = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"
+	}
+	require.NoError(t, me.RegisterCodec(webrtc.RTPCodecParameters{PayloadType: 96, RTPCodecCapability: webrtc.RTPCodecCapability{
+		MimeType: videoMime, ClockRate: 90000, SDPFmtpLine: fmtp}}, webrtc.RTPCodecTypeVideo))
+	require.NoError(t, me.RegisterCodec(webrtc.RTPCodecParameters{PayloadType: 111, RTPCodecCapability: webrtc.RTPCodecCapability{
+		MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}}, webrtc.RTPCodecTypeAudio))
+	api := webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me))
+	pc, err := api.NewPeerConnection(webrtc.Configuration{})
+	require.NoError(t, err)
+	c := &client{pc: pc}
+	t.Cleanup(c.close)
+	c.video, err = webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: videoMime}, "video", "test")
+	require.NoError(t, err)
+	c.audio, err = webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus}, "audio", "test")
+	require.NoError(t, err)
+	for _, tr := range []webrtc.TrackLocal{c.video, c.audio} {
+		_, err := pc.AddTransceiverFromTrack(tr, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+		require.NoError(t, err)
+	}
+	return c
+}
+
+// offer returns the client's offer with every candidate.
+func (c *client) offer(t *testing.T) []byte {
+	t.Helper()
+	o, err := c.pc.CreateOffer(nil)
+	require.NoError(t, err)
+	gathered := webrtc.GatheringCompletePromise(c.pc)
+	require.NoError(t, c.pc.SetLocalDescription(o))
+	select {
+	case <-gathered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("client gathering took over 10 s")
+	}
+	return []byte(c.pc.LocalDescription().SDP)
+}
+
+// send takes the server's answer and sends the files in real time until closed.
+func (c *client) send(t *testing.T, answer, h264, opus string) {
+	t.Helper()
+	require.NoError(t, c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}))
+	ctx, cancel := context.WithCancel(context.Background())
+	c.cancel = cancel
+	c.wg.Add(2)
+	go func() {
+		defer c.wg.Done()
+		loop(ctx, func() error { return sendH264(ctx, c.video, h264) })
+	}()
+	go func() {
+		defer c.wg.Done()
+		loop(ctx, func() error { return sendOpus(ctx, c.audio, opus) })
+	}()
+}
+
+func loop(ctx context.Context, f func() error) {
+	for ctx.Err() == nil {
+		if err := f(); err != nil {
+			return
+		}
+	}
+}
+
+func (c *client) close() {
+	if c.cancel != nil {
+		c.cancel()
+	}
+	c.wg.Wait()
+	_ = c.pc.Close()
+}
+
+func sendH264(ctx context.Context, tr *webrtc.TrackLocalStaticSample, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	r, err := h264reader.NewReader(f)
+	if err != nil {
+		return err
+	}
+	tick := time.NewTicker(40 * time.Millisecond)
+	defer tick.Stop()
+	var au []byte
+	for {
+		nal, err := r.NextNAL()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		au = append(au, append([]byte{0, 0, 0, 1}, nal.Data...)...)
+		// a picture ends the access unit (SPS and PPS go with the next one)
+		if nal.UnitType != h264reader.NalUnitTypeSPS && nal.UnitType != h264reader.NalUnitTypePPS && nal.UnitType != h264reader.NalUnitTypeSEI {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-tick.C:
+			}
+			if err := tr.WriteSample(media.Sample{Data: au, Duration: 40 * time.Millisecond}); err != nil {
+				return err
+			}
+			au = nil
+		}
+	}
+}
+
+func sendOpus(ctx context.Context, tr *webrtc.TrackLocalStaticSample, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	r, _, err := oggreader.NewWith(f)
+	if err != nil {
+		return err
+	}
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	var last uint64
+	for {
+		page, hdr, err := r.ParseNextPage()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if hdr.GranulePosition == 0 {
+			continue // the Ogg Opus headers
+		}
+		d := time.Duration(hdr.GranulePosition-last) * time.Second / 48000
+		last = hdr.GranulePosition
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+		if err := tr.WriteSample(media.Sample{Data: page, Duration: d}); err != nil {
+			return err
+		}
+	}
+}
