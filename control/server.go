@@ -74,6 +74,9 @@ type Server struct {
 	// Macros are the macros the show starts with (the show file's, with
 	// show.json's on top); the API changes them from there.
 	Macros []macro.Macro
+	// WebRTC is the WHIP ingest at /whip/ and the guest page /guest/; nil
+	// serves neither (webrtc.udp empty).
+	WebRTC WebRTC
 	// HLS is the LL-HLS origin at /hls/ and its /watch page; nil serves neither.
 	HLS HLS
 	// ShowName is the show's name (show.name): /metrics carries it in
@@ -193,7 +196,9 @@ func (s *Server) Handler() http.Handler {
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})))
-	s.hlsRoutes(r, s.panelRoutes(r))
+	files := s.panelRoutes(r)
+	s.hlsRoutes(r, files)
+	s.webrtcRoutes(r, files)
 	r.GET("/multiview.mjpeg", s.multiview)
 	api := r.Group("/api/v1")
 	s.sessionRoutes(api)
