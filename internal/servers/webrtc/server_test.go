@@ -13,6 +13,7 @@ import (
 	"go.uber.org/goleak"
 
 	"switchyard/ingest"
+	"switchyard/internal/servers/webrtc/whiptest"
 	"switchyard/internal/fault"
 	swmedia "switchyard/media"
 )
@@ -47,18 +48,18 @@ func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) 
 // sets, timestamps rise on one timeline, and DELETE ends it.
 func TestWHIPPublish(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	h264, opus := testMedia(t)
+	h264, opus := whiptest.Media(t)
 	s := &Server{}
 	reg := startServer(t, s, ingest.SourceConfig{Name: "guest", PublishKey: "sekret"})
 	src, _ := reg.Get("guest")
 	rd := src.Stream().NewReader(1024)
 	defer rd.Close()
 
-	c := newClient(t, webrtc.MimeTypeH264)
-	a, err := s.Publish("guest", "sekret", c.offer(t))
+	c := whiptest.New(t, webrtc.MimeTypeH264)
+	a, err := s.Publish("guest", "sekret", c.Offer(t))
 	require.NoError(t, err)
 	require.Contains(t, a.SDP, "H264")
-	c.send(t, a.SDP, h264, opus)
+	c.Send(t, a.SDP, h264, opus)
 
 	var video, audio, keys int
 	var lastVideo time.Duration
@@ -101,7 +102,7 @@ func TestWHIPPublish(t *testing.T) {
 	require.Equal(t, ingest.StateOffline, src.Status().State)
 	require.Zero(t, s.Open())
 	require.ErrorIs(t, s.End("guest", a.ID), fault.NotFound)
-	c.close()
+	c.Close()
 	s.Close()
 }
 
@@ -110,14 +111,14 @@ func TestWHIPPublish(t *testing.T) {
 func TestWHIPRefusals(t *testing.T) {
 	s := &Server{}
 	startServer(t, s, ingest.SourceConfig{Name: "guest", PublishKey: "sekret"})
-	h264Offer := newClient(t, webrtc.MimeTypeH264).offer(t)
+	h264Offer := whiptest.New(t, webrtc.MimeTypeH264).Offer(t)
 
 	_, err := s.Publish("nobody", "sekret", h264Offer)
 	require.ErrorIs(t, err, fault.NotFound)
 	_, err = s.Publish("guest", "wrong", h264Offer)
 	require.ErrorIs(t, err, fault.Forbidden)
 
-	_, err = s.Publish("guest", "sekret", newClient(t, webrtc.MimeTypeVP8).offer(t))
+	_, err = s.Publish("guest", "sekret", whiptest.New(t, webrtc.MimeTypeVP8).Offer(t))
 	var inv *fault.Invalid
 	require.True(t, errors.As(err, &inv), "%v", err)
 	require.Contains(t, err.Error(), "VP8")
@@ -129,7 +130,7 @@ func TestWHIPRefusals(t *testing.T) {
 
 	_, err = s.Publish("guest", "sekret", h264Offer)
 	require.NoError(t, err)
-	_, err = s.Publish("guest", "sekret", newClient(t, webrtc.MimeTypeH264).offer(t))
+	_, err = s.Publish("guest", "sekret", whiptest.New(t, webrtc.MimeTypeH264).Offer(t))
 	require.ErrorIs(t, err, fault.Conflict)
 	require.Equal(t, uint64(5), s.Stats().Refused.Load())
 }
@@ -140,14 +141,14 @@ func TestWHIPRefusals(t *testing.T) {
 func TestWHIPAbandoned(t *testing.T) {
 	s := &Server{HandshakeTimeout: 300 * time.Millisecond}
 	reg := startServer(t, s, ingest.SourceConfig{Name: "guest"})
-	_, err := s.Publish("guest", "", newClient(t, webrtc.MimeTypeH264).offer(t))
+	_, err := s.Publish("guest", "", whiptest.New(t, webrtc.MimeTypeH264).Offer(t))
 	require.NoError(t, err)
 	src, _ := reg.Get("guest")
 	require.Equal(t, ingest.StateConnecting, src.Status().State)
 	waitFor(t, 10*time.Second, "the abandoned session closed", func() bool { return s.Open() == 0 })
 	require.Equal(t, uint64(1), s.Stats().Abandoned.Load())
 	require.Equal(t, ingest.StateOffline, src.Status().State)
-	_, err = s.Publish("guest", "", newClient(t, webrtc.MimeTypeH264).offer(t))
+	_, err = s.Publish("guest", "", whiptest.New(t, webrtc.MimeTypeH264).Offer(t))
 	require.NoError(t, err, "the source is free again")
 }
 

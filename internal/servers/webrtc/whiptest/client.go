@@ -1,4 +1,6 @@
-package webrtc
+// Package whiptest is a WHIP publisher for tests, made with pion: H.264
+// and Opus made by ffmpeg, sent in real time.
+package whiptest
 
 import (
 	"context"
@@ -18,9 +20,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// testMedia makes, with ffmpeg, 4 s of H.264 (constrained baseline, a key
+// Media makes, with ffmpeg, 4 s of H.264 (constrained baseline, a key
 // frame a second, 25 fps) as Annex B and of Opus (a 1 kHz tone) in Ogg.
-func testMedia(t *testing.T) (h264, opus string) {
+func Media(t testing.TB) (h264, opus string) {
 	t.Helper()
 	if _, err := exec.LookPath("ffmpeg"); err != nil {
 		t.Skip("ffmpeg not installed (make deps)")
@@ -36,19 +38,20 @@ func testMedia(t *testing.T) (h264, opus string) {
 	return h264, opus
 }
 
-// client is a WHIP publisher made with pion: an H.264 and an Opus track
+// Client is a WHIP publisher made with pion: an H.264 and an Opus track
 // sent in real time from testMedia's files, over and over.
-type client struct {
-	pc     *webrtc.PeerConnection
+type Client struct {
+	// PC is the client's peer connection.
+	PC     *webrtc.PeerConnection
 	video  *webrtc.TrackLocalStaticSample
 	audio  *webrtc.TrackLocalStaticSample
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
 
-// newClient makes a publisher whose offer has the given video codec
+// New makes a publisher whose offer has the given video codec
 // (webrtc.MimeTypeH264 or MimeTypeVP8, only that) and Opus.
-func newClient(t *testing.T, videoMime string) *client {
+func New(t testing.TB, videoMime string) *Client {
 	t.Helper()
 	var se webrtc.SettingEngine
 	se.SetIncludeLoopbackCandidate(true)
@@ -65,8 +68,8 @@ func newClient(t *testing.T, videoMime string) *client {
 	api := webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me))
 	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	require.NoError(t, err)
-	c := &client{pc: pc}
-	t.Cleanup(c.close)
+	c := &Client{PC: pc}
+	t.Cleanup(c.Close)
 	c.video, err = webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: videoMime}, "video", "test")
 	require.NoError(t, err)
 	c.audio, err = webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus}, "audio", "test")
@@ -78,25 +81,25 @@ func newClient(t *testing.T, videoMime string) *client {
 	return c
 }
 
-// offer returns the client's offer with every candidate.
-func (c *client) offer(t *testing.T) []byte {
+// Offer returns the client's offer with every candidate.
+func (c *Client) Offer(t testing.TB) []byte {
 	t.Helper()
-	o, err := c.pc.CreateOffer(nil)
+	o, err := c.PC.CreateOffer(nil)
 	require.NoError(t, err)
-	gathered := webrtc.GatheringCompletePromise(c.pc)
-	require.NoError(t, c.pc.SetLocalDescription(o))
+	gathered := webrtc.GatheringCompletePromise(c.PC)
+	require.NoError(t, c.PC.SetLocalDescription(o))
 	select {
 	case <-gathered:
 	case <-time.After(10 * time.Second):
 		t.Fatal("client gathering took over 10 s")
 	}
-	return []byte(c.pc.LocalDescription().SDP)
+	return []byte(c.PC.LocalDescription().SDP)
 }
 
-// send takes the server's answer and sends the files in real time until closed.
-func (c *client) send(t *testing.T, answer, h264, opus string) {
+// Send takes the server's answer and sends the files in real time until closed.
+func (c *Client) Send(t testing.TB, answer, h264, opus string) {
 	t.Helper()
-	require.NoError(t, c.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}))
+	require.NoError(t, c.PC.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}))
 	ctx, cancel := context.WithCancel(context.Background())
 	c.cancel = cancel
 	c.wg.Add(2)
@@ -118,12 +121,13 @@ func loop(ctx context.Context, f func() error) {
 	}
 }
 
-func (c *client) close() {
+// Close stops sending and closes the peer connection.
+func (c *Client) Close() {
 	if c.cancel != nil {
 		c.cancel()
 	}
 	c.wg.Wait()
-	_ = c.pc.Close()
+	_ = c.PC.Close()
 }
 
 func sendH264(ctx context.Context, tr *webrtc.TrackLocalStaticSample, path string) error {

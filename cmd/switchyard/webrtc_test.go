@@ -1,0 +1,202 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"image/jpeg"
+	"io"
+	"log"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/pion/webrtc/v4"
+	"github.com/stretchr/testify/require"
+
+	"switchyard/ingest"
+	"switchyard/internal/servers/webrtc/whiptest"
+)
+
+func (a *app) whipURL(source string) string {
+	return "http://" + a.http.Addr().String() + "/whip/" + source
+}
+
+// whipPost sends a WHIP request and returns the answer and its body.
+func whipPost(t *testing.T, method, url, ctype, key, origin string, body []byte) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	require.NoError(t, err)
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	if origin != "" {
+		req.Header.Set("Origin", origin)
+	}
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res, string(b)
+}
+
+// TestWHIPOverHTTP: WHIP through the HTTP listener as OBS or a page of
+// another origin uses it: CORS preflight, refusals with clear errors
+// (415, 400 bad SDP and VP8, 403 wrong key, 404 unknown source, 405
+// trickle), a publish (201, Location, the answer) from another origin that
+// takes the source live, and DELETE that ends it.
+func TestWHIPOverHTTP(t *testing.T) {
+	mustHaveTools(t)
+	a, _ := startApp(t, testConfig(t, ingest.SourceConfig{Name: "guest", PublishKey: "k3y"}))
+	h264, opus := whiptest.Media(t)
+	const origin = "https://guests.example"
+
+	res, _ := whipPost(t, "OPTIONS", a.whipURL("guest"), "", "", origin, nil)
+	require.Equal(t, http.StatusNoContent, res.StatusCode)
+	require.Equal(t, "*", res.Header.Get("Access-Control-Allow-Origin"))
+	require.Contains(t, res.Header.Get("Access-Control-Allow-Headers"), "Authorization")
+	require.Contains(t, res.Header.Get("Access-Control-Expose-Headers"), "Location")
+
+	c := whiptest.New(t, webrtc.MimeTypeH264)
+	offer := c.Offer(t)
+	for _, tc := range []struct {
+		name, source, ctype, key string
+		body                     []byte
+		status                   int
+		says                     string
+	}{
+		{"json", "guest", "application/json", "k3y", offer, 415, "application/sdp"},
+		{"junk", "guest", "application/sdp", "k3y", []byte("hello"), 400, "not SDP"},
+		{"vp8", "guest", "application/sdp", "k3y", whiptest.New(t, webrtc.MimeTypeVP8).Offer(t), 400, "H.264"},
+		{"wrong key", "guest", "application/sdp", "nope", offer, 403, "publish key"},
+		{"no key", "guest", "application/sdp", "", offer, 403, "publish key"},
+		{"unknown", "nobody", "application/sdp", "k3y", offer, 404, "no source"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, body := whipPost(t, "POST", a.whipURL(tc.source), tc.ctype, tc.key, origin, tc.body)
+			require.Equal(t, tc.status, res.StatusCode, body)
+			require.Contains(t, body, tc.says)
+			require.Equal(t, "*", res.Header.Get("Access-Control-Allow-Origin"))
+		})
+	}
+	require.EqualValues(t, 2, sourceStatus(t, a, "guest").Refused, "the wrong and the missing key count on the source")
+
+	res, answer := whipPost(t, "POST", a.whipURL("guest"), "application/sdp", "k3y", origin, offer)
+	require.Equal(t, http.StatusCreated, res.StatusCode, answer)
+	require.Equal(t, "application/sdp", res.Header.Get("Content-Type"))
+	loc := res.Header.Get("Location")
+	require.True(t, strings.HasPrefix(loc, "/whip/guest/"), loc)
+	c.Send(t, answer, h264, opus)
+	st := waitLive(t, a, "guest")
+	require.Equal(t, "webrtc", st.Protocol)
+	require.Equal(t, 320, st.Video.Width)
+	waitPicture(t, a, "guest")
+
+	res, body := whipPost(t, "PATCH", "http://"+a.http.Addr().String()+loc, "application/trickle-ice-sdpfrag", "", origin, []byte("a=candidate:1"))
+	require.Equal(t, http.StatusMethodNotAllowed, res.StatusCode, body)
+	require.Contains(t, body, "trickle")
+
+	res, body = whipPost(t, "DELETE", "http://"+a.http.Addr().String()+loc, "", "", origin, nil)
+	require.Equal(t, http.StatusOK, res.StatusCode, body)
+	waitFor(t, 5*time.Second, "guest offline", func() bool { return sourceStatus(t, a, "guest").State == ingest.StateOffline })
+	res, _ = whipPost(t, "DELETE", "http://"+a.http.Addr().String()+loc, "", "", origin, nil)
+	require.Equal(t, http.StatusNotFound, res.StatusCode)
+}
+
+// TestGuestPageInBrowser: headless Chromium with a fake camera and
+// microphone opens the guest page with autostart=1: the source goes live
+// over WHIP, a cut puts its pictures on the program, its sound reaches
+// the program's meter, and the page's tally light turns red.
+func TestGuestPageInBrowser(t *testing.T) {
+	mustHaveTools(t)
+	a, _ := startApp(t, testConfig(t, ingest.SourceConfig{Name: "guest", PublishKey: "k3y"},
+		ingest.SourceConfig{Name: "bars", URL: "gen://bars"}))
+	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"bars"}`, nil)
+
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium(t)), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1280, 900),
+		chromedp.Flag("use-fake-device-for-media-stream", true), chromedp.Flag("use-fake-ui-for-media-stream", true),
+		chromedp.Flag("autoplay-policy", "no-user-gesture-required"))...)
+	defer cancelAlloc()
+	ctx, cancel := chromedp.NewContext(alloc, chromedp.WithErrorf(func(format string, args ...any) {
+		if !strings.HasPrefix(format, "could not unmarshal event") {
+			log.Printf(format, args...)
+		}
+	}))
+	defer cancel()
+	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
+	defer cancelT()
+
+	var state map[string]any
+	err := chromedp.Run(ctx,
+		chromedp.Navigate("http://"+a.http.Addr().String()+"/guest/guest?key=k3y&autostart=1"),
+		chromedp.Poll(`window.guest && (window.guest.state === "connected" || window.guest.error !== "")`, nil, chromedp.WithPollingTimeout(30*time.Second)),
+		chromedp.Evaluate(`window.guest`, &state))
+	require.NoError(t, err)
+	require.Equal(t, "connected", state["state"], "the page: %v", state)
+
+	st := waitLive(t, a, "guest")
+	require.Equal(t, "webrtc", st.Protocol)
+	require.NotNil(t, st.Audio, "the microphone's Opus")
+	waitPicture(t, a, "guest")
+
+	prog := decodeProgram(t, a)
+	prog.started(t)
+	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"guest"}`, nil)
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Poll(`window.guest.tally === "program"`, nil, chromedp.WithPollingTimeout(10*time.Second)),
+		chromedp.Poll(`document.getElementById("tally").classList.contains("program")`, nil, chromedp.WithPollingTimeout(2*time.Second))))
+
+	// the program shows the guest: its frames after the cut look like the
+	// guest's own latest picture, not like the bars before
+	snap := snapshotAverage(t, a, "guest")
+	waitFor(t, 10*time.Second, "the program showing the guest", func() bool {
+		c := prog.latest()
+		return c != nil && near(average(c), snap, 30)
+	})
+
+	// and its sound is in the program: Chromium's fake microphone beeps
+	waitFor(t, 15*time.Second, "the guest's sound on the program meter", func() bool {
+		return a.mixer.LastLevels().Program.PeakDB > -40
+	})
+}
+
+// latest returns the last decoded program frame, nil before the first.
+func (p *programFrames) latest() []byte {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.n == 0 {
+		return nil
+	}
+	return p.frames[p.idx[p.n-1]]
+}
+
+// snapshotAverage is the mean colour of a source's latest decoded picture.
+func snapshotAverage(t *testing.T, a *app, name string) rgb {
+	t.Helper()
+	res, err := http.Get(a.apiURL("/sources/" + name + "/snapshot.jpg"))
+	require.NoError(t, err)
+	defer res.Body.Close()
+	img, err := jpeg.Decode(res.Body)
+	require.NoError(t, err)
+	var c rgb
+	b := img.Bounds()
+	n := 0
+	for y := b.Min.Y; y < b.Max.Y; y += 2 {
+		for x := b.Min.X; x < b.Max.X; x += 2 {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			c.R, c.G, c.B = c.R+int(r>>8), c.G+int(g>>8), c.B+int(bl>>8)
+			n++
+		}
+	}
+	return rgb{c.R / n, c.G / n, c.B / n}
+}
+
+func near(a, b rgb, d int) bool {
+	abs := func(v int) int { return max(v, -v) }
+	return abs(a.R-b.R) <= d && abs(a.G-b.G) <= d && abs(a.B-b.B) <= d
+}
