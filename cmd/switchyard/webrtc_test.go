@@ -146,6 +146,9 @@ func TestGuestPageInBrowser(t *testing.T) {
 
 	prog := decodeProgram(t, a)
 	prog.started(t)
+	bars := average(prog.latest())
+	quiet := a.mixer.LastLevels().Program.PeakDB
+	require.Less(t, quiet, -60.0, "the bars are silent")
 	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"guest"}`, nil)
 	require.NoError(t, chromedp.Run(ctx,
 		chromedp.Poll(`window.guest.tally === "program"`, nil, chromedp.WithPollingTimeout(10*time.Second)),
@@ -154,6 +157,8 @@ func TestGuestPageInBrowser(t *testing.T) {
 	// the program shows the guest: its frames after the cut look like the
 	// guest's own latest picture, not like the bars before
 	snap := snapshotAverage(t, a, "guest")
+	require.False(t, near(bars, snap, 30), "the guest's picture %s looks like the bars %s", snap, bars)
+	t.Logf("bars %s, guest %s", bars, snap)
 	waitFor(t, 10*time.Second, "the program showing the guest", func() bool {
 		c := prog.latest()
 		return c != nil && near(average(c), snap, 30)

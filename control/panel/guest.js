@@ -40,6 +40,12 @@ async function openDevices() {
     audio: { deviceId: mic ? { exact: mic } : undefined, echoCancellation: true, noiseSuppression: true },
   });
   $("self").srcObject = stream;
+  if (pc) { // joined: the new devices go on in the same session
+    for (const sender of pc.getSenders()) {
+      const track = stream.getTracks().find((t) => t.kind === sender.track?.kind);
+      if (track) await sender.replaceTrack(track);
+    }
+  }
   await listDevices();
   watchLevel();
 }

@@ -129,7 +129,7 @@ func (s *Server) Start() error {
 	if len(s.PublicIPs) > 0 {
 		se.SetNAT1To1IPs(s.PublicIPs, webrtc.ICECandidateTypeHost)
 	}
-	me, ir, err := mediaEngine()
+	me, ir, err := mediaEngine(lf)
 	if err != nil {
 		conn.Close()
 		return err
@@ -145,7 +145,7 @@ func (s *Server) Start() error {
 // profiles browsers and OBS send) and Opus, with NACK, PLI and FIR
 // towards the sender, RTCP reports, and a PLI every 3 s so a decoder
 // that lost its reference gets a key frame soon.
-func mediaEngine() (*webrtc.MediaEngine, *interceptor.Registry, error) {
+func mediaEngine(lf logging.LoggerFactory) (*webrtc.MediaEngine, *interceptor.Registry, error) {
 	me := &webrtc.MediaEngine{}
 	fb := []webrtc.RTCPFeedback{{Type: "goog-remb"}, {Type: "ccm", Parameter: "fir"}, {Type: "nack"}, {Type: "nack", Parameter: "pli"}}
 	for i, profile := range []string{"42e01f", "42001f", "4d001f", "640032", "64001f"} {
@@ -172,7 +172,7 @@ func mediaEngine() (*webrtc.MediaEngine, *interceptor.Registry, error) {
 		return nil, nil, err
 	}
 	ir.Add(pli)
-	if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
+	if err := webrtc.RegisterDefaultInterceptorsWithOptions(me, ir, webrtc.WithInterceptorLoggerFactory(lf)); err != nil {
 		return nil, nil, err
 	}
 	return me, ir, nil
