@@ -8,7 +8,9 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
 
+	"switchyard/ingest"
 	"switchyard/internal/servers/webrtc"
 )
 
@@ -18,6 +20,9 @@ import (
 type WebRTC interface {
 	Publish(source, key string, offer []byte) (*webrtc.Answer, error)
 	End(source, id string) error
+	// Stats are the server's counters, Open its sessions open now.
+	Stats() *webrtc.Counts
+	Open() int
 }
 
 // whipCORS are the CORS headers of every WHIP answer: any origin may
@@ -121,4 +126,45 @@ func (s *Server) webrtcRoutes(r *gin.Engine, files map[string]asset) {
 		c.Header("Cache-Control", "no-cache")
 		c.Data(http.StatusOK, a.ctype, a.body)
 	})
+}
+
+var (
+	dWebRTCSessions = desc("webrtc_sessions_total", "WHIP sessions by outcome: answered, refused (bad SDP, key, busy), abandoned (no ICE and DTLS within 10 s), failed (ICE lost the peer after connecting).", "outcome")
+	dWebRTCOpen     = desc("webrtc_sessions_open", "WHIP sessions open now.")
+	dSrcRTCRTT      = desc("source_webrtc_rtt_seconds", "A WHIP publisher's round trip (ICE checks).", "source")
+	dSrcRTCJitter   = desc("source_webrtc_jitter_seconds", "A WHIP publisher's video RTP interarrival jitter.", "source")
+	dSrcRTCRecv     = desc("source_webrtc_packets_received_total", "RTP packets received from a WHIP publisher (this session).", "source")
+	dSrcRTCLost     = desc("source_webrtc_packets_lost_total", "RTP packets of a WHIP publisher never received (this session).", "source")
+	dSrcRTCNACK     = desc("source_webrtc_nacks_total", "NACKs (retransmission requests) sent to a WHIP publisher (this session).", "source")
+	dSrcRTCPLI      = desc("source_webrtc_plis_total", "PLIs (key frame requests) sent to a WHIP publisher (this session).", "source")
+	dSrcRTCKbps     = desc("source_webrtc_kbps", "What a WHIP publisher sent over the last second or more (RTP, headers included).", "source")
+)
+
+func describeWebRTC(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{dWebRTCSessions, dWebRTCOpen, dSrcRTCRTT, dSrcRTCJitter, dSrcRTCRecv, dSrcRTCLost, dSrcRTCNACK, dSrcRTCPLI, dSrcRTCKbps} {
+		ch <- d
+	}
+}
+
+// collectWebRTC sends the WHIP server's counters.
+func collectWebRTC(ch chan<- prometheus.Metric, w WebRTC) {
+	c := w.Stats()
+	for outcome, n := range map[string]uint64{"answered": c.Sessions.Load(), "refused": c.Refused.Load(),
+		"abandoned": c.Abandoned.Load(), "failed": c.Failed.Load()} {
+		ch <- prometheus.MustNewConstMetric(dWebRTCSessions, prometheus.CounterValue, float64(n), outcome)
+	}
+	ch <- prometheus.MustNewConstMetric(dWebRTCOpen, prometheus.GaugeValue, float64(w.Open()))
+}
+
+// collectSourceWebRTC sends one WHIP publisher's session.
+func collectSourceWebRTC(ch chan<- prometheus.Metric, name string, r ingest.WebRTCStats) {
+	gauge := func(d *prometheus.Desc, v float64) { ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, name) }
+	counter := func(d *prometheus.Desc, v float64) { ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, name) }
+	gauge(dSrcRTCRTT, r.RTTMS/1000)
+	gauge(dSrcRTCJitter, r.JitterMS/1000)
+	counter(dSrcRTCRecv, float64(r.PacketsReceived))
+	counter(dSrcRTCLost, float64(max(r.PacketsLost, 0)))
+	counter(dSrcRTCNACK, float64(r.NACKs))
+	counter(dSrcRTCPLI, float64(r.PLIs))
+	gauge(dSrcRTCKbps, r.BitrateKbps)
 }

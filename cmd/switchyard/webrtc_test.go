@@ -96,6 +96,22 @@ func TestWHIPOverHTTP(t *testing.T) {
 	require.Equal(t, 320, st.Video.Width)
 	waitPicture(t, a, "guest")
 
+	// the session's statistics, in the status and on /metrics
+	waitFor(t, 10*time.Second, "the WebRTC session's statistics", func() bool {
+		st = sourceStatus(t, a, "guest")
+		return st.WebRTC != nil && st.WebRTC.PacketsReceived > 100 && st.WebRTC.BitrateKbps > 0
+	})
+	t.Logf("webrtc: %+v", *st.WebRTC)
+	require.Contains(t, st.WebRTC.Remote, "127.0.0.1:")
+	require.Less(t, st.WebRTC.JitterMS, 1000.0)
+	res, metrics := whipPost(t, "GET", "http://"+a.http.Addr().String()+"/metrics", "", "", "", nil)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	require.Contains(t, metrics, `switchyard_webrtc_sessions_total{outcome="refused"} 5`)
+	require.Contains(t, metrics, `switchyard_webrtc_sessions_total{outcome="answered"} 1`)
+	require.Contains(t, metrics, `switchyard_webrtc_sessions_open 1`)
+	require.Regexp(t, `switchyard_source_webrtc_packets_received_total\{source="guest"\} [1-9]`, metrics)
+	require.Contains(t, metrics, `switchyard_source_webrtc_rtt_seconds{source="guest"}`)
+
 	res, body := whipPost(t, "PATCH", "http://"+a.http.Addr().String()+loc, "application/trickle-ice-sdpfrag", "", origin, []byte("a=candidate:1"))
 	require.Equal(t, http.StatusMethodNotAllowed, res.StatusCode, body)
 	require.Contains(t, body, "trickle")

@@ -52,6 +52,7 @@ type session struct {
 	connected bool
 	wg        sync.WaitGroup
 	once      sync.Once
+	st        statsState
 }
 
 // Publish answers a WHIP offer to source; key is the bearer token (the
@@ -116,6 +117,7 @@ func (ss *session) answer(offer []byte, hasAudio bool) (*Answer, error) {
 	}
 	ss.in = newRTPIn()
 	ss.recv.Claim(ss.pub)
+	ss.pub.SetWebRTC(ss.stats)
 	ss.recv.Attach(ss.in)
 	ss.pub.OnKick(func() { go ss.close("taken over, or the source was removed") })
 	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
