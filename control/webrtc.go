@@ -158,8 +158,12 @@ func collectWebRTC(ch chan<- prometheus.Metric, w WebRTC) {
 
 // collectSourceWebRTC sends one WHIP publisher's session.
 func collectSourceWebRTC(ch chan<- prometheus.Metric, name string, r ingest.WebRTCStats) {
-	gauge := func(d *prometheus.Desc, v float64) { ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, name) }
-	counter := func(d *prometheus.Desc, v float64) { ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, name) }
+	gauge := func(d *prometheus.Desc, v float64) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, name)
+	}
+	counter := func(d *prometheus.Desc, v float64) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, name)
+	}
 	gauge(dSrcRTCRTT, r.RTTMS/1000)
 	gauge(dSrcRTCJitter, r.JitterMS/1000)
 	counter(dSrcRTCRecv, float64(r.PacketsReceived))

@@ -13,8 +13,8 @@ import (
 	"go.uber.org/goleak"
 
 	"switchyard/ingest"
-	"switchyard/internal/servers/webrtc/whiptest"
 	"switchyard/internal/fault"
+	"switchyard/internal/servers/webrtc/whiptest"
 	swmedia "switchyard/media"
 )
 
