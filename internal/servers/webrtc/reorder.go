@@ -25,6 +25,9 @@ type reorder struct {
 	held    map[uint16]*rtp.Packet
 	since   time.Time // when the oldest held packet arrived
 	skipped uint64    // packets given up on
+	// onSkip, when set, is told that packets were given up on (a picture
+	// is broken: ask for a key frame).
+	onSkip func()
 }
 
 // push takes a packet that arrived at now and releases to out every packet
@@ -63,6 +66,9 @@ func (r *reorder) push(pkt *rtp.Packet, now time.Time, out func(*rtp.Packet)) {
 		}
 		r.skipped += uint64(uint16(oldest - r.next))
 		r.next = oldest
+		if r.onSkip != nil {
+			r.onSkip()
+		}
 		r.drain(out)
 		r.since = now
 	}

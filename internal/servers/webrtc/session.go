@@ -12,6 +12,7 @@ import (
 	"github.com/bluenviron/gortsplib/v5/pkg/description"
 	"github.com/bluenviron/gortsplib/v5/pkg/format"
 	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v4"
@@ -212,8 +213,26 @@ func (ss *session) onTrack(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
 		if t.Kind() == webrtc.RTPCodecTypeAudio {
 			kind = description.MediaTypeAudio
 		}
-		ss.in.read(kind, t.Codec().ClockRate, t.ReadRTP, ss.pub.Malformed)
+		var onSkip func()
+		if kind == description.MediaTypeVideo {
+			onSkip = ss.pliLimiter(uint32(t.SSRC()))
+		}
+		ss.in.read(kind, t.ReadRTP, ss.pub.Malformed, onSkip)
 	}()
+}
+
+// pliLimiter returns what asks the publisher for a key frame (a PLI on
+// the video's SSRC) when video packets were given up on, at most every
+// half second.
+func (ss *session) pliLimiter(ssrc uint32) func() {
+	var last time.Time
+	return func() {
+		if time.Since(last) < 500*time.Millisecond {
+			return
+		}
+		last = time.Now()
+		_ = ss.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}})
+	}
 }
 
 // close ends the session once: the peer connection (which ends its
@@ -332,7 +351,7 @@ func (in *rtpIn) PacketPTS(m *description.Media, pkt *rtp.Packet) (int64, bool) 
 
 // read reads packets until readRTP fails (the peer connection closed),
 // through a reorder buffer, into the callback of kind.
-func (in *rtpIn) read(kind description.MediaType, rate uint32, readRTP func() (*rtp.Packet, interceptor.Attributes, error), malformed func()) {
+func (in *rtpIn) read(kind description.MediaType, readRTP func() (*rtp.Packet, interceptor.Attributes, error), malformed, onSkip func()) {
 	in.mu.Lock()
 	cb := in.cbs[kind]
 	in.mu.Unlock()
@@ -340,7 +359,7 @@ func (in *rtpIn) read(kind description.MediaType, rate uint32, readRTP func() (*
 		malformed()
 		return
 	}
-	var rb reorder
+	rb := reorder{onSkip: onSkip}
 	for {
 		pkt, _, err := readRTP()
 		if err != nil {
