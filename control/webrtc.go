@@ -20,6 +20,8 @@ import (
 type WebRTC interface {
 	Publish(source, key string, offer []byte) (*webrtc.Answer, error)
 	End(source, id string) error
+	Play(name, key string, offer []byte) (*webrtc.Answer, error)
+	StopPlay(name, id string) error
 	// Stats are the server's counters, Open its sessions open now.
 	Stats() *webrtc.Counts
 	Open() int
@@ -41,7 +43,7 @@ func whipCORS(c *gin.Context) {
 // credential, its own body types): the guard's Origin rule and the API's
 // JSON rule are not for it.
 func signalling(c *gin.Context) bool {
-	return strings.HasPrefix(c.Request.URL.Path, "/whip/")
+	return strings.HasPrefix(c.Request.URL.Path, "/whip/") || strings.HasPrefix(c.Request.URL.Path, "/whep/")
 }
 
 // guestCSP lets the guest page show its camera (a MediaStream) and talk to
@@ -64,57 +66,66 @@ func (s *Server) webrtcRoutes(r *gin.Engine, files map[string]asset) {
 		c.Header("Accept-Post", "application/sdp")
 		c.Status(http.StatusNoContent)
 	}
-	r.OPTIONS("/whip/:source", preflight)
-	r.OPTIONS("/whip/:source/:id", preflight)
-	r.POST("/whip/:source", func(c *gin.Context) {
-		whipCORS(c)
-		if off(c) {
-			return
-		}
-		if mt, _, err := mime.ParseMediaType(c.GetHeader("Content-Type")); err != nil || mt != "application/sdp" {
-			fail(c, &APIError{Status: http.StatusUnsupportedMediaType, Msg: "send the offer with Content-Type: application/sdp"})
-			return
-		}
-		offer, err := readBody(c, webrtc.MaxOfferBytes)
-		if err != nil {
-			fail(c, err)
-			return
-		}
-		key, _ := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
-		a, err := s.WebRTC.Publish(c.Param("source"), strings.TrimSpace(key), offer)
-		if err != nil {
-			fail(c, err)
-			return
-		}
-		for _, is := range a.ICEServers {
-			for _, u := range is.URLs {
-				link := fmt.Sprintf("<%s>; rel=\"ice-server\"", u)
-				if is.Username != "" {
-					link += fmt.Sprintf("; username=%q; credential=%q; credential-type=\"password\"", is.Username, is.Credential)
-				}
-				c.Writer.Header().Add("Link", link)
+	for _, kind := range []struct {
+		prefix string
+		start  func(name, key string, offer []byte) (*webrtc.Answer, error)
+		end    func(name, id string) error
+	}{
+		{"/whip/", func(n, k string, o []byte) (*webrtc.Answer, error) { return s.WebRTC.Publish(n, k, o) }, func(n, id string) error { return s.WebRTC.End(n, id) }},
+		{"/whep/", func(n, k string, o []byte) (*webrtc.Answer, error) { return s.WebRTC.Play(n, k, o) }, func(n, id string) error { return s.WebRTC.StopPlay(n, id) }},
+	} {
+		r.OPTIONS(kind.prefix+":source", preflight)
+		r.OPTIONS(kind.prefix+":source/:id", preflight)
+		r.POST(kind.prefix+":source", func(c *gin.Context) {
+			whipCORS(c)
+			if off(c) {
+				return
 			}
-		}
-		c.Header("Location", "/whip/"+url.PathEscape(c.Param("source"))+"/"+a.ID)
-		c.Data(http.StatusCreated, "application/sdp", []byte(a.SDP))
-	})
-	r.PATCH("/whip/:source/:id", func(c *gin.Context) {
-		whipCORS(c)
-		c.Header("Allow", "DELETE, OPTIONS")
-		fail(c, &APIError{Status: http.StatusMethodNotAllowed, Msg: "trickle ICE and ICE restarts are not taken: gather every candidate before the offer " +
-			"(the answer has all of the server's); to restart, DELETE this session and POST a new offer"})
-	})
-	r.DELETE("/whip/:source/:id", func(c *gin.Context) {
-		whipCORS(c)
-		if off(c) {
-			return
-		}
-		if err := s.WebRTC.End(c.Param("source"), c.Param("id")); err != nil {
-			fail(c, err)
-			return
-		}
-		c.Status(http.StatusOK)
-	})
+			if mt, _, err := mime.ParseMediaType(c.GetHeader("Content-Type")); err != nil || mt != "application/sdp" {
+				fail(c, &APIError{Status: http.StatusUnsupportedMediaType, Msg: "send the offer with Content-Type: application/sdp"})
+				return
+			}
+			offer, err := readBody(c, webrtc.MaxOfferBytes)
+			if err != nil {
+				fail(c, err)
+				return
+			}
+			key, _ := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
+			a, err := kind.start(c.Param("source"), strings.TrimSpace(key), offer)
+			if err != nil {
+				fail(c, err)
+				return
+			}
+			for _, is := range a.ICEServers {
+				for _, u := range is.URLs {
+					link := fmt.Sprintf("<%s>; rel=\"ice-server\"", u)
+					if is.Username != "" {
+						link += fmt.Sprintf("; username=%q; credential=%q; credential-type=\"password\"", is.Username, is.Credential)
+					}
+					c.Writer.Header().Add("Link", link)
+				}
+			}
+			c.Header("Location", kind.prefix+url.PathEscape(c.Param("source"))+"/"+a.ID)
+			c.Data(http.StatusCreated, "application/sdp", []byte(a.SDP))
+		})
+		r.PATCH(kind.prefix+":source/:id", func(c *gin.Context) {
+			whipCORS(c)
+			c.Header("Allow", "DELETE, OPTIONS")
+			fail(c, &APIError{Status: http.StatusMethodNotAllowed, Msg: "trickle ICE and ICE restarts are not taken: gather every candidate before the offer " +
+				"(the answer has all of the server's); to restart, DELETE this session and POST a new offer"})
+		})
+		r.DELETE(kind.prefix+":source/:id", func(c *gin.Context) {
+			whipCORS(c)
+			if off(c) {
+				return
+			}
+			if err := kind.end(c.Param("source"), c.Param("id")); err != nil {
+				fail(c, err)
+				return
+			}
+			c.Status(http.StatusOK)
+		})
+	}
 	r.GET("/guest/:source", func(c *gin.Context) {
 		if off(c) {
 			return

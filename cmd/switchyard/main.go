@@ -314,7 +314,7 @@ func (a *app) start(cfg *Config) error {
 	if err := a.startSRT(cfg.SRT, cfg.ReadKey); err != nil {
 		return err
 	}
-	if err := a.startWebRTC(cfg.WebRTC); err != nil {
+	if err := a.startWebRTC(cfg.WebRTC, cfg.ReadKey); err != nil {
 		return err
 	}
 	warnOpenReading(cfg, log, a.rtsp.Addr(), a.rtmp.Addr(), a.srtAddr())

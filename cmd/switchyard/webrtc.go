@@ -77,12 +77,13 @@ func (c WebRTCConfig) iceServers() []webrtc.ICEServer {
 }
 
 // startWebRTC opens WebRTC's UDP port, unless webrtc.udp is empty.
-func (a *app) startWebRTC(c WebRTCConfig) error {
+func (a *app) startWebRTC(c WebRTCConfig, readKey string) error {
 	if c.UDP == "" {
 		a.log.Info("webrtc off (webrtc.udp is empty)")
 		return nil
 	}
-	s := &webrtc.Server{UDP: c.UDP, PublicIPs: c.PublicIPs, ICEServers: c.iceServers(), Registry: a.registry, Log: a.log}
+	s := &webrtc.Server{UDP: c.UDP, PublicIPs: c.PublicIPs, ICEServers: c.iceServers(), Registry: a.registry,
+		Paths: a.paths, ReadKey: readKey, Log: a.log}
 	if err := s.Start(); err != nil {
 		return listenError("webrtc.udp", c.UDP, err)
 	}

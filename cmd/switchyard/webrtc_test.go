@@ -7,10 +7,12 @@ import (
 	"io"
 	"log"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/pion/webrtc/v4"
 	"github.com/stretchr/testify/require"
@@ -133,19 +135,7 @@ func TestGuestPageInBrowser(t *testing.T) {
 		ingest.SourceConfig{Name: "bars", URL: "gen://bars"}))
 	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"bars"}`, nil)
 
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium(t)), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1280, 900),
-		chromedp.Flag("use-fake-device-for-media-stream", true), chromedp.Flag("use-fake-ui-for-media-stream", true),
-		chromedp.Flag("autoplay-policy", "no-user-gesture-required"))...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(alloc, chromedp.WithErrorf(func(format string, args ...any) {
-		if !strings.HasPrefix(format, "could not unmarshal event") {
-			log.Printf(format, args...)
-		}
-	}))
-	defer cancel()
-	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
-	defer cancelT()
+	ctx := newMediaBrowser(t)
 
 	var state map[string]any
 	err := chromedp.Run(ctx,
@@ -220,4 +210,108 @@ func snapshotAverage(t *testing.T, a *app, name string) rgb {
 func near(a, b rgb, d int) bool {
 	abs := func(v int) int { return max(v, -v) }
 	return abs(a.R-b.R) <= d && abs(a.G-b.G) <= d && abs(a.B-b.B) <= d
+}
+
+// whepPlayer is a page script: it plays a stream over WHEP and keeps
+// window.whep up to date from getStats (frames decoded, audio samples
+// received, audio level).
+const whepPlayer = `(async (name, key) => {
+  const pc = new RTCPeerConnection();
+  pc.addTransceiver("video", { direction: "recvonly" });
+  pc.addTransceiver("audio", { direction: "recvonly" });
+  // Chromium counts audio samples only when something plays them
+  pc.ontrack = (e) => {
+    if (e.track.kind !== "audio") return;
+    const el = document.createElement("audio");
+    el.srcObject = new MediaStream([e.track]);
+    document.body.append(el);
+    el.play();
+  };
+  await pc.setLocalDescription(await pc.createOffer());
+  await new Promise((r) => {
+    if (pc.iceGatheringState === "complete") r();
+    pc.onicegatheringstatechange = () => pc.iceGatheringState === "complete" && r();
+    setTimeout(r, 3000);
+  });
+  const res = await fetch("/whep/" + name, { method: "POST",
+    headers: { "Content-Type": "application/sdp", ...(key ? { Authorization: "Bearer " + key } : {}) }, body: pc.localDescription.sdp });
+  if (res.status !== 201) return res.status + " " + (await res.text());
+  await pc.setRemoteDescription({ type: "answer", sdp: await res.text() });
+  window.whep = { frames: 0, samples: 0, level: 0, peak: 0 };
+  setInterval(async () => {
+    (await pc.getStats()).forEach((s) => {
+      if (s.type !== "inbound-rtp") return;
+      if (s.kind === "video") window.whep.frames = s.framesDecoded || 0;
+      if (s.kind === "audio") {
+        window.whep.samples = s.totalSamplesReceived || 0;
+        window.whep.level = s.audioLevel || 0;
+        window.whep.peak = Math.max(window.whep.peak, s.audioLevel || 0);
+      }
+    });
+  }, 200);
+  return "ok";
+})`
+
+// TestWHEPInBrowser: headless Chromium plays the program over WHEP: its
+// frames are decoded (framesDecoded rising) and its sound (the program's
+// AAC transcoded to Opus) received, with the tone's level; a wrong read
+// key is refused.
+func TestWHEPInBrowser(t *testing.T) {
+	mustHaveTools(t)
+	cfg := testConfig(t, ingest.SourceConfig{Name: "tone", URL: "gen://tone"})
+	cfg.ReadKey = "watch-me"
+	a, _ := startApp(t, cfg)
+	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"tone"}`, nil)
+
+	res, body := whipPost(t, "POST", "http://"+a.http.Addr().String()+"/whep/program", "application/sdp", "wrong", "", []byte("v=0"))
+	require.Equal(t, http.StatusForbidden, res.StatusCode, body)
+	require.Contains(t, body, "read key")
+
+	ctx := newMediaBrowser(t)
+	var out string
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Navigate("http://"+a.http.Addr().String()+"/healthz"),
+		chromedp.Evaluate(whepPlayer+`("program", "watch-me")`, &out, func(p *runtime.EvaluateParams) *runtime.EvaluateParams {
+			return p.WithAwaitPromise(true)
+		})))
+	require.Equal(t, "ok", out)
+	var first, later float64
+	err := chromedp.Run(ctx, chromedp.Poll(`window.whep.frames > 10 && window.whep.samples > 48000`, nil, chromedp.WithPollingTimeout(30*time.Second)))
+	if err != nil {
+		var w map[string]any
+		_ = chromedp.Run(ctx, chromedp.Evaluate(`window.whep`, &w))
+		t.Fatalf("after 30 s: %v (%v)", w, err)
+	}
+	require.NoError(t, chromedp.Run(ctx, chromedp.Evaluate(`window.whep.frames`, &first)))
+	// frames go on being decoded (a second's worth more), and the tone is heard
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Poll(`window.whep.frames > `+strconv.Itoa(int(first)+30), nil, chromedp.WithPollingTimeout(10*time.Second)),
+		chromedp.Evaluate(`window.whep.frames`, &later),
+		chromedp.Poll(`window.whep.peak > 0.05`, nil, chromedp.WithPollingTimeout(10*time.Second))))
+	require.Greater(t, later, first+30)
+	var w map[string]any
+	require.NoError(t, chromedp.Run(ctx, chromedp.Evaluate(`window.whep`, &w)))
+	t.Logf("whep in chromium: %v", w)
+	require.InDelta(t, 0.126, w["level"], 0.03, "the −18 dBFS tone, through AAC and Opus")
+	waitFor(t, 5*time.Second, "one WHEP session open", func() bool { return a.webrtc.Open() == 1 })
+}
+
+// newMediaBrowser starts headless Chromium with a fake camera and
+// microphone, allowed without asking, and autoplay.
+func newMediaBrowser(t *testing.T) context.Context {
+	t.Helper()
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium(t)), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1280, 900),
+		chromedp.Flag("use-fake-device-for-media-stream", true), chromedp.Flag("use-fake-ui-for-media-stream", true),
+		chromedp.Flag("autoplay-policy", "no-user-gesture-required"))...)
+	t.Cleanup(cancelAlloc)
+	ctx, cancel := chromedp.NewContext(alloc, chromedp.WithErrorf(func(format string, args ...any) {
+		if !strings.HasPrefix(format, "could not unmarshal event") {
+			log.Printf(format, args...)
+		}
+	}))
+	t.Cleanup(cancel)
+	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(cancelT)
+	return ctx
 }

@@ -27,6 +27,7 @@ import (
 
 	"switchyard/ingest"
 	"switchyard/internal/fault"
+	"switchyard/output/serve"
 )
 
 // ICEServer is a STUN or TURN server handed to clients (the WHIP answer's
@@ -59,8 +60,15 @@ type Server struct {
 	// FailedTimeout is how long a connected session may hear nothing from
 	// its peer before ICE fails and the session ends; defaults to 10s.
 	FailedTimeout time.Duration
-	// MaxSessions caps the sessions open at once; defaults to 64.
+	// MaxSessions caps the sessions open at once (WHIP and WHEP);
+	// defaults to 64.
 	MaxSessions int
+	// Paths are what WHEP viewers watch (program, preview, live/NAME);
+	// nil refuses them.
+	Paths *serve.Table
+	// ReadKey, when set, is the bearer WHEP viewers give for the program,
+	// the preview and every source without its own read_key.
+	ReadKey string
 
 	conn   net.PacketConn
 	mux    *ice.UDPMuxDefault
@@ -71,6 +79,8 @@ type Server struct {
 
 	mu       sync.Mutex
 	sessions map[string]*session
+	viewers  map[string]*viewer
+	feeds    map[string]*feed
 	closed   bool
 
 	counts Counts
@@ -136,6 +146,7 @@ func (s *Server) Start() error {
 	}
 	s.api = webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir))
 	s.sessions = map[string]*session{}
+	s.viewers, s.feeds = map[string]*viewer{}, map[string]*feed{}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.Log.Info("listening", "udp", conn.LocalAddr().String(), "public_ips", s.PublicIPs)
 	return nil
@@ -188,7 +199,16 @@ func (s *Server) Stats() *Counts { return &s.counts }
 func (s *Server) Open() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.sessions)
+	return len(s.sessions) + len(s.viewers)
+}
+
+// pionICEServers are ICEServers as pion takes them.
+func (s *Server) pionICEServers() []webrtc.ICEServer {
+	out := make([]webrtc.ICEServer, 0, len(s.ICEServers))
+	for _, is := range s.ICEServers {
+		out = append(out, webrtc.ICEServer{URLs: is.URLs, Username: is.Username, Credential: is.Credential})
+	}
+	return out
 }
 
 // Close ends every session and closes the UDP port; safe twice.
@@ -203,10 +223,17 @@ func (s *Server) Close() {
 	for _, ss := range s.sessions {
 		all = append(all, ss)
 	}
+	vs := make([]*viewer, 0, len(s.viewers))
+	for _, v := range s.viewers {
+		vs = append(vs, v)
+	}
 	s.mu.Unlock()
 	s.cancel()
 	for _, ss := range all {
 		ss.close("server closing")
+	}
+	for _, v := range vs {
+		v.close("server closing")
 	}
 	s.wg.Wait()
 	s.mux.Close()
@@ -227,7 +254,7 @@ func (s *Server) add(ss *session) error {
 	switch {
 	case s.closed:
 		return ErrClosed
-	case len(s.sessions) >= s.MaxSessions:
+	case len(s.sessions)+len(s.viewers) >= s.MaxSessions:
 		return ErrFull
 	}
 	s.sessions[ss.id] = ss

@@ -97,11 +97,7 @@ func (s *Server) publish(source, key string, offer []byte) (*Answer, error) {
 // answer sets the session up and answers the offer.
 func (ss *session) answer(offer []byte, hasAudio bool) (*Answer, error) {
 	s := ss.srv
-	ice := make([]webrtc.ICEServer, 0, len(s.ICEServers))
-	for _, is := range s.ICEServers {
-		ice = append(ice, webrtc.ICEServer{URLs: is.URLs, Username: is.Username, Credential: is.Credential})
-	}
-	pc, err := s.api.NewPeerConnection(webrtc.Configuration{ICEServers: ice})
+	pc, err := s.api.NewPeerConnection(webrtc.Configuration{ICEServers: s.pionICEServers()})
 	if err != nil {
 		return nil, fmt.Errorf("webrtc peer connection: %w", err)
 	}
