@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"switchyard/ingest"
+	"switchyard/internal/flashprobe"
 	"switchyard/internal/servers/webrtc/whiptest"
 )
 
@@ -314,4 +315,20 @@ func newMediaBrowser(t *testing.T) context.Context {
 	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
 	t.Cleanup(cancelT)
 	return ctx
+}
+
+// TestWHIPToProgramLatency: the guest path's delay, a flashing camera of
+// our own published over WHIP (pion) to the program's viewers, over 20
+// flashes, beside the same camera over RTMP. The test checks that every
+// flash is measured, not how fast (the figures are logged).
+func TestWHIPToProgramLatency(t *testing.T) {
+	mustHaveTools(t)
+	a, _ := startApp(t, testConfig(t, ingest.SourceConfig{Name: "guest"}, ingest.SourceConfig{Name: "cam1"}))
+	for _, c := range []struct{ source, proto string }{{"guest", "webrtc"}, {"cam1", "rtmp"}} {
+		got, _ := measureLatency(t, a, c.source, c.proto, 320, 240, 20)
+		for k, ds := range got {
+			require.Len(t, ds, 20)
+			t.Logf("%s camera to the program's %s viewer: %s", c.proto, k, flashprobe.Summarise(ds))
+		}
+	}
 }

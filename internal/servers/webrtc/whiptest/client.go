@@ -18,6 +18,8 @@ import (
 	"github.com/pion/webrtc/v4/pkg/media/h264reader"
 	"github.com/pion/webrtc/v4/pkg/media/oggreader"
 	"github.com/stretchr/testify/require"
+
+	swmedia "switchyard/media"
 )
 
 // Media makes, with ffmpeg, 4 s of H.264 (constrained baseline, a key
@@ -201,5 +203,30 @@ func sendOpus(ctx context.Context, tr *webrtc.TrackLocalStaticSample, path strin
 		if err := tr.WriteSample(media.Sample{Data: page, Duration: d}); err != nil {
 			return err
 		}
+	}
+}
+
+// Answered takes the server's answer and returns what sends units of
+// H.264 video (a camera of the test's own, e.g. internal/flashprobe's)
+// on the client's video track, each as one sample lasting until the next.
+func (c *Client) Answered(t testing.TB, answer string) func(*swmedia.Unit) {
+	t.Helper()
+	require.NoError(t, c.PC.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}))
+	var last time.Duration
+	var buf []byte
+	return func(u *swmedia.Unit) {
+		if u.Track.Kind != swmedia.KindVideo {
+			return
+		}
+		d := time.Second / 30
+		if last != 0 && u.PTS > last {
+			d = u.PTS - last
+		}
+		last = u.PTS
+		buf = buf[:0]
+		for _, n := range u.Data {
+			buf = append(append(buf, 0, 0, 0, 1), n...)
+		}
+		_ = c.video.WriteSample(media.Sample{Data: buf, Duration: d})
 	}
 }
