@@ -11,19 +11,19 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"switchyard/ingest"
-	"switchyard/internal/servers/webrtc"
+	"switchyard/internal/protocols/whip"
 )
 
 // WebRTC is the WHIP ingest (internal/servers/webrtc.Server): served at
 // /whip/ outside the API, open to pages of any origin (CORS) and guarded by
 // the source's publish key as the bearer token, not by the API's tokens.
 type WebRTC interface {
-	Publish(source, key string, offer []byte) (*webrtc.Answer, error)
+	Publish(source, key string, offer []byte) (*whip.Answer, error)
 	End(source, id string) error
-	Play(name, key string, offer []byte) (*webrtc.Answer, error)
+	Play(name, key string, offer []byte) (*whip.Answer, error)
 	StopPlay(name, id string) error
 	// Stats are the server's counters, Open its sessions open now.
-	Stats() *webrtc.Counts
+	Stats() *whip.Counts
 	Open() int
 }
 
@@ -68,11 +68,11 @@ func (s *Server) webrtcRoutes(r *gin.Engine, files map[string]asset) {
 	}
 	for _, kind := range []struct {
 		prefix string
-		start  func(name, key string, offer []byte) (*webrtc.Answer, error)
+		start  func(name, key string, offer []byte) (*whip.Answer, error)
 		end    func(name, id string) error
 	}{
-		{"/whip/", func(n, k string, o []byte) (*webrtc.Answer, error) { return s.WebRTC.Publish(n, k, o) }, func(n, id string) error { return s.WebRTC.End(n, id) }},
-		{"/whep/", func(n, k string, o []byte) (*webrtc.Answer, error) { return s.WebRTC.Play(n, k, o) }, func(n, id string) error { return s.WebRTC.StopPlay(n, id) }},
+		{"/whip/", func(n, k string, o []byte) (*whip.Answer, error) { return s.WebRTC.Publish(n, k, o) }, func(n, id string) error { return s.WebRTC.End(n, id) }},
+		{"/whep/", func(n, k string, o []byte) (*whip.Answer, error) { return s.WebRTC.Play(n, k, o) }, func(n, id string) error { return s.WebRTC.StopPlay(n, id) }},
 	} {
 		r.OPTIONS(kind.prefix+":source", preflight)
 		r.OPTIONS(kind.prefix+":source/:id", preflight)
@@ -85,7 +85,7 @@ func (s *Server) webrtcRoutes(r *gin.Engine, files map[string]asset) {
 				fail(c, &APIError{Status: http.StatusUnsupportedMediaType, Msg: "send the offer with Content-Type: application/sdp"})
 				return
 			}
-			offer, err := readBody(c, webrtc.MaxOfferBytes)
+			offer, err := readBody(c, whip.MaxOfferBytes)
 			if err != nil {
 				fail(c, err)
 				return

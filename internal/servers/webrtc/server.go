@@ -16,7 +16,6 @@ import (
 	"log/slog"
 	"net"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/pion/ice/v4"
@@ -27,16 +26,18 @@ import (
 
 	"switchyard/ingest"
 	"switchyard/internal/fault"
+	"switchyard/internal/protocols/whip"
 	"switchyard/output/serve"
 )
 
-// ICEServer is a STUN or TURN server handed to clients (the WHIP answer's
-// Link headers) and used by the server's own ICE agent.
-type ICEServer struct {
-	URLs       []string `json:"urls"`
-	Username   string   `json:"username,omitempty"`
-	Credential string   `json:"credential,omitempty"`
-}
+// ICEServer is a STUN or TURN server (whip.ICEServer).
+type ICEServer = whip.ICEServer
+
+// Answer is what an offer gets back (whip.Answer).
+type Answer = whip.Answer
+
+// Counts are the server's counters (whip.Counts).
+type Counts = whip.Counts
 
 // Server is the WebRTC ingest: WHIP sessions on one UDP port.
 type Server struct {
@@ -84,15 +85,6 @@ type Server struct {
 	closed   bool
 
 	counts Counts
-}
-
-// Counts are the server's counters since it started.
-type Counts struct {
-	// Sessions were answered; Refused were not (bad key, busy, bad SDP).
-	Sessions, Refused atomic.Uint64
-	// Abandoned sessions never connected within HandshakeTimeout; Failed
-	// ones lost their peer (ICE failed) after connecting.
-	Abandoned, Failed atomic.Uint64
 }
 
 // DefaultMaxSessions caps the sessions of a server whose setting is 0.

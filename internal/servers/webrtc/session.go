@@ -20,20 +20,11 @@ import (
 	"switchyard/ingest"
 	"switchyard/internal/fault"
 	"switchyard/internal/protocols/rtsp"
+	"switchyard/internal/protocols/whip"
 )
 
-// MaxOfferBytes bounds a WHIP offer.
-const MaxOfferBytes = 64 << 10
-
-// Answer is what a WHIP offer gets back.
-type Answer struct {
-	// ID names the session: its resource is /whip/{source}/{ID}.
-	ID string
-	// SDP is the answer, with every candidate of the server (no trickle).
-	SDP string
-	// ICEServers are the STUN/TURN servers the client may use.
-	ICEServers []ICEServer
-}
+// MaxOfferBytes bounds an offer.
+const MaxOfferBytes = whip.MaxOfferBytes
 
 // session is one WHIP publisher: its peer connection, its claim on the
 // source, and the goroutines reading its tracks.
