@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -229,4 +230,65 @@ func (c *Client) Answered(t testing.TB, answer string) func(*swmedia.Unit) {
 		}
 		_ = c.video.WriteSample(media.Sample{Data: buf, Duration: d})
 	}
+}
+
+// Viewer is a WHEP viewer made with pion: it receives H.264 and Opus and
+// counts the packets.
+type Viewer struct {
+	// PC is the viewer's peer connection.
+	PC *webrtc.PeerConnection
+	// Video and Audio count the RTP packets received.
+	Video, Audio atomic.Int64
+}
+
+// NewViewer makes a viewer that receives one video and one audio track.
+func NewViewer(t testing.TB) *Viewer {
+	t.Helper()
+	var se webrtc.SettingEngine
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	me := &webrtc.MediaEngine{}
+	require.NoError(t, me.RegisterDefaultCodecs())
+	pc, err := webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me)).NewPeerConnection(webrtc.Configuration{})
+	require.NoError(t, err)
+	v := &Viewer{PC: pc}
+	t.Cleanup(func() { _ = pc.Close() })
+	for _, k := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
+		_, err := pc.AddTransceiverFromKind(k, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly})
+		require.NoError(t, err)
+	}
+	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		n := &v.Video
+		if tr.Kind() == webrtc.RTPCodecTypeAudio {
+			n = &v.Audio
+		}
+		for {
+			if _, _, err := tr.ReadRTP(); err != nil {
+				return
+			}
+			n.Add(1)
+		}
+	})
+	return v
+}
+
+// Offer returns the viewer's offer with every candidate.
+func (v *Viewer) Offer(t testing.TB) []byte {
+	t.Helper()
+	o, err := v.PC.CreateOffer(nil)
+	require.NoError(t, err)
+	g := webrtc.GatheringCompletePromise(v.PC)
+	require.NoError(t, v.PC.SetLocalDescription(o))
+	select {
+	case <-g:
+	case <-time.After(10 * time.Second):
+		t.Fatal("viewer gathering took over 10 s")
+	}
+	return []byte(v.PC.LocalDescription().SDP)
+}
+
+// Answered takes the server's answer.
+func (v *Viewer) Answered(t testing.TB, answer string) {
+	t.Helper()
+	require.NoError(t, v.PC.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}))
 }
