@@ -169,3 +169,38 @@ func TestCheckOffer(t *testing.T) {
 func contextWithTimeout(d time.Duration) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), d)
 }
+
+// TestWHIPSourceRemoved: removing the source of a live WHIP session ends
+// the session (the registry kicks its publisher).
+func TestWHIPSourceRemoved(t *testing.T) {
+	h264, opus := whiptest.Media(t)
+	s := &Server{}
+	reg := startServer(t, s, ingest.SourceConfig{Name: "guest"})
+	c := whiptest.New(t, webrtc.MimeTypeH264)
+	a, err := s.Publish("guest", "", c.Offer(t))
+	require.NoError(t, err)
+	c.Send(t, a.SDP, h264, opus)
+	src, _ := reg.Get("guest")
+	waitFor(t, 20*time.Second, "guest live", func() bool { return src.Status().State == ingest.StateLive })
+	require.NoError(t, reg.Remove("guest"))
+	waitFor(t, 10*time.Second, "the session ended", func() bool { return s.Open() == 0 })
+}
+
+// FuzzCheckOffer: any offer is taken or refused with an Invalid error
+// naming the sdp field; one taken has H.264 video.
+func FuzzCheckOffer(f *testing.F) {
+	f.Add("")
+	f.Add("v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 H264/90000\r\n")
+	f.Add("v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 VP8/90000\r\n")
+	f.Add("v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=rtpmap:111 opus/48000/2\r\n")
+	f.Fuzz(func(t *testing.T, offer string) {
+		_, err := checkOffer([]byte(offer))
+		if err != nil {
+			var inv *fault.Invalid
+			require.True(t, errors.As(err, &inv), "%v", err)
+			require.Equal(t, "sdp", inv.Field)
+			return
+		}
+		require.Contains(t, strings.ToUpper(offer), "H264")
+	})
+}
