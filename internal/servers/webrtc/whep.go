@@ -122,7 +122,11 @@ func (s *Server) play(name, key string, offer []byte) (*Answer, error) {
 // feedLocked returns the feed of name, started for its first viewer.
 func (s *Server) feedLocked(name string, p *serve.Path) (*feed, error) {
 	if f := s.feeds[name]; f != nil {
-		return f, nil
+		select {
+		case <-f.done: // its stream ended (the source was removed): a new feed
+		default:
+			return f, nil
+		}
 	}
 	video, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
 		SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"}, "video", "switchyard-"+name)
@@ -285,7 +289,7 @@ func (f *feed) run(ctx context.Context, st *media.Stream, log *slog.Logger) {
 		encoded     int64
 		errs        int
 		annexB      []byte
-		videoFrames uint64
+		otherVideo  bool
 	)
 	defer func() {
 		if dec != nil {
@@ -317,7 +321,11 @@ func (f *feed) run(ctx context.Context, st *media.Stream, log *slog.Logger) {
 			if f.video.WriteSample(pmedia.Sample{Data: annexB, Duration: d}) != nil {
 				errs++
 			}
-			videoFrames++
+		case u.Track.Kind == media.KindVideo:
+			if !otherVideo {
+				otherVideo = true
+				log.Warn("whep feed: only H.264 video is sent to WebRTC viewers; this stream's is not", "codec", u.Track.Codec)
+			}
 		case u.Track.Kind == media.KindAudio && u.Track.Codec == media.CodecOpus:
 			if f.audio.WriteSample(pmedia.Sample{Data: u.Data[0], Duration: 20 * time.Millisecond}) != nil {
 				errs++
