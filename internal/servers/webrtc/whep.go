@@ -280,16 +280,16 @@ func (f *feed) run(ctx context.Context, st *media.Stream, log *slog.Logger) {
 	rd, _ := st.NewReaderFromPreroll(512)
 	defer rd.Close()
 	var (
-		lastVideo   time.Duration
-		haveVideo   bool
-		audioTrack  *media.Track
-		dec         *av.AudioDecoder
-		enc         *av.OpusEncoder
-		pcm         []float32
-		encoded     int64
-		errs        int
-		annexB      []byte
-		otherVideo  bool
+		lastVideo  time.Duration
+		haveVideo  bool
+		audioTrack *media.Track
+		dec        *av.AudioDecoder
+		enc        *av.OpusEncoder
+		pcm        []float32
+		encoded    int64
+		errs       int
+		annexB     []byte
+		otherVideo bool
 	)
 	defer func() {
 		if dec != nil {
