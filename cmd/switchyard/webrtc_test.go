@@ -332,3 +332,39 @@ func TestWHIPToProgramLatency(t *testing.T) {
 		}
 	}
 }
+
+// TestPanelMonitorInBrowser: the panel's real-time monitor plays the
+// program over WHEP in Chromium: frames decoded, sound received (muted
+// until unmuted), and stop ends the WHEP session.
+func TestPanelMonitorInBrowser(t *testing.T) {
+	mustHaveTools(t)
+	a, _ := startApp(t, testConfig(t, ingest.SourceConfig{Name: "tone", URL: "gen://tone"}))
+	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"tone"}`, nil)
+	ctx := newMediaBrowser(t)
+	const stats = `(async () => { let f = 0, s = 0; (await window.monitor.pc.getStats()).forEach((x) => {
+		if (x.type === "inbound-rtp" && x.kind === "video") f = x.framesDecoded || 0;
+		if (x.type === "inbound-rtp" && x.kind === "audio") s = x.totalSamplesReceived || 0; }); return [f, s]; })()`
+	await := func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Navigate("http://"+a.http.Addr().String()+"/"),
+		chromedp.Poll(`window.monitor !== undefined`, nil, chromedp.WithPollingTimeout(10*time.Second)),
+		chromedp.Click(`#rtc-watch`, chromedp.ByQuery),
+		chromedp.Poll(`window.monitor.state === "playing" || window.monitor.state.startsWith("error")`, nil, chromedp.WithPollingTimeout(20*time.Second))))
+	var state string
+	require.NoError(t, chromedp.Run(ctx, chromedp.Evaluate(`window.monitor.state`, &state)))
+	require.Equal(t, "playing", state)
+	var got []float64
+	waitFor(t, 20*time.Second, "frames and sound at the panel's monitor", func() bool {
+		require.NoError(t, chromedp.Run(ctx, chromedp.Evaluate(stats, &got, await)))
+		return len(got) == 2 && got[0] > 30 && got[1] > 48000
+	})
+	var muted bool
+	require.NoError(t, chromedp.Run(ctx, chromedp.Evaluate(`document.getElementById("rtc-video").muted`, &muted)))
+	require.True(t, muted, "muted until the operator unmutes")
+	require.NoError(t, chromedp.Run(ctx, chromedp.Click(`#rtc-mute`, chromedp.ByQuery),
+		chromedp.Evaluate(`document.getElementById("rtc-video").muted`, &muted)))
+	require.False(t, muted)
+	require.Equal(t, 1, a.webrtc.Open())
+	require.NoError(t, chromedp.Run(ctx, chromedp.Click(`#rtc-watch`, chromedp.ByQuery)))
+	waitFor(t, 10*time.Second, "the WHEP session ended by stop", func() bool { return a.webrtc.Open() == 0 })
+}
