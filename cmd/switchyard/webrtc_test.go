@@ -7,6 +7,8 @@ import (
 	"io"
 	"log"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -367,4 +369,48 @@ func TestPanelMonitorInBrowser(t *testing.T) {
 	require.Equal(t, 1, a.webrtc.Open())
 	require.NoError(t, chromedp.Run(ctx, chromedp.Click(`#rtc-watch`, chromedp.ByQuery)))
 	waitFor(t, 10*time.Second, "the WHEP session ended by stop", func() bool { return a.webrtc.Open() == 0 })
+}
+
+// TestWebRTCConfig: the webrtc keys from the show file and the
+// environment, validated naming the key; webrtc.udp empty turns WebRTC
+// off, and /whip says so.
+func TestWebRTCConfig(t *testing.T) {
+	load := func(yaml string, env ...string) (*Config, error) {
+		p := filepath.Join(t.TempDir(), "show.yaml")
+		require.NoError(t, os.WriteFile(p, []byte(yaml), 0o600))
+		return LoadConfig(p, env)
+	}
+	cfg, err := load("")
+	require.NoError(t, err)
+	require.Equal(t, ":8189", cfg.WebRTC.UDP, "the default")
+	cfg, err = load(`webrtc: { udp: "127.0.0.1:9000", stun: ["stun:stun.example.org:3478"], turn: [{url: "turn:t.example.org:3478", username: u, credential: p}] }`,
+		"SWITCHYARD_WEBRTC_PUBLIC_IPS=203.0.113.7, 198.51.100.2")
+	require.NoError(t, err)
+	require.Equal(t, "127.0.0.1:9000", cfg.WebRTC.UDP)
+	require.Equal(t, []string{"203.0.113.7", "198.51.100.2"}, cfg.WebRTC.PublicIPs)
+	require.Len(t, cfg.WebRTC.iceServers(), 2)
+	for _, c := range []struct{ yaml, env, key string }{
+		{"webrtc: {udp: 'nowhere'}", "", "webrtc.udp"},
+		{"", "SWITCHYARD_WEBRTC_UDP=example.org:8189", "webrtc.udp"},
+		{"webrtc: {public_ips: [a.b.c]}", "", "webrtc.public_ips"},
+		{"webrtc: {stun: ['http://x']}", "", "webrtc.stun"},
+		{"webrtc: {turn: [{url: 'turn:x:3478'}]}", "", "webrtc.turn"},
+		{"webrtc: {udpp: ':1'}", "", "webrtc.udpp"},
+		{"", "SWITCHYARD_WEBRTC_TURN=turn:x", "SWITCHYARD_WEBRTC_TURN"},
+	} {
+		var env []string
+		if c.env != "" {
+			env = []string{c.env}
+		}
+		_, err := load(c.yaml, env...)
+		require.ErrorContains(t, err, c.key, "%s %s", c.yaml, c.env)
+	}
+
+	off := testConfig(t, ingest.SourceConfig{Name: "guest"})
+	off.WebRTC.UDP = ""
+	a, _ := startApp(t, off)
+	require.Nil(t, a.webrtc)
+	res, body := whipPost(t, "POST", a.whipURL("guest"), "application/sdp", "", "", []byte("v=0"))
+	require.Equal(t, http.StatusNotFound, res.StatusCode)
+	require.Contains(t, body, "webrtc.udp")
 }
