@@ -51,8 +51,10 @@ func TestWHEPViewers(t *testing.T) {
 	}
 	s.mu.Lock()
 	feeds := len(s.feeds)
+	f1, f2 := s.viewers[a1.ID].feed, s.viewers[a2.ID].feed
 	s.mu.Unlock()
-	require.Equal(t, 1, feeds, "one feed for both viewers")
+	require.Equal(t, 1, feeds)
+	require.Same(t, f1, f2, "one feed (one transcode) for both viewers")
 
 	require.NoError(t, s.StopPlay("guest", a1.ID))
 	require.ErrorIs(t, s.StopPlay("guest", a1.ID), fault.NotFound)
