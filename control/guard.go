@@ -52,7 +52,7 @@ func (s *Server) guard(c *gin.Context) {
 			"this server answers to 127.0.0.1, localhost and [::1] (and http.hosts), not to %q", c.Request.Host)})
 		return
 	}
-	if !changes(c.Request.Method) {
+	if !changes(c.Request.Method) || signalling(c) {
 		c.Next()
 		return
 	}
@@ -73,7 +73,7 @@ func (s *Server) guard(c *gin.Context) {
 // the image upload, an image type) with 415, after authorize: a request
 // without a token hears that first.
 func (s *Server) requireBodyType(c *gin.Context) {
-	if !changes(c.Request.Method) || c.FullPath() == "" {
+	if !changes(c.Request.Method) || c.FullPath() == "" || signalling(c) {
 		c.Next()
 		return
 	}

@@ -120,6 +120,7 @@ func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	}
 	sourceSRT.describe(ch)
 	outputSRT.describe(ch)
+	describeWebRTC(ch)
 }
 
 func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
@@ -177,6 +178,12 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		if st.SRT != nil {
 			sourceSRT.collect(ch, st.Name, *st.SRT)
 		}
+		if st.WebRTC != nil {
+			collectSourceWebRTC(ch, st.Name, *st.WebRTC)
+		}
+	}
+	if c.s.WebRTC != nil {
+		collectWebRTC(ch, c.s.WebRTC)
 	}
 	if f := c.s.MediaRefused; f != nil {
 		for proto, n := range f() {

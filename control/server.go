@@ -77,6 +77,9 @@ type Server struct {
 	// Replay is the instant replay (POST /replay, mark-in/out, GET
 	// /replays); nil: those routes answer that replay is off.
 	Replay Replay
+	// WebRTC is the WHIP ingest at /whip/ and the guest page /guest/; nil
+	// serves neither (webrtc.udp empty).
+	WebRTC WebRTC
 	// HLS is the LL-HLS origin at /hls/ and its /watch page; nil serves neither.
 	HLS HLS
 	// ShowName is the show's name (show.name): /metrics carries it in
@@ -196,7 +199,9 @@ func (s *Server) Handler() http.Handler {
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})))
-	s.hlsRoutes(r, s.panelRoutes(r))
+	files := s.panelRoutes(r)
+	s.hlsRoutes(r, files)
+	s.webrtcRoutes(r, files)
 	r.GET("/multiview.mjpeg", s.multiview)
 	api := r.Group("/api/v1")
 	s.sessionRoutes(api)

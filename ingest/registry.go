@@ -239,7 +239,7 @@ func (r *Registry) Publish(name, key, proto string) (*Publisher, error) {
 	s.win = window{start: time.Now()}
 	s.lastKey, s.keyint, s.lastKeyAt = -1, 0, time.Time{}
 	s.tracksWarning = ""
-	s.link = nil
+	s.link, s.rtc = nil, nil
 	s.changedLocked()
 	s.mu.Unlock()
 	if taken != nil {
@@ -282,6 +282,8 @@ type Source struct {
 	tracksWarning string
 	// link reads the live publisher's SRT link (Publisher.SetLink).
 	link func() srt.Stats
+	// rtc reads the live publisher's WebRTC session (Publisher.SetWebRTC).
+	rtc func() WebRTCStats
 	// noted is the derived state the listener was last told of.
 	noted derived
 }
@@ -364,6 +366,8 @@ type Status struct {
 	// SRT is the link of a source that comes in over SRT (published to the
 	// listener or pulled), while it is on.
 	SRT *srt.Stats `json:"srt,omitempty"`
+	// WebRTC is the session of a source published over WHIP, while it is on.
+	WebRTC *WebRTCStats `json:"webrtc,omitempty"`
 	PullStatus
 }
 
@@ -388,11 +392,15 @@ type AudioStatus struct {
 // Status returns the source's current state and statistics.
 func (s *Source) Status() Status {
 	s.mu.Lock()
-	st, link := s.statusLocked(), s.link
+	st, link, rtc := s.statusLocked(), s.link, s.rtc
 	s.mu.Unlock()
 	if link != nil { // outside the lock: it takes the connection's
 		l := link()
 		st.SRT = &l
+	}
+	if rtc != nil {
+		r := rtc()
+		st.WebRTC = &r
 	}
 	return st
 }
@@ -599,7 +607,7 @@ func (p *Publisher) Close() {
 		s.pull.Attempt, s.pull.NextTryAt = 0, nil
 		s.video, s.audio = nil, nil
 		s.tracksWarning = ""
-		s.link = nil
+		s.link, s.rtc = nil, nil
 		s.sessions++
 		s.changedLocked()
 	}

@@ -114,6 +114,7 @@ func benchApp(b *testing.B, w, h int, names ...string) *app {
 func benchConfig(b *testing.B, w, h int, names ...string) Config {
 	cfg := defaults()
 	cfg.HTTP.Listen, cfg.RTMP.Listen, cfg.RTSP.Listen, cfg.SRT.Listen = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+	cfg.WebRTC.UDP = "127.0.0.1:0"
 	cfg.RTSP.UDPRTP, cfg.RTSP.UDPRTCP = "", ""
 	cfg.Program.Width, cfg.Program.Height = w, h
 	cfg.DataDir = b.TempDir()

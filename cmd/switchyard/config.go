@@ -37,6 +37,7 @@ type Config struct {
 	RTMP      ListenConfig          `yaml:"rtmp"`
 	RTSP      RTSPConfig            `yaml:"rtsp"`
 	SRT       SRTConfig             `yaml:"srt"`
+	WebRTC    WebRTCConfig          `yaml:"webrtc"`
 	Program   ProgramConfig         `yaml:"program"`
 	DataDir   string                `yaml:"data_dir"`
 	Sources   []ingest.SourceConfig `yaml:"sources"`
@@ -281,6 +282,7 @@ func defaults() Config {
 		RTMP:       ListenConfig{Listen: ":1935", MaxConnections: defaultMaxConnections},
 		RTSP:       RTSPConfig{Listen: ":8554", UDPRTP: ":8000", UDPRTCP: ":8001", MaxConnections: defaultMaxConnections},
 		SRT:        SRTConfig{Listen: ":8890", Latency: Duration(120 * time.Millisecond), MaxConnections: defaultMaxConnections},
+		WebRTC:     WebRTCConfig{UDP: ":8189"},
 		Program:    ProgramConfig{Width: 1280, Height: 720, FPS: 30, VideoBitrate: 4_500_000, AudioBitrate: 160_000, Keyint: Duration(2 * time.Second)},
 		DataDir:    "./data",
 		Record:     RecordConfig{Program: true, ISO: true, Fragment: Duration(time.Second), MinFreeMB: 256, Timecode: record.TimecodeTimeOfDay},
@@ -361,6 +363,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.SRT.validate(); err != nil {
+		return err
+	}
+	if err := c.WebRTC.validate(); err != nil {
 		return err
 	}
 	for k, v := range map[string]int{"rtsp.max_connections": c.RTSP.MaxConnections, "rtmp.max_connections": c.RTMP.MaxConnections,

@@ -23,7 +23,7 @@ const updateScreenshotEnv = "UPDATE_SCREENSHOT"
 // README's screenshot is this page — taken here, so it stays true.
 func TestDemoPanel(t *testing.T) {
 	mustHaveTools(t)
-	cfg, err := LoadConfig("", []string{"SWITCHYARD_HTTP_LISTEN=127.0.0.1:0", "SWITCHYARD_RTMP_LISTEN=127.0.0.1:0", "SWITCHYARD_SRT_LISTEN=127.0.0.1:0",
+	cfg, err := LoadConfig("", []string{"SWITCHYARD_HTTP_LISTEN=127.0.0.1:0", "SWITCHYARD_RTMP_LISTEN=127.0.0.1:0", "SWITCHYARD_SRT_LISTEN=127.0.0.1:0", "SWITCHYARD_WEBRTC_UDP=127.0.0.1:0",
 		"SWITCHYARD_RTSP_LISTEN=127.0.0.1:0", "SWITCHYARD_RTSP_UDP_RTP=", "SWITCHYARD_RTSP_UDP_RTCP=",
 		"SWITCHYARD_DATA_DIR=" + t.TempDir()})
 	require.NoError(t, err)

@@ -138,6 +138,7 @@ func TestKubernetesManifests(t *testing.T) {
 	}{
 		{"http", cfg.HTTP.Listen, corev1.ProtocolTCP}, {"rtmp", cfg.RTMP.Listen, corev1.ProtocolTCP},
 		{"rtsp", cfg.RTSP.Listen, corev1.ProtocolTCP}, {"srt", cfg.SRT.Listen, corev1.ProtocolUDP},
+		{"webrtc", cfg.WebRTC.UDP, corev1.ProtocolUDP},
 	} {
 		p, ok := ports[l.name]
 		require.True(t, ok, "container port %s", l.name)

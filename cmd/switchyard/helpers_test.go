@@ -33,6 +33,7 @@ func testConfig(t *testing.T, sources ...ingest.SourceConfig) *Config {
 	cfg.RTMP.Listen = "127.0.0.1:0"
 	cfg.RTSP.Listen = "127.0.0.1:0"
 	cfg.SRT.Listen = "127.0.0.1:0"
+	cfg.WebRTC.UDP = "127.0.0.1:0"
 	cfg.RTSP.UDPRTP, cfg.RTSP.UDPRTCP = "", "" // UDP off: startAppUDP turns it on on free ports
 	cfg.Program = ProgramConfig{Width: 320, Height: 240, FPS: 30, VideoBitrate: 600_000, AudioBitrate: 96_000, Keyint: Duration(time.Second)}
 	cfg.DataDir = t.TempDir()

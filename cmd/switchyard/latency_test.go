@@ -15,6 +15,7 @@ import (
 
 	"github.com/bluenviron/gortsplib/v5"
 	gosrt "github.com/datarhei/gosrt"
+	"github.com/pion/webrtc/v4"
 	"github.com/stretchr/testify/require"
 
 	"switchyard/ingest"
@@ -22,6 +23,7 @@ import (
 	"switchyard/internal/protocols/mpegts"
 	"switchyard/internal/protocols/rtmp"
 	"switchyard/internal/protocols/rtsp"
+	"switchyard/internal/servers/webrtc/whiptest"
 	"switchyard/media"
 	"switchyard/mixer/clock"
 	"switchyard/output/push"
@@ -44,7 +46,7 @@ const flashEvery = 20
 var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // flashCamera publishes cam to source name over proto: "rtmp", "rtsp"
-// (TCP), "rtsp-udp" or "srt", until ctx ends.
+// (TCP), "rtsp-udp", "srt" or "webrtc" (WHIP, pion), until ctx ends.
 func flashCamera(tb testing.TB, ctx context.Context, a *app, cam *flashprobe.Camera, name, proto string) {
 	tb.Helper()
 	st := media.NewStream()
@@ -77,6 +79,12 @@ func flashCamera(tb testing.TB, ctx context.Context, a *app, cam *flashprobe.Cam
 		tb.Cleanup(func() { _ = c.Close() })
 		wg.Go(func() { _ = (&mpegts.Sender{W: c}).Run(ctx, st) })
 		wg.Go(func() { cam.Run(ctx, st.WriteUnit) })
+	case "webrtc":
+		c := whiptest.New(tb, webrtc.MimeTypeH264)
+		an, err := a.webrtc.Publish(name, "", c.Offer(tb))
+		require.NoError(tb, err)
+		send := c.Answered(tb, an.SDP)
+		wg.Go(func() { cam.Run(ctx, send) })
 	default:
 		tb.Fatalf("camera protocol %q", proto)
 	}

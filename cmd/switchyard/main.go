@@ -27,6 +27,7 @@ import (
 	"switchyard/internal/servers/rtmp"
 	"switchyard/internal/servers/rtsp"
 	"switchyard/internal/servers/srt"
+	"switchyard/internal/servers/webrtc"
 	"switchyard/internal/show"
 	"switchyard/internal/sysmon"
 	"switchyard/media"
@@ -137,7 +138,8 @@ type app struct {
 	rtsp     *rtsp.Server
 	paths    *serve.Table
 	rtmp     *rtmp.Server
-	srt      *srt.Server // nil when srt.listen is empty
+	srt      *srt.Server    // nil when srt.listen is empty
+	webrtc   *webrtc.Server // nil when webrtc.udp is empty
 	sources  *show.Sources
 
 	closeOnce sync.Once
@@ -320,6 +322,9 @@ func (a *app) start(cfg *Config) error {
 	if err := a.startSRT(cfg.SRT, cfg.ReadKey); err != nil {
 		return err
 	}
+	if err := a.startWebRTC(cfg.WebRTC, cfg.ReadKey); err != nil {
+		return err
+	}
 	warnOpenReading(cfg, log, a.rtsp.Addr(), a.rtmp.Addr(), a.srtAddr())
 	hlsOrigin, err := a.startHLS(cfg, outs)
 	if err != nil {
@@ -334,7 +339,8 @@ func (a *app) start(cfg *Config) error {
 		Format: control.Format{Width: cfg.Program.Width, Height: cfg.Program.Height, FPS: float64(fpsNum) / float64(fpsDen)},
 		Store:  store, Assets: a.assets, Token: cfg.HTTP.Token, Tokens: cfg.HTTP.controlTokens(), Hosts: cfg.HTTP.Hosts,
 		AllowedOrigins: cfg.HTTP.AllowedOrigins, Log: log,
-		MediaRefused: a.mediaRefused, SRT: a.srtListener(), Macros: macros, HLS: hlsOrigin, ShowName: cfg.showName()}
+		MediaRefused: a.mediaRefused, SRT: a.srtListener(), Macros: macros, HLS: hlsOrigin, ShowName: cfg.showName(),
+		WebRTC: a.webrtcServer()}
 	if err := a.http.Start(); err != nil {
 		a.http = nil // nothing to close
 		return listenError("http.listen", cfg.HTTP.Listen, err)
@@ -432,6 +438,9 @@ func (a *app) close() {
 	}
 	if a.replay != nil {
 		a.replay.Close() // before its source and the cameras go
+	}
+	if a.webrtc != nil {
+		a.webrtc.Close()
 	}
 	if a.sources != nil {
 		a.sources.Close()

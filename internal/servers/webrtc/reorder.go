@@ -1,0 +1,88 @@
+package webrtc
+
+import (
+	"time"
+
+	"github.com/pion/rtp"
+)
+
+// Reorder buffer bounds: a missing packet is waited for (its NACK may
+// bring it back) until this many packets are held behind it, or the
+// oldest has waited this long.
+const (
+	reorderPackets = 128
+	reorderWait    = 150 * time.Millisecond
+)
+
+// reorder is a small jitter buffer: it releases one track's packets in
+// sequence order, waiting a bounded time for a missing one (lost, or
+// retransmitted after a NACK) and skipping it after that. A depacketiser
+// fed a gap drops the broken picture and resyncs on the next; the PLIs
+// the server sends bring a key frame.
+type reorder struct {
+	init    bool
+	next    uint16 // sequence number released next
+	held    map[uint16]*rtp.Packet
+	since   time.Time // when the oldest held packet arrived
+	skipped uint64    // packets given up on
+	// onSkip, when set, is told that packets were given up on (a picture
+	// is broken: ask for a key frame).
+	onSkip func()
+}
+
+// push takes a packet that arrived at now and releases to out every packet
+// that is due.
+func (r *reorder) push(pkt *rtp.Packet, now time.Time, out func(*rtp.Packet)) {
+	if !r.init {
+		r.init, r.next, r.held = true, pkt.SequenceNumber, map[uint16]*rtp.Packet{}
+	}
+	d := int16(pkt.SequenceNumber - r.next)
+	switch {
+	case d < 0:
+		return // late (already skipped) or a duplicate
+	case d == 0:
+		out(pkt)
+		r.next++
+		r.drain(out)
+		if len(r.held) > 0 {
+			r.since = now
+		}
+		return
+	}
+	if _, dup := r.held[pkt.SequenceNumber]; dup {
+		return
+	}
+	if len(r.held) == 0 {
+		r.since = now
+	}
+	r.held[pkt.SequenceNumber] = pkt
+	if len(r.held) >= reorderPackets || now.Sub(r.since) >= reorderWait {
+		// give up on what is missing: jump to the oldest held packet
+		oldest := pkt.SequenceNumber
+		for seq := range r.held {
+			if int16(seq-oldest) < 0 {
+				oldest = seq
+			}
+		}
+		r.skipped += uint64(uint16(oldest - r.next))
+		r.next = oldest
+		if r.onSkip != nil {
+			r.onSkip()
+		}
+		r.drain(out)
+		r.since = now
+	}
+}
+
+// drain releases the held packets that follow on from next.
+func (r *reorder) drain(out func(*rtp.Packet)) {
+	for {
+		p, ok := r.held[r.next]
+		if !ok {
+			return
+		}
+		delete(r.held, r.next)
+		out(p)
+		r.next++
+	}
+}

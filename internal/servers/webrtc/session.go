@@ -1,0 +1,381 @@
+package webrtc
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bluenviron/gortsplib/v5"
+	"github.com/bluenviron/gortsplib/v5/pkg/description"
+	"github.com/bluenviron/gortsplib/v5/pkg/format"
+	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/sdp/v3"
+	"github.com/pion/webrtc/v4"
+
+	"switchyard/ingest"
+	"switchyard/internal/fault"
+	"switchyard/internal/protocols/rtsp"
+	"switchyard/internal/protocols/whip"
+)
+
+// MaxOfferBytes bounds an offer.
+const MaxOfferBytes = whip.MaxOfferBytes
+
+// session is one WHIP publisher: its peer connection, its claim on the
+// source, and the goroutines reading its tracks.
+type session struct {
+	srv    *Server
+	id     string
+	source string
+	log    *slog.Logger
+	pub    *ingest.Publisher
+	pc     *webrtc.PeerConnection
+	recv   *rtsp.Receiver
+	in     *rtpIn
+	timer  *time.Timer
+
+	mu        sync.Mutex
+	closing   bool
+	connected bool
+	wg        sync.WaitGroup
+	once      sync.Once
+	st        statsState
+}
+
+// Publish answers a WHIP offer to source; key is the bearer token (the
+// source's publish key). The source is claimed by the same rules as every
+// other publisher's (ingest.Registry.Publish).
+func (s *Server) Publish(source, key string, offer []byte) (*Answer, error) {
+	a, err := s.publish(source, key, offer)
+	if err != nil {
+		if isRefusal(err) {
+			s.counts.Refused.Add(1)
+		}
+		return nil, err
+	}
+	s.counts.Sessions.Add(1)
+	return a, nil
+}
+
+func (s *Server) publish(source, key string, offer []byte) (*Answer, error) {
+	hasAudio, err := checkOffer(offer)
+	if err != nil {
+		return nil, err
+	}
+	pub, err := s.Registry.Publish(source, key, "webrtc")
+	if err != nil {
+		return nil, err
+	}
+	ss := &session{srv: s, id: newID(), source: source, pub: pub}
+	ss.log = s.Log.With("source", source, "session", ss.id[:8])
+	if err := s.add(ss); err != nil {
+		pub.Close()
+		return nil, err
+	}
+	a, err := ss.answer(offer, hasAudio)
+	if err != nil {
+		ss.close("")
+		return nil, err
+	}
+	return a, nil
+}
+
+// answer sets the session up and answers the offer.
+func (ss *session) answer(offer []byte, hasAudio bool) (*Answer, error) {
+	s := ss.srv
+	pc, err := s.api.NewPeerConnection(webrtc.Configuration{ICEServers: s.pionICEServers()})
+	if err != nil {
+		return nil, fmt.Errorf("webrtc peer connection: %w", err)
+	}
+	ss.pc = pc
+	desc := &description.Session{Medias: []*description.Media{{Type: description.MediaTypeVideo,
+		Formats: []format.Format{&format.H264{PayloadTyp: 96, PacketizationMode: 1}}}}}
+	if hasAudio {
+		desc.Medias = append(desc.Medias, &description.Media{Type: description.MediaTypeAudio,
+			Formats: []format.Format{&format.Opus{PayloadTyp: 111, ChannelCount: 2}}})
+	}
+	ss.recv, err = rtsp.NewReceiver(desc, ss.log)
+	if err != nil {
+		return nil, err
+	}
+	ss.in = newRTPIn()
+	ss.recv.Claim(ss.pub)
+	ss.pub.SetWebRTC(ss.stats)
+	ss.recv.Attach(ss.in)
+	ss.pub.OnKick(func() { go ss.close("taken over, or the source was removed") })
+	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
+		if _, err := pc.AddTransceiverFromKind(kind, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+			return nil, err
+		}
+	}
+	pc.OnTrack(ss.onTrack)
+	pc.OnConnectionStateChange(ss.onState)
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: string(offer)}); err != nil {
+		return nil, fault.Invalidf("sdp", "the offer was refused: %v", err)
+	}
+	ans, err := pc.CreateAnswer(nil)
+	if err != nil {
+		return nil, fault.Invalidf("sdp", "no answer to this offer: %v", err)
+	}
+	gathered := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(ans); err != nil {
+		return nil, fmt.Errorf("webrtc answer: %w", err)
+	}
+	select {
+	case <-gathered:
+	case <-time.After(5 * time.Second):
+		return nil, errors.New("webrtc: gathering the server's candidates took over 5 s")
+	case <-s.ctx.Done():
+		return nil, ErrClosed
+	}
+	ss.mu.Lock()
+	ss.timer = time.AfterFunc(s.HandshakeTimeout, ss.handshakeTimeout)
+	ss.mu.Unlock()
+	ss.log.Info("whip session answered", "remote", remoteCandidates(string(offer)))
+	return &Answer{ID: ss.id, SDP: pc.LocalDescription().SDP, ICEServers: s.ICEServers}, nil
+}
+
+// handshakeTimeout ends a session that has not connected in time.
+func (ss *session) handshakeTimeout() {
+	ss.mu.Lock()
+	connected := ss.connected
+	ss.mu.Unlock()
+	if connected {
+		return
+	}
+	ss.srv.counts.Abandoned.Add(1)
+	ss.close(fmt.Sprintf("abandoned: ICE and DTLS did not connect within %s", ss.srv.HandshakeTimeout))
+}
+
+// onState follows the peer connection: connected stops the handshake
+// timer; failed (ICE lost the peer) ends the session.
+func (ss *session) onState(st webrtc.PeerConnectionState) {
+	switch st {
+	case webrtc.PeerConnectionStateConnected:
+		ss.mu.Lock()
+		ss.connected = true
+		ss.mu.Unlock()
+		ss.log.Info("whip session connected")
+	case webrtc.PeerConnectionStateFailed:
+		ss.mu.Lock()
+		connected := ss.connected
+		ss.mu.Unlock()
+		if connected {
+			ss.srv.counts.Failed.Add(1)
+		} else {
+			ss.srv.counts.Abandoned.Add(1)
+		}
+		go ss.close("ICE failed: the peer is gone")
+	case webrtc.PeerConnectionStateClosed:
+		go ss.close("peer connection closed")
+	}
+}
+
+// onTrack reads one remote track into the receiver.
+func (ss *session) onTrack(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
+	ss.mu.Lock()
+	if ss.closing {
+		ss.mu.Unlock()
+		return
+	}
+	ss.wg.Add(2)
+	ss.mu.Unlock()
+	ss.log.Info("whip track", "kind", t.Kind().String(), "codec", t.Codec().MimeType, "ssrc", uint32(t.SSRC()))
+	go func() { // RTCP from the sender (its reports), through the interceptors
+		defer ss.wg.Done()
+		for {
+			if _, _, err := r.ReadRTCP(); err != nil {
+				return
+			}
+		}
+	}()
+	go func() {
+		defer ss.wg.Done()
+		kind := description.MediaTypeVideo
+		if t.Kind() == webrtc.RTPCodecTypeAudio {
+			kind = description.MediaTypeAudio
+		}
+		var onSkip func()
+		if kind == description.MediaTypeVideo {
+			onSkip = ss.pliLimiter(uint32(t.SSRC()))
+		}
+		ss.in.read(kind, t.ReadRTP, ss.pub.Malformed, onSkip)
+	}()
+}
+
+// pliLimiter returns what asks the publisher for a key frame (a PLI on
+// the video's SSRC) when video packets were given up on, at most every
+// half second.
+func (ss *session) pliLimiter(ssrc uint32) func() {
+	var last time.Time
+	return func() {
+		if time.Since(last) < 500*time.Millisecond {
+			return
+		}
+		last = time.Now()
+		_ = ss.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}})
+	}
+}
+
+// close ends the session once: the peer connection (which ends its
+// readers), then the claim on the source. Later calls wait for the first.
+func (ss *session) close(why string) {
+	ss.once.Do(func() {
+		ss.mu.Lock()
+		ss.closing = true
+		if ss.timer != nil {
+			ss.timer.Stop()
+		}
+		ss.mu.Unlock()
+		if ss.pc != nil {
+			_ = ss.pc.Close()
+		}
+		ss.wg.Wait()
+		ss.pub.Close()
+		ss.srv.remove(ss)
+		if why != "" {
+			ss.log.Info("whip session ended", "why", why)
+		}
+	})
+}
+
+// checkOffer refuses an offer that is not SDP, or whose video Switchyard
+// cannot take (VP8, VP9, AV1 without H.264), with a message saying what to
+// send; it reports whether the offer has audio.
+func checkOffer(offer []byte) (hasAudio bool, err error) {
+	if len(offer) == 0 {
+		return false, fault.Invalidf("sdp", "empty offer: POST an SDP offer (Content-Type: application/sdp)")
+	}
+	var sd sdp.SessionDescription
+	if err := sd.UnmarshalString(string(offer)); err != nil {
+		return false, fault.Invalidf("sdp", "the offer is not SDP: %v", err)
+	}
+	video := false
+	for _, m := range sd.MediaDescriptions {
+		codecs := map[string]bool{}
+		for _, a := range m.Attributes {
+			if a.Key != "rtpmap" {
+				continue
+			}
+			if f := strings.Fields(a.Value); len(f) == 2 {
+				codecs[strings.ToUpper(strings.SplitN(f[1], "/", 2)[0])] = true
+			}
+		}
+		switch m.MediaName.Media {
+		case "video":
+			if video {
+				continue
+			}
+			if !codecs["H264"] {
+				names := make([]string, 0, len(codecs))
+				for c := range codecs {
+					names = append(names, c)
+				}
+				return false, &fault.Invalid{Field: "sdp", Err: fault.Forbidden, Msg: fmt.Sprintf(
+					"the offer's video is %s: Switchyard takes H.264 (packetization-mode 1) video over WHIP; set the encoder to H.264",
+					strings.Join(names, ", "))}
+			}
+			video = true
+		case "audio":
+			hasAudio = hasAudio || codecs["OPUS"]
+		}
+	}
+	if !video {
+		return false, fault.Invalidf("sdp", "the offer has no video: Switchyard takes one H.264 video track and one Opus audio track")
+	}
+	return hasAudio, nil
+}
+
+// remoteCandidates lists the addresses of the offer's candidates, for the log.
+func remoteCandidates(offer string) string {
+	var out []string
+	for _, line := range strings.Split(offer, "\n") {
+		if f := strings.Fields(strings.TrimSpace(line)); len(f) >= 6 && strings.HasPrefix(f[0], "a=candidate:") {
+			out = append(out, f[4]+":"+f[5])
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+// rtpIn is the receiver's RTPSource: it hands each track's packets, in
+// sequence order, to the receiver's callback, with presentation times on
+// the session's timeline.
+type rtpIn struct {
+	start time.Time
+	mu    sync.Mutex
+	cbs   map[description.MediaType]gortsplib.OnPacketRTPFunc
+	pts   map[*description.Media]*clock
+}
+
+func newRTPIn() *rtpIn {
+	return &rtpIn{start: time.Now(), cbs: map[description.MediaType]gortsplib.OnPacketRTPFunc{}, pts: map[*description.Media]*clock{}}
+}
+
+// OnPacketRTP sets the callback of a media's packets.
+func (in *rtpIn) OnPacketRTP(m *description.Media, f format.Format, cb gortsplib.OnPacketRTPFunc) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.cbs[m.Type] = cb
+	in.pts[m] = &clock{rate: int64(f.ClockRate())}
+}
+
+// PacketPTS maps a packet's RTP timestamp onto the session's timeline
+// (see clock).
+func (in *rtpIn) PacketPTS(m *description.Media, pkt *rtp.Packet) (int64, bool) {
+	in.mu.Lock()
+	c := in.pts[m]
+	in.mu.Unlock()
+	if c == nil {
+		return 0, false
+	}
+	return c.pts(pkt.Timestamp, time.Since(in.start)), true
+}
+
+// read reads packets until readRTP fails (the peer connection closed),
+// through a reorder buffer, into the callback of kind.
+func (in *rtpIn) read(kind description.MediaType, readRTP func() (*rtp.Packet, interceptor.Attributes, error), malformed, onSkip func()) {
+	in.mu.Lock()
+	cb := in.cbs[kind]
+	in.mu.Unlock()
+	if cb == nil {
+		malformed()
+		return
+	}
+	rb := reorder{onSkip: onSkip}
+	for {
+		pkt, _, err := readRTP()
+		if err != nil {
+			return
+		}
+		rb.push(pkt, time.Now(), cb)
+	}
+}
+
+// clock maps one track's 32-bit RTP timestamps onto the session's
+// timeline: the first packet is placed at its arrival time since the
+// session began (so audio and video, whose RTP clocks start at random
+// values, line up as they arrived), and later ones follow their own
+// timestamps, unwrapped.
+type clock struct {
+	rate   int64
+	init   bool
+	last   uint32
+	ext    int64 // unwrapped timestamp of the last packet, from the first
+	offset int64 // the first packet's place on the timeline, in ticks
+}
+
+func (c *clock) pts(ts uint32, since time.Duration) int64 {
+	if !c.init {
+		c.init, c.last = true, ts
+		c.offset = int64(since) * c.rate / int64(time.Second)
+		return c.offset
+	}
+	c.ext += int64(int32(ts - c.last))
+	c.last = ts
+	return c.offset + c.ext
+}

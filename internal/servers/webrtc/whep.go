@@ -1,0 +1,374 @@
+package webrtc
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+	pmedia "github.com/pion/webrtc/v4/pkg/media"
+
+	"switchyard/internal/fault"
+	"switchyard/media"
+	"switchyard/media/av"
+	"switchyard/output/serve"
+)
+
+// ErrBadReadKey refuses a WHEP viewer whose bearer is not the read key.
+var ErrBadReadKey = fault.New(fault.Forbidden, "wrong or missing read key: give it as Authorization: Bearer READ_KEY")
+
+// OpusBitrate is the bitrate of the Opus the program's (or a source's)
+// AAC is transcoded to for WHEP viewers.
+const OpusBitrate = 128_000
+
+// feed is one stream as WHEP viewers get it: H.264 passed through as it
+// was encoded, and the sound as Opus (AAC decoded and encoded once, for
+// every viewer; Opus passed through). Its tracks are bound to every
+// viewer's peer connection; it runs while it has viewers.
+type feed struct {
+	name    string
+	video   *webrtc.TrackLocalStaticSample
+	audio   *webrtc.TrackLocalStaticSample
+	viewers int
+	cancel  context.CancelFunc
+	done    chan struct{}
+}
+
+// viewer is one WHEP session.
+type viewer struct {
+	srv   *Server
+	id    string
+	name  string
+	feed  *feed
+	pc    *webrtc.PeerConnection
+	log   *slog.Logger
+	timer *time.Timer
+	once  sync.Once
+	wg    sync.WaitGroup
+
+	mu        sync.Mutex
+	connected bool
+}
+
+// readPath is the serve table's path of a WHEP name: program, preview, or
+// a source (live/NAME).
+func readPath(name string) string {
+	if name == "program" || name == "preview" {
+		return name
+	}
+	return "live/" + name
+}
+
+// Play answers a WHEP offer for name (program, preview or a source); key
+// is the bearer (the read key, where one is set).
+func (s *Server) Play(name, key string, offer []byte) (*Answer, error) {
+	a, err := s.play(name, key, offer)
+	if err != nil {
+		if isRefusal(err) {
+			s.counts.Refused.Add(1)
+		}
+		return nil, err
+	}
+	s.counts.Sessions.Add(1)
+	return a, nil
+}
+
+func (s *Server) play(name, key string, offer []byte) (*Answer, error) {
+	if s.Paths == nil {
+		return nil, fmt.Errorf("%s: %w", name, serve.ErrNoStream)
+	}
+	if want := s.Registry.ReadKey(name, s.ReadKey); want != "" && subtle.ConstantTimeCompare([]byte(key), []byte(want)) != 1 {
+		return nil, ErrBadReadKey
+	}
+	if len(offer) == 0 {
+		return nil, fault.Invalidf("sdp", "empty offer: POST an SDP offer (Content-Type: application/sdp)")
+	}
+	p, err := s.Paths.Get(readPath(name))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w (watch program, preview or a source)", name, err)
+	}
+	v := &viewer{srv: s, id: newID(), name: name}
+	v.log = s.Log.With("whep", name, "session", v.id[:8])
+	s.mu.Lock()
+	switch {
+	case s.closed:
+		s.mu.Unlock()
+		return nil, ErrClosed
+	case len(s.sessions)+len(s.viewers) >= s.MaxSessions:
+		s.mu.Unlock()
+		return nil, ErrFull
+	}
+	f, err := s.feedLocked(name, p)
+	if err != nil {
+		s.mu.Unlock()
+		return nil, err
+	}
+	f.viewers++
+	v.feed = f
+	s.viewers[v.id] = v
+	s.mu.Unlock()
+	a, err := v.answer(offer)
+	if err != nil {
+		v.close("")
+		return nil, err
+	}
+	return a, nil
+}
+
+// feedLocked returns the feed of name, started for its first viewer.
+func (s *Server) feedLocked(name string, p *serve.Path) (*feed, error) {
+	if f := s.feeds[name]; f != nil {
+		select {
+		case <-f.done: // its stream ended (the source was removed): a new feed
+		default:
+			return f, nil
+		}
+	}
+	video, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
+		SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"}, "video", "switchyard-"+name)
+	if err != nil {
+		return nil, err
+	}
+	audio, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2},
+		"audio", "switchyard-"+name)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(s.ctx)
+	f := &feed{name: name, video: video, audio: audio, cancel: cancel, done: make(chan struct{})}
+	s.feeds[name] = f
+	stop := p.Watch()
+	go func() {
+		defer close(f.done)
+		defer stop()
+		f.run(ctx, p.Stream(), s.Log.With("whep", name))
+	}()
+	return f, nil
+}
+
+// leave drops a viewer from its feed; the last one stops it.
+func (s *Server) leave(v *viewer) {
+	s.mu.Lock()
+	delete(s.viewers, v.id)
+	f := v.feed
+	f.viewers--
+	last := f.viewers == 0 && s.feeds[f.name] == f
+	if last {
+		delete(s.feeds, f.name)
+	}
+	s.mu.Unlock()
+	if last {
+		f.cancel()
+		<-f.done
+	}
+}
+
+// StopPlay ends the WHEP session id of name (WHEP's DELETE).
+func (s *Server) StopPlay(name, id string) error {
+	s.mu.Lock()
+	v, ok := s.viewers[id]
+	s.mu.Unlock()
+	if !ok || v.name != name {
+		return ErrNoSession
+	}
+	v.close("ended by the viewer")
+	return nil
+}
+
+// answer sets the viewer's peer connection up and answers its offer.
+func (v *viewer) answer(offer []byte) (*Answer, error) {
+	s := v.srv
+	pc, err := s.api.NewPeerConnection(webrtc.Configuration{ICEServers: s.pionICEServers()})
+	if err != nil {
+		return nil, fmt.Errorf("webrtc peer connection: %w", err)
+	}
+	v.pc = pc
+	for _, tr := range []*webrtc.TrackLocalStaticSample{v.feed.video, v.feed.audio} {
+		sender, err := pc.AddTrack(tr)
+		if err != nil {
+			return nil, err
+		}
+		v.wg.Add(1)
+		go func() { // RTCP from the viewer (NACKs, PLIs) through the interceptors
+			defer v.wg.Done()
+			for {
+				if _, _, err := sender.ReadRTCP(); err != nil {
+					return
+				}
+			}
+		}()
+	}
+	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
+		switch st {
+		case webrtc.PeerConnectionStateConnected:
+			v.mu.Lock()
+			v.connected = true
+			v.mu.Unlock()
+			v.log.Info("whep viewer connected")
+		case webrtc.PeerConnectionStateFailed:
+			v.mu.Lock()
+			connected := v.connected
+			v.mu.Unlock()
+			if connected {
+				s.counts.Failed.Add(1)
+			} else {
+				s.counts.Abandoned.Add(1)
+			}
+			go v.close("ICE failed: the viewer is gone")
+		case webrtc.PeerConnectionStateClosed:
+			go v.close("peer connection closed")
+		}
+	})
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: string(offer)}); err != nil {
+		return nil, fault.Invalidf("sdp", "the offer was refused: %v", err)
+	}
+	ans, err := pc.CreateAnswer(nil)
+	if err != nil {
+		return nil, fault.Invalidf("sdp", "no answer to this offer (it must take H.264 and Opus): %v", err)
+	}
+	gathered := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(ans); err != nil {
+		return nil, fmt.Errorf("webrtc answer: %w", err)
+	}
+	select {
+	case <-gathered:
+	case <-time.After(5 * time.Second):
+		return nil, errors.New("webrtc: gathering the server's candidates took over 5 s")
+	case <-s.ctx.Done():
+		return nil, ErrClosed
+	}
+	v.mu.Lock()
+	v.timer = time.AfterFunc(s.HandshakeTimeout, func() {
+		v.mu.Lock()
+		connected := v.connected
+		v.mu.Unlock()
+		if !connected {
+			s.counts.Abandoned.Add(1)
+			v.close(fmt.Sprintf("abandoned: ICE and DTLS did not connect within %s", s.HandshakeTimeout))
+		}
+	})
+	v.mu.Unlock()
+	return &Answer{ID: v.id, SDP: pc.LocalDescription().SDP, ICEServers: s.ICEServers}, nil
+}
+
+// close ends the viewer once; later calls wait for the first.
+func (v *viewer) close(why string) {
+	v.once.Do(func() {
+		v.mu.Lock()
+		if v.timer != nil {
+			v.timer.Stop()
+		}
+		v.mu.Unlock()
+		if v.pc != nil {
+			_ = v.pc.Close()
+		}
+		v.wg.Wait()
+		v.srv.leave(v)
+		if why != "" {
+			v.log.Info("whep session ended", "why", why)
+		}
+	})
+}
+
+// run reads the stream into the feed's tracks until ctx ends: video
+// units as Annex B samples, sound as 20 ms Opus packets.
+func (f *feed) run(ctx context.Context, st *media.Stream, log *slog.Logger) {
+	rd, _ := st.NewReaderFromPreroll(512)
+	defer rd.Close()
+	var (
+		lastVideo  time.Duration
+		haveVideo  bool
+		audioTrack *media.Track
+		dec        *av.AudioDecoder
+		enc        *av.OpusEncoder
+		pcm        []float32
+		encoded    int64
+		errs       int
+		annexB     []byte
+		otherVideo bool
+	)
+	defer func() {
+		if dec != nil {
+			dec.Close()
+		}
+		if enc != nil {
+			enc.Close()
+		}
+		if errs > 0 {
+			log.Warn("whep feed: units not carried", "count", errs)
+		}
+	}()
+	for {
+		u, err := rd.Next(ctx)
+		if err != nil {
+			return
+		}
+		switch {
+		case u.Track.Kind == media.KindVideo && u.Track.Codec == media.CodecH264:
+			d := time.Second / 30
+			if haveVideo && u.PTS > lastVideo && u.PTS-lastVideo < time.Second {
+				d = u.PTS - lastVideo
+			}
+			lastVideo, haveVideo = u.PTS, true
+			annexB = annexB[:0]
+			for _, n := range u.Data {
+				annexB = append(append(annexB, 0, 0, 0, 1), n...)
+			}
+			if f.video.WriteSample(pmedia.Sample{Data: annexB, Duration: d}) != nil {
+				errs++
+			}
+		case u.Track.Kind == media.KindVideo:
+			if !otherVideo {
+				otherVideo = true
+				log.Warn("whep feed: only H.264 video is sent to WebRTC viewers; this stream's is not", "codec", u.Track.Codec)
+			}
+		case u.Track.Kind == media.KindAudio && u.Track.Codec == media.CodecOpus:
+			if f.audio.WriteSample(pmedia.Sample{Data: u.Data[0], Duration: 20 * time.Millisecond}) != nil {
+				errs++
+			}
+		case u.Track.Kind == media.KindAudio:
+			if u.Track != audioTrack {
+				if dec != nil {
+					dec.Close()
+					dec = nil
+				}
+				audioTrack = u.Track
+				if dec, err = av.NewAudioDecoder(u.Track.Codec, u.Track.Config, u.Track.SampleRate, u.Track.Channels, 48000); err != nil {
+					log.Warn("whep feed: no sound", "codec", u.Track.Codec, "err", err)
+					dec = nil
+				}
+				if enc == nil && dec != nil {
+					if enc, err = av.NewOpusEncoder(OpusBitrate); err != nil {
+						log.Warn("whep feed: no opus encoder, no sound", "err", err)
+						dec.Close()
+						dec, enc = nil, nil
+					}
+				}
+			}
+			if dec == nil {
+				continue
+			}
+			if dec.Decode(u.Data[0], func(s []float32) { pcm = append(pcm, s...) }) != nil {
+				errs++
+				continue
+			}
+			n := 2 * enc.FrameSize()
+			for len(pcm) >= n {
+				err := enc.Encode(pcm[:n], encoded, func(p av.Packet) {
+					if f.audio.WriteSample(pmedia.Sample{Data: p.Data, Duration: 20 * time.Millisecond}) != nil {
+						errs++
+					}
+				})
+				if err != nil {
+					errs++
+				}
+				encoded += int64(enc.FrameSize())
+				pcm = append(pcm[:0], pcm[n:]...)
+			}
+		}
+	}
+}

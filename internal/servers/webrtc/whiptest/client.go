@@ -1,0 +1,294 @@
+// Package whiptest is a WHIP publisher for tests, made with pion: H.264
+// and Opus made by ffmpeg, sent in real time.
+package whiptest
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+	"github.com/pion/webrtc/v4/pkg/media"
+	"github.com/pion/webrtc/v4/pkg/media/h264reader"
+	"github.com/pion/webrtc/v4/pkg/media/oggreader"
+	"github.com/stretchr/testify/require"
+
+	swmedia "switchyard/media"
+)
+
+// Media makes, with ffmpeg, 4 s of H.264 (constrained baseline, a key
+// frame a second, 25 fps) as Annex B and of Opus (a 1 kHz tone) in Ogg.
+func Media(t testing.TB) (h264, opus string) {
+	t.Helper()
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		t.Skip("ffmpeg not installed (make deps)")
+	}
+	dir := t.TempDir()
+	h264, opus = filepath.Join(dir, "v.h264"), filepath.Join(dir, "a.ogg")
+	out, err := exec.Command("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-t", "4",
+		"-c:v", "libx264", "-profile:v", "baseline", "-pix_fmt", "yuv420p", "-g", "25", "-bsf:v", "h264_mp4toannexb", "-f", "h264", h264).CombinedOutput()
+	require.NoError(t, err, string(out))
+	out, err = exec.Command("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=1000:sample_rate=48000", "-t", "4",
+		"-ac", "2", "-c:a", "libopus", "-frame_duration", "20", "-page_duration", "20000", opus).CombinedOutput()
+	require.NoError(t, err, string(out))
+	return h264, opus
+}
+
+// Client is a WHIP publisher made with pion: an H.264 and an Opus track
+// sent in real time from testMedia's files, over and over.
+type Client struct {
+	// PC is the client's peer connection.
+	PC     *webrtc.PeerConnection
+	video  *webrtc.TrackLocalStaticSample
+	audio  *webrtc.TrackLocalStaticSample
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// New makes a publisher whose offer has the given video codec
+// (webrtc.MimeTypeH264 or MimeTypeVP8, only that) and Opus.
+func New(t testing.TB, videoMime string) *Client {
+	t.Helper()
+	var se webrtc.SettingEngine
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	me := &webrtc.MediaEngine{}
+	fmtp := ""
+	if videoMime == webrtc.MimeTypeH264 {
+		fmtp = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"
+	}
+	require.NoError(t, me.RegisterCodec(webrtc.RTPCodecParameters{PayloadType: 96, RTPCodecCapability: webrtc.RTPCodecCapability{
+		MimeType: videoMime, ClockRate: 90000, SDPFmtpLine: fmtp}}, webrtc.RTPCodecTypeVideo))
+	require.NoError(t, me.RegisterCodec(webrtc.RTPCodecParameters{PayloadType: 111, RTPCodecCapability: webrtc.RTPCodecCapability{
+		MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}}, webrtc.RTPCodecTypeAudio))
+	api := webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me))
+	pc, err := api.NewPeerConnection(webrtc.Configuration{})
+	require.NoError(t, err)
+	c := &Client{PC: pc}
+	t.Cleanup(c.Close)
+	c.video, err = webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: videoMime}, "video", "test")
+	require.NoError(t, err)
+	c.audio, err = webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus}, "audio", "test")
+	require.NoError(t, err)
+	for _, tr := range []webrtc.TrackLocal{c.video, c.audio} {
+		_, err := pc.AddTransceiverFromTrack(tr, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly})
+		require.NoError(t, err)
+	}
+	return c
+}
+
+// Offer returns the client's offer with every candidate.
+func (c *Client) Offer(t testing.TB) []byte {
+	t.Helper()
+	o, err := c.PC.CreateOffer(nil)
+	require.NoError(t, err)
+	gathered := webrtc.GatheringCompletePromise(c.PC)
+	require.NoError(t, c.PC.SetLocalDescription(o))
+	select {
+	case <-gathered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("client gathering took over 10 s")
+	}
+	return []byte(c.PC.LocalDescription().SDP)
+}
+
+// Send takes the server's answer and sends the files in real time until closed.
+func (c *Client) Send(t testing.TB, answer, h264, opus string) {
+	t.Helper()
+	require.NoError(t, c.PC.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}))
+	ctx, cancel := context.WithCancel(context.Background())
+	c.cancel = cancel
+	c.wg.Add(2)
+	go func() {
+		defer c.wg.Done()
+		loop(ctx, func() error { return sendH264(ctx, c.video, h264) })
+	}()
+	go func() {
+		defer c.wg.Done()
+		loop(ctx, func() error { return sendOpus(ctx, c.audio, opus) })
+	}()
+}
+
+func loop(ctx context.Context, f func() error) {
+	for ctx.Err() == nil {
+		if err := f(); err != nil {
+			return
+		}
+	}
+}
+
+// Close stops sending and closes the peer connection.
+func (c *Client) Close() {
+	if c.cancel != nil {
+		c.cancel()
+	}
+	c.wg.Wait()
+	_ = c.PC.Close()
+}
+
+func sendH264(ctx context.Context, tr *webrtc.TrackLocalStaticSample, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	r, err := h264reader.NewReader(f)
+	if err != nil {
+		return err
+	}
+	tick := time.NewTicker(40 * time.Millisecond)
+	defer tick.Stop()
+	var au []byte
+	for {
+		nal, err := r.NextNAL()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		au = append(au, append([]byte{0, 0, 0, 1}, nal.Data...)...)
+		// a picture ends the access unit (SPS and PPS go with the next one)
+		if nal.UnitType != h264reader.NalUnitTypeSPS && nal.UnitType != h264reader.NalUnitTypePPS && nal.UnitType != h264reader.NalUnitTypeSEI {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-tick.C:
+			}
+			if err := tr.WriteSample(media.Sample{Data: au, Duration: 40 * time.Millisecond}); err != nil {
+				return err
+			}
+			au = nil
+		}
+	}
+}
+
+func sendOpus(ctx context.Context, tr *webrtc.TrackLocalStaticSample, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	r, _, err := oggreader.NewWith(f)
+	if err != nil {
+		return err
+	}
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	var last uint64
+	for {
+		page, hdr, err := r.ParseNextPage()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if hdr.GranulePosition == 0 {
+			continue // the Ogg Opus headers
+		}
+		d := time.Duration(hdr.GranulePosition-last) * time.Second / 48000
+		last = hdr.GranulePosition
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+		if err := tr.WriteSample(media.Sample{Data: page, Duration: d}); err != nil {
+			return err
+		}
+	}
+}
+
+// Answered takes the server's answer and returns what sends units of
+// H.264 video (a camera of the test's own, e.g. internal/flashprobe's)
+// on the client's video track, each as one sample lasting until the next.
+func (c *Client) Answered(t testing.TB, answer string) func(*swmedia.Unit) {
+	t.Helper()
+	require.NoError(t, c.PC.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}))
+	var last time.Duration
+	var buf []byte
+	return func(u *swmedia.Unit) {
+		if u.Track.Kind != swmedia.KindVideo {
+			return
+		}
+		d := time.Second / 30
+		if last != 0 && u.PTS > last {
+			d = u.PTS - last
+		}
+		last = u.PTS
+		buf = buf[:0]
+		for _, n := range u.Data {
+			buf = append(append(buf, 0, 0, 0, 1), n...)
+		}
+		_ = c.video.WriteSample(media.Sample{Data: buf, Duration: d})
+	}
+}
+
+// Viewer is a WHEP viewer made with pion: it receives H.264 and Opus and
+// counts the packets.
+type Viewer struct {
+	// PC is the viewer's peer connection.
+	PC *webrtc.PeerConnection
+	// Video and Audio count the RTP packets received.
+	Video, Audio atomic.Int64
+}
+
+// NewViewer makes a viewer that receives one video and one audio track.
+func NewViewer(t testing.TB) *Viewer {
+	t.Helper()
+	var se webrtc.SettingEngine
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	me := &webrtc.MediaEngine{}
+	require.NoError(t, me.RegisterDefaultCodecs())
+	pc, err := webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me)).NewPeerConnection(webrtc.Configuration{})
+	require.NoError(t, err)
+	v := &Viewer{PC: pc}
+	t.Cleanup(func() { _ = pc.Close() })
+	for _, k := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
+		_, err := pc.AddTransceiverFromKind(k, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly})
+		require.NoError(t, err)
+	}
+	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		n := &v.Video
+		if tr.Kind() == webrtc.RTPCodecTypeAudio {
+			n = &v.Audio
+		}
+		for {
+			if _, _, err := tr.ReadRTP(); err != nil {
+				return
+			}
+			n.Add(1)
+		}
+	})
+	return v
+}
+
+// Offer returns the viewer's offer with every candidate.
+func (v *Viewer) Offer(t testing.TB) []byte {
+	t.Helper()
+	o, err := v.PC.CreateOffer(nil)
+	require.NoError(t, err)
+	g := webrtc.GatheringCompletePromise(v.PC)
+	require.NoError(t, v.PC.SetLocalDescription(o))
+	select {
+	case <-g:
+	case <-time.After(10 * time.Second):
+		t.Fatal("viewer gathering took over 10 s")
+	}
+	return []byte(v.PC.LocalDescription().SDP)
+}
+
+// Answered takes the server's answer.
+func (v *Viewer) Answered(t testing.TB, answer string) {
+	t.Helper()
+	require.NoError(t, v.PC.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}))
+}
