@@ -22,7 +22,7 @@ type run struct {
 	m              *av.Demuxer
 	vtrack, atrack *media.Track
 	frameDur       time.Duration
-	w, h           int // the picture size of the file, for held pictures
+	w, h           int              // the picture size of the file, for held pictures
 	queue          []av.DemuxPacket // read ahead (cueing), published first
 	gop            []av.DemuxPacket // video since the last key frame, for stills
 	fileStart      time.Duration    // the first video PTS of the file; -1 before
