@@ -88,6 +88,7 @@ type Player struct {
 
 	mu     sync.Mutex
 	status Status
+	pub    *ingest.Publisher // while started
 }
 
 // Probe opens a file and checks that its streams are ones the show plays:
@@ -151,6 +152,10 @@ func (p *Player) Start() error {
 	if err != nil {
 		return err
 	}
+	pub.SetPlayer(p.PlayerStatus)
+	p.mu.Lock()
+	p.pub = pub
+	p.mu.Unlock()
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	p.wg.Add(1)
 	go func() {
@@ -193,6 +198,9 @@ func (p *Player) Command(action string, pos time.Duration) error {
 	default:
 		return &fault.Invalid{Field: "action", Msg: fmt.Sprintf("action %q must be play, pause, stop or seek", action)}
 	}
+	if p.ctx == nil {
+		return errors.New("the clip player is not started")
+	}
 	c := command{action: action, pos: pos, reply: make(chan error, 1)}
 	select {
 	case p.cmds <- c:
@@ -210,9 +218,15 @@ func (p *Player) Command(action string, pos time.Duration) error {
 func (p *Player) set(f func(*Status)) {
 	p.mu.Lock()
 	f(&p.status)
-	st := p.status
+	st, pub := p.status, p.pub
 	p.mu.Unlock()
+	if pub != nil {
+		pub.PlayerChanged()
+	}
 	if p.cfg.Changed != nil {
 		p.cfg.Changed(st)
 	}
 }
+
+// PlayerStatus is Status for the source's status (ingest.Status.Player).
+func (p *Player) PlayerStatus() any { return p.Status() }
