@@ -55,6 +55,12 @@ type sourceRequest struct {
 	// TallyIndex the display index (0: the source's position).
 	Label      *string `json:"label"`
 	TallyIndex *int    `json:"tally_index"`
+	// Clip sources (url file:NAME): the rest of the playlist, loop,
+	// on_end (hold, black, next), autoplay (on-program or false).
+	Files    *[]string `json:"files"`
+	Loop     *bool     `json:"loop"`
+	OnEnd    *string   `json:"on_end"`
+	Autoplay *string   `json:"autoplay"`
 }
 
 func (r sourceRequest) apply(cfg *ingest.SourceConfig) {
@@ -81,6 +87,18 @@ func (r sourceRequest) apply(cfg *ingest.SourceConfig) {
 	}
 	if r.TallyIndex != nil {
 		cfg.TallyIndex = *r.TallyIndex
+	}
+	if r.Files != nil {
+		cfg.Files = *r.Files
+	}
+	if r.Loop != nil {
+		cfg.Loop = *r.Loop
+	}
+	if r.OnEnd != nil {
+		cfg.OnEnd = *r.OnEnd
+	}
+	if r.Autoplay != nil {
+		cfg.Autoplay = *r.Autoplay
 	}
 }
 

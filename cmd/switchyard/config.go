@@ -53,6 +53,8 @@ type Config struct {
 	Macros []MacroConfig `yaml:"macros"`
 	// HLS is the LL-HLS origin at /hls/ (config_hls.go).
 	HLS HLSConfig `yaml:"hls"`
+	// Clips: the folders clip sources may read, the upload cap (clips.go).
+	Clips ClipsConfig `yaml:"clips"`
 	// ReadKey guards watching: the program, the preview and every source
 	// without its own read_key, over RTSP (the password, any user) and RTMP
 	// play ("program?key=…"). Empty: open to anyone who reaches the ports.
@@ -347,6 +349,9 @@ func (c *Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		return &ConfigError{"data_dir", "must not be empty"}
+	}
+	if err := c.validateClips(); err != nil {
+		return err
 	}
 	if err := c.validateHLS(); err != nil {
 		return err

@@ -207,6 +207,9 @@ func (a *app) start(cfg *Config) error {
 			sw.Sources = append(sw.Sources, record.SourceTime{Name: st.Name, PTS: st.PTS, Shown: st.Shown, Audio: st.Audio})
 		}
 		rec.Switch(sw)
+		if ev.Kind != mixer.KindKey && ev.Kind != mixer.KindAudio && a.sources != nil {
+			a.sources.ProgramChanged(ev.From, ev.To) // clips: autoplay on-program, on_end next
+		}
 	}
 
 	a.paths = serve.NewTable()
@@ -254,6 +257,7 @@ func (a *app) start(cfg *Config) error {
 			}
 			return g, nil
 		}}, log)
+	a.wireClips(cfg)
 	for i, sc := range srcs {
 		if _, err := a.sources.Add(sc); err != nil {
 			return fmt.Errorf("%s: %w", sourceKey(store.Path(), saved.Sources != nil, i, err), err)
@@ -318,6 +322,7 @@ func (a *app) start(cfg *Config) error {
 		return err
 	}
 	a.http = &control.Server{Address: cfg.HTTP.Listen, Registry: a.registry, Sources: a.sources, Mixer: a.mixer, Outputs: a.outputs,
+		Players: a.sources, Clips: cfg.clipLibrary(),
 		Recorder: a.recorder, Tally: a.tally, RecordDefaults: control.RecordDefaults{Program: cfg.Record.Program, ISO: cfg.Record.ISO},
 		Format: control.Format{Width: cfg.Program.Width, Height: cfg.Program.Height, FPS: float64(fpsNum) / float64(fpsDen)},
 		Store:  store, Assets: a.assets, Token: cfg.HTTP.Token, Tokens: cfg.HTTP.controlTokens(), Hosts: cfg.HTTP.Hosts,

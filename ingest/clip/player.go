@@ -44,6 +44,10 @@ type Config struct {
 	// lock) when the playlist ends without looping: on_end next takes the
 	// program back to the previous source there.
 	Ended func()
+	// EndDelay, when set, is how long after its time on the timeline a
+	// picture reaches the program (the mixer's jitter buffer for the
+	// source): Ended waits for it, so the last picture is seen.
+	EndDelay func() time.Duration
 	// Changed, when set, is called after every state change (for events).
 	Changed func(Status)
 }

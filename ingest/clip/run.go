@@ -36,6 +36,12 @@ type run struct {
 	lastTL   time.Duration // the last timeline instant published
 
 	state      string
+	atTop      bool // cued at the top of the playlist (cue), not moved since
+	// reorder is how far the file's first picture's PTS is after its DTS
+	// (B-frames). Held pictures carry the same lead (PTS = DTS + reorder),
+	// so the mixer's clock map sees one delay whether the source holds a
+	// picture or plays: no re-anchoring jump at play.
+	reorder time.Duration
 	still      [][]byte // the held picture, one H.264 IDR, while not playing
 	stillTrack *media.Track
 }
@@ -68,8 +74,11 @@ func (r *run) loop() {
 			}
 			pkt = next
 			if r.segStart < 0 {
-				r.segStart = pkt.DTS
-				r.segBase = r.lastTL + r.frameDur
+				// a new stretch starts now, or after the last unit when
+				// that is later: never in the past, where a player that
+				// was busy (a held picture encoded) would burst to catch up
+				r.segStart = r.startDTS(pkt)
+				r.segBase = max(r.lastTL+r.frameDur, time.Since(r.origin))
 			}
 			due = r.origin.Add(r.segBase + pkt.DTS - r.segStart)
 		} else {
@@ -96,8 +105,8 @@ func (r *run) loop() {
 		if pkt != nil {
 			r.publish(pkt)
 		} else if r.still != nil {
-			tl := r.lastTL + r.frameDur
-			r.pub.WriteUnit(&media.Unit{Track: r.stillTrack, PTS: tl, DTS: tl, Key: true, Data: r.still})
+			tl := max(r.lastTL+r.frameDur, time.Since(r.origin)-r.frameDur/2)
+			r.pub.WriteUnit(&media.Unit{Track: r.stillTrack, PTS: tl + r.reorder, DTS: tl, Key: true, Data: r.still})
 			r.lastTL = tl
 		} else {
 			r.lastTL += r.frameDur
@@ -168,6 +177,29 @@ func videoTrack(v *av.StreamInfo, fps float64) (*media.Track, error) {
 		return nil, errors.New("h265 clip without its parameter sets")
 	}
 	return t, nil
+}
+
+// startDTS is where a stretch of file starts: the least DTS of pkt and the
+// packets up to the first picture (read ahead into the queue), so neither
+// the sound before the first picture nor a picture whose DTS is before its
+// sound's (B-frames) starts in the past.
+func (r *run) startDTS(pkt *av.DemuxPacket) time.Duration {
+	least := pkt.DTS
+	video := pkt.Video
+	for _, q := range r.queue {
+		least = min(least, q.DTS)
+		video = video || q.Video
+	}
+	for i := 0; !video && r.m != nil && i < 256; i++ {
+		q, err := r.m.Read()
+		if err != nil {
+			break
+		}
+		r.queue = append(r.queue, q)
+		least = min(least, q.DTS)
+		video = q.Video
+	}
+	return least
 }
 
 // next returns the next packet: one read ahead, or from the file.
@@ -246,12 +278,14 @@ func (r *run) cue() {
 		if pkt.Video {
 			r.fileStart = pkt.PTS
 			r.lastPTS = pkt.PTS
+			r.reorder = max(0, min(pkt.PTS-pkt.DTS, time.Second))
 			r.gop = []av.DemuxPacket{pkt}
 			break
 		}
 	}
 	r.hold(false)
 	r.setState(StateCued)
+	r.atTop = r.idx == 0
 	r.p.set(func(s *Status) { s.PositionS, s.RemainingS = 0, s.DurationS })
 }
 
@@ -357,9 +391,22 @@ func (r *run) endOfFile(err error) {
 			r.setState(StateEnded)
 			r.p.set(func(s *Status) { s.PositionS, s.RemainingS = s.DurationS, 0 })
 			if r.p.cfg.OnEnd == EndNext && r.p.cfg.Ended != nil {
+				// once the last picture has had its time on program: its
+				// end on the timeline, plus the mixer's delay (EndDelay)
+				at := r.origin.Add(r.lastTL + r.reorder + r.frameDur)
+				if r.p.cfg.EndDelay != nil {
+					at = at.Add(r.p.cfg.EndDelay())
+				}
 				r.p.wg.Add(1)
 				go func() { // the callback may drive the mixer, which may command this player
 					defer r.p.wg.Done()
+					t := time.NewTimer(time.Until(at))
+					defer t.Stop()
+					select {
+					case <-t.C:
+					case <-r.p.ctx.Done():
+						return
+					}
 					r.p.cfg.Ended()
 				}()
 			}
@@ -394,6 +441,7 @@ func (r *run) command(c command) error {
 		}
 		r.segStart = -1
 		r.still = nil
+		r.atTop = false
 		r.setState(StatePlaying)
 	case ActionPause:
 		if r.state != StatePlaying {
@@ -402,12 +450,16 @@ func (r *run) command(c command) error {
 		r.hold(false)
 		r.setState(StatePaused)
 	case ActionStop:
+		if r.atTop && r.state == StateCued {
+			return nil // cued at the top already: its held picture is frame 0
+		}
 		if err := r.open(0); err != nil {
 			r.fail(err)
 			return err
 		}
 		r.cue()
 	case ActionSeek:
+		r.atTop = false
 		r.queue, r.gop = nil, nil
 		if err := r.m.Seek(r.fileStartOr0() + c.pos); err != nil {
 			return fmt.Errorf("seek to %.3f s: %w", c.pos.Seconds(), err)

@@ -125,3 +125,13 @@ func (ss *Sources) clipEnded(name string) {
 		ss.log.Warn("on_end next: the program stays on the clip", "source", name, "back_to", back, "err", err)
 	}
 }
+
+// PlayerCommand runs a transport action on a clip source's player (the
+// API's POST /sources/{name}/player).
+func (ss *Sources) PlayerCommand(source, action string, pos time.Duration) error {
+	p, err := ss.Player(source)
+	if err != nil {
+		return err
+	}
+	return p.Command(action, pos)
+}
