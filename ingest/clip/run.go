@@ -35,13 +35,13 @@ type run struct {
 	segStart time.Duration // file DTS at that start; -1: the next packet's
 	lastTL   time.Duration // the last timeline instant published
 
-	state      string
-	atTop      bool // cued at the top of the playlist (cue), not moved since
+	state string
+	atTop bool // cued at the top of the playlist (cue), not moved since
 	// reorder is how far the file's first picture's PTS is after its DTS
 	// (B-frames). Held pictures carry the same lead (PTS = DTS + reorder),
 	// so the mixer's clock map sees one delay whether the source holds a
 	// picture or plays: no re-anchoring jump at play.
-	reorder time.Duration
+	reorder    time.Duration
 	still      [][]byte // the held picture, one H.264 IDR, while not playing
 	stillTrack *media.Track
 }
