@@ -2,6 +2,7 @@ package control
 
 import (
 	"bytes"
+	"encoding/json"
 	"image/jpeg"
 	"net/http"
 	"strconv"
@@ -60,7 +61,24 @@ type sourceRequest struct {
 	Files    *[]string `json:"files"`
 	Loop     *bool     `json:"loop"`
 	OnEnd    *string   `json:"on_end"`
-	Autoplay *string   `json:"autoplay"`
+	Autoplay *autoplay `json:"autoplay"`
+}
+
+// autoplay is "on-program", or false ("false"), as the show file writes it.
+type autoplay string
+
+// UnmarshalJSON takes a string or false.
+func (a *autoplay) UnmarshalJSON(b []byte) error {
+	if string(b) == "false" {
+		*a = "false"
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return badRequest("autoplay", `autoplay must be "on-program" or false`)
+	}
+	*a = autoplay(s)
+	return nil
 }
 
 func (r sourceRequest) apply(cfg *ingest.SourceConfig) {
@@ -98,7 +116,7 @@ func (r sourceRequest) apply(cfg *ingest.SourceConfig) {
 		cfg.OnEnd = *r.OnEnd
 	}
 	if r.Autoplay != nil {
-		cfg.Autoplay = *r.Autoplay
+		cfg.Autoplay = string(*r.Autoplay)
 	}
 }
 

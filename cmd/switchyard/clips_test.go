@@ -148,7 +148,7 @@ func TestClipAPIAndBadInput(t *testing.T) {
 	require.Contains(t, e.Error, "FFmpeg cannot read junk.mp4")
 
 	// a clip source through the API, its transport
-	mustAPI(t, "POST", a.apiURL("/sources"), `{"name":"intro","url":"file:count.mp4","loop":true}`, nil)
+	mustAPI(t, "POST", a.apiURL("/sources"), `{"name":"intro","url":"file:count.mp4","loop":true,"autoplay":false}`, nil)
 	require.Equal(t, http.StatusBadRequest, api(t, "POST", a.apiURL("/sources/intro/player"), `{"action":"seek","position_s":60}`, &e))
 	require.Contains(t, e.Error, "outside the clip")
 	require.Equal(t, http.StatusBadRequest, api(t, "POST", a.apiURL("/sources/intro/player"), `{"action":"rewind"}`, &e))
