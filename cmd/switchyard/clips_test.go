@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
 	"switchyard/ingest"
@@ -214,4 +215,36 @@ func TestClipAPIAndBadInput(t *testing.T) {
 	mustAPI(t, "GET", a.apiURL("/sources/intro"), "", &src)
 	require.Equal(t, ingest.StateLive, src.State, "the clip source still shows its held picture")
 	_ = bus.Black
+}
+
+// The panel's player strip: play from the strip, the state, the time
+// remaining counted down in red over the last 10 s.
+func TestClipPanelStrip(t *testing.T) {
+	mustHaveTools(t)
+	cfg := testConfig(t, ingest.SourceConfig{Name: "cam", URL: "gen://color?c=red"})
+	makeCounterClip(t, filepath.Join(cfg.DataDir, "clips", "count.mp4"), 150)
+	cfg.Sources = append(cfg.Sources, ingest.SourceConfig{Name: "intro", URL: "file:count.mp4"})
+	a, _ := startApp(t, cfg)
+	waitLive(t, a, "intro")
+	ctx := newBrowser(t)
+	strip := `#sources .player[data-player="intro"]`
+	var text string
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Navigate("http://"+a.http.Addr().String()+"/"),
+		chromedp.WaitVisible(strip+` button`),
+		chromedp.Text(strip+` button`, &text),
+	))
+	require.Equal(t, "play", text)
+	require.NoError(t, chromedp.Run(ctx, chromedp.Text(strip+` .remaining`, &text)))
+	require.Equal(t, "-0:05 count.mp4", text, "a cued clip of 5 s")
+	require.NoError(t, chromedp.Run(ctx, chromedp.Click(strip+` button`)))
+	waitFor(t, 10*time.Second, "playing from the strip", func() bool { return playerOf(t, a, "intro").State == clip.StatePlaying })
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Poll(`document.querySelector('`+strip+`')?.dataset.state === "playing"`, nil, chromedp.WithPollingTimeout(10*time.Second)),
+		chromedp.Poll(`document.querySelector('`+strip+` .remaining.last') !== null`, nil, chromedp.WithPollingTimeout(10*time.Second)),
+		chromedp.Text(strip+` button`, &text),
+	))
+	require.Equal(t, "pause", text)
+	require.NoError(t, chromedp.Run(ctx, chromedp.Click(strip+` button`)))
+	waitFor(t, 10*time.Second, "paused from the strip", func() bool { return playerOf(t, a, "intro").State == clip.StatePaused })
 }
