@@ -34,6 +34,9 @@ type run struct {
 	segBase  time.Duration // timeline at the start of the current stretch of file
 	segStart time.Duration // file DTS at that start; -1: the next packet's
 	lastTL   time.Duration // the last timeline instant published
+	// lastPubPTS is the latest PTS published on the timeline (the last
+	// picture shown, with B-frames not the last unit's)
+	lastPubPTS time.Duration
 
 	state string
 	atTop bool // cued at the top of the playlist (cue), not moved since
@@ -106,8 +109,9 @@ func (r *run) loop() {
 			r.publish(pkt)
 		} else if r.still != nil {
 			tl := max(r.lastTL+r.frameDur, time.Since(r.origin)-r.frameDur/2)
-			r.pub.WriteUnit(&media.Unit{Track: r.stillTrack, PTS: tl + r.reorder, DTS: tl, Key: true, Data: r.still})
-			r.lastTL = tl
+			pts := max(tl+r.reorder, r.lastPubPTS+r.frameDur) // after the clip's last picture
+			r.pub.WriteUnit(&media.Unit{Track: r.stillTrack, PTS: pts, DTS: tl, Key: true, Data: r.still})
+			r.lastTL, r.lastPubPTS = tl, pts
 		} else {
 			r.lastTL += r.frameDur
 		}
@@ -251,7 +255,7 @@ func (r *run) publish(pkt *av.DemuxPacket) {
 	}
 	r.gop = append(r.gop, *pkt)
 	r.pub.WriteUnit(&media.Unit{Track: r.vtrack, PTS: pts, DTS: tl, Key: key, Data: nalus})
-	r.lastTL = tl
+	r.lastTL, r.lastPubPTS = tl, max(r.lastPubPTS, pts)
 	if r.fileStart < 0 {
 		r.fileStart = pkt.PTS
 	}
@@ -393,7 +397,7 @@ func (r *run) endOfFile(err error) {
 			if r.p.cfg.OnEnd == EndNext && r.p.cfg.Ended != nil {
 				// once the last picture has had its time on program: its
 				// end on the timeline, plus the mixer's delay (EndDelay)
-				at := r.origin.Add(r.lastTL + r.reorder + r.frameDur)
+				at := r.origin.Add(r.lastPubPTS - r.reorder + 3*r.frameDur) // its frame, and two of margin for the decoder's last pictures (flushed by the held picture)
 				if r.p.cfg.EndDelay != nil {
 					at = at.Add(r.p.cfg.EndDelay())
 				}

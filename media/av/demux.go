@@ -44,6 +44,15 @@ type Demuxer struct {
 	Video    *StreamInfo // nil without video
 	Audio    *StreamInfo // nil without audio
 	Duration time.Duration
+
+	// DTS made for containers that carry none (Matroska, WebM): the k-th
+	// picture in decode order since the start or a seek decodes at
+	// first + (k − delay) frames, delay being the stream's reordering
+	// (B-frames); exact for a constant frame rate.
+	vk     int
+	vfirst time.Duration
+	vdelay int
+	vframe time.Duration
 }
 
 // ErrNoMedia is returned for a file with neither video nor audio.
@@ -68,6 +77,10 @@ func OpenDemuxer(path string) (*Demuxer, error) {
 		if r.den > 0 {
 			m.Video.FPS = float64(r.num) / float64(r.den)
 		}
+		m.vdelay = int(p.video_delay)
+		if m.Video.FPS > 0 {
+			m.vframe = time.Duration(float64(time.Second) / m.Video.FPS)
+		}
 	}
 	if p := C.sy_demux_apar(d); p != nil {
 		m.Audio = &StreamInfo{Codec: codecName(p.codec_id), Extradata: C.GoBytes(unsafe.Pointer(p.extradata), p.extradata_size),
@@ -87,11 +100,13 @@ func codecName(id C.enum_AVCodecID) string {
 	return C.GoString(C.avcodec_get_name(id))
 }
 
-func tsDur(ts C.int64_t, tb C.AVRational) time.Duration {
+// tsDur converts a timestamp; ok is false for AV_NOPTS_VALUE. A DTS may be
+// negative (the B-frames' delay before an edit list's start).
+func tsDur(ts C.int64_t, tb C.AVRational) (d time.Duration, ok bool) {
 	if int64(ts) == int64(C.AV_NOPTS_VALUE) || tb.den == 0 {
-		return -1
+		return 0, false
 	}
-	return time.Duration(int64(ts) * int64(time.Second) * int64(tb.num) / int64(tb.den))
+	return time.Duration(int64(ts) * int64(time.Second) * int64(tb.num) / int64(tb.den)), true
 }
 
 // Read returns the next packet; io.EOF at the end of the file.
@@ -111,13 +126,25 @@ func (m *Demuxer) Read() (DemuxPacket, error) {
 	} else {
 		base = C.sy_demux_atb(m.d)
 	}
-	pkt := DemuxPacket{Video: video, Data: C.GoBytes(unsafe.Pointer(p.data), p.size),
-		PTS: tsDur(p.pts, base), DTS: tsDur(p.dts, base), Key: p.flags&C.AV_PKT_FLAG_KEY != 0}
-	if pkt.PTS < 0 {
-		pkt.PTS = pkt.DTS
+	pkt := DemuxPacket{Video: video, Data: C.GoBytes(unsafe.Pointer(p.data), p.size), Key: p.flags&C.AV_PKT_FLAG_KEY != 0}
+	pts, okP := tsDur(p.pts, base)
+	dts, okD := tsDur(p.dts, base)
+	switch {
+	case okP && okD:
+		pkt.PTS, pkt.DTS = pts, dts
+	case okP:
+		pkt.PTS, pkt.DTS = pts, pts
+		if video && m.vdelay > 0 && m.vframe > 0 { // no DTS in the container: made
+			if m.vk == 0 {
+				m.vfirst = pts
+			}
+			pkt.DTS = min(pts, m.vfirst+time.Duration(m.vk-m.vdelay)*m.vframe)
+		}
+	case okD:
+		pkt.PTS, pkt.DTS = dts, dts
 	}
-	if pkt.DTS < 0 {
-		pkt.DTS = pkt.PTS
+	if video {
+		m.vk++
 	}
 	return pkt, nil
 }
@@ -127,6 +154,7 @@ func (m *Demuxer) Seek(pos time.Duration) error {
 	if code := C.sy_demux_seek(m.d, C.int64_t(pos/time.Microsecond)); code < 0 {
 		return &Error{Op: "seek", Code: int(code)}
 	}
+	m.vk = 0
 	return nil
 }
 

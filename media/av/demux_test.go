@@ -55,6 +55,7 @@ func TestDemuxCounterClip(t *testing.T) {
 			var lumas []int
 			var pts []time.Duration
 			audio := 0
+			lastDTS := time.Duration(-1 << 62)
 			for {
 				p, err := m.Read()
 				if errors.Is(err, io.EOF) {
@@ -65,6 +66,11 @@ func TestDemuxCounterClip(t *testing.T) {
 					audio++
 					continue
 				}
+				// B-frames: DTS rises strictly and never passes PTS; it
+				// may start below zero (an edit list), and stays so
+				require.Greater(t, p.DTS, lastDTS, "video DTS rises")
+				require.LessOrEqual(t, p.DTS, p.PTS)
+				lastDTS = p.DTS
 				var au h264.AnnexB
 				require.NoError(t, au.Unmarshal(p.Data))
 				require.NoError(t, dec.Decode(au, int64(p.PTS), func(pic Picture, pt int64) {
