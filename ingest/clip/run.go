@@ -118,6 +118,19 @@ func (r *run) loop() {
 	}
 }
 
+// stillNow publishes the held picture at once, without waiting for its
+// frame: it ends the clip's stream, so the mixer's decoder gives up the
+// pictures it holds for reordering (B-frames) a frame earlier.
+func (r *run) stillNow() {
+	if r.still == nil {
+		return
+	}
+	tl := r.lastTL + time.Microsecond
+	pts := max(tl+r.reorder, r.lastPubPTS+r.frameDur)
+	r.pub.WriteUnit(&media.Unit{Track: r.stillTrack, PTS: pts, DTS: tl, Key: true, Data: r.still})
+	r.lastTL, r.lastPubPTS = tl, pts
+}
+
 // open opens file i of the playlist and describes its tracks.
 func (r *run) open(i int) error {
 	if r.m != nil {
@@ -393,6 +406,7 @@ func (r *run) endOfFile(err error) {
 		if !r.p.cfg.Loop {
 			r.hold(r.p.cfg.OnEnd == EndBlack)
 			r.setState(StateEnded)
+			r.stillNow()
 			r.p.set(func(s *Status) { s.PositionS, s.RemainingS = s.DurationS, 0 })
 			if r.p.cfg.OnEnd == EndNext && r.p.cfg.Ended != nil {
 				// once the last picture has had its time on program: its
