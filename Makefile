@@ -6,7 +6,7 @@ PKGS := ./...
 
 # Debian/Ubuntu packages the build and the tests need. systemd is there for
 # systemd-analyze (the units' check); installing it starts nothing.
-APT_PKGS := pkg-config gcc libavcodec-dev libavutil-dev libswscale-dev libswresample-dev \
+APT_PKGS := pkg-config gcc libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev \
             libx264-dev ffmpeg nginx libnginx-mod-rtmp chromium \
             gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
             gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-rtsp mediainfo melt srt-tools \

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"reflect"
 	"regexp"
 	"strconv"
 	"sync"
@@ -167,6 +168,23 @@ type sourceEvent struct {
 	Warning  string              `json:"warning,omitempty"`
 	// JitterBufferMS: the buffer in use (its own or the program's)
 	JitterBufferMS int `json:"jitter_buffer_ms"`
+	// Player: a clip source's transport, at each change of its state
+	Player any `json:"player,omitempty"`
+}
+
+// playerSame says whether two players' states say the same (the position
+// moves all the time: it is not a change).
+func playerSame(a, b any) bool {
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	var ma, mb map[string]any
+	_ = json.Unmarshal(ja, &ma)
+	_ = json.Unmarshal(jb, &mb)
+	for _, m := range []map[string]any{ma, mb} {
+		delete(m, "position_s")
+		delete(m, "remaining_s")
+	}
+	return reflect.DeepEqual(ma, mb)
 }
 
 type outputEvent struct {
@@ -184,7 +202,7 @@ type outputEvent struct {
 // same says whether two events of a source say the same.
 func (e sourceEvent) same(o sourceEvent) bool {
 	return e.Name == o.Name && e.State == o.State && e.Protocol == o.Protocol && e.Warning == o.Warning &&
-		e.JitterBufferMS == o.JitterBufferMS && samePtr(e.Video, o.Video) && samePtr(e.Audio, o.Audio)
+		e.JitterBufferMS == o.JitterBufferMS && samePtr(e.Video, o.Video) && samePtr(e.Audio, o.Audio) && playerSame(e.Player, o.Player)
 }
 
 // same says whether two events of an output say the same.
@@ -209,7 +227,7 @@ func sourceEventOf(st ingest.Status) sourceEvent {
 		st.Video = &v
 	}
 	return sourceEvent{Name: st.Name, State: st.State, Protocol: st.Protocol, Video: st.Video, Audio: st.Audio,
-		Warning: noSeconds.ReplaceAllString(st.Warning, ""), JitterBufferMS: st.JitterBufferMS}
+		Warning: noSeconds.ReplaceAllString(st.Warning, ""), JitterBufferMS: st.JitterBufferMS, Player: st.Player}
 }
 
 // noSeconds takes the running count out of a warning, so it is one event.

@@ -36,6 +36,10 @@ type Server struct {
 	Registry Registry
 	// Sources changes the sources at runtime; nil leaves them as configured.
 	Sources Sources
+	// Players and Clips: clip sources' transport and the clips folder
+	// (docs/clips.md); nil serves neither.
+	Players Players
+	Clips   ClipLibrary
 	Mixer   Mixer
 	// Outputs and Recorder may be nil: no outputs routes, no recording routes.
 	Outputs  Outputs
@@ -209,6 +213,7 @@ func (s *Server) Handler() http.Handler {
 	api.GET("/state", s.getState)
 	api.GET("/events", s.getEvents)
 	s.sourceRoutes(api)
+	s.clipRoutes(api)
 	api.POST("/program", s.setBus(s.Mixer.SetProgram))
 	api.POST("/preview", s.setBus(s.Mixer.SetPreview))
 	api.POST("/cut", s.cut)

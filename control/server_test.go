@@ -61,6 +61,7 @@ func unstartedServer(t testing.TB, logs io.Writer) (*Server, *testOwners) {
 	o.sources = &fakeSources{reg: reg, mix: o.mix}
 	o.tally = newTestTally(t, reg, o.mix)
 	return &Server{Address: "127.0.0.1:0", Registry: reg, Sources: o.sources, Mixer: o.mix, Outputs: o.outputs, Recorder: o.recorder, Tally: o.tally,
+		Players: &fakePlayers{}, Clips: fakeClips{},
 		RecordDefaults: RecordDefaults{Program: true, ISO: true}, Format: Format{Width: 320, Height: 240, FPS: 30}, Store: show.NewStore(dir, log), Assets: a, Log: log}, o
 }
 

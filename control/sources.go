@@ -2,6 +2,7 @@ package control
 
 import (
 	"bytes"
+	"encoding/json"
 	"image/jpeg"
 	"net/http"
 	"strconv"
@@ -57,6 +58,29 @@ type sourceRequest struct {
 	// TallyIndex the display index (0: the source's position).
 	Label      *string `json:"label"`
 	TallyIndex *int    `json:"tally_index"`
+	// Clip sources (url file:NAME): the rest of the playlist, loop,
+	// on_end (hold, black, next), autoplay (on-program or false).
+	Files    *[]string `json:"files"`
+	Loop     *bool     `json:"loop"`
+	OnEnd    *string   `json:"on_end"`
+	Autoplay *autoplay `json:"autoplay"`
+}
+
+// autoplay is "on-program", or false ("false"), as the show file writes it.
+type autoplay string
+
+// UnmarshalJSON takes a string or false.
+func (a *autoplay) UnmarshalJSON(b []byte) error {
+	if string(b) == "false" {
+		*a = "false"
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return badRequest("autoplay", `autoplay must be "on-program" or false`)
+	}
+	*a = autoplay(s)
+	return nil
 }
 
 func (r sourceRequest) apply(cfg *ingest.SourceConfig) {
@@ -86,6 +110,18 @@ func (r sourceRequest) apply(cfg *ingest.SourceConfig) {
 	}
 	if r.TallyIndex != nil {
 		cfg.TallyIndex = *r.TallyIndex
+	}
+	if r.Files != nil {
+		cfg.Files = *r.Files
+	}
+	if r.Loop != nil {
+		cfg.Loop = *r.Loop
+	}
+	if r.OnEnd != nil {
+		cfg.OnEnd = *r.OnEnd
+	}
+	if r.Autoplay != nil {
+		cfg.Autoplay = string(*r.Autoplay)
 	}
 }
 

@@ -50,6 +50,46 @@ type SourceConfig struct {
 	// TallyIndex is the source's display index (address) on tally
 	// receivers, 1–65534; 0: its position in the show, from 1.
 	TallyIndex int `yaml:"tally_index,omitempty" json:"tally_index,omitempty"`
+
+	// Clip sources (url "file:NAME"; docs/clips.md). Files continues the
+	// playlist after the file the URL names.
+	Files []string `yaml:"files,omitempty" json:"files,omitempty"`
+	// Loop starts the playlist over at its end.
+	Loop bool `yaml:"loop,omitempty" json:"loop,omitempty"`
+	// OnEnd is what a clip does at its end: hold (the last picture, the
+	// default), black, or next (the program goes back to the source before).
+	OnEnd string `yaml:"on_end,omitempty" json:"on_end,omitempty"`
+	// Autoplay is "on-program" (the clip starts from the top when it goes on
+	// program) or empty/"false" (it stays cued until played).
+	Autoplay string `yaml:"autoplay,omitempty" json:"autoplay,omitempty"`
+}
+
+// Clip reports a source that plays media files (url file:…).
+func (c SourceConfig) Clip() bool { return strings.HasPrefix(c.URL, "file:") }
+
+// validateClip checks the clip settings (the files themselves are checked
+// where the clip folders are known: internal/show).
+func (c SourceConfig) validateClip() error {
+	if !c.Clip() {
+		if len(c.Files) > 0 || c.Loop || c.OnEnd != "" || (c.Autoplay != "" && c.Autoplay != "false") {
+			return &fault.Invalid{Field: "url", Msg: fmt.Sprintf("source %s: files, loop, on_end and autoplay are for clip sources (url: \"file:NAME\")", c.Name)}
+		}
+		return nil
+	}
+	switch c.OnEnd {
+	case "", "hold", "black", "next":
+	default:
+		return &fault.Invalid{Field: "on_end", Msg: fmt.Sprintf("source %s: on_end %q must be hold, black or next", c.Name, c.OnEnd)}
+	}
+	switch c.Autoplay {
+	case "", "false", "on-program":
+	default:
+		return &fault.Invalid{Field: "autoplay", Msg: fmt.Sprintf("source %s: autoplay %q must be on-program or false", c.Name, c.Autoplay)}
+	}
+	if len(c.Files) > 64 {
+		return &fault.Invalid{Field: "files", Msg: fmt.Sprintf("source %s: a playlist holds at most 64 files", c.Name)}
+	}
+	return nil
 }
 
 // MaxLabel is the longest label, in characters; tally protocols cut it
@@ -107,7 +147,10 @@ func (c SourceConfig) Validate() error {
 	if err := c.validateTally(); err != nil {
 		return err
 	}
-	if c.URL != "" {
+	if err := c.validateClip(); err != nil {
+		return err
+	}
+	if c.URL != "" && !c.Clip() {
 		u, err := url.Parse(c.URL)
 		if err != nil {
 			return &fault.Invalid{Field: "url", Msg: fmt.Sprintf("source %s: %s is not a URL", c.Name, redact.URL(c.URL))}
@@ -126,7 +169,7 @@ func (c SourceConfig) Validate() error {
 				return &fault.Invalid{Field: "url", Msg: fmt.Sprintf("source %s: url: %s", c.Name, redact.Text(err.Error()))}
 			}
 		default:
-			return &fault.Invalid{Field: "url", Msg: fmt.Sprintf("source %s: url scheme %q is not supported (pull with rtsp://, rtsps://, rtmp://, rtmps:// or srt://, generate with gen://, or leave url empty and push to rtmp://HOST:1935/live/%s)", c.Name, u.Scheme, c.Name)}
+			return &fault.Invalid{Field: "url", Msg: fmt.Sprintf("source %s: url scheme %q is not supported (pull with rtsp://, rtsps://, rtmp://, rtmps:// or srt://, generate with gen://, play a clip with file:NAME, or leave url empty and push to rtmp://HOST:1935/live/%s)", c.Name, u.Scheme, c.Name)}
 		}
 	}
 	return nil

@@ -239,7 +239,7 @@ func (r *Registry) Publish(name, key, proto string) (*Publisher, error) {
 	s.win = window{start: time.Now()}
 	s.lastKey, s.keyint, s.lastKeyAt = -1, 0, time.Time{}
 	s.tracksWarning = ""
-	s.link, s.rtc = nil, nil
+	s.link, s.rtc, s.player = nil, nil, nil
 	s.changedLocked()
 	s.mu.Unlock()
 	if taken != nil {
@@ -284,6 +284,8 @@ type Source struct {
 	link func() srt.Stats
 	// rtc reads the live publisher's WebRTC session (Publisher.SetWebRTC).
 	rtc func() WebRTCStats
+	// player gives a clip source's transport state (SetPlayer).
+	player func() any
 	// noted is the derived state the listener was last told of.
 	noted derived
 }
@@ -334,6 +336,8 @@ type Status struct {
 	// DecodeErrors counts pictures the mixer could not decode (filled in by
 	// whoever knows the mixer).
 	DecodeErrors uint64 `json:"decode_errors"`
+	// Player is a clip source's transport state (ingest/clip.Status).
+	Player any `json:"player,omitempty"`
 	// AudioLateS is how many seconds of the source's sound came too late
 	// while the program was mixing it, silence in their place (filled in
 	// likewise): when it grows, the jitter buffer is too short for the
@@ -392,7 +396,7 @@ type AudioStatus struct {
 // Status returns the source's current state and statistics.
 func (s *Source) Status() Status {
 	s.mu.Lock()
-	st, link, rtc := s.statusLocked(), s.link, s.rtc
+	st, link, rtc, player := s.statusLocked(), s.link, s.rtc, s.player
 	s.mu.Unlock()
 	if link != nil { // outside the lock: it takes the connection's
 		l := link()
@@ -401,6 +405,9 @@ func (s *Source) Status() Status {
 	if rtc != nil {
 		r := rtc()
 		st.WebRTC = &r
+	}
+	if player != nil { // outside the lock: it takes the player's
+		st.Player = player()
 	}
 	return st
 }
@@ -607,7 +614,7 @@ func (p *Publisher) Close() {
 		s.pull.Attempt, s.pull.NextTryAt = 0, nil
 		s.video, s.audio = nil, nil
 		s.tracksWarning = ""
-		s.link, s.rtc = nil, nil
+		s.link, s.rtc, s.player = nil, nil, nil
 		s.sessions++
 		s.changedLocked()
 	}

@@ -255,6 +255,9 @@ func (d *decoding) decode(ctx context.Context, u *media.Unit) {
 				string(v.SPS) != string(u.Track.SPS) || string(v.PPS) != string(u.Track.PPS) ||
 				string(v.VPS) != string(u.Track.VPS) {
 				if d.vdec != nil {
+					// the pictures it still holds (B-frames' reordering) are
+					// the last of the old stream: shown, not dropped
+					_ = d.vdec.Decode(nil, 0, d.pictureFn)
 					d.vdec.Close()
 					d.vdec = nil
 				}

@@ -58,6 +58,8 @@ type Config struct {
 	HLS HLSConfig `yaml:"hls"`
 	// Replay is the instant replay (config_replay.go).
 	Replay ReplayConfig `yaml:"replay"`
+	// Clips: the folders clip sources may read, the upload cap (clips.go).
+	Clips ClipsConfig `yaml:"clips"`
 	// ReadKey guards watching: the program, the preview and every source
 	// without its own read_key, over RTSP (the password, any user) and RTMP
 	// play ("program?key=…"). Empty: open to anyone who reaches the ports.
@@ -376,6 +378,9 @@ func (c *Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		return &ConfigError{"data_dir", "must not be empty"}
+	}
+	if err := c.validateClips(); err != nil {
+		return err
 	}
 	if err := c.validateHLS(); err != nil {
 		return err

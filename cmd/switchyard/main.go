@@ -211,6 +211,9 @@ func (a *app) start(cfg *Config) error {
 			sw.Sources = append(sw.Sources, record.SourceTime{Name: st.Name, PTS: st.PTS, Shown: st.Shown, Audio: st.Audio})
 		}
 		rec.Switch(sw)
+		if ev.Kind != mixer.KindKey && ev.Kind != mixer.KindAudio && a.sources != nil {
+			a.sources.ProgramChanged(ev.From, ev.To) // clips: autoplay on-program, on_end next
+		}
 	}
 
 	a.paths = serve.NewTable()
@@ -258,6 +261,7 @@ func (a *app) start(cfg *Config) error {
 			}
 			return g, nil
 		}}, log)
+	a.wireClips(cfg)
 	for i, sc := range srcs {
 		if cfg.Replay.Enabled && sc.Name == replay.Source {
 			continue // show.json kept the replay source: it is made below
@@ -335,6 +339,7 @@ func (a *app) start(cfg *Config) error {
 		replays = a.replay
 	}
 	a.http = &control.Server{Replay: replays, Address: cfg.HTTP.Listen, Registry: a.registry, Sources: a.apiSources(), Mixer: a.mixer, Outputs: a.outputs,
+		Players: a.sources, Clips: cfg.clipLibrary(),
 		Recorder: a.recorder, Tally: a.tally, RecordDefaults: control.RecordDefaults{Program: cfg.Record.Program, ISO: cfg.Record.ISO},
 		Format: control.Format{Width: cfg.Program.Width, Height: cfg.Program.Height, FPS: float64(fpsNum) / float64(fpsDen)},
 		Store:  store, Assets: a.assets, Token: cfg.HTTP.Token, Tokens: cfg.HTTP.controlTokens(), Hosts: cfg.HTTP.Hosts,

@@ -181,6 +181,49 @@ function sourceName(name) {
   return span;
 }
 
+// clip sources' players as last told (the source events carry them at
+// each change of state), with when: the strip counts down between events
+const players = new Map();
+
+function notePlayer(s) {
+  if (s.player) players.set(s.name, { ...s.player, at: performance.now() });
+  else players.delete(s.name);
+}
+
+// a clip source's player strip: play/pause, the position bar, the time
+// remaining, red over the last 10 s
+function playerStrip(name) {
+  const span = document.createElement("span");
+  const p = players.get(name);
+  if (!p) return span;
+  span.className = "player";
+  span.dataset.player = name;
+  const b = document.createElement("button");
+  b.onclick = () => api("POST", `/sources/${encodeURIComponent(name)}/player`, { action: b.textContent }).catch(() => {});
+  allow(b, "director");
+  const bar = Object.assign(document.createElement("progress"), { max: p.duration_s || 1, value: 0 });
+  const left = Object.assign(document.createElement("span"), { className: "remaining" });
+  span.append(b, bar, left);
+  tickPlayer(span);
+  return span;
+}
+
+function tickPlayer(span) {
+  const p = players.get(span.dataset.player);
+  if (!p) return;
+  const run = p.state === "playing" ? (performance.now() - p.at) / 1000 : 0;
+  const pos = Math.min(p.duration_s, p.position_s + run);
+  const rem = Math.max(0, p.duration_s - pos);
+  span.querySelector("progress").value = pos;
+  const left = span.querySelector(".remaining");
+  left.textContent = `-${Math.floor(rem / 60)}:${String(Math.floor(rem % 60)).padStart(2, "0")} ${p.file}`;
+  left.classList.toggle("last", rem <= 10 && p.state === "playing");
+  span.dataset.state = p.state;
+  span.querySelector("button").textContent = p.state === "playing" ? "pause" : "play";
+}
+
+setInterval(() => document.querySelectorAll("#sources .player").forEach(tickPlayer), 250);
+
 // set while an operator types in a source's field: the table is drawn
 // again when they leave it, not under their hands
 let sourcesStale = false;
@@ -194,7 +237,7 @@ function renderSources() {
     const tr = document.createElement("tr");
     tr.dataset.source = name;
     tr.append(cell(sourceName(name)), cell(badge(s.state)), cell(s.protocol || ""), cell(v), cell(srtLink(s.srt), "link"),
-      cell(bufferField(name, s), "buf"), cell(s.warning || s.last_error || "", "err"));
+      cell(bufferField(name, s), "buf"), cell(playerStrip(name), "clip"), cell(s.warning || s.last_error || s.player?.error || "", "err"));
     return tr;
   });
   $("sources").tBodies[0].replaceChildren(...rows);
@@ -453,6 +496,8 @@ function applyState(st) {
   show.transition = st.transition;
   show.ftb = st.ftb;
   show.sources = new Map((st.sources || []).map((s) => [s.name, s]));
+  players.clear();
+  (st.sources || []).forEach(notePlayer);
   show.outputs = new Map((st.outputs || []).map((o) => [o.name, o]));
   if (st.audio) show.audio = st.audio;
   show.keyers = st.keyers || [];
@@ -495,6 +540,7 @@ function connect() {
   on("source", (s) => {
     const had = show.sources.has(s.name);
     show.sources.set(s.name, { ...show.sources.get(s.name), ...s });
+    notePlayer(s);
     if (!had) {
       show.audio.sources[s.name] ??= { gain_db: 0, mute: false, mode: "afv" };
       renderBuses();

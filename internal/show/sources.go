@@ -31,6 +31,13 @@ type Sources struct {
 	order   []string // as added, for show.json
 	feeders map[string]Feeder
 	genOf   map[string]bool // the feeders that are generators
+
+	clips Clips // SetClips
+
+	pmu     sync.Mutex        // program and before (ProgramChanged, from the mixer's goroutine)
+	program string            // the program source
+	before  map[string]string // clip → the program source it replaced
+	wg      sync.WaitGroup    // autoplay commands
 }
 
 // Inputs are the mixer's inputs (*mixer.Engine).
@@ -69,7 +76,7 @@ type Generators struct {
 // NewSources returns an empty source set over its parts.
 func NewSources(reg *ingest.Registry, inputs Inputs, paths Paths, gens Generators, log *slog.Logger) *Sources {
 	return &Sources{registry: reg, inputs: inputs, paths: paths, gens: gens, log: log, feeders: map[string]Feeder{},
-		genOf: map[string]bool{}}
+		genOf: map[string]bool{}, before: map[string]string{}}
 }
 
 // CheckSource is the one check of a source's settings, whichever door they
@@ -172,6 +179,8 @@ func (ss *Sources) startFeeder(cfg ingest.SourceConfig) error {
 		}
 		ss.feeders[cfg.Name] = g
 		ss.genOf[cfg.Name] = true
+	case cfg.Clip():
+		return ss.startClip(cfg)
 	case cfg.Pulled():
 		p := ingest.NewPull(ss.registry, cfg, ss.log)
 		p.Start()
@@ -216,7 +225,8 @@ func (ss *Sources) Update(cfg ingest.SourceConfig) (ingest.Status, error) {
 			return ingest.Status{}, err
 		}
 	}
-	if cfg.URL != old.URL || cfg.Transport != old.Transport {
+	if cfg.URL != old.URL || cfg.Transport != old.Transport ||
+		(cfg.Clip() && (fmt.Sprint(cfg.Files) != fmt.Sprint(old.Files) || cfg.Loop != old.Loop || cfg.OnEnd != old.OnEnd)) {
 		ss.stopFeeder(cfg.Name)
 		if err := ss.registry.Update(cfg); err != nil {
 			return ingest.Status{}, err
@@ -299,4 +309,7 @@ func (ss *Sources) Close() {
 	for name := range ss.feeders {
 		ss.stopFeeder(name)
 	}
+	ss.mu.Unlock()
+	ss.wg.Wait()
+	ss.mu.Lock()
 }

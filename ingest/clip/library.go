@@ -1,0 +1,151 @@
+package clip
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"switchyard/ingest"
+	"switchyard/internal/fault"
+)
+
+// Info describes a clip of the library (ingest.ClipInfo, which the API
+// shows without linking the codecs).
+type Info = ingest.ClipInfo
+
+// Library is the clips folder (data_dir/clips): uploads, the list, removal.
+type Library struct {
+	// Dir is the folder; it is made at the first upload.
+	Dir string
+	// MaxBytes caps an upload; defaults to 2 GiB.
+	MaxBytes int64
+}
+
+// DefaultMaxUpload is an upload's cap when none is set.
+const DefaultMaxUpload = 2 << 30
+
+// uploadName checks a name given to PUT or DELETE: one plain file name.
+func uploadName(name string) error {
+	if err := CheckName(name); err != nil {
+		return err
+	}
+	if strings.Contains(name, "/") || filepath.IsAbs(name) {
+		return &fault.Invalid{Field: "file", Msg: fmt.Sprintf("clip name %q must be a plain file name, without folders", name)}
+	}
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".mp4", ".mov", ".mkv", ".webm", ".m4v":
+	default:
+		return &fault.Invalid{Field: "file", Msg: fmt.Sprintf("clip name %q must end in .mp4, .mov, .mkv, .webm or .m4v", name)}
+	}
+	return nil
+}
+
+// ErrTooLarge refuses an upload over the cap.
+var ErrTooLarge = errors.New("the clip is larger than the upload cap")
+
+// Put stores r as name: written to a temporary file, probed (FFmpeg must
+// read it and the show play its codecs), then renamed into place. A clip
+// being played under the same name goes on with the file it opened.
+func (l *Library) Put(name string, r io.Reader) (Info, error) {
+	if err := uploadName(name); err != nil {
+		return Info{}, err
+	}
+	max := l.MaxBytes
+	if max <= 0 {
+		max = DefaultMaxUpload
+	}
+	if err := os.MkdirAll(l.Dir, 0o755); err != nil {
+		return Info{}, err
+	}
+	tmp, err := os.CreateTemp(l.Dir, ".upload-*"+filepath.Ext(name))
+	if err != nil {
+		return Info{}, err
+	}
+	defer os.Remove(tmp.Name()) // after the rename: nothing
+	n, err := io.Copy(tmp, io.LimitReader(r, max+1))
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return Info{}, fmt.Errorf("upload %s: %w", name, err)
+	}
+	if n > max {
+		return Info{}, &fault.Invalid{Field: "file", Msg: fmt.Sprintf("clip %s is larger than the upload cap of %d MB (clips.max_upload_mb)", name, max>>20), Err: ErrTooLarge}
+	}
+	m, err := Probe(tmp.Name())
+	if err != nil {
+		var inv *fault.Invalid
+		if errors.As(err, &inv) {
+			inv.Msg = strings.ReplaceAll(inv.Msg, filepath.Base(tmp.Name()), name)
+		}
+		return Info{}, err
+	}
+	m.Close()
+	if err := os.Rename(tmp.Name(), filepath.Join(l.Dir, name)); err != nil {
+		return Info{}, err
+	}
+	return l.info(name), nil
+}
+
+func (l *Library) info(name string) Info {
+	in := Info{Name: name}
+	st, err := os.Stat(filepath.Join(l.Dir, name))
+	if err != nil {
+		in.Error = err.Error()
+		return in
+	}
+	in.SizeBytes, in.Modified = st.Size(), st.ModTime().UTC()
+	m, err := Probe(filepath.Join(l.Dir, name))
+	if err != nil {
+		in.Error = err.Error()
+		return in
+	}
+	defer m.Close()
+	in.DurationS = m.Duration.Seconds()
+	in.Video, in.Width, in.Height = m.Video.Codec, m.Video.Width, m.Video.Height
+	if m.Audio != nil {
+		in.Audio = m.Audio.Codec
+	}
+	return in
+}
+
+// List returns the clips of the folder, by name.
+func (l *Library) List() ([]Info, error) {
+	ents, err := os.ReadDir(l.Dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return []Info{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := []Info{}
+	for _, e := range ents {
+		if !e.Type().IsRegular() || uploadName(e.Name()) != nil {
+			continue
+		}
+		out = append(out, l.info(e.Name()))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// ErrNoClip is returned for a clip the folder does not hold.
+var ErrNoClip error = fault.New(fault.NotFound, "no such clip")
+
+// Delete removes a clip. A player playing it goes on with the file it has
+// open and holds its last picture at the end (its next open fails, and
+// says so in its status).
+func (l *Library) Delete(name string) error {
+	if err := uploadName(name); err != nil {
+		return err
+	}
+	err := os.Remove(filepath.Join(l.Dir, name))
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("clip %s: %w", name, ErrNoClip)
+	}
+	return err
+}
