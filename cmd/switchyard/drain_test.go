@@ -336,7 +336,16 @@ func TestSecondSignalExitsAtOnce(t *testing.T) {
 	slow, err := net.Dial("tcp", m[1])
 	require.NoError(t, err)
 	defer slow.Close()
-	_, err = fmt.Fprintf(slow, "POST /api/v1/program HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
+	// Expect: 100-continue: the server says "100 Continue" when the handler
+	// starts reading the body — the request is then in flight for certain
+	// (a connection whose request has not been read yet is closed at once).
+	_, err = fmt.Fprintf(slow, "POST /api/v1/program HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\nExpect: 100-continue\r\n\r\n")
+	require.NoError(t, err)
+	require.NoError(t, slow.SetReadDeadline(time.Now().Add(10*time.Second)))
+	line, err := bufio.NewReader(slow).ReadString('\n')
+	require.NoError(t, err)
+	require.Contains(t, line, "100 Continue", "the handler reads the body")
+	_, err = fmt.Fprint(slow, "{")
 	require.NoError(t, err)
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 	waitFor(t, 10*time.Second, "the drain", func() bool { return strings.Contains(logs.String(), "shutting down: draining") })

@@ -238,7 +238,13 @@ func TestImageAndToneGenerators(t *testing.T) {
 	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/sources"), `{"name":"slate","url":"gen://image?path=slate.png"}`, nil))
 	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/sources"), `{"name":"lineup","url":"gen://tone"}`, nil))
 	waitLive(t, a, "slate")
-	st := waitLive(t, a, "lineup")
+	waitLive(t, a, "lineup") // live with its pictures; its tone comes a moment after
+	var st ingest.Status
+	waitFor(t, 10*time.Second, "the tone's track", func() bool {
+		src, _ := a.registry.Get("lineup")
+		st = src.Status()
+		return st.Audio != nil
+	})
 	require.NotNil(t, st.Audio)
 	require.Equal(t, "aac", st.Audio.Codec)
 
