@@ -49,7 +49,7 @@ run: build ## build and start with the embedded demo show (or CONFIG=show.yaml)
 
 test: deps ## run the whole test suite with the race detector
 	$(GO) vet $(PKGS)
-	$(GO) test -race -count=1 -timeout 18m $(PKGS)
+	$(GO) test -race -count=1 -timeout 25m $(PKGS)
 
 test-short: deps ## the fast subset: every package's own tests and a few end-to-end smoke tests (no race detector)
 	$(GO) test -count=1 -timeout 5m $$($(GO) list $(PKGS) | grep -v '/cmd/switchyard$$')

@@ -304,8 +304,11 @@ func TestAddSourceAnswersWithItsStatus(t *testing.T) {
 	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/sources"), `{"name":"cam9","jitter_buffer_ms":120}`, &st))
 	require.Equal(t, 120, st.JitterBufferMS)
 	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/sources"), `{"name":"cam8"}`, &st))
-	require.Equal(t, 66, st.JitterBufferMS, "the program's (adaptive) buffer starts on 2 frames at 30 fps")
-	require.True(t, st.JitterBufferAuto, "the program's buffer: adaptive by default")
+	require.Equal(t, 66, st.JitterBufferMS, "the program's buffer: 2 frames at 30 fps")
+	require.False(t, st.JitterBufferAuto, "the program's buffer: fixed by default (auto is asked for)")
+	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/sources"), `{"name":"cam7","jitter_buffer_ms":"auto"}`, &st))
+	require.Equal(t, 66, st.JitterBufferMS, "an adaptive buffer starts on 2 frames")
+	require.True(t, st.JitterBufferAuto)
 	require.Equal(t, ingest.StateOffline, st.State, "a pushed source with no publisher yet")
 }
 
