@@ -136,6 +136,7 @@ var operations = []operation{
 	{method: "OPTIONS", path: "/whep/{source}/{id}", summary: "CORS preflight of a WHEP session", status: 204, role: RolePublic},
 	{method: "PATCH", path: "/whep/{source}/{id}", summary: "Trickle ICE and ICE restarts are not taken: always 405", status: 405, role: RolePublic},
 	{method: "DELETE", path: "/whep/{source}/{id}", summary: "End a WHEP session", status: 200, role: RolePublic},
+	{method: "GET", path: "/guest/{source}/tally", summary: "The guest page's tally light: an event stream of the source's own lamp (\"tally\" events), opened with the source's publish key (?key= or a bearer) on a show with tokens; a wrong key is throttled like a wrong token", status: 200, binary: "text/event-stream", role: RolePublic},
 	{method: "GET", path: "/guest/{source}", summary: "The guest page: pick camera and microphone, self-view, tally light, join over WHIP (?key=PUBLISH_KEY, &autostart=1 joins at once)", status: 200, binary: "text/html", role: RolePublic},
 	{method: "GET", path: "/api/v1/macros", summary: "Every macro with its steps, and whether it is running", status: 200, resp: []MacroStatus{}, role: RoleViewer},
 	{method: "POST", path: "/api/v1/macros", summary: "Create a macro (201) or replace the one of its name (200): API steps under /api/v1 with waits, checked against these routes", body: macro.Macro{}, status: 201, resp: MacroStatus{}, role: RoleDirector},

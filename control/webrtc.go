@@ -126,6 +126,12 @@ func (s *Server) webrtcRoutes(r *gin.Engine, files map[string]asset) {
 			c.Status(http.StatusOK)
 		})
 	}
+	r.GET("/guest/:source/tally", func(c *gin.Context) {
+		if off(c) {
+			return
+		}
+		s.getGuestTally(c)
+	})
 	r.GET("/guest/:source", func(c *gin.Context) {
 		if off(c) {
 			return

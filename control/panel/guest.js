@@ -1,9 +1,9 @@
 // The guest page, /guest/SOURCE?key=PUBLISH_KEY[&autostart=1]: a remote
 // guest picks a camera and a microphone, sees themself, and joins the show
 // over WHIP (POST /whip/SOURCE with the publish key as the bearer token;
-// docs/webrtc.md). The tally light is the one the web tally page shows
-// (the event stream's "tally" events, after GET /api/v1/tally): red while
-// the guest is on program, green on preview. With autostart=1 the page
+// docs/webrtc.md). The tally light follows the source's own lamp
+// (GET /guest/SOURCE/tally, opened with the same key): red while the guest
+// is on program, green on preview. With autostart=1 the page
 // joins at once with the default devices (kiosks, tests).
 //
 // window.guest tells a test where the page is: {state, tally, error}.
@@ -159,15 +159,13 @@ function paint(lamps) {
   window.guest.tally = tally;
 }
 
-async function followTally() {
-  try {
-    const res = await fetch("/api/v1/tally", { cache: "no-store" });
-    if (!res.ok) return; // tokens on this show, and the guest has none: no tally light
-    paint((await res.json()).sources);
-    const events = new EventSource("/api/v1/events");
-    events.addEventListener("tally", (e) => paint(JSON.parse(e.data)));
-    events.onopen = () => fetch("/api/v1/tally", { cache: "no-store" }).then((r) => r.json()).then((t) => paint(t.sources)).catch(() => {});
-  } catch { /* no tally light */ }
+// followTally follows this source's lamp alone (GET /guest/SOURCE/tally:
+// an event stream opened with the publish key, so a guest needs no API
+// token even on a show with tokens); EventSource reconnects by itself.
+function followTally() {
+  const q = key ? `?key=${encodeURIComponent(key)}` : "";
+  const events = new EventSource(`/guest/${encodeURIComponent(source)}/tally${q}`);
+  events.addEventListener("tally", (e) => paint(JSON.parse(e.data)));
 }
 
 $("source").textContent = source;
