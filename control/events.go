@@ -387,12 +387,7 @@ func (s *Server) getEvents(c *gin.Context) {
 	replay, full, snapID, sub := s.events.subscribe(lastID, idText != "" && err == nil)
 	defer s.events.unsubscribe(sub)
 
-	h := c.Writer.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Accel-Buffering", "no")
-	c.Writer.WriteHeader(http.StatusOK)
-	sw := newStreamWriter(c.Writer, s.WriteTimeout)
+	sw := s.openEventStream(c)
 	format := func(ev Event) []byte {
 		if ev.ID == 0 { // not kept for replay: no id, so the client's last id stands
 			return fmt.Appendf(nil, "event: %s\ndata: %s\n\n", ev.Type, ev.Data)
@@ -437,4 +432,15 @@ func (s *Server) getEvents(c *gin.Context) {
 			return
 		}
 	}
+}
+
+// openEventStream answers c with an event stream (no caching, no proxy
+// buffering) and returns its writer.
+func (s *Server) openEventStream(c *gin.Context) *streamWriter {
+	h := c.Writer.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	c.Writer.WriteHeader(http.StatusOK)
+	return newStreamWriter(c.Writer, s.WriteTimeout)
 }

@@ -53,12 +53,7 @@ func (s *Server) getGuestTally(c *gin.Context) {
 	_, _, _, sub := s.events.subscribe(0, false)
 	defer s.events.unsubscribe(sub)
 
-	h := c.Writer.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Accel-Buffering", "no")
-	c.Writer.WriteHeader(http.StatusOK)
-	sw := newStreamWriter(c.Writer, s.WriteTimeout)
+	sw := s.openEventStream(c)
 	last := ""
 	send := func(lamps []tally.Lamp) error {
 		for _, l := range lamps {

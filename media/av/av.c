@@ -102,11 +102,10 @@ static AVCodecContext *sy_video_enc_ctx(const char *name, int w, int h, const AV
 	return ctx;
 }
 
-sy_codec *sy_h264_enc_open(int w, int h, int fps_num, int fps_den, int bitrate, int gop,
-	const char *preset, const char *tune, int threads, int *err) {
-	const AVCodec *codec;
-	AVCodecContext *ctx = sy_video_enc_ctx("libx264", w, h, &codec, err);
-	if (!ctx) return NULL;
+// sy_h264_rate sets the program's H.264 rate control on any encoder: its
+// frame rate, a constant bitrate, a fixed closed GOP, no B-frames, the
+// parameter sets out of band.
+void sy_h264_rate(AVCodecContext *ctx, int fps_num, int fps_den, int bitrate, int gop) {
 	ctx->time_base = (AVRational){fps_den, fps_num};
 	ctx->framerate = (AVRational){fps_num, fps_den};
 	ctx->bit_rate = bitrate;
@@ -115,8 +114,16 @@ sy_codec *sy_h264_enc_open(int w, int h, int fps_num, int fps_den, int bitrate, 
 	ctx->gop_size = gop;
 	ctx->keyint_min = gop;
 	ctx->max_b_frames = 0;
-	ctx->thread_count = threads;
 	ctx->flags |= AV_CODEC_FLAG_GLOBAL_HEADER | AV_CODEC_FLAG_CLOSED_GOP;
+}
+
+sy_codec *sy_h264_enc_open(int w, int h, int fps_num, int fps_den, int bitrate, int gop,
+	const char *preset, const char *tune, int threads, int *err) {
+	const AVCodec *codec;
+	AVCodecContext *ctx = sy_video_enc_ctx("libx264", w, h, &codec, err);
+	if (!ctx) return NULL;
+	sy_h264_rate(ctx, fps_num, fps_den, bitrate, gop);
+	ctx->thread_count = threads;
 	av_opt_set(ctx->priv_data, "preset", preset, 0);
 	if (tune && tune[0]) av_opt_set(ctx->priv_data, "tune", tune, 0);
 	// A fixed GOP: no scene-cut keyframes, so segments and platforms see a steady cadence.

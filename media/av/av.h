@@ -36,6 +36,7 @@ sy_codec *sy_audio_dec_open(const char *name, const uint8_t *extra, int extra_si
 int sy_dec_send(sy_codec *c, const uint8_t *data, int size, int64_t pts);
 int sy_dec_receive(sy_codec *c);
 
+void sy_h264_rate(AVCodecContext *ctx, int fps_num, int fps_den, int bitrate, int gop);
 sy_codec *sy_h264_enc_open(int w, int h, int fps_num, int fps_den, int bitrate, int gop,
 	const char *preset, const char *tune, int threads, int *err);
 sy_codec *sy_aac_enc_open(int rate, int bitrate, int *err);

@@ -83,15 +83,7 @@ sy_codec *sy_h264_enc_open_hw(const char *name, int w, int h, int fps_num, int f
 	if (!ctx) { *err = AVERROR(ENOMEM); return NULL; }
 	ctx->width = w;
 	ctx->height = h;
-	ctx->time_base = (AVRational){fps_den, fps_num};
-	ctx->framerate = (AVRational){fps_num, fps_den};
-	ctx->bit_rate = bitrate;
-	ctx->rc_max_rate = bitrate;
-	ctx->rc_buffer_size = bitrate;
-	ctx->gop_size = gop;
-	ctx->keyint_min = gop;
-	ctx->max_b_frames = 0;
-	ctx->flags |= AV_CODEC_FLAG_GLOBAL_HEADER | AV_CODEC_FLAG_CLOSED_GOP;
+	sy_h264_rate(ctx, fps_num, fps_den, bitrate, gop);
 	if (!strcmp(name, "h264_nvenc")) {
 		ctx->pix_fmt = AV_PIX_FMT_YUV420P;
 		av_opt_set(ctx->priv_data, "preset", "p2", 0);

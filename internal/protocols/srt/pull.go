@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"sync/atomic"
 	"time"
 
 	"switchyard/internal/protocols/mpegts"
@@ -44,11 +43,11 @@ func Pull(ctx context.Context, c PullConfig, publish func(link func() Stats) (me
 	defer context.AfterFunc(ctx, func() { conn.Close() })() // stopping unblocks the read
 	// Reader counts what the receiver gave up as too late (packets_dropped)
 	rd := &Reader{Conn: conn}
-	in := &idleReader{r: rd}
-	idle := watchIdle(conn, in, c.ReadTimeout)
-	defer idle.stop()
+	in := &IdleReader{R: rd}
+	idle := WatchIdle(conn, in, c.ReadTimeout, nil)
+	defer idle.Stop()
 	lost := func(err error) error {
-		if idle.fired.Load() {
+		if idle.Fired() {
 			return fmt.Errorf("feed lost: nothing came for %s", c.ReadTimeout)
 		}
 		if errors.Is(err, io.EOF) {
@@ -58,7 +57,7 @@ func Pull(ctx context.Context, c PullConfig, publish func(link func() Stats) (me
 	}
 	rx, err := mpegts.NewReceiver(in, c.Log)
 	if err != nil {
-		if ctx.Err() == nil && (idle.fired.Load() || errors.Is(err, io.EOF)) {
+		if ctx.Err() == nil && (idle.Fired() || errors.Is(err, io.EOF)) {
 			return lost(err)
 		}
 		return err
@@ -71,56 +70,4 @@ func Pull(ctx context.Context, c PullConfig, publish func(link func() Stats) (me
 	pub.OnKick(func() { conn.Close() })
 	c.Log.Info("feed connected", "url", redact.URL(c.URL), "codecs", rx.Codecs(), "malformed", rx.Malformed())
 	return lost(rx.Run(pub))
-}
-
-// idleReader reads a connection and notes when it last gave bytes.
-type idleReader struct {
-	r    io.Reader
-	last atomic.Int64 // unix nanoseconds
-}
-
-func (r *idleReader) Read(b []byte) (int, error) {
-	n, err := r.r.Read(b)
-	if n > 0 {
-		r.last.Store(time.Now().UnixNano())
-	}
-	return n, err
-}
-
-// idleWatch closes a connection that gave nothing for a while.
-type idleWatch struct {
-	fired  atomic.Bool
-	cancel context.CancelFunc
-	done   chan struct{}
-}
-
-// watchIdle closes c when in has given nothing for timeout (gosrt has no
-// read deadline); stop ends the watch and waits for it.
-func watchIdle(c io.Closer, in *idleReader, timeout time.Duration) *idleWatch {
-	in.last.Store(time.Now().UnixNano())
-	ctx, cancel := context.WithCancel(context.Background())
-	w := &idleWatch{cancel: cancel, done: make(chan struct{})}
-	go func() {
-		defer close(w.done)
-		t := time.NewTicker(max(timeout/4, 10*time.Millisecond))
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if time.Since(time.Unix(0, in.last.Load())) > timeout {
-					w.fired.Store(true)
-					_ = c.Close()
-					return
-				}
-			}
-		}
-	}()
-	return w
-}
-
-func (w *idleWatch) stop() {
-	w.cancel()
-	<-w.done
 }

@@ -328,9 +328,11 @@ func (s *Server) publish(req gosrt.ConnRequest, id StreamID, log *slog.Logger) {
 	stats := r.Stats
 	info.link.Store(&stats)
 	pub.SetLink(stats)
-	in := &idleReader{r: r}
-	stop := s.watch(c, in, log)
-	defer stop()
+	in := &link.IdleReader{R: r}
+	idle := link.WatchIdle(c, in, s.ReadTimeout, func(idle time.Duration) {
+		log.Warn("publisher cut: no data", "for", idle.Round(time.Millisecond).String())
+	})
+	defer idle.Stop()
 	rx, err := mpegts.NewReceiver(in, log)
 	if err != nil {
 		log.Warn("publish refused", "err", err)
@@ -403,49 +405,5 @@ func (s *Server) read(req gosrt.ConnRequest, id StreamID, log *slog.Logger) {
 	<-gone
 	if s.ctx.Err() == nil {
 		log.Info("reader stopped", "err", err)
-	}
-}
-
-// idleReader reads a connection and notes when it last gave bytes.
-type idleReader struct {
-	r    io.Reader
-	last atomic.Int64 // unix nanoseconds
-}
-
-func (r *idleReader) Read(b []byte) (int, error) {
-	n, err := r.r.Read(b)
-	if n > 0 {
-		r.last.Store(time.Now().UnixNano())
-	}
-	return n, err
-}
-
-// watch closes c when in has given nothing for ReadTimeout (gosrt has no
-// read deadline, and SRT's keep-alives hold a silent publisher's
-// connection open); stop ends the watch and waits for it.
-func (s *Server) watch(c gosrt.Conn, in *idleReader, log *slog.Logger) (stop func()) {
-	in.last.Store(time.Now().UnixNano())
-	ctx, cancel := context.WithCancel(s.ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(s.ReadTimeout / 4)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if idle := time.Since(time.Unix(0, in.last.Load())); idle > s.ReadTimeout {
-					log.Warn("publisher cut: no data", "for", idle.Round(time.Millisecond).String())
-					_ = c.Close()
-					return
-				}
-			}
-		}
-	}()
-	return func() {
-		cancel()
-		<-done
 	}
 }

@@ -115,23 +115,8 @@ func (ss *session) answer(offer []byte, hasAudio bool) (*Answer, error) {
 	}
 	pc.OnTrack(ss.onTrack)
 	pc.OnConnectionStateChange(ss.onState)
-	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: string(offer)}); err != nil {
-		return nil, fault.Invalidf("sdp", "the offer was refused: %v", err)
-	}
-	ans, err := pc.CreateAnswer(nil)
-	if err != nil {
-		return nil, fault.Invalidf("sdp", "no answer to this offer: %v", err)
-	}
-	gathered := webrtc.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(ans); err != nil {
-		return nil, fmt.Errorf("webrtc answer: %w", err)
-	}
-	select {
-	case <-gathered:
-	case <-time.After(5 * time.Second):
-		return nil, errors.New("webrtc: gathering the server's candidates took over 5 s")
-	case <-s.ctx.Done():
-		return nil, ErrClosed
+	if err := s.answer(pc, offer, ""); err != nil {
+		return nil, err
 	}
 	ss.mu.Lock()
 	ss.timer = time.AfterFunc(s.HandshakeTimeout, ss.handshakeTimeout)
@@ -378,4 +363,29 @@ func (c *clock) pts(ts uint32, since time.Duration) int64 {
 	c.ext += int64(int32(ts - c.last))
 	c.last = ts
 	return c.offset + c.ext
+}
+
+// answer takes a client's offer on pc and sets the server's answer with
+// every candidate gathered (no trickle ICE: the answer is complete). hint
+// is added to the error of an offer that cannot be answered.
+func (s *Server) answer(pc *webrtc.PeerConnection, offer []byte, hint string) error {
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: string(offer)}); err != nil {
+		return fault.Invalidf("sdp", "the offer was refused: %v", err)
+	}
+	ans, err := pc.CreateAnswer(nil)
+	if err != nil {
+		return fault.Invalidf("sdp", "no answer to this offer%s: %v", hint, err)
+	}
+	gathered := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(ans); err != nil {
+		return fmt.Errorf("webrtc answer: %w", err)
+	}
+	select {
+	case <-gathered:
+		return nil
+	case <-time.After(5 * time.Second):
+		return errors.New("webrtc: gathering the server's candidates took over 5 s")
+	case <-s.ctx.Done():
+		return ErrClosed
+	}
 }

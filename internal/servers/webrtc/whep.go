@@ -3,7 +3,6 @@ package webrtc
 import (
 	"context"
 	"crypto/subtle"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -223,23 +222,8 @@ func (v *viewer) answer(offer []byte) (*Answer, error) {
 			go v.close("peer connection closed")
 		}
 	})
-	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: string(offer)}); err != nil {
-		return nil, fault.Invalidf("sdp", "the offer was refused: %v", err)
-	}
-	ans, err := pc.CreateAnswer(nil)
-	if err != nil {
-		return nil, fault.Invalidf("sdp", "no answer to this offer (it must take H.264 and Opus): %v", err)
-	}
-	gathered := webrtc.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(ans); err != nil {
-		return nil, fmt.Errorf("webrtc answer: %w", err)
-	}
-	select {
-	case <-gathered:
-	case <-time.After(5 * time.Second):
-		return nil, errors.New("webrtc: gathering the server's candidates took over 5 s")
-	case <-s.ctx.Done():
-		return nil, ErrClosed
+	if err := s.answer(pc, offer, " (it must take H.264 and Opus)"); err != nil {
+		return nil, err
 	}
 	v.mu.Lock()
 	v.timer = time.AfterFunc(s.HandshakeTimeout, func() {
