@@ -77,13 +77,15 @@ func TestSRTLinkInAPIMetricsAndPanel(t *testing.T) {
 		chromedp.Poll(`window.switchyard && window.switchyard.ready`, nil, chromedp.WithPollingTimeout(20*time.Second)),
 		chromedp.Poll(`/^SRT \d+(\.\d)? ms · \d+\.\d % lost · \d+ dropped$/.test(document.querySelector('`+linkCell("cam1")+`')?.textContent)`,
 			nil, chromedp.WithPollingTimeout(10*time.Second)),
-		chromedp.Text(linkCell("cam1"), &cam1),
-		chromedp.TextContent(linkCell("bars"), &bars),
+		// read in one script each: the table is drawn again with every
+		// links event, so a node found by one call may be gone at the next
+		chromedp.Evaluate(`document.querySelector('`+linkCell("cam1")+`').textContent`, &cam1),
+		chromedp.Evaluate(`document.querySelector('`+linkCell("bars")+`')?.textContent ?? ""`, &bars),
 	), "the SRT camera's link in the sources table")
 	t.Logf("the panel shows cam1's link as %q", cam1)
 	require.Empty(t, strings.TrimSpace(bars), "a generator has no link")
 	var title string
-	require.NoError(t, chromedp.Run(ctx, chromedp.AttributeValue(linkCell("cam1")+" span", "title", &title, nil)))
+	require.NoError(t, chromedp.Run(ctx, chromedp.Evaluate(`document.querySelector('`+linkCell("cam1")+` span').title`, &title)))
 	require.Regexp(t, regexp.MustCompile(`latency 200 ms, .* received, .* dropped \(too late\)`), title)
 }
 
