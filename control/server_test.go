@@ -1,7 +1,6 @@
 package control
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +18,7 @@ import (
 	"switchyard/ingest"
 	"switchyard/internal/assets"
 	"switchyard/internal/show"
+	"switchyard/internal/testpeer"
 	"switchyard/output/tally"
 )
 
@@ -112,7 +111,7 @@ func TestSlowClientsLetGo(t *testing.T) {
 // TestPanicLoggedWithStack: a handler that panics answers 500 and the log
 // says where, with the goroutine's stack.
 func TestPanicLoggedWithStack(t *testing.T) {
-	var logs syncBuffer
+	var logs testpeer.LogBuffer
 	s, _ := unstartedServer(t, &logs)
 	s.Log = s.Log.With("component", "control")
 	h := s.Handler().(*gin.Engine)
@@ -129,21 +128,4 @@ func TestPanicLoggedWithStack(t *testing.T) {
 	require.Contains(t, logs.String(), "kaboom")
 	require.Contains(t, logs.String(), "goroutine ", "the stack")
 	require.Contains(t, logs.String(), "server_test.go", "down to the handler")
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -386,23 +386,26 @@ func rawPictures(clip string, w, h, n int) ([]*av.Frame, error) {
 	return pics, nil
 }
 
-// standardJob runs the standard job's show for 20 s of program and ends
-// it: Switchyard's CPU seconds per media second, the media seconds, the
-// late and dropped program frames, and what of the sources came late.
-func standardJob(b *testing.B, in string) (cpu, media float64, late, dropped uint64, src mixer.SourceStats) {
-	const window = 20 * time.Second
-	names := []string{"cam1", "cam2", "cam3", "cam4"}
+// standardShow starts the standard job's show: 720p30 program, names
+// pushed from in by ffmpeg -c copy over RTMP, cam1 on program with a PiP
+// of cam2 and a lower third on air, settled 2 s. stop ends the pushes.
+func standardShow(b *testing.B, in string, names []string) (*app, func()) {
 	a := benchApp(b, 1280, 720, names...)
-	defer a.Close()
+	var pushes []*exec.Cmd
+	stop := func() {
+		for _, p := range pushes {
+			stopPush(p)
+		}
+	}
 	for _, n := range names {
-		defer stopPush(pushFile(b, a, n, in))
+		pushes = append(pushes, pushFile(b, a, n, in))
 	}
 	waitAllLive(b, a, names...)
-	if _, err := a.mixer.SetProgram("cam1"); err != nil {
-		b.Fatal(err)
+	if _, err := a.mixer.SetProgram(names[0]); err != nil {
+		b.Fatal(err) // the pushes and the show end in b's clean-up
 	}
 	for _, k := range []string{
-		`{"type":"pip","source":"cam2","rect":{"x":834,"y":20,"w":426,"h":240},"z":10,"on":true,"border":{"width":2}}`,
+		`{"type":"pip","source":"` + names[1] + `","rect":{"x":834,"y":20,"w":426,"h":240},"z":10,"on":true,"border":{"width":2}}`,
 		`{"type":"lowerthird","title":"Ada Lovelace","subtitle":"Analyst","on":true}`,
 	} {
 		if _, err := a.mixer.AddKeyer(keyerSpec(k)); err != nil {
@@ -410,6 +413,18 @@ func standardJob(b *testing.B, in string) (cpu, media float64, late, dropped uin
 		}
 	}
 	time.Sleep(2 * time.Second) // settle: decoders open, encoder warmed
+	return a, stop
+}
+
+// standardJob runs the standard job's show for 20 s of program and ends
+// it: Switchyard's CPU seconds per media second, the media seconds, the
+// late and dropped program frames, and what of the sources came late.
+func standardJob(b *testing.B, in string) (cpu, media float64, late, dropped uint64, src mixer.SourceStats) {
+	const window = 20 * time.Second
+	names := []string{"cam1", "cam2", "cam3", "cam4"}
+	a, stop := standardShow(b, in, names)
+	defer a.Close()
+	defer stop()
 	s0, c0, l0 := a.mixer.Stats(), selfCPU(), sourcesLate(a, names)
 	time.Sleep(window)
 	s1, c1, l1 := a.mixer.Stats(), selfCPU(), sourcesLate(a, names)
@@ -463,24 +478,8 @@ func BenchmarkStandardJobWindows(b *testing.B) {
 		b.Fatal(err)
 	}
 	const rounds, window = 3, 20 * time.Second
-	names := []string{"cam1", "cam2", "cam3", "cam4"}
-	a := benchApp(b, 1280, 720, names...)
-	for _, n := range names {
-		defer stopPush(pushFile(b, a, n, in))
-	}
-	waitAllLive(b, a, names...)
-	if _, err := a.mixer.SetProgram("cam1"); err != nil {
-		b.Fatal(err)
-	}
-	for _, k := range []string{
-		`{"type":"pip","source":"cam2","rect":{"x":834,"y":20,"w":426,"h":240},"z":10,"on":true,"border":{"width":2}}`,
-		`{"type":"lowerthird","title":"Ada Lovelace","subtitle":"Analyst","on":true}`,
-	} {
-		if _, err := a.mixer.AddKeyer(keyerSpec(k)); err != nil {
-			b.Fatal(err)
-		}
-	}
-	time.Sleep(2 * time.Second) // settle: decoders open, encoder warmed
+	a, stop := standardShow(b, in, []string{"cam1", "cam2", "cam3", "cam4"})
+	defer stop()
 	ffmpeg := func(all bool) float64 {
 		args := []string{"-hide_banner", "-loglevel", "error"}
 		for range 4 {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,7 +13,6 @@ import (
 	"os/exec"
 	"runtime/pprof"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -22,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"switchyard/ingest"
+	"switchyard/internal/testpeer"
 	"switchyard/mixer/clock"
 )
 
@@ -43,29 +42,7 @@ func testConfig(t *testing.T, sources ...ingest.SourceConfig) *Config {
 }
 
 // logBuf collects log output so tests can look for a line.
-type logBuf struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-// Cap is the bytes the buffer holds on the heap.
-func (l *logBuf) Cap() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Cap()
-}
-
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
+type logBuf = testpeer.LogBuffer
 
 // startApp starts a show in-process and closes it when the test ends.
 func startApp(t *testing.T, cfg *Config) (*app, *logBuf) {

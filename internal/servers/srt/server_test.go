@@ -1,12 +1,10 @@
 package srt
 
 import (
-	"bytes"
 	"io"
 	"log/slog"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,27 +13,12 @@ import (
 	"go.uber.org/goleak"
 
 	"switchyard/ingest"
+	"switchyard/internal/testpeer"
 	"switchyard/media"
 	"switchyard/output/serve"
 )
 
-// logBuf collects log output.
-type logBuf struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
+type logBuf = testpeer.LogBuffer
 
 func startServer(t *testing.T, s *Server, sources ...ingest.SourceConfig) (*Server, *ingest.Registry, *logBuf) {
 	t.Helper()

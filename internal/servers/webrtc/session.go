@@ -37,29 +37,20 @@ type session struct {
 	pc     *webrtc.PeerConnection
 	recv   *rtsp.Receiver
 	in     *rtpIn
-	timer  *time.Timer
+	link   link
 
-	mu        sync.Mutex
-	closing   bool
-	connected bool
-	wg        sync.WaitGroup
-	once      sync.Once
-	st        statsState
+	mu      sync.Mutex
+	closing bool
+	wg      sync.WaitGroup
+	once    sync.Once
+	st      statsState
 }
 
 // Publish answers a WHIP offer to source; key is the bearer token (the
 // source's publish key). The source is claimed by the same rules as every
 // other publisher's (ingest.Registry.Publish).
 func (s *Server) Publish(source, key string, offer []byte) (*Answer, error) {
-	a, err := s.publish(source, key, offer)
-	if err != nil {
-		if isRefusal(err) {
-			s.counts.Refused.Add(1)
-		}
-		return nil, err
-	}
-	s.counts.Sessions.Add(1)
-	return a, nil
+	return s.counted(s.publish(source, key, offer))
 }
 
 func (s *Server) publish(source, key string, offer []byte) (*Answer, error) {
@@ -73,6 +64,7 @@ func (s *Server) publish(source, key string, offer []byte) (*Answer, error) {
 	}
 	ss := &session{srv: s, id: newID(), source: source, pub: pub}
 	ss.log = s.Log.With("source", source, "session", ss.id[:8])
+	ss.link = link{srv: s, what: "whip session", peer: "the peer", log: ss.log, end: ss.close}
 	if err := s.add(ss); err != nil {
 		pub.Close()
 		return nil, err
@@ -114,51 +106,12 @@ func (ss *session) answer(offer []byte, hasAudio bool) (*Answer, error) {
 		}
 	}
 	pc.OnTrack(ss.onTrack)
-	pc.OnConnectionStateChange(ss.onState)
 	if err := s.answer(pc, offer, ""); err != nil {
 		return nil, err
 	}
-	ss.mu.Lock()
-	ss.timer = time.AfterFunc(s.HandshakeTimeout, ss.handshakeTimeout)
-	ss.mu.Unlock()
+	ss.link.follow(pc)
 	ss.log.Info("whip session answered", "remote", remoteCandidates(string(offer)))
 	return &Answer{ID: ss.id, SDP: pc.LocalDescription().SDP, ICEServers: s.ICEServers}, nil
-}
-
-// handshakeTimeout ends a session that has not connected in time.
-func (ss *session) handshakeTimeout() {
-	ss.mu.Lock()
-	connected := ss.connected
-	ss.mu.Unlock()
-	if connected {
-		return
-	}
-	ss.srv.counts.Abandoned.Add(1)
-	ss.close(fmt.Sprintf("abandoned: ICE and DTLS did not connect within %s", ss.srv.HandshakeTimeout))
-}
-
-// onState follows the peer connection: connected stops the handshake
-// timer; failed (ICE lost the peer) ends the session.
-func (ss *session) onState(st webrtc.PeerConnectionState) {
-	switch st {
-	case webrtc.PeerConnectionStateConnected:
-		ss.mu.Lock()
-		ss.connected = true
-		ss.mu.Unlock()
-		ss.log.Info("whip session connected")
-	case webrtc.PeerConnectionStateFailed:
-		ss.mu.Lock()
-		connected := ss.connected
-		ss.mu.Unlock()
-		if connected {
-			ss.srv.counts.Failed.Add(1)
-		} else {
-			ss.srv.counts.Abandoned.Add(1)
-		}
-		go ss.close("ICE failed: the peer is gone")
-	case webrtc.PeerConnectionStateClosed:
-		go ss.close("peer connection closed")
-	}
 }
 
 // onTrack reads one remote track into the receiver.
@@ -213,10 +166,8 @@ func (ss *session) close(why string) {
 	ss.once.Do(func() {
 		ss.mu.Lock()
 		ss.closing = true
-		if ss.timer != nil {
-			ss.timer.Stop()
-		}
 		ss.mu.Unlock()
+		ss.link.stop()
 		if ss.pc != nil {
 			_ = ss.pc.Close()
 		}

@@ -39,18 +39,15 @@ type feed struct {
 
 // viewer is one WHEP session.
 type viewer struct {
-	srv   *Server
-	id    string
-	name  string
-	feed  *feed
-	pc    *webrtc.PeerConnection
-	log   *slog.Logger
-	timer *time.Timer
-	once  sync.Once
-	wg    sync.WaitGroup
-
-	mu        sync.Mutex
-	connected bool
+	srv  *Server
+	id   string
+	name string
+	feed *feed
+	pc   *webrtc.PeerConnection
+	log  *slog.Logger
+	link link
+	once sync.Once
+	wg   sync.WaitGroup
 }
 
 // readPath is the serve table's path of a WHEP name: program, preview, or
@@ -65,15 +62,7 @@ func readPath(name string) string {
 // Play answers a WHEP offer for name (program, preview or a source); key
 // is the bearer (the read key, where one is set).
 func (s *Server) Play(name, key string, offer []byte) (*Answer, error) {
-	a, err := s.play(name, key, offer)
-	if err != nil {
-		if isRefusal(err) {
-			s.counts.Refused.Add(1)
-		}
-		return nil, err
-	}
-	s.counts.Sessions.Add(1)
-	return a, nil
+	return s.counted(s.play(name, key, offer))
 }
 
 func (s *Server) play(name, key string, offer []byte) (*Answer, error) {
@@ -92,6 +81,7 @@ func (s *Server) play(name, key string, offer []byte) (*Answer, error) {
 	}
 	v := &viewer{srv: s, id: newID(), name: name}
 	v.log = s.Log.With("whep", name, "session", v.id[:8])
+	v.link = link{srv: s, what: "whep viewer", peer: "the viewer", log: v.log, end: v.close}
 	s.mu.Lock()
 	switch {
 	case s.closed:
@@ -201,52 +191,17 @@ func (v *viewer) answer(offer []byte) (*Answer, error) {
 			}
 		}()
 	}
-	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
-		switch st {
-		case webrtc.PeerConnectionStateConnected:
-			v.mu.Lock()
-			v.connected = true
-			v.mu.Unlock()
-			v.log.Info("whep viewer connected")
-		case webrtc.PeerConnectionStateFailed:
-			v.mu.Lock()
-			connected := v.connected
-			v.mu.Unlock()
-			if connected {
-				s.counts.Failed.Add(1)
-			} else {
-				s.counts.Abandoned.Add(1)
-			}
-			go v.close("ICE failed: the viewer is gone")
-		case webrtc.PeerConnectionStateClosed:
-			go v.close("peer connection closed")
-		}
-	})
 	if err := s.answer(pc, offer, " (it must take H.264 and Opus)"); err != nil {
 		return nil, err
 	}
-	v.mu.Lock()
-	v.timer = time.AfterFunc(s.HandshakeTimeout, func() {
-		v.mu.Lock()
-		connected := v.connected
-		v.mu.Unlock()
-		if !connected {
-			s.counts.Abandoned.Add(1)
-			v.close(fmt.Sprintf("abandoned: ICE and DTLS did not connect within %s", s.HandshakeTimeout))
-		}
-	})
-	v.mu.Unlock()
+	v.link.follow(pc)
 	return &Answer{ID: v.id, SDP: pc.LocalDescription().SDP, ICEServers: s.ICEServers}, nil
 }
 
 // close ends the viewer once; later calls wait for the first.
 func (v *viewer) close(why string) {
 	v.once.Do(func() {
-		v.mu.Lock()
-		if v.timer != nil {
-			v.timer.Stop()
-		}
-		v.mu.Unlock()
+		v.link.stop()
 		if v.pc != nil {
 			_ = v.pc.Close()
 		}

@@ -87,16 +87,7 @@ func New(t testing.TB, videoMime string) *Client {
 // Offer returns the client's offer with every candidate.
 func (c *Client) Offer(t testing.TB) []byte {
 	t.Helper()
-	o, err := c.PC.CreateOffer(nil)
-	require.NoError(t, err)
-	gathered := webrtc.GatheringCompletePromise(c.PC)
-	require.NoError(t, c.PC.SetLocalDescription(o))
-	select {
-	case <-gathered:
-	case <-time.After(10 * time.Second):
-		t.Fatal("client gathering took over 10 s")
-	}
-	return []byte(c.PC.LocalDescription().SDP)
+	return offer(t, c.PC, "client")
 }
 
 // Send takes the server's answer and sends the files in real time until closed.
@@ -275,16 +266,22 @@ func NewViewer(t testing.TB) *Viewer {
 // Offer returns the viewer's offer with every candidate.
 func (v *Viewer) Offer(t testing.TB) []byte {
 	t.Helper()
-	o, err := v.PC.CreateOffer(nil)
+	return offer(t, v.PC, "viewer")
+}
+
+// offer creates pc's offer and waits (at most 10 s) for every candidate.
+func offer(t testing.TB, pc *webrtc.PeerConnection, who string) []byte {
+	t.Helper()
+	o, err := pc.CreateOffer(nil)
 	require.NoError(t, err)
-	g := webrtc.GatheringCompletePromise(v.PC)
-	require.NoError(t, v.PC.SetLocalDescription(o))
+	gathered := webrtc.GatheringCompletePromise(pc)
+	require.NoError(t, pc.SetLocalDescription(o))
 	select {
-	case <-g:
+	case <-gathered:
 	case <-time.After(10 * time.Second):
-		t.Fatal("viewer gathering took over 10 s")
+		t.Fatalf("%s gathering took over 10 s", who)
 	}
-	return []byte(v.PC.LocalDescription().SDP)
+	return []byte(pc.LocalDescription().SDP)
 }
 
 // Answered takes the server's answer.
