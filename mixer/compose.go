@@ -10,6 +10,7 @@ import (
 	"switchyard/media/av"
 	"switchyard/media/color"
 	"switchyard/media/draw"
+	"switchyard/mixer/audio"
 	"switchyard/mixer/bus"
 )
 
@@ -44,9 +45,22 @@ func (e *Engine) compose(n int64, f *programFrame) {
 	if trans != nil && !trans.Manual && n%3 == 0 {
 		e.busesMoved() // an automatic transition's position, ten times a second at 30 fps
 	}
+	var (
+		stingL      *color.Layer
+		stingCut    bool
+		stingSound  []float32
+		stingSample int64
+	)
 	if trans != nil {
 		transT, transC = trans.Transition, trans.Color
 		picB, slateB, inB = e.sourceLocked(shot.Preview, at, now, true)
+		if transT.Type == bus.TransStinger {
+			stingL, stingCut = e.stingerShot(trans, n, p)
+			if c := e.stingAir; c != nil && !trans.Manual { // the T-bar scrubs the pictures, not the sound
+				stingSound = c.Audio
+				stingSample = int64(e.cfg.frameTime(trans.Start)) * audio.SampleRate / int64(time.Second)
+			}
+		}
 	}
 	picA, slateA, inA := e.sourceLocked(shot.Program, at, now, true)
 	if picA != nil {
@@ -113,6 +127,11 @@ func (e *Engine) compose(n int64, f *programFrame) {
 			draw.Dip(canvas, canvas, e.canvasB, p, transC)
 		case bus.TransWipe:
 			draw.Wipe(canvas, canvas, e.canvasB, p, transT.Direction, transT.Softness())
+		case bus.TransStinger: // the cut under the clip, the clip over it
+			if stingCut {
+				canvas.CopyFrom(e.canvasB)
+			}
+			draw.Blend(canvas, stingL, 0, 0, 256)
 		default:
 			draw.Mix(canvas, canvas, e.canvasB, p)
 		}
@@ -138,7 +157,7 @@ func (e *Engine) compose(n int64, f *programFrame) {
 	}
 	f.n = n
 	f.sound = e.soundPrev // the last frame's sound is mixed after this picture (mixAudio)
-	e.soundPrev = soundMix{inA: inA, inB: inB, bGain: bGain, gain: 1 - ftbLvl}
+	e.soundPrev = soundMix{inA: inA, inB: inB, bGain: bGain, gain: 1 - ftbLvl, sting: stingSound, stingStart: stingSample}
 }
 
 // composeInto draws a bus's picture (fitted, letterboxed) or slate into dst

@@ -46,6 +46,12 @@ type Config struct {
 	// downloaded once for the compose); a source the device cannot decode
 	// is decoded on the CPU.
 	DecodeDevice *av.HWDevice
+	// Stingers resolves a stinger transition's clip name to its file (the
+	// clip folders, as clip sources resolve theirs); nil refuses stingers.
+	Stingers func(name string) (string, error)
+	// StingerMaxBytes bounds a stinger's decoded pictures
+	// (sting.DefaultMaxBytes, 1 GiB, when 0).
+	StingerMaxBytes int64
 }
 
 // Rate is the program's frame rate.

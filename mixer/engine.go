@@ -33,6 +33,7 @@ import (
 	"switchyard/mixer/audio"
 	"switchyard/mixer/bus"
 	"switchyard/mixer/clock"
+	"switchyard/mixer/sting"
 )
 
 // Black is the name of the always-available black source.
@@ -85,8 +86,12 @@ type Engine struct {
 	// OnSwitch, when set before Start, receives every program switch, from
 	// the tick: it must return at once.
 	OnSwitch func(SwitchEvent)
-	canvasB  *av.Frame // the preview source during a transition (it trades places with the preview output's picture)
-	scalerB  av.Scaler
+	// stingers (stinger.go): the default transition's and the one on air,
+	// under mu; stingLoad lets one load at a time
+	stingDef, stingAir *sting.Clip
+	stingLoad          sync.Mutex
+	canvasB            *av.Frame // the preview source during a transition (it trades places with the preview output's picture)
+	scalerB            av.Scaler
 
 	// the encodes of every program frame (target.go): the program (out),
 	// its renditions, the preview bus (pvOut, when configured) — copy-on-write

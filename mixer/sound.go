@@ -84,6 +84,10 @@ func (e *Engine) LastLevels() audio.Levels {
 type soundMix struct {
 	inA, inB    *input
 	bGain, gain float64
+	// a stinger's sound (stinger.go), its first sample at program sample
+	// stingStart
+	sting      []float32
+	stingStart int64
 }
 
 // mixAudio carries the program source's audio (or silence) for the frame
@@ -139,6 +143,7 @@ func (e *Engine) mixAudio(n int64, m soundMix, targets []*target) {
 			audio.MixInto(buf, src, g)
 		}
 	}
+	mixStinger(buf, m, e.samplesOut+int64(e.aacFill/2))
 	audio.Master(buf, master, gain) // its gain and mute, and fade to black
 	e.limit.Process(buf, float64(want)/audio.SampleRate)
 	e.progMeter.Add(buf)

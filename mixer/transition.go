@@ -42,6 +42,7 @@ func (e *Engine) finished(d bus.Done) {
 		}
 	}
 	e.tmarks = transMarks{}
+	e.stingAir = nil // its pictures go with it (the default's stay)
 	e.switches = append(e.switches, ev)
 	e.lastProg = e.bus.Program()
 }
@@ -111,13 +112,19 @@ func (e *Engine) Cut() bus.State {
 }
 
 // SetTransition sets the default transition used by Auto and the T-bar.
+// A stinger's clip is decoded here, before it returns (stinger.go).
 func (e *Engine) SetTransition(t bus.Transition) (bus.State, error) {
 	defer e.changes.Changed(ChangedBuses)
+	t, c, err := e.stingerFor(t.WithDefaults(e.defaultTransition()))
+	if err != nil {
+		return bus.State{}, err
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if err := e.bus.SetTransition(t); err != nil {
 		return bus.State{}, err
 	}
+	e.stingDef = c
 	return e.stateLocked(), nil
 }
 
@@ -130,14 +137,20 @@ func (e *Engine) DefaultTransition() bus.Transition {
 
 // Auto runs a transition from program to preview, starting on the next frame;
 // fields left empty come from the default transition. A transition already
-// running is finished first.
+// running is finished first. A stinger's clip is decoded before it starts
+// (or reused when it is the default's).
 func (e *Engine) Auto(t bus.Transition) (bus.State, error) {
 	defer e.changes.Changed(ChangedBuses)
+	t, c, err := e.stingerFor(t.WithDefaults(e.defaultTransition()))
+	if err != nil {
+		return bus.State{}, err
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if err := e.bus.Auto(t, e.current+1); err != nil {
 		return bus.State{}, err
 	}
+	e.stingAir = c
 	return e.stateLocked(), nil
 }
 
@@ -148,8 +161,12 @@ func (e *Engine) SetPosition(p float64) (bus.State, error) {
 	defer e.changes.Changed(ChangedBuses)
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	idle := e.bus.Active() == nil
 	if err := e.bus.SetPosition(p, e.current+1); err != nil {
 		return bus.State{}, err
+	}
+	if a := e.bus.Active(); idle && a != nil && a.Transition.Type == bus.TransStinger {
+		e.stingAir = e.stingDef // the T-bar runs the default transition
 	}
 	return e.stateLocked(), nil
 }

@@ -184,7 +184,7 @@ func (b *Buses) Cut(at int64) {
 // SetTransition sets the default transition; its empty fields keep the
 // default's.
 func (b *Buses) SetTransition(t Transition) error {
-	t = t.withDefaults(b.def)
+	t = t.WithDefaults(b.def)
 	if err := t.Validate(); err != nil {
 		return err
 	}
@@ -196,7 +196,7 @@ func (b *Buses) SetTransition(t Transition) error {
 // fields left empty come from the default transition. A transition already
 // running is finished first.
 func (b *Buses) Auto(t Transition, at int64) error {
-	t = t.withDefaults(b.def)
+	t = t.WithDefaults(b.def)
 	if err := t.Validate(); err != nil {
 		return err
 	}

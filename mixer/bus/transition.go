@@ -13,6 +13,11 @@ const (
 	TransMix  = "mix"
 	TransDip  = "dip"
 	TransWipe = "wipe"
+	// TransStinger plays a clip with alpha (Clip) over the program; the
+	// cut from program to preview happens under it at CutAtMS. It lasts
+	// the clip's length, which the mixer sets in DurationMS when it loads
+	// the clip (package mixer/sting).
+	TransStinger = "stinger"
 )
 
 // Wipe directions: where the new picture enters from.
@@ -38,7 +43,17 @@ type Transition struct {
 	// SoftnessPx is the width of a wipe's soft edge in pixels; 0 is a hard
 	// edge, unset the default's.
 	SoftnessPx *int `json:"softness_px,omitempty"`
+	// Clip is a stinger's file, named as clip sources name theirs
+	// (relative to data_dir/clips, or absolute inside clips.dirs).
+	Clip string `json:"clip,omitempty"`
+	// CutAtMS is when, from a stinger's start, the cut happens under it;
+	// unset: half its length.
+	CutAtMS *int `json:"cut_at_ms,omitempty"`
 }
+
+// MaxCutAtMS bounds cut_at_ms before the clip is read (a stinger lasts at
+// most a minute).
+const MaxCutAtMS = 60_000
 
 // Softness is the wipe's soft edge in pixels (the default's when unset).
 func (t Transition) Softness() int {
@@ -51,10 +66,21 @@ func (t Transition) Softness() int {
 // DefaultTransition is a one-second mix.
 var DefaultTransition = Transition{Type: TransMix, DurationMS: 1000, Color: "black", Direction: WipeLeft, SoftnessPx: new(24)}
 
-// withDefaults fills empty fields from d.
-func (t Transition) withDefaults(d Transition) Transition {
+// WithDefaults fills empty fields from d. A stinger's clip and cut come
+// from d when d is a stinger too; other types carry neither.
+func (t Transition) WithDefaults(d Transition) Transition {
 	if t.Type == "" {
 		t.Type = d.Type
+	}
+	if t.Type == TransStinger && d.Type == TransStinger && t.Clip == "" {
+		t.Clip = d.Clip
+		if t.CutAtMS == nil {
+			t.CutAtMS = d.CutAtMS
+		}
+		t.DurationMS = d.DurationMS
+	}
+	if t.Type != TransStinger {
+		t.Clip, t.CutAtMS = "", nil
 	}
 	if t.DurationMS == 0 {
 		t.DurationMS = d.DurationMS
@@ -75,8 +101,15 @@ func (t Transition) withDefaults(d Transition) Transition {
 func (t Transition) Validate() error {
 	switch t.Type {
 	case TransMix, TransDip, TransWipe:
+	case TransStinger:
+		if t.Clip == "" {
+			return &fault.Invalid{Field: "clip", Msg: `a stinger names its clip: "clip": "sting.mov" (a file with alpha in data_dir/clips)`}
+		}
+		if t.CutAtMS != nil && (*t.CutAtMS < 0 || *t.CutAtMS > MaxCutAtMS) {
+			return &fault.Invalid{Field: "cut_at_ms", Msg: fmt.Sprintf("cut_at_ms %d must be between 0 and the stinger's length (at most %d)", *t.CutAtMS, MaxCutAtMS)}
+		}
 	default:
-		return &fault.Invalid{Field: "type", Msg: fmt.Sprintf("transition type %q: use mix, dip or wipe", t.Type)}
+		return &fault.Invalid{Field: "type", Msg: fmt.Sprintf("transition type %q: use mix, dip, wipe or stinger", t.Type)}
 	}
 	if t.DurationMS < 0 || t.DurationMS > 60_000 {
 		return &fault.Invalid{Field: "duration_ms", Msg: "duration_ms must be between 0 and 60000"}
