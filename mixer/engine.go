@@ -88,10 +88,10 @@ type Engine struct {
 	OnSwitch func(SwitchEvent)
 	// stingers (stinger.go): the default transition's and the one on air,
 	// under mu; stingLoad lets one load at a time
-	stingDef, stingAir *sting.Clip
-	stingLoad          sync.Mutex
-	canvasB            *av.Frame // the preview source during a transition (it trades places with the preview output's picture)
-	scalerB            av.Scaler
+	stingDef, stingAir, stingLast *sting.Clip
+	stingLoad                     sync.Mutex
+	canvasB                       *av.Frame // the preview source during a transition (it trades places with the preview output's picture)
+	scalerB                       av.Scaler
 
 	// the encodes of every program frame (target.go): the program (out),
 	// its renditions, the preview bus (pvOut, when configured) — copy-on-write

@@ -16,7 +16,8 @@ import (
 // (package sting) when the transition is set or taken, on the caller's
 // goroutine and outside mu; the tick only picks a ready layer and blends
 // it. The engine keeps the default transition's stinger (stingDef, for the
-// T-bar and AUTO) and the one on air (stingAir), under mu.
+// T-bar and AUTO), the one on air (stingAir) and the last loaded or aired
+// (stingLast, so taking it again decodes nothing), under mu.
 
 // stingerFor loads t's clip when t (its defaults filled) is a stinger and
 // returns t with the clip's length in DurationMS and its cut filled in; nil
@@ -41,7 +42,7 @@ func (e *Engine) stingerFor(t bus.Transition) (bus.Transition, *sting.Clip, erro
 	}
 	e.mu.Lock()
 	var c *sting.Clip
-	for _, have := range []*sting.Clip{e.stingDef, e.stingAir} {
+	for _, have := range []*sting.Clip{e.stingDef, e.stingAir, e.stingLast} {
 		if have.Same(path) {
 			c = have
 		}
@@ -55,6 +56,9 @@ func (e *Engine) stingerFor(t bus.Transition) (bus.Transition, *sting.Clip, erro
 		if err != nil {
 			return t, nil, err
 		}
+		e.mu.Lock()
+		e.stingLast = c // a request refused for its cut does not decode it again
+		e.mu.Unlock()
 		e.log.Info("stinger loaded", "clip", t.Clip, "codec", c.Codec, "decoder", c.Decoder,
 			"duration_ms", c.DurationMS, "frames", len(c.Frames), "mib", c.Bytes>>20, "sound", c.Audio != nil)
 	}

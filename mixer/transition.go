@@ -42,7 +42,9 @@ func (e *Engine) finished(d bus.Done) {
 		}
 	}
 	e.tmarks = transMarks{}
-	e.stingAir = nil // its pictures go with it (the default's stay)
+	if e.stingAir != nil {
+		e.stingLast, e.stingAir = e.stingAir, nil
+	}
 	e.switches = append(e.switches, ev)
 	e.lastProg = e.bus.Program()
 }

@@ -315,6 +315,8 @@ func (c rgb) is(name string) bool {
 		return c.R > 150 && c.G < 80 && c.B < 80
 	case "blue":
 		return c.B > 150 && c.R < 80 && c.G < 80
+	case "green":
+		return c.G > 150 && c.R < 80 && c.B < 80
 	case "slate": // the dark "NO SIGNAL" card, mostly (24,24,28)
 		return c.R < 90 && c.G < 90 && c.B < 90 && c.R > 10
 	}

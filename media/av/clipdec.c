@@ -136,6 +136,10 @@ int sy_clipdec_samples(sy_clipdec *c, float *out, int out_cap, int out_rate) {
 		int err = swr_alloc_set_opts2(&c->swr, &stereo, AV_SAMPLE_FMT_FLT, out_rate,
 			&in->ch_layout, in->format, in->sample_rate, 0, NULL);
 		if (err < 0) return err;
+		if (in->ch_layout.nb_channels == 1) { // mono to both sides at its level, as sy_resample does
+			const double dual_mono[2] = {1.0, 1.0};
+			if ((err = swr_set_matrix(c->swr, dual_mono, 1)) < 0) { swr_free(&c->swr); return err; }
+		}
 		if ((err = swr_init(c->swr)) < 0) { swr_free(&c->swr); return err; }
 	}
 	uint8_t *o[1] = {(uint8_t *)out};

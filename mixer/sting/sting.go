@@ -208,12 +208,20 @@ func Load(name, path string, o Options) (*Clip, error) {
 // premultiply makes a layer of one picture (straight alpha, tightly packed
 // planes): each sample times its alpha, chroma times the mean of its 2×2
 // alphas, as color.Layer holds them. A wholly transparent picture is nil.
+// Alpha within 2 of either end is snapped to it: libswscale dithers a
+// 10-bit alpha (ProRes 4444) down to 8 bits, which leaves 1s over what
+// was clear and 254s in what was solid.
 func premultiply(y, u, v, a []byte, w, h int) *color.Layer {
 	opaque := false
-	for _, x := range a[:w*h] {
-		if x != 0 {
+	for i, x := range a[:w*h] {
+		switch {
+		case x <= 2:
+			a[i] = 0
+		case x >= 253:
+			a[i] = 255
 			opaque = true
-			break
+		default:
+			opaque = true
 		}
 	}
 	if !opaque {
