@@ -12,6 +12,9 @@ type ClipInfo struct {
 	Width     int       `json:"width,omitempty"`
 	Height    int       `json:"height,omitempty"`
 	Audio     string    `json:"audio,omitempty"`
+	// Alpha is true for a file whose pictures carry alpha: a stinger
+	// transition's clip (docs/clips.md).
+	Alpha bool `json:"alpha,omitempty"`
 	// Error says why the show cannot play the file (one copied in by hand).
 	Error string `json:"error,omitempty"`
 }

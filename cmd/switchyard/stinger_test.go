@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -147,9 +149,41 @@ func TestStinger(t *testing.T) {
 		require.Less(t, loudest(6), -60.0, "silence again after the stinger")
 	})
 
-	t.Run("T-bar: its position drives the clip", func(t *testing.T) { // program blue, preview red
+	t.Run("upload: a stinger with alpha is kept, a ProRes without is refused", func(t *testing.T) {
+		dir := t.TempDir()
+		makeStinger(t, filepath.Join(dir, "sting.webm"), false, "-c:v", "libvpx-vp9", "-pix_fmt", "yuva420p", "-deadline", "realtime")
+		makeStinger(t, filepath.Join(dir, "flat.mov"), false, "-c:v", "prores_ks", "-profile:v", "2", "-pix_fmt", "yuv422p10le")
+		up := func(name string) (int, string) {
+			body, err := os.ReadFile(filepath.Join(dir, name))
+			require.NoError(t, err)
+			req, err := http.NewRequest("PUT", a.apiURL("/clips/"+name), bytes.NewReader(body))
+			require.NoError(t, err)
+			req.Header.Set("Content-Type", "application/octet-stream")
+			resp, err := httpClient.Do(req)
+			require.NoError(t, err)
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, string(b)
+		}
+		code, body := up("sting.webm")
+		require.Equal(t, http.StatusCreated, code, body)
+		require.Contains(t, body, `"alpha":true`)
+		code, body = up("flat.mov")
+		require.Equal(t, http.StatusBadRequest, code, body)
+		require.Contains(t, body, "prores is not played")
+		require.NoFileExists(t, filepath.Join(clips, "flat.mov"))
+		var list []ingest.ClipInfo
+		mustAPI(t, "GET", a.apiURL("/clips"), "", &list)
+		alpha := map[string]bool{}
+		for _, c := range list {
+			alpha[c.Name] = c.Alpha
+		}
+		require.Equal(t, map[string]bool{"sting.mov": true, "sting.webm": true, "opaque.mp4": false, "junk.mov": false}, alpha)
+	})
+
+	t.Run("T-bar: its position drives the clip", func(t *testing.T) { // program blue, preview red; VP9 with alpha
 		var st bus.State
-		mustAPI(t, "PUT", a.apiURL("/transition"), `{"type":"stinger","clip":"sting.mov","cut_at_ms":400}`, &st)
+		mustAPI(t, "PUT", a.apiURL("/transition"), `{"type":"stinger","clip":"sting.webm","cut_at_ms":400}`, &st)
 		require.Equal(t, bus.TransStinger, st.Transition.Type)
 		require.Equal(t, 1000, st.Transition.DurationMS)
 		for _, tc := range []struct {

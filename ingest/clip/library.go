@@ -11,6 +11,7 @@ import (
 
 	"switchyard/ingest"
 	"switchyard/internal/fault"
+	"switchyard/media/av"
 )
 
 // Info describes a clip of the library (ingest.ClipInfo, which the API
@@ -48,7 +49,8 @@ func uploadName(name string) error {
 var ErrTooLarge = errors.New("the clip is larger than the upload cap")
 
 // Put stores r as name: written to a temporary file, probed (FFmpeg must
-// read it and the show play its codecs), then renamed into place. A clip
+// read it and the show play its codecs, or its pictures carry alpha: a
+// stinger), then renamed into place. A clip
 // being played under the same name goes on with the file it opened.
 func (l *Library) Put(name string, r io.Reader) (Info, error) {
 	if err := uploadName(name); err != nil {
@@ -77,6 +79,11 @@ func (l *Library) Put(name string, r io.Reader) (Info, error) {
 		return Info{}, &fault.Invalid{Field: "file", Msg: fmt.Sprintf("clip %s is larger than the upload cap of %d MB (clips.max_upload_mb)", name, max>>20), Err: ErrTooLarge}
 	}
 	m, err := Probe(tmp.Name())
+	if err != nil && hasAlpha(tmp.Name()) {
+		err = nil // a stinger: the mixer decodes it whole when a transition names it
+	} else if err == nil {
+		m.Close()
+	}
 	if err != nil {
 		var inv *fault.Invalid
 		if errors.As(err, &inv) {
@@ -84,7 +91,6 @@ func (l *Library) Put(name string, r io.Reader) (Info, error) {
 		}
 		return Info{}, err
 	}
-	m.Close()
 	if err := os.Rename(tmp.Name(), filepath.Join(l.Dir, name)); err != nil {
 		return Info{}, err
 	}
@@ -102,6 +108,14 @@ func (l *Library) info(name string) Info {
 	m, err := Probe(filepath.Join(l.Dir, name))
 	if err != nil {
 		in.Error = err.Error()
+		if d, derr := av.OpenClipDecoder(filepath.Join(l.Dir, name)); derr == nil {
+			in.Video, in.Width, in.Height = d.Codec, d.Width, d.Height
+			d.Close()
+			if hasAlpha(filepath.Join(l.Dir, name)) {
+				in.Alpha = true
+				in.Error = fmt.Sprintf("%s plays as a stinger transition (its pictures carry alpha), not as a source", in.Video)
+			}
+		}
 		return in
 	}
 	defer m.Close()
@@ -148,4 +162,23 @@ func (l *Library) Delete(name string) error {
 		return fmt.Errorf("clip %s: %w", name, ErrNoClip)
 	}
 	return err
+}
+
+// hasAlpha is true when FFmpeg decodes the file's first picture with alpha:
+// a stinger (docs/clips.md), whatever its codec.
+func hasAlpha(path string) bool {
+	d, err := av.OpenClipDecoder(path)
+	if err != nil {
+		return false
+	}
+	defer d.Close()
+	for {
+		kind, err := d.Next()
+		if err != nil {
+			return false
+		}
+		if kind == av.ClipPicture {
+			return d.Alpha()
+		}
+	}
 }

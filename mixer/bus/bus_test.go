@@ -134,3 +134,33 @@ func TestRemoveAndRefusals(t *testing.T) {
 	require.True(t, errors.As(b.SetPosition(1.5, 2), &fe))
 	require.Equal(t, "position", fe.Field)
 }
+
+// A stinger names its clip and a cut inside a minute; AUTO with only a
+// type takes the default's clip and cut when the default is a stinger, and
+// other types carry neither.
+func TestStingerTransition(t *testing.T) {
+	cut := 400
+	def := Transition{Type: TransStinger, Clip: "sting.mov", CutAtMS: &cut, DurationMS: 1200}.WithDefaults(DefaultTransition)
+	require.NoError(t, def.Validate())
+	got := Transition{Type: TransStinger}.WithDefaults(def)
+	require.Equal(t, "sting.mov", got.Clip)
+	require.Equal(t, 400, *got.CutAtMS)
+	require.Equal(t, 1200, got.DurationMS)
+	mix := Transition{Type: TransMix}.WithDefaults(def)
+	require.Empty(t, mix.Clip)
+	require.Nil(t, mix.CutAtMS)
+	for _, tc := range []struct {
+		t     Transition
+		field string
+	}{
+		{Transition{Type: TransStinger}, "clip"},
+		{Transition{Type: TransStinger, Clip: "s.mov", CutAtMS: new(-1)}, "cut_at_ms"},
+		{Transition{Type: TransStinger, Clip: "s.mov", CutAtMS: new(MaxCutAtMS + 1)}, "cut_at_ms"},
+		{Transition{Type: "slide"}, "type"},
+	} {
+		err := tc.t.WithDefaults(DefaultTransition).Validate()
+		var inv *fault.Invalid
+		require.ErrorAs(t, err, &inv, "%+v", tc.t)
+		require.Equal(t, tc.field, inv.Field)
+	}
+}
