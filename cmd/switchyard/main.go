@@ -275,7 +275,10 @@ func (a *app) start(cfg *Config) error {
 		return err
 	}
 	if tr := saved.Transition; tr != nil {
-		if _, err := a.mixer.SetTransition(*tr); err != nil {
+		if _, err := a.mixer.SetTransition(*tr); err != nil && tr.Type == bus.TransStinger {
+			// its clip gone or changed since: the show starts with the mix
+			log.Warn("the saved stinger transition cannot be loaded; the default transition is a mix", "clip", tr.Clip, "err", err)
+		} else if err != nil {
 			return fmt.Errorf("%s: transition: %w", store.Path(), err)
 		}
 	}

@@ -212,3 +212,30 @@ func TestStinger(t *testing.T) {
 		require.Equal(t, "blue", a.mixer.State().Program)
 	})
 }
+
+// The default stinger is kept in show.json and loaded again at start; when
+// its clip is gone by then, the show starts all the same, with a mix, and
+// says why.
+func TestStingerRestored(t *testing.T) {
+	mustHaveTools(t)
+	cfg := testConfig(t, ingest.SourceConfig{Name: "red", URL: "gen://color?c=red"})
+	clipPath := filepath.Join(cfg.DataDir, "clips", "sting.mov")
+	makeStinger(t, clipPath, false, "-c:v", "qtrle", "-pix_fmt", "argb")
+	a, _ := startApp(t, cfg)
+	mustAPI(t, "PUT", a.apiURL("/transition"), `{"type":"stinger","clip":"sting.mov","cut_at_ms":300}`, nil)
+	a.Close()
+
+	b, _ := startApp(t, cfg)
+	tr := b.mixer.DefaultTransition()
+	require.Equal(t, bus.TransStinger, tr.Type)
+	require.Equal(t, "sting.mov", tr.Clip)
+	require.Equal(t, 300, *tr.CutAtMS)
+	require.Equal(t, 1000, tr.DurationMS)
+	b.Close()
+
+	require.NoError(t, os.Remove(clipPath))
+	c, logs := startApp(t, cfg)
+	require.Equal(t, bus.TransMix, c.mixer.DefaultTransition().Type)
+	require.Contains(t, logs.String(), "the saved stinger transition cannot be loaded")
+	require.Contains(t, logs.String(), "does not exist")
+}
