@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
 	"switchyard/ingest"
@@ -238,4 +239,42 @@ func TestStingerRestored(t *testing.T) {
 	require.Equal(t, bus.TransMix, c.mixer.DefaultTransition().Type)
 	require.Contains(t, logs.String(), "the saved stinger transition cannot be loaded")
 	require.Contains(t, logs.String(), "does not exist")
+}
+
+// The panel's transition picker: stinger lists the clips with alpha, a
+// pick becomes the default transition (the T-bar's), AUTO runs it.
+func TestStingerPanelPicker(t *testing.T) {
+	mustHaveTools(t)
+	cfg := testConfig(t, ingest.SourceConfig{Name: "red", URL: "gen://color?c=red"},
+		ingest.SourceConfig{Name: "blue", URL: "gen://color?c=blue"})
+	makeStinger(t, filepath.Join(cfg.DataDir, "clips", "sting.mov"), false, "-c:v", "qtrle", "-pix_fmt", "argb")
+	makeCounterClip(t, filepath.Join(cfg.DataDir, "clips", "opaque.mp4"), 10)
+	a, _ := startApp(t, cfg)
+	waitLive(t, a, "red")
+	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"red"}`, nil)
+	mustAPI(t, "POST", a.apiURL("/preview"), `{"source":"blue"}`, nil)
+	ctx := newBrowser(t)
+	var clips []string
+	require.NoError(t, chromedp.Run(ctx,
+		chromedp.Navigate("http://"+a.http.Addr().String()+"/"),
+		chromedp.WaitVisible(`#ttype`),
+		chromedp.SetValue(`#tcut`, "300"),
+		chromedp.SetValue(`#ttype`, "stinger"),
+		chromedp.Evaluate(`document.getElementById("ttype").dispatchEvent(new Event("change"))`, nil),
+		chromedp.Poll(`document.querySelectorAll("#tclip option").length > 0`, nil, chromedp.WithPollingTimeout(10*time.Second)),
+		chromedp.Evaluate(`[...document.querySelectorAll("#tclip option")].map((o) => o.value)`, &clips),
+	))
+	require.Equal(t, []string{"sting.mov"}, clips, "only the clips with alpha")
+	waitFor(t, 10*time.Second, "the pick as the default transition", func() bool {
+		return a.mixer.DefaultTransition().Type == bus.TransStinger
+	})
+	tr := a.mixer.DefaultTransition()
+	require.Equal(t, "sting.mov", tr.Clip)
+	require.Equal(t, 300, *tr.CutAtMS)
+	require.NoError(t, chromedp.Run(ctx, chromedp.Click(`#auto`)))
+	waitFor(t, 10*time.Second, "the stinger run by AUTO", func() bool {
+		st := a.mixer.State()
+		return st.Transition.Active && st.Transition.Type == bus.TransStinger || st.Program == "blue"
+	})
+	waitFor(t, 10*time.Second, "the stinger's end", func() bool { return a.mixer.State().Program == "blue" })
 }

@@ -618,7 +618,31 @@ async function start() {
 function transitionBody() {
   const body = { type: $("ttype").value, duration_ms: Number($("tdur").value) || 0 };
   if (body.type === "wipe") body.direction = $("tdir").value;
+  if (body.type === "stinger") { // it lasts its clip
+    delete body.duration_ms;
+    body.clip = $("tclip").value;
+    body.cut_at_ms = Number($("tcut").value) || 0;
+  }
   return body;
+}
+
+// The transition picker: a stinger picks its clip (those of the clips
+// folder whose pictures carry alpha) and its cut. A change makes the pick
+// the default transition, which the T-bar runs.
+async function pickTransition() {
+  const stinger = $("ttype").value === "stinger";
+  $("tclip").hidden = $("tcut-label").hidden = !stinger;
+  $("tdur").disabled = stinger;
+  if (stinger) { // the folder's stingers as they are now
+    const keep = $("tclip").value;
+    const clips = (await api("GET", "/clips").catch(() => [])) || [];
+    $("tclip").replaceChildren(...clips.filter((c) => c.alpha).map((c) => new Option(c.name, c.name, false, c.name === keep)));
+    if (!$("tclip").options.length) {
+      showError("no stinger in the clips folder: upload a clip with alpha (docs/clips.md)");
+      return;
+    }
+  }
+  api("PUT", "/transition", transitionBody()).catch(() => {});
 }
 
 function wire() {
@@ -628,6 +652,7 @@ function wire() {
   $("auto").onclick = () => api("POST", "/auto", transitionBody()).catch(() => {});
   $("ftb").onclick = () => api("POST", "/ftb").catch(() => {});
   $("tbar").oninput = (e) => api("POST", "/transition/position", { position: e.target.value / 1000 }).catch(() => {});
+  for (const id of ["ttype", "tclip", "tcut", "tdir", "tdur"]) $(id).onchange = pickTransition;
   $("rec").onclick = () => {
     const on = show.recording && show.recording.state === "recording";
     api("POST", on ? "/recording/stop" : "/recording/start").then(refreshRecordings).catch(() => {});
