@@ -116,3 +116,19 @@ func mixStinger(buf []float32, m soundMix, first int64) {
 		i += n
 	}
 }
+
+// StingerBytes is the memory the stingers the mixer holds take (the
+// default transition's, the one on air, the last loaded), each counted once.
+func (e *Engine) StingerBytes() int64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var n int64
+	seen := map[*sting.Clip]bool{}
+	for _, c := range []*sting.Clip{e.stingDef, e.stingAir, e.stingLast} {
+		if c != nil && !seen[c] {
+			seen[c] = true
+			n += c.Bytes
+		}
+	}
+	return n
+}

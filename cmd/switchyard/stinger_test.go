@@ -193,7 +193,7 @@ func TestStinger(t *testing.T) {
 		}{
 			{0.1, "blue", "blue"}, // clip frame 3: transparent, before the cut
 			{0.3, "green", "blue"},
-			{0.5, "green", "red"}, // frame 15: past the cut
+			{0.5, "green", "red"},  // frame 15: past the cut
 			{0.3, "green", "blue"}, // back again: before the cut
 			{0.9, "red", "red"},
 		} {
