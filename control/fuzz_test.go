@@ -48,6 +48,7 @@ func FuzzAPI(f *testing.F) {
 			`{"rect":{"x":-2,"y":0,"w":4,"h":4}}`, `{"title":"a","subtitle":"b"}`, `{"type":"lowerthird","title":"Ada"}`,
 			`{"type":"clock","mode":"countdown","duration_s":300}`, `{"source":"cam1"}`, `{"source":"black"}`, `{"position":0.5}`,
 			`{"type":"wipe","duration_ms":800,"direction":"circle","softness_px":40}`, `{"type":"dip","color":"#fff"}`,
+			`{"type":"stinger","clip":"sting.mov","cut_at_ms":400}`, `{"type":"stinger","clip":"../../etc/passwd","cut_at_ms":-1}`,
 			`{"gain_db":-3,"mute":true,"mode":"on"}`, `{"gain_db":1e308}`, `{"name":"cam2","url":"gen://image?path=logo.png"}`,
 			`{"name":"cam3","url":"gen://color?c=red","jitter_buffer_ms":999999999999}`, `{"jitter_buffer_ms":400}`,
 			`{"name":"o1","url":"rtmp://127.0.0.1:1/live/k","enabled":false,"video_bitrate":250000}`, `{"program":true,"iso":["cam1"]}`,

@@ -26,7 +26,7 @@ import (
 
 // DefaultMaxBytes bounds a stinger's decoded pictures: 1 GiB, about 6 s of
 // 1080p30 with every picture showing something (a transparent picture
-// costs nothing), 13 s of 720p30.
+// costs nothing), 14 s of 720p30 (2.75 bytes a pixel).
 const DefaultMaxBytes = 1 << 30
 
 // MaxDuration is the longest stinger (the longest transition).
