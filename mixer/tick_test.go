@@ -26,12 +26,19 @@ import (
 // need; measured: 463 for 154 packets, 470 when the runtime started a
 // thread). A per-frame allocation anywhere in the path adds 60 and fails it.
 func TestTickAllocatesOnlyItsPackets(t *testing.T) {
+	tickAllocs(t, Config{}, bus.Transition{Type: bus.TransMix, DurationMS: 10_000})
+}
+
+// tickAllocs runs TestTickAllocatesOnlyItsPackets with transition trans on
+// air while it counts, on an engine with cfg's Stingers.
+func tickAllocs(t *testing.T, with Config, trans bus.Transition) {
 	const (
 		fps   = 30
 		gop   = 10
 		ticks = 60
 	)
-	cfg := Config{Width: 640, Height: 360, FPSNum: fps, FPSDen: 1, VideoBitrateBPS: 1_000_000, AudioBitrateBPS: 128_000}
+	cfg := Config{Width: 640, Height: 360, FPSNum: fps, FPSDen: 1, VideoBitrateBPS: 1_000_000, AudioBitrateBPS: 128_000,
+		Stingers: with.Stingers}
 	e, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -115,7 +122,7 @@ func TestTickAllocatesOnlyItsPackets(t *testing.T) {
 	for n < warm {
 		frame()
 	}
-	if _, err := e.Auto(bus.Transition{Type: bus.TransMix, DurationMS: 10_000}); err != nil {
+	if _, err := e.Auto(trans); err != nil {
 		t.Fatal(err)
 	}
 	for range gop { // the transition's canvas and scaler are made on its first frames
