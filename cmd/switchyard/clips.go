@@ -19,6 +19,9 @@ type ClipsConfig struct {
 	Dirs []string `yaml:"dirs"`
 	// MaxUploadMB caps PUT /api/v1/clips/{file}; default 2048.
 	MaxUploadMB int `yaml:"max_upload_mb"`
+	// StingerMaxMB bounds a stinger transition's decoded pictures (the
+	// mixer holds them whole); default 1024.
+	StingerMaxMB int `yaml:"stinger_max_mb"`
 }
 
 func (c *Config) validateClips() error {
@@ -29,6 +32,9 @@ func (c *Config) validateClips() error {
 	}
 	if c.Clips.MaxUploadMB < 0 || c.Clips.MaxUploadMB > 64<<10 {
 		return &ConfigError{"clips.max_upload_mb", fmt.Sprintf("%d must be 0 (2048) to 65536", c.Clips.MaxUploadMB)}
+	}
+	if c.Clips.StingerMaxMB < 0 || c.Clips.StingerMaxMB > 16<<10 {
+		return &ConfigError{"clips.stinger_max_mb", fmt.Sprintf("%d must be 0 (1024) to 16384", c.Clips.StingerMaxMB)}
 	}
 	return nil
 }

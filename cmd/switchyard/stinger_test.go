@@ -278,3 +278,27 @@ func TestStingerPanelPicker(t *testing.T) {
 	})
 	waitFor(t, 10*time.Second, "the stinger's end", func() bool { return a.mixer.State().Program == "blue" })
 }
+
+// clips.stinger_max_mb, from the show file, bounds what a stinger may take:
+// one over it is a 400 with its figures, and the program goes on.
+func TestStingerMaxMB(t *testing.T) {
+	mustHaveTools(t)
+	_, err := loadYAML(t, "clips: {stinger_max_mb: -1}")
+	require.ErrorContains(t, err, "clips.stinger_max_mb")
+	_, err = loadYAML(t, "clips: {stinger_max_mb: 100000}")
+	require.ErrorContains(t, err, "clips.stinger_max_mb")
+	small, err := loadYAML(t, "clips: {stinger_max_mb: 1}")
+	require.NoError(t, err)
+	cfg := testConfig(t, ingest.SourceConfig{Name: "red", URL: "gen://color?c=red"})
+	cfg.Clips = small.Clips
+	makeStinger(t, filepath.Join(cfg.DataDir, "clips", "sting.mov"), false, "-c:v", "qtrle", "-pix_fmt", "argb")
+	a, _ := startApp(t, cfg)
+	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"red"}`, nil)
+	var e struct{ Error, Field string }
+	require.Equal(t, http.StatusBadRequest, api(t, "POST", a.apiURL("/auto"), `{"type":"stinger","clip":"sting.mov"}`, &e))
+	require.Equal(t, "clip", e.Field)
+	require.Contains(t, e.Error, "the mixer holds at most 1 MiB of a stinger")
+	require.Equal(t, "red", a.mixer.State().Program)
+	require.False(t, a.mixer.State().Transition.Active)
+	require.Zero(t, a.mixer.StingerBytes())
+}
