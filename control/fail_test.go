@@ -35,7 +35,7 @@ func TestFailMapsTheVocabulary(t *testing.T) {
 		{"source field", ingest.SourceConfig{Name: "cam1", Transport: "sctp"}.Validate(), 400,
 			`{"error":"source cam1: transport \"sctp\" must be tcp or udp","field":"transport"}`, ""},
 		{"transition field", bus.Transition{Type: "spin"}.Validate(), 400,
-			`{"error":"transition type \"spin\": use mix, dip or wipe","field":"type"}`, ""},
+			`{"error":"transition type \"spin\": use mix, dip, wipe or stinger","field":"type"}`, ""},
 		{"audio field", audio.Patch{GainDB: &gain}.Apply(&audio.Settings{}, true), 400,
 			`{"error":"gain_db must be from -60 to 20 dB","field":"gain_db"}`, ""},
 		{"output field", push.Config{Name: "o1", URL: "http://x"}.Validate(), 400, "", ""},

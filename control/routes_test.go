@@ -104,7 +104,7 @@ func TestRoutes(t *testing.T) {
 			{"PUT", "/api/v1/transition", `{"type":"dip","duration_ms":500}`, 200, []string{`"type":"dip"`, `"duration_ms":500`}, ""},
 			{"PUT", "/api/v1/transition", `{"duration_ms":-1}`, 400, []string{`"field":"duration_ms"`}, ""},
 			{"POST", "/api/v1/auto", "", 200, []string{`"active":true`, `"type":"dip"`}, ""},
-			{"POST", "/api/v1/auto", `{"type":"spin"}`, 400, []string{`"field":"type"`, `use mix, dip or wipe`}, ""},
+			{"POST", "/api/v1/auto", `{"type":"spin"}`, 400, []string{`"field":"type"`, `use mix, dip, wipe or stinger`}, ""},
 			{"POST", "/api/v1/transition/position", `{"position":0.5}`, 200, []string{`"manual":true`}, ""},
 			{"POST", "/api/v1/transition/position", `{"position":2}`, 400, []string{`"field":"position"`}, ""},
 			{"POST", "/api/v1/transition/position", `{}`, 400, []string{`field \"position\" is required`}, ""},
