@@ -32,6 +32,10 @@ const DefaultMaxBytes = 1 << 30
 // MaxDuration is the longest stinger (the longest transition).
 const MaxDuration = 60 * time.Second
 
+// maxPictures bounds the pictures decoded (a minute at 240 fps), whatever
+// their timestamps say.
+const maxPictures = 60 * 240
+
 // Options say how a stinger is decoded.
 type Options struct {
 	Width, Height int        // the program's size (even)
@@ -154,6 +158,9 @@ func Load(name, path string, o Options) (*Clip, error) {
 		}
 		if len(pics) > 0 && pts < pics[len(pics)-1].pts {
 			continue // out of order: a broken file; its pictures keep their order
+		}
+		if len(pics) >= maxPictures {
+			return nil, invalid(fmt.Sprintf("stinger %s has more than %d pictures: a stinger lasts a few seconds", name, maxPictures), nil)
 		}
 		last = pts
 		if len(pics) > 0 && pts-pics[0].pts > MaxDuration {
