@@ -85,6 +85,17 @@ func (e *Engine) compose(n int64, f *programFrame) {
 			e.tmarks.at[1], e.tmarks.atSource[1] = shownTime(inB, picB != nil, e.cfg.frameTime(n)), true
 		}
 	}
+	if trans != nil && transT.Type == bus.TransStinger {
+		switch m := &e.tmarks; {
+		case stingCut && m.stingCut == 0: // the cut under the clip, for its switch event
+			m.stingCut = n + 1
+			if inB != nil {
+				m.stingCutAt, m.stingCutHave = shownTime(inB, picB != nil, e.cfg.frameTime(n)), true
+			}
+		case !stingCut:
+			m.stingCut, m.stingCutHave = 0, false
+		}
+	}
 	if trans == nil && shot.Program != e.lastProg {
 		ev := SwitchEvent{PTS: e.cfg.frameTime(n), Kind: "cut", From: e.lastProg, To: shot.Program}
 		if inA != nil {

@@ -23,6 +23,11 @@ type transMarks struct {
 	lastB      time.Duration
 	lastBFrame int64
 	haveB      bool
+	// a stinger's cut: the first frame showing To under the clip, plus one
+	// (0: not yet, or the T-bar went back before it), and To's picture there
+	stingCut     int64
+	stingCutAt   SourceTime
+	stingCutHave bool
 }
 
 // finished logs a completed transition with the time it really took (the
@@ -31,7 +36,17 @@ func (e *Engine) finished(d bus.Done) {
 	e.busesMoved()
 	ev := SwitchEvent{PTS: e.cfg.frameTime(d.Start), Kind: d.Transition.Type, From: d.From, To: d.To,
 		Duration: e.cfg.frameTime(max(d.At, d.Start)) - e.cfg.frameTime(d.Start)}
-	if m := &e.tmarks; m.seq == d.Seq {
+	if d.Transition.Type == bus.TransStinger {
+		// the edit lists get what the program did under the clip: a cut, at
+		// the frame it happened (or where the stinger ended, cut short)
+		ev.PTS, ev.Duration = e.cfg.frameTime(d.At), 0
+		if m := &e.tmarks; m.seq == d.Seq && m.stingCut > 0 {
+			ev.PTS = e.cfg.frameTime(m.stingCut - 1)
+			if m.stingCutHave {
+				ev.Sources = []SourceTime{m.stingCutAt}
+			}
+		}
+	} else if m := &e.tmarks; m.seq == d.Seq {
 		if m.haveB && m.atSource[1] && m.at[1].Shown {
 			m.at[1].PTS = m.lastB - e.cfg.frameTime(m.lastBFrame-d.Start)
 		}
@@ -54,6 +69,8 @@ type SwitchEvent struct {
 	// PTS of the first program frame of the change.
 	PTS time.Duration
 	// Kind is cut, the transition type, KindKey or KindAudio (marks.go).
+	// A stinger is told as the cut under it: at the frame it happened,
+	// with no Duration, and To's picture there in Sources.
 	Kind     string
 	From, To string
 	// Duration of a transition.

@@ -16,6 +16,7 @@ import (
 
 	"switchyard/ingest"
 	"switchyard/mixer/bus"
+	"switchyard/output/record"
 )
 
 // stingerVF draws a stinger of 320x240: pure green (0,255,0) over the left
@@ -301,4 +302,42 @@ func TestStingerMaxMB(t *testing.T) {
 	require.Equal(t, "red", a.mixer.State().Program)
 	require.False(t, a.mixer.State().Transition.Active)
 	require.Zero(t, a.mixer.StingerBytes())
+}
+
+// The edit list tells a stinger as what the program did under it: a cut
+// (C, not a dissolve) at the frame it happened, cut_at_ms after its start.
+func TestStingerEditList(t *testing.T) {
+	mustHaveTools(t)
+	cfg := testConfig(t, ingest.SourceConfig{Name: "red", URL: "gen://color?c=red"},
+		ingest.SourceConfig{Name: "blue", URL: "gen://color?c=blue"})
+	makeStinger(t, filepath.Join(cfg.DataDir, "clips", "sting.mov"), false, "-c:v", "qtrle", "-pix_fmt", "argb")
+	a, _ := startApp(t, cfg)
+	waitLive(t, a, "red")
+	waitLive(t, a, "blue")
+	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"blue"}`, nil)
+	after := func(frames int64) {
+		n := a.mixer.Stats().FramesOut
+		waitFor(t, 30*time.Second, "program frames", func() bool { return int64(a.mixer.Stats().FramesOut) >= int64(n)+frames })
+	}
+	var in record.Info
+	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/recording/start"), ``, &in))
+	after(15)
+	var st bus.State
+	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"red"}`, &st)
+	c0 := st.Frame // red from here
+	after(15)
+	mustAPI(t, "POST", a.apiURL("/preview"), `{"source":"blue"}`, nil)
+	mustAPI(t, "POST", a.apiURL("/auto"), `{"type":"stinger","clip":"sting.mov","cut_at_ms":400}`, &st)
+	s := st.Frame
+	waitFor(t, 10*time.Second, "the stinger's end", func() bool { return a.mixer.State().Program == "blue" })
+	after(15)
+	require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/recording/stop"), ``, &in))
+	edl, err := os.ReadFile(filepath.Join(a.recorder.Dir(), in.ID, "cuts.edl"))
+	require.NoError(t, err)
+	_, all, _ := readEDL(t, string(edl), 30)
+	events := takes(t, videoEvents(all))
+	require.Len(t, events, 3, "blue, red, blue:\n%s", edl)
+	require.Equal(t, []string{"BLUE", "RED", "BLUE"}, []string{events[0].reel, events[1].reel, events[2].reel}, "%s", edl)
+	require.Equal(t, "C", events[2].trans, "the stinger is a cut under the clip:\n%s", edl)
+	require.InDelta(t, s+12-c0, events[1].rec1-events[1].rec0, 1, "red from the hot cut to the cut under the stinger (400 ms: 12 frames in):\n%s", edl)
 }
