@@ -17,8 +17,8 @@ func TestStingerTickAllocatesNothing(t *testing.T) {
 	}
 	path := filepath.Join(t.TempDir(), "sting.mov")
 	out, err := exec.Command("nice", "-n", "19", "ffmpeg", "-v", "error", "-f", "lavfi", "-i",
-		"color=c=black:s=320x180:r=30:d=4,format=rgba,geq=r='0':g='255':b='0':a='if(lt(X,160),255,0)'",
-		"-f", "lavfi", "-i", "sine=f=440:sample_rate=48000:d=4", "-c:v", "qtrle", "-pix_fmt", "argb",
+		"color=c=black:s=320x180:r=30:d=6,format=rgba,geq=r='0':g='255':b='0':a='if(lt(X,160),255,0)'",
+		"-f", "lavfi", "-i", "sine=f=440:sample_rate=48000:d=6", "-c:v", "qtrle", "-pix_fmt", "argb",
 		"-c:a", "pcm_s16le", "-shortest", path).CombinedOutput()
 	if err != nil {
 		t.Fatalf("%v: %s", err, out)

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"runtime"
+	"runtime/debug"
 	"testing"
 	"time"
 
@@ -20,10 +21,10 @@ import (
 // sources — decoded from real H.264, one on program, one on preview, one in
 // a PiP, a lower third over them, a mix running — and counts every heap
 // allocation in the process (the sources' decoders included) over 60
-// frames. Pictures, canvases and scalers come from pools, so the only
+// frames (twice, the quieter window counted). Pictures, canvases and scalers come from pools, so the only
 // allocations are the packets the tick publishes: three each (the unit, its
 // NAL unit list, its bytes — readers downstream keep them as long as they
-// need; measured: 463 for 154 packets, 470 when the runtime started a
+// need; measured: 463–471 for 154 packets, 470 when the runtime started a
 // thread). A per-frame allocation anywhere in the path adds 60 and fails it.
 func TestTickAllocatesOnlyItsPackets(t *testing.T) {
 	tickAllocs(t, Config{}, bus.Transition{Type: bus.TransMix, DurationMS: 10_000})
@@ -79,7 +80,7 @@ func tickAllocs(t *testing.T, with Config, trans bus.Transition) {
 	const warm = 3 * gop
 	units := make([][]media.Unit, len(names))
 	for s := range units {
-		units[s] = make([]media.Unit, warm+ticks+gop)
+		units[s] = make([]media.Unit, warm+2*ticks+gop)
 		for i := range units[s] {
 			u := aus[i%gop]
 			u.PTS = time.Duration(i) * time.Second / fps
@@ -132,16 +133,29 @@ func tickAllocs(t *testing.T, with Config, trans bus.Transition) {
 		t.Fatal("no transition running")
 	}
 
-	var m0, m1 runtime.MemStats
-	runtime.ReadMemStats(&m0)
-	p0 := e.Program().UnitsWritten()
-	for range ticks {
-		frame()
+	// no collection during the count: what came before (a stinger's load)
+	// leaves garbage, and a collection in the window empties the
+	// sync.Pools the runtime and libraries refill, counted against the tick
+	runtime.GC()
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	// two windows, the quieter counted: what the packets' contents make
+	// the streams keep (their pre-roll, trimmed by bytes) grows now and
+	// then by a few objects; an allocation a frame adds ticks to both
+	var allocs, packets uint64
+	for w := range 2 {
+		var m0, m1 runtime.MemStats
+		runtime.ReadMemStats(&m0)
+		p0 := e.Program().UnitsWritten()
+		for range ticks {
+			frame()
+		}
+		runtime.ReadMemStats(&m1)
+		p, a := e.Program().UnitsWritten()-p0, m1.Mallocs-m0.Mallocs
+		t.Logf("%d frames: %d allocations for %d packets published", ticks, a, p)
+		if w == 0 || a < allocs {
+			allocs, packets = a, p
+		}
 	}
-	runtime.ReadMemStats(&m1)
-	packets := e.Program().UnitsWritten() - p0
-	allocs := m1.Mallocs - m0.Mallocs
-	t.Logf("%d frames: %d allocations for %d packets published", ticks, allocs, packets)
 	if packets < ticks {
 		t.Fatalf("%d packets published in %d frames", packets, ticks)
 	}
