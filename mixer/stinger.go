@@ -40,6 +40,8 @@ func (e *Engine) stingerFor(t bus.Transition) (bus.Transition, *sting.Clip, erro
 		}
 		return t, nil, &fault.Invalid{Field: "clip", Msg: fmt.Sprintf("stinger %s: %v", t.Clip, err), Err: err}
 	}
+	e.stingLoad.Lock() // one load at a time (each takes a core and up to MaxBytes); a second asking for the same waits and reuses it
+	defer e.stingLoad.Unlock()
 	e.mu.Lock()
 	var c *sting.Clip
 	for _, have := range []*sting.Clip{e.stingDef, e.stingAir, e.stingLast} {
@@ -49,10 +51,8 @@ func (e *Engine) stingerFor(t bus.Transition) (bus.Transition, *sting.Clip, erro
 	}
 	e.mu.Unlock()
 	if c == nil {
-		e.stingLoad.Lock() // one at a time: each takes a core and up to MaxBytes
 		c, err = sting.Load(t.Clip, path, sting.Options{Width: e.cfg.Width, Height: e.cfg.Height, Rate: e.cfg.Rate(),
 			SampleRate: audio.SampleRate, MaxBytes: e.cfg.StingerMaxBytes})
-		e.stingLoad.Unlock()
 		if err != nil {
 			return t, nil, err
 		}
