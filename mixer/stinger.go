@@ -40,16 +40,24 @@ func (e *Engine) stingerFor(t bus.Transition) (bus.Transition, *sting.Clip, erro
 		}
 		return t, nil, &fault.Invalid{Field: "clip", Msg: fmt.Sprintf("stinger %s: %v", t.Clip, err), Err: err}
 	}
-	e.stingLoad.Lock() // one load at a time (each takes a core and up to MaxBytes); a second asking for the same waits and reuses it
-	defer e.stingLoad.Unlock()
-	e.mu.Lock()
-	var c *sting.Clip
-	for _, have := range []*sting.Clip{e.stingDef, e.stingAir, e.stingLast} {
-		if have.Same(path) {
-			c = have
+	loaded := func() *sting.Clip {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		for _, have := range []*sting.Clip{e.stingDef, e.stingAir, e.stingLast} {
+			if have.Same(path) {
+				return have
+			}
 		}
+		return nil
 	}
-	e.mu.Unlock()
+	c := loaded() // at once when it is (AUTO never waits on another's load)
+	if c == nil {
+		// one load at a time (each takes a core and up to MaxBytes); a
+		// second asking for the same clip waits and reuses it
+		e.stingLoad.Lock()
+		defer e.stingLoad.Unlock()
+		c = loaded()
+	}
 	if c == nil {
 		c, err = sting.Load(t.Clip, path, sting.Options{Width: e.cfg.Width, Height: e.cfg.Height, Rate: e.cfg.Rate(),
 			SampleRate: audio.SampleRate, MaxBytes: e.cfg.StingerMaxBytes})
