@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"switchyard/ingest"
+	"switchyard/internal/atomicfile"
 	"switchyard/internal/fault"
 )
 
@@ -58,34 +59,30 @@ func (l *Library) Put(name string, r io.Reader) (Info, error) {
 	if max <= 0 {
 		max = DefaultMaxUpload
 	}
-	if err := os.MkdirAll(l.Dir, 0o755); err != nil {
-		return Info{}, err
-	}
-	tmp, err := os.CreateTemp(l.Dir, ".upload-*"+filepath.Ext(name))
+	// written beside its place (private, the folder 0750), probed there,
+	// then renamed into place, synced: a crash leaves no half clip
+	f, err := atomicfile.Create(filepath.Join(l.Dir, name))
 	if err != nil {
 		return Info{}, err
 	}
-	defer os.Remove(tmp.Name()) // after the rename: nothing
-	n, err := io.Copy(tmp, io.LimitReader(r, max+1))
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
+	defer f.Abort() // after the Commit: nothing
+	n, err := io.Copy(f, io.LimitReader(r, max+1))
 	if err != nil {
 		return Info{}, fmt.Errorf("upload %s: %w", name, err)
 	}
 	if n > max {
 		return Info{}, &fault.Invalid{Field: "file", Msg: fmt.Sprintf("clip %s is larger than the upload cap of %d MB (clips.max_upload_mb)", name, max>>20), Err: ErrTooLarge}
 	}
-	m, err := Probe(tmp.Name())
+	m, err := Probe(f.Name())
 	if err != nil {
 		var inv *fault.Invalid
 		if errors.As(err, &inv) {
-			inv.Msg = strings.ReplaceAll(inv.Msg, filepath.Base(tmp.Name()), name)
+			inv.Msg = strings.ReplaceAll(inv.Msg, filepath.Base(f.Name()), name)
 		}
 		return Info{}, err
 	}
 	m.Close()
-	if err := os.Rename(tmp.Name(), filepath.Join(l.Dir, name)); err != nil {
+	if err := f.Commit(); err != nil {
 		return Info{}, err
 	}
 	return l.info(name), nil
