@@ -1,8 +1,9 @@
-// Package connlimit caps how many connections a listener holds open at
+// Package connlimit caps how many connections a media server holds open at
 // once: the media servers' defence against a flood that would take every
 // file descriptor the process has (HTTP, recordings and the show's own
 // cameras included). A connection over the cap is closed as soon as it is
-// accepted, counted, and logged once a second at most.
+// accepted (Listener, for TCP) or asked for (Gate, which SRT answers with a
+// rejection), counted, and logged once a second at most.
 package connlimit
 
 import (
