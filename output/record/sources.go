@@ -15,9 +15,10 @@ var ErrClosed = errors.New("the recorder is closed (the switcher is shutting dow
 // without ISO) records it too, from its pre-roll, in <source>.mp4 — or, for
 // a name whose source was removed earlier in the session, in its next part
 // file (<source>.partN.mp4). A session recording chosen cameras, or none,
-// leaves it out. It fails only when the recorder is closed, or when the
-// session still records a source of that name (the show's names are unique:
-// a bug elsewhere).
+// leaves it out. A session that records st already (it started between the
+// source's registration and this call) is left as it is. It fails only
+// when the recorder is closed, or when the session still records another
+// stream under that name (the show's names are unique: a bug elsewhere).
 func (r *Recorder) AddSource(name string, st *media.Stream) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -47,6 +48,9 @@ func (r *Recorder) AddSource(name string, st *media.Stream) error {
 		case <-t.done:
 		default:
 			rd.Close()
+			if t.stream == st {
+				return nil // recorded already: the session started after the source joined the registry
+			}
 			return fmt.Errorf("source %s: the recording still writes a camera of that name", name)
 		}
 		// the source came back: its track goes on in a new part file, on
