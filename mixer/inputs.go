@@ -20,8 +20,9 @@ import (
 // jitter buffers and slates, the picture each shows at an instant, their
 // snapshots and counters. (input.go is one input: its decoding and timing.)
 
-// MaxJitterBuffer is the longest jitter buffer, the program's or a source's.
-const MaxJitterBuffer = time.Second
+// MaxJitterBuffer is the longest jitter buffer, the program's or a source's
+// (media.MaxJitterBuffer, the one bound ingest checks too).
+const MaxJitterBuffer = media.MaxJitterBuffer
 
 // inputSet is the sources the mixer decodes, by name, and the same as a
 // list (copied on change: the encode loop and the meters read a list they
