@@ -4,14 +4,16 @@
 // the program on a media.Stream.
 //
 // The Engine (engine.go) is the program clock and the encode loop; what a
-// frame shows is composed in compose.go. Around
-// it: the inputs (inputs.go, input.go, timing.go; decoding at lowered
-// priority behind the decode gate, gate.go and priority_*.go), the encode
-// targets (target.go: program, renditions, preview), the sound
-// (sound.go, with package audio), the keyers (keyers.go, with package
-// keyer), the multiview (multiview.go), the switch events for the edit
-// lists (marks.go, transition.go), and the buses (package bus), timing and
-// lateness (package clock) as plain Go.
+// frame shows is composed in compose.go, in its order. The rest are parts,
+// each a type owning its state: the inputs (inputSet in inputs.go; one
+// input in input.go, timing.go; decoding at lowered priority behind the
+// decode gate, gate.go and priority_*.go), the encode targets (targets in
+// target.go: program, renditions, preview in one list), the program's
+// sound (sound in sound.go, with package audio), the keyers (keyerSet in
+// keyers.go, with package keyer), the multiview (Multiview in
+// multiview.go), the switch log for the edit lists (switchLog in marks.go),
+// and the buses (package bus), timing and lateness (package clock) as
+// plain Go. The Engine's other methods are the API other packages call.
 package mixer
 
 import (
@@ -51,11 +53,13 @@ var (
 // (Multiview) and the encode targets (targets: program, renditions and
 // preview in one list).
 //
-// Locks, in the order they may nest: keyerSet.edit, keyerSet.mu, then mu;
-// mu is the frame lock — the buses, the frame being composed, the inputs
-// and the switch log change under it, and the tick composes a frame's
-// choices under it. targets.mu, then targets.encoding (the encode loop's);
-// sound.mu, Multiview.progMu and keyerSet.retireMu are taken alone.
+// Locks, in the order they may nest: keyerSet.edit, keyerSet.mu, mu,
+// keyerSet.retireMu. mu is the frame lock: the buses, the frame being
+// composed, the inputs and the switch log change under it, and the tick
+// makes a frame's choices under it. targets.mu, then targets.encoding (the
+// encode loop's, held through a frame's encodes and its sound's mix, which
+// takes sound.mu and mu inside it, one at a time); sound.mu and
+// Multiview.progMu hold no other.
 type Engine struct {
 	cfg Config
 	log *slog.Logger

@@ -124,7 +124,7 @@ func (e *Engine) AddInput(name string, st *media.Stream, jitterBuffer time.Durat
 	if err := checkJitterBuffer(name, jitterBuffer); err != nil {
 		return err
 	}
-	slate, err := e.renderSlate(name)
+	slate, err := newSlate(e.cfg, name)
 	if err != nil {
 		return err
 	}
@@ -133,7 +133,7 @@ func (e *Engine) AddInput(name string, st *media.Stream, jitterBuffer time.Durat
 		audio: audio.NewRing(audio.RingFrames(MaxJitterBuffer)), cancel: cancel, done: make(chan struct{}),
 		mix: audio.Settings{Mode: audio.ModeAFV}, tickBuf: make([]float32, e.sound.tickSamples()), clock: &e.tickN,
 		progNow: e.progNow, reader: st.NewReader(256), tickAt: math.MinInt64, frame: e.cfg.FrameDuration(), decodeDevice: e.cfg.DecodeDevice}
-	d, auto := e.jitterOr(jitterBuffer)
+	d, auto := e.cfg.jitterOr(jitterBuffer)
 	in.delay.Store(int64(d))
 	in.soundJ.Store(int64(d))
 	in.buf.auto = auto
@@ -162,9 +162,9 @@ func checkJitterBuffer(name string, d time.Duration) error {
 
 // jitterOr is the buffer a source starts on for a setting of d (0: the
 // program's), and whether it is adaptive.
-func (e *Engine) jitterOr(d time.Duration) (time.Duration, bool) {
+func (c Config) jitterOr(d time.Duration) (time.Duration, bool) {
 	if d == 0 {
-		d = e.cfg.JitterBuffer
+		d = c.JitterBuffer
 	}
 	if d == AutoJitter {
 		return autoStart, true
@@ -187,7 +187,7 @@ func (e *Engine) SetJitterBuffer(name string, d time.Duration) error {
 	if in == nil {
 		return fmt.Errorf("no input %s", name)
 	}
-	v, auto := e.jitterOr(d)
+	v, auto := e.cfg.jitterOr(d)
 	in.buf.mu.Lock()
 	if in.buf.auto = auto; !auto {
 		in.setBufferLocked(e.progNow(), v)
@@ -227,21 +227,22 @@ func (in *input) stop() {
 	<-in.done
 }
 
-func (e *Engine) renderSlate(name string) (*av.Frame, error) {
-	f, err := av.NewFrame(e.cfg.Width, e.cfg.Height)
+// newSlate renders the NO SIGNAL picture of source name.
+func newSlate(c Config, name string) (*av.Frame, error) {
+	f, err := av.NewFrame(c.Width, c.Height)
 	if err != nil {
 		return nil, err
 	}
 	bg := color.FromRGB(24, 24, 28)
 	f.Fill(bg.Y, bg.U, bg.V)
-	big, err := draw.Face(float64(e.cfg.Height) / 9)
+	big, err := draw.Face(float64(c.Height) / 9)
 	if err != nil {
 		f.Free()
 		return nil, err
 	}
-	small, _ := draw.Face(float64(e.cfg.Height) / 16)
-	draw.TextCentered(f, big, e.cfg.Height/2, "NO SIGNAL", color.FromRGB(230, 230, 230))
-	draw.TextCentered(f, small, e.cfg.Height/2+e.cfg.Height/8, name, color.FromRGB(160, 160, 170))
+	small, _ := draw.Face(float64(c.Height) / 16)
+	draw.TextCentered(f, big, c.Height/2, "NO SIGNAL", color.FromRGB(230, 230, 230))
+	draw.TextCentered(f, small, c.Height/2+c.Height/8, name, color.FromRGB(160, 160, 170))
 	return f, nil
 }
 
@@ -287,7 +288,11 @@ func (e *Engine) Snapshot(name string, maxWidth int) (*image.YCbCr, error) {
 		return nil, ErrNoPicture
 	}
 	defer pic.Release()
-	pp := pic.Picture()
+	return toImage(pic.Picture(), maxWidth)
+}
+
+// toImage scales a picture down to at most maxWidth wide into a Go image.
+func toImage(pp av.Picture, maxWidth int) (*image.YCbCr, error) {
 	w, h := pp.Width(), pp.Height()
 	if w > maxWidth {
 		w, h = maxWidth, h*maxWidth/w
@@ -326,6 +331,11 @@ func (e *Engine) SourceStats(name string) SourceStats {
 	if in == nil {
 		return SourceStats{}
 	}
+	return in.stats()
+}
+
+// stats are its counters.
+func (in *input) stats() SourceStats {
 	auto, need, steps := in.bufferState()
 	return SourceStats{Pictures: in.frames.Load(), DecodeErrors: in.decodeErrors.Load(), PicturesLate: in.picsLate.Load(),
 		SoundLate: time.Duration(in.soundLate.Load()) * time.Second / audio.SampleRate, JitterBuffer: in.jitter(), Transit: in.cmap.transit(),

@@ -36,7 +36,8 @@ var (
 // frees waits in retired for the tick after (retire).
 //
 // Lock order: edit, then mu, then the engine's mu (taken by the hooks
-// known and onAir); retireMu alone. The tick takes none but retireMu.
+// known and onAir); retireMu is innermost (retire runs under mu, the tick
+// frees under the engine's mu). The tick takes no other of these.
 type keyerSet struct {
 	cfg Config
 	log *slog.Logger

@@ -213,6 +213,12 @@ func (e *Engine) SourceOffset(name string) (time.Duration, bool) {
 	if in == nil {
 		return 0, false
 	}
+	return in.offsetNow()
+}
+
+// offsetNow is what its timestamps map to on the program clock now
+// (SourceOffset).
+func (in *input) offsetNow() (time.Duration, bool) {
 	in.cmap.mu.Lock()
 	anchored := in.cmap.anchored
 	in.cmap.mu.Unlock()
