@@ -346,7 +346,7 @@ func (ks *keyerSet) prepareKeyer(k *keyerState, s keyer.Spec, started time.Time)
 	return p, nil
 }
 
-// commitKeyerLocked makes a prepared keyer k's (under kmu).
+// commitKeyerLocked makes a prepared keyer k's (under mu).
 func (ks *keyerSet) commitKeyerLocked(k *keyerState, p *preparedKeyer) {
 	old := k.view.Load()
 	if p.spec.Dynamic() {

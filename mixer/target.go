@@ -36,7 +36,7 @@ type target struct {
 	// main is the program's own encode: it takes the key frames asked for
 	// (KeyFrameNext). The program and its renditions carry the program's sound.
 	main, sound bool
-	refs        int // a rendition's users (under rmu)
+	refs        int // a rendition's users (under targets.mu)
 	// height is a scaled rendition's (0: the program's size); the encode
 	// loop scales each program frame into scaled first.
 	height int
