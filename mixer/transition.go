@@ -56,13 +56,15 @@ func (e *Engine) State() bus.State {
 	return e.stateLocked()
 }
 
+func (e *Engine) known(name string) bool { return e.ins.known(name) }
+
 // SetProgram hot-cuts the program to a source; it shows from the next tick,
 // whose index the returned state's Frame gives.
 func (e *Engine) SetProgram(name string) (bus.State, error) {
 	defer e.changes.Changed(ChangedBuses)
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if !e.ins.known(name) {
+	if !e.known(name) {
 		return bus.State{}, fmt.Errorf("%w %q", ErrUnknownSource, name)
 	}
 	e.bus.SetProgram(name, e.current+1)
@@ -74,7 +76,7 @@ func (e *Engine) SetPreview(name string) (bus.State, error) {
 	defer e.changes.Changed(ChangedBuses)
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if !e.ins.known(name) {
+	if !e.known(name) {
 		return bus.State{}, fmt.Errorf("%w %q", ErrUnknownSource, name)
 	}
 	e.bus.SetPreview(name, e.current+1)
