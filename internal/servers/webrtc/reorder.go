@@ -1,6 +1,7 @@
 package webrtc
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/rtp"
@@ -22,24 +23,40 @@ const (
 type reorder struct {
 	init    bool
 	next    uint16 // sequence number released next
+	highest uint16 // the highest sequence number seen
 	held    map[uint16]*rtp.Packet
 	since   time.Time // when the oldest held packet arrived
-	skipped uint64    // packets given up on
+	// counts, when set, counts the packets recovered and given up on.
+	counts *lossCounts
 	// onSkip, when set, is told that packets were given up on (a picture
 	// is broken: ask for a key frame).
 	onSkip func()
+}
+
+// lossCounts are a session's packets that came after a later one and were
+// still in time (a retransmission answering a NACK, or reordered on the
+// way), and those given up on (their picture or sound was lost). Written
+// by the track readers, read by the statistics.
+type lossCounts struct {
+	recovered, skipped atomic.Uint64
 }
 
 // push takes a packet that arrived at now and releases to out every packet
 // that is due.
 func (r *reorder) push(pkt *rtp.Packet, now time.Time, out func(*rtp.Packet)) {
 	if !r.init {
-		r.init, r.next, r.held = true, pkt.SequenceNumber, map[uint16]*rtp.Packet{}
+		r.init, r.next, r.highest, r.held = true, pkt.SequenceNumber, pkt.SequenceNumber, map[uint16]*rtp.Packet{}
 	}
 	d := int16(pkt.SequenceNumber - r.next)
-	switch {
-	case d < 0:
+	if d < 0 {
 		return // late (already skipped) or a duplicate
+	}
+	if int16(pkt.SequenceNumber-r.highest) > 0 {
+		r.highest = pkt.SequenceNumber
+	} else if _, dup := r.held[pkt.SequenceNumber]; !dup && pkt.SequenceNumber != r.highest && r.counts != nil {
+		r.counts.recovered.Add(1) // it fills a gap in time
+	}
+	switch {
 	case d == 0:
 		out(pkt)
 		r.next++
@@ -64,7 +81,9 @@ func (r *reorder) push(pkt *rtp.Packet, now time.Time, out func(*rtp.Packet)) {
 				oldest = seq
 			}
 		}
-		r.skipped += uint64(uint16(oldest - r.next))
+		if r.counts != nil {
+			r.counts.skipped.Add(uint64(uint16(oldest - r.next)))
+		}
 		r.next = oldest
 		if r.onSkip != nil {
 			r.onSkip()

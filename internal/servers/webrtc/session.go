@@ -38,6 +38,7 @@ type session struct {
 	recv   *rtsp.Receiver
 	in     *rtpIn
 	link   link
+	fb     *feedback // the RTCP feedback sent to the publisher
 
 	mu      sync.Mutex
 	closing bool
@@ -84,7 +85,7 @@ func (ss *session) answer(offer []byte, hasAudio bool) (*Answer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("webrtc peer connection: %w", err)
 	}
-	ss.pc = pc
+	ss.pc, ss.fb = pc, s.fb.take(pc.ID())
 	desc := &description.Session{Medias: []*description.Media{{Type: description.MediaTypeVideo,
 		Formats: []format.Format{&format.H264{PayloadTyp: 96, PacketizationMode: 1}}}}}
 	if hasAudio {
@@ -243,6 +244,7 @@ func remoteCandidates(offer string) string {
 // the session's timeline.
 type rtpIn struct {
 	start time.Time
+	loss  lossCounts
 	mu    sync.Mutex
 	cbs   map[description.MediaType]gortsplib.OnPacketRTPFunc
 	pts   map[*description.Media]*clock
@@ -282,7 +284,7 @@ func (in *rtpIn) read(kind description.MediaType, readRTP func() (*rtp.Packet, i
 		malformed()
 		return
 	}
-	rb := reorder{onSkip: onSkip}
+	rb := reorder{onSkip: onSkip, counts: &in.loss}
 	for {
 		pkt, _, err := readRTP()
 		if err != nil {

@@ -176,6 +176,7 @@ func (v *viewer) answer(offer []byte) (*Answer, error) {
 		return nil, fmt.Errorf("webrtc peer connection: %w", err)
 	}
 	v.pc = pc
+	s.fb.take(pc.ID()) // a viewer's feedback is not counted (yet): forget it
 	for _, tr := range []*webrtc.TrackLocalStaticSample{v.feed.video, v.feed.audio} {
 		sender, err := pc.AddTrack(tr)
 		if err != nil {
