@@ -9,10 +9,12 @@ import (
 
 // Reorder buffer bounds: a missing packet is waited for (its NACK may
 // bring it back) until this many packets are held behind it, or the
-// oldest has waited this long.
+// oldest has waited reorderWait (audioReorderWait for a track without
+// retransmissions, where only reordering is waited out).
 const (
-	reorderPackets = 128
-	reorderWait    = 150 * time.Millisecond
+	reorderPackets   = 128
+	reorderWait      = 150 * time.Millisecond
+	audioReorderWait = 60 * time.Millisecond
 )
 
 // reorder is a small jitter buffer: it releases one track's packets in
@@ -25,7 +27,8 @@ type reorder struct {
 	next    uint16 // sequence number released next
 	highest uint16 // the highest sequence number seen
 	held    map[uint16]*rtp.Packet
-	since   time.Time // when the oldest held packet arrived
+	since   time.Time     // when the oldest held packet arrived
+	wait    time.Duration // how long a gap is waited for; 0: reorderWait
 	// counts, when set, counts the packets recovered and given up on.
 	counts *lossCounts
 	// onSkip, when set, is told that packets were given up on (a picture
@@ -73,7 +76,11 @@ func (r *reorder) push(pkt *rtp.Packet, now time.Time, out func(*rtp.Packet)) {
 		r.since = now
 	}
 	r.held[pkt.SequenceNumber] = pkt
-	if len(r.held) >= reorderPackets || now.Sub(r.since) >= reorderWait {
+	wait := r.wait
+	if wait == 0 {
+		wait = reorderWait
+	}
+	if len(r.held) >= reorderPackets || now.Sub(r.since) >= wait {
 		// give up on what is missing: jump to the oldest held packet
 		oldest := pkt.SequenceNumber
 		for seq := range r.held {

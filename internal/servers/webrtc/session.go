@@ -139,11 +139,16 @@ func (ss *session) onTrack(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
 		if t.Kind() == webrtc.RTPCodecTypeAudio {
 			kind = description.MediaTypeAudio
 		}
-		var onSkip func()
+		// video: NACKs may bring a lost packet back, worth waiting for; when
+		// it is given up on, nothing is published until a key frame, which a
+		// PLI asks for. Audio is not retransmitted (browsers offer no NACK
+		// for Opus): a gap is waited out only as long as reordering takes.
+		wait, onSkip := audioReorderWait, func() {}
 		if kind == description.MediaTypeVideo {
-			onSkip = ss.pliLimiter(uint32(t.SSRC()))
+			pli := ss.pliLimiter(uint32(t.SSRC()))
+			wait, onSkip = reorderWait, func() { ss.recv.VideoLost(); pli() }
 		}
-		ss.in.read(kind, t.ReadRTP, ss.pub.Malformed, onSkip)
+		ss.in.read(kind, t.ReadRTP, ss.pub.Malformed, wait, onSkip)
 	}()
 }
 
@@ -276,7 +281,8 @@ func (in *rtpIn) PacketPTS(m *description.Media, pkt *rtp.Packet) (int64, bool) 
 
 // read reads packets until readRTP fails (the peer connection closed),
 // through a reorder buffer, into the callback of kind.
-func (in *rtpIn) read(kind description.MediaType, readRTP func() (*rtp.Packet, interceptor.Attributes, error), malformed, onSkip func()) {
+func (in *rtpIn) read(kind description.MediaType, readRTP func() (*rtp.Packet, interceptor.Attributes, error), malformed func(),
+	wait time.Duration, onSkip func()) {
 	in.mu.Lock()
 	cb := in.cbs[kind]
 	in.mu.Unlock()
@@ -284,7 +290,7 @@ func (in *rtpIn) read(kind description.MediaType, readRTP func() (*rtp.Packet, i
 		malformed()
 		return
 	}
-	rb := reorder{onSkip: onSkip, counts: &in.loss}
+	rb := reorder{wait: wait, onSkip: onSkip, counts: &in.loss}
 	for {
 		pkt, _, err := readRTP()
 		if err != nil {
