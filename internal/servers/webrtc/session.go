@@ -125,20 +125,22 @@ func (ss *session) onTrack(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
 	ss.wg.Add(2)
 	ss.mu.Unlock()
 	ss.log.Info("whip track", "kind", t.Kind().String(), "codec", t.Codec().MimeType, "ssrc", uint32(t.SSRC()))
+	kind := description.MediaTypeVideo
+	if t.Kind() == webrtc.RTPCodecTypeAudio {
+		kind = description.MediaTypeAudio
+	}
 	go func() { // RTCP from the sender (its reports), through the interceptors
 		defer ss.wg.Done()
 		for {
-			if _, _, err := r.ReadRTCP(); err != nil {
+			pkts, _, err := r.ReadRTCP()
+			if err != nil {
 				return
 			}
+			ss.in.senderReports(kind, uint32(t.SSRC()), pkts)
 		}
 	}()
 	go func() {
 		defer ss.wg.Done()
-		kind := description.MediaTypeVideo
-		if t.Kind() == webrtc.RTPCodecTypeAudio {
-			kind = description.MediaTypeAudio
-		}
 		// video: NACKs may bring a lost packet back, worth waiting for; when
 		// it is given up on, nothing is published until a key frame, which a
 		// PLI asks for. Audio is not retransmitted (browsers offer no NACK
@@ -246,37 +248,45 @@ func remoteCandidates(offer string) string {
 
 // rtpIn is the receiver's RTPSource: it hands each track's packets, in
 // sequence order, to the receiver's callback, with presentation times on
-// the session's timeline.
+// the session's timeline, where the sender's reports put them
+// (rtsp.Timeline: video and audio in step by the sender's clocks).
 type rtpIn struct {
-	start time.Time
+	tl    *rtsp.Timeline
 	loss  lossCounts
 	mu    sync.Mutex
 	cbs   map[description.MediaType]gortsplib.OnPacketRTPFunc
-	pts   map[*description.Media]*clock
+	media map[description.MediaType]*description.Media
 }
 
 func newRTPIn() *rtpIn {
-	return &rtpIn{start: time.Now(), cbs: map[description.MediaType]gortsplib.OnPacketRTPFunc{}, pts: map[*description.Media]*clock{}}
+	return &rtpIn{tl: rtsp.NewTimeline(time.Now()), cbs: map[description.MediaType]gortsplib.OnPacketRTPFunc{},
+		media: map[description.MediaType]*description.Media{}}
 }
 
 // OnPacketRTP sets the callback of a media's packets.
 func (in *rtpIn) OnPacketRTP(m *description.Media, f format.Format, cb gortsplib.OnPacketRTPFunc) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	in.cbs[m.Type] = cb
-	in.pts[m] = &clock{rate: int64(f.ClockRate())}
+	in.cbs[m.Type], in.media[m.Type] = cb, m
+	in.tl.AddTrack(m, f.ClockRate(), m.Type == description.MediaTypeVideo)
 }
 
-// PacketPTS maps a packet's RTP timestamp onto the session's timeline
-// (see clock).
+// PacketPTS places a packet on the session's timeline (see rtsp.Timeline).
 func (in *rtpIn) PacketPTS(m *description.Media, pkt *rtp.Packet) (int64, bool) {
+	return in.tl.PTS(m, pkt.Timestamp, time.Now())
+}
+
+// senderReports passes the sender reports of kind's track (its SSRC) among
+// pkts to the timeline.
+func (in *rtpIn) senderReports(kind description.MediaType, ssrc uint32, pkts []rtcp.Packet) {
 	in.mu.Lock()
-	c := in.pts[m]
+	m := in.media[kind]
 	in.mu.Unlock()
-	if c == nil {
-		return 0, false
+	for _, p := range pkts {
+		if sr, ok := p.(*rtcp.SenderReport); ok && sr.SSRC == ssrc && m != nil {
+			in.tl.SenderReport(m, sr.NTPTime, sr.RTPTime)
+		}
 	}
-	return c.pts(pkt.Timestamp, time.Since(in.start)), true
 }
 
 // read reads packets until readRTP fails (the peer connection closed),
@@ -298,30 +308,6 @@ func (in *rtpIn) read(kind description.MediaType, readRTP func() (*rtp.Packet, i
 		}
 		rb.push(pkt, time.Now(), cb)
 	}
-}
-
-// clock maps one track's 32-bit RTP timestamps onto the session's
-// timeline: the first packet is placed at its arrival time since the
-// session began (so audio and video, whose RTP clocks start at random
-// values, line up as they arrived), and later ones follow their own
-// timestamps, unwrapped.
-type clock struct {
-	rate   int64
-	init   bool
-	last   uint32
-	ext    int64 // unwrapped timestamp of the last packet, from the first
-	offset int64 // the first packet's place on the timeline, in ticks
-}
-
-func (c *clock) pts(ts uint32, since time.Duration) int64 {
-	if !c.init {
-		c.init, c.last = true, ts
-		c.offset = int64(since) * c.rate / int64(time.Second)
-		return c.offset
-	}
-	c.ext += int64(int32(ts - c.last))
-	c.last = ts
-	return c.offset + c.ext
 }
 
 // answer takes a client's offer on pc and sets the server's answer with
