@@ -222,3 +222,47 @@ func TestWHIPLoss(t *testing.T) {
 	require.Positive(t, c.PLIs.Load(), "the PLI reached the publisher")
 	require.Equal(t, ingest.StateLive, sourceStatus(t, a, "guest").State)
 }
+
+// TestWHIPAVSync: a WHIP publisher whose picture flashes and whose sound
+// beeps at the same instants (TestAVSync's camera), with its video and
+// audio RTP timestamps starting at unrelated random values (pion's), and
+// whose first 1.5 s of audio packets reach the show 600 ms late (a queue on
+// the way): placed by the sender's RTCP reports, its sound is in step with
+// its picture on the program, within a frame. Placed by each track's first
+// arrival (as before), the sound was 600 ms behind for the whole session.
+func TestWHIPAVSync(t *testing.T) {
+	mustHaveTools(t)
+	a, _ := startApp(t, testConfig(t, ingest.SourceConfig{Name: "guest"}))
+	h264, opus := whiptest.MediaOf(t, "color=c=black:s=320x240:r=25,drawbox=c=white:t=fill:enable='lt(mod(t\\,1)\\,0.04)'",
+		"aevalsrc='if(lt(mod(t\\,1)\\,0.1)\\,0.5*sin(2*PI*1000*t)\\,0)':s=48000", 30, 25)
+	var mu sync.Mutex
+	var firstAudio, lateEnd time.Time
+	late := func(b []byte, up bool) (bool, time.Duration) {
+		if pt, _, ok := rtpOf(b); !ok || !up || pt != 111 {
+			return false, 0
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if firstAudio.IsZero() {
+			firstAudio = time.Now()
+		}
+		if time.Since(firstAudio) < 1500*time.Millisecond {
+			lateEnd = time.Now().Add(600 * time.Millisecond)
+			return false, 600 * time.Millisecond
+		}
+		return false, 0
+	}
+	relay := testpeer.StartLossyUDP(t, a.webrtc.Addr().String(), testpeer.Impairment{Delay: 5 * time.Millisecond, Shape: late})
+	c := whiptest.New(t, webrtc.MimeTypeH264)
+	c.Send(t, whipThroughRelay(t, a, relay, "guest", c), h264, opus)
+	waitLive(t, a, "guest")
+	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"guest"}`, nil)
+	// past the late audio, and the mixer's mapping past it (a window of
+	// 2–4 s remembers each track's least delay)
+	waitFor(t, 30*time.Second, "the late audio 5 s behind", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return !lateEnd.IsZero() && time.Since(lateEnd) > 5*time.Second
+	})
+	avInSync(t, a, 10*time.Second, false)
+}

@@ -21,7 +21,9 @@ import (
 // tracks have a report its packets are held off (PTS says !ok, and the
 // receiver drops them: a sender reports within a second or so); after
 // SyncWait without them it is placed by its first packet's arrival, as
-// the reference is, until reports come.
+// the reference is, until reports come. A synced track moves only when
+// two reports in a row agree that it is off by more than Tolerance (a
+// sender that restarted a clock), not with each report's noise.
 //
 // gortsplib's PacketPTS (rtptime.GlobalDecoder) places every track by its
 // first packet's arrival, which leaves a track whose first packets came
@@ -32,8 +34,8 @@ type Timeline struct {
 	// SyncWait is how long a track other than the reference waits for the
 	// reports before it is placed by arrival; defaults to 2 s.
 	SyncWait time.Duration
-	// Tolerance is how far the reports may move a synced track before it
-	// follows them (the reports' own rounding is left alone); defaults to
+	// Tolerance is how far the reports may say a synced track is off
+	// before it follows them (twice in a row: see follow); defaults to
 	// 20 ms.
 	Tolerance time.Duration
 
@@ -45,17 +47,22 @@ type Timeline struct {
 
 // timelineTrack is one track's state: pts = offset + ext, in its ticks.
 type timelineTrack struct {
-	rate   int64
-	init   bool
-	last   uint32 // the last packet's RTP timestamp
-	ext    int64  // …unwrapped, from the first packet's
-	first  time.Time
-	placed bool // offset is set
-	synced bool // …by the reports
-	offset int64
-	sr     bool // a report came
-	srNTP  time.Time
-	srRTP  uint32
+	rate    int64
+	init    bool
+	last    uint32 // the last packet's RTP timestamp
+	ext     int64  // …unwrapped, from the first packet's
+	first   time.Time
+	placed  bool // offset is set
+	synced  bool // …by the reports
+	offset  int64
+	sr      bool // a report came
+	srNTP   time.Time
+	srRTP   uint32
+	srGen   int // reports taken
+	seenGen int // srGen of t and of the reference when last followed
+	// pending: the reports said to move to pendingOff once
+	pending    bool
+	pendingOff int64
 }
 
 // NewTimeline starts a timeline at start (the session's beginning: the
@@ -83,6 +90,7 @@ func (tl *Timeline) SenderReport(m *description.Media, ntpTime uint64, rtpTime u
 	defer tl.mu.Unlock()
 	if t := tl.tracks[m]; t != nil {
 		t.sr, t.srNTP, t.srRTP = true, ntp.Decode(ntpTime), rtpTime
+		t.srGen++
 	}
 }
 
@@ -115,12 +123,7 @@ func (tl *Timeline) PTS(m *description.Media, ts uint32, arrival time.Time) (int
 		t.last = ts
 	}
 	if t != tl.ref {
-		if off, ok := tl.syncOffset(t); ok {
-			tol := durToTicks(tl.tolerance(), t.rate)
-			if !t.synced || abs64(off-t.offset) > tol {
-				t.offset, t.placed, t.synced = off, true, true
-			}
-		}
+		tl.follow(t)
 		wait := tl.SyncWait
 		if wait == 0 {
 			wait = 2 * time.Second
@@ -133,6 +136,34 @@ func (tl *Timeline) PTS(m *description.Media, ts uint32, arrival time.Time) (int
 		t.offset, t.placed = durToTicks(arrival.Sub(tl.start), t.rate)-t.ext, true
 	}
 	return t.offset + t.ext, true
+}
+
+// follow places t by the reports when they first allow it, and moves it
+// when they say it is off by more than the tolerance — twice in a row, in
+// agreement: one report's RTP time is the sender's estimate at the
+// instant it sent it, off by however late its sending ran, and following
+// each would make the sound step back and forth.
+func (tl *Timeline) follow(t *timelineTrack) {
+	gen := t.srGen + tl.ref.srGen
+	if gen == t.seenGen && t.synced {
+		return // no new report since
+	}
+	off, ok := tl.syncOffset(t)
+	if !ok {
+		return
+	}
+	t.seenGen = gen
+	tol := durToTicks(tl.tolerance(), t.rate)
+	switch {
+	case !t.synced:
+		t.offset, t.placed, t.synced, t.pending = off, true, true, false
+	case abs64(off-t.offset) <= tol:
+		t.pending = false
+	case t.pending && abs64(off-t.pendingOff) <= tol:
+		t.offset, t.pending = off, false
+	default:
+		t.pending, t.pendingOff = true, off
+	}
 }
 
 func (tl *Timeline) tolerance() time.Duration {

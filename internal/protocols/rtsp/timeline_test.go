@@ -15,8 +15,9 @@ import (
 // first audio packets arrive late. Placed by the sender reports, a
 // video and an audio packet the sender took at the same instant get the
 // same time, whatever the arrival; audio before the reports is held off;
-// without reports, audio is placed by arrival after SyncWait; a sender
-// whose audio clock jumps is followed.
+// without reports, audio is placed by arrival after SyncWait; one report
+// off by 40 ms (the sender's estimate, sent late) moves nothing; a
+// sender whose audio clock jumps is followed once two reports agree.
 func TestTimeline(t *testing.T) {
 	wall := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC) // the sender's NTP clock at its instant 0
 	const v0, a0 = uint32(1234567), uint32(4294967295 - 30000)
@@ -25,16 +26,19 @@ func TestTimeline(t *testing.T) {
 		audioLate  time.Duration // the first audio packets arrive no earlier than this
 		reports    bool
 		audioJump  time.Duration // from 3 s the sender's audio RTP clock is this far ahead of its video
+		noisy      bool          // the audio's report at 2 s is 40 ms off (its sending ran late)
 		wantSynced bool
 		// from the sender's instant from on, |audio − video| must stay within 1 ms
 		from time.Duration
 		// the audio packets dropped, at least and at most
 		dropMin, dropMax int
 	}{
-		{"reports, audio late", 700 * time.Millisecond, true, 0, true, 0, 40, 60},
-		{"reports, on time", 0, true, 0, true, 0, 40, 60},
-		{"audio clock jumps", 0, true, 500 * time.Millisecond, true, 4 * time.Second, 40, 60},
-		{"no reports", 0, false, 0, false, -1, 90, 110},
+		{"reports, audio late", 700 * time.Millisecond, true, 0, false, true, 0, 40, 60},
+		{"reports, on time", 0, true, 0, false, true, 0, 40, 60},
+		{"a noisy report", 0, true, 0, true, true, 0, 40, 60},
+		// followed once two reports agree: from the one at 4 s
+		{"audio clock jumps", 0, true, 500 * time.Millisecond, false, true, 4100 * time.Millisecond, 40, 60},
+		{"no reports", 0, false, 0, false, false, -1, 90, 110},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			start := wall.Add(time.Second) // the session (receiver's clock) starts later; clocks unrelated
@@ -75,7 +79,11 @@ func TestTimeline(t *testing.T) {
 				case e.sr && e.video:
 					tl.SenderReport(vm, ntp.Encode(wall.Add(e.s)), v0+uint32(int64(e.s)*90000/int64(time.Second)))
 				case e.sr:
-					tl.SenderReport(am, ntp.Encode(wall.Add(e.s)), aTS(e.s))
+					ts := aTS(e.s)
+					if tc.noisy && e.s == 2*time.Second {
+						ts += 40 * 48
+					}
+					tl.SenderReport(am, ntp.Encode(wall.Add(e.s)), ts)
 				case e.video:
 					pts, ok := tl.PTS(vm, v0+uint32(int64(e.s)*90000/int64(time.Second)), at)
 					require.True(t, ok, "video is always placed")
