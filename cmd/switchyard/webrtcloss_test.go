@@ -180,6 +180,12 @@ func TestWHIPLoss(t *testing.T) {
 	require.Positive(t, c.NACKs.Load(), "NACKs reached the publisher")
 	require.Positive(t, w.PacketsRecovered, "retransmissions (and reordered packets) in time")
 	require.LessOrEqual(t, s1.DecodeErrors-s0.DecodeErrors, uint64(2), "pictures decode")
+	res, metrics := whipPost(t, "GET", "http://"+a.http.Addr().String()+"/metrics", "", "", "", nil)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	for _, m := range []string{"nacks", "nacked_packets", "packets_recovered", "plis"} {
+		require.Regexp(t, `switchyard_source_webrtc_`+m+`_total\{source="guest"\} [1-9]`, metrics)
+	}
+	require.Contains(t, metrics, `switchyard_source_webrtc_packets_skipped_total{source="guest"}`)
 	frames := m1.FramesOut - m0.FramesOut
 	want := uint64(took.Seconds() * 30)
 	require.InDelta(t, want, frames, float64(want)/10, "the program keeps its 30 fps")
