@@ -167,14 +167,8 @@ func (s *Server) Start() error {
 // asking for a packet until the round trip has passed.
 func mediaEngine(lf logging.LoggerFactory, counter *feedbackFactory) (*webrtc.MediaEngine, *interceptor.Registry, error) {
 	me := &webrtc.MediaEngine{}
-	fb := []webrtc.RTCPFeedback{{Type: "goog-remb"}, {Type: "ccm", Parameter: "fir"}, {Type: "nack"}, {Type: "nack", Parameter: "pli"}}
-	for i, profile := range []string{"42e01f", "42001f", "4d001f", "640032", "64001f"} {
-		err := me.RegisterCodec(webrtc.RTPCodecParameters{
-			RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
-				SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=" + profile, RTCPFeedback: fb},
-			PayloadType: webrtc.PayloadType(102 + 2*i),
-		}, webrtc.RTPCodecTypeVideo)
-		if err != nil {
+	for _, c := range append(h264Codecs(), h265Codec) {
+		if err := me.RegisterCodec(c, webrtc.RTPCodecTypeVideo); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -198,6 +192,33 @@ func mediaEngine(lf logging.LoggerFactory, counter *feedbackFactory) (*webrtc.Me
 		return nil, nil, err
 	}
 	return me, ir, nil
+}
+
+// videoFeedback is the RTCP feedback taken and given on video.
+var videoFeedback = []webrtc.RTCPFeedback{{Type: "goog-remb"}, {Type: "ccm", Parameter: "fir"}, {Type: "nack"}, {Type: "nack", Parameter: "pli"}}
+
+// h264Codecs are the H.264 profiles taken from WHIP publishers and sent to
+// WHEP viewers (packetization mode 1).
+func h264Codecs() []webrtc.RTPCodecParameters {
+	var out []webrtc.RTPCodecParameters
+	for i, profile := range []string{"42e01f", "42001f", "4d001f", "640032", "64001f"} {
+		out = append(out, webrtc.RTPCodecParameters{
+			RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
+				SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=" + profile, RTCPFeedback: videoFeedback},
+			PayloadType: webrtc.PayloadType(102 + 2*i),
+		})
+	}
+	return out
+}
+
+// h265Codec is H.265 (Main profile, RFC 7798; draft-ietf-avtcore-hevc-webrtc
+// for its WebRTC parameters), sent to WHEP viewers of a stream whose video
+// is H.265 (a camera that came in with it). WHIP publishers are held to
+// H.264 (session.answer).
+var h265Codec = webrtc.RTPCodecParameters{
+	RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH265, ClockRate: 90000,
+		SDPFmtpLine: "level-id=93;profile-id=1;tier-flag=0;tx-mode=SRST", RTCPFeedback: videoFeedback},
+	PayloadType: 116,
 }
 
 // Addr returns the UDP port's address.

@@ -102,8 +102,18 @@ func (ss *session) answer(offer []byte, hasAudio bool) (*Answer, error) {
 	ss.recv.Attach(ss.in)
 	ss.pub.OnKick(func() { go ss.close("taken over, or the source was removed") })
 	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
-		if _, err := pc.AddTransceiverFromKind(kind, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+		tr, err := pc.AddTransceiverFromKind(kind, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly})
+		if err != nil {
 			return nil, err
+		}
+		if kind == webrtc.RTPCodecTypeVideo { // H.265 is for viewers: a publisher's video is H.264
+			prefs := h264Codecs()
+			for i := range prefs {
+				prefs[i].PayloadType = 0 // the offer's, as negotiated
+			}
+			if err := tr.SetCodecPreferences(prefs); err != nil {
+				return nil, err
+			}
 		}
 	}
 	pc.OnTrack(ss.onTrack)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
 	"github.com/pion/webrtc/v4/pkg/media/h264reader"
@@ -78,13 +79,18 @@ type Client struct {
 }
 
 // New makes a publisher whose offer has the given video codec
-// (webrtc.MimeTypeH264 or MimeTypeVP8, only that) and Opus.
-func New(t testing.TB, videoMime string) *Client {
+// (webrtc.MimeTypeH264 or MimeTypeVP8), the one it sends, and Opus;
+// alsoOffer are video codecs offered before it (and not sent).
+func New(t testing.TB, videoMime string, alsoOffer ...string) *Client {
 	t.Helper()
 	var se webrtc.SettingEngine
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	me := &webrtc.MediaEngine{}
+	for i, m := range alsoOffer {
+		require.NoError(t, me.RegisterCodec(webrtc.RTPCodecParameters{PayloadType: webrtc.PayloadType(120 + i),
+			RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: m, ClockRate: 90000}}, webrtc.RTPCodecTypeVideo))
+	}
 	fmtp := ""
 	if videoMime == webrtc.MimeTypeH264 {
 		fmtp = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"
@@ -303,26 +309,52 @@ func (c *Client) Answered(t testing.TB, answer string) func(*swmedia.Unit) {
 	}
 }
 
-// Viewer is a WHEP viewer made with pion: it receives H.264 and Opus and
-// counts the packets.
+// Viewer is a WHEP viewer made with pion: it receives one video and one
+// Opus track and counts the packets.
 type Viewer struct {
 	// PC is the viewer's peer connection.
 	PC *webrtc.PeerConnection
 	// Video and Audio count the RTP packets received.
 	Video, Audio atomic.Int64
+	// VideoPackets gets the video's RTP packets while it has room (the
+	// rest are counted only).
+	VideoPackets chan *rtp.Packet
+	codec        atomic.Value // string: the video's MIME type
 }
 
-// NewViewer makes a viewer that receives one video and one audio track.
+// NewViewer makes a viewer that receives one video (of pion's default
+// codecs: H.264, H.265, VP8, VP9, AV1) and one audio track.
 func NewViewer(t testing.TB) *Viewer {
+	t.Helper()
+	me := &webrtc.MediaEngine{}
+	require.NoError(t, me.RegisterDefaultCodecs())
+	return newViewer(t, me)
+}
+
+// NewViewerOf makes a viewer whose offer has only the video codec
+// videoMime (webrtc.MimeTypeH264, MimeTypeH265) and Opus.
+func NewViewerOf(t testing.TB, videoMime string) *Viewer {
+	t.Helper()
+	me := &webrtc.MediaEngine{}
+	fmtp := ""
+	if videoMime == webrtc.MimeTypeH264 {
+		fmtp = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"
+	}
+	require.NoError(t, me.RegisterCodec(webrtc.RTPCodecParameters{PayloadType: 96, RTPCodecCapability: webrtc.RTPCodecCapability{
+		MimeType: videoMime, ClockRate: 90000, SDPFmtpLine: fmtp}}, webrtc.RTPCodecTypeVideo))
+	require.NoError(t, me.RegisterCodec(webrtc.RTPCodecParameters{PayloadType: 111, RTPCodecCapability: webrtc.RTPCodecCapability{
+		MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}}, webrtc.RTPCodecTypeAudio))
+	return newViewer(t, me)
+}
+
+func newViewer(t testing.TB, me *webrtc.MediaEngine) *Viewer {
 	t.Helper()
 	var se webrtc.SettingEngine
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
-	me := &webrtc.MediaEngine{}
-	require.NoError(t, me.RegisterDefaultCodecs())
 	pc, err := webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me)).NewPeerConnection(webrtc.Configuration{})
 	require.NoError(t, err)
-	v := &Viewer{PC: pc}
+	v := &Viewer{PC: pc, VideoPackets: make(chan *rtp.Packet, 2048)}
 	t.Cleanup(func() { _ = pc.Close() })
 	for _, k := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
 		_, err := pc.AddTransceiverFromKind(k, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly})
@@ -332,15 +364,30 @@ func NewViewer(t testing.TB) *Viewer {
 		n := &v.Video
 		if tr.Kind() == webrtc.RTPCodecTypeAudio {
 			n = &v.Audio
+		} else {
+			v.codec.Store(tr.Codec().MimeType)
 		}
 		for {
-			if _, _, err := tr.ReadRTP(); err != nil {
+			p, _, err := tr.ReadRTP()
+			if err != nil {
 				return
 			}
 			n.Add(1)
+			if tr.Kind() == webrtc.RTPCodecTypeVideo {
+				select {
+				case v.VideoPackets <- p:
+				default:
+				}
+			}
 		}
 	})
 	return v
+}
+
+// VideoCodec is the MIME type of the video received ("" before any).
+func (v *Viewer) VideoCodec() string {
+	c, _ := v.codec.Load().(string)
+	return c
 }
 
 // Offer returns the viewer's offer with every candidate.
