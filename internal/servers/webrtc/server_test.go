@@ -43,8 +43,9 @@ func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) 
 	}
 }
 
-// TestWHIPPublish: a pion client publishes H.264 and Opus over WHIP; the
-// source goes live with both tracks, its key units carry their parameter
+// TestWHIPPublish: a pion client publishes H.264 and Opus over WHIP (its
+// offer has H.265 first: the answer takes H.264, H.265 being only for WHEP
+// viewers); the source goes live with both tracks, its key units carry their parameter
 // sets, timestamps rise on one timeline, and DELETE ends it.
 func TestWHIPPublish(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
@@ -55,10 +56,13 @@ func TestWHIPPublish(t *testing.T) {
 	rd := src.Stream().NewReader(1024)
 	defer rd.Close()
 
-	c := whiptest.New(t, webrtc.MimeTypeH264)
-	a, err := s.Publish("guest", "sekret", c.Offer(t))
+	c := whiptest.New(t, webrtc.MimeTypeH264, webrtc.MimeTypeH265)
+	o := c.Offer(t)
+	require.Less(t, strings.Index(string(o), "H265"), strings.Index(string(o), "H264"), "H.265 offered first")
+	a, err := s.Publish("guest", "sekret", o)
 	require.NoError(t, err)
 	require.Contains(t, a.SDP, "H264")
+	require.NotContains(t, a.SDP, "H265")
 	c.Send(t, a.SDP, h264, opus)
 
 	var video, audio, keys int
