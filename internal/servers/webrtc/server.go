@@ -74,6 +74,8 @@ type Server struct {
 
 	conn   net.PacketConn
 	mux    *ice.UDPMuxDefault
+	tcp    net.Listener // ICE over TCP on the UDP port's number: for peers whose UDP is blocked
+	tcpMux ice.TCPMux
 	api    *webrtc.API
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -107,7 +109,8 @@ var (
 	ErrClosed    = fault.New(fault.Unavailable, "the WebRTC server is shutting down")
 )
 
-// Start opens the UDP port and readies the WebRTC stack.
+// Start opens the UDP port (and the same port number over TCP, for ICE
+// over TCP) and readies the WebRTC stack.
 func (s *Server) Start() error {
 	if s.HandshakeTimeout == 0 {
 		s.HandshakeTimeout = 10 * time.Second
@@ -119,22 +122,20 @@ func (s *Server) Start() error {
 		s.MaxSessions = DefaultMaxSessions
 	}
 	s.Log = s.Log.With("component", "ingest.webrtc")
-	addr, err := net.ResolveUDPAddr("udp", s.UDP)
+	conn, tcp, err := listenPorts(s.UDP)
 	if err != nil {
-		return fmt.Errorf("webrtc udp %s: %w", s.UDP, err)
+		return err
 	}
-	conn, err := net.ListenUDP("udp", addr)
-	if err != nil {
-		return fmt.Errorf("webrtc udp %s: %w", s.UDP, err)
-	}
-	s.conn = conn
+	s.conn, s.tcp = conn, tcp
 	lf := logging.NewDefaultLoggerFactory()
 	lf.DefaultLogLevel = logging.LogLevelDisabled
 	s.mux = ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: conn, Logger: lf.NewLogger("udpmux")})
+	s.tcpMux = webrtc.NewICETCPMux(lf.NewLogger("tcpmux"), tcp, 64)
 	var se webrtc.SettingEngine
 	se.LoggerFactory = lf
 	se.SetICEUDPMux(s.mux)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
+	se.SetICETCPMux(s.tcpMux)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6, webrtc.NetworkTypeTCP4, webrtc.NetworkTypeTCP6})
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetICETimeouts(s.FailedTimeout/2, s.FailedTimeout, 2*time.Second)
 	if len(s.PublicIPs) > 0 {
@@ -143,14 +144,14 @@ func (s *Server) Start() error {
 	s.fb = &feedbackFactory{}
 	me, ir, err := mediaEngine(lf, s.fb)
 	if err != nil {
-		conn.Close()
+		s.closePorts()
 		return err
 	}
 	s.api = webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir))
 	s.sessions = map[string]*session{}
 	s.viewers, s.feeds = map[string]*viewer{}, map[string]*feed{}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	s.Log.Info("listening", "udp", conn.LocalAddr().String(), "public_ips", s.PublicIPs)
+	s.Log.Info("listening", "udp", conn.LocalAddr().String(), "tcp", tcp.Addr().String(), "public_ips", s.PublicIPs)
 	return nil
 }
 
@@ -268,8 +269,40 @@ func (s *Server) Close() {
 		v.close("server closing")
 	}
 	s.wg.Wait()
+	s.closePorts()
+}
+
+// listenPorts opens addr over UDP and the same address over TCP (passive
+// ICE over TCP, for peers behind a firewall that lets no UDP out). With
+// port 0 it tries other ports until both are free.
+func listenPorts(addr string) (*net.UDPConn, *net.TCPListener, error) {
+	ua, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("webrtc udp %s: %w", addr, err)
+	}
+	for try := 0; ; try++ {
+		conn, err := net.ListenUDP("udp", ua)
+		if err != nil {
+			return nil, nil, fmt.Errorf("webrtc udp %s: %w", addr, err)
+		}
+		la := conn.LocalAddr().(*net.UDPAddr)
+		tcp, err := net.ListenTCP("tcp", &net.TCPAddr{IP: la.IP, Port: la.Port, Zone: la.Zone})
+		if err == nil {
+			return conn, tcp, nil
+		}
+		conn.Close()
+		if ua.Port != 0 || try == 20 {
+			return nil, nil, fmt.Errorf("webrtc tcp %s (ICE over TCP listens on the UDP port's number: free it, or choose another webrtc.udp): %w", la, err)
+		}
+	}
+}
+
+// closePorts closes the muxes and the ports they read.
+func (s *Server) closePorts() {
 	s.mux.Close()
 	s.conn.Close()
+	_ = s.tcpMux.Close()
+	s.tcp.Close()
 }
 
 // newID returns a session id: 16 random bytes in hex.

@@ -83,9 +83,16 @@ type Client struct {
 // alsoOffer are video codecs offered before it (and not sent).
 func New(t testing.TB, videoMime string, alsoOffer ...string) *Client {
 	t.Helper()
+	return NewOver(t, webrtc.NetworkTypeUDP4, videoMime, alsoOffer...)
+}
+
+// NewOver is New with the client's candidates of one network type only
+// (webrtc.NetworkTypeTCP4: a peer whose UDP is blocked).
+func NewOver(t testing.TB, network webrtc.NetworkType, videoMime string, alsoOffer ...string) *Client {
+	t.Helper()
 	var se webrtc.SettingEngine
 	se.SetIncludeLoopbackCandidate(true)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	se.SetNetworkTypes([]webrtc.NetworkType{network})
 	me := &webrtc.MediaEngine{}
 	for i, m := range alsoOffer {
 		require.NoError(t, me.RegisterCodec(webrtc.RTPCodecParameters{PayloadType: webrtc.PayloadType(120 + i),
