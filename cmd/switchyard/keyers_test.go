@@ -200,7 +200,7 @@ func heapInUse() int64 {
 // an output added through the API are all back after a restart.
 func TestShowSurvivesRestart(t *testing.T) {
 	cfg := testConfig(t, ingest.SourceConfig{Name: "cam1", URL: "gen://color?c=red"})
-	a, _ := startApp(t, cfg)
+	a, aLogs := startApp(t, cfg)
 	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/sources"), `{"name":"cam2","url":"gen://bars"}`, nil))
 	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/outputs"), `{"name":"backup","url":"rtmp://127.0.0.1:9/live/secret-key","enabled":false}`, nil))
 	var pip, logo, lt, k0 keyer.Status
@@ -226,7 +226,7 @@ func TestShowSurvivesRestart(t *testing.T) {
 	require.Equal(t, http.StatusOK, api(t, "PATCH", a.apiURL("/keyers/"+bare.ID), `{"rect":null}`, &k0))
 	require.NotNil(t, k0.Rect)
 	before := keyerIDs(t, a)
-	a.Close()
+	closeApp(t, a, aLogs)
 
 	b, _ := startApp(t, cfg)
 	sourceStatus(t, b, "cam2")
