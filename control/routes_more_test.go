@@ -173,6 +173,12 @@ func (f *fakeClipLib) Put(name string, r io.Reader) (ingest.ClipInfo, error) {
 	return ingest.ClipInfo{Name: name, SizeBytes: n}, nil
 }
 
+func (f *fakeClipLib) reset() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.clips = nil
+}
+
 func (f *fakeClipLib) Delete(name string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -350,7 +356,7 @@ func streamStep(t *testing.T, base, method, path, want string, status int) {
 
 // udpSink is a UDP port nothing but the test reads: where a tally
 // destination under test sends.
-func udpSink(t *testing.T) string {
+func udpSink(t testing.TB) string {
 	t.Helper()
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	require.NoError(t, err)
