@@ -447,6 +447,7 @@ func moreRoutes(t *testing.T, h, off http.Handler, o *testOwners) {
 			{"POST", "/api/v1/tally/destinations", `{"protocol":"tsl5","address":"` + sink + `"}`, 400, []string{`"field":"name"`}, ""},
 			{"PATCH", "/api/v1/tally/destinations/booth", `{"screen":3}`, 200, []string{`"screen":3`}, ""},
 			{"PATCH", "/api/v1/tally/destinations/booth", `{"transport":"sctp"}`, 400, []string{`"field":"transport"`}, ""},
+			{"PATCH", "/api/v1/tally/destinations/booth", `{"screen":"x"}`, 400, []string{`"field":"screen"`, `field \"screen\" must be`}, ""},
 			{"PATCH", "/api/v1/tally/destinations/nosuch", `{"screen":3}`, 404, nil, ""},
 			{"DELETE", "/api/v1/tally/destinations/booth", "", 204, nil, ""},
 			{"DELETE", "/api/v1/tally/destinations/booth", "", 404, nil, ""},
