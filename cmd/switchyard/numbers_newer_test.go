@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -71,4 +72,36 @@ func TestHostileNumbersRefusedNewer(t *testing.T) {
 	var st ingest.Status
 	mustAPI(t, "GET", a.apiURL("/sources/vt"), "", &st)
 	require.NotNil(t, st.Player, "the clip source still has its player")
+}
+
+// The show file's numbers of the newer parts — SRT, HLS, replay, clips,
+// tally destinations, macros — past int64 both ways, past every float
+// both ways and NaN (YAML has it): each a config error naming its key.
+func TestConfigNumbersRefused(t *testing.T) {
+	cases := []struct{ yaml, key, ok string }{
+		{"srt: { latency: %s }", "srt.latency", "200ms"},
+		{"srt: { max_connections: %s }", "srt.max_connections", "10"},
+		{"hls: { segment_duration: %s }", "hls.segment_duration", "2s"},
+		{"hls: { part_duration: %s }", "hls.part_duration", "200ms"},
+		{"hls: { segment_count: %s }", "hls.segment_count", "10"},
+		{"hls: { renditions: [{ video_bitrate: %s, height: 180 }] }", "hls.renditions[0].video_bitrate", "300k"},
+		{"hls: { renditions: [{ video_bitrate: 300k, height: %s }] }", "hls.renditions[0].height", "180"},
+		{"replay: { enabled: true, buffer: %s }", "replay.buffer", "30s"},
+		{"replay: { enabled: true, max_bytes: %s }", "replay.max_bytes", "1000000"},
+		{"clips: { max_upload_mb: %s }", "clips.max_upload_mb", "100"},
+		{"tally: [{ protocol: tsl5, address: '127.0.0.1:9', screen: %s }]", "tally[0].screen", "2"},
+		{"tally: [{ protocol: tsl5, address: '127.0.0.1:9', brightness: %s }]", "tally[0].brightness", "2"},
+		{"macros: [{ name: m, steps: [{ method: POST, path: /api/v1/cut, wait_ms: %s }] }]", "macros[0].steps[0].wait_ms", "100"},
+		{"sources: [{ name: cam1, tally_index: %s }]", "sources[0].tally_index", "3"},
+	}
+	for _, c := range cases {
+		_, err := LoadConfig(writeShow(t, strings.ReplaceAll(c.yaml, "%s", c.ok)), nil)
+		require.NoError(t, err, "%s with %s: a sane value loads", c.key, c.ok)
+		for _, v := range append(slices.Clone(hostileNumbers), ".nan", ".inf", "-.inf") {
+			yaml := strings.ReplaceAll(c.yaml, "%s", v)
+			_, err := LoadConfig(writeShow(t, yaml), nil)
+			require.Error(t, err, "%s", yaml)
+			require.True(t, strings.HasPrefix(err.Error(), c.key), "%s: the error names %s: %v", yaml, c.key, err)
+		}
+	}
 }
