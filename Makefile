@@ -58,8 +58,9 @@ test-short: deps ## the fast subset: every package's own tests and a few end-to-
 bench: deps ## print performance figures beside ffmpeg doing the same work
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 40m ./cmd/switchyard
 
-soak: deps ## long runs (SOAK=10m each; SOAK=1h make soak): A/V sync; a recording switched all the while, rebuilt from its EDL frame by frame
+soak: deps ## long runs (SOAK=10m each; SOAK=1h make soak): A/V sync; a recording switched all the while, rebuilt from its EDL frame by frame; 12 x 1080p30 cameras held with nothing late
 	SOAK=$${SOAK:-10m} $(GO) test -run '^(TestAVSync|TestConform)$$' -count=1 -v -timeout 3h ./cmd/switchyard
+	SCALE_FROM=12 SCALE_MAX=12 SCALE_HOLD=1 SCALE_WINDOW=$${SOAK:-10m} $(GO) test -run '^$$' -bench '^BenchmarkScale1080p$$' -benchtime 1x -timeout 3h ./cmd/switchyard
 
 fuzz: deps ## run each fuzz target for a short while
 	@$(GO) list -f '{{.ImportPath}}' $(PKGS) | while read p; do \

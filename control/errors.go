@@ -165,7 +165,8 @@ func decodeStrict(body []byte, v any) error {
 		case errors.As(err, &synErr):
 			return badRequest("", "request body is not valid JSON (at byte %d)", synErr.Offset)
 		case errors.As(err, &typErr):
-			return badRequest(typErr.Field, "field %q must be %s", typErr.Field, describeType(typErr.Type))
+			f := jsonPath(typErr.Field)
+			return badRequest(f, "field %q must be %s", f, describeType(typErr.Type))
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 			return badRequest(f, "unknown field %q", f)
@@ -177,4 +178,20 @@ func decodeStrict(body []byte, v any) error {
 		return badRequest("", "request body must hold one JSON object")
 	}
 	return nil
+}
+
+// jsonPath is a field's path as the client wrote it: encoding/json names a
+// field of an embedded struct with the struct's Go name first
+// ("Patch.screen"), which no client sends; the API's JSON names are
+// lower case, so a segment in upper case is such a Go name and is left out.
+func jsonPath(field string) string {
+	parts := strings.Split(field, ".")
+	out := parts[:0]
+	for _, p := range parts {
+		if p != "" && p[0] >= 'A' && p[0] <= 'Z' {
+			continue
+		}
+		out = append(out, p)
+	}
+	return strings.Join(out, ".")
 }

@@ -408,18 +408,27 @@ func (s *Server) getEvents(c *gin.Context) {
 	if sw.write(first...) != nil {
 		return
 	}
+	s.pump(c, sw, sub, func(ev Event) error {
+		if full && ev.ID != 0 && ev.ID <= snapID {
+			return nil
+		}
+		return sw.write(format(ev))
+	})
+}
+
+// pump hands sub's events to each, which writes what the stream tells of
+// them (an error ends the stream), until the client leaves, the server
+// closes (Server.Close cancels s.ctx: Shutdown does not wait for event
+// streams), or the subscriber falls behind and is dropped (the client
+// reconnects, with its last id where the stream gives ids). A comment line
+// every 15 s keeps proxies from closing a quiet stream.
+func (s *Server) pump(c *gin.Context, sw *streamWriter, sub *subscriber, each func(Event) error) {
 	keepAlive := time.NewTicker(15 * time.Second)
 	defer keepAlive.Stop()
 	for {
 		select {
 		case ev, ok := <-sub.ch:
-			if !ok {
-				return // fell behind: the client reconnects with its last id
-			}
-			if full && ev.ID != 0 && ev.ID <= snapID {
-				continue
-			}
-			if sw.write(format(ev)) != nil {
+			if !ok || each(ev) != nil {
 				return
 			}
 		case <-keepAlive.C:

@@ -6,6 +6,7 @@ import (
 	"image"
 	"image/png"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -19,6 +20,7 @@ import (
 
 	"switchyard/ingest"
 	"switchyard/mixer/keyer"
+	"switchyard/output/tally"
 )
 
 // fuzzRoutes are the routes that take a request body, with their path
@@ -52,12 +54,19 @@ func FuzzAPI(f *testing.F) {
 			`{"gain_db":-3,"mute":true,"mode":"on"}`, `{"gain_db":1e308}`, `{"name":"cam2","url":"gen://image?path=logo.png"}`,
 			`{"name":"cam3","url":"gen://color?c=red","jitter_buffer_ms":999999999999}`, `{"jitter_buffer_ms":400}`,
 			`{"name":"o1","url":"rtmp://127.0.0.1:1/live/k","enabled":false,"video_bitrate":250000}`, `{"program":true,"iso":["cam1"]}`,
-			`{"token":"x"}`, "\x89PNG\r\n\x1a\n"} {
+			`{"token":"x"}`, "\x89PNG\r\n\x1a\n",
+			`{"action":"seek","position_s":1e308}`, `{"action":"seek","position_s":-9223372036854775808}`, `{"action":"play"}`,
+			`{"source":"cam1","from_s":5,"to_s":1,"speed":0.5,"take":true}`, `{"from_s":1e308,"speed":-1e308}`,
+			`{"name":"desk","protocol":"tsl5","address":"127.0.0.1:9","screen":70000,"brightness":-1}`, `{"screen":3,"transport":"tcp"}`,
+			`{"name":"m1","steps":[{"method":"POST","path":"/api/v1/cut","wait_ms":9223372036854775807}]}`,
+			`{"name":"m2","steps":[{"method":"POST","path":"/api/v1/macros"}]}`} {
 			f.Add(uint8(i), []byte(seed))
 		}
 	}
-	s, _ := unstartedServer(f, io.Discard)
+	s, o := unstartedServer(f, io.Discard)
+	withMoreOwners(s) // the clips folder, replay, WHIP/WHEP and HLS on fakes: their apply steps run
 	h := s.Handler()
+	sink := udpSink(f)
 	dir := s.Assets.Path()
 	if err := os.WriteFile(filepath.Join(dir, "go.ttf"), goregular.TTF, 0o640); err != nil {
 		f.Fatal(err)
@@ -85,6 +94,17 @@ func FuzzAPI(f *testing.F) {
 		if _, err := s.Mixer.AddKeyer(keyer.Spec{ID: "base", Type: keyer.TypeText, Text: "base"}); err != nil {
 			f.Fatal(err)
 		}
+		for _, d := range o.tally.Configs() {
+			_ = o.tally.Remove(d.Name)
+		}
+		// the destination {name} reaches, on a port nothing else reads
+		if _, err := o.tally.Add(tally.Config{Name: "cam1", Protocol: tally.TSL5, Address: sink}); err != nil {
+			f.Fatal(err)
+		}
+		s.macros.mu.Lock()
+		s.macros.list = nil
+		s.macros.mu.Unlock()
+		s.Clips.(*fakeClipLib).reset()
 	}
 	reset()
 	errBody := regexp.MustCompile(`^\{"error":"[^"]`)
@@ -92,6 +112,9 @@ func FuzzAPI(f *testing.F) {
 		op := fuzzRoutes[int(route)%len(fuzzRoutes)]
 		if strings.Contains(op.path, "/outputs") && !loopbackURL(body) {
 			t.Skip("an output would connect to another host")
+		}
+		if strings.Contains(op.path, "/tally/") && !loopbackAddress(body) {
+			t.Skip("a tally destination would send to another host")
 		}
 		defer reset()
 		ctype := "application/json"
@@ -121,6 +144,19 @@ func loopbackURL(body []byte) bool {
 	}
 	u, err := url.Parse(*v.URL)
 	return err != nil || u.Hostname() == "127.0.0.1" || u.Hostname() == "localhost"
+}
+
+// loopbackAddress reports whether body's "address", if any, is on this
+// machine (a tally destination's).
+func loopbackAddress(body []byte) bool {
+	var v struct {
+		Address *string `json:"address"`
+	}
+	if json.Unmarshal(body, &v) != nil || v.Address == nil {
+		return true
+	}
+	h, _, err := net.SplitHostPort(*v.Address)
+	return err != nil || h == "127.0.0.1" || h == "localhost"
 }
 
 // tinyPNG is a 2×2 PNG.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -72,27 +71,14 @@ func (s *Server) getGuestTally(c *gin.Context) {
 	if sw.write([]byte("retry: 1000\n\n")) != nil || send(s.Tally.Status().Sources) != nil {
 		return
 	}
-	keepAlive := time.NewTicker(15 * time.Second)
-	defer keepAlive.Stop()
-	for {
-		select {
-		case ev, ok := <-sub.ch:
-			if !ok {
-				return // fell behind: the page reconnects
-			}
-			if ev.Type != "tally" {
-				continue
-			}
-			var lamps []tally.Lamp
-			if json.Unmarshal(ev.Data, &lamps) != nil || send(lamps) != nil {
-				return
-			}
-		case <-keepAlive.C:
-			if sw.write([]byte(": keep-alive\n\n")) != nil {
-				return
-			}
-		case <-c.Request.Context().Done():
-			return
+	s.pump(c, sw, sub, func(ev Event) error {
+		if ev.Type != "tally" {
+			return nil
 		}
-	}
+		var lamps []tally.Lamp
+		if err := json.Unmarshal(ev.Data, &lamps); err != nil {
+			return err
+		}
+		return send(lamps)
+	})
 }

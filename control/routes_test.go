@@ -42,6 +42,7 @@ func runSteps(t *testing.T, h http.Handler, steps []routeStep) {
 		}
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, req)
+		visits.add(st.method, st.path, w.Code)
 		require.Equal(t, st.status, w.Code, "%s %s %s: %s", st.method, st.path, st.body, w.Body)
 		for _, s := range st.has {
 			require.Contains(t, w.Body.String(), s, "%s %s %s", st.method, st.path, st.body)
@@ -52,10 +53,16 @@ func runSteps(t *testing.T, h http.Handler, steps []routeStep) {
 // TestRoutes drives every route of the API through the real router (guard,
 // roles, strict decoding, the error mapping) over fake owners — no FFmpeg —
 // each with its happy path and its main refusals, with the statuses and
-// words the API has always answered.
+// words the API has always answered; at the end, every operation of the
+// OpenAPI table must have been driven both ways (checkEveryOperation).
 func TestRoutes(t *testing.T) {
+	visits = &routeVisits{ops: map[string][]int{}}
+	t.Cleanup(func() { visits = nil })
 	s, o := unstartedServer(t, io.Discard)
+	withMoreOwners(s)
 	h := s.Handler()
+	off, _ := unstartedServer(t, io.Discard)
+	offH := off.Handler()
 	require.NoError(t, os.WriteFile(filepath.Join(s.Assets.Path(), "logo.png"), tinyPNG(), 0o640))
 
 	t.Run("service", func(t *testing.T) {
@@ -206,6 +213,7 @@ func TestRoutes(t *testing.T) {
 				`switchyard_limit_in_use{limit="keyers"} 64`, `switchyard_limit_in_use{limit="sources"} 1`}, ""},
 		})
 	})
+	moreRoutes(t, h, offH, o)
 	t.Run("remove source", func(t *testing.T) {
 		runSteps(t, h, []routeStep{
 			{"POST", "/api/v1/program", `{"source":"cam1"}`, 200, []string{`"program":"cam1"`}, ""},
@@ -218,6 +226,7 @@ func TestRoutes(t *testing.T) {
 	b, err := os.ReadFile(s.Store.Path())
 	require.NoError(t, err)
 	require.Contains(t, string(b), `"type": "dip"`)
+	checkEveryOperation(t, visits)
 }
 
 // TestStreamRoutes: the event stream opens with the whole state and then

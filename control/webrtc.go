@@ -153,12 +153,15 @@ var (
 	dSrcRTCRecv     = desc("source_webrtc_packets_received_total", "RTP packets received from a WHIP publisher (this session).", "source")
 	dSrcRTCLost     = desc("source_webrtc_packets_lost_total", "RTP packets of a WHIP publisher never received (this session).", "source")
 	dSrcRTCNACK     = desc("source_webrtc_nacks_total", "NACKs (retransmission requests) sent to a WHIP publisher (this session).", "source")
+	dSrcRTCNACKed   = desc("source_webrtc_nacked_packets_total", "RTP packets a WHIP publisher was asked for again by NACKs (this session).", "source")
+	dSrcRTCRecov    = desc("source_webrtc_packets_recovered_total", "RTP packets of a WHIP publisher that came out of order (a retransmission, or reordered) and were still in time (this session).", "source")
+	dSrcRTCSkipped  = desc("source_webrtc_packets_skipped_total", "RTP packets of a WHIP publisher the jitter buffer gave up waiting for: their picture or sound was lost (this session).", "source")
 	dSrcRTCPLI      = desc("source_webrtc_plis_total", "PLIs (key frame requests) sent to a WHIP publisher (this session).", "source")
 	dSrcRTCKbps     = desc("source_webrtc_kbps", "What a WHIP publisher sent over the last second or more (RTP, headers included).", "source")
 )
 
 func describeWebRTC(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{dWebRTCSessions, dWebRTCOpen, dSrcRTCRTT, dSrcRTCJitter, dSrcRTCRecv, dSrcRTCLost, dSrcRTCNACK, dSrcRTCPLI, dSrcRTCKbps} {
+	for _, d := range []*prometheus.Desc{dWebRTCSessions, dWebRTCOpen, dSrcRTCRTT, dSrcRTCJitter, dSrcRTCRecv, dSrcRTCLost, dSrcRTCNACK, dSrcRTCNACKed, dSrcRTCRecov, dSrcRTCSkipped, dSrcRTCPLI, dSrcRTCKbps} {
 		ch <- d
 	}
 }
@@ -186,6 +189,9 @@ func collectSourceWebRTC(ch chan<- prometheus.Metric, name string, r ingest.WebR
 	counter(dSrcRTCRecv, float64(r.PacketsReceived))
 	counter(dSrcRTCLost, float64(max(r.PacketsLost, 0)))
 	counter(dSrcRTCNACK, float64(r.NACKs))
+	counter(dSrcRTCNACKed, float64(r.NACKedPackets))
+	counter(dSrcRTCRecov, float64(r.PacketsRecovered))
+	counter(dSrcRTCSkipped, float64(r.PacketsSkipped))
 	counter(dSrcRTCPLI, float64(r.PLIs))
 	gauge(dSrcRTCKbps, r.BitrateKbps)
 }

@@ -11,6 +11,7 @@ import (
 	"switchyard/internal/fault"
 	"switchyard/internal/protocols/srt"
 	"switchyard/internal/redact"
+	"switchyard/media"
 )
 
 // NamePattern is what a source name must match.
@@ -100,8 +101,9 @@ const MaxLabel = 256
 // every display).
 const MaxTallyIndex = 0xFFFE
 
-// MaxJitterBufferMS is the longest jitter buffer a source may have.
-const MaxJitterBufferMS = 1000
+// MaxJitterBufferMS is the longest jitter buffer a source may have, in
+// milliseconds: media.MaxJitterBuffer, the bound the mixer holds to.
+const MaxJitterBufferMS = media.MaxJitterBufferMS
 
 // Protocol names pulled cameras publish with.
 const (

@@ -14,9 +14,17 @@ type WebRTCStats struct {
 	PacketsReceived uint64 `json:"packets_received"`
 	PacketsLost     int64  `json:"packets_lost"`
 	// NACKs and PLIs are the retransmission and picture requests sent to
-	// the publisher.
-	NACKs uint64 `json:"nacks"`
-	PLIs  uint64 `json:"plis"`
+	// the publisher; NACKedPackets the packets the NACKs asked for (a
+	// packet may be asked for more than once).
+	NACKs         uint64 `json:"nacks"`
+	NACKedPackets uint64 `json:"nacked_packets"`
+	PLIs          uint64 `json:"plis"`
+	// PacketsRecovered counts packets that came after a later one and were
+	// still in time for the jitter buffer (retransmitted after a NACK, or
+	// reordered on the way); PacketsSkipped those it gave up waiting for
+	// (their picture was lost: a PLI asks for a key frame).
+	PacketsRecovered uint64 `json:"packets_recovered"`
+	PacketsSkipped   uint64 `json:"packets_skipped"`
 	// BitrateKbps is what arrived over the last second or more.
 	BitrateKbps float64 `json:"bitrate_kbps"`
 }

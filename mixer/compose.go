@@ -23,13 +23,9 @@ func (e *Engine) compose(n int64, f *programFrame) {
 	at := e.cfg.frameTime(n) + e.cfg.FrameDuration()/2
 	e.mu.Lock()
 	e.current = n
-	for i, free := range e.retired {
-		free() // the last tick is done with it
-		e.retired[i] = nil
-	}
-	e.retired = e.retired[:0]
+	e.keyers.freeRetired()
 	// after the frees: anything retired from here on is freed by the next tick
-	keyers := *e.keyerList.Load()
+	keyers := e.keyers.onAirList()
 	var (
 		inB    *input
 		picB   *av.PictureRef
@@ -67,61 +63,19 @@ func (e *Engine) compose(n int64, f *programFrame) {
 		f.timing.Src, _ = inA.tookFresh()
 		f.timing.Frame = e.cfg.frameTime(n)
 	}
-	if e.pvOut != nil && trans == nil {
+	if e.targets.preview && trans == nil {
 		picP, slateP, _ = e.sourceLocked(shot.Preview, at, now, true)
 	}
 	e.takeKeyerSourcesLocked(keyers, n, at, now)
 	e.tickN.Store(n)
 	inA.markShown(n)
 	inB.markShown(n)
-	e.inputs[shot.Preview].markShown(n) // preview: the next cut or transition needs it whole
-	if trans != nil && e.tmarks.seq != trans.Seq {
-		// where both sources stood at its first frame
-		e.tmarks = transMarks{seq: trans.Seq}
-		if inA != nil {
-			e.tmarks.at[0], e.tmarks.atSource[0] = shownTime(inA, picA != nil, e.cfg.frameTime(n)), true
-		}
-		if inB != nil {
-			e.tmarks.at[1], e.tmarks.atSource[1] = shownTime(inB, picB != nil, e.cfg.frameTime(n)), true
-		}
-	}
+	e.ins.m[shot.Preview].markShown(n) // preview: the next cut or transition needs it whole
+	f.key = e.marks.frame(n, shot, inA, inB, picA != nil, picB != nil, e.ins.list)
 	if trans != nil && transT.Type == bus.TransStinger {
-		switch m := &e.tmarks; {
-		case stingCut && m.stingCut == 0: // the cut under the clip, for its switch event
-			m.stingCut = n + 1
-			if inB != nil {
-				m.stingCutAt, m.stingCutHave = shownTime(inB, picB != nil, e.cfg.frameTime(n)), true
-			}
-		case !stingCut:
-			m.stingCut, m.stingCutHave = 0, false
-		}
+		e.marks.stingerCut(n, stingCut, inB, picB != nil) // the cut under the clip, for its switch event
 	}
-	if trans == nil && shot.Program != e.lastProg {
-		ev := SwitchEvent{PTS: e.cfg.frameTime(n), Kind: "cut", From: e.lastProg, To: shot.Program}
-		if inA != nil {
-			ev.Sources = []SourceTime{shownTime(inA, picA != nil, ev.PTS)}
-		}
-		e.switches = append(e.switches, ev)
-		e.lastProg = shot.Program
-	}
-	if trans == nil {
-		e.airing.next(e, n, inA, picA != nil)
-	} else { // the transition's event says what it aired; what follows goes on from its incoming source
-		e.airing.follow(inB, picB != nil)
-		if inB != nil && picB != nil {
-			e.tmarks.lastB, e.tmarks.lastBFrame, e.tmarks.haveB = time.Duration(inB.shownPTS.Load()), n, true
-		}
-	}
-	f.key = false
-	if e.keyAt >= 0 && n >= e.keyAt {
-		f.key = true
-		e.keyAt = -1
-		e.switches = append(e.switches, e.keyEventLocked(n, inA, inB, picA != nil, picB != nil))
-	}
-	var switches []SwitchEvent
-	if len(e.switches) > 0 {
-		switches, e.switches = e.switches, nil
-	}
+	switches := e.marks.take()
 	e.mu.Unlock()
 	if e.OnSwitch != nil {
 		for _, sw := range switches {
@@ -147,14 +101,14 @@ func (e *Engine) compose(n int64, f *programFrame) {
 			draw.Mix(canvas, canvas, e.canvasB, p)
 		}
 	}
-	e.drawKeyers(canvas, keyers)
+	drawKeyers(canvas, keyers)
 	if ftbLvl > 0 {
 		draw.Fade(canvas, canvas, ftbLvl, color.Black)
 	}
-	if e.mvWant.Load() && n%e.mvEvery == 0 {
-		e.handToMultiview(canvas)
+	if e.mv.wants(n) {
+		e.mv.handOver(canvas)
 	}
-	if e.pvOut != nil {
+	if e.targets.preview {
 		if trans == nil {
 			e.composeInto(f.pv, &e.pvScaler, picP, slateP)
 		} else { // canvasB holds the preview bus already: it goes out in f
@@ -167,7 +121,7 @@ func (e *Engine) compose(n int64, f *programFrame) {
 		bGain = p
 	}
 	f.n = n
-	f.sound = e.soundPrev // the last frame's sound is mixed after this picture (mixAudio)
+	f.sound = e.soundPrev // the last frame's sound is mixed after this picture (sound.mix)
 	e.soundPrev = soundMix{inA: inA, inB: inB, bGain: bGain, gain: 1 - ftbLvl, sting: stingSound, stingStart: stingSample}
 }
 
@@ -188,4 +142,18 @@ func (e *Engine) composeInto(dst *av.Frame, sc *av.Scaler, pic *av.PictureRef, s
 		draw.Letterbox(dst, full, r)
 	}
 	pic.Release()
+}
+
+// takeKeyerSourcesLocked takes the pictures of the PiPs that are (or are
+// fading) on air, under e.mu with the tick's other pictures.
+func (e *Engine) takeKeyerSourcesLocked(list []*keyerState, n int64, at time.Duration, now time.Time) {
+	for _, k := range list {
+		v := k.view.Load()
+		k.onNow = k.on.Load()
+		if v.source != "" && (k.onNow || k.lvl > 0) {
+			var in *input
+			k.pic, k.slate, in = e.sourceLocked(v.source, at, now, true)
+			in.markShown(n)
+		}
+	}
 }

@@ -4,14 +4,16 @@
 // the program on a media.Stream.
 //
 // The Engine (engine.go) is the program clock and the encode loop; what a
-// frame shows is composed in compose.go. Around
-// it: the inputs (inputs.go, input.go, timing.go; decoding at lowered
-// priority behind the decode gate, gate.go and priority_*.go), the encode
-// targets (target.go: program, renditions, preview), the sound
-// (sound.go, with package audio), the keyers (keyers.go, with package
-// keyer), the multiview (multiview.go), the switch events for the edit
-// lists (marks.go, transition.go), and the buses (package bus), timing and
-// lateness (package clock) as plain Go.
+// frame shows is composed in compose.go, in its order. The rest are parts,
+// each a type owning its state: the inputs (inputSet in inputs.go; one
+// input in input.go, timing.go; decoding at lowered priority behind the
+// decode gate, gate.go and priority_*.go), the encode targets (targets in
+// target.go: program, renditions, preview in one list), the program's
+// sound (sound in sound.go, with package audio), the keyers (keyerSet in
+// keyers.go, with package keyer), the multiview (Multiview in
+// multiview.go), the switch log for the edit lists (switchLog in marks.go),
+// and the buses (package bus), timing and lateness (package clock) as
+// plain Go. The Engine's other methods are the API other packages call.
 package mixer
 
 import (
@@ -30,7 +32,6 @@ import (
 	"switchyard/media"
 	"switchyard/media/av"
 	"switchyard/media/color"
-	"switchyard/mixer/audio"
 	"switchyard/mixer/bus"
 	"switchyard/mixer/clock"
 	"switchyard/mixer/sting"
@@ -44,75 +45,67 @@ var (
 	ErrUnknownSource error = fault.New(fault.NotFound, "unknown source")
 )
 
-// Engine is the mixer.
+// Engine is the mixer: the program clock (run), which composes each frame
+// in its order (compose.go), and the encode loop (encodeLoop), which
+// encodes and publishes it. What it composes from and encodes to are parts
+// that own their state: the inputs (inputSet), the keyers (keyerSet, with
+// their own locks), the program's sound (sound, confined to the encode
+// loop), the switch log for the edit lists (switchLog), the multiview
+// (Multiview) and the encode targets (targets: program, renditions and
+// preview in one list).
+//
+// Locks, in the order they may nest: keyerSet.edit, keyerSet.mu, mu,
+// keyerSet.retireMu. mu is the frame lock: the buses, the frame being
+// composed, the inputs and the switch log change under it, and the tick
+// makes a frame's choices under it. targets.mu, then targets.encoding (the
+// encode loop's, held through a frame's encodes and its sound's mix, which
+// takes sound.mu and mu inside it, one at a time); sound.mu and
+// Multiview.progMu hold no other.
 type Engine struct {
 	cfg Config
 	log *slog.Logger
 
-	audioTrack *media.Track // the program's sound, carried by the program and its renditions
-	aenc       *av.AudioEncoder
-	black      *av.Frame
-	scaler     av.Scaler
+	// the parts
+	ins     inputSet   // under mu
+	keyers  *keyerSet  // its own locks
+	sound   *sound     // the encode loop's; its settings under its own lock
+	marks   switchLog  // under mu
+	mv      *Multiview // its own goroutine; the clock hands it program pictures
+	targets *targets   // copy-on-write; the encode loop holds targets.encoding
 
-	// audio on the program clock
-	tickAudio  []float32 // one tick of samples
-	aacBuf     []float32 // samples waiting for a full AAC frame
-	aacFill    int
-	samplesOut int64
-	soundPrev  soundMix // the last tick's, mixed by this one
-
-	mu        sync.Mutex
-	inputs    map[string]*input
-	audioIns  []*input // the inputs, copied on change: the tick reads them unlocked
-	master    audio.Settings
-	limit     audio.Limiter
-	progMeter audio.Meter
-
-	levelsMu   sync.Mutex
-	lastLevels audio.Levels
-	bus        *bus.Buses // program, preview, the transition and FTB (under mu)
+	// the frame lock, and what it guards besides the parts above
+	mu      sync.Mutex
+	bus     *bus.Buses // program, preview, the transition and FTB
+	current int64      // index of the frame being composed (or last composed)
+	started time.Time
 	// busMoved is signalled, never waited on, when the buses move on their
 	// own: an automatic transition's progress (every third frame) and a
 	// transition's end. Commands move them too; their callers know.
 	busMoved chan struct{}
 	changes  notify.Notifier // the buses' and the keyers' changes, to OnChange's listener
-	tmarks   transMarks      // where the transition on air's sources stood at its first frame
-	current  int64           // index of the frame being composed (or last composed)
-	started  time.Time
-	lastProg string        // the program source of the last frame
-	keyAt    int64         // the frame KeyFrameNext made a key frame (-1: none)
-	airing   airing        // the program source's pictures, frame to frame (marks.go)
-	switches []SwitchEvent // to hand to OnSwitch after the tick's lock
 	// OnSwitch, when set before Start, receives every program switch, from
 	// the tick: it must return at once.
 	OnSwitch func(SwitchEvent)
-	// stingers (stinger.go): the default transition's and the one on air,
-	// under mu; stingLoad lets one load at a time
+	// stingers (stinger.go): the default transition's, the one on air and
+	// the last loaded, under mu; stingLoad lets one load at a time
 	stingDef, stingAir, stingLast *sting.Clip
 	stingLoad                     sync.Mutex
-	canvasB                       *av.Frame // the preview source during a transition (it trades places with the preview output's picture)
-	scalerB                       av.Scaler
 
-	// the encodes of every program frame (target.go): the program (out),
-	// its renditions, the preview bus (pvOut, when configured) — copy-on-write
-	// under rmu, so the encode loop reads the list without a lock
-	out      *target
-	pvOut    *target
-	targets  atomic.Pointer[[]*target]
-	rmu      sync.Mutex
-	tickMu   sync.Mutex // held while a program frame is encoded
-	pvScaler av.Scaler  // the preview bus's picture
+	// the clock's own, composing
+	black     *av.Frame
+	scaler    av.Scaler
+	canvasB   *av.Frame // the preview source during a transition (it trades places with the preview output's picture)
+	scalerB   av.Scaler
+	pvScaler  av.Scaler // the preview bus's picture
+	soundPrev soundMix  // the last tick's, mixed by this one
 
 	// the program frames: the clock composes into a free one and queues it
 	// for encodeLoop, which hands it back (run)
 	outFrames [outDepth]*programFrame
 	free      chan *programFrame
 	queued    chan *programFrame
-	encDone   chan struct{}
 	gopFrames int64           // the program's key-frame interval in frames
 	lateness  *clock.Lateness // why frames are late; its sampler logs them
-	gate      *decodeGate     // the sources' decodes, one a core (decodeGate)
-	lateDone  chan struct{}
 
 	frames   atomic.Uint64
 	lastOut  atomic.Int64 // when the last program frame left the encoders (unix ns; 0 before the first)
@@ -123,35 +116,15 @@ type Engine struct {
 	dropped  atomic.Uint64
 	encodeNs atomic.Int64
 
-	// keyers: the API's under kmu (never taken by the tick); the tick reads
-	// keyerList, sorted by z, without a lock. kedit is held through a whole
-	// change (files read, rendered, committed), so kmu — which the API's
-	// readers need — is held only to copy a spec and to commit.
-	kedit      sync.Mutex
-	kmu        sync.Mutex
-	keyers     map[string]*keyerState
-	keyerSeq   int
-	keyerList  atomic.Pointer[[]*keyerState]
-	retired    []func() // under mu: run by the next tick (see retire)
+	// the goroutines Start starts: the clock, the encode loop, the keyers'
+	// clocks, the lateness sampler
+	ctx        context.Context
+	cancel     context.CancelFunc
+	done       chan struct{}
+	encDone    chan struct{}
 	clocksDone chan struct{}
-
-	// the multiview: the tick hands it a copy of the program canvas every
-	// mvEvery ticks while it runs (mvWant)
-	mv      *Multiview
-	mvWant  atomic.Bool
-	mvEvery int64
-	mvPool  *av.FramePool
-	mvMu    sync.Mutex
-	mvProg  *av.Frame
-	// mvFresh has a token when the clock hands the multiview a program
-	// picture: a wall that starts waits for one, never showing a stale or
-	// black program window first
-	mvFresh chan struct{}
-
-	ctx       context.Context
-	cancel    context.CancelFunc
-	done      chan struct{}
-	closeOnce sync.Once
+	lateDone   chan struct{}
+	closeOnce  sync.Once
 }
 
 // New opens the encoders; the program tracks are known from here on.
@@ -181,35 +154,43 @@ func New(cfg Config, log *slog.Logger) (*Engine, error) {
 	if cfg.EncodeThreads == 0 {
 		cfg.EncodeThreads = encodeThreads(cfg.Width, cfg.Height)
 	}
-	e := &Engine{cfg: cfg, log: log.With("component", "mixer"), inputs: map[string]*input{},
-		bus: bus.New(cfg.Rate()), current: -1, keyAt: -1, lastProg: Black, keyers: map[string]*keyerState{}}
+	e := &Engine{cfg: cfg, log: log.With("component", "mixer"), bus: bus.New(cfg.Rate()), current: -1}
+	e.ins = newInputSet(runtime.NumCPU())
+	e.marks = newSwitchLog(cfg, e.bus)
 	e.bus.OnFinish = e.finished // a completed transition is a switch event
 	e.busMoved = make(chan struct{}, 1)
 	e.gopFrames = max(1, int64(math.Round(cfg.Keyint.Seconds()*float64(cfg.FPSNum)/float64(cfg.FPSDen))))
 	e.lateness = clock.NewLateness(e.log)
-	e.gate = newDecodeGate(runtime.NumCPU())
-	e.keyerList.Store(&[]*keyerState{})
+	e.keyers = newKeyerSet(cfg, e.log)
+	e.keyers.known = func(name string) bool {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		return e.ins.known(name)
+	}
+	e.keyers.onAir = func(set func()) int64 {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		set()
+		return e.current + 1
+	}
+	e.keyers.changed = func() { e.changes.Changed(ChangedKeyers) }
 	e.startNs.Store(time.Now().UnixNano()) // until Start: sources may come first
 	var err error
-	if e.out, err = e.newTarget(cfg.VideoBitrateBPS, feedProgram); err != nil {
+	if e.targets, err = newTargets(cfg, e.gopFrames); err != nil {
 		return nil, err
 	}
-	e.out.main = true
-	e.targets.Store(&[]*target{e.out})
 	fail := func(err error) (*Engine, error) {
-		e.out.close()
-		if e.aenc != nil {
-			e.aenc.Close()
+		e.targets.close()
+		if e.sound != nil {
+			e.sound.close()
 		}
 		e.freeProgramFrames()
 		return nil, err
 	}
-	if e.aenc, err = av.NewAACEncoder(audio.SampleRate, cfg.AudioBitrateBPS); err != nil {
+	if e.sound, err = newSound(cfg, e.log); err != nil {
 		return fail(err)
 	}
-	if e.audioTrack, err = media.NewAACTrack(e.aenc.Extradata()); err != nil {
-		return fail(fmt.Errorf("AAC encoder config: %w", err))
-	}
+	e.targets.sound = e.sound.track
 	if err := e.newProgramFrames(); err != nil {
 		return fail(err)
 	}
@@ -221,18 +202,14 @@ func New(cfg Config, log *slog.Logger) (*Engine, error) {
 		return fail(err)
 	}
 	e.black.Fill(color.Black.Y, color.Black.U, color.Black.V)
-	samplesPerTick := int(math.Ceil(float64(audio.SampleRate) * float64(cfg.FPSDen) / float64(cfg.FPSNum)))
-	e.tickAudio = make([]float32, 2*samplesPerTick)
-	e.aacBuf = make([]float32, 2*e.aenc.FrameSize())
-	e.out.stream.SetTracks(e.out.track, e.audioTrack)
-	e.mv = newMultiview(e, cfg.Multiview)
-	e.mvPool = av.NewFramePool(cfg.Width, cfg.Height)
-	e.mvFresh = make(chan struct{}, 1)
-	e.mvEvery = max(1, int64(math.Round(float64(cfg.FPSNum)/float64(cfg.FPSDen)/float64(e.mv.cfg.FPS))))
+	prog := e.targets.program()
+	prog.stream.SetTracks(prog.track, e.sound.track)
+	e.mv = newMultiview(cfg.Multiview, cfg, e.log, e.black, e.wallSources)
 	if cfg.PreviewBitrateBPS > 0 {
-		if err := e.openPreview(); err != nil {
+		if err := e.targets.openPreview(e.outFrames[:]); err != nil {
 			e.black.Free()
 			e.canvasB.Free()
+			e.mv.free()
 			return fail(err)
 		}
 	}
@@ -240,10 +217,16 @@ func New(cfg Config, log *slog.Logger) (*Engine, error) {
 }
 
 // Program returns the program stream.
-func (e *Engine) Program() *media.Stream { return e.out.stream }
+func (e *Engine) Program() *media.Stream { return e.targets.program().stream }
 
 // ProgramTracks returns the program's video and audio tracks.
-func (e *Engine) ProgramTracks() (video, audio *media.Track) { return e.out.track, e.audioTrack }
+func (e *Engine) ProgramTracks() (video, audio *media.Track) {
+	return e.targets.program().track, e.sound.track
+}
+
+// PreviewStream carries the encoded preview bus (video only), or is nil
+// when Config.PreviewBitrateBPS is not set.
+func (e *Engine) PreviewStream() *media.Stream { return e.targets.previewStream() }
 
 // Config returns the program format.
 func (e *Engine) Config() Config { return e.cfg }
@@ -265,7 +248,7 @@ func (e *Engine) Start() {
 	e.lateDone = make(chan struct{})
 	go e.run(start)
 	go e.encodeLoop()
-	go e.runClocks()
+	go e.keyers.runClocks(e.ctx, e.clocksDone)
 	go e.lateness.Run(e.ctx, e.lateDone)
 }
 
@@ -282,31 +265,18 @@ func (e *Engine) Close() {
 			<-e.clocksDone
 			<-e.lateDone
 		}
-		if e.mvProg != nil {
-			e.mvProg.Release()
-			e.mvProg = nil
-		}
-		e.mvPool.Close()
+		e.mv.free()
+		e.keyers.freeRetired()
+		e.keyers.free()
 		e.mu.Lock()
-		retired := e.retired
-		e.retired = nil
-		e.mu.Unlock()
-		for _, free := range retired {
-			free()
-		}
-		e.freeKeyers()
-		e.mu.Lock()
-		ins := e.inputs
-		e.inputs = map[string]*input{}
+		ins := e.ins.clear()
 		e.mu.Unlock()
 		for _, in := range ins {
 			in.stop()
 			in.slate.Release()
 		}
-		for _, t := range *e.targets.Load() {
-			t.close()
-		}
-		e.aenc.Close()
+		e.targets.close()
+		e.sound.close()
 		e.scaler.Close()
 		e.scalerB.Close()
 		e.freeProgramFrames()
@@ -362,7 +332,7 @@ type programFrame struct {
 	n      int64
 	canvas *av.Frame         // the program picture
 	pv     *av.Frame         // the preview output's picture, when there is one
-	sound  soundMix          // the frame before's sound, mixed after this picture (mixAudio)
+	sound  soundMix          // the frame before's sound, mixed after this picture (sound.mix)
 	timing clock.FrameTiming // its way, to tell why it was late
 	key    bool              // to be a key frame (KeyFrameNext)
 }
@@ -445,7 +415,7 @@ func (e *Engine) run(start time.Time) {
 		began := time.Now()
 		f.timing = clock.FrameTiming{Due: deadline, Woke: max(woke.Sub(deadline), 0), Busy: busy, Waited: began.Sub(woke), InC: inC,
 			GCCycles: clock.GCCycles(gcSample), Key: n%e.gopFrames == 0,
-			Multiview: e.mvWant.Load() && n%e.mvEvery == 0}
+			Multiview: e.mv.wants(n)}
 		e.compose(n, f)
 		f.timing.Key = f.timing.Key || f.key // a key frame asked for (KeyFrameNext)
 		f.timing.Queued = time.Now()
@@ -497,35 +467,16 @@ func (e *Engine) tick(n int64) {
 	e.free <- f
 }
 
-// output encodes program frame f with the program's encoder, every
-// rendition's and the preview's, publishes it, and mixes the sound of the
-// frame before it.
+// output encodes program frame f on every target (the program, its
+// renditions, the preview), publishes it, and mixes the sound of the frame
+// before it.
 func (e *Engine) output(f *programFrame) {
 	n, tm := f.n, &f.timing
 	t0 := time.Now()
-	e.tickMu.Lock()
+	e.targets.encoding.Lock()
 	tm.Locked = time.Since(t0)
 	tm.Yielded, tm.Video = 0, 0
-	var err error
-	targets := *e.targets.Load()
-	for _, t := range targets {
-		pic := f.canvas
-		if t.feed == feedPreview {
-			pic = f.pv
-		}
-		if t.scaler != nil { // a rendition of another size
-			if serr := t.scaler.Scale(pic.Picture(), t.scaled, av.Rect{W: t.scaled.Width, H: t.scaled.Height}); serr != nil {
-				if err == nil {
-					err = serr
-				}
-				continue
-			}
-			pic = t.scaled
-		}
-		if terr := e.encode(t, pic, n, f.key && t.main, tm); terr != nil && err == nil {
-			err = terr
-		}
-	}
+	targets, err := e.targets.encodeFrame(f, tm)
 	e.encodeNs.Store(int64(time.Since(t0)))
 	if err != nil {
 		e.log.Error("encode failed", "err", err)
@@ -536,7 +487,7 @@ func (e *Engine) output(f *programFrame) {
 	sysmon.Yield() // the encodes took the loop past sysmon's 10 ms
 	a := time.Now()
 	tm.Yielded += a.Sub(y)
-	e.mixAudio(n, f.sound, targets)
+	e.sound.mix(n, f.sound, e.weighSources(f.sound), targets)
 	tm.Audio = time.Since(a)
-	e.tickMu.Unlock()
+	e.targets.encoding.Unlock()
 }

@@ -23,7 +23,7 @@ func x264Threads(t *testing.T, cfg Config) string {
 	}
 	defer e.Close()
 	var out []byte
-	if err := e.out.enc.Encode(e.black, 0, true, func(p av.Packet) { out = append(out, p.Data...) }); err != nil {
+	if err := e.targets.program().enc.Encode(e.black, 0, true, func(p av.Packet) { out = append(out, p.Data...) }); err != nil {
 		t.Fatal(err)
 	}
 	i := bytes.Index(out, []byte(" threads="))
@@ -82,11 +82,11 @@ func TestClockKeepsTimeThroughASlowEncode(t *testing.T) {
 	e.Start()
 	waitFor("3 program frames out", func() bool { return e.Stats().FramesOut >= 3 })
 
-	e.tickMu.Lock() // the encode of the next frame waits here
+	e.targets.encoding.Lock() // the encode of the next frame waits here
 	locked := true
 	defer func() { // before Close, which waits for the encode
 		if locked {
-			e.tickMu.Unlock()
+			e.targets.encoding.Unlock()
 		}
 	}()
 	held := current()
@@ -94,7 +94,7 @@ func TestClockKeepsTimeThroughASlowEncode(t *testing.T) {
 	// hold the encode until the frames in flight are past their time
 	time.Sleep(time.Until(e.Started().Add(e.cfg.frameTime(held+2) + 4*e.cfg.FrameDuration())))
 	late := e.Stats().Late
-	e.tickMu.Unlock()
+	e.targets.encoding.Unlock()
 	locked = false
 	waitFor("the frames held counted late", func() bool { return e.Stats().Late > late })
 	out := e.Stats().FramesOut

@@ -31,7 +31,7 @@ type input struct {
 	audio *audio.Ring
 
 	// audio mixer (settings guarded by the engine's mu; the rest the encode
-	// loop's, which mixes each frame's sound: mixAudio)
+	// loop's, which mixes each frame's sound: sound.mix)
 	mix     audio.Settings
 	tickBuf []float32 // this frame's samples
 	weight  float32   // this frame's gain into the program

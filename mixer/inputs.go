@@ -20,8 +20,101 @@ import (
 // jitter buffers and slates, the picture each shows at an instant, their
 // snapshots and counters. (input.go is one input: its decoding and timing.)
 
-// MaxJitterBuffer is the longest jitter buffer, the program's or a source's.
-const MaxJitterBuffer = time.Second
+// MaxJitterBuffer is the longest jitter buffer, the program's or a source's
+// (media.MaxJitterBuffer, the one bound ingest checks too).
+const MaxJitterBuffer = media.MaxJitterBuffer
+
+// inputSet is the sources the mixer decodes, by name, and the same as a
+// list (copied on change: the encode loop and the meters read a list they
+// loaded without a lock), and the decode gate they share. It is under the
+// engine's mu, the frame lock: the tick takes a frame's pictures in the
+// critical section it reads the buses in, and a bus command checks its
+// source in the one it moves the buses in.
+type inputSet struct {
+	m    map[string]*input
+	list []*input
+	gate *decodeGate // the sources' decodes, one a core
+}
+
+func newInputSet(cores int) inputSet {
+	return inputSet{m: map[string]*input{}, gate: newDecodeGate(cores)}
+}
+
+// known tells whether name may go on a bus: an input, or black.
+func (s *inputSet) known(name string) bool {
+	_, ok := s.m[name]
+	return ok || name == Black
+}
+
+// add adds in, unless its name is taken; those that follow it, added
+// before, follow it from now.
+func (s *inputSet) add(in *input) error {
+	if _, ok := s.m[in.name]; ok || in.name == Black {
+		return fmt.Errorf("input %s already exists", in.name)
+	}
+	s.m[in.name] = in
+	for _, x := range s.m { // those that follow it, added before
+		if x.follows == in.name {
+			x.lead.Store(in)
+		}
+	}
+	s.list = append(s.list[:len(s.list):len(s.list)], in) // a new slice: a tick may hold the old one
+	return nil
+}
+
+// remove takes out the input called name, if there is one; those that
+// follow it go on with their own buffers.
+func (s *inputSet) remove(name string) (*input, bool) {
+	in, ok := s.m[name]
+	delete(s.m, name)
+	if ok {
+		ins := make([]*input, 0, len(s.list))
+		for _, x := range s.list {
+			if x != in {
+				ins = append(ins, x)
+			}
+		}
+		s.list = ins
+	}
+	for _, x := range s.m { // those that follow it go on with their own buffers
+		if x.follows == name {
+			x.lead.Store(nil)
+		}
+	}
+	return in, ok
+}
+
+// follow makes name follow lead's jitter buffer ("": its own).
+func (s *inputSet) follow(name, lead string) error {
+	in := s.m[name]
+	if in == nil {
+		return fmt.Errorf("%w %q", ErrUnknownSource, name)
+	}
+	if lead != "" {
+		if lead == name {
+			return fmt.Errorf("source %s cannot follow itself", name)
+		}
+		for _, x := range s.m {
+			if x.follows == name {
+				return fmt.Errorf("source %s is followed by %s and cannot follow another", name, x.name)
+			}
+		}
+		if l := s.m[lead]; l != nil && l.follows != "" {
+			return fmt.Errorf("source %s follows %s and cannot be followed", lead, l.follows)
+		}
+	}
+	in.follows = lead
+	in.lead.Store(s.m[lead]) // nil when "" or not added yet
+	in.setWake()
+	return nil
+}
+
+// clear empties the set and returns what it held (at Close).
+func (s *inputSet) clear() map[string]*input {
+	m := s.m
+	s.m, s.list = map[string]*input{}, nil
+	return m
+}
 
 // AddInput starts decoding a source so it can be put on a bus. jitterBuffer
 // is its own jitter buffer (a feed over the internet needs more than the
@@ -31,16 +124,16 @@ func (e *Engine) AddInput(name string, st *media.Stream, jitterBuffer time.Durat
 	if err := checkJitterBuffer(name, jitterBuffer); err != nil {
 		return err
 	}
-	slate, err := e.renderSlate(name)
+	slate, err := newSlate(e.cfg, name)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	in := &input{name: name, stream: st, log: e.log.With("source", name), slate: slate, gate: e.gate, gateCh: make(chan struct{}, 1),
+	in := &input{name: name, stream: st, log: e.log.With("source", name), slate: slate, gate: e.ins.gate, gateCh: make(chan struct{}, 1),
 		audio: audio.NewRing(audio.RingFrames(MaxJitterBuffer)), cancel: cancel, done: make(chan struct{}),
-		mix: audio.Settings{Mode: audio.ModeAFV}, tickBuf: make([]float32, len(e.tickAudio)), clock: &e.tickN,
+		mix: audio.Settings{Mode: audio.ModeAFV}, tickBuf: make([]float32, e.sound.tickSamples()), clock: &e.tickN,
 		progNow: e.progNow, reader: st.NewReader(256), tickAt: math.MinInt64, frame: e.cfg.FrameDuration(), decodeDevice: e.cfg.DecodeDevice}
-	d, auto := e.jitterOr(jitterBuffer)
+	d, auto := e.cfg.jitterOr(jitterBuffer)
 	in.delay.Store(int64(d))
 	in.soundJ.Store(int64(d))
 	in.buf.auto = auto
@@ -48,21 +141,14 @@ func (e *Engine) AddInput(name string, st *media.Stream, jitterBuffer time.Durat
 	in.shownAt.Store(e.tickN.Load()) // in sight and heard until the ticks say otherwise
 	in.heardAt.Store(e.tickN.Load())
 	e.mu.Lock()
-	if _, ok := e.inputs[name]; ok || name == Black {
-		e.mu.Unlock()
+	err = e.ins.add(in)
+	e.mu.Unlock()
+	if err != nil {
 		cancel()
 		in.reader.Close()
 		slate.Free()
-		return fmt.Errorf("input %s already exists", name)
+		return err
 	}
-	e.inputs[name] = in
-	for _, x := range e.inputs { // those that follow it, added before
-		if x.follows == name {
-			x.lead.Store(in)
-		}
-	}
-	e.audioIns = append(e.audioIns[:len(e.audioIns):len(e.audioIns)], in) // a new slice: a tick may hold the old one
-	e.mu.Unlock()
 	go in.run(ctx, e.cfg.DecodeThreads)
 	return nil
 }
@@ -76,9 +162,9 @@ func checkJitterBuffer(name string, d time.Duration) error {
 
 // jitterOr is the buffer a source starts on for a setting of d (0: the
 // program's), and whether it is adaptive.
-func (e *Engine) jitterOr(d time.Duration) (time.Duration, bool) {
+func (c Config) jitterOr(d time.Duration) (time.Duration, bool) {
 	if d == 0 {
-		d = e.cfg.JitterBuffer
+		d = c.JitterBuffer
 	}
 	if d == AutoJitter {
 		return autoStart, true
@@ -96,12 +182,12 @@ func (e *Engine) SetJitterBuffer(name string, d time.Duration) error {
 		return err
 	}
 	e.mu.Lock()
-	in := e.inputs[name]
+	in := e.ins.m[name]
 	e.mu.Unlock()
 	if in == nil {
 		return fmt.Errorf("no input %s", name)
 	}
-	v, auto := e.jitterOr(d)
+	v, auto := e.cfg.jitterOr(d)
 	in.buf.mu.Lock()
 	if in.buf.auto = auto; !auto {
 		in.setBufferLocked(e.progNow(), v)
@@ -120,48 +206,13 @@ func (e *Engine) SetJitterBuffer(name string, d time.Duration) error {
 func (e *Engine) Follow(name, lead string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	in := e.inputs[name]
-	if in == nil {
-		return fmt.Errorf("%w %q", ErrUnknownSource, name)
-	}
-	if lead != "" {
-		if lead == name {
-			return fmt.Errorf("source %s cannot follow itself", name)
-		}
-		for _, x := range e.inputs {
-			if x.follows == name {
-				return fmt.Errorf("source %s is followed by %s and cannot follow another", name, x.name)
-			}
-		}
-		if l := e.inputs[lead]; l != nil && l.follows != "" {
-			return fmt.Errorf("source %s follows %s and cannot be followed", lead, l.follows)
-		}
-	}
-	in.follows = lead
-	in.lead.Store(e.inputs[lead]) // nil when "" or not added yet
-	in.setWake()
-	return nil
+	return e.ins.follow(name, lead)
 }
 
 // RemoveInput stops decoding a source; a bus showing it goes to black.
 func (e *Engine) RemoveInput(name string) {
 	e.mu.Lock()
-	in, ok := e.inputs[name]
-	delete(e.inputs, name)
-	if ok {
-		ins := make([]*input, 0, len(e.audioIns))
-		for _, x := range e.audioIns {
-			if x != in {
-				ins = append(ins, x)
-			}
-		}
-		e.audioIns = ins
-	}
-	for _, x := range e.inputs { // those that follow it go on with their own buffers
-		if x.follows == name {
-			x.lead.Store(nil)
-		}
-	}
+	in, ok := e.ins.remove(name)
 	e.bus.Remove(name)
 	e.mu.Unlock()
 	e.changes.Changed(ChangedBuses)
@@ -176,21 +227,22 @@ func (in *input) stop() {
 	<-in.done
 }
 
-func (e *Engine) renderSlate(name string) (*av.Frame, error) {
-	f, err := av.NewFrame(e.cfg.Width, e.cfg.Height)
+// newSlate renders the NO SIGNAL picture of source name.
+func newSlate(c Config, name string) (*av.Frame, error) {
+	f, err := av.NewFrame(c.Width, c.Height)
 	if err != nil {
 		return nil, err
 	}
 	bg := color.FromRGB(24, 24, 28)
 	f.Fill(bg.Y, bg.U, bg.V)
-	big, err := draw.Face(float64(e.cfg.Height) / 9)
+	big, err := draw.Face(float64(c.Height) / 9)
 	if err != nil {
 		f.Free()
 		return nil, err
 	}
-	small, _ := draw.Face(float64(e.cfg.Height) / 16)
-	draw.TextCentered(f, big, e.cfg.Height/2, "NO SIGNAL", color.FromRGB(230, 230, 230))
-	draw.TextCentered(f, small, e.cfg.Height/2+e.cfg.Height/8, name, color.FromRGB(160, 160, 170))
+	small, _ := draw.Face(float64(c.Height) / 16)
+	draw.TextCentered(f, big, c.Height/2, "NO SIGNAL", color.FromRGB(230, 230, 230))
+	draw.TextCentered(f, small, c.Height/2+c.Height/8, name, color.FromRGB(160, 160, 170))
 	return f, nil
 }
 
@@ -202,7 +254,7 @@ func (e *Engine) sourceLocked(name string, at time.Duration, now time.Time, tick
 		e.black.Retain()
 		return nil, e.black, nil
 	}
-	in := e.inputs[name]
+	in := e.ins.m[name]
 	if in == nil {
 		e.black.Retain()
 		return nil, e.black, nil
@@ -223,7 +275,7 @@ var ErrNoPicture error = fault.New(fault.Unavailable, "no picture has been decod
 // here, on the caller's goroutine.
 func (e *Engine) Snapshot(name string, maxWidth int) (*image.YCbCr, error) {
 	e.mu.Lock()
-	in := e.inputs[name]
+	in := e.ins.m[name]
 	var pic *av.PictureRef
 	if in != nil {
 		pic = in.take(time.Now(), e.progNow(), 1<<62, false)
@@ -236,7 +288,11 @@ func (e *Engine) Snapshot(name string, maxWidth int) (*image.YCbCr, error) {
 		return nil, ErrNoPicture
 	}
 	defer pic.Release()
-	pp := pic.Picture()
+	return toImage(pic.Picture(), maxWidth)
+}
+
+// toImage scales a picture down to at most maxWidth wide into a Go image.
+func toImage(pp av.Picture, maxWidth int) (*image.YCbCr, error) {
 	w, h := pp.Width(), pp.Height()
 	if w > maxWidth {
 		w, h = maxWidth, h*maxWidth/w
@@ -270,11 +326,16 @@ type SourceStats = clock.SourceStats
 // SourceStats returns a source's counters (zero for an unknown source).
 func (e *Engine) SourceStats(name string) SourceStats {
 	e.mu.Lock()
-	in := e.inputs[name]
+	in := e.ins.m[name]
 	e.mu.Unlock()
 	if in == nil {
 		return SourceStats{}
 	}
+	return in.stats()
+}
+
+// stats are its counters.
+func (in *input) stats() SourceStats {
 	auto, need, steps := in.bufferState()
 	return SourceStats{Pictures: in.frames.Load(), DecodeErrors: in.decodeErrors.Load(), PicturesLate: in.picsLate.Load(),
 		SoundLate: time.Duration(in.soundLate.Load()) * time.Second / audio.SampleRate, JitterBuffer: in.jitter(), Transit: in.cmap.transit(),

@@ -2,10 +2,13 @@ package mixer
 
 import (
 	"cmp"
+	"context"
 	"fmt"
+	"log/slog"
 	"math"
 	"slices"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -26,7 +29,46 @@ var (
 	ErrTooManyKeyer error = &fault.TooMany{Limit: "keyers", Msg: fmt.Sprintf("a show holds at most %d keyers; delete one first", MaxKeyers)}
 )
 
-// keyerState is one keyer. Its spec is the API's (guarded by e.kmu); what
+// keyerSet is the keyers: the API's under mu (never taken by the tick);
+// the tick reads list, sorted by z, without a lock. edit is held through a
+// whole change (files read, rendered, committed), so mu — which the API's
+// readers need — is held only to copy a spec and to commit. What a change
+// frees waits in retired for the tick after (retire).
+//
+// Lock order: edit, then mu, then the engine's mu (taken by the hooks
+// known and onAir); retireMu is innermost (retire runs under mu, the tick
+// frees under the engine's mu). The tick takes no other of these.
+type keyerSet struct {
+	cfg Config
+	log *slog.Logger
+	// known tells whether a source may be shown (a PiP's).
+	known func(source string) bool
+	// onAir runs set where the tick sees it whole and returns the first
+	// program frame that does.
+	onAir func(set func()) int64
+	// changed tells OnChange's listener (ChangedKeyers).
+	changed func()
+
+	edit sync.Mutex
+	mu   sync.Mutex
+	m    map[string]*keyerState
+	seq  int
+	list atomic.Pointer[[]*keyerState]
+
+	retireMu sync.Mutex
+	retired  []func() // run by the next tick (see retire)
+}
+
+func newKeyerSet(cfg Config, log *slog.Logger) *keyerSet {
+	ks := &keyerSet{cfg: cfg, log: log, m: map[string]*keyerState{}}
+	ks.list.Store(&[]*keyerState{})
+	return ks
+}
+
+// onAirList is the keyers in drawing order, for the tick.
+func (ks *keyerSet) onAirList() []*keyerState { return *ks.list.Load() }
+
+// keyerState is one keyer. Its spec is the API's (guarded by keyerSet.mu); what
 // the tick draws is published through atomics, and the fade level and the
 // PiP scaler belong to the tick.
 type keyerState struct {
@@ -40,7 +82,7 @@ type keyerState struct {
 	level atomic.Uint64 // float64 bits, for the API
 
 	// the tick's own
-	onNow  bool // on, as the tick read it under e.mu
+	onNow  bool // on, as the tick read it under the engine's mu
 	lvl    float64
 	pic    *av.PictureRef
 	slate  *av.Frame
@@ -70,99 +112,99 @@ func (k *keyerState) status() keyer.Status {
 	return st
 }
 
-// Keyers lists the keyers in drawing order (z, then id).
-func (e *Engine) Keyers() []keyer.Status {
-	e.kmu.Lock()
-	defer e.kmu.Unlock()
-	out := make([]keyer.Status, 0, len(e.keyers))
-	for _, k := range e.sortedKeyersLocked() {
+// statuses lists the keyers in drawing order (z, then id).
+func (ks *keyerSet) statuses() []keyer.Status {
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	out := make([]keyer.Status, 0, len(ks.m))
+	for _, k := range ks.sortedKeyersLocked() {
 		out = append(out, k.status())
 	}
 	return out
 }
 
-// KeyerSpecs returns the keyers as show.json keeps them.
-func (e *Engine) KeyerSpecs() []keyer.Spec {
-	e.kmu.Lock()
-	defer e.kmu.Unlock()
-	out := make([]keyer.Spec, 0, len(e.keyers))
-	for _, k := range e.sortedKeyersLocked() {
+// specs returns the keyers as show.json keeps them.
+func (ks *keyerSet) specs() []keyer.Spec {
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	out := make([]keyer.Spec, 0, len(ks.m))
+	for _, k := range ks.sortedKeyersLocked() {
 		out = append(out, k.spec.Clone())
 	}
 	return out
 }
 
-// Keyer returns one keyer.
-func (e *Engine) Keyer(id string) (keyer.Status, error) {
-	e.kmu.Lock()
-	defer e.kmu.Unlock()
-	k := e.keyers[id]
+// get returns one keyer.
+func (ks *keyerSet) get(id string) (keyer.Status, error) {
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	k := ks.m[id]
 	if k == nil {
 		return keyer.Status{}, fmt.Errorf("%w %q", ErrUnknownKeyer, id)
 	}
 	return k.status(), nil
 }
 
-// AddKeyer validates, renders and adds a keyer; it gets an id (k1, k2, …)
+// add validates, renders and adds a keyer; it gets an id (k1, k2, …)
 // unless it brings one. It is on air from the next tick if On. Its files
 // are read and it is rendered without holding the lock the API's readers
 // take.
-func (e *Engine) AddKeyer(s keyer.Spec) (keyer.Status, error) {
-	defer e.changes.Changed(ChangedKeyers)
-	e.kedit.Lock()
-	defer e.kedit.Unlock()
-	e.kmu.Lock()
-	if len(e.keyers) >= MaxKeyers {
-		e.kmu.Unlock()
+func (ks *keyerSet) add(s keyer.Spec) (keyer.Status, error) {
+	defer ks.changed()
+	ks.edit.Lock()
+	defer ks.edit.Unlock()
+	ks.mu.Lock()
+	if len(ks.m) >= MaxKeyers {
+		ks.mu.Unlock()
 		return keyer.Status{}, ErrTooManyKeyer
 	}
 	if s.ID == "" {
 		for {
-			e.keyerSeq++
-			s.ID = "k" + strconv.Itoa(e.keyerSeq)
-			if e.keyers[s.ID] == nil {
+			ks.seq++
+			s.ID = "k" + strconv.Itoa(ks.seq)
+			if ks.m[s.ID] == nil {
 				break
 			}
 		}
-	} else if e.keyers[s.ID] != nil {
-		e.kmu.Unlock()
+	} else if ks.m[s.ID] != nil {
+		ks.mu.Unlock()
 		return keyer.Status{}, fmt.Errorf("%w: %q", ErrKeyerExists, s.ID)
 	}
-	e.kmu.Unlock()
+	ks.mu.Unlock()
 	k := &keyerState{}
 	var started time.Time
 	if s.On {
 		started = time.Now()
 	}
-	p, err := e.prepareKeyer(k, s, started)
+	p, err := ks.prepareKeyer(k, s, started)
 	if err != nil {
 		return keyer.Status{}, err
 	}
-	e.kmu.Lock()
-	defer e.kmu.Unlock()
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
 	k.started = started
-	e.commitKeyerLocked(k, p)
-	e.setOn(k, s.On)
-	e.keyers[s.ID] = k
-	e.publishKeyersLocked()
+	ks.commitKeyerLocked(k, p)
+	ks.setOn(k, s.On)
+	ks.m[s.ID] = k
+	ks.publishKeyersLocked()
 	return k.status(), nil
 }
 
-// UpdateKeyer changes a keyer: apply edits a copy of its spec (the id and
+// update changes a keyer: apply edits a copy of its spec (the id and
 // type stay), which is validated and rendered before it replaces the old
 // one. A keyer sized to its content is sized again when its content changes.
-func (e *Engine) UpdateKeyer(id string, apply func(*keyer.Spec) error) (keyer.Status, error) {
-	defer e.changes.Changed(ChangedKeyers)
-	e.kedit.Lock()
-	defer e.kedit.Unlock()
-	e.kmu.Lock()
-	k := e.keyers[id]
+func (ks *keyerSet) update(id string, apply func(*keyer.Spec) error) (keyer.Status, error) {
+	defer ks.changed()
+	ks.edit.Lock()
+	defer ks.edit.Unlock()
+	ks.mu.Lock()
+	k := ks.m[id]
 	if k == nil {
-		e.kmu.Unlock()
+		ks.mu.Unlock()
 		return keyer.Status{}, fmt.Errorf("%w %q", ErrUnknownKeyer, id)
 	}
 	cur, wasOn, started := k.spec.Clone(), k.on.Load(), k.started
-	e.kmu.Unlock() // kedit keeps every other change out until this one is committed
+	ks.mu.Unlock() // kedit keeps every other change out until this one is committed
 	s := cur.Clone()
 	if err := apply(&s); err != nil {
 		return keyer.Status{}, err
@@ -173,75 +215,75 @@ func (e *Engine) UpdateKeyer(id string, apply func(*keyer.Spec) error) (keyer.St
 	if s.Type != cur.Type {
 		return keyer.Status{}, &fault.Invalid{Field: "type", Msg: "a keyer's type cannot change; delete it and add another"}
 	}
-	if err := s.Load(e.cfg.Assets); err != nil {
+	if err := s.Load(ks.cfg.Assets); err != nil {
 		return keyer.Status{}, err
 	}
 	if cur.AutoRect() && s.Rect != nil && *s.Rect == *cur.Rect {
 		at := *s.Rect
 		s.Rect = nil // fit the new content
-		if err := s.Normalize(e.cfg.Width, e.cfg.Height); err != nil {
+		if err := s.Normalize(ks.cfg.Width, ks.cfg.Height); err != nil {
 			return keyer.Status{}, err
 		}
 		if s.Type != keyer.TypeImage { // text stays where it was; a new image is centred
-			s.Rect.X = min(at.X, e.cfg.Width-s.Rect.W)
-			s.Rect.Y = min(at.Y, e.cfg.Height-s.Rect.H)
+			s.Rect.X = min(at.X, ks.cfg.Width-s.Rect.W)
+			s.Rect.Y = min(at.Y, ks.cfg.Height-s.Rect.H)
 		}
 	}
 	if s.On && !wasOn {
 		started = time.Now()
 	}
-	p, err := e.prepareKeyer(k, s, started)
+	p, err := ks.prepareKeyer(k, s, started)
 	if err != nil {
 		return keyer.Status{}, err
 	}
-	e.kmu.Lock()
-	defer e.kmu.Unlock()
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
 	k.started = started
-	e.commitKeyerLocked(k, p)
-	e.setOn(k, s.On)
-	e.publishKeyersLocked()
+	ks.commitKeyerLocked(k, p)
+	ks.setOn(k, s.On)
+	ks.publishKeyersLocked()
 	return k.status(), nil
 }
 
-// SetKeyerOn fades a keyer on or off over its fade_ms. Going on restarts a
+// setOnAir fades a keyer on or off over its fade_ms. Going on restarts a
 // count-up or count-down clock.
-func (e *Engine) SetKeyerOn(id string, on bool) (keyer.Status, error) {
-	defer e.changes.Changed(ChangedKeyers)
-	e.kedit.Lock()
-	defer e.kedit.Unlock()
-	e.kmu.Lock()
-	defer e.kmu.Unlock()
-	k := e.keyers[id]
+func (ks *keyerSet) setOnAir(id string, on bool) (keyer.Status, error) {
+	defer ks.changed()
+	ks.edit.Lock()
+	defer ks.edit.Unlock()
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	k := ks.m[id]
 	if k == nil {
 		return keyer.Status{}, fmt.Errorf("%w %q", ErrUnknownKeyer, id)
 	}
 	if on && !k.on.Load() {
 		k.started = time.Now()
 		if k.spec.Dynamic() {
-			e.renderClockLocked(k, time.Now())
+			ks.renderClockLocked(k, time.Now())
 		}
 	}
 	k.spec.On = on
 	st := k.status()
-	st.Frame = e.setOn(k, on)
+	st.Frame = ks.setOn(k, on)
 	return st, nil
 }
 
-// DeleteKeyer removes a keyer at once.
-func (e *Engine) DeleteKeyer(id string) error {
-	defer e.changes.Changed(ChangedKeyers)
-	e.kedit.Lock()
-	defer e.kedit.Unlock()
-	e.kmu.Lock()
-	defer e.kmu.Unlock()
-	k := e.keyers[id]
+// remove removes a keyer at once.
+func (ks *keyerSet) remove(id string) error {
+	defer ks.changed()
+	ks.edit.Lock()
+	defer ks.edit.Unlock()
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	k := ks.m[id]
 	if k == nil {
 		return fmt.Errorf("%w %q", ErrUnknownKeyer, id)
 	}
-	delete(e.keyers, id)
-	e.publishKeyersLocked()
+	delete(ks.m, id)
+	ks.publishKeyersLocked()
 	old := k.view.Load()
-	e.retire(func() {
+	ks.retire(func() {
 		k.scaler.Close()
 		if old.pipFrame != nil {
 			old.pipFrame.Free()
@@ -260,18 +302,15 @@ type preparedKeyer struct {
 
 // prepareKeyer reads s's files, validates and renders it for k, under
 // kedit only: nothing here blocks the API's readers or the tick.
-func (e *Engine) prepareKeyer(k *keyerState, s keyer.Spec, started time.Time) (*preparedKeyer, error) {
-	if err := s.Load(e.cfg.Assets); err != nil {
+func (ks *keyerSet) prepareKeyer(k *keyerState, s keyer.Spec, started time.Time) (*preparedKeyer, error) {
+	if err := s.Load(ks.cfg.Assets); err != nil {
 		return nil, err
 	}
-	if err := s.Normalize(e.cfg.Width, e.cfg.Height); err != nil {
+	if err := s.Normalize(ks.cfg.Width, ks.cfg.Height); err != nil {
 		return nil, err
 	}
 	if s.Type == keyer.TypePiP {
-		e.mu.Lock()
-		known := e.known(s.Source)
-		e.mu.Unlock()
-		if !known {
+		if !ks.known(s.Source) {
 			return nil, &fault.Invalid{Field: "source", Msg: fmt.Sprintf("source %q is not known; add it first or pick another", s.Source)}
 		}
 	}
@@ -282,7 +321,7 @@ func (e *Engine) prepareKeyer(k *keyerState, s keyer.Spec, started time.Time) (*
 		return nil, err
 	}
 	p := &preparedKeyer{spec: s, layer: layer, view: &keyerView{rect: *s.Rect, opacity: *s.Opacity,
-		fadeFrames: float64(s.FadeMS) * float64(e.cfg.FPSNum) / float64(e.cfg.FPSDen) / 1000}}
+		fadeFrames: float64(s.FadeMS) * float64(ks.cfg.FPSNum) / float64(ks.cfg.FPSDen) / 1000}}
 	if s.Type == keyer.TypePiP {
 		v := p.view
 		v.source = s.Source
@@ -307,8 +346,8 @@ func (e *Engine) prepareKeyer(k *keyerState, s keyer.Spec, started time.Time) (*
 	return p, nil
 }
 
-// commitKeyerLocked makes a prepared keyer k's (under kmu).
-func (e *Engine) commitKeyerLocked(k *keyerState, p *preparedKeyer) {
+// commitKeyerLocked makes a prepared keyer k's (under mu).
+func (ks *keyerSet) commitKeyerLocked(k *keyerState, p *preparedKeyer) {
 	old := k.view.Load()
 	if p.spec.Dynamic() {
 		k.text = p.text
@@ -319,30 +358,40 @@ func (e *Engine) commitKeyerLocked(k *keyerState, p *preparedKeyer) {
 	// retired after the new view is out: a tick that loads a view from now
 	// on cannot see the old frame
 	if old != nil && old.pipFrame != nil && old.pipFrame != p.view.pipFrame {
-		e.retire(old.pipFrame.Free)
+		ks.retire(old.pipFrame.Free)
 	}
 }
 
-// setOn switches a keyer under e.mu, so the tick sees it whole, and
+// setOn switches a keyer where the tick sees it whole (onAir), and
 // returns the first program frame that does.
-func (e *Engine) setOn(k *keyerState, on bool) int64 {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	k.on.Store(on)
-	return e.current + 1
+func (ks *keyerSet) setOn(k *keyerState, on bool) int64 {
+	return ks.onAir(func() { k.on.Store(on) })
 }
 
 // retire runs free after the tick in progress (if any) is done with what it
-// frees: the next tick runs it first thing. Without a running clock, Close does.
-func (e *Engine) retire(free func()) {
-	e.mu.Lock()
-	e.retired = append(e.retired, free)
-	e.mu.Unlock()
+// frees: the next tick runs it first thing (freeRetired). Without a running
+// clock, Close does.
+func (ks *keyerSet) retire(free func()) {
+	ks.retireMu.Lock()
+	ks.retired = append(ks.retired, free)
+	ks.retireMu.Unlock()
 }
 
-func (e *Engine) sortedKeyersLocked() []*keyerState {
-	list := make([]*keyerState, 0, len(e.keyers))
-	for _, k := range e.keyers {
+// freeRetired runs what was retired (the tick, before it reads the list;
+// Close). Anything retired after it is freed by the next call.
+func (ks *keyerSet) freeRetired() {
+	ks.retireMu.Lock()
+	defer ks.retireMu.Unlock()
+	for i, free := range ks.retired {
+		free() // the last tick is done with it
+		ks.retired[i] = nil
+	}
+	ks.retired = ks.retired[:0]
+}
+
+func (ks *keyerSet) sortedKeyersLocked() []*keyerState {
+	list := make([]*keyerState, 0, len(ks.m))
+	for _, k := range ks.m {
 		list = append(list, k)
 	}
 	slices.SortFunc(list, func(a, b *keyerState) int {
@@ -352,13 +401,13 @@ func (e *Engine) sortedKeyersLocked() []*keyerState {
 }
 
 // publishKeyersLocked gives the tick a new drawing order.
-func (e *Engine) publishKeyersLocked() {
-	list := e.sortedKeyersLocked()
-	e.keyerList.Store(&list)
+func (ks *keyerSet) publishKeyersLocked() {
+	list := ks.sortedKeyersLocked()
+	ks.list.Store(&list)
 }
 
 // renderClockLocked re-renders a clock whose text changed.
-func (e *Engine) renderClockLocked(k *keyerState, now time.Time) {
+func (ks *keyerSet) renderClockLocked(k *keyerState, now time.Time) {
 	c := keyer.Clock{Now: now, Started: k.started}
 	text := k.spec.ClockText(c)
 	if text == k.text {
@@ -366,7 +415,7 @@ func (e *Engine) renderClockLocked(k *keyerState, now time.Time) {
 	}
 	l, err := keyer.Render(&k.spec, c)
 	if err != nil {
-		e.log.Warn("clock keyer render failed", "keyer", k.spec.ID, "err", err)
+		ks.log.Warn("clock keyer render failed", "keyer", k.spec.ID, "err", err)
 		return
 	}
 	k.text = text
@@ -375,45 +424,31 @@ func (e *Engine) renderClockLocked(k *keyerState, now time.Time) {
 
 // runClocks re-renders clock keyers once a second, just after the second
 // turns, off the tick.
-func (e *Engine) runClocks() {
-	defer close(e.clocksDone)
+func (ks *keyerSet) runClocks(ctx context.Context, done chan<- struct{}) {
+	defer close(done)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
 		select {
-		case <-e.ctx.Done():
+		case <-ctx.Done():
 			return
 		case <-timer.C:
 		}
 		now := time.Now()
-		e.kmu.Lock()
-		for _, k := range e.keyers {
+		ks.mu.Lock()
+		for _, k := range ks.m {
 			if k.spec.Dynamic() {
-				e.renderClockLocked(k, now)
+				ks.renderClockLocked(k, now)
 			}
 		}
-		e.kmu.Unlock()
+		ks.mu.Unlock()
 		timer.Reset(time.Second - time.Duration(time.Now().Nanosecond()) + 5*time.Millisecond)
-	}
-}
-
-// takeKeyerSourcesLocked takes the pictures of the PiPs that are (or are
-// fading) on air, under e.mu with the tick's other pictures.
-func (e *Engine) takeKeyerSourcesLocked(list []*keyerState, n int64, at time.Duration, now time.Time) {
-	for _, k := range list {
-		v := k.view.Load()
-		k.onNow = k.on.Load()
-		if v.source != "" && (k.onNow || k.lvl > 0) {
-			var in *input
-			k.pic, k.slate, in = e.sourceLocked(v.source, at, now, true)
-			in.markShown(n)
-		}
 	}
 }
 
 // drawKeyers moves every keyer's fade one frame and blends the visible ones
 // over dst in z order. It releases the pictures the tick took.
-func (e *Engine) drawKeyers(dst *av.Frame, list []*keyerState) {
+func drawKeyers(dst *av.Frame, list []*keyerState) {
 	for _, k := range list {
 		v := k.view.Load()
 		target := 0.0
@@ -435,7 +470,7 @@ func (e *Engine) drawKeyers(dst *av.Frame, list []*keyerState) {
 		op := int(math.Round(v.opacity * k.lvl * 256))
 		if v.pipFrame != nil && (k.pic != nil || k.slate != nil) {
 			if op > 0 {
-				e.scalePiP(k, v)
+				scalePiP(k, v)
 				draw.BlendFrame(dst, v.pipFrame, v.inner.X, v.inner.Y, op)
 			}
 			if k.pic != nil {
@@ -452,7 +487,7 @@ func (e *Engine) drawKeyers(dst *av.Frame, list []*keyerState) {
 }
 
 // scalePiP draws the PiP's source into its frame, fitted and letterboxed.
-func (e *Engine) scalePiP(k *keyerState, v *keyerView) {
+func scalePiP(k *keyerState, v *keyerView) {
 	f := v.pipFrame
 	full := av.Rect{W: f.Width, H: f.Height}
 	src := k.slateOrPicture()
@@ -472,16 +507,44 @@ func (k *keyerState) slateOrPicture() av.Picture {
 }
 
 // freeKeyers frees every keyer's tick resources (at Close).
-func (e *Engine) freeKeyers() {
-	e.kmu.Lock()
-	defer e.kmu.Unlock()
-	for id, k := range e.keyers {
+func (ks *keyerSet) free() {
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	for id, k := range ks.m {
 		k.scaler.Close()
 		if v := k.view.Load(); v != nil && v.pipFrame != nil {
 			v.pipFrame.Free()
 		}
-		delete(e.keyers, id)
+		delete(ks.m, id)
 	}
 	empty := []*keyerState{}
-	e.keyerList.Store(&empty)
+	ks.list.Store(&empty)
 }
+
+// Keyers lists the keyers in drawing order (z, then id).
+func (e *Engine) Keyers() []keyer.Status { return e.keyers.statuses() }
+
+// KeyerSpecs returns the keyers as show.json keeps them.
+func (e *Engine) KeyerSpecs() []keyer.Spec { return e.keyers.specs() }
+
+// Keyer returns one keyer.
+func (e *Engine) Keyer(id string) (keyer.Status, error) { return e.keyers.get(id) }
+
+// AddKeyer validates, renders and adds a keyer; it gets an id (k1, k2, …)
+// unless it brings one. It is on air from the next tick if On.
+func (e *Engine) AddKeyer(s keyer.Spec) (keyer.Status, error) { return e.keyers.add(s) }
+
+// UpdateKeyer changes a keyer: apply edits a copy of its spec (the id and
+// type stay), which is validated and rendered before it replaces the old one.
+func (e *Engine) UpdateKeyer(id string, apply func(*keyer.Spec) error) (keyer.Status, error) {
+	return e.keyers.update(id, apply)
+}
+
+// SetKeyerOn fades a keyer on or off over its fade_ms; the status's Frame
+// is the first program frame that shows the change.
+func (e *Engine) SetKeyerOn(id string, on bool) (keyer.Status, error) {
+	return e.keyers.setOnAir(id, on)
+}
+
+// DeleteKeyer removes a keyer at once.
+func (e *Engine) DeleteKeyer(id string) error { return e.keyers.remove(id) }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"switchyard/mixer/audio"
+	"switchyard/mixer/bus"
 	"switchyard/mixer/clock"
 )
 
@@ -14,6 +15,121 @@ import (
 // recording can start on, with everything on the program then. A recorder
 // maps those timestamps into its camera files, so an edit list points at
 // the very frames that aired, whatever the jitter buffer and B-frames.
+
+// switchLog is the switch log: the events of the frames composed, waiting
+// to be handed to OnSwitch after the tick's lock, and what it needs to tell
+// them — where the transition on air's sources stood at its first frame,
+// the program source of the last frame, its pictures frame to frame, the
+// key frame asked for. All of it under the engine's mu: the commands and
+// the tick write it in the same critical sections as the buses they tell
+// of (bus is the engine's, read only here).
+type switchLog struct {
+	cfg      Config
+	bus      *bus.Buses
+	tmarks   transMarks    // where the transition on air's sources stood at its first frame
+	lastProg string        // the program source of the last frame
+	keyAt    int64         // the frame KeyFrameNext made a key frame (-1: none)
+	airing   airing        // the program source's pictures, frame to frame
+	pending  []SwitchEvent // to hand to OnSwitch after the tick's lock
+}
+
+func newSwitchLog(cfg Config, b *bus.Buses) switchLog {
+	return switchLog{cfg: cfg, bus: b, lastProg: Black, keyAt: -1}
+}
+
+// frame notes what frame n shows (shot; the program's input inA and the
+// incoming one's inB, with whether each showed a picture; the sources
+// ins) and returns whether it is a key frame asked for.
+func (l *switchLog) frame(n int64, shot bus.Shot, inA, inB *input, shownA, shownB bool, ins []*input) (key bool) {
+	trans := shot.Transition
+	if trans != nil && l.tmarks.seq != trans.Seq {
+		// where both sources stood at its first frame
+		l.tmarks = transMarks{seq: trans.Seq}
+		if inA != nil {
+			l.tmarks.at[0], l.tmarks.atSource[0] = shownTime(inA, shownA, l.cfg.frameTime(n)), true
+		}
+		if inB != nil {
+			l.tmarks.at[1], l.tmarks.atSource[1] = shownTime(inB, shownB, l.cfg.frameTime(n)), true
+		}
+	}
+	if trans == nil && shot.Program != l.lastProg {
+		ev := SwitchEvent{PTS: l.cfg.frameTime(n), Kind: "cut", From: l.lastProg, To: shot.Program}
+		if inA != nil {
+			ev.Sources = []SourceTime{shownTime(inA, shownA, ev.PTS)}
+		}
+		l.pending = append(l.pending, ev)
+		l.lastProg = shot.Program
+	}
+	if trans == nil {
+		l.airing.next(l, n, inA, shownA)
+	} else { // the transition's event says what it aired; what follows goes on from its incoming source
+		l.airing.follow(inB, shownB)
+		if inB != nil && shownB {
+			l.tmarks.lastB, l.tmarks.lastBFrame, l.tmarks.haveB = time.Duration(inB.shownPTS.Load()), n, true
+		}
+	}
+	if l.keyAt >= 0 && n >= l.keyAt {
+		key = true
+		l.keyAt = -1
+		l.pending = append(l.pending, l.keyEvent(n, inA, inB, shownA, shownB, ins))
+	}
+	return key
+}
+
+// stingerCut notes, for frame n of a stinger on air (after frame), whether
+// it shows To under the clip (cut), and To's picture (inB, shownB): the
+// first such frame is its switch event's; the T-bar going back before the
+// cut forgets it.
+func (l *switchLog) stingerCut(n int64, cut bool, inB *input, shownB bool) {
+	switch m := &l.tmarks; {
+	case cut && m.stingCut == 0:
+		m.stingCut = n + 1
+		if inB != nil {
+			m.stingCutAt, m.stingCutHave = shownTime(inB, shownB, l.cfg.frameTime(n)), true
+		}
+	case !cut:
+		m.stingCut, m.stingCutHave = 0, false
+	}
+}
+
+// take returns the events waiting, for OnSwitch (nil: none).
+func (l *switchLog) take() []SwitchEvent {
+	var evs []SwitchEvent
+	if len(l.pending) > 0 {
+		evs, l.pending = l.pending, nil
+	}
+	return evs
+}
+
+// finished logs a completed transition with the time it really took; the
+// program is then program.
+func (l *switchLog) finished(d bus.Done, program string) {
+	ev := SwitchEvent{PTS: l.cfg.frameTime(d.Start), Kind: d.Transition.Type, From: d.From, To: d.To,
+		Duration: l.cfg.frameTime(max(d.At, d.Start)) - l.cfg.frameTime(d.Start)}
+	if d.Transition.Type == bus.TransStinger {
+		// the edit lists get what the program did under the clip: a cut, at
+		// the frame it happened (or where the stinger ended, cut short)
+		ev.PTS, ev.Duration = l.cfg.frameTime(d.At), 0
+		if m := &l.tmarks; m.seq == d.Seq && m.stingCut > 0 {
+			ev.PTS = l.cfg.frameTime(m.stingCut - 1)
+			if m.stingCutHave {
+				ev.Sources = []SourceTime{m.stingCutAt}
+			}
+		}
+	} else if m := &l.tmarks; m.seq == d.Seq {
+		if m.haveB && m.atSource[1] && m.at[1].Shown {
+			m.at[1].PTS = m.lastB - l.cfg.frameTime(m.lastBFrame-d.Start)
+		}
+		for i := range m.at {
+			if m.atSource[i] {
+				ev.Sources = append(ev.Sources, m.at[i])
+			}
+		}
+	}
+	l.tmarks = transMarks{}
+	l.pending = append(l.pending, ev)
+	l.lastProg = program
+}
 
 // Kinds of SwitchEvent besides cut and the transition types.
 const (
@@ -51,8 +167,8 @@ type SourceTime struct {
 func (e *Engine) KeyFrameNext() time.Duration {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.keyAt = e.current + 1
-	return e.cfg.frameTime(e.keyAt)
+	e.marks.keyAt = e.current + 1
+	return e.cfg.frameTime(e.marks.keyAt)
 }
 
 // heardAs is how the program hears a source (under mu).
@@ -78,13 +194,13 @@ func shownTime(in *input, shown bool, at time.Duration) SourceTime {
 	return st
 }
 
-// keyEventLocked is the KindKey event of frame n (under mu): the buses,
-// then every other source.
-func (e *Engine) keyEventLocked(n int64, inA, inB *input, shownA, shownB bool) SwitchEvent {
-	at := e.cfg.frameTime(n)
-	ev := SwitchEvent{PTS: at, Kind: KindKey, To: e.bus.Program()}
-	if e.bus.Active() != nil {
-		ev.From, ev.To = e.bus.Program(), e.bus.Preview()
+// keyEvent is the KindKey event of frame n: the buses, then every other
+// source (ins).
+func (l *switchLog) keyEvent(n int64, inA, inB *input, shownA, shownB bool, ins []*input) SwitchEvent {
+	at := l.cfg.frameTime(n)
+	ev := SwitchEvent{PTS: at, Kind: KindKey, To: l.bus.Program()}
+	if l.bus.Active() != nil {
+		ev.From, ev.To = l.bus.Program(), l.bus.Preview()
 	}
 	seen := map[*input]bool{}
 	add := func(in *input, shown bool) {
@@ -98,17 +214,17 @@ func (e *Engine) keyEventLocked(n int64, inA, inB *input, shownA, shownB bool) S
 	}
 	add(inA, shownA)
 	add(inB, shownB)
-	for _, in := range e.audioIns {
+	for _, in := range ins {
 		add(in, false)
 	}
 	return ev
 }
 
-// audioEventLocked is the KindAudio event of a change of in's settings,
-// taking effect on the next frame (under mu).
-func (e *Engine) audioEventLocked(in *input) {
-	at := e.cfg.frameTime(e.current + 1)
-	e.switches = append(e.switches, SwitchEvent{PTS: at, Kind: KindAudio, To: in.name,
+// audioEvent logs the KindAudio event of a change of in's settings,
+// taking effect on frame n.
+func (l *switchLog) audioEvent(in *input, n int64) {
+	at := l.cfg.frameTime(n)
+	l.pending = append(l.pending, SwitchEvent{PTS: at, Kind: KindAudio, To: in.name,
 		Sources: []SourceTime{{Name: in.name, PTS: soundPTS(in, at), Audio: heardAs(in)}}})
 }
 
@@ -118,11 +234,17 @@ func (e *Engine) audioEventLocked(in *input) {
 // read then too. False for an unknown source or one not yet timed.
 func (e *Engine) SourceOffset(name string) (time.Duration, bool) {
 	e.mu.Lock()
-	in := e.inputs[name]
+	in := e.ins.m[name]
 	e.mu.Unlock()
 	if in == nil {
 		return 0, false
 	}
+	return in.offsetNow()
+}
+
+// offsetNow is what its timestamps map to on the program clock now
+// (SourceOffset).
+func (in *input) offsetNow() (time.Duration, bool) {
 	in.cmap.mu.Lock()
 	anchored := in.cmap.anchored
 	in.cmap.mu.Unlock()
@@ -132,8 +254,8 @@ func (e *Engine) SourceOffset(name string) (time.Duration, bool) {
 	return in.cmap.offset() + in.jitter(), true
 }
 
-// airing follows the program source's pictures from frame to frame (under
-// the engine's mu, by the tick): a camera of the program's frame rate airs
+// airing follows the program source's pictures from frame to frame (in
+// the switch log, by the tick): a camera of the program's frame rate airs
 // one picture a frame, each its frame duration after the last; any other
 // step is a jump in what aired, which the switch log says (KindJump). It
 // allocates only then.
@@ -155,26 +277,26 @@ func (a *airing) follow(in *input, shown bool) {
 	}
 }
 
-func (a *airing) next(e *Engine, n int64, in *input, shown bool) {
+func (a *airing) next(l *switchLog, n int64, in *input, shown bool) {
 	pts := noPTS
 	if shown && in != nil {
 		pts = time.Duration(in.shownPTS.Load())
 	}
 	prev, prevIn := a.pts, a.in
 	a.in, a.pts = in, pts
-	if in == nil || in != prevIn || e.lastProg != in.name {
+	if in == nil || in != prevIn || l.lastProg != in.name {
 		return // a cut: the switch log has it
 	}
 	jump := func(st SourceTime) {
 		in.jumps.Add(1)
-		e.switches = append(e.switches, SwitchEvent{PTS: e.cfg.frameTime(n), Kind: KindJump, From: in.name, To: in.name,
+		l.pending = append(l.pending, SwitchEvent{PTS: l.cfg.frameTime(n), Kind: KindJump, From: in.name, To: in.name,
 			Sources: []SourceTime{st}})
 	}
-	frame := e.cfg.FrameDuration()
+	frame := l.cfg.FrameDuration()
 	switch {
 	case pts == noPTS && prev == noPTS: // still its slate
 	case pts == noPTS: // its slate from here (no picture of it lately)
-		jump(SourceTime{Name: in.name, PTS: soundPTS(in, e.cfg.frameTime(n))})
+		jump(SourceTime{Name: in.name, PTS: soundPTS(in, l.cfg.frameTime(n))})
 	case prev == noPTS: // its pictures again
 		jump(SourceTime{Name: in.name, PTS: pts, Shown: true})
 	default:

@@ -73,7 +73,7 @@ func TestSwitchEventsSayWhatAired(t *testing.T) {
 		return &u
 	}
 	for s, name := range names {
-		in := e.inputs[name]
+		in := e.ins.m[name]
 		for deadline := time.Now().Add(10 * time.Second); in.frames.Load() == 0; time.Sleep(5 * time.Millisecond) {
 			if time.Now().After(deadline) {
 				t.Fatalf("%s decoded nothing", name)
@@ -87,7 +87,7 @@ func TestSwitchEventsSayWhatAired(t *testing.T) {
 	if _, err := e.SetPreview("cam2"); err != nil {
 		t.Fatal(err)
 	}
-	base := []uint64{e.inputs["cam1"].frames.Load(), e.inputs["cam2"].frames.Load()}
+	base := []uint64{e.ins.m["cam1"].frames.Load(), e.ins.m["cam2"].frames.Load()}
 	n := int64(1)
 	frame := func() {
 		for s := range streams {
@@ -95,7 +95,7 @@ func TestSwitchEventsSayWhatAired(t *testing.T) {
 		}
 		deadline := time.Now().Add(10 * time.Second)
 		for s, name := range names {
-			for e.inputs[name].frames.Load() < base[s]+uint64(n) {
+			for e.ins.m[name].frames.Load() < base[s]+uint64(n) {
 				if time.Now().After(deadline) {
 					t.Fatalf("%s not decoded", name)
 				}
@@ -218,7 +218,7 @@ func TestSwitchEventsSayWhatAired(t *testing.T) {
 // there; so are its slate (no picture of it lately) and its return. A
 // cut, a source of another rate are not jumps.
 func TestJumpsInWhatAired(t *testing.T) {
-	e := &Engine{cfg: Config{FPSNum: 30, FPSDen: 1}}
+	l := &switchLog{cfg: Config{FPSNum: 30, FPSDen: 1}}
 	frame := time.Second / 30
 	cam := &input{name: "cam1"}
 	cam.fpsMilli.Store(30000)
@@ -226,13 +226,13 @@ func TestJumpsInWhatAired(t *testing.T) {
 	odd.fpsMilli.Store(25000)
 	var a airing
 	air := func(n int64, in *input, pts time.Duration, shown bool) {
-		e.lastProg = in.name
+		l.lastProg = in.name
 		in.shownPTS.Store(int64(pts))
-		a.next(e, n, in, shown)
+		a.next(l, n, in, shown)
 	}
 	jumps := func() []time.Duration {
 		var out []time.Duration
-		for _, ev := range e.switches {
+		for _, ev := range l.pending {
 			if ev.Kind != KindJump || ev.To != "cam1" || len(ev.Sources) != 1 || ev.Sources[0].Name != "cam1" {
 				t.Fatalf("not a jump of cam1: %+v", ev)
 			}
@@ -242,7 +242,7 @@ func TestJumpsInWhatAired(t *testing.T) {
 			}
 			out = append(out, ev.Sources[0].PTS)
 		}
-		e.switches = nil
+		l.pending = nil
 		return out
 	}
 	base := 7 * time.Second

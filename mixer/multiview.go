@@ -2,9 +2,11 @@ package mixer
 
 import (
 	"context"
+	"log/slog"
 	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/image/font"
@@ -28,8 +30,24 @@ type MultiviewConfig struct {
 // all), handed over by reference-counted copy every few ticks; the rest are
 // the sources' latest pictures, shared by reference and scaled here.
 type Multiview struct {
-	e   *Engine
 	cfg MultiviewConfig
+	log *slog.Logger
+	// sources takes this round's pictures of the buses and the sources,
+	// the program's window last and empty (the engine's wallSources)
+	sources func(MultiviewConfig) []mvPicture
+	black   *av.Frame // the program window before the clock hands a picture
+
+	// the program picture: the clock hands a copy of its canvas every
+	// every ticks while the wall runs (want), into prog (under progMu)
+	want   atomic.Bool
+	every  int64
+	pool   *av.FramePool
+	progMu sync.Mutex
+	prog   *av.Frame
+	// fresh has a token when the clock hands over a program picture: a
+	// wall that starts waits for one, never showing a stale or black
+	// program window first
+	fresh chan struct{}
 
 	mu      sync.Mutex
 	subs    map[chan []byte]struct{}
@@ -47,7 +65,8 @@ func (e *Engine) Multiview() *Multiview { return e.mv }
 // (Multiview.Subscribe).
 func (e *Engine) SubscribeMultiview() (<-chan []byte, func()) { return e.mv.Subscribe() }
 
-func newMultiview(e *Engine, cfg MultiviewConfig) *Multiview {
+// newMultiview makes the wall of a program of format prog.
+func newMultiview(cfg MultiviewConfig, prog Config, log *slog.Logger, black *av.Frame, sources func(MultiviewConfig) []mvPicture) *Multiview {
 	if cfg.Width == 0 || cfg.Height == 0 {
 		cfg.Width, cfg.Height = 960, 540
 	}
@@ -59,8 +78,13 @@ func newMultiview(e *Engine, cfg MultiviewConfig) *Multiview {
 		cfg.Quality = 75
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Multiview{e: e, cfg: cfg, subs: map[chan []byte]struct{}{}, ctx: ctx, cancel: cancel}
+	return &Multiview{cfg: cfg, log: log, sources: sources, black: black, subs: map[chan []byte]struct{}{}, ctx: ctx, cancel: cancel,
+		every: max(1, int64(math.Round(float64(prog.FPSNum)/float64(prog.FPSDen)/float64(cfg.FPS)))),
+		pool:  av.NewFramePool(prog.Width, prog.Height), fresh: make(chan struct{}, 1)}
 }
+
+// wants tells whether the clock hands program frame n to the wall.
+func (m *Multiview) wants(n int64) bool { return m.want.Load() && n%m.every == 0 }
 
 // Running reports whether the wall is being composed (it has viewers).
 func (m *Multiview) Running() bool {
@@ -87,7 +111,7 @@ func (m *Multiview) Subscribe() (<-chan []byte, func()) {
 	if !m.running {
 		m.running = true
 		m.done = make(chan struct{})
-		m.e.mvWant.Store(true)
+		m.want.Store(true)
 		go m.run(m.done)
 	}
 	return ch, func() {
@@ -95,6 +119,16 @@ func (m *Multiview) Subscribe() (<-chan []byte, func()) {
 		defer m.mu.Unlock()
 		delete(m.subs, ch)
 	}
+}
+
+// free frees the program picture and the pool (at engine Close, after the
+// clock and the wall stopped).
+func (m *Multiview) free() {
+	if m.prog != nil {
+		m.prog.Release()
+		m.prog = nil
+	}
+	m.pool.Close()
 }
 
 // close stops the wall (at engine Close).
@@ -142,21 +176,21 @@ func (m *Multiview) run(done chan struct{}) {
 	w, h := m.cfg.Width, m.cfg.Height
 	canvas, err := av.NewFrame(w, h)
 	if err != nil {
-		m.e.log.Error("multiview: cannot allocate its canvas", "err", err)
+		m.log.Error("multiview: cannot allocate its canvas", "err", err)
 		m.stopRunning()
 		return
 	}
 	defer canvas.Free()
 	out, err := av.NewFrame(w, h) // the canvas in full range, for JPEG
 	if err != nil {
-		m.e.log.Error("multiview: cannot allocate its canvas", "err", err)
+		m.log.Error("multiview: cannot allocate its canvas", "err", err)
 		m.stopRunning()
 		return
 	}
 	defer out.Free()
 	enc, err := av.NewJPEGEncoder(w, h, m.cfg.Quality)
 	if err != nil {
-		m.e.log.Error("multiview: cannot open its JPEG encoder", "err", err)
+		m.log.Error("multiview: cannot open its JPEG encoder", "err", err)
 		m.stopRunning()
 		return
 	}
@@ -169,7 +203,7 @@ func (m *Multiview) run(done chan struct{}) {
 	}()
 	face, err := draw.Face(float64(h) / 30)
 	if err != nil {
-		m.e.log.Error("multiview: font", "err", err)
+		m.log.Error("multiview: font", "err", err)
 		m.stopRunning()
 		return
 	}
@@ -183,14 +217,14 @@ func (m *Multiview) run(done chan struct{}) {
 	// program window never opens black or on a picture from an earlier
 	// run; a clock that hands none within a second does not hold it back.
 	select {
-	case <-m.e.mvFresh: // from an earlier run
+	case <-m.fresh: // from an earlier run
 	default:
 	}
 	select {
 	case <-m.ctx.Done():
 		m.stopRunning()
 		return
-	case <-m.e.mvFresh:
+	case <-m.fresh:
 	case <-time.After(time.Second):
 	}
 	for {
@@ -217,7 +251,7 @@ func (m *Multiview) run(done chan struct{}) {
 			m.broadcast(jpg)
 		} else if !encFailed { // once a run, never per picture
 			encFailed = true
-			m.e.log.Error("multiview: JPEG encode failed (the wall shows its last good picture)", "err", err)
+			m.log.Error("multiview: JPEG encode failed (the wall shows its last good picture)", "err", err)
 		}
 		select {
 		case <-m.ctx.Done():
@@ -238,7 +272,7 @@ func (m *Multiview) stopRunning() {
 // sets both again) cannot interleave.
 func (m *Multiview) stopLocked() {
 	m.running = false
-	m.e.mvWant.Store(false)
+	m.want.Store(false)
 }
 
 func (m *Multiview) broadcast(jpg []byte) {
@@ -272,17 +306,35 @@ func (c MultiviewConfig) Layout(n int) (pvw, pgm av.Rect, tiles []av.Rect) {
 	return pvw, pgm, tiles
 }
 
-// gather takes this round's pictures under the engine's lock.
+// gather takes this round's pictures: the sources' (wallSources) and the
+// program picture the clock handed over last.
 func (m *Multiview) gather() []mvPicture {
-	e := m.e
+	pics := m.sources(m.cfg)
+	pg := &pics[len(pics)-1]
+	m.progMu.Lock()
+	if pg.frame = m.prog; pg.frame != nil {
+		pg.frame.Retain()
+	} else {
+		m.black.Retain()
+		pg.frame = m.black
+	}
+	m.progMu.Unlock()
+	return pics
+}
+
+// wallSources takes the wall's pictures of the preview bus and of every
+// source under the engine's lock, and the program's window last, without
+// its picture (Multiview.gather).
+func (e *Engine) wallSources(c MultiviewConfig) []mvPicture {
 	levels := e.LastLevels()
 	e.mu.Lock()
-	names := make([]string, 0, len(e.inputs))
-	for name := range e.inputs {
+	defer e.mu.Unlock()
+	names := make([]string, 0, len(e.ins.m))
+	for name := range e.ins.m {
 		names = append(names, name)
 	}
 	slices.Sort(names)
-	pvwR, pgmR, tiles := m.cfg.Layout(len(names))
+	pvwR, pgmR, tiles := c.Layout(len(names))
 	now, at := time.Now(), e.progNow()
 	pics := make([]mvPicture, 0, 2+len(tiles))
 	prog, prev := e.bus.Program(), e.bus.Preview()
@@ -304,15 +356,6 @@ func (m *Multiview) gather() []mvPicture {
 		p.pic, p.frame, _ = e.sourceLocked(names[i], at, now, false)
 		pics = append(pics, p)
 	}
-	e.mu.Unlock()
-	e.mvMu.Lock()
-	if pg.frame = e.mvProg; pg.frame != nil {
-		pg.frame.Retain()
-	} else {
-		e.black.Retain()
-		pg.frame = e.black
-	}
-	e.mvMu.Unlock()
 	return append(pics, pg)
 }
 
@@ -393,23 +436,23 @@ func toFullRange(dst, src *av.Frame) {
 	}
 }
 
-// handToMultiview gives the multiview a copy of the composed program
-// canvas (a pooled frame: no allocation once the pool is warm).
-func (e *Engine) handToMultiview(canvas *av.Frame) {
-	f, err := e.mvPool.Get()
+// handOver gives the wall a copy of the composed program canvas (a pooled
+// frame: no allocation once the pool is warm), on the clock's thread.
+func (m *Multiview) handOver(canvas *av.Frame) {
+	f, err := m.pool.Get()
 	if err != nil {
 		return
 	}
 	f.CopyFrom(canvas)
-	e.mvMu.Lock()
-	old := e.mvProg
-	e.mvProg = f
-	e.mvMu.Unlock()
+	m.progMu.Lock()
+	old := m.prog
+	m.prog = f
+	m.progMu.Unlock()
 	if old != nil {
 		old.Release()
 	}
 	select {
-	case e.mvFresh <- struct{}{}:
+	case m.fresh <- struct{}{}:
 	default:
 	}
 }

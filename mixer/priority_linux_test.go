@@ -174,7 +174,7 @@ func quietSourcesDecodeAtLowerPriority(t *testing.T) {
 	// each input's reader is made by its own goroutine: offer the first
 	// keyframe until every input has decoded it
 	for _, name := range names {
-		for deadline := time.Now().Add(10 * time.Second); e.inputs[name].frames.Load() == 0; time.Sleep(5 * time.Millisecond) {
+		for deadline := time.Now().Add(10 * time.Second); e.ins.m[name].frames.Load() == 0; time.Sleep(5 * time.Millisecond) {
 			if time.Now().After(deadline) {
 				t.Fatalf("%s decoded no picture in 10 s", name)
 			}
@@ -186,7 +186,7 @@ func quietSourcesDecodeAtLowerPriority(t *testing.T) {
 	step := func() {
 		want := map[string]uint64{}
 		for _, name := range names {
-			want[name] = e.inputs[name].frames.Load() + 1
+			want[name] = e.ins.m[name].frames.Load() + 1
 			u := aus[n%gop]
 			u.PTS = time.Duration(n) * time.Second / fps
 			u.DTS = u.PTS
@@ -195,7 +195,7 @@ func quietSourcesDecodeAtLowerPriority(t *testing.T) {
 		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
 			done := true
 			for _, name := range names {
-				done = done && e.inputs[name].frames.Load() >= want[name]
+				done = done && e.ins.m[name].frames.Load() >= want[name]
 			}
 			if done {
 				break
@@ -209,7 +209,7 @@ func quietSourcesDecodeAtLowerPriority(t *testing.T) {
 	}
 	lowered := func() (got []string) {
 		for _, name := range names {
-			if e.inputs[name].lowered.Load() {
+			if e.ins.m[name].lowered.Load() {
 				got = append(got, name)
 			}
 		}
@@ -230,9 +230,9 @@ func quietSourcesDecodeAtLowerPriority(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	frames := e.inputs["cam2"].frames.Load()
+	frames := e.ins.m["cam2"].frames.Load()
 	expect("cam2 on both buses", "cam1")
-	if got := e.inputs["cam2"].frames.Load(); got < frames+2*hideAfter+2 {
+	if got := e.ins.m["cam2"].frames.Load(); got < frames+2*hideAfter+2 {
 		t.Fatalf("cam2 decoded %d pictures after it went on air, want every one", got-frames)
 	}
 	off := audio.ModeOff

@@ -2,6 +2,9 @@ package mixer
 
 import (
 	"fmt"
+	"log/slog"
+	"math"
+	"sync"
 	"time"
 
 	"switchyard/media"
@@ -9,15 +12,62 @@ import (
 	"switchyard/mixer/audio"
 )
 
-// The program's sound: the audio controls the API changes (under mu), the
-// meters it reads, and the mix the encode loop makes each frame with
-// package audio's arithmetic — the one place that mixes.
+// The program's sound: the audio controls the API changes, the meters it
+// reads, and the mix the encode loop makes each frame with package audio's
+// arithmetic — the one place that mixes.
+
+// sound is the program's sound. Its encoder, buffers and limiter are the
+// encode loop's alone (mix); the master setting and the last meter reading
+// are behind mu, which is taken alone (never with another lock held, nor
+// holding one). A source's own settings (input.mix) stay under the
+// engine's mu: the switch log tells them at the frame they take effect.
+type sound struct {
+	cfg   Config
+	log   *slog.Logger
+	track *media.Track // carried by the program and its renditions
+	enc   *av.AudioEncoder
+
+	// the encode loop's
+	tickBuf    []float32 // one tick of samples
+	aacBuf     []float32 // samples waiting for a full AAC frame
+	aacFill    int
+	samplesOut int64
+	limit      audio.Limiter
+	meter      audio.Meter // the program's (its own lock: the API takes it)
+
+	mu     sync.Mutex
+	master audio.Settings
+	last   audio.Levels // the last reading TakeLevels made
+}
+
+// newSound opens the AAC encoder.
+func newSound(cfg Config, log *slog.Logger) (*sound, error) {
+	enc, err := av.NewAACEncoder(audio.SampleRate, cfg.AudioBitrateBPS)
+	if err != nil {
+		return nil, err
+	}
+	s := &sound{cfg: cfg, log: log, enc: enc}
+	if s.track, err = media.NewAACTrack(enc.Extradata()); err != nil {
+		enc.Close()
+		return nil, fmt.Errorf("AAC encoder config: %w", err)
+	}
+	perTick := int(math.Ceil(float64(audio.SampleRate) * float64(cfg.FPSDen) / float64(cfg.FPSNum)))
+	s.tickBuf = make([]float32, 2*perTick)
+	s.aacBuf = make([]float32, 2*enc.FrameSize())
+	return s, nil
+}
+
+// close frees the encoder (the encode loop is done).
+func (s *sound) close() { s.enc.Close() }
+
+// tickSamples is the length of one tick's buffer (both channels).
+func (s *sound) tickSamples() int { return len(s.tickBuf) }
 
 // SetAudio changes a source's audio settings.
 func (e *Engine) SetAudio(name string, p audio.Patch) (audio.Settings, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	in := e.inputs[name]
+	in := e.ins.m[name]
 	if in == nil {
 		return audio.Settings{}, fmt.Errorf("%w %q", ErrUnknownSource, name)
 	}
@@ -28,29 +78,38 @@ func (e *Engine) SetAudio(name string, p audio.Patch) (audio.Settings, error) {
 	was := heardAs(in)
 	in.mix = s
 	if heardAs(in) != was {
-		e.audioEventLocked(in)
+		e.marks.audioEvent(in, e.current+1)
 	}
 	return s, nil
 }
 
 // SetMaster changes the master gain or mute.
-func (e *Engine) SetMaster(p audio.Patch) (audio.Settings, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	s := e.master
-	if err := p.Apply(&s, true); err != nil {
+func (e *Engine) SetMaster(p audio.Patch) (audio.Settings, error) { return e.sound.setMaster(p) }
+
+func (s *sound) setMaster(p audio.Patch) (audio.Settings, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.master
+	if err := p.Apply(&m, true); err != nil {
 		return audio.Settings{}, err
 	}
-	e.master = s
-	return s, nil
+	s.master = m
+	return m, nil
+}
+
+func (s *sound) masterNow() audio.Settings {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.master
 }
 
 // Audio returns every audio control.
 func (e *Engine) Audio() audio.State {
+	master := e.sound.masterNow()
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	st := audio.State{Master: e.master, Sources: make(map[string]audio.Settings, len(e.inputs))}
-	for name, in := range e.inputs {
+	st := audio.State{Master: master, Sources: make(map[string]audio.Settings, len(e.ins.m))}
+	for name, in := range e.ins.m {
 		st.Sources[name] = in.mix
 	}
 	return st
@@ -60,23 +119,29 @@ func (e *Engine) Audio() audio.State {
 // since the last call (the event stream takes them ten times a second).
 func (e *Engine) TakeLevels() audio.Levels {
 	e.mu.Lock()
-	ins := e.audioIns
+	ins := e.ins.list
 	e.mu.Unlock()
-	l := audio.Levels{Program: e.progMeter.Take(), Sources: make(map[string]audio.Level, len(ins))}
+	return e.sound.takeLevels(ins)
+}
+
+func (s *sound) takeLevels(ins []*input) audio.Levels {
+	l := audio.Levels{Program: s.meter.Take(), Sources: make(map[string]audio.Level, len(ins))}
 	for _, in := range ins {
 		l.Sources[in.name] = in.meter.Take()
 	}
-	e.levelsMu.Lock()
-	e.lastLevels = l
-	e.levelsMu.Unlock()
+	s.mu.Lock()
+	s.last = l
+	s.mu.Unlock()
 	return l
 }
 
 // LastLevels returns the last reading TakeLevels made (for metrics).
-func (e *Engine) LastLevels() audio.Levels {
-	e.levelsMu.Lock()
-	defer e.levelsMu.Unlock()
-	return e.lastLevels
+func (e *Engine) LastLevels() audio.Levels { return e.sound.lastLevels() }
+
+func (s *sound) lastLevels() audio.Levels {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.last
 }
 
 // soundMix is what a tick decided for the program's sound during its frame:
@@ -90,7 +155,18 @@ type soundMix struct {
 	stingStart int64
 }
 
-// mixAudio carries the program source's audio (or silence) for the frame
+// weighSources sets each source's gain into the program for the sound m
+// (under mu) and returns the sources.
+func (e *Engine) weighSources(m soundMix) []*input {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, in := range e.ins.list {
+		in.weight = audio.Weight(in.mix, in == m.inA, in == m.inB, m.bGain)
+	}
+	return e.ins.list
+}
+
+// mix carries the program source's audio (or silence) for the frame
 // before tick n to the AAC encoder, on the program clock, with what that
 // frame's tick decided (m): during a transition it crossfades to the
 // preview source's audio by bGain, and gain fades it all (fade to black).
@@ -102,30 +178,26 @@ type soundMix struct {
 // comes later than its pictures now and then (measured: behind each
 // keyframe), and sound that misses its tick is a gap of silence.
 // TestAVSync fails on such gaps.
-func (e *Engine) mixAudio(n int64, m soundMix, targets []*target) {
-	inA, inB, bGain, gain := m.inA, m.inB, m.bGain, m.gain
+// ins are the sources, each with its weight (weighSources); a stinger's
+// sound in m is mixed over them (stinger.go).
+func (s *sound) mix(n int64, m soundMix, ins []*input, targets []*target) {
+	gain := m.gain
 	// samples due by the start of tick n, exactly, for any frame rate
-	due := n * audio.SampleRate * int64(e.cfg.FPSDen) / int64(e.cfg.FPSNum)
-	want := int(due - e.samplesOut - int64(e.aacFill/2))
+	due := n * audio.SampleRate * int64(s.cfg.FPSDen) / int64(s.cfg.FPSNum)
+	want := int(due - s.samplesOut - int64(s.aacFill/2))
 	if want <= 0 {
 		return
 	}
-	if max := len(e.tickAudio) / 2; want > max {
+	if max := len(s.tickBuf) / 2; want > max {
 		// the clock skipped frames: skip the same time of audio, keeping sync
-		e.samplesOut += int64(want - max)
+		s.samplesOut += int64(want - max)
 		want = max
 	}
-	buf := e.tickAudio[:2*want]
+	buf := s.tickBuf[:2*want]
 	// the program time of this tick's first sample
-	t0 := time.Duration(e.samplesOut+int64(e.aacFill/2)) * time.Second / audio.SampleRate
+	t0 := time.Duration(s.samplesOut+int64(s.aacFill/2)) * time.Second / audio.SampleRate
 
-	// Each source's gain into the program this tick, under the lock.
-	e.mu.Lock()
-	ins, master := e.audioIns, e.master
-	for _, in := range ins {
-		in.weight = audio.Weight(in.mix, in == inA, in == inB, bGain)
-	}
-	e.mu.Unlock()
+	master := s.masterNow()
 
 	clear(buf)
 	for _, in := range ins {
@@ -143,23 +215,23 @@ func (e *Engine) mixAudio(n int64, m soundMix, targets []*target) {
 			audio.MixInto(buf, src, g)
 		}
 	}
-	mixStinger(buf, m, e.samplesOut+int64(e.aacFill/2))
+	mixStinger(buf, m, s.samplesOut+int64(s.aacFill/2))
 	audio.Master(buf, master, gain) // its gain and mute, and fade to black
-	e.limit.Process(buf, float64(want)/audio.SampleRate)
-	e.progMeter.Add(buf)
+	s.limit.Process(buf, float64(want)/audio.SampleRate)
+	s.meter.Add(buf)
 	for len(buf) > 0 {
-		c := copy(e.aacBuf[e.aacFill:], buf)
-		e.aacFill += c
+		c := copy(s.aacBuf[s.aacFill:], buf)
+		s.aacFill += c
 		buf = buf[c:]
-		if e.aacFill < len(e.aacBuf) {
+		if s.aacFill < len(s.aacBuf) {
 			break
 		}
-		err := e.aenc.Encode(e.aacBuf, e.samplesOut, func(p av.Packet) {
+		err := s.enc.Encode(s.aacBuf, s.samplesOut, func(p av.Packet) {
 			if p.PTS < 0 {
 				return // the encoder's priming frame: nothing of ours in it
 			}
 			ts := time.Duration(p.PTS) * time.Second / audio.SampleRate
-			u := &media.Unit{Track: e.audioTrack, PTS: ts, DTS: ts, Key: true, Data: [][]byte{append([]byte(nil), p.Data...)}}
+			u := &media.Unit{Track: s.track, PTS: ts, DTS: ts, Key: true, Data: [][]byte{append([]byte(nil), p.Data...)}}
 			for _, t := range targets { // the program first, then its renditions
 				if t.sound {
 					t.stream.WriteUnit(u)
@@ -167,9 +239,9 @@ func (e *Engine) mixAudio(n int64, m soundMix, targets []*target) {
 			}
 		})
 		if err != nil {
-			e.log.Error("audio encode failed", "err", err)
+			s.log.Error("audio encode failed", "err", err)
 		}
-		e.samplesOut += int64(e.aenc.FrameSize())
-		e.aacFill = 0
+		s.samplesOut += int64(s.enc.FrameSize())
+		s.aacFill = 0
 	}
 }

@@ -3,6 +3,8 @@ package mixer
 import (
 	"fmt"
 	"math"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
@@ -23,8 +25,8 @@ const (
 
 // target is one encode of every program frame: an encoder, its track and
 // stream, and what it encodes at which bitrate. The program, its renditions
-// and the preview are one list (Engine.targets), encoded in turn by the
-// encode loop: the program first, the preview last.
+// and the preview are one list (targets), encoded in turn by the encode
+// loop: the program first, the preview last.
 type target struct {
 	feed   feed
 	bps    int
@@ -34,7 +36,7 @@ type target struct {
 	// main is the program's own encode: it takes the key frames asked for
 	// (KeyFrameNext). The program and its renditions carry the program's sound.
 	main, sound bool
-	refs        int // a rendition's users (under rmu)
+	refs        int // a rendition's users (under targets.mu)
 	// height is a scaled rendition's (0: the program's size); the encode
 	// loop scales each program frame into scaled first.
 	height int
@@ -42,22 +44,64 @@ type target struct {
 	scaled *av.Frame
 }
 
+// targets are the encodes of every program frame: the program (always the
+// first), its renditions, the preview bus's (when configured, always the
+// last). The list is copy-on-write under mu, so the encode loop reads it
+// without a lock; the encode loop holds encoding while it encodes a frame,
+// so a target taken out of the list is closed only after that frame.
+// Lock order: mu, then encoding.
+type targets struct {
+	cfg       Config
+	gopFrames int64
+	sound     *media.Track // the program's sound, carried by the program and its renditions
+	preview   bool         // the list ends with the preview's target (set by New, read by the tick)
+
+	mu       sync.Mutex // edits of the list (renditions coming and going)
+	encoding sync.Mutex // held while the encode loop encodes a program frame
+	list     atomic.Pointer[[]*target]
+}
+
+// newTargets opens the program's encode, the first of the list.
+func newTargets(cfg Config, gopFrames int64) (*targets, error) {
+	ts := &targets{cfg: cfg, gopFrames: gopFrames}
+	p, err := ts.newTarget(cfg.VideoBitrateBPS, feedProgram)
+	if err != nil {
+		return nil, err
+	}
+	p.main = true
+	ts.list.Store(&[]*target{p})
+	return ts, nil
+}
+
+// load is the list as the encode loop reads it.
+func (ts *targets) load() []*target { return *ts.list.Load() }
+
+// program is the program's own encode.
+func (ts *targets) program() *target { return ts.load()[0] }
+
+// close closes every target (the encode loop is done).
+func (ts *targets) close() {
+	for _, t := range ts.load() {
+		t.close()
+	}
+}
+
 // rendition is a second encode of the program at a lower bitrate.
 func (t *target) rendition() bool { return t.feed == feedProgram && !t.main }
 
 // newTarget opens an encoder at bps and its stream; the caller sets the
 // stream's tracks.
-func (e *Engine) newTarget(bps int, f feed) (*target, error) {
-	return e.newSizedTarget(bps, e.cfg.Width, e.cfg.Height, f)
+func (ts *targets) newTarget(bps int, f feed) (*target, error) {
+	return ts.newSizedTarget(bps, ts.cfg.Width, ts.cfg.Height, f)
 }
 
 // newSizedTarget is newTarget for a w×h encode.
-func (e *Engine) newSizedTarget(bps, w, h int, f feed) (*target, error) {
-	enc, err := e.newVideoEncoder(bps, w, h)
+func (ts *targets) newSizedTarget(bps, w, h int, f feed) (*target, error) {
+	enc, err := ts.newVideoEncoder(bps, w, h)
 	if err != nil {
 		return nil, err
 	}
-	vt, err := media.H264TrackFromAnnexB(enc.Extradata(), float64(e.cfg.FPSNum)/float64(e.cfg.FPSDen))
+	vt, err := media.H264TrackFromAnnexB(enc.Extradata(), float64(ts.cfg.FPSNum)/float64(ts.cfg.FPSDen))
 	if err != nil {
 		enc.Close()
 		return nil, fmt.Errorf("encoder parameters: %w", err)
@@ -78,42 +122,42 @@ func (t *target) close() {
 // newVideoEncoder opens an H.264 encoder of the program's format at bps,
 // on a raised thread (onProgramThread) so that its slice threads run at the
 // program's priority.
-func (e *Engine) newVideoEncoder(bps, w, h int) (enc *av.VideoEncoder, err error) {
-	c := e.cfg
+func (ts *targets) newVideoEncoder(bps, w, h int) (enc *av.VideoEncoder, err error) {
+	c := ts.cfg
 	onProgramThread(func() {
 		enc, err = av.NewH264Encoder(av.H264Config{Width: w, Height: h, FPSNum: c.FPSNum, FPSDen: c.FPSDen,
-			BitrateBPS: bps, GOP: int(e.gopFrames), Threads: c.EncodeThreads, Encoder: c.Encoder, Device: c.EncodeDevice})
+			BitrateBPS: bps, GOP: int(ts.gopFrames), Threads: c.EncodeThreads, Encoder: c.Encoder, Device: c.EncodeDevice})
 	})
 	return enc, err
 }
 
 // openPreview adds the preview bus's encode, last of the targets, and its
-// picture to every program frame.
-func (e *Engine) openPreview() error {
-	t, err := e.newTarget(e.cfg.PreviewBitrateBPS, feedPreview)
+// picture to every program frame (before Start).
+func (ts *targets) openPreview(frames []*programFrame) error {
+	t, err := ts.newTarget(ts.cfg.PreviewBitrateBPS, feedPreview)
 	if err != nil {
 		return fmt.Errorf("preview encoder: %w", err)
 	}
-	for _, f := range e.outFrames {
-		if f.pv, err = av.NewFrame(e.cfg.Width, e.cfg.Height); err != nil {
+	for _, f := range frames {
+		if f.pv, err = av.NewFrame(ts.cfg.Width, ts.cfg.Height); err != nil {
 			t.close()
 			return err
 		}
 	}
 	t.stream.SetTracks(t.track)
-	e.pvOut = t
-	next := append(append([]*target(nil), *e.targets.Load()...), t)
-	e.targets.Store(&next)
+	ts.preview = true
+	next := append(append([]*target(nil), ts.load()...), t)
+	ts.list.Store(&next)
 	return nil
 }
 
-// PreviewStream carries the encoded preview bus (video only), or is nil
-// when Config.PreviewBitrateBPS is not set.
-func (e *Engine) PreviewStream() *media.Stream {
-	if e.pvOut == nil {
+// previewStream is the preview's target's stream, or nil.
+func (ts *targets) previewStream() *media.Stream {
+	if !ts.preview {
 		return nil
 	}
-	return e.pvOut.stream
+	l := ts.load()
+	return l[len(l)-1].stream
 }
 
 // MaxRenditions bounds the second encodes: each costs a whole x264 encode
@@ -129,8 +173,10 @@ func (e *Engine) AcquireRendition(bps int) (*media.Stream, error) {
 
 // ScaledWidth is the width of a rendition height pixels high: the
 // program's aspect, rounded to an even number.
-func (e *Engine) ScaledWidth(height int) int {
-	return int(math.Round(float64(e.cfg.Width)*float64(height)/float64(e.cfg.Height)/2)) * 2
+func (e *Engine) ScaledWidth(height int) int { return e.cfg.scaledWidth(height) }
+
+func (c Config) scaledWidth(height int) int {
+	return int(math.Round(float64(c.Width)*float64(height)/float64(c.Height)/2)) * 2
 }
 
 // AcquireScaledRendition is AcquireRendition for an encode height pixels
@@ -138,18 +184,23 @@ func (e *Engine) ScaledWidth(height int) int {
 // program frame is scaled for it first. Renditions are shared by height
 // and bitrate; each Acquire is paired with a ReleaseScaledRendition.
 func (e *Engine) AcquireScaledRendition(height, bps int) (*media.Stream, error) {
-	if bps <= 0 || bps >= e.cfg.VideoBitrateBPS {
-		return nil, fmt.Errorf("a rendition needs a bitrate below the program's %d bit/s", e.cfg.VideoBitrateBPS)
+	return e.targets.acquire(height, bps)
+}
+
+// acquire is AcquireScaledRendition.
+func (ts *targets) acquire(height, bps int) (*media.Stream, error) {
+	if bps <= 0 || bps >= ts.cfg.VideoBitrateBPS {
+		return nil, fmt.Errorf("a rendition needs a bitrate below the program's %d bit/s", ts.cfg.VideoBitrateBPS)
 	}
-	if height == e.cfg.Height {
+	if height == ts.cfg.Height {
 		height = 0
 	}
-	if height != 0 && (height < 16 || height > e.cfg.Height || height%2 != 0) {
-		return nil, fmt.Errorf("a rendition's height %d must be even, from 16 to the program's %d", height, e.cfg.Height)
+	if height != 0 && (height < 16 || height > ts.cfg.Height || height%2 != 0) {
+		return nil, fmt.Errorf("a rendition's height %d must be even, from 16 to the program's %d", height, ts.cfg.Height)
 	}
-	e.rmu.Lock()
-	defer e.rmu.Unlock()
-	cur := *e.targets.Load()
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	cur := ts.load()
 	var have []string
 	for _, r := range cur {
 		if !r.rendition() {
@@ -164,11 +215,11 @@ func (e *Engine) AcquireScaledRendition(height, bps int) (*media.Stream, error) 
 	if len(have) >= MaxRenditions {
 		return nil, fmt.Errorf("at most %d encodes besides the program's are made at once; use one of %v", MaxRenditions, have)
 	}
-	w, h := e.cfg.Width, e.cfg.Height
+	w, h := ts.cfg.Width, ts.cfg.Height
 	if height != 0 {
-		w, h = e.ScaledWidth(height), height
+		w, h = ts.cfg.scaledWidth(height), height
 	}
-	r, err := e.newSizedTarget(bps, w, h, feedProgram)
+	r, err := ts.newSizedTarget(bps, w, h, feedProgram)
 	if err != nil {
 		return nil, err
 	}
@@ -180,7 +231,7 @@ func (e *Engine) AcquireScaledRendition(height, bps int) (*media.Stream, error) 
 		r.height, r.scaler = height, &av.Scaler{}
 	}
 	r.refs = 1
-	r.stream.SetTracks(r.track, e.audioTrack)
+	r.stream.SetTracks(r.track, ts.sound)
 	// after the program and the renditions, before the preview
 	next := make([]*target, 0, len(cur)+1)
 	placed := false
@@ -193,7 +244,7 @@ func (e *Engine) AcquireScaledRendition(height, bps int) (*media.Stream, error) 
 	if !placed {
 		next = append(next, r)
 	}
-	e.targets.Store(&next)
+	ts.list.Store(&next)
 	return r.stream, nil
 }
 
@@ -210,13 +261,16 @@ func (e *Engine) ReleaseRendition(bps int) { e.ReleaseScaledRendition(0, bps) }
 
 // ReleaseScaledRendition drops a user of the height×bps rendition; the
 // last one stops it.
-func (e *Engine) ReleaseScaledRendition(height, bps int) {
-	if height == e.cfg.Height {
+func (e *Engine) ReleaseScaledRendition(height, bps int) { e.targets.release(height, bps) }
+
+// release is ReleaseScaledRendition.
+func (ts *targets) release(height, bps int) {
+	if height == ts.cfg.Height {
 		height = 0
 	}
-	e.rmu.Lock()
-	defer e.rmu.Unlock()
-	cur := *e.targets.Load()
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	cur := ts.load()
 	var gone *target
 	next := make([]*target, 0, len(cur))
 	for _, r := range cur {
@@ -232,10 +286,10 @@ func (e *Engine) ReleaseScaledRendition(height, bps int) {
 	if gone == nil {
 		return
 	}
-	e.targets.Store(&next)
+	ts.list.Store(&next)
 	// the encode loop may still be encoding with it: wait for that frame's end
-	e.tickMu.Lock()
-	e.tickMu.Unlock() //nolint:staticcheck // an empty critical section is the point
+	ts.encoding.Lock()
+	ts.encoding.Unlock() //nolint:staticcheck // an empty critical section is the point
 	gone.close()
 }
 
@@ -245,7 +299,7 @@ func (e *Engine) ReleaseScaledRendition(height, bps int) {
 // Each encode starts with a yield: the encode loop may have encoded another
 // rendition without blocking, and sysmon would otherwise retake its P in the
 // encode (internal/sysmon.Yield).
-func (e *Engine) encode(tg *target, f *av.Frame, n int64, key bool, tm *clock.FrameTiming) error {
+func (ts *targets) encode(tg *target, f *av.Frame, n int64, key bool, tm *clock.FrameTiming) error {
 	y := time.Now()
 	sysmon.Yield()
 	v := time.Now()
@@ -258,7 +312,35 @@ func (e *Engine) encode(tg *target, f *av.Frame, n int64, key bool, tm *clock.Fr
 			return
 		}
 		nalus, key := media.H264KeyWithParams(au, t.SPS, t.PPS)
-		ts := e.cfg.frameTime(p.PTS)
-		st.WriteUnit(&media.Unit{Track: t, PTS: ts, DTS: ts, Key: key, Data: nalus})
+		pts := ts.cfg.frameTime(p.PTS)
+		st.WriteUnit(&media.Unit{Track: t, PTS: pts, DTS: pts, Key: key, Data: nalus})
 	})
+}
+
+// encodeFrame encodes program frame f on every target in turn (under
+// encoding, which the caller holds), the preview's from its picture,
+// a scaled rendition's scaled first; it returns the list it used and the
+// first error.
+func (ts *targets) encodeFrame(f *programFrame, tm *clock.FrameTiming) ([]*target, error) {
+	var err error
+	list := ts.load()
+	for _, t := range list {
+		pic := f.canvas
+		if t.feed == feedPreview {
+			pic = f.pv
+		}
+		if t.scaler != nil { // a rendition of another size
+			if serr := t.scaler.Scale(pic.Picture(), t.scaled, av.Rect{W: t.scaled.Width, H: t.scaled.Height}); serr != nil {
+				if err == nil {
+					err = serr
+				}
+				continue
+			}
+			pic = t.scaled
+		}
+		if terr := ts.encode(t, pic, f.n, f.key && t.main, tm); terr != nil && err == nil {
+			err = terr
+		}
+	}
+	return list, err
 }

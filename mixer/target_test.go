@@ -18,7 +18,7 @@ func TestTargetsAreOneList(t *testing.T) {
 	require.NoError(t, err)
 	defer e.Close()
 	bitrates := func() (out []int) {
-		for _, t := range *e.targets.Load() {
+		for _, t := range e.targets.load() {
 			out = append(out, t.bps)
 		}
 		return out
@@ -83,5 +83,5 @@ func TestScaledRendition(t *testing.T) {
 	e.ReleaseScaledRendition(90, 100_000)
 	e.ReleaseRendition(100_000)
 	e.ReleaseScaledRendition(180, 100_000)
-	require.Len(t, *e.targets.Load(), 1, "only the program is left")
+	require.Len(t, e.targets.load(), 1, "only the program is left")
 }

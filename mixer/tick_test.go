@@ -92,7 +92,7 @@ func tickAllocs(t *testing.T, with Config, trans bus.Transition) {
 	// keyframe until every input has decoded it
 	base := make([]uint64, len(names))
 	for s, name := range names {
-		in := e.inputs[name]
+		in := e.ins.m[name]
 		for deadline := time.Now().Add(10 * time.Second); in.frames.Load() == 0; {
 			if time.Now().After(deadline) {
 				t.Fatalf("%s decoded no picture in 10 s", name)
@@ -109,7 +109,7 @@ func tickAllocs(t *testing.T, with Config, trans bus.Transition) {
 		}
 		deadline := time.Now().Add(10 * time.Second)
 		for s, name := range names {
-			in := e.inputs[name]
+			in := e.ins.m[name]
 			for in.frames.Load() < base[s]+uint64(n) {
 				if time.Now().After(deadline) {
 					t.Fatalf("%s decoded %d pictures of %d", name, in.frames.Load()-base[s], n)

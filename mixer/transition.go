@@ -34,34 +34,10 @@ type transMarks struct {
 // buses' OnFinish, under mu).
 func (e *Engine) finished(d bus.Done) {
 	e.busesMoved()
-	ev := SwitchEvent{PTS: e.cfg.frameTime(d.Start), Kind: d.Transition.Type, From: d.From, To: d.To,
-		Duration: e.cfg.frameTime(max(d.At, d.Start)) - e.cfg.frameTime(d.Start)}
-	if d.Transition.Type == bus.TransStinger {
-		// the edit lists get what the program did under the clip: a cut, at
-		// the frame it happened (or where the stinger ended, cut short)
-		ev.PTS, ev.Duration = e.cfg.frameTime(d.At), 0
-		if m := &e.tmarks; m.seq == d.Seq && m.stingCut > 0 {
-			ev.PTS = e.cfg.frameTime(m.stingCut - 1)
-			if m.stingCutHave {
-				ev.Sources = []SourceTime{m.stingCutAt}
-			}
-		}
-	} else if m := &e.tmarks; m.seq == d.Seq {
-		if m.haveB && m.atSource[1] && m.at[1].Shown {
-			m.at[1].PTS = m.lastB - e.cfg.frameTime(m.lastBFrame-d.Start)
-		}
-		for i := range m.at {
-			if m.atSource[i] {
-				ev.Sources = append(ev.Sources, m.at[i])
-			}
-		}
-	}
-	e.tmarks = transMarks{}
-	if e.stingAir != nil {
+	e.marks.finished(d, e.bus.Program())
+	if e.stingAir != nil { // its pictures go with it (kept as the last loaded)
 		e.stingLast, e.stingAir = e.stingAir, nil
 	}
-	e.switches = append(e.switches, ev)
-	e.lastProg = e.bus.Program()
 }
 
 // SwitchEvent is one change of what the program shows, for edit lists.
@@ -90,10 +66,7 @@ func (e *Engine) State() bus.State {
 	return e.stateLocked()
 }
 
-func (e *Engine) known(name string) bool {
-	_, ok := e.inputs[name]
-	return ok || name == Black
-}
+func (e *Engine) known(name string) bool { return e.ins.known(name) }
 
 // SetProgram hot-cuts the program to a source; it shows from the next tick,
 // whose index the returned state's Frame gives.

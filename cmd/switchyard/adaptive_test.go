@@ -140,12 +140,12 @@ func TestAdaptiveJitterBuffer(t *testing.T) {
 func TestAdaptiveSettingsSurviveRestart(t *testing.T) {
 	cfg := testConfig(t, ingest.SourceConfig{Name: "cam1", URL: "gen://bars"})
 	cfg.Program.JitterBuffer = JitterBuffer(100 * time.Millisecond) // the program's: fixed
-	a, _ := startApp(t, cfg)
+	a, aLogs := startApp(t, cfg)
 	mustAPI(t, "PATCH", a.apiURL("/sources/cam1"), `{"jitter_buffer_ms":"auto"}`, nil)
 	mustAPI(t, "POST", a.apiURL("/sources"), `{"name":"mic1","follows":"cam1"}`, nil)
 	mustAPI(t, "POST", a.apiURL("/sources"), `{"name":"far","jitter_buffer_ms":250}`, nil)
 	require.True(t, sourceStatus(t, a, "cam1").JitterBufferAuto, "auto over the program's fixed 100 ms")
-	a.Close()
+	closeApp(t, a, aLogs) // bounded: a hang fails with the stacks
 
 	b, _ := startApp(t, cfg)
 	cam, mic, far := sourceStatus(t, b, "cam1"), sourceStatus(t, b, "mic1"), sourceStatus(t, b, "far")

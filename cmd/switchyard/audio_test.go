@@ -41,7 +41,7 @@ func programLevel(t *testing.T, a *app, filter string) (mean, peak float64) {
 func TestAudioMixer(t *testing.T) {
 	mustHaveTools(t)
 	cfg := testConfig(t, ingest.SourceConfig{Name: "cam1"}, ingest.SourceConfig{Name: "lineup", URL: "gen://tone"})
-	a, _ := startApp(t, cfg)
+	a, aLogs := startApp(t, cfg)
 	pushRTMP(t, a, "cam1", "red", "320x240", 30)
 	waitLive(t, a, "cam1")
 	waitLive(t, a, "lineup")
@@ -108,7 +108,7 @@ func TestAudioMixer(t *testing.T) {
 
 	// The settings survive a restart, with the default transition.
 	require.Equal(t, http.StatusOK, api(t, "PUT", a.apiURL("/transition"), `{"type":"wipe","duration_ms":700,"direction":"circle"}`, nil))
-	a.Close()
+	closeApp(t, a, aLogs) // bounded: a hang fails with the stacks
 	b, _ := startApp(t, cfg)
 	var au audio.State
 	require.Equal(t, http.StatusOK, api(t, "GET", b.apiURL("/audio"), "", &au))

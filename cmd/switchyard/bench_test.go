@@ -715,7 +715,8 @@ func BenchmarkSources(b *testing.B) {
 // the program mixed late: SCALE_FROM (8)
 // sources first, then 2 more at a time while the last step held, up to
 // SCALE_MAX (12), or 2 fewer at a time until one holds when the first did not
-// (a slower machine). The show runs as an operator would: every 5 s the
+// (a slower machine); with SCALE_HOLD set, a run whose largest step
+// (SCALE_MAX) did not hold fails (make soak holds 12 for SOAK). The show runs as an operator would: every 5 s the
 // program cuts to the next source, the one after it goes to preview, a PiP
 // shows a third, a lower third stays on air, and the multiview is watched
 // (an operator's monitor wall, read as a browser reads it). The cameras are
@@ -838,6 +839,9 @@ func scaleRun(b *testing.B, fps int, clip func() (string, error), prefix string,
 	}
 	b.ReportMetric(float64(best), "sources")
 	b.ReportMetric(float64(bestProgram), "sources-program-only")
+	if os.Getenv(prefix+"_HOLD") != "" && best < maxN { // make soak: the show must hold at its size
+		b.Errorf("%s_HOLD: %d sources did not hold for %s (late or dropped program frames, or source pictures or sound late: the lines above)", prefix, maxN, window)
+	}
 	fmt.Printf("  largest in real time with no late or dropped program frame and nothing of the sources late: %d (target >= %d; the most tried: %d)\n", best, defFrom, maxN)
 	fmt.Printf("  counting program frames only (issue 4's words): %d, the largest step tried that had none late or dropped\n", bestProgram)
 }

@@ -337,7 +337,7 @@ func (c *Config) Validate() error {
 		return &ConfigError{"program.keyint", "must be between 100ms and 10s"}
 	case p.PreviewBitrate != 0 && (p.PreviewBitrate < 100_000 || p.PreviewBitrate > MaxBitrate):
 		return &ConfigError{"program.preview_bitrate", "must be from 100k to 200M (or 0: no preview output)"}
-	case time.Duration(p.JitterBuffer) != mixer.AutoJitter && (p.JitterBuffer < 0 || time.Duration(p.JitterBuffer) > time.Second):
+	case time.Duration(p.JitterBuffer) != mixer.AutoJitter && (p.JitterBuffer < 0 || time.Duration(p.JitterBuffer) > mixer.MaxJitterBuffer):
 		return &ConfigError{"program.jitter_buffer", "must be auto (0: the same) or a duration up to 1s"}
 	case !slices.Contains([]string{"", "x264", "nvenc", "vaapi", "qsv"}, p.Encoder):
 		return &ConfigError{"program.encoder", fmt.Sprintf("%q must be x264 (the CPU), nvenc, vaapi or qsv", p.Encoder)}

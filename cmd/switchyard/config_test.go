@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"switchyard/ingest"
+	"switchyard/media"
 	"switchyard/mixer"
 )
 
@@ -119,6 +121,23 @@ sources: [{name: cam, jitter_buffer_ms: auto}, {name: mic, follows: cam}, {name:
 	require.Error(t, json.Unmarshal([]byte(`-1`), &j), "auto's internal mark is not a value")
 	_, err = LoadConfig(writeShow(t, "sources: [{name: a, jitter_buffer_ms: -1}]"), nil)
 	require.ErrorContains(t, err, "jitter_buffer_ms")
+}
+
+// TestJitterBufferBoundIsOne: the show file's source and program jitter
+// buffers, and the mixer, hold to one bound (media.MaxJitterBuffer): at it
+// a show loads, a millisecond past it is refused with the key named and
+// the bound said.
+func TestJitterBufferBoundIsOne(t *testing.T) {
+	require.Equal(t, media.MaxJitterBuffer, mixer.MaxJitterBuffer)
+	require.Equal(t, media.MaxJitterBuffer, time.Duration(ingest.MaxJitterBufferMS)*time.Millisecond)
+	ms := int(media.MaxJitterBuffer / time.Millisecond)
+	cfg, err := LoadConfig(writeShow(t, fmt.Sprintf("program: {jitter_buffer: %dms}\nsources: [{name: a, jitter_buffer_ms: %d}]", ms, ms)), nil)
+	require.NoError(t, err)
+	require.Equal(t, media.MaxJitterBuffer, cfg.Sources[0].JitterBufferMS.Duration())
+	_, err = LoadConfig(writeShow(t, fmt.Sprintf("sources: [{name: a, jitter_buffer_ms: %d}]", ms+1)), nil)
+	require.ErrorContains(t, err, fmt.Sprintf("source a: jitter_buffer_ms %d must be between 0 (the program's) and %d, or auto", ms+1, ms))
+	_, err = LoadConfig(writeShow(t, fmt.Sprintf("program: {jitter_buffer: %dms}", ms+1)), nil)
+	require.ErrorContains(t, err, "program.jitter_buffer")
 }
 
 func TestEnvironmentOverrides(t *testing.T) {

@@ -75,8 +75,8 @@ func conform(t *testing.T, rate, timecode string, fps float64, soak time.Duratio
 		waitLive(t, a, cam)
 		waitPicture(t, a, cam)
 	}
-	api(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, nil)
-	api(t, "POST", a.apiURL("/preview"), `{"source":"cam2"}`, nil)
+	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, nil)
+	mustAPI(t, "POST", a.apiURL("/preview"), `{"source":"cam2"}`, nil)
 	after := func(frames uint64) {
 		n := a.mixer.Stats().FramesOut
 		waitFor(t, 30*time.Second, "program frames", func() bool { return a.mixer.Stats().FramesOut >= n+frames })
@@ -88,11 +88,11 @@ func conform(t *testing.T, rate, timecode string, fps float64, soak time.Duratio
 	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/recording/start"), ``, &in))
 	sec := uint64(nominal)
 	after(sec)
-	api(t, "POST", a.apiURL("/cut"), ``, nil) // cam2, the B-frame camera
+	mustAPI(t, "POST", a.apiURL("/cut"), ``, nil) // cam2, the B-frame camera
 	after(sec)
-	api(t, "POST", a.apiURL("/auto"), `{"type":"mix","duration_ms":500}`, nil) // cam1
+	mustAPI(t, "POST", a.apiURL("/auto"), `{"type":"mix","duration_ms":500}`, nil) // cam1
 	after(sec)
-	api(t, "POST", a.apiURL("/program"), `{"source":"cam3"}`, nil) // the RTSP camera
+	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"cam3"}`, nil) // the RTSP camera
 	after(sec / 2)
 	var mark record.Marker
 	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/recording/markers"), `{"name":"Goal","color":"green"}`, &mark))
@@ -100,15 +100,15 @@ func conform(t *testing.T, rate, timecode string, fps float64, soak time.Duratio
 	for end := time.Now().Add(soak); time.Now().Before(end); { // the soak: switching all the while
 		// a hot cut to the B-frame camera, out of sight until then (its
 		// first frames may pass over pictures: the EDL follows)
-		api(t, "POST", a.apiURL("/program"), `{"source":"cam2"}`, nil)
+		mustAPI(t, "POST", a.apiURL("/program"), `{"source":"cam2"}`, nil)
 		after(2 * sec)
 		// a dissolve to a camera on preview a moment before, as an operator does
-		api(t, "POST", a.apiURL("/preview"), `{"source":"cam3"}`, nil)
+		mustAPI(t, "POST", a.apiURL("/preview"), `{"source":"cam3"}`, nil)
 		after(sec)
-		api(t, "POST", a.apiURL("/auto"), `{"type":"mix","duration_ms":700}`, nil)
+		mustAPI(t, "POST", a.apiURL("/auto"), `{"type":"mix","duration_ms":700}`, nil)
 		after(2 * sec)
-		api(t, "POST", a.apiURL("/preview"), `{"source":"cam1"}`, nil)
-		api(t, "POST", a.apiURL("/cut"), ``, nil)
+		mustAPI(t, "POST", a.apiURL("/preview"), `{"source":"cam1"}`, nil)
+		mustAPI(t, "POST", a.apiURL("/cut"), ``, nil)
 		after(2 * sec)
 	}
 	require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/recording/stop"), ``, &in))

@@ -307,7 +307,8 @@ func TestShutdownLeavesNoGoroutines(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	cfg := testConfig(t, ingest.SourceConfig{Name: "cam1"}, ingest.SourceConfig{Name: "bars", URL: "gen://bars"},
 		ingest.SourceConfig{Name: "clock", URL: "gen://clock"})
-	a, err := start(cfg, slog.New(slog.NewTextHandler(&logBuf{}, nil)))
+	logs := &logBuf{}
+	a, err := start(cfg, slog.New(slog.NewTextHandler(logs, nil)))
 	require.NoError(t, err)
 	p := pushRTMP(t, a, "cam1", "red", "320x240", 30)
 	waitLive(t, a, "cam1")
@@ -325,7 +326,7 @@ func TestShutdownLeavesNoGoroutines(t *testing.T) {
 	require.NoError(t, err)
 	_, err = io.ReadFull(wall.Body, make([]byte, 4096))
 	require.NoError(t, err, "the wall streams")
-	a.Close()
+	closeApp(t, a, logs) // bounded: a hang fails with every goroutine's stack
 	wall.Body.Close()
 	http.DefaultClient.CloseIdleConnections()
 	require.Error(t, p.wait(t, 15*time.Second), "the publisher loses its server")

@@ -350,21 +350,21 @@ data_dir: %q
 		return names
 	}
 
-	a, _ := startApp(t, show(`sources: [{ name: cam1 }, { name: cam2 }]
+	a, aLogs := startApp(t, show(`sources: [{ name: cam1 }, { name: cam2 }]
 outputs: [{ name: yt, url: "rtmp://127.0.0.1:9/live/k1", enabled: false }]
 `))
 	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/outputs"), `{"name":"api1","url":"rtmp://127.0.0.1:9/live/k2","enabled":false}`, nil))
 	require.Equal(t, http.StatusNoContent, api(t, "DELETE", a.apiURL("/sources/cam2"), "", nil))
 	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/sources"), `{"name":"cam9"}`, nil))
-	a.Close()
+	closeApp(t, a, aLogs)
 
 	// the file unchanged: the API's changes stand
-	b, _ := startApp(t, show(`sources: [{ name: cam1 }, { name: cam2 }]
+	b, bLogs := startApp(t, show(`sources: [{ name: cam1 }, { name: cam2 }]
 outputs: [{ name: yt, url: "rtmp://127.0.0.1:9/live/k1", enabled: false }]
 `))
 	require.Equal(t, map[string]bool{"yt": false, "api1": false}, outputs(b))
 	require.ElementsMatch(t, []string{"cam1", "cam9"}, sources(b), "cam2 stays removed")
-	b.Close()
+	closeApp(t, b, bLogs)
 
 	// the file edited since: an output added, one changed, a source added and one removed
 	c, logs := startApp(t, show(`sources: [{ name: cam2 }, { name: cam3 }]

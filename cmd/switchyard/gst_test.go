@@ -114,7 +114,7 @@ func TestGStreamerRTSPPublish(t *testing.T) {
 func TestGStreamerRTSPRead(t *testing.T) {
 	mustHaveGStreamer(t)
 	a, _ := startAppUDP(t, testConfig(t, ingest.SourceConfig{Name: "bars", URL: "gen://bars"}))
-	api(t, "POST", a.apiURL("/program"), `{"source":"bars"}`, nil)
+	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"bars"}`, nil)
 	for _, proto := range []string{"udp", "tcp"} {
 		t.Run(proto, func(t *testing.T) {
 			p := gst(t, "rtspsrc location="+a.rtspURL("program")+" protocols="+proto+
@@ -151,7 +151,7 @@ func TestGStreamerRTMP(t *testing.T) {
 	require.Equal(t, ingest.StateOffline, sourceStatus(t, a, "cam1").State)
 	require.Contains(t, logs.String(), `msg="publisher ended" component=ingest.rtmp`)
 
-	api(t, "POST", a.apiURL("/program"), `{"source":"bars"}`, nil)
+	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"bars"}`, nil)
 	p = gst(t, "rtmp2src location="+a.rtmpURL("program")+" ! flvdemux name=d d.video ! h264parse ! avdec_h264 ! identity eos-after=30 ! fakesink")
 	require.NoError(t, p.wait(t, 30*time.Second), "rtmp2src on the program: %s", p.stderr.String())
 }

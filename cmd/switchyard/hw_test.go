@@ -47,7 +47,7 @@ func TestHardwareCodecSelection(t *testing.T) {
 		require.NoError(t, err, "the file is valid; the device is looked for at start")
 		a, err := start(cfg, quietLog)
 		if err == nil {
-			a.Close()
+			closeApp(t, a, &logBuf{})
 			require.True(t, haveGPU(c.kind) && !strings.Contains(c.yaml, "renderD199"), "%s: started without the device", c.key)
 			continue
 		}

@@ -85,16 +85,64 @@ func TestRTMPTimestampsPastExtendedBoundary(t *testing.T) {
 
 // TestConnectionFlood opens 200 RTMP and 200 RTSP connections that never
 // finish their handshake or request: each is closed by the server within
-// its timeout, and a live camera streams on undisturbed.
+// its timeout, and a live camera streams on undisturbed. The flood comes
+// from another process, as an attacker's would: 400 clients with their
+// goroutines, buffers and garbage inside the show's own runtime were the
+// test's load, not the show's (late frames at the flood's start and end,
+// with Go GC cycles and page faults, were seen that way on a busy machine).
 func TestConnectionFlood(t *testing.T) {
 	mustHaveTools(t)
 	a, _ := startApp(t, testConfig(t, ingest.SourceConfig{Name: "cam1"}))
 	pushRTMP(t, a, "cam1", "red", "320x240", 30)
 	waitLive(t, a, "cam1")
 	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, nil)
+	// the window starts once the show is steady: frames late while it
+	// starts (the first 20 or so, with its encoders and threads coming up)
+	// were counted in it before, and are not the flood's
+	n0 := a.mixer.Stats().FramesOut
+	waitFor(t, 10*time.Second, "two seconds of program frames", func() bool { return a.mixer.Stats().FramesOut >= n0+60 })
 	before := sourceStatus(t, a, "cam1")
 	m0 := a.mixer.Stats()
 
+	start := time.Now()
+	flood := exec.Command(os.Args[0], "-test.run=^TestFloodClients$", "-test.v")
+	flood.Env = append(os.Environ(), "SWITCHYARD_FLOOD="+a.rtmp.Addr().String()+","+a.rtsp.Addr().String())
+	out := &logBuf{}
+	flood.Stdout, flood.Stderr = out, out
+	require.NoError(t, flood.Start())
+	done := make(chan error, 1)
+	go func() { done <- flood.Wait() }()
+	select {
+	case err := <-done:
+		require.NoError(t, err, "the flood's clients: %s", out.String())
+	case <-time.After(60 * time.Second):
+		_ = flood.Process.Kill()
+		<-done
+		t.Fatalf("the flood did not end within 60 s: %s", out.String())
+	}
+	require.Contains(t, out.String(), "400 half-open connections closed by the server", out.String())
+	t.Logf("the flood, from another process, ended within %s", time.Since(start).Round(100*time.Millisecond))
+
+	after := sourceStatus(t, a, "cam1")
+	require.Equal(t, ingest.StateLive, after.State)
+	require.Equal(t, before.Sessions, after.Sessions, "the camera was never dropped")
+	require.Equal(t, before.Drops, after.Drops, "no units dropped")
+	require.InDelta(t, 30, after.Video.FPS, 5)
+	onTime(t, a, m0)
+}
+
+// TestFloodClients is TestConnectionFlood's attacker, run as a process of
+// its own: with SWITCHYARD_FLOOD=RTMP_ADDR,RTSP_ADDR it opens 200
+// connections to each that never finish their handshake or request, and
+// passes when the server has closed every one within 30 s. Without it,
+// it is skipped.
+func TestFloodClients(t *testing.T) {
+	targets := os.Getenv("SWITCHYARD_FLOOD")
+	if targets == "" {
+		t.Skip("TestConnectionFlood's client process (SWITCHYARD_FLOOD=RTMP_ADDR,RTSP_ADDR)")
+	}
+	rtmpAddr, rtspAddr, ok := strings.Cut(targets, ",")
+	require.True(t, ok, "SWITCHYARD_FLOOD=RTMP_ADDR,RTSP_ADDR")
 	const n = 200
 	start := time.Now()
 	type result struct {
@@ -103,10 +151,15 @@ func TestConnectionFlood(t *testing.T) {
 	}
 	closed := make(chan result, 2*n)
 	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
 	for i := 0; i < 2*n; i++ {
-		proto, addr, first := "rtmp", a.rtmp.Addr().String(), []byte{3} // C0 and nothing more
+		proto, addr, first := "rtmp", rtmpAddr, []byte{3} // C0 and nothing more
 		if i%2 == 1 {
-			proto, addr, first = "rtsp", a.rtsp.Addr().String(), []byte("OPTIONS rtsp://x/ RTSP/1.0\r\nCSeq: 1") // never ends
+			proto, addr, first = "rtsp", rtspAddr, []byte("OPTIONS rtsp://x/ RTSP/1.0\r\nCSeq: 1") // never ends
 		}
 		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
 		require.NoError(t, err)
@@ -119,11 +172,6 @@ func TestConnectionFlood(t *testing.T) {
 			closed <- result{proto, err}
 		}()
 	}
-	defer func() {
-		for _, c := range conns {
-			c.Close()
-		}
-	}()
 	for i := 0; i < 2*n; i++ {
 		select {
 		case r := <-closed:
@@ -134,13 +182,6 @@ func TestConnectionFlood(t *testing.T) {
 		}
 	}
 	t.Logf("%d half-open connections closed by the server within %s", 2*n, time.Since(start).Round(100*time.Millisecond))
-
-	after := sourceStatus(t, a, "cam1")
-	require.Equal(t, ingest.StateLive, after.State)
-	require.Equal(t, before.Sessions, after.Sessions, "the camera was never dropped")
-	require.Equal(t, before.Drops, after.Drops, "no units dropped")
-	require.InDelta(t, 30, after.Video.FPS, 5)
-	onTime(t, a, m0)
 }
 
 // TestResolutionChangeMidStream: a camera that changes resolution without

@@ -143,7 +143,7 @@ func keyerIDs(t *testing.T, a *app) []string {
 	return ids
 }
 
-// TestKeyerChurnLeavesNothingBehind: 1000 keyer changes through the API
+// TestKeyerChurnLeavesNothingBehind: 2 × 1000 keyer changes through the API
 // (adds, edits, fades, removals, PiPs with their scalers and frames) leave
 // no goroutine, no Go heap and no C memory behind.
 func TestKeyerChurnLeavesNothingBehind(t *testing.T) {
@@ -172,18 +172,33 @@ func TestKeyerChurnLeavesNothingBehind(t *testing.T) {
 	// The show's own memory: the Go heap less what the test's log buffer
 	// took (an audit line per change), and the C allocator's.
 	goHeap := func() int64 { return heapInUse() - int64(logs.Cap()) }
-	goroutines, heap, cHeap, rss, frames := runtime.NumGoroutine(), goHeap(), av.CHeapInUse(), int64(rssBytes()), av.LiveFrames()
-	churn(143) // 1001 changes
-	// the PiPs' frames are freed by the tick after their removal
-	waitFor(t, 5*time.Second, "PiP frames freed", func() bool { return av.LiveFrames() <= frames })
-	waitFor(t, 10*time.Second, "goroutines back to where they were", func() bool {
-		return runtime.NumGoroutine() <= goroutines+3
-	})
-	dHeap, dC, dRSS := goHeap()-heap, av.CHeapInUse()-cHeap, int64(rssBytes())-rss
-	t.Logf("after 1000 keyer changes: goroutines %d → %d, Go heap %+d KiB, C heap %+d KiB (resident size %+d KiB, the allocators' business)",
-		goroutines, runtime.NumGoroutine(), dHeap>>10, dC>>10, dRSS>>10)
-	require.Less(t, dHeap, int64(512<<10), "Go heap growth")
-	require.Less(t, dC, int64(1<<20), "C heap growth (FFmpeg's own buffers move it by a few hundred KiB)")
+	goroutines, frames := runtime.NumGoroutine(), av.LiveFrames()
+	// Two batches of 1001 changes each. The C allocator's in-use count
+	// also holds what does not go back at once: FFmpeg's buffer pools
+	// (a decoder's or encoder's pool keeps every buffer it ever made, and
+	// makes more while frames queue up on a busy host) and the allocator's
+	// per-thread caches (more threads call C on a busy host). Those move
+	// it once, by up to a few frames (a 320×240 picture is 113 KiB: +1317
+	// KiB was seen in a full run); a leak moves it in every batch by its
+	// size times the changes. So the smaller of the two batches' growths is
+	// what must stay small: 256 KiB over 1001 changes catches a leak of
+	// 256 bytes a change.
+	var dHeaps, dCs []int64
+	for batch := range 2 {
+		heap, cHeap, rss := goHeap(), av.CHeapInUse(), int64(rssBytes())
+		churn(143) // 1001 changes
+		// the PiPs' frames are freed by the tick after their removal
+		waitFor(t, 5*time.Second, "PiP frames freed", func() bool { return av.LiveFrames() <= frames })
+		waitFor(t, 10*time.Second, "goroutines back to where they were", func() bool {
+			return runtime.NumGoroutine() <= goroutines+3
+		})
+		dHeap, dC, dRSS := goHeap()-heap, av.CHeapInUse()-cHeap, int64(rssBytes())-rss
+		t.Logf("batch %d, 1001 keyer changes: goroutines %d → %d, Go heap %+d KiB, C heap %+d KiB (resident size %+d KiB, the allocators' business)",
+			batch+1, goroutines, runtime.NumGoroutine(), dHeap>>10, dC>>10, dRSS>>10)
+		dHeaps, dCs = append(dHeaps, dHeap), append(dCs, dC)
+	}
+	require.Less(t, min(dHeaps[0], dHeaps[1]), int64(512<<10), "Go heap growth in each batch of 1001 changes: %v", dHeaps)
+	require.Less(t, min(dCs[0], dCs[1]), int64(256<<10), "C heap growth in each batch of 1001 changes: %v", dCs)
 	var list []keyer.Status
 	require.Equal(t, http.StatusOK, api(t, "GET", a.apiURL("/keyers"), ``, &list))
 	require.Empty(t, list)
@@ -200,7 +215,7 @@ func heapInUse() int64 {
 // an output added through the API are all back after a restart.
 func TestShowSurvivesRestart(t *testing.T) {
 	cfg := testConfig(t, ingest.SourceConfig{Name: "cam1", URL: "gen://color?c=red"})
-	a, _ := startApp(t, cfg)
+	a, aLogs := startApp(t, cfg)
 	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/sources"), `{"name":"cam2","url":"gen://bars"}`, nil))
 	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/outputs"), `{"name":"backup","url":"rtmp://127.0.0.1:9/live/secret-key","enabled":false}`, nil))
 	var pip, logo, lt, k0 keyer.Status
@@ -226,7 +241,7 @@ func TestShowSurvivesRestart(t *testing.T) {
 	require.Equal(t, http.StatusOK, api(t, "PATCH", a.apiURL("/keyers/"+bare.ID), `{"rect":null}`, &k0))
 	require.NotNil(t, k0.Rect)
 	before := keyerIDs(t, a)
-	a.Close()
+	closeApp(t, a, aLogs)
 
 	b, _ := startApp(t, cfg)
 	sourceStatus(t, b, "cam2")

@@ -253,7 +253,7 @@ func (a *app) start(cfg *Config) error {
 		log.Info("show file changed since show.json was saved: the show file's edit applies", "change", c)
 	}
 	genCfg := gen.Config{Width: cfg.Program.Width, Height: cfg.Program.Height, FPSNum: fpsNum, FPSDen: fpsDen, Assets: a.assets}
-	a.sources = show.NewSources(a.registry, a.mixer, a.paths, show.Generators{Check: gen.Check,
+	a.sources = show.NewSources(a.registry, a.mixer, a.paths, a.recorder, show.Generators{Check: gen.Check,
 		New: func(source, url string) (show.Generator, error) {
 			gc := genCfg
 			gc.Source, gc.URL = source, url

@@ -165,7 +165,7 @@ func TestOutputsThreeDestinations(t *testing.T) {
 	require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/outputs/twitch/stop"), "", nil))
 	waitOutput(t, a, "twitch", push.StateIdle, 5*time.Second)
 	require.Equal(t, http.StatusNoContent, api(t, "DELETE", a.apiURL("/outputs/facebook"), "", nil))
-	a.Close()
+	closeApp(t, a, logs)
 
 	b, _ := startApp(t, cfg)
 	require.Equal(t, http.StatusOK, api(t, "GET", b.apiURL("/outputs"), "", &list))

@@ -37,7 +37,7 @@ func TestRecordingMicrophone(t *testing.T) {
 	waitLive(t, a, "ipcam")
 	waitFor(t, 20*time.Second, "mic1 live", func() bool { return sourceStatus(t, a, "mic1").State == ingest.StateLive })
 	require.Equal(t, http.StatusOK, api(t, "PATCH", a.apiURL("/audio/mic1"), `{"mode":"on"}`, nil))
-	api(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, nil)
+	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, nil)
 	after := func(frames uint64) {
 		n := a.mixer.Stats().FramesOut
 		waitFor(t, 20*time.Second, "program frames", func() bool { return a.mixer.Stats().FramesOut >= n+frames })

@@ -111,7 +111,7 @@ sources:
 	recorded := func(sec float64) {
 		waitFor(t, 30*time.Second, fmt.Sprintf("%.0f s recorded", sec), func() bool {
 			var list []record.Info
-			api(t, "GET", sw.api+"/recordings", "", &list)
+			mustAPI(t, "GET", sw.api+"/recordings", "", &list)
 			return len(list) == 1 && list[0].DurationS >= sec
 		})
 	}
@@ -286,7 +286,7 @@ func TestRecordingStopsWhenDiskFull(t *testing.T) {
 	}
 	var list []record.Info
 	waitFor(t, 10*time.Second, "the recording's files closed", func() bool {
-		api(t, "GET", a.apiURL("/recordings"), "", &list)
+		mustAPI(t, "GET", a.apiURL("/recordings"), "", &list)
 		return len(list) == 1 && list[0].StoppedAt != nil
 	})
 	require.Equal(t, "stopped: disk full", list[0].State)

@@ -88,8 +88,8 @@ func TestRecording(t *testing.T) {
 	run(t, "ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-i", blueClip, "-c", "copy", "-f", "rtsp", "-rtsp_transport", "tcp", a.rtspURL("live/cam2"))
 	waitLive(t, a, "cam1")
 	waitLive(t, a, "cam2")
-	api(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, nil)
-	api(t, "POST", a.apiURL("/preview"), `{"source":"cam2"}`, nil)
+	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, nil)
+	mustAPI(t, "POST", a.apiURL("/preview"), `{"source":"cam2"}`, nil)
 	after := func(frames uint64) {
 		n := a.mixer.Stats().FramesOut
 		waitFor(t, 20*time.Second, "program frames", func() bool { return a.mixer.Stats().FramesOut >= n+frames })
@@ -114,9 +114,9 @@ func TestRecording(t *testing.T) {
 	var e struct{ Error string }
 	require.Equal(t, http.StatusConflict, api(t, "POST", a.apiURL("/recording/start"), ``, &e), "one at a time")
 	after(90)
-	api(t, "POST", a.apiURL("/cut"), ``, nil) // cam2
+	mustAPI(t, "POST", a.apiURL("/cut"), ``, nil) // cam2
 	after(75)
-	api(t, "POST", a.apiURL("/auto"), `{"type":"mix","duration_ms":1000}`, nil) // cam1, dissolve
+	mustAPI(t, "POST", a.apiURL("/auto"), `{"type":"mix","duration_ms":1000}`, nil) // cam1, dissolve
 	after(90)
 	metrics := getText(t, "http://"+a.http.Addr().String()+"/metrics")
 	require.Contains(t, metrics, "switchyard_recording_active 1")

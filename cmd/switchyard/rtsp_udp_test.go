@@ -90,7 +90,7 @@ func TestRTSPOverUDP(t *testing.T) {
 	st := waitLive(t, a, "cam1")
 	require.Equal(t, "rtsp", st.Protocol)
 	waitPicture(t, a, "cam1")
-	api(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, nil)
+	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, nil)
 
 	require.NoError(t, readRTSP(t, a.rtspURL("live/cam1"), "udp", 30), "a source read over UDP")
 	require.NoError(t, readRTSP(t, a.rtspURL("program"), "udp", 30), "the program read over UDP")

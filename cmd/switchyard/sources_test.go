@@ -100,7 +100,7 @@ func TestPullSourceReconnects(t *testing.T) {
 func TestSourcesAtRuntime(t *testing.T) {
 	mustHaveTools(t)
 	cfg := testConfig(t, ingest.SourceConfig{Name: "cam1"})
-	a, _ := startApp(t, cfg)
+	a, aLogs := startApp(t, cfg)
 
 	for body, want := range map[string]int{
 		`{"name":"Bad Name"}`:                                     400,
@@ -166,7 +166,7 @@ func TestSourcesAtRuntime(t *testing.T) {
 	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/sources"), `{"name":"bars3","url":"gen://color?c=green"}`, nil))
 
 	// After a restart the show is as the API left it, keys included.
-	a.Close()
+	closeApp(t, a, aLogs)
 	b, _ := startApp(t, cfg)
 	var list []ingest.Status
 	require.Equal(t, http.StatusOK, api(t, "GET", b.apiURL("/sources"), "", &list))

@@ -286,7 +286,7 @@ func TestSRTWrongPassphrase(t *testing.T) {
 	noSecrets(a, logs)
 
 	// restarted from show.json: the same sources and outputs, masked in the API
-	a.Close()
+	closeApp(t, a, logs)
 	b, logsB := startApp(t, cfg)
 	st := sourceStatus(t, b, "venue")
 	require.Equal(t, fmt.Sprintf("srt://127.0.0.1:%d?streamid=****&passphrase=****", in), st.URL)

@@ -63,7 +63,7 @@ func TestTallyDestinationsAPI(t *testing.T) {
 		ingest.SourceConfig{Name: "cam2", URL: "gen://color?c=blue", TallyIndex: 7})
 	cfg.Tally = []tally.Config{{Protocol: "tsl5", Address: rxFile.addr}} // unnamed: tally1
 	require.NoError(t, cfg.Validate())
-	a, _ := startApp(t, cfg)
+	a, aLogs := startApp(t, cfg)
 	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, nil)
 	mustAPI(t, "POST", a.apiURL("/preview"), `{"source":"cam2"}`, nil)
 	rxFile.waitColors(t, map[int]string{1: "red", 7: "green"}, 15*time.Second)
@@ -118,10 +118,10 @@ func TestTallyDestinationsAPI(t *testing.T) {
 	rxFile.quiet(t, 0, "after the DELETE of the show file's destination")
 	mustAPI(t, "GET", a.apiURL("/tally"), "", &st)
 	require.Equal(t, []string{"booth→" + rxC.addr}, destNames(st))
-	a.Close()
+	closeApp(t, a, aLogs)
 
 	// a restart: booth is back and sending, tally1 stays removed
-	b, _ := startApp(t, cfg)
+	b, bLogs := startApp(t, cfg)
 	mustAPI(t, "GET", b.apiURL("/tally"), "", &st)
 	require.Equal(t, []string{"booth→" + rxC.addr}, destNames(st), "show.json's list")
 	require.Equal(t, 1, *st.Destinations[0].Brightness)
@@ -129,7 +129,7 @@ func TestTallyDestinationsAPI(t *testing.T) {
 	rxC.next(t, 10*time.Second)
 	rxFile.settle()
 	rxFile.quiet(t, 2500*time.Millisecond, "a destination removed through the API, after a restart")
-	b.Close()
+	closeApp(t, b, bLogs)
 
 	// the show file changes tally1 since: its edit brings it back
 	cfg.Tally[0].Screen = 4

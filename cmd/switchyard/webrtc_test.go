@@ -150,7 +150,9 @@ func TestGuestPageInBrowser(t *testing.T) {
 
 	st := waitLive(t, a, "guest")
 	require.Equal(t, "webrtc", st.Protocol)
-	require.NotNil(t, st.Audio, "the microphone's Opus")
+	// the sound comes once the browser's sender reports put it in step with
+	// the picture (within a second or so)
+	waitFor(t, 10*time.Second, "the microphone's Opus", func() bool { return sourceStatus(t, a, "guest").Audio != nil })
 	waitPicture(t, a, "guest")
 
 	prog := decodeProgram(t, a)

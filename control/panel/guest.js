@@ -8,6 +8,8 @@
 //
 // window.guest tells a test where the page is: {state, tally, error}.
 
+import { offer } from "./signal.js";
+
 const $ = (id) => document.getElementById(id);
 const source = decodeURIComponent(location.pathname.replace(/\/+$/, "").split("/").pop());
 const params = new URLSearchParams(location.search);
@@ -94,19 +96,6 @@ function preferH264(tr) {
   tr.setCodecPreferences([...h264, ...rest]);
 }
 
-function gathered(pc, ms) {
-  return new Promise((resolve) => {
-    if (pc.iceGatheringState === "complete") return resolve();
-    const t = setTimeout(resolve, ms);
-    pc.addEventListener("icegatheringstatechange", () => {
-      if (pc.iceGatheringState === "complete") {
-        clearTimeout(t);
-        resolve();
-      }
-    });
-  });
-}
-
 async function join() {
   setState("joining");
   try {
@@ -121,20 +110,9 @@ async function join() {
       if (s === "connected") setState("connected");
       if (s === "failed") leave("the connection to the switcher failed");
     };
-    await pc.setLocalDescription(await pc.createOffer());
-    await gathered(pc, 3000);
-    const res = await fetch(`/whip/${encodeURIComponent(source)}`, {
-      method: "POST",
-      headers: { "Content-Type": "application/sdp", ...(key ? { Authorization: `Bearer ${key}` } : {}) },
-      body: pc.localDescription.sdp,
-    });
-    if (res.status !== 201) {
-      let msg = `${res.status}`;
-      try { msg = (await res.json()).error || msg; } catch { /* not JSON */ }
-      throw new Error(msg);
-    }
-    resource = new URL(res.headers.get("Location"), location.href).href;
-    await pc.setRemoteDescription({ type: "answer", sdp: await res.text() });
+    const r = await offer(`/whip/${encodeURIComponent(source)}`, key, pc);
+    resource = r.resource;
+    await pc.setRemoteDescription(r.answer);
   } catch (e) {
     await leave(e.message || String(e));
   }

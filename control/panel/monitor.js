@@ -7,6 +7,8 @@
 //
 // window.monitor tells a test where it is: {state, pc}.
 
+import { offer } from "./signal.js";
+
 const $ = (id) => document.getElementById(id);
 window.monitor = { state: "off", pc: null };
 let pc = null;
@@ -47,25 +49,9 @@ async function watch() {
       if (pc?.connectionState === "connected") setState("playing");
       if (pc?.connectionState === "failed") { stop(); setState("error: the connection failed"); }
     };
-    await pc.setLocalDescription(await pc.createOffer());
-    await new Promise((r) => {
-      if (pc.iceGatheringState === "complete") return r();
-      pc.onicegatheringstatechange = () => pc.iceGatheringState === "complete" && r();
-      setTimeout(r, 3000);
-    });
-    const key = $("rtc-key").value;
-    const res = await fetch(`/whep/${encodeURIComponent($("rtc-stream").value)}`, {
-      method: "POST",
-      headers: { "Content-Type": "application/sdp", ...(key ? { Authorization: `Bearer ${key}` } : {}) },
-      body: pc.localDescription.sdp,
-    });
-    if (res.status !== 201) {
-      let msg = `${res.status}`;
-      try { msg = (await res.json()).error || msg; } catch { /* not JSON */ }
-      throw new Error(msg);
-    }
-    resource = new URL(res.headers.get("Location"), location.href).href;
-    await pc.setRemoteDescription({ type: "answer", sdp: await res.text() });
+    const r = await offer(`/whep/${encodeURIComponent($("rtc-stream").value)}`, $("rtc-key").value, pc);
+    resource = r.resource;
+    await pc.setRemoteDescription(r.answer);
   } catch (e) {
     await stop();
     setState(`error: ${e.message || e}`);

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"switchyard/ingest"
+	"switchyard/internal/atomicfile"
 	"switchyard/internal/fault"
 	"switchyard/media/av"
 )
@@ -60,26 +61,22 @@ func (l *Library) Put(name string, r io.Reader) (Info, error) {
 	if max <= 0 {
 		max = DefaultMaxUpload
 	}
-	if err := os.MkdirAll(l.Dir, 0o755); err != nil {
-		return Info{}, err
-	}
-	tmp, err := os.CreateTemp(l.Dir, ".upload-*"+filepath.Ext(name))
+	// written beside its place (private, the folder 0750), probed there,
+	// then renamed into place, synced: a crash leaves no half clip
+	f, err := atomicfile.Create(filepath.Join(l.Dir, name))
 	if err != nil {
 		return Info{}, err
 	}
-	defer os.Remove(tmp.Name()) // after the rename: nothing
-	n, err := io.Copy(tmp, io.LimitReader(r, max+1))
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
+	defer f.Abort() // after the Commit: nothing
+	n, err := io.Copy(f, io.LimitReader(r, max+1))
 	if err != nil {
 		return Info{}, fmt.Errorf("upload %s: %w", name, err)
 	}
 	if n > max {
 		return Info{}, &fault.Invalid{Field: "file", Msg: fmt.Sprintf("clip %s is larger than the upload cap of %d MB (clips.max_upload_mb)", name, max>>20), Err: ErrTooLarge}
 	}
-	m, err := Probe(tmp.Name())
-	if err != nil && hasAlpha(tmp.Name()) {
+	m, err := Probe(f.Name())
+	if err != nil && hasAlpha(f.Name()) {
 		err = nil // a stinger: the mixer decodes it whole when a transition names it
 	} else if err == nil {
 		m.Close()
@@ -87,11 +84,11 @@ func (l *Library) Put(name string, r io.Reader) (Info, error) {
 	if err != nil {
 		var inv *fault.Invalid
 		if errors.As(err, &inv) {
-			inv.Msg = strings.ReplaceAll(inv.Msg, filepath.Base(tmp.Name()), name)
+			inv.Msg = strings.ReplaceAll(inv.Msg, filepath.Base(f.Name()), name)
 		}
 		return Info{}, err
 	}
-	if err := os.Rename(tmp.Name(), filepath.Join(l.Dir, name)); err != nil {
+	if err := f.Commit(); err != nil {
 		return Info{}, err
 	}
 	return l.info(name), nil

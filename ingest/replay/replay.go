@@ -353,6 +353,12 @@ func (r *Replayer) Play(req Request) (Info, error) {
 		if math.IsNaN(*req.FromS) || *req.FromS > 0 {
 			return Info{}, fault.Invalidf("from_s", "from_s %g: give seconds before now (a negative number, e.g. -8)", *req.FromS)
 		}
+		// before the buffer's length is before anything kept; refused here,
+		// before the seconds become a Duration (which -1e308 would overflow)
+		if *req.FromS < -r.cfg.Buffer.Seconds()-1 {
+			return Info{}, fault.Invalidf("from_s", "from_s %g: older than the buffer, which holds the last %s (replay.buffer); replay something more recent",
+				*req.FromS, r.cfg.Buffer)
+		}
 		from, to = newest+secs(*req.FromS), newest
 		if req.ToS != nil {
 			if math.IsNaN(*req.ToS) || *req.ToS > 0 || *req.ToS <= *req.FromS {

@@ -1,8 +1,9 @@
-// Package connlimit caps how many connections a listener holds open at
+// Package connlimit caps how many connections a media server holds open at
 // once: the media servers' defence against a flood that would take every
 // file descriptor the process has (HTTP, recordings and the show's own
 // cameras included). A connection over the cap is closed as soon as it is
-// accepted, counted, and logged once a second at most.
+// accepted (Listener, for TCP) or asked for (Gate, which SRT answers with a
+// rejection), counted, and logged once a second at most.
 package connlimit
 
 import (
@@ -28,15 +29,18 @@ func Listen(protocol, addr string, max int, log *slog.Logger) (*Listener, error)
 	if err != nil {
 		return nil, fmt.Errorf("%s listen %s: %w", protocol, addr, err)
 	}
-	return &Listener{Listener: tcp, Max: max, Log: log, Protocol: protocol}, nil
+	return &Listener{Listener: tcp, Gate: Gate{Max: max, Log: log, Protocol: protocol}}, nil
 }
 
-// Listener accepts at most Max connections open at once.
-type Listener struct {
-	net.Listener
+// Gate counts the connections a server holds open against a cap: one over
+// it is refused, counted, and logged once a second at most. Listener keeps
+// a TCP server's; a server that accepts by other means (SRT's connection
+// requests, answered with a rejection) enters and leaves it itself.
+type Gate struct {
 	// Max is the cap (at least 1).
 	Max int
-	// Log gets the refusal line; Protocol names the server in it.
+	// Log gets the refusal line; Protocol names the server in it (and its
+	// setting, PROTOCOL.max_connections).
 	Log      *slog.Logger
 	Protocol string
 
@@ -48,6 +52,52 @@ type Listener struct {
 	since   uint64 // refused since the last line
 }
 
+// Enter takes a place for a new connection. Over the cap it takes none,
+// counts and logs the refusal and returns false: the caller then refuses the
+// connection (after the count, so a peer that sees the refusal finds it
+// counted). Each true is given back with one Leave.
+func (g *Gate) Enter() bool {
+	if g.open.Add(1) > int64(g.Max) {
+		g.open.Add(-1)
+		g.refuse()
+		return false
+	}
+	return true
+}
+
+// Leave gives back the place of a connection that ended.
+func (g *Gate) Leave() { g.open.Add(-1) }
+
+// Refused returns how many connections were refused so far.
+func (g *Gate) Refused() uint64 { return g.refused.Load() }
+
+// Open returns how many accepted connections are open now.
+func (g *Gate) Open() int { return int(g.open.Load()) }
+
+func (g *Gate) refuse() {
+	total := g.refused.Add(1)
+	g.mu.Lock()
+	g.since++
+	now := time.Now()
+	if now.Sub(g.lastLog) < time.Second {
+		g.mu.Unlock()
+		return
+	}
+	n := g.since
+	g.lastLog, g.since = now, 0
+	g.mu.Unlock()
+	if g.Log != nil {
+		g.Log.Warn("connections refused: the cap of open connections is reached; raise "+g.Protocol+".max_connections if this is not a flood",
+			"max_connections", g.Max, "refused", n, "refused_total", total)
+	}
+}
+
+// Listener accepts at most Max connections open at once.
+type Listener struct {
+	net.Listener
+	Gate
+}
+
 // Accept returns the next connection under the cap; those over it are
 // closed and counted here.
 func (l *Listener) Accept() (net.Conn, error) {
@@ -56,36 +106,10 @@ func (l *Listener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		if l.open.Add(1) <= int64(l.Max) {
+		if l.Enter() {
 			return &conn{Conn: c, l: l}, nil
 		}
-		l.open.Add(-1)
-		l.refuse() // counted before the peer can see the close
-		_ = c.Close()
-	}
-}
-
-// Refused returns how many connections were refused so far.
-func (l *Listener) Refused() uint64 { return l.refused.Load() }
-
-// Open returns how many accepted connections are open now.
-func (l *Listener) Open() int { return int(l.open.Load()) }
-
-func (l *Listener) refuse() {
-	total := l.refused.Add(1)
-	l.mu.Lock()
-	l.since++
-	now := time.Now()
-	if now.Sub(l.lastLog) < time.Second {
-		l.mu.Unlock()
-		return
-	}
-	n := l.since
-	l.lastLog, l.since = now, 0
-	l.mu.Unlock()
-	if l.Log != nil {
-		l.Log.Warn("connections refused: the cap of open connections is reached; raise "+l.Protocol+".max_connections if this is not a flood",
-			"max_connections", l.Max, "refused", n, "refused_total", total)
+		_ = c.Close() // counted before the peer can see the close
 	}
 }
 
@@ -98,7 +122,7 @@ type conn struct {
 
 func (c *conn) Close() error {
 	err := c.Conn.Close()
-	c.once.Do(func() { c.l.open.Add(-1) })
+	c.once.Do(c.l.Leave)
 	return err
 }
 

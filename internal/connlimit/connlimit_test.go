@@ -19,7 +19,7 @@ func TestCap(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	var logs bytes.Buffer
-	l := &Listener{Listener: ln, Max: 2, Log: slog.New(slog.NewTextHandler(&logs, nil)), Protocol: "rtmp"}
+	l := &Listener{Listener: ln, Gate: Gate{Max: 2, Log: slog.New(slog.NewTextHandler(&logs, nil)), Protocol: "rtmp"}}
 	accepted := make(chan net.Conn, 10)
 	done := make(chan struct{})
 	go func() {
@@ -83,4 +83,25 @@ func TestCap(t *testing.T) {
 func isTimeout(err error) bool {
 	ne, ok := err.(net.Error)
 	return ok && ne.Timeout()
+}
+
+// TestGate: a server that accepts by other means than a net.Listener (SRT's
+// connection requests) holds its cap with the Gate alone: Max places, the
+// next refused and counted, one log line for a burst of refusals, a place
+// given back makes room.
+func TestGate(t *testing.T) {
+	var logs bytes.Buffer
+	g := &Gate{Max: 2, Log: slog.New(slog.NewTextHandler(&logs, nil)), Protocol: "srt"}
+	require.True(t, g.Enter())
+	require.True(t, g.Enter())
+	for range 3 {
+		require.False(t, g.Enter(), "over the cap")
+	}
+	require.Equal(t, 2, g.Open())
+	require.Equal(t, uint64(3), g.Refused())
+	require.Equal(t, 1, strings.Count(logs.String(), "connections refused"))
+	require.Contains(t, logs.String(), "raise srt.max_connections")
+	g.Leave()
+	require.True(t, g.Enter(), "room after a leave")
+	require.Equal(t, 2, g.Open())
 }

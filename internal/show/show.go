@@ -1,7 +1,7 @@
 // Package show owns the show's sources and its show.json: a source's
 // lifecycle in one transaction across the registry, the mixer's inputs, the
-// re-served paths and what feeds it (Sources, with its undo and the one check
-// of a source's settings, CheckSource), and the runtime changes kept across
+// re-served paths, the running recording and what feeds it (Sources, with
+// its undo and the one check of a source's settings, CheckSource), and the runtime changes kept across
 // restarts (Show, Store, Resolve). The API and the show file both go through
 // it; main only wires.
 package show

@@ -61,6 +61,28 @@ func (f *fakePaths) Add(name string, _ *media.Stream) error {
 }
 func (f *fakePaths) Remove(name string) { delete(f.paths, name) }
 
+// fakeRecorder is the recorder; refuse makes AddSource fail. removedWhile
+// notes, for each source removed, whether the registry still had it.
+type fakeRecorder struct {
+	reg          *ingest.Registry
+	recorded     map[string]bool
+	refuse       error
+	removedWhile map[string]bool
+}
+
+func (f *fakeRecorder) AddSource(name string, _ *media.Stream) error {
+	if f.refuse != nil {
+		return f.refuse
+	}
+	f.recorded[name] = true
+	return nil
+}
+func (f *fakeRecorder) RemoveSource(name string) {
+	_, inRegistry := f.reg.Get(name)
+	f.removedWhile[name] = inRegistry
+	delete(f.recorded, name)
+}
+
 // fakeGen is a generator; startErr makes Start fail.
 type fakeGen struct {
 	started, closed bool
@@ -74,6 +96,7 @@ type setup struct {
 	reg    *ingest.Registry
 	inputs *fakeInputs
 	paths  *fakePaths
+	rec    *fakeRecorder
 	gens   map[string]*fakeGen
 	ss     *Sources
 }
@@ -82,7 +105,8 @@ func newSetup() *setup {
 	log := slog.New(slog.DiscardHandler)
 	s := &setup{reg: ingest.NewRegistry(log), inputs: &fakeInputs{inputs: map[string]time.Duration{}},
 		paths: &fakePaths{paths: map[string]bool{}}, gens: map[string]*fakeGen{}}
-	s.ss = NewSources(s.reg, s.inputs, s.paths, Generators{
+	s.rec = &fakeRecorder{reg: s.reg, recorded: map[string]bool{}, removedWhile: map[string]bool{}}
+	s.ss = NewSources(s.reg, s.inputs, s.paths, s.rec, Generators{
 		Check: func(url string) error {
 			if strings.Contains(url, "nosuch") {
 				return errors.New("no such generator")
@@ -111,6 +135,7 @@ func TestSourceLifecycle(t *testing.T) {
 	require.Equal(t, 100*time.Millisecond, s.inputs.inputs["bars"])
 	require.True(t, s.paths.paths["live/bars"])
 	require.True(t, s.gens["bars"].started)
+	require.True(t, s.rec.recorded["bars"], "the recorder is told")
 	_, err = s.ss.Add(ingest.SourceConfig{Name: "cam1"})
 	require.NoError(t, err)
 	require.Equal(t, []string{"bars", "cam1"}, names(s.ss.Configs()))
@@ -126,6 +151,8 @@ func TestSourceLifecycle(t *testing.T) {
 	require.True(t, s.gens["bars"].closed)
 	require.NotContains(t, s.inputs.inputs, "bars")
 	require.NotContains(t, s.paths.paths, "live/bars")
+	require.NotContains(t, s.rec.recorded, "bars")
+	require.True(t, s.rec.removedWhile["bars"], "its file ends before the source is gone")
 	_, ok := s.reg.Get("bars")
 	require.False(t, ok)
 	require.Equal(t, []string{"cam1"}, names(s.ss.Configs()))
@@ -136,7 +163,8 @@ func TestSourceLifecycle(t *testing.T) {
 }
 
 // TestSourceAddUndone: when a part refuses a new source, what was done is
-// undone: no registry entry, no input, no path is left behind.
+// undone: no registry entry, no input, no path, no camera file is left
+// behind, and nothing feeds it.
 func TestSourceAddUndone(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
@@ -145,6 +173,7 @@ func TestSourceAddUndone(t *testing.T) {
 	}{
 		{"mixer refuses", ingest.SourceConfig{Name: "cam1"}, func(s *setup) { s.inputs.refuse = errors.New("mixer full") }},
 		{"path refuses", ingest.SourceConfig{Name: "cam1"}, func(s *setup) { s.paths.refuse = errors.New("path taken") }},
+		{"recorder refuses", ingest.SourceConfig{Name: "cam1", URL: "gen://bars"}, func(s *setup) { s.rec.refuse = errors.New("recorder closed") }},
 		{"generator fails", ingest.SourceConfig{Name: "cam1", URL: "gen://fails"}, func(*setup) {}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -156,7 +185,11 @@ func TestSourceAddUndone(t *testing.T) {
 			require.False(t, ok, "the registry entry is undone")
 			require.Empty(t, s.inputs.inputs)
 			require.Empty(t, s.paths.paths)
+			require.Empty(t, s.rec.recorded)
 			require.Empty(t, s.ss.Configs())
+			if g := s.gens["cam1"]; g != nil && !strings.Contains(tc.cfg.URL, "fails") {
+				t.Errorf("the generator was made (started %v) though an earlier part refused", g.started)
+			}
 		})
 	}
 }

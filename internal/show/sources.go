@@ -15,14 +15,16 @@ import (
 
 // Sources adds, changes and removes the show's sources at runtime: each
 // source is a registry entry, a mixer input, a re-served path (live/NAME),
-// and — for gen://, rtsp:// and rtmp:// URLs — the generator or puller that
-// feeds it. Each change is one transaction across them, undone in full when
-// a part refuses. It is the wiring behind /api/v1/sources and the show
+// its camera file in a running recording (Recorder), and — for gen://,
+// rtsp://, rtmp://, srt:// and file: URLs — the generator, puller or clip
+// player that feeds it. Each change is one transaction across them, undone
+// in full when a part refuses. It is the wiring behind /api/v1/sources and the show
 // file's sources; the parts themselves know nothing of each other.
 type Sources struct {
 	registry *ingest.Registry
 	inputs   Inputs
 	paths    Paths
+	recorder Recorder
 	gens     Generators
 	log      *slog.Logger
 
@@ -55,6 +57,17 @@ type Paths interface {
 	Remove(name string)
 }
 
+// Recorder is the recorder's side of a source (*record.Recorder): a source
+// added while every camera is recorded gets its file, a removed source's
+// file ends (completed and closed) before the source is gone.
+type Recorder interface {
+	// AddSource starts recording st as name's camera when the running
+	// session records every camera; an error refuses the source.
+	AddSource(name string, st *media.Stream) error
+	// RemoveSource ends name's camera file; it returns once it is closed.
+	RemoveSource(name string)
+}
+
 // Feeder is what publishes into a source by itself: a generator or a pull.
 type Feeder interface{ Close() }
 
@@ -74,8 +87,8 @@ type Generators struct {
 }
 
 // NewSources returns an empty source set over its parts.
-func NewSources(reg *ingest.Registry, inputs Inputs, paths Paths, gens Generators, log *slog.Logger) *Sources {
-	return &Sources{registry: reg, inputs: inputs, paths: paths, gens: gens, log: log, feeders: map[string]Feeder{},
+func NewSources(reg *ingest.Registry, inputs Inputs, paths Paths, rec Recorder, gens Generators, log *slog.Logger) *Sources {
+	return &Sources{registry: reg, inputs: inputs, paths: paths, recorder: rec, gens: gens, log: log, feeders: map[string]Feeder{},
 		genOf: map[string]bool{}, before: map[string]string{}}
 }
 
@@ -131,7 +144,15 @@ func (ss *Sources) Add(cfg ingest.SourceConfig) (ingest.Status, error) {
 		undo()
 		return ingest.Status{}, err
 	}
+	// recorded before it is fed: its file starts with its first key frame
+	if err := ss.recorder.AddSource(cfg.Name, src.Stream()); err != nil {
+		ss.paths.Remove("live/" + cfg.Name)
+		ss.inputs.RemoveInput(cfg.Name)
+		undo()
+		return ingest.Status{}, fmt.Errorf("source %s: the recording cannot take it: %w", cfg.Name, err)
+	}
 	if err := ss.startFeeder(cfg); err != nil {
+		ss.recorder.RemoveSource(cfg.Name)
 		ss.paths.Remove("live/" + cfg.Name)
 		ss.inputs.RemoveInput(cfg.Name)
 		undo()
@@ -246,8 +267,9 @@ func (ss *Sources) Update(cfg ingest.SourceConfig) (ingest.Status, error) {
 	return src.Status(), nil
 }
 
-// Remove stops a source: its feeder, its publisher, its mixer input (a bus
-// showing it goes to black) and its re-served path.
+// Remove stops a source: its feeder, its camera file in a running recording
+// (ended with what the source sent, completed and closed), its mixer input
+// (a bus showing it goes to black), its re-served path and its publisher.
 func (ss *Sources) Remove(name string) error {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
@@ -260,6 +282,7 @@ func (ss *Sources) Remove(name string) error {
 		}
 	}
 	ss.stopFeeder(name)
+	ss.recorder.RemoveSource(name)
 	ss.inputs.RemoveInput(name)
 	ss.paths.Remove("live/" + name)
 	err := ss.registry.Remove(name)

@@ -20,6 +20,18 @@ type Impairment struct {
 	// Jitter varies the delay by up to this much either way (uniformly);
 	// datagrams keep their order, as on most paths.
 	Jitter time.Duration
+	// Reorder is the share of datagrams, 0 to 1, held back ReorderBy more
+	// than the rest, so that those sent after them overtake them.
+	Reorder float64
+	// ReorderBy is how much longer a reordered datagram takes; defaults
+	// to 30 ms.
+	ReorderBy time.Duration
+	// Shape, when set, looks at each datagram first (up: from a client
+	// towards the target): it may drop it (counted as dropped), or hold
+	// it back extra, apart from the others (it then arrives out of
+	// order). It is called from the relay's readers, one per direction
+	// and client, so it must be safe for concurrent use.
+	Shape func(b []byte, up bool) (drop bool, extra time.Duration)
 	// Seed makes the losses and the jitter repeatable.
 	Seed uint64
 }
@@ -89,25 +101,38 @@ type datagram struct {
 }
 
 // line is one direction of the relay: it drops, delays and jitters, and
-// writes what passes in order.
+// writes what passes in order; what is held back extra (Reorder, Shape)
+// goes by a slow lane of its own and arrives after what overtook it.
 type line struct {
 	l     *LossyUDP
+	up    bool
 	rng   *rand.Rand
 	queue chan datagram
+	slow  chan datagram
 	write func([]byte)
 }
 
-func (l *LossyUDP) newLine(write func([]byte)) *line {
+func (l *LossyUDP) newLine(up bool, write func([]byte)) *line {
 	l.seeds++
-	ln := &line{l: l, rng: rand.New(rand.NewPCG(l.seeds, 0x5eed)), queue: make(chan datagram, 8192), write: write}
-	l.wg.Add(1)
-	go ln.deliver()
+	ln := &line{l: l, up: up, rng: rand.New(rand.NewPCG(l.seeds, 0x5eed)),
+		queue: make(chan datagram, 8192), slow: make(chan datagram, 8192), write: write}
+	l.wg.Add(2)
+	go ln.deliver(ln.queue)
+	go ln.deliver(ln.slow)
 	return ln
 }
 
 // take decides on one datagram read now (called from its reader only).
 func (ln *line) take(b []byte) {
 	imp := ln.l.imp
+	var extra time.Duration
+	if imp.Shape != nil {
+		var drop bool
+		if drop, extra = imp.Shape(b, ln.up); drop {
+			ln.l.dropped.Add(1)
+			return
+		}
+	}
 	if ln.rng.Float64() < imp.Loss {
 		ln.l.dropped.Add(1)
 		return
@@ -116,21 +141,32 @@ func (ln *line) take(b []byte) {
 	if imp.Jitter > 0 {
 		d += time.Duration(ln.rng.Int64N(int64(2*imp.Jitter)+1)) - imp.Jitter
 	}
+	if imp.Reorder > 0 && ln.rng.Float64() < imp.Reorder {
+		by := imp.ReorderBy
+		if by == 0 {
+			by = 30 * time.Millisecond
+		}
+		extra += by
+	}
+	q := ln.queue
+	if extra > 0 {
+		q, d = ln.slow, d+extra
+	}
 	select {
-	case ln.queue <- datagram{at: time.Now().Add(d), b: append([]byte(nil), b...)}:
+	case q <- datagram{at: time.Now().Add(d), b: append([]byte(nil), b...)}:
 	default: // more than the line holds: the queue of a router that is full
 		ln.l.dropped.Add(1)
 	}
 }
 
-func (ln *line) deliver() {
+func (ln *line) deliver(queue chan datagram) {
 	defer ln.l.wg.Done()
 	t := time.NewTimer(time.Hour)
 	defer t.Stop()
 	for {
 		var dg datagram
 		select {
-		case dg = <-ln.queue:
+		case dg = <-queue:
 		case <-ln.l.done:
 			return
 		}
@@ -173,9 +209,9 @@ func (l *LossyUDP) fromClients() {
 			}
 			l.sessions[from.String()] = up
 			l.mu.Unlock()
-			ln = l.newLine(func(p []byte) { _, _ = up.Write(p) })
+			ln = l.newLine(true, func(p []byte) { _, _ = up.Write(p) })
 			lines[from.String()] = ln
-			back := l.newLine(func(p []byte) { _, _ = l.front.WriteToUDP(p, from) })
+			back := l.newLine(false, func(p []byte) { _, _ = l.front.WriteToUDP(p, from) })
 			l.wg.Add(1)
 			go l.fromTarget(up, back)
 		}

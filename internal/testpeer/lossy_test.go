@@ -74,3 +74,73 @@ func TestLossyUDP(t *testing.T) {
 	_, dropped := relay.Counts()
 	require.Equal(t, uint64(n-got), dropped, "every datagram that did not come back was dropped, and counted")
 }
+
+// TestLossyUDPReorderAndShape: with Reorder, some datagrams come back
+// after ones sent later; Shape drops the datagrams it picks (each way: it
+// is asked on the way up and on the way back) and counts them.
+func TestLossyUDPReorderAndShape(t *testing.T) {
+	echo, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	require.NoError(t, err)
+	defer echo.Close()
+	go func() {
+		b := make([]byte, 2048)
+		for {
+			n, from, err := echo.ReadFromUDP(b)
+			if err != nil {
+				return
+			}
+			_, _ = echo.WriteToUDP(b[:n], from)
+		}
+	}()
+	var ups, downs atomic.Int64
+	shape := func(b []byte, up bool) (bool, time.Duration) {
+		if up {
+			ups.Add(1)
+		} else {
+			downs.Add(1)
+		}
+		return binary.BigEndian.Uint32(b)%10 == 3 && up, 0 // one in ten lost on the way up
+	}
+	relay := StartLossyUDP(t, echo.LocalAddr().String(), Impairment{Reorder: 0.1, ReorderBy: 20 * time.Millisecond, Shape: shape, Seed: 3})
+	c, err := net.Dial("udp", relay.Addr())
+	require.NoError(t, err)
+	defer c.Close()
+	const n = 300
+	back := make(chan int, n)
+	go func() {
+		defer close(back)
+		b := make([]byte, 2048)
+		for {
+			if c.SetReadDeadline(time.Now().Add(2*time.Second)) != nil {
+				return
+			}
+			if _, err := c.Read(b); err != nil {
+				return
+			}
+			back <- int(binary.BigEndian.Uint32(b))
+		}
+	}()
+	for i := range n {
+		b := make([]byte, 100)
+		binary.BigEndian.PutUint32(b, uint32(i))
+		_, err := c.Write(b)
+		require.NoError(t, err)
+		time.Sleep(time.Millisecond)
+	}
+	got, overtaken, last := 0, 0, -1
+	for i := range back {
+		require.NotEqual(t, 3, i%10, "datagram %d was to be dropped", i)
+		if i < last {
+			overtaken++
+		}
+		last = max(last, i)
+		got++
+	}
+	t.Logf("%d of %d came back, %d after a later one", got, n, overtaken)
+	require.Equal(t, n*9/10, got, "only the shaped ones lost")
+	require.Greater(t, overtaken, 5, "some came back out of order")
+	require.EqualValues(t, n, ups.Load())
+	require.EqualValues(t, got, downs.Load())
+	_, dropped := relay.Counts()
+	require.EqualValues(t, n/10, dropped)
+}

@@ -262,19 +262,7 @@ func (tl timeline) FCPXML() ([]byte, error) {
 		}
 	}
 	// the sound: the program's (A1, A2: a stereo pair), then each source heard always
-	var afv []event
-	always := map[string][]event{}
-	var order []string
-	for _, a := range tl.audio {
-		if !a.always {
-			afv = append(afv, a.event)
-			continue
-		}
-		if always[a.clip.source] == nil {
-			order = append(order, a.clip.source)
-		}
-		always[a.clip.source] = append(always[a.clip.source], a.event)
-	}
+	afv, always, order := tl.soundTracks()
 	if len(afv) > 0 {
 		for ch := 1; ch <= 2; ch++ {
 			seq.Media.Audio.Tracks = append(seq.Media.Audio.Tracks, track(afv, "audio", ch))

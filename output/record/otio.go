@@ -56,19 +56,7 @@ func (tl timeline) OTIO() ([]byte, error) {
 			"marked_range": tr(m.Frame-tl.recStart, 0), "comment": "", "metadata": map[string]any{}})
 	}
 	tracks := []any{track("Program", "Video", tl.events)}
-	var afv []event
-	always := map[string][]event{}
-	var order []string
-	for _, a := range tl.audio {
-		if !a.always {
-			afv = append(afv, a.event)
-			continue
-		}
-		if always[a.clip.source] == nil {
-			order = append(order, a.clip.source)
-		}
-		always[a.clip.source] = append(always[a.clip.source], a.event)
-	}
+	afv, always, order := tl.soundTracks()
 	if len(afv) > 0 {
 		tracks = append(tracks, track("Program sound", "Audio", gapsFilled(afv, tl.recStart)))
 	}

@@ -190,19 +190,29 @@ func (s *session) run() {
 	}
 	s.writeJSON()
 	for _, t := range s.tracks {
-		s.wg.Add(1)
-		s.writers.Add(1)
-		go func() {
-			defer s.wg.Done()
-			defer s.writers.Done()
-			defer t.recoverPanic()
-			t.run()
-		}()
+		s.startTrack(t)
 	}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		s.housekeep()
+	}()
+}
+
+// startTrack starts t's goroutine, which the session owns: its cancel
+// ends it, stop waits for it, and so does a removal of its source
+// (Recorder.RemoveSource, on t.done). Not after stop began (Recorder.mu:
+// the session is still the recorder's).
+func (s *session) startTrack(t *track) {
+	t.done = make(chan struct{})
+	s.wg.Add(1)
+	s.writers.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer s.writers.Done()
+		defer close(t.done)
+		defer t.recoverPanic()
+		t.run()
 	}()
 }
 

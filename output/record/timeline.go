@@ -40,6 +40,24 @@ type audioEvent struct {
 	always bool // heard whatever is on program (mode on)
 }
 
+// soundTracks splits the sound events as the edit lists lay them out: the
+// program's (sources heard with their picture, afv) on one track, and each
+// source heard always on its own, in the order they first sound.
+func (tl timeline) soundTracks() (afv []event, always map[string][]event, order []string) {
+	always = map[string][]event{}
+	for _, a := range tl.audio {
+		if !a.always {
+			afv = append(afv, a.event)
+			continue
+		}
+		if always[a.clip.source] == nil {
+			order = append(order, a.clip.source)
+		}
+		always[a.clip.source] = append(always[a.clip.source], a.event)
+	}
+	return afv, always, order
+}
+
 // timeline is what every edit list is made from.
 type timeline struct {
 	title    string

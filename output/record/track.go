@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"switchyard/media"
@@ -29,6 +30,12 @@ type track struct {
 	chapters    int64         // the chapter list's generation the file has
 	wrote       bool          // the current file has its first frame
 	failedFor   string        // the reason given for units that cannot be recorded
+
+	// removed: the source left the show (Recorder.RemoveSource closed the
+	// reader); what was due goes in and the file ends. done is closed when
+	// the track's goroutine has returned (session.startTrack).
+	removed atomic.Bool
+	done    chan struct{}
 
 	mu    sync.Mutex // guards what the session's snapshot reads
 	parts []partJSON
@@ -130,6 +137,16 @@ func (t *track) run() {
 		if err != nil {
 			if end := t.end(); end > 0 { // what was due before the end goes in
 				_ = t.flush(&due, end, math.MaxInt64, &done)
+			} else if t.removed.Load() { // the source left the show: everything it sent goes in
+				if !t.program && !t.anchored && len(held) > 0 && t.anchorOn(held, math.MaxInt64) {
+					for _, a := range t.preroll(held) {
+						dts, pts := t.sessionTimes(a)
+						due = append(due, timed{a.u, dts, pts})
+					}
+				}
+				if err := t.flush(&due, 0, math.MaxInt64, &done); err != nil {
+					t.s.rec.log.Error("recording write failed at the end of a removed source's file", "file", t.fileName(), "err", err)
+				}
 			}
 			return
 		}

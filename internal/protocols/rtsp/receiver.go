@@ -180,6 +180,17 @@ func (p *Receiver) Attach(sess RTPSource) {
 	}
 }
 
+// VideoLost tells the receiver that video packets were lost for good (a
+// jitter buffer gave up on them): its units are dropped until the next
+// key frame, since a picture missing slices, and every picture predicted
+// from it, would decode broken. Call it from the goroutine that feeds the
+// video's packets.
+func (p *Receiver) VideoLost() {
+	if p.video != nil {
+		p.video.dts = nil // decode waits for a key frame again
+	}
+}
+
 // announce publishes the current tracks on the sink.
 func (p *Receiver) announce() {
 	var v, a *media.Track

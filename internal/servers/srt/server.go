@@ -23,6 +23,7 @@ import (
 	gosrt "github.com/datarhei/gosrt"
 
 	"switchyard/ingest"
+	"switchyard/internal/connlimit"
 	"switchyard/internal/protocols/mpegts"
 	link "switchyard/internal/protocols/srt"
 	"switchyard/output/serve"
@@ -39,7 +40,7 @@ const (
 var ErrBadReadKey = errors.New("wrong or missing read key")
 
 // DefaultMaxConnections caps the connections of a server whose setting is 0.
-const DefaultMaxConnections = 256
+const DefaultMaxConnections = connlimit.DefaultMax
 
 // Server is the SRT listener.
 type Server struct {
@@ -77,11 +78,7 @@ type Server struct {
 	mu    sync.Mutex
 	conns map[gosrt.Conn]*connInfo
 
-	open    atomic.Int64
-	refused atomic.Uint64
-	logMu   sync.Mutex
-	lastLog time.Time
-	since   uint64
+	gate connlimit.Gate // MaxConnections
 }
 
 // Start listens and serves in the background.
@@ -99,6 +96,7 @@ func (s *Server) Start() error {
 		return fmt.Errorf("srt passphrase: %d characters; SRT takes %d to %d", n, MinPassphrase, MaxPassphrase)
 	}
 	s.Log = s.Log.With("component", "ingest.srt")
+	s.gate = connlimit.Gate{Max: s.MaxConnections, Log: s.Log, Protocol: "srt"}
 	cfg := gosrt.DefaultConfig()
 	cfg.ReceiverLatency, cfg.PeerLatency = s.Latency, s.Latency
 	ln, err := gosrt.Listen("srt", s.Address, cfg)
@@ -118,7 +116,7 @@ func (s *Server) Start() error {
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
 // Refused returns how many connections were refused over MaxConnections.
-func (s *Server) Refused() uint64 { return s.refused.Load() }
+func (s *Server) Refused() uint64 { return s.gate.Refused() }
 
 // Close stops listening, ends every connection and waits for them. Safe
 // twice.
@@ -146,36 +144,17 @@ func (s *Server) accept() {
 			}
 			return
 		}
-		if s.open.Add(1) > int64(s.MaxConnections) {
-			s.open.Add(-1)
-			req.Reject(gosrt.REJX_OVERLOAD)
-			s.refuse()
+		if !s.gate.Enter() {
+			req.Reject(gosrt.REJX_OVERLOAD) // counted before the caller sees it
 			continue
 		}
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			defer s.open.Add(-1)
+			defer s.gate.Leave()
 			s.handle(req)
 		}()
 	}
-}
-
-// refuse counts a connection over the cap and says so once a second at most.
-func (s *Server) refuse() {
-	total := s.refused.Add(1)
-	s.logMu.Lock()
-	s.since++
-	now := time.Now()
-	if now.Sub(s.lastLog) < time.Second {
-		s.logMu.Unlock()
-		return
-	}
-	n := s.since
-	s.lastLog, s.since = now, 0
-	s.logMu.Unlock()
-	s.Log.Warn("connections refused: the cap of open connections is reached; raise srt.max_connections if this is not a flood",
-		"max_connections", s.MaxConnections, "refused", n, "refused_total", total)
 }
 
 // handle decides on one caller: its stream id, its passphrase, then its

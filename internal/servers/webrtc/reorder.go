@@ -1,6 +1,7 @@
 package webrtc
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/rtp"
@@ -8,10 +9,12 @@ import (
 
 // Reorder buffer bounds: a missing packet is waited for (its NACK may
 // bring it back) until this many packets are held behind it, or the
-// oldest has waited this long.
+// oldest has waited reorderWait (audioReorderWait for a track without
+// retransmissions, where only reordering is waited out).
 const (
-	reorderPackets = 128
-	reorderWait    = 150 * time.Millisecond
+	reorderPackets   = 128
+	reorderWait      = 150 * time.Millisecond
+	audioReorderWait = 60 * time.Millisecond
 )
 
 // reorder is a small jitter buffer: it releases one track's packets in
@@ -22,24 +25,41 @@ const (
 type reorder struct {
 	init    bool
 	next    uint16 // sequence number released next
+	highest uint16 // the highest sequence number seen
 	held    map[uint16]*rtp.Packet
-	since   time.Time // when the oldest held packet arrived
-	skipped uint64    // packets given up on
+	since   time.Time     // when the oldest held packet arrived
+	wait    time.Duration // how long a gap is waited for; 0: reorderWait
+	// counts, when set, counts the packets recovered and given up on.
+	counts *lossCounts
 	// onSkip, when set, is told that packets were given up on (a picture
 	// is broken: ask for a key frame).
 	onSkip func()
+}
+
+// lossCounts are a session's packets that came after a later one and were
+// still in time (a retransmission answering a NACK, or reordered on the
+// way), and those given up on (their picture or sound was lost). Written
+// by the track readers, read by the statistics.
+type lossCounts struct {
+	recovered, skipped atomic.Uint64
 }
 
 // push takes a packet that arrived at now and releases to out every packet
 // that is due.
 func (r *reorder) push(pkt *rtp.Packet, now time.Time, out func(*rtp.Packet)) {
 	if !r.init {
-		r.init, r.next, r.held = true, pkt.SequenceNumber, map[uint16]*rtp.Packet{}
+		r.init, r.next, r.highest, r.held = true, pkt.SequenceNumber, pkt.SequenceNumber, map[uint16]*rtp.Packet{}
 	}
 	d := int16(pkt.SequenceNumber - r.next)
-	switch {
-	case d < 0:
+	if d < 0 {
 		return // late (already skipped) or a duplicate
+	}
+	if int16(pkt.SequenceNumber-r.highest) > 0 {
+		r.highest = pkt.SequenceNumber
+	} else if _, dup := r.held[pkt.SequenceNumber]; !dup && pkt.SequenceNumber != r.highest && r.counts != nil {
+		r.counts.recovered.Add(1) // it fills a gap in time
+	}
+	switch {
 	case d == 0:
 		out(pkt)
 		r.next++
@@ -56,7 +76,11 @@ func (r *reorder) push(pkt *rtp.Packet, now time.Time, out func(*rtp.Packet)) {
 		r.since = now
 	}
 	r.held[pkt.SequenceNumber] = pkt
-	if len(r.held) >= reorderPackets || now.Sub(r.since) >= reorderWait {
+	wait := r.wait
+	if wait == 0 {
+		wait = reorderWait
+	}
+	if len(r.held) >= reorderPackets || now.Sub(r.since) >= wait {
 		// give up on what is missing: jump to the oldest held packet
 		oldest := pkt.SequenceNumber
 		for seq := range r.held {
@@ -64,7 +88,9 @@ func (r *reorder) push(pkt *rtp.Packet, now time.Time, out func(*rtp.Packet)) {
 				oldest = seq
 			}
 		}
-		r.skipped += uint64(uint16(oldest - r.next))
+		if r.counts != nil {
+			r.counts.skipped.Add(uint64(uint16(oldest - r.next)))
+		}
 		r.next = oldest
 		if r.onSkip != nil {
 			r.onSkip()

@@ -21,6 +21,7 @@ import (
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/intervalpli"
+	"github.com/pion/interceptor/pkg/nack"
 	"github.com/pion/logging"
 	"github.com/pion/webrtc/v4"
 
@@ -73,6 +74,8 @@ type Server struct {
 
 	conn   net.PacketConn
 	mux    *ice.UDPMuxDefault
+	tcp    net.Listener // ICE over TCP on the UDP port's number: for peers whose UDP is blocked
+	tcpMux ice.TCPMux
 	api    *webrtc.API
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -85,7 +88,15 @@ type Server struct {
 	closed   bool
 
 	counts Counts
+	fb     *feedbackFactory // each peer connection's RTCP feedback counts
 }
+
+// NACK generation: how soon, and how many times, a lost packet is asked for
+// (see mediaEngine).
+const (
+	nackInterval = 20 * time.Millisecond
+	nackTries    = 3
+)
 
 // DefaultMaxSessions caps the sessions of a server whose setting is 0.
 const DefaultMaxSessions = 64
@@ -98,7 +109,8 @@ var (
 	ErrClosed    = fault.New(fault.Unavailable, "the WebRTC server is shutting down")
 )
 
-// Start opens the UDP port and readies the WebRTC stack.
+// Start opens the UDP port (and the same port number over TCP, for ICE
+// over TCP) and readies the WebRTC stack.
 func (s *Server) Start() error {
 	if s.HandshakeTimeout == 0 {
 		s.HandshakeTimeout = 10 * time.Second
@@ -110,54 +122,54 @@ func (s *Server) Start() error {
 		s.MaxSessions = DefaultMaxSessions
 	}
 	s.Log = s.Log.With("component", "ingest.webrtc")
-	addr, err := net.ResolveUDPAddr("udp", s.UDP)
+	conn, tcp, err := listenPorts(s.UDP)
 	if err != nil {
-		return fmt.Errorf("webrtc udp %s: %w", s.UDP, err)
+		return err
 	}
-	conn, err := net.ListenUDP("udp", addr)
-	if err != nil {
-		return fmt.Errorf("webrtc udp %s: %w", s.UDP, err)
-	}
-	s.conn = conn
+	s.conn, s.tcp = conn, tcp
 	lf := logging.NewDefaultLoggerFactory()
 	lf.DefaultLogLevel = logging.LogLevelDisabled
 	s.mux = ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: conn, Logger: lf.NewLogger("udpmux")})
+	s.tcpMux = webrtc.NewICETCPMux(lf.NewLogger("tcpmux"), tcp, 64)
 	var se webrtc.SettingEngine
 	se.LoggerFactory = lf
 	se.SetICEUDPMux(s.mux)
-	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6})
+	se.SetICETCPMux(s.tcpMux)
+	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6, webrtc.NetworkTypeTCP4, webrtc.NetworkTypeTCP6})
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetICETimeouts(s.FailedTimeout/2, s.FailedTimeout, 2*time.Second)
 	if len(s.PublicIPs) > 0 {
 		se.SetNAT1To1IPs(s.PublicIPs, webrtc.ICECandidateTypeHost)
 	}
-	me, ir, err := mediaEngine(lf)
+	s.fb = &feedbackFactory{}
+	me, ir, err := mediaEngine(lf, s.fb)
 	if err != nil {
-		conn.Close()
+		s.closePorts()
 		return err
 	}
 	s.api = webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir))
 	s.sessions = map[string]*session{}
 	s.viewers, s.feeds = map[string]*viewer{}, map[string]*feed{}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	s.Log.Info("listening", "udp", conn.LocalAddr().String(), "public_ips", s.PublicIPs)
+	s.Log.Info("listening", "udp", conn.LocalAddr().String(), "tcp", tcp.Addr().String(), "public_ips", s.PublicIPs)
 	return nil
 }
 
 // mediaEngine is what Switchyard takes: H.264 (packetization mode 1, the
 // profiles browsers and OBS send) and Opus, with NACK, PLI and FIR
 // towards the sender, RTCP reports, and a PLI every 3 s so a decoder
-// that lost its reference gets a key frame soon.
-func mediaEngine(lf logging.LoggerFactory) (*webrtc.MediaEngine, *interceptor.Registry, error) {
+// that lost its reference gets a key frame soon. counter counts the feedback
+// sent (first in the chain, so it sees every interceptor's).
+//
+// A lost packet is asked for again within nackInterval of the gap being
+// seen, and at most nackTries times: pion's default (every 100 ms, no
+// limit) brings the retransmission back after the reorder buffer gave up
+// on it (reorderWait) whenever the round trip is over 50 ms, and keeps
+// asking for a packet until the round trip has passed.
+func mediaEngine(lf logging.LoggerFactory, counter *feedbackFactory) (*webrtc.MediaEngine, *interceptor.Registry, error) {
 	me := &webrtc.MediaEngine{}
-	fb := []webrtc.RTCPFeedback{{Type: "goog-remb"}, {Type: "ccm", Parameter: "fir"}, {Type: "nack"}, {Type: "nack", Parameter: "pli"}}
-	for i, profile := range []string{"42e01f", "42001f", "4d001f", "640032", "64001f"} {
-		err := me.RegisterCodec(webrtc.RTPCodecParameters{
-			RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
-				SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=" + profile, RTCPFeedback: fb},
-			PayloadType: webrtc.PayloadType(102 + 2*i),
-		}, webrtc.RTPCodecTypeVideo)
-		if err != nil {
+	for _, c := range append(h264Codecs(), h265Codec) {
+		if err := me.RegisterCodec(c, webrtc.RTPCodecTypeVideo); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -170,15 +182,44 @@ func mediaEngine(lf logging.LoggerFactory) (*webrtc.MediaEngine, *interceptor.Re
 		return nil, nil, err
 	}
 	ir := &interceptor.Registry{}
+	ir.Add(counter)
 	pli, err := intervalpli.NewReceiverInterceptor(intervalpli.GeneratorInterval(3 * time.Second))
 	if err != nil {
 		return nil, nil, err
 	}
 	ir.Add(pli)
-	if err := webrtc.RegisterDefaultInterceptorsWithOptions(me, ir, webrtc.WithInterceptorLoggerFactory(lf)); err != nil {
+	if err := webrtc.RegisterDefaultInterceptorsWithOptions(me, ir, webrtc.WithInterceptorLoggerFactory(lf),
+		webrtc.WithNackGeneratorOptions(nack.GeneratorInterval(nackInterval), nack.GeneratorMaxNacksPerPacket(nackTries))); err != nil {
 		return nil, nil, err
 	}
 	return me, ir, nil
+}
+
+// videoFeedback is the RTCP feedback taken and given on video.
+var videoFeedback = []webrtc.RTCPFeedback{{Type: "goog-remb"}, {Type: "ccm", Parameter: "fir"}, {Type: "nack"}, {Type: "nack", Parameter: "pli"}}
+
+// h264Codecs are the H.264 profiles taken from WHIP publishers and sent to
+// WHEP viewers (packetization mode 1).
+func h264Codecs() []webrtc.RTPCodecParameters {
+	var out []webrtc.RTPCodecParameters
+	for i, profile := range []string{"42e01f", "42001f", "4d001f", "640032", "64001f"} {
+		out = append(out, webrtc.RTPCodecParameters{
+			RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
+				SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=" + profile, RTCPFeedback: videoFeedback},
+			PayloadType: webrtc.PayloadType(102 + 2*i),
+		})
+	}
+	return out
+}
+
+// h265Codec is H.265 (Main profile, RFC 7798; draft-ietf-avtcore-hevc-webrtc
+// for its WebRTC parameters), sent to WHEP viewers of a stream whose video
+// is H.265 (a camera that came in with it). WHIP publishers are held to
+// H.264 (session.answer).
+var h265Codec = webrtc.RTPCodecParameters{
+	RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH265, ClockRate: 90000,
+		SDPFmtpLine: "level-id=93;profile-id=1;tier-flag=0;tx-mode=SRST", RTCPFeedback: videoFeedback},
+	PayloadType: 116,
 }
 
 // Addr returns the UDP port's address.
@@ -228,8 +269,40 @@ func (s *Server) Close() {
 		v.close("server closing")
 	}
 	s.wg.Wait()
+	s.closePorts()
+}
+
+// listenPorts opens addr over UDP and the same address over TCP (passive
+// ICE over TCP, for peers behind a firewall that lets no UDP out). With
+// port 0 it tries other ports until both are free.
+func listenPorts(addr string) (*net.UDPConn, *net.TCPListener, error) {
+	ua, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("webrtc udp %s: %w", addr, err)
+	}
+	for try := 0; ; try++ {
+		conn, err := net.ListenUDP("udp", ua)
+		if err != nil {
+			return nil, nil, fmt.Errorf("webrtc udp %s: %w", addr, err)
+		}
+		la := conn.LocalAddr().(*net.UDPAddr)
+		tcp, err := net.ListenTCP("tcp", &net.TCPAddr{IP: la.IP, Port: la.Port, Zone: la.Zone})
+		if err == nil {
+			return conn, tcp, nil
+		}
+		conn.Close()
+		if ua.Port != 0 || try == 20 {
+			return nil, nil, fmt.Errorf("webrtc tcp %s (ICE over TCP listens on the UDP port's number: free it, or choose another webrtc.udp): %w", la, err)
+		}
+	}
+}
+
+// closePorts closes the muxes and the ports they read.
+func (s *Server) closePorts() {
 	s.mux.Close()
 	s.conn.Close()
+	_ = s.tcpMux.Close()
+	s.tcp.Close()
 }
 
 // newID returns a session id: 16 random bytes in hex.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -43,8 +44,9 @@ func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) 
 	}
 }
 
-// TestWHIPPublish: a pion client publishes H.264 and Opus over WHIP; the
-// source goes live with both tracks, its key units carry their parameter
+// TestWHIPPublish: a pion client publishes H.264 and Opus over WHIP (its
+// offer has H.265 first: the answer takes H.264, H.265 being only for WHEP
+// viewers); the source goes live with both tracks, its key units carry their parameter
 // sets, timestamps rise on one timeline, and DELETE ends it.
 func TestWHIPPublish(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
@@ -55,10 +57,13 @@ func TestWHIPPublish(t *testing.T) {
 	rd := src.Stream().NewReader(1024)
 	defer rd.Close()
 
-	c := whiptest.New(t, webrtc.MimeTypeH264)
-	a, err := s.Publish("guest", "sekret", c.Offer(t))
+	c := whiptest.New(t, webrtc.MimeTypeH264, webrtc.MimeTypeH265)
+	o := c.Offer(t)
+	require.Less(t, strings.Index(string(o), "H265"), strings.Index(string(o), "H264"), "H.265 offered first")
+	a, err := s.Publish("guest", "sekret", o)
 	require.NoError(t, err)
 	require.Contains(t, a.SDP, "H264")
+	require.NotContains(t, a.SDP, "H265")
 	c.Send(t, a.SDP, h264, opus)
 
 	var video, audio, keys int
@@ -203,4 +208,43 @@ func FuzzCheckOffer(f *testing.F) {
 		}
 		require.Contains(t, strings.ToUpper(offer), "H264")
 	})
+}
+
+// TestWHIPOverTCP: a publisher whose UDP is blocked (its candidates TCP
+// only) reaches the server through ICE over TCP on the UDP port's number,
+// and its pictures arrive.
+func TestWHIPOverTCP(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	h264, opus := whiptest.Media(t)
+	s := &Server{}
+	reg := startServer(t, s, ingest.SourceConfig{Name: "guest"})
+	require.Equal(t, s.Addr().(*net.UDPAddr).Port, s.tcp.Addr().(*net.TCPAddr).Port, "TCP on the UDP port's number")
+	src, _ := reg.Get("guest")
+	rd := src.Stream().NewReader(1024)
+	defer rd.Close()
+
+	c := whiptest.NewOver(t, webrtc.NetworkTypeTCP4, webrtc.MimeTypeH264)
+	o := c.Offer(t)
+	require.NotContains(t, string(o), " udp ", "the client offers TCP candidates only")
+	a, err := s.Publish("guest", "", o)
+	require.NoError(t, err)
+	require.Contains(t, a.SDP, "tcptype passive", "the answer has a passive TCP candidate")
+	c.Send(t, a.SDP, h264, opus)
+	video := 0
+	for video < 25 {
+		ctx, cancel := contextWithTimeout(10 * time.Second)
+		u, err := rd.Next(ctx)
+		cancel()
+		require.NoError(t, err, "video units over TCP so far: %d", video)
+		if u.Track.Kind == swmedia.KindVideo {
+			video++
+		}
+	}
+	require.Equal(t, webrtc.PeerConnectionStateConnected, c.PC.ConnectionState())
+	pair, err := c.PC.GetSenders()[0].Transport().ICETransport().GetSelectedCandidatePair()
+	require.NoError(t, err)
+	require.NotNil(t, pair)
+	require.Equal(t, webrtc.ICEProtocolTCP, pair.Local.Protocol, "the media went over TCP")
+	c.Close()
+	s.Close()
 }

@@ -38,6 +38,7 @@ type session struct {
 	recv   *rtsp.Receiver
 	in     *rtpIn
 	link   link
+	fb     *feedback // the RTCP feedback sent to the publisher
 
 	mu      sync.Mutex
 	closing bool
@@ -84,7 +85,7 @@ func (ss *session) answer(offer []byte, hasAudio bool) (*Answer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("webrtc peer connection: %w", err)
 	}
-	ss.pc = pc
+	ss.pc, ss.fb = pc, s.fb.take(pc.ID())
 	desc := &description.Session{Medias: []*description.Media{{Type: description.MediaTypeVideo,
 		Formats: []format.Format{&format.H264{PayloadTyp: 96, PacketizationMode: 1}}}}}
 	if hasAudio {
@@ -101,8 +102,18 @@ func (ss *session) answer(offer []byte, hasAudio bool) (*Answer, error) {
 	ss.recv.Attach(ss.in)
 	ss.pub.OnKick(func() { go ss.close("taken over, or the source was removed") })
 	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
-		if _, err := pc.AddTransceiverFromKind(kind, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+		tr, err := pc.AddTransceiverFromKind(kind, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly})
+		if err != nil {
 			return nil, err
+		}
+		if kind == webrtc.RTPCodecTypeVideo { // H.265 is for viewers: a publisher's video is H.264
+			prefs := h264Codecs()
+			for i := range prefs {
+				prefs[i].PayloadType = 0 // the offer's, as negotiated
+			}
+			if err := tr.SetCodecPreferences(prefs); err != nil {
+				return nil, err
+			}
 		}
 	}
 	pc.OnTrack(ss.onTrack)
@@ -124,25 +135,32 @@ func (ss *session) onTrack(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
 	ss.wg.Add(2)
 	ss.mu.Unlock()
 	ss.log.Info("whip track", "kind", t.Kind().String(), "codec", t.Codec().MimeType, "ssrc", uint32(t.SSRC()))
+	kind := description.MediaTypeVideo
+	if t.Kind() == webrtc.RTPCodecTypeAudio {
+		kind = description.MediaTypeAudio
+	}
 	go func() { // RTCP from the sender (its reports), through the interceptors
 		defer ss.wg.Done()
 		for {
-			if _, _, err := r.ReadRTCP(); err != nil {
+			pkts, _, err := r.ReadRTCP()
+			if err != nil {
 				return
 			}
+			ss.in.senderReports(kind, uint32(t.SSRC()), pkts)
 		}
 	}()
 	go func() {
 		defer ss.wg.Done()
-		kind := description.MediaTypeVideo
-		if t.Kind() == webrtc.RTPCodecTypeAudio {
-			kind = description.MediaTypeAudio
-		}
-		var onSkip func()
+		// video: NACKs may bring a lost packet back, worth waiting for; when
+		// it is given up on, nothing is published until a key frame, which a
+		// PLI asks for. Audio is not retransmitted (browsers offer no NACK
+		// for Opus): a gap is waited out only as long as reordering takes.
+		wait, onSkip := audioReorderWait, func() {}
 		if kind == description.MediaTypeVideo {
-			onSkip = ss.pliLimiter(uint32(t.SSRC()))
+			pli := ss.pliLimiter(uint32(t.SSRC()))
+			wait, onSkip = reorderWait, func() { ss.recv.VideoLost(); pli() }
 		}
-		ss.in.read(kind, t.ReadRTP, ss.pub.Malformed, onSkip)
+		ss.in.read(kind, t.ReadRTP, ss.pub.Malformed, wait, onSkip)
 	}()
 }
 
@@ -240,41 +258,51 @@ func remoteCandidates(offer string) string {
 
 // rtpIn is the receiver's RTPSource: it hands each track's packets, in
 // sequence order, to the receiver's callback, with presentation times on
-// the session's timeline.
+// the session's timeline, where the sender's reports put them
+// (rtsp.Timeline: video and audio in step by the sender's clocks).
 type rtpIn struct {
-	start time.Time
+	tl    *rtsp.Timeline
+	loss  lossCounts
 	mu    sync.Mutex
 	cbs   map[description.MediaType]gortsplib.OnPacketRTPFunc
-	pts   map[*description.Media]*clock
+	media map[description.MediaType]*description.Media
 }
 
 func newRTPIn() *rtpIn {
-	return &rtpIn{start: time.Now(), cbs: map[description.MediaType]gortsplib.OnPacketRTPFunc{}, pts: map[*description.Media]*clock{}}
+	return &rtpIn{tl: rtsp.NewTimeline(time.Now()), cbs: map[description.MediaType]gortsplib.OnPacketRTPFunc{},
+		media: map[description.MediaType]*description.Media{}}
 }
 
 // OnPacketRTP sets the callback of a media's packets.
 func (in *rtpIn) OnPacketRTP(m *description.Media, f format.Format, cb gortsplib.OnPacketRTPFunc) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	in.cbs[m.Type] = cb
-	in.pts[m] = &clock{rate: int64(f.ClockRate())}
+	in.cbs[m.Type], in.media[m.Type] = cb, m
+	in.tl.AddTrack(m, f.ClockRate(), m.Type == description.MediaTypeVideo)
 }
 
-// PacketPTS maps a packet's RTP timestamp onto the session's timeline
-// (see clock).
+// PacketPTS places a packet on the session's timeline (see rtsp.Timeline).
 func (in *rtpIn) PacketPTS(m *description.Media, pkt *rtp.Packet) (int64, bool) {
+	return in.tl.PTS(m, pkt.Timestamp, time.Now())
+}
+
+// senderReports passes the sender reports of kind's track (its SSRC) among
+// pkts to the timeline.
+func (in *rtpIn) senderReports(kind description.MediaType, ssrc uint32, pkts []rtcp.Packet) {
 	in.mu.Lock()
-	c := in.pts[m]
+	m := in.media[kind]
 	in.mu.Unlock()
-	if c == nil {
-		return 0, false
+	for _, p := range pkts {
+		if sr, ok := p.(*rtcp.SenderReport); ok && sr.SSRC == ssrc && m != nil {
+			in.tl.SenderReport(m, sr.NTPTime, sr.RTPTime)
+		}
 	}
-	return c.pts(pkt.Timestamp, time.Since(in.start)), true
 }
 
 // read reads packets until readRTP fails (the peer connection closed),
 // through a reorder buffer, into the callback of kind.
-func (in *rtpIn) read(kind description.MediaType, readRTP func() (*rtp.Packet, interceptor.Attributes, error), malformed, onSkip func()) {
+func (in *rtpIn) read(kind description.MediaType, readRTP func() (*rtp.Packet, interceptor.Attributes, error), malformed func(),
+	wait time.Duration, onSkip func()) {
 	in.mu.Lock()
 	cb := in.cbs[kind]
 	in.mu.Unlock()
@@ -282,7 +310,7 @@ func (in *rtpIn) read(kind description.MediaType, readRTP func() (*rtp.Packet, i
 		malformed()
 		return
 	}
-	rb := reorder{onSkip: onSkip}
+	rb := reorder{wait: wait, onSkip: onSkip, counts: &in.loss}
 	for {
 		pkt, _, err := readRTP()
 		if err != nil {
@@ -290,30 +318,6 @@ func (in *rtpIn) read(kind description.MediaType, readRTP func() (*rtp.Packet, i
 		}
 		rb.push(pkt, time.Now(), cb)
 	}
-}
-
-// clock maps one track's 32-bit RTP timestamps onto the session's
-// timeline: the first packet is placed at its arrival time since the
-// session began (so audio and video, whose RTP clocks start at random
-// values, line up as they arrived), and later ones follow their own
-// timestamps, unwrapped.
-type clock struct {
-	rate   int64
-	init   bool
-	last   uint32
-	ext    int64 // unwrapped timestamp of the last packet, from the first
-	offset int64 // the first packet's place on the timeline, in ticks
-}
-
-func (c *clock) pts(ts uint32, since time.Duration) int64 {
-	if !c.init {
-		c.init, c.last = true, ts
-		c.offset = int64(since) * c.rate / int64(time.Second)
-		return c.offset
-	}
-	c.ext += int64(int32(ts - c.last))
-	c.last = ts
-	return c.offset + c.ext
 }
 
 // answer takes a client's offer on pc and sets the server's answer with

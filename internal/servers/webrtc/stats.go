@@ -19,8 +19,9 @@ type statsState struct {
 }
 
 // stats reads the session's statistics from pion's stats interceptor
-// (RTP stream stats: jitter, loss, NACKs, PLIs, bytes) and ICE (the
-// selected pair's round trip and the publisher's address).
+// (RTP stream stats: jitter, loss, bytes), ICE (the selected pair's round
+// trip and the publisher's address), the feedback sent (NACKs, PLIs: see
+// feedback) and the reorder buffers (recovered, given up on).
 func (ss *session) stats() ingest.WebRTCStats {
 	var out ingest.WebRTCStats
 	if ss.pc == nil {
@@ -39,8 +40,6 @@ func (ss *session) stats() ingest.WebRTCStats {
 		case webrtc.InboundRTPStreamStats:
 			out.PacketsReceived += uint64(s.PacketsReceived)
 			out.PacketsLost += int64(s.PacketsLost)
-			out.NACKs += uint64(s.NACKCount)
-			out.PLIs += uint64(s.PLICount)
 			bytes += s.BytesReceived + s.HeaderBytesReceived
 			if s.Kind == "video" {
 				out.JitterMS = s.Jitter * 1000
@@ -52,6 +51,10 @@ func (ss *session) stats() ingest.WebRTCStats {
 			}
 		}
 	}
+	if fb := ss.fb; fb != nil {
+		out.NACKs, out.NACKedPackets, out.PLIs = fb.nacks.Load(), fb.nacked.Load(), fb.plis.Load()
+	}
+	out.PacketsRecovered, out.PacketsSkipped = ss.in.loss.recovered.Load(), ss.in.loss.skipped.Load()
 	st := &ss.st
 	st.mu.Lock()
 	defer st.mu.Unlock()

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,12 +25,14 @@ var ErrBadReadKey = fault.New(fault.Forbidden, "wrong or missing read key: give 
 // AAC is transcoded to for WHEP viewers.
 const OpusBitrate = 128_000
 
-// feed is one stream as WHEP viewers get it: H.264 passed through as it
-// was encoded, and the sound as Opus (AAC decoded and encoded once, for
-// every viewer; Opus passed through). Its tracks are bound to every
-// viewer's peer connection; it runs while it has viewers.
+// feed is one stream as WHEP viewers get it: H.264 or H.265 passed
+// through as it was encoded, and the sound as Opus (AAC decoded and
+// encoded once, for every viewer; Opus passed through). Its tracks are
+// bound to every viewer's peer connection; it runs while it has viewers.
 type feed struct {
 	name    string
+	key     string // in Server.feeds: name, and the codec when not H.264
+	codec   string // of the video: media.CodecH264 or CodecH265
 	video   *webrtc.TrackLocalStaticSample
 	audio   *webrtc.TrackLocalStaticSample
 	viewers int
@@ -48,6 +51,29 @@ type viewer struct {
 	link link
 	once sync.Once
 	wg   sync.WaitGroup
+}
+
+// videoCodec is the codec a stream's video is sent to WHEP viewers in: its
+// own when H.265, else H.264 (what it is, or will be once it has video).
+func videoCodec(st *media.Stream) string {
+	for _, t := range st.Tracks() {
+		if t != nil && t.Kind == media.KindVideo && t.Codec == media.CodecH265 {
+			return media.CodecH265
+		}
+	}
+	return media.CodecH264
+}
+
+// offers reports whether an SDP offer has a codec (an rtpmap of that
+// encoding name, e.g. "H265").
+func offers(offer []byte, codec string) bool {
+	for _, l := range strings.Split(string(offer), "\n") {
+		if f := strings.Fields(strings.TrimSpace(l)); len(f) == 2 && strings.HasPrefix(f[0], "a=rtpmap:") &&
+			strings.EqualFold(strings.SplitN(f[1], "/", 2)[0], codec) {
+			return true
+		}
+	}
+	return false
 }
 
 // readPath is the serve table's path of a WHEP name: program, preview, or
@@ -79,6 +105,11 @@ func (s *Server) play(name, key string, offer []byte) (*Answer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w (watch program, preview or a source)", name, err)
 	}
+	codec := videoCodec(p.Stream())
+	if codec == media.CodecH265 && !offers(offer, "H265") {
+		return nil, fault.Invalidf("sdp", "%s's video is H.265 and the offer has no H.265: watch it from a viewer that receives H.265 over WebRTC "+
+			"(Safari 18, Chrome or Edge 136+ with a hardware decoder), or watch program or preview (H.264)", name)
+	}
 	v := &viewer{srv: s, id: newID(), name: name}
 	v.log = s.Log.With("whep", name, "session", v.id[:8])
 	v.link = link{srv: s, what: "whep viewer", peer: "the viewer", log: v.log, end: v.close}
@@ -91,7 +122,7 @@ func (s *Server) play(name, key string, offer []byte) (*Answer, error) {
 		s.mu.Unlock()
 		return nil, ErrFull
 	}
-	f, err := s.feedLocked(name, p)
+	f, err := s.feedLocked(name, codec, p)
 	if err != nil {
 		s.mu.Unlock()
 		return nil, err
@@ -108,17 +139,26 @@ func (s *Server) play(name, key string, offer []byte) (*Answer, error) {
 	return a, nil
 }
 
-// feedLocked returns the feed of name, started for its first viewer.
-func (s *Server) feedLocked(name string, p *serve.Path) (*feed, error) {
-	if f := s.feeds[name]; f != nil {
+// feedLocked returns the feed of name whose video is codec, started for
+// its first viewer.
+func (s *Server) feedLocked(name, codec string, p *serve.Path) (*feed, error) {
+	key := name
+	if codec != media.CodecH264 {
+		key += " " + codec
+	}
+	if f := s.feeds[key]; f != nil {
 		select {
 		case <-f.done: // its stream ended (the source was removed): a new feed
 		default:
 			return f, nil
 		}
 	}
-	video, err := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
-		SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"}, "video", "switchyard-"+name)
+	vc := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
+		SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"}
+	if codec == media.CodecH265 {
+		vc = h265Codec.RTPCodecCapability
+	}
+	video, err := webrtc.NewTrackLocalStaticSample(vc, "video", "switchyard-"+name)
 	if err != nil {
 		return nil, err
 	}
@@ -128,8 +168,8 @@ func (s *Server) feedLocked(name string, p *serve.Path) (*feed, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(s.ctx)
-	f := &feed{name: name, video: video, audio: audio, cancel: cancel, done: make(chan struct{})}
-	s.feeds[name] = f
+	f := &feed{name: name, key: key, codec: codec, video: video, audio: audio, cancel: cancel, done: make(chan struct{})}
+	s.feeds[key] = f
 	stop := p.Watch()
 	go func() {
 		defer close(f.done)
@@ -145,9 +185,9 @@ func (s *Server) leave(v *viewer) {
 	delete(s.viewers, v.id)
 	f := v.feed
 	f.viewers--
-	last := f.viewers == 0 && s.feeds[f.name] == f
+	last := f.viewers == 0 && s.feeds[f.key] == f
 	if last {
-		delete(s.feeds, f.name)
+		delete(s.feeds, f.key)
 	}
 	s.mu.Unlock()
 	if last {
@@ -176,6 +216,7 @@ func (v *viewer) answer(offer []byte) (*Answer, error) {
 		return nil, fmt.Errorf("webrtc peer connection: %w", err)
 	}
 	v.pc = pc
+	s.fb.take(pc.ID()) // a viewer's feedback is not counted (yet): forget it
 	for _, tr := range []*webrtc.TrackLocalStaticSample{v.feed.video, v.feed.audio} {
 		sender, err := pc.AddTrack(tr)
 		if err != nil {
@@ -191,7 +232,7 @@ func (v *viewer) answer(offer []byte) (*Answer, error) {
 			}
 		}()
 	}
-	if err := s.answer(pc, offer, " (it must take H.264 and Opus)"); err != nil {
+	if err := s.answer(pc, offer, " (it must take H.264, or H.265 for a source that sends it, and Opus)"); err != nil {
 		return nil, err
 	}
 	v.link.follow(pc)
@@ -247,7 +288,7 @@ func (f *feed) run(ctx context.Context, st *media.Stream, log *slog.Logger) {
 			return
 		}
 		switch {
-		case u.Track.Kind == media.KindVideo && u.Track.Codec == media.CodecH264:
+		case u.Track.Kind == media.KindVideo && u.Track.Codec == f.codec:
 			d := time.Second / 30
 			if haveVideo && u.PTS > lastVideo && u.PTS-lastVideo < time.Second {
 				d = u.PTS - lastVideo
@@ -263,7 +304,7 @@ func (f *feed) run(ctx context.Context, st *media.Stream, log *slog.Logger) {
 		case u.Track.Kind == media.KindVideo:
 			if !otherVideo {
 				otherVideo = true
-				log.Warn("whep feed: only H.264 video is sent to WebRTC viewers; this stream's is not", "codec", u.Track.Codec)
+				log.Warn("whep feed: the stream's video is no longer the codec its viewers joined with (they must join again)", "codec", u.Track.Codec, "joined_with", f.codec)
 			}
 		case u.Track.Kind == media.KindAudio && u.Track.Codec == media.CodecOpus:
 			if f.audio.WriteSample(pmedia.Sample{Data: u.Data[0], Duration: 20 * time.Millisecond}) != nil {
