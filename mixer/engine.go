@@ -372,7 +372,8 @@ func (e *Engine) freeProgramFrames() {
 // leaves in time.
 func (e *Engine) run(start time.Time) {
 	defer close(e.done)
-	switch prio := raiseClockThread(); prio { // where the process may
+	prio := raiseClockThread() // where the process may
+	switch prio {
 	case atProcessPriority:
 		e.log.Warn("the program's threads run at the process's priority (raising them needs root or CAP_SYS_NICE): " +
 			"on a busy machine program frames may be late")
@@ -390,11 +391,8 @@ func (e *Engine) run(start time.Time) {
 	for n := int64(0); ; n++ {
 		deadline := start.Add(e.cfg.frameTime(n))
 		if d := time.Until(deadline); d > 0 {
-			timer.Reset(d)
-			select {
-			case <-e.ctx.Done():
+			if !sleepUntil(e.ctx.Done(), timer, d, prio != atProcessPriority) {
 				return
-			case <-timer.C:
 			}
 		} else if -d > time.Second {
 			// Far behind (the machine stalled): skip ahead rather than burst.

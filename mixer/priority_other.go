@@ -2,6 +2,8 @@
 
 package mixer
 
+import "time"
+
 // lowerThreadPriority: per-thread priority is a Linux feature; elsewhere
 // decoding runs at the process's priority (false: nothing lowered).
 func lowerThreadPriority() bool { return false }
@@ -42,3 +44,8 @@ func onProgramThread(f func()) { f() }
 
 // threadID is 0 where threads have no /proc schedstat.
 func threadID() int32 { return 0 }
+
+// sleepUntil waits on a timer until the program clock's next frame.
+func sleepUntil(done <-chan struct{}, t *time.Timer, d time.Duration, _ bool) bool {
+	return timerSleep(done, t, d)
+}
