@@ -45,7 +45,7 @@ func TestTickAllocatesOnlyItsPackets(t *testing.T) {
 	for i, n := range names {
 		streams[i] = media.NewStream()
 		streams[i].SetTracks(track)
-		if err := e.AddInput(n, streams[i], 0); err != nil {
+		if err := e.sw.AddInput(n, streams[i], 0); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -57,14 +57,14 @@ func TestTickAllocatesOnlyItsPackets(t *testing.T) {
 		if err := json.Unmarshal([]byte(k), &s); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.AddKeyer(s); err != nil {
+		if _, err := e.keyers.AddKeyer(s); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := e.SetProgram("cam1"); err != nil {
+	if _, err := e.sw.SetProgram("cam1"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.SetPreview("cam2"); err != nil {
+	if _, err := e.sw.SetPreview("cam2"); err != nil {
 		t.Fatal(err)
 	}
 
@@ -84,7 +84,7 @@ func TestTickAllocatesOnlyItsPackets(t *testing.T) {
 	// keyframe until every input has decoded it
 	base := make([]uint64, len(names))
 	for s, name := range names {
-		in := e.ins.m[name]
+		in := e.sw.ins.m[name]
 		for deadline := time.Now().Add(10 * time.Second); in.frames.Load() == 0; {
 			if time.Now().After(deadline) {
 				t.Fatalf("%s decoded no picture in 10 s", name)
@@ -101,7 +101,7 @@ func TestTickAllocatesOnlyItsPackets(t *testing.T) {
 		}
 		deadline := time.Now().Add(10 * time.Second)
 		for s, name := range names {
-			in := e.ins.m[name]
+			in := e.sw.ins.m[name]
 			for in.frames.Load() < base[s]+uint64(n) {
 				if time.Now().After(deadline) {
 					t.Fatalf("%s decoded %d pictures of %d", name, in.frames.Load()-base[s], n)
@@ -115,24 +115,24 @@ func TestTickAllocatesOnlyItsPackets(t *testing.T) {
 	for n < warm {
 		frame()
 	}
-	if _, err := e.Auto(bus.Transition{Type: bus.TransMix, DurationMS: 10_000}); err != nil {
+	if _, err := e.sw.Auto(bus.Transition{Type: bus.TransMix, DurationMS: 10_000}); err != nil {
 		t.Fatal(err)
 	}
 	for range gop { // the transition's canvas and scaler are made on its first frames
 		frame()
 	}
-	if !e.State().Transition.Active {
+	if !e.sw.State().Transition.Active {
 		t.Fatal("no transition running")
 	}
 
 	var m0, m1 runtime.MemStats
 	runtime.ReadMemStats(&m0)
-	p0 := e.Program().UnitsWritten()
+	p0 := e.targets.Program().UnitsWritten()
 	for range ticks {
 		frame()
 	}
 	runtime.ReadMemStats(&m1)
-	packets := e.Program().UnitsWritten() - p0
+	packets := e.targets.Program().UnitsWritten() - p0
 	allocs := m1.Mallocs - m0.Mallocs
 	t.Logf("%d frames: %d allocations for %d packets published", ticks, allocs, packets)
 	if packets < ticks {
