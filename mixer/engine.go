@@ -294,6 +294,17 @@ func (e *Engine) Stats() clock.Stats {
 	return s
 }
 
+// Pieces returns where the program source's pictures spent their time on
+// the way to the program, the median of the last 256 that aired new:
+// decode, jitter buffer, the wait for their frame, compose, encode. What
+// comes before (the network, the ingest) and after (packetising, the
+// network to a viewer) is outside; camera-to-program latency measured from
+// outside (make bench) is these and those.
+func (e *Engine) Pieces() clock.Pieces { return e.ways.Pieces() }
+
+// ResetPieces starts Pieces afresh (a new measurement).
+func (e *Engine) ResetPieces() { e.ways.Reset() }
+
 // outDepth is how many program frames are on their way at once: one being
 // composed, one queued, one being encoded.
 const outDepth = 3

@@ -6,7 +6,6 @@ import (
 
 	"switchyard/mixer/audio"
 	"switchyard/mixer/bus"
-	"switchyard/mixer/clock"
 )
 
 // What the program showed, for edit lists: the switch log (OnSwitch) says
@@ -282,14 +281,3 @@ func (a *airing) next(l *switchLog, n int64, in *input, shown bool) {
 		}
 	}
 }
-
-// Pieces returns where the program source's pictures spent their time on
-// the way to the program, the median of the last 256 that aired new:
-// decode, jitter buffer, the wait for their frame, compose, encode. What
-// comes before (the network, the ingest) and after (packetising, the
-// network to a viewer) is outside; camera-to-program latency measured from
-// outside (make bench) is these and those.
-func (e *Engine) Pieces() clock.Pieces { return e.ways.Pieces() }
-
-// ResetPieces starts Pieces afresh (a new measurement).
-func (e *Engine) ResetPieces() { e.ways.Reset() }
