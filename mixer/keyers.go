@@ -82,7 +82,7 @@ type keyerState struct {
 	level atomic.Uint64 // float64 bits, for the API
 
 	// the tick's own
-	onNow  bool // on, as the tick read it under the engine's mu
+	onNow  bool // on, as the tick read it under the switcher's mu
 	lvl    float64
 	pic    *av.PictureRef
 	slate  *av.Frame

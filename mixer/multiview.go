@@ -32,7 +32,7 @@ type Multiview struct {
 	cfg MultiviewConfig
 	log *slog.Logger
 	// sources takes this round's pictures of the buses and the sources,
-	// the program's window last and empty (the engine's wallSources)
+	// the program's window last and empty (Switcher.wall)
 	sources func(MultiviewConfig) []mvPicture
 	black   *av.Frame // the program window before the clock hands a picture
 
