@@ -13,8 +13,9 @@ import (
 )
 
 // The owners the API drives, each as the few methods its routes use; main
-// hands in *ingest.Registry, *mixer.Engine, *push.Manager and
-// *record.Recorder. Declared here, so control links no codec (its tests
+// hands in *ingest.Registry, the mixer's parts (Mixer: *mixer.Switcher,
+// *mixer.Sound and *mixer.KeyerSet side by side, with the Engine's clock
+// counters and its multiview), *push.Manager and *record.Recorder. Declared here, so control links no codec (its tests
 // run on fakes) and its arrows point down.
 
 // Registry is the source registry: the sources and their states.

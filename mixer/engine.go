@@ -5,15 +5,17 @@
 //
 // The Engine (engine.go) is the program clock and the encode loop; what a
 // frame shows is composed in compose.go, in its order. The rest are parts,
-// each a type owning its state: the inputs (inputSet in inputs.go; one
-// input in input.go, timing.go; decoding at lowered priority behind the
-// decode gate, gate.go and priority_*.go), the encode targets (targets in
-// target.go: program, renditions, preview in one list), the program's
-// sound (sound in sound.go, with package audio), the keyers (keyerSet in
-// keyers.go, with package keyer), the multiview (Multiview in
-// multiview.go), the switch log for the edit lists (switchLog in marks.go),
-// and the buses (package bus), timing and lateness (package clock) as
-// plain Go. The Engine's other methods are the API other packages call.
+// each a type owning its state, which other packages reach through the
+// Engine's accessors: the switcher (Switcher in switcher.go, its bus
+// commands in transition.go: the buses of package bus, the inputs — inputSet
+// in inputs.go; one input in input.go, timing.go; decoding at lowered
+// priority behind the decode gate, gate.go and priority_*.go — and the
+// switch log for the edit lists, switchLog in marks.go, under one lock),
+// the encode targets (Targets in target.go: program, renditions, preview in
+// one list), the program's sound (Sound in sound.go, with package audio),
+// the keyers (KeyerSet in keyers.go, with package keyer) and the multiview
+// (Multiview in multiview.go); timing and lateness (package clock) are
+// plain Go.
 package mixer
 
 import (
@@ -21,20 +23,16 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"switchyard/internal/fault"
-	"switchyard/internal/notify"
 	"switchyard/internal/sysmon"
-	"switchyard/media"
 	"switchyard/media/av"
 	"switchyard/media/color"
 	"switchyard/mixer/bus"
 	"switchyard/mixer/clock"
-	"switchyard/mixer/sting"
 )
 
 // Black is the name of the always-available black source.
@@ -48,48 +46,36 @@ var (
 // Engine is the mixer: the program clock (run), which composes each frame
 // in its order (compose.go), and the encode loop (encodeLoop), which
 // encodes and publishes it. What it composes from and encodes to are parts
-// that own their state: the inputs (inputSet), the keyers (keyerSet, with
-// their own locks), the program's sound (sound, confined to the encode
-// loop), the switch log for the edit lists (switchLog), the multiview
-// (Multiview) and the encode targets (targets: program, renditions and
-// preview in one list).
+// that own their state, reached through its accessors: the switcher
+// (Switcher: the buses, the inputs and the switch log under its lock), the
+// keyers (KeyerSet, with their own locks), the program's sound (Sound,
+// confined to the encode loop but for its settings and meters), the
+// multiview (Multiview) and the encode targets (Targets: program,
+// renditions and preview in one list).
 //
-// Locks, in the order they may nest: keyerSet.edit, keyerSet.mu, mu,
-// keyerSet.retireMu. mu is the frame lock: the buses, the frame being
-// composed, the inputs and the switch log change under it, and the tick
-// makes a frame's choices under it. targets.mu, then targets.encoding (the
-// encode loop's, held through a frame's encodes and its sound's mix, which
-// takes sound.mu and mu inside it, one at a time); sound.mu and
-// Multiview.progMu hold no other.
+// Locks, in the order they may nest: KeyerSet.edit, KeyerSet.mu,
+// Switcher.mu, KeyerSet.retireMu. Switcher.mu is the frame lock: the
+// buses, the frame being composed, the inputs and the switch log change
+// under it, and the tick makes a frame's choices under it (Switcher.take).
+// Targets.mu, then Targets.encoding (the encode loop's, held through a
+// frame's encodes and its sound's mix, which takes Sound.mu and
+// Switcher.mu inside it, one at a time); Sound.mu and Multiview.progMu hold
+// no other.
 type Engine struct {
 	cfg Config
 	log *slog.Logger
 
 	// the parts
-	ins     inputSet   // under mu
-	keyers  *keyerSet  // its own locks
-	sound   *sound     // the encode loop's; its settings under its own lock
-	marks   switchLog  // under mu
+	sw      *Switcher  // the buses, the inputs, the switch log: its own lock
+	keyers  *KeyerSet  // its own locks
+	sound   *Sound     // the encode loop's; its settings under its own lock
 	mv      *Multiview // its own goroutine; the clock hands it program pictures
-	targets *targets   // copy-on-write; the encode loop holds targets.encoding
+	targets *Targets   // copy-on-write; the encode loop holds targets.encoding
 
-	// the frame lock, and what it guards besides the parts above
-	mu      sync.Mutex
-	bus     *bus.Buses // program, preview, the transition and FTB
-	current int64      // index of the frame being composed (or last composed)
-	started time.Time
-	// busMoved is signalled, never waited on, when the buses move on their
-	// own: an automatic transition's progress (every third frame) and a
-	// transition's end. Commands move them too; their callers know.
-	busMoved chan struct{}
-	changes  notify.Notifier // the buses' and the keyers' changes, to OnChange's listener
+	started atomic.Pointer[time.Time] // program time 0 (nil before Start)
 	// OnSwitch, when set before Start, receives every program switch, from
 	// the tick: it must return at once.
 	OnSwitch func(SwitchEvent)
-	// stingers (stinger.go): the default transition's, the one on air and
-	// the last loaded, under mu; stingLoad lets one load at a time
-	stingDef, stingAir, stingLast *sting.Clip
-	stingLoad                     sync.Mutex
 
 	// the clock's own, composing
 	black     *av.Frame
@@ -154,26 +140,13 @@ func New(cfg Config, log *slog.Logger) (*Engine, error) {
 	if cfg.EncodeThreads == 0 {
 		cfg.EncodeThreads = encodeThreads(cfg.Width, cfg.Height)
 	}
-	e := &Engine{cfg: cfg, log: log.With("component", "mixer"), bus: bus.New(cfg.Rate()), current: -1}
-	e.ins = newInputSet(runtime.NumCPU())
-	e.marks = newSwitchLog(cfg, e.bus)
-	e.bus.OnFinish = e.finished // a completed transition is a switch event
-	e.busMoved = make(chan struct{}, 1)
+	e := &Engine{cfg: cfg, log: log.With("component", "mixer")}
 	e.gopFrames = max(1, int64(math.Round(cfg.Keyint.Seconds()*float64(cfg.FPSNum)/float64(cfg.FPSDen))))
 	e.lateness = clock.NewLateness(e.log)
 	e.keyers = newKeyerSet(cfg, e.log)
-	e.keyers.known = func(name string) bool {
-		e.mu.Lock()
-		defer e.mu.Unlock()
-		return e.ins.known(name)
-	}
-	e.keyers.onAir = func(set func()) int64 {
-		e.mu.Lock()
-		defer e.mu.Unlock()
-		set()
-		return e.current + 1
-	}
-	e.keyers.changed = func() { e.changes.Changed(ChangedKeyers) }
+	e.keyers.known = func(name string) bool { return e.sw.knownNow(name) }
+	e.keyers.onAir = func(set func()) int64 { return e.sw.onAir(set) }
+	e.keyers.changed = func() { e.sw.changes.Changed(ChangedKeyers) }
 	e.startNs.Store(time.Now().UnixNano()) // until Start: sources may come first
 	var err error
 	if e.targets, err = newTargets(cfg, e.gopFrames); err != nil {
@@ -202,9 +175,13 @@ func New(cfg Config, log *slog.Logger) (*Engine, error) {
 		return fail(err)
 	}
 	e.black.Fill(color.Black.Y, color.Black.U, color.Black.V)
+	e.sw = newSwitcher(cfg, e.log, e.black, &e.tickN, e.progNow, e.sound.tickSamples())
+	e.sound.sources = e.sw
 	prog := e.targets.program()
 	prog.stream.SetTracks(prog.track, e.sound.track)
-	e.mv = newMultiview(cfg.Multiview, cfg, e.log, e.black, e.wallSources)
+	e.mv = newMultiview(cfg.Multiview, cfg, e.log, e.black, func(c MultiviewConfig) []mvPicture {
+		return e.sw.wall(c, e.sound.LastLevels())
+	})
 	if cfg.PreviewBitrateBPS > 0 {
 		if err := e.targets.openPreview(e.outFrames[:]); err != nil {
 			e.black.Free()
@@ -216,17 +193,22 @@ func New(cfg Config, log *slog.Logger) (*Engine, error) {
 	return e, nil
 }
 
-// Program returns the program stream.
-func (e *Engine) Program() *media.Stream { return e.targets.program().stream }
+// Switcher is the buses, the sources and the switch log: the bus
+// commands, the sources' audio settings, adding and removing sources.
+func (e *Engine) Switcher() *Switcher { return e.sw }
 
-// ProgramTracks returns the program's video and audio tracks.
-func (e *Engine) ProgramTracks() (video, audio *media.Track) {
-	return e.targets.program().track, e.sound.track
-}
+// KeyerSet is the layers over the program.
+func (e *Engine) KeyerSet() *KeyerSet { return e.keyers }
 
-// PreviewStream carries the encoded preview bus (video only), or is nil
-// when Config.PreviewBitrateBPS is not set.
-func (e *Engine) PreviewStream() *media.Stream { return e.targets.previewStream() }
+// Sound is the program's sound: the master, the meters.
+func (e *Engine) Sound() *Sound { return e.sound }
+
+// Targets is the program's encodes: the program stream, its renditions
+// and the preview's.
+func (e *Engine) Targets() *Targets { return e.targets }
+
+// Multiview is the monitor wall.
+func (e *Engine) Multiview() *Multiview { return e.mv }
 
 // Config returns the program format.
 func (e *Engine) Config() Config { return e.cfg }
@@ -241,10 +223,8 @@ func (e *Engine) Start() {
 	e.clocksDone = make(chan struct{})
 	e.encDone = make(chan struct{})
 	start := time.Now()
-	e.mu.Lock()
-	e.started = start
+	e.started.Store(&start)
 	e.startNs.Store(start.UnixNano())
-	e.mu.Unlock()
 	e.lateDone = make(chan struct{})
 	go e.run(start)
 	go e.encodeLoop()
@@ -256,7 +236,7 @@ func (e *Engine) Start() {
 // twice, and after a failed or missing Start.
 func (e *Engine) Close() {
 	e.closeOnce.Do(func() {
-		e.changes.Close()
+		e.sw.changes.Close()
 		e.mv.close()
 		if e.cancel != nil {
 			e.cancel()
@@ -268,13 +248,7 @@ func (e *Engine) Close() {
 		e.mv.free()
 		e.keyers.freeRetired()
 		e.keyers.free()
-		e.mu.Lock()
-		ins := e.ins.clear()
-		e.mu.Unlock()
-		for _, in := range ins {
-			in.stop()
-			in.slate.Release()
-		}
+		e.sw.close()
 		e.targets.close()
 		e.sound.close()
 		e.scaler.Close()
@@ -286,11 +260,12 @@ func (e *Engine) Close() {
 	})
 }
 
-// Started returns the wall clock of program time 0.
+// Started returns the wall clock of program time 0 (zero before Start).
 func (e *Engine) Started() time.Time {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.started
+	if t := e.started.Load(); t != nil {
+		return *t
+	}
+	return time.Time{}
 }
 
 // progNow is the program clock now (the time since its epoch).
@@ -300,17 +275,13 @@ func (e *Engine) progNow() time.Duration {
 
 // FrameAt returns the index of the program frame due at t on the program clock.
 func (e *Engine) FrameAt(t time.Time) int64 {
-	e.mu.Lock()
-	start := e.started
-	e.mu.Unlock()
+	start := e.Started()
 	return int64(t.Sub(start)) * int64(e.cfg.FPSNum) / (int64(e.cfg.FPSDen) * int64(time.Second))
 }
 
 // Stats returns the counters.
 func (e *Engine) Stats() clock.Stats {
-	e.mu.Lock()
-	started := e.started
-	e.mu.Unlock()
+	started := e.Started()
 	s := clock.Stats{FramesOut: e.frames.Load(), Late: e.late.Load(), Dropped: e.dropped.Load(),
 		EncodeMs: float64(e.encodeNs.Load()) / 1e6}
 	e.lateness.FillStats(&s)
@@ -322,6 +293,17 @@ func (e *Engine) Stats() clock.Stats {
 	}
 	return s
 }
+
+// Pieces returns where the program source's pictures spent their time on
+// the way to the program, the median of the last 256 that aired new:
+// decode, jitter buffer, the wait for their frame, compose, encode. What
+// comes before (the network, the ingest) and after (packetising, the
+// network to a viewer) is outside; camera-to-program latency measured from
+// outside (make bench) is these and those.
+func (e *Engine) Pieces() clock.Pieces { return e.ways.Pieces() }
+
+// ResetPieces starts Pieces afresh (a new measurement).
+func (e *Engine) ResetPieces() { e.ways.Reset() }
 
 // outDepth is how many program frames are on their way at once: one being
 // composed, one queued, one being encoded.
@@ -485,7 +467,7 @@ func (e *Engine) output(f *programFrame) {
 	sysmon.Yield() // the encodes took the loop past sysmon's 10 ms
 	a := time.Now()
 	tm.Yielded += a.Sub(y)
-	e.sound.mix(n, f.sound, e.weighSources(f.sound), targets)
+	e.sound.mix(n, f.sound, e.sw.weigh(f.sound), targets)
 	tm.Audio = time.Since(a)
 	e.targets.encoding.Unlock()
 }

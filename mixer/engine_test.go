@@ -67,9 +67,9 @@ func TestClockKeepsTimeThroughASlowEncode(t *testing.T) {
 	}
 	defer e.Close()
 	current := func() int64 {
-		e.mu.Lock()
-		defer e.mu.Unlock()
-		return e.current
+		e.sw.mu.Lock()
+		defer e.sw.mu.Unlock()
+		return e.sw.current
 	}
 	waitFor := func(what string, ok func() bool) {
 		t.Helper()

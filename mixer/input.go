@@ -24,13 +24,13 @@ type input struct {
 	log    *slog.Logger
 	slate  *av.Frame // "NO SIGNAL" with the source name, rendered once
 
-	gate   *decodeGate   // a slot for each picture decoded (the engine's)
+	gate   *decodeGate   // a slot for each picture decoded (the switcher's)
 	gateCh chan struct{} // where the gate hands this input a slot
 
 	pics  av.PicturePool
 	audio *audio.Ring
 
-	// audio mixer (settings guarded by the engine's mu; the rest the encode
+	// audio mixer (settings guarded by the switcher's mu; the rest the encode
 	// loop's, which mixes each frame's sound: sound.mix)
 	mix     audio.Settings
 	tickBuf []float32 // this frame's samples
@@ -47,7 +47,7 @@ type input struct {
 	soundShort bool
 	lead       atomic.Pointer[input] // the source whose buffer it uses (follows), or nil
 	frame      time.Duration         // the program's frame duration
-	follows    string                // the name of the source it follows (under the engine's mu)
+	follows    string                // the name of the source it follows (under the switcher's mu)
 	reader     *media.Reader         // what the decoding reads
 	// decodeDevice decodes its pictures on a GPU (Config.DecodeDevice)
 	decodeDevice *av.HWDevice

@@ -16,7 +16,7 @@ import (
 	"switchyard/mixer/clock"
 )
 
-// The sources as the engine holds them: adding and removing inputs, their
+// The sources as the switcher holds them: adding and removing inputs, their
 // jitter buffers and slates, the picture each shows at an instant, their
 // snapshots and counters. (input.go is one input: its decoding and timing.)
 
@@ -27,7 +27,7 @@ const MaxJitterBuffer = media.MaxJitterBuffer
 // inputSet is the sources the mixer decodes, by name, and the same as a
 // list (copied on change: the encode loop and the meters read a list they
 // loaded without a lock), and the decode gate they share. It is under the
-// engine's mu, the frame lock: the tick takes a frame's pictures in the
+// switcher's mu, the frame lock: the tick takes a frame's pictures in the
 // critical section it reads the buses in, and a bus command checks its
 // source in the one it moves the buses in.
 type inputSet struct {
@@ -120,36 +120,36 @@ func (s *inputSet) clear() map[string]*input {
 // is its own jitter buffer (a feed over the internet needs more than the
 // cameras in the room): AutoJitter for an adaptive one, 0 takes the
 // program's.
-func (e *Engine) AddInput(name string, st *media.Stream, jitterBuffer time.Duration) error {
+func (s *Switcher) AddInput(name string, st *media.Stream, jitterBuffer time.Duration) error {
 	if err := checkJitterBuffer(name, jitterBuffer); err != nil {
 		return err
 	}
-	slate, err := newSlate(e.cfg, name)
+	slate, err := newSlate(s.cfg, name)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	in := &input{name: name, stream: st, log: e.log.With("source", name), slate: slate, gate: e.ins.gate, gateCh: make(chan struct{}, 1),
+	in := &input{name: name, stream: st, log: s.log.With("source", name), slate: slate, gate: s.ins.gate, gateCh: make(chan struct{}, 1),
 		audio: audio.NewRing(audio.RingFrames(MaxJitterBuffer)), cancel: cancel, done: make(chan struct{}),
-		mix: audio.Settings{Mode: audio.ModeAFV}, tickBuf: make([]float32, e.sound.tickSamples()), clock: &e.tickN,
-		progNow: e.progNow, reader: st.NewReader(256), tickAt: math.MinInt64, frame: e.cfg.FrameDuration(), decodeDevice: e.cfg.DecodeDevice}
-	d, auto := e.cfg.jitterOr(jitterBuffer)
+		mix: audio.Settings{Mode: audio.ModeAFV}, tickBuf: make([]float32, s.tickSamples), clock: s.tickN,
+		progNow: s.progNow, reader: st.NewReader(256), tickAt: math.MinInt64, frame: s.cfg.FrameDuration(), decodeDevice: s.cfg.DecodeDevice}
+	d, auto := s.cfg.jitterOr(jitterBuffer)
 	in.delay.Store(int64(d))
 	in.soundJ.Store(int64(d))
 	in.buf.auto = auto
 	in.shownPTS.Store(int64(noPTS))
-	in.shownAt.Store(e.tickN.Load()) // in sight and heard until the ticks say otherwise
-	in.heardAt.Store(e.tickN.Load())
-	e.mu.Lock()
-	err = e.ins.add(in)
-	e.mu.Unlock()
+	in.shownAt.Store(s.tickN.Load()) // in sight and heard until the ticks say otherwise
+	in.heardAt.Store(s.tickN.Load())
+	s.mu.Lock()
+	err = s.ins.add(in)
+	s.mu.Unlock()
 	if err != nil {
 		cancel()
 		in.reader.Close()
 		slate.Free()
 		return err
 	}
-	go in.run(ctx, e.cfg.DecodeThreads)
+	go in.run(ctx, s.cfg.DecodeThreads)
 	return nil
 }
 
@@ -177,20 +177,20 @@ func (c Config) jitterOr(d time.Duration) (time.Duration, bool) {
 // the picture on show and leaves a gap in the source's sound for the
 // difference, once, when the pictures before have aired; a shorter one
 // skips as much.
-func (e *Engine) SetJitterBuffer(name string, d time.Duration) error {
+func (s *Switcher) SetJitterBuffer(name string, d time.Duration) error {
 	if err := checkJitterBuffer(name, d); err != nil {
 		return err
 	}
-	e.mu.Lock()
-	in := e.ins.m[name]
-	e.mu.Unlock()
+	s.mu.Lock()
+	in := s.ins.m[name]
+	s.mu.Unlock()
 	if in == nil {
 		return fmt.Errorf("no input %s", name)
 	}
-	v, auto := e.cfg.jitterOr(d)
+	v, auto := s.cfg.jitterOr(d)
 	in.buf.mu.Lock()
 	if in.buf.auto = auto; !auto {
-		in.setBufferLocked(e.progNow(), v)
+		in.setBufferLocked(s.progNow(), v)
 	}
 	in.buf.mu.Unlock()
 	in.setWake()
@@ -203,19 +203,19 @@ func (e *Engine) SetJitterBuffer(name string, d time.Duration) error {
 // buffer); "" gives it its own again. lead need not be an input yet: name
 // follows it from when it is added. A source that others follow cannot
 // follow, nor follow itself.
-func (e *Engine) Follow(name, lead string) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.ins.follow(name, lead)
+func (s *Switcher) Follow(name, lead string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ins.follow(name, lead)
 }
 
 // RemoveInput stops decoding a source; a bus showing it goes to black.
-func (e *Engine) RemoveInput(name string) {
-	e.mu.Lock()
-	in, ok := e.ins.remove(name)
-	e.bus.Remove(name)
-	e.mu.Unlock()
-	e.changes.Changed(ChangedBuses)
+func (s *Switcher) RemoveInput(name string) {
+	s.mu.Lock()
+	in, ok := s.ins.remove(name)
+	s.bus.Remove(name)
+	s.mu.Unlock()
+	s.changes.Changed(ChangedBuses)
 	if ok {
 		in.stop()
 		in.slate.Release()
@@ -249,17 +249,17 @@ func newSlate(c Config, name string) (*av.Frame, error) {
 // sourceLocked returns what a bus shows now: a picture reference, or a slate
 // (retained; the caller releases either), and the input for its audio.
 // tick: the program's tick is asking (input.take).
-func (e *Engine) sourceLocked(name string, at time.Duration, now time.Time, tick bool) (*av.PictureRef, *av.Frame, *input) {
+func (s *Switcher) sourceLocked(name string, at time.Duration, now time.Time, tick bool) (*av.PictureRef, *av.Frame, *input) {
 	if name == Black {
-		e.black.Retain()
-		return nil, e.black, nil
+		s.black.Retain()
+		return nil, s.black, nil
 	}
-	in := e.ins.m[name]
+	in := s.ins.m[name]
 	if in == nil {
-		e.black.Retain()
-		return nil, e.black, nil
+		s.black.Retain()
+		return nil, s.black, nil
 	}
-	if pic := in.take(now, at, e.cfg.StaleAfter, tick); pic != nil {
+	if pic := in.take(now, at, s.cfg.StaleAfter, tick); pic != nil {
 		return pic, nil, in
 	}
 	in.slate.Retain() // RemoveInput may drop the input's slate meanwhile
@@ -273,14 +273,14 @@ var ErrNoPicture error = fault.New(fault.Unavailable, "no picture has been decod
 // at most maxWidth wide, as a Go image (for snapshot.jpg). It works off the
 // program's critical path: the picture is shared by reference and scaled
 // here, on the caller's goroutine.
-func (e *Engine) Snapshot(name string, maxWidth int) (*image.YCbCr, error) {
-	e.mu.Lock()
-	in := e.ins.m[name]
+func (s *Switcher) Snapshot(name string, maxWidth int) (*image.YCbCr, error) {
+	s.mu.Lock()
+	in := s.ins.m[name]
 	var pic *av.PictureRef
 	if in != nil {
-		pic = in.take(time.Now(), e.progNow(), 1<<62, false)
+		pic = in.take(time.Now(), s.progNow(), 1<<62, false)
 	}
-	e.mu.Unlock()
+	s.mu.Unlock()
 	if in == nil {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownSource, name)
 	}
@@ -324,10 +324,10 @@ func toImage(pp av.Picture, maxWidth int) (*image.YCbCr, error) {
 type SourceStats = clock.SourceStats
 
 // SourceStats returns a source's counters (zero for an unknown source).
-func (e *Engine) SourceStats(name string) SourceStats {
-	e.mu.Lock()
-	in := e.ins.m[name]
-	e.mu.Unlock()
+func (s *Switcher) SourceStats(name string) SourceStats {
+	s.mu.Lock()
+	in := s.ins.m[name]
+	s.mu.Unlock()
 	if in == nil {
 		return SourceStats{}
 	}

@@ -29,16 +29,16 @@ var (
 	ErrTooManyKeyer error = &fault.TooMany{Limit: "keyers", Msg: fmt.Sprintf("a show holds at most %d keyers; delete one first", MaxKeyers)}
 )
 
-// keyerSet is the keyers: the API's under mu (never taken by the tick);
+// KeyerSet is the keyers: the API's under mu (never taken by the tick);
 // the tick reads list, sorted by z, without a lock. edit is held through a
 // whole change (files read, rendered, committed), so mu — which the API's
 // readers need — is held only to copy a spec and to commit. What a change
 // frees waits in retired for the tick after (retire).
 //
-// Lock order: edit, then mu, then the engine's mu (taken by the hooks
-// known and onAir); retireMu is innermost (retire runs under mu, the tick
-// frees under the engine's mu). The tick takes no other of these.
-type keyerSet struct {
+// Lock order: edit, then mu, then the switcher's mu (taken by the
+// hooks known and onAir); retireMu is innermost (retire runs under mu, the
+// tick frees under the switcher's mu). The tick takes no other of these.
+type KeyerSet struct {
 	cfg Config
 	log *slog.Logger
 	// known tells whether a source may be shown (a PiP's).
@@ -59,16 +59,16 @@ type keyerSet struct {
 	retired  []func() // run by the next tick (see retire)
 }
 
-func newKeyerSet(cfg Config, log *slog.Logger) *keyerSet {
-	ks := &keyerSet{cfg: cfg, log: log, m: map[string]*keyerState{}}
+func newKeyerSet(cfg Config, log *slog.Logger) *KeyerSet {
+	ks := &KeyerSet{cfg: cfg, log: log, m: map[string]*keyerState{}}
 	ks.list.Store(&[]*keyerState{})
 	return ks
 }
 
 // onAirList is the keyers in drawing order, for the tick.
-func (ks *keyerSet) onAirList() []*keyerState { return *ks.list.Load() }
+func (ks *KeyerSet) onAirList() []*keyerState { return *ks.list.Load() }
 
-// keyerState is one keyer. Its spec is the API's (guarded by keyerSet.mu); what
+// keyerState is one keyer. Its spec is the API's (guarded by KeyerSet.mu); what
 // the tick draws is published through atomics, and the fade level and the
 // PiP scaler belong to the tick.
 type keyerState struct {
@@ -82,7 +82,7 @@ type keyerState struct {
 	level atomic.Uint64 // float64 bits, for the API
 
 	// the tick's own
-	onNow  bool // on, as the tick read it under the engine's mu
+	onNow  bool // on, as the tick read it under the switcher's mu
 	lvl    float64
 	pic    *av.PictureRef
 	slate  *av.Frame
@@ -112,8 +112,8 @@ func (k *keyerState) status() keyer.Status {
 	return st
 }
 
-// statuses lists the keyers in drawing order (z, then id).
-func (ks *keyerSet) statuses() []keyer.Status {
+// Keyers lists the keyers in drawing order (z, then id).
+func (ks *KeyerSet) Keyers() []keyer.Status {
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
 	out := make([]keyer.Status, 0, len(ks.m))
@@ -123,8 +123,8 @@ func (ks *keyerSet) statuses() []keyer.Status {
 	return out
 }
 
-// specs returns the keyers as show.json keeps them.
-func (ks *keyerSet) specs() []keyer.Spec {
+// KeyerSpecs returns the keyers as show.json keeps them.
+func (ks *KeyerSet) KeyerSpecs() []keyer.Spec {
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
 	out := make([]keyer.Spec, 0, len(ks.m))
@@ -134,8 +134,8 @@ func (ks *keyerSet) specs() []keyer.Spec {
 	return out
 }
 
-// get returns one keyer.
-func (ks *keyerSet) get(id string) (keyer.Status, error) {
+// Keyer returns one keyer.
+func (ks *KeyerSet) Keyer(id string) (keyer.Status, error) {
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
 	k := ks.m[id]
@@ -145,11 +145,11 @@ func (ks *keyerSet) get(id string) (keyer.Status, error) {
 	return k.status(), nil
 }
 
-// add validates, renders and adds a keyer; it gets an id (k1, k2, …)
+// AddKeyer validates, renders and adds a keyer; it gets an id (k1, k2, …)
 // unless it brings one. It is on air from the next tick if On. Its files
 // are read and it is rendered without holding the lock the API's readers
 // take.
-func (ks *keyerSet) add(s keyer.Spec) (keyer.Status, error) {
+func (ks *KeyerSet) AddKeyer(s keyer.Spec) (keyer.Status, error) {
 	defer ks.changed()
 	ks.edit.Lock()
 	defer ks.edit.Unlock()
@@ -190,10 +190,10 @@ func (ks *keyerSet) add(s keyer.Spec) (keyer.Status, error) {
 	return k.status(), nil
 }
 
-// update changes a keyer: apply edits a copy of its spec (the id and
+// UpdateKeyer changes a keyer: apply edits a copy of its spec (the id and
 // type stay), which is validated and rendered before it replaces the old
 // one. A keyer sized to its content is sized again when its content changes.
-func (ks *keyerSet) update(id string, apply func(*keyer.Spec) error) (keyer.Status, error) {
+func (ks *KeyerSet) UpdateKeyer(id string, apply func(*keyer.Spec) error) (keyer.Status, error) {
 	defer ks.changed()
 	ks.edit.Lock()
 	defer ks.edit.Unlock()
@@ -245,9 +245,10 @@ func (ks *keyerSet) update(id string, apply func(*keyer.Spec) error) (keyer.Stat
 	return k.status(), nil
 }
 
-// setOnAir fades a keyer on or off over its fade_ms. Going on restarts a
+// SetKeyerOn fades a keyer on or off over its fade_ms; the status's Frame
+// is the first program frame that shows the change. Going on restarts a
 // count-up or count-down clock.
-func (ks *keyerSet) setOnAir(id string, on bool) (keyer.Status, error) {
+func (ks *KeyerSet) SetKeyerOn(id string, on bool) (keyer.Status, error) {
 	defer ks.changed()
 	ks.edit.Lock()
 	defer ks.edit.Unlock()
@@ -269,8 +270,8 @@ func (ks *keyerSet) setOnAir(id string, on bool) (keyer.Status, error) {
 	return st, nil
 }
 
-// remove removes a keyer at once.
-func (ks *keyerSet) remove(id string) error {
+// DeleteKeyer removes a keyer at once.
+func (ks *KeyerSet) DeleteKeyer(id string) error {
 	defer ks.changed()
 	ks.edit.Lock()
 	defer ks.edit.Unlock()
@@ -302,7 +303,7 @@ type preparedKeyer struct {
 
 // prepareKeyer reads s's files, validates and renders it for k, under
 // kedit only: nothing here blocks the API's readers or the tick.
-func (ks *keyerSet) prepareKeyer(k *keyerState, s keyer.Spec, started time.Time) (*preparedKeyer, error) {
+func (ks *KeyerSet) prepareKeyer(k *keyerState, s keyer.Spec, started time.Time) (*preparedKeyer, error) {
 	if err := s.Load(ks.cfg.Assets); err != nil {
 		return nil, err
 	}
@@ -347,7 +348,7 @@ func (ks *keyerSet) prepareKeyer(k *keyerState, s keyer.Spec, started time.Time)
 }
 
 // commitKeyerLocked makes a prepared keyer k's (under mu).
-func (ks *keyerSet) commitKeyerLocked(k *keyerState, p *preparedKeyer) {
+func (ks *KeyerSet) commitKeyerLocked(k *keyerState, p *preparedKeyer) {
 	old := k.view.Load()
 	if p.spec.Dynamic() {
 		k.text = p.text
@@ -364,14 +365,14 @@ func (ks *keyerSet) commitKeyerLocked(k *keyerState, p *preparedKeyer) {
 
 // setOn switches a keyer where the tick sees it whole (onAir), and
 // returns the first program frame that does.
-func (ks *keyerSet) setOn(k *keyerState, on bool) int64 {
+func (ks *KeyerSet) setOn(k *keyerState, on bool) int64 {
 	return ks.onAir(func() { k.on.Store(on) })
 }
 
 // retire runs free after the tick in progress (if any) is done with what it
 // frees: the next tick runs it first thing (freeRetired). Without a running
 // clock, Close does.
-func (ks *keyerSet) retire(free func()) {
+func (ks *KeyerSet) retire(free func()) {
 	ks.retireMu.Lock()
 	ks.retired = append(ks.retired, free)
 	ks.retireMu.Unlock()
@@ -379,7 +380,7 @@ func (ks *keyerSet) retire(free func()) {
 
 // freeRetired runs what was retired (the tick, before it reads the list;
 // Close). Anything retired after it is freed by the next call.
-func (ks *keyerSet) freeRetired() {
+func (ks *KeyerSet) freeRetired() {
 	ks.retireMu.Lock()
 	defer ks.retireMu.Unlock()
 	for i, free := range ks.retired {
@@ -389,7 +390,7 @@ func (ks *keyerSet) freeRetired() {
 	ks.retired = ks.retired[:0]
 }
 
-func (ks *keyerSet) sortedKeyersLocked() []*keyerState {
+func (ks *KeyerSet) sortedKeyersLocked() []*keyerState {
 	list := make([]*keyerState, 0, len(ks.m))
 	for _, k := range ks.m {
 		list = append(list, k)
@@ -401,13 +402,13 @@ func (ks *keyerSet) sortedKeyersLocked() []*keyerState {
 }
 
 // publishKeyersLocked gives the tick a new drawing order.
-func (ks *keyerSet) publishKeyersLocked() {
+func (ks *KeyerSet) publishKeyersLocked() {
 	list := ks.sortedKeyersLocked()
 	ks.list.Store(&list)
 }
 
 // renderClockLocked re-renders a clock whose text changed.
-func (ks *keyerSet) renderClockLocked(k *keyerState, now time.Time) {
+func (ks *KeyerSet) renderClockLocked(k *keyerState, now time.Time) {
 	c := keyer.Clock{Now: now, Started: k.started}
 	text := k.spec.ClockText(c)
 	if text == k.text {
@@ -424,7 +425,7 @@ func (ks *keyerSet) renderClockLocked(k *keyerState, now time.Time) {
 
 // runClocks re-renders clock keyers once a second, just after the second
 // turns, off the tick.
-func (ks *keyerSet) runClocks(ctx context.Context, done chan<- struct{}) {
+func (ks *KeyerSet) runClocks(ctx context.Context, done chan<- struct{}) {
 	defer close(done)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -507,7 +508,7 @@ func (k *keyerState) slateOrPicture() av.Picture {
 }
 
 // freeKeyers frees every keyer's tick resources (at Close).
-func (ks *keyerSet) free() {
+func (ks *KeyerSet) free() {
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
 	for id, k := range ks.m {
@@ -520,31 +521,3 @@ func (ks *keyerSet) free() {
 	empty := []*keyerState{}
 	ks.list.Store(&empty)
 }
-
-// Keyers lists the keyers in drawing order (z, then id).
-func (e *Engine) Keyers() []keyer.Status { return e.keyers.statuses() }
-
-// KeyerSpecs returns the keyers as show.json keeps them.
-func (e *Engine) KeyerSpecs() []keyer.Spec { return e.keyers.specs() }
-
-// Keyer returns one keyer.
-func (e *Engine) Keyer(id string) (keyer.Status, error) { return e.keyers.get(id) }
-
-// AddKeyer validates, renders and adds a keyer; it gets an id (k1, k2, …)
-// unless it brings one. It is on air from the next tick if On.
-func (e *Engine) AddKeyer(s keyer.Spec) (keyer.Status, error) { return e.keyers.add(s) }
-
-// UpdateKeyer changes a keyer: apply edits a copy of its spec (the id and
-// type stay), which is validated and rendered before it replaces the old one.
-func (e *Engine) UpdateKeyer(id string, apply func(*keyer.Spec) error) (keyer.Status, error) {
-	return e.keyers.update(id, apply)
-}
-
-// SetKeyerOn fades a keyer on or off over its fade_ms; the status's Frame
-// is the first program frame that shows the change.
-func (e *Engine) SetKeyerOn(id string, on bool) (keyer.Status, error) {
-	return e.keyers.setOnAir(id, on)
-}
-
-// DeleteKeyer removes a keyer at once.
-func (e *Engine) DeleteKeyer(id string) error { return e.keyers.remove(id) }

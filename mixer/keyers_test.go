@@ -32,25 +32,25 @@ func TestKeyerSetStandsAlone(t *testing.T) {
 		return s
 	}
 
-	_, err := ks.add(spec(`{"type":"pip","source":"nope","rect":{"x":0,"y":0,"w":160,"h":90}}`))
+	_, err := ks.AddKeyer(spec(`{"type":"pip","source":"nope","rect":{"x":0,"y":0,"w":160,"h":90}}`))
 	var inv *fault.Invalid
 	require.True(t, errors.As(err, &inv), "%v", err)
 	require.Equal(t, "source", inv.Field)
 
-	st, err := ks.add(spec(`{"type":"pip","source":"cam","rect":{"x":0,"y":0,"w":160,"h":90},"z":2}`))
+	st, err := ks.AddKeyer(spec(`{"type":"pip","source":"cam","rect":{"x":0,"y":0,"w":160,"h":90},"z":2}`))
 	require.NoError(t, err)
 	pip := st.Spec.ID
-	st, err = ks.add(spec(`{"type":"text","text":"hello","z":1}`))
+	st, err = ks.AddKeyer(spec(`{"type":"text","text":"hello","z":1}`))
 	require.NoError(t, err)
 	require.Len(t, ks.onAirList(), 2)
 	require.Equal(t, st.Spec.ID, ks.onAirList()[0].spec.ID, "the tick draws in z order")
 
-	st, err = ks.setOnAir(pip, true)
+	st, err = ks.SetKeyerOn(pip, true)
 	require.NoError(t, err)
 	require.Equal(t, int64(41), st.Frame, "on air from the frame the engine says")
 	require.True(t, ks.onAirList()[1].on.Load())
 
-	require.NoError(t, ks.remove(pip))
+	require.NoError(t, ks.DeleteKeyer(pip))
 	require.Len(t, ks.onAirList(), 1, "gone from the tick's list at once")
 	ks.retireMu.Lock()
 	waiting := len(ks.retired)
@@ -58,7 +58,7 @@ func TestKeyerSetStandsAlone(t *testing.T) {
 	require.Equal(t, 1, waiting, "its PiP frame and scaler wait for the tick after")
 	ks.freeRetired()
 	require.Empty(t, ks.retired)
-	require.ErrorIs(t, ks.remove(pip), ErrUnknownKeyer)
+	require.ErrorIs(t, ks.DeleteKeyer(pip), ErrUnknownKeyer)
 
 	require.Equal(t, 6, told, "every command tells, refused or not")
 	require.Equal(t, 3, onAir, "two adds and one switch went on air where the tick sees them")

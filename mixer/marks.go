@@ -6,7 +6,6 @@ import (
 
 	"switchyard/mixer/audio"
 	"switchyard/mixer/bus"
-	"switchyard/mixer/clock"
 )
 
 // What the program showed, for edit lists: the switch log (OnSwitch) says
@@ -20,9 +19,9 @@ import (
 // to be handed to OnSwitch after the tick's lock, and what it needs to tell
 // them — where the transition on air's sources stood at its first frame,
 // the program source of the last frame, its pictures frame to frame, the
-// key frame asked for. All of it under the engine's mu: the commands and
+// key frame asked for. All of it under the switcher's mu: the commands and
 // the tick write it in the same critical sections as the buses they tell
-// of (bus is the engine's, read only here).
+// of (bus is the switcher's, read only here).
 type switchLog struct {
 	cfg      Config
 	bus      *bus.Buses
@@ -164,11 +163,11 @@ type SourceTime struct {
 // event whose Sources are the program source (and, during a transition,
 // the preview source) with the pictures shown, and every other source
 // with where its sound is read and how it is heard.
-func (e *Engine) KeyFrameNext() time.Duration {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.marks.keyAt = e.current + 1
-	return e.cfg.frameTime(e.marks.keyAt)
+func (s *Switcher) KeyFrameNext() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.marks.keyAt = s.current + 1
+	return s.cfg.frameTime(s.marks.keyAt)
 }
 
 // heardAs is how the program hears a source (under mu).
@@ -232,10 +231,10 @@ func (l *switchLog) audioEvent(in *input, n int64) {
 // clock now: a picture with timestamp pts is due on the program at pts plus
 // the offset (its clock mapping and jitter buffer, timing.go), its sound
 // read then too. False for an unknown source or one not yet timed.
-func (e *Engine) SourceOffset(name string) (time.Duration, bool) {
-	e.mu.Lock()
-	in := e.ins.m[name]
-	e.mu.Unlock()
+func (s *Switcher) SourceOffset(name string) (time.Duration, bool) {
+	s.mu.Lock()
+	in := s.ins.m[name]
+	s.mu.Unlock()
 	if in == nil {
 		return 0, false
 	}
@@ -308,14 +307,3 @@ func (a *airing) next(l *switchLog, n int64, in *input, shown bool) {
 		}
 	}
 }
-
-// Pieces returns where the program source's pictures spent their time on
-// the way to the program, the median of the last 256 that aired new:
-// decode, jitter buffer, the wait for their frame, compose, encode. What
-// comes before (the network, the ingest) and after (packetising, the
-// network to a viewer) is outside; camera-to-program latency measured from
-// outside (make bench) is these and those.
-func (e *Engine) Pieces() clock.Pieces { return e.ways.Pieces() }
-
-// ResetPieces starts Pieces afresh (a new measurement).
-func (e *Engine) ResetPieces() { e.ways.Reset() }

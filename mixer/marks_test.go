@@ -52,7 +52,7 @@ func TestSwitchEventsSayWhatAired(t *testing.T) {
 		t.Fatalf("no %s event in %+v", kind, events)
 		return SwitchEvent{}
 	}
-	program := e.Program().NewReader(1024)
+	program := e.targets.Program().NewReader(1024)
 	defer program.Close()
 
 	track, aus := testGOP(t, fps, gop)
@@ -62,7 +62,7 @@ func TestSwitchEventsSayWhatAired(t *testing.T) {
 	for i, name := range names {
 		streams[i] = media.NewStream()
 		streams[i].SetTracks(track)
-		if err := e.AddInput(name, streams[i], 0); err != nil {
+		if err := e.sw.AddInput(name, streams[i], 0); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -73,7 +73,7 @@ func TestSwitchEventsSayWhatAired(t *testing.T) {
 		return &u
 	}
 	for s, name := range names {
-		in := e.ins.m[name]
+		in := e.sw.ins.m[name]
 		for deadline := time.Now().Add(10 * time.Second); in.frames.Load() == 0; time.Sleep(5 * time.Millisecond) {
 			if time.Now().After(deadline) {
 				t.Fatalf("%s decoded nothing", name)
@@ -81,13 +81,13 @@ func TestSwitchEventsSayWhatAired(t *testing.T) {
 			streams[s].WriteUnit(unit(s, 0))
 		}
 	}
-	if _, err := e.SetProgram("cam1"); err != nil {
+	if _, err := e.sw.SetProgram("cam1"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.SetPreview("cam2"); err != nil {
+	if _, err := e.sw.SetPreview("cam2"); err != nil {
 		t.Fatal(err)
 	}
-	base := []uint64{e.ins.m["cam1"].frames.Load(), e.ins.m["cam2"].frames.Load()}
+	base := []uint64{e.sw.ins.m["cam1"].frames.Load(), e.sw.ins.m["cam2"].frames.Load()}
 	n := int64(1)
 	frame := func() {
 		for s := range streams {
@@ -95,7 +95,7 @@ func TestSwitchEventsSayWhatAired(t *testing.T) {
 		}
 		deadline := time.Now().Add(10 * time.Second)
 		for s, name := range names {
-			for e.ins.m[name].frames.Load() < base[s]+uint64(n) {
+			for e.sw.ins.m[name].frames.Load() < base[s]+uint64(n) {
 				if time.Now().After(deadline) {
 					t.Fatalf("%s not decoded", name)
 				}
@@ -128,7 +128,7 @@ func TestSwitchEventsSayWhatAired(t *testing.T) {
 	}
 
 	// REC: a key frame on the next frame, and what it shows
-	at := e.KeyFrameNext()
+	at := e.sw.KeyFrameNext()
 	if want := e.cfg.frameTime(n); at != want {
 		t.Fatalf("KeyFrameNext = %v, want the next frame's time %v", at, want)
 	}
@@ -165,7 +165,7 @@ func TestSwitchEventsSayWhatAired(t *testing.T) {
 	}
 
 	// a cut: cam2's picture on the cut's frame
-	e.Cut()
+	e.sw.Cut()
 	cutFrame := n
 	frame()
 	ev = last("cut")
@@ -177,7 +177,7 @@ func TestSwitchEventsSayWhatAired(t *testing.T) {
 	}
 
 	// a mix: its first frame is all cam2; both sources' pictures
-	if _, err := e.Auto(bus.Transition{Type: bus.TransMix, DurationMS: 200}); err != nil {
+	if _, err := e.sw.Auto(bus.Transition{Type: bus.TransMix, DurationMS: 200}); err != nil {
 		t.Fatal(err)
 	}
 	mixFrame := n
@@ -200,7 +200,7 @@ func TestSwitchEventsSayWhatAired(t *testing.T) {
 
 	// a change of how a source is heard
 	mute := true
-	if _, err := e.SetAudio("cam2", audio.Patch{Mute: &mute}); err != nil {
+	if _, err := e.sw.SetAudio("cam2", audio.Patch{Mute: &mute}); err != nil {
 		t.Fatal(err)
 	}
 	muteFrame := n

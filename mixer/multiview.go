@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"math"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,7 +32,7 @@ type Multiview struct {
 	cfg MultiviewConfig
 	log *slog.Logger
 	// sources takes this round's pictures of the buses and the sources,
-	// the program's window last and empty (the engine's wallSources)
+	// the program's window last and empty (Switcher.wall)
 	sources func(MultiviewConfig) []mvPicture
 	black   *av.Frame // the program window before the clock hands a picture
 
@@ -57,13 +56,6 @@ type Multiview struct {
 	cancel  context.CancelFunc
 	done    chan struct{}
 }
-
-// Multiview returns the engine's monitor wall.
-func (e *Engine) Multiview() *Multiview { return e.mv }
-
-// SubscribeMultiview subscribes to the monitor wall's pictures
-// (Multiview.Subscribe).
-func (e *Engine) SubscribeMultiview() (<-chan []byte, func()) { return e.mv.Subscribe() }
 
 // newMultiview makes the wall of a program of format prog.
 func newMultiview(cfg MultiviewConfig, prog Config, log *slog.Logger, black *av.Frame, sources func(MultiviewConfig) []mvPicture) *Multiview {
@@ -320,43 +312,6 @@ func (m *Multiview) gather() []mvPicture {
 	}
 	m.progMu.Unlock()
 	return pics
-}
-
-// wallSources takes the wall's pictures of the preview bus and of every
-// source under the engine's lock, and the program's window last, without
-// its picture (Multiview.gather).
-func (e *Engine) wallSources(c MultiviewConfig) []mvPicture {
-	levels := e.LastLevels()
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	names := make([]string, 0, len(e.ins.m))
-	for name := range e.ins.m {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	pvwR, pgmR, tiles := c.Layout(len(names))
-	now, at := time.Now(), e.progNow()
-	pics := make([]mvPicture, 0, 2+len(tiles))
-	prog, prev := e.bus.Program(), e.bus.Preview()
-	pv := mvPicture{name: prev, rect: pvwR, tally: tallyPVW, level: math.NaN(), label: "PVW  " + prev}
-	pv.pic, pv.frame, _ = e.sourceLocked(prev, at, now, false)
-	pics = append(pics, pv)
-	pg := mvPicture{name: prog, rect: pgmR, tally: tallyPGM, level: levels.Program.PeakDB, label: "PGM  " + prog}
-	for i, r := range tiles {
-		p := mvPicture{name: names[i], rect: r, tally: tallyNone, level: math.NaN(), label: names[i]}
-		if l, ok := levels.Sources[names[i]]; ok {
-			p.level = l.PeakDB
-		}
-		switch names[i] {
-		case prog:
-			p.tally = tallyPGM
-		case prev:
-			p.tally = tallyPVW
-		}
-		p.pic, p.frame, _ = e.sourceLocked(names[i], at, now, false)
-		pics = append(pics, p)
-	}
-	return append(pics, pg)
 }
 
 // compose draws the wall.

@@ -158,23 +158,23 @@ func quietSourcesDecodeAtLowerPriority(t *testing.T) {
 	for _, n := range names {
 		streams[n] = media.NewStream()
 		streams[n].SetTracks(track)
-		if err := e.AddInput(n, streams[n], 0); err != nil {
+		if err := e.sw.AddInput(n, streams[n], 0); err != nil {
 			t.Fatal(err)
 		}
 	}
-	for _, set := range []func(string) (bus.State, error){e.SetProgram, e.SetPreview} {
+	for _, set := range []func(string) (bus.State, error){e.sw.SetProgram, e.sw.SetPreview} {
 		if _, err := set("cam1"); err != nil {
 			t.Fatal(err)
 		}
 	}
 	on := audio.ModeOn
-	if _, err := e.SetAudio("cam3", audio.Patch{Mode: &on}); err != nil { // a presenter's mic
+	if _, err := e.sw.SetAudio("cam3", audio.Patch{Mode: &on}); err != nil { // a presenter's mic
 		t.Fatal(err)
 	}
 	// each input's reader is made by its own goroutine: offer the first
 	// keyframe until every input has decoded it
 	for _, name := range names {
-		for deadline := time.Now().Add(10 * time.Second); e.ins.m[name].frames.Load() == 0; time.Sleep(5 * time.Millisecond) {
+		for deadline := time.Now().Add(10 * time.Second); e.sw.ins.m[name].frames.Load() == 0; time.Sleep(5 * time.Millisecond) {
 			if time.Now().After(deadline) {
 				t.Fatalf("%s decoded no picture in 10 s", name)
 			}
@@ -186,7 +186,7 @@ func quietSourcesDecodeAtLowerPriority(t *testing.T) {
 	step := func() {
 		want := map[string]uint64{}
 		for _, name := range names {
-			want[name] = e.ins.m[name].frames.Load() + 1
+			want[name] = e.sw.ins.m[name].frames.Load() + 1
 			u := aus[n%gop]
 			u.PTS = time.Duration(n) * time.Second / fps
 			u.DTS = u.PTS
@@ -195,7 +195,7 @@ func quietSourcesDecodeAtLowerPriority(t *testing.T) {
 		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
 			done := true
 			for _, name := range names {
-				done = done && e.ins.m[name].frames.Load() >= want[name]
+				done = done && e.sw.ins.m[name].frames.Load() >= want[name]
 			}
 			if done {
 				break
@@ -209,7 +209,7 @@ func quietSourcesDecodeAtLowerPriority(t *testing.T) {
 	}
 	lowered := func() (got []string) {
 		for _, name := range names {
-			if e.ins.m[name].lowered.Load() {
+			if e.sw.ins.m[name].lowered.Load() {
 				got = append(got, name)
 			}
 		}
@@ -225,18 +225,18 @@ func quietSourcesDecodeAtLowerPriority(t *testing.T) {
 		}
 	}
 	expect("cam1 on both buses, cam3 heard", "cam2")
-	for _, set := range []func(string) (bus.State, error){e.SetProgram, e.SetPreview} {
+	for _, set := range []func(string) (bus.State, error){e.sw.SetProgram, e.sw.SetPreview} {
 		if _, err := set("cam2"); err != nil {
 			t.Fatal(err)
 		}
 	}
-	frames := e.ins.m["cam2"].frames.Load()
+	frames := e.sw.ins.m["cam2"].frames.Load()
 	expect("cam2 on both buses", "cam1")
-	if got := e.ins.m["cam2"].frames.Load(); got < frames+2*hideAfter+2 {
+	if got := e.sw.ins.m["cam2"].frames.Load(); got < frames+2*hideAfter+2 {
 		t.Fatalf("cam2 decoded %d pictures after it went on air, want every one", got-frames)
 	}
 	off := audio.ModeOff
-	if _, err := e.SetAudio("cam3", audio.Patch{Mode: &off}); err != nil {
+	if _, err := e.sw.SetAudio("cam3", audio.Patch{Mode: &off}); err != nil {
 		t.Fatal(err)
 	}
 	expect("cam3 no longer heard", "cam1", "cam3")

@@ -16,16 +16,18 @@ import (
 // reads, and the mix the encode loop makes each frame with package audio's
 // arithmetic — the one place that mixes.
 
-// sound is the program's sound. Its encoder, buffers and limiter are the
+// Sound is the program's sound. Its encoder, buffers and limiter are the
 // encode loop's alone (mix); the master setting and the last meter reading
 // are behind mu, which is taken alone (never with another lock held, nor
 // holding one). A source's own settings (input.mix) stay under the
-// engine's mu: the switch log tells them at the frame they take effect.
-type sound struct {
-	cfg   Config
-	log   *slog.Logger
-	track *media.Track // carried by the program and its renditions
-	enc   *av.AudioEncoder
+// switcher's mu: the switch log tells them at the frame they take effect
+// (Switcher.SetAudio).
+type Sound struct {
+	cfg     Config
+	log     *slog.Logger
+	track   *media.Track // carried by the program and its renditions
+	enc     *av.AudioEncoder
+	sources *Switcher // the sources' settings and meters (Audio, TakeLevels)
 
 	// the encode loop's
 	tickBuf    []float32 // one tick of samples
@@ -41,12 +43,12 @@ type sound struct {
 }
 
 // newSound opens the AAC encoder.
-func newSound(cfg Config, log *slog.Logger) (*sound, error) {
+func newSound(cfg Config, log *slog.Logger) (*Sound, error) {
 	enc, err := av.NewAACEncoder(audio.SampleRate, cfg.AudioBitrateBPS)
 	if err != nil {
 		return nil, err
 	}
-	s := &sound{cfg: cfg, log: log, enc: enc}
+	s := &Sound{cfg: cfg, log: log, enc: enc}
 	if s.track, err = media.NewAACTrack(enc.Extradata()); err != nil {
 		enc.Close()
 		return nil, fmt.Errorf("AAC encoder config: %w", err)
@@ -58,35 +60,45 @@ func newSound(cfg Config, log *slog.Logger) (*sound, error) {
 }
 
 // close frees the encoder (the encode loop is done).
-func (s *sound) close() { s.enc.Close() }
+func (s *Sound) close() { s.enc.Close() }
 
 // tickSamples is the length of one tick's buffer (both channels).
-func (s *sound) tickSamples() int { return len(s.tickBuf) }
+func (s *Sound) tickSamples() int { return len(s.tickBuf) }
 
-// SetAudio changes a source's audio settings.
-func (e *Engine) SetAudio(name string, p audio.Patch) (audio.Settings, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	in := e.ins.m[name]
+// SetAudio changes a source's audio settings; the switch log has the
+// change of how the program hears it at the frame it takes effect.
+func (s *Switcher) SetAudio(name string, p audio.Patch) (audio.Settings, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	in := s.ins.m[name]
 	if in == nil {
 		return audio.Settings{}, fmt.Errorf("%w %q", ErrUnknownSource, name)
 	}
-	s := in.mix
-	if err := p.Apply(&s, false); err != nil {
+	set := in.mix
+	if err := p.Apply(&set, false); err != nil {
 		return audio.Settings{}, err
 	}
 	was := heardAs(in)
-	in.mix = s
+	in.mix = set
 	if heardAs(in) != was {
-		e.marks.audioEvent(in, e.current+1)
+		s.marks.audioEvent(in, s.current+1)
 	}
-	return s, nil
+	return set, nil
+}
+
+// settings is every source's audio settings.
+func (s *Switcher) settings() map[string]audio.Settings {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := make(map[string]audio.Settings, len(s.ins.m))
+	for name, in := range s.ins.m {
+		m[name] = in.mix
+	}
+	return m
 }
 
 // SetMaster changes the master gain or mute.
-func (e *Engine) SetMaster(p audio.Patch) (audio.Settings, error) { return e.sound.setMaster(p) }
-
-func (s *sound) setMaster(p audio.Patch) (audio.Settings, error) {
+func (s *Sound) SetMaster(p audio.Patch) (audio.Settings, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	m := s.master
@@ -97,34 +109,22 @@ func (s *sound) setMaster(p audio.Patch) (audio.Settings, error) {
 	return m, nil
 }
 
-func (s *sound) masterNow() audio.Settings {
+func (s *Sound) masterNow() audio.Settings {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.master
 }
 
-// Audio returns every audio control.
-func (e *Engine) Audio() audio.State {
-	master := e.sound.masterNow()
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	st := audio.State{Master: master, Sources: make(map[string]audio.Settings, len(e.ins.m))}
-	for name, in := range e.ins.m {
-		st.Sources[name] = in.mix
-	}
-	return st
+// Audio returns every audio control: the master, and each source's (the
+// switcher's).
+func (s *Sound) Audio() audio.State {
+	return audio.State{Master: s.masterNow(), Sources: s.sources.settings()}
 }
 
 // TakeLevels returns the peak and RMS of every source and of the program
 // since the last call (the event stream takes them ten times a second).
-func (e *Engine) TakeLevels() audio.Levels {
-	e.mu.Lock()
-	ins := e.ins.list
-	e.mu.Unlock()
-	return e.sound.takeLevels(ins)
-}
-
-func (s *sound) takeLevels(ins []*input) audio.Levels {
+func (s *Sound) TakeLevels() audio.Levels {
+	ins := s.sources.inputs()
 	l := audio.Levels{Program: s.meter.Take(), Sources: make(map[string]audio.Level, len(ins))}
 	for _, in := range ins {
 		l.Sources[in.name] = in.meter.Take()
@@ -136,9 +136,7 @@ func (s *sound) takeLevels(ins []*input) audio.Levels {
 }
 
 // LastLevels returns the last reading TakeLevels made (for metrics).
-func (e *Engine) LastLevels() audio.Levels { return e.sound.lastLevels() }
-
-func (s *sound) lastLevels() audio.Levels {
+func (s *Sound) LastLevels() audio.Levels {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.last
@@ -155,17 +153,6 @@ type soundMix struct {
 	stingStart int64
 }
 
-// weighSources sets each source's gain into the program for the sound m
-// (under mu) and returns the sources.
-func (e *Engine) weighSources(m soundMix) []*input {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	for _, in := range e.ins.list {
-		in.weight = audio.Weight(in.mix, in == m.inA, in == m.inB, m.bGain)
-	}
-	return e.ins.list
-}
-
 // mix carries the program source's audio (or silence) for the frame
 // before tick n to the AAC encoder, on the program clock, with what that
 // frame's tick decided (m): during a transition it crossfades to the
@@ -178,9 +165,9 @@ func (e *Engine) weighSources(m soundMix) []*input {
 // comes later than its pictures now and then (measured: behind each
 // keyframe), and sound that misses its tick is a gap of silence.
 // TestAVSync fails on such gaps.
-// ins are the sources, each with its weight (weighSources); a stinger's
+// ins are the sources, each with its weight (Switcher.weigh); a stinger's
 // sound in m is mixed over them (stinger.go).
-func (s *sound) mix(n int64, m soundMix, ins []*input, targets []*target) {
+func (s *Sound) mix(n int64, m soundMix, ins []*input, targets []*target) {
 	gain := m.gain
 	// samples due by the start of tick n, exactly, for any frame rate
 	due := n * audio.SampleRate * int64(s.cfg.FPSDen) / int64(s.cfg.FPSNum)

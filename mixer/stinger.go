@@ -15,24 +15,24 @@ import (
 // Stingers (bus.TransStinger): the clip is resolved and decoded whole
 // (package sting) when the transition is set or taken, on the caller's
 // goroutine and outside mu; the tick only picks a ready layer and blends
-// it. The engine keeps the default transition's stinger (stingDef, for the
+// it. The switcher keeps the default transition's stinger (stingDef, for the
 // T-bar and AUTO), the one on air (stingAir) and the last loaded or aired
 // (stingLast, so taking it again decodes nothing), under mu.
 
 // stingerFor loads t's clip when t (its defaults filled) is a stinger and
 // returns t with the clip's length in DurationMS and its cut filled in; nil
 // for other types. A clip loaded before from the same file is reused.
-func (e *Engine) stingerFor(t bus.Transition) (bus.Transition, *sting.Clip, error) {
+func (s *Switcher) stingerFor(t bus.Transition) (bus.Transition, *sting.Clip, error) {
 	if t.Type != bus.TransStinger {
 		return t, nil, nil
 	}
 	if err := t.Validate(); err != nil {
 		return t, nil, err
 	}
-	if e.cfg.Stingers == nil {
+	if s.cfg.Stingers == nil {
 		return t, nil, &fault.Invalid{Field: "clip", Msg: "this mixer has no clip folders to read stingers from"}
 	}
-	path, err := e.cfg.Stingers(t.Clip)
+	path, err := s.cfg.Stingers(t.Clip)
 	if err != nil {
 		var inv *fault.Invalid
 		if errors.As(err, &inv) {
@@ -41,9 +41,9 @@ func (e *Engine) stingerFor(t bus.Transition) (bus.Transition, *sting.Clip, erro
 		return t, nil, &fault.Invalid{Field: "clip", Msg: fmt.Sprintf("stinger %s: %v", t.Clip, err), Err: err}
 	}
 	loaded := func() *sting.Clip {
-		e.mu.Lock()
-		defer e.mu.Unlock()
-		for _, have := range []*sting.Clip{e.stingDef, e.stingAir, e.stingLast} {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for _, have := range []*sting.Clip{s.stingDef, s.stingAir, s.stingLast} {
 			if have.Same(path) {
 				return have
 			}
@@ -54,20 +54,20 @@ func (e *Engine) stingerFor(t bus.Transition) (bus.Transition, *sting.Clip, erro
 	if c == nil {
 		// one load at a time (each takes a core and up to MaxBytes); a
 		// second asking for the same clip waits and reuses it
-		e.stingLoad.Lock()
-		defer e.stingLoad.Unlock()
+		s.stingLoad.Lock()
+		defer s.stingLoad.Unlock()
 		c = loaded()
 	}
 	if c == nil {
-		c, err = sting.Load(t.Clip, path, sting.Options{Width: e.cfg.Width, Height: e.cfg.Height, Rate: e.cfg.Rate(),
-			SampleRate: audio.SampleRate, MaxBytes: e.cfg.StingerMaxBytes})
+		c, err = sting.Load(t.Clip, path, sting.Options{Width: s.cfg.Width, Height: s.cfg.Height, Rate: s.cfg.Rate(),
+			SampleRate: audio.SampleRate, MaxBytes: s.cfg.StingerMaxBytes})
 		if err != nil {
 			return t, nil, err
 		}
-		e.mu.Lock()
-		e.stingLast = c // a request refused for its cut does not decode it again
-		e.mu.Unlock()
-		e.log.Info("stinger loaded", "clip", t.Clip, "codec", c.Codec, "decoder", c.Decoder,
+		s.mu.Lock()
+		s.stingLast = c // a request refused for its cut does not decode it again
+		s.mu.Unlock()
+		s.log.Info("stinger loaded", "clip", t.Clip, "codec", c.Codec, "decoder", c.Decoder,
 			"duration_ms", c.DurationMS, "frames", len(c.Frames), "mib", c.Bytes>>20, "sound", c.Audio != nil)
 	}
 	t.DurationMS = c.DurationMS
@@ -82,16 +82,16 @@ func (e *Engine) stingerFor(t bus.Transition) (bus.Transition, *sting.Clip, erro
 }
 
 // defaultTransition is the default transition (mu taken briefly).
-func (e *Engine) defaultTransition() bus.Transition {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.bus.Default()
+func (s *Switcher) defaultTransition() bus.Transition {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.bus.Default()
 }
 
 // stingerShot is what a stinger on air draws at frame n: its layer there
 // (nil: none) and whether the cut to the incoming source has happened.
-func (e *Engine) stingerShot(a *bus.Active, n int64, p float64) (*color.Layer, bool) {
-	c := e.stingAir
+func (s *Switcher) stingerShot(a *bus.Active, n int64, p float64) (*color.Layer, bool) {
+	c := s.stingAir
 	if c == nil || a.Transition.CutAtMS == nil {
 		return nil, p >= 0.5
 	}
@@ -99,7 +99,7 @@ func (e *Engine) stingerShot(a *bus.Active, n int64, p float64) (*color.Layer, b
 	if a.Manual { // the T-bar's position is the clip's
 		k = min(int64(p*float64(len(c.Frames))), int64(len(c.Frames))-1)
 	}
-	cut := c.CutFrame(e.cfg.Rate(), time.Duration(*a.Transition.CutAtMS)*time.Millisecond)
+	cut := c.CutFrame(s.cfg.Rate(), time.Duration(*a.Transition.CutAtMS)*time.Millisecond)
 	return c.At(k), k >= cut
 }
 
@@ -127,12 +127,12 @@ func mixStinger(buf []float32, m soundMix, first int64) {
 
 // StingerBytes is the memory the stingers the mixer holds take (the
 // default transition's, the one on air, the last loaded), each counted once.
-func (e *Engine) StingerBytes() int64 {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+func (s *Switcher) StingerBytes() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	var n int64
 	seen := map[*sting.Clip]bool{}
-	for _, c := range []*sting.Clip{e.stingDef, e.stingAir, e.stingLast} {
+	for _, c := range []*sting.Clip{s.stingDef, s.stingAir, s.stingLast} {
 		if c != nil && !seen[c] {
 			seen[c] = true
 			n += c.Bytes

@@ -44,13 +44,13 @@ type target struct {
 	scaled *av.Frame
 }
 
-// targets are the encodes of every program frame: the program (always the
+// Targets are the encodes of every program frame: the program (always the
 // first), its renditions, the preview bus's (when configured, always the
 // last). The list is copy-on-write under mu, so the encode loop reads it
 // without a lock; the encode loop holds encoding while it encodes a frame,
 // so a target taken out of the list is closed only after that frame.
 // Lock order: mu, then encoding.
-type targets struct {
+type Targets struct {
 	cfg       Config
 	gopFrames int64
 	sound     *media.Track // the program's sound, carried by the program and its renditions
@@ -62,8 +62,8 @@ type targets struct {
 }
 
 // newTargets opens the program's encode, the first of the list.
-func newTargets(cfg Config, gopFrames int64) (*targets, error) {
-	ts := &targets{cfg: cfg, gopFrames: gopFrames}
+func newTargets(cfg Config, gopFrames int64) (*Targets, error) {
+	ts := &Targets{cfg: cfg, gopFrames: gopFrames}
 	p, err := ts.newTarget(cfg.VideoBitrateBPS, feedProgram)
 	if err != nil {
 		return nil, err
@@ -74,13 +74,13 @@ func newTargets(cfg Config, gopFrames int64) (*targets, error) {
 }
 
 // load is the list as the encode loop reads it.
-func (ts *targets) load() []*target { return *ts.list.Load() }
+func (ts *Targets) load() []*target { return *ts.list.Load() }
 
 // program is the program's own encode.
-func (ts *targets) program() *target { return ts.load()[0] }
+func (ts *Targets) program() *target { return ts.load()[0] }
 
 // close closes every target (the encode loop is done).
-func (ts *targets) close() {
+func (ts *Targets) close() {
 	for _, t := range ts.load() {
 		t.close()
 	}
@@ -91,12 +91,12 @@ func (t *target) rendition() bool { return t.feed == feedProgram && !t.main }
 
 // newTarget opens an encoder at bps and its stream; the caller sets the
 // stream's tracks.
-func (ts *targets) newTarget(bps int, f feed) (*target, error) {
+func (ts *Targets) newTarget(bps int, f feed) (*target, error) {
 	return ts.newSizedTarget(bps, ts.cfg.Width, ts.cfg.Height, f)
 }
 
 // newSizedTarget is newTarget for a w×h encode.
-func (ts *targets) newSizedTarget(bps, w, h int, f feed) (*target, error) {
+func (ts *Targets) newSizedTarget(bps, w, h int, f feed) (*target, error) {
 	enc, err := ts.newVideoEncoder(bps, w, h)
 	if err != nil {
 		return nil, err
@@ -122,7 +122,7 @@ func (t *target) close() {
 // newVideoEncoder opens an H.264 encoder of the program's format at bps,
 // on a raised thread (onProgramThread) so that its slice threads run at the
 // program's priority.
-func (ts *targets) newVideoEncoder(bps, w, h int) (enc *av.VideoEncoder, err error) {
+func (ts *Targets) newVideoEncoder(bps, w, h int) (enc *av.VideoEncoder, err error) {
 	c := ts.cfg
 	onProgramThread(func() {
 		enc, err = av.NewH264Encoder(av.H264Config{Width: w, Height: h, FPSNum: c.FPSNum, FPSDen: c.FPSDen,
@@ -133,7 +133,7 @@ func (ts *targets) newVideoEncoder(bps, w, h int) (enc *av.VideoEncoder, err err
 
 // openPreview adds the preview bus's encode, last of the targets, and its
 // picture to every program frame (before Start).
-func (ts *targets) openPreview(frames []*programFrame) error {
+func (ts *Targets) openPreview(frames []*programFrame) error {
 	t, err := ts.newTarget(ts.cfg.PreviewBitrateBPS, feedPreview)
 	if err != nil {
 		return fmt.Errorf("preview encoder: %w", err)
@@ -151,8 +151,15 @@ func (ts *targets) openPreview(frames []*programFrame) error {
 	return nil
 }
 
-// previewStream is the preview's target's stream, or nil.
-func (ts *targets) previewStream() *media.Stream {
+// Program returns the program stream.
+func (ts *Targets) Program() *media.Stream { return ts.program().stream }
+
+// ProgramTracks returns the program's video and audio tracks.
+func (ts *Targets) ProgramTracks() (video, audio *media.Track) { return ts.program().track, ts.sound }
+
+// PreviewStream carries the encoded preview bus (video only), or is nil
+// when Config.PreviewBitrateBPS is not set.
+func (ts *Targets) PreviewStream() *media.Stream {
 	if !ts.preview {
 		return nil
 	}
@@ -167,13 +174,13 @@ const MaxRenditions = 4
 // AcquireRendition returns a stream of the program re-encoded at bps (same
 // size, rate and GOP, same audio), starting one if no one uses that bitrate
 // yet. Each Acquire is paired with a ReleaseRendition.
-func (e *Engine) AcquireRendition(bps int) (*media.Stream, error) {
-	return e.AcquireScaledRendition(0, bps)
+func (ts *Targets) AcquireRendition(bps int) (*media.Stream, error) {
+	return ts.AcquireScaledRendition(0, bps)
 }
 
 // ScaledWidth is the width of a rendition height pixels high: the
 // program's aspect, rounded to an even number.
-func (e *Engine) ScaledWidth(height int) int { return e.cfg.scaledWidth(height) }
+func (ts *Targets) ScaledWidth(height int) int { return ts.cfg.scaledWidth(height) }
 
 func (c Config) scaledWidth(height int) int {
 	return int(math.Round(float64(c.Width)*float64(height)/float64(c.Height)/2)) * 2
@@ -183,12 +190,7 @@ func (c Config) scaledWidth(height int) int {
 // high (the program's aspect; 0 or the program's height: its size): each
 // program frame is scaled for it first. Renditions are shared by height
 // and bitrate; each Acquire is paired with a ReleaseScaledRendition.
-func (e *Engine) AcquireScaledRendition(height, bps int) (*media.Stream, error) {
-	return e.targets.acquire(height, bps)
-}
-
-// acquire is AcquireScaledRendition.
-func (ts *targets) acquire(height, bps int) (*media.Stream, error) {
+func (ts *Targets) AcquireScaledRendition(height, bps int) (*media.Stream, error) {
 	if bps <= 0 || bps >= ts.cfg.VideoBitrateBPS {
 		return nil, fmt.Errorf("a rendition needs a bitrate below the program's %d bit/s", ts.cfg.VideoBitrateBPS)
 	}
@@ -257,14 +259,11 @@ func (t *target) name() string {
 }
 
 // ReleaseRendition drops a user of the bps rendition; the last one stops it.
-func (e *Engine) ReleaseRendition(bps int) { e.ReleaseScaledRendition(0, bps) }
+func (ts *Targets) ReleaseRendition(bps int) { ts.ReleaseScaledRendition(0, bps) }
 
 // ReleaseScaledRendition drops a user of the height×bps rendition; the
 // last one stops it.
-func (e *Engine) ReleaseScaledRendition(height, bps int) { e.targets.release(height, bps) }
-
-// release is ReleaseScaledRendition.
-func (ts *targets) release(height, bps int) {
+func (ts *Targets) ReleaseScaledRendition(height, bps int) {
 	if height == ts.cfg.Height {
 		height = 0
 	}
@@ -299,7 +298,7 @@ func (ts *targets) release(height, bps int) {
 // Each encode starts with a yield: the encode loop may have encoded another
 // rendition without blocking, and sysmon would otherwise retake its P in the
 // encode (internal/sysmon.Yield).
-func (ts *targets) encode(tg *target, f *av.Frame, n int64, key bool, tm *clock.FrameTiming) error {
+func (ts *Targets) encode(tg *target, f *av.Frame, n int64, key bool, tm *clock.FrameTiming) error {
 	y := time.Now()
 	sysmon.Yield()
 	v := time.Now()
@@ -321,7 +320,7 @@ func (ts *targets) encode(tg *target, f *av.Frame, n int64, key bool, tm *clock.
 // encoding, which the caller holds), the preview's from its picture,
 // a scaled rendition's scaled first; it returns the list it used and the
 // first error.
-func (ts *targets) encodeFrame(f *programFrame, tm *clock.FrameTiming) ([]*target, error) {
+func (ts *Targets) encodeFrame(f *programFrame, tm *clock.FrameTiming) ([]*target, error) {
 	var err error
 	list := ts.load()
 	for _, t := range list {

@@ -53,7 +53,7 @@ func tickAllocs(t *testing.T, with Config, trans bus.Transition) {
 	for i, n := range names {
 		streams[i] = media.NewStream()
 		streams[i].SetTracks(track)
-		if err := e.AddInput(n, streams[i], 0); err != nil {
+		if err := e.sw.AddInput(n, streams[i], 0); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -65,14 +65,14 @@ func tickAllocs(t *testing.T, with Config, trans bus.Transition) {
 		if err := json.Unmarshal([]byte(k), &s); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.AddKeyer(s); err != nil {
+		if _, err := e.keyers.AddKeyer(s); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := e.SetProgram("cam1"); err != nil {
+	if _, err := e.sw.SetProgram("cam1"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.SetPreview("cam2"); err != nil {
+	if _, err := e.sw.SetPreview("cam2"); err != nil {
 		t.Fatal(err)
 	}
 
@@ -92,7 +92,7 @@ func tickAllocs(t *testing.T, with Config, trans bus.Transition) {
 	// keyframe until every input has decoded it
 	base := make([]uint64, len(names))
 	for s, name := range names {
-		in := e.ins.m[name]
+		in := e.sw.ins.m[name]
 		for deadline := time.Now().Add(10 * time.Second); in.frames.Load() == 0; {
 			if time.Now().After(deadline) {
 				t.Fatalf("%s decoded no picture in 10 s", name)
@@ -109,7 +109,7 @@ func tickAllocs(t *testing.T, with Config, trans bus.Transition) {
 		}
 		deadline := time.Now().Add(10 * time.Second)
 		for s, name := range names {
-			in := e.ins.m[name]
+			in := e.sw.ins.m[name]
 			for in.frames.Load() < base[s]+uint64(n) {
 				if time.Now().After(deadline) {
 					t.Fatalf("%s decoded %d pictures of %d", name, in.frames.Load()-base[s], n)
@@ -123,13 +123,13 @@ func tickAllocs(t *testing.T, with Config, trans bus.Transition) {
 	for n < warm {
 		frame()
 	}
-	if _, err := e.Auto(trans); err != nil {
+	if _, err := e.sw.Auto(trans); err != nil {
 		t.Fatal(err)
 	}
 	for range gop { // the transition's canvas and scaler are made on its first frames
 		frame()
 	}
-	if !e.State().Transition.Active {
+	if !e.sw.State().Transition.Active {
 		t.Fatal("no transition running")
 	}
 
@@ -145,12 +145,12 @@ func tickAllocs(t *testing.T, with Config, trans bus.Transition) {
 	for w := range 2 {
 		var m0, m1 runtime.MemStats
 		runtime.ReadMemStats(&m0)
-		p0 := e.Program().UnitsWritten()
+		p0 := e.targets.Program().UnitsWritten()
 		for range ticks {
 			frame()
 		}
 		runtime.ReadMemStats(&m1)
-		p, a := e.Program().UnitsWritten()-p0, m1.Mallocs-m0.Mallocs
+		p, a := e.targets.Program().UnitsWritten()-p0, m1.Mallocs-m0.Mallocs
 		t.Logf("%d frames: %d allocations for %d packets published", ticks, a, p)
 		if w == 0 || a < allocs {
 			allocs, packets = a, p

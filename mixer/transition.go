@@ -7,8 +7,8 @@ import (
 	"switchyard/mixer/bus"
 )
 
-// The bus commands: each takes effect from the next frame (e.current+1),
-// under mu; the buses (package bus) are the state, the engine checks the
+// The bus commands: each takes effect from the next frame (s.current+1),
+// under mu; the buses (package bus) are the state, the switcher checks the
 // sources and keeps what the edit lists need.
 
 // transMarks is where the sources of the transition on air stood at its
@@ -32,11 +32,11 @@ type transMarks struct {
 
 // finished logs a completed transition with the time it really took (the
 // buses' OnFinish, under mu).
-func (e *Engine) finished(d bus.Done) {
-	e.busesMoved()
-	e.marks.finished(d, e.bus.Program())
-	if e.stingAir != nil { // its pictures go with it (kept as the last loaded)
-		e.stingLast, e.stingAir = e.stingAir, nil
+func (s *Switcher) finished(d bus.Done) {
+	s.busesMoved()
+	s.marks.finished(d, s.bus.Program())
+	if s.stingAir != nil { // its pictures go with it (kept as the last loaded)
+		s.stingLast, s.stingAir = s.stingAir, nil
 	}
 }
 
@@ -57,110 +57,110 @@ type SwitchEvent struct {
 	Sources []SourceTime
 }
 
-func (e *Engine) stateLocked() bus.State { return e.bus.State(e.current) }
+func (s *Switcher) stateLocked() bus.State { return s.bus.State(s.current) }
 
 // State returns the bus state.
-func (e *Engine) State() bus.State {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.stateLocked()
+func (s *Switcher) State() bus.State {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stateLocked()
 }
 
-func (e *Engine) known(name string) bool { return e.ins.known(name) }
+func (s *Switcher) known(name string) bool { return s.ins.known(name) }
 
 // SetProgram hot-cuts the program to a source; it shows from the next tick,
 // whose index the returned state's Frame gives.
-func (e *Engine) SetProgram(name string) (bus.State, error) {
-	defer e.changes.Changed(ChangedBuses)
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if !e.known(name) {
+func (s *Switcher) SetProgram(name string) (bus.State, error) {
+	defer s.changes.Changed(ChangedBuses)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.known(name) {
 		return bus.State{}, fmt.Errorf("%w %q", ErrUnknownSource, name)
 	}
-	e.bus.SetProgram(name, e.current+1)
-	return e.stateLocked(), nil
+	s.bus.SetProgram(name, s.current+1)
+	return s.stateLocked(), nil
 }
 
 // SetPreview selects the next source.
-func (e *Engine) SetPreview(name string) (bus.State, error) {
-	defer e.changes.Changed(ChangedBuses)
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if !e.known(name) {
+func (s *Switcher) SetPreview(name string) (bus.State, error) {
+	defer s.changes.Changed(ChangedBuses)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.known(name) {
 		return bus.State{}, fmt.Errorf("%w %q", ErrUnknownSource, name)
 	}
-	e.bus.SetPreview(name, e.current+1)
-	return e.stateLocked(), nil
+	s.bus.SetPreview(name, s.current+1)
+	return s.stateLocked(), nil
 }
 
 // Cut swaps preview and program at the next tick. During a transition it
 // finishes it at once (its preview goes to program), as a switcher's CUT does.
-func (e *Engine) Cut() bus.State {
-	defer e.changes.Changed(ChangedBuses)
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.bus.Cut(e.current + 1)
-	return e.stateLocked()
+func (s *Switcher) Cut() bus.State {
+	defer s.changes.Changed(ChangedBuses)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.bus.Cut(s.current + 1)
+	return s.stateLocked()
 }
 
 // SetTransition sets the default transition used by Auto and the T-bar.
 // A stinger's clip is decoded here, before it returns (stinger.go).
-func (e *Engine) SetTransition(t bus.Transition) (bus.State, error) {
-	defer e.changes.Changed(ChangedBuses)
-	t, c, err := e.stingerFor(t.WithDefaults(e.defaultTransition()))
+func (s *Switcher) SetTransition(t bus.Transition) (bus.State, error) {
+	defer s.changes.Changed(ChangedBuses)
+	t, c, err := s.stingerFor(t.WithDefaults(s.defaultTransition()))
 	if err != nil {
 		return bus.State{}, err
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if err := e.bus.SetTransition(t); err != nil {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.bus.SetTransition(t); err != nil {
 		return bus.State{}, err
 	}
-	e.stingDef = c
-	return e.stateLocked(), nil
+	s.stingDef = c
+	return s.stateLocked(), nil
 }
 
 // DefaultTransition is what AUTO runs when a call leaves fields out.
-func (e *Engine) DefaultTransition() bus.Transition {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.bus.Default()
+func (s *Switcher) DefaultTransition() bus.Transition {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.bus.Default()
 }
 
 // Auto runs a transition from program to preview, starting on the next frame;
 // fields left empty come from the default transition. A transition already
 // running is finished first. A stinger's clip is decoded before it starts
 // (or reused when it is the default's).
-func (e *Engine) Auto(t bus.Transition) (bus.State, error) {
-	defer e.changes.Changed(ChangedBuses)
-	t, c, err := e.stingerFor(t.WithDefaults(e.defaultTransition()))
+func (s *Switcher) Auto(t bus.Transition) (bus.State, error) {
+	defer s.changes.Changed(ChangedBuses)
+	t, c, err := s.stingerFor(t.WithDefaults(s.defaultTransition()))
 	if err != nil {
 		return bus.State{}, err
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if err := e.bus.Auto(t, e.current+1); err != nil {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.bus.Auto(t, s.current+1); err != nil {
 		return bus.State{}, err
 	}
-	e.stingAir = c
-	return e.stateLocked(), nil
+	s.stingAir = c
+	return s.stateLocked(), nil
 }
 
 // SetPosition moves the T-bar: 0..1 of the default transition from program to
 // preview. Reaching 1 completes it (the buses swap); going back to 0 before
 // that abandons it. It takes over a running automatic transition.
-func (e *Engine) SetPosition(p float64) (bus.State, error) {
-	defer e.changes.Changed(ChangedBuses)
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	idle := e.bus.Active() == nil
-	if err := e.bus.SetPosition(p, e.current+1); err != nil {
+func (s *Switcher) SetPosition(p float64) (bus.State, error) {
+	defer s.changes.Changed(ChangedBuses)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	idle := s.bus.Active() == nil
+	if err := s.bus.SetPosition(p, s.current+1); err != nil {
 		return bus.State{}, err
 	}
-	if a := e.bus.Active(); idle && a != nil && a.Transition.Type == bus.TransStinger {
-		e.stingAir = e.stingDef // the T-bar runs the default transition
+	if a := s.bus.Active(); idle && a != nil && a.Transition.Type == bus.TransStinger {
+		s.stingAir = s.stingDef // the T-bar runs the default transition
 	}
-	return e.stateLocked(), nil
+	return s.stateLocked(), nil
 }
 
 // BusesMoved is signalled when the buses move on their own — an automatic
@@ -168,7 +168,7 @@ func (e *Engine) SetPosition(p float64) (bus.State, error) {
 // (program and preview swap) — for a listener to read State then. A
 // signal not yet taken stands for every move since: it never holds up the
 // program. What a command changes, its caller has in hand.
-func (e *Engine) BusesMoved() <-chan struct{} { return e.busMoved }
+func (s *Switcher) BusesMoved() <-chan struct{} { return s.busMoved }
 
 // What OnChange's listener is told changed.
 const (
@@ -181,23 +181,23 @@ const (
 // automatic transition's progress and end, a source removed from a bus) or
 // the keyers (ChangedKeyers) changed, to read them then: the tally. A
 // change marked again before it is told is told once.
-func (e *Engine) OnChange(f func(what string)) { e.changes.Listen(f) }
+func (s *Switcher) OnChange(f func(what string)) { s.changes.Listen(f) }
 
 // busesMoved signals BusesMoved (on the clock's thread: never blocks).
-func (e *Engine) busesMoved() {
-	e.changes.Changed(ChangedBuses)
+func (s *Switcher) busesMoved() {
+	s.changes.Changed(ChangedBuses)
 	select {
-	case e.busMoved <- struct{}{}:
+	case s.busMoved <- struct{}{}:
 	default:
 	}
 }
 
 // FTB fades program video and audio to black, or back up when already black,
 // over the default transition's duration.
-func (e *Engine) FTB() bus.State {
-	defer e.changes.Changed(ChangedBuses)
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.bus.FTB(e.current + 1)
-	return e.stateLocked()
+func (s *Switcher) FTB() bus.State {
+	defer s.changes.Changed(ChangedBuses)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.bus.FTB(s.current + 1)
+	return s.stateLocked()
 }

@@ -102,9 +102,9 @@ func TestAdaptiveJitterBuffer(t *testing.T) {
 	for _, level := range []time.Duration{0, 10 * time.Millisecond, 40 * time.Millisecond, 120 * time.Millisecond} {
 		proxy.Jitter(level)
 		poll(60) // 2 s to follow it
-		before := a.mixer.SourceStats("cam1")
+		before := a.mixer.Switcher().SourceStats("cam1")
 		poll(150) // 5 s at this jitter
-		after := a.mixer.SourceStats("cam1")
+		after := a.mixer.Switcher().SourceStats("cam1")
 		st, mic := status(), sourceStatus(t, a, "mic1")
 		late, steps, jumps := after.PicturesLate-before.PicturesLate, after.JitterSteps-before.JitterSteps, after.AiredJumps-before.AiredJumps
 		moves := after.MapMoves - before.MapMoves // the clock mapping's own (timing.go), not the buffer's
@@ -129,7 +129,7 @@ func TestAdaptiveJitterBuffer(t *testing.T) {
 		require.Equal(t, st.JitterBufferMS, mic.JitterBufferMS, "mic1 follows cam1's buffer")
 	}
 	// the whole run: every repeat or skip on air was a late picture or a step
-	all := a.mixer.SourceStats("cam1")
+	all := a.mixer.Switcher().SourceStats("cam1")
 	t.Logf("whole run: %d steps, %d mapping moves, %d aired jumps, %d late pictures, %v late sound", all.JitterSteps, all.MapMoves, all.AiredJumps, all.PicturesLate, all.SoundLate)
 	require.LessOrEqual(t, all.AiredJumps, all.JitterSteps+all.MapMoves+all.PicturesLate, "aired jumps beyond the steps and late pictures:\n%s", strings.Join(report, "\n"))
 }

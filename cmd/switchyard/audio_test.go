@@ -114,7 +114,7 @@ func TestAudioMixer(t *testing.T) {
 	require.Equal(t, http.StatusOK, api(t, "GET", b.apiURL("/audio"), "", &au))
 	require.Equal(t, audio.Settings{GainDB: 20, Mode: "on"}, au.Sources["lineup"])
 	require.Equal(t, audio.Settings{Mute: true, Mode: "afv"}, au.Sources["cam1"])
-	tr := b.mixer.DefaultTransition()
+	tr := b.mixer.Switcher().DefaultTransition()
 	require.Equal(t, "wipe", tr.Type)
 	require.Equal(t, 700, tr.DurationMS)
 	require.Equal(t, "circle", tr.Direction)
@@ -132,7 +132,7 @@ func TestLateMediaIsCounted(t *testing.T) {
 	p := pushRTMP(t, a, "cam1", "red", "320x240", 30)
 	waitLive(t, a, "cam1")
 	waitPicture(t, a, "cam1")
-	_, err := a.mixer.SetProgram("cam1")
+	_, err := a.mixer.Switcher().SetProgram("cam1")
 	require.NoError(t, err)
 	status := func() ingest.Status {
 		var st ingest.Status

@@ -105,10 +105,10 @@ type beep struct {
 // beep starts where the level crosses −20 dBFS after 300 ms of quiet).
 func beepOnsets(t *testing.T, a *app, d time.Duration) <-chan []beep {
 	t.Helper()
-	_, at := a.mixer.ProgramTracks()
+	_, at := a.mixer.Targets().ProgramTracks()
 	dec, err := av.NewAudioDecoder(at.Codec, at.Config, at.SampleRate, at.Channels, 48000)
 	require.NoError(t, err)
-	reader := a.mixer.Program().NewReader(4096)
+	reader := a.mixer.Targets().Program().NewReader(4096)
 	ctx, cancel := context.WithTimeout(context.Background(), d+10*time.Second)
 	out := make(chan []beep, 1)
 	go func() {

@@ -184,7 +184,7 @@ func BenchmarkCutLatency(b *testing.B) {
 	// note when each program frame is published
 	var mu sync.Mutex
 	published := map[int64]time.Time{}
-	reader := a.mixer.Program().NewReader(1024)
+	reader := a.mixer.Targets().Program().NewReader(1024)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() {
@@ -209,7 +209,7 @@ func BenchmarkCutLatency(b *testing.B) {
 		// spread commands over the frame interval
 		time.Sleep(frame*3 + time.Duration(i)*frame/20)
 		t0 := time.Now()
-		st, err := a.mixer.SetProgram(src)
+		st, err := a.mixer.Switcher().SetProgram(src)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -401,14 +401,14 @@ func standardShow(b *testing.B, in string, names []string) (*app, func()) {
 		pushes = append(pushes, pushFile(b, a, n, in))
 	}
 	waitAllLive(b, a, names...)
-	if _, err := a.mixer.SetProgram(names[0]); err != nil {
+	if _, err := a.mixer.Switcher().SetProgram(names[0]); err != nil {
 		b.Fatal(err) // the pushes and the show end in b's clean-up
 	}
 	for _, k := range []string{
 		`{"type":"pip","source":"` + names[1] + `","rect":{"x":834,"y":20,"w":426,"h":240},"z":10,"on":true,"border":{"width":2}}`,
 		`{"type":"lowerthird","title":"Ada Lovelace","subtitle":"Analyst","on":true}`,
 	} {
-		if _, err := a.mixer.AddKeyer(keyerSpec(k)); err != nil {
+		if _, err := a.mixer.KeyerSet().AddKeyer(keyerSpec(k)); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -533,7 +533,7 @@ func BenchmarkDestinations(b *testing.B) {
 	a := benchApp(b, 1280, 720, "cam1")
 	pushFile(b, a, "cam1", in)
 	waitAllLive(b, a, "cam1")
-	if _, err := a.mixer.SetProgram("cam1"); err != nil {
+	if _, err := a.mixer.Switcher().SetProgram("cam1"); err != nil {
 		b.Fatal(err)
 	}
 	measure := func() float64 {
@@ -622,7 +622,7 @@ func BenchmarkRecording(b *testing.B) {
 		pushFile(b, a, n, in)
 	}
 	waitAllLive(b, a, names...)
-	if _, err := a.mixer.SetProgram("cam1"); err != nil {
+	if _, err := a.mixer.Switcher().SetProgram("cam1"); err != nil {
 		b.Fatal(err)
 	}
 	base, st0 := measureShow(a, 2*time.Second, window)
@@ -769,11 +769,11 @@ func scaleRun(b *testing.B, fps int, clip func() (string, error), prefix string,
 		cfg.Program.VideoBitrate = 9_000_000
 	}
 	a := benchStart(b, &cfg)
-	pip, err := a.mixer.AddKeyer(keyerSpec(`{"type":"pip","source":"cam3","rect":{"x":1260,"y":40,"w":600,"h":338},"z":10,"on":true,"border":{"width":3}}`))
+	pip, err := a.mixer.KeyerSet().AddKeyer(keyerSpec(`{"type":"pip","source":"cam3","rect":{"x":1260,"y":40,"w":600,"h":338},"z":10,"on":true,"border":{"width":3}}`))
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := a.mixer.AddKeyer(keyerSpec(`{"type":"lowerthird","title":"Ada Lovelace","subtitle":"Analyst","on":true}`)); err != nil {
+	if _, err := a.mixer.KeyerSet().AddKeyer(keyerSpec(`{"type":"lowerthird","title":"Ada Lovelace","subtitle":"Analyst","on":true}`)); err != nil {
 		b.Fatal(err)
 	}
 	var wall atomic.Int64 // multiview pictures received
@@ -798,14 +798,14 @@ func scaleRun(b *testing.B, fps int, clip func() (string, error), prefix string,
 		end := time.Now().Add(window)
 		var maxEncode float64
 		for k := 0; time.Now().Before(end); k++ {
-			if _, err := a.mixer.SetProgram(names[k%n]); err != nil {
+			if _, err := a.mixer.Switcher().SetProgram(names[k%n]); err != nil {
 				b.Fatal(err)
 			}
-			if _, err := a.mixer.SetPreview(names[(k+1)%n]); err != nil {
+			if _, err := a.mixer.Switcher().SetPreview(names[(k+1)%n]); err != nil {
 				b.Fatal(err)
 			}
 			src := names[(k+2)%n]
-			if _, err := a.mixer.UpdateKeyer(pip.ID, func(s *keyer.Spec) error { s.Source = src; return nil }); err != nil {
+			if _, err := a.mixer.KeyerSet().UpdateKeyer(pip.ID, func(s *keyer.Spec) error { s.Source = src; return nil }); err != nil {
 				b.Fatal(err)
 			}
 			for step := time.Now().Add(5 * time.Second); time.Now().Before(step) && time.Now().Before(end); {
@@ -905,7 +905,7 @@ func stealMs() float64 {
 // sourcesLate sums what of the sources came too late for the program.
 func sourcesLate(a *app, names []string) (sum mixer.SourceStats) {
 	for _, n := range names {
-		st := a.mixer.SourceStats(n)
+		st := a.mixer.Switcher().SourceStats(n)
 		sum.PicturesLate += st.PicturesLate
 		sum.SoundLate += st.SoundLate
 	}
@@ -931,10 +931,10 @@ func BenchmarkPreviewOutput(b *testing.B) {
 			pushFile(b, a, n, in)
 		}
 		waitAllLive(b, a, names...)
-		if _, err := a.mixer.SetProgram("cam1"); err != nil {
+		if _, err := a.mixer.Switcher().SetProgram("cam1"); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := a.mixer.SetPreview("cam2"); err != nil {
+		if _, err := a.mixer.Switcher().SetPreview("cam2"); err != nil {
 			b.Fatal(err)
 		}
 		return measureShow(a, 3*time.Second, window)

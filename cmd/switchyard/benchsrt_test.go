@@ -67,7 +67,7 @@ func BenchmarkSRTCost(b *testing.B) {
 
 	pushFile(b, a, "cam1", in)
 	waitAllLive(b, a, "cam1")
-	if _, err := a.mixer.SetProgram("cam1"); err != nil {
+	if _, err := a.mixer.Switcher().SetProgram("cam1"); err != nil {
 		b.Fatal(err)
 	}
 	base, _ = measureShow(a, 2*time.Second, window)

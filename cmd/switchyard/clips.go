@@ -69,14 +69,14 @@ func (a *app) wireClips(cfg *Config) {
 			}
 			name := sc.Name
 			return clip.New(clip.Config{Source: sc.Name, Files: files, Names: names, Loop: sc.Loop, OnEnd: sc.OnEnd, Ended: ended,
-				EndDelay: func() time.Duration { return a.mixer.SourceStats(name).JitterBuffer }},
+				EndDelay: func() time.Duration { return a.mixer.Switcher().SourceStats(name).JitterBuffer }},
 				a.registry, a.log)
 		},
 		Back: func(source string) error {
-			if _, err := a.mixer.SetPreview(source); err != nil {
+			if _, err := a.mixer.Switcher().SetPreview(source); err != nil {
 				return err
 			}
-			_, err := a.mixer.Auto(bus.Transition{})
+			_, err := a.mixer.Switcher().Auto(bus.Transition{})
 			return err
 		},
 	})

@@ -37,7 +37,7 @@ func BenchmarkClips(b *testing.B) {
 	cfg.Sources = []ingest.SourceConfig{{Name: "cam", URL: "gen://bars"}, {Name: "clip", URL: "file:bench.mp4", Loop: true}}
 	a := benchStart(b, &cfg)
 	measure := func(program string) float64 {
-		if _, err := a.mixer.SetProgram(program); err != nil {
+		if _, err := a.mixer.Switcher().SetProgram(program); err != nil {
 			b.Fatal(err)
 		}
 		time.Sleep(2 * time.Second) // settle: pacing, not synchronisation

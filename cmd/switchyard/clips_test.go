@@ -104,7 +104,7 @@ sources:
 	require.Equal(t, 44, prev, "the clip played to its last frame")
 	require.Len(t, seen, 45, "every frame of the clip was on program")
 	waitFor(t, 10*time.Second, "on_end next takes the program back to cam", func() bool {
-		return a.mixer.State().Program == "cam"
+		return a.mixer.Switcher().State().Program == "cam"
 	})
 	require.Equal(t, clip.StateEnded, playerOf(t, a, "intro").State)
 
@@ -115,7 +115,7 @@ sources:
 	for i := int64(5); i < 20; i++ {
 		require.Equal(t, 44, clipFrame(frames.frame(t, end+i)), "program frame %d holds the clip's last frame", end+i)
 	}
-	require.Equal(t, "held", a.mixer.State().Program)
+	require.Equal(t, "held", a.mixer.Switcher().State().Program)
 }
 
 // The transport and the clips folder through the API, and every bad input:
@@ -212,7 +212,7 @@ func TestClipAPIAndBadInput(t *testing.T) {
 		p := playerOf(t, a, "intro")
 		return p.State == clip.StateEnded && strings.Contains(p.Error, "count.mp4")
 	})
-	require.Equal(t, "cam", a.mixer.State().Program)
+	require.Equal(t, "cam", a.mixer.Switcher().State().Program)
 	var src ingest.Status
 	mustAPI(t, "GET", a.apiURL("/sources/intro"), "", &src)
 	require.Equal(t, ingest.StateLive, src.State, "the clip source still shows its held picture")

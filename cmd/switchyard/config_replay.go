@@ -68,7 +68,7 @@ func (a *app) startReplay(cfg *Config) error {
 	a.replay = replay.New(replay.Config{
 		Buffer: time.Duration(cfg.Replay.Buffer), MaxBytes: cfg.Replay.MaxBytes,
 		ClipDir: filepath.Join(cfg.DataDir, "clips"), Save: record.WriteClip, Key: cfg0.PublishKey,
-		ProgramSource: func() string { return a.mixer.State().Program },
+		ProgramSource: func() string { return a.mixer.Switcher().State().Program },
 	}, a.registry, a.log)
 	a.replay.Start()
 	return nil

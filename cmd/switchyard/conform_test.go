@@ -398,7 +398,7 @@ func checkFCPXML(t *testing.T, dir, sessionTC string, session int64, events []cm
 func latePictures(a *app) uint64 {
 	n := uint64(0)
 	for _, cam := range []string{"cam1", "cam2", "cam3"} {
-		n += a.mixer.SourceStats(cam).PicturesLate
+		n += a.mixer.Switcher().SourceStats(cam).PicturesLate
 	}
 	return n
 }

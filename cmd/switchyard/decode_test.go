@@ -36,8 +36,8 @@ func decodeProgram(t *testing.T, a *app) *programFrames {
 // keeps the last 256 frames.
 func decodeProgramAt(t *testing.T, a *app, w, h int) *programFrames {
 	t.Helper()
-	vt, _ := a.mixer.ProgramTracks()
-	reader := a.mixer.Program().NewReader(1024)
+	vt, _ := a.mixer.Targets().ProgramTracks()
+	reader := a.mixer.Targets().Program().NewReader(1024)
 	args := []string{"-map", "0:v", "-vf", fmt.Sprintf("scale=%d:%d", w, h), "-fps_mode", "passthrough",
 		"-pix_fmt", "rgb24", "-f", "rawvideo", "pipe:1"}
 	if w == a.mixer.Config().Width && h == a.mixer.Config().Height {

@@ -28,7 +28,7 @@ func TestDemoPanel(t *testing.T) {
 		"SWITCHYARD_DATA_DIR=" + t.TempDir()})
 	require.NoError(t, err)
 	a, _ := startApp(t, cfg)
-	st := a.mixer.State()
+	st := a.mixer.Switcher().State()
 	require.Equal(t, "bars", st.Program, "the demo opens with the bars on program")
 	require.Equal(t, "clock", st.Preview, "and the clock on preview")
 	for _, name := range []string{"bars", "clock", "color"} {

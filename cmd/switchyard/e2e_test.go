@@ -315,11 +315,11 @@ func TestShutdownLeavesNoGoroutines(t *testing.T) {
 	reader := run(t, "ffmpeg", "-hide_banner", "-loglevel", "error", "-rtsp_transport", "tcp", "-i", a.rtspURL("program"),
 		"-t", "30", "-f", "null", "-")
 	// let the reader attach before shutting down under it
-	reg := a.mixer.Program()
+	reg := a.mixer.Targets().Program()
 	waitFor(t, 10*time.Second, "program frames flowing", func() bool { return reg.UnitsWritten() > 30 })
 	// keyers with goroutine-driven parts (a clock, a PiP) and a multiview viewer
 	for _, k := range []string{`{"type":"clock","on":true}`, `{"type":"pip","source":"bars","on":true}`} {
-		_, err := a.mixer.AddKeyer(keyerSpec(k))
+		_, err := a.mixer.KeyerSet().AddKeyer(keyerSpec(k))
 		require.NoError(t, err)
 	}
 	wall, err := http.Get("http://" + a.http.Addr().String() + "/multiview.mjpeg")

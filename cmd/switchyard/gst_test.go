@@ -92,7 +92,7 @@ func TestGStreamerRTSPPublish(t *testing.T) {
 			require.Empty(t, st.Warning, "every track taken")
 			waitPicture(t, a, "cam1")
 			waitFor(t, 10*time.Second, "cam1 heard in the mixer", func() bool {
-				return a.mixer.TakeLevels().Sources["cam1"].RMSDB > -40 // the test tone; silence reads −100
+				return a.mixer.Sound().TakeLevels().Sources["cam1"].RMSDB > -40 // the test tone; silence reads −100
 			})
 			require.Contains(t, logs.String(), "transport=UDP", "UDP was taken")
 			if c.codec == media.CodecAAC {

@@ -16,7 +16,7 @@ func (a *app) startHLS(cfg *Config, outs []push.Config) (control.HLS, error) {
 	}
 	oc := cfg.HLS.origin()
 	oc.Ladder = hlsLadder(cfg.HLS, outs, cfg.Program.Height, int(cfg.Program.VideoBitrate))
-	a.hls = &hls.Origin{Config: oc, Streams: pathStreams{a}, Renditions: a.mixer, Log: a.log,
+	a.hls = &hls.Origin{Config: oc, Streams: pathStreams{a}, Renditions: a.mixer.Targets(), Log: a.log,
 		ReadKey: func(stream string) string { return a.registry.ReadKey(stream, cfg.ReadKey) }}
 	if err := a.hls.Start(); err != nil {
 		return nil, err

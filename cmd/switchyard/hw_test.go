@@ -63,9 +63,9 @@ func TestHardwareCodecSelection(t *testing.T) {
 	require.NoError(t, cfg.Validate())
 	a, logs := startApp(t, cfg)
 	waitLive(t, a, "bars")
-	_, err := a.mixer.SetProgram("bars")
+	_, err := a.mixer.Switcher().SetProgram("bars")
 	require.NoError(t, err)
-	waitFor(t, 20e9, "pictures of bars decoded", func() bool { return a.mixer.SourceStats("bars").Pictures > 10 })
+	waitFor(t, 20e9, "pictures of bars decoded", func() bool { return a.mixer.Switcher().SourceStats("bars").Pictures > 10 })
 	if !haveGPU(av.HWCUDA) && !haveGPU(av.HWVAAPI) && !haveGPU(av.HWQSV) {
 		require.Equal(t, 1, strings.Count(logs.String(), "no GPU to decode on (decode: auto): sources decode on the CPU"))
 	} else {

@@ -226,7 +226,7 @@ func TestResolutionChangeMidStream(t *testing.T) {
 	// Ingest has seen the new size; the picture reaches the program after
 	// decoding and the jitter buffer (2 frames), and nothing but the old or
 	// the new picture is shown meanwhile.
-	n0 := a.mixer.State().Frame
+	n0 := a.mixer.Switcher().State().Frame
 	blueAt := int64(-1)
 	for k := n0; k <= n0+15 && blueAt < 0; k++ {
 		c := average(prog.frame(t, k))

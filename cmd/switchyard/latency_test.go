@@ -132,7 +132,7 @@ func measureLatency(tb testing.TB, a *app, name, proto string, w, h, n int) (map
 	defer cancel()
 	flashCamera(tb, ctx, a, cam, name, proto)
 	waitLiveTB(tb, a, name)
-	_, err = a.mixer.SetProgram(name)
+	_, err = a.mixer.Switcher().SetProgram(name)
 	require.NoError(tb, err)
 	vs := programViewers(tb, ctx, a)
 	a.mixer.ResetPieces()

@@ -196,8 +196,8 @@ func (a *app) start(cfg *Config) error {
 	a.recorder = record.New(record.Options{
 		Dir: filepath.Join(cfg.DataDir, "recordings"), Fragment: time.Duration(cfg.Record.Fragment),
 		MinFreeBytes: uint64(cfg.Record.MinFreeMB) << 20, FPSNum: fpsNum, FPSDen: fpsDen,
-		ProgramEpoch: a.mixer.Started, Program: a.mixer.Program(),
-		KeyFrame: a.mixer.KeyFrameNext, SourceOffset: a.mixer.SourceOffset, Timecode: cfg.Record.Timecode,
+		ProgramEpoch: a.mixer.Started, Program: a.mixer.Targets().Program(),
+		KeyFrame: a.mixer.Switcher().KeyFrameNext, SourceOffset: a.mixer.Switcher().SourceOffset, Timecode: cfg.Record.Timecode,
 		Sources: func() map[string]*media.Stream {
 			out := map[string]*media.Stream{}
 			for _, s := range a.registry.List() {
@@ -219,10 +219,10 @@ func (a *app) start(cfg *Config) error {
 	}
 
 	a.paths = serve.NewTable()
-	if err := a.paths.Add("program", a.mixer.Program()); err != nil {
+	if err := a.paths.Add("program", a.mixer.Targets().Program()); err != nil {
 		return err
 	}
-	if pv := a.mixer.PreviewStream(); pv != nil {
+	if pv := a.mixer.Targets().PreviewStream(); pv != nil {
 		if err := a.paths.Add("preview", pv); err != nil {
 			return err
 		}
@@ -253,7 +253,7 @@ func (a *app) start(cfg *Config) error {
 		log.Info("show file changed since show.json was saved: the show file's edit applies", "change", c)
 	}
 	genCfg := gen.Config{Width: cfg.Program.Width, Height: cfg.Program.Height, FPSNum: fpsNum, FPSDen: fpsDen, Assets: a.assets}
-	a.sources = show.NewSources(a.registry, a.mixer, a.paths, a.recorder, show.Generators{Check: gen.Check,
+	a.sources = show.NewSources(a.registry, a.mixer.Switcher(), a.paths, a.recorder, show.Generators{Check: gen.Check,
 		New: func(source, url string) (show.Generator, error) {
 			gc := genCfg
 			gc.Source, gc.URL = source, url
@@ -276,7 +276,7 @@ func (a *app) start(cfg *Config) error {
 		return err
 	}
 	if tr := saved.Transition; tr != nil {
-		if _, err := a.mixer.SetTransition(*tr); err != nil && tr.Type == bus.TransStinger {
+		if _, err := a.mixer.Switcher().SetTransition(*tr); err != nil && tr.Type == bus.TransStinger {
 			// its clip gone or changed since: the show starts with the mix
 			log.Warn("the saved stinger transition cannot be loaded; the default transition is a mix", "clip", tr.Clip, "err", err)
 		} else if err != nil {
@@ -285,16 +285,16 @@ func (a *app) start(cfg *Config) error {
 	}
 	if au := saved.Audio; au != nil { // the audio settings the API left
 		m := au.Master
-		if _, err := a.mixer.SetMaster(audio.Patch{GainDB: &m.GainDB, Mute: &m.Mute}); err != nil {
+		if _, err := a.mixer.Sound().SetMaster(audio.Patch{GainDB: &m.GainDB, Mute: &m.Mute}); err != nil {
 			return fmt.Errorf("%s: audio.master: %w", store.Path(), err)
 		}
 		for name, st := range au.Sources {
-			_, _ = a.mixer.SetAudio(name, audio.Patch{GainDB: &st.GainDB, Mute: &st.Mute, Mode: &st.Mode}) // a source since removed is skipped
+			_, _ = a.mixer.Switcher().SetAudio(name, audio.Patch{GainDB: &st.GainDB, Mute: &st.Mute, Mode: &st.Mode}) // a source since removed is skipped
 		}
 	}
 	saved.MigrateKeyerFiles(cfg.DataDir, a.assets, log)
 	for _, k := range saved.Keyers {
-		if _, err := a.mixer.AddKeyer(k); err != nil { // e.g. its image file was removed: the show goes on without it
+		if _, err := a.mixer.KeyerSet().AddKeyer(k); err != nil { // e.g. its image file was removed: the show goes on without it
 			spec, _ := json.Marshal(k)
 			log.Warn("keyer from show.json not restored; the next change of the show drops it from show.json: fix its file and add it again",
 				"keyer", k.ID, "from", store.Path(), "err", err, "keyer_spec", string(spec))
@@ -315,7 +315,7 @@ func (a *app) start(cfg *Config) error {
 	if err != nil {
 		return err
 	}
-	a.outputs = push.NewManager(a.mixer.Program(), push.Options{TLSConfig: tlsConf, Renditions: a.mixer,
+	a.outputs = push.NewManager(a.mixer.Targets().Program(), push.Options{TLSConfig: tlsConf, Renditions: a.mixer.Targets(),
 		VideoBPS: int(cfg.Program.VideoBitrate), AudioBPS: int(cfg.Program.AudioBitrate)}, log)
 	for _, o := range outs {
 		if _, err := a.outputs.Add(o); err != nil {
@@ -343,7 +343,7 @@ func (a *app) start(cfg *Config) error {
 	if a.replay != nil {
 		replays = a.replay
 	}
-	a.http = &control.Server{Replay: replays, Address: cfg.HTTP.Listen, Registry: a.registry, Sources: a.apiSources(), Mixer: a.mixer, Outputs: a.outputs,
+	a.http = &control.Server{Replay: replays, Address: cfg.HTTP.Listen, Registry: a.registry, Sources: a.apiSources(), Mixer: newMixerAPI(a.mixer), Outputs: a.outputs,
 		Players: a.sources, Clips: cfg.clipLibrary(),
 		Recorder: a.recorder, Tally: a.tally, RecordDefaults: control.RecordDefaults{Program: cfg.Record.Program, ISO: cfg.Record.ISO},
 		Format: control.Format{Width: cfg.Program.Width, Height: cfg.Program.Height, FPS: float64(fpsNum) / float64(fpsDen)},
@@ -390,7 +390,7 @@ func (a *app) setBuses(b BusesConfig) {
 	for _, side := range []struct {
 		key, name string
 		set       func(string) (bus.State, error)
-	}{{"buses.program", b.Program, a.mixer.SetProgram}, {"buses.preview", b.Preview, a.mixer.SetPreview}} {
+	}{{"buses.program", b.Program, a.mixer.Switcher().SetProgram}, {"buses.preview", b.Preview, a.mixer.Switcher().SetPreview}} {
 		if side.name == "" {
 			continue
 		}

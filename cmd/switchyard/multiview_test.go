@@ -33,12 +33,12 @@ func TestMultiview(t *testing.T) {
 	for _, name := range []string{"red", "lime", "blue"} {
 		require.NoError(t, waitDecoded(a, name))
 	}
-	_, err := a.mixer.SetProgram("red")
+	_, err := a.mixer.Switcher().SetProgram("red")
 	require.NoError(t, err)
-	_, err = a.mixer.SetPreview("blue")
+	_, err = a.mixer.Switcher().SetPreview("blue")
 	require.NoError(t, err)
 	// a white box over the program's left half: the wall must show it
-	_, err = a.mixer.AddKeyer(keyerSpec(`{"type":"text","text":" ","background":"white","rect":{"x":0,"y":0,"w":160,"h":240},"on":true}`))
+	_, err = a.mixer.KeyerSet().AddKeyer(keyerSpec(`{"type":"text","text":" ","background":"white","rect":{"x":0,"y":0,"w":160,"h":240},"on":true}`))
 	require.NoError(t, err)
 
 	url := "http://" + a.http.Addr().String() + "/multiview.mjpeg"
@@ -107,7 +107,7 @@ func TestMultiview(t *testing.T) {
 	waitFor(t, 5*time.Second, "the wall stopped with no viewer", func() bool {
 		return !a.mixer.Multiview().Running()
 	})
-	_, err = a.mixer.SetProgram("blue")
+	_, err = a.mixer.Switcher().SetProgram("blue")
 	require.NoError(t, err)
 	resp, err = http.Get(url + "?token=wall")
 	require.NoError(t, err)
@@ -132,7 +132,7 @@ func TestMultiview(t *testing.T) {
 func waitDecoded(a *app, name string) error {
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		_, err := a.mixer.Snapshot(name, 64)
+		_, err := a.mixer.Switcher().Snapshot(name, 64)
 		if err == nil || time.Now().After(deadline) {
 			return err
 		}

@@ -108,7 +108,7 @@ func TestPanelInBrowser(t *testing.T) {
 	}
 	setBuffer("cam1", "300")
 	waitFor(t, 10*time.Second, "cam1's buffer set from the panel", func() bool {
-		return a.mixer.SourceStats("cam1").JitterBuffer == 300*time.Millisecond
+		return a.mixer.Switcher().SourceStats("cam1").JitterBuffer == 300*time.Millisecond
 	})
 	// A buffer past the longest is refused: the API's reason shows, nothing changes.
 	setBuffer("cam1", "5000")
@@ -116,7 +116,7 @@ func TestPanelInBrowser(t *testing.T) {
 	require.NoError(t, chromedp.Run(ctx, chromedp.Poll(`document.getElementById("error").textContent`, &refusal,
 		chromedp.WithPollingTimeout(10*time.Second))), "the refusal shown")
 	require.Contains(t, refusal, "jitter_buffer_ms")
-	require.Equal(t, 300*time.Millisecond, a.mixer.SourceStats("cam1").JitterBuffer, "a refused buffer changes nothing")
+	require.Equal(t, 300*time.Millisecond, a.mixer.Switcher().SourceStats("cam1").JitterBuffer, "a refused buffer changes nothing")
 	// Leaving the field draws the table again with the buffer in use.
 	require.NoError(t, chromedp.Run(ctx, chromedp.Blur(bufField("cam1")),
 		chromedp.Poll(`document.querySelector('`+bufField("cam1")+`')?.value === "300"`, nil, chromedp.WithPollingTimeout(10*time.Second))),
@@ -127,9 +127,9 @@ func TestPanelInBrowser(t *testing.T) {
 		require.NoError(t, chromedp.Run(ctx, chromedp.KeyEvent(k, opts...)))
 	}
 	key("2")
-	waitFor(t, 5*time.Second, "cam2 on preview", func() bool { return a.mixer.State().Preview == "cam2" })
+	waitFor(t, 5*time.Second, "cam2 on preview", func() bool { return a.mixer.Switcher().State().Preview == "cam2" })
 	key(" ")
-	waitFor(t, 5*time.Second, "cam2 on program", func() bool { return a.mixer.State().Program == "cam2" })
+	waitFor(t, 5*time.Second, "cam2 on program", func() bool { return a.mixer.Switcher().State().Program == "cam2" })
 	var pgmLit string
 	require.NoError(t, chromedp.Run(ctx, chromedp.Poll(`document.querySelector("#pgm-row button.pgm")?.dataset.source === "cam2"`, nil,
 		chromedp.WithPollingTimeout(5*time.Second)), chromedp.Text(`#pgm-name`, &pgmLit)))
@@ -137,7 +137,7 @@ func TestPanelInBrowser(t *testing.T) {
 
 	// AUTO with the default one-second mix: the program changes at its end.
 	key("1")
-	waitFor(t, 5*time.Second, "cam1 on preview", func() bool { return a.mixer.State().Preview == "cam1" })
+	waitFor(t, 5*time.Second, "cam1 on preview", func() bool { return a.mixer.Switcher().State().Preview == "cam1" })
 	// Count the clicks the page receives, to tell a click the harness lost
 	// (seen once on a loaded machine) from one the panel ignored.
 	require.NoError(t, chromedp.Run(ctx, chromedp.Evaluate(
@@ -156,7 +156,7 @@ func TestPanelInBrowser(t *testing.T) {
 	}
 	sawActive := false
 	waitFor(t, 10*time.Second, "the transition to end on cam1", func() bool {
-		st := a.mixer.State()
+		st := a.mixer.Switcher().State()
 		sawActive = sawActive || st.Transition.Active
 		return st.Program == "cam1" && !st.Transition.Active
 	})
@@ -173,7 +173,7 @@ func TestPanelInBrowser(t *testing.T) {
 		}
 		t0 := time.Now()
 		key(k, chromedp.KeyModifiers(input.ModifierShift))
-		waitFor(t, 5*time.Second, want+" on program", func() bool { return a.mixer.State().Program == want })
+		waitFor(t, 5*time.Second, want+" on program", func() bool { return a.mixer.Switcher().State().Program == want })
 		lat = append(lat, time.Since(t0))
 	}
 	slices.Sort(lat)
@@ -182,16 +182,16 @@ func TestPanelInBrowser(t *testing.T) {
 
 	// F fades to black; the panel's FTB lights; F again fades back.
 	key("f")
-	waitFor(t, 5*time.Second, "FTB", func() bool { return a.mixer.State().FTB })
+	waitFor(t, 5*time.Second, "FTB", func() bool { return a.mixer.Switcher().State().FTB })
 	require.NoError(t, chromedp.Run(ctx, chromedp.WaitVisible(`#ftb.on`)))
 	key("f")
-	waitFor(t, 5*time.Second, "FTB back up", func() bool { return !a.mixer.State().FTB })
+	waitFor(t, 5*time.Second, "FTB back up", func() bool { return !a.mixer.Switcher().State().FTB })
 	require.NoError(t, chromedp.Run(ctx, chromedp.Poll(`!document.getElementById("ftb").classList.contains("on")`, nil,
 		chromedp.WithPollingTimeout(5*time.Second))), "the FTB button goes dark again")
 
 	// The audio strip's mute button mutes the source; the meters move.
 	require.NoError(t, chromedp.Run(ctx, chromedp.Click(`[data-strip="cam1"] button`)))
-	waitFor(t, 5*time.Second, "cam1 muted", func() bool { return a.mixer.Audio().Sources["cam1"].Mute })
+	waitFor(t, 5*time.Second, "cam1 muted", func() bool { return a.mixer.Sound().Audio().Sources["cam1"].Mute })
 	// the tone's meter shows its level (−18 dBFS: about two thirds of the
 	// meter's 60 dB), and moves off zero, from the levels events
 	require.NoError(t, chromedp.Run(ctx, chromedp.Poll(`parseFloat(document.querySelector('[data-strip="tone"] .meter i').style.width) > 50`, nil,
@@ -206,7 +206,7 @@ func TestPanelInBrowser(t *testing.T) {
 		chromedp.Click(`#lt-new button`, chromedp.NodeVisible)))
 	var lt keyer.Status
 	waitFor(t, 5*time.Second, "the lower third added", func() bool {
-		ks := a.mixer.Keyers()
+		ks := a.mixer.KeyerSet().Keyers()
 		if len(ks) == 1 {
 			lt = ks[0]
 		}
@@ -216,7 +216,7 @@ func TestPanelInBrowser(t *testing.T) {
 	require.Equal(t, "Analyst", lt.Subtitle)
 	require.NoError(t, chromedp.Run(ctx, chromedp.Click(`button[data-keyer="`+lt.ID+`"]`, chromedp.NodeVisible)))
 	waitFor(t, 5*time.Second, "the lower third on air", func() bool {
-		k, _ := a.mixer.Keyer(lt.ID)
+		k, _ := a.mixer.KeyerSet().Keyer(lt.ID)
 		return k.On && k.Level == 1
 	})
 	require.NoError(t, chromedp.Run(ctx,
@@ -224,7 +224,7 @@ func TestPanelInBrowser(t *testing.T) {
 		chromedp.SetValue(`input[aria-label="`+lt.ID+` title"]`, "Grace Hopper"),
 		chromedp.Click(`//input[@aria-label="`+lt.ID+` subtitle"]/following-sibling::button`, chromedp.NodeVisible)))
 	waitFor(t, 5*time.Second, "the lower third retitled", func() bool {
-		k, _ := a.mixer.Keyer(lt.ID)
+		k, _ := a.mixer.KeyerSet().Keyer(lt.ID)
 		return k.Title == "Grace Hopper" && k.Subtitle == "Analyst"
 	})
 

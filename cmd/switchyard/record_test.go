@@ -101,7 +101,7 @@ func TestRecording(t *testing.T) {
 	offsets := func() map[string]time.Duration {
 		m := map[string]time.Duration{}
 		for _, n := range []string{"cam1", "cam2"} {
-			off, ok := a.mixer.SourceOffset(n)
+			off, ok := a.mixer.Switcher().SourceOffset(n)
 			require.True(t, ok, "%s is timed", n)
 			m[n] = off
 		}

@@ -81,7 +81,7 @@ window.done.form = true;
 			strings.Contains(l, "method=POST route=/api/v1/ftb status=403")
 	})
 	require.Empty(t, a.outputs.List(), "no output added")
-	require.False(t, a.mixer.State().FTB, "no fade to black")
+	require.False(t, a.mixer.Switcher().State().FTB, "no fade to black")
 }
 
 // TestPanelHidesWhatTheRoleMayNot: logged in with a viewer token, the panel
@@ -130,5 +130,5 @@ func TestPanelHidesWhatTheRoleMayNot(t *testing.T) {
 	require.False(t, visible("#switcher"), "but not the buses")
 	require.False(t, visible("#lt-new"))
 	require.NoError(t, chromedp.Run(ctx, chromedp.Click(`[data-strip="cam1"] button`, chromedp.NodeVisible)))
-	waitFor(t, 5*time.Second, "cam1 muted from the audio role's panel", func() bool { return a.mixer.Audio().Sources["cam1"].Mute })
+	waitFor(t, 5*time.Second, "cam1 muted from the audio role's panel", func() bool { return a.mixer.Sound().Audio().Sources["cam1"].Mute })
 }

@@ -112,7 +112,7 @@ func TestCrossSiteChangesRefused(t *testing.T) {
 		require.NotEmpty(t, e.Msg, c.name)
 	}
 	require.Empty(t, a.outputs.List(), "no output was added")
-	require.False(t, a.mixer.State().FTB, "no fade to black")
+	require.False(t, a.mixer.Switcher().State().FTB, "no fade to black")
 	_, active := a.recorder.Active()
 	require.False(t, active, "no recording")
 	require.Contains(t, logs.String(), "msg=audit component=control who=anonymous method=POST route=/api/v1/outputs status=403")
@@ -156,7 +156,7 @@ func TestForeignHostRefused(t *testing.T) {
 		code, body := call(t, a, "GET", "/api/v1/state", "", host(h))
 		require.Equal(t, http.StatusOK, code, "Host %s: %s", h, body)
 	}
-	require.False(t, a.mixer.State().FTB)
+	require.False(t, a.mixer.Switcher().State().FTB)
 }
 
 // TestRolesRefusedOutsideTheirRoutes: every registered route, with a token

@@ -77,7 +77,7 @@ func TestPullSourceReconnects(t *testing.T) {
 	back := time.Now()
 	waitState(t, a, "ipcam", 40*time.Second, ingest.StateLive)
 	t.Logf("camera back → source live in %s", time.Since(back).Round(10*time.Millisecond))
-	require.Equal(t, "ipcam", a.mixer.State().Program)
+	require.Equal(t, "ipcam", a.mixer.Switcher().State().Program)
 
 	// A camera that keeps its socket open and stops sending is caught by the
 	// read timeout, and taken back when it sends again.
@@ -158,7 +158,7 @@ func TestSourcesAtRuntime(t *testing.T) {
 	// Removing the program source takes the program to black; nothing stops.
 	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"bars2"}`, nil)
 	require.Equal(t, http.StatusNoContent, api(t, "DELETE", a.apiURL("/sources/bars2"), "", nil))
-	require.Equal(t, mixer.Black, a.mixer.State().Program)
+	require.Equal(t, mixer.Black, a.mixer.Switcher().State().Program)
 	n := a.mixer.Stats().FramesOut
 	waitFor(t, 10*time.Second, "the program going on", func() bool { return a.mixer.Stats().FramesOut > n+15 })
 	require.Equal(t, http.StatusNotFound, api(t, "GET", a.apiURL("/sources/bars2"), "", nil))

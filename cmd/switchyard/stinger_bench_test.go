@@ -38,10 +38,10 @@ func BenchmarkStinger(b *testing.B) {
 	a := benchStart(b, &cfg)
 	defer a.Close()
 	waitAllLive(b, a, "bars", "blue")
-	if _, err := a.mixer.SetProgram("bars"); err != nil {
+	if _, err := a.mixer.Switcher().SetProgram("bars"); err != nil {
 		b.Fatal(err)
 	}
-	if _, err := a.mixer.SetPreview("blue"); err != nil {
+	if _, err := a.mixer.Switcher().SetPreview("blue"); err != nil {
 		b.Fatal(err)
 	}
 
@@ -50,7 +50,7 @@ func BenchmarkStinger(b *testing.B) {
 	runtime.ReadMemStats(&m0)
 	rss0 := rssBytes()
 	t0 := time.Now()
-	if _, err := a.mixer.SetTransition(bus.Transition{Type: bus.TransStinger, Clip: "sting.mov", CutAtMS: new(1000)}); err != nil {
+	if _, err := a.mixer.Switcher().SetTransition(bus.Transition{Type: bus.TransStinger, Clip: "sting.mov", CutAtMS: new(1000)}); err != nil {
 		b.Fatal(err)
 	}
 	load := time.Since(t0)
@@ -70,8 +70,8 @@ func BenchmarkStinger(b *testing.B) {
 					return
 				default:
 				}
-				if !a.mixer.State().Transition.Active {
-					if _, err := a.mixer.Auto(t); err != nil {
+				if !a.mixer.Switcher().State().Transition.Active {
+					if _, err := a.mixer.Switcher().Auto(t); err != nil {
 						b.Error(err)
 						return
 					}
@@ -82,7 +82,7 @@ func BenchmarkStinger(b *testing.B) {
 		cores, st := measureShow(a, 2*time.Second, window)
 		close(stop)
 		wg.Wait()
-		for deadline := time.Now().Add(5 * time.Second); a.mixer.State().Transition.Active && time.Now().Before(deadline); {
+		for deadline := time.Now().Add(5 * time.Second); a.mixer.Switcher().State().Transition.Active && time.Now().Before(deadline); {
 			time.Sleep(20 * time.Millisecond)
 		}
 		return cores, st
@@ -95,7 +95,7 @@ func BenchmarkStinger(b *testing.B) {
 	b.ReportMetric((sting-mix)*100, "%core-stinger")
 	fmt.Printf("\nstinger at 1080p30 (2 s ProRes 4444 with sound, drawn over 1.4 s of it):\n")
 	fmt.Printf("  loaded in %.2f s: %d MiB of pictures held (heap +%d MiB, RSS +%d MiB)\n",
-		load.Seconds(), a.mixer.StingerBytes()>>20, (m1.HeapAlloc-m0.HeapAlloc)>>20, (rss1-rss0)>>20)
+		load.Seconds(), a.mixer.Switcher().StingerBytes()>>20, (m1.HeapAlloc-m0.HeapAlloc)>>20, (rss1-rss0)>>20)
 	fmt.Printf("  %.3f cores with mixes back to back, %.3f with stingers: %+.1f %% of a core (%d late, %d dropped program frames)\n",
 		mix, sting, (sting-mix)*100, st.Late, st.Dropped)
 }

@@ -91,7 +91,7 @@ func TestStinger(t *testing.T) {
 			require.Equal(t, http.StatusBadRequest, api(t, "PUT", a.apiURL("/transition"), tc.body, &e2), tc.body)
 			require.Equal(t, e.Error, e2.Error, "PUT /transition refuses it the same way")
 		}
-		st := a.mixer.State()
+		st := a.mixer.Switcher().State()
 		require.Equal(t, "red", st.Program)
 		require.Equal(t, "blue", st.Preview)
 		require.False(t, st.Transition.Active)
@@ -105,7 +105,7 @@ func TestStinger(t *testing.T) {
 		loudest := func(frames int) float64 {
 			peak := -200.0
 			for end := time.Now().Add(time.Duration(frames) * time.Second / 30); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
-				peak = max(peak, a.mixer.LastLevels().Program.PeakDB)
+				peak = max(peak, a.mixer.Sound().LastLevels().Program.PeakDB)
 			}
 			return peak
 		}
@@ -137,7 +137,7 @@ func TestStinger(t *testing.T) {
 		}
 		require.InDelta(t, 12, cut, 1, "the cut under the stinger at 400 ms: frame 12 at 30 fps")
 		frames.frame(t, s+31)
-		st = a.mixer.State()
+		st = a.mixer.Switcher().State()
 		require.Equal(t, "blue", st.Program)
 		require.Equal(t, "red", st.Preview)
 		require.False(t, st.Transition.Active)
@@ -211,7 +211,7 @@ func TestStinger(t *testing.T) {
 		st = post("/auto", ``)
 		require.Equal(t, bus.TransStinger, st.Transition.Type)
 		frames.frame(t, st.Frame+31)
-		require.Equal(t, "blue", a.mixer.State().Program)
+		require.Equal(t, "blue", a.mixer.Switcher().State().Program)
 	})
 }
 
@@ -228,7 +228,7 @@ func TestStingerRestored(t *testing.T) {
 	a.Close()
 
 	b, _ := startApp(t, cfg)
-	tr := b.mixer.DefaultTransition()
+	tr := b.mixer.Switcher().DefaultTransition()
 	require.Equal(t, bus.TransStinger, tr.Type)
 	require.Equal(t, "sting.mov", tr.Clip)
 	require.Equal(t, 300, *tr.CutAtMS)
@@ -237,7 +237,7 @@ func TestStingerRestored(t *testing.T) {
 
 	require.NoError(t, os.Remove(clipPath))
 	c, logs := startApp(t, cfg)
-	require.Equal(t, bus.TransMix, c.mixer.DefaultTransition().Type)
+	require.Equal(t, bus.TransMix, c.mixer.Switcher().DefaultTransition().Type)
 	require.Contains(t, logs.String(), "the saved stinger transition cannot be loaded")
 	require.Contains(t, logs.String(), "does not exist")
 }
@@ -267,17 +267,17 @@ func TestStingerPanelPicker(t *testing.T) {
 	))
 	require.Equal(t, []string{"sting.mov"}, clips, "only the clips with alpha")
 	waitFor(t, 10*time.Second, "the pick as the default transition", func() bool {
-		return a.mixer.DefaultTransition().Type == bus.TransStinger
+		return a.mixer.Switcher().DefaultTransition().Type == bus.TransStinger
 	})
-	tr := a.mixer.DefaultTransition()
+	tr := a.mixer.Switcher().DefaultTransition()
 	require.Equal(t, "sting.mov", tr.Clip)
 	require.Equal(t, 300, *tr.CutAtMS)
 	require.NoError(t, chromedp.Run(ctx, chromedp.Click(`#auto`)))
 	waitFor(t, 10*time.Second, "the stinger run by AUTO", func() bool {
-		st := a.mixer.State()
+		st := a.mixer.Switcher().State()
 		return st.Transition.Active && st.Transition.Type == bus.TransStinger || st.Program == "blue"
 	})
-	waitFor(t, 10*time.Second, "the stinger's end", func() bool { return a.mixer.State().Program == "blue" })
+	waitFor(t, 10*time.Second, "the stinger's end", func() bool { return a.mixer.Switcher().State().Program == "blue" })
 }
 
 // clips.stinger_max_mb, from the show file, bounds what a stinger may take:
@@ -299,9 +299,9 @@ func TestStingerMaxMB(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, api(t, "POST", a.apiURL("/auto"), `{"type":"stinger","clip":"sting.mov"}`, &e))
 	require.Equal(t, "clip", e.Field)
 	require.Contains(t, e.Error, "the mixer holds at most 1 MiB of a stinger")
-	require.Equal(t, "red", a.mixer.State().Program)
-	require.False(t, a.mixer.State().Transition.Active)
-	require.Zero(t, a.mixer.StingerBytes())
+	require.Equal(t, "red", a.mixer.Switcher().State().Program)
+	require.False(t, a.mixer.Switcher().State().Transition.Active)
+	require.Zero(t, a.mixer.Switcher().StingerBytes())
 }
 
 // The edit list tells a stinger as what the program did under it: a cut
@@ -329,7 +329,7 @@ func TestStingerEditList(t *testing.T) {
 	mustAPI(t, "POST", a.apiURL("/preview"), `{"source":"blue"}`, nil)
 	mustAPI(t, "POST", a.apiURL("/auto"), `{"type":"stinger","clip":"sting.mov","cut_at_ms":400}`, &st)
 	s := st.Frame
-	waitFor(t, 10*time.Second, "the stinger's end", func() bool { return a.mixer.State().Program == "blue" })
+	waitFor(t, 10*time.Second, "the stinger's end", func() bool { return a.mixer.Switcher().State().Program == "blue" })
 	after(15)
 	require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/recording/stop"), ``, &in))
 	edl, err := os.ReadFile(filepath.Join(a.recorder.Dir(), in.ID, "cuts.edl"))

@@ -34,7 +34,7 @@ func (a *app) startTally(cfg *Config, saved show.Show, store *show.Store) error 
 		return err
 	}
 	a.tally = t
-	a.mixer.OnChange(func(string) { t.Changed() })
+	a.mixer.Switcher().OnChange(func(string) { t.Changed() })
 	a.sources.OnChange(t.Changed)
 	t.Start()
 	return nil
@@ -42,9 +42,9 @@ func (a *app) startTally(cfg *Config, saved show.Show, store *show.Store) error 
 
 // tallyAir is what is on air: the buses, and the PiP keyers that are on.
 func (a *app) tallyAir() tally.Air {
-	st := a.mixer.State()
+	st := a.mixer.Switcher().State()
 	air := tally.Air{Program: st.Program, Preview: st.Preview, Transition: st.Transition.Active}
-	for _, k := range a.mixer.Keyers() {
+	for _, k := range a.mixer.KeyerSet().Keyers() {
 		if k.Type == keyer.TypePiP && k.On && k.Source != "" {
 			air.Keyed = append(air.Keyed, k.Source)
 		}

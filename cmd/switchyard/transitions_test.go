@@ -39,9 +39,9 @@ func TestTransitionsOnPixels(t *testing.T) {
 		requireNear(t, average(frames.frame(t, st.Frame+mid)), 127, 0, 127, "midpoint")
 		requireNear(t, average(frames.frame(t, st.Frame+end)), 0, 0, 255, "end")
 		frames.frame(t, st.Frame+end+1)
-		require.Equal(t, "blue", a.mixer.State().Program)
-		require.Equal(t, "red", a.mixer.State().Preview)
-		require.False(t, a.mixer.State().Transition.Active)
+		require.Equal(t, "blue", a.mixer.Switcher().State().Program)
+		require.Equal(t, "red", a.mixer.Switcher().State().Preview)
+		require.False(t, a.mixer.Switcher().State().Transition.Active)
 	})
 	t.Run("dip goes through its colour", func(t *testing.T) {
 		st := post("/auto", `{"type":"dip","duration_ms":1000,"color":"white"}`)
@@ -110,7 +110,7 @@ func TestTransitionsOnPixels(t *testing.T) {
 			require.Equal(t, http.StatusBadRequest, api(t, c.method, a.apiURL(c.path), c.body, &e), c.body)
 			require.Equal(t, c.field, e.Field, c.body)
 		}
-		b, _ := json.Marshal(a.mixer.State())
+		b, _ := json.Marshal(a.mixer.Switcher().State())
 		require.Contains(t, string(b), `"active":false`, fmt.Sprint("nothing half-done: ", string(b)))
 	})
 }
@@ -148,7 +148,7 @@ func TestPreviewOutput(t *testing.T) {
 	mustAPI(t, "POST", a.apiURL("/preview"), `{"source":"cam2"}`, nil)
 	mustAPI(t, "POST", a.apiURL("/auto"), `{"type":"mix","duration_ms":30000}`, nil)
 	c = firstFrameOf(t, a.rtspURL("preview"))
-	require.True(t, a.mixer.State().Transition.Active, "the transition still running")
+	require.True(t, a.mixer.Switcher().State().Transition.Active, "the transition still running")
 	require.True(t, c.is("blue"), "preview shows the transition's incoming cam2: %s", c)
 
 	// without the setting there is no preview output
@@ -171,9 +171,9 @@ func TestHiddenSourcesSkipNonReferencePictures(t *testing.T) {
 	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, nil)
 	rate := func() float64 { // pictures decoded per second, over two seconds of the program clock
 		t.Helper()
-		n0, f0 := a.mixer.SourceStats("cam2").Pictures, a.mixer.Stats().FramesOut
+		n0, f0 := a.mixer.Switcher().SourceStats("cam2").Pictures, a.mixer.Stats().FramesOut
 		waitFor(t, 10*time.Second, "two seconds of program", func() bool { return a.mixer.Stats().FramesOut >= f0+60 })
-		return float64(a.mixer.SourceStats("cam2").Pictures-n0) / (float64(a.mixer.Stats().FramesOut-f0) / 30)
+		return float64(a.mixer.Switcher().SourceStats("cam2").Pictures-n0) / (float64(a.mixer.Stats().FramesOut-f0) / 30)
 	}
 	hidden := rate()
 	mustAPI(t, "POST", a.apiURL("/preview"), `{"source":"cam2"}`, nil)

@@ -26,7 +26,7 @@ func BenchmarkWebRTC(b *testing.B) {
 	}
 	cfg.Sources = append(cfg.Sources, ingest.SourceConfig{Name: "bars", URL: "gen://tone"})
 	a := benchStart(b, &cfg)
-	if _, err := a.mixer.SetProgram("bars"); err != nil {
+	if _, err := a.mixer.Switcher().SetProgram("bars"); err != nil {
 		b.Fatal(err)
 	}
 	measure := func() float64 {

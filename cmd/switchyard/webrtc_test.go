@@ -158,7 +158,7 @@ func TestGuestPageInBrowser(t *testing.T) {
 	prog := decodeProgram(t, a)
 	prog.started(t)
 	bars := average(prog.latest())
-	quiet := a.mixer.LastLevels().Program.PeakDB
+	quiet := a.mixer.Sound().LastLevels().Program.PeakDB
 	require.Less(t, quiet, -60.0, "the bars are silent")
 	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"guest"}`, nil)
 	require.NoError(t, chromedp.Run(ctx,
@@ -177,7 +177,7 @@ func TestGuestPageInBrowser(t *testing.T) {
 
 	// and its sound is in the program: Chromium's fake microphone beeps
 	waitFor(t, 15*time.Second, "the guest's sound on the program meter", func() bool {
-		return a.mixer.LastLevels().Program.PeakDB > -40
+		return a.mixer.Sound().LastLevels().Program.PeakDB > -40
 	})
 }
 

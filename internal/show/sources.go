@@ -42,7 +42,7 @@ type Sources struct {
 	wg      sync.WaitGroup    // autoplay commands
 }
 
-// Inputs are the mixer's inputs (*mixer.Engine).
+// Inputs are the mixer's inputs (*mixer.Switcher: Engine.Switcher).
 type Inputs interface {
 	AddInput(name string, st *media.Stream, jitterBuffer time.Duration) error
 	RemoveInput(name string)
