@@ -36,7 +36,12 @@ const (
 // that restarts at another resolution) describes itself with a new Track, so a
 // reader sees the change as a new pointer on the next unit.
 type Track struct {
-	Kind  Kind
+	Kind Kind
+	// Codec is one of the Codec constants, or — from a clip source — the
+	// FFmpeg name of another codec ("prores", "vp9", "av1", "mpeg2video",
+	// "pcm_s16le"…), whose units are the container's packets (Data holds
+	// one) with the codec's extradata in Config. Only the mixer decodes
+	// those; outputs that carry the constants' codecs refuse the others.
 	Codec string
 
 	// Video.
@@ -50,9 +55,21 @@ type Track struct {
 	// Audio.
 	SampleRate int
 	Channels   int
-	// Config is the codec's out-of-band configuration
-	// (the MPEG-4 AudioSpecificConfig for AAC).
+	// Config is the codec's out-of-band configuration (the MPEG-4
+	// AudioSpecificConfig for AAC; a clip's extradata for a codec named
+	// by FFmpeg, video or audio).
 	Config []byte
+}
+
+// Carried reports whether the track's codec is one of the Codec constants,
+// which outputs and re-servers carry; false for a codec only a clip
+// source's FFmpeg names (ProRes, VP9…), which only the mixer decodes.
+func (t *Track) Carried() bool {
+	switch t.Codec {
+	case CodecH264, CodecH265, CodecAAC, CodecOpus, CodecPCMA, CodecPCMU:
+		return true
+	}
+	return false
 }
 
 // Unit is one access unit. Once written to a Stream it is never modified and every

@@ -197,10 +197,16 @@ func (d *decoding) run(ctx context.Context, u *media.Unit) {
 	}
 }
 
-// openDecoder opens a decoder for codec: on the program's decode device
-// when it has one, else — or when the device cannot take the codec — on
-// the CPU (said once in the source's log).
-func (d *decoding) openDecoder(codec string) (*av.VideoDecoder, error) {
+// openDecoder opens a decoder for the track's codec: on the program's
+// decode device when it has one, else — or when the device cannot take the
+// codec — on the CPU (said once in the source's log). A clip's codec other
+// than H.264/H.265 (ProRes, VP9, AV1…) opens FFmpeg's decoder of that name
+// with the track's extradata, on the CPU.
+func (d *decoding) openDecoder(t *media.Track) (*av.VideoDecoder, error) {
+	codec := t.Codec
+	if !av.NALCodec(codec) {
+		return av.NewVideoDecoderConfig(codec, t.Config, d.threads)
+	}
 	if dev := d.in.decodeDevice; dev != nil {
 		dec, err := av.NewVideoDecoderOn(codec, d.threads, dev)
 		if err == nil {
@@ -253,7 +259,7 @@ func (d *decoding) decode(ctx context.Context, u *media.Unit) {
 			// a new publisher or new parameters: reopen the decoder when they differ
 			if v := d.vtrack; d.vdec == nil || v == nil || v.Codec != u.Track.Codec ||
 				string(v.SPS) != string(u.Track.SPS) || string(v.PPS) != string(u.Track.PPS) ||
-				string(v.VPS) != string(u.Track.VPS) {
+				string(v.VPS) != string(u.Track.VPS) || string(v.Config) != string(u.Track.Config) {
 				if d.vdec != nil {
 					// the pictures it still holds (B-frames' reordering) are
 					// the last of the old stream: shown, not dropped
@@ -261,7 +267,7 @@ func (d *decoding) decode(ctx context.Context, u *media.Unit) {
 					d.vdec.Close()
 					d.vdec = nil
 				}
-				if d.vdec, err = d.openDecoder(u.Track.Codec); err != nil {
+				if d.vdec, err = d.openDecoder(u.Track); err != nil {
 					d.countErr(err)
 					d.vdec, d.vtrack = nil, nil
 					return

@@ -8,9 +8,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+
 	"switchyard/ingest"
 	"switchyard/internal/fault"
-	"switchyard/media"
 	"switchyard/media/av"
 )
 
@@ -96,25 +97,99 @@ type Player struct {
 }
 
 // Probe opens a file and checks that its streams are ones the show plays:
-// H.264 or H.265 video, AAC or Opus sound.
+// video of any codec the FFmpeg build decodes (H.264 and H.265 go to the
+// mixer as NAL units, the rest as the container's packets with the codec's
+// FFmpeg name), and its sound when the build decodes it (else the picture
+// plays without it). The first picture is decoded: a file FFmpeg opens but
+// cannot decode is refused here, with the command that converts it.
 func Probe(path string) (*av.Demuxer, error) {
 	m, err := av.OpenDemuxer(path)
 	if err != nil {
 		return nil, &fault.Invalid{Field: "file", Msg: fmt.Sprintf("FFmpeg cannot read %s as media: %v", baseName(path), err)}
 	}
-	if m.Video != nil && m.Video.Codec != media.CodecH264 && m.Video.Codec != media.CodecH265 {
-		c := m.Video.Codec
-		m.Close()
-		return nil, &fault.Invalid{Field: "file", Msg: fmt.Sprintf("%s: video codec %s is not played yet; transcode it with ffmpeg -i IN -c:v libx264 -c:a aac OUT.mp4", baseName(path), c)}
-	}
 	if m.Video == nil {
 		m.Close()
 		return nil, &fault.Invalid{Field: "file", Msg: fmt.Sprintf("%s holds no video", baseName(path))}
 	}
-	if m.Audio != nil && m.Audio.Codec != media.CodecAAC && m.Audio.Codec != media.CodecOpus {
-		m.Audio = nil // sound the mixer cannot decode is left out; the picture plays
+	if err := firstPicture(path); err != nil {
+		c := m.Video.Codec
+		m.Close()
+		return nil, &fault.Invalid{Field: "file", Msg: fmt.Sprintf("%s: its %s video cannot be decoded by this FFmpeg build (%v); convert it with ffmpeg -i IN -c:v libx264 -c:a aac OUT.mp4", baseName(path), c, err)}
+	}
+	if a := m.Audio; a != nil {
+		if dec, err := av.NewAudioDecoder(a.Codec, a.Extradata, a.SampleRate, a.Channels, 48000); err != nil {
+			m.Audio = nil // sound the mixer cannot decode is left out; the picture plays
+		} else {
+			dec.Close()
+		}
 	}
 	return m, nil
+}
+
+// firstPicture decodes path's video up to its first picture, on a demuxer
+// of its own.
+func firstPicture(path string) error {
+	m, err := av.OpenDemuxer(path)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	dec, err := av.NewVideoDecoderConfig(m.Video.Codec, videoConfig(m.Video), 1)
+	if err != nil {
+		return err
+	}
+	defer dec.Close()
+	got := false
+	fn := func(av.Picture, int64) { got = true }
+	var lastErr error
+	for i := 0; i < 600 && !got; i++ {
+		pkt, err := m.Read()
+		if err != nil {
+			break
+		}
+		if !pkt.Video {
+			continue
+		}
+		data := unitData(m.Video.Codec, pkt.Data)
+		if data == nil {
+			continue
+		}
+		if err := dec.Decode(data, int64(pkt.PTS), fn); err != nil {
+			lastErr = err
+		}
+	}
+	if !got {
+		_ = dec.Decode(nil, 0, fn) // flush: the pictures held for reordering
+	}
+	if got {
+		return nil
+	}
+	if lastErr != nil {
+		return lastErr
+	}
+	return errors.New("no picture came out")
+}
+
+// videoConfig is the out-of-band configuration a decoder of v needs: none
+// for H.264/H.265, whose parameter sets travel in the units.
+func videoConfig(v *av.StreamInfo) []byte {
+	if av.NALCodec(v.Codec) {
+		return nil
+	}
+	return v.Extradata
+}
+
+// unitData is a packet as the decoder takes it: H.264/H.265 split into NAL
+// units, any other codec's packet whole.
+func unitData(codec string, data []byte) [][]byte {
+	if !av.NALCodec(codec) {
+		return [][]byte{data}
+	}
+	var au h264.AnnexB // H.265 Annex-B has the same framing
+	if au.Unmarshal(data) != nil {
+		return nil
+	}
+	return au
 }
 
 func baseName(p string) string {

@@ -157,6 +157,8 @@ func (r *run) open(i int) error {
 	r.atrack = nil
 	tracks := []*media.Track{r.vtrack}
 	if a := m.Audio; a != nil {
+		// AAC and Opus as a camera's; any other codec the build decodes
+		// (PCM, MP3, FLAC…) by its FFmpeg name, for the mixer alone
 		r.atrack = &media.Track{Kind: media.KindAudio, Codec: a.Codec, SampleRate: a.SampleRate, Channels: a.Channels, Config: a.Extradata}
 		tracks = append(tracks, r.atrack)
 	}
@@ -168,7 +170,14 @@ func (r *run) open(i int) error {
 	return nil
 }
 
+// videoTrack describes the file's video: H.264 and H.265 with their
+// parameter sets, like a camera's; any other codec by its FFmpeg name with
+// the container's extradata in Config, its units the file's packets (which
+// the mixer decodes, and which outputs that carry only H.264/H.265 refuse).
 func videoTrack(v *av.StreamInfo, fps float64) (*media.Track, error) {
+	if !av.NALCodec(v.Codec) {
+		return &media.Track{Kind: media.KindVideo, Codec: v.Codec, Width: v.Width, Height: v.Height, FPS: fps, Config: v.Extradata}, nil
+	}
 	if v.Codec == media.CodecH264 {
 		return media.H264TrackFromAnnexB(v.Extradata, fps)
 	}
@@ -251,17 +260,22 @@ func (r *run) publish(pkt *av.DemuxPacket) {
 		}
 		return
 	}
-	var au h264.AnnexB
-	if err := au.Unmarshal(pkt.Data); err != nil {
-		r.pub.Malformed()
-		return
-	}
 	var nalus [][]byte
 	var key bool
-	if r.vtrack.Codec == media.CodecH264 {
-		nalus, key = media.H264KeyWithParams(au, r.vtrack.SPS, r.vtrack.PPS)
-	} else {
-		nalus, key = media.H265KeyWithParams(au, r.vtrack.VPS, r.vtrack.SPS, r.vtrack.PPS)
+	switch r.vtrack.Codec {
+	case media.CodecH264, media.CodecH265:
+		var au h264.AnnexB
+		if err := au.Unmarshal(pkt.Data); err != nil {
+			r.pub.Malformed()
+			return
+		}
+		if r.vtrack.Codec == media.CodecH264 {
+			nalus, key = media.H264KeyWithParams(au, r.vtrack.SPS, r.vtrack.PPS)
+		} else {
+			nalus, key = media.H265KeyWithParams(au, r.vtrack.VPS, r.vtrack.SPS, r.vtrack.PPS)
+		}
+	default: // the packet as the container has it (ProRes, VP9, AV1…)
+		nalus, key = [][]byte{pkt.Data}, pkt.Key
 	}
 	if key {
 		r.gop = r.gop[:0]
@@ -350,7 +364,7 @@ func (r *run) hold(black bool) {
 // lastPicture decodes the units since the last key frame and draws the
 // latest picture in display order into frame.
 func (r *run) lastPicture(frame *av.Frame) error {
-	dec, err := av.NewVideoDecoder(r.vtrack.Codec, 1)
+	dec, err := av.NewVideoDecoderConfig(r.vtrack.Codec, r.vtrack.Config, 1)
 	if err != nil {
 		return err
 	}
@@ -366,11 +380,11 @@ func (r *run) lastPicture(frame *av.Frame) error {
 		}
 	}
 	for _, pkt := range r.gop {
-		var au h264.AnnexB
-		if err := au.Unmarshal(pkt.Data); err != nil {
+		data := unitData(r.vtrack.Codec, pkt.Data)
+		if data == nil {
 			continue
 		}
-		if err := dec.Decode(au, int64(pkt.PTS), got); err != nil {
+		if err := dec.Decode(data, int64(pkt.PTS), got); err != nil {
 			return err
 		}
 	}

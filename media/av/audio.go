@@ -22,10 +22,16 @@ type AudioDecoder struct {
 	inRate, inFmt, inCh C.int
 }
 
-// NewAudioDecoder opens a decoder for codec "aac", "opus", "pcma" or "pcmu".
-// config is the codec's out-of-band configuration (AAC AudioSpecificConfig).
+// NewAudioDecoder opens a decoder for codec "aac", "opus", "pcma" or "pcmu",
+// or the FFmpeg name of any other audio codec the build decodes
+// ("pcm_s16le", "mp3", "flac"… from a clip). config is the codec's
+// out-of-band configuration (AAC AudioSpecificConfig; a container's
+// extradata).
 func NewAudioDecoder(codec string, config []byte, sampleRate, channels, outRate int) (*AudioDecoder, error) {
 	name := map[string]string{"aac": "aac", "opus": "opus", "pcma": "pcm_alaw", "pcmu": "pcm_mulaw"}[codec]
+	if name == "" {
+		name = codec
+	}
 	if name == "" {
 		return nil, fmt.Errorf("audio decoder: unsupported codec %q", codec)
 	}

@@ -44,22 +44,45 @@ void sy_codec_close(sy_codec *c) {
 	av_free(c);
 }
 
-sy_codec *sy_video_dec_open(const char *name, int threads, int *err) {
+// sy_find_decoder finds a decoder by its name ("hevc", "libdav1d") or, failing
+// that, by its codec's name ("av1", "mpeg2video"): the build's default
+// decoder of that codec.
+const AVCodec *sy_find_decoder(const char *name) {
 	const AVCodec *codec = avcodec_find_decoder_by_name(name);
-	if (!codec) { *err = AVERROR_DECODER_NOT_FOUND; return NULL; }
+	if (codec) return codec;
+	const AVCodecDescriptor *d = avcodec_descriptor_get_by_name(name);
+	return d ? avcodec_find_decoder(d->id) : NULL;
+}
+
+static int sy_set_extradata(AVCodecContext *ctx, const uint8_t *extra, int extra_size) {
+	if (extra_size <= 0) return 0;
+	ctx->extradata = av_mallocz(extra_size + AV_INPUT_BUFFER_PADDING_SIZE);
+	if (!ctx->extradata) return AVERROR(ENOMEM);
+	memcpy(ctx->extradata, extra, extra_size);
+	ctx->extradata_size = extra_size;
+	return 0;
+}
+
+// sy_video_dec_open opens a video decoder. low_delay (H.264, H.265) asks it
+// for each picture as soon as the stream's reordering allows; extra is the
+// codec's out-of-band configuration (none for H.264/H.265 in Annex-B).
+sy_codec *sy_video_dec_open(const char *name, const uint8_t *extra, int extra_size, int threads, int low_delay, int *err) {
+	const AVCodec *codec = sy_find_decoder(name);
+	if (!codec || codec->type != AVMEDIA_TYPE_VIDEO) { *err = AVERROR_DECODER_NOT_FOUND; return NULL; }
 	AVCodecContext *ctx = avcodec_alloc_context3(codec);
 	if (!ctx) { *err = AVERROR(ENOMEM); return NULL; }
 	ctx->thread_count = threads;
 	ctx->thread_type = FF_THREAD_SLICE;
-	ctx->flags |= AV_CODEC_FLAG_LOW_DELAY;
+	if (low_delay) ctx->flags |= AV_CODEC_FLAG_LOW_DELAY;
+	if ((*err = sy_set_extradata(ctx, extra, extra_size)) < 0) { avcodec_free_context(&ctx); return NULL; }
 	*err = avcodec_open2(ctx, codec, NULL);
 	if (*err < 0) { avcodec_free_context(&ctx); return NULL; }
 	return sy_codec_new(ctx, err);
 }
 
 sy_codec *sy_audio_dec_open(const char *name, const uint8_t *extra, int extra_size, int rate, int channels, int *err) {
-	const AVCodec *codec = avcodec_find_decoder_by_name(name);
-	if (!codec) { *err = AVERROR_DECODER_NOT_FOUND; return NULL; }
+	const AVCodec *codec = sy_find_decoder(name);
+	if (!codec || codec->type != AVMEDIA_TYPE_AUDIO) { *err = AVERROR_DECODER_NOT_FOUND; return NULL; }
 	AVCodecContext *ctx = avcodec_alloc_context3(codec);
 	if (!ctx) { *err = AVERROR(ENOMEM); return NULL; }
 	ctx->sample_rate = rate;

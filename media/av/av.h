@@ -31,7 +31,8 @@ AVFrame *sy_frame_new(int w, int h, int *err);
 AVFrame *sy_audio_frame_new(int nb_samples, int rate, int *err);
 
 sy_codec *sy_codec_new(AVCodecContext *ctx, int *err);
-sy_codec *sy_video_dec_open(const char *name, int threads, int *err);
+const AVCodec *sy_find_decoder(const char *name);
+sy_codec *sy_video_dec_open(const char *name, const uint8_t *extra, int extra_size, int threads, int low_delay, int *err);
 sy_codec *sy_audio_dec_open(const char *name, const uint8_t *extra, int extra_size, int rate, int channels, int *err);
 int sy_dec_send(sy_codec *c, const uint8_t *data, int size, int64_t pts);
 int sy_dec_receive(sy_codec *c);

@@ -6,6 +6,7 @@ package av
 import "C"
 
 import (
+	"errors"
 	"fmt"
 	"unsafe"
 )
@@ -30,12 +31,16 @@ func packetOf(c *C.sy_codec) Packet {
 
 var startCode = [4]byte{0, 0, 0, 1}
 
-// VideoDecoder decodes H.264 or H.265 access units.
+// VideoDecoder decodes H.264 or H.265 access units, or the packets of any
+// other video codec the FFmpeg build decodes (NewVideoDecoderConfig).
 type VideoDecoder struct {
 	c        *C.sy_codec
 	buf      cbuf
 	skipping bool
 	hw       bool // decoding on a device (NewVideoDecoderOn)
+	// packets: the codec is not H.264/H.265; Decode's data is the parts of
+	// one packet, sent as they are (no start codes)
+	packets bool
 }
 
 // SkipNonReference makes the decoder drop the pictures no other picture
@@ -53,36 +58,73 @@ func (d *VideoDecoder) SkipNonReference(on bool) {
 	}
 }
 
-// NewVideoDecoder opens a decoder for codec "h264" or "h265". threads is the
-// slice-thread count (0: FFmpeg picks).
+// NALCodec reports whether codec is one whose units are NAL units with
+// parameter sets (H.264, H.265), which Decode frames with start codes.
+func NALCodec(codec string) bool { return codec == "h264" || codec == "h265" }
+
+// NewVideoDecoder opens a decoder for codec "h264" or "h265" (or another
+// codec without out-of-band configuration, as NewVideoDecoderConfig).
+// threads is the slice-thread count (0: FFmpeg picks).
 func NewVideoDecoder(codec string, threads int) (*VideoDecoder, error) {
-	name := map[string]string{"h264": "h264", "h265": "hevc"}[codec]
+	return NewVideoDecoderConfig(codec, nil, threads)
+}
+
+// NewVideoDecoderConfig opens a decoder for codec: "h264", "h265", or the
+// FFmpeg name of any other video codec the build decodes ("prores", "vp9",
+// "av1", "mpeg2video"…), with config its out-of-band configuration (the
+// container's extradata; nil for H.264/H.265 in Annex-B). A codec the
+// build cannot decode is an error that names it.
+func NewVideoDecoderConfig(codec string, config []byte, threads int) (*VideoDecoder, error) {
+	name, nal := codec, NALCodec(codec)
+	if codec == "h265" {
+		name = "hevc"
+	}
 	if name == "" {
-		return nil, fmt.Errorf("video decoder: unsupported codec %q", codec)
+		return nil, errors.New("video decoder: no codec named")
 	}
 	cname := C.CString(name)
 	defer C.free(unsafe.Pointer(cname))
+	var extra *C.uint8_t
+	if len(config) > 0 {
+		extra = (*C.uint8_t)(unsafe.Pointer(&config[0]))
+	}
+	lowDelay := C.int(0)
+	if nal {
+		lowDelay = 1
+	}
 	var code C.int
-	c := C.sy_video_dec_open(cname, C.int(threads), &code)
+	c := C.sy_video_dec_open(cname, extra, C.int(len(config)), C.int(threads), lowDelay, &code)
 	if c == nil {
+		if code == C.AVERROR_DECODER_NOT_FOUND {
+			return nil, fmt.Errorf("video decoder: this FFmpeg build has no decoder for %q", codec)
+		}
 		return nil, avErr("open "+codec+" decoder", code)
 	}
-	return &VideoDecoder{c: c}, nil
+	return &VideoDecoder{c: c, packets: !nal}, nil
 }
 
-// Decode sends one access unit (NAL units without start codes) and calls fn for
-// every picture that comes out. The picture is valid only during fn.
+// Decode sends one access unit and calls fn for every picture that comes
+// out; nil data flushes the pictures the decoder holds. For H.264 and
+// H.265 data is the NAL units without start codes; for other codecs the
+// parts of one packet, sent as they are. The picture is valid only during
+// fn.
 func (d *VideoDecoder) Decode(nalus [][]byte, pts int64, fn func(Picture, int64)) error {
 	n := 0
 	for _, u := range nalus {
-		n += 4 + len(u)
+		if !d.packets {
+			n += 4
+		}
+		n += len(u)
 	}
 	b := d.buf.ensure(n)
 	o := 0
 	for _, u := range nalus {
-		o += copy(b[o:], startCode[:])
+		if !d.packets {
+			o += copy(b[o:], startCode[:])
+		}
 		o += copy(b[o:], u)
 	}
+	clear(b[o : o+C.AV_INPUT_BUFFER_PADDING_SIZE]) // the padding FFmpeg's bit readers may read
 	inC.Add(1)
 	code := C.sy_dec_send(d.c, (*C.uint8_t)(d.buf.p), C.int(n), C.int64_t(pts))
 	inC.Add(-1)

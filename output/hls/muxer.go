@@ -54,6 +54,11 @@ func newVariant(key string, st *media.Stream, release func(), c Config, log *slo
 	var tracks []*gohlslib.Track
 	hasVideo := false
 	for _, t := range st.Tracks() {
+		if t.Kind == media.KindVideo && !t.Carried() {
+			// its sound alone would pass for the source: say why not
+			return nil, fmt.Errorf("%s: its %s video (a clip) cannot be served over HLS (H.264 and H.265 can); watch program or preview, "+
+				"or convert the clip with ffmpeg -i IN -c:v libx264 -c:a aac OUT.mp4", key, t.Codec)
+		}
 		ht, err := hlsTrack(t)
 		if err != nil {
 			log.Debug("track not served over hls", "stream", key, "err", err)

@@ -461,7 +461,7 @@ func (t *track) opens(u *media.Unit) bool {
 			return false
 		}
 		if !recordsVideo(u.Track) {
-			t.fail(fmt.Sprintf("its %s video cannot be recorded: send H.264 or H.265", u.Track.Codec))
+			t.fail(fmt.Sprintf("its %s video cannot be recorded: send H.264 or H.265 (a clip: its file is already on disk; convert it with ffmpeg -i IN -c:v libx264 -c:a aac OUT.mp4 to record it)", u.Track.Codec))
 			return false
 		}
 		return true

@@ -87,6 +87,11 @@ func (f *feeds) serverStream(p *serve.Path) (*gortsplib.ServerStream, error) {
 	fd.mu.Lock()
 	defer fd.mu.Unlock()
 	if fd.ss == nil {
+		for _, t := range p.Stream().Tracks() {
+			if t != nil && t.Kind == media.KindVideo && !t.Carried() {
+				return nil, fmt.Errorf("%s: %w: its %s video cannot be served over RTSP (H.264 and H.265 can); watch program or preview, or convert the clip with ffmpeg -i IN -c:v libx264 -c:a aac OUT.mp4", p.Name(), serve.ErrNoStream, t.Codec)
+			}
+		}
 		return nil, fmt.Errorf("%s: %w (no video yet)", p.Name(), serve.ErrNoStream)
 	}
 	return fd.ss, nil
@@ -112,6 +117,14 @@ func (fd *feed) run(ctx context.Context, f *feeds, reader *media.Reader) {
 		u, err := reader.Next(ctx)
 		if err != nil {
 			return
+		}
+		if u.Track.Kind == media.KindVideo && u.Key && !u.Track.Carried() && cur != nil {
+			// a clip's file of a codec RTSP is not given here (ProRes,
+			// VP9…): its readers are let go; DESCRIBE says why
+			f.log.Warn("the stream's video cannot be served over RTSP; its readers are disconnected", "path", fd.path.Name(), "codec", u.Track.Codec)
+			fd.setSession(nil)
+			cur.ss.Close()
+			cur = nil
 		}
 		// (Re)describe at a key unit when the announced tracks changed.
 		if u.Track.Kind == media.KindVideo && u.Key && (u.Track.Codec == media.CodecH264 || u.Track.Codec == media.CodecH265) {

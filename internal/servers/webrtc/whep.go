@@ -105,6 +105,12 @@ func (s *Server) play(name, key string, offer []byte) (*Answer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w (watch program, preview or a source)", name, err)
 	}
+	for _, t := range p.Stream().Tracks() {
+		if t != nil && t.Kind == media.KindVideo && !t.Carried() {
+			return nil, fault.Invalidf("sdp", "%s's video is %s (a clip) and WebRTC here carries H.264 and H.265: watch program or preview, "+
+				"or convert the clip with ffmpeg -i IN -c:v libx264 -c:a aac OUT.mp4", name, t.Codec)
+		}
+	}
 	codec := videoCodec(p.Stream())
 	if codec == media.CodecH265 && !offers(offer, "H265") {
 		return nil, fault.Invalidf("sdp", "%s's video is H.265 and the offer has no H.265: watch it from a viewer that receives H.265 over WebRTC "+
