@@ -121,6 +121,9 @@ func (l *Library) info(name string) Info {
 	if m.Audio != nil {
 		in.Audio = m.Audio.Codec
 	}
+	// a codec that may carry alpha (ProRes 4444, QuickTime Animation, VP9…)
+	// plays as a source (opaque) and as a stinger: said
+	in.Alpha = !av.NALCodec(in.Video) && hasAlpha(filepath.Join(l.Dir, name))
 	return in
 }
 

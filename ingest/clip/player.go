@@ -103,6 +103,13 @@ type Player struct {
 // plays without it). The first picture is decoded: a file FFmpeg opens but
 // cannot decode is refused here, with the command that converts it.
 func Probe(path string) (*av.Demuxer, error) {
+	return probe(path, true)
+}
+
+// probe is Probe; decode false leaves out the decoding of the first
+// picture (a file New or an upload checked already, opened again to play:
+// a loop must not wait for it).
+func probe(path string, decode bool) (*av.Demuxer, error) {
 	m, err := av.OpenDemuxer(path)
 	if err != nil {
 		return nil, &fault.Invalid{Field: "file", Msg: fmt.Sprintf("FFmpeg cannot read %s as media: %v", baseName(path), err)}
@@ -111,7 +118,9 @@ func Probe(path string) (*av.Demuxer, error) {
 		m.Close()
 		return nil, &fault.Invalid{Field: "file", Msg: fmt.Sprintf("%s holds no video", baseName(path))}
 	}
-	if err := firstPicture(path); err != nil {
+	if !decode {
+		// checked when it was added; played as it is
+	} else if err := firstPicture(path); err != nil {
 		c := m.Video.Codec
 		m.Close()
 		return nil, &fault.Invalid{Field: "file", Msg: fmt.Sprintf("%s: its %s video cannot be decoded by this FFmpeg build (%v); convert it with ffmpeg -i IN -c:v libx264 -c:a aac OUT.mp4", baseName(path), c, err)}

@@ -138,7 +138,7 @@ func (r *run) open(i int) error {
 		r.m = nil
 	}
 	r.queue, r.gop = nil, nil
-	m, err := Probe(r.p.cfg.Files[i])
+	m, err := probe(r.p.cfg.Files[i], false)
 	if err != nil {
 		return err
 	}

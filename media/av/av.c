@@ -44,14 +44,14 @@ void sy_codec_close(sy_codec *c) {
 	av_free(c);
 }
 
-// sy_find_decoder finds a decoder by its name ("hevc", "libdav1d") or, failing
-// that, by its codec's name ("av1", "mpeg2video"): the build's default
-// decoder of that codec.
+// sy_find_decoder finds the build's preferred decoder of a codec by the
+// codec's name ("hevc", "av1", "mpeg2video": for AV1 libdav1d, not the
+// native decoder that only drives hardware) or, failing that, a decoder by
+// its own name ("libdav1d").
 const AVCodec *sy_find_decoder(const char *name) {
-	const AVCodec *codec = avcodec_find_decoder_by_name(name);
-	if (codec) return codec;
 	const AVCodecDescriptor *d = avcodec_descriptor_get_by_name(name);
-	return d ? avcodec_find_decoder(d->id) : NULL;
+	const AVCodec *codec = d ? avcodec_find_decoder(d->id) : NULL;
+	return codec ? codec : avcodec_find_decoder_by_name(name);
 }
 
 static int sy_set_extradata(AVCodecContext *ctx, const uint8_t *extra, int extra_size) {
