@@ -87,6 +87,13 @@ type Unit struct {
 	// Key marks a unit a decoder can start from (an IDR picture; every audio unit).
 	Key  bool
 	Data [][]byte
+	// End marks the last video unit of a stretch of stream after which
+	// nothing follows for now (a clip's file ends: it holds, loops or goes
+	// on to the next file): a decoder gives up at once the pictures it
+	// holds back for reordering (B-frames), which would otherwise wait for
+	// whatever unit comes next — too late for their time. Readers that do
+	// not decode ignore it.
+	End bool
 }
 
 // Size returns the payload size in bytes.

@@ -284,6 +284,13 @@ func (d *decoding) decode(ctx context.Context, u *media.Unit) {
 			return // stopping
 		}
 		err := d.vdec.Decode(u.Data, int64(u.PTS/time.Microsecond), d.pictureFn)
+		if u.End {
+			// nothing follows for now (a clip's end): the pictures held for
+			// reordering now, not when the next unit comes
+			if ferr := d.vdec.Decode(nil, 0, d.pictureFn); err == nil {
+				err = ferr
+			}
+		}
 		in.gate.leave()
 		if err != nil {
 			d.countErr(err)

@@ -180,3 +180,90 @@ func zeroPictures(t *testing.T, b []byte) {
 	}
 	require.NotZero(t, found, "ProRes frames in the file")
 }
+
+// A clip with B-frames (x264 -bf 3, one key frame: the held picture's
+// decode is long) shows its last frames, every one in order, when it ends
+// and holds, and at each loop: its last unit has the mixer's decoder give
+// up the pictures it holds for reordering at once (media.Unit.End), not
+// when the held picture or the loop's first unit comes, too late for the
+// next-to-last frame's time.
+func TestClipBFramesEnd(t *testing.T) {
+	mustHaveTools(t)
+	data := t.TempDir()
+	const n = 60
+	p := filepath.Join(data, "clips", "bf.mp4")
+	require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+	out, err := exec.Command("ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
+		fmt.Sprintf("color=black:s=640x360:r=30:d=%.4f,format=yuv420p,geq=lum='24+3*N':cb=128:cr=128", float64(n)/30),
+		"-f", "lavfi", "-i", "sine=sample_rate=48000", "-c:v", "libx264", "-bf", "3", "-g", "300", "-c:a", "aac", "-shortest", p).CombinedOutput()
+	require.NoError(t, err, string(out))
+	probe, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v", "-show_entries", "frame=pict_type", "-of", "csv=p=0", p).Output()
+	require.NoError(t, err)
+	require.Contains(t, string(probe), "B", "the clip has B-frames")
+	a, _ := startFromFile(t, fmt.Sprintf(`http: { listen: "127.0.0.1:0" }
+rtmp: { listen: "127.0.0.1:0" }
+rtsp: { listen: "127.0.0.1:0" }
+srt: { listen: "127.0.0.1:0" }
+program: { width: 320, height: 240, fps: 30, video_bitrate: 600k, audio_bitrate: 96k, keyint: 1s }
+data_dir: %q
+sources:
+  - { name: cam, url: "gen://color?c=red" }
+  - { name: held, url: "file:bf.mp4", autoplay: on-program }
+  - { name: looped, url: "file:bf.mp4", autoplay: on-program, loop: true }
+`, data))
+	waitLive(t, a, "cam")
+	waitLive(t, a, "held")
+	waitLive(t, a, "looped")
+	frames := decodeProgram(t, a)
+	frames.started(t)
+	// the counter steps by 3 luma levels a frame here
+	frameOf := func(f []byte) int {
+		c := average(f)
+		if abs(c.R-c.G) > 20 || abs(c.G-c.B) > 20 {
+			return -1
+		}
+		y := float64(c.G)*219/255 + 16
+		return int((y-24)/3 + 0.5)
+	}
+
+	// hold: from frame 0 to the last, every frame, then the last held
+	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"cam"}`, nil)
+	st := cutOnNextFrame(t, a, "/program", `{"source":"held"}`)
+	require.Equal(t, 0, frameOf(frames.frame(t, st.Frame)), "the cut's frame shows the clip's frame 0")
+	prev := 0
+	i := st.Frame + 1
+	for ; i < st.Frame+n+30 && prev < n-1; i++ {
+		f := frameOf(frames.frame(t, i))
+		require.GreaterOrEqual(t, f, prev, "held: program frame %d: clip frame %d after %d", i, f, prev)
+		require.LessOrEqual(t, f-prev, 1, "held: program frame %d skipped clip frames %d to %d", i, prev, f)
+		prev = f
+	}
+	require.Equal(t, n-1, prev, "held: the clip played to its last frame")
+	for j := i; j < i+10; j++ {
+		require.Equal(t, n-1, frameOf(frames.frame(t, j)), "held: program frame %d holds the last frame", j)
+	}
+
+	// loop: three times round, every frame in order, the last five of
+	// each round shown before frame 0 again
+	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"cam"}`, nil)
+	st = cutOnNextFrame(t, a, "/program", `{"source":"looped"}`)
+	require.Equal(t, 0, frameOf(frames.frame(t, st.Frame)), "the cut's frame shows the clip's frame 0")
+	prev, rounds := 0, 0
+	seen := map[int]bool{0: true}
+	for i := st.Frame + 1; rounds < 3; i++ {
+		require.Less(t, i, st.Frame+4*n, "three rounds of the loop on program")
+		f := frameOf(frames.frame(t, i))
+		if f < prev { // a new round
+			for k := n - 5; k < n; k++ {
+				require.True(t, seen[k], "loop round %d: clip frame %d (of the last five) was on program", rounds, k)
+			}
+			require.Equal(t, n-1, prev, "loop round %d ends on the last frame", rounds)
+			require.Equal(t, 0, f, "loop round %d: the next starts at frame 0", rounds)
+			rounds++
+			seen = map[int]bool{}
+		} else {
+			require.LessOrEqual(t, f-prev, 1, "loop round %d: program frame %d skipped clip frames %d to %d", rounds, i, prev, f)
+		}
+		prev, seen[f] = f, true
+	}
+}

@@ -119,8 +119,8 @@ func (r *run) loop() {
 }
 
 // stillNow publishes the held picture at once, without waiting for its
-// frame: it ends the clip's stream, so the mixer's decoder gives up the
-// pictures it holds for reordering (B-frames) a frame earlier.
+// frame (the clip's last unit, marked End, had the mixer's decoder give up
+// the pictures it held for reordering already).
 func (r *run) stillNow() {
 	if r.still == nil {
 		return
@@ -228,6 +228,30 @@ func (r *run) startDTS(pkt *av.DemuxPacket) time.Duration {
 	return least
 }
 
+// lastVideo reports whether no video follows in the file: it reads ahead
+// (into the queue) up to the next picture or the end. The last unit is
+// marked End, so the mixer's decoder gives up the pictures it holds for
+// reordering (B-frames) as it decodes it: nothing else comes in time for
+// them — the held picture is made, or the next file opened, first.
+func (r *run) lastVideo() bool {
+	for _, q := range r.queue {
+		if q.Video {
+			return false
+		}
+	}
+	for r.m != nil && len(r.queue) < 1024 {
+		q, err := r.m.Read()
+		if err != nil {
+			return errors.Is(err, io.EOF)
+		}
+		r.queue = append(r.queue, q)
+		if q.Video {
+			return false
+		}
+	}
+	return false
+}
+
 // next returns the next packet: one read ahead, or from the file.
 func (r *run) next() (*av.DemuxPacket, error) {
 	if len(r.queue) > 0 {
@@ -281,7 +305,7 @@ func (r *run) publish(pkt *av.DemuxPacket) {
 		r.gop = r.gop[:0]
 	}
 	r.gop = append(r.gop, *pkt)
-	r.pub.WriteUnit(&media.Unit{Track: r.vtrack, PTS: pts, DTS: tl, Key: key, Data: nalus})
+	r.pub.WriteUnit(&media.Unit{Track: r.vtrack, PTS: pts, DTS: tl, Key: key, Data: nalus, End: r.lastVideo()})
 	r.lastTL, r.lastPubPTS = tl, max(r.lastPubPTS, pts)
 	if r.fileStart < 0 {
 		r.fileStart = pkt.PTS

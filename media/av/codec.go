@@ -104,7 +104,8 @@ func NewVideoDecoderConfig(codec string, config []byte, threads int) (*VideoDeco
 }
 
 // Decode sends one access unit and calls fn for every picture that comes
-// out; nil data flushes the pictures the decoder holds. For H.264 and
+// out; nil data flushes the pictures the decoder holds (reordering), after
+// which it decodes a new stream from its next key frame. For H.264 and
 // H.265 data is the NAL units without start codes; for other codecs the
 // parts of one packet, sent as they are. The picture is valid only during
 // fn.
@@ -142,6 +143,10 @@ func (d *VideoDecoder) Decode(nalus [][]byte, pts int64, fn func(Picture, int64)
 		if code < 0 {
 			if err := avErr("decode", code); err != ErrAgain {
 				return err
+			}
+			if n == 0 {
+				// drained: ready for a new stream (its next key frame)
+				C.avcodec_flush_buffers(d.c.ctx)
 			}
 			return nil
 		}
