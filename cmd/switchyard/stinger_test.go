@@ -151,7 +151,7 @@ func TestStinger(t *testing.T) {
 		require.Less(t, loudest(6), -60.0, "silence again after the stinger")
 	})
 
-	t.Run("upload: a stinger with alpha is kept, a ProRes without is refused", func(t *testing.T) {
+	t.Run("upload: a stinger with alpha is kept and marked, a ProRes without alpha kept unmarked", func(t *testing.T) {
 		dir := t.TempDir()
 		makeStinger(t, filepath.Join(dir, "sting.webm"), false, "-c:v", "libvpx-vp9", "-pix_fmt", "yuva420p", "-deadline", "realtime")
 		makeStinger(t, filepath.Join(dir, "flat.mov"), false, "-c:v", "prores_ks", "-profile:v", "2", "-pix_fmt", "yuv422p10le")
@@ -170,17 +170,17 @@ func TestStinger(t *testing.T) {
 		code, body := up("sting.webm")
 		require.Equal(t, http.StatusCreated, code, body)
 		require.Contains(t, body, `"alpha":true`)
-		code, body = up("flat.mov")
-		require.Equal(t, http.StatusBadRequest, code, body)
-		require.Contains(t, body, "prores is not played")
-		require.NoFileExists(t, filepath.Join(clips, "flat.mov"))
+		code, body = up("flat.mov") // ProRes without alpha: a clip source plays it
+		require.Equal(t, http.StatusCreated, code, body)
+		require.Contains(t, body, `"video":"prores"`)
+		require.NotContains(t, body, `"alpha"`)
 		var list []ingest.ClipInfo
 		mustAPI(t, "GET", a.apiURL("/clips"), "", &list)
 		alpha := map[string]bool{}
 		for _, c := range list {
 			alpha[c.Name] = c.Alpha
 		}
-		require.Equal(t, map[string]bool{"sting.mov": true, "sting.webm": true, "opaque.mp4": false, "junk.mov": false}, alpha)
+		require.Equal(t, map[string]bool{"sting.mov": true, "sting.webm": true, "opaque.mp4": false, "junk.mov": false, "flat.mov": false}, alpha)
 	})
 
 	t.Run("T-bar: its position drives the clip", func(t *testing.T) { // program blue, preview red; VP9 with alpha
