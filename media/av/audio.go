@@ -54,6 +54,7 @@ func NewAudioDecoder(codec string, config []byte, sampleRate, channels, outRate 
 func (d *AudioDecoder) Decode(data []byte, fn func([]float32)) error {
 	b := d.buf.ensure(len(data))
 	copy(b, data)
+	clear(b[len(data) : len(data)+C.AV_INPUT_BUFFER_PADDING_SIZE]) // what FFmpeg's bit readers may read past the end
 	if err := avErr("decode audio", C.sy_dec_send(d.c, (*C.uint8_t)(d.buf.p), C.int(len(data)), 0)); err != nil && err != ErrAgain {
 		return err
 	}

@@ -114,6 +114,10 @@ func (h *handler) play(ctx context.Context, st *media.Stream, streamID uint32) e
 			}
 			if u.Track.Codec != media.CodecH264 {
 				err := fmt.Errorf("video %s cannot be carried over RTMP (classic FLV carries H.264): read this stream over RTSP", u.Track.Codec)
+				if !u.Track.Carried() { // a clip's ProRes, VP9…: no re-server carries it
+					err = fmt.Errorf("video %s (a clip) cannot be carried over RTMP (classic FLV carries H.264): watch program or preview, "+
+						"or convert the clip with ffmpeg -i IN -c:v libx264 -c:a aac OUT.mp4", u.Track.Codec)
+				}
 				h.log.Warn("play refused", "err", err)
 				if h.status(write, "error", "NetStream.Play.Failed", err.Error()) == nil {
 					h.sent(ctx, playCSIDData) // the player reads why before the end
