@@ -13,7 +13,7 @@ type ClipInfo struct {
 	Height    int       `json:"height,omitempty"`
 	Audio     string    `json:"audio,omitempty"`
 	// Alpha is true for a file whose pictures carry alpha: a stinger
-	// transition's clip (docs/clips.md).
+	// transition's clip (docs/clips.md); a clip source plays it opaque.
 	Alpha bool `json:"alpha,omitempty"`
 	// Error says why the show cannot play the file (one copied in by hand).
 	Error string `json:"error,omitempty"`
