@@ -21,11 +21,8 @@ import (
 
 // makeCounterClip writes a 320x240 30 fps H.264 + AAC clip of frames
 // frames whose frame N is grey with luma 24+4N: the program's pixels tell
-// which frame of the clip it shows. No B-frames: with them the clip plays
-// from frame 0 too, but the next-to-last frame is sometimes skipped at the
-// end (1 run in 6 on a loaded 2-core machine: the reordered last pictures
-// reach the mixer only when the held picture flushes its decoder), which
-// would make this test flaky; ingest/clip's tests cover B-frame clips.
+// which frame of the clip it shows. No B-frames: TestClipBFramesEnd covers
+// those, their last frames at hold and loop.
 func makeCounterClip(t *testing.T, path string, frames int) {
 	t.Helper()
 	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
