@@ -190,11 +190,11 @@ func zeroPictures(t *testing.T, b []byte) {
 func TestClipBFramesEnd(t *testing.T) {
 	mustHaveTools(t)
 	data := t.TempDir()
-	const n = 60
+	const n = 45
 	p := filepath.Join(data, "clips", "bf.mp4")
 	require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
 	out, err := exec.Command("ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
-		fmt.Sprintf("color=black:s=640x360:r=30:d=%.4f,format=yuv420p,geq=lum='24+3*N':cb=128:cr=128", float64(n)/30),
+		fmt.Sprintf("color=black:s=640x480:r=30:d=%.4f,format=yuv420p,geq=lum='24+4*N':cb=128:cr=128", float64(n)/30),
 		"-f", "lavfi", "-i", "sine=sample_rate=48000", "-c:v", "libx264", "-bf", "3", "-g", "300", "-c:a", "aac", "-shortest", p).CombinedOutput()
 	require.NoError(t, err, string(out))
 	probe, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v", "-show_entries", "frame=pict_type", "-of", "csv=p=0", p).Output()
@@ -216,54 +216,51 @@ sources:
 	waitLive(t, a, "looped")
 	frames := decodeProgram(t, a)
 	frames.started(t)
-	// the counter steps by 3 luma levels a frame here
-	frameOf := func(f []byte) int {
-		c := average(f)
-		if abs(c.R-c.G) > 20 || abs(c.G-c.B) > 20 {
-			return -1
+	frameOf := clipFrame
+
+	// from the frame the program shows clip frame n-10 on: every frame in
+	// order to the last (what the issue is about: the clip's end)
+	toEnd := func(what string, from int64) (next int64) {
+		i := from
+		for ; ; i++ {
+			require.Less(t, i, from+3*n, "%s: clip frame %d on program", what, n-10)
+			if f := frameOf(frames.frame(t, i)); f >= n-10 && f < n-5 {
+				break
+			}
 		}
-		y := float64(c.G)*219/255 + 16
-		return int((y-24)/3 + 0.5)
+		prev := frameOf(frames.frame(t, i))
+		seen := map[int]bool{prev: true}
+		for i++; prev < n-1; i++ {
+			require.Less(t, i, from+4*n, "%s: the clip's last frame on program", what)
+			f := frameOf(frames.frame(t, i))
+			require.GreaterOrEqual(t, f, prev, "%s: program frame %d: clip frame %d after %d", what, i, f, prev)
+			require.LessOrEqual(t, f-prev, 1, "%s: program frame %d skipped clip frames %d to %d", what, i, prev, f)
+			prev, seen[f] = f, true
+		}
+		for k := n - 5; k < n; k++ {
+			require.True(t, seen[k], "%s: clip frame %d (of the last five) was on program", what, k)
+		}
+		return i
 	}
 
-	// hold: from frame 0 to the last, every frame, then the last held
+	// hold: the last frames, every one in order, then the last held
 	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"cam"}`, nil)
 	st := cutOnNextFrame(t, a, "/program", `{"source":"held"}`)
-	require.Equal(t, 0, frameOf(frames.frame(t, st.Frame)), "the cut's frame shows the clip's frame 0")
-	prev := 0
-	i := st.Frame + 1
-	for ; i < st.Frame+n+30 && prev < n-1; i++ {
-		f := frameOf(frames.frame(t, i))
-		require.GreaterOrEqual(t, f, prev, "held: program frame %d: clip frame %d after %d", i, f, prev)
-		require.LessOrEqual(t, f-prev, 1, "held: program frame %d skipped clip frames %d to %d", i, prev, f)
-		prev = f
-	}
-	require.Equal(t, n-1, prev, "held: the clip played to its last frame")
+	i := toEnd("held", st.Frame)
 	for j := i; j < i+10; j++ {
 		require.Equal(t, n-1, frameOf(frames.frame(t, j)), "held: program frame %d holds the last frame", j)
 	}
 
-	// loop: three times round, every frame in order, the last five of
-	// each round shown before frame 0 again
+	// loop: three rounds, each ending on its last five frames in order
+	// and the next starting at frame 0
 	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"cam"}`, nil)
 	st = cutOnNextFrame(t, a, "/program", `{"source":"looped"}`)
-	require.Equal(t, 0, frameOf(frames.frame(t, st.Frame)), "the cut's frame shows the clip's frame 0")
-	prev, rounds := 0, 0
-	seen := map[int]bool{0: true}
-	for i := st.Frame + 1; rounds < 3; i++ {
-		require.Less(t, i, st.Frame+4*n, "three rounds of the loop on program")
-		f := frameOf(frames.frame(t, i))
-		if f < prev { // a new round
-			for k := n - 5; k < n; k++ {
-				require.True(t, seen[k], "loop round %d: clip frame %d (of the last five) was on program", rounds, k)
-			}
-			require.Equal(t, n-1, prev, "loop round %d ends on the last frame", rounds)
-			require.Equal(t, 0, f, "loop round %d: the next starts at frame 0", rounds)
-			rounds++
-			seen = map[int]bool{}
-		} else {
-			require.LessOrEqual(t, f-prev, 1, "loop round %d: program frame %d skipped clip frames %d to %d", rounds, i, prev, f)
+	i = st.Frame
+	for round := range 3 {
+		i = toEnd(fmt.Sprintf("loop round %d", round), i)
+		for frameOf(frames.frame(t, i)) == n-1 {
+			i++
 		}
-		prev, seen[f] = f, true
+		require.Equal(t, 0, frameOf(frames.frame(t, i)), "loop round %d: the next starts at frame 0", round)
 	}
 }
