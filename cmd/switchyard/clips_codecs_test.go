@@ -16,6 +16,7 @@ import (
 
 	"switchyard/ingest/clip"
 	"switchyard/internal/servers/webrtc/whiptest"
+	"switchyard/output/record"
 )
 
 // makeCodecClip writes a 320x240 30 fps clip of frames frames whose frame
@@ -148,6 +149,29 @@ sources:
 	require.Contains(t, body, "cannot be decoded", body)
 	require.Contains(t, body, "ffmpeg -i IN -c:v libx264", body)
 	require.Equal(t, "pr", a.mixer.Switcher().State().Program, "nothing on program disturbed")
+
+	// the ISO recording (MP4 of H.264/H.265) cannot take ProRes: that
+	// source fails with the reason, the program is recorded
+	var in record.Info
+	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/recording/start"), ``, &in))
+	waitFor(t, 20*time.Second, "the ProRes clip's ISO fails with its reason", func() bool {
+		var list []record.Info
+		mustAPI(t, "GET", a.apiURL("/recordings"), "", &list)
+		for _, r := range list {
+			for _, s := range r.Sources {
+				if s.Name == "pr" && s.State == "failed" && strings.Contains(s.Error, "prores video cannot be recorded") {
+					return true
+				}
+			}
+		}
+		return false
+	})
+	require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/recording/stop"), ``, &in))
+	programFile := false
+	for _, f := range in.Files {
+		programFile = programFile || f.Source == "program"
+	}
+	require.True(t, programFile, "the program is recorded: %+v", in.Files)
 }
 
 // putClip uploads body as the clip name; the status and the answer.
