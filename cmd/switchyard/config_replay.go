@@ -22,8 +22,12 @@ type ReplayConfig struct {
 	Enabled bool `yaml:"enabled"`
 	// Buffer is how much of each source's past is kept (default 60s).
 	Buffer Duration `yaml:"buffer"`
-	// MaxBytes bounds each source's buffer in bytes (default 256 MiB).
+	// MaxBytes bounds each source's buffer in memory, in bytes (default
+	// 256 MiB); the older part goes to data_dir/replay.
 	MaxBytes int64 `yaml:"max_bytes"`
+	// DiskMaxBytes bounds each source's part on disk (data_dir/replay),
+	// in bytes (default 1 GiB; -1: memory only).
+	DiskMaxBytes int64 `yaml:"disk_max_bytes"`
 }
 
 // Longest replay.buffer and largest replay.max_bytes taken: the buffers
@@ -31,6 +35,7 @@ type ReplayConfig struct {
 const (
 	maxReplayBuffer = 10 * time.Minute
 	maxReplayBytes  = 4 << 30
+	maxReplayDisk   = 64 << 30
 )
 
 func (c *Config) validateReplay() error {
@@ -40,6 +45,9 @@ func (c *Config) validateReplay() error {
 	}
 	if r.MaxBytes < 0 || r.MaxBytes > maxReplayBytes {
 		return &ConfigError{"replay.max_bytes", fmt.Sprintf("%d must be between 1 and %d (0: the default, %d)", r.MaxBytes, int64(maxReplayBytes), replay.DefaultMaxBytes)}
+	}
+	if r.DiskMaxBytes < -1 || r.DiskMaxBytes > maxReplayDisk {
+		return &ConfigError{"replay.disk_max_bytes", fmt.Sprintf("%d must be between 1 and %d (0: the default, %d; -1: memory only)", r.DiskMaxBytes, int64(maxReplayDisk), int64(replay.DefaultDiskMaxBytes))}
 	}
 	if r.Enabled {
 		for i, s := range c.Sources {
@@ -67,6 +75,7 @@ func (a *app) startReplay(cfg *Config) error {
 	}
 	a.replay = replay.New(replay.Config{
 		Buffer: time.Duration(cfg.Replay.Buffer), MaxBytes: cfg.Replay.MaxBytes,
+		SpillDir: filepath.Join(cfg.DataDir, "replay"), DiskMaxBytes: cfg.Replay.DiskMaxBytes,
 		ClipDir: filepath.Join(cfg.DataDir, "clips"), Save: record.WriteClip, Key: cfg0.PublishKey,
 		ProgramSource: func() string { return a.mixer.Switcher().State().Program },
 	}, a.registry, a.log)

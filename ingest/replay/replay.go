@@ -25,8 +25,10 @@ var Speeds = []float64{0.25, 0.5, 0.75, 1}
 const (
 	DefaultBuffer   = 60 * time.Second
 	DefaultMaxBytes = 256 << 20
-	DefaultLead     = 250 * time.Millisecond
-	DefaultHold     = 400 * time.Millisecond
+	// DefaultDiskMaxBytes bounds a source's spilled part (replay.disk_max_bytes).
+	DefaultDiskMaxBytes = 1 << 30
+	DefaultLead         = 250 * time.Millisecond
+	DefaultHold         = 400 * time.Millisecond
 )
 
 // Config of the replay machine.
@@ -38,6 +40,13 @@ type Config struct {
 	// (replay.max_bytes); defaults to 256 MiB. A source whose Buffer
 	// would take more keeps less time.
 	MaxBytes int64
+	// SpillDir is where buffers over MaxBytes keep their oldest GOPs
+	// (data_dir/replay; made 0750, emptied at New and Close); empty:
+	// memory only.
+	SpillDir string
+	// DiskMaxBytes bounds each source's part on disk
+	// (replay.disk_max_bytes); 0: DefaultDiskMaxBytes, <0: no spill.
+	DiskMaxBytes int64
 	// ClipDir is where replays are saved (data_dir/clips); empty: not saved.
 	ClipDir string
 	// Lead is when, after a replay starts, its marked frame is surely on
@@ -127,6 +136,7 @@ type Replayer struct {
 	saved   []Info
 	epoch   time.Time
 	seq     int
+	nbuf    int // buffers made: their spill files' names
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -159,9 +169,19 @@ func New(cfg Config, reg *ingest.Registry, log *slog.Logger) *Replayer {
 	if cfg.Hold <= 0 {
 		cfg.Hold = DefaultHold
 	}
+	if cfg.DiskMaxBytes == 0 {
+		cfg.DiskMaxBytes = DefaultDiskMaxBytes
+	}
 	cfg.Lead = min(cfg.Lead, cfg.Hold*2/3)
+	log = log.With("component", "replay")
+	if cfg.SpillDir != "" && cfg.DiskMaxBytes > 0 {
+		if err := PrepareSpillDir(cfg.SpillDir); err != nil {
+			log.Warn("replay: the buffers stay in memory (replay.max_bytes): the spill folder cannot be made; check data_dir", "dir", cfg.SpillDir, "err", err)
+			cfg.SpillDir = ""
+		}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Replayer{cfg: cfg, reg: reg, log: log.With("component", "replay"), bufs: map[string]*feed{},
+	return &Replayer{cfg: cfg, reg: reg, log: log, bufs: map[string]*feed{},
 		epoch: time.Now(), ctx: ctx, cancel: cancel}
 }
 
@@ -207,11 +227,16 @@ func (r *Replayer) Sync() {
 		}
 		ctx, cancel := context.WithCancel(r.ctx)
 		f := &feed{buf: NewBuffer(r.cfg.Buffer, r.cfg.MaxBytes), stream: s.Stream(), cancel: cancel}
+		if r.cfg.SpillDir != "" && r.cfg.DiskMaxBytes > 0 {
+			r.nbuf++
+			f.buf.SpillTo(r.cfg.SpillDir, fmt.Sprintf("%s-%d", s.Name(), r.nbuf), r.cfg.DiskMaxBytes, r.log.With("source", s.Name()).Warn)
+		}
 		r.bufs[s.Name()] = f
 		rd, _ := s.Stream().NewReaderFromPreroll(1024)
 		r.wg.Add(1)
 		go func() {
 			defer r.wg.Done()
+			defer f.buf.Close()
 			defer rd.Close()
 			for {
 				u, err := rd.Next(ctx)
@@ -385,6 +410,15 @@ func (r *Replayer) Play(req Request) (Info, error) {
 			name, kept.Seconds(), r.cfg.Buffer)
 	case err != nil:
 		return Info{}, fault.Invalidf("to_s", "the range holds no frame of %s: widen it", name)
+	}
+	if sel, err = b.Load(sel); err == nil && next != nil {
+		var n []*media.Unit
+		if n, err = b.Load([]*media.Unit{next}); err == nil {
+			next = n[0]
+		}
+	}
+	if err != nil {
+		return Info{}, fault.Invalidf("from_s", "replay of %s: %v", name, err)
 	}
 	return r.start(name, sel, mark, next, speed)
 }
