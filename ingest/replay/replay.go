@@ -21,6 +21,14 @@ const Source = "replay"
 // Speeds are the speeds a replay plays at.
 var Speeds = []float64{0.25, 0.5, 0.75, 1}
 
+// Values of Config.Slow and Config.OnEnd.
+const (
+	SlowRepeat = "repeat"
+	SlowBlend  = "blend"
+	EndHold    = "hold"
+	EndNext    = "next"
+)
+
 // Defaults of Config.
 const (
 	DefaultBuffer   = 60 * time.Second
@@ -62,6 +70,21 @@ type Config struct {
 	// Save writes units (from a key unit, camera timestamps) to a file
 	// at path without re-encoding; nil: replays are not saved.
 	Save func(path string, units []*media.Unit) error
+	// Slow is how a replay below 100 % fills the program frames between
+	// two of the camera's (replay.slow): SlowRepeat (the default) shows
+	// each picture longer; SlowBlend mixes the two around (decoded and
+	// encoded again while the replay plays).
+	Slow string
+	// OnEnd is what the replay source does after the replay's last frame
+	// (replay.on_end): EndHold (the default) holds it; EndNext holds it
+	// and calls Ended once it has had its time on program (EndDelay
+	// after its timestamp), to take the program back.
+	OnEnd string
+	// Ended takes the program back to the source before the replay
+	// (OnEnd next); EndDelay is how long the mixer takes to show the
+	// replay source's pictures (its jitter buffer). Both may be nil.
+	Ended    func()
+	EndDelay func() time.Duration
 	// Key is the publish key of the replay source (a random one set by
 	// whoever creates the source, so no camera can push to it).
 	Key string
@@ -77,6 +100,8 @@ type Request struct {
 	FromS  *float64 `json:"from_s,omitempty"`
 	ToS    *float64 `json:"to_s,omitempty"`
 	Speed  float64  `json:"speed,omitempty"` // 0.25, 0.5, 0.75 or 1; 0 is 1
+	// Slow is repeat or blend (below 100 %); empty: replay.slow.
+	Slow string `json:"slow,omitempty"`
 	// Take cuts the program to the replay source once the marked frame
 	// is on it (OnAirAt); done by the API, not by the Replayer.
 	Take bool `json:"take,omitempty"`
@@ -87,6 +112,9 @@ type Info struct {
 	ID     string  `json:"id"`
 	Source string  `json:"source"`
 	Speed  float64 `json:"speed"`
+	// Slow is how the frames between the camera's are filled below 100 %:
+	// repeat or blend.
+	Slow string `json:"slow,omitempty"`
 	// KeyPTSS is the camera timestamp (s) of the key frame decoding starts
 	// from; MarkPTSS of the first frame shown (the marked frame); EndPTSS
 	// of the last.
@@ -168,6 +196,12 @@ func New(cfg Config, reg *ingest.Registry, log *slog.Logger) *Replayer {
 	}
 	if cfg.Hold <= 0 {
 		cfg.Hold = DefaultHold
+	}
+	if cfg.Slow == "" {
+		cfg.Slow = SlowRepeat
+	}
+	if cfg.OnEnd == "" {
+		cfg.OnEnd = EndHold
 	}
 	if cfg.DiskMaxBytes == 0 {
 		cfg.DiskMaxBytes = DefaultDiskMaxBytes
@@ -356,6 +390,13 @@ func (r *Replayer) Play(req Request) (Info, error) {
 	if !slices.Contains(Speeds, speed) {
 		return Info{}, fault.Invalidf("speed", "speed %g is not one of 0.25, 0.5, 0.75, 1", req.Speed)
 	}
+	slow := req.Slow
+	if slow == "" {
+		slow = r.cfg.Slow
+	}
+	if slow != SlowRepeat && slow != SlowBlend {
+		return Info{}, fault.Invalidf("slow", "slow %q must be repeat or blend", req.Slow)
+	}
 	in, out := r.Marks()
 	if req.FromS == nil && in == nil {
 		return Info{}, fault.Invalidf("from_s", "from_s: give a range (from_s, to_s in seconds before now) or set a mark-in first")
@@ -420,7 +461,7 @@ func (r *Replayer) Play(req Request) (Info, error) {
 	if err != nil {
 		return Info{}, fault.Invalidf("from_s", "replay of %s: %v", name, err)
 	}
-	return r.start(name, sel, mark, next, speed)
+	return r.start(name, sel, mark, next, speed, slow)
 }
 
 // Why pick found no range.
