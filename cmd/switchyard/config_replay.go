@@ -28,6 +28,13 @@ type ReplayConfig struct {
 	// DiskMaxBytes bounds each source's part on disk (data_dir/replay),
 	// in bytes (default 1 GiB; -1: memory only).
 	DiskMaxBytes int64 `yaml:"disk_max_bytes"`
+	// Slow is how a replay below 100 % fills the frames between the
+	// camera's: repeat (the default) or blend.
+	Slow string `yaml:"slow"`
+	// OnEnd is what the replay source does after the last frame: hold it
+	// (the default), or next: hold it and take the program back to the
+	// source before the replay with the default transition.
+	OnEnd string `yaml:"on_end"`
 }
 
 // Longest replay.buffer and largest replay.max_bytes taken: the buffers
@@ -48,6 +55,12 @@ func (c *Config) validateReplay() error {
 	}
 	if r.DiskMaxBytes < -1 || r.DiskMaxBytes > maxReplayDisk {
 		return &ConfigError{"replay.disk_max_bytes", fmt.Sprintf("%d must be between 1 and %d (0: the default, %d; -1: memory only)", r.DiskMaxBytes, int64(maxReplayDisk), int64(replay.DefaultDiskMaxBytes))}
+	}
+	if r.Slow != "" && r.Slow != replay.SlowRepeat && r.Slow != replay.SlowBlend {
+		return &ConfigError{"replay.slow", fmt.Sprintf("%q must be repeat or blend", r.Slow)}
+	}
+	if r.OnEnd != "" && r.OnEnd != replay.EndHold && r.OnEnd != replay.EndNext {
+		return &ConfigError{"replay.on_end", fmt.Sprintf("%q must be hold or next", r.OnEnd)}
 	}
 	if r.Enabled {
 		for i, s := range c.Sources {
@@ -76,7 +89,10 @@ func (a *app) startReplay(cfg *Config) error {
 	a.replay = replay.New(replay.Config{
 		Buffer: time.Duration(cfg.Replay.Buffer), MaxBytes: cfg.Replay.MaxBytes,
 		SpillDir: filepath.Join(cfg.DataDir, "replay"), DiskMaxBytes: cfg.Replay.DiskMaxBytes,
-		ClipDir: filepath.Join(cfg.DataDir, "clips"), Save: record.WriteClip, Key: cfg0.PublishKey,
+		Slow: cfg.Replay.Slow, OnEnd: cfg.Replay.OnEnd,
+		Ended:    func() { a.sources.Ended(replay.Source) },
+		EndDelay: func() time.Duration { return a.mixer.Switcher().SourceStats(replay.Source).JitterBuffer },
+		ClipDir:  filepath.Join(cfg.DataDir, "clips"), Save: record.WriteClip, Key: cfg0.PublishKey,
 		ProgramSource: func() string { return a.mixer.Switcher().State().Program },
 	}, a.registry, a.log)
 	a.replay.Start()

@@ -1,9 +1,12 @@
 // Package replay keeps each source's recent past as compressed units (a
 // Buffer per source, fed by a reader of the source's media.Stream: no
-// decode, no encode) and plays a range of it again on the source named
-// "replay" at 25, 50, 75 or 100 % speed, by republishing the units with
-// their timestamps stretched by 1/speed: the mixer, which shows pictures
-// by timestamp, then repeats each picture evenly with no decode of its own.
+// decode, no encode; past its memory share spilled to segment files) and
+// plays a range of it again on the source named "replay" at 25, 50, 75 or
+// 100 % speed, by republishing the units with their timestamps stretched
+// by 1/speed: the mixer, which shows pictures by timestamp, then repeats
+// each picture evenly with no decode of its own. With Slow blend the
+// replay player decodes the range and sends pictures of its own, the
+// in-between ones mixed; at the end it holds the last picture (render.go).
 package replay
 
 import (
