@@ -207,7 +207,7 @@ func (r *Replayer) run(ctx context.Context, pub *ingest.Publisher, units []*medi
 		}
 	}
 	if blendOn {
-		last, err := r.blendRun(ctx, pub, units, mark, speed, fps, shownAt+hold, wait, wallOf)
+		last, err := r.blendRun(ctx, pub, units, mark, speed, fps, shownAt, shownAt+hold, wait, wallOf)
 		if ctx.Err() != nil {
 			return
 		}
@@ -252,13 +252,14 @@ func (r *Replayer) run(ctx context.Context, pub *ingest.Publisher, units []*medi
 }
 
 // blendRun publishes the replay from the mark on as pictures of its own
-// at the camera's rate fps, from start on the replay source's timeline:
+// at the camera's rate fps, from start on the replay source's timeline
+// (the mark, at markAt, stands until then):
 // picture j shows the camera at j×speed frames past the mark — a frame
 // of it, or between two a mix of both by where it falls (at 50 % every
 // other picture is half of each neighbour; at 25 % a quarter, half, three
 // quarters). It returns the last picture's timestamp.
 func (r *Replayer) blendRun(ctx context.Context, pub *ingest.Publisher, units []*media.Unit, mark int, speed, fps float64,
-	start time.Duration, wait func(time.Time) bool, wallOf func(time.Duration) time.Time) (last time.Duration, err error) {
+	markAt, start time.Duration, wait func(time.Time) bool, wallOf func(time.Duration) time.Time) (last time.Duration, err error) {
 	markPTS := units[mark].PTS
 	fd := time.Duration(float64(time.Second) / fps)
 	d, err := newDecoder(units[mark].Track.Codec)
@@ -351,7 +352,13 @@ func (r *Replayer) blendRun(ctx context.Context, pub *ingest.Publisher, units []
 			return last, err
 		}
 		pts := start + time.Duration(j)*fd
-		if !wait(wallOf(pts - fd)) {
+		// each picture goes out when the one before it is due (the first
+		// at once: it makes the mixer's decoder give out the mark)
+		prev := markAt
+		if j > 1 {
+			prev = last
+		}
+		if !wait(wallOf(prev)) {
 			return last, ctx.Err()
 		}
 		pub.WriteUnit(&media.Unit{Track: enc.track, PTS: pts, DTS: pts, Key: key, Data: nalus})
