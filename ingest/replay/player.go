@@ -238,11 +238,12 @@ func (r *Replayer) run(ctx context.Context, pub *ingest.Publisher, units []*medi
 		endAt = endAt.Add(r.cfg.EndDelay())
 	}
 	ended := r.cfg.OnEnd != EndNext || r.cfg.Ended == nil
-	for k := 0; ; k++ {
+	for k, prev := 0, lastPTS; ; k++ {
 		pts := lastPTS + step + time.Duration(k)*fd
-		if !wait(wallOf(pts - fd)) {
+		if !wait(wallOf(prev)) { // when the picture before it is due, like every unit
 			return
 		}
+		prev = pts
 		pub.WriteUnit(&media.Unit{Track: heldTrack, PTS: pts, DTS: pts, Key: true, Data: held})
 		if !ended && !time.Now().Before(endAt) {
 			ended = true
