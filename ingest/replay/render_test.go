@@ -13,8 +13,8 @@ import (
 	"switchyard/media/av"
 )
 
-// luma is the flat picture the test camera sends as frame k: 24 at the
-// key frame 30, 8 more each frame after.
+// luma is the flat picture the test camera sends as frame k: 24 to frame
+// 30, 8 more each frame after.
 func luma(k int) float64 { return float64(24 + 8*max(k-30, 0)) }
 
 // h264Camera publishes 60 frames (2 s at 30 fps, a key frame every 30) of
@@ -125,7 +125,7 @@ func h264Show(t *testing.T, cfg Config) (*Replayer, *media.Reader) {
 func TestReplayBlend(t *testing.T) {
 	for _, speed := range []float64{0.5, 0.25} {
 		r, rd := h264Show(t, Config{Slow: SlowBlend})
-		// frames 30 (the key frame, the mark) to 40; the newest is 59
+		// frames 30 (the mark; decoded from the key frame 0) to 40; the newest is 59
 		info, err := r.Play(Request{Source: "cam1", FromS: f(-29.0 / fps), ToS: f(-19.0 / fps), Speed: speed})
 		require.NoError(t, err)
 		require.Equal(t, SlowBlend, info.Slow)
@@ -133,8 +133,8 @@ func TestReplayBlend(t *testing.T) {
 		require.Equal(t, 40, int(info.EndPTSS*fps+0.5))
 		groups := replayed(t, rd, 3, 300*time.Millisecond)
 		require.Len(t, groups, 3, "the mark (the camera's units), the blended pictures, the held one")
-		require.Len(t, groups[0].means, 1)
-		require.InDelta(t, luma(30), groups[0].means[0], 1)
+		require.Len(t, groups[0].means, 31, "the key frame 0 to the mark, at once")
+		require.InDelta(t, luma(30), groups[0].means[30], 1)
 		blended := groups[1]
 		steps := int(10/speed + 0.5)
 		require.Len(t, blended.means, steps, "a picture each camera frame: 10 frames at %g", speed)
@@ -163,8 +163,10 @@ func TestReplayHoldsLastPicture(t *testing.T) {
 	require.NoError(t, err)
 	groups := replayed(t, rd, 2, time.Second)
 	require.Len(t, groups, 2, "the camera's units, then the held picture")
-	require.Len(t, groups[0].means, 11, "frames 30 to 40, none after")
-	require.InDelta(t, luma(40), groups[0].means[10], 1)
+	require.Len(t, groups[0].means, 41, "frames 0 (the key frame) to 40, none after")
+	for k := 30; k <= 40; k++ {
+		require.InDelta(t, luma(k), groups[0].means[k], 1)
+	}
 	held := groups[1]
 	for i, m := range held.means {
 		require.InDelta(t, luma(40), m, 1, "held picture %d", i)
