@@ -31,9 +31,10 @@ type ReplayConfig struct {
 	// Slow is how a replay below 100 % fills the frames between the
 	// camera's: repeat (the default) or blend.
 	Slow string `yaml:"slow"`
-	// OnEnd is what the replay source does after the last frame: hold it
-	// (the default), or next: hold it and take the program back to the
-	// source before the replay with the default transition.
+	// OnEnd is what follows a replay's last frame: slate (the default:
+	// the replay source shows its slate half a second later), or next:
+	// the program goes back to the source before the replay with the
+	// default transition.
 	OnEnd string `yaml:"on_end"`
 }
 
@@ -59,8 +60,8 @@ func (c *Config) validateReplay() error {
 	if r.Slow != "" && r.Slow != replay.SlowRepeat && r.Slow != replay.SlowBlend {
 		return &ConfigError{"replay.slow", fmt.Sprintf("%q must be repeat or blend", r.Slow)}
 	}
-	if r.OnEnd != "" && r.OnEnd != replay.EndHold && r.OnEnd != replay.EndNext {
-		return &ConfigError{"replay.on_end", fmt.Sprintf("%q must be hold or next", r.OnEnd)}
+	if r.OnEnd != "" && r.OnEnd != replay.EndSlate && r.OnEnd != replay.EndNext {
+		return &ConfigError{"replay.on_end", fmt.Sprintf("%q must be slate or next", r.OnEnd)}
 	}
 	if r.Enabled {
 		for i, s := range c.Sources {

@@ -272,10 +272,10 @@ func TestReplayConfig(t *testing.T) {
 	require.Equal(t, replay.SlowBlend, cfg.Replay.Slow)
 	require.Equal(t, replay.EndNext, cfg.Replay.OnEnd)
 	require.Equal(t, int64(5000000), cfg.Replay.DiskMaxBytes)
-	require.NoError(t, cfg.applyEnv([]string{"SWITCHYARD_REPLAY_SLOW=repeat", "SWITCHYARD_REPLAY_ON_END=hold", "SWITCHYARD_REPLAY_DISK_MAX_BYTES=-1"}))
+	require.NoError(t, cfg.applyEnv([]string{"SWITCHYARD_REPLAY_SLOW=repeat", "SWITCHYARD_REPLAY_ON_END=slate", "SWITCHYARD_REPLAY_DISK_MAX_BYTES=-1"}))
 	require.NoError(t, cfg.Validate())
 	require.Equal(t, replay.SlowRepeat, cfg.Replay.Slow)
-	require.Equal(t, replay.EndHold, cfg.Replay.OnEnd)
+	require.Equal(t, replay.EndSlate, cfg.Replay.OnEnd)
 	require.Equal(t, int64(-1), cfg.Replay.DiskMaxBytes)
 	for _, c := range []struct{ yaml, key string }{
 		{"replay: { slow: fast }\n", "replay.slow"},

@@ -6,7 +6,7 @@
 // by 1/speed: the mixer, which shows pictures by timestamp, then repeats
 // each picture evenly with no decode of its own. With Slow blend the
 // replay player decodes the range and sends pictures of its own, the
-// in-between ones mixed; at the end it holds the last picture (render.go).
+// in-between ones mixed (render.go).
 package replay
 
 import (

@@ -108,10 +108,9 @@ func (r *Replayer) claim() (*ingest.Publisher, error) {
 // stands for Hold, then the rest follows, paced, with timestamps
 // stretched by 1/speed — or, slow with Slow blend, pictures of its own at
 // the camera's rate, each in between a mix of the two around it. Sound
-// only at 100 %. At the end the last picture is held (OnEnd next: until
-// Ended takes the program back); next, the video unit after the range,
-// is sent only when it cannot be (it makes the mixer's decoder give out
-// the range's last picture).
+// only at 100 %. next, the video unit after the range, follows it (it
+// makes the mixer's decoder give out the range's last picture); with
+// OnEnd next, Ended is called once that picture has had its time.
 func (r *Replayer) run(ctx context.Context, pub *ingest.Publisher, units []*media.Unit, next *media.Unit, mark int, speed float64, slow string, t0 time.Time, base time.Duration) {
 	hold := r.cfg.Hold
 	markPTS, markDTS := units[mark].PTS, units[mark].DTS
@@ -122,17 +121,6 @@ func (r *Replayer) run(ctx context.Context, pub *ingest.Publisher, units []*medi
 	}
 	fd := time.Duration(float64(time.Second) / fps)
 	blendOn := slow == SlowBlend && speed < 1
-
-	// the held last picture, decoded and encoded while the replay plays
-	var held [][]byte
-	var heldTrack *media.Track
-	var heldErr error
-	heldDone := make(chan struct{})
-	go func() {
-		defer close(heldDone)
-		held, heldTrack, heldErr = still(units, fps)
-	}()
-	defer func() { <-heldDone }()
 
 	tracks := map[*media.Track]*media.Track{}
 	retrack := func(t *media.Track) *media.Track {
@@ -197,7 +185,7 @@ func (r *Replayer) run(ctx context.Context, pub *ingest.Publisher, units []*medi
 		pub.WriteUnit(&media.Unit{Track: retrack(u.Track), PTS: pts, DTS: dts, Key: u.Key, Data: u.Data})
 		return true
 	}
-	step := time.Duration(float64(fd) / speed) // how long the last picture stands before the hold
+	step := time.Duration(float64(fd) / speed) // how long the last picture stands
 	for i, u := range units {
 		if blendOn && i > mark {
 			break
@@ -217,39 +205,24 @@ func (r *Replayer) run(ctx context.Context, pub *ingest.Publisher, units []*medi
 		lastPTS, step = max(lastPTS, last), fd
 	}
 
-	select {
-	case <-heldDone:
-	case <-ctx.Done():
-		return
+	if next != nil && !blendOn {
+		emit(len(units), next) // pushes the last picture out of the mixer's decoder
 	}
-	if heldErr != nil {
-		r.log.Warn("replay: its last picture cannot be held; the replay source shows the slate after it", "err", heldErr)
-		if next != nil && !blendOn {
-			emit(len(units), next)
+	// The publisher stays until the next replay (or the end of the show);
+	// the source shows its slate once the last picture is older than the
+	// mixer's stale_after. With OnEnd next, Ended takes the program back
+	// once that picture has had its time on program.
+	if r.cfg.OnEnd == EndNext && r.cfg.Ended != nil {
+		endAt := wallOf(lastPTS + step)
+		if r.cfg.EndDelay != nil {
+			endAt = endAt.Add(r.cfg.EndDelay())
 		}
-		<-ctx.Done()
-		return
-	}
-	// The last picture stays on, a held picture a frame, so the source
-	// does not go stale under it; the publisher stays until the next
-	// replay or the end of the show.
-	endAt := wallOf(lastPTS + step)
-	if r.cfg.EndDelay != nil {
-		endAt = endAt.Add(r.cfg.EndDelay())
-	}
-	ended := r.cfg.OnEnd != EndNext || r.cfg.Ended == nil
-	for k, prev := 0, lastPTS; ; k++ {
-		pts := lastPTS + step + time.Duration(k)*fd
-		if !wait(wallOf(prev)) { // when the picture before it is due, like every unit
+		if !wait(endAt) {
 			return
 		}
-		prev = pts
-		pub.WriteUnit(&media.Unit{Track: heldTrack, PTS: pts, DTS: pts, Key: true, Data: held})
-		if !ended && !time.Now().Before(endAt) {
-			ended = true
-			r.cfg.Ended()
-		}
+		r.cfg.Ended()
 	}
+	<-ctx.Done()
 }
 
 // blendRun publishes the replay from the mark on as pictures of its own
@@ -276,7 +249,7 @@ func (r *Replayer) blendRun(ctx context.Context, pub *ingest.Publisher, units []
 		}
 	}()
 	collect := func(f *av.Frame, pts time.Duration) {
-		if pts < markPTS-time.Millisecond {
+		if pts != math.MinInt64 && pts < markPTS-time.Millisecond { // (the flush's picture may have no timestamp: the last)
 			f.Free()
 			return
 		}

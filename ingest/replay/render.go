@@ -11,8 +11,8 @@ import (
 	"switchyard/media/av"
 )
 
-// The pictures a replay makes of its own — the held last picture, and the
-// in-between pictures of a blended slow motion — are decoded here from
+// The pictures a replay makes of its own — those of a blended slow
+// motion — are decoded here from
 // the buffer's units and encoded again as H.264: only while a replay
 // plays, never for the buffers (a source nobody replays costs no decode).
 
@@ -68,52 +68,6 @@ func (d *decoder) decode(u *media.Unit, fn func(f *av.Frame, pts time.Duration))
 	return errors.Join(err, ferr)
 }
 
-// lastPicture decodes the video units from the last key unit on and
-// returns the picture shown last (the greatest PTS).
-func lastPicture(units []*media.Unit) (*av.Frame, error) {
-	key := -1
-	for i, u := range units {
-		if u.Track.Kind == media.KindVideo && u.Key {
-			key = i
-		}
-	}
-	if key < 0 {
-		return nil, errors.New("no key frame")
-	}
-	d, err := newDecoder(units[key].Track.Codec)
-	if err != nil {
-		return nil, err
-	}
-	defer d.close()
-	var best *av.Frame
-	bestPTS := time.Duration(-1 << 62)
-	keep := func(f *av.Frame, pts time.Duration) {
-		if pts < bestPTS {
-			f.Free()
-			return
-		}
-		if best != nil {
-			best.Free()
-		}
-		best, bestPTS = f, pts
-	}
-	for _, u := range units[key:] {
-		if u.Track.Kind != media.KindVideo {
-			continue
-		}
-		if err := d.decode(u, keep); err != nil {
-			break // a broken unit: what came out before it
-		}
-	}
-	if err := d.decode(nil, keep); err != nil && best == nil {
-		return nil, err
-	}
-	if best == nil {
-		return nil, errors.New("no picture came out")
-	}
-	return best, nil
-}
-
 // encoder encodes a replay's own pictures as H.264 units of one track.
 type encoder struct {
 	enc   *av.VideoEncoder
@@ -122,7 +76,7 @@ type encoder struct {
 }
 
 // newEncoder opens an encoder for w×h pictures at fps, a key frame every
-// gop pictures (1: each picture its own, as a held picture is).
+// gop pictures.
 func newEncoder(w, h int, fps float64, gop int) (*encoder, error) {
 	rate := max(int(fps+0.5), 1)
 	bps := max(int(float64(w*h)*fps*0.12), 500_000) // about what a camera sends for its size
@@ -156,26 +110,6 @@ func (e *encoder) encode(f *av.Frame, forceKey bool) (nalus [][]byte, key bool, 
 		err = fmt.Errorf("the encoder gave no picture out")
 	}
 	return nalus, key, err
-}
-
-// still returns the last picture of units, encoded as one IDR unit, and
-// its track.
-func still(units []*media.Unit, fps float64) ([][]byte, *media.Track, error) {
-	f, err := lastPicture(units)
-	if err != nil {
-		return nil, nil, fmt.Errorf("decode the last picture: %w", err)
-	}
-	defer f.Free()
-	e, err := newEncoder(f.Width, f.Height, fps, 1)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer e.close()
-	nalus, _, err := e.encode(f, true)
-	if err != nil {
-		return nil, nil, fmt.Errorf("encode the held picture: %w", err)
-	}
-	return nalus, e.track, nil
 }
 
 // blend mixes a and b into out, w of b (0–1): out = a·(1−w) + b·w, each

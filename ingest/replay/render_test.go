@@ -52,15 +52,15 @@ func meanLuma(f *av.Frame) float64 {
 	return float64(sum) / float64(f.Width*f.Height)
 }
 
-// replayed reads the replay source until its n-th track (the held
-// picture's) has sent pictures for holdFor, and returns, per track in the order they came, the mean luma
+// replayed reads the replay source until its n-th track has sent want
+// units, and returns, per track in the order they came, the mean luma
 // of each decoded picture and the units' timestamps.
 type group struct {
 	means []float64
 	pts   []time.Duration
 }
 
-func replayed(t *testing.T, rd *media.Reader, n int, holdFor time.Duration) []*group {
+func replayed(t *testing.T, rd *media.Reader, n, want int) []*group {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -88,7 +88,7 @@ func replayed(t *testing.T, rd *media.Reader, n int, holdFor time.Duration) []*g
 		g := groups[len(groups)-1]
 		g.pts = append(g.pts, u.PTS)
 		require.NoError(t, d.decode(u, func(f *av.Frame, _ time.Duration) { g.means = append(g.means, meanLuma(f)); f.Free() }))
-		if len(groups) == n && u.Key && len(g.pts) > 1 && g.pts[len(g.pts)-1]-g.pts[0] >= holdFor {
+		if len(groups) == n && len(g.pts) == want {
 			finish()
 			return groups
 		}
@@ -121,7 +121,7 @@ func h264Show(t *testing.T, cfg Config) (*Replayer, *media.Reader) {
 
 // With slow blend, a slow replay's in-between pictures are mixes of the
 // camera's two around them: at 50 % every other one half of each, at 25 %
-// a quarter, a half, three quarters; then the last picture is held.
+// a quarter, a half, three quarters.
 func TestReplayBlend(t *testing.T) {
 	for _, speed := range []float64{0.5, 0.25} {
 		r, rd := h264Show(t, Config{Slow: SlowBlend})
@@ -131,12 +131,12 @@ func TestReplayBlend(t *testing.T) {
 		require.Equal(t, SlowBlend, info.Slow)
 		require.Equal(t, 30, int(info.MarkPTSS*fps+0.5))
 		require.Equal(t, 40, int(info.EndPTSS*fps+0.5))
-		groups := replayed(t, rd, 3, 300*time.Millisecond)
-		require.Len(t, groups, 3, "the mark (the camera's units), the blended pictures, the held one")
+		steps := int(10/speed + 0.5)
+		groups := replayed(t, rd, 2, steps)
+		require.Len(t, groups, 2, "the mark (the camera's units), the blended pictures")
 		require.Len(t, groups[0].means, 31, "the key frame 0 to the mark, at once")
 		require.InDelta(t, luma(30), groups[0].means[30], 1)
 		blended := groups[1]
-		steps := int(10/speed + 0.5)
 		require.Len(t, blended.means, steps, "a picture each camera frame: 10 frames at %g", speed)
 		for j, m := range blended.means {
 			want := luma(30) + 8*float64(j+1)*speed
@@ -145,35 +145,19 @@ func TestReplayBlend(t *testing.T) {
 				require.Equal(t, frame, blended.pts[j]-blended.pts[j-1], "at the camera's rate")
 			}
 		}
-		for _, m := range groups[2].means {
-			require.InDelta(t, luma(40), m, 1, "the last picture held")
-		}
 		r.Close()
 	}
 }
 
-// At its end a replay holds its last picture — held pictures a frame
-// apart for as long as one cares to look, not the slate half a second
-// later — and with on_end next calls Ended once that picture has had its
-// time.
-func TestReplayHoldsLastPicture(t *testing.T) {
+// With on_end next, Ended is called once, after the replay's last frame
+// has had its time.
+func TestReplayEndedOnEndNext(t *testing.T) {
 	ended := make(chan time.Time, 4)
 	r, rd := h264Show(t, Config{OnEnd: EndNext, Ended: func() { ended <- time.Now() }})
 	info, err := r.Play(Request{Source: "cam1", FromS: f(-29.0 / fps), ToS: f(-19.0 / fps), Speed: 1})
 	require.NoError(t, err)
-	groups := replayed(t, rd, 2, time.Second)
-	require.Len(t, groups, 2, "the camera's units, then the held picture")
-	require.Len(t, groups[0].means, 41, "frames 0 (the key frame) to 40, none after")
-	for k := 30; k <= 40; k++ {
-		require.InDelta(t, luma(k), groups[0].means[k], 1)
-	}
-	held := groups[1]
-	for i, m := range held.means {
-		require.InDelta(t, luma(40), m, 1, "held picture %d", i)
-		if i > 0 {
-			require.Equal(t, frame, held.pts[i]-held.pts[i-1], "a held picture a frame")
-		}
-	}
+	groups := replayed(t, rd, 1, 42)
+	require.Len(t, groups[0].pts, 42, "frames 0 (the key frame) to 40, and 41 to push 40 out")
 	select {
 	case at := <-ended:
 		require.False(t, at.Before(info.RollsAt.Add(10*frame)), "Ended after the last frame's time")

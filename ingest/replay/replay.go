@@ -25,7 +25,7 @@ var Speeds = []float64{0.25, 0.5, 0.75, 1}
 const (
 	SlowRepeat = "repeat"
 	SlowBlend  = "blend"
-	EndHold    = "hold"
+	EndSlate   = "slate"
 	EndNext    = "next"
 )
 
@@ -75,10 +75,11 @@ type Config struct {
 	// each picture longer; SlowBlend mixes the two around (decoded and
 	// encoded again while the replay plays).
 	Slow string
-	// OnEnd is what the replay source does after the replay's last frame
-	// (replay.on_end): EndHold (the default) holds it; EndNext holds it
-	// and calls Ended once it has had its time on program (EndDelay
-	// after its timestamp), to take the program back.
+	// OnEnd is what follows the replay's last frame (replay.on_end):
+	// EndSlate (the default): the replay source shows its slate once that
+	// picture is older than the mixer's stale_after; EndNext: Ended is
+	// called once the picture has had its time on program (EndDelay after
+	// its timestamp), to take the program back.
 	OnEnd string
 	// Ended takes the program back to the source before the replay
 	// (OnEnd next); EndDelay is how long the mixer takes to show the
@@ -201,7 +202,7 @@ func New(cfg Config, reg *ingest.Registry, log *slog.Logger) *Replayer {
 		cfg.Slow = SlowRepeat
 	}
 	if cfg.OnEnd == "" {
-		cfg.OnEnd = EndHold
+		cfg.OnEnd = EndSlate
 	}
 	if cfg.DiskMaxBytes == 0 {
 		cfg.DiskMaxBytes = DefaultDiskMaxBytes
