@@ -22,8 +22,20 @@ type ReplayConfig struct {
 	Enabled bool `yaml:"enabled"`
 	// Buffer is how much of each source's past is kept (default 60s).
 	Buffer Duration `yaml:"buffer"`
-	// MaxBytes bounds each source's buffer in bytes (default 256 MiB).
+	// MaxBytes bounds each source's buffer in memory, in bytes (default
+	// 256 MiB); the older part goes to data_dir/replay.
 	MaxBytes int64 `yaml:"max_bytes"`
+	// DiskMaxBytes bounds each source's part on disk (data_dir/replay),
+	// in bytes (default 1 GiB; -1: memory only).
+	DiskMaxBytes int64 `yaml:"disk_max_bytes"`
+	// Slow is how a replay below 100 % fills the frames between the
+	// camera's: repeat (the default) or blend.
+	Slow string `yaml:"slow"`
+	// OnEnd is what follows a replay's last frame: slate (the default:
+	// the replay source shows its slate half a second later), or next:
+	// the program goes back to the source before the replay with the
+	// default transition.
+	OnEnd string `yaml:"on_end"`
 }
 
 // Longest replay.buffer and largest replay.max_bytes taken: the buffers
@@ -31,6 +43,7 @@ type ReplayConfig struct {
 const (
 	maxReplayBuffer = 10 * time.Minute
 	maxReplayBytes  = 4 << 30
+	maxReplayDisk   = 64 << 30
 )
 
 func (c *Config) validateReplay() error {
@@ -40,6 +53,15 @@ func (c *Config) validateReplay() error {
 	}
 	if r.MaxBytes < 0 || r.MaxBytes > maxReplayBytes {
 		return &ConfigError{"replay.max_bytes", fmt.Sprintf("%d must be between 1 and %d (0: the default, %d)", r.MaxBytes, int64(maxReplayBytes), replay.DefaultMaxBytes)}
+	}
+	if r.DiskMaxBytes < -1 || r.DiskMaxBytes > maxReplayDisk {
+		return &ConfigError{"replay.disk_max_bytes", fmt.Sprintf("%d must be between 1 and %d (0: the default, %d; -1: memory only)", r.DiskMaxBytes, int64(maxReplayDisk), int64(replay.DefaultDiskMaxBytes))}
+	}
+	if r.Slow != "" && r.Slow != replay.SlowRepeat && r.Slow != replay.SlowBlend {
+		return &ConfigError{"replay.slow", fmt.Sprintf("%q must be repeat or blend", r.Slow)}
+	}
+	if r.OnEnd != "" && r.OnEnd != replay.EndSlate && r.OnEnd != replay.EndNext {
+		return &ConfigError{"replay.on_end", fmt.Sprintf("%q must be slate or next", r.OnEnd)}
 	}
 	if r.Enabled {
 		for i, s := range c.Sources {
@@ -67,7 +89,11 @@ func (a *app) startReplay(cfg *Config) error {
 	}
 	a.replay = replay.New(replay.Config{
 		Buffer: time.Duration(cfg.Replay.Buffer), MaxBytes: cfg.Replay.MaxBytes,
-		ClipDir: filepath.Join(cfg.DataDir, "clips"), Save: record.WriteClip, Key: cfg0.PublishKey,
+		SpillDir: filepath.Join(cfg.DataDir, "replay"), DiskMaxBytes: cfg.Replay.DiskMaxBytes,
+		Slow: cfg.Replay.Slow, OnEnd: cfg.Replay.OnEnd,
+		Ended:    func() { a.sources.Ended(replay.Source) },
+		EndDelay: func() time.Duration { return a.mixer.Switcher().SourceStats(replay.Source).JitterBuffer },
+		ClipDir:  filepath.Join(cfg.DataDir, "clips"), Save: record.WriteClip, Key: cfg0.PublishKey,
 		ProgramSource: func() string { return a.mixer.Switcher().State().Program },
 	}, a.registry, a.log)
 	a.replay.Start()

@@ -88,6 +88,7 @@ func TestConfigNumbersRefused(t *testing.T) {
 		{"hls: { renditions: [{ video_bitrate: 300k, height: %s }] }", "hls.renditions[0].height", "180"},
 		{"replay: { enabled: true, buffer: %s }", "replay.buffer", "30s"},
 		{"replay: { enabled: true, max_bytes: %s }", "replay.max_bytes", "1000000"},
+		{"replay: { enabled: true, disk_max_bytes: %s }", "replay.disk_max_bytes", "1000000"},
 		{"clips: { max_upload_mb: %s }", "clips.max_upload_mb", "100"},
 		{"tally: [{ protocol: tsl5, address: '127.0.0.1:9', screen: %s }]", "tally[0].screen", "2"},
 		{"tally: [{ protocol: tsl5, address: '127.0.0.1:9', brightness: %s }]", "tally[0].brightness", "2"},

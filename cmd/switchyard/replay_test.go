@@ -191,6 +191,7 @@ func TestReplayAPIBadInput(t *testing.T) {
 	}{
 		{`{"source":"cam1","from_s":-30,"speed":0.5}`, http.StatusBadRequest, "from_s", "older than the buffer"},
 		{`{"source":"cam1","from_s":-1,"speed":0.3}`, http.StatusBadRequest, "speed", "0.25, 0.5, 0.75, 1"},
+		{`{"source":"cam1","from_s":-1,"speed":0.5,"slow":"smooth"}`, http.StatusBadRequest, "slow", "repeat or blend"},
 		{`{"source":"cam1","from_s":2}`, http.StatusBadRequest, "from_s", "seconds before now"},
 		{`{"source":"cam1","from_s":-1,"to_s":-2}`, http.StatusBadRequest, "to_s", "after from_s"},
 		{`{"source":"cam9","from_s":-1}`, http.StatusNotFound, "", "no source"},
@@ -263,6 +264,26 @@ func TestReplayConfig(t *testing.T) {
 	cfg, err = ParseConfig([]byte("replay: { buffer: 11m }\n"))
 	require.NoError(t, err)
 	require.ErrorContains(t, cfg.Validate(), "replay.buffer")
-	_, err = ParseConfig([]byte("replay: { slow: blend }\n"))
-	require.ErrorContains(t, err, "replay.slow")
+
+	// slow and on_end: the file, the environment; anything else refused by name
+	cfg, err = ParseConfig([]byte("replay: { enabled: true, slow: blend, on_end: next, disk_max_bytes: 5000000 }\n"))
+	require.NoError(t, err)
+	require.NoError(t, cfg.Validate())
+	require.Equal(t, replay.SlowBlend, cfg.Replay.Slow)
+	require.Equal(t, replay.EndNext, cfg.Replay.OnEnd)
+	require.Equal(t, int64(5000000), cfg.Replay.DiskMaxBytes)
+	require.NoError(t, cfg.applyEnv([]string{"SWITCHYARD_REPLAY_SLOW=repeat", "SWITCHYARD_REPLAY_ON_END=slate", "SWITCHYARD_REPLAY_DISK_MAX_BYTES=-1"}))
+	require.NoError(t, cfg.Validate())
+	require.Equal(t, replay.SlowRepeat, cfg.Replay.Slow)
+	require.Equal(t, replay.EndSlate, cfg.Replay.OnEnd)
+	require.Equal(t, int64(-1), cfg.Replay.DiskMaxBytes)
+	for _, c := range []struct{ yaml, key string }{
+		{"replay: { slow: fast }\n", "replay.slow"},
+		{"replay: { on_end: black }\n", "replay.on_end"},
+		{"replay: { disk_max_bytes: -2 }\n", "replay.disk_max_bytes"},
+	} {
+		cfg, err = ParseConfig([]byte(c.yaml))
+		require.NoError(t, err)
+		require.ErrorContains(t, cfg.Validate(), c.key, c.yaml)
+	}
 }

@@ -13,11 +13,12 @@ import (
 	"switchyard/ingest"
 	"switchyard/internal/fault"
 	"switchyard/media"
+	"switchyard/media/av"
 )
 
 // start claims the replay source and plays units on it from the mark,
 // then next (nil: none), which pushes the last picture out of the decoder.
-func (r *Replayer) start(name string, units []*media.Unit, mark int, next *media.Unit, speed float64) (Info, error) {
+func (r *Replayer) start(name string, units []*media.Unit, mark int, next *media.Unit, speed float64, slow string) (Info, error) {
 	pub, err := r.claim()
 	if err != nil {
 		return Info{}, err
@@ -42,7 +43,7 @@ func (r *Replayer) start(name string, units []*media.Unit, mark int, next *media
 	}
 	r.seq++
 	info := Info{
-		ID: fmt.Sprintf("r%d", r.seq), Source: name, Speed: speed,
+		ID: fmt.Sprintf("r%d", r.seq), Source: name, Speed: speed, Slow: slow,
 		KeyPTSS: units[0].PTS.Seconds(), MarkPTSS: markPTS.Seconds(), EndPTSS: end.Seconds(),
 		DurationS: float64(end-markPTS) / speed / float64(time.Second), StartedAt: now,
 		OnAirAt: now.Add(r.cfg.Lead), RollsAt: now.Add(r.cfg.Hold), Frames: frames, Playing: true,
@@ -62,11 +63,7 @@ func (r *Replayer) start(name string, units []*media.Unit, mark int, next *media
 		defer r.wg.Done()
 		defer close(p.done)
 		defer pub.Close()
-		played := units
-		if next != nil {
-			played = append(slices.Clip(units), next)
-		}
-		r.run(ctx, pub, played, mark, speed, now, base)
+		r.run(ctx, pub, units, next, mark, speed, slow, now, base)
 		r.mu.Lock()
 		if r.playing == p {
 			r.playing.info.Playing = false
@@ -109,10 +106,22 @@ func (r *Replayer) claim() (*ingest.Publisher, error) {
 // once, all stamped with the marked frame's time (the mixer decodes them
 // and, as they are all due together, shows the last: the mark); the mark
 // stands for Hold, then the rest follows, paced, with timestamps
-// stretched by 1/speed. Sound only at 100 %.
-func (r *Replayer) run(ctx context.Context, pub *ingest.Publisher, units []*media.Unit, mark int, speed float64, t0 time.Time, base time.Duration) {
+// stretched by 1/speed — or, slow with Slow blend, pictures of its own at
+// the camera's rate, each in between a mix of the two around it. Sound
+// only at 100 %. next, the video unit after the range, follows it (it
+// makes the mixer's decoder give out the range's last picture); with
+// OnEnd next, Ended is called once that picture has had its time.
+func (r *Replayer) run(ctx context.Context, pub *ingest.Publisher, units []*media.Unit, next *media.Unit, mark int, speed float64, slow string, t0 time.Time, base time.Duration) {
 	hold := r.cfg.Hold
 	markPTS, markDTS := units[mark].PTS, units[mark].DTS
+	vtrack := units[mark].Track
+	fps := vtrack.FPS
+	if fps <= 0 || fps > 240 {
+		fps = 30
+	}
+	fd := time.Duration(float64(time.Second) / fps)
+	blendOn := slow == SlowBlend && speed < 1
+
 	tracks := map[*media.Track]*media.Track{}
 	retrack := func(t *media.Track) *media.Track {
 		if speed == 1 || t.Kind != media.KindVideo || t.FPS == 0 {
@@ -126,14 +135,27 @@ func (r *Replayer) run(ctx context.Context, pub *ingest.Publisher, units []*medi
 		tracks[t] = &n
 		return &n
 	}
-	shownAt := base // the mark's timestamp on the replay source
-	var prevAt time.Duration
 	timer := time.NewTimer(0)
 	defer timer.Stop()
-	for i, u := range units {
+	wait := func(at time.Time) bool {
+		if d := time.Until(at); d > 0 {
+			timer.Reset(d)
+			select {
+			case <-ctx.Done():
+				return false
+			case <-timer.C:
+			}
+		}
+		return ctx.Err() == nil
+	}
+	shownAt := base // the mark's timestamp on the replay source
+	wallOf := func(pts time.Duration) time.Time { return t0.Add(pts - shownAt) }
+	var prevAt time.Duration
+	lastPTS := shownAt
+	emit := func(i int, u *media.Unit) bool {
 		video := u.Track.Kind == media.KindVideo
 		if !video && speed != 1 {
-			continue // muted below 100 %
+			return true // muted below 100 %
 		}
 		pts := shownAt
 		var at time.Duration // after t0
@@ -143,7 +165,7 @@ func (r *Replayer) run(ctx context.Context, pub *ingest.Publisher, units []*medi
 			at = hold + time.Duration(float64(u.DTS-markDTS)/speed)
 		}
 		if !video && i <= mark {
-			continue
+			return true
 		}
 		dts := min(pts, shownAt+max(at, 0))
 		if i <= mark {
@@ -155,22 +177,167 @@ func (r *Replayer) run(ctx context.Context, pub *ingest.Publisher, units []*medi
 		sendAt := prevAt
 		if video {
 			prevAt = max(prevAt, at)
+			lastPTS = max(lastPTS, pts)
 		}
-		if wait := time.Until(t0.Add(sendAt)); wait > 0 {
-			timer.Reset(wait)
-			select {
-			case <-ctx.Done():
-				return
-			case <-timer.C:
-			}
-		} else if ctx.Err() != nil {
-			return
+		if !wait(t0.Add(sendAt)) {
+			return false
 		}
 		pub.WriteUnit(&media.Unit{Track: retrack(u.Track), PTS: pts, DTS: dts, Key: u.Key, Data: u.Data})
+		return true
 	}
-	// The last frame stays on: the publisher stays until the next replay
-	// (or the end of the show), so the source does not go offline under it.
+	step := time.Duration(float64(fd) / speed) // how long the last picture stands
+	for i, u := range units {
+		if blendOn && i > mark {
+			break
+		}
+		if !emit(i, u) {
+			return
+		}
+	}
+	if blendOn {
+		last, err := r.blendRun(ctx, pub, units, mark, speed, fps, shownAt, shownAt+hold, wait, wallOf)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			r.log.Warn("replay: the blended slow motion stopped", "err", err)
+		}
+		lastPTS, step = max(lastPTS, last), fd
+	}
+
+	if next != nil && !blendOn {
+		emit(len(units), next) // pushes the last picture out of the mixer's decoder
+	}
+	// The publisher stays until the next replay (or the end of the show);
+	// the source shows its slate once the last picture is older than the
+	// mixer's stale_after. With OnEnd next, Ended takes the program back
+	// once that picture has had its time on program.
+	if r.cfg.OnEnd == EndNext && r.cfg.Ended != nil {
+		endAt := wallOf(lastPTS + step)
+		if r.cfg.EndDelay != nil {
+			endAt = endAt.Add(r.cfg.EndDelay())
+		}
+		if !wait(endAt) {
+			return
+		}
+		r.cfg.Ended()
+	}
 	<-ctx.Done()
+}
+
+// blendRun publishes the replay from the mark on as pictures of its own
+// at the camera's rate fps, from start on the replay source's timeline
+// (the mark, at markAt, stands until then):
+// picture j shows the camera at j×speed frames past the mark — a frame
+// of it, or between two a mix of both by where it falls (at 50 % every
+// other picture is half of each neighbour; at 25 % a quarter, half, three
+// quarters). It returns the last picture's timestamp.
+func (r *Replayer) blendRun(ctx context.Context, pub *ingest.Publisher, units []*media.Unit, mark int, speed, fps float64,
+	markAt, start time.Duration, wait func(time.Time) bool, wallOf func(time.Duration) time.Time) (last time.Duration, err error) {
+	markPTS := units[mark].PTS
+	fd := time.Duration(float64(time.Second) / fps)
+	d, err := newDecoder(units[mark].Track.Codec)
+	if err != nil {
+		return 0, err
+	}
+	defer d.close()
+	var pics []*av.Frame // the decoded pictures from the mark on, in display order; pics[0] is number first
+	first, in, flushed := 0, 0, false
+	defer func() {
+		for _, p := range pics {
+			p.Free()
+		}
+	}()
+	collect := func(f *av.Frame, pts time.Duration) {
+		if pts != math.MinInt64 && pts < markPTS-time.Millisecond { // (the flush's picture may have no timestamp: the last)
+			f.Free()
+			return
+		}
+		pics = append(pics, f)
+	}
+	have := func(n int) (bool, error) { // is picture n decoded (false: the range ends before it)?
+		for first+len(pics) <= n {
+			switch {
+			case in < len(units):
+				u := units[in]
+				in++
+				if u.Track.Kind == media.KindVideo {
+					if err := d.decode(u, collect); err != nil {
+						return false, err
+					}
+				}
+			case !flushed:
+				flushed = true
+				if err := d.decode(nil, collect); err != nil {
+					return false, err
+				}
+			default:
+				return false, nil
+			}
+		}
+		return true, nil
+	}
+	var enc *encoder
+	var mix *av.Frame
+	defer func() {
+		if enc != nil {
+			enc.close()
+		}
+		if mix != nil {
+			mix.Free()
+		}
+	}()
+	for j := 1; ; j++ {
+		p := float64(j) * speed
+		i := int(p + 1e-9)
+		w := p - float64(i)
+		hi := i
+		if w > 1e-9 {
+			hi = i + 1
+		} else {
+			w = 0
+		}
+		ok, err := have(hi)
+		if err != nil || !ok {
+			return last, err
+		}
+		for first < i {
+			pics[0].Free()
+			pics = pics[1:]
+			first++
+		}
+		pic := pics[i-first]
+		if w > 0 {
+			if mix == nil {
+				if mix, err = av.NewFrame(pic.Width, pic.Height); err != nil {
+					return last, err
+				}
+			}
+			blend(mix, pic, pics[hi-first], w)
+			pic = mix
+		}
+		if enc == nil {
+			if enc, err = newEncoder(pic.Width, pic.Height, fps, max(int(fps+0.5), 1)); err != nil {
+				return last, err
+			}
+		}
+		nalus, key, err := enc.encode(pic, j == 1)
+		if err != nil {
+			return last, err
+		}
+		pts := start + time.Duration(j)*fd
+		// each picture goes out when the one before it is due (the first
+		// at once: it makes the mixer's decoder give out the mark)
+		prev := markAt
+		if j > 1 {
+			prev = last
+		}
+		if !wait(wallOf(prev)) {
+			return last, ctx.Err()
+		}
+		pub.WriteUnit(&media.Unit{Track: enc.track, PTS: pts, DTS: pts, Key: key, Data: nalus})
+		last = pts
+	}
 }
 
 // onGrid puts d, a video timestamp's distance from the mark, on the

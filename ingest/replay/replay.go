@@ -21,12 +21,22 @@ const Source = "replay"
 // Speeds are the speeds a replay plays at.
 var Speeds = []float64{0.25, 0.5, 0.75, 1}
 
+// Values of Config.Slow and Config.OnEnd.
+const (
+	SlowRepeat = "repeat"
+	SlowBlend  = "blend"
+	EndSlate   = "slate"
+	EndNext    = "next"
+)
+
 // Defaults of Config.
 const (
 	DefaultBuffer   = 60 * time.Second
 	DefaultMaxBytes = 256 << 20
-	DefaultLead     = 250 * time.Millisecond
-	DefaultHold     = 400 * time.Millisecond
+	// DefaultDiskMaxBytes bounds a source's spilled part (replay.disk_max_bytes).
+	DefaultDiskMaxBytes = 1 << 30
+	DefaultLead         = 250 * time.Millisecond
+	DefaultHold         = 400 * time.Millisecond
 )
 
 // Config of the replay machine.
@@ -38,6 +48,13 @@ type Config struct {
 	// (replay.max_bytes); defaults to 256 MiB. A source whose Buffer
 	// would take more keeps less time.
 	MaxBytes int64
+	// SpillDir is where buffers over MaxBytes keep their oldest GOPs
+	// (data_dir/replay; made 0750, emptied at New and Close); empty:
+	// memory only.
+	SpillDir string
+	// DiskMaxBytes bounds each source's part on disk
+	// (replay.disk_max_bytes); 0: DefaultDiskMaxBytes, <0: no spill.
+	DiskMaxBytes int64
 	// ClipDir is where replays are saved (data_dir/clips); empty: not saved.
 	ClipDir string
 	// Lead is when, after a replay starts, its marked frame is surely on
@@ -53,6 +70,22 @@ type Config struct {
 	// Save writes units (from a key unit, camera timestamps) to a file
 	// at path without re-encoding; nil: replays are not saved.
 	Save func(path string, units []*media.Unit) error
+	// Slow is how a replay below 100 % fills the program frames between
+	// two of the camera's (replay.slow): SlowRepeat (the default) shows
+	// each picture longer; SlowBlend mixes the two around (decoded and
+	// encoded again while the replay plays).
+	Slow string
+	// OnEnd is what follows the replay's last frame (replay.on_end):
+	// EndSlate (the default): the replay source shows its slate once that
+	// picture is older than the mixer's stale_after; EndNext: Ended is
+	// called once the picture has had its time on program (EndDelay after
+	// its timestamp), to take the program back.
+	OnEnd string
+	// Ended takes the program back to the source before the replay
+	// (OnEnd next); EndDelay is how long the mixer takes to show the
+	// replay source's pictures (its jitter buffer). Both may be nil.
+	Ended    func()
+	EndDelay func() time.Duration
 	// Key is the publish key of the replay source (a random one set by
 	// whoever creates the source, so no camera can push to it).
 	Key string
@@ -68,6 +101,8 @@ type Request struct {
 	FromS  *float64 `json:"from_s,omitempty"`
 	ToS    *float64 `json:"to_s,omitempty"`
 	Speed  float64  `json:"speed,omitempty"` // 0.25, 0.5, 0.75 or 1; 0 is 1
+	// Slow is repeat or blend (below 100 %); empty: replay.slow.
+	Slow string `json:"slow,omitempty"`
 	// Take cuts the program to the replay source once the marked frame
 	// is on it (OnAirAt); done by the API, not by the Replayer.
 	Take bool `json:"take,omitempty"`
@@ -78,6 +113,9 @@ type Info struct {
 	ID     string  `json:"id"`
 	Source string  `json:"source"`
 	Speed  float64 `json:"speed"`
+	// Slow is how the frames between the camera's are filled below 100 %:
+	// repeat or blend.
+	Slow string `json:"slow,omitempty"`
 	// KeyPTSS is the camera timestamp (s) of the key frame decoding starts
 	// from; MarkPTSS of the first frame shown (the marked frame); EndPTSS
 	// of the last.
@@ -127,6 +165,7 @@ type Replayer struct {
 	saved   []Info
 	epoch   time.Time
 	seq     int
+	nbuf    int // buffers made: their spill files' names
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -159,9 +198,25 @@ func New(cfg Config, reg *ingest.Registry, log *slog.Logger) *Replayer {
 	if cfg.Hold <= 0 {
 		cfg.Hold = DefaultHold
 	}
+	if cfg.Slow == "" {
+		cfg.Slow = SlowRepeat
+	}
+	if cfg.OnEnd == "" {
+		cfg.OnEnd = EndSlate
+	}
+	if cfg.DiskMaxBytes == 0 {
+		cfg.DiskMaxBytes = DefaultDiskMaxBytes
+	}
 	cfg.Lead = min(cfg.Lead, cfg.Hold*2/3)
+	log = log.With("component", "replay")
+	if cfg.SpillDir != "" && cfg.DiskMaxBytes > 0 {
+		if err := PrepareSpillDir(cfg.SpillDir); err != nil {
+			log.Warn("replay: the buffers stay in memory (replay.max_bytes): the spill folder cannot be made; check data_dir", "dir", cfg.SpillDir, "err", err)
+			cfg.SpillDir = ""
+		}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Replayer{cfg: cfg, reg: reg, log: log.With("component", "replay"), bufs: map[string]*feed{},
+	return &Replayer{cfg: cfg, reg: reg, log: log, bufs: map[string]*feed{},
 		epoch: time.Now(), ctx: ctx, cancel: cancel}
 }
 
@@ -207,11 +262,16 @@ func (r *Replayer) Sync() {
 		}
 		ctx, cancel := context.WithCancel(r.ctx)
 		f := &feed{buf: NewBuffer(r.cfg.Buffer, r.cfg.MaxBytes), stream: s.Stream(), cancel: cancel}
+		if r.cfg.SpillDir != "" && r.cfg.DiskMaxBytes > 0 {
+			r.nbuf++
+			f.buf.SpillTo(r.cfg.SpillDir, fmt.Sprintf("%s-%d", s.Name(), r.nbuf), r.cfg.DiskMaxBytes, r.log.With("source", s.Name()).Warn)
+		}
 		r.bufs[s.Name()] = f
 		rd, _ := s.Stream().NewReaderFromPreroll(1024)
 		r.wg.Add(1)
 		go func() {
 			defer r.wg.Done()
+			defer f.buf.Close()
 			defer rd.Close()
 			for {
 				u, err := rd.Next(ctx)
@@ -331,6 +391,13 @@ func (r *Replayer) Play(req Request) (Info, error) {
 	if !slices.Contains(Speeds, speed) {
 		return Info{}, fault.Invalidf("speed", "speed %g is not one of 0.25, 0.5, 0.75, 1", req.Speed)
 	}
+	slow := req.Slow
+	if slow == "" {
+		slow = r.cfg.Slow
+	}
+	if slow != SlowRepeat && slow != SlowBlend {
+		return Info{}, fault.Invalidf("slow", "slow %q must be repeat or blend", req.Slow)
+	}
 	in, out := r.Marks()
 	if req.FromS == nil && in == nil {
 		return Info{}, fault.Invalidf("from_s", "from_s: give a range (from_s, to_s in seconds before now) or set a mark-in first")
@@ -386,7 +453,16 @@ func (r *Replayer) Play(req Request) (Info, error) {
 	case err != nil:
 		return Info{}, fault.Invalidf("to_s", "the range holds no frame of %s: widen it", name)
 	}
-	return r.start(name, sel, mark, next, speed)
+	if sel, err = b.Load(sel); err == nil && next != nil {
+		var n []*media.Unit
+		if n, err = b.Load([]*media.Unit{next}); err == nil {
+			next = n[0]
+		}
+	}
+	if err != nil {
+		return Info{}, fault.Invalidf("from_s", "replay of %s: %v", name, err)
+	}
+	return r.start(name, sel, mark, next, speed, slow)
 }
 
 // Why pick found no range.

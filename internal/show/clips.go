@@ -88,7 +88,7 @@ func (ss *Sources) ProgramChanged(from, to string) {
 	auto := ok && src.Config().Clip() && src.Config().Autoplay == "on-program"
 	ss.pmu.Lock()
 	ss.program = to
-	if ok && src.Config().Clip() && from != "" {
+	if ok && from != "" { // clips' and the replay's on_end next
 		ss.before[to] = from
 	}
 	ss.pmu.Unlock()
@@ -110,6 +110,11 @@ func (ss *Sources) ProgramChanged(from, to string) {
 		}
 	}()
 }
+
+// Ended takes the program back to the source that was on program before
+// name (a clip's or the replay's on_end next), with the default
+// transition, if name is still on program.
+func (ss *Sources) Ended(name string) { ss.clipEnded(name) }
 
 // clipEnded takes the program back to the source before the clip (on_end
 // next), if the clip is still on program.

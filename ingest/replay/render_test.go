@@ -1,0 +1,172 @@
+package replay
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
+	"github.com/stretchr/testify/require"
+
+	"switchyard/ingest"
+	"switchyard/media"
+	"switchyard/media/av"
+)
+
+// luma is the flat picture the test camera sends as frame k: 24 to frame
+// 30, 8 more each frame after.
+func luma(k int) float64 { return float64(24 + 8*max(k-30, 0)) }
+
+// h264Camera publishes 60 frames (2 s at 30 fps, a key frame every 30) of
+// real H.264, each a flat 64×64 picture of luma(k).
+func h264Camera(t *testing.T, pub *ingest.Publisher) {
+	t.Helper()
+	enc, err := av.NewH264Encoder(av.H264Config{Width: 64, Height: 64, FPSNum: fps, FPSDen: 1, BitrateBPS: 2_000_000, GOP: 30, Preset: "ultrafast", Threads: 1})
+	require.NoError(t, err)
+	defer enc.Close()
+	track, err := media.H264TrackFromAnnexB(enc.Extradata(), fps)
+	require.NoError(t, err)
+	f, err := av.NewFrame(64, 64)
+	require.NoError(t, err)
+	defer f.Free()
+	for k := range 60 {
+		f.Fill(byte(luma(k)), 128, 128)
+		require.NoError(t, enc.Encode(f, int64(k), k%30 == 0, func(pk av.Packet) {
+			var au h264.AnnexB
+			require.NoError(t, au.Unmarshal(append([]byte(nil), pk.Data...)))
+			nalus, key := media.H264KeyWithParams(au, track.SPS, track.PPS)
+			pts := time.Duration(pk.PTS) * frame
+			pub.WriteUnit(&media.Unit{Track: track, PTS: pts, DTS: pts, Key: key, Data: nalus})
+		}))
+	}
+}
+
+// meanLuma is a frame's mean Y.
+func meanLuma(f *av.Frame) float64 {
+	sum := 0
+	for y := range f.Height {
+		for _, v := range f.Y[y*f.StrideY : y*f.StrideY+f.Width] {
+			sum += int(v)
+		}
+	}
+	return float64(sum) / float64(f.Width*f.Height)
+}
+
+// replayed reads the replay source until its n-th track has sent want
+// units, and returns, per track in the order they came, the mean luma
+// of each decoded picture and the units' timestamps.
+type group struct {
+	means []float64
+	pts   []time.Duration
+}
+
+func replayed(t *testing.T, rd *media.Reader, n, want int) []*group {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var groups []*group
+	var track *media.Track
+	var d *decoder
+	finish := func() {
+		if d != nil {
+			g := groups[len(groups)-1]
+			require.NoError(t, d.decode(nil, func(f *av.Frame, _ time.Duration) { g.means = append(g.means, meanLuma(f)); f.Free() }))
+			d.close()
+		}
+	}
+	for {
+		u, err := rd.Next(ctx)
+		require.NoError(t, err, "the replay source went quiet: %d groups", len(groups))
+		require.Equal(t, media.KindVideo, u.Track.Kind)
+		if u.Track != track {
+			finish()
+			track = u.Track
+			d, err = newDecoder(u.Track.Codec)
+			require.NoError(t, err)
+			groups = append(groups, &group{})
+		}
+		g := groups[len(groups)-1]
+		g.pts = append(g.pts, u.PTS)
+		require.NoError(t, d.decode(u, func(f *av.Frame, _ time.Duration) { g.means = append(g.means, meanLuma(f)); f.Free() }))
+		if len(groups) == n && len(g.pts) == want {
+			finish()
+			return groups
+		}
+	}
+}
+
+func h264Show(t *testing.T, cfg Config) (*Replayer, *media.Reader) {
+	t.Helper()
+	cfg.Lead, cfg.Hold = 50*time.Millisecond, 100*time.Millisecond
+	reg, r := newShow(t, cfg)
+	pub, err := reg.Publish("cam1", "", "rtmp")
+	require.NoError(t, err)
+	t.Cleanup(pub.Close)
+	src, _ := reg.Get(Source)
+	rd := src.Stream().NewReader(4096)
+	t.Cleanup(rd.Close)
+	h264Camera(t, pub)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if b := r.Buffer("cam1"); b != nil {
+			if n, _, _ := b.Size(); n == 60 {
+				break
+			}
+		}
+		require.True(t, time.Now().Before(deadline), "60 frames never reached the buffer")
+		time.Sleep(5 * time.Millisecond)
+	}
+	return r, rd
+}
+
+// With slow blend, a slow replay's in-between pictures are mixes of the
+// camera's two around them: at 50 % every other one half of each, at 25 %
+// a quarter, a half, three quarters.
+func TestReplayBlend(t *testing.T) {
+	for _, speed := range []float64{0.5, 0.25} {
+		r, rd := h264Show(t, Config{Slow: SlowBlend})
+		// frames 30 (the mark; decoded from the key frame 0) to 40; the newest is 59
+		info, err := r.Play(Request{Source: "cam1", FromS: f(-29.0 / fps), ToS: f(-19.0 / fps), Speed: speed})
+		require.NoError(t, err)
+		require.Equal(t, SlowBlend, info.Slow)
+		require.Equal(t, 30, int(info.MarkPTSS*fps+0.5))
+		require.Equal(t, 40, int(info.EndPTSS*fps+0.5))
+		steps := int(10/speed + 0.5)
+		groups := replayed(t, rd, 2, steps)
+		require.Len(t, groups, 2, "the mark (the camera's units), the blended pictures")
+		require.Len(t, groups[0].means, 31, "the key frame 0 to the mark, at once")
+		require.InDelta(t, luma(30), groups[0].means[30], 1)
+		blended := groups[1]
+		require.Len(t, blended.means, steps, "a picture each camera frame: 10 frames at %g", speed)
+		for j, m := range blended.means {
+			want := luma(30) + 8*float64(j+1)*speed
+			require.InDelta(t, want, m, 1, "picture %d at %g: %v", j+1, speed, blended.means)
+			if j > 0 {
+				require.Equal(t, frame, blended.pts[j]-blended.pts[j-1], "at the camera's rate")
+			}
+		}
+		r.Close()
+	}
+}
+
+// With on_end next, Ended is called once, after the replay's last frame
+// has had its time.
+func TestReplayEndedOnEndNext(t *testing.T) {
+	ended := make(chan time.Time, 4)
+	r, rd := h264Show(t, Config{OnEnd: EndNext, Ended: func() { ended <- time.Now() }})
+	info, err := r.Play(Request{Source: "cam1", FromS: f(-29.0 / fps), ToS: f(-19.0 / fps), Speed: 1})
+	require.NoError(t, err)
+	groups := replayed(t, rd, 1, 42)
+	require.Len(t, groups[0].pts, 42, "frames 0 (the key frame) to 40, and 41 to push 40 out")
+	select {
+	case at := <-ended:
+		require.False(t, at.Before(info.RollsAt.Add(10*frame)), "Ended after the last frame's time")
+	case <-time.After(10 * time.Second):
+		t.Fatal("on_end next: Ended was not called")
+	}
+	select {
+	case <-ended:
+		t.Fatal("Ended called twice")
+	case <-time.After(200 * time.Millisecond):
+	}
+}
