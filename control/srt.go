@@ -6,6 +6,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"switchyard/ingest"
 	"switchyard/internal/protocols/srt"
 )
 
@@ -26,23 +27,29 @@ func (s *Server) getSRTConnections(c *gin.Context) {
 }
 
 // linksEvent is the "links" event: the SRT link of every source and
-// output that has one, once a second while any has (numbers that move all
+// output that has one, and the WebRTC (WHIP) session of every source
+// published that way, once a second while any has (numbers that move all
 // the time, so not kept for replay), and once empty when the last has
-// gone. A source or output missing from it has no SRT link now.
+// gone. A source or output missing from it has no such link now.
 type linksEvent struct {
-	Sources map[string]srt.Stats `json:"sources"`
-	Outputs map[string]srt.Stats `json:"outputs"`
+	Sources map[string]srt.Stats          `json:"sources"`
+	Outputs map[string]srt.Stats          `json:"outputs"`
+	WebRTC  map[string]ingest.WebRTCStats `json:"webrtc"`
 }
 
 // any reports whether the event has a link.
-func (l linksEvent) any() bool { return len(l.Sources)+len(l.Outputs) > 0 }
+func (l linksEvent) any() bool { return len(l.Sources)+len(l.Outputs)+len(l.WebRTC) > 0 }
 
-// links reads every SRT link for the "links" event.
+// links reads every SRT link and WebRTC session for the "links" event.
 func (s *Server) links() linksEvent {
-	ev := linksEvent{Sources: map[string]srt.Stats{}, Outputs: map[string]srt.Stats{}}
+	ev := linksEvent{Sources: map[string]srt.Stats{}, Outputs: map[string]srt.Stats{}, WebRTC: map[string]ingest.WebRTCStats{}}
 	for _, src := range s.Registry.List() {
-		if st := src.Status(); st.SRT != nil {
+		st := src.Status()
+		if st.SRT != nil {
 			ev.Sources[st.Name] = *st.SRT
+		}
+		if st.WebRTC != nil {
+			ev.WebRTC[st.Name] = *st.WebRTC
 		}
 	}
 	if s.Outputs != nil {

@@ -126,19 +126,21 @@ function connect() {
     renderSources();
     renderAudio();
   });
-  // every SRT link once a second: one missing has ended
+  // every SRT link and WebRTC session once a second: one missing has ended
   // (a table without any is left alone: it is not drawn again under the
   // operator's hands for nothing)
-  const relink = (items, links) => {
+  const relink = (items, links, key = "srt") => {
     let any = false;
     for (const [name, it] of items) {
-      any ||= !!(it.srt || links[name]);
-      it.srt = links[name];
+      any ||= !!(it[key] || links[name]);
+      it[key] = links[name];
     }
     return any;
   };
   on("links", (l) => {
-    if (relink(show.sources, l.sources || {})) renderSources();
+    const srt = relink(show.sources, l.sources || {});
+    const webrtc = relink(show.sources, l.webrtc || {}, "webrtc"); // WHIP sessions
+    if (srt || webrtc) renderSources();
     if (l.outputs && relink(show.outputs, l.outputs)) renderOutputs();
   });
   on("output", (o) => {

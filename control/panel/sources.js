@@ -73,6 +73,23 @@ function srtLink(l) {
   return span;
 }
 
+// a WebRTC (WHIP) session in a few words ("WebRTC 12 ms · 0.4 % lost ·
+// 2 PLI"), the rest in its title: lost is the share of the packets
+// expected that never came, recovered or not
+function webrtcLink(w) {
+  const span = document.createElement("span");
+  if (!w) return span;
+  const expected = w.packets_received + Math.max(w.packets_lost, 0);
+  const lost = expected ? (100 * Math.max(w.packets_lost, 0)) / expected : 0;
+  span.className = w.packets_skipped > 0 ? "srt dropping" : "srt";
+  const rtt = w.rtt_ms < 10 ? w.rtt_ms.toFixed(1) : Math.round(w.rtt_ms);
+  span.textContent = `WebRTC ${rtt} ms · ${lost.toFixed(1)} % lost · ${w.plis} PLI`;
+  span.title = `round trip ${w.rtt_ms.toFixed(1)} ms, jitter ${w.jitter_ms.toFixed(1)} ms, ` +
+    `${w.bitrate_kbps.toFixed(0)} kb/s in; packets: ${w.packets_received} received, ${w.packets_lost} lost, ` +
+    `${w.packets_recovered} recovered, ${w.packets_skipped} given up; ${w.nacks} NACKs asking for ${w.nacked_packets}, ${w.plis} PLIs`;
+  return span;
+}
+
 // a source's name with a link to its web tally page (/tally/NAME), for
 // the phone or tablet on that camera
 function sourceName(name) {
@@ -141,7 +158,7 @@ export function renderSources() {
     const v = s.video ? `${s.video.codec} ${s.video.width}×${s.video.height} ${s.video.fps}` : "";
     const tr = document.createElement("tr");
     tr.dataset.source = name;
-    tr.append(cell(sourceName(name)), cell(badge(s.state)), cell(s.protocol || ""), cell(v), cell(srtLink(s.srt), "link"),
+    tr.append(cell(sourceName(name)), cell(badge(s.state)), cell(s.protocol || ""), cell(v), cell(s.webrtc ? webrtcLink(s.webrtc) : srtLink(s.srt), "link"),
       cell(bufferField(name, s), "buf"), cell(playerStrip(name), "clip"), cell(s.warning || s.last_error || s.player?.error || "", "err"));
     return tr;
   });
