@@ -106,9 +106,9 @@ func TestSRTLinks(t *testing.T) {
 		}
 	}
 	require.JSONEq(t, `{"sources":{"cam1":{"rtt_ms":41.5,"latency_ms":200,"send_mbps":0,"recv_mbps":1.25,"packets_sent":0,
-		"packets_received":1000,"packets_lost":50,"packets_retransmitted":48,"packets_dropped":2}},"outputs":{}}`, next())
+		"packets_received":1000,"packets_lost":50,"packets_retransmitted":48,"packets_dropped":2}},"outputs":{},"webrtc":{}}`, next())
 	pub.Close() // the last link gone: one empty event says so, then none
-	for i := 0; next() != `{"sources":{},"outputs":{}}`; i++ {
+	for i := 0; next() != `{"sources":{},"outputs":{},"webrtc":{}}`; i++ {
 		require.Less(t, i, 2, "no empty links event after the last link went")
 	}
 	select {

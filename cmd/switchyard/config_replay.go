@@ -10,6 +10,7 @@ import (
 	"switchyard/control"
 	"switchyard/ingest"
 	"switchyard/ingest/replay"
+	"switchyard/ingest/replay/slowmo"
 	"switchyard/internal/fault"
 	"switchyard/internal/show"
 	"switchyard/output/record"
@@ -90,7 +91,7 @@ func (a *app) startReplay(cfg *Config) error {
 	a.replay = replay.New(replay.Config{
 		Buffer: time.Duration(cfg.Replay.Buffer), MaxBytes: cfg.Replay.MaxBytes,
 		SpillDir: filepath.Join(cfg.DataDir, "replay"), DiskMaxBytes: cfg.Replay.DiskMaxBytes,
-		Slow: cfg.Replay.Slow, OnEnd: cfg.Replay.OnEnd,
+		Slow: cfg.Replay.Slow, Slowmo: slowmo.Blender{}, OnEnd: cfg.Replay.OnEnd,
 		Ended:    func() { a.sources.Ended(replay.Source) },
 		EndDelay: func() time.Duration { return a.mixer.Switcher().SourceStats(replay.Source).JitterBuffer },
 		ClipDir:  filepath.Join(cfg.DataDir, "clips"), Save: record.WriteClip, Key: cfg0.PublishKey,

@@ -13,7 +13,6 @@ import (
 	"switchyard/ingest"
 	"switchyard/internal/fault"
 	"switchyard/media"
-	"switchyard/media/av"
 )
 
 // start claims the replay source and plays units on it from the mark,
@@ -226,118 +225,36 @@ func (r *Replayer) run(ctx context.Context, pub *ingest.Publisher, units []*medi
 }
 
 // blendRun publishes the replay from the mark on as pictures of its own
-// at the camera's rate fps, from start on the replay source's timeline
-// (the mark, at markAt, stands until then):
-// picture j shows the camera at j×speed frames past the mark — a frame
-// of it, or between two a mix of both by where it falls (at 50 % every
-// other picture is half of each neighbour; at 25 % a quarter, half, three
-// quarters). It returns the last picture's timestamp.
+// (slow with Slow blend), made by the Slowmo main gave the Replayer:
+// picture j stands for the camera at j×speed frames past the mark, each
+// going out when the one before it is due (the first at once: it makes
+// the mixer's decoder give out the mark, which stands until then, at
+// markAt). It returns the last picture's timestamp.
 func (r *Replayer) blendRun(ctx context.Context, pub *ingest.Publisher, units []*media.Unit, mark int, speed, fps float64,
 	markAt, start time.Duration, wait func(time.Time) bool, wallOf func(time.Duration) time.Time) (last time.Duration, err error) {
-	markPTS := units[mark].PTS
+	if r.cfg.Slowmo == nil {
+		return 0, errors.New("replay.slow: blend has nothing to blend with here (no Slowmo given): the replay went on repeating")
+	}
 	fd := time.Duration(float64(time.Second) / fps)
-	d, err := newDecoder(units[mark].Track.Codec)
-	if err != nil {
-		return 0, err
-	}
-	defer d.close()
-	var pics []*av.Frame // the decoded pictures from the mark on, in display order; pics[0] is number first
-	first, in, flushed := 0, 0, false
-	defer func() {
-		for _, p := range pics {
-			p.Free()
-		}
-	}()
-	collect := func(f *av.Frame, pts time.Duration) {
-		if pts != math.MinInt64 && pts < markPTS-time.Millisecond { // (the flush's picture may have no timestamp: the last)
-			f.Free()
-			return
-		}
-		pics = append(pics, f)
-	}
-	have := func(n int) (bool, error) { // is picture n decoded (false: the range ends before it)?
-		for first+len(pics) <= n {
-			switch {
-			case in < len(units):
-				u := units[in]
-				in++
-				if u.Track.Kind == media.KindVideo {
-					if err := d.decode(u, collect); err != nil {
-						return false, err
-					}
-				}
-			case !flushed:
-				flushed = true
-				if err := d.decode(nil, collect); err != nil {
-					return false, err
-				}
-			default:
-				return false, nil
-			}
-		}
-		return true, nil
-	}
-	var enc *encoder
-	var mix *av.Frame
-	defer func() {
-		if enc != nil {
-			enc.close()
-		}
-		if mix != nil {
-			mix.Free()
-		}
-	}()
-	for j := 1; ; j++ {
-		p := float64(j) * speed
-		i := int(p + 1e-9)
-		w := p - float64(i)
-		hi := i
-		if w > 1e-9 {
-			hi = i + 1
-		} else {
-			w = 0
-		}
-		ok, err := have(hi)
-		if err != nil || !ok {
-			return last, err
-		}
-		for first < i {
-			pics[0].Free()
-			pics = pics[1:]
-			first++
-		}
-		pic := pics[i-first]
-		if w > 0 {
-			if mix == nil {
-				if mix, err = av.NewFrame(pic.Width, pic.Height); err != nil {
-					return last, err
-				}
-			}
-			blend(mix, pic, pics[hi-first], w)
-			pic = mix
-		}
-		if enc == nil {
-			if enc, err = newEncoder(pic.Width, pic.Height, fps, max(int(fps+0.5), 1)); err != nil {
-				return last, err
-			}
-		}
-		nalus, key, err := enc.encode(pic, j == 1)
-		if err != nil {
-			return last, err
-		}
-		pts := start + time.Duration(j)*fd
-		// each picture goes out when the one before it is due (the first
-		// at once: it makes the mixer's decoder give out the mark)
+	j := 0
+	err = r.cfg.Slowmo.Pictures(units, mark, speed, fps, func(track *media.Track, nalus [][]byte, key bool) bool {
+		j++
 		prev := markAt
 		if j > 1 {
 			prev = last
 		}
 		if !wait(wallOf(prev)) {
-			return last, ctx.Err()
+			return false
 		}
-		pub.WriteUnit(&media.Unit{Track: enc.track, PTS: pts, DTS: pts, Key: key, Data: nalus})
+		pts := start + time.Duration(j)*fd
+		pub.WriteUnit(&media.Unit{Track: track, PTS: pts, DTS: pts, Key: key, Data: nalus})
 		last = pts
+		return true
+	})
+	if err == nil {
+		err = ctx.Err()
 	}
+	return last, err
 }
 
 // onGrid puts d, a video timestamp's distance from the mark, on the

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"switchyard/ingest"
+	"switchyard/ingest/replay/slowmo"
 	"switchyard/media"
 	"switchyard/media/av"
 )
@@ -66,12 +67,12 @@ func replayed(t *testing.T, rd *media.Reader, n, want int) []*group {
 	defer cancel()
 	var groups []*group
 	var track *media.Track
-	var d *decoder
+	var d *slowmo.Decoder
 	finish := func() {
 		if d != nil {
 			g := groups[len(groups)-1]
-			require.NoError(t, d.decode(nil, func(f *av.Frame, _ time.Duration) { g.means = append(g.means, meanLuma(f)); f.Free() }))
-			d.close()
+			require.NoError(t, d.Decode(nil, func(f *av.Frame, _ time.Duration) { g.means = append(g.means, meanLuma(f)); f.Free() }))
+			d.Close()
 		}
 	}
 	for {
@@ -81,13 +82,13 @@ func replayed(t *testing.T, rd *media.Reader, n, want int) []*group {
 		if u.Track != track {
 			finish()
 			track = u.Track
-			d, err = newDecoder(u.Track.Codec)
+			d, err = slowmo.NewDecoder(u.Track.Codec)
 			require.NoError(t, err)
 			groups = append(groups, &group{})
 		}
 		g := groups[len(groups)-1]
 		g.pts = append(g.pts, u.PTS)
-		require.NoError(t, d.decode(u, func(f *av.Frame, _ time.Duration) { g.means = append(g.means, meanLuma(f)); f.Free() }))
+		require.NoError(t, d.Decode(u, func(f *av.Frame, _ time.Duration) { g.means = append(g.means, meanLuma(f)); f.Free() }))
 		if len(groups) == n && len(g.pts) == want {
 			finish()
 			return groups
@@ -124,7 +125,7 @@ func h264Show(t *testing.T, cfg Config) (*Replayer, *media.Reader) {
 // a quarter, a half, three quarters.
 func TestReplayBlend(t *testing.T) {
 	for _, speed := range []float64{0.5, 0.25} {
-		r, rd := h264Show(t, Config{Slow: SlowBlend})
+		r, rd := h264Show(t, Config{Slow: SlowBlend, Slowmo: slowmo.Blender{}})
 		// frames 30 (the mark; decoded from the key frame 0) to 40; the newest is 59
 		info, err := r.Play(Request{Source: "cam1", FromS: f(-29.0 / fps), ToS: f(-19.0 / fps), Speed: speed})
 		require.NoError(t, err)

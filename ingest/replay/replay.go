@@ -21,6 +21,14 @@ const Source = "replay"
 // Speeds are the speeds a replay plays at.
 var Speeds = []float64{0.25, 0.5, 0.75, 1}
 
+// Slowmo makes the pictures of a blended slow replay from a range's units
+// (decoded, the in-between ones mixed, encoded as H.264): picture j = 1,
+// 2, … is the camera at j×speed frames past the mark; emit is called with
+// each in turn until the range ends or it returns false.
+type Slowmo interface {
+	Pictures(units []*media.Unit, mark int, speed, fps float64, emit func(track *media.Track, nalus [][]byte, key bool) bool) error
+}
+
 // Values of Config.Slow and Config.OnEnd.
 const (
 	SlowRepeat = "repeat"
@@ -75,6 +83,10 @@ type Config struct {
 	// each picture longer; SlowBlend mixes the two around (decoded and
 	// encoded again while the replay plays).
 	Slow string
+	// Slowmo makes a blended slow replay's pictures (Slow blend): main
+	// gives slowmo.Blender (the replay's one use of FFmpeg, kept out of
+	// this package so that its types link no cgo).
+	Slowmo Slowmo
 	// OnEnd is what follows the replay's last frame (replay.on_end):
 	// EndSlate (the default): the replay source shows its slate once that
 	// picture is older than the mixer's stale_after; EndNext: Ended is
