@@ -248,11 +248,12 @@ func quietSourcesDecodeAtLowerPriority(t *testing.T) {
 	}
 }
 
-// threadSched reads a thread's scheduling policy and real-time priority
-// (fields 41 and 40 of stat).
-func threadSched(statPath string) (policy, rtprio int, alive bool) {
+// threadSched reads a thread's scheduling policy, real-time priority and
+// nice value (fields 41, 40 and 19 of stat) in one read, so a thread that
+// ends between two reads is not seen half alive.
+func threadSched(statPath string) (policy, rtprio, nice int, alive bool) {
 	fields, alive := threadStat(statPath)
-	return statInt(fields, 41), statInt(fields, 40), alive
+	return statInt(fields, 41), statInt(fields, 40), statInt(fields, 19), alive
 }
 
 // TestProgramThreadsRunRaised: the clock's thread, the encode loop's and
@@ -274,8 +275,7 @@ func TestProgramThreadsRunRaised(t *testing.T) {
 			raised := func() (n, wrong int) {
 				tasks, _ := filepath.Glob("/proc/self/task/*/stat")
 				for _, p := range tasks {
-					policy, prio, alive := threadSched(p)
-					nice, _ := threadNice(p)
+					policy, prio, nice, alive := threadSched(p)
 					var got programPriority
 					switch {
 					case !alive:
@@ -390,15 +390,13 @@ func TestRuntimeThreadsRaised(t *testing.T) {
 	}
 	require.GreaterOrEqual(t, len(fresh), 4, "the runtime started threads for the blocked goroutines")
 	for _, p := range fresh {
-		policy, _, alive := threadSched(p)
-		nice, _ := threadNice(p)
+		policy, _, nice, alive := threadSched(p)
 		if alive && policy == schedOther && nice < processNice()+decodeInUseNice {
 			require.Equal(t, ordinaryNice(), nice, "%s: a thread the runtime started after the raise", p)
 		}
 	}
 	for _, p := range tasks {
-		policy, _, alive := threadSched(p)
-		nice, _ := threadNice(p)
+		policy, _, nice, alive := threadSched(p)
 		if alive && policy == schedOther {
 			require.NotEqual(t, processNice(), nice, "%s: no ordinary thread is left at the process's nice value", p)
 		}
