@@ -98,23 +98,34 @@ func (e *estimator) target() time.Duration {
 }
 
 // step returns the buffer to use at program time now instead of cur, for a
-// program frame of frame, and whether it changed.
-func (e *estimator) step(now, cur, frame time.Duration) (time.Duration, bool) {
+// program frame of frame, and whether it changed. A buffer whose source is
+// on air (onAir) moves only when its media came late: it grows when a need
+// went past the buffer (a picture or sound late, on air a repeat or a gap
+// already) and not for the margin over a need it still covers, and it
+// never shrinks (that would skip a picture that was on time), so on air it
+// moves no picture a fixed buffer of its size would not. Off air (on
+// preview, or unused) it follows the need both ways, and a source cut to
+// program comes on air on the buffer it came to there.
+func (e *estimator) step(now, cur, frame time.Duration, onAir bool) (time.Duration, bool) {
 	e.peak.roll(now)
 	if !e.peak.seen {
 		return cur, false
 	}
 	want := e.target()
 	since := now - e.lastStep
+	grow := want > cur
+	if onAir { // only for media that came late, not for the margin
+		grow = e.peak.peak() > cur
+	}
 	switch {
-	case want > cur && (!e.stepped || since >= max(growEvery, cur)):
+	case grow && (!e.stepped || since >= max(growEvery, cur)):
 		// max(…, cur): the sound has taken the last step (soundJitter);
 		// half as much again as is missing, so that a peak creeping up
 		// (the first seconds of a jittery feed) takes few steps
 		next := min(cur+min(frame, (want-cur)*3/2), MaxJitterBuffer)
 		e.lastGrow, e.lastStep, e.stepped, e.grown = now, now, true, true
 		return next, true
-	case cur-want >= shrinkMin && (!e.stepped || since >= max(shrinkEvery, cur)) && (!e.grown || now-e.lastGrow >= shrinkHold):
+	case !onAir && cur-want >= shrinkMin && (!e.stepped || since >= max(shrinkEvery, cur)) && (!e.grown || now-e.lastGrow >= shrinkHold):
 		next := cur - min(frame/4, cur-want)
 		e.lastStep, e.stepped = now, true
 		return next, true
@@ -239,7 +250,7 @@ func (in *input) noteNeed(now, need time.Duration, frame time.Duration) {
 	}
 	b.buf.est.peak.note(now, max(need, 0))
 	cur := time.Duration(b.delay.Load())
-	next, changed := b.buf.est.step(now, cur, frame)
+	next, changed := b.buf.est.step(now, cur, frame, b.onAir())
 	if changed {
 		b.setBufferLocked(now, next)
 		b.buf.steps++
@@ -247,6 +258,29 @@ func (in *input) noteNeed(now, need time.Duration, frame time.Duration) {
 	b.buf.mu.Unlock()
 	if changed {
 		b.setWake()
+	}
+}
+
+// onAir reports whether the program used in's pictures or sound (or those
+// of a source that follows its buffer) in the last airedFor ticks.
+func (in *input) onAir() bool {
+	return in.clock != nil && in.clock.Load()-in.airedAt.Load() <= airedFor
+}
+
+// airedFor is how many ticks a source stays on air for its buffer after the
+// program last used it: a tick or two of slack for the sound, which the
+// encode loop mixes beside the tick.
+const airedFor = 2
+
+// markAired marks the source, and the one whose buffer it follows, as on
+// air at tick n (in may be nil).
+func (in *input) markAired(n int64) {
+	if in == nil {
+		return
+	}
+	in.airedAt.Store(n)
+	if l := in.lead.Load(); l != nil {
+		l.airedAt.Store(n)
 	}
 }
 

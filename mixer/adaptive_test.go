@@ -2,6 +2,7 @@ package mixer
 
 import (
 	"math/rand/v2"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -35,7 +36,7 @@ func TestAdaptiveBufferFollowsTheNeed(t *testing.T) {
 				need += time.Duration(rng.Int64N(int64(jitter)))
 			}
 			e.peak.note(now, need)
-			next, changed := e.step(now, cur, frame)
+			next, changed := e.step(now, cur, frame, false)
 			if changed != (next != cur) {
 				t.Fatalf("at %v: changed %v but %v → %v", now, changed, cur, next)
 			}
@@ -110,8 +111,86 @@ func TestAdaptiveBufferFollowsTheNeed(t *testing.T) {
 	}
 	// one late picture (a stall of 90 ms) grows it at once
 	e.peak.note(now, 90*time.Millisecond)
-	if next, changed := e.step(now, cur, frame); !changed || next <= cur || next-cur > frame {
+	if next, changed := e.step(now, cur, frame, true); !changed || next <= cur || next-cur > frame {
 		t.Fatalf("a late picture: %v → %v (changed %v), want a growth of up to a frame at once", cur, next, changed)
+	}
+}
+
+// TestAdaptiveBufferShrinksOnlyOffAir: a source on air keeps the buffer
+// it has when its need falls (a shrink would skip a picture that was on
+// time) or comes near it, and still grows at once on a late picture; off
+// air it follows the need both ways, with its margin.
+func TestAdaptiveBufferShrinksOnlyOffAir(t *testing.T) {
+	const frame = 33333 * time.Microsecond
+	var e estimator
+	cur := autoStart
+	feed := func(now *time.Duration, d, need time.Duration, onAir bool) {
+		for end := *now + d; *now < end; *now += 12500 * time.Microsecond {
+			e.peak.note(*now, need)
+			if next, changed := e.step(*now, cur, frame, onAir); changed {
+				if onAir && next < cur {
+					t.Fatalf("at %v on air: shrank %v → %v", *now, cur, next)
+				}
+				cur = next
+			}
+		}
+	}
+	now := time.Duration(0)
+	feed(&now, 30*time.Second, 3*time.Millisecond, true)
+	if cur != autoStart {
+		t.Fatalf("on air on a clean LAN for 30 s: %v, want the %v it started on", cur, autoStart)
+	}
+	feed(&now, 100*time.Millisecond, 90*time.Millisecond, true)
+	if cur <= autoStart {
+		t.Fatalf("on air, a late picture: %v, want a growth at once", cur)
+	}
+	grown := cur
+	feed(&now, 20*time.Second, 3*time.Millisecond, true)
+	if cur < grown {
+		t.Fatalf("on air after a growth: %v, want it held at %v or more", cur, grown)
+	}
+	// a need it covers, though not with the margin: on air it stays
+	grown = cur
+	feed(&now, 10*time.Second, grown-3*time.Millisecond, true)
+	if cur != grown {
+		t.Fatalf("on air, a need %v under the buffer: %v, want it held at %v", grown-3*time.Millisecond, cur, grown)
+	}
+	feed(&now, 2*time.Second, grown-3*time.Millisecond, false)
+	if cur <= grown {
+		t.Fatalf("off air, a need %v under the buffer: %v, want it grown by the margin", grown-3*time.Millisecond, cur)
+	}
+	feed(&now, 20*time.Second, 3*time.Millisecond, true)
+	if cur < grown {
+		t.Fatalf("on air after a growth: %v, want it held at %v or more", cur, grown)
+	}
+	feed(&now, 20*time.Second, 3*time.Millisecond, false)
+	if cur > 12*time.Millisecond {
+		t.Fatalf("off air for 20 s on a clean LAN: %v, want it down to about 9 ms", cur)
+	}
+}
+
+// TestSourceOnAirForItsBuffer: the program bus, a transition's incoming
+// side, a PiP and a heard sound put a source on air for its buffer; the
+// preview does not; a follower on air puts the source it follows on air.
+func TestSourceOnAirForItsBuffer(t *testing.T) {
+	var clock atomic.Int64
+	cam, mic := &input{clock: &clock}, &input{clock: &clock}
+	mic.lead.Store(cam)
+	clock.Store(100)
+	if cam.onAir() || mic.onAir() {
+		t.Fatal("never used: on air")
+	}
+	cam.markShown(100) // preview
+	if cam.onAir() {
+		t.Fatal("on preview: on air")
+	}
+	mic.markAired(100)
+	if !cam.onAir() || !mic.onAir() {
+		t.Fatal("its follower heard: the followed source's buffer not on air")
+	}
+	clock.Store(100 + airedFor + 1)
+	if cam.onAir() {
+		t.Fatal("off air for more than airedFor ticks: still on air")
 	}
 }
 
@@ -227,7 +306,7 @@ func TestAdaptiveBufferDoesNotAllocate(t *testing.T) {
 		now += 12 * time.Millisecond
 		in.buf.mu.Lock()
 		in.buf.est.peak.note(now, time.Duration(now%(40*time.Millisecond)))
-		next, changed := in.buf.est.step(now, in.jitter(), in.frame)
+		next, changed := in.buf.est.step(now, in.jitter(), in.frame, false)
 		if changed {
 			in.setBufferLocked(now, next)
 		}

@@ -132,9 +132,8 @@ func New(cfg Config, log *slog.Logger) (*Engine, error) {
 	}
 	if cfg.JitterBuffer == 0 {
 		// 2 frames for every source; AutoJitter (program.jitter_buffer:
-		// auto) gives each its adaptive buffer (adaptive.go). Not the
-		// default yet: each step of an adaptive buffer on air is a repeated
-		// or skipped picture, and a jump in the recording's edit list.
+		// auto, the show's default) gives each its adaptive buffer
+		// (adaptive.go), which on air moves only for media that came late.
 		cfg.JitterBuffer = 2 * cfg.FrameDuration()
 	}
 	if cfg.EncodeThreads == 0 {

@@ -79,6 +79,11 @@ type input struct {
 	// decodes at a lower priority (lowered, while it does).
 	shownAt atomic.Int64
 	heardAt atomic.Int64
+	// airedAt is the last tick whose program frame showed or mixed the
+	// source (program bus, a transition's incoming side, a PiP, its sound
+	// heard; preview does not count), or that of a source following its
+	// buffer: an adaptive buffer shrinks only off air (adaptive.go).
+	airedAt atomic.Int64
 	clock   *atomic.Int64
 	lowered atomic.Bool
 

@@ -137,9 +137,11 @@ func (s *Switcher) AddInput(name string, st *media.Stream, jitterBuffer time.Dur
 	in.delay.Store(int64(d))
 	in.soundJ.Store(int64(d))
 	in.buf.auto = auto
+	in.cmap.maxMove = s.cfg.FrameDuration()
 	in.shownPTS.Store(int64(noPTS))
 	in.shownAt.Store(s.tickN.Load()) // in sight and heard until the ticks say otherwise
 	in.heardAt.Store(s.tickN.Load())
+	in.airedAt.Store(s.tickN.Load())
 	s.mu.Lock()
 	err = s.ins.add(in)
 	s.mu.Unlock()

@@ -196,6 +196,7 @@ func (s *Sound) mix(n int64, m soundMix, ins []*input, targets []*target) {
 		in.meter.Add(src)
 		if g := in.weight; g != 0 {
 			in.heardAt.Store(n)
+			in.markAired(n)
 			if late > 0 { // the program's sound lost it
 				in.soundLate.Add(uint64(late / 2))
 			}

@@ -143,6 +143,8 @@ func (s *Switcher) take(n int64, at time.Duration, now time.Time, keyers *KeyerS
 	s.tickN.Store(n)
 	sh.inA.markShown(n)
 	sh.inB.markShown(n)
+	sh.inA.markAired(n)
+	sh.inB.markAired(n)
 	s.ins.m[sh.Preview].markShown(n) // preview: the next cut or transition needs it whole
 	sh.key = s.marks.frame(n, sh.Shot, sh.inA, sh.inB, sh.picA != nil, sh.picB != nil, s.ins.list)
 	if trans != nil && trans.Transition.Type == bus.TransStinger {
@@ -162,6 +164,7 @@ func (s *Switcher) takeKeyerSourcesLocked(list []*keyerState, n int64, at time.D
 			var in *input
 			k.pic, k.slate, in = s.sourceLocked(v.source, at, now, true)
 			in.markShown(n)
+			in.markAired(n)
 		}
 	}
 }

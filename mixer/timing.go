@@ -19,7 +19,8 @@ import (
 // later (audio waits for whole codec frames, muxers interleave) is still in
 // time. It is held steady and moved only when that value moves by more than
 // reanchorTol (a camera's clock drifting against ours, a route changing),
-// or at once when the timestamps jump (a new publisher).
+// by at most a program frame a unit (one picture repeated or skipped a
+// move), or at once when the timestamps jump (a new publisher).
 // Video and audio of a source share the mapping, so they leave the mixer
 // together whatever their arrival: pictures wait in a small queue until
 // their program time, audio is read from its ring at the source time that
@@ -41,7 +42,11 @@ type clockMap struct {
 	tracks   [2]trackDelay // video, audio
 	off      atomic.Int64  // time.Duration; read by the tick
 	moves    atomic.Uint64 // times off moved with the least delay (not at a jump)
-	late     lateWindow    // units' arrival after the mapping's least delay
+	// maxMove bounds a move with the least delay (0: none): a program
+	// frame, so that a move repeats or skips at most one picture on air;
+	// a larger change of the least delay takes a move per unit until done.
+	maxMove time.Duration
+	late    lateWindow // units' arrival after the mapping's least delay
 }
 
 // lateWindow keeps the most any unit arrived after the mapping's least
@@ -118,6 +123,9 @@ func (m *clockMap) observe(track int, arrival, pts time.Duration) {
 		}
 	}
 	if absDur(est-cur) > reanchorTol {
+		if m.maxMove > 0 {
+			est = min(max(est, cur-m.maxMove), cur+m.maxMove)
+		}
 		m.off.Store(int64(est))
 		m.moves.Add(1)
 	}

@@ -42,6 +42,36 @@ func TestClockMapTakesTheLaterTrackAndHoldsSteady(t *testing.T) {
 	}
 }
 
+// TestClockMapMovesAFrameAtATime: a least delay that changes by more than
+// a program frame (a route changing; the window forgetting a fast unit on a
+// jittery path) moves the mapping a frame per unit, each move at most a
+// frame, until it is there — one picture repeated or skipped a move.
+func TestClockMapMovesAFrameAtATime(t *testing.T) {
+	const frame = 33333 * time.Microsecond
+	m := clockMap{maxMove: frame}
+	for i := range 50 {
+		pts := time.Duration(i) * 20 * ms
+		m.observe(0, pts+10*ms, pts)
+	}
+	// the path now takes 100 ms more, and the 10 ms delay is forgotten
+	prev, moves := m.offset(), m.moves.Load()
+	for i := 50; i < 400; i++ {
+		pts := time.Duration(i) * 20 * ms
+		m.observe(0, pts+110*ms, pts)
+		off := m.offset()
+		if absDur(off-prev) > frame {
+			t.Fatalf("at %d: moved %v → %v, more than a frame", i, prev, off)
+		}
+		prev = off
+	}
+	if got := m.offset(); absDur(got-110*ms) > reanchorTol {
+		t.Fatalf("offset %v, want it moved to 110ms (within %v)", got, reanchorTol)
+	}
+	if n := m.moves.Load() - moves; n < 3 || n > 4 {
+		t.Fatalf("%d moves for 100 ms, want 3 or 4 of at most a frame", n)
+	}
+}
+
 // TestClockMapMeasuresTransitJitter: the most a unit arrived after the
 // mapping's least delay, over the last two to four seconds — what a jitter
 // buffer has to cover — follows the network: it rises at once with a late

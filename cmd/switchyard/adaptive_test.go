@@ -19,8 +19,10 @@ import (
 
 // TestAdaptiveJitterBuffer: a camera (pictures and sound) pushed over RTMP
 // through a TCP proxy that delays each chunk by a random 0, 10, 40 and then
-// 120 ms (in order), on program with jitter_buffer_ms: auto. At each step
-// its buffer follows the network: the status shows jitter_buffer_ms at or
+// 120 ms (in order), with jitter_buffer_ms: auto — on preview at 0 ms
+// (off air the buffer comes down to what a clean loopback needs), then on
+// program, where it never shrinks. At each step its buffer follows the
+// network: the status shows jitter_buffer_ms at or
 // above the measured transit jitter and near what it measured it needs
 // (transit plus decode, jitter_need_ms); after 2 s at a step no picture is
 // late (on a quiet machine; on a busy one, a stall past every need before
@@ -49,7 +51,10 @@ func TestAdaptiveJitterBuffer(t *testing.T) {
 		}
 	})
 	waitLive(t, a, "cam1")
-	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, nil)
+	// on preview first: off air the buffer follows the need both ways; on
+	// program (from the first jittery level on) it only grows, for media
+	// that came late
+	mustAPI(t, "POST", a.apiURL("/preview"), `{"source":"cam1"}`, nil)
 
 	// a microphone on the camera's buffer: through the API, checked
 	var e struct{ Error, Field string }
@@ -75,9 +80,15 @@ func TestAdaptiveJitterBuffer(t *testing.T) {
 		need float64
 	}
 	var needs []seen
+	onAir, lastOnAir := false, 0 // cam1 on program; its buffer then
 	status := func() ingest.Status {
+		t.Helper()
 		st := sourceStatus(t, a, "cam1")
 		needs = append(needs, seen{time.Now(), st.JitterNeedMS})
+		if onAir {
+			require.GreaterOrEqual(t, st.JitterBufferMS, lastOnAir, "on air the buffer shrank")
+			lastOnAir = st.JitterBufferMS
+		}
 		return st
 	}
 	recentPeak := func(within time.Duration) float64 {
@@ -100,6 +111,11 @@ func TestAdaptiveJitterBuffer(t *testing.T) {
 
 	var report []string
 	for _, level := range []time.Duration{0, 10 * time.Millisecond, 40 * time.Millisecond, 120 * time.Millisecond} {
+		if level > 0 && !onAir {
+			mustAPI(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, nil)
+			frames(3) // on program from the next tick: a step decided before it was off air
+			onAir, lastOnAir = true, sourceStatus(t, a, "cam1").JitterBufferMS
+		}
 		proxy.Jitter(level)
 		poll(60) // 2 s to follow it
 		before := a.mixer.Switcher().SourceStats("cam1")

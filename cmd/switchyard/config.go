@@ -179,10 +179,10 @@ type ProgramConfig struct {
 	// rtsp://HOST:8554/preview (a confidence monitor).
 	PreviewBitrate media.Bitrate `yaml:"preview_bitrate"`
 	// JitterBuffer is how long each source's pictures and sound wait past
-	// the earliest they could be shown, so a jittery feed plays evenly: a
-	// duration for every source, or auto (unset): each source's adaptive
-	// buffer, following its measured lateness (a source's own
-	// jitter_buffer_ms still wins).
+	// the earliest they could be shown, so a jittery feed plays evenly:
+	// auto (the default): each source's adaptive buffer, following its
+	// measured lateness; or a duration for every source (0: 2 frames). A
+	// source's own jitter_buffer_ms still wins.
 	JitterBuffer JitterBuffer `yaml:"jitter_buffer"`
 	// Encoder is the program's H.264 encoder: x264 (the CPU; default), or
 	// a GPU's through FFmpeg: nvenc (NVIDIA), vaapi (Intel/AMD), qsv
@@ -285,7 +285,7 @@ func defaults() Config {
 		RTSP:       RTSPConfig{Listen: ":8554", UDPRTP: ":8000", UDPRTCP: ":8001", MaxConnections: defaultMaxConnections},
 		SRT:        SRTConfig{Listen: ":8890", Latency: Duration(120 * time.Millisecond), MaxConnections: defaultMaxConnections},
 		WebRTC:     WebRTCConfig{UDP: ":8189"},
-		Program:    ProgramConfig{Width: 1280, Height: 720, FPS: 30, VideoBitrate: 4_500_000, AudioBitrate: 160_000, Keyint: Duration(2 * time.Second)},
+		Program:    ProgramConfig{Width: 1280, Height: 720, FPS: 30, VideoBitrate: 4_500_000, AudioBitrate: 160_000, Keyint: Duration(2 * time.Second), JitterBuffer: JitterBuffer(mixer.AutoJitter)},
 		DataDir:    "./data",
 		Record:     RecordConfig{Program: true, ISO: true, Fragment: Duration(time.Second), MinFreeMB: 256, Timecode: record.TimecodeTimeOfDay},
 		HLS:        HLSConfig{Enabled: true},

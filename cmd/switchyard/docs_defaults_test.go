@@ -23,10 +23,9 @@ import (
 // value: derived at start from something else, so defaults() leaves them
 // zero.
 var described = map[string]string{
-	"program.jitter_buffer": "2 frames",
-	"program.hw_device":     "the first GPU",
-	"show.name":             "the host name",
-	"assets_dir":            "`data_dir/assets`",
+	"program.hw_device": "the first GPU",
+	"show.name":         "the host name",
+	"assets_dir":        "`data_dir/assets`",
 }
 
 // zeroMeans are the keys the show file leaves at zero for the part that

@@ -34,7 +34,8 @@ func testConfig(t *testing.T, sources ...ingest.SourceConfig) *Config {
 	cfg.SRT.Listen = "127.0.0.1:0"
 	cfg.WebRTC.UDP = "127.0.0.1:0"
 	cfg.RTSP.UDPRTP, cfg.RTSP.UDPRTCP = "", "" // UDP off: startAppUDP turns it on on free ports
-	cfg.Program = ProgramConfig{Width: 320, Height: 240, FPS: 30, VideoBitrate: 600_000, AudioBitrate: 96_000, Keyint: Duration(time.Second)}
+	cfg.Program = ProgramConfig{Width: 320, Height: 240, FPS: 30, VideoBitrate: 600_000, AudioBitrate: 96_000, Keyint: Duration(time.Second),
+		JitterBuffer: cfg.Program.JitterBuffer} // the default (auto): the tests run the buffer a show runs
 	cfg.DataDir = t.TempDir()
 	cfg.Sources = sources
 	require.NoError(t, cfg.Validate())
