@@ -57,8 +57,13 @@ func Pull(ctx context.Context, c PullConfig, publish func(link func() Stats) (me
 	}
 	rx, err := mpegts.NewReceiver(in, c.Log)
 	if err != nil {
-		if ctx.Err() == nil && (idle.Fired() || errors.Is(err, io.EOF)) {
-			return lost(err)
+		// before the stream's program map: there was no feed to lose
+		switch {
+		case ctx.Err() != nil:
+		case idle.Fired():
+			return fmt.Errorf("no media: the remote took the call and sent no stream for %s (is anything publishing to that stream id?)", c.ReadTimeout)
+		case errors.Is(err, io.EOF):
+			return errors.New("no media: the remote closed the link before sending a stream")
 		}
 		return err
 	}

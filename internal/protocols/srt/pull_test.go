@@ -109,11 +109,13 @@ func pull(t *testing.T, addr string, readTimeout time.Duration, pub *sink) error
 
 // TestPullDropsASilentRemote: a remote that keeps the link up but sends
 // nothing (SRT's keep-alives would hold it for ever) is dropped after the
-// read timeout, whether it never sent a stream or stopped in the middle.
+// read timeout, whether it never sent a stream (told as no media) or
+// stopped in the middle (a feed lost).
 func TestPullDropsASilentRemote(t *testing.T) {
 	pub := &sink{}
 	err := pull(t, remote(t, nil), 500*time.Millisecond, pub)
-	require.EqualError(t, err, "feed lost: nothing came for 500ms")
+	require.EqualError(t, err, "no media: the remote took the call and sent no stream for 500ms (is anything publishing to that stream id?)",
+		"never had a feed: not told as lost")
 	require.Zero(t, pub.units.Load(), "never published")
 
 	pub = &sink{}
