@@ -158,6 +158,7 @@ func (ks *KeyerSet) AddKeyer(s keyer.Spec) (keyer.Status, error) {
 		ks.mu.Unlock()
 		return keyer.Status{}, ErrTooManyKeyer
 	}
+	seq := ks.seq // a refused keyer gives its generated id back
 	if s.ID == "" {
 		for {
 			ks.seq++
@@ -177,11 +178,12 @@ func (ks *KeyerSet) AddKeyer(s keyer.Spec) (keyer.Status, error) {
 		started = time.Now()
 	}
 	p, err := ks.prepareKeyer(k, s, started)
-	if err != nil {
-		return keyer.Status{}, err
-	}
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
+	if err != nil {
+		ks.seq = seq // under edit: no other add took one since
+		return keyer.Status{}, err
+	}
 	k.started = started
 	ks.commitKeyerLocked(k, p)
 	ks.setOn(k, s.On)

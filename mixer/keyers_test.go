@@ -16,7 +16,8 @@ import (
 // TestKeyerSetStandsAlone: the keyers are a part of their own, driven here
 // without an engine, a clock or an encoder — the engine is only the hooks
 // it gives them (which sources are known, where a change goes on air, who
-// is told). A PiP of an unknown source is refused by field; going on air
+// is told). A PiP of an unknown source is refused by field, and takes no
+// id (the next keyer is k1); going on air
 // returns the hook's frame; every command tells; what a deletion frees
 // waits for the next tick (freeRetired), and the tick's list follows.
 func TestKeyerSetStandsAlone(t *testing.T) {
@@ -40,6 +41,7 @@ func TestKeyerSetStandsAlone(t *testing.T) {
 	st, err := ks.AddKeyer(spec(`{"type":"pip","source":"cam","rect":{"x":0,"y":0,"w":160,"h":90},"z":2}`))
 	require.NoError(t, err)
 	pip := st.Spec.ID
+	require.Equal(t, "k1", pip, "the refused keyer took no id")
 	st, err = ks.AddKeyer(spec(`{"type":"text","text":"hello","z":1}`))
 	require.NoError(t, err)
 	require.Len(t, ks.onAirList(), 2)
