@@ -15,6 +15,9 @@ type ClipInfo struct {
 	// Alpha is true for a file whose pictures carry alpha: a stinger
 	// transition's clip (docs/clips.md); a clip source plays it opaque.
 	Alpha bool `json:"alpha,omitempty"`
+	// Pictures is set for a folder of PNG pictures (a PNG sequence): how
+	// many it holds, one a program frame as a stinger transition's clip.
+	Pictures int `json:"pictures,omitempty"`
 	// Error says why the show cannot play the file (one copied in by hand).
 	Error string `json:"error,omitempty"`
 }

@@ -186,7 +186,7 @@ func (a *app) start(cfg *Config) error {
 		Encoder: cfg.Program.Encoder, EncodeDevice: a.hw.encode, DecodeDevice: a.hw.decode,
 		Multiview: mixer.MultiviewConfig{Width: cfg.Multiview.Width, Height: cfg.Multiview.Height, FPS: cfg.Multiview.FPS,
 			Quality: cfg.Multiview.Quality},
-		Stingers:        cfg.clipDirs().Resolve, // stinger transitions: clips as clip sources find theirs
+		Stingers:        cfg.clipDirs().ResolveStinger, // stinger transitions: clips as clip sources find theirs, or a PNG folder
 		StingerMaxBytes: int64(cfg.Clips.StingerMaxMB) << 20,
 	}, log)
 	if err != nil {

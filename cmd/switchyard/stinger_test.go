@@ -49,6 +49,8 @@ func TestStinger(t *testing.T) {
 	clips := filepath.Join(cfg.DataDir, "clips")
 	makeStinger(t, filepath.Join(clips, "sting.mov"), true, "-c:v", "prores_ks", "-profile:v", "4444", "-pix_fmt", "yuva444p10le")
 	makeCounterClip(t, filepath.Join(clips, "opaque.mp4"), 10)
+	// a PNG sequence, as a motion designer delivers one: a folder of numbered pictures
+	makeStinger(t, filepath.Join(clips, "seq", "%04d.png"), false, "-c:v", "png", "-pix_fmt", "rgba", "-f", "image2")
 	require.NoError(t, os.WriteFile(filepath.Join(clips, "junk.mov"), []byte("not a video"), 0o644))
 	a, _ := startApp(t, cfg)
 	waitLive(t, a, "red")
@@ -179,8 +181,12 @@ func TestStinger(t *testing.T) {
 		alpha := map[string]bool{}
 		for _, c := range list {
 			alpha[c.Name] = c.Alpha
+			if c.Name == "seq" {
+				require.Equal(t, 30, c.Pictures, "the PNG sequence's pictures")
+				require.Equal(t, "png", c.Video)
+			}
 		}
-		require.Equal(t, map[string]bool{"sting.mov": true, "sting.webm": true, "opaque.mp4": false, "junk.mov": false, "flat.mov": false}, alpha)
+		require.Equal(t, map[string]bool{"sting.mov": true, "sting.webm": true, "opaque.mp4": false, "junk.mov": false, "flat.mov": false, "seq": true}, alpha)
 	})
 
 	t.Run("T-bar: its position drives the clip", func(t *testing.T) { // program blue, preview red; VP9 with alpha
@@ -212,6 +218,23 @@ func TestStinger(t *testing.T) {
 		require.Equal(t, bus.TransStinger, st.Transition.Type)
 		frames.frame(t, st.Frame+31)
 		require.Equal(t, "blue", a.mixer.Switcher().State().Program)
+	})
+
+	t.Run("a PNG sequence", func(t *testing.T) { // program blue, preview red; a folder of PNGs
+		var st bus.State
+		mustAPI(t, "PUT", a.apiURL("/transition"), `{"type":"stinger","clip":"seq","cut_at_ms":400}`, &st)
+		require.Equal(t, 1000, st.Transition.DurationMS, "30 pictures, one a program frame")
+		for _, tc := range []struct {
+			pos         float64
+			left, right string
+		}{{0.3, "green", "blue"}, {0.5, "green", "red"}} {
+			st = post("/transition/position", fmt.Sprintf(`{"position":%g}`, tc.pos))
+			f := frames.frame(t, st.Frame+2)
+			require.True(t, left(f).is(tc.left), "position %g left: %s, want %s", tc.pos, left(f), tc.left)
+			require.True(t, right(f).is(tc.right), "position %g right: %s, want %s", tc.pos, right(f), tc.right)
+		}
+		st = post("/transition/position", `{"position":1}`)
+		require.Equal(t, "red", st.Program)
 	})
 }
 

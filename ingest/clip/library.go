@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"switchyard/ingest"
 	"switchyard/internal/atomicfile"
@@ -138,6 +139,12 @@ func (l *Library) List() ([]Info, error) {
 	}
 	out := []Info{}
 	for _, e := range ents {
+		if e.IsDir() && CheckName(e.Name()) == nil {
+			if in, ok := l.sequenceInfo(e.Name()); ok {
+				out = append(out, in)
+			}
+			continue
+		}
 		if !e.Type().IsRegular() || uploadName(e.Name()) != nil {
 			continue
 		}
@@ -145,6 +152,50 @@ func (l *Library) List() ([]Info, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
+}
+
+// sequenceInfo describes a folder of PNG pictures (a stinger's PNG
+// sequence, docs/clips.md) by its first picture; false for a folder
+// without one.
+func (l *Library) sequenceInfo(name string) (Info, bool) {
+	dir := filepath.Join(l.Dir, name)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return Info{}, false
+	}
+	in := Info{Name: name}
+	first := ""
+	var mod time.Time
+	for _, e := range ents {
+		if !strings.EqualFold(filepath.Ext(e.Name()), ".png") {
+			continue
+		}
+		if first == "" {
+			first = e.Name()
+		}
+		in.Pictures++
+		if st, err := e.Info(); err == nil {
+			in.SizeBytes += st.Size()
+			if st.ModTime().After(mod) {
+				mod = st.ModTime()
+			}
+		}
+	}
+	if first == "" {
+		return Info{}, false
+	}
+	in.Modified = mod.UTC()
+	if d, err := av.OpenClipDecoder(filepath.Join(dir, first)); err == nil {
+		in.Video, in.Width, in.Height = d.Codec, d.Width, d.Height
+		d.Close()
+		in.Alpha = hasAlpha(filepath.Join(dir, first))
+	}
+	if in.Alpha {
+		in.Error = "a PNG sequence plays as a stinger transition (one picture a program frame), not as a source"
+	} else {
+		in.Error = "its PNG pictures carry no alpha: a PNG sequence plays as a stinger transition, which needs alpha"
+	}
+	return in, true
 }
 
 // ErrNoClip is returned for a clip the folder does not hold.

@@ -71,7 +71,14 @@ func CheckName(name string) error {
 // absolute one inside Clips or one of Allowed. Symbolic links are followed
 // and the real file must still be inside the folder: a link that leads out
 // is refused like "..".
-func (d Dirs) Resolve(name string) (string, error) {
+func (d Dirs) Resolve(name string) (string, error) { return d.resolve(name, false) }
+
+// ResolveStinger is Resolve for a stinger transition's clip, which may also
+// be a folder of numbered PNG pictures (a PNG sequence, as motion designers
+// deliver them): the folder's real path, inside the same folders.
+func (d Dirs) ResolveStinger(name string) (string, error) { return d.resolve(name, true) }
+
+func (d Dirs) resolve(name string, folderOK bool) (string, error) {
 	if err := CheckName(name); err != nil {
 		return "", err
 	}
@@ -104,6 +111,9 @@ func (d Dirs) Resolve(name string) (string, error) {
 			return "", &fault.Invalid{Field: "file", Msg: fmt.Sprintf("clip %s leads out of %s (a symbolic link); copy the file into the folder", name, dir)}
 		}
 		st, err := os.Stat(real)
+		if err == nil && folderOK && st.IsDir() {
+			return real, nil
+		}
 		if err != nil || !st.Mode().IsRegular() {
 			return "", &fault.Invalid{Field: "file", Msg: fmt.Sprintf("clip %s is not a regular file", name)}
 		}

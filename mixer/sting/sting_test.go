@@ -2,6 +2,7 @@ package sting
 
 import (
 	"math"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -102,4 +103,72 @@ func TestLoadRefuses(t *testing.T) {
 			require.Contains(t, err.Error(), tc.want)
 		})
 	}
+}
+
+// TestLoadPNGSequence: a folder of numbered PNG pictures plays one a
+// program frame, in the order of their names, with the same layers as the
+// clip files; a file that is no PNG is skipped; a picture changed makes
+// the loaded clip stale (Same); a link, a picture without alpha and an
+// empty folder are refused with what to do.
+func TestLoadPNGSequence(t *testing.T) {
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		t.Skip("ffmpeg not installed (make deps)")
+	}
+	dir := filepath.Join(t.TempDir(), "sting")
+	require.NoError(t, os.Mkdir(dir, 0o755))
+	in := []string{"-n", "19", "ffmpeg", "-v", "error", "-f", "lavfi", "-i", "color=c=black:s=320x240:r=30:d=1," + vf,
+		"-c:v", "png", "-pix_fmt", "rgba", "-f", "image2", filepath.Join(dir, "%04d.png")}
+	out, err := exec.Command("nice", in...).CombinedOutput()
+	require.NoError(t, err, string(out))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "Thumbs.db"), []byte("not a picture"), 0o644))
+
+	green := color.FromRGB(0, 255, 0)
+	c, err := Load("sting", dir, opts)
+	require.NoError(t, err)
+	require.Equal(t, "png", c.Decoder)
+	require.Equal(t, 1000, c.DurationMS, "30 pictures, one a program frame at 30 fps")
+	require.Len(t, c.Frames, 30)
+	require.True(t, c.At(3) == nil, "100 ms: transparent")
+	require.True(t, c.At(25) == nil, "833 ms: transparent")
+	l := c.At(9)
+	require.True(t, l != nil, "300 ms: the box")
+	require.EqualValues(t, 255, l.A[60*160+20], "left: opaque")
+	require.EqualValues(t, 0, l.A[60*160+140], "right: clear")
+	require.InDelta(t, green.Y, l.Y[60*160+20], 3)
+	require.Nil(t, c.Audio)
+	require.Equal(t, int64(13*(160*120*2+3*80*60)), c.Bytes, "only the 13 pictures that show something")
+	require.True(t, c.Same(dir))
+
+	// a 60 fps program: still one picture a frame (half a second)
+	c60, err := Load("sting", dir, Options{Width: 160, Height: 120, Rate: clock.Rate{Num: 60, Den: 1}, SampleRate: 48000})
+	require.NoError(t, err)
+	require.Equal(t, 500, c60.DurationMS)
+
+	// a picture replaced: the loaded clip is stale
+	b, err := os.ReadFile(filepath.Join(dir, "0001.png"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "0001.png"), append(b, 0), 0o644))
+	require.False(t, c.Same(dir), "a changed picture")
+
+	refused := func(what, path, want string) {
+		t.Helper()
+		_, err := Load("sting", path, opts)
+		var inv *fault.Invalid
+		require.ErrorAs(t, err, &inv, what)
+		require.Equal(t, "clip", inv.Field)
+		require.ErrorContains(t, err, want, what)
+	}
+	linked := filepath.Join(t.TempDir(), "linked")
+	require.NoError(t, os.Mkdir(linked, 0o755))
+	require.NoError(t, os.Symlink(filepath.Join(dir, "0002.png"), filepath.Join(linked, "0001.png")))
+	refused("a link", linked, "not a regular file")
+	empty := filepath.Join(t.TempDir(), "empty")
+	require.NoError(t, os.Mkdir(empty, 0o755))
+	refused("an empty folder", empty, "no PNG pictures")
+	opaque := filepath.Join(t.TempDir(), "opaque")
+	require.NoError(t, os.Mkdir(opaque, 0o755))
+	out, err = exec.Command("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "color=c=red:s=64x64:d=0.1:r=30",
+		"-pix_fmt", "rgb24", "-f", "image2", filepath.Join(opaque, "%04d.png")).CombinedOutput()
+	require.NoError(t, err, string(out))
+	refused("pictures without alpha", opaque, "has no alpha channel")
 }
