@@ -289,7 +289,7 @@ func defaults() Config {
 		DataDir:    "./data",
 		Record:     RecordConfig{Program: true, ISO: true, Fragment: Duration(time.Second), MinFreeMB: 256, Timecode: record.TimecodeTimeOfDay},
 		HLS:        HLSConfig{Enabled: true},
-		Replay:     ReplayConfig{Buffer: Duration(replay.DefaultBuffer), MaxBytes: replay.DefaultMaxBytes, DiskMaxBytes: replay.DefaultDiskMaxBytes, Slow: replay.SlowRepeat, OnEnd: replay.EndSlate},
+		Replay:     ReplayConfig{Buffer: Duration(replay.DefaultBuffer), MaxBytes: replay.DefaultMaxBytes, DiskMaxBytes: replay.DefaultDiskMaxBytes, Slow: replay.SlowRepeat, OnEnd: replay.EndHold},
 		Multiview:  MultiviewConfig{Width: 960, Height: 540, FPS: 10, Quality: 75},
 		SysmonHold: true, TallyKeyers: true,
 		Log: LogConfig{Format: "text", Level: "info"}, ShutdownTimeout: Duration(defaultShutdownTimeout),

@@ -32,9 +32,9 @@ type ReplayConfig struct {
 	// Slow is how a replay below 100 % fills the frames between the
 	// camera's: repeat (the default) or blend.
 	Slow string `yaml:"slow"`
-	// OnEnd is what follows a replay's last frame: slate (the default:
-	// the replay source shows its slate half a second later), or next:
-	// the program goes back to the source before the replay with the
+	// OnEnd is what follows a replay's last frame: hold (the default:
+	// the replay source holds it until the next replay), or next: hold it
+	// and take the program back to the source before the replay with the
 	// default transition.
 	OnEnd string `yaml:"on_end"`
 }
@@ -61,8 +61,8 @@ func (c *Config) validateReplay() error {
 	if r.Slow != "" && r.Slow != replay.SlowRepeat && r.Slow != replay.SlowBlend {
 		return &ConfigError{"replay.slow", fmt.Sprintf("%q must be repeat or blend", r.Slow)}
 	}
-	if r.OnEnd != "" && r.OnEnd != replay.EndSlate && r.OnEnd != replay.EndNext {
-		return &ConfigError{"replay.on_end", fmt.Sprintf("%q must be slate or next", r.OnEnd)}
+	if r.OnEnd != "" && r.OnEnd != replay.EndHold && r.OnEnd != replay.EndNext {
+		return &ConfigError{"replay.on_end", fmt.Sprintf("%q must be hold or next", r.OnEnd)}
 	}
 	if r.Enabled {
 		for i, s := range c.Sources {
@@ -91,7 +91,7 @@ func (a *app) startReplay(cfg *Config) error {
 	a.replay = replay.New(replay.Config{
 		Buffer: time.Duration(cfg.Replay.Buffer), MaxBytes: cfg.Replay.MaxBytes,
 		SpillDir: filepath.Join(cfg.DataDir, "replay"), DiskMaxBytes: cfg.Replay.DiskMaxBytes,
-		Slow: cfg.Replay.Slow, Slowmo: slowmo.Blender{}, OnEnd: cfg.Replay.OnEnd,
+		Slow: cfg.Replay.Slow, Slowmo: slowmo.Blender{}, Still: slowmo.Blender{}, OnEnd: cfg.Replay.OnEnd,
 		Ended:    func() { a.sources.Ended(replay.Source) },
 		EndDelay: func() time.Duration { return a.mixer.Switcher().SourceStats(replay.Source).JitterBuffer },
 		ClipDir:  filepath.Join(cfg.DataDir, "clips"), Save: record.WriteClip, Key: cfg0.PublishKey,

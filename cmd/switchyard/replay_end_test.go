@@ -15,8 +15,10 @@ import (
 
 // replayOnProgram reads program frames until the replay has shown its
 // range's last frame (endN) and returns the counter values it showed, in
-// order (repeats folded).
-func replayOnProgram(t *testing.T, program <-chan bars, endN int) []int {
+// order (repeats folded). With mixes, frames that read as no counter
+// amid the replay (a blended slow motion's mixes of two frames) are
+// passed over.
+func replayOnProgram(t *testing.T, program <-chan bars, endN int, mixes bool) []int {
 	t.Helper()
 	var seen []int
 	timeout := time.After(30 * time.Second)
@@ -26,8 +28,11 @@ func replayOnProgram(t *testing.T, program <-chan bars, endN int) []int {
 			require.True(t, ok, "the program reader ended")
 			n, id, clear := b.read()
 			if !clear || id != 1 {
-				require.Empty(t, seen, "a frame not of cam1 (%v) amid the replay", b)
+				require.True(t, mixes || len(seen) == 0, "a frame not of cam1 (%v) amid the replay; seen %v", b, seen)
 				continue
+			}
+			if len(seen) == 0 && n > endN {
+				continue // the live camera, before the cut to the replay
 			}
 			if len(seen) == 0 || seen[len(seen)-1] != n {
 				seen = append(seen, n)
@@ -38,6 +43,29 @@ func replayOnProgram(t *testing.T, program <-chan bars, endN int) []int {
 	}
 	return seen
 }
+
+// holdsOnProgram reads the program for 2 s (60 frames) after a replay has
+// shown its last frame (endN) and requires that frame on each: held, not
+// the one before, not one after, not the slate.
+func holdsOnProgram(t *testing.T, program <-chan bars, endN int) {
+	t.Helper()
+	timeout := time.After(30 * time.Second)
+	for held := 0; held < 60; held++ {
+		select {
+		case b, ok := <-program:
+			require.True(t, ok, "the program reader ended")
+			n, id, clear := b.read()
+			require.True(t, clear && id == 1 && n == endN, "program frame %d after the replay's end: %v (counter %d), not its last frame %d held", held, b, n, endN)
+		case <-timeout:
+			t.Fatal("no program frames")
+		}
+	}
+}
+
+// frameOf is the bar camera's frame number at a timestamp: its
+// timestamps sit a little after n/30 (the AAC priming shifts them by some
+// 21 ms), so rounding would give the next frame's number.
+func frameOf(pts float64) int { return int(pts * 30) }
 
 func startProgramReader(t *testing.T, a *app) <-chan bars {
 	t.Helper()
@@ -53,8 +81,10 @@ func startProgramReader(t *testing.T, a *app) <-chan bars {
 
 // A buffer over its memory share (replay.max_bytes) keeps its older part
 // in data_dir/replay; a replay of the oldest seconds, read back from
-// there, shows the camera's frames in order on program.
-func TestReplayFromDisk(t *testing.T) {
+// there, shows the camera's frames in order on program, from the marked
+// frame to the marked-out one — and at its end the program holds that
+// last frame (not the slate half a second later, nor the frame after).
+func TestReplayFromDiskHoldsItsEnd(t *testing.T) {
 	mustHaveTools(t)
 	cfg := testConfig(t, ingest.SourceConfig{Name: "cam1"})
 	cfg.Replay.Enabled = true
@@ -87,13 +117,14 @@ func TestReplayFromDisk(t *testing.T) {
 	var info replay.Info
 	body := fmt.Sprintf(`{"source":"cam1","from_s":%.3f,"to_s":%.3f,"speed":1,"take":true}`, (from - newest).Seconds(), (to - newest).Seconds())
 	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/replay"), body, &info))
-	markN, endN := int(info.MarkPTSS*30+0.5), int(info.EndPTSS*30+0.5)
+	markN, endN := frameOf(info.MarkPTSS), frameOf(info.EndPTSS)
 	require.InDelta(t, 60, endN-markN, 1, "2 s of a 30 fps camera")
-	seen := replayOnProgram(t, program, endN)
+	seen := replayOnProgram(t, program, endN, false)
 	require.Equal(t, markN, seen[0], "from the marked frame; seen %v", seen)
 	for i := 1; i < len(seen); i++ {
 		require.Equal(t, seen[i-1]+1, seen[i], "every frame, read back from disk, in order; seen %v", seen)
 	}
+	holdsOnProgram(t, program, endN)
 }
 
 // replay.on_end next: once the replay's last frame has had its time, the
@@ -115,8 +146,9 @@ func TestReplayOnEndNext(t *testing.T) {
 	program := startProgramReader(t, a)
 	var info replay.Info
 	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/replay"), `{"source":"cam1","from_s":-3,"to_s":-2,"speed":1,"take":true}`, &info))
-	endN := int(info.EndPTSS*30 + 0.5)
-	replayOnProgram(t, program, endN)
+	markN, endN := frameOf(info.MarkPTSS), frameOf(info.EndPTSS)
+	seen := replayOnProgram(t, program, endN, false)
+	require.Equal(t, markN, seen[0], "from the marked frame; seen %v", seen)
 	var st struct{ Program string }
 	waitFor(t, 10*time.Second, "the program back on cam1", func() bool {
 		require.Equal(t, http.StatusOK, api(t, "GET", a.apiURL("/state"), "", &st))
@@ -135,4 +167,34 @@ func TestReplayOnEndNext(t *testing.T) {
 			t.Fatal("the program did not show the live camera after the replay")
 		}
 	}
+}
+
+// replay.slow blend at 50 %: the program shows the camera's frames from
+// the marked one to the marked-out one, in order (between them the mixes
+// of two, which read as no counter), and then holds that last frame.
+func TestReplayBlendHoldsItsEnd(t *testing.T) {
+	mustHaveTools(t)
+	cfg := testConfig(t, ingest.SourceConfig{Name: "cam1"})
+	cfg.Replay.Enabled = true
+	cfg.Replay.Buffer = Duration(20 * time.Second)
+	cfg.Replay.Slow = replay.SlowBlend
+	a, _ := startApp(t, cfg)
+	run(t, "ffmpeg", append(barCamera(1, "30", 30, false), "-f", "flv", a.rtmpURL("cam1"))...)
+	waitPicture(t, a, "cam1")
+	waitFor(t, 30*time.Second, "4 s of cam1 in the replay buffer", func() bool {
+		_, _, span := a.replay.Buffer("cam1").Size()
+		return span >= 4*time.Second
+	})
+	program := startProgramReader(t, a)
+	var info replay.Info
+	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/replay"), `{"source":"cam1","from_s":-3,"to_s":-2,"speed":0.5,"take":true}`, &info))
+	require.Equal(t, replay.SlowBlend, info.Slow)
+	markN, endN := frameOf(info.MarkPTSS), frameOf(info.EndPTSS)
+	require.InDelta(t, 30, endN-markN, 1, "1 s of a 30 fps camera")
+	seen := replayOnProgram(t, program, endN, true)
+	require.Equal(t, markN, seen[0], "from the marked frame; seen %v", seen)
+	for i := 1; i < len(seen); i++ {
+		require.Equal(t, seen[i-1]+1, seen[i], "every frame in order; seen %v", seen)
+	}
+	holdsOnProgram(t, program, endN)
 }

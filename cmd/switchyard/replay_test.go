@@ -84,8 +84,7 @@ func TestReplayOnProgram(t *testing.T) {
 
 	var info replay.Info
 	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/replay"), `{"source":"cam1","from_s":-5,"to_s":-3,"speed":0.5,"take":true}`, &info))
-	markN := int(info.MarkPTSS*30 + 0.5)
-	endN := int(info.EndPTSS*30 + 0.5)
+	markN, endN := frameOf(info.MarkPTSS), frameOf(info.EndPTSS)
 	require.InDelta(t, 60, endN-markN, 1, "2 s of a 30 fps camera")
 	var st struct{ Program string }
 	require.Equal(t, http.StatusOK, api(t, "GET", a.apiURL("/state"), "", &st))
@@ -123,6 +122,7 @@ func TestReplayOnProgram(t *testing.T) {
 		}
 	}
 	require.LessOrEqual(t, irregular, 1, "each frame of the camera twice on program at 50 %%; runs %v", runs)
+	holdsOnProgram(t, program, endN)
 
 	// the saved clip: the camera's own bytes, and it plays
 	var list []replay.Info
@@ -266,20 +266,22 @@ func TestReplayConfig(t *testing.T) {
 	require.ErrorContains(t, cfg.Validate(), "replay.buffer")
 
 	// slow and on_end: the file, the environment; anything else refused by name
+	require.Equal(t, replay.EndHold, defaults().Replay.OnEnd, "a replay holds its last frame by default")
 	cfg, err = ParseConfig([]byte("replay: { enabled: true, slow: blend, on_end: next, disk_max_bytes: 5000000 }\n"))
 	require.NoError(t, err)
 	require.NoError(t, cfg.Validate())
 	require.Equal(t, replay.SlowBlend, cfg.Replay.Slow)
 	require.Equal(t, replay.EndNext, cfg.Replay.OnEnd)
 	require.Equal(t, int64(5000000), cfg.Replay.DiskMaxBytes)
-	require.NoError(t, cfg.applyEnv([]string{"SWITCHYARD_REPLAY_SLOW=repeat", "SWITCHYARD_REPLAY_ON_END=slate", "SWITCHYARD_REPLAY_DISK_MAX_BYTES=-1"}))
+	require.NoError(t, cfg.applyEnv([]string{"SWITCHYARD_REPLAY_SLOW=repeat", "SWITCHYARD_REPLAY_ON_END=hold", "SWITCHYARD_REPLAY_DISK_MAX_BYTES=-1"}))
 	require.NoError(t, cfg.Validate())
 	require.Equal(t, replay.SlowRepeat, cfg.Replay.Slow)
-	require.Equal(t, replay.EndSlate, cfg.Replay.OnEnd)
+	require.Equal(t, replay.EndHold, cfg.Replay.OnEnd)
 	require.Equal(t, int64(-1), cfg.Replay.DiskMaxBytes)
 	for _, c := range []struct{ yaml, key string }{
 		{"replay: { slow: fast }\n", "replay.slow"},
 		{"replay: { on_end: black }\n", "replay.on_end"},
+		{"replay: { on_end: slate }\n", "replay.on_end"},
 		{"replay: { disk_max_bytes: -2 }\n", "replay.disk_max_bytes"},
 	} {
 		cfg, err = ParseConfig([]byte(c.yaml))

@@ -6,7 +6,8 @@
 // by 1/speed: the mixer, which shows pictures by timestamp, then repeats
 // each picture evenly with no decode of its own. With Slow blend the
 // replay player decodes the range and sends pictures of its own, the
-// in-between ones mixed (render.go).
+// in-between ones mixed (package slowmo, which also makes the picture a
+// replay holds at its end).
 package replay
 
 import (

@@ -15,9 +15,8 @@ import (
 	"switchyard/media"
 )
 
-// start claims the replay source and plays units on it from the mark,
-// then next (nil: none), which pushes the last picture out of the decoder.
-func (r *Replayer) start(name string, units []*media.Unit, mark int, next *media.Unit, speed float64, slow string) (Info, error) {
+// start claims the replay source and plays units on it from the mark.
+func (r *Replayer) start(name string, units []*media.Unit, mark int, speed float64, slow string) (Info, error) {
 	pub, err := r.claim()
 	if err != nil {
 		return Info{}, err
@@ -62,7 +61,7 @@ func (r *Replayer) start(name string, units []*media.Unit, mark int, next *media
 		defer r.wg.Done()
 		defer close(p.done)
 		defer pub.Close()
-		r.run(ctx, pub, units, next, mark, speed, slow, now, base)
+		r.run(ctx, pub, units, mark, speed, slow, now, base)
 		r.mu.Lock()
 		if r.playing == p {
 			r.playing.info.Playing = false
@@ -107,10 +106,13 @@ func (r *Replayer) claim() (*ingest.Publisher, error) {
 // stands for Hold, then the rest follows, paced, with timestamps
 // stretched by 1/speed — or, slow with Slow blend, pictures of its own at
 // the camera's rate, each in between a mix of the two around it. Sound
-// only at 100 %. next, the video unit after the range, follows it (it
-// makes the mixer's decoder give out the range's last picture); with
-// OnEnd next, Ended is called once that picture has had its time.
-func (r *Replayer) run(ctx context.Context, pub *ingest.Publisher, units []*media.Unit, next *media.Unit, mark int, speed float64, slow string, t0 time.Time, base time.Duration) {
+// only at 100 %. The range's last video unit is marked End: the mixer's
+// decoder gives out its picture at once (a decoder with delay gives a
+// picture out when the next unit comes in, and none does). Then that
+// picture is held (hold): the Still a frame apart, until the next replay;
+// with OnEnd next, Ended is called once the last picture has had its
+// time.
+func (r *Replayer) run(ctx context.Context, pub *ingest.Publisher, units []*media.Unit, mark int, speed float64, slow string, t0 time.Time, base time.Duration) {
 	hold := r.cfg.Hold
 	markPTS, markDTS := units[mark].PTS, units[mark].DTS
 	vtrack := units[mark].Track
@@ -120,6 +122,21 @@ func (r *Replayer) run(ctx context.Context, pub *ingest.Publisher, units []*medi
 	}
 	fd := time.Duration(float64(time.Second) / fps)
 	blendOn := slow == SlowBlend && speed < 1
+
+	// the held picture, decoded and encoded while the replay plays
+	var still [][]byte
+	var stillTrack *media.Track
+	stillErr := errors.New("no Still given")
+	stillDone := make(chan struct{})
+	if r.cfg.Still != nil {
+		go func() {
+			defer close(stillDone)
+			stillTrack, still, stillErr = r.cfg.Still.Still(units, fps)
+		}()
+		defer func() { <-stillDone }()
+	} else {
+		close(stillDone)
+	}
 
 	tracks := map[*media.Track]*media.Track{}
 	retrack := func(t *media.Track) *media.Track {
@@ -151,6 +168,13 @@ func (r *Replayer) run(ctx context.Context, pub *ingest.Publisher, units []*medi
 	wallOf := func(pts time.Duration) time.Time { return t0.Add(pts - shownAt) }
 	var prevAt time.Duration
 	lastPTS := shownAt
+	step := time.Duration(float64(fd) / speed) // a frame at the replay's speed; how long the last picture stands before the hold
+	lastVideo := -1                            // the range's last video unit: marked End
+	for i, u := range units {
+		if u.Track.Kind == media.KindVideo {
+			lastVideo = i
+		}
+	}
 	emit := func(i int, u *media.Unit) bool {
 		video := u.Track.Kind == media.KindVideo
 		if !video && speed != 1 {
@@ -170,10 +194,17 @@ func (r *Replayer) run(ctx context.Context, pub *ingest.Publisher, units []*medi
 		if i <= mark {
 			dts = pts
 		}
-		// Each unit goes out when the picture before it is due: the mixer's
-		// decoder gives a picture out when the next unit comes in, so the
-		// mark comes out with the burst and each picture in time.
+		// Each unit goes out when the picture before it is due — a frame
+		// ahead of its time, as a camera's come — and not sooner: the mixer
+		// maps a source's timestamps to its clock by their earliest
+		// arrival, so the unit after the mark sent at once, Hold ahead of
+		// its time, would pull the whole replay early, its picture in over
+		// the mark. (The mark comes out of the mixer's decoder with the
+		// burst: without reordering, a picture comes out as it is decoded.)
 		sendAt := prevAt
+		if i > mark {
+			sendAt = max(sendAt, at-step)
+		}
 		if video {
 			prevAt = max(prevAt, at)
 			lastPTS = max(lastPTS, pts)
@@ -181,10 +212,9 @@ func (r *Replayer) run(ctx context.Context, pub *ingest.Publisher, units []*medi
 		if !wait(t0.Add(sendAt)) {
 			return false
 		}
-		pub.WriteUnit(&media.Unit{Track: retrack(u.Track), PTS: pts, DTS: dts, Key: u.Key, Data: u.Data})
+		pub.WriteUnit(&media.Unit{Track: retrack(u.Track), PTS: pts, DTS: dts, Key: u.Key, Data: u.Data, End: i == lastVideo && !blendOn})
 		return true
 	}
-	step := time.Duration(float64(fd) / speed) // how long the last picture stands
 	for i, u := range units {
 		if blendOn && i > mark {
 			break
@@ -194,7 +224,7 @@ func (r *Replayer) run(ctx context.Context, pub *ingest.Publisher, units []*medi
 		}
 	}
 	if blendOn {
-		last, err := r.blendRun(ctx, pub, units, mark, speed, fps, shownAt, shownAt+hold, wait, wallOf)
+		last, err := r.blendRun(ctx, pub, units, mark, speed, fps, shownAt+hold, wait, wallOf)
 		if ctx.Err() != nil {
 			return
 		}
@@ -204,53 +234,84 @@ func (r *Replayer) run(ctx context.Context, pub *ingest.Publisher, units []*medi
 		lastPTS, step = max(lastPTS, last), fd
 	}
 
-	if next != nil && !blendOn {
-		emit(len(units), next) // pushes the last picture out of the mixer's decoder
+	select {
+	case <-stillDone:
+	case <-ctx.Done():
+		return
 	}
-	// The publisher stays until the next replay (or the end of the show);
-	// the source shows its slate once the last picture is older than the
-	// mixer's stale_after. With OnEnd next, Ended takes the program back
-	// once that picture has had its time on program.
-	if r.cfg.OnEnd == EndNext && r.cfg.Ended != nil {
-		endAt := wallOf(lastPTS + step)
-		if r.cfg.EndDelay != nil {
-			endAt = endAt.Add(r.cfg.EndDelay())
+	endAt := wallOf(lastPTS + step)
+	if r.cfg.EndDelay != nil {
+		endAt = endAt.Add(r.cfg.EndDelay())
+	}
+	ended := r.cfg.OnEnd != EndNext || r.cfg.Ended == nil
+	if stillErr != nil {
+		// the real last picture stands until stale_after, then the slate
+		r.log.Warn("replay: its last picture cannot be held; the replay source shows the slate after it", "err", stillErr)
+		if !ended && wait(endAt) {
+			r.cfg.Ended()
 		}
-		if !wait(endAt) {
+		<-ctx.Done()
+		return
+	}
+	// The last picture stays on, the Still a frame apart, each sent when
+	// the picture before it is due (like every unit), so the source never
+	// goes stale; the publisher stays until the next replay or the end of
+	// the show.
+	for k, prev := 0, lastPTS; ; k++ {
+		pts := lastPTS + step + time.Duration(k)*fd
+		if !wait(wallOf(prev)) {
 			return
 		}
-		r.cfg.Ended()
+		prev = pts
+		pub.WriteUnit(&media.Unit{Track: stillTrack, PTS: pts, DTS: pts, Key: true, Data: still})
+		if !ended && !time.Now().Before(endAt) {
+			ended = true
+			r.cfg.Ended()
+		}
 	}
-	<-ctx.Done()
 }
 
 // blendRun publishes the replay from the mark on as pictures of its own
 // (slow with Slow blend), made by the Slowmo main gave the Replayer:
-// picture j stands for the camera at j×speed frames past the mark, each
-// going out when the one before it is due (the first at once: it makes
-// the mixer's decoder give out the mark, which stands until then, at
-// markAt). It returns the last picture's timestamp.
+// picture j, at start + j frames, stands for the camera at j×speed frames
+// past the mark, each going out when the one before it is due (the first
+// at start, when the mark stops standing: not sooner, see run). Each is
+// sent once the next is made, so the last goes out marked End (the
+// mixer's decoder gives it out at once). It returns the last picture's
+// timestamp.
 func (r *Replayer) blendRun(ctx context.Context, pub *ingest.Publisher, units []*media.Unit, mark int, speed, fps float64,
-	markAt, start time.Duration, wait func(time.Time) bool, wallOf func(time.Duration) time.Time) (last time.Duration, err error) {
+	start time.Duration, wait func(time.Time) bool, wallOf func(time.Duration) time.Time) (last time.Duration, err error) {
 	if r.cfg.Slowmo == nil {
 		return 0, errors.New("replay.slow: blend has nothing to blend with here (no Slowmo given): the replay went on repeating")
 	}
 	fd := time.Duration(float64(time.Second) / fps)
-	j := 0
-	err = r.cfg.Slowmo.Pictures(units, mark, speed, fps, func(track *media.Track, nalus [][]byte, key bool) bool {
-		j++
-		prev := markAt
-		if j > 1 {
-			prev = last
+	var pending *media.Unit // made, not sent yet
+	prev := start           // the timestamp of the picture before pending
+	send := func(end bool) bool {
+		if pending == nil {
+			return true
 		}
 		if !wait(wallOf(prev)) {
 			return false
 		}
+		pending.End = end
+		pub.WriteUnit(pending)
+		prev, last, pending = pending.PTS, pending.PTS, nil
+		return true
+	}
+	j := 0
+	err = r.cfg.Slowmo.Pictures(units, mark, speed, fps, func(track *media.Track, nalus [][]byte, key bool) bool {
+		if !send(false) {
+			return false
+		}
+		j++
 		pts := start + time.Duration(j)*fd
-		pub.WriteUnit(&media.Unit{Track: track, PTS: pts, DTS: pts, Key: key, Data: nalus})
-		last = pts
+		pending = &media.Unit{Track: track, PTS: pts, DTS: pts, Key: key, Data: nalus}
 		return true
 	})
+	if ctx.Err() == nil {
+		send(true) // (after an error too: what was made)
+	}
 	if err == nil {
 		err = ctx.Err()
 	}

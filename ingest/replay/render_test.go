@@ -53,15 +53,17 @@ func meanLuma(f *av.Frame) float64 {
 	return float64(sum) / float64(f.Width*f.Height)
 }
 
-// replayed reads the replay source until its n-th track has sent want
-// units, and returns, per track in the order they came, the mean luma
-// of each decoded picture and the units' timestamps.
+// replayed reads the replay source until its n-th track has sent units
+// spanning span (from the first's timestamp to the last's), and returns,
+// per track in the order they came, the mean luma of each decoded
+// picture, the units' timestamps and which were marked End.
 type group struct {
 	means []float64
 	pts   []time.Duration
+	ends  []int // indexes of the units marked End
 }
 
-func replayed(t *testing.T, rd *media.Reader, n, want int) []*group {
+func replayed(t *testing.T, rd *media.Reader, n int, span time.Duration) []*group {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -88,8 +90,11 @@ func replayed(t *testing.T, rd *media.Reader, n, want int) []*group {
 		}
 		g := groups[len(groups)-1]
 		g.pts = append(g.pts, u.PTS)
+		if u.End {
+			g.ends = append(g.ends, len(g.pts)-1)
+		}
 		require.NoError(t, d.Decode(u, func(f *av.Frame, _ time.Duration) { g.means = append(g.means, meanLuma(f)); f.Free() }))
-		if len(groups) == n && len(g.pts) == want {
+		if len(groups) == n && g.pts[len(g.pts)-1]-g.pts[0] >= span {
 			finish()
 			return groups
 		}
@@ -122,10 +127,11 @@ func h264Show(t *testing.T, cfg Config) (*Replayer, *media.Reader) {
 
 // With slow blend, a slow replay's in-between pictures are mixes of the
 // camera's two around them: at 50 % every other one half of each, at 25 %
-// a quarter, a half, three quarters.
+// a quarter, a half, three quarters; the last is the marked-out frame,
+// marked End, and it is held.
 func TestReplayBlend(t *testing.T) {
 	for _, speed := range []float64{0.5, 0.25} {
-		r, rd := h264Show(t, Config{Slow: SlowBlend, Slowmo: slowmo.Blender{}})
+		r, rd := h264Show(t, Config{Slow: SlowBlend, Slowmo: slowmo.Blender{}, Still: slowmo.Blender{}})
 		// frames 30 (the mark; decoded from the key frame 0) to 40; the newest is 59
 		info, err := r.Play(Request{Source: "cam1", FromS: f(-29.0 / fps), ToS: f(-19.0 / fps), Speed: speed})
 		require.NoError(t, err)
@@ -133,12 +139,19 @@ func TestReplayBlend(t *testing.T) {
 		require.Equal(t, 30, int(info.MarkPTSS*fps+0.5))
 		require.Equal(t, 40, int(info.EndPTSS*fps+0.5))
 		steps := int(10/speed + 0.5)
-		groups := replayed(t, rd, 2, steps)
-		require.Len(t, groups, 2, "the mark (the camera's units), the blended pictures")
+		groups := replayed(t, rd, 3, 500*time.Millisecond)
+		require.Len(t, groups, 3, "the mark (the camera's units), the blended pictures, the held one")
 		require.Len(t, groups[0].means, 31, "the key frame 0 to the mark, at once")
 		require.InDelta(t, luma(30), groups[0].means[30], 1)
 		blended := groups[1]
 		require.Len(t, blended.means, steps, "a picture each camera frame: 10 frames at %g", speed)
+		require.Equal(t, []int{steps - 1}, blended.ends, "the last blended picture, and only it, marked End")
+		require.InDelta(t, luma(40), blended.means[steps-1], 1, "the last: the marked-out frame")
+		held := groups[2]
+		for i, m := range held.means {
+			require.InDelta(t, luma(40), m, 1, "held picture %d: the marked-out frame", i)
+		}
+		require.Equal(t, frame, held.pts[0]-blended.pts[steps-1], "held from when the last picture's time is over")
 		for j, m := range blended.means {
 			want := luma(30) + 8*float64(j+1)*speed
 			require.InDelta(t, want, m, 1, "picture %d at %g: %v", j+1, speed, blended.means)
@@ -150,24 +163,50 @@ func TestReplayBlend(t *testing.T) {
 	}
 }
 
-// With on_end next, Ended is called once, after the replay's last frame
-// has had its time.
-func TestReplayEndedOnEndNext(t *testing.T) {
-	ended := make(chan time.Time, 4)
-	r, rd := h264Show(t, Config{OnEnd: EndNext, Ended: func() { ended <- time.Now() }})
-	info, err := r.Play(Request{Source: "cam1", FromS: f(-29.0 / fps), ToS: f(-19.0 / fps), Speed: 1})
-	require.NoError(t, err)
-	groups := replayed(t, rd, 1, 42)
-	require.Len(t, groups[0].pts, 42, "frames 0 (the key frame) to 40, and 41 to push 40 out")
-	select {
-	case at := <-ended:
-		require.False(t, at.Before(info.RollsAt.Add(10*frame)), "Ended after the last frame's time")
-	case <-time.After(10 * time.Second):
-		t.Fatal("on_end next: Ended was not called")
-	}
-	select {
-	case <-ended:
-		t.Fatal("Ended called twice")
-	case <-time.After(200 * time.Millisecond):
+// A replay spans exactly its range — the camera's frames from the marked
+// one to the marked-out one, nothing after — its last unit marked End;
+// then it holds the last picture, a held picture a frame apart for as long
+// as one looks (not the slate half a second later), and with on_end next
+// calls Ended once, after that picture has had its time.
+func TestReplayHoldsLastPicture(t *testing.T) {
+	for _, c := range []struct {
+		onEnd string
+		speed float64
+	}{{EndNext, 1}, {EndHold, 0.5}} {
+		ended := make(chan time.Time, 4)
+		r, rd := h264Show(t, Config{OnEnd: c.onEnd, Still: slowmo.Blender{}, Ended: func() { ended <- time.Now() }})
+		info, err := r.Play(Request{Source: "cam1", FromS: f(-29.0 / fps), ToS: f(-19.0 / fps), Speed: c.speed})
+		require.NoError(t, err)
+		groups := replayed(t, rd, 2, time.Second)
+		require.Len(t, groups, 2, "the camera's units, then the held picture")
+		cam := groups[0]
+		require.Len(t, cam.means, 41, "frames 0 (the key frame) to 40, none after")
+		for k := 30; k <= 40; k++ {
+			require.InDelta(t, luma(k), cam.means[k], 1, "frame %d", k)
+		}
+		require.Equal(t, []int{40}, cam.ends, "the last unit, and only it, marked End")
+		held := groups[1]
+		step := time.Duration(float64(frame) / c.speed)
+		require.Equal(t, step, held.pts[0]-cam.pts[40], "held from when the last picture's time is over")
+		for i, m := range held.means {
+			require.InDelta(t, luma(40), m, 1, "held picture %d: the marked-out frame", i)
+			if i > 0 {
+				require.Equal(t, frame, held.pts[i]-held.pts[i-1], "a held picture a frame")
+			}
+		}
+		if c.onEnd == EndNext {
+			select {
+			case at := <-ended:
+				require.False(t, at.Before(info.RollsAt.Add(10*frame)), "Ended after the last frame's time")
+			case <-time.After(10 * time.Second):
+				t.Fatal("on_end next: Ended was not called")
+			}
+		}
+		select {
+		case <-ended:
+			t.Fatalf("on_end %s: Ended called once too often", c.onEnd)
+		case <-time.After(200 * time.Millisecond):
+		}
+		r.Close()
 	}
 }

@@ -29,11 +29,18 @@ type Slowmo interface {
 	Pictures(units []*media.Unit, mark int, speed, fps float64, emit func(track *media.Track, nalus [][]byte, key bool) bool) error
 }
 
+// Stiller makes a replay's held picture: the range's last picture (the
+// last in display order of its last GOP), decoded and encoded again as
+// one H.264 key unit of a track of its own at fps.
+type Stiller interface {
+	Still(units []*media.Unit, fps float64) (*media.Track, [][]byte, error)
+}
+
 // Values of Config.Slow and Config.OnEnd.
 const (
 	SlowRepeat = "repeat"
 	SlowBlend  = "blend"
-	EndSlate   = "slate"
+	EndHold    = "hold"
 	EndNext    = "next"
 )
 
@@ -88,11 +95,16 @@ type Config struct {
 	// this package so that its types link no cgo).
 	Slowmo Slowmo
 	// OnEnd is what follows the replay's last frame (replay.on_end):
-	// EndSlate (the default): the replay source shows its slate once that
-	// picture is older than the mixer's stale_after; EndNext: Ended is
-	// called once the picture has had its time on program (EndDelay after
-	// its timestamp), to take the program back.
+	// EndHold (the default): the replay source holds that picture (Still,
+	// sent a frame apart) until the next replay; EndNext holds it too and
+	// calls Ended once it has had its time on program (EndDelay after its
+	// timestamp), to take the program back.
 	OnEnd string
+	// Still makes the held picture (main gives slowmo.Blender, FFmpeg kept
+	// out of this package); nil, or should it fail: the replay source
+	// shows its slate once the last picture is older than the mixer's
+	// stale_after.
+	Still Stiller
 	// Ended takes the program back to the source before the replay
 	// (OnEnd next); EndDelay is how long the mixer takes to show the
 	// replay source's pictures (its jitter buffer). Both may be nil.
@@ -214,7 +226,7 @@ func New(cfg Config, reg *ingest.Registry, log *slog.Logger) *Replayer {
 		cfg.Slow = SlowRepeat
 	}
 	if cfg.OnEnd == "" {
-		cfg.OnEnd = EndSlate
+		cfg.OnEnd = EndHold
 	}
 	if cfg.DiskMaxBytes == 0 {
 		cfg.DiskMaxBytes = DefaultDiskMaxBytes
@@ -454,7 +466,7 @@ func (r *Replayer) Play(req Request) (Info, error) {
 			to = secs(out.PTSS)
 		}
 	}
-	sel, mark, next, err := pick(units, from, to)
+	sel, mark, err := pick(units, from, to)
 	switch {
 	case errors.Is(err, errNoVideo):
 		return Info{}, fault.Invalidf("source", "%s has no pictures to replay (sound only)", name)
@@ -465,16 +477,10 @@ func (r *Replayer) Play(req Request) (Info, error) {
 	case err != nil:
 		return Info{}, fault.Invalidf("to_s", "the range holds no frame of %s: widen it", name)
 	}
-	if sel, err = b.Load(sel); err == nil && next != nil {
-		var n []*media.Unit
-		if n, err = b.Load([]*media.Unit{next}); err == nil {
-			next = n[0]
-		}
-	}
-	if err != nil {
+	if sel, err = b.Load(sel); err != nil {
 		return Info{}, fault.Invalidf("from_s", "replay of %s: %v", name, err)
 	}
-	return r.start(name, sel, mark, next, speed, slow)
+	return r.start(name, sel, mark, speed, slow)
 }
 
 // Why pick found no range.
@@ -484,13 +490,10 @@ var (
 	errEmptyRange   = errors.New("no frame in the range")
 )
 
-// pick returns the units from the key unit at or before from to to, the
-// index (into them) of the first video unit shown at or after from, and
-// the video unit after to, if the buffer has it: sent after the range,
-// it makes the mixer's decoder give out the range's last picture (a
-// decoder gives a picture out when the next unit comes in); it is not
-// shown, nor saved.
-func pick(units []*media.Unit, from, to time.Duration) (sel []*media.Unit, mark int, next *media.Unit, err error) {
+// pick returns the units from the key unit at or before from to to — no
+// video unit after to: the range ends on the marked-out frame — and the
+// index (into them) of the first video unit shown at or after from.
+func pick(units []*media.Unit, from, to time.Duration) (sel []*media.Unit, mark int, err error) {
 	from, to = from-time.Millisecond, to+time.Millisecond // timestamps in whole ms (RTMP) round
 	key, video := -1, false
 	for i, u := range units {
@@ -503,16 +506,15 @@ func pick(units []*media.Unit, from, to time.Duration) (sel []*media.Unit, mark 
 		}
 	}
 	if !video {
-		return nil, 0, nil, errNoVideo
+		return nil, 0, errNoVideo
 	}
 	if key < 0 {
-		return nil, 0, nil, errBeforeBuffer
+		return nil, 0, errBeforeBuffer
 	}
 	mark = -1
 	for _, u := range units[key:] {
 		video := u.Track.Kind == media.KindVideo
 		if video && u.DTS > to {
-			next = u
 			break
 		}
 		if !video && (u.PTS < from || u.PTS > to) {
@@ -524,7 +526,7 @@ func pick(units []*media.Unit, from, to time.Duration) (sel []*media.Unit, mark 
 		sel = append(sel, u)
 	}
 	if mark < 0 {
-		return nil, 0, nil, errEmptyRange
+		return nil, 0, errEmptyRange
 	}
-	return sel, mark, next, nil
+	return sel, mark, nil
 }

@@ -132,8 +132,67 @@ func blend(out, a, b *av.Frame, w float64) {
 	mix(out.V, a.V, b.V)
 }
 
-// Blender makes a blended slow replay's pictures (replay.Slowmo).
+// Blender makes a blended slow replay's pictures (replay.Slowmo) and a
+// replay's held picture (replay.Stiller).
 type Blender struct{}
+
+// Still decodes units' video from their last key unit on and returns the
+// last picture that comes out — decoders give pictures out in display
+// order, so after the flush the last out is the range's last picture,
+// whatever timestamp it carries — encoded as one H.264 IDR unit of a
+// track of its own at fps.
+func (Blender) Still(units []*media.Unit, fps float64) (*media.Track, [][]byte, error) {
+	key := -1
+	for i, u := range units {
+		if u.Track.Kind == media.KindVideo && u.Key {
+			key = i
+		}
+	}
+	if key < 0 {
+		return nil, nil, errors.New("the range holds no key frame")
+	}
+	d, err := NewDecoder(units[key].Track.Codec)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer d.Close()
+	var last *av.Frame
+	defer func() {
+		if last != nil {
+			last.Free()
+		}
+	}()
+	keep := func(f *av.Frame, _ time.Duration) {
+		if last != nil {
+			last.Free()
+		}
+		last = f
+	}
+	for _, u := range units[key:] {
+		if u.Track.Kind != media.KindVideo {
+			continue
+		}
+		if err := d.Decode(u, keep); err != nil {
+			return nil, nil, fmt.Errorf("decode the last picture: %w", err)
+		}
+	}
+	if err := d.Decode(nil, keep); err != nil {
+		return nil, nil, fmt.Errorf("decode the last picture: %w", err)
+	}
+	if last == nil {
+		return nil, nil, errors.New("decode the last picture: no picture came out")
+	}
+	enc, err := newEncoder(last.Width, last.Height, fps, 1)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer enc.close()
+	nalus, _, err := enc.encode(last, true)
+	if err != nil {
+		return nil, nil, fmt.Errorf("encode the held picture: %w", err)
+	}
+	return enc.track, nalus, nil
+}
 
 // Pictures decodes units (the range, in decode order) from the mark on
 // and calls emit with picture j = 1, 2, … in turn: the camera at
