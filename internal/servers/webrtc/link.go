@@ -19,30 +19,73 @@ type link struct {
 	log  *slog.Logger
 	end  func(why string)
 
+	// ending takes why the peer connection ended (its state callback must
+	// not close it from inside): the link's goroutine (wait), which the
+	// server's Close waits for, ends the session with it.
+	ending chan string
+	done   chan struct{} // closed by stop
+
 	mu        sync.Mutex
 	connected bool
 	stopped   bool
 	timer     *time.Timer
 }
 
-// follow watches pc's state and starts the handshake timer.
+func newLink(srv *Server, what, peer string, log *slog.Logger, end func(string)) link {
+	return link{srv: srv, what: what, peer: peer, log: log, end: end, ending: make(chan string, 1), done: make(chan struct{})}
+}
+
+// follow watches pc's state, starts the handshake timer and the goroutine
+// that ends the session when the peer connection does.
 func (l *link) follow(pc *webrtc.PeerConnection) {
 	pc.OnConnectionStateChange(l.onState)
 	l.mu.Lock()
-	if !l.stopped {
-		l.timer = time.AfterFunc(l.srv.HandshakeTimeout, l.handshakeTimeout)
+	defer l.mu.Unlock()
+	if l.stopped {
+		return
 	}
-	l.mu.Unlock()
+	l.timer = time.AfterFunc(l.srv.HandshakeTimeout, l.handshakeTimeout)
+	l.srv.mu.Lock()
+	defer l.srv.mu.Unlock()
+	if l.srv.closed { // Close has its list: it ends this session itself
+		return
+	}
+	l.srv.wg.Add(1) // before Close's Wait: closed is set under the same lock first
+	go l.wait()
 }
 
-// stop stops the handshake timer (the session is ending).
+// wait ends the session when its peer connection ended, or returns when
+// the session stopped otherwise.
+func (l *link) wait() {
+	defer l.srv.wg.Done()
+	select {
+	case why := <-l.ending:
+		l.end(why)
+	case <-l.done:
+	}
+}
+
+// stop stops the handshake timer and the link's goroutine (the session is
+// ending).
 func (l *link) stop() {
 	l.mu.Lock()
+	if !l.stopped {
+		close(l.done)
+	}
 	l.stopped = true
 	if l.timer != nil {
 		l.timer.Stop()
 	}
 	l.mu.Unlock()
+}
+
+// tell hands why the peer connection ended to the link's goroutine (the
+// first reason wins).
+func (l *link) tell(why string) {
+	select {
+	case l.ending <- why:
+	default:
+	}
 }
 
 func (l *link) isConnected() bool {
@@ -76,9 +119,9 @@ func (l *link) onState(st webrtc.PeerConnectionState) {
 		} else {
 			l.srv.counts.Abandoned.Add(1)
 		}
-		go l.end("ICE failed: " + l.peer + " is gone")
+		l.tell("ICE failed: " + l.peer + " is gone")
 	case webrtc.PeerConnectionStateClosed:
-		go l.end("peer connection closed")
+		l.tell("peer connection closed")
 	}
 }
 

@@ -65,7 +65,7 @@ func (s *Server) publish(source, key string, offer []byte) (*Answer, error) {
 	}
 	ss := &session{srv: s, id: newID(), source: source, pub: pub}
 	ss.log = s.Log.With("source", source, "session", ss.id[:8])
-	ss.link = link{srv: s, what: "whip session", peer: "the peer", log: ss.log, end: ss.close}
+	ss.link = newLink(s, "whip session", "the peer", ss.log, ss.close)
 	if err := s.add(ss); err != nil {
 		pub.Close()
 		return nil, err

@@ -118,7 +118,7 @@ func (s *Server) play(name, key string, offer []byte) (*Answer, error) {
 	}
 	v := &viewer{srv: s, id: newID(), name: name}
 	v.log = s.Log.With("whep", name, "session", v.id[:8])
-	v.link = link{srv: s, what: "whep viewer", peer: "the viewer", log: v.log, end: v.close}
+	v.link = newLink(s, "whep viewer", "the viewer", v.log, v.close)
 	s.mu.Lock()
 	switch {
 	case s.closed:
