@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -57,6 +58,12 @@ func readSRTColours(t *testing.T, u string) <-chan rgb {
 	return colours
 }
 
+// probeResult is what an ffprobe run in the background printed, and how it ended.
+type probeResult struct {
+	out []byte
+	err error
+}
+
 // waitColour waits for a picture of a colour among those read.
 func waitColour(t *testing.T, colours <-chan rgb, name string, within time.Duration) {
 	t.Helper()
@@ -96,12 +103,23 @@ func TestSRTPublishCutAndReadBack(t *testing.T) {
 	waitPicture(t, a, "cam1")
 	require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, nil))
 
-	waitColour(t, readSRTColours(t, a.srtURL("read:program")), "red", 20*time.Second)
-	waitColour(t, readSRTColours(t, a.srtURL("#!::r=program,m=request")), "red", 20*time.Second)
-	waitColour(t, readSRTColours(t, a.srtURL("read:cam1")), "red", 20*time.Second)
-
-	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "stream=codec_name,width,height,sample_rate",
-		"-of", "compact=p=0:nk=0", a.srtURL("read:program")).CombinedOutput()
+	// The readers and ffprobe start together: each spends ffmpeg's
+	// analyzeduration (5 s) probing its live MPEG-TS before it decodes.
+	probe := make(chan probeResult, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, "ffprobe", "-v", "error", "-show_entries", "stream=codec_name,width,height,sample_rate",
+			"-of", "compact=p=0:nk=0", a.srtURL("read:program")).CombinedOutput()
+		probe <- probeResult{out, err}
+	}()
+	readers := []<-chan rgb{readSRTColours(t, a.srtURL("read:program")), readSRTColours(t, a.srtURL("#!::r=program,m=request")),
+		readSRTColours(t, a.srtURL("read:cam1"))}
+	for _, r := range readers {
+		waitColour(t, r, "red", 20*time.Second)
+	}
+	p := <-probe // bounded by its context
+	out, err := p.out, p.err
 	require.NoError(t, err, "ffprobe: %s", out)
 	require.Contains(t, string(out), "codec_name=h264|width=320|height=240")
 	require.Contains(t, string(out), "codec_name=aac|sample_rate=48000")
