@@ -59,19 +59,30 @@ func TestReserveEveryCodec(t *testing.T) {
 		args = append(append(args, codec...), "-f", "rtsp", "-rtsp_transport", "tcp", a.rtspURL("live/"+name))
 		run(t, "ffmpeg", args...)
 	}
-	for name, want := range map[string]struct{ rtsp, rtmp string }{
-		"opus": {"h264 opus", "h264"},
-		"ulaw": {"h264 pcm_mulaw", "h264 pcm_mulaw"},
-		"alaw": {"h264 pcm_alaw", "h264 pcm_alaw"},
-	} {
-		waitFor(t, 20*time.Second, name+" live with sound", func() bool {
-			st := sourceStatus(t, a, name)
-			return st.State == ingest.StateLive && st.Video != nil && st.Audio != nil
-		})
-		require.Equal(t, want.rtsp, probeCodecs(t, a.rtspURL("live/"+name)), "%s re-served over RTSP", name)
-		// the camera's 440 Hz sine at −18 dBFS peak reads −21 dBFS RMS
-		require.InDelta(t, -21, meanVolume(t, a.rtspURL("live/"+name)), 2.0, "%s: its sound re-served", name)
-		require.Equal(t, want.rtmp, probeCodecs(t, a.rtmpURL(name)), "%s played over RTMP", name)
+	// The cameras are read back side by side: each read is mostly ffmpeg
+	// probing a live stream (up to its 5 s analyzeduration), so one camera
+	// after another took three times as long. t.Run waits for all three.
+	t.Run("read back", func(t *testing.T) {
+		for name, want := range map[string]struct{ rtsp, rtmp string }{
+			"opus": {"h264 opus", "h264"},
+			"ulaw": {"h264 pcm_mulaw", "h264 pcm_mulaw"},
+			"alaw": {"h264 pcm_alaw", "h264 pcm_alaw"},
+		} {
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				waitFor(t, 20*time.Second, name+" live with sound", func() bool {
+					st := sourceStatus(t, a, name)
+					return st.State == ingest.StateLive && st.Video != nil && st.Audio != nil
+				})
+				require.Equal(t, want.rtsp, probeCodecs(t, a.rtspURL("live/"+name)), "%s re-served over RTSP", name)
+				// the camera's 440 Hz sine at −18 dBFS peak reads −21 dBFS RMS
+				require.InDelta(t, -21, meanVolume(t, a.rtspURL("live/"+name)), 2.0, "%s: its sound re-served", name)
+				require.Equal(t, want.rtmp, probeCodecs(t, a.rtmpURL(name)), "%s played over RTMP", name)
+			})
+		}
+	})
+	if t.Failed() {
+		return
 	}
 	require.Contains(t, logs.String(), `msg="sound not carried to the player" component=ingest.rtmp`)
 	require.Contains(t, logs.String(), "codec=opus")
