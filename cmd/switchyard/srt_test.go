@@ -64,6 +64,20 @@ type probeResult struct {
 	err error
 }
 
+// ffprobeAsync runs ffprobe in the background (bounded by 30 s): a probe of
+// a live MPEG-TS spends ffmpeg's 5 s analyzeduration, which the readers
+// started beside it share.
+func ffprobeAsync(args ...string) <-chan probeResult {
+	res := make(chan probeResult, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, "ffprobe", args...).CombinedOutput()
+		res <- probeResult{out, err}
+	}()
+	return res
+}
+
 // waitColour waits for a picture of a colour among those read.
 func waitColour(t *testing.T, colours <-chan rgb, name string, within time.Duration) {
 	t.Helper()
@@ -105,14 +119,8 @@ func TestSRTPublishCutAndReadBack(t *testing.T) {
 
 	// The readers and ffprobe start together: each spends ffmpeg's
 	// analyzeduration (5 s) probing its live MPEG-TS before it decodes.
-	probe := make(chan probeResult, 1)
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		out, err := exec.CommandContext(ctx, "ffprobe", "-v", "error", "-show_entries", "stream=codec_name,width,height,sample_rate",
-			"-of", "compact=p=0:nk=0", a.srtURL("read:program")).CombinedOutput()
-		probe <- probeResult{out, err}
-	}()
+	probe := ffprobeAsync("-v", "error", "-show_entries", "stream=codec_name,width,height,sample_rate",
+		"-of", "compact=p=0:nk=0", a.srtURL("read:program"))
 	readers := []<-chan rgb{readSRTColours(t, a.srtURL("read:program")), readSRTColours(t, a.srtURL("#!::r=program,m=request")),
 		readSRTColours(t, a.srtURL("read:cam1"))}
 	for _, r := range readers {
@@ -510,12 +518,15 @@ func TestSRTH265AndOpus(t *testing.T) {
 	require.Equal(t, 48000, au.SampleRate)
 	waitPicture(t, a, "hevc")
 	require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/program"), `{"source":"hevc"}`, nil))
-	waitColour(t, readSRTColours(t, a.srtURL("read:program")), "blue", 20*time.Second)
+	// the two readers and ffprobe start together (each probes for 5 s)
+	probe := ffprobeAsync("-v", "error", "-show_entries", "stream=codec_name,width,sample_rate",
+		"-of", "compact=p=0:nk=0", a.srtURL("read:hevc"))
+	program, hevc := readSRTColours(t, a.srtURL("read:program")), readSRTColours(t, a.srtURL("read:hevc"))
+	waitColour(t, program, "blue", 20*time.Second)
 
-	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "stream=codec_name,width,sample_rate",
-		"-of", "compact=p=0:nk=0", a.srtURL("read:hevc")).CombinedOutput()
-	require.NoError(t, err, "ffprobe: %s", out)
-	require.Contains(t, string(out), "codec_name=hevc|width=320")
-	require.Contains(t, string(out), "codec_name=opus|sample_rate=48000")
-	waitColour(t, readSRTColours(t, a.srtURL("read:hevc")), "blue", 20*time.Second)
+	p := <-probe // bounded by its context
+	require.NoError(t, p.err, "ffprobe: %s", p.out)
+	require.Contains(t, string(p.out), "codec_name=hevc|width=320")
+	require.Contains(t, string(p.out), "codec_name=opus|sample_rate=48000")
+	waitColour(t, hevc, "blue", 20*time.Second)
 }
