@@ -39,10 +39,13 @@ func pushSRT(t *testing.T, a *app, streamID, color string, opts ...string) *proc
 }
 
 // readSRTColours reads a stream over SRT with ffmpeg and sends the average
-// colour of every decoded picture.
+// colour of every decoded picture. ffmpeg probes a live MPEG-TS for its
+// whole analyzeduration (5 s by default) before it decodes; 2 s of the
+// stream (two key frames at the tests' 1 s GOPs) is enough to find it.
 func readSRTColours(t *testing.T, u string) <-chan rgb {
 	t.Helper()
-	cmd := exec.Command("ffmpeg", append([]string{"-hide_banner", "-loglevel", "error", "-i", u, "-t", "30"}, decodeArgs...)...)
+	cmd := exec.Command("ffmpeg", append([]string{"-hide_banner", "-loglevel", "error", "-analyzeduration", "2000000", "-i", u, "-t", "30"},
+		decodeArgs...)...)
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	p := &proc{cmd: cmd, stderr: &logBuf{}, done: make(chan struct{})}
