@@ -77,6 +77,10 @@ func TestGStreamerRTSPPublish(t *testing.T) {
 		{"aac udp", "udp", "avenc_aac", media.CodecAAC},
 	} {
 		t.Run(c.name, func(t *testing.T) {
+			// side by side, each its own show and publisher: most of a
+			// case is waiting (rtspclientsink's set-up, gortsplib's
+			// second before it answers SETUP)
+			t.Parallel()
 			a, logs := startAppUDP(t, testConfig(t, ingest.SourceConfig{Name: "cam1"}))
 			sink := "rtspclientsink name=s location=" + a.rtspURL("live/cam1")
 			if c.protocols != "" {
