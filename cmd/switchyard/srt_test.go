@@ -67,15 +67,15 @@ type probeResult struct {
 	err error
 }
 
-// ffprobeAsync runs ffprobe in the background (bounded by 30 s): a probe of
-// a live MPEG-TS spends ffmpeg's 5 s analyzeduration, which the readers
-// started beside it share.
+// ffprobeAsync runs ffprobe in the background (bounded by 30 s) beside the
+// readers. A probe of a live MPEG-TS lasts ffmpeg's whole analyzeduration:
+// 2 s of the stream here (5 s by default), which holds both tracks.
 func ffprobeAsync(args ...string) <-chan probeResult {
 	res := make(chan probeResult, 1)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		out, err := exec.CommandContext(ctx, "ffprobe", args...).CombinedOutput()
+		out, err := exec.CommandContext(ctx, "ffprobe", append([]string{"-analyzeduration", "2000000"}, args...)...).CombinedOutput()
 		res <- probeResult{out, err}
 	}()
 	return res
@@ -120,8 +120,8 @@ func TestSRTPublishCutAndReadBack(t *testing.T) {
 	waitPicture(t, a, "cam1")
 	require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, nil))
 
-	// The readers and ffprobe start together: each spends ffmpeg's
-	// analyzeduration (5 s) probing its live MPEG-TS before it decodes.
+	// The readers and ffprobe start together: each spends its
+	// analyzeduration probing the live MPEG-TS before it decodes.
 	probe := ffprobeAsync("-v", "error", "-show_entries", "stream=codec_name,width,height,sample_rate",
 		"-of", "compact=p=0:nk=0", a.srtURL("read:program"))
 	readers := []<-chan rgb{readSRTColours(t, a.srtURL("read:program")), readSRTColours(t, a.srtURL("#!::r=program,m=request")),
@@ -521,7 +521,7 @@ func TestSRTH265AndOpus(t *testing.T) {
 	require.Equal(t, 48000, au.SampleRate)
 	waitPicture(t, a, "hevc")
 	require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/program"), `{"source":"hevc"}`, nil))
-	// the two readers and ffprobe start together (each probes for 5 s)
+	// the two readers and ffprobe start together (each probes for 2 s)
 	probe := ffprobeAsync("-v", "error", "-show_entries", "stream=codec_name,width,sample_rate",
 		"-of", "compact=p=0:nk=0", a.srtURL("read:hevc"))
 	program, hevc := readSRTColours(t, a.srtURL("read:program")), readSRTColours(t, a.srtURL("read:hevc"))
