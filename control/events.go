@@ -451,5 +451,5 @@ func (s *Server) openEventStream(c *gin.Context) *streamWriter {
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no")
 	c.Writer.WriteHeader(http.StatusOK)
-	return newStreamWriter(c.Writer, s.WriteTimeout)
+	return newStreamWriter(c, s.WriteTimeout)
 }

@@ -1,7 +1,9 @@
 package control
 
 import (
+	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"sync/atomic"
 	"time"
@@ -63,12 +65,32 @@ type streamWriter struct {
 	timeout time.Duration
 }
 
+// StreamSendBuffer caps the socket send buffer of a stream (events, the
+// multiview): what a client on a slow link has not read yet stays a few
+// pictures, not the megabytes the kernel's autotuning grows to — so it
+// sees the wall live, and a client that stops reading meets WriteTimeout
+// within a second or two of stopping rather than once megabytes filled.
+const StreamSendBuffer = 256 << 10
+
+// connKey is the context key of a request's connection (see withConn).
+type connKey struct{}
+
+// withConn keeps each connection in its requests' context
+// (http.Server.ConnContext), for the stream handlers' send buffer.
+func withConn(ctx context.Context, c net.Conn) context.Context {
+	return context.WithValue(ctx, connKey{}, c)
+}
+
 // newStreamWriter also lifts the request's read deadline (ReadTimeout),
-// which would otherwise end the stream: its request is read.
-func newStreamWriter(w gin.ResponseWriter, timeout time.Duration) *streamWriter {
-	rc := http.NewResponseController(w)
+// which would otherwise end the stream: its request is read; and caps the
+// connection's send buffer (StreamSendBuffer).
+func newStreamWriter(c *gin.Context, timeout time.Duration) *streamWriter {
+	if tc, ok := c.Request.Context().Value(connKey{}).(*net.TCPConn); ok {
+		_ = tc.SetWriteBuffer(StreamSendBuffer) // best effort: without it the kernel's default holds more
+	}
+	rc := http.NewResponseController(c.Writer)
 	_ = rc.SetReadDeadline(time.Time{})
-	return &streamWriter{w: w, rc: rc, timeout: timeout}
+	return &streamWriter{w: c.Writer, rc: rc, timeout: timeout}
 }
 
 // write writes and flushes p within WriteTimeout.

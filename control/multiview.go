@@ -22,7 +22,7 @@ func (s *Server) multiview(c *gin.Context) {
 	c.Writer.Header().Set("Content-Type", "multipart/x-mixed-replace; boundary="+boundary)
 	c.Writer.Header().Set("Cache-Control", "no-store")
 	c.Writer.WriteHeader(http.StatusOK)
-	sw := newStreamWriter(c.Writer, s.WriteTimeout)
+	sw := newStreamWriter(c, s.WriteTimeout)
 	// Each part is followed at once by the next boundary, so a browser
 	// shows a picture as soon as it has it rather than when the next comes.
 	if sw.write([]byte("--"+boundary+"\r\n")) != nil {

@@ -135,7 +135,7 @@ func (s *Server) Start() error {
 	}
 	s.ln = ln
 	s.http = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: min(ReadHeaderTimeout, s.ReadTimeout), ReadTimeout: s.ReadTimeout,
-		IdleTimeout: s.IdleTimeout, MaxHeaderBytes: MaxHeaderBytes}
+		IdleTimeout: s.IdleTimeout, MaxHeaderBytes: MaxHeaderBytes, ConnContext: withConn}
 	s.done = make(chan struct{})
 	s.watched = make(chan struct{})
 	s.watch.listen()

@@ -2,9 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
+	"maps"
 	"net/http"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strconv"
 	"syscall"
 	"testing"
@@ -20,18 +23,59 @@ import (
 // the RMS and peak, in dBFS, after an optional filter that picks one tone.
 func programLevel(t *testing.T, a *app, filter string) (mean, peak float64) {
 	t.Helper()
-	af := "volumedetect"
-	if filter != "" {
-		af = filter + "," + af
+	means, peaks := programLevels(t, a, filter)
+	return means[0], peaks[0]
+}
+
+// volumeDetected is a volumedetect filter's result in ffmpeg's log, by the
+// filter's place in the graph.
+var volumeDetected = regexp.MustCompile(`\[Parsed_volumedetect_(\d+) @ [^\]]+\] (mean|max)_volume: (-?[0-9.inf]+) dB`)
+
+// programLevels is programLevel for several filters over the same two
+// seconds, read once: one read per level took a few seconds each.
+func programLevels(t *testing.T, a *app, filters ...string) (means, peaks []float64) {
+	t.Helper()
+	graph := fmt.Sprintf("[0:a]asplit=%d", len(filters))
+	for i := range filters {
+		graph += fmt.Sprintf("[a%d]", i)
 	}
-	out, err := exec.Command("ffmpeg", "-hide_banner", "-rtsp_transport", "tcp", "-i", a.rtspURL("program"), "-ss", "1", "-t", "2",
-		"-vn", "-af", af, "-f", "null", "-").CombinedOutput()
+	args := []string{"-hide_banner", "-rtsp_transport", "tcp", "-i", a.rtspURL("program"), "-filter_complex", ""}
+	for i, f := range filters {
+		af := "volumedetect"
+		if f != "" {
+			af = f + "," + af
+		}
+		graph += fmt.Sprintf(";[a%d]%s[o%d]", i, af, i)
+		args = append(args, "-map", fmt.Sprintf("[o%d]", i), "-ss", "1", "-t", "2", "-f", "null", "-")
+	}
+	args[6] = graph
+	out, err := exec.Command("ffmpeg", args...).CombinedOutput()
 	require.NoError(t, err, "%s", out)
-	m := regexp.MustCompile(`mean_volume: (-?[0-9.inf]+) dB[\s\S]*max_volume: (-?[0-9.inf]+) dB`).FindSubmatch(out)
-	require.NotNil(t, m, "%s", out)
-	mean, _ = strconv.ParseFloat(string(m[1]), 64)
-	peak, _ = strconv.ParseFloat(string(m[2]), 64)
-	return mean, peak
+	type level struct {
+		place      int
+		mean, peak float64
+	}
+	byFilter := map[int]*level{}
+	for _, m := range volumeDetected.FindAllSubmatch(out, -1) {
+		place, _ := strconv.Atoi(string(m[1]))
+		v, _ := strconv.ParseFloat(string(m[3]), 64)
+		l := byFilter[place]
+		if l == nil {
+			l = &level{place: place}
+			byFilter[place] = l
+		}
+		if string(m[2]) == "mean" {
+			l.mean = v
+		} else {
+			l.peak = v
+		}
+	}
+	require.Len(t, byFilter, len(filters), "a level for each filter: %s", out)
+	levels := slices.SortedFunc(maps.Values(byFilter), func(x, y *level) int { return x.place - y.place }) // the graph's order
+	for _, l := range levels {
+		means, peaks = append(means, l.mean), append(peaks, l.peak)
+	}
+	return means, peaks
 }
 
 // TestAudioMixer: per-source gain, mute and mode (afv, on, off), master
@@ -61,27 +105,25 @@ func TestAudioMixer(t *testing.T) {
 	require.Equal(t, http.StatusNotFound, api(t, "PATCH", a.apiURL("/audio/nosuch"), `{"mute":true}`, &e))
 
 	// AFV: only the program source is heard.
-	mean, _ := programLevel(t, a, at440)
-	require.InDelta(t, -21, mean, 1.5, "cam1 on program")
-	mean, _ = programLevel(t, a, at1k)
-	require.Less(t, mean, -50.0, "the line-up source is not on program")
+	means, _ := programLevels(t, a, at440, at1k)
+	require.InDelta(t, -21, means[0], 1.5, "cam1 on program")
+	require.Less(t, means[1], -50.0, "the line-up source is not on program")
 
 	// "on" with −6 dB: always mixed, at its gain.
 	var st audio.Settings
 	require.Equal(t, http.StatusOK, api(t, "PATCH", a.apiURL("/audio/lineup"), `{"mode":"on","gain_db":-6}`, &st))
 	require.Equal(t, audio.Settings{GainDB: -6, Mode: "on"}, st)
-	mean, _ = programLevel(t, a, at1k)
+	mean, _ := programLevel(t, a, at1k)
 	require.InDelta(t, -27, mean, 1.5, "the line-up tone mixed at −6 dB")
 
 	// Mute cam1; master −10 dB.
 	mustAPI(t, "PATCH", a.apiURL("/audio/cam1"), `{"mute":true}`, nil)
 	require.Equal(t, http.StatusOK, api(t, "PATCH", a.apiURL("/audio/master"), `{"gain_db":-10}`, nil))
-	mean, _ = programLevel(t, a, at440)
+	means, _ = programLevels(t, a, at440, at1k)
 	// what is left at 440 Hz is the 1 kHz tone (−27 dB) leaking through the
 	// filter, about −48 dB: cam1 itself would read −21
-	require.Less(t, mean, -40.0, "cam1 muted")
-	mean, _ = programLevel(t, a, at1k)
-	require.InDelta(t, -37, mean, 1.5, "master −10 dB")
+	require.Less(t, means[0], -40.0, "cam1 muted")
+	require.InDelta(t, -37, means[1], 1.5, "master −10 dB")
 
 	// +20 dB on a −18 dBFS tone would reach +2 dBFS: the limiter holds the
 	// mix at −2 dBFS (checked on the program meter below, before the AAC

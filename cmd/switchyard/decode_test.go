@@ -43,7 +43,11 @@ func decodeProgramAt(t *testing.T, a *app, w, h int) *programFrames {
 	if w == a.mixer.Config().Width && h == a.mixer.Config().Height {
 		args = slices.Delete(args, 2, 4) // no scaling: the pixels as they are
 	}
-	cmd := exec.Command("ffmpeg", append([]string{"-hide_banner", "-loglevel", "error", "-f", "h264", "-i", "pipe:0"}, args...)...)
+	// -analyzeduration: ffmpeg probes raw H.264 for 5 s of it by default
+	// before it decodes a picture; a second finds the program's format (and
+	// it reads on until a key frame brings the parameter sets, when later).
+	cmd := exec.Command("ffmpeg", append([]string{"-hide_banner", "-loglevel", "error", "-analyzeduration", "1000000", "-f", "h264", "-i", "pipe:0"},
+		args...)...)
 	stdin, err := cmd.StdinPipe()
 	require.NoError(t, err)
 	stdout, err := cmd.StdoutPipe()

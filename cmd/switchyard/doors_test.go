@@ -34,6 +34,7 @@ func TestRTSPPublisherEndsCleanly(t *testing.T) {
 	mustHaveTools(t)
 	for _, transport := range []string{"tcp", "udp"} {
 		t.Run(transport, func(t *testing.T) {
+			t.Parallel() // each its own show and 3 s publisher
 			a, logs := startAppUDP(t, testConfig(t, ingest.SourceConfig{Name: "cam1"}))
 			args := append(lavfiInput("red", "320x240", 30), "-t", "3", "-f", "rtsp", "-rtsp_transport", transport, a.rtspURL("live/cam1"))
 			p := run(t, "ffmpeg", args...)

@@ -77,6 +77,10 @@ func TestGStreamerRTSPPublish(t *testing.T) {
 		{"aac udp", "udp", "avenc_aac", media.CodecAAC},
 	} {
 		t.Run(c.name, func(t *testing.T) {
+			// side by side, each its own show and publisher: most of a
+			// case is waiting (rtspclientsink's set-up, gortsplib's
+			// second before it answers SETUP)
+			t.Parallel()
 			a, logs := startAppUDP(t, testConfig(t, ingest.SourceConfig{Name: "cam1"}))
 			sink := "rtspclientsink name=s location=" + a.rtspURL("live/cam1")
 			if c.protocols != "" {
@@ -141,12 +145,12 @@ func gstRTMPPublish(url string, secs int) string {
 func TestGStreamerRTMP(t *testing.T) {
 	mustHaveGStreamer(t)
 	nginx := testpeer.StartNginx(t)
-	p := gst(t, gstRTMPPublish(nginx.URL("cam1"), 5))
-	require.NoError(t, p.wait(t, 30*time.Second), "against nginx-rtmp: %s", p.stderr.String())
-
 	a, logs := startApp(t, testConfig(t, ingest.SourceConfig{Name: "cam1"}, ingest.SourceConfig{Name: "bars", URL: "gen://bars"}))
-	p = gst(t, gstRTMPPublish(a.rtmpURL("cam1"), 5))
+	// the two publishers run side by side (5 s each)
+	ng := gst(t, gstRTMPPublish(nginx.URL("cam1"), 5))
+	p := gst(t, gstRTMPPublish(a.rtmpURL("cam1"), 5))
 	waitLive(t, a, "cam1")
+	require.NoError(t, ng.wait(t, 30*time.Second), "against nginx-rtmp: %s", ng.stderr.String())
 	require.NoError(t, p.wait(t, 30*time.Second), "against Switchyard: %s", p.stderr.String())
 	require.Equal(t, ingest.StateOffline, sourceStatus(t, a, "cam1").State)
 	require.Contains(t, logs.String(), `msg="publisher ended" component=ingest.rtmp`)

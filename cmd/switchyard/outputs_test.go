@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -102,8 +103,24 @@ func TestOutputsThreeDestinations(t *testing.T) {
 		waitOutput(t, a, n, push.StateLive, 20*time.Second)
 	}
 	require.Contains(t, tlsp.SNI(), "localhost", "RTMPS sends SNI")
-	for _, url := range []string{ngA.URL("yt-secret-key"), ngB.URL("tw-secret-key"), ngB.URL("fb-secret-key")} {
-		out := probe(t, url)
+	// the three destinations read back side by side (each ffprobe is
+	// bounded by its -rw_timeout)
+	urls := []string{ngA.URL("yt-secret-key"), ngB.URL("tw-secret-key"), ngB.URL("fb-secret-key")}
+	probes := make([]probeResult, len(urls))
+	var wg sync.WaitGroup
+	for i, url := range urls {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out, err := exec.Command("ffprobe", "-v", "error", "-rw_timeout", "10000000", "-show_entries",
+				"stream=codec_name,width,height,r_frame_rate,sample_rate,channels", "-of", "compact=p=0:nk=0", url).CombinedOutput()
+			probes[i] = probeResult{out, err}
+		}()
+	}
+	wg.Wait()
+	for i, url := range urls {
+		out, err := string(probes[i].out), probes[i].err
+		require.NoError(t, err, "ffprobe %s: %s", url, out)
 		require.Contains(t, out, "codec_name=h264|width=320|height=240|r_frame_rate=30/1", url)
 		require.Contains(t, out, "codec_name=aac|sample_rate=48000|channels=2", url)
 	}

@@ -33,6 +33,9 @@ func TestPullsAreLiveOnlyWithMedia(t *testing.T) {
 		{"srt", silentSRTListener},
 	} {
 		t.Run(c.kind, func(t *testing.T) {
+			// side by side: each waits out the pull's read timeout and
+			// backoff twice, with its own show and peer
+			t.Parallel()
 			a, _ := startApp(t, testConfig(t))
 			url, feed := c.setup(t)
 			events, _ := sseClient(t, a.apiURL("/events"), "")

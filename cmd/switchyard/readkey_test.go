@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -58,7 +59,7 @@ func TestReadKeys(t *testing.T) {
 	waitLive(t, a, "cam1")
 	waitLive(t, a, "cam2")
 
-	for _, c := range []struct {
+	cases := []struct {
 		url  string
 		want bool
 	}{
@@ -73,8 +74,29 @@ func TestReadKeys(t *testing.T) {
 		{a.rtmpURL("program?key=show-key"), true},
 		{a.rtmpURL("cam2?key=show-key"), false},
 		{a.rtmpURL("cam2?key=cam2-key"), true},
-	} {
-		out, err := probeKey(t, c.url)
+	}
+	// The probes run side by side (four at a time): one after another,
+	// each waiting for its connection and codecs, they took most of the test.
+	type probed struct {
+		out string
+		err error
+	}
+	results := make([]probed, len(cases))
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, 4)
+	for i, c := range cases {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			slots <- struct{}{}
+			defer func() { <-slots }()
+			out, err := probeKey(t, c.url) // bounded by its context
+			results[i] = probed{out, err}
+		}()
+	}
+	wg.Wait()
+	for i, c := range cases {
+		out, err := results[i].out, results[i].err
 		if c.want {
 			require.NoError(t, err, "%s: %s", c.url, out)
 			require.Contains(t, out, "h264", c.url)

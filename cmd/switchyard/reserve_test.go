@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,29 +21,45 @@ import (
 // probeCodecs lists the codecs ffprobe finds in a stream, in stream order.
 func probeCodecs(t *testing.T, url string) string {
 	t.Helper()
-	args := []string{"-v", "error", "-show_entries", "stream=codec_name", "-of", "csv=p=0"}
+	codecs, err := probeCodecsErr(url)
+	require.NoError(t, err)
+	return codecs
+}
+
+// probeCodecsErr is probeCodecs for any goroutine. It probes 2 s of the
+// stream: ffmpeg's RTMP client announces sound in the FLV header it makes
+// up, so a stream without sound (Opus, not carried) was probed for the
+// whole default 5 s; 2 s holds a key frame and many sound frames of every
+// camera here.
+func probeCodecsErr(url string) (string, error) {
+	args := []string{"-v", "error", "-analyzeduration", "2000000", "-show_entries", "stream=codec_name", "-of", "csv=p=0"}
 	if strings.HasPrefix(url, "rtsp") {
 		args = append(args, "-rtsp_transport", "tcp")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, "ffprobe", append(args, url)...).CombinedOutput()
-	require.NoError(t, err, "ffprobe %s: %s", url, out)
-	return strings.Join(strings.Fields(string(out)), " ")
+	if err != nil {
+		return "", fmt.Errorf("ffprobe %s: %w: %s", url, err, out)
+	}
+	return strings.Join(strings.Fields(string(out)), " "), nil
 }
 
-// meanVolume decodes a second of a stream's sound and returns its RMS in dBFS.
-func meanVolume(t *testing.T, url string) float64 {
-	t.Helper()
+// meanVolumeErr decodes a second of a stream's sound and returns its RMS in
+// dBFS; for any goroutine.
+func meanVolumeErr(url string) (float64, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, "ffmpeg", "-hide_banner", "-rtsp_transport", "tcp", "-i", url, "-t", "1",
 		"-vn", "-af", "volumedetect", "-f", "null", "-").CombinedOutput()
-	require.NoError(t, err, "%s", out)
+	if err != nil {
+		return 0, fmt.Errorf("ffmpeg %s: %w: %s", url, err, out)
+	}
 	m := regexp.MustCompile(`mean_volume: (-?[0-9.]+) dB`).FindSubmatch(out)
-	require.NotNil(t, m, "%s", out)
-	v, _ := strconv.ParseFloat(string(m[1]), 64)
-	return v
+	if m == nil {
+		return 0, fmt.Errorf("no mean_volume from ffmpeg %s: %s", url, out)
+	}
+	return strconv.ParseFloat(string(m[1]), 64)
 }
 
 // TestReserveEveryCodec: cameras with Opus, G.711 µ-law and A-law sound are
@@ -59,19 +78,46 @@ func TestReserveEveryCodec(t *testing.T) {
 		args = append(append(args, codec...), "-f", "rtsp", "-rtsp_transport", "tcp", a.rtspURL("live/"+name))
 		run(t, "ffmpeg", args...)
 	}
-	for name, want := range map[string]struct{ rtsp, rtmp string }{
+	// The cameras are read back side by side, each camera's three reads in
+	// turn: each read is mostly ffmpeg setting up and probing a live
+	// stream, so one camera after another took three times as long.
+	wants := map[string]struct{ rtsp, rtmp string }{
 		"opus": {"h264 opus", "h264"},
 		"ulaw": {"h264 pcm_mulaw", "h264 pcm_mulaw"},
 		"alaw": {"h264 pcm_alaw", "h264 pcm_alaw"},
-	} {
+	}
+	type readBack struct {
+		rtsp, rtmp string
+		volume     float64
+		err        error
+	}
+	got := map[string]*readBack{}
+	var wg sync.WaitGroup
+	for name := range wants {
 		waitFor(t, 20*time.Second, name+" live with sound", func() bool {
 			st := sourceStatus(t, a, name)
 			return st.State == ingest.StateLive && st.Video != nil && st.Audio != nil
 		})
-		require.Equal(t, want.rtsp, probeCodecs(t, a.rtspURL("live/"+name)), "%s re-served over RTSP", name)
+		r := &readBack{}
+		got[name] = r
+		wg.Add(1)
+		go func() { // each read bounded by its context
+			defer wg.Done()
+			var e1, e2, e3 error
+			r.rtsp, e1 = probeCodecsErr(a.rtspURL("live/" + name))
+			r.volume, e2 = meanVolumeErr(a.rtspURL("live/" + name))
+			r.rtmp, e3 = probeCodecsErr(a.rtmpURL(name))
+			r.err = errors.Join(e1, e2, e3)
+		}()
+	}
+	wg.Wait()
+	for name, want := range wants {
+		r := got[name]
+		require.NoError(t, r.err, name)
+		require.Equal(t, want.rtsp, r.rtsp, "%s re-served over RTSP", name)
 		// the camera's 440 Hz sine at −18 dBFS peak reads −21 dBFS RMS
-		require.InDelta(t, -21, meanVolume(t, a.rtspURL("live/"+name)), 2.0, "%s: its sound re-served", name)
-		require.Equal(t, want.rtmp, probeCodecs(t, a.rtmpURL(name)), "%s played over RTMP", name)
+		require.InDelta(t, -21, r.volume, 2.0, "%s: its sound re-served", name)
+		require.Equal(t, want.rtmp, r.rtmp, "%s played over RTMP", name)
 	}
 	require.Contains(t, logs.String(), `msg="sound not carried to the player" component=ingest.rtmp`)
 	require.Contains(t, logs.String(), "codec=opus")

@@ -97,11 +97,14 @@ func apiText(t *testing.T, a *app, path string) string {
 
 // srtDestination is a platform's SRT ingest: ffmpeg listening on a
 // loopback port, copying what an output sends (timestamps as they came,
-// -copyts) into a file until it has frames pictures, then ending.
+// -copyts) into a file until it has frames pictures, then ending. It probes
+// 2 s of the stream (ffmpeg's default is 5 s of a live MPEG-TS), which
+// finds the program's H.264 (1 s GOPs) and AAC.
 func srtDestination(t *testing.T, port, frames int, file string, opts ...string) *proc {
 	t.Helper()
 	q := append([]string{"mode=listener", "latency=120000"}, opts...)
-	return run(t, "ffmpeg", "-hide_banner", "-loglevel", "error", "-i", fmt.Sprintf("srt://127.0.0.1:%d?%s", port, strings.Join(q, "&")),
+	return run(t, "ffmpeg", "-hide_banner", "-loglevel", "error", "-analyzeduration", "2000000",
+		"-i", fmt.Sprintf("srt://127.0.0.1:%d?%s", port, strings.Join(q, "&")),
 		"-map", "0", "-c", "copy", "-copyts", "-frames:v", strconv.Itoa(frames), "-f", "mpegts", "-y", file)
 }
 

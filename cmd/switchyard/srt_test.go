@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -38,10 +39,13 @@ func pushSRT(t *testing.T, a *app, streamID, color string, opts ...string) *proc
 }
 
 // readSRTColours reads a stream over SRT with ffmpeg and sends the average
-// colour of every decoded picture.
+// colour of every decoded picture. ffmpeg probes a live MPEG-TS for its
+// whole analyzeduration (5 s by default) before it decodes; 2 s of the
+// stream (two key frames at the tests' 1 s GOPs) is enough to find it.
 func readSRTColours(t *testing.T, u string) <-chan rgb {
 	t.Helper()
-	cmd := exec.Command("ffmpeg", append([]string{"-hide_banner", "-loglevel", "error", "-i", u, "-t", "30"}, decodeArgs...)...)
+	cmd := exec.Command("ffmpeg", append([]string{"-hide_banner", "-loglevel", "error", "-analyzeduration", "2000000", "-i", u, "-t", "30"},
+		decodeArgs...)...)
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	p := &proc{cmd: cmd, stderr: &logBuf{}, done: make(chan struct{})}
@@ -55,6 +59,26 @@ func readSRTColours(t *testing.T, u string) <-chan rgb {
 	colours := make(chan rgb, 1024)
 	go readColours(stdout, colours)
 	return colours
+}
+
+// probeResult is what an ffprobe run in the background printed, and how it ended.
+type probeResult struct {
+	out []byte
+	err error
+}
+
+// ffprobeAsync runs ffprobe in the background (bounded by 30 s) beside the
+// readers. A probe of a live MPEG-TS lasts ffmpeg's whole analyzeduration:
+// 2 s of the stream here (5 s by default), which holds both tracks.
+func ffprobeAsync(args ...string) <-chan probeResult {
+	res := make(chan probeResult, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, "ffprobe", append([]string{"-analyzeduration", "2000000"}, args...)...).CombinedOutput()
+		res <- probeResult{out, err}
+	}()
+	return res
 }
 
 // waitColour waits for a picture of a colour among those read.
@@ -96,12 +120,17 @@ func TestSRTPublishCutAndReadBack(t *testing.T) {
 	waitPicture(t, a, "cam1")
 	require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, nil))
 
-	waitColour(t, readSRTColours(t, a.srtURL("read:program")), "red", 20*time.Second)
-	waitColour(t, readSRTColours(t, a.srtURL("#!::r=program,m=request")), "red", 20*time.Second)
-	waitColour(t, readSRTColours(t, a.srtURL("read:cam1")), "red", 20*time.Second)
-
-	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "stream=codec_name,width,height,sample_rate",
-		"-of", "compact=p=0:nk=0", a.srtURL("read:program")).CombinedOutput()
+	// The readers and ffprobe start together: each spends its
+	// analyzeduration probing the live MPEG-TS before it decodes.
+	probe := ffprobeAsync("-v", "error", "-show_entries", "stream=codec_name,width,height,sample_rate",
+		"-of", "compact=p=0:nk=0", a.srtURL("read:program"))
+	readers := []<-chan rgb{readSRTColours(t, a.srtURL("read:program")), readSRTColours(t, a.srtURL("#!::r=program,m=request")),
+		readSRTColours(t, a.srtURL("read:cam1"))}
+	for _, r := range readers {
+		waitColour(t, r, "red", 20*time.Second)
+	}
+	p := <-probe // bounded by its context
+	out, err := p.out, p.err
 	require.NoError(t, err, "ffprobe: %s", out)
 	require.Contains(t, string(out), "codec_name=h264|width=320|height=240")
 	require.Contains(t, string(out), "codec_name=aac|sample_rate=48000")
@@ -492,12 +521,15 @@ func TestSRTH265AndOpus(t *testing.T) {
 	require.Equal(t, 48000, au.SampleRate)
 	waitPicture(t, a, "hevc")
 	require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/program"), `{"source":"hevc"}`, nil))
-	waitColour(t, readSRTColours(t, a.srtURL("read:program")), "blue", 20*time.Second)
+	// the two readers and ffprobe start together (each probes for 2 s)
+	probe := ffprobeAsync("-v", "error", "-show_entries", "stream=codec_name,width,sample_rate",
+		"-of", "compact=p=0:nk=0", a.srtURL("read:hevc"))
+	program, hevc := readSRTColours(t, a.srtURL("read:program")), readSRTColours(t, a.srtURL("read:hevc"))
+	waitColour(t, program, "blue", 20*time.Second)
 
-	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "stream=codec_name,width,sample_rate",
-		"-of", "compact=p=0:nk=0", a.srtURL("read:hevc")).CombinedOutput()
-	require.NoError(t, err, "ffprobe: %s", out)
-	require.Contains(t, string(out), "codec_name=hevc|width=320")
-	require.Contains(t, string(out), "codec_name=opus|sample_rate=48000")
-	waitColour(t, readSRTColours(t, a.srtURL("read:hevc")), "blue", 20*time.Second)
+	p := <-probe // bounded by its context
+	require.NoError(t, p.err, "ffprobe: %s", p.out)
+	require.Contains(t, string(p.out), "codec_name=hevc|width=320")
+	require.Contains(t, string(p.out), "codec_name=opus|sample_rate=48000")
+	waitColour(t, hevc, "blue", 20*time.Second)
 }
