@@ -119,10 +119,18 @@ func TestReplayFromDiskHoldsItsEnd(t *testing.T) {
 	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/replay"), body, &info))
 	markN, endN := frameOf(info.MarkPTSS), frameOf(info.EndPTSS)
 	require.InDelta(t, 60, endN-markN, 1, "2 s of a 30 fps camera")
-	seen := replayOnProgram(t, program, endN, false)
+	replayedWhole(t, program, markN, endN, false)
+}
+
+// replayedWhole: the program shows the replay's frames from markN to endN,
+// every one in order (with blend, the mixes between them read as no
+// counter), and then holds endN.
+func replayedWhole(t *testing.T, program <-chan bars, markN, endN int, blend bool) {
+	t.Helper()
+	seen := replayOnProgram(t, program, endN, blend)
 	require.Equal(t, markN, seen[0], "from the marked frame; seen %v", seen)
 	for i := 1; i < len(seen); i++ {
-		require.Equal(t, seen[i-1]+1, seen[i], "every frame, read back from disk, in order; seen %v", seen)
+		require.Equal(t, seen[i-1]+1, seen[i], "every frame in order; seen %v", seen)
 	}
 	holdsOnProgram(t, program, endN)
 }
@@ -131,18 +139,8 @@ func TestReplayFromDiskHoldsItsEnd(t *testing.T) {
 // program goes back to the source before the replay (the live camera).
 func TestReplayOnEndNext(t *testing.T) {
 	mustHaveTools(t)
-	cfg := testConfig(t, ingest.SourceConfig{Name: "cam1"})
-	cfg.Replay.Enabled = true
-	cfg.Replay.Buffer = Duration(20 * time.Second)
-	cfg.Replay.OnEnd = replay.EndNext
-	a, _ := startApp(t, cfg)
-	run(t, "ffmpeg", append(barCamera(1, "30", 30, false), "-f", "flv", a.rtmpURL("cam1"))...)
-	waitPicture(t, a, "cam1")
+	a, _ := replayBarCamera(t, func(cfg *Config) { cfg.Replay.OnEnd = replay.EndNext }, 4*time.Second)
 	require.Equal(t, http.StatusOK, api(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, nil))
-	waitFor(t, 30*time.Second, "4 s of cam1 in the replay buffer", func() bool {
-		_, _, span := a.replay.Buffer("cam1").Size()
-		return span >= 4*time.Second
-	})
 	program := startProgramReader(t, a)
 	var info replay.Info
 	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/replay"), `{"source":"cam1","from_s":-3,"to_s":-2,"speed":1,"take":true}`, &info))
@@ -174,27 +172,12 @@ func TestReplayOnEndNext(t *testing.T) {
 // of two, which read as no counter), and then holds that last frame.
 func TestReplayBlendHoldsItsEnd(t *testing.T) {
 	mustHaveTools(t)
-	cfg := testConfig(t, ingest.SourceConfig{Name: "cam1"})
-	cfg.Replay.Enabled = true
-	cfg.Replay.Buffer = Duration(20 * time.Second)
-	cfg.Replay.Slow = replay.SlowBlend
-	a, _ := startApp(t, cfg)
-	run(t, "ffmpeg", append(barCamera(1, "30", 30, false), "-f", "flv", a.rtmpURL("cam1"))...)
-	waitPicture(t, a, "cam1")
-	waitFor(t, 30*time.Second, "4 s of cam1 in the replay buffer", func() bool {
-		_, _, span := a.replay.Buffer("cam1").Size()
-		return span >= 4*time.Second
-	})
+	a, _ := replayBarCamera(t, func(cfg *Config) { cfg.Replay.Slow = replay.SlowBlend }, 4*time.Second)
 	program := startProgramReader(t, a)
 	var info replay.Info
 	require.Equal(t, http.StatusCreated, api(t, "POST", a.apiURL("/replay"), `{"source":"cam1","from_s":-3,"to_s":-2,"speed":0.5,"take":true}`, &info))
 	require.Equal(t, replay.SlowBlend, info.Slow)
 	markN, endN := frameOf(info.MarkPTSS), frameOf(info.EndPTSS)
 	require.InDelta(t, 30, endN-markN, 1, "1 s of a 30 fps camera")
-	seen := replayOnProgram(t, program, endN, true)
-	require.Equal(t, markN, seen[0], "from the marked frame; seen %v", seen)
-	for i := 1; i < len(seen); i++ {
-		require.Equal(t, seen[i-1]+1, seen[i], "every frame in order; seen %v", seen)
-	}
-	holdsOnProgram(t, program, endN)
+	replayedWhole(t, program, markN, endN, true)
 }

@@ -64,16 +64,7 @@ func readProgramBars(t *testing.T, a *app) <-chan bars {
 // bytes, and ffmpeg plays it.
 func TestReplayOnProgram(t *testing.T) {
 	mustHaveTools(t)
-	cfg := testConfig(t, ingest.SourceConfig{Name: "cam1"})
-	cfg.Replay.Enabled = true
-	cfg.Replay.Buffer = Duration(20 * time.Second)
-	a, _ := startApp(t, cfg)
-	run(t, "ffmpeg", append(barCamera(1, "30", 30, false), "-f", "flv", a.rtmpURL("cam1"))...)
-	waitPicture(t, a, "cam1")
-	waitFor(t, 30*time.Second, "7 s of cam1 in the replay buffer", func() bool {
-		_, _, span := a.replay.Buffer("cam1").Size()
-		return span >= 7*time.Second
-	})
+	a, cfg := replayBarCamera(t, nil, 7*time.Second)
 	program := readProgramBars(t, a)
 	select { // the reader is under way (it starts at a program key frame)
 	case _, ok := <-program:
@@ -288,4 +279,25 @@ func TestReplayConfig(t *testing.T) {
 		require.NoError(t, err)
 		require.ErrorContains(t, cfg.Validate(), c.key, c.yaml)
 	}
+}
+
+// replayBarCamera starts a show with replay on (a 20 s buffer; set changes
+// cfg first), the bar-code camera cam1 pushed over RTMP, and waits for span
+// of it in the replay buffer. It returns the show and its config.
+func replayBarCamera(t *testing.T, set func(*Config), span time.Duration) (*app, *Config) {
+	t.Helper()
+	cfg := testConfig(t, ingest.SourceConfig{Name: "cam1"})
+	cfg.Replay.Enabled = true
+	cfg.Replay.Buffer = Duration(20 * time.Second)
+	if set != nil {
+		set(cfg)
+	}
+	a, _ := startApp(t, cfg)
+	run(t, "ffmpeg", append(barCamera(1, "30", 30, false), "-f", "flv", a.rtmpURL("cam1"))...)
+	waitPicture(t, a, "cam1")
+	waitFor(t, 30*time.Second, fmt.Sprintf("%v of cam1 in the replay buffer", span), func() bool {
+		_, _, got := a.replay.Buffer("cam1").Size()
+		return got >= span
+	})
+	return a, cfg
 }
