@@ -91,15 +91,8 @@ func TestClipCodecsOnProgram(t *testing.T) {
 		sources += `
   - { name: a1, url: "file:count-av1.mkv", autoplay: on-program }`
 	}
-	a, _ := startFromFile(t, fmt.Sprintf(`http: { listen: "127.0.0.1:0" }
-rtmp: { listen: "127.0.0.1:0" }
-rtsp: { listen: "127.0.0.1:0" }
-srt: { listen: "127.0.0.1:0" }
-program: { width: 320, height: 240, fps: 30, video_bitrate: 600k, audio_bitrate: 96k, keyint: 1s }
-data_dir: %q
-sources:
-  - { name: cam, url: "gen://color?c=red" }%s
-`, data, sources))
+	a, _ := startFromFile(t, loopbackShowIn(data)+`sources:
+  - { name: cam, url: "gen://color?c=red" }`+sources+"\n")
 	waitLive(t, a, "cam")
 	names := []string{"pr", "vp", "m2"}
 	if av1 {
@@ -224,17 +217,11 @@ func TestClipBFramesEnd(t *testing.T) {
 	probe, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "v", "-show_entries", "frame=pict_type", "-of", "csv=p=0", p).Output()
 	require.NoError(t, err)
 	require.Contains(t, string(probe), "B", "the clip has B-frames")
-	a, _ := startFromFile(t, fmt.Sprintf(`http: { listen: "127.0.0.1:0" }
-rtmp: { listen: "127.0.0.1:0" }
-rtsp: { listen: "127.0.0.1:0" }
-srt: { listen: "127.0.0.1:0" }
-program: { width: 320, height: 240, fps: 30, video_bitrate: 600k, audio_bitrate: 96k, keyint: 1s }
-data_dir: %q
-sources:
+	a, _ := startFromFile(t, loopbackShowIn(data)+`sources:
   - { name: cam, url: "gen://color?c=red" }
   - { name: held, url: "file:bf.mp4", autoplay: on-program }
   - { name: looped, url: "file:bf.mp4", autoplay: on-program, loop: true }
-`, data))
+`)
 	waitLive(t, a, "cam")
 	waitLive(t, a, "held")
 	waitLive(t, a, "looped")

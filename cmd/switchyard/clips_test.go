@@ -67,17 +67,11 @@ func TestClipOnProgram(t *testing.T) {
 	mustHaveTools(t)
 	data := t.TempDir()
 	makeCounterClip(t, filepath.Join(data, "clips", "count.mp4"), 45)
-	a, _ := startFromFile(t, fmt.Sprintf(`http: { listen: "127.0.0.1:0" }
-rtmp: { listen: "127.0.0.1:0" }
-rtsp: { listen: "127.0.0.1:0" }
-srt: { listen: "127.0.0.1:0" }
-program: { width: 320, height: 240, fps: 30, video_bitrate: 600k, audio_bitrate: 96k, keyint: 1s }
-data_dir: %q
-sources:
+	a, _ := startFromFile(t, loopbackShowIn(data)+`sources:
   - { name: cam, url: "gen://color?c=red" }
   - { name: intro, url: "file:count.mp4", autoplay: on-program, on_end: next }
   - { name: held, url: "file:count.mp4", autoplay: on-program }
-`, data))
+`)
 	waitLive(t, a, "cam")
 	waitLive(t, a, "intro")
 	require.Equal(t, clip.StateCued, playerOf(t, a, "intro").State)

@@ -36,14 +36,17 @@ func writeShow(t *testing.T, yaml string) string {
 
 // loopbackShow is the start of a show file on loopback ports chosen by the
 // kernel, small and quick, with its data in a fresh folder.
-func loopbackShow(t *testing.T) string {
+func loopbackShow(t *testing.T) string { return loopbackShowIn(t.TempDir()) }
+
+// loopbackShowIn is loopbackShow with its data in dataDir.
+func loopbackShowIn(dataDir string) string {
 	return fmt.Sprintf(`http: { listen: "127.0.0.1:0" }
 rtmp: { listen: "127.0.0.1:0" }
 rtsp: { listen: "127.0.0.1:0" }
 srt: { listen: "127.0.0.1:0" }
 program: { width: 320, height: 240, fps: 30, video_bitrate: 600k, audio_bitrate: 96k, keyint: 1s }
 data_dir: %q
-`, t.TempDir())
+`, dataDir)
 }
 
 // startFromFile loads a show file through the config loader, as the binary
@@ -318,13 +321,7 @@ func TestAddSourceAnswersWithItsStatus(t *testing.T) {
 func TestShowFileEditsApplyOverShowJSON(t *testing.T) {
 	dataDir := t.TempDir()
 	show := func(extra string) *Config {
-		cfg, err := LoadConfig(writeShow(t, fmt.Sprintf(`http: { listen: "127.0.0.1:0" }
-rtmp: { listen: "127.0.0.1:0" }
-rtsp: { listen: "127.0.0.1:0" }
-srt: { listen: "127.0.0.1:0" }
-program: { width: 320, height: 240, fps: 30, video_bitrate: 600k, audio_bitrate: 96k, keyint: 1s }
-data_dir: %q
-%s`, dataDir, extra)), nil)
+		cfg, err := LoadConfig(writeShow(t, loopbackShowIn(dataDir)+extra), nil)
 		require.NoError(t, err)
 		return cfg
 	}

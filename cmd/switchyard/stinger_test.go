@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -160,14 +158,7 @@ func TestStinger(t *testing.T) {
 		up := func(name string) (int, string) {
 			body, err := os.ReadFile(filepath.Join(dir, name))
 			require.NoError(t, err)
-			req, err := http.NewRequest("PUT", a.apiURL("/clips/"+name), bytes.NewReader(body))
-			require.NoError(t, err)
-			req.Header.Set("Content-Type", "application/octet-stream")
-			resp, err := httpClient.Do(req)
-			require.NoError(t, err)
-			defer resp.Body.Close()
-			b, _ := io.ReadAll(resp.Body)
-			return resp.StatusCode, string(b)
+			return putClip(t, a, name, body)
 		}
 		code, body := up("sting.webm")
 		require.Equal(t, http.StatusCreated, code, body)
