@@ -98,14 +98,7 @@ func NewOver(t testing.TB, network webrtc.NetworkType, videoMime string, alsoOff
 		require.NoError(t, me.RegisterCodec(webrtc.RTPCodecParameters{PayloadType: webrtc.PayloadType(120 + i),
 			RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: m, ClockRate: 90000}}, webrtc.RTPCodecTypeVideo))
 	}
-	fmtp := ""
-	if videoMime == webrtc.MimeTypeH264 {
-		fmtp = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"
-	}
-	require.NoError(t, me.RegisterCodec(webrtc.RTPCodecParameters{PayloadType: 96, RTPCodecCapability: webrtc.RTPCodecCapability{
-		MimeType: videoMime, ClockRate: 90000, SDPFmtpLine: fmtp}}, webrtc.RTPCodecTypeVideo))
-	require.NoError(t, me.RegisterCodec(webrtc.RTPCodecParameters{PayloadType: 111, RTPCodecCapability: webrtc.RTPCodecCapability{
-		MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}}, webrtc.RTPCodecTypeAudio))
+	registerVideoAndOpus(t, me, videoMime)
 	api := webrtc.NewAPI(webrtc.WithSettingEngine(se), webrtc.WithMediaEngine(me))
 	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	require.NoError(t, err)
@@ -343,14 +336,7 @@ func NewViewer(t testing.TB) *Viewer {
 func NewViewerOf(t testing.TB, videoMime string) *Viewer {
 	t.Helper()
 	me := &webrtc.MediaEngine{}
-	fmtp := ""
-	if videoMime == webrtc.MimeTypeH264 {
-		fmtp = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"
-	}
-	require.NoError(t, me.RegisterCodec(webrtc.RTPCodecParameters{PayloadType: 96, RTPCodecCapability: webrtc.RTPCodecCapability{
-		MimeType: videoMime, ClockRate: 90000, SDPFmtpLine: fmtp}}, webrtc.RTPCodecTypeVideo))
-	require.NoError(t, me.RegisterCodec(webrtc.RTPCodecParameters{PayloadType: 111, RTPCodecCapability: webrtc.RTPCodecCapability{
-		MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}}, webrtc.RTPCodecTypeAudio))
+	registerVideoAndOpus(t, me, videoMime)
 	return newViewer(t, me)
 }
 
@@ -422,4 +408,19 @@ func offer(t testing.TB, pc *webrtc.PeerConnection, who string) []byte {
 func (v *Viewer) Answered(t testing.TB, answer string) {
 	t.Helper()
 	require.NoError(t, v.PC.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}))
+}
+
+// registerVideoAndOpus registers videoMime (H.264 in packetization mode 1
+// at Constrained Baseline 3.1, or as it is) as payload type 96 and Opus as
+// 111, as browsers offer them.
+func registerVideoAndOpus(t testing.TB, me *webrtc.MediaEngine, videoMime string) {
+	t.Helper()
+	fmtp := ""
+	if videoMime == webrtc.MimeTypeH264 {
+		fmtp = "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"
+	}
+	require.NoError(t, me.RegisterCodec(webrtc.RTPCodecParameters{PayloadType: 96, RTPCodecCapability: webrtc.RTPCodecCapability{
+		MimeType: videoMime, ClockRate: 90000, SDPFmtpLine: fmtp}}, webrtc.RTPCodecTypeVideo))
+	require.NoError(t, me.RegisterCodec(webrtc.RTPCodecParameters{PayloadType: 111, RTPCodecCapability: webrtc.RTPCodecCapability{
+		MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}}, webrtc.RTPCodecTypeAudio))
 }
