@@ -14,19 +14,7 @@ import (
 // passes both ways with the loss share of each (so about (1-p)² come
 // back), at least twice the one-way delay late, in the order sent.
 func TestLossyUDP(t *testing.T) {
-	echo, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	require.NoError(t, err)
-	defer echo.Close()
-	go func() {
-		b := make([]byte, 2048)
-		for {
-			n, from, err := echo.ReadFromUDP(b)
-			if err != nil {
-				return
-			}
-			_, _ = echo.WriteToUDP(b[:n], from)
-		}
-	}()
+	echo := udpEcho(t)
 	relay := StartLossyUDP(t, echo.LocalAddr().String(), Impairment{Loss: 0.2, Delay: 10 * time.Millisecond, Jitter: 2 * time.Millisecond, Seed: 7})
 	c, err := net.Dial("udp", relay.Addr())
 	require.NoError(t, err)
@@ -79,19 +67,7 @@ func TestLossyUDP(t *testing.T) {
 // after ones sent later; Shape drops the datagrams it picks (each way: it
 // is asked on the way up and on the way back) and counts them.
 func TestLossyUDPReorderAndShape(t *testing.T) {
-	echo, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	require.NoError(t, err)
-	defer echo.Close()
-	go func() {
-		b := make([]byte, 2048)
-		for {
-			n, from, err := echo.ReadFromUDP(b)
-			if err != nil {
-				return
-			}
-			_, _ = echo.WriteToUDP(b[:n], from)
-		}
-	}()
+	echo := udpEcho(t)
 	var ups, downs atomic.Int64
 	shape := func(b []byte, up bool) (bool, time.Duration) {
 		if up {
@@ -143,4 +119,26 @@ func TestLossyUDPReorderAndShape(t *testing.T) {
 	require.EqualValues(t, got, downs.Load())
 	_, dropped := relay.Counts()
 	require.EqualValues(t, n/10, dropped)
+}
+
+// udpEcho is a UDP server on loopback that sends every datagram back; it
+// is closed, and its goroutine waited for, when the test ends.
+func udpEcho(t *testing.T) *net.UDPConn {
+	t.Helper()
+	echo, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	require.NoError(t, err)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		b := make([]byte, 2048)
+		for {
+			n, from, err := echo.ReadFromUDP(b)
+			if err != nil {
+				return
+			}
+			_, _ = echo.WriteToUDP(b[:n], from)
+		}
+	}()
+	t.Cleanup(func() { echo.Close(); <-done })
+	return echo
 }
