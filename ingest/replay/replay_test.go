@@ -56,6 +56,24 @@ func TestBufferKeepsSpanFromKeyFrame(t *testing.T) {
 	require.True(t, snap[0].Key)
 }
 
+// cameraOn publishes n frames (GOPs of 30, with sound) on cam1 and waits
+// for the replay's buffer to hold them; it returns a reader of the replay
+// source. The publisher and the reader end with the test.
+func cameraOn(t *testing.T, reg *ingest.Registry, r *Replayer, n int) *media.Reader {
+	t.Helper()
+	v := &media.Track{Kind: media.KindVideo, Codec: media.CodecH264, FPS: fps}
+	a := &media.Track{Kind: media.KindAudio, Codec: media.CodecAAC, SampleRate: 48000, Channels: 2}
+	pub, err := reg.Publish("cam1", "", "rtmp")
+	require.NoError(t, err)
+	t.Cleanup(pub.Close)
+	src, _ := reg.Get(Source)
+	rd := src.Stream().NewReader(4096)
+	t.Cleanup(rd.Close)
+	camera(t, pub, v, a, 0, n, 30)
+	waitFrames(t, r, "cam1", n-1)
+	return rd
+}
+
 func newShow(t *testing.T, cfg Config) (*ingest.Registry, *Replayer) {
 	t.Helper()
 	reg := ingest.NewRegistry(slog.New(slog.DiscardHandler))
@@ -98,17 +116,7 @@ func f(x float64) *float64 { return &x }
 // the same bytes as the camera's; no sound below 100 %.
 func TestReplayTimeline(t *testing.T) {
 	reg, r := newShow(t, Config{Lead: 50 * time.Millisecond, Hold: 100 * time.Millisecond})
-	v := &media.Track{Kind: media.KindVideo, Codec: media.CodecH264, FPS: fps}
-	a := &media.Track{Kind: media.KindAudio, Codec: media.CodecAAC, SampleRate: 48000, Channels: 2}
-	pub, err := reg.Publish("cam1", "", "rtmp")
-	require.NoError(t, err)
-	defer pub.Close()
-	src, _ := reg.Get(Source)
-	rd := src.Stream().NewReader(4096)
-	defer rd.Close()
-
-	camera(t, pub, v, a, 0, 300, 30) // 10 s, frames 0–299
-	waitFrames(t, r, "cam1", 299)
+	rd := cameraOn(t, reg, r, 300) // 10 s, frames 0–299
 	// from −5 s: the newest frame is 299 (9.967 s): the mark is at 4.967 s, frame 149; key frame 120
 	info, err := r.Play(Request{Source: "cam1", FromS: f(-5), ToS: f(-4), Speed: 0.5})
 	require.NoError(t, err)
@@ -140,16 +148,10 @@ func TestReplayTimeline(t *testing.T) {
 
 func TestReplayBadInput(t *testing.T) {
 	reg, r := newShow(t, Config{Buffer: 3 * time.Second})
-	v := &media.Track{Kind: media.KindVideo, Codec: media.CodecH264, FPS: fps}
-	a := &media.Track{Kind: media.KindAudio, Codec: media.CodecAAC, SampleRate: 48000, Channels: 2}
-	pub, err := reg.Publish("cam1", "", "rtmp")
-	require.NoError(t, err)
-	defer pub.Close()
-	camera(t, pub, v, a, 0, 300, 30)
-	waitFrames(t, r, "cam1", 299)
+	cameraOn(t, reg, r, 300)
 
 	var inv *fault.Invalid
-	_, err = r.Play(Request{Source: "cam1", FromS: f(-30), Speed: 1})
+	_, err := r.Play(Request{Source: "cam1", FromS: f(-30), Speed: 1})
 	require.ErrorAs(t, err, &inv, "a range older than the buffer")
 	require.Contains(t, err.Error(), "older than the buffer")
 	_, err = r.Play(Request{Source: "cam1", FromS: f(-2), Speed: 0.3})

@@ -139,17 +139,7 @@ func TestReplayFromSpilledPart(t *testing.T) {
 	st, err := os.Stat(dir)
 	require.NoError(t, err)
 	require.Equal(t, os.FileMode(0o750), st.Mode().Perm())
-	v := &media.Track{Kind: media.KindVideo, Codec: media.CodecH264, FPS: fps}
-	a := &media.Track{Kind: media.KindAudio, Codec: media.CodecAAC, SampleRate: 48000, Channels: 2}
-	pub, err := reg.Publish("cam1", "", "rtmp")
-	require.NoError(t, err)
-	defer pub.Close()
-	src, _ := reg.Get(Source)
-	rd := src.Stream().NewReader(4096)
-	defer rd.Close()
-
-	camera(t, pub, v, a, 0, 300, 30)
-	waitFrames(t, r, "cam1", 299)
+	rd := cameraOn(t, reg, r, 300)
 	onDisk, _ := r.Buffer("cam1").Spilled()
 	require.Greater(t, onDisk, 200, "most of the 10 s is on disk (600 bytes of memory)")
 	// from −9 s: the newest frame is 299: the mark is frame 29, key frame 0
