@@ -248,3 +248,65 @@ func TestWHIPOverTCP(t *testing.T) {
 	c.Close()
 	s.Close()
 }
+
+// TestWHIPStatusWhileTracksStart: the source's status (which reads the
+// session's WebRTC figures) is read without pause, by three readers, from
+// the offer until both tracks flow — through pion's start of the session,
+// during which CI's race detector once caught a status read (session.stats
+// now reads pion's figures only once every track has started; the race is
+// rare, and this test does not bring it about every run). Once both tracks
+// flow, the status shows the link: packets received, the publisher's
+// address — the figures are not held back for good.
+func TestWHIPStatusWhileTracksStart(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	h264, opus := whiptest.Media(t)
+	s := &Server{}
+	reg := startServer(t, s, ingest.SourceConfig{Name: "guest"})
+	src, _ := reg.Get("guest")
+	rd := src.Stream().NewReader(1024)
+	defer rd.Close()
+
+	const readers = 3
+	stop, reads := make(chan struct{}), make(chan int, readers)
+	for range readers {
+		go func() {
+			n := 0
+			defer func() { reads <- n }()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				_ = src.Status()
+				n++
+			}
+		}()
+	}
+	c := whiptest.New(t, webrtc.MimeTypeH264)
+	a, err := s.Publish("guest", "", c.Offer(t))
+	require.NoError(t, err)
+	c.Send(t, a.SDP, h264, opus)
+	var video, audio int
+	for video < 10 || audio < 10 {
+		ctx, cancel := contextWithTimeout(10 * time.Second)
+		u, err := rd.Next(ctx)
+		cancel()
+		require.NoError(t, err, "units so far: %d video, %d audio", video, audio)
+		if u.Track.Kind == swmedia.KindVideo {
+			video++
+		} else {
+			audio++
+		}
+	}
+	close(stop)
+	for range readers {
+		require.Positive(t, <-reads)
+	}
+	waitFor(t, 10*time.Second, "the link's figures in the status", func() bool {
+		st := src.Status()
+		return st.WebRTC != nil && st.WebRTC.PacketsReceived > 0 && st.WebRTC.Remote != ""
+	})
+	c.Close()
+	s.Close()
+}

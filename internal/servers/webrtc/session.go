@@ -42,6 +42,9 @@ type session struct {
 
 	mu      sync.Mutex
 	closing bool
+	// tracks is how many tracks the offer sends (video, and audio when
+	// offered); started, how many onTrack has seen. See stats.
+	tracks, started int
 	wg      sync.WaitGroup
 	once    sync.Once
 	st      statsState
@@ -63,7 +66,10 @@ func (s *Server) publish(source, key string, offer []byte) (*Answer, error) {
 	if err != nil {
 		return nil, err
 	}
-	ss := &session{srv: s, id: newID(), source: source, pub: pub}
+	ss := &session{srv: s, id: newID(), source: source, pub: pub, tracks: 1}
+	if hasAudio {
+		ss.tracks = 2
+	}
 	ss.log = s.Log.With("source", source, "session", ss.id[:8])
 	ss.link = newLink(s, "whip session", "the peer", ss.log, ss.close)
 	if err := s.add(ss); err != nil {
@@ -133,6 +139,7 @@ func (ss *session) onTrack(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
 		return
 	}
 	ss.wg.Add(2)
+	ss.started++
 	ss.mu.Unlock()
 	ss.log.Info("whip track", "kind", t.Kind().String(), "codec", t.Codec().MimeType, "ssrc", uint32(t.SSRC()))
 	kind := description.MediaTypeVideo

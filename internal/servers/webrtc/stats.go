@@ -22,10 +22,22 @@ type statsState struct {
 // (RTP stream stats: jitter, loss, bytes), ICE (the selected pair's round
 // trip and the publisher's address), the feedback sent (NACKs, PLIs: see
 // feedback) and the reorder buffers (recovered, given up on).
+//
+// pion's figures are read only once every track the offer sends has
+// started (onTrack): pion v4.2.26 sets a track's codec when its first
+// packet arrives (TrackRemote.checkAndUpdateTrack, under the track's lock)
+// while GetStats reads it under the receiver's lock only — a data race
+// (the race detector caught it in CI: a status read while the first
+// packets came in over a lossy link). onTrack runs after the codec is set,
+// so once it has run for each track the read is ordered after the write.
+// Until then the link shows only the session's own counts.
 func (ss *session) stats() ingest.WebRTCStats {
 	var out ingest.WebRTCStats
-	if ss.pc == nil {
-		return out
+	ss.mu.Lock()
+	ready := ss.pc != nil && ss.started >= ss.tracks
+	ss.mu.Unlock()
+	if !ready {
+		return ss.ownStats(out)
 	}
 	report := ss.pc.GetStats()
 	var bytes uint64
@@ -51,10 +63,7 @@ func (ss *session) stats() ingest.WebRTCStats {
 			}
 		}
 	}
-	if fb := ss.fb; fb != nil {
-		out.NACKs, out.NACKedPackets, out.PLIs = fb.nacks.Load(), fb.nacked.Load(), fb.plis.Load()
-	}
-	out.PacketsRecovered, out.PacketsSkipped = ss.in.loss.recovered.Load(), ss.in.loss.skipped.Load()
+	out = ss.ownStats(out)
 	st := &ss.st
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -67,5 +76,17 @@ func (ss *session) stats() ingest.WebRTCStats {
 		st.lastBytes, st.lastAt = bytes, now
 	}
 	out.BitrateKbps = float64(int(st.kbps*10)) / 10
+	return out
+}
+
+// ownStats adds the counts the session keeps itself: the feedback sent
+// and the reorder buffers'.
+func (ss *session) ownStats(out ingest.WebRTCStats) ingest.WebRTCStats {
+	if fb := ss.fb; fb != nil {
+		out.NACKs, out.NACKedPackets, out.PLIs = fb.nacks.Load(), fb.nacked.Load(), fb.plis.Load()
+	}
+	if ss.in != nil {
+		out.PacketsRecovered, out.PacketsSkipped = ss.in.loss.recovered.Load(), ss.in.loss.skipped.Load()
+	}
 	return out
 }
