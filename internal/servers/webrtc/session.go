@@ -45,9 +45,9 @@ type session struct {
 	// tracks is how many tracks the offer sends (video, and audio when
 	// offered); started, how many onTrack has seen. See stats.
 	tracks, started int
-	wg      sync.WaitGroup
-	once    sync.Once
-	st      statsState
+	wg              sync.WaitGroup
+	once            sync.Once
+	st              statsState
 }
 
 // Publish answers a WHIP offer to source; key is the bearer token (the
