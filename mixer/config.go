@@ -42,6 +42,10 @@ type Config struct {
 	// default) or a hardware one (av.EncoderNVENC, …) on EncodeDevice.
 	Encoder      string
 	EncodeDevice *av.HWDevice
+	// Preset is x264's speed for quality trade (av.X264Presets; "" is
+	// veryfast): a faster one frees CPU at the same bitrate for less
+	// quality. Only x264 has one.
+	Preset string
 	// DecodeDevice, when set, decodes the sources on a GPU (each picture
 	// downloaded once for the compose); a source the device cannot decode
 	// is decoded on the CPU.

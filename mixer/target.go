@@ -126,7 +126,7 @@ func (ts *Targets) newVideoEncoder(bps, w, h int) (enc *av.VideoEncoder, err err
 	c := ts.cfg
 	onProgramThread(func() {
 		enc, err = av.NewH264Encoder(av.H264Config{Width: w, Height: h, FPSNum: c.FPSNum, FPSDen: c.FPSDen,
-			BitrateBPS: bps, GOP: int(ts.gopFrames), Threads: c.EncodeThreads, Encoder: c.Encoder, Device: c.EncodeDevice})
+			BitrateBPS: bps, GOP: int(ts.gopFrames), Threads: c.EncodeThreads, Encoder: c.Encoder, Device: c.EncodeDevice, Preset: c.Preset})
 	})
 	return enc, err
 }

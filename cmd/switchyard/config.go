@@ -12,16 +12,17 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"switchyard/ingest/replay"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
 	"switchyard/ingest"
 	"switchyard/ingest/gen"
+	"switchyard/ingest/replay"
 	"switchyard/internal/fault"
 	"switchyard/internal/show"
 	"switchyard/media"
+	"switchyard/media/av"
 	"switchyard/mixer"
 	"switchyard/output/push"
 	"switchyard/output/record"
@@ -188,6 +189,10 @@ type ProgramConfig struct {
 	// a GPU's through FFmpeg: nvenc (NVIDIA), vaapi (Intel/AMD), qsv
 	// (Intel Quick Sync). A GPU named and not there stops the start.
 	Encoder string `yaml:"encoder"`
+	// Preset is x264's speed against quality (ultrafast … placebo; default
+	// veryfast): a faster one frees CPU for more or larger sources at the
+	// same bitrate, for a softer picture. x264 only.
+	Preset string `yaml:"preset"`
 	// Decode is where the sources are decoded: cpu (default), auto (a GPU
 	// when one is there, else the CPU, said once in the log), cuda, vaapi
 	// or qsv.
@@ -341,6 +346,10 @@ func (c *Config) Validate() error {
 		return &ConfigError{"program.jitter_buffer", "must be auto (0: the same) or a duration up to 1s"}
 	case !slices.Contains([]string{"", "x264", "nvenc", "vaapi", "qsv"}, p.Encoder):
 		return &ConfigError{"program.encoder", fmt.Sprintf("%q must be x264 (the CPU), nvenc, vaapi or qsv", p.Encoder)}
+	case p.Preset != "" && !slices.Contains(av.X264Presets, p.Preset):
+		return &ConfigError{"program.preset", fmt.Sprintf("%q must be one of x264's presets: %s", p.Preset, strings.Join(av.X264Presets, ", "))}
+	case p.Preset != "" && p.Encoder != "" && p.Encoder != "x264":
+		return &ConfigError{"program.preset", fmt.Sprintf("is x264's; the %s encoder has none: remove program.preset or set program.encoder: x264", p.Encoder)}
 	case !slices.Contains([]string{"", "cpu", "auto", "cuda", "vaapi", "qsv"}, p.Decode):
 		return &ConfigError{"program.decode", fmt.Sprintf("%q must be cpu, auto, cuda, vaapi or qsv", p.Decode)}
 	case strings.ContainsRune(p.HWDevice, 0) || len(p.HWDevice) > 256:

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"switchyard/ingest/clip"
+	"switchyard/media/av"
 	"switchyard/mixer/bus"
 	"switchyard/mixer/sting"
 	"switchyard/output/tally"
@@ -34,7 +35,8 @@ var described = map[string]string{
 var zeroMeans = map[string]bool{
 	"hls.segment_duration": true, "hls.part_duration": true, "hls.segment_count": true,
 	"clips.max_upload_mb": true, "clips.stinger_max_mb": true, "program.encoder": true, "program.decode": true,
-	"buses.program": true, "buses.preview": true,
+	"program.preset": true,
+	"buses.program":  true, "buses.preview": true,
 }
 
 // checkZeroMeans: what the part that takes key makes of its zero value,
@@ -59,6 +61,8 @@ func checkZeroMeans(t *testing.T, cfg *Config, key, v string) {
 		require.Contains(t, []string{"x264", "cpu"}, v)
 	case "buses.program", "buses.preview":
 		require.Equal(t, bus.Black, v)
+	case "program.preset":
+		require.Equal(t, av.DefaultX264Preset, v)
 	}
 }
 

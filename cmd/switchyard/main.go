@@ -183,7 +183,7 @@ func (a *app) start(cfg *Config) error {
 		VideoBitrateBPS: int(cfg.Program.VideoBitrate), AudioBitrateBPS: int(cfg.Program.AudioBitrate),
 		Keyint: timeDuration(cfg.Program.Keyint), PreviewBitrateBPS: int(cfg.Program.PreviewBitrate),
 		JitterBuffer: timeDuration(cfg.Program.JitterBuffer), Assets: a.assets,
-		Encoder: cfg.Program.Encoder, EncodeDevice: a.hw.encode, DecodeDevice: a.hw.decode,
+		Encoder: cfg.Program.Encoder, Preset: cfg.Program.Preset, EncodeDevice: a.hw.encode, DecodeDevice: a.hw.decode,
 		Multiview: mixer.MultiviewConfig{Width: cfg.Multiview.Width, Height: cfg.Multiview.Height, FPS: cfg.Multiview.FPS,
 			Quality: cfg.Multiview.Quality},
 		Stingers:        cfg.clipDirs().ResolveStinger, // stinger transitions: clips as clip sources find theirs, or a PNG folder

@@ -168,7 +168,8 @@ type H264Config struct {
 	BitrateBPS     int
 	// GOP is the keyframe interval in frames (closed GOP, no scene-cut keyframes).
 	GOP int
-	// Preset defaults to "veryfast", Tune to "zerolatency".
+	// Preset (one of X264Presets) defaults to DefaultX264Preset, Tune to
+	// "zerolatency".
 	Preset, Tune string
 	// Threads: 0 lets x264 choose.
 	Threads int
@@ -179,6 +180,13 @@ type H264Config struct {
 	Encoder string
 	Device  *HWDevice
 }
+
+// DefaultX264Preset is the preset an H264Config without one gets.
+const DefaultX264Preset = "veryfast"
+
+// X264Presets are x264's presets, fastest first: each slower one spends
+// more CPU on a frame for a better picture at the same bitrate.
+var X264Presets = []string{"ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"}
 
 // VideoEncoder encodes I420 frames to H.264 with libx264 or a hardware
 // encoder.
@@ -198,7 +206,7 @@ func NewH264Encoder(cfg H264Config) (*VideoEncoder, error) {
 		return newHWEncoder(cfg)
 	}
 	if cfg.Preset == "" {
-		cfg.Preset = "veryfast"
+		cfg.Preset = DefaultX264Preset
 	}
 	if cfg.Tune == "" {
 		cfg.Tune = "zerolatency"
