@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -727,14 +728,15 @@ func BenchmarkScale1080p(b *testing.B) {
 
 // BenchmarkScale1080p60: the same show at 1080p60 — 1080p60 cameras (9
 // Mbit/s, no B-frames) into a 1080p60 program — from SCALE60_FROM (4) sources up to
-// SCALE60_MAX (4), SCALE60_WINDOW (1m) a step: issue 30's headroom target
-// is 4 cameras with nothing late on 2 cores.
+// SCALE60_MAX (4), SCALE60_WINDOW (1m) a step, the program's x264 preset
+// SCALE60_PRESET (program.preset; veryfast): issue 30's headroom target is
+// 4 cameras with nothing late on 2 cores.
 func BenchmarkScale1080p60(b *testing.B) {
 	scaleRun(b, 60, benchInput1080p60, "SCALE60", 4, 4, time.Minute)
 }
 
 // scaleRun is BenchmarkScale1080p at fps, its settings from the
-// environment under prefix (_WINDOW, _FROM, _MAX).
+// environment under prefix (_WINDOW, _FROM, _MAX, _PRESET).
 func scaleRun(b *testing.B, fps int, clip func() (string, error), prefix string, defFrom, defMax int, defWindow time.Duration) {
 	in, err := clip()
 	if err != nil {
@@ -768,6 +770,10 @@ func scaleRun(b *testing.B, fps int, clip func() (string, error), prefix string,
 	if fps > 30 {
 		cfg.Program.VideoBitrate = 9_000_000
 	}
+	cfg.Program.Preset = os.Getenv(prefix + "_PRESET")
+	if err := cfg.Validate(); err != nil {
+		b.Fatalf("%s_PRESET: %v", prefix, err)
+	}
 	a := benchStart(b, &cfg)
 	pip, err := a.mixer.KeyerSet().AddKeyer(keyerSpec(`{"type":"pip","source":"cam3","rect":{"x":1260,"y":40,"w":600,"h":338},"z":10,"on":true,"border":{"width":3}}`))
 	if err != nil {
@@ -779,8 +785,9 @@ func scaleRun(b *testing.B, fps int, clip func() (string, error), prefix string,
 	var wall atomic.Int64 // multiview pictures received
 	stopWall := watchMultiview(b, "http://"+a.http.Addr().String()+"/multiview.mjpeg", &wall)
 	defer stopWall()
-	fmt.Printf("\nscale: 1080p%d H.264 sources (%d Mbit/s, pushed over RTMP in 4096-byte chunks) into a 1080p%d program, cut every 5 s, PiP and lower third on, multiview watched, %s per step:\n",
-		fps, cfg.Program.VideoBitrate/1_000_000, fps, window)
+	preset := cmp.Or(cfg.Program.Preset, av.DefaultX264Preset)
+	fmt.Printf("\nscale: 1080p%d H.264 sources (%d Mbit/s, pushed over RTMP in 4096-byte chunks) into a 1080p%d program (x264 %s), cut every 5 s, PiP and lower third on, multiview watched, %s per step:\n",
+		fps, cfg.Program.VideoBitrate/1_000_000, fps, preset, window)
 	best, step := 0, 2
 	bestProgram := 0 // counting program frames only, as issue 4 words the target
 	var pushers []*exec.Cmd
