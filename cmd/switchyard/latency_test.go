@@ -125,6 +125,14 @@ func programViewers(tb testing.TB, ctx context.Context, a *app) map[string]*flas
 // flashes (after the first two, which may meet a viewer's start), and
 // the mixer's pieces of the camera's pictures meanwhile.
 func measureLatency(tb testing.TB, a *app, name, proto string, w, h, n int) (map[string][]time.Duration, clock.Pieces) {
+	return measureLatencyAfter(tb, a, name, proto, w, h, n, 0)
+}
+
+// measureLatencyAfter is measureLatency with the camera on preview for
+// onPreview first (0: on program from its start): off air its adaptive
+// buffer follows what the network needs both ways, so it comes on air
+// on the buffer a show would cut to. The buffer at the cut is printed.
+func measureLatencyAfter(tb testing.TB, a *app, name, proto string, w, h, n int, onPreview time.Duration) (map[string][]time.Duration, clock.Pieces) {
 	tb.Helper()
 	cam, err := flashprobe.NewCamera(w, h, 30000, 1001, flashEvery, 30)
 	require.NoError(tb, err)
@@ -132,6 +140,14 @@ func measureLatency(tb testing.TB, a *app, name, proto string, w, h, n int) (map
 	defer cancel()
 	flashCamera(tb, ctx, a, cam, name, proto)
 	waitLiveTB(tb, a, name)
+	if onPreview > 0 {
+		_, err = a.mixer.Switcher().SetPreview(name)
+		require.NoError(tb, err)
+		time.Sleep(onPreview) // the time on preview is what is measured after
+		ss := a.mixer.Switcher().SourceStats(name)
+		fmt.Printf("      after %s on preview: jitter buffer %d ms (need %.1f ms)\n", onPreview, ss.JitterBuffer.Milliseconds(),
+			float64(ss.JitterNeed.Microseconds())/1000)
+	}
 	_, err = a.mixer.Switcher().SetProgram(name)
 	require.NoError(tb, err)
 	vs := programViewers(tb, ctx, a)
@@ -319,6 +335,15 @@ func BenchmarkLatency(b *testing.B) {
 			}
 			fmt.Printf("      inside (medians of %d pictures): decode %.1f, jitter buffer %.1f, to its frame %.1f, compose %.1f, encode %.1f = %.1f ms; the rest (camera write, network, ingest, packetise, viewer) %.1f ms\n",
 				pc.Pictures, pc.DecodeMs, pc.BufferMs, pc.TickMs, pc.ComposeMs, pc.EncodeMs, pc.TotalMs, ms(flashprobe.Summarise(got["rtsp"]).Median)-pc.TotalMs)
+		}
+		{ // a camera cut to after time on preview: on air on the buffer it settled to off air
+			cfg := benchConfig(b, w, h, "cam1")
+			a := benchStart(b, &cfg)
+			got, pc := measureLatencyAfter(b, a, "cam1", "rtmp", w, h, n, 10*time.Second)
+			a.Close()
+			s := flashprobe.Summarise(got["rtsp"])
+			fmt.Printf("  %dp rtmp, 10 s on preview first, read over rtsp  %6.1f / %6.1f ms (jitter buffer waited %.1f ms, median)\n",
+				h, ms(s.Median), ms(s.Worst), pc.BufferMs)
 		}
 		for _, tc := range []bool{false, true} {
 			s := flashprobe.Summarise(ffmpegRelayLatency(b, tc, w, h, n))
