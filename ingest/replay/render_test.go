@@ -105,12 +105,7 @@ func h264Show(t *testing.T, cfg Config) (*Replayer, *media.Reader) {
 	t.Helper()
 	cfg.Lead, cfg.Hold = 50*time.Millisecond, 100*time.Millisecond
 	reg, r := newShow(t, cfg)
-	pub, err := reg.Publish("cam1", "", "rtmp")
-	require.NoError(t, err)
-	t.Cleanup(pub.Close)
-	src, _ := reg.Get(Source)
-	rd := src.Stream().NewReader(4096)
-	t.Cleanup(rd.Close)
+	pub, rd := publishCam1(t, reg)
 	h264Camera(t, pub)
 	deadline := time.Now().Add(10 * time.Second)
 	for {

@@ -63,15 +63,23 @@ func cameraOn(t *testing.T, reg *ingest.Registry, r *Replayer, n int) *media.Rea
 	t.Helper()
 	v := &media.Track{Kind: media.KindVideo, Codec: media.CodecH264, FPS: fps}
 	a := &media.Track{Kind: media.KindAudio, Codec: media.CodecAAC, SampleRate: 48000, Channels: 2}
+	pub, rd := publishCam1(t, reg)
+	camera(t, pub, v, a, 0, n, 30)
+	waitFrames(t, r, "cam1", n-1)
+	return rd
+}
+
+// publishCam1 claims cam1 for the test's camera and reads the replay
+// source from now on; both end with the test.
+func publishCam1(t *testing.T, reg *ingest.Registry) (*ingest.Publisher, *media.Reader) {
+	t.Helper()
 	pub, err := reg.Publish("cam1", "", "rtmp")
 	require.NoError(t, err)
 	t.Cleanup(pub.Close)
 	src, _ := reg.Get(Source)
 	rd := src.Stream().NewReader(4096)
 	t.Cleanup(rd.Close)
-	camera(t, pub, v, a, 0, n, 30)
-	waitFrames(t, r, "cam1", n-1)
-	return rd
+	return pub, rd
 }
 
 func newShow(t *testing.T, cfg Config) (*ingest.Registry, *Replayer) {
