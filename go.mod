@@ -110,3 +110,5 @@ require (
 )
 
 replace github.com/datarhei/gosrt => ./third_party/gosrt
+
+replace github.com/bluenviron/gortsplib/v5 => ./third_party/gortsplib

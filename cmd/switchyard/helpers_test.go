@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -91,35 +90,6 @@ func closeApp(t *testing.T, a *app, logs *logBuf) {
 	}
 }
 
-// freeUDPPair returns loopback addresses of an even UDP port and the next
-// one, both free a moment ago (RTSP's RTP and RTCP ports).
-func freeUDPPair(t testing.TB) (rtp, rtcp string) {
-	t.Helper()
-	for range 100 {
-		c, err := net.ListenPacket("udp", "127.0.0.1:0")
-		require.NoError(t, err)
-		p := c.LocalAddr().(*net.UDPAddr).Port
-		c.Close()
-		p &^= 1
-		if p < 1024 || p > 65532 {
-			continue
-		}
-		a, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", p))
-		if err != nil {
-			continue
-		}
-		b, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", p+1))
-		a.Close()
-		if err != nil {
-			continue
-		}
-		b.Close()
-		return fmt.Sprintf("127.0.0.1:%d", p), fmt.Sprintf("127.0.0.1:%d", p+1)
-	}
-	t.Fatal("no free pair of UDP ports on loopback")
-	return "", ""
-}
-
 // startAppUDP starts a show with RTSP over UDP on a free pair of ports
 // (picked again if another process took them in the meantime).
 func startAppUDP(t *testing.T, cfg *Config) (*app, *logBuf) {
@@ -128,7 +98,7 @@ func startAppUDP(t *testing.T, cfg *Config) (*app, *logBuf) {
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	var err error
 	for range 5 {
-		cfg.RTSP.UDPRTP, cfg.RTSP.UDPRTCP = freeUDPPair(t)
+		cfg.RTSP.UDPRTP, cfg.RTSP.UDPRTCP = testpeer.FreeUDPPair(t)
 		require.NoError(t, cfg.Validate())
 		var a *app
 		if a, err = start(cfg, log); err == nil {

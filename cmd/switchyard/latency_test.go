@@ -24,6 +24,7 @@ import (
 	"switchyard/internal/protocols/rtmp"
 	"switchyard/internal/protocols/rtsp"
 	"switchyard/internal/servers/webrtc/whiptest"
+	"switchyard/internal/testpeer"
 	"switchyard/media"
 	"switchyard/mixer/clock"
 	"switchyard/output/push"
@@ -321,7 +322,7 @@ func BenchmarkLatency(b *testing.B) {
 		for _, proto := range []string{"rtmp", "rtsp", "rtsp-udp", "srt"} {
 			cfg := benchConfig(b, w, h, "cam1")
 			if proto == "rtsp-udp" {
-				cfg.RTSP.UDPRTP, cfg.RTSP.UDPRTCP = freeUDPPair(b)
+				cfg.RTSP.UDPRTP, cfg.RTSP.UDPRTCP = testpeer.FreeUDPPair(b)
 			}
 			a := benchStart(b, &cfg)
 			got, pc := measureLatency(b, a, "cam1", proto, w, h, n)

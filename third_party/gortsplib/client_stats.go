@@ -1,0 +1,7 @@
+package gortsplib
+
+// ClientStats are client statistics
+type ClientStats struct {
+	Conn    ConnStats
+	Session SessionStats
+}

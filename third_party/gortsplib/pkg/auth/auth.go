@@ -1,0 +1,2 @@
+// Package auth contains utilities to perform authentication.
+package auth

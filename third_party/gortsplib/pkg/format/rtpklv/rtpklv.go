@@ -1,0 +1,2 @@
+// Package rtpklv contains a RTP decoder and encoder for KLV data.
+package rtpklv

@@ -1,0 +1,2 @@
+// Package rtplpcm contains a RTP/LPCM decoder and encoder.
+package rtplpcm

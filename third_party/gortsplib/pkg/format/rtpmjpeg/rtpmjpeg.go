@@ -1,0 +1,2 @@
+// Package rtpmjpeg contains a RTP/M-JPEG decoder and encoder.
+package rtpmjpeg

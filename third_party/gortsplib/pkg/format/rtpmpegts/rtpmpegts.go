@@ -1,0 +1,2 @@
+// Package rtpmpegts contains RTP decoder and encoder for MPEG-TS streams.
+package rtpmpegts

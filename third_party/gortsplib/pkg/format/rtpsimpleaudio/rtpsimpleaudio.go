@@ -1,0 +1,2 @@
+// Package rtpsimpleaudio contains a RTP decoder and encoder for audio codecs that fit in a single packet.
+package rtpsimpleaudio

@@ -1,0 +1,2 @@
+// Package rtpvp8 contains a RTP/VP8 decoder and encoder.
+package rtpvp8

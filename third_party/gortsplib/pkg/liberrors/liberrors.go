@@ -1,0 +1,2 @@
+// Package liberrors contains errors returned by the library.
+package liberrors
