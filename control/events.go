@@ -291,8 +291,16 @@ func (w *watcher) sourceChanged(name string) {
 		}
 		return
 	}
+	last, known := w.sources[name]
+	if !known && w.s.Mixer.SourceStats(name).JitterBuffer == 0 {
+		// the registry tells of a new source before the mixer has its input
+		// (internal/show adds it there next): its first event waits for
+		// the mixer's view, which the add publishes (addSource, or the
+		// source's next change), so no client sees it with no buffer
+		return
+	}
 	ev := sourceEventOf(w.s.sourceStatus(src))
-	if last, known := w.sources[name]; known && last.same(ev) {
+	if known && last.same(ev) {
 		return
 	}
 	w.sources[name] = ev
