@@ -125,3 +125,35 @@ func readSession(t *testing.T, dir string) sessionJSON {
 	require.NoError(t, json.Unmarshal(b, &j))
 	return j
 }
+
+// TestSourceGoneBeforeTheSessionTookIt: a source the show removes just as
+// a session starts — the recorder told before the session existed, the
+// session taking the source from the list a moment later — has its stream
+// closed under the session: the camera says "stopped", not "waiting" for
+// the rest of the session, and the session goes on.
+func TestSourceGoneBeforeTheSessionTookIt(t *testing.T) {
+	cam := media.NewStream()
+	rec := New(Options{Dir: t.TempDir(), FPSNum: 30, FPSDen: 1, MinFreeBytes: 1,
+		ProgramEpoch: func() time.Time { return time.Now() },
+		Sources:      func() map[string]*media.Stream { return map[string]*media.Stream{"cam2": cam} }},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	defer rec.Close()
+	rec.RemoveSource("cam2") // no session yet: nothing to end
+	_, err := rec.Start(StartRequest{})
+	require.NoError(t, err)
+	state := func() string {
+		info, ok := rec.Active()
+		require.True(t, ok, "the session goes on")
+		for _, s := range info.Sources {
+			if s.Name == "cam2" {
+				return s.State
+			}
+		}
+		return ""
+	}
+	require.Equal(t, "waiting", state())
+	cam.Close() // the registry's removal closes its stream
+	for deadline := time.Now().Add(10 * time.Second); state() != "stopped"; time.Sleep(10 * time.Millisecond) {
+		require.True(t, time.Now().Before(deadline), "cam2 still %q after its stream closed", state())
+	}
+}

@@ -148,6 +148,17 @@ func (t *track) run() {
 					t.s.rec.log.Error("recording write failed at the end of a removed source's file", "file", t.fileName(), "err", err)
 				}
 			}
+			if !t.program && t.s.ctx.Err() == nil && !t.removed.Load() {
+				// the stream closed under a running session, the recorder
+				// not told: the source left the show just before the
+				// session took it (RemoveSource found none)
+				t.mu.Lock()
+				if t.state == "recording" || t.state == "waiting" {
+					t.state = "stopped"
+				}
+				t.mu.Unlock()
+				t.s.wake()
+			}
 			return
 		}
 		// now before end: a stop marked after this reads as no stop, and
