@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -268,6 +269,8 @@ func TestWHIPStatusWhileTracksStart(t *testing.T) {
 
 	const readers = 3
 	stop, reads := make(chan struct{}), make(chan int, readers)
+	stopReaders := sync.OnceFunc(func() { close(stop) })
+	defer stopReaders() // also when a check fails: goleak waits for them
 	for range readers {
 		go func() {
 			n := 0
@@ -299,7 +302,7 @@ func TestWHIPStatusWhileTracksStart(t *testing.T) {
 			audio++
 		}
 	}
-	close(stop)
+	stopReaders()
 	for range readers {
 		require.Positive(t, <-reads)
 	}

@@ -30,7 +30,9 @@ type statsState struct {
 // (the race detector caught it in CI: a status read while the first
 // packets came in over a lossy link). onTrack runs after the codec is set,
 // so once it has run for each track the read is ordered after the write.
-// Until then the link shows only the session's own counts.
+// Until then the link shows only the session's own counts — for good if
+// a track the offer announced never sends (its RTT and jitter stay
+// unshown; its pictures and sound are unaffected).
 func (ss *session) stats() ingest.WebRTCStats {
 	var out ingest.WebRTCStats
 	ss.mu.Lock()
