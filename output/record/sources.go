@@ -96,11 +96,7 @@ func (r *Recorder) RemoveSource(name string) {
 	r.mu.Unlock() // not held while the file closes: a write error there stops the session (stopFor takes it)
 	rd.Close()    // its Next returns once drained: the goroutine writes the rest and closes the file
 	<-done
-	t.mu.Lock()
-	if t.state == "recording" || t.state == "waiting" {
-		t.state = "stopped"
-	}
-	t.mu.Unlock()
+	t.markStopped()
 	s.wake()
 	r.log.Info("a source left the show: its recording ended", "session", s.id, "source", name)
 }

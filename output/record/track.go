@@ -152,11 +152,7 @@ func (t *track) run() {
 				// the stream closed under a running session, the recorder
 				// not told: the source left the show just before the
 				// session took it (RemoveSource found none)
-				t.mu.Lock()
-				if t.state == "recording" || t.state == "waiting" {
-					t.state = "stopped"
-				}
-				t.mu.Unlock()
+				t.markStopped()
 				t.s.wake()
 			}
 			return
@@ -556,4 +552,14 @@ func (t *track) closeFile() {
 	}
 	t.cur = nil
 	t.mu.Unlock()
+}
+
+// markStopped says a camera that was recording or waiting stopped: its
+// source left the show (a failure keeps its reason).
+func (t *track) markStopped() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.state == "recording" || t.state == "waiting" {
+		t.state = "stopped"
+	}
 }
