@@ -61,7 +61,7 @@ func (s *Stream) WriteUnit(u *Unit) {
 		s.pre.add(u, now)
 	}
 	for r := range s.readers {
-		r.push(u)
+		r.push(u, now)
 	}
 	s.mu.Unlock()
 }
@@ -108,14 +108,15 @@ func (s *Stream) NewReader(size int) *Reader {
 func (s *Stream) NewReaderFromPreroll(size int) (*Reader, int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	pre := s.pre.snapshot(time.Now())
+	now := time.Now()
+	pre := s.pre.snapshot(now)
 	r := newReader(s, size+len(pre))
 	if s.closed {
 		r.closed = true
 		return r, 0
 	}
 	for _, u := range pre {
-		r.push(u)
+		r.push(u, now) // delivered to this reader now
 	}
 	s.readers[r] = struct{}{}
 	return r, len(pre)
@@ -129,6 +130,7 @@ func newReader(s *Stream, size int) *Reader {
 	return &Reader{
 		stream:  s,
 		ring:    make([]*Unit, n),
+		at:      make([]time.Time, n),
 		mask:    uint64(n - 1),
 		signal:  make(chan struct{}, 1),
 		waitKey: true,
@@ -155,6 +157,7 @@ type Reader struct {
 
 	mu      sync.Mutex
 	ring    []*Unit
+	at      []time.Time // when each unit in ring was written to the stream
 	mask    uint64
 	head    uint64 // next to read
 	tail    uint64 // next to write
@@ -214,7 +217,7 @@ func (r *Reader) wake() {
 	}
 }
 
-func (r *Reader) push(u *Unit) {
+func (r *Reader) push(u *Unit, at time.Time) {
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
@@ -243,8 +246,9 @@ func (r *Reader) push(u *Unit) {
 		return
 	}
 	r.ring[r.tail&r.mask] = u
+	r.at[r.tail&r.mask] = at
 	r.tail++
-	wake := r.batchMax == 0 || r.wakeFor(u, video)
+	wake := r.batchMax == 0 || r.wakeFor(u, video, at)
 	switch {
 	case r.batchTimer == nil:
 	case wake && r.batchArmed:
@@ -262,8 +266,7 @@ func (r *Reader) push(u *Unit) {
 
 // wakeFor reports whether unit u, just queued, should wake a WakeWithVideo
 // reader. Called with r.mu held.
-func (r *Reader) wakeFor(u *Unit, video bool) bool {
-	now := time.Now()
+func (r *Reader) wakeFor(u *Unit, video bool, now time.Time) bool {
 	if video {
 		r.lastVideo, r.frameGap = now, 0
 		if u.Track.FPS > 0 {
@@ -277,25 +280,33 @@ func (r *Reader) wakeFor(u *Unit, video bool) bool {
 // Next returns the next unit, waiting until one arrives, ctx ends
 // (ctx.Err()) or the reader or its stream is closed (ErrReaderClosed).
 func (r *Reader) Next(ctx context.Context) (*Unit, error) {
+	u, _, err := r.NextAt(ctx)
+	return u, err
+}
+
+// NextAt is Next, with the time the unit was written to the stream: what it
+// waited in this reader's ring is the time since (a reader behind its
+// stream — a busy decoder — tells its own wait from the network's).
+func (r *Reader) NextAt(ctx context.Context) (*Unit, time.Time, error) {
 	for {
 		r.mu.Lock()
 		if r.head != r.tail {
 			i := r.head & r.mask
-			u := r.ring[i]
+			u, at := r.ring[i], r.at[i]
 			r.ring[i] = nil
 			r.head++
 			r.mu.Unlock()
-			return u, nil
+			return u, at, nil
 		}
 		closed := r.closed
 		r.mu.Unlock()
 		if closed {
-			return nil, ErrReaderClosed
+			return nil, time.Time{}, ErrReaderClosed
 		}
 		select {
 		case <-r.signal:
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, time.Time{}, ctx.Err()
 		}
 	}
 }

@@ -243,3 +243,31 @@ func TestWakeWithVideo(t *testing.T) {
 		require.Equal(t, time.Duration(want)*time.Millisecond, u.PTS)
 	}
 }
+
+// TestReaderTellsArrival: NextAt gives the time each unit was written to
+// the stream, however long it then waited in the reader's ring.
+func TestReaderTellsArrival(t *testing.T) {
+	s := NewStream()
+	r := s.NewReader(8)
+	defer r.Close()
+	tr := &Track{Kind: KindVideo, Codec: "H264", FPS: 30}
+	var written []time.Time
+	for i := range 3 {
+		before := time.Now()
+		s.WriteUnit(&Unit{Track: tr, Key: true, PTS: time.Duration(i) * time.Millisecond, Data: [][]byte{{5}}})
+		written = append(written, before)
+		time.Sleep(20 * time.Millisecond) // the writes apart; the reader reads them later
+	}
+	for i := range 3 {
+		u, at, err := r.NextAt(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.PTS != time.Duration(i)*time.Millisecond {
+			t.Fatalf("unit %d: PTS %v", i, u.PTS)
+		}
+		if at.Before(written[i]) || (i+1 < len(written) && !at.Before(written[i+1])) {
+			t.Fatalf("unit %d arrived at %v, want between its write (%v) and the next", i, at, written[i])
+		}
+	}
+}

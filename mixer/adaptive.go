@@ -14,8 +14,11 @@ import (
 //	need = ready − (pts + offset)   (ready: picture decoded, sound unit taken)
 //
 // (and for a picture half a frame more: the tick that shows it runs up to
-// half a frame before it is due, compose.go)
-// is noted (transit jitter plus decode time in one figure), and the buffer
+// half a frame before it is due, compose.go; the offset follows the units'
+// arrival in the stream, timing.go)
+// is noted (transit jitter plus decode time in one figure, less what a
+// unit waited for its decoder while its source was quiet: decoding after
+// everything else is the program's choice, input.go's excuse), and the buffer
 // follows the peak of the needs over the last needWindow plus a margin: a
 // late picture is a repeated picture on air, so the percentile is the
 // 100th, and one stray spike costs needWindow of a longer buffer rather

@@ -1,11 +1,14 @@
 package mixer
 
 import (
+	"io"
+	"log/slog"
 	"math/rand/v2"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"switchyard/media"
 	"switchyard/mixer/audio"
 )
 
@@ -314,5 +317,102 @@ func TestAdaptiveBufferDoesNotAllocate(t *testing.T) {
 		in.stepSound(now)
 	}); n != 0 {
 		t.Fatalf("%v allocations a call", n)
+	}
+}
+
+// TestQuietSourcesWaitIsNotItsNeed: a source neither shown nor heard
+// decodes after everything else (the gate's last place, a lowered thread),
+// so on a busy machine it falls behind on purpose. That wait is not a need
+// of its buffer: were it one, the buffer would grow off air by however far
+// the decoder fell behind and the camera would go on air that late after
+// a cut (seen in the 12-camera scale run: quiet cameras' buffers at the
+// 1 s maximum). What a source in use waits for its decoder still counts.
+// Here every decode slot is held for ~0.7 s while both cameras go on
+// sending: the program's camera needs the wait, the quiet one does not.
+func TestQuietSourcesWaitIsNotItsNeed(t *testing.T) {
+	const fps, gop = 30, 30
+	cfg := Config{Width: 320, Height: 180, FPSNum: fps, FPSDen: 1, VideoBitrateBPS: 500_000, AudioBitrateBPS: 128_000}
+	e, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	track, aus := testGOP(t, fps, gop)
+	names := []string{"cam1", "cam2"}
+	streams := make([]*media.Stream, len(names))
+	ins := make([]*input, len(names))
+	for i, n := range names {
+		streams[i] = media.NewStream()
+		streams[i].SetTracks(track)
+		if err := e.sw.AddInput(n, streams[i], AutoJitter); err != nil {
+			t.Fatal(err)
+		}
+		ins[i] = e.sw.ins.m[n]
+	}
+	if _, err := e.sw.SetProgram("cam1"); err != nil {
+		t.Fatal(err)
+	}
+	// a camera's pace: one picture of each a frame, and a program tick
+	n := 0
+	t0 := time.Now()
+	frame := func() {
+		for _, st := range streams {
+			u := aus[n%gop]
+			u.PTS = time.Duration(n) * time.Second / fps
+			u.DTS = u.PTS
+			st.WriteUnit(&u)
+		}
+		e.tick(int64(n))
+		n++
+		time.Sleep(time.Until(t0.Add(time.Duration(n) * time.Second / fps)))
+	}
+	// each input's reader is made by its own goroutine: offer the first
+	// keyframe until both have decoded it (bounded)
+	for deadline := time.Now().Add(10 * time.Second); ins[0].frames.Load() == 0 || ins[1].frames.Load() == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("no picture decoded in 10 s")
+		}
+		n, t0 = 0, time.Now()
+		frame()
+	}
+	for range 2 * fps {
+		frame()
+	}
+	if ins[0].quiet() || !ins[1].quiet() {
+		t.Fatalf("cam1 quiet %v, cam2 quiet %v: want cam1 in use (on program), cam2 quiet", ins[0].quiet(), ins[1].quiet())
+	}
+	_, need0, _ := ins[0].bufferState()
+	_, need1, _ := ins[1].bufferState()
+	t.Logf("before: cam1 needs %v, cam2 %v (the decoders' start in it)", need0, need1)
+	for _, in := range ins { // from here on, afresh
+		in.buf.mu.Lock()
+		in.buf.est.peak = needPeak{}
+		in.buf.mu.Unlock()
+	}
+
+	// every decode slot taken (as by other sources' decodes) for 0.7 s
+	g := e.sw.ins.gate
+	g.mu.Lock()
+	held := g.free
+	g.free = 0
+	g.mu.Unlock()
+	for range 7 * fps / 10 {
+		frame()
+	}
+	for range held {
+		g.leave()
+	}
+	for range 2 * fps {
+		frame()
+	}
+	_, need0, _ = ins[0].bufferState()
+	_, need1, _ = ins[1].bufferState()
+	t.Logf("after the wait: cam1 needs %v (buffer %v), cam2 %v (buffer %v)", need0, ins[0].jitter(), need1, ins[1].jitter())
+	if need0 < 400*time.Millisecond {
+		t.Errorf("cam1, on program: the peak need %v, want the ~700 ms its pictures waited for a decoder", need0)
+	}
+	if need1 > 200*time.Millisecond || ins[1].jitter() > autoStart {
+		t.Errorf("cam2, quiet: the peak need %v, buffer %v; want its decode and transit only (well under 200 ms), the buffer at most the %v it started on",
+			need1, ins[1].jitter(), autoStart)
 	}
 }

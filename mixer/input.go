@@ -121,7 +121,7 @@ func (in *input) markShown(n int64) {
 // one is a repeated frame on air); a quiet one decodes on a thread of its
 // own at a lower priority, after everything else (decoding.run).
 func (in *input) run(ctx context.Context, threads int) {
-	d := &decoding{in: in, threads: threads, errLog: time.Now()}
+	d := &decoding{in: in, threads: threads, errLog: time.Now(), inUseSince: never}
 	d.pictureFn, d.samplesFn = d.onPicture, d.onSamples // once: a method value passed on allocates
 	// Wake the decoder once a picture, its sound decoded with the picture
 	// that follows (fewer wake-ups, and a locked goroutine's wake-up costs
@@ -153,9 +153,14 @@ type decoding struct {
 	atrack *media.Track
 	grid   cadence
 	taken  time.Duration // when the unit being decoded was taken from the stream (program clock)
-	apts   time.Duration // the source time of the next decoded sample
-	errLog time.Time
-	late   lateWarning
+	// arrived is when that unit was written to the stream, excused the part
+	// of its wait for the decoder that is not its buffer's to cover (the
+	// wait of a quiet source, below), inUseSince when the source was last
+	// found in use (never while quiet); all on the program clock.
+	arrived, excused, inUseSince time.Duration
+	apts                         time.Duration // the source time of the next decoded sample
+	errLog                       time.Time
+	late                         lateWarning
 
 	pictureFn func(av.Picture, int64)
 	samplesFn func([]float32)
@@ -169,20 +174,33 @@ type decoding struct {
 // ends, its thread with it.
 func (d *decoding) run(ctx context.Context, u *media.Unit) {
 	lockDecodeThread() // a thread of its own, below the Go runtime's (decodeInUseNice)
-	defer releaseDecodeThread()
 	lowered := false
 	for {
 		if u == nil {
 			var err error
-			if u, err = d.in.reader.Next(ctx); err != nil {
+			var at time.Time
+			if u, at, err = d.in.reader.NextAt(ctx); err != nil {
 				if !errors.Is(err, context.Canceled) && !errors.Is(err, media.ErrReaderClosed) {
 					d.in.log.Error("input stopped", "err", err)
 				}
+				// the thread back to the process's priority (or, where it
+				// cannot be, to end with this goroutine) before the input
+				// is done: whoever waits for that finds no decoder's thread
+				releaseDecodeThread()
 				d.close()
 				return
 			}
+			d.taken = d.in.progNow()
+			d.arrived = d.taken - max(time.Since(at), 0)
 		}
-		switch quiet := d.in.quiet(); {
+		quiet := d.in.quiet()
+		switch {
+		case quiet:
+			d.inUseSince = never
+		case d.inUseSince == never:
+			d.inUseSince = d.in.progNow()
+		}
+		switch {
 		case quiet && !lowered:
 			lowered = lowerThreadPriority()
 			d.in.lowered.Store(lowered)
@@ -192,7 +210,8 @@ func (d *decoding) run(ctx context.Context, u *media.Unit) {
 			d.in.lowered.Store(false)
 			if !restoreThreadPriority() {
 				handOvers.Add(1)
-				go d.run(ctx, u) // a fresh thread, at the in-use priority
+				releaseDecodeThread() // cannot be raised: it ends with this goroutine
+				go d.run(ctx, u)      // a fresh thread, at the in-use priority
 				return
 			}
 			lowered = false
@@ -255,8 +274,9 @@ func (d *decoding) decode(ctx context.Context, u *media.Unit) {
 	if u.Track.Kind == media.KindAudio {
 		track = 1
 	}
-	d.taken = in.progNow()
-	in.cmap.observe(track, d.taken, u.PTS)
+	// the mapping follows the units' arrival, not their decoder's pace
+	in.cmap.observe(track, d.arrived, u.PTS)
+	d.excuse(d.taken)
 	var err error
 	switch u.Track.Kind {
 	case media.KindVideo:
@@ -288,6 +308,7 @@ func (d *decoding) decode(ctx context.Context, u *media.Unit) {
 		if !in.gate.enter(ctx, in.gateCh, !in.quiet()) {
 			return // stopping
 		}
+		d.excuse(in.progNow()) // and the wait for a slot
 		err := d.vdec.Decode(u.Data, int64(u.PTS/time.Microsecond), d.pictureFn)
 		if u.End {
 			// nothing follows for now (a clip's end): the pictures held for
@@ -321,9 +342,25 @@ func (d *decoding) decode(ctx context.Context, u *media.Unit) {
 			d.countErr(err)
 		}
 		// in the ring from now: what the sound needs of the buffer
-		in.noteNeed(d.taken, d.taken-u.PTS-in.cmap.offset(), in.frame)
+		in.noteNeed(d.taken, d.taken-u.PTS-in.cmap.offset()-d.excused, in.frame)
 	}
 	d.late.check(in)
+}
+
+// never is a time that does not come (inUseSince while quiet).
+const never = time.Duration(math.MaxInt64)
+
+// excuse sets excused to the part of the unit's wait until now (taken
+// from the stream, or let into the decode gate) that passed while its
+// source was quiet: neither shown nor heard, so decoding after everything
+// else on purpose (lowered priority, the gate's last place). That wait is
+// the program's choice, not the network's or the machine's pace: noted as
+// a need it would grow the source's buffer off air (on a busy machine to
+// its maximum, by the seconds a quiet decoder falls behind) and put the
+// camera on air that late after a cut. What a source in use waits for its
+// decoder counts: on air a late picture is a repeat.
+func (d *decoding) excuse(now time.Duration) {
+	d.excused = max(min(now, d.inUseSince)-d.arrived, 0)
 }
 
 func (d *decoding) onPicture(p av.Picture, ptsUs int64) {
@@ -342,7 +379,7 @@ func (d *decoding) onPicture(p av.Picture, ptsUs int64) {
 		// frame's start (compose), so a picture is due at that tick up to
 		// half a frame before its time
 		pts := d.grid.snap(time.Duration(ptsUs)*time.Microsecond, d.vtrack.FPS)
-		in.noteNeed(now, now-pts-in.cmap.offset()+in.frame/2, in.frame)
+		in.noteNeed(now, now-pts-in.cmap.offset()+in.frame/2-d.excused, in.frame)
 		delay := in.jitter()
 		in.queuePicture(r, pts+in.cmap.offset()+delay, pts, queueCap(delay, d.vtrack.FPS), clock.PictureWay{Taken: d.taken, Decoded: now})
 		return
