@@ -326,9 +326,10 @@ func TestAdaptiveBufferDoesNotAllocate(t *testing.T) {
 // of its buffer: were it one, the buffer would grow off air by however far
 // the decoder fell behind and the camera would go on air that late after
 // a cut (seen in the 12-camera scale run: quiet cameras' buffers at the
-// 1 s maximum). What a source in use waits for its decoder still counts.
-// Here every decode slot is held for ~0.7 s while both cameras go on
-// sending: the program's camera needs the wait, the quiet one does not.
+// 1 s maximum), nor is its catching up once it is put to use. What a
+// source in use waits for its decoder still counts. Here every decode slot
+// is held for ~0.7 s while both cameras go on sending, the quiet one put on
+// preview halfway: the program's camera needs the wait, the other does not.
 func TestQuietSourcesWaitIsNotItsNeed(t *testing.T) {
 	const fps, gop = 30, 30
 	cfg := Config{Width: 320, Height: 180, FPSNum: fps, FPSDen: 1, VideoBitrateBPS: 500_000, AudioBitrateBPS: 128_000}
@@ -396,7 +397,12 @@ func TestQuietSourcesWaitIsNotItsNeed(t *testing.T) {
 	held := g.free
 	g.free = 0
 	g.mu.Unlock()
-	for range 7 * fps / 10 {
+	for i := range 7 * fps / 10 {
+		if i == 7*fps/20 { // halfway, cam2 goes on preview: in use, still behind
+			if _, err := e.sw.SetPreview("cam2"); err != nil {
+				t.Fatal(err)
+			}
+		}
 		frame()
 	}
 	for range held {
@@ -412,7 +418,10 @@ func TestQuietSourcesWaitIsNotItsNeed(t *testing.T) {
 		t.Errorf("cam1, on program: the peak need %v, want the ~700 ms its pictures waited for a decoder", need0)
 	}
 	if need1 > 200*time.Millisecond || ins[1].jitter() > autoStart {
-		t.Errorf("cam2, quiet: the peak need %v, buffer %v; want its decode and transit only (well under 200 ms), the buffer at most the %v it started on",
+		t.Errorf("cam2, quiet and then on preview while behind: the peak need %v, buffer %v; want its decode and transit only (well under 200 ms), the buffer at most the %v it started on",
 			need1, ins[1].jitter(), autoStart)
+	}
+	if ins[1].quiet() {
+		t.Error("cam2 on preview still quiet")
 	}
 }

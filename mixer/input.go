@@ -121,7 +121,7 @@ func (in *input) markShown(n int64) {
 // one is a repeated frame on air); a quiet one decodes on a thread of its
 // own at a lower priority, after everything else (decoding.run).
 func (in *input) run(ctx context.Context, threads int) {
-	d := &decoding{in: in, threads: threads, errLog: time.Now(), inUseSince: never}
+	d := &decoding{in: in, threads: threads, errLog: time.Now(), inUseSince: never, countFrom: never}
 	d.pictureFn, d.samplesFn = d.onPicture, d.onSamples // once: a method value passed on allocates
 	// Wake the decoder once a picture, its sound decoded with the picture
 	// that follows (fewer wake-ups, and a locked goroutine's wake-up costs
@@ -155,12 +155,14 @@ type decoding struct {
 	taken  time.Duration // when the unit being decoded was taken from the stream (program clock)
 	// arrived is when that unit was written to the stream, excused the part
 	// of its wait for the decoder that is not its buffer's to cover (the
-	// wait of a quiet source, below), inUseSince when the source was last
-	// found in use (never while quiet); all on the program clock.
-	arrived, excused, inUseSince time.Duration
-	apts                         time.Duration // the source time of the next decoded sample
-	errLog                       time.Time
-	late                         lateWarning
+	// wait of a quiet source and its catching up, below), inUseSince when
+	// the source was last found in use and countFrom when the decoder had
+	// caught up since (never while quiet; countFrom never until then); all
+	// on the program clock.
+	arrived, excused, inUseSince, countFrom time.Duration
+	apts                                    time.Duration // the source time of the next decoded sample
+	errLog                                  time.Time
+	late                                    lateWarning
 
 	pictureFn func(av.Picture, int64)
 	samplesFn func([]float32)
@@ -196,9 +198,12 @@ func (d *decoding) run(ctx context.Context, u *media.Unit) {
 		quiet := d.in.quiet()
 		switch {
 		case quiet:
-			d.inUseSince = never
+			d.inUseSince, d.countFrom = never, never
 		case d.inUseSince == never:
 			d.inUseSince = d.in.progNow()
+		}
+		if d.countFrom == never && d.inUseSince != never && d.arrived >= d.inUseSince {
+			d.countFrom = d.taken // the first unit that came in use: what came while quiet is decoded
 		}
 		switch {
 		case quiet && !lowered:
@@ -351,16 +356,21 @@ func (d *decoding) decode(ctx context.Context, u *media.Unit) {
 const never = time.Duration(math.MaxInt64)
 
 // excuse sets excused to the part of the unit's wait until now (taken
-// from the stream, or let into the decode gate) that passed while its
-// source was quiet: neither shown nor heard, so decoding after everything
-// else on purpose (lowered priority, the gate's last place). That wait is
-// the program's choice, not the network's or the machine's pace: noted as
-// a need it would grow the source's buffer off air (on a busy machine to
-// its maximum, by the seconds a quiet decoder falls behind) and put the
-// camera on air that late after a cut. What a source in use waits for its
-// decoder counts: on air a late picture is a repeat.
+// from the stream, or let into the decode gate) that passed before
+// countFrom: while its source was quiet — neither shown nor heard, so
+// decoding after everything else on purpose (lowered priority, the gate's
+// last place) — and, once in use again, behind the units that came while
+// it was quiet, until the decoder caught up. That wait is the program's
+// choice, not the network's or the machine's steady pace: noted as a need
+// it would grow the source's buffer (on a busy machine to its maximum, by
+// the second a quiet decoder falls behind), and since on air a buffer never
+// shrinks, a camera cut to, or put in a PiP, would stay on air that late
+// for good; excused, a cut to a camera that fell behind shows its latest
+// picture until it has caught up (counted late), then runs on the buffer
+// its network and decode need. What a source in use waits for its decoder
+// after that counts: on air a late picture is a repeat.
 func (d *decoding) excuse(now time.Duration) {
-	d.excused = max(min(now, d.inUseSince)-d.arrived, 0)
+	d.excused = max(min(now, d.countFrom)-d.arrived, 0)
 }
 
 func (d *decoding) onPicture(p av.Picture, ptsUs int64) {

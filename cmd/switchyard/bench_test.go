@@ -804,7 +804,9 @@ func scaleRun(b *testing.B, fps int, clip func() (string, error), prefix string,
 		s0, c0, l0, w0, steal0 := a.mixer.Stats(), selfCPU(), sourcesLate(a, names[:n]), wall.Load(), stealMs()
 		end := time.Now().Add(window)
 		var maxEncode float64
+		var onAir []time.Duration // the buffer each camera came on air with at a cut (what its picture is late by)
 		for k := 0; time.Now().Before(end); k++ {
+			onAir = append(onAir, a.mixer.Switcher().SourceStats(names[k%n]).JitterBuffer)
 			if _, err := a.mixer.Switcher().SetProgram(names[k%n]); err != nil {
 				b.Fatal(err)
 			}
@@ -830,6 +832,13 @@ func scaleRun(b *testing.B, fps int, clip func() (string, error), prefix string,
 			n, (c1-c0).Seconds()/media, late, s1.LateBy[clock.LateClock]-s0.LateBy[clock.LateClock],
 			s1.LateBy[clock.LateBacklog]-s0.LateBy[clock.LateBacklog], s1.LateBy[clock.LateEncode]-s0.LateBy[clock.LateEncode],
 			dropped, media, maxEncode, pics, sound.Milliseconds(), float64(w1-w0)/media, stealMs()-steal0, s1.LeftMaxMs, s1.WokeMaxMs, s1.YieldMaxMs)
+		var most time.Duration // over every source, at the end
+		for _, name := range names[:n] {
+			most = max(most, a.mixer.Switcher().SourceStats(name).JitterBuffer)
+		}
+		slices.Sort(onAir)
+		fmt.Printf("      jitter buffers: cut to program on %.0f ms (median of %d cuts), at most %.0f ms; every source's at the end at most %.0f ms\n",
+			ms(onAir[len(onAir)/2]), len(onAir), ms(onAir[len(onAir)-1]), ms(most))
 		held := late+dropped+pics == 0 && sound == 0
 		if held {
 			best = n
