@@ -417,9 +417,11 @@ func TestQuietSourcesWaitIsNotItsNeed(t *testing.T) {
 	if need0 < 400*time.Millisecond {
 		t.Errorf("cam1, on program: the peak need %v, want the ~700 ms its pictures waited for a decoder", need0)
 	}
-	if need1 > 200*time.Millisecond || ins[1].jitter() > autoStart {
-		t.Errorf("cam2, quiet and then on preview while behind: the peak need %v, buffer %v; want its decode and transit only (well under 200 ms), the buffer at most the %v it started on",
-			need1, ins[1].jitter(), autoStart)
+	// its decode and transit only: some 20 ms here; 250 leaves room for a
+	// test writer held up on a busy machine, far below the 0.7 s wait
+	if need1 > 250*time.Millisecond || ins[1].jitter() > 250*time.Millisecond {
+		t.Errorf("cam2, quiet and then on preview while behind: the peak need %v, buffer %v; want its decode and transit only (under 250 ms), not the 0.7 s it waited",
+			need1, ins[1].jitter())
 	}
 	if ins[1].quiet() {
 		t.Error("cam2 on preview still quiet")
