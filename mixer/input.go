@@ -153,16 +153,17 @@ type decoding struct {
 	atrack *media.Track
 	grid   cadence
 	taken  time.Duration // when the unit being decoded was taken from the stream (program clock)
-	// arrived is when that unit was written to the stream, excused the part
-	// of its wait for the decoder that is not its buffer's to cover (the
-	// wait of a quiet source and its catching up, below), inUseSince when
-	// the source was last found in use and countFrom when the decoder had
-	// caught up since (never while quiet; countFrom never until then); all
-	// on the program clock.
+	apts   time.Duration // the source time of the next decoded sample
+	errLog time.Time
+	late   lateWarning
+
+	// arrived is when the unit being decoded was written to the stream,
+	// excused the part of its wait for the decoder that is not its
+	// buffer's to cover (the wait of a quiet source and its catching up,
+	// excuse), inUseSince when the source was last found in use and
+	// countFrom when the decoder had caught up since (never while quiet;
+	// countFrom never until then); all on the program clock.
 	arrived, excused, inUseSince, countFrom time.Duration
-	apts                                    time.Duration // the source time of the next decoded sample
-	errLog                                  time.Time
-	late                                    lateWarning
 
 	pictureFn func(av.Picture, int64)
 	samplesFn func([]float32)
