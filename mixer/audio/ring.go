@@ -12,6 +12,9 @@ const SampleRate = 48000
 const (
 	tol    = 5 * time.Millisecond   // audio ahead/behind tolerated before it is padded/skipped
 	gapMax = 500 * time.Millisecond // a larger hole in audio timestamps resets the ring
+	// a skip in sound that was playing crossfades over this from the
+	// samples skipped to those after them, so it does not click
+	skipFade = 5 * time.Millisecond
 )
 
 // Ring is a bounded FIFO of interleaved stereo float32 samples that
@@ -25,6 +28,7 @@ type Ring struct {
 	headPTS time.Duration // source time of buf[head]
 	lastEnd time.Duration // source time just after the latest sample written
 	written bool          // samples have been written
+	playing bool          // the last read ended on a sample, not silence
 }
 
 // RingFrames is how many sample frames a source's ring holds for a jitter
@@ -57,7 +61,7 @@ func (r *Ring) Write(s []float32, pts time.Duration) {
 	tail := r.headPTS + SamplesDur(r.n)
 	switch gap := pts - tail; {
 	case r.n == 0 || gap < -tol || gap > gapMax:
-		r.head, r.n, r.headPTS = 0, 0, pts
+		r.head, r.n, r.headPTS, r.playing = 0, 0, pts, false
 	case gap > tol:
 		r.put(make([]float32, min(durFloats(gap), len(r.buf))))
 	}
@@ -105,11 +109,14 @@ func (r *Ring) Peak(at, d time.Duration) float32 {
 // reads on without a cut, so clock rounding never clicks. It returns the
 // floats of real samples written, and of them late: the silence where the
 // ring ran out while the source was sounding (samples written up to less
-// than gapMax before the end of dst), its sound not there in time.
+// than gapMax before the end of dst), its sound not there in time. A skip
+// in sound that was playing (a shorter jitter buffer) crossfades over
+// skipFade from the samples it skips to the ones it reads.
 func (r *Ring) ReadAt(dst []float32, at time.Duration) (n, late int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	out := dst
+	from, fade := r.head, 0 // the sound skipped, to fade out of
 	switch ahead := r.headPTS - at; {
 	case r.n == 0:
 	case ahead > tol: // not due yet: silence until it is
@@ -118,6 +125,9 @@ func (r *Ring) ReadAt(dst []float32, at time.Duration) (n, late int) {
 		out = out[k:]
 	case ahead < -tol: // late: skip what is past
 		k := min(durFloats(-ahead), r.n)
+		if r.playing {
+			fade = min(durFloats(skipFade), r.n-k, len(out))
+		}
 		r.head = (r.head + k) % len(r.buf)
 		r.n -= k
 		r.headPTS += SamplesDur(k)
@@ -129,6 +139,16 @@ func (r *Ring) ReadAt(dst []float32, at time.Duration) (n, late int) {
 	r.n -= n
 	r.headPTS += SamplesDur(n)
 	clear(out[n:])
+	// the skipped samples fade out under the ones read: still in buf, as
+	// nothing writes while the lock is held
+	fade = min(fade, n) &^ 1
+	for i := 0; i < fade; i += 2 {
+		w := float32(i+2) / float32(fade+2)
+		j := (from + i) % len(r.buf)
+		out[i] = out[i]*w + r.buf[j]*(1-w)
+		out[i+1] = out[i+1]*w + r.buf[j+1]*(1-w)
+	}
+	r.playing = n > 0 && n == len(out)
 	if r.written && n < len(out) && at+SamplesDur(len(dst))-r.lastEnd < gapMax {
 		late = len(out) - n
 	}

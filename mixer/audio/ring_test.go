@@ -1,6 +1,7 @@
 package audio
 
 import (
+	"math"
 	"testing"
 	"time"
 )
@@ -91,6 +92,46 @@ func TestSampleRingHoldsTheLongestJitterBuffer(t *testing.T) {
 		n, late := r.ReadAt(dst, at)
 		if n != len(dst) || late != 0 {
 			t.Fatalf("tick %d: %d of %d floats of sound read (%d late): samples lost before their time", tick, n, len(dst), late)
+		}
+	}
+}
+
+// TestSampleRingSkipDoesNotClick: a skip in sound that is playing — a
+// source's jitter buffer made shorter, 8.5 ms of a 1 kHz tone, from a
+// crest to a trough — crossfades over skipFade from the samples skipped
+// to those read, so the wave never jumps by more than its own steepest
+// step and a little; after the fade the samples are the source's own.
+func TestSampleRingSkipDoesNotClick(t *testing.T) {
+	r := NewRing(SampleRate)
+	tone := make([]float32, 2*SampleRate/10) // 100 ms of cos(2π·1 kHz·t)/2
+	for i := 0; i < len(tone); i += 2 {
+		v := float32(0.5 * math.Cos(2*math.Pi*1000*float64(i/2)/SampleRate))
+		tone[i], tone[i+1] = v, v
+	}
+	r.Write(tone, 0)
+	var out []float32
+	read := func(at time.Duration) []float32 {
+		dst := make([]float32, 2*480) // 10 ms
+		if n, _ := r.ReadAt(dst, at); n != len(dst) {
+			t.Fatalf("at %v: read %d floats, want %d", at, n, len(dst))
+		}
+		out = append(out, dst...)
+		return dst
+	}
+	read(10 * ms)
+	read(20 * ms)
+	after := read(38500 * time.Microsecond) // 8.5 ms skipped: a crest to a trough
+	read(48500 * time.Microsecond)
+	steep := 0.5 * 2 * math.Pi * 1000 / SampleRate // the tone's steepest step
+	for i := 2; i < len(out); i += 2 {
+		if d := math.Abs(float64(out[i] - out[i-2])); d > steep*1.3 {
+			t.Fatalf("sample %d: a step of %.3f, the tone's steepest is %.3f: the skip clicks", i/2, d, steep)
+		}
+	}
+	own := tone[durFloats(38500*time.Microsecond):]
+	for i := durFloats(skipFade); i < len(after); i++ {
+		if after[i] != own[i] {
+			t.Fatalf("float %d after the fade: %v, the source's %v", i, after[i], own[i])
 		}
 	}
 }
