@@ -30,7 +30,7 @@ import (
 // one, by less than a source frame, skips at most one; timing.go's queue
 // keeps its order), and the sound by d when the pictures decoded before it
 // have aired, where the sound is quiet (stepSound): one gap or one skip of
-// at most d, in step with the pictures. A microphone that follows a camera
+// at most d (crossfaded, audio.Ring), in step with the pictures. A microphone that follows a camera
 // uses the camera's buffer, and its needs count in it.
 const (
 	// AutoJitter, as a source's or the program's jitter buffer, makes it
@@ -101,14 +101,16 @@ func (e *estimator) target() time.Duration {
 }
 
 // step returns the buffer to use at program time now instead of cur, for a
-// program frame of frame, and whether it changed. A buffer whose source is
-// on air (onAir) moves only when its media came late: it grows when a need
-// went past the buffer (a picture or sound late, on air a repeat or a gap
-// already) and not for the margin over a need it still covers, and it
-// never shrinks (that would skip a picture that was on time), so on air it
-// moves no picture a fixed buffer of its size would not. Off air (on
-// preview, or unused) it follows the need both ways, and a source cut to
-// program comes on air on the buffer it came to there.
+// program frame of frame, and whether it changed. Off air (on preview, or
+// unused) it follows the need both ways, and a source cut to program comes
+// on air on the buffer it came to there. On air (onAir) it grows only when
+// its media came late — a need went past the buffer (a picture or sound
+// late, on air a repeat or a gap already) — and not for the margin over a
+// need it still covers; it shrinks as off air, slowly (a quarter frame at
+// a time, shrinkHold after a growth): a step skips at most one picture and
+// the sound skips where it is quiet, or crossfades. So a camera on air from
+// its first frame comes down from the 2 frames it starts on, and one whose
+// buffer a stall grew comes back to what its network needs.
 func (e *estimator) step(now, cur, frame time.Duration, onAir bool) (time.Duration, bool) {
 	e.peak.roll(now)
 	if !e.peak.seen {
@@ -128,7 +130,7 @@ func (e *estimator) step(now, cur, frame time.Duration, onAir bool) (time.Durati
 		next := min(cur+min(frame, (want-cur)*3/2), MaxJitterBuffer)
 		e.lastGrow, e.lastStep, e.stepped, e.grown = now, now, true, true
 		return next, true
-	case !onAir && cur-want >= shrinkMin && (!e.stepped || since >= max(shrinkEvery, cur)) && (!e.grown || now-e.lastGrow >= shrinkHold):
+	case cur-want >= shrinkMin && (!e.stepped || since >= max(shrinkEvery, cur)) && (!e.grown || now-e.lastGrow >= shrinkHold):
 		next := cur - min(frame/4, cur-want)
 		e.lastStep, e.stepped = now, true
 		return next, true

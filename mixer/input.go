@@ -364,9 +364,9 @@ const never = time.Duration(math.MaxInt64)
 // it was quiet, until the decoder caught up. That wait is the program's
 // choice, not the network's or the machine's steady pace: noted as a need
 // it would grow the source's buffer (on a busy machine to its maximum, by
-// the second a quiet decoder falls behind), and since on air a buffer never
-// shrinks, a camera cut to, or put in a PiP, would stay on air that late
-// for good; excused, a cut to a camera that fell behind shows its latest
+// the second a quiet decoder falls behind), and since on air a buffer
+// shrinks only by a quarter frame a second, a camera cut to, or put in a
+// PiP, would stay on air that late for minutes; excused, a cut to a camera that fell behind shows its latest
 // picture until it has caught up (counted late), then runs on the buffer
 // its network and decode need. What a source in use waits for its decoder
 // after that counts: on air a late picture is a repeat.
