@@ -1,9 +1,11 @@
 package mixer
 
 import (
-	"io"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -337,7 +339,8 @@ func TestAdaptiveBufferDoesNotAllocate(t *testing.T) {
 func TestQuietSourcesWaitIsNotItsNeed(t *testing.T) {
 	const fps, gop = 30, 30
 	cfg := Config{Width: 320, Height: 180, FPSNum: fps, FPSDen: 1, VideoBitrateBPS: 500_000, AudioBitrateBPS: 128_000}
-	e, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	var logged syncBuilder
+	e, err := New(cfg, slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -429,5 +432,85 @@ func TestQuietSourcesWaitIsNotItsNeed(t *testing.T) {
 	}
 	if ins[1].quiet() {
 		t.Error("cam2 on preview still quiet")
+	}
+	// the program's camera came late for its decoder, not its network, and
+	// its log says so (the pictures came at their pace)
+	var warned string
+	for _, l := range strings.Split(logged.String(), "\n") {
+		if strings.Contains(l, "source=cam1") && strings.Contains(l, "after the jitter buffer") {
+			warned = l
+		}
+	}
+	t.Logf("cam1's warning: %s", warned)
+	if !strings.Contains(warned, "its decoder fell behind") {
+		t.Errorf("cam1's pictures waited 0.7 s for a decoder: its warning %q, want it to say its decoder fell behind", warned)
+	}
+	var arrived, waited int
+	for _, f := range strings.Fields(warned) {
+		fmt.Sscanf(f, "arrived_late_ms=%d", &arrived)
+		fmt.Sscanf(f, "decode_wait_ms=%d", &waited)
+	}
+	if waited < 400 || arrived > 250 {
+		t.Errorf("cam1's warning: arrived late %d ms, decode wait %d ms; want the ~700 ms wait for the decoder and no late arrival: %s", arrived, waited, warned)
+	}
+}
+
+// syncBuilder is a strings.Builder for a log written from several goroutines.
+type syncBuilder struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuilder) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuilder) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestLateWarningSaysWhereTheTimeWent: the source's warning about media
+// after its jitter buffer says whether they arrived late (the network or
+// the sender: a longer buffer helps) or waited for their decoder (the
+// machine: a longer buffer only hides it), with the worst of each over
+// the last 5 to 10 s, and says it at most every 10 s.
+func TestLateWarningSaysWhereTheTimeWent(t *testing.T) {
+	var logged strings.Builder
+	in := &input{log: slog.New(slog.NewTextHandler(&logged, nil))}
+	var w lateWarning
+	now := 100 * time.Second
+	w.note(now, 0, 0)
+	w.note(now+time.Second, 300*time.Millisecond, 0)  // a unit 300 ms behind its least delay
+	w.note(now+time.Second, 0, 20*time.Millisecond)   // decoded 20 ms after it arrived
+	w.note(now+6*time.Second, 0, 25*time.Millisecond) // the next bin: the last 5–10 s still have the 300
+	in.picsLate.Add(3)
+	w.check(in)
+	out := logged.String()
+	if !strings.Contains(out, "arrived late (the network or the sender)") || !strings.Contains(out, "arrived_late_ms=300") ||
+		!strings.Contains(out, "decode_wait_ms=25") || !strings.Contains(out, "pictures_late=3") {
+		t.Fatalf("late arrivals: %s", out)
+	}
+	logged.Reset()
+	in.picsLate.Add(1)
+	w.check(in)
+	if logged.Len() != 0 {
+		t.Fatalf("a second warning within 10 s: %s", logged.String())
+	}
+	// 11 s later: the late arrivals have left the window, the decoder
+	// fell behind
+	w.at = time.Now().Add(-11 * time.Second)
+	now += 17 * time.Second
+	w.note(now, 2*time.Millisecond, 0)
+	w.note(now, 0, 700*time.Millisecond)
+	in.picsLate.Add(20)
+	w.check(in)
+	out = logged.String()
+	if !strings.Contains(out, "its decoder fell behind (the machine is short of CPU)") || !strings.Contains(out, "arrived_late_ms=2 ") ||
+		!strings.Contains(out, "decode_wait_ms=700") || !strings.Contains(out, "pictures_late=21") {
+		t.Fatalf("a decoder behind: %s", out)
 	}
 }

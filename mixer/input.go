@@ -282,6 +282,7 @@ func (d *decoding) decode(ctx context.Context, u *media.Unit) {
 	}
 	// the mapping follows the units' arrival, not their decoder's pace
 	in.cmap.observe(track, d.arrived, u.PTS)
+	d.late.note(d.arrived, d.arrived-u.PTS-in.cmap.offset(), 0)
 	d.excuse(d.taken)
 	var err error
 	switch u.Track.Kind {
@@ -349,6 +350,7 @@ func (d *decoding) decode(ctx context.Context, u *media.Unit) {
 		}
 		// in the ring from now: what the sound needs of the buffer
 		in.noteNeed(d.taken, d.taken-u.PTS-in.cmap.offset()-d.excused, in.frame)
+		d.late.note(d.taken, 0, d.taken-d.arrived-d.excused)
 	}
 	d.late.check(in)
 }
@@ -391,6 +393,7 @@ func (d *decoding) onPicture(p av.Picture, ptsUs int64) {
 		// half a frame before its time
 		pts := d.grid.snap(time.Duration(ptsUs)*time.Microsecond, d.vtrack.FPS)
 		in.noteNeed(now, now-pts-in.cmap.offset()+in.frame/2-d.excused, in.frame)
+		d.late.note(now, 0, now-d.arrived-d.excused)
 		delay := in.jitter()
 		in.queuePicture(r, pts+in.cmap.offset()+delay, pts, queueCap(delay, d.vtrack.FPS), clock.PictureWay{Taken: d.taken, Decoded: now})
 		return
@@ -407,10 +410,34 @@ func (d *decoding) onSamples(s []float32) {
 // lateWarning says in the source's log, at most every 10 s and never per
 // frame, what of it came too late for the program since it last said so:
 // sound the tick counted (silence in its place) and pictures decoded after
-// their tick (the picture before repeated).
+// their tick (the picture before repeated) — and where they lost the time,
+// so the operator knows what to fix: arriving late (the network or the
+// sender) or waiting for the decoder (the machine).
 type lateWarning struct {
 	at          time.Time
 	sound, pics uint64 // the totals last reported
+	// the most a unit arrived after the mapping's least delay, and waited
+	// from its arrival to its decode (less what was excused), over the
+	// last lateBin to twice that (roll)
+	arrival, decode [2]time.Duration
+	binStart        time.Duration
+}
+
+const lateBin = 5 * time.Second
+
+// note notes, at program time now, a unit that arrived arrival after its
+// least-delay time, or a picture or sound that waited decode from its
+// unit's arrival to being ready.
+func (w *lateWarning) note(now, arrival, decode time.Duration) {
+	if now-w.binStart >= lateBin {
+		if now-w.binStart >= 2*lateBin {
+			w.arrival[0], w.decode[0] = 0, 0
+		}
+		w.arrival[1], w.decode[1] = w.arrival[0], w.decode[0]
+		w.arrival[0], w.decode[0], w.binStart = 0, 0, now
+	}
+	w.arrival[0] = max(w.arrival[0], arrival)
+	w.decode[0] = max(w.decode[0], decode)
 }
 
 func (w *lateWarning) check(in *input) {
@@ -419,9 +446,16 @@ func (w *lateWarning) check(in *input) {
 		return
 	}
 	w.at = time.Now()
-	in.log.Warn("media arriving after the jitter buffer (sound: silence in its place; pictures: the one before repeated): "+
-		"raise the source's jitter_buffer_ms (or program.jitter_buffer for every source) if this repeats, or lighten the machine if it is busy",
+	arrival, decode := max(w.arrival[0], w.arrival[1]), max(w.decode[0], w.decode[1])
+	what := "its media arrived late (the network or the sender): raise the source's jitter_buffer_ms " +
+		"(or program.jitter_buffer for every source) if this repeats, or mend its network"
+	if decode > arrival {
+		what = "its decoder fell behind (the machine is short of CPU): lighten the machine (fewer sources, " +
+			"or a GPU's decode); a longer jitter_buffer_ms only hides it"
+	}
+	in.log.Warn("media after the jitter buffer (sound: silence in its place; pictures: the one before repeated): "+what,
 		"jitter_buffer_ms", in.jitter().Milliseconds(), "sound_late_ms", (sound-w.sound)*1000/audio.SampleRate, "pictures_late", pics-w.pics,
+		"arrived_late_ms", arrival.Milliseconds(), "decode_wait_ms", decode.Milliseconds(),
 		"sound_total_ms", sound*1000/audio.SampleRate, "pictures_total", pics)
 	w.sound, w.pics = sound, pics
 }
