@@ -56,7 +56,7 @@ test-short: deps ## the fast subset: every package's own tests and a few end-to-
 	$(GO) test -count=1 -timeout 5m -run '$(SMOKE)' ./cmd/switchyard
 
 bench: deps ## print performance figures beside ffmpeg doing the same work
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 40m ./cmd/switchyard
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 50m ./cmd/switchyard
 
 soak: deps ## long runs (SOAK=10m each; SOAK=1h make soak): A/V sync; a recording switched all the while, rebuilt from its EDL frame by frame; 12 x 1080p30 cameras held with nothing late
 	SOAK=$${SOAK:-10m} $(GO) test -run '^(TestAVSync|TestConform)$$' -count=1 -v -timeout 3h ./cmd/switchyard

@@ -103,6 +103,9 @@ var (
 	benchInput        = benchClip("1280x720", "3M")                    // 720p30
 	benchInput1080    = benchClip("1920x1080", "6M")                   // 1080p30
 	benchInput1080p60 = benchClipAt("1920x1080", "9M", 60, "-bf", "0") // no B-frames: every decode a full one
+	// the scale run's cameras (issue 30, item 5): no B-frames either, so a
+	// source out of sight has no non-reference picture to skip
+	benchScale1080 = benchClipAt("1920x1080", "6M", 30, "-bf", "0")
 )
 
 func benchApp(b *testing.B, w, h int, names ...string) *app {
@@ -708,7 +711,8 @@ func BenchmarkSources(b *testing.B) {
 	}
 }
 
-// BenchmarkScale1080p: the most 1080p30 sources mixed into a 1080p30
+// BenchmarkScale1080p: the most 1080p30 sources (6 Mbit/s, no B-frames:
+// every picture decoded in full, whoever shows it) mixed into a 1080p30
 // program (x264 veryfast zerolatency, 6 Mbit/s) in real time over
 // SCALE_WINDOW (2m by default) with no late or dropped program frame, no
 // source picture late for its tick (the program repeating a frame of a
@@ -717,13 +721,15 @@ func BenchmarkSources(b *testing.B) {
 // sources first, then 2 more at a time while the last step held, up to
 // SCALE_MAX (12), or 2 fewer at a time until one holds when the first did not
 // (a slower machine); with SCALE_HOLD set, a run whose largest step
-// (SCALE_MAX) did not hold fails (make soak holds 12 for SOAK). The show runs as an operator would: every 5 s the
+// (SCALE_MAX) did not hold fails at once, trying no other (make soak holds 12 for SOAK). The show runs as an operator would: every 5 s the
 // program cuts to the next source, the one after it goes to preview, a PiP
 // shows a third, a lower third stays on air, and the multiview is watched
 // (an operator's monitor wall, read as a browser reads it). The cameras are
-// pushFLV's pushers, in processes of their own.
+// pushFLV's pushers, in processes of their own. Last, with Switchyard
+// stopped, ffmpeg does for each step only its decodes and the program's
+// encode in real time (ffmpegScaleFloor): the floor the step's cores stand on.
 func BenchmarkScale1080p(b *testing.B) {
-	scaleRun(b, 30, benchInput1080, "SCALE", 8, 12, 2*time.Minute)
+	scaleRun(b, 30, benchScale1080, "SCALE", 8, 12, 2*time.Minute)
 }
 
 // BenchmarkScale1080p60: the same show at 1080p60 — 1080p60 cameras (9
@@ -791,7 +797,10 @@ func scaleRun(b *testing.B, fps int, clip func() (string, error), prefix string,
 	best, step := 0, 2
 	bestProgram := 0 // counting program frames only, as issue 4 words the target
 	var pushers []*exec.Cmd
+	var tried []int
+	cores := map[int]float64{}
 	for n := from; n >= 2 && n <= maxN; n += step {
+		tried = append(tried, n)
 		for len(pushers) < n {
 			pushers = append(pushers, pushFLV(b, a, names[len(pushers)], flv))
 		}
@@ -832,6 +841,7 @@ func scaleRun(b *testing.B, fps int, clip func() (string, error), prefix string,
 			n, (c1-c0).Seconds()/media, late, s1.LateBy[clock.LateClock]-s0.LateBy[clock.LateClock],
 			s1.LateBy[clock.LateBacklog]-s0.LateBy[clock.LateBacklog], s1.LateBy[clock.LateEncode]-s0.LateBy[clock.LateEncode],
 			dropped, media, maxEncode, pics, sound.Milliseconds(), float64(w1-w0)/media, stealMs()-steal0, s1.LeftMaxMs, s1.WokeMaxMs, s1.YieldMaxMs)
+		cores[n] = (c1 - c0).Seconds() / media
 		var most time.Duration // over every source, at the end
 		for _, name := range names[:n] {
 			most = max(most, a.mixer.Switcher().SourceStats(name).JitterBuffer)
@@ -847,6 +857,8 @@ func scaleRun(b *testing.B, fps int, clip func() (string, error), prefix string,
 			bestProgram = max(bestProgram, n)
 		}
 		switch {
+		case !held && os.Getenv(prefix+"_HOLD") != "": // make soak: its size or nothing
+			n = -1
 		case !held && step > 0 && best == 0: // the first step did not hold: find what does
 			step = -2
 		case !held && step > 0, held && step < 0:
@@ -860,6 +872,47 @@ func scaleRun(b *testing.B, fps int, clip func() (string, error), prefix string,
 	}
 	fmt.Printf("  largest in real time with no late or dropped program frame and nothing of the sources late: %d (target >= %d; the most tried: %d)\n", best, defFrom, maxN)
 	fmt.Printf("  counting program frames only (issue 4's words): %d, the largest step tried that had none late or dropped\n", bestProgram)
+
+	// the floor: what the cameras' decodes and the program's encode alone
+	// cost, done by ffmpeg in real time with Switchyard stopped — so what a
+	// step needs beyond it (compose, the PiP, the multiview, ingest, the
+	// program's outputs) is the difference, and a step that does not hold
+	// on a floor near the machine's cores is the work, not the host
+	for _, p := range pushers {
+		stopPush(p)
+	}
+	stopWall()
+	a.Close()
+	floorWindow := min(window, 30*time.Second)
+	for _, n := range tried {
+		f := ffmpegScaleFloor(b, in, n, fps, int(cfg.Program.VideoBitrate), preset, floorWindow)
+		fmt.Printf("  %2d sources, ffmpeg in real time doing only their decodes (one thread each) and the program's x264 encode: %.2f cores; Switchyard %.2f (%.2f beyond it)\n",
+			n, f, cores[n], cores[n]-f)
+	}
+}
+
+// ffmpegScaleFloor runs ffmpeg for d on n copies of the clip in, each read
+// at its own pace and decoded on one thread (pictures and sound), the
+// first also encoded as the scale run's program is (x264 preset, zerolatency,
+// bitrate, a 2 s GOP; AAC), and returns the cores it used.
+func ffmpegScaleFloor(b *testing.B, in string, n, fps, bitrate int, preset string, d time.Duration) float64 {
+	args := []string{"-hide_banner", "-loglevel", "error"}
+	for range n {
+		args = append(args, "-threads", "1", "-re", "-stream_loop", "-1", "-i", in)
+	}
+	secs := strconv.Itoa(int(d / time.Second))
+	br := strconv.Itoa(bitrate)
+	args = append(args, "-map", "0:v", "-map", "0:a", "-t", secs, "-c:v", "libx264", "-preset", preset, "-tune", "zerolatency",
+		"-b:v", br, "-maxrate", br, "-bufsize", br, "-g", strconv.Itoa(2*fps), "-c:a", "aac", "-b:a", "160k", "-f", "null", "-")
+	for i := 1; i < n; i++ {
+		args = append(args, "-map", fmt.Sprintf("%d:v", i), "-map", fmt.Sprintf("%d:a", i), "-t", secs,
+			"-c:v", "wrapped_avframe", "-c:a", "pcm_s16le", "-f", "null", "-")
+	}
+	cmd := exec.Command("ffmpeg", args...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("ffmpeg: %v: %s", err, out)
+	}
+	return (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds() / d.Seconds()
 }
 
 // watchMultiview reads the multiview stream at url as a browser does,
