@@ -77,6 +77,7 @@ var (
 	dSourceKeyint  = desc("source_keyframe_interval_seconds", "Time between the source's last two key frames.", "source")
 	dSourceTransit = desc("source_transit_jitter_seconds", "The most the source's media arrived after its least delay over the last two to four seconds: its network's jitter, what its jitter buffer has to cover.", "source")
 	dSourceJitter  = desc("source_jitter_buffer_seconds", "How long the source's pictures and sound wait for their time in the mixer (its own jitter buffer or the program's).", "source")
+	dSourceDecode  = desc("source_decode_wait_seconds", "The most the source's pictures and sound waited from their arrival to being decoded over the last 5-10 s: the machine's part of what its jitter buffer covers (a source the program neither shows nor hears waits out of it).", "source")
 	dSourceNeed    = desc("source_jitter_need_seconds", "What the source's adaptive jitter buffer covers: the most its media needed over the last 6-8 s, transit jitter plus decode time (0 with a fixed buffer).", "source")
 
 	dMixFrames  = desc("mixer_frames_total", "Program frames produced.")
@@ -113,7 +114,7 @@ type stateCollector struct{ s *Server }
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{dShowInfo, dSourceUp, dSourceKbps, dSourceFPS, dSourceWidth, dSourceHeight, dSourceUptime,
-		dSourceDrops, dSourceRefused, dSourceSess, dSourceBad, dSourceDecErr, dSourceKeyint, dSourceLate, dSourcePicLate, dSourceJitter, dSourceNeed, dSourceTransit, dMixFrames, dMixLate, dMixDropped, dMixEncode, dMixLateBy, dMixLeftMax,
+		dSourceDrops, dSourceRefused, dSourceSess, dSourceBad, dSourceDecErr, dSourceKeyint, dSourceLate, dSourcePicLate, dSourceJitter, dSourceNeed, dSourceTransit, dSourceDecode, dMixFrames, dMixLate, dMixDropped, dMixEncode, dMixLateBy, dMixLeftMax,
 		dOutState, dOutBytes, dOutFrames, dOutDropped, dOutReconn, dOutKbps, dOutUptime,
 		dRecActive, dRecDur, dRecBytes, dRecFree, dAudioPeak, dAudioRMS, dMediaRefused, dLimitMax, dLimitInUse} {
 		ch <- d
@@ -175,6 +176,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge(dSourceJitter, float64(st.JitterBufferMS)/1000, st.Name)
 		gauge(dSourceTransit, st.TransitJitterMS/1000, st.Name)
 		gauge(dSourceNeed, st.JitterNeedMS/1000, st.Name)
+		gauge(dSourceDecode, st.DecodeWaitMS/1000, st.Name)
 		if st.SRT != nil {
 			sourceSRT.collect(ch, st.Name, *st.SRT)
 		}

@@ -310,6 +310,7 @@ func (s *Server) sourceStatus(src *ingest.Source) ingest.Status {
 	st.DecodeErrors, st.AudioLateS, st.PicturesLate = ms.DecodeErrors, ms.SoundLate.Seconds(), ms.PicturesLate
 	st.JitterBufferMS = int(ms.JitterBuffer / time.Millisecond)
 	st.TransitJitterMS = float64(ms.Transit.Microseconds()) / 1000
+	st.DecodeWaitMS = float64(ms.DecodeWait.Microseconds()) / 1000
 	st.JitterBufferAuto, st.JitterNeedMS = ms.JitterAuto, float64(ms.JitterNeed.Microseconds())/1000
 	return st
 }

@@ -121,6 +121,12 @@ type Status struct {
 	// over the last two to four seconds (filled in likewise): its
 	// network's jitter, what jitter_buffer_ms has to cover.
 	TransitJitterMS float64 `json:"transit_jitter_ms"`
+	// DecodeWaitMS is the most its pictures and sound waited from their
+	// arrival to being decoded over the last 5–10 s (filled in likewise):
+	// the machine's part of what the buffer covers (a source the program
+	// neither shows nor hears decodes after everything else; that wait is
+	// left out).
+	DecodeWaitMS float64 `json:"decode_wait_ms"`
 	// Warning says what is wrong with a live source's media, if anything.
 	Warning string `json:"warning,omitempty"`
 	// Label and TallyIndex are the source's tally settings as configured

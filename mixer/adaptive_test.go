@@ -421,6 +421,11 @@ func TestQuietSourcesWaitIsNotItsNeed(t *testing.T) {
 	_, need0, _ = ins[0].bufferState()
 	_, need1, _ = ins[1].bufferState()
 	t.Logf("after the wait: cam1 needs %v (buffer %v), cam2 %v (buffer %v)", need0, ins[0].jitter(), need1, ins[1].jitter())
+	// the status says where: cam1 waited for its decoder; cam2's wait while
+	// quiet and catching up is not counted there either
+	if w0, w1 := ins[0].stats().DecodeWait, ins[1].stats().DecodeWait; w0 < 400*time.Millisecond || w1 > 250*time.Millisecond {
+		t.Errorf("decode_wait: cam1 %v, want the ~700 ms it waited; cam2 %v, want its decode only (under 250 ms)", w0, w1)
+	}
 	if need0 < 400*time.Millisecond {
 		t.Errorf("cam1, on program: the peak need %v, want the ~700 ms its pictures waited for a decoder", need0)
 	}

@@ -71,6 +71,7 @@ type input struct {
 	picsLate     atomic.Uint64 // pictures decoded after the tick that was to show them
 	soundLate    atomic.Uint64 // samples of its sound that missed the program
 	jumps        atomic.Uint64 // program frames whose picture of it was not the one after the last (airing)
+	decodeWait   atomic.Int64  // the most its media waited for its decoder lately (time.Duration; lateWarning)
 
 	// shownAt is the last program tick that used (or had on preview) this
 	// source, heardAt the last that mixed its sound into the program; clock
@@ -352,6 +353,7 @@ func (d *decoding) decode(ctx context.Context, u *media.Unit) {
 		in.noteNeed(d.taken, d.taken-u.PTS-in.cmap.offset()-d.excused, in.frame)
 		d.late.note(d.taken, 0, d.taken-d.arrived-d.excused)
 	}
+	in.decodeWait.Store(int64(d.late.decodeMax()))
 	d.late.check(in)
 }
 
@@ -425,6 +427,10 @@ type lateWarning struct {
 
 const lateBin = 5 * time.Second
 
+// decodeMax is the most a picture or sound waited for its decoder over
+// the last lateBin to twice that.
+func (w *lateWarning) decodeMax() time.Duration { return max(w.decode[0], w.decode[1]) }
+
 // note notes, at program time now, a unit that arrived arrival after its
 // least-delay time, or a picture or sound that waited decode from its
 // unit's arrival to being ready.
@@ -446,7 +452,7 @@ func (w *lateWarning) check(in *input) {
 		return
 	}
 	w.at = time.Now()
-	arrival, decode := max(w.arrival[0], w.arrival[1]), max(w.decode[0], w.decode[1])
+	arrival, decode := max(w.arrival[0], w.arrival[1]), w.decodeMax()
 	what := "its media arrived late (the network or the sender): raise the source's jitter_buffer_ms " +
 		"(or program.jitter_buffer for every source) if this repeats, or mend its network"
 	if decode > arrival {

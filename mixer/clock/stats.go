@@ -60,6 +60,12 @@ type SourceStats struct {
 	// last two to four seconds: its network's jitter (and its publisher's),
 	// what the jitter buffer has to cover.
 	Transit time.Duration
+	// DecodeWait is the most its pictures and sound waited from their
+	// arrival to being decoded over the last 5–10 s (less the wait of a
+	// source the program neither shows nor hears, which decodes after
+	// everything else): its machine's part of what it needs, beside
+	// Transit, its network's.
+	DecodeWait time.Duration
 	// JitterAuto: the buffer is adaptive (its own, or the one it follows).
 	JitterAuto bool
 	// JitterNeed is the most its media needed of an adaptive buffer over
