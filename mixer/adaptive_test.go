@@ -5,11 +5,11 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"switchyard/internal/testpeer"
 	"switchyard/media"
 	"switchyard/mixer/audio"
 )
@@ -339,7 +339,7 @@ func TestAdaptiveBufferDoesNotAllocate(t *testing.T) {
 func TestQuietSourcesWaitIsNotItsNeed(t *testing.T) {
 	const fps, gop = 30, 30
 	cfg := Config{Width: 320, Height: 180, FPSNum: fps, FPSDen: 1, VideoBitrateBPS: 500_000, AudioBitrateBPS: 128_000}
-	var logged syncBuilder
+	var logged testpeer.LogBuffer
 	e, err := New(cfg, slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {
 		t.Fatal(err)
@@ -458,24 +458,6 @@ func TestQuietSourcesWaitIsNotItsNeed(t *testing.T) {
 	if waited < 400 || arrived > 250 {
 		t.Errorf("cam1's warning: arrived late %d ms, decode wait %d ms; want the ~700 ms wait for the decoder and no late arrival: %s", arrived, waited, warned)
 	}
-}
-
-// syncBuilder is a strings.Builder for a log written from several goroutines.
-type syncBuilder struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuilder) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuilder) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // TestLateWarningSaysWhereTheTimeWent: the source's warning about media
