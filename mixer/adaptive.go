@@ -110,8 +110,9 @@ func (e *estimator) target() time.Duration {
 // a time, shrinkHold after a growth): a step skips at most one picture and
 // the sound skips where it is quiet, or crossfades. So a camera on air from
 // its first frame comes down from the 2 frames it starts on, and one whose
-// buffer a stall grew comes back to what its network needs.
-func (e *estimator) step(now, cur, frame time.Duration, onAir bool) (time.Duration, bool) {
+// buffer a stall grew comes back to what its network needs — unless hold:
+// a source made here (HoldOnAir) does not come down on air.
+func (e *estimator) step(now, cur, frame time.Duration, onAir, hold bool) (time.Duration, bool) {
 	e.peak.roll(now)
 	if !e.peak.seen {
 		return cur, false
@@ -130,7 +131,7 @@ func (e *estimator) step(now, cur, frame time.Duration, onAir bool) (time.Durati
 		next := min(cur+min(frame, (want-cur)*3/2), MaxJitterBuffer)
 		e.lastGrow, e.lastStep, e.stepped, e.grown = now, now, true, true
 		return next, true
-	case cur-want >= shrinkMin && (!e.stepped || since >= max(shrinkEvery, cur)) && (!e.grown || now-e.lastGrow >= shrinkHold):
+	case !(onAir && hold) && cur-want >= shrinkMin && (!e.stepped || since >= max(shrinkEvery, cur)) && (!e.grown || now-e.lastGrow >= shrinkHold):
 		next := cur - min(frame/4, cur-want)
 		e.lastStep, e.stepped = now, true
 		return next, true
@@ -148,6 +149,7 @@ type buffer struct {
 	prev      time.Duration // the buffer before the last step
 	changedAt time.Duration // program time of the last step
 	steps     uint64        // adaptive steps taken
+	holdOnAir bool          // on air it does not come down (HoldOnAir)
 }
 
 // jitterBuffer is the input whose buffer in uses: the source it follows,
@@ -255,7 +257,7 @@ func (in *input) noteNeed(now, need time.Duration, frame time.Duration) {
 	}
 	b.buf.est.peak.note(now, max(need, 0))
 	cur := time.Duration(b.delay.Load())
-	next, changed := b.buf.est.step(now, cur, frame, b.onAir())
+	next, changed := b.buf.est.step(now, cur, frame, b.onAir(), b.buf.holdOnAir)
 	if changed {
 		b.setBufferLocked(now, next)
 		b.buf.steps++

@@ -41,7 +41,7 @@ func TestAdaptiveBufferFollowsTheNeed(t *testing.T) {
 				need += time.Duration(rng.Int64N(int64(jitter)))
 			}
 			e.peak.note(now, need)
-			next, changed := e.step(now, cur, frame, false)
+			next, changed := e.step(now, cur, frame, false, false)
 			if changed != (next != cur) {
 				t.Fatalf("at %v: changed %v but %v → %v", now, changed, cur, next)
 			}
@@ -116,7 +116,7 @@ func TestAdaptiveBufferFollowsTheNeed(t *testing.T) {
 	}
 	// one late picture (a stall of 90 ms) grows it at once
 	e.peak.note(now, 90*time.Millisecond)
-	if next, changed := e.step(now, cur, frame, true); !changed || next <= cur || next-cur > frame {
+	if next, changed := e.step(now, cur, frame, true, false); !changed || next <= cur || next-cur > frame {
 		t.Fatalf("a late picture: %v → %v (changed %v), want a growth of up to a frame at once", cur, next, changed)
 	}
 }
@@ -134,7 +134,7 @@ func TestAdaptiveBufferOnAirGrowsOnlyForLateMedia(t *testing.T) {
 	feed := func(now *time.Duration, d, need time.Duration, onAir bool) {
 		for end := *now + d; *now < end; *now += 12500 * time.Microsecond {
 			e.peak.note(*now, need)
-			if next, changed := e.step(*now, cur, frame, onAir); changed {
+			if next, changed := e.step(*now, cur, frame, onAir, false); changed {
 				if next < cur && (cur-next > frame/4 || *now-e.lastGrow < shrinkHold && e.grown) {
 					t.Fatalf("at %v (on air %v): shrank %v → %v, want a quarter frame at most, not within %v of a growth", *now, onAir, cur, next, shrinkHold)
 				}
@@ -175,6 +175,40 @@ func TestAdaptiveBufferOnAirGrowsOnlyForLateMedia(t *testing.T) {
 	feed(&now, 25*time.Second, 3*time.Millisecond, true)
 	if cur > 12*time.Millisecond {
 		t.Fatalf("on air for 25 s more on a clean LAN: %v, want it down to about 9 ms", cur)
+	}
+}
+
+// TestAdaptiveBufferHeldOnAir: a source made here (a clip, a replay, a
+// generator: HoldOnAir) keeps its buffer on air — its pictures' cadence
+// is exact, a step down would skip one — still grows on a late picture,
+// and comes down off air.
+func TestAdaptiveBufferHeldOnAir(t *testing.T) {
+	const frame = 33333 * time.Microsecond
+	var e estimator
+	cur := autoStart
+	feed := func(now *time.Duration, d, need time.Duration, onAir bool) {
+		for end := *now + d; *now < end; *now += 12500 * time.Microsecond {
+			e.peak.note(*now, need)
+			if next, changed := e.step(*now, cur, frame, onAir, true); changed {
+				if onAir && next < cur {
+					t.Fatalf("at %v, held on air: shrank %v → %v", *now, cur, next)
+				}
+				cur = next
+			}
+		}
+	}
+	now := time.Duration(0)
+	feed(&now, 30*time.Second, 3*time.Millisecond, true)
+	if cur != autoStart {
+		t.Fatalf("held on air for 30 s: %v, want the %v it started on", cur, autoStart)
+	}
+	feed(&now, 100*time.Millisecond, 90*time.Millisecond, true)
+	if cur <= autoStart {
+		t.Fatalf("held on air, a late picture: %v, want a growth at once", cur)
+	}
+	feed(&now, 30*time.Second, 3*time.Millisecond, false)
+	if cur > 12*time.Millisecond {
+		t.Fatalf("off air for 30 s: %v, want it down to about 9 ms", cur)
 	}
 }
 
@@ -315,7 +349,7 @@ func TestAdaptiveBufferDoesNotAllocate(t *testing.T) {
 		now += 12 * time.Millisecond
 		in.buf.mu.Lock()
 		in.buf.est.peak.note(now, time.Duration(now%(40*time.Millisecond)))
-		next, changed := in.buf.est.step(now, in.jitter(), in.frame, false)
+		next, changed := in.buf.est.step(now, in.jitter(), in.frame, false, false)
 		if changed {
 			in.setBufferLocked(now, next)
 		}

@@ -199,6 +199,24 @@ func (s *Switcher) SetJitterBuffer(name string, d time.Duration) error {
 	return nil
 }
 
+// HoldOnAir keeps (hold) source name's adaptive buffer from coming down
+// while it is on air, or lets it again: for a source whose pictures are
+// made here (a clip, a replay, a generator), timed exactly, a step — which
+// skips a picture, or a beat of a slow motion's cadence — has nothing to
+// make up for. Off air it follows its need as any source's does.
+func (s *Switcher) HoldOnAir(name string, hold bool) error {
+	s.mu.Lock()
+	in := s.ins.m[name]
+	s.mu.Unlock()
+	if in == nil {
+		return fmt.Errorf("no input %s", name)
+	}
+	in.buf.mu.Lock()
+	in.buf.holdOnAir = hold
+	in.buf.mu.Unlock()
+	return nil
+}
+
 // Follow makes source name use the jitter buffer of source lead (its
 // sound and pictures wait as lead's do, so a microphone stays in sync with
 // its camera whatever their buffers; its needs count in lead's adaptive

@@ -88,6 +88,11 @@ func (a *app) startReplay(cfg *Config) error {
 	if _, err := a.sources.Add(cfg0); err != nil {
 		return fmt.Errorf("replay: the source %q: %w", replay.Source, err)
 	}
+	// its pictures are made here, a slow motion's cadence exact: on air
+	// its buffer does not come down (a step would break the cadence)
+	if err := a.mixer.Switcher().HoldOnAir(replay.Source, true); err != nil {
+		return fmt.Errorf("replay: the source %q: %w", replay.Source, err)
+	}
 	a.replay = replay.New(replay.Config{
 		Buffer: time.Duration(cfg.Replay.Buffer), MaxBytes: cfg.Replay.MaxBytes,
 		SpillDir: filepath.Join(cfg.DataDir, "replay"), DiskMaxBytes: cfg.Replay.DiskMaxBytes,

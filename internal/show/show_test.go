@@ -2,6 +2,7 @@ package show
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -24,6 +25,7 @@ type fakeInputs struct {
 	inputs  map[string]time.Duration
 	follows map[string]string
 	refuse  error
+	held    map[string]bool // HoldOnAir
 }
 
 func (f *fakeInputs) AddInput(name string, _ *media.Stream, d time.Duration) error {
@@ -34,6 +36,16 @@ func (f *fakeInputs) AddInput(name string, _ *media.Stream, d time.Duration) err
 	return nil
 }
 func (f *fakeInputs) RemoveInput(name string) { delete(f.inputs, name) }
+func (f *fakeInputs) HoldOnAir(name string, hold bool) error {
+	if _, ok := f.inputs[name]; !ok {
+		return fmt.Errorf("no input %s", name)
+	}
+	if f.held == nil {
+		f.held = map[string]bool{}
+	}
+	f.held[name] = hold
+	return nil
+}
 func (f *fakeInputs) SetJitterBuffer(name string, d time.Duration) error {
 	f.inputs[name] = d
 	return nil
@@ -136,8 +148,10 @@ func TestSourceLifecycle(t *testing.T) {
 	require.True(t, s.paths.paths["live/bars"])
 	require.True(t, s.gens["bars"].started)
 	require.True(t, s.rec.recorded["bars"], "the recorder is told")
+	require.True(t, s.inputs.held["bars"], "a generator's pictures are made here: on air its buffer holds")
 	_, err = s.ss.Add(ingest.SourceConfig{Name: "cam1"})
 	require.NoError(t, err)
+	require.False(t, s.inputs.held["cam1"], "a camera's buffer comes down on air")
 	require.Equal(t, []string{"bars", "cam1"}, names(s.ss.Configs()))
 
 	first := s.gens["bars"]
@@ -146,6 +160,12 @@ func TestSourceLifecycle(t *testing.T) {
 	require.True(t, first.closed, "the old generator stopped")
 	require.True(t, s.gens["bars"].started, "the new one started")
 	require.Equal(t, 200*time.Millisecond, s.inputs.inputs["bars"])
+	_, err = s.ss.Update(ingest.SourceConfig{Name: "bars", URL: "rtmp://camera.example/live/x"})
+	require.NoError(t, err)
+	require.False(t, s.inputs.held["bars"], "pulled from a camera now: on air its buffer comes down")
+	_, err = s.ss.Update(ingest.SourceConfig{Name: "bars", URL: "gen://bars"})
+	require.NoError(t, err)
+	require.True(t, s.inputs.held["bars"])
 
 	require.NoError(t, s.ss.Remove("bars"))
 	require.True(t, s.gens["bars"].closed)

@@ -49,6 +49,15 @@ type Inputs interface {
 	SetJitterBuffer(name string, d time.Duration) error
 	// Follow makes a source use another's jitter buffer ("": its own).
 	Follow(name, lead string) error
+	// HoldOnAir keeps a source's adaptive buffer from coming down on air
+	// (its pictures are made here, timed exactly), or lets it again.
+	HoldOnAir(name string, hold bool) error
+}
+
+// madeHere reports whether a source's pictures are made in this process —
+// a generator or a clip — timed exactly: on air its buffer holds.
+func madeHere(cfg ingest.SourceConfig) bool {
+	return strings.HasPrefix(cfg.URL, "gen://") || cfg.Clip()
 }
 
 // Paths are the re-served paths (*serve.Table).
@@ -138,6 +147,9 @@ func (ss *Sources) Add(cfg ingest.SourceConfig) (ingest.Status, error) {
 			undo()
 			return ingest.Status{}, err
 		}
+	}
+	if madeHere(cfg) {
+		_ = ss.inputs.HoldOnAir(cfg.Name, true) // the input was just added
 	}
 	if err := ss.paths.Add("live/"+cfg.Name, src.Stream()); err != nil {
 		ss.inputs.RemoveInput(cfg.Name)
@@ -257,6 +269,7 @@ func (ss *Sources) Update(cfg ingest.SourceConfig) (ingest.Status, error) {
 			_ = ss.startFeeder(old)
 			return ingest.Status{}, err
 		}
+		_ = ss.inputs.HoldOnAir(cfg.Name, madeHere(cfg)) // it is an input
 		ss.tell()
 		return src.Status(), nil
 	}
