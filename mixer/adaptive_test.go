@@ -131,17 +131,11 @@ func TestAdaptiveBufferOnAirGrowsOnlyForLateMedia(t *testing.T) {
 	const frame = 33333 * time.Microsecond
 	var e estimator
 	cur := autoStart
-	feed := func(now *time.Duration, d, need time.Duration, onAir bool) {
-		for end := *now + d; *now < end; *now += 12500 * time.Microsecond {
-			e.peak.note(*now, need)
-			if next, changed := e.step(*now, cur, frame, onAir, false); changed {
-				if next < cur && (cur-next > frame/4 || *now-e.lastGrow < shrinkHold && e.grown) {
-					t.Fatalf("at %v (on air %v): shrank %v → %v, want a quarter frame at most, not within %v of a growth", *now, onAir, cur, next, shrinkHold)
-				}
-				cur = next
-			}
+	feed := stepFeeder(&e, &cur, frame, false, func(now, from, to time.Duration, onAir bool) {
+		if to < from && (from-to > frame/4 || now-e.lastGrow < shrinkHold && e.grown) {
+			t.Fatalf("at %v (on air %v): shrank %v → %v, want a quarter frame at most, not within %v of a growth", now, onAir, from, to, shrinkHold)
 		}
-	}
+	})
 	now := time.Duration(0)
 	feed(&now, 30*time.Second, 3*time.Millisecond, true)
 	if cur > 12*time.Millisecond {
@@ -178,6 +172,22 @@ func TestAdaptiveBufferOnAirGrowsOnlyForLateMedia(t *testing.T) {
 	}
 }
 
+// stepFeeder returns a feed of the estimator e with a need every 12.5 ms
+// for d from *now, on air or not, stepping *cur (for a program frame of
+// frame; hold as HoldOnAir) and telling each step to seen first.
+func stepFeeder(e *estimator, cur *time.Duration, frame time.Duration, hold bool,
+	seen func(now, from, to time.Duration, onAir bool)) func(now *time.Duration, d, need time.Duration, onAir bool) {
+	return func(now *time.Duration, d, need time.Duration, onAir bool) {
+		for end := *now + d; *now < end; *now += 12500 * time.Microsecond {
+			e.peak.note(*now, need)
+			if next, changed := e.step(*now, *cur, frame, onAir, hold); changed {
+				seen(*now, *cur, next, onAir)
+				*cur = next
+			}
+		}
+	}
+}
+
 // TestAdaptiveBufferHeldOnAir: a source made here (a clip, a replay, a
 // generator: HoldOnAir) keeps its buffer on air — its pictures' cadence
 // is exact, a step down would skip one — still grows on a late picture,
@@ -186,17 +196,11 @@ func TestAdaptiveBufferHeldOnAir(t *testing.T) {
 	const frame = 33333 * time.Microsecond
 	var e estimator
 	cur := autoStart
-	feed := func(now *time.Duration, d, need time.Duration, onAir bool) {
-		for end := *now + d; *now < end; *now += 12500 * time.Microsecond {
-			e.peak.note(*now, need)
-			if next, changed := e.step(*now, cur, frame, onAir, true); changed {
-				if onAir && next < cur {
-					t.Fatalf("at %v, held on air: shrank %v → %v", *now, cur, next)
-				}
-				cur = next
-			}
+	feed := stepFeeder(&e, &cur, frame, true, func(now, from, to time.Duration, onAir bool) {
+		if onAir && to < from {
+			t.Fatalf("at %v, held on air: shrank %v → %v", now, from, to)
 		}
-	}
+	})
 	now := time.Duration(0)
 	feed(&now, 30*time.Second, 3*time.Millisecond, true)
 	if cur != autoStart {
