@@ -30,8 +30,9 @@ import (
 // one, by less than a source frame, skips at most one; timing.go's queue
 // keeps its order), and the sound by d when the pictures decoded before it
 // have aired, where the sound is quiet (stepSound): one gap or one skip of
-// at most d (crossfaded, audio.Ring), in step with the pictures. A microphone that follows a camera
-// uses the camera's buffer, and its needs count in it.
+// at most d (crossfaded, audio.Ring), in step with the pictures. A
+// microphone that follows a camera uses the camera's buffer, and its needs
+// count in it.
 const (
 	// AutoJitter, as a source's or the program's jitter buffer, makes it
 	// adaptive.

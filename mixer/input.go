@@ -372,8 +372,9 @@ const never = time.Duration(math.MaxInt64)
 // shrinks only by a quarter frame a second, a camera cut to, or put in a
 // PiP, would stay on air that late for minutes; excused, a cut to a camera
 // that fell behind shows its latest picture until it has caught up
-// (counted late), then runs on the buffer its network and decode need. What a source in use waits for its decoder
-// after that counts: on air a late picture is a repeat.
+// (counted late), then runs on the buffer its network and decode need.
+// What a source in use waits for its decoder after that counts: on air a
+// late picture is a repeat.
 func (d *decoding) excuse(now time.Duration) {
 	d.excused = max(min(now, d.countFrom)-d.arrived, 0)
 }

@@ -720,10 +720,11 @@ func BenchmarkSources(b *testing.B) {
 // the program mixed late: SCALE_FROM (8)
 // sources first, then 2 more at a time while the last step held, up to
 // SCALE_MAX (12), or 2 fewer at a time until one holds when the first did not
-// (a slower machine); with SCALE_HOLD set, a run whose largest step
-// (SCALE_MAX) did not hold fails at once, trying no other (make soak holds 12 for SOAK). The show runs as an operator would: every 5 s the
-// program cuts to the next source, the one after it goes to preview, a PiP
-// shows a third, a lower third stays on air, and the multiview is watched
+// (a slower machine); with SCALE_HOLD set, a step that does not hold ends
+// the run and fails it (make soak holds 12 for SOAK). The show runs as an
+// operator would: every 5 s the program cuts to the next source, the one
+// after it goes to preview, a PiP shows a third, a lower third stays on
+// air, and the multiview is watched
 // (an operator's monitor wall, read as a browser reads it). The cameras are
 // pushFLV's pushers, in processes of their own. Last, with Switchyard
 // stopped, ffmpeg does for each step only its decodes and the program's
