@@ -115,6 +115,18 @@ func (m *clockMap) observe(track int, arrival, pts time.Duration) {
 		m.late.note(arrival, 0)
 		return
 	}
+	if !m.tracks[track].seen && raw > cur {
+		// a track that joins later than the mapping (a sound held back
+		// until the sender's reports place it, or that starts after the
+		// pictures) moves it at once, as a new publisher does: in steps
+		// of a frame its units would come late until the mapping caught
+		// up, and grow the jitter buffer by as much for minutes
+		m.tracks[track].note(arrival, raw)
+		m.off.Store(int64(raw))
+		m.late = lateWindow{}
+		m.late.note(arrival, 0)
+		return
+	}
 	m.tracks[track].note(arrival, raw)
 	est := time.Duration(math.MinInt64)
 	for _, d := range m.tracks {
@@ -163,6 +175,21 @@ func (c *cadence) snap(pts time.Duration, fps float64) time.Duration {
 	return on
 }
 
+// lead is how long track's units wait for the mapping beyond the jitter
+// delay when they come by its least delay: the mapping follows the track
+// that comes last, so the other one waits that much longer (a camera whose
+// sound comes half a second after its pictures has its pictures wait half
+// a second). 0 for the track that comes last, or an unseen one.
+func (m *clockMap) lead(track int) time.Duration {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	d := m.tracks[track]
+	if !d.seen {
+		return 0
+	}
+	return max(time.Duration(m.off.Load())-min(d.prevMin, d.winMin), 0)
+}
+
 // offset is the current mapping (program time − pts, before the jitter delay).
 func (m *clockMap) offset() time.Duration { return time.Duration(m.off.Load()) }
 
@@ -184,16 +211,19 @@ type duePic struct {
 // noPTS marks a picture without a timestamp.
 const noPTS = time.Duration(math.MinInt64)
 
-// queueCap is how many decoded pictures of a camera at fps may wait: the
-// jitter buffer's worth and four more (decoding runs ahead of the tick by a
-// frame or two, a burst after a stall). A smaller queue would push pictures
-// out to be shown before their time, by count instead of by timestamp. Each
-// is a decoded picture (3 MB at 1080p), hence the bounds.
-func queueCap(delay time.Duration, fps float64) int {
+// queueCap is how many decoded pictures of a camera at fps may wait for
+// wait (the jitter buffer, and the pictures' lead on the mapping: a source
+// whose sound comes later has its pictures wait for it) and four more
+// (decoding runs ahead of the tick by a frame or two, a burst after a
+// stall). A smaller queue would push pictures out to be shown before their
+// time, by count instead of by timestamp — and out of step with their
+// sound. Each is a decoded picture (3 MB at 1080p), hence the bounds: a
+// sound more than about two seconds behind its pictures is not waited for.
+func queueCap(wait time.Duration, fps float64) int {
 	if fps <= 0 {
 		return picQueueMin
 	}
-	n := int(math.Ceil(delay.Seconds()*fps)) + 4
+	n := int(math.Ceil(wait.Seconds()*fps)) + 4
 	return min(max(n, picQueueMin), picQueueMax)
 }
 

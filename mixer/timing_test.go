@@ -162,41 +162,92 @@ func TestCadenceTakesOutTimestampRounding(t *testing.T) {
 }
 
 // TestPictureQueueHoldsTheJitterBuffer: a 60 fps camera with a 150 ms
-// jitter buffer has nine or ten pictures waiting at any time. Every program
-// frame must show the newest picture due by then — never one pushed out of a
-// queue too small for the buffer to be shown ahead of its time.
+// jitter buffer has nine or ten pictures waiting at any time; a 30 fps
+// camera whose sound comes 500 ms after its pictures (the mapping follows
+// the sound) has its pictures wait that much more, fifteen more of them.
+// Every program frame must show the newest picture due by then — never one
+// pushed out of a queue too small for the wait to be shown ahead of its
+// time (and of its sound).
 func TestPictureQueueHoldsTheJitterBuffer(t *testing.T) {
-	in, queue := queueInput(t)
-	const (
-		fps   = 60.0
-		delay = 150 * ms
-	)
-	frame := time.Second / fps
-	tick := time.Second / 30
-	due := map[*av.PictureRef]time.Duration{}
-	now := time.Now()
-	next := 0 // the next camera frame to arrive
-	for k := range 60 {
-		at := time.Duration(k) * tick
-		for ; time.Duration(next)*frame <= at; next++ { // frames arrive on time
-			d := time.Duration(next)*frame + delay
-			due[queue(d, queueCap(delay, fps))] = d
+	for _, c := range []struct {
+		fps         float64
+		delay, lead time.Duration
+	}{{60, 150 * ms, 0}, {30, 50 * ms, 500 * ms}} {
+		in, queue := queueInput(t)
+		frame := time.Duration(float64(time.Second) / c.fps)
+		tick := time.Second / 30
+		wait := c.delay + c.lead
+		due := map[*av.PictureRef]time.Duration{}
+		now := time.Now()
+		next := 0 // the next camera frame to arrive
+		for k := range 60 {
+			at := time.Duration(k) * tick
+			for ; time.Duration(next)*frame <= at; next++ { // frames arrive on time
+				d := time.Duration(next)*frame + wait
+				due[queue(d, queueCap(wait, c.fps))] = d
+			}
+			got := in.take(now, at, time.Second, true)
+			if got == nil {
+				t.Fatalf("%v fps, wait %v: tick %d: no picture", c.fps, wait, k)
+			}
+			d := due[got]
+			got.Release()
+			if at < wait {
+				continue // the first frames: shown early rather than the slate
+			}
+			if d > at || at-d >= frame {
+				t.Fatalf("%v fps, wait %v: tick %d at %v showed the picture due at %v (the newest due is within %v before)",
+					c.fps, wait, k, at, d, frame)
+			}
 		}
-		got := in.take(now, at, time.Second, true)
-		if got == nil {
-			t.Fatalf("tick %d: no picture", k)
-		}
-		d := due[got]
-		got.Release()
-		if at < delay {
-			continue // the first frames: shown early rather than the slate
-		}
-		if d > at || at-d >= frame {
-			t.Fatalf("tick %d at %v showed the picture due at %v (the newest due is within %v before)", k, at, d, frame)
+		if n := in.picsLate.Load(); n != 0 {
+			t.Fatalf("%v fps, wait %v: %d pictures counted late; every one came before its tick", c.fps, wait, n)
 		}
 	}
-	if n := in.picsLate.Load(); n != 0 {
-		t.Fatalf("%d pictures counted late; every one came before its tick", n)
+}
+
+// TestClockMapTrackJoiningLaterMovesItAtOnce: a camera's sound that comes
+// after its pictures have been mapped (held back until the sender's
+// reports place it, or started later) and 500 ms later than them moves the
+// mapping at once — not a frame a unit, its units late meanwhile and the
+// jitter buffer grown by as much — and the pictures' lead on it is what
+// their queue must hold beyond the jitter buffer.
+func TestClockMapTrackJoiningLaterMovesItAtOnce(t *testing.T) {
+	const frame = 33333 * time.Microsecond
+	m := clockMap{maxMove: frame}
+	for i := range 50 {
+		pts := time.Duration(i) * 20 * ms
+		m.observe(0, pts+10*ms, pts)
+	}
+	moves := m.moves.Load()
+	pts := 50 * 20 * ms
+	m.observe(1, pts+510*ms, pts)
+	if got := m.offset(); got != 510*ms {
+		t.Fatalf("offset %v after the sound joined 500 ms behind, want 510ms at once", got)
+	}
+	if m.moves.Load() != moves || m.transit() != 0 {
+		t.Fatalf("moves %d (want %d), transit %v (want 0): the join counted as lateness", m.moves.Load(), moves, m.transit())
+	}
+	for i := 51; i < 100; i++ {
+		pts := time.Duration(i) * 20 * ms
+		m.observe(0, pts+10*ms, pts)
+		m.observe(1, pts+510*ms, pts)
+	}
+	if got := m.offset(); got != 510*ms {
+		t.Fatalf("offset %v, want it held at 510ms", got)
+	}
+	if v, a := m.lead(0), m.lead(1); v != 500*ms || a != 0 {
+		t.Fatalf("leads: pictures %v (want 500ms), sound %v (want 0)", v, a)
+	}
+	if n := queueCap(50*ms+m.lead(0), 30); n < 17+4 {
+		t.Fatalf("queue of %d pictures for a 550 ms wait at 30 fps", n)
+	}
+	// a track that joins earlier than the mapping leaves it where it is
+	m2 := clockMap{maxMove: frame}
+	m2.observe(1, 100*ms, 0)
+	m2.observe(0, 120*ms, 100*ms)
+	if got := m2.offset(); got != 100*ms {
+		t.Fatalf("offset %v after the pictures joined ahead of the sound, want 100ms", got)
 	}
 }
 

@@ -34,14 +34,7 @@ func TestAVSync(t *testing.T) {
 	// reaching the mixer up to 11 ms past the jitter buffer, 4–13 ms of
 	// silence in the program each time), the publisher's jitter, not the
 	// mixer's.
-	secs := int(length/time.Second) + 4
-	clip := filepath.Join(t.TempDir(), "flash-beep.flv")
-	out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error",
-		"-f", "lavfi", "-i", "color=c=black:s=320x240:r=30,drawbox=c=white:t=fill:enable='lt(mod(t\\,1)\\,0.02)'",
-		"-f", "lavfi", "-i", "aevalsrc='if(lt(mod(t\\,1)\\,0.1)\\,0.5*sin(2*PI*1000*t)\\,0)':s=48000",
-		"-t", strconv.Itoa(secs), "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "30", "-pix_fmt", "yuv420p",
-		"-c:a", "aac", "-b:a", "96k", "-y", clip).CombinedOutput()
-	require.NoError(t, err, "make the camera's clip: %s", out)
+	clip := flashBeepClip(t, int(length/time.Second)+4)
 	a, _ := startApp(t, testConfig(t, ingest.SourceConfig{Name: "cam1"}))
 	p := run(t, "ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-i", clip, "-c", "copy", "-f", "flv", a.rtmpURL("cam1"))
 	waitLive(t, a, "cam1")
@@ -49,6 +42,21 @@ func TestAVSync(t *testing.T) {
 
 	avInSync(t, a, length, true)
 	require.NoError(t, p.wait(t, 20*time.Second), "the camera ran to its end")
+}
+
+// flashBeepClip makes a camera's clip of secs seconds (320×240 H.264 at 30
+// fps, AAC at 48 kHz, in FLV): one white frame at each whole second, and a
+// 1 kHz beep from each whole second for 100 ms.
+func flashBeepClip(t *testing.T, secs int) string {
+	t.Helper()
+	clip := filepath.Join(t.TempDir(), "flash-beep.flv")
+	out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error",
+		"-f", "lavfi", "-i", "color=c=black:s=320x240:r=30,drawbox=c=white:t=fill:enable='lt(mod(t\\,1)\\,0.02)'",
+		"-f", "lavfi", "-i", "aevalsrc='if(lt(mod(t\\,1)\\,0.1)\\,0.5*sin(2*PI*1000*t)\\,0)':s=48000",
+		"-t", strconv.Itoa(secs), "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-g", "30", "-pix_fmt", "yuv420p",
+		"-c:a", "aac", "-b:a", "96k", "-y", clip).CombinedOutput()
+	require.NoError(t, err, "make the camera's clip: %s", out)
+	return clip
 }
 
 // avInSync decodes the program for length and finds in it the flashes of

@@ -29,10 +29,13 @@ func TestPushRTMPAndRTSP(t *testing.T) {
 	pushRTMP(t, a, "cam1", "red", "640x360", 25)
 	pushRTSP(t, a, "cam2", "blue", "426x240", 30)
 
-	// lavfiInput sends a key frame every second (-g = rate): wait for two
-	waitFor(t, 20*time.Second, "cam1 and cam2 measured", func() bool {
-		v1, v2 := sourceStatus(t, a, "cam1").Video, sourceStatus(t, a, "cam2").Video
-		return v1 != nil && v2 != nil && v1.KeyframeIntervalS > 0 && v2.KeyframeIntervalS > 0
+	// lavfiInput sends a key frame every second (-g = rate): wait for two;
+	// an RTSP camera's sound comes once its sender's reports place it (in
+	// a second or two: internal/protocols/rtsp.Timeline)
+	waitFor(t, 20*time.Second, "cam1 and cam2 measured, with their sound", func() bool {
+		s1, s2 := sourceStatus(t, a, "cam1"), sourceStatus(t, a, "cam2")
+		v1, v2 := s1.Video, s2.Video
+		return v1 != nil && v2 != nil && v1.KeyframeIntervalS > 0 && v2.KeyframeIntervalS > 0 && s1.Audio != nil && s2.Audio != nil
 	})
 	st1 := waitLive(t, a, "cam1")
 	require.Equal(t, "rtmp", st1.Protocol)

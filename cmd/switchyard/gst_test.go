@@ -161,3 +161,31 @@ func TestGStreamerRTMP(t *testing.T) {
 	p = gst(t, "rtmp2src location="+a.rtmpURL("program")+" ! flvdemux name=d d.video ! h264parse ! avdec_h264 ! identity eos-after=30 ! fakesink")
 	require.NoError(t, p.wait(t, 30*time.Second), "rtmp2src on the program: %s", p.stderr.String())
 }
+
+// TestGStreamerRTSPAVSync: GStreamer's rtspclientsink publishes a camera
+// whose sound leaves it half a second after the pictures taken with it
+// (an audio path behind the video, as in many IP cameras and encoders),
+// its microphone switched on 4 s in so that its first packet is as late
+// (testdata/gst_camera.py); the RTP timestamps and the RTCP sender reports
+// say when each was captured. The program has each beep within a frame of
+// its flash: the sound is placed by the sender's reports, not by when its
+// first packet came (placed by arrival, as gortsplib does: about 500 ms
+// off), and the pictures wait the half second for it in their queue (a
+// queue of the jitter buffer's size pushed them out early: 220–240 ms).
+func TestGStreamerRTSPAVSync(t *testing.T) {
+	mustHaveGStreamer(t)
+	if out, err := exec.Command("/usr/bin/python3", "-c", "import gi; gi.require_version('Gst', '1.0')").CombinedOutput(); err != nil {
+		t.Fatalf("GStreamer's Python bindings not found: run `make deps` (it installs python3-gi and gir1.2-gstreamer-1.0): %v: %s", err, out)
+	}
+	const length = 10 * time.Second
+	clip := flashBeepClip(t, int(length/time.Second)+8)
+	a, _ := startApp(t, testConfig(t, ingest.SourceConfig{Name: "cam1"}))
+	run(t, "/usr/bin/python3", "testdata/gst_camera.py", "publish", a.rtspURL("live/cam1"), clip, "500", "4")
+	waitLive(t, a, "cam1")
+	// its sound comes once the reports place it (within a second or two)
+	waitFor(t, 20*time.Second, "a beep of cam1 heard in the mixer", func() bool {
+		return a.mixer.Sound().TakeLevels().Sources["cam1"].PeakDB > -20 // a beep peaks at −6 dB; silence reads −100
+	})
+	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, nil)
+	avInSync(t, a, length, false)
+}

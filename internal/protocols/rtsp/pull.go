@@ -83,7 +83,7 @@ func Pull(ctx context.Context, c PullConfig, publish func() (media.Publisher, er
 	defer pub.Close()
 	pub.OnKick(cl.Close)
 	in.Claim(pub)
-	in.Attach(cl)
+	in.Attach(BySenderReports(cl))
 	if _, err := cl.Play(nil); err != nil {
 		return fmt.Errorf("play: %w", err)
 	}

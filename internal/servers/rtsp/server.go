@@ -390,7 +390,7 @@ func (h *handler) OnRecord(ctx *gortsplib.ServerHandlerOnRecordCtx) (*base.Respo
 	release(ctx.Conn)
 	p.pub = pub
 	p.rx.Claim(pub)
-	p.rx.Attach(ctx.Session)
+	p.rx.Attach(rtsp.BySenderReports(ctx.Session))
 	p.log.Info("recording", "transport", ctx.Session.Transport().Protocol.String())
 	return &base.Response{StatusCode: base.StatusOK}, nil
 }
