@@ -9,7 +9,7 @@ PKGS := ./...
 APT_PKGS := pkg-config gcc libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev \
             libx264-dev ffmpeg nginx libnginx-mod-rtmp chromium \
             gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
-            gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-rtsp python3-gi gir1.2-gstreamer-1.0 \
+            gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-rtsp python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-rtsp-server-1.0 \
             mediainfo melt srt-tools \
             systemd
 # The Companion module's tests (companion/) need node and npm: installed from

@@ -2,7 +2,9 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -42,6 +44,18 @@ func mustHaveGStreamer(t *testing.T) {
 		if err := exec.Command("gst-inspect-1.0", "--exists", el).Run(); err != nil {
 			t.Fatalf("GStreamer element %s not found: run `make deps` (it installs %s)", el, pkg)
 		}
+	}
+}
+
+// mustHaveGStreamerPython fails (never skips) when GStreamer's Python
+// bindings for namespace (Gst, GstRtspServer), which testdata/gst_camera.py
+// uses, are missing.
+func mustHaveGStreamerPython(t *testing.T, namespace, pkg string) {
+	t.Helper()
+	mustHaveGStreamer(t)
+	out, err := exec.Command("/usr/bin/python3", "-c", "import gi; gi.require_version('"+namespace+"', '1.0')").CombinedOutput()
+	if err != nil {
+		t.Fatalf("GStreamer's Python bindings (%s) not found: run `make deps` (it installs python3-gi and %s): %v: %s", namespace, pkg, err, out)
 	}
 }
 
@@ -173,14 +187,38 @@ func TestGStreamerRTMP(t *testing.T) {
 // off), and the pictures wait the half second for it in their queue (a
 // queue of the jitter buffer's size pushed them out early: 220–240 ms).
 func TestGStreamerRTSPAVSync(t *testing.T) {
-	mustHaveGStreamer(t)
-	if out, err := exec.Command("/usr/bin/python3", "-c", "import gi; gi.require_version('Gst', '1.0')").CombinedOutput(); err != nil {
-		t.Fatalf("GStreamer's Python bindings not found: run `make deps` (it installs python3-gi and gir1.2-gstreamer-1.0): %v: %s", err, out)
-	}
+	mustHaveGStreamerPython(t, "Gst", "gir1.2-gstreamer-1.0")
 	const length = 10 * time.Second
 	clip := flashBeepClip(t, int(length/time.Second)+8)
 	a, _ := startApp(t, testConfig(t, ingest.SourceConfig{Name: "cam1"}))
 	run(t, "/usr/bin/python3", "testdata/gst_camera.py", "publish", a.rtspURL("live/cam1"), clip, "500", "4")
+	avInSyncOnceHeard(t, a, length)
+}
+
+// TestGStreamerRTSPPullAVSync is the same camera pulled: GStreamer's RTSP
+// server (gst-rtsp-server, as an IP camera) sends the sound half a second
+// behind the pictures captured with it, and reports capture times.
+func TestGStreamerRTSPPullAVSync(t *testing.T) {
+	mustHaveGStreamerPython(t, "GstRtspServer", "gir1.2-gst-rtsp-server-1.0")
+	const length = 10 * time.Second
+	clip := flashBeepClip(t, int(length/time.Second)+8)
+	port := strconv.Itoa(testpeer.FreePort(t))
+	run(t, "/usr/bin/python3", "testdata/gst_camera.py", "serve", port, clip, "500", "4")
+	waitFor(t, 20*time.Second, "the camera's RTSP server listening", func() bool {
+		c, err := net.DialTimeout("tcp", "127.0.0.1:"+port, time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+	a, _ := startApp(t, testConfig(t, ingest.SourceConfig{Name: "cam1", URL: "rtsp://127.0.0.1:" + port + "/cam"}))
+	avInSyncOnceHeard(t, a, length)
+}
+
+// avInSyncOnceHeard waits for source cam1 live and heard, cuts it to
+// program and checks the program's sound and pictures in step.
+func avInSyncOnceHeard(t *testing.T, a *app, length time.Duration) {
+	t.Helper()
 	waitLive(t, a, "cam1")
 	// its sound comes once the reports place it (within a second or two)
 	waitFor(t, 20*time.Second, "a beep of cam1 heard in the mixer", func() bool {
