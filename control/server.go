@@ -309,8 +309,13 @@ func (s *Server) sourceStatus(src *ingest.Source) ingest.Status {
 	ms := s.Mixer.SourceStats(st.Name)
 	st.DecodeErrors, st.AudioLateS, st.PicturesLate = ms.DecodeErrors, ms.SoundLate.Seconds(), ms.PicturesLate
 	st.JitterBufferMS = int(ms.JitterBuffer / time.Millisecond)
-	st.TransitJitterMS = float64(ms.Transit.Microseconds()) / 1000
-	st.DecodeWaitMS = float64(ms.DecodeWait.Microseconds()) / 1000
+	if st.State == ingest.StateLive {
+		// the mixer's windows move with the source's media: a source that
+		// sends nothing (stale, offline) had nothing in them lately, and
+		// its last figures would read as now
+		st.TransitJitterMS = float64(ms.Transit.Microseconds()) / 1000
+		st.DecodeWaitMS = float64(ms.DecodeWait.Microseconds()) / 1000
+	}
 	st.JitterBufferAuto, st.JitterNeedMS = ms.JitterAuto, float64(ms.JitterNeed.Microseconds())/1000
 	return st
 }

@@ -174,9 +174,14 @@ func TestProgramSurvivesPublisherLoss(t *testing.T) {
 		}
 	}
 	want("red", 30)
+	require.Greater(t, sourceStatus(t, a, "cam1").DecodeWaitMS, 0.0, "a live camera waits for its decoder")
 	pub.kill()
 	want("slate", 30)
 	waitFor(t, 10*time.Second, "cam1 offline", func() bool { return sourceStatus(t, a, "cam1").State == ingest.StateOffline })
+	// an offline source's figures are not its last ones
+	st := sourceStatus(t, a, "cam1")
+	require.Zero(t, st.DecodeWaitMS, "decode_wait_ms offline")
+	require.Zero(t, st.TransitJitterMS, "transit_jitter_ms offline")
 	pushRTMP(t, a, "cam1", "red", "320x240", 30)
 	want("red", 30)
 	require.NoError(t, reader.Process.Signal(os.Interrupt))
