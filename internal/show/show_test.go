@@ -104,6 +104,11 @@ type fakeGen struct {
 func (g *fakeGen) Start() error { g.started = true; return g.startErr }
 func (g *fakeGen) Close()       { g.closed = true }
 
+type fakeClip struct{ fakeGen }
+
+func (*fakeClip) Command(string, time.Duration) error { return nil }
+func (*fakeClip) PlayerStatus() any                   { return nil }
+
 type setup struct {
 	reg    *ingest.Registry
 	inputs *fakeInputs
@@ -166,6 +171,15 @@ func TestSourceLifecycle(t *testing.T) {
 	_, err = s.ss.Update(ingest.SourceConfig{Name: "bars", URL: "gen://bars"})
 	require.NoError(t, err)
 	require.True(t, s.inputs.held["bars"])
+
+	// a clip's pictures are made here too (its player sets their times)
+	s.ss.SetClips(Clips{New: func(ingest.SourceConfig, func()) (ClipPlayer, error) { return &fakeClip{}, nil }})
+	_, err = s.ss.Add(ingest.SourceConfig{Name: "spot", URL: "file:spot.mp4"})
+	require.NoError(t, err)
+	require.True(t, s.inputs.held["spot"], "a clip's pictures are made here: on air its buffer holds")
+	_, err = s.ss.Update(ingest.SourceConfig{Name: "spot", URL: "rtsp://camera.example/stream"})
+	require.NoError(t, err)
+	require.False(t, s.inputs.held["spot"], "pulled from a camera now: on air its buffer comes down")
 
 	require.NoError(t, s.ss.Remove("bars"))
 	require.True(t, s.gens["bars"].closed)
