@@ -180,6 +180,7 @@ func TestSourceLifecycle(t *testing.T) {
 	_, err = s.ss.Update(ingest.SourceConfig{Name: "spot", URL: "rtsp://camera.example/stream"})
 	require.NoError(t, err)
 	require.False(t, s.inputs.held["spot"], "pulled from a camera now: on air its buffer comes down")
+	require.NoError(t, s.ss.Remove("spot"))
 
 	require.NoError(t, s.ss.Remove("bars"))
 	require.True(t, s.gens["bars"].closed)
