@@ -50,6 +50,7 @@ type fakeMixer struct {
 type fakeInput struct {
 	mix    audio.Settings
 	jitter time.Duration
+	behind time.Duration // BehindOffAir
 }
 
 // fakeDefaultJitter is the program's jitter buffer in the fake (2 frames at 30 fps).
@@ -362,7 +363,7 @@ func (m *fakeMixer) SourceStats(name string) clock.SourceStats {
 	if j == 0 {
 		j = fakeDefaultJitter
 	}
-	return clock.SourceStats{JitterBuffer: j}
+	return clock.SourceStats{JitterBuffer: j, BehindOffAir: in.behind}
 }
 
 func (m *fakeMixer) Snapshot(name string, maxWidth int) (*image.YCbCr, error) {

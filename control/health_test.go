@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"switchyard/ingest"
+	"switchyard/media"
 )
 
 // TestReadiness: /healthz answers while /readyz says why the show is not
@@ -97,4 +100,37 @@ func TestShowInfoMetric(t *testing.T) {
 	h.ServeHTTP(w, httptest.NewRequest("GET", "http://127.0.0.1/metrics", nil))
 	require.Equal(t, http.StatusOK, w.Code)
 	require.Contains(t, w.Body.String(), "switchyard_show_info{show=\"stage-a\"} 1\n")
+}
+
+// TestSourceBehindOffAirWarns: a live source whose decoder the mixer finds
+// behind while off air says so in its status warning, after what ingest
+// says of it; offline, it does not.
+func TestSourceBehindOffAirWarns(t *testing.T) {
+	s, o := unstartedServer(t, io.Discard)
+	h := s.Handler()
+	status := func() ingest.Status {
+		t.Helper()
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", "http://127.0.0.1/api/v1/sources/cam1", nil))
+		require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+		var st ingest.Status
+		require.NoError(t, json.Unmarshal(w.Body.Bytes(), &st))
+		return st
+	}
+	_, err := o.sources.Add(ingest.SourceConfig{Name: "cam1"})
+	require.NoError(t, err)
+	o.mix.mu.Lock()
+	o.mix.inputs["cam1"].behind = 700 * time.Millisecond
+	o.mix.mu.Unlock()
+	require.Empty(t, status().Warning, "offline")
+	p, err := o.sources.reg.Publish("cam1", "", "rtmp")
+	require.NoError(t, err)
+	p.WriteUnit(&media.Unit{Track: &media.Track{Kind: media.KindVideo, Codec: media.CodecH264, Width: 640, Height: 360, FPS: 25}, Key: true, Data: [][]byte{{0x65}}})
+	p.SetWarning("an Opus track is ignored")
+	st := status()
+	require.Equal(t, ingest.StateLive, st.State)
+	require.Equal(t, "an Opus track is ignored; off air its decoder is 700 ms behind its media: the machine is short of CPU for every source, "+
+		"and a cut to it repeats its last picture until it catches up (fewer sources, or a GPU's decode)", st.Warning)
+	p.Close()
+	require.Empty(t, status().Warning, "offline again")
 }

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -315,6 +316,11 @@ func (s *Server) sourceStatus(src *ingest.Source) ingest.Status {
 		// its last figures would read as now
 		st.TransitJitterMS = float64(ms.Transit.Microseconds()) / 1000
 		st.DecodeWaitMS = float64(ms.DecodeWait.Microseconds()) / 1000
+		if ms.BehindOffAir > 0 {
+			behind := fmt.Sprintf("off air its decoder is %d ms behind its media: the machine is short of CPU for every source, "+
+				"and a cut to it repeats its last picture until it catches up (fewer sources, or a GPU's decode)", ms.BehindOffAir.Milliseconds())
+			st.Warning = strings.TrimPrefix(st.Warning+"; "+behind, "; ")
+		}
 	}
 	st.JitterBufferAuto, st.JitterNeedMS = ms.JitterAuto, float64(ms.JitterNeed.Microseconds())/1000
 	return st

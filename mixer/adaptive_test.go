@@ -364,29 +364,23 @@ func TestAdaptiveBufferDoesNotAllocate(t *testing.T) {
 	}
 }
 
-// TestQuietSourcesWaitIsNotItsNeed: a source neither shown nor heard
-// decodes after everything else (the gate's last place, a lowered thread),
-// so on a busy machine it falls behind on purpose. That wait is not a need
-// of its buffer: were it one, the buffer would grow off air by however far
-// the decoder fell behind and the camera would go on air that late after
-// a cut (seen in the 12-camera scale run: quiet cameras' buffers at the
-// 1 s maximum), nor is its catching up once it is put to use. What a
-// source in use waits for its decoder still counts. Here every decode slot
-// is held for ~0.7 s while both cameras go on sending, the quiet one put on
-// preview halfway: the program's camera needs the wait, the other does not.
-func TestQuietSourcesWaitIsNotItsNeed(t *testing.T) {
-	const fps, gop = 30, 30
+// quietPair starts two cameras at fps into an engine (the program 320×180),
+// cam1 on program and cam2 quiet, fed a frame at a time by frame (one
+// picture of each and a program tick, at the camera's pace), both decoding
+// for 2 s. logged has the warnings.
+func quietPair(t *testing.T, fps, gop int) (e *Engine, ins []*input, frame func(), logged *testpeer.LogBuffer) {
+	t.Helper()
 	cfg := Config{Width: 320, Height: 180, FPSNum: fps, FPSDen: 1, VideoBitrateBPS: 500_000, AudioBitrateBPS: 128_000}
-	var logged testpeer.LogBuffer
-	e, err := New(cfg, slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	logged = &testpeer.LogBuffer{}
+	e, err := New(cfg, slog.New(slog.NewTextHandler(logged, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer e.Close()
+	t.Cleanup(e.Close)
 	track, aus := testGOP(t, fps, gop)
 	names := []string{"cam1", "cam2"}
 	streams := make([]*media.Stream, len(names))
-	ins := make([]*input, len(names))
+	ins = make([]*input, len(names))
 	for i, n := range names {
 		streams[i] = media.NewStream()
 		streams[i].SetTracks(track)
@@ -401,16 +395,16 @@ func TestQuietSourcesWaitIsNotItsNeed(t *testing.T) {
 	// a camera's pace: one picture of each a frame, and a program tick
 	n := 0
 	t0 := time.Now()
-	frame := func() {
+	frame = func() {
 		for _, st := range streams {
 			u := aus[n%gop]
-			u.PTS = time.Duration(n) * time.Second / fps
+			u.PTS = time.Duration(n) * time.Second / time.Duration(fps)
 			u.DTS = u.PTS
 			st.WriteUnit(&u)
 		}
 		e.tick(int64(n))
 		n++
-		time.Sleep(time.Until(t0.Add(time.Duration(n) * time.Second / fps)))
+		time.Sleep(time.Until(t0.Add(time.Duration(n) * time.Second / time.Duration(fps))))
 	}
 	// each input's reader is made by its own goroutine: offer the first
 	// keyframe until both have decoded it (bounded)
@@ -427,6 +421,38 @@ func TestQuietSourcesWaitIsNotItsNeed(t *testing.T) {
 	if ins[0].quiet() || !ins[1].quiet() {
 		t.Fatalf("cam1 quiet %v, cam2 quiet %v: want cam1 in use (on program), cam2 quiet", ins[0].quiet(), ins[1].quiet())
 	}
+	return e, ins, frame, logged
+}
+
+// holdDecodes takes every decode slot (as other sources' decodes would) for
+// frames frames, calling each(i) a frame, and gives them back.
+func holdDecodes(e *Engine, frames int, each func(i int)) {
+	g := e.sw.ins.gate
+	g.mu.Lock()
+	held := g.free
+	g.free = 0
+	g.mu.Unlock()
+	for i := range frames {
+		each(i)
+	}
+	for range held {
+		g.leave()
+	}
+}
+
+// TestQuietSourcesWaitIsNotItsNeed: a source neither shown nor heard
+// decodes after everything else (the gate's last place, a lowered thread),
+// so on a busy machine it falls behind on purpose. That wait is not a need
+// of its buffer: were it one, the buffer would grow off air by however far
+// the decoder fell behind and the camera would go on air that late after
+// a cut (seen in the 12-camera scale run: quiet cameras' buffers at the
+// 1 s maximum), nor is its catching up once it is put to use. What a
+// source in use waits for its decoder still counts. Here every decode slot
+// is held for ~0.7 s while both cameras go on sending, the quiet one put on
+// preview halfway: the program's camera needs the wait, the other does not.
+func TestQuietSourcesWaitIsNotItsNeed(t *testing.T) {
+	const fps, gop = 30, 30
+	e, ins, frame, logged := quietPair(t, fps, gop)
 	_, need0, _ := ins[0].bufferState()
 	_, need1, _ := ins[1].bufferState()
 	t.Logf("before: cam1 needs %v, cam2 %v (the decoders' start in it)", need0, need1)
@@ -437,22 +463,14 @@ func TestQuietSourcesWaitIsNotItsNeed(t *testing.T) {
 	}
 
 	// every decode slot taken (as by other sources' decodes) for 0.7 s
-	g := e.sw.ins.gate
-	g.mu.Lock()
-	held := g.free
-	g.free = 0
-	g.mu.Unlock()
-	for i := range 7 * fps / 10 {
+	holdDecodes(e, 7*fps/10, func(i int) {
 		if i == 7*fps/20 { // halfway, cam2 goes on preview: in use, still behind
 			if _, err := e.sw.SetPreview("cam2"); err != nil {
 				t.Fatal(err)
 			}
 		}
 		frame()
-	}
-	for range held {
-		g.leave()
-	}
+	})
 	for range 2 * fps {
 		frame()
 	}
@@ -537,5 +555,42 @@ func TestLateWarningSaysWhereTheTimeWent(t *testing.T) {
 	if !strings.Contains(out, "its decoder fell behind (the machine is short of CPU)") || !strings.Contains(out, "arrived_late_ms=2 ") ||
 		!strings.Contains(out, "decode_wait_ms=700") || !strings.Contains(out, "pictures_late=21") {
 		t.Fatalf("a decoder behind: %s", out)
+	}
+}
+
+// TestQuietSourceBehindIsSaid: a quiet source whose decoder falls behind
+// its media (every decode slot taken for 0.7 s, the source out of use
+// throughout) is said to have — in its stats (BehindOffAir, the API's
+// warning) and once in its log — before any cut to it; the source on
+// program, and either of them while nothing held them, is not.
+func TestQuietSourceBehindIsSaid(t *testing.T) {
+	const fps, gop = 30, 30
+	e, ins, frame, logged := quietPair(t, fps, gop)
+	if b0, b1 := ins[0].stats().BehindOffAir, ins[1].stats().BehindOffAir; b0 != 0 || b1 != 0 {
+		t.Fatalf("before the wait: behind off air cam1 %v, cam2 %v; want 0", b0, b1)
+	}
+	holdDecodes(e, 7*fps/10, func(int) { frame() })
+	for range fps / 2 {
+		frame()
+	}
+	b0, b1 := ins[0].stats().BehindOffAir, ins[1].stats().BehindOffAir
+	if b0 != 0 || b1 < 400*time.Millisecond {
+		t.Errorf("behind off air: cam1 (on program) %v, want 0; cam2 (quiet) %v, want the ~700 ms it waited", b0, b1)
+	}
+	var said []string
+	for _, l := range strings.Split(logged.String(), "\n") {
+		if strings.Contains(l, "off air, its decoder fell behind") {
+			said = append(said, l)
+		}
+	}
+	if len(said) != 1 || !strings.Contains(said[0], "source=cam2") {
+		t.Fatalf("the off-air warnings: %q; want one, of cam2", said)
+	}
+	var ms int
+	for _, f := range strings.Fields(said[0]) {
+		fmt.Sscanf(f, "behind_ms=%d", &ms)
+	}
+	if ms < 400 {
+		t.Errorf("cam2's warning says %d ms behind; want the ~700 ms: %s", ms, said[0])
 	}
 }

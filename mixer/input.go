@@ -72,6 +72,7 @@ type input struct {
 	soundLate    atomic.Uint64 // samples of its sound that missed the program
 	jumps        atomic.Uint64 // program frames whose picture of it was not the one after the last (airing)
 	decodeWait   atomic.Int64  // the most its media waited for its decoder lately (time.Duration; lateWarning)
+	behindOffAir atomic.Int64  // how far behind its decoder was while quiet, when too far (time.Duration; lateWarning)
 
 	// shownAt is the last program tick that used (or had on preview) this
 	// source, heardAt the last that mixed its sound into the program; clock
@@ -316,6 +317,9 @@ func (d *decoding) decode(ctx context.Context, u *media.Unit) {
 		if !in.gate.enter(ctx, in.gateCh, !in.quiet()) {
 			return // stopping
 		}
+		if now := in.progNow(); in.quiet() {
+			d.late.noteOffAir(now, now-d.arrived)
+		}
 		d.excuse(in.progNow()) // and the wait for a slot
 		err := d.vdec.Decode(u.Data, int64(u.PTS/time.Microsecond), d.pictureFn)
 		if u.End {
@@ -355,6 +359,7 @@ func (d *decoding) decode(ctx context.Context, u *media.Unit) {
 	}
 	in.decodeWait.Store(int64(d.late.decodeMax()))
 	d.late.check(in)
+	d.late.checkOffAir(in)
 }
 
 // never is a time that does not come (inUseSince while quiet).
@@ -423,8 +428,20 @@ type lateWarning struct {
 	// from its arrival to its decode (less what was excused), over the
 	// last lateBin to twice that (roll)
 	arrival, decode [2]time.Duration
-	binStart        time.Duration
+	// the most a picture was behind (its wait from arrival) when its
+	// decode began while the source was quiet, likewise; offAirAt when
+	// that was last said
+	offAir   [2]time.Duration
+	offAirAt time.Time
+	binStart time.Duration
 }
+
+// offAirBehindMin is the least a quiet source's decoder must be behind its
+// media to be said to have fallen behind (and beyond its jitter buffer and
+// two frames): a quiet decoder goes after the sources in use on purpose,
+// and a busy moment may hold it a few frames; half a second is a machine
+// that does not keep up.
+const offAirBehindMin = 500 * time.Millisecond
 
 const lateBin = 5 * time.Second
 
@@ -436,15 +453,45 @@ func (w *lateWarning) decodeMax() time.Duration { return max(w.decode[0], w.deco
 // least-delay time, or a picture or sound that waited decode from its
 // unit's arrival to being ready.
 func (w *lateWarning) note(now, arrival, decode time.Duration) {
-	if now-w.binStart >= lateBin {
-		if now-w.binStart >= 2*lateBin {
-			w.arrival[0], w.decode[0] = 0, 0
-		}
-		w.arrival[1], w.decode[1] = w.arrival[0], w.decode[0]
-		w.arrival[0], w.decode[0], w.binStart = 0, 0, now
-	}
+	w.roll(now)
 	w.arrival[0] = max(w.arrival[0], arrival)
 	w.decode[0] = max(w.decode[0], decode)
+}
+
+// noteOffAir notes, at program time now, a picture of a quiet source whose
+// decode begins behind its arrival.
+func (w *lateWarning) noteOffAir(now, behind time.Duration) {
+	w.roll(now)
+	w.offAir[0] = max(w.offAir[0], behind)
+}
+
+func (w *lateWarning) roll(now time.Duration) {
+	if now-w.binStart >= lateBin {
+		if now-w.binStart >= 2*lateBin {
+			w.arrival[0], w.decode[0], w.offAir[0] = 0, 0, 0
+		}
+		w.arrival[1], w.decode[1], w.offAir[1] = w.arrival[0], w.decode[0], w.offAir[0]
+		w.arrival[0], w.decode[0], w.offAir[0], w.binStart = 0, 0, 0, now
+	}
+}
+
+// checkOffAir keeps the source's BehindOffAir and says, at most every 30
+// s, that its decoder fell behind while it was out of use — before a cut
+// to it shows it, where the late-media warning would only say so after.
+func (w *lateWarning) checkOffAir(in *input) {
+	behind := max(w.offAir[0], w.offAir[1])
+	if behind <= max(in.jitter()+2*in.frame, offAirBehindMin) {
+		in.behindOffAir.Store(0)
+		return
+	}
+	in.behindOffAir.Store(int64(behind))
+	if time.Since(w.offAirAt) < 30*time.Second {
+		return
+	}
+	w.offAirAt = time.Now()
+	in.log.Warn("off air, its decoder fell behind its media (it decodes after the sources in use): the machine is short of CPU "+
+		"for every source, and a cut to it repeats its last picture until it catches up; lighten the machine (fewer sources, or a GPU's decode)",
+		"behind_ms", behind.Milliseconds(), "jitter_buffer_ms", in.jitter().Milliseconds())
 }
 
 func (w *lateWarning) check(in *input) {

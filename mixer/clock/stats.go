@@ -66,6 +66,14 @@ type SourceStats struct {
 	// everything else): its machine's part of what it needs, beside
 	// Transit, its network's.
 	DecodeWait time.Duration
+	// BehindOffAir is how far behind its media its decoder was while the
+	// program neither showed nor heard it, over the last 5–10 s, when that
+	// is more than a cut can take in its stride (its jitter buffer and two
+	// frames, and at least offAirBehindMin); 0 otherwise. A source out of
+	// use decodes after everything else: behind, the machine is short of
+	// CPU for every source, and a cut to it repeats its last picture until
+	// its decoder catches up.
+	BehindOffAir time.Duration
 	// JitterAuto: the buffer is adaptive (its own, or the one it follows).
 	JitterAuto bool
 	// JitterNeed is the most its media needed of an adaptive buffer over
