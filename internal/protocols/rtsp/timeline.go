@@ -21,7 +21,8 @@ import (
 // tracks have a report its packets are held off (PTS says !ok, and the
 // receiver drops them: a sender reports within a second or so); after
 // SyncWait without them it is placed by its first packet's arrival, as
-// the reference is, until reports come. A synced track moves only when
+// the reference is, until reports come (then moved to where they say,
+// unless that is within Tolerance of where it is). A synced track moves only when
 // two reports in a row agree that it is off by more than Tolerance (a
 // sender that restarted a clock), not with each report's noise.
 //
@@ -155,6 +156,11 @@ func (tl *Timeline) follow(t *timelineTrack) {
 	t.seenGen = gen
 	tol := durToTicks(tl.tolerance(), t.rate)
 	switch {
+	case !t.synced && t.placed && abs64(off-t.offset) <= tol:
+		// placed by arrival after SyncWait, and the reports agree within
+		// the tolerance: it stays where it is (a move would be a skip or
+		// an overlap in the sound, for no gain)
+		t.synced, t.pending = true, false
 	case !t.synced:
 		t.offset, t.placed, t.synced, t.pending = off, true, true, false
 	case abs64(off-t.offset) <= tol:

@@ -32,13 +32,26 @@ func TestTimeline(t *testing.T) {
 		from time.Duration
 		// the audio packets dropped, at least and at most
 		dropMin, dropMax int
+		// the reports begin at this instant (0: at 1 s); within is how
+		// close audio and video must be (0: 1 ms), and steady that the
+		// audio never moves
+		reportsFrom, within time.Duration
+		steady              bool
+		audioPath           time.Duration // every audio packet arrives this much later
 	}{
-		{"reports, audio late", 700 * time.Millisecond, true, 0, false, true, 0, 40, 60},
-		{"reports, on time", 0, true, 0, false, true, 0, 40, 60},
-		{"a noisy report", 0, true, 0, true, true, 0, 40, 60},
+		{"reports, audio late", 700 * time.Millisecond, true, 0, false, true, 0, 40, 60, 0, 0, false, 0},
+		{"reports, on time", 0, true, 0, false, true, 0, 40, 60, 0, 0, false, 0},
+		{"a noisy report", 0, true, 0, true, true, 0, 40, 60, 0, 0, false, 0},
 		// followed once two reports agree: from the one at 4 s
-		{"audio clock jumps", 0, true, 500 * time.Millisecond, false, true, 4100 * time.Millisecond, 40, 60},
-		{"no reports", 0, false, 0, false, false, -1, 90, 110},
+		{"audio clock jumps", 0, true, 500 * time.Millisecond, false, true, 4100 * time.Millisecond, 40, 60, 0, 0, false, 0},
+		{"no reports", 0, false, 0, false, false, -1, 90, 110, 0, 0, false, 0},
+		// reports first at 3 s (ffmpeg's come ~5 s in): placed by arrival
+		// at 2 s, 10 ms off (the audio arrives 10 ms before its video);
+		// the reports agree within the tolerance, so it stays, unmoved
+		{"reports after the wait, close", 0, true, 0, false, true, 0, 90, 110, 3 * time.Second, 11 * time.Millisecond, true, 0},
+		// the same with every audio packet 500 ms late: placed by arrival
+		// 490 ms off, moved once the reports come
+		{"reports after the wait, far", 0, true, 0, false, true, 3100 * time.Millisecond, 90, 110, 3 * time.Second, 0, false, 500 * time.Millisecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			start := wall.Add(time.Second) // the session (receiver's clock) starts later; clocks unrelated
@@ -64,8 +77,8 @@ func TestTimeline(t *testing.T) {
 				if s%(40*time.Millisecond) == 0 {
 					evs = append(evs, ev{s + 15*time.Millisecond, true, false, s})
 				}
-				evs = append(evs, ev{max(s+5*time.Millisecond, tc.audioLate), false, false, s})
-				if tc.reports && s%time.Second == 0 && s > 0 {
+				evs = append(evs, ev{max(s+5*time.Millisecond+tc.audioPath, tc.audioLate), false, false, s})
+				if tc.reports && s%time.Second == 0 && s > 0 && s >= tc.reportsFrom {
 					evs = append(evs, ev{s + 10*time.Millisecond, true, true, s}, ev{s + 10*time.Millisecond, false, true, s})
 				}
 			}
@@ -108,8 +121,19 @@ func TestTimeline(t *testing.T) {
 			require.LessOrEqual(t, dropped, tc.dropMax, "audio held off before the reports")
 			if tc.from >= 0 {
 				require.NotEmpty(t, offs)
+				within := tc.within
+				if within == 0 {
+					within = time.Millisecond
+				}
 				for _, o := range offs {
-					require.InDelta(t, 0, o.Seconds(), 0.001, "audio and video of one instant at one time")
+					require.InDelta(t, 0, o.Seconds(), within.Seconds(), "audio and video of one instant at one time")
+				}
+			}
+			if tc.steady {
+				for s, a := range audio {
+					if b, ok := audio[s+20*time.Millisecond]; ok {
+						require.Equal(t, 20*time.Millisecond, b-a, "the audio moved at %s", s)
+					}
 				}
 			}
 		})
