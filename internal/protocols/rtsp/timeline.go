@@ -22,9 +22,10 @@ import (
 // receiver drops them: a sender reports within a second or so); after
 // SyncWait without them it is placed by its first packet's arrival, as
 // the reference is, until reports come (then moved to where they say,
-// unless that is within Tolerance of where it is). A synced track moves only when
-// two reports in a row agree that it is off by more than Tolerance (a
-// sender that restarted a clock), not with each report's noise.
+// unless that is within Tolerance of where it is). A synced track moves
+// only when two reports in a row agree that it is off by more than
+// Tolerance (a sender that restarted a clock), not with each report's
+// noise.
 //
 // gortsplib's PacketPTS (rtptime.GlobalDecoder) places every track by its
 // first packet's arrival, which leaves a track whose first packets came
