@@ -42,17 +42,24 @@ func TestClockMapTakesTheLaterTrackAndHoldsSteady(t *testing.T) {
 	}
 }
 
+// videoMapped is a mapping (moves of at most maxMove) of a video track whose
+// units came 20 ms apart, each 10 ms after its timestamp, for a second.
+func videoMapped(maxMove time.Duration) *clockMap {
+	m := &clockMap{maxMove: maxMove}
+	for i := range 50 {
+		pts := time.Duration(i) * 20 * ms
+		m.observe(0, pts+10*ms, pts)
+	}
+	return m
+}
+
 // TestClockMapMovesAFrameAtATime: a least delay that changes by more than
 // a program frame (a route changing; the window forgetting a fast unit on a
 // jittery path) moves the mapping a frame per unit, each move at most a
 // frame, until it is there — one picture repeated or skipped a move.
 func TestClockMapMovesAFrameAtATime(t *testing.T) {
 	const frame = 33333 * time.Microsecond
-	m := clockMap{maxMove: frame}
-	for i := range 50 {
-		pts := time.Duration(i) * 20 * ms
-		m.observe(0, pts+10*ms, pts)
-	}
+	m := videoMapped(frame)
 	// the path now takes 100 ms more, and the 10 ms delay is forgotten
 	prev, moves := m.offset(), m.moves.Load()
 	for i := 50; i < 400; i++ {
@@ -214,11 +221,7 @@ func TestPictureQueueHoldsTheJitterBuffer(t *testing.T) {
 // their queue must hold beyond the jitter buffer.
 func TestClockMapTrackJoiningLaterMovesItAtOnce(t *testing.T) {
 	const frame = 33333 * time.Microsecond
-	m := clockMap{maxMove: frame}
-	for i := range 50 {
-		pts := time.Duration(i) * 20 * ms
-		m.observe(0, pts+10*ms, pts)
-	}
+	m := videoMapped(frame)
 	moves := m.moves.Load()
 	pts := 50 * 20 * ms
 	m.observe(1, pts+510*ms, pts)
