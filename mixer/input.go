@@ -403,7 +403,7 @@ func (d *decoding) onPicture(p av.Picture, ptsUs int64) {
 		in.noteNeed(now, now-pts-in.cmap.offset()+in.frame/2-d.excused, in.frame)
 		d.late.note(now, 0, now-d.arrived-d.excused)
 		delay := in.jitter()
-		in.queuePicture(r, pts+in.cmap.offset()+delay, pts, queueCap(delay+in.cmap.lead(0), d.vtrack.FPS), clock.PictureWay{Taken: d.taken, Decoded: now})
+		in.queuePicture(r, pts+in.cmap.offset()+delay, pts, queueCap(delay+in.cmap.ahead(0), d.vtrack.FPS), clock.PictureWay{Taken: d.taken, Decoded: now})
 		return
 	}
 	delay := in.jitter()

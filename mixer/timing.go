@@ -175,12 +175,12 @@ func (c *cadence) snap(pts time.Duration, fps float64) time.Duration {
 	return on
 }
 
-// lead is how long track's units wait for the mapping beyond the jitter
+// ahead is how long track's units wait for the mapping beyond the jitter
 // delay when they come by its least delay: the mapping follows the track
 // that comes last, so the other one waits that much longer (a camera whose
 // sound comes half a second after its pictures has its pictures wait half
 // a second). 0 for the track that comes last, or an unseen one.
-func (m *clockMap) lead(track int) time.Duration {
+func (m *clockMap) ahead(track int) time.Duration {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	d := m.tracks[track]
@@ -212,7 +212,7 @@ type duePic struct {
 const noPTS = time.Duration(math.MinInt64)
 
 // queueCap is how many decoded pictures of a camera at fps may wait for
-// wait (the jitter buffer, and the pictures' lead on the mapping: a source
+// wait (the jitter buffer, and how far they come ahead of the mapping: a source
 // whose sound comes later has its pictures wait for it) and four more
 // (decoding runs ahead of the tick by a frame or two, a burst after a
 // stall). A smaller queue would push pictures out to be shown before their

@@ -239,10 +239,10 @@ func TestClockMapTrackJoiningLaterMovesItAtOnce(t *testing.T) {
 	if got := m.offset(); got != 510*ms {
 		t.Fatalf("offset %v, want it held at 510ms", got)
 	}
-	if v, a := m.lead(0), m.lead(1); v != 500*ms || a != 0 {
+	if v, a := m.ahead(0), m.ahead(1); v != 500*ms || a != 0 {
 		t.Fatalf("leads: pictures %v (want 500ms), sound %v (want 0)", v, a)
 	}
-	if n := queueCap(50*ms+m.lead(0), 30); n < 17+4 {
+	if n := queueCap(50*ms+m.ahead(0), 30); n < 17+4 {
 		t.Fatalf("queue of %d pictures for a 550 ms wait at 30 fps", n)
 	}
 	// a track that joins earlier than the mapping leaves it where it is
