@@ -227,11 +227,16 @@ func sourceEventOf(st ingest.Status) sourceEvent {
 		st.Video = &v
 	}
 	return sourceEvent{Name: st.Name, State: st.State, Protocol: st.Protocol, Video: st.Video, Audio: st.Audio,
-		Warning: noSeconds.ReplaceAllString(st.Warning, ""), JitterBufferMS: st.JitterBufferMS, Player: st.Player}
+		Warning: noBehindMs.ReplaceAllString(noSeconds.ReplaceAllString(st.Warning, ""), "behind"), JitterBufferMS: st.JitterBufferMS, Player: st.Player}
 }
 
-// noSeconds takes the running count out of a warning, so it is one event.
-var noSeconds = regexp.MustCompile(` for [0-9]+ s`)
+// noSeconds and noBehindMs take the running figures out of a warning (how
+// long without a key frame, how far a decoder is behind off air), so it is
+// one event while it lasts.
+var (
+	noSeconds  = regexp.MustCompile(` for [0-9]+ s`)
+	noBehindMs = regexp.MustCompile(`[0-9]+ ms behind`)
+)
 
 func outputEventOf(o push.Status) outputEvent {
 	return outputEvent{Name: o.Name, URL: o.URL, Enabled: o.Enabled, State: o.State, Attempt: o.Attempt,
@@ -372,6 +377,12 @@ func (w *watcher) run(ctx context.Context, done chan<- struct{}) {
 				if l := w.s.links(); l.any() || linked {
 					w.s.events.broadcast("links", l)
 					linked = l.any()
+				}
+				// what of a source's status is the mixer's (its jitter
+				// buffer, a decoder behind off air) changes without the
+				// registry's news: published when it does
+				for _, src := range w.s.Registry.List() {
+					w.sourceChanged(src.Name())
 				}
 			}
 		}

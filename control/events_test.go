@@ -128,6 +128,19 @@ func TestEventsFromTheOwners(t *testing.T) {
 	p.WriteUnit(&media.Unit{Track: vt, Data: [][]byte{{0x41}}}) // nothing new
 	p.SetWarning("an Opus track is ignored")
 	next("source", `"warning":"an Opus track is ignored"`)
+	// what of its status is the mixer's changes without the registry's
+	// news (a decoder behind off air): the watcher's once-a-second look
+	// publishes it, without its running figure
+	mix := s.Mixer.(*fakeMixer)
+	setBehind := func(d time.Duration) {
+		mix.mu.Lock()
+		mix.inputs["cam1"].behind = d
+		mix.mu.Unlock()
+	}
+	setBehind(700 * time.Millisecond)
+	next("source", `"warning":"an Opus track is ignored; off air its decoder is behind its media`)
+	setBehind(0)
+	next("source", `"warning":"an Opus track is ignored"`)
 	p.Close()
 	next("source", `"state":"offline"`)
 
@@ -190,4 +203,15 @@ func TestNewSourceWaitsForTheMixer(t *testing.T) {
 	w.mu.Unlock()
 	require.True(t, published, "once the mixer has it, its news is published")
 	require.Equal(t, int(fakeDefaultJitter/time.Millisecond), ev.JitterBufferMS)
+}
+
+// TestSourceEventWithoutRunningFigures: a warning's running figures (how
+// long without a key frame, how far behind off air) do not make a new event
+// each time they move.
+func TestSourceEventWithoutRunningFigures(t *testing.T) {
+	ev := func(w string) sourceEvent { return sourceEventOf(ingest.Status{Name: "cam1", State: ingest.StateLive, Warning: w}) }
+	require.True(t, ev("no key frame for 4 s; off air its decoder is 700 ms behind its media").same(
+		ev("no key frame for 5 s; off air its decoder is 812 ms behind its media")))
+	require.Equal(t, "no key frame; off air its decoder is behind its media", ev("no key frame for 4 s; off air its decoder is 700 ms behind its media").Warning)
+	require.False(t, ev("an Opus track is ignored").same(ev("an Opus track is ignored; off air its decoder is 700 ms behind its media")))
 }
