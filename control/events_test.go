@@ -209,7 +209,9 @@ func TestNewSourceWaitsForTheMixer(t *testing.T) {
 // long without a key frame, how far behind off air) do not make a new event
 // each time they move.
 func TestSourceEventWithoutRunningFigures(t *testing.T) {
-	ev := func(w string) sourceEvent { return sourceEventOf(ingest.Status{Name: "cam1", State: ingest.StateLive, Warning: w}) }
+	ev := func(w string) sourceEvent {
+		return sourceEventOf(ingest.Status{Name: "cam1", State: ingest.StateLive, Warning: w})
+	}
 	require.True(t, ev("no key frame for 4 s; off air its decoder is 700 ms behind its media").same(
 		ev("no key frame for 5 s; off air its decoder is 812 ms behind its media")))
 	require.Equal(t, "no key frame; off air its decoder is behind its media", ev("no key frame for 4 s; off air its decoder is 700 ms behind its media").Warning)
