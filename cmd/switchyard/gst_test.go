@@ -100,7 +100,9 @@ func TestGStreamerRTSPPublish(t *testing.T) {
 			if c.protocols != "" {
 				sink += " protocols=" + c.protocols
 			}
-			gst(t, gstCamera(sink, c.audioEnc, 6))
+			// 12 s: the checks below (the sound waits for the sender's reports, up to
+			// 2 s) and the re-served stream's probe all need it still sending
+			gst(t, gstCamera(sink, c.audioEnc, 12))
 			var st ingest.Status
 			waitFor(t, 20*time.Second, "cam1 live with video and sound", func() bool {
 				st = sourceStatus(t, a, "cam1")
