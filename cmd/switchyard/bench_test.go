@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/trace"
 	"slices"
 	"strconv"
 	"strings"
@@ -815,6 +816,7 @@ func scaleRun(b *testing.B, fps int, clip func() (string, error), prefix string,
 		end := time.Now().Add(window)
 		var maxEncode float64
 		var onAir []time.Duration // the buffer each camera came on air with at a cut (what its picture is late by)
+		rec := startLateTrace(b, prefix, n, s0.Late+s0.Dropped)
 		for k := 0; time.Now().Before(end); k++ {
 			onAir = append(onAir, a.mixer.Switcher().SourceStats(names[k%n]).JitterBuffer)
 			if _, err := a.mixer.Switcher().SetProgram(names[k%n]); err != nil {
@@ -829,9 +831,12 @@ func scaleRun(b *testing.B, fps int, clip func() (string, error), prefix string,
 			}
 			for step := time.Now().Add(5 * time.Second); time.Now().Before(step) && time.Now().Before(end); {
 				time.Sleep(100 * time.Millisecond)
-				maxEncode = max(maxEncode, a.mixer.Stats().EncodeMs)
+				st := a.mixer.Stats()
+				maxEncode = max(maxEncode, st.EncodeMs)
+				rec.note(st.Late + st.Dropped)
 			}
 		}
+		rec.stop()
 		s1, c1, l1, w1 := a.mixer.Stats(), selfCPU(), sourcesLate(a, names[:n]), wall.Load()
 		media := float64(s1.FramesOut-s0.FramesOut) / float64(fps)
 		late, dropped := s1.Late-s0.Late, s1.Dropped-s0.Dropped
@@ -1015,4 +1020,78 @@ func BenchmarkPreviewOutput(b *testing.B) {
 	fmt.Printf("\npreview output (720p30 at 1500k beside the 4 x 720p30 show, cam2 on preview):\n")
 	fmt.Printf("  %.3f cores without it, %.3f with it: %.1f %% of a core (%d late, %d dropped program frames)\n",
 		without, with, (with-without)*100, st.Late, st.Dropped)
+}
+
+// lateTrace keeps the Go runtime's execution trace of the last few seconds
+// (runtime/trace's flight recorder) while a scale step runs, when
+// <prefix>_TRACE names a directory, and writes it out when program frames
+// come late or are dropped — up to three times a step, a second apart at
+// least — as step<n>-late<k>.trace, for `go tool trace`: what every P, thread
+// and goroutine did around the late frame (issue 30, item 5).
+type lateTrace struct {
+	b          *testing.B
+	fr         *trace.FlightRecorder
+	dir        string
+	n, written int
+	seen       uint64
+	last       time.Time
+}
+
+func startLateTrace(b *testing.B, prefix string, n int, bad uint64) *lateTrace {
+	dir := os.Getenv(prefix + "_TRACE")
+	if dir == "" {
+		return &lateTrace{}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.Fatalf("%s_TRACE: %v", prefix, err)
+	}
+	// 3 s back: the poll that sees a late frame comes within 100 ms of its
+	// count, which comes after its encode
+	fr := trace.NewFlightRecorder(trace.FlightRecorderConfig{MinAge: 3 * time.Second})
+	if err := fr.Start(); err != nil {
+		b.Fatalf("%s_TRACE: start the flight recorder: %v", prefix, err)
+	}
+	return &lateTrace{b: b, fr: fr, dir: dir, n: n, seen: bad}
+}
+
+// note writes the trace out when bad (late and dropped program frames so
+// far) has grown since the last call.
+func (t *lateTrace) note(bad uint64) {
+	prev := t.seen
+	t.seen = bad
+	if t.fr == nil || bad <= prev || t.written >= 3 || time.Since(t.last) < time.Second {
+		return
+	}
+	time.Sleep(500 * time.Millisecond) // what came just after, too
+	name := filepath.Join(t.dir, fmt.Sprintf("step%d-late%d.trace", t.n, t.written+1))
+	f, err := os.Create(name)
+	if err != nil {
+		t.b.Fatalf("trace: %v", err)
+	}
+	defer f.Close()
+	if _, err := t.fr.WriteTo(f); err != nil {
+		t.b.Logf("trace: write %s: %v", name, err)
+		return
+	}
+	t.written++
+	t.last = time.Now()
+	fmt.Printf("      trace of late frames %d..%d: %s\n", prev+1, bad, name)
+}
+
+// stop writes the step's last seconds out as step<n>-end.trace (the show
+// as it runs, to hold a late frame's trace against) and stops the recorder.
+func (t *lateTrace) stop() {
+	if t.fr == nil {
+		return
+	}
+	defer t.fr.Stop()
+	name := filepath.Join(t.dir, fmt.Sprintf("step%d-end.trace", t.n))
+	f, err := os.Create(name)
+	if err != nil {
+		t.b.Fatalf("trace: %v", err)
+	}
+	defer f.Close()
+	if _, err := t.fr.WriteTo(f); err != nil {
+		t.b.Logf("trace: write %s: %v", name, err)
+	}
 }
