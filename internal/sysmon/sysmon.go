@@ -13,14 +13,22 @@
 // sysmon tick is hardcoded").
 //
 // Hold keeps one goroutine in a short sleeping system call, over and over,
-// on a P of its own (Start raises GOMAXPROCS by two: one for it, one spare
-// for the program tick when every other P is in a long cgo call): that P
-// is in a system call, never idle, so the runtime is never all idle and sysmon never
-// deep-sleeps; between sleeps the goroutine yields, so its P's scheduling
-// tick moves and sysmon never retakes it. With a P idle, a cgo call is not
-// retaken either. sysmon then
-// backs off to its 10 ms sleeps as in any quiet Go program. The cost is one
-// wake-up every Period.
+// on a P of its own (Start raises GOMAXPROCS by three: one for it, and one
+// spare each for the program's clock and its encode loop, see extraProcs):
+// that P is in a system call, never idle, so the runtime is never all idle
+// and sysmon never deep-sleeps; between sleeps the goroutine yields, so its
+// P's scheduling tick moves and sysmon never retakes it. With a P idle, a cgo call is not
+// retaken either. The cost is one wake-up every Period.
+//
+// What the hold cannot remove: sysmon retakes a P it finds in one system
+// call for 10 ms, however many Ps are idle, and the program clock sleeps
+// most of each frame in nanosleep(2) on its own real-time thread (so that
+// the kernel, not a runtime timer, wakes it on time under load). So sysmon
+// is still set back to its 20 µs sleeps once a frame, about 40 of them each
+// time. Measured in the standard job of make bench (machine A, 8 s of perf
+// sched_switch): without the hold 4,100 of sysmon's wake-ups a second and
+// 7,700 context switches of the process; with it 1,260–1,370 and
+// 4,250–4,400 — sysmon's thread then 3 % of the process's CPU.
 //
 // Without the extra P the hold would take a P from the work, and with every
 // other P in a cgo call sysmon would retake them at once: more wake-ups, not
@@ -57,8 +65,22 @@ var (
 	procs  int // GOMAXPROCS before the hold raised it; 0: not raised
 )
 
-// extraProcs is how far Start raises GOMAXPROCS (see the package comment).
-const extraProcs = 2
+// extraProcs is how far Start raises GOMAXPROCS: a P for the hold, and
+// one each for the program's clock and encode loop beyond the decodes
+// (the mixer's decode gate runs one a core, each holding a P in its cgo
+// call). The encode loop holds a P in x264's call for about half of each
+// 1080p frame, so with one spare the clock, waking to compose, often found
+// every P taken (the decodes, the encode, the hold) and waited for sysmon to
+// retake one; and the encode loop, woken by the clock's send onto the clock's
+// own P, waited there while the clock slept in nanosleep(2) holding it.
+// Measured (12 × 1080p30 sources on the 2-core VM A, a 3-s runtime trace of
+// each of two 90-s runs a side, SCALE_TRACE): with one spare 17 and 18 of
+// about 110 such wakes of the encode loop waited over 2 ms for a P, up to
+// 19.6 ms, and the clock woke up to 12–18 ms late; with two, 2 and 3 over
+// 2 ms, at most 3.3 ms, the clock at most 3.6–10.1 ms late. The standard
+// job's CPU and context switches did not move (0.537 against 0.526 CPU s
+// per media s, 4,700 switches a second either way).
+const extraProcs = 3
 
 // Start starts the hold (or joins the running one) and raises GOMAXPROCS by
 // extraProcs. With GOMAXPROCS 1 (set so by the operator) it holds nothing
