@@ -1063,19 +1063,24 @@ func (t *lateTrace) note(bad uint64) {
 		return
 	}
 	time.Sleep(500 * time.Millisecond) // what came just after, too
-	name := filepath.Join(t.dir, fmt.Sprintf("step%d-late%d.trace", t.n, t.written+1))
+	name := t.write(fmt.Sprintf("step%d-late%d.trace", t.n, t.written+1))
+	t.written++
+	t.last = time.Now()
+	fmt.Printf("      trace of late frames %d..%d: %s\n", prev+1, bad, name)
+}
+
+// write writes the recorder's window to the file name in the directory.
+func (t *lateTrace) write(name string) string {
+	name = filepath.Join(t.dir, name)
 	f, err := os.Create(name)
 	if err != nil {
 		t.b.Fatalf("trace: %v", err)
 	}
 	defer f.Close()
 	if _, err := t.fr.WriteTo(f); err != nil {
-		t.b.Logf("trace: write %s: %v", name, err)
-		return
+		t.b.Fatalf("trace: write %s: %v", name, err)
 	}
-	t.written++
-	t.last = time.Now()
-	fmt.Printf("      trace of late frames %d..%d: %s\n", prev+1, bad, name)
+	return name
 }
 
 // stop writes the step's last seconds out as step<n>-end.trace (the show
@@ -1085,13 +1090,5 @@ func (t *lateTrace) stop() {
 		return
 	}
 	defer t.fr.Stop()
-	name := filepath.Join(t.dir, fmt.Sprintf("step%d-end.trace", t.n))
-	f, err := os.Create(name)
-	if err != nil {
-		t.b.Fatalf("trace: %v", err)
-	}
-	defer f.Close()
-	if _, err := t.fr.WriteTo(f); err != nil {
-		t.b.Logf("trace: write %s: %v", name, err)
-	}
+	t.write(fmt.Sprintf("step%d-end.trace", t.n))
 }
