@@ -130,7 +130,7 @@ func TestSourceBehindOffAirWarns(t *testing.T) {
 	st := status()
 	require.Equal(t, ingest.StateLive, st.State)
 	require.Equal(t, "an Opus track is ignored; off air its decoder is 700 ms behind its media: the machine is short of CPU for every source, "+
-		"and a cut to it repeats its last picture until it catches up (fewer sources, or a GPU's decode)", st.Warning)
+		"and a cut to it repeats its last picture until it catches up, skipping to its next key frame (fewer sources, or a GPU's decode)", st.Warning)
 	p.Close()
 	require.Empty(t, status().Warning, "offline again")
 }

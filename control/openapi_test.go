@@ -55,7 +55,7 @@ func TestOpenAPIDescribesEveryRoute(t *testing.T) {
 		require.Contains(t, spec.Comps.Schemas, m[1])
 	}
 	status := spec.Comps.Schemas["IngestStatus"].(map[string]any)["properties"].(map[string]any)
-	for _, field := range []string{"name", "state", "video", "attempt", "last_error", "decode_errors", "audio_late_s", "pictures_late"} {
+	for _, field := range []string{"name", "state", "video", "attempt", "last_error", "decode_errors", "audio_late_s", "pictures_late", "pictures_skipped"} {
 		require.Contains(t, status, field, "the source schema follows ingest.Status")
 	}
 }

@@ -308,7 +308,7 @@ func (s *Server) sources() []ingest.Status {
 func (s *Server) sourceStatus(src *ingest.Source) ingest.Status {
 	st := src.Status()
 	ms := s.Mixer.SourceStats(st.Name)
-	st.DecodeErrors, st.AudioLateS, st.PicturesLate = ms.DecodeErrors, ms.SoundLate.Seconds(), ms.PicturesLate
+	st.DecodeErrors, st.AudioLateS, st.PicturesLate, st.PicturesSkipped = ms.DecodeErrors, ms.SoundLate.Seconds(), ms.PicturesLate, ms.PicturesSkipped
 	st.JitterBufferMS = int(ms.JitterBuffer / time.Millisecond)
 	if st.State == ingest.StateLive {
 		// the mixer's windows move with the source's media: a source that
@@ -318,7 +318,7 @@ func (s *Server) sourceStatus(src *ingest.Source) ingest.Status {
 		st.DecodeWaitMS = float64(ms.DecodeWait.Microseconds()) / 1000
 		if ms.BehindOffAir > 0 {
 			behind := fmt.Sprintf("off air its decoder is %d ms behind its media: the machine is short of CPU for every source, "+
-				"and a cut to it repeats its last picture until it catches up (fewer sources, or a GPU's decode)", ms.BehindOffAir.Milliseconds())
+				"and a cut to it repeats its last picture until it catches up, skipping to its next key frame (fewer sources, or a GPU's decode)", ms.BehindOffAir.Milliseconds())
 			st.Warning = strings.TrimPrefix(st.Warning+"; "+behind, "; ")
 		}
 	}

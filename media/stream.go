@@ -311,6 +311,36 @@ func (r *Reader) NextAt(ctx context.Context) (*Unit, time.Time, error) {
 	}
 }
 
+// SkipToKey passes over the units waiting before the newest video key unit
+// in the ring, so that Next returns that key unit: a reader fallen behind
+// (a decoder short of CPU) takes up again at its newest picture it can
+// decode whole. It reports whether there was such a key unit and how many
+// video units it passed over; the units passed over are the reader's
+// choice, not losses (Dropped does not count them). Without a key unit
+// waiting it changes nothing.
+func (r *Reader) SkipToKey() (found bool, video int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	key := r.tail
+	for i := r.tail; i > r.head; i-- {
+		if u := r.ring[(i-1)&r.mask]; u.Key && u.Track != nil && u.Track.Kind == KindVideo {
+			key = i - 1
+			break
+		}
+	}
+	if key == r.tail {
+		return false, 0
+	}
+	for ; r.head < key; r.head++ {
+		i := r.head & r.mask
+		if u := r.ring[i]; u.Track != nil && u.Track.Kind == KindVideo {
+			video++
+		}
+		r.ring[i] = nil
+	}
+	return true, video
+}
+
 func (r *Reader) drop() {
 	r.dropped.Add(1)
 	r.stream.dropped.Add(1)

@@ -80,6 +80,46 @@ func TestAudioDropsDoNotWaitForKey(t *testing.T) {
 	require.ErrorIs(t, err, ErrReaderClosed)
 }
 
+// SkipToKey: a reader behind passes over what waits before its newest video
+// key unit (sound among it too: a key unit of sound is no picture), counts
+// only the pictures, and loses nothing; with no key unit waiting it changes
+// nothing.
+func TestSkipToKey(t *testing.T) {
+	s := NewStream()
+	a := &Track{Kind: KindAudio, Codec: CodecAAC}
+	r := s.NewReader(16)
+	defer r.Close()
+	for i := range 9 { // keys at 0 and 5; sound (a key unit each) after 2 and 6
+		s.WriteUnit(videoUnit(i, i%5 == 0))
+		if i == 2 || i == 6 {
+			s.WriteUnit(&Unit{Track: a, PTS: time.Duration(i) * time.Millisecond, Key: true})
+		}
+	}
+	found, video := r.SkipToKey()
+	require.True(t, found)
+	require.Equal(t, 5, video, "pictures 0 to 4 passed over")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	for _, want := range []struct {
+		pts   int
+		audio bool
+	}{{5, false}, {6, false}, {6, true}, {7, false}} {
+		u, err := r.Next(ctx)
+		require.NoError(t, err)
+		require.Equal(t, time.Duration(want.pts)*time.Millisecond, u.PTS)
+		require.Equal(t, want.audio, u.Track == a)
+	}
+	found, video = r.SkipToKey() // picture 8 waits, no key unit
+	require.False(t, found)
+	require.Zero(t, video)
+	u, err := r.Next(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 8*time.Millisecond, u.PTS)
+	found, _ = r.SkipToKey() // nothing waits
+	require.False(t, found)
+	require.Zero(t, r.Dropped(), "a skip is no loss")
+}
+
 // A reader that never reads must not slow the publisher or the other readers.
 func TestSlowReaderDoesNotBlock(t *testing.T) {
 	s := NewStream()

@@ -558,6 +558,59 @@ func TestLateWarningSaysWhereTheTimeWent(t *testing.T) {
 	}
 }
 
+// TestDecoderBehindSkipsToKey: a decoder held up past half a second (every
+// decode slot taken for 1.5 s, as on a machine short of CPU), on program or
+// quiet, takes up again at the newest key frame waiting for it: the pictures
+// before it are passed over — counted, said once in its log, never a decode
+// error — rather than decoded after their tick; a busy moment under half a
+// second passes nothing over.
+func TestDecoderBehindSkipsToKey(t *testing.T) {
+	const fps, gop = 30, 15
+	e, ins, frame, logged := quietPair(t, fps, gop)
+	holdDecodes(e, 3*fps/10, func(int) { frame() }) // 0.3 s
+	for range fps {
+		frame()
+	}
+	for i, in := range ins {
+		if n := in.stats().PicturesSkipped; n != 0 {
+			t.Fatalf("cam%d: %d pictures skipped after a 0.3 s hold; want none", i+1, n)
+		}
+	}
+	decoded0 := [2]uint64{ins[0].frames.Load(), ins[1].frames.Load()}
+	const held, after = 3 * fps / 2, fps
+	holdDecodes(e, held, func(int) { frame() })
+	for range after {
+		frame()
+	}
+	for i, in := range ins {
+		st := in.stats()
+		decoded := in.frames.Load() - decoded0[i]
+		t.Logf("cam%d: %d pictures came, %d decoded, %d skipped, %d late", i+1, held+after, decoded, st.PicturesSkipped, st.PicturesLate)
+		// at the release the ring holds the 1.5 s that came meanwhile, its
+		// newest key frame at most a GOP from its end: at least 45 − 15 − 1
+		// pictures before it (a few fewer if the writer ran ahead of the
+		// decoder's release on a busy machine)
+		if st.PicturesSkipped < held-gop-6 || st.PicturesSkipped > held {
+			t.Errorf("cam%d: %d pictures skipped; want the %d to %d before the newest key frame of the %d held", i+1, st.PicturesSkipped, held-gop-6, held, held)
+		}
+		if got := decoded + st.PicturesSkipped; got+3 < held+after || got > held+after+1 {
+			t.Errorf("cam%d: %d decoded and %d skipped of the %d that came; want every one either", i+1, decoded, st.PicturesSkipped, held+after)
+		}
+		if st.DecodeErrors != 0 {
+			t.Errorf("cam%d: %d decode errors: the skip did not land on a key frame", i+1, st.DecodeErrors)
+		}
+		var said int
+		for _, l := range strings.Split(logged.String(), "\n") {
+			if strings.Contains(l, fmt.Sprintf("source=cam%d", i+1)) && strings.Contains(l, "skipped to its newest key frame") {
+				said++
+			}
+		}
+		if said != 1 {
+			t.Errorf("cam%d: said %d times in its log that it skipped; want once: %s", i+1, said, logged.String())
+		}
+	}
+}
+
 // TestQuietSourceBehindIsSaid: a quiet source whose decoder falls behind
 // its media (every decode slot taken for 0.7 s, the source out of use
 // throughout) is said to have — in its stats (BehindOffAir, the API's

@@ -69,6 +69,7 @@ type input struct {
 	decodeErrors atomic.Uint64
 	frames       atomic.Uint64
 	picsLate     atomic.Uint64 // pictures decoded after the tick that was to show them
+	picsSkipped  atomic.Uint64 // pictures its decoder passed over, fallen behind (skipBehind)
 	soundLate    atomic.Uint64 // samples of its sound that missed the program
 	jumps        atomic.Uint64 // program frames whose picture of it was not the one after the last (airing)
 	decodeWait   atomic.Int64  // the most its media waited for its decoder lately (time.Duration; lateWarning)
@@ -149,15 +150,16 @@ type decoding struct {
 	in      *input
 	threads int
 
-	vdec   *av.VideoDecoder
-	vtrack *media.Track
-	adec   *av.AudioDecoder
-	atrack *media.Track
-	grid   cadence
-	taken  time.Duration // when the unit being decoded was taken from the stream (program clock)
-	apts   time.Duration // the source time of the next decoded sample
-	errLog time.Time
-	late   lateWarning
+	vdec    *av.VideoDecoder
+	vtrack  *media.Track
+	adec    *av.AudioDecoder
+	atrack  *media.Track
+	grid    cadence
+	taken   time.Duration // when the unit being decoded was taken from the stream (program clock)
+	apts    time.Duration // the source time of the next decoded sample
+	errLog  time.Time
+	skipLog time.Time // when skipBehind last said so
+	late    lateWarning
 
 	// arrived is when the unit being decoded was written to the stream,
 	// excused the part of its wait for the decoder that is not its
@@ -285,6 +287,9 @@ func (d *decoding) decode(ctx context.Context, u *media.Unit) {
 	// the mapping follows the units' arrival, not their decoder's pace
 	in.cmap.observe(track, d.arrived, u.PTS)
 	d.late.note(d.arrived, d.arrived-u.PTS-in.cmap.offset(), 0)
+	if d.skipBehind(u) {
+		return
+	}
 	d.excuse(d.taken)
 	var err error
 	switch u.Track.Kind {
@@ -384,6 +389,38 @@ func (d *decoding) excuse(now time.Duration) {
 	d.excused = max(min(now, d.countFrom)-d.arrived, 0)
 }
 
+// skipBehind passes over u and what waits after it up to the newest key
+// frame in the source's ring when the decoder has fallen behind u's media:
+// every picture passed over would come after its tick (on air the picture
+// before repeated, the sound silent; out of use, a decoder that stays
+// behind and a cut to it that repeats its last picture until it catches
+// up), and a decoder short of CPU catches up soonest by not decoding them.
+// Without a key frame waiting it goes on (a camera with a long GOP, or
+// none). It reports whether u was passed over.
+func (d *decoding) skipBehind(u *media.Unit) bool {
+	in := d.in
+	behind := d.taken - u.PTS - in.cmap.offset()
+	if behind <= in.fallenBehind() {
+		return false
+	}
+	found, video := in.reader.SkipToKey()
+	if !found {
+		return false
+	}
+	if u.Track.Kind == media.KindVideo {
+		video++
+	}
+	in.picsSkipped.Add(uint64(video))
+	if time.Since(d.skipLog) >= 30*time.Second { // summarise, never per skip
+		d.skipLog = time.Now()
+		in.log.Warn("its decoder fell behind its media (the machine is short of CPU): skipped to its newest key frame, "+
+			"passing over pictures that would have come after their tick; lighten the machine (fewer sources, or a GPU's decode)",
+			"behind_ms", behind.Milliseconds(), "pictures_skipped", video, "pictures_skipped_total", in.picsSkipped.Load(),
+			"jitter_buffer_ms", in.jitter().Milliseconds())
+	}
+	return true
+}
+
 func (d *decoding) onPicture(p av.Picture, ptsUs int64) {
 	in := d.in
 	r, err := in.pics.Ref(p)
@@ -436,12 +473,18 @@ type lateWarning struct {
 	binStart time.Duration
 }
 
-// offAirBehindMin is the least a quiet source's decoder must be behind its
-// media to be said to have fallen behind (and beyond its jitter buffer and
-// two frames): a quiet decoder goes after the sources in use on purpose,
-// and a busy moment may hold it a few frames; half a second is a machine
-// that does not keep up.
-const offAirBehindMin = 500 * time.Millisecond
+// behindMin is the least a source's decoder must be behind its media to
+// have fallen behind (and beyond its jitter buffer and two frames): a quiet
+// decoder goes after the sources in use on purpose, and a busy moment may
+// hold it a few frames; half a second is a machine that does not keep up.
+const behindMin = 500 * time.Millisecond
+
+// fallenBehind is how far behind its media (after its least delay) the
+// source's decoder must be to have fallen behind: a picture that far
+// behind comes after its tick even at its buffer's end.
+func (in *input) fallenBehind() time.Duration {
+	return max(in.jitter()+2*in.frame, behindMin)
+}
 
 const lateBin = 5 * time.Second
 
@@ -480,7 +523,7 @@ func (w *lateWarning) roll(now time.Duration) {
 // to it shows it, where the late-media warning would only say so after.
 func (w *lateWarning) checkOffAir(in *input) {
 	behind := max(w.offAir[0], w.offAir[1])
-	if behind <= max(in.jitter()+2*in.frame, offAirBehindMin) {
+	if behind <= in.fallenBehind() {
 		in.behindOffAir.Store(0)
 		return
 	}
@@ -490,7 +533,7 @@ func (w *lateWarning) checkOffAir(in *input) {
 	}
 	w.offAirAt = time.Now()
 	in.log.Warn("off air, its decoder fell behind its media (it decodes after the sources in use): the machine is short of CPU "+
-		"for every source, and a cut to it repeats its last picture until it catches up; lighten the machine (fewer sources, or a GPU's decode)",
+		"for every source, and a cut to it repeats its last picture until it catches up (skipping to its next key frame); lighten the machine (fewer sources, or a GPU's decode)",
 		"behind_ms", behind.Milliseconds(), "jitter_buffer_ms", in.jitter().Milliseconds())
 }
 

@@ -357,7 +357,7 @@ func (s *Switcher) SourceStats(name string) SourceStats {
 // stats are its counters.
 func (in *input) stats() SourceStats {
 	auto, need, steps := in.bufferState()
-	return SourceStats{Pictures: in.frames.Load(), DecodeErrors: in.decodeErrors.Load(), PicturesLate: in.picsLate.Load(),
+	return SourceStats{Pictures: in.frames.Load(), DecodeErrors: in.decodeErrors.Load(), PicturesLate: in.picsLate.Load(), PicturesSkipped: in.picsSkipped.Load(),
 		SoundLate: time.Duration(in.soundLate.Load()) * time.Second / audio.SampleRate, JitterBuffer: in.jitter(), Transit: in.cmap.transit(),
 		DecodeWait: time.Duration(in.decodeWait.Load()), BehindOffAir: time.Duration(in.behindOffAir.Load()),
 		JitterAuto: auto, JitterNeed: need, JitterSteps: steps, AiredJumps: in.jumps.Load(), MapMoves: in.cmap.moves.Load()}

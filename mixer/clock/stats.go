@@ -50,6 +50,11 @@ type SourceStats struct {
 	// (the jitter buffer was not enough, or the decoder fell behind); the
 	// tick repeated the picture before in their place.
 	PicturesLate uint64
+	// PicturesSkipped: pictures its decoder passed over when it had fallen
+	// behind its media (by its jitter buffer and two frames, and half a
+	// second), taking up again at the newest key frame waiting for it:
+	// pictures that would have come after their tick.
+	PicturesSkipped uint64
 	// SoundLate: how much of its sound came too late while the program was
 	// mixing it (the jitter buffer was not enough); silence took its place.
 	SoundLate time.Duration
@@ -69,10 +74,10 @@ type SourceStats struct {
 	// BehindOffAir is how far behind its media its decoder was while the
 	// program neither showed nor heard it, over the last 5–10 s, when that
 	// is more than a cut can take in its stride (its jitter buffer and two
-	// frames, and at least offAirBehindMin); 0 otherwise. A source out of
+	// frames, and at least half a second); 0 otherwise. A source out of
 	// use decodes after everything else: behind, the machine is short of
 	// CPU for every source, and a cut to it repeats its last picture until
-	// its decoder catches up.
+	// its decoder catches up (at its next key frame, PicturesSkipped).
 	BehindOffAir time.Duration
 	// JitterAuto: the buffer is adaptive (its own, or the one it follows).
 	JitterAuto bool
