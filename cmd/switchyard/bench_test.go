@@ -717,8 +717,9 @@ func BenchmarkSources(b *testing.B) {
 // program (x264 veryfast zerolatency, 6 Mbit/s) in real time over
 // SCALE_WINDOW (2m by default) with no late or dropped program frame, no
 // source picture late for its tick (the program repeating a frame of a
-// source on air is as real a failure as a late tick) and none of the sound
-// the program mixed late: SCALE_FROM (8)
+// source on air is as real a failure as a late tick), no picture skipped by
+// a decoder fallen behind (on air or not) and none of the sound the program
+// mixed late: SCALE_FROM (8)
 // sources first, then 2 more at a time while the last step held, up to
 // SCALE_MAX (12), or 2 fewer at a time until one holds when the first did not
 // (a slower machine); with SCALE_HOLD set, a step that does not hold ends
@@ -813,6 +814,7 @@ func scaleRun(b *testing.B, fps int, clip func() (string, error), prefix string,
 		waitAllLive(b, a, names[:n]...)
 		time.Sleep(3 * time.Second) // settle: decoders open, pools warm
 		s0, c0, l0, w0, steal0 := a.mixer.Stats(), selfCPU(), sourcesLate(a, names[:n]), wall.Load(), stealMs()
+		p0, busy0 := pushersCPU(b, pushers), machineBusy()
 		end := time.Now().Add(window)
 		var maxEncode float64
 		var onAir []time.Duration // the buffer each camera came on air with at a cut (what its picture is late by)
@@ -838,15 +840,19 @@ func scaleRun(b *testing.B, fps int, clip func() (string, error), prefix string,
 		}
 		rec.stop()
 		s1, c1, l1, w1 := a.mixer.Stats(), selfCPU(), sourcesLate(a, names[:n]), wall.Load()
+		p1, busy1 := pushersCPU(b, pushers), machineBusy()
 		media := float64(s1.FramesOut-s0.FramesOut) / float64(fps)
 		late, dropped := s1.Late-s0.Late, s1.Dropped-s0.Dropped
 		pics, sound := l1.PicturesLate-l0.PicturesLate, l1.SoundLate-l0.SoundLate
+		skipped := l1.PicturesSkipped - l0.PicturesSkipped // on air or not: the machine short of CPU
 		fmt.Printf("  %2d sources: %.2f cores, %d late (clock %d, backlog %d, encode %d), %d dropped program frames in %.0f s (encode up to %.1f ms a frame); "+
 			"sources: %d pictures late for their tick, %d ms of sound late; multiview %.1f pictures/s; host steal %.0f ms; "+
 			"since start: a frame left at most %.1f ms after its time, the clock woke at most %.1f ms late, the encode loop yielded at most %.1f ms\n",
 			n, (c1-c0).Seconds()/media, late, s1.LateBy[clock.LateClock]-s0.LateBy[clock.LateClock],
 			s1.LateBy[clock.LateBacklog]-s0.LateBy[clock.LateBacklog], s1.LateBy[clock.LateEncode]-s0.LateBy[clock.LateEncode],
 			dropped, media, maxEncode, pics, sound.Milliseconds(), float64(w1-w0)/media, stealMs()-steal0, s1.LeftMaxMs, s1.WokeMaxMs, s1.YieldMaxMs)
+		fmt.Printf("      the machine: %.2f of its %d cores busy (the host's steal among them), the %d pushers %.2f; %d pictures skipped by decoders fallen behind\n",
+			(busy1-busy0)/media, runtime.NumCPU(), n, (p1-p0).Seconds()/media, skipped)
 		cores[n] = (c1 - c0).Seconds() / media
 		var most time.Duration // over every source, at the end
 		for _, name := range names[:n] {
@@ -855,7 +861,7 @@ func scaleRun(b *testing.B, fps int, clip func() (string, error), prefix string,
 		slices.Sort(onAir)
 		fmt.Printf("      jitter buffers: cut to program on %.0f ms (median of %d cuts), at most %.0f ms; every source's at the end at most %.0f ms\n",
 			ms(onAir[len(onAir)/2]), len(onAir), ms(onAir[len(onAir)-1]), ms(most))
-		held := late+dropped+pics == 0 && sound == 0
+		held := late+dropped+pics+skipped == 0 && sound == 0
 		if held {
 			best = n
 		}
@@ -977,12 +983,41 @@ func stealMs() float64 {
 	return v * 10 // USER_HZ: 100 ticks a second
 }
 
-// sourcesLate sums what of the sources came too late for the program.
+// machineBusy is the CPU time all CPUs have been busy so far (/proc/stat:
+// all but idle and iowait, steal included), in seconds.
+func machineBusy() float64 {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	var busy float64
+	for i, f := range strings.Fields(line) {
+		if i == 0 || i == 4 || i == 5 || i > 8 { // the label, idle, iowait; guest is inside user
+			continue
+		}
+		v, _ := strconv.ParseFloat(f, 64)
+		busy += v / 100 // USER_HZ
+	}
+	return busy
+}
+
+// pushersCPU is the CPU time the bench's pusher processes used so far.
+func pushersCPU(b *testing.B, pushers []*exec.Cmd) (sum time.Duration) {
+	for _, p := range pushers {
+		sum += procCPU(b, p.Process.Pid)
+	}
+	return sum
+}
+
+// sourcesLate sums what of the sources came too late for the program (and
+// the pictures their decoders skipped, fallen behind).
 func sourcesLate(a *app, names []string) (sum mixer.SourceStats) {
 	for _, n := range names {
 		st := a.mixer.Switcher().SourceStats(n)
 		sum.PicturesLate += st.PicturesLate
 		sum.SoundLate += st.SoundLate
+		sum.PicturesSkipped += st.PicturesSkipped
 	}
 	return sum
 }
@@ -1026,8 +1061,9 @@ func BenchmarkPreviewOutput(b *testing.B) {
 // (runtime/trace's flight recorder) while a scale step runs, when
 // <prefix>_TRACE names a directory, and writes it out when program frames
 // come late or are dropped — up to three times a step, a second apart at
-// least — as step<n>-late<k>.trace, for `go tool trace`: what every P, thread
-// and goroutine did around the late frame (issue 30, item 5).
+// least — as step<n>-late<k>.trace, and the step's last seconds at its end
+// as step<n>-end.trace to hold them against, for `go tool trace`: what every
+// P, thread and goroutine did around the late frame (issue 30, item 5).
 type lateTrace struct {
 	b          *testing.B
 	fr         *trace.FlightRecorder

@@ -87,12 +87,7 @@ sy_codec *sy_audio_dec_open(const char *name, const uint8_t *extra, int extra_si
 	if (!ctx) { *err = AVERROR(ENOMEM); return NULL; }
 	ctx->sample_rate = rate;
 	if (channels > 0) av_channel_layout_default(&ctx->ch_layout, channels);
-	if (extra_size > 0) {
-		ctx->extradata = av_mallocz(extra_size + AV_INPUT_BUFFER_PADDING_SIZE);
-		if (!ctx->extradata) { avcodec_free_context(&ctx); *err = AVERROR(ENOMEM); return NULL; }
-		memcpy(ctx->extradata, extra, extra_size);
-		ctx->extradata_size = extra_size;
-	}
+	if ((*err = sy_set_extradata(ctx, extra, extra_size)) < 0) { avcodec_free_context(&ctx); return NULL; }
 	*err = avcodec_open2(ctx, codec, NULL);
 	if (*err < 0) { avcodec_free_context(&ctx); return NULL; }
 	return sy_codec_new(ctx, err);
