@@ -412,10 +412,11 @@ func (e *Engine) run(start time.Time) {
 // (clock.Lateness.Note).
 func (e *Engine) encodeLoop() {
 	defer close(e.encDone)
-	if raiseClockThread() != atProcessPriority {
+	if p := raiseClockThread(); p != atProcessPriority {
 		defer dropProgramThread()
 		e.lateness.EncodeTid.Store(threadID()) // locked to this goroutine
 		defer e.lateness.EncodeTid.Store(0)
+		e.lateness.EncodersRTPrio.Store(p.encodersRTPrio()) // the encoders were opened with the same right
 	}
 	dur := e.cfg.FrameDuration()
 	for {

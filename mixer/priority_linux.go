@@ -226,6 +226,15 @@ func (p programPriority) String() string {
 	return "process"
 }
 
+// encodersRTPrio is the real-time priority the encoders' threads run at
+// where the program's threads got p (0: not in real time).
+func (p programPriority) encodersRTPrio() int32 {
+	if p == realTime {
+		return programRTPriority
+	}
+	return 0
+}
+
 // raiseProgramThread locks the calling goroutine to its thread and gives
 // the thread the program's priority: real time (programRTPriority) where
 // the process may, else programNice above the process where it may, else

@@ -24,6 +24,9 @@ const atProcessPriority programPriority = 0
 
 func (programPriority) String() string { return "process" }
 
+// encodersRTPrio: no encoder's thread runs in real time here.
+func (programPriority) encodersRTPrio() int32 { return 0 }
+
 // runtimeNice: no thread is raised here.
 const runtimeNice = 0
 

@@ -115,6 +115,12 @@ type HostWindow struct {
 	// are not locked to the goroutines, at the process's priority).
 	ClockRunDelayMs  float64 `json:"clock_run_delay_ms"`
 	EncodeRunDelayMs float64 `json:"encode_run_delay_ms"`
+	// EncodersRunDelayMs: the same, summed over the encoders' own threads
+	// (x264's slice threads, in real time at Lateness.EncodersRTPrio), and
+	// EncodersRunDelayMaxMs the most one of them waited in a second of it:
+	// whether a long encode call waited for a CPU or inside the encoder.
+	EncodersRunDelayMs    float64 `json:"encoders_run_delay_ms"`
+	EncodersRunDelayMaxMs float64 `json:"encoders_run_delay_max_ms"`
 	// MajorFaults and MinorFaults: the process's page faults.
 	MajorFaults uint64 `json:"major_faults"`
 	MinorFaults uint64 `json:"minor_faults"`
@@ -138,6 +144,10 @@ type Lateness struct {
 	// ids, when locked to their goroutines (0: not); the sampler reads
 	// their run delays.
 	ClockTid, EncodeTid atomic.Int32
+	// EncodersRTPrio is the real-time priority (SCHED_RR) the encoders'
+	// threads run at (0: none); the sampler reads the run delays of the
+	// process's threads at it.
+	EncodersRTPrio atomic.Int32
 
 	mu     sync.Mutex
 	window [2]HostWindow // the last second, the second before
@@ -230,7 +240,7 @@ func (l *Lateness) LastLate() LateFrame {
 // until ctx ends; then it closes done.
 func (l *Lateness) Run(ctx context.Context, done chan<- struct{}) {
 	defer close(done)
-	s := newHostSampler(&l.ClockTid, &l.EncodeTid)
+	s := newHostSampler(&l.ClockTid, &l.EncodeTid, &l.EncodersRTPrio)
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	suppressed := 0
@@ -267,7 +277,8 @@ func (l *Lateness) Run(ctx context.Context, done chan<- struct{}) {
 				"in_c", r.InC, "gomaxprocs", r.GOMAXPROCS,
 				"host_steal_ms", h.StealMs, "sched_max_ms", h.SchedMaxMs, "sched_p99_ms", h.SchedP99Ms,
 				"gc_pause_max_ms", h.GCPauseMaxMs, "gc_cycles", h.GCCycles, "clock_run_delay_ms", h.ClockRunDelayMs,
-				"encode_run_delay_ms", h.EncodeRunDelayMs, "major_faults", h.MajorFaults,
+				"encode_run_delay_ms", h.EncodeRunDelayMs, "encoders_run_delay_ms", h.EncodersRunDelayMs,
+				"encoders_run_delay_max_ms", h.EncodersRunDelayMaxMs, "major_faults", h.MajorFaults,
 				"minor_faults", h.MinorFaults, "involuntary_switches", h.InvoluntarySwitches)
 		}
 	}
@@ -278,6 +289,7 @@ func (w HostWindow) plus(o HostWindow) HostWindow {
 	return HostWindow{StealMs: w.StealMs + o.StealMs, SchedMaxMs: max(w.SchedMaxMs, o.SchedMaxMs),
 		SchedP99Ms: max(w.SchedP99Ms, o.SchedP99Ms), GCPauseMaxMs: max(w.GCPauseMaxMs, o.GCPauseMaxMs),
 		ClockRunDelayMs: w.ClockRunDelayMs + o.ClockRunDelayMs, EncodeRunDelayMs: w.EncodeRunDelayMs + o.EncodeRunDelayMs,
+		EncodersRunDelayMs: w.EncodersRunDelayMs + o.EncodersRunDelayMs, EncodersRunDelayMaxMs: max(w.EncodersRunDelayMaxMs, o.EncodersRunDelayMaxMs),
 		GCCycles: w.GCCycles + o.GCCycles, MajorFaults: w.MajorFaults + o.MajorFaults,
 		MinorFaults: w.MinorFaults + o.MinorFaults, InvoluntarySwitches: w.InvoluntarySwitches + o.InvoluntarySwitches}
 }
@@ -286,6 +298,9 @@ func (w HostWindow) plus(o HostWindow) HostWindow {
 type hostSampler struct {
 	clockTid, encodeTid  *atomic.Int32
 	clockRun, encodeRun  uint64 // schedstat run delays at the last read (ns)
+	encodersPrio         *atomic.Int32
+	encoders             map[int]runDelay // the encoders' threads, by id
+	encodersScan         int              // samples until the threads are looked for again
 	samples              []metrics.Sample
 	sched, pauses        []uint64 // the histograms' counts at the last read
 	gc                   uint64
@@ -294,8 +309,8 @@ type hostSampler struct {
 	tick                 float64 // seconds per /proc/stat tick
 }
 
-func newHostSampler(clockTid, encodeTid *atomic.Int32) *hostSampler {
-	s := &hostSampler{clockTid: clockTid, encodeTid: encodeTid, tick: 0.01, samples: []metrics.Sample{
+func newHostSampler(clockTid, encodeTid, encodersPrio *atomic.Int32) *hostSampler {
+	s := &hostSampler{clockTid: clockTid, encodeTid: encodeTid, encodersPrio: encodersPrio, encoders: map[int]runDelay{}, tick: 0.01, samples: []metrics.Sample{
 		{Name: "/sched/latencies:seconds"}, {Name: "/sched/pauses/total/gc:seconds"}, {Name: "/gc/cycles/total:gc-cycles"}}}
 	s.sample() // the first read is the baseline
 	return s
@@ -321,6 +336,7 @@ func (s *hostSampler) sample() HostWindow {
 	}
 	w.ClockRunDelayMs = runDelayMs(s.clockTid, &s.clockRun)
 	w.EncodeRunDelayMs = runDelayMs(s.encodeTid, &s.encodeRun)
+	w.EncodersRunDelayMs, w.EncodersRunDelayMaxMs = s.encodersRunDelay()
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
 		w.MajorFaults, w.MinorFaults = uint64(ru.Majflt-s.majflt), uint64(ru.Minflt-s.minflt)
@@ -363,6 +379,86 @@ func histDelta(h *metrics.Float64Histogram, prev *[]uint64) (maxMs, p99Ms float6
 	return maxMs, p99Ms
 }
 
+// encodersScanEvery is how many samples (seconds) apart the sampler looks
+// for the encoders' threads again (an encoder reopened, a rendition added).
+const encodersScanEvery = 10
+
+// encodersRunDelay returns how long the encoders' threads waited for a CPU
+// since the last read, in all and the most one of them (ms).
+func (s *hostSampler) encodersRunDelay() (sum, most float64) {
+	prio := int(s.encodersPrio.Load())
+	if prio == 0 {
+		return 0, 0
+	}
+	if s.encodersScan--; s.encodersScan <= 0 {
+		s.encodersScan = encodersScanEvery
+		s.findEncoders(prio)
+	}
+	for tid, last := range s.encoders {
+		v, ok := readRunDelay(tid)
+		if !ok {
+			delete(s.encoders, tid) // ended
+			continue
+		}
+		s.encoders[tid] = runDelay{ns: v, read: true}
+		if !last.read { // found since the last read: the baseline
+			continue
+		}
+		d := float64(v-last.ns) / 1e6
+		sum += d
+		most = max(most, d)
+	}
+	return sum, most
+}
+
+// findEncoders adds the process's threads in SCHED_RR at prio to those
+// whose run delays are read (/proc/self/task/TID/stat: rt_priority and
+// policy, fields 40 and 41).
+func (s *hostSampler) findEncoders(prio int) {
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return
+	}
+	for _, t := range tasks {
+		tid, err := strconv.Atoi(t.Name())
+		if err != nil {
+			continue
+		}
+		if _, ok := s.encoders[tid]; ok {
+			continue
+		}
+		b, err := os.ReadFile("/proc/self/task/" + t.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		f := bytes.Fields(b[bytes.LastIndexByte(b, ')')+1:]) // f[0] is field 3
+		if len(f) < 39 || string(f[38]) != "2" || string(f[37]) != strconv.Itoa(prio) {
+			continue
+		}
+		s.encoders[tid] = runDelay{}
+	}
+}
+
+// runDelay is a thread's run delay at the last read (read: there was one).
+type runDelay struct {
+	ns   uint64
+	read bool
+}
+
+// readRunDelay reads thread tid's run delay so far (/proc schedstat, ns).
+func readRunDelay(tid int) (uint64, bool) {
+	b, err := os.ReadFile("/proc/self/task/" + strconv.Itoa(tid) + "/schedstat")
+	if err != nil {
+		return 0, false
+	}
+	f := bytes.Fields(b)
+	if len(f) < 2 {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(string(f[1]), 10, 64)
+	return v, err == nil
+}
+
 // runDelayMs returns how long thread tid waited for a CPU since the last
 // read (its /proc schedstat run delay), and keeps the total in last.
 func runDelayMs(tid *atomic.Int32, last *uint64) float64 {
@@ -370,16 +466,8 @@ func runDelayMs(tid *atomic.Int32, last *uint64) float64 {
 	if id == 0 {
 		return 0
 	}
-	b, err := os.ReadFile("/proc/self/task/" + strconv.Itoa(int(id)) + "/schedstat")
-	if err != nil {
-		return 0
-	}
-	f := bytes.Fields(b)
-	if len(f) < 2 {
-		return 0
-	}
-	v, err := strconv.ParseUint(string(f[1]), 10, 64)
-	if err != nil {
+	v, ok := readRunDelay(int(id))
+	if !ok {
 		return 0
 	}
 	d := v - *last
