@@ -370,6 +370,15 @@ func TestAdaptiveBufferDoesNotAllocate(t *testing.T) {
 // for 2 s. logged has the warnings.
 func quietPair(t *testing.T, fps, gop int) (e *Engine, ins []*input, frame func(), logged *testpeer.LogBuffer) {
 	t.Helper()
+	e, ins, frame, logged, _ = stallingPair(t, fps, gop)
+	return e, ins, frame, logged
+}
+
+// stallingPair is quietPair, with stall: stall(i, true) holds camera i's
+// units back (a network that stalls), stall(i, false) sends what it held
+// at once, as the burst after a stall comes.
+func stallingPair(t *testing.T, fps, gop int) (e *Engine, ins []*input, frame func(), logged *testpeer.LogBuffer, stall func(i int, on bool)) {
+	t.Helper()
 	cfg := Config{Width: 320, Height: 180, FPSNum: fps, FPSDen: 1, VideoBitrateBPS: 500_000, AudioBitrateBPS: 128_000}
 	logged = &testpeer.LogBuffer{}
 	e, err := New(cfg, slog.New(slog.NewTextHandler(logged, &slog.HandlerOptions{Level: slog.LevelWarn})))
@@ -395,11 +404,26 @@ func quietPair(t *testing.T, fps, gop int) (e *Engine, ins []*input, frame func(
 	// a camera's pace: one picture of each a frame, and a program tick
 	n := 0
 	t0 := time.Now()
+	held := make([][]*media.Unit, len(streams)) // nil: not stalled
+	stall = func(i int, on bool) {
+		if on {
+			held[i] = []*media.Unit{}
+			return
+		}
+		for _, u := range held[i] {
+			streams[i].WriteUnit(u)
+		}
+		held[i] = nil
+	}
 	frame = func() {
-		for _, st := range streams {
+		for i, st := range streams {
 			u := aus[n%gop]
 			u.PTS = time.Duration(n) * time.Second / time.Duration(fps)
 			u.DTS = u.PTS
+			if held[i] != nil {
+				held[i] = append(held[i], &u)
+				continue
+			}
 			st.WriteUnit(&u)
 		}
 		e.tick(int64(n))
@@ -421,7 +445,7 @@ func quietPair(t *testing.T, fps, gop int) (e *Engine, ins []*input, frame func(
 	if ins[0].quiet() || !ins[1].quiet() {
 		t.Fatalf("cam1 quiet %v, cam2 quiet %v: want cam1 in use (on program), cam2 quiet", ins[0].quiet(), ins[1].quiet())
 	}
-	return e, ins, frame, logged
+	return e, ins, frame, logged, stall
 }
 
 // holdDecodes takes every decode slot (as other sources' decodes would) for
@@ -603,11 +627,56 @@ func TestDecoderBehindSkipsToKey(t *testing.T) {
 		for _, l := range strings.Split(logged.String(), "\n") {
 			if strings.Contains(l, fmt.Sprintf("source=cam%d", i+1)) && strings.Contains(l, "skipped to its newest key frame") {
 				said++
+				if !strings.Contains(l, "its decoder fell behind its media") {
+					t.Errorf("cam%d waited for its decoder; its log says: %s", i+1, l)
+				}
 			}
 		}
 		if said != 1 {
 			t.Errorf("cam%d: said %d times in its log that it skipped; want once: %s", i+1, said, logged.String())
 		}
+	}
+}
+
+// TestStalledSourceSkipsToKey: a camera whose network stalls for 0.9 s
+// (under the second that re-anchors its timeline as a jump) and then sends
+// what it held in one burst (cam1, on program) comes back at the newest key
+// frame of the burst — everything before it would come after its tick —
+// and its log blames its network, not the machine; the other camera,
+// sending all along, skips nothing.
+func TestStalledSourceSkipsToKey(t *testing.T) {
+	const fps, gop = 30, 9
+	_, ins, frame, logged, stall := stallingPair(t, fps, gop)
+	decoded0 := ins[0].frames.Load()
+	const held, after = 9 * fps / 10, fps
+	stall(0, true)
+	for range held {
+		frame()
+	}
+	stall(0, false)
+	for range after {
+		frame()
+	}
+	st := ins[0].stats()
+	decoded := ins[0].frames.Load() - decoded0
+	t.Logf("cam1: %d pictures came, %d decoded, %d skipped, %d late", held+after, decoded, st.PicturesSkipped, st.PicturesLate)
+	if st.PicturesSkipped < held-gop-4 || st.PicturesSkipped > held {
+		t.Errorf("cam1: %d pictures skipped; want the %d to %d before the newest key frame of the %d held back", st.PicturesSkipped, held-gop-4, held, held)
+	}
+	if got := decoded + st.PicturesSkipped; got+3 < held+after || got > held+after+1 {
+		t.Errorf("cam1: %d decoded and %d skipped of the %d sent; want every one either", decoded, st.PicturesSkipped, held+after)
+	}
+	if n := ins[1].stats().PicturesSkipped; n != 0 {
+		t.Errorf("cam2, sending all along: %d pictures skipped; want none", n)
+	}
+	var said []string
+	for _, l := range strings.Split(logged.String(), "\n") {
+		if strings.Contains(l, "skipped to its newest key frame") {
+			said = append(said, l)
+		}
+	}
+	if len(said) != 1 || !strings.Contains(said[0], "source=cam1") || !strings.Contains(said[0], "its media arrived late (the network or the sender)") {
+		t.Errorf("the skips said: %q; want one, of cam1, blaming its network", said)
 	}
 }
 

@@ -390,16 +390,19 @@ func (d *decoding) excuse(now time.Duration) {
 }
 
 // skipBehind passes over u and what waits after it up to the newest key
-// frame in the source's ring when the decoder has fallen behind u's media:
-// every picture passed over would come after its tick (on air the picture
-// before repeated, the sound silent; out of use, a decoder that stays
+// frame in the source's ring when u is so far behind its media — waiting
+// for the decoder, or arrived late — that its picture would come after
+// its tick even at the buffer's end (fallenBehind): so would every picture
+// passed over (on air the picture before repeated, the sound silent, while
+// an adaptive buffer grows a frame a step; out of use, a decoder that stays
 // behind and a cut to it that repeats its last picture until it catches
-// up), and a decoder short of CPU catches up soonest by not decoding them.
-// Without a key frame waiting it goes on (a camera with a long GOP, or
-// none). It reports whether u was passed over.
+// up), and a decoder catches up soonest by not decoding them. Without a
+// key frame waiting it goes on (a camera with a long GOP, or none). It
+// reports whether u was passed over.
 func (d *decoding) skipBehind(u *media.Unit) bool {
 	in := d.in
-	behind := d.taken - u.PTS - in.cmap.offset()
+	arrivedLate := d.arrived - u.PTS - in.cmap.offset()
+	behind := arrivedLate + d.taken - d.arrived
 	if behind <= in.fallenBehind() {
 		return false
 	}
@@ -413,10 +416,13 @@ func (d *decoding) skipBehind(u *media.Unit) bool {
 	in.picsSkipped.Add(uint64(video))
 	if time.Since(d.skipLog) >= 30*time.Second { // summarise, never per skip
 		d.skipLog = time.Now()
-		in.log.Warn("its decoder fell behind its media (the machine is short of CPU): skipped to its newest key frame, "+
-			"passing over pictures that would have come after their tick; lighten the machine (fewer sources, or a GPU's decode)",
-			"behind_ms", behind.Milliseconds(), "pictures_skipped", video, "pictures_skipped_total", in.picsSkipped.Load(),
-			"jitter_buffer_ms", in.jitter().Milliseconds())
+		why := "its decoder fell behind its media (the machine is short of CPU): lighten the machine (fewer sources, or a GPU's decode)"
+		if arrivedLate > d.taken-d.arrived {
+			why = "its media arrived late (the network or the sender): raise its jitter_buffer_ms if this repeats, or mend its network"
+		}
+		in.log.Warn("skipped to its newest key frame, passing over pictures that would have come after their tick: "+why,
+			"behind_ms", behind.Milliseconds(), "arrived_late_ms", arrivedLate.Milliseconds(), "pictures_skipped", video,
+			"pictures_skipped_total", in.picsSkipped.Load(), "jitter_buffer_ms", in.jitter().Milliseconds())
 	}
 	return true
 }
