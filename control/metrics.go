@@ -74,7 +74,7 @@ var (
 	dSourceDecErr  = desc("source_decode_errors_total", "Pictures from the source that failed to decode.", "source")
 	dSourceLate    = desc("source_audio_late_seconds_total", "The source's sound that came too late while the program mixed it (silence took its place).", "source")
 	dSourcePicLate = desc("source_pictures_late_total", "The source's pictures decoded after the program tick that was to show them (the picture before was repeated).", "source")
-	dSourcePicSkip = desc("source_pictures_skipped_total", "The source's pictures its decoder passed over, fallen behind its media (the machine short of CPU), taking up again at its newest key frame.", "source")
+	dSourcePicSkip = desc("source_pictures_skipped_total", "The source's pictures its decoder passed over, its media half a second behind (waiting for the decoder, or arrived late), taking up again at its newest key frame.", "source")
 	dSourceKeyint  = desc("source_keyframe_interval_seconds", "Time between the source's last two key frames.", "source")
 	dSourceTransit = desc("source_transit_jitter_seconds", "The most the source's media arrived after its least delay over the last two to four seconds: its network's jitter, what its jitter buffer has to cover.", "source")
 	dSourceJitter  = desc("source_jitter_buffer_seconds", "How long the source's pictures and sound wait for their time in the mixer (its own jitter buffer or the program's).", "source")

@@ -107,11 +107,12 @@ type Status struct {
 	// tick that was to show them (the picture before was repeated): when it
 	// grows, the jitter buffer is too short or the machine too busy.
 	PicturesLate uint64 `json:"pictures_late"`
-	// PicturesSkipped counts the pictures its decoder passed over when it
-	// had fallen behind its media (half a second, and its jitter buffer and
-	// two frames), taking up again at the newest key frame waiting: pictures
-	// that would have come after their tick. When it grows, the machine is
-	// short of CPU for its sources.
+	// PicturesSkipped counts the pictures its decoder passed over when its
+	// media were behind (half a second, and its jitter buffer and two
+	// frames: waiting for the decoder, or arrived late), taking up again at
+	// the newest key frame waiting: pictures that would have come after
+	// their tick. When it grows, the machine is short of CPU for its
+	// sources, or its network stalls (its log says which).
 	PicturesSkipped uint64 `json:"pictures_skipped"`
 	// JitterBufferMS is how long its pictures and sound wait for their time
 	// in the mixer: its own jitter buffer or the program's (filled in by the

@@ -50,10 +50,11 @@ type SourceStats struct {
 	// (the jitter buffer was not enough, or the decoder fell behind); the
 	// tick repeated the picture before in their place.
 	PicturesLate uint64
-	// PicturesSkipped: pictures its decoder passed over when it had fallen
-	// behind its media (by its jitter buffer and two frames, and half a
-	// second), taking up again at the newest key frame waiting for it:
-	// pictures that would have come after their tick.
+	// PicturesSkipped: pictures its decoder passed over when its media were
+	// behind (by its jitter buffer and two frames, and half a second:
+	// waiting for the decoder, or arrived late), taking up again at the
+	// newest key frame waiting: pictures that would have come after their
+	// tick.
 	PicturesSkipped uint64
 	// SoundLate: how much of its sound came too late while the program was
 	// mixing it (the jitter buffer was not enough); silence took its place.
