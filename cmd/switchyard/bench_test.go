@@ -844,7 +844,7 @@ func scaleRun(b *testing.B, fps int, clip func() (string, error), prefix string,
 		media := float64(s1.FramesOut-s0.FramesOut) / float64(fps)
 		late, dropped := s1.Late-s0.Late, s1.Dropped-s0.Dropped
 		pics, sound := l1.PicturesLate-l0.PicturesLate, l1.SoundLate-l0.SoundLate
-		skipped := l1.PicturesSkipped - l0.PicturesSkipped // on air or not: the machine short of CPU
+		skipped := l1.PicturesSkipped - l0.PicturesSkipped // on air or not: on loopback, the machine short of CPU
 		fmt.Printf("  %2d sources: %.2f cores, %d late (clock %d, backlog %d, encode %d), %d dropped program frames in %.0f s (encode up to %.1f ms a frame); "+
 			"sources: %d pictures late for their tick, %d ms of sound late; multiview %.1f pictures/s; host steal %.0f ms; "+
 			"since start: a frame left at most %.1f ms after its time, the clock woke at most %.1f ms late, the encode loop yielded at most %.1f ms\n",

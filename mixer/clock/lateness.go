@@ -411,20 +411,19 @@ func (s *hostSampler) encodersRunDelay() (sum, most float64) {
 	return sum, most
 }
 
-// findEncoders adds the process's threads in SCHED_RR at prio to those
-// whose run delays are read (/proc/self/task/TID/stat: rt_priority and
-// policy, fields 40 and 41).
+// findEncoders makes the process's threads in SCHED_RR at prio those whose
+// run delays are read (/proc/self/task/TID/stat: rt_priority and policy,
+// fields 40 and 41), keeping the last reads of those still there; a thread
+// no longer at it (one raised only to open an encoder) is read no more.
 func (s *hostSampler) findEncoders(prio int) {
 	tasks, err := os.ReadDir("/proc/self/task")
 	if err != nil {
 		return
 	}
+	found := make(map[int]runDelay, len(s.encoders))
 	for _, t := range tasks {
 		tid, err := strconv.Atoi(t.Name())
 		if err != nil {
-			continue
-		}
-		if _, ok := s.encoders[tid]; ok {
 			continue
 		}
 		b, err := os.ReadFile("/proc/self/task/" + t.Name() + "/stat")
@@ -435,8 +434,9 @@ func (s *hostSampler) findEncoders(prio int) {
 		if len(f) < 39 || string(f[38]) != "2" || string(f[37]) != strconv.Itoa(prio) {
 			continue
 		}
-		s.encoders[tid] = runDelay{}
+		found[tid] = s.encoders[tid]
 	}
+	s.encoders = found
 }
 
 // runDelay is a thread's run delay at the last read (read: there was one).

@@ -45,17 +45,38 @@ func TestHostSamplerEncodersRunDelay(t *testing.T) {
 	var encPrio atomic.Int32
 	encPrio.Store(prio)
 	s := newHostSampler(new(atomic.Int32), new(atomic.Int32), &encPrio)
-	var set unix.CPUSet
+	var set, all unix.CPUSet
 	set.Set(runtime.NumCPU() - 1) // the other CPUs stay free for the rest
+	if err := unix.SchedGetaffinity(0, &all); err != nil {
+		t.Fatal(err)
+	}
 	start := make(chan struct{})
 	ready := make(chan error, 2)
 	done := make(chan struct{}, 2)
 	release := make(chan struct{})
-	defer close(release)
+	defer func() {
+		close(release)
+		// back to ordinary threads before the next test looks
+		for deadline := time.Now().Add(10 * time.Second); ; {
+			s.findEncoders(prio)
+			if len(s.encoders) == 0 {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d real-time threads still there 10 s after their goroutines put them back", len(s.encoders))
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
 	defer close(start) // ends spinners that never started
 	for range 2 {
 		go func() {
-			runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
+			runtime.LockOSThread()
+			// put back before unlocked (the thread may be the process's
+			// main one, which never ends)
+			defer runtime.UnlockOSThread()
+			defer unix.SchedSetaffinity(0, &all)
+			defer unix.SchedSetAttr(0, &unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_NORMAL}, 0)
 			err := unix.SchedSetaffinity(0, &set)
 			if err == nil {
 				err = unix.SchedSetAttr(0, &unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_RR, Priority: prio}, 0)
@@ -68,7 +89,7 @@ func TestHostSamplerEncodersRunDelay(t *testing.T) {
 			for t0 := time.Now(); time.Since(t0) < 300*time.Millisecond; {
 			}
 			done <- struct{}{}
-			<-release // the thread read before it ends
+			<-release // the thread read first
 		}()
 	}
 	for range 2 {
@@ -98,4 +119,13 @@ func TestHostSamplerEncodersRunDelay(t *testing.T) {
 		t.Errorf("two threads round robin on one CPU for 300 ms each: waited %.1f ms in all, %.1f at most; want about 150 each",
 			w.EncodersRunDelayMs, w.EncodersRunDelayMaxMs)
 	}
+	// at another priority (an encoder's opener dropped back), a thread is
+	// read no more from the next look
+	encPrio.Store(prio + 1)
+	s.encodersScan = 0
+	s.sample()
+	if len(s.encoders) != 0 {
+		t.Errorf("%d threads read at real-time priority %d; want none", len(s.encoders), prio+1)
+	}
+	encPrio.Store(prio)
 }
