@@ -267,3 +267,55 @@ func TestMicrophoneFollowsItsCamera(t *testing.T) {
 	require.Equal(t, cam.JitterBufferMS, mic.JitterBufferMS, "mic1 on cam1's buffer")
 	require.NoError(t, p.wait(t, 30*time.Second), "the encoder ran to its end")
 }
+
+// TestStalledCameraSkipsToKey: an ffmpeg camera (RTMP, a key frame every
+// 0.2 s) on program whose path stalls for 0.8 s — under the second that
+// re-anchors its timeline — and then delivers what it held in one burst:
+// its pictures from the stall would all come after their tick, so it takes
+// up again at the newest key frame of the burst. The status and /metrics
+// count the pictures passed over, its log blames its network (not the
+// machine), and its pictures go on.
+func TestStalledCameraSkipsToKey(t *testing.T) {
+	mustHaveTools(t)
+	a, logs := startApp(t, testConfig(t, ingest.SourceConfig{Name: "cam1", JitterBufferMS: ingest.JitterAuto}))
+	path := testpeer.StartProxy(t, a.rtmp.Addr().String())
+	args := append(lavfiInput("red", "320x240", 30), "-g", "6", "-f", "flv", "rtmp://"+path.Addr()+"/live/cam1")
+	run(t, "ffmpeg", args...)
+	waitLive(t, a, "cam1")
+	waitPicture(t, a, "cam1")
+	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, nil)
+	frames := func(n uint64) {
+		t.Helper()
+		from := a.mixer.Stats().FramesOut
+		waitFor(t, 30*time.Second, fmt.Sprintf("%d program frames", n), func() bool { return a.mixer.Stats().FramesOut >= from+n })
+	}
+	frames(60)
+	require.Zero(t, sourceStatus(t, a, "cam1").PicturesSkipped, "a clean loopback skips nothing")
+
+	path.Stall(true)
+	time.Sleep(800 * time.Millisecond) // the network's stall, not synchronisation
+	path.Stall(false)
+	var st ingest.Status
+	waitFor(t, 20*time.Second, "cam1's pictures from the stall skipped", func() bool {
+		st = sourceStatus(t, a, "cam1")
+		return st.PicturesSkipped > 0
+	})
+	decoded := a.mixer.Switcher().SourceStats("cam1").Pictures
+	frames(30)
+	st = sourceStatus(t, a, "cam1")
+	t.Logf("after the stall: %d pictures skipped, %d late; jitter buffer %d ms", st.PicturesSkipped, st.PicturesLate, st.JitterBufferMS)
+	// 0.8 s is 24 pictures, a key frame every 6: the newest of the burst is
+	// at most 6 from its end (a stall seen late by a busy test is shorter)
+	require.LessOrEqual(t, st.PicturesSkipped, uint64(30), "more skipped than the stall held")
+	require.Greater(t, a.mixer.Switcher().SourceStats("cam1").Pictures, decoded, "cam1 decodes again after the skip")
+
+	var said string
+	for _, l := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(l, "skipped to its newest key frame") {
+			said = l
+		}
+	}
+	require.Contains(t, said, "its media arrived late (the network or the sender)", "the skip's log line: %q", said)
+	require.Contains(t, said, "source=cam1")
+	require.Contains(t, getText(t, "http://"+a.http.Addr().String()+"/metrics"), fmt.Sprintf(`switchyard_source_pictures_skipped_total{source="cam1"} %d`, st.PicturesSkipped))
+}
