@@ -313,8 +313,8 @@ func (r *Reader) NextAt(ctx context.Context) (*Unit, time.Time, error) {
 
 // SkipToKey passes over the units waiting before the newest video key unit
 // in the ring, so that Next returns that key unit: a reader fallen behind
-// (a decoder short of CPU) takes up again at its newest picture it can
-// decode whole. It reports whether there was such a key unit and how many
+// its media (a decoder short of CPU, or a burst after a stalled network)
+// takes up again at the newest picture it can decode whole. It reports whether there was such a key unit and how many
 // video units it passed over; the units passed over are the reader's
 // choice, not losses (Dropped does not count them). Without a key unit
 // waiting it changes nothing.

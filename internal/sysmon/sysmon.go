@@ -17,8 +17,8 @@
 // spare each for the program's clock and its encode loop, see extraProcs):
 // that P is in a system call, never idle, so the runtime is never all idle
 // and sysmon never deep-sleeps; between sleeps the goroutine yields, so its
-// P's scheduling tick moves and sysmon never retakes it. With a P idle, a cgo call is not
-// retaken either. The cost is one wake-up every Period.
+// P's scheduling tick moves and sysmon never retakes it. With a P idle, a
+// cgo call is not retaken either. The cost is one wake-up every Period.
 //
 // What the hold cannot remove: sysmon retakes a P it finds in one system
 // call for 10 ms, however many Ps are idle, and the program clock sleeps
