@@ -101,6 +101,9 @@ type Engine struct {
 	late     atomic.Uint64
 	dropped  atomic.Uint64
 	encodeNs atomic.Int64
+	// the encode loop's frame (the last taken up) and since when it has been
+	// on it (unix ns; 0 while it waits for one), for the clock's looks
+	encTaken, encBusySince atomic.Int64
 
 	// the goroutines Start starts: the clock, the encode loop, the keyers'
 	// clocks, the lateness sampler
@@ -142,6 +145,7 @@ func New(cfg Config, log *slog.Logger) (*Engine, error) {
 	e := &Engine{cfg: cfg, log: log.With("component", "mixer")}
 	e.gopFrames = max(1, int64(math.Round(cfg.Keyint.Seconds()*float64(cfg.FPSNum)/float64(cfg.FPSDen))))
 	e.lateness = clock.NewLateness(e.log)
+	e.encTaken.Store(-1)
 	e.keyers = newKeyerSet(cfg, e.log)
 	e.keyers.known = func(name string) bool { return e.sw.knownNow(name) }
 	e.keyers.onAir = func(set func()) int64 { return e.sw.onAir(set) }
@@ -399,8 +403,32 @@ func (e *Engine) run(start time.Time) {
 		f.timing.Key = f.timing.Key || f.key // a key frame asked for (KeyFrameNext)
 		f.timing.Queued = time.Now()
 		f.timing.Composed = f.timing.Queued.Sub(began)
+		prevQueued := lastQueued
 		lastQueued = f.timing.Queued
 		e.queued <- f // never waits: there are as many places as frames
+		e.lookAtEncode(n, prevQueued, lastQueued, dur)
+	}
+}
+
+// lookAtEncode has the lateness look at the program's threads
+// (clock.Lateness.LookAtStall) when the encode loop has been held up over
+// three quarters of a frame: on a frame taken up (its encodes take well
+// under that), or with frame n−1, queued at prevQueued, not taken up (that
+// takes well under a millisecond). The look says where a thread that did
+// not wait for a CPU was instead. Called by the clock after queueing frame
+// n at now.
+func (e *Engine) lookAtEncode(n int64, prevQueued, now time.Time, dur time.Duration) {
+	limit := dur * 3 / 4
+	if since := e.encBusySince.Load(); since != 0 {
+		if d := now.Sub(time.Unix(0, since)); d > limit {
+			e.lateness.LookAtStall(e.encTaken.Load(), d, true)
+		}
+		return
+	}
+	if taken := e.encTaken.Load(); taken < n-1 && !prevQueued.IsZero() {
+		if d := now.Sub(prevQueued); d > limit {
+			e.lateness.LookAtStall(taken+1, d, false)
+		}
 	}
 }
 
@@ -425,7 +453,10 @@ func (e *Engine) encodeLoop() {
 			return
 		case f := <-e.queued:
 			began := time.Now()
+			e.encTaken.Store(f.n)
+			e.encBusySince.Store(began.UnixNano())
 			e.output(f)
+			e.encBusySince.Store(0)
 			if f.timing.Src.Fresh {
 				start := e.startNs.Load()
 				e.ways.Note(f.timing.Src, f.timing.Frame, time.Duration(f.timing.Queued.UnixNano()-start), time.Duration(time.Now().UnixNano()-start))

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -114,4 +115,20 @@ func TestClockKeepsTimeThroughASlowEncode(t *testing.T) {
 	if st := e.Stats(); st.Dropped != 0 {
 		t.Fatalf("%d frames dropped for an encode held %d frames", st.Dropped, current()-held)
 	}
+	// Where the encode loop's thread is the program's own (raised: root, as
+	// in CI), the clock looked at it while it was held: asleep on the lock,
+	// a futex, which the late frame's description says.
+	if e.lateness.EncodeTid.Load() == 0 {
+		t.Log("the encode loop's thread is not raised here: no look at it to check")
+		return
+	}
+	s := e.Stats().LastLate.Stall
+	if s == nil || !s.Taken || len(s.Threads) == 0 {
+		t.Fatalf("the late frame's description has no look at the encode loop held on its lock: %+v", e.Stats().LastLate)
+	}
+	th := s.Threads[0]
+	if th.Role != "encode loop" || th.State != "S" || !strings.Contains(th.Wchan+" "+th.Stack, "futex") {
+		t.Fatalf("the encode loop held on a lock: %+v, want asleep on a futex (%s)", th, s)
+	}
+	t.Logf("look at the held encode loop: %s", s)
 }

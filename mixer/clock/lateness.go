@@ -13,6 +13,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/metrics"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -95,6 +96,11 @@ type LateFrame struct {
 	InC        int        `json:"in_c"`
 	GOMAXPROCS int        `json:"gomaxprocs"`
 	Host       HostWindow `json:"host"`
+	// Stall is the clock's look at the encode loop's and the encoders'
+	// threads while this frame or one just before it was held up (nil
+	// when none was taken: the hold-up was shorter, or the threads are not
+	// the program's own).
+	Stall *Stall `json:"stall,omitempty"`
 }
 
 // HostWindow is what the process and the host did in the last two seconds
@@ -109,6 +115,10 @@ type HostWindow struct {
 	// GCPauseMaxMs: the longest stop-the-world pause of the Go runtime.
 	GCPauseMaxMs float64 `json:"gc_pause_max_ms"`
 	GCCycles     uint64  `json:"gc_cycles"`
+	// LockWaitMs: how long goroutines waited for a lock, the Go runtime's
+	// own included (the sum over goroutines; a thread holding one of the
+	// runtime's locks keeps every other that wants it waiting).
+	LockWaitMs float64 `json:"lock_wait_ms"`
 	// ClockRunDelayMs and EncodeRunDelayMs: how long the kernel kept the
 	// clock's and the encode loop's threads waiting for a CPU while they
 	// were ready to run (their schedstat run delay; 0 when the threads
@@ -149,6 +159,9 @@ type Lateness struct {
 	// process's threads at it.
 	EncodersRTPrio atomic.Int32
 
+	stall  *stalls   // the clock's looks at the threads, to the sampler
+	recent [2]*Stall // the sampler's: the latest looks, the newest first
+
 	mu     sync.Mutex
 	window [2]HostWindow // the last second, the second before
 	last   LateFrame
@@ -159,7 +172,7 @@ var causes = [3]string{LateClock, LateBacklog, LateEncode}
 
 // NewLateness returns a Lateness that logs to log.
 func NewLateness(log *slog.Logger) *Lateness {
-	return &Lateness{log: log, reports: make(chan LateFrame, 16),
+	return &Lateness{log: log, reports: make(chan LateFrame, 16), stall: newStalls(),
 		gcSample: []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}}
 }
 
@@ -240,7 +253,7 @@ func (l *Lateness) LastLate() LateFrame {
 // until ctx ends; then it closes done.
 func (l *Lateness) Run(ctx context.Context, done chan<- struct{}) {
 	defer close(done)
-	s := newHostSampler(&l.ClockTid, &l.EncodeTid, &l.EncodersRTPrio)
+	s := newHostSampler(&l.ClockTid, &l.EncodeTid, &l.EncodersRTPrio, &l.stall.encoders)
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	suppressed := 0
@@ -250,6 +263,7 @@ func (l *Lateness) Run(ctx context.Context, done chan<- struct{}) {
 			return
 		case <-tick.C:
 			w := s.sample()
+			l.takeStalls()
 			l.mu.Lock()
 			l.window[1], l.window[0] = l.window[0], w
 			l.mu.Unlock()
@@ -258,6 +272,8 @@ func (l *Lateness) Run(ctx context.Context, done chan<- struct{}) {
 				suppressed = 0
 			}
 		case r := <-l.reports:
+			l.takeStalls() // a look is taken before the frame it explains leaves
+			r.Stall = l.stallFor(r.Frame)
 			l.mu.Lock()
 			r.Host = l.window[0].plus(l.window[1])
 			l.last = r
@@ -271,15 +287,19 @@ func (l *Lateness) Run(ctx context.Context, done chan<- struct{}) {
 				continue
 			}
 			h := r.Host
-			l.log.Warn("program frame late", "frame", r.Frame, "cause", r.Cause, "left_ms", r.LeftMs,
+			var stall []any
+			if r.Stall != nil {
+				stall = []any{"stall", r.Stall.String()}
+			}
+			l.log.Warn("program frame late", append([]any{"frame", r.Frame, "cause", r.Cause, "left_ms", r.LeftMs,
 				"woke_ms", r.WokeMs, "busy_ms", r.BusyMs, "waited_ms", r.WaitedMs, "compose_ms", r.ComposeMs, "queued_ms", r.QueuedMs,
 				"encode_ms", r.EncodeMs, "lock_ms", r.LockMs, "yield_ms", r.YieldMs, "video_ms", r.VideoMs, "audio_ms", r.AudioMs, "key", r.Key, "multiview", r.Multiview, "gc_during", r.GCDuring,
 				"in_c", r.InC, "gomaxprocs", r.GOMAXPROCS,
 				"host_steal_ms", h.StealMs, "sched_max_ms", h.SchedMaxMs, "sched_p99_ms", h.SchedP99Ms,
-				"gc_pause_max_ms", h.GCPauseMaxMs, "gc_cycles", h.GCCycles, "clock_run_delay_ms", h.ClockRunDelayMs,
+				"gc_pause_max_ms", h.GCPauseMaxMs, "gc_cycles", h.GCCycles, "lock_wait_ms", h.LockWaitMs, "clock_run_delay_ms", h.ClockRunDelayMs,
 				"encode_run_delay_ms", h.EncodeRunDelayMs, "encoders_run_delay_ms", h.EncodersRunDelayMs,
 				"encoders_run_delay_max_ms", h.EncodersRunDelayMaxMs, "major_faults", h.MajorFaults,
-				"minor_faults", h.MinorFaults, "involuntary_switches", h.InvoluntarySwitches)
+				"minor_faults", h.MinorFaults, "involuntary_switches", h.InvoluntarySwitches}, stall...)...)
 		}
 	}
 }
@@ -287,7 +307,7 @@ func (l *Lateness) Run(ctx context.Context, done chan<- struct{}) {
 // plus adds two windows' figures (maxima for the latencies).
 func (w HostWindow) plus(o HostWindow) HostWindow {
 	return HostWindow{StealMs: w.StealMs + o.StealMs, SchedMaxMs: max(w.SchedMaxMs, o.SchedMaxMs),
-		SchedP99Ms: max(w.SchedP99Ms, o.SchedP99Ms), GCPauseMaxMs: max(w.GCPauseMaxMs, o.GCPauseMaxMs),
+		SchedP99Ms: max(w.SchedP99Ms, o.SchedP99Ms), GCPauseMaxMs: max(w.GCPauseMaxMs, o.GCPauseMaxMs), LockWaitMs: w.LockWaitMs + o.LockWaitMs,
 		ClockRunDelayMs: w.ClockRunDelayMs + o.ClockRunDelayMs, EncodeRunDelayMs: w.EncodeRunDelayMs + o.EncodeRunDelayMs,
 		EncodersRunDelayMs: w.EncodersRunDelayMs + o.EncodersRunDelayMs, EncodersRunDelayMaxMs: max(w.EncodersRunDelayMaxMs, o.EncodersRunDelayMaxMs),
 		GCCycles: w.GCCycles + o.GCCycles, MajorFaults: w.MajorFaults + o.MajorFaults,
@@ -299,19 +319,22 @@ type hostSampler struct {
 	clockTid, encodeTid  *atomic.Int32
 	clockRun, encodeRun  uint64 // schedstat run delays at the last read (ns)
 	encodersPrio         *atomic.Int32
-	encoders             map[int]runDelay // the encoders' threads, by id
-	encodersScan         int              // samples until the threads are looked for again
+	encoders             map[int]runDelay         // the encoders' threads, by id
+	encoderTids          *atomic.Pointer[[]int32] // the same ids, for the clock's looks
+	encodersScan         int                      // samples until the threads are looked for again
 	samples              []metrics.Sample
 	sched, pauses        []uint64 // the histograms' counts at the last read
 	gc                   uint64
-	steal                uint64 // /proc/stat ticks
+	lockWait             float64 // seconds
+	steal                uint64  // /proc/stat ticks
 	majflt, minflt, nivc int64
 	tick                 float64 // seconds per /proc/stat tick
 }
 
-func newHostSampler(clockTid, encodeTid, encodersPrio *atomic.Int32) *hostSampler {
-	s := &hostSampler{clockTid: clockTid, encodeTid: encodeTid, encodersPrio: encodersPrio, encoders: map[int]runDelay{}, tick: 0.01, samples: []metrics.Sample{
-		{Name: "/sched/latencies:seconds"}, {Name: "/sched/pauses/total/gc:seconds"}, {Name: "/gc/cycles/total:gc-cycles"}}}
+func newHostSampler(clockTid, encodeTid, encodersPrio *atomic.Int32, encoderTids *atomic.Pointer[[]int32]) *hostSampler {
+	s := &hostSampler{clockTid: clockTid, encodeTid: encodeTid, encodersPrio: encodersPrio, encoders: map[int]runDelay{}, encoderTids: encoderTids,
+		tick: 0.01, samples: []metrics.Sample{{Name: "/sched/latencies:seconds"}, {Name: "/sched/pauses/total/gc:seconds"},
+			{Name: "/gc/cycles/total:gc-cycles"}, {Name: "/sync/mutex/wait/total:seconds"}}}
 	s.sample() // the first read is the baseline
 	return s
 }
@@ -329,6 +352,10 @@ func (s *hostSampler) sample() HostWindow {
 	if s.samples[2].Value.Kind() == metrics.KindUint64 {
 		gc := s.samples[2].Value.Uint64()
 		w.GCCycles, s.gc = gc-s.gc, gc
+	}
+	if s.samples[3].Value.Kind() == metrics.KindFloat64 {
+		v := s.samples[3].Value.Float64()
+		w.LockWaitMs, s.lockWait = math.Round((v-s.lockWait)*1e5)/100, v
 	}
 	if steal, ok := readSteal(); ok {
 		w.StealMs = float64(steal-s.steal) * s.tick * 1000
@@ -437,6 +464,12 @@ func (s *hostSampler) findEncoders(prio int) {
 		found[tid] = s.encoders[tid]
 	}
 	s.encoders = found
+	tids := make([]int32, 0, len(found))
+	for tid := range found {
+		tids = append(tids, int32(tid))
+	}
+	slices.Sort(tids)
+	s.encoderTids.Store(&tids)
 }
 
 // runDelay is a thread's run delay at the last read (read: there was one).

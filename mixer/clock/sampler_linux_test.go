@@ -14,7 +14,7 @@ import (
 func TestHostSampler(t *testing.T) {
 	var tid atomic.Int32
 	tid.Store(int32(syscall.Gettid()))
-	s := newHostSampler(&tid, new(atomic.Int32), new(atomic.Int32))
+	s := newHostSampler(&tid, new(atomic.Int32), new(atomic.Int32), new(atomic.Pointer[[]int32]))
 	buf := make([][]byte, 0, 64)
 	for i := 0; i < 64; i++ {
 		buf = append(buf, make([]byte, 1<<20)) // a fault or two, and work for the GC
@@ -44,7 +44,7 @@ func TestHostSamplerEncodersRunDelay(t *testing.T) {
 	const prio = 3
 	var encPrio atomic.Int32
 	encPrio.Store(prio)
-	s := newHostSampler(new(atomic.Int32), new(atomic.Int32), &encPrio)
+	s := newHostSampler(new(atomic.Int32), new(atomic.Int32), &encPrio, new(atomic.Pointer[[]int32]))
 	var set, all unix.CPUSet
 	set.Set(runtime.NumCPU() - 1) // the other CPUs stay free for the rest
 	if err := unix.SchedGetaffinity(0, &all); err != nil {

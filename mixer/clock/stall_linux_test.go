@@ -1,0 +1,134 @@
+package clock
+
+import (
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// parkThread locks a goroutine to its thread and has the thread wait in
+// the kernel by wait (a pipe read, a sleep) until release; it returns the
+// thread's id.
+func parkThread(t *testing.T, wait func(), release func()) int32 {
+	t.Helper()
+	tid := make(chan int32)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runtime.LockOSThread() // ends with the goroutine: the thread waited in a raw read
+		tid <- int32(syscall.Gettid())
+		wait()
+	}()
+	id := <-tid
+	t.Cleanup(func() {
+		release()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Error("the parked thread did not come back")
+		}
+	})
+	// until the thread sleeps in the kernel
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		b, _ := os.ReadFile("/proc/self/task/" + itoa(id) + "/stat")
+		if i := strings.LastIndexByte(string(b), ')'); i > 0 && i+2 < len(b) && b[i+2] == 'S' {
+			return id
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("thread %d never slept: %s", id, b)
+		}
+	}
+}
+
+func itoa(i int32) string { return strconv.Itoa(int(i)) }
+
+// The clock's look at a held-up encode loop says where its thread and the
+// encoders' threads slept in the kernel: here the encode loop's thread in a
+// pipe read, an encoder's in a sleep. It takes one look a second, and the
+// clock's part neither allocates nor reads anything when there is no
+// encode loop thread to look at.
+func TestLookAtStall(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	rfd := int(r.Fd()) // blocking: the read waits in the kernel, not in the poller
+	if err := syscall.SetNonblock(rfd, false); err != nil {
+		t.Fatal(err)
+	}
+	encode := parkThread(t, func() {
+		var b [1]byte
+		_, _ = syscall.Read(rfd, b[:])
+	}, func() { _, _ = w.Write([]byte{1}); w.Close() })
+	wake := make(chan struct{})
+	var encoder int32
+	encoder = parkThread(t, func() {
+		ts := syscall.NsecToTimespec(int64(time.Second))
+		for {
+			select {
+			case <-wake:
+				return
+			default:
+			}
+			_ = syscall.Nanosleep(&ts, nil) // cut short by the signal below
+		}
+	}, func() { close(wake); _ = syscall.Tgkill(os.Getpid(), int(encoder), syscall.SIGURG) })
+
+	l := NewLateness(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	l.LookAtStall(7, 30*time.Millisecond, true)
+	select {
+	case <-l.stall.filled:
+		t.Fatal("a look taken with no encode loop thread to look at")
+	default:
+	}
+	l.EncodeTid.Store(encode)
+	l.stall.encoders.Store(&[]int32{encoder})
+	l.LookAtStall(7, 30*time.Millisecond, false)
+	l.LookAtStall(8, 31*time.Millisecond, true) // within the second: not taken
+	l.takeStalls()
+	s := l.stallFor(9)
+	if s == nil || s.Frame != 7 || s.Taken || s.AfterMs != 30 || len(s.Threads) != 2 {
+		t.Fatalf("look %+v: want frame 7, not taken up for 30 ms, two threads", s)
+	}
+	if l.stallFor(6) != nil || l.stallFor(7+stallSpan+1) != nil {
+		t.Fatal("a look set beside a frame before it, or long after")
+	}
+	root := os.Geteuid() == 0
+	for i, want := range []struct {
+		tid      int32
+		role, fn string
+	}{{encode, "encode loop", "pipe_read"}, {encoder, "encoder", "nanosleep"}} {
+		th := s.Threads[i]
+		if th.Tid != want.tid || th.Role != want.role || th.State != "S" {
+			t.Errorf("thread %d: %+v, want %s %d asleep", i, th, want.role, want.tid)
+		}
+		if !strings.Contains(th.Wchan, want.fn) && !strings.Contains(th.Stack, want.fn) {
+			t.Errorf("%s: wchan %q, stack %q: neither names %s", want.role, th.Wchan, th.Stack, want.fn)
+		}
+		if root && !strings.Contains(th.Stack, want.fn) {
+			t.Errorf("%s: kernel stack %q does not name %s (read as root)", want.role, th.Stack, want.fn)
+		}
+	}
+	line := s.String()
+	t.Log(line)
+	if !strings.Contains(line, "frame 7 not taken up for 30.0 ms; encode loop "+itoa(encode)+" S") ||
+		!strings.Contains(line, "encoder "+itoa(encoder)+" S") {
+		t.Errorf("log line %q", line)
+	}
+	// the clock's part allocates nothing
+	allocs := testing.AllocsPerRun(20, func() {
+		l.stall.lastNs.Store(0)
+		l.LookAtStall(9, 40*time.Millisecond, true)
+		l.stall.free <- <-l.stall.filled
+	})
+	if allocs != 0 {
+		t.Fatalf("a look allocates %.1f times", allocs)
+	}
+}
