@@ -49,6 +49,11 @@ type ThreadState struct {
 	// innermost first (readable by root only; empty where not).
 	Wchan string `json:"wchan,omitempty"`
 	Stack string `json:"stack,omitempty"`
+	// Syscall is the system call it was in, and for a futex the word it
+	// waited on: a Go runtime lock is a global of the runtime's, named
+	// ("runtime.mheap_+0x0"); a goroutine's thread parked until it is
+	// given one to run waits on its own M's word, in the heap (an address).
+	Syscall string `json:"syscall,omitempty"`
 }
 
 // String is the look in one line for the log: each thread's role, state,
@@ -82,6 +87,11 @@ func (s *Stall) String() string {
 			b.WriteByte(' ')
 			b.WriteString(t.Wchan)
 		}
+		if t.Syscall != "" {
+			b.WriteString(" (")
+			b.WriteString(t.Syscall)
+			b.WriteByte(')')
+		}
 	}
 	return b.String()
 }
@@ -105,6 +115,8 @@ type threadBuf struct {
 	wchanN  int
 	stack   [1024]byte
 	stackN  int
+	sys     [160]byte
+	sysN    int
 }
 
 // stalls carries the looks from the clock to the sampler: two buffers,
@@ -171,6 +183,7 @@ func (b *stallBuf) read(tid int32, encoder bool) {
 	t.state = t.stack[i+2]
 	t.wchanN = readProc(b.path[:], tid, "wchan", t.wchan[:])
 	t.stackN = readProc(b.path[:], tid, "stack", t.stack[:])
+	t.sysN = readProc(b.path[:], tid, "syscall", t.sys[:])
 	b.n++
 }
 
@@ -183,7 +196,8 @@ func (b *stallBuf) stall() *Stall {
 			role = "encoder"
 		}
 		s.Threads = append(s.Threads, ThreadState{Tid: t.tid, Role: role, State: string(t.state),
-			Wchan: string(bytes.TrimSpace(t.wchan[:t.wchanN])), Stack: compactStack(t.stack[:t.stackN])})
+			Wchan: string(bytes.TrimSpace(t.wchan[:t.wchanN])), Stack: compactStack(t.stack[:t.stackN]),
+			Syscall: describeSyscall(t.sys[:t.sysN])})
 	}
 	return s
 }

@@ -7,9 +7,11 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // parkThread locks a goroutine to its thread and has the thread wait in
@@ -102,10 +104,13 @@ func TestLookAtStall(t *testing.T) {
 	}
 	root := os.Geteuid() == 0
 	for i, want := range []struct {
-		tid      int32
-		role, fn string
-	}{{encode, "encode loop", "pipe_read"}, {encoder, "encoder", "nanosleep"}} {
+		tid          int32
+		role, fn, sc string
+	}{{encode, "encode loop", "pipe_read", "read"}, {encoder, "encoder", "nanosleep", "nanosleep"}} {
 		th := s.Threads[i]
+		if !strings.HasSuffix(th.Syscall, want.sc) {
+			t.Errorf("%s: in system call %q, want %s", want.role, th.Syscall, want.sc)
+		}
 		if th.Tid != want.tid || th.Role != want.role || th.State != "S" {
 			t.Errorf("thread %d: %+v, want %s %d asleep", i, th, want.role, want.tid)
 		}
@@ -132,3 +137,57 @@ func TestLookAtStall(t *testing.T) {
 		t.Fatalf("a look allocates %.1f times", allocs)
 	}
 }
+
+// stallTestWord is a global a test thread waits on, as the runtime's threads
+// wait on its locks.
+var stallTestWord uint32
+
+// A thread waiting on a futex in a global of the executable — as a Go
+// runtime lock is — is said to wait on that global, by name; one waiting on
+// a word in the heap — as a thread parked until given a goroutine is — by
+// its address.
+func TestLookAtStallNamesTheFutex(t *testing.T) {
+	futexWait := func(addr *uint32) func() {
+		return func() {
+			for atomic.LoadUint32(addr) == 0 {
+				_, _, _ = syscall.Syscall6(syscall.SYS_FUTEX, uintptr(unsafe.Pointer(addr)), _FUTEX_WAIT_PRIVATE, 0, 0, 0, 0)
+			}
+		}
+	}
+	futexWake := func(addr *uint32) func() {
+		return func() {
+			atomic.StoreUint32(addr, 1)
+			_, _, _ = syscall.Syscall6(syscall.SYS_FUTEX, uintptr(unsafe.Pointer(addr)), _FUTEX_WAKE_PRIVATE, 1, 0, 0, 0)
+		}
+	}
+	heapWord := new(uint32)
+	global := parkThread(t, futexWait(&stallTestWord), futexWake(&stallTestWord))
+	heap := parkThread(t, futexWait(heapWord), futexWake(heapWord))
+
+	l := NewLateness(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	l.EncodeTid.Store(global)
+	l.stall.encoders.Store(&[]int32{heap})
+	l.LookAtStall(1, 40*time.Millisecond, true)
+	l.takeStalls()
+	s := l.stallFor(1)
+	if s == nil || len(s.Threads) != 2 {
+		t.Fatalf("look %+v", s)
+	}
+	t.Log(s)
+	want := "futex switchyard/mixer/clock.stallTestWord+0x0"
+	if len(executable().symbols) == 0 { // go test strips its binaries: the sections tell a global
+		want = "futex a global at 0x" + strconv.FormatUint(uint64(uintptr(unsafe.Pointer(&stallTestWord))), 16)
+	}
+	if got := s.Threads[0].Syscall; got != want {
+		t.Errorf("a thread waiting on a global's futex: %q, want %q", got, want)
+	}
+	if got, want := s.Threads[1].Syscall, "futex 0x"+strconv.FormatUint(uint64(uintptr(unsafe.Pointer(heapWord))), 16); got != want {
+		t.Errorf("a thread waiting on a heap word's futex: %q, want %q", got, want)
+	}
+}
+
+// futex(2) operations.
+const (
+	_FUTEX_WAIT_PRIVATE = 128
+	_FUTEX_WAKE_PRIVATE = 129
+)
