@@ -119,6 +119,10 @@ type HostWindow struct {
 	// own included (the sum over goroutines; a thread holding one of the
 	// runtime's locks keeps every other that wants it waiting).
 	LockWaitMs float64 `json:"lock_wait_ms"`
+	// GCAssistMs: CPU time goroutines spent marking for the GC because they
+	// allocated while it ran (the runtime's estimate, counted as a cycle
+	// ends): a goroutine assisting does the GC's work before its own.
+	GCAssistMs float64 `json:"gc_assist_ms"`
 	// ClockRunDelayMs and EncodeRunDelayMs: how long the kernel kept the
 	// clock's and the encode loop's threads waiting for a CPU while they
 	// were ready to run (their schedstat run delay; 0 when the threads
@@ -296,7 +300,7 @@ func (l *Lateness) Run(ctx context.Context, done chan<- struct{}) {
 				"encode_ms", r.EncodeMs, "lock_ms", r.LockMs, "yield_ms", r.YieldMs, "video_ms", r.VideoMs, "audio_ms", r.AudioMs, "key", r.Key, "multiview", r.Multiview, "gc_during", r.GCDuring,
 				"in_c", r.InC, "gomaxprocs", r.GOMAXPROCS,
 				"host_steal_ms", h.StealMs, "sched_max_ms", h.SchedMaxMs, "sched_p99_ms", h.SchedP99Ms,
-				"gc_pause_max_ms", h.GCPauseMaxMs, "gc_cycles", h.GCCycles, "lock_wait_ms", h.LockWaitMs, "clock_run_delay_ms", h.ClockRunDelayMs,
+				"gc_pause_max_ms", h.GCPauseMaxMs, "gc_cycles", h.GCCycles, "lock_wait_ms", h.LockWaitMs, "gc_assist_ms", h.GCAssistMs, "clock_run_delay_ms", h.ClockRunDelayMs,
 				"encode_run_delay_ms", h.EncodeRunDelayMs, "encoders_run_delay_ms", h.EncodersRunDelayMs,
 				"encoders_run_delay_max_ms", h.EncodersRunDelayMaxMs, "major_faults", h.MajorFaults,
 				"minor_faults", h.MinorFaults, "involuntary_switches", h.InvoluntarySwitches}, stall...)...)
@@ -307,7 +311,7 @@ func (l *Lateness) Run(ctx context.Context, done chan<- struct{}) {
 // plus adds two windows' figures (maxima for the latencies).
 func (w HostWindow) plus(o HostWindow) HostWindow {
 	return HostWindow{StealMs: w.StealMs + o.StealMs, SchedMaxMs: max(w.SchedMaxMs, o.SchedMaxMs),
-		SchedP99Ms: max(w.SchedP99Ms, o.SchedP99Ms), GCPauseMaxMs: max(w.GCPauseMaxMs, o.GCPauseMaxMs), LockWaitMs: w.LockWaitMs + o.LockWaitMs,
+		SchedP99Ms: max(w.SchedP99Ms, o.SchedP99Ms), GCPauseMaxMs: max(w.GCPauseMaxMs, o.GCPauseMaxMs), LockWaitMs: w.LockWaitMs + o.LockWaitMs, GCAssistMs: w.GCAssistMs + o.GCAssistMs,
 		ClockRunDelayMs: w.ClockRunDelayMs + o.ClockRunDelayMs, EncodeRunDelayMs: w.EncodeRunDelayMs + o.EncodeRunDelayMs,
 		EncodersRunDelayMs: w.EncodersRunDelayMs + o.EncodersRunDelayMs, EncodersRunDelayMaxMs: max(w.EncodersRunDelayMaxMs, o.EncodersRunDelayMaxMs),
 		GCCycles: w.GCCycles + o.GCCycles, MajorFaults: w.MajorFaults + o.MajorFaults,
@@ -325,7 +329,7 @@ type hostSampler struct {
 	samples              []metrics.Sample
 	sched, pauses        []uint64 // the histograms' counts at the last read
 	gc                   uint64
-	lockWait             float64 // seconds
+	lockWait, gcAssist   float64 // seconds
 	steal                uint64  // /proc/stat ticks
 	majflt, minflt, nivc int64
 	tick                 float64 // seconds per /proc/stat tick
@@ -334,7 +338,7 @@ type hostSampler struct {
 func newHostSampler(clockTid, encodeTid, encodersPrio *atomic.Int32, encoderTids *atomic.Pointer[[]int32]) *hostSampler {
 	s := &hostSampler{clockTid: clockTid, encodeTid: encodeTid, encodersPrio: encodersPrio, encoders: map[int]runDelay{}, encoderTids: encoderTids,
 		tick: 0.01, samples: []metrics.Sample{{Name: "/sched/latencies:seconds"}, {Name: "/sched/pauses/total/gc:seconds"},
-			{Name: "/gc/cycles/total:gc-cycles"}, {Name: "/sync/mutex/wait/total:seconds"}}}
+			{Name: "/gc/cycles/total:gc-cycles"}, {Name: "/sync/mutex/wait/total:seconds"}, {Name: "/cpu/classes/gc/mark/assist:cpu-seconds"}}}
 	s.sample() // the first read is the baseline
 	return s
 }
@@ -356,6 +360,10 @@ func (s *hostSampler) sample() HostWindow {
 	if s.samples[3].Value.Kind() == metrics.KindFloat64 {
 		v := s.samples[3].Value.Float64()
 		w.LockWaitMs, s.lockWait = math.Round((v-s.lockWait)*1e5)/100, v
+	}
+	if s.samples[4].Value.Kind() == metrics.KindFloat64 {
+		v := s.samples[4].Value.Float64()
+		w.GCAssistMs, s.gcAssist = math.Round((v-s.gcAssist)*1e5)/100, v
 	}
 	if steal, ok := readSteal(); ok {
 		w.StealMs = float64(steal-s.steal) * s.tick * 1000
