@@ -14,9 +14,10 @@ import (
 // run delays (HostWindow) say whether a thread waited for a CPU; a look
 // during the wait says where a thread that did not was: asleep in the
 // kernel on what (its state, wchan and kernel stack), or ready and not run.
-// Taken on the clock's own thread, which runs when the others do not;
-// without allocating or blocking (fixed buffers, procfs reads), at most
-// once a second, and only where the program's threads are locked to theirs.
+// Taken on the clock's own thread at its next frame (a hold-up that stops
+// the clock too is seen only once the clock runs again); without allocating
+// or blocking (fixed buffers, procfs reads), at most once a second, and
+// only where the program's threads are locked to theirs.
 
 // stallLookEvery is the least time between two looks.
 const stallLookEvery = time.Second
