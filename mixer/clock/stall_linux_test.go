@@ -161,6 +161,7 @@ func TestLookAtStallNamesTheFutex(t *testing.T) {
 		}
 	}
 	heapWord := new(uint32)
+	atomic.StoreUint32(&stallTestWord, 0) // woken by a run before (-count)
 	global := parkThread(t, futexWait(&stallTestWord), futexWake(&stallTestWord))
 	heap := parkThread(t, futexWait(heapWord), futexWake(heapWord))
 
