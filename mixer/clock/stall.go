@@ -170,8 +170,8 @@ func (l *Lateness) LookAtStall(frame int64, since time.Duration, taken bool) {
 	}
 }
 
-// read adds thread tid's state, wchan and kernel stack to the look (a
-// thread gone meanwhile is left out).
+// read adds thread tid's state, wchan, kernel stack and system call to the
+// look (a thread gone meanwhile is left out).
 func (b *stallBuf) read(tid int32, encoder bool) {
 	t := &b.threads[b.n]
 	t.tid, t.encoder = tid, encoder
