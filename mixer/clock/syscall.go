@@ -42,8 +42,9 @@ func describeSyscall(b []byte) string {
 	return name + " 0x" + strconv.FormatUint(addr, 16)
 }
 
-// global is one of the executable's data symbols, or one of its data
-// sections (name empty) where it has no symbols (stripped, as go test's).
+// global is one of the executable's data symbols, or one of its writable
+// sections (which tell a global from the heap where there are no symbols:
+// a stripped executable, as go test's).
 type global struct {
 	name       string
 	addr, size uint64
