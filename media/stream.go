@@ -314,10 +314,10 @@ func (r *Reader) NextAt(ctx context.Context) (*Unit, time.Time, error) {
 // SkipToKey passes over the units waiting before the newest video key unit
 // in the ring, so that Next returns that key unit: a reader fallen behind
 // its media (a decoder short of CPU, or a burst after a stalled network)
-// takes up again at the newest picture it can decode whole. It reports whether there was such a key unit and how many
-// video units it passed over; the units passed over are the reader's
-// choice, not losses (Dropped does not count them). Without a key unit
-// waiting it changes nothing.
+// takes up again at the newest picture it can decode whole. It reports
+// whether there was such a key unit and how many video units it passed
+// over; the units passed over are the reader's choice, not losses (Dropped
+// does not count them). Without a key unit waiting it changes nothing.
 func (r *Reader) SkipToKey() (found bool, video int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
