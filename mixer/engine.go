@@ -368,6 +368,8 @@ func (e *Engine) run(start time.Time) {
 		defer e.lateness.ClockTid.Store(0)
 		e.log.Info("program threads raised", "priority", prio.String())
 	}
+	rw := watchReturns(prio) // closed before the thread is dropped (deferred after it)
+	defer rw.Close()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	dur := e.cfg.FrameDuration()
@@ -376,7 +378,7 @@ func (e *Engine) run(start time.Time) {
 	for n := int64(0); ; n++ {
 		deadline := start.Add(e.cfg.frameTime(n))
 		if d := time.Until(deadline); d > 0 {
-			if !sleepUntil(e.ctx.Done(), timer, d, prio != atProcessPriority) {
+			if !sleepUntil(e.ctx.Done(), timer, d, prio != atProcessPriority, rw) {
 				return
 			}
 		} else if -d > time.Second {
@@ -445,6 +447,8 @@ func (e *Engine) encodeLoop() {
 		e.lateness.EncodeTid.Store(threadID()) // locked to this goroutine
 		defer e.lateness.EncodeTid.Store(0)
 		e.lateness.EncodersRTPrio.Store(p.encodersRTPrio()) // the encoders were opened with the same right
+		rw := watchReturns(p)                               // x264's send on this thread is watched
+		defer rw.Close()
 	}
 	dur := e.cfg.FrameDuration()
 	for {

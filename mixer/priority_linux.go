@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"unsafe"
+
+	"switchyard/media/av"
 )
 
 // decodeNice is added to the process's nice value for the threads that
@@ -298,6 +300,18 @@ func onProgramThread(f func()) {
 // they do without privileges; realTimeDenied makes raiseProgramThread fall
 // back to nice, as it does without the right to real time (tests' switches).
 var raiseDenied, realTimeDenied atomic.Bool // read by threads that outlive a test
+
+// watchReturns watches the calling thread's returns from C (av.WatchReturns)
+// where it runs in real time (p): coming back from a cgo or system call the
+// runtime can hold it spinning while an ordinary thread on its CPU finishes
+// scanning its goroutine's stack, for as long as the kernel leaves that
+// thread behind it. Nil otherwise; Close it before dropProgramThread.
+func watchReturns(p programPriority) *av.ReturnWatch {
+	if p != realTime {
+		return nil
+	}
+	return av.WatchReturns()
+}
 
 // threadID is the calling thread's id (for its /proc schedstat).
 func threadID() int32 { return int32(syscall.Gettid()) }

@@ -1,6 +1,7 @@
 package mixer
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"switchyard/media"
+	"switchyard/media/av"
 	"switchyard/mixer/audio"
 	"switchyard/mixer/bus"
 )
@@ -256,6 +258,12 @@ func threadSched(statPath string) (policy, rtprio, nice int, alive bool) {
 	return statInt(fields, 41), statInt(fields, 40), statInt(fields, 19), alive
 }
 
+// Scheduling policies beside schedOther and schedRR (sched(7)).
+const (
+	schedFIFO = 1
+	schedIdle = 5
+)
+
 // TestProgramThreadsRunRaised: the clock's thread, the encode loop's and
 // the program encoder's threads run in real time (SCHED_RR at
 // programRTPriority) where the process may (as root); programNice above the
@@ -274,13 +282,15 @@ func TestProgramThreadsRunRaised(t *testing.T) {
 			// raised otherwise than want
 			raised := func() (n, wrong int) {
 				tasks, _ := filepath.Glob("/proc/self/task/*/stat")
+				watcher := fmt.Sprintf("/proc/self/task/%d/stat", av.ReturnWatcherTid())
 				for _, p := range tasks {
 					policy, prio, nice, alive := threadSched(p)
 					var got programPriority
 					switch {
-					case !alive:
+					case !alive || p == watcher:
 						continue
-					case policy == schedRR && (prio == programRTPriority || prio == clockRTPriority):
+					case policy == schedRR && (prio == programRTPriority || prio == clockRTPriority),
+						policy == schedIdle: // a watched thread lowered for a moment (av.ReturnWatch)
 						got = realTime
 					case policy == schedOther && nice == max(ordinaryNice()-programNice, -20):
 						got = raisedNice
@@ -315,6 +325,20 @@ func TestProgramThreadsRunRaised(t *testing.T) {
 				time.Sleep(10 * time.Millisecond)
 			}
 			running, wrong2 := raised()
+			if want == realTime {
+				// The clock's and the encode loop's returns from C are watched
+				// by a thread of av's in real time above them.
+				tid := av.ReturnWatcherTid()
+				if tid == 0 {
+					e.Close()
+					t.Fatal("no return watcher running in real time")
+				}
+				policy, prio, _, alive := threadSched(fmt.Sprintf("/proc/self/task/%d/stat", tid))
+				if !alive || policy != schedFIFO || prio <= clockRTPriority {
+					e.Close()
+					t.Fatalf("the return watcher: policy %d, real-time priority %d (alive %v); want SCHED_FIFO above %d", policy, prio, alive, clockRTPriority)
+				}
+			}
 			e.Close()
 			switch {
 			case wrong1+wrong2 != 0:

@@ -2,7 +2,11 @@
 
 package mixer
 
-import "time"
+import (
+	"time"
+
+	"switchyard/media/av"
+)
 
 // lowerThreadPriority: per-thread priority is a Linux feature; elsewhere
 // decoding runs at the process's priority (false: nothing lowered).
@@ -45,10 +49,13 @@ func dropProgramThread() {}
 // onProgramThread runs f.
 func onProgramThread(f func()) { f() }
 
+// watchReturns: no thread runs in real time here.
+func watchReturns(programPriority) *av.ReturnWatch { return nil }
+
 // threadID is 0 where threads have no /proc schedstat.
 func threadID() int32 { return 0 }
 
 // sleepUntil waits on a timer until the program clock's next frame.
-func sleepUntil(done <-chan struct{}, t *time.Timer, d time.Duration, _ bool) bool {
+func sleepUntil(done <-chan struct{}, t *time.Timer, d time.Duration, _ bool, _ *av.ReturnWatch) bool {
 	return timerSleep(done, t, d)
 }

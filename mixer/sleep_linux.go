@@ -6,6 +6,8 @@ import (
 	"errors"
 	"syscall"
 	"time"
+
+	"switchyard/media/av"
 )
 
 // sleepUntil waits d for the program clock's next frame, or until done
@@ -17,9 +19,11 @@ import (
 // clock woke 34–110 ms late while its own thread never waited for a CPU
 // (late frames of cause "clock" with clock_run_delay_ms 0). Coming back
 // from the call the goroutine takes an idle P (the process keeps spare
-// ones: sysmon's hold raises GOMAXPROCS above the CPUs). Close is seen
-// within a frame: done is looked at before each sleep.
-func sleepUntil(done <-chan struct{}, t *time.Timer, d time.Duration, rt bool) bool {
+// ones: sysmon's hold raises GOMAXPROCS above the CPUs). With rw (the
+// thread in real time and watched, av.ReturnWatch) the sleep is in C, so a
+// return the runtime holds is let go. Close is seen within a frame: done is
+// looked at before each sleep.
+func sleepUntil(done <-chan struct{}, t *time.Timer, d time.Duration, rt bool, rw *av.ReturnWatch) bool {
 	if !rt {
 		return timerSleep(done, t, d)
 	}
@@ -27,6 +31,10 @@ func sleepUntil(done <-chan struct{}, t *time.Timer, d time.Duration, rt bool) b
 	case <-done:
 		return false
 	default:
+	}
+	if rw != nil {
+		rw.Sleep(d)
+		return true
 	}
 	ts := syscall.NsecToTimespec(d.Nanoseconds())
 	for {

@@ -815,6 +815,7 @@ func scaleRun(b *testing.B, fps int, clip func() (string, error), prefix string,
 		time.Sleep(3 * time.Second) // settle: decoders open, pools warm
 		s0, c0, l0, w0, steal0 := a.mixer.Stats(), selfCPU(), sourcesLate(a, names[:n]), wall.Load(), stealMs()
 		p0, busy0 := pushersCPU(b, pushers), machineBusy()
+		held0, _ := av.Rescues()
 		end := time.Now().Add(window)
 		var maxEncode float64
 		var onAir []time.Duration // the buffer each camera came on air with at a cut (what its picture is late by)
@@ -851,8 +852,10 @@ func scaleRun(b *testing.B, fps int, clip func() (string, error), prefix string,
 			n, (c1-c0).Seconds()/media, late, s1.LateBy[clock.LateClock]-s0.LateBy[clock.LateClock],
 			s1.LateBy[clock.LateBacklog]-s0.LateBy[clock.LateBacklog], s1.LateBy[clock.LateEncode]-s0.LateBy[clock.LateEncode],
 			dropped, media, maxEncode, pics, sound.Milliseconds(), float64(w1-w0)/media, stealMs()-steal0, s1.LeftMaxMs, s1.WokeMaxMs, s1.YieldMaxMs)
-		fmt.Printf("      the machine: %.2f of its %d cores busy (the host's steal among them), the %d pushers %.2f; %d pictures skipped by decoders fallen behind\n",
-			(busy1-busy0)/media, runtime.NumCPU(), n, (p1-p0).Seconds()/media, skipped)
+		held1, heldMax := av.Rescues()
+		fmt.Printf("      the machine: %.2f of its %d cores busy (the host's steal among them), the %d pushers %.2f; %d pictures skipped by decoders fallen behind; "+
+			"the program's threads held coming back from C and let go %d times (since start at most %.1f ms)\n",
+			(busy1-busy0)/media, runtime.NumCPU(), n, (p1-p0).Seconds()/media, skipped, held1-held0, float64(heldMax)/1e6)
 		cores[n] = (c1 - c0).Seconds() / media
 		var most time.Duration // over every source, at the end
 		for _, name := range names[:n] {

@@ -203,6 +203,14 @@ int sy_enc_send(sy_codec *c, AVFrame *f, int64_t pts, int force_key) {
 	return avcodec_send_frame(c->ctx, f);
 }
 
+// sy_enc_send_watched is sy_enc_send for a video encoder on a thread whose
+// returns from C may be watched (rtreturn.go): *rw is its watch or NULL.
+int sy_enc_send_watched(sy_codec *c, AVFrame *f, int64_t pts, int force_key, sy_rw **rw) {
+	int code = sy_enc_send(c, f, pts, force_key);
+	*rw = sy_rw_leaving();
+	return code;
+}
+
 int sy_enc_receive(sy_codec *c) {
 	av_packet_unref(c->pkt);
 	return avcodec_receive_packet(c->ctx, c->pkt);

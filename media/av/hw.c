@@ -137,8 +137,16 @@ sy_codec *sy_h264_enc_open_hw(const char *name, int w, int h, int fps_num, int f
 
 // sy_enc_send_hw sends an I420 frame to an encoder opened by
 // sy_h264_enc_open_hw: as it is (NVENC), as NV12 (QSV), or as NV12 uploaded
-// to a surface of the device (VAAPI).
-int sy_enc_send_hw(sy_codec *c, AVFrame *f, int64_t pts, int force_key) {
+// to a surface of the device (VAAPI). *rw: as sy_enc_send_watched.
+static int sy_enc_send_hw1(sy_codec *c, AVFrame *f, int64_t pts, int force_key);
+
+int sy_enc_send_hw(sy_codec *c, AVFrame *f, int64_t pts, int force_key, sy_rw **rw) {
+	int code = sy_enc_send_hw1(c, f, pts, force_key);
+	*rw = sy_rw_leaving();
+	return code;
+}
+
+static int sy_enc_send_hw1(sy_codec *c, AVFrame *f, int64_t pts, int force_key) {
 	if (!f || c->ctx->pix_fmt == AV_PIX_FMT_YUV420P) return sy_enc_send(c, f, pts, force_key);
 	int err = av_frame_make_writable(c->sw);
 	if (err < 0) return err;

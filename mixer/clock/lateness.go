@@ -19,6 +19,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"switchyard/media/av"
 )
 
 // Why a program frame is late. A frame is late when its compose started
@@ -123,6 +125,11 @@ type HostWindow struct {
 	// allocated while it ran (the runtime's estimate, counted as a cycle
 	// ends): a goroutine assisting does the GC's work before its own.
 	GCAssistMs float64 `json:"gc_assist_ms"`
+	// ReturnsHeld: how many times the clock's or the encode loop's thread,
+	// in real time, was held over a millisecond coming back from C into Go
+	// (the runtime waiting for an ordinary thread to finish scanning its
+	// stack) and was let go by lowering it (av.ReturnWatch).
+	ReturnsHeld int64 `json:"returns_held"`
 	// ClockRunDelayMs and EncodeRunDelayMs: how long the kernel kept the
 	// clock's and the encode loop's threads waiting for a CPU while they
 	// were ready to run (their schedstat run delay; 0 when the threads
@@ -300,7 +307,7 @@ func (l *Lateness) Run(ctx context.Context, done chan<- struct{}) {
 				"encode_ms", r.EncodeMs, "lock_ms", r.LockMs, "yield_ms", r.YieldMs, "video_ms", r.VideoMs, "audio_ms", r.AudioMs, "key", r.Key, "multiview", r.Multiview, "gc_during", r.GCDuring,
 				"in_c", r.InC, "gomaxprocs", r.GOMAXPROCS,
 				"host_steal_ms", h.StealMs, "sched_max_ms", h.SchedMaxMs, "sched_p99_ms", h.SchedP99Ms,
-				"gc_pause_max_ms", h.GCPauseMaxMs, "gc_cycles", h.GCCycles, "lock_wait_ms", h.LockWaitMs, "gc_assist_ms", h.GCAssistMs, "clock_run_delay_ms", h.ClockRunDelayMs,
+				"gc_pause_max_ms", h.GCPauseMaxMs, "gc_cycles", h.GCCycles, "lock_wait_ms", h.LockWaitMs, "gc_assist_ms", h.GCAssistMs, "returns_held", h.ReturnsHeld, "clock_run_delay_ms", h.ClockRunDelayMs,
 				"encode_run_delay_ms", h.EncodeRunDelayMs, "encoders_run_delay_ms", h.EncodersRunDelayMs,
 				"encoders_run_delay_max_ms", h.EncodersRunDelayMaxMs, "major_faults", h.MajorFaults,
 				"minor_faults", h.MinorFaults, "involuntary_switches", h.InvoluntarySwitches}, stall...)...)
@@ -311,7 +318,7 @@ func (l *Lateness) Run(ctx context.Context, done chan<- struct{}) {
 // plus adds two windows' figures (maxima for the latencies).
 func (w HostWindow) plus(o HostWindow) HostWindow {
 	return HostWindow{StealMs: w.StealMs + o.StealMs, SchedMaxMs: max(w.SchedMaxMs, o.SchedMaxMs),
-		SchedP99Ms: max(w.SchedP99Ms, o.SchedP99Ms), GCPauseMaxMs: max(w.GCPauseMaxMs, o.GCPauseMaxMs), LockWaitMs: w.LockWaitMs + o.LockWaitMs, GCAssistMs: w.GCAssistMs + o.GCAssistMs,
+		SchedP99Ms: max(w.SchedP99Ms, o.SchedP99Ms), GCPauseMaxMs: max(w.GCPauseMaxMs, o.GCPauseMaxMs), LockWaitMs: w.LockWaitMs + o.LockWaitMs, GCAssistMs: w.GCAssistMs + o.GCAssistMs, ReturnsHeld: w.ReturnsHeld + o.ReturnsHeld,
 		ClockRunDelayMs: w.ClockRunDelayMs + o.ClockRunDelayMs, EncodeRunDelayMs: w.EncodeRunDelayMs + o.EncodeRunDelayMs,
 		EncodersRunDelayMs: w.EncodersRunDelayMs + o.EncodersRunDelayMs, EncodersRunDelayMaxMs: max(w.EncodersRunDelayMaxMs, o.EncodersRunDelayMaxMs),
 		GCCycles: w.GCCycles + o.GCCycles, MajorFaults: w.MajorFaults + o.MajorFaults,
@@ -330,6 +337,7 @@ type hostSampler struct {
 	sched, pauses        []uint64 // the histograms' counts at the last read
 	gc                   uint64
 	lockWait, gcAssist   float64 // seconds
+	rescues              int64   // av.Rescues
 	steal                uint64  // /proc/stat ticks
 	majflt, minflt, nivc int64
 	tick                 float64 // seconds per /proc/stat tick
@@ -365,6 +373,8 @@ func (s *hostSampler) sample() HostWindow {
 		v := s.samples[4].Value.Float64()
 		w.GCAssistMs, s.gcAssist = math.Round((v-s.gcAssist)*1e5)/100, v
 	}
+	n, _ := av.Rescues()
+	w.ReturnsHeld, s.rescues = n-s.rescues, n
 	if steal, ok := readSteal(); ok {
 		w.StealMs = float64(steal-s.steal) * s.tick * 1000
 		s.steal = steal
