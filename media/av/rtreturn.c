@@ -107,23 +107,30 @@ static void *rw_watch(void *arg) {
 	return NULL;
 }
 
-// rw_run starts the watcher once, in real time above the watched threads;
-// 0 when it runs.
-static int rw_run(void) {
+static int rw_create(int prio) {
+	pthread_attr_t a;
+	pthread_attr_init(&a);
+	pthread_attr_setstacksize(&a, 64 * 1024);
+	pthread_attr_setinheritsched(&a, PTHREAD_EXPLICIT_SCHED);
+	pthread_attr_setschedpolicy(&a, SCHED_FIFO);
+	struct sched_param p = {.sched_priority = prio};
+	pthread_attr_setschedparam(&a, &p);
+	pthread_t t;
+	int err = pthread_create(&t, &a, rw_watch, NULL);
+	pthread_attr_destroy(&a);
+	if (err == 0) pthread_detach(t);
+	return err;
+}
+
+// rw_run starts the watcher once, in real time above the watched thread
+// (prio): at RW_PRIO, or where the process may only go lower (RLIMIT_RTPRIO)
+// one above prio; 0 when it runs.
+static int rw_run(int prio) {
 	pthread_mutex_lock(&rw_start);
 	if (!rw_started) {
-		pthread_attr_t a;
-		pthread_attr_init(&a);
-		pthread_attr_setstacksize(&a, 64 * 1024);
-		pthread_attr_setinheritsched(&a, PTHREAD_EXPLICIT_SCHED);
-		pthread_attr_setschedpolicy(&a, SCHED_FIFO);
-		struct sched_param p = {.sched_priority = RW_PRIO};
-		pthread_attr_setschedparam(&a, &p);
-		pthread_t t;
-		int err = pthread_create(&t, &a, rw_watch, NULL);
-		pthread_attr_destroy(&a);
+		int err = rw_create(RW_PRIO);
+		if (err == EPERM && prio + 1 < RW_PRIO) err = rw_create(prio + 1);
 		if (err == 0) {
-			pthread_detach(t);
 			rw_started = 1;
 		} else {
 			rw_started = -1;
@@ -143,7 +150,8 @@ int sy_rw_attach(sy_rw *w, int disabled) {
 	w->slot = -1;
 	rw_cur = w;
 	if (disabled) return 0; // marked, not watched (a test's control)
-	if (rw_run() != 0) return -1;
+	if (w->policy != SCHED_RR && w->policy != SCHED_FIFO) return -1; // not in real time: nothing to cure
+	if (rw_run(w->prio) != 0) return -1;
 	for (int i = 0; i < RW_SLOTS; i++) {
 		sy_rw *none = NULL;
 		if (__atomic_compare_exchange_n(&rw_slots[i], &none, w, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {

@@ -67,9 +67,9 @@ var watchDisabled atomic.Bool
 // WatchReturns watches the calling thread's returns from C at its current
 // scheduling policy and priority (the thread raised to real time and locked
 // to the calling goroutine, which must stay locked until Close). Nil where
-// it cannot watch (no watcher thread could start in real time: no right to
-// real time, not Linux); a nil watch's methods do what they would without
-// the watch.
+// there is nothing to cure or it cannot watch (the thread not in real time;
+// no watcher thread could start in real time above it; not Linux); a nil
+// watch's methods do what they would without the watch.
 func WatchReturns() *ReturnWatch {
 	w := &ReturnWatch{c: (*C.sy_rw)(C.calloc(1, C.size_t(unsafe.Sizeof(C.sy_rw{}))))}
 	disabled := C.int(0)
