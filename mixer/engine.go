@@ -145,6 +145,7 @@ func New(cfg Config, log *slog.Logger) (*Engine, error) {
 	e := &Engine{cfg: cfg, log: log.With("component", "mixer")}
 	e.gopFrames = max(1, int64(math.Round(cfg.Keyint.Seconds()*float64(cfg.FPSNum)/float64(cfg.FPSDen))))
 	e.lateness = clock.NewLateness(e.log)
+	e.lateness.ReturnsHeld = func() int64 { n, _ := av.Rescues(); return n }
 	e.encTaken.Store(-1)
 	e.keyers = newKeyerSet(cfg, e.log)
 	e.keyers.known = func(name string) bool { return e.sw.knownNow(name) }

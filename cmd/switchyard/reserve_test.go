@@ -30,7 +30,9 @@ func probeCodecs(t *testing.T, url string) string {
 // stream: ffmpeg's RTMP client announces sound in the FLV header it makes
 // up, so a stream without sound (Opus, not carried) was probed for the
 // whole default 5 s; 2 s holds a key frame and many sound frames of every
-// camera here.
+// camera here. The codecs are what ffprobe prints; what its decoder says
+// meanwhile (a picture missing its reference after a packet lost on a UDP
+// leg upstream) is not, and goes with an error only.
 func probeCodecsErr(url string) (string, error) {
 	args := []string{"-v", "error", "-analyzeduration", "2000000", "-show_entries", "stream=codec_name", "-of", "csv=p=0"}
 	if strings.HasPrefix(url, "rtsp") {
@@ -38,9 +40,12 @@ func probeCodecsErr(url string) (string, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, "ffprobe", append(args, url)...).CombinedOutput()
+	var stderr strings.Builder
+	cmd := exec.CommandContext(ctx, "ffprobe", append(args, url)...)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
 	if err != nil {
-		return "", fmt.Errorf("ffprobe %s: %w: %s", url, err, out)
+		return "", fmt.Errorf("ffprobe %s: %w: %s%s", url, err, out, stderr.String())
 	}
 	return strings.Join(strings.Fields(string(out)), " "), nil
 }

@@ -204,10 +204,10 @@ int sy_enc_send(sy_codec *c, AVFrame *f, int64_t pts, int force_key) {
 }
 
 // sy_enc_send_watched is sy_enc_send for a video encoder on a thread whose
-// returns from C may be watched (rtreturn.go): *rw is its watch or NULL.
-int sy_enc_send_watched(sy_codec *c, AVFrame *f, int64_t pts, int force_key, sy_rw **rw) {
+// returns from C may be watched (rtreturn.go): c->rw is its watch or NULL.
+int sy_enc_send_watched(sy_codec *c, AVFrame *f, int64_t pts, int force_key) {
 	int code = sy_enc_send(c, f, pts, force_key);
-	*rw = sy_rw_leaving();
+	c->rw = sy_rw_leaving();
 	return code;
 }
 

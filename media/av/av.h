@@ -27,6 +27,9 @@ typedef struct {
 	AVFrame *sw;
 	struct SwsContext *sws;
 	enum AVPixelFormat hwfmt; // a decoder's device format; AV_PIX_FMT_NONE: none
+	// the calling thread's return watch after an encoder's send (rtreturn.h;
+	// NULL: not watched), read by Go on return: no Go pointer handed to C
+	sy_rw *rw;
 } sy_codec;
 
 AVFrame *sy_frame_new(int w, int h, int *err);
@@ -46,7 +49,7 @@ sy_codec *sy_aac_enc_open(int rate, int bitrate, int *err);
 sy_codec *sy_jpeg_enc_open(int w, int h, int qscale, int *err);
 int sy_jpeg_send(sy_codec *c, AVFrame *f);
 int sy_enc_send(sy_codec *c, AVFrame *f, int64_t pts, int force_key);
-int sy_enc_send_watched(sy_codec *c, AVFrame *f, int64_t pts, int force_key, sy_rw **rw);
+int sy_enc_send_watched(sy_codec *c, AVFrame *f, int64_t pts, int force_key);
 int sy_enc_receive(sy_codec *c);
 void sy_codec_close(sy_codec *c);
 
@@ -57,7 +60,7 @@ sy_codec *sy_video_dec_open_hw(const char *name, int threads, AVBufferRef *dev, 
 int sy_dec_receive_hw(sy_codec *c);
 sy_codec *sy_h264_enc_open_hw(const char *name, int w, int h, int fps_num, int fps_den, int bitrate, int gop,
 	AVBufferRef *dev, int *err);
-int sy_enc_send_hw(sy_codec *c, AVFrame *f, int64_t pts, int force_key, sy_rw **rw);
+int sy_enc_send_hw(sy_codec *c, AVFrame *f, int64_t pts, int force_key);
 
 int sy_scale(struct SwsContext **cache, const AVFrame *src,
 	uint8_t *d0, uint8_t *d1, uint8_t *d2, int s0, int s1, int s2, int dw, int dh);

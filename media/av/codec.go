@@ -239,13 +239,12 @@ func (e *VideoEncoder) Encode(f *Frame, pts int64, forceKey bool, fn func(Packet
 	}
 	inC.Add(1)
 	var code C.int
-	var rw *C.sy_rw
 	if e.hw {
-		code = C.sy_enc_send_hw(e.c, f.f, C.int64_t(pts), key, &rw)
+		code = C.sy_enc_send_hw(e.c, f.f, C.int64_t(pts), key)
 	} else {
-		code = C.sy_enc_send_watched(e.c, f.f, C.int64_t(pts), key, &rw)
+		code = C.sy_enc_send_watched(e.c, f.f, C.int64_t(pts), key)
 	}
-	back(rw) // first: a real-time thread the runtime held coming back is let go
+	back(e.c.rw) // first: a real-time thread the runtime held coming back is let go
 	inC.Add(-1)
 	if err := avErr("encode", code); err != nil {
 		return err

@@ -137,12 +137,12 @@ sy_codec *sy_h264_enc_open_hw(const char *name, int w, int h, int fps_num, int f
 
 // sy_enc_send_hw sends an I420 frame to an encoder opened by
 // sy_h264_enc_open_hw: as it is (NVENC), as NV12 (QSV), or as NV12 uploaded
-// to a surface of the device (VAAPI). *rw: as sy_enc_send_watched.
+// to a surface of the device (VAAPI). c->rw: as sy_enc_send_watched.
 static int sy_enc_send_hw1(sy_codec *c, AVFrame *f, int64_t pts, int force_key);
 
-int sy_enc_send_hw(sy_codec *c, AVFrame *f, int64_t pts, int force_key, sy_rw **rw) {
+int sy_enc_send_hw(sy_codec *c, AVFrame *f, int64_t pts, int force_key) {
 	int code = sy_enc_send_hw1(c, f, pts, force_key);
-	*rw = sy_rw_leaving();
+	c->rw = sy_rw_leaving();
 	return code;
 }
 

@@ -17,18 +17,19 @@
 
 #ifdef __linux__
 
-// A thread is lowered once it has been RW_AFTER_NS out of its C call without
-// coming back into Go, and raised again after RW_LOWERED_NS if it is still
-// not back (so a thread that is not held by the runtime but only waits is
-// never left in SCHED_IDLE behind ordinary threads for long).
-#define RW_AFTER_NS 1000000
+// A thread is lowered once it has been its watch's after (1 ms: rtreturn.go)
+// out of its C call without coming back into Go, and raised again after
+// RW_LOWERED_NS if it is still not back (so a thread that is not held by the
+// runtime but only waits is never left in SCHED_IDLE behind ordinary threads
+// for long).
 #define RW_LOWERED_NS 1000000
 #define RW_SLOTS 16
 // The watcher's real-time priority: above the program's threads (10, 11),
 // under the kernel's own (50 and up).
 #define RW_PRIO 20
 
-static sy_rw *rw_slots[RW_SLOTS];
+static sy_rw *rw_slots[RW_SLOTS]; // under rw_slots_mu
+static pthread_mutex_t rw_slots_mu = PTHREAD_MUTEX_INITIALIZER; // the watcher holds it through each look
 static int32_t rw_seq;  // futex word: moved by a leaving thread that finds the watcher idle
 static int32_t rw_idle; // the watcher waits for a leaving, without a deadline
 static int32_t rw_tid;
@@ -59,7 +60,7 @@ static int64_t rw_look(sy_rw *w, int64_t now) {
 	int64_t left = __atomic_load_n(&w->left, __ATOMIC_SEQ_CST);
 	if (left) {
 		if (!__atomic_load_n(&w->lowered, __ATOMIC_SEQ_CST)) {
-			if (now - left >= RW_AFTER_NS) {
+			if (now - left >= w->after) {
 				if (rw_set(w->tid, SCHED_IDLE, 0) == 0) {
 					w->lowered_at = now;
 					__atomic_store_n(&w->lowered, 1, __ATOMIC_SEQ_CST);
@@ -67,12 +68,12 @@ static int64_t rw_look(sy_rw *w, int64_t now) {
 					next = now + RW_LOWERED_NS;
 				}
 			} else {
-				next = left + RW_AFTER_NS;
+				next = left + w->after;
 			}
 		} else if (now - w->lowered_at >= RW_LOWERED_NS) {
 			rw_set(w->tid, w->policy, w->prio);
 			__atomic_store_n(&w->lowered, 0, __ATOMIC_SEQ_CST);
-			next = now + RW_AFTER_NS;
+			next = now + w->after;
 		} else {
 			next = w->lowered_at + RW_LOWERED_NS;
 		}
@@ -88,13 +89,15 @@ static void *rw_watch(void *arg) {
 		int32_t seq = __atomic_load_n(&rw_seq, __ATOMIC_SEQ_CST);
 		__atomic_store_n(&rw_idle, 1, __ATOMIC_SEQ_CST);
 		int64_t now = rw_now(), next = INT64_MAX;
+		pthread_mutex_lock(&rw_slots_mu);
 		for (int i = 0; i < RW_SLOTS; i++) {
-			sy_rw *w = __atomic_load_n(&rw_slots[i], __ATOMIC_SEQ_CST);
+			sy_rw *w = rw_slots[i];
 			if (w) {
 				int64_t t = rw_look(w, now);
 				if (t < next) next = t;
 			}
 		}
+		pthread_mutex_unlock(&rw_slots_mu);
 		if (next == INT64_MAX) {
 			syscall(SYS_futex, &rw_seq, FUTEX_WAIT_PRIVATE, seq, NULL, NULL, 0);
 			continue;
@@ -141,34 +144,37 @@ static int rw_run(int prio) {
 	return ok;
 }
 
-int sy_rw_attach(sy_rw *w, int disabled) {
+int sy_rw_attach(sy_rw *w, int64_t after_ns) {
 	w->tid = (int32_t)syscall(SYS_gettid);
 	struct sched_param p;
 	w->policy = sched_getscheduler(0);
 	if (w->policy < 0 || sched_getparam(0, &p) != 0) return -1;
 	w->prio = p.sched_priority;
 	w->slot = -1;
-	rw_cur = w;
-	if (disabled) return 0; // marked, not watched (a test's control)
+	w->after = after_ns;
 	if (w->policy != SCHED_RR && w->policy != SCHED_FIFO) return -1; // not in real time: nothing to cure
 	if (rw_run(w->prio) != 0) return -1;
-	for (int i = 0; i < RW_SLOTS; i++) {
-		sy_rw *none = NULL;
-		if (__atomic_compare_exchange_n(&rw_slots[i], &none, w, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+	pthread_mutex_lock(&rw_slots_mu);
+	for (int i = 0; i < RW_SLOTS && w->slot < 0; i++) {
+		if (!rw_slots[i]) {
+			rw_slots[i] = w;
 			w->slot = i;
-			return 0;
 		}
 	}
-	rw_cur = NULL;
-	return -2;
+	pthread_mutex_unlock(&rw_slots_mu);
+	if (w->slot < 0) return -2;
+	rw_cur = w;
+	return 0;
 }
 
+// sy_rw_detach ends w's watch; once it returns the watcher no longer looks
+// at w (it looks only under rw_slots_mu), so w may be freed.
 void sy_rw_detach(sy_rw *w) {
 	rw_cur = NULL;
 	if (w->slot >= 0) {
-		__atomic_store_n(&rw_slots[w->slot], NULL, __ATOMIC_SEQ_CST);
-		// The watcher may still be looking at w: wait until it is not.
-		while (__atomic_load_n(&w->busy, __ATOMIC_SEQ_CST)) sched_yield();
+		pthread_mutex_lock(&rw_slots_mu);
+		rw_slots[w->slot] = NULL;
+		pthread_mutex_unlock(&rw_slots_mu);
 		w->slot = -1;
 	}
 }
@@ -195,7 +201,7 @@ int sy_rw_watcher_tid(void) { return __atomic_load_n(&rw_tid, __ATOMIC_SEQ_CST);
 
 #else
 
-int sy_rw_attach(sy_rw *w, int disabled) { (void)w; (void)disabled; return -1; }
+int sy_rw_attach(sy_rw *w, int64_t after_ns) { (void)w; (void)disabled; return -1; }
 void sy_rw_detach(sy_rw *w) { (void)w; }
 sy_rw *sy_rw_leaving(void) { return NULL; }
 sy_rw *sy_rw_sleep(int64_t ns) {

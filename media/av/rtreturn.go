@@ -28,12 +28,14 @@ import (
 // run (machine A, 2 cores): the program's encode loop 70–100 ms in
 // exitsyscall after x264's call, 45–49 of each incident's 66–84 samples in
 // runtime.procyieldAsm, the scanner queued behind it; the program clock's
-// late wakes from nanosleep(2) the same from outside. One stack scan in some
-// 50–200 lands this way: a late program frame every few minutes.
+// late wakes from nanosleep(2) the same from outside. Counted with the watch
+// on the same run: 43–65 holds over a millisecond in 10 minutes (about one
+// collection in four); unwatched, the worst of them made a late program
+// frame every few minutes.
 //
 // A ReturnWatch is the cure: a watched thread's C calls note the moment they
 // end (the encoder's send, the clock's sleep); Go code notes the moment it is
-// back (Back). A watcher thread of its own — C, never in Go, in real time
+// back (back). A watcher thread of its own — C, never in Go, in real time
 // above the program's threads — lowers a thread out of C for over a
 // millisecond without being back to SCHED_IDLE for a millisecond, which lets
 // any ordinary thread on its CPU (the scanner) run, then raises it again if
@@ -44,9 +46,9 @@ import (
 // ReturnWatch is one real-time thread's watch (WatchReturns).
 type ReturnWatch struct{ c *C.sy_rw }
 
-// Rescues is the count of watched calls whose thread the watcher lowered
-// because it stayed out of C over a millisecond without coming back into Go,
-// and the longest such stay, in ns.
+// rescues counts the watched calls whose thread the watcher lowered because
+// it stayed out of C over a millisecond without coming back into Go;
+// longestHeld is the longest such stay, in ns.
 var rescues, longestHeld atomic.Int64
 
 // Rescues returns how many times a watched thread was held coming back from
@@ -60,9 +62,12 @@ func Rescues() (n int64, longest time.Duration) {
 // looks at the process's threads can tell it from the others.
 func ReturnWatcherTid() int { return int(C.sy_rw_watcher_tid()) }
 
-// watchDisabled makes WatchReturns mark the calls without watching them (a
-// test's control: the hold is measured, not cured).
-var watchDisabled atomic.Bool
+// watchAfter is how long a watched thread may be out of C without being
+// back in Go before the watcher lowers it: a normal return takes
+// microseconds. A test's control sets it longer.
+var watchAfter atomic.Int64
+
+func init() { watchAfter.Store(int64(time.Millisecond)) }
 
 // WatchReturns watches the calling thread's returns from C at its current
 // scheduling policy and priority (the thread raised to real time and locked
@@ -72,11 +77,7 @@ var watchDisabled atomic.Bool
 // watch's methods do what they would without the watch.
 func WatchReturns() *ReturnWatch {
 	w := &ReturnWatch{c: (*C.sy_rw)(C.calloc(1, C.size_t(unsafe.Sizeof(C.sy_rw{}))))}
-	disabled := C.int(0)
-	if watchDisabled.Load() {
-		disabled = 1
-	}
-	if C.sy_rw_attach(w.c, disabled) != 0 {
+	if C.sy_rw_attach(w.c, C.int64_t(watchAfter.Load())) != 0 {
 		C.free(unsafe.Pointer(w.c))
 		return nil
 	}

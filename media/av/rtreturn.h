@@ -14,10 +14,11 @@ typedef struct {
 	int32_t rescued;   // the watcher lowered it since the thread last came back
 	int32_t tid, policy, prio;
 	int32_t slot;
+	int64_t after;      // ns out of C before the watcher lowers the thread
 	int64_t lowered_at; // the watcher's own
 } sy_rw;
 
-int sy_rw_attach(sy_rw *w, int disabled);
+int sy_rw_attach(sy_rw *w, int64_t after_ns);
 void sy_rw_detach(sy_rw *w);
 sy_rw *sy_rw_leaving(void);
 sy_rw *sy_rw_sleep(int64_t ns);

@@ -19,8 +19,6 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
-
-	"switchyard/media/av"
 )
 
 // Why a program frame is late. A frame is late when its compose started
@@ -165,6 +163,10 @@ type Lateness struct {
 	// ids, when locked to their goroutines (0: not); the sampler reads
 	// their run delays.
 	ClockTid, EncodeTid atomic.Int32
+	// ReturnsHeld, set before Run, counts since start the times the
+	// program's threads were held coming back from C and let go
+	// (av.Rescues; nil: none counted). This package stays cgo-free.
+	ReturnsHeld func() int64
 	// EncodersRTPrio is the real-time priority (SCHED_RR) the encoders'
 	// threads run at (0: none); the sampler reads the run delays of the
 	// process's threads at it.
@@ -265,6 +267,10 @@ func (l *Lateness) LastLate() LateFrame {
 func (l *Lateness) Run(ctx context.Context, done chan<- struct{}) {
 	defer close(done)
 	s := newHostSampler(&l.ClockTid, &l.EncodeTid, &l.EncodersRTPrio, &l.stall.encoders)
+	s.held = l.ReturnsHeld
+	if s.held != nil {
+		s.rescues = s.held() // the baseline
+	}
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	suppressed := 0
@@ -336,9 +342,10 @@ type hostSampler struct {
 	samples              []metrics.Sample
 	sched, pauses        []uint64 // the histograms' counts at the last read
 	gc                   uint64
-	lockWait, gcAssist   float64 // seconds
-	rescues              int64   // av.Rescues
-	steal                uint64  // /proc/stat ticks
+	lockWait, gcAssist   float64      // seconds
+	held                 func() int64 // Lateness.ReturnsHeld
+	rescues              int64        // its count at the last read
+	steal                uint64       // /proc/stat ticks
 	majflt, minflt, nivc int64
 	tick                 float64 // seconds per /proc/stat tick
 }
@@ -373,8 +380,10 @@ func (s *hostSampler) sample() HostWindow {
 		v := s.samples[4].Value.Float64()
 		w.GCAssistMs, s.gcAssist = math.Round((v-s.gcAssist)*1e5)/100, v
 	}
-	n, _ := av.Rescues()
-	w.ReturnsHeld, s.rescues = n-s.rescues, n
+	if s.held != nil {
+		n := s.held()
+		w.ReturnsHeld, s.rescues = n-s.rescues, n
+	}
 	if steal, ok := readSteal(); ok {
 		w.StealMs = float64(steal-s.steal) * s.tick * 1000
 		s.steal = steal
