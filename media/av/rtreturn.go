@@ -84,9 +84,9 @@ func WatchReturns() *ReturnWatch {
 	return w
 }
 
-// Close ends the watch, on the thread that started it.
+// Close ends the watch, on the thread that started it. Safe twice.
 func (w *ReturnWatch) Close() {
-	if w == nil {
+	if w == nil || w.c == nil {
 		return
 	}
 	C.sy_rw_detach(w.c)
@@ -119,7 +119,8 @@ func back(rw *C.sy_rw) time.Duration {
 	held := time.Duration(nanotime() - left)
 	busy := (*int32)(unsafe.Pointer(&rw.busy))
 	lowered := (*int32)(unsafe.Pointer(&rw.lowered))
-	if atomic.LoadInt32(busy) == 0 && atomic.LoadInt32(lowered) == 0 {
+	rescued := (*int32)(unsafe.Pointer(&rw.rescued))
+	if atomic.LoadInt32(busy) == 0 && atomic.LoadInt32(lowered) == 0 && atomic.LoadInt32(rescued) == 0 {
 		return held
 	}
 	for atomic.LoadInt32(busy) != 0 {
@@ -130,7 +131,7 @@ func back(rw *C.sy_rw) time.Duration {
 		syscall.RawSyscall(syscall.SYS_SCHED_SETSCHEDULER, uintptr(rw.tid), uintptr(rw.policy), uintptr(unsafe.Pointer(&param)))
 		atomic.StoreInt32(lowered, 0)
 	}
-	if atomic.SwapInt32((*int32)(unsafe.Pointer(&rw.rescued)), 0) != 0 {
+	if atomic.SwapInt32(rescued, 0) != 0 { // lowered (and maybe raised again by the watcher) while out
 		rescues.Add(1)
 		for l := longestHeld.Load(); int64(held) > l && !longestHeld.CompareAndSwap(l, int64(held)); l = longestHeld.Load() {
 		}
