@@ -3,8 +3,6 @@
 package mixer
 
 import (
-	"errors"
-	"syscall"
 	"time"
 
 	"switchyard/media/av"
@@ -21,7 +19,7 @@ import (
 // from the call the goroutine takes an idle P (the process keeps spare
 // ones: sysmon's hold raises GOMAXPROCS above the CPUs). With rw (the
 // thread in real time and watched, av.ReturnWatch) the sleep is in C, so a
-// return the runtime holds is let go. Close is seen within a frame: done is
+// return the runtime holds is let go; without, in syscall.Nanosleep. Close is seen within a frame: done is
 // looked at before each sleep.
 func sleepUntil(done <-chan struct{}, t *time.Timer, d time.Duration, rt bool, rw *av.ReturnWatch) bool {
 	if !rt {
@@ -32,17 +30,6 @@ func sleepUntil(done <-chan struct{}, t *time.Timer, d time.Duration, rt bool, r
 		return false
 	default:
 	}
-	if rw != nil {
-		rw.Sleep(d)
-		return true
-	}
-	ts := syscall.NsecToTimespec(d.Nanoseconds())
-	for {
-		var rem syscall.Timespec
-		err := syscall.Nanosleep(&ts, &rem)
-		if !errors.Is(err, syscall.EINTR) {
-			return true
-		}
-		ts = rem // a signal: sleep what is left
-	}
+	rw.Sleep(d) // a nil watch (raised by nice only) sleeps in nanosleep(2) all the same
+	return true
 }

@@ -134,6 +134,9 @@ static int rw_run(int prio) {
 		int err = rw_create(RW_PRIO);
 		if (err == EPERM && prio + 1 < RW_PRIO) err = rw_create(prio + 1);
 		if (err == 0) {
+			// Its id is known before any watch is: whoever looks at the
+			// process's threads can tell the watcher from the others.
+			while (!__atomic_load_n(&rw_tid, __ATOMIC_SEQ_CST)) sched_yield();
 			rw_started = 1;
 		} else {
 			rw_started = -1;

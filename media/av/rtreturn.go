@@ -96,6 +96,7 @@ func (w *ReturnWatch) Close() {
 
 // Sleep sleeps d in clock_nanosleep(2) in C on the calling thread, and
 // returns how long the thread took from the sleep's end to be back in Go.
+// A nil watch sleeps in nanosleep(2) through the runtime (0 returned).
 func (w *ReturnWatch) Sleep(d time.Duration) time.Duration {
 	if w == nil {
 		ts := syscall.NsecToTimespec(d.Nanoseconds())

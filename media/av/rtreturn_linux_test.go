@@ -1,6 +1,7 @@
 package av
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -69,7 +70,7 @@ func TestReturnWatchLetsTheCollectorFinish(t *testing.T) {
 			t.Fatalf("%s child: %v\n%s", mode, err, out)
 		}
 		var r returnRun
-		for _, line := range splitLines(out) {
+		for _, line := range bytes.Split(out, []byte("\n")) {
 			if json.Unmarshal(line, &r) == nil && (r.Calls > 0 || r.Skip != "") {
 				break
 			}
@@ -95,22 +96,6 @@ func TestReturnWatchLetsTheCollectorFinish(t *testing.T) {
 	if watched.Rescues == 0 || watched.Longest <= 1 || watched.Longest > watched.MaxHeld+0.001 {
 		t.Fatalf("watched: %d rescues, longest %.2f ms (of %.2f ms at most)", watched.Rescues, watched.Longest, watched.MaxHeld)
 	}
-}
-
-func splitLines(b []byte) [][]byte {
-	var out [][]byte
-	for len(b) > 0 {
-		i := 0
-		for i < len(b) && b[i] != '\n' {
-			i++
-		}
-		out = append(out, b[:i])
-		if i < len(b) {
-			i++
-		}
-		b = b[i:]
-	}
-	return out
 }
 
 func returnChildRun(mode string) {
