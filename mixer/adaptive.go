@@ -195,10 +195,15 @@ func (in *input) soundJitter() time.Duration { return time.Duration(in.soundJ.Lo
 // stepSound returns the buffer to read in's sound with for the program
 // time t0 (the encode loop's, each frame): the one it has, or the step's
 // new one when the sound is quiet there, has waited long enough, or — a
-// longer one — ran short on the last read. It does not allocate.
+// longer one — ran short on the last read. The buffer is the pictures' and
+// their phase (picPhase: the sound heard when its pictures are shown),
+// never less than the buffer or autoFloor, whichever is shorter: sound
+// read before it can have come is silence, a picture shown early is only
+// a repeat. It does not allocate.
 func (in *input) stepSound(t0 time.Duration) time.Duration {
 	cur := time.Duration(in.soundJ.Load())
 	want, since := in.soundTarget(t0)
+	want = max(want+in.picPhase(want), min(want, autoFloor))
 	if want == cur {
 		return cur
 	}

@@ -47,10 +47,15 @@ type input struct {
 	soundShort bool
 	lead       atomic.Pointer[input] // the source whose buffer it uses (follows), or nil
 	frame      time.Duration         // the program's frame duration
+	rate       clock.Rate            // the program's frame rate
 	follows    string                // the name of the source it follows (under the switcher's mu)
 	reader     *media.Reader         // what the decoding reads
 	// decodeDevice decodes its pictures on a GPU (Config.DecodeDevice)
 	decodeDevice *av.HWDevice
+	// picGrid is the source time of a recent picture, when gridOK: its
+	// rate the program's and its cadence steady (picPhase)
+	picGrid atomic.Int64
+	gridOK  atomic.Bool
 
 	mu        sync.Mutex
 	queue     []duePic       // decoded, waiting for their time, by due time
@@ -358,8 +363,10 @@ func (d *decoding) decode(ctx context.Context, u *media.Unit) {
 		if err := d.adec.Decode(u.Data[0], d.samplesFn); err != nil {
 			d.countErr(err)
 		}
-		// in the ring from now: what the sound needs of the buffer
-		in.noteNeed(d.taken, d.taken-u.PTS-in.cmap.offset()-d.excused, in.frame)
+		// in the ring from now: what the sound needs of the buffer (read
+		// with its pictures' phase: a sound read ahead of its buffer, as
+		// the pictures are shown, needs as much more)
+		in.noteNeed(d.taken, d.taken-u.PTS-in.cmap.offset()-d.excused-in.picPhase(in.jitter()), in.frame)
 		d.late.note(d.taken, 0, d.taken-d.arrived-d.excused)
 	}
 	in.decodeWait.Store(int64(d.late.decodeMax()))
@@ -443,6 +450,7 @@ func (d *decoding) onPicture(p av.Picture, ptsUs int64) {
 		// frame's start (compose), so a picture is due at that tick up to
 		// half a frame before its time
 		pts := d.grid.snap(time.Duration(ptsUs)*time.Microsecond, d.vtrack.FPS)
+		in.notePicGrid(pts, d.grid.steady() && sameRate(d.vtrack.FPS, in.rate))
 		in.noteNeed(now, now-pts-in.cmap.offset()+in.frame/2-d.excused, in.frame)
 		d.late.note(now, 0, now-d.arrived-d.excused)
 		delay := in.jitter()

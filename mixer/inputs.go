@@ -132,7 +132,7 @@ func (s *Switcher) AddInput(name string, st *media.Stream, jitterBuffer time.Dur
 	in := &input{name: name, stream: st, log: s.log.With("source", name), slate: slate, gate: s.ins.gate, gateCh: make(chan struct{}, 1),
 		audio: audio.NewRing(audio.RingFrames(MaxJitterBuffer)), cancel: cancel, done: make(chan struct{}),
 		mix: audio.Settings{Mode: audio.ModeAFV}, tickBuf: make([]float32, s.tickSamples), clock: s.tickN,
-		progNow: s.progNow, reader: st.NewReader(256), tickAt: math.MinInt64, frame: s.cfg.FrameDuration(), decodeDevice: s.cfg.DecodeDevice}
+		progNow: s.progNow, reader: st.NewReader(256), tickAt: math.MinInt64, frame: s.cfg.FrameDuration(), rate: s.cfg.Rate(), decodeDevice: s.cfg.DecodeDevice}
 	d, auto := s.cfg.jitterOr(jitterBuffer)
 	in.delay.Store(int64(d))
 	in.soundJ.Store(int64(d))

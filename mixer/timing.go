@@ -155,24 +155,80 @@ func (m *clockMap) observe(track int, arrival, pts time.Duration) {
 type cadence struct {
 	origin time.Duration
 	fps    float64 // of the grid; 0: none yet
+	run    int     // timestamps in a row on the grid since its origin
 }
 
 func (c *cadence) snap(pts time.Duration, fps float64) time.Duration {
 	if fps <= 0 {
-		c.fps = 0
+		c.fps, c.run = 0, 0
 		return pts
 	}
 	if c.fps != fps {
-		c.origin, c.fps = pts, fps
+		c.origin, c.fps, c.run = pts, fps, 0
 		return pts
 	}
 	k := math.Round(float64(pts-c.origin) * fps / float64(time.Second))
 	on := c.origin + time.Duration(k*float64(time.Second)/fps)
 	if absDur(pts-on) > snapTol {
-		c.origin = pts
+		c.origin, c.run = pts, 0
 		return pts
 	}
+	c.run++
 	return on
+}
+
+// steady reports whether the pictures have kept to one grid lately.
+func (c *cadence) steady() bool { return c.run >= steadyRun }
+
+// steadyRun is how many pictures in a row on one grid make a cadence
+// steady: a camera's, not a variable rate's.
+const steadyRun = 8
+
+// The picture phase. A tick shows the pictures due by its frame's middle
+// (compose), so a picture is on air at the program frame nearest its due
+// time, up to half a frame before or after it. A camera at the program's
+// rate, on a steady cadence, is shown the same amount off its time
+// picture after picture; its sound — and that of a microphone following
+// its buffer — is read that much off too (stepSound), so the sound is
+// heard with the pictures it was captured with rather than up to half a
+// frame from them, as a frame synchroniser keeps sound with its pictures.
+// Other rates (25 into 30) are shown off by an amount that changes with
+// each picture; their sound stays on their timestamps.
+
+// notePicGrid notes the source time of a picture on the program's frame
+// grid (ok: the source's rate is the program's and its cadence steady),
+// or that there is none.
+func (in *input) notePicGrid(pts time.Duration, ok bool) {
+	if ok {
+		in.picGrid.Store(int64(pts))
+	}
+	in.gridOK.Store(ok)
+}
+
+// sameRate reports whether a camera's declared rate is the program's (to
+// within 1e-4: 30 is not 29.97, whose pictures drift a frame every 33 s).
+func sameRate(fps float64, r clock.Rate) bool {
+	prog := float64(r.Num) / float64(r.Den)
+	return fps > 0 && math.Abs(fps/prog-1) < 1e-4
+}
+
+// picPhase is how far from their due time, on a buffer of d, the program
+// shows the pictures of the source whose buffer in uses (its own, or the
+// camera it follows): the program frame nearest that time, less the time
+// (−half a frame … +half a frame). 0 when their rate is not the program's
+// or their cadence is not steady.
+func (in *input) picPhase(d time.Duration) time.Duration {
+	b := in.jitterBuffer()
+	if !b.gridOK.Load() || in.frame <= 0 {
+		return 0
+	}
+	due := time.Duration(b.picGrid.Load()) + b.cmap.offset() + d
+	if due < in.frame {
+		return 0 // the program's first frame: nothing to round to before it
+	}
+	// the first frame whose middle is at or after due (compose's take)
+	n := in.rate.FrameOf(due - in.frame/2)
+	return in.rate.FrameTime(n) - due
 }
 
 // ahead is how long track's units wait for the mapping beyond the jitter

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"switchyard/media/av"
+	"switchyard/mixer/audio"
 	"switchyard/mixer/clock"
 )
 
@@ -304,5 +305,103 @@ func queueInput(t *testing.T) (*input, func(due time.Duration, capacity int) *av
 		}
 		in.queuePicture(r, due, noPTS, capacity, clock.PictureWay{})
 		return r
+	}
+}
+
+// TestPicPhaseIsWhereTheTickShowsIt: picPhase names the program frame at
+// which the ticks' take (pictures due by each frame's middle) shows a
+// camera's pictures, at the program's rate, for offsets and buffers all
+// round the frame, at 30 and at 30000/1001 fps; the sound read with it
+// (stepSound) is the buffer and that phase, with a floor.
+func TestPicPhaseIsWhereTheTickShowsIt(t *testing.T) {
+	for _, rate := range []clock.Rate{{Num: 30, Den: 1}, {Num: 30000, Den: 1001}} {
+		cfg := Config{FPSNum: rate.Num, FPSDen: rate.Den}
+		dur := cfg.FrameDuration()
+		for off := time.Duration(0); off < 2*dur; off += 3700 * time.Microsecond {
+			for _, d := range []time.Duration{5 * time.Millisecond, 50 * time.Millisecond, 66667 * time.Microsecond} {
+				in, queue := queueInput(t)
+				in.frame, in.rate = dur, rate
+				in.cmap.off.Store(int64(500*time.Millisecond + off))
+				for k := range int64(12) {
+					pts := rate.FrameTime(k)
+					in.notePicGrid(pts, true)
+					due := pts + in.cmap.offset() + d
+					want := due + in.picPhase(d)
+					r := queue(due, picQueueMax)
+					if k == 0 { // shown at once, a source's first picture (take)
+						in.take(time.Time{}, 0, time.Hour, true).Release()
+						continue
+					}
+					// the ticks from well before: the first that shows r
+					shownAt := time.Duration(-1)
+					for n := rate.FrameOf(due - 2*dur); n < rate.FrameOf(due+2*dur); n++ {
+						at := cfg.frameTime(n) + dur/2
+						if p := in.take(time.Time{}, at, time.Hour, true); p != nil {
+							p.Release()
+							if p == r {
+								shownAt = cfg.frameTime(n)
+								break
+							}
+						}
+					}
+					if shownAt != want {
+						t.Fatalf("%d/%d fps, offset +%v, buffer %v, picture %d due %v: shown at %v, picPhase says %v",
+							rate.Num, rate.Den, off, d, k, due, shownAt, want)
+					}
+					if p := in.picPhase(d); p <= -dur/2-time.Microsecond || p > dur/2+time.Microsecond {
+						t.Fatalf("phase %v beyond half a frame", p)
+					}
+				}
+			}
+		}
+	}
+
+	// not the program's rate, or no steady cadence: no phase
+	in := &input{frame: 33 * time.Millisecond, rate: clock.Rate{Num: 30, Den: 1}}
+	in.notePicGrid(7*time.Millisecond, sameRate(25, in.rate))
+	if p := in.picPhase(50 * time.Millisecond); p != 0 {
+		t.Fatalf("25 fps in a 30 fps program: phase %v, want 0", p)
+	}
+	if sameRate(29.97, clock.Rate{Num: 30, Den: 1}) || !sameRate(29.97002997, clock.Rate{Num: 30000, Den: 1001}) || !sameRate(30, clock.Rate{Num: 30, Den: 1}) {
+		t.Fatal("sameRate")
+	}
+	var c cadence
+	for k := range steadyRun + 1 {
+		if c.steady() {
+			t.Fatalf("steady after %d pictures", k)
+		}
+		c.snap(time.Duration(k)*time.Second/30, 30)
+	}
+	if !c.steady() {
+		t.Fatal("not steady on its grid")
+	}
+	c.snap(c.origin+time.Second/60, 30) // off the grid: a new one
+	if c.steady() {
+		t.Fatal("steady off its grid")
+	}
+
+	// the sound follows the phase, a follower's its camera's; never under
+	// the buffer's floor
+	ring := audio.NewRing(audio.RingFrames(MaxJitterBuffer))
+	cam := &input{audio: ring, frame: time.Second / 30, rate: clock.Rate{Num: 30, Den: 1}}
+	mic := &input{audio: ring, frame: cam.frame, rate: cam.rate}
+	mic.lead.Store(cam)
+	cam.delay.Store(int64(40 * time.Millisecond))
+	cam.notePicGrid(0, true)
+	cam.cmap.off.Store(int64(time.Second)) // due 1.040: shown at 1.0333 (frame 31)
+	if got, want := cam.stepSound(0), 40*time.Millisecond+cam.picPhase(40*time.Millisecond); got != want || want >= 40*time.Millisecond {
+		t.Fatalf("camera's sound read with %v, want %v (its pictures' phase)", got, want)
+	}
+	mic.cmap.off.Store(int64(time.Second + 30*time.Millisecond)) // its own mapping
+	if got, want := mic.stepSound(0), cam.soundJitter(); got != want {
+		t.Fatalf("microphone's sound read with %v, want its camera's %v", got, want)
+	}
+	cam.delay.Store(int64(5 * time.Millisecond)) // due 1.015: shown at 1.000, 15 ms early
+	cam2 := &input{audio: ring, frame: cam.frame, rate: cam.rate}
+	cam2.delay.Store(int64(5 * time.Millisecond))
+	cam2.notePicGrid(0, true)
+	cam2.cmap.off.Store(int64(time.Second + 10*time.Millisecond))
+	if got := cam2.stepSound(0); got != autoFloor {
+		t.Fatalf("sound read with %v ahead of its buffer's floor %v", got, autoFloor)
 	}
 }

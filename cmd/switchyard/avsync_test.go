@@ -20,7 +20,7 @@ import (
 
 // TestAVSync pushes a camera whose picture flashes white and whose sound
 // beeps at the same instants (once a second), and finds both in the program
-// output: each beep must start within one frame of its flash. It runs 12 s
+// output: each beep must start on its flash (within sameClock). It runs 12 s
 // in `make test`; `make soak` runs it for SOAK (10m) and checks
 // the offset never drifts.
 func TestAVSync(t *testing.T) {
@@ -40,9 +40,16 @@ func TestAVSync(t *testing.T) {
 	waitLive(t, a, "cam1")
 	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, nil)
 
-	avInSync(t, a, length, true)
+	avInSync(t, a, length, true, sameClock)
 	require.NoError(t, p.wait(t, 20*time.Second), "the camera ran to its end")
 }
+
+// sameClock is how close a camera's beep must come to its flash in the
+// program when its sound and pictures are on one clock at the program's
+// rate: an eighth of a frame at 30 fps (avInSync; measured 0.3–0.4 ms).
+// Without the phase it was wherever the phase fell, half a frame either
+// way: this bound would pass one run in four.
+const sameClock = time.Second / 240
 
 // flashBeepClip makes a camera's clip of secs seconds (320×240 H.264 at 30
 // fps, AAC at 48 kHz, in FLV): one white frame at each whole second, and a
@@ -61,10 +68,14 @@ func flashBeepClip(t *testing.T, secs int) string {
 
 // avInSync decodes the program for length and finds in it the flashes of
 // its picture and the beeps of its sound (a flash and a beep at each whole
-// second of the camera's): each beep must start within one frame of its
+// second of the camera's): each beep must start within `within` of its
 // flash, and the offsets may not drift by more than a frame. whole also
-// requires each beep whole (no gap, no start lost).
-func avInSync(t *testing.T, a *app, length time.Duration, whole bool) {
+// requires each beep whole (no gap, no start lost). A camera at the
+// program's rate has its sound read with its pictures' phase (the program
+// frame nearest a picture's time, up to half a frame off it: mixer's
+// picPhase), so its beep lands on its flash (sameClock).
+// Other rates, or tracks a sender places by its reports, within a frame.
+func avInSync(t *testing.T, a *app, length time.Duration, whole bool, within time.Duration) {
 	t.Helper()
 	frames := decodeProgram(t, a)
 	beeps := beepOnsets(t, a, length+2*time.Second)
@@ -97,7 +108,7 @@ func avInSync(t *testing.T, a *app, length time.Duration, whole bool) {
 	t.Logf("A/V offset (beep − flash) over %d pairs in %s: %s … %s", len(offs), length, lo.Round(100*time.Microsecond), hi.Round(100*time.Microsecond))
 	frame := cfg.FrameDuration()
 	for i, o := range offs {
-		require.LessOrEqual(t, absDuration(o), frame, "pair %d: beep %s from its flash (more than a frame)", i, o)
+		require.LessOrEqual(t, absDuration(o), within, "pair %d: beep %s from its flash (more than %s)", i, o, within)
 	}
 	require.LessOrEqual(t, hi-lo, frame, "no drift over the run")
 }
