@@ -213,12 +213,15 @@ func sameRate(fps float64, r clock.Rate) bool {
 }
 
 // picPhase is how far from their due time, on a buffer of d, the program
-// shows the pictures of the source whose buffer in uses (its own, or the
-// camera it follows): the program frame nearest that time, less the time
-// (−half a frame … +half a frame). 0 when their rate is not the program's
-// or their cadence is not steady.
+// shows in's pictures — or, for a source without them (a microphone), those
+// of the camera whose buffer it follows: the program frame nearest that
+// time, less the time (−half a frame … +half a frame). 0 when their rate
+// is not the program's or their cadence is not steady.
 func (in *input) picPhase(d time.Duration) time.Duration {
-	b := in.jitterBuffer()
+	b := in
+	if !b.gridOK.Load() {
+		b = in.jitterBuffer()
+	}
 	if !b.gridOK.Load() || in.frame <= 0 {
 		return 0
 	}

@@ -396,7 +396,14 @@ func TestPicPhaseIsWhereTheTickShowsIt(t *testing.T) {
 	if got, want := mic.stepSound(0), cam.soundJitter(); got != want {
 		t.Fatalf("microphone's sound read with %v, want its camera's %v", got, want)
 	}
-	cam.delay.Store(int64(5 * time.Millisecond)) // due 1.015: shown at 1.000, 15 ms early
+	// a camera following another camera's buffer: its own pictures' phase
+	cam3 := &input{audio: ring, frame: cam.frame, rate: cam.rate}
+	cam3.lead.Store(cam)
+	cam3.notePicGrid(0, true)
+	cam3.cmap.off.Store(int64(time.Second + 20*time.Millisecond)) // due 1.060: shown at 1.0667
+	if got, want := cam3.stepSound(0), 40*time.Millisecond+cam3.picPhase(40*time.Millisecond); got != want || want <= 40*time.Millisecond {
+		t.Fatalf("a following camera's sound read with %v, want %v (its own pictures' phase)", got, want)
+	}
 	cam2 := &input{audio: ring, frame: cam.frame, rate: cam.rate}
 	cam2.delay.Store(int64(5 * time.Millisecond))
 	cam2.notePicGrid(0, true)
