@@ -14,8 +14,11 @@ import (
 //	need = ready − (pts + offset)   (ready: picture decoded, sound unit taken)
 //
 // (and for a picture half a frame more: the tick that shows it runs up to
-// half a frame before it is due, compose.go; the offset follows the units'
-// arrival in the stream, timing.go)
+// half a frame before it is due, compose.go; for a sound unit, less its
+// pictures' phase: it is read as far off its time as they are shown,
+// picPhase, so a sound that needs more than its pictures has them wait
+// for a later frame; the offset follows the units' arrival in the stream,
+// timing.go)
 // is noted (transit jitter plus decode time in one figure, less what a
 // unit waited for its decoder while its source was quiet: decoding after
 // everything else is the program's choice, input.go's excuse), and the buffer
