@@ -14,11 +14,8 @@ import (
 //	need = ready − (pts + offset)   (ready: picture decoded, sound unit taken)
 //
 // (and for a picture half a frame more: the tick that shows it runs up to
-// half a frame before it is due, compose.go; for a sound unit, less its
-// pictures' phase: it is read as far off its time as they are shown,
-// picPhase, so a sound that needs more than its pictures has them wait
-// for a later frame; the offset follows the units' arrival in the stream,
-// timing.go)
+// half a frame before it is due, compose.go; the offset follows the units'
+// arrival in the stream, timing.go)
 // is noted (transit jitter plus decode time in one figure, less what a
 // unit waited for its decoder while its source was quiet: decoding after
 // everything else is the program's choice, input.go's excuse), and the buffer
@@ -154,6 +151,9 @@ type buffer struct {
 	changedAt time.Duration // program time of the last step
 	steps     uint64        // adaptive steps taken
 	holdOnAir bool          // on air it does not come down (HoldOnAir)
+	// sound is the peak of the sound's needs alone (those of a microphone
+	// following it too): how early its sound may be read (soundFloor)
+	sound needPeak
 }
 
 // jitterBuffer is the input whose buffer in uses: the source it follows,
@@ -191,6 +191,23 @@ const (
 	soundWaitMax = time.Second
 )
 
+// soundFloor is the shortest buffer, at most d, in's sound may be read
+// with: for an adaptive buffer what its sound (and a following
+// microphone's) needed over the last 6–8 s and autoMargin; for a fixed one,
+// autoFloor. The buffer itself is decided without the pictures' phase
+// (the sound's need counted with it would move the buffer, which moves
+// the phase: a buffer that grew and shrank by turns on air).
+func (in *input) soundFloor(d time.Duration) time.Duration {
+	b := in.jitterBuffer()
+	b.buf.mu.Lock()
+	defer b.buf.mu.Unlock()
+	f := autoFloor
+	if b.buf.auto {
+		f = max(b.buf.sound.peak()+autoMargin, autoFloor)
+	}
+	return min(d, f)
+}
+
 // soundJitter is the buffer in's sound is read with now (the encode loop's
 // stepSound moves it).
 func (in *input) soundJitter() time.Duration { return time.Duration(in.soundJ.Load()) }
@@ -200,13 +217,14 @@ func (in *input) soundJitter() time.Duration { return time.Duration(in.soundJ.Lo
 // new one when the sound is quiet there, has waited long enough, or — a
 // longer one — ran short on the last read. The buffer is the pictures' and
 // their phase (picPhase: the sound heard when its pictures are shown),
-// never less than the buffer or autoFloor, whichever is shorter: sound
-// read before it can have come is silence, a picture shown early is only
-// a repeat. It does not allocate.
+// but not shorter than the sound needs (soundFloor): sound read before it
+// can have come is silence, so where its pictures are shown early and the
+// sound cannot be, it follows them a little late — the side lip sync
+// forgives. It does not allocate.
 func (in *input) stepSound(t0 time.Duration) time.Duration {
 	cur := time.Duration(in.soundJ.Load())
 	want, since := in.soundTarget(t0)
-	want = max(want+in.picPhase(want), min(want, autoFloor))
+	want = max(want+in.picPhase(want), in.soundFloor(want))
 	if want == cur {
 		return cur
 	}
@@ -253,11 +271,11 @@ func (in *input) setBufferLocked(now, d time.Duration) {
 	in.delay.Store(int64(d))
 }
 
-// noteNeed notes that media of in were ready need after their least-delay
-// time (at program time now) and, when the buffer in uses is adaptive,
-// moves it by a step if that is due. A step changes the sound's wake-up
-// (setWake) of the source whose buffer it is.
-func (in *input) noteNeed(now, need time.Duration, frame time.Duration) {
+// noteNeed notes that media of in (sound, or a picture) were ready need
+// after their least-delay time (at program time now) and, when the buffer
+// in uses is adaptive, moves it by a step if that is due. A step changes
+// the sound's wake-up (setWake) of the source whose buffer it is.
+func (in *input) noteNeed(now, need time.Duration, frame time.Duration, sound bool) {
 	b := in.jitterBuffer()
 	b.buf.mu.Lock()
 	if !b.buf.auto {
@@ -265,6 +283,9 @@ func (in *input) noteNeed(now, need time.Duration, frame time.Duration) {
 		return
 	}
 	b.buf.est.peak.note(now, max(need, 0))
+	if sound {
+		b.buf.sound.note(now, max(need, 0))
+	}
 	cur := time.Duration(b.delay.Load())
 	next, changed := b.buf.est.step(now, cur, frame, b.onAir(), b.buf.holdOnAir)
 	if changed {

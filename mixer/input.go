@@ -363,10 +363,8 @@ func (d *decoding) decode(ctx context.Context, u *media.Unit) {
 		if err := d.adec.Decode(u.Data[0], d.samplesFn); err != nil {
 			d.countErr(err)
 		}
-		// in the ring from now: what the sound needs of the buffer (read
-		// with its pictures' phase: a sound read ahead of its buffer, as
-		// the pictures are shown, needs as much more)
-		in.noteNeed(d.taken, d.taken-u.PTS-in.cmap.offset()-d.excused-in.picPhase(in.jitter()), in.frame)
+		// in the ring from now: what the sound needs of the buffer
+		in.noteNeed(d.taken, d.taken-u.PTS-in.cmap.offset()-d.excused, in.frame, true)
 		d.late.note(d.taken, 0, d.taken-d.arrived-d.excused)
 	}
 	in.decodeWait.Store(int64(d.late.decodeMax()))
@@ -451,7 +449,7 @@ func (d *decoding) onPicture(p av.Picture, ptsUs int64) {
 		// half a frame before its time
 		pts := d.grid.snap(time.Duration(ptsUs)*time.Microsecond, d.vtrack.FPS)
 		in.notePicGrid(pts, d.grid.steady() && sameRate(d.vtrack.FPS, in.rate))
-		in.noteNeed(now, now-pts-in.cmap.offset()+in.frame/2-d.excused, in.frame)
+		in.noteNeed(now, now-pts-in.cmap.offset()+in.frame/2-d.excused, in.frame, false)
 		d.late.note(now, 0, now-d.arrived-d.excused)
 		delay := in.jitter()
 		in.queuePicture(r, pts+in.cmap.offset()+delay, pts, queueCap(delay+in.cmap.ahead(0), d.vtrack.FPS), clock.PictureWay{Taken: d.taken, Decoded: now})

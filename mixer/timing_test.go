@@ -411,4 +411,22 @@ func TestPicPhaseIsWhereTheTickShowsIt(t *testing.T) {
 	if got := cam2.stepSound(0); got != autoFloor {
 		t.Fatalf("sound read with %v ahead of its buffer's floor %v", got, autoFloor)
 	}
+
+	// an adaptive buffer: the sound is read with its pictures' phase where
+	// its own needs allow, else as early as they do (a little after its
+	// pictures); the buffer is decided without the phase
+	for _, c := range []struct{ soundNeed, want time.Duration }{
+		{20 * time.Millisecond, 40*time.Millisecond - time.Second/150}, // the phase: due 1.040, shown at 1.0333
+		{33 * time.Millisecond, 37 * time.Millisecond},                 // its need and autoMargin
+	} {
+		a := &input{audio: ring, frame: cam.frame, rate: cam.rate}
+		a.buf.auto = true
+		a.delay.Store(int64(40 * time.Millisecond))
+		a.notePicGrid(0, true)
+		a.cmap.off.Store(int64(time.Second))
+		a.buf.sound.note(0, c.soundNeed)
+		if got := a.stepSound(0); absDur(got-c.want) > time.Microsecond {
+			t.Fatalf("sound needing %v: read with %v, want %v", c.soundNeed, got, c.want)
+		}
+	}
 }
