@@ -184,7 +184,7 @@ func TestGStreamerRTMP(t *testing.T) {
 // its microphone switched on 4 s in so that its first packet is as late
 // (testdata/gst_camera.py); the RTP timestamps and the RTCP sender reports
 // say when each was captured. The program has each beep on its flash
-// (sameClock): the sound is placed by the sender's reports, not by when its
+// (byReports): the sound is placed by the sender's reports, not by when its
 // first packet came (placed by arrival, as gortsplib does: about 500 ms
 // off), and the pictures wait the half second for it in their queue (a
 // queue of the jitter buffer's size pushed them out early: 220–240 ms).
@@ -231,5 +231,5 @@ func avInSyncOnceHeard(t *testing.T, a *app, length time.Duration) {
 		return a.mixer.Sound().TakeLevels().Sources["cam1"].PeakDB > -20 // a beep peaks at −6 dB; silence reads −100
 	})
 	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, nil)
-	avInSync(t, a, length, false, sameClock)
+	avInSync(t, a, length, false, byReports)
 }
