@@ -414,7 +414,7 @@ func TestPicPhaseIsWhereTheTickShowsIt(t *testing.T) {
 
 	// an adaptive buffer: the sound is read with its pictures' phase where
 	// its own needs allow, else as early as they do (a little after its
-	// pictures); the buffer is decided without the phase
+	// pictures)
 	for _, c := range []struct{ soundNeed, want time.Duration }{
 		{20 * time.Millisecond, 40*time.Millisecond - time.Second/150}, // the phase: due 1.040, shown at 1.0333
 		{33 * time.Millisecond, 37 * time.Millisecond},                 // its need and autoMargin
