@@ -216,15 +216,16 @@ func (in *input) soundJitter() time.Duration { return time.Duration(in.soundJ.Lo
 // time t0 (the encode loop's, each frame): the one it has, or the step's
 // new one when the sound is quiet there, has waited long enough, or — a
 // longer one — ran short on the last read. The buffer is the pictures' and
-// their phase (picPhase: the sound heard when its pictures are shown),
-// but not shorter than the sound needs (soundFloor): sound read before it
+// their phase (picPhase: the sound heard when its pictures are shown) —
+// for a microphone, with the tie of its mapping's rest to its camera's
+// (tieToLead) — but not shorter than the sound needs (soundFloor): sound read before it
 // can have come is silence, so where its pictures are shown early and the
 // sound cannot be, it follows them a little late — the side lip sync
 // forgives. It does not allocate.
 func (in *input) stepSound(t0 time.Duration) time.Duration {
 	cur := time.Duration(in.soundJ.Load())
 	want, since := in.soundTarget(t0)
-	want = max(want+in.picPhase(want), in.soundFloor(want))
+	want = max(want+in.picPhase(want)+in.tieToLead(), in.soundFloor(want))
 	if want == cur {
 		return cur
 	}
@@ -248,6 +249,36 @@ func (in *input) stepSound(t0 time.Duration) time.Duration {
 	in.soundJ.Store(int64(want))
 	return want
 }
+
+// tieToLead is how much later than its own mapping says a microphone's
+// sound is read so that it rests where the camera whose buffer it follows
+// rests: each mapping holds within reanchorTol of its least delay on its
+// own (timing.go), so a microphone and its camera could rest up to twice
+// that apart and their sound and pictures as far; read with the
+// difference, the two keep the gap between their least delays; the
+// buffer they share takes the difference into the microphone's needs
+// (noteNeed), so its sound can be read so. Held while
+// the difference moves less than tieTol (each window of least delays
+// moves it a little), so the sound steps (where quiet) only when it
+// matters. 0 for a source with pictures of its own: its sound stays with
+// them. The encode loop's (stepSound).
+func (in *input) tieToLead() time.Duration {
+	l := in.lead.Load()
+	if l == nil || in.cmap.video.Load() {
+		in.tie.Store(0)
+		return 0
+	}
+	cur := time.Duration(in.tie.Load())
+	if t := time.Duration(l.cmap.rest.Load() - in.cmap.rest.Load()); absDur(t-cur) > tieTol {
+		in.tie.Store(int64(t))
+		return t
+	}
+	return cur
+}
+
+// tieTol is how far a microphone's tie to its camera (tieToLead) may move
+// before its sound follows: well inside what an audience can tell.
+const tieTol = 4 * time.Millisecond
 
 // setBuffer sets in's own buffer to d at program time now (the pictures at
 // once, the sound when the pictures before have aired).
@@ -282,10 +313,14 @@ func (in *input) noteNeed(now, need time.Duration, frame time.Duration, sound bo
 		b.buf.mu.Unlock()
 		return
 	}
-	b.buf.est.peak.note(now, max(need, 0))
 	if sound {
 		b.buf.sound.note(now, max(need, 0))
+		// the buffer makes room for it read with its tie (a microphone
+		// whose mapping rests later than its camera's is read earlier
+		// than its own needs say: the camera's pictures wait for it)
+		need -= time.Duration(in.tie.Load())
 	}
+	b.buf.est.peak.note(now, max(need, 0))
 	cur := time.Duration(b.delay.Load())
 	next, changed := b.buf.est.step(now, cur, frame, b.onAir(), b.buf.holdOnAir)
 	if changed {

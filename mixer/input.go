@@ -45,11 +45,14 @@ type input struct {
 	soundJ  atomic.Int64         // the buffer its sound is read with (time.Duration; stepSound)
 	// soundShort: its last read ran out of sound (the encode loop's)
 	soundShort bool
-	lead       atomic.Pointer[input] // the source whose buffer it uses (follows), or nil
-	frame      time.Duration         // the program's frame duration
-	rate       clock.Rate            // the program's frame rate
-	follows    string                // the name of the source it follows (under the switcher's mu)
-	reader     *media.Reader         // what the decoding reads
+	// tie: what a microphone's sound is read later to rest with its
+	// camera's (time.Duration; tieToLead, the encode loop's)
+	tie     atomic.Int64
+	lead    atomic.Pointer[input] // the source whose buffer it uses (follows), or nil
+	frame   time.Duration         // the program's frame duration
+	rate    clock.Rate            // the program's frame rate
+	follows string                // the name of the source it follows (under the switcher's mu)
+	reader  *media.Reader         // what the decoding reads
 	// decodeDevice decodes its pictures on a GPU (Config.DecodeDevice)
 	decodeDevice *av.HWDevice
 	// picGrid is the source time of a recent picture, when gridOK: its

@@ -41,7 +41,13 @@ type clockMap struct {
 	anchored bool
 	tracks   [2]trackDelay // video, audio
 	off      atomic.Int64  // time.Duration; read by the tick
-	moves    atomic.Uint64 // times off moved with the least delay (not at a jump)
+	// rest is how far off rests from the least delay it follows (off −
+	// est, within reanchorTol): a microphone following a camera takes the
+	// difference of theirs (tie), so the two do not rest apart
+	rest atomic.Int64
+	// video: pictures are among the units it maps (since the last jump)
+	video atomic.Bool
+	moves atomic.Uint64 // times off moved with the least delay (not at a jump)
 	// maxMove bounds a move with the least delay (0: none): a program
 	// frame, so that a move repeats or skips at most one picture on air;
 	// a larger change of the least delay takes a move per unit until done.
@@ -108,12 +114,17 @@ func (m *clockMap) observe(track int, arrival, pts time.Duration) {
 	cur := time.Duration(m.off.Load())
 	if !m.anchored || absDur(raw-cur) > jumpTol {
 		m.anchored = true
+		m.video.Store(track == 0)
 		m.tracks = [2]trackDelay{}
 		m.tracks[track].note(arrival, raw)
 		m.off.Store(int64(raw))
+		m.rest.Store(0)
 		m.late = lateWindow{}
 		m.late.note(arrival, 0)
 		return
+	}
+	if track == 0 && !m.video.Load() {
+		m.video.Store(true)
 	}
 	if !m.tracks[track].seen && raw > cur {
 		// a track that joins later than the mapping (a sound held back
@@ -123,6 +134,7 @@ func (m *clockMap) observe(track int, arrival, pts time.Duration) {
 		// up, and grow the jitter buffer by as much for minutes
 		m.tracks[track].note(arrival, raw)
 		m.off.Store(int64(raw))
+		m.rest.Store(0)
 		m.late = lateWindow{}
 		m.late.note(arrival, 0)
 		return
@@ -135,12 +147,14 @@ func (m *clockMap) observe(track int, arrival, pts time.Duration) {
 		}
 	}
 	if absDur(est-cur) > reanchorTol {
+		to := est
 		if m.maxMove > 0 {
-			est = min(max(est, cur-m.maxMove), cur+m.maxMove)
+			to = min(max(est, cur-m.maxMove), cur+m.maxMove)
 		}
-		m.off.Store(int64(est))
+		m.off.Store(int64(to))
 		m.moves.Add(1)
 	}
+	m.rest.Store(m.off.Load() - int64(est))
 	m.late.note(arrival, raw-time.Duration(m.off.Load()))
 }
 

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"switchyard/media"
 	"switchyard/media/av"
 	"switchyard/mixer/audio"
 	"switchyard/mixer/clock"
@@ -428,5 +429,74 @@ func TestPicPhaseIsWhereTheTickShowsIt(t *testing.T) {
 		if got := a.stepSound(0); absDur(got-c.want) > time.Microsecond {
 			t.Fatalf("sound needing %v: read with %v, want %v", c.soundNeed, got, c.want)
 		}
+	}
+}
+
+// TestMicrophoneRestsWithItsCamera: each mapping rests anywhere within
+// reanchorTol of its least delay; a microphone following a camera reads its
+// sound with the difference of their rests (tieToLead), so that it keeps
+// the gap between their least delays rather than up to twice reanchorTol
+// more. The tie holds while it moves less than tieTol, and a source with
+// pictures of its own keeps its sound with them.
+func TestMicrophoneRestsWithItsCamera(t *testing.T) {
+	ms := time.Millisecond
+	ring := audio.NewRing(audio.RingFrames(MaxJitterBuffer))
+	cam := &input{audio: ring, frame: time.Second / 30, rate: clock.Rate{Num: 30, Den: 1}}
+	mic := &input{audio: ring, frame: cam.frame, rate: cam.rate}
+	mic.lead.Store(cam)
+	cam.delay.Store(int64(40 * ms))
+	// the camera anchors at 100 ms of delay, then comes 12 ms quicker:
+	// within reanchorTol, its mapping rests 12 ms above its least delay
+	cam.cmap.observe(0, time.Second, time.Second-100*ms)
+	cam.cmap.observe(0, time.Second+33*ms, time.Second+33*ms-88*ms)
+	// the microphone anchors at 130 ms, then comes 12 ms slower for two
+	// windows: its mapping rests 12 ms below its least delay
+	mic.cmap.observe(1, time.Second, time.Second-130*ms)
+	for at := time.Second + 20*ms; at < time.Second+3*mapWindow; at += 20 * ms {
+		mic.cmap.observe(1, at, at-142*ms)
+	}
+	if cam.cmap.offset() != 100*ms || mic.cmap.offset() != 130*ms {
+		t.Fatalf("mappings %v and %v: the test's rests moved", cam.cmap.offset(), mic.cmap.offset())
+	}
+	// read at its own least delay (142) plus the camera's rest (12)
+	// and the buffer: 130 + 40 + 24
+	if got := mic.stepSound(0); got != 64*ms {
+		t.Fatalf("microphone's sound read with %v, want 64ms (its camera's buffer and the two rests' difference)", got)
+	}
+	// a move of the camera's rest within tieTol: held; beyond it: followed
+	cam.cmap.rest.Store(int64(12*ms + tieTol))
+	if got := mic.stepSound(0); got != 64*ms {
+		t.Fatalf("a move within tieTol: read with %v, want 64ms still", got)
+	}
+	cam.cmap.rest.Store(int64(12*ms + tieTol + ms))
+	if got := mic.stepSound(0); got != 69*ms {
+		t.Fatalf("a move beyond tieTol: read with %v, want 69ms", got)
+	}
+	// on an adaptive buffer, a tie that reads the microphone earlier is
+	// room the buffer makes (its need), not what the sound itself needs
+	// of its own mapping (the floor)
+	cam.buf.auto = true
+	cam.reader = media.NewStream().NewReader(2) // a step sets its wake-up
+	mic.tie.Store(int64(-10 * ms))
+	mic.noteNeed(time.Second, 30*ms, cam.frame, true)
+	if _, need, _ := cam.bufferState(); need != 40*ms {
+		t.Fatalf("the buffer's need %v, want 40ms (the microphone's 30ms and its tie's 10ms)", need)
+	}
+	if p := cam.buf.sound.peak(); p != 30*ms {
+		t.Fatalf("the sound's own need %v, want 30ms", p)
+	}
+	cam.buf.auto = false
+
+	// a camera following the camera: its sound stays with its own pictures
+	cam2 := &input{audio: ring, frame: cam.frame, rate: cam.rate}
+	cam2.lead.Store(cam)
+	cam2.cmap.observe(0, time.Second, time.Second-130*ms)
+	cam2.cmap.observe(1, time.Second+10*ms, time.Second-110*ms)
+	for at := time.Second + 20*ms; at < time.Second+3*mapWindow; at += 20 * ms {
+		cam2.cmap.observe(0, at, at-142*ms)
+		cam2.cmap.observe(1, at+ms, at-141*ms)
+	}
+	if got := cam2.stepSound(0); got != 40*ms {
+		t.Fatalf("a following camera's sound read with %v, want its buffer's 40ms", got)
 	}
 }

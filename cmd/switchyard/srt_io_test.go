@@ -385,7 +385,7 @@ func TestSRTOutputStalledDestination(t *testing.T) {
 	frozen := time.Now()
 	st := waitOutput(t, a, "stalled", push.StateRetrying, 30*time.Second)
 	t.Logf("destination frozen → output retrying in %s: %s", time.Since(frozen).Round(10*time.Millisecond), st.LastError)
-	require.Contains(t, st.LastError, "the SRT connection ended")
+	require.Contains(t, st.LastError, "the SRT connection ended", "the frozen destination's stderr: %s", stalled.stderr.String())
 
 	f := outputStatus(t, a, "good").FramesSent
 	waitFor(t, 20*time.Second, "the good output sending on", func() bool { return outputStatus(t, a, "good").FramesSent > f+60 })
