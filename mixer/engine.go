@@ -23,6 +23,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"reflect"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -146,6 +148,7 @@ func New(cfg Config, log *slog.Logger) (*Engine, error) {
 	e.gopFrames = max(1, int64(math.Round(cfg.Keyint.Seconds()*float64(cfg.FPSNum)/float64(cfg.FPSDen))))
 	e.lateness = clock.NewLateness(e.log)
 	e.lateness.ReturnsHeld = func() int64 { n, _ := av.Rescues(); return n }
+	e.lateness.EncodeFunc = encodeLoopFunc
 	e.encTaken.Store(-1)
 	e.keyers = newKeyerSet(cfg, e.log)
 	e.keyers.known = func(name string) bool { return e.sw.knownNow(name) }
@@ -434,6 +437,10 @@ func (e *Engine) lookAtEncode(n int64, prevQueued, now time.Time, dur time.Durat
 		}
 	}
 }
+
+// encodeLoopFunc is encodeLoop's name in a goroutine dump (the lateness's
+// look at a held-up encode loop finds its goroutine by it).
+var encodeLoopFunc = runtime.FuncForPC(reflect.ValueOf((*Engine).encodeLoop).Pointer()).Name()
 
 // encodeLoop encodes and publishes the frames the clock composed, in order,
 // and counts each one late that leaves more than two frame times after its

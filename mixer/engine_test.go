@@ -130,5 +130,9 @@ func TestClockKeepsTimeThroughASlowEncode(t *testing.T) {
 	if th.Role != "encode loop" || th.State != "S" || !strings.Contains(th.Wchan+" "+th.Stack, "futex") {
 		t.Fatalf("the encode loop held on a lock: %+v, want asleep on a futex (%s)", th, s)
 	}
+	// and the Go runtime's look at its goroutine says which: the lock in output
+	if g := s.Goroutine; g == nil || g.State != "sync.Mutex.Lock" || !strings.Contains(g.Stack, "Mutex).Lock<switchyard/mixer.(*Engine).output") {
+		t.Fatalf("the encode loop's goroutine: %+v, want parked on the encode lock in output (%s)", g, s)
+	}
 	t.Logf("look at the held encode loop: %s", s)
 }

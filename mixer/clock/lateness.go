@@ -173,7 +173,12 @@ type Lateness struct {
 	EncodersRTPrio atomic.Int32
 
 	stall  *stalls   // the clock's looks at the threads, to the sampler
-	recent [2]*Stall // the sampler's: the latest looks, the newest first
+	golook *goLooker // … and at the encode loop's goroutine (golook.go)
+	// EncodeFunc, set before Run, names the encode loop's function as a
+	// goroutine dump does ("pkg.(*T).method"): a thread look also reads
+	// that goroutine's Go stack (golook.go). Empty: it does not.
+	EncodeFunc string
+	recent     [2]*Stall // the sampler's: the latest looks, the newest first
 
 	mu     sync.Mutex
 	window [2]HostWindow // the last second, the second before
@@ -185,7 +190,7 @@ var causes = [3]string{LateClock, LateBacklog, LateEncode}
 
 // NewLateness returns a Lateness that logs to log.
 func NewLateness(log *slog.Logger) *Lateness {
-	return &Lateness{log: log, reports: make(chan LateFrame, 16), stall: newStalls(),
+	return &Lateness{log: log, reports: make(chan LateFrame, 16), stall: newStalls(), golook: newGoLooker(),
 		gcSample: []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}}
 }
 
@@ -271,6 +276,12 @@ func (l *Lateness) Run(ctx context.Context, done chan<- struct{}) {
 	if s.held != nil {
 		s.rescues = s.held() // the baseline
 	}
+	looked := make(chan struct{})
+	go func() { // the goroutine looker, owned here
+		defer close(looked)
+		l.golook.run(ctx, l.EncodeFunc)
+	}()
+	defer func() { <-looked }()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	suppressed := 0
@@ -290,7 +301,7 @@ func (l *Lateness) Run(ctx context.Context, done chan<- struct{}) {
 			}
 		case r := <-l.reports:
 			l.takeStalls() // a look is taken before the frame it explains leaves
-			r.Stall = l.stallFor(r.Frame)
+			r.Stall = l.takeGoLooks(l.stallFor(r.Frame))
 			l.mu.Lock()
 			r.Host = l.window[0].plus(l.window[1])
 			l.last = r

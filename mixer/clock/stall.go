@@ -35,6 +35,9 @@ type Stall struct {
 	AfterMs float64       `json:"after_ms"`
 	Taken   bool          `json:"taken"`
 	Threads []ThreadState `json:"threads"`
+	// Goroutine is the encode loop's goroutine as the Go runtime saw it
+	// (golook.go; nil: not asked, at most once every 10 s, or not in).
+	Goroutine *GoroutineLook `json:"goroutine,omitempty"`
 }
 
 // ThreadState is what one thread was doing (from /proc/self/task/TID).
@@ -93,6 +96,15 @@ func (s *Stall) String() string {
 			b.WriteString(t.Syscall)
 			b.WriteByte(')')
 		}
+	}
+	if g := s.Goroutine; g != nil {
+		b.WriteString("; its goroutine [")
+		b.WriteString(g.State)
+		b.WriteString("] ")
+		b.WriteString(g.Stack)
+		b.WriteString(" (read ")
+		b.WriteString(strconv.FormatFloat(g.AfterMs, 'f', 1, 64))
+		b.WriteString(" ms after)")
 	}
 	return b.String()
 }
@@ -167,6 +179,9 @@ func (l *Lateness) LookAtStall(frame int64, since time.Duration, taken bool) {
 	case l.stall.filled <- b:
 	default: // cannot happen: two buffers, two places
 		l.stall.free <- b
+	}
+	if l.EncodeFunc != "" {
+		l.golook.ask(frame, now)
 	}
 }
 

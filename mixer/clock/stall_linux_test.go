@@ -1,12 +1,15 @@
 package clock
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"os"
+	"reflect"
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -192,3 +195,107 @@ const (
 	_FUTEX_WAIT_PRIVATE = 128
 	_FUTEX_WAKE_PRIVATE = 129
 )
+
+// stallTestMu is the lock heldOnALock waits for.
+var stallTestMu sync.Mutex
+
+// heldOnALock stands for an encode loop held up on a lock.
+//
+//go:noinline
+func heldOnALock(done chan<- struct{}) {
+	stallTestMu.Lock()
+	stallTestMu.Unlock()
+	close(done)
+}
+
+// A look at a held-up encode loop asks the Go runtime where its goroutine
+// is (a futex on its M's word says only that it is parked in Go): here on
+// a sync.Mutex, named with its state and stack beside the thread look,
+// at most once every goLookEvery; the clock's part still allocates
+// nothing.
+func TestLookAtStallReadsTheGoroutine(t *testing.T) {
+	stallTestMu.Lock()
+	done := make(chan struct{})
+	go heldOnALock(done)
+	defer func() { stallTestMu.Unlock(); <-done }()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	rfd := int(r.Fd())
+	if err := syscall.SetNonblock(rfd, false); err != nil {
+		t.Fatal(err)
+	}
+	thread := parkThread(t, func() {
+		var b [1]byte
+		_, _ = syscall.Read(rfd, b[:])
+	}, func() { _, _ = w.Write([]byte{1}); w.Close() })
+
+	l := NewLateness(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	l.EncodeTid.Store(thread)
+	l.EncodeFunc = runtime.FuncForPC(reflect.ValueOf(heldOnALock).Pointer()).Name()
+	// until the goroutine waits on the lock
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		buf := make([]byte, 1<<20)
+		if st, _ := findGoroutine(buf[:runtime.Stack(buf, true)], l.EncodeFunc); st == "sync.Mutex.Lock" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the goroutine never waited on the lock")
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	looked := make(chan struct{})
+	go func() { defer close(looked); l.golook.run(ctx, l.EncodeFunc) }()
+	defer func() { cancel(); <-looked }()
+
+	l.LookAtStall(3, 30*time.Millisecond, true)
+	l.takeStalls()
+	s := l.takeGoLooks(l.stallFor(3))
+	if s == nil || s.Goroutine == nil {
+		t.Fatalf("look %+v: no look at the goroutine", s)
+	}
+	g := s.Goroutine
+	if g.State != "sync.Mutex.Lock" || !strings.Contains(g.Stack, "Mutex).Lock<") || !strings.Contains(g.Stack, "heldOnALock") {
+		t.Fatalf("goroutine look %+v: want on the lock, in heldOnALock", g)
+	}
+	if line := s.String(); !strings.Contains(line, "; its goroutine [sync.Mutex.Lock] ") {
+		t.Fatalf("log line %q", line)
+	}
+	t.Log(s)
+	// the next thread look, within goLookEvery, asks for none
+	l.stall.lastNs.Store(0)
+	l.LookAtStall(40, 30*time.Millisecond, true)
+	l.takeStalls()
+	if s := l.takeGoLooks(l.stallFor(40)); s == nil || s.Goroutine != nil {
+		t.Fatalf("look %+v: a goroutine look within %s of the last", s, goLookEvery)
+	}
+	// the clock's part allocates nothing, asking included
+	cancel()
+	<-looked
+	allocs := testing.AllocsPerRun(20, func() {
+		l.stall.lastNs.Store(0)
+		l.golook.lastNs.Store(0)
+		l.LookAtStall(9, 40*time.Millisecond, true)
+		l.stall.free <- <-l.stall.filled
+		<-l.golook.req
+	})
+	if allocs != 0 {
+		t.Fatalf("a look allocates %.1f times", allocs)
+	}
+}
+
+// findGoroutine reads a goroutine dump's header and innermost functions.
+func TestFindGoroutine(t *testing.T) {
+	dump := []byte("goroutine 1 [running]:\nmain.main()\n\t/x/main.go:3 +0x1\n\n" +
+		"goroutine 7 [chan receive, 3 minutes, locked to thread]:\nswitchyard/mixer.(*Engine).wait(0xc000010000)\n\t/x/e.go:9 +0x2\n" +
+		"switchyard/mixer.(*Engine).encodeLoop(0xc000010000)\n\t/x/e.go:19 +0x2\ncreated by switchyard/mixer.(*Engine).Start in goroutine 1\n\t/x/e.go:29 +0x3\n")
+	st, stack := findGoroutine(dump, "switchyard/mixer.(*Engine).encodeLoop")
+	if st != "chan receive" || stack != "switchyard/mixer.(*Engine).wait<switchyard/mixer.(*Engine).encodeLoop" {
+		t.Fatalf("%q %q", st, stack)
+	}
+	if st, stack := findGoroutine(dump, "nowhere"); st != "" || stack != "" {
+		t.Fatalf("%q %q for a function in no goroutine", st, stack)
+	}
+}
