@@ -51,6 +51,25 @@ func parkThread(t *testing.T, wait func(), release func()) int32 {
 	}
 }
 
+// parkInPipeRead parks a thread in a pipe read until the test ends; it
+// returns the thread's id.
+func parkInPipeRead(t *testing.T) int32 {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() }) // after the thread's release (cleanups run last first)
+	rfd := int(r.Fd())              // blocking: the read waits in the kernel, not in the poller
+	if err := syscall.SetNonblock(rfd, false); err != nil {
+		t.Fatal(err)
+	}
+	return parkThread(t, func() {
+		var b [1]byte
+		_, _ = syscall.Read(rfd, b[:])
+	}, func() { _, _ = w.Write([]byte{1}); w.Close() })
+}
+
 func itoa(i int32) string { return strconv.Itoa(int(i)) }
 
 // The clock's look at a held-up encode loop says where its thread and the
@@ -59,19 +78,7 @@ func itoa(i int32) string { return strconv.Itoa(int(i)) }
 // clock's part neither allocates nor reads anything when there is no
 // encode loop thread to look at.
 func TestLookAtStall(t *testing.T) {
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	rfd := int(r.Fd()) // blocking: the read waits in the kernel, not in the poller
-	if err := syscall.SetNonblock(rfd, false); err != nil {
-		t.Fatal(err)
-	}
-	encode := parkThread(t, func() {
-		var b [1]byte
-		_, _ = syscall.Read(rfd, b[:])
-	}, func() { _, _ = w.Write([]byte{1}); w.Close() })
+	encode := parkInPipeRead(t)
 	wake := make(chan struct{})
 	var encoder int32
 	encoder = parkThread(t, func() {
@@ -218,19 +225,7 @@ func TestLookAtStallReadsTheGoroutine(t *testing.T) {
 	done := make(chan struct{})
 	go heldOnALock(done)
 	defer func() { stallTestMu.Unlock(); <-done }()
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	rfd := int(r.Fd())
-	if err := syscall.SetNonblock(rfd, false); err != nil {
-		t.Fatal(err)
-	}
-	thread := parkThread(t, func() {
-		var b [1]byte
-		_, _ = syscall.Read(rfd, b[:])
-	}, func() { _, _ = w.Write([]byte{1}); w.Close() })
+	thread := parkInPipeRead(t)
 
 	l := NewLateness(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	l.EncodeTid.Store(thread)
