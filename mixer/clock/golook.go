@@ -37,8 +37,9 @@ type GoroutineLook struct {
 	// (the looker waiting for a P to run on, when more than a moment).
 	AfterMs float64 `json:"after_ms"`
 	// State is the runtime's word for what the goroutine waits on
-	// ("semacquire": a lock; "chan receive"; "runnable": ready, waiting
-	// for a P; "running"), as in a goroutine dump.
+	// ("sync.Mutex.Lock", "chan receive", "select"; "runnable": ready,
+	// waiting for a P; "syscall": in C or the kernel), as in a goroutine
+	// dump.
 	State string `json:"state"`
 	// Stack is its innermost Go functions, innermost first.
 	Stack string `json:"stack"`
@@ -108,10 +109,12 @@ func (g *goLooker) run(ctx context.Context, fn string) {
 
 // findGoroutine returns the state and the innermost functions (up to
 // eight, "a<b<c") of the goroutine in dump (runtime.Stack's text) whose
-// frames name fn; "" when none does.
+// frames name fn (one it created names fn only as its creator: not it);
+// "" when none does.
 func findGoroutine(dump []byte, fn string) (state, stack string) {
+	frame := []byte("\n" + fn + "(")
 	for block := range bytes.SplitSeq(dump, []byte("\n\n")) {
-		if fn == "" || !bytes.Contains(block, []byte(fn)) {
+		if fn == "" || !bytes.Contains(block, frame) {
 			continue
 		}
 		lines := bytes.Split(block, []byte("\n"))

@@ -284,6 +284,7 @@ func TestLookAtStallReadsTheGoroutine(t *testing.T) {
 // findGoroutine reads a goroutine dump's header and innermost functions.
 func TestFindGoroutine(t *testing.T) {
 	dump := []byte("goroutine 1 [running]:\nmain.main()\n\t/x/main.go:3 +0x1\n\n" +
+		"goroutine 9 [select]:\nswitchyard/mixer.watch()\n\t/x/w.go:5 +0x1\ncreated by switchyard/mixer.(*Engine).encodeLoop in goroutine 7\n\t/x/e.go:12 +0x3\n\n" +
 		"goroutine 7 [chan receive, 3 minutes, locked to thread]:\nswitchyard/mixer.(*Engine).wait(0xc000010000)\n\t/x/e.go:9 +0x2\n" +
 		"switchyard/mixer.(*Engine).encodeLoop(0xc000010000)\n\t/x/e.go:19 +0x2\ncreated by switchyard/mixer.(*Engine).Start in goroutine 1\n\t/x/e.go:29 +0x3\n")
 	st, stack := findGoroutine(dump, "switchyard/mixer.(*Engine).encodeLoop")
