@@ -28,6 +28,7 @@ import (
 // or drops pictures by timestamp, and a jittery network feed plays evenly.
 const (
 	mapWindow   = 2 * time.Second         // how long a smallest delay is remembered
+	restWindow  = 8 * time.Second         // … for the rest (a follower's tie)
 	reanchorTol = 15 * time.Millisecond   // offset drift tolerated before it moves
 	jumpTol     = 1 * time.Second         // a jump this large re-anchors at once
 	picQueueMin = 8                       // pictures waiting for their time, at least
@@ -40,10 +41,13 @@ type clockMap struct {
 	mu       sync.Mutex
 	anchored bool
 	tracks   [2]trackDelay // video, audio
+	long     [2]trackDelay // the same over restWindow (rest)
 	off      atomic.Int64  // time.Duration; read by the tick
-	// rest is how far off rests from the least delay it follows (off −
-	// est, within reanchorTol): a microphone following a camera takes the
-	// difference of theirs (tie), so the two do not rest apart
+	// rest is how far off rests from the least delay over the last 8–16 s
+	// (long): a microphone following a camera takes the difference of
+	// theirs (tieToLead), so the two do not rest apart — the longer
+	// memory, for a steadier least delay over a path that wanders, than
+	// the mapping's own (which follows a drift within seconds)
 	rest atomic.Int64
 	// video: pictures are among the units it maps (since the last jump)
 	video atomic.Bool
@@ -93,11 +97,11 @@ type trackDelay struct {
 	winMin, prevMin time.Duration
 }
 
-func (d *trackDelay) note(arrival, raw time.Duration) {
+func (d *trackDelay) note(arrival, raw, window time.Duration) {
 	switch {
 	case !d.seen:
 		*d = trackDelay{seen: true, winStart: arrival, winMin: raw, prevMin: raw}
-	case arrival-d.winStart > mapWindow:
+	case arrival-d.winStart > window:
 		d.prevMin, d.winMin, d.winStart = d.winMin, raw, arrival
 	default:
 		d.winMin = min(d.winMin, raw)
@@ -115,8 +119,9 @@ func (m *clockMap) observe(track int, arrival, pts time.Duration) {
 	if !m.anchored || absDur(raw-cur) > jumpTol {
 		m.anchored = true
 		m.video.Store(track == 0)
-		m.tracks = [2]trackDelay{}
-		m.tracks[track].note(arrival, raw)
+		m.tracks, m.long = [2]trackDelay{}, [2]trackDelay{}
+		m.tracks[track].note(arrival, raw, mapWindow)
+		m.long[track].note(arrival, raw, restWindow)
 		m.off.Store(int64(raw))
 		m.rest.Store(0)
 		m.late = lateWindow{}
@@ -132,20 +137,17 @@ func (m *clockMap) observe(track int, arrival, pts time.Duration) {
 		// pictures) moves it at once, as a new publisher does: in steps
 		// of a frame its units would come late until the mapping caught
 		// up, and grow the jitter buffer by as much for minutes
-		m.tracks[track].note(arrival, raw)
+		m.tracks[track].note(arrival, raw, mapWindow)
+		m.long[track].note(arrival, raw, restWindow)
 		m.off.Store(int64(raw))
-		m.rest.Store(0)
+		m.rest.Store(int64(raw - least(m.long)))
 		m.late = lateWindow{}
 		m.late.note(arrival, 0)
 		return
 	}
-	m.tracks[track].note(arrival, raw)
-	est := time.Duration(math.MinInt64)
-	for _, d := range m.tracks {
-		if d.seen {
-			est = max(est, min(d.prevMin, d.winMin))
-		}
-	}
+	m.tracks[track].note(arrival, raw, mapWindow)
+	m.long[track].note(arrival, raw, restWindow)
+	est := least(m.tracks)
 	if absDur(est-cur) > reanchorTol {
 		to := est
 		if m.maxMove > 0 {
@@ -154,8 +156,20 @@ func (m *clockMap) observe(track int, arrival, pts time.Duration) {
 		m.off.Store(int64(to))
 		m.moves.Add(1)
 	}
-	m.rest.Store(m.off.Load() - int64(est))
+	m.rest.Store(m.off.Load() - int64(least(m.long)))
 	m.late.note(arrival, raw-time.Duration(m.off.Load()))
+}
+
+// least is the mapping's least delay by tracks: that of the track that
+// comes last (timing).
+func least(tracks [2]trackDelay) time.Duration {
+	est := time.Duration(math.MinInt64)
+	for _, d := range tracks {
+		if d.seen {
+			est = max(est, min(d.prevMin, d.winMin))
+		}
+	}
+	return est
 }
 
 // cadence takes the rounding jitter out of a camera's picture timestamps.

@@ -450,14 +450,28 @@ func TestMicrophoneRestsWithItsCamera(t *testing.T) {
 	cam.cmap.observe(0, time.Second, time.Second-100*ms)
 	cam.cmap.observe(0, time.Second+33*ms, time.Second+33*ms-88*ms)
 	// the microphone anchors at 130 ms, then comes 12 ms slower for two
-	// windows: its mapping rests 12 ms below its least delay
+	// of the rest's windows: its mapping rests 12 ms below its least delay
 	mic.cmap.observe(1, time.Second, time.Second-130*ms)
-	for at := time.Second + 20*ms; at < time.Second+3*mapWindow; at += 20 * ms {
+	end := time.Second + 3*restWindow
+	for at := time.Second + 20*ms; at < end; at += 20 * ms {
 		mic.cmap.observe(1, at, at-142*ms)
 	}
 	if cam.cmap.offset() != 100*ms || mic.cmap.offset() != 130*ms {
 		t.Fatalf("mappings %v and %v: the test's rests moved", cam.cmap.offset(), mic.cmap.offset())
 	}
+	if r := time.Duration(mic.cmap.rest.Load()); r != -12*ms {
+		t.Fatalf("the microphone rests %v from its least delay, want -12ms", r)
+	}
+	// one quicker unit: the mapping forgets it in seconds, the rest's
+	// longer memory (steadier over a wandering path) keeps it
+	mic.cmap.observe(1, end, end-139*ms)
+	for at := end + 20*ms; at < end+3*mapWindow; at += 20 * ms {
+		mic.cmap.observe(1, at, at-142*ms)
+	}
+	if r := time.Duration(mic.cmap.rest.Load()); r != -9*ms {
+		t.Fatalf("after a quicker unit %v ago the microphone rests %v from its least delay, want -9ms", 3*mapWindow, r)
+	}
+	mic.cmap.rest.Store(int64(-12 * ms)) // as before it, for what follows
 	// read at its own least delay (142) plus the camera's rest (12)
 	// and the buffer: 130 + 40 + 24
 	if got := mic.stepSound(0); got != 64*ms {
