@@ -49,7 +49,8 @@ type clockMap struct {
 	// memory, for a steadier least delay over a path that wanders, than
 	// the mapping's own (which follows a drift within seconds)
 	rest atomic.Int64
-	// video: pictures are among the units it maps (since the last jump)
+	// video: pictures are among the units it maps (once seen, kept through
+	// a jump: a camera re-anchored on a sound unit is still a camera)
 	video atomic.Bool
 	moves atomic.Uint64 // times off moved with the least delay (not at a jump)
 	// maxMove bounds a move with the least delay (0: none): a program
@@ -118,7 +119,9 @@ func (m *clockMap) observe(track int, arrival, pts time.Duration) {
 	cur := time.Duration(m.off.Load())
 	if !m.anchored || absDur(raw-cur) > jumpTol {
 		m.anchored = true
-		m.video.Store(track == 0)
+		if track == 0 {
+			m.video.Store(true)
+		}
 		m.tracks, m.long = [2]trackDelay{}, [2]trackDelay{}
 		m.tracks[track].note(arrival, raw, mapWindow)
 		m.long[track].note(arrival, raw, restWindow)

@@ -37,9 +37,9 @@ type GoroutineLook struct {
 	// (the looker waiting for a P to run on, when more than a moment).
 	AfterMs float64 `json:"after_ms"`
 	// State is the runtime's word for what the goroutine waits on
-	// ("sync.Mutex.Lock", "chan receive", "select"; "runnable": ready,
-	// waiting for a P; "syscall": in C or the kernel), as in a goroutine
-	// dump.
+	// ("sync.Mutex.Lock", "chan receive", "select"; "syscall": in C or the
+	// kernel; "runnable": ready and waiting for a P — or running Go code
+	// when the dump stopped the world), as in a goroutine dump.
 	State string `json:"state"`
 	// Stack is its innermost Go functions, innermost first.
 	Stack string `json:"stack"`
@@ -73,11 +73,12 @@ func (g *goLooker) ask(frame int64, now time.Time) {
 	if now.UnixNano()-g.lastNs.Load() < int64(goLookEvery) {
 		return
 	}
+	prev := g.asked.Swap(frame) // before the looker can answer
 	select {
 	case g.req <- goLookReq{frame: frame, at: now}:
 		g.lastNs.Store(now.UnixNano())
-		g.asked.Store(frame)
 	default:
+		g.asked.CompareAndSwap(frame, prev)
 	}
 }
 
@@ -146,10 +147,12 @@ func findGoroutine(dump []byte, fn string) (state, stack string) {
 
 // takeGoLooks sets the goroutine looks that came in beside the thread
 // looks they were asked with (l.recent; a copy, as a look may have been
-// handed out), waiting up to goLookWait for the one asked with look s (a
-// stall about to be described) when it has not come yet; it returns s as it
-// is then (the sampler's).
-func (l *Lateness) takeGoLooks(s *Stall) *Stall {
+// handed out), waiting up to goLookWait (or until ctx ends) for the one
+// asked with look s (a stall about to be described; nil: none) when it
+// has not come yet; it returns s as it is then. The sampler's, at each late
+// frame and each second (a look asked at a hold-up that made no frame late
+// is taken in then, so that the next is not lost).
+func (l *Lateness) takeGoLooks(ctx context.Context, s *Stall) *Stall {
 	var wait <-chan time.Time
 	for {
 		var r goLookRes
@@ -166,8 +169,11 @@ func (l *Lateness) takeGoLooks(s *Stall) *Stall {
 			case r = <-l.golook.res:
 			case <-wait:
 				return s
+			case <-ctx.Done():
+				return s
 			}
 		}
+		l.takeStalls() // the thread look it was asked with, when it came in meanwhile
 		l.golook.asked.CompareAndSwap(r.frame, 0)
 		for i, st := range l.recent {
 			if st != nil && st.Frame == r.frame && st.Goroutine == nil {

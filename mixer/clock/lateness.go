@@ -292,6 +292,7 @@ func (l *Lateness) Run(ctx context.Context, done chan<- struct{}) {
 		case <-tick.C:
 			w := s.sample()
 			l.takeStalls()
+			l.takeGoLooks(ctx, nil)
 			l.mu.Lock()
 			l.window[1], l.window[0] = l.window[0], w
 			l.mu.Unlock()
@@ -301,7 +302,7 @@ func (l *Lateness) Run(ctx context.Context, done chan<- struct{}) {
 			}
 		case r := <-l.reports:
 			l.takeStalls() // a look is taken before the frame it explains leaves
-			r.Stall = l.takeGoLooks(l.stallFor(r.Frame))
+			r.Stall = l.takeGoLooks(ctx, l.stallFor(r.Frame))
 			l.mu.Lock()
 			r.Host = l.window[0].plus(l.window[1])
 			l.last = r

@@ -247,7 +247,7 @@ func TestLookAtStallReadsTheGoroutine(t *testing.T) {
 
 	l.LookAtStall(3, 30*time.Millisecond, true)
 	l.takeStalls()
-	s := l.takeGoLooks(l.stallFor(3))
+	s := l.takeGoLooks(context.Background(), l.stallFor(3))
 	if s == nil || s.Goroutine == nil {
 		t.Fatalf("look %+v: no look at the goroutine", s)
 	}
@@ -259,11 +259,29 @@ func TestLookAtStallReadsTheGoroutine(t *testing.T) {
 		t.Fatalf("log line %q", line)
 	}
 	t.Log(s)
+	// a look asked at a hold-up that made no frame late is taken in at
+	// the sampler's next second (takeGoLooks with none to wait for), so
+	// the looks after it are not lost behind it
+	for k := int64(10); k < 14; k++ {
+		l.stall.lastNs.Store(0)
+		l.golook.lastNs.Store(0)
+		l.LookAtStall(k, 30*time.Millisecond, true)
+		for deadline := time.Now().Add(10 * time.Second); len(l.golook.res) == 0; time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("no goroutine look for frame %d", k)
+			}
+		}
+		l.takeStalls()
+		l.takeGoLooks(context.Background(), nil)
+		if s := l.stallFor(k); s == nil || s.Frame != k || s.Goroutine == nil {
+			t.Fatalf("look %+v: frame %d's goroutine look not taken in", s, k)
+		}
+	}
 	// the next thread look, within goLookEvery, asks for none
 	l.stall.lastNs.Store(0)
 	l.LookAtStall(40, 30*time.Millisecond, true)
 	l.takeStalls()
-	if s := l.takeGoLooks(l.stallFor(40)); s == nil || s.Goroutine != nil {
+	if s := l.takeGoLooks(context.Background(), l.stallFor(40)); s == nil || s.Goroutine != nil {
 		t.Fatalf("look %+v: a goroutine look within %s of the last", s, goLookEvery)
 	}
 	// the clock's part allocates nothing, asking included
