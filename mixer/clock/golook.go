@@ -33,8 +33,11 @@ const goLookWait = 200 * time.Millisecond
 // GoroutineLook is the encode loop's goroutine as the Go runtime saw it
 // while the encode loop was held up.
 type GoroutineLook struct {
-	// AfterMs is how long after the thread look the goroutines were read
-	// (the looker waiting for a P to run on, when more than a moment).
+	// AfterMs is how long after the thread look that asked for it the
+	// goroutines were read (the looker waiting for a P to run on, when more
+	// than a moment). A hold-up over a second has a second thread look on
+	// the same frame, which carries the same goroutine look: after the
+	// first thread look, not its own.
 	AfterMs float64 `json:"after_ms"`
 	// State is the runtime's word for what the goroutine waits on
 	// ("sync.Mutex.Lock", "chan receive", "select"; "syscall": in C or the
