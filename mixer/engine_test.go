@@ -131,7 +131,7 @@ func TestClockKeepsTimeThroughASlowEncode(t *testing.T) {
 		t.Fatalf("the encode loop held on a lock: %+v, want asleep on a futex (%s)", th, s)
 	}
 	// and the Go runtime's look at its goroutine says which: the lock in output
-	if g := s.Goroutine; g == nil || g.State != "sync.Mutex.Lock" || !strings.Contains(g.Stack, "Mutex).Lock<switchyard/mixer.(*Engine).output") {
+	if g := s.Goroutine; g == nil || !strings.Contains(g.Stack, "sync.(*Mutex).Lock mutex.go:") || !strings.Contains(g.Stack, "<switchyard/mixer.(*Engine).output engine.go:") {
 		t.Fatalf("the encode loop's goroutine: %+v, want parked on the encode lock in output (%s)", g, s)
 	}
 	t.Logf("look at the held encode loop: %s", s)

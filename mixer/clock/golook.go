@@ -3,7 +3,8 @@ package clock
 import (
 	"bytes"
 	"context"
-	"runtime"
+	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -11,20 +12,24 @@ import (
 
 // A thread look (stall.go) says where the encode loop's thread sleeps in the
 // kernel; when that is a futex on its own M's word, its goroutine is parked
-// in Go — on a lock, a channel, or waiting for a P to run on — and only the
-// Go runtime can say which. So a look at a held-up encode loop also asks
-// the goroutine looker for the encode loop's Go stack: runtime.Stack of
-// every goroutine (a stop of the world, so at most once every
-// goLookEvery, and only when the program is already held up), the one
-// whose frames name the encode loop (Lateness.EncodeFunc) kept. The looker
-// is a goroutine of its own, not the clock (which must not block); when it
-// could not run at once (every P busy), how long it waited is told too.
+// in Go — on a lock, a channel, or waiting for a P to run on after a call
+// into C — and only the Go runtime can say which. So a look at a held-up
+// encode loop also asks the goroutine looker for the encode loop's Go
+// stack: the runtime's goroutine profile (taken concurrently: the world
+// stops for about a tenth of a millisecond whatever the goroutines, where a
+// full dump, runtime.Stack, stops it for 2 ms at 300 goroutines and 5–7 at
+// 1,000), the stack that names the encode loop (Lateness.EncodeFunc)
+// kept. The profile leaves out the runtime's own frames: a lock shows as
+// its semaphore's acquire, a channel or a select as the line of the
+// encode loop that waits, a call into C as its _Cfunc_ (with the thread
+// parked on its M's word: the call returned and waits for a P). At most
+// once every goLookEvery, and only when the program is already held up.
+// The looker is a goroutine of its own, not the clock (which must not
+// block); when it could not run at once (every P busy), how long it waited
+// is told too.
 
 // goLookEvery is the least time between two goroutine looks.
 const goLookEvery = 10 * time.Second
-
-// goLookBuf bounds the dump read: enough for some thousands of goroutines.
-const goLookBuf = 4 << 20
 
 // goLookWait is how long the sampler waits for a goroutine look asked for a
 // late frame it is about to describe.
@@ -39,12 +44,9 @@ type GoroutineLook struct {
 	// the same frame, which carries the same goroutine look: after the
 	// first thread look, not its own.
 	AfterMs float64 `json:"after_ms"`
-	// State is the runtime's word for what the goroutine waits on
-	// ("sync.Mutex.Lock", "chan receive", "select"; "syscall": in C or the
-	// kernel; "runnable": ready and waiting for a P — or running Go code
-	// when the dump stopped the world), as in a goroutine dump.
-	State string `json:"state"`
-	// Stack is its innermost Go functions, innermost first.
+	// Stack is its innermost Go functions, innermost first, each with its
+	// file and line ("sync.(*Mutex).Lock mutex.go:46<…"); "not found" when
+	// no goroutine was running the encode loop.
 	Stack string `json:"stack"`
 }
 
@@ -88,64 +90,55 @@ func (g *goLooker) ask(frame int64, now time.Time) {
 // run answers the requests until ctx ends, reading the goroutine whose
 // stack names fn.
 func (g *goLooker) run(ctx context.Context, fn string) {
-	var buf []byte
+	var buf bytes.Buffer
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case r := <-g.req:
-			if buf == nil {
-				buf = make([]byte, goLookBuf)
-			}
 			at := time.Now()
-			n := runtime.Stack(buf, true)
-			state, stack := findGoroutine(buf[:n], fn)
-			if stack == "" {
-				state, stack = "not found", ""
+			buf.Reset()
+			stack := "not found"
+			if err := pprof.Lookup("goroutine").WriteTo(&buf, 1); err == nil {
+				if s := findGoroutine(buf.Bytes(), fn); s != "" {
+					stack = s
+				}
 			}
 			select {
-			case g.res <- goLookRes{frame: r.frame, look: GoroutineLook{AfterMs: millis(at.Sub(r.at)), State: state, Stack: stack}}:
+			case g.res <- goLookRes{frame: r.frame, look: GoroutineLook{AfterMs: millis(at.Sub(r.at)), Stack: stack}}:
 			default:
 			}
 		}
 	}
 }
 
-// findGoroutine returns the state and the innermost functions (up to
-// eight, "a<b<c") of the goroutine in dump (runtime.Stack's text) whose
-// frames name fn (one it created names fn only as its creator: not it);
-// "" when none does.
-func findGoroutine(dump []byte, fn string) (state, stack string) {
-	frame := []byte("\n" + fn + "(")
-	for block := range bytes.SplitSeq(dump, []byte("\n\n")) {
-		if fn == "" || !bytes.Contains(block, frame) {
-			continue
-		}
-		lines := bytes.Split(block, []byte("\n"))
-		// "goroutine 12 [semacquire, 2 minutes, locked to thread]:"
-		h := lines[0]
-		if i, j := bytes.IndexByte(h, '['), bytes.LastIndexByte(h, ']'); i >= 0 && j > i {
-			state = string(h[i+1 : j])
-			if k := strings.IndexByte(state, ','); k >= 0 {
-				state = state[:k]
-			}
-		}
-		var fns []string
-		for _, l := range lines[1:] {
-			if len(l) == 0 || l[0] == '\t' || bytes.HasPrefix(l, []byte("created by ")) {
+// findGoroutine returns the innermost frames (up to eight, "fn file:line"
+// joined by "<") of the stack in a goroutine profile (debug=1 text) that
+// has fn among its frames; "" when none has.
+func findGoroutine(profile []byte, fn string) string {
+	for block := range bytes.SplitSeq(profile, []byte("\n\n")) {
+		// a frame: "#\t0x4d9435\tmain.heldOnALock+0x55\t\t/tmp/main.go:13"
+		var frames []string
+		found := false
+		for l := range bytes.Lines(block) {
+			f := bytes.Fields(l)
+			if len(f) < 4 || !bytes.Equal(f[0], []byte("#")) {
 				continue
 			}
-			if i := bytes.LastIndexByte(l, '('); i > 0 {
-				l = l[:i]
+			name := f[2]
+			if i := bytes.LastIndex(name, []byte("+0x")); i > 0 {
+				name = name[:i]
 			}
-			fns = append(fns, string(l))
-			if len(fns) == 8 {
-				break
+			found = found || string(name) == fn
+			if len(frames) < 8 {
+				frames = append(frames, string(name)+" "+filepath.Base(string(f[3])))
 			}
 		}
-		return state, strings.Join(fns, "<")
+		if found && fn != "" {
+			return strings.Join(frames, "<")
+		}
 	}
-	return "", ""
+	return ""
 }
 
 // takeGoLooks sets the goroutine looks that came in beside the thread

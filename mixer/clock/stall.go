@@ -98,9 +98,7 @@ func (s *Stall) String() string {
 		}
 	}
 	if g := s.Goroutine; g != nil {
-		b.WriteString("; its goroutine [")
-		b.WriteString(g.State)
-		b.WriteString("] ")
+		b.WriteString("; its goroutine ")
 		b.WriteString(g.Stack)
 		b.WriteString(" (read ")
 		b.WriteString(strconv.FormatFloat(g.AfterMs, 'f', 1, 64))

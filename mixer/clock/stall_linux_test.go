@@ -1,12 +1,14 @@
 package clock
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
 	"os"
 	"reflect"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -232,8 +234,11 @@ func TestLookAtStallReadsTheGoroutine(t *testing.T) {
 	l.EncodeFunc = runtime.FuncForPC(reflect.ValueOf(heldOnALock).Pointer()).Name()
 	// until the goroutine waits on the lock
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
-		buf := make([]byte, 1<<20)
-		if st, _ := findGoroutine(buf[:runtime.Stack(buf, true)], l.EncodeFunc); st == "sync.Mutex.Lock" {
+		var b bytes.Buffer
+		if err := pprof.Lookup("goroutine").WriteTo(&b, 1); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(findGoroutine(b.Bytes(), l.EncodeFunc), "Mutex).Lock ") {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -252,10 +257,10 @@ func TestLookAtStallReadsTheGoroutine(t *testing.T) {
 		t.Fatalf("look %+v: no look at the goroutine", s)
 	}
 	g := s.Goroutine
-	if g.State != "sync.Mutex.Lock" || !strings.Contains(g.Stack, "Mutex).Lock<") || !strings.Contains(g.Stack, "heldOnALock") {
+	if !strings.Contains(g.Stack, "sync.(*Mutex).Lock mutex.go:") || !strings.Contains(g.Stack, "heldOnALock stall_linux_test.go:") {
 		t.Fatalf("goroutine look %+v: want on the lock, in heldOnALock", g)
 	}
-	if line := s.String(); !strings.Contains(line, "; its goroutine [sync.Mutex.Lock] ") {
+	if line := s.String(); !strings.Contains(line, "; its goroutine internal/sync.runtime_SemacquireMutex sema.go:") {
 		t.Fatalf("log line %q", line)
 	}
 	t.Log(s)
@@ -299,17 +304,21 @@ func TestLookAtStallReadsTheGoroutine(t *testing.T) {
 	}
 }
 
-// findGoroutine reads a goroutine dump's header and innermost functions.
+// findGoroutine reads the stack that runs a function from a goroutine
+// profile: its innermost frames with their files and lines; a function in
+// no stack is not found.
 func TestFindGoroutine(t *testing.T) {
-	dump := []byte("goroutine 1 [running]:\nmain.main()\n\t/x/main.go:3 +0x1\n\n" +
-		"goroutine 9 [select]:\nswitchyard/mixer.watch()\n\t/x/w.go:5 +0x1\ncreated by switchyard/mixer.(*Engine).encodeLoop in goroutine 7\n\t/x/e.go:12 +0x3\n\n" +
-		"goroutine 7 [chan receive, 3 minutes, locked to thread]:\nswitchyard/mixer.(*Engine).wait(0xc000010000)\n\t/x/e.go:9 +0x2\n" +
-		"switchyard/mixer.(*Engine).encodeLoop(0xc000010000)\n\t/x/e.go:19 +0x2\ncreated by switchyard/mixer.(*Engine).Start in goroutine 1\n\t/x/e.go:29 +0x3\n")
-	st, stack := findGoroutine(dump, "switchyard/mixer.(*Engine).encodeLoop")
-	if st != "chan receive" || stack != "switchyard/mixer.(*Engine).wait<switchyard/mixer.(*Engine).encodeLoop" {
-		t.Fatalf("%q %q", st, stack)
+	profile := []byte("goroutine profile: total 3\n" +
+		"1 @ 0x1 0x2\n#\t0x1\tmain.main+0xcd\t\t\t\t/x/main.go:21\n#\t0x2\truntime.main+0x2d4\t\t\t/go/proc.go:290\n\n" +
+		"1 @ 0x3 0x4\n#\t0x3\tswitchyard/mixer.watch+0x18\t/x/w.go:5\n\n" +
+		"1 @ 0x5 0x6 0x7\n#\t0x5\tsync.(*Mutex).Lock+0xe\t\t\t/go/sync/mutex.go:46\n" +
+		"#\t0x6\tswitchyard/mixer.(*Engine).output+0x55\t\t/x/engine.go:497\n" +
+		"#\t0x7\tswitchyard/mixer.(*Engine).encodeLoop+0x1a0\t/x/engine.go:470\n")
+	want := "sync.(*Mutex).Lock mutex.go:46<switchyard/mixer.(*Engine).output engine.go:497<switchyard/mixer.(*Engine).encodeLoop engine.go:470"
+	if got := findGoroutine(profile, "switchyard/mixer.(*Engine).encodeLoop"); got != want {
+		t.Fatalf("%q, want %q", got, want)
 	}
-	if st, stack := findGoroutine(dump, "nowhere"); st != "" || stack != "" {
-		t.Fatalf("%q %q for a function in no goroutine", st, stack)
+	if got := findGoroutine(profile, "switchyard/mixer.(*Engine).encode"); got != "" {
+		t.Fatalf("%q for a function in no stack (a prefix of one)", got)
 	}
 }
