@@ -100,9 +100,17 @@ func decodeProgramAt(t *testing.T, a *app, w, h int) *programFrames {
 	return p
 }
 
+// stop ends the feed, which closes ffmpeg's input; ffmpeg then drains and
+// exits. One that does not within 10 s is killed, so a hung decoder ends
+// the test rather than the suite's timeout.
 func (p *programFrames) stop() {
 	p.cancel()
-	<-p.done
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done // its output closes with it
+	}
 	_ = p.cmd.Wait()
 }
 
