@@ -116,17 +116,31 @@ func TestCutOnPixels(t *testing.T) {
 // cutOnNextFrame sends a bus command a few milliseconds into a program
 // frame's interval and checks that it lands on the next frame: the frame
 // after the one whose interval the command was sent in. An API that made the
-// command wait a frame fails here.
+// command wait a frame fails here. Only a request whose answer came over a
+// frame late because the process stalled on its way (a shared 2-core
+// machine under the race detector: a 10-ms ticker beside it was held back
+// by at least that much) is judged from the answer instead: taken before
+// it, it lands no later than the frame after the one it was answered in.
 func cutOnNextFrame(t *testing.T, a *app, path, body string) bus.State {
 	t.Helper()
 	frame := a.mixer.Config().FrameDuration()
 	into := time.Since(a.mixer.Started()) % frame
 	time.Sleep(frame - into + 3*time.Millisecond) // to the start of the next interval: pacing, not synchronisation
+	stalls := watchStalls()
 	t0 := time.Now()
 	var st bus.State
 	mustAPI(t, "POST", a.apiURL(path), body, &st)
+	took := time.Since(t0)
+	stalled := stalls()
 	sent := a.mixer.FrameAt(t0)
-	require.LessOrEqual(t, st.Frame, sent+1, "%s %s sent in frame %d's interval lands on frame %d, not the next", path, body, sent, st.Frame)
+	if over := took - frame; over > 10*time.Millisecond && stalled >= over {
+		answered := a.mixer.FrameAt(t0.Add(took))
+		t.Logf("%s %s took %v to answer, the process stalled %v meanwhile: judged from the answer's frame %d",
+			path, body, took.Round(time.Millisecond), stalled.Round(time.Millisecond), answered)
+		require.LessOrEqual(t, st.Frame, answered+1, "%s %s answered in frame %d's interval lands on frame %d, after the next", path, body, answered, st.Frame)
+		return st
+	}
+	require.LessOrEqual(t, st.Frame, sent+1, "%s %s sent in frame %d's interval lands on frame %d, not the next (answered in %v)", path, body, sent, st.Frame, took.Round(time.Millisecond))
 	return st
 }
 
