@@ -127,6 +127,7 @@ func cutOnNextFrame(t *testing.T, a *app, path, body string) bus.State {
 	into := time.Since(a.mixer.Started()) % frame
 	time.Sleep(frame - into + 3*time.Millisecond) // to the start of the next interval: pacing, not synchronisation
 	stalls := watchStalls()
+	t.Cleanup(func() { stalls() })
 	t0 := time.Now()
 	var st bus.State
 	mustAPI(t, "POST", a.apiURL(path), body, &st)

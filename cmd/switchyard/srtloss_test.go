@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -117,7 +118,7 @@ func (r lossRun) starved() string {
 }
 
 // watchStalls measures how late a 10 ms ticker's goroutine runs, until
-// stop, which returns the worst.
+// stop, which returns the worst (and the same again when called again).
 func watchStalls() (stop func() time.Duration) {
 	done, worst := make(chan struct{}), make(chan time.Duration, 1)
 	go func() {
@@ -136,9 +137,14 @@ func watchStalls() (stop func() time.Duration) {
 			}
 		}
 	}()
+	var once sync.Once
+	var w time.Duration
 	return func() time.Duration {
-		close(done)
-		return <-worst
+		once.Do(func() {
+			close(done)
+			w = <-worst
+		})
+		return w
 	}
 }
 
