@@ -298,9 +298,22 @@ func TestStalledCameraSkipsToKey(t *testing.T) {
 	frames(60)
 	require.Zero(t, sourceStatus(t, a, "cam1").PicturesSkipped, "a clean loopback skips nothing")
 
-	path.Stall(true)
-	time.Sleep(800 * time.Millisecond) // the network's stall, not synchronisation
-	path.Stall(false)
+	// The stall as long as it was held (a loaded machine holds it longer
+	// than asked): one of a second or more re-anchors the clock mapping
+	// instead (jumpTol), so that one does not count and is made again.
+	var held time.Duration
+	for try := 1; ; try++ {
+		start := time.Now()
+		path.Stall(true)
+		time.Sleep(800 * time.Millisecond) // the network's stall, not synchronisation
+		path.Stall(false)
+		if held = time.Since(start); held < 950*time.Millisecond {
+			break
+		}
+		require.Less(t, try, 3, "the machine held each of 3 stalls of 0.8 s for a second or more (the last %v)", held)
+		t.Logf("the stall held %v (a second re-anchors instead): made again", held)
+		frames(60)
+	}
 	var st ingest.Status
 	waitFor(t, 20*time.Second, "cam1's pictures from the stall skipped", func() bool {
 		st = sourceStatus(t, a, "cam1")
@@ -312,7 +325,7 @@ func TestStalledCameraSkipsToKey(t *testing.T) {
 	t.Logf("after the stall: %d pictures skipped, %d late; jitter buffer %d ms", st.PicturesSkipped, st.PicturesLate, st.JitterBufferMS)
 	// 0.8 s is 24 pictures, a key frame every 6: the newest of the burst is
 	// at most 6 from its end (a stall seen late by a busy test is shorter)
-	require.LessOrEqual(t, st.PicturesSkipped, uint64(30), "more skipped than the stall held")
+	require.LessOrEqual(t, st.PicturesSkipped, uint64(held.Seconds()*30)+6, "more skipped than the stall held (%v)", held)
 	require.Greater(t, a.mixer.Switcher().SourceStats("cam1").Pictures, decoded, "cam1 decodes again after the skip")
 
 	var said string
