@@ -212,8 +212,22 @@ func TestHLSBehindCache(t *testing.T) {
 	cache := testpeer.StartNginxCache(t, origin)
 	view := "http://" + cache.Addr()
 
-	load := runHLSLoad(t, view, "http://"+origin+"/metrics", cfg.ReadKey, 50, soakLength(t, 15*time.Second))
-	t.Log(load)
+	// The clients' play clocks run in this process beside the origin: a
+	// stall of the whole process (a loaded machine) stops the origin and
+	// runs their clocks on. A run with stalls while the process was held
+	// back at least a fifth of a second (a 10-ms ticker's worst lateness)
+	// is the machine's, and is run again, once.
+	var load hlsLoad
+	for try := 1; ; try++ {
+		stalls := watchStalls()
+		load = runHLSLoad(t, view, "http://"+origin+"/metrics", cfg.ReadKey, 50, soakLength(t, 15*time.Second))
+		held := stalls()
+		t.Logf("%s (the process held back %v at worst)", load, held.Round(time.Millisecond))
+		if load.stalls == 0 || held < 200*time.Millisecond || try == 2 {
+			break
+		}
+		t.Logf("%d stalls while the process was held back %v: run again", load.stalls, held.Round(time.Millisecond))
+	}
 	require.Empty(t, load.errs)
 	require.Zero(t, load.stalls, "every client keeps up: %s", load)
 	require.Zero(t, load.missed)
