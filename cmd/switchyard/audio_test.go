@@ -182,29 +182,40 @@ func TestLateMediaIsCounted(t *testing.T) {
 		return st
 	}
 	// The stall as long as it was held (a loaded machine holds it longer
-	// than asked): one of a second or more re-anchors the source's clock
-	// mapping instead (jumpTol), so that one does not count and is made
-	// again once the source has settled.
+	// than asked). One held a second or more may re-anchor the source's
+	// clock mapping instead (jumpTol) and count little or nothing late:
+	// then it is made again once the program has run on. What is judged
+	// is the stall that was counted.
 	var before ingest.Status
 	var held time.Duration
+	counted := func() bool {
+		st := status()
+		return st.AudioLateS-before.AudioLateS >= 0.2 && st.PicturesLate-before.PicturesLate >= 6
+	}
 	for try := 1; ; try++ {
 		before = status()
 		start := time.Now()
 		require.NoError(t, p.cmd.Process.Signal(syscall.SIGSTOP))
 		time.Sleep(600 * time.Millisecond) // the stall itself is the subject: wall time must pass
 		require.NoError(t, p.cmd.Process.Signal(syscall.SIGCONT))
-		if held = time.Since(start); held < 950*time.Millisecond {
+		if held = time.Since(start); held < time.Second {
+			waitFor(t, 10*time.Second, "the stalled sound and pictures counted as late", counted)
 			break
 		}
-		require.Less(t, try, 3, "the machine held each of 3 stalls of 0.6 s for a second or more (the last %v)", held)
-		t.Logf("the stall held %v (a second re-anchors instead): made again", held)
+		ok := false
+		for deadline := time.Now().Add(5 * time.Second); !ok && time.Now().Before(deadline); {
+			if ok = counted(); !ok {
+				time.Sleep(20 * time.Millisecond) // polling counts, bounded by the deadline
+			}
+		}
+		if ok {
+			break
+		}
+		require.Less(t, try, 3, "3 stalls held a second or more (the last %v), none counted late", held)
+		t.Logf("the stall held %v and re-anchored (little counted late): made again", held)
 		n := a.mixer.Stats().FramesOut
 		waitFor(t, 30*time.Second, "60 program frames", func() bool { return a.mixer.Stats().FramesOut >= n+60 })
 	}
-	waitFor(t, 10*time.Second, "the stalled sound and pictures counted as late", func() bool {
-		st := status()
-		return st.AudioLateS-before.AudioLateS >= 0.2 && st.PicturesLate-before.PicturesLate >= 6
-	})
 	after := status()
 	t.Logf("late sound: %.3f s before the stall, %.3f s after; late pictures: %d before, %d after",
 		before.AudioLateS, after.AudioLateS, before.PicturesLate, after.PicturesLate)

@@ -119,18 +119,26 @@ func TestMultiview(t *testing.T) {
 	check(800, 120, 0, 0, 255, "the first picture of a new viewer shows the program of now (blue)")
 
 	// It keeps coming at its own rate: 10 pictures a second, 8 at least
-	// over the time the process was not held back (a loaded machine's
-	// stall holds back the wall and this reader alike).
-	stalls := watchStalls()
-	t.Cleanup(func() { stalls() })
-	start, n := time.Now(), 0
-	for time.Since(start) < 2*time.Second {
-		next()
-		n++
+	// over 2 s. A window in which the process was held back over 0.3 s (a
+	// 10-ms ticker's worst lateness: a loaded machine's stall holds back
+	// the wall and this reader alike) is measured again, twice at most.
+	for try := 1; ; try++ {
+		stalls := watchStalls()
+		t.Cleanup(func() { stalls() })
+		start, n := time.Now(), 0
+		for time.Since(start) < 2*time.Second {
+			next()
+			n++
+		}
+		took, stalled := time.Since(start), stalls()
+		rate := float64(n) / took.Seconds()
+		t.Logf("multiview: %.1f pictures/s at 960×540 (the process held back %v at worst)", rate, stalled.Round(time.Millisecond))
+		if stalled > 300*time.Millisecond && try < 3 {
+			continue
+		}
+		require.GreaterOrEqual(t, rate, 8.0, "the wall keeps its 10 pictures a second")
+		break
 	}
-	took, stalled := time.Since(start), stalls()
-	t.Logf("multiview: %.1f pictures/s at 960×540 (the process held back %v at worst)", float64(n)/took.Seconds(), stalled.Round(time.Millisecond))
-	require.GreaterOrEqual(t, float64(n)/(took-min(stalled, took/2)).Seconds(), 8.0, "the wall keeps its 10 pictures a second")
 }
 
 // waitDecoded waits until the mixer holds a picture of a source.

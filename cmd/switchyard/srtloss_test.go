@@ -121,15 +121,15 @@ func (r lossRun) starved() string {
 // stop, which returns the worst (and the same again when called again).
 func watchStalls() (stop func() time.Duration) {
 	done, worst := make(chan struct{}), make(chan time.Duration, 1)
+	last := time.Now() // from the call: a stall before the goroutine first runs counts
 	go func() {
 		var w time.Duration
-		last := time.Now()
 		tk := time.NewTicker(10 * time.Millisecond)
 		defer tk.Stop()
 		for {
 			select {
 			case <-done:
-				worst <- w
+				worst <- max(w, time.Since(last)-10*time.Millisecond)
 				return
 			case now := <-tk.C:
 				w = max(w, now.Sub(last)-10*time.Millisecond, time.Since(last)-10*time.Millisecond)
