@@ -45,7 +45,7 @@ func TestAVSync(t *testing.T) {
 	// take a phase that shows the pictures early the sound follows them up
 	// to half a frame late (soundFloor); measured 0.4 ms when steady
 	frame := a.mixer.Config().FrameDuration()
-	avInSync(t, a, length, true, frame, frame)
+	avInSync(t, a, length, "cam1", frame, frame)
 	require.NoError(t, p.wait(t, 20*time.Second), "the camera ran to its end")
 }
 
@@ -77,15 +77,21 @@ func flashBeepClip(t *testing.T, secs int) string {
 // its picture and the beeps of its sound (a flash and a beep at each whole
 // second of the camera's): each beep must start at most lead before its
 // flash and lag after it, and the offsets may not drift by more than a
-// frame. whole also requires each beep whole (no gap, no start lost). A
+// frame. whole (a source's name) also requires each beep whole (no gap, no
+// start lost) — but one, if the source's sound came late meanwhile (its
+// status counts it: the publisher or the machine held it back). A
 // camera at the program's rate has its sound read with its pictures'
 // phase (the program frame nearest a picture's time, up to half a frame
 // off it: mixer's picPhase), so its beep lands on its flash (byReports, on
 // a fixed buffer) — or, on an adaptive buffer whose margin cannot take a
 // phase that shows the pictures early, up to half a frame after it
 // (soundFloor). Other rates within a frame either way.
-func avInSync(t *testing.T, a *app, length time.Duration, whole bool, lead, lag time.Duration) {
+func avInSync(t *testing.T, a *app, length time.Duration, whole string, lead, lag time.Duration) {
 	t.Helper()
+	var lateBefore time.Duration
+	if whole != "" {
+		lateBefore = a.mixer.Switcher().SourceStats(whole).SoundLate
+	}
 	frames := decodeProgram(t, a)
 	beeps := beepOnsets(t, a, length+2*time.Second)
 	start := frames.started(t)
@@ -99,19 +105,33 @@ func avInSync(t *testing.T, a *app, length time.Duration, whole bool, lead, lag 
 		prevLit = lit
 	}
 	found := <-beeps
+	var lateSound time.Duration // the whole source's sound late meanwhile
+	if whole != "" {
+		lateSound = a.mixer.Switcher().SourceStats(whole).SoundLate - lateBefore
+	}
 	require.GreaterOrEqual(t, len(flashes), int(length/time.Second)-3, "flashes seen")
 	var offs []time.Duration
+	broken := 0 // beeps not whole
 	for _, f := range flashes[1:] { // the first may be cut by the cut
 		i := sort.Search(len(found), func(i int) bool { return found[i].onset > f-500*time.Millisecond })
 		require.Less(t, i, len(found), "a beep near the flash at %s", f)
 		b := found[i]
 		offs = append(offs, b.onset-f)
-		if !whole {
+		if whole == "" {
 			continue
 		}
 		// the program's sound has no gaps: each 100 ms beep is whole
-		require.Zero(t, b.holes, "the beep at %s has %d gaps of silence", b.onset, b.holes)
-		require.GreaterOrEqual(t, b.end-b.onset, 95*time.Millisecond, "the beep at %s is cut short (its start lost)", b.onset)
+		if b.holes > 0 || b.end-b.onset < 95*time.Millisecond {
+			broken++
+			t.Logf("the beep at %s: %d gaps of silence, %v long (%s's sound late meanwhile: %v)", b.onset, b.holes, b.end-b.onset, whole, lateSound)
+		}
+	}
+	if whole != "" {
+		allowed := 0
+		if lateSound > 0 {
+			allowed = 1
+		}
+		require.LessOrEqual(t, broken, allowed, "beeps with gaps of silence or their start lost (%s's sound late meanwhile: %v)", whole, lateSound)
 	}
 	lo, hi := slicesMinMax(offs)
 	t.Logf("A/V offset (beep − flash) over %d pairs in %s: %s … %s", len(offs), length, lo.Round(100*time.Microsecond), hi.Round(100*time.Microsecond))

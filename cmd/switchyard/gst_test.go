@@ -231,5 +231,5 @@ func avInSyncOnceHeard(t *testing.T, a *app, length time.Duration) {
 		return a.mixer.Sound().TakeLevels().Sources["cam1"].PeakDB > -20 // a beep peaks at −6 dB; silence reads −100
 	})
 	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, nil)
-	avInSync(t, a, length, false, byReports, byReports) // a fixed buffer: the phase always taken
+	avInSync(t, a, length, "", byReports, byReports) // a fixed buffer: the phase always taken
 }

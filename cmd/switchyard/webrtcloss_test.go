@@ -270,5 +270,5 @@ func TestWHIPAVSync(t *testing.T) {
 		defer mu.Unlock()
 		return !lateEnd.IsZero() && time.Since(lateEnd) > 5*time.Second
 	})
-	avInSync(t, a, 10*time.Second, false, time.Second/30, time.Second/30) // 25 fps into 30: no phase to follow
+	avInSync(t, a, 10*time.Second, "", time.Second/30, time.Second/30) // 25 fps into 30: no phase to follow
 }
