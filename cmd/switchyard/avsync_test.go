@@ -111,7 +111,7 @@ func avInSync(t *testing.T, a *app, length time.Duration, whole string, lead, la
 	}
 	require.GreaterOrEqual(t, len(flashes), int(length/time.Second)-3, "flashes seen")
 	var offs []time.Duration
-	broken := 0 // beeps not whole
+	broken := 0                     // beeps not whole
 	for _, f := range flashes[1:] { // the first may be cut by the cut
 		i := sort.Search(len(found), func(i int) bool { return found[i].onset > f-500*time.Millisecond })
 		require.Less(t, i, len(found), "a beep near the flash at %s", f)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"os/exec"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -163,9 +164,15 @@ func TestPreviewOutput(t *testing.T) {
 func TestHiddenSourcesSkipNonReferencePictures(t *testing.T) {
 	mustHaveTools(t)
 	a, _ := startApp(t, testConfig(t, ingest.SourceConfig{Name: "cam1", URL: "gen://color?c=red"}, ingest.SourceConfig{Name: "cam2"}))
-	// x264's medium preset: three B-frames between references, two of them not referenced
-	run(t, "ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-i", "testsrc2=s=320x240:r=30",
-		"-c:v", "libx264", "-preset", "medium", "-bf", "3", "-g", "60", "-pix_fmt", "yuv420p", "-f", "flv", a.rtmpURL("cam2"))
+	// x264's medium preset: three B-frames between references, two of them
+	// not referenced. Encoded first and pushed as it is, in real time, as a
+	// camera's encoder sends it: an ffmpeg encoding while it pushes, starved
+	// of CPU by the rest of `make test`, sends fewer than 30 a second.
+	clip := filepath.Join(t.TempDir(), "bframes.flv")
+	out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=s=320x240:r=30", "-t", "20",
+		"-c:v", "libx264", "-preset", "medium", "-bf", "3", "-g", "60", "-pix_fmt", "yuv420p", "-y", clip).CombinedOutput()
+	require.NoError(t, err, "make the camera's clip: %s", out)
+	run(t, "ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-stream_loop", "-1", "-i", clip, "-c", "copy", "-f", "flv", a.rtmpURL("cam2"))
 	waitPicture(t, a, "cam1")
 	waitPicture(t, a, "cam2")
 	mustAPI(t, "POST", a.apiURL("/program"), `{"source":"cam1"}`, nil)
