@@ -122,7 +122,15 @@ func TestClockKeepsTimeThroughASlowEncode(t *testing.T) {
 		t.Log("the encode loop's thread is not raised here: no look at it to check")
 		return
 	}
-	s := e.Stats().LastLate.Stall
+	last := e.Stats().LastLate
+	if last.Cause == clock.LateClock {
+		// a frame late for the clock (the machine held the clock back:
+		// tests share 2 cores) took the description's place; the held
+		// encode's frames are counted late for the encode above
+		t.Logf("the last late frame is another's (frame %d, late for the clock): no look at the held encode to check", last.Frame)
+		return
+	}
+	s := last.Stall
 	if s == nil || !s.Taken || len(s.Threads) == 0 {
 		t.Fatalf("the late frame's description has no look at the encode loop held on its lock: %+v", e.Stats().LastLate)
 	}
