@@ -149,18 +149,28 @@ func TestNginxAcrossExtendedTimestamp(t *testing.T) {
 	// misreads the first key frame after the reconnect and drops the
 	// publisher again, so frames stop and reconnects pile up.
 	require.Equal(t, uint64(1), st.Reconnects, "only the forced reconnect: nginx accepted every chunk after 0xFFFFFF ms")
-	require.Greater(t, len(dts), 90+45, "frames after the reconnect reach the player")
 	// every step a frame (33 or 34 ms); only the forced reconnect may skip
 	// the frames sent while it was down, once
-	jumps := 0
+	jumps, after := 0, 0
 	for i := 1; i < len(dts); i++ {
 		step := dts[i] - dts[i-1]
 		require.GreaterOrEqual(t, step, int64(33), "frame %d does not advance a frame (%d → %d)", i, dts[i-1], dts[i])
 		if step > 67 {
 			jumps++
+			after = len(dts) - i
 			require.Less(t, step, int64(5000), "frame %d: the reconnect skips more than it was down", i)
 		}
 	}
 	require.LessOrEqual(t, jumps, 1, "only the reconnect skips frames")
+	// Half of the 90 sent after the cut reach the player: those after the
+	// reconnect's skip (the reconnect and the key frame it waits for take
+	// longer on a loaded machine, and the player joined at a key frame of
+	// its own, so the frames before the cut are not all there either); a
+	// reconnect that skipped nothing lost none of them.
+	if jumps == 0 {
+		require.Greater(t, len(dts), 90+45, "frames after the reconnect reach the player")
+	} else {
+		require.Greater(t, after, 45, "frames after the reconnect reach the player (%d of %d read back)", after, len(dts))
+	}
 	require.Greater(t, dts[len(dts)-1]-dts[0], int64(4500), "the player's timeline spans the whole run")
 }
