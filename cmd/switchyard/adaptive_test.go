@@ -318,7 +318,7 @@ func TestStalledCameraSkipsToKey(t *testing.T) {
 	// mapping instead (jumpTol) and pass nothing over: then it is made
 	// again. What is judged is the stall that passed pictures over.
 	var held time.Duration
-	var base, skipped uint64
+	var base uint64
 	for try := 1; ; try++ {
 		base = sourceStatus(t, a, "cam1").PicturesSkipped
 		start := time.Now()
@@ -330,12 +330,7 @@ func TestStalledCameraSkipsToKey(t *testing.T) {
 		if held >= time.Second {
 			wait = 5 * time.Second
 		}
-		for deadline := time.Now().Add(wait); skipped == 0 && time.Now().Before(deadline); {
-			if skipped = sourceStatus(t, a, "cam1").PicturesSkipped - base; skipped == 0 {
-				time.Sleep(20 * time.Millisecond) // polling a count, bounded by the deadline
-			}
-		}
-		if skipped > 0 {
+		if pollUntil(wait, func() bool { return sourceStatus(t, a, "cam1").PicturesSkipped > base }) {
 			break
 		}
 		require.GreaterOrEqual(t, held, time.Second, "cam1's pictures from a stall of %v not skipped within %v", held, wait)
@@ -346,7 +341,7 @@ func TestStalledCameraSkipsToKey(t *testing.T) {
 	decoded := a.mixer.Switcher().SourceStats("cam1").Pictures
 	frames(30)
 	st := sourceStatus(t, a, "cam1")
-	skipped = st.PicturesSkipped - base
+	skipped := st.PicturesSkipped - base
 	t.Logf("after the stall (held %v): %d pictures skipped, %d late; jitter buffer %d ms", held.Round(time.Millisecond), skipped, st.PicturesLate, st.JitterBufferMS)
 	// 0.8 s is 24 pictures, a key frame every 6: the newest of the burst is
 	// at most 6 from its end (a stall seen late by a busy test is shorter)

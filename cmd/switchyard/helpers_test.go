@@ -176,13 +176,22 @@ func mustAPI(t *testing.T, method, url, body string, out any) {
 // waitFor polls cond until it holds or the time is up.
 func waitFor(t testing.TB, within time.Duration, what string, cond func() bool) {
 	t.Helper()
+	if !pollUntil(within, cond) {
+		t.Fatalf("timed out after %s waiting for %s", within, what)
+	}
+}
+
+// pollUntil polls cond every 50 ms until it holds (true) or within has
+// passed (false).
+func pollUntil(within time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(within)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", within, what)
+			return false
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond) // polling, bounded by the deadline
 	}
+	return true
 }
 
 func sourceStatus(t *testing.T, a *app, name string) ingest.Status {
